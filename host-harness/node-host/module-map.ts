@@ -1,0 +1,25 @@
+/*
+ * Which file provides each module device code imports, when the device
+ * modules run in Node (the loader hook) or under vitest (aliases).
+ *
+ * Platform modules (what Moddable provides on esp32 and the simulator) map
+ * to this folder's host providers; the project's own device modules map to
+ * their folders, named as the manifests name them ("tcp/echo-server").
+ */
+
+/** Moddable module specifier → provider file in host-harness/node-host (no extension). */
+export const platformModules: Readonly<Record<string, string>> = {
+	"embedded:io/socket/tcp": "socket-tcp",
+	"embedded:io/socket/listener": "socket-listener",
+	"embedded:io/socket/udp": "socket-udp",
+	"timer": "timer",
+	"mc/config": "mc-config",
+	"wifi": "wifi",
+	"net": "net",
+	"logical": "logical",
+	"crypt": "crypt",
+	"instrumentation": "instrumentation",
+};
+
+/** Top-level folders holding device modules; "tcp/echo-server" is tcp/echo-server.ts. */
+export const deviceFolders: readonly string[] = ["modules", "tcp", "websocket", "wifi"];

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { readConfig, schema } from "modules/config";
+
+describe("modules/config", () => {
+	it("gives every key its default when nothing is set", () => {
+		const { config, problems } = readConfig({});
+		expect(problems).toEqual([]);
+		for (const [key, spec] of Object.entries(schema))
+			expect(config[key as keyof typeof schema]).toBe(spec.default);
+	});
+
+	it("parses mcconfig strings into the key's kind", () => {
+		const { config, problems } = readConfig({ tcpPort: "7681", tcpServer: "false", udpServer: "1", wsPath: "/echo" });
+		expect(problems).toEqual([]);
+		expect(config.tcpPort).toBe(7681);
+		expect(config.tcpServer).toBe(false);
+		expect(config.udpServer).toBe(true);
+		expect(config.wsPath).toBe("/echo");
+	});
+
+	it("accepts typed manifest values", () => {
+		const { config, problems } = readConfig({ tcpPort: 9001, tcpServer: true });
+		expect(problems).toEqual([]);
+		expect(config.tcpPort).toBe(9001);
+	});
+
+	it("names the key of each bad value and keeps the default", () => {
+		const { config, problems } = readConfig({ tcpPort: "80a", udpPort: "70000", tcpMaxClients: "0", tcpServer: "maybe" });
+		expect(problems.map(p => p.key).sort()).toEqual(["tcpMaxClients", "tcpPort", "tcpServer", "udpPort"]);
+		expect(problems.find(p => p.key === "udpPort")!.message).toMatch(/70000/);
+		expect(config.tcpPort).toBe(8080);
+	});
+
+	it("refuses a client role with no peer", () => {
+		expect(readConfig({ tcpClient: "true" }).problems.map(p => p.key)).toEqual(["tcpClientHost"]);
+		expect(readConfig({ wsClient: "true", wsClientUri: "http://x" }).problems.map(p => p.key)).toEqual(["wsClientUri"]);
+		expect(readConfig({ wsClient: "true", wsClientUri: "ws://10.0.0.2:5000/" }).problems).toEqual([]);
+	});
+});

@@ -1,0 +1,42 @@
+import { defineConfig } from "vitest/config";
+import { fileURLToPath } from "node:url";
+import { platformModules, deviceFolders } from "./host-harness/node-host/module-map.js";
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+
+// Device modules import Moddable specifiers; under vitest they resolve to the
+// project's folders and to the Node host providers, as in the Node-hosted device.
+const alias = [
+	...Object.entries(platformModules).map(([specifier, file]) => ({
+		find: new RegExp(`^${specifier.replace(/[/.]/g, "\\$&")}$`),
+		replacement: `${root}host-harness/node-host/${file}.ts`,
+	})),
+	{ find: new RegExp(`^(${deviceFolders.join("|")})/([\\w-]+)$`), replacement: `${root}$1/$2.ts` },
+];
+
+export default defineConfig({
+	resolve: { alias },
+	test: {
+		projects: [
+			{
+				resolve: { alias },
+				test: {
+					name: "unit",
+					include: ["tests/unit/**/*.test.ts"],
+					setupFiles: ["tests/unit/setup.ts"],
+				},
+			},
+			{
+				resolve: { alias },
+				test: {
+					name: "device",
+					include: ["tests/device/**/*.test.ts"],
+					globalSetup: ["tests/device/global-setup.ts"],
+					fileParallelism: false,
+					testTimeout: 60_000,
+					hookTimeout: 180_000,
+				},
+			},
+		],
+	},
+});
