@@ -32,7 +32,9 @@ export default defineConfig({
 					name: "device",
 					include: ["tests/device/**/*.test.ts"],
 					globalSetup: ["tests/device/global-setup.ts"],
-					fileParallelism: false,
+					// One device suite at a time: they boot devices and bind ports.
+					pool: "forks",
+					poolOptions: { forks: { singleFork: true } },
 					testTimeout: 60_000,
 					hookTimeout: 180_000,
 				},

@@ -18,6 +18,7 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"net": "net",
 	"logical": "logical",
 	"crypt": "crypt",
+	"base64": "base64",
 	"instrumentation": "instrumentation",
 };
 

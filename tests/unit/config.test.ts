@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readConfig, schema } from "modules/config";
+import { readConfig, schema } from "modules/config-schema";
 
 describe("modules/config", () => {
 	it("gives every key its default when nothing is set", () => {

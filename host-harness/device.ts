@@ -1,0 +1,100 @@
+/*
+ * npm run device -- --target node|sim [--config key=value …]
+ *
+ * Boots the device app alone on this PC. Once all its services are up it
+ * prints exactly one line of JSON to stdout with its endpoints, e.g.
+ *   {"target":"sim","tcp":{"host":"127.0.0.1","port":8080},"udp":{…},"ws":"ws://127.0.0.1:8081/ws"}
+ * and keeps running until SIGINT/SIGTERM, when it stops everything it
+ * started and exits 0. The device's own log goes to stderr.
+ */
+
+import { HostTarget, startDevice } from "./device/targets.js";
+import { parseConfigArgs } from "./device/project.js";
+import { findSdk } from "./device/sdk.js";
+
+const usage = `usage: npm run device -- --target node|sim [--config key=value …] [--quiet]
+
+  --target node   the device modules in Node over the host providers (always available)
+  --target sim    the Moddable simulator (needs the SDK: $MODDABLE or ~/Projects/moddable)
+  --config k=v    a device config value, as mcconfig k=v would set it (repeatable)
+  --quiet         do not copy the device log to stderr
+
+Prints one line of JSON with the device's endpoints once its services are up.`;
+
+function parseArgs(argv: string[]) {
+	let target: HostTarget | undefined;
+	const config: string[] = [];
+	let quiet = false;
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i];
+		if (arg === "--target" || arg === "-t")
+			target = argv[++i] as HostTarget;
+		else if (arg.startsWith("--target="))
+			target = arg.slice(9) as HostTarget;
+		else if (arg === "--config" || arg === "-c")
+			config.push(argv[++i] ?? "");
+		else if (arg.startsWith("--config="))
+			config.push(arg.slice(9));
+		else if (arg === "--quiet" || arg === "-q")
+			quiet = true;
+		else if (arg === "--help" || arg === "-h") {
+			process.stdout.write(`${usage}\n`);
+			process.exit(0);
+		}
+		else if (/^\w+=/.test(arg))
+			config.push(arg);		// mcconfig's own form: key=value
+		else
+			throw new Error(`unknown argument "${arg}"`);
+	}
+	if (target !== "node" && target !== "sim")
+		throw new Error(`--target must be node or sim${target ? `, not "${target}"` : ""}`);
+	return { target, config: parseConfigArgs(config), quiet };
+}
+
+async function main(): Promise<void> {
+	let args;
+	try {
+		args = parseArgs(process.argv.slice(2));
+	}
+	catch (e) {
+		process.stderr.write(`${(e as Error).message}\n\n${usage}\n`);
+		process.exit(2);
+	}
+	if (args.target === "sim") {
+		const lookup = findSdk();
+		if ("missing" in lookup) {
+			process.stderr.write(`cannot run the simulator: ${lookup.missing}\nUse --target node, or install the Moddable SDK (see README).\n`);
+			process.exit(2);
+		}
+		process.stderr.write(`building the app for the simulator with ${lookup.sdk.root} …\n`);
+	}
+	const device = await startDevice({ target: args.target, config: args.config }).catch((e: Error) => {
+		process.stderr.write(`${e.message}\n`);
+		process.exit(1);
+	});
+	if (!args.quiet) {
+		for (const line of device.process.log)
+			process.stderr.write(`[device] ${line.raw}\n`);
+		device.process.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
+	}
+	process.stdout.write(`${JSON.stringify(device.endpoints)}\n`);
+
+	let stopping = false;
+	const stop = async (code: number) => {
+		if (stopping)
+			return;
+		stopping = true;
+		await device.stop();
+		process.exit(code);
+	};
+	process.on("SIGINT", () => void stop(0));
+	process.on("SIGTERM", () => void stop(0));
+	device.process.on("exit", (code, signal) => {
+		if (!stopping) {
+			process.stderr.write(`the device stopped by itself (${signal ?? code})\n`);
+			void stop(1);
+		}
+	});
+}
+
+await main();

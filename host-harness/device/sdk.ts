@@ -1,0 +1,54 @@
+/*
+ * Finds the installed Moddable SDK the way Moddable's own tools do:
+ * $MODDABLE, else ~/Projects/moddable (the Getting Started default), with
+ * its Linux tools built (build/bin/lin/release/mcconfig and mcsim). The
+ * project never builds or ships the SDK; it only uses an installed one.
+ */
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export interface Sdk {
+	root: string;
+	bin: string;
+	mcconfig: string;
+	mcsim: string;
+}
+
+export type SdkLookup = { sdk: Sdk } | { missing: string };
+
+export function findSdk(env: NodeJS.ProcessEnv = process.env): SdkLookup {
+	const root = env.MODDABLE || path.join(os.homedir(), "Projects", "moddable");
+	const from = env.MODDABLE ? "$MODDABLE" : "~/Projects/moddable ($MODDABLE is unset)";
+	if (!fs.existsSync(root))
+		return { missing: `no Moddable SDK at ${root} (${from})` };
+	const bin = path.join(root, "build", "bin", "lin", "release");
+	const mcconfig = path.join(bin, "mcconfig");
+	const mcsim = path.join(bin, "mcsim");
+	for (const tool of [mcconfig, mcsim]) {
+		if (!fs.existsSync(tool))
+			return { missing: `the Moddable SDK at ${root} has no ${path.basename(tool)}: build its Linux tools (cd $MODDABLE/build/makefiles/lin && make)` };
+	}
+	return { sdk: { root, bin, mcconfig, mcsim } };
+}
+
+/** The environment Moddable's tools expect: MODDABLE set, the SDK's tools and this project's tsc on PATH. */
+export function sdkEnvironment(sdk: Sdk, projectRoot: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	const projectBin = path.join(projectRoot, "node_modules", ".bin");
+	return { ...env, MODDABLE: sdk.root, PATH: [projectBin, sdk.bin, env.PATH ?? ""].join(path.delimiter) };
+}
+
+export function which(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+	for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+		const candidate = path.join(dir, command);
+		try {
+			fs.accessSync(candidate, fs.constants.X_OK);
+			return candidate;
+		}
+		catch {
+			// not here
+		}
+	}
+	return undefined;
+}

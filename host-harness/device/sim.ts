@@ -1,0 +1,157 @@
+/*
+ * The Moddable simulator as a device on this PC: the app is built with
+ * `mcconfig -m -p lin -t build` into build/sim (never mcconfig's default
+ * target, which launches mcsim and `pkill`s every other one), and run by
+ * `mcsim` under a private, headless Xvfb. Both processes are tracked by PID
+ * and stopped by PID.
+ *
+ * The simulator is a release build: its trace() output goes to stdout,
+ * line-buffered through stdbuf so the harness sees each line as it is
+ * logged.
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Sdk, sdkEnvironment, which } from "./sdk.js";
+import { projectRoot } from "./project.js";
+import { trackPid, untrackPid } from "./pids.js";
+
+export const simBuildDir = path.join(projectRoot, "build", "sim");
+
+function sleep(ms: number): Promise<void> {
+	return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** One mcconfig at a time per build folder, across processes: a lock folder holding its owner's PID. */
+async function withBuildLock<T>(work: () => Promise<T> | T): Promise<T> {
+	const lock = path.join(simBuildDir, ".lock");
+	fs.mkdirSync(simBuildDir, { recursive: true });
+	for (let attempt = 0; ; attempt++) {
+		try {
+			fs.mkdirSync(lock);
+			fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
+			break;
+		}
+		catch {
+			let owner = NaN;
+			try {
+				owner = Number(fs.readFileSync(path.join(lock, "pid"), "utf8"));
+			}
+			catch {
+				// being written or removed
+			}
+			let alive = false;
+			try {
+				alive = Number.isInteger(owner) && owner > 0 && process.kill(owner, 0);
+			}
+			catch {
+				alive = false;
+			}
+			if (!alive && attempt > 2)
+				fs.rmSync(lock, { recursive: true, force: true });
+			else if (attempt > 1200)
+				throw new Error(`the simulator build folder is locked by process ${owner}`);
+			await sleep(250);
+		}
+	}
+	try {
+		return await work();
+	}
+	finally {
+		fs.rmSync(lock, { recursive: true, force: true });
+	}
+}
+
+function findFile(dir: string, name: string): string | undefined {
+	if (!fs.existsSync(dir))
+		return undefined;
+	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+		const full = path.join(dir, entry.name);
+		if (entry.isDirectory()) {
+			const found = findFile(full, name);
+			if (found)
+				return found;
+		}
+		else if (entry.name === name)
+			return full;
+	}
+	return undefined;
+}
+
+/**
+ * Build the app for the simulator with these mcconfig key=value arguments and
+ * return a private copy of the resulting mc.so (a later build must not
+ * rewrite a library a running simulator has mapped).
+ */
+export async function buildForSimulator(sdk: Sdk, config: Record<string, string>): Promise<string> {
+	return withBuildLock(() => {
+		const args = ["-m", "-p", "lin", "-o", simBuildDir, "-t", "build", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
+		const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env: sdkEnvironment(sdk, projectRoot), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+		if (result.status !== 0) {
+			const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");
+			throw new Error(`mcconfig ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
+		}
+		const library = findFile(path.join(simBuildDir, "bin", "lin"), "mc.so");
+		if (!library)
+			throw new Error(`mcconfig succeeded but left no mc.so under ${simBuildDir}`);
+		const runDir = path.join(simBuildDir, "run");
+		fs.mkdirSync(runDir, { recursive: true });
+		const copy = path.join(runDir, `mc-${process.pid}-${Date.now()}.so`);
+		fs.copyFileSync(library, copy);
+		return copy;
+	});
+}
+
+export interface Display {
+	display: string;
+	stop(): Promise<void>;
+}
+
+/** A private headless X server; Xvfb picks a free display number itself (-displayfd). */
+export async function startXvfb(): Promise<Display> {
+	const xvfb = which("Xvfb");
+	if (!xvfb)
+		throw new Error("Xvfb is not installed: the simulator needs it to run headless (apt-get install xvfb)");
+	const child = spawn(xvfb, ["-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp"], { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+	trackPid(child.pid);
+	const display = await new Promise<string>((resolve, reject) => {
+		let text = "";
+		let errors = "";
+		const timer = setTimeout(() => reject(new Error(`Xvfb did not start within 10 s: ${errors.trim()}`)), 10_000);
+		child.stderr?.on("data", (chunk: Buffer) => { errors += chunk.toString(); });
+		child.stdio[3]?.on("data", (chunk: Buffer) => {
+			text += chunk.toString();
+			if (text.includes("\n")) {
+				clearTimeout(timer);
+				resolve(`:${text.trim()}`);
+			}
+		});
+		child.once("exit", code => {
+			clearTimeout(timer);
+			reject(new Error(`Xvfb exited (${code}): ${errors.trim()}`));
+		});
+	});
+	return {
+		display,
+		async stop() {
+			if (child.exitCode === null && child.signalCode === null) {
+				const gone = new Promise<void>(resolve => child.once("exit", () => resolve()));
+				child.kill("SIGTERM");
+				await gone;
+			}
+			untrackPid(child.pid);
+		},
+	};
+}
+
+/** Spawn mcsim on a library under a display; the caller wraps it in a DeviceProcess. */
+export function spawnSimulator(sdk: Sdk, library: string, display: string) {
+	const stdbuf = which("stdbuf");
+	const command = stdbuf ?? sdk.mcsim;
+	const args = stdbuf ? ["-oL", "-eL", sdk.mcsim, library] : [library];
+	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"] });
+	trackPid(child.pid);
+	child.once("exit", () => untrackPid(child.pid));
+	return child;
+}

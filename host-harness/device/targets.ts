@@ -1,0 +1,135 @@
+/*
+ * The three device targets behind one call:
+ *
+ *   node  the device modules in a Node process over the host providers
+ *   sim   the app built by mcconfig for the Moddable simulator, run by mcsim
+ *   board a real ESP32 reached by IP (DEVICE=<ip>); nothing to start
+ *
+ * startDevice() boots node or sim with a configuration and resolves once the
+ * app has logged its services up, with the endpoints the harness talks to.
+ */
+
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DeviceProcess } from "./device-process.js";
+import { ServicesUp } from "./log-line.js";
+import { DeviceConfig, manifestConfig, projectRoot } from "./project.js";
+import { findSdk } from "./sdk.js";
+import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
+import { trackPid, untrackPid } from "./pids.js";
+import { readConfig } from "../../modules/config-schema.js";
+
+export type HostTarget = "node" | "sim";
+export type TargetName = HostTarget | "board";
+
+export interface Endpoint {
+	host: string;
+	port: number;
+}
+
+/** What the device serves, as the harness reaches it; `npm run device` prints this as its one line of JSON. */
+export interface Endpoints {
+	target: TargetName;
+	tcp?: Endpoint;
+	udp?: Endpoint;
+	ws?: string;
+}
+
+export interface RunningDevice {
+	target: HostTarget;
+	endpoints: Endpoints;
+	process: DeviceProcess;
+	/** The configuration the device was given (key=value strings, as mcconfig passes them). */
+	config: Record<string, string>;
+	stop(): Promise<void>;
+}
+
+export interface StartOptions {
+	target: HostTarget;
+	/** mcconfig-style overrides: key → value string. */
+	config?: Record<string, string>;
+	readyTimeoutMs?: number;
+	/** Extra environment for the Node-hosted device (host provider knobs). */
+	env?: NodeJS.ProcessEnv;
+}
+
+const loopback = "127.0.0.1";
+
+export function endpointsFrom(target: TargetName, host: string, up: Pick<ServicesUp, "tcp" | "udp" | "ws" | "wsPath">): Endpoints {
+	const endpoints: Endpoints = { target };
+	if (up.tcp !== undefined)
+		endpoints.tcp = { host, port: up.tcp };
+	if (up.udp !== undefined)
+		endpoints.udp = { host, port: up.udp };
+	if (up.ws !== undefined)
+		endpoints.ws = `ws://${host}:${up.ws}${up.wsPath ?? "/"}`;
+	return endpoints;
+}
+
+export async function startDevice(options: StartOptions): Promise<RunningDevice> {
+	const config = options.config ?? {};
+	const device = options.target === "sim" ? await startSimulator(config, options.readyTimeoutMs ?? 60_000) : startNodeDevice(config, options.readyTimeoutMs ?? 20_000, options.env);
+	try {
+		const up = await device.ready;
+		return {
+			target: options.target,
+			endpoints: endpointsFrom(options.target, loopback, up),
+			process: device,
+			config,
+			stop: () => device.stop(),
+		};
+	}
+	catch (e) {
+		await device.stop();
+		throw e;
+	}
+}
+
+function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}): DeviceProcess {
+	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
+	if (!fs.existsSync(boot))
+		throw new Error(`${boot} is missing: run "npm run build" first`);
+	const deviceConfig: DeviceConfig = manifestConfig("lin", config);
+	const child = spawn(process.execPath, [boot], {
+		cwd: projectRoot,
+		env: { ...process.env, ...env, XSNK_DEVICE_CONFIG: JSON.stringify(deviceConfig) },
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	trackPid(child.pid);
+	child.once("exit", () => untrackPid(child.pid));
+	return new DeviceProcess(child, "node-hosted device", readyTimeoutMs);
+}
+
+async function startSimulator(config: Record<string, string>, readyTimeoutMs: number): Promise<DeviceProcess> {
+	const lookup = findSdk();
+	if ("missing" in lookup)
+		throw new Error(`cannot run the simulator: ${lookup.missing}`);
+	const library = await buildForSimulator(lookup.sdk, config);
+	let xvfb;
+	try {
+		xvfb = await startXvfb();
+	}
+	catch (e) {
+		fs.rmSync(library, { force: true });
+		throw e;
+	}
+	const child = spawnSimulator(lookup.sdk, library, xvfb.display);
+	const device = new DeviceProcess(child, "simulator", readyTimeoutMs);
+	device.onStopped(() => xvfb.stop());
+	device.onStopped(() => fs.rmSync(library, { force: true }));
+	return device;
+}
+
+/** A real board: its endpoints from its address and the configuration it was flashed with (esp32 defaults). */
+export function boardEndpoints(host: string, overrides: Record<string, string> = {}): Endpoints {
+	const { config, problems } = readConfig(manifestConfig("esp32", overrides));
+	if (problems.length)
+		throw new Error(problems.map(p => `config key "${p.key}": ${p.message}`).join("\n"));
+	return endpointsFrom("board", host, {
+		tcp: config.tcpServer ? config.tcpPort : undefined,
+		udp: config.udpServer ? config.udpPort : undefined,
+		ws: config.wsServer ? config.wsPort : undefined,
+		wsPath: config.wsPath,
+	});
+}

@@ -1,0 +1,22 @@
+/*
+ * Entry point of the Node-hosted device: one Node process is one device.
+ * It installs the XS globals, routes Moddable module specifiers to the host
+ * providers, and runs the app's `main`, whose `trace()` output goes to
+ * stdout as it does on the simulator. SIGINT/SIGTERM power the device off.
+ */
+
+import { register } from "node:module";
+import { installXsGlobals } from "./xs-globals.js";
+import { abort } from "./callbacks.js";
+
+installXsGlobals();
+register("./hooks.js", import.meta.url);
+
+process.on("SIGTERM", () => process.exit(0));
+process.on("SIGINT", () => process.exit(0));
+process.on("uncaughtException", abort);
+process.on("unhandledRejection", abort);
+
+// "main" is resolved by the hook above to the compiled device app.
+const main = "main";
+await import(main);

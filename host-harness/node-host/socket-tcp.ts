@@ -1,0 +1,294 @@
+/*
+ * `embedded:io/socket/tcp` (ECMA-419) for the Node-hosted device, over
+ * node:net, following the simulator's implementation
+ * ($MODDABLE/modules/io/socket/lin/tcp.c) and ECMA-419 semantics:
+ *
+ * - new TCP({address, port, onReadable, onWritable, onError, nodelay, format, target})
+ *   connects; new TCP({from}) adopts a socket returned by Listener.read(),
+ *   with anything it already received.
+ * - onReadable(bytes): bytes is everything buffered and unread, not the
+ *   increment. read() takes all of it, read(n) n bytes (0 < n <= buffered,
+ *   else throws), read(buffer) fills the buffer; nothing buffered: undefined.
+ *   When the buffer holds `bufferSize` bytes the provider stops reading from
+ *   the kernel, so an app that does not read pushes back on its peer.
+ * - onWritable(bytes): the write budget. write(data) larger than the budget
+ *   throws "would block"; each write spends budget; the budget is refilled
+ *   (and onWritable called) once what was written has left for the kernel.
+ * - The end of the peer's stream (FIN), a reset, or a failed connect all set
+ *   the error state; onError is called once everything buffered was read.
+ *   After onError no more onReadable/onWritable; write() still reaches the
+ *   kernel, as on the simulator.
+ * - close() is immediate: no callback after it; methods then throw.
+ * - format "buffer" (ArrayBuffer) or "number" (one byte per read/write).
+ *
+ * Deviations from the simulator:
+ * - Event driven instead of polled every 20 ms: callbacks come in the next
+ *   host turn, so round trips take microseconds, not >= 20 ms.
+ * - bufferSize (read buffer and write budget) defaults to 16 KiB instead of
+ *   1536 bytes (XSNK_HOST_SOCKET_BUFFER sets it); a single Node read may
+ *   overfill the read buffer by up to one kernel read (64 KiB).
+ * - `address` may be a host name as well as dotted IPv4 (the simulator
+ *   accepts dotted IPv4 only; the host provider resolves like esp32's lwip).
+ */
+
+import * as net from "node:net";
+import { invoke, later } from "./callbacks.js";
+
+export const bufferSize = Math.max(1, Number(process.env.XSNK_HOST_SOCKET_BUFFER ?? 16384) | 0);
+
+type Format = "buffer" | "number";
+type Data = ArrayBufferLike | ArrayBufferView;
+
+interface TCPOptions {
+	address?: string;
+	host?: string;
+	port?: number;
+	from?: TCP;
+	nodelay?: boolean;
+	format?: Format;
+	target?: unknown;
+	onReadable?: (this: TCP, bytes: number) => void;
+	onWritable?: (this: TCP, bytes: number) => void;
+	onError?: (this: TCP) => void;
+}
+
+/** Internal: lets the listener hand an accepted, paused socket to TCP.read(). */
+export const adopt = Symbol("adopt");
+
+export default class TCP {
+	target: unknown;
+	#socket: net.Socket | undefined;
+	#chunks: Buffer[] = [];
+	#readable = 0;
+	#writable = 0;
+	#inFlight = 0;
+	#error = false;
+	#errorReported = false;
+	#closed = false;
+	#format: Format = "buffer";
+	#onReadable: TCPOptions["onReadable"];
+	#onWritable: TCPOptions["onWritable"];
+	#onError: TCPOptions["onError"];
+	#pending = 0;		// bit 1: readable, bit 2: writable, bit 4: error; reported in one later turn
+
+	constructor(options?: TCPOptions) {
+		if (!options)
+			return;		// an empty shell, filled by Listener.read()
+		this.#onReadable = options.onReadable;
+		this.#onWritable = options.onWritable;
+		this.#onError = options.onError;
+		this.target = options.target;
+		if (options.format !== undefined)
+			this.format = options.format;
+		if (options.from) {
+			this.#take(options.from);
+		}
+		else {
+			const address = options.address ?? options.host;
+			const port = options.port;
+			if (typeof address !== "string" || !address)
+				throw new Error("invalid address");
+			if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535)
+				throw new RangeError("invalid port");
+			const socket = net.connect({ host: address, port, allowHalfOpen: true });
+			socket.once("connect", () => this.#refill());
+			this.#attach(socket);
+		}
+		if (options.nodelay !== undefined)
+			this.#socket?.setNoDelay(Boolean(options.nodelay));
+	}
+
+	/** Listener side: give this shell the accepted socket. */
+	[adopt](socket: net.Socket): void {
+		this.#socket = socket;
+	}
+
+	#take(from: TCP): void {
+		const socket = from.#socket;
+		if (!socket || from.#closed)
+			throw new Error("invalid from");
+		from.#socket = undefined;
+		from.#closed = true;
+		this.#chunks = from.#chunks;
+		this.#readable = from.#readable;
+		this.#error = from.#error;
+		this.#attach(socket);
+		if (this.#readable)
+			this.#trigger(1);
+		if (this.#error && !this.#readable)
+			this.#trigger(4);
+		// An accepted socket is connected: its first write budget comes in the next turn.
+		this.#refill();
+		socket.resume();
+	}
+
+	#attach(socket: net.Socket): void {
+		this.#socket = socket;
+		socket.removeAllListeners("data");
+		socket.on("data", (chunk: Buffer) => this.#received(chunk));
+		socket.on("end", () => this.#failed());
+		socket.on("error", () => this.#failed());
+		socket.on("close", () => this.#failed());
+	}
+
+	#received(chunk: Buffer): void {
+		if (this.#closed)
+			return;
+		this.#chunks.push(chunk);
+		this.#readable += chunk.length;
+		if (this.#readable >= bufferSize)
+			this.#socket?.pause();
+		this.#trigger(1);
+	}
+
+	#failed(): void {
+		if (this.#closed || this.#error)
+			return;
+		this.#error = true;
+		if (!this.#readable)
+			this.#trigger(4);
+	}
+
+	#refill(): void {
+		if (this.#closed || this.#error || this.#inFlight || this.#writable === bufferSize)
+			return;
+		this.#writable = bufferSize;
+		this.#trigger(2);
+	}
+
+	#trigger(what: number): void {
+		if (!this.#pending)
+			later(() => this.#report());
+		this.#pending |= what;
+	}
+
+	#report(): void {
+		const what = this.#pending;
+		this.#pending = 0;
+		if (this.#closed)
+			return;
+		if ((what & 2) && this.#writable && !this.#error)
+			invoke(this, this.#onWritable, this.#writable);
+		if ((what & 1) && this.#readable && !this.#closed)
+			invoke(this, this.#onReadable, this.#readable);
+		if ((what & 4) && !this.#closed && !this.#errorReported) {
+			this.#errorReported = true;
+			invoke(this, this.#onError);
+		}
+	}
+
+	#live(): net.Socket {
+		if (this.#closed || !this.#socket)
+			throw new TypeError("closed socket");
+		return this.#socket;
+	}
+
+	read(request?: number | ArrayBufferLike | ArrayBufferView): number | ArrayBuffer | undefined {
+		this.#live();
+		if (!this.#readable)
+			return undefined;
+		let out: Uint8Array;
+		let result: number | ArrayBuffer;
+		if (this.#format === "number") {
+			out = new Uint8Array(1);
+			result = 0;
+		}
+		else if (request === undefined) {
+			out = new Uint8Array(this.#readable);
+			result = out.buffer as ArrayBuffer;
+		}
+		else if (typeof request === "number") {
+			if (!(request > 0 && request <= this.#readable))
+				throw new Error("invalid");
+			out = new Uint8Array(request);
+			result = out.buffer as ArrayBuffer;
+		}
+		else {
+			out = ArrayBuffer.isView(request) ? new Uint8Array(request.buffer, request.byteOffset, request.byteLength) : new Uint8Array(request);
+			if (!(out.length > 0 && out.length <= this.#readable))
+				throw new Error("invalid");
+			result = out.length;
+		}
+		this.#copyOut(out);
+		if (this.#format === "number")
+			result = out[0];
+		if (this.#readable < bufferSize && !this.#error)
+			this.#socket?.resume();
+		if (this.#error && !this.#readable)
+			this.#trigger(4);
+		return result;
+	}
+
+	#copyOut(out: Uint8Array): void {
+		let at = 0;
+		while (at < out.length) {
+			const head = this.#chunks[0];
+			const take = Math.min(head.length, out.length - at);
+			out.set(head.subarray(0, take), at);
+			at += take;
+			if (take === head.length)
+				this.#chunks.shift();
+			else
+				this.#chunks[0] = head.subarray(take);
+		}
+		this.#readable -= out.length;
+	}
+
+	write(data: number | Data): number {
+		const socket = this.#live();
+		let bytes: Buffer;
+		if (this.#format === "number") {
+			if (typeof data !== "number")
+				throw new TypeError("number expected");
+			bytes = Buffer.from([data & 0xff]);
+		}
+		else {
+			if (typeof data === "number")
+				throw new TypeError("buffer expected");
+			const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+			bytes = Buffer.from(view);		// a copy: the app may reuse its buffer
+		}
+		if (bytes.length > this.#writable)
+			throw new Error("would block");
+		this.#writable -= bytes.length;
+		if (socket.destroyed || !socket.writable)
+			return this.#writable;		// the peer is gone; as on the simulator, the failure shows as onError
+		this.#inFlight++;
+		socket.write(bytes, () => {
+			this.#inFlight--;
+			this.#refill();
+		});
+		return this.#writable;
+	}
+
+	close(): void {
+		const socket = this.#live();
+		this.#closed = true;
+		this.#socket = undefined;
+		this.#chunks = [];
+		this.#readable = 0;
+		if (socket.writableLength)
+			socket.end(() => socket.destroy());
+		else
+			socket.destroy();
+	}
+
+	get remoteAddress(): string | undefined {
+		const address = this.#live().remoteAddress;
+		return address?.startsWith("::ffff:") ? address.slice(7) : address;
+	}
+
+	get remotePort(): number | undefined {
+		return this.#live().remotePort;
+	}
+
+	get format(): Format {
+		return this.#format;
+	}
+
+	set format(value: Format) {
+		if (value !== "buffer" && value !== "number")
+			throw new RangeError("unimplemented");
+		this.#format = value;
+	}
+}

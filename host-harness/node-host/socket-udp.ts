@@ -1,0 +1,129 @@
+/*
+ * `embedded:io/socket/udp` (ECMA-419) for the Node-hosted device, over
+ * node:dgram, following the simulator's implementation
+ * ($MODDABLE/modules/io/socket/lin/udp.c):
+ *
+ * - new UDP({port, address, onReadable, target}) binds (port 0: any).
+ * - onReadable(packets): packets datagrams are queued; read() returns the
+ *   oldest as an ArrayBuffer with `address` and `port` properties of its
+ *   sender, or undefined. At most 100 datagrams are queued; beyond that the
+ *   oldest are dropped, as on the simulator.
+ * - write(buffer, address, port) sends one datagram.
+ * - close() stops receiving; no callback after it.
+ *
+ * Deviations from the simulator:
+ * - Event driven instead of one datagram per 20 ms poll.
+ * - Empty datagrams are delivered (the simulator's recvfrom() loop drops
+ *   datagrams of 0 bytes) and datagrams up to 65 507 bytes are received
+ *   whole (the simulator truncates at 2048 bytes).
+ * - A port that cannot be bound aborts the device asynchronously (node:dgram
+ *   binds asynchronously; the simulator throws "bind failed" from the
+ *   constructor).
+ */
+
+import * as dgram from "node:dgram";
+import { abort, invoke, later } from "./callbacks.js";
+
+const maxPackets = 100;
+
+type Datagram = ArrayBuffer & { address: string; port: number };
+
+interface UDPOptions {
+	port?: number;
+	address?: string;
+	format?: "buffer";
+	target?: unknown;
+	onReadable?: (this: UDP, packets: number) => void;
+	onError?: (this: UDP) => void;
+}
+
+export default class UDP {
+	target: unknown;
+	#socket: dgram.Socket | undefined;
+	#packets: Datagram[] = [];
+	#onReadable: UDPOptions["onReadable"];
+	#reportPending = false;
+
+	constructor(options: UDPOptions) {
+		const port = options.port ?? 0;
+		if (!Number.isInteger(port) || port < 0 || port > 65535)
+			throw new RangeError("invalid port");
+		if (options.format !== undefined && options.format !== "buffer")
+			throw new RangeError("unimplemented");
+		this.target = options.target;
+		this.#onReadable = options.onReadable;
+		const socket = dgram.createSocket({ type: "udp4" });
+		socket.on("message", (message, remote) => this.#received(message, remote));
+		socket.once("error", e => abort(new Error(`bind failed: ${e.message}`)));
+		socket.bind(port, options.address ?? "0.0.0.0", () => {
+			socket.removeAllListeners("error");
+			socket.on("error", () => {});		// send failures are dropped datagrams, as UDP is
+		});
+		this.#socket = socket;
+	}
+
+	#received(message: Buffer, remote: dgram.RemoteInfo): void {
+		const copy = new Uint8Array(message.length);
+		copy.set(message);
+		const datagram = copy.buffer as Datagram;
+		datagram.address = remote.address;
+		datagram.port = remote.port;
+		this.#packets.push(datagram);
+		if (this.#packets.length > maxPackets)
+			this.#packets.shift();
+		if (!this.#reportPending) {
+			this.#reportPending = true;
+			later(() => {
+				this.#reportPending = false;
+				if (this.#socket && this.#packets.length)
+					invoke(this, this.#onReadable, this.#packets.length);
+			});
+		}
+	}
+
+	#live(): dgram.Socket {
+		if (!this.#socket)
+			throw new TypeError("closed socket");
+		return this.#socket;
+	}
+
+	read(): Datagram | undefined {
+		this.#live();
+		return this.#packets.shift();
+	}
+
+	write(data: ArrayBufferLike | ArrayBufferView, address: string, port: number): void {
+		const socket = this.#live();
+		const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+		if (typeof address !== "string" || !Number.isInteger(port) || port <= 0 || port > 65535)
+			throw new Error("sendto failed: bad address");
+		socket.send(Buffer.from(view), port, address, () => {});
+	}
+
+	close(): void {
+		const socket = this.#socket;
+		if (!socket)
+			return;
+		this.#socket = undefined;
+		this.#packets = [];
+		socket.close();
+	}
+
+	get port(): number | undefined {
+		try {
+			return this.#socket?.address().port;
+		}
+		catch {
+			return undefined;
+		}
+	}
+
+	get format(): "buffer" {
+		return "buffer";
+	}
+
+	set format(value: "buffer") {
+		if (value !== "buffer")
+			throw new RangeError("unimplemented");
+	}
+}

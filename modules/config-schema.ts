@@ -1,0 +1,103 @@
+/*
+ * The schema of the device configuration: every key with its kind, default
+ * and one line of documentation, and the parsing and validation applied to
+ * raw values (manifest JSON or mcconfig strings). Pure: no imports, so the
+ * harness uses the same definitions to know a board's defaults.
+ */
+
+type Kind = "string" | "port" | "count" | "milliseconds" | "flag";
+
+interface KeySpec {
+	kind: Kind;
+	default: string | number | boolean;
+	doc: string;
+}
+
+/** The schema: key → kind, default, one line of documentation (the README table is generated from it). */
+export const schema = {
+	ssid: { kind: "string", default: "", doc: "WiFi network to join (station mode)" },
+	password: { kind: "string", default: "", doc: "WiFi password" },
+
+	tcpServer: { kind: "flag", default: true, doc: "run the TCP echo server" },
+	tcpPort: { kind: "port", default: 8080, doc: "TCP echo server port" },
+	tcpMaxClients: { kind: "count", default: 2, doc: "TCP clients served at once" },
+	tcpChunk: { kind: "count", default: 1536, doc: "largest read the TCP echo takes from a socket at once (bytes)" },
+
+	tcpClient: { kind: "flag", default: false, doc: "run the TCP echo client" },
+	tcpClientHost: { kind: "string", default: "", doc: "TCP echo client peer address (IPv4)" },
+	tcpClientPort: { kind: "port", default: 8080, doc: "TCP echo client peer port" },
+
+	udpServer: { kind: "flag", default: true, doc: "run the UDP echo server" },
+	udpPort: { kind: "port", default: 9000, doc: "UDP echo server port" },
+
+	wsServer: { kind: "flag", default: true, doc: "run the WebSocket echo server" },
+	wsPort: { kind: "port", default: 80, doc: "WebSocket echo server port (host targets: 8081)" },
+	wsPath: { kind: "string", default: "/ws", doc: "WebSocket echo server path" },
+
+	wsClient: { kind: "flag", default: false, doc: "run the WebSocket client session" },
+	wsClientUri: { kind: "string", default: "", doc: "WebSocket client peer, ws://host:port/path" },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof schema;
+
+type ValueOf<K extends Kind> = K extends "string" ? string : K extends "flag" ? boolean : number;
+
+export type Config = { -readonly [K in ConfigKey]: ValueOf<(typeof schema)[K]["kind"]> };
+
+export interface ConfigProblem {
+	key: string;
+	message: string;
+}
+
+/** Parse one raw value (a manifest value or an mcconfig string) as the key's kind. */
+export function parseValue(key: string, spec: KeySpec, raw: unknown): string | number | boolean {
+	const text = typeof raw === "string" ? raw.trim() : raw;
+	switch (spec.kind) {
+		case "string":
+			if (typeof raw !== "string")
+				throw new Error(`expected text, got ${typeof raw}`);
+			return raw;
+		case "flag":
+			if (typeof text === "boolean")
+				return text;
+			if (text === 1 || text === "1" || text === "true" || text === "on" || text === "yes")
+				return true;
+			if (text === 0 || text === "0" || text === "false" || text === "off" || text === "no")
+				return false;
+			throw new Error(`expected true or false, got "${String(raw)}"`);
+		default: {
+			const value = typeof text === "number" ? text : /^[0-9]+$/.test(String(text)) ? Number(text) : NaN;
+			if (!Number.isInteger(value))
+				throw new Error(`expected a whole number, got "${String(raw)}"`);
+			if (spec.kind === "port" && (value < 0 || value > 65535))
+				throw new Error(`port ${value} is outside 0..65535`);
+			if (spec.kind === "count" && value < 1)
+				throw new Error(`must be at least 1, got ${value}`);
+			return value;
+		}
+	}
+}
+
+/** Build the typed config from raw `mc/config`-shaped values; unknown keys are left alone (the SDK adds its own). */
+export function readConfig(raw: Record<string, unknown>): { config: Config; problems: ConfigProblem[] } {
+	const config: Record<string, unknown> = {};
+	const problems: ConfigProblem[] = [];
+	for (const key of Object.keys(schema) as ConfigKey[]) {
+		const spec: KeySpec = schema[key];
+		config[key] = spec.default;
+		if (raw[key] === undefined)
+			continue;
+		try {
+			config[key] = parseValue(key, spec, raw[key]);
+		}
+		catch (e) {
+			problems.push({ key, message: (e as Error).message });
+		}
+	}
+	if (config.tcpClient && !config.tcpClientHost)
+		problems.push({ key: "tcpClientHost", message: "tcpClient is on but no tcpClientHost is set" });
+	if (config.wsClient && !/^wss?:\/\/[^/]+/.test(String(config.wsClientUri)))
+		problems.push({ key: "wsClientUri", message: `wsClient is on but wsClientUri "${String(config.wsClientUri)}" is not ws://host[:port]/path` });
+	return { config: config as Config, problems };
+}
+

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { MessageReader } from "websocket/message-reader";
+import { MASK, MessageRecorder, RawFrame, chunk, concat, encode, feedSplit, hex } from "./helpers.js";
+
+type Options = { streaming?: boolean; maxMessage?: number; role?: "server" | "client" };
+
+/** Frames as a client sends them (masked), unless the role is client. */
+function read(frames: RawFrame[], options: Options = {}, splits: number[] = []): MessageRecorder {
+	const role = options.role ?? "server";
+	const data = concat(...frames.map(f => encode(role === "server" && f.mask === undefined ? { ...f, mask: MASK } : f)));
+	const recorder = new MessageRecorder();
+	const reader = new MessageReader(recorder, { role, streaming: options.streaming, maxMessage: options.maxMessage });
+	feedSplit(c => reader.feed(c), data, splits);
+	return recorder;
+}
+
+const text = (s: string) => hex(new TextEncoder().encode(s));
+const u8 = (...b: number[]) => Uint8Array.from(b);
+const closeBody = (code: number, reason: Uint8Array | string = "") =>
+	concat(u8(code >> 8, code & 0xFF), typeof reason === "string" ? new TextEncoder().encode(reason) : reason);
+
+describe("MessageReader: delivery", () => {
+	it("assembles whole messages, with control frames between fragments", () => {
+		const r = read([
+			{ opcode: 1, fin: false, payload: "Hel" },
+			{ opcode: 9, payload: "p1" },
+			{ opcode: 0, fin: false, payload: "" },
+			{ opcode: 10, payload: "p2" },
+			{ opcode: 0, payload: "lo" },
+			{ opcode: 2, payload: u8(1, 2, 3) },
+			{ opcode: 2, payload: "" },
+			{ opcode: 8, payload: closeBody(1000, "bye") },
+		]);
+		expect(r.events).toEqual([
+			{ ping: text("p1") },
+			{ pong: text("p2") },
+			{ message: 1, data: text("Hello") },
+			{ message: 2, data: "010203" },
+			{ message: 2, data: "" },
+			{ close: 1000, reason: "bye" },
+		]);
+	});
+
+	it("streams messages piece by piece", () => {
+		const frames: RawFrame[] = [
+			{ opcode: 2, payload: u8(1, 2, 3, 4) },
+			{ opcode: 1, fin: false, payload: "ab" },
+			{ opcode: 9, payload: "" },
+			{ opcode: 0, fin: true, payload: "cd" },
+			{ opcode: 1, fin: false, payload: "x" },
+			{ opcode: 0, fin: true, payload: "" },
+		];
+		const want = [
+			{ start: 2, length: 4 }, { last: true }, { end: "01020304" },
+			{ start: 1, length: undefined }, { ping: "" }, { last: true }, { end: text("abcd") },
+			{ start: 1, length: undefined }, { end: text("x") },
+		];
+		expect(read(frames, { streaming: true }).events).toEqual(want);
+		const all = concat(...frames.map(f => encode({ ...f, mask: MASK })));
+		for (let i = 1; i < all.length; i++)
+			expect(read(frames, { streaming: true }, [i]).events).toEqual(want);
+		const splits = Array.from({ length: all.length }, (_, i) => i);
+		expect(read(frames, { streaming: true }, splits).events).toEqual(want);
+	});
+
+	it("reports ping, pong and close payloads", () => {
+		expect(read([{ opcode: 9, payload: "hi" }, { opcode: 10, payload: u8(0, 255) }, { opcode: 8 }]).events)
+			.toEqual([{ ping: text("hi") }, { pong: "00ff" }, { close: undefined, reason: "" }]);
+	});
+
+	it("accepts every valid close code and decodes the UTF-8 reason", () => {
+		for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999])
+			expect(read([{ opcode: 8, payload: closeBody(code, "€") }]).events).toEqual([{ close: code, reason: "€" }]);
+	});
+
+	it("ignores input after a Close frame", () => {
+		const r = read([{ opcode: 8, payload: closeBody(1000) }, { opcode: 1, payload: "late" }, { opcode: 3 }]);
+		expect(r.events).toEqual([{ close: 1000, reason: "" }]);
+	});
+
+	it("reads unmasked server frames in the client role", () => {
+		expect(read([{ opcode: 1, payload: "srv" }], { role: "client" }).events).toEqual([{ message: 1, data: text("srv") }]);
+	});
+});
+
+describe("MessageReader: protocol errors and their close codes", () => {
+	const cases: [string, RawFrame[], number, Options?][] = [
+		["RSV1 without extension", [{ opcode: 1, rsv: 0x40, payload: "x" }], 1002],
+		["RSV2", [{ opcode: 2, rsv: 0x20 }], 1002],
+		["RSV3 on a ping", [{ opcode: 9, rsv: 0x10 }], 1002],
+		["opcode 3", [{ opcode: 3 }], 1002],
+		["opcode 7", [{ opcode: 7 }], 1002],
+		["opcode 0xB", [{ opcode: 0xB }], 1002],
+		["opcode 0xF", [{ opcode: 0xF }], 1002],
+		["fragmented ping", [{ opcode: 9, fin: false }], 1002],
+		["fragmented close", [{ opcode: 8, fin: false }], 1002],
+		["ping of 126 bytes", [{ opcode: 9, payload: new Uint8Array(126) }], 1002],
+		["close of 126 bytes (16-bit length form)", [{ opcode: 8, payload: new Uint8Array(126) }], 1002],
+		["continuation without a message", [{ opcode: 0, payload: "x" }], 1002],
+		["continuation after a finished message", [{ opcode: 1, payload: "a" }, { opcode: 0, payload: "b" }], 1002],
+		["text inside a fragmented message", [{ opcode: 1, fin: false, payload: "a" }, { opcode: 1, payload: "b" }], 1002],
+		["binary inside a fragmented message", [{ opcode: 2, fin: false }, { opcode: 9 }, { opcode: 2 }], 1002],
+		["unmasked frame to a server", [{ opcode: 1, payload: "x", mask: false }], 1002],
+		["masked frame to a client", [{ opcode: 1, payload: "x", mask: MASK }], 1002, { role: "client" }],
+		["64-bit length with top bit", [{ opcode: 2, payload: "x", lengthBits: 64, high: 0x80000000 }], 1002],
+		["invalid UTF-8 text", [{ opcode: 1, payload: u8(0x41, 0xC0, 0x80) }], 1007],
+		["surrogate in text", [{ opcode: 1, payload: u8(0xED, 0xA0, 0x80) }], 1007],
+		["invalid UTF-8 across fragments", [{ opcode: 1, fin: false, payload: u8(0xF4) }, { opcode: 0, payload: u8(0x90, 0x80, 0x80) }], 1007],
+		["text ending inside a code point", [{ opcode: 1, fin: false, payload: u8(0xE2, 0x82) }, { opcode: 0, payload: "" }], 1007],
+		["text ending inside a code point (single frame)", [{ opcode: 1, payload: u8(0x41, 0xF0, 0x9D) }], 1007],
+		["frame over maxMessage", [{ opcode: 2, payload: new Uint8Array(101) }], 1009, { maxMessage: 100 }],
+		["fragments over maxMessage", [{ opcode: 2, fin: false, payload: new Uint8Array(60) }, { opcode: 0, payload: new Uint8Array(41) }], 1009, { maxMessage: 100 }],
+		["streamed fragments over maxMessage", [{ opcode: 1, fin: false, payload: "a".repeat(60) }, { opcode: 0, payload: "b".repeat(41) }], 1009, { maxMessage: 100, streaming: true }],
+		["close payload of 1 byte", [{ opcode: 8, payload: u8(3) }], 1002],
+		["close reason not UTF-8", [{ opcode: 8, payload: closeBody(1000, u8(0xFF)) }], 1007],
+		["close reason with a truncated code point", [{ opcode: 8, payload: closeBody(1000, u8(0xE2, 0x82)) }], 1007],
+	];
+	for (const code of [0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535])
+		cases.push([`close code ${code}`, [{ opcode: 8, payload: closeBody(code) }], 1002]);
+
+	for (const [name, frames, code, options] of cases) {
+		it(`${name} → ${code}`, () => {
+			for (const streaming of [false, true]) {
+				const r = read(frames, { ...options, streaming: options?.streaming ?? streaming });
+				expect(r.errors).toEqual([code]);
+				expect(r.events.at(-1)).toHaveProperty("error", code);
+			}
+		});
+	}
+
+	it("accepts exactly maxMessage bytes, fragmented or not", () => {
+		expect(read([{ opcode: 2, payload: new Uint8Array(100) }], { maxMessage: 100 }).errors).toEqual([]);
+		expect(read([{ opcode: 2, fin: false, payload: new Uint8Array(50) }, { opcode: 0, payload: new Uint8Array(50) }], { maxMessage: 100, streaming: true }).errors).toEqual([]);
+	});
+
+	it("judges size from the declared length, before any payload arrives", () => {
+		const recorder = new MessageRecorder();
+		const reader = new MessageReader(recorder, { role: "server", maxMessage: 1 << 20 });
+		const header = encode({ opcode: 2, payload: new Uint8Array(0), mask: MASK, lengthBits: 64 });
+		header[9] = 0; header[8] = 0; header[7] = 0x20;	// declare 2 MiB; send no payload
+		reader.feed(chunk(header));
+		expect(recorder.errors).toEqual([1009]);
+		expect(reader.stopped).toBe(true);
+	});
+
+	it("detects invalid UTF-8 at the first bad byte, before the frame is complete", () => {
+		const recorder = new MessageRecorder();
+		const reader = new MessageReader(recorder, { role: "server", streaming: true });
+		const kosme = new TextEncoder().encode("κόσμε");
+		const payload = concat(kosme, u8(0xF4, 0x90, 0x80, 0x80), new TextEncoder().encode("-edited"));
+		const frame = encode({ opcode: 1, payload, mask: MASK });
+		const headerLength = 6;
+		const badAt = headerLength + kosme.length + 1;		// the 0x90
+		for (let i = 0; i < badAt; i++)
+			reader.feed(chunk(frame, i, i + 1));
+		expect(recorder.errors).toEqual([]);
+		reader.feed(chunk(frame, badAt, badAt + 1));
+		expect(recorder.errors).toEqual([1007]);
+	});
+
+	it("reports one error and then ignores input", () => {
+		const r = read([{ opcode: 0, payload: "x" }, { opcode: 1, payload: "ok" }, { opcode: 8 }]);
+		expect(r.events).toEqual([{ error: 1002, reason: "continuation frame without a message" }]);
+	});
+});

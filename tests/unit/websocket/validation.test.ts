@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { Utf8Validator, isValidCloseCode, isValidUtf8 } from "websocket/validation";
+
+const u8 = (...b: number[]) => Uint8Array.from(b);
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function referenceValid(b: Uint8Array): boolean {
+	try {
+		fatal.decode(b);
+		return true;
+	}
+	catch {
+		return false;
+	}
+}
+
+/** Index of the byte at which a byte-at-a-time feed first fails; -1 if none. */
+function failIndex(b: Uint8Array): number {
+	const v = new Utf8Validator();
+	for (let i = 0; i < b.length; i++)
+		if (!v.feed(b.subarray(i, i + 1)))
+			return i;
+	return -1;
+}
+
+describe("isValidCloseCode (RFC 6455 7.4)", () => {
+	it("accepts the defined, registered and private-use codes", () => {
+		for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])
+			expect(isValidCloseCode(code), String(code)).toBe(true);
+	});
+	it("rejects reserved, never-sent and out-of-range codes", () => {
+		for (const code of [0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535])
+			expect(isValidCloseCode(code), String(code)).toBe(false);
+	});
+});
+
+describe("Utf8Validator", () => {
+	it("accepts valid text of every sequence length", () => {
+		for (const s of ["", "hello", "κόσμε", "€uro", "𝄞 music", "\u{10FFFF}", "\uD7FF\uE000\uFFFD"])
+			expect(isValidUtf8(utf8(s)), s).toBe(true);
+	});
+
+	it("U+10FFFF is valid, U+110000 is not (fails on its second byte)", () => {
+		expect(isValidUtf8(u8(0xF4, 0x8F, 0xBF, 0xBF))).toBe(true);
+		expect(failIndex(u8(0xF4, 0x90, 0x80, 0x80))).toBe(1);
+		expect(failIndex(u8(0xF5, 0x80, 0x80, 0x80))).toBe(0);
+		expect(failIndex(u8(0xFF))).toBe(0);
+	});
+
+	it("rejects overlong encodings as early as possible", () => {
+		expect(failIndex(u8(0xC0, 0x80))).toBe(0);
+		expect(failIndex(u8(0xC1, 0xBF))).toBe(0);
+		expect(failIndex(u8(0xE0, 0x80, 0x80))).toBe(1);
+		expect(failIndex(u8(0xE0, 0x9F, 0xBF))).toBe(1);
+		expect(failIndex(u8(0xF0, 0x80, 0x80, 0x80))).toBe(1);
+		expect(failIndex(u8(0xF0, 0x8F, 0xBF, 0xBF))).toBe(1);
+		expect(isValidUtf8(u8(0xE0, 0xA0, 0x80))).toBe(true);	// U+0800
+		expect(isValidUtf8(u8(0xF0, 0x90, 0x80, 0x80))).toBe(true);	// U+10000
+	});
+
+	it("rejects UTF-16 surrogates (ED A0..BF)", () => {
+		expect(failIndex(u8(0xED, 0xA0, 0x80))).toBe(1);
+		expect(failIndex(u8(0xED, 0xBF, 0xBF))).toBe(1);
+		expect(failIndex(u8(0xED, 0xA0, 0x80, 0xED, 0xB0, 0x80))).toBe(1);
+		expect(isValidUtf8(u8(0xED, 0x9F, 0xBF))).toBe(true);	// U+D7FF
+	});
+
+	it("rejects stray continuation bytes and truncated sequences", () => {
+		expect(failIndex(u8(0x41, 0x80))).toBe(1);
+		expect(failIndex(u8(0xC2, 0x41))).toBe(1);
+		expect(failIndex(u8(0xE2, 0x82, 0x41))).toBe(2);
+		expect(isValidUtf8(u8(0xE2, 0x82))).toBe(false);
+	});
+
+	it("keeps state across a 4-byte sequence split at every point", () => {
+		const b = utf8("a𝄞b");
+		for (let i = 0; i <= b.length; i++)
+			for (let j = i; j <= b.length; j++) {
+				const v = new Utf8Validator();
+				expect(v.feed(b.subarray(0, i))).toBe(true);
+				expect(v.feed(b.subarray(i, j))).toBe(true);
+				expect(v.feed(b.subarray(j))).toBe(true);
+				expect(v.end()).toBe(true);
+			}
+	});
+
+	it("end() is false when input stops inside a sequence", () => {
+		const v = new Utf8Validator();
+		expect(v.feed(u8(0xF0, 0x9D, 0x84))).toBe(true);
+		expect(v.end()).toBe(false);
+		expect(v.feed(u8(0x9E))).toBe(true);
+		expect(v.end()).toBe(true);
+	});
+
+	it("fails fast like Autobahn 6.4.x: at the first impossible byte, even across chunks", () => {
+		const kosme = utf8("κόσμε");
+		// 6.4.1: the whole thing in one go; failure certain at 0x90, before "-edited".
+		const all = Uint8Array.from([...kosme, 0xF4, 0x90, 0x80, 0x80, ...utf8("-edited")]);
+		expect(failIndex(all)).toBe(kosme.length + 1);
+		// 6.4.2: the lead byte ends one chunk; the next chunk fails on its first byte.
+		const v = new Utf8Validator();
+		expect(v.feed(Uint8Array.from([...kosme, 0xF4]))).toBe(true);
+		expect(v.feed(u8(0x90))).toBe(false);
+		expect(v.failed).toBe(true);
+		expect(v.feed(utf8("ok"))).toBe(false);		// stays failed
+		v.reset();
+		expect(v.feed(utf8("ok"))).toBe(true);
+		// 6.4.3/6.4.4 style: a valid 4-byte lead with two valid continuations then an invalid one.
+		expect(failIndex(Uint8Array.from([...kosme, 0xF4, 0x8F, 0xBF, 0x41]))).toBe(kosme.length + 3);
+	});
+
+	it("agrees with a fatal TextDecoder on every 1-4 byte sequence over boundary bytes", () => {
+		const set = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF];
+		const mismatches: string[] = [];
+		let checked = 0;
+		const check = (s: Uint8Array) => {
+			checked++;
+			if (isValidUtf8(s) !== referenceValid(s))
+				mismatches.push(Buffer.from(s).toString("hex"));
+		};
+		for (const a of set) {
+			check(u8(a));
+			for (const c of set) {
+				check(u8(a, c));
+				for (const d of set) {
+					check(u8(a, c, d));
+					for (const e of set)
+						check(u8(a, c, d, e));
+				}
+			}
+		}
+		expect(mismatches).toEqual([]);
+		expect(checked).toBe(25 + 25 ** 2 + 25 ** 3 + 25 ** 4);
+	}, 30_000);
+});

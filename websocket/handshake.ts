@@ -1,0 +1,430 @@
+/*
+ * The HTTP/1.1 Upgrade handshake of RFC 6455 section 4, as pure helpers:
+ * Sec-WebSocket-Accept computation, an incremental HTTP head parser (request
+ * and response), request validation for a server, response validation for a
+ * client, and builders for the heads to send.
+ *
+ * Heads are ASCII; builders return strings (send with ArrayBuffer.fromString).
+ * Parsed header names are lower-cased; repeated headers are joined with ", "
+ * (RFC 7230 3.2.2), so token lists read the same either way.
+ */
+
+import Base64 from "base64";
+import { Digest } from "crypt";
+import { WEBSOCKET_GUID } from "websocket/constants";
+
+/** Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID)) (4.2.2 step 5.4). */
+export function acceptKey(key: string): string {
+	const sha1 = new Digest("SHA1");
+	sha1.write(key + WEBSOCKET_GUID);
+	return Base64.encode(sha1.close());
+}
+
+/** A Sec-WebSocket-Key must be base64 of 16 bytes: 22 characters and "==" (4.1, 4.2.1). */
+export function isValidKey(key: string | undefined): key is string {
+	return key !== undefined && /^[+/0-9A-Za-z]{22}==$/.test(key);
+}
+
+/** A fresh Sec-WebSocket-Key: 16 random bytes, base64 (4.1). random as Math.random. */
+export function generateKey(random: () => number = Math.random): string {
+	const bytes = new Uint8Array(16);
+	for (let i = 0; i < 16; i++)
+		bytes[i] = (random() * 256) & 0xFF;
+	return Base64.encode(bytes.buffer);
+}
+
+/** Comma-separated list elements, trimmed, empty ones dropped (RFC 7230 7). */
+export function tokenList(value: string | undefined): string[] {
+	if (!value)
+		return [];
+	const out: string[] = [];
+	for (const part of value.split(",")) {
+		const item = part.trim();
+		if (item)
+			out.push(item);
+	}
+	return out;
+}
+
+/** Whether a list header holds a token, case-insensitively ("Connection: keep-alive, Upgrade"). */
+export function hasToken(value: string | undefined, token: string): boolean {
+	token = token.toLowerCase();
+	for (const item of tokenList(value))
+		if (item.toLowerCase() === token)
+			return true;
+	return false;
+}
+
+/** The first protocol the client offered that the server supports (4.2.2 step 5.5). */
+export function selectProtocol(offered: readonly string[], supported: readonly string[]): string | undefined {
+	for (const protocol of offered)
+		if (supported.includes(protocol))
+			return protocol;
+	return undefined;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+/** Fields common to request and response heads. */
+export interface HttpHead {
+	/** HTTP version as "1.1". */
+	version: string;
+	/** Lower-cased names; repeated headers joined with ", ". */
+	headers: Map<string, string>;
+}
+
+export interface RequestHead extends HttpHead {
+	method: string;
+	/** The request-target as sent ("/chat?room=1"). */
+	target: string;
+}
+
+export interface ResponseHead extends HttpHead {
+	status: number;
+	statusText: string;
+}
+
+/** Why a head was refused: the HTTP status to answer with and a short text. */
+export interface HeadError {
+	status: number;
+	message: string;
+}
+
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const requestLine = new RegExp(`^(${TOKEN}) (\\S+) HTTP/(\\d)\\.(\\d)$`);
+const statusLine = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/;
+const headerLine = new RegExp(`^(${TOKEN}):[ \\t]*(.*?)[ \\t]*$`);
+const tokenPattern = new RegExp(`^${TOKEN}$`);
+
+/**
+ * Incremental HTTP/1.1 head reader: feed chunks until feed() returns true,
+ * then read `head` or `error`, and `rest` (bytes received after the head,
+ * e.g. the first WebSocket frames; undefined when none).
+ *
+ * Tolerant: bare LF line ends, empty lines before the start line (RFC 7230
+ * 3.5), any header name case. Strict: at most `limit` bytes (431), no
+ * control characters, no whitespace before a header's colon, no obs-fold
+ * continuation lines, a well-formed start line (400).
+ */
+abstract class HeadParser<Head extends HttpHead> {
+	head: Head | undefined;
+	error: HeadError | undefined;
+	rest: ArrayBuffer | undefined;
+
+	private readonly limit: number;
+	private buffer: Uint8Array | undefined;
+	private have = 0;
+	private done = false;
+
+	constructor(limit = 4096) {
+		this.limit = limit;
+	}
+
+	/** Consume a chunk; true once the head is complete (or refused). Ignores input after that. */
+	feed(chunk: ArrayBuffer): boolean {
+		if (this.done)
+			return true;
+		const bytes = new Uint8Array(chunk);
+		const count = bytes.length;
+		let from = 0;
+		if (this.have === 0) {
+			while (from < count && (bytes[from] === 13 || bytes[from] === 10))
+				from++;		// empty lines before the start line are ignored (RFC 7230 3.5)
+			if (from === count)
+				return false;
+		}
+		const buffer = this.buffer ??= new Uint8Array(this.limit);
+		let have = this.have;
+		const take = Math.min(count - from, this.limit - have);
+		buffer.set(bytes.subarray(from, from + take), have);
+		const scanEnd = have + take;
+		for (let i = have; i < scanEnd; i++) {
+			const c = buffer[i];
+			if (c === 10) {
+				// The head ends with an empty line: LF LF or LF CR LF.
+				if (buffer[i - 1] === 10 || (buffer[i - 1] === 13 && i >= 2 && buffer[i - 2] === 10)) {
+					const used = i + 1 - have;
+					if (from + used < count)
+						this.rest = chunk.slice(from + used);
+					this.have = i + 1;
+					this.finish();
+					return true;
+				}
+			}
+			else if ((c < 32 && c !== 9 && c !== 13) || c === 127)
+				return this.fail(400, "control character in head");
+		}
+		this.have = scanEnd;
+		if (scanEnd >= this.limit)
+			return this.fail(431, "head too large");
+		return false;
+	}
+
+	/** The start line is valid for this kind of head: fill in its fields, or return an error. */
+	protected abstract start(line: string): Head | undefined;
+
+	private finish(): void {
+		let text: string;
+		try {
+			text = String.fromArrayBuffer((this.buffer!.buffer as ArrayBuffer).slice(0, this.have));
+		}
+		catch {
+			this.fail(400, "head is not UTF-8");
+			return;
+		}
+		this.buffer = undefined;
+		const lines = text.split("\n");
+		let line = stripCR(lines[0]);
+		const head = this.start(line);
+		if (!head) {
+			this.fail(400, "malformed start line");
+			return;
+		}
+		const headers = head.headers;
+		for (let i = 1; i < lines.length; i++) {
+			line = stripCR(lines[i]);
+			if (!line)
+				break;
+			const match = headerLine.exec(line);
+			if (!match) {
+				this.fail(400, "malformed header line");
+				return;
+			}
+			const name = match[1].toLowerCase();
+			const previous = headers.get(name);
+			headers.set(name, previous === undefined ? match[2] : `${previous}, ${match[2]}`);
+		}
+		this.head = head;
+		this.done = true;
+	}
+
+	private fail(status: number, message: string): true {
+		this.error = { status, message };
+		this.buffer = undefined;
+		this.rest = undefined;
+		this.done = true;
+		return true;
+	}
+}
+
+function stripCR(line: string): string {
+	return line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
+/** Reads a request head ("GET /path HTTP/1.1" ...): a server's first input. */
+export class RequestHeadParser extends HeadParser<RequestHead> {
+	protected start(line: string): RequestHead | undefined {
+		const match = requestLine.exec(line);
+		if (!match)
+			return undefined;
+		return { method: match[1], target: match[2], version: `${match[3]}.${match[4]}`, headers: new Map() };
+	}
+}
+
+/** Reads a response head ("HTTP/1.1 101 Switching Protocols" ...): a client's first input. */
+export class ResponseHeadParser extends HeadParser<ResponseHead> {
+	protected start(line: string): ResponseHead | undefined {
+		const match = statusLine.exec(line);
+		if (!match)
+			return undefined;
+		return { version: `${match[1]}.${match[2]}`, status: Number(match[3]), statusText: match[4] ?? "", headers: new Map() };
+	}
+}
+
+/* ------------------------------------------------------------- validation */
+
+/** An acceptable opening handshake (RFC 6455 4.2.1). */
+export interface UpgradeRequest {
+	ok: true;
+	/** Sec-WebSocket-Key, for acceptResponse(). */
+	key: string;
+	/** Target path, "/" at least, without the query. */
+	path: string;
+	/** Query string without "?", "" when none. */
+	query: string;
+	/** Sec-WebSocket-Protocol values offered, in the client's order (maybe empty). */
+	protocols: string[];
+	/** Origin header, if any (browsers send it; 4.2.1 step 7). */
+	origin: string | undefined;
+}
+
+/** A refused handshake: answer with rejectionResponse(). */
+export interface Rejection {
+	ok: false;
+	status: number;
+	message: string;
+	/** Extra response headers the status requires (Allow for 405; Sec-WebSocket-Version for 426). */
+	headers: [string, string][];
+}
+
+export interface UpgradeRequestOptions {
+	/** Serve only this path (exact match, query ignored): 404 otherwise. Default: any path. */
+	path?: string;
+}
+
+/**
+ * Check a request head against RFC 6455 4.2.1. Refusals:
+ * 405 method not GET; 400 HTTP older than 1.1, no Host, bad target,
+ * Upgrade not "websocket", Connection without "upgrade", bad key, bad
+ * protocol list; 404 other path; 426 no Upgrade header at all (a plain HTTP
+ * request) or Sec-WebSocket-Version not 13 (with "Sec-WebSocket-Version: 13", 4.4).
+ */
+export function validateUpgradeRequest(head: RequestHead, options: UpgradeRequestOptions = {}): UpgradeRequest | Rejection {
+	const headers = head.headers;
+	if (head.method !== "GET")
+		return reject(405, "WebSocket handshake must use GET", [["Allow", "GET"]]);
+	if (!(Number(head.version) >= 1.1))
+		return reject(400, "HTTP/1.1 or later required");
+	if (!headers.get("host"))
+		return reject(400, "missing Host header");
+	const target = splitTarget(head.target);
+	if (!target)
+		return reject(400, "invalid request target");
+	if (options.path !== undefined && target.path !== options.path)
+		return reject(404, "not found");
+	const upgrade = headers.get("upgrade");
+	if (upgrade === undefined)
+		return reject(426, "WebSocket upgrade required", [["Upgrade", "websocket"], ["Sec-WebSocket-Version", "13"]]);
+	if (!hasToken(upgrade, "websocket"))
+		return reject(400, "Upgrade header must be websocket");
+	if (!hasToken(headers.get("connection"), "upgrade"))
+		return reject(400, "Connection header must include Upgrade");
+	if (headers.get("sec-websocket-version") !== "13")
+		return reject(426, "unsupported WebSocket version", [["Sec-WebSocket-Version", "13"]]);
+	const key = headers.get("sec-websocket-key");
+	if (!isValidKey(key))
+		return reject(400, "invalid Sec-WebSocket-Key");
+	const protocols = tokenList(headers.get("sec-websocket-protocol"));
+	for (let i = 0; i < protocols.length; i++)
+		if (!tokenPattern.test(protocols[i]) || protocols.indexOf(protocols[i]) !== i)
+			return reject(400, "invalid Sec-WebSocket-Protocol");
+	return { ok: true, key, path: target.path, query: target.query, protocols, origin: headers.get("origin") };
+}
+
+/** origin-form "/p?q", or absolute-form "ws://host/p?q" (RFC 7230 5.3). */
+function splitTarget(target: string): { path: string; query: string } | undefined {
+	if (!target.startsWith("/")) {
+		const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^#]*)$/.exec(target);
+		if (!absolute)
+			return undefined;
+		target = absolute[1];
+		if (target.startsWith("?") || !target)
+			target = "/" + target;
+	}
+	const question = target.indexOf("?");
+	if (question < 0)
+		return { path: target, query: "" };
+	return { path: target.slice(0, question), query: target.slice(question + 1) };
+}
+
+function reject(status: number, message: string, headers: [string, string][] = []): Rejection {
+	return { ok: false, status, message, headers };
+}
+
+/** An accepted server response: the subprotocol the server chose, if any. */
+export interface UpgradeAccepted {
+	ok: true;
+	protocol: string | undefined;
+}
+
+export interface UpgradeFailed {
+	ok: false;
+	message: string;
+}
+
+/**
+ * Check a server's response against RFC 6455 4.1 (client side): status 101,
+ * Upgrade websocket, Connection upgrade, Sec-WebSocket-Accept matching our
+ * key, no extension we did not offer (we offer none), a subprotocol only
+ * from those offered.
+ */
+export function validateUpgradeResponse(head: ResponseHead, key: string, protocols: readonly string[] = []): UpgradeAccepted | UpgradeFailed {
+	const headers = head.headers;
+	if (head.status !== 101)
+		return { ok: false, message: `unexpected status ${head.status} ${head.statusText}`.trim() };
+	if (!hasToken(headers.get("upgrade"), "websocket"))
+		return { ok: false, message: "Upgrade header must be websocket" };
+	if (!hasToken(headers.get("connection"), "upgrade"))
+		return { ok: false, message: "Connection header must include Upgrade" };
+	if (headers.get("sec-websocket-accept") !== acceptKey(key))
+		return { ok: false, message: "Sec-WebSocket-Accept mismatch" };
+	if (headers.get("sec-websocket-extensions"))
+		return { ok: false, message: "server selected an extension that was not offered" };
+	const protocol = headers.get("sec-websocket-protocol");
+	if (protocol !== undefined && !protocols.includes(protocol))
+		return { ok: false, message: "server selected a subprotocol that was not offered" };
+	return { ok: true, protocol };
+}
+
+/* --------------------------------------------------------------- building */
+
+const reasons: Record<number, string> = {
+	101: "Switching Protocols",
+	400: "Bad Request",
+	403: "Forbidden",
+	404: "Not Found",
+	405: "Method Not Allowed",
+	426: "Upgrade Required",
+	431: "Request Header Fields Too Large",
+	500: "Internal Server Error",
+	503: "Service Unavailable",
+};
+
+/** Header lines; refuses CR/LF in names or values (response splitting). */
+function headerLines(headers: readonly (readonly [string, string])[]): string {
+	let out = "";
+	for (const [name, value] of headers) {
+		if (/[\r\n]/.test(name) || /[\r\n]/.test(value))
+			throw new Error("CR or LF in header");
+		out += `${name}: ${value}\r\n`;
+	}
+	return out;
+}
+
+/** The 101 response accepting a handshake (4.2.2 step 5). */
+export function acceptResponse(key: string, protocol?: string, headers: readonly (readonly [string, string])[] = []): string {
+	let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		`Sec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
+	if (protocol)
+		head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+	return head + headerLines(headers) + "\r\n";
+}
+
+/** An error response with a short text body; the connection closes after it. */
+export function errorResponse(status: number, message: string, headers: readonly (readonly [string, string])[] = []): string {
+	const body = `${message}\n`;
+	return `HTTP/1.1 ${status} ${reasons[status] ?? "Error"}\r\n` +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		`Content-Length: ${ArrayBuffer.fromString(body).byteLength}\r\n` +
+		"Connection: close\r\n" +
+		headerLines(headers) + "\r\n" + body;
+}
+
+/** errorResponse() for a refused request (head parse error or validation). */
+export function rejectionResponse(rejection: HeadError | Rejection): string {
+	return errorResponse(rejection.status, rejection.message, "headers" in rejection ? rejection.headers : []);
+}
+
+export interface UpgradeRequestFields {
+	/** Host header value: "host" or "host:port" (port when not the default). */
+	host: string;
+	/** Request target: path and query, "/" at least. */
+	path: string;
+	/** From generateKey(). */
+	key: string;
+	protocols?: readonly string[];
+	origin?: string;
+	headers?: readonly (readonly [string, string])[];
+}
+
+/** A client's opening handshake (4.1). */
+export function upgradeRequest(fields: UpgradeRequestFields): string {
+	let head = `GET ${fields.path || "/"} HTTP/1.1\r\nHost: ${fields.host}\r\n` +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+		`Sec-WebSocket-Key: ${fields.key}\r\nSec-WebSocket-Version: 13\r\n`;
+	if (fields.protocols?.length)
+		head += `Sec-WebSocket-Protocol: ${fields.protocols.join(", ")}\r\n`;
+	if (fields.origin)
+		head += `Origin: ${fields.origin}\r\n`;
+	return head + headerLines(fields.headers ?? []) + "\r\n";
+}
