@@ -1,0 +1,88 @@
+// The contract outside tools use: `npm run device -- --target node|sim`
+// prints exactly one line of JSON with the endpoints once the services are
+// up, and on SIGTERM stops everything it started and exits 0.
+import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { projectRoot } from "../../host-harness/device/project.js";
+import { hostConfig, tiers } from "./device-under-test.js";
+import { echoOnce } from "../../host-harness/oracle/tcp-echo.js";
+
+/** PIDs of every descendant of a process (from /proc). */
+function descendants(pid: number): number[] {
+	const children = new Map<number, number[]>();
+	for (const entry of fs.readdirSync("/proc")) {
+		if (!/^\d+$/.test(entry))
+			continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+			const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+			children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+		}
+		catch {
+			// gone meanwhile
+		}
+	}
+	const out: number[] = [];
+	const walk = (p: number) => {
+		for (const c of children.get(p) ?? []) {
+			out.push(c);
+			walk(c);
+		}
+	};
+	walk(pid);
+	return out;
+}
+
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	}
+	catch {
+		return false;
+	}
+}
+
+const hostTiers = tiers.filter(t => t.target !== "board");
+
+describe.each(hostTiers)("npm run device -- --target $target", tier => {
+	it("prints one JSON line with its endpoints, serves, and stops cleanly on SIGTERM", async () => {
+		const config = await hostConfig();
+		const args = [path.join(projectRoot, "build/node/host-harness/device.js"), "--target", tier.target, "--quiet",
+			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
+		const cli = spawn(process.execPath, args, { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		cli.stdout.on("data", (d: Buffer) => { stdout += d; });
+		cli.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`no endpoint line within 90 s; stderr:\n${stderr}`)), 90_000);
+			cli.stdout.on("data", () => {
+				if (stdout.includes("\n")) {
+					clearTimeout(timer);
+					resolve();
+				}
+			});
+			cli.once("exit", code => reject(new Error(`exited ${code} before printing; stderr:\n${stderr}`)));
+		});
+		const lines = stdout.trim().split("\n");
+		expect(lines).toHaveLength(1);
+		const endpoints = JSON.parse(lines[0]);
+		expect(endpoints).toMatchObject({
+			target: tier.target,
+			tcp: { host: "127.0.0.1", port: Number(config.tcpPort) },
+			udp: { host: "127.0.0.1", port: Number(config.udpPort) },
+		});
+		expect((await echoOnce(endpoints.tcp, Buffer.from("through the CLI"))).toString()).toBe("through the CLI");
+
+		const started = descendants(cli.pid!);
+		expect(started.length).toBeGreaterThan(0);
+		cli.kill("SIGTERM");
+		expect(await exited).toBe(0);
+		expect(stdout.trim().split("\n")).toHaveLength(1);
+		expect(started.filter(alive)).toEqual([]);
+	}, 120_000);
+});

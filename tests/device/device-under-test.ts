@@ -1,0 +1,51 @@
+/*
+ * The device a suite talks to, per tier: booted before the suite with
+ * loopback ports of its own (node, sim) or reached by address (board),
+ * stopped after it. Log lines are available where the harness owns the
+ * device's output (node, sim); a board's log is read with xsbug.
+ */
+
+import { afterAll, beforeAll } from "vitest";
+import { boardEndpoints, Endpoints, RunningDevice, startDevice } from "../../host-harness/device/targets.js";
+import { DeviceProcess } from "../../host-harness/device/device-process.js";
+import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { planTiers, Tier } from "../../host-harness/lib/tiers.js";
+
+export const tiers: Tier[] = planTiers().tiers;
+
+export interface DeviceUnderTest {
+	target: Tier["target"];
+	endpoints: Endpoints;
+	/** The device's log, where the harness owns its output (node, sim). */
+	process?: DeviceProcess;
+	running?: RunningDevice;
+}
+
+/** Host-target config with fresh loopback ports; `extra` adds or overrides keys. */
+export async function hostConfig(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+	return {
+		tcpPort: String(await freeTcpPort()),
+		udpPort: String(await freeUdpPort()),
+		wsPort: String(await freeTcpPort()),
+		...extra,
+	};
+}
+
+/** Boot (or reach) the device for this tier around the enclosing describe. */
+export function useDevice(tier: Tier, extra: Record<string, string> = {}): DeviceUnderTest {
+	const dut: DeviceUnderTest = { target: tier.target, endpoints: { target: tier.target } };
+	beforeAll(async () => {
+		if (tier.target === "board") {
+			dut.endpoints = boardEndpoints(tier.board!.host, tier.board!.config);
+			return;
+		}
+		const running = await startDevice({ target: tier.target, config: await hostConfig(extra) });
+		dut.running = running;
+		dut.process = running.process;
+		dut.endpoints = running.endpoints;
+	});
+	afterAll(async () => {
+		await dut.running?.stop();
+	});
+	return dut;
+}

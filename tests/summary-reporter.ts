@@ -1,0 +1,37 @@
+// A last plain line per run, "unit: N passed, N failed[, N skipped]", that
+// any CI reads, after vitest's own report.
+import type { Reporter, TestModule } from "vitest/node";
+
+export default class SummaryReporter implements Reporter {
+	#line = "";
+
+	// vitest's default reporter prints its summary in onFinished, after
+	// onTestRunEnd: keep this line for then, so that it comes last.
+	onFinished(): void {
+		if (this.#line)
+			console.log(this.#line);
+	}
+
+	onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>): void {
+		let passed = 0;
+		let failed = errors.length;
+		let skipped = 0;
+		const projects = new Set<string>();
+		for (const module of modules) {
+			projects.add(module.project.name || "tests");
+			if (module.state() === "failed" && ![...module.children.allTests()].length)
+				failed++;		// a file that failed to load
+			for (const test of module.children.allTests()) {
+				const state = test.result().state;
+				if (state === "passed")
+					passed++;
+				else if (state === "failed")
+					failed++;
+				else
+					skipped++;
+			}
+		}
+		const label = [...projects].join("+") || "tests";
+		this.#line = `\n${label}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
+	}
+}
