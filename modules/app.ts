@@ -1,30 +1,81 @@
 /*
  * The boot sequence: configuration → WiFi → address → services.
  *
- * Services start only once the station has an address. When they are all up
- * the app logs one line, `services up {…}`, with what it listens on; the
- * harness waits for that line before it talks to the device.
+ * Services start only once the station has an address, all or none: if one
+ * fails to start, those already started are stopped again and the cause is
+ * logged. When they are all up the app logs one line, `services up {…}`,
+ * with what it serves; the harness waits for that line before it talks to
+ * the device.
  */
 
 import { config, configProblems } from "modules/config";
 import { Log } from "modules/log";
 import { Station } from "wifi/station";
 import { EchoServer } from "tcp/echo-server";
+import { EchoClient } from "tcp/echo-client";
 import { UdpEchoServer } from "tcp/udp-echo-server";
 
 const log = new Log("app");
 
+/** What the app reports in its `services up` line. */
 export interface ServiceEndpoints {
 	address: string;
 	tcp?: number;
 	udp?: number;
+	tcpClient?: string;
+}
+
+interface Service {
+	name: string;
+	start(endpoints: ServiceEndpoints): void;
+	stop(): void;
 }
 
 export class App {
 	readonly station = new Station({ ssid: config.ssid, password: config.password });
-	tcpServer: EchoServer | undefined;
-	udpServer: UdpEchoServer | undefined;
+	readonly services: Service[] = [];
 	#started = false;
+
+	constructor() {
+		if (config.tcpServer) {
+			const server = new EchoServer({
+				port: config.tcpPort,
+				maxClients: config.tcpMaxClients,
+				backlog: config.tcpBacklog,
+				idleTimeout: config.tcpIdleTimeout,
+				chunk: config.tcpChunk,
+			});
+			this.services.push({
+				name: "TCP echo server",
+				start(endpoints) { server.start(); endpoints.tcp = server.port; },
+				stop() { server.close(); },
+			});
+		}
+		if (config.udpServer) {
+			const server = new UdpEchoServer({ port: config.udpPort });
+			this.services.push({
+				name: "UDP echo server",
+				start(endpoints) { server.start(); endpoints.udp = config.udpPort; },
+				stop() { server.close(); },
+			});
+		}
+		if (config.tcpClient) {
+			const client = new EchoClient({
+				host: config.tcpClientHost,
+				port: config.tcpClientPort,
+				connectTimeout: config.tcpClientConnectTimeout,
+				retryDelay: config.tcpClientRetryDelay,
+				retryMaxDelay: config.tcpClientRetryMaxDelay,
+				maxAttempts: config.tcpClientMaxAttempts,
+				chunk: config.tcpChunk,
+			});
+			this.services.push({
+				name: "TCP echo client",
+				start(endpoints) { client.start(); endpoints.tcpClient = `${config.tcpClientHost}:${config.tcpClientPort}`; },
+				stop() { client.stop(); },
+			});
+		}
+	}
 
 	start(): void {
 		log.info("xs-netkit device app starting");
@@ -41,24 +92,27 @@ export class App {
 	#startServices(address: string): void {
 		if (this.#started)
 			return;
-		this.#started = true;
 		const endpoints: ServiceEndpoints = { address };
-		try {
-			if (config.tcpServer) {
-				this.tcpServer = new EchoServer({ port: config.tcpPort, maxClients: config.tcpMaxClients, chunk: config.tcpChunk });
-				this.tcpServer.start();
-				endpoints.tcp = this.tcpServer.port;
+		const started: Service[] = [];
+		for (const service of this.services) {
+			try {
+				service.start(endpoints);
+				started.push(service);
 			}
-			if (config.udpServer) {
-				this.udpServer = new UdpEchoServer({ port: config.udpPort });
-				this.udpServer.start();
-				endpoints.udp = config.udpPort;
+			catch (e) {
+				log.error(`${service.name} failed to start: ${(e as Error).message}; stopping the others, nothing is served`);
+				for (const other of started) {
+					try {
+						other.stop();
+					}
+					catch {
+						// it is being stopped anyway
+					}
+				}
+				return;
 			}
 		}
-		catch (e) {
-			log.error(`a service failed to start: ${(e as Error).message}; nothing is served`);
-			return;
-		}
+		this.#started = true;
 		log.info(`services up ${JSON.stringify(endpoints)}`);
 	}
 }

@@ -5,7 +5,8 @@
  * harness uses the same definitions to know a board's defaults.
  */
 
-type Kind = "string" | "port" | "count" | "milliseconds" | "flag";
+/** port: 0..65535; count: >= 1; number and milliseconds: >= 0; flag: true/false (also 1/0, on/off, yes/no). */
+type Kind = "string" | "port" | "count" | "number" | "milliseconds" | "flag";
 
 interface KeySpec {
 	kind: Kind;
@@ -21,11 +22,17 @@ export const schema = {
 	tcpServer: { kind: "flag", default: true, doc: "run the TCP echo server" },
 	tcpPort: { kind: "port", default: 8080, doc: "TCP echo server port" },
 	tcpMaxClients: { kind: "count", default: 2, doc: "TCP clients served at once" },
+	tcpBacklog: { kind: "number", default: 1, doc: "TCP connections kept waiting (accepted, not served) when all slots are busy; more are closed" },
+	tcpIdleTimeout: { kind: "milliseconds", default: 60000, doc: "close a TCP connection that moved no byte for this long (0: never)" },
 	tcpChunk: { kind: "count", default: 1536, doc: "largest read the TCP echo takes from a socket at once (bytes)" },
 
 	tcpClient: { kind: "flag", default: false, doc: "run the TCP echo client" },
 	tcpClientHost: { kind: "string", default: "", doc: "TCP echo client peer address (IPv4)" },
 	tcpClientPort: { kind: "port", default: 8080, doc: "TCP echo client peer port" },
+	tcpClientConnectTimeout: { kind: "milliseconds", default: 5000, doc: "TCP echo client: give up a connection attempt after this long" },
+	tcpClientRetryDelay: { kind: "milliseconds", default: 1000, doc: "TCP echo client: first reconnect delay, doubled after each failure" },
+	tcpClientRetryMaxDelay: { kind: "milliseconds", default: 30000, doc: "TCP echo client: longest reconnect delay" },
+	tcpClientMaxAttempts: { kind: "number", default: 0, doc: "TCP echo client: connection attempts before giving up (0: forever)" },
 
 	udpServer: { kind: "flag", default: true, doc: "run the UDP echo server" },
 	udpPort: { kind: "port", default: 9000, doc: "UDP echo server port" },
@@ -67,7 +74,7 @@ export function parseValue(key: string, spec: KeySpec, raw: unknown): string | n
 			throw new Error(`expected true or false, got "${String(raw)}"`);
 		default: {
 			const value = typeof text === "number" ? text : /^[0-9]+$/.test(String(text)) ? Number(text) : NaN;
-			if (!Number.isInteger(value))
+			if (!Number.isInteger(value) || value < 0)
 				throw new Error(`expected a whole number, got "${String(raw)}"`);
 			if (spec.kind === "port" && (value < 0 || value > 65535))
 				throw new Error(`port ${value} is outside 0..65535`);

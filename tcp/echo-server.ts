@@ -1,33 +1,42 @@
 /*
- * TCP echo server on the ECMA-419 listener and TCP sockets.
+ * TCP echo server on the ECMA-419 listener and TCP sockets, after the
+ * classic ESP32 example: `maxClients` connections are served at once; up to
+ * `backlog` more wait, accepted but not served, and are served in arrival
+ * order as soon as a slot frees, whatever they sent meanwhile echoed first
+ * (a waiting socket is not read, so its bytes stay in the platform's
+ * buffers); any connection beyond that is closed at once.
  *
- * Echo is byte-exact and needs no buffer of its own: each turn it reads only
- * as many bytes as the socket will accept for writing right now, and writes
- * them straight back. When the peer stops reading, the write budget stays at
- * zero, so the server stops reading, the platform's receive buffer fills and
- * TCP flow control pushes back on the peer. Memory per connection is the
- * platform socket's plus one transient chunk (`tcpChunk`).
+ * Dead or silent peers: ECMA-419 sockets do not expose TCP keepalive on
+ * esp32 or the simulator, so a connection that moves no byte for
+ * `idleTimeout` ms is closed instead.
  */
 
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
-import { Log, peerName, preview } from "modules/log";
+import Timer from "timer";
+import { Log, peerName } from "modules/log";
+import { EchoStream } from "tcp/echo-stream";
 
 const log = new Log("tcp-server");
 
-/** Reads logged in full per connection; after that only the closing summary. */
-const loggedReads = 8;
+/** ECMA-419 listeners have close(); Moddable's typings (SDK and npm) leave it out. */
+type ClosableListener = Listener & { close(): void };
 
 export interface EchoServerOptions {
 	port: number;
 	maxClients: number;
+	backlog: number;
+	/** ms without a byte moved before a served connection is closed; 0: never. */
+	idleTimeout: number;
 	chunk: number;
 }
 
 export class EchoServer {
 	readonly options: EchoServerOptions;
-	#listener: Listener | undefined;
-	#connections = new Set<EchoConnection>();
+	#listener: ClosableListener | undefined;
+	#served = new Set<EchoConnection>();
+	#waiting: { from: TCP; peer: string }[] = [];
+	#idleTimer: Timer | undefined;
 
 	constructor(options: EchoServerOptions) {
 		this.options = options;
@@ -38,93 +47,137 @@ export class EchoServer {
 		return this.#listener?.port ?? this.options.port;
 	}
 
+	get served(): number {
+		return this.#served.size;
+	}
+
+	get waiting(): number {
+		return this.#waiting.length;
+	}
+
 	start(): void {
 		const server = this;
-		this.#listener = new Listener({
+		this.#listener = <ClosableListener>new Listener({
 			port: this.options.port,
 			onReadable(count: number) {
 				while (count-- > 0) {
 					const from = this.read();
 					if (from)
-						server.#accept(from);
+						server.#arrived(from);
 				}
 			},
 		});
-		log.info(`Socket listening on port ${this.port}, serving ${this.options.maxClients} clients at once`);
+		const { maxClients, backlog, idleTimeout } = this.options;
+		if (idleTimeout > 0)
+			this.#idleTimer = Timer.repeat(() => this.#closeIdle(), Math.min(1000, Math.max(50, idleTimeout >> 2)));
+		log.info(`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting`);
 	}
 
-	#accept(from: TCP): void {
-		if (this.#connections.size >= this.options.maxClients) {
-			const peer = peerName(from.remoteAddress, from.remotePort);
+	close(): void {
+		Timer.clear(this.#idleTimer);
+		this.#idleTimer = undefined;
+		this.#listener?.close();
+		this.#listener = undefined;
+		for (const { from } of this.#waiting.splice(0))
 			from.close();
-			log.warn(`Connection refused from ${peer}: ${this.#connections.size} clients already served`);
-			return;
+		for (const connection of [...this.#served])
+			connection.close("server stopped");
+	}
+
+	#arrived(from: TCP): void {
+		const peer = peerName(from.remoteAddress, from.remotePort);
+		if (this.#served.size < this.options.maxClients) {
+			this.#serve(from, peer);
 		}
-		const connection = new EchoConnection(from, this.options.chunk, reason => {
-			this.#connections.delete(connection);
-			log.info(`Connection closed: ${connection.peer}, ${connection.echoed} bytes echoed (${reason})`);
-		});
-		this.#connections.add(connection);
-		log.info(`Socket accepted ip address: ${connection.peer}`);
+		else if (this.#waiting.length < this.options.backlog) {
+			this.#waiting.push({ from, peer });
+			log.info(`Socket accepted ip address: ${peer}, waiting for a free slot (${this.#waiting.length} waiting)`);
+		}
+		else {
+			from.close();
+			log.warn(`Connection refused from ${peer}: ${this.#served.size} clients served and ${this.#waiting.length} waiting`);
+		}
+	}
+
+	#serve(from: TCP, peer: string): void {
+		try {
+			const connection = new EchoConnection(from, peer, this.options.chunk, reason => this.#ended(connection, reason));
+			this.#served.add(connection);
+			log.info(`Socket accepted ip address: ${peer}`);
+		}
+		catch (e) {
+			log.error(`serving ${peer} failed: ${(e as Error).message}`);
+		}
+	}
+
+	#ended(connection: EchoConnection, reason: string): void {
+		this.#served.delete(connection);
+		const { peer, echoed, pending } = connection.stream;
+		log.info(`Connection closed: ${peer}, ${echoed} bytes echoed${pending ? `, ${pending} left unsent` : ""} (${reason})`);
+		const next = this.#waiting.shift();
+		if (next) {
+			log.info(`Slot free: serving waiting ${next.peer}`);
+			this.#serve(next.from, next.peer);
+		}
+	}
+
+	#closeIdle(): void {
+		const limit = Date.now() - this.options.idleTimeout;
+		for (const connection of [...this.#served]) {
+			if (connection.stream.lastActivity < limit)
+				connection.close(`idle for ${this.options.idleTimeout} ms`);
+		}
 	}
 }
 
 class EchoConnection {
-	readonly peer: string;
-	echoed = 0;
-	#socket: TCP;
-	#chunk: number;
-	#readable = 0;
-	#writable = 0;
-	#reads = 0;
+	readonly stream: EchoStream;
 	#open = true;
 	#onClosed: (reason: string) => void;
 
-	constructor(from: TCP, chunk: number, onClosed: (reason: string) => void) {
-		this.peer = peerName(from.remoteAddress, from.remotePort);
-		this.#chunk = chunk;
+	constructor(from: TCP, peer: string, chunk: number, onClosed: (reason: string) => void) {
+		this.stream = new EchoStream(log, peer, chunk);
 		this.#onClosed = onClosed;
 		const connection = this;
-		this.#socket = new TCP({
+		this.stream.socket = new TCP({
 			from,
 			onReadable(bytes: number) {
-				connection.#readable = bytes;
-				connection.#pump();
+				try {
+					connection.stream.readable(bytes);
+				}
+				catch (e) {
+					connection.#failed(e);
+				}
 			},
 			onWritable(bytes: number) {
-				connection.#writable = bytes;
-				connection.#pump();
+				try {
+					connection.stream.writableBudget(bytes);
+				}
+				catch (e) {
+					connection.#failed(e);
+				}
 			},
 			onError() {
-				connection.#close("peer closed or reset");
+				connection.close("peer closed or reset");
 			},
 		});
 	}
 
-	#pump(): void {
-		try {
-			while (this.#open && this.#readable > 0 && this.#writable > 0) {
-				const count = Math.min(this.#readable, this.#writable, this.#chunk);
-				const data = this.#socket.read(count) as ArrayBuffer;
-				this.#readable -= count;
-				this.#writable -= count;
-				if (this.#reads++ < loggedReads)
-					log.info(`Received ${count} bytes from ${this.peer}: ${preview(data)}`);
-				this.#socket.write(data);
-				this.echoed += count;
-			}
-		}
-		catch (e) {
-			log.error(`echo to ${this.peer} failed: ${(e as Error).message}`);
-			this.#close("error");
-		}
+	#failed(e: unknown): void {
+		log.error(`echo to ${this.stream.peer} failed: ${(e as Error).message}`);
+		this.close("error");
 	}
 
-	#close(reason: string): void {
+	close(reason: string): void {
 		if (!this.#open)
 			return;
 		this.#open = false;
-		this.#socket.close();
+		try {
+			this.stream.socket?.close();
+		}
+		catch {
+			// already closed by the platform
+		}
 		this.#onClosed(reason);
 	}
 }

@@ -15,9 +15,12 @@ export interface UdpEchoServerOptions {
 
 type Datagram = ArrayBuffer & { address: string; port: number };
 
+/** ECMA-419 UDP sockets have close(); Moddable's typings (SDK and npm) leave it out. */
+type ClosableUDP = UDP & { close(): void };
+
 export class UdpEchoServer {
 	readonly options: UdpEchoServerOptions;
-	#socket: UDP | undefined;
+	#socket: ClosableUDP | undefined;
 	received = 0;
 
 	constructor(options: UdpEchoServerOptions) {
@@ -26,7 +29,7 @@ export class UdpEchoServer {
 
 	start(): void {
 		const server = this;
-		this.#socket = new UDP({
+		this.#socket = <ClosableUDP>new UDP({
 			port: this.options.port,
 			onReadable(packets: number) {
 				while (packets-- > 0)
@@ -34,6 +37,11 @@ export class UdpEchoServer {
 			},
 		});
 		log.info(`Socket bound, port ${this.options.port}`);
+	}
+
+	close(): void {
+		this.#socket?.close();
+		this.#socket = undefined;
 	}
 
 	#echo(datagram: Datagram): void {

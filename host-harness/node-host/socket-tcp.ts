@@ -12,12 +12,15 @@
  *   When the buffer holds `bufferSize` bytes the provider stops reading from
  *   the kernel, so an app that does not read pushes back on its peer.
  * - onWritable(bytes): the write budget. write(data) larger than the budget
- *   throws "would block"; each write spends budget; the budget is refilled
- *   (and onWritable called) once what was written has left for the kernel.
+ *   throws "would block"; each write spends budget and returns what is left;
+ *   the budget is refilled (and onWritable called) once what was written has
+ *   left for the kernel. A write on a failed socket returns undefined, as
+ *   both SDK implementations (lin, lwip) do.
  * - The end of the peer's stream (FIN), a reset, or a failed connect all set
  *   the error state; onError is called once everything buffered was read.
  *   After onError no more onReadable/onWritable; write() still reaches the
- *   kernel, as on the simulator.
+ *   kernel while it can (a half-closed peer still reads), as on the
+ *   simulator; esp32's lwip socket refuses writes once in the error state.
  * - close() is immediate: no callback after it; methods then throw.
  * - format "buffer" (ArrayBuffer) or "number" (one byte per read/write).
  *
@@ -234,7 +237,7 @@ export default class TCP {
 		this.#readable -= out.length;
 	}
 
-	write(data: number | Data): number {
+	write(data: number | Data): number | undefined {
 		const socket = this.#live();
 		let bytes: Buffer;
 		if (this.#format === "number") {
@@ -251,8 +254,11 @@ export default class TCP {
 		if (bytes.length > this.#writable)
 			throw new Error("would block");
 		this.#writable -= bytes.length;
-		if (socket.destroyed || !socket.writable)
-			return this.#writable;		// the peer is gone; as on the simulator, the failure shows as onError
+		if (socket.destroyed || !socket.writable) {
+			// As on esp32 and the simulator: a failed socket's write returns nothing.
+			this.#failed();
+			return undefined;
+		}
 		this.#inFlight++;
 		socket.write(bytes, () => {
 			this.#inFlight--;

@@ -85,3 +85,89 @@ export async function echoOnce(endpoint: Endpoint, payload: Uint8Array, timeoutM
 		socket.destroy();
 	}
 }
+
+export interface StreamOptions {
+	/** Pause reading for pauseMs after every pauseEvery bytes received (a slow reader). */
+	pauseEvery: number;
+	pauseMs: number;
+	timeoutMs: number;
+	/** Called about every 100 ms while streaming. */
+	onProgress?: (sent: number, received: number) => void;
+}
+
+export interface StreamResult {
+	sent: number;
+	received: number;
+	sentHash: string;
+	receivedHash: string;
+	seconds: number;
+}
+
+/**
+ * Stream `total` bytes through a TCP echo while reading the echo slowly, and
+ * compare what went out with what came back by length and SHA-256. The
+ * writer honours back-pressure, so if the echo stops reading, so do we.
+ */
+export async function streamThroughEcho(endpoint: Endpoint, total: number, options: StreamOptions): Promise<StreamResult> {
+	const socket = await connect(endpoint);
+	const block = randomBytes(1024 * 1024 + 7);		// an odd size, so block edges never line up with socket reads
+	const sentHash = createHash("sha256");
+	const receivedHash = createHash("sha256");
+	let sent = 0;
+	let received = 0;
+	let sinceP = 0;
+	const start = Date.now();
+	const progress = options.onProgress ? setInterval(() => options.onProgress!(sent, received), 100) : undefined;
+	try {
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`stream: ${received} of ${total} bytes back (${sent} sent) within ${options.timeoutMs} ms`)), options.timeoutMs);
+			socket.on("data", (chunk: Buffer) => {
+				receivedHash.update(chunk);
+				received += chunk.length;
+				sinceP += chunk.length;
+				if (received > total) {
+					clearTimeout(timer);
+					reject(new Error(`the echo returned more bytes (${received}) than were sent (${total})`));
+				}
+				else if (received === total) {
+					clearTimeout(timer);
+					resolve();
+				}
+				else if (sinceP >= options.pauseEvery) {
+					sinceP = 0;
+					socket.pause();
+					setTimeout(() => socket.resume(), options.pauseMs);
+				}
+			});
+			socket.once("close", () => {
+				clearTimeout(timer);
+				reject(new Error(`connection closed after ${received} of ${total} bytes back`));
+			});
+			socket.once("error", e => {
+				clearTimeout(timer);
+				reject(e);
+			});
+			let offset = 0;
+			const write = () => {
+				while (sent < total) {
+					const size = Math.min(64 * 1024, total - sent, block.length - offset);
+					const piece = block.subarray(offset, offset + size);
+					offset = (offset + size) % block.length;
+					sentHash.update(piece);
+					sent += size;
+					if (!socket.write(piece)) {
+						socket.once("drain", write);
+						return;
+					}
+				}
+			};
+			write();
+		});
+	}
+	finally {
+		if (progress)
+			clearInterval(progress);
+		socket.destroy();
+	}
+	return { sent, received, sentHash: sentHash.digest("hex"), receivedHash: receivedHash.digest("hex"), seconds: (Date.now() - start) / 1000 };
+}

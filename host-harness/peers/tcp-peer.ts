@@ -1,0 +1,96 @@
+/*
+ * The PC end of the device's TCP echo client: a TCP server (default port
+ * 8080, as in the ESP-IDF example) that waits for the device's greeting,
+ * then sends payloads and checks that each comes back byte for byte.
+ */
+
+import * as net from "node:net";
+import { EventEmitter } from "node:events";
+import { readBytes } from "../oracle/tcp-echo.js";
+
+export const greeting = "Hello World!";
+
+export class TcpPeerSession {
+	readonly remote: string;
+	readonly greeting: Promise<string>;
+	readonly closed: Promise<void>;
+	bytesEchoed = 0;
+
+	constructor(readonly socket: net.Socket, greetingTimeoutMs = 10_000) {
+		this.remote = `${socket.remoteAddress?.replace(/^::ffff:/, "")}:${socket.remotePort}`;
+		this.greeting = readBytes(socket, greeting.length, greetingTimeoutMs).then(b => b.toString("latin1"));
+		this.greeting.catch(() => {});
+		this.closed = new Promise(resolve => socket.once("close", () => resolve()));
+		socket.on("error", () => {});
+	}
+
+	/** Send a payload after the greeting and resolve with what came back (same length). */
+	async echo(payload: Uint8Array, timeoutMs = 10_000): Promise<Buffer> {
+		await this.greeting;
+		const back = readBytes(this.socket, payload.length, timeoutMs);
+		this.socket.write(payload);
+		const data = await back;
+		this.bytesEchoed += data.length;
+		return data;
+	}
+
+	close(): void {
+		this.socket.destroy();
+	}
+}
+
+export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
+	readonly sessions: TcpPeerSession[] = [];
+	#server: net.Server;
+
+	private constructor(server: net.Server) {
+		super();
+		this.#server = server;
+		server.on("connection", socket => {
+			const session = new TcpPeerSession(socket);
+			this.sessions.push(session);
+			this.emit("session", session);
+		});
+	}
+
+	static start(port = 8080, host = "0.0.0.0"): Promise<TcpPeer> {
+		return new Promise((resolve, reject) => {
+			const server = net.createServer();
+			server.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
+				? new Error(`port ${port} is in use: stop what holds it or choose another port`)
+				: e));
+			server.listen({ port, host }, () => resolve(new TcpPeer(server)));
+		});
+	}
+
+	get port(): number {
+		return (this.#server.address() as net.AddressInfo).port;
+	}
+
+	/** The next session to arrive (or the first not yet taken, when `index` is given). */
+	session(index: number, timeoutMs = 15_000): Promise<TcpPeerSession> {
+		if (this.sessions[index])
+			return Promise.resolve(this.sessions[index]);
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => {
+				this.off("session", onSession);
+				reject(new Error(`no device connection #${index + 1} to the TCP peer on port ${this.port} within ${timeoutMs} ms`));
+			}, timeoutMs);
+			const onSession = () => {
+				if (this.sessions[index]) {
+					clearTimeout(timer);
+					this.off("session", onSession);
+					resolve(this.sessions[index]);
+				}
+			};
+			this.on("session", onSession);
+		});
+	}
+
+	/** Stop listening and drop every session. */
+	close(): Promise<void> {
+		for (const session of this.sessions)
+			session.close();
+		return new Promise(resolve => this.#server.close(() => resolve()));
+	}
+}

@@ -1,0 +1,54 @@
+// The device's UDP echo server: each datagram back to its sender unchanged,
+// at the classic sizes, and to many senders at once.
+import { describe, expect, it } from "vitest";
+import { tiers, useDevice } from "./device-under-test.js";
+import { knobs } from "./knobs.js";
+import { udpSender } from "../../host-harness/oracle/udp-echo.js";
+import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+
+describe.each(tiers)("UDP echo server on $target", tier => {
+	const device = useDevice(tier);
+	const k = knobs[tier.target];
+
+	it.each(k.udpSizes)("echoes a %i-byte datagram to its sender unchanged", async size => {
+		const sender = await udpSender(device.endpoints.udp!);
+		try {
+			const payload = randomPayload(size);
+			const { data, from } = await sender.echo(payload);
+			expect(from.port).toBe(device.endpoints.udp!.port);
+			expect(data.length).toBe(size);
+			expect(sha256(data)).toBe(sha256(payload));
+		}
+		finally {
+			sender.close();
+		}
+	});
+
+	it(`answers ${k.udpSenders} senders at once, each with its own datagrams`, async () => {
+		const senders = await Promise.all(Array.from({ length: k.udpSenders }, () => udpSender(device.endpoints.udp!)));
+		try {
+			await Promise.all(senders.map(async (sender, s) => {
+				for (let i = 0; i < k.udpDatagramsEach; i++) {
+					const text = `sender ${s} datagram ${i}`;
+					const { data } = await sender.echo(Buffer.from(text), 10_000);
+					expect(data.toString()).toBe(text);
+				}
+			}));
+		}
+		finally {
+			for (const sender of senders)
+				sender.close();
+		}
+	}, 60_000);
+
+	it.runIf(tier.target !== "board")("logs each datagram's sender and size", async () => {
+		const sender = await udpSender(device.endpoints.udp!);
+		try {
+			await sender.echo(Buffer.from("hello udp"));
+			await device.process!.waitForLog(new RegExp(`udp-server: Received 9 bytes from 127\\.0\\.0\\.1:${sender.port}: hello udp`));
+		}
+		finally {
+			sender.close();
+		}
+	});
+});
