@@ -1,0 +1,79 @@
+/*
+ * The esp32 build, as far as it can go without ESP-IDF: `mcconfig -p esp32`
+ * resolves the manifests and generates the build, then the generated
+ * makefile compiles every module with xsc (tsc first for .ts) and links the
+ * JS side of the image with xsl (mc.xs.c). Only the C side, which needs
+ * ESP-IDF, is left out. `npm run flash` does the real thing on a machine
+ * with ESP-IDF.
+ */
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Sdk, sdkEnvironment } from "./sdk.js";
+import { projectRoot } from "./project.js";
+
+export const esp32BuildDir = path.join(projectRoot, "build", "esp32");
+
+export interface Esp32JsBuild {
+	/** The linked JS side of the image. */
+	archive: string;
+	/** Compiled modules: specifier → .xsb file. */
+	modules: Map<string, string>;
+	output: string;
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): string {
+	const result = spawnSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+	const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+	if (result.status !== 0)
+		throw new Error(`${path.basename(command)} ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.trim().split("\n").slice(-25).join("\n")}`);
+	return output;
+}
+
+function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map<string, string> {
+	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+		const full = path.join(dir, entry.name);
+		if (entry.isDirectory())
+			listXsb(full, base, into);
+		else if (entry.name.endsWith(".xsb"))
+			into.set(path.relative(base, full).slice(0, -4), full);
+	}
+	return into;
+}
+
+/** Generate the esp32 build and compile and link its JS side. `debug` adds -d (as npm run flash does). */
+export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true): Esp32JsBuild {
+	fs.mkdirSync(esp32BuildDir, { recursive: true });
+	const env = sdkEnvironment(sdk, projectRoot);
+	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", esp32BuildDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
+	let output = run(sdk.mcconfig, args, projectRoot, env);
+	const makefile = findMakefile(path.join(esp32BuildDir, "tmp", "esp32"));
+	if (!makefile)
+		throw new Error(`mcconfig -p esp32 generated no makefile under ${esp32BuildDir}/tmp/esp32`);
+	const tmpDir = path.dirname(makefile);
+	// The makefile asks ESP-IDF for its version and sdkconfig.h; neither is needed for mc.xs.c.
+	const noIdf = path.join(esp32BuildDir, "no-esp-idf");
+	fs.mkdirSync(noIdf, { recursive: true });
+	const archive = path.join(tmpDir, "mc.xs.c");
+	output += run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);
+	if (!fs.existsSync(archive))
+		throw new Error(`xsl produced no ${archive}`);
+	return { archive, modules: listXsb(path.join(tmpDir, "modules")), output };
+}
+
+function findMakefile(dir: string): string | undefined {
+	if (!fs.existsSync(dir))
+		return undefined;
+	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+		const full = path.join(dir, entry.name);
+		if (entry.isDirectory()) {
+			const found = findMakefile(full);
+			if (found)
+				return found;
+		}
+		else if (entry.name === "makefile")
+			return full;
+	}
+	return undefined;
+}

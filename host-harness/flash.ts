@@ -1,0 +1,37 @@
+/*
+ * npm run flash -- ssid=… password=… [key=value …] [mcconfig options]
+ *
+ * Builds the device app for an ESP32 and flashes it: `mcconfig -d -m -p
+ * esp32` in the project folder, with this project's TypeScript compiler
+ * first on PATH (mcconfig runs `tsc` for the .ts modules). Arguments pass
+ * through to mcconfig, so `-p esp32/<subplatform>` picks another board.
+ * Needs the Moddable SDK and ESP-IDF installed as Moddable's documentation
+ * describes (documentation/devices/esp32.md).
+ */
+
+import { spawn } from "node:child_process";
+import { findSdk, sdkEnvironment } from "./device/sdk.js";
+import { projectRoot } from "./device/project.js";
+
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+	process.stdout.write(`usage: npm run flash -- ssid=<network> password=<password> [key=value …] [mcconfig options]
+
+Runs: mcconfig -d -m -p esp32 <your arguments> in ${projectRoot}
+Config keys: see the README's configuration table.\n`);
+	process.exit(0);
+}
+const lookup = findSdk();
+if ("missing" in lookup) {
+	process.stderr.write(`cannot build for esp32: ${lookup.missing}\nInstall the Moddable SDK (README: "Flashing an ESP32").\n`);
+	process.exit(2);
+}
+if (!process.env.IDF_PATH) {
+	process.stderr.write("cannot build for esp32: $IDF_PATH is not set. Install ESP-IDF as $MODDABLE/documentation/devices/esp32.md describes, then source its export.sh.\n");
+	process.exit(2);
+}
+const platform = args.some(a => a === "-p" || a.startsWith("-p")) ? [] : ["-p", "esp32"];
+const mcconfigArgs = ["-d", "-m", ...platform, ...args];
+process.stderr.write(`mcconfig ${mcconfigArgs.join(" ")}\n`);
+const child = spawn(lookup.sdk.mcconfig, mcconfigArgs, { cwd: projectRoot, env: sdkEnvironment(lookup.sdk, projectRoot), stdio: "inherit" });
+child.on("exit", code => process.exit(code ?? 1));

@@ -1,0 +1,30 @@
+// The esp32 build, as far as this machine can take it without ESP-IDF: the
+// manifests resolve for -p esp32, every module compiles (tsc, xsc) and the
+// JS side of the image links (xsl). Runs where the Moddable SDK is found.
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import { findSdk } from "../../host-harness/device/sdk.js";
+import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
+
+const lookup = findSdk();
+if ("missing" in lookup)
+	console.log(`esp32 build check skipped: ${lookup.missing}`);
+
+describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc, xsl)", () => {
+	it("compiles and links every device module, with the app's own network setup in place of the SDK's", () => {
+		const build = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
+		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
+		for (const module of ["main", "modules/app", "modules/config", "modules/log", "wifi/station", "tcp/echo-server", "tcp/echo-client", "tcp/udp-echo-server",
+			"websocket/frame-parser", "websocket/message-reader", "websocket/frame-writer", "websocket/handshake",
+			"embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "wifi", "net", "logical", "crypt"]) {
+			// mcconfig stores "embedded:x/y" as ~.embedded/x/y.
+			const compiled = build.modules.has(module.replace(/^embedded:/, "~.embedded/"));
+			expect(compiled, `${module} compiled for esp32`).toBe(true);
+		}
+		// setup/network must be ours (wifi/sdk-network-setup), so that a wrong password cannot hold main back.
+		const setup = build.modules.get("setup/network");
+		expect(setup).toBeDefined();
+		expect(fs.readFileSync(setup!).includes("sdk-network-setup")).toBe(true);
+		expect(build.output).toMatch(/### \d+ instances, \d+ keys/);
+	}, 180_000);
+});
