@@ -1,0 +1,25 @@
+// npm start: the whole system live on this PC, judged by its transcript:
+// device and harness lines, every exchange matching, a clean stop.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { projectRoot } from "../../host-harness/device/project.js";
+import { tiers } from "./device-under-test.js";
+
+describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", tier => {
+	it("runs the device, the peers and the dialogue, then stops cleanly after --duration", () => {
+		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/start.js"), "--target", tier.target, "--duration", "3"],
+			{ cwd: projectRoot, encoding: "utf8", timeout: 90_000 });
+		const out = run.stdout;
+		expect(run.status, `${out}\n${run.stderr}`).toBe(0);
+		expect(out).toMatch(/\[device\] +I \(\d+\) app: services up/);
+		expect(out).toMatch(/\[harness\] device's TCP client greeted: "Hello World!"/);
+		expect(out).toMatch(/\[harness\] tcp → device:\d+ \d+ bytes, echo matches/);
+		expect(out).toMatch(/\[harness\] udp → device:\d+ \d+ bytes, echo matches/);
+		expect(out).toMatch(/\[harness\] peer → device's TCP client \d+ bytes, echo matches/);
+		const final = /\[harness\] stopped\. tcp-server (\d+) ok, \d+ B \| udp-server (\d+) ok, \d+ B \| tcp-client (\d+) ok/.exec(out);
+		expect(final, out).not.toBeNull();
+		expect(Number(final![1])).toBeGreaterThanOrEqual(2);
+		expect(out).not.toMatch(/failed|DIFFERS/);
+	}, 120_000);
+});
