@@ -1,0 +1,2 @@
+// Every host-harness command beyond device and start: importing this file registers them.
+export {};
