@@ -24,7 +24,7 @@ export const schema = {
 	tcpMaxClients: { kind: "count", default: 2, doc: "TCP clients served at once" },
 	tcpBacklog: { kind: "number", default: 1, doc: "TCP connections kept waiting (accepted, not served) when all slots are busy; more are closed" },
 	tcpIdleTimeout: { kind: "milliseconds", default: 60000, doc: "close a TCP connection that moved no byte for this long (0: never)" },
-	tcpChunk: { kind: "count", default: 1536, doc: "largest read the TCP echo takes from a socket at once (bytes)" },
+	tcpChunk: { kind: "count", default: 1536, doc: "bytes the TCP echo holds per connection, read ahead of the write budget" },
 
 	tcpClient: { kind: "flag", default: false, doc: "run the TCP echo client" },
 	tcpClientHost: { kind: "string", default: "", doc: "TCP echo client peer address (IPv4)" },
