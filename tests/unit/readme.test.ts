@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import { schema } from "modules/config-schema";
 
 const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-const rows = new Map([...readme.matchAll(/^\| `(\w+)` \| (.*?) \| (.*?) \|$/gm)].map(m => [m[1], { value: m[2], doc: m[3] }]));
+const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("### Ports"));
+const rows = new Map([...section.matchAll(/^\| `(\w+)` \| (.*?) \| (.*?) \|$/gm)].map(m => [m[1], { value: m[2], doc: m[3] }]));
 
 describe("README configuration table", () => {
 	it.each(Object.entries(schema))("documents %s with its default", (key, spec) => {
