@@ -6,6 +6,11 @@
  * logged. When they are all up the app logs one line, `services up {…}`,
  * with what it serves; the harness waits for that line before it talks to
  * the device.
+ *
+ * When the link drops, servers keep listening (they are bound to every
+ * interface and serve again as soon as the address is back) and clients
+ * pause: they stop connecting while there is no link, and start afresh
+ * when the station has an address again.
  */
 
 import { config, configProblems } from "modules/config";
@@ -29,10 +34,20 @@ interface Service {
 	name: string;
 	start(endpoints: ServiceEndpoints): void;
 	stop(): void;
+	/** Clients only: the link is down / back. */
+	pause?(): void;
+	resume?(): void;
 }
 
 export class App {
-	readonly station = new Station({ ssid: config.ssid, password: config.password });
+	readonly station = new Station({
+		ssid: config.ssid,
+		password: config.password,
+		retries: config.wifiRetries,
+		retryDelay: config.wifiRetryDelay,
+		backoffMax: config.wifiBackoffMax,
+		connectTimeout: config.wifiConnectTimeout,
+	});
 	readonly services: Service[] = [];
 	#started = false;
 
@@ -73,6 +88,8 @@ export class App {
 				name: "TCP echo client",
 				start(endpoints) { client.start(); endpoints.tcpClient = `${config.tcpClientHost}:${config.tcpClientPort}`; },
 				stop() { client.stop(); },
+				pause() { client.stop(); },
+				resume() { client.start(); },
 			});
 		}
 	}
@@ -85,13 +102,36 @@ export class App {
 			log.error("configuration is invalid: nothing started");
 			return;
 		}
-		this.station.onGotIP = address => this.#startServices(address);
+		this.station.subscribe({
+			onGotIP: address => this.#linkUp(address),
+			onLost: reason => this.#linkDown(reason),
+		});
 		this.station.start();
 	}
 
-	#startServices(address: string): void {
-		if (this.#started)
+	#linkUp(address: string): void {
+		if (!this.#started) {
+			this.#startServices(address);
 			return;
+		}
+		for (const service of this.services) {
+			if (service.resume) {
+				log.info(`link is back (${address}): resuming ${service.name}`);
+				service.resume();
+			}
+		}
+	}
+
+	#linkDown(reason: string): void {
+		for (const service of this.services) {
+			if (service.pause) {
+				log.info(`link is down (${reason}): pausing ${service.name}`);
+				service.pause();
+			}
+		}
+	}
+
+	#startServices(address: string): void {
 		const endpoints: ServiceEndpoints = { address };
 		const started: Service[] = [];
 		for (const service of this.services) {

@@ -18,6 +18,10 @@ interface KeySpec {
 export const schema = {
 	ssid: { kind: "string", default: "", doc: "WiFi network to join (station mode)" },
 	password: { kind: "string", default: "", doc: "WiFi password" },
+	wifiRetries: { kind: "count", default: 5, doc: "quick WiFi join attempts before backing off" },
+	wifiRetryDelay: { kind: "milliseconds", default: 1000, doc: "delay between quick WiFi join attempts; the backoff starts at twice this" },
+	wifiBackoffMax: { kind: "milliseconds", default: 60000, doc: "longest delay between WiFi join attempts" },
+	wifiConnectTimeout: { kind: "milliseconds", default: 15000, doc: "a WiFi join with no address after this long has failed" },
 
 	tcpServer: { kind: "flag", default: true, doc: "run the TCP echo server" },
 	tcpPort: { kind: "port", default: 8080, doc: "TCP echo server port" },

@@ -42,6 +42,7 @@ export class EchoClient {
 	#greeted = false;
 	#failures = 0;
 	#timer: Timer | undefined;
+	#probeTimer: Timer | undefined;
 	#stopped = false;
 
 	constructor(options: EchoClientOptions) {
@@ -137,6 +138,11 @@ export class EchoClient {
 			Timer.clear(this.#timer);
 			this.#timer = undefined;
 			log.info(`Successfully connected to ${stream.peer}`);
+			// A stalled echo cannot hear that its peer is gone (tcp/echo-stream): ask once a second.
+			this.#probeTimer = Timer.repeat(() => {
+				if (stream === this.#stream && stream.stalled && !stream.probe())
+					this.#failed("peer gone while the echo was backed up");
+			}, 1000);
 		}
 		stream.writableBudget(bytes);
 		if (!this.#greeted && stream.send(ArrayBuffer.fromString(greeting))) {
@@ -146,6 +152,8 @@ export class EchoClient {
 	}
 
 	#drop(): void {
+		Timer.clear(this.#probeTimer);
+		this.#probeTimer = undefined;
 		const stream = this.#stream;
 		this.#stream = undefined;
 		this.#connected = false;

@@ -8,7 +8,9 @@
  *
  * Dead or silent peers: ECMA-419 sockets do not expose TCP keepalive on
  * esp32 or the simulator, so a connection that moves no byte for
- * `idleTimeout` ms is closed instead.
+ * `idleTimeout` ms is closed instead. A stalled connection is also probed
+ * once a second (tcp/echo-stream), so a peer that vanished while its echo
+ * was backed up frees its slot at once rather than at the idle timeout.
  */
 
 import Listener from "embedded:io/socket/listener";
@@ -36,7 +38,7 @@ export class EchoServer {
 	#listener: ClosableListener | undefined;
 	#served = new Set<EchoConnection>();
 	#waiting: { from: TCP; peer: string }[] = [];
-	#idleTimer: Timer | undefined;
+	#sweepTimer: Timer | undefined;
 
 	constructor(options: EchoServerOptions) {
 		this.options = options;
@@ -68,14 +70,13 @@ export class EchoServer {
 			},
 		});
 		const { maxClients, backlog, idleTimeout } = this.options;
-		if (idleTimeout > 0)
-			this.#idleTimer = Timer.repeat(() => this.#closeIdle(), Math.min(1000, Math.max(50, idleTimeout >> 2)));
+		this.#sweepTimer = Timer.repeat(() => this.#sweep(), idleTimeout > 0 ? Math.min(1000, Math.max(50, idleTimeout >> 2)) : 1000);
 		log.info(`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting`);
 	}
 
 	close(): void {
-		Timer.clear(this.#idleTimer);
-		this.#idleTimer = undefined;
+		Timer.clear(this.#sweepTimer);
+		this.#sweepTimer = undefined;
 		this.#listener?.close();
 		this.#listener = undefined;
 		for (const { from } of this.#waiting.splice(0))
@@ -121,11 +122,16 @@ export class EchoServer {
 		}
 	}
 
-	#closeIdle(): void {
-		const limit = Date.now() - this.options.idleTimeout;
+	/** Close connections idle past the timeout, and stalled ones whose peer is gone. */
+	#sweep(): void {
+		const { idleTimeout } = this.options;
+		const limit = Date.now() - idleTimeout;
 		for (const connection of [...this.#served]) {
-			if (connection.stream.lastActivity < limit)
-				connection.close(`idle for ${this.options.idleTimeout} ms`);
+			const { stream } = connection;
+			if (idleTimeout > 0 && stream.lastActivity < limit)
+				connection.close(`idle for ${idleTimeout} ms`);
+			else if (stream.stalled && !stream.probe())
+				connection.close("peer gone while the echo was backed up");
 		}
 	}
 }

@@ -19,6 +19,14 @@
  * the remaining budget from write() and nothing at all when the socket has
  * failed, and on the simulator such a failure is never reported through
  * onError. A write that returns no number therefore ends the connection.
+ *
+ * A stalled connection (holding bytes it has no budget to write, or unable
+ * to read what waits) cannot tell a slow peer from a vanished one: neither
+ * implementation reports onError while bytes are buffered, nor onWritable
+ * once in the error state. probe() asks with a zero-length write, which the
+ * platform refuses once the connection is gone (lwip: error state; lin: the
+ * kernel's EPIPE after a reset). The owners probe stalled streams about
+ * once a second.
  */
 
 import type TCP from "embedded:io/socket/tcp";
@@ -26,6 +34,8 @@ import { Log, preview } from "modules/log";
 
 /** Reads logged in full per connection; after that only the closing summary. */
 const loggedReads = 8;
+
+const nothing = new ArrayBuffer(0);
 
 export class EchoStream {
 	readonly peer: string;
@@ -51,6 +61,21 @@ export class EchoStream {
 	/** Bytes read but not yet written back. */
 	get pending(): number {
 		return this.#end - this.#start;
+	}
+
+	/** Holding bytes it cannot write, or unable to read what is waiting. */
+	get stalled(): boolean {
+		return (this.pending > 0 && this.#writable === 0) || (this.#readable > 0 && this.pending === this.#buffer.length);
+	}
+
+	/** Whether the connection still exists, asked with a zero-length write (see above). */
+	probe(): boolean {
+		try {
+			return !!this.socket && typeof this.socket.write(nothing) === "number";
+		}
+		catch {
+			return false;
+		}
 	}
 
 	readable(bytes: number): void {

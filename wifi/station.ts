@@ -1,65 +1,182 @@
 /*
- * WiFi station: joins the configured network with the legacy `wifi` module
- * (the one WiFi API present on esp32 and on the simulator) and tells the app
- * when an address is obtained or lost, instead of sleeping and hoping.
+ * WiFi station on the legacy `wifi` module (the one WiFi API present on
+ * esp32 and on the simulator).
+ *
+ * It joins the configured network and keeps the device on it: a failed
+ * join is retried `retries` times, `retryDelay` ms apart (the classic
+ * ESP-IDF example: 5 attempts, 1 s apart), then with capped exponential
+ * backoff up to `backoffMax` ms, forever, and never in a busy loop. A join
+ * that neither gets an address nor fails within `connectTimeout` ms counts
+ * as failed. A link lost later is rejoined the same way.
+ *
+ * The rest of the app subscribes (onGotIP, onLost, onStateChange) instead
+ * of sleeping and hoping. Every state change is logged with its cause.
  */
 
 import WiFi from "wifi";
 import Net from "net";
+import Timer from "timer";
 import { Log } from "modules/log";
 
 const log = new Log("wifi");
 
-export type StationState = "idle" | "connecting" | "connected" | "got-ip" | "disconnected";
+export type StationState = "idle" | "connecting" | "connected" | "got-ip" | "disconnected" | "backing-off";
 
 export interface StationOptions {
 	ssid: string;
 	password: string;
+	/** Quick retries after a failed join, before backing off. */
+	retries: number;
+	retryDelay: number;
+	backoffMax: number;
+	connectTimeout: number;
 }
 
+export interface StationListener {
+	onGotIP?(address: string): void;
+	onLost?(reason: string): void;
+	onStateChange?(state: StationState, cause: string): void;
+	/** The quick retries are used up (e.g. a wrong password): provisioning may take over. */
+	onGiveUp?(cause: string): void;
+}
+
+/** esp32 passes a reason with "disconnect": -1 means the password was rejected. */
+const passwordRejected = -1;
+
 export class Station {
-	#options: StationOptions;
-	#wifi: WiFi | undefined;
+	readonly options: StationOptions;
 	state: StationState = "idle";
 	address: string | undefined;
-	onGotIP: (address: string) => void = () => {};
-	onLost: () => void = () => {};
+	/** Failed joins since the last address. */
+	failures = 0;
+	#wifi: WiFi | undefined;
+	#listeners: StationListener[] = [];
+	#timer: Timer | undefined;
+	#stopped = true;
 
 	constructor(options: StationOptions) {
-		this.#options = options;
+		this.options = options;
+	}
+
+	subscribe(listener: StationListener): void {
+		this.#listeners.push(listener);
 	}
 
 	start(): void {
-		const { ssid, password } = this.#options;
+		const { ssid } = this.options;
 		if (!ssid) {
 			log.error("no SSID configured: pass ssid=… password=… to mcconfig");
 			return;
 		}
-		log.info(`station started, connecting to "${ssid}"`);
-		this.state = "connecting";
-		this.#wifi = new WiFi(password ? { ssid, password } : { ssid }, message => this.#onMessage(message));
+		this.#stopped = false;
+		log.info(`station started, network "${ssid}"`);
+		this.#join("start");
 	}
 
-	#onMessage(message: string): void {
-		switch (message) {
-			case WiFi.connected:
-				this.state = "connected";
-				log.info(`connected to "${this.#options.ssid}"`);
-				break;
-			case WiFi.gotIP:
-				this.state = "got-ip";
-				this.address = Net.get("IP") ?? undefined;
-				log.info(`got IP: ${this.address}`);
-				this.onGotIP(this.address ?? "");
-				break;
-			case WiFi.lostIP:
-			case WiFi.disconnected:
-				if (this.state === "got-ip")
-					this.onLost();
-				this.state = "disconnected";
-				this.address = undefined;
-				log.warn(`disconnected (${message})`);
-				break;
+	stop(): void {
+		this.#stopped = true;
+		Timer.clear(this.#timer);
+		this.#timer = undefined;
+		if (this.#wifi) {
+			WiFi.disconnect();
+			this.#wifi.close();
+			this.#wifi = undefined;
 		}
+		this.#set("idle", "stopped");
+	}
+
+	#set(state: StationState, cause: string): void {
+		this.state = state;
+		for (const listener of this.#listeners)
+			listener.onStateChange?.(state, cause);
+	}
+
+	#join(cause: string): void {
+		const { ssid, password, connectTimeout } = this.options;
+		this.#set("connecting", cause);
+		log.info(`connecting to "${ssid}" (attempt ${this.failures + 1}, ${cause})`);
+		const credentials = password ? { ssid, password } : { ssid };
+		if (this.#wifi)
+			WiFi.connect(credentials);
+		else
+			this.#wifi = new WiFi(credentials, (message: string, reason?: number) => this.#onMessage(message, reason));
+		Timer.clear(this.#timer);
+		this.#timer = Timer.set(() => {
+			this.#timer = undefined;
+			if (this.state === "connecting" || this.state === "connected")
+				this.#failed(`no address within ${connectTimeout} ms`);
+		}, connectTimeout);
+	}
+
+	#onMessage(message: string, reason?: number): void {
+		if (this.#stopped)
+			return;
+		try {
+			switch (message) {
+				case WiFi.connected:
+					this.#set("connected", "associated");
+					log.info(`connected to "${this.options.ssid}", waiting for an address`);
+					break;
+				case WiFi.gotIP:
+					Timer.clear(this.#timer);
+					this.#timer = undefined;
+					this.failures = 0;
+					this.address = Net.get("IP") ?? "";
+					this.#set("got-ip", "DHCP");
+					log.info(`got IP: ${this.address}`);
+					for (const listener of this.#listeners)
+						listener.onGotIP?.(this.address);
+					break;
+				case WiFi.lostIP:
+				case WiFi.disconnected: {
+					const cause = reason === passwordRejected ? "password rejected" : message === WiFi.lostIP ? "address lost" : "disconnected";
+					if (this.state === "got-ip") {
+						this.address = undefined;
+						this.#set("disconnected", cause);
+						log.warn(`link lost (${cause})`);
+						for (const listener of this.#listeners)
+							listener.onLost?.(cause);
+						this.#retry(cause);
+					}
+					else if (this.state === "connecting" || this.state === "connected")
+						this.#failed(cause);
+					break;
+				}
+			}
+		}
+		catch (e) {
+			log.error(`station: ${(e as Error).message}`);
+		}
+	}
+
+	#failed(cause: string): void {
+		Timer.clear(this.#timer);
+		this.#timer = undefined;
+		this.failures++;
+		this.#set("disconnected", cause);
+		log.warn(`join failed: ${cause} (${this.failures} failed)`);
+		if (this.failures === this.options.retries) {
+			log.warn(`giving up quick retries after ${this.failures} attempts; backing off`);
+			for (const listener of this.#listeners)
+				listener.onGiveUp?.(cause);
+		}
+		if (!this.#stopped)
+			this.#retry(cause);
+	}
+
+	#retry(cause: string): void {
+		const { retries, retryDelay, backoffMax } = this.options;
+		const beyond = this.failures - retries;
+		const delay = beyond < 0 || this.failures === 0 ? retryDelay : Math.min(backoffMax, retryDelay * 2 ** Math.min(16, beyond + 1));
+		if (beyond >= 0) {
+			this.#set("backing-off", cause);
+			log.info(`next join in ${delay} ms`);
+		}
+		Timer.clear(this.#timer);
+		this.#timer = Timer.set(() => {
+			this.#timer = undefined;
+			if (!this.#stopped)
+				this.#join(`retry after ${cause}`);
+		}, delay);
 	}
 }

@@ -19,6 +19,8 @@ import { findSdk } from "./sdk.js";
 import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
 import { trackPid, untrackPid } from "./pids.js";
 import { readConfig } from "../../modules/config-schema.js";
+import { freeTcpPort } from "../lib/ports.js";
+import { sendControl } from "./control-client.js";
 
 export type HostTarget = "node" | "sim";
 export type TargetName = HostTarget | "board";
@@ -42,6 +44,8 @@ export interface RunningDevice {
 	process: DeviceProcess;
 	/** The configuration the device was given (key=value strings, as mcconfig passes them). */
 	config: Record<string, string>;
+	/** Node-hosted device started with `control`: send a control command (node-host/control.ts). */
+	control?: (command: string) => Promise<Record<string, unknown>>;
 	stop(): Promise<void>;
 }
 
@@ -52,6 +56,12 @@ export interface StartOptions {
 	readyTimeoutMs?: number;
 	/** Extra environment for the Node-hosted device (host provider knobs). */
 	env?: NodeJS.ProcessEnv;
+	/** Node-hosted device: WiFi faults at boot (host-harness/node-host/wifi.ts). */
+	wifiFaults?: Record<string, unknown>;
+	/** Node-hosted device: open its control channel (see RunningDevice.control). */
+	control?: boolean;
+	/** Resolve once the process runs, without waiting for its services (endpoints then come later, if ever). */
+	noWait?: boolean;
 }
 
 const loopback = "127.0.0.1";
@@ -69,14 +79,23 @@ export function endpointsFrom(target: TargetName, host: string, up: Pick<Service
 
 export async function startDevice(options: StartOptions): Promise<RunningDevice> {
 	const config = options.config ?? {};
-	const device = options.target === "sim" ? await startSimulator(config, options.readyTimeoutMs ?? 60_000) : startNodeDevice(config, options.readyTimeoutMs ?? 20_000, options.env);
+	const env: NodeJS.ProcessEnv = { ...options.env };
+	if (options.wifiFaults)
+		env.XSNK_HOST_WIFI = JSON.stringify(options.wifiFaults);
+	const controlPort = options.control ? await freeTcpPort() : undefined;
+	if (controlPort)
+		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
+	if (options.target === "sim" && (options.wifiFaults || options.control))
+		throw new Error("WiFi faults and the control channel exist on the Node-hosted device only");
+	const device = options.target === "sim" ? await startSimulator(config, options.readyTimeoutMs ?? 60_000) : startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env);
 	try {
-		const up = await device.ready;
+		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
 		return {
 			target: options.target,
 			endpoints: endpointsFrom(options.target, loopback, up),
 			process: device,
 			config,
+			control: controlPort ? command => sendControl(controlPort, command) : undefined,
 			stop: () => device.stop(),
 		};
 	}

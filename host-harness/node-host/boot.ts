@@ -8,9 +8,13 @@
 import { register } from "node:module";
 import { installXsGlobals } from "./xs-globals.js";
 import { abort } from "./callbacks.js";
+import { startControl } from "./control.js";
 
 installXsGlobals();
 register("./hooks.js", import.meta.url);
+
+if (process.env.XSNK_HOST_CONTROL_PORT)
+	startControl(Number(process.env.XSNK_HOST_CONTROL_PORT));
 
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));

@@ -3,16 +3,41 @@
  * "SSID" | …) and Net.resolve(name, callback), after
  * $MODDABLE/modules/network/net. The device's address is the host's
  * loopback, 127.0.0.1, once the simulated WiFi has given it one.
+ *
+ * `hostNetwork` is the simulated link the other providers share: once the
+ * device has started its WiFi station, sockets work only while the link is
+ * up, and a link that goes down fails the device's open TCP connections
+ * (see socket-tcp, socket-listener, socket-udp). Code that never starts WiFi
+ * (unit tests of device modules) always has a link.
  */
 
 import * as dns from "node:dns";
 import { invoke } from "./callbacks.js";
 
+type LinkListener = () => void;
+
 export const hostNetwork = {
+	/** True once a WiFi station exists: from then on the link state gates the sockets. */
+	managed: false,
 	connected: false,
 	ssid: "",
 	address: "127.0.0.1",
 	mac: "02:00:00:4e:4b:01",
+	downListeners: new Set<LinkListener>(),
+
+	/** Whether device sockets may carry traffic now. */
+	get usable(): boolean {
+		return !this.managed || this.connected;
+	},
+
+	setConnected(connected: boolean): void {
+		const wasUp = this.connected;
+		this.connected = connected;
+		if (wasUp && !connected) {
+			for (const listener of [...this.downListeners])
+				listener();
+		}
+	},
 };
 
 export default class Net {

@@ -21,6 +21,10 @@
 import * as net from "node:net";
 import TCP, { adopt } from "./socket-tcp.js";
 import { invoke, later } from "./callbacks.js";
+import { hostNetwork } from "./net.js";
+
+/** Open listeners of the device, for the control channel's stats. */
+export const liveListeners = new Set<Listener>();
 
 interface ListenerOptions {
 	port?: number;
@@ -57,9 +61,14 @@ export default class Listener {
 		}
 		server.on("error", () => {});
 		this.#server = server;
+		liveListeners.add(this);
 	}
 
 	#arrived(socket: net.Socket): void {
+		if (!hostNetwork.usable) {
+			socket.destroy();		// no link: nobody could have reached the device
+			return;
+		}
 		socket.on("error", () => {});		// a waiting connection may be reset; TCP({from}) sees it when adopted
 		this.#waiting.push(socket);
 		if (!this.#reportPending) {
@@ -88,6 +97,7 @@ export default class Listener {
 		if (!server)
 			return;
 		this.#server = undefined;
+		liveListeners.delete(this);
 		server.close();
 		for (const socket of this.#waiting.splice(0))
 			socket.destroy();

@@ -36,6 +36,10 @@
 
 import * as net from "node:net";
 import { invoke, later } from "./callbacks.js";
+import { hostNetwork } from "./net.js";
+
+/** Open TCP sockets of the device, for the control channel's stats. */
+export const liveSockets = new Set<TCP>();
 
 export const bufferSize = Math.max(1, Number(process.env.XSNK_HOST_SOCKET_BUFFER ?? 16384) | 0);
 
@@ -93,6 +97,12 @@ export default class TCP {
 				throw new Error("invalid address");
 			if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535)
 				throw new RangeError("invalid port");
+			if (!hostNetwork.usable) {
+				// No link: the connection cannot be made; the failure comes as onError.
+				this.#socket = new net.Socket();
+				this.#failed();
+				return;
+			}
 			const socket = net.connect({ host: address, port, allowHalfOpen: true });
 			socket.once("connect", () => this.#refill());
 			this.#attach(socket);
@@ -112,6 +122,7 @@ export default class TCP {
 			throw new Error("invalid from");
 		from.#socket = undefined;
 		from.#closed = true;
+		from.#forget();
 		this.#chunks = from.#chunks;
 		this.#readable = from.#readable;
 		this.#error = from.#error;
@@ -127,6 +138,8 @@ export default class TCP {
 
 	#attach(socket: net.Socket): void {
 		this.#socket = socket;
+		liveSockets.add(this);
+		hostNetwork.downListeners.add(this.#linkDown);
 		socket.removeAllListeners("data");
 		socket.on("data", (chunk: Buffer) => this.#received(chunk));
 		socket.on("end", () => this.#failed());
@@ -142,6 +155,17 @@ export default class TCP {
 		if (this.#readable >= bufferSize)
 			this.#socket?.pause();
 		this.#trigger(1);
+	}
+
+	/** The simulated link went down: the connection is lost, as its peer can no longer be reached. */
+	#linkDown = (): void => {
+		this.#socket?.destroy();
+		this.#failed();
+	};
+
+	#forget(): void {
+		liveSockets.delete(this);
+		hostNetwork.downListeners.delete(this.#linkDown);
 	}
 
 	#failed(): void {
@@ -273,6 +297,7 @@ export default class TCP {
 		this.#socket = undefined;
 		this.#chunks = [];
 		this.#readable = 0;
+		this.#forget();
 		if (socket.writableLength)
 			socket.end(() => socket.destroy());
 		else

@@ -23,8 +23,12 @@
 
 import * as dgram from "node:dgram";
 import { abort, invoke, later } from "./callbacks.js";
+import { hostNetwork } from "./net.js";
 
 const maxPackets = 100;
+
+/** Open UDP sockets of the device, for the control channel's stats. */
+export const liveUdp = new Set<UDP>();
 
 type Datagram = ArrayBuffer & { address: string; port: number };
 
@@ -60,9 +64,12 @@ export default class UDP {
 			socket.on("error", () => {});		// send failures are dropped datagrams, as UDP is
 		});
 		this.#socket = socket;
+		liveUdp.add(this);
 	}
 
 	#received(message: Buffer, remote: dgram.RemoteInfo): void {
+		if (!hostNetwork.usable)
+			return;		// no link: the datagram never reached the device
 		const copy = new Uint8Array(message.length);
 		copy.set(message);
 		const datagram = copy.buffer as Datagram;
@@ -97,7 +104,8 @@ export default class UDP {
 		const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
 		if (typeof address !== "string" || !Number.isInteger(port) || port <= 0 || port > 65535)
 			throw new Error("sendto failed: bad address");
-		socket.send(Buffer.from(view), port, address, () => {});
+		if (hostNetwork.usable)
+			socket.send(Buffer.from(view), port, address, () => {});
 	}
 
 	close(): void {
@@ -106,6 +114,7 @@ export default class UDP {
 			return;
 		this.#socket = undefined;
 		this.#packets = [];
+		liveUdp.delete(this);
 		socket.close();
 	}
 

@@ -14,6 +14,9 @@ import { invoke } from "./callbacks.js";
 
 type TimerCallback = (timer: Timer) => void;
 
+/** Armed timers, for the control channel's stats. */
+export const liveTimers = new Set<unknown>();
+
 class Timer {
 	#callback: TimerCallback;
 	#handle: NodeJS.Timeout | undefined;
@@ -27,16 +30,19 @@ class Timer {
 		this.#disarm();
 		this.#repeat = repeat;
 		this.#handle = setTimeout(() => this.#fire(), Math.max(0, interval));
+		liveTimers.add(this);
 	}
 
 	#disarm(): void {
 		if (this.#handle)
 			clearTimeout(this.#handle);
 		this.#handle = undefined;
+		liveTimers.delete(this);
 	}
 
 	#fire(): void {
 		this.#handle = undefined;
+		liveTimers.delete(this);
 		if (this.#repeat !== undefined)
 			this.#arm(this.#repeat, this.#repeat);
 		invoke(this, this.#callback as (this: Timer, t: Timer) => void, this);

@@ -1,14 +1,23 @@
 /*
  * The legacy `wifi` module for the Node-hosted device, modelled on the
- * simulator's timer-driven fake ($MODDABLE/modules/network/wifi/sim/wifi.js):
- * new WiFi({ssid, password}, onNotify) connects; one step later onNotify
- * receives "connect", one step after that "gotIP". A password of "invalid!"
- * fails ("disconnect"), as on the simulator. Only one instance at a time.
+ * simulator's timer-driven fake ($MODDABLE/modules/network/wifi/sim/wifi.js)
+ * and on esp32's callback order: new WiFi({ssid, password}, onNotify)
+ * connects; one step later onNotify receives "connect", one step (plus any
+ * DHCP delay) after that "gotIP". A rejected password gives "disconnect"
+ * with reason -1, as esp32 reports it; a password of "invalid!" is rejected,
+ * as on the simulator. WiFi.connect(options) joins again, WiFi.disconnect()
+ * leaves. Only one instance at a time.
  *
- * The address the device gets is the host's loopback, 127.0.0.1 (see net).
- *
- * Deviations from the simulator: a step is XSNK_HOST_WIFI_STEP ms (default
- * 100) instead of 1000 ms.
+ * Faults (a test double: a real access point cannot fail on demand), from
+ * XSNK_HOST_WIFI (JSON) at boot and from the control channel (control.ts)
+ * at run time:
+ *   step         ms per state change (default 100; the simulator takes 1000)
+ *   joinFailures the next N join attempts fail ("disconnect", reason 0)
+ *   password     when set, any other password is rejected (reason -1)
+ *   dhcpDelay    extra ms between "connect" and "gotIP"
+ *   apDown       the network is gone: joins fail until it is back
+ * and drop(): the link goes down now ("disconnect"; open TCP connections
+ * fail), as when a board walks out of range.
  */
 
 import Timer from "./timer.js";
@@ -16,9 +25,24 @@ import { invoke } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
 
 type Message = "connect" | "gotIP" | "lostIP" | "disconnect";
-type Notify = (message: Message) => void;
+type Notify = (message: Message, reason?: number) => void;
 
-const step = Math.max(1, Number(process.env.XSNK_HOST_WIFI_STEP ?? 100) | 0);
+export interface WifiFaults {
+	step: number;
+	joinFailures: number;
+	password?: string;
+	dhcpDelay: number;
+	apDown: boolean;
+}
+
+export const wifiFaults: WifiFaults = {
+	step: 100,
+	joinFailures: 0,
+	dhcpDelay: 0,
+	apDown: false,
+	...JSON.parse(process.env.XSNK_HOST_WIFI ?? "{}"),
+};
+
 let instance: WiFi | undefined;
 let mode = 0;
 
@@ -36,6 +60,7 @@ export default class WiFi {
 		if (instance)
 			throw new Error("only one instance in simulator");
 		instance = this;
+		hostNetwork.managed = true;
 		this.#onNotify = onNotify ?? (() => {});
 		if (options)
 			WiFi.connect(options);
@@ -52,17 +77,53 @@ export default class WiFi {
 			instance = undefined;
 	}
 
-	#after(message: Message, next?: () => void): void {
+	#notify(message: Message, reason?: number): void {
+		invoke(this, this.#onNotify as (this: WiFi, ...a: unknown[]) => void, ...(reason === undefined ? [message] : [message, reason]));
+	}
+
+	#after(ms: number, step: () => void): void {
 		Timer.clear(this.#timer);
 		this.#timer = Timer.set(() => {
 			this.#timer = undefined;
-			if (message === "gotIP")
-				hostNetwork.connected = true;
-			if (message === "disconnect")
-				hostNetwork.connected = false;
-			invoke(this, this.#onNotify as (this: WiFi, m: Message) => void, message);
-			next?.();
-		}, step);
+			step();
+		}, ms);
+	}
+
+	#join(options: { ssid: string; password?: string }): void {
+		if (hostNetwork.connected)
+			this.#lose();
+		const { step } = wifiFaults;
+		const rejected = options.password === "invalid!" || (wifiFaults.password !== undefined && options.password !== wifiFaults.password);
+		if (rejected) {
+			this.#after(step, () => this.#notify("disconnect", -1));
+			return;
+		}
+		if (wifiFaults.apDown || wifiFaults.joinFailures > 0) {
+			if (!wifiFaults.apDown)
+				wifiFaults.joinFailures--;
+			this.#after(step, () => this.#notify("disconnect", 0));
+			return;
+		}
+		hostNetwork.ssid = options.ssid;
+		this.#after(step, () => {
+			this.#notify("connect");
+			this.#after(step + wifiFaults.dhcpDelay, () => {
+				hostNetwork.setConnected(true);
+				this.#notify("gotIP");
+			});
+		});
+	}
+
+	/** The link goes down: sockets fail, then the station hears "disconnect". */
+	#lose(): void {
+		Timer.clear(this.#timer);
+		this.#timer = undefined;
+		hostNetwork.setConnected(false);
+	}
+
+	drop(): void {
+		this.#lose();
+		this.#notify("disconnect", 0);
 	}
 
 	static get mode(): number {
@@ -83,16 +144,20 @@ export default class WiFi {
 		const wifi = instance;
 		if (!wifi)
 			return;
-		if (!options || options.password === "invalid!") {
-			wifi.#after("disconnect");
+		if (!options) {
+			wifi.#lose();
+			wifi.#after(wifiFaults.step, () => wifi.#notify("disconnect", 0));
 			return;
 		}
-		hostNetwork.ssid = options.ssid;
-		wifi.#after("connect", () => wifi.#after("gotIP"));
+		wifi.#join(options);
 	}
 
 	static disconnect(): void {
-		if (instance)
-			instance.#after("disconnect");
+		WiFi.connect();
 	}
+}
+
+/** The station instance, for the control channel. */
+export function currentWiFi(): WiFi | undefined {
+	return instance;
 }
