@@ -361,6 +361,7 @@ export function validateUpgradeResponse(head: ResponseHead, key: string, protoco
 const reasons: Record<number, string> = {
 	101: "Switching Protocols",
 	400: "Bad Request",
+	401: "Unauthorized",
 	403: "Forbidden",
 	404: "Not Found",
 	405: "Method Not Allowed",

@@ -1,0 +1,438 @@
+/*
+ * One WebSocket connection over an ECMA-419 TCP socket: what the server and
+ * the client ends share.
+ *
+ * - Flow control: onReadable(bytes) is the total buffered, onWritable(bytes)
+ *   the write budget; a write larger than the budget throws, so output goes
+ *   through a queue written only as the budget allows. Queue entries are
+ *   whole frames or pieces of frames queued together, so a control frame
+ *   appended to the queue never lands inside another frame (RFC 6455 5.4).
+ *   How much is read per turn is the subclass's call (readLimit), which is
+ *   how the echo server stops reading while its queue is full.
+ * - Closing (RFC 6455 7.1): close() sends a Close and waits for the peer's
+ *   up to closeTimeout; the peer's Close is answered with its status code
+ *   (1000 when it had none); fail() sends a Close with the reader's code and
+ *   drops TCP once it is written (7.1.7). No frame follows a Close (5.5.1).
+ *   The server closes TCP first once both Close frames crossed; the client
+ *   waits for the server to do it (7.1.1), up to closeTimeout.
+ * - Pings are answered with a Pong carrying the same payload; while a Pong is
+ *   still queued, a newer Ping replaces it (5.5.3: only the latest needs one).
+ * - Every platform callback catches: an exception escaping one aborts XS.
+ */
+
+import TCP from "embedded:io/socket/tcp";
+import Timer from "timer";
+import { Log, peerName } from "modules/log";
+import { CloseCode, type Role } from "websocket/constants";
+import { FrameWriter } from "websocket/frame-writer";
+import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
+
+/** TCP connecting, or the HTTP handshake in progress. */
+export const CONNECTING = 0;
+/** Handshake done: messages flow. */
+export const OPEN = 1;
+/** A Close was sent (or the connection is being failed): no more frames from us. */
+export const CLOSING = 2;
+/** TCP closed; the object is spent. */
+export const CLOSED = 3;
+
+export type Chunk = ArrayBuffer | Uint8Array;
+
+/** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator). */
+export type SocketTarget = { from: TCP } | { address: string; port: number };
+
+export interface ConnectionOptions {
+	role: Role;
+	log: Log;
+	/** How long to wait for the peer's Close, or for a failing connection's output to drain (ms). */
+	closeTimeout: number;
+}
+
+export abstract class Connection implements MessageHandler {
+	/** "address:port" of the peer, for logs. */
+	readonly peer: string;
+	state = CONNECTING;
+	/** Whether we sent a Close frame. */
+	closeSent = false;
+	/** The peer's Close: its code (1005 when it carried none), undefined until received. */
+	closeCode: number | undefined;
+	closeReason = "";
+	/** Largest number of bytes the write queue held (diagnostics). */
+	maxQueued = 0;
+
+	protected readonly log: Log;
+	protected readonly writer: FrameWriter;
+	protected reader: MessageReader | undefined;
+	protected readonly closeTimeout: number;
+	readonly #role: Role;
+	#socket: TCP | undefined;
+	#connected = false;
+	#readable = 0;
+	#writable = 0;
+	#queue: Chunk[] = [];
+	#queued = 0;
+	/** The Pong still waiting in the queue, if any. */
+	#pong: ArrayBuffer | undefined;
+	/** Set: close TCP, with this reason, once the queue is empty. */
+	#closeAfter: string | undefined;
+	#timer: Timer | undefined;
+
+	constructor(target: SocketTarget, options: ConnectionOptions) {
+		this.#role = options.role;
+		this.log = options.log;
+		this.closeTimeout = options.closeTimeout;
+		this.writer = new FrameWriter({ role: options.role });
+		if ("from" in target) {
+			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
+			this.#connected = true;
+		}
+		else
+			this.peer = peerName(target.address, target.port);
+		const connection = this;
+		this.#socket = new TCP({
+			...target,
+			onReadable(bytes: number) {
+				connection.#readable = bytes;
+				connection.#pump();
+			},
+			onWritable(bytes: number) {
+				connection.#writable = bytes;
+				if (!connection.#connected) {
+					connection.#connected = true;
+					connection.#guard("connect");
+				}
+				connection.#pump();
+			},
+			onError() {
+				connection.#guard("peer gone");
+			},
+		} as ConstructorParameters<typeof TCP>[0]);
+	}
+
+	/** Bytes waiting in the write queue. */
+	get queued(): number {
+		return this.#queued;
+	}
+
+	/** Whether the TCP connection was established (always for an accepted socket). */
+	get connected(): boolean {
+		return this.#connected;
+	}
+
+	/* ------------------------------------------------------------ subclass hooks */
+
+	/** The socket connected (client: send the upgrade request). */
+	protected onConnect(): void {}
+	/** Bytes received before the handshake completed. */
+	protected abstract handshake(chunk: ArrayBuffer): void;
+	/** How many bytes to read now (0: leave them in the socket, TCP pushes back). */
+	protected readLimit(): number {
+		return Infinity;
+	}
+	/** Next frame to send when the queue is empty (the client's outgoing messages). */
+	protected produce(): Chunk | undefined {
+		return undefined;
+	}
+	/** The write queue is empty (called after writing, outside the write loop: may send). */
+	protected drained(): void {}
+	/** A Pong arrived. */
+	protected pong(_payload: ArrayBuffer): void {}
+	/** The peer broke the protocol; the connection is being failed with closeCode. */
+	protected protocolError(_closeCode: number, _reason: string): void {}
+	/** Why the peer's end went away (TCP FIN/reset/failed connect). */
+	protected goneReason(): string {
+		if (this.closeSent && this.closeCode !== undefined)
+			return `closed ${this.closeCode}`;
+		return this.closeSent ? "peer closed without answering our close" : "peer closed or reset";
+	}
+	/** TCP closed, once; reason as logged. */
+	protected abstract ended(reason: string): void;
+
+	/* ----------------------------------------------------------------- output */
+
+	/** Queue a frame (or a piece of one, queued with the rest in the same turn) and write what the budget allows. */
+	protected send(chunk: Chunk): void {
+		if (this.state === CLOSED)
+			return;
+		this.#queue.push(chunk);
+		const queued = this.#queued += chunk.byteLength;
+		if (queued > this.maxQueued)
+			this.maxQueued = queued;
+		this.flush();
+	}
+
+	/** Write queued output, as much as the budget allows. Never throws. */
+	protected flush(): void {
+		try {
+			this.#flush();
+		}
+		catch (e) {
+			this.crash(e);
+		}
+	}
+
+	#flush(): void {
+		const socket = this.#socket;
+		if (!socket || !this.#connected)
+			return;
+		const queue = this.#queue;
+		let writable = this.#writable;
+		while (writable > 0) {
+			let head: Chunk | undefined = queue[0];
+			if (!head) {
+				if (this.closeSent || this.#closeAfter !== undefined)
+					break;
+				head = this.produce();
+				if (!head)
+					break;
+				queue.push(head);
+				const queued = this.#queued += head.byteLength;
+				if (queued > this.maxQueued)
+					this.maxQueued = queued;
+			}
+			if (head === this.#pong)
+				this.#pong = undefined;		// being written: a newer Ping gets its own Pong
+			const length = head.byteLength;
+			let count = length;
+			if (!length)
+				queue.shift();
+			else if (length <= writable) {
+				queue.shift();
+				writable = this.#write(socket, head, writable, length);
+			}
+			else {
+				count = writable;
+				const view = head instanceof ArrayBuffer ? new Uint8Array(head) : head;
+				queue[0] = view.subarray(count);
+				writable = this.#write(socket, view.subarray(0, count), writable, count);
+			}
+			this.#queued -= count;
+		}
+		this.#writable = writable;
+		if (!queue.length) {
+			if (this.#closeAfter !== undefined)
+				this.destroy(this.#closeAfter);
+			else if (this.state === OPEN)
+				this.drained();
+		}
+	}
+
+	#write(socket: TCP, chunk: Chunk, writable: number, count: number): number {
+		// esp32 and the simulator return the budget left; trust it when given.
+		const left = socket.write(chunk) as unknown;
+		return typeof left === "number" ? left : writable - count;
+	}
+
+	/** Close TCP, with this reason, once everything queued is written. */
+	protected closeAfterFlush(reason: string): void {
+		this.#closeAfter = reason;
+		this.flush();
+	}
+
+	/* ------------------------------------------------------------------ input */
+
+	#pump(): void {
+		try {
+			this.#flush();
+			const socket = this.#socket;
+			while (socket && this.state !== CLOSED && this.#readable > 0) {
+				const count = Math.min(this.#readable, this.readLimit());
+				if (!(count > 0))
+					break;		// TCP flow control pushes back until the queue drains
+				const chunk = socket.read(count) as ArrayBuffer | undefined;
+				this.#readable -= count;
+				if (!chunk)
+					break;
+				if (this.reader) {
+					if (!this.reader.stopped)
+						this.reader.feed(chunk);
+				}
+				else if (this.state === CONNECTING)
+					this.handshake(chunk);
+				// else: refused or failing: input is discarded
+			}
+		}
+		catch (e) {
+			this.crash(e);
+		}
+	}
+
+	#guard(what: "connect" | "peer gone"): void {
+		try {
+			if (this.state === CLOSED)
+				return;
+			if (what === "connect")
+				this.onConnect();
+			else {
+				// After onError the platform calls nothing else: write what fits now, then close.
+				this.#flush();
+				if (this.state !== CLOSED)
+					this.destroy(this.#closeAfter ?? this.goneReason());
+			}
+		}
+		catch (e) {
+			this.crash(e);
+		}
+	}
+
+	/** The handshake is done: messages flow through a MessageReader calling this object. */
+	protected open(options: MessageReaderOptions): void {
+		this.disarm();
+		this.state = OPEN;
+		this.reader = new MessageReader(this, options);
+	}
+
+	/* ---------------------------------------------------------------- closing */
+
+	/** Start the closing handshake (7.1.2): send Close, wait up to closeTimeout for the peer's. */
+	close(code: number, reason = ""): void {
+		if (this.state === CONNECTING)
+			this.destroy("closed before the handshake completed");
+		else if (this.state === OPEN) {
+			this.#sendClose(code, reason);
+			this.arm(this.closeTimeout, "close timeout");
+		}
+	}
+
+	/** Fail the connection (7.1.7): send Close with code and reason, close TCP once it is written. */
+	fail(code: number, reason: string): void {
+		if (this.state === CLOSED)
+			return;
+		this.reader?.stop();
+		if (this.state === OPEN && !this.closeSent)
+			this.#sendClose(code, reason);
+		this.state = CLOSING;
+		this.arm(this.closeTimeout, "close timeout");
+		this.closeAfterFlush(reason);
+	}
+
+	#sendClose(code: number, reason: string): void {
+		this.closeSent = true;
+		this.state = CLOSING;
+		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
+		this.send(this.writer.close(code, reason));
+	}
+
+	/** Close TCP now (once); logs `Connection closed: peer (reason)`. */
+	destroy(reason: string): void {
+		if (this.state === CLOSED)
+			return;
+		this.state = CLOSED;
+		this.disarm();
+		this.reader?.stop();
+		this.#queue = [];
+		this.#queued = 0;
+		this.#pong = undefined;
+		const socket = this.#socket;
+		this.#socket = undefined;
+		if (socket) {
+			try {
+				if (this.#readable)
+					socket.read();		// unread input would make the close a reset
+				this.#readable = 0;
+			}
+			catch {
+				// closing anyway
+			}
+			try {
+				socket.close();
+			}
+			catch {
+				// already closed by the platform
+			}
+		}
+		this.log.info(`Connection closed: ${this.peer} (${reason})`);
+		try {
+			this.ended(reason);
+		}
+		catch (e) {
+			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
+		}
+	}
+
+	/** An unexpected exception: log it and drop the connection (never the app). */
+	protected crash(e: unknown): void {
+		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
+		try {
+			this.destroy("internal error");
+		}
+		catch {
+			// nothing more to do
+		}
+	}
+
+	/* ----------------------------------------------------------------- timers */
+
+	/** One deadline per connection (handshake, close); timeout() when it passes. */
+	protected arm(milliseconds: number, reason: string): void {
+		this.disarm();
+		if (!(milliseconds > 0))
+			return;
+		this.#timer = Timer.set(() => {
+			this.#timer = undefined;
+			try {
+				this.timeout(reason);
+			}
+			catch (e) {
+				this.crash(e);
+			}
+		}, milliseconds);
+	}
+
+	protected disarm(): void {
+		if (this.#timer) {
+			Timer.clear(this.#timer);
+			this.#timer = undefined;
+		}
+	}
+
+	protected timeout(reason: string): void {
+		this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
+		this.destroy(reason);
+	}
+
+	/* ------------------------------------------- MessageReader events (control) */
+
+	/** @internal Ping: answer with a Pong carrying the same payload (5.5.2). */
+	onPing(payload: ArrayBuffer): void {
+		if (this.state !== OPEN)
+			return;
+		const frame = this.writer.pong(payload);
+		const pending = this.#pong ? this.#queue.indexOf(this.#pong) : -1;
+		this.#pong = frame;
+		if (pending >= 0) {
+			this.#queued += frame.byteLength - this.#queue[pending].byteLength;
+			this.#queue[pending] = frame;
+		}
+		else
+			this.send(frame);
+	}
+
+	/** @internal */
+	onPong(payload: ArrayBuffer): void {
+		this.pong(payload);
+	}
+
+	/** @internal The peer's Close (5.5.1): answer it with its code, then close TCP (7.1.1). */
+	onClose(code: number | undefined, reason: string): void {
+		this.closeCode = code ?? CloseCode.NO_STATUS;
+		this.closeReason = reason;
+		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
+		if (!this.closeSent)
+			this.#sendClose(code ?? CloseCode.NORMAL, "");
+		if (this.#role === "server")
+			this.closeAfterFlush(`closed ${this.closeCode}`);
+		else
+			this.arm(this.closeTimeout, "close timeout");		// the server closes TCP first
+	}
+
+	/** @internal A protocol violation: fail the connection with the reader's close code. */
+	onError(closeCode: number, reason: string): void {
+		this.log.warn(`Protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
+		this.protocolError(closeCode, reason);
+		if (this.closeSent)
+			this.destroy(`protocol error: ${reason}`);
+		else
+			this.fail(closeCode, reason);
+	}
+}
