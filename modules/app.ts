@@ -19,6 +19,8 @@ import { Station } from "wifi/station";
 import { EchoServer } from "tcp/echo-server";
 import { EchoClient } from "tcp/echo-client";
 import { UdpEchoServer } from "tcp/udp-echo-server";
+import { WebSocketEchoServer } from "websocket/server";
+import { WebSocketClientSession } from "websocket/client-session";
 
 const log = new Log("app");
 
@@ -28,6 +30,9 @@ export interface ServiceEndpoints {
 	tcp?: number;
 	udp?: number;
 	tcpClient?: string;
+	ws?: number;
+	wsPath?: string;
+	wsClient?: string;
 }
 
 interface Service {
@@ -72,6 +77,43 @@ export class App {
 				name: "UDP echo server",
 				start(endpoints) { server.start(); endpoints.udp = config.udpPort; },
 				stop() { server.close(); },
+			});
+		}
+		if (config.wsServer) {
+			const server = new WebSocketEchoServer({
+				port: config.wsPort,
+				path: config.wsPath,
+				maxClients: config.wsMaxClients,
+				handshakeTimeout: config.wsHandshakeTimeout,
+				heartbeat: config.wsHeartbeat,
+				token: config.wsToken,
+				protocols: config.wsProtocols ? config.wsProtocols.split(",").map(p => p.trim()).filter(Boolean) : [],
+			});
+			this.services.push({
+				name: "WebSocket echo server",
+				start(endpoints) { server.start(); endpoints.ws = server.port; endpoints.wsPath = config.wsPath; },
+				stop() { server.close(); },
+			});
+		}
+		if (config.wsClient) {
+			const session = new WebSocketClientSession({
+				uri: config.wsClientUri,
+				helloCount: config.wsClientHelloCount,
+				helloInterval: config.wsClientHelloInterval,
+				noDataTimeout: config.wsClientNoDataTimeout,
+				maxMessage: config.wsClientMaxMessage,
+				sendBuffer: config.wsClientSendBuffer,
+				pingInterval: config.wsClientPingInterval,
+				pongTimeout: config.wsClientPongTimeout,
+				networkTimeout: config.wsClientNetworkTimeout,
+				reconnect: { initialDelay: config.wsClientRetryDelay, maxDelay: config.wsClientRetryMaxDelay },
+			});
+			this.services.push({
+				name: "WebSocket client",
+				start(endpoints) { session.start(); endpoints.wsClient = config.wsClientUri; },
+				stop() { session.stop(); },
+				pause() { session.stop(); },
+				resume() { session.start(); },
 			});
 		}
 		if (config.tcpClient) {

@@ -44,9 +44,24 @@ export const schema = {
 	wsServer: { kind: "flag", default: true, doc: "run the WebSocket echo server" },
 	wsPort: { kind: "port", default: 80, doc: "WebSocket echo server port (host targets: 8081)" },
 	wsPath: { kind: "string", default: "/ws", doc: "WebSocket echo server path" },
+	wsMaxClients: { kind: "count", default: 4, doc: "WebSocket clients served at once; more are answered 503" },
+	wsHandshakeTimeout: { kind: "milliseconds", default: 5000, doc: "drop a WebSocket upgrade that has not completed after this long" },
+	wsHeartbeat: { kind: "milliseconds", default: 0, doc: "ping every WebSocket client this often and drop those that do not pong (0: off)" },
+	wsToken: { kind: "string", default: "", doc: "when set, an upgrade without ?token=<this> is answered 401" },
+	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
 
 	wsClient: { kind: "flag", default: false, doc: "run the WebSocket client session" },
 	wsClientUri: { kind: "string", default: "", doc: "WebSocket client peer, ws://host:port/path" },
+	wsClientHelloCount: { kind: "number", default: 5, doc: "WebSocket client session: \"hello NNNN\" messages sent" },
+	wsClientHelloInterval: { kind: "milliseconds", default: 1000, doc: "WebSocket client session: time between its messages" },
+	wsClientNoDataTimeout: { kind: "milliseconds", default: 5000, doc: "WebSocket client session: close with 1000 after this long without data" },
+	wsClientMaxMessage: { kind: "count", default: 8192, doc: "largest message the WebSocket client receives whole (1009 beyond); mind the heap" },
+	wsClientSendBuffer: { kind: "count", default: 1024, doc: "largest frame the WebSocket client sends; longer messages are fragmented" },
+	wsClientPingInterval: { kind: "milliseconds", default: 10000, doc: "WebSocket client ping interval (0: none)" },
+	wsClientPongTimeout: { kind: "milliseconds", default: 120000, doc: "WebSocket client: drop the connection after this long without a pong" },
+	wsClientNetworkTimeout: { kind: "milliseconds", default: 10000, doc: "WebSocket client: connect and handshake must finish within this" },
+	wsClientRetryDelay: { kind: "milliseconds", default: 1000, doc: "WebSocket client: first reconnect delay, doubled after each failure" },
+	wsClientRetryMaxDelay: { kind: "milliseconds", default: 30000, doc: "WebSocket client: longest reconnect delay" },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof schema;

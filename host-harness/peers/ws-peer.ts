@@ -1,0 +1,105 @@
+/*
+ * The PC end of the device's WebSocket client: a `ws` echo server (default
+ * port 5000, path "/", as the ESP-IDF example's peer) that sends every
+ * message back with its type and records what each device session sent and
+ * how it closed.
+ */
+
+import { EventEmitter } from "node:events";
+import { WebSocketServer, WebSocket } from "ws";
+
+export interface PeerMessage {
+	binary: boolean;
+	data: Buffer;
+}
+
+export class WsPeerSession {
+	readonly messages: PeerMessage[] = [];
+	readonly closed: Promise<{ code: number; reason: string }>;
+	readonly emitter = new EventEmitter<{ message: [PeerMessage] }>();
+
+	constructor(readonly socket: WebSocket, readonly remote: string) {
+		this.closed = new Promise(resolve => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+		socket.on("message", (data, isBinary) => {
+			const message = { binary: isBinary, data: Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]) };
+			this.messages.push(message);
+			this.emitter.emit("message", message);
+			socket.send(message.data, { binary: isBinary });
+		});
+		socket.on("error", () => {});
+	}
+
+	/** Resolves once `count` messages have arrived. */
+	received(count: number, timeoutMs = 20_000): Promise<PeerMessage[]> {
+		if (this.messages.length >= count)
+			return Promise.resolve(this.messages.slice(0, count));
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => {
+				this.emitter.off("message", onMessage);
+				reject(new Error(`only ${this.messages.length} of ${count} messages from ${this.remote} within ${timeoutMs} ms`));
+			}, timeoutMs);
+			const onMessage = () => {
+				if (this.messages.length >= count) {
+					clearTimeout(timer);
+					this.emitter.off("message", onMessage);
+					resolve(this.messages.slice(0, count));
+				}
+			};
+			this.emitter.on("message", onMessage);
+		});
+	}
+}
+
+export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
+	readonly sessions: WsPeerSession[] = [];
+	#server: WebSocketServer;
+
+	private constructor(server: WebSocketServer) {
+		super();
+		this.#server = server;
+		server.on("connection", (socket, request) => {
+			const session = new WsPeerSession(socket, `${request.socket.remoteAddress?.replace(/^::ffff:/, "")}:${request.socket.remotePort}`);
+			this.sessions.push(session);
+			this.emit("session", session);
+		});
+	}
+
+	static start(port = 5000, host = "0.0.0.0", path = "/"): Promise<WsPeer> {
+		return new Promise((resolve, reject) => {
+			const server = new WebSocketServer({ port, host, path });
+			server.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
+				? new Error(`port ${port} is in use: stop what holds it or choose another port`)
+				: e));
+			server.once("listening", () => resolve(new WsPeer(server)));
+		});
+	}
+
+	get port(): number {
+		return (this.#server.address() as { port: number }).port;
+	}
+
+	session(index: number, timeoutMs = 15_000): Promise<WsPeerSession> {
+		if (this.sessions[index])
+			return Promise.resolve(this.sessions[index]);
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => {
+				this.off("session", onSession);
+				reject(new Error(`no device WebSocket session #${index + 1} on port ${this.port} within ${timeoutMs} ms`));
+			}, timeoutMs);
+			const onSession = () => {
+				if (this.sessions[index]) {
+					clearTimeout(timer);
+					this.off("session", onSession);
+					resolve(this.sessions[index]);
+				}
+			};
+			this.on("session", onSession);
+		});
+	}
+
+	close(): Promise<void> {
+		for (const client of this.#server.clients)
+			client.terminate();
+		return new Promise(resolve => this.#server.close(() => resolve()));
+	}
+}
