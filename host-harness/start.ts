@@ -16,6 +16,8 @@ import { freeTcpPort, freeUdpPort } from "./lib/ports.js";
 import { TcpPeer } from "./peers/tcp-peer.js";
 import { echoOnce, sha256 } from "./oracle/tcp-echo.js";
 import { udpSender, UdpSender } from "./oracle/udp-echo.js";
+import { WsPeer } from "./peers/ws-peer.js";
+import { nextMessage, openWs } from "./oracle/ws-echo.js";
 
 interface Options {
 	target?: HostTarget;
@@ -70,6 +72,8 @@ async function main(): Promise<number> {
 
 	const peer = await TcpPeer.start(0, "127.0.0.1");
 	harnessSays(`TCP echo peer listening on 127.0.0.1:${peer.port} for the device's TCP client`);
+	const wsPeer = await WsPeer.start(0, "127.0.0.1");
+	harnessSays(`WebSocket echo peer listening on ws://127.0.0.1:${wsPeer.port}/ for the device's WebSocket client`);
 	harnessSays(`starting the device on ${target === "sim" ? "the Moddable simulator (building with mcconfig first)" : "Node (host providers)"} …`);
 
 	let device: RunningDevice;
@@ -83,11 +87,14 @@ async function main(): Promise<number> {
 				tcpClient: "true",
 				tcpClientHost: "127.0.0.1",
 				tcpClientPort: String(peer.port),
+				wsClient: "true",
+				wsClientUri: `ws://127.0.0.1:${wsPeer.port}/`,
 			},
 		});
 	}
 	catch (e) {
 		await peer.close();
+		await wsPeer.close();
 		throw e;
 	}
 	for (const line of device.process.log)
@@ -95,7 +102,7 @@ async function main(): Promise<number> {
 	device.process.on("log", line => deviceSays(line.raw));
 	harnessSays(`device up: ${JSON.stringify(device.endpoints)}`);
 
-	const counters = { "tcp-server": new Counter(), "udp-server": new Counter(), "tcp-client": new Counter() };
+	const counters = { "tcp-server": new Counter(), "udp-server": new Counter(), "ws-server": new Counter(), "tcp-client": new Counter(), "ws-client": new Counter() };
 	const udp: UdpSender = await udpSender(device.endpoints.udp!);
 	let round = 0;
 	let stopping = false;
@@ -126,6 +133,21 @@ async function main(): Promise<number> {
 			counters["udp-server"].failed++;
 			harnessSays(`udp → device failed: ${(e as Error).message}`);
 		}
+		try {
+			const socket = await openWs(device.endpoints.ws!, {}, 5000);
+			const text = `round ${round} over WebSocket`;
+			socket.send(text);
+			const { data, binary } = await nextMessage(socket, 5000);
+			const good = !binary && data.toString() === text;
+			counters["ws-server"][good ? "ok" : "failed"]++;
+			counters["ws-server"].bytes += data.length;
+			harnessSays(`ws → ${device.endpoints.ws} text of ${text.length} bytes, echo ${good ? "matches" : "DIFFERS"}`);
+			socket.close(1000);
+		}
+		catch (e) {
+			counters["ws-server"].failed++;
+			harnessSays(`ws → device failed: ${(e as Error).message}`);
+		}
 		const session = peer.sessions.at(-1);
 		if (session) {
 			try {
@@ -143,6 +165,17 @@ async function main(): Promise<number> {
 		}
 		harnessSays(`counters: ${Object.entries(counters).map(([name, c]) => `${name} ${c}`).join(" | ")}`);
 	};
+
+	wsPeer.on("session", session => {
+		harnessSays(`device's WebSocket client connected from ${session.remote}`);
+		session.emitter.on("message", message => {
+			counters["ws-client"].ok++;
+			counters["ws-client"].bytes += message.data.length;
+			const shown = message.binary ? `${message.data.length} bytes binary` : `"${message.data.toString().slice(0, 40)}${message.data.length > 40 ? "…" : ""}" (${message.data.length} bytes)`;
+			harnessSays(`device's WebSocket client sent ${shown}; echoed back`);
+		});
+		session.closed.then(({ code }) => harnessSays(`device's WebSocket client closed the session with ${code}`), () => {});
+	});
 
 	peer.on("session", session => {
 		harnessSays(`device's TCP client connected from ${session.remote}`);
@@ -177,6 +210,7 @@ async function main(): Promise<number> {
 	udp.close();
 	await device.stop();
 	await peer.close();
+	await wsPeer.close();
 	const failed = Object.values(counters).reduce((n, c) => n + c.failed, 0);
 	harnessSays(`stopped. ${Object.entries(counters).map(([name, c]) => `${name} ${c}`).join(" | ")}`);
 	return failed ? 1 : 0;

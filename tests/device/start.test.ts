@@ -8,7 +8,7 @@ import { tiers } from "./device-under-test.js";
 
 describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", tier => {
 	it("runs the device, the peers and the dialogue, then stops cleanly after --duration", () => {
-		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/start.js"), "--target", tier.target, "--duration", "3"],
+		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/start.js"), "--target", tier.target, "--duration", "4"],
 			{ cwd: projectRoot, encoding: "utf8", timeout: 90_000 });
 		const out = run.stdout;
 		expect(run.status, `${out}\n${run.stderr}`).toBe(0);
@@ -17,7 +17,9 @@ describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", t
 		expect(out).toMatch(/\[harness\] tcp → device:\d+ \d+ bytes, echo matches/);
 		expect(out).toMatch(/\[harness\] udp → device:\d+ \d+ bytes, echo matches/);
 		expect(out).toMatch(/\[harness\] peer → device's TCP client \d+ bytes, echo matches/);
-		const final = /\[harness\] stopped\. tcp-server (\d+) ok, \d+ B \| udp-server (\d+) ok, \d+ B \| tcp-client (\d+) ok/.exec(out);
+		expect(out).toMatch(/\[harness\] ws → ws:\/\/127\.0\.0\.1:\d+\/ws text of \d+ bytes, echo matches/);
+		expect(out).toMatch(/\[harness\] device's WebSocket client sent "hello 0000" \(10 bytes\); echoed back/);
+		const final = /\[harness\] stopped\. tcp-server (\d+) ok, \d+ B \| udp-server (\d+) ok, \d+ B \| ws-server (\d+) ok, \d+ B \| tcp-client (\d+) ok/.exec(out);
 		expect(final, out).not.toBeNull();
 		expect(Number(final![1])).toBeGreaterThanOrEqual(2);
 		expect(out).not.toMatch(/failed|DIFFERS/);
