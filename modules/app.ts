@@ -7,6 +7,14 @@
  * with what it serves; the harness waits for that line before it talks to
  * the device.
  *
+ * Credentials come from, in order: mcconfig arguments or the manifest
+ * `config` block; credentials saved on the device; otherwise the
+ * provisioning portal (wifi/provisioning) asks for them. Before the device
+ * has ever had an address, a station that used up its quick retries (a
+ * wrong password, a network that is not there) opens the portal too, while
+ * it keeps trying in the background: bad credentials lead back to
+ * provisioning, never to a dead device.
+ *
  * When the link drops, servers keep listening (they are bound to every
  * interface and serve again as soon as the address is back) and clients
  * pause: they stop connecting while there is no link, and start afresh
@@ -16,6 +24,8 @@
 import { config, configProblems } from "modules/config";
 import { Log } from "modules/log";
 import { Station } from "wifi/station";
+import { ProvisioningPortal } from "wifi/provisioning";
+import { forgetCredentials, loadCredentials } from "wifi/credentials";
 import { EchoServer } from "tcp/echo-server";
 import { EchoClient } from "tcp/echo-client";
 import { UdpEchoServer } from "tcp/udp-echo-server";
@@ -53,6 +63,7 @@ export class App {
 		backoffMax: config.wifiBackoffMax,
 		connectTimeout: config.wifiConnectTimeout,
 	});
+	readonly portal = new ProvisioningPortal({ ssid: config.provisionSsid, password: config.provisionPassword, port: config.provisionPort });
 	readonly services: Service[] = [];
 	#started = false;
 
@@ -144,14 +155,41 @@ export class App {
 			log.error("configuration is invalid: nothing started");
 			return;
 		}
+		if (config.wifiForget && forgetCredentials())
+			log.info("saved WiFi credentials forgotten (wifiForget)");
 		this.station.subscribe({
 			onGotIP: address => this.#linkUp(address),
 			onLost: reason => this.#linkDown(reason),
+			onGiveUp: cause => this.#provision(`"${this.station.options.ssid}" failed: ${cause}`),
 		});
-		this.station.start();
+		this.portal.onCredentials = credentials => this.station.use(credentials);
+		const saved = config.ssid ? undefined : loadCredentials();
+		if (config.ssid) {
+			log.info(`WiFi credentials from the build configuration: "${config.ssid}"`);
+			this.station.start();
+		}
+		else if (saved) {
+			log.info(`WiFi credentials saved on the device: "${saved.ssid}"`);
+			this.station.use(saved);
+		}
+		else
+			this.#provision("no WiFi credentials known");
+	}
+
+	#provision(why: string): void {
+		if (this.#started || this.portal.running)
+			return;
+		try {
+			this.portal.start(why);
+		}
+		catch (e) {
+			log.error(`the provisioning portal failed to start: ${(e as Error).message}`);
+		}
 	}
 
 	#linkUp(address: string): void {
+		if (this.portal.running)
+			this.portal.stop();
 		if (!this.#started) {
 			this.#startServices(address);
 			return;

@@ -22,6 +22,10 @@ export const schema = {
 	wifiRetryDelay: { kind: "milliseconds", default: 1000, doc: "delay between quick WiFi join attempts; the backoff starts at twice this" },
 	wifiBackoffMax: { kind: "milliseconds", default: 60000, doc: "longest delay between WiFi join attempts" },
 	wifiConnectTimeout: { kind: "milliseconds", default: 15000, doc: "a WiFi join with no address after this long has failed" },
+	wifiForget: { kind: "flag", default: false, doc: "erase WiFi credentials saved on the device at boot" },
+	provisionSsid: { kind: "string", default: "xs-netkit", doc: "name of the device's own access point while provisioning" },
+	provisionPassword: { kind: "string", default: "", doc: "its password (empty: open; else 8-63 characters)" },
+	provisionPort: { kind: "port", default: 80, doc: "port of the provisioning page (host targets: 8082)" },
 
 	tcpServer: { kind: "flag", default: true, doc: "run the TCP echo server" },
 	tcpPort: { kind: "port", default: 8080, doc: "TCP echo server port" },

@@ -73,6 +73,24 @@ export class Station {
 		this.#join("start");
 	}
 
+	/** Join another network from now on (credentials entered while provisioning). */
+	use(credentials: { ssid: string; password: string }): void {
+		this.options.ssid = credentials.ssid;
+		this.options.password = credentials.password;
+		this.failures = 0;
+		if (this.#stopped) {
+			this.start();
+			return;
+		}
+		Timer.clear(this.#timer);
+		this.#timer = undefined;
+		this.#join("new credentials");
+	}
+
+	get running(): boolean {
+		return !this.#stopped;
+	}
+
 	stop(): void {
 		this.#stopped = true;
 		Timer.clear(this.#timer);

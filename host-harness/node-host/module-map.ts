@@ -20,6 +20,7 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"crypt": "crypt",
 	"base64": "base64",
 	"instrumentation": "instrumentation",
+	"preference": "preference",
 };
 
 /** Top-level folders holding device modules; "tcp/echo-server" is tcp/echo-server.ts. */

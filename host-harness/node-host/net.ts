@@ -20,6 +20,8 @@ export const hostNetwork = {
 	/** True once a WiFi station exists: from then on the link state gates the sockets. */
 	managed: false,
 	connected: false,
+	/** The device's own access point's name while it is open (provisioning), else "". */
+	accessPoint: "",
 	ssid: "",
 	address: "127.0.0.1",
 	mac: "02:00:00:4e:4b:01",
@@ -27,7 +29,7 @@ export const hostNetwork = {
 
 	/** Whether device sockets may carry traffic now. */
 	get usable(): boolean {
-		return !this.managed || this.connected;
+		return !this.managed || this.connected || this.accessPoint !== "";
 	},
 
 	setConnected(connected: boolean): void {

@@ -18,6 +18,10 @@
  *   apDown       the network is gone: joins fail until it is back
  * and drop(): the link goes down now ("disconnect"; open TCP connections
  * fail), as when a board walks out of range.
+ *
+ * WiFi.accessPoint({ssid, password}) opens the device's own access point
+ * (mode must allow it, as on the simulator): while it is open the device's
+ * sockets are reachable at 127.0.0.1 even without a station link.
  */
 
 import Timer from "./timer.js";
@@ -134,6 +138,18 @@ export default class WiFi {
 		if (![WiFi.Mode.off, WiFi.Mode.station, WiFi.Mode.accessPoint, 3].includes(value as never))
 			throw new Error("invalid wi-fi mode");
 		mode = value;
+		if (!(mode & 2))
+			hostNetwork.accessPoint = "";
+	}
+
+	static accessPoint(options: { ssid: string; password?: string }): void {
+		if (mode === 0)
+			mode = 2;
+		else if (mode !== 2 && mode !== 3)
+			throw new Error("Wi-Fi access point disabled");
+		if (!options?.ssid)
+			throw new Error("ssid required");
+		hostNetwork.accessPoint = options.ssid;
 	}
 
 	static connect(options?: { ssid: string; password?: string }): void {

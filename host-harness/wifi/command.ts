@@ -1,0 +1,54 @@
+/*
+ * host-harness wifi status|forget --device <host> [--port N]
+ *
+ * Talks to the device's provisioning page (wifi/provisioning): `status`
+ * says why it is provisioning; `forget` erases the credentials saved on the
+ * device. A device already on a network forgets them at its next boot when
+ * built with wifiForget=true.
+ */
+
+import { registerCommand } from "../cli.js";
+
+const usage = `usage: host-harness wifi status|forget --device <host> [--port <provisioning port>]
+
+  status   what the device's provisioning page reports
+  forget   erase the WiFi credentials saved on the device
+
+The provisioning page is on port 80 on a board (connect to its access point,
+"xs-netkit" by default, and use --device 192.168.4.1), 8082 on the simulator.
+Examples:
+  host-harness wifi status --device 192.168.4.1
+  host-harness wifi forget --device 127.0.0.1 --port 8082`;
+
+registerCommand("wifi", {
+	summary: "ask the device's provisioning page for its status, or make it forget saved credentials",
+	async run(args) {
+		const [action, ...rest] = args;
+		let device = "";
+		let port = 80;
+		for (let i = 0; i < rest.length; i++) {
+			if (rest[i] === "--device")
+				device = rest[++i] ?? "";
+			else if (rest[i] === "--port")
+				port = Number(rest[++i]);
+			else if (rest[i] === "--help" || rest[i] === "-h") {
+				console.log(usage);
+				return 0;
+			}
+		}
+		if ((action !== "status" && action !== "forget") || !device || !(port > 0)) {
+			console.error(usage);
+			return 2;
+		}
+		const url = `http://${device}:${port}/${action === "forget" ? "forget" : "status"}`;
+		try {
+			const response = await fetch(url, { method: action === "forget" ? "POST" : "GET", signal: AbortSignal.timeout(5000) });
+			console.log((await response.text()).trim());
+			return response.ok ? 0 : 1;
+		}
+		catch (e) {
+			console.error(`no answer from ${url}: ${(e as Error).message}. Is the device provisioning (its access point up), and is this the right port?`);
+			return 1;
+		}
+	},
+});
