@@ -1,2 +1,3 @@
 // Every host-harness command beyond device and start: importing this file registers them.
 export {};
+import "./wifi/command.js";
