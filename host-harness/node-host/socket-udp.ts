@@ -16,14 +16,17 @@
  * - Empty datagrams are delivered (the simulator's recvfrom() loop drops
  *   datagrams of 0 bytes) and datagrams up to 65 507 bytes are received
  *   whole (the simulator truncates at 2048 bytes).
- * - A port that cannot be bound aborts the device asynchronously (node:dgram
- *   binds asynchronously; the simulator throws "bind failed" from the
- *   constructor).
+ * - node:dgram binds asynchronously: the device's trace output is held back
+ *   until the bind is done (xs-globals holdTrace), so that nothing logged
+ *   after the constructor, "services up" included, reaches the harness
+ *   before the port can receive. A port that cannot be bound aborts the
+ *   device (the simulator throws "bind failed" from the constructor).
  */
 
 import * as dgram from "node:dgram";
 import { abort, invoke, later } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
+import { holdTrace } from "./xs-globals.js";
 
 const maxPackets = 100;
 
@@ -59,7 +62,9 @@ export default class UDP {
 		const socket = dgram.createSocket({ type: "udp4" });
 		socket.on("message", (message, remote) => this.#received(message, remote));
 		socket.once("error", e => abort(new Error(`bind failed: ${e.message}`)));
+		const release = holdTrace();
 		socket.bind(port, options.address ?? "0.0.0.0", () => {
+			release();
 			socket.removeAllListeners("error");
 			socket.on("error", () => {});		// send failures are dropped datagrams, as UDP is
 		});

@@ -13,9 +13,40 @@
 type TraceSink = (text: string) => void;
 
 let sink: TraceSink = text => process.stdout.write(text);
+let holds = 0;
+let held: string[] = [];
 
 export function setTraceSink(next: TraceSink): void {
 	sink = next;
+}
+
+/**
+ * Hold trace output back while a platform operation that is synchronous on
+ * the device is still completing here (node:dgram binds asynchronously):
+ * nothing the app logs after it, such as "services up", reaches the harness
+ * before the operation is done.
+ */
+export function holdTrace(): () => void {
+	holds++;
+	let released = false;
+	return () => {
+		if (released)
+			return;
+		released = true;
+		if (--holds === 0) {
+			const out = held;
+			held = [];
+			for (const text of out)
+				sink(text);
+		}
+	};
+}
+
+function emit(text: string): void {
+	if (holds)
+		held.push(text);
+	else
+		sink(text);
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -24,7 +55,7 @@ export function installXsGlobals(): void {
 	const g = globalThis as Record<string, unknown>;
 	g.trace = (...values: unknown[]) => {
 		for (const value of values)
-			sink(String(value));
+			emit(String(value));
 	};
 	const ab = ArrayBuffer as unknown as Record<string, unknown>;
 	ab.fromString = (text: string): ArrayBuffer => {

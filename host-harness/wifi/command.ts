@@ -23,6 +23,10 @@ Examples:
 registerCommand("wifi", {
 	summary: "ask the device's provisioning page for its status, or make it forget saved credentials",
 	async run(args) {
+		if (args.includes("--help") || args.includes("-h")) {
+			console.log(usage);
+			return 0;
+		}
 		const [action, ...rest] = args;
 		let device = "";
 		let port = 80;
@@ -31,10 +35,6 @@ registerCommand("wifi", {
 				device = rest[++i] ?? "";
 			else if (rest[i] === "--port")
 				port = Number(rest[++i]);
-			else if (rest[i] === "--help" || rest[i] === "-h") {
-				console.log(usage);
-				return 0;
-			}
 		}
 		if ((action !== "status" && action !== "forget") || !device || !(port > 0)) {
 			console.error(usage);
