@@ -4,6 +4,9 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
+import { spawn } from "node:child_process";
+import { startDevice } from "../../host-harness/device/targets.js";
+import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args],
 	{ cwd: projectRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, TARGETS: undefined } });
@@ -14,7 +17,7 @@ describe("host-harness CLI", () => {
 		expect(help.status).toBe(0);
 		for (const command of ["device", "start", "check", "wifi"])
 			expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
-		for (const command of ["check", "wifi"]) {
+		for (const command of ["check", "wifi", "serve"]) {
 			const out = cli(command, "--help");
 			expect(out.status, out.stderr).toBe(0);
 			expect(out.stdout).toMatch(/usage: host-harness/);
@@ -33,4 +36,43 @@ describe("host-harness CLI", () => {
 		expect(report.passed).toBeGreaterThanOrEqual(8);		// smoke and UDP cases
 		expect(report.cases.map((c: { name: string }) => c.name)).toContain("UDP echo server on 'node' > echoes a 1472-byte datagram to its sender unchanged");
 	}, 120_000);
+
+	it("serve runs the peers a device's clients use, and its UDP sender drives the device's server", async () => {
+		const udpPort = await freeUdpPort();
+		const serve = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "serve", "--tcp-port", "0", "--ws-port", "0", "--udp", `127.0.0.1:${udpPort}`], { cwd: projectRoot });
+		let out = "";
+		serve.stdout.on("data", (d: Buffer) => { out += d; });
+		const exited = new Promise<number | null>(resolve => serve.once("exit", code => resolve(code)));
+		const until = async (pattern: RegExp, ms = 20_000) => {
+			const end = Date.now() + ms;
+			while (!pattern.test(out)) {
+				if (Date.now() > end)
+					throw new Error(`serve never printed ${pattern}:\n${out}`);
+				await new Promise(r => setTimeout(r, 50));
+			}
+			return pattern.exec(out)!;
+		};
+		const tcpPort = Number((await until(/TCP echo peer +on port (\d+)/))[1]);
+		const wsPort = Number((await until(/WebSocket echo peer on port (\d+)/))[1]);
+		const device = await startDevice({
+			target: "node",
+			config: {
+				tcpPort: String(await freeTcpPort()), udpPort: String(udpPort), wsPort: String(await freeTcpPort()),
+				tcpClient: "true", tcpClientHost: "127.0.0.1", tcpClientPort: String(tcpPort),
+				wsClient: "true", wsClientUri: `ws://127.0.0.1:${wsPort}/`, wsClientHelloInterval: "100",
+			},
+		});
+		try {
+			await until(/\[tcp\] 127\.0\.0\.1:\d+ greeted: "Hello World!"/);
+			await until(/\[tcp\] 127\.0\.0\.1:\d+: \d+ bytes, echo matches/);
+			await until(/\[ws\] 127\.0\.0\.1:\d+: "hello 0000" echoed/);
+			await until(/\[udp\] 127\.0\.0\.1:\d+: \d+ bytes, echo matches/);
+			expect(out).not.toMatch(/DIFFERS/);
+		}
+		finally {
+			await device.stop();
+			serve.kill("SIGTERM");
+		}
+		expect(await exited).toBe(0);
+	}, 60_000);
 });

@@ -1,0 +1,136 @@
+/*
+ * host-harness serve [--tcp-port 8080] [--ws-port 5000] [--ws-path /] [--udp <host:port>] [--duration s]
+ *
+ * The PC peers a device's clients talk to: the TCP echo peer (it waits for
+ * the device's greeting, then sends a payload every second and checks the
+ * echo) and the WebSocket echo peer; with --udp, a UDP sender that sends the
+ * device's UDP echo server a datagram every second. It prints each peer's
+ * address and this PC's LAN addresses, to put in the device's config.
+ */
+
+import * as os from "node:os";
+import { randomBytes } from "node:crypto";
+import { registerCommand } from "../cli.js";
+import { TcpPeer } from "../peers/tcp-peer.js";
+import { WsPeer } from "../peers/ws-peer.js";
+import { udpSender, UdpSender } from "../oracle/udp-echo.js";
+
+const usage = `usage: host-harness serve [--tcp-port 8080] [--ws-port 5000] [--ws-path /] [--udp <device-host:port>] [--duration <s>]
+
+Runs the peers for a device's clients until Ctrl-C (or --duration):
+  TCP echo peer        the device's TCP client connects here (tcpClientHost/tcpClientPort)
+  WebSocket echo peer  the device's WebSocket client connects here (wsClientUri)
+  UDP sender           with --udp, a datagram a second to the device's UDP echo server
+
+Examples:
+  host-harness serve
+  host-harness serve --tcp-port 7681 --ws-port 5000 --udp 192.168.1.50:9000
+  then flash:  npm run flash -- ssid=… password=… tcpClient=true tcpClientHost=<this PC> wsClient=true wsClientUri=ws://<this PC>:5000/`;
+
+export function lanAddresses(): string[] {
+	return Object.values(os.networkInterfaces()).flat()
+		.filter((i): i is os.NetworkInterfaceInfo => !!i && i.family === "IPv4" && !i.internal)
+		.map(i => i.address);
+}
+
+registerCommand("serve", {
+	summary: "run the PC peers a device's clients talk to (TCP echo peer, WebSocket echo peer, UDP sender)",
+	async run(args) {
+		let tcpPort = 8080;
+		let wsPort = 5000;
+		let wsPath = "/";
+		let udp = "";
+		let duration = 0;
+		for (let i = 0; i < args.length; i++) {
+			const arg = args[i];
+			if (arg === "--help" || arg === "-h") {
+				console.log(usage);
+				return 0;
+			}
+			const value = args[++i];
+			if (arg === "--tcp-port")
+				tcpPort = Number(value);
+			else if (arg === "--ws-port")
+				wsPort = Number(value);
+			else if (arg === "--ws-path")
+				wsPath = value ?? "/";
+			else if (arg === "--udp")
+				udp = value ?? "";
+			else if (arg === "--duration")
+				duration = Number(value);
+			else {
+				console.error(`unknown argument "${arg}"\n\n${usage}`);
+				return 2;
+			}
+		}
+		const tcp = await TcpPeer.start(tcpPort);
+		const ws = await WsPeer.start(wsPort, "0.0.0.0", wsPath).catch(async e => {
+			await tcp.close();
+			throw e;
+		});
+		const lan = lanAddresses();
+		console.log(`TCP echo peer       on port ${tcp.port}`);
+		console.log(`WebSocket echo peer on port ${ws.port}, path ${wsPath}`);
+		console.log(`this PC: ${lan.length ? lan.join(", ") : "no LAN address (loopback only)"}`);
+		const here = lan[0] ?? "127.0.0.1";
+		console.log(`device config: tcpClient=true tcpClientHost=${here} tcpClientPort=${tcp.port} wsClient=true wsClientUri=ws://${here}:${ws.port}${wsPath}`);
+
+		const timers: NodeJS.Timeout[] = [];
+		tcp.on("session", session => {
+			console.log(`[tcp] device connected from ${session.remote}`);
+			session.greeting.then(text => {
+				console.log(`[tcp] ${session.remote} greeted: "${text}"`);
+				let n = 0;
+				const timer = setInterval(async () => {
+					const payload = randomBytes(64 + (n++ % 16) * 64);
+					try {
+						const back = await session.echo(payload, 5000);
+						console.log(`[tcp] ${session.remote}: ${payload.length} bytes, echo ${back.equals(payload) ? "matches" : "DIFFERS"}`);
+					}
+					catch (e) {
+						console.log(`[tcp] ${session.remote}: ${(e as Error).message}`);
+						clearInterval(timer);
+					}
+				}, 1000);
+				timers.push(timer);
+				session.closed.then(() => {
+					clearInterval(timer);
+					console.log(`[tcp] ${session.remote} closed`);
+				});
+			}, e => console.log(`[tcp] ${session.remote}: no greeting (${(e as Error).message})`));
+		});
+		ws.on("session", session => {
+			console.log(`[ws] device connected from ${session.remote}`);
+			session.emitter.on("message", m => console.log(`[ws] ${session.remote}: ${m.binary ? `${m.data.length} bytes binary` : `"${m.data.toString().slice(0, 60)}"`} echoed`));
+			session.closed.then(({ code, reason }) => console.log(`[ws] ${session.remote} closed ${code}${reason ? ` "${reason}"` : ""}`));
+		});
+		let sender: UdpSender | undefined;
+		if (udp) {
+			const [host, port] = udp.split(":");
+			sender = await udpSender({ host, port: Number(port) });
+			let n = 0;
+			timers.push(setInterval(async () => {
+				const text = Buffer.from(`datagram ${++n}`);
+				try {
+					const { data } = await sender!.echo(text, 900);
+					console.log(`[udp] ${udp}: ${text.length} bytes, echo ${data.equals(text) ? "matches" : "DIFFERS"}`);
+				}
+				catch (e) {
+					console.log(`[udp] ${udp}: ${(e as Error).message}`);
+				}
+			}, 1000));
+		}
+		await new Promise<void>(resolve => {
+			process.once("SIGINT", () => resolve());
+			process.once("SIGTERM", () => resolve());
+			if (duration > 0)
+				setTimeout(resolve, duration * 1000);
+		});
+		for (const timer of timers)
+			clearInterval(timer);
+		sender?.close();
+		await tcp.close();
+		await ws.close();
+		return 0;
+	},
+});
