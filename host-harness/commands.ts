@@ -1,5 +1,8 @@
 // Every host-harness command beyond device and start: importing this file registers them.
 export {};
+import "./bench/command.js";
+import "./conformance/command.js";
+import "./wifi/command.js";
 import "./check/command.js";
 import "./serve/command.js";
-import "./wifi/command.js";
+import "./xsbug/command.js";

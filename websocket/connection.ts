@@ -91,6 +91,9 @@ export abstract class Connection implements MessageHandler {
 		const connection = this;
 		this.#socket = new TCP({
 			...target,
+			// A frame often goes out as two writes (header, then payload): with Nagle on,
+			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
+			nodelay: true,
 			onReadable(bytes: number) {
 				connection.#readable = bytes;
 				connection.#pump();

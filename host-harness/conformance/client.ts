@@ -1,0 +1,256 @@
+/*
+ * A raw WebSocket client over node:net for the conformance suite: it writes
+ * exactly the bytes a case crafts (split into chosen chunks, with chosen
+ * delays), and records everything the server does: its HTTP answer, its
+ * frames as events (FrameReader + MessageAssembler), any rule it broke, and
+ * when it closed TCP.
+ *
+ * Like any client (and like Autobahn's), it answers the server's Pings with
+ * Pongs and the server's Close with a Close echoing the code (5.5.1), stops
+ * sending once the server's Close arrived, and leaves closing TCP to the
+ * server (7.1.1).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
+import { FrameReader, FrameViolation, Op, closeBody, frame } from "./frames.js";
+import { MessageAssembler, type ServerEvent } from "./messages.js";
+
+/** Appended to Sec-WebSocket-Key before hashing (1.3). */
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+export const acceptFor = (key: string): string => createHash("sha1").update(key + GUID).digest("base64");
+export const newKey = (): string => randomBytes(16).toString("base64");
+export const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
+
+export interface HttpHead {
+	status: number;
+	/** Header names lower-cased; repeated headers joined with ", ". */
+	headers: Map<string, string>;
+}
+
+/** The standard opening handshake request (4.1), with extra header lines. */
+export function upgradeRequest(url: URL, key: string, extra: string[] = [], path = url.pathname + url.search): string {
+	return [`GET ${path || "/"} HTTP/1.1`, `Host: ${url.host}`, "Upgrade: websocket", "Connection: Upgrade",
+		`Sec-WebSocket-Key: ${key}`, "Sec-WebSocket-Version: 13", ...extra, "", ""].join("\r\n");
+}
+
+/** Why a 101 answer does not complete the handshake (4.1 client rules), or undefined. */
+export function checkUpgrade(head: HttpHead, key: string, offered: string[] = []): string | undefined {
+	if (head.status !== 101)
+		return `HTTP ${head.status}`;
+	const token = (name: string, value: string) => (head.headers.get(name) ?? "").toLowerCase().split(",").some(t => t.trim() === value);
+	if (!token("upgrade", "websocket"))
+		return "101 without Upgrade: websocket";
+	if (!token("connection", "upgrade"))
+		return "101 without Connection: Upgrade";
+	if (head.headers.get("sec-websocket-accept") !== acceptFor(key))
+		return "101 with a wrong Sec-WebSocket-Accept";
+	if (head.headers.has("sec-websocket-extensions"))
+		return "101 selects an extension that was not offered";
+	const protocol = head.headers.get("sec-websocket-protocol");
+	if (protocol !== undefined && !offered.includes(protocol))
+		return `101 selects subprotocol "${protocol}", not offered`;
+	return undefined;
+}
+
+export interface WriteOptions {
+	/** Write in pieces of this many bytes (default: all at once). */
+	chunk?: number;
+	/** Wait this long between pieces (default: one event-loop turn). */
+	delayMs?: number;
+}
+
+export class RawConnection {
+	readonly socket: net.Socket;
+	head: HttpHead | undefined;
+	/** The server's frames as events, in order. */
+	readonly events: ServerEvent[] = [];
+	/** The first rule the server broke, if any. */
+	violation: string | undefined;
+	/** The server's Close, once received. */
+	serverClose: { code: number | undefined; reason: Buffer; at: number } | undefined;
+	closeSent = false;
+	tcpClosed = false;
+	tcpClosedAt = 0;
+	reset = false;
+	readonly reader = new FrameReader();
+	readonly assembler = new MessageAssembler();
+	#headBytes: Buffer = Buffer.alloc(0);
+	#body = false;
+	#waiters = new Set<() => void>();
+
+	private constructor(socket: net.Socket) {
+		this.socket = socket;
+		socket.setNoDelay(true);
+		socket.on("data", chunk => this.#received(chunk));
+		socket.on("error", e => {
+			if ((e as NodeJS.ErrnoException).code === "ECONNRESET")
+				this.reset = true;
+		});
+		const closed = () => {
+			if (!this.tcpClosed) {
+				this.tcpClosed = true;
+				this.tcpClosedAt = Date.now();
+				this.#notify();
+			}
+		};
+		socket.on("end", closed);
+		socket.on("close", closed);
+	}
+
+	/** A TCP connection to the URL's host and port. */
+	static connect(url: URL, timeoutMs: number): Promise<RawConnection> {
+		return new Promise((resolve, reject) => {
+			const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 80) });
+			const timer = setTimeout(() => {
+				socket.destroy();
+				reject(new Error(`TCP connect timed out after ${timeoutMs} ms`));
+			}, timeoutMs);
+			socket.once("connect", () => {
+				clearTimeout(timer);
+				socket.removeAllListeners("error");
+				resolve(new RawConnection(socket));
+			});
+			socket.once("error", e => {
+				clearTimeout(timer);
+				reject(e);
+			});
+		});
+	}
+
+	/** Connect and complete the standard handshake; throws with the reason it failed. */
+	static async open(url: URL, timeoutMs: number): Promise<RawConnection> {
+		const connection = await RawConnection.connect(url, timeoutMs);
+		const key = newKey();
+		await connection.write(Buffer.from(upgradeRequest(url, key)));
+		const head = await connection.readHead(timeoutMs);
+		const problem = head ? checkUpgrade(head, key) : "no HTTP answer";
+		if (problem) {
+			connection.destroy();
+			throw new Error(`handshake failed: ${problem}`);
+		}
+		return connection;
+	}
+
+	/** Wait for the server's HTTP head (undefined: none within the time, or TCP closed first). */
+	async readHead(timeoutMs: number): Promise<HttpHead | undefined> {
+		await this.waitFor(() => this.head !== undefined || this.tcpClosed || !!this.violation, timeoutMs);
+		return this.head;
+	}
+
+	/** Bytes as given, in chunks; false when it stopped early because the server closed. */
+	async write(data: Uint8Array, options: WriteOptions = {}): Promise<boolean> {
+		const size = Math.max(1, options.chunk ?? data.length);
+		for (let at = 0; at < data.length; at += size) {
+			if (at > 0) {
+				if (options.delayMs)
+					await sleep(options.delayMs);
+				else
+					await nextTurn();
+			}
+			if (this.serverClose || this.tcpClosed || this.socket.destroyed)
+				return false;
+			if (!this.socket.write(data.subarray(at, at + size)))
+				await this.waitFor(() => this.socket.writableLength === 0 || this.tcpClosed || this.socket.destroyed, 30_000, "drain");
+		}
+		return true;
+	}
+
+	/** Send our Close (once). */
+	sendClose(code?: number, reason = ""): void {
+		if (this.closeSent || this.tcpClosed)
+			return;
+		this.closeSent = true;
+		this.socket.write(frame(Op.CLOSE, closeBody(code, reason)));
+	}
+
+	/** Resolve true once test() holds, false after timeoutMs. */
+	waitFor(test: () => boolean, timeoutMs: number, event: "data" | "drain" = "data"): Promise<boolean> {
+		if (test())
+			return Promise.resolve(true);
+		return new Promise(resolve => {
+			const check = () => {
+				if (test())
+					finish(true);
+			};
+			const finish = (result: boolean) => {
+				clearTimeout(timer);
+				this.#waiters.delete(check);
+				this.socket.off("drain", check);
+				resolve(result);
+			};
+			const timer = setTimeout(() => finish(test()), timeoutMs);
+			this.#waiters.add(check);
+			if (event === "drain")
+				this.socket.on("drain", check);
+		});
+	}
+
+	destroy(): void {
+		this.socket.destroy();
+	}
+
+	/* ------------------------------------------------------------------ input */
+
+	#received(chunk: Buffer): void {
+		if (this.head === undefined)
+			chunk = this.#readHeadBytes(chunk);
+		if (this.#body || !chunk.length || this.violation)
+			return this.#notify();
+		try {
+			for (const f of this.reader.push(chunk)) {
+				const event = this.assembler.accept(f);
+				if (event)
+					this.#event(event);
+			}
+		}
+		catch (e) {
+			if (!(e instanceof FrameViolation))
+				throw e;
+			this.violation = e.message;
+		}
+		this.#notify();
+	}
+
+	/** Collect the HTTP head; return what follows it (frames after a 101). */
+	#readHeadBytes(chunk: Buffer): Buffer {
+		const all = this.#headBytes = Buffer.concat([this.#headBytes, chunk]);
+		const end = all.indexOf("\r\n\r\n");
+		if (end < 0) {
+			if (all.length > 16384)
+				this.violation = "HTTP head over 16 KiB";
+			return Buffer.alloc(0);
+		}
+		const [statusLine, ...lines] = all.subarray(0, end).toString("latin1").split("\r\n");
+		const headers = new Map<string, string>();
+		for (const line of lines) {
+			const colon = line.indexOf(":");
+			if (colon <= 0)
+				continue;
+			const name = line.slice(0, colon).trim().toLowerCase(), value = line.slice(colon + 1).trim();
+			headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+		}
+		const match = /^HTTP\/\d\.\d (\d{3})/.exec(statusLine);
+		this.head = { status: match ? Number(match[1]) : 0, headers };
+		this.#body = this.head.status !== 101;
+		this.#headBytes = Buffer.alloc(0);
+		return all.subarray(end + 4);
+	}
+
+	#event(event: ServerEvent): void {
+		this.events.push(event);
+		if (event.kind === "ping" && !this.closeSent && !this.serverClose)
+			this.socket.write(frame(Op.PONG, event.payload));
+		else if (event.kind === "close") {
+			this.serverClose = { code: event.code, reason: event.reason, at: Date.now() };
+			// Answer the server's Close, echoing its code (5.5.1); the server then closes TCP (7.1.1).
+			this.sendClose(event.code);
+		}
+	}
+
+	#notify(): void {
+		for (const waiter of [...this.#waiters])
+			waiter();
+	}
+}

@@ -1,0 +1,108 @@
+/*
+ * runConformance(url, options): the suite against a WebSocket echo server.
+ * Each case runs on its own connection, then a fresh client must get a text
+ * echo and a clean close (a case that leaves the server unable to serve
+ * fails). Cases run `concurrency` at a time (keep it within the server's
+ * client limit: each case holds at most one connection at a time).
+ */
+import type { Case, CaseContext, Scale, SuiteOptions } from "./case.js";
+import { allCases } from "./cases/index.js";
+import { freshClientProblem } from "./execute.js";
+
+export interface ConformanceOptions {
+	/** Categories ("6") or id prefixes ("6.4", "7.9.1") to run; default all. */
+	only?: string[];
+	/** The server's whole-message limit (1009 beyond); omit for a streaming server that echoes any size. */
+	maxMessage?: number;
+	/** "small" for the Moddable simulator (~0.1 MB/s): messages up to 64 KiB, fewer round trips, longer waits. */
+	scale?: Scale;
+	/** Message sizes for the limits cases (default by scale). */
+	sizes?: number[];
+	/** Messages per round-trip case, 9.7/9.8 (default 250, small 25). */
+	roundTrips?: number;
+	/** Cases at once (default 1). */
+	concurrency?: number;
+	/** Budget for each wait inside a case (ms; default 5000, small 15000). */
+	caseTimeoutMs?: number;
+	/** How soon the server must close after the byte that made the input invalid (ms; default 1000, small 2000). */
+	failFastMs?: number;
+	onResult?: (result: CaseResult) => void;
+}
+
+export interface CaseResult {
+	id: string;
+	category: string;
+	description: string;
+	passed: boolean;
+	/** What happened, e.g. "echo ok, open, close 1000 answered", "close 1002", "HTTP 426". */
+	observed: string;
+	expected: string;
+	ms: number;
+}
+
+export const DEFAULT_SIZES: Record<Scale, number[]> = {
+	full: [65536, 262144, 1 << 20, 4 << 20],
+	small: [1024, 4096, 16384, 65536],
+};
+
+export function suiteOptions(options: ConformanceOptions = {}): SuiteOptions {
+	const scale = options.scale ?? "full";
+	const cap = scale === "small" ? 65536 : Infinity;
+	return {
+		scale,
+		maxMessage: options.maxMessage,
+		sizes: (options.sizes ?? DEFAULT_SIZES[scale]).map(n => Math.min(n, cap)),
+		roundTrips: options.roundTrips ?? (scale === "small" ? 25 : 250),
+	};
+}
+
+/** The cases `options` select, in suite order. */
+export function selectCases(options: ConformanceOptions = {}): Case[] {
+	const cases = allCases(suiteOptions(options));
+	const only = options.only?.map(o => o.trim()).filter(Boolean);
+	if (!only?.length)
+		return cases;
+	return cases.filter(c => only.some(o => c.id === o || c.id.startsWith(`${o}.`) || c.category.toLowerCase() === o.toLowerCase()));
+}
+
+export async function runConformance(url: string, options: ConformanceOptions = {}): Promise<CaseResult[]> {
+	const target = new URL(url);
+	if (target.protocol !== "ws:")
+		throw new Error(`expected a ws:// URL, got ${url}`);
+	const small = options.scale === "small";
+	const context: CaseContext = {
+		url: target,
+		timeoutMs: options.caseTimeoutMs ?? (small ? 15000 : 5000),
+		failFastMs: options.failFastMs ?? (small ? 2000 : 1000),
+	};
+	const cases = selectCases(options);
+	const results: CaseResult[] = new Array(cases.length);
+	let next = 0;
+	const worker = async () => {
+		while (next < cases.length) {
+			const index = next++;
+			results[index] = await runCase(cases[index], context);
+			options.onResult?.(results[index]);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
+	return results;
+}
+
+async function runCase(c: Case, context: CaseContext): Promise<CaseResult> {
+	const started = Date.now();
+	let passed: boolean, observed: string;
+	try {
+		({ passed, observed } = await c.run(context));
+	}
+	catch (e) {
+		passed = false;
+		observed = `error: ${(e as Error).message}`;
+	}
+	const problem = await freshClientProblem(context, c.id);
+	if (problem) {
+		passed = false;
+		observed += `; ${problem}`;
+	}
+	return { id: c.id, category: c.category, description: c.description, passed, observed, expected: c.expected, ms: Date.now() - started };
+}

@@ -1,0 +1,486 @@
+/*
+ * XsbugLogServer: the debugger end of the xsbug protocol, as a log console.
+ *
+ * Debug builds of a Moddable app (mcconfig -d) connect to it as they would
+ * to xsbug: the simulator directly (XSBUG_HOST/XSBUG_PORT), a board through
+ * serial2xsbug. Each connection is a machine. The server prints nothing
+ * itself; it turns the stream into events and keeps the recent lines:
+ *
+ *   machine     a machine logged in (name from its login, tag unique among those connected)
+ *   log         one line of trace() output: {machine, time, text}
+ *   exception   {machine, time, message, stack: [{name, path, line}]}
+ *   break       every break (debugger statement, breakpoint, exception), already answered
+ *   instruments the machine's instrument names and units
+ *   sample      the latest values, by instrument name (XS heap, slots, timers…)
+ *   disconnect  the machine went away
+ *   line        each formatted line, as `host-harness logs` prints it
+ *
+ * It never leaves a machine stopped: the login handshake is answered at once
+ * (break on exceptions, so that exceptions come with their stack, then go)
+ * and every break is answered with go.
+ */
+
+import { EventEmitter } from "node:events";
+import * as net from "node:net";
+import {
+	breakOf, commands, formatSamples, instrumentsOf, samplesOf, XsbugParser,
+	type BreakInfo, type InstrumentDescription, type StackFrame, type XsbugElement,
+} from "./protocol.js";
+
+export interface XsbugMachine {
+	/** 1, 2, … in order of connection. */
+	id: number;
+	/** The name from its login ("main" on a board; the app's name on the simulator). */
+	name: string;
+	/** How lines are labelled: the name, or name#id when another connected machine has that name. */
+	tag: string;
+	/** The login's value: "XS 17.7.0 64-bit LE 16-bit ID". */
+	version: string;
+	/** The peer address: "127.0.0.1:54321". */
+	remote: string;
+	connectedAt: Date;
+	connected: boolean;
+	instruments: InstrumentDescription[];
+	/** The latest sample, by instrument name: { "Chunk used": 4960, "Slot used": 1504, … }. */
+	samples: Record<string, number>;
+	sampledAt?: Date;
+	/** Breaks answered with go so far. */
+	breaks: number;
+}
+
+export interface XsbugLog {
+	/** Increases with each log of this server; pass it as waitForLog's `since`. */
+	seq: number;
+	machine: XsbugMachine;
+	/** When the line began to arrive. */
+	time: Date;
+	/** The line without its line ending. */
+	text: string;
+	/** Reports (# Error:, breakpoint traces) say where they come from. */
+	path?: string;
+	line?: number;
+}
+
+export interface XsbugException {
+	seq: number;
+	machine: XsbugMachine;
+	time: Date;
+	/** "RangeError: boom", or for a C exception "C: xsThrow". */
+	message: string;
+	path?: string;
+	line?: number;
+	/** Innermost first. From a break: every frame; from a "# Exception:" report: the one location it gives. */
+	stack: StackFrame[];
+	/** break: the machine stopped on it (break on exceptions) and was resumed; log: it only reported it; abort: "XS abort" then a break. */
+	source: "break" | "log" | "abort";
+}
+
+export interface XsbugBreak extends BreakInfo {
+	machine: XsbugMachine;
+	time: Date;
+}
+
+export interface XsbugSample {
+	machine: XsbugMachine;
+	time: Date;
+	values: Record<string, number>;
+}
+
+export interface XsbugEvents {
+	machine: [XsbugMachine];
+	log: [XsbugLog];
+	exception: [XsbugException];
+	break: [XsbugBreak];
+	instruments: [{ machine: XsbugMachine; instruments: InstrumentDescription[] }];
+	sample: [XsbugSample];
+	disconnect: [XsbugMachine];
+	line: [string];
+}
+
+export interface XsbugLogServerOptions {
+	/** Break on exceptions, so each comes with its stack (then go). Off: the machine only reports "# Exception: …" with a path and line. Default true. */
+	breakOnExceptions?: boolean;
+	/** Lines (and logs, exceptions) kept in memory. Default 10000. */
+	maxLines?: number;
+	/** A trace without "\n" is printed after this long if nothing continues it. Default 500 ms. */
+	partialLineMs?: number;
+}
+
+interface Connection {
+	machine: XsbugMachine;
+	socket: net.Socket;
+	parser: XsbugParser;
+	loggedIn: boolean;
+	partial?: { text: string; time: Date; path?: string; line?: number };
+	partialTimer?: NodeJS.Timeout;
+	/** An "XS abort: …" line just logged: the break that follows is that abort. */
+	abort?: string;
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+
+/** Local time of day with milliseconds: 12:01:02.345. */
+export function formatTime(time: Date): string {
+	return `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}.${pad(time.getMilliseconds(), 3)}`;
+}
+
+export function formatFrame(frame: StackFrame): string {
+	return frame.path ? `at ${frame.name || "(anonymous)"} (${frame.path}${frame.line !== undefined ? `:${frame.line}` : ""})` : `at ${frame.name || "(anonymous)"}`;
+}
+
+export class XsbugLogServer extends EventEmitter<XsbugEvents> {
+	readonly machines: XsbugMachine[] = [];
+	readonly lines: string[] = [];
+	readonly logs: XsbugLog[] = [];
+	readonly exceptions: XsbugException[] = [];
+	readonly breakOnExceptions: boolean;
+	readonly maxLines: number;
+	readonly partialLineMs: number;
+	#server?: net.Server;
+	#connections = new Set<Connection>();
+	#seq = 0;
+	#port = 0;
+	#machineIds = 0;
+
+	constructor(options: XsbugLogServerOptions = {}) {
+		super();
+		this.breakOnExceptions = options.breakOnExceptions ?? true;
+		this.maxLines = options.maxLines ?? 10_000;
+		this.partialLineMs = options.partialLineMs ?? 500;
+	}
+
+	/** The port listened on (after start). */
+	get port(): number {
+		return this.#port;
+	}
+
+	/** Listen for machines; resolves with the port (pass 0 for any free one). host: all interfaces unless given, as xsbug. */
+	start(port = 5002, host?: string): Promise<number> {
+		if (this.#server)
+			return Promise.reject(new Error("the xsbug log server is already started"));
+		const server = net.createServer(socket => this.#accept(socket));
+		this.#server = server;
+		return new Promise((resolve, reject) => {
+			server.once("error", (error: NodeJS.ErrnoException) => {
+				this.#server = undefined;
+				if (error.code === "EADDRINUSE")
+					reject(new Error(`port ${port} is in use: is xsbug (or xsbug-log, or another host-harness logs) already running? quit it or use --port (then XSBUG_PORT=<port> for the simulator, serial2xsbug reads XSBUG_PORT too)`));
+				else if (error.code === "EACCES")
+					reject(new Error(`not allowed to listen on port ${port}: use --port with a number above 1023`));
+				else if (error.code === "EADDRNOTAVAIL")
+					reject(new Error(`cannot listen on ${host}: not an address of this machine (--host)`));
+				else
+					reject(error);
+			});
+			server.listen(port, host, () => {
+				this.#port = (server.address() as net.AddressInfo).port;
+				resolve(this.#port);
+			});
+		});
+	}
+
+	/** The current log sequence number: logs after this point have seq greater than it. */
+	mark(): number {
+		return this.#seq;
+	}
+
+	/** The latest sample values of a machine (by tag or name; the most recent machine if omitted). */
+	samples(machine?: string): Record<string, number> {
+		const m = this.#findMachine(machine);
+		return m ? { ...m.samples } : {};
+	}
+
+	/**
+	 * The first log matching the pattern, among the logs kept with seq > since
+	 * (all of them by default) and those to come; rejects after timeoutMs.
+	 */
+	waitForLog(pattern: RegExp | string, timeoutMs = 10_000, options: { since?: number; machine?: string } = {}): Promise<XsbugLog> {
+		const test = (log: XsbugLog) => (typeof pattern === "string" ? log.text.includes(pattern) : pattern.test(log.text))
+			&& (!options.machine || log.machine.tag === options.machine || log.machine.name === options.machine);
+		return this.#waitFor("log", this.logs, test, options.since, timeoutMs, `log matching ${String(pattern)}`);
+	}
+
+	/** The first exception whose message matches (any if no pattern), kept or to come. */
+	waitForException(pattern?: RegExp | string, timeoutMs = 10_000, options: { since?: number } = {}): Promise<XsbugException> {
+		const test = (e: XsbugException) => !pattern || (typeof pattern === "string" ? e.message.includes(pattern) : pattern.test(e.message));
+		return this.#waitFor("exception", this.exceptions, test, options.since, timeoutMs, `exception${pattern ? ` matching ${String(pattern)}` : ""}`);
+	}
+
+	/** The first machine to log in (or one already connected). */
+	waitForMachine(timeoutMs = 10_000): Promise<XsbugMachine> {
+		const connected = this.machines.find(m => m.connected);
+		if (connected)
+			return Promise.resolve(connected);
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => {
+				this.off("machine", listener);
+				reject(new Error(`no machine connected to port ${this.#port} within ${timeoutMs} ms`));
+			}, timeoutMs);
+			const listener = (m: XsbugMachine) => {
+				clearTimeout(timer);
+				resolve(m);
+			};
+			this.once("machine", listener);
+		});
+	}
+
+	/** Disconnect every machine (they run on without a debugger) and stop listening. */
+	async close(): Promise<void> {
+		for (const connection of this.#connections)
+			connection.socket.destroy();
+		const server = this.#server;
+		this.#server = undefined;
+		if (server)
+			await new Promise<void>(resolve => server.close(() => resolve()));
+	}
+
+	#waitFor<T extends { seq: number }>(event: "log" | "exception", kept: T[], test: (item: T) => boolean, since = -1, timeoutMs: number, what: string): Promise<T> {
+		const found = kept.find(item => item.seq > since && test(item));
+		if (found)
+			return Promise.resolve(found);
+		return new Promise((resolve, reject) => {
+			const listener = (item: T) => {
+				if (!test(item))
+					return;
+				clearTimeout(timer);
+				this.off(event, listener as never);
+				resolve(item);
+			};
+			const timer = setTimeout(() => {
+				this.off(event, listener as never);
+				const recent = this.lines.slice(-10).map(l => `  ${l}`).join("\n");
+				reject(new Error(`no ${what} within ${timeoutMs} ms${recent ? `; the last lines:\n${recent}` : " (nothing logged)"}`));
+			}, timeoutMs);
+			this.on(event, listener as never);
+		});
+	}
+
+	#findMachine(name?: string): XsbugMachine | undefined {
+		if (!name)
+			return this.machines.at(-1);
+		return [...this.machines].reverse().find(m => m.tag === name || m.name === name);
+	}
+
+	#accept(socket: net.Socket): void {
+		socket.setNoDelay(true);
+		const machine: XsbugMachine = {
+			id: ++this.#machineIds,
+			name: "",
+			tag: "",
+			version: "",
+			remote: `${(socket.remoteAddress ?? "?").replace(/^::ffff:/, "")}:${socket.remotePort ?? "?"}`,
+			connectedAt: new Date(),
+			connected: true,
+			instruments: [],
+			samples: {},
+			breaks: 0,
+		};
+		const connection: Connection = { machine, socket, parser: new XsbugParser(), loggedIn: false };
+		this.#connections.add(connection);
+		socket.on("data", chunk => {
+			for (const message of connection.parser.feed(chunk))
+				this.#message(connection, message);
+		});
+		socket.on("error", () => {
+			// A machine reset or unplugged: "close" follows.
+		});
+		socket.on("close", () => {
+			this.#connections.delete(connection);
+			this.#flushPartial(connection);
+			if (!machine.connected)
+				return;
+			machine.connected = false;
+			if (connection.loggedIn) {
+				this.#line(`${formatTime(new Date())} [${machine.tag}] # disconnected`);
+				this.emit("disconnect", machine);
+			}
+		});
+	}
+
+	#send(connection: Connection, text: string): void {
+		if (!connection.socket.destroyed && connection.socket.writable)
+			connection.socket.write(text);
+	}
+
+	#message(connection: Connection, message: XsbugElement): void {
+		if (message.name !== "xsbug")
+			return;
+		const now = new Date();
+		for (const element of message.children) {
+			switch (element.name) {
+				case "login":
+					this.#login(connection, element, now);
+					break;
+				case "log":
+					this.#log(connection, element, now);
+					break;
+				case "bubble": {
+					const conversation = element.attributes.name;
+					this.#logText(connection, `${conversation ? `${conversation}: ` : ""}${element.text}${element.text.endsWith("\n") ? "" : "\n"}`, now);
+					break;
+				}
+				case "instruments":
+					this.#instruments(connection, element);
+					break;
+				case "samples":
+					this.#samples(connection, element, now);
+					break;
+			}
+		}
+		const info = breakOf(message);
+		if (info)
+			this.#break(connection, info, now);
+	}
+
+	#login(connection: Connection, element: XsbugElement, now: Date): void {
+		const machine = connection.machine;
+		// Answer first: the machine waits for it.
+		if (this.breakOnExceptions)
+			this.#send(connection, commands.setAllBreakpoints({ exceptions: true }) + commands.go());
+		else
+			this.#send(connection, commands.clearBreakpoint({ path: "exceptions", line: 0 }) + commands.go());
+		if (connection.loggedIn)
+			return;
+		connection.loggedIn = true;
+		machine.name = element.attributes.name || "xs";
+		machine.version = element.attributes.value ?? "";
+		const clash = this.machines.some(m => m !== machine && m.connected && m.name === machine.name);
+		machine.tag = clash ? `${machine.name}#${machine.id}` : machine.name;
+		machine.connectedAt = now;
+		this.machines.push(machine);
+		this.#line(`${formatTime(now)} [${machine.tag}] # connected: ${machine.version || "XS"} from ${machine.remote}`);
+		this.emit("machine", machine);
+	}
+
+	#log(connection: Connection, element: XsbugElement, now: Date): void {
+		const text = element.text;
+		const path = element.attributes.path;
+		const line = element.attributes.line !== undefined ? Number(element.attributes.line) : undefined;
+		if (text.startsWith("# Exception: ")) {
+			this.#flushPartial(connection);
+			const message = text.slice(13).replace(/\r?\n$/, "").replace(/!$/, "");
+			const exception: Omit<XsbugException, "seq"> = { machine: connection.machine, time: now, message, stack: path ? [{ name: "", path, ...(line !== undefined ? { line } : {}) }] : [], source: "log" };
+			if (path)
+				exception.path = path;
+			if (line !== undefined)
+				exception.line = line;
+			this.#exception(exception);
+			return;
+		}
+		this.#logText(connection, text, now, path, line);
+	}
+
+	#logText(connection: Connection, text: string, now: Date, path?: string, line?: number): void {
+		let rest = text;
+		for (;;) {
+			const newline = rest.indexOf("\n");
+			if (newline < 0)
+				break;
+			const piece = rest.slice(0, newline);
+			rest = rest.slice(newline + 1);
+			const partial = connection.partial;
+			connection.partial = undefined;
+			clearTimeout(connection.partialTimer);
+			this.#emitLog(connection, (partial?.text ?? "") + piece, partial?.time ?? now, partial?.path ?? path, partial?.line ?? line);
+		}
+		if (rest) {
+			if (connection.partial)
+				connection.partial.text += rest;
+			else
+				connection.partial = { text: rest, time: now, ...(path ? { path } : {}), ...(line !== undefined ? { line } : {}) };
+			clearTimeout(connection.partialTimer);
+			connection.partialTimer = setTimeout(() => this.#flushPartial(connection), this.partialLineMs);
+			connection.partialTimer.unref();
+		}
+	}
+
+	#flushPartial(connection: Connection): void {
+		clearTimeout(connection.partialTimer);
+		const partial = connection.partial;
+		connection.partial = undefined;
+		if (partial)
+			this.#emitLog(connection, partial.text, partial.time, partial.path, partial.line);
+	}
+
+	#emitLog(connection: Connection, raw: string, time: Date, path?: string, line?: number): void {
+		const text = raw.replace(/\r$/, "");
+		const log: XsbugLog = { seq: ++this.#seq, machine: connection.machine, time, text };
+		if (path)
+			log.path = path;
+		if (line !== undefined && Number.isFinite(line))
+			log.line = line;
+		if (text.startsWith("XS abort:"))
+			connection.abort = text;
+		this.#keep(this.logs, log);
+		this.#line(`${formatTime(time)} [${connection.machine.tag}] ${text}${path ? ` (${path}${log.line !== undefined ? `:${log.line}` : ""})` : ""}`);
+		this.emit("log", log);
+	}
+
+	#break(connection: Connection, info: BreakInfo, now: Date): void {
+		// Resume first: the machine waits. Then report.
+		this.#send(connection, commands.go());
+		this.#flushPartial(connection);
+		const machine = connection.machine;
+		machine.breaks++;
+		const abort = connection.abort;
+		connection.abort = undefined;
+		const where = info.path ? ` at ${info.path}${info.line !== undefined ? `:${info.line}` : ""}` : "";
+		if (info.kind === "exception" || (abort && info.message === "C: xsDebugger")) {
+			const exception: Omit<XsbugException, "seq"> = { machine, time: now, message: info.kind === "exception" ? info.message : abort!, stack: info.stack, source: info.kind === "exception" ? "break" : "abort" };
+			if (info.path)
+				exception.path = info.path;
+			if (info.line !== undefined)
+				exception.line = info.line;
+			this.#exception(exception);
+		}
+		else
+			this.#line(`${formatTime(now)} [${machine.tag}] # Break: ${info.message}${where} (resumed)`);
+		this.emit("break", { ...info, machine, time: now });
+	}
+
+	#exception(partial: Omit<XsbugException, "seq">): void {
+		const exception: XsbugException = { seq: ++this.#seq, ...partial };
+		this.#keep(this.exceptions, exception);
+		const prefix = `${formatTime(exception.time)} [${exception.machine.tag}]`;
+		const where = exception.stack.length === 0 && exception.path ? ` (${exception.path}${exception.line !== undefined ? `:${exception.line}` : ""})` : "";
+		this.#line(`${prefix} # Exception: ${exception.message}${where}`);
+		for (const frame of exception.stack)
+			this.#line(`${prefix}     ${formatFrame(frame)}`);
+		this.emit("exception", exception);
+	}
+
+	#instruments(connection: Connection, element: XsbugElement): void {
+		const machine = connection.machine;
+		machine.instruments = instrumentsOf(element);
+		this.emit("instruments", { machine, instruments: machine.instruments });
+	}
+
+	#samples(connection: Connection, element: XsbugElement, now: Date): void {
+		const machine = connection.machine;
+		const values = samplesOf(element);
+		const named: Record<string, number> = {};
+		machine.instruments.forEach((instrument, i) => {
+			if (i < values.length)
+				named[instrument.name] = values[i];
+		});
+		machine.samples = named;
+		machine.sampledAt = now;
+		this.emit("sample", { machine, time: now, values: named });
+	}
+
+	/** One sample as a line: "Chunk used: 4960 / 32768 bytes, …". */
+	formatSample(machine: XsbugMachine): string {
+		return formatSamples(machine.instruments, machine.instruments.map(i => machine.samples[i.name]));
+	}
+
+	#keep<T>(list: T[], item: T): void {
+		list.push(item);
+		if (list.length > this.maxLines + 1000)
+			list.splice(0, list.length - this.maxLines);
+	}
+
+	#line(line: string): void {
+		this.#keep(this.lines, line);
+		this.emit("line", line);
+	}
+}
