@@ -28,6 +28,11 @@ import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
 
 /** TCP connecting, or the HTTP handshake in progress. */
+/** A failed connection lingers after its Close is written while the peer still sends, this long at most (ms)… */
+const lingerTime = 1000;
+/** …and closes once the peer has been quiet this long (ms). */
+const lingerQuiet = 100;
+
 export const CONNECTING = 0;
 /** Handshake done: messages flow. */
 export const OPEN = 1;
@@ -75,6 +80,11 @@ export abstract class Connection implements MessageHandler {
 	#pong: ArrayBuffer | undefined;
 	/** Set: close TCP, with this reason, once the queue is empty. */
 	#closeAfter: string | undefined;
+	/** Set: once the queue is empty, linger (read and discard) before closing TCP, with this reason. */
+	#lingerFor: string | undefined;
+	#lingering = false;
+	#lingerDeadline = 0;
+	#lingerReason = "";
 	#timer: Timer | undefined;
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
@@ -215,6 +225,14 @@ export abstract class Connection implements MessageHandler {
 		if (!queue.length) {
 			if (this.#closeAfter !== undefined)
 				this.destroy(this.#closeAfter);
+			else if (this.#lingerFor !== undefined) {
+				const reason = this.#lingerFor;
+				this.#lingerFor = undefined;
+				this.#lingering = true;
+				this.#lingerReason = reason;
+				this.#lingerDeadline = Date.now() + Math.min(this.closeTimeout, lingerTime);
+				this.arm(lingerQuiet, reason);
+			}
 			else if (this.state === OPEN)
 				this.drained();
 		}
@@ -253,6 +271,8 @@ export abstract class Connection implements MessageHandler {
 				else if (this.state === CONNECTING)
 					this.handshake(chunk);
 				// else: refused or failing: input is discarded
+				if (this.#lingering)		// still sending: linger on, up to the deadline
+					this.arm(Math.max(1, Math.min(lingerQuiet, this.#lingerDeadline - Date.now())), this.#lingerReason);
 			}
 		}
 		catch (e) {
@@ -306,7 +326,11 @@ export abstract class Connection implements MessageHandler {
 			this.#sendClose(code, reason);
 		this.state = CLOSING;
 		this.arm(this.closeTimeout, "close timeout");
-		this.closeAfterFlush(reason);
+		// Once the Close is out, linger: keep reading and discarding until the peer closes,
+		// for a moment at most. Closing a socket with unread bytes resets it, and a reset
+		// can destroy our Close in the peer's buffers before it reads the close code.
+		this.#lingerFor = reason;
+		this.flush();
 	}
 
 	#sendClose(code: number, reason: string): void {
@@ -390,6 +414,10 @@ export abstract class Connection implements MessageHandler {
 	}
 
 	protected timeout(reason: string): void {
+		if (this.#lingering) {
+			this.destroy(reason);
+			return;
+		}
 		this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
 		this.destroy(reason);
 	}

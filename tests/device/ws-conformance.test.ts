@@ -1,0 +1,30 @@
+// The WebSocket conformance set (our Autobahn-equivalent, host-harness/conformance)
+// against the device's server on every tier: every case must pass, and after
+// each case a fresh client must be served. The grouped table is printed and
+// written to build/reports/ws-conformance-<target>.txt.
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { tiers, useDevice } from "./device-under-test.js";
+import { runConformance } from "../../host-harness/conformance/runner.js";
+import { formatText, summarize } from "../../host-harness/conformance/report.js";
+import { projectRoot } from "../../host-harness/device/project.js";
+
+describe.each(tiers)("WebSocket conformance on $target", tier => {
+	const device = useDevice(tier, { wsMaxClients: "6" });
+
+	it("passes every case, with the close code each rule demands", async () => {
+		const results = await runConformance(device.endpoints.ws!, {
+			scale: tier.target === "node" ? "full" : "small",
+			concurrency: tier.target === "node" ? 2 : 1,
+			roundTrips: tier.target === "node" ? 50 : 10,
+		});
+		const table = formatText(results);
+		fs.mkdirSync(path.join(projectRoot, "build", "reports"), { recursive: true });
+		fs.writeFileSync(path.join(projectRoot, "build", "reports", `ws-conformance-${tier.target}.txt`), table);
+		const summary = summarize(results);
+		console.log(`WebSocket conformance on ${tier.target}: ${summary.passed}/${summary.total} cases pass`);
+		expect(results.length).toBeGreaterThanOrEqual(250);
+		expect(results.filter(r => !r.passed).map(r => `${r.id} ${r.description}: expected ${r.expected}, observed ${r.observed}`)).toEqual([]);
+	}, 600_000);
+});
