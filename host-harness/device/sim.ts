@@ -26,7 +26,7 @@ function sleep(ms: number): Promise<void> {
 /** One mcconfig at a time per build folder, across processes: a lock folder holding its owner's PID. */
 async function withBuildLock<T>(work: () => Promise<T> | T): Promise<T> {
 	const lock = path.join(simBuildDir, ".lock");
-	fs.mkdirSync(simBuildDir, { recursive: true });
+	fs.mkdirSync(simBuildDir, { recursive: true });		// one lock for the release and the debug build folders
 	for (let attempt = 0; ; attempt++) {
 		try {
 			fs.mkdirSync(lock);
@@ -84,17 +84,20 @@ function findFile(dir: string, name: string): string | undefined {
  * return a private copy of the resulting mc.so (a later build must not
  * rewrite a library a running simulator has mapped).
  */
-export async function buildForSimulator(sdk: Sdk, config: Record<string, string>): Promise<string> {
+export async function buildForSimulator(sdk: Sdk, config: Record<string, string>, debug = false): Promise<string> {
 	return withBuildLock(() => {
-		const args = ["-m", "-p", "lin", "-o", simBuildDir, "-t", "build", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
+		// A debug build (-d) reports to an xsbug-protocol debugger (xsbug, host-harness logs) as well as to stdout.
+		const outDir = debug ? `${simBuildDir}-debug` : simBuildDir;
+		fs.mkdirSync(outDir, { recursive: true });
+		const args = [...(debug ? ["-d"] : []), "-m", "-p", "lin", "-o", outDir, "-t", "build", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
 		const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env: sdkEnvironment(sdk, projectRoot), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 		if (result.status !== 0) {
 			const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");
 			throw new Error(`mcconfig ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
 		}
-		const library = findFile(path.join(simBuildDir, "bin", "lin"), "mc.so");
+		const library = findFile(path.join(outDir, "bin", "lin"), "mc.so");
 		if (!library)
-			throw new Error(`mcconfig succeeded but left no mc.so under ${simBuildDir}`);
+			throw new Error(`mcconfig succeeded but left no mc.so under ${outDir}`);
 		const runDir = path.join(simBuildDir, "run");
 		fs.mkdirSync(runDir, { recursive: true });
 		const copy = path.join(runDir, `mc-${process.pid}-${Date.now()}.so`);
@@ -146,11 +149,11 @@ export async function startXvfb(): Promise<Display> {
 }
 
 /** Spawn mcsim on a library under a display; the caller wraps it in a DeviceProcess. */
-export function spawnSimulator(sdk: Sdk, library: string, display: string) {
+export function spawnSimulator(sdk: Sdk, library: string, display: string, env: NodeJS.ProcessEnv = {}) {
 	const stdbuf = which("stdbuf");
 	const command = stdbuf ?? sdk.mcsim;
 	const args = stdbuf ? ["-oL", "-eL", sdk.mcsim, library] : [library];
-	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"] });
+	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"] });
 	trackPid(child.pid);
 	child.once("exit", () => untrackPid(child.pid));
 	return child;

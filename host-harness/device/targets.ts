@@ -62,6 +62,8 @@ export interface StartOptions {
 	control?: boolean;
 	/** Resolve once the process runs, without waiting for its services (endpoints then come later, if ever). */
 	noWait?: boolean;
+	/** Simulator: a debug build (mcconfig -d) that connects to an xsbug-protocol debugger on this port of 127.0.0.1. */
+	xsbugPort?: number;
 }
 
 const loopback = "127.0.0.1";
@@ -87,7 +89,11 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
 	if (options.target === "sim" && (options.wifiFaults || options.control))
 		throw new Error("WiFi faults and the control channel exist on the Node-hosted device only");
-	const device = options.target === "sim" ? await startSimulator(config, options.readyTimeoutMs ?? 60_000) : startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env);
+	if (options.target === "node" && options.xsbugPort)
+		throw new Error("the Node-hosted device has no xsbug connection: its log is its stdout");
+	const device = options.target === "sim"
+		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort)
+		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env);
 	try {
 		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
 		return {
@@ -120,11 +126,11 @@ function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number,
 	return new DeviceProcess(child, "node-hosted device", readyTimeoutMs);
 }
 
-async function startSimulator(config: Record<string, string>, readyTimeoutMs: number): Promise<DeviceProcess> {
+async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number): Promise<DeviceProcess> {
 	const lookup = findSdk();
 	if ("missing" in lookup)
 		throw new Error(`cannot run the simulator: ${lookup.missing}`);
-	const library = await buildForSimulator(lookup.sdk, config);
+	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined);
 	let xvfb;
 	try {
 		xvfb = await startXvfb();
@@ -133,7 +139,7 @@ async function startSimulator(config: Record<string, string>, readyTimeoutMs: nu
 		fs.rmSync(library, { force: true });
 		throw e;
 	}
-	const child = spawnSimulator(lookup.sdk, library, xvfb.display);
+	const child = spawnSimulator(lookup.sdk, library, xvfb.display, xsbugPort ? { XSBUG_HOST: "127.0.0.1", XSBUG_PORT: String(xsbugPort) } : {});
 	const device = new DeviceProcess(child, "simulator", readyTimeoutMs);
 	device.onStopped(() => xvfb.stop());
 	device.onStopped(() => fs.rmSync(library, { force: true }));
