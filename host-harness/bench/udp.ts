@@ -15,6 +15,7 @@
  * lost is recognized (and not counted twice).
  */
 
+import { RoundTripSamples, sampleRoundTrips } from "./round-trips.js";
 import * as dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
 import type { Endpoint, TargetName } from "../device/targets.js";
@@ -117,44 +118,26 @@ export async function udpRoundTrips(endpoint: Endpoint, o: { size: number; sampl
 	const link = await Numbered.open(endpoint, o.size);
 	if (live)
 		live.unit = "datagrams";
-	const samples: number[] = [];
-	let sent = 0;
-	let lost = 0;
-	const start = now();
-	const deadline = start + o.seconds * 1000;
-	const warmupEnds = start + o.seconds * 200;		// warmup takes at most a fifth of the time
-	let warmup = o.warmup;
+	let result: RoundTripSamples;
 	try {
-		for (let i = 0; i < o.warmup + o.samples && samples.length < o.samples && now() < deadline; i++) {
-			const ms = await new Promise<number | undefined>(resolve => {
-				const timer = setTimeout(() => resolve(undefined), o.lossTimeoutMs);
-				let seq = -1;
-				let t0 = 0;
-				link.onEcho = (echoed, at) => {
-					if (echoed === seq) {
-						clearTimeout(timer);
-						resolve(at - t0);
-					}
-				};
-				t0 = now();
-				seq = link.send();
-				sent++;
-			});
-			if (ms === undefined)
-				lost++;
-			else if (warmup > 0 && now() < warmupEnds)
-				warmup--;
-			else
-				samples.push(ms);
-			if (live) {
-				live.count++;
-				live.bytes += ms === undefined ? 0 : o.size;
-			}
-		}
+		result = await sampleRoundTrips(o, () => new Promise<number | undefined>(resolve => {
+			const timer = setTimeout(() => resolve(undefined), o.lossTimeoutMs);
+			let seq = -1;
+			let t0 = 0;
+			link.onEcho = (echoed, at) => {
+				if (echoed === seq) {
+					clearTimeout(timer);
+					resolve(at - t0);
+				}
+			};
+			t0 = now();
+			seq = link.send();
+		}), live);
 	}
 	finally {
 		link.close();
 	}
+	const { samples, sent, lost } = result;
 	if (!samples.length)
 		throw new Error(`no datagram echoed within ${o.seconds} s (${lost} of ${sent} lost)`);
 	return { samples, sent, lost };

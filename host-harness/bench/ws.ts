@@ -21,6 +21,7 @@
  * each phase.
  */
 
+import { sampleRoundTrips } from "./round-trips.js";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { TargetName } from "../device/targets.js";
@@ -203,23 +204,9 @@ class WsLink {
 export async function wsRoundTrips(url: string, o: { size: number; samples: number; warmup: number; seconds: number; timeoutMs: number }, live?: Live): Promise<number[]> {
 	const link = new WsLink(await openWs(url, o.timeoutMs));
 	const payload = randomBytes(o.size);
-	const samples: number[] = [];
-	const t0 = now();
-	const deadline = t0 + o.seconds * 1000;
-	const warmupEnds = t0 + o.seconds * 200;		// warmup takes at most a fifth of the time
-	let warmup = o.warmup;
+	let samples: number[];
 	try {
-		for (let i = 0; i < o.warmup + o.samples && samples.length < o.samples && now() < deadline; i++) {
-			const ms = await link.roundTrip(payload, o.timeoutMs);
-			if (warmup > 0 && now() < warmupEnds)
-				warmup--;
-			else
-				samples.push(ms);
-			if (live) {
-				live.count++;
-				live.bytes += o.size;
-			}
-		}
+		({ samples } = await sampleRoundTrips(o, () => link.roundTrip(payload, o.timeoutMs), live));
 	}
 	finally {
 		link.close();

@@ -6,6 +6,7 @@
 
 import * as net from "node:net";
 import { EventEmitter } from "node:events";
+import { nthSession } from "./sessions.js";
 import { readBytes } from "../oracle/tcp-echo.js";
 
 export const greeting = "Hello World!";
@@ -67,24 +68,9 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 		return (this.#server.address() as net.AddressInfo).port;
 	}
 
-	/** The next session to arrive (or the first not yet taken, when `index` is given). */
+	/** The device's session number `index` (0: the first), now or once it arrives. */
 	session(index: number, timeoutMs = 15_000): Promise<TcpPeerSession> {
-		if (this.sessions[index])
-			return Promise.resolve(this.sessions[index]);
-		return new Promise((resolve, reject) => {
-			const timer = setTimeout(() => {
-				this.off("session", onSession);
-				reject(new Error(`no device connection #${index + 1} to the TCP peer on port ${this.port} within ${timeoutMs} ms`));
-			}, timeoutMs);
-			const onSession = () => {
-				if (this.sessions[index]) {
-					clearTimeout(timer);
-					this.off("session", onSession);
-					resolve(this.sessions[index]);
-				}
-			};
-			this.on("session", onSession);
-		});
+		return nthSession(this, this.sessions, index, timeoutMs, () => `device connection to the TCP peer on port ${this.port}`);
 	}
 
 	/** Stop listening and drop every session. */

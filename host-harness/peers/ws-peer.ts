@@ -6,6 +6,7 @@
  */
 
 import { EventEmitter } from "node:events";
+import { nthSession } from "./sessions.js";
 import { WebSocketServer, WebSocket } from "ws";
 
 export interface PeerMessage {
@@ -78,23 +79,9 @@ export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
 		return (this.#server.address() as { port: number }).port;
 	}
 
+	/** The device's session number `index` (0: the first), now or once it arrives. */
 	session(index: number, timeoutMs = 15_000): Promise<WsPeerSession> {
-		if (this.sessions[index])
-			return Promise.resolve(this.sessions[index]);
-		return new Promise((resolve, reject) => {
-			const timer = setTimeout(() => {
-				this.off("session", onSession);
-				reject(new Error(`no device WebSocket session #${index + 1} on port ${this.port} within ${timeoutMs} ms`));
-			}, timeoutMs);
-			const onSession = () => {
-				if (this.sessions[index]) {
-					clearTimeout(timer);
-					this.off("session", onSession);
-					resolve(this.sessions[index]);
-				}
-			};
-			this.on("session", onSession);
-		});
+		return nthSession(this, this.sessions, index, timeoutMs, () => `device WebSocket session on port ${this.port}`);
 	}
 
 	close(): Promise<void> {

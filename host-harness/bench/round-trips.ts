@@ -1,0 +1,49 @@
+/*
+ * The ping-pong loop every round-trip benchmark shares: one message at a
+ * time, a warmup (at most a fifth of the time budget), then up to `samples`
+ * samples or `seconds`, whichever ends first.
+ */
+
+import { now } from "./stats.js";
+import type { Live } from "./report.js";
+
+export interface RoundTripBudget {
+	size: number;
+	samples: number;
+	warmup: number;
+	seconds: number;
+}
+
+export interface RoundTripSamples {
+	samples: number[];
+	/** Messages sent, warmup included. */
+	sent: number;
+	/** Messages that never came back (`once` resolved undefined). */
+	lost: number;
+}
+
+/** Run `once` (one round trip: its time in ms, or undefined when lost) until the budget is spent. */
+export async function sampleRoundTrips(o: RoundTripBudget, once: () => Promise<number | undefined>, live?: Live): Promise<RoundTripSamples> {
+	const samples: number[] = [];
+	let sent = 0;
+	let lost = 0;
+	const start = now();
+	const deadline = start + o.seconds * 1000;
+	const warmupEnds = start + o.seconds * 200;		// warmup takes at most a fifth of the time
+	let warmup = o.warmup;
+	for (let i = 0; i < o.warmup + o.samples && samples.length < o.samples && now() < deadline; i++) {
+		const ms = await once();
+		sent++;
+		if (ms === undefined)
+			lost++;
+		else if (warmup > 0 && now() < warmupEnds)
+			warmup--;
+		else
+			samples.push(ms);
+		if (live) {
+			live.count++;
+			live.bytes += ms === undefined ? 0 : o.size;
+		}
+	}
+	return { samples, sent, lost };
+}
