@@ -2,21 +2,23 @@
  * Every process the harness starts for a device is recorded here by PID, so
  * that if the harness itself is stopped mid-run nothing it started outlives
  * it: on exit it kills exactly those PIDs, never anything by name.
+ *
+ * The record lives on `process`, not in this module: test runners load a
+ * fresh copy of the module per test file, and one exit hook is enough.
  */
 
-const live = new Set<number>();
-let hooked = false;
+const key = Symbol.for("xs-netkit.device-pids");
 
-export function trackPid(pid: number | undefined): void {
-	if (!pid)
-		return;
-	live.add(pid);
-	if (!hooked) {
-		hooked = true;
+function live(): Set<number> {
+	const holder = process as unknown as Record<symbol, Set<number> | undefined>;
+	let pids = holder[key];
+	if (!pids) {
+		pids = holder[key] = new Set<number>();
+		const all = pids;
 		process.once("exit", () => {
-			for (const p of live) {
+			for (const pid of all) {
 				try {
-					process.kill(p, "SIGKILL");
+					process.kill(pid, "SIGKILL");
 				}
 				catch {
 					// already gone
@@ -24,9 +26,15 @@ export function trackPid(pid: number | undefined): void {
 			}
 		});
 	}
+	return pids;
+}
+
+export function trackPid(pid: number | undefined): void {
+	if (pid)
+		live().add(pid);
 }
 
 export function untrackPid(pid: number | undefined): void {
 	if (pid)
-		live.delete(pid);
+		live().delete(pid);
 }

@@ -7,6 +7,7 @@ import { projectRoot } from "../../host-harness/device/project.js";
 import { spawn } from "node:child_process";
 import { startDevice } from "../../host-harness/device/targets.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { tiers } from "./device-under-test.js";
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args],
 	{ cwd: projectRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, TARGETS: undefined } });
@@ -15,13 +16,13 @@ describe("host-harness CLI", () => {
 	it("lists its commands and answers --help for each", () => {
 		const help = cli("--help");
 		expect(help.status).toBe(0);
-		for (const command of ["device", "start", "check", "wifi"])
+		for (const command of ["device", "start", "check", "serve", "bench", "conformance", "logs", "wifi"])
 			expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
-		for (const command of ["check", "wifi", "serve"]) {
+		for (const command of ["check", "wifi", "serve", "bench", "conformance", "logs"]) {
 			const out = cli(command, "--help");
 			expect(out.status, out.stderr).toBe(0);
 			expect(out.stdout).toMatch(/usage: host-harness/);
-			expect(out.stdout).toMatch(/Examples?:/);
+			expect(out.stdout).toMatch(/examples?:/i);
 		}
 		const wrong = cli("nonsense");
 		expect(wrong.status).toBe(2);
@@ -75,4 +76,76 @@ describe("host-harness CLI", () => {
 		}
 		expect(await exited).toBe(0);
 	}, 60_000);
+
+	it("bench measures the device against the reference in the same run and gives ratios", () => {
+		const out = cli("bench", "udp", "--target", "node", "--duration", "1", "--samples", "200", "--json");
+		expect(out.status, out.stderr).toBe(0);
+		const report = JSON.parse(out.stdout.slice(out.stdout.indexOf("{")));
+		const text = JSON.stringify(report);
+		expect(text).toMatch(/"ratio"/);
+		expect(text).toMatch(/reference/);
+	}, 120_000);
+
+	it("conformance runs the WebSocket set against a device's server", async () => {
+		const device = await startDevice({ target: "node", config: { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) } });
+		try {
+			const out = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--only", "1,2,7"],
+				{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 });
+			expect(out.status, out.stdout.slice(-2000)).toBe(0);
+			expect(out.stdout).toMatch(/Framing/);
+			expect(out.stdout).toMatch(/PASS/);
+			expect(out.stdout).not.toMatch(/FAIL/);
+		}
+		finally {
+			await device.stop();
+		}
+	}, 120_000);
+});
+
+describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the simulator", () => {
+	it("prints a debug build's log lines with time and tag, and stops cleanly", async () => {
+		const port = await freeTcpPort();
+		const logs = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "logs", "--port", String(port), "--host", "127.0.0.1"], { cwd: projectRoot });
+		let out = "";
+		logs.stdout.on("data", (d: Buffer) => { out += d; });
+		const exited = new Promise<number | null>(resolve => logs.once("exit", code => resolve(code)));
+		await new Promise(r => setTimeout(r, 500));
+		const device = await startDevice({ target: "sim", config: { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) }, xsbugPort: port });
+		try {
+			const end = Date.now() + 20_000;
+			while (!/app: services up/.test(out) && Date.now() < end)
+				await new Promise(r => setTimeout(r, 100));
+			expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[[\w.-]+\] I \(\d+\) app: services up \{/m);
+			expect(out).toMatch(/\[[\w.-]+\] I \(\d+\) wifi: got IP/);
+		}
+		finally {
+			await device.stop();
+			logs.kill("SIGTERM");
+		}
+		expect(await exited).toBe(0);
+	}, 120_000);
+
+	it("check --device --logs judges a board by its log too: here the simulator's debug build stands in for the board", async () => {
+		const logsPort = await freeTcpPort();
+		const config = { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) };
+		const check = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--device", "127.0.0.1",
+			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]), "--logs", String(logsPort), "--only", "udp"],
+			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined } });
+		let out = "";
+		check.stdout.on("data", (d: Buffer) => { out += d; });
+		check.stderr.on("data", (d: Buffer) => { out += d; });
+		const exited = new Promise<number | null>(resolve => check.once("exit", code => resolve(code)));
+		while (!/waiting for the board's debug build/.test(out))
+			await new Promise(r => setTimeout(r, 100));
+		const board = await startDevice({ target: "sim", config, xsbugPort: logsPort });
+		try {
+			expect(await exited, out).toBe(0);
+		}
+		finally {
+			await board.stop();
+		}
+		expect(out).toMatch(/PASS smoke on 'board' > logs each accepted peer/);
+		expect(out).toMatch(/PASS UDP echo server on 'board' > logs each datagram's sender and size/);
+		expect(out).toMatch(/check: \d+ passed, 0 failed/);
+	}, 180_000);
 });

@@ -7,17 +7,22 @@
 
 import { afterAll, beforeAll } from "vitest";
 import { boardEndpoints, Endpoints, RunningDevice, startDevice } from "../../host-harness/device/targets.js";
-import { DeviceProcess } from "../../host-harness/device/device-process.js";
+import { DeviceLog, LogFile } from "../../host-harness/device/log-file.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { planTiers, Tier } from "../../host-harness/lib/tiers.js";
 
 export const tiers: Tier[] = planTiers().tiers;
 
+/** Whether the suites can read this tier's log: the host targets always; a board when check --logs carries it (DEVICE_LOG_FILE). */
+export function hasLog(tier: Tier): boolean {
+	return tier.target !== "board" || !!process.env.DEVICE_LOG_FILE;
+}
+
 export interface DeviceUnderTest {
 	target: Tier["target"];
 	endpoints: Endpoints;
-	/** The device's log, where the harness owns its output (node, sim). */
-	process?: DeviceProcess;
+	/** The device's log: its process output (node, sim), or a board's through host-harness check --logs. */
+	process?: DeviceLog;
 	running?: RunningDevice;
 }
 
@@ -37,6 +42,8 @@ export function useDevice(tier: Tier, extra: Record<string, string> = {}): Devic
 	beforeAll(async () => {
 		if (tier.target === "board") {
 			dut.endpoints = boardEndpoints(tier.board!.host, tier.board!.config);
+			if (process.env.DEVICE_LOG_FILE)
+				dut.process = new LogFile(process.env.DEVICE_LOG_FILE);
 			return;
 		}
 		const running = await startDevice({ target: tier.target, config: await hostConfig(extra) });

@@ -12,7 +12,10 @@ describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", t
 			{ cwd: projectRoot, encoding: "utf8", timeout: 90_000 });
 		const out = run.stdout;
 		expect(run.status, `${out}\n${run.stderr}`).toBe(0);
-		expect(out).toMatch(/\[device\] +I \(\d+\) app: services up/);
+		// the boot sequence: WiFi, then an address, then the services
+		const boot = [/wifi: station started/, /wifi: got IP/, /app: services up/].map(p => out.search(p));
+		expect(boot.every(i => i >= 0), out).toBe(true);
+		expect([...boot].sort((a, b) => a - b)).toEqual(boot);
 		expect(out).toMatch(/\[harness\] device's TCP client greeted: "Hello World!"/);
 		expect(out).toMatch(/\[harness\] tcp → device:\d+ \d+ bytes, echo matches/);
 		expect(out).toMatch(/\[harness\] udp → device:\d+ \d+ bytes, echo matches/);
