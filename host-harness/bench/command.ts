@@ -50,6 +50,11 @@ of 64 B, datagrams/s with a window outstanding (64, 512, 1472 B), losses.
 WS: 64 B messages/s pipelined, round trip p50/p99, 64 KiB message throughput,
 N clients. A progress line shows while it runs when stdout is a terminal.
 Exit status 1 when a measurement failed on either side.
+
+Examples:
+  host-harness bench tcp --target node
+  host-harness bench ws --target sim --report bench-ws.html
+  host-harness bench udp --device 192.168.1.50 --json > udp.json
 `;
 
 export interface BenchOptions {

@@ -130,7 +130,7 @@ describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the si
 		const config = { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) };
 		const check = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--device", "127.0.0.1",
 			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]), "--logs", String(logsPort), "--only", "udp"],
-			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined } });
+			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined, DEVICE_KNOBS: "sim" } });
 		let out = "";
 		check.stdout.on("data", (d: Buffer) => { out += d; });
 		check.stderr.on("data", (d: Buffer) => { out += d; });
