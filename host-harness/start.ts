@@ -74,6 +74,25 @@ async function main(): Promise<number> {
 	harnessSays(`TCP echo peer listening on 127.0.0.1:${peer.port} for the device's TCP client`);
 	const wsPeer = await WsPeer.start(0, "127.0.0.1");
 	harnessSays(`WebSocket echo peer listening on ws://127.0.0.1:${wsPeer.port}/ for the device's WebSocket client`);
+	const counters = { "tcp-server": new Counter(), "udp-server": new Counter(), "ws-server": new Counter(), "tcp-client": new Counter(), "ws-client": new Counter() };
+
+	// Before the device starts: its clients may connect before it reports its services up.
+	wsPeer.on("session", session => {
+		harnessSays(`device's WebSocket client connected from ${session.remote}`);
+		session.emitter.on("message", message => {
+			counters["ws-client"].ok++;
+			counters["ws-client"].bytes += message.data.length;
+			const shown = message.binary ? `${message.data.length} bytes binary` : `"${message.data.toString().slice(0, 40)}${message.data.length > 40 ? "…" : ""}" (${message.data.length} bytes)`;
+			harnessSays(`device's WebSocket client sent ${shown}; echoed back`);
+		});
+		session.closed.then(({ code }) => harnessSays(`device's WebSocket client closed the session with ${code}`), () => {});
+	});
+
+	peer.on("session", session => {
+		harnessSays(`device's TCP client connected from ${session.remote}`);
+		session.greeting.then(text => harnessSays(`device's TCP client greeted: "${text}"`), () => {});
+	});
+
 	harnessSays(`starting the device on ${target === "sim" ? "the Moddable simulator (building with mcconfig first)" : "Node (host providers)"} …`);
 
 	let device: RunningDevice;
@@ -102,7 +121,6 @@ async function main(): Promise<number> {
 	device.process.on("log", line => deviceSays(line.raw));
 	harnessSays(`device up: ${JSON.stringify(device.endpoints)}`);
 
-	const counters = { "tcp-server": new Counter(), "udp-server": new Counter(), "ws-server": new Counter(), "tcp-client": new Counter(), "ws-client": new Counter() };
 	const udp: UdpSender = await udpSender(device.endpoints.udp!);
 	let round = 0;
 	let stopping = false;
@@ -166,21 +184,6 @@ async function main(): Promise<number> {
 		harnessSays(`counters: ${Object.entries(counters).map(([name, c]) => `${name} ${c}`).join(" | ")}`);
 	};
 
-	wsPeer.on("session", session => {
-		harnessSays(`device's WebSocket client connected from ${session.remote}`);
-		session.emitter.on("message", message => {
-			counters["ws-client"].ok++;
-			counters["ws-client"].bytes += message.data.length;
-			const shown = message.binary ? `${message.data.length} bytes binary` : `"${message.data.toString().slice(0, 40)}${message.data.length > 40 ? "…" : ""}" (${message.data.length} bytes)`;
-			harnessSays(`device's WebSocket client sent ${shown}; echoed back`);
-		});
-		session.closed.then(({ code }) => harnessSays(`device's WebSocket client closed the session with ${code}`), () => {});
-	});
-
-	peer.on("session", session => {
-		harnessSays(`device's TCP client connected from ${session.remote}`);
-		session.greeting.then(text => harnessSays(`device's TCP client greeted: "${text}"`), () => {});
-	});
 
 	const done = new Promise<void>(resolve => {
 		const stop = () => {
