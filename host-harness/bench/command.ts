@@ -136,35 +136,29 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 
 type Settings = TcpSettings | UdpSettings | WsSettings;
 
+/** TCP and WebSocket defaults with the command line's overrides. */
+function withStreamOverrides<S extends TcpSettings | WsSettings>(s: S, options: BenchOptions): S {
+	return {
+		...s,
+		seconds: options.duration ?? s.seconds,
+		bytes: options.bytes ?? s.bytes,
+		clients: options.clients ?? s.clients,
+		rttSamples: options.samples ?? s.rttSamples,
+		rounds: options.rounds ?? s.rounds,
+	};
+}
+
 /** The workload for this protocol and target, with the command line's overrides. */
 export function benchSettings(options: BenchOptions, target: TargetName): Settings {
 	switch (options.protocol) {
-		case "tcp": {
-			const s = tcpDefaults(target);
-			return {
-				...s,
-				seconds: options.duration ?? s.seconds,
-				bytes: options.bytes ?? s.bytes,
-				clients: options.clients ?? s.clients,
-				rttSamples: options.samples ?? s.rttSamples,
-				rounds: options.rounds ?? s.rounds,
-			};
-		}
+		case "tcp":
+			return withStreamOverrides(tcpDefaults(target), options);
 		case "udp": {
 			const s = udpDefaults(target);
 			return { ...s, seconds: options.duration ?? s.seconds, rttSamples: options.samples ?? s.rttSamples, rounds: options.rounds ?? s.rounds };
 		}
-		case "ws": {
-			const s = wsDefaults(target);
-			return {
-				...s,
-				seconds: options.duration ?? s.seconds,
-				bytes: options.bytes ?? s.bytes,
-				clients: options.clients ?? s.clients,
-				rttSamples: options.samples ?? s.rttSamples,
-				rounds: options.rounds ?? s.rounds,
-			};
-		}
+		case "ws":
+			return withStreamOverrides(wsDefaults(target), options);
 	}
 }
 

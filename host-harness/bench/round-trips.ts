@@ -4,6 +4,7 @@
  * samples or `seconds`, whichever ends first.
  */
 
+import { randomBytes } from "node:crypto";
 import { now } from "./stats.js";
 import type { Live } from "./report.js";
 
@@ -46,4 +47,24 @@ export async function sampleRoundTrips(o: RoundTripBudget, once: () => Promise<n
 		}
 	}
 	return { samples, sent, lost };
+}
+
+/** A connection that echoes one message at a time (TCP, WebSocket). */
+export interface PingPongLink {
+	roundTrip(payload: Buffer, timeoutMs: number): Promise<number>;
+	close(): void;
+}
+
+/** Round trips of `size`-byte messages on one link until the budget is spent; the link is closed after. */
+export async function pingPongSamples(link: PingPongLink, o: RoundTripBudget & { timeoutMs: number }, live?: Live): Promise<number[]> {
+	const payload = randomBytes(o.size);
+	try {
+		const { samples } = await sampleRoundTrips(o, () => link.roundTrip(payload, o.timeoutMs), live);
+		if (!samples.length)
+			throw new Error(`no round trip sample within ${o.seconds} s (warmup ${o.warmup})`);
+		return samples;
+	}
+	finally {
+		link.close();
+	}
 }

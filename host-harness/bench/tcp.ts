@@ -20,7 +20,7 @@
  * Echoed bytes are counted (throughput) or compared (round trips).
  */
 
-import { sampleRoundTrips } from "./round-trips.js";
+import { pingPongSamples } from "./round-trips.js";
 import * as net from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Endpoint, TargetName } from "../device/targets.js";
@@ -201,18 +201,7 @@ export class PingPong {
 
 /** Ping-pong round trips on one connection: warmup, then up to `samples` samples or `seconds`. */
 export async function tcpRoundTrips(endpoint: Endpoint, o: { size: number; samples: number; warmup: number; seconds: number; timeoutMs: number }, live?: Live): Promise<number[]> {
-	const link = await PingPong.open(endpoint, o.timeoutMs);
-	const payload = randomBytes(o.size);
-	let samples: number[];
-	try {
-		({ samples } = await sampleRoundTrips(o, () => link.roundTrip(payload, o.timeoutMs), live));
-	}
-	finally {
-		link.close();
-	}
-	if (!samples.length)
-		throw new Error(`no round trip sample within ${o.seconds} s (warmup ${o.warmup})`);
-	return samples;
+	return pingPongSamples(await PingPong.open(endpoint, o.timeoutMs), o, live);
 }
 
 export interface ClientsResult {

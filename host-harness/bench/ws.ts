@@ -21,7 +21,7 @@
  * each phase.
  */
 
-import { sampleRoundTrips } from "./round-trips.js";
+import { pingPongSamples } from "./round-trips.js";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { TargetName } from "../device/targets.js";
@@ -202,18 +202,7 @@ class WsLink {
 }
 
 export async function wsRoundTrips(url: string, o: { size: number; samples: number; warmup: number; seconds: number; timeoutMs: number }, live?: Live): Promise<number[]> {
-	const link = new WsLink(await openWs(url, o.timeoutMs));
-	const payload = randomBytes(o.size);
-	let samples: number[];
-	try {
-		({ samples } = await sampleRoundTrips(o, () => link.roundTrip(payload, o.timeoutMs), live));
-	}
-	finally {
-		link.close();
-	}
-	if (!samples.length)
-		throw new Error(`no round trip sample within ${o.seconds} s (warmup ${o.warmup})`);
-	return samples;
+	return pingPongSamples(new WsLink(await openWs(url, o.timeoutMs)), o, live);
 }
 
 export interface WsClientsResult {
