@@ -68,3 +68,25 @@ export async function pingPongSamples(link: PingPongLink, o: RoundTripBudget & {
 		link.close();
 	}
 }
+
+/** Every link doing round trips at once until `messages` in all or `seconds`; the caller closes the links. */
+export async function concurrentRoundTrips(links: readonly PingPongLink[], o: { size: number; messages: number; seconds: number; timeoutMs: number }, live?: Live): Promise<{ messages: number; ms: number; roundTrips: number[] }> {
+	const payload = randomBytes(o.size);
+	let started = 0;
+	let messages = 0;
+	const roundTrips: number[] = [];
+	const t0 = now();
+	const deadline = t0 + o.seconds * 1000;
+	await Promise.all(links.map(async link => {
+		while (started < o.messages && now() < deadline) {
+			started++;
+			roundTrips.push(await link.roundTrip(payload, o.timeoutMs));
+			messages++;
+			if (live) {
+				live.count = messages;
+				live.bytes += o.size;
+			}
+		}
+	}));
+	return { messages, ms: now() - t0, roundTrips };
+}

@@ -20,7 +20,7 @@
  * Echoed bytes are counted (throughput) or compared (round trips).
  */
 
-import { pingPongSamples } from "./round-trips.js";
+import { concurrentRoundTrips, pingPongSamples } from "./round-trips.js";
 import * as net from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Endpoint, TargetName } from "../device/targets.js";
@@ -219,24 +219,7 @@ export async function tcpClients(endpoint: Endpoint, o: { clients: number; size:
 		const refused = opened.find(r => r.status === "rejected");
 		if (refused)
 			throw new Error(`${o.clients - links.length} of ${o.clients} connections failed: ${(refused.reason as Error).message}`);
-		const payload = randomBytes(o.size);
-		let started = 0;
-		let messages = 0;
-		const roundTrips: number[] = [];
-		const t0 = now();
-		const deadline = t0 + o.seconds * 1000;
-		await Promise.all(links.map(async link => {
-			while (started < o.messages && now() < deadline) {
-				started++;
-				roundTrips.push(await link.roundTrip(payload, o.timeoutMs));
-				messages++;
-				if (live) {
-					live.count = messages;
-					live.bytes += o.size;
-				}
-			}
-		}));
-		return { messages, ms: now() - t0, roundTrips };
+		return await concurrentRoundTrips(links, o, live);
 	}
 	finally {
 		for (const link of links)

@@ -21,7 +21,7 @@
  * each phase.
  */
 
-import { pingPongSamples } from "./round-trips.js";
+import { concurrentRoundTrips, pingPongSamples } from "./round-trips.js";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { TargetName } from "../device/targets.js";
@@ -229,24 +229,8 @@ export async function wsClients(url: string, o: { clients: number; size: number;
 		const refusal = opened.find((r): r is PromiseRejectedResult => r.status === "rejected");
 		if (!links.length)
 			throw new Error(`no connection of ${o.clients}: ${(refusal?.reason as Error).message}`);
-		const payload = randomBytes(o.size);
-		let started = 0;
-		let messages = 0;
-		const roundTrips: number[] = [];
-		const t0 = now();
-		const deadline = t0 + o.seconds * 1000;
-		await Promise.all(links.map(async link => {
-			while (started < o.messages && now() < deadline) {
-				started++;
-				roundTrips.push(await link.roundTrip(payload, o.timeoutMs));
-				messages++;
-				if (live) {
-					live.count = messages;
-					live.bytes += o.size;
-				}
-			}
-		}));
-		return { connected: links.length, refused: refusal ? (refusal.reason as Error).message : undefined, messages, ms: now() - t0, roundTrips };
+		const { messages, ms, roundTrips } = await concurrentRoundTrips(links, o, live);
+		return { connected: links.length, refused: refusal ? (refusal.reason as Error).message : undefined, messages, ms, roundTrips };
 	}
 	finally {
 		for (const link of links)
