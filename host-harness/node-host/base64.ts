@@ -13,23 +13,13 @@
  * toBase64/fromBase64 (which Node 20 lacks). Deviations: none intended.
  */
 
+import { byteBufferOrString } from "./buffers.js";
+
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-function bytesOf(source: unknown): Uint8Array {
-	if (typeof source === "string") {
-		const bytes = Buffer.from(source, "utf8");
-		const nul = bytes.indexOf(0);
-		return nul < 0 ? bytes : bytes.subarray(0, nul);
-	}
-	if (source instanceof ArrayBuffer || source instanceof SharedArrayBuffer)
-		return new Uint8Array(source);
-	if (source instanceof Uint8Array || source instanceof Int8Array || source instanceof Uint8ClampedArray || source instanceof DataView)
-		return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-	throw new TypeError("invalid buffer");
-}
 
 function encode(source: string | ArrayBuffer | ArrayBufferView): string {
-	const src = bytesOf(source);
+	const src = byteBufferOrString(source);
 	let out = "", i = 0;
 	for (; i + 2 < src.length; i += 3) {
 		const a = src[i], b = src[i + 1], c = src[i + 2];
@@ -47,7 +37,7 @@ function encode(source: string | ArrayBuffer | ArrayBufferView): string {
 }
 
 function decode(string: string): ArrayBuffer {
-	const src = bytesOf(String(string));
+	const src = byteBufferOrString(String(string));
 	const dst = new Uint8Array(Math.floor(src.length / 4) * 3);
 	const group = [0, 0, 0, 0];
 	let d = 0, n = 0, keep = 3, last = false;

@@ -19,6 +19,7 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
+import { byteBufferOrString } from "./buffers.js";
 
 const algorithms: Record<string, { name: string; blockSize: number; outputSize: number }> = {
 	MD5: { name: "md5", blockSize: 64, outputSize: 16 },
@@ -29,18 +30,6 @@ const algorithms: Record<string, { name: string; blockSize: number; outputSize: 
 	SHA512: { name: "sha512", blockSize: 128, outputSize: 64 },
 };
 
-function bytesOf(data: unknown): Uint8Array {
-	if (typeof data === "string") {
-		const bytes = Buffer.from(data, "utf8");
-		const nul = bytes.indexOf(0);
-		return nul < 0 ? bytes : bytes.subarray(0, nul);
-	}
-	if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer)
-		return new Uint8Array(data);
-	if (data instanceof Uint8Array || data instanceof Int8Array || data instanceof Uint8ClampedArray || data instanceof DataView)
-		return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-	throw new TypeError("invalid buffer");
-}
 
 export class Digest {
 	readonly #algorithm: { name: string; blockSize: number; outputSize: number };
@@ -57,7 +46,7 @@ export class Digest {
 	write(data: string | ArrayBuffer | ArrayBufferView): void {
 		if (!this.#hash)
 			throw new Error("crypt: digest closed; call reset() first");
-		this.#hash.update(bytesOf(data));
+		this.#hash.update(byteBufferOrString(data));
 	}
 
 	update(data: string | ArrayBuffer | ArrayBufferView): void {

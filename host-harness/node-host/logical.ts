@@ -15,34 +15,24 @@
  * past the source); here it throws RangeError.
  */
 
+import { byteBuffer, byteBufferOrString } from "./buffers.js";
+
 type LogicalBuffer = ArrayBuffer | ArrayBufferView;
 type LogicalSource = number | string | LogicalBuffer;
 
-function bytesOf(buffer: unknown): Uint8Array {
-	if (buffer instanceof ArrayBuffer || buffer instanceof SharedArrayBuffer)
-		return new Uint8Array(buffer);
-	if (buffer instanceof Uint8Array || buffer instanceof Int8Array || buffer instanceof Uint8ClampedArray || buffer instanceof DataView)
-		return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-	throw new TypeError("invalid buffer");
-}
 
 function sourceOf(src: LogicalSource): Uint8Array {
 	if (typeof src === "number")
 		return Uint8Array.of(src & 0xFF);
-	if (typeof src === "string") {
-		const bytes = Buffer.from(src, "utf8");
-		const nul = bytes.indexOf(0);
-		return nul < 0 ? bytes : bytes.subarray(0, nul);
-	}
-	if (typeof src === "object" && src !== null)
-		return bytesOf(src);
+	if (typeof src === "string" || (typeof src === "object" && src !== null))
+		return byteBufferOrString(src);
 	throw new Error("unsupported source");
 }
 
 type Op = (a: number, b: number) => number;
 
 function operate(op: Op, dst: LogicalBuffer, src: LogicalSource, count: number | undefined, argc: number): void {
-	let target = bytesOf(dst);
+	let target = byteBuffer(dst);
 	const source = sourceOf(src);
 	if (argc > 2) {
 		const n = Math.trunc(Number(count)) | 0;

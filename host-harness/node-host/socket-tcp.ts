@@ -37,6 +37,7 @@
 import * as net from "node:net";
 import { invoke, later } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
+import { viewBytes } from "./buffers.js";
 
 /** Open TCP sockets of the device, for the control channel's stats. */
 export const liveSockets = new Set<TCP>();
@@ -231,7 +232,7 @@ export default class TCP {
 			result = out.buffer as ArrayBuffer;
 		}
 		else {
-			out = ArrayBuffer.isView(request) ? new Uint8Array(request.buffer, request.byteOffset, request.byteLength) : new Uint8Array(request);
+			out = viewBytes(request);
 			if (!(out.length > 0 && out.length <= this.#readable))
 				throw new Error("invalid");
 			result = out.length;
@@ -272,7 +273,7 @@ export default class TCP {
 		else {
 			if (typeof data === "number")
 				throw new TypeError("buffer expected");
-			const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+			const view = viewBytes(data);
 			bytes = Buffer.from(view);		// a copy: the app may reuse its buffer
 		}
 		if (bytes.length > this.#writable)

@@ -27,6 +27,7 @@ import * as dgram from "node:dgram";
 import { abort, invoke, later } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
 import { holdTrace } from "./xs-globals.js";
+import { viewBytes } from "./buffers.js";
 
 const maxPackets = 100;
 
@@ -106,7 +107,7 @@ export default class UDP {
 
 	write(data: ArrayBufferLike | ArrayBufferView, address: string, port: number): void {
 		const socket = this.#live();
-		const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+		const view = viewBytes(data);
 		if (typeof address !== "string" || !Number.isInteger(port) || port <= 0 || port > 65535)
 			throw new Error("sendto failed: bad address");
 		if (hostNetwork.usable)
