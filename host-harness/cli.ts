@@ -23,6 +23,27 @@ export function registerCommand(name: string, command: Command): void {
 	commands[name] = command;
 }
 
+/**
+ * A command's arguments, parsed; or, when the parser throws, the problem and
+ * the command's usage on stderr and exit code 2; or, for --help (the parser
+ * returns "help"), the usage on stdout and exit code 0.
+ */
+export function argumentsOr<T>(parse: (argv: string[]) => T | "help", argv: string[], usage: string): T | number {
+	let args: T | "help";
+	try {
+		args = parse(argv);
+	}
+	catch (e) {
+		process.stderr.write(`${(e as Error).message}\n\n${usage}`);
+		return 2;
+	}
+	if (args === "help") {
+		process.stdout.write(usage);
+		return 0;
+	}
+	return args;
+}
+
 function usage(): string {
 	const width = Math.max(...Object.keys(commands).map(n => n.length));
 	return `usage: host-harness <command> [options]   (host-harness <command> --help for more)

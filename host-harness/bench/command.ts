@@ -10,7 +10,7 @@ import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDe
 import { manifestConfig, parseConfigArgs } from "../device/project.js";
 import { freeTcpPort, freeUdpPort } from "../lib/ports.js";
 import { readConfig, schema } from "../../modules/config-schema.js";
-import { registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../cli.js";
 import { Protocol, ReferenceServers, startReference } from "./reference.js";
 import { BenchResult, createContext, renderTable, ResultBuilder, Side, writeReport } from "./report.js";
 import { benchTcp, tcpDefaults, TcpSettings } from "./tcp.js";
@@ -254,18 +254,9 @@ export async function runBench(protocol: Protocol, deviceEndpoints: Endpoints, d
 }
 
 async function run(argv: string[]): Promise<number> {
-	let options: BenchOptions | "help";
-	try {
-		options = parseBenchArgs(argv);
-	}
-	catch (e) {
-		process.stderr.write(`${(e as Error).message}\n\n${usage}`);
-		return 2;
-	}
-	if (options === "help") {
-		process.stdout.write(usage);
-		return 0;
-	}
+	const options = argumentsOr(parseBenchArgs, argv, usage);
+	if (typeof options === "number")
+		return options;
 	const tty = process.stdout.isTTY === true;
 	const status = (text: string) => {
 		if (tty)

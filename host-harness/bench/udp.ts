@@ -107,11 +107,7 @@ class Numbered {
 	}
 }
 
-export interface UdpRoundTrips {
-	samples: number[];
-	sent: number;
-	lost: number;
-}
+export type UdpRoundTrips = RoundTripSamples;
 
 /** One datagram at a time: warmup, then up to `samples` samples or `seconds`; a datagram without echo within lossTimeoutMs is lost. */
 export async function udpRoundTrips(endpoint: Endpoint, o: { size: number; samples: number; warmup: number; seconds: number; lossTimeoutMs: number }, live?: Live): Promise<UdpRoundTrips> {
@@ -137,10 +133,9 @@ export async function udpRoundTrips(endpoint: Endpoint, o: { size: number; sampl
 	finally {
 		link.close();
 	}
-	const { samples, sent, lost } = result;
-	if (!samples.length)
-		throw new Error(`no datagram echoed within ${o.seconds} s (${lost} of ${sent} lost)`);
-	return { samples, sent, lost };
+	if (!result.samples.length)
+		throw new Error(`no datagram echoed within ${o.seconds} s (${result.lost} of ${result.sent} lost)`);
+	return result;
 }
 
 export interface UdpRate {

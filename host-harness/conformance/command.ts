@@ -6,7 +6,7 @@
  * Runs the WebSocket conformance suite against an echo server, prints the
  * report, exits 0 only when every case passed (1 otherwise, 2 on bad usage).
  */
-import { registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../cli.js";
 import { formatJson, formatText } from "./report.js";
 import { runConformance, type ConformanceOptions } from "./runner.js";
 
@@ -90,18 +90,9 @@ export function parseArgs(argv: string[]): Args | "help" {
 registerCommand("conformance", {
 	summary: "Autobahn-style WebSocket conformance suite against an echo server (--url ws://…)",
 	async run(argv) {
-		let args;
-		try {
-			args = parseArgs(argv);
-		}
-		catch (e) {
-			process.stderr.write(`${(e as Error).message}\n\n${usage}`);
-			return 2;
-		}
-		if (args === "help") {
-			process.stdout.write(usage);
-			return 0;
-		}
+		const args = argumentsOr(parseArgs, argv, usage);
+		if (typeof args === "number")
+			return args;
 		const tty = process.stderr.isTTY && !args.json;
 		let done = 0;
 		const results = await runConformance(args.url, {

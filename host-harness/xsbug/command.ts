@@ -6,7 +6,7 @@
  * Ctrl-C. Exceptions are printed with their stack; the app is never left
  * stopped at a break.
  */
-import { registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../cli.js";
 import { formatTime, XsbugLogServer, type XsbugMachine } from "./log-server.js";
 
 const usage = `usage: host-harness logs [--port 5002] [--json] [options]
@@ -83,18 +83,9 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 const machineJson = (m: XsbugMachine) => m.tag;
 
 async function run(argv: string[]): Promise<number> {
-	let args: LogsArgs | "help";
-	try {
-		args = parseLogsArgs(argv);
-	}
-	catch (e) {
-		process.stderr.write(`${(e as Error).message}\n\n${usage}`);
-		return 2;
-	}
-	if (args === "help") {
-		process.stdout.write(usage);
-		return 0;
-	}
+	const args = argumentsOr(parseLogsArgs, argv, usage);
+	if (typeof args === "number")
+		return args;
 	const server = new XsbugLogServer({ breakOnExceptions: args.breakOnExceptions });
 	const out = (line: string) => process.stdout.write(`${line}\n`);
 	if (args.json) {
