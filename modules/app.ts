@@ -75,6 +75,7 @@ export class App {
 				backlog: config.tcpBacklog,
 				idleTimeout: config.tcpIdleTimeout,
 				chunk: config.tcpChunk,
+				lruPurge: config.tcpLruPurge,
 			});
 			this.services.push({
 				name: "TCP echo server",
@@ -99,6 +100,7 @@ export class App {
 				heartbeat: config.wsHeartbeat,
 				token: config.wsToken,
 				protocols: config.wsProtocols ? config.wsProtocols.split(",").map(p => p.trim()).filter(Boolean) : [],
+				lruPurge: config.wsLruPurge,
 			});
 			this.services.push({
 				name: "WebSocket echo server",

@@ -33,6 +33,7 @@ export const schema = {
 	tcpBacklog: { kind: "number", default: 1, doc: "TCP connections kept waiting (accepted, not served) when all slots are busy; more are closed" },
 	tcpIdleTimeout: { kind: "milliseconds", default: 60000, doc: "close a TCP connection that moved no byte for this long (0: never)" },
 	tcpChunk: { kind: "count", default: 1536, doc: "bytes the TCP echo holds per connection, read ahead of the write budget" },
+	tcpLruPurge: { kind: "flag", default: false, doc: "a connection that finds every slot and the backlog taken closes the longest-idle one instead of being refused" },
 
 	tcpClient: { kind: "flag", default: false, doc: "run the TCP echo client" },
 	tcpClientHost: { kind: "string", default: "", doc: "TCP echo client peer address (IPv4)" },
@@ -50,7 +51,8 @@ export const schema = {
 	wsPath: { kind: "string", default: "/ws", doc: "WebSocket echo server path" },
 	wsMaxClients: { kind: "count", default: 4, doc: "WebSocket clients served at once; more are answered 503" },
 	wsHandshakeTimeout: { kind: "milliseconds", default: 5000, doc: "drop a WebSocket upgrade that has not completed after this long" },
-	wsHeartbeat: { kind: "milliseconds", default: 0, doc: "ping every WebSocket client this often and drop those that do not pong (0: off)" },
+	wsHeartbeat: { kind: "milliseconds", default: 20000, doc: "ping every WebSocket client this often and drop those that did not pong since the last ping, so a vanished peer frees its slot (0: off)" },
+	wsLruPurge: { kind: "flag", default: false, doc: "a client beyond wsMaxClients closes the longest-idle client (1001) instead of being answered 503" },
 	wsToken: { kind: "string", default: "", doc: "when set, an upgrade without ?token=<this> is answered 401" },
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
 

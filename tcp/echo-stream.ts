@@ -9,24 +9,29 @@
  * moves again. Memory per connection: the platform socket's buffers plus
  * `chunk` bytes.
  *
- * Why a buffer of its own at all: on the simulator (lin tcp.c) a socket in
- * the error state (peer reset or closed) never reports onWritable again, and
- * reports onError only once everything it buffered has been read. A loop
- * that read only as much as it could write would wait for budget forever
- * and never learn the peer is gone; this one always drains the platform.
- *
  * Failed writes: both SDK implementations (lin tcp.c, lwip tcp.c) return
  * the remaining budget from write() and nothing at all when the socket has
  * failed, and on the simulator such a failure is never reported through
  * onError. A write that returns no number therefore ends the connection.
  *
- * A stalled connection (holding bytes it has no budget to write, or unable
- * to read what waits) cannot tell a slow peer from a vanished one: neither
- * implementation reports onError while bytes are buffered, nor onWritable
- * once in the error state. probe() asks with a zero-length write, which the
- * platform refuses once the connection is gone (lwip: error state; lin: the
- * kernel's EPIPE after a reset). The owners probe stalled streams about
- * once a second.
+ * Dead peers. The platforms report a reset or a FIN through onError, but
+ * not always (the README's platform notes):
+ * - the simulator (lin tcp.c) reports onError only if nothing was buffered
+ *   when it found the error, never for an error found by write(), and stops
+ *   polling a failed socket: no onReadable, onWritable or onError ever after;
+ * - on lwip a FIN makes every later write() throw "not ready".
+ * So a connection that the platform owes a callback (bytes it cannot write,
+ * bytes it cannot read, or bytes written and no budget back) for
+ * `quietLimit` ms is asked by its owner with probe(): a zero-length write,
+ * which the platform refuses once the connection is gone (lin: the
+ * kernel's EPIPE after a reset; lwip: the error state, "not ready") and
+ * otherwise answers with the budget it has now, which the simulator may
+ * have refilled without a callback. A failed write (one that returns no
+ * number, or throws) ends the connection at once.
+ *
+ * Half-close: bytes received before the peer's FIN are echoed; the owner
+ * calls finish() on onError to write what it still holds before closing.
+ * Where the platform refuses writes after the FIN (lwip), they are lost.
  */
 
 import type TCP from "embedded:io/socket/tcp";
@@ -37,12 +42,20 @@ const loggedReads = 8;
 
 const nothing = new ArrayBuffer(0);
 
+/** A connection the platform owes a callback this long is checked (ms): the simulator polls every 20. */
+export const quietLimit = 500;
+
+/** The connection is gone: a write failed. */
+export class ConnectionGone extends Error {}
+
 export class EchoStream {
 	readonly peer: string;
 	/** Bytes echoed (written back) so far. */
 	echoed = 0;
 	/** Time of the last byte moved either way (for idle timeouts). */
 	lastActivity = Date.now();
+	/** Time of the last platform callback (for quiet()). */
+	lastCallback = Date.now();
 	socket: TCP | undefined;
 	#log: Log;
 	#buffer: Uint8Array;
@@ -50,6 +63,8 @@ export class EchoStream {
 	#end = 0;
 	#readable = 0;
 	#writable = 0;
+	/** Bytes written since the platform last reported a budget. */
+	#unconfirmed = 0;
 	#reads = 0;
 
 	constructor(log: Log, peer: string, chunk: number) {
@@ -68,22 +83,56 @@ export class EchoStream {
 		return (this.pending > 0 && this.#writable === 0) || (this.#readable > 0 && this.pending === this.#buffer.length);
 	}
 
-	/** Whether the connection still exists, asked with a zero-length write (see above). */
+	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
+	quiet(now: number): boolean {
+		return (this.stalled || this.#unconfirmed > 0) && now - this.lastCallback >= quietLimit;
+	}
+
+	/**
+	 * Whether the connection still exists, asked with a zero-length write,
+	 * whose answer is also the platform's budget now (which the simulator may
+	 * have refilled without a callback); then moves what can be moved.
+	 */
 	probe(): boolean {
 		try {
-			return !!this.socket && typeof this.socket.write(nothing) === "number";
+			if (!this.#learnBudget())
+				return false;
+			this.pump();
+			return true;
 		}
 		catch {
 			return false;
 		}
 	}
 
+	/** The peer's end is reached (onError): write back what is held, as far as the platform takes it. */
+	finish(): void {
+		try {
+			if (this.#learnBudget())
+				this.pump();
+		}
+		catch {
+			// gone: what is held is lost (lwip after a FIN, a reset)
+		}
+	}
+
+	#learnBudget(): boolean {
+		const left = this.socket?.write(nothing);
+		if (typeof left !== "number")
+			return false;
+		this.#writable = left;
+		return true;
+	}
+
 	readable(bytes: number): void {
+		this.lastCallback = Date.now();
 		this.#readable = bytes;
 		this.pump();
 	}
 
 	writableBudget(bytes: number): void {
+		this.lastCallback = Date.now();
+		this.#unconfirmed = 0;
 		this.#writable = bytes;
 		this.pump();
 	}
@@ -135,8 +184,9 @@ export class EchoStream {
 	/** Account for a write: the platform's remaining budget, or a failed socket (see above). */
 	#written(result: unknown, count: number): void {
 		if (typeof result !== "number")
-			throw new Error("write failed: the connection is gone");
+			throw new ConnectionGone("write failed: the connection is gone");
 		this.#writable = Math.min(this.#writable - count, result);
+		this.#unconfirmed += count;
 	}
 
 	#flush(socket: TCP): void {
@@ -144,6 +194,10 @@ export class EchoStream {
 		if (!count)
 			return;
 		this.#written(socket.write(this.#buffer.subarray(this.#start, this.#start + count)), count);
+		this.#sent(count);
+	}
+
+	#sent(count: number): void {
 		this.#start += count;
 		this.echoed += count;
 		this.lastActivity = Date.now();

@@ -17,6 +17,12 @@
  *   waits for the server to do it (7.1.1), up to closeTimeout.
  * - Pings are answered with a Pong carrying the same payload; while a Pong is
  *   still queued, a newer Ping replaces it (5.5.3: only the latest needs one).
+ * - Dead peers (see tcp/echo-stream.ts for the platforms' silences): a write
+ *   that fails (returns no number, or throws) ends the connection at once;
+ *   onError first writes what the budget takes; and a connection the
+ *   platform owes a callback for quietLimit ms is probed by its owner's
+ *   timer with check(): a zero-length write, refused once the connection is
+ *   gone, that otherwise returns the budget the platform has now.
  * - Every platform callback catches: an exception escaping one aborts XS.
  */
 
@@ -27,12 +33,20 @@ import { CloseCode, type Role } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
 
-/** TCP connecting, or the HTTP handshake in progress. */
 /** A failed connection lingers after its Close is written while the peer still sends, this long at most (ms)… */
 const lingerTime = 1000;
 /** …and closes once the peer has been quiet this long (ms). */
 const lingerQuiet = 100;
 
+/** A connection the platform owes a callback this long is probed by check() (ms): the simulator polls every 20. */
+export const quietLimit = 500;
+
+const nothing = new ArrayBuffer(0);
+
+/** A write failed: the connection is gone. */
+class ConnectionGone extends Error {}
+
+/** TCP connecting, or the HTTP handshake in progress. */
 export const CONNECTING = 0;
 /** Handshake done: messages flow. */
 export const OPEN = 1;
@@ -64,6 +78,8 @@ export abstract class Connection implements MessageHandler {
 	closeReason = "";
 	/** Largest number of bytes the write queue held (diagnostics). */
 	maxQueued = 0;
+	/** Time of the last byte moved either way (for a server's longest-idle purge). */
+	lastActivity = Date.now();
 
 	protected readonly log: Log;
 	protected readonly writer: FrameWriter;
@@ -74,6 +90,10 @@ export abstract class Connection implements MessageHandler {
 	#connected = false;
 	#readable = 0;
 	#writable = 0;
+	/** Bytes written since the platform last reported a budget. */
+	#unconfirmed = 0;
+	/** Time of the last platform callback. */
+	#lastCallback = Date.now();
 	#queue: Chunk[] = [];
 	#queued = 0;
 	/** The Pong still waiting in the queue, if any. */
@@ -105,10 +125,13 @@ export abstract class Connection implements MessageHandler {
 			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
 			nodelay: true,
 			onReadable(bytes: number) {
+				connection.#lastCallback = Date.now();
 				connection.#readable = bytes;
 				connection.#pump();
 			},
 			onWritable(bytes: number) {
+				connection.#lastCallback = Date.now();
+				connection.#unconfirmed = 0;
 				connection.#writable = bytes;
 				if (!connection.#connected) {
 					connection.#connected = true;
@@ -184,6 +207,44 @@ export abstract class Connection implements MessageHandler {
 		}
 	}
 
+	/**
+	 * Called by the owner's timer: a connection the platform owes a callback
+	 * (output queued with no budget, input it has not read, or writes not
+	 * yet answered with a budget) for quietLimit ms is asked whether it still
+	 * exists, and moves what the budget it learns allows. Never throws.
+	 */
+	check(now: number): void {
+		if (this.state === CLOSED || !this.#connected || now - this.#lastCallback < quietLimit)
+			return;
+		if (!(this.#queued > 0 || this.#readable > 0 || this.#unconfirmed > 0))
+			return;
+		this.#lastCallback = now;		// once per quietLimit
+		try {
+			this.#learnBudget();
+			this.#pump();
+		}
+		catch (e) {
+			this.crash(e);
+		}
+	}
+
+	/** A zero-length write: the budget the platform has now, or ConnectionGone. */
+	#learnBudget(): void {
+		const socket = this.#socket;
+		if (!socket)
+			return;
+		let left: unknown;
+		try {
+			left = socket.write(nothing);
+		}
+		catch (e) {
+			throw new ConnectionGone(`write refused: ${(e as Error).message}`);
+		}
+		if (typeof left !== "number")
+			throw new ConnectionGone("write failed");
+		this.#writable = left;
+	}
+
 	#flush(): void {
 		const socket = this.#socket;
 		if (!socket || !this.#connected)
@@ -239,9 +300,22 @@ export abstract class Connection implements MessageHandler {
 	}
 
 	#write(socket: TCP, chunk: Chunk, writable: number, count: number): number {
-		// esp32 and the simulator return the budget left; trust it when given.
-		const left = socket.write(chunk) as unknown;
-		return typeof left === "number" ? left : writable - count;
+		// esp32 and the simulator return the budget left, and nothing once the
+		// connection has failed (which the simulator never reports otherwise).
+		let left: unknown;
+		try {
+			left = socket.write(chunk);
+		}
+		catch (e) {
+			if (count > writable || /would block/.test((e as Error).message))
+				throw e;		// a budget mistake: ours, not the peer's
+			throw new ConnectionGone(`write refused: ${(e as Error).message}`);
+		}
+		if (typeof left !== "number")
+			throw new ConnectionGone("write failed");
+		this.#unconfirmed += count;
+		this.lastActivity = Date.now();
+		return Math.min(left, writable - count);
 	}
 
 	/** Close TCP, with this reason, once everything queued is written. */
@@ -264,6 +338,7 @@ export abstract class Connection implements MessageHandler {
 				this.#readable -= count;
 				if (!chunk)
 					break;
+				this.lastActivity = Date.now();
 				if (this.reader) {
 					if (!this.reader.stopped)
 						this.reader.feed(chunk);
@@ -287,8 +362,15 @@ export abstract class Connection implements MessageHandler {
 			if (what === "connect")
 				this.onConnect();
 			else {
-				// After onError the platform calls nothing else: write what fits now, then close.
-				this.#flush();
+				// After onError the platform calls nothing else: write what the budget
+				// takes now (a half-closed peer still reads), then close.
+				try {
+					this.#learnBudget();
+					this.#flush();
+				}
+				catch {
+					// gone for writing too (a reset; lwip after a FIN)
+				}
 				if (this.state !== CLOSED)
 					this.destroy(this.#closeAfter ?? this.goneReason());
 			}
@@ -377,8 +459,12 @@ export abstract class Connection implements MessageHandler {
 		}
 	}
 
-	/** An unexpected exception: log it and drop the connection (never the app). */
+	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
 	protected crash(e: unknown): void {
+		if (e instanceof ConnectionGone) {
+			this.destroy(this.#closeAfter ?? `peer gone (${e.message})`);
+			return;
+		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
 		try {
 			this.destroy("internal error");

@@ -16,14 +16,25 @@
  *   A data frame from the timer waits while an echoed message is half sent:
  *   messages never interleave (5.4).
  * - heartbeat: every N ms each client is pinged; one that did not pong since
- *   the previous ping is dropped (Close 1001, then TCP).
+ *   the previous ping is dropped (Close 1001, then TCP). This is how a peer
+ *   that vanished without FIN or RST (out of WiFi range) loses its slot: a
+ *   live client answers pings by itself (5.5.2; browsers do), however quiet
+ *   it is, so unlike an idle timeout it never drops a page that is merely
+ *   waiting.
+ * - Dead peers: one timer per server checks every connection each
+ *   quietLimit ms (websocket/connection check()), so a connection the
+ *   platform went silent on (the simulator after an error it never reports)
+ *   is found and frees its slot.
+ * - lruPurge (ESP-IDF httpd's lru_purge_enable): a client beyond maxClients
+ *   closes the client idle the longest (Close 1001) and takes its place,
+ *   instead of being answered 503.
  */
 
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
-import { CONNECTING, Connection, OPEN } from "websocket/connection";
+import { CONNECTING, Connection, OPEN, quietLimit } from "websocket/connection";
 import { CloseCode, Opcode } from "websocket/constants";
 import {
 	RequestHeadParser, acceptResponse, errorResponse, rejectionResponse, selectProtocol, validateUpgradeRequest,
@@ -65,6 +76,8 @@ export interface WebSocketEchoServerOptions {
 	token?: string;
 	/** Subprotocols supported, preferred first; the first one the client offers is selected. Default none. */
 	protocols?: string[];
+	/** A client beyond maxClients closes the longest-idle client instead of being answered 503. Default false. */
+	lruPurge?: boolean;
 }
 
 type Settings = Required<WebSocketEchoServerOptions>;
@@ -74,14 +87,20 @@ interface ServerContext {
 	readonly settings: Settings;
 	/** Clients past the handshake. */
 	clients(): number;
+	/** Make room for one more client by closing the longest-idle one, when the settings allow; whether it did. */
+	purge(newcomer: string): boolean;
 	opened(connection: EchoConnection): void;
 	ended(connection: EchoConnection): void;
+	/** A client's slot is free before its connection has closed (purged). */
+	released(): void;
 }
 
 export class WebSocketEchoServer {
 	readonly options: Settings;
 	#listener: Listener | undefined;
-	#heartbeat: Timer | undefined;
+	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
+	#timer: Timer | undefined;
+	#nextBeat = 0;
 	#connections = new Set<EchoConnection>();
 	#clients = 0;
 	#maxQueued = 0;
@@ -98,13 +117,18 @@ export class WebSocketEchoServer {
 			closeTimeout: options.closeTimeout ?? 3000,
 			token: options.token ?? "",
 			protocols: options.protocols ?? [],
+			lruPurge: options.lruPurge ?? false,
 		};
 		const server = this;
 		this.#context = {
 			settings: this.options,
 			clients: () => server.#clients,
+			purge: newcomer => server.#purge(newcomer),
 			opened() {
 				server.#clients++;
+			},
+			released() {
+				server.#clients--;
 			},
 			ended(connection) {
 				if (connection.upgraded)
@@ -153,11 +177,11 @@ export class WebSocketEchoServer {
 				}
 			},
 		});
-		const heartbeat = this.options.heartbeat;
-		if (heartbeat > 0)
-			this.#heartbeat = Timer.repeat(() => this.#beat(), heartbeat);
+		const { heartbeat, lruPurge } = this.options;
+		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
+		this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
 		log.info(`WebSocket echo server listening on port ${this.port}, path ${this.options.path}, ` +
-			`${this.options.maxClients} clients at once`);
+			`${this.options.maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`);
 	}
 
 	/** Stop listening; clients get Close 1001 "going away" and closeTimeout to answer it. */
@@ -166,9 +190,9 @@ export class WebSocketEchoServer {
 		if (!listener)
 			return;
 		this.#listener = undefined;
-		if (this.#heartbeat)
-			Timer.clear(this.#heartbeat);
-		this.#heartbeat = undefined;
+		if (this.#timer)
+			Timer.clear(this.#timer);
+		this.#timer = undefined;
 		(listener as unknown as { close(): void }).close();		// ECMA-419 close(), missing from the typings
 		log.info(`WebSocket echo server closing, ${this.#clients} clients`);
 		for (const connection of [...this.#connections]) {
@@ -191,15 +215,35 @@ export class WebSocketEchoServer {
 		this.#connections.add(new EchoConnection(from, this.#context));
 	}
 
-	#beat(): void {
-		for (const connection of this.#connections) {
+	#tick(): void {
+		const now = Date.now();
+		const beat = now >= this.#nextBeat;
+		if (beat)
+			this.#nextBeat = now + this.options.heartbeat;
+		for (const connection of [...this.#connections]) {
 			try {
-				connection.heartbeat();
+				connection.check(now);
+				if (beat)
+					connection.heartbeat();
 			}
 			catch (e) {
-				log.error(`heartbeat to ${connection.peer}: ${(e as Error).message}`);
+				log.error(`checking ${connection.peer}: ${(e as Error).message}`);
 			}
 		}
+	}
+
+	#purge(newcomer: string): boolean {
+		if (!this.options.lruPurge)
+			return false;
+		let idlest: EchoConnection | undefined;
+		for (const connection of this.#connections)
+			if (connection.upgraded && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
+				idlest = connection;
+		if (!idlest)
+			return false;
+		log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
+		idlest.purge();
+		return true;
 	}
 }
 
@@ -252,7 +296,7 @@ class EchoConnection extends Connection {
 			return this.#refuse(request.status, rejectionResponse(request), request.message);
 		if (settings.token && tokenOf(request.query) !== settings.token)
 			return this.#refuse(401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
-		if (this.#context.clients() >= settings.maxClients)
+		if (this.#context.clients() >= settings.maxClients && !this.#context.purge(this.peer))
 			return this.#refuse(503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
 		const protocol = selectProtocol(request.protocols, settings.protocols);
 		this.send(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
@@ -373,6 +417,15 @@ class EchoConnection extends Connection {
 	}
 
 	/* -------------------------------------------------------------- heartbeat */
+
+	/** Make room for a newcomer: Close 1001, and the slot counts as free at once. */
+	purge(): void {
+		if (this.upgraded) {
+			this.upgraded = false;
+			this.#context.released();
+		}
+		this.close(CloseCode.GOING_AWAY, "server full");
+	}
 
 	heartbeat(): void {
 		if (this.state !== OPEN)

@@ -16,15 +16,23 @@
  *   the budget is refilled (and onWritable called) once what was written has
  *   left for the kernel. A write on a failed socket returns undefined, as
  *   both SDK implementations (lin, lwip) do.
- * - The end of the peer's stream (FIN), a reset, or a failed connect all set
- *   the error state; onError is called once everything buffered was read.
- *   After onError no more onReadable/onWritable; write() still reaches the
- *   kernel while it can (a half-closed peer still reads), as on the
- *   simulator; esp32's lwip socket refuses writes once in the error state.
+ * - Faults, as both SDK implementations report them: a reset, a failed
+ *   connect or a failed write set the error state; onError is called once
+ *   everything buffered was read (lwip delivers it then; see below for the
+ *   simulator). After onError no more onReadable/onWritable. A write on a
+ *   failed socket returns undefined.
+ * - The end of the peer's stream (FIN): everything buffered is still read,
+ *   the write budget is still refilled (a half-closed peer still reads), and
+ *   onError comes once the last buffered byte was read and what was written
+ *   has left for the kernel, with a full budget reported just before it, so
+ *   the app can write back what it still holds. This is the simulator's
+ *   order (its last poll refills the budget, then reads the FIN), keeping
+ *   data where the platforms differ (see below).
  * - close() is immediate: no callback after it; methods then throw.
  * - format "buffer" (ArrayBuffer) or "number" (one byte per read/write).
  *
- * Deviations from the simulator:
+ * Deviations from the simulator and lwip (esp32), each where those two
+ * differ from each other or lose what this keeps:
  * - Event driven instead of polled every 20 ms: callbacks come in the next
  *   host turn, so round trips take microseconds, not >= 20 ms.
  * - bufferSize (read buffer and write budget) defaults to 16 KiB instead of
@@ -32,6 +40,20 @@
  *   overfill the read buffer by up to one kernel read (64 KiB).
  * - `address` may be a host name as well as dotted IPv4 (the simulator
  *   accepts dotted IPv4 only; the host provider resolves like esp32's lwip).
+ * - After the peer's FIN, writes go on until onError (the simulator lets
+ *   them reach the kernel too, but refills no budget once it saw the FIN,
+ *   and suppresses the onWritable of its last poll; lwip refuses every
+ *   write with "not ready" from the FIN on, in $MODDABLE/modules/io/socket/
+ *   lwip/tcp.c tcpReceive() with no pbuf → kTCPError, xs_tcp_write() →
+ *   !tcp->ready). This host keeps the data: a half-closed peer gets every
+ *   byte the app writes back before it closes.
+ * - onError is always reported, once the buffered bytes are read (as lwip
+ *   does). The simulator ($MODDABLE/modules/io/socket/lin/tcp.c) reports it
+ *   only if nothing was buffered when the error was found, never for an
+ *   error found by write(), and stops polling a socket in the error state,
+ *   so the app hears nothing more at all; the device code finds such
+ *   connections with its own probes (tcp/echo-stream.ts,
+ *   websocket/connection.ts), which the simulator tier exercises.
  */
 
 import * as net from "node:net";
@@ -71,8 +93,14 @@ export default class TCP {
 	#writable = 0;
 	#inFlight = 0;
 	#error = false;
+	/** The peer's FIN arrived: reads and writes go on; onError once both are done. */
+	#ended = false;
+	/** The budget refilled at the end of a FIN'd stream is reported with its onError. */
+	#lastBudget = false;
 	#errorReported = false;
 	#closed = false;
+	/** Accepted by the listener, not adopted by the app yet: a FIN leaves it usable. */
+	#shell = false;
 	#format: Format = "buffer";
 	#onReadable: TCPOptions["onReadable"];
 	#onWritable: TCPOptions["onWritable"];
@@ -80,8 +108,10 @@ export default class TCP {
 	#pending = 0;		// bit 1: readable, bit 2: writable, bit 4: error; reported in one later turn
 
 	constructor(options?: TCPOptions) {
-		if (!options)
+		if (!options) {
+			this.#shell = true;
 			return;		// an empty shell, filled by Listener.read()
+		}
 		this.#onReadable = options.onReadable;
 		this.#onWritable = options.onWritable;
 		this.#onError = options.onError;
@@ -112,9 +142,15 @@ export default class TCP {
 			this.#socket?.setNoDelay(Boolean(options.nodelay));
 	}
 
-	/** Listener side: give this shell the accepted socket. */
+	/**
+	 * Listener side: give this shell the accepted socket. Until the app adopts
+	 * it with TCP({from}) it buffers what arrives (up to bufferSize, then TCP
+	 * pushes back) and notes a FIN or reset, so a write to it fails once its
+	 * peer is gone, as on the platforms (whose kernel or lwip keeps receiving).
+	 */
 	[adopt](socket: net.Socket): void {
-		this.#socket = socket;
+		this.#attach(socket);
+		socket.resume();
 	}
 
 	#take(from: TCP): void {
@@ -127,11 +163,13 @@ export default class TCP {
 		this.#chunks = from.#chunks;
 		this.#readable = from.#readable;
 		this.#error = from.#error;
+		this.#ended = from.#ended;
 		this.#attach(socket);
 		if (this.#readable)
 			this.#trigger(1);
 		if (this.#error && !this.#readable)
 			this.#trigger(4);
+		this.#endIfDone();
 		// An accepted socket is connected: its first write budget comes in the next turn.
 		this.#refill();
 		socket.resume();
@@ -141,9 +179,10 @@ export default class TCP {
 		this.#socket = socket;
 		liveSockets.add(this);
 		hostNetwork.downListeners.add(this.#linkDown);
-		socket.removeAllListeners("data");
+		for (const event of ["data", "end", "error", "close"])
+			socket.removeAllListeners(event);
 		socket.on("data", (chunk: Buffer) => this.#received(chunk));
-		socket.on("end", () => this.#failed());
+		socket.on("end", () => this.#peerEnded());
 		socket.on("error", () => this.#failed());
 		socket.on("close", () => this.#failed());
 	}
@@ -173,8 +212,27 @@ export default class TCP {
 		if (this.#closed || this.#error)
 			return;
 		this.#error = true;
+		this.#ended = false;
 		if (!this.#readable)
 			this.#trigger(4);
+	}
+
+	#peerEnded(): void {
+		if (this.#closed || this.#error)
+			return;
+		this.#ended = true;
+		this.#endIfDone();
+	}
+
+	/** After a FIN: once everything was read and written out, a full budget, then onError. */
+	#endIfDone(): void {
+		if (!this.#ended || this.#readable || this.#inFlight || this.#shell)
+			return;
+		this.#refill();
+		this.#ended = false;
+		this.#error = true;
+		this.#lastBudget = true;
+		this.#trigger(4);
 	}
 
 	#refill(): void {
@@ -195,7 +253,7 @@ export default class TCP {
 		this.#pending = 0;
 		if (this.#closed)
 			return;
-		if ((what & 2) && this.#writable && !this.#error)
+		if ((what & 2) && this.#writable && (!this.#error || this.#lastBudget))
 			invoke(this, this.#onWritable, this.#writable);
 		if ((what & 1) && this.#readable && !this.#closed)
 			invoke(this, this.#onReadable, this.#readable);
@@ -244,6 +302,7 @@ export default class TCP {
 			this.#socket?.resume();
 		if (this.#error && !this.#readable)
 			this.#trigger(4);
+		this.#endIfDone();
 		return result;
 	}
 
@@ -288,6 +347,7 @@ export default class TCP {
 		socket.write(bytes, () => {
 			this.#inFlight--;
 			this.#refill();
+			this.#endIfDone();
 		});
 		return this.#writable;
 	}

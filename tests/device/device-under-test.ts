@@ -10,6 +10,7 @@ import { boardEndpoints, Endpoints, RunningDevice, startDevice } from "../../hos
 import { DeviceLog, LogFile } from "../../host-harness/device/log-file.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { planTiers, Tier } from "../../host-harness/lib/tiers.js";
+import { ResourceSource } from "../../host-harness/oracle/health.js";
 
 export const tiers: Tier[] = planTiers().tiers;
 
@@ -24,6 +25,8 @@ export interface DeviceUnderTest {
 	/** The device's log: its process output (node, sim), or a board's through host-harness check --logs. */
 	process?: DeviceLog;
 	running?: RunningDevice;
+	/** Where its resources are read (control channel on node, /proc on sim; nothing on a board). */
+	resources: ResourceSource;
 }
 
 /** Host-target config with fresh loopback ports; `extra` adds or overrides keys. */
@@ -38,7 +41,7 @@ export async function hostConfig(extra: Record<string, string> = {}): Promise<Re
 
 /** Boot (or reach) the device for this tier around the enclosing describe. */
 export function useDevice(tier: Tier, extra: Record<string, string> = {}): DeviceUnderTest {
-	const dut: DeviceUnderTest = { target: tier.target, endpoints: { target: tier.target } };
+	const dut: DeviceUnderTest = { target: tier.target, endpoints: { target: tier.target }, resources: { target: tier.target } };
 	beforeAll(async () => {
 		if (tier.target === "board") {
 			dut.endpoints = boardEndpoints(tier.board!.host, tier.board!.config);
@@ -46,8 +49,9 @@ export function useDevice(tier: Tier, extra: Record<string, string> = {}): Devic
 				dut.process = new LogFile(process.env.DEVICE_LOG_FILE);
 			return;
 		}
-		const running = await startDevice({ target: tier.target, config: await hostConfig(extra) });
+		const running = await startDevice({ target: tier.target, config: await hostConfig(extra), control: tier.target === "node" });
 		dut.running = running;
+		dut.resources = { target: tier.target, pid: running.process.pid, control: running.control };
 		dut.process = running.process;
 		dut.endpoints = running.endpoints;
 	});
