@@ -1,5 +1,5 @@
 /*
- * host-harness check --device <host> | --target node|sim [--only tcp|udp|ws|wifi] [--json]
+ * host-harness check --device <host> | --target node|sim [--only tcp|udp|ws|wifi|faults] [--json]
  *
  * Runs the oracle suites (tests/device) against a device and prints one
  * line per case and a summary; exits 0 only when every case passed. It is
@@ -13,13 +13,14 @@ import * as fs from "node:fs";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import { LogFile } from "../device/log-file.js";
 
-const usage = `usage: host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi] [--json]
+const usage = `usage: host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]
 
   --device <host>   a board on the network, flashed with this app (key=value: the config it was flashed with)
   --logs [port]     with --device: read the board's log as host-harness logs does (a debug build through
                     serial2xsbug, default port 5002), so the cases that check the device's log run too
   --target node|sim a device started on this PC
-  --only <area>     tcp (server, client), udp, ws (server, client), wifi (station, provisioning); repeatable
+  --only <area>     tcp (server, client), udp, ws (server, client), wifi (station, provisioning),
+                    faults (resets, half-closes, floods, slow and silent peers); repeatable
   --json            one JSON object with every case instead of lines
 
 Examples:
@@ -32,6 +33,7 @@ const areas: Record<string, string[]> = {
 	udp: ["tests/device/udp-server.test.ts"],
 	ws: ["tests/device/ws-server.test.ts", "tests/device/ws-client.test.ts"],
 	wifi: ["tests/device/wifi.test.ts", "tests/device/provisioning.test.ts"],
+	faults: ["tests/device/faults-tcp.test.ts", "tests/device/faults-ws.test.ts"],
 };
 
 interface CaseResult {
