@@ -148,11 +148,10 @@ export async function startXvfb(): Promise<Display> {
 	};
 }
 
-/** Spawn mcsim on a library under a display; the caller wraps it in a DeviceProcess. */
-export function spawnSimulator(sdk: Sdk, library: string, display: string, env: NodeJS.ProcessEnv = {}) {
+/** Spawn mcsim on a library under a display (inside a network namespace with `prefix`, e.g. ip netns exec ns); the caller wraps it in a DeviceProcess. */
+export function spawnSimulator(sdk: Sdk, library: string, display: string, env: NodeJS.ProcessEnv = {}, prefix: string[] = []) {
 	const stdbuf = which("stdbuf");
-	const command = stdbuf ?? sdk.mcsim;
-	const args = stdbuf ? ["-oL", "-eL", sdk.mcsim, library] : [library];
+	const [command, ...args] = [...prefix, ...(stdbuf ? [stdbuf, "-oL", "-eL", sdk.mcsim, library] : [sdk.mcsim, library])];
 	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"] });
 	trackPid(child.pid);
 	child.once("exit", () => untrackPid(child.pid));

@@ -21,6 +21,7 @@ import { trackPid, untrackPid } from "./pids.js";
 import { readConfig } from "../../modules/config-schema.js";
 import { freeTcpPort } from "../lib/ports.js";
 import { sendControl } from "./control-client.js";
+import type { LanLink } from "../lib/netns.js";
 
 export type HostTarget = "node" | "sim";
 export type TargetName = HostTarget | "board";
@@ -62,8 +63,10 @@ export interface StartOptions {
 	control?: boolean;
 	/** Resolve once the process runs, without waiting for its services (endpoints then come later, if ever). */
 	noWait?: boolean;
-	/** Simulator: a debug build (mcconfig -d) that connects to an xsbug-protocol debugger on this port of 127.0.0.1. */
+	/** Simulator: a debug build (mcconfig -d) that connects to an xsbug-protocol debugger on this port of 127.0.0.1 (of the link's host end with `lan`). */
 	xsbugPort?: number;
+	/** Run the device inside this network namespace (host-harness/lib/netns.ts), reached at its address as a board is. */
+	lan?: LanLink;
 }
 
 const loopback = "127.0.0.1";
@@ -89,16 +92,20 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
 	if (options.target === "sim" && (options.wifiFaults || options.control))
 		throw new Error("WiFi faults and the control channel exist on the Node-hosted device only");
+	if (options.lan && options.control)
+		throw new Error("a device in a network namespace is reached as a board is: it has no control channel");
 	if (options.target === "node" && options.xsbugPort)
 		throw new Error("the Node-hosted device has no xsbug connection: its log is its stdout");
+	if (options.lan)
+		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
 	const device = options.target === "sim"
-		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort)
-		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env);
+		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan)
+		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan);
 	try {
 		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
 		return {
 			target: options.target,
-			endpoints: endpointsFrom(options.target, loopback, up),
+			endpoints: endpointsFrom(options.target, options.lan?.deviceAddress ?? loopback, up),
 			process: device,
 			config,
 			control: controlPort ? command => sendControl(controlPort, command) : undefined,
@@ -111,12 +118,13 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	}
 }
 
-function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}): DeviceProcess {
+function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}, lan?: LanLink): DeviceProcess {
 	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
 	if (!fs.existsSync(boot))
 		throw new Error(`${boot} is missing: run "npm run build" first`);
 	const deviceConfig: DeviceConfig = manifestConfig("lin", config);
-	const child = spawn(process.execPath, [boot], {
+	const [command, ...prefix] = lan ? [...lan.exec, process.execPath] : [process.execPath];
+	const child = spawn(command, [...prefix, boot], {
 		cwd: projectRoot,
 		env: { ...process.env, ...env, XSNK_DEVICE_CONFIG: JSON.stringify(deviceConfig) },
 		stdio: ["ignore", "pipe", "pipe"],
@@ -126,7 +134,7 @@ function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number,
 	return new DeviceProcess(child, "node-hosted device", readyTimeoutMs);
 }
 
-async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number): Promise<DeviceProcess> {
+async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number, lan?: LanLink): Promise<DeviceProcess> {
 	const lookup = findSdk();
 	if ("missing" in lookup)
 		throw new Error(`cannot run the simulator: ${lookup.missing}`);
@@ -139,7 +147,8 @@ async function startSimulator(config: Record<string, string>, readyTimeoutMs: nu
 		fs.rmSync(library, { force: true });
 		throw e;
 	}
-	const child = spawnSimulator(lookup.sdk, library, xvfb.display, xsbugPort ? { XSBUG_HOST: "127.0.0.1", XSBUG_PORT: String(xsbugPort) } : {});
+	const xsbugHost = lan?.hostAddress ?? "127.0.0.1";
+	const child = spawnSimulator(lookup.sdk, library, xvfb.display, xsbugPort ? { XSBUG_HOST: xsbugHost, XSBUG_PORT: String(xsbugPort) } : {}, lan?.exec);
 	const device = new DeviceProcess(child, "simulator", readyTimeoutMs);
 	device.onStopped(() => xvfb.stop());
 	device.onStopped(() => fs.rmSync(library, { force: true }));

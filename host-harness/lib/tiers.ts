@@ -2,7 +2,11 @@
  * Which device targets the suites run against here and now: the
  * Node-hosted device always; the simulator when the Moddable SDK is
  * installed; a real board when DEVICE=<ip> is set (DEVICE_CONFIG holds the
- * key=value pairs it was flashed with, space-separated).
+ * key=value pairs it was flashed with, space-separated); and the `lan`
+ * tiers, node and sim devices the test run started in network namespaces of
+ * their own (tests/device/global-setup.ts, host-harness/device/lan.ts),
+ * which the suites reach exactly as they reach a board. LAN_TIERS carries
+ * them from the setup to the suites.
  */
 
 import { findSdk, which } from "../device/sdk.js";
@@ -10,9 +14,28 @@ import { parseConfigArgs } from "../device/project.js";
 import type { TargetName } from "../device/targets.js";
 
 export interface Tier {
+	/** The code path: a device this PC starts and owns (node, sim), or one reached by address (board). */
 	target: TargetName;
+	/** What the suites call it: node, sim, board, lan-node, lan-sim. */
+	name: string;
+	/** Whose volumes and waits apply (tests/device/knobs.ts): a board in a namespace is a node or a simulator underneath. */
+	pace: TargetName;
 	/** For a board: its address and the config it was flashed with. */
 	board?: { host: string; config: Record<string, string> };
+	/** Where its log is read, for a board whose log the run carries (check --logs, the lan tiers). */
+	logFile?: string;
+	/** For a lan tier: the link the harness can fail (host-harness/lib/netns.ts). */
+	link?: { ns: string; hostIf: string; hostAddress: string };
+}
+
+/** A lan tier as global-setup hands it to the suites in LAN_TIERS. */
+export interface LanTier {
+	name: string;
+	pace: "node" | "sim";
+	host: string;
+	config: Record<string, string>;
+	logFile: string;
+	link: { ns: string; hostIf: string; hostAddress: string };
 }
 
 export interface TierPlan {
@@ -22,7 +45,7 @@ export interface TierPlan {
 }
 
 export function planTiers(env: NodeJS.ProcessEnv = process.env): TierPlan {
-	const tiers: Tier[] = [{ target: "node" }];
+	const tiers: Tier[] = [{ target: "node", name: "node", pace: "node" }];
 	const skipped: string[] = [];
 	const only = env.TARGETS?.split(",").map(t => t.trim()).filter(Boolean);
 	const sdk = findSdk(env);
@@ -31,12 +54,23 @@ export function planTiers(env: NodeJS.ProcessEnv = process.env): TierPlan {
 	else if (!which("Xvfb", env))
 		skipped.push("sim tier skipped: Xvfb is not installed (apt-get install xvfb); the simulator needs it to run headless");
 	else
-		tiers.push({ target: "sim" });
+		tiers.push({ target: "sim", name: "sim", pace: "sim" });
 	if (env.DEVICE)
-		tiers.push({ target: "board", board: { host: env.DEVICE, config: parseConfigArgs((env.DEVICE_CONFIG ?? "").split(/\s+/).filter(Boolean)) } });
+		tiers.push({
+			target: "board",
+			name: "board",
+			// DEVICE_KNOBS=sim: a simulator stands in for the board (a test of check --device itself).
+			pace: env.DEVICE_KNOBS === "sim" ? "sim" : "board",
+			board: { host: env.DEVICE, config: parseConfigArgs((env.DEVICE_CONFIG ?? "").split(/\s+/).filter(Boolean)) },
+			logFile: env.DEVICE_LOG_FILE || undefined,
+		});
 	else
 		skipped.push("board tier skipped: DEVICE=<ip of a flashed ESP32> is not set");
+	for (const lan of JSON.parse(env.LAN_TIERS || "[]") as LanTier[])
+		tiers.push({ target: "board", name: lan.name, pace: lan.pace, board: { host: lan.host, config: lan.config }, logFile: lan.logFile, link: lan.link });
+	if (env.LAN_SKIPPED)
+		skipped.push(env.LAN_SKIPPED);
 	if (only)
-		return { tiers: tiers.filter(t => only.includes(t.target)), skipped };
+		return { tiers: tiers.filter(t => only.includes(t.name) || only.includes(t.target) && t.name === t.target || only.includes("lan") && t.name.startsWith("lan-")), skipped };
 	return { tiers, skipped };
 }

@@ -23,7 +23,8 @@ export const hostNetwork = {
 	/** The device's own access point's name while it is open (provisioning), else "". */
 	accessPoint: "",
 	ssid: "",
-	address: "127.0.0.1",
+	/** The host's loopback, or the address the harness gave a device it runs in a network namespace. */
+	address: process.env.XSNK_HOST_ADDRESS || "127.0.0.1",
 	mac: "02:00:00:4e:4b:01",
 	downListeners: new Set<LinkListener>(),
 

@@ -23,9 +23,10 @@
  *   failed socket returns undefined.
  * - The end of the peer's stream (FIN): everything buffered is still read,
  *   the write budget is still refilled (a half-closed peer still reads), and
- *   onError comes once the last buffered byte was read and what was written
- *   has left for the kernel, with a full budget reported just before it, so
- *   the app can write back what it still holds. This is the simulator's
+ *   onError comes once the last buffered byte was read, with the budget
+ *   refilled just before it when the kernel still takes more (as the
+ *   simulator's last poll refills it when select() finds the socket
+ *   writable), so the app can write back what it still holds. This is the simulator's
  *   order (its last poll refills the budget, then reads the FIN), keeping
  *   data where the platforms differ (see below).
  * - close() is immediate: no callback after it; methods then throw.
@@ -224,19 +225,26 @@ export default class TCP {
 		this.#endIfDone();
 	}
 
-	/** After a FIN: once everything was read and written out, a full budget, then onError. */
+	/**
+	 * After a FIN: once everything buffered was read, onError, with the budget
+	 * refilled just before it if the kernel still takes more (a peer that
+	 * reads its echo); a peer that does not read does not hold it back.
+	 */
 	#endIfDone(): void {
-		if (!this.#ended || this.#readable || this.#inFlight || this.#shell)
+		if (!this.#ended || this.#readable || this.#shell)
 			return;
-		this.#refill();
+		this.#refill(true);
 		this.#ended = false;
 		this.#error = true;
 		this.#lastBudget = true;
 		this.#trigger(4);
 	}
 
-	#refill(): void {
-		if (this.#closed || this.#error || this.#inFlight || this.#writable === bufferSize)
+	/** A full budget once what was written has left for the kernel (`atEnd`: once the kernel takes more, as the simulator's last poll does). */
+	#refill(atEnd = false): void {
+		if (this.#closed || this.#error || this.#writable === bufferSize)
+			return;
+		if (this.#inFlight && !(atEnd && this.#socket && !this.#socket.writableNeedDrain))
 			return;
 		this.#writable = bufferSize;
 		this.#trigger(2);

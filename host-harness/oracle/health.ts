@@ -163,6 +163,30 @@ export async function freshWsClientServed(endpoints: Endpoints, options: FreshCl
 	}
 }
 
+/** A `ws` client to the URL, retried until served (not refused or answered 503) or the deadline. */
+export async function openServedWs(url: string, withinMs: number): Promise<WebSocket> {
+	const start = Date.now();
+	for (;;) {
+		try {
+			return await new Promise<WebSocket>((resolve, reject) => {
+				const socket = new WebSocket(url, { handshakeTimeout: Math.max(500, withinMs) });
+				socket.once("open", () => resolve(socket));
+				socket.once("error", reject);
+				socket.once("unexpected-response", (_request, response) => {
+					socket.on("error", () => {});
+					socket.terminate();
+					reject(new Error(`HTTP ${response.statusCode}`));
+				});
+			});
+		}
+		catch (e) {
+			if (Date.now() - start > withinMs)
+				throw new Error(`no WebSocket connection served within ${withinMs} ms: ${(e as Error).message}`);
+			await sleep(25);
+		}
+	}
+}
+
 /** A fresh UDP sender gets its datagram back. */
 export async function freshUdpSenderServed(endpoints: Endpoints, options: FreshClientOptions): Promise<number> {
 	const start = Date.now();

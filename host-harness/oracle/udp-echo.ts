@@ -19,7 +19,9 @@ export function udpSender(endpoint: Endpoint): Promise<UdpSender> {
 		const waiting: ((data: Buffer, from: dgram.RemoteInfo) => void)[] = [];
 		socket.on("message", (data, from) => waiting.shift()?.(data, from));
 		socket.once("error", reject);
-		socket.bind(0, "127.0.0.1", () => {
+		// Loopback for a device on this PC; any interface for one elsewhere (a board,
+		// a device in a network namespace), whose answer comes back to the address it reached.
+		socket.bind(0, endpoint.host.startsWith("127.") ? "127.0.0.1" : "0.0.0.0", () => {
 			resolve({
 				port: socket.address().port,
 				echo(payload, timeoutMs = 5000) {

@@ -6,6 +6,12 @@
 import WebSocket from "ws";
 import * as net from "node:net";
 
+/** The TCP endpoint of a ws:// URL (a URL elides port 80, its default). */
+export function wsEndpoint(url: string): { host: string; port: number } {
+	const parsed = new URL(url);
+	return { host: parsed.hostname, port: Number(parsed.port || 80) };
+}
+
 export function openWs(url: string, options: WebSocket.ClientOptions = {}, timeoutMs = 10_000): Promise<WebSocket> {
 	return new Promise((resolve, reject) => {
 		const socket = new WebSocket(url, { handshakeTimeout: timeoutMs, ...options });

@@ -14,9 +14,9 @@ import { ResourceSource } from "../../host-harness/oracle/health.js";
 
 export const tiers: Tier[] = planTiers().tiers;
 
-/** Whether the suites can read this tier's log: the host targets always; a board when check --logs carries it (DEVICE_LOG_FILE). */
+/** Whether the suites can read this tier's log: the host targets always; a board when the run carries it (check --logs, the lan tiers). */
 export function hasLog(tier: Tier): boolean {
-	return tier.target !== "board" || !!process.env.DEVICE_LOG_FILE;
+	return tier.target !== "board" || !!tier.logFile;
 }
 
 export interface DeviceUnderTest {
@@ -45,8 +45,8 @@ export function useDevice(tier: Tier, extra: Record<string, string> = {}): Devic
 	beforeAll(async () => {
 		if (tier.target === "board") {
 			dut.endpoints = boardEndpoints(tier.board!.host, tier.board!.config);
-			if (process.env.DEVICE_LOG_FILE)
-				dut.process = new LogFile(process.env.DEVICE_LOG_FILE);
+			if (tier.logFile)
+				dut.process = new LogFile(tier.logFile);
 			return;
 		}
 		const running = await startDevice({ target: tier.target, config: await hostConfig(extra), control: tier.target === "node" });

@@ -21,13 +21,13 @@ const volume = {
 	board: { halfCloseSizes: [1, 1500, 50_000], endsInARow: 100, resetAtOnce: 20 },
 };
 
-describe.each(tiers)("TCP echo server under faults on $target", tier => {
+describe.each(tiers)("TCP echo server under faults on $name", tier => {
 	const device = useDevice(tier);
-	const k = knobs[tier.target];
-	const v = volume[tier.target];
-	const within = servedWithin[tier.target];
+	const k = knobs[tier.pace];
+	const v = volume[tier.pace];
+	const within = servedWithin[tier.pace];
 	const tcp = () => device.endpoints.tcp!;
-	const judge = judgedCases(device, tier.target);
+	const judge = judgedCases(device, tier.pace);
 
 	it(`${v.resetAtOnce} clients that send 3000 bytes and reset at once free every slot`, async () => {
 		await Promise.all(Array.from({ length: v.resetAtOnce }, () => reset(tcp(), 3000, 20)));
@@ -69,16 +69,16 @@ describe.each(tiers)("TCP echo server under faults on $target", tier => {
 				expect((await back).toString()).toBe("live");
 			}
 			const dead = await tryConnect(tcp());
-			await new Promise(r => setTimeout(r, tier.target === "sim" ? 200 : 50));		// accepted into the backlog
+			await new Promise(r => setTimeout(r, tier.pace === "sim" ? 200 : 50));		// accepted into the backlog
 			dead!.resetAndDestroy();
-			await new Promise(r => setTimeout(r, tier.target === "sim" ? 200 : 50));
+			await new Promise(r => setTimeout(r, tier.pace === "sim" ? 200 : 50));
 			// A newcomer takes the dead one's place in the backlog instead of being refused…
 			const newcomer = await tryConnect(tcp());
 			let refused = false;
 			newcomer!.once("close", () => { refused = true; });
 			newcomer!.write("waited");
 			const echoed = readBytes(newcomer!, 6, within * 4);
-			await new Promise(r => setTimeout(r, tier.target === "sim" ? 500 : 200));
+			await new Promise(r => setTimeout(r, tier.pace === "sim" ? 500 : 200));
 			expect(refused).toBe(false);
 			// …and is served, early data first, once a slot frees.
 			live[0]!.destroy();
@@ -117,7 +117,7 @@ describe.each(tiers)("TCP echo server under faults on $target", tier => {
 		try {
 			const loops = served.map(socket => echoLoop(socket!));
 			const before = echoes;
-			const result = await flood(tcp(), 2 + 50, tier.target === "sim" ? 1500 : 500);
+			const result = await flood(tcp(), 2 + 50, tier.pace === "sim" ? 1500 : 500);
 			const during = echoes - before;
 			running = false;
 			await Promise.all(loops);
@@ -164,6 +164,7 @@ describe.each(tiers)("TCP echo server under faults on $target", tier => {
 
 	it("a client that connects and says nothing does not stall anyone else", async () => {
 		const quiet = await silent(tcp());
+		expect(quiet).toBeDefined();
 		try {
 			await freshTcpClientServed(device.endpoints, { withinMs: within });
 		}
@@ -180,10 +181,10 @@ describe.each(tiers)("TCP echo server under faults on $target", tier => {
 	});
 });
 
-describe.each(tiers.filter(t => t.target !== "board"))("TCP echo server dead and silent peers on $target", tier => {
+describe.each(tiers.filter(t => t.target !== "board"))("TCP echo server dead and silent peers on $name", tier => {
 	describe("with a short idle timeout", () => {
 		const device = useDevice(tier, { tcpIdleTimeout: "800" });
-		const judge = judgedCases(device, tier.target);
+		const judge = judgedCases(device, tier.pace);
 
 		it("closes a silent connection at tcpIdleTimeout and frees its slot", async () => {
 			const quiet = [await silent(device.endpoints.tcp!), await silent(device.endpoints.tcp!)];
@@ -199,7 +200,7 @@ describe.each(tiers.filter(t => t.target !== "board"))("TCP echo server dead and
 
 	describe("with tcpLruPurge", () => {
 		const device = useDevice(tier, { tcpLruPurge: "true", tcpBacklog: "0" });
-		const judge = judgedCases(device, tier.target);
+		const judge = judgedCases(device, tier.pace);
 
 		it("a newcomer to a full server closes the connection idle the longest and is served", async () => {
 			const tcp = device.endpoints.tcp!;

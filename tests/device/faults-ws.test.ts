@@ -10,8 +10,9 @@ import WebSocket from "ws";
 import { hasLog, tiers, useDevice } from "./device-under-test.js";
 import { judgedCases, servedWithin } from "./judge.js";
 import { closedByServer, endMidFrame, floodUpgrades, mute, trickleHandshake, type Ending } from "../../host-harness/faults/ws.js";
-import { openWs, nextMessage, closed } from "../../host-harness/oracle/ws-echo.js";
-import { freshWsClientServed, wsEchoOnce } from "../../host-harness/oracle/health.js";
+import { openWs, nextMessage, closed, wsEndpoint } from "../../host-harness/oracle/ws-echo.js";
+import { silent } from "../../host-harness/faults/tcp.js";
+import { freshWsClientServed, openServedWs, wsEchoOnce } from "../../host-harness/oracle/health.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
 const volume = {
@@ -22,11 +23,11 @@ const volume = {
 
 const endings: Ending[] = ["reset", "fin", "destroy"];
 
-describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
+describe.each(tiers)("WebSocket echo server under faults on $name", tier => {
 	const device = useDevice(tier);
 	const url = () => device.endpoints.ws!;
-	const judge = judgedCases(device, tier.target);
-	const v = volume[tier.target];
+	const judge = judgedCases(device, tier.pace);
+	const v = volume[tier.pace];
 
 	describe.each(endings)("clients that end TCP with a %s in the middle of a frame", ending => {
 		it("5 at once, after the header only", async () => {
@@ -66,7 +67,8 @@ describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
 	}, 300_000);
 
 	it("a flood of maxClients + 50 upgrades: served clients keep echoing throughout, the rest get 503 or are closed", async () => {
-		const served = await Promise.all([openWs(url()), openWs(url())]);
+		const within = servedWithin[tier.pace];
+		const served = [await openServedWs(url(), within), await openServedWs(url(), within)];
 		let echoes = 0;
 		let failures = 0;
 		let running = true;
@@ -75,7 +77,7 @@ describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
 				const payload = randomPayload(300);
 				socket.send(payload);
 				try {
-					const back = await nextMessage(socket, tier.target === "sim" ? 10_000 : 5000);
+					const back = await nextMessage(socket, tier.pace === "sim" ? 10_000 : 5000);
 					if (back.binary && sha256(back.data) === sha256(payload))
 						echoes++;
 					else
@@ -89,7 +91,7 @@ describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
 		});
 		try {
 			const before = echoes;
-			const result = await floodUpgrades(url(), 4 + 50, tier.target === "sim" ? 2000 : 800);
+			const result = await floodUpgrades(url(), 4 + 50, tier.pace === "sim" ? 2000 : 800);
 			const during = echoes - before;
 			running = false;
 			await Promise.all(loops);
@@ -109,8 +111,7 @@ describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
 	}, 60_000);
 
 	it("a client that stops reading does not stall the others, and its queue stays bounded by TCP", async () => {
-		const stuck = new WebSocket(url());
-		await new Promise((resolve, reject) => { stuck.once("open", resolve); stuck.once("error", reject); });
+		const stuck = await openServedWs(url(), servedWithin[tier.pace]);
 		const raw = (stuck as unknown as { _socket: import("node:net").Socket })._socket;
 		raw.pause();
 		const block = randomPayload(64 * 1024);
@@ -118,7 +119,7 @@ describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
 			stuck.send(block);
 		try {
 			for (let i = 0; i < 5; i++)
-				await wsEchoOnce(url(), tier.target === "sim" ? 10_000 : 5000);
+				await wsEchoOnce(url(), tier.pace === "sim" ? 10_000 : 5000);
 		}
 		finally {
 			stuck.terminate();
@@ -127,9 +128,10 @@ describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
 	}, 60_000);
 
 	it("a client that connects and says nothing does not stall anyone else", async () => {
-		const quiet = await import("../../host-harness/faults/tcp.js").then(m => m.silent({ host: new URL(url()).hostname, port: Number(new URL(url()).port) }));
+		const quiet = await silent(wsEndpoint(url()));
+		expect(quiet).toBeDefined();
 		try {
-			await freshWsClientServed(device.endpoints, { withinMs: servedWithin[tier.target] });
+			await freshWsClientServed(device.endpoints, { withinMs: servedWithin[tier.pace] });
 		}
 		finally {
 			quiet?.destroy();
@@ -144,12 +146,12 @@ describe.each(tiers)("WebSocket echo server under faults on $target", tier => {
 	});
 });
 
-describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server slow and silent peers on $target", tier => {
-	const timeout = tier.target === "sim" ? 1500 : 800;
-	const heartbeat = tier.target === "sim" ? 600 : 300;
+describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server slow and silent peers on $name", tier => {
+	const timeout = tier.pace === "sim" ? 1500 : 800;
+	const heartbeat = tier.pace === "sim" ? 600 : 300;
 	const device = useDevice(tier, { wsHandshakeTimeout: String(timeout), wsHeartbeat: String(heartbeat) });
 	const url = () => device.endpoints.ws!;
-	const judge = judgedCases(device, tier.target);
+	const judge = judgedCases(device, tier.pace);
 
 	it("a handshake trickled a byte at a time slower than wsHandshakeTimeout is dropped, while others are served", async () => {
 		const trickled = trickleHandshake(url(), 40, 10_000);		// ~130 bytes × 40 ms: beyond the timeout
@@ -195,10 +197,10 @@ describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server sl
 	});
 });
 
-describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server with wsLruPurge on $target", tier => {
+describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server with wsLruPurge on $name", tier => {
 	const device = useDevice(tier, { wsLruPurge: "true", wsMaxClients: "2" });
 	const url = () => device.endpoints.ws!;
-	const judge = judgedCases(device, tier.target);
+	const judge = judgedCases(device, tier.pace);
 
 	it("a client beyond wsMaxClients closes the longest-idle client (1001) and is served", async () => {
 		const idle = await openWs(url());

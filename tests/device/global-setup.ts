@@ -1,16 +1,55 @@
-// Before the device suites: say which tiers cannot run here (one line each),
-// and make sure the Node-hosted device is built.
+// Before the device suites: start the lan tiers' devices (each in a network
+// namespace of its own, reached as a board is), say which tiers cannot run
+// here (one line each), and make sure the Node-hosted device is built.
+// After them: stop the lan devices and remove their namespaces.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { planTiers } from "../../host-harness/lib/tiers.js";
+import { planTiers, type LanTier } from "../../host-harness/lib/tiers.js";
 import { projectRoot } from "../../host-harness/device/project.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 
-export default function setup(): void {
-	const plan = planTiers();
-	for (const line of plan.skipped)
-		console.log(line);
-	console.log(`device tiers running: ${plan.tiers.map(t => t.target).join(", ")}`);
+/** Whether TARGETS (when set) asks for this lan tier. */
+function wanted(name: string): boolean {
+	const only = process.env.TARGETS?.split(",").map(t => t.trim()).filter(Boolean);
+	return !only || only.includes(name) || only.includes("lan");
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
 	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
 	if (!fs.existsSync(boot))
 		throw new Error(`${boot} is missing: npm test builds it first ("npm run build")`);
+	const lanDevices: LanDevice[] = [];
+	const hostTiers = planTiers({ ...process.env, TARGETS: undefined }).tiers.map(t => t.name);
+	const candidates = (["node", "sim"] as const).filter(target => hostTiers.includes(target) && wanted(`lan-${target}`));
+	const why = candidates.length ? whyNoNamespaces() : undefined;
+	if (why)
+		process.env.LAN_SKIPPED = `lan tiers skipped: ${why}`;
+	else {
+		for (const target of candidates) {
+			try {
+				lanDevices.push(await startLanDevice(target));
+			}
+			catch (e) {
+				process.env.LAN_SKIPPED = `lan-${target} tier skipped: its device did not start: ${(e as Error).message.split("\n")[0]}`;
+			}
+		}
+	}
+	const lanTiers: LanTier[] = lanDevices.map(device => ({
+		name: `lan-${device.target}`,
+		pace: device.target,
+		host: device.link.deviceAddress,
+		config: device.config,
+		logFile: device.logFile,
+		link: { ns: device.link.ns, hostIf: device.link.hostIf, hostAddress: device.link.hostAddress },
+	}));
+	process.env.LAN_TIERS = JSON.stringify(lanTiers);
+	const plan = planTiers();
+	for (const line of plan.skipped)
+		console.log(line);
+	console.log(`device tiers running: ${plan.tiers.map(t => t.name).join(", ")}${lanTiers.length ? ` (${lanTiers.map(t => `${t.name} at ${t.host}`).join(", ")})` : ""}`);
+	return async () => {
+		for (const device of lanDevices)
+			await device.stop();
+	};
 }

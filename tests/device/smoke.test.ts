@@ -5,7 +5,7 @@ import { hasLog, tiers, useDevice } from "./device-under-test.js";
 import { echoOnce, randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 import { udpSender } from "../../host-harness/oracle/udp-echo.js";
 
-describe.each(tiers)("smoke on $target", tier => {
+describe.each(tiers)("smoke on $name", tier => {
 	const device = useDevice(tier);
 
 	it("reports TCP and UDP endpoints once its services are up", () => {

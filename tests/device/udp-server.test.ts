@@ -6,9 +6,9 @@ import { knobs } from "./knobs.js";
 import { udpSender } from "../../host-harness/oracle/udp-echo.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
-describe.each(tiers)("UDP echo server on $target", tier => {
+describe.each(tiers)("UDP echo server on $name", tier => {
 	const device = useDevice(tier);
-	const k = knobs[tier.target];
+	const k = knobs[tier.pace];
 
 	it.each(k.udpSizes)("echoes a %i-byte datagram to its sender unchanged", async size => {
 		const sender = await udpSender(device.endpoints.udp!);

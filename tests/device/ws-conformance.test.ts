@@ -10,20 +10,20 @@ import { runConformance } from "../../host-harness/conformance/runner.js";
 import { formatText, summarize } from "../../host-harness/conformance/report.js";
 import { projectRoot } from "../../host-harness/device/project.js";
 
-describe.each(tiers)("WebSocket conformance on $target", tier => {
+describe.each(tiers)("WebSocket conformance on $name", tier => {
 	const device = useDevice(tier, { wsMaxClients: "6" });
 
 	it("passes every case, with the close code each rule demands", async () => {
 		const results = await runConformance(device.endpoints.ws!, {
-			scale: tier.target === "node" ? "full" : "small",
-			concurrency: tier.target === "node" ? 2 : 1,
-			roundTrips: tier.target === "node" ? 50 : 10,
+			scale: tier.pace === "node" ? "full" : "small",
+			concurrency: tier.pace === "node" ? 2 : 1,
+			roundTrips: tier.pace === "node" ? 50 : 10,
 		});
 		const table = formatText(results);
 		fs.mkdirSync(path.join(projectRoot, "build", "reports"), { recursive: true });
-		fs.writeFileSync(path.join(projectRoot, "build", "reports", `ws-conformance-${tier.target}.txt`), table);
+		fs.writeFileSync(path.join(projectRoot, "build", "reports", `ws-conformance-${tier.name}.txt`), table);
 		const summary = summarize(results);
-		console.log(`WebSocket conformance on ${tier.target}: ${summary.passed}/${summary.total} cases pass`);
+		console.log(`WebSocket conformance on ${tier.name}: ${summary.passed}/${summary.total} cases pass`);
 		expect(results.length).toBeGreaterThanOrEqual(250);
 		expect(results.filter(r => !r.passed).map(r => `${r.id} ${r.description}: expected ${r.expected}, observed ${r.observed}`)).toEqual([]);
 	}, 600_000);

@@ -5,13 +5,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { tiers, useDevice } from "./device-under-test.js";
-import { closed, nextMessage, openWs, rawHttp } from "../../host-harness/oracle/ws-echo.js";
+import { closed, nextMessage, openWs, rawHttp, wsEndpoint } from "../../host-harness/oracle/ws-echo.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
 const MiB = 1024 * 1024;
 const sizes = { node: [0, 125, 126, 65535, 65536, MiB], sim: [0, 125, 126, 65535, 65536], board: [0, 125, 126, 65535, 65536, MiB] };
 
-describe.each(tiers)("WebSocket echo server on $target", tier => {
+describe.each(tiers)("WebSocket echo server on $name", tier => {
 	const device = useDevice(tier);
 	const url = () => device.endpoints.ws!;
 	const open: WebSocket[] = [];
@@ -24,9 +24,9 @@ describe.each(tiers)("WebSocket echo server on $target", tier => {
 		for (const socket of open.splice(0))
 			socket.terminate();
 	});
-	const timeout = tier.target === "sim" ? 60_000 : 20_000;
+	const timeout = tier.pace === "sim" ? 60_000 : 20_000;
 
-	it.each(sizes[tier.target])("echoes a %i-byte text and binary message with its type", async size => {
+	it.each(sizes[tier.pace])("echoes a %i-byte text and binary message with its type", async size => {
 		const socket = await connect();
 		const text = "x".repeat(size);
 		socket.send(text);
@@ -96,7 +96,7 @@ describe.each(tiers)("WebSocket echo server on $target", tier => {
 	});
 
 	it("answers bad upgrades: 404 wrong path, 426 wrong version, 400 bad key, 405 not GET", async () => {
-		const { hostname: host, port } = new URL(url());
+		const { host, port } = wsEndpoint(url());
 		const head = (method: string, path: string, extra: string) =>
 			`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${extra}\r\n`;
 		const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";

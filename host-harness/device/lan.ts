@@ -1,0 +1,82 @@
+/*
+ * A device in a network namespace of its own, standing in for a board on a
+ * LAN (host-harness/lib/netns.ts): the harness reaches it at its address
+ * exactly as it reaches a board (boardEndpoints with the config it runs),
+ * and reads its log the way it reads a board's, from a file:
+ *
+ *   node  the Node-hosted device's own output, line by line
+ *   sim   a debug build of the simulator reporting over the xsbug protocol
+ *         to a log server at the link's host end, as a board does through
+ *         serial2xsbug
+ *
+ * Ports are a board's defaults (8080, 9000, 80): the namespace is the
+ * device's alone, so nothing clashes.
+ */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createLink, type LanLink } from "../lib/netns.js";
+import { boardEndpoints, startDevice, type Endpoints, type HostTarget, type RunningDevice } from "./targets.js";
+import { LogFile } from "./log-file.js";
+import { projectRoot } from "./project.js";
+import { XsbugLogServer } from "../xsbug/log-server.js";
+
+export interface LanDevice {
+	target: HostTarget;
+	link: LanLink;
+	/** The config it runs, as a board's DEVICE_CONFIG would say. */
+	config: Record<string, string>;
+	endpoints: Endpoints;
+	/** Its log, one line per line, as host-harness check --device --logs writes a board's. */
+	logFile: string;
+	running: RunningDevice;
+	stop(): Promise<void>;
+}
+
+/** A board's ports: the namespace is the device's own. */
+export const lanPorts = { tcpPort: "8080", udpPort: "9000", wsPort: "80" };
+
+const xsbugPort = 5002;
+
+export async function startLanDevice(target: HostTarget, extra: Record<string, string> = {}, link: LanLink = createLink()): Promise<LanDevice> {
+	const config = { ...lanPorts, ...extra };
+	const logFile = path.join(projectRoot, "build", "lan", `${link.ns}-${target}.log`);
+	fs.mkdirSync(path.dirname(logFile), { recursive: true });
+	fs.writeFileSync(logFile, "");
+	let logServer: XsbugLogServer | undefined;
+	let running: RunningDevice | undefined;
+	try {
+		if (target === "sim") {
+			logServer = new XsbugLogServer({ breakOnExceptions: false });
+			await logServer.start(xsbugPort, link.hostAddress);
+			logServer.on("log", ({ text }: { text: string }) => LogFile.append(logFile, text));
+			running = await startDevice({ target, config, lan: link, xsbugPort });
+		}
+		else {
+			running = await startDevice({ target, config, lan: link });
+			for (const line of running.process.log)
+				LogFile.append(logFile, line.raw);
+			running.process.on("log", line => LogFile.append(logFile, line.raw));
+		}
+	}
+	catch (e) {
+		await running?.stop();
+		await logServer?.close();
+		link.remove();
+		throw e;
+	}
+	const device = running;
+	return {
+		target,
+		link,
+		config,
+		endpoints: boardEndpoints(link.deviceAddress, config),
+		logFile,
+		running: device,
+		async stop() {
+			await device.stop();
+			await logServer?.close();
+			link.remove();
+		},
+	};
+}
