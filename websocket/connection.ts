@@ -415,6 +415,15 @@ export abstract class Connection implements MessageHandler {
 		this.flush();
 	}
 
+	/** Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
+	abandon(code: number, reason: string): void {
+		if (this.state === CLOSED)
+			return;
+		if (this.state === OPEN && !this.closeSent)
+			this.#sendClose(code, reason);
+		this.destroy(reason);
+	}
+
 	#sendClose(code: number, reason: string): void {
 		this.closeSent = true;
 		this.state = CLOSING;

@@ -431,8 +431,10 @@ class EchoConnection extends Connection {
 		if (this.state !== OPEN)
 			return;
 		if (this.#awaitingPong) {
+			// A peer that answers no ping will not answer a Close either: say 1001 if
+			// the budget allows, and free the slot now rather than after closeTimeout.
 			log.warn(`No pong from ${this.peer} since the last ping`);
-			this.fail(CloseCode.GOING_AWAY, "ping timeout");
+			this.abandon(CloseCode.GOING_AWAY, "ping timeout");
 			return;
 		}
 		this.#awaitingPong = true;

@@ -38,7 +38,14 @@ export const lanPorts = { tcpPort: "8080", udpPort: "9000", wsPort: "80" };
 
 const xsbugPort = 5002;
 
-export async function startLanDevice(target: HostTarget, extra: Record<string, string> = {}, link: LanLink = createLink()): Promise<LanDevice> {
+export interface LanDeviceOptions {
+	/** The simulator's log through the xsbug protocol over the link (default), or its own output. A test that fails the link takes the output: a board's serial2xsbug runs over USB, not over its WiFi. */
+	xsbug?: boolean;
+	link?: LanLink;
+}
+
+export async function startLanDevice(target: HostTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
+	const link = options.link ?? createLink();
 	const config = { ...lanPorts, ...extra };
 	const logFile = path.join(projectRoot, "build", "lan", `${link.ns}-${target}.log`);
 	fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -46,7 +53,7 @@ export async function startLanDevice(target: HostTarget, extra: Record<string, s
 	let logServer: XsbugLogServer | undefined;
 	let running: RunningDevice | undefined;
 	try {
-		if (target === "sim") {
+		if (target === "sim" && options.xsbug !== false) {
 			logServer = new XsbugLogServer({ breakOnExceptions: false });
 			await logServer.start(xsbugPort, link.hostAddress);
 			logServer.on("log", ({ text }: { text: string }) => LogFile.append(logFile, text));
