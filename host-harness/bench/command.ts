@@ -1,9 +1,12 @@
 /*
  * host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
+ * host-harness bench memory --target sim [options]
  *
  * Boots the device (node or sim, on free loopback ports) or reaches a board,
  * starts the reference echo servers in this process, runs the same
  * workloads against both, and prints metric | device | reference | ratio.
+ * `bench memory` reads the app's XS heaps on the simulator's debug build
+ * instead (memory.ts).
  */
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
@@ -20,8 +23,10 @@ import { KiB, MiB } from "./stats.js";
 import { openWs } from "./ws.js";
 import { echoOnce } from "../oracle/tcp-echo.js";
 import { udpSender } from "../oracle/udp-echo.js";
+import { runMemoryBench } from "./memory.js";
 
 const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
+       host-harness bench memory --target sim [options]   (bench memory --help)
 
 Measures the device's echo server and a reference echo server (plain Node
 net / dgram / ws, on loopback in this process) with the same workloads in
@@ -55,6 +60,7 @@ Examples:
   host-harness bench tcp --target node
   host-harness bench ws --target sim --report bench-ws.html
   host-harness bench udp --device 192.168.1.50 --json > udp.json
+  host-harness bench memory --target sim
 `;
 
 export interface BenchOptions {
@@ -120,7 +126,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 		}
 	}
 	if (!protocol)
-		throw new Error("which protocol: tcp, udp or ws?");
+		throw new Error("which protocol: tcp, udp or ws? (or memory)");
 	if (target !== undefined && target !== "node" && target !== "sim")
 		throw new Error(`--target must be node or sim, not "${target}"`);
 	if (target !== undefined && options.device !== undefined)
@@ -254,6 +260,8 @@ export async function runBench(protocol: Protocol, deviceEndpoints: Endpoints, d
 }
 
 async function run(argv: string[]): Promise<number> {
+	if (argv.includes("memory"))
+		return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);
 	if (typeof options === "number")
 		return options;
@@ -323,4 +331,4 @@ async function run(argv: string[]): Promise<number> {
 	}
 }
 
-registerCommand("bench", { summary: "benchmark the device's tcp|udp|ws echo against a Node reference in the same run", run });
+registerCommand("bench", { summary: "benchmark the device's tcp|udp|ws echo against a Node reference in the same run; memory: its XS heaps (sim)", run });

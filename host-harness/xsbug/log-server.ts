@@ -18,6 +18,9 @@
  * It never leaves a machine stopped: the login handshake is answered at once
  * (break on exceptions, so that exceptions come with their stack, then go)
  * and every break is answered with go.
+ *
+ * collectGarbage() forces a full collection on an idle machine and returns
+ * the sample taken right after it (see there).
  */
 
 import { EventEmitter } from "node:events";
@@ -86,6 +89,12 @@ export interface XsbugSample {
 	values: Record<string, number>;
 }
 
+/** A sample taken right after a forced full garbage collection. */
+export interface XsbugCollection extends XsbugSample {
+	/** The message of the break that collected: "C: xsDebugger" for an idle machine. */
+	breakMessage: string;
+}
+
 export interface XsbugEvents {
 	machine: [XsbugMachine];
 	log: [XsbugLog];
@@ -115,7 +124,15 @@ interface Connection {
 	partialTimer?: NodeJS.Timeout;
 	/** An "XS abort: …" line just logged: the break that follows is that abort. */
 	abort?: string;
+	/** When the machine was last told to go (after its login or a break). */
+	resumedAt: number;
 }
+
+/** How long after a go collectGarbage waits before its step, and how often it sends the step again. */
+const resumeSettleMs = 100;
+const stepRetryMs = 1500;
+/** The break of a machine that was idle when it read <step/> (lin_xs.c fxReadableCallback). */
+const idleBreak = "C: xsDebugger";
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
@@ -141,6 +158,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	#seq = 0;
 	#port = 0;
 	#machineIds = 0;
+	#collecting: Promise<unknown> = Promise.resolve();
 
 	constructor(options: XsbugLogServerOptions = {}) {
 		super();
@@ -188,6 +206,103 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	samples(machine?: string): Record<string, number> {
 		const m = this.#findMachine(machine);
 		return m ? { ...m.samples } : {};
+	}
+
+	/**
+	 * Force a full garbage collection on an idle machine and resolve with the
+	 * instrumentation sample taken right after it.
+	 *
+	 * How: <step/> to a machine that runs no JavaScript (no frame) sets its
+	 * break-on-start flag (xsDebug.c fxStep); the simulator then breaks at once
+	 * from its debugger-socket callback with "C: xsDebugger" (lin_xs.c
+	 * fxReadableCallback). Every break of an instrumented debug build first
+	 * calls the host's onBreak, which runs fxCollectGarbage (a compacting
+	 * collection of slots, chunks and keys) and sends a sample at once
+	 * (build/simulators/modules/screen.c debugBreak; the mc platforms'
+	 * modDebugBreak likewise), then echoes the <break>; this server answers
+	 * it with go. So the last sample before that break is the heap just
+	 * after a full collection: "Chunk used" is the live chunk bytes and
+	 * "Slot used" the live slots times sizeof(txSlot), in bytes.
+	 *
+	 * Only a break from idle counts: a step read while JavaScript runs (XS
+	 * reads the debugger at each line) breaks with "step" mid-callback, where
+	 * the collection keeps that code's temporaries; then it steps again.
+	 * One collection at a time per server; rejects when the machine is gone,
+	 * when a break comes without a sample before it (a build without
+	 * instrumentation), or after timeoutMs.
+	 */
+	collectGarbage(machine?: string, timeoutMs = 10_000): Promise<XsbugCollection> {
+		const run = this.#collecting.then(() => this.#collectOnce(machine, timeoutMs));
+		this.#collecting = run.catch(() => undefined);
+		return run;
+	}
+
+	async #collectOnce(name: string | undefined, timeoutMs: number): Promise<XsbugCollection> {
+		const machine = this.#findMachine(name);
+		const connection = machine && [...this.#connections].find(c => c.machine === machine);
+		if (!machine || !connection || !machine.connected)
+			throw new Error(`no connected machine${name ? ` "${name}"` : ""} to collect garbage on`);
+		const deadline = Date.now() + timeoutMs;
+		const seen: string[] = [];
+		while (Date.now() < deadline) {
+			// A <step/> that reaches the machine with the <go/> ending a break is
+			// read inside that break, where it only marks the break's frames, and
+			// is lost: let the go arrive first.
+			const settle = connection.resumedAt + resumeSettleMs - Date.now();
+			if (settle > 0)
+				await new Promise(resolve => setTimeout(resolve, settle));
+			const outcome = await this.#stepOnce(connection, Math.min(stepRetryMs, Math.max(1, deadline - Date.now())));
+			if (outcome === undefined)
+				continue;		// the step was lost (read while JavaScript ran, which ended before another line): again
+			if (!outcome.sample)
+				throw new Error(`the machine broke (${outcome.message}) without sending a sample first: is it an instrumented debug build?`);
+			// "C: xsDebugger": the step was read while the machine was idle, the
+			// collection saw only what the app keeps. "step": it was read while
+			// JavaScript ran (xsRun.c reads the debugger at each line) and the
+			// collection also kept that code's temporaries: again.
+			if (outcome.message === idleBreak)
+				return { ...outcome.sample, values: { ...outcome.sample.values }, breakMessage: outcome.message };
+			seen.push(outcome.message);
+		}
+		throw new Error(`no idle break within ${timeoutMs} ms of <step/>${seen.length ? ` (breaks seen: ${seen.join(", ")})` : ""}: the machine is busy, or does not break on a step while idle`);
+	}
+
+	/** Send <step/> and wait for the next break (not an exception) of that machine, with the sample before it; undefined after waitMs. */
+	#stepOnce(connection: Connection, waitMs: number): Promise<{ message: string; sample?: XsbugSample } | undefined> {
+		const machine = connection.machine;
+		return new Promise((resolve, reject) => {
+			let last: XsbugSample | undefined;
+			const onSample = (sample: XsbugSample) => {
+				if (sample.machine === machine)
+					last = sample;
+			};
+			const onBreak = (info: XsbugBreak) => {
+				if (info.machine !== machine || info.kind === "exception")
+					return;
+				done();
+				resolve({ message: info.message, sample: last });
+			};
+			const onDisconnect = (gone: XsbugMachine) => {
+				if (gone !== machine)
+					return;
+				done();
+				reject(new Error("the machine disconnected before collecting garbage"));
+			};
+			const timer = setTimeout(() => {
+				done();
+				resolve(undefined);
+			}, waitMs);
+			const done = () => {
+				clearTimeout(timer);
+				this.off("sample", onSample);
+				this.off("break", onBreak);
+				this.off("disconnect", onDisconnect);
+			};
+			this.on("sample", onSample);
+			this.on("break", onBreak);
+			this.on("disconnect", onDisconnect);
+			this.#send(connection, commands.step());
+		});
 	}
 
 	/**
@@ -275,7 +390,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			samples: {},
 			breaks: 0,
 		};
-		const connection: Connection = { machine, socket, parser: new XsbugParser(), loggedIn: false };
+		const connection: Connection = { machine, socket, parser: new XsbugParser(), loggedIn: false, resumedAt: Date.now() };
 		this.#connections.add(connection);
 		socket.on("data", chunk => {
 			for (const message of connection.parser.feed(chunk))
@@ -339,6 +454,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			this.#send(connection, commands.setAllBreakpoints({ exceptions: true }) + commands.go());
 		else
 			this.#send(connection, commands.clearBreakpoint({ path: "exceptions", line: 0 }) + commands.go());
+		connection.resumedAt = Date.now();
 		if (connection.loggedIn)
 			return;
 		connection.loggedIn = true;
@@ -419,6 +535,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	#break(connection: Connection, info: BreakInfo, now: Date): void {
 		// Resume first: the machine waits. Then report.
 		this.#send(connection, commands.go());
+		connection.resumedAt = Date.now();
 		this.#flushPartial(connection);
 		const machine = connection.machine;
 		machine.breaks++;
