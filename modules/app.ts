@@ -137,6 +137,7 @@ export class App {
 				retryDelay: config.tcpClientRetryDelay,
 				retryMaxDelay: config.tcpClientRetryMaxDelay,
 				maxAttempts: config.tcpClientMaxAttempts,
+				idleTimeout: config.tcpIdleTimeout,
 				chunk: config.tcpChunk,
 			});
 			this.services.push({

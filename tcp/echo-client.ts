@@ -8,13 +8,23 @@
  * consecutive failures. ECMA-419's onError carries no cause, so the log
  * says what can be known: whether the connection had been established and
  * how much it carried.
+ *
+ * What counts as a failure: a connection that never came up, and one that
+ * ended before it echoed a single byte (a peer that accepts and resets or
+ * closes at once, every time, is backed off like one that refuses). The
+ * backoff starts over only after a connection that did its work.
+ *
+ * A peer that accepts and then never reads nor answers cannot be told from
+ * a quiet one, and TCP keepalive cannot be set through ECMA-419 sockets
+ * (see the README's "Dead peers"): as the echo server does, a connection
+ * that moved no byte either way for `idleTimeout` ms is closed and retried.
  */
 
 import TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import Net from "net";
 import { Log } from "modules/log";
-import { EchoStream } from "tcp/echo-stream";
+import { EchoStream, quietLimit } from "tcp/echo-stream";
 
 const log = new Log("tcp-client");
 
@@ -29,6 +39,17 @@ export interface EchoClientOptions {
 	/** Consecutive failed attempts before giving up; 0: never give up. */
 	maxAttempts: number;
 	chunk: number;
+	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. Default: the tcpIdleTimeout key. */
+	idleTimeout?: number;
+}
+
+/** How often a live connection is checked for idleness and, when stalled, probed (ms). */
+
+
+/** What an exception in a socket callback says, prefixed with what was being done unless it says so already. */
+function cause(e: unknown, doing: "read" | "write"): string {
+	const message = String((e as Error)?.message ?? e);
+	return /^(read|write) failed/.test(message) ? message : `${doing} failed: ${message}`;
 }
 
 const dottedQuad = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -42,7 +63,7 @@ export class EchoClient {
 	#greeted = false;
 	#failures = 0;
 	#timer: Timer | undefined;
-	#probeTimer: Timer | undefined;
+	#checkTimer: Timer | undefined;
 	#stopped = false;
 
 	constructor(options: EchoClientOptions) {
@@ -55,6 +76,7 @@ export class EchoClient {
 
 	start(): void {
 		this.#stopped = false;
+		this.#failures = 0;
 		this.#attempt();
 	}
 
@@ -99,7 +121,7 @@ export class EchoClient {
 						client.#writable(stream, bytes);
 					}
 					catch (e) {
-						client.#failed(`write failed: ${(e as Error).message}`);
+						client.#failed(cause(e, "write"));
 					}
 				},
 				onReadable(bytes: number) {
@@ -107,7 +129,7 @@ export class EchoClient {
 						stream.readable(bytes);
 					}
 					catch (e) {
-						client.#failed(`read failed: ${(e as Error).message}`);
+						client.#failed(cause(e, "read"));
 					}
 				},
 				onError() {
@@ -133,16 +155,14 @@ export class EchoClient {
 			return;
 		if (!this.#connected) {
 			this.#connected = true;
-			this.#failures = 0;
 			this.sessions++;
 			Timer.clear(this.#timer);
 			this.#timer = undefined;
 			log.info(`Successfully connected to ${stream.peer}`);
-			// A stalled echo cannot hear that its peer is gone (tcp/echo-stream): ask once a second.
-			this.#probeTimer = Timer.repeat(() => {
-				if (stream === this.#stream && stream.stalled && !stream.probe())
-					this.#failed("peer gone while the echo was backed up");
-			}, 1000);
+			stream.lastActivity = Date.now();
+			const idleTimeout = this.options.idleTimeout ?? 0;
+			this.#checkTimer = Timer.repeat(() => this.#check(stream, idleTimeout),
+				idleTimeout > 0 ? Math.min(quietLimit, Math.max(50, idleTimeout >> 2)) : quietLimit);
 		}
 		stream.writableBudget(bytes);
 		if (!this.#greeted && stream.send(ArrayBuffer.fromString(greeting))) {
@@ -151,9 +171,19 @@ export class EchoClient {
 		}
 	}
 
+	/** An idle connection is closed; a stalled echo cannot hear that its peer is gone (tcp/echo-stream): ask. */
+	#check(stream: EchoStream, idleTimeout: number): void {
+		if (stream !== this.#stream)
+			return;
+		if (idleTimeout > 0 && Date.now() - stream.lastActivity >= idleTimeout)
+			this.#failed(`nothing moved for ${idleTimeout} ms`);
+		else if (stream.quiet(Date.now()) && !stream.probe())
+			this.#failed("peer gone (found by a probe)");
+	}
+
 	#drop(): void {
-		Timer.clear(this.#probeTimer);
-		this.#probeTimer = undefined;
+		Timer.clear(this.#checkTimer);
+		this.#checkTimer = undefined;
 		const stream = this.#stream;
 		this.#stream = undefined;
 		this.#connected = false;
@@ -177,7 +207,8 @@ export class EchoClient {
 			log.warn(`Connection to ${stream?.peer} ended: ${reason}, ${stream?.echoed ?? 0} bytes echoed`);
 		else
 			log.warn(`Connection to ${stream?.peer ?? this.options.host} failed: ${reason}`);
-		this.#failures = wasConnected ? 1 : this.#failures + 1;
+		// Only a connection that echoed something starts the backoff over.
+		this.#failures = wasConnected && (stream?.echoed ?? 0) > 0 ? 1 : this.#failures + 1;
 		const { maxAttempts, retryDelay, retryMaxDelay } = this.options;
 		if (maxAttempts > 0 && this.#failures >= maxAttempts) {
 			log.error(`giving up after ${this.#failures} failed attempts`);

@@ -15,12 +15,16 @@
  * - Keep-alive: a Ping every pingInterval; no Pong for pongTimeout drops the
  *   connection. Unless close() was called, a lost connection is retried after
  *   initialDelay, doubling up to maxDelay (reconnect: false turns this off).
+ *   The delay starts over only once a connection has shown a working server
+ *   (a message or a Pong received): a server that completes the handshake
+ *   and then breaks the protocol or drops the connection, every time, is
+ *   backed off like one that refuses connections.
  */
 
 import Net from "net";
 import Timer from "timer";
 import { Log } from "modules/log";
-import { CLOSED, CONNECTING, Connection, OPEN, type Chunk } from "websocket/connection";
+import { CLOSED, CONNECTING, Connection, OPEN, quietLimit, type Chunk } from "websocket/connection";
 import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
@@ -108,6 +112,8 @@ interface ClientContext {
 	readonly settings: Settings;
 	readonly target: Target;
 	opened(connection: ClientConnection): void;
+	/** The server answered as a WebSocket server should (a message, a Pong). */
+	healthy(connection: ClientConnection): void;
 	message(connection: ClientConnection, type: number, data: ArrayBuffer): void;
 	error(connection: ClientConnection, message: string): void;
 	drained(connection: ClientConnection): void;
@@ -174,9 +180,15 @@ export class WebSocketClient {
 				if (connection === client.#connection)
 					client.#opened(connection);
 			},
-			message(connection, opcode, data) {
+			healthy(connection) {
 				if (connection === client.#connection)
-					client.#emit("onData", { opcode, data, payloadLength: data.byteLength, payloadOffset: 0, fin: true });
+					client.#attempts = 0;
+			},
+			message(connection, opcode, data) {
+				if (connection !== client.#connection)
+					return;
+				client.#attempts = 0;
+				client.#emit("onData", { opcode, data, payloadLength: data.byteLength, payloadOffset: 0, fin: true });
 			},
 			error(connection, message) {
 				if (connection === client.#connection)
@@ -331,10 +343,12 @@ export class WebSocketClient {
 	}
 
 	#timedOut(): void {
-		const message = `no connection to ${this.uri} within ${this.settings.networkTimeout} ms`;
+		const connection = this.#connection;
+		const message = connection?.connected
+			? `no answer to the handshake from ${this.uri} within ${this.settings.networkTimeout} ms`
+			: `no connection to ${this.uri} within ${this.settings.networkTimeout} ms`;
 		log.warn(message);
 		this.#emit("onError", new Error(message));
-		const connection = this.#connection;
 		if (connection)
 			connection.destroy("network timeout");		// → #ended → reconnect
 		else
@@ -352,7 +366,6 @@ export class WebSocketClient {
 
 	#opened(connection: ClientConnection): void {
 		this.#clearTimer();
-		this.#attempts = 0;
 		this.protocol = connection.protocol;
 		log.info(`Connected to ${this.uri}${this.protocol ? `, protocol ${this.protocol}` : ""}`);
 		this.#emit("onConnected");
@@ -444,9 +457,13 @@ class ClientConnection extends Connection {
 	#outgoing: Outgoing[] = [];
 	#pending = 0;
 	#refused = false;
+	/** One timer: the connection check every quietLimit ms (websocket/connection check()), and the pings. */
 	#pingTimer: Timer | undefined;
+	#nextPing = Infinity;
 	/** When the oldest unanswered Ping was sent (0: none). */
 	#awaitingSince = 0;
+	/** Why we failed the connection, if we did: what onDisconnected reports. */
+	#failure: string | undefined;
 
 	constructor(address: string, context: ClientContext) {
 		super({ address, port: context.target.port }, { role: "client", log, closeTimeout: context.settings.closeTimeout });
@@ -471,7 +488,8 @@ class ClientConnection extends Connection {
 			return;
 		this.#head = undefined;
 		const settings = this.#context.settings;
-		const result = parser.error ? { ok: false as const, message: `${parser.error.status} ${parser.error.message}` }
+		// The parser's error status is what a server would answer; for a client the answer simply is not HTTP.
+		const result = parser.error ? { ok: false as const, message: `the answer is not HTTP (${parser.error.message})` }
 			: validateUpgradeResponse(parser.head!, this.#key, settings.protocols);
 		if (!result.ok) {
 			const message = `handshake with ${this.peer} failed: ${result.message}`;
@@ -482,8 +500,9 @@ class ClientConnection extends Connection {
 		}
 		this.protocol = result.protocol;
 		this.open({ role: "client", maxMessage: settings.maxMessage });
-		if (settings.pingInterval > 0)
-			this.#pingTimer = Timer.repeat(() => this.#ping(), settings.pingInterval);
+		const ping = settings.pingInterval;
+		this.#nextPing = ping > 0 ? Date.now() + ping : Infinity;
+		this.#pingTimer = Timer.repeat(() => this.#tick(), ping > 0 ? Math.min(quietLimit, ping) : quietLimit);
 		this.#context.opened(this);
 		if (parser.rest && this.state !== CLOSED)
 			this.reader!.feed(parser.rest);
@@ -533,11 +552,19 @@ class ClientConnection extends Connection {
 			this.#context.message(this, type, data);
 	}
 
-	#ping(): void {
+	#tick(): void {
+		const now = Date.now();
+		this.check(now);
+		if (now < this.#nextPing)
+			return;
+		this.#nextPing = now + this.#context.settings.pingInterval;
+		this.#ping(now);
+	}
+
+	#ping(now: number): void {
 		try {
 			if (this.state !== OPEN)
 				return;
-			const now = Date.now();
 			const since = this.#awaitingSince;
 			if (since && now - since >= this.#context.settings.pongTimeout) {
 				const message = `no pong from ${this.peer} for ${now - since} ms`;
@@ -557,9 +584,11 @@ class ClientConnection extends Connection {
 
 	protected override pong(): void {
 		this.#awaitingSince = 0;
+		this.#context.healthy(this);
 	}
 
 	protected override protocolError(closeCode: number, reason: string): void {
+		this.#failure = `protocol error: ${reason} (close ${closeCode})`;
 		this.#context.error(this, `protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
 	}
 
@@ -578,7 +607,7 @@ class ClientConnection extends Connection {
 		this.#outgoing = [];
 		this.#pending = 0;
 		this.#head = undefined;
-		this.#context.ended(this, reason);
+		this.#context.ended(this, this.#failure ?? reason);
 	}
 }
 
