@@ -6,25 +6,39 @@
  *   {"target":"sim","tcp":{"host":"127.0.0.1","port":8080},"udp":{…},"ws":"ws://127.0.0.1:8081/ws"}
  * and keeps running until SIGINT/SIGTERM, when it stops everything it
  * started and exits 0. The device's own log goes to stderr.
+ *
+ * With --netns the device runs in a network namespace of its own, at an
+ * address of 198.18.0.0/15 (host-harness/lib/netns.ts): a board on a LAN
+ * without a board, for check --device, bench --device, serve and logs.
  */
 
-import { HostTarget, startDevice } from "./device/targets.js";
+import { HostTarget, startDevice, type Endpoints, type RunningDevice } from "./device/targets.js";
+import { startLanDevice } from "./device/lan.js";
+import { whyNoNamespaces } from "./lib/netns.js";
 import { parseConfigArgs } from "./device/project.js";
 import { findSdk } from "./device/sdk.js";
 
-const usage = `usage: npm run device -- --target node|sim [--config key=value …] [--quiet]
+const usage = `usage: npm run device -- --target node|sim [--config key=value …] [--netns] [--quiet]
 
   --target node   the device modules in Node over the host providers (always available)
   --target sim    the Moddable simulator (needs the SDK: $MODDABLE or ~/Projects/moddable)
   --config k=v    a device config value, as mcconfig k=v would set it (repeatable)
+  --netns         run it in a network namespace of its own, reached at its own address
+                  (198.18.x.y) as a board on a LAN is, on a board's ports (root only)
   --quiet         do not copy the device log to stderr
 
-Prints one line of JSON with the device's endpoints once its services are up.`;
+Prints one line of JSON with the device's endpoints once its services are up.
+
+examples:
+  npm run device -- --target node
+  npm run device -- --target sim --config tcpPort=7681
+  npm run device -- --target node --netns        # then: npx host-harness check --device <its address>`;
 
 function parseArgs(argv: string[]) {
 	let target: HostTarget | undefined;
 	const config: string[] = [];
 	let quiet = false;
+	let netns = false;
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
 		if (arg === "--target" || arg === "-t")
@@ -37,6 +51,8 @@ function parseArgs(argv: string[]) {
 			config.push(arg.slice(9));
 		else if (arg === "--quiet" || arg === "-q")
 			quiet = true;
+		else if (arg === "--netns")
+			netns = true;
 		else if (arg === "--help" || arg === "-h") {
 			process.stdout.write(`${usage}\n`);
 			process.exit(0);
@@ -48,7 +64,7 @@ function parseArgs(argv: string[]) {
 	}
 	if (target !== "node" && target !== "sim")
 		throw new Error(`--target must be node or sim${target ? `, not "${target}"` : ""}`);
-	return { target, config: parseConfigArgs(config), quiet };
+	return { target, config: parseConfigArgs(config), quiet, netns };
 }
 
 async function main(): Promise<void> {
@@ -68,23 +84,48 @@ async function main(): Promise<void> {
 		}
 		process.stderr.write(`building the app for the simulator with ${lookup.sdk.root} …\n`);
 	}
-	const device = await startDevice({ target: args.target, config: args.config }).catch((e: Error) => {
-		process.stderr.write(`${e.message}\n`);
+	if (args.netns) {
+		const why = whyNoNamespaces();
+		if (why) {
+			process.stderr.write(`cannot run the device in a network namespace: ${why}\n`);
+			process.exit(2);
+		}
+	}
+	let endpoints: Endpoints;
+	let stopDevice: () => Promise<void>;
+	let device: RunningDevice;
+	try {
+		if (args.netns) {
+			const lan = await startLanDevice(args.target, args.config, { xsbug: false });
+			process.stderr.write(`the device is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link); ` +
+				`try: npx host-harness check --device ${lan.link.deviceAddress}${Object.keys(args.config).length ? ` ${Object.entries(lan.config).map(([k, v]) => `--config ${k}=${v}`).join(" ")}` : ""}\n`);
+			device = lan.running;
+			endpoints = lan.endpoints;
+			stopDevice = () => lan.stop();
+		}
+		else {
+			device = await startDevice({ target: args.target, config: args.config });
+			endpoints = device.endpoints;
+			stopDevice = () => device.stop();
+		}
+	}
+	catch (e) {
+		process.stderr.write(`${(e as Error).message}\n`);
 		process.exit(1);
-	});
+	}
 	if (!args.quiet) {
 		for (const line of device.process.log)
 			process.stderr.write(`[device] ${line.raw}\n`);
 		device.process.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
 	}
-	process.stdout.write(`${JSON.stringify(device.endpoints)}\n`);
+	process.stdout.write(`${JSON.stringify(endpoints)}\n`);
 
 	let stopping = false;
 	const stop = async (code: number) => {
 		if (stopping)
 			return;
 		stopping = true;
-		await device.stop();
+		await stopDevice();
 		process.exit(code);
 	};
 	process.on("SIGINT", () => void stop(0));
