@@ -6,3 +6,5 @@ import "./wifi/command.js";
 import "./check/command.js";
 import "./serve/command.js";
 import "./xsbug/command.js";
+import "./fuzz/command.js";
+import "./soak/command.js";

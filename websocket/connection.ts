@@ -98,8 +98,6 @@ export abstract class Connection implements MessageHandler {
 	#queued = 0;
 	/** The Pong still waiting in the queue, if any. */
 	#pong: ArrayBuffer | undefined;
-	/** Set: close TCP, with this reason, once the queue is empty. */
-	#closeAfter: string | undefined;
 	/** Set: once the queue is empty, linger (read and discard) before closing TCP, with this reason. */
 	#lingerFor: string | undefined;
 	#lingering = false;
@@ -254,7 +252,7 @@ export abstract class Connection implements MessageHandler {
 		while (writable > 0) {
 			let head: Chunk | undefined = queue[0];
 			if (!head) {
-				if (this.closeSent || this.#closeAfter !== undefined)
+				if (this.closeSent)
 					break;
 				head = this.produce();
 				if (!head)
@@ -284,9 +282,7 @@ export abstract class Connection implements MessageHandler {
 		}
 		this.#writable = writable;
 		if (!queue.length) {
-			if (this.#closeAfter !== undefined)
-				this.destroy(this.#closeAfter);
-			else if (this.#lingerFor !== undefined) {
+			if (this.#lingerFor !== undefined) {
 				const reason = this.#lingerFor;
 				this.#lingerFor = undefined;
 				this.#lingering = true;
@@ -316,12 +312,6 @@ export abstract class Connection implements MessageHandler {
 		this.#unconfirmed += count;
 		this.lastActivity = Date.now();
 		return Math.min(left, writable - count);
-	}
-
-	/** Close TCP, with this reason, once everything queued is written. */
-	protected closeAfterFlush(reason: string): void {
-		this.#closeAfter = reason;
-		this.flush();
 	}
 
 	/* ------------------------------------------------------------------ input */
@@ -372,7 +362,7 @@ export abstract class Connection implements MessageHandler {
 					// gone for writing too (a reset; lwip after a FIN)
 				}
 				if (this.state !== CLOSED)
-					this.destroy(this.#closeAfter ?? this.goneReason());
+					this.destroy(this.#lingering ? this.#lingerReason : this.goneReason());
 			}
 		}
 		catch (e) {
@@ -471,7 +461,7 @@ export abstract class Connection implements MessageHandler {
 	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
 	protected crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
-			this.destroy(this.#closeAfter ?? `peer gone (${e.message})`);
+			this.destroy(this.#lingering ? this.#lingerReason : `peer gone (${e.message})`);
 			return;
 		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
@@ -546,8 +536,14 @@ export abstract class Connection implements MessageHandler {
 		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
 		if (!this.closeSent)
 			this.#sendClose(code ?? CloseCode.NORMAL, "");
-		if (this.#role === "server")
-			this.closeAfterFlush(`closed ${this.closeCode}`);
+		if (this.#role === "server") {
+			// Close TCP once our Close is out (7.1.1), lingering as fail() does: bytes
+			// the peer sent after its Close, still unread (in the kernel, beyond what
+			// the platform buffers), would turn the close into a reset, and a reset
+			// can destroy our last frames in the peer's buffers before it reads them.
+			this.#lingerFor = `closed ${this.closeCode}`;
+			this.flush();
+		}
 		else
 			this.arm(this.closeTimeout, "close timeout");		// the server closes TCP first
 	}

@@ -275,8 +275,11 @@ export function validateUpgradeRequest(head: RequestHead, options: UpgradeReques
 		return reject(405, "WebSocket handshake must use GET", [["Allow", "GET"]]);
 	if (!(Number(head.version) >= 1.1))
 		return reject(400, "HTTP/1.1 or later required");
-	if (!headers.get("host"))
+	const host = headers.get("host");
+	if (!host)
 		return reject(400, "missing Host header");
+	if (host.includes(","))		// repeated headers arrive joined with ", "; a host never holds a comma
+		return reject(400, "more than one Host header");		// RFC 7230 5.4
 	const target = splitTarget(head.target);
 	if (!target)
 		return reject(400, "invalid request target");
