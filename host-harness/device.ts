@@ -96,7 +96,7 @@ async function main(): Promise<void> {
 	let device: RunningDevice;
 	try {
 		if (args.netns) {
-			const lan = await startLanDevice(args.target, args.config, { xsbug: false });
+			const lan = await startLanDevice(args.target, args.config, {});
 			process.stderr.write(`the device is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link); ` +
 				`try: npx host-harness check --device ${lan.link.deviceAddress}${Object.keys(args.config).length ? ` ${Object.entries(lan.config).map(([k, v]) => `--config ${k}=${v}`).join(" ")}` : ""}\n`);
 			device = lan.running;

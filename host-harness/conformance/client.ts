@@ -61,6 +61,43 @@ export interface WriteOptions {
 	delayMs?: number;
 }
 
+/** Promises on a raw socket's state: each is tested again whenever the owner notifies (data arrived) or, if asked, on drain. */
+export class SocketWaiters {
+	readonly #socket: net.Socket;
+	readonly #waiting = new Set<() => void>();
+
+	constructor(socket: net.Socket) {
+		this.#socket = socket;
+	}
+
+	/** Resolve true once test() holds, false after timeoutMs. */
+	waitFor(test: () => boolean, timeoutMs: number, onDrain = false): Promise<boolean> {
+		if (test())
+			return Promise.resolve(true);
+		return new Promise(resolve => {
+			const check = () => {
+				if (test())
+					finish(true);
+			};
+			const finish = (result: boolean) => {
+				clearTimeout(timer);
+				this.#waiting.delete(check);
+				this.#socket.off("drain", check);
+				resolve(result);
+			};
+			const timer = setTimeout(() => finish(test()), timeoutMs);
+			this.#waiting.add(check);
+			if (onDrain)
+				this.#socket.on("drain", check);
+		});
+	}
+
+	notify(): void {
+		for (const waiter of [...this.#waiting])
+			waiter();
+	}
+}
+
 export class RawConnection {
 	readonly socket: net.Socket;
 	head: HttpHead | undefined;
@@ -78,10 +115,11 @@ export class RawConnection {
 	readonly assembler = new MessageAssembler();
 	#headBytes: Buffer = Buffer.alloc(0);
 	#body = false;
-	#waiters = new Set<() => void>();
+	#waiters: SocketWaiters;
 
 	private constructor(socket: net.Socket) {
 		this.socket = socket;
+		this.#waiters = new SocketWaiters(socket);
 		socket.setNoDelay(true);
 		socket.on("data", chunk => this.#received(chunk));
 		socket.on("error", e => {
@@ -167,24 +205,7 @@ export class RawConnection {
 
 	/** Resolve true once test() holds, false after timeoutMs. */
 	waitFor(test: () => boolean, timeoutMs: number, event: "data" | "drain" = "data"): Promise<boolean> {
-		if (test())
-			return Promise.resolve(true);
-		return new Promise(resolve => {
-			const check = () => {
-				if (test())
-					finish(true);
-			};
-			const finish = (result: boolean) => {
-				clearTimeout(timer);
-				this.#waiters.delete(check);
-				this.socket.off("drain", check);
-				resolve(result);
-			};
-			const timer = setTimeout(() => finish(test()), timeoutMs);
-			this.#waiters.add(check);
-			if (event === "drain")
-				this.socket.on("drain", check);
-		});
+		return this.#waiters.waitFor(test, timeoutMs, event === "drain");
 	}
 
 	destroy(): void {
@@ -250,7 +271,6 @@ export class RawConnection {
 	}
 
 	#notify(): void {
-		for (const waiter of [...this.#waiters])
-			waiter();
+		this.#waiters.notify();
 	}
 }

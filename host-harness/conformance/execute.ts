@@ -8,6 +8,7 @@
 import type { Case, CaseContext, Expect, FrameCaseSpec, Message, Outcome } from "./case.js";
 import { categoryOf } from "./case.js";
 import { RawConnection } from "./client.js";
+import { compareMessages } from "./messages.js";
 import { Op, frame } from "./frames.js";
 
 /** What a case saw. */
@@ -161,27 +162,7 @@ function judge(expect: Expect, facts: Facts, failFastMs: number): Outcome {
 	return { passed, observed: observed.join(", ") || "nothing" };
 }
 
-const typeName = (type: number) => type === Op.TEXT ? "text" : type === Op.BINARY ? "binary" : `opcode ${type}`;
-const describe = (m: Message) => `${typeName(m.type)} ${m.data.length} B`;
 
-function compareMessages(wanted: Message[], got: Message[]): string | undefined {
-	for (let i = 0; i < Math.max(wanted.length, got.length); i++) {
-		const w = wanted[i], g = got[i];
-		if (!w)
-			return `unexpected message: ${describe(g)}${got.length - i > 1 ? ` (+${got.length - i - 1} more)` : ""}`;
-		if (!g)
-			return `missing echo #${i + 1} (${describe(w)}), got ${got.length} of ${wanted.length}`;
-		if (w.type !== g.type || w.data.length !== g.data.length)
-			return `echo #${i + 1} is ${describe(g)}, expected ${describe(w)}`;
-		if (!w.data.equals(g.data)) {
-			let at = 0;
-			while (w.data[at] === g.data[at])
-				at++;
-			return `echo #${i + 1} differs at byte ${at}`;
-		}
-	}
-	return undefined;
-}
 
 function comparePongs(wanted: Buffer[], got: Buffer[], coalesce: boolean): string | undefined {
 	const hex = (b: Buffer) => b.length > 8 ? `${b.length} B` : `"${b.toString("latin1")}"`;

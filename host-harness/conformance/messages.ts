@@ -80,3 +80,32 @@ export class MessageAssembler {
 		return { kind: "close", code, reason };
 	}
 }
+
+/** A message as the echo suites compare them: its opcode and payload. */
+export interface EchoedMessage {
+	type: number;
+	data: Buffer;
+}
+
+export const typeName = (type: number) => type === Op.TEXT ? "text" : type === Op.BINARY ? "binary" : `opcode ${type}`;
+const describeMessage = (m: EchoedMessage) => `${typeName(m.type)} ${m.data.length} B`;
+
+/** The first way the echoes differ from the messages sent, in words; undefined when they match. */
+export function compareMessages(wanted: EchoedMessage[], got: EchoedMessage[]): string | undefined {
+	for (let i = 0; i < Math.max(wanted.length, got.length); i++) {
+		const w = wanted[i], g = got[i];
+		if (!w)
+			return `unexpected message #${i + 1}: ${describeMessage(g)}${got.length - i > 1 ? ` (+${got.length - i - 1} more)` : ""}`;
+		if (!g)
+			return `missing echo #${i + 1} (${describeMessage(w)}), got ${got.length} of ${wanted.length}`;
+		if (w.type !== g.type || w.data.length !== g.data.length)
+			return `echo #${i + 1} is ${describeMessage(g)}, expected ${describeMessage(w)}`;
+		if (!w.data.equals(g.data)) {
+			let at = 0;
+			while (w.data[at] === g.data[at])
+				at++;
+			return `echo #${i + 1} differs at byte ${at}`;
+		}
+	}
+	return undefined;
+}

@@ -2,12 +2,18 @@
  * A device in a network namespace of its own, standing in for a board on a
  * LAN (host-harness/lib/netns.ts): the harness reaches it at its address
  * exactly as it reaches a board (boardEndpoints with the config it runs),
- * and reads its log the way it reads a board's, from a file:
+ * and reads its log the way it reads a board's, from a file: the device's
+ * own output, line by line, or with `xsbug`, a debug build of the simulator
+ * reporting over the xsbug protocol to a log server at the link's host end,
+ * as a board does through serial2xsbug.
  *
- *   node  the Node-hosted device's own output, line by line
- *   sim   a debug build of the simulator reporting over the xsbug protocol
- *         to a log server at the link's host end, as a board does through
- *         serial2xsbug
+ * The lan tiers run the simulator's release build: a debug build dies of
+ * SIGPIPE the first time the app writes to a socket its peer has reset
+ * ($MODDABLE/xs/platforms/lin_xs.c restores SIGPIPE to SIG_DFL once it has
+ * connected to its debugger, and lin/tcp.c writes with write(), without
+ * MSG_NOSIGNAL), which the fault suites do on purpose. A board has no
+ * signals; the xsbug log path is tested on its own (tests/device/cli.test.ts,
+ * sim-debug.test.ts).
  *
  * Ports are a board's defaults (8080, 9000, 80): the namespace is the
  * device's alone, so nothing clashes.
@@ -39,7 +45,7 @@ export const lanPorts = { tcpPort: "8080", udpPort: "9000", wsPort: "80" };
 const xsbugPort = 5002;
 
 export interface LanDeviceOptions {
-	/** The simulator's log through the xsbug protocol over the link (default), or its own output. A test that fails the link takes the output: a board's serial2xsbug runs over USB, not over its WiFi. */
+	/** The simulator's log through the xsbug protocol over the link from a debug build (see above), instead of its own output. */
 	xsbug?: boolean;
 	link?: LanLink;
 }
@@ -53,7 +59,7 @@ export async function startLanDevice(target: HostTarget, extra: Record<string, s
 	let logServer: XsbugLogServer | undefined;
 	let running: RunningDevice | undefined;
 	try {
-		if (target === "sim" && options.xsbug !== false) {
+		if (target === "sim" && options.xsbug) {
 			logServer = new XsbugLogServer({ breakOnExceptions: false });
 			await logServer.start(xsbugPort, link.hostAddress);
 			logServer.on("log", ({ text }: { text: string }) => LogFile.append(logFile, text));

@@ -6,6 +6,7 @@
  */
 
 import { checkUpgrade } from "../conformance/client.js";
+import { compareMessages } from "../conformance/messages.js";
 import type { HandshakeExpectation } from "./http-oracle.js";
 import type { FuzzConnection } from "./ws-client.js";
 import { typeName, type Message, type WsExpectation } from "./ws-oracle.js";
@@ -17,24 +18,6 @@ export interface JudgeOptions {
 
 const describe = (m: Message) => `${typeName(m.type)} ${m.data.length} B`;
 
-function compareMessages(wanted: Message[], got: Message[]): string | undefined {
-	for (let i = 0; i < Math.max(wanted.length, got.length); i++) {
-		const w = wanted[i], g = got[i];
-		if (!w)
-			return `unexpected message #${i + 1}: ${describe(g)}`;
-		if (!g)
-			return `missing echo #${i + 1} (${describe(w)}): got ${got.length} of ${wanted.length}`;
-		if (w.type !== g.type || w.data.length !== g.data.length)
-			return `echo #${i + 1} is ${describe(g)}, expected ${describe(w)}`;
-		if (!w.data.equals(g.data)) {
-			let at = 0;
-			while (w.data[at] === g.data[at])
-				at++;
-			return `echo #${i + 1} differs at byte ${at}`;
-		}
-	}
-	return undefined;
-}
 
 /** Pongs: an in-order subset of the pings' payloads that ends with the latest one (5.5.3). */
 function comparePongs(pings: Buffer[], pongs: Buffer[]): string | undefined {

@@ -15,6 +15,7 @@
 import net from "node:net";
 import { FrameReader, FrameViolation, Op, closeBody, frame } from "../conformance/frames.js";
 import { MessageAssembler } from "../conformance/messages.js";
+import { SocketWaiters } from "../conformance/client.js";
 import type { WritePlan } from "./case.js";
 import type { Message } from "./ws-oracle.js";
 
@@ -52,11 +53,12 @@ export class FuzzConnection {
 	readonly #assembler = new MessageAssembler();
 	#headBytes = Buffer.alloc(0);
 	#upgraded = false;
-	#waiters = new Set<() => void>();
+	#waiters: SocketWaiters;
 	#writing = false;
 
 	private constructor(socket: net.Socket) {
 		this.socket = socket;
+		this.#waiters = new SocketWaiters(socket);
 		socket.setNoDelay(true);
 		socket.on("data", chunk => this.#received(chunk));
 		socket.on("error", e => {
@@ -132,24 +134,7 @@ export class FuzzConnection {
 
 	/** Resolve true once test() holds, false after timeoutMs. */
 	waitFor(test: () => boolean, timeoutMs: number, onDrain = false): Promise<boolean> {
-		if (test())
-			return Promise.resolve(true);
-		return new Promise(resolve => {
-			const check = () => {
-				if (test())
-					finish(true);
-			};
-			const finish = (value: boolean) => {
-				clearTimeout(timer);
-				this.#waiters.delete(check);
-				this.socket.off("drain", check);
-				resolve(value);
-			};
-			const timer = setTimeout(() => finish(test()), timeoutMs);
-			this.#waiters.add(check);
-			if (onDrain)
-				this.socket.on("drain", check);
-		});
+		return this.#waiters.waitFor(test, timeoutMs, onDrain);
 	}
 
 	destroy(): void {
@@ -231,8 +216,7 @@ export class FuzzConnection {
 	}
 
 	#notify(): void {
-		for (const waiter of [...this.#waiters])
-			waiter();
+		this.#waiters.notify();
 	}
 }
 

@@ -22,6 +22,7 @@
  */
 
 import { Utf8Judge, validUtf8 } from "./utf8.js";
+import { typeName } from "../conformance/messages.js";
 
 export const Op = { CONT: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 } as const;
 
@@ -280,4 +281,4 @@ export function describeExpectation(e: WsExpectation): string {
 	return `${parts.join(", ")} (${e.why})`;
 }
 
-export const typeName = (type: number) => type === Op.TEXT ? "text" : type === Op.BINARY ? "binary" : `opcode ${type}`;
+export { typeName };

@@ -32,7 +32,7 @@ function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshake
 			: { cases: 1500, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25 };
 	const config = tier.board!.config;
 	return {
-		cases: tier.pace === "node" ? 2000 : 300,
+		cases: tier.pace === "node" ? 1000 : 300,
 		concurrency: { ws: Math.max(1, Math.min(3, Number(config.wsMaxClients ?? 4) - 1)), tcp: Math.min(2, Number(config.tcpMaxClients ?? 2)), udp: 2 },
 		scale: tier.pace === "node" ? "full" : "small",
 		maxDelayMs: tier.pace === "node" ? 3 : 25,

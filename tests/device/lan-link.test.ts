@@ -53,7 +53,7 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 			tcpClient: "true", tcpClientHost: link.hostAddress, tcpClientPort: String(tcpPeer.port), tcpClientRetryDelay: "200", tcpClientRetryMaxDelay: "1000",
 			wsClient: "true", wsClientUri: `ws://${link.hostAddress}:${wsPeer.port}/`, wsClientHelloCount: "100000", wsClientHelloInterval: "200",
 			wsClientPingInterval: "300", wsClientPongTimeout: "1500", wsClientRetryDelay: "200", wsClientRetryMaxDelay: "1000", wsClientNetworkTimeout: "2000",
-		}, { link, xsbug: false });
+		}, { link });
 		log = new LogFile(device.logFile);
 	}, 180_000);
 
