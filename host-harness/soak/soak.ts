@@ -67,7 +67,7 @@ export interface SoakResult {
 	baseline?: Resources;
 	/** What the device held once the load stopped and it settled. */
 	after?: Resources;
-	/** Resident memory at the end of the first and the last interval. */
+	/** Resident memory at the end of the second interval (the first warms up: JIT code, heaps growing to their working size) and of the last. */
 	rssFirst?: number;
 	rssLast?: number;
 	/** A fresh client was served on every service after the load. */
@@ -247,7 +247,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 		total,
 		baseline,
 		after,
-		rssFirst: intervals[0]?.rss,
+		rssFirst: intervals[Math.min(1, intervals.length - 1)]?.rss,
 		rssLast: intervals.at(-1)?.rss,
 		servedAfter,
 		errorSamples,

@@ -2,12 +2,13 @@
 // prints exactly one line of JSON with the endpoints once the services are
 // up, and on SIGTERM stops everything it started and exits 0.
 import { describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { hostConfig, tiers } from "./device-under-test.js";
 import { echoOnce } from "../../host-harness/oracle/tcp-echo.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 
 /** PIDs of every descendant of a process (from /proc). */
 function descendants(pid: number): number[] {
@@ -85,4 +86,49 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 		expect(stdout.trim().split("\n")).toHaveLength(1);
 		expect(started.filter(alive)).toEqual([]);
 	}, 120_000);
+});
+
+const noNamespaces = whyNoNamespaces();
+if (noNamespaces)
+	console.log(`device --netns case skipped: ${noNamespaces}`);
+
+describe.runIf(!noNamespaces && tiers.some(t => t.target === "node"))("npm run device -- --target node --netns", () => {
+	for (const signal of ["SIGTERM", "SIGINT"] as const) {
+		it(`runs the device at its own address in a namespace of its own, and on ${signal} removes the namespace and its link`, async () => {
+			const cli = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/device.js"), "--target", "node", "--netns", "--quiet"],
+				{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+			let stdout = "";
+			let stderr = "";
+			cli.stdout.on("data", (d: Buffer) => { stdout += d; });
+			cli.stderr.on("data", (d: Buffer) => { stderr += d; });
+			const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));
+			await new Promise<void>((resolve, reject) => {
+				const timer = setTimeout(() => reject(new Error(`no endpoint line within 60 s; stderr:\n${stderr}`)), 60_000);
+				cli.stdout.on("data", () => {
+					if (stdout.includes("\n")) {
+						clearTimeout(timer);
+						resolve();
+					}
+				});
+				cli.once("exit", code => reject(new Error(`exited ${code} before printing; stderr:\n${stderr}`)));
+			});
+			const endpoints = JSON.parse(stdout.trim());
+			expect(endpoints.tcp.host).toMatch(/^198\.(18|19)\.\d+\.\d+$/);
+			expect(endpoints.tcp.port).toBe(8080);
+			expect((await echoOnce(endpoints.tcp, Buffer.from("across the link"))).toString()).toBe("across the link");
+			const ns = /namespace (xsnk-\w+)/.exec(stderr)?.[1];
+			expect(ns).toBeDefined();
+			const namespaces = () => spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+			const links = () => spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).stdout;
+			expect(namespaces()).toContain(ns);
+			const hostIf = ns!.replace("xsnk-", "xsnkh");
+			expect(links()).toContain(hostIf);
+			const started = descendants(cli.pid!);
+			cli.kill(signal);
+			expect(await exited).toBe(0);
+			expect(namespaces()).not.toContain(ns);
+			expect(links()).not.toContain(hostIf);
+			expect(started.filter(alive)).toEqual([]);
+		}, 90_000);
+	}
 });
