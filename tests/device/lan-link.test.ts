@@ -9,6 +9,9 @@
 // Where namespaces cannot be made here, one line says why.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { projectRoot } from "../../host-harness/device/project.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { LogFile } from "../../host-harness/device/log-file.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
@@ -124,16 +127,26 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 		expect(sha256(await latest.echo(payload, 30_000))).toBe(sha256(payload));
 	}, 90_000);
 
-	it("the board path serves through shaped WiFi-class bandwidth (tc tbf, 20 Mbit/s)", async () => {
+	it("the board path serves through shaped WiFi-class bandwidth (tc tbf, 20 Mbit/s), and bench --device measures it", async () => {
 		device.link.shape(20);
 		try {
 			const total = slow ? 128 * 1024 : 4 * 1024 * 1024;
 			const result = await streamThroughEcho(device.endpoints.tcp!, total, { pauseEvery: total, pauseMs: 0, timeoutMs: 120_000 });
 			expect(result.receivedHash).toBe(result.sentHash);
-			// tbf is a hard cap: the echo's bytes crossed the link at most at about the shaped rate
-			// (the simulator's own 0.1 MB/s is far below it, so only the node device can show it).
-			if (!slow)
+			const bench = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "bench", "tcp", "--device", device.link.deviceAddress,
+				...Object.entries(device.config).map(([k, v]) => `${k}=${v}`), "--duration", "2", "--bytes", slow ? "128k" : "4m", "--samples", "50", "--rounds", "1", "--json"],
+			{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 });
+			expect(bench.status, bench.stderr).toBe(0);
+			const throughput = (JSON.parse(bench.stdout) as { metrics: { key: string; device: number; reference: number }[] }).metrics.find(m => m.key === "tcp.throughput")!;
+			expect(throughput.device).toBeGreaterThan(0);
+			// tbf is a hard cap: the echo crossed the link at most at about the shaped rate, while the
+			// reference on loopback is not held back (the simulator's own 0.1 MB/s is far below
+			// the cap, so only the node device can show it).
+			if (!slow) {
 				expect(total * 8 / 1e6 / result.seconds).toBeLessThan(20 * 1.5);
+				expect(throughput.device * 8).toBeLessThan(20 * 1.5);
+				expect(throughput.reference * 8).toBeGreaterThan(20 * 1.5);
+			}
 		}
 		finally {
 			device.link.unshape();
