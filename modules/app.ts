@@ -68,7 +68,11 @@ export class App {
 	#started = false;
 
 	constructor() {
-		if (config.tcpServer) {
+		if (configProblems.length)
+			return;		// start() says what is wrong; nothing is built on an invalid configuration
+		// Each service is built inside a guard of its own: one whose options its
+		// constructor refuses is logged and left out, and never aborts the app.
+		this.#build("TCP echo server", config.tcpServer, () => {
 			const server = new EchoServer({
 				port: config.tcpPort,
 				maxClients: config.tcpMaxClients,
@@ -77,21 +81,21 @@ export class App {
 				chunk: config.tcpChunk,
 				lruPurge: config.tcpLruPurge,
 			});
-			this.services.push({
+			return {
 				name: "TCP echo server",
 				start(endpoints) { server.start(); endpoints.tcp = server.port; },
 				stop() { server.close(); },
-			});
-		}
-		if (config.udpServer) {
+			};
+		});
+		this.#build("UDP echo server", config.udpServer, () => {
 			const server = new UdpEchoServer({ port: config.udpPort });
-			this.services.push({
+			return {
 				name: "UDP echo server",
 				start(endpoints) { server.start(); endpoints.udp = config.udpPort; },
 				stop() { server.close(); },
-			});
-		}
-		if (config.wsServer) {
+			};
+		});
+		this.#build("WebSocket echo server", config.wsServer, () => {
 			const server = new WebSocketEchoServer({
 				port: config.wsPort,
 				path: config.wsPath,
@@ -102,13 +106,13 @@ export class App {
 				protocols: config.wsProtocols ? config.wsProtocols.split(",").map(p => p.trim()).filter(Boolean) : [],
 				lruPurge: config.wsLruPurge,
 			});
-			this.services.push({
+			return {
 				name: "WebSocket echo server",
 				start(endpoints) { server.start(); endpoints.ws = server.port; endpoints.wsPath = config.wsPath; },
 				stop() { server.close(); },
-			});
-		}
-		if (config.wsClient) {
+			};
+		});
+		this.#build("WebSocket client", config.wsClient, () => {
 			const session = new WebSocketClientSession({
 				uri: config.wsClientUri,
 				helloCount: config.wsClientHelloCount,
@@ -121,15 +125,15 @@ export class App {
 				networkTimeout: config.wsClientNetworkTimeout,
 				reconnect: { initialDelay: config.wsClientRetryDelay, maxDelay: config.wsClientRetryMaxDelay },
 			});
-			this.services.push({
+			return {
 				name: "WebSocket client",
 				start(endpoints) { session.start(); endpoints.wsClient = config.wsClientUri; },
 				stop() { session.stop(); },
 				pause() { session.stop(); },
 				resume() { session.start(); },
-			});
-		}
-		if (config.tcpClient) {
+			};
+		});
+		this.#build("TCP echo client", config.tcpClient, () => {
 			const client = new EchoClient({
 				host: config.tcpClientHost,
 				port: config.tcpClientPort,
@@ -140,13 +144,25 @@ export class App {
 				idleTimeout: config.tcpIdleTimeout,
 				chunk: config.tcpChunk,
 			});
-			this.services.push({
+			return {
 				name: "TCP echo client",
 				start(endpoints) { client.start(); endpoints.tcpClient = `${config.tcpClientHost}:${config.tcpClientPort}`; },
 				stop() { client.stop(); },
 				pause() { client.stop(); },
 				resume() { client.start(); },
-			});
+			};
+		});
+	}
+
+	/** Build one service inside its own guard: a constructor that throws leaves that service out, logged, and never aborts the app. */
+	#build(name: string, enabled: boolean, build: () => Service): void {
+		if (!enabled)
+			return;
+		try {
+			this.services.push(build());
+		}
+		catch (e) {
+			log.error(`${name} not created: ${(e as Error).message}`);
 		}
 	}
 

@@ -128,8 +128,46 @@ export function readConfig(raw: Record<string, unknown>): { config: Config; prob
 	}
 	if (config.tcpClient && !config.tcpClientHost)
 		problems.push({ key: "tcpClientHost", message: "tcpClient is on but no tcpClientHost is set" });
-	if (config.wsClient && !/^wss?:\/\/[^/]+/.test(String(config.wsClientUri)))
-		problems.push({ key: "wsClientUri", message: `wsClient is on but wsClientUri "${String(config.wsClientUri)}" is not ws://host[:port]/path` });
+	if (config.wsClient) {
+		try {
+			parseWebSocketUri(String(config.wsClientUri));
+		}
+		catch (e) {
+			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });
+		}
+	}
 	return { config: config as Config, problems };
 }
 
+
+/** Where a ws:// or wss:// URI points: what the WebSocket client connects to. */
+export interface WebSocketTarget {
+	secure: boolean;
+	host: string;
+	port: number;
+	/** Request target: path and query. */
+	path: string;
+	/** Host header value. */
+	hostHeader: string;
+}
+
+/**
+ * Split "ws://host:port/path?query" (RFC 6455 3); throws URIError on anything
+ * else. Here, beside the schema, so that a URI the schema accepts is one the
+ * client can use: validated at boot, never an abort later.
+ */
+export function parseWebSocketUri(uri: string): WebSocketTarget {
+	const match = /^(wss?):\/\/([^/:?#[\]@\s]+)(?::(\d{1,5}))?([/?][^#]*)?(?:#.*)?$/i.exec(uri);
+	if (!match)
+		throw new URIError(`invalid WebSocket URI "${uri}" (ws://host[:port][/path])`);
+	const secure = match[1].toLowerCase() === "wss";
+	const defaultPort = secure ? 443 : 80;
+	const port = match[3] ? Number(match[3]) : defaultPort;
+	if (port < 1 || port > 65535)
+		throw new URIError(`invalid port ${port} in "${uri}" (1..65535)`);
+	let path = match[4] ?? "/";
+	if (path.startsWith("?"))
+		path = "/" + path;
+	const host = match[2];
+	return { secure, host, port, path, hostHeader: port === defaultPort ? host : `${host}:${port}` };
+}

@@ -28,6 +28,7 @@ import { CLOSED, CONNECTING, Connection, OPEN, quietLimit, type Chunk } from "we
 import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
+import { parseWebSocketUri, type WebSocketTarget as Target } from "modules/config-schema";
 
 const log = new Log("ws-client");
 
@@ -97,15 +98,6 @@ interface Settings {
 	closeTimeout: number;
 }
 
-interface Target {
-	secure: boolean;
-	host: string;
-	port: number;
-	/** Request target: path and query. */
-	path: string;
-	/** Host header value. */
-	hostHeader: string;
-}
 
 /** What a connection reports to its client. */
 interface ClientContext {
@@ -155,7 +147,7 @@ export class WebSocketClient {
 
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
-		this.#target = parseUri(options.uri);
+		this.#target = parseWebSocketUri(options.uri);
 		const reconnect = options.reconnect;
 		this.settings = {
 			protocols: options.protocols ?? [],
@@ -609,21 +601,4 @@ class ClientConnection extends Connection {
 		this.#head = undefined;
 		this.#context.ended(this, this.#failure ?? reason);
 	}
-}
-
-/** Split "ws://host:port/path?query"; throws on anything else. */
-function parseUri(uri: string): Target {
-	const match = /^(wss?):\/\/([^/:?#[\]@]+)(?::(\d{1,5}))?([/?][^#]*)?(?:#.*)?$/i.exec(uri);
-	if (!match)
-		throw new URIError(`invalid WebSocket URI "${uri}" (ws://host[:port][/path])`);
-	const secure = match[1].toLowerCase() === "wss";
-	const defaultPort = secure ? 443 : 80;
-	const port = match[3] ? Number(match[3]) : defaultPort;
-	if (port < 1 || port > 65535)
-		throw new URIError(`invalid port in "${uri}"`);
-	let path = match[4] ?? "/";
-	if (path.startsWith("?"))
-		path = "/" + path;
-	const host = match[2];
-	return { secure, host, port, path, hostHeader: port === defaultPort ? host : `${host}:${port}` };
 }

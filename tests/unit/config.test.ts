@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readConfig, schema } from "modules/config-schema";
+import { parseWebSocketUri, readConfig, schema } from "modules/config-schema";
 
 describe("modules/config", () => {
 	it("gives every key its default when nothing is set", () => {
@@ -35,5 +35,15 @@ describe("modules/config", () => {
 		expect(readConfig({ tcpClient: "true" }).problems.map(p => p.key)).toEqual(["tcpClientHost"]);
 		expect(readConfig({ wsClient: "true", wsClientUri: "http://x" }).problems.map(p => p.key)).toEqual(["wsClientUri"]);
 		expect(readConfig({ wsClient: "true", wsClientUri: "ws://10.0.0.2:5000/" }).problems).toEqual([]);
+	});
+
+	it("parses the WebSocket client's URI fully, so a URI it accepts never throws later (port 70000 is a problem, not an abort)", () => {
+		const bad = readConfig({ wsClient: "true", wsClientUri: "ws://127.0.0.1:70000/" }).problems;
+		expect(bad.map(p => p.key)).toEqual(["wsClientUri"]);
+		expect(bad[0].message).toMatch(/invalid port 70000/);
+		for (const uri of ["ws://127.0.0.1:0/", "ws://host:port/", "ws://a b/", "ws://[::1]/"])
+			expect(readConfig({ wsClient: "true", wsClientUri: uri }).problems.map(p => p.key), uri).toEqual(["wsClientUri"]);
+		expect(parseWebSocketUri("ws://example.com:8080/chat?x=1")).toEqual({ secure: false, host: "example.com", port: 8080, path: "/chat?x=1", hostHeader: "example.com:8080" });
+		expect(parseWebSocketUri("wss://example.com")).toEqual({ secure: true, host: "example.com", port: 443, path: "/", hostHeader: "example.com" });
 	});
 });
