@@ -36,6 +36,28 @@ function descendants(pid: number): number[] {
 	return out;
 }
 
+/** Everything a child prints, as it arrives. */
+function watchOutput(child: ReturnType<typeof spawn>) {
+	const output = { stdout: "", stderr: "" };
+	child.stdout?.on("data", (d: Buffer) => { output.stdout += d; });
+	child.stderr?.on("data", (d: Buffer) => { output.stderr += d; });
+	return output;
+}
+
+/** Resolve once the child printed its first line to stdout (the endpoint line). */
+function firstLine(child: ReturnType<typeof spawn>, output: { stdout: string; stderr: string }, timeoutMs: number): Promise<void> {
+	return new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`no endpoint line within ${timeoutMs} ms; stderr:\n${output.stderr}`)), timeoutMs);
+		child.stdout?.on("data", () => {
+			if (output.stdout.includes("\n")) {
+				clearTimeout(timer);
+				resolve();
+			}
+		});
+		child.once("exit", code => reject(new Error(`exited ${code} before printing; stderr:\n${output.stderr}`)));
+	});
+}
+
 function alive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
@@ -54,22 +76,10 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 		const args = [path.join(projectRoot, "build/node/host-harness/device.js"), "--target", tier.target, "--quiet",
 			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
 		const cli = spawn(process.execPath, args, { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-		let stdout = "";
-		let stderr = "";
-		cli.stdout.on("data", (d: Buffer) => { stdout += d; });
-		cli.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const output = watchOutput(cli);
 		const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));
-		await new Promise<void>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`no endpoint line within 90 s; stderr:\n${stderr}`)), 90_000);
-			cli.stdout.on("data", () => {
-				if (stdout.includes("\n")) {
-					clearTimeout(timer);
-					resolve();
-				}
-			});
-			cli.once("exit", code => reject(new Error(`exited ${code} before printing; stderr:\n${stderr}`)));
-		});
-		const lines = stdout.trim().split("\n");
+		await firstLine(cli, output, 90_000);
+		const lines = output.stdout.trim().split("\n");
 		expect(lines).toHaveLength(1);
 		const endpoints = JSON.parse(lines[0]);
 		expect(endpoints).toMatchObject({
@@ -83,7 +93,7 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 		expect(started.length).toBeGreaterThan(0);
 		cli.kill("SIGTERM");
 		expect(await exited).toBe(0);
-		expect(stdout.trim().split("\n")).toHaveLength(1);
+		expect(output.stdout.trim().split("\n")).toHaveLength(1);
 		expect(started.filter(alive)).toEqual([]);
 	}, 120_000);
 });
@@ -97,26 +107,14 @@ describe.runIf(!noNamespaces && tiers.some(t => t.target === "node"))("npm run d
 		it(`runs the device at its own address in a namespace of its own, and on ${signal} removes the namespace and its link`, async () => {
 			const cli = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/device.js"), "--target", "node", "--netns", "--quiet"],
 				{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-			let stdout = "";
-			let stderr = "";
-			cli.stdout.on("data", (d: Buffer) => { stdout += d; });
-			cli.stderr.on("data", (d: Buffer) => { stderr += d; });
+			const output = watchOutput(cli);
 			const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));
-			await new Promise<void>((resolve, reject) => {
-				const timer = setTimeout(() => reject(new Error(`no endpoint line within 60 s; stderr:\n${stderr}`)), 60_000);
-				cli.stdout.on("data", () => {
-					if (stdout.includes("\n")) {
-						clearTimeout(timer);
-						resolve();
-					}
-				});
-				cli.once("exit", code => reject(new Error(`exited ${code} before printing; stderr:\n${stderr}`)));
-			});
-			const endpoints = JSON.parse(stdout.trim());
+			await firstLine(cli, output, 60_000);
+			const endpoints = JSON.parse(output.stdout.trim());
 			expect(endpoints.tcp.host).toMatch(/^198\.(18|19)\.\d+\.\d+$/);
 			expect(endpoints.tcp.port).toBe(8080);
 			expect((await echoOnce(endpoints.tcp, Buffer.from("across the link"))).toString()).toBe("across the link");
-			const ns = /namespace (xsnk-\w+)/.exec(stderr)?.[1];
+			const ns = /namespace (xsnk-\w+)/.exec(output.stderr)?.[1];
 			expect(ns).toBeDefined();
 			const namespaces = () => spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
 			const links = () => spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).stdout;

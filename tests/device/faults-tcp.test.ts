@@ -6,7 +6,7 @@
 // before the case.
 import { describe, expect, it } from "vitest";
 import { hasLog, tiers, useDevice } from "./device-under-test.js";
-import { judgedCases, servedWithin } from "./judge.js";
+import { judgedCases, keepEchoing, servedWithin } from "./judge.js";
 import { knobs } from "./knobs.js";
 import { flood, halfClose, reset, silent, tryConnect, vanish } from "../../host-harness/faults/tcp.js";
 import { freshTcpClientServed } from "../../host-harness/oracle/health.js";
@@ -94,33 +94,17 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 
 	it("a flood of maxClients + 50 connections: served clients keep echoing throughout, the rest wait or are turned away", async () => {
 		const served = [await tryConnect(tcp()), await tryConnect(tcp())];
-		let echoes = 0;
-		let failures = 0;
-		let running = true;
-		const echoLoop = async (socket: NonNullable<(typeof served)[number]>) => {
-			while (running) {
-				const payload = randomPayload(512);
-				try {
-					const back = readBytes(socket, payload.length, k.echoTimeoutMs);
-					socket.write(payload);
-					if (sha256(await back) === sha256(payload))
-						echoes++;
-					else
-						failures++;
-				}
-				catch {
-					failures++;
-					return;
-				}
-			}
-		};
+		const echoing = keepEchoing(served, async socket => {
+			const payload = randomPayload(512);
+			const back = readBytes(socket!, payload.length, k.echoTimeoutMs);
+			socket!.write(payload);
+			return sha256(await back) === sha256(payload);
+		});
 		try {
-			const loops = served.map(socket => echoLoop(socket!));
-			const before = echoes;
+			const before = echoing.tally.echoes;
 			const result = await flood(tcp(), 2 + 50, tier.pace === "sim" ? 1500 : 500);
-			const during = echoes - before;
-			running = false;
-			await Promise.all(loops);
+			const during = echoing.tally.echoes - before;
+			const { failures } = await echoing.stop();
 			expect(failures).toBe(0);
 			expect(during).toBeGreaterThan(0);
 			// None of the flood is served while both slots are busy: one waits (the backlog), the rest are closed.
@@ -128,7 +112,7 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 			expect(result.turnedAway).toBeGreaterThanOrEqual(51);
 		}
 		finally {
-			running = false;
+			await echoing.stop();
 			for (const socket of served)
 				socket?.destroy();
 		}

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { hasLog, tiers, useDevice } from "./device-under-test.js";
-import { judgedCases, servedWithin } from "./judge.js";
+import { judgedCases, keepEchoing, servedWithin } from "./judge.js";
 import { closedByServer, endMidFrame, floodUpgrades, mute, trickleHandshake, type Ending } from "../../host-harness/faults/ws.js";
 import { openWs, nextMessage, closed, wsEndpoint } from "../../host-harness/oracle/ws-echo.js";
 import { silent } from "../../host-harness/faults/tcp.js";
@@ -69,32 +69,17 @@ describe.each(tiers)("WebSocket echo server under faults on $name", tier => {
 	it("a flood of maxClients + 50 upgrades: served clients keep echoing throughout, the rest get 503 or are closed", async () => {
 		const within = servedWithin[tier.pace];
 		const served = [await openServedWs(url(), within), await openServedWs(url(), within)];
-		let echoes = 0;
-		let failures = 0;
-		let running = true;
-		const loops = served.map(async socket => {
-			while (running) {
-				const payload = randomPayload(300);
-				socket.send(payload);
-				try {
-					const back = await nextMessage(socket, tier.pace === "sim" ? 10_000 : 5000);
-					if (back.binary && sha256(back.data) === sha256(payload))
-						echoes++;
-					else
-						failures++;
-				}
-				catch {
-					failures++;
-					return;
-				}
-			}
+		const echoing = keepEchoing(served, async socket => {
+			const payload = randomPayload(300);
+			socket.send(payload);
+			const back = await nextMessage(socket, tier.pace === "sim" ? 10_000 : 5000);
+			return back.binary && sha256(back.data) === sha256(payload);
 		});
 		try {
-			const before = echoes;
+			const before = echoing.tally.echoes;
 			const result = await floodUpgrades(url(), 4 + 50, tier.pace === "sim" ? 2000 : 800);
-			const during = echoes - before;
-			running = false;
-			await Promise.all(loops);
+			const during = echoing.tally.echoes - before;
+			const { failures } = await echoing.stop();
 			expect(failures).toBe(0);
 			expect(during).toBeGreaterThan(0);
 			expect(result.other).toEqual([]);
@@ -103,7 +88,7 @@ describe.each(tiers)("WebSocket echo server under faults on $name", tier => {
 			expect(result.busy).toBeGreaterThan(0);
 		}
 		finally {
-			running = false;
+			await echoing.stop();
 			for (const socket of served)
 				socket.terminate();
 		}

@@ -37,3 +37,31 @@ export function judgedCases(device: DeviceUnderTest, target: keyof typeof served
 	};
 }
 
+
+/** Clients that keep echoing until stopped (the served clients of a flood): how many echoes matched, and how many failed. */
+export function keepEchoing<T>(clients: T[], echoOne: (client: T) => Promise<boolean>) {
+	const tally = { echoes: 0, failures: 0 };
+	let running = true;
+	const loops = clients.map(async client => {
+		while (running) {
+			try {
+				if (await echoOne(client))
+					tally.echoes++;
+				else
+					tally.failures++;
+			}
+			catch {
+				tally.failures++;
+				return;
+			}
+		}
+	});
+	return {
+		tally,
+		async stop() {
+			running = false;
+			await Promise.all(loops);
+			return tally;
+		},
+	};
+}
