@@ -280,6 +280,8 @@ export abstract class Connection implements MessageHandler {
 			}
 			this.#queued -= count;
 		}
+		if (writable !== this.#writable)
+			this.lastActivity = Date.now();		// once per flush, not per write
 		this.#writable = writable;
 		if (!queue.length) {
 			if (this.#lingerFor !== undefined) {
@@ -310,7 +312,6 @@ export abstract class Connection implements MessageHandler {
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
 		this.#unconfirmed += count;
-		this.lastActivity = Date.now();
 		return Math.min(left, writable - count);
 	}
 
@@ -319,6 +320,8 @@ export abstract class Connection implements MessageHandler {
 	#pump(): void {
 		try {
 			this.#flush();
+			if (this.#readable > 0)
+				this.lastActivity = Date.now();		// once per turn of input, not per read
 			const socket = this.#socket;
 			while (socket && this.state !== CLOSED && this.#readable > 0) {
 				const count = Math.min(this.#readable, this.readLimit());
@@ -328,7 +331,6 @@ export abstract class Connection implements MessageHandler {
 				this.#readable -= count;
 				if (!chunk)
 					break;
-				this.lastActivity = Date.now();
 				if (this.reader) {
 					if (!this.reader.stopped)
 						this.reader.feed(chunk);

@@ -61,6 +61,26 @@ export interface WriteOptions {
 	delayMs?: number;
 }
 
+/** A connected socket (its error listener removed: the owner adds its own), or the connect's error or timeout. */
+export function connectSocket(options: net.NetConnectOpts & { host: string; port: number }, timeoutMs: number): Promise<net.Socket> {
+	return new Promise((resolve, reject) => {
+		const socket = net.connect(options);
+		const timer = setTimeout(() => {
+			socket.destroy();
+			reject(new Error(`TCP connect to ${options.host}:${options.port} timed out after ${timeoutMs} ms`));
+		}, timeoutMs);
+		socket.once("connect", () => {
+			clearTimeout(timer);
+			socket.removeAllListeners("error");
+			resolve(socket);
+		});
+		socket.once("error", e => {
+			clearTimeout(timer);
+			reject(e);
+		});
+	});
+}
+
 /** Promises on a raw socket's state: each is tested again whenever the owner notifies (data arrived) or, if asked, on drain. */
 export class SocketWaiters {
 	readonly #socket: net.Socket;
@@ -138,23 +158,8 @@ export class RawConnection {
 	}
 
 	/** A TCP connection to the URL's host and port. */
-	static connect(url: URL, timeoutMs: number): Promise<RawConnection> {
-		return new Promise((resolve, reject) => {
-			const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 80) });
-			const timer = setTimeout(() => {
-				socket.destroy();
-				reject(new Error(`TCP connect timed out after ${timeoutMs} ms`));
-			}, timeoutMs);
-			socket.once("connect", () => {
-				clearTimeout(timer);
-				socket.removeAllListeners("error");
-				resolve(new RawConnection(socket));
-			});
-			socket.once("error", e => {
-				clearTimeout(timer);
-				reject(e);
-			});
-		});
+	static async connect(url: URL, timeoutMs: number): Promise<RawConnection> {
+		return new RawConnection(await connectSocket({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 80) }, timeoutMs));
 	}
 
 	/** Connect and complete the standard handshake; throws with the reason it failed. */

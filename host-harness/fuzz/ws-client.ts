@@ -15,7 +15,7 @@
 import net from "node:net";
 import { FrameReader, FrameViolation, Op, closeBody, frame } from "../conformance/frames.js";
 import { MessageAssembler } from "../conformance/messages.js";
-import { SocketWaiters } from "../conformance/client.js";
+import { SocketWaiters, connectSocket } from "../conformance/client.js";
 import type { WritePlan } from "./case.js";
 import type { Message } from "./ws-oracle.js";
 
@@ -70,23 +70,8 @@ export class FuzzConnection {
 		socket.on("close", () => this.#ended());
 	}
 
-	static connect(host: string, port: number, timeoutMs: number): Promise<FuzzConnection> {
-		return new Promise((resolve, reject) => {
-			const socket = net.connect({ host, port, allowHalfOpen: true });
-			const timer = setTimeout(() => {
-				socket.destroy();
-				reject(new Error(`TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`));
-			}, timeoutMs);
-			socket.once("connect", () => {
-				clearTimeout(timer);
-				socket.removeAllListeners("error");
-				resolve(new FuzzConnection(socket));
-			});
-			socket.once("error", e => {
-				clearTimeout(timer);
-				reject(e);
-			});
-		});
+	static async connect(host: string, port: number, timeoutMs: number): Promise<FuzzConnection> {
+		return new FuzzConnection(await connectSocket({ host, port, allowHalfOpen: true }, timeoutMs));
 	}
 
 	/** The message the server left unfinished (its fragments so far). */
