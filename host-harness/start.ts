@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { HostTarget, RunningDevice, startDevice } from "./device/targets.js";
 import { planTiers } from "./lib/tiers.js";
-import { freeTcpPort, freeUdpPort } from "./lib/ports.js";
+import { freeServicePorts } from "./lib/ports.js";
 import { TcpPeer } from "./peers/tcp-peer.js";
 import { echoOnce, sha256 } from "./oracle/tcp-echo.js";
 import { udpSender, UdpSender } from "./oracle/udp-echo.js";
@@ -100,9 +100,7 @@ async function main(): Promise<number> {
 		device = await startDevice({
 			target,
 			config: {
-				tcpPort: String(await freeTcpPort()),
-				udpPort: String(await freeUdpPort()),
-				wsPort: String(await freeTcpPort()),
+				...await freeServicePorts(),
 				tcpClient: "true",
 				tcpClientHost: "127.0.0.1",
 				tcpClientPort: String(peer.port),

@@ -11,7 +11,7 @@
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
 import { manifestConfig, parseConfigArgs } from "../device/project.js";
-import { freeTcpPort, freeUdpPort } from "../lib/ports.js";
+import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../modules/config-schema.js";
 import { argumentsOr, registerCommand } from "../cli.js";
 import { Protocol, ReferenceServers, startReference } from "./reference.js";
@@ -171,9 +171,7 @@ export function benchSettings(options: BenchOptions, target: TargetName): Settin
 /** Device config for a host target: free loopback ports, enough client slots for the benchmark, then the user's keys. */
 export async function hostDeviceConfig(options: BenchOptions, settings: Settings): Promise<Record<string, string>> {
 	const config: Record<string, string> = {
-		tcpPort: String(await freeTcpPort()),
-		udpPort: String(await freeUdpPort()),
-		wsPort: String(await freeTcpPort()),
+		...await freeServicePorts(),
 	};
 	const clients = "clients" in settings ? settings.clients : 1;
 	// Spare slots beyond the clients: the previous phases' connections may not be seen closed yet (a WebSocket server lingers over a closing one).

@@ -53,7 +53,7 @@ import { argumentsOr } from "../cli.js";
 import { Endpoint, Endpoints, RunningDevice, startDevice } from "../device/targets.js";
 import { parseConfigArgs } from "../device/project.js";
 import { simBuildDir } from "../device/sim.js";
-import { freeTcpPort, freeUdpPort } from "../lib/ports.js";
+import { freeServicePorts } from "../lib/ports.js";
 import { connect, readBytes, sha256 } from "../oracle/tcp-echo.js";
 import { closed, nextMessage, openWs } from "../oracle/ws-echo.js";
 import { RawConnection } from "../conformance/client.js";
@@ -211,9 +211,7 @@ export interface MemoryDevice {
  */
 export async function memoryDeviceConfig(clients: number, extra: Record<string, string> = {}, blocked = false): Promise<Record<string, string>> {
 	return {
-		tcpPort: String(await freeTcpPort()),
-		udpPort: String(await freeUdpPort()),
-		wsPort: String(await freeTcpPort()),
+		...await freeServicePorts(),
 		tcpMaxClients: String(clients + 2),
 		wsMaxClients: String(clients + 2),
 		...(blocked ? { wsHeartbeat: "0" } : {}),

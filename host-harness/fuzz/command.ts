@@ -11,7 +11,7 @@
 import { argumentsOr, registerCommand } from "../cli.js";
 import { parseConfigArgs } from "../device/project.js";
 import { boardEndpoints, startDevice, type Endpoint, type Endpoints, type RunningDevice } from "../device/targets.js";
-import { freeTcpPort, freeUdpPort } from "../lib/ports.js";
+import { freeServicePorts } from "../lib/ports.js";
 import { caseKinds, type CaseKind } from "./case.js";
 import { randomSeed } from "./prng.js";
 import { formatMismatch, runFuzz, type FuzzOptions } from "./runner.js";
@@ -166,7 +166,7 @@ export const FUZZ_CONFIG: Readonly<Record<string, string>> = { wsHandshakeTimeou
 
 /** FUZZ_CONFIG with free loopback ports. */
 export async function fuzzDeviceConfig(): Promise<Record<string, string>> {
-	return { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()), ...FUZZ_CONFIG };
+	return { ...await freeServicePorts(), ...FUZZ_CONFIG };
 }
 
 registerCommand("fuzz", {

@@ -28,3 +28,8 @@ export function freeUdpPort(): Promise<number> {
 		});
 	});
 }
+
+/** The device's server ports for a host target: fresh free ports for its TCP, UDP and WebSocket services, as config strings. */
+export async function freeServicePorts(): Promise<{ tcpPort: string; udpPort: string; wsPort: string }> {
+	return { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) };
+}

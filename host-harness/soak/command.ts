@@ -10,7 +10,7 @@
 import { argumentsOr, registerCommand } from "../cli.js";
 import { parseConfigArgs } from "../device/project.js";
 import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
-import { freeTcpPort, freeUdpPort } from "../lib/ports.js";
+import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
 
 const usage = `usage: host-harness soak (--target node|sim | --device <ip> [--config key=value …]) [options]
@@ -128,7 +128,7 @@ registerCommand("soak", {
 			if (args.device)
 				endpoints = boardEndpoints(args.device, parseConfigArgs(args.config));
 			else {
-				const config = { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()), ...parseConfigArgs(args.config) };
+				const config = { ...await freeServicePorts(), ...parseConfigArgs(args.config) };
 				running = await startDevice({ target: args.target!, config, control: args.target === "node" });
 				endpoints = running.endpoints;
 			}

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { spawn } from "node:child_process";
 import { startDevice } from "../../host-harness/device/targets.js";
-import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { freeTcpPort, freeUdpPort, freeServicePorts } from "../../host-harness/lib/ports.js";
 import { tiers } from "./device-under-test.js";
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args],
@@ -87,7 +87,7 @@ describe("host-harness CLI", () => {
 	}, 120_000);
 
 	it("conformance runs the WebSocket set against a device's server", async () => {
-		const device = await startDevice({ target: "node", config: { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) } });
+		const device = await startDevice({ target: "node", config: await freeServicePorts() });
 		try {
 			const out = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--only", "1,2,7"],
 				{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 });
@@ -110,7 +110,7 @@ describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the si
 		logs.stdout.on("data", (d: Buffer) => { out += d; });
 		const exited = new Promise<number | null>(resolve => logs.once("exit", code => resolve(code)));
 		await new Promise(r => setTimeout(r, 500));
-		const device = await startDevice({ target: "sim", config: { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) }, xsbugPort: port });
+		const device = await startDevice({ target: "sim", config: await freeServicePorts(), xsbugPort: port });
 		try {
 			const end = Date.now() + 20_000;
 			while (!/app: services up/.test(out) && Date.now() < end)
@@ -127,7 +127,7 @@ describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the si
 
 	it("check --device --logs judges a board by its log too: here the simulator's debug build stands in for the board", async () => {
 		const logsPort = await freeTcpPort();
-		const config = { tcpPort: String(await freeTcpPort()), udpPort: String(await freeUdpPort()), wsPort: String(await freeTcpPort()) };
+		const config = await freeServicePorts();
 		const check = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--device", "127.0.0.1",
 			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]), "--logs", String(logsPort), "--only", "udp"],
 			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined, DEVICE_KNOBS: "sim" } });

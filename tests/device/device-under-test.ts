@@ -8,7 +8,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { boardEndpoints, Endpoints, RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import { DeviceLog, LogFile } from "../../host-harness/device/log-file.js";
-import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { freeServicePorts } from "../../host-harness/lib/ports.js";
 import { planTiers, Tier } from "../../host-harness/lib/tiers.js";
 import { ResourceSource } from "../../host-harness/oracle/health.js";
 
@@ -32,9 +32,7 @@ export interface DeviceUnderTest {
 /** Host-target config with fresh loopback ports; `extra` adds or overrides keys. */
 export async function hostConfig(extra: Record<string, string> = {}): Promise<Record<string, string>> {
 	return {
-		tcpPort: String(await freeTcpPort()),
-		udpPort: String(await freeUdpPort()),
-		wsPort: String(await freeTcpPort()),
+		...await freeServicePorts(),
 		...extra,
 	};
 }
