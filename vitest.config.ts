@@ -25,6 +25,8 @@ export default defineConfig({
 					name: "unit",
 					include: ["tests/unit/**/*.test.ts"],
 					setupFiles: ["tests/unit/setup.ts"],
+					// Device modules log as on the host targets (the manifest's lin section: logLevel debug).
+					env: { XSNK_DEVICE_CONFIG: JSON.stringify({ logLevel: "debug" }) },
 				},
 			},
 			{

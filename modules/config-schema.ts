@@ -5,13 +5,15 @@
  * harness uses the same definitions to know a board's defaults.
  */
 
-/** port: 0..65535; count: >= 1; number and milliseconds: >= 0; flag: true/false (also 1/0, on/off, yes/no). */
-type Kind = "string" | "port" | "count" | "number" | "milliseconds" | "flag";
+/** port: 0..65535; count: >= 1; number and milliseconds: >= 0; flag: true/false (also 1/0, on/off, yes/no); choice: one of `choices`. */
+type Kind = "string" | "port" | "count" | "number" | "milliseconds" | "flag" | "choice";
 
 interface KeySpec {
 	kind: Kind;
 	default: string | number | boolean;
 	doc: string;
+	/** kind "choice": the values accepted. */
+	choices?: readonly string[];
 }
 
 /** The schema: key → kind, default, one line of documentation (the README table is generated from it). */
@@ -26,6 +28,8 @@ export const schema = {
 	provisionSsid: { kind: "string", default: "xs-netkit", doc: "name of the device's own access point while provisioning" },
 	provisionPassword: { kind: "string", default: "", doc: "its password (empty: open; else 8-63 characters)" },
 	provisionPort: { kind: "port", default: 80, doc: "port of the provisioning page (host targets: 8082)" },
+
+	logLevel: { kind: "choice", choices: ["error", "warn", "info", "debug"], default: "info", doc: "log lines printed: error, warn, info, or debug (adds a line per message and datagram; host targets default to debug)" },
 
 	tcpServer: { kind: "flag", default: true, doc: "run the TCP echo server" },
 	tcpPort: { kind: "port", default: 8080, doc: "TCP echo server port" },
@@ -72,7 +76,7 @@ export const schema = {
 
 export type ConfigKey = keyof typeof schema;
 
-type ValueOf<K extends Kind> = K extends "string" ? string : K extends "flag" ? boolean : number;
+type ValueOf<K extends Kind> = K extends "string" | "choice" ? string : K extends "flag" ? boolean : number;
 
 export type Config = { -readonly [K in ConfigKey]: ValueOf<(typeof schema)[K]["kind"]> };
 
@@ -89,6 +93,10 @@ export function parseValue(key: string, spec: KeySpec, raw: unknown): string | n
 			if (typeof raw !== "string")
 				throw new Error(`expected text, got ${typeof raw}`);
 			return raw;
+		case "choice":
+			if (typeof text !== "string" || !spec.choices!.includes(text))
+				throw new Error(`expected one of ${spec.choices!.join(", ")}, got "${String(raw)}"`);
+			return text;
 		case "flag":
 			if (typeof text === "boolean")
 				return text;

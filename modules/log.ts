@@ -6,9 +6,20 @@
  * level, milliseconds since boot, tag, message. Everything goes through XS
  * `trace()`, so the same lines reach xsbug on a board, stdout of the
  * simulator, and stdout of the Node-hosted device; the harness parses them.
+ *
+ * Levels (config `logLevel`): error, warn, info, debug. Lines per message or
+ * datagram are debug: at 115200 baud a serial log moves about 11 KB/s, so a
+ * line per message would cap a board's throughput. A caller checks
+ * `log.debugging` before it formats such a line, so a build that does not
+ * print it does not build the string either.
  */
 
+import { config } from "modules/config";
+
 const bootTime = Date.now();
+
+/** Highest level printed: 0 error, 1 warn, 2 info, 3 debug (the schema admits only these names). */
+const threshold = ["error", "warn", "info", "debug"].indexOf(config.logLevel);
 
 export type LogLevel = "E" | "W" | "I" | "D";
 
@@ -19,12 +30,24 @@ export class Log {
 		this.tag = tag;
 	}
 
+	/** Whether debug lines are printed: test it before formatting one. */
+	get debugging(): boolean {
+		return threshold >= 3;
+	}
+
+	debug(message: string): void {
+		if (threshold >= 3)
+			emit("D", this.tag, message);
+	}
+
 	info(message: string): void {
-		emit("I", this.tag, message);
+		if (threshold >= 2)
+			emit("I", this.tag, message);
 	}
 
 	warn(message: string): void {
-		emit("W", this.tag, message);
+		if (threshold >= 1)
+			emit("W", this.tag, message);
 	}
 
 	error(message: string): void {

@@ -160,8 +160,8 @@ export class EchoStream {
 			const data = socket.read(count) as ArrayBuffer;
 			this.#readable -= count;
 			this.lastActivity = Date.now();
-			if (this.#reads++ < loggedReads)
-				this.#log.info(`Received ${count} bytes from ${this.peer}: ${preview(data)}`);
+			if (this.#reads++ < loggedReads && this.#log.debugging)
+				this.#log.debug(`Received ${count} bytes from ${this.peer}: ${preview(data)}`);
 			if (!this.pending && count <= this.#writable) {
 				this.#written(socket.write(data), count);		// the common case: straight back, no copy
 				this.echoed += count;

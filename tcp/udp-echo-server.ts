@@ -47,7 +47,8 @@ export class UdpEchoServer {
 	#echo(datagram: Datagram): void {
 		const sender = peerName(datagram.address, datagram.port);
 		this.received++;
-		log.info(`Received ${datagram.byteLength} bytes from ${sender}: ${preview(datagram)}`);
+		if (log.debugging)
+			log.debug(`Received ${datagram.byteLength} bytes from ${sender}: ${preview(datagram)}`);
 		try {
 			this.#socket!.write(datagram, datagram.address, datagram.port);
 		}

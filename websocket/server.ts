@@ -358,7 +358,8 @@ class EchoConnection extends Connection {
 		const text = this.#type === Opcode.TEXT;
 		const length = this.#length;
 		const shown = text ? this.#preview(length) : "";
-		log.info(`Received ${text ? "text" : "binary"} message of ${length} bytes from ${this.peer}${shown}`);
+		if (log.debugging)
+			log.debug(`Received ${text ? "text" : "binary"} message of ${length} bytes from ${this.peer}${shown}`);
 		if (text && length === TRIGGER_ASYNC.length && shown === `: ${TRIGGER_ASYNC}`)
 			this.#triggerAsync();
 		else if (text && length === PING.length && shown === `: ${PING}`) {

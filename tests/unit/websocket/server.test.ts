@@ -150,8 +150,8 @@ describe("WebSocketEchoServer: echo", () => {
 		const peer = /peer (\d+\.\d+\.\d+\.\d+:\d+)/.exec(lines.find(l => l.includes("Handshake done"))!)![1];
 		expect(lines).toEqual(expect.arrayContaining([
 			`I ws-server: Handshake done, peer ${peer}, path /ws`,
-			`I ws-server: Received text message of 10 bytes from ${peer}: hello 0000`,
-			`I ws-server: Received binary message of 7 bytes from ${peer}`,
+			`D ws-server: Received text message of 10 bytes from ${peer}: hello 0000`,
+			`D ws-server: Received binary message of 7 bytes from ${peer}`,
 			`I ws-server: Received close 1000 "done" from ${peer}`,
 			`I ws-server: Sent close 1000 "" to ${peer}`,
 			`I ws-server: Connection closed: ${peer} (closed 1000)`,
