@@ -14,12 +14,18 @@
  * print it does not build the string either.
  */
 
-import { config } from "modules/config";
+import mcConfig from "mc/config";
 
 const bootTime = Date.now();
 
-/** Highest level printed: 0 error, 1 warn, 2 info, 3 debug (the schema admits only these names). */
-const threshold = ["error", "warn", "info", "debug"].indexOf(config.logLevel);
+/**
+ * Highest level printed: 0 error, 1 warn, 2 info, 3 debug. Read from `mc/config`
+ * itself, not from our app's schema, so any app that includes the libraries sets
+ * it in its own manifest; our app's schema reports a value it does not know, and
+ * the log then prints at info.
+ */
+const configured = ["error", "warn", "info", "debug"].indexOf(String((mcConfig as Record<string, unknown>).logLevel ?? "info").trim());
+const threshold = configured < 0 ? 2 : configured;
 
 export type LogLevel = "E" | "W" | "I" | "D";
 
