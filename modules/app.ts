@@ -29,7 +29,9 @@ import { forgetCredentials, loadCredentials } from "wifi/credentials";
 import { EchoServer } from "tcp/echo-server";
 import { EchoClient } from "tcp/echo-client";
 import { UdpEchoServer } from "tcp/udp-echo-server";
-import { WebSocketEchoServer } from "websocket/server";
+import { WebSocketServer } from "websocket/server";
+import { WebSocketEcho } from "websocket/echo-server";
+import { WebSocketBroadcast } from "websocket/broadcast";
 import { WebSocketClientSession } from "websocket/client-session";
 
 const log = new Log("app");
@@ -42,6 +44,7 @@ export interface ServiceEndpoints {
 	tcpClient?: string;
 	ws?: number;
 	wsPath?: string;
+	wsBroadcastPath?: string;
 	wsClient?: string;
 }
 
@@ -96,9 +99,9 @@ export class App {
 			};
 		});
 		this.#build("WebSocket echo server", config.wsServer, () => {
-			const server = new WebSocketEchoServer({
+			// One server, one port: the echo on wsPath and, when configured, the broadcast on wsBroadcastPath.
+			const server = new WebSocketServer({
 				port: config.wsPort,
-				path: config.wsPath,
 				maxClients: config.wsMaxClients,
 				handshakeTimeout: config.wsHandshakeTimeout,
 				heartbeat: config.wsHeartbeat,
@@ -106,9 +109,25 @@ export class App {
 				protocols: config.wsProtocols ? config.wsProtocols.split(",").map(p => p.trim()).filter(Boolean) : [],
 				lruPurge: config.wsLruPurge,
 			});
+			server.route(config.wsPath, new WebSocketEcho(server.log), WebSocketEcho.routeOptions);
+			if (config.wsBroadcastPath) {
+				const broadcast = new WebSocketBroadcast({
+					maxMessage: config.wsBroadcastMaxMessage,
+					maxQueue: config.wsBroadcastQueue,
+					slowTimeout: config.wsBroadcastSlowTimeout,
+					log: server.log,
+				});
+				server.route(config.wsBroadcastPath, broadcast, broadcast.routeOptions);
+			}
 			return {
 				name: "WebSocket echo server",
-				start(endpoints) { server.start(); endpoints.ws = server.port; endpoints.wsPath = config.wsPath; },
+				start(endpoints) {
+					server.start();
+					endpoints.ws = server.port;
+					endpoints.wsPath = config.wsPath;
+					if (config.wsBroadcastPath)
+						endpoints.wsBroadcastPath = config.wsBroadcastPath;
+				},
 				stop() { server.close(); },
 			};
 		});

@@ -60,6 +60,11 @@ export const schema = {
 	wsToken: { kind: "string", default: "", doc: "when set, an upgrade without ?token=<this> is answered 401" },
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
 
+	wsBroadcastPath: { kind: "string", default: "", doc: "path of the WebSocket broadcast service on the WebSocket server's port: each message a client sends goes to every other client there (empty: off)" },
+	wsBroadcastMaxMessage: { kind: "count", default: 1024, doc: "largest message the broadcast relays (1009 beyond)" },
+	wsBroadcastQueue: { kind: "count", default: 4096, doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client" },
+	wsBroadcastSlowTimeout: { kind: "milliseconds", default: 2000, doc: "a broadcast client that could take no message for this long is dropped with 1008" },
+
 	wsClient: { kind: "flag", default: false, doc: "run the WebSocket client session" },
 	wsClientUri: { kind: "string", default: "", doc: "WebSocket client peer, ws://host:port/path" },
 	wsClientHelloCount: { kind: "number", default: 5, doc: "WebSocket client session: \"hello NNNN\" messages sent" },
@@ -136,6 +141,8 @@ export function readConfig(raw: Record<string, unknown>): { config: Config; prob
 	}
 	if (config.tcpClient && !config.tcpClientHost)
 		problems.push({ key: "tcpClientHost", message: "tcpClient is on but no tcpClientHost is set" });
+	if (config.wsBroadcastPath && (!String(config.wsBroadcastPath).startsWith("/") || config.wsBroadcastPath === config.wsPath))
+		problems.push({ key: "wsBroadcastPath", message: `must start with "/" and differ from wsPath, got "${String(config.wsBroadcastPath)}"` });
 	if (config.wsClient) {
 		try {
 			parseWebSocketUri(String(config.wsClientUri));

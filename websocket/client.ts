@@ -24,7 +24,7 @@
 import Net from "net";
 import Timer from "timer";
 import { Log } from "modules/log";
-import { CLOSED, CONNECTING, Connection, OPEN, quietLimit, type Chunk } from "websocket/connection";
+import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
 import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
@@ -51,7 +51,7 @@ export interface WebSocketClientOptions {
 	uri: string;
 	/** Subprotocols offered (Sec-WebSocket-Protocol). */
 	protocols?: string[];
-	/** Largest message received (1009 beyond). Default 65536. */
+	/** Largest message received (1009 beyond); held whole, so mind the heap. Default 8192. */
 	maxMessage?: number;
 	/** Largest frame payload sent; longer messages are fragmented. Default 1024. */
 	sendBuffer?: number;
@@ -99,19 +99,6 @@ interface Settings {
 }
 
 
-/** What a connection reports to its client. */
-interface ClientContext {
-	readonly settings: Settings;
-	readonly target: Target;
-	opened(connection: ClientConnection): void;
-	/** The server answered as a WebSocket server should (a message, a Pong). */
-	healthy(connection: ClientConnection): void;
-	message(connection: ClientConnection, type: number, data: ArrayBuffer): void;
-	error(connection: ClientConnection, message: string): void;
-	drained(connection: ClientConnection): void;
-	ended(connection: ClientConnection, reason: string): void;
-}
-
 const EMPTY = new Uint8Array(0);
 
 export class WebSocketClient {
@@ -133,9 +120,11 @@ export class WebSocketClient {
 	/** Subprotocol the server selected, if any. */
 	protocol: string | undefined;
 
-	readonly #target: Target;
-	readonly #context: ClientContext;
-	#connection: ClientConnection | undefined;
+	readonly target: Target;
+	#connection: WebSocketConnection | undefined;
+	/** While connected: the connection check every quietLimit ms, and the pings. */
+	#ticker: Timer | undefined;
+	#nextPing = Infinity;
 	/** Network timeout during an attempt, backoff between attempts. */
 	#timer: Timer | undefined;
 	#running = false;
@@ -144,14 +133,16 @@ export class WebSocketClient {
 	#generation = 0;
 	/** A message begun with sendPartial() awaits sendFinal(). */
 	#fragmenting = false;
+	/** A send was refused: onDrain follows when the queue empties. */
+	#refused = false;
 
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
-		this.#target = parseWebSocketUri(options.uri);
+		this.target = parseWebSocketUri(options.uri);
 		const reconnect = options.reconnect;
 		this.settings = {
 			protocols: options.protocols ?? [],
-			maxMessage: options.maxMessage ?? 65536,
+			maxMessage: options.maxMessage ?? 8192,
 			sendBuffer: Math.max(1, options.sendBuffer ?? 1024),
 			maxQueue: options.maxQueue ?? 8192,
 			pingInterval: options.pingInterval ?? 10000,
@@ -163,37 +154,6 @@ export class WebSocketClient {
 				maxAttempts: reconnect?.maxAttempts ?? 0,
 			},
 			closeTimeout: options.closeTimeout ?? 3000,
-		};
-		const client = this;
-		this.#context = {
-			settings: this.settings,
-			target: this.#target,
-			opened(connection) {
-				if (connection === client.#connection)
-					client.#opened(connection);
-			},
-			healthy(connection) {
-				if (connection === client.#connection)
-					client.#attempts = 0;
-			},
-			message(connection, opcode, data) {
-				if (connection !== client.#connection)
-					return;
-				client.#attempts = 0;
-				client.#emit("onData", { opcode, data, payloadLength: data.byteLength, payloadOffset: 0, fin: true });
-			},
-			error(connection, message) {
-				if (connection === client.#connection)
-					client.#emit("onError", new Error(message));
-			},
-			drained(connection) {
-				if (connection === client.#connection)
-					client.#emit("onDrain");
-			},
-			ended(connection, reason) {
-				if (connection === client.#connection)
-					client.#ended(connection, reason);
-			},
 		};
 	}
 
@@ -211,7 +171,7 @@ export class WebSocketClient {
 	connect(): void {
 		if (this.#running)
 			return;
-		if (this.#target.secure) {
+		if (this.target.secure) {
 			log.error(`${this.uri}: wss:// needs TLS, which this kit does not support yet`);
 			this.#emit("onError", new Error("wss:// (TLS) is not supported"));
 			return;
@@ -286,16 +246,19 @@ export class WebSocketClient {
 		const connection = this.#connection;
 		if (!connection || connection.state !== OPEN)
 			return false;
-		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
-			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-		return connection.enqueue(opcode, bytes, fin);
+		const sent = opcode === Opcode.TEXT && fin ? connection.sendText(data as string)
+			: opcode === Opcode.BINARY && fin ? connection.sendBinary(data as ArrayBuffer | Uint8Array)
+			: connection.sendPiece(opcode, data, fin);
+		if (!sent)
+			this.#refused = true;
+		return sent;
 	}
 
 	/* ------------------------------------------------------------ connecting */
 
 	#attempt(): void {
 		const generation = ++this.#generation;
-		const target = this.#target;
+		const target = this.target;
 		this.#fragmenting = false;
 		this.#setTimer(this.settings.networkTimeout, () => this.#timedOut());
 		log.info(`Connecting to ${this.uri}`);
@@ -327,10 +290,10 @@ export class WebSocketClient {
 
 	#open(address: string): void {
 		try {
-			this.#connection = new ClientConnection(address, this.#context);
+			this.#connection = new ClientAttempt(this, address).connection;
 		}
 		catch (e) {
-			this.#failedAttempt(`cannot connect to ${address}:${this.#target.port}: ${(e as Error).message}`);
+			this.#failedAttempt(`cannot connect to ${address}:${this.target.port}: ${(e as Error).message}`);
 		}
 	}
 
@@ -356,17 +319,30 @@ export class WebSocketClient {
 		this.#retry();
 	}
 
-	#opened(connection: ClientConnection): void {
+	/** @internal The handshake completed. */
+	opened(connection: WebSocketConnection): void {
+		if (connection !== this.#connection)
+			return;
 		this.#clearTimer();
 		this.protocol = connection.protocol;
+		const ping = this.settings.pingInterval;
+		this.#nextPing = ping > 0 ? Date.now() + ping : Infinity;
+		this.#ticker = Timer.repeat(() => this.#tick(), ping > 0 ? Math.min(quietLimit, ping) : quietLimit);
 		log.info(`Connected to ${this.uri}${this.protocol ? `, protocol ${this.protocol}` : ""}`);
 		this.#emit("onConnected");
 	}
 
-	#ended(connection: ClientConnection, reason: string): void {
+	/** @internal The connection (or an attempt) ended. */
+	ended(connection: WebSocketConnection, reason: string): void {
+		if (connection !== this.#connection)
+			return;
 		this.#connection = undefined;
 		this.#fragmenting = false;
+		this.#refused = false;
 		this.#clearTimer();
+		if (this.#ticker)
+			Timer.clear(this.#ticker);
+		this.#ticker = undefined;
 		if (connection.closeSent && connection.closeCode !== undefined)
 			this.#emit("onClosed", connection.closeCode, connection.closeReason);
 		else
@@ -431,174 +407,130 @@ export class WebSocketClient {
 			log.error(`${name} threw: ${(e as Error)?.message ?? e}`);
 		}
 	}
+
+	/** @internal A message, a Pong: the server works (the backoff starts over). */
+	healthy(connection: WebSocketConnection): void {
+		if (connection === this.#connection)
+			this.#attempts = 0;
+	}
+
+	/** @internal */
+	message(connection: WebSocketConnection, opcode: number, data: ArrayBuffer): void {
+		if (connection !== this.#connection)
+			return;
+		this.#attempts = 0;
+		this.#emit("onData", { opcode, data, payloadLength: data.byteLength, payloadOffset: 0, fin: true });
+	}
+
+	/** @internal */
+	error(connection: WebSocketConnection, message: string): void {
+		if (connection === this.#connection)
+			this.#emit("onError", new Error(message));
+	}
+
+	/** @internal */
+	drained(connection: WebSocketConnection): void {
+		if (connection === this.#connection && this.#refused) {
+			this.#refused = false;
+			this.#emit("onDrain");
+		}
+	}
+
+	/** Every quietLimit ms while connected: the connection check, and the pings (pongTimeout). */
+	#tick(): void {
+		const connection = this.#connection;
+		if (!connection)
+			return;
+		const now = Date.now();
+		connection.check(now);
+		if (now < this.#nextPing || connection.state !== OPEN)
+			return;
+		const settings = this.settings;
+		this.#nextPing = now + settings.pingInterval;
+		const since = connection.pingSentAt;
+		if (since && now - since >= settings.pongTimeout) {
+			const message = `no pong from ${connection.peer} for ${now - since} ms`;
+			log.warn(message);
+			this.#emit("onError", new Error(message));
+			connection.destroy("pong timeout");
+			return;
+		}
+		connection.ping();
+	}
 }
 
-/** Outgoing message bytes not yet framed. */
-interface Outgoing {
-	opcode: number;
-	bytes: Uint8Array;
-	offset: number;
-	fin: boolean;
-}
-
-class ClientConnection extends Connection {
-	protocol: string | undefined;
-	readonly #context: ClientContext;
+/**
+ * One connection attempt: the owner of its WebSocketConnection (the opening
+ * handshake, 4.1) and then its handler, reporting to the client.
+ */
+class ClientAttempt implements ConnectionOwner, WebSocketHandler {
+	readonly connection: WebSocketConnection;
+	readonly #client: WebSocketClient;
 	readonly #key = generateKey();
 	#head: ResponseHeadParser | undefined = new ResponseHeadParser();
-	#outgoing: Outgoing[] = [];
-	#pending = 0;
-	#refused = false;
-	/** One timer: the connection check every quietLimit ms (websocket/connection check()), and the pings. */
-	#pingTimer: Timer | undefined;
-	#nextPing = Infinity;
-	/** When the oldest unanswered Ping was sent (0: none). */
-	#awaitingSince = 0;
 	/** Why we failed the connection, if we did: what onDisconnected reports. */
 	#failure: string | undefined;
 
-	constructor(address: string, context: ClientContext) {
-		super({ address, port: context.target.port }, { role: "client", log, closeTimeout: context.settings.closeTimeout });
-		this.#context = context;
+	constructor(client: WebSocketClient, address: string) {
+		this.#client = client;
+		this.connection = new WebSocketConnection({ address, port: client.target.port }, {
+			role: "client", log, owner: this, closeTimeout: client.settings.closeTimeout,
+			// Whole messages are held anyway; a larger read takes fewer turns.
+			readSize: 4096,
+		});
 	}
 
-	/** Bytes accepted and not yet written. */
-	get bufferedAmount(): number {
-		return this.queued + this.#pending;
-	}
-
-	protected override onConnect(): void {
-		const target = this.#context.target;
-		this.send(ArrayBuffer.fromString(upgradeRequest({
-			host: target.hostHeader, path: target.path, key: this.#key, protocols: this.#context.settings.protocols,
+	connected(connection: WebSocketConnection): void {
+		const client = this.#client, target = client.target;
+		connection.sendRaw(ArrayBuffer.fromString(upgradeRequest({
+			host: target.hostHeader, path: target.path, key: this.#key, protocols: client.settings.protocols,
 		})));
 	}
 
-	protected handshake(chunk: ArrayBuffer): void {
+	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
 		const parser = this.#head!;
 		if (!parser.feed(chunk))
 			return;
 		this.#head = undefined;
-		const settings = this.#context.settings;
+		const client = this.#client, settings = client.settings;
 		// The parser's error status is what a server would answer; for a client the answer simply is not HTTP.
 		const result = parser.error ? { ok: false as const, message: `the answer is not HTTP (${parser.error.message})` }
 			: validateUpgradeResponse(parser.head!, this.#key, settings.protocols);
 		if (!result.ok) {
-			const message = `handshake with ${this.peer} failed: ${result.message}`;
+			const message = `handshake with ${connection.peer} failed: ${result.message}`;
 			log.error(message);
-			this.#context.error(this, message);
-			this.destroy("handshake failed");
+			client.error(connection, message);
+			connection.destroy("handshake failed");
 			return;
 		}
-		this.protocol = result.protocol;
-		this.open({ role: "client", maxMessage: settings.maxMessage });
-		const ping = settings.pingInterval;
-		this.#nextPing = ping > 0 ? Date.now() + ping : Infinity;
-		this.#pingTimer = Timer.repeat(() => this.#tick(), ping > 0 ? Math.min(quietLimit, ping) : quietLimit);
-		this.#context.opened(this);
-		if (parser.rest && this.state !== CLOSED)
-			this.reader!.feed(parser.rest);
+		connection.open({
+			handler: this, streaming: false, maxMessage: settings.maxMessage,
+			sendBuffer: settings.sendBuffer, maxQueue: settings.maxQueue, protocol: result.protocol,
+		});
+		client.opened(connection);
+		if (parser.rest && connection.state === OPEN)
+			connection.received(parser.rest);
 	}
 
-	/** Accept a message (or fragment) for sending; false when the queue is full. */
-	enqueue(opcode: number, bytes: Uint8Array, fin: boolean): boolean {
-		const size = bytes.byteLength;
-		const buffered = this.bufferedAmount;
-		if (buffered && buffered + size > this.#context.settings.maxQueue) {
-			this.#refused = true;
-			return false;
-		}
-		this.#outgoing.push({ opcode, bytes, offset: 0, fin });
-		this.#pending += size;
-		this.flush();
-		return true;
-	}
-
-	/** Next frame: at most sendBuffer bytes of the oldest message, masked (5.3). */
-	protected override produce(): Chunk | undefined {
-		const message = this.#outgoing[0];
-		if (!message)
-			return undefined;
-		const length = message.bytes.byteLength, offset = message.offset;
-		const count = Math.min(this.#context.settings.sendBuffer, length - offset);
-		const end = offset + count;
-		const frame = this.writer.frame(offset ? Opcode.CONTINUATION : message.opcode,
-			message.bytes.subarray(offset, end), message.fin && end === length);
-		message.offset = end;
-		this.#pending -= count;
-		if (end === length)
-			this.#outgoing.shift();
-		return frame;
-	}
-
-	protected override drained(): void {
-		if (this.#refused && !this.#outgoing.length) {
-			this.#refused = false;
-			this.#context.drained(this);
-		}
-	}
-
-	/** @internal */
-	onMessage(type: number, data: ArrayBuffer): void {
-		if (this.state === OPEN)
-			this.#context.message(this, type, data);
-	}
-
-	#tick(): void {
-		const now = Date.now();
-		this.check(now);
-		if (now < this.#nextPing)
-			return;
-		this.#nextPing = now + this.#context.settings.pingInterval;
-		this.#ping(now);
-	}
-
-	#ping(now: number): void {
-		try {
-			if (this.state !== OPEN)
-				return;
-			const since = this.#awaitingSince;
-			if (since && now - since >= this.#context.settings.pongTimeout) {
-				const message = `no pong from ${this.peer} for ${now - since} ms`;
-				log.warn(message);
-				this.#context.error(this, message);
-				this.destroy("pong timeout");
-				return;
-			}
-			if (!since)
-				this.#awaitingSince = now;
-			this.send(this.writer.ping());
-		}
-		catch (e) {
-			this.crash(e);
-		}
-	}
-
-	protected override pong(): void {
-		this.#awaitingSince = 0;
-		this.#context.healthy(this);
-	}
-
-	protected override protocolError(closeCode: number, reason: string): void {
-		this.#failure = `protocol error: ${reason} (close ${closeCode})`;
-		this.#context.error(this, `protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
-	}
-
-	protected override goneReason(): string {
-		if (!this.connected)
-			return "connection failed";
-		if (this.state === CONNECTING)
-			return "server closed during the handshake";
-		return super.goneReason();
-	}
-
-	protected ended(reason: string): void {
-		if (this.#pingTimer)
-			Timer.clear(this.#pingTimer);
-		this.#pingTimer = undefined;
-		this.#outgoing = [];
-		this.#pending = 0;
+	ended(connection: WebSocketConnection, reason: string): void {
 		this.#head = undefined;
-		this.#context.ended(this, this.#failure ?? reason);
+		this.#client.ended(connection, this.#failure ?? reason);
+	}
+
+	onMessage(connection: WebSocketConnection, type: number, data: ArrayBuffer): void {
+		this.#client.message(connection, type, data);
+	}
+
+	onPong(connection: WebSocketConnection): void {
+		this.#client.healthy(connection);
+	}
+
+	onDrain(connection: WebSocketConnection): void {
+		this.#client.drained(connection);
+	}
+
+	onError(connection: WebSocketConnection, closeCode: number, reason: string): void {
+		this.#failure = `protocol error: ${reason} (close ${closeCode})`;
+		this.#client.error(connection, `protocol error from ${connection.peer}: ${reason} (close ${closeCode})`);
 	}
 }

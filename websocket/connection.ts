@@ -1,114 +1,237 @@
 /*
- * One WebSocket connection over an ECMA-419 TCP socket: what the server and
- * the client ends share.
+ * One WebSocket connection over an ECMA-419 TCP socket, for either end: the
+ * single owner of the socket, the write queue and the closing states. It
+ * reports to two delegates, never to subclasses:
  *
- * - Flow control: onReadable(bytes) is the total buffered, onWritable(bytes)
- *   the write budget; a write larger than the budget throws, so output goes
- *   through a queue written only as the budget allows. Queue entries are
- *   whole frames or pieces of frames queued together, so a control frame
- *   appended to the queue never lands inside another frame (RFC 6455 5.4).
- *   How much is read per turn is the subclass's call (readLimit), which is
- *   how the echo server stops reading while its queue is full.
- * - Closing (RFC 6455 7.1): close() sends a Close and waits for the peer's
- *   up to closeTimeout; the peer's Close is answered with its status code
- *   (1000 when it had none); fail() sends a Close with the reader's code and
- *   drops TCP once it is written (7.1.7). No frame follows a Close (5.5.1).
- *   The server closes TCP first once both Close frames crossed; the client
- *   waits for the server to do it (7.1.1), up to closeTimeout.
- * - Pings are answered with a Pong carrying the same payload; while a Pong is
- *   still queued, a newer Ping replaces it (5.5.3: only the latest needs one).
- * - Dead peers (see tcp/echo-stream.ts for the platforms' silences): a write
- *   that fails (returns no number, or throws) ends the connection at once;
- *   onError first writes what the budget takes; and a connection the
- *   platform owes a callback for quietLimit ms is probed by its owner's
- *   timer with check(): a zero-length write, refused once the connection is
- *   gone, that otherwise returns the budget the platform has now.
- * - Every platform callback catches: an exception escaping one aborts XS.
+ * - its owner (the server's ServerPeer in websocket/server, the client's
+ *   attempt in websocket/client), which reads the HTTP handshake while
+ *   CONNECTING and then calls open() or refuse(), and learns of the end;
+ * - a WebSocketHandler once OPEN: the application (an echo, a broadcast, a
+ *   client's owner). Every event carries the connection, so one handler
+ *   object serves every connection, with no closure per connection.
+ *
+ * Receiving: messages stream (onMessageStart, onMessageData pieces,
+ * onMessageEnd) or arrive whole up to maxMessage (1009 beyond, judged from
+ * the declared lengths, 10.4). Backpressure: pause() stops reading, so the
+ * socket's buffer fills and TCP pushes back on the peer; resume() reads
+ * again. At most readSize bytes are read per read.
+ *
+ * Sending: whole messages (sendText, sendBinary) or pieces of one
+ * (sendPiece), queued up to maxQueue bytes (a send that does not fit is
+ * refused with false; one of any size fits an empty queue) and framed only
+ * when the write budget frees up, at most sendBuffer payload bytes a frame
+ * (a longer message is fragmented, 5.4). onDrain follows whenever the queue
+ * empties. A whole message sent while a streamed one is unfinished waits
+ * for its last piece: data frames of two messages never interleave (5.4).
+ * Control frames go ahead of data not yet framed, never inside a frame.
+ * Pings are answered with a Pong of the same payload; a newer Ping replaces
+ * a Pong still queued (5.5.3).
+ *
+ * Closing (7.1), as explicit states of CLOSING:
+ * - AWAIT_CLOSE: our Close is sent; the peer's is awaited up to closeTimeout.
+ * - DRAIN: failing (7.1.7), refused, or both Close frames crossed on the
+ *   server: what is queued is written, then
+ * - LINGER: input is read and discarded until the peer has been quiet for a
+ *   moment, then TCP closes. Closing a socket with unread bytes resets it,
+ *   and a reset can destroy our last frames in the peer's buffers before it
+ *   reads them.
+ * The server closes TCP first once both Close frames crossed; the client
+ * waits for the server to do it (7.1.1), up to closeTimeout.
+ *
+ * Dead peers (see tcp/echo-stream.ts for the platforms' silences): a write
+ * that fails (returns no number, or throws) ends the connection at once;
+ * onError first writes what the budget takes; and check(), called by the
+ * owner's one timer, probes a connection the platform has owed a callback
+ * for quietLimit ms with a zero-length write: refused once it is gone,
+ * otherwise it returns the budget the platform has now.
+ *
+ * Every platform callback catches: an exception escaping one aborts XS.
  */
 
 import TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
-import { CloseCode, type Role } from "websocket/constants";
+import { CloseCode, Opcode, type Role } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
 
-/** A failed connection lingers after its Close is written while the peer still sends, this long at most (ms)… */
-const lingerTime = 1000;
-/** …and closes once the peer has been quiet this long (ms). */
-const lingerQuiet = 100;
-
 /** A connection the platform owes a callback this long is probed by check() (ms): the simulator polls every 20. */
 export const quietLimit = 500;
+/** A lingering connection closes once the peer has been quiet this long (ms)… */
+const lingerQuiet = 100;
+/** …or after this long at most (ms). */
+const lingerTime = 1000;
 
 const nothing = new ArrayBuffer(0);
-
-/** A write failed: the connection is gone. */
-class ConnectionGone extends Error {}
 
 /** TCP connecting, or the HTTP handshake in progress. */
 export const CONNECTING = 0;
 /** Handshake done: messages flow. */
 export const OPEN = 1;
-/** A Close was sent (or the connection is being failed): no more frames from us. */
+/** Closing (see the CLOSING states below): no more data frames from us. */
 export const CLOSING = 2;
 /** TCP closed; the object is spent. */
 export const CLOSED = 3;
 
+/* The states of CLOSING (#closing). */
+const AWAIT_CLOSE = 1;
+const DRAIN = 2;
+const LINGER = 3;
+
+/** A write failed: the connection is gone. */
+class ConnectionGone extends Error {}
+
 export type Chunk = ArrayBuffer | Uint8Array;
+/** Data for a send: bytes, or a string sent as UTF-8. */
+export type SendData = ArrayBuffer | Uint8Array | string;
 
 /** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator). */
 export type SocketTarget = { from: TCP } | { address: string; port: number };
 
+/** What owns a connection: the server or a client. It reads the HTTP handshake while the connection is CONNECTING. */
+export interface ConnectionOwner {
+	/** TCP connected (a client sends its request here). */
+	connected?(connection: WebSocketConnection): void;
+	/** Bytes received before the handshake completed: call connection.open() or connection.refuse(). */
+	received(connection: WebSocketConnection, chunk: ArrayBuffer): void;
+	/** TCP closed, before the handler's onEnd. */
+	ended(connection: WebSocketConnection, reason: string): void;
+}
+
+/** The application's side of open connections; every method is optional. */
+export interface WebSocketHandler {
+	/** The handshake completed: messages may be sent. */
+	onOpen?(connection: WebSocketConnection): void;
+	/** Streaming: a message begins; length is its size when it is a single frame, else undefined. */
+	onMessageStart?(connection: WebSocketConnection, type: number, length: number | undefined): void;
+	/** Streaming: the next piece (byteLength > 0; valid UTF-8 so far for text); last when it completes the message. */
+	onMessageData?(connection: WebSocketConnection, piece: ArrayBuffer, last: boolean): void;
+	/** Streaming: the message is complete (text: its UTF-8 too). Always follows a start. */
+	onMessageEnd?(connection: WebSocketConnection): void;
+	/** Whole mode: a complete message (text as UTF-8: String.fromArrayBuffer(data)). */
+	onMessage?(connection: WebSocketConnection, type: number, data: ArrayBuffer): void;
+	onPong?(connection: WebSocketConnection, payload: ArrayBuffer): void;
+	/** The send queue emptied. */
+	onDrain?(connection: WebSocketConnection): void;
+	/** The peer's Close arrived: its code (1005 when it had none) and reason. */
+	onClose?(connection: WebSocketConnection, code: number, reason: string): void;
+	/** The peer broke the protocol; the connection is being failed with closeCode. */
+	onError?(connection: WebSocketConnection, closeCode: number, reason: string): void;
+	/** TCP closed: the last event, once. */
+	onEnd?(connection: WebSocketConnection, reason: string): void;
+}
+
 export interface ConnectionOptions {
 	role: Role;
 	log: Log;
-	/** How long to wait for the peer's Close, or for a failing connection's output to drain (ms). */
+	owner: ConnectionOwner;
+	/** How long to wait for the peer's Close, or for a closing connection's output to drain (ms). */
 	closeTimeout: number;
+	/** Bytes read at most per read: what one read can add to memory. Default 1024. */
+	readSize?: number;
 }
 
-export abstract class Connection implements MessageHandler {
+export interface OpenOptions {
+	handler: WebSocketHandler;
+	/** Deliver messages in pieces (true) or whole (false). */
+	streaming: boolean;
+	/** Largest message received (1009 beyond); whole mode holds this much. */
+	maxMessage: number;
+	/** Largest frame payload sent; longer messages are fragmented. */
+	sendBuffer: number;
+	/** Bytes that may wait to be sent; a send that does not fit is refused (one of any size fits an empty queue). */
+	maxQueue: number;
+	/** Subprotocol the handshake selected. */
+	protocol?: string;
+	/** Bytes read at most per read from now on. Default: as before. */
+	readSize?: number;
+}
+
+/** Message bytes not yet framed. */
+interface Outgoing {
+	opcode: number;
+	bytes: Uint8Array;
+	offset: number;
+	fin: boolean;
+}
+
+/* Socket callbacks, shared by every connection: the socket's `target` is its connection. */
+function socketReadable(this: { target: WebSocketConnection }, bytes: number): void {
+	this.target.socketReadable(bytes);
+}
+function socketWritable(this: { target: WebSocketConnection }, bytes: number): void {
+	this.target.socketWritable(bytes);
+}
+function socketError(this: { target: WebSocketConnection }): void {
+	this.target.socketError();
+}
+
+export class WebSocketConnection implements MessageHandler {
 	/** "address:port" of the peer, for logs. */
 	readonly peer: string;
+	readonly role: Role;
 	state = CONNECTING;
+	/** Subprotocol in use, if any. */
+	protocol: string | undefined;
 	/** Whether we sent a Close frame. */
 	closeSent = false;
 	/** The peer's Close: its code (1005 when it carried none), undefined until received. */
 	closeCode: number | undefined;
 	closeReason = "";
-	/** Largest number of bytes the write queue held (diagnostics). */
+	/** Largest number of bytes the send queue held (diagnostics: memory stays bounded). */
 	maxQueued = 0;
 	/** Time of the last byte moved either way (for a server's longest-idle purge). */
 	lastActivity = Date.now();
+	/** The application's own per-connection value. */
+	context: unknown;
 
-	protected readonly log: Log;
-	protected readonly writer: FrameWriter;
-	protected reader: MessageReader | undefined;
-	protected readonly closeTimeout: number;
-	readonly #role: Role;
+	readonly log: Log;
+	readonly writer: FrameWriter;
+	readonly #owner: ConnectionOwner;
+	#handler: WebSocketHandler | undefined;
+	#reader: MessageReader | undefined;
+	readonly #closeTimeout: number;
+	#readSize: number;
 	#socket: TCP | undefined;
 	#connected = false;
+	#paused = false;
 	#readable = 0;
 	#writable = 0;
 	/** Bytes written since the platform last reported a budget. */
 	#unconfirmed = 0;
 	/** Time of the last platform callback. */
 	#lastCallback = Date.now();
+	/** Frames (or parts of one) ready to write. */
 	#queue: Chunk[] = [];
 	#queued = 0;
+	/** Message bytes not yet framed, oldest first. */
+	#outgoing: Outgoing[] = [];
+	/** Whole messages held while a streamed message is unfinished. */
+	#deferred: Outgoing[] = [];
+	#pending = 0;
+	/** A message begun with sendPiece() awaits its last piece. */
+	#streaming = false;
+	#sendBuffer = 1024;
+	#maxQueue = Infinity;
+	/** When the oldest unanswered Ping was sent (0: none). */
+	#pingSentAt = 0;
 	/** The Pong still waiting in the queue, if any. */
 	#pong: ArrayBuffer | undefined;
-	/** Set: once the queue is empty, linger (read and discard) before closing TCP, with this reason. */
-	#lingerFor: string | undefined;
-	#lingering = false;
+	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
+	#closing = 0;
+	/** What closes TCP once DRAIN and LINGER are over. */
+	#closeReason = "";
 	#lingerDeadline = 0;
-	#lingerReason = "";
+	/** One deadline at a time (handshake, close, linger): a few per connection, none per message. */
 	#timer: Timer | undefined;
+	#deadlineReason = "";
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
-		this.#role = options.role;
+		this.role = options.role;
 		this.log = options.log;
-		this.closeTimeout = options.closeTimeout;
+		this.#owner = options.owner;
+		this.#closeTimeout = options.closeTimeout;
+		this.#readSize = options.readSize ?? 1024;
 		this.writer = new FrameWriter({ role: options.role });
 		if ("from" in target) {
 			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
@@ -116,36 +239,16 @@ export abstract class Connection implements MessageHandler {
 		}
 		else
 			this.peer = peerName(target.address, target.port);
-		const connection = this;
 		this.#socket = new TCP({
 			...target,
 			// A frame often goes out as two writes (header, then payload): with Nagle on,
 			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
 			nodelay: true,
-			onReadable(bytes: number) {
-				connection.#lastCallback = Date.now();
-				connection.#readable = bytes;
-				connection.#pump();
-			},
-			onWritable(bytes: number) {
-				connection.#lastCallback = Date.now();
-				connection.#unconfirmed = 0;
-				connection.#writable = bytes;
-				if (!connection.#connected) {
-					connection.#connected = true;
-					connection.#guard("connect");
-				}
-				connection.#pump();
-			},
-			onError() {
-				connection.#guard("peer gone");
-			},
-		} as ConstructorParameters<typeof TCP>[0]);
-	}
-
-	/** Bytes waiting in the write queue. */
-	get queued(): number {
-		return this.#queued;
+			target: this,
+			onReadable: socketReadable,
+			onWritable: socketWritable,
+			onError: socketError,
+		} as unknown as ConstructorParameters<typeof TCP>[0]);
 	}
 
 	/** Whether the TCP connection was established (always for an accepted socket). */
@@ -153,94 +256,183 @@ export abstract class Connection implements MessageHandler {
 		return this.#connected;
 	}
 
-	/* ------------------------------------------------------------ subclass hooks */
-
-	/** The socket connected (client: send the upgrade request). */
-	protected onConnect(): void {}
-	/** Bytes received before the handshake completed. */
-	protected abstract handshake(chunk: ArrayBuffer): void;
-	/** How many bytes to read now (0: leave them in the socket, TCP pushes back). */
-	protected readLimit(): number {
-		return Infinity;
+	/** Bytes accepted for sending and not yet written. */
+	get bufferedAmount(): number {
+		return this.#queued + this.#pending;
 	}
-	/** Next frame to send when the queue is empty (the client's outgoing messages). */
-	protected produce(): Chunk | undefined {
-		return undefined;
-	}
-	/** The write queue is empty (called after writing, outside the write loop: may send). */
-	protected drained(): void {}
-	/** A Pong arrived. */
-	protected pong(_payload: ArrayBuffer): void {}
-	/** The peer broke the protocol; the connection is being failed with closeCode. */
-	protected protocolError(_closeCode: number, _reason: string): void {}
-	/** Why the peer's end went away (TCP FIN/reset/failed connect). */
-	protected goneReason(): string {
-		if (this.closeSent && this.closeCode !== undefined)
-			return `closed ${this.closeCode}`;
-		return this.closeSent ? "peer closed without answering our close" : "peer closed or reset";
-	}
-	/** TCP closed, once; reason as logged. */
-	protected abstract ended(reason: string): void;
 
-	/* ----------------------------------------------------------------- output */
+	/** Whether reading is paused (pause()). */
+	get paused(): boolean {
+		return this.#paused;
+	}
 
-	/** Queue a frame (or a piece of one, queued with the rest in the same turn) and write what the budget allows. */
-	protected send(chunk: Chunk): void {
+	/* ------------------------------------------------------------- lifecycle */
+
+	/** The handshake is done (called by the Handshake): messages flow to handler. */
+	open(options: OpenOptions): void {
+		if (this.state !== CONNECTING)
+			return;
+		this.#disarm();
+		this.state = OPEN;
+		this.protocol = options.protocol;
+		this.#handler = options.handler;
+		this.#sendBuffer = Math.max(1, options.sendBuffer);
+		this.#maxQueue = options.maxQueue;
+		if (options.readSize)
+			this.#readSize = options.readSize;
+		this.#reader = new MessageReader(this, { role: this.role, streaming: options.streaming, maxMessage: options.maxMessage });
+		options.handler.onOpen?.(this);
+	}
+
+	/** @internal Bytes that came with the handshake's head: the first of the messages. */
+	received(rest: ArrayBuffer): void {
+		const reader = this.#reader;
+		if (reader && !reader.stopped)
+			reader.feed(rest);
+	}
+
+	/** Answer a handshake with `response` (an HTTP refusal) and close once it is written. */
+	refuse(response: string, reason: string): void {
+		if (this.state !== CONNECTING)
+			return;
+		this.sendRaw(ArrayBuffer.fromString(response));
+		this.#drainThenClose(reason);
+	}
+
+	/** Set the one deadline; when it passes the connection closes with reason (a handshake may say otherwise). */
+	deadline(milliseconds: number, reason: string): void {
+		this.#disarm();
+		if (!(milliseconds > 0))
+			return;
+		this.#deadlineReason = reason;
+		this.#timer = Timer.set(() => this.deadlinePassed(), milliseconds);
+	}
+
+	/* ------------------------------------------------------------------ output */
+
+	/** Send a text message; false when not open or the queue is full. */
+	sendText(text: string): boolean {
+		return this.#accept(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
+	}
+
+	/**
+	 * Send a whole message of `type` (Opcode.TEXT: the bytes must be UTF-8) as
+	 * the bytes given, not copied: the same buffer may go to many connections.
+	 * False when not open or the queue is full.
+	 */
+	sendMessage(type: number, data: ArrayBuffer | Uint8Array): boolean {
+		return this.#accept(type, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
+	}
+
+	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
+	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
+		return this.#accept(Opcode.BINARY, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
+	}
+
+	/**
+	 * Stream a message: the first piece after a complete message begins a new
+	 * one of `type` (Opcode.TEXT or Opcode.BINARY); later pieces continue it
+	 * whatever their type; `last` ends it. False when not open or the queue is full.
+	 */
+	sendPiece(type: number, data: SendData, last: boolean): boolean {
+		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
+			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+		return this.#accept(this.#streaming ? Opcode.CONTINUATION : type, bytes, last, true);
+	}
+
+	/** Send a Ping (payload up to 125 bytes). */
+	ping(payload?: ArrayBuffer | Uint8Array | string): void {
+		if (this.state !== OPEN)
+			return;
+		if (!this.#pingSentAt)
+			this.#pingSentAt = Date.now();
+		this.sendRaw(this.writer.ping(payload));
+	}
+
+	/** Whether a Ping we sent is still unanswered (any Pong answers it, 5.5.3). */
+	get pingOutstanding(): boolean {
+		return this.#pingSentAt !== 0;
+	}
+
+	/** When the oldest unanswered Ping was sent (0: none). */
+	get pingSentAt(): number {
+		return this.#pingSentAt;
+	}
+
+	#accept(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
+		if (this.state !== OPEN)
+			return false;
+		const size = bytes.byteLength;
+		const buffered = this.bufferedAmount;
+		if (buffered && buffered + size > this.#maxQueue)
+			return false;
+		const message: Outgoing = { opcode, bytes, offset: 0, fin };
+		this.#pending += size;
+		if (!piece && this.#streaming)
+			this.#deferred.push(message);		// after the streamed message's last piece (5.4)
+		else {
+			this.#outgoing.push(message);
+			if (piece) {
+				this.#streaming = !fin;
+				if (fin && this.#deferred.length) {
+					this.#outgoing.push(...this.#deferred);
+					this.#deferred = [];
+				}
+			}
+		}
+		this.flush();
+		return true;
+	}
+
+	/** Queue ready bytes (a whole control frame, an HTTP response) ahead of data not yet framed. */
+	sendRaw(chunk: Chunk): void {
 		if (this.state === CLOSED)
 			return;
 		this.#queue.push(chunk);
-		const queued = this.#queued += chunk.byteLength;
-		if (queued > this.maxQueued)
-			this.maxQueued = queued;
+		this.#count(chunk.byteLength);
 		this.flush();
 	}
 
+	#count(bytes: number): void {
+		const queued = this.#queued += bytes;
+		if (queued + this.#pending > this.maxQueued)
+			this.maxQueued = queued + this.#pending;
+	}
+
+	/** Next frame: at most sendBuffer bytes of the oldest message (masked by a client, 5.3). */
+	#produce(): Chunk | undefined {
+		const message = this.#outgoing[0];
+		if (!message)
+			return undefined;
+		const length = message.bytes.byteLength, offset = message.offset;
+		const count = Math.min(this.#sendBuffer, length - offset);
+		const end = offset + count;
+		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
+		const fin = message.fin && end === length;
+		message.offset = end;
+		this.#pending -= count;
+		if (end === length)
+			this.#outgoing.shift();
+		const piece = message.bytes.subarray(offset, end);
+		if (this.role === "client")
+			return this.writer.frame(opcode, piece, fin);
+		// Unmasked: the header, then the payload as the caller's bytes (no copy when they are a whole buffer).
+		const header = this.writer.header(opcode, fin, count);
+		this.#queue.push(header);
+		this.#count(header.byteLength + count);
+		if (count)
+			this.#queue.push(this.writer.payload(piece));
+		return undefined;
+	}
+
 	/** Write queued output, as much as the budget allows. Never throws. */
-	protected flush(): void {
+	flush(): void {
 		try {
 			this.#flush();
 		}
 		catch (e) {
-			this.crash(e);
+			this.#crash(e);
 		}
-	}
-
-	/**
-	 * Called by the owner's timer: a connection the platform owes a callback
-	 * (output queued with no budget, input it has not read, or writes not
-	 * yet answered with a budget) for quietLimit ms is asked whether it still
-	 * exists, and moves what the budget it learns allows. Never throws.
-	 */
-	check(now: number): void {
-		if (this.state === CLOSED || !this.#connected || now - this.#lastCallback < quietLimit)
-			return;
-		if (!(this.#queued > 0 || this.#readable > 0 || this.#unconfirmed > 0))
-			return;
-		this.#lastCallback = now;		// once per quietLimit
-		try {
-			this.#learnBudget();
-			this.#pump();
-		}
-		catch (e) {
-			this.crash(e);
-		}
-	}
-
-	/** A zero-length write: the budget the platform has now, or ConnectionGone. */
-	#learnBudget(): void {
-		const socket = this.#socket;
-		if (!socket)
-			return;
-		let left: unknown;
-		try {
-			left = socket.write(nothing);
-		}
-		catch (e) {
-			throw new ConnectionGone(`write refused: ${(e as Error).message}`);
-		}
-		if (typeof left !== "number")
-			throw new ConnectionGone("write failed");
-		this.#writable = left;
 	}
 
 	#flush(): void {
@@ -252,15 +444,16 @@ export abstract class Connection implements MessageHandler {
 		while (writable > 0) {
 			let head: Chunk | undefined = queue[0];
 			if (!head) {
-				if (this.closeSent)
+				if (this.closeSent || this.state !== OPEN)
 					break;
-				head = this.produce();
+				const frame = this.#produce();
+				if (frame) {
+					queue.push(frame);
+					this.#count(frame.byteLength);
+				}
+				head = queue[0];
 				if (!head)
 					break;
-				queue.push(head);
-				const queued = this.#queued += head.byteLength;
-				if (queued > this.maxQueued)
-					this.maxQueued = queued;
 			}
 			if (head === this.#pong)
 				this.#pong = undefined;		// being written: a newer Ping gets its own Pong
@@ -283,18 +476,12 @@ export abstract class Connection implements MessageHandler {
 		if (writable !== this.#writable)
 			this.lastActivity = Date.now();		// once per flush, not per write
 		this.#writable = writable;
-		if (!queue.length) {
-			if (this.#lingerFor !== undefined) {
-				const reason = this.#lingerFor;
-				this.#lingerFor = undefined;
-				this.#lingering = true;
-				this.#lingerReason = reason;
-				this.#lingerDeadline = Date.now() + Math.min(this.closeTimeout, lingerTime);
-				this.arm(lingerQuiet, reason);
-			}
-			else if (this.state === OPEN)
-				this.drained();
-		}
+		if (queue.length || this.#outgoing.length)
+			return;
+		if (this.#closing === DRAIN)
+			this.#linger();
+		else if (this.state === OPEN)
+			this.#handler!.onDrain?.(this);
 	}
 
 	#write(socket: TCP, chunk: Chunk, writable: number, count: number): number {
@@ -315,7 +502,21 @@ export abstract class Connection implements MessageHandler {
 		return Math.min(left, writable - count);
 	}
 
-	/* ------------------------------------------------------------------ input */
+	/* ------------------------------------------------------------------- input */
+
+	/** Stop reading: TCP pushes back on the peer until resume(). */
+	pause(): void {
+		this.#paused = true;
+	}
+
+	/** Read again (at once, what the platform holds). */
+	resume(): void {
+		if (!this.#paused)
+			return;
+		this.#paused = false;
+		if (this.#readable > 0)
+			this.#pump();
+	}
 
 	#pump(): void {
 		try {
@@ -324,70 +525,138 @@ export abstract class Connection implements MessageHandler {
 				this.lastActivity = Date.now();		// once per turn of input, not per read
 			const socket = this.#socket;
 			while (socket && this.state !== CLOSED && this.#readable > 0) {
-				const count = Math.min(this.#readable, this.readLimit());
-				if (!(count > 0))
-					break;		// TCP flow control pushes back until the queue drains
+				// Paused: only while open (closing connections read on, to find the Close).
+				if (this.#paused && this.state === OPEN)
+					break;
+				const count = Math.min(this.#readable, this.#readSize);
 				const chunk = socket.read(count) as ArrayBuffer | undefined;
 				this.#readable -= count;
 				if (!chunk)
 					break;
-				if (this.reader) {
-					if (!this.reader.stopped)
-						this.reader.feed(chunk);
+				const reader = this.#reader;
+				if (reader) {
+					if (!reader.stopped)
+						reader.feed(chunk);
 				}
 				else if (this.state === CONNECTING)
-					this.handshake(chunk);
+					this.#owner.received(this, chunk);
 				// else: refused or failing: input is discarded
-				if (this.#lingering)		// still sending: linger on, up to the deadline
-					this.arm(Math.max(1, Math.min(lingerQuiet, this.#lingerDeadline - Date.now())), this.#lingerReason);
+				if (this.#closing === LINGER)		// the peer still sends: linger on, up to the deadline
+					this.deadline(Math.max(1, Math.min(lingerQuiet, this.#lingerDeadline - Date.now())), this.#closeReason);
 			}
 		}
 		catch (e) {
-			this.crash(e);
+			this.#crash(e);
 		}
 	}
 
-	#guard(what: "connect" | "peer gone"): void {
+	/* ------------------------------------------------------ platform callbacks */
+
+	/** @internal */
+	socketReadable(bytes: number): void {
+		this.#lastCallback = Date.now();
+		this.#readable = bytes;
+		this.#pump();
+	}
+
+	/** @internal */
+	socketWritable(bytes: number): void {
+		this.#lastCallback = Date.now();
+		this.#unconfirmed = 0;
+		this.#writable = bytes;
+		if (!this.#connected) {
+			this.#connected = true;
+			try {
+				if (this.state === CONNECTING)
+					this.#owner.connected?.(this);
+			}
+			catch (e) {
+				this.#crash(e);
+				return;
+			}
+		}
+		this.#pump();
+	}
+
+	/** @internal After onError the platform calls nothing else. */
+	socketError(): void {
 		try {
 			if (this.state === CLOSED)
 				return;
-			if (what === "connect")
-				this.onConnect();
-			else {
-				// After onError the platform calls nothing else: write what the budget
-				// takes now (a half-closed peer still reads), then close.
-				try {
-					this.#learnBudget();
-					this.#flush();
-				}
-				catch {
-					// gone for writing too (a reset; lwip after a FIN)
-				}
-				if (this.state !== CLOSED)
-					this.destroy(this.#lingering ? this.#lingerReason : this.goneReason());
+			// Write what the budget takes now (a half-closed peer still reads), then close.
+			try {
+				this.#learnBudget();
+				this.#flush();
 			}
+			catch {
+				// gone for writing too (a reset; lwip after a FIN)
+			}
+			if (this.state !== CLOSED)
+				this.destroy(this.#closing >= DRAIN ? this.#closeReason : this.#goneReason());
 		}
 		catch (e) {
-			this.crash(e);
+			this.#crash(e);
 		}
 	}
 
-	/** The handshake is done: messages flow through a MessageReader calling this object. */
-	protected open(options: MessageReaderOptions): void {
-		this.disarm();
-		this.state = OPEN;
-		this.reader = new MessageReader(this, options);
+	/**
+	 * Called by the owner's timer: a connection the platform owes a callback
+	 * (output queued with no budget, input it has not read, or writes not
+	 * yet answered with a budget) for quietLimit ms is asked whether it still
+	 * exists, and moves what the budget it learns allows. Never throws.
+	 */
+	check(now: number): void {
+		if (this.state === CLOSED || !this.#connected || now - this.#lastCallback < quietLimit)
+			return;
+		if (!(this.#queued > 0 || this.#pending > 0 || (this.#readable > 0 && !this.#paused) || this.#unconfirmed > 0))
+			return;
+		this.#lastCallback = now;		// once per quietLimit
+		try {
+			this.#learnBudget();
+			this.#pump();
+		}
+		catch (e) {
+			this.#crash(e);
+		}
 	}
 
-	/* ---------------------------------------------------------------- closing */
+	/** A zero-length write: the budget the platform has now, or ConnectionGone. */
+	#learnBudget(): void {
+		const socket = this.#socket;
+		if (!socket)
+			return;
+		let left: unknown;
+		try {
+			left = socket.write(nothing);
+		}
+		catch (e) {
+			throw new ConnectionGone(`write refused: ${(e as Error).message}`);
+		}
+		if (typeof left !== "number")
+			throw new ConnectionGone("write failed");
+		this.#writable = left;
+	}
+
+	#goneReason(): string {
+		if (!this.#connected)
+			return "connection failed";
+		if (this.state === CONNECTING)
+			return this.role === "client" ? "server closed during the handshake" : "peer closed or reset";
+		if (this.closeSent && this.closeCode !== undefined)
+			return `closed ${this.closeCode}`;
+		return this.closeSent ? "peer closed without answering our close" : "peer closed or reset";
+	}
+
+	/* ----------------------------------------------------------------- closing */
 
 	/** Start the closing handshake (7.1.2): send Close, wait up to closeTimeout for the peer's. */
-	close(code: number, reason = ""): void {
+	close(code: number = CloseCode.NORMAL, reason = ""): void {
 		if (this.state === CONNECTING)
 			this.destroy("closed before the handshake completed");
 		else if (this.state === OPEN) {
 			this.#sendClose(code, reason);
-			this.arm(this.closeTimeout, "close timeout");
+			this.#closing = AWAIT_CLOSE;
+			this.deadline(this.#closeTimeout, "close timeout");
 		}
 	}
 
@@ -395,16 +664,10 @@ export abstract class Connection implements MessageHandler {
 	fail(code: number, reason: string): void {
 		if (this.state === CLOSED)
 			return;
-		this.reader?.stop();
+		this.#reader?.stop();
 		if (this.state === OPEN && !this.closeSent)
 			this.#sendClose(code, reason);
-		this.state = CLOSING;
-		this.arm(this.closeTimeout, "close timeout");
-		// Once the Close is out, linger: keep reading and discarding until the peer closes,
-		// for a moment at most. Closing a socket with unread bytes resets it, and a reset
-		// can destroy our Close in the peer's buffers before it reads the close code.
-		this.#lingerFor = reason;
-		this.flush();
+		this.#drainThenClose(reason);
 	}
 
 	/** Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
@@ -417,10 +680,38 @@ export abstract class Connection implements MessageHandler {
 	}
 
 	#sendClose(code: number, reason: string): void {
+		// What was sent before the Close goes before it, framed now: no data frame may follow a Close (5.5.1).
+		while (this.#outgoing.length) {
+			const frame = this.#produce();
+			if (frame) {
+				this.#queue.push(frame);
+				this.#count(frame.byteLength);
+			}
+		}
+		this.#deferred = [];		// (only when a streamed message never got its last piece)
+		this.#pending = 0;
 		this.closeSent = true;
 		this.state = CLOSING;
 		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
-		this.send(this.writer.close(code, reason));
+		this.sendRaw(this.writer.close(code, reason));
+	}
+
+	/** DRAIN: write what is queued, then LINGER, then close TCP with reason; closeTimeout bounds it all. */
+	#drainThenClose(reason: string): void {
+		this.state = CLOSING;
+		this.#closing = DRAIN;
+		this.#closeReason = reason;
+		this.#outgoing = [];
+		this.#deferred = [];
+		this.#pending = 0;
+		this.deadline(this.#closeTimeout, "close timeout");
+		this.flush();
+	}
+
+	#linger(): void {
+		this.#closing = LINGER;
+		this.#lingerDeadline = Date.now() + Math.min(this.#closeTimeout, lingerTime);
+		this.deadline(lingerQuiet, this.#closeReason);
 	}
 
 	/** Close TCP now (once); logs `Connection closed: peer (reason)`. */
@@ -428,10 +719,13 @@ export abstract class Connection implements MessageHandler {
 		if (this.state === CLOSED)
 			return;
 		this.state = CLOSED;
-		this.disarm();
-		this.reader?.stop();
+		this.#disarm();
+		this.#reader?.stop();
 		this.#queue = [];
 		this.#queued = 0;
+		this.#outgoing = [];
+		this.#deferred = [];
+		this.#pending = 0;
 		this.#pong = undefined;
 		const socket = this.#socket;
 		this.#socket = undefined;
@@ -453,7 +747,8 @@ export abstract class Connection implements MessageHandler {
 		}
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
-			this.ended(reason);
+			this.#owner.ended(this, reason);
+			this.#handler?.onEnd?.(this, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
@@ -461,9 +756,9 @@ export abstract class Connection implements MessageHandler {
 	}
 
 	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
-	protected crash(e: unknown): void {
+	#crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
-			this.destroy(this.#lingering ? this.#lingerReason : `peer gone (${e.message})`);
+			this.destroy(this.#closing >= DRAIN ? this.#closeReason : `peer gone (${e.message})`);
 			return;
 		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
@@ -475,41 +770,56 @@ export abstract class Connection implements MessageHandler {
 		}
 	}
 
-	/* ----------------------------------------------------------------- timers */
-
-	/** One deadline per connection (handshake, close); timeout() when it passes. */
-	protected arm(milliseconds: number, reason: string): void {
-		this.disarm();
-		if (!(milliseconds > 0))
-			return;
-		this.#timer = Timer.set(() => {
-			this.#timer = undefined;
-			try {
-				this.timeout(reason);
-			}
-			catch (e) {
-				this.crash(e);
-			}
-		}, milliseconds);
-	}
-
-	protected disarm(): void {
+	#disarm(): void {
 		if (this.#timer) {
 			Timer.clear(this.#timer);
 			this.#timer = undefined;
 		}
 	}
 
-	protected timeout(reason: string): void {
-		if (this.#lingering) {
+	/** @internal The deadline passed. */
+	deadlinePassed(): void {
+		this.#timer = undefined;
+		const reason = this.#deadlineReason;
+		try {
+			if (this.#closing !== LINGER)
+				this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
 			this.destroy(reason);
-			return;
 		}
-		this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
-		this.destroy(reason);
+		catch (e) {
+			this.#crash(e);
+		}
 	}
 
-	/* ------------------------------------------- MessageReader events (control) */
+	/* -------------------------------------------------- MessageReader events */
+
+	/** @internal */
+	onMessageStart(type: number, length: number | undefined): void {
+		const handler = this.#handler!;
+		if (this.state === OPEN && handler.onMessageStart)
+			handler.onMessageStart(this, type, length);
+	}
+
+	/** @internal */
+	onMessageData(piece: ArrayBuffer, last: boolean): void {
+		const handler = this.#handler!;
+		if (this.state === OPEN && handler.onMessageData)
+			handler.onMessageData(this, piece, last);
+	}
+
+	/** @internal */
+	onMessageEnd(): void {
+		const handler = this.#handler!;
+		if (this.state === OPEN && handler.onMessageEnd)
+			handler.onMessageEnd(this);
+	}
+
+	/** @internal */
+	onMessage(type: number, data: ArrayBuffer): void {
+		const handler = this.#handler!;
+		if (this.state === OPEN && handler.onMessage)
+			handler.onMessage(this, type, data);
+	}
 
 	/** @internal Ping: answer with a Pong carrying the same payload (5.5.2). */
 	onPing(payload: ArrayBuffer): void {
@@ -523,12 +833,15 @@ export abstract class Connection implements MessageHandler {
 			this.#queue[pending] = frame;
 		}
 		else
-			this.send(frame);
+			this.sendRaw(frame);
 	}
 
 	/** @internal */
 	onPong(payload: ArrayBuffer): void {
-		this.pong(payload);
+		this.#pingSentAt = 0;
+		const handler = this.#handler!;
+		if (handler.onPong)
+			handler.onPong(this, payload);
 	}
 
 	/** @internal The peer's Close (5.5.1): answer it with its code, then close TCP (7.1.1). */
@@ -536,24 +849,30 @@ export abstract class Connection implements MessageHandler {
 		this.closeCode = code ?? CloseCode.NO_STATUS;
 		this.closeReason = reason;
 		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
+		const wasOpen = this.state === OPEN;
 		if (!this.closeSent)
 			this.#sendClose(code ?? CloseCode.NORMAL, "");
-		if (this.#role === "server") {
-			// Close TCP once our Close is out (7.1.1), lingering as fail() does: bytes
-			// the peer sent after its Close, still unread (in the kernel, beyond what
-			// the platform buffers), would turn the close into a reset, and a reset
-			// can destroy our last frames in the peer's buffers before it reads them.
-			this.#lingerFor = `closed ${this.closeCode}`;
-			this.flush();
+		if (wasOpen || this.#closing === AWAIT_CLOSE) {
+			const handler = this.#handler!;
+			if (handler.onClose)
+				handler.onClose(this, this.closeCode, reason);
 		}
-		else
-			this.arm(this.closeTimeout, "close timeout");		// the server closes TCP first
+		if (this.state === CLOSED)
+			return;
+		if (this.role === "server")
+			this.#drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
+		else {
+			this.#closing = AWAIT_CLOSE;
+			this.deadline(this.#closeTimeout, "close timeout");		// the server closes TCP first
+		}
 	}
 
 	/** @internal A protocol violation: fail the connection with the reader's close code. */
 	onError(closeCode: number, reason: string): void {
 		this.log.warn(`Protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
-		this.protocolError(closeCode, reason);
+		const handler = this.#handler!;
+		if (handler.onError)
+			handler.onError(this, closeCode, reason);
 		if (this.closeSent)
 			this.destroy(`protocol error: ${reason}`);
 		else

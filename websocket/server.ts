@@ -1,20 +1,13 @@
 /*
- * WebSocket echo server (RFC 6455) on the ECMA-419 listener and TCP sockets,
- * in the spirit of ESP-IDF's ws_echo_server example.
+ * WebSocket server (RFC 6455) on the ECMA-419 listener and TCP sockets: the
+ * HTTP upgrade, path routing, limits and the upkeep of open connections; what
+ * a connection is for is the handler of its route (websocket/echo-server,
+ * websocket/broadcast-service, or an app's own).
  *
  * - Handshake (4.2): validateUpgradeRequest, then the server's own rules:
- *   `?token=` when a token is set (401), at most maxClients (503). Refusals
- *   get an HTTP response with a short text body; TCP closes once it is written.
- * - Echo streams: each piece the reader delivers goes straight back as one
- *   frame of the same message (first: text/binary, then continuation), so a
- *   message of any size echoes through a small, fixed amount of memory. The
- *   last piece of a text message is held until the reader confirms its UTF-8
- *   is complete (8.1), so no invalid text ever finishes on the wire. While the
- *   write queue holds READ_CAP bytes or more the connection stops reading:
- *   the socket's buffer fills and TCP pushes back on the peer.
- * - "Trigger async" also gets "Async data" from a timer, "Ping" a Ping frame.
- *   A data frame from the timer waits while an echoed message is half sent:
- *   messages never interleave (5.4).
+ *   a path no route serves gets 404, `?token=` when a token is set (401), at
+ *   most maxClients across all routes (503). Refusals get an HTTP response
+ *   with a short text body; TCP closes once it is written.
  * - heartbeat: every N ms each client is pinged; one that did not pong since
  *   the previous ping is dropped (Close 1001, then TCP). This is how a peer
  *   that vanished without FIN or RST (out of WiFi range) loses its slot: a
@@ -30,45 +23,49 @@
  *   instead of being answered 503.
  */
 
-import Listener from "embedded:io/socket/listener";
-import TCP from "embedded:io/socket/tcp";
+import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
-import { CONNECTING, Connection, OPEN, quietLimit } from "websocket/connection";
-import { CloseCode, Opcode } from "websocket/constants";
+import { TcpListener } from "modules/listener";
+import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import { CloseCode } from "websocket/constants";
 import {
 	RequestHeadParser, acceptResponse, errorResponse, rejectionResponse, selectProtocol, validateUpgradeRequest,
 } from "websocket/handshake";
 
-const log = new Log("ws-server");
-
-/** Stop reading while this many bytes wait to be written. */
-const READ_CAP = 2048;
 /** Read the handshake in pieces this small, so what follows the head is small too. */
 const HANDSHAKE_READ = 1024;
 /** Largest request head accepted (431 beyond). */
 const MAX_HEAD = 2048;
 /** Connections kept beyond maxClients just to answer them 503; more are closed at once. */
 const SPARE_SOCKETS = 2;
-/** First bytes of a text message kept to recognize commands and preview it in the log. */
-const PROBE = 32;
 
-const TRIGGER_ASYNC = "Trigger async";
-const PING = "Ping";
-const ASYNC_DATA = "Async data";
+export interface WebSocketRouteOptions {
+	/** Deliver messages in pieces (onMessageStart/Data/End) rather than whole (onMessage). Default false. */
+	streaming?: boolean;
+	/** Largest message accepted (1009 beyond); whole mode holds this much per connection. Default 65536. */
+	maxMessage?: number;
+	/** Largest frame payload sent; longer messages are fragmented. Default 1024. */
+	sendBuffer?: number;
+	/** Bytes a connection may hold to send; a send that does not fit is refused. Default 8192. */
+	maxQueue?: number;
+	/** Bytes read at most per read: what one read adds to memory. Default 1024. */
+	readSize?: number;
+}
 
-export interface WebSocketEchoServerOptions {
+interface Route extends Required<WebSocketRouteOptions> {
+	path: string;
+	handler: WebSocketHandler;
+}
+
+export interface WebSocketServerOptions {
 	/** TCP port; 0 = any (read `port` after start()). */
 	port: number;
-	/** Path served; other paths get 404. Default "/ws". */
-	path?: string;
-	/** WebSocket clients served at once; more get 503. Default 4. */
+	/** WebSocket clients served at once, across all paths; more get 503. Default 4. */
 	maxClients?: number;
-	/** Largest message held whole. The echo streams, holding none: accepted for symmetry, unused. Default 65536. */
-	maxMessage?: number;
 	/** A handshake must complete within this (ms). Default 5000. */
 	handshakeTimeout?: number;
-	/** Ping every client this often (ms) and drop those that did not pong since the last ping. 0 = off (default). */
+	/** Ping every client this often (ms) and drop those that did not pong since the last ping; 0 = off. Default 20000. */
 	heartbeat?: number;
 	/** Wait this long for the peer's Close, or for a closing connection's output to drain (ms). Default 3000. */
 	closeTimeout?: number;
@@ -78,66 +75,82 @@ export interface WebSocketEchoServerOptions {
 	protocols?: string[];
 	/** A client beyond maxClients closes the longest-idle client instead of being answered 503. Default false. */
 	lruPurge?: boolean;
+	/** Tag of the server's log lines. Default "ws-server". */
+	logTag?: string;
 }
 
-type Settings = Required<WebSocketEchoServerOptions>;
+type Settings = Required<WebSocketServerOptions>;
 
-/** What a connection needs from its server. */
-interface ServerContext {
-	readonly settings: Settings;
-	/** Clients past the handshake. */
-	clients(): number;
-	/** Make room for one more client by closing the longest-idle one, when the settings allow; whether it did. */
-	purge(newcomer: string): boolean;
-	opened(connection: EchoConnection): void;
-	ended(connection: EchoConnection): void;
-	/** A client's slot is free before its connection has closed (purged). */
-	released(): void;
+/** One accepted connection, as the server sees it: the handshake it reads, and whether it holds a client slot. */
+class ServerPeer implements ConnectionOwner {
+	readonly server: WebSocketServer;
+	readonly connection: WebSocketConnection;
+	/** Past the handshake and counted as a client. */
+	upgraded = false;
+	head: RequestHeadParser | undefined = new RequestHeadParser(MAX_HEAD);
+
+	constructor(server: WebSocketServer, from: TCP, settings: Settings, log: Log) {
+		this.server = server;
+		this.connection = new WebSocketConnection({ from }, {
+			role: "server", log, owner: this, closeTimeout: settings.closeTimeout, readSize: HANDSHAKE_READ,
+		});
+		this.connection.deadline(settings.handshakeTimeout, "handshake timeout");
+	}
+
+	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
+		const parser = this.head!;
+		if (!parser.feed(chunk))
+			return;
+		this.head = undefined;
+		this.server.upgrade(this, parser);
+	}
+
+	ended(): void {
+		this.head = undefined;
+		this.server.ended(this);
+	}
 }
 
-export class WebSocketEchoServer {
+export class WebSocketServer {
 	readonly options: Settings;
-	#listener: Listener | undefined;
+	readonly log: Log;
+	readonly #routes: Route[] = [];
+	#listener: TcpListener | undefined;
 	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
 	#nextBeat = 0;
-	#connections = new Set<EchoConnection>();
+	readonly #peers = new Set<ServerPeer>();
 	#clients = 0;
 	#maxQueued = 0;
-	#context: ServerContext;
 
-	constructor(options: WebSocketEchoServerOptions) {
+	constructor(options: WebSocketServerOptions) {
 		this.options = {
 			port: options.port,
-			path: options.path ?? "/ws",
 			maxClients: options.maxClients ?? 4,
-			maxMessage: options.maxMessage ?? 65536,
 			handshakeTimeout: options.handshakeTimeout ?? 5000,
-			heartbeat: options.heartbeat ?? 0,
+			heartbeat: options.heartbeat ?? 20000,
 			closeTimeout: options.closeTimeout ?? 3000,
 			token: options.token ?? "",
 			protocols: options.protocols ?? [],
 			lruPurge: options.lruPurge ?? false,
+			logTag: options.logTag ?? "ws-server",
 		};
-		const server = this;
-		this.#context = {
-			settings: this.options,
-			clients: () => server.#clients,
-			purge: newcomer => server.#purge(newcomer),
-			opened() {
-				server.#clients++;
-			},
-			released() {
-				server.#clients--;
-			},
-			ended(connection) {
-				if (connection.upgraded)
-					server.#clients--;
-				server.#connections.delete(connection);
-				if (connection.maxQueued > server.#maxQueued)
-					server.#maxQueued = connection.maxQueued;
-			},
-		};
+		this.log = new Log(this.options.logTag);
+	}
+
+	/** Serve WebSocket connections on `path` (exact match, query ignored) with handler. Before start(). */
+	route(path: string, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): this {
+		if (this.#routes.some(route => route.path === path))
+			throw new Error(`path ${path} is already routed`);
+		this.#routes.push({
+			path, handler,
+			streaming: options.streaming ?? false,
+			maxMessage: options.maxMessage ?? 65536,
+			sendBuffer: options.sendBuffer ?? 1024,
+			maxQueue: options.maxQueue ?? 8192,
+			readSize: options.readSize ?? 1024,
+		});
+		return this;
 	}
 
 	/** The port actually listened on (differs from the option when it was 0). */
@@ -150,38 +163,25 @@ export class WebSocketEchoServer {
 		return this.#clients;
 	}
 
-	/** Largest write queue any connection held, in bytes (diagnostics: memory stays bounded). */
+	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
 	get maxQueued(): number {
 		let most = this.#maxQueued;
-		for (const connection of this.#connections)
-			most = Math.max(most, connection.maxQueued);
+		for (const peer of this.#peers)
+			most = Math.max(most, peer.connection.maxQueued);
 		return most;
 	}
 
 	start(): void {
 		if (this.#listener)
 			throw new Error("already started");
-		const server = this;
-		this.#listener = new Listener({
-			port: this.options.port,
-			onReadable(count: number) {
-				while (count-- > 0) {
-					try {
-						const from = this.read();
-						if (from)
-							server.#accept(from);
-					}
-					catch (e) {
-						log.error(`accept failed: ${(e as Error).message}`);
-					}
-				}
-			},
-		});
-		const { heartbeat, lruPurge } = this.options;
+		if (!this.#routes.length)
+			throw new Error("no route: call route(path, handler) before start()");
+		this.#listener = new TcpListener({ port: this.options.port, target: this, log: this.log });
+		const { heartbeat, lruPurge, maxClients } = this.options;
 		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
 		this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
-		log.info(`WebSocket echo server listening on port ${this.port}, path ${this.options.path}, ` +
-			`${this.options.maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`);
+		this.log.info(`WebSocket server listening on port ${this.port}, ${this.#routes.map(r => r.path).join(", ")}, ` +
+			`${maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`);
 	}
 
 	/** Stop listening; clients get Close 1001 "going away" and closeTimeout to answer it. */
@@ -193,26 +193,74 @@ export class WebSocketEchoServer {
 		if (this.#timer)
 			Timer.clear(this.#timer);
 		this.#timer = undefined;
-		(listener as unknown as { close(): void }).close();		// ECMA-419 close(), missing from the typings
-		log.info(`WebSocket echo server closing, ${this.#clients} clients`);
-		for (const connection of [...this.#connections]) {
+		listener.close();
+		this.log.info(`WebSocket server closing, ${this.#clients} clients`);
+		for (const peer of [...this.#peers]) {
 			try {
-				connection.close(CloseCode.GOING_AWAY, "going away");
+				peer.connection.close(CloseCode.GOING_AWAY, "going away");
 			}
 			catch (e) {
-				log.error(`closing ${connection.peer}: ${(e as Error).message}`);
+				this.log.error(`closing ${peer.connection.peer}: ${(e as Error).message}`);
 			}
 		}
 	}
 
-	#accept(from: TCP): void {
-		if (this.#connections.size >= this.options.maxClients + SPARE_SOCKETS) {
+	/** @internal TcpListener target: a new socket. */
+	accept(from: TCP): void {
+		if (this.#peers.size >= this.options.maxClients + SPARE_SOCKETS) {
 			const peer = peerName(from.remoteAddress, from.remotePort);
 			from.close();
-			log.warn(`Connection refused from ${peer}: ${this.#connections.size} connections open`);
+			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
 			return;
 		}
-		this.#connections.add(new EchoConnection(from, this.#context));
+		this.#peers.add(new ServerPeer(this, from, this.options, this.log));
+	}
+
+	/** @internal The request head is complete: route, check, answer. */
+	upgrade(peer: ServerPeer, parser: RequestHeadParser): void {
+		const connection = peer.connection;
+		if (parser.error)
+			return this.#refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
+		const routes = this.#routes;
+		const target = parser.head!.target;
+		const question = target.indexOf("?");
+		const path = question < 0 ? target : target.slice(0, question);
+		// No route for the path: validate against the first, so a malformed request still gets its 400 before a 404.
+		const route = routes.find(r => r.path === path) ?? routes[0];
+		const request = validateUpgradeRequest(parser.head!, { path: route.path });
+		if (!request.ok)
+			return this.#refuse(connection, request.status, rejectionResponse(request), request.message);
+		const settings = this.options;
+		if (settings.token && tokenOf(request.query) !== settings.token)
+			return this.#refuse(connection, 401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
+		if (this.#clients >= settings.maxClients && !this.#purge(connection.peer))
+			return this.#refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
+		const protocol = selectProtocol(request.protocols, settings.protocols);
+		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
+		peer.upgraded = true;
+		this.#clients++;
+		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
+		connection.open({
+			handler: route.handler, streaming: route.streaming, maxMessage: route.maxMessage,
+			sendBuffer: route.sendBuffer, maxQueue: route.maxQueue, protocol, readSize: route.readSize,
+		});
+		if (parser.rest && connection.state === OPEN)
+			connection.received(parser.rest);
+	}
+
+	#refuse(connection: WebSocketConnection, status: number, response: string, cause: string): void {
+		this.log.warn(`Handshake refused, peer ${connection.peer}: ${status} ${cause}`);
+		connection.refuse(response, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
+	}
+
+	/** @internal */
+	ended(peer: ServerPeer): void {
+		if (peer.upgraded)
+			this.#clients--;
+		peer.upgraded = false;
+		this.#peers.delete(peer);
+		if (peer.connection.maxQueued > this.#maxQueued)
+			this.#maxQueued = peer.connection.maxQueued;
 	}
 
 	#tick(): void {
@@ -220,236 +268,45 @@ export class WebSocketEchoServer {
 		const beat = now >= this.#nextBeat;
 		if (beat)
 			this.#nextBeat = now + this.options.heartbeat;
-		for (const connection of [...this.#connections]) {
+		for (const peer of [...this.#peers]) {
+			const connection = peer.connection;
 			try {
 				connection.check(now);
-				if (beat)
-					connection.heartbeat();
+				if (beat && connection.state === OPEN)
+					this.#heartbeat(connection);
 			}
 			catch (e) {
-				log.error(`checking ${connection.peer}: ${(e as Error).message}`);
+				this.log.error(`checking ${connection.peer}: ${(e as Error).message}`);
 			}
 		}
+	}
+
+	#heartbeat(connection: WebSocketConnection): void {
+		if (connection.pingOutstanding) {
+			// A peer that answers no ping will not answer a Close either: say 1001 if
+			// the budget allows, and free the slot now rather than after closeTimeout.
+			this.log.warn(`No pong from ${connection.peer} since the last ping`);
+			connection.abandon(CloseCode.GOING_AWAY, "ping timeout");
+			return;
+		}
+		connection.ping();
 	}
 
 	#purge(newcomer: string): boolean {
 		if (!this.options.lruPurge)
 			return false;
-		let idlest: EchoConnection | undefined;
-		for (const connection of this.#connections)
-			if (connection.upgraded && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
-				idlest = connection;
+		let idlest: ServerPeer | undefined;
+		for (const peer of this.#peers)
+			if (peer.upgraded && peer.connection.state === OPEN && (!idlest || peer.connection.lastActivity < idlest.connection.lastActivity))
+				idlest = peer;
 		if (!idlest)
 			return false;
-		log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
-		idlest.purge();
+		this.log.info(`Purging ${idlest.connection.peer}, idle for ${Date.now() - idlest.connection.lastActivity} ms, to serve ${newcomer}`);
+		// Make room: Close 1001, and the slot counts as free at once.
+		idlest.upgraded = false;
+		this.#clients--;
+		idlest.connection.close(CloseCode.GOING_AWAY, "server full");
 		return true;
-	}
-}
-
-class EchoConnection extends Connection {
-	upgraded = false;
-	readonly #context: ServerContext;
-	#head: RequestHeadParser | undefined = new RequestHeadParser(MAX_HEAD);
-	#awaitingPong = false;
-
-	/* The message being echoed. */
-	#type = 0;
-	#echoing = false;
-	/** A first frame of the echo was queued: continuation frames follow. */
-	#started = false;
-	/** The echo's final frame was queued. */
-	#finished = true;
-	/** Text: the last piece, sent once the reader found the message's UTF-8 complete. */
-	#held: ArrayBuffer | undefined;
-	#length = 0;
-	readonly #probe = new Uint8Array(PROBE);
-	/** "Async data" messages waiting for the echo in progress to finish. */
-	#asyncPending = 0;
-
-	constructor(from: TCP, context: ServerContext) {
-		super({ from }, { role: "server", log, closeTimeout: context.settings.closeTimeout });
-		this.#context = context;
-		this.arm(context.settings.handshakeTimeout, "handshake timeout");
-	}
-
-	protected override readLimit(): number {
-		if (this.state === CONNECTING)
-			return HANDSHAKE_READ;
-		if (this.state === OPEN)
-			return READ_CAP - this.queued;		// echo backpressure
-		return Infinity;		// closing: answer nothing, only look for the Close
-	}
-
-	/* -------------------------------------------------------------- handshake */
-
-	protected handshake(chunk: ArrayBuffer): void {
-		const parser = this.#head!;
-		if (!parser.feed(chunk))
-			return;
-		this.#head = undefined;
-		if (parser.error)
-			return this.#refuse(parser.error.status, rejectionResponse(parser.error), parser.error.message);
-		const settings = this.#context.settings;
-		const request = validateUpgradeRequest(parser.head!, { path: settings.path });
-		if (!request.ok)
-			return this.#refuse(request.status, rejectionResponse(request), request.message);
-		if (settings.token && tokenOf(request.query) !== settings.token)
-			return this.#refuse(401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
-		if (this.#context.clients() >= settings.maxClients && !this.#context.purge(this.peer))
-			return this.#refuse(503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
-		const protocol = selectProtocol(request.protocols, settings.protocols);
-		this.send(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
-		this.upgraded = true;
-		this.#context.opened(this);
-		log.info(`Handshake done, peer ${this.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
-		// The echo streams: no message is held whole, so no size limit applies (10.4 is met by streaming).
-		this.open({ role: "server", streaming: true, maxMessage: Number.MAX_SAFE_INTEGER });
-		if (parser.rest)
-			this.reader!.feed(parser.rest);
-	}
-
-	#refuse(status: number, response: string, cause: string): void {
-		log.warn(`Handshake refused, peer ${this.peer}: ${status} ${cause}`);
-		this.send(ArrayBuffer.fromString(response));
-		this.fail(0, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
-	}
-
-	/* ------------------------------------------------------------------- echo */
-
-	/** @internal */
-	onMessageStart(type: number): void {
-		if (this.state !== OPEN)
-			return;
-		this.#type = type;
-		this.#echoing = true;
-		this.#started = false;
-		this.#finished = false;
-		this.#length = 0;
-	}
-
-	/** @internal */
-	onMessageData(piece: ArrayBuffer, last: boolean): void {
-		if (!this.#echoing)
-			return;
-		const length = this.#length;
-		if (length < PROBE && this.#type === Opcode.TEXT) {
-			const count = Math.min(PROBE - length, piece.byteLength);
-			this.#probe.set(new Uint8Array(piece, 0, count), length);
-		}
-		this.#length = length + piece.byteLength;
-		if (last && this.#type === Opcode.TEXT)
-			this.#held = piece;		// its UTF-8 is judged complete only at the end (8.1)
-		else
-			this.#echo(piece, last);
-	}
-
-	/** @internal */
-	onMessageEnd(): void {
-		if (!this.#echoing)
-			return;
-		this.#echoing = false;
-		const held = this.#held;
-		this.#held = undefined;
-		if (held)
-			this.#echo(held, true);
-		else if (!this.#finished)
-			this.#echo(new ArrayBuffer(0), true);
-		const text = this.#type === Opcode.TEXT;
-		const length = this.#length;
-		const shown = text ? this.#preview(length) : "";
-		if (log.debugging)
-			log.debug(`Received ${text ? "text" : "binary"} message of ${length} bytes from ${this.peer}${shown}`);
-		if (text && length === TRIGGER_ASYNC.length && shown === `: ${TRIGGER_ASYNC}`)
-			this.#triggerAsync();
-		else if (text && length === PING.length && shown === `: ${PING}`) {
-			log.info(`Sending ping to ${this.peer}`);
-			this.send(this.writer.ping());
-		}
-		for (; this.#asyncPending > 0; this.#asyncPending--)
-			this.#sendAsync();
-	}
-
-	/** One piece of the echoed message, as a whole frame. */
-	#echo(piece: ArrayBuffer, fin: boolean): void {
-		if (this.state !== OPEN)
-			return;
-		const opcode = this.#started ? Opcode.CONTINUATION : this.#type;
-		this.#started = true;
-		this.#finished = fin;
-		this.send(this.writer.header(opcode, fin, piece.byteLength));
-		if (piece.byteLength)
-			this.send(this.writer.payload(piece));
-	}
-
-	/** ": text" for a short printable ASCII message, "" otherwise. */
-	#preview(length: number): string {
-		if (length === 0 || length > PROBE)
-			return "";
-		const probe = this.#probe;
-		for (let i = 0; i < length; i++)
-			if (probe[i] < 0x20 || probe[i] > 0x7E)
-				return "";
-		return `: ${String.fromCharCode(...probe.subarray(0, length))}`;
-	}
-
-	#triggerAsync(): void {
-		// Like httpd_queue_work: sent later, from a timer, outside the request path.
-		Timer.set(() => {
-			try {
-				if (this.state !== OPEN)
-					return;
-				if (this.#started && !this.#finished)
-					this.#asyncPending++;		// an echoed message is half sent
-				else
-					this.#sendAsync();
-			}
-			catch (e) {
-				this.crash(e);
-			}
-		}, 0);
-	}
-
-	#sendAsync(): void {
-		if (this.state !== OPEN)
-			return;
-		log.info(`Sending async data to ${this.peer}`);
-		this.send(this.writer.text(ASYNC_DATA));
-	}
-
-	/* -------------------------------------------------------------- heartbeat */
-
-	/** Make room for a newcomer: Close 1001, and the slot counts as free at once. */
-	purge(): void {
-		if (this.upgraded) {
-			this.upgraded = false;
-			this.#context.released();
-		}
-		this.close(CloseCode.GOING_AWAY, "server full");
-	}
-
-	heartbeat(): void {
-		if (this.state !== OPEN)
-			return;
-		if (this.#awaitingPong) {
-			// A peer that answers no ping will not answer a Close either: say 1001 if
-			// the budget allows, and free the slot now rather than after closeTimeout.
-			log.warn(`No pong from ${this.peer} since the last ping`);
-			this.abandon(CloseCode.GOING_AWAY, "ping timeout");
-			return;
-		}
-		this.#awaitingPong = true;
-		this.send(this.writer.ping());
-	}
-
-	protected override pong(): void {
-		this.#awaitingPong = false;
-	}
-
-	protected ended(): void {
-		this.#head = undefined;
-		this.#held = undefined;
-		this.#context.ended(this);
 	}
 }
 

@@ -15,7 +15,7 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		const build = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
 		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
 		for (const module of ["main", "modules/app", "modules/config", "modules/log", "wifi/station", "tcp/echo-server", "tcp/echo-client", "tcp/udp-echo-server",
-			"websocket/frame-parser", "websocket/message-reader", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "websocket/client", "websocket/client-session",
+			"websocket/frame-parser", "websocket/message-reader", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "websocket/echo-server", "websocket/client", "websocket/client-session",
 			"wifi/provisioning", "wifi/credentials", "embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "wifi", "net", "logical", "crypt", "preference"]) {
 			// mcconfig stores "embedded:x/y" as ~.embedded/x/y.
 			const compiled = build.modules.has(module.replace(/^embedded:/, "~.embedded/"));

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { Opcode } from "websocket/constants";
-import type { WebSocketEchoServer as ServerClass } from "websocket/server";
+import type { WebSocketEchoServer as ServerClass } from "websocket/echo-server";
 import type { WebSocketClient as ClientClass, WebSocketDataEvent } from "websocket/client";
 import type { WebSocketClientSession as SessionClass } from "websocket/client-session";
 import { MASK, concat, encode } from "./helpers.js";
@@ -21,7 +21,7 @@ beforeAll(async () => {
 	process.env.XSNK_HOST_SOCKET_BUFFER = "1536";
 	vi.resetModules();
 	({ bufferSize: budget } = await import("embedded:io/socket/tcp") as unknown as { bufferSize: number });
-	({ WebSocketEchoServer } = await import("websocket/server"));
+	({ WebSocketEchoServer } = await import("websocket/echo-server"));
 	({ WebSocketClient } = await import("websocket/client"));
 	({ WebSocketClientSession } = await import("websocket/client-session"));
 });

@@ -1,0 +1,214 @@
+/*
+ * The WebSocket echo service, in the spirit of ESP-IDF's ws_echo_server
+ * example: WebSocketEcho, the handler of a streaming route of a
+ * WebSocketServer (websocket/server), and WebSocketEchoServer, a server
+ * with that one route.
+ *
+ * - Each piece the connection delivers goes straight back as one frame of
+ *   the same message (sendPiece), so a message of any size echoes through a
+ *   small, fixed amount of memory. The last piece of a text message is held
+ *   until the message ends, when its UTF-8 is known complete (8.1), so no
+ *   invalid text ever finishes on the wire.
+ * - Backpressure: while READ_CAP bytes or more wait to be sent the
+ *   connection is paused; the socket's buffer fills and TCP pushes back on
+ *   the peer. onDrain resumes it.
+ * - "Trigger async" also gets "Async data" from a timer, "Ping" a Ping frame.
+ *   A whole message sent while an echo is half sent waits for its end
+ *   (websocket/connection): messages never interleave (5.4).
+ */
+
+import Timer from "timer";
+import { type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
+import { CloseCode, Opcode } from "websocket/constants";
+import type { Log } from "modules/log";
+import { WebSocketServer, type WebSocketRouteOptions } from "websocket/server";
+
+/** Pause reading while this many bytes wait to be written. */
+const READ_CAP = 2048;
+/** Bytes read at most per read: with READ_CAP, what bounds the send queue. */
+const READ_SIZE = 1024;
+/** First bytes of a text message kept to recognize commands and preview it in the log. */
+const PROBE = 32;
+
+const TRIGGER_ASYNC = "Trigger async";
+const PING = "Ping";
+const ASYNC_DATA = "Async data";
+const EMPTY = new ArrayBuffer(0);
+
+export interface WebSocketEchoServerOptions {
+	/** TCP port; 0 = any (read `port` after start()). */
+	port: number;
+	/** Path served; other paths get 404. Default "/ws". */
+	path?: string;
+	/** WebSocket clients served at once; more get 503. Default 4. */
+	maxClients?: number;
+	/** A handshake must complete within this (ms). Default 5000. */
+	handshakeTimeout?: number;
+	/** Ping every client this often (ms) and drop those that did not pong since the last ping. 0 = off. Default 20000. */
+	heartbeat?: number;
+	/** Wait this long for the peer's Close, or for a closing connection's output to drain (ms). Default 3000. */
+	closeTimeout?: number;
+	/** When set, the request must carry `?token=<token>` (401 otherwise). Default "" (off). */
+	token?: string;
+	/** Subprotocols supported, preferred first; the first one the client offers is selected. Default none. */
+	protocols?: string[];
+	/** A client beyond maxClients closes the longest-idle client instead of being answered 503. Default false. */
+	lruPurge?: boolean;
+}
+
+/** The message being echoed on one connection. */
+class Echo {
+	type = 0;
+	/** Bytes of the message so far. */
+	length = 0;
+	/** The echo's final frame was queued. */
+	finished = true;
+	/** Text: the last piece, sent once the message is complete. */
+	held: ArrayBuffer | undefined;
+	readonly probe = new Uint8Array(PROBE);
+}
+
+/** The echo, as the handler of every connection on its route. */
+export class WebSocketEcho implements WebSocketHandler {
+	readonly #log: Log;
+
+	constructor(log: Log) {
+		this.#log = log;
+	}
+
+	/** The route options the echo needs: streaming, with no size limit (10.4 is met by streaming: nothing is held whole). */
+	static readonly routeOptions: WebSocketRouteOptions = Object.freeze({
+		streaming: true, maxMessage: Number.MAX_SAFE_INTEGER, sendBuffer: READ_SIZE, readSize: READ_SIZE,
+	});
+
+	onOpen(connection: WebSocketConnection): void {
+		connection.context = new Echo();
+	}
+
+	onMessageStart(connection: WebSocketConnection, type: number): void {
+		const echo = connection.context as Echo;
+		echo.type = type;
+		echo.length = 0;
+		echo.finished = false;
+	}
+
+	onMessageData(connection: WebSocketConnection, piece: ArrayBuffer, last: boolean): void {
+		const echo = connection.context as Echo;
+		const length = echo.length;
+		const text = echo.type === Opcode.TEXT;
+		if (length < PROBE && text)
+			echo.probe.set(new Uint8Array(piece, 0, Math.min(PROBE - length, piece.byteLength)), length);
+		echo.length = length + piece.byteLength;
+		if (last && text)
+			echo.held = piece;		// its UTF-8 is judged complete only at the end (8.1)
+		else
+			this.#echo(connection, echo, piece, last);
+	}
+
+	onMessageEnd(connection: WebSocketConnection): void {
+		const echo = connection.context as Echo;
+		const held = echo.held;
+		echo.held = undefined;
+		if (held)
+			this.#echo(connection, echo, held, true);
+		else if (!echo.finished)
+			this.#echo(connection, echo, EMPTY, true);		// an empty message, or one whose last frame was empty
+		const text = echo.type === Opcode.TEXT;
+		const shown = text ? preview(echo.probe, echo.length) : "";
+		const log = this.#log;
+		if (log.debugging)
+			log.debug(`Received ${text ? "text" : "binary"} message of ${echo.length} bytes from ${connection.peer}${shown}`);
+		if (text && echo.length === TRIGGER_ASYNC.length && shown === `: ${TRIGGER_ASYNC}`)
+			triggerAsync(connection, log);
+		else if (text && echo.length === PING.length && shown === `: ${PING}`) {
+			log.info(`Sending ping to ${connection.peer}`);
+			connection.ping();
+		}
+	}
+
+	onDrain(connection: WebSocketConnection): void {
+		connection.resume();
+	}
+
+	/** One piece of the echoed message, as one frame. */
+	#echo(connection: WebSocketConnection, echo: Echo, piece: ArrayBuffer, last: boolean): void {
+		echo.finished = last;
+		if (!connection.sendPiece(echo.type, piece, last)) {
+			connection.fail(CloseCode.INTERNAL_ERROR, "echo queue full");		// cannot happen while READ_CAP < maxQueue
+			return;
+		}
+		if (connection.bufferedAmount >= READ_CAP)
+			connection.pause();
+	}
+}
+
+/** ": text" for a short printable ASCII message, "" otherwise. */
+function preview(probe: Uint8Array, length: number): string {
+	if (length === 0 || length > PROBE)
+		return "";
+	for (let i = 0; i < length; i++)
+		if (probe[i] < 0x20 || probe[i] > 0x7E)
+			return "";
+	return `: ${String.fromCharCode(...probe.subarray(0, length))}`;
+}
+
+/** Like httpd_queue_work: "Async data" is sent later, from a timer, outside the request path. */
+function triggerAsync(connection: WebSocketConnection, log: Log): void {
+	Timer.set(() => {
+		try {
+			if (connection.state !== 1 /* OPEN */)
+				return;
+			log.info(`Sending async data to ${connection.peer}`);
+			connection.sendText(ASYNC_DATA);
+		}
+		catch (e) {
+			log.error(`async data to ${connection.peer}: ${(e as Error).message}`);
+		}
+	}, 0);
+}
+
+export class WebSocketEchoServer {
+	readonly options: Required<WebSocketEchoServerOptions>;
+	readonly #server: WebSocketServer;
+
+	constructor(options: WebSocketEchoServerOptions) {
+		this.options = {
+			port: options.port,
+			path: options.path ?? "/ws",
+			maxClients: options.maxClients ?? 4,
+			handshakeTimeout: options.handshakeTimeout ?? 5000,
+			heartbeat: options.heartbeat ?? 20000,
+			closeTimeout: options.closeTimeout ?? 3000,
+			token: options.token ?? "",
+			protocols: options.protocols ?? [],
+			lruPurge: options.lruPurge ?? false,
+		};
+		const { path, ...serverOptions } = this.options;
+		this.#server = new WebSocketServer(serverOptions);
+		this.#server.route(path, new WebSocketEcho(this.#server.log), WebSocketEcho.routeOptions);
+	}
+
+	/** The port actually listened on (differs from the option when it was 0). */
+	get port(): number {
+		return this.#server.port;
+	}
+
+	/** WebSocket clients connected (past the handshake, not yet closed). */
+	get clients(): number {
+		return this.#server.clients;
+	}
+
+	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
+	get maxQueued(): number {
+		return this.#server.maxQueued;
+	}
+
+	start(): void {
+		this.#server.start();
+	}
+
+	/** Stop listening; clients get Close 1001 "going away" and closeTimeout to answer it. */
+	close(): void {
+		this.#server.close();
+	}
+}
