@@ -23,9 +23,9 @@
  */
 
 import Timer from "timer";
-import Net from "net";
 import type { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
+import { resolveHost } from "modules/resolve";
 import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpClientOptions {
@@ -43,8 +43,6 @@ export interface TcpClientOptions {
 	service: TcpService;
 	log: Log;
 }
-
-const dottedQuad = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 export class TcpClient implements TcpConnectionOwner {
 	readonly options: TcpClientOptions;
@@ -92,12 +90,7 @@ export class TcpClient implements TcpConnectionOwner {
 
 	#attempt(): void {
 		const { host } = this.options;
-		if (dottedQuad.test(host)) {
-			this.#open(host);
-			return;
-		}
-		// The simulator's TCP socket takes a dotted IPv4 address only: resolve names first.
-		Net.resolve(host, (_name: string, address?: string) => {
+		resolveHost(host, address => {
 			if (this.#stopped)
 				return;
 			if (address)
