@@ -69,7 +69,10 @@ export class TcpClient implements TcpConnectionOwner {
 		return this.#connection;
 	}
 
+	/** Connect, and keep connecting (a client running already is left as it is). */
 	start(): void {
+		if (!this.#stopped)
+			return;
 		this.#stopped = false;
 		this.#backoff.reset();
 		this.#attempt();

@@ -6,13 +6,13 @@
 // far as this machine can go without ESP-IDF.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { findSdk } from "../../host-harness/device/sdk.js";
 import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
 import { buildForSimulator, spawnSimulator, startXvfb, type AppBuild } from "../../host-harness/device/sim.js";
 import { DeviceProcess } from "../../host-harness/device/device-process.js";
 import { projectRoot } from "../../host-harness/device/project.js";
+import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
 import { tiers } from "./device-under-test.js";
 
 const lookup = findSdk();
@@ -25,17 +25,7 @@ else if (!runsOnSim)
 const fixture = path.join(projectRoot, "tests", "fixtures", "user-app");
 const build = (target: string): AppBuild => ({ manifestDir: fixture, outDir: path.join(projectRoot, "build", "user-app", target) });
 
-/** Send `text`, half-close, and collect everything until the server closes. */
-function exchange(port: number, text: string): Promise<string> {
-	return new Promise((resolve, reject) => {
-		const socket = net.connect(port, "127.0.0.1", () => socket.end(text));
-		const chunks: Buffer[] = [];
-		socket.on("data", chunk => chunks.push(chunk));
-		socket.on("error", reject);
-		socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
-		socket.setTimeout(10_000, () => socket.destroy(new Error("no answer within 10 s")));
-	});
-}
+const exchange = async (port: number, text: string) => (await sendAndCollect({ host: "127.0.0.1", port }, text)).toString("latin1");
 
 describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on the simulator", () => {
 	let device: DeviceProcess | undefined;

@@ -3,6 +3,7 @@
 // and real sockets: what a user's app gets, apart from our echo apps.
 import * as dgram from "node:dgram";
 import * as net from "node:net";
+import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { Log } from "modules/log";
 import { TcpServer } from "tcp/server";
@@ -46,15 +47,7 @@ function serve(options: Partial<ConstructorParameters<typeof TcpServer>[0]> = {}
 	return server;
 }
 
-function exchange(port: number, text: string): Promise<string> {
-	return new Promise((resolve, reject) => {
-		const socket = net.connect(port, "127.0.0.1", () => socket.end(text));
-		const chunks: Buffer[] = [];
-		socket.on("data", chunk => chunks.push(chunk));
-		socket.on("error", reject);
-		socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
-	});
-}
+const exchange = async (port: number, text: string) => (await sendAndCollect({ host: "127.0.0.1", port }, text)).toString("latin1");
 
 describe("tcp/server with a service of its own", () => {
 	it("hands each connection to its handler; a stream many times the handler's buffer comes back whole after a half-close", async () => {
