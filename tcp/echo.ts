@@ -9,6 +9,9 @@
  * the platform's receive buffer fills and TCP pushes back on the peer; when
  * the budget comes back, it all moves again. On the peer's FIN (onEnd) it
  * writes back what it still holds, as far as the platform takes it.
+ *
+ * A greeting (the echo client's "Hello World!") is written once, whole,
+ * with the first budget that takes it, and is not counted as echoed.
  */
 
 import { Log, preview } from "modules/log";
@@ -25,10 +28,12 @@ export class Echo implements TcpHandler {
 	#start = 0;
 	#end = 0;
 	#reads = 0;
+	#greeting: string | undefined;
 
-	constructor(log: Log, chunk: number) {
+	constructor(log: Log, chunk: number, greeting?: string) {
 		this.log = log;
 		this.#buffer = new Uint8Array(chunk);
+		this.#greeting = greeting;
 	}
 
 	/** Bytes read but not yet written back. */
@@ -50,6 +55,17 @@ export class Echo implements TcpHandler {
 
 	onWritable(connection: TcpConnection): void {
 		this.pump(connection);
+		if (this.#greeting !== undefined && !this.pending)
+			this.#greet(connection, this.#greeting);
+	}
+
+	#greet(connection: TcpConnection, greeting: string): void {
+		const hello = ArrayBuffer.fromString(greeting);
+		if (hello.byteLength > connection.writable)
+			return;		// the whole greeting at once, with a later budget
+		connection.write(hello);
+		this.#greeting = undefined;
+		this.log.info(`Sent "${greeting}" to ${connection.peer}`);
 	}
 
 	onEnd(connection: TcpConnection): void {
@@ -88,17 +104,19 @@ export class Echo implements TcpHandler {
 	}
 }
 
-/** Makes an Echo for each connection. */
+/** Makes an Echo for each connection, greeting first when given one. */
 export class EchoService implements TcpService {
 	readonly log: Log;
 	readonly chunk: number;
+	readonly greeting: string | undefined;
 
-	constructor(log: Log, chunk: number) {
+	constructor(log: Log, chunk: number, greeting?: string) {
 		this.log = log;
 		this.chunk = chunk;
+		this.greeting = greeting;
 	}
 
 	open(_connection: TcpConnection): TcpHandler {
-		return new Echo(this.log, this.chunk);
+		return new Echo(this.log, this.chunk, this.greeting);
 	}
 }
