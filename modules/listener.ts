@@ -18,6 +18,11 @@ import Listener from "embedded:io/socket/listener";
 import type TCP from "embedded:io/socket/tcp";
 import type { Log } from "modules/log";
 
+type ClosableListener = Listener & { close(): void };
+
+/** What the listener's callback sees as `this`. */
+type ListenerThis = Listener & { target: TcpListener };
+
 export interface AcceptTarget {
 	/** A socket accepted by the listener, not yet adopted. */
 	accept(socket: TCP): void;
@@ -29,11 +34,6 @@ export interface TcpListenerOptions {
 	target: AcceptTarget;
 	log: Log;
 }
-
-type ClosableListener = Listener & { close(): void };
-
-/** What the listener's callback sees as `this`. */
-type ListenerThis = Listener & { target: TcpListener };
 
 export class TcpListener {
 	readonly target: AcceptTarget;
