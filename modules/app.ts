@@ -26,9 +26,9 @@ import { Log } from "modules/log";
 import { Station } from "wifi/station";
 import { ProvisioningPortal } from "wifi/provisioning";
 import { forgetCredentials, loadCredentials } from "wifi/credentials";
-import { EchoServer } from "tcp/echo-server";
-import { EchoClient } from "tcp/echo-client";
-import { UdpEchoServer } from "tcp/udp-echo-server";
+import { echoServer } from "tcp/echo-server";
+import { echoClient } from "tcp/echo-client";
+import { udpEchoServer } from "tcp/udp-echo-server";
 import { WebSocketServer } from "websocket/server";
 import { WebSocketEcho } from "websocket/echo-server";
 import { WebSocketBroadcast } from "websocket/broadcast";
@@ -76,7 +76,7 @@ export class App {
 		// Each service is built inside a guard of its own: one whose options its
 		// constructor refuses is logged and left out, and never aborts the app.
 		this.#build("TCP echo server", config.tcpServer, () => {
-			const server = new EchoServer({
+			const server = echoServer({
 				port: config.tcpPort,
 				maxClients: config.tcpMaxClients,
 				backlog: config.tcpBacklog,
@@ -91,7 +91,7 @@ export class App {
 			};
 		});
 		this.#build("UDP echo server", config.udpServer, () => {
-			const server = new UdpEchoServer({ port: config.udpPort });
+			const server = udpEchoServer({ port: config.udpPort });
 			return {
 				name: "UDP echo server",
 				start(endpoints) { server.start(); endpoints.udp = config.udpPort; },
@@ -153,7 +153,7 @@ export class App {
 			};
 		});
 		this.#build("TCP echo client", config.tcpClient, () => {
-			const client = new EchoClient({
+			const client = echoClient({
 				host: config.tcpClientHost,
 				port: config.tcpClientPort,
 				connectTimeout: config.tcpClientConnectTimeout,

@@ -1,63 +1,108 @@
 /*
- * The accept loop, once: an ECMA-419 listener whose new sockets go to a
- * target's accept(). An exception for one socket is logged and never stops
- * the loop or reaches the platform (an exception escaping a callback aborts
- * XS). The listener's callback reaches its owner as `this.target`, with no
- * closure per listener.
+ * The accept loop, once for every server in the kit (the TCP server,
+ * provisioning, the WebSocket server): an ECMA-419 listener whose accepted
+ * sockets go, one by one, to `target.accept(socket)`. An exception while
+ * accepting or handing over one socket is logged, that socket is closed,
+ * and the loop goes on: one connection's fault never stops a listener.
+ *
+ * ECMA-419 style: the listener's callback is a prototype function reaching
+ * its owner through `this.target`, so no closure is made per server or per
+ * connection. The socket handed over is the listener's, not yet adopted:
+ * the target adopts it with `new TCP({ from: socket, … })`, or closes it.
+ *
+ * ECMA-419 listeners have close(); Moddable's typings (SDK and npm) leave it
+ * out, so this is the one place that says so.
  */
 
 import Listener from "embedded:io/socket/listener";
 import type TCP from "embedded:io/socket/tcp";
 import type { Log } from "modules/log";
 
-/** ECMA-419 listeners have close(); Moddable's typings (SDK and npm) leave it out. */
 type ClosableListener = Listener & { close(): void };
 
-export interface Acceptor {
+/** What the listener's callback sees as `this`. */
+type ListenerThis = Listener & { target: TcpListener };
+
+export interface AcceptTarget {
+	/** A socket accepted by the listener, not yet adopted. */
 	accept(socket: TCP): void;
 }
 
 export interface TcpListenerOptions {
+	/** 0: any free port (read `port` afterwards). */
 	port: number;
-	target: Acceptor;
+	target: AcceptTarget;
 	log: Log;
-}
-
-interface ListenerState {
-	target: Acceptor;
-	log: Log;
-}
-
-function listenerReadable(this: Listener & { target: ListenerState }, count: number): void {
-	const { target, log } = this.target;
-	while (count-- > 0) {
-		try {
-			const socket = this.read() as TCP | undefined;
-			if (socket)
-				target.accept(socket);
-		}
-		catch (e) {
-			log.error(`accept failed: ${(e as Error).message}`);
-		}
-	}
 }
 
 export class TcpListener {
-	readonly #listener: ClosableListener;
+	readonly target: AcceptTarget;
+	readonly log: Log;
+	#listener: ClosableListener | undefined;
+	#port: number;
 
 	constructor(options: TcpListenerOptions) {
-		const state: ListenerState = { target: options.target, log: options.log };
-		this.#listener = new Listener({
-			port: options.port, target: state, onReadable: listenerReadable,
-		} as ConstructorParameters<typeof Listener>[0]) as ClosableListener;
+		this.target = options.target;
+		this.log = options.log;
+		this.#port = options.port;
+		this.#listener = <ClosableListener>new Listener({
+			port: options.port,
+			target: this,
+			onReadable: accepted,
+		} as ConstructorParameters<typeof Listener>[0]);
+		this.#port = this.#listener.port ?? options.port;
 	}
 
-	/** The port listened on (the one the platform chose when the option was 0). */
+	/** The port listened on (the one chosen when the option was 0). */
 	get port(): number {
-		return this.#listener.port ?? 0;
+		return this.#port;
 	}
 
+	get listening(): boolean {
+		return this.#listener !== undefined;
+	}
+
+	/** Stop accepting; connections already handed over are the target's. Idempotent. */
 	close(): void {
-		this.#listener.close();
+		const listener = this.#listener;
+		this.#listener = undefined;
+		listener?.close();
+	}
+
+	/** Hand one accepted socket to the target; a fault is logged and closes that socket only. */
+	handOver(socket: TCP): void {
+		try {
+			this.target.accept(socket);
+		}
+		catch (e) {
+			this.log.error(`accepting a connection failed: ${(e as Error).message}`);
+			closeQuietly(socket);
+		}
+	}
+}
+
+function accepted(this: ListenerThis, count: number): void {
+	const owner = this.target;
+	while (count-- > 0) {
+		let socket: TCP | undefined;
+		try {
+			socket = this.read();
+		}
+		catch (e) {
+			owner.log.error(`accept failed: ${(e as Error).message}`);
+			continue;
+		}
+		if (socket)
+			owner.handOver(socket);
+	}
+}
+
+/** Close a socket the platform may have closed already. */
+export function closeQuietly(socket: { close(): void } | undefined): void {
+	try {
+		socket?.close();
+	}
+	catch {
+		// already closed by the platform
 	}
 }

@@ -1,59 +1,32 @@
 /*
- * UDP echo server on the ECMA-419 UDP socket: each datagram goes back to its
- * sender unchanged. A datagram that cannot be sent back is logged and
- * dropped; the socket keeps serving everyone else.
+ * UDP echo server: the TCP library's UDP server (tcp/udp-server) with a
+ * handler that sends each datagram back to its sender unchanged. A datagram
+ * that cannot be sent back is logged and dropped.
  */
 
-import UDP from "embedded:io/socket/udp";
 import { Log, peerName, preview } from "modules/log";
-
-const log = new Log("udp-server");
+import { UdpServer, type Datagram, type DatagramHandler } from "tcp/udp-server";
 
 export interface UdpEchoServerOptions {
 	port: number;
 }
 
-type Datagram = ArrayBuffer & { address: string; port: number };
+class UdpEcho implements DatagramHandler {
+	constructor(readonly log: Log) {}
 
-/** ECMA-419 UDP sockets have close(); Moddable's typings (SDK and npm) leave it out. */
-type ClosableUDP = UDP & { close(): void };
-
-export class UdpEchoServer {
-	readonly options: UdpEchoServerOptions;
-	#socket: ClosableUDP | undefined;
-	received = 0;
-
-	constructor(options: UdpEchoServerOptions) {
-		this.options = options;
-	}
-
-	start(): void {
-		const server = this;
-		this.#socket = <ClosableUDP>new UDP({
-			port: this.options.port,
-			onReadable(packets: number) {
-				while (packets-- > 0)
-					server.#echo(this.read() as Datagram);
-			},
-		});
-		log.info(`Socket bound, port ${this.options.port}`);
-	}
-
-	close(): void {
-		this.#socket?.close();
-		this.#socket = undefined;
-	}
-
-	#echo(datagram: Datagram): void {
-		const sender = peerName(datagram.address, datagram.port);
-		this.received++;
-		if (log.debugging)
-			log.debug(`Received ${datagram.byteLength} bytes from ${sender}: ${preview(datagram)}`);
+	onDatagram(server: UdpServer, datagram: Datagram): void {
+		if (this.log.debugging)
+			this.log.debug(`Received ${datagram.byteLength} bytes from ${peerName(datagram.address, datagram.port)}: ${preview(datagram)}`);
 		try {
-			this.#socket!.write(datagram, datagram.address, datagram.port);
+			server.send(datagram, datagram.address, datagram.port);
 		}
 		catch (e) {
-			log.error(`echo to ${sender} failed: ${(e as Error).message}`);
+			this.log.error(`echo to ${peerName(datagram.address, datagram.port)} failed: ${(e as Error).message}`);
 		}
 	}
+}
+
+export function udpEchoServer(options: UdpEchoServerOptions): UdpServer {
+	const log = new Log("udp-server");
+	return new UdpServer({ port: options.port, handler: new UdpEcho(log), log });
 }

@@ -38,7 +38,7 @@
  * The server closes TCP first once both Close frames crossed; the client
  * waits for the server to do it (7.1.1), up to closeTimeout.
  *
- * Dead peers (see tcp/echo-stream.ts for the platforms' silences): a write
+ * Dead peers (see tcp/connection.ts for the platforms' silences): a write
  * that fails (returns no number, or throws) ends the connection at once;
  * onError first writes what the budget takes; and check(), called by the
  * owner's one timer, probes a connection the platform has owed a callback

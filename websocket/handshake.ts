@@ -1,17 +1,19 @@
 /*
  * The HTTP/1.1 Upgrade handshake of RFC 6455 section 4, as pure helpers:
- * Sec-WebSocket-Accept computation, an incremental HTTP head parser (request
- * and response), request validation for a server, response validation for a
- * client, and builders for the heads to send.
+ * Sec-WebSocket-Accept computation, request validation for a server,
+ * response validation for a client, and builders for the heads to send.
  *
- * Heads are ASCII; builders return strings (send with ArrayBuffer.fromString).
- * Parsed header names are lower-cased; repeated headers are joined with ", "
- * (RFC 7230 3.2.2), so token lists read the same either way.
+ * The HTTP head parser, the status texts and errorResponse() live in
+ * modules/http (shared with provisioning); they are re-exported here so
+ * importers of websocket/handshake compile unchanged.
  */
 
 import Base64 from "base64";
 import { Digest } from "crypt";
 import { WEBSOCKET_GUID } from "websocket/constants";
+import { errorResponse, headerLines, tokenPattern, type HeadError, type RequestHead, type ResponseHead } from "modules/http";
+
+export { RequestHeadParser, ResponseHeadParser, errorResponse, statusTexts, type HeadError, type HttpHead, type RequestHead, type ResponseHead } from "modules/http";
 
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID)) (4.2.2 step 5.4). */
 export function acceptKey(key: string): string {
@@ -61,174 +63,6 @@ export function selectProtocol(offered: readonly string[], supported: readonly s
 		if (supported.includes(protocol))
 			return protocol;
 	return undefined;
-}
-
-/* ---------------------------------------------------------------- parsing */
-
-/** Fields common to request and response heads. */
-export interface HttpHead {
-	/** HTTP version as "1.1". */
-	version: string;
-	/** Lower-cased names; repeated headers joined with ", ". */
-	headers: Map<string, string>;
-}
-
-export interface RequestHead extends HttpHead {
-	method: string;
-	/** The request-target as sent ("/chat?room=1"). */
-	target: string;
-}
-
-export interface ResponseHead extends HttpHead {
-	status: number;
-	statusText: string;
-}
-
-/** Why a head was refused: the HTTP status to answer with and a short text. */
-export interface HeadError {
-	status: number;
-	message: string;
-}
-
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const requestLine = new RegExp(`^(${TOKEN}) (\\S+) HTTP/(\\d)\\.(\\d)$`);
-const statusLine = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/;
-const headerLine = new RegExp(`^(${TOKEN}):[ \\t]*(.*?)[ \\t]*$`);
-const tokenPattern = new RegExp(`^${TOKEN}$`);
-
-/**
- * Incremental HTTP/1.1 head reader: feed chunks until feed() returns true,
- * then read `head` or `error`, and `rest` (bytes received after the head,
- * e.g. the first WebSocket frames; undefined when none).
- *
- * Tolerant: bare LF line ends, empty lines before the start line (RFC 7230
- * 3.5), any header name case. Strict: at most `limit` bytes (431), no
- * control characters, no whitespace before a header's colon, no obs-fold
- * continuation lines, a well-formed start line (400).
- */
-abstract class HeadParser<Head extends HttpHead> {
-	head: Head | undefined;
-	error: HeadError | undefined;
-	rest: ArrayBuffer | undefined;
-
-	private readonly limit: number;
-	private buffer: Uint8Array | undefined;
-	private have = 0;
-	private done = false;
-
-	constructor(limit = 4096) {
-		this.limit = limit;
-	}
-
-	/** Consume a chunk; true once the head is complete (or refused). Ignores input after that. */
-	feed(chunk: ArrayBuffer): boolean {
-		if (this.done)
-			return true;
-		const bytes = new Uint8Array(chunk);
-		const count = bytes.length;
-		let from = 0;
-		if (this.have === 0) {
-			while (from < count && (bytes[from] === 13 || bytes[from] === 10))
-				from++;		// empty lines before the start line are ignored (RFC 7230 3.5)
-			if (from === count)
-				return false;
-		}
-		const buffer = this.buffer ??= new Uint8Array(this.limit);
-		let have = this.have;
-		const take = Math.min(count - from, this.limit - have);
-		buffer.set(bytes.subarray(from, from + take), have);
-		const scanEnd = have + take;
-		for (let i = have; i < scanEnd; i++) {
-			const c = buffer[i];
-			if (c === 10) {
-				// The head ends with an empty line: LF LF or LF CR LF.
-				if (buffer[i - 1] === 10 || (buffer[i - 1] === 13 && i >= 2 && buffer[i - 2] === 10)) {
-					const used = i + 1 - have;
-					if (from + used < count)
-						this.rest = chunk.slice(from + used);
-					this.have = i + 1;
-					this.finish();
-					return true;
-				}
-			}
-			else if ((c < 32 && c !== 9 && c !== 13) || c === 127)
-				return this.fail(400, "control character in head");
-		}
-		this.have = scanEnd;
-		if (scanEnd >= this.limit)
-			return this.fail(431, "head too large");
-		return false;
-	}
-
-	/** The start line is valid for this kind of head: fill in its fields, or return an error. */
-	protected abstract start(line: string): Head | undefined;
-
-	private finish(): void {
-		let text: string;
-		try {
-			text = String.fromArrayBuffer((this.buffer!.buffer as ArrayBuffer).slice(0, this.have));
-		}
-		catch {
-			this.fail(400, "head is not UTF-8");
-			return;
-		}
-		this.buffer = undefined;
-		const lines = text.split("\n");
-		let line = stripCR(lines[0]);
-		const head = this.start(line);
-		if (!head) {
-			this.fail(400, "malformed start line");
-			return;
-		}
-		const headers = head.headers;
-		for (let i = 1; i < lines.length; i++) {
-			line = stripCR(lines[i]);
-			if (!line)
-				break;
-			const match = headerLine.exec(line);
-			if (!match) {
-				this.fail(400, "malformed header line");
-				return;
-			}
-			const name = match[1].toLowerCase();
-			const previous = headers.get(name);
-			headers.set(name, previous === undefined ? match[2] : `${previous}, ${match[2]}`);
-		}
-		this.head = head;
-		this.done = true;
-	}
-
-	private fail(status: number, message: string): true {
-		this.error = { status, message };
-		this.buffer = undefined;
-		this.rest = undefined;
-		this.done = true;
-		return true;
-	}
-}
-
-function stripCR(line: string): string {
-	return line.endsWith("\r") ? line.slice(0, -1) : line;
-}
-
-/** Reads a request head ("GET /path HTTP/1.1" ...): a server's first input. */
-export class RequestHeadParser extends HeadParser<RequestHead> {
-	protected start(line: string): RequestHead | undefined {
-		const match = requestLine.exec(line);
-		if (!match)
-			return undefined;
-		return { method: match[1], target: match[2], version: `${match[3]}.${match[4]}`, headers: new Map() };
-	}
-}
-
-/** Reads a response head ("HTTP/1.1 101 Switching Protocols" ...): a client's first input. */
-export class ResponseHeadParser extends HeadParser<ResponseHead> {
-	protected start(line: string): ResponseHead | undefined {
-		const match = statusLine.exec(line);
-		if (!match)
-			return undefined;
-		return { version: `${match[1]}.${match[2]}`, status: Number(match[3]), statusText: match[4] ?? "", headers: new Map() };
-	}
 }
 
 /* ------------------------------------------------------------- validation */
@@ -361,30 +195,6 @@ export function validateUpgradeResponse(head: ResponseHead, key: string, protoco
 
 /* --------------------------------------------------------------- building */
 
-const reasons: Record<number, string> = {
-	101: "Switching Protocols",
-	400: "Bad Request",
-	401: "Unauthorized",
-	403: "Forbidden",
-	404: "Not Found",
-	405: "Method Not Allowed",
-	426: "Upgrade Required",
-	431: "Request Header Fields Too Large",
-	500: "Internal Server Error",
-	503: "Service Unavailable",
-};
-
-/** Header lines; refuses CR/LF in names or values (response splitting). */
-function headerLines(headers: readonly (readonly [string, string])[]): string {
-	let out = "";
-	for (const [name, value] of headers) {
-		if (/[\r\n]/.test(name) || /[\r\n]/.test(value))
-			throw new Error("CR or LF in header");
-		out += `${name}: ${value}\r\n`;
-	}
-	return out;
-}
-
 /** The 101 response accepting a handshake (4.2.2 step 5). */
 export function acceptResponse(key: string, protocol?: string, headers: readonly (readonly [string, string])[] = []): string {
 	let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -392,16 +202,6 @@ export function acceptResponse(key: string, protocol?: string, headers: readonly
 	if (protocol)
 		head += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
 	return head + headerLines(headers) + "\r\n";
-}
-
-/** An error response with a short text body; the connection closes after it. */
-export function errorResponse(status: number, message: string, headers: readonly (readonly [string, string])[] = []): string {
-	const body = `${message}\n`;
-	return `HTTP/1.1 ${status} ${reasons[status] ?? "Error"}\r\n` +
-		"Content-Type: text/plain; charset=utf-8\r\n" +
-		`Content-Length: ${ArrayBuffer.fromString(body).byteLength}\r\n` +
-		"Connection: close\r\n" +
-		headerLines(headers) + "\r\n" + body;
 }
 
 /** errorResponse() for a refused request (head parse error or validation). */

@@ -15,16 +15,21 @@
  */
 
 import WiFi from "wifi";
-import Listener from "embedded:io/socket/listener";
-import TCP from "embedded:io/socket/tcp";
+import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
-import { Log, peerName } from "modules/log";
-import { RequestHeadParser } from "websocket/handshake";
+import { Log } from "modules/log";
+import { TcpListener } from "modules/listener";
+import { RequestHeadParser, closingResponse } from "modules/http";
+import { TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { Credentials, credentialsProblem, forgetCredentials, saveCredentials } from "wifi/credentials";
 
 const log = new Log("provisioning");
 
-type ClosableListener = Listener & { close(): void };
+/** Limits of one request: its head, its body (the form). */
+const headLimit = 2048;
+const bodyLimit = 512;
+/** A request not answered within this long is dropped (ms). */
+const requestTimeout = 10_000;
 
 export interface PortalOptions {
 	/** The access point's name. */
@@ -44,11 +49,11 @@ const page = `<!doctype html><html><head><meta name="viewport" content="width=de
 </form></body></html>
 `;
 
-export class ProvisioningPortal {
+export class ProvisioningPortal implements TcpConnectionOwner {
 	readonly options: PortalOptions;
 	/** Called with credentials entered on the page, already saved. */
 	onCredentials: (credentials: Credentials) => void = () => {};
-	#listener: ClosableListener | undefined;
+	#listener: TcpListener | undefined;
 	#lastProblem = "";
 
 	constructor(options: PortalOptions) {
@@ -72,17 +77,7 @@ export class ProvisioningPortal {
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
 		WiFi.accessPoint(password ? { ssid, password } : { ssid });
-		const portal = this;
-		this.#listener = <ClosableListener>new Listener({
-			port: this.options.port,
-			onReadable(count: number) {
-				while (count-- > 0) {
-					const from = this.read();
-					if (from)
-						portal.#serve(from);
-				}
-			},
-		});
+		this.#listener = new TcpListener({ port: this.options.port, target: this, log });
 		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"port":${this.port}} (${why})`);
 	}
 
@@ -93,13 +88,18 @@ export class ProvisioningPortal {
 		log.info("provisioning portal closed");
 	}
 
-	#serve(from: TCP): void {
-		try {
-			new HttpExchange(from, this);
-		}
-		catch (e) {
-			log.error(`serving ${peerName(from.remoteAddress, from.remotePort)} failed: ${(e as Error).message}`);
-		}
+	/** From the listener: one request per connection. */
+	accept(from: TCP): void {
+		const connection = new TcpConnection({ from, owner: this });
+		connection.handler = new HttpExchange(this, connection);
+	}
+
+	/** From a connection: it closed. */
+	closed(connection: TcpConnection, reason: string, error?: unknown): void {
+		if (error)
+			log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
+		if (reason !== "answered")
+			log.info(`connection from ${connection.peer} ended: ${reason}`);
 	}
 
 	/** The answer to one request: status, content type, body; and what to do once it is sent. */
@@ -129,8 +129,6 @@ export class ProvisioningPortal {
 	}
 }
 
-const reasons: Record<number, string> = { 200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 431: "Request Header Fields Too Large" };
-
 function parseForm(body: string): Record<string, string> {
 	const out: Record<string, string> = {};
 	for (const pair of body.split("&")) {
@@ -147,134 +145,102 @@ function parseForm(body: string): Record<string, string> {
 	return out;
 }
 
-/** One HTTP request and its response on one connection. */
-class HttpExchange {
-	#socket: TCP;
+/**
+ * One HTTP request and its response on one connection, as a handler on the
+ * TCP library (tcp/connection): the head parsed as it arrives, the body
+ * read into a buffer of its own, the response written within the budget.
+ */
+class HttpExchange implements TcpHandler {
 	#portal: ProvisioningPortal;
-	#peer: string;
-	#parser = new RequestHeadParser(2048);
+	#parser = new RequestHeadParser(headLimit);
+	/** What was read last (the head arrives through it), then the body. */
+	#input = new Uint8Array(bodyLimit);
 	#method = "";
 	#path = "";
-	#body: ArrayBuffer[] = [];
 	#bodyBytes = 0;
 	#bodyLength = -1;
-	#out: ArrayBuffer | undefined;
+	#out: Uint8Array | undefined;
 	#sent = 0;
-	#writable = 0;
 	#then: (() => void) | undefined;
 	#timer: Timer | undefined;
-	#done = false;
 
-	constructor(from: TCP, portal: ProvisioningPortal) {
+	constructor(portal: ProvisioningPortal, connection: TcpConnection) {
 		this.#portal = portal;
-		this.#peer = peerName(from.remoteAddress, from.remotePort);
-		const exchange = this;
-		this.#socket = new TCP({
-			from,
-			onReadable(bytes: number) {
-				try {
-					exchange.#read(this.read(bytes) as ArrayBuffer);
-				}
-				catch (e) {
-					exchange.#end(`error: ${(e as Error).message}`);
-				}
-			},
-			onWritable(bytes: number) {
-				exchange.#writable = bytes;
-				try {
-					exchange.#flush();
-				}
-				catch (e) {
-					exchange.#end(`error: ${(e as Error).message}`);
-				}
-			},
-			onError() {
-				exchange.#end("peer closed");
-			},
-		});
 		this.#timer = Timer.set(() => {
 			this.#timer = undefined;
-			this.#end("request timed out");
-		}, 10_000);
+			connection.close("request timed out");
+		}, requestTimeout);
 	}
 
-	#read(chunk: ArrayBuffer): void {
-		if (this.#out)
-			return;		// one request per connection: anything after it is ignored
-		if (!this.#method) {
-			if (!this.#parser.feed(chunk))
-				return;
-			const { head, error, rest } = this.#parser;
-			if (error || !head) {
-				this.#respond(error?.status ?? 400, "text/plain", `${error?.message ?? "bad request"}\n`);
-				return;
+	get pending(): number {
+		return this.#out ? this.#out.length - this.#sent : 0;
+	}
+
+	onReadable(connection: TcpConnection): void {
+		while (connection.readable && !this.#out) {
+			if (!this.#method) {
+				const count = connection.read(this.#input);
+				if (this.#parser.feed(this.#input.subarray(0, count)))
+					this.#headDone(connection);
 			}
-			this.#method = head.method;
-			this.#path = head.target.split("?")[0];
-			this.#bodyLength = Number(head.headers.get("content-length") ?? "0");
-			if (!(this.#bodyLength >= 0 && this.#bodyLength <= 512)) {
-				this.#respond(413, "text/plain", "the form is limited to 512 bytes\n");
-				return;
-			}
-			chunk = rest ?? new ArrayBuffer(0);
+			else
+				this.#bodyBytes += connection.read(this.#input.subarray(this.#bodyBytes, this.#bodyLength));
+			if (this.#method && !this.#out && this.#bodyBytes >= this.#bodyLength)
+				this.#answer(connection);
 		}
-		if (chunk.byteLength) {
-			this.#body.push(chunk);
-			this.#bodyBytes += chunk.byteLength;
-		}
-		if (this.#bodyBytes < this.#bodyLength)
-			return;
-		let body = "";
-		try {
-			body = String.fromArrayBuffer(new ArrayBuffer(0).concat(...this.#body).slice(0, this.#bodyLength));
-		}
-		catch {
-			this.#respond(400, "text/plain", "the form is not UTF-8\n");
-			return;
-		}
-		const answer = this.#portal.answer(this.#method, this.#path, body);
-		log.info(`${this.#method} ${this.#path} from ${this.#peer}: ${answer.status}`);
-		this.#then = answer.then;
-		this.#respond(answer.status, answer.type, answer.body);
+		if (this.#out && connection.readable)
+			connection.read(this.#input);		// one request per connection: anything after it is read and ignored
 	}
 
-	#respond(status: number, type: string, body: string): void {
-		const content = ArrayBuffer.fromString(body);
-		const head = `HTTP/1.1 ${status} ${reasons[status] ?? "Error"}\r\nContent-Type: ${type}\r\nContent-Length: ${content.byteLength}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n`;
-		this.#out = ArrayBuffer.fromString(head).concat(content);
-		this.#flush();
-	}
-
-	#flush(): void {
+	onWritable(connection: TcpConnection): void {
 		const out = this.#out;
-		if (!out || this.#done)
+		if (!out)
 			return;
-		while (this.#sent < out.byteLength && this.#writable > 0) {
-			const count = Math.min(this.#writable, out.byteLength - this.#sent);
-			this.#socket.write(new Uint8Array(out, this.#sent, count));
-			this.#sent += count;
-			this.#writable -= count;
-		}
-		if (this.#sent === out.byteLength) {
-			const then = this.#then;
-			this.#end("answered");
-			then?.();
-		}
+		this.#sent += connection.write(out.subarray(this.#sent));
+		if (this.#sent < out.length)
+			return;
+		const then = this.#then;
+		connection.close("answered");
+		then?.();
 	}
 
-	#end(reason: string): void {
-		if (this.#done)
-			return;
-		this.#done = true;
+	onClose(): void {
 		Timer.clear(this.#timer);
 		this.#timer = undefined;
+	}
+
+	#headDone(connection: TcpConnection): void {
+		const { head, error, rest } = this.#parser;
+		if (error || !head)
+			return this.#respond(connection, error?.status ?? 400, "text/plain", `${error?.message ?? "bad request"}\n`);
+		this.#method = head.method;
+		this.#path = head.target.split("?")[0];
+		this.#bodyLength = Number(head.headers.get("content-length") ?? "0");
+		if (!(this.#bodyLength >= 0 && this.#bodyLength <= bodyLimit))
+			return this.#respond(connection, 413, "text/plain", `the form is limited to ${bodyLimit} bytes\n`);
+		if (rest) {
+			const take = new Uint8Array(rest, 0, Math.min(rest.byteLength, this.#bodyLength));
+			this.#input.set(take);
+			this.#bodyBytes = take.length;
+		}
+	}
+
+	#answer(connection: TcpConnection): void {
+		let body = "";
 		try {
-			this.#socket.close();
+			body = String.fromArrayBuffer(this.#input.slice(0, this.#bodyLength).buffer as ArrayBuffer);
 		}
 		catch {
-			// already closed by the platform
+			return this.#respond(connection, 400, "text/plain", "the form is not UTF-8\n");
 		}
-		if (reason !== "answered")
-			log.info(`connection from ${this.#peer} ended: ${reason}`);
+		const answer = this.#portal.answer(this.#method, this.#path, body);
+		log.info(`${this.#method} ${this.#path} from ${connection.peer}: ${answer.status}`);
+		this.#then = answer.then;
+		this.#respond(connection, answer.status, answer.type, answer.body);
+	}
+
+	#respond(connection: TcpConnection, status: number, type: string, body: string): void {
+		this.#out = new Uint8Array(ArrayBuffer.fromString(closingResponse(status, type, body, [["Cache-Control", "no-store"]])));
+		this.onWritable(connection);
 	}
 }

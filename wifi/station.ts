@@ -17,6 +17,7 @@ import WiFi from "wifi";
 import Net from "net";
 import Timer from "timer";
 import { Log } from "modules/log";
+import { Backoff } from "modules/backoff";
 
 const log = new Log("wifi");
 
@@ -47,8 +48,7 @@ export class Station {
 	readonly options: StationOptions;
 	state: StationState = "idle";
 	address: string | undefined;
-	/** Failed joins since the last address. */
-	failures = 0;
+	#backoff: Backoff;
 	#wifi: WiFi | undefined;
 	#listeners: StationListener[] = [];
 	#timer: Timer | undefined;
@@ -56,6 +56,13 @@ export class Station {
 
 	constructor(options: StationOptions) {
 		this.options = options;
+		// `retries` joins in all at retryDelay, so retries - 1 waits before the doubling starts (2×, 4×, …).
+		this.#backoff = new Backoff({ initial: options.retryDelay, max: options.backoffMax, quick: options.retries - 1 });
+	}
+
+	/** Failed joins since the last address. */
+	get failures(): number {
+		return this.#backoff.attempts;
 	}
 
 	subscribe(listener: StationListener): void {
@@ -77,7 +84,7 @@ export class Station {
 	use(credentials: { ssid: string; password: string }): void {
 		this.options.ssid = credentials.ssid;
 		this.options.password = credentials.password;
-		this.failures = 0;
+		this.#backoff.reset();
 		if (this.#stopped) {
 			this.start();
 			return;
@@ -138,7 +145,7 @@ export class Station {
 				case WiFi.gotIP:
 					Timer.clear(this.#timer);
 					this.#timer = undefined;
-					this.failures = 0;
+					this.#backoff.reset();
 					this.address = Net.get("IP") ?? "";
 					this.#set("got-ip", "DHCP");
 					log.info(`got IP: ${this.address}`);
@@ -170,7 +177,7 @@ export class Station {
 	#failed(cause: string): void {
 		Timer.clear(this.#timer);
 		this.#timer = undefined;
-		this.failures++;
+		const delay = this.#backoff.next()!;		// no maxAttempts: always a delay
 		this.#set("disconnected", cause);
 		log.warn(`join failed: ${cause} (${this.failures} failed)`);
 		if (this.failures === this.options.retries) {
@@ -179,14 +186,12 @@ export class Station {
 				listener.onGiveUp?.(cause);
 		}
 		if (!this.#stopped)
-			this.#retry(cause);
+			this.#retry(cause, delay);
 	}
 
-	#retry(cause: string): void {
-		const { retries, retryDelay, backoffMax } = this.options;
-		const beyond = this.failures - retries;
-		const delay = beyond < 0 || this.failures === 0 ? retryDelay : Math.min(backoffMax, retryDelay * 2 ** Math.min(16, beyond + 1));
-		if (beyond >= 0) {
+	/** Join again after `delay` (a link lost: after retryDelay); past the quick retries, say so. */
+	#retry(cause: string, delay = this.options.retryDelay): void {
+		if (this.failures >= this.options.retries) {
 			this.#set("backing-off", cause);
 			log.info(`next join in ${delay} ms`);
 		}

@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Sdk, sdkEnvironment } from "./sdk.js";
 import { projectRoot } from "./project.js";
+import type { AppBuild } from "./sim.js";
 
 export const esp32BuildDir = path.join(projectRoot, "build", "esp32");
 
@@ -42,18 +43,19 @@ function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map
 	return into;
 }
 
-/** Generate the esp32 build and compile and link its JS side. `debug` adds -d (as npm run flash does). */
-export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true): Esp32JsBuild {
-	fs.mkdirSync(esp32BuildDir, { recursive: true });
+/** Generate the esp32 build (of our app, or of `app`) and compile and link its JS side. `debug` adds -d (as npm run flash does). */
+export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true, app?: AppBuild): Esp32JsBuild {
+	const outDir = app?.outDir ?? esp32BuildDir;
+	fs.mkdirSync(outDir, { recursive: true });
 	const env = sdkEnvironment(sdk, projectRoot);
-	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", esp32BuildDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
-	let output = run(sdk.mcconfig, args, projectRoot, env);
-	const makefile = findMakefile(path.join(esp32BuildDir, "tmp", "esp32"));
+	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", outDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
+	let output = run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);
+	const makefile = findMakefile(path.join(outDir, "tmp", "esp32"));
 	if (!makefile)
-		throw new Error(`mcconfig -p esp32 generated no makefile under ${esp32BuildDir}/tmp/esp32`);
+		throw new Error(`mcconfig -p esp32 generated no makefile under ${outDir}/tmp/esp32`);
 	const tmpDir = path.dirname(makefile);
 	// The makefile asks ESP-IDF for its version and sdkconfig.h; neither is needed for mc.xs.c.
-	const noIdf = path.join(esp32BuildDir, "no-esp-idf");
+	const noIdf = path.join(outDir, "no-esp-idf");
 	fs.mkdirSync(noIdf, { recursive: true });
 	const archive = path.join(tmpDir, "mc.xs.c");
 	output += run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);

@@ -79,18 +79,24 @@ function findFile(dir: string, name: string): string | undefined {
 	return undefined;
 }
 
+/** Another app than ours (a user's app on our libraries): the folder of its manifest, and a git-ignored build folder. */
+export interface AppBuild {
+	manifestDir: string;
+	outDir: string;
+}
+
 /**
- * Build the app for the simulator with these mcconfig key=value arguments and
+ * Build the app (ours, or `app`) for the simulator with these mcconfig key=value arguments and
  * return a private copy of the resulting mc.so (a later build must not
  * rewrite a library a running simulator has mapped).
  */
-export async function buildForSimulator(sdk: Sdk, config: Record<string, string>, debug = false): Promise<string> {
+export async function buildForSimulator(sdk: Sdk, config: Record<string, string>, debug = false, app?: AppBuild): Promise<string> {
 	return withBuildLock(() => {
 		// A debug build (-d) reports to an xsbug-protocol debugger (xsbug, host-harness logs) as well as to stdout.
-		const outDir = debug ? `${simBuildDir}-debug` : simBuildDir;
+		const outDir = app?.outDir ?? (debug ? `${simBuildDir}-debug` : simBuildDir);
 		fs.mkdirSync(outDir, { recursive: true });
 		const args = [...(debug ? ["-d"] : []), "-m", "-p", "lin", "-o", outDir, "-t", "build", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
-		const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env: sdkEnvironment(sdk, projectRoot), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+		const result = spawnSync(sdk.mcconfig, args, { cwd: app?.manifestDir ?? projectRoot, env: sdkEnvironment(sdk, projectRoot), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 		if (result.status !== 0) {
 			const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");
 			throw new Error(`mcconfig ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);

@@ -53,7 +53,7 @@
  *   only if nothing was buffered when the error was found, never for an
  *   error found by write(), and stops polling a socket in the error state,
  *   so the app hears nothing more at all; the device code finds such
- *   connections with its own probes (tcp/echo-stream.ts,
+ *   connections with its own probes (tcp/connection.ts,
  *   websocket/connection.ts), which the simulator tier exercises.
  */
 

@@ -86,6 +86,18 @@ export async function echoOnce(endpoint: Endpoint, payload: Uint8Array, timeoutM
 	}
 }
 
+/** Send a payload and half-close (FIN), then collect everything until the server closes, with a deadline. */
+export function sendAndCollect(endpoint: Endpoint, payload: Uint8Array | string, timeoutMs = 10_000): Promise<Buffer> {
+	return new Promise((resolve, reject) => {
+		const socket = net.connect({ host: endpoint.host, port: endpoint.port }, () => socket.end(payload));
+		const chunks: Buffer[] = [];
+		socket.on("data", chunk => chunks.push(chunk));
+		socket.once("error", reject);
+		socket.once("close", () => resolve(Buffer.concat(chunks)));
+		socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no close within ${timeoutMs} ms`)));
+	});
+}
+
 export interface StreamOptions {
 	/** Pause reading for pauseMs after every pauseEvery bytes received (a slow reader). */
 	pauseEvery: number;

@@ -1,0 +1,188 @@
+/*
+ * TCP client with reconnect, for any service: connects to host:port, hands
+ * the connection to a handler the service makes (tcp/connection), and when
+ * it fails or ends connects again after a capped exponential backoff
+ * (modules/backoff), forever or up to `maxAttempts` consecutive failures.
+ * ECMA-419's onError carries no cause, so the log says what can be known:
+ * whether the connection had been established and what it carried.
+ *
+ * What counts as a failure: a connection that never came up, and one that
+ * ended without doing its work (the handler's `succeeded`; by default,
+ * without receiving a byte): a peer that accepts and resets or closes at
+ * once, every time, is backed off like one that refuses. The backoff
+ * starts over only after a connection that did its work.
+ *
+ * A peer that accepts and then never reads nor answers cannot be told from
+ * a quiet one, and TCP keepalive cannot be set through ECMA-419 sockets
+ * (see the README's "Dead peers"): as the server does, a connection that
+ * moved no byte either way for `idleTimeout` ms is closed and retried, and
+ * one the platform went quiet on is probed (tcp/connection).
+ *
+ * One timer per client: the connect timeout, then the idle check, then the
+ * delay before the next attempt.
+ */
+
+import Timer from "timer";
+import type { Log } from "modules/log";
+import { Backoff } from "modules/backoff";
+import { resolveHost } from "modules/resolve";
+import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
+
+export interface TcpClientOptions {
+	host: string;
+	port: number;
+	/** ms for a connection to come up; 0: the platform's own. */
+	connectTimeout: number;
+	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. */
+	idleTimeout: number;
+	/** Delay after the first failure, and the longest (ms). */
+	retryDelay: number;
+	retryMaxDelay: number;
+	/** Consecutive failed attempts before giving up; 0: never give up. */
+	maxAttempts: number;
+	service: TcpService;
+	log: Log;
+}
+
+export class TcpClient implements TcpConnectionOwner {
+	readonly options: TcpClientOptions;
+	readonly log: Log;
+	/** Connections established so far. */
+	sessions = 0;
+	#backoff: Backoff;
+	#connection: TcpConnection | undefined;
+	#timer: Timer | undefined;
+	#stopped = true;
+
+	constructor(options: TcpClientOptions) {
+		this.options = options;
+		this.log = options.log;
+		this.#backoff = new Backoff({ initial: options.retryDelay, max: options.retryMaxDelay, maxAttempts: options.maxAttempts });
+	}
+
+	get connected(): boolean {
+		return this.#connection?.state === "open";
+	}
+
+	/** The connection now, if one is open or coming up. */
+	get connection(): TcpConnection | undefined {
+		return this.#connection;
+	}
+
+	/** Connect, and keep connecting (a client running already is left as it is). */
+	start(): void {
+		if (!this.#stopped)
+			return;
+		this.#stopped = false;
+		this.#backoff.reset();
+		this.#attempt();
+	}
+
+	stop(): void {
+		this.#stopped = true;
+		this.#clearTimer();
+		const connection = this.#connection;
+		this.#connection = undefined;
+		connection?.close("stopped");
+	}
+
+	#clearTimer(): void {
+		Timer.clear(this.#timer);
+		this.#timer = undefined;
+	}
+
+	#attempt(): void {
+		const { host } = this.options;
+		resolveHost(host, address => {
+			if (this.#stopped)
+				return;
+			if (address)
+				this.#open(address);
+			else
+				this.#failed(`cannot resolve ${host}`);
+		});
+	}
+
+	#open(address: string): void {
+		const { port, connectTimeout } = this.options;
+		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
+		let connection: TcpConnection;
+		try {
+			connection = new TcpConnection({ address, port, owner: this });
+			connection.handler = this.options.service.open(connection);
+		}
+		catch (e) {
+			this.#failed(`socket error: ${(e as Error).message}`, `${address}:${port}`);
+			return;
+		}
+		this.#connection = connection;
+		if (connectTimeout > 0) {
+			this.#timer = Timer.set(() => {
+				this.#timer = undefined;
+				if (connection.state === "connecting")
+					connection.close(`connect timed out after ${connectTimeout} ms`);
+			}, connectTimeout);
+		}
+	}
+
+	/** From the connection: it is up. */
+	opened(connection: TcpConnection): void {
+		this.#clearTimer();
+		this.sessions++;
+		this.log.info(`Successfully connected to ${connection.peer}`);
+		const { idleTimeout } = this.options;
+		this.#timer = Timer.repeat(() => this.#check(connection, idleTimeout), sweepInterval(idleTimeout));
+	}
+
+	/** An idle connection is closed; one that cannot hear its peer is gone is asked (tcp/connection). */
+	#check(connection: TcpConnection, idleTimeout: number): void {
+		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout)
+			connection.close(`nothing moved for ${idleTimeout} ms`);
+		else if (connection.quiet(Date.now()) && !connection.probe())
+			connection.close("peer gone (found by a probe)");
+	}
+
+	/** From the connection: it closed. */
+	closed(connection: TcpConnection, reason: string): void {
+		if (connection !== this.#connection)
+			return;
+		this.#connection = undefined;
+		this.#clearTimer();
+		if (this.#stopped)
+			return;
+		if (connection.established) {
+			// "peer closed or reset" has read "connection closed by peer or reset" in this log since the ESP-IDF example.
+			const said = reason === "peer closed or reset" ? "connection closed by peer or reset" : reason;
+			const summary = connection.handler?.summary?.();
+			this.log.warn(`Connection to ${connection.peer} ended: ${said}${summary ? `, ${summary}` : ""}`);
+			if (connection.handler?.succeeded ?? connection.bytesRead > 0)
+				this.#backoff.reset();		// only a connection that did its work starts the backoff over
+		}
+		else
+			this.log.warn(`Connection to ${connection.peer} failed: ${reason}`);
+		this.#retry();
+	}
+
+	/** An attempt failed before it had a connection. */
+	#failed(reason: string, peer = this.options.host): void {
+		if (this.#stopped)
+			return;
+		this.#connection = undefined;
+		this.#clearTimer();
+		this.log.warn(`Connection to ${peer} failed: ${reason}`);
+		this.#retry();
+	}
+
+	#retry(): void {
+		const delay = this.#backoff.next();
+		if (delay === undefined) {
+			this.log.error(`giving up after ${this.#backoff.attempts} failed attempts`);
+			return;
+		}
+		this.log.info(`Reconnecting in ${delay} ms`);
+		this.#timer = Timer.set(() => {
+			this.#timer = undefined;
+			this.#attempt();
+		}, delay);
+	}
+}

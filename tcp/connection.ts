@@ -1,0 +1,304 @@
+/*
+ * One TCP connection: the one object that owns the socket, its write budget
+ * and its states, and reports to two parties: its owner (a server or a
+ * client: how the connection came up and how it ended) and its handler (the
+ * application: bytes to read, budget to write). This is the only place in
+ * tcp/ that constructs a socket: accepted (`from`) or outgoing
+ * (`address`, `port`).
+ *
+ * States, explicit: "connecting" (outgoing, no budget yet) → "open" (the
+ * first budget) → "closed" (once, with a reason). A peer's FIN or reset
+ * gives the handler onEnd() while still open, to write what it holds, then
+ * closes.
+ *
+ * Reading: the handler reads into a buffer it keeps, read(view), never a new
+ * ArrayBuffer per read; `readable` says how many bytes wait. Writing:
+ * write(view) writes as much as the budget (`writable`) allows and says how
+ * much; onWritable says when there is more. A handler that leaves bytes
+ * unread or holds bytes it cannot write is pushed back on: the platform's
+ * receive buffer fills and TCP stops the peer.
+ *
+ * Failed writes: both SDK implementations (lin tcp.c, lwip tcp.c) return
+ * the remaining budget from write() and nothing at all when the socket has
+ * failed, and on the simulator such a failure is never reported through
+ * onError. A write that returns no number therefore ends the connection
+ * (ConnectionGone, thrown to the handler's caller here, which closes).
+ *
+ * Dead peers. The platforms report a reset or a FIN through onError, but
+ * not always (the README's platform notes):
+ * - the simulator (lin tcp.c) reports onError only if nothing was buffered
+ *   when it found the error, never for an error found by write(), and stops
+ *   polling a failed socket: no onReadable, onWritable or onError ever after;
+ * - on lwip a FIN makes every later write() throw "not ready".
+ * So a connection that the platform owes a callback (bytes the handler
+ * cannot write, bytes it cannot read, or bytes written and no budget back)
+ * for `quietLimit` ms is asked by its owner with probe(): a zero-length
+ * write, which the platform refuses once the connection is gone (lin: the
+ * kernel's EPIPE after a reset; lwip: the error state, "not ready") and
+ * otherwise answers with the budget it has now, which the simulator may
+ * have refilled without a callback.
+ *
+ * Half-close: on onError the budget is learnt with a zero-length write and
+ * the handler's onEnd() writes what it still holds before the close. Where
+ * the platform refuses writes after the FIN (lwip), those bytes are lost.
+ *
+ * ECMA-419 style: the socket's callbacks are prototype functions reaching
+ * this object as `this.target`; no closure per connection.
+ */
+
+import TCP from "embedded:io/socket/tcp";
+import { peerName } from "modules/log";
+
+/** A connection the platform owes a callback this long is checked (ms): the simulator polls every 20. */
+export const quietLimit = 500;
+
+/** How often an owner checks for idle and quiet connections, for an idle timeout (ms; 0: none). */
+export function sweepInterval(idleTimeout: number): number {
+	return idleTimeout > 0 ? Math.min(quietLimit, Math.max(50, idleTimeout >> 2)) : quietLimit;
+}
+
+/** The connection is gone: a write failed. */
+export class ConnectionGone extends Error {}
+
+export type TcpConnectionState = "connecting" | "open" | "closed";
+
+/** The application's side of one connection. Every method runs inside the connection's guard. */
+export interface TcpHandler {
+	/** Bytes it holds and has not written: with no budget, the platform owes an onWritable (dead-peer probing). */
+	readonly pending?: number;
+	/** For an owner that retries (TcpClient): whether this connection did useful work (the backoff starts over). */
+	readonly succeeded?: boolean;
+	/** Bytes wait: connection.readable. Read what you can take now with connection.read(view). */
+	onReadable(connection: TcpConnection): void;
+	/** The write budget: connection.writable (also after a probe found the platform refilled it). */
+	onWritable?(connection: TcpConnection): void;
+	/** The peer ended (FIN) or reset: write what you hold, as far as the budget takes it; the connection closes next. */
+	onEnd?(connection: TcpConnection): void;
+	/** Closed, once. */
+	onClose?(connection: TcpConnection, reason: string): void;
+	/** A few words for the owner's closing log line ("1024 bytes echoed"). */
+	summary?(): string;
+}
+
+/** What makes a handler for each connection a server serves or a client opens. */
+export interface TcpService {
+	open(connection: TcpConnection): TcpHandler;
+}
+
+/** The owner's side: a server or a client. */
+export interface TcpConnectionOwner {
+	/** An outgoing connection came up (its first write budget). */
+	opened?(connection: TcpConnection): void;
+	/** The connection closed; `error`: the exception that closed it, if one did. */
+	closed(connection: TcpConnection, reason: string, error?: unknown): void;
+}
+
+export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number }) & {
+	owner: TcpConnectionOwner;
+	/** Peer name for logs; default address:port of the socket. */
+	peer?: string;
+};
+
+/** What the socket's callbacks see as `this`. */
+type SocketThis = TCP & { target: TcpConnection };
+
+const nothing = new ArrayBuffer(0);
+
+export class TcpConnection {
+	readonly owner: TcpConnectionOwner;
+	readonly peer: string;
+	handler: TcpHandler | undefined;
+	state: TcpConnectionState;
+	/** Whether it was ever open (an outgoing one: came up). */
+	established: boolean;
+	/** Bytes the platform holds, not read yet. */
+	readable = 0;
+	/** The write budget now. */
+	writable = 0;
+	bytesRead = 0;
+	bytesWritten = 0;
+	/** Time of the last byte moved either way (for idle timeouts). */
+	lastActivity = Date.now();
+	/** Time of the last platform callback (for quiet()). */
+	lastCallback = Date.now();
+	#socket: TCP | undefined;
+	/** Bytes written since the platform last reported a budget. */
+	#unconfirmed = 0;
+
+	constructor(options: TcpConnectionOptions) {
+		this.owner = options.owner;
+		const from = "from" in options ? options.from : undefined;
+		this.state = from ? "open" : "connecting";
+		this.established = !!from;
+		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
+		this.#socket = new TCP({
+			...(from ? { from } : { address: (options as { address: string }).address, port: (options as { port: number }).port }),
+			target: this,
+			onReadable: socketReadable,
+			onWritable: socketWritable,
+			onError: socketError,
+		} as ConstructorParameters<typeof TCP>[0]);
+	}
+
+	/** Bytes the handler holds and the platform cannot take, or bytes waiting that the handler cannot take. */
+	get stalled(): boolean {
+		return ((this.handler?.pending ?? 0) > 0 && this.writable === 0) || this.readable > 0;
+	}
+
+	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
+	quiet(now: number): boolean {
+		return this.state === "open" && (this.stalled || this.#unconfirmed > 0) && now - this.lastCallback >= quietLimit;
+	}
+
+	/**
+	 * Whether the connection still exists, asked with a zero-length write,
+	 * whose answer is also the platform's budget now (which the simulator may
+	 * have refilled without a callback); then the handler moves what it can.
+	 */
+	probe(): boolean {
+		try {
+			if (!this.#learnBudget())
+				return false;
+			this.handler?.onWritable?.(this);
+			return true;
+		}
+		catch {
+			return false;
+		}
+	}
+
+	/** Read up to view.byteLength waiting bytes into view; how many. */
+	read(view: Uint8Array): number {
+		const socket = this.#socket;
+		const count = Math.min(view.length, this.readable);
+		if (!socket || !count)
+			return 0;
+		socket.read(count === view.length ? view : view.subarray(0, count));
+		this.readable -= count;
+		this.bytesRead += count;
+		this.lastActivity = Date.now();
+		return count;
+	}
+
+	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
+	write(data: Uint8Array | ArrayBuffer): number {
+		const socket = this.#socket;
+		const length = data.byteLength;
+		const count = Math.min(length, this.writable);
+		if (!socket || !count)
+			return 0;
+		const part = count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count);
+		const left: unknown = socket.write(part);
+		if (typeof left !== "number")
+			throw new ConnectionGone("write failed: the connection is gone");
+		this.writable = Math.min(this.writable - count, left);
+		this.#unconfirmed += count;
+		this.bytesWritten += count;
+		this.lastActivity = Date.now();
+		return count;
+	}
+
+	/** Close the socket (once) and report to the handler and the owner. */
+	close(reason: string, error?: unknown): void {
+		if (this.state === "closed")
+			return;
+		this.state = "closed";
+		const socket = this.#socket;
+		this.#socket = undefined;
+		try {
+			socket?.close();
+		}
+		catch {
+			// already closed by the platform
+		}
+		try {
+			this.handler?.onClose?.(this, reason);
+		}
+		catch (e) {
+			error ??= e;		// reported to the owner, which logs it
+		}
+		this.owner.closed(this, reason, error);
+	}
+
+	#learnBudget(): boolean {
+		const left: unknown = this.#socket?.write(nothing);
+		if (typeof left !== "number")
+			return false;
+		this.writable = left;
+		return true;
+	}
+
+	/** A handler's exception closes this connection only; a failed write is a peer gone. */
+	failed(e: unknown, doing: "read" | "write"): void {
+		if (e instanceof ConnectionGone)
+			this.close("peer gone (write failed)");
+		else {
+			const message = String((e as Error)?.message ?? e);
+			this.close(/^(read|write) failed/.test(message) ? message : `${doing} failed: ${message}`, e);
+		}
+	}
+
+	onReadable(bytes: number): void {
+		if (this.state === "closed")
+			return;
+		this.lastCallback = Date.now();
+		this.readable = bytes;
+		try {
+			this.handler?.onReadable(this);
+		}
+		catch (e) {
+			this.failed(e, "read");
+		}
+	}
+
+	onWritable(bytes: number): void {
+		if (this.state === "closed")
+			return;
+		this.lastCallback = Date.now();
+		this.#unconfirmed = 0;
+		this.writable = bytes;
+		try {
+			if (this.state === "connecting") {
+				this.state = "open";
+				this.established = true;
+				this.lastActivity = Date.now();
+				this.owner.opened?.(this);
+				if (this.state !== "open")
+					return;		// the owner closed it
+			}
+			this.handler?.onWritable?.(this);
+		}
+		catch (e) {
+			this.failed(e, "write");
+		}
+	}
+
+	onError(): void {
+		if (this.state === "closed")
+			return;
+		if (this.state === "connecting") {
+			this.close("connection refused or unreachable");
+			return;
+		}
+		try {
+			if (this.#learnBudget())
+				this.handler?.onEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
+		}
+		catch {
+			// gone: what is held is lost (lwip after a FIN, a reset)
+		}
+		this.close("peer closed or reset");
+	}
+}
+
+function socketReadable(this: SocketThis, bytes: number): void {
+	this.target.onReadable(bytes);
+}
+
+function socketWritable(this: SocketThis, bytes: number): void {
+	this.target.onWritable(bytes);
+}
+
+function socketError(this: SocketThis): void {
+	this.target.onError();
+}

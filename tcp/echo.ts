@@ -1,0 +1,122 @@
+/*
+ * The echo, as a handler on the TCP library (tcp/connection), shared by the
+ * echo server and the echo client: everything read goes back, byte-exact.
+ *
+ * Flow control: it holds at most `chunk` bytes of its own, read into one
+ * buffer it keeps (no allocation per read). It reads only while that buffer
+ * has room and writes only what the budget allows. When the peer stops
+ * reading, the budget stays at zero, the buffer fills, it stops reading,
+ * the platform's receive buffer fills and TCP pushes back on the peer; when
+ * the budget comes back, it all moves again. On the peer's FIN (onEnd) it
+ * writes back what it still holds, as far as the platform takes it.
+ *
+ * A greeting (the echo client's "Hello World!") is written once, whole,
+ * with the first budget that takes it, and is not counted as echoed.
+ */
+
+import { Log, preview } from "modules/log";
+import type { TcpConnection, TcpHandler, TcpService } from "tcp/connection";
+
+/** Reads logged in full per connection; after that only the closing summary. */
+const loggedReads = 8;
+
+export class Echo implements TcpHandler {
+	/** Bytes echoed (written back) so far. */
+	echoed = 0;
+	readonly log: Log;
+	#buffer: Uint8Array;
+	#start = 0;
+	#end = 0;
+	#reads = 0;
+	#greeting: string | undefined;
+
+	constructor(log: Log, chunk: number, greeting?: string) {
+		this.log = log;
+		this.#buffer = new Uint8Array(chunk);
+		this.#greeting = greeting;
+	}
+
+	/** Bytes read but not yet written back. */
+	get pending(): number {
+		return this.#end - this.#start;
+	}
+
+	get succeeded(): boolean {
+		return this.echoed > 0;
+	}
+
+	summary(): string {
+		return `${this.echoed} bytes echoed${this.pending ? `, ${this.pending} left unsent` : ""}`;
+	}
+
+	onReadable(connection: TcpConnection): void {
+		this.pump(connection);
+	}
+
+	onWritable(connection: TcpConnection): void {
+		this.pump(connection);
+		if (this.#greeting !== undefined && !this.pending)
+			this.#greet(connection, this.#greeting);
+	}
+
+	#greet(connection: TcpConnection, greeting: string): void {
+		const hello = ArrayBuffer.fromString(greeting);
+		if (hello.byteLength > connection.writable)
+			return;		// the whole greeting at once, with a later budget
+		connection.write(hello);
+		this.#greeting = undefined;
+		this.log.info(`Sent "${greeting}" to ${connection.peer}`);
+	}
+
+	onEnd(connection: TcpConnection): void {
+		this.pump(connection);
+	}
+
+	/** Move what can be moved now. */
+	pump(connection: TcpConnection): void {
+		const buffer = this.#buffer;
+		for (;;) {
+			this.#flush(connection);
+			if (!connection.readable)
+				return;
+			if (this.#end === buffer.length) {
+				if (!this.#start)
+					return;		// full: wait for budget
+				buffer.copyWithin(0, this.#start, this.#end);
+				this.#end -= this.#start;
+				this.#start = 0;
+			}
+			const count = connection.read(this.#end ? buffer.subarray(this.#end) : buffer);
+			if (this.#reads++ < loggedReads && this.log.debugging)
+				this.log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.#end, this.#end + count).buffer)}`);
+			this.#end += count;
+		}
+	}
+
+	#flush(connection: TcpConnection): void {
+		if (this.#start === this.#end || !connection.writable)
+			return;
+		const count = connection.write(this.#start || this.#end !== this.#buffer.length ? this.#buffer.subarray(this.#start, this.#end) : this.#buffer);
+		this.#start += count;
+		this.echoed += count;
+		if (this.#start === this.#end)
+			this.#start = this.#end = 0;
+	}
+}
+
+/** Makes an Echo for each connection, greeting first when given one. */
+export class EchoService implements TcpService {
+	readonly log: Log;
+	readonly chunk: number;
+	readonly greeting: string | undefined;
+
+	constructor(log: Log, chunk: number, greeting?: string) {
+		this.log = log;
+		this.chunk = chunk;
+		this.greeting = greeting;
+	}
+
+	open(_connection: TcpConnection): TcpHandler {
+		return new Echo(this.log, this.chunk, this.greeting);
+	}
+}

@@ -1,0 +1,78 @@
+// A user's app on our libraries (tests/fixtures/user-app): its manifest
+// includes our library manifests only, never our app, and it builds its own
+// service, an upper-casing TCP server on tcp/server. Built for lin with
+// mcconfig into build/user-app (git-ignored) and run on the simulator,
+// judged through real sockets; and JS-linked for esp32 (xsc, xsl), as
+// far as this machine can go without ESP-IDF.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { findSdk } from "../../host-harness/device/sdk.js";
+import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
+import { buildForSimulator, spawnSimulator, startXvfb, type AppBuild } from "../../host-harness/device/sim.js";
+import { DeviceProcess } from "../../host-harness/device/device-process.js";
+import { projectRoot } from "../../host-harness/device/project.js";
+import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
+import { tiers } from "./device-under-test.js";
+
+const lookup = findSdk();
+const runsOnSim = tiers.some(t => t.target === "sim");
+if ("missing" in lookup)
+	console.log(`user-app fixture skipped: ${lookup.missing}`);
+else if (!runsOnSim)
+	console.log("user-app fixture on the simulator skipped: the sim tier is not running (TARGETS, Xvfb)");
+
+const fixture = path.join(projectRoot, "tests", "fixtures", "user-app");
+const build = (target: string): AppBuild => ({ manifestDir: fixture, outDir: path.join(projectRoot, "build", "user-app", target) });
+
+const exchange = async (port: number, text: string) => (await sendAndCollect({ host: "127.0.0.1", port }, text)).toString("latin1");
+
+describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on the simulator", () => {
+	let device: DeviceProcess | undefined;
+	let port = 0;
+
+	beforeAll(async () => {
+		const sdk = (lookup as { sdk: Parameters<typeof buildForSimulator>[0] }).sdk;
+		const library = await buildForSimulator(sdk, { upperPort: "0" }, false, build("sim"));
+		const xvfb = await startXvfb();
+		device = new DeviceProcess(spawnSimulator(sdk, library, xvfb.display), "user-app simulator", 60_000);
+		device.onStopped(() => xvfb.stop());
+		device.onStopped(() => fs.rmSync(library, { force: true }));
+		const up = await device.ready as unknown as { upper: number };
+		port = up.upper;
+	}, 240_000);
+
+	afterAll(async () => {
+		await device?.stop();
+	});
+
+	it("serves its own service: upper-cases what each connection sends, through the library's server", async () => {
+		expect(port).toBeGreaterThan(0);
+		const [one, two] = await Promise.all([exchange(port, "hello, kit 1"), exchange(port, "Mixed Case & digits 42")]);
+		expect(one).toBe("HELLO, KIT 1");
+		expect(two).toBe("MIXED CASE & DIGITS 42");
+		await device!.waitForLog(/upper-case: Socket accepted ip address: 127\.0\.0\.1:\d+/);
+		await device!.waitForLog(/upper-case: Connection closed: 127\.0\.0\.1:\d+ \(peer closed or reset\)/);
+	});
+
+	it("streams more than its 256-byte buffer back whole (backpressure through the budget)", async () => {
+		const text = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(200);
+		expect(await exchange(port, text)).toBe(text.toUpperCase());
+	}, 30_000);
+
+	it("holds none of our app: no echo service, no configuration schema of ours", () => {
+		expect(device!.log.some(l => /tcp-server|udp-server|ws-server/.test(l.raw))).toBe(false);
+	});
+});
+
+describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side (mcconfig -p esp32, xsc, xsl)", () => {
+	it("compiles and links with our library modules and without our app's", () => {
+		const result = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" }, true, build("esp32"));
+		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
+		for (const module of ["main", "user-app/upper-case", "tcp/server", "tcp/connection", "modules/listener", "modules/backoff", "modules/log", "wifi/station"])
+			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
+		for (const module of ["modules/app", "modules/config", "tcp/echo-server", "websocket/server"])
+			expect(result.modules.has(module), `${module} left out`).toBe(false);
+		expect(result.output).toMatch(/### \d+ instances, \d+ keys/);
+	}, 240_000);
+});

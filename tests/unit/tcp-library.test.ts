@@ -1,0 +1,132 @@
+// The TCP library (tcp/server, tcp/client, tcp/connection, tcp/udp-server)
+// with services of the test's own, in-process over the Node host providers
+// and real sockets: what a user's app gets, apart from our echo apps.
+import * as dgram from "node:dgram";
+import * as net from "node:net";
+import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { Log } from "modules/log";
+import { TcpServer } from "tcp/server";
+import { TcpClient } from "tcp/client";
+import { UdpServer, type Datagram } from "tcp/udp-server";
+import type { TcpConnection, TcpHandler } from "tcp/connection";
+
+const log = new Log("test");
+const stops: (() => void)[] = [];
+afterEach(() => {
+	for (const stop of stops.splice(0))
+		stop();
+});
+
+/** Upper-cases into one kept buffer; counts its reads to show the buffer is reused. */
+class Shout implements TcpHandler {
+	static closed: string[] = [];
+	buffer = new Uint8Array(64);
+	#start = 0;
+	#end = 0;
+	get pending() { return this.#end - this.#start; }
+	onReadable(c: TcpConnection) { this.#move(c); }
+	onWritable(c: TcpConnection) { this.#move(c); }
+	onEnd(c: TcpConnection) { this.#move(c); }
+	onClose(_c: TcpConnection, reason: string) { Shout.closed.push(reason); }
+	#move(c: TcpConnection) {
+		while ((this.#start += c.write(this.buffer.subarray(this.#start, this.#end))) === this.#end) {
+			this.#start = 0;
+			if (!(this.#end = c.read(this.buffer)))
+				return;
+			for (let i = 0; i < this.#end; i++)
+				if (this.buffer[i] >= 0x61 && this.buffer[i] <= 0x7A) this.buffer[i] -= 0x20;
+		}
+	}
+}
+
+function serve(options: Partial<ConstructorParameters<typeof TcpServer>[0]> = {}): TcpServer {
+	const server = new TcpServer({ port: 0, maxClients: 2, backlog: 1, idleTimeout: 0, service: { open: () => new Shout() }, log, ...options });
+	server.start();
+	stops.push(() => server.close());
+	return server;
+}
+
+const exchange = async (port: number, text: string) => (await sendAndCollect({ host: "127.0.0.1", port }, text)).toString("latin1");
+
+describe("tcp/server with a service of its own", () => {
+	it("hands each connection to its handler; a stream many times the handler's buffer comes back whole after a half-close", async () => {
+		const server = serve();
+		const text = "streams through a 64-byte buffer. ".repeat(3000);
+		const [one, two] = await Promise.all([exchange(server.port, text), exchange(server.port, "two")]);
+		expect(one).toBe(text.toUpperCase());
+		expect(two).toBe("TWO");
+		expect(Shout.closed.filter(r => r === "peer closed or reset").length).toBeGreaterThanOrEqual(2);
+	});
+
+	it("a handler's exception closes that connection only, and the server serves the next", async () => {
+		let first = true;
+		const server = serve({
+			service: {
+				open: () => {
+					const shout = new Shout();
+					if (first) {
+						first = false;
+						shout.onReadable = () => { throw new Error("handler bug"); };
+					}
+					return shout;
+				},
+			},
+		});
+		expect(await exchange(server.port, "boom")).toBe("");
+		expect(await exchange(server.port, "fine")).toBe("FINE");
+	});
+});
+
+describe("tcp/client with a service of its own", () => {
+	it("connects, hands the connection to its handler, and reconnects with backoff after the peer closes", async () => {
+		const received: string[] = [];
+		const peer = net.createServer(socket => {
+			socket.end("hello");
+			socket.on("data", d => received.push(d.toString()));
+		});
+		await new Promise<void>(resolve => peer.listen(0, "127.0.0.1", resolve));
+		stops.push(() => peer.close());
+		let connections = 0;
+		const client = new TcpClient({
+			host: "127.0.0.1", port: (peer.address() as net.AddressInfo).port, connectTimeout: 2000, idleTimeout: 0,
+			retryDelay: 20, retryMaxDelay: 100, maxAttempts: 0,
+			service: { open: () => { connections++; return new Shout(); } }, log,
+		});
+		client.start();
+		stops.push(() => client.stop());
+		await new Promise<void>((resolve, reject) => {
+			const deadline = setTimeout(() => reject(new Error(`${received.length} answers`)), 5000);
+			const poll = setInterval(() => {
+				if (received.filter(r => r === "HELLO").length >= 2) {
+					clearInterval(poll);
+					clearTimeout(deadline);
+					resolve();
+				}
+			}, 10);
+		});
+		expect(connections).toBeGreaterThanOrEqual(2);
+	});
+});
+
+describe("tcp/udp-server with a handler of its own", () => {
+	it("hands each datagram to the handler, which answers through send()", async () => {
+		const port = await new Promise<number>(resolve => {
+			const probe = dgram.createSocket("udp4");
+			probe.bind(0, "127.0.0.1", () => { const p = probe.address().port; probe.close(() => resolve(p)); });
+		});
+		const server = new UdpServer({
+			port,
+			handler: { onDatagram: (s: UdpServer, d: Datagram) => s.send(ArrayBuffer.fromString(`${d.byteLength}`), d.address, d.port) },
+			log,
+		});
+		server.start();
+		stops.push(() => server.close());
+		const socket = dgram.createSocket("udp4");
+		stops.push(() => socket.close());
+		const answer = new Promise<string>(resolve => socket.once("message", m => resolve(m.toString())));
+		socket.send("seven!!", port, "127.0.0.1");
+		expect(await answer).toBe("7");
+		expect(server.received).toBe(1);
+	});
+});
