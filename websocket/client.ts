@@ -21,9 +21,10 @@
  *   backed off like one that refuses connections.
  */
 
-import Net from "net";
 import Timer from "timer";
 import { Log } from "modules/log";
+import { Backoff } from "modules/backoff";
+import { resolveHost } from "modules/resolve";
 import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
 import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
@@ -32,17 +33,13 @@ import { parseWebSocketUri, type WebSocketTarget as Target } from "modules/confi
 
 const log = new Log("ws-client");
 
-/** Moddable's Net.resolve; spelled out because the host tsconfig also knows Node's "net". */
-interface NetResolve {
-	resolve(name: string, callback: (name: string, address?: string) => void): void;
-}
 
 export interface ReconnectOptions {
 	/** First retry delay (ms), doubled after each failed attempt. Default 1000. */
 	initialDelay?: number;
 	/** Longest retry delay (ms). Default 30000. */
 	maxDelay?: number;
-	/** Consecutive failed attempts before giving up; 0 = never give up (default). */
+	/** Reconnections tried after consecutive failures before giving up; 0 = never give up (default). */
 	maxAttempts?: number;
 }
 
@@ -128,7 +125,8 @@ export class WebSocketClient {
 	/** Network timeout during an attempt, backoff between attempts. */
 	#timer: Timer | undefined;
 	#running = false;
-	#attempts = 0;
+	/** Between attempts; reset once a connection has shown a working server. */
+	readonly #backoff: Backoff | undefined;
 	/** Counts attempts, so a late DNS answer for an abandoned one is ignored. */
 	#generation = 0;
 	/** A message begun with sendPartial() awaits sendFinal(). */
@@ -155,6 +153,10 @@ export class WebSocketClient {
 			},
 			closeTimeout: options.closeTimeout ?? 3000,
 		};
+		const retry = this.settings.reconnect;
+		if (retry)
+			// maxAttempts counts reconnections: the first attempt is not one of them.
+			this.#backoff = new Backoff({ initial: retry.initialDelay, max: retry.maxDelay, maxAttempts: retry.maxAttempts ? retry.maxAttempts + 1 : 0 });
 	}
 
 	/** Whether the handshake completed and no Close was sent or received yet. */
@@ -177,7 +179,7 @@ export class WebSocketClient {
 			return;
 		}
 		this.#running = true;
-		this.#attempts = 0;
+		this.#backoff?.reset();
 		this.#attempt();
 	}
 
@@ -262,24 +264,20 @@ export class WebSocketClient {
 		this.#fragmenting = false;
 		this.#setTimer(this.settings.networkTimeout, () => this.#timedOut());
 		log.info(`Connecting to ${this.uri}`);
-		if (/^\d{1,3}(\.\d{1,3}){3}$/.test(target.host) || target.host === "localhost") {
-			// "localhost" is the loopback (RFC 6761 6.3); the simulator's resolver may answer ::1 only.
-			this.#open(target.host === "localhost" ? "127.0.0.1" : target.host);
-			return;
-		}
-		// The simulator's TCP takes dotted IPv4 only: resolve names first.
+		// "localhost" is the loopback (RFC 6761 6.3); the simulator's resolver may answer ::1 only.
+		const host = target.host === "localhost" ? "127.0.0.1" : target.host;
 		try {
-			(Net as unknown as NetResolve).resolve(target.host, (name: string, address?: string) => {
+			resolveHost(host, address => {
 				try {
 					if (generation !== this.#generation || !this.#running)
 						return;
 					if (address)
 						this.#open(address);
 					else
-						this.#failedAttempt(`DNS lookup failed for ${name}`);
+						this.#failedAttempt(`DNS lookup failed for ${host}`);
 				}
 				catch (e) {
-					log.error(`after resolving ${name}: ${(e as Error).message}`);
+					log.error(`after resolving ${host}: ${(e as Error).message}`);
 				}
 			});
 		}
@@ -359,16 +357,16 @@ export class WebSocketClient {
 			this.#running = false;
 			return;
 		}
-		const attempts = ++this.#attempts;
-		if (reconnect.maxAttempts && attempts > reconnect.maxAttempts) {
+		const backoff = this.#backoff!;
+		const delay = backoff.next();
+		if (delay === undefined) {
 			this.#running = false;
 			const message = `giving up on ${this.uri} after ${reconnect.maxAttempts} attempts`;
 			log.error(message);
 			this.#emit("onError", new Error(message));
 			return;
 		}
-		const delay = Math.min(reconnect.initialDelay * 2 ** Math.min(attempts - 1, 30), reconnect.maxDelay);
-		log.info(`Reconnecting in ${delay} ms (attempt ${attempts})`);
+		log.info(`Reconnecting in ${delay} ms (attempt ${backoff.attempts})`);
 		this.#setTimer(delay, () => this.#attempt());
 	}
 
@@ -411,14 +409,14 @@ export class WebSocketClient {
 	/** @internal A message, a Pong: the server works (the backoff starts over). */
 	healthy(connection: WebSocketConnection): void {
 		if (connection === this.#connection)
-			this.#attempts = 0;
+			this.#backoff?.reset();
 	}
 
 	/** @internal */
 	message(connection: WebSocketConnection, opcode: number, data: ArrayBuffer): void {
 		if (connection !== this.#connection)
 			return;
-		this.#attempts = 0;
+		this.#backoff?.reset();
 		this.#emit("onData", { opcode, data, payloadLength: data.byteLength, payloadOffset: 0, fin: true });
 	}
 
