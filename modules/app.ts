@@ -32,6 +32,7 @@ import { udpEchoServer } from "tcp/udp-echo-server";
 import { WebSocketServer } from "websocket/server";
 import { WebSocketEcho } from "websocket/echo-server";
 import { WebSocketBroadcast } from "websocket/broadcast";
+import { SdkWebSocketEchoServer } from "websocket/sdk-echo-server";
 import { WebSocketClientSession } from "websocket/client-session";
 
 const log = new Log("app");
@@ -98,7 +99,15 @@ export class App {
 				stop() { server.close(); },
 			};
 		});
-		this.#build("WebSocket echo server", config.wsServer, () => {
+		this.#build("WebSocket echo server (SDK websocket module)", config.wsServer && config.wsImpl === "sdk", () => {
+			const server = new SdkWebSocketEchoServer({ port: config.wsPort, path: config.wsPath, maxClients: config.wsMaxClients });
+			return {
+				name: "WebSocket echo server",
+				start(endpoints) { server.start(); endpoints.ws = server.port; endpoints.wsPath = config.wsPath; },
+				stop() { server.close(); },
+			};
+		});
+		this.#build("WebSocket echo server", config.wsServer && config.wsImpl === "ours", () => {
 			// One server, one port: the echo on wsPath and, when configured, the broadcast on wsBroadcastPath.
 			const server = new WebSocketServer({
 				port: config.wsPort,

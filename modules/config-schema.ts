@@ -60,6 +60,7 @@ export const schema = {
 	wsToken: { kind: "string", default: "", doc: "when set, an upgrade without ?token=<this> is answered 401" },
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
 
+	wsImpl: { kind: "choice", choices: ["ours", "sdk"], default: "ours", doc: "WebSocket echo server implementation: ours (websocket/), or the SDK's websocket module (simulator and esp32; echo and Trigger async only)" },
 	wsBroadcastPath: { kind: "string", default: "", doc: "path of the WebSocket broadcast service on the WebSocket server's port: each message a client sends goes to every other client there (empty: off)" },
 	wsBroadcastMaxMessage: { kind: "count", default: 1024, doc: "largest message the broadcast relays (1009 beyond)" },
 	wsBroadcastQueue: { kind: "count", default: 4096, doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client" },

@@ -21,6 +21,7 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"base64": "base64",
 	"instrumentation": "instrumentation",
 	"preference": "preference",
+	"websocket": "sdk-websocket",
 };
 
 /** Top-level folders holding device modules; "tcp/echo-server" is tcp/echo-server.ts. */
