@@ -17,9 +17,15 @@
  * 64-bit lengths with the top bit set. Rules spanning frames (fragment
  * order, UTF-8, sizes, close payloads) are MessageReader's.
  *
- * Ownership: feed() takes the chunk. Data pieces are slices of it, or the
- * chunk itself (unmasked in place) when a piece spans all of it; do not
- * reuse a chunk after feeding it.
+ * Ownership: feed() takes the chunk; the payload is unmasked in place.
+ * - A handler with onDataBytes gets each piece as a range of a view over the
+ *   chunk: no copy, no allocation beyond one view per feed (and one for the
+ *   masked range when the piece shares the chunk with a header). The range
+ *   is valid while the chunk is not reused by its feeder.
+ * - Otherwise onData gets the chunk itself when a piece spans all of it,
+ *   else a copy (slice) of the piece: one allocation per small message.
+ * Do not reuse a chunk after feeding it unless every handler in the chain
+ * uses the ranges within the call only.
  */
 
 import Logical from "logical";
@@ -29,8 +35,13 @@ import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from "websocket/con
 export interface FrameHandler {
 	/** A data frame's header: opcode 0 (continuation), 1 (text) or 2 (binary); length in bytes. */
 	onFrameStart(opcode: number, fin: boolean, length: number, rsv: number): void;
-	/** Next unmasked piece of the current data frame's payload (byteLength > 0). */
+	/** Next unmasked piece of the current data frame's payload (byteLength > 0). Not called when onDataBytes exists. */
 	onData(piece: ArrayBuffer): void;
+	/**
+	 * Optional, preferred: the next unmasked piece as bytes[start, end) (end > start),
+	 * where bytes views the whole fed chunk. No copy is made for it.
+	 */
+	onDataBytes?(bytes: Uint8Array, start: number, end: number): void;
 	/** The current data frame's payload is complete. */
 	onFrameEnd(): void;
 	/** A whole, unmasked control frame: opcode 8 (close), 9 (ping) or 10 (pong). */
@@ -56,6 +67,8 @@ const MAX_LENGTH_HIGH = 0x1FFFFF;
 
 export class FrameParser {
 	private readonly handler: FrameHandler;
+	/** Whether the handler takes ranges (onDataBytes): decided once, not per piece. */
+	private readonly ranges: boolean;
 	private readonly masked: boolean;
 	private readonly allowedRsv: number;
 
@@ -73,12 +86,13 @@ export class FrameParser {
 
 	/** The masking key twice, and a 4-byte view at each rotation: no allocation per frame. */
 	private readonly maskBytes = new Uint8Array(8);
-	private readonly maskViews: Uint8Array[];
+	private readonly maskViews: readonly Uint8Array[];
 
 	private control: Uint8Array | undefined;
 
 	constructor(handler: FrameHandler, options: FrameParserOptions) {
 		this.handler = handler;
+		this.ranges = typeof handler.onDataBytes === "function";
 		this.masked = options.role === "server";
 		this.allowedRsv = (options.allowedRsv ?? 0) & 0x70;
 		const buffer = this.maskBytes.buffer;
@@ -132,18 +146,21 @@ export class FrameParser {
 			}
 			else if (state === DATA) {
 				const count = Math.min(this.remaining, end - at);
-				let piece: ArrayBuffer;
-				if (at === 0 && count === end)
-					piece = chunk;
-				else
-					piece = chunk.slice(at, at + count);
-				at += count;
+				const whole = count === end;		// the piece spans the chunk (at is 0)
 				if (this.masked) {
-					Logical.xor(piece, this.maskViews[this.offset & 3]);
+					// Unmask in place: the chunk itself, or a view of the piece's range (Logical.xor
+					// honors a view's offset and length), never a copy of the payload.
+					Logical.xor(whole ? chunk : new Uint8Array(chunk, at, count), this.maskViews[this.offset & 3]);
 					this.offset += count;
 				}
 				this.remaining -= count;
-				this.handler.onData(piece);
+				if (this.ranges) {
+					bytes ??= new Uint8Array(chunk);
+					this.handler.onDataBytes!(bytes, at, at + count);
+				}
+				else
+					this.handler.onData(whole ? chunk : chunk.slice(at, at + count));
+				at += count;
 				if (this.state !== DATA)
 					return;		// stopped by the handler
 				if (this.remaining === 0)

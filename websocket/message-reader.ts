@@ -10,8 +10,15 @@
  * Two delivery modes:
  * - streaming: onMessageStart(type, length), onMessageData(piece, last)...,
  *   onMessageEnd(). Memory stays bounded; maxMessage counts the total.
- * - whole (default): onMessage(type, data) once the message is complete,
- *   assembled in a buffer sized from the declared frame lengths.
+ *   A handler with onMessageBytes gets each piece as a range of the fed
+ *   chunk instead (no copy); onMessageData gets a copy of a piece that
+ *   shares its chunk with a header.
+ * - whole (default): onMessage(type, data) once the message is complete.
+ *   A single-frame message that arrives in one piece is one slice of the
+ *   chunk (one allocation, the message itself); otherwise it is assembled
+ *   in a buffer sized from the declared frame lengths.
+ *
+ * Preload-safe: no module-level mutable state.
  */
 
 import { CloseCode, Opcode, type Role } from "websocket/constants";
@@ -27,6 +34,12 @@ export interface MessageHandler {
 	onMessageStart?(type: MessageType, length: number | undefined): void;
 	/** Streaming mode: next payload piece (byteLength > 0); last when it completes the message. */
 	onMessageData?(piece: ArrayBuffer, last: boolean): void;
+	/**
+	 * Streaming mode, optional, preferred over onMessageData: the next piece as
+	 * bytes[start, end) of a view over the fed chunk (end > start), no copy.
+	 * Use or copy it before returning if the feeder reuses its chunks.
+	 */
+	onMessageBytes?(bytes: Uint8Array, start: number, end: number, last: boolean): void;
 	/** Streaming mode: the message is complete (always follows, also after a last piece or with no data at all). */
 	onMessageEnd?(): void;
 	/** Whole mode: a complete message. Text data is valid UTF-8 (decode with String.fromArrayBuffer). */
@@ -69,11 +82,18 @@ export class MessageReader implements FrameHandler {
 	/** Whole mode: the message assembled so far. */
 	private buffer: Uint8Array | undefined;
 	private filled = 0;
+	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
+	private single = false;
+	/** Whole mode: the message taken whole from one piece. */
+	private taken: ArrayBuffer | undefined;
+	/** Streaming mode: whether the handler takes ranges (decided once). */
+	private readonly ranges: boolean;
 
 	constructor(handler: MessageHandler, options: MessageReaderOptions) {
 		this.handler = handler;
 		this.maxMessage = options.maxMessage ?? 65536;
 		this.streaming = options.streaming ?? false;
+		this.ranges = typeof handler.onMessageBytes === "function";
 		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv });
 	}
 
@@ -96,6 +116,7 @@ export class MessageReader implements FrameHandler {
 	stop(): void {
 		this.parser.stop();
 		this.buffer = undefined;
+		this.taken = undefined;
 	}
 
 	/** @internal FrameHandler */
@@ -126,21 +147,50 @@ export class MessageReader implements FrameHandler {
 			if (opcode !== Opcode.CONTINUATION)
 				this.handler.onMessageStart?.(opcode, fin ? length : undefined);
 		}
+		else if (fin && opcode !== Opcode.CONTINUATION)
+			this.single = length > 0;		// reserve nothing yet: it may come as one piece
 		else if (length)
 			this.reserve(total);
 	}
 
-	/** @internal FrameHandler */
+	/** @internal FrameHandler: a piece as an ArrayBuffer (when fed through FrameParser by others). */
 	onData(piece: ArrayBuffer): void {
+		this.onDataBytes(new Uint8Array(piece), 0, piece.byteLength);
+	}
+
+	/** @internal FrameHandler: bytes[start, end) of the fed chunk, unmasked. */
+	onDataBytes(bytes: Uint8Array, start: number, end: number): void {
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
-		if (this.type === Opcode.TEXT && !this.utf8.feed(new Uint8Array(piece)))
+		if (this.type === Opcode.TEXT && !this.utf8.feed(bytes, start, end))
 			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
-		this.frameRemaining -= piece.byteLength;
-		if (this.streaming)
-			this.handler.onMessageData?.(piece, this.fin && this.frameRemaining === 0);
+		const count = end - start;
+		const remaining = this.frameRemaining -= count;
+		if (this.streaming) {
+			const last = this.fin && remaining === 0;
+			if (this.ranges)
+				this.handler.onMessageBytes!(bytes, start, end, last);
+			else {
+				const chunk = bytes.buffer as ArrayBuffer;
+				const offset = bytes.byteOffset + start;
+				this.handler.onMessageData?.(offset === 0 && count === chunk.byteLength ? chunk : chunk.slice(offset, offset + count), last);
+			}
+		}
+		else if (this.single) {
+			this.single = false;
+			if (remaining === 0) {
+				// The whole single-frame message in one piece: one slice, no assembly buffer.
+				const chunk = bytes.buffer as ArrayBuffer;
+				const offset = bytes.byteOffset + start;
+				this.taken = offset === 0 && count === chunk.byteLength ? chunk : chunk.slice(offset, offset + count);
+				return;
+			}
+			this.reserve(this.total);
+			this.buffer!.set(bytes.subarray(start, end), 0);
+			this.filled = count;
+		}
 		else {
-			this.buffer!.set(new Uint8Array(piece), this.filled);
-			this.filled += piece.byteLength;
+			this.buffer!.set(bytes.subarray(start, end), this.filled);
+			this.filled += count;
 		}
 	}
 
@@ -156,10 +206,14 @@ export class MessageReader implements FrameHandler {
 		if (this.streaming)
 			this.handler.onMessageEnd?.();
 		else {
-			const buffer = this.buffer;
+			const buffer = this.buffer, taken = this.taken;
 			this.buffer = undefined;
+			this.taken = undefined;
+			this.single = false;
 			let data: ArrayBuffer;
-			if (!buffer)
+			if (taken)
+				data = taken;
+			else if (!buffer)
 				data = new ArrayBuffer(0);
 			else if (buffer.byteLength === this.filled)
 				data = buffer.buffer as ArrayBuffer;
@@ -182,6 +236,7 @@ export class MessageReader implements FrameHandler {
 	/** @internal FrameHandler */
 	onError(closeCode: number, reason: string): void {
 		this.buffer = undefined;
+		this.taken = undefined;
 		this.handler.onError?.(closeCode, reason);
 	}
 
