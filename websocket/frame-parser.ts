@@ -18,10 +18,10 @@
  * order, UTF-8, sizes, close payloads) are MessageReader's.
  *
  * Ownership: feed() takes the chunk; the payload is unmasked in place.
- * - A handler with onDataBytes gets each piece as a range of a view over the
- *   chunk: no copy, no allocation beyond one view per feed (and one for the
- *   masked range when the piece shares the chunk with a header). The range
- *   is valid while the chunk is not reused by its feeder.
+ * - A handler with onDataRange gets each piece as a range of the chunk: no
+ *   copy; the only allocations are views (slots, no chunk): one per read that
+ *   holds a header, one to unmask a piece that shares its read with a header.
+ *   The range is valid while the chunk is not reused by its feeder.
  * - Otherwise onData gets the chunk itself when a piece spans all of it,
  *   else a copy (slice) of the piece: one allocation per small message.
  * Do not reuse a chunk after feeding it unless every handler in the chain
@@ -35,13 +35,10 @@ import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from "websocket/con
 export interface FrameHandler {
 	/** A data frame's header: opcode 0 (continuation), 1 (text) or 2 (binary); length in bytes. */
 	onFrameStart(opcode: number, fin: boolean, length: number, rsv: number): void;
-	/** Next unmasked piece of the current data frame's payload (byteLength > 0). Not called when onDataBytes exists. */
+	/** Next unmasked piece of the current data frame's payload (byteLength > 0). Not called when onDataRange exists. */
 	onData(piece: ArrayBuffer): void;
-	/**
-	 * Optional, preferred: the next unmasked piece as bytes[start, end) (end > start),
-	 * where bytes views the whole fed chunk. No copy is made for it.
-	 */
-	onDataBytes?(bytes: Uint8Array, start: number, end: number): void;
+	/** Optional, preferred: the next unmasked piece as chunk[start, end) of the fed chunk (end > start). No copy is made for it. */
+	onDataRange?(chunk: ArrayBuffer, start: number, end: number): void;
 	/** The current data frame's payload is complete. */
 	onFrameEnd(): void;
 	/** A whole, unmasked control frame: opcode 8 (close), 9 (ping) or 10 (pong). */
@@ -67,7 +64,7 @@ const MAX_LENGTH_HIGH = 0x1FFFFF;
 
 export class FrameParser {
 	private readonly handler: FrameHandler;
-	/** Whether the handler takes ranges (onDataBytes): decided once, not per piece. */
+	/** Whether the handler takes ranges (onDataRange): decided once, not per piece. */
 	private readonly ranges: boolean;
 	private readonly masked: boolean;
 	private readonly allowedRsv: number;
@@ -92,7 +89,7 @@ export class FrameParser {
 
 	constructor(handler: FrameHandler, options: FrameParserOptions) {
 		this.handler = handler;
-		this.ranges = typeof handler.onDataBytes === "function";
+		this.ranges = typeof handler.onDataRange === "function";
 		this.masked = options.role === "server";
 		this.allowedRsv = (options.allowedRsv ?? 0) & 0x70;
 		const buffer = this.maskBytes.buffer;
@@ -154,10 +151,8 @@ export class FrameParser {
 					this.offset += count;
 				}
 				this.remaining -= count;
-				if (this.ranges) {
-					bytes ??= new Uint8Array(chunk);
-					this.handler.onDataBytes!(bytes, at, at + count);
-				}
+				if (this.ranges)
+					this.handler.onDataRange!(chunk, at, at + count);
 				else
 					this.handler.onData(whole ? chunk : chunk.slice(at, at + count));
 				at += count;

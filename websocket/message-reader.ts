@@ -10,9 +10,9 @@
  * Two delivery modes:
  * - streaming: onMessageStart(type, length), onMessageData(piece, last)...,
  *   onMessageEnd(). Memory stays bounded; maxMessage counts the total.
- *   A handler with onMessageBytes gets each piece as a range of the fed
- *   chunk instead (no copy); onMessageData gets a copy of a piece that
- *   shares its chunk with a header.
+ *   A handler with onMessageRange gets each piece as a range of the fed
+ *   chunk instead (no copy, no allocation for binary); onMessageData gets a
+ *   copy of a piece that shares its chunk with a header.
  * - whole (default): onMessage(type, data) once the message is complete.
  *   A single-frame message that arrives in one piece is one slice of the
  *   chunk (one allocation, the message itself); otherwise it is assembled
@@ -36,10 +36,12 @@ export interface MessageHandler {
 	onMessageData?(piece: ArrayBuffer, last: boolean): void;
 	/**
 	 * Streaming mode, optional, preferred over onMessageData: the next piece as
-	 * bytes[start, end) of a view over the fed chunk (end > start), no copy.
-	 * Use or copy it before returning if the feeder reuses its chunks.
+	 * chunk[start, end) of the fed chunk (end > start), no copy. Write it
+	 * (`new Uint8Array(chunk, start, end - start)`, or the chunk itself when
+	 * the range spans it) or copy it before returning if the feeder reuses
+	 * its chunks.
 	 */
-	onMessageBytes?(bytes: Uint8Array, start: number, end: number, last: boolean): void;
+	onMessageRange?(chunk: ArrayBuffer, start: number, end: number, last: boolean): void;
 	/** Streaming mode: the message is complete (always follows, also after a last piece or with no data at all). */
 	onMessageEnd?(): void;
 	/** Whole mode: a complete message. Text data is valid UTF-8 (decode with String.fromArrayBuffer). */
@@ -93,7 +95,7 @@ export class MessageReader implements FrameHandler {
 		this.handler = handler;
 		this.maxMessage = options.maxMessage ?? 65536;
 		this.streaming = options.streaming ?? false;
-		this.ranges = typeof handler.onMessageBytes === "function";
+		this.ranges = typeof handler.onMessageRange === "function";
 		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv });
 	}
 
@@ -155,41 +157,36 @@ export class MessageReader implements FrameHandler {
 
 	/** @internal FrameHandler: a piece as an ArrayBuffer (when fed through FrameParser by others). */
 	onData(piece: ArrayBuffer): void {
-		this.onDataBytes(new Uint8Array(piece), 0, piece.byteLength);
+		this.onDataRange(piece, 0, piece.byteLength);
 	}
 
-	/** @internal FrameHandler: bytes[start, end) of the fed chunk, unmasked. */
-	onDataBytes(bytes: Uint8Array, start: number, end: number): void {
-		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
-		if (this.type === Opcode.TEXT && !this.utf8.feed(bytes, start, end))
-			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
+	/** @internal FrameHandler: chunk[start, end), unmasked. */
+	onDataRange(chunk: ArrayBuffer, start: number, end: number): void {
 		const count = end - start;
+		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
+		if (this.type === Opcode.TEXT && !this.utf8.feed(new Uint8Array(chunk), start, end))
+			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
 		const remaining = this.frameRemaining -= count;
 		if (this.streaming) {
 			const last = this.fin && remaining === 0;
 			if (this.ranges)
-				this.handler.onMessageBytes!(bytes, start, end, last);
-			else {
-				const chunk = bytes.buffer as ArrayBuffer;
-				const offset = bytes.byteOffset + start;
-				this.handler.onMessageData?.(offset === 0 && count === chunk.byteLength ? chunk : chunk.slice(offset, offset + count), last);
-			}
+				this.handler.onMessageRange!(chunk, start, end, last);
+			else
+				this.handler.onMessageData?.(count === chunk.byteLength ? chunk : chunk.slice(start, end), last);
 		}
 		else if (this.single) {
 			this.single = false;
 			if (remaining === 0) {
 				// The whole single-frame message in one piece: one slice, no assembly buffer.
-				const chunk = bytes.buffer as ArrayBuffer;
-				const offset = bytes.byteOffset + start;
-				this.taken = offset === 0 && count === chunk.byteLength ? chunk : chunk.slice(offset, offset + count);
+				this.taken = count === chunk.byteLength ? chunk : chunk.slice(start, end);
 				return;
 			}
 			this.reserve(this.total);
-			this.buffer!.set(bytes.subarray(start, end), 0);
+			this.buffer!.set(new Uint8Array(chunk, start, count), 0);
 			this.filled = count;
 		}
 		else {
-			this.buffer!.set(bytes.subarray(start, end), this.filled);
+			this.buffer!.set(new Uint8Array(chunk, start, count), this.filled);
 			this.filled += count;
 		}
 	}

@@ -262,10 +262,10 @@ export async function runBench(protocol: Protocol, deviceEndpoints: Endpoints, d
 }
 
 async function run(argv: string[]): Promise<number> {
-	if (argv.includes("memory"))
-		return runMemoryBench(argv);
 	if (argv[0] === "xs")
 		return runBenchXsCommand(argv, argumentsOr);
+	if (argv.includes("memory"))
+		return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);
 	if (typeof options === "number")
 		return options;

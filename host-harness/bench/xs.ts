@@ -25,6 +25,7 @@ import { findSdk, Sdk, sdkEnvironment, which } from "../device/sdk.js";
 import { projectRoot } from "../device/project.js";
 import { startXvfb } from "../device/sim.js";
 import { trackPid, untrackPid } from "../device/pids.js";
+import { boardSlotSize } from "./memory.js";
 
 export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--count <n>] [--only <text>] [--json]
 
@@ -121,7 +122,7 @@ export interface BenchXsResult {
 	notes: string[];
 }
 
-const BOARD_SLOT = 16;
+const BOARD_SLOT = boardSlotSize;
 
 export function deriveRows(records: XsRecord[]): XsRow[] {
 	const rows: XsRow[] = records.filter(r => r.section !== "env").map(r => {
@@ -318,7 +319,7 @@ function fmt(value: number | undefined, digits = 0): string {
 function table(header: string[], rows: string[][]): string {
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
 	const line = (cells: string[]) => `| ${cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(" | ")} |`;
-	return [line(header), `|${widths.map((w, i) => i === 0 ? `-${"-".repeat(w)}-` : `-${"-".repeat(w - 1)}:-`).join("|")}|`, ...rows.map(line)].join("\n");
+	return [line(header), `|${widths.map((w, i) => i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
 const titles: Record<string, string> = {
@@ -348,7 +349,7 @@ export function renderBenchXs(result: BenchXsResult): string {
 		out.push("");
 	}
 	out.push("Goals of issue 12 (benchmark targets)", "");
-	out.push(table(["goal", "figure", "value", "met"], result.summary.map(s => [s.goal, s.figure, fmt(s.value, 2), s.met === undefined ? "–" : s.met ? "yes" : "no"])));
+	out.push(table(["goal", "figure", "value", "met"], result.summary.filter(s => s.value !== undefined).map(s => [s.goal, s.figure, fmt(s.value, 2), s.met === undefined ? "–" : s.met ? "yes" : "no"])));
 	out.push("", ...result.notes.map(n => `- ${n}`), "");
 	return out.join("\n");
 }

@@ -42,25 +42,22 @@ function emit(record) {
 
 /* ---------------------------------------------------------------- measure */
 
-function time(run) {
-	if (fixedCount) {
-		const t0 = heap.now();
-		run(fixedCount);
-		return { n: fixedCount, ns: heap.now() - t0 };
-	}
-	let n = 1, ns = 0;
+const ROUNDS = fixedCount ? 1 : 3;
+
+/** Messages that take about budget / ROUNDS: doubled until a run is long enough to scale. */
+function calibrate(run) {
+	if (fixedCount)
+		return fixedCount;
+	const target = budgetNs / ROUNDS;
+	let n = 1;
 	for (;;) {
 		const t0 = heap.now();
 		run(n);
-		ns = heap.now() - t0;
-		if (ns >= budgetNs / 8 || n >= 1 << 24)
-			break;
-		n *= ns < budgetNs / 100 ? 8 : 2;
+		const ns = heap.now() - t0;
+		if (ns >= target / 8 || n >= 1 << 24)
+			return Math.max(1, Math.ceil(n * target / Math.max(ns, 1)));
+		n *= ns < target / 100 ? 8 : 2;
 	}
-	n = Math.max(1, Math.ceil(n * budgetNs / Math.max(ns, 1)));
-	const t0 = heap.now();
-	run(n);
-	return { n, ns: heap.now() - t0 };
 }
 
 function allocations(run, bytes) {
@@ -76,28 +73,56 @@ function allocations(run, bytes) {
 	return { slots: (s1 - s0) / k, chunkBytes: (c1 - c0) / k };
 }
 
+/** Workloads by section and group: a group's implementations are timed in alternation, ROUNDS times, best round kept. */
+const groups = new Map();
 const cases = [];
 
 /** A workload: `bytes` payload bytes per message. */
 function add(section, group, impl, bytes, make, note) {
 	const name = `${section} ${group} ${impl}`;
-	if (filter && !name.includes(filter) && !section.includes(filter))
+	if (filter && !name.includes(filter))
 		return;
-	cases.push(() => {
-		let record;
+	const key = `${section}\n${group}`;
+	let entries = groups.get(key);
+	if (!entries) {
+		groups.set(key, entries = []);
+		cases.push(() => runGroup(section, group, entries));
+	}
+	entries.push({ impl, bytes, make, note });
+}
+
+function runGroup(section, group, entries) {
+	const live = [];
+	for (const entry of entries) {
+		const record = { section, group, impl: entry.impl, bytes: entry.bytes };
+		if (entry.note)
+			record.note = entry.note;
 		try {
-			const run = make();
-			const counts = allocations(run, bytes);
-			const timing = time(run);
-			record = { section, group, impl, bytes, ...timing, ...counts };
+			const run = entry.make();
+			Object.assign(record, allocations(run, entry.bytes));
+			record.n = calibrate(run);
+			live.push({ run, record });
 		}
 		catch (e) {
-			record = { section, group, impl, bytes, error: String(e?.message ?? e) };
+			record.error = String(e?.message ?? e);
 		}
-		if (note)
-			record.note = note;
-		emit(record);
-	});
+		entry.record = record;
+	}
+	for (let round = 0; round < ROUNDS; round++)
+		for (const { run, record } of live) {
+			try {
+				const t0 = heap.now();
+				run(record.n);
+				const ns = heap.now() - t0;
+				if (record.ns === undefined || ns < record.ns)
+					record.ns = ns;
+			}
+			catch (e) {
+				record.error = String(e?.message ?? e);
+			}
+		}
+	for (const entry of entries)
+		emit(entry.record);
 }
 
 /* ------------------------------------------------------------------ data */
@@ -183,7 +208,7 @@ class Sink {
 }
 
 class RangeSink extends Sink {
-	onMessageBytes(bytes, start, end) {
+	onMessageRange(chunk, start, end) {
 		this.bytes += end - start;
 	}
 }
@@ -302,7 +327,7 @@ for (const size of [64, 1024, 65536]) {
 			const reads = readsOf(wire.byteLength, segmented);
 			const group = `${size} ${kind}, ${shape}`;
 			add("receive", group, "read", size, () => readOnlyRun(wire, reads), "the stand-in for socket.read(count): one slice per read");
-			add("receive", group, "ours", size, () => readerRun(MessageReader, new RangeSink(), true, wire, reads), "MessageReader streaming, onMessageBytes (ranges)");
+			add("receive", group, "ours", size, () => readerRun(MessageReader, new RangeSink(), true, wire, reads), "MessageReader streaming, onMessageRange");
 			add("receive", group, "ours whole", size, () => readerRun(MessageReader, new WholeSink(), false, wire, reads), "MessageReader whole mode, onMessage");
 			add("receive", group, "before", size, () => readerRun(BeforeReader, new PieceSink(), true, wire, reads), "MessageReader before issue 12, streaming, onMessageData");
 			add("receive", group, "before whole", size, () => readerRun(BeforeReader, new WholeSink(), false, wire, reads), "MessageReader before issue 12, whole mode");
@@ -551,7 +576,7 @@ addMemory("WebSocket protocol state per connection", "before", () => ({ reader: 
 
 /* ------------------------------------------------------------------- run */
 
-emit({ section: "env", slotSize: heap.slotSize(), budgetMs: budgetNs / 1e6, count: fixedCount, cases: cases.length, tcpChunk });
+emit({ section: "env", slotSize: heap.slotSize(), budgetMs: budgetNs / 1e6, count: fixedCount, rounds: ROUNDS, groups: cases.length, tcpChunk });
 let next = 0;
 function step() {
 	if (next < cases.length) {
