@@ -67,35 +67,36 @@ export interface MessageReaderOptions {
 }
 
 export class MessageReader implements FrameHandler {
-	private readonly handler: MessageHandler;
+	// Hot fields first: XS finds an instance's properties by walking them in
+	// creation order (see FrameParser).
 	private readonly parser: FrameParser;
-	private readonly maxMessage: number;
-	private readonly streaming: boolean;
-	private readonly utf8 = new Utf8Validator();
-
 	/** Type of the message in progress, 0 when none. */
 	private type = 0;
-	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
-	private total = 0;
-	/** Whether the current frame is the message's last. */
-	private fin = false;
+	private readonly streaming: boolean;
+	/** Streaming mode: whether the handler takes ranges (decided once). */
+	private readonly ranges: boolean;
+	private readonly handler: MessageHandler;
 	/** Bytes of the current frame still to come. */
 	private frameRemaining = 0;
+	/** Whether the current frame is the message's last. */
+	private fin = false;
+	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
+	private total = 0;
+	private readonly utf8 = new Utf8Validator();
+	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
+	private single = false;
 	/** Whole mode: the message assembled so far. */
 	private buffer: Uint8Array | undefined;
 	private filled = 0;
-	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
-	private single = false;
 	/** Whole mode: the message taken whole from one piece. */
 	private taken: ArrayBuffer | undefined;
-	/** Streaming mode: whether the handler takes ranges (decided once). */
-	private readonly ranges: boolean;
+	private readonly maxMessage: number;
 
 	constructor(handler: MessageHandler, options: MessageReaderOptions) {
-		this.handler = handler;
-		this.maxMessage = options.maxMessage ?? 65536;
 		this.streaming = options.streaming ?? false;
 		this.ranges = typeof handler.onMessageRange === "function";
+		this.handler = handler;
+		this.maxMessage = options.maxMessage ?? 65536;
 		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv });
 	}
 

@@ -33,7 +33,7 @@ import { startEchoServer } from "echo-adapter";
 
 const budgetNs = Number(config.benchMs ?? 300) * 1e6;
 const fixedCount = Number(config.benchCount ?? 0);
-const filter = String(config.benchOnly ?? "");
+const filter = String(config.benchOnly ?? "").replace(/_/g, " ");		// "_" for a space: mcconfig takes one word
 const SEGMENT = 1460;		// a TCP segment's payload on Ethernet/WiFi
 
 function emit(record) {
