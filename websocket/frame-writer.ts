@@ -38,27 +38,28 @@ export interface FrameWriterOptions {
 export type Payload = ArrayBuffer | Uint8Array | string;
 
 export class FrameWriter {
+	// Hot fields first: XS finds an instance's properties by walking them in
+	// creation order (see FrameParser).
 	private readonly masking: boolean;
-	private readonly random: () => number;
-	/** The current key twice, and a 4-byte view at each rotation. */
-	private readonly maskBytes = new Uint8Array(8);
-	private readonly maskViews: Uint8Array[];
-	/** headerBytes()'s kept buffer, and a view of it for each header size (2, 4, 10; +4 masked). */
-	private readonly headerStore = new Uint8Array(14);
-	private readonly headerViews: readonly Uint8Array[];
 	/** Streaming frame begun by header(): bytes still expected and bytes written. */
 	private remaining = 0;
 	private offset = 0;
+	/** headerBytes()'s kept buffer, as a view for each header size (2, 4, 10; +4 masked). */
+	private readonly headerViews: readonly Uint8Array[];
+	/** The current key twice, and a 4-byte view at each rotation. */
+	private readonly maskBytes = new Uint8Array(8);
+	private readonly maskViews: readonly Uint8Array[];
+	private readonly random: () => number;
 
 	constructor(options: FrameWriterOptions) {
 		this.masking = options.role === "client";
 		this.random = options.random ?? Math.random;
 		const buffer = this.maskBytes.buffer;
 		this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
-		const views: Uint8Array[] = [];
+		const views: Uint8Array[] = [], store = new Uint8Array(14);
 		const extra = this.masking ? 4 : 0;
 		for (const size of [2, 4, 10])
-			views[size + extra] = this.headerStore.subarray(0, size + extra);
+			views[size + extra] = store.subarray(0, size + extra);
 		this.headerViews = views;
 	}
 

@@ -201,7 +201,7 @@ describe("FrameWriter.headerBytes (a kept header buffer)", () => {
 		const header = w.headerBytes(2, true, payload.length).slice();
 		const body = new Uint8Array(w.payload(payload));
 		const recorder = new FrameRecorder();
-		new FrameParser(recorder, { role: "server" }).feed(concatBytes(header, body).buffer);
+		new FrameParser(recorder, { role: "server" }).feed(concatBytes(header, body).buffer as ArrayBuffer);
 		expect(recorder.events).toEqual([{ start: 2, fin: true, length: 300, rsv: 0 }, { data: hex(payload) }]);
 	});
 });
