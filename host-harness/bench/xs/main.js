@@ -29,6 +29,7 @@ import { FrameWriter as BeforeWriter } from "before/frame-writer";
 import { MessageReader as BeforeReader } from "before/message-reader";
 import { Utf8Validator as BeforeValidator } from "before/validation";
 import * as heap from "bench/heap";
+import { validate as nativeValidate } from "bench/utf8";
 import { startEchoServer } from "echo-adapter";
 
 const budgetNs = Number(config.benchMs ?? 300) * 1e6;
@@ -365,6 +366,13 @@ for (const size of [1024, 65536]) {
 				}
 			};
 		}, "Utf8Validator before issue 12");
+		add("validate", group, "native (proposal)", size, () => {
+			return n => {
+				for (let i = 0; i < n; i++)
+					if (nativeValidate(bytes, 0, size, 0) !== 0)
+						throw new Error("invalid");
+			};
+		}, "the same rules in C (bench/xs/utf8.c): what a native validator module would reach");
 		add("validate", group, "TextDecoder fatal", size, () => {
 			const decoder = new TextDecoder("utf-8", { fatal: true });
 			return n => {
