@@ -38,9 +38,14 @@ client fed the same frames, and the files as they were before issue 12.
 
   --ms <n>       time per workload, ms (default 300)
   --count <n>    exactly n messages per workload instead of a time (a quick check)
-  --only <text>  only workloads whose section, group or implementation contains text
+  --only <word>  only workloads whose "section group implementation" contains it ("_" for a space)
   --json         print the result as JSON instead of tables
   --help
+
+Examples:
+  host-harness bench xs
+  host-harness bench xs --ms 600 --json > bench-xs.json
+  host-harness bench xs --count 3 --only receive_64_      ("_" stands for a space)
 `;
 
 export interface BenchXsOptions {
