@@ -17,9 +17,15 @@
  * 64-bit lengths with the top bit set. Rules spanning frames (fragment
  * order, UTF-8, sizes, close payloads) are MessageReader's.
  *
- * Ownership: feed() takes the chunk. Data pieces are slices of it, or the
- * chunk itself (unmasked in place) when a piece spans all of it; do not
- * reuse a chunk after feeding it.
+ * Ownership: feed() takes the chunk; the payload is unmasked in place.
+ * - A handler with onDataRange gets each piece as a range of the chunk: no
+ *   copy; the only allocations are views (slots, no chunk): one per read that
+ *   holds a header, one to unmask a piece that shares its read with a header.
+ *   The range is valid while the chunk is not reused by its feeder.
+ * - Otherwise onData gets the chunk itself when a piece spans all of it,
+ *   else a copy (slice) of the piece: one allocation per small message.
+ * Do not reuse a chunk after feeding it unless every handler in the chain
+ * uses the ranges within the call only.
  */
 
 import Logical from "logical";
@@ -29,8 +35,10 @@ import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from "websocket/con
 export interface FrameHandler {
 	/** A data frame's header: opcode 0 (continuation), 1 (text) or 2 (binary); length in bytes. */
 	onFrameStart(opcode: number, fin: boolean, length: number, rsv: number): void;
-	/** Next unmasked piece of the current data frame's payload (byteLength > 0). */
+	/** Next unmasked piece of the current data frame's payload (byteLength > 0). Not called when onDataRange exists. */
 	onData(piece: ArrayBuffer): void;
+	/** Optional, preferred: the next unmasked piece as chunk[start, end) of the fed chunk (end > start). No copy is made for it. */
+	onDataRange?(chunk: ArrayBuffer, start: number, end: number): void;
 	/** The current data frame's payload is complete. */
 	onFrameEnd(): void;
 	/** A whole, unmasked control frame: opcode 8 (close), 9 (ping) or 10 (pong). */
@@ -55,31 +63,34 @@ const STOPPED = 3;		// after an error or stop(): input ignored
 const MAX_LENGTH_HIGH = 0x1FFFFF;
 
 export class FrameParser {
-	private readonly handler: FrameHandler;
-	private readonly masked: boolean;
-	private readonly allowedRsv: number;
-
+	// Hot fields first: XS finds an instance's properties by walking them in
+	// creation order, so the order of these declarations is the cost of
+	// `this.x` (and of reaching the prototype's methods, after all of them).
 	private state = HEADER;
-	/** Header bytes so far; at most 2 + 8 + 4. */
-	private readonly header = new Uint8Array(14);
-	private have = 0;
-	private need = 2;
-
-	private opcode = 0;
 	/** Payload bytes of the current frame still to come. */
 	private remaining = 0;
 	/** Payload bytes of the current frame seen so far (mask rotation). */
 	private offset = 0;
-
+	private readonly masked: boolean;
+	/** Whether the handler takes ranges (onDataRange): decided once, not per piece. */
+	private readonly ranges: boolean;
+	private readonly handler: FrameHandler;
 	/** The masking key twice, and a 4-byte view at each rotation: no allocation per frame. */
-	private readonly maskBytes = new Uint8Array(8);
-	private readonly maskViews: Uint8Array[];
+	private readonly maskViews: readonly Uint8Array[];
+	/** Header bytes so far (a header split across reads); at most 2 + 8 + 4. */
+	private have = 0;
+	private need = 2;
+	private readonly header = new Uint8Array(14);
 
+	private opcode = 0;
+	private readonly maskBytes = new Uint8Array(8);
+	private readonly allowedRsv: number;
 	private control: Uint8Array | undefined;
 
 	constructor(handler: FrameHandler, options: FrameParserOptions) {
-		this.handler = handler;
 		this.masked = options.role === "server";
+		this.ranges = typeof handler.onDataRange === "function";
+		this.handler = handler;
 		this.allowedRsv = (options.allowedRsv ?? 0) & 0x70;
 		const buffer = this.maskBytes.buffer;
 		this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
@@ -110,6 +121,17 @@ export class FrameParser {
 			const state = this.state;
 			if (state === HEADER) {
 				bytes ??= new Uint8Array(chunk);
+				if (this.have === 0 && end - at >= 2) {
+					// Fast path: the whole header is in this read; decode it where it lies.
+					const b1 = bytes[at + 1], length7 = b1 & 0x7F;
+					const need = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+					if (end - at >= need) {
+						if (!this.checkFirstBytes(bytes[at], b1) || !this.startFrame(bytes, at))
+							return;
+						at += need;
+						continue;
+					}
+				}
 				const header = this.header;
 				let have = this.have, need = this.need;
 				while (have < need && at < end)
@@ -121,29 +143,30 @@ export class FrameParser {
 					// Second byte: MASK bit and 7-bit length decide the header size (5.2).
 					const length7 = header[1] & 0x7F;
 					need = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (header[1] & 0x80 ? 4 : 0);
-					if (!this.checkFirstBytes())
+					if (!this.checkFirstBytes(header[0], header[1]))
 						return;
 					this.need = need;
 					if (have < need)
 						continue;
 				}
-				if (!this.startFrame())
+				if (!this.startFrame(header, 0))
 					return;
 			}
 			else if (state === DATA) {
 				const count = Math.min(this.remaining, end - at);
-				let piece: ArrayBuffer;
-				if (at === 0 && count === end)
-					piece = chunk;
-				else
-					piece = chunk.slice(at, at + count);
-				at += count;
+				const whole = count === end;		// the piece spans the chunk (at is 0)
 				if (this.masked) {
-					Logical.xor(piece, this.maskViews[this.offset & 3]);
+					// Unmask in place: the chunk itself, or a view of the piece's range (Logical.xor
+					// honors a view's offset and length), never a copy of the payload.
+					Logical.xor(whole ? chunk : new Uint8Array(chunk, at, count), this.maskViews[this.offset & 3]);
 					this.offset += count;
 				}
 				this.remaining -= count;
-				this.handler.onData(piece);
+				if (this.ranges)
+					this.handler.onDataRange!(chunk, at, at + count);
+				else
+					this.handler.onData(whole ? chunk : chunk.slice(at, at + count));
+				at += count;
 				if (this.state !== DATA)
 					return;		// stopped by the handler
 				if (this.remaining === 0)
@@ -165,8 +188,7 @@ export class FrameParser {
 	}
 
 	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */
-	private checkFirstBytes(): boolean {
-		const b0 = this.header[0], b1 = this.header[1];
+	private checkFirstBytes(b0: number, b1: number): boolean {
 		const opcode = b0 & 0x0F;
 		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
 		if (b0 & 0x70 & ~this.allowedRsv)
@@ -187,25 +209,24 @@ export class FrameParser {
 		return true;
 	}
 
-	/** The header is complete: decode length and mask, enter the payload state. */
-	private startFrame(): boolean {
-		const header = this.header;
-		const b0 = header[0];
-		const length7 = header[1] & 0x7F;
-		let length = length7, at = 2;
+	/** The header, at header[base...], is complete: decode length and mask, enter the payload state. */
+	private startFrame(header: Uint8Array, base: number): boolean {
+		const b0 = header[base];
+		const length7 = header[base + 1] & 0x7F;
+		let length = length7, at = base + 2;
 		if (length7 === 126) {
-			length = (header[2] << 8) | header[3];
-			at = 4;
+			length = (header[base + 2] << 8) | header[base + 3];
+			at = base + 4;
 		}
 		else if (length7 === 127) {
-			const high = ((header[2] << 24) | (header[3] << 16) | (header[4] << 8) | header[5]) >>> 0;
+			const high = ((header[base + 2] << 24) | (header[base + 3] << 16) | (header[base + 4] << 8) | header[base + 5]) >>> 0;
 			// The most significant bit of a 64-bit length MUST be 0 (5.2).
 			if (high & 0x80000000)
 				return this.fail(CloseCode.PROTOCOL_ERROR, "64-bit payload length with top bit set");
 			if (high > MAX_LENGTH_HIGH)
 				return this.fail(CloseCode.MESSAGE_TOO_BIG, "payload length over 2^53 - 1");
-			length = high * 0x100000000 + (((header[6] << 24) | (header[7] << 16) | (header[8] << 8) | header[9]) >>> 0);
-			at = 10;
+			length = high * 0x100000000 + (((header[base + 6] << 24) | (header[base + 7] << 16) | (header[base + 8] << 8) | header[base + 9]) >>> 0);
+			at = base + 10;
 		}
 		// Lengths need not be minimally encoded here: RFC 6455 binds senders, receivers need not check.
 		if (this.masked) {

@@ -13,6 +13,14 @@
  *   buffers as they are (no copy); the client role returns masked copies,
  *   the key rotated to each piece's offset. Stream a large message this way
  *   with bounded memory.
+ * - headerBytes() instead of header(): the same header in a buffer the
+ *   writer keeps (no allocation per frame). Rule: the returned view is
+ *   overwritten by the next headerBytes() call, so write it out at once
+ *   (an ECMA-419 socket.write copies the bytes before it returns) and never
+ *   queue it; a sender that may queue output uses header(), which returns a
+ *   fresh buffer.
+ *
+ * Preload-safe: no module-level mutable state.
  */
 
 import Logical from "logical";
@@ -30,20 +38,29 @@ export interface FrameWriterOptions {
 export type Payload = ArrayBuffer | Uint8Array | string;
 
 export class FrameWriter {
+	// Hot fields first: XS finds an instance's properties by walking them in
+	// creation order (see FrameParser).
 	private readonly masking: boolean;
-	private readonly random: () => number;
-	/** The current key twice, and a 4-byte view at each rotation. */
-	private readonly maskBytes = new Uint8Array(8);
-	private readonly maskViews: Uint8Array[];
 	/** Streaming frame begun by header(): bytes still expected and bytes written. */
 	private remaining = 0;
 	private offset = 0;
+	/** headerBytes()'s kept buffer, as a view for each header size (2, 4, 10; +4 masked). */
+	private readonly headerViews: readonly Uint8Array[];
+	/** The current key twice, and a 4-byte view at each rotation. */
+	private readonly maskBytes = new Uint8Array(8);
+	private readonly maskViews: readonly Uint8Array[];
+	private readonly random: () => number;
 
 	constructor(options: FrameWriterOptions) {
 		this.masking = options.role === "client";
 		this.random = options.random ?? Math.random;
 		const buffer = this.maskBytes.buffer;
 		this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
+		const views: Uint8Array[] = [], store = new Uint8Array(14);
+		const extra = this.masking ? 4 : 0;
+		for (const size of [2, 4, 10])
+			views[size + extra] = store.subarray(0, size + extra);
+		this.headerViews = views;
 	}
 
 	text(text: string, fin = true): ArrayBuffer {
@@ -103,7 +120,21 @@ export class FrameWriter {
 	}
 
 	/**
-	 * Next piece of the frame started by header(). Server role: the piece
+	 * header() into the writer's kept buffer: no allocation. The view is valid
+	 * until the next headerBytes() call: write it at once, never queue it.
+	 */
+	headerBytes(opcode: number, fin: boolean, length: number): Uint8Array {
+		if (this.remaining)
+			throw new Error("previous frame's payload incomplete");
+		const out = this.headerViews[this.writeHeaderCheck(opcode, fin, length)];
+		this.writeHeader(out, opcode, fin, length);
+		this.remaining = length;
+		this.offset = 0;
+		return out;
+	}
+
+	/**
+	 * Next piece of the frame started by header() or headerBytes(). Server role: the piece
 	 * itself as an ArrayBuffer (no copy when `piece` is a whole ArrayBuffer).
 	 * Client role: a masked copy; `piece` is not modified.
 	 */

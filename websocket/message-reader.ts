@@ -10,8 +10,15 @@
  * Two delivery modes:
  * - streaming: onMessageStart(type, length), onMessageData(piece, last)...,
  *   onMessageEnd(). Memory stays bounded; maxMessage counts the total.
- * - whole (default): onMessage(type, data) once the message is complete,
- *   assembled in a buffer sized from the declared frame lengths.
+ *   A handler with onMessageRange gets each piece as a range of the fed
+ *   chunk instead (no copy, no allocation for binary); onMessageData gets a
+ *   copy of a piece that shares its chunk with a header.
+ * - whole (default): onMessage(type, data) once the message is complete.
+ *   A single-frame message that arrives in one piece is one slice of the
+ *   chunk (one allocation, the message itself); otherwise it is assembled
+ *   in a buffer sized from the declared frame lengths.
+ *
+ * Preload-safe: no module-level mutable state.
  */
 
 import { CloseCode, Opcode, type Role } from "websocket/constants";
@@ -27,6 +34,14 @@ export interface MessageHandler {
 	onMessageStart?(type: MessageType, length: number | undefined): void;
 	/** Streaming mode: next payload piece (byteLength > 0); last when it completes the message. */
 	onMessageData?(piece: ArrayBuffer, last: boolean): void;
+	/**
+	 * Streaming mode, optional, preferred over onMessageData: the next piece as
+	 * chunk[start, end) of the fed chunk (end > start), no copy. Write it
+	 * (`new Uint8Array(chunk, start, end - start)`, or the chunk itself when
+	 * the range spans it) or copy it before returning if the feeder reuses
+	 * its chunks.
+	 */
+	onMessageRange?(chunk: ArrayBuffer, start: number, end: number, last: boolean): void;
 	/** Streaming mode: the message is complete (always follows, also after a last piece or with no data at all). */
 	onMessageEnd?(): void;
 	/** Whole mode: a complete message. Text data is valid UTF-8 (decode with String.fromArrayBuffer). */
@@ -52,28 +67,36 @@ export interface MessageReaderOptions {
 }
 
 export class MessageReader implements FrameHandler {
-	private readonly handler: MessageHandler;
+	// Hot fields first: XS finds an instance's properties by walking them in
+	// creation order (see FrameParser).
 	private readonly parser: FrameParser;
-	private readonly maxMessage: number;
-	private readonly streaming: boolean;
-	private readonly utf8 = new Utf8Validator();
-
 	/** Type of the message in progress, 0 when none. */
 	private type = 0;
-	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
-	private total = 0;
-	/** Whether the current frame is the message's last. */
-	private fin = false;
+	private readonly streaming: boolean;
+	/** Streaming mode: whether the handler takes ranges (decided once). */
+	private readonly ranges: boolean;
+	private readonly handler: MessageHandler;
 	/** Bytes of the current frame still to come. */
 	private frameRemaining = 0;
+	/** Whether the current frame is the message's last. */
+	private fin = false;
+	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
+	private total = 0;
+	private readonly utf8 = new Utf8Validator();
+	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
+	private single = false;
 	/** Whole mode: the message assembled so far. */
 	private buffer: Uint8Array | undefined;
 	private filled = 0;
+	/** Whole mode: the message taken whole from one piece. */
+	private taken: ArrayBuffer | undefined;
+	private readonly maxMessage: number;
 
 	constructor(handler: MessageHandler, options: MessageReaderOptions) {
+		this.streaming = options.streaming ?? false;
+		this.ranges = typeof handler.onMessageRange === "function";
 		this.handler = handler;
 		this.maxMessage = options.maxMessage ?? 65536;
-		this.streaming = options.streaming ?? false;
 		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv });
 	}
 
@@ -96,6 +119,7 @@ export class MessageReader implements FrameHandler {
 	stop(): void {
 		this.parser.stop();
 		this.buffer = undefined;
+		this.taken = undefined;
 	}
 
 	/** @internal FrameHandler */
@@ -126,21 +150,45 @@ export class MessageReader implements FrameHandler {
 			if (opcode !== Opcode.CONTINUATION)
 				this.handler.onMessageStart?.(opcode, fin ? length : undefined);
 		}
+		else if (fin && opcode !== Opcode.CONTINUATION)
+			this.single = length > 0;		// reserve nothing yet: it may come as one piece
 		else if (length)
 			this.reserve(total);
 	}
 
-	/** @internal FrameHandler */
+	/** @internal FrameHandler: a piece as an ArrayBuffer (when fed through FrameParser by others). */
 	onData(piece: ArrayBuffer): void {
+		this.onDataRange(piece, 0, piece.byteLength);
+	}
+
+	/** @internal FrameHandler: chunk[start, end), unmasked. */
+	onDataRange(chunk: ArrayBuffer, start: number, end: number): void {
+		const count = end - start;
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
-		if (this.type === Opcode.TEXT && !this.utf8.feed(new Uint8Array(piece)))
+		if (this.type === Opcode.TEXT && !this.utf8.feed(new Uint8Array(chunk), start, end))
 			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
-		this.frameRemaining -= piece.byteLength;
-		if (this.streaming)
-			this.handler.onMessageData?.(piece, this.fin && this.frameRemaining === 0);
+		const remaining = this.frameRemaining -= count;
+		if (this.streaming) {
+			const last = this.fin && remaining === 0;
+			if (this.ranges)
+				this.handler.onMessageRange!(chunk, start, end, last);
+			else
+				this.handler.onMessageData?.(count === chunk.byteLength ? chunk : chunk.slice(start, end), last);
+		}
+		else if (this.single) {
+			this.single = false;
+			if (remaining === 0) {
+				// The whole single-frame message in one piece: one slice, no assembly buffer.
+				this.taken = count === chunk.byteLength ? chunk : chunk.slice(start, end);
+				return;
+			}
+			this.reserve(this.total);
+			this.buffer!.set(new Uint8Array(chunk, start, count), 0);
+			this.filled = count;
+		}
 		else {
-			this.buffer!.set(new Uint8Array(piece), this.filled);
-			this.filled += piece.byteLength;
+			this.buffer!.set(new Uint8Array(chunk, start, count), this.filled);
+			this.filled += count;
 		}
 	}
 
@@ -156,10 +204,14 @@ export class MessageReader implements FrameHandler {
 		if (this.streaming)
 			this.handler.onMessageEnd?.();
 		else {
-			const buffer = this.buffer;
+			const buffer = this.buffer, taken = this.taken;
 			this.buffer = undefined;
+			this.taken = undefined;
+			this.single = false;
 			let data: ArrayBuffer;
-			if (!buffer)
+			if (taken)
+				data = taken;
+			else if (!buffer)
 				data = new ArrayBuffer(0);
 			else if (buffer.byteLength === this.filled)
 				data = buffer.buffer as ArrayBuffer;
@@ -182,6 +234,7 @@ export class MessageReader implements FrameHandler {
 	/** @internal FrameHandler */
 	onError(closeCode: number, reason: string): void {
 		this.buffer = undefined;
+		this.taken = undefined;
 		this.handler.onError?.(closeCode, reason);
 	}
 

@@ -1,12 +1,14 @@
 /*
  * host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
  * host-harness bench memory --target sim [options]
+ * host-harness bench xs [options]
  *
  * Boots the device (node or sim, on free loopback ports) or reaches a board,
  * starts the reference echo servers in this process, runs the same
  * workloads against both, and prints metric | device | reference | ratio.
  * `bench memory` reads the app's XS heaps on the simulator's debug build
- * instead (memory.ts).
+ * instead (memory.ts); `bench xs` times and counts the device's code on the
+ * XS engine itself, from memory (xs.ts).
  */
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
@@ -24,9 +26,11 @@ import { openWs } from "./ws.js";
 import { echoOnce } from "../oracle/tcp-echo.js";
 import { udpSender } from "../oracle/udp-echo.js";
 import { runMemoryBench } from "./memory.js";
+import { runBenchXsCommand } from "./xs.js";
 
 const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
        host-harness bench memory --target sim [options]   (bench memory --help)
+       host-harness bench xs [options]                     (bench xs --help)
 
 Measures the device's echo server and a reference echo server (plain Node
 net / dgram / ws, on loopback in this process) with the same workloads in
@@ -258,6 +262,8 @@ export async function runBench(protocol: Protocol, deviceEndpoints: Endpoints, d
 }
 
 async function run(argv: string[]): Promise<number> {
+	if (argv[0] === "xs")
+		return runBenchXsCommand(argv, argumentsOr);
 	if (argv.includes("memory"))
 		return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);
@@ -329,4 +335,4 @@ async function run(argv: string[]): Promise<number> {
 	}
 }
 
-registerCommand("bench", { summary: "benchmark the device's tcp|udp|ws echo against a Node reference in the same run; memory: its XS heaps (sim)", run });
+registerCommand("bench", { summary: "benchmark the device's tcp|udp|ws echo against a Node reference in the same run; memory: its XS heaps (sim); xs: its code on the XS engine", run });

@@ -214,3 +214,45 @@ describe("FrameParser: header rules", () => {
 		expect(parser.idle).toBe(true);
 	});
 });
+
+describe("FrameParser: pieces as ranges (onDataRange)", () => {
+	/** FrameRecorder taking ranges of the fed chunk; onData must not be called when onDataRange exists. */
+	class RangeRecorder extends FrameRecorder {
+		whole = 0;
+		override onData(): void {
+			throw new Error("onData called although onDataRange exists");
+		}
+		onDataRange(chunk: ArrayBuffer, start: number, end: number): void {
+			if (!(end > start) || start < 0 || end > chunk.byteLength)
+				throw new Error("bad range");
+			if (start === 0 && end === chunk.byteLength)
+				this.whole++;
+			super.onData(chunk.slice(start, end));
+		}
+	}
+
+	it("gives the same events for every split, unmasking in place", () => {
+		for (let i = 0; i <= stream.length; i++) {
+			const recorder = new RangeRecorder();
+			const parser = new FrameParser(recorder, { role: "server" });
+			feedSplit(c => parser.feed(c), stream, [i]);
+			expect(recorder.events, `split at ${i}`).toEqual(expected);
+		}
+	});
+
+	it("unmasks a payload that shares its read with a header in the chunk itself (no copy)", () => {
+		const payload = patterned(100);
+		const data = encode({ opcode: 2, payload, mask: MASK });
+		const fed = chunk(data);
+		let seen: { chunk: ArrayBuffer; start: number; end: number } | undefined;
+		const parser = new FrameParser({
+			onFrameStart() {}, onFrameEnd() {}, onControl() {}, onError() {},
+			onData() { throw new Error("not expected"); },
+			onDataRange(c: ArrayBuffer, start: number, end: number) { seen = { chunk: c, start, end }; },
+		}, { role: "server" });
+		parser.feed(fed);
+		expect(seen?.chunk).toBe(fed);
+		expect(seen?.start).toBe(data.length - 100);
+		expect(hex(new Uint8Array(fed, seen!.start, 100))).toBe(hex(payload));
+	});
+});

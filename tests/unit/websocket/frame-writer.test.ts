@@ -170,3 +170,45 @@ describe("closePayload", () => {
 		expect(() => closePayload(undefined, "why")).toThrow(RangeError);
 	});
 });
+
+describe("FrameWriter.headerBytes (a kept header buffer)", () => {
+	it("writes the same header as header(), in both roles and every length encoding", () => {
+		for (const role of ["server", "client"] as const)
+			for (const length of [0, 1, 125, 126, 65535, 65536, 2 ** 33]) {
+				const fixed = () => 0.5;
+				const a = new FrameWriter({ role, random: fixed }), b = new FrameWriter({ role, random: fixed });
+				const fresh = hex(a.header(2, length === 1, length));
+				const kept = b.headerBytes(2, length === 1, length);
+				expect(hex(kept), `${role} ${length}`).toBe(fresh);
+				expect(b.pending).toBe(length);
+			}
+	});
+
+	it("reuses one buffer: the previous header is overwritten by the next call (write it at once)", () => {
+		const w = new FrameWriter({ role: "server" });
+		const first = w.headerBytes(2, true, 3);
+		const firstHex = hex(first);
+		w.payload(new Uint8Array(3));
+		const second = w.headerBytes(1, true, 5);
+		expect(second.buffer).toBe(first.buffer);
+		expect(hex(first)).not.toBe(firstHex);
+		expect(() => w.headerBytes(2, true, 1)).toThrow(/incomplete/);
+	});
+
+	it("masks the payload that follows it with the key it wrote (client role)", () => {
+		const w = new FrameWriter({ role: "client" });
+		const payload = Uint8Array.from({ length: 300 }, (_, i) => i & 0xFF);
+		const header = w.headerBytes(2, true, payload.length).slice();
+		const body = new Uint8Array(w.payload(payload));
+		const recorder = new FrameRecorder();
+		new FrameParser(recorder, { role: "server" }).feed(concatBytes(header, body).buffer as ArrayBuffer);
+		expect(recorder.events).toEqual([{ start: 2, fin: true, length: 300, rsv: 0 }, { data: hex(payload) }]);
+	});
+});
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+	const out = new Uint8Array(a.length + b.length);
+	out.set(a);
+	out.set(b, a.length);
+	return out;
+}

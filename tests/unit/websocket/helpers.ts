@@ -145,3 +145,14 @@ export class MessageRecorder implements MessageHandler {
 		return this.events.filter(e => "error" in e).map(e => e.error);
 	}
 }
+
+/** MessageRecorder taking pieces as ranges of the fed chunk (onMessageRange): the same events. */
+export class RangeMessageRecorder extends MessageRecorder {
+	readonly pieces: { whole: boolean; length: number }[] = [];
+	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
+		if (!(chunk instanceof ArrayBuffer) || !(end > start) || start < 0 || end > chunk.byteLength)
+			throw new Error("bad range");
+		this.pieces.push({ whole: start === 0 && end === chunk.byteLength, length: end - start });
+		this.onMessageData(chunk.slice(start, end), last);
+	}
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MessageReader } from "websocket/message-reader";
-import { MASK, MessageRecorder, RawFrame, chunk, concat, encode, feedSplit, hex } from "./helpers.js";
+import { MASK, MessageRecorder, RangeMessageRecorder, RawFrame, chunk, concat, encode, feedSplit, hex } from "./helpers.js";
 
 type Options = { streaming?: boolean; maxMessage?: number; role?: "server" | "client" };
 
@@ -161,5 +161,50 @@ describe("MessageReader: protocol errors and their close codes", () => {
 	it("reports one error and then ignores input", () => {
 		const r = read([{ opcode: 0, payload: "x" }, { opcode: 1, payload: "ok" }, { opcode: 8 }]);
 		expect(r.events).toEqual([{ error: 1002, reason: "continuation frame without a message" }]);
+	});
+});
+
+describe("MessageReader: ranges (onMessageRange) and one-slice whole messages", () => {
+	const frames: RawFrame[] = [
+		{ opcode: 2, payload: u8(1, 2, 3, 4) },
+		{ opcode: 1, fin: false, payload: "h€l" },
+		{ opcode: 9, payload: "" },
+		{ opcode: 0, fin: true, payload: "l😀o" },
+		{ opcode: 1, payload: "x".repeat(300) },
+	];
+	const all = concat(...frames.map(f => encode({ ...f, mask: MASK })));
+
+	it("gives the same events as onMessageData, at every split, with no copies", () => {
+		const want = read(frames, { streaming: true }).events;
+		for (let i = 0; i <= all.length; i++) {
+			const recorder = new RangeMessageRecorder();
+			const reader = new MessageReader(recorder, { role: "server", streaming: true });
+			feedSplit(c => reader.feed(c), all, [i]);
+			expect(recorder.events, `split at ${i}`).toEqual(want);
+		}
+	});
+
+	it("detects invalid UTF-8 split across reads and across fragments with ranges", () => {
+		const bad = [{ opcode: 1, fin: false, payload: u8(0x61, 0xE2, 0x82) }, { opcode: 0, payload: u8(0x41) }];
+		const data = concat(...bad.map(f => encode({ ...f, mask: MASK })));
+		for (let i = 0; i <= data.length; i++) {
+			const recorder = new RangeMessageRecorder();
+			const reader = new MessageReader(recorder, { role: "server", streaming: true });
+			feedSplit(c => reader.feed(c), data, [i]);
+			expect(recorder.errors, `split at ${i}`).toEqual([1007]);
+		}
+	});
+
+	it("whole mode: a one-frame message in one read is one slice of exactly its payload, at every split", () => {
+		const payload = Uint8Array.from({ length: 200 }, (_, i) => i);
+		const data = concat(encode({ opcode: 2, payload, mask: MASK }), encode({ opcode: 2, payload: u8(9), mask: MASK }));
+		for (let i = 0; i <= data.length; i++) {
+			const got: ArrayBuffer[] = [];
+			const reader = new MessageReader({ onMessage: (_type, d) => got.push(d) }, { role: "server" });
+			feedSplit(c => reader.feed(c), data, [i]);
+			expect(got.map(d => d.byteLength), `split at ${i}`).toEqual([200, 1]);
+			expect(hex(got[0])).toBe(hex(payload));
+			expect(hex(got[1])).toBe("09");
+		}
 	});
 });

@@ -134,3 +134,68 @@ describe("Utf8Validator", () => {
 		expect(checked).toBe(25 + 25 ** 2 + 25 ** 3 + 25 ** 4);
 	}, 30_000);
 });
+
+describe("Utf8Validator: ranges and the word-at-a-time ASCII scan", () => {
+	// A deterministic mix: ASCII runs of every length 0..40 between 2-, 3- and 4-byte sequences,
+	// long enough that feed() scans words, at every alignment of the view.
+	const units = ["é", "€", "😀", "温"];
+	let text = "";
+	for (let run = 0; run <= 40; run++)
+		text += "a".repeat(run) + units[run % units.length];
+	const valid = utf8(text);
+	// Each bad byte that a validator must reject, where the reference rejects it.
+	const corruptions = [0x80, 0xC0, 0xF5, 0xFF, 0xED];
+
+	function inView(bytes: Uint8Array, offset: number): Uint8Array {
+		const backing = new Uint8Array(bytes.length + offset + 3);
+		backing.set(bytes, offset);
+		return backing.subarray(offset, offset + bytes.length);
+	}
+
+	it("accepts long valid text at every alignment, whole or split in two ranges anywhere", () => {
+		for (let offset = 0; offset < 4; offset++) {
+			const view = inView(valid, offset);
+			expect(isValidUtf8(view), `offset ${offset}`).toBe(true);
+			for (let split = 0; split <= view.length; split += 7) {
+				const v = new Utf8Validator();
+				expect(v.feed(view, 0, split) && v.feed(view, split, view.length) && v.end(), `offset ${offset}, split ${split}`).toBe(true);
+			}
+		}
+	});
+
+	it("fails a long range exactly where a byte-at-a-time feed fails, at every alignment", () => {
+		let checked = 0;
+		for (let at = 0; at < valid.length; at += 5)
+			for (const bad of corruptions) {
+				const input = valid.slice();
+				input[at] = bad;
+				const index = failIndex(input);
+				for (let offset = 0; offset < 4; offset++) {
+					const view = inView(input, offset);
+					// Whole: the verdict; in two ranges split just before/after the bad byte: where it fails.
+					const whole = new Utf8Validator();
+					expect(whole.feed(view, 0, view.length) && whole.end(), `bad ${bad} at ${at}, offset ${offset}`).toBe(index < 0 && referenceValid(input));
+					if (index >= 0) {
+						const before = new Utf8Validator();
+						expect(before.feed(view, 0, index), `prefix before ${index}`).toBe(true);
+						expect(before.feed(view, index, view.length)).toBe(false);
+						const upTo = new Utf8Validator();
+						expect(upTo.feed(view, 0, index + 1)).toBe(false);
+						checked++;
+					}
+				}
+			}
+		expect(checked).toBeGreaterThan(100);
+	});
+
+	it("keeps a code point split across two feeds after a long ASCII run", () => {
+		const input = utf8(`${"x".repeat(70)}😀${"y".repeat(70)}`);
+		const at = 71;		// inside the 4-byte sequence
+		for (let cut = at; cut < at + 3; cut++) {
+			const v = new Utf8Validator();
+			expect(v.feed(input, 0, cut)).toBe(true);
+			expect(v.end()).toBe(false);
+			expect(v.feed(input, cut, input.length) && v.end()).toBe(true);
+		}
+	});
+});

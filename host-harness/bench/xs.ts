@@ -1,0 +1,378 @@
+/*
+ * host-harness bench xs: the device's WebSocket and TCP code timed and
+ * counted on the XS engine itself (issue 12), from memory.
+ *
+ * Builds host-harness/bench/xs (an XS app: the device's modules, the
+ * before-issue-12 copies, Moddable's own ECMA-419 WebSocket client, memory
+ * doubles for embedded:io/socket/tcp and /listener) with
+ * `mcconfig -m -p lin -o build/bench-xs -t build`, runs it with mcsim under
+ * a private Xvfb (a -p lin build is a library mcsim loads, and mcsim is a
+ * GTK app: it needs a display even with nothing to show), and reads its
+ * `BENCH {json}` trace lines. The measured loops inside have no socket and
+ * no poll, so mcsim's 20 ms socket poll does not bound them.
+ *
+ * Figures are of this machine's XS (64-bit: 32-byte slots); "board B"
+ * converts slot counts to ESP32's 16-byte slots. Allocation counts are exact
+ * (collector off, live slots and chunk bytes before and after); times are
+ * noisy on a shared machine and provisional.
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { findSdk, Sdk, sdkEnvironment, which } from "../device/sdk.js";
+import { projectRoot } from "../device/project.js";
+import { startXvfb } from "../device/sim.js";
+import { trackPid, untrackPid } from "../device/pids.js";
+import { boardSlotSize } from "./memory.js";
+
+export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--count <n>] [--only <text>] [--json]
+
+Times and counts the device's WebSocket receive path (parse, unmask, validate,
+deliver), send path (frame, mask) and TCP echo path on the XS engine, built
+with mcconfig -m -p lin and run by mcsim under Xvfb, against references in
+the same run: the native operations alone (one copy + Logical.xor: the
+ceiling), a per-byte JS loop (the floor), Moddable's own ECMA-419 WebSocket
+client fed the same frames, and the files as they were before issue 12.
+
+  --ms <n>       time per workload, ms (default 300)
+  --count <n>    exactly n messages per workload instead of a time (a quick check)
+  --only <word>  only workloads whose "section group implementation" contains it ("_" for a space)
+  --json         print the result as JSON instead of tables
+  --help
+
+Examples:
+  host-harness bench xs
+  host-harness bench xs --ms 600 --json > bench-xs.json
+  host-harness bench xs --count 3 --only receive_64_      ("_" stands for a space)
+`;
+
+export interface BenchXsOptions {
+	ms: number;
+	count: number;
+	only: string;
+	json: boolean;
+}
+
+export function parseBenchXsArgs(argv: readonly string[]): BenchXsOptions | "help" {
+	const options: BenchXsOptions = { ms: 300, count: 0, only: "", json: false };
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i];
+		const value = () => {
+			const v = argv[++i];
+			if (v === undefined)
+				throw new Error(`${arg} needs a value`);
+			return v;
+		};
+		const positive = (text: string) => {
+			const n = Number(text);
+			if (!(n > 0) || !Number.isInteger(n))
+				throw new Error(`${arg} takes a positive whole number, not "${text}"`);
+			return n;
+		};
+		switch (arg) {
+			case "xs": break;
+			case "--help": case "-h": return "help";
+			case "--json": options.json = true; break;
+			case "--ms": options.ms = positive(value()); break;
+			case "--count": options.count = positive(value()); break;
+			case "--only": options.only = value(); break;
+			default: throw new Error(`unknown argument "${arg}"`);
+		}
+	}
+	if (/[\s"'\\]/.test(options.only))
+		throw new Error("--only takes one word (no spaces or quotes): it is passed to mcconfig");
+	return options;
+}
+
+/** One workload's raw figures, as the XS app reports them. */
+export interface XsRecord {
+	section: string;
+	group: string;
+	impl: string;
+	bytes?: number;
+	n?: number;
+	ns?: number;
+	count?: number;
+	slots?: number;
+	chunkBytes?: number;
+	note?: string;
+	error?: string;
+}
+
+export interface XsRow extends XsRecord {
+	messagesPerSecond?: number;
+	megabytesPerSecond?: number;
+	nsPerMessage?: number;
+	/** slots × 16: what the slots take on an ESP32. */
+	boardSlotBytes?: number;
+	/** messages/s as a fraction of the group's ceiling row. */
+	ofCeiling?: number;
+}
+
+export interface XsSummary {
+	goal: string;
+	figure: string;
+	value: number | undefined;
+	met: boolean | undefined;
+}
+
+export interface BenchXsResult {
+	command: string;
+	machine: { cpu: string; mhz: number | undefined; cores: number };
+	xs: { slotSize: number; budgetMs: number; count: number; tcpChunk: number };
+	rows: XsRow[];
+	summary: XsSummary[];
+	notes: string[];
+}
+
+const BOARD_SLOT = boardSlotSize;
+
+export function deriveRows(records: XsRecord[]): XsRow[] {
+	const rows: XsRow[] = records.filter(r => r.section !== "env").map(r => {
+		const row: XsRow = { ...r };
+		if (r.n && r.ns) {
+			const seconds = r.ns / 1e9;
+			row.messagesPerSecond = r.n / seconds;
+			row.megabytesPerSecond = (r.bytes ?? 0) * r.n / seconds / 1e6;
+			row.nsPerMessage = r.ns / r.n;
+		}
+		if (r.slots !== undefined)
+			row.boardSlotBytes = r.slots * BOARD_SLOT;
+		return row;
+	});
+	for (const row of rows) {
+		const ceiling = rows.find(c => c.section === row.section && c.group === row.group && c.impl === "ceiling");
+		if (ceiling?.messagesPerSecond && row.messagesPerSecond)
+			row.ofCeiling = row.messagesPerSecond / ceiling.messagesPerSecond;
+	}
+	return rows;
+}
+
+function find(rows: XsRow[], section: string, group: string, impl: string): XsRow | undefined {
+	return rows.find(r => r.section === section && r.group === group && r.impl === impl);
+}
+
+/** The issue's goals, figure by figure (benchmark targets, not assertions). */
+export function summarize(rows: XsRow[]): XsSummary[] {
+	const out: XsSummary[] = [];
+	const push = (goal: string, figure: string, value: number | undefined, met: (v: number) => boolean) =>
+		out.push({ goal, figure, value, met: value === undefined ? undefined : met(value) });
+	for (const size of [64, 1024, 65536]) {
+		const group = `${size} binary, one frame`;
+		const ours = find(rows, "receive", group, "ours"), read = find(rows, "receive", group, "read");
+		push("binary receive in one read: 0 chunk bytes beyond the read buffer", `${size} B: chunk bytes/msg beyond the read`,
+			ours?.chunkBytes !== undefined && read?.chunkBytes !== undefined ? ours.chunkBytes - read.chunkBytes : undefined, v => v <= 0);
+	}
+	for (const size of [64, 1024, 65536]) {
+		const server = find(rows, "send server", `${size} binary`, "ours headerBytes");
+		push("send: at most one allocation per message", `${size} B server (headerBytes): chunk bytes/msg`, server?.chunkBytes, v => v <= 0);
+		const client = find(rows, "send client", `${size} binary`, "ours frame");
+		push("send: at most one allocation per message", `${size} B client (frame, masked): chunk bytes/msg (one buffer = ${size} + header)`, client?.chunkBytes, v => v <= size + 14 + 64);
+	}
+	for (const size of [1024, 65536]) {
+		const ours = find(rows, "validate", `${size} ascii`, "ours");
+		push("text validation ≥ 1/3 of the native ceiling", `${size} B ASCII: validator MB/s ÷ ceiling MB/s`, ours?.ofCeiling, v => v >= 1 / 3);
+		const mixed = find(rows, "validate", `${size} mixed`, "ours");
+		push("text validation ≥ 1/3 of the native ceiling", `${size} B mixed UTF-8: validator ÷ ceiling`, mixed?.ofCeiling, v => v >= 1 / 3);
+	}
+	for (const row of rows.filter(r => r.section === "receive" && r.impl === "ours via socket")) {
+		const sdk = find(rows, "receive", row.group, "moddable client");
+		push("≥ 1.0× Moddable's own client (messages/s, same run)", `${row.group}: ours via socket ÷ Moddable client`,
+			row.messagesPerSecond && sdk?.messagesPerSecond ? row.messagesPerSecond / sdk.messagesPerSecond : undefined, v => v >= 1);
+	}
+	for (const size of [64, 1024, 65536]) {
+		const ours = find(rows, "send server", `${size} binary`, "ours headerBytes"), sdk = find(rows, "send server", `${size} binary`, "moddable client");
+		push("≥ 1.0× Moddable's own client (messages/s, same run)", `send ${size} B: ours (headerBytes) ÷ Moddable client write`,
+			ours?.messagesPerSecond && sdk?.messagesPerSecond ? ours.messagesPerSecond / sdk.messagesPerSecond : undefined, v => v >= 1);
+	}
+	return out;
+}
+
+function machine(): BenchXsResult["machine"] {
+	const cpus = os.cpus();
+	return { cpu: cpus[0]?.model ?? "unknown", mhz: cpus[0]?.speed || undefined, cores: cpus.length };
+}
+
+/** Build the XS app; returns a private copy of its mc.so. */
+export function buildBenchXs(sdk: Sdk, options: BenchXsOptions): string {
+	const outDir = path.join(projectRoot, "build", "bench-xs");
+	fs.mkdirSync(outDir, { recursive: true });
+	const manifest = path.join(projectRoot, "host-harness", "bench", "xs", "manifest.json");
+	const args = ["-m", "-p", "lin", "-o", outDir, "-t", "build", manifest, `benchMs=${options.ms}`, `benchCount=${options.count}`, `benchOnly=${options.only}`];
+	const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env: sdkEnvironment(sdk, projectRoot), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+	if (result.status !== 0) {
+		const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");
+		throw new Error(`mcconfig ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
+	}
+	const library = path.join(outDir, "bin", "lin", "mc", "release", "xs", "mc.so");
+	if (!fs.existsSync(library))
+		throw new Error(`mcconfig succeeded but left no ${library}`);
+	const copy = path.join(outDir, `run-${process.pid}.so`);
+	fs.copyFileSync(library, copy);
+	return copy;
+}
+
+/** Run the built app under a private Xvfb until BENCH-DONE; returns its records. */
+export async function runBenchXsApp(sdk: Sdk, library: string, timeoutMs: number, progress?: (line: string) => void): Promise<XsRecord[]> {
+	const display = await startXvfb();
+	const stdbuf = which("stdbuf");
+	const [command, ...args] = stdbuf ? [stdbuf, "-oL", "-eL", sdk.mcsim, library] : [sdk.mcsim, library];
+	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), DISPLAY: display.display }, stdio: ["ignore", "pipe", "pipe"] });
+	trackPid(child.pid);
+	const records: XsRecord[] = [];
+	let tail: string[] = [];
+	try {
+		await new Promise<void>((resolve, reject) => {
+			let buffered = "";
+			const timer = setTimeout(() => reject(new Error(`bench xs did not finish within ${timeoutMs / 1000} s; last output:\n${tail.join("\n")}`)), timeoutMs);
+			const onLine = (line: string) => {
+				if (line.startsWith("BENCH ")) {
+					const record = JSON.parse(line.slice(6)) as XsRecord;
+					records.push(record);
+					progress?.(`${record.section} ${record.group ?? ""} ${record.impl ?? ""}`);
+				}
+				else if (line === "BENCH-DONE") {
+					clearTimeout(timer);
+					resolve();
+				}
+				else {
+					tail.push(line);
+					tail = tail.slice(-20);
+				}
+			};
+			const onData = (chunk: Buffer) => {
+				buffered += chunk.toString();
+				let at: number;
+				while ((at = buffered.indexOf("\n")) >= 0) {
+					onLine(buffered.slice(0, at).trimEnd());
+					buffered = buffered.slice(at + 1);
+				}
+			};
+			child.stdout!.on("data", onData);
+			child.stderr!.on("data", onData);
+			child.once("exit", (code, signal) => {
+				clearTimeout(timer);
+				reject(new Error(`mcsim exited (${signal ?? code}) before the bench finished; last output:\n${tail.join("\n")}`));
+			});
+		});
+	}
+	finally {
+		if (child.exitCode === null && child.signalCode === null) {
+			const gone = new Promise<void>(resolve => child.once("exit", () => resolve()));
+			child.kill("SIGTERM");
+			await gone;
+		}
+		untrackPid(child.pid);
+		await display.stop();
+		fs.rmSync(library, { force: true });
+	}
+	return records;
+}
+
+/** Why bench xs cannot run here, or undefined. */
+export function benchXsUnavailable(): string | undefined {
+	const lookup = findSdk();
+	if ("missing" in lookup)
+		return lookup.missing;
+	if (!which("Xvfb"))
+		return "Xvfb is not installed: mcsim needs a display even headless (apt-get install xvfb)";
+	return undefined;
+}
+
+export async function benchXs(options: BenchXsOptions, progress?: (line: string) => void): Promise<BenchXsResult> {
+	const lookup = findSdk();
+	if ("missing" in lookup)
+		throw new Error(lookup.missing);
+	progress?.("building host-harness/bench/xs with mcconfig -m -p lin …");
+	const library = buildBenchXs(lookup.sdk, options);
+	progress?.("running it with mcsim under Xvfb …");
+	const records = await runBenchXsApp(lookup.sdk, library, 15 * 60_000, progress);
+	const env = records.find(r => r.section === "env") as unknown as BenchXsResult["xs"] | undefined;
+	const rows = deriveRows(records);
+	const notes = [
+		"XS release build of the Moddable simulator (mcsim), -p lin; figures are this machine's and noisy on a shared machine.",
+		`Slots are ${env?.slotSize ?? 32} bytes here; "board B" counts them at 16 bytes, as on ESP32. Chunk bytes include XS's chunk header.`,
+		"Allocations: live slots and chunk bytes added per message with the collector off, after a forced collection (exact); rates: with the collector on.",
+		"receive: masked frames as a client sends them, server role; 'read' is the stand-in for socket.read(count) alone, included in every other row.",
+		"Moddable client: $MODDABLE/examples/io/tcp/websocketclient attached to a memory socket (attach: its server side, which accepts masked frames); it does not validate UTF-8.",
+		"send client: Moddable's client masks only when it connected itself (DNS and handshake), so it has no client-role row.",
+	];
+	for (const row of rows.filter(r => r.error))
+		notes.push(`${row.section} ${row.group} ${row.impl}: failed: ${row.error}`);
+	return {
+		command: `host-harness bench xs --ms ${options.ms}${options.count ? ` --count ${options.count}` : ""}${options.only ? ` --only ${options.only}` : ""}`,
+		machine: machine(),
+		xs: { slotSize: env?.slotSize ?? 0, budgetMs: env?.budgetMs ?? options.ms, count: env?.count ?? options.count, tcpChunk: env?.tcpChunk ?? 0 },
+		rows,
+		summary: summarize(rows),
+		notes,
+	};
+}
+
+/* ------------------------------------------------------------------ tables */
+
+function fmt(value: number | undefined, digits = 0): string {
+	if (value === undefined || !Number.isFinite(value))
+		return "–";
+	if (Math.abs(value) >= 1000)
+		return Math.round(value).toLocaleString("en-US");
+	return value.toFixed(digits);
+}
+
+function table(header: string[], rows: string[][]): string {
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
+	const line = (cells: string[]) => `| ${cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(" | ")} |`;
+	return [line(header), `|${widths.map((w, i) => i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+const titles: Record<string, string> = {
+	"receive": "WebSocket receive (parse, unmask, validate text, deliver), per message",
+	"validate": "UTF-8 validation alone",
+	"send server": "WebSocket send, server role (unmasked)",
+	"send client": "WebSocket send, client role (masked)",
+	"tcp echo": "TCP echo over a memory socket pair (write in, echo, read back)",
+};
+
+export function renderBenchXs(result: BenchXsResult): string {
+	const out: string[] = [`bench xs: ${result.machine.cpu}${result.machine.mhz ? ` (${result.machine.mhz} MHz)` : ""}, XS slots ${result.xs.slotSize} B, ${result.xs.count ? `${result.xs.count} messages` : `${result.xs.budgetMs} ms`} per workload`, ""];
+	for (const section of Object.keys(titles)) {
+		const rows = result.rows.filter(r => r.section === section);
+		if (!rows.length)
+			continue;
+		out.push(`${titles[section]}`, "");
+		out.push(table(["workload", "implementation", "msg/s", "MB/s", "× ceiling", "slots/msg", "board B/msg", "chunk B/msg"],
+			rows.map(r => [r.group, r.impl, r.error ? "error" : fmt(r.messagesPerSecond), fmt(r.megabytesPerSecond, 2), fmt(r.ofCeiling, 2), fmt(r.slots, 1), fmt(r.boardSlotBytes), fmt(r.chunkBytes)])));
+		out.push("");
+	}
+	const memory = result.rows.filter(r => r.section === "memory");
+	if (memory.length) {
+		out.push("Memory held (live after a forced collection)", "");
+		out.push(table(["what", "implementation", "slots", "board B (16-byte slots)", "chunk B", "board total B"],
+			memory.map(r => [r.group, r.impl, fmt(r.slots, 1), fmt(r.boardSlotBytes), fmt(r.chunkBytes), fmt((r.boardSlotBytes ?? 0) + (r.chunkBytes ?? 0))])));
+		out.push("");
+	}
+	out.push("Goals of issue 12 (benchmark targets)", "");
+	out.push(table(["goal", "figure", "value", "met"], result.summary.filter(s => s.value !== undefined).map(s => [s.goal, s.figure, fmt(s.value, 2), s.met === undefined ? "–" : s.met ? "yes" : "no"])));
+	out.push("", ...result.notes.map(n => `- ${n}`), "");
+	return out.join("\n");
+}
+
+/** The CLI's `bench xs`: exit 0 when every workload ran, 1 when one failed, 2 on bad arguments or when it cannot run here. */
+export async function runBenchXsCommand(argv: string[], argumentsOr: <T>(parse: (argv: string[]) => T | "help", argv: string[], usage: string) => T | number): Promise<number> {
+	const options = argumentsOr(parseBenchXsArgs, argv, benchXsUsage);
+	if (typeof options === "number")
+		return options;
+	const missing = benchXsUnavailable();
+	if (missing) {
+		process.stderr.write(`bench xs cannot run here: ${missing}\n`);
+		return 2;
+	}
+	const tty = process.stderr.isTTY === true;
+	const result = await benchXs(options, tty ? line => process.stderr.write(`\r\x1b[K${line.slice(0, 100)}`) : undefined);
+	if (tty)
+		process.stderr.write("\r\x1b[K");
+	process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderBenchXs(result));
+	return result.rows.some(r => r.error) ? 1 : 0;
+}

@@ -1,0 +1,231 @@
+// bench xs "before" reference: websocket/frame-writer.ts as of commit 51e55cb, before the issue-12 hot-path changes. Measured side by side with the current file in the same XS run; not used by the device.
+/*
+ * WebSocket frame builder (RFC 6455 5.2): text, binary, continuation, ping,
+ * pong and close frames, FIN flag, minimal length encoding, and masking in
+ * the client role (a fresh 4-byte key per frame, applied with the native
+ * Logical.xor).
+ *
+ * Two ways to build a frame:
+ * - text/binary/continuation/ping/pong/close/frame(): one ArrayBuffer,
+ *   header and payload together (the payload is copied). Simple; fine for
+ *   control frames and small messages.
+ * - header() then payload() for each piece: the header alone, then the
+ *   payload as it becomes available. The server role sends the caller's
+ *   buffers as they are (no copy); the client role returns masked copies,
+ *   the key rotated to each piece's offset. Stream a large message this way
+ *   with bounded memory.
+ */
+
+import Logical from "logical";
+import { MAX_CONTROL_PAYLOAD, Opcode, type Role } from "websocket/constants";
+import { isValidCloseCode } from "./validation";
+
+export interface FrameWriterOptions {
+	/** "client" masks every frame (RFC 6455 5.3); "server" never does (5.1). */
+	role: Role;
+	/** Random numbers in [0, 1) for masking keys; default Math.random (esp_random() on ESP32). */
+	random?: () => number;
+}
+
+/** Payload accepted by the builders: bytes, or a string sent as its UTF-8 bytes. */
+export type Payload = ArrayBuffer | Uint8Array | string;
+
+export class FrameWriter {
+	private readonly masking: boolean;
+	private readonly random: () => number;
+	/** The current key twice, and a 4-byte view at each rotation. */
+	private readonly maskBytes = new Uint8Array(8);
+	private readonly maskViews: Uint8Array[];
+	/** Streaming frame begun by header(): bytes still expected and bytes written. */
+	private remaining = 0;
+	private offset = 0;
+
+	constructor(options: FrameWriterOptions) {
+		this.masking = options.role === "client";
+		this.random = options.random ?? Math.random;
+		const buffer = this.maskBytes.buffer;
+		this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
+	}
+
+	text(text: string, fin = true): ArrayBuffer {
+		return this.frame(Opcode.TEXT, text, fin);
+	}
+
+	binary(data: Payload, fin = true): ArrayBuffer {
+		return this.frame(Opcode.BINARY, data, fin);
+	}
+
+	continuation(data: Payload, fin = true): ArrayBuffer {
+		return this.frame(Opcode.CONTINUATION, data, fin);
+	}
+
+	ping(payload?: Payload): ArrayBuffer {
+		return this.frame(Opcode.PING, payload);
+	}
+
+	pong(payload?: Payload): ArrayBuffer {
+		return this.frame(Opcode.PONG, payload);
+	}
+
+	/** A Close frame; see closePayload for code and reason rules. */
+	close(code?: number, reason?: string): ArrayBuffer {
+		return this.frame(Opcode.CLOSE, closePayload(code, reason));
+	}
+
+	/** One whole frame, header and (masked) payload in a single new ArrayBuffer. */
+	frame(opcode: number, data?: Payload, fin = true): ArrayBuffer {
+		const bytes = toBytes(data);
+		const length = bytes ? bytes.byteLength : 0;
+		const headerLength = this.writeHeaderCheck(opcode, fin, length);
+		const out = new Uint8Array(headerLength + length);
+		this.writeHeader(out, opcode, fin, length);
+		if (bytes && length) {
+			out.set(bytes, headerLength);
+			if (this.masking)
+				Logical.xor(out.subarray(headerLength), this.maskViews[0]);
+		}
+		return out.buffer as ArrayBuffer;
+	}
+
+	/**
+	 * Start a frame of `length` payload bytes: returns its header only (with
+	 * the masking key in the client role). Follow with payload() calls
+	 * totalling exactly `length` bytes.
+	 */
+	header(opcode: number, fin: boolean, length: number): ArrayBuffer {
+		if (this.remaining)
+			throw new Error("previous frame's payload incomplete");
+		const headerLength = this.writeHeaderCheck(opcode, fin, length);
+		const out = new Uint8Array(headerLength);
+		this.writeHeader(out, opcode, fin, length);
+		this.remaining = length;
+		this.offset = 0;
+		return out.buffer as ArrayBuffer;
+	}
+
+	/**
+	 * Next piece of the frame started by header(). Server role: the piece
+	 * itself as an ArrayBuffer (no copy when `piece` is a whole ArrayBuffer).
+	 * Client role: a masked copy; `piece` is not modified.
+	 */
+	payload(piece: ArrayBuffer | Uint8Array): ArrayBuffer {
+		const length = piece.byteLength;
+		if (length > this.remaining)
+			throw new RangeError("payload longer than the frame header declared");
+		this.remaining -= length;
+		let out: ArrayBuffer;
+		if (piece instanceof ArrayBuffer)
+			out = this.masking ? piece.slice(0) : piece;
+		else if (!this.masking && piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength)
+			out = piece.buffer as ArrayBuffer;
+		else
+			out = (piece.buffer as ArrayBuffer).slice(piece.byteOffset, piece.byteOffset + length);
+		if (this.masking && length) {
+			Logical.xor(out, this.maskViews[this.offset & 3]);
+			this.offset += length;
+		}
+		return out;
+	}
+
+	/** Payload bytes the frame begun by header() still expects. */
+	get pending(): number {
+		return this.remaining;
+	}
+
+	/** Validate a frame and return its header size. */
+	private writeHeaderCheck(opcode: number, fin: boolean, length: number): number {
+		if (opcode & 0x8) {
+			if (opcode > Opcode.PONG)
+				throw new RangeError(`invalid opcode ${opcode}`);
+			// Control frames: FIN set and at most 125 bytes (RFC 6455 5.5).
+			if (!fin)
+				throw new RangeError("control frames cannot be fragmented");
+			if (length > MAX_CONTROL_PAYLOAD)
+				throw new RangeError("control frame payload over 125 bytes");
+		}
+		else if (opcode > Opcode.BINARY || opcode < 0)
+			throw new RangeError(`invalid opcode ${opcode}`);
+		if (!(length >= 0 && length <= Number.MAX_SAFE_INTEGER) || Math.floor(length) !== length)
+			throw new RangeError(`invalid payload length ${length}`);
+		return (length < 126 ? 2 : length < 65536 ? 4 : 10) + (this.masking ? 4 : 0);
+	}
+
+	/** FIN, opcode, MASK, the minimal length encoding (5.2) and a fresh masking key (5.3). */
+	private writeHeader(out: Uint8Array, opcode: number, fin: boolean, length: number): void {
+		out[0] = (fin ? 0x80 : 0) | opcode;
+		const maskBit = this.masking ? 0x80 : 0;
+		let at: number;
+		if (length < 126) {
+			out[1] = maskBit | length;
+			at = 2;
+		}
+		else if (length < 65536) {
+			out[1] = maskBit | 126;
+			out[2] = length >> 8;
+			out[3] = length & 0xFF;
+			at = 4;
+		}
+		else {
+			out[1] = maskBit | 127;
+			const high = Math.floor(length / 0x100000000), low = length >>> 0;
+			out[2] = 0;		// high < 2^21: the top bit stays 0 (5.2)
+			out[3] = (high >> 16) & 0xFF;
+			out[4] = (high >> 8) & 0xFF;
+			out[5] = high & 0xFF;
+			out[6] = low >>> 24;
+			out[7] = (low >> 16) & 0xFF;
+			out[8] = (low >> 8) & 0xFF;
+			out[9] = low & 0xFF;
+			at = 10;
+		}
+		if (this.masking) {
+			// A new, unpredictable key for every frame (5.3). 16 bits per draw:
+			// XS's Math.random carries only 31 random bits.
+			const a = (this.random() * 0x10000) & 0xFFFF, b = (this.random() * 0x10000) & 0xFFFF;
+			const mask = this.maskBytes;
+			out[at] = mask[0] = mask[4] = a >> 8;
+			out[at + 1] = mask[1] = mask[5] = a & 0xFF;
+			out[at + 2] = mask[2] = mask[6] = b >> 8;
+			out[at + 3] = mask[3] = mask[7] = b & 0xFF;
+		}
+	}
+}
+
+/**
+ * Body of a Close frame (RFC 6455 5.5.1): empty when code is undefined,
+ * else the 2-byte code then the reason as UTF-8, cut at a code point
+ * boundary to fit 125 bytes (123 for the reason). Throws RangeError for a
+ * code that may not be sent (see isValidCloseCode) or a reason without code.
+ */
+export function closePayload(code?: number, reason = ""): ArrayBuffer {
+	if (code === undefined) {
+		if (reason)
+			throw new RangeError("a close reason needs a close code");
+		return new ArrayBuffer(0);
+	}
+	if (!isValidCloseCode(code))
+		throw new RangeError(`close code ${code} cannot be sent`);
+	const text = reason ? new Uint8Array(ArrayBuffer.fromString(reason)) : undefined;
+	let length = text ? text.byteLength : 0;
+	if (length > MAX_CONTROL_PAYLOAD - 2) {
+		length = MAX_CONTROL_PAYLOAD - 2;
+		while ((text![length] & 0xC0) === 0x80)		// don't split a code point
+			length--;
+	}
+	const out = new Uint8Array(2 + length);
+	out[0] = code >> 8;
+	out[1] = code & 0xFF;
+	if (text && length)
+		out.set(text.subarray(0, length), 2);
+	return out.buffer as ArrayBuffer;
+}
+
+function toBytes(data: Payload | undefined): Uint8Array | undefined {
+	if (data === undefined)
+		return undefined;
+	if (typeof data === "string")
+		return data ? new Uint8Array(ArrayBuffer.fromString(data)) : undefined;
+	if (data instanceof ArrayBuffer)
+		return new Uint8Array(data);
+	return data;
+}

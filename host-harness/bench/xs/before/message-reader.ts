@@ -1,0 +1,232 @@
+// bench xs "before" reference: websocket/message-reader.ts as of commit 51e55cb, before the issue-12 hot-path changes. Measured side by side with the current file in the same XS run; not used by the device.
+/*
+ * Message-level receiving (RFC 6455 5.4-5.6, 7.4, 8.1) on top of FrameParser:
+ * reassembles fragments into messages, validates text as UTF-8 while it
+ * streams, enforces maxMessage, decodes ping/pong/close.
+ *
+ * Any violation is reported once by onError(closeCode, reason) with the
+ * close code the RFC asks for; the reader then stops (input ignored). After
+ * a valid Close frame the reader also stops: nothing may follow it (5.5.1).
+ *
+ * Two delivery modes:
+ * - streaming: onMessageStart(type, length), onMessageData(piece, last)...,
+ *   onMessageEnd(). Memory stays bounded; maxMessage counts the total.
+ * - whole (default): onMessage(type, data) once the message is complete,
+ *   assembled in a buffer sized from the declared frame lengths.
+ */
+
+import { CloseCode, Opcode, type Role } from "websocket/constants";
+import { FrameParser, type FrameHandler } from "./frame-parser";
+import { Utf8Validator, isValidCloseCode, isValidUtf8 } from "./validation";
+
+/** Message type: Opcode.TEXT (1) or Opcode.BINARY (2). */
+export type MessageType = number;
+
+/** Events of a MessageReader; implement on a long-lived object. Missing optional methods drop the event. */
+export interface MessageHandler {
+	/** Streaming mode: a message begins. length is its size when it is a single frame, else undefined. */
+	onMessageStart?(type: MessageType, length: number | undefined): void;
+	/** Streaming mode: next payload piece (byteLength > 0); last when it completes the message. */
+	onMessageData?(piece: ArrayBuffer, last: boolean): void;
+	/** Streaming mode: the message is complete (always follows, also after a last piece or with no data at all). */
+	onMessageEnd?(): void;
+	/** Whole mode: a complete message. Text data is valid UTF-8 (decode with String.fromArrayBuffer). */
+	onMessage?(type: MessageType, data: ArrayBuffer): void;
+	/** A Ping (payload 0..125 bytes): answer with a Pong carrying the same payload (5.5.2). */
+	onPing?(payload: ArrayBuffer): void;
+	onPong?(payload: ArrayBuffer): void;
+	/** A valid Close frame: code undefined when the frame had no payload (1005 for the app). */
+	onClose?(code: number | undefined, reason: string): void;
+	/** A protocol violation: send a Close with closeCode, then close the connection (7.1.7). */
+	onError?(closeCode: number, reason: string): void;
+}
+
+export interface MessageReaderOptions {
+	/** "server" requires masked frames, "client" unmasked ones. */
+	role: Role;
+	/** Largest message accepted, in bytes (1009 beyond). Default 65536. */
+	maxMessage?: number;
+	/** Deliver messages piece by piece (true) or whole (false, default). */
+	streaming?: boolean;
+	/** RSV bits an extension negotiated (0x40 = RSV1). Default 0: any RSV bit is an error. */
+	allowedRsv?: number;
+}
+
+export class MessageReader implements FrameHandler {
+	private readonly handler: MessageHandler;
+	private readonly parser: FrameParser;
+	private readonly maxMessage: number;
+	private readonly streaming: boolean;
+	private readonly utf8 = new Utf8Validator();
+
+	/** Type of the message in progress, 0 when none. */
+	private type = 0;
+	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
+	private total = 0;
+	/** Whether the current frame is the message's last. */
+	private fin = false;
+	/** Bytes of the current frame still to come. */
+	private frameRemaining = 0;
+	/** Whole mode: the message assembled so far. */
+	private buffer: Uint8Array | undefined;
+	private filled = 0;
+
+	constructor(handler: MessageHandler, options: MessageReaderOptions) {
+		this.handler = handler;
+		this.maxMessage = options.maxMessage ?? 65536;
+		this.streaming = options.streaming ?? false;
+		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv });
+	}
+
+	/** Feed received bytes; the reader owns `chunk` from now on (see FrameParser). */
+	feed(chunk: ArrayBuffer): void {
+		this.parser.feed(chunk);
+	}
+
+	/** Whether input is ignored now (after an error, a Close frame, or stop()). */
+	get stopped(): boolean {
+		return this.parser.stopped;
+	}
+
+	/** True when a fragmented message is in progress. */
+	get inMessage(): boolean {
+		return this.type !== 0;
+	}
+
+	/** Ignore all further input; drops any partial message. */
+	stop(): void {
+		this.parser.stop();
+		this.buffer = undefined;
+	}
+
+	/** @internal FrameHandler */
+	onFrameStart(opcode: number, fin: boolean, length: number, _rsv: number): void {
+		if (opcode === Opcode.CONTINUATION) {
+			// A continuation frame needs a fragmented message in progress (5.4).
+			if (!this.type)
+				return this.fail(CloseCode.PROTOCOL_ERROR, "continuation frame without a message");
+		}
+		else {
+			// A new data message may not start inside a fragmented one (5.4).
+			if (this.type)
+				return this.fail(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented message");
+			this.type = opcode;
+			this.total = 0;
+			this.filled = 0;
+			if (opcode === Opcode.TEXT)
+				this.utf8.reset();
+		}
+		// Judge the size from the declared length, before receiving or allocating anything (10.4).
+		const total = this.total + length;
+		if (total > this.maxMessage)
+			return this.fail(CloseCode.MESSAGE_TOO_BIG, `message over ${this.maxMessage} bytes`);
+		this.total = total;
+		this.fin = fin;
+		this.frameRemaining = length;
+		if (this.streaming) {
+			if (opcode !== Opcode.CONTINUATION)
+				this.handler.onMessageStart?.(opcode, fin ? length : undefined);
+		}
+		else if (length)
+			this.reserve(total);
+	}
+
+	/** @internal FrameHandler */
+	onData(piece: ArrayBuffer): void {
+		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
+		if (this.type === Opcode.TEXT && !this.utf8.feed(new Uint8Array(piece)))
+			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
+		this.frameRemaining -= piece.byteLength;
+		if (this.streaming)
+			this.handler.onMessageData?.(piece, this.fin && this.frameRemaining === 0);
+		else {
+			this.buffer!.set(new Uint8Array(piece), this.filled);
+			this.filled += piece.byteLength;
+		}
+	}
+
+	/** @internal FrameHandler */
+	onFrameEnd(): void {
+		if (!this.fin)
+			return;
+		const type = this.type;
+		// The message is over: a split code point at its end is invalid too.
+		if (type === Opcode.TEXT && !this.utf8.end())
+			return this.fail(CloseCode.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
+		this.type = 0;
+		if (this.streaming)
+			this.handler.onMessageEnd?.();
+		else {
+			const buffer = this.buffer;
+			this.buffer = undefined;
+			let data: ArrayBuffer;
+			if (!buffer)
+				data = new ArrayBuffer(0);
+			else if (buffer.byteLength === this.filled)
+				data = buffer.buffer as ArrayBuffer;
+			else
+				data = (buffer.buffer as ArrayBuffer).slice(0, this.filled);
+			this.handler.onMessage?.(type, data);
+		}
+	}
+
+	/** @internal FrameHandler */
+	onControl(opcode: number, payload: ArrayBuffer): void {
+		if (opcode === Opcode.PING)
+			this.handler.onPing?.(payload);
+		else if (opcode === Opcode.PONG)
+			this.handler.onPong?.(payload);
+		else
+			this.close(payload);
+	}
+
+	/** @internal FrameHandler */
+	onError(closeCode: number, reason: string): void {
+		this.buffer = undefined;
+		this.handler.onError?.(closeCode, reason);
+	}
+
+	/** Close frame body: nothing, or a 2-byte code then a UTF-8 reason (5.5.1). */
+	private close(payload: ArrayBuffer): void {
+		const length = payload.byteLength;
+		if (length === 0) {
+			this.stop();
+			this.handler.onClose?.(undefined, "");
+			return;
+		}
+		if (length === 1)
+			return this.fail(CloseCode.PROTOCOL_ERROR, "close payload of 1 byte");
+		const bytes = new Uint8Array(payload);
+		const code = (bytes[0] << 8) | bytes[1];
+		if (!isValidCloseCode(code))
+			return this.fail(CloseCode.PROTOCOL_ERROR, `invalid close code ${code}`);
+		let reason = "";
+		if (length > 2) {
+			const text = bytes.subarray(2);
+			if (!isValidUtf8(text))
+				return this.fail(CloseCode.INVALID_PAYLOAD, "close reason is not UTF-8");
+			reason = String.fromArrayBuffer(payload.slice(2));
+		}
+		this.stop();
+		this.handler.onClose?.(code, reason);
+	}
+
+	/** Whole mode: make room for `size` bytes. */
+	private reserve(size: number): void {
+		const buffer = this.buffer;
+		if (buffer && buffer.byteLength >= size)
+			return;
+		// Grow geometrically (capped at maxMessage) so many small fragments don't copy quadratically.
+		if (buffer)
+			size = Math.max(size, Math.min(buffer.byteLength * 2, this.maxMessage));
+		const next = new Uint8Array(size);
+		if (buffer && this.filled)
+			next.set(buffer.subarray(0, this.filled));
+		this.buffer = next;
+	}
+
+	private fail(closeCode: number, reason: string): void {
+		this.stop();
+		this.handler.onError?.(closeCode, reason);
+	}
+}

@@ -1,0 +1,69 @@
+// `host-harness bench xs` end to end on the simulator's build, with a tiny
+// count: the JSON has every section, every workload ran, and the exact
+// figures (allocations: the collector is off while they are counted) are
+// what the hot paths promise. Nothing here asserts on speed.
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { planTiers } from "../../host-harness/lib/tiers.js";
+import { projectRoot } from "../../host-harness/device/project.js";
+import { benchXs, type BenchXsResult, type XsRow } from "../../host-harness/bench/xs.js";
+
+const plan = planTiers();
+const runs = plan.tiers.some(t => t.target === "sim");
+if (!runs)
+	console.log(`bench xs suite skipped: ${plan.skipped.find(line => line.startsWith("sim tier"))?.replace(/^sim tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves out the simulator`}`);
+
+describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
+	let result: BenchXsResult;
+	const row = (section: string, group: string, impl: string): XsRow => {
+		const found = result.rows.find(r => r.section === section && r.group === group && r.impl === impl);
+		if (!found)
+			throw new Error(`no row ${section} / ${group} / ${impl}`);
+		return found;
+	};
+
+	beforeAll(async () => {
+		result = await benchXs({ ms: 1, count: 2, only: "", json: true });
+	}, 600_000);
+
+	it("measures every section, every workload without an error", () => {
+		expect(new Set(result.rows.map(r => r.section))).toEqual(new Set(["receive", "validate", "send server", "send client", "tcp echo", "memory"]));
+		expect(result.rows.filter(r => r.error).map(r => `${r.section} ${r.group} ${r.impl}: ${r.error}`)).toEqual([]);
+		expect(result.xs.slotSize).toBeGreaterThanOrEqual(16);
+		for (const r of result.rows.filter(r => r.section !== "memory")) {
+			expect(r.n, `${r.group} ${r.impl}`).toBe(2);
+			expect(r.ns).toBeGreaterThan(0);
+			expect(r.messagesPerSecond).toBeGreaterThan(0);
+			expect(r.boardSlotBytes).toBe(r.slots! * 16);
+		}
+		for (const impl of ["ours", "before", "moddable client", "ceiling", "floor", "read", "ours via socket", "ours whole", "before whole"])
+			expect(row("receive", "64 binary, one frame", impl).chunkBytes).toBeGreaterThan(0);
+		expect(result.summary.length).toBeGreaterThan(10);
+	});
+
+	it("receives a binary message that fits in one read with no chunk beyond the read, and sends with a kept header", () => {
+		for (const size of [64, 1024, 65536]) {
+			const group = `${size} binary, one frame`;
+			expect(row("receive", group, "ours").chunkBytes, group).toBe(row("receive", group, "read").chunkBytes);
+			// The code before issue 12 copied the payload out of the read.
+			expect(row("receive", group, "before").chunkBytes!, group).toBeGreaterThan(row("receive", group, "read").chunkBytes!);
+			expect(row("send server", `${size} binary`, "ours headerBytes").chunkBytes).toBe(0);
+			expect(row("send server", `${size} binary`, "ours header").chunkBytes).toBeGreaterThan(0);
+		}
+	});
+
+	it("holds a half-received 64 KiB message in streaming mode without its payload", () => {
+		expect(row("memory", "in-flight 64 KiB message (half received)", "ours streaming").chunkBytes!).toBeLessThan(4096);
+		expect(row("memory", "in-flight 64 KiB message (half received)", "ours whole").chunkBytes!).toBeGreaterThanOrEqual(65536);
+	});
+
+	it("prints JSON from the command line", () => {
+		const out = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "bench", "xs", "--count", "1", "--only", "memory", "--json"],
+			{ cwd: projectRoot, encoding: "utf8", timeout: 300_000 });
+		expect(out.status, out.stderr).toBe(0);
+		const parsed = JSON.parse(out.stdout) as BenchXsResult;
+		expect(parsed.rows.length).toBeGreaterThan(0);
+		expect(parsed.rows.every(r => r.section === "memory")).toBe(true);
+	}, 300_000);
+});
