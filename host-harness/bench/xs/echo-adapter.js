@@ -2,18 +2,18 @@
  * The one place bench xs knows how the TCP echo server is built and fed
  * (its constructor options may change in a merge: adapt here only).
  *
- * The server is the device's own tcp/echo-server + tcp/echo-stream; the
+ * The server is the device's own tcp/echo-server (tcp/server, tcp/connection, tcp/echo); the
  * bench manifest maps embedded:io/socket/tcp and embedded:io/socket/listener
  * to the memory doubles, so a "client" is the other end of a memory pair.
  */
 
-import { EchoServer } from "tcp/echo-server";
+import { echoServer } from "tcp/echo-server";
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
 
 /** Start the echo server; `chunk` is tcpChunk (bytes held per connection). */
 export function startEchoServer(chunk, maxClients = 16) {
-	const server = new EchoServer({ port: 7, maxClients, backlog: 0, idleTimeout: 0, chunk });
+	const server = echoServer({ port: 7, maxClients, backlog: 0, idleTimeout: 0, chunk });
 	server.start();
 	const listener = Listener.last;
 	return {

@@ -14,6 +14,8 @@ export default class Listener {
 	constructor(options) {
 		this.#options = options;
 		this.port = options.port || 8080;
+		if (options.target !== undefined)
+			this.target = options.target;		// ECMA-419: callbacks reach their owner as this.target
 		listeners.push(this);
 	}
 
