@@ -17,7 +17,7 @@ interface KeySpec {
 }
 
 /** The schema: key → kind, default, one line of documentation (the README table is generated from it). */
-export const schema = {
+export const schema = freezeSchema({
 	ssid: { kind: "string", default: "", doc: "WiFi network to join (station mode)" },
 	password: { kind: "string", default: "", doc: "WiFi password" },
 	wifiRetries: { kind: "count", default: 5, doc: "quick WiFi join attempts before backing off" },
@@ -78,7 +78,17 @@ export const schema = {
 	wsClientNetworkTimeout: { kind: "milliseconds", default: 10000, doc: "WebSocket client: connect and handshake must finish within this" },
 	wsClientRetryDelay: { kind: "milliseconds", default: 1000, doc: "WebSocket client: first reconnect delay, doubled after each failure" },
 	wsClientRetryMaxDelay: { kind: "milliseconds", default: 30000, doc: "WebSocket client: longest reconnect delay" },
-} as const satisfies Record<string, KeySpec>;
+} as const satisfies Record<string, KeySpec>);
+
+/** Frozen to the leaves: the schema is preloaded, so its tables live in flash. */
+function freezeSchema<T extends Record<string, KeySpec>>(specs: T): T {
+	for (const spec of Object.values(specs)) {
+		if (spec.choices)
+			Object.freeze(spec.choices);
+		Object.freeze(spec);
+	}
+	return Object.freeze(specs);
+}
 
 export type ConfigKey = keyof typeof schema;
 

@@ -16,8 +16,8 @@ export type { Config, ConfigKey, ConfigProblem } from "modules/config-schema";
 
 const parsed = readConfig(mcConfig as Record<string, unknown>);
 
-/** The device's configuration, parsed once at boot. */
-export const config: Readonly<Config> = parsed.config;
+/** The device's configuration, parsed once at boot (frozen: preloaded, it lives in flash). */
+export const config: Readonly<Config> = Object.freeze(parsed.config);
 
 /** What was wrong with the configuration, if anything; the app starts nothing while this is not empty. */
-export const configProblems: readonly ConfigProblem[] = parsed.problems;
+export const configProblems: readonly ConfigProblem[] = Object.freeze(parsed.problems.map(problem => Object.freeze(problem)));

@@ -179,7 +179,7 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
 /* --------------------------------------------------------------- building */
 
 /** Reason phrases (RFC 7231 6.1) for the statuses the kit sends. */
-export const statusTexts: Readonly<Record<number, string>> = {
+export const statusTexts: Readonly<Record<number, string>> = Object.freeze({
 	101: "Switching Protocols",
 	200: "OK",
 	400: "Bad Request",
@@ -192,7 +192,7 @@ export const statusTexts: Readonly<Record<number, string>> = {
 	431: "Request Header Fields Too Large",
 	500: "Internal Server Error",
 	503: "Service Unavailable",
-};
+});
 
 export type HeaderList = readonly (readonly [string, string])[];
 

@@ -16,7 +16,17 @@
 
 import mcConfig from "mc/config";
 
-const bootTime = Date.now();
+/**
+ * Time zero of the log: taken at the first line, at run time. Not at module
+ * load: a preloaded module is loaded when the image is built, and it may not
+ * hold state it changes (its objects live in flash), so the time is kept on
+ * the global object, which is the running machine's.
+ */
+function since(): number {
+	const now = Date.now();
+	const global = globalThis as { xsNetkitLogStart?: number };
+	return now - (global.xsNetkitLogStart ??= now);
+}
 
 /**
  * Highest level printed: 0 error, 1 warn, 2 info, 3 debug. Read from `mc/config`
@@ -34,6 +44,7 @@ export class Log {
 
 	constructor(tag: string) {
 		this.tag = tag;
+		Object.freeze(this);		// module-level logs are preloaded into flash with their module
 	}
 
 	/** Whether debug lines are printed: test it before formatting one. */
@@ -62,7 +73,7 @@ export class Log {
 }
 
 function emit(level: LogLevel, tag: string, message: string): void {
-	trace(`${level} (${Date.now() - bootTime}) ${tag}: ${message}\n`);
+	trace(`${level} (${since()}) ${tag}: ${message}\n`);
 }
 
 /** "192.168.1.20:51234" for a socket's peer, as the ESP-IDF examples print it. */

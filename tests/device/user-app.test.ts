@@ -14,6 +14,7 @@ import { DeviceProcess } from "../../host-harness/device/device-process.js";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
 import { tiers } from "./device-under-test.js";
+import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
 
 const lookup = findSdk();
 const runsOnSim = tiers.some(t => t.target === "sim");
@@ -30,16 +31,18 @@ const exchange = async (port: number, text: string) => (await sendAndCollect({ h
 describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on the simulator", () => {
 	let device: DeviceProcess | undefined;
 	let port = 0;
+	let shoutPort = 0;
 
 	beforeAll(async () => {
 		const sdk = (lookup as { sdk: Parameters<typeof buildForSimulator>[0] }).sdk;
-		const library = await buildForSimulator(sdk, { upperPort: "0" }, false, build("sim"));
+		const library = await buildForSimulator(sdk, { upperPort: "0", shoutPort: "0" }, false, build("sim"));
 		const xvfb = await startXvfb();
 		device = new DeviceProcess(spawnSimulator(sdk, library, xvfb.display), "user-app simulator", 60_000);
 		device.onStopped(() => xvfb.stop());
 		device.onStopped(() => fs.rmSync(library, { force: true }));
-		const up = await device.ready as unknown as { upper: number };
+		const up = await device.ready as unknown as { upper: number; shout: number };
 		port = up.upper;
+		shoutPort = up.shout;
 	}, 240_000);
 
 	afterAll(async () => {
@@ -60,8 +63,26 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 		expect(await exchange(port, text)).toBe(text.toUpperCase());
 	}, 30_000);
 
+	it("serves its own WebSocket route on the library's server: text upper-cased, binary as is, 1009 beyond its 1 KiB, 404 elsewhere", async () => {
+		const socket = await openWs(`ws://127.0.0.1:${shoutPort}/shout`);
+		try {
+			socket.send("hello, kit");
+			expect((await nextMessage(socket)).data.toString()).toBe("HELLO, KIT");
+			socket.send(Buffer.from("abc"));
+			const binary = await nextMessage(socket);
+			expect([binary.binary, binary.data.toString()]).toEqual([true, "abc"]);
+			const closed = new Promise<number>(resolve => socket.once("close", code => resolve(code)));
+			socket.send("x".repeat(1025));
+			expect(await closed).toBe(1009);
+		}
+		finally {
+			socket.terminate();
+		}
+		await expect(openWs(`ws://127.0.0.1:${shoutPort}/elsewhere`)).rejects.toThrow(/404/);
+	}, 30_000);
+
 	it("holds none of our app: no echo service, no configuration schema of ours", () => {
-		expect(device!.log.some(l => /tcp-server|udp-server|ws-server/.test(l.raw))).toBe(false);
+		expect(device!.log.some(l => /tcp-server|udp-server|ws-server|ws-client/.test(l.raw))).toBe(false);
 	});
 });
 
@@ -69,9 +90,9 @@ describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side (m
 	it("compiles and links with our library modules and without our app's", () => {
 		const result = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" }, true, build("esp32"));
 		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
-		for (const module of ["main", "user-app/upper-case", "tcp/server", "tcp/connection", "modules/listener", "modules/backoff", "modules/log", "wifi/station"])
+		for (const module of ["main", "user-app/upper-case", "user-app/shout", "websocket/server", "websocket/connection", "tcp/server", "tcp/connection", "modules/listener", "modules/backoff", "modules/log", "wifi/station"])
 			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
-		for (const module of ["modules/app", "modules/config", "tcp/echo-server", "websocket/server"])
+		for (const module of ["modules/app", "modules/config", "tcp/echo-server", "websocket/client-session", "websocket/sdk-echo-server"])
 			expect(result.modules.has(module), `${module} left out`).toBe(false);
 		expect(result.output).toMatch(/### \d+ instances, \d+ keys/);
 	}, 240_000);
