@@ -21,7 +21,7 @@ import Timer from "timer";
 import { type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
 import { CloseCode, Opcode } from "websocket/constants";
 import type { Log } from "modules/log";
-import { WebSocketServer, type WebSocketRouteOptions } from "websocket/server";
+import { WebSocketServer, type WebSocketRouteOptions, type WebSocketServerOptions } from "websocket/server";
 
 /** Pause reading while this many bytes wait to be written. */
 const READ_CAP = 2048;
@@ -35,25 +35,9 @@ const PING = "Ping";
 const ASYNC_DATA = "Async data";
 const EMPTY = new ArrayBuffer(0);
 
-export interface WebSocketEchoServerOptions {
-	/** TCP port; 0 = any (read `port` after start()). */
-	port: number;
+export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions, "logTag"> {
 	/** Path served; other paths get 404. Default "/ws". */
 	path?: string;
-	/** WebSocket clients served at once; more get 503. Default 4. */
-	maxClients?: number;
-	/** A handshake must complete within this (ms). Default 5000. */
-	handshakeTimeout?: number;
-	/** Ping every client this often (ms) and drop those that did not pong since the last ping. 0 = off. Default 20000. */
-	heartbeat?: number;
-	/** Wait this long for the peer's Close, or for a closing connection's output to drain (ms). Default 3000. */
-	closeTimeout?: number;
-	/** When set, the request must carry `?token=<token>` (401 otherwise). Default "" (off). */
-	token?: string;
-	/** Subprotocols supported, preferred first; the first one the client offers is selected. Default none. */
-	protocols?: string[];
-	/** A client beyond maxClients closes the longest-idle client instead of being answered 503. Default false. */
-	lruPurge?: boolean;
 }
 
 /** The message being echoed on one connection. */
@@ -168,22 +152,10 @@ function triggerAsync(connection: WebSocketConnection, log: Log): void {
 }
 
 export class WebSocketEchoServer {
-	readonly options: Required<WebSocketEchoServerOptions>;
 	readonly #server: WebSocketServer;
 
 	constructor(options: WebSocketEchoServerOptions) {
-		this.options = {
-			port: options.port,
-			path: options.path ?? "/ws",
-			maxClients: options.maxClients ?? 4,
-			handshakeTimeout: options.handshakeTimeout ?? 5000,
-			heartbeat: options.heartbeat ?? 20000,
-			closeTimeout: options.closeTimeout ?? 3000,
-			token: options.token ?? "",
-			protocols: options.protocols ?? [],
-			lruPurge: options.lruPurge ?? false,
-		};
-		const { path, ...serverOptions } = this.options;
+		const { path = "/ws", ...serverOptions } = options;
 		this.#server = new WebSocketServer(serverOptions);
 		this.#server.route(path, new WebSocketEcho(this.#server.log), WebSocketEcho.routeOptions);
 	}
