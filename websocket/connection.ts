@@ -104,8 +104,12 @@ export interface WebSocketHandler {
 	onOpen?(connection: WebSocketConnection): void;
 	/** Streaming: a message begins; length is its size when it is a single frame, else undefined. */
 	onMessageStart?(connection: WebSocketConnection, type: number, length: number | undefined): void;
-	/** Streaming: the next piece (byteLength > 0; valid UTF-8 so far for text); last when it completes the message. */
-	onMessageData?(connection: WebSocketConnection, piece: ArrayBuffer, last: boolean): void;
+	/**
+	 * Streaming: the next piece (byteLength > 0; valid UTF-8 so far for text); last when it
+	 * completes the message. A view of the bytes as read, not a copy: it stays valid (each
+	 * read is a buffer of its own), so it may be queued to send as it is.
+	 */
+	onMessageData?(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void;
 	/** Streaming: the message is complete (text: its UTF-8 too). Always follows a start. */
 	onMessageEnd?(connection: WebSocketConnection): void;
 	/** Whole mode: a complete message (text as UTF-8: String.fromArrayBuffer(data)). */
@@ -421,7 +425,7 @@ export class WebSocketConnection implements MessageHandler {
 		this.#queue.push(header);
 		this.#count(header.byteLength + count);
 		if (count)
-			this.#queue.push(this.writer.payload(piece));
+			this.#queue.push(this.writer.payloadView(piece));
 		return undefined;
 	}
 
@@ -800,11 +804,11 @@ export class WebSocketConnection implements MessageHandler {
 			handler.onMessageStart(this, type, length);
 	}
 
-	/** @internal */
-	onMessageData(piece: ArrayBuffer, last: boolean): void {
+	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
+	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
 		const handler = this.#handler!;
 		if (this.state === OPEN && handler.onMessageData)
-			handler.onMessageData(this, piece, last);
+			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
 	}
 
 	/** @internal */

@@ -33,7 +33,7 @@ const PROBE = 32;
 const TRIGGER_ASYNC = "Trigger async";
 const PING = "Ping";
 const ASYNC_DATA = "Async data";
-const EMPTY = new ArrayBuffer(0);
+const EMPTY = new Uint8Array(0);
 
 export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions, "logTag"> {
 	/** Path served; other paths get 404. Default "/ws". */
@@ -48,7 +48,7 @@ class Echo {
 	/** The echo's final frame was queued. */
 	finished = true;
 	/** Text: the last piece, sent once the message is complete. */
-	held: ArrayBuffer | undefined;
+	held: Uint8Array | undefined;
 	readonly probe = new Uint8Array(PROBE);
 }
 
@@ -76,12 +76,12 @@ export class WebSocketEcho implements WebSocketHandler {
 		echo.finished = false;
 	}
 
-	onMessageData(connection: WebSocketConnection, piece: ArrayBuffer, last: boolean): void {
+	onMessageData(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void {
 		const echo = connection.context as Echo;
 		const length = echo.length;
 		const text = echo.type === Opcode.TEXT;
 		if (length < PROBE && text)
-			echo.probe.set(new Uint8Array(piece, 0, Math.min(PROBE - length, piece.byteLength)), length);
+			echo.probe.set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
 		echo.length = length + piece.byteLength;
 		if (last && text)
 			echo.held = piece;		// its UTF-8 is judged complete only at the end (8.1)
@@ -115,7 +115,7 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	/** One piece of the echoed message, as one frame. */
-	#echo(connection: WebSocketConnection, echo: Echo, piece: ArrayBuffer, last: boolean): void {
+	#echo(connection: WebSocketConnection, echo: Echo, piece: Uint8Array, last: boolean): void {
 		echo.finished = last;
 		if (!connection.sendPiece(echo.type, piece, last)) {
 			connection.fail(CloseCode.INTERNAL_ERROR, "echo queue full");		// cannot happen while READ_CAP < maxQueue

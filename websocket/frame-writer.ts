@@ -157,6 +157,21 @@ export class FrameWriter {
 		return out;
 	}
 
+	/**
+	 * Next piece of the frame started by header(), as a view: server role, the
+	 * caller's bytes themselves (no copy: they must not change until written);
+	 * client role, a masked copy.
+	 */
+	payloadView(piece: Uint8Array): Uint8Array {
+		if (this.masking)
+			return new Uint8Array(this.payload(piece));
+		const length = piece.byteLength;
+		if (length > this.remaining)
+			throw new RangeError("payload longer than the frame header declared");
+		this.remaining -= length;
+		return piece;
+	}
+
 	/** Payload bytes the frame begun by header() still expects. */
 	get pending(): number {
 		return this.remaining;
