@@ -827,6 +827,7 @@ heaps after clients closed and after rounds of faults (resets mid-frame and
 mid-stream, clients gone without a Close, a half-close) against idle, and
 how many idle clients fit in the default esp32 heaps.
 
+options:
   --target sim        the only target with XS heaps to read (default sim)
   --clients <n>       clients per phase (default 4)
   --rounds <n>        fault rounds (default 2)
@@ -836,7 +837,7 @@ how many idle clients fit in the default esp32 heaps.
   --json              print the result as JSON instead of the table
   --help
 
-Examples:
+examples:
   host-harness bench memory --target sim
   host-harness bench memory --target sim --clients 8 --json > memory.json
 `;

@@ -16,6 +16,7 @@ Autobahn-style WebSocket conformance suite (framing, ping/pong, reserved bits,
 opcodes, fragmentation, UTF-8, close handling, limits, auto-fragmentation,
 opening handshake) against an echo server. Exits 0 only if every case passes.
 
+options:
   --url URL            the echo server (required)
   --only LIST          categories or case id prefixes, comma-separated: 5,6.4,7.9.1
   --scale full|small   small: for the Moddable simulator (messages <= 64 KiB, longer waits)

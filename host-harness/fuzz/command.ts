@@ -24,6 +24,7 @@ oracle says what the device must answer to each case; every mismatch is listed
 with the seed and case number that replay it. Every --health-every cases a
 fresh client must still be served. Exits 0 only if every case matched.
 
+options:
   --target node|sim    boot a device on this PC (handshake timeout 500 ms, 8 WebSocket
                        and 4 TCP clients, no heartbeat) and fuzz it
   --device <ip>        a board; --config key=value (repeatable) as it was flashed

@@ -22,6 +22,7 @@ Prints connections, messages, bytes, errors, refusals, faults and the
 device's memory each interval; at the end the device must hold what it held
 before the load and serve a fresh client.
 
+options:
   --target node|sim   boot a device on this PC
   --device <ip>       a board; --config key=value (repeatable) as it was flashed
   --minutes N         how long (default 5; fractions allowed, e.g. 0.5)

@@ -17,6 +17,7 @@ Exceptions are printed with their stack. The app is never left stopped: every
 break (login, debugger statement, exception) is answered with "go" at once.
 Runs until Ctrl-C. Quit xsbug first, or use another port.
 
+options:
   --port N               the port machines connect to (default 5002, xsbug's)
   --host ADDR            listen on this address only (default: all, as xsbug)
   --json                 one JSON object per line: log, exception, break, machine, disconnect
