@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { spawn } from "node:child_process";
+import * as net from "node:net";
 import { startDevice } from "../../host-harness/device/targets.js";
 import { freeTcpPort, freeUdpPort, freeServicePorts } from "../../host-harness/lib/ports.js";
 import { tiers } from "./device-under-test.js";
@@ -13,29 +14,98 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projec
 	{ cwd: projectRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, TARGETS: undefined } });
 
 describe("host-harness CLI", () => {
-	it("lists its commands and answers --help for each", () => {
+	it("lists its commands and answers --help for each in one format: usage, options, examples", () => {
 		const help = cli("--help");
 		expect(help.status).toBe(0);
-		for (const command of ["device", "start", "check", "serve", "bench", "conformance", "logs", "wifi"])
+		for (const command of ["device", "start", "check", "serve", "bench", "conformance", "logs", "wifi", "fuzz", "soak"])
 			expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
-		for (const command of ["check", "wifi", "serve", "bench", "conformance", "logs"]) {
-			const out = cli(command, "--help");
+		for (const command of [["device"], ["start"], ["check"], ["wifi"], ["serve"], ["bench"], ["bench", "memory"], ["conformance"], ["logs"], ["fuzz"], ["soak"]]) {
+			const out = cli(...command, "--help");
 			expect(out.status, out.stderr).toBe(0);
-			expect(out.stdout).toMatch(/usage: host-harness/);
-			expect(out.stdout).toMatch(/examples?:/i);
+			expect(out.stderr).toBe("");
+			expect(out.stdout, command.join(" ")).toMatch(/^usage: /);
+			expect(out.stdout, command.join(" ")).toMatch(/^options:$/m);
+			expect(out.stdout, command.join(" ")).toMatch(/^examples:$/m);
 		}
-		const wrong = cli("nonsense");
-		expect(wrong.status).toBe(2);
-		expect(wrong.stderr).toMatch(/unknown command "nonsense"/);
+		const version = cli("--version");
+		expect(version.status).toBe(0);
+		expect(version.stdout).toMatch(/^host-harness \d+\.\d+\.\d+\n$/);
 	});
 
-	it("check runs the suites against a device and reports every case", () => {
+	it("an argument error names the flag and its value, suggests the nearest word, and exits 2 with the usage on stderr only", () => {
+		const cases: Array<[string[], RegExp]> = [
+			[["nonsense"], /^unknown command "nonsense"\n/],
+			[["chek"], /^unknown command "chek" \(did you mean "check"\?\)/],
+			[[], /^a command is needed/],
+			[["check"], /^which device\? --target node\|sim .* or --device <host> .* is required/],
+			[["check", "--target", "nod"], /^--target must be node or sim, not "nod" \(did you mean "node"\?\)/],
+			[["check", "--target", "node", "--only", "tpc"], /^--only takes tcp, udp, ws, wifi, faults, not "tpc" \(did you mean "tcp"\?\)/],
+			[["check", "--target", "node", "--jsn"], /^unknown argument "--jsn" \(did you mean "--json"\?\)/],
+			[["serve", "--tcp-port", "abc"], /^--tcp-port takes a port number 0\.\.65535, not "abc"/],
+			[["serve", "--ws-port", "70000"], /^--ws-port takes a port number 0\.\.65535, not "70000"/],
+			[["start", "--frob"], /^unknown argument "--frob"/],
+			[["start", "--only", "udpp"], /^--only takes tcp, udp, ws, clients, not "udpp" \(did you mean "udp"\?\)/],
+			[["start", "--duration", "soon"], /^--duration takes a number of seconds, not "soon"/],
+			[["device", "--target", "sm"], /^--target must be node or sim, not "sm" \(did you mean "sim"\?\)/],
+			[["device", "--target", "node", "--config", "tcpPort=99999"], /--config tcpPort=99999: port 99999 is outside 0\.\.65535/],
+			[["conformance", "--urll", "ws://127.0.0.1:1/"], /^unknown argument "--urll" \(did you mean "--url"\?\)/],
+			[["wifi", "stauts", "--device", "127.0.0.1"], /^wifi takes status or forget, not "stauts" \(did you mean "status"\?\)/],
+		];
+		for (const [args, message] of cases) {
+			const out = cli(...args);
+			expect(out.status, `${args.join(" ")}\n${out.stderr}`).toBe(2);
+			expect(out.stdout, args.join(" ")).toBe("");
+			expect(out.stderr, args.join(" ")).toMatch(message);
+			expect(out.stderr, args.join(" ")).toMatch(/\n\nusage: /);
+			expect(out.stderr, args.join(" ")).not.toMatch(/^\s+at /m);		// no stack
+		}
+	});
+
+	it("an unknown config key is warned about with the nearest known key, and the device still boots", async () => {
+		const ports = await freeServicePorts();
+		const device = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "device", "--target", "node", "--quiet",
+			...Object.entries(ports).map(([k, v]) => `--config=${k}=${v}`), "--config", "tcpMaxClient=3"], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "", stderr = "";
+		device.stdout.on("data", (d: Buffer) => { stdout += d; });
+		device.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const exited = new Promise<number | null>(resolve => device.once("exit", code => resolve(code)));
+		const end = Date.now() + 60_000;
+		while (!stdout.includes("\n") && Date.now() < end && device.exitCode === null)
+			await new Promise(r => setTimeout(r, 50));
+		device.kill("SIGTERM");
+		expect(await exited, stderr).toBe(0);
+		expect(stderr).toMatch(/^warning: --config tcpMaxClient: no such config key \(did you mean "tcpMaxClients"\?\); the device ignores it$/m);
+		expect(JSON.parse(stdout)).toMatchObject({ target: "node", tcp: { port: Number(ports.tcpPort) } });
+	}, 90_000);
+
+	it("an expected failure is one line on stderr and exit 1, without a stack: a port taken, the simulator missing", async () => {
+		const taken = net.createServer();
+		await new Promise<void>(resolve => taken.listen(0, "0.0.0.0", () => resolve()));
+		try {
+			const port = (taken.address() as net.AddressInfo).port;
+			const out = cli("serve", "--tcp-port", String(port), "--ws-port", "0");
+			expect(out.status).toBe(1);
+			expect(out.stdout).toBe("");
+			expect(out.stderr).toBe(`serve: TCP echo peer: port ${port} is in use: stop what holds it or choose another port (--tcp-port)\n`);
+		}
+		finally {
+			taken.close();
+		}
+		const sim = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--target", "sim"],
+			{ cwd: projectRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, TARGETS: undefined, MODDABLE: "/nonexistent" } });
+		expect(sim.status).toBe(1);
+		expect(sim.stdout).toBe("");
+		expect(sim.stderr).toBe("check: the simulator is unavailable here: no Moddable SDK at /nonexistent ($MODDABLE); use --target node\n");
+	});
+
+	it("check runs the suites against a device and reports every case; with --json stdout holds the JSON alone", () => {
 		const out = cli("check", "--target", "node", "--only", "udp", "--json");
 		expect(out.status, out.stderr).toBe(0);
-		const report = JSON.parse(out.stdout.slice(out.stdout.indexOf("{")));
+		const report = JSON.parse(out.stdout);
 		expect(report.cases.filter((c: { state: string }) => c.state === "failed")).toEqual([]);
 		expect(report.passed).toBeGreaterThanOrEqual(8);		// smoke and UDP cases
 		expect(report.cases.map((c: { name: string }) => c.name)).toContain("UDP echo server on 'node' > echoes a 1472-byte datagram to its sender unchanged");
+		expect(out.stderr).toMatch(/^device tiers running: node$/m);		// the suites' notes, on stderr
 	}, 120_000);
 
 	it("serve runs the peers a device's clients use, and its UDP sender drives the device's server", async () => {
@@ -80,7 +150,8 @@ describe("host-harness CLI", () => {
 	it("bench measures the device against the reference in the same run and gives ratios", () => {
 		const out = cli("bench", "udp", "--target", "node", "--duration", "1", "--samples", "200", "--json");
 		expect(out.status, out.stderr).toBe(0);
-		const report = JSON.parse(out.stdout.slice(out.stdout.indexOf("{")));
+		const report = JSON.parse(out.stdout);		// alone on stdout
+		expect(out.stderr).toMatch(/^bench: device +.+: \d+/m);		// progress, a line per phase when piped
 		const text = JSON.stringify(report);
 		expect(text).toMatch(/"ratio"/);
 		expect(text).toMatch(/reference/);
