@@ -116,7 +116,16 @@ export async function main(argv: string[]): Promise<number> {
 			stopDevice = () => lan.stop();
 		}
 		else {
-			device = await startDevice({ target: args.target, config: args.config });
+			// The boot log as it happens (stderr), and a progress line every few seconds while the simulator builds.
+			device = await startDevice({
+				target: args.target,
+				config: args.config,
+				progress: text => process.stderr.write(`${text}\n`),
+				onProcess: running => {
+					if (!args.quiet)
+						running.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
+				},
+			});
 			endpoints = device.endpoints;
 			stopDevice = () => device.stop();
 		}
@@ -125,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
 		process.stderr.write(`${(e as Error).message}\n`);
 		return 1;
 	}
-	if (!args.quiet) {
+	if (!args.quiet && args.netns) {
 		for (const line of device.process.log)
 			process.stderr.write(`[device] ${line.raw}\n`);
 		device.process.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));

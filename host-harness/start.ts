@@ -178,6 +178,9 @@ export async function main(argv: string[]): Promise<number> {
 				wsClientUri: `ws://127.0.0.1:${wsPeer.port}/`,
 				...options.config,
 			},
+			progress: text => harnessSays(text),
+			// The boot log as it happens, not all at once when the services are up.
+			onProcess: running => running.on("log", line => deviceSays(line.raw)),
 		});
 	}
 	catch (e) {
@@ -185,9 +188,6 @@ export async function main(argv: string[]): Promise<number> {
 		await wsPeer.close();
 		throw e;
 	}
-	for (const line of device.process.log)
-		deviceSays(line.raw);
-	device.process.on("log", line => deviceSays(line.raw));
 	harnessSays(`device up: ${JSON.stringify(device.endpoints)}`);
 	harnessSays(`each round (1 s): ${[
 		only.has("tcp") && "a text line to the device's TCP echo server",
