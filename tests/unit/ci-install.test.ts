@@ -57,14 +57,16 @@ describe(".ci/install", () => {
 
 	it("will not npm ci over a node_modules that is a symlink to a shared install", () => {
 		const dir = scratch(text => text);
+		const shared = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-shared-"));
 		try {
-			fs.symlinkSync(os.tmpdir(), path.join(dir, "node_modules"));
+			fs.symlinkSync(shared, path.join(dir, "node_modules"));
 			const out = install(dir);
 			expect(out.status).toBe(2);
 			expect(out.stderr).toMatch(/node_modules is a symlink/);
 		}
 		finally {
 			fs.rmSync(dir, { recursive: true, force: true });
+			fs.rmSync(shared, { recursive: true, force: true });
 		}
 	});
 });
