@@ -8,7 +8,38 @@
  */
 import { argumentsOr, registerCommand } from "../cli.js";
 import { formatJson, formatText } from "./report.js";
-import { runConformance, type ConformanceOptions } from "./runner.js";
+import { runConformance, selectCases, ServerGone, type CaseResult, type ConformanceOptions } from "./runner.js";
+import { CommandFailure } from "../lib/arguments.js";
+
+/**
+ * Progress on stderr with the total: on a terminal one line rewritten per
+ * case ("312/501 cases, 2 failed, 14 s"); piped, the same as a line of its
+ * own every 5 s, so a log shows the run is alive.
+ */
+export function conformanceProgress(total: number, stream: NodeJS.WriteStream = process.stderr, everyMs = 5000) {
+	const t0 = Date.now();
+	let done = 0, failed = 0, shown = false;
+	const line = () => `conformance: ${done}/${total} cases, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`;
+	const timer = stream.isTTY ? undefined : setInterval(() => stream.write(`${line()}\n`), everyMs);
+	timer?.unref();
+	return {
+		result(result: CaseResult) {
+			done++;
+			failed += result.passed ? 0 : 1;
+			if (stream.isTTY) {
+				stream.write(`\r\x1b[K${line()}`);
+				shown = true;
+			}
+		},
+		done() {
+			clearInterval(timer);
+			if (shown) {
+				stream.write("\r\x1b[K");
+				shown = false;
+			}
+		},
+	};
+}
 
 const usage = `usage: host-harness conformance --url ws://host:port/path [options]
 
@@ -89,19 +120,28 @@ export function parseArgs(argv: string[]): Args | "help" {
 }
 
 registerCommand("conformance", {
+	usage,
 	summary: "Autobahn-style WebSocket conformance suite against an echo server (--url ws://…)",
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);
 		if (typeof args === "number")
 			return args;
-		const tty = process.stderr.isTTY && !args.json;
-		let done = 0;
-		const results = await runConformance(args.url, {
-			...args.options,
-			onResult: tty ? () => process.stderr.write(`\r${++done} cases run…`) : undefined,
-		});
-		if (tty)
-			process.stderr.write("\r\x1b[K");
+		const total = selectCases(args.options).length;
+		const progress = conformanceProgress(total);
+		let results;
+		try {
+			results = await runConformance(args.url, { ...args.options, onResult: progress.result });
+		}
+		catch (e) {
+			if (e instanceof ServerGone) {
+				progress.done();
+				throw new CommandFailure(`${e.message}; stopped after ${e.results.length} of ${total} cases (${e.results.filter(r => !r.passed).length} failed)`);
+			}
+			throw e;
+		}
+		finally {
+			progress.done();
+		}
 		process.stdout.write(args.json ? formatJson(results) : formatText(results, { color: process.stdout.isTTY, failuresOnly: args.failures }));
 		return results.length > 0 && results.every(r => r.passed) ? 0 : 1;
 	},

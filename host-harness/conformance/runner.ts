@@ -5,6 +5,7 @@
  * fails). Cases run `concurrency` at a time (keep it within the server's
  * client limit: each case holds at most one connection at a time).
  */
+import * as net from "node:net";
 import type { Case, CaseContext, Scale, SuiteOptions } from "./case.js";
 import { allCases } from "./cases/index.js";
 import { freshClientProblem } from "./execute.js";
@@ -27,6 +28,27 @@ export interface ConformanceOptions {
 	/** How soon the server must close after the byte that made the input invalid (ms; default 1000, small 2000). */
 	failFastMs?: number;
 	onResult?: (result: CaseResult) => void;
+}
+
+/** The server stopped accepting connections during the run: the run stops rather than fail every case left. */
+export class ServerGone extends Error {
+	constructor(message: string, readonly results: CaseResult[]) {
+		super(message);
+	}
+}
+
+/** Why nothing accepts a TCP connection at the URL's host and port, or undefined when something does. */
+export function unreachable(target: URL, timeoutMs = 3000): Promise<string | undefined> {
+	return new Promise(resolve => {
+		const socket = net.connect({ host: target.hostname, port: Number(target.port || 80) });
+		const done = (why?: string) => {
+			socket.destroy();
+			resolve(why);
+		};
+		socket.setTimeout(timeoutMs, () => done(`no answer to a TCP connection within ${timeoutMs} ms`));
+		socket.once("connect", () => done());
+		socket.once("error", e => done(`connect ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+	});
 }
 
 export interface CaseResult {
@@ -76,16 +98,31 @@ export async function runConformance(url: string, options: ConformanceOptions = 
 		failFastMs: options.failFastMs ?? (small ? 2000 : 1000),
 	};
 	const cases = selectCases(options);
+	const before = await unreachable(target);
+	if (before)
+		throw new ServerGone(`no server at ${url}: ${before}`, []);
 	const results: CaseResult[] = new Array(cases.length);
 	let next = 0;
+	let gone: string | undefined;
 	const worker = async () => {
-		while (next < cases.length) {
+		while (next < cases.length && !gone) {
 			const index = next++;
-			results[index] = await runCase(cases[index], context);
-			options.onResult?.(results[index]);
+			const result = await runCase(cases[index], context);
+			// A failed case may be the server gone: if nothing accepts a connection any more, stop here.
+			if (!result.passed && !gone) {
+				const why = await unreachable(target);
+				if (why) {
+					gone ??= `the server at ${url} went away during case ${result.id} (${results.filter(Boolean).length + 1}/${cases.length}): ${why}`;
+					return;
+				}
+			}
+			results[index] = result;
+			options.onResult?.(result);
 		}
 	};
 	await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
+	if (gone)
+		throw new ServerGone(gone, results.filter(Boolean));
 	return results;
 }
 

@@ -173,6 +173,40 @@ describe("host-harness CLI", () => {
 	}, 120_000);
 });
 
+describe("host-harness conformance progress", () => {
+	it("reports n/501 on stderr every few seconds when piped, and stops with one line when the server goes away", async () => {
+		const device = await startDevice({ target: "node", config: await freeServicePorts() });
+		const run = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--json"],
+			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "", stderr = "";
+		run.stdout.on("data", (d: Buffer) => { stdout += d; });
+		run.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const exited = new Promise<number | null>(resolve => run.once("exit", code => resolve(code)));
+		try {
+			const end = Date.now() + 60_000;
+			while (!/^conformance: \d+\/501 cases, \d+ failed, \d+ s$/m.test(stderr) && Date.now() < end && run.exitCode === null)
+				await new Promise(r => setTimeout(r, 100));
+			expect(stderr).toMatch(/^conformance: \d+\/501 cases, 0 failed, \d+ s$/m);
+		}
+		finally {
+			await device.stop();		// the server goes away mid-run
+		}
+		expect(await exited).toBe(1);
+		expect(stdout).toBe("");
+		const lines = stderr.trim().split("\n");
+		expect(lines.filter(line => !line.startsWith("conformance: "))).toEqual([]);
+		expect(lines.at(-1)).toMatch(/^conformance: the server at ws:\/\/127\.0\.0\.1:\d+\/ws went away during case [\d.]+ \(\d+\/501\): connect ECONNREFUSED; stopped after \d+ of 501 cases \(\d+ failed\)$/);
+	}, 120_000);
+
+	it("says at once when no server answers at the URL", async () => {
+		const port = await freeTcpPort();
+		const out = cli("conformance", "--url", `ws://127.0.0.1:${port}/ws`);
+		expect(out.status).toBe(1);
+		expect(out.stdout).toBe("");
+		expect(out.stderr).toBe(`conformance: no server at ws://127.0.0.1:${port}/ws: connect ECONNREFUSED; stopped after 0 of 501 cases (0 failed)\n`);
+	});
+});
+
 describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the simulator", () => {
 	it("prints a debug build's log lines with time and tag, and stops cleanly", async () => {
 		const port = await freeTcpPort();
