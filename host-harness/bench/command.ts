@@ -297,7 +297,7 @@ async function run(argv: string[]): Promise<number> {
 		}
 		else {
 			status(`starting the device on ${options.target === "sim" ? "the Moddable simulator (mcconfig build first)" : "Node (host providers)"} …`);
-			device = await startDevice({ target: options.target, config: await hostDeviceConfig(options, settings) });
+			device = await startDevice({ target: options.target, config: await hostDeviceConfig(options, settings), progress: status });
 			endpoints = device.endpoints;
 			deviceLabel = `${options.target === "sim" ? "Moddable simulator (mcsim)" : "Node-hosted device (host providers)"}, ${endpointText(endpoints[options.protocol])}`;
 			device.process.once("exit", (code, signal) => {

@@ -94,9 +94,9 @@ export function parseArgs(argv: string[]): Args | "help" {
 
 const mb = (bytes: number | undefined) => bytes === undefined ? "-" : `${(bytes / 1048576).toFixed(1)} MB`;
 
-export function formatInterval(figures: SoakInterval): string {
+export function formatInterval(figures: SoakInterval, minutes?: number): string {
 	const held = figures.resources ? ` holds ${Object.entries(figures.resources).map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
-	return `minute ${figures.minute.toFixed(1).padStart(5)}: ${figures.connections} connections, ${figures.messages} messages, ` +
+	return `minute ${figures.minute.toFixed(1).padStart(5)}${minutes ? `/${minutes}` : ""}: ${figures.connections} connections, ${figures.messages} messages, ` +
 		`${(figures.bytes / 1048576).toFixed(2)} MB, ${figures.errors} errors, ${figures.refusals} refusals, ${figures.faults} faults, ` +
 		`rss ${mb(figures.rss)}${held}`;
 }
@@ -130,7 +130,7 @@ registerCommand("soak", {
 				endpoints = boardEndpoints(args.device, parseConfigArgs(args.config));
 			else {
 				const config = { ...await freeServicePorts(), ...parseConfigArgs(args.config) };
-				running = await startDevice({ target: args.target!, config, control: args.target === "node" });
+				running = await startDevice({ target: args.target!, config, control: args.target === "node", progress: text => process.stderr.write(`${text}\n`) });
 				endpoints = running.endpoints;
 			}
 			const say = (text: string) => (args.json ? process.stderr : process.stdout).write(`${text}\n`);
@@ -143,7 +143,7 @@ registerCommand("soak", {
 				goodWorkers: args.good,
 				faultWorkers: args.faulty,
 				maxMessage: args.target === "sim" ? 8192 : 64 * 1024,
-				onInterval: figures => say(formatInterval(figures)),
+				onInterval: figures => say(formatInterval(figures, args.minutes)),
 			});
 			const aborted = running?.process.exited ?? false;
 			const passed = soakPassed(result) && rssFlat(result) && !aborted;
