@@ -6,6 +6,8 @@
  * client limit: each case holds at most one connection at a time).
  */
 import * as net from "node:net";
+import { informational, type Grade } from "./grades.js";
+import { caseWireLogs, type WireEntry, type WireLog } from "./wire-log.js";
 import type { Case, CaseContext, Scale, SuiteOptions } from "./case.js";
 import { allCases } from "./cases/index.js";
 import { freshClientProblem } from "./execute.js";
@@ -60,6 +62,12 @@ export interface CaseResult {
 	observed: string;
 	expected: string;
 	ms: number;
+	/** Autobahn's grade (grades.ts); passed is grade OK or INFORMATIONAL. */
+	grade: Grade;
+	/** Why the grade, when not OK. */
+	why?: string;
+	/** Each connection of the case: what crossed the wire (wire-log.ts). */
+	wire?: { entries: WireEntry[]; dropped: number }[];
 }
 
 export const DEFAULT_SIZES: Record<Scale, number[]> = {
@@ -128,18 +136,30 @@ export async function runConformance(url: string, options: ConformanceOptions = 
 
 async function runCase(c: Case, context: CaseContext): Promise<CaseResult> {
 	const started = Date.now();
-	let passed: boolean, observed: string;
+	let passed: boolean, observed: string, late = false;
+	const wires: WireLog[] = [];
 	try {
-		({ passed, observed } = await c.run(context));
+		({ passed, observed, late = false } = await caseWireLogs.run(wires, () => c.run(context)));
 	}
 	catch (e) {
 		passed = false;
 		observed = `error: ${(e as Error).message}`;
 	}
+	const ms = Date.now() - started;
 	const problem = await freshClientProblem(context, c.id);
 	if (problem) {
 		passed = false;
+		late = false;
 		observed += `; ${problem}`;
 	}
-	return { id: c.id, category: c.category, description: c.description, passed, observed, expected: c.expected, ms: Date.now() - started };
+	let grade: Grade = passed ? "OK" : late ? "NON-STRICT" : "FAILED";
+	let why = late ? "the right Close, but not fail-fast" : undefined;
+	// Informational: recorded, not judged, unless a rule was broken or the server was left unable to serve.
+	if (informational[c.id] && !problem && !/server broke a rule|^error:/.test(observed)) {
+		grade = "INFORMATIONAL";
+		why = informational[c.id];
+		passed = true;
+	}
+	const wire = wires.map(w => ({ entries: w.entries, dropped: w.dropped }));
+	return { id: c.id, category: c.category, description: c.description, passed, observed, expected: c.expected, ms, grade, ...(why ? { why } : {}), wire };
 }
