@@ -6,6 +6,10 @@ import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { spawn } from "node:child_process";
 import * as net from "node:net";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { once } from "node:events";
+import { WebSocketServer } from "ws";
 import { startDevice } from "../../host-harness/device/targets.js";
 import { freeTcpPort, freeUdpPort, freeServicePorts } from "../../host-harness/lib/ports.js";
 import { tiers } from "./device-under-test.js";
@@ -164,8 +168,8 @@ describe("host-harness CLI", () => {
 				{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 });
 			expect(out.status, out.stdout.slice(-2000)).toBe(0);
 			expect(out.stdout).toMatch(/Framing/);
-			expect(out.stdout).toMatch(/PASS/);
-			expect(out.stdout).not.toMatch(/FAIL/);
+			expect(out.stdout).toMatch(/ OK +\d+ ms$/m);
+			expect(out.stdout).not.toMatch(/FAILED +\d+ ms|NON-STRICT +\d+ ms/);
 		}
 		finally {
 			await device.stop();
@@ -205,6 +209,54 @@ describe("host-harness conformance progress", () => {
 		expect(out.stdout).toBe("");
 		expect(out.stderr).toBe(`conformance: no server at ws://127.0.0.1:${port}/ws: connect ECONNREFUSED; stopped after 0 of 501 cases (0 failed)\n`);
 	});
+});
+
+describe("host-harness conformance report and comparison", () => {
+	it("--compare grades several servers side by side and --report writes the HTML page with grades, rules, wire logs and the Autobahn mapping", async () => {
+		const device = await startDevice({ target: "node", config: await freeServicePorts() });
+		const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", path: "/" });
+		wss.on("connection", ws => {
+			ws.on("error", () => {});
+			ws.on("message", (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+		});
+		await once(wss, "listening");
+		const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-conf-")), "compare.html");
+		try {
+			const wsUrl = `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}/`;
+			// Not spawnSync: the ws server runs in this process and must answer meanwhile.
+			const cliAsync = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
+				const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], { cwd: projectRoot });
+				let stdout = "", stderr = "";
+				child.stdout.on("data", (d: Buffer) => { stdout += d; });
+				child.stderr.on("data", (d: Buffer) => { stderr += d; });
+				child.once("exit", status => resolve({ status, stdout, stderr }));
+			});
+			const out = await cliAsync("conformance", "--compare", `ours=${device.endpoints.ws}`, `ws=${wsUrl}`, "--only", "1.1,6.4,7.9", "--fail-fast", "300", "--report", report);
+			expect(out.status, out.stderr).toBe(0);		// NON-STRICT does not fail the run without --strict
+			expect(out.stdout).toMatch(/^ +ours +ws +$/m);
+			expect(out.stdout).toMatch(/^OK +22 +18 +$/m);
+			expect(out.stdout).toMatch(/^NON-STRICT +0 +4 +$/m);
+			expect(out.stdout).toMatch(/^INFORMATIONAL +2 +2 +$/m);
+			expect(out.stdout).toMatch(/^FAILED +0 +0 +$/m);
+			expect(out.stdout).toMatch(/^ {2}6\.4\.1 +3 fragments: .* OK +NON-STRICT/m);
+			expect(out.stderr).toMatch(new RegExp(`^conformance: report written to ${report.replace(/[.]/g, "\\.")}$`, "m"));
+			const html = fs.readFileSync(report, "utf8");
+			expect(html).toContain("<th>ours</th><th>ws</th>");
+			for (const grade of ["OK", "NON-STRICT", "INFORMATIONAL", "FAILED"])
+				expect(html).toMatch(new RegExp(`<dt class="\\w+">${grade}</dt><dd>.{40,}</dd>`));
+			expect(html).toMatch(/<tr id="case-6\.4\.1">(?:(?!<\/tr>)[\s\S])*<td class="ok"><b>OK<\/b>(?:(?!<\/tr>)[\s\S])*<td class="nonstrict"><b>NON-STRICT<\/b>/);
+			expect(html).toMatch(/<details><summary>wire log<\/summary><pre>[^<]*→  TEXT \(FIN 0\) \d+ B/);
+			expect(html).toMatch(/<td>7\.9\.11, 7\.9\.12<\/td><td>7\.13\.1, 7\.13\.2<\/td>/);
+			const strict = await cliAsync("conformance", "--url", wsUrl, "--only", "6.4", "--fail-fast", "300", "--strict");
+			expect(strict.status).toBe(1);
+			expect(strict.stdout).toMatch(/0\/4 cases passed, 4 failed \(OK 0, NON-STRICT 4, INFORMATIONAL 0, FAILED 0\)/);
+		}
+		finally {
+			wss.close();
+			await device.stop();
+			fs.rmSync(path.dirname(report), { recursive: true, force: true });
+		}
+	}, 120_000);
 });
 
 describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the simulator", () => {
