@@ -136,6 +136,8 @@ export class RawConnection {
 	readonly assembler = new MessageAssembler();
 	/** What crossed the wire, for the report (wire-log.ts). */
 	readonly wire = new WireLog();
+	/** Each frame the server sends, as it arrives (host-harness ws shows them). */
+	onFrame?: (frame: { fin: boolean; opcode: number; payload: Buffer }) => void;
 	#headBytes: Buffer = Buffer.alloc(0);
 	#body = false;
 	#waiters: SocketWaiters;
@@ -235,6 +237,7 @@ export class RawConnection {
 		try {
 			for (const f of this.reader.push(chunk)) {
 				this.wire.received(f);
+				this.onFrame?.(f);
 				const event = this.assembler.accept(f);
 				if (event)
 					this.#event(event);

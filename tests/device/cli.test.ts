@@ -259,6 +259,62 @@ describe("host-harness conformance report and comparison", () => {
 	}, 120_000);
 });
 
+describe("host-harness ws", () => {
+	/** The CLI with this stdin, asynchronously (the device answers from another process, but keep the event loop free anyway). */
+	const ws = (args: string[], input = "") => new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
+		const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "ws", ...args], { cwd: projectRoot });
+		let stdout = "", stderr = "";
+		child.stdout.on("data", (d: Buffer) => { stdout += d; });
+		child.stderr.on("data", (d: Buffer) => { stderr += d; });
+		child.once("exit", status => resolve({ status, stdout, stderr }));
+		child.stdin.end(input);
+	});
+
+	it("one-shot --send/--expect for scripts: exit 0 when every message matched, 1 naming what came instead", async () => {
+		const device = await startDevice({ target: "node", config: await freeServicePorts() });
+		try {
+			const url = device.endpoints.ws!;
+			const good = await ws([url, "--ping", "probe", "--send", "hello", "--send", "second one", "--expect", "hello", "--expect", "/^second/"]);
+			expect(good.status, good.stderr).toBe(0);
+			expect(good.stdout.split("\n").filter(Boolean)).toEqual(["< PONG 5 B probe", "< TEXT 5 B hello", "< TEXT 10 B second one", "< CLOSE 1000"]);
+			expect(good.stderr).toMatch(/^> PING 5 B$/m);
+			expect(good.stderr).toMatch(/^closed: the server's Close 1000, TCP closed$/m);
+			const bad = await ws([url, "--send", "hello", "--expect", "goodbye", "--timeout", "2000"]);
+			expect(bad.status).toBe(1);
+			expect(bad.stderr).toMatch(/^ws: --expect "goodbye": got "hello"$/m);
+			const binary = await ws([url, "--binary", "--send", "AB", "--expect", "AB"]);
+			expect(binary.status, binary.stderr).toBe(0);
+			expect(binary.stdout).toMatch(/^< BINARY 2 B 41 42$/m);
+		}
+		finally {
+			await device.stop();
+		}
+	}, 60_000);
+
+	it("interactive: each typed line is sent, each frame shown with opcode, length and close code; /ping and /close work", async () => {
+		const device = await startDevice({ target: "node", config: await freeServicePorts() });
+		try {
+			const out = await ws([device.endpoints.ws!], "first line\n/ping are you there\n/close 1001 going away\n");
+			expect(out.status, out.stderr).toBe(0);
+			expect(out.stdout.split("\n").filter(Boolean)).toEqual(["< TEXT 10 B first line", "< PONG 13 B are you there", "< CLOSE 1001"]);
+			expect(out.stderr).toMatch(/^> CLOSE 1001 going away$/m);
+		}
+		finally {
+			await device.stop();
+		}
+	}, 60_000);
+
+	it("an argument error or a server that is not there is one line, with exit 2 or 1", async () => {
+		const wrong = await ws(["ws://127.0.0.1:1/", "--sned", "x"]);
+		expect(wrong.status).toBe(2);
+		expect(wrong.stderr).toMatch(/^unknown argument "--sned" \(did you mean "--send"\?\)/);
+		const port = await freeTcpPort();
+		const gone = await ws([`ws://127.0.0.1:${port}/`, "--send", "x", "--expect", "x"]);
+		expect(gone.status).toBe(1);
+		expect(gone.stderr).toBe(`ws: cannot connect to ws://127.0.0.1:${port}/: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+	});
+});
+
 describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the simulator", () => {
 	it("prints a debug build's log lines with time and tag, and stops cleanly", async () => {
 		const port = await freeTcpPort();
