@@ -527,7 +527,8 @@ export function renderMarkdown(result: BenchResult, chartFile: (name: Chart["nam
 
 export function renderHtml(result: BenchResult): string {
 	const rows = result.metrics.map(m => {
-		const cls = m.ratio === undefined ? "" : m.ratio >= 1 ? "good" : m.ratio >= 0.5 ? "fair" : "low";
+		// A ratio is a measurement, not a verdict: at or above 1.0 is marked, below is plain (never red, as if it had failed).
+		const cls = m.ratio === undefined ? "" : m.ratio >= 1 ? "good" : "below";
 		return `<tr><td>${esc(m.label)}</td><td>${esc(formatValue(m.device, m.unit))}</td><td>${esc(formatValue(m.reference, m.unit))}</td><td class="${cls}">${m.better ? esc(formatRatio(m.ratio)) : ""}</td></tr>`;
 	}).join("\n");
 	const figures = charts(result).map(c => `<figure>${c.svg}</figure>`).join("\n");
@@ -539,7 +540,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2r
 h1 { font-size: 1.4rem; } .meta { color: #6c757d; font-size: .9rem; }
 table { border-collapse: collapse; margin: 1rem 0; } th, td { padding: .3rem .7rem; border-bottom: 1px solid #dee2e6; }
 td:not(:first-child), th:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
-td.good { color: #2b8a3e; font-weight: 600; } td.fair { color: #e67700; font-weight: 600; } td.low { color: #c92a2a; font-weight: 600; }
+td.good { color: #2b8a3e; font-weight: 600; } td.below { color: #343a40; }
 figure { margin: 1.5rem 0; } svg { max-width: 100%; height: auto; }
 </style></head><body>
 <h1>${esc(heading(result))}</h1>

@@ -115,6 +115,9 @@ describe("bench result and report", () => {
 		const html = renderHtml(result);
 		expect(html.match(/<svg /g)).toHaveLength(3);
 		expect(html).toContain("a note | with a pipe");
+		// A ratio below 1.0 is a measurement, not a failure: plain, never painted red.
+		expect(html).toMatch(/<td class="below">0\.25×<\/td>/);
+		expect(html).not.toMatch(/#c92a2a|class="low"/);
 	});
 });
 
