@@ -33,7 +33,7 @@ export function editDistance(a: string, b: string): number {
 	return d[a.length][b.length];
 }
 
-/** The candidate closest to `word`, when it is close enough to be a typo of it (a third of its letters, at least one). */
+/** The candidate closest to `word`, when it is close enough to be a typo of it. */
 export function nearest(word: string, candidates: Iterable<string>): string | undefined {
 	let best: string | undefined;
 	let bestDistance = Infinity;
@@ -44,7 +44,8 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
 			bestDistance = distance;
 		}
 	}
-	return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+	// Close enough to be a typo (a third of its letters, at least one), and sharing something (not "X" for "E").
+	return bestDistance <= Math.max(1, Math.floor(word.length / 3)) && bestDistance < word.length ? best : undefined;
 }
 
 /** ` (did you mean "x"?)`, or nothing when no candidate is near. */

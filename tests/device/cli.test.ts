@@ -318,7 +318,7 @@ describe("host-harness ws", () => {
 describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the simulator", () => {
 	it("prints a debug build's log lines with time and tag, and stops cleanly", async () => {
 		const port = await freeTcpPort();
-		const logs = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "logs", "--port", String(port), "--host", "127.0.0.1"], { cwd: projectRoot });
+		const logs = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "logs", "--port", String(port), "--host", "127.0.0.1", "--tag", "app,wifi"], { cwd: projectRoot });
 		let out = "";
 		logs.stdout.on("data", (d: Buffer) => { out += d; });
 		const exited = new Promise<number | null>(resolve => logs.once("exit", code => resolve(code)));
@@ -330,6 +330,8 @@ describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the si
 				await new Promise(r => setTimeout(r, 100));
 			expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[[\w.-]+\] I \(\d+\) app: services up \{/m);
 			expect(out).toMatch(/\[[\w.-]+\] I \(\d+\) wifi: got IP/);
+			expect(out).not.toMatch(/ (tcp-server|udp-server|ws-server): /);		// --tag app,wifi
+			expect(out).not.toMatch(/\x1b\[/);		// no colours when piped
 		}
 		finally {
 			await device.stop();
