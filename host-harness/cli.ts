@@ -28,6 +28,10 @@ interface Command {
 const commands: Record<string, Command> = {
 	device: { summary: "boot the device app on this PC and print its endpoints (npm run device)", run: args => import("./device.js").then(m => m.main(args)) },
 	start: { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) },
+	dashboard: {
+		summary: "the whole system live in a browser: counters, round trips, the device log, reports (npm start -- --dashboard --quiet)",
+		run: args => import("./start.js").then(m => m.main(args.includes("--help") || args.includes("-h") ? args : ["--dashboard", "--quiet", ...args])),
+	},
 };
 
 /** Commands register here as they are added (bench, conformance, serve, check, logs). */

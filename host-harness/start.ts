@@ -18,7 +18,11 @@ import { echoOnce, sha256 } from "./oracle/tcp-echo.js";
 import { udpSender, UdpSender } from "./oracle/udp-echo.js";
 import { WsPeer } from "./peers/ws-peer.js";
 import { nextMessage, openWs } from "./oracle/ws-echo.js";
-import { badValue, checkedConfig, formatHelp, secondsValue, unknownArgument } from "./lib/arguments.js";
+import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, secondsValue, unknownArgument, UsageError } from "./lib/arguments.js";
+import { DashboardServer, type DashboardEvent } from "./dashboard/server.js";
+import { XsbugLogServer } from "./xsbug/log-server.js";
+import { compactSample } from "./xsbug/command.js";
+import { freeTcpPort } from "./lib/ports.js";
 import { runAsProgram, usageError } from "./cli.js";
 
 /** What the dialogue exercises; --only picks some. */
@@ -31,10 +35,14 @@ interface Options {
 	only: Set<Service>;
 	config: Record<string, string>;
 	quiet: boolean;
+	/** Serve the live dashboard on this port (0: any free port); undefined: no dashboard. */
+	dashboardPort?: number;
+	/** Simulator: a debug build whose XS heap figures the dashboard shows. */
+	heap: boolean;
 }
 
 export const usage = formatHelp({
-	usage: "npm start [-- --target node|sim] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--quiet]",
+	usage: "npm start [-- --target node|sim] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--quiet] [--dashboard [--dashboard-port N] [--heap]]",
 	about: `The whole system live on this PC: the device app (on the simulator when the Moddable
 SDK is installed, else Node-hosted), the harness's peers for the device's clients, and a
 dialogue between them, one round a second, until Ctrl-C or --duration. Every line is tagged
@@ -53,18 +61,22 @@ message, a 2000-byte text, then closes after 5 s without data and reconnects.`,
 		["--only <service>", "tcp, udp, ws (the device's servers) or clients (its TCP and WebSocket\nclients); repeatable or comma-separated"],
 		["--config k=v", "a device config value, as mcconfig k=v (repeatable)"],
 		["--quiet", "no dialogue: one counters line every 5 s, and the summary"],
+		["--dashboard", "also serve the live dashboard (counters, round trips, the device log with filters,\nthe latest reports) at http://127.0.0.1:8090/; host-harness dashboard is the same, quiet"],
+		["--dashboard-port N", "the dashboard's port (default 8090; 0: any free port)"],
+		["--heap", "with --target sim: a debug build, whose XS heap figures the dashboard shows"],
 	],
 	examples: [
 		"npm start",
 		"npm start -- --target node --only ws --duration 10",
 		"npm start -- --config tcpMaxClients=4 --quiet",
+		"npm start -- --dashboard                # then open http://127.0.0.1:8090/",
 	],
 });
 
-const flags = ["--target", "--duration", "--only", "--config", "--quiet", "--help"];
+const flags = ["--target", "--duration", "--only", "--config", "--quiet", "--dashboard", "--dashboard-port", "--heap", "--help"];
 
 export function parseArgs(argv: string[]): Options | "help" {
-	const options: Options = { only: new Set(), config: {}, quiet: false };
+	const options: Options = { only: new Set(), config: {}, quiet: false, heap: false };
 	const config: string[] = [];
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
@@ -89,6 +101,12 @@ export function parseArgs(argv: string[]): Options | "help" {
 			config.push(value() ?? "");
 		else if (flag === "--quiet" || flag === "-q")
 			options.quiet = true;
+		else if (flag === "--dashboard")
+			options.dashboardPort ??= 8090;
+		else if (flag === "--dashboard-port")
+			options.dashboardPort = portValue("--dashboard-port", value());
+		else if (flag === "--heap")
+			options.heap = true;
 		else if (flag === "--help" || flag === "-h")
 			return "help";
 		else
@@ -96,6 +114,8 @@ export function parseArgs(argv: string[]): Options | "help" {
 	}
 	if (!options.only.size)
 		options.only = new Set(services);
+	if (options.heap && options.target !== "sim")
+		throw new UsageError("--heap needs --target sim: the XS heap figures come from the simulator's debug build");
 	options.config = checkedConfig(config);
 	return options;
 }
@@ -103,8 +123,19 @@ export function parseArgs(argv: string[]): Options | "help" {
 const tty = process.stdout.isTTY;
 const paint = (code: number, text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
 let quiet = false;
-const harnessSays = (text: string) => { if (!quiet) console.log(`${paint(36, "[harness]")} ${text}`); };
-const deviceSays = (text: string) => { if (!quiet) console.log(`${paint(33, "[device] ")} ${text}`); };
+/** The live dashboard, when asked for: every line and counter goes there too. */
+let dashboard: DashboardServer | undefined;
+const publish = (event: DashboardEvent) => dashboard?.publish(event);
+const harnessSays = (text: string) => {
+	publish({ type: "log", time: Date.now(), source: "harness", text });
+	if (!quiet)
+		console.log(`${paint(36, "[harness]")} ${text}`);
+};
+const deviceSays = (text: string) => {
+	publish({ type: "log", time: Date.now(), source: "device", text });
+	if (!quiet)
+		console.log(`${paint(33, "[device] ")} ${text}`);
+};
 /** Said even with --quiet. */
 const harnessReports = (text: string) => console.log(`${paint(36, "[harness]")} ${text}`);
 
@@ -112,6 +143,8 @@ class Counter {
 	ok = 0;
 	failed = 0;
 	bytes = 0;
+	/** The latest exchange's round trip, ms. */
+	rttMs?: number;
 	toString() {
 		return `${this.ok} ok${this.failed ? `, ${paint(31, `${this.failed} failed`)}` : ""}, ${this.bytes} B`;
 	}
@@ -131,6 +164,13 @@ export async function main(argv: string[]): Promise<number> {
 	}
 	const options = parsed;
 	quiet = options.quiet;
+	if (options.dashboardPort !== undefined) {
+		dashboard = new DashboardServer(`xs-netkit on ${options.target ?? "this PC"}`);
+		const url = await dashboard.start(options.dashboardPort).catch(e => {
+			throw new CommandFailure(`dashboard: ${(e as Error).message}`);
+		});
+		process.stderr.write(`dashboard: ${url}\n`);
+	}
 	const only = options.only;
 	let stopping = false;
 	const plan = planTiers();
@@ -164,6 +204,16 @@ export async function main(argv: string[]): Promise<number> {
 	});
 
 	harnessSays(`starting the device on ${target === "sim" ? "the Moddable simulator (building with mcconfig first)" : "Node (host providers)"} …`);
+	publish({ type: "status", time: Date.now(), text: `starting the device on ${target}` });
+	// --heap: the simulator's debug build reports its XS heap through the xsbug protocol.
+	let xsbug: XsbugLogServer | undefined;
+	let xsbugPort: number | undefined;
+	if (options.heap) {
+		xsbug = new XsbugLogServer({ breakOnExceptions: false });
+		xsbugPort = await freeTcpPort();
+		await xsbug.start(xsbugPort, "127.0.0.1");
+		xsbug.on("sample", sample => publish({ type: "heap", time: Date.now(), text: compactSample(xsbug!.formatSample(sample.machine)), values: sample.values as unknown as Record<string, number> }));
+	}
 
 	let device: RunningDevice;
 	try {
@@ -179,6 +229,7 @@ export async function main(argv: string[]): Promise<number> {
 				...options.config,
 			},
 			progress: text => harnessSays(text),
+			xsbugPort,
 			// The boot log as it happens, not all at once when the services are up.
 			onProcess: running => running.on("log", line => deviceSays(line.raw)),
 		});
@@ -186,9 +237,12 @@ export async function main(argv: string[]): Promise<number> {
 	catch (e) {
 		await peer.close();
 		await wsPeer.close();
+		await xsbug?.close();
+		await dashboard?.close();
 		throw e;
 	}
 	harnessSays(`device up: ${JSON.stringify(device.endpoints)}`);
+	publish({ type: "status", time: Date.now(), text: `device up on ${target}: ${JSON.stringify(device.endpoints)}` });
 	harnessSays(`each round (1 s): ${[
 		only.has("tcp") && "a text line to the device's TCP echo server",
 		only.has("udp") && "a datagram to its UDP echo server",
@@ -202,8 +256,10 @@ export async function main(argv: string[]): Promise<number> {
 	const exchange = async () => {
 		round++;
 		const text = Buffer.from(`round ${round}: hello from the harness`);
+		let t0 = performance.now();
 		if (only.has("tcp")) try {
 			const back = await echoOnce(device.endpoints.tcp!, text, 5000);
+			counters["tcp-server"].rttMs = performance.now() - t0;
 			const good = back.equals(text);
 			counters["tcp-server"][good ? "ok" : "failed"]++;
 			counters["tcp-server"].bytes += back.length;
@@ -215,7 +271,9 @@ export async function main(argv: string[]): Promise<number> {
 		}
 		if (only.has("udp")) try {
 			const datagram = Buffer.from(`datagram ${round}`);
+			t0 = performance.now();
 			const { data } = await udp.echo(datagram, 3000);
+			counters["udp-server"].rttMs = performance.now() - t0;
 			const good = data.equals(datagram);
 			counters["udp-server"][good ? "ok" : "failed"]++;
 			counters["udp-server"].bytes += data.length;
@@ -228,8 +286,10 @@ export async function main(argv: string[]): Promise<number> {
 		if (only.has("ws")) try {
 			const socket = await openWs(device.endpoints.ws!, {}, 5000);
 			const text = `round ${round} over WebSocket`;
+			t0 = performance.now();
 			socket.send(text);
 			const { data, binary } = await nextMessage(socket, 5000);
+			counters["ws-server"].rttMs = performance.now() - t0;
 			const good = !binary && data.toString() === text;
 			counters["ws-server"][good ? "ok" : "failed"]++;
 			counters["ws-server"].bytes += data.length;
@@ -244,7 +304,9 @@ export async function main(argv: string[]): Promise<number> {
 		if (session) {
 			try {
 				const payload = randomBytes(64 + (round % 8) * 100);
+				t0 = performance.now();
 				const back = await session.echo(payload, 5000);
+				counters["tcp-client"].rttMs = performance.now() - t0;
 				const good = sha256(back) === sha256(payload);
 				counters["tcp-client"][good ? "ok" : "failed"]++;
 				counters["tcp-client"].bytes += back.length;
@@ -255,6 +317,9 @@ export async function main(argv: string[]): Promise<number> {
 				harnessSays(`peer → device's TCP client failed: ${(e as Error).message}`);
 			}
 		}
+		publish({ type: "counters", time: Date.now(), round, services: Object.fromEntries(Object.entries(counters)
+			.filter(([name]) => shownService(name))
+			.map(([name, c]) => [name, { ok: c.ok, failed: c.failed, bytes: c.bytes, rttMs: c.rttMs }])) });
 		if (!quiet)
 			harnessSays(`counters: ${countersLine()}`);
 		else if (Date.now() - lastReport >= 5000) {
@@ -263,8 +328,9 @@ export async function main(argv: string[]): Promise<number> {
 		}
 	};
 	let lastReport = Date.now();
+	const shownService = (name: string) => only.has(name.endsWith("-client") ? "clients" : name.slice(0, name.indexOf("-")) as Service);
 	const countersLine = () => Object.entries(counters)
-		.filter(([name]) => only.has(name.endsWith("-client") ? "clients" : name.slice(0, name.indexOf("-")) as Service))
+		.filter(([name]) => shownService(name))
 		.map(([name, c]) => `${name} ${c}`).join(" | ");
 
 
@@ -303,6 +369,9 @@ export async function main(argv: string[]): Promise<number> {
 	await device.stop();
 	await peer.close();
 	await wsPeer.close();
+	await xsbug?.close();
+	publish({ type: "status", time: Date.now(), text: "stopped" });
+	await dashboard?.close();
 	const failed = Object.values(counters).reduce((n, c) => n + c.failed, 0);
 	harnessReports(`stopped. ${countersLine()}`);
 	return failed ? 1 : 0;

@@ -93,6 +93,11 @@ ${sections}
 <table class="mapping"><tr><th>ours</th><th>Autobahn</th><th></th></tr>
 ${autobahnMapping.map(([ours, autobahn, note]) => `<tr><td>${esc(ours)}</td><td>${esc(autobahn)}</td><td>${esc(note)}</td></tr>`).join("\n")}
 </table>
+<script>
+// A link to report.html#case-6.4.1 opens that case's wire logs.
+const row = location.hash.startsWith("#case-") && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+if (row) { for (const d of row.querySelectorAll("details")) d.open = true; row.scrollIntoView(); }
+</script>
 </body></html>
 `;
 }
