@@ -35,26 +35,38 @@ export class HeadlessPage {
 	static async open(chromium: string, url: string, size = { width: 1200, height: 900 }): Promise<HeadlessPage> {
 		const profile = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-chromium-"));
 		const browser = spawn(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--window-size=${size.width},${size.height}`,
-			"--remote-debugging-port=0", `--user-data-dir=${profile}`, "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
-		const endpoint = await new Promise<string>((resolve, reject) => {
-			let text = "";
-			const timer = setTimeout(() => reject(new Error(`Chromium gave no DevTools endpoint within 20 s:\n${text}`)), 20_000);
-			browser.stderr!.on("data", (d: Buffer) => {
-				text += d;
-				const match = /DevTools listening on (ws:\/\/\S+)/.exec(text);
-				if (match) {
-					clearTimeout(timer);
-					resolve(match[1]);
-				}
+			"--remote-debugging-port=0", `--user-data-dir=${profile}`, "about:blank"], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+		// A group of its own: Debian's /usr/bin/chromium* are shell scripts, and the browser and its helpers are their children.
+		try {
+			const endpoint = await new Promise<string>((resolve, reject) => {
+				let text = "";
+				const timer = setTimeout(() => reject(new Error(`Chromium gave no DevTools endpoint within 20 s:\n${text}`)), 20_000);
+				browser.stderr!.on("data", (d: Buffer) => {
+					text += d;
+					const match = /DevTools listening on (ws:\/\/\S+)/.exec(text);
+					if (match) {
+						clearTimeout(timer);
+						resolve(match[1]);
+					}
+				});
+				browser.once("exit", code => reject(new Error(`Chromium exited (${code}):\n${text}`)));
 			});
-			browser.once("exit", code => reject(new Error(`Chromium exited (${code}):\n${text}`)));
-		});
-		const socket = new WebSocket(endpoint, { perMessageDeflate: false });
-		await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-		const raw = new HeadlessPage(browser, profile, socket, "");
-		const { targetId } = await raw.send("Target.createTarget", { url }) as { targetId: string };
-		const { sessionId } = await raw.send("Target.attachToTarget", { targetId, flatten: true }) as { sessionId: string };
-		return new HeadlessPage(browser, profile, socket, sessionId);
+			const socket = new WebSocket(endpoint, { perMessageDeflate: false });
+			await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+			const raw = new HeadlessPage(browser, profile, socket, "");
+			const { targetId } = await raw.send("Target.createTarget", { url }) as { targetId: string };
+			const { sessionId } = await raw.send("Target.attachToTarget", { targetId, flatten: true }) as { sessionId: string };
+			return new HeadlessPage(browser, profile, socket, sessionId);
+		}
+		catch (e) {
+			try {
+				process.kill(-browser.pid!, "SIGTERM");
+			}
+			catch {
+				// already gone
+			}
+			throw e;
+		}
 	}
 
 	#receive(text: string): void {
@@ -93,8 +105,14 @@ export class HeadlessPage {
 
 	async close(): Promise<void> {
 		this.socket.close();
-		this.browser.kill("SIGTERM");
-		await new Promise(resolve => this.browser.exitCode !== null ? resolve(undefined) : this.browser.once("exit", resolve));
+		const exited = new Promise(resolve => this.browser.exitCode !== null ? resolve(undefined) : this.browser.once("exit", resolve));
+		try {
+			process.kill(-this.browser.pid!, "SIGTERM");		// the whole group: the wrapper script, the browser, its helpers
+		}
+		catch {
+			// already gone
+		}
+		await exited;
 		// Chromium's helper processes may still be writing the profile for a moment.
 		try {
 			fs.rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
