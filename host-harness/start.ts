@@ -172,7 +172,17 @@ export async function main(argv: string[]): Promise<number> {
 		process.stderr.write(`dashboard: ${url}\n`);
 	}
 	const only = options.only;
+	// Ctrl-C or SIGTERM at any time, even while the device boots: stop what was started, then exit.
 	let stopping = false;
+	let wake = () => {};
+	const stop = () => {
+		if (!stopping) {
+			stopping = true;
+			wake();
+		}
+	};
+	process.on("SIGINT", stop);
+	process.on("SIGTERM", stop);
 	const plan = planTiers();
 	const target: HostTarget = options.target ?? (plan.tiers.some(t => t.target === "sim") ? "sim" : "node");
 	if (!options.target && target === "node")
@@ -335,14 +345,9 @@ export async function main(argv: string[]): Promise<number> {
 
 
 	const done = new Promise<void>(resolve => {
-		const stop = () => {
-			if (!stopping) {
-				stopping = true;
-				resolve();
-			}
-		};
-		process.on("SIGINT", stop);
-		process.on("SIGTERM", stop);
+		wake = resolve;
+		if (stopping)
+			resolve();
 		if (options.duration)
 			setTimeout(stop, options.duration * 1000);
 		device.process.on("exit", (code, signal) => {

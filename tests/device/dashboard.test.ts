@@ -70,3 +70,33 @@ describe.runIf(!!chromium && tiers.some(t => t.target === "node"))("host-harness
 		expect(await exited, stderr).toBe(0);
 	}, 120_000);
 });
+
+describe.runIf(!!chromium && tiers.some(t => t.target === "sim"))("host-harness dashboard --heap on the simulator, in headless Chromium", () => {
+	it("shows the XS heap figures its debug build reports", async () => {
+		const config = await freeServicePorts();
+		const dashboard = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "dashboard", "--target", "sim", "--heap", "--dashboard-port", "0",
+			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		let stderr = "";
+		dashboard.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const exited = new Promise<number | null>(resolve => dashboard.once("exit", code => resolve(code)));
+		let page: HeadlessPage | undefined;
+		try {
+			const end = Date.now() + 30_000;
+			while (!/^dashboard: (http:\/\/\S+)$/m.test(stderr) && Date.now() < end && dashboard.exitCode === null)
+				await sleep(50);
+			page = await HeadlessPage.open(chromium!, /^dashboard: (http:\/\/\S+)$/m.exec(stderr)![1]);
+			const until = Date.now() + 120_000;
+			let heap = "";
+			while (!/Chunk used: \d+ \/ \d+ bytes, Slot used: \d+ \/ \d+ bytes/.test(heap) && Date.now() < until) {
+				await sleep(500);
+				heap = await page.evaluate<string>(`document.getElementById("heap")?.textContent ?? ""`);
+			}
+			expect(heap).toMatch(/Chunk used: \d+ \/ \d+ bytes, Slot used: \d+ \/ \d+ bytes, Stack used: \d+ \/ \d+ bytes, Garbage collections: \d+/);
+		}
+		finally {
+			await page?.close();
+			dashboard.kill("SIGTERM");
+		}
+		expect(await exited, stderr).toBe(0);
+	}, 180_000);
+});
