@@ -2,7 +2,7 @@
  * host-harness: one CLI for serving, checking, benchmarking and watching a
  * device. Each command is a thin shell over a module the tests also import.
  *
- *   host-harness device   --target node|sim            boot a device on this PC (as npm run device)
+ *   host-harness device   --target node|sim            boot a device on this PC (as npm run -s device)
  *   host-harness start    [--target] [--duration]      the whole system live (as npm start)
  *   host-harness bench    tcp|ws|udp --target …|--device <ip>
  *   host-harness conformance --url ws://…
@@ -26,7 +26,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-	device: { summary: "boot the device app on this PC and print its endpoints (npm run device)", run: args => import("./device.js").then(m => m.main(args)) },
+	device: { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device.js").then(m => m.main(args)) },
 	start: { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) },
 	dashboard: {
 		summary: "the whole system live in a browser: counters, round trips, the device log, reports (npm start -- --dashboard --quiet)",
