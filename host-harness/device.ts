@@ -1,5 +1,5 @@
 /*
- * npm run device -- --target node|sim [--config key=value …]
+ * npm run -s device -- --target node|sim [--config key=value …]
  *
  * Boots the device app alone on this PC. Once all its services are up it
  * prints exactly one line of JSON to stdout with its endpoints, e.g.
