@@ -10,7 +10,8 @@
  */
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
-import { manifestConfig, parseConfigArgs } from "../device/project.js";
+import { manifestConfig } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../modules/config-schema.js";
 import { argumentsOr, registerCommand } from "../cli.js";
@@ -139,7 +140,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 		throw new Error(`--report takes a .md or .html file, not "${options.report}"`);
 	if (options.device && configArgs.length === 0 && process.env.DEVICE_CONFIG)
 		configArgs.push(...process.env.DEVICE_CONFIG.split(/\s+/).filter(Boolean));
-	return { ...options, protocol, target: (target ?? "node") as HostTarget, config: parseConfigArgs(configArgs) };
+	return { ...options, protocol, target: (target ?? "node") as HostTarget, config: checkedConfig(configArgs, options.device ? "esp32" : "lin") };
 }
 
 type Settings = TcpSettings | UdpSettings | WsSettings;

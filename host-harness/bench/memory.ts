@@ -51,7 +51,7 @@ import * as path from "node:path";
 import WebSocket from "ws";
 import { argumentsOr } from "../cli.js";
 import { Endpoint, Endpoints, RunningDevice, startDevice } from "../device/targets.js";
-import { parseConfigArgs } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { simBuildDir } from "../device/sim.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { connect, readBytes, sha256 } from "../oracle/tcp-echo.js";
@@ -888,7 +888,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryOptions | "help"
 					throw new Error(`unknown argument "${arg}"`);
 		}
 	}
-	return { json, settings, config: parseConfigArgs(configArgs) };
+	return { json, settings, config: checkedConfig(configArgs) };
 }
 
 export async function runMemoryBench(argv: string[]): Promise<number> {

@@ -9,7 +9,7 @@
  */
 
 import { argumentsOr, registerCommand } from "../cli.js";
-import { parseConfigArgs } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoint, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { caseKinds, type CaseKind } from "./case.js";
@@ -189,7 +189,7 @@ registerCommand("fuzz", {
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout);
 		}
 		else if (args.device) {
-			const config = parseConfigArgs(args.config);
+			const config = checkedConfig(args.config, "esp32");
 			endpoints = boardEndpoints(args.device, config);
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout ?? 5000);
 			heartbeat ||= config.wsHeartbeat !== "0";

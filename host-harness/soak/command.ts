@@ -8,7 +8,7 @@
  */
 
 import { argumentsOr, registerCommand } from "../cli.js";
-import { parseConfigArgs } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
@@ -127,9 +127,9 @@ registerCommand("soak", {
 		let endpoints: Endpoints;
 		try {
 			if (args.device)
-				endpoints = boardEndpoints(args.device, parseConfigArgs(args.config));
+				endpoints = boardEndpoints(args.device, checkedConfig(args.config, "esp32"));
 			else {
-				const config = { ...await freeServicePorts(), ...parseConfigArgs(args.config) };
+				const config = { ...await freeServicePorts(), ...checkedConfig(args.config) };
 				running = await startDevice({ target: args.target!, config, control: args.target === "node", progress: text => process.stderr.write(`${text}\n`) });
 				endpoints = running.endpoints;
 			}

@@ -53,6 +53,8 @@ describe("host-harness CLI", () => {
 			[["device", "--target", "sm"], /^--target must be node or sim, not "sm" \(did you mean "sim"\?\)/],
 			[["device", "--target", "node", "--config", "tcpPort=99999"], /--config tcpPort=99999: port 99999 is outside 0\.\.65535/],
 			[["conformance", "--urll", "ws://127.0.0.1:1/"], /^unknown argument "--urll" \(did you mean "--url"\?\)/],
+			[["bench", "udp", "--target", "node", "--config", "udpPort=abc"], /^--config udpPort=abc: expected a whole number, got "abc"/],
+			[["start", "--config", "wsMaxClients=0"], /^--config wsMaxClients=0: must be at least 1, got 0/],
 			[["wifi", "stauts", "--device", "127.0.0.1"], /^wifi takes status or forget, not "stauts" \(did you mean "status"\?\)/],
 		];
 		for (const [args, message] of cases) {
