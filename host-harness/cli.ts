@@ -2,25 +2,54 @@
  * host-harness: one CLI for serving, checking, benchmarking and watching a
  * device. Each command is a thin shell over a module the tests also import.
  *
- *   host-harness device   --target node|sim            boot a device on this PC (as npm run device)
+ *   host-harness device   --target node|sim            boot a device on this PC (as npm run -s device)
  *   host-harness start    [--target] [--duration]      the whole system live (as npm start)
  *   host-harness bench    tcp|ws|udp --target …|--device <ip>
  *   host-harness conformance --url ws://…
+ *
+ * The rules every command keeps: machine output (--json, the device line)
+ * alone on stdout, everything else on stderr; a wrong argument names the
+ * flag and its value, suggests the nearest known word and exits 2 with the
+ * usage; an expected failure is one line and exit 1, never a stack.
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CommandFailure, UsageError, didYouMean } from "./lib/arguments.js";
+import { projectRoot } from "./device/project.js";
 
 interface Command {
 	summary: string;
+	/** Its --help text; printed after an argument error. */
+	usage?: string;
 	run(args: string[]): Promise<number | void>;
 }
 
 const commands: Record<string, Command> = {
-	device: { summary: "boot the device app on this PC and print its endpoints (npm run device)", run: () => import("./device.js").then(() => new Promise<never>(() => {})) },
-	start: { summary: "the whole system live: device, peers, dialogue (npm start)", run: () => import("./start.js").then(() => new Promise<never>(() => {})) },
+	device: { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device.js").then(m => m.main(args)) },
+	start: { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) },
+	dashboard: {
+		summary: "the whole system live in a browser: counters, round trips, the device log, reports (npm start -- --dashboard --quiet)",
+		run: args => import("./start.js").then(m => m.main(args.includes("--help") || args.includes("-h") ? args : ["--dashboard", "--quiet", ...args])),
+	},
 };
 
 /** Commands register here as they are added (bench, conformance, serve, check, logs). */
 export function registerCommand(name: string, command: Command): void {
 	commands[name] = command;
+}
+
+/** The flags a usage text mentions, to suggest the nearest of them for a typo. */
+function flagsOf(usage: string): string[] {
+	return [...new Set(usage.match(/--[a-z][\w-]*/g) ?? [])];
+}
+
+/** An argument error as every command prints it: the problem (with the nearest flag, if one is near), a blank line, the usage; exit 2. */
+export function usageError(message: string, usage: string): number {
+	const unknown = /^unknown argument "(--?[\w-]+)[^"]*"$/.exec(message);
+	const hint = unknown && !message.includes("did you mean") ? didYouMean(unknown[1], flagsOf(usage)) : "";
+	process.stderr.write(`${message}${hint}\n\n${usage.trimEnd()}\n`);
+	return 2;
 }
 
 /**
@@ -34,42 +63,76 @@ export function argumentsOr<T>(parse: (argv: string[]) => T | "help", argv: stri
 		args = parse(argv);
 	}
 	catch (e) {
-		process.stderr.write(`${(e as Error).message}\n\n${usage}`);
-		return 2;
+		return usageError((e as Error).message, usage);
 	}
 	if (args === "help") {
-		process.stdout.write(usage);
+		process.stdout.write(usage.endsWith("\n") ? usage : `${usage}\n`);
 		return 0;
 	}
 	return args;
 }
 
+export function version(): string {
+	return (JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { version: string }).version;
+}
+
 function usage(): string {
 	const width = Math.max(...Object.keys(commands).map(n => n.length));
-	return `usage: host-harness <command> [options]   (host-harness <command> --help for more)
+	return `usage: host-harness <command> [options]   (host-harness <command> --help for more; --version)
 
-${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join("\n")}\n`;
+commands:
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+examples:
+  npm run -s harness -- check --target node --only udp --json
+  npm run -s harness -- conformance --url ws://127.0.0.1:8081/ws --report conformance.html
+  node host-harness/bin.mjs bench tcp --target sim
+`;
 }
 
 export async function main(argv: string[]): Promise<number> {
 	await import("./commands.js");
 	const [name, ...rest] = argv;
-	if (!name || name === "--help" || name === "-h" || name === "help") {
+	if (name === "--version" || name === "-V" || name === "version") {
+		process.stdout.write(`host-harness ${version()}\n`);
+		return 0;
+	}
+	if (!name) {
+		process.stderr.write(`a command is needed\n\n${usage()}`);
+		return 2;
+	}
+	if (name === "--help" || name === "-h" || name === "help") {
+		if (rest[0] && commands[rest[0]])
+			return main([rest[0], "--help"]);
 		process.stdout.write(usage());
-		return name ? 0 : 2;
+		return 0;
 	}
 	const command = commands[name];
 	if (!command) {
-		process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
+		process.stderr.write(`unknown command "${name}"${didYouMean(name, Object.keys(commands))}\n\n${usage()}`);
 		return 2;
 	}
-	// device and start read process.argv themselves.
-	process.argv = [process.argv[0], process.argv[1], ...rest];
-	return (await command.run(rest)) ?? 0;
+	try {
+		return (await command.run(rest)) ?? 0;
+	}
+	catch (e) {
+		if (e instanceof UsageError)
+			return usageError(e.message, command.usage ?? `host-harness ${name} --help for the usage`);
+		if (e instanceof CommandFailure) {
+			process.stderr.write(`${name}: ${e.message}\n`);
+			return e.code;
+		}
+		throw e;
+	}
+}
+
+/** Run the CLI as a program: exit with the command's code; an error nobody expected is one line too (HOST_HARNESS_STACK=1 for its stack). */
+export function runAsProgram(argv: string[]): void {
+	main(argv).then(code => process.exit(code), (e: Error) => {
+		process.stderr.write(`${process.env.HOST_HARNESS_STACK ? e.stack : e.message}\n`);
+		process.exit(1);
+	});
 }
 
 if (import.meta.url === `file://${process.argv[1]}`)
-	main(process.argv.slice(2)).then(code => process.exit(code), (e: Error) => {
-		process.stderr.write(`${e.message}\n`);
-		process.exit(1);
-	});
+	runAsProgram(process.argv.slice(2));

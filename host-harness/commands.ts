@@ -8,3 +8,4 @@ import "./serve/command.js";
 import "./xsbug/command.js";
 import "./fuzz/command.js";
 import "./soak/command.js";
+import "./ws/command.js";

@@ -1,5 +1,5 @@
 /*
- * npm run device -- --target node|sim [--config key=value …]
+ * npm run -s device -- --target node|sim [--config key=value …]
  *
  * Boots the device app alone on this PC. Once all its services are up it
  * prints exactly one line of JSON to stdout with its endpoints, e.g.
@@ -15,36 +15,44 @@
 import { HostTarget, startDevice, type Endpoints, type RunningDevice } from "./device/targets.js";
 import { startLanDevice } from "./device/lan.js";
 import { whyNoNamespaces } from "./lib/netns.js";
-import { parseConfigArgs } from "./device/project.js";
 import { findSdk } from "./device/sdk.js";
+import { badValue, checkedConfig, formatHelp, unknownArgument, UsageError } from "./lib/arguments.js";
+import { runAsProgram, usageError } from "./cli.js";
 
-const usage = `usage: npm run device -- --target node|sim [--config key=value …] [--netns] [--quiet]
+export const usage = formatHelp({
+	usage: "npm run -s device -- --target node|sim [--config key=value …] [--netns] [--quiet]",
+	about: `Boots the device app alone on this PC. Once its services are up it prints one line
+of JSON with its endpoints on stdout (nothing else goes to stdout: the device log and
+every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
+(npm run -s: without -s, npm prints its own "> xs-netkit@… device" lines on stdout first.)`,
+	options: [
+		["--target node", "the device modules in Node over the host providers (always available)"],
+		["--target sim", "the Moddable simulator (needs the SDK: $MODDABLE or ~/Projects/moddable)"],
+		["--config k=v", "a device config value, as mcconfig k=v would set it (repeatable; k=v alone too)"],
+		["--netns", "run it in a network namespace of its own, reached at its own address\n(198.18.x.y) as a board on a LAN is, on a board's ports (root only)"],
+		["--quiet", "do not copy the device log to stderr"],
+	],
+	examples: [
+		"npm run -s device -- --target node",
+		"npm run -s device -- --target sim --config tcpPort=7681",
+		"npm run -s device -- --target node 2>/dev/null | jq .ws",
+		"npm run -s device -- --target node --netns        # then: npm run -s harness -- check --device <its address>",
+	],
+});
 
-  --target node   the device modules in Node over the host providers (always available)
-  --target sim    the Moddable simulator (needs the SDK: $MODDABLE or ~/Projects/moddable)
-  --config k=v    a device config value, as mcconfig k=v would set it (repeatable)
-  --netns         run it in a network namespace of its own, reached at its own address
-                  (198.18.x.y) as a board on a LAN is, on a board's ports (root only)
-  --quiet         do not copy the device log to stderr
+const flags = ["--target", "--config", "--quiet", "--netns", "--help"];
 
-Prints one line of JSON with the device's endpoints once its services are up.
-
-examples:
-  npm run device -- --target node
-  npm run device -- --target sim --config tcpPort=7681
-  npm run device -- --target node --netns        # then: npx host-harness check --device <its address>`;
-
-function parseArgs(argv: string[]) {
-	let target: HostTarget | undefined;
+export function parseArgs(argv: string[]): { target: HostTarget; config: Record<string, string>; quiet: boolean; netns: boolean } | "help" {
+	let target: string | undefined;
 	const config: string[] = [];
 	let quiet = false;
 	let netns = false;
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
 		if (arg === "--target" || arg === "-t")
-			target = argv[++i] as HostTarget;
+			target = argv[++i] ?? "";
 		else if (arg.startsWith("--target="))
-			target = arg.slice(9) as HostTarget;
+			target = arg.slice(9);
 		else if (arg === "--config" || arg === "-c")
 			config.push(argv[++i] ?? "");
 		else if (arg.startsWith("--config="))
@@ -53,34 +61,38 @@ function parseArgs(argv: string[]) {
 			quiet = true;
 		else if (arg === "--netns")
 			netns = true;
-		else if (arg === "--help" || arg === "-h") {
-			process.stdout.write(`${usage}\n`);
-			process.exit(0);
-		}
+		else if (arg === "--help" || arg === "-h")
+			return "help";
 		else if (/^\w+=/.test(arg))
 			config.push(arg);		// mcconfig's own form: key=value
 		else
-			throw new Error(`unknown argument "${arg}"`);
+			throw unknownArgument(arg, flags);
 	}
+	if (target === undefined)
+		throw new UsageError("--target node|sim is required");
 	if (target !== "node" && target !== "sim")
-		throw new Error(`--target must be node or sim${target ? `, not "${target}"` : ""}`);
-	return { target, config: parseConfigArgs(config), quiet, netns };
+		throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
+	return { target, config: checkedConfig(config), quiet, netns };
 }
 
-async function main(): Promise<void> {
+/** Boot the device and print its line; resolves only with an error's exit code (a signal stops it and exits). */
+export async function main(argv: string[]): Promise<number> {
 	let args;
 	try {
-		args = parseArgs(process.argv.slice(2));
+		args = parseArgs(argv);
 	}
 	catch (e) {
-		process.stderr.write(`${(e as Error).message}\n\n${usage}\n`);
-		process.exit(2);
+		return usageError((e as Error).message, usage);
+	}
+	if (args === "help") {
+		process.stdout.write(usage);
+		return 0;
 	}
 	if (args.target === "sim") {
 		const lookup = findSdk();
 		if ("missing" in lookup) {
 			process.stderr.write(`cannot run the simulator: ${lookup.missing}\nUse --target node, or install the Moddable SDK (see README).\n`);
-			process.exit(2);
+			return 1;
 		}
 		process.stderr.write(`building the app for the simulator with ${lookup.sdk.root} …\n`);
 	}
@@ -88,7 +100,7 @@ async function main(): Promise<void> {
 		const why = whyNoNamespaces();
 		if (why) {
 			process.stderr.write(`cannot run the device in a network namespace: ${why}\n`);
-			process.exit(2);
+			return 1;
 		}
 	}
 	let endpoints: Endpoints;
@@ -98,22 +110,31 @@ async function main(): Promise<void> {
 		if (args.netns) {
 			const lan = await startLanDevice(args.target, args.config, {});
 			process.stderr.write(`the device is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link); ` +
-				`try: npx host-harness check --device ${lan.link.deviceAddress}${Object.keys(args.config).length ? ` ${Object.entries(lan.config).map(([k, v]) => `--config ${k}=${v}`).join(" ")}` : ""}\n`);
+				`try: npm run -s harness -- check --device ${lan.link.deviceAddress}${Object.keys(args.config).length ? ` ${Object.entries(lan.config).map(([k, v]) => `--config ${k}=${v}`).join(" ")}` : ""}\n`);
 			device = lan.running;
 			endpoints = lan.endpoints;
 			stopDevice = () => lan.stop();
 		}
 		else {
-			device = await startDevice({ target: args.target, config: args.config });
+			// The boot log as it happens (stderr), and a progress line every few seconds while the simulator builds.
+			device = await startDevice({
+				target: args.target,
+				config: args.config,
+				progress: text => process.stderr.write(`${text}\n`),
+				onProcess: running => {
+					if (!args.quiet)
+						running.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
+				},
+			});
 			endpoints = device.endpoints;
 			stopDevice = () => device.stop();
 		}
 	}
 	catch (e) {
 		process.stderr.write(`${(e as Error).message}\n`);
-		process.exit(1);
+		return 1;
 	}
-	if (!args.quiet) {
+	if (!args.quiet && args.netns) {
 		for (const line of device.process.log)
 			process.stderr.write(`[device] ${line.raw}\n`);
 		device.process.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
@@ -136,6 +157,8 @@ async function main(): Promise<void> {
 			void stop(1);
 		}
 	});
+	return new Promise<number>(() => {});
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}`)
+	runAsProgram(["device", ...process.argv.slice(2)]);

@@ -18,53 +18,171 @@ import { echoOnce, sha256 } from "./oracle/tcp-echo.js";
 import { udpSender, UdpSender } from "./oracle/udp-echo.js";
 import { WsPeer } from "./peers/ws-peer.js";
 import { nextMessage, openWs } from "./oracle/ws-echo.js";
+import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, secondsValue, unknownArgument, UsageError } from "./lib/arguments.js";
+import { DashboardServer, type DashboardEvent } from "./dashboard/server.js";
+import { XsbugLogServer } from "./xsbug/log-server.js";
+import { compactSample } from "./xsbug/command.js";
+import { freeTcpPort } from "./lib/ports.js";
+import { runAsProgram, usageError } from "./cli.js";
+
+/** What the dialogue exercises; --only picks some. */
+const services = ["tcp", "udp", "ws", "clients"] as const;
+type Service = typeof services[number];
 
 interface Options {
 	target?: HostTarget;
 	duration?: number;
+	only: Set<Service>;
+	config: Record<string, string>;
+	quiet: boolean;
+	/** Serve the live dashboard on this port (0: any free port); undefined: no dashboard. */
+	dashboardPort?: number;
+	/** Simulator: a debug build whose XS heap figures the dashboard shows. */
+	heap: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-	const options: Options = {};
+export const usage = formatHelp({
+	usage: "npm start [-- --target node|sim] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--quiet] [--dashboard [--dashboard-port N] [--heap]]",
+	about: `The whole system live on this PC: the device app (on the simulator when the Moddable
+SDK is installed, else Node-hosted), the harness's peers for the device's clients, and a
+dialogue between them, one round a second, until Ctrl-C or --duration. Every line is tagged
+[device] or [harness]; a counters line follows each round. At the end the harness closes
+the device's WebSocket client session with 1000 (normal closure) before stopping the device.
+
+Each round: the harness sends the device's TCP echo server a text line, its UDP server a
+datagram and its WebSocket server a text message (a new connection each round), and, once
+the device's TCP client is connected, the TCP peer sends it 64 + 100 × (round mod 8) random
+bytes (64 … 764 B, so echoes of several sizes are judged). The device's WebSocket client runs
+ESP-IDF's example session: "hello 0000" … "hello 0004", a fragmented text and binary
+message, a 2000-byte text, then closes after 5 s without data and reconnects.`,
+	options: [
+		["--target node|sim", "where the device runs (default: sim when available, else node)"],
+		["--duration <s>", "stop after this many seconds (default: until Ctrl-C)"],
+		["--only <service>", "tcp, udp, ws (the device's servers) or clients (its TCP and WebSocket\nclients); repeatable or comma-separated"],
+		["--config k=v", "a device config value, as mcconfig k=v (repeatable)"],
+		["--quiet", "no dialogue: one counters line every 5 s, and the summary"],
+		["--dashboard", "also serve the live dashboard (counters, round trips, the device log with filters,\nthe latest reports) at http://127.0.0.1:8090/; host-harness dashboard is the same, quiet"],
+		["--dashboard-port N", "the dashboard's port (default 8090; 0: any free port)"],
+		["--heap", "with --target sim: a debug build, whose XS heap figures the dashboard shows"],
+	],
+	examples: [
+		"npm start",
+		"npm start -- --target node --only ws --duration 10",
+		"npm start -- --config tcpMaxClients=4 --quiet",
+		"npm start -- --dashboard                # then open http://127.0.0.1:8090/",
+	],
+});
+
+const flags = ["--target", "--duration", "--only", "--config", "--quiet", "--dashboard", "--dashboard-port", "--heap", "--help"];
+
+export function parseArgs(argv: string[]): Options | "help" {
+	const options: Options = { only: new Set(), config: {}, quiet: false, heap: false };
+	const config: string[] = [];
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
-		if (arg === "--target" || arg === "-t")
-			options.target = argv[++i] as HostTarget;
-		else if (arg === "--duration" || arg === "-d")
-			options.duration = Number(argv[++i]);
-		else if (arg === "--help" || arg === "-h") {
-			process.stdout.write(`usage: npm start [-- --target node|sim] [--duration <seconds>]
-
-Runs the device app (simulator if the Moddable SDK is installed, else Node-hosted),
-the harness peers, and a live dialogue between them until Ctrl-C or --duration.\n`);
-			process.exit(0);
+		const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+		const value = () => inline ?? argv[++i];
+		if (flag === "--target" || flag === "-t") {
+			const target = value();
+			if (target !== "node" && target !== "sim")
+				throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
+			options.target = target;
 		}
+		else if (flag === "--duration" || flag === "-d")
+			options.duration = secondsValue("--duration", value());
+		else if (flag === "--only") {
+			for (const name of (value() ?? "").split(",")) {
+				if (!(services as readonly string[]).includes(name))
+					throw badValue("--only", name, `takes ${services.join(", ")}`, services);
+				options.only.add(name as Service);
+			}
+		}
+		else if (flag === "--config" || flag === "-c")
+			config.push(value() ?? "");
+		else if (flag === "--quiet" || flag === "-q")
+			options.quiet = true;
+		else if (flag === "--dashboard")
+			options.dashboardPort ??= 8090;
+		else if (flag === "--dashboard-port")
+			options.dashboardPort = portValue("--dashboard-port", value());
+		else if (flag === "--heap")
+			options.heap = true;
+		else if (flag === "--help" || flag === "-h")
+			return "help";
 		else
-			throw new Error(`unknown argument "${arg}" (see --help)`);
+			throw unknownArgument(arg, flags);
 	}
-	if (options.target !== undefined && options.target !== "node" && options.target !== "sim")
-		throw new Error("--target must be node or sim");
-	if (options.duration !== undefined && !(options.duration > 0))
-		throw new Error("--duration takes a number of seconds");
+	if (!options.only.size)
+		options.only = new Set(services);
+	if (options.heap && options.target !== "sim")
+		throw new UsageError("--heap needs --target sim: the XS heap figures come from the simulator's debug build");
+	options.config = checkedConfig(config);
 	return options;
 }
 
 const tty = process.stdout.isTTY;
 const paint = (code: number, text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
-const harnessSays = (text: string) => console.log(`${paint(36, "[harness]")} ${text}`);
-const deviceSays = (text: string) => console.log(`${paint(33, "[device] ")} ${text}`);
+let quiet = false;
+/** The live dashboard, when asked for: every line and counter goes there too. */
+let dashboard: DashboardServer | undefined;
+const publish = (event: DashboardEvent) => dashboard?.publish(event);
+const harnessSays = (text: string) => {
+	publish({ type: "log", time: Date.now(), source: "harness", text });
+	if (!quiet)
+		console.log(`${paint(36, "[harness]")} ${text}`);
+};
+const deviceSays = (text: string) => {
+	publish({ type: "log", time: Date.now(), source: "device", text });
+	if (!quiet)
+		console.log(`${paint(33, "[device] ")} ${text}`);
+};
+/** Said even with --quiet. */
+const harnessReports = (text: string) => console.log(`${paint(36, "[harness]")} ${text}`);
 
 class Counter {
 	ok = 0;
 	failed = 0;
 	bytes = 0;
+	/** The latest exchange's round trip, ms. */
+	rttMs?: number;
 	toString() {
 		return `${this.ok} ok${this.failed ? `, ${paint(31, `${this.failed} failed`)}` : ""}, ${this.bytes} B`;
 	}
 }
 
-async function main(): Promise<number> {
-	const options = parseArgs(process.argv.slice(2));
+export async function main(argv: string[]): Promise<number> {
+	let parsed: Options | "help";
+	try {
+		parsed = parseArgs(argv);
+	}
+	catch (e) {
+		return usageError((e as Error).message, usage);
+	}
+	if (parsed === "help") {
+		process.stdout.write(usage);
+		return 0;
+	}
+	const options = parsed;
+	quiet = options.quiet;
+	if (options.dashboardPort !== undefined) {
+		dashboard = new DashboardServer(`xs-netkit on ${options.target ?? "this PC"}`);
+		const url = await dashboard.start(options.dashboardPort).catch(e => {
+			throw new CommandFailure(`dashboard: ${(e as Error).message}`);
+		});
+		process.stderr.write(`dashboard: ${url}\n`);
+	}
+	const only = options.only;
+	// Ctrl-C or SIGTERM at any time, even while the device boots: stop what was started, then exit.
+	let stopping = false;
+	let wake = () => {};
+	const stop = () => {
+		if (!stopping) {
+			stopping = true;
+			wake();
+		}
+	};
+	process.on("SIGINT", stop);
+	process.on("SIGTERM", stop);
 	const plan = planTiers();
 	const target: HostTarget = options.target ?? (plan.tiers.some(t => t.target === "sim") ? "sim" : "node");
 	if (!options.target && target === "node")
@@ -85,7 +203,9 @@ async function main(): Promise<number> {
 			const shown = message.binary ? `${message.data.length} bytes binary` : `"${message.data.toString().slice(0, 40)}${message.data.length > 40 ? "…" : ""}" (${message.data.length} bytes)`;
 			harnessSays(`device's WebSocket client sent ${shown}; echoed back`);
 		});
-		session.closed.then(({ code }) => harnessSays(`device's WebSocket client closed the session with ${code}`), () => {});
+		session.closed.then(({ code }) => harnessSays(stopping
+			? `the harness closed the device's WebSocket client session with ${code} (stopping)`
+			: `device's WebSocket client closed the session with ${code}${code === 1000 ? " (its example session ends after 5 s without data; it reconnects)" : ""}`), () => {});
 	});
 
 	peer.on("session", session => {
@@ -94,6 +214,16 @@ async function main(): Promise<number> {
 	});
 
 	harnessSays(`starting the device on ${target === "sim" ? "the Moddable simulator (building with mcconfig first)" : "Node (host providers)"} …`);
+	publish({ type: "status", time: Date.now(), text: `starting the device on ${target}` });
+	// --heap: the simulator's debug build reports its XS heap through the xsbug protocol.
+	let xsbug: XsbugLogServer | undefined;
+	let xsbugPort: number | undefined;
+	if (options.heap) {
+		xsbug = new XsbugLogServer({ breakOnExceptions: false });
+		xsbugPort = await freeTcpPort();
+		await xsbug.start(xsbugPort, "127.0.0.1");
+		xsbug.on("sample", sample => publish({ type: "heap", time: Date.now(), text: compactSample(xsbug!.formatSample(sample.machine)), values: sample.values as unknown as Record<string, number> }));
+	}
 
 	let device: RunningDevice;
 	try {
@@ -106,28 +236,40 @@ async function main(): Promise<number> {
 				tcpClientPort: String(peer.port),
 				wsClient: "true",
 				wsClientUri: `ws://127.0.0.1:${wsPeer.port}/`,
+				...options.config,
 			},
+			progress: text => harnessSays(text),
+			xsbugPort,
+			// The boot log as it happens, not all at once when the services are up.
+			onProcess: running => running.on("log", line => deviceSays(line.raw)),
 		});
 	}
 	catch (e) {
 		await peer.close();
 		await wsPeer.close();
+		await xsbug?.close();
+		await dashboard?.close();
 		throw e;
 	}
-	for (const line of device.process.log)
-		deviceSays(line.raw);
-	device.process.on("log", line => deviceSays(line.raw));
 	harnessSays(`device up: ${JSON.stringify(device.endpoints)}`);
+	publish({ type: "status", time: Date.now(), text: `device up on ${target}: ${JSON.stringify(device.endpoints)}` });
+	harnessSays(`each round (1 s): ${[
+		only.has("tcp") && "a text line to the device's TCP echo server",
+		only.has("udp") && "a datagram to its UDP echo server",
+		only.has("ws") && "a text message to its WebSocket echo server on a new connection",
+		only.has("clients") && "64 + 100 × (round mod 8) random bytes (64 … 764 B) from the TCP peer to the device's TCP client",
+	].filter(Boolean).join("; ")}`);
 
 	const udp: UdpSender = await udpSender(device.endpoints.udp!);
 	let round = 0;
-	let stopping = false;
 
 	const exchange = async () => {
 		round++;
 		const text = Buffer.from(`round ${round}: hello from the harness`);
-		try {
+		let t0 = performance.now();
+		if (only.has("tcp")) try {
 			const back = await echoOnce(device.endpoints.tcp!, text, 5000);
+			counters["tcp-server"].rttMs = performance.now() - t0;
 			const good = back.equals(text);
 			counters["tcp-server"][good ? "ok" : "failed"]++;
 			counters["tcp-server"].bytes += back.length;
@@ -137,9 +279,11 @@ async function main(): Promise<number> {
 			counters["tcp-server"].failed++;
 			harnessSays(`tcp → device failed: ${(e as Error).message}`);
 		}
-		try {
+		if (only.has("udp")) try {
 			const datagram = Buffer.from(`datagram ${round}`);
+			t0 = performance.now();
 			const { data } = await udp.echo(datagram, 3000);
+			counters["udp-server"].rttMs = performance.now() - t0;
 			const good = data.equals(datagram);
 			counters["udp-server"][good ? "ok" : "failed"]++;
 			counters["udp-server"].bytes += data.length;
@@ -149,11 +293,13 @@ async function main(): Promise<number> {
 			counters["udp-server"].failed++;
 			harnessSays(`udp → device failed: ${(e as Error).message}`);
 		}
-		try {
+		if (only.has("ws")) try {
 			const socket = await openWs(device.endpoints.ws!, {}, 5000);
 			const text = `round ${round} over WebSocket`;
+			t0 = performance.now();
 			socket.send(text);
 			const { data, binary } = await nextMessage(socket, 5000);
+			counters["ws-server"].rttMs = performance.now() - t0;
 			const good = !binary && data.toString() === text;
 			counters["ws-server"][good ? "ok" : "failed"]++;
 			counters["ws-server"].bytes += data.length;
@@ -164,11 +310,13 @@ async function main(): Promise<number> {
 			counters["ws-server"].failed++;
 			harnessSays(`ws → device failed: ${(e as Error).message}`);
 		}
-		const session = peer.sessions.at(-1);
+		const session = only.has("clients") ? peer.sessions.at(-1) : undefined;
 		if (session) {
 			try {
 				const payload = randomBytes(64 + (round % 8) * 100);
+				t0 = performance.now();
 				const back = await session.echo(payload, 5000);
+				counters["tcp-client"].rttMs = performance.now() - t0;
 				const good = sha256(back) === sha256(payload);
 				counters["tcp-client"][good ? "ok" : "failed"]++;
 				counters["tcp-client"].bytes += back.length;
@@ -179,19 +327,27 @@ async function main(): Promise<number> {
 				harnessSays(`peer → device's TCP client failed: ${(e as Error).message}`);
 			}
 		}
-		harnessSays(`counters: ${Object.entries(counters).map(([name, c]) => `${name} ${c}`).join(" | ")}`);
+		publish({ type: "counters", time: Date.now(), round, services: Object.fromEntries(Object.entries(counters)
+			.filter(([name]) => shownService(name))
+			.map(([name, c]) => [name, { ok: c.ok, failed: c.failed, bytes: c.bytes, rttMs: c.rttMs }])) });
+		if (!quiet)
+			harnessSays(`counters: ${countersLine()}`);
+		else if (Date.now() - lastReport >= 5000) {
+			lastReport = Date.now();
+			harnessReports(`counters: ${countersLine()}`);
+		}
 	};
+	let lastReport = Date.now();
+	const shownService = (name: string) => only.has(name.endsWith("-client") ? "clients" : name.slice(0, name.indexOf("-")) as Service);
+	const countersLine = () => Object.entries(counters)
+		.filter(([name]) => shownService(name))
+		.map(([name, c]) => `${name} ${c}`).join(" | ");
 
 
 	const done = new Promise<void>(resolve => {
-		const stop = () => {
-			if (!stopping) {
-				stopping = true;
-				resolve();
-			}
-		};
-		process.on("SIGINT", stop);
-		process.on("SIGTERM", stop);
+		wake = resolve;
+		if (stopping)
+			resolve();
 		if (options.duration)
 			setTimeout(stop, options.duration * 1000);
 		device.process.on("exit", (code, signal) => {
@@ -209,15 +365,22 @@ async function main(): Promise<number> {
 	await done;
 	await loop.catch(() => {});
 	udp.close();
+	// End the device's WebSocket client session with a closing handshake (1000), not by killing the device under it (1006).
+	await Promise.all(wsPeer.sessions.map(session => {
+		if (session.socket.readyState === session.socket.OPEN)
+			session.socket.close(1000, "harness stopping");
+		return Promise.race([session.closed, new Promise(r => setTimeout(r, 2000))]);
+	}));
 	await device.stop();
 	await peer.close();
 	await wsPeer.close();
+	await xsbug?.close();
+	publish({ type: "status", time: Date.now(), text: "stopped" });
+	await dashboard?.close();
 	const failed = Object.values(counters).reduce((n, c) => n + c.failed, 0);
-	harnessSays(`stopped. ${Object.entries(counters).map(([name, c]) => `${name} ${c}`).join(" | ")}`);
+	harnessReports(`stopped. ${countersLine()}`);
 	return failed ? 1 : 0;
 }
 
-main().then(code => process.exit(code), (e: Error) => {
-	console.error(e.message);
-	process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`)
+	runAsProgram(["start", ...process.argv.slice(2)]);

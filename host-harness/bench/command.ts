@@ -12,7 +12,8 @@
  */
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
-import { manifestConfig, parseConfigArgs } from "../device/project.js";
+import { manifestConfig } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../modules/config-schema.js";
 import { argumentsOr, registerCommand } from "../cli.js";
@@ -38,6 +39,7 @@ the same run, and prints metric | device | reference | ratio, where ratio
 is the device as a fraction of the reference (throughput device/reference,
 latency reference/device): 1.0 = as good as the reference.
 
+options:
   --target node|sim   boot the device on this PC (default node; sim builds with mcconfig)
   --device <ip>       a flashed board instead (its config: --config/DEVICE_CONFIG)
   --duration <s>      time cap of each phase, shared by its rounds (default node 6, sim 10, board 10)
@@ -57,10 +59,11 @@ TCP: throughput with 64 KiB writes (and 1, 16 KiB for the chart), round trip
 p50/p99 of 64 B, N clients' aggregate round trips/s. UDP: round trip p50/p99
 of 64 B, datagrams/s with a window outstanding (64, 512, 1472 B), losses.
 WS: 64 B messages/s pipelined, round trip p50/p99, 64 KiB message throughput,
-N clients. A progress line shows while it runs when stdout is a terminal.
+N clients. Progress goes to stderr: a live line on a terminal, else a line
+per finished phase.
 Exit status 1 when a measurement failed on either side.
 
-Examples:
+examples:
   host-harness bench tcp --target node
   host-harness bench ws --target sim --report bench-ws.html
   host-harness bench udp --device 192.168.1.50 --json > udp.json
@@ -141,7 +144,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 		throw new Error(`--report takes a .md or .html file, not "${options.report}"`);
 	if (options.device && configArgs.length === 0 && process.env.DEVICE_CONFIG)
 		configArgs.push(...process.env.DEVICE_CONFIG.split(/\s+/).filter(Boolean));
-	return { ...options, protocol, target: (target ?? "node") as HostTarget, config: parseConfigArgs(configArgs) };
+	return { ...options, protocol, target: (target ?? "node") as HostTarget, config: checkedConfig(configArgs, options.device ? "esp32" : "lin") };
 }
 
 type Settings = TcpSettings | UdpSettings | WsSettings;
@@ -269,11 +272,9 @@ async function run(argv: string[]): Promise<number> {
 	const options = argumentsOr(parseBenchArgs, argv, usage);
 	if (typeof options === "number")
 		return options;
-	const tty = process.stdout.isTTY === true;
-	const status = (text: string) => {
-		if (tty)
-			process.stderr.write(`${text}\n`);
-	};
+	// Progress goes to stderr: a live line on a terminal, else a line per finished phase.
+	const tty = process.stderr.isTTY === true;
+	const status = (text: string) => process.stderr.write(`${text}\n`);
 	const targetName: TargetName = options.device ? "board" : options.target;
 	const settings = benchSettings(options, targetName);
 
@@ -303,7 +304,7 @@ async function run(argv: string[]): Promise<number> {
 		}
 		else {
 			status(`starting the device on ${options.target === "sim" ? "the Moddable simulator (mcconfig build first)" : "Node (host providers)"} …`);
-			device = await startDevice({ target: options.target, config: await hostDeviceConfig(options, settings) });
+			device = await startDevice({ target: options.target, config: await hostDeviceConfig(options, settings), progress: status });
 			endpoints = device.endpoints;
 			deviceLabel = `${options.target === "sim" ? "Moddable simulator (mcsim)" : "Node-hosted device (host providers)"}, ${endpointText(endpoints[options.protocol])}`;
 			device.process.once("exit", (code, signal) => {
@@ -313,7 +314,8 @@ async function run(argv: string[]): Promise<number> {
 		}
 		status(`device: ${deviceLabel}`);
 		const { result, complete } = await runBench(options.protocol, endpoints, deviceLabel, settings, {
-			progress: tty ? process.stdout : undefined,
+			progress: tty ? process.stderr : undefined,
+			log: tty ? undefined : line => process.stderr.write(`bench: ${line}\n`),
 		});
 		if (device?.process.exited)
 			result.notes.push("the device process exited during the run");
@@ -323,7 +325,7 @@ async function run(argv: string[]): Promise<number> {
 			process.stdout.write(renderTable(result));
 		if (options.report) {
 			const files = writeReport(result, options.report);
-			(options.json ? process.stderr : process.stdout).write(`report: ${files.join(", ")}\n`);
+			process.stderr.write(`report: ${files.join(", ")}\n`);
 		}
 		return complete ? 0 : 1;
 	}

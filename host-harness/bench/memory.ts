@@ -51,7 +51,7 @@ import * as path from "node:path";
 import WebSocket from "ws";
 import { argumentsOr } from "../cli.js";
 import { Endpoint, Endpoints, RunningDevice, startDevice } from "../device/targets.js";
-import { parseConfigArgs } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { simBuildDir } from "../device/sim.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { connect, readBytes, sha256 } from "../oracle/tcp-echo.js";
@@ -827,6 +827,7 @@ heaps after clients closed and after rounds of faults (resets mid-frame and
 mid-stream, clients gone without a Close, a half-close) against idle, and
 how many idle clients fit in the default esp32 heaps.
 
+options:
   --target sim        the only target with XS heaps to read (default sim)
   --clients <n>       clients per phase (default 4)
   --rounds <n>        fault rounds (default 2)
@@ -836,7 +837,7 @@ how many idle clients fit in the default esp32 heaps.
   --json              print the result as JSON instead of the table
   --help
 
-Examples:
+examples:
   host-harness bench memory --target sim
   host-harness bench memory --target sim --clients 8 --json > memory.json
 `;
@@ -887,7 +888,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryOptions | "help"
 					throw new Error(`unknown argument "${arg}"`);
 		}
 	}
-	return { json, settings, config: parseConfigArgs(configArgs) };
+	return { json, settings, config: checkedConfig(configArgs) };
 }
 
 export async function runMemoryBench(argv: string[]): Promise<number> {

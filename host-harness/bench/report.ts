@@ -46,6 +46,8 @@ export interface Metric extends MetricSpec {
 	reference?: number;
 	/** The device as a fraction of the reference (1.0 = as good as the reference). */
 	ratio?: number;
+	/** The lowest and highest ratio of the single rounds, when the metric was measured in rounds: how far one run can be trusted. */
+	spread?: [number, number];
 	/** How each value came about: "64 MiB in 1.3 s". */
 	detail?: Partial<Record<Side, string>>;
 }
@@ -87,6 +89,7 @@ export class ResultBuilder {
 	readonly #metrics = new Map<string, Metric>();
 	readonly #sizes = new Map<number, SizePoint>();
 	readonly #roundTrips: Partial<Record<Side, number[]>> = {};
+	readonly #perRound = new Map<string, Partial<Record<Side, number[]>>>();
 	readonly #notes: string[] = [];
 	readonly #started = new Date();
 	readonly #t0 = now();
@@ -113,6 +116,13 @@ export class ResultBuilder {
 			(metric.detail ??= {})[side] = detail;
 	}
 
+	/** A metric's value in each round (the pooled value is recorded with record()): the report shows the rounds' spread of ratios. */
+	rounds(spec: MetricSpec, side: Side, values: readonly number[]): void {
+		const entry = this.#perRound.get(spec.key) ?? {};
+		entry[side] = [...values];
+		this.#perRound.set(spec.key, entry);
+	}
+
 	size(size: number, side: Side, mbps: number | undefined): void {
 		const point = this.#sizes.get(size) ?? { size };
 		if (mbps !== undefined && Number.isFinite(mbps))
@@ -130,7 +140,16 @@ export class ResultBuilder {
 	}
 
 	finish(): BenchResult {
-		const metrics = [...this.#metrics.values()].map(m => ({ ...m, ratio: m.better ? ratio(m.device, m.reference, m.better) : undefined }));
+		const metrics = [...this.#metrics.values()].map(m => {
+			const out: Metric = { ...m, ratio: m.better ? ratio(m.device, m.reference, m.better) : undefined };
+			const rounds = this.#perRound.get(m.key);
+			if (m.better && rounds?.device && rounds.reference && rounds.device.length === rounds.reference.length && rounds.device.length > 1) {
+				const ratios = rounds.device.map((d, i) => ratio(d, rounds.reference![i], m.better!)).filter((r): r is number => r !== undefined);
+				if (ratios.length > 1)
+					out.spread = [Math.min(...ratios), Math.max(...ratios)];
+			}
+			return out;
+		});
 		return {
 			kind: "xs-netkit-bench",
 			version: 1,
@@ -257,10 +276,15 @@ export function formatValue(value: number | undefined, unit: Unit): string {
 	}
 }
 
+/** A ratio, with the spread of the single rounds when there were several: "0.48× (rounds 0.22–1.0×)". */
+export function ratioText(m: Metric): string {
+	return `${formatRatio(m.ratio)}${m.spread ? ` (rounds ${formatRatio(m.spread[0]).replace("×", "")}–${formatRatio(m.spread[1])})` : ""}`;
+}
+
 /** The terminal table: metric | device | reference | ratio, with the ratio's meaning below. */
 export function renderTable(result: BenchResult): string {
 	const rows = [["metric", "device", "reference", "ratio"], ...result.metrics.map(m => [
-		m.label, formatValue(m.device, m.unit), formatValue(m.reference, m.unit), m.better ? formatRatio(m.ratio) : "",
+		m.label, formatValue(m.device, m.unit), formatValue(m.reference, m.unit), m.better ? ratioText(m) : "",
 	])];
 	const widths = rows[0].map((_, c) => Math.max(...rows.map(r => r[c].length)));
 	const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd();
@@ -282,7 +306,7 @@ export function renderMarkdownTable(result: BenchResult): string {
 	const lines = [
 		"| metric | device | reference | ratio |",
 		"|---|--:|--:|--:|",
-		...result.metrics.map(m => `| ${cell(m.label)} | ${formatValue(m.device, m.unit)} | ${formatValue(m.reference, m.unit)} | ${m.better ? formatRatio(m.ratio) : ""} |`),
+		...result.metrics.map(m => `| ${cell(m.label)} | ${formatValue(m.device, m.unit)} | ${formatValue(m.reference, m.unit)} | ${m.better ? ratioText(m) : ""} |`),
 	];
 	return `${lines.join("\n")}\n`;
 }
@@ -527,8 +551,9 @@ export function renderMarkdown(result: BenchResult, chartFile: (name: Chart["nam
 
 export function renderHtml(result: BenchResult): string {
 	const rows = result.metrics.map(m => {
-		const cls = m.ratio === undefined ? "" : m.ratio >= 1 ? "good" : m.ratio >= 0.5 ? "fair" : "low";
-		return `<tr><td>${esc(m.label)}</td><td>${esc(formatValue(m.device, m.unit))}</td><td>${esc(formatValue(m.reference, m.unit))}</td><td class="${cls}">${m.better ? esc(formatRatio(m.ratio)) : ""}</td></tr>`;
+		// A ratio is a measurement, not a verdict: at or above 1.0 is marked, below is plain (never red, as if it had failed).
+		const cls = m.ratio === undefined ? "" : m.ratio >= 1 ? "good" : "below";
+		return `<tr><td>${esc(m.label)}</td><td>${esc(formatValue(m.device, m.unit))}</td><td>${esc(formatValue(m.reference, m.unit))}</td><td class="${cls}">${m.better ? esc(ratioText(m)) : ""}</td></tr>`;
 	}).join("\n");
 	const figures = charts(result).map(c => `<figure>${c.svg}</figure>`).join("\n");
 	const notes = result.notes.length ? `<h2>Notes</h2><ul>${result.notes.map(n => `<li>${esc(n)}</li>`).join("")}</ul>` : "";
@@ -539,7 +564,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2r
 h1 { font-size: 1.4rem; } .meta { color: #6c757d; font-size: .9rem; }
 table { border-collapse: collapse; margin: 1rem 0; } th, td { padding: .3rem .7rem; border-bottom: 1px solid #dee2e6; }
 td:not(:first-child), th:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
-td.good { color: #2b8a3e; font-weight: 600; } td.fair { color: #e67700; font-weight: 600; } td.low { color: #c92a2a; font-weight: 600; }
+td.good { color: #2b8a3e; font-weight: 600; } td.below { color: #343a40; }
 figure { margin: 1.5rem 0; } svg { max-width: 100%; height: auto; }
 </style></head><body>
 <h1>${esc(heading(result))}</h1>

@@ -273,6 +273,7 @@ export async function benchTcp(endpoints: Record<Side, Endpoint>, settings: TcpS
 		if (samples) {
 			const summary = summarize(samples)!;
 			builder.record(tcpMetrics.p50(s), side, summary.p50, `n=${summary.count}`);
+			builder.rounds(tcpMetrics.p50(s), side, rtt[side]!.map(round => summarize(round)?.p50 ?? NaN));
 			builder.record(tcpMetrics.p99(s), side, summary.p99, `n=${summary.count}`);
 			builder.roundTrips(side, samples);
 		}

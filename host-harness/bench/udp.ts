@@ -257,6 +257,7 @@ export async function benchUdp(endpoints: Record<Side, Endpoint>, settings: UdpS
 			const samples = r.flatMap(p => p.samples);
 			const summary = summarize(samples)!;
 			builder.record(udpMetrics.p50(s), side, summary.p50, `n=${summary.count}`);
+			builder.rounds(udpMetrics.p50(s), side, r.map(p => summarize(p.samples)?.p50 ?? NaN));
 			builder.record(udpMetrics.p99(s), side, summary.p99, `n=${summary.count}`);
 			builder.roundTrips(side, samples);
 			for (const p of r) {

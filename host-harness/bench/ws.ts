@@ -298,6 +298,7 @@ export async function benchWs(urls: Record<Side, string>, settings: WsSettings, 
 		if (samples) {
 			const summary = summarize(samples)!;
 			builder.record(wsMetrics.p50(s), side, summary.p50, `n=${summary.count}`);
+			builder.rounds(wsMetrics.p50(s), side, rtt[side]!.map(round => summarize(round)?.p50 ?? NaN));
 			builder.record(wsMetrics.p99(s), side, summary.p99, `n=${summary.count}`);
 			builder.roundTrips(side, samples);
 		}

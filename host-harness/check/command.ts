@@ -7,26 +7,35 @@
  */
 
 import * as path from "node:path";
-import { registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../cli.js";
+import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
+import { planTiers } from "../lib/tiers.js";
 import { projectRoot } from "../device/project.js";
 import * as fs from "node:fs";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import { LogFile } from "../device/log-file.js";
 
-const usage = `usage: host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]
-
-  --device <host>   a board on the network, flashed with this app (key=value: the config it was flashed with)
-  --logs [port]     with --device: read the board's log as host-harness logs does (a debug build through
-                    serial2xsbug, default port 5002), so the cases that check the device's log run too
-  --target node|sim a device started on this PC
-  --only <area>     tcp (server, client), udp, ws (server, client), wifi (station, provisioning),
-                    faults (resets, half-closes, floods, slow and silent peers); repeatable
-  --json            one JSON object with every case instead of lines
-
-Examples:
-  host-harness check --target sim --only tcp
-  host-harness check --device 192.168.1.50 --config tcpPort=7681
-  host-harness check --device 192.168.1.50 --logs      # with serial2xsbug /dev/ttyUSB0 921600 8N1 running`;
+const usage = formatHelp({
+	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]",
+	about: `Runs the oracle suites (tests/device) against a device: one line per case and a summary
+on stdout (with --json, one JSON object and nothing else); progress and the suites' own
+notes go to stderr. Exits 0 only when every case passed, 1 when one failed or the target
+cannot run here, 2 on a wrong argument.`,
+	options: [
+		["--device <host>", "a board on the network, flashed with this app"],
+		["--config k=v", "with --device: a config value it was flashed with (repeatable)"],
+		["--logs [port]", "with --device: read the board's log as host-harness logs does (a debug build through\nserial2xsbug, default port 5002), so the cases that check the device's log run too"],
+		["--target node|sim", "a device started on this PC"],
+		["--only <area>", "tcp (server, client), udp, ws (server, client), wifi (station, provisioning),\nfaults (resets, half-closes, floods, slow and silent peers); repeatable, or comma-separated"],
+		["--json", "one JSON object with every case instead of lines"],
+	],
+	examples: [
+		"host-harness check --target sim --only tcp",
+		"host-harness check --target node --only udp --json > check.json",
+		"host-harness check --device 192.168.1.50 --config tcpPort=7681",
+		"host-harness check --device 192.168.1.50 --logs      # with serial2xsbug /dev/ttyUSB0 921600 8N1 running",
+	],
+});
 
 const areas: Record<string, string[]> = {
 	tcp: ["tests/device/tcp-server.test.ts", "tests/device/tcp-client.test.ts"],
@@ -43,47 +52,85 @@ interface CaseResult {
 	error?: string;
 }
 
-registerCommand("check", {
-	summary: "run the oracle suites against a device and print one line per case",
-	async run(args) {
-		let device = "";
-		let target = "";
-		let json = false;
-		const only: string[] = [];
-		const config: string[] = [];
-		let logsPort = 0;
-		for (let i = 0; i < args.length; i++) {
-			const arg = args[i];
-			if (arg === "--device")
-				device = args[++i] ?? "";
-			else if (arg === "--target")
-				target = args[++i] ?? "";
-			else if (arg === "--only")
-				only.push(...(args[++i] ?? "").split(","));
-			else if (arg === "--config")
-				config.push(args[++i] ?? "");
-			else if (arg === "--json")
-				json = true;
-			else if (arg === "--logs")
-				logsPort = /^\d+$/.test(args[i + 1] ?? "") ? Number(args[++i]) : 5002;
-			else if (arg === "--help" || arg === "-h") {
-				console.log(usage);
-				return 0;
-			}
-			else {
-				console.error(`unknown argument "${arg}"\n\n${usage}`);
-				return 2;
+interface CheckArgs {
+	device: string;
+	target: "" | "node" | "sim";
+	json: boolean;
+	only: string[];
+	config: Record<string, string>;
+	logsPort: number;
+}
+
+const flags = ["--device", "--target", "--only", "--config", "--json", "--logs", "--help"];
+
+export function parseCheckArgs(args: string[]): CheckArgs | "help" {
+	let device = "";
+	let target = "";
+	let json = false;
+	const only: string[] = [];
+	const config: string[] = [];
+	let logsPort = 0;
+	for (let i = 0; i < args.length; i++) {
+		const arg = args[i];
+		const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+		const value = () => inline ?? args[++i];
+		if (flag === "--device") {
+			device = value() ?? "";
+			if (!device || device.startsWith("-"))
+				throw badValue("--device", device, "takes the board's address");
+		}
+		else if (flag === "--target") {
+			target = value() ?? "";
+			if (target !== "node" && target !== "sim")
+				throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
+		}
+		else if (flag === "--only") {
+			for (const area of (value() ?? "").split(",")) {
+				if (!(area in areas))
+					throw badValue("--only", area, `takes ${Object.keys(areas).join(", ")}`, Object.keys(areas));
+				only.push(area);
 			}
 		}
-		if (!!device === !!target || (target && target !== "node" && target !== "sim") || only.some(a => !(a in areas))) {
-			console.error(usage);
-			return 2;
+		else if (flag === "--config")
+			config.push(value() ?? "");
+		else if (flag === "--json")
+			json = true;
+		else if (flag === "--logs")
+			logsPort = inline !== undefined ? portValue("--logs", inline) : /^\d+$/.test(args[i + 1] ?? "") ? portValue("--logs", args[++i]) : 5002;
+		else if (flag === "--help" || flag === "-h")
+			return "help";
+		else
+			throw unknownArgument(arg, flags);
+	}
+	if (device && target)
+		throw new UsageError("--device and --target name two devices: give one");
+	if (!device && !target)
+		throw new UsageError("which device? --target node|sim (started here) or --device <host> (a board) is required");
+	if (config.length && !device)
+		throw new UsageError("--config describes a board (--device): with --target the harness configures the device itself");
+	if (logsPort && !device)
+		throw new UsageError("--logs reads a board's log: it needs --device");
+	return { device, target: target as CheckArgs["target"], json, only, config: device ? checkedConfig(config, "esp32") : {}, logsPort };
+}
+
+registerCommand("check", {
+	summary: "run the oracle suites against a device and print one line per case",
+	usage,
+	async run(argv) {
+		const args = argumentsOr(parseCheckArgs, argv, usage);
+		if (typeof args === "number")
+			return args;
+		const { device, target, json, only, config, logsPort } = args;
+		if (target === "sim") {
+			const why = planTiers({ ...process.env, TARGETS: undefined, DEVICE: undefined }).skipped.find(line => line.startsWith("sim tier"));
+			if (why)
+				throw new CommandFailure(`the simulator is unavailable here: ${why.replace(/^sim tier skipped: /, "")}; use --target node`);
 		}
 		const files = ["tests/device/smoke.test.ts", ...(only.length ? only : Object.keys(areas)).flatMap(a => areas[a])];
 		process.env.TARGETS = device ? "board" : target;
 		if (device) {
 			process.env.DEVICE = device;
-			process.env.DEVICE_CONFIG = config.join(" ");
+			process.env.DEVICE_CONFIG = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
 		}
 		let logServer: XsbugLogServer | undefined;
 		if (logsPort && device) {
@@ -96,7 +143,7 @@ registerCommand("check", {
 			logServer.on("log", ({ text }: { text: string }) => LogFile.append(file, text));
 			process.env.DEVICE_LOG_FILE = file;
 			// A debug build logs in to its debugger when it starts: reset the board (serial2xsbug running).
-			const say = (text: string) => { if (!json) console.log(text); };
+			const say = (text: string) => process.stderr.write(`${text}\n`);
 			say(`waiting for the board's debug build on port ${logsPort}: start serial2xsbug and reset the board …`);
 			try {
 				await logServer.waitForMachine(120_000);
@@ -105,11 +152,16 @@ registerCommand("check", {
 			}
 			catch (e) {
 				await logServer.close();
-				console.error(`${(e as Error).message}\nno board reported through serial2xsbug: is it a debug build (npm run flash), and is serial2xsbug running?`);
+				process.stderr.write(`${(e as Error).message}\nno board reported through serial2xsbug: is it a debug build (npm run flash), and is serial2xsbug running?\n`);
 				return 1;
 			}
 		}
 		const { startVitest } = await import("vitest/node");
+		// Only this command's report goes to stdout: what vitest and the suites' setup print
+		// (which tiers run, which are skipped) goes to stderr while they run.
+		const report = process.stdout.write.bind(process.stdout);
+		const say = (text: string) => { report(`${text}\n`); };
+		process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
 		const results: CaseResult[] = [];
 		const reporter = {
 			onTestCaseResult(test: { fullName: string; result(): { state: string; errors?: ReadonlyArray<{ message: string }> }; diagnostic(): { duration: number } | undefined }) {
@@ -117,25 +169,32 @@ registerCommand("check", {
 				const entry: CaseResult = { name: test.fullName, state: result.state, ms: Math.round(test.diagnostic()?.duration ?? 0), error: result.errors?.[0]?.message };
 				results.push(entry);
 				if (!json)
-					console.log(`${entry.state === "passed" ? "PASS" : entry.state === "failed" ? "FAIL" : "SKIP"} ${entry.name} (${entry.ms} ms)${entry.error ? `\n     ${entry.error.split("\n")[0]}` : ""}`);
+					say(`${entry.state === "passed" ? "PASS" : entry.state === "failed" ? "FAIL" : "SKIP"} ${entry.name} (${entry.ms} ms)${entry.error ? `\n     ${entry.error.split("\n")[0]}` : ""}`);
 			},
 		};
-		const vitest = await startVitest("test", files.map(f => path.join(projectRoot, f)), {
-			root: projectRoot,
-			project: "device",
-			watch: false,
-			reporters: [reporter],
-			// Suites that need a device the harness starts itself have no case for a board.
-			passWithNoTests: true,
-		});
-		await vitest?.close();
-		await logServer?.close();
+		try {
+			const vitest = await startVitest("test", files.map(f => path.join(projectRoot, f)), {
+				root: projectRoot,
+				project: "device",
+				watch: false,
+				reporters: [reporter],
+				// Suites that need a device the harness starts itself have no case for a board.
+				passWithNoTests: true,
+			});
+			await vitest?.close();
+		}
+		finally {
+			process.stdout.write = report;
+			await logServer?.close();
+		}
 		const passed = results.filter(r => r.state === "passed").length;
 		const failed = results.filter(r => r.state === "failed").length;
 		if (json)
-			console.log(JSON.stringify({ target: device || target, passed, failed, cases: results }, null, 2));
+			say(JSON.stringify({ target: device || target, passed, failed, cases: results }, null, 2));
 		else
-			console.log(`\ncheck: ${passed} passed, ${failed} failed`);
+			say(`\ncheck: ${passed} passed, ${failed} failed`);
+		if (!results.length)
+			process.stderr.write("check: no case ran (see the lines above for why)\n");
 		return failed || !results.length ? 1 : 0;
 	},
 });

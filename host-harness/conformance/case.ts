@@ -28,6 +28,8 @@ export interface CaseContext {
 export interface Outcome {
 	passed: boolean;
 	observed: string;
+	/** Set when a failure is only a missed fail-fast gate: the right Close, late (Autobahn's NON-STRICT). */
+	late?: boolean;
 }
 
 export interface Case {

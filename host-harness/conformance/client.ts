@@ -14,6 +14,7 @@ import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { FrameReader, FrameViolation, Op, closeBody, frame } from "./frames.js";
 import { MessageAssembler, type ServerEvent } from "./messages.js";
+import { WireLog, caseWireLogs } from "./wire-log.js";
 
 /** Appended to Sec-WebSocket-Key before hashing (1.3). */
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -133,12 +134,17 @@ export class RawConnection {
 	reset = false;
 	readonly reader = new FrameReader();
 	readonly assembler = new MessageAssembler();
+	/** What crossed the wire, for the report (wire-log.ts). */
+	readonly wire = new WireLog();
+	/** Each frame the server sends, as it arrives (host-harness ws shows them). */
+	onFrame?: (frame: { fin: boolean; opcode: number; payload: Buffer }) => void;
 	#headBytes: Buffer = Buffer.alloc(0);
 	#body = false;
 	#waiters: SocketWaiters;
 
 	private constructor(socket: net.Socket) {
 		this.socket = socket;
+		caseWireLogs.getStore()?.push(this.wire);
 		this.#waiters = new SocketWaiters(socket);
 		socket.setNoDelay(true);
 		socket.on("data", chunk => this.#received(chunk));
@@ -148,6 +154,7 @@ export class RawConnection {
 		});
 		const closed = () => {
 			if (!this.tcpClosed) {
+				this.wire.add("·", this.reset ? "TCP reset by the server" : "TCP closed by the server");
 				this.tcpClosed = true;
 				this.tcpClosedAt = Date.now();
 				this.#notify();
@@ -184,6 +191,7 @@ export class RawConnection {
 
 	/** Bytes as given, in chunks; false when it stopped early because the server closed. */
 	async write(data: Uint8Array, options: WriteOptions = {}): Promise<boolean> {
+		this.wire.sent(data, options);
 		const size = Math.max(1, options.chunk ?? data.length);
 		for (let at = 0; at < data.length; at += size) {
 			if (at > 0) {
@@ -205,7 +213,9 @@ export class RawConnection {
 		if (this.closeSent || this.tcpClosed)
 			return;
 		this.closeSent = true;
-		this.socket.write(frame(Op.CLOSE, closeBody(code, reason)));
+		const close = frame(Op.CLOSE, closeBody(code, reason));
+		this.wire.sent(close);
+		this.socket.write(close);
 	}
 
 	/** Resolve true once test() holds, false after timeoutMs. */
@@ -226,6 +236,8 @@ export class RawConnection {
 			return this.#notify();
 		try {
 			for (const f of this.reader.push(chunk)) {
+				this.wire.received(f);
+				this.onFrame?.(f);
 				const event = this.assembler.accept(f);
 				if (event)
 					this.#event(event);
@@ -235,6 +247,7 @@ export class RawConnection {
 			if (!(e instanceof FrameViolation))
 				throw e;
 			this.violation = e.message;
+			this.wire.add("·", `the server broke a rule: ${e.message}`);
 		}
 		this.#notify();
 	}
@@ -259,6 +272,7 @@ export class RawConnection {
 		}
 		const match = /^HTTP\/\d\.\d (\d{3})/.exec(statusLine);
 		this.head = { status: match ? Number(match[1]) : 0, headers };
+		this.wire.add("←", `${statusLine}${headers.size ? ` (${headers.size} headers)` : ""}`);
 		this.#body = this.head.status !== 101;
 		this.#headBytes = Buffer.alloc(0);
 		return all.subarray(end + 4);
@@ -266,8 +280,11 @@ export class RawConnection {
 
 	#event(event: ServerEvent): void {
 		this.events.push(event);
-		if (event.kind === "ping" && !this.closeSent && !this.serverClose)
-			this.socket.write(frame(Op.PONG, event.payload));
+		if (event.kind === "ping" && !this.closeSent && !this.serverClose) {
+			const pong = frame(Op.PONG, event.payload);
+			this.wire.sent(pong);
+			this.socket.write(pong);
+		}
 		else if (event.kind === "close") {
 			this.serverClose = { code: event.code, reason: event.reason, at: Date.now() };
 			// Answer the server's Close, echoing its code (5.5.1); the server then closes TCP (7.1.1).

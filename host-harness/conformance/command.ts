@@ -7,16 +7,61 @@
  * report, exits 0 only when every case passed (1 otherwise, 2 on bad usage).
  */
 import { argumentsOr, registerCommand } from "../cli.js";
-import { formatJson, formatText } from "./report.js";
-import { runConformance, type ConformanceOptions } from "./runner.js";
+import { formatJson, formatText, summarize } from "./report.js";
+import * as fs from "node:fs";
+import { runConformance, selectCases, ServerGone, type CaseResult, type ConformanceOptions } from "./runner.js";
+import { formatComparison, renderConformanceHtml, type ConformanceRun } from "./html-report.js";
 
-const usage = `usage: host-harness conformance --url ws://host:port/path [options]
+/**
+ * Progress on stderr with the total: on a terminal one line rewritten per
+ * case ("312/501 cases, 2 failed, 14 s"); piped, the same as a line of its
+ * own every 5 s, so a log shows the run is alive.
+ */
+export function conformanceProgress(total: number, stream: NodeJS.WriteStream = process.stderr, everyMs = 5000, prefix = "") {
+	const t0 = Date.now();
+	let done = 0, failed = 0, shown = false;
+	const line = () => `conformance: ${prefix}${done}/${total} cases, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`;
+	const timer = stream.isTTY ? undefined : setInterval(() => stream.write(`${line()}\n`), everyMs);
+	timer?.unref();
+	return {
+		result(result: CaseResult) {
+			done++;
+			failed += result.passed ? 0 : 1;
+			if (stream.isTTY) {
+				stream.write(`\r\x1b[K${line()}`);
+				shown = true;
+			}
+		},
+		done() {
+			clearInterval(timer);
+			if (shown) {
+				stream.write("\r\x1b[K");
+				shown = false;
+			}
+		},
+	};
+}
+
+const usage = `usage: host-harness conformance (--url ws://host:port/path | --compare URL URL …) [options]
 
 Autobahn-style WebSocket conformance suite (framing, ping/pong, reserved bits,
 opcodes, fragmentation, UTF-8, close handling, limits, auto-fragmentation,
-opening handshake) against an echo server. Exits 0 only if every case passes.
+opening handshake) against an echo server, graded as Autobahn grades:
+  OK             every expectation met
+  NON-STRICT     the right Close, sent late (not fail-fast): e.g. a 1007 only after the whole message
+  INFORMATIONAL  the RFC leaves the answer to the server (7.1.6, close codes >= 5000): recorded
+  FAILED         anything else
+Exits 0 when no case FAILED (with --strict: when every case is OK or INFORMATIONAL),
+1 otherwise or when the server goes away mid-run (one line saying so), 2 on a wrong
+argument. Progress (n/501) goes to stderr, a line every 5 s when piped.
 
-  --url URL            the echo server (required)
+options:
+  --url URL            the echo server
+  --compare URL …      several servers, one after the other, side by side: each URL or
+                       label=URL (e.g. ours=ws://127.0.0.1:8081/ws ws=ws://127.0.0.1:9001/)
+  --report FILE.html   also write the report as one HTML page: grades with their rules,
+                       each case's wire log, the mapping of our case ids to Autobahn's
+  --strict             NON-STRICT fails the run too
   --only LIST          categories or case id prefixes, comma-separated: 5,6.4,7.9.1
   --scale full|small   small: for the Moddable simulator (messages <= 64 KiB, longer waits)
   --max-message N      the server refuses messages over N bytes with 1009
@@ -26,22 +71,33 @@ opening handshake) against an echo server. Exits 0 only if every case passes.
   --concurrency N      cases at once (default 1; keep within the server's client limit)
   --timeout MS         budget per wait inside a case
   --fail-fast MS       how soon the server must close after an invalid byte
-  --failures           list only failed cases under each category
-  --json               print the results as JSON
+  --failures           list only the cases not OK under each category
+  --json               print the results as JSON (alone on stdout)
+  --wire               with --json: each case's wire log too
 
 examples:
-  npm run device -- --target node          # prints {"ws":"ws://127.0.0.1:8081/ws",…}
-  host-harness conformance --url ws://127.0.0.1:8081/ws
+  npm run -s device -- --target node          # prints {"ws":"ws://127.0.0.1:8081/ws",…}
+  host-harness conformance --url ws://127.0.0.1:8081/ws --report conformance.html
   host-harness conformance --url ws://127.0.0.1:8081/ws --only 6,7 --failures
   host-harness conformance --url ws://127.0.0.1:8081/ws --scale small --concurrency 2
+  host-harness conformance --compare node=ws://127.0.0.1:8081/ws sim=ws://127.0.0.1:8091/ws --scale small --report compare.html
   host-harness conformance --url ws://192.168.1.42:8081/ws --max-message 65536 --json > report.json
 `;
 
-interface Args {
+interface Target {
+	label: string;
 	url: string;
+}
+
+interface Args {
+	targets: Target[];
+	compare: boolean;
 	options: ConformanceOptions;
 	json: boolean;
+	wire: boolean;
 	failures: boolean;
+	strict: boolean;
+	report?: string;
 }
 
 const list = (value: string) => value.split(",").map(s => s.trim()).filter(Boolean);
@@ -53,16 +109,40 @@ function number(name: string, value: string | undefined): number {
 	return n;
 }
 
+function target(flag: string, value: string | undefined): Target {
+	const text = value ?? "";
+	const eq = text.indexOf("=");
+	const [label, url] = eq > 0 && !text.slice(0, eq).includes("/") ? [text.slice(0, eq), text.slice(eq + 1)] : ["", text];
+	if (!/^ws:\/\/[^/]+/.test(url))
+		throw new Error(url ? `${flag} takes ws://host:port/path, not "${url}"` : `${flag} ws://host:port/path is required`);
+	return { label: label || new URL(url).host, url };
+}
+
 export function parseArgs(argv: string[]): Args | "help" {
-	let url = "";
+	const targets: Target[] = [];
+	let compare = false;
 	const options: ConformanceOptions = {};
-	let json = false, failures = false;
+	let json = false, failures = false, strict = false, wire = false;
+	let report: string | undefined;
 	for (let i = 0; i < argv.length; i++) {
 		const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
 		const value = () => inline ?? argv[++i];
 		switch (flag) {
 			case "--help": case "-h": return "help";
-			case "--url": url = value() ?? ""; break;
+			case "--url": targets.push(target(flag, value())); break;
+			case "--compare":
+				compare = true;
+				if (inline !== undefined)
+					targets.push(target(flag, inline));
+				while (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--"))
+					targets.push(target(flag, argv[++i]));
+				break;
+			case "--report": {
+				report = value();
+				if (!report || report.startsWith("--"))
+					throw new Error(`--report takes a file name, e.g. conformance.html, not "${report ?? ""}"`);
+				break;
+			}
 			case "--only": options.only = list(value() ?? ""); break;
 			case "--scale": {
 				const scale = value();
@@ -78,30 +158,70 @@ export function parseArgs(argv: string[]): Args | "help" {
 			case "--timeout": options.caseTimeoutMs = number(flag, value()); break;
 			case "--fail-fast": options.failFastMs = number(flag, value()); break;
 			case "--json": json = true; break;
+			case "--wire": wire = true; break;
 			case "--failures": failures = true; break;
+			case "--strict": strict = true; break;
 			default: throw new Error(`unknown argument "${argv[i]}"`);
 		}
 	}
-	if (!/^ws:\/\/[^/]+/.test(url))
-		throw new Error(url ? `--url must be ws://host:port/path, not "${url}"` : "--url ws://host:port/path is required");
-	return { url, options, json, failures };
+	if (!targets.length)
+		throw new Error("--url ws://host:port/path (or --compare URL URL …) is required");
+	if (compare && targets.length < 2)
+		throw new Error("--compare takes two or more servers (URL or label=URL)");
+	if (!compare && targets.length > 1)
+		throw new Error("--url takes one server; for several side by side, --compare URL URL …");
+	if (options.only?.length && !selectCases(options).length)
+		throw new Error(`--only ${options.only.join(",")} selects no case (categories 1-7, 9, 10, 12, or id prefixes such as 6.4)`);
+	return { targets, compare, options, json, wire, failures, strict, report };
+}
+
+/** Run the suite against one server with progress; a server gone becomes the run's `stopped`. */
+async function runOne(targetRun: Target, options: ConformanceOptions, total: number, prefix: string): Promise<ConformanceRun> {
+	const progress = conformanceProgress(total, process.stderr, 5000, prefix);
+	try {
+		return { ...targetRun, results: await runConformance(targetRun.url, { ...options, onResult: progress.result }) };
+	}
+	catch (e) {
+		if (e instanceof ServerGone)
+			return { ...targetRun, results: e.results, stopped: `${e.message}; stopped after ${e.results.length} of ${total} cases (${e.results.filter(r => !r.passed).length} failed)` };
+		throw e;
+	}
+	finally {
+		progress.done();
+	}
 }
 
 registerCommand("conformance", {
-	summary: "Autobahn-style WebSocket conformance suite against an echo server (--url ws://…)",
+	usage,
+	summary: "Autobahn-style WebSocket conformance suite against an echo server (--url ws://…), graded; --report, --compare",
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);
 		if (typeof args === "number")
 			return args;
-		const tty = process.stderr.isTTY && !args.json;
-		let done = 0;
-		const results = await runConformance(args.url, {
-			...args.options,
-			onResult: tty ? () => process.stderr.write(`\r${++done} cases run…`) : undefined,
-		});
-		if (tty)
-			process.stderr.write("\r\x1b[K");
-		process.stdout.write(args.json ? formatJson(results) : formatText(results, { color: process.stdout.isTTY, failuresOnly: args.failures }));
-		return results.length > 0 && results.every(r => r.passed) ? 0 : 1;
+		const total = selectCases(args.options).length;
+		const runs: ConformanceRun[] = [];
+		for (const t of args.targets) {
+			const run = await runOne(t, args.options, total, args.compare ? `${t.label}: ` : "");
+			runs.push(run);
+			if (run.stopped)
+				process.stderr.write(`conformance: ${run.stopped}\n`);
+		}
+		if (args.report) {
+			fs.writeFileSync(args.report, renderConformanceHtml(runs));
+			process.stderr.write(`conformance: report written to ${args.report}\n`);
+		}
+		if (!args.compare) {
+			const [only] = runs;
+			if (only.stopped && !args.report)
+				return 1;
+			if (!only.stopped)
+				process.stdout.write(args.json ? formatJson(only.results, { wire: args.wire }) : formatText(only.results, { color: process.stdout.isTTY, failuresOnly: args.failures }));
+		}
+		else if (args.json)
+			process.stdout.write(`${JSON.stringify({ runs: runs.map(r => ({ label: r.label, url: r.url, stopped: r.stopped, summary: summarize(r.results), results: args.wire ? r.results : r.results.map(({ wire: _, ...rest }) => rest) })) }, null, 2)}\n`);
+		else
+			process.stdout.write(formatComparison(runs));
+		const bad = runs.some(r => r.stopped || r.results.some(x => x.grade === "FAILED" || (args.strict && x.grade === "NON-STRICT")) || !r.results.length);
+		return bad ? 1 : 0;
 	},
 });

@@ -72,7 +72,7 @@ async function runFrameCase(spec: FrameCaseSpec, alternatives: Expect[], context
 			await connection.waitFor(() => connection.tcpClosed || !!connection.violation, context.timeoutMs);
 		const facts = factsOf(connection, finalClose, slow);
 		const judged = alternatives.map(a => judge(a, facts, context.failFastMs));
-		return judged.find(j => j.passed) ?? judged[0];
+		return judged.find(j => j.passed) ?? judged.find(j => j.late) ?? judged[0];
 	}
 	finally {
 		connection.destroy();
@@ -114,8 +114,10 @@ function factsOf(connection: RawConnection, finalClose: boolean, slow: number): 
 function judge(expect: Expect, facts: Facts, failFastMs: number): Outcome {
 	const observed: string[] = [];
 	let passed = true;
+	let failures = 0;
 	const fail = (text: string) => {
 		passed = false;
+		failures++;
 		observed.push(text);
 	};
 	// A broken frame ends the reading: what followed it is unknown.
@@ -159,7 +161,9 @@ function judge(expect: Expect, facts: Facts, failFastMs: number): Outcome {
 	}
 	if (!facts.tcpClosed)
 		fail("TCP left open by the server");
-	return { passed, observed: observed.join(", ") || "nothing" };
+	// Only the fail-fast gate missed, everything else right: the right Close, late.
+	const late = !passed && failures === 1 && facts.slow > 0;
+	return { passed, observed: observed.join(", ") || "nothing", ...(late ? { late } : {}) };
 }
 
 

@@ -1,18 +1,25 @@
 /*
  * Conformance results as an Autobahn-like report: per category a header
  * with its pass count, then one row per case (id, description, expected,
- * observed, PASS/FAIL); a total at the end. Plain text (colour only when
- * asked, e.g. on a TTY) or JSON.
+ * observed, grade: OK, NON-STRICT, INFORMATIONAL or FAILED, grades.ts); a
+ * total at the end. Plain text (colour only when asked, e.g. on a TTY) or
+ * JSON; the HTML report is html-report.ts.
  */
 import type { CaseResult } from "./runner.js";
+import type { Grade } from "./grades.js";
 
 export interface Summary {
 	total: number;
+	/** OK and INFORMATIONAL. */
 	passed: number;
+	/** Everything else: NON-STRICT and FAILED. */
 	failed: number;
+	grades: Record<Grade, number>;
 	ms: number;
 	categories: { category: string; total: number; passed: number }[];
 }
+
+export const gradeColour: Record<Grade, number> = { "OK": 32, "NON-STRICT": 33, "INFORMATIONAL": 36, "FAILED": 31 };
 
 export function summarize(results: CaseResult[]): Summary {
 	const categories = new Map<string, { category: string; total: number; passed: number }>();
@@ -23,7 +30,10 @@ export function summarize(results: CaseResult[]): Summary {
 		categories.set(r.category, entry);
 	}
 	const passed = results.filter(r => r.passed).length;
-	return { total: results.length, passed, failed: results.length - passed, ms: results.reduce((n, r) => n + r.ms, 0), categories: [...categories.values()] };
+	const grades: Record<Grade, number> = { "OK": 0, "NON-STRICT": 0, "INFORMATIONAL": 0, "FAILED": 0 };
+	for (const r of results)
+		grades[r.grade]++;
+	return { total: results.length, passed, failed: results.length - passed, grades, ms: results.reduce((n, r) => n + r.ms, 0), categories: [...categories.values()] };
 }
 
 export interface TextOptions {
@@ -49,19 +59,21 @@ export function formatText(results: CaseResult[], options: TextOptions = {}): st
 	for (const category of summary.categories) {
 		const all = category.passed === category.total;
 		lines.push("", paint(all ? 32 : 31, `${category.category}: ${category.passed}/${category.total} passed`));
-		lines.push(`  ${"id".padEnd(idWidth)}  ${"description".padEnd(descWidth)}  ${"expected".padEnd(expWidth)}  ${"observed".padEnd(obsWidth)}  result`);
+		lines.push(`  ${"id".padEnd(idWidth)}  ${"description".padEnd(descWidth)}  ${"expected".padEnd(expWidth)}  ${"observed".padEnd(obsWidth)}  grade`);
 		for (const r of results.filter(r => r.category === category.category && (!options.failuresOnly || !r.passed))) {
-			const verdict = r.passed ? paint(32, "PASS") : paint(31, "FAIL");
+			const verdict = paint(gradeColour[r.grade], r.grade.padEnd(13));
 			// A failed row shows its whole observation: that is what one reads it for.
 			const observed = r.passed ? cut(r.observed, obsWidth).padEnd(obsWidth) : r.observed.padEnd(obsWidth);
 			lines.push(`  ${r.id.padEnd(idWidth)}  ${cut(r.description, descWidth).padEnd(descWidth)}  ${cut(r.expected, expWidth).padEnd(expWidth)}  ${observed}  ${verdict} ${String(r.ms).padStart(5)} ms`);
 		}
 	}
-	const total = `${summary.passed}/${summary.total} cases passed, ${summary.failed} failed`;
-	lines.push("", paint(summary.failed ? 31 : 32, total), "");
+	const g = summary.grades;
+	const total = `${summary.passed}/${summary.total} cases passed, ${summary.failed} failed (OK ${g.OK}, NON-STRICT ${g["NON-STRICT"]}, INFORMATIONAL ${g.INFORMATIONAL}, FAILED ${g.FAILED})`;
+	lines.push("", paint(g.FAILED ? 31 : g["NON-STRICT"] ? 33 : 32, total), "");
 	return lines.join("\n");
 }
 
-export function formatJson(results: CaseResult[]): string {
-	return JSON.stringify({ summary: summarize(results), results }, null, 2) + "\n";
+/** JSON: the summary and every result; the wire logs only when asked (they make it large). */
+export function formatJson(results: CaseResult[], options: { wire?: boolean } = {}): string {
+	return JSON.stringify({ summary: summarize(results), results: options.wire ? results : results.map(({ wire: _, ...rest }) => rest) }, null, 2) + "\n";
 }

@@ -5,6 +5,9 @@
  * fails). Cases run `concurrency` at a time (keep it within the server's
  * client limit: each case holds at most one connection at a time).
  */
+import * as net from "node:net";
+import { informational, type Grade } from "./grades.js";
+import { caseWireLogs, type WireEntry, type WireLog } from "./wire-log.js";
 import type { Case, CaseContext, Scale, SuiteOptions } from "./case.js";
 import { allCases } from "./cases/index.js";
 import { freshClientProblem } from "./execute.js";
@@ -29,6 +32,27 @@ export interface ConformanceOptions {
 	onResult?: (result: CaseResult) => void;
 }
 
+/** The server stopped accepting connections during the run: the run stops rather than fail every case left. */
+export class ServerGone extends Error {
+	constructor(message: string, readonly results: CaseResult[]) {
+		super(message);
+	}
+}
+
+/** Why nothing accepts a TCP connection at the URL's host and port, or undefined when something does. */
+export function unreachable(target: URL, timeoutMs = 3000): Promise<string | undefined> {
+	return new Promise(resolve => {
+		const socket = net.connect({ host: target.hostname, port: Number(target.port || 80) });
+		const done = (why?: string) => {
+			socket.destroy();
+			resolve(why);
+		};
+		socket.setTimeout(timeoutMs, () => done(`no answer to a TCP connection within ${timeoutMs} ms`));
+		socket.once("connect", () => done());
+		socket.once("error", e => done(`connect ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+	});
+}
+
 export interface CaseResult {
 	id: string;
 	category: string;
@@ -38,6 +62,12 @@ export interface CaseResult {
 	observed: string;
 	expected: string;
 	ms: number;
+	/** Autobahn's grade (grades.ts); passed is grade OK or INFORMATIONAL. */
+	grade: Grade;
+	/** Why the grade, when not OK. */
+	why?: string;
+	/** Each connection of the case: what crossed the wire (wire-log.ts). */
+	wire?: { entries: WireEntry[]; dropped: number }[];
 }
 
 export const DEFAULT_SIZES: Record<Scale, number[]> = {
@@ -76,33 +106,60 @@ export async function runConformance(url: string, options: ConformanceOptions = 
 		failFastMs: options.failFastMs ?? (small ? 2000 : 1000),
 	};
 	const cases = selectCases(options);
+	const before = await unreachable(target);
+	if (before)
+		throw new ServerGone(`no server at ${url}: ${before}`, []);
 	const results: CaseResult[] = new Array(cases.length);
 	let next = 0;
+	let gone: string | undefined;
 	const worker = async () => {
-		while (next < cases.length) {
+		while (next < cases.length && !gone) {
 			const index = next++;
-			results[index] = await runCase(cases[index], context);
-			options.onResult?.(results[index]);
+			const result = await runCase(cases[index], context);
+			// A failed case may be the server gone: if nothing accepts a connection any more, stop here.
+			if (!result.passed && !gone) {
+				const why = await unreachable(target);
+				if (why) {
+					gone ??= `the server at ${url} went away during case ${result.id} (${results.filter(Boolean).length + 1}/${cases.length}): ${why}`;
+					return;
+				}
+			}
+			results[index] = result;
+			options.onResult?.(result);
 		}
 	};
 	await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
+	if (gone)
+		throw new ServerGone(gone, results.filter(Boolean));
 	return results;
 }
 
 async function runCase(c: Case, context: CaseContext): Promise<CaseResult> {
 	const started = Date.now();
-	let passed: boolean, observed: string;
+	let passed: boolean, observed: string, late = false;
+	const wires: WireLog[] = [];
 	try {
-		({ passed, observed } = await c.run(context));
+		({ passed, observed, late = false } = await caseWireLogs.run(wires, () => c.run(context)));
 	}
 	catch (e) {
 		passed = false;
 		observed = `error: ${(e as Error).message}`;
 	}
+	const ms = Date.now() - started;
 	const problem = await freshClientProblem(context, c.id);
 	if (problem) {
 		passed = false;
+		late = false;
 		observed += `; ${problem}`;
 	}
-	return { id: c.id, category: c.category, description: c.description, passed, observed, expected: c.expected, ms: Date.now() - started };
+	let grade: Grade = passed ? "OK" : late ? "NON-STRICT" : "FAILED";
+	let why = late ? "the right Close, but not fail-fast" : undefined;
+	// Informational: recorded, not judged, unless a rule was broken or the server was left unable to serve.
+	if (informational[c.id] && !problem && !/server broke a rule|^error:/.test(observed)) {
+		grade = "INFORMATIONAL";
+		why = informational[c.id];
+		passed = true;
+	}
+	const wire = wires.map(w => ({ entries: w.entries, dropped: w.dropped }));
+	return { id: c.id, category: c.category, description: c.description, passed, observed, expected: c.expected, ms, grade, ...(why ? { why } : {}), wire };
 }

@@ -90,17 +90,34 @@ export interface AppBuild {
  * return a private copy of the resulting mc.so (a later build must not
  * rewrite a library a running simulator has mapped).
  */
-export async function buildForSimulator(sdk: Sdk, config: Record<string, string>, debug = false, app?: AppBuild): Promise<string> {
-	return withBuildLock(() => {
+export async function buildForSimulator(sdk: Sdk, config: Record<string, string>, debug = false, app?: AppBuild, progress?: (text: string) => void): Promise<string> {
+	const t0 = Date.now();
+	const seconds = () => `${Math.round((Date.now() - t0) / 1000)} s`;
+	// A line every 3 s while waiting for the lock and building, so a piped run is never silent.
+	let stage = "waiting for another simulator build to finish";
+	const ticker = progress ? setInterval(() => progress(`${stage}: ${seconds()}`), 3000) : undefined;
+	ticker?.unref();
+	return withBuildLock(async () => {
+		stage = "building the app for the simulator (mcconfig)";
 		// A debug build (-d) reports to an xsbug-protocol debugger (xsbug, host-harness logs) as well as to stdout.
 		const outDir = app?.outDir ?? (debug ? `${simBuildDir}-debug` : simBuildDir);
 		fs.mkdirSync(outDir, { recursive: true });
 		const args = [...(debug ? ["-d"] : []), "-m", "-p", "lin", "-o", outDir, "-t", "build", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
-		const result = spawnSync(sdk.mcconfig, args, { cwd: app?.manifestDir ?? projectRoot, env: sdkEnvironment(sdk, projectRoot), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+		// Asynchronous, so the progress lines keep coming while it runs.
+		const result = await new Promise<{ status: number | null; output: string; error?: Error }>(resolve => {
+			const child = spawn(sdk.mcconfig, args, { cwd: app?.manifestDir ?? projectRoot, env: sdkEnvironment(sdk, projectRoot), stdio: ["ignore", "pipe", "pipe"] });
+			let output = "";
+			const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-256 * 1024); };
+			child.stdout.on("data", keep);
+			child.stderr.on("data", keep);
+			child.once("error", error => resolve({ status: null, output, error }));
+			child.once("close", status => resolve({ status, output }));
+		});
 		if (result.status !== 0) {
-			const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");
-			throw new Error(`mcconfig ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
+			const output = result.output.trim().split("\n").slice(-25).join("\n");
+			throw new Error(`mcconfig ${args.join(" ")} failed after ${seconds()} (${result.error?.message ?? `exit ${result.status}`}); its last lines:\n${output}`);
 		}
+		progress?.(`built the app for the simulator in ${seconds()}`);
 		const library = findFile(path.join(outDir, "bin", "lin"), "mc.so");
 		if (!library)
 			throw new Error(`mcconfig succeeded but left no mc.so under ${outDir}`);
@@ -109,7 +126,7 @@ export async function buildForSimulator(sdk: Sdk, config: Record<string, string>
 		const copy = path.join(runDir, `mc-${process.pid}-${Date.now()}.so`);
 		fs.copyFileSync(library, copy);
 		return copy;
-	});
+	}).finally(() => clearInterval(ticker));
 }
 
 export interface Display {

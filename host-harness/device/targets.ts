@@ -67,6 +67,10 @@ export interface StartOptions {
 	xsbugPort?: number;
 	/** Run the device inside this network namespace (host-harness/lib/netns.ts), reached at its address as a board is. */
 	lan?: LanLink;
+	/** Progress of the long steps (the simulator build), a line every few seconds. */
+	progress?: (text: string) => void;
+	/** The device's process as soon as it runs, before its services are up: to stream its boot log as it happens. */
+	onProcess?: (device: DeviceProcess) => void;
 }
 
 const loopback = "127.0.0.1";
@@ -99,8 +103,9 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	if (options.lan)
 		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
 	const device = options.target === "sim"
-		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan)
+		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress)
 		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan);
+	options.onProcess?.(device);
 	try {
 		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
 		return {
@@ -134,11 +139,11 @@ function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number,
 	return new DeviceProcess(child, "node-hosted device", readyTimeoutMs);
 }
 
-async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number, lan?: LanLink): Promise<DeviceProcess> {
+async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number, lan?: LanLink, progress?: (text: string) => void): Promise<DeviceProcess> {
 	const lookup = findSdk();
 	if ("missing" in lookup)
 		throw new Error(`cannot run the simulator: ${lookup.missing}`);
-	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined);
+	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined, undefined, progress);
 	let xvfb;
 	try {
 		xvfb = await startXvfb();

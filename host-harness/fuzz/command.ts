@@ -9,7 +9,7 @@
  */
 
 import { argumentsOr, registerCommand } from "../cli.js";
-import { parseConfigArgs } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoint, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { caseKinds, type CaseKind } from "./case.js";
@@ -24,6 +24,7 @@ oracle says what the device must answer to each case; every mismatch is listed
 with the seed and case number that replay it. Every --health-every cases a
 fresh client must still be served. Exits 0 only if every case matched.
 
+options:
   --target node|sim    boot a device on this PC (handshake timeout 500 ms, 8 WebSocket
                        and 4 TCP clients, no heartbeat) and fuzz it
   --device <ip>        a board; --config key=value (repeatable) as it was flashed
@@ -188,7 +189,7 @@ registerCommand("fuzz", {
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout);
 		}
 		else if (args.device) {
-			const config = parseConfigArgs(args.config);
+			const config = checkedConfig(args.config, "esp32");
 			endpoints = boardEndpoints(args.device, config);
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout ?? 5000);
 			heartbeat ||= config.wsHeartbeat !== "0";

@@ -11,6 +11,7 @@
 import * as os from "node:os";
 import { randomBytes } from "node:crypto";
 import { registerCommand } from "../cli.js";
+import { badValue, CommandFailure, portValue, secondsValue, unknownArgument } from "../lib/arguments.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { WsPeer } from "../peers/ws-peer.js";
 import { udpSender, UdpSender } from "../oracle/udp-echo.js";
@@ -22,7 +23,14 @@ Runs the peers for a device's clients until Ctrl-C (or --duration):
   WebSocket echo peer  the device's WebSocket client connects here (wsClientUri)
   UDP sender           with --udp, a datagram a second to the device's UDP echo server
 
-Examples:
+options:
+  --tcp-port N     the TCP echo peer's port (default 8080; 0: any free port)
+  --ws-port N      the WebSocket echo peer's port (default 5000; 0: any free port)
+  --ws-path P      the WebSocket echo peer's path (default /)
+  --udp host:port  send the device's UDP echo server a datagram a second
+  --duration S     stop after S seconds (default: until Ctrl-C)
+
+examples:
   host-harness serve
   host-harness serve --tcp-port 7681 --ws-port 5000 --udp 192.168.1.50:9000
   then flash:  npm run flash -- ssid=… password=… tcpClient=true tcpClientHost=<this PC> wsClient=true wsClientUri=ws://<this PC>:5000/`;
@@ -35,6 +43,7 @@ export function lanAddresses(): string[] {
 
 registerCommand("serve", {
 	summary: "run the PC peers a device's clients talk to (TCP echo peer, WebSocket echo peer, UDP sender)",
+	usage,
 	async run(args) {
 		let tcpPort = 8080;
 		let wsPort = 5000;
@@ -49,24 +58,32 @@ registerCommand("serve", {
 			}
 			const value = args[++i];
 			if (arg === "--tcp-port")
-				tcpPort = Number(value);
+				tcpPort = portValue(arg, value);
 			else if (arg === "--ws-port")
-				wsPort = Number(value);
-			else if (arg === "--ws-path")
-				wsPath = value ?? "/";
-			else if (arg === "--udp")
-				udp = value ?? "";
-			else if (arg === "--duration")
-				duration = Number(value);
-			else {
-				console.error(`unknown argument "${arg}"\n\n${usage}`);
-				return 2;
+				wsPort = portValue(arg, value);
+			else if (arg === "--ws-path") {
+				if (!value?.startsWith("/"))
+					throw badValue(arg, value, "takes a path starting with /");
+				wsPath = value;
 			}
+			else if (arg === "--udp") {
+				if (!/^[^:]+:\d+$/.test(value ?? ""))
+					throw badValue(arg, value, "takes the device's host:port");
+				portValue(arg, value!.split(":")[1]);
+				udp = value!;
+			}
+			else if (arg === "--duration")
+				duration = secondsValue(arg, value);
+			else
+				throw unknownArgument(arg, ["--tcp-port", "--ws-port", "--ws-path", "--udp", "--duration", "--help"]);
 		}
-		const tcp = await TcpPeer.start(tcpPort);
+		// A port taken is a failure the user acts on: one line, no stack.
+		const tcp = await TcpPeer.start(tcpPort).catch(e => {
+			throw new CommandFailure(`TCP echo peer: ${(e as Error).message} (--tcp-port)`);
+		});
 		const ws = await WsPeer.start(wsPort, "0.0.0.0", wsPath).catch(async e => {
 			await tcp.close();
-			throw e;
+			throw new CommandFailure(`WebSocket echo peer: ${(e as Error).message} (--ws-port)`);
 		});
 		const lan = lanAddresses();
 		console.log(`TCP echo peer       on port ${tcp.port}`);

@@ -8,7 +8,7 @@
  */
 
 import { argumentsOr, registerCommand } from "../cli.js";
-import { parseConfigArgs } from "../device/project.js";
+import { checkedConfig } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
@@ -22,6 +22,7 @@ Prints connections, messages, bytes, errors, refusals, faults and the
 device's memory each interval; at the end the device must hold what it held
 before the load and serve a fresh client.
 
+options:
   --target node|sim   boot a device on this PC
   --device <ip>       a board; --config key=value (repeatable) as it was flashed
   --minutes N         how long (default 5; fractions allowed, e.g. 0.5)
@@ -93,9 +94,9 @@ export function parseArgs(argv: string[]): Args | "help" {
 
 const mb = (bytes: number | undefined) => bytes === undefined ? "-" : `${(bytes / 1048576).toFixed(1)} MB`;
 
-export function formatInterval(figures: SoakInterval): string {
+export function formatInterval(figures: SoakInterval, minutes?: number): string {
 	const held = figures.resources ? ` holds ${Object.entries(figures.resources).map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
-	return `minute ${figures.minute.toFixed(1).padStart(5)}: ${figures.connections} connections, ${figures.messages} messages, ` +
+	return `minute ${figures.minute.toFixed(1).padStart(5)}${minutes ? `/${minutes}` : ""}: ${figures.connections} connections, ${figures.messages} messages, ` +
 		`${(figures.bytes / 1048576).toFixed(2)} MB, ${figures.errors} errors, ${figures.refusals} refusals, ${figures.faults} faults, ` +
 		`rss ${mb(figures.rss)}${held}`;
 }
@@ -126,10 +127,10 @@ registerCommand("soak", {
 		let endpoints: Endpoints;
 		try {
 			if (args.device)
-				endpoints = boardEndpoints(args.device, parseConfigArgs(args.config));
+				endpoints = boardEndpoints(args.device, checkedConfig(args.config, "esp32"));
 			else {
-				const config = { ...await freeServicePorts(), ...parseConfigArgs(args.config) };
-				running = await startDevice({ target: args.target!, config, control: args.target === "node" });
+				const config = { ...await freeServicePorts(), ...checkedConfig(args.config) };
+				running = await startDevice({ target: args.target!, config, control: args.target === "node", progress: text => process.stderr.write(`${text}\n`) });
 				endpoints = running.endpoints;
 			}
 			const say = (text: string) => (args.json ? process.stderr : process.stdout).write(`${text}\n`);
@@ -142,7 +143,7 @@ registerCommand("soak", {
 				goodWorkers: args.good,
 				faultWorkers: args.faulty,
 				maxMessage: args.target === "sim" ? 8192 : 64 * 1024,
-				onInterval: figures => say(formatInterval(figures)),
+				onInterval: figures => say(formatInterval(figures, args.minutes)),
 			});
 			const aborted = running?.process.exited ?? false;
 			const passed = soakPassed(result) && rssFlat(result) && !aborted;

@@ -8,20 +8,28 @@
  */
 
 import { registerCommand } from "../cli.js";
+import { badValue, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
 
 const usage = `usage: host-harness wifi status|forget --device <host> [--port <provisioning port>]
 
+commands:
   status   what the device's provisioning page reports
   forget   erase the WiFi credentials saved on the device
 
 The provisioning page is on port 80 on a board (connect to its access point,
 "xs-netkit" by default, and use --device 192.168.4.1), 8082 on the simulator.
-Examples:
+
+options:
+  --device <host>  the device's address (192.168.4.1 on its own access point)
+  --port N         its provisioning page's port (default 80)
+
+examples:
   host-harness wifi status --device 192.168.4.1
   host-harness wifi forget --device 127.0.0.1 --port 8082`;
 
 registerCommand("wifi", {
 	summary: "ask the device's provisioning page for its status, or make it forget saved credentials",
+	usage,
 	async run(args) {
 		if (args.includes("--help") || args.includes("-h")) {
 			console.log(usage);
@@ -30,16 +38,18 @@ registerCommand("wifi", {
 		const [action, ...rest] = args;
 		let device = "";
 		let port = 80;
+		if (action !== "status" && action !== "forget")
+			throw action === undefined || action.startsWith("-") ? new UsageError("status or forget is needed") : badValue("wifi", action, "takes status or forget", ["status", "forget"]);
 		for (let i = 0; i < rest.length; i++) {
 			if (rest[i] === "--device")
 				device = rest[++i] ?? "";
 			else if (rest[i] === "--port")
-				port = Number(rest[++i]);
+				port = portValue("--port", rest[++i]);
+			else
+				throw unknownArgument(rest[i], ["--device", "--port", "--help"]);
 		}
-		if ((action !== "status" && action !== "forget") || !device || !(port > 0)) {
-			console.error(usage);
-			return 2;
-		}
+		if (!device)
+			throw new UsageError("--device <host> is required");
 		const url = `http://${device}:${port}/${action === "forget" ? "forget" : "status"}`;
 		try {
 			const response = await fetch(url, { method: action === "forget" ? "POST" : "GET", signal: AbortSignal.timeout(5000) });

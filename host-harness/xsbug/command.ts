@@ -7,6 +7,7 @@
  * stopped at a break.
  */
 import { argumentsOr, registerCommand } from "../cli.js";
+import { badValue, unknownArgument } from "../lib/arguments.js";
 import { formatTime, XsbugLogServer, type XsbugMachine } from "./log-server.js";
 
 const usage = `usage: host-harness logs [--port 5002] [--json] [options]
@@ -17,12 +18,24 @@ Exceptions are printed with their stack. The app is never left stopped: every
 break (login, debugger statement, exception) is answered with "go" at once.
 Runs until Ctrl-C. Quit xsbug first, or use another port.
 
+options:
   --port N               the port machines connect to (default 5002, xsbug's)
   --host ADDR            listen on this address only (default: all, as xsbug)
   --json                 one JSON object per line: log, exception, break, machine, disconnect
-  --samples              also print the instrument samples (XS heap, slots, sockets…) as they come
+  --level E|W|I|D        only lines of this level and more severe (E errors, W warnings, I info,
+                         D debug); exceptions and lines without a level always show
+  --tag LIST             only lines of these module tags, comma-separated (tcp-server,ws-server)
+  --grep REGEX           only lines matching this regular expression
+  --color | --no-color   colour by level: errors red, warnings yellow, debug dim (default: on a terminal)
+  --samples              also print the XS heap as it comes, one compact line per sample
+                         (chunks, slots, stack, collections); --samples=all for every instrument
   --no-exception-stacks  do not break on exceptions: the machine reports "# Exception: …"
                          with a path and line only, and never stops (less serial traffic)
+
+A board: flash a debug build (npm run flash makes one), then run serial2xsbug, which
+bridges the board's serial port to this port as it would to xsbug:
+  host-harness logs --level W                    # then, in another terminal:
+  serial2xsbug /dev/ttyUSB0 921600 8N1
 
 examples:
   # a board: the debug build talks to the serial port; serial2xsbug bridges it here
@@ -43,12 +56,52 @@ export interface LogsArgs {
 	port: number;
 	host?: string;
 	json: boolean;
-	samples: boolean;
+	samples: boolean | "all";
 	breakOnExceptions: boolean;
+	/** Least severe level shown. */
+	level?: Level;
+	tags?: string[];
+	grep?: RegExp;
+	color?: boolean;
+}
+
+/** Moddable's log levels, most severe first (modules/log: "E (1234) tag: text"). */
+const levels = ["E", "W", "I", "D"] as const;
+type Level = typeof levels[number];
+
+/** A formatted log line's level and tag: "12:01:02.345 [main] W (2034) tcp-server: …". */
+export function levelAndTag(line: string): { level?: Level; tag?: string } {
+	const match = /\] ([EWID]) \(\d+\) ([\w.-]+):/.exec(line);
+	return match ? { level: match[1] as Level, tag: match[2] } : {};
+}
+
+/** Whether a line passes --level, --tag and --grep. Lines without a level (exceptions, breaks) pass the level and tag filters. */
+export function logFilter(args: Pick<LogsArgs, "level" | "tags" | "grep">): (line: string) => boolean {
+	return line => {
+		const { level, tag } = levelAndTag(line);
+		if (args.level && level && levels.indexOf(level) > levels.indexOf(args.level))
+			return false;
+		if (args.tags?.length && (!tag || !args.tags.includes(tag)))
+			return false;
+		return !args.grep || args.grep.test(line);
+	};
+}
+
+/** A line coloured by its level (errors and exceptions red, warnings yellow, debug dim). */
+export function colourByLevel(line: string): string {
+	const { level } = levelAndTag(line);
+	const code = level === "E" || /# (Exception|Break)/.test(line) ? 31 : level === "W" ? 33 : level === "D" ? 2 : 0;
+	return code ? `\x1b[${code}m${line}\x1b[0m` : line;
+}
+
+/** The XS heap figures of a sample in one short line: chunks, slots, stack, collections. */
+export function compactSample(text: string): string {
+	return text.split(", ").filter(part => /chunk|slot|stack|garbage/i.test(part)).join(", ") || text;
 }
 
 export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 	const args: LogsArgs = { port: 5002, json: false, samples: false, breakOnExceptions: true };
+	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
 	for (let i = 0; i < argv.length; i++) {
 		const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
 		const flag = eq > 0 ? argv[i].slice(0, eq) : argv[i];
@@ -72,9 +125,29 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 				break;
 			}
 			case "--json": args.json = true; break;
-			case "--samples": args.samples = true; break;
+			case "--samples": args.samples = inline === "all" ? "all" : true; break;
+			case "--level": {
+				const level = (value() ?? "").toUpperCase();
+				if (!(levels as readonly string[]).includes(level))
+					throw badValue("--level", level, "takes E, W, I or D", levels);
+				args.level = level as Level;
+				break;
+			}
+			case "--tag": args.tags = (value() ?? "").split(",").map(t => t.trim()).filter(Boolean); break;
+			case "--grep": {
+				const pattern = value();
+				try {
+					args.grep = new RegExp(pattern ?? "");
+				}
+				catch (e) {
+					throw badValue("--grep", pattern, `takes a regular expression (${(e as Error).message})`);
+				}
+				break;
+			}
+			case "--color": args.color = true; break;
+			case "--no-color": args.color = false; break;
 			case "--no-exception-stacks": args.breakOnExceptions = false; break;
-			default: throw new Error(`unknown argument "${argv[i]}" (host-harness logs --help)`);
+			default: throw unknownArgument(argv[i], flags);
 		}
 	}
 	return args;
@@ -101,9 +174,17 @@ async function run(argv: string[]): Promise<number> {
 			server.on("sample", s => out(JSON.stringify({ type: "sample", time: s.time.toISOString(), machine: machineJson(s.machine), values: s.values })));
 	}
 	else {
-		server.on("line", out);
+		const shown = logFilter(args);
+		const colour = args.color ?? process.stdout.isTTY === true;
+		server.on("line", line => {
+			if (shown(line))
+				out(colour ? colourByLevel(line) : line);
+		});
 		if (args.samples)
-			server.on("sample", s => out(`${formatTime(s.time)} [${s.machine.tag}] # ${server.formatSample(s.machine)}`));
+			server.on("sample", s => {
+				const text = server.formatSample(s.machine);
+				out(`${formatTime(s.time)} [${s.machine.tag}] # ${args.samples === "all" ? text : `heap: ${compactSample(text)}`}`);
+			});
 	}
 	try {
 		await server.start(args.port, args.host);
@@ -121,4 +202,4 @@ async function run(argv: string[]): Promise<number> {
 	return 0;
 }
 
-registerCommand("logs", { summary: "print the logs of debug builds (xsbug protocol, port 5002): simulator or board via serial2xsbug", run });
+registerCommand("logs", { summary: "the logs of debug builds, live (xsbug protocol, port 5002): simulator or board via serial2xsbug; --level, --tag, --grep, colours", usage, run });

@@ -88,6 +88,8 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 			udp: { host: "127.0.0.1", port: Number(config.udpPort) },
 		});
 		expect((await echoOnce(endpoints.tcp, Buffer.from("through the CLI"))).toString()).toBe("through the CLI");
+		if (tier.target === "sim")		// the build's progress, on stderr even when piped
+			expect(output.stderr).toMatch(/^built the app for the simulator in \d+ s$/m);
 
 		const started = descendants(cli.pid!);
 		expect(started.length).toBeGreaterThan(0);
@@ -95,6 +97,27 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 		expect(await exited).toBe(0);
 		expect(output.stdout.trim().split("\n")).toHaveLength(1);
 		expect(started.filter(alive)).toEqual([]);
+	}, 120_000);
+});
+
+describe.runIf(hostTiers.some(t => t.target === "node"))("npm run -s device -- --target node", () => {
+	it("through npm, stdout holds the JSON line alone: the device log and npm's own lines stay off it", async () => {
+		const config = await hostConfig();
+		const npm = spawn("npm", ["run", "-s", "device", "--", "--target", "node", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)],
+			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
+		const output = watchOutput(npm);
+		const exited = new Promise<number | null>(resolve => npm.once("exit", code => resolve(code)));
+		try {
+			await firstLine(npm, output, 90_000);
+			expect(output.stdout.trim().split("\n")).toHaveLength(1);
+			expect(JSON.parse(output.stdout)).toMatchObject({ target: "node", tcp: { port: Number(config.tcpPort) } });
+			expect(output.stderr).toMatch(/^\[device\] I \(\d+\) app: services up/m);
+		}
+		finally {
+			process.kill(-npm.pid!, "SIGTERM");		// npm and the device under it: their own process group
+		}
+		await exited;
+		expect(output.stdout.trim().split("\n")).toHaveLength(1);
 	}, 120_000);
 });
 

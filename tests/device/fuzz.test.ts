@@ -6,7 +6,7 @@
 // device's sockets and timers back where they were before the run.
 //
 // The seed is printed first; FUZZ_SEED=<seed> replays a run, and
-// `npx host-harness fuzz --target <tier> --seed <seed> --case <n>` replays
+// `npm run -s harness -- fuzz --target <tier> --seed <seed> --case <n>` replays
 // one case of it (same generator, same oracle).
 import { describe, expect, it } from "vitest";
 import { tiers, useDevice } from "./device-under-test.js";
@@ -49,7 +49,7 @@ describe.each(tiers)("fuzzing the device's servers on $name", tier => {
 
 	it(`matches the reference oracle on ${settings.cases} seeded cases and stays whole`, async () => {
 		const where = tier.target === "board" ? `--device ${tier.board!.host}${Object.entries(tier.board!.config).map(([k, v]) => ` --config ${k}=${v}`).join("")}${settings.scale === "small" ? " --scale small" : ""}` : `--target ${tier.target}`;
-		console.log(`fuzz on ${tier.name}: seed ${seed} (replay: FUZZ_SEED=${seed}; one case: npx host-harness fuzz ${where} --seed ${seed} --case <n>)`);
+		console.log(`fuzz on ${tier.name}: seed ${seed} (replay: FUZZ_SEED=${seed}; one case: npm run -s harness -- fuzz ${where} --seed ${seed} --case <n>)`);
 		// Every log line of the run: the device process keeps only its recent lines in memory.
 		const bad: string[] = [];
 		const watch = (line: LogLine) => {

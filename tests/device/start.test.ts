@@ -26,5 +26,21 @@ describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", t
 		expect(final, out).not.toBeNull();
 		expect(Number(final![1])).toBeGreaterThanOrEqual(2);
 		expect(out).not.toMatch(/failed|DIFFERS/);
+		// the schedule explained, and the device's WebSocket client session ended with a closing handshake
+		expect(out).toMatch(/\[harness\] each round \(1 s\): .*64 \+ 100 × \(round mod 8\) random bytes/);
+		expect(out).toMatch(/\[harness\] the harness closed the device's WebSocket client session with 1000 \(stopping\)/);
+		expect(out).not.toMatch(/closed the session with 1006/);
+	}, 120_000);
+});
+
+describe.runIf(tiers.some(t => t.target === "node"))("npm start --quiet --only --config", () => {
+	it("prints only the counters of the services asked for, and takes device config", () => {
+		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/start.js"), "--target", "node", "--duration", "6", "--quiet",
+			"--only", "udp,tcp", "--config", "tcpMaxClients=3"], { cwd: projectRoot, encoding: "utf8", timeout: 90_000 });
+		expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+		const lines = run.stdout.trim().split("\n");
+		expect(lines.every(line => /^\[harness\] (counters|stopped\.) tcp-server \d+ ok, \d+ B \| udp-server \d+ ok, \d+ B$/.test(line.replace("counters:", "counters")), run.stdout)).toBe(true);
+		expect(lines.at(-1)).toMatch(/^\[harness\] stopped\. tcp-server [1-9]\d* ok/);
+		expect(run.stdout).not.toMatch(/\[device\]|ws-server|tcp-client/);
 	}, 120_000);
 });

@@ -115,6 +115,20 @@ describe("bench result and report", () => {
 		const html = renderHtml(result);
 		expect(html.match(/<svg /g)).toHaveLength(3);
 		expect(html).toContain("a note | with a pipe");
+		// With several rounds, the ratio shows the rounds' spread.
+		const b = new ResultBuilder("ws", "node", { device: "d", reference: "r" }, {});
+		const p50 = { key: "ws.p50", label: "round trip p50", unit: "ms", better: "lower" } as const;
+		b.record(p50, "device", 1);
+		b.record(p50, "reference", 0.5);
+		b.rounds(p50, "device", [2.5, 0.5]);
+		b.rounds(p50, "reference", [0.55, 0.5]);
+		const spread = b.finish().metrics[0];
+		expect(spread.spread![0]).toBeCloseTo(0.22, 6);
+		expect(spread.spread![1]).toBe(1);
+		expect(renderTable(b.finish())).toMatch(/^round trip p50 +1\.00 ms +500 µs +0\.50× \(rounds 0\.22–1\.0×\)$/m);
+		// A ratio below 1.0 is a measurement, not a failure: plain, never painted red.
+		expect(html).toMatch(/<td class="below">0\.25×<\/td>/);
+		expect(html).not.toMatch(/#c92a2a|class="low"/);
 	});
 });
 

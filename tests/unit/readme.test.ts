@@ -21,5 +21,14 @@ describe("README configuration table", () => {
 		expect(readme).toContain("npm install && npm start");
 		expect(readme).toContain("npm test");
 		expect(fs.readFileSync(new URL("../../.ci/run", import.meta.url), "utf8")).toMatch(/^npm test$/m);
+		expect(fs.readFileSync(new URL("../../.ci/install", import.meta.url), "utf8")).toMatch(/^if ! npm ci /m);
+	});
+
+	it("never sends our own bin through the registry, and keeps npm's banner off the device line", () => {
+		// npx host-harness can fall back to the registry (404 for host-harness); npm run without -s prints "> xs-netkit@…" on stdout.
+		expect(readme).not.toMatch(/npx host-harness|npx (?!--no-install |vitest)\S/);
+		expect(readme).not.toMatch(/npm run (device|harness)\b/);
+		expect(readme).toContain("npm run -s harness -- ");
+		expect(readme).toContain("npm run -s device -- --target node");
 	});
 });
