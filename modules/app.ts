@@ -28,6 +28,7 @@ import { ProvisioningPortal } from "wifi/provisioning";
 import { forgetCredentials, loadCredentials } from "wifi/credentials";
 import { EchoServer } from "tcp/echo-server";
 import { EchoClient } from "tcp/echo-client";
+import { loadCa } from "modules/secure-socket";
 import { UdpEchoServer } from "tcp/udp-echo-server";
 import { WebSocketEchoServer } from "websocket/server";
 import { WebSocketClientSession } from "websocket/client-session";
@@ -124,6 +125,7 @@ export class App {
 				pongTimeout: config.wsClientPongTimeout,
 				networkTimeout: config.wsClientNetworkTimeout,
 				reconnect: { initialDelay: config.wsClientRetryDelay, maxDelay: config.wsClientRetryMaxDelay },
+				ca: config.wsClientCa ? loadCa(config.wsClientCa) : undefined,
 			});
 			return {
 				name: "WebSocket client",
@@ -143,6 +145,7 @@ export class App {
 				maxAttempts: config.tcpClientMaxAttempts,
 				idleTimeout: config.tcpIdleTimeout,
 				chunk: config.tcpChunk,
+				tls: config.tcpClientTls ? { serverName: config.tcpClientHost, ca: loadCa(config.tcpClientCa) } : undefined,
 			});
 			return {
 				name: "TCP echo client",

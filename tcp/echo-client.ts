@@ -20,7 +20,7 @@
  * that moved no byte either way for `idleTimeout` ms is closed and retried.
  */
 
-import TCP from "embedded:io/socket/tcp";
+import { openSocket, type TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
 import Net from "net";
 import { Log } from "modules/log";
@@ -41,6 +41,8 @@ export interface EchoClientOptions {
 	chunk: number;
 	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. Default: the tcpIdleTimeout key. */
 	idleTimeout?: number;
+	/** Connect over TLS: SNI name and CA (modules/secure-socket). */
+	tls?: TlsOptions;
 }
 
 /** How often a live connection is checked for idleness and, when stalled, probed (ms). */
@@ -113,9 +115,10 @@ export class EchoClient {
 		log.info(`Connecting to ${stream.peer} (attempt ${this.#failures + 1})`);
 		const client = this;
 		try {
-			stream.socket = new TCP({
+			stream.socket = openSocket({
 				address,
 				port,
+				tls: this.options.tls,
 				onWritable(bytes: number) {
 					try {
 						client.#writable(stream, bytes);
@@ -132,8 +135,9 @@ export class EchoClient {
 						client.#failed(cause(e, "read"));
 					}
 				},
-				onError() {
-					client.#failed(client.#connected ? "connection closed by peer or reset" : "connection refused or unreachable");
+				onError(error?: Error) {
+					// A TLS socket says what failed (a certificate, the handshake); TCP says nothing.
+					client.#failed(error?.message ?? (client.#connected ? "connection closed by peer or reset" : "connection refused or unreachable"));
 				},
 			});
 		}

@@ -29,6 +29,7 @@ import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
 import { parseWebSocketUri, type WebSocketTarget as Target } from "modules/config-schema";
+import type { TlsOptions } from "modules/secure-socket";
 
 const log = new Log("ws-client");
 
@@ -67,6 +68,8 @@ export interface WebSocketClientOptions {
 	reconnect?: ReconnectOptions | false;
 	/** Wait this long for the server's Close and TCP close (ms). Default 3000. */
 	closeTimeout?: number;
+	/** wss://: the CA (DER) that must have issued the server's certificate (modules/secure-socket loadCa). Required for wss://. */
+	ca?: ArrayBuffer;
 }
 
 /** A received message; the fields after data follow esp_websocket_event_data_t. */
@@ -103,6 +106,8 @@ interface Settings {
 interface ClientContext {
 	readonly settings: Settings;
 	readonly target: Target;
+	/** wss://: SNI name and CA for the socket (modules/secure-socket). */
+	readonly tls: TlsOptions | undefined;
 	opened(connection: ClientConnection): void;
 	/** The server answered as a WebSocket server should (a message, a Pong). */
 	healthy(connection: ClientConnection): void;
@@ -136,6 +141,7 @@ export class WebSocketClient {
 	readonly #target: Target;
 	readonly #context: ClientContext;
 	#connection: ClientConnection | undefined;
+	#tls: TlsOptions | undefined;
 	/** Network timeout during an attempt, backoff between attempts. */
 	#timer: Timer | undefined;
 	#running = false;
@@ -148,6 +154,10 @@ export class WebSocketClient {
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
 		this.#target = parseWebSocketUri(options.uri);
+		// TLS is never unverified: wss:// without a CA is refused here, not connected to.
+		if (this.#target.secure && !options.ca)
+			throw new Error(`${options.uri}: wss:// needs the CA that issued the server's certificate (ca, wsClientCa)`);
+		this.#tls = this.#target.secure ? { serverName: this.#target.host, ca: options.ca! } : undefined;
 		const reconnect = options.reconnect;
 		this.settings = {
 			protocols: options.protocols ?? [],
@@ -168,6 +178,7 @@ export class WebSocketClient {
 		this.#context = {
 			settings: this.settings,
 			target: this.#target,
+			tls: this.#tls,
 			opened(connection) {
 				if (connection === client.#connection)
 					client.#opened(connection);
@@ -211,11 +222,6 @@ export class WebSocketClient {
 	connect(): void {
 		if (this.#running)
 			return;
-		if (this.#target.secure) {
-			log.error(`${this.uri}: wss:// needs TLS, which this kit does not support yet`);
-			this.#emit("onError", new Error("wss:// (TLS) is not supported"));
-			return;
-		}
 		this.#running = true;
 		this.#attempts = 0;
 		this.#attempt();
@@ -458,7 +464,7 @@ class ClientConnection extends Connection {
 	#failure: string | undefined;
 
 	constructor(address: string, context: ClientContext) {
-		super({ address, port: context.target.port }, { role: "client", log, closeTimeout: context.settings.closeTimeout });
+		super({ address, port: context.target.port, tls: context.tls }, { role: "client", log, closeTimeout: context.settings.closeTimeout });
 		this.#context = context;
 	}
 

@@ -26,7 +26,8 @@
  * - Every platform callback catches: an exception escaping one aborts XS.
  */
 
-import TCP from "embedded:io/socket/tcp";
+import type TCP from "embedded:io/socket/tcp";
+import { openSocket, type TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { CloseCode, type Role } from "websocket/constants";
@@ -58,7 +59,7 @@ export const CLOSED = 3;
 export type Chunk = ArrayBuffer | Uint8Array;
 
 /** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator). */
-export type SocketTarget = { from: TCP } | { address: string; port: number };
+export type SocketTarget = { from: TCP } | { address: string; port: number; tls?: TlsOptions };
 
 export interface ConnectionOptions {
 	role: Role;
@@ -117,7 +118,7 @@ export abstract class Connection implements MessageHandler {
 		else
 			this.peer = peerName(target.address, target.port);
 		const connection = this;
-		this.#socket = new TCP({
+		this.#socket = openSocket({
 			...target,
 			// A frame often goes out as two writes (header, then payload): with Nagle on,
 			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
@@ -137,10 +138,10 @@ export abstract class Connection implements MessageHandler {
 				}
 				connection.#pump();
 			},
-			onError() {
-				connection.#guard("peer gone");
+			onError(error?: Error) {
+				connection.#guard("peer gone", error);
 			},
-		} as ConstructorParameters<typeof TCP>[0]);
+		});
 	}
 
 	/** Bytes waiting in the write queue. */
@@ -347,7 +348,8 @@ export abstract class Connection implements MessageHandler {
 		}
 	}
 
-	#guard(what: "connect" | "peer gone"): void {
+	/** cause: what the TLS socket says failed (modules/secure-socket); plain TCP says nothing. */
+	#guard(what: "connect" | "peer gone", cause?: Error): void {
 		try {
 			if (this.state === CLOSED)
 				return;
@@ -363,8 +365,10 @@ export abstract class Connection implements MessageHandler {
 				catch {
 					// gone for writing too (a reset; lwip after a FIN)
 				}
+				if (cause)
+					this.log.error(cause.message);
 				if (this.state !== CLOSED)
-					this.destroy(this.#lingering ? this.#lingerReason : this.goneReason());
+					this.destroy(this.#lingering ? this.#lingerReason : cause ? cause.message : this.goneReason());
 			}
 		}
 		catch (e) {
