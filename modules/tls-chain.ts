@@ -41,12 +41,7 @@ export interface SignatureCheck {
 }
 
 /** Why the chain is not trusted; the message says it in a log line's words. */
-export class CertificateProblem extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = "CertificateProblem";
-	}
-}
+export class CertificateProblem extends Error {}
 
 function day(time: number): string {
 	return new Date(time).toISOString().slice(0, 10);

@@ -80,10 +80,14 @@ export default class TlsSocket {
 		const { serverName, ca } = options.secure;
 		const session = new Session({ serverName, protocolVersion: 0x303 });
 		const manager = session.certificateManager;
-		manager.verify = (certs: Uint8Array[]) => {
-			checkServerChain(certs, ca, serverName, manager);
-			return true;
-		};
+		// An own property: the preloaded class's prototype is frozen, so plain assignment
+		// of "verify" would throw (the override mistake), defineProperty does not.
+		Object.defineProperty(manager, "verify", {
+			value(certs: Uint8Array[]) {
+				checkServerChain(certs, ca, serverName, manager);
+				return true;
+			},
+		});
 		session.initiateHandshake();
 		this.#session = session;
 		this.#tcp = new TCP({

@@ -58,6 +58,11 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (ws
 		peer = undefined;
 	});
 
+	/** The peer's session `index`, or an error carrying the device's log (why it did not come). */
+	const sessionOf = (index: number) => peer!.session(index, 30_000).catch((e: Error) => {
+		throw new Error(`${e.message}\n${device?.process.tail(25) ?? ""}`);
+	});
+
 	const boot = async (port: number, extra: Record<string, string> = {}) => startDevice({
 		target: tier.target as "node" | "sim",
 		config: await hostConfig({
@@ -78,7 +83,7 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (ws
 		gate = new TlsGate(pki.server);
 		peer = await WsPeer.start(0, "127.0.0.1", "/", gate);
 		device = await boot(peer.port);
-		const session = await peer.session(0, 30_000);
+		const session = await sessionOf(0);
 		const messages = await session.received(8);
 		expect(messages.slice(0, 5).map(m => m.data.toString())).toEqual(["hello 0000", "hello 0001", "hello 0002", "hello 0003", "hello 0004"]);
 		expect(messages[5]).toEqual({ binary: false, data: Buffer.from("a".repeat(32) + "b".repeat(32)) });
@@ -96,7 +101,7 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (ws
 		// Messages keep flowing until the peer drops the session, which the client retries.
 		device = await boot(peer.port, { wsClientHelloCount: "100000", wsClientHelloInterval: "200", wsClientNoDataTimeout: "30000" });
 		let sessions = 0;
-		const first = await peer.session(sessions++, 30_000);
+		const first = await sessionOf(sessions++);
 		await first.received(1);
 		for (const fault of faults) {
 			gate.mode = fault.mode;
@@ -111,7 +116,7 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (ws
 			await device.process.waitForLog(failed(fault.cause), 20_000, device.process.log.indexOf(retried) + 1);
 			gate.mode = "tls";
 			gate.setCredentials(pki.server);
-			const next = await peer.session(sessions++, 30_000);
+			const next = await sessionOf(sessions++);
 			const [hello] = await next.received(1, 20_000);
 			expect(hello.data.toString(), `after ${fault.name}`).toBe("hello 0000");
 		}

@@ -3,7 +3,7 @@
  * through $(MODDABLE)/modules/crypt/tls_419.json) that modules/tls-socket.ts
  * and modules/tls-chain.ts use; neither @moddable/typings nor the SDK's
  * typings declare them. Seen by the project's tsc and by mcconfig's
- * (modules/manifest.json lists this file).
+ * (modules/manifest.json maps "ssl/session" and "x509" to these files too).
  *
  * Semantics, from session_419.js, ssl_cert.js and x509.js (SDK 8.2.3):
  * - SSLSession's handshake(s), read(s), write(s, data) take the TCP socket
@@ -34,21 +34,4 @@ declare module "ssl/session" {
 		write(socket: object, data: ArrayBuffer | Uint8Array): number;
 		close(socket: object): void;
 	}
-}
-
-declare module "x509" {
-	interface Decoded {
-		tbs: Uint8Array;
-		algo: number[];
-		sig: ArrayBuffer;
-		spki: object;
-	}
-	const X509: {
-		decode(buffer: ArrayBuffer | Uint8Array): Decoded;
-		decodeTBS(tbs: Uint8Array): { validity: { from: number; to: number } };
-		/** Subject Alternative Names: tag 2 dNSName (string), 7 iPAddress (bytes); undefined when absent. */
-		decodeSAN(buffer: ArrayBuffer | Uint8Array): { tag: number; value: string | ArrayBuffer }[] | undefined;
-		decodeSPKI(buffer: ArrayBuffer | Uint8Array): object | undefined;
-	};
-	export default X509;
 }
