@@ -96,7 +96,7 @@ export function checkServerChain(certs: Uint8Array[], ca: ArrayBuffer, serverNam
 
 	const validity = X509.decodeTBS(X509.decode(certs[0]).tbs).validity;
 	if (now > validity.to)
-		throw new CertificateProblem(`the server's certificate expired on ${day(validity.to)}`);
+		throw new CertificateProblem(`the server's certificate has expired (valid until ${day(validity.to)})`);
 	if (now < validity.from)
 		throw new CertificateProblem(`the server's certificate is not valid before ${day(validity.from)}${now < clockSetAfter ? ` and the device's clock says ${day(now)}: set the clock (SNTP) before connecting` : ""}`);
 

@@ -20,10 +20,12 @@
  *   resets gives onError() with no cause, as TCP.
  *
  * Deviations:
- * - The certificate is judged once Node's handshake is complete (its
- *   verdict, then the name), and a refused server is then closed: the
- *   device refuses at the server's Certificate message, before its own key
- *   exchange, so there the server sees the handshake fail, here a close.
+ * - node:tls judges the certificate (chain, dates, then the name) once its
+ *   handshake is complete, so a refused server sees the handshake succeed,
+ *   then a close; the device refuses at the server's Certificate message,
+ *   before its own key exchange, and the server sees the handshake fail.
+ * - An expired certificate's message has no date (Node keeps no
+ *   certificate from a refused handshake).
  * - The write budget is TCP's, not 32-96 bytes under it (the device leaves
  *   room for a record's header, nonce and tag; Node's TLS buffers records).
  * - SNI: Node sends none for an IP literal (RFC 6066 3 forbids it); the
@@ -61,7 +63,8 @@ function describe(error: Error & { code?: string; cert?: tls.PeerCertificate }, 
 	const certificate = peer.getPeerX509Certificate?.();
 	switch (error.code) {
 		case "CERT_HAS_EXPIRED":
-			return `the server's certificate expired on ${certificate ? day(certificate.validTo) : "an earlier date"}`;
+			// Node keeps no certificate from a refused handshake: no date here.
+			return `the server's certificate has expired${certificate ? ` (valid until ${day(certificate.validTo)})` : ""}`;
 		case "CERT_NOT_YET_VALID":
 			return `the server's certificate is not valid before ${certificate ? day(certificate.validFrom) : "a later date"}`;
 		case "ERR_TLS_CERT_ALTNAME_INVALID": {
@@ -111,7 +114,7 @@ export default class TlsSocket extends TCP {
 			onWritable: options.onWritable as (this: TCP, bytes: number) => void,
 			onError: options.onError as (this: TCP, error?: Error) => void,
 			[secureConnection]: {
-				ready: "verified",
+				ready: "secureConnect",
 				connect() {
 					connection = tls.connect({
 						host: options.address,
@@ -120,30 +123,17 @@ export default class TlsSocket extends TCP {
 						ca: caPem,
 						minVersion: "TLSv1.2",
 						maxVersion: "TLSv1.2",
-						// Verified below, with the peer's certificate at hand for the cause.
-						rejectUnauthorized: false,
+						rejectUnauthorized: true,
+						checkServerIdentity: (_host: string, certificate: tls.PeerCertificate) => tls.checkServerIdentity(serverName, certificate),
 						// TLS ends with close_notify; a FIN mid-handshake must fail it, not wait.
 						allowHalfOpen: false,
 					} as tls.ConnectionOptions);
-					connection.once("secureConnect", () => {
-						const refused = connection.authorizationError as unknown as (Error & { code?: string }) | string | null;
-						const problem = refused
-							? Object.assign(new Error(String(refused)), { code: typeof refused === "string" ? refused : refused.code ?? refused.message })
-							: tls.checkServerIdentity(serverName, connection.getPeerCertificate());
-						if (problem) {
-							const message = describe(problem as Error & { code?: string }, connection, serverName, false);
-							connection.destroy(Object.assign(new Error(message), { verdict: true }));
-						}
-						else
-							connection.emit("verified");
-					});
 					return connection;
 				},
 				cause(error, connected) {
 					if (connected)
 						return undefined;		// as TCP: the peer closed or reset
-					const cause = !error ? "the server closed the connection during the TLS handshake"
-						: (error as { verdict?: boolean }).verdict ? error.message : describe(error, connection, serverName, connected);
+					const cause = error ? describe(error, connection, serverName, connected) : "the server closed the connection during the TLS handshake";
 					return new Error(`TLS handshake with ${peer} failed: ${cause}`);
 				},
 			},

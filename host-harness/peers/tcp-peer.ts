@@ -47,6 +47,7 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 
 	/** The TLS gate when the peer speaks TLS (serve --tls). */
 	readonly gate: TlsGate | undefined;
+	readonly #raw = new Set<net.Socket>();
 
 	private constructor(server: net.Server, gate?: TlsGate) {
 		super();
@@ -57,7 +58,14 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 			this.sessions.push(session);
 			this.emit("session", session);
 		};
-		server.on("connection", socket => gate ? gate.accept(socket, open) : open(socket));
+		server.on("connection", socket => {
+			if (!gate)
+				return open(socket);
+			// A client the gate refused may never close its end: close() ends it.
+			this.#raw.add(socket);
+			socket.once("close", () => this.#raw.delete(socket));
+			gate.accept(socket, open);
+		});
 	}
 
 	/** gate: speak TLS (peers/tls-gate.ts) instead of plain TCP. */
@@ -84,6 +92,9 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 	close(): Promise<void> {
 		for (const session of this.sessions)
 			session.close();
-		return new Promise(resolve => this.#server.close(() => resolve()));
+		const closed = new Promise<void>(resolve => this.#server.close(() => resolve()));
+		for (const socket of this.#raw)
+			socket.destroy();
+		return closed;
 	}
 }
