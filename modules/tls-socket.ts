@@ -6,8 +6,7 @@
  * It follows the SDK's `embedded:io/socket/tcp/tls`
  * ($(MODDABLE)/examples/io/tcp/tlssocket/tlssocket.js): the same session
  * calls in the same order, reads of one record at a time, a write budget
- * 96 bytes under TCP's at first and 32 under it after each write (a
- * record's header, nonce and tag). It differs where that socket cannot
+ * under TCP's by a record's overhead. It differs where that socket cannot
  * serve a device that must keep running:
  * - A failed handshake (a certificate refused, a TLS error, an alert from
  *   the server, bytes that are not TLS) threw out of the platform callback,
@@ -20,6 +19,8 @@
  *   the options have no `verify`.
  * - An alert during the handshake made the SDK socket report itself ready
  *   (session.handshake() returns true then too): here it is a failure.
+ * - The budget stays 96 bytes under TCP's after a write too (the SDK
+ *   socket's 32 is less than a CBC record's overhead).
  * - write() returns undefined once TCP refused the record (the SDK socket
  *   returned NaN), and a zero-length write asks TCP for its budget without
  *   sending an empty record: the probes of websocket/connection.ts and
@@ -38,9 +39,14 @@ import Timer from "timer";
 import { checkServerChain } from "modules/tls-chain";
 import type { TlsOptions } from "modules/secure-socket";
 
-/** A record's overhead at most after the handshake (the SDK socket's figures). */
-const firstOverhead = 96;
-const recordOverhead = 32;
+/**
+ * Room left in TCP's budget for a record's own bytes: header 5, and with
+ * GCM nonce 8 + tag 16, with CBC IV 16 + MAC up to 48 (SHA-384) + padding
+ * up to 16. The SDK socket leaves 96 at first but 32 after each write,
+ * too little for CBC: a record written to the full budget would then not
+ * fit TCP's.
+ */
+const recordOverhead = 96;
 const nothing = new ArrayBuffer(0);
 
 
@@ -175,8 +181,8 @@ export default class TlsSocket {
 		try {
 			if (!this.#ready)
 				this.#handshake(false);
-			else if (bytes > firstOverhead)
-				this.#options.onWritable?.call(this, bytes - firstOverhead);
+			else if (bytes > recordOverhead)
+				this.#options.onWritable?.call(this, bytes - recordOverhead);
 		}
 		catch (e) {
 			this.#fail(e);

@@ -26,7 +26,7 @@
  *   before its own key exchange, and the server sees the handshake fail.
  * - An expired certificate's message has no date (Node keeps no
  *   certificate from a refused handshake).
- * - The write budget is TCP's, not 32-96 bytes under it (the device leaves
+ * - The write budget is TCP's, not 96 bytes under it (the device leaves
  *   room for a record's header, nonce and tag; Node's TLS buffers records).
  * - SNI: Node sends none for an IP literal (RFC 6066 3 forbids it); the
  *   device engine sends the literal. Either way the certificate must name it.
