@@ -88,7 +88,7 @@ export function checkServerChain(certs: Uint8Array[], ca: ArrayBuffer, serverNam
 			throw new CertificateProblem(`the server's certificate is not issued by the configured CA (unknown CA)`);
 		const issuerKey = X509.decodeSPKI(issuer);
 		if (!issuerKey || !verifier._verify(issuerKey, x509))
-			throw new CertificateProblem(`certificate ${i} of the server's chain is not signed by certificate ${i + 1}`);
+			throw new CertificateProblem(`the server's certificate is not issued by the configured CA (unknown CA: certificate ${i} of its chain is not signed by certificate ${i + 1})`);
 		const validity = X509.decodeTBS(X509.decode(issuer).tbs).validity;
 		if (now < validity.from || now > validity.to)
 			throw new CertificateProblem(`certificate ${i + 1} of the server's chain is valid ${day(validity.from)} to ${day(validity.to)} only`);

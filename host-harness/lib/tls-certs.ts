@@ -38,6 +38,10 @@ export interface TestPki {
 	server: ServerCredentials;
 	/** The same names, issued by another CA. */
 	otherCa: ServerCredentials;
+	/** That certificate followed by our CA's: what the SDK's own check accepted (modules/tls-chain.ts). */
+	forgedChain: ServerCredentials;
+	/** The good certificate sent alone, without the CA's after it (which the SDK's own check refused). */
+	leafOnly: ServerCredentials;
 	/** Valid, from our CA, for another name only (wrong.invalid). */
 	wrongName: ServerCredentials;
 	/** From our CA, for the right names, expired in 2020. */
@@ -129,7 +133,9 @@ export function makeTestPki(options: PkiOptions = {}): TestPki {
 
 		const caPem = read("ca.pem");
 		const caDer = Buffer.from(new X509Certificate(caPem).raw);
-		return { caPem, caDer, caConfig: `base64:${caDer.toString("base64")}`, server, otherCa, wrongName, expired };
+		const forgedChain = { key: otherCa.key, cert: read("other-server.pem") + caPem };
+		const leafOnly = { key: server.key, cert: read("server.pem") };
+		return { caPem, caDer, caConfig: `base64:${caDer.toString("base64")}`, server, otherCa, forgedChain, leafOnly, wrongName, expired };
 	}
 	finally {
 		fs.rmSync(dir, { recursive: true, force: true });

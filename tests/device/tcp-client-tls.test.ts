@@ -81,4 +81,14 @@ describe.skipIf(Boolean(missing)).each(tiers.filter(t => t.target !== "board"))(
 		const payload = randomPayload(5000);
 		expect(sha256(await session.echo(payload, k.echoTimeoutMs))).toBe(sha256(payload));
 	}, 60_000);
+
+	it("accepts a good certificate sent alone, without the CA's after it", async () => {
+		gate.setCredentials(pki.leafOnly);
+		const mark = device.process.log.length;
+		peer.sessions[peer.sessions.length - 1].close();
+		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/, 30_000, mark);
+		const session = peer.sessions[peer.sessions.length - 1];
+		expect(await session.greeting).toBe("Hello World!");
+		expect(device.process.log.slice(mark).filter(l => /TLS handshake/.test(l.raw))).toEqual([]);
+	}, 60_000);
 });

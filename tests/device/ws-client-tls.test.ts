@@ -6,7 +6,9 @@
 //
 // 1. The ESP-IDF example session over wss, ending with a clean 1000.
 // 2. One device, the peer failing it in turn with each fault a TLS client
-//    meets: a certificate from another CA, for another name, expired; a
+//    meets: a certificate from another CA (alone, and followed by our CA's
+//    certificate, which the SDK's own check accepted), for another name,
+//    expired; a
 //    server speaking plain TCP (HTTP); a server that closes mid-handshake.
 //    Per fault the device logs the handshake's failure with its cause,
 //    stays up and retries; once the peer is fixed the next retry completes
@@ -36,6 +38,8 @@ interface Fault {
 
 const faults: Fault[] = [
 	{ name: "a certificate from another CA", mode: "tls", credentials: pki => pki.otherCa, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA\)` },
+	// What the SDK's own check accepted: a certificate signed by another key, our CA's certificate after it.
+	{ name: "a certificate from another CA followed by our CA's certificate", mode: "tls", credentials: pki => pki.forgedChain, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA` },
 	{ name: "a certificate for another host name", mode: "tls", credentials: pki => pki.wrongName, cause: String.raw`the server's certificate is for wrong\.invalid, not localhost \(name mismatch\)` },
 	{ name: "an expired certificate", mode: "tls", credentials: pki => pki.expired, cause: String.raw`the server's certificate has expired` },
 	{ name: "a server that speaks plain TCP (HTTP)", mode: "plain", cause: String.raw`the server does not speak TLS` },
