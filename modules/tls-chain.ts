@@ -15,9 +15,11 @@
  *
  * The rules here (RFC 5280 6.1, reduced to what a device needs):
  * - Trust: walking from the leaf, each certificate is signed either by the
- *   configured CA (the chain is trusted) or by the next certificate sent
- *   (which must be in its validity period too); anything else is "not
- *   issued by the configured CA". At most maxDepth certificates are walked.
+ *   configured CA (the chain is trusted) or by the next certificate sent,
+ *   which must then be a CA (basicConstraints cA, RFC 5280 4.2.1.9: a
+ *   server's own certificate issued by our CA must not vouch for another
+ *   host) and in its validity period; anything else is "not issued by the
+ *   configured CA". At most maxDepth certificates are walked.
  * - The leaf is within its validity period (notBefore <= now <= notAfter).
  *   A device whose clock was never set reads 1970: "not valid yet" then
  *   names the clock as the likely cause.
@@ -45,6 +47,15 @@ export class CertificateProblem extends Error {}
 
 function day(time: number): string {
 	return new Date(time).toISOString().slice(0, 10);
+}
+
+/** basicConstraints (2.5.29.19) with cA TRUE: SEQUENCE { BOOLEAN TRUE, … } (a DER FALSE is left out). */
+function isCa(cert: Uint8Array): boolean {
+	const extension = X509.decodeExtension(cert, [2, 5, 29, 19]);
+	if (!extension)
+		return false;
+	const bytes = new Uint8Array(extension);
+	return bytes.length >= 5 && bytes[0] === 0x30 && bytes[2] === 0x01 && bytes[3] === 0x01 && bytes[4] !== 0;
 }
 
 /** The leaf's subjectAltNames as text, for the mismatch message. */
@@ -89,6 +100,8 @@ export function checkServerChain(certs: Uint8Array[], ca: ArrayBuffer, serverNam
 		const issuerKey = X509.decodeSPKI(issuer);
 		if (!issuerKey || !verifier._verify(issuerKey, x509))
 			throw new CertificateProblem(`the server's certificate is not issued by the configured CA (unknown CA: certificate ${i} of its chain is not signed by certificate ${i + 1})`);
+		if (!isCa(issuer))
+			throw new CertificateProblem(`the server's certificate is not issued by the configured CA (unknown CA: certificate ${i + 1} of its chain signed certificate ${i} but is not a CA)`);
 		const validity = X509.decodeTBS(X509.decode(issuer).tbs).validity;
 		if (now < validity.from || now > validity.to)
 			throw new CertificateProblem(`certificate ${i + 1} of the server's chain is valid ${day(validity.from)} to ${day(validity.to)} only`);

@@ -42,6 +42,8 @@ export interface TestPki {
 	forgedChain: ServerCredentials;
 	/** The good certificate sent alone, without the CA's after it (which the SDK's own check refused). */
 	leafOnly: ServerCredentials;
+	/** A certificate for the right names signed by the good server certificate (not a CA), sent with it and our CA's. */
+	issuedByServer: ServerCredentials;
 	/** Valid, from our CA, for another name only (wrong.invalid). */
 	wrongName: ServerCredentials;
 	/** From our CA, for the right names, expired in 2020. */
@@ -135,7 +137,10 @@ export function makeTestPki(options: PkiOptions = {}): TestPki {
 		const caDer = Buffer.from(new X509Certificate(caPem).raw);
 		const forgedChain = { key: otherCa.key, cert: read("other-server.pem") + caPem };
 		const leafOnly = { key: server.key, cert: read("server.pem") };
-		return { caPem, caDer, caConfig: `base64:${caDer.toString("base64")}`, server, otherCa, forgedChain, leafOnly, wrongName, expired };
+		// The server's key signs a certificate of its own (openssl ca -cert server.pem -keyfile server.key).
+		const byServer = issue("by-server", "server", san, now - hour, now + 7 * 24 * hour);
+		const issuedByServer = { key: byServer.key, cert: read("by-server.pem") + read("server.pem") + caPem };
+		return { caPem, caDer, caConfig: `base64:${caDer.toString("base64")}`, server, otherCa, forgedChain, leafOnly, issuedByServer, wrongName, expired };
 	}
 	finally {
 		fs.rmSync(dir, { recursive: true, force: true });

@@ -77,6 +77,7 @@ function describe(error: Error & { code?: string; cert?: tls.PeerCertificate }, 
 		case "SELF_SIGNED_CERT_IN_CHAIN":
 		case "DEPTH_ZERO_SELF_SIGNED_CERT":
 		case "CERT_SIGNATURE_FAILURE":
+		case "INVALID_CA":
 			return "the server's certificate is not issued by the configured CA (unknown CA)";
 		case "ECONNREFUSED":
 		case "EHOSTUNREACH":

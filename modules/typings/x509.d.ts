@@ -15,6 +15,8 @@ declare module "x509" {
 		/** Subject Alternative Names: tag 2 dNSName (string), 7 iPAddress (bytes); undefined when absent. */
 		decodeSAN(buffer: ArrayBuffer | Uint8Array): { tag: number; value: string | ArrayBuffer }[] | undefined;
 		decodeSPKI(buffer: ArrayBuffer | Uint8Array): object | undefined;
+		/** The DER inside the extension with this OID's arcs (the extnValue OCTET STRING's content); undefined when absent. */
+		decodeExtension(buffer: ArrayBuffer | Uint8Array, oid: number[]): ArrayBuffer | undefined;
 	};
 	export default X509;
 }

@@ -40,6 +40,8 @@ const faults: Fault[] = [
 	{ name: "a certificate from another CA", mode: "tls", credentials: pki => pki.otherCa, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA\)` },
 	// What the SDK's own check accepted: a certificate signed by another key, our CA's certificate after it.
 	{ name: "a certificate from another CA followed by our CA's certificate", mode: "tls", credentials: pki => pki.forgedChain, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA` },
+	// A server's certificate from our CA (not a CA itself) cannot vouch for another.
+	{ name: "a certificate signed by a server's certificate from our CA", mode: "tls", credentials: pki => pki.issuedByServer, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA` },
 	{ name: "a certificate for another host name", mode: "tls", credentials: pki => pki.wrongName, cause: String.raw`the server's certificate is for wrong\.invalid, not localhost \(name mismatch\)` },
 	{ name: "an expired certificate", mode: "tls", credentials: pki => pki.expired, cause: String.raw`the server's certificate has expired` },
 	{ name: "a server that speaks plain TCP (HTTP)", mode: "plain", cause: String.raw`the server does not speak TLS` },
