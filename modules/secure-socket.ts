@@ -44,8 +44,6 @@ export function openSocket(options: SocketOptions): TCP {
 	return new TlsSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsSocket>[0]) as unknown as TCP;
 }
 
-const pemBlock = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/;
-
 /**
  * The CA certificate (DER) a config value names: "base64:<DER in base64>"
  * inline (what `host-harness serve --tls` prints), or the name of a resource
@@ -62,7 +60,7 @@ export function loadCa(value: string): ArrayBuffer {
 		const bytes = new Resource(value).slice(0) as ArrayBuffer;
 		const view = new Uint8Array(bytes);
 		if (view[0] === 0x2D) {		// "-": PEM (RFC 7468)
-			const match = pemBlock.exec(String.fromArrayBuffer(bytes));
+			const match = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(String.fromArrayBuffer(bytes));
 			if (!match)
 				throw new Error(`resource "${value}" is PEM without a CERTIFICATE block`);
 			der = Base64.decode(match[1].replace(/\s+/g, ""));
