@@ -7,7 +7,8 @@
  * with capped exponential backoff, forever or up to `maxAttempts`
  * consecutive failures. ECMA-419's onError carries no cause, so the log
  * says what can be known: whether the connection had been established and
- * how much it carried.
+ * how much it carried. Over TLS (options.tls, modules/secure-socket) the
+ * socket passes the cause (a certificate refused, a failed handshake).
  *
  * What counts as a failure: a connection that never came up, and one that
  * ended before it echoed a single byte (a peer that accepts and resets or
