@@ -29,6 +29,7 @@ import { forgetCredentials, loadCredentials } from "wifi/credentials";
 import { echoServer } from "tcp/echo-server";
 import { echoClient } from "tcp/echo-client";
 import { udpEchoServer } from "tcp/udp-echo-server";
+import { loadCa } from "modules/secure-socket";
 import { WebSocketServer } from "websocket/server";
 import { WebSocketEcho } from "websocket/echo-server";
 import { WebSocketBroadcast } from "websocket/broadcast";
@@ -152,6 +153,7 @@ export class App {
 				pongTimeout: config.wsClientPongTimeout,
 				networkTimeout: config.wsClientNetworkTimeout,
 				reconnect: { initialDelay: config.wsClientRetryDelay, maxDelay: config.wsClientRetryMaxDelay },
+				ca: config.wsClientCa ? loadCa(config.wsClientCa) : undefined,
 			});
 			return {
 				name: "WebSocket client",
@@ -171,6 +173,7 @@ export class App {
 				maxAttempts: config.tcpClientMaxAttempts,
 				idleTimeout: config.tcpIdleTimeout,
 				chunk: config.tcpChunk,
+				tls: config.tcpClientTls ? { serverName: config.tcpClientHost, ca: loadCa(config.tcpClientCa) } : undefined,
 			});
 			return {
 				name: "TCP echo client",

@@ -46,6 +46,8 @@ export const schema = freezeSchema({
 	tcpClientRetryDelay: { kind: "milliseconds", default: 1000, doc: "TCP echo client: first reconnect delay, doubled after each failure" },
 	tcpClientRetryMaxDelay: { kind: "milliseconds", default: 30000, doc: "TCP echo client: longest reconnect delay" },
 	tcpClientMaxAttempts: { kind: "number", default: 0, doc: "TCP echo client: connection attempts before giving up (0: forever)" },
+	tcpClientTls: { kind: "flag", default: false, doc: "TCP echo client: connect over TLS (SNI and certificate name: tcpClientHost)" },
+	tcpClientCa: { kind: "string", default: "", doc: "TCP echo client over TLS: the CA that issued the peer's certificate, a resource name (DER or PEM) or base64:<DER>" },
 
 	udpServer: { kind: "flag", default: true, doc: "run the UDP echo server" },
 	udpPort: { kind: "port", default: 9000, doc: "UDP echo server port" },
@@ -67,7 +69,8 @@ export const schema = freezeSchema({
 	wsBroadcastSlowTimeout: { kind: "milliseconds", default: 2000, doc: "a broadcast client that could take no message for this long is dropped with 1008" },
 
 	wsClient: { kind: "flag", default: false, doc: "run the WebSocket client session" },
-	wsClientUri: { kind: "string", default: "", doc: "WebSocket client peer, ws://host:port/path" },
+	wsClientUri: { kind: "string", default: "", doc: "WebSocket client peer, ws://host:port/path or wss://host:port/path (TLS)" },
+	wsClientCa: { kind: "string", default: "", doc: "for wss://: the CA that issued the server's certificate, a resource name (DER or PEM) or base64:<DER>" },
 	wsClientHelloCount: { kind: "number", default: 5, doc: "WebSocket client session: \"hello NNNN\" messages sent" },
 	wsClientHelloInterval: { kind: "milliseconds", default: 1000, doc: "WebSocket client session: time between its messages" },
 	wsClientNoDataTimeout: { kind: "milliseconds", default: 5000, doc: "WebSocket client session: close with 1000 after this long without data" },
@@ -154,9 +157,13 @@ export function readConfig(raw: Record<string, unknown>): { config: Config; prob
 		problems.push({ key: "tcpClientHost", message: "tcpClient is on but no tcpClientHost is set" });
 	if (config.wsBroadcastPath && (!String(config.wsBroadcastPath).startsWith("/") || config.wsBroadcastPath === config.wsPath))
 		problems.push({ key: "wsBroadcastPath", message: `must start with "/" and differ from wsPath, got "${String(config.wsBroadcastPath)}"` });
+	// TLS without a CA would have to trust any server: refused, never silently unverified.
+	if (config.tcpClient && config.tcpClientTls && !config.tcpClientCa)
+		problems.push({ key: "tcpClientCa", message: "tcpClientTls is on but no tcpClientCa is set" });
 	if (config.wsClient) {
 		try {
-			parseWebSocketUri(String(config.wsClientUri));
+			if (parseWebSocketUri(String(config.wsClientUri)).secure && !config.wsClientCa)
+				problems.push({ key: "wsClientCa", message: `wsClientUri is wss:// but no wsClientCa is set` });
 		}
 		catch (e) {
 			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });

@@ -22,6 +22,7 @@
  * delay before the next attempt.
  */
 
+import type { TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
 import type { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
@@ -42,6 +43,8 @@ export interface TcpClientOptions {
 	maxAttempts: number;
 	service: TcpService;
 	log: Log;
+	/** Connect over TLS: SNI name and the CA that must vouch for the server (modules/secure-socket). */
+	tls?: TlsOptions;
 }
 
 export class TcpClient implements TcpConnectionOwner {
@@ -108,7 +111,7 @@ export class TcpClient implements TcpConnectionOwner {
 		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
 		let connection: TcpConnection;
 		try {
-			connection = new TcpConnection({ address, port, owner: this });
+			connection = new TcpConnection({ address, port, tls: this.options.tls, owner: this });
 			connection.handler = this.options.service.open(connection);
 		}
 		catch (e) {

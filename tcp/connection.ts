@@ -46,7 +46,8 @@
  * this object as `this.target`; no closure per connection.
  */
 
-import TCP from "embedded:io/socket/tcp";
+import type TCP from "embedded:io/socket/tcp";
+import { openSocket, type TlsOptions } from "modules/secure-socket";
 import { peerName } from "modules/log";
 
 /** A connection the platform owes a callback this long is checked (ms): the simulator polls every 20. */
@@ -93,7 +94,7 @@ export interface TcpConnectionOwner {
 	closed(connection: TcpConnection, reason: string, error?: unknown): void;
 }
 
-export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number }) & {
+export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number; tls?: TlsOptions }) & {
 	owner: TcpConnectionOwner;
 	/** Peer name for logs; default address:port of the socket. */
 	peer?: string;
@@ -131,13 +132,14 @@ export class TcpConnection {
 		this.state = from ? "open" : "connecting";
 		this.established = !!from;
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
-		this.#socket = new TCP({
-			...(from ? { from } : { address: (options as { address: string }).address, port: (options as { port: number }).port }),
+		const to = options as { address: string; port: number; tls?: TlsOptions };
+		this.#socket = openSocket({
+			...(from ? { from } : { address: to.address, port: to.port, tls: to.tls }),
 			target: this,
 			onReadable: socketReadable,
 			onWritable: socketWritable,
 			onError: socketError,
-		} as ConstructorParameters<typeof TCP>[0]);
+		} as unknown as Parameters<typeof openSocket>[0]);
 	}
 
 	/** Bytes the handler holds and the platform cannot take, or bytes waiting that the handler cannot take. */
@@ -273,11 +275,12 @@ export class TcpConnection {
 		}
 	}
 
-	onError(): void {
+	/** cause: what a TLS socket says failed (a certificate, the handshake; modules/secure-socket); TCP says nothing. */
+	onError(cause?: Error): void {
 		if (this.state === "closed")
 			return;
 		if (this.state === "connecting") {
-			this.close("connection refused or unreachable");
+			this.close(cause?.message ?? "connection refused or unreachable");
 			return;
 		}
 		try {
@@ -287,7 +290,7 @@ export class TcpConnection {
 		catch {
 			// gone: what is held is lost (lwip after a FIN, a reset)
 		}
-		this.close("peer closed or reset");
+		this.close(cause?.message ?? "peer closed or reset");
 	}
 }
 
@@ -299,6 +302,6 @@ function socketWritable(this: SocketThis, bytes: number): void {
 	this.target.onWritable(bytes);
 }
 
-function socketError(this: SocketThis): void {
-	this.target.onError();
+function socketError(this: SocketThis, error?: Error): void {
+	this.target.onError(error);
 }

@@ -7,6 +7,7 @@
  */
 
 import { Log } from "modules/log";
+import type { TlsOptions } from "modules/secure-socket";
 import { TcpClient } from "tcp/client";
 import { EchoService } from "tcp/echo";
 
@@ -23,10 +24,12 @@ export interface EchoClientOptions {
 	chunk: number;
 	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. */
 	idleTimeout?: number;
+	/** Connect over TLS: SNI name and CA (modules/secure-socket). */
+	tls?: TlsOptions;
 }
 
 export function echoClient(options: EchoClientOptions): TcpClient {
 	const log = new Log("tcp-client");
-	const { host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, chunk, idleTimeout = 0 } = options;
-	return new TcpClient({ host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, idleTimeout, service: new EchoService(log, chunk, greeting), log });
+	const { host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, chunk, idleTimeout = 0, tls } = options;
+	return new TcpClient({ host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, idleTimeout, tls, service: new EchoService(log, chunk, greeting), log });
 }

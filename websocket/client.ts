@@ -30,6 +30,7 @@ import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
 import { parseWebSocketUri, type WebSocketTarget as Target } from "modules/config-schema";
+import type { TlsOptions } from "modules/secure-socket";
 
 const log = new Log("ws-client");
 
@@ -64,6 +65,8 @@ export interface WebSocketClientOptions {
 	reconnect?: ReconnectOptions | false;
 	/** Wait this long for the server's Close and TCP close (ms). Default 3000. */
 	closeTimeout?: number;
+	/** wss://: the CA (DER) that must have issued the server's certificate (modules/secure-socket loadCa). Required for wss://. */
+	ca?: ArrayBuffer;
 }
 
 /** A received message; the fields after data follow esp_websocket_event_data_t. */
@@ -118,6 +121,8 @@ export class WebSocketClient {
 	protocol: string | undefined;
 
 	readonly target: Target;
+	/** wss://: SNI name and CA for the socket (modules/secure-socket). */
+	readonly tls: TlsOptions | undefined;
 	#connection: WebSocketConnection | undefined;
 	/** While connected: the connection check every quietLimit ms, and the pings. */
 	#ticker: Timer | undefined;
@@ -137,6 +142,10 @@ export class WebSocketClient {
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
 		this.target = parseWebSocketUri(options.uri);
+		// TLS is never unverified: wss:// without a CA is refused here, not connected to.
+		if (this.target.secure && !options.ca)
+			throw new Error(`${options.uri}: wss:// needs the CA that issued the server's certificate (ca, wsClientCa)`);
+		this.tls = this.target.secure ? { serverName: this.target.host, ca: options.ca! } : undefined;
 		const reconnect = options.reconnect;
 		this.settings = {
 			protocols: options.protocols ?? [],
@@ -173,11 +182,6 @@ export class WebSocketClient {
 	connect(): void {
 		if (this.#running)
 			return;
-		if (this.target.secure) {
-			log.error(`${this.uri}: wss:// needs TLS, which this kit does not support yet`);
-			this.#emit("onError", new Error("wss:// (TLS) is not supported"));
-			return;
-		}
 		this.#running = true;
 		this.#backoff?.reset();
 		this.#attempt();
@@ -471,7 +475,7 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 
 	constructor(client: WebSocketClient, address: string) {
 		this.#client = client;
-		this.connection = new WebSocketConnection({ address, port: client.target.port }, {
+		this.connection = new WebSocketConnection({ address, port: client.target.port, tls: client.tls }, {
 			role: "client", log, owner: this, closeTimeout: client.settings.closeTimeout,
 			// Whole messages are held anyway; a larger read takes fewer turns.
 			readSize: 4096,

@@ -48,7 +48,8 @@
  * Every platform callback catches: an exception escaping one aborts XS.
  */
 
-import TCP from "embedded:io/socket/tcp";
+import type TCP from "embedded:io/socket/tcp";
+import { openSocket, type TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { CloseCode, Opcode, type Role } from "websocket/constants";
@@ -85,8 +86,8 @@ export type Chunk = ArrayBuffer | Uint8Array;
 /** Data for a send: bytes, or a string sent as UTF-8. */
 export type SendData = ArrayBuffer | Uint8Array | string;
 
-/** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator). */
-export type SocketTarget = { from: TCP } | { address: string; port: number };
+/** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator), over TLS when tls is set. */
+export type SocketTarget = { from: TCP } | { address: string; port: number; tls?: TlsOptions };
 
 /** What owns a connection: the server or a client. It reads the HTTP handshake while the connection is CONNECTING. */
 export interface ConnectionOwner {
@@ -166,8 +167,8 @@ function socketReadable(this: { target: WebSocketConnection }, bytes: number): v
 function socketWritable(this: { target: WebSocketConnection }, bytes: number): void {
 	this.target.socketWritable(bytes);
 }
-function socketError(this: { target: WebSocketConnection }): void {
-	this.target.socketError();
+function socketError(this: { target: WebSocketConnection }, error?: Error): void {
+	this.target.socketError(error);
 }
 
 export class WebSocketConnection implements MessageHandler {
@@ -243,7 +244,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		else
 			this.peer = peerName(target.address, target.port);
-		this.#socket = new TCP({
+		this.#socket = openSocket({
 			...target,
 			// A frame often goes out as two writes (header, then payload): with Nagle on,
 			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
@@ -252,7 +253,7 @@ export class WebSocketConnection implements MessageHandler {
 			onReadable: socketReadable,
 			onWritable: socketWritable,
 			onError: socketError,
-		} as unknown as ConstructorParameters<typeof TCP>[0]);
+		} as unknown as Parameters<typeof openSocket>[0]);
 	}
 
 	/** Whether the TCP connection was established (always for an accepted socket). */
@@ -582,8 +583,8 @@ export class WebSocketConnection implements MessageHandler {
 		this.#pump();
 	}
 
-	/** @internal After onError the platform calls nothing else. */
-	socketError(): void {
+	/** @internal After onError the platform calls nothing else. cause: what a TLS socket says failed (modules/secure-socket); TCP says nothing. */
+	socketError(cause?: Error): void {
 		try {
 			if (this.state === CLOSED)
 				return;
@@ -595,8 +596,10 @@ export class WebSocketConnection implements MessageHandler {
 			catch {
 				// gone for writing too (a reset; lwip after a FIN)
 			}
+			if (cause)
+				this.log.error(cause.message);
 			if (this.state !== CLOSED)
-				this.destroy(this.#closing >= DRAIN ? this.#closeReason : this.#goneReason());
+				this.destroy(this.#closing >= DRAIN ? this.#closeReason : cause ? cause.message : this.#goneReason());
 		}
 		catch (e) {
 			this.#crash(e);

@@ -28,10 +28,12 @@ import { echoOnce } from "../oracle/tcp-echo.js";
 import { udpSender } from "../oracle/udp-echo.js";
 import { runMemoryBench } from "./memory.js";
 import { runBenchXsCommand } from "./xs.js";
+import { runTlsMemoryBench } from "./tls-memory.js";
 
 const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
        host-harness bench memory --target sim [options]   (bench memory --help)
        host-harness bench xs [options]                     (bench xs --help)
+       host-harness bench tls-memory --target sim         (one TLS connection's heap cost, against plain TCP)
 
 Measures the device's echo server and a reference echo server (plain Node
 net / dgram / ws, on loopback in this process) with the same workloads in
@@ -267,6 +269,8 @@ export async function runBench(protocol: Protocol, deviceEndpoints: Endpoints, d
 async function run(argv: string[]): Promise<number> {
 	if (argv[0] === "xs")
 		return runBenchXsCommand(argv, argumentsOr);
+	if (argv.includes("tls-memory"))
+		return runTlsMemoryBench(argv);
 	if (argv.includes("memory"))
 		return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);

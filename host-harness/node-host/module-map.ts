@@ -12,6 +12,9 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"embedded:io/socket/tcp": "socket-tcp",
 	"embedded:io/socket/listener": "socket-listener",
 	"embedded:io/socket/udp": "socket-udp",
+	// The device's TLS socket (on Moddable's ssl/session) is replaced whole by one over node:tls.
+	"modules/tls-socket": "socket-tls",
+	"Resource": "resource",
 	"timer": "timer",
 	"mc/config": "mc-config",
 	"wifi": "wifi",

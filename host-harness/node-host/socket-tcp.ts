@@ -80,11 +80,25 @@ interface TCPOptions {
 	target?: unknown;
 	onReadable?: (this: TCP, bytes: number) => void;
 	onWritable?: (this: TCP, bytes: number) => void;
-	onError?: (this: TCP) => void;
+	onError?: (this: TCP, error?: Error) => void;
+	[secureConnection]?: SecureConnection;
 }
 
 /** Internal: lets the listener hand an accepted, paused socket to TCP.read(). */
 export const adopt = Symbol("adopt");
+
+/**
+ * Internal, for socket-tls.ts: a connection made by `connect` instead of
+ * net.connect, connected once it emits `ready`; `cause` turns a failure
+ * into the Error passed to onError (plain TCP passes none, as the platforms).
+ */
+export const secureConnection = Symbol("secureConnection");
+export interface SecureConnection {
+	connect(): net.Socket;
+	ready: string;
+	/** Called at the failure: the socket's error event, or (undefined) a close without one. */
+	cause(error: Error | undefined, connected: boolean): Error | undefined;
+}
 
 export default class TCP {
 	target: unknown;
@@ -107,6 +121,9 @@ export default class TCP {
 	#onWritable: TCPOptions["onWritable"];
 	#onError: TCPOptions["onError"];
 	#pending = 0;		// bit 1: readable, bit 2: writable, bit 4: error; reported in one later turn
+	#secure: SecureConnection | undefined;
+	#connected = false;
+	#cause: Error | undefined;
 
 	constructor(options?: TCPOptions) {
 		if (!options) {
@@ -135,8 +152,12 @@ export default class TCP {
 				this.#failed();
 				return;
 			}
-			const socket = net.connect({ host: address, port, allowHalfOpen: true });
-			socket.once("connect", () => this.#refill());
+			this.#secure = options[secureConnection];
+			const socket = this.#secure ? this.#secure.connect() : net.connect({ host: address, port, allowHalfOpen: true });
+			socket.once(this.#secure ? this.#secure.ready : "connect", () => {
+				this.#connected = true;
+				this.#refill();
+			});
 			this.#attach(socket);
 		}
 		if (options.nodelay !== undefined)
@@ -184,7 +205,12 @@ export default class TCP {
 			socket.removeAllListeners(event);
 		socket.on("data", (chunk: Buffer) => this.#received(chunk));
 		socket.on("end", () => this.#peerEnded());
-		socket.on("error", () => this.#failed());
+		socket.on("error", (error: Error) => {
+			// Said now, while the TLS socket still holds the peer's certificate.
+			if (this.#secure && !this.#cause)
+				this.#cause = this.#secure.cause(error, this.#connected);
+			this.#failed();
+		});
 		socket.on("close", () => this.#failed());
 	}
 
@@ -233,7 +259,8 @@ export default class TCP {
 	#endIfDone(): void {
 		if (!this.#ended || this.#readable || this.#shell)
 			return;
-		this.#refill(true);
+		if (!this.#secure || this.#connected)		// a TLS handshake cut short has no budget to give
+			this.#refill(true);
 		this.#ended = false;
 		this.#error = true;
 		this.#lastBudget = true;
@@ -267,7 +294,10 @@ export default class TCP {
 			invoke(this, this.#onReadable, this.#readable);
 		if ((what & 4) && !this.#closed && !this.#errorReported) {
 			this.#errorReported = true;
-			invoke(this, this.#onError);
+			if (this.#secure)
+				invoke(this, this.#onError, this.#cause ?? this.#secure.cause(undefined, this.#connected));
+			else
+				invoke(this, this.#onError);
 		}
 	}
 

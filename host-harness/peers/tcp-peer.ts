@@ -8,6 +8,7 @@ import * as net from "node:net";
 import { EventEmitter } from "node:events";
 import { nthSession } from "./sessions.js";
 import { readBytes } from "../oracle/tcp-echo.js";
+import type { TlsGate } from "./tls-gate.js";
 
 export const greeting = "Hello World!";
 
@@ -44,23 +45,37 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 	readonly sessions: TcpPeerSession[] = [];
 	#server: net.Server;
 
-	private constructor(server: net.Server) {
+	/** The TLS gate when the peer speaks TLS (serve --tls). */
+	readonly gate: TlsGate | undefined;
+	readonly #raw = new Set<net.Socket>();
+
+	private constructor(server: net.Server, gate?: TlsGate) {
 		super();
 		this.#server = server;
-		server.on("connection", socket => {
+		this.gate = gate;
+		const open = (socket: net.Socket) => {
 			const session = new TcpPeerSession(socket);
 			this.sessions.push(session);
 			this.emit("session", session);
+		};
+		server.on("connection", socket => {
+			if (!gate)
+				return open(socket);
+			// A client the gate refused may never close its end: close() ends it.
+			this.#raw.add(socket);
+			socket.once("close", () => this.#raw.delete(socket));
+			gate.accept(socket, open);
 		});
 	}
 
-	static start(port = 8080, host = "0.0.0.0"): Promise<TcpPeer> {
+	/** gate: speak TLS (peers/tls-gate.ts) instead of plain TCP. */
+	static start(port = 8080, host = "0.0.0.0", gate?: TlsGate): Promise<TcpPeer> {
 		return new Promise((resolve, reject) => {
 			const server = net.createServer();
 			server.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
 				? new Error(`port ${port} is in use: stop what holds it or choose another port`)
 				: e));
-			server.listen({ port, host }, () => resolve(new TcpPeer(server)));
+			server.listen({ port, host }, () => resolve(new TcpPeer(server, gate)));
 		});
 	}
 
@@ -77,6 +92,9 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 	close(): Promise<void> {
 		for (const session of this.sessions)
 			session.close();
-		return new Promise(resolve => this.#server.close(() => resolve()));
+		const closed = new Promise<void>(resolve => this.#server.close(() => resolve()));
+		for (const socket of this.#raw)
+			socket.destroy();
+		return closed;
 	}
 }

@@ -6,8 +6,11 @@
  */
 
 import { EventEmitter } from "node:events";
+import * as http from "node:http";
+import * as net from "node:net";
 import { nthSession } from "./sessions.js";
 import { WebSocketServer, WebSocket } from "ws";
+import type { TlsGate } from "./tls-gate.js";
 
 export interface PeerMessage {
 	binary: boolean;
@@ -55,9 +58,17 @@ export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
 	readonly sessions: WsPeerSession[] = [];
 	#server: WebSocketServer;
 
-	private constructor(server: WebSocketServer) {
+	/** The TLS gate when the peer speaks TLS (wss://, serve --tls). */
+	readonly gate: TlsGate | undefined;
+	#listener: net.Server | undefined;
+	/** Accepted sockets behind a gate (a refused TLS client may never close its end): destroyed by close(). */
+	static readonly #raw = new Set<net.Socket>();
+
+	private constructor(server: WebSocketServer, gate?: TlsGate, listener?: net.Server) {
 		super();
 		this.#server = server;
+		this.gate = gate;
+		this.#listener = listener;
 		server.on("connection", (socket, request) => {
 			const session = new WsPeerSession(socket, `${request.socket.remoteAddress?.replace(/^::ffff:/, "")}:${request.socket.remotePort}`);
 			this.sessions.push(session);
@@ -65,7 +76,24 @@ export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
 		});
 	}
 
-	static start(port = 5000, host = "0.0.0.0", path = "/"): Promise<WsPeer> {
+	/** gate: speak TLS (wss://, peers/tls-gate.ts) instead of plain TCP. */
+	static start(port = 5000, host = "0.0.0.0", path = "/", gate?: TlsGate): Promise<WsPeer> {
+		if (gate) {
+			// HTTP on the sockets the gate delivers: TLS ones, or raw ones in its "plain" mode.
+			const web = http.createServer();
+			const server = new WebSocketServer({ server: web, path });
+			const listener = net.createServer(socket => {
+				WsPeer.#raw.add(socket);
+				socket.once("close", () => WsPeer.#raw.delete(socket));
+				gate.accept(socket, s => web.emit("connection", s));
+			});
+			return new Promise((resolve, reject) => {
+				listener.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
+					? new Error(`port ${port} is in use: stop what holds it or choose another port`)
+					: e));
+				listener.listen({ port, host }, () => resolve(new WsPeer(server, gate, listener)));
+			});
+		}
 		return new Promise((resolve, reject) => {
 			const server = new WebSocketServer({ port, host, path });
 			server.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
@@ -76,7 +104,7 @@ export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
 	}
 
 	get port(): number {
-		return (this.#server.address() as { port: number }).port;
+		return ((this.#listener ?? this.#server).address() as { port: number }).port;
 	}
 
 	/** The device's session number `index` (0: the first), now or once it arrives. */
@@ -87,6 +115,14 @@ export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
 	close(): Promise<void> {
 		for (const client of this.#server.clients)
 			client.terminate();
+		const listener = this.#listener;
+		if (listener) {
+			const closed = new Promise<void>(resolve => this.#server.close(() => listener.close(() => resolve())));
+			for (const socket of WsPeer.#raw)
+				if ((socket.address() as net.AddressInfo).port === this.port)
+					socket.destroy();
+			return closed;
+		}
 		return new Promise(resolve => this.#server.close(() => resolve()));
 	}
 }

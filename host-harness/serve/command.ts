@@ -1,11 +1,13 @@
 /*
- * host-harness serve [--tcp-port 8080] [--ws-port 5000] [--ws-path /] [--udp <host:port>] [--duration s]
+ * host-harness serve [--tcp-port 8080] [--ws-port 5000] [--ws-path /] [--udp <host:port>] [--tls [--ca-out dir]] [--duration s]
  *
  * The PC peers a device's clients talk to: the TCP echo peer (it waits for
  * the device's greeting, then sends a payload every second and checks the
  * echo) and the WebSocket echo peer; with --udp, a UDP sender that sends the
  * device's UDP echo server a datagram every second. It prints each peer's
  * address and this PC's LAN addresses, to put in the device's config.
+ * With --tls the TCP and WebSocket peers speak TLS with a CA made for the
+ * run (serve/tls.ts), whose certificate it prints for the device's config.
  */
 
 import * as os from "node:os";
@@ -15,13 +17,17 @@ import { badValue, CommandFailure, portValue, secondsValue, unknownArgument } fr
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { WsPeer } from "../peers/ws-peer.js";
 import { udpSender, UdpSender } from "../oracle/udp-echo.js";
+import { serveTls, tlsInstructions, type ServeTls } from "./tls.js";
 
-const usage = `usage: host-harness serve [--tcp-port 8080] [--ws-port 5000] [--ws-path /] [--udp <device-host:port>] [--duration <s>]
+const usage = `usage: host-harness serve [--tcp-port 8080] [--ws-port 5000] [--ws-path /] [--udp <device-host:port>] [--tls [--ca-out <dir>]] [--duration <s>]
 
 Runs the peers for a device's clients until Ctrl-C (or --duration):
   TCP echo peer        the device's TCP client connects here (tcpClientHost/tcpClientPort)
   WebSocket echo peer  the device's WebSocket client connects here (wsClientUri)
   UDP sender           with --udp, a datagram a second to the device's UDP echo server
+  --tls                the TCP and WebSocket peers speak TLS (wss://) with a test CA made for this run
+                       (needs the openssl command); prints the CA for tcpClientCa/wsClientCa;
+                       --ca-out <dir> also writes it as xsnk-test-ca.pem/.der for a manifest resource
 
 options:
   --tcp-port N     the TCP echo peer's port (default 8080; 0: any free port)
@@ -33,6 +39,7 @@ options:
 examples:
   host-harness serve
   host-harness serve --tcp-port 7681 --ws-port 5000 --udp 192.168.1.50:9000
+  host-harness serve --tls
   then flash:  npm run flash -- ssid=… password=… tcpClient=true tcpClientHost=<this PC> wsClient=true wsClientUri=ws://<this PC>:5000/`;
 
 export function lanAddresses(): string[] {
@@ -50,11 +57,17 @@ registerCommand("serve", {
 		let wsPath = "/";
 		let udp = "";
 		let duration = 0;
+		let secure = false;
+		let caOut: string | undefined;
 		for (let i = 0; i < args.length; i++) {
 			const arg = args[i];
 			if (arg === "--help" || arg === "-h") {
 				console.log(usage);
 				return 0;
+			}
+			if (arg === "--tls") {
+				secure = true;
+				continue;
 			}
 			const value = args[++i];
 			if (arg === "--tcp-port")
@@ -74,23 +87,34 @@ registerCommand("serve", {
 			}
 			else if (arg === "--duration")
 				duration = secondsValue(arg, value);
+			else if (arg === "--ca-out") {
+				if (!value)
+					throw badValue(arg, value, "takes a directory");
+				caOut = value;
+			}
 			else
-				throw unknownArgument(arg, ["--tcp-port", "--ws-port", "--ws-path", "--udp", "--duration", "--help"]);
+				throw unknownArgument(arg, ["--tcp-port", "--ws-port", "--ws-path", "--udp", "--duration", "--tls", "--ca-out", "--help"]);
 		}
+		const lan = lanAddresses();
+		const tls: ServeTls | undefined = secure ? serveTls(lan, caOut) : undefined;
 		// A port taken is a failure the user acts on: one line, no stack.
-		const tcp = await TcpPeer.start(tcpPort).catch(e => {
+		const tcp = await TcpPeer.start(tcpPort, "0.0.0.0", tls?.tcpGate).catch(e => {
 			throw new CommandFailure(`TCP echo peer: ${(e as Error).message} (--tcp-port)`);
 		});
-		const ws = await WsPeer.start(wsPort, "0.0.0.0", wsPath).catch(async e => {
+		const ws = await WsPeer.start(wsPort, "0.0.0.0", wsPath, tls?.wsGate).catch(async e => {
 			await tcp.close();
 			throw new CommandFailure(`WebSocket echo peer: ${(e as Error).message} (--ws-port)`);
 		});
-		const lan = lanAddresses();
 		console.log(`TCP echo peer       on port ${tcp.port}`);
-		console.log(`WebSocket echo peer on port ${ws.port}, path ${wsPath}`);
+		console.log(`WebSocket echo peer on port ${ws.port}, path ${wsPath}${tls ? " (wss://)" : ""}`);
 		console.log(`this PC: ${lan.length ? lan.join(", ") : "no LAN address (loopback only)"}`);
 		const here = lan[0] ?? "127.0.0.1";
-		console.log(`device config: tcpClient=true tcpClientHost=${here} tcpClientPort=${tcp.port} wsClient=true wsClientUri=ws://${here}:${ws.port}${wsPath}`);
+		if (tls) {
+			for (const line of tlsInstructions(tls, here, tcp.port, ws.port, wsPath, caOut))
+				console.log(line);
+		}
+		else
+			console.log(`device config: tcpClient=true tcpClientHost=${here} tcpClientPort=${tcp.port} wsClient=true wsClientUri=ws://${here}:${ws.port}${wsPath}`);
 
 		const timers: NodeJS.Timeout[] = [];
 		tcp.on("session", session => {

@@ -11,12 +11,15 @@ if ("missing" in lookup)
 	console.log(`esp32 build check skipped: ${lookup.missing}`);
 
 describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc, xsl)", () => {
-	it("compiles and links every device module, with the app's own network setup in place of the SDK's", () => {
+	it("compiles and links every device module, TLS included, with the app's own network setup in place of the SDK's", () => {
 		const build = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
 		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
 		for (const module of ["main", "modules/app", "modules/config", "modules/log", "wifi/station", "tcp/echo-server", "tcp/echo-client", "tcp/udp-echo-server",
 			"websocket/frame-parser", "websocket/message-reader", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "websocket/echo-server", "websocket/client", "websocket/client-session",
-			"wifi/provisioning", "wifi/credentials", "embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "wifi", "net", "logical", "crypt", "preference"]) {
+			"wifi/provisioning", "wifi/credentials",
+			// TLS (wss://, the TCP client's TLS): our socket and chain check on the SDK's engine.
+			"modules/secure-socket", "modules/tls-socket", "modules/tls-chain", "ssl/session", "ssl/handshake", "ssl/cert", "x509", "Resource",
+			"embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "wifi", "net", "logical", "crypt", "preference"]) {
 			// mcconfig stores "embedded:x/y" as ~.embedded/x/y.
 			const compiled = build.modules.has(module.replace(/^embedded:/, "~.embedded/"));
 			expect(compiled, `${module} compiled for esp32`).toBe(true);

@@ -31,6 +31,13 @@ describe("modules/config", () => {
 		expect(config.tcpPort).toBe(8080);
 	});
 
+	it("refuses TLS without a CA: wss:// without wsClientCa, tcpClientTls without tcpClientCa", () => {
+		expect(readConfig({ wsClient: "true", wsClientUri: "wss://example.com/" }).problems.map(p => p.key)).toEqual(["wsClientCa"]);
+		expect(readConfig({ wsClient: "true", wsClientUri: "wss://example.com/", wsClientCa: "ca.der" }).problems).toEqual([]);
+		expect(readConfig({ tcpClient: "true", tcpClientHost: "10.0.0.2", tcpClientTls: "true" }).problems.map(p => p.key)).toEqual(["tcpClientCa"]);
+		expect(readConfig({ tcpClient: "true", tcpClientHost: "10.0.0.2", tcpClientTls: "true", tcpClientCa: "base64:MIIB" }).problems).toEqual([]);
+	});
+
 	it("refuses a client role with no peer", () => {
 		expect(readConfig({ tcpClient: "true" }).problems.map(p => p.key)).toEqual(["tcpClientHost"]);
 		expect(readConfig({ wsClient: "true", wsClientUri: "http://x" }).problems.map(p => p.key)).toEqual(["wsClientUri"]);

@@ -208,7 +208,7 @@ describe("WebSocketClient", () => {
 		expect(events.disconnected).toEqual(["handshake failed"]);
 	});
 
-	it("reports a refused handshake (non-101) and wss:// as errors", async () => {
+	it("reports a refused handshake (non-101) as an error; refuses wss:// without a CA", async () => {
 		const { port, server } = await rawServer(socket => socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
 		cleanups.push(() => server.close());
 		const events = recordedClient({ uri: `ws://127.0.0.1:${port}/nope`, reconnect: false });
@@ -216,9 +216,8 @@ describe("WebSocketClient", () => {
 		await until(() => events.disconnected.length === 1, "disconnected");
 		expect(events.errors).toEqual([expect.stringMatching(/unexpected status 404/)]);
 
-		const secure = recordedClient({ uri: "wss://127.0.0.1:1/" });
-		secure.client.connect();
-		expect(secure.errors).toEqual(["wss:// (TLS) is not supported"]);
+		// Never an unverified TLS connection: no CA, no client (tests/device/ws-client-tls.test.ts runs wss).
+		expect(() => recordedClient({ uri: "wss://127.0.0.1:1/" })).toThrow(/wss:\/\/ needs the CA/);
 		expect(() => new WebSocketClient({ uri: "http://x/" })).toThrow(URIError);
 	});
 

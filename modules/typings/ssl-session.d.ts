@@ -1,0 +1,37 @@
+/*
+ * Types for the parts of Moddable's TLS engine ($(MODULES)/crypt, included
+ * through $(MODDABLE)/modules/crypt/tls_419.json) that modules/tls-socket.ts
+ * and modules/tls-chain.ts use; neither @moddable/typings nor the SDK's
+ * typings declare them. Seen by the project's tsc and by mcconfig's
+ * (modules/manifest.json maps "ssl/session" and "x509" to these files too).
+ *
+ * Semantics, from session_419.js, ssl_cert.js and x509.js (SDK 8.2.3):
+ * - SSLSession's handshake(s), read(s), write(s, data) take the TCP socket
+ *   and use its `readable` and `writable` as counters they update.
+ * - handshake() returns true once done, or once an alert was sent or
+ *   received (then `alert` is set): true does not mean success.
+ * - read() returns the next record's application data, undefined when none
+ *   is complete yet, null once the peer sent an alert (close_notify too).
+ * - The session's certificateManager.verify(certs, options) decides whether
+ *   the server's chain (DER, leaf first) is trusted; false (or a throw)
+ *   fails the handshake with "certificate: auth err".
+ */
+declare module "ssl/session" {
+	interface CertificateManager {
+		verify(certs: Uint8Array[], options: object): boolean;
+		/** Whether the certificate x509 (X509.decode) carries a valid signature by the key spki (X509.decodeSPKI). */
+		_verify(spki: object, x509: object): boolean;
+	}
+	export default class SSLSession {
+		constructor(options: { serverName?: string; protocolVersion?: number; cache?: boolean; [key: string]: unknown });
+		certificateManager: CertificateManager;
+		alert?: { level: number; description: number };
+		/** The record being read: its first byte is the record's content type (20..23 in TLS). */
+		packetBuffer?: Uint8Array & { offset: number } | null;
+		initiateHandshake(): void;
+		handshake(socket: object): boolean;
+		read(socket: object): Uint8Array | null | undefined;
+		write(socket: object, data: ArrayBuffer | Uint8Array): number;
+		close(socket: object): void;
+	}
+}

@@ -1,0 +1,94 @@
+// The device's TCP echo client over TLS (tcpClientTls, tcpClientCa) against
+// the harness's TCP echo peer behind a TLS gate (host-harness/peers/
+// tls-gate.ts), with a CA made at run time: on the simulator Moddable's TLS
+// engine (modules/tls-socket.ts), on node the host provider over node:tls.
+// The greeting and echoes byte for byte; then a certificate from another CA
+// is refused with its cause in the log, retried with backoff, and the
+// client greets again once the peer is fixed. The peer is addressed by IP
+// (127.0.0.1): the certificate names it in an iPAddress subjectAltName.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tiers } from "./device-under-test.js";
+import { knobs } from "./knobs.js";
+import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
+import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
+import { TlsGate } from "../../host-harness/peers/tls-gate.js";
+import { makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
+import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+
+const missing = opensslMissing();
+if (missing)
+	console.log(`TCP TLS suite skipped: ${missing}`);
+
+describe.skipIf(Boolean(missing)).each(tiers.filter(t => t.target !== "board"))("TCP echo client over TLS on $target", tier => {
+	const k = knobs[tier.target];
+	let pki: TestPki;
+	let gate: TlsGate;
+	let peer: TcpPeer;
+	let device: RunningDevice;
+
+	beforeAll(async () => {
+		pki = makeTestPki();
+		gate = new TlsGate(pki.server);
+		peer = await TcpPeer.start(0, "127.0.0.1", gate);
+		device = await startDevice({
+			target: tier.target as "node" | "sim",
+			config: {
+				tcpServer: "false",
+				udpPort: String(await freeUdpPort()),
+				wsPort: String(await freeTcpPort()),
+				tcpClient: "true",
+				tcpClientHost: "127.0.0.1",
+				tcpClientPort: String(peer.port),
+				tcpClientTls: "true",
+				tcpClientCa: pki.caConfig,
+				tcpClientRetryDelay: "200",
+				tcpClientRetryMaxDelay: "800",
+			},
+		});
+	});
+
+	afterAll(async () => {
+		await device?.stop();
+		await peer?.close();
+	});
+
+	it("connects over TLS and greets with Hello World!", async () => {
+		const session = await peer.session(0, 30_000);
+		expect(await session.greeting).toBe("Hello World!");
+		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/);
+	});
+
+	it.each([1, 1500, 65536])("echoes %i random bytes back to the peer over TLS", async size => {
+		const session = await peer.session(0);
+		const payload = randomPayload(size);
+		expect(sha256(await session.echo(payload, k.echoTimeoutMs))).toBe(sha256(payload));
+	}, 60_000);
+
+	it("refuses a certificate from another CA, says why, retries, and greets once the peer is fixed", async () => {
+		gate.setCredentials(pki.otherCa);
+		const mark = device.process.log.length;
+		peer.sessions[0].close();
+		await device.process.waitForLog(/tcp-client: Connection to 127\.0\.0\.1:\d+ failed: TLS handshake with 127\.0\.0\.1:\d+ failed: the server's certificate is not issued by the configured CA \(unknown CA\)/, 20_000, mark);
+		const retry = device.process.log.length;
+		await device.process.waitForLog(/tcp-client: Reconnecting in \d+ ms/, 10_000, mark);
+		gate.setCredentials(pki.server);
+		// On node the refused connections reach the peer too (node:tls judges the certificate
+		// after its handshake, socket-tls.ts): the session to greet is the last one.
+		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/, 30_000, retry);
+		const session = peer.sessions[peer.sessions.length - 1];
+		expect(await session.greeting.catch((e: Error) => { throw new Error(`${e.message}\n${device.process.tail(20)}`); })).toBe("Hello World!");
+		const payload = randomPayload(5000);
+		expect(sha256(await session.echo(payload, k.echoTimeoutMs))).toBe(sha256(payload));
+	}, 60_000);
+
+	it("accepts a good certificate sent alone, without the CA's after it", async () => {
+		gate.setCredentials(pki.leafOnly);
+		const mark = device.process.log.length;
+		peer.sessions[peer.sessions.length - 1].close();
+		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/, 30_000, mark);
+		const session = peer.sessions[peer.sessions.length - 1];
+		expect(await session.greeting).toBe("Hello World!");
+		expect(device.process.log.slice(mark).filter(l => /TLS handshake/.test(l.raw))).toEqual([]);
+	}, 60_000);
+});
