@@ -37,7 +37,7 @@ describe.runIf(tiers.some(t => t.target === "sim"))("simulator debug build, thro
 		await echoOnce(device.endpoints.tcp!, Buffer.from("watched"));
 		await server.waitForLog(/tcp-server: Socket accepted ip address: 127\.0\.0\.1:\d+/, 10_000);
 		expect(server.machines.length).toBe(1);
-		expect(server.lines.some(line => /\[[\w.-]+\] I \(\d+\) tcp-server: Received 7 bytes from 127\.0\.0\.1:\d+: watched/.test(line))).toBe(true);
+		expect(server.lines.some(line => /\[[\w.-]+\] D \(\d+\) tcp-server: Received 7 bytes from 127\.0\.0\.1:\d+: watched/.test(line))).toBe(true);
 		expect(server.exceptions).toEqual([]);
 	});
 
