@@ -6,6 +6,8 @@
  * Runs the WebSocket conformance suite against an echo server, prints the
  * report, exits 0 only when every case passed (1 otherwise, 2 on bad usage).
  */
+import { startDevice } from "../device/targets.js";
+import { freeServicePorts } from "../lib/ports.js";
 import { argumentsOr, registerCommand } from "../cli.js";
 import { formatJson, formatText, summarize } from "./report.js";
 import * as fs from "node:fs";
@@ -57,6 +59,9 @@ argument. Progress (n/501) goes to stderr, a line every 5 s when piped.
 
 options:
   --url URL            the echo server
+  --target node|sim --impls ours,sdk
+                       boot the device once per WebSocket implementation (config wsImpl)
+                       and compare them side by side (sim: --scale small by default)
   --compare URL …      several servers, one after the other, side by side: each URL or
                        label=URL (e.g. ours=ws://127.0.0.1:8081/ws ws=ws://127.0.0.1:9001/)
   --report FILE.html   also write the report as one HTML page: grades with their rules,
@@ -82,6 +87,7 @@ examples:
   host-harness conformance --url ws://127.0.0.1:8081/ws --scale small --concurrency 2
   host-harness conformance --compare node=ws://127.0.0.1:8081/ws sim=ws://127.0.0.1:8091/ws --scale small --report compare.html
   host-harness conformance --url ws://192.168.1.42:8081/ws --max-message 65536 --json > report.json
+  host-harness conformance --target sim --impls ours,sdk --concurrency 2     # ours against the SDK's websocket module
 `;
 
 interface Target {
@@ -89,8 +95,15 @@ interface Target {
 	url: string;
 }
 
+/** --impls: the WebSocket implementations (config wsImpl) to boot on --target and compare. */
+interface ImplRun {
+	target: "node" | "sim";
+	impls: string[];
+}
+
 interface Args {
 	targets: Target[];
+	implRun?: ImplRun;
 	compare: boolean;
 	options: ConformanceOptions;
 	json: boolean;
@@ -124,12 +137,16 @@ export function parseArgs(argv: string[]): Args | "help" {
 	const options: ConformanceOptions = {};
 	let json = false, failures = false, strict = false, wire = false;
 	let report: string | undefined;
+	let deviceTarget: string | undefined;
+	let impls: string[] | undefined;
 	for (let i = 0; i < argv.length; i++) {
 		const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
 		const value = () => inline ?? argv[++i];
 		switch (flag) {
 			case "--help": case "-h": return "help";
 			case "--url": targets.push(target(flag, value())); break;
+			case "--target": deviceTarget = value(); break;
+			case "--impls": impls = list(value() ?? ""); break;
 			case "--compare":
 				compare = true;
 				if (inline !== undefined)
@@ -163,6 +180,20 @@ export function parseArgs(argv: string[]): Args | "help" {
 			case "--strict": strict = true; break;
 			default: throw new Error(`unknown argument "${argv[i]}"`);
 		}
+	}
+	if (impls || deviceTarget) {
+		if (deviceTarget !== "node" && deviceTarget !== "sim")
+			throw new Error(`--target must be node or sim (with --impls), not "${deviceTarget ?? ""}"`);
+		const known = ["ours", "sdk"];
+		const chosen = impls ?? known;
+		const unknown = chosen.filter(impl => !known.includes(impl));
+		if (unknown.length || !chosen.length)
+			throw new Error(`--impls takes ours, sdk or both (ours,sdk), not "${(impls ?? []).join(",")}"`);
+		if (targets.length)
+			throw new Error("--impls boots its own devices: leave out --url and --compare");
+		if (!options.scale && deviceTarget === "sim")
+			options.scale = "small";
+		return { targets, implRun: { target: deviceTarget, impls: chosen }, compare: chosen.length > 1, options, json, wire, failures, strict, report };
 	}
 	if (!targets.length)
 		throw new Error("--url ws://host:port/path (or --compare URL URL …) is required");
@@ -200,6 +231,25 @@ registerCommand("conformance", {
 			return args;
 		const total = selectCases(args.options).length;
 		const runs: ConformanceRun[] = [];
+		if (args.implRun) {
+			// One device per implementation, booted for its run and stopped after it.
+			const { target: deviceTarget, impls } = args.implRun;
+			for (const impl of impls) {
+				process.stderr.write(`conformance: booting the ${deviceTarget} device with wsImpl=${impl}\n`);
+				const device = await startDevice({ target: deviceTarget, config: { ...await freeServicePorts(), wsImpl: impl } });
+				try {
+					if (!device.endpoints.ws)
+						throw new Error(`the ${deviceTarget} device with wsImpl=${impl} serves no WebSocket echo (its log says why)`);
+					const run = await runOne({ label: `${deviceTarget} ${impl}`, url: device.endpoints.ws }, args.options, total, `${impl}: `);
+					runs.push(run);
+					if (run.stopped)
+						process.stderr.write(`conformance: ${run.stopped}\n`);
+				}
+				finally {
+					await device.stop();
+				}
+			}
+		}
 		for (const t of args.targets) {
 			const run = await runOne(t, args.options, total, args.compare ? `${t.label}: ` : "");
 			runs.push(run);

@@ -142,3 +142,14 @@ describe.concurrent("conformance suite: runs", () => {
 		}
 	}, 90_000);
 });
+
+describe("conformance command: --target --impls", () => {
+	it("boots one device per WebSocket implementation and compares them; sim defaults to the small scale", async () => {
+		const { parseArgs } = await import("../../host-harness/conformance/command.js");
+		expect(parseArgs(["--target", "sim", "--impls", "ours,sdk"])).toMatchObject({ implRun: { target: "sim", impls: ["ours", "sdk"] }, compare: true, options: { scale: "small" } });
+		expect(parseArgs(["--target", "node", "--impls", "ours"])).toMatchObject({ implRun: { target: "node", impls: ["ours"] }, compare: false });
+		expect(() => parseArgs(["--target", "sim", "--impls", "ours,theirs"])).toThrow(/--impls takes ours, sdk or both/);
+		expect(() => parseArgs(["--target", "board", "--impls", "ours"])).toThrow(/--target must be node or sim/);
+		expect(() => parseArgs(["--target", "sim", "--impls", "ours", "--url", "ws://h:1/ws"])).toThrow(/leave out --url/);
+	});
+});
