@@ -115,16 +115,29 @@ export default class TlsSocket {
 	}
 
 	/** Decrypted bytes: read() all of the record, read(n) n of them (n at most what onReadable said). */
-	read(count?: number): ArrayBuffer | undefined {
+	/**
+	 * ECMA-419 read: read(count) or read() returns a new buffer; read(buffer) fills the
+	 * buffer (or view) given, up to what is waiting, and returns how many bytes it took.
+	 */
+	read(what?: number | ArrayBuffer | ArrayBufferView): ArrayBuffer | number | undefined {
 		const data = this.#data;
 		if (!data)
 			return undefined;
 		const available = data.byteLength - this.#position;
-		if (count === undefined)
-			count = available;
-		else if (count > available)
-			throw new RangeError("invalid");
-		const result = data.slice(this.#position, this.#position + count).buffer;
+		let result: ArrayBuffer | number;
+		let count: number;
+		if (typeof what === "object") {
+			const target = what instanceof ArrayBuffer ? new Uint8Array(what) : new Uint8Array(what.buffer, what.byteOffset, what.byteLength);
+			count = Math.min(target.byteLength, available);
+			target.set(data.subarray(this.#position, this.#position + count));
+			result = count;
+		}
+		else {
+			count = what ?? available;
+			if (count > available)
+				throw new RangeError("invalid");
+			result = data.slice(this.#position, this.#position + count).buffer;
+		}
 		this.#position += count;
 		if (this.#position === data.byteLength) {
 			this.#data = undefined;
