@@ -116,10 +116,15 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 		device.link.down();
 		await sleep(3000);		// beyond the WebSocket client's pong timeout
 		device.link.up();
-		// The WebSocket client found its connection dead and starts a new session.
-		const session = await wsPeer.session(wsSessions, 30_000);
-		const [hello] = await session.received(1, 10_000);
-		expect(hello.data.toString()).toBe("hello 0000");
+		// The WebSocket client found its connection dead and starts a new session. An attempt the
+		// device gave up on as its 101 arrived (its networkTimeout, on a loaded machine) is a session
+		// at the peer that never gets a message: the session judged is the first that does.
+		let hello: { data: Buffer } | undefined;
+		for (let index = wsSessions; !hello && index < wsSessions + 5; index++) {
+			const session = await wsPeer.session(index, 30_000);
+			hello = await session.received(1, 10_000).then(([first]) => first, () => undefined);
+		}
+		expect(hello?.data.toString()).toBe("hello 0000");
 		await log.waitForLog(/ws-client: .*(pong|timed out|timeout)/i, 5000);
 		// The TCP client's connection survived the drop (TCP retransmits) or was made again: either way it echoes.
 		const latest = await tcpPeer.session(tcpPeer.sessions.length - 1);
