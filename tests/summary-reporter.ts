@@ -19,8 +19,8 @@ export default class SummaryReporter implements Reporter {
 		const projects = new Set<string>();
 		for (const module of modules) {
 			projects.add(module.project.name || "tests");
-			if (module.state() === "failed" && ![...module.children.allTests()].length)
-				failed++;		// a file that failed to load
+			if (module.state() === "failed" && ![...module.children.allTests()].some(test => test.result().state === "failed"))
+				failed++;		// a file that failed to load, or whose hook failed (its tests then show as skipped)
 			for (const test of module.children.allTests()) {
 				const state = test.result().state;
 				if (state === "passed")
