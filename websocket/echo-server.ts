@@ -18,7 +18,7 @@
  */
 
 import Timer from "timer";
-import { type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
+import { OPEN, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
 import { CloseCode, Opcode } from "websocket/constants";
 import type { Log } from "modules/log";
 import { WebSocketServer, type WebSocketRouteOptions, type WebSocketServerOptions } from "websocket/server";
@@ -98,13 +98,12 @@ export class WebSocketEcho implements WebSocketHandler {
 		else if (!echo.finished)
 			this.#echo(connection, echo, EMPTY, true);		// an empty message, or one whose last frame was empty
 		const text = echo.type === Opcode.TEXT;
-		const shown = text ? preview(echo.probe, echo.length) : "";
 		const log = this.#log;
 		if (log.debugging)
-			log.debug(`Received ${text ? "text" : "binary"} message of ${echo.length} bytes from ${connection.peer}${shown}`);
-		if (text && echo.length === TRIGGER_ASYNC.length && shown === `: ${TRIGGER_ASYNC}`)
+			log.debug(`Received ${text ? "text" : "binary"} message of ${echo.length} bytes from ${connection.peer}${text ? preview(echo.probe, echo.length) : ""}`);
+		if (text && isCommand(echo, TRIGGER_ASYNC))
 			triggerAsync(connection, log);
-		else if (text && echo.length === PING.length && shown === `: ${PING}`) {
+		else if (text && isCommand(echo, PING)) {
 			log.info(`Sending ping to ${connection.peer}`);
 			connection.ping();
 		}
@@ -126,6 +125,16 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 }
 
+/** Whether the message is exactly this (ASCII) command: compared as bytes, no string built per message. */
+function isCommand(echo: Echo, command: string): boolean {
+	if (echo.length !== command.length)
+		return false;
+	for (let i = 0; i < command.length; i++)
+		if (echo.probe[i] !== command.charCodeAt(i))
+			return false;
+	return true;
+}
+
 /** ": text" for a short printable ASCII message, "" otherwise. */
 function preview(probe: Uint8Array, length: number): string {
 	if (length === 0 || length > PROBE)
@@ -140,7 +149,7 @@ function preview(probe: Uint8Array, length: number): string {
 function triggerAsync(connection: WebSocketConnection, log: Log): void {
 	Timer.set(() => {
 		try {
-			if (connection.state !== 1 /* OPEN */)
+			if (connection.state !== OPEN)
 				return;
 			log.info(`Sending async data to ${connection.peer}`);
 			connection.sendText(ASYNC_DATA);
