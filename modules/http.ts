@@ -34,12 +34,59 @@ export interface HeadError {
 	message: string;
 }
 
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const requestLine = new RegExp(`^(${TOKEN}) (\\S+) HTTP/(\\d)\\.(\\d)$`);
-const statusLine = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/;
-const headerLine = new RegExp(`^(${TOKEN}):[ \\t]*(.*?)[ \\t]*$`);
-/** An HTTP token (RFC 7230 3.2.6): header names, methods, WebSocket subprotocols. */
-export const tokenPattern = new RegExp(`^${TOKEN}$`);
+/*
+ * No RegExp here, and none at module level anywhere in the kit: the kit's
+ * modules are preloaded (code and module-level objects in flash), and XS
+ * (SDK 8.2.3, xsre.c fxAllocateRegExpData) gives a preloaded RegExp's
+ * working data a malloc'd block that the collector then marks and sweeps
+ * as a chunk of its heap: the heap is corrupted on the next collection
+ * after such an exec (a segfault under load on the simulator). The start
+ * and header lines are parsed by hand below, which also costs XS no match
+ * arrays.
+ */
+
+/** tchar (RFC 7230 3.2.6): "!" "#" "$" "%" "&" "'" "*" "+" "-" "." "^" "_" "`" "|" "~", DIGIT, ALPHA. */
+function isTokenChar(c: number): boolean {
+	if (c >= 0x61 && c <= 0x7A)		// a-z
+		return true;
+	if (c >= 0x41 && c <= 0x5A)		// A-Z
+		return true;
+	if (c >= 0x30 && c <= 0x39)		// 0-9
+		return true;
+	switch (c) {
+	case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2A:
+	case 0x2B: case 0x2D: case 0x2E: case 0x5E: case 0x5F: case 0x60: case 0x7C: case 0x7E:
+		return true;
+	}
+	return false;
+}
+
+/** An HTTP token (RFC 7230 3.2.6), text[start, end) non-empty: header names, methods, WebSocket subprotocols. */
+export function isToken(text: string, start = 0, end = text.length): boolean {
+	if (end <= start)
+		return false;
+	for (let i = start; i < end; i++) {
+		if (!isTokenChar(text.charCodeAt(i)))
+			return false;
+	}
+	return true;
+}
+
+function isDigit(c: number): boolean {
+	return c >= 0x30 && c <= 0x39;
+}
+
+/** "HTTP/" DIGIT "." DIGIT at text[at] (RFC 7230 2.6); the version as "1.1", or undefined. */
+function httpVersion(text: string, at: number): string | undefined {
+	if (!text.startsWith("HTTP/", at) || !isDigit(text.charCodeAt(at + 5)) || text.charCodeAt(at + 6) !== 0x2E || !isDigit(text.charCodeAt(at + 7)))
+		return undefined;
+	return text.slice(at + 5, at + 8);
+}
+
+/** Space or horizontal tab (OWS, RFC 7230 3.2.3). */
+function isBlank(c: number): boolean {
+	return c === 0x20 || c === 0x09;
+}
 
 /**
  * Incremental HTTP/1.1 head reader: feed chunks until feed() returns true,
@@ -120,7 +167,7 @@ abstract class HeadParser<Head extends HttpHead> {
 		this.buffer = undefined;
 		const lines = text.split("\n");
 		let line = stripCR(lines[0]);
-		const head = this.start(line);
+		const head = line === undefined ? undefined : this.start(line);
 		if (!head) {
 			this.fail(400, "malformed start line");
 			return;
@@ -128,16 +175,26 @@ abstract class HeadParser<Head extends HttpHead> {
 		const headers = head.headers;
 		for (let i = 1; i < lines.length; i++) {
 			line = stripCR(lines[i]);
-			if (!line)
+			if (line === "")
 				break;
-			const match = headerLine.exec(line);
-			if (!match) {
+			if (line === undefined) {
 				this.fail(400, "malformed header line");
 				return;
 			}
-			const name = match[1].toLowerCase();
+			// header-field = field-name ":" OWS field-value OWS (RFC 7230 3.2); no whitespace before the colon (3.2.4).
+			const colon = line.indexOf(":");
+			if (!isToken(line, 0, colon)) {
+				this.fail(400, "malformed header line");
+				return;
+			}
+			let from = colon + 1, to = line.length;
+			while (from < to && isBlank(line.charCodeAt(from)))
+				from++;
+			while (to > from && isBlank(line.charCodeAt(to - 1)))
+				to--;
+			const name = line.slice(0, colon).toLowerCase(), value = line.slice(from, to);
 			const previous = headers.get(name);
-			headers.set(name, previous === undefined ? match[2] : `${previous}, ${match[2]}`);
+			headers.set(name, previous === undefined ? value : `${previous}, ${value}`);
 		}
 		this.head = head;
 		this.done = true;
@@ -152,27 +209,50 @@ abstract class HeadParser<Head extends HttpHead> {
 	}
 }
 
-function stripCR(line: string): string {
-	return line.endsWith("\r") ? line.slice(0, -1) : line;
+/** The line without its CR before LF; a CR anywhere else makes the head malformed (undefined: RFC 7230 3.5 allows only CRLF or a bare LF). */
+function stripCR(line: string): string | undefined {
+	const cr = line.indexOf("\r");
+	if (cr < 0)
+		return line;
+	return cr === line.length - 1 ? line.slice(0, cr) : undefined;
 }
 
 /** Reads a request head ("GET /path HTTP/1.1" ...): a server's first input. */
 export class RequestHeadParser extends HeadParser<RequestHead> {
 	protected start(line: string): RequestHead | undefined {
-		const match = requestLine.exec(line);
-		if (!match)
+		// request-line = method SP request-target SP HTTP-version (RFC 7230 3.1.1); the target has no whitespace.
+		const space = line.indexOf(" ");
+		if (!isToken(line, 0, space))
 			return undefined;
-		return { method: match[1], target: match[2], version: `${match[3]}.${match[4]}`, headers: new Map() };
+		const targetEnd = line.indexOf(" ", space + 1);
+		if (targetEnd <= space + 1 || line.length !== targetEnd + 9)
+			return undefined;
+		for (let i = space + 1; i < targetEnd; i++) {
+			const c = line.charCodeAt(i);
+			if (c <= 0x20 || c === 0x7F)
+				return undefined;
+		}
+		const version = httpVersion(line, targetEnd + 1);
+		if (version === undefined)
+			return undefined;
+		return { method: line.slice(0, space), target: line.slice(space + 1, targetEnd), version, headers: new Map() };
 	}
 }
 
 /** Reads a response head ("HTTP/1.1 101 Switching Protocols" ...): a client's first input. */
 export class ResponseHeadParser extends HeadParser<ResponseHead> {
 	protected start(line: string): ResponseHead | undefined {
-		const match = statusLine.exec(line);
-		if (!match)
+		// status-line = HTTP-version SP status-code SP reason-phrase (RFC 7230 3.1.2); a missing reason is tolerated.
+		const version = httpVersion(line, 0);
+		if (version === undefined || line.charCodeAt(8) !== 0x20)
 			return undefined;
-		return { version: `${match[1]}.${match[2]}`, status: Number(match[3]), statusText: match[4] ?? "", headers: new Map() };
+		for (let i = 9; i < 12; i++) {
+			if (!isDigit(line.charCodeAt(i)))
+				return undefined;
+		}
+		if (line.length > 12 && line.charCodeAt(12) !== 0x20)
+			return undefined;
+		return { version, status: Number(line.slice(9, 12)), statusText: line.slice(13), headers: new Map() };
 	}
 }
 
@@ -200,7 +280,7 @@ export type HeaderList = readonly (readonly [string, string])[];
 export function headerLines(headers: HeaderList): string {
 	let out = "";
 	for (const [name, value] of headers) {
-		if (/[\r\n]/.test(name) || /[\r\n]/.test(value))
+		if (name.includes("\r") || name.includes("\n") || value.includes("\r") || value.includes("\n"))
 			throw new Error("CR or LF in header");
 		out += `${name}: ${value}\r\n`;
 	}

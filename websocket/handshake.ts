@@ -11,7 +11,7 @@
 import Base64 from "base64";
 import { Digest } from "crypt";
 import { WEBSOCKET_GUID } from "websocket/constants";
-import { errorResponse, headerLines, tokenPattern, type HeadError, type RequestHead, type ResponseHead } from "modules/http";
+import { errorResponse, headerLines, isToken, type HeadError, type RequestHead, type ResponseHead } from "modules/http";
 
 export { RequestHeadParser, ResponseHeadParser, errorResponse, statusTexts, type HeadError, type HttpHead, type RequestHead, type ResponseHead } from "modules/http";
 
@@ -24,7 +24,14 @@ export function acceptKey(key: string): string {
 
 /** A Sec-WebSocket-Key must be base64 of 16 bytes: 22 characters and "==" (4.1, 4.2.1). */
 export function isValidKey(key: string | undefined): key is string {
-	return key !== undefined && /^[+/0-9A-Za-z]{22}==$/.test(key);
+	if (key === undefined || key.length !== 24 || !key.endsWith("=="))
+		return false;
+	for (let i = 0; i < 22; i++) {
+		const c = key.charCodeAt(i);
+		if (!((c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c === 0x2B || c === 0x2F))
+			return false;
+	}
+	return true;
 }
 
 /** A fresh Sec-WebSocket-Key: 16 random bytes, base64 (4.1). random as Math.random. */
@@ -133,7 +140,7 @@ export function validateUpgradeRequest(head: RequestHead, options: UpgradeReques
 		return reject(400, "invalid Sec-WebSocket-Key");
 	const protocols = tokenList(headers.get("sec-websocket-protocol"));
 	for (let i = 0; i < protocols.length; i++)
-		if (!tokenPattern.test(protocols[i]) || protocols.indexOf(protocols[i]) !== i)
+		if (!isToken(protocols[i]) || protocols.indexOf(protocols[i]) !== i)
 			return reject(400, "invalid Sec-WebSocket-Protocol");
 	return { ok: true, key, path: target.path, query: target.query, protocols, origin: headers.get("origin") };
 }

@@ -3,6 +3,7 @@
 // JS side of the image links (xsl). Runs where the Moddable SDK is found.
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { findSdk } from "../../host-harness/device/sdk.js";
 import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
 
@@ -29,5 +30,12 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		expect(setup).toBeDefined();
 		expect(fs.readFileSync(setup!).includes("sdk-network-setup")).toBe(true);
 		expect(build.output).toMatch(/### \d+ instances, \d+ keys/);
+		// Every module of the kit is preloaded (code and module-level objects in flash, not in the XS heap),
+		// and xsl finds nothing of ours that would have to be copied to RAM (a warning names the module).
+		const preload = new Set(JSON.parse(fs.readFileSync(path.join(path.dirname(build.archive), "manifest_flat.json"), "utf8")).preload as string[]);
+		const ours = [...build.modules.keys()].filter(name => /^(modules|tcp|websocket|wifi)\//.test(name));
+		expect(ours.length).toBeGreaterThan(30);
+		expect(ours.filter(name => !preload.has(name)), "modules of the kit not preloaded").toEqual([]);
+		expect(build.output.split("\n").filter(line => /^### warning: (main|modules|tcp|websocket|wifi)\//.test(line))).toEqual([]);
 	}, 180_000);
 });

@@ -10,6 +10,7 @@ import { WebSocketClient, type WebSocketClientOptions, type WebSocketDataEvent }
 import { WebSocketClientSession } from "websocket/client-session";
 import { FrameParser } from "websocket/frame-parser";
 import { acceptResponse } from "websocket/handshake";
+import { isDottedQuad } from "modules/resolve";
 import Net from "../../../host-harness/node-host/net.js";
 import { FrameRecorder } from "./helpers.js";
 import { captureLogs, patterned, rawServer, sleep, toArrayBuffer, until } from "./peers.js";
@@ -351,5 +352,19 @@ describe("WebSocketClient", () => {
 		b.client.close(4000, "done");
 		await until(() => a.closed.length === 1 && b.closed.length === 1, "both closed");
 		expect(b.closed).toEqual([[4000, "done"]]);
+	});
+});
+
+describe("isDottedQuad (parsed by hand: no module-level RegExp in a preloaded module)", () => {
+	it("agrees with the regular expression it replaced", () => {
+		const dottedQuad = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+		const cases = ["127.0.0.1", "198.18.0.1", "1.2.3", "1.2.3.4.5", "1234.1.1.1", "1..1.1", ".1.1.1", "1.1.1.", "a.b.c.d", "", "1.1.1.1a", "localhost", "0.0.0.0", "999.999.999.999"];
+		for (let i = 0; i < 2000; i++) {
+			let s = "";
+			for (let n = Math.floor(Math.random() * 12); n > 0; n--) s += "0123456789.x"[Math.floor(Math.random() * 12)];
+			cases.push(s);
+		}
+		for (const c of cases)
+			expect(isDottedQuad(c), c).toBe(dottedQuad.test(c));
 	});
 });

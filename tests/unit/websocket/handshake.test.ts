@@ -212,3 +212,86 @@ describe("client side: upgradeRequest and validateUpgradeResponse", () => {
 			expect(validateUpgradeResponse(make(status, lines), KEY).ok).toBe(false);
 	});
 });
+
+/*
+ * The head parsers parse by hand (no RegExp in a preloaded module: see
+ * modules/http). The regular expressions they replaced are the oracle
+ * here, over seeded random lines from an alphabet dense in the characters
+ * that matter (token characters, separators, spaces, tabs, digits).
+ */
+describe("hand-written start and header lines agree with the regular expressions they replaced", () => {
+	const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+	const requestLine = new RegExp(`^(${TOKEN}) (\\S+) HTTP/(\\d)\\.(\\d)$`);
+	const statusLine = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/;
+	const headerLine = new RegExp(`^(${TOKEN}):[ \\t]*(.*?)[ \\t]*$`);
+	const pieces = ["GET", "POST", "HTTP/", "HTTP/1.1", "HTTP/1.", "1", "10", "101", "1011", ".", "/", "/a?b=c", " ", "  ", "\t", ":", "x", "X-Y", "@", "(", "é", "\"", "~", "OK"];
+	let seed = 12;
+	const random = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7FFFFFFF; return (seed >>> 8) % n; };
+	const line = () => { let s = ""; for (let n = 1 + random(6); n > 0; n--) s += pieces[random(pieces.length)]; return s; };
+	const pick = (list: string[]) => list[random(list.length)];
+	const token = () => pick(["GET", "POST", "X-Y", "x", "~", "1", "a.b", "Sec-WebSocket-Key"]);
+	// A well-formed line, then in one case of two a random piece inserted somewhere.
+	const mutated = (good: string) => {
+		if (random(2))
+			return good;
+		const at = random(good.length + 1);
+		return good.slice(0, at) + pick(pieces) + good.slice(at);
+	};
+
+	it("request lines (3,000 random and the edge cases)", () => {
+		const lines = ["GET / HTTP/1.1", "GET /a HTTP/1.0", "GET  / HTTP/1.1", "GET / HTTP/1.1 ", "GET /\t HTTP/1.1", "G@T / HTTP/1.1", " GET / HTTP/1.1", "GET / HTTP/11", "GET / http/1.1", "GET /é HTTP/1.1"];
+		for (let i = 0; i < 3000; i++) lines.push(random(4) ? mutated(`${token()} ${pick(["/", "/a?b=c", "x", "/é", "*", "ws://h/p"])} HTTP/${random(10)}.${random(10)}`) : line());
+		let accepted = 0;
+		for (const l of lines) {
+			const match = requestLine.exec(l);
+			const p = parseRequest(`${l}\r\n\r\n`);
+			expect(p.head === undefined, JSON.stringify(l)).toBe(match === null);
+			if (match) {
+				accepted++;
+				expect([p.head!.method, p.head!.target, p.head!.version]).toEqual([match[1], match[2], `${match[3]}.${match[4]}`]);
+			}
+		}
+		expect(accepted).toBeGreaterThan(100);
+	});
+
+	it("status lines (3,000 random and the edge cases)", () => {
+		const lines = ["HTTP/1.1 101 Switching Protocols", "HTTP/1.1 101", "HTTP/1.1 101 ", "HTTP/1.1 1011", "HTTP/1.1 10", "HTTP/1.1  101", "http/1.1 101", "HTTP/1.1 101\tx"];
+		for (let i = 0; i < 3000; i++) lines.push(random(4) ? mutated(`HTTP/${random(10)}.${random(10)} ${100 + random(900)}${pick(["", " ", " OK", " Switching Protocols", " a\tb "])}`) : line());
+		let accepted = 0;
+		for (const l of lines) {
+			const match = statusLine.exec(l);
+			const p = new ResponseHeadParser();
+			expect(p.feed(ab(`${l}\r\n\r\n`))).toBe(true);
+			expect(p.head === undefined, JSON.stringify(l)).toBe(match === null);
+			if (match) {
+				accepted++;
+				expect([p.head!.version, p.head!.status, p.head!.statusText]).toEqual([`${match[1]}.${match[2]}`, Number(match[3]), match[4] ?? ""]);
+			}
+		}
+		expect(accepted).toBeGreaterThan(100);
+	});
+
+	it("header lines (3,000 random and the edge cases)", () => {
+		const lines = ["Host: h", "Host:h", "Host:", "Host: \t h \t ", "Host : h", ": h", "X-Y: a: b", "H@st: h", "Host: a\tb"];
+		for (let i = 0; i < 3000; i++) lines.push(random(4) ? mutated(`${token()}:${pick(["", " ", "\t", " v"])}${pick(["v", "a b", "", "a: b", "x\t"])}${pick(["", " ", " \t"])}`) : line());
+		let accepted = 0;
+		for (const l of lines) {
+			if (l === "")
+				continue;		// an empty line ends the head
+			const match = headerLine.exec(l);
+			const p = parseRequest(`GET / HTTP/1.1\r\n${l}\r\n\r\n`);
+			expect(p.head === undefined, JSON.stringify(l)).toBe(match === null);
+			if (match) {
+				accepted++;
+				expect(p.head!.headers.get(match[1].toLowerCase())).toBe(match[2]);
+			}
+		}
+		expect(accepted).toBeGreaterThan(100);
+	});
+
+	it("refuses a CR that does not end a line (RFC 7230 3.5), in the start line and in a header", () => {
+		expect(parseRequest("GET /a\rb HTTP/1.1\r\n\r\n").error?.status).toBe(400);
+		expect(parseRequest("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n").error?.status).toBe(400);
+		expect(parseRequest("GET / HTTP/1.1\r\nX: a\r\r\n\r\n").error?.status).toBe(400);
+	});
+});
