@@ -1,0 +1,39 @@
+// The kit's modules are preloaded (code and module-level objects in flash),
+// and XS 8.2.3 corrupts its heap when a RegExp made while preloading is
+// executed (README, "An XS fault preloading must avoid"). This keeps module
+// scope free of regular expressions in every device source: a declaration
+// at column 0 (module scope, as the sources are formatted) or a static class
+// field whose initializer is a regexp literal or `new RegExp`.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const sources = ["main.ts", ...["modules", "tcp", "websocket", "wifi"].flatMap(dir =>
+	fs.readdirSync(path.join(root, dir)).filter(name => name.endsWith(".ts")).map(name => `${dir}/${name}`))];
+
+/** Lines that make a RegExp when the module is loaded. */
+export function moduleLevelRegExps(text: string): string[] {
+	const found: string[] = [];
+	const makesRegExp = /=\s*(\/(?![/*])|new RegExp\b|RegExp\()/;
+	for (const line of text.split("\n")) {
+		if (/^(export\s+)?(const|let|var)\s/.test(line) && makesRegExp.test(line))
+			found.push(line.trim());
+		else if (/^\s+(private\s+|public\s+|readonly\s+)*static\s/.test(line) && makesRegExp.test(line))
+			found.push(line.trim());
+	}
+	return found;
+}
+
+describe("no RegExp at module level in the kit's (preloaded) device sources", () => {
+	it("the check finds the shapes it must refuse", () => {
+		expect(moduleLevelRegExps("const a = /x/;\nexport const b = new RegExp(`y`);\nclass C {\n\tstatic readonly d = /z/g;\n}\n")).toHaveLength(3);
+		expect(moduleLevelRegExps("function f() {\n\tconst a = /x/;\n}\nconst n = 1 / 2;\nconst c = 4; // /x/\n")).toEqual([]);
+	});
+
+	it(`holds for all ${sources.length} device sources`, () => {
+		expect(sources.length).toBeGreaterThan(30);
+		const offenders = sources.flatMap(file => moduleLevelRegExps(fs.readFileSync(path.join(root, file), "utf8")).map(line => `${file}: ${line}`));
+		expect(offenders).toEqual([]);
+	});
+});
