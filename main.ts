@@ -3,6 +3,9 @@
  * modules/config (mcconfig key=value arguments and manifest `config`).
  */
 
+import Preference from "preference";
 import { App } from "modules/app";
 
-new App().start();
+// Every module of the kit is preloaded; main is not, so the preferences
+// (saved WiFi credentials) are loaded here, at boot (see wifi/credentials).
+new App(Preference).start();

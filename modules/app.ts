@@ -25,7 +25,7 @@ import { config, configProblems } from "modules/config";
 import { Log } from "modules/log";
 import { Station } from "wifi/station";
 import { ProvisioningPortal } from "wifi/provisioning";
-import { forgetCredentials, loadCredentials } from "wifi/credentials";
+import { CredentialStore, type PreferenceStore } from "wifi/credentials";
 import { echoServer } from "tcp/echo-server";
 import { echoClient } from "tcp/echo-client";
 import { udpEchoServer } from "tcp/udp-echo-server";
@@ -68,11 +68,15 @@ export class App {
 		backoffMax: config.wifiBackoffMax,
 		connectTimeout: config.wifiConnectTimeout,
 	});
-	readonly portal = new ProvisioningPortal({ ssid: config.provisionSsid, password: config.provisionPassword, port: config.provisionPort });
+	readonly credentials: CredentialStore;
+	readonly portal: ProvisioningPortal;
 	readonly services: Service[] = [];
 	#started = false;
 
-	constructor() {
+	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
+	constructor(preferences: PreferenceStore) {
+		this.credentials = new CredentialStore(preferences);
+		this.portal = new ProvisioningPortal({ ssid: config.provisionSsid, password: config.provisionPassword, port: config.provisionPort, credentials: this.credentials });
 		if (configProblems.length)
 			return;		// start() says what is wrong; nothing is built on an invalid configuration
 		// Each service is built inside a guard of its own: one whose options its
@@ -205,7 +209,7 @@ export class App {
 			log.error("configuration is invalid: nothing started");
 			return;
 		}
-		if (config.wifiForget && forgetCredentials())
+		if (config.wifiForget && this.credentials.forget())
 			log.info("saved WiFi credentials forgotten (wifiForget)");
 		this.station.subscribe({
 			onGotIP: address => this.#linkUp(address),
@@ -213,7 +217,7 @@ export class App {
 			onGiveUp: cause => this.#provision(`"${this.station.options.ssid}" failed: ${cause}`),
 		});
 		this.portal.onCredentials = credentials => this.station.use(credentials);
-		const saved = config.ssid ? undefined : loadCredentials();
+		const saved = config.ssid ? undefined : this.credentials.load();
 		if (config.ssid) {
 			log.info(`WiFi credentials from the build configuration: "${config.ssid}"`);
 			this.station.start();

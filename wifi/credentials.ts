@@ -4,7 +4,21 @@
  * provisioning page is joined again after every reboot.
  */
 
-import Preference from "preference";
+/**
+ * Moddable's `preference` module as the credentials use it. The store is
+ * handed in (main imports `preference` and passes it to the App) rather
+ * than imported here, because the kit's modules are preloaded and a
+ * preloaded module's imports run at build time: the simulator's
+ * `preference` (SDK lin/preference.js) reads its file when it loads, so
+ * preloaded it would hold the build machine's saved credentials and never
+ * read the device's file again. On esp32 it is native and preloaded by the
+ * SDK itself; passing it costs nothing there.
+ */
+export interface PreferenceStore {
+	get(domain: string, key: string): unknown;
+	set(domain: string, key: string, value: string): void;
+	delete(domain: string, key: string): void;
+}
 
 const domain = "wifi";
 
@@ -13,24 +27,34 @@ export interface Credentials {
 	password: string;
 }
 
-export function loadCredentials(): Credentials | undefined {
-	const ssid = Preference.get(domain, "ssid");
-	if (typeof ssid !== "string" || !ssid)
-		return undefined;
-	const password = Preference.get(domain, "password");
-	return { ssid, password: typeof password === "string" ? password : "" };
-}
+/** The network to join, saved in the device's preferences under the "wifi" domain. */
+export class CredentialStore {
+	readonly #store: PreferenceStore;
 
-export function saveCredentials(credentials: Credentials): void {
-	Preference.set(domain, "ssid", credentials.ssid);
-	Preference.set(domain, "password", credentials.password);
-}
+	constructor(store: PreferenceStore) {
+		this.#store = store;
+	}
 
-export function forgetCredentials(): boolean {
-	const had = loadCredentials() !== undefined;
-	Preference.delete(domain, "ssid");
-	Preference.delete(domain, "password");
-	return had;
+	load(): Credentials | undefined {
+		const ssid = this.#store.get(domain, "ssid");
+		if (typeof ssid !== "string" || !ssid)
+			return undefined;
+		const password = this.#store.get(domain, "password");
+		return { ssid, password: typeof password === "string" ? password : "" };
+	}
+
+	save(credentials: Credentials): void {
+		this.#store.set(domain, "ssid", credentials.ssid);
+		this.#store.set(domain, "password", credentials.password);
+	}
+
+	/** Erase them; true when there were some. */
+	forget(): boolean {
+		const had = this.load() !== undefined;
+		this.#store.delete(domain, "ssid");
+		this.#store.delete(domain, "password");
+		return had;
+	}
 }
 
 /** WPA2 rules: an SSID of 1-32 bytes; a password empty (open network) or 8-63 characters. */

@@ -21,7 +21,7 @@ import { Log } from "modules/log";
 import { TcpListener } from "modules/listener";
 import { RequestHeadParser, closingResponse } from "modules/http";
 import { TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
-import { Credentials, credentialsProblem, forgetCredentials, saveCredentials } from "wifi/credentials";
+import { CredentialStore, Credentials, credentialsProblem } from "wifi/credentials";
 
 const log = new Log("provisioning");
 
@@ -37,6 +37,8 @@ export interface PortalOptions {
 	/** Its password: empty for an open network, else 8-63 characters. */
 	password: string;
 	port: number;
+	/** Where the credentials entered on the page are saved (and forgotten). */
+	credentials: CredentialStore;
 }
 
 const page = `<!doctype html><html><head><meta name="viewport" content="width=device-width"><title>xs-netkit WiFi</title></head>
@@ -109,7 +111,7 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 		if (method === "GET" && path === "/status")
 			return { status: 200, type: "application/json", body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem }) };
 		if (method === "POST" && path === "/forget") {
-			const had = forgetCredentials();
+			const had = this.options.credentials.forget();
 			log.info(had ? "saved credentials forgotten" : "no saved credentials to forget");
 			return { status: 200, type: "text/plain", body: had ? "forgotten\n" : "nothing saved\n" };
 		}
@@ -119,7 +121,7 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 			const problem = credentialsProblem(credentials);
 			if (problem)
 				return { status: 400, type: "text/plain", body: `${problem}\n` };
-			saveCredentials(credentials);
+			this.options.credentials.save(credentials);
 			log.info(`credentials for "${credentials.ssid}" saved; joining`);
 			return { status: 200, type: "text/plain", body: `Saved. Joining "${credentials.ssid}"…\n`, then: () => this.onCredentials(credentials) };
 		}

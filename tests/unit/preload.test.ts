@@ -37,3 +37,12 @@ describe("no RegExp at module level in the kit's (preloaded) device sources", ()
 		expect(offenders).toEqual([]);
 	});
 });
+
+describe("modules that must not run at build time are imported by main only", () => {
+	// The simulator's `preference` (SDK lin/preference.js) reads its file when it loads: imported by a
+	// preloaded module it would run at build time and keep the build machine's saved credentials.
+	it("only main.ts imports preference or file", () => {
+		const importers = sources.filter(file => /from\s+"(preference|file)"/.test(fs.readFileSync(path.join(root, file), "utf8")));
+		expect(importers).toEqual(["main.ts"]);
+	});
+});
