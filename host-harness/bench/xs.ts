@@ -35,6 +35,8 @@ with mcconfig -m -p lin and run by mcsim under Xvfb, against references in
 the same run: the native operations alone (one copy + Logical.xor: the
 ceiling), a per-byte JS loop (the floor), Moddable's own ECMA-419 WebSocket
 client fed the same frames, and the files as they were before issue 12.
+It also checks the native UTF-8 validator (websocket/utf8.c) against the
+last JS validator, feed by feed (section "check", not timed).
 
   --ms <n>       time per workload, ms (default 300)
   --count <n>    exactly n messages per workload instead of a time (a quick check)
@@ -95,6 +97,8 @@ export interface XsRecord {
 	n?: number;
 	ns?: number;
 	count?: number;
+	/** check rows: how long the check took. */
+	ms?: number;
 	slots?: number;
 	chunkBytes?: number;
 	note?: string;
@@ -171,7 +175,7 @@ export function summarize(rows: XsRow[]): XsSummary[] {
 		const client = find(rows, "send client", `${size} binary`, "ours frame");
 		push("send: at most one allocation per message", `${size} B client (frame, masked): chunk bytes/msg (one buffer = ${size} + header)`, client?.chunkBytes, v => v <= size + 14 + 64);
 	}
-	for (const size of [1024, 65536]) {
+	for (const size of [64, 1024, 65536]) {
 		const ours = find(rows, "validate", `${size} ascii`, "ours");
 		push("text validation ≥ 1/3 of the native ceiling", `${size} B ASCII: validator MB/s ÷ ceiling MB/s`, ours?.ofCeiling, v => v >= 1 / 3);
 		const mixed = find(rows, "validate", `${size} mixed`, "ours");
@@ -298,7 +302,10 @@ export async function benchXs(options: BenchXsOptions, progress?: (line: string)
 		"receive: masked frames as a client sends them, server role; 'read' is the stand-in for socket.read(count) alone, included in every other row.",
 		"Moddable client: $MODDABLE/examples/io/tcp/websocketclient attached to a memory socket (attach: its server side, which accepts masked frames); it does not validate UTF-8.",
 		"send client: Moddable's client masks only when it connected itself (DNS and handshake), so it has no client-role row.",
+		"validate: 'ours' is Utf8Validator on the C loop (websocket/utf8.c); 'last JS' the JS validator it replaced (ASCII a word at a time); 'before' the per-byte loop before issue 12.",
 	];
+	for (const row of rows.filter(r => r.section === "check" && !r.error))
+		notes.push(`check: ${row.group}: ${row.count} comparisons agree (${row.ms} ms).`);
 	for (const row of rows.filter(r => r.error))
 		notes.push(`${row.section} ${row.group} ${row.impl}: failed: ${row.error}`);
 	return {

@@ -5,6 +5,12 @@
  * Platform modules (what Moddable provides on esp32 and the simulator) map
  * to this folder's host providers; the project's own device modules map to
  * their folders, named as the manifests name them ("tcp/echo-server").
+ *
+ * Deviation: one device module of our own is native on XS and has a host
+ * twin here instead: "websocket/utf8" (websocket/utf8.c + utf8.js, the
+ * UTF-8 validation loop) is utf8.ts, the same rules in JS (its header lists
+ * where it differs). Listed among the platform modules so that it wins over
+ * the websocket/ folder rule in the loader hook and under vitest.
  */
 
 /** Moddable module specifier → provider file in host-harness/node-host (no extension). */
@@ -25,6 +31,8 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"instrumentation": "instrumentation",
 	"preference": "preference",
 	"websocket": "sdk-websocket",
+	// Ours, native on XS (websocket/utf8.c): its JS twin.
+	"websocket/utf8": "utf8",
 };
 
 /** Top-level folders holding device modules; "tcp/echo-server" is tcp/echo-server.ts. */

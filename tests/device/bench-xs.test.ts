@@ -28,10 +28,10 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 	}, 600_000);
 
 	it("measures every section, every workload without an error", () => {
-		expect(new Set(result.rows.map(r => r.section))).toEqual(new Set(["receive", "validate", "send server", "send client", "tcp echo", "memory"]));
+		expect(new Set(result.rows.map(r => r.section))).toEqual(new Set(["receive", "validate", "send server", "send client", "tcp echo", "memory", "check"]));
 		expect(result.rows.filter(r => r.error).map(r => `${r.section} ${r.group} ${r.impl}: ${r.error}`)).toEqual([]);
 		expect(result.xs.slotSize).toBeGreaterThanOrEqual(16);
-		for (const r of result.rows.filter(r => r.section !== "memory")) {
+		for (const r of result.rows.filter(r => r.section !== "memory" && r.section !== "check")) {
 			expect(r.n, `${r.group} ${r.impl}`).toBe(2);
 			expect(r.ns).toBeGreaterThan(0);
 			expect(r.messagesPerSecond).toBeGreaterThan(0);
@@ -51,6 +51,18 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 			expect(row("send server", `${size} binary`, "ours headerBytes").chunkBytes).toBe(0);
 			expect(row("send server", `${size} binary`, "ours header").chunkBytes).toBeGreaterThan(0);
 		}
+	});
+
+	it("validates UTF-8 natively on XS: the C loop agrees with the JS rules feed by feed, and allocates nothing per message", () => {
+		// bench/xs/utf8-check.ts on XS: sequences over the rules' boundary bytes, long text in offset views, validate()'s refusals.
+		const check = row("check", "UTF-8: Utf8Validator (websocket/utf8.c) vs the last JS validator", "ours");
+		expect(check.error).toBeUndefined();
+		expect(check.count!).toBeGreaterThan(100_000);
+		for (const size of [64, 1024, 65536])
+			for (const kind of ["ascii", "mixed"]) {
+				expect(row("validate", `${size} ${kind}`, "ours").chunkBytes, `${size} ${kind}`).toBe(0);
+				expect(row("validate", `${size} ${kind}`, "ours").slots, `${size} ${kind}`).toBe(0);
+			}
 	});
 
 	it("holds a half-received 64 KiB message in streaming mode without its payload", () => {

@@ -16,7 +16,7 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		const build = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
 		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
 		for (const module of ["main", "modules/app", "modules/config", "modules/log", "wifi/station", "tcp/echo-server", "tcp/echo-client", "tcp/udp-echo-server",
-			"websocket/frame-parser", "websocket/message-reader", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "websocket/echo-server", "websocket/client", "websocket/client-session",
+			"websocket/frame-parser", "websocket/message-reader", "websocket/validation", "websocket/utf8", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "websocket/echo-server", "websocket/client", "websocket/client-session",
 			"wifi/provisioning", "wifi/credentials",
 			// TLS (wss://, the TCP client's TLS): our socket and chain check on the SDK's engine.
 			"modules/secure-socket", "modules/tls-socket", "modules/tls-chain", "ssl/session", "ssl/handshake", "ssl/cert", "x509", "Resource",
@@ -25,6 +25,8 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 			const compiled = build.modules.has(module.replace(/^embedded:/, "~.embedded/"));
 			expect(compiled, `${module} compiled for esp32`).toBe(true);
 		}
+		// websocket/utf8's host function is linked into the image (the C side, utf8.c, is compiled by the ESP-IDF half of the build).
+		expect(fs.readFileSync(build.archive, "latin1")).toContain("xs_websocket_utf8_validate");
 		// setup/network must be ours (wifi/sdk-network-setup), so that a wrong password cannot hold main back.
 		const setup = build.modules.get("setup/network");
 		expect(setup).toBeDefined();

@@ -32,6 +32,9 @@ describe("node host module routing", () => {
 		expect((await resolve("embedded:io/socket/tcp", fromDevice, next)).url).toMatch(/node-host\/socket-tcp\.js$/);
 		expect((await resolve("tcp/echo-stream", fromDevice, next)).url).toMatch(/\/tcp\/echo-stream\.js$/);
 		expect((await resolve("timer", fromDevice, next)).url).toMatch(/node-host\/timer\.js$/);
+		// Our native module (websocket/utf8.c) goes to its host twin, not to the websocket/ folder.
+		expect((await resolve("websocket/utf8", fromDevice, next)).url).toMatch(/node-host\/utf8\.js$/);
+		expect((await resolve("websocket/validation", fromDevice, next)).url).toMatch(/\/websocket\/validation\.js$/);
 	});
 
 	it("refuses a Node API imported by device code, as mcconfig would fail to build it", async () => {

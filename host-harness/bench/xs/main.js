@@ -29,7 +29,9 @@ import { FrameWriter as BeforeWriter } from "before/frame-writer";
 import { MessageReader as BeforeReader } from "before/message-reader";
 import { Utf8Validator as BeforeValidator } from "before/validation";
 import * as heap from "bench/heap";
-import { validate as nativeValidate } from "bench/utf8";
+import { validate as nativeValidate } from "websocket/utf8";
+import { Utf8Validator as LastJsValidator } from "bench/js-validation";
+import { checkUtf8 } from "bench/utf8-check";
 import { startEchoServer } from "echo-adapter";
 
 const budgetNs = Number(config.benchMs ?? 300) * 1e6;
@@ -342,7 +344,7 @@ for (const size of [64, 1024, 65536]) {
 
 /* -------------------------------------------------------------- validate */
 
-for (const size of [1024, 65536]) {
+for (const size of [64, 1024, 65536]) {
 	for (const [kind, make] of [["ascii", textPayload], ["mixed", mixedPayload]]) {
 		const bytes = make(size);
 		const group = `${size} ${kind}`;
@@ -355,7 +357,17 @@ for (const size of [1024, 65536]) {
 						throw new Error("invalid");
 				}
 			};
-		}, "Utf8Validator.feed(bytes, start, end)");
+		}, "Utf8Validator.feed(bytes, start, end): the loop in C (websocket/utf8)");
+		add("validate", group, "last JS", size, () => {
+			const validator = new LastJsValidator();
+			return n => {
+				for (let i = 0; i < n; i++) {
+					validator.reset();
+					if (!validator.feed(bytes, 0, size) || !validator.end())
+						throw new Error("invalid");
+				}
+			};
+		}, "the last JS Utf8Validator (ASCII a word at a time; bench/xs/js-validation.ts)");
 		add("validate", group, "before", size, () => {
 			const validator = new BeforeValidator();
 			return n => {
@@ -365,14 +377,14 @@ for (const size of [1024, 65536]) {
 						throw new Error("invalid");
 				}
 			};
-		}, "Utf8Validator before issue 12");
-		add("validate", group, "native (proposal)", size, () => {
+		}, "Utf8Validator before issue 12 (a byte per JS loop turn)");
+		add("validate", group, "native alone", size, () => {
 			return n => {
 				for (let i = 0; i < n; i++)
 					if (nativeValidate(bytes, 0, size, 0) !== 0)
 						throw new Error("invalid");
 			};
-		}, "the same rules in C (bench/xs/utf8.c): what a native validator module would reach");
+		}, "websocket/utf8's validate() called directly: the C loop without the class");
 		add("validate", group, "TextDecoder fatal", size, () => {
 			const decoder = new TextDecoder("utf-8", { fatal: true });
 			return n => {
@@ -525,6 +537,28 @@ for (const size of [64, 1024, 65536]) {
 		};
 	}, `read(buffer) into a kept ${tcpChunk}-byte buffer, write a view of it`);
 }
+
+/* ----------------------------------------------------------------- check */
+
+// websocket/utf8 (C) behind Utf8Validator against the last JS validator, feed
+// by feed, and validate()'s refusals (bench/xs/utf8-check.ts; the unit tests
+// run the same check on the Node host's twin). Not timed.
+if (!filter || "check utf8 ours".includes(filter))
+	cases.push(() => {
+		const record = { section: "check", group: "UTF-8: Utf8Validator (websocket/utf8.c) vs the last JS validator", impl: "ours" };
+		try {
+			const t0 = heap.now();
+			const { checked, mismatches } = checkUtf8(nativeValidate, new Utf8Validator(), new LastJsValidator(), buffer => buffer.transfer());
+			record.count = checked;
+			record.ms = Math.round((heap.now() - t0) / 1e6);
+			if (mismatches.length)
+				record.error = `${mismatches.length} mismatches: ${mismatches.join("; ")}`;
+		}
+		catch (e) {
+			record.error = String(e?.message ?? e);
+		}
+		emit(record);
+	});
 
 /* ---------------------------------------------------------------- memory */
 
