@@ -29,6 +29,7 @@ import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
 import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
 import { CloseCode } from "websocket/constants";
+import { FrameWriter } from "websocket/frame-writer";
 import {
 	RequestHeadParser, acceptResponse, errorResponse, rejectionResponse, selectProtocol, validateUpgradeRequest,
 } from "websocket/handshake";
@@ -89,10 +90,10 @@ class ServerPeer implements ConnectionOwner {
 	upgraded = false;
 	head: RequestHeadParser | undefined = new RequestHeadParser(MAX_HEAD);
 
-	constructor(server: WebSocketServer, from: TCP, settings: Settings, log: Log) {
+	constructor(server: WebSocketServer, from: TCP, settings: Settings, log: Log, writer: FrameWriter) {
 		this.server = server;
 		this.connection = new WebSocketConnection({ from }, {
-			role: "server", log, owner: this, closeTimeout: settings.closeTimeout, readSize: HANDSHAKE_READ,
+			role: "server", log, owner: this, closeTimeout: settings.closeTimeout, readSize: HANDSHAKE_READ, writer,
 		});
 		this.connection.deadline(settings.handshakeTimeout, "handshake timeout");
 	}
@@ -122,6 +123,13 @@ export class WebSocketServer {
 	readonly #peers = new Set<ServerPeer>();
 	#clients = 0;
 	#maxQueued = 0;
+	/*
+	 * Shared by every connection, not one each (a writer and a mask buffer
+	 * are ~60 slots): frames are built, and payloads unmasked, synchronously
+	 * within one call, and the machine runs one call at a time.
+	 */
+	readonly #writer = new FrameWriter({ role: "server" });
+	readonly #maskScratch = new Uint8Array(4);
 
 	constructor(options: WebSocketServerOptions) {
 		this.options = {
@@ -213,7 +221,7 @@ export class WebSocketServer {
 			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
 			return;
 		}
-		this.#peers.add(new ServerPeer(this, from, this.options, this.log));
+		this.#peers.add(new ServerPeer(this, from, this.options, this.log, this.#writer));
 	}
 
 	/** @internal The request head is complete: route, check, answer. */
@@ -242,7 +250,7 @@ export class WebSocketServer {
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
 		connection.open({
 			handler: route.handler, streaming: route.streaming, maxMessage: route.maxMessage,
-			sendBuffer: route.sendBuffer, maxQueue: route.maxQueue, protocol, readSize: route.readSize,
+			sendBuffer: route.sendBuffer, maxQueue: route.maxQueue, protocol, readSize: route.readSize, maskScratch: this.#maskScratch,
 		});
 		if (parser.rest && connection.state === OPEN)
 			connection.received(parser.rest);
@@ -318,7 +326,8 @@ function tokenOf(query: string): string | undefined {
 		if (name !== "token")
 			continue;
 		try {
-			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).replace(/\+/g, " "));
+			// "+" is a space in a query (application/x-www-form-urlencoded); no regular expression on the device.
+			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).split("+").join(" "));
 		}
 		catch {
 			return undefined;
