@@ -3,7 +3,7 @@
  * single owner of the socket, the write queue and the closing states. It
  * reports to two delegates, never to subclasses:
  *
- * - its owner (the server's ServerPeer in websocket/server, the client's
+ * - its owner (the server in websocket/server, the client's
  *   attempt in websocket/client), which reads the HTTP handshake while
  *   CONNECTING and then calls open() or refuse(), and learns of the end;
  * - a WebSocketHandler once OPEN: the application (an echo, a broadcast, a
@@ -225,8 +225,6 @@ export class WebSocketConnection implements MessageHandler {
 	#pong: ArrayBuffer | undefined;
 	/** A message begun with sendPiece() awaits its last piece. */
 	#streaming = false;
-	/** Whole messages held while a streamed message is unfinished; undefined when none. */
-	#deferred: Outgoing[] | undefined;
 	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
 	#closing = 0;
 	#sendBuffer = 1024;
@@ -236,6 +234,8 @@ export class WebSocketConnection implements MessageHandler {
 	#readSize: number;
 	readonly #closeTimeout: number;
 	readonly #owner: ConnectionOwner;
+	/** Whole messages held while a streamed message is unfinished; undefined when none. */
+	declare private deferred: Outgoing[] | undefined;
 	/** The peer's Close reason (closeReason), once received. */
 	declare private peerCloseReason: string | undefined;
 	/** What closes TCP once DRAIN and LINGER are over. */
@@ -396,16 +396,16 @@ export class WebSocketConnection implements MessageHandler {
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
 		this.#pending += size;
 		if (!piece && this.#streaming)
-			(this.#deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
+			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
 			const outgoing = this.#outgoing ??= [];
 			outgoing.push(message);
 			if (piece) {
 				this.#streaming = !fin;
-				const deferred = this.#deferred;
+				const deferred = this.deferred;
 				if (fin && deferred) {
 					outgoing.push(...deferred);
-					this.#deferred = undefined;
+					this.deferred = undefined;
 				}
 			}
 		}
@@ -724,7 +724,8 @@ export class WebSocketConnection implements MessageHandler {
 			}
 		}
 		this.#outgoing = undefined;
-		this.#deferred = undefined;		// (only when a streamed message never got its last piece)
+		if (this.deferred)
+			this.deferred = undefined;		// (only when a streamed message never got its last piece)
 		this.#pending = 0;
 		this.closeSent = true;
 		this.state = CLOSING;
@@ -738,7 +739,8 @@ export class WebSocketConnection implements MessageHandler {
 		this.#closing = DRAIN;
 		this.endReason = reason;
 		this.#outgoing = undefined;
-		this.#deferred = undefined;
+		if (this.deferred)
+			this.deferred = undefined;
 		this.#pending = 0;
 		this.deadline(this.#closeTimeout, "close timeout");
 		this.flush();
@@ -760,7 +762,8 @@ export class WebSocketConnection implements MessageHandler {
 		this.#queue = undefined;
 		this.#queued = 0;
 		this.#outgoing = undefined;
-		this.#deferred = undefined;
+		if (this.deferred)
+			this.deferred = undefined;
 		this.#pending = 0;
 		this.#pong = undefined;
 		const socket = this.#socket;

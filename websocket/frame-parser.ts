@@ -89,12 +89,13 @@ export class FrameParser {
 	/** Header bytes so far (a header split across reads); at most 2 + 8 + 4. */
 	private have = 0;
 	private need = 2;
-	/** Made when a header first arrives split across reads, then kept: a parser that never sees one holds none. */
-	private header: Uint8Array | undefined;
-
 	private opcode = 0;
 	private readonly allowedRsv: number;
-	private control: Uint8Array | undefined;
+	// Declared, not defined: a property (a slot on every connection) only once first set.
+	/** Made when a header first arrives split across reads, then kept: a parser that never sees one holds none. */
+	declare private header: Uint8Array | undefined;
+	/** A control frame's payload while it arrives. */
+	declare private control: Uint8Array | undefined;
 
 	constructor(handler: FrameHandler, options: FrameParserOptions) {
 		this.masked = options.role === "server";
@@ -117,7 +118,8 @@ export class FrameParser {
 	/** Ignore all further input (e.g. after a Close frame). */
 	stop(): void {
 		this.state = STOPPED;
-		this.control = undefined;
+		if (this.control)
+			this.control = undefined;
 	}
 
 	/** Parse the next bytes of the stream. The parser owns `chunk` from now on. */

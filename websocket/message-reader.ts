@@ -84,16 +84,18 @@ export class MessageReader implements FrameHandler {
 	private fin = false;
 	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
 	private total = 0;
-	/** Made at the first text message, then kept: a connection that receives none holds none. */
-	private utf8: Utf8Validator | undefined;
-	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
-	private single = false;
-	/** Whole mode: the message assembled so far. */
-	private buffer: Uint8Array | undefined;
-	private filled = 0;
-	/** Whole mode: the message taken whole from one piece. */
-	private taken: ArrayBuffer | undefined;
 	private readonly maxMessage: number;
+	// Declared, not defined (TypeScript emits nothing): each is a property,
+	// i.e. a slot on every connection, only once first set.
+	/** Made at the first text message, then kept: a connection that receives none holds none. */
+	declare private utf8: Utf8Validator | undefined;
+	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
+	declare private single: boolean | undefined;
+	/** Whole mode: the message assembled so far. */
+	declare private buffer: Uint8Array | undefined;
+	declare private filled: number;
+	/** Whole mode: the message taken whole from one piece. */
+	declare private taken: ArrayBuffer | undefined;
 
 	constructor(handler: MessageHandler, options: MessageReaderOptions) {
 		this.streaming = options.streaming ?? false;
@@ -121,8 +123,8 @@ export class MessageReader implements FrameHandler {
 	/** Ignore all further input; drops any partial message. */
 	stop(): void {
 		this.parser.stop();
-		this.buffer = undefined;
-		this.taken = undefined;
+		if (this.buffer || this.taken)
+			this.buffer = this.taken = undefined;
 	}
 
 	/** @internal FrameHandler */
@@ -138,7 +140,8 @@ export class MessageReader implements FrameHandler {
 				return this.fail(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented message");
 			this.type = opcode;
 			this.total = 0;
-			this.filled = 0;
+			if (!this.streaming)
+				this.filled = 0;
 			if (opcode === Opcode.TEXT) {
 				if (this.utf8)
 					this.utf8.reset();
@@ -240,8 +243,8 @@ export class MessageReader implements FrameHandler {
 
 	/** @internal FrameHandler */
 	onError(closeCode: number, reason: string): void {
-		this.buffer = undefined;
-		this.taken = undefined;
+		if (this.buffer || this.taken)
+			this.buffer = this.taken = undefined;
 		this.handler.onError?.(closeCode, reason);
 	}
 

@@ -82,37 +82,13 @@ export interface WebSocketServerOptions {
 
 type Settings = Required<WebSocketServerOptions>;
 
-/** One accepted connection, as the server sees it: the handshake it reads, and whether it holds a client slot. */
-class ServerPeer implements ConnectionOwner {
-	readonly server: WebSocketServer;
-	readonly connection: WebSocketConnection;
-	/** Past the handshake and counted as a client. */
-	upgraded = false;
-	head: RequestHeadParser | undefined = new RequestHeadParser(MAX_HEAD);
-
-	constructor(server: WebSocketServer, from: TCP, settings: Settings, log: Log, writer: FrameWriter) {
-		this.server = server;
-		this.connection = new WebSocketConnection({ from }, {
-			role: "server", log, owner: this, closeTimeout: settings.closeTimeout, readSize: HANDSHAKE_READ, writer,
-		});
-		this.connection.deadline(settings.handshakeTimeout, "handshake timeout");
-	}
-
-	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
-		const parser = this.head!;
-		if (!parser.feed(chunk))
-			return;
-		this.head = undefined;
-		this.server.upgrade(this, parser);
-	}
-
-	ended(): void {
-		this.head = undefined;
-		this.server.ended(this);
-	}
-}
-
-export class WebSocketServer {
+/*
+ * The server is the owner of all its connections (no object per connection
+ * of its own: each would be slots on every connection): #peers holds every
+ * accepted connection, #clients those past the handshake that hold a client
+ * slot, #heads the request head being read, during the handshake only.
+ */
+export class WebSocketServer implements ConnectionOwner {
 	readonly options: Settings;
 	readonly log: Log;
 	readonly #routes: Route[] = [];
@@ -120,8 +96,9 @@ export class WebSocketServer {
 	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
 	#nextBeat = 0;
-	readonly #peers = new Set<ServerPeer>();
-	#clients = 0;
+	readonly #peers = new Set<WebSocketConnection>();
+	readonly #clients = new Set<WebSocketConnection>();
+	readonly #heads = new Map<WebSocketConnection, RequestHeadParser>();
 	#maxQueued = 0;
 	/*
 	 * Shared by every connection, not one each (a writer and a mask buffer
@@ -168,14 +145,14 @@ export class WebSocketServer {
 
 	/** WebSocket clients connected (past the handshake, not yet closed). */
 	get clients(): number {
-		return this.#clients;
+		return this.#clients.size;
 	}
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
 	get maxQueued(): number {
 		let most = this.#maxQueued;
-		for (const peer of this.#peers)
-			most = Math.max(most, peer.connection.maxQueued);
+		for (const connection of this.#peers)
+			most = Math.max(most, connection.maxQueued);
 		return most;
 	}
 
@@ -202,13 +179,13 @@ export class WebSocketServer {
 			Timer.clear(this.#timer);
 		this.#timer = undefined;
 		listener.close();
-		this.log.info(`WebSocket server closing, ${this.#clients} clients`);
-		for (const peer of [...this.#peers]) {
+		this.log.info(`WebSocket server closing, ${this.#clients.size} clients`);
+		for (const connection of [...this.#peers]) {
 			try {
-				peer.connection.close(CloseCode.GOING_AWAY, "going away");
+				connection.close(CloseCode.GOING_AWAY, "going away");
 			}
 			catch (e) {
-				this.log.error(`closing ${peer.connection.peer}: ${(e as Error).message}`);
+				this.log.error(`closing ${connection.peer}: ${(e as Error).message}`);
 			}
 		}
 	}
@@ -221,12 +198,25 @@ export class WebSocketServer {
 			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
 			return;
 		}
-		this.#peers.add(new ServerPeer(this, from, this.options, this.log, this.#writer));
+		const connection = new WebSocketConnection({ from }, {
+			role: "server", log: this.log, owner: this, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ, writer: this.#writer,
+		});
+		this.#peers.add(connection);
+		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
+		connection.deadline(this.options.handshakeTimeout, "handshake timeout");
 	}
 
-	/** @internal The request head is complete: route, check, answer. */
-	upgrade(peer: ServerPeer, parser: RequestHeadParser): void {
-		const connection = peer.connection;
+	/** @internal ConnectionOwner: bytes of the request head. */
+	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
+		const parser = this.#heads.get(connection);
+		if (!parser || !parser.feed(chunk))
+			return;
+		this.#heads.delete(connection);
+		this.#upgrade(connection, parser);
+	}
+
+	/** The request head is complete: route, check, answer. */
+	#upgrade(connection: WebSocketConnection, parser: RequestHeadParser): void {
 		if (parser.error)
 			return this.#refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
 		const routes = this.#routes;
@@ -241,12 +231,11 @@ export class WebSocketServer {
 		const settings = this.options;
 		if (settings.token && tokenOf(request.query) !== settings.token)
 			return this.#refuse(connection, 401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
-		if (this.#clients >= settings.maxClients && !this.#purge(connection.peer))
+		if (this.#clients.size >= settings.maxClients && !this.#purge(connection.peer))
 			return this.#refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
 		const protocol = selectProtocol(request.protocols, settings.protocols);
 		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
-		peer.upgraded = true;
-		this.#clients++;
+		this.#clients.add(connection);
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
 		connection.open({
 			handler: route.handler, streaming: route.streaming, maxMessage: route.maxMessage,
@@ -261,14 +250,13 @@ export class WebSocketServer {
 		connection.refuse(response, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
 	}
 
-	/** @internal */
-	ended(peer: ServerPeer): void {
-		if (peer.upgraded)
-			this.#clients--;
-		peer.upgraded = false;
-		this.#peers.delete(peer);
-		if (peer.connection.maxQueued > this.#maxQueued)
-			this.#maxQueued = peer.connection.maxQueued;
+	/** @internal ConnectionOwner: TCP closed. */
+	ended(connection: WebSocketConnection): void {
+		this.#heads.delete(connection);
+		this.#clients.delete(connection);
+		this.#peers.delete(connection);
+		if (connection.maxQueued > this.#maxQueued)
+			this.#maxQueued = connection.maxQueued;
 	}
 
 	#tick(): void {
@@ -276,8 +264,7 @@ export class WebSocketServer {
 		const beat = now >= this.#nextBeat;
 		if (beat)
 			this.#nextBeat = now + this.options.heartbeat;
-		for (const peer of [...this.#peers]) {
-			const connection = peer.connection;
+		for (const connection of [...this.#peers]) {
 			try {
 				connection.check(now);
 				if (beat && connection.state === OPEN)
@@ -303,17 +290,16 @@ export class WebSocketServer {
 	#purge(newcomer: string): boolean {
 		if (!this.options.lruPurge)
 			return false;
-		let idlest: ServerPeer | undefined;
-		for (const peer of this.#peers)
-			if (peer.upgraded && peer.connection.state === OPEN && (!idlest || peer.connection.lastActivity < idlest.connection.lastActivity))
-				idlest = peer;
+		let idlest: WebSocketConnection | undefined;
+		for (const connection of this.#clients)
+			if (connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
+				idlest = connection;
 		if (!idlest)
 			return false;
-		this.log.info(`Purging ${idlest.connection.peer}, idle for ${Date.now() - idlest.connection.lastActivity} ms, to serve ${newcomer}`);
+		this.log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
 		// Make room: Close 1001, and the slot counts as free at once.
-		idlest.upgraded = false;
-		this.#clients--;
-		idlest.connection.close(CloseCode.GOING_AWAY, "server full");
+		this.#clients.delete(idlest);
+		idlest.close(CloseCode.GOING_AWAY, "server full");
 		return true;
 	}
 }
