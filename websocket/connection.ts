@@ -758,7 +758,11 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		this.state = CLOSED;
 		this.#disarm();
-		this.#reader?.stop();
+		const reader = this.#reader;
+		if (reader) {
+			reader.stop();
+			this.#reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
+		}
 		this.#queue = undefined;
 		this.#queued = 0;
 		this.#outgoing = undefined;

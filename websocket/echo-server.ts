@@ -122,6 +122,10 @@ export class WebSocketEcho implements WebSocketHandler {
 		connection.resume();
 	}
 
+	onEnd(connection: WebSocketConnection): void {
+		connection.context = undefined;		// a spent connection holds no echo state, whoever still refers to it
+	}
+
 	/** One piece of the echoed message, as one frame. */
 	#echo(connection: WebSocketConnection, echo: Echo, piece: Uint8Array, last: boolean): void {
 		echo.finished = last;
