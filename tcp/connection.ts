@@ -118,8 +118,6 @@ export class TcpConnection {
 	handler: TcpHandler | undefined;
 	readonly owner: TcpConnectionOwner;
 	readonly peer: string;
-	/** Whether it was ever open (an outgoing one: came up). */
-	established: boolean;
 	bytesRead = 0;
 	/** Time of the last byte moved either way (for idle timeouts). */
 	lastActivity = Date.now();
@@ -128,12 +126,13 @@ export class TcpConnection {
 	private socket: TCP | undefined;
 	/** Bytes written since the platform last reported a budget. */
 	private unconfirmed = 0;
+	/** Set only on an outgoing connection that closed before it came up (no slot on the others). */
+	declare private neverOpen?: boolean;
 
 	constructor(options: TcpConnectionOptions) {
 		this.owner = options.owner;
 		const from = "from" in options ? options.from : undefined;
 		this.state = from ? "open" : "connecting";
-		this.established = !!from;
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
@@ -143,6 +142,11 @@ export class TcpConnection {
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	/** Whether it was ever open (an outgoing one: came up). */
+	get established(): boolean {
+		return this.state === "open" || (this.state === "closed" && !this.neverOpen);
 	}
 
 	/** Bytes the handler holds and the platform cannot take, or bytes waiting that the handler cannot take. */
@@ -206,6 +210,8 @@ export class TcpConnection {
 	close(reason: string, error?: unknown): void {
 		if (this.state === "closed")
 			return;
+		if (this.state === "connecting")
+			this.neverOpen = true;
 		this.state = "closed";
 		const socket = this.socket;
 		this.socket = undefined;
@@ -264,7 +270,6 @@ export class TcpConnection {
 		try {
 			if (this.state === "connecting") {
 				this.state = "open";
-				this.established = true;
 				this.lastActivity = Date.now();
 				this.owner.opened?.(this);
 				if (this.state !== "open")

@@ -241,9 +241,8 @@ export class WebSocketConnection implements MessageHandler {
 	/** What closes TCP once DRAIN and LINGER are over. */
 	declare private endReason: string;
 	declare private lingerDeadline: number;
-	/** One deadline at a time (handshake, close, linger): a few per connection, none per message. */
-	declare private timer: Timer | undefined;
-	declare private deadlineReason: string;
+	/** One deadline at a time (handshake, close, linger): a few per connection, none per message. Deleted when disarmed. */
+	declare private timer?: Timer;
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
 		this.role = options.role;
@@ -331,8 +330,7 @@ export class WebSocketConnection implements MessageHandler {
 		this.#disarm();
 		if (!(milliseconds > 0))
 			return;
-		this.deadlineReason = reason;
-		this.timer = Timer.set(() => this.deadlinePassed(), milliseconds);
+		this.timer = Timer.set(() => this.deadlinePassed(reason), milliseconds);
 	}
 
 	/* ------------------------------------------------------------------ output */
@@ -816,14 +814,13 @@ export class WebSocketConnection implements MessageHandler {
 	#disarm(): void {
 		if (this.timer) {
 			Timer.clear(this.timer);
-			this.timer = undefined;
+			delete this.timer;		// no property left behind on an open connection (a slot)
 		}
 	}
 
-	/** @internal The deadline passed. */
-	deadlinePassed(): void {
-		this.timer = undefined;
-		const reason = this.deadlineReason;
+	/** @internal The deadline passed: reason is what deadline() was given. */
+	deadlinePassed(reason: string): void {
+		delete this.timer;
 		try {
 			if (this.#closing !== LINGER)
 				this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
