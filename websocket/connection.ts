@@ -135,6 +135,10 @@ export interface ConnectionOptions {
 	/** Bytes read at most per read: what one read can add to memory. Default 1024. */
 	readSize?: number;
 	/**
+	 * The connection keeps this object (not a copy of its fields: a slot each
+	 * on every connection), so a server passes one and the same to all its
+	 * connections; it must not change afterwards.
+	 *
 	 * A server-role FrameWriter to share (websocket/server gives all its
 	 * connections one: each frame is built synchronously, so one serves them
 	 * all). Default: a writer of the connection's own.
@@ -188,15 +192,12 @@ export class WebSocketConnection implements MessageHandler {
 	state = CONNECTING;
 	/** "address:port" of the peer, for logs. */
 	readonly peer: string;
-	readonly role: Role;
 	/** Whether we sent a Close frame. */
 	closeSent = false;
 	/** Largest number of bytes the send queue held (diagnostics: memory stays bounded). */
 	maxQueued = 0;
 	/** Time of the last byte moved either way (for a server's longest-idle purge). */
 	lastActivity = Date.now();
-	readonly log: Log;
-	readonly writer: FrameWriter;
 	/** Subprotocol in use, if any (set by open() when the handshake selected one). */
 	declare protocol: string | undefined;
 	/** The peer's Close: its code (1005 when it carried none), undefined until received. */
@@ -232,8 +233,10 @@ export class WebSocketConnection implements MessageHandler {
 	/** When the oldest unanswered Ping was sent (0: none). */
 	#pingSentAt = 0;
 	#readSize: number;
-	readonly #closeTimeout: number;
-	readonly #owner: ConnectionOwner;
+	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
+	readonly #options: ConnectionOptions;
+	/** A client's writer (a server's connections share the server's): made at its first frame. */
+	declare private ownWriter: FrameWriter | undefined;
 	/** Whole messages held while a streamed message is unfinished; undefined when none. */
 	declare private deferred: Outgoing[] | undefined;
 	/** The peer's Close reason (closeReason), once received. */
@@ -245,11 +248,7 @@ export class WebSocketConnection implements MessageHandler {
 	declare private timer?: Timer;
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
-		this.role = options.role;
-		this.log = options.log;
-		this.writer = options.writer ?? new FrameWriter({ role: options.role });
-		this.#owner = options.owner;
-		this.#closeTimeout = options.closeTimeout;
+		this.#options = options;
 		this.#readSize = options.readSize ?? 1024;
 		if ("from" in target) {
 			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
@@ -267,6 +266,19 @@ export class WebSocketConnection implements MessageHandler {
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	get role(): Role {
+		return this.#options.role;
+	}
+
+	get log(): Log {
+		return this.#options.log;
+	}
+
+	/** The frame builder: the server's shared one, or the connection's own (a client masks, 5.3). */
+	get writer(): FrameWriter {
+		return this.#options.writer ?? (this.ownWriter ??= new FrameWriter({ role: this.#options.role }));
 	}
 
 	/** The peer's Close reason ("" until its Close arrives, or when it had none). */
@@ -570,7 +582,7 @@ export class WebSocketConnection implements MessageHandler {
 						reader.feed(chunk);
 				}
 				else if (this.state === CONNECTING)
-					this.#owner.received(this, chunk);
+					this.#options.owner.received(this, chunk);
 				// else: refused or failing: input is discarded
 				if (this.#closing === LINGER)		// the peer still sends: linger on, up to the deadline
 					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endReason);
@@ -599,7 +611,7 @@ export class WebSocketConnection implements MessageHandler {
 			this.#connected = true;
 			try {
 				if (this.state === CONNECTING)
-					this.#owner.connected?.(this);
+					this.#options.owner.connected?.(this);
 			}
 			catch (e) {
 				this.#crash(e);
@@ -689,7 +701,7 @@ export class WebSocketConnection implements MessageHandler {
 		else if (this.state === OPEN) {
 			this.#sendClose(code, reason);
 			this.#closing = AWAIT_CLOSE;
-			this.deadline(this.#closeTimeout, "close timeout");
+			this.deadline(this.#options.closeTimeout, "close timeout");
 		}
 	}
 
@@ -740,13 +752,13 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.deferred)
 			this.deferred = undefined;
 		this.#pending = 0;
-		this.deadline(this.#closeTimeout, "close timeout");
+		this.deadline(this.#options.closeTimeout, "close timeout");
 		this.flush();
 	}
 
 	#linger(): void {
 		this.#closing = LINGER;
-		this.lingerDeadline = Date.now() + Math.min(this.#closeTimeout, lingerTime);
+		this.lingerDeadline = Date.now() + Math.min(this.#options.closeTimeout, lingerTime);
 		this.deadline(lingerQuiet, this.endReason);
 	}
 
@@ -788,7 +800,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
-			this.#owner.ended(this, reason);
+			this.#options.owner.ended(this, reason);
 			this.#handler?.onEnd?.(this, reason);
 		}
 		catch (e) {
@@ -904,7 +916,7 @@ export class WebSocketConnection implements MessageHandler {
 			this.#drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
 		else {
 			this.#closing = AWAIT_CLOSE;
-			this.deadline(this.#closeTimeout, "close timeout");		// the server closes TCP first
+			this.deadline(this.#options.closeTimeout, "close timeout");		// the server closes TCP first
 		}
 	}
 

@@ -27,7 +27,7 @@ import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
-import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import { OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
@@ -102,11 +102,12 @@ export class WebSocketServer implements ConnectionOwner {
 	#maxQueued = 0;
 	/*
 	 * Shared by every connection, not one each (a writer and a mask buffer
-	 * are ~60 slots): frames are built, and payloads unmasked, synchronously
+	 * are 15 slots): frames are built, and payloads unmasked, synchronously
 	 * within one call, and the machine runs one call at a time.
 	 */
-	readonly #writer = new FrameWriter({ role: "server" });
 	readonly #maskScratch = new Uint8Array(4);
+	/** What every connection is made with: one object, which each keeps (ConnectionOptions). */
+	readonly #connectionOptions: ConnectionOptions;
 
 	constructor(options: WebSocketServerOptions) {
 		this.options = {
@@ -121,6 +122,10 @@ export class WebSocketServer implements ConnectionOwner {
 			logTag: options.logTag ?? "ws-server",
 		};
 		this.log = new Log(this.options.logTag);
+		this.#connectionOptions = Object.freeze({
+			role: "server", log: this.log, owner: this, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
+			writer: new FrameWriter({ role: "server" }),
+		});
 	}
 
 	/** Serve WebSocket connections on `path` (exact match, query ignored) with handler. Before start(). */
@@ -198,9 +203,7 @@ export class WebSocketServer implements ConnectionOwner {
 			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
 			return;
 		}
-		const connection = new WebSocketConnection({ from }, {
-			role: "server", log: this.log, owner: this, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ, writer: this.#writer,
-		});
+		const connection = new WebSocketConnection({ from }, this.#connectionOptions);
 		this.#peers.add(connection);
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, "handshake timeout");
