@@ -106,40 +106,47 @@ type SocketThis = TCP & { target: TcpConnection };
 const nothing = new ArrayBuffer(0);
 
 export class TcpConnection {
-	readonly owner: TcpConnectionOwner;
-	readonly peer: string;
-	handler: TcpHandler | undefined;
+	// Memory: each property is a slot on every connection (16 bytes on a
+	// board), so there are no more than the states need, and TypeScript
+	// `private` rather than `#` fields (an instance with # fields carries one
+	// more slot for them).
 	state: TcpConnectionState;
-	/** Whether it was ever open (an outgoing one: came up). */
-	established: boolean;
 	/** Bytes the platform holds, not read yet. */
 	readable = 0;
 	/** The write budget now. */
 	writable = 0;
+	handler: TcpHandler | undefined;
+	readonly owner: TcpConnectionOwner;
+	readonly peer: string;
 	bytesRead = 0;
-	bytesWritten = 0;
 	/** Time of the last byte moved either way (for idle timeouts). */
 	lastActivity = Date.now();
 	/** Time of the last platform callback (for quiet()). */
 	lastCallback = Date.now();
-	#socket: TCP | undefined;
+	private socket: TCP | undefined;
 	/** Bytes written since the platform last reported a budget. */
-	#unconfirmed = 0;
+	private unconfirmed = 0;
+	/** Set only on an outgoing connection that closed before it came up (no slot on the others). */
+	declare private neverOpen?: boolean;
 
 	constructor(options: TcpConnectionOptions) {
 		this.owner = options.owner;
 		const from = "from" in options ? options.from : undefined;
 		this.state = from ? "open" : "connecting";
-		this.established = !!from;
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
-		this.#socket = openSocket({
+		this.socket = openSocket({
 			...(from ? { from } : { address: to.address, port: to.port, tls: to.tls }),
 			target: this,
 			onReadable: socketReadable,
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	/** Whether it was ever open (an outgoing one: came up). */
+	get established(): boolean {
+		return this.state === "open" || (this.state === "closed" && !this.neverOpen);
 	}
 
 	/** Bytes the handler holds and the platform cannot take, or bytes waiting that the handler cannot take. */
@@ -149,7 +156,7 @@ export class TcpConnection {
 
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
-		return this.state === "open" && (this.stalled || this.#unconfirmed > 0) && now - this.lastCallback >= quietLimit;
+		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastCallback >= quietLimit;
 	}
 
 	/**
@@ -159,7 +166,7 @@ export class TcpConnection {
 	 */
 	probe(): boolean {
 		try {
-			if (!this.#learnBudget())
+			if (!this.learnBudget())
 				return false;
 			this.handler?.onWritable?.(this);
 			return true;
@@ -171,7 +178,7 @@ export class TcpConnection {
 
 	/** Read up to view.byteLength waiting bytes into view; how many. */
 	read(view: Uint8Array): number {
-		const socket = this.#socket;
+		const socket = this.socket;
 		const count = Math.min(view.length, this.readable);
 		if (!socket || !count)
 			return 0;
@@ -184,7 +191,7 @@ export class TcpConnection {
 
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
-		const socket = this.#socket;
+		const socket = this.socket;
 		const length = data.byteLength;
 		const count = Math.min(length, this.writable);
 		if (!socket || !count)
@@ -194,8 +201,7 @@ export class TcpConnection {
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed: the connection is gone");
 		this.writable = Math.min(this.writable - count, left);
-		this.#unconfirmed += count;
-		this.bytesWritten += count;
+		this.unconfirmed += count;
 		this.lastActivity = Date.now();
 		return count;
 	}
@@ -204,9 +210,11 @@ export class TcpConnection {
 	close(reason: string, error?: unknown): void {
 		if (this.state === "closed")
 			return;
+		if (this.state === "connecting")
+			this.neverOpen = true;
 		this.state = "closed";
-		const socket = this.#socket;
-		this.#socket = undefined;
+		const socket = this.socket;
+		this.socket = undefined;
 		try {
 			socket?.close();
 		}
@@ -222,8 +230,8 @@ export class TcpConnection {
 		this.owner.closed(this, reason, error);
 	}
 
-	#learnBudget(): boolean {
-		const left: unknown = this.#socket?.write(nothing);
+	private learnBudget(): boolean {
+		const left: unknown = this.socket?.write(nothing);
 		if (typeof left !== "number")
 			return false;
 		this.writable = left;
@@ -236,7 +244,7 @@ export class TcpConnection {
 			this.close("peer gone (write failed)");
 		else {
 			const message = String((e as Error)?.message ?? e);
-			this.close(/^(read|write) failed/.test(message) ? message : `${doing} failed: ${message}`, e);
+			this.close(message.startsWith("read failed") || message.startsWith("write failed") ? message : `${doing} failed: ${message}`, e);
 		}
 	}
 
@@ -257,12 +265,11 @@ export class TcpConnection {
 		if (this.state === "closed")
 			return;
 		this.lastCallback = Date.now();
-		this.#unconfirmed = 0;
+		this.unconfirmed = 0;
 		this.writable = bytes;
 		try {
 			if (this.state === "connecting") {
 				this.state = "open";
-				this.established = true;
 				this.lastActivity = Date.now();
 				this.owner.opened?.(this);
 				if (this.state !== "open")
@@ -284,7 +291,7 @@ export class TcpConnection {
 			return;
 		}
 		try {
-			if (this.#learnBudget())
+			if (this.learnBudget())
 				this.handler?.onEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
 		}
 		catch {

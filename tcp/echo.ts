@@ -21,24 +21,30 @@ import type { TcpConnection, TcpHandler, TcpService } from "tcp/connection";
 const loggedReads = 8;
 
 export class Echo implements TcpHandler {
+	// Memory: a slot per property on every connection, so TypeScript
+	// `private` (no slot for # fields) and what only some echoes need is
+	// added when first set (`declare`).
+	private readonly buffer: Uint8Array;
+	private start = 0;
+	private end = 0;
 	/** Bytes echoed (written back) so far. */
 	echoed = 0;
 	readonly log: Log;
-	#buffer: Uint8Array;
-	#start = 0;
-	#end = 0;
-	#reads = 0;
-	#greeting: string | undefined;
+	/** Reads logged so far (only while debugging). */
+	declare private reads: number | undefined;
+	/** A greeting still to send (only an echo given one). */
+	declare private greeting: string | undefined;
 
 	constructor(log: Log, chunk: number, greeting?: string) {
 		this.log = log;
-		this.#buffer = new Uint8Array(chunk);
-		this.#greeting = greeting;
+		this.buffer = new Uint8Array(chunk);
+		if (greeting !== undefined)
+			this.greeting = greeting;
 	}
 
 	/** Bytes read but not yet written back. */
 	get pending(): number {
-		return this.#end - this.#start;
+		return this.end - this.start;
 	}
 
 	get succeeded(): boolean {
@@ -55,16 +61,16 @@ export class Echo implements TcpHandler {
 
 	onWritable(connection: TcpConnection): void {
 		this.pump(connection);
-		if (this.#greeting !== undefined && !this.pending)
-			this.#greet(connection, this.#greeting);
+		if (this.greeting !== undefined && !this.pending)
+			this.greet(connection, this.greeting);
 	}
 
-	#greet(connection: TcpConnection, greeting: string): void {
+	private greet(connection: TcpConnection, greeting: string): void {
 		const hello = ArrayBuffer.fromString(greeting);
 		if (hello.byteLength > connection.writable)
 			return;		// the whole greeting at once, with a later budget
 		connection.write(hello);
-		this.#greeting = undefined;
+		this.greeting = undefined;
 		this.log.info(`Sent "${greeting}" to ${connection.peer}`);
 	}
 
@@ -74,33 +80,33 @@ export class Echo implements TcpHandler {
 
 	/** Move what can be moved now. */
 	pump(connection: TcpConnection): void {
-		const buffer = this.#buffer;
+		const buffer = this.buffer;
 		for (;;) {
-			this.#flush(connection);
+			this.flush(connection);
 			if (!connection.readable)
 				return;
-			if (this.#end === buffer.length) {
-				if (!this.#start)
+			if (this.end === buffer.length) {
+				if (!this.start)
 					return;		// full: wait for budget
-				buffer.copyWithin(0, this.#start, this.#end);
-				this.#end -= this.#start;
-				this.#start = 0;
+				buffer.copyWithin(0, this.start, this.end);
+				this.end -= this.start;
+				this.start = 0;
 			}
-			const count = connection.read(this.#end ? buffer.subarray(this.#end) : buffer);
-			if (this.#reads++ < loggedReads && this.log.debugging)
-				this.log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.#end, this.#end + count).buffer)}`);
-			this.#end += count;
+			const count = connection.read(this.end ? buffer.subarray(this.end) : buffer);
+			if (this.log.debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
+				this.log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
+			this.end += count;
 		}
 	}
 
-	#flush(connection: TcpConnection): void {
-		if (this.#start === this.#end || !connection.writable)
+	private flush(connection: TcpConnection): void {
+		if (this.start === this.end || !connection.writable)
 			return;
-		const count = connection.write(this.#start || this.#end !== this.#buffer.length ? this.#buffer.subarray(this.#start, this.#end) : this.#buffer);
-		this.#start += count;
+		const count = connection.write(this.start || this.end !== this.buffer.length ? this.buffer.subarray(this.start, this.end) : this.buffer);
+		this.start += count;
 		this.echoed += count;
-		if (this.#start === this.#end)
-			this.#start = this.#end = 0;
+		if (this.start === this.end)
+			this.start = this.end = 0;
 	}
 }
 

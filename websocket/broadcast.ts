@@ -33,7 +33,7 @@ export interface BroadcastOptions {
 	log: Log;
 }
 
-/** One client, as the broadcast sees it. */
+/** One client, as the broadcast sees it: made at its first skipped message (a client never full holds none). */
 class Listener {
 	/** Since when messages did not fit its queue (0: they do). */
 	fullSince = 0;
@@ -69,7 +69,6 @@ export class WebSocketBroadcast implements WebSocketHandler {
 	}
 
 	onOpen(connection: WebSocketConnection): void {
-		connection.context = new Listener();
 		this.#clients.add(connection);
 		this.#log.info(`Broadcast: ${connection.peer} joined, ${this.#clients.size} listening`);
 	}
@@ -80,12 +79,14 @@ export class WebSocketBroadcast implements WebSocketHandler {
 		for (const client of this.#clients) {
 			if (client === sender || client.state !== OPEN)
 				continue;
-			const listener = client.context as Listener;
+			let listener = client.context as Listener | undefined;
 			if (client.sendMessage(type, data)) {
-				listener.fullSince = 0;
+				if (listener)
+					listener.fullSince = 0;
 				sent++;
 				continue;
 			}
+			listener ??= client.context = new Listener();
 			listener.skipped++;
 			this.skipped++;
 			if (!listener.fullSince)
@@ -101,7 +102,9 @@ export class WebSocketBroadcast implements WebSocketHandler {
 	}
 
 	onDrain(connection: WebSocketConnection): void {
-		(connection.context as Listener).fullSince = 0;
+		const listener = connection.context as Listener | undefined;
+		if (listener)
+			listener.fullSince = 0;
 	}
 
 	onEnd(connection: WebSocketConnection): void {

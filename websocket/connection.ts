@@ -3,7 +3,7 @@
  * single owner of the socket, the write queue and the closing states. It
  * reports to two delegates, never to subclasses:
  *
- * - its owner (the server's ServerPeer in websocket/server, the client's
+ * - its owner (the server in websocket/server, the client's
  *   attempt in websocket/client), which reads the HTTP handshake while
  *   CONNECTING and then calls open() or refuse(), and learns of the end;
  * - a WebSocketHandler once OPEN: the application (an echo, a broadcast, a
@@ -134,6 +134,16 @@ export interface ConnectionOptions {
 	closeTimeout: number;
 	/** Bytes read at most per read: what one read can add to memory. Default 1024. */
 	readSize?: number;
+	/**
+	 * The connection keeps this object (not a copy of its fields: a slot each
+	 * on every connection), so a server passes one and the same to all its
+	 * connections; it must not change afterwards.
+	 *
+	 * A server-role FrameWriter to share (websocket/server gives all its
+	 * connections one: each frame is built synchronously, so one serves them
+	 * all). Default: a writer of the connection's own.
+	 */
+	writer?: FrameWriter;
 }
 
 export interface OpenOptions {
@@ -150,6 +160,8 @@ export interface OpenOptions {
 	protocol?: string;
 	/** Bytes read at most per read from now on. Default: as before. */
 	readSize?: number;
+	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
+	maskScratch?: Uint8Array;
 }
 
 /** Message bytes not yet framed. */
@@ -172,72 +184,72 @@ function socketError(this: { target: WebSocketConnection }, error?: Error): void
 }
 
 export class WebSocketConnection implements MessageHandler {
+	// Memory: every property is a slot on every connection, so what only a
+	// closing connection, a busy one or a peer's Close needs is not declared
+	// as a field but added when first set (`declare`: TypeScript emits
+	// nothing), and the send queues exist only while they hold something.
+	// Hot fields first: XS finds a property by walking them in creation order.
+	state = CONNECTING;
 	/** "address:port" of the peer, for logs. */
 	readonly peer: string;
-	readonly role: Role;
-	state = CONNECTING;
-	/** Subprotocol in use, if any. */
-	protocol: string | undefined;
 	/** Whether we sent a Close frame. */
 	closeSent = false;
-	/** The peer's Close: its code (1005 when it carried none), undefined until received. */
-	closeCode: number | undefined;
-	closeReason = "";
 	/** Largest number of bytes the send queue held (diagnostics: memory stays bounded). */
 	maxQueued = 0;
 	/** Time of the last byte moved either way (for a server's longest-idle purge). */
 	lastActivity = Date.now();
+	/** Subprotocol in use, if any (set by open() when the handshake selected one). */
+	declare protocol: string | undefined;
+	/** The peer's Close: its code (1005 when it carried none), undefined until received. */
+	declare closeCode: number | undefined;
 	/** The application's own per-connection value. */
-	context: unknown;
+	declare context: unknown;
 
-	readonly log: Log;
-	readonly writer: FrameWriter;
-	readonly #owner: ConnectionOwner;
 	#handler: WebSocketHandler | undefined;
 	#reader: MessageReader | undefined;
-	readonly #closeTimeout: number;
-	#readSize: number;
 	#socket: TCP | undefined;
-	#connected = false;
-	#paused = false;
 	#readable = 0;
 	#writable = 0;
 	/** Bytes written since the platform last reported a budget. */
 	#unconfirmed = 0;
 	/** Time of the last platform callback. */
 	#lastCallback = Date.now();
-	/** Frames (or parts of one) ready to write. */
-	#queue: Chunk[] = [];
+	#paused = false;
+	#connected = false;
+	/** Frames (or parts of one) ready to write; undefined when none. */
+	#queue: Chunk[] | undefined;
 	#queued = 0;
-	/** Message bytes not yet framed, oldest first. */
-	#outgoing: Outgoing[] = [];
-	/** Whole messages held while a streamed message is unfinished. */
-	#deferred: Outgoing[] = [];
+	/** Message bytes not yet framed, oldest first; undefined when none. */
+	#outgoing: Outgoing[] | undefined;
 	#pending = 0;
+	/** The Pong still waiting in the queue, if any. */
+	#pong: ArrayBuffer | undefined;
 	/** A message begun with sendPiece() awaits its last piece. */
 	#streaming = false;
+	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
+	#closing = 0;
 	#sendBuffer = 1024;
 	#maxQueue = Infinity;
 	/** When the oldest unanswered Ping was sent (0: none). */
 	#pingSentAt = 0;
-	/** The Pong still waiting in the queue, if any. */
-	#pong: ArrayBuffer | undefined;
-	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
-	#closing = 0;
+	#readSize: number;
+	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
+	readonly #options: ConnectionOptions;
+	/** A client's writer (a server's connections share the server's): made at its first frame. */
+	declare private ownWriter: FrameWriter | undefined;
+	/** Whole messages held while a streamed message is unfinished; undefined when none. */
+	declare private deferred: Outgoing[] | undefined;
+	/** The peer's Close reason (closeReason), once received. */
+	declare private peerCloseReason: string | undefined;
 	/** What closes TCP once DRAIN and LINGER are over. */
-	#closeReason = "";
-	#lingerDeadline = 0;
-	/** One deadline at a time (handshake, close, linger): a few per connection, none per message. */
-	#timer: Timer | undefined;
-	#deadlineReason = "";
+	declare private endReason: string;
+	declare private lingerDeadline: number;
+	/** One deadline at a time (handshake, close, linger): a few per connection, none per message. Deleted when disarmed. */
+	declare private timer?: Timer;
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
-		this.role = options.role;
-		this.log = options.log;
-		this.#owner = options.owner;
-		this.#closeTimeout = options.closeTimeout;
+		this.#options = options;
 		this.#readSize = options.readSize ?? 1024;
-		this.writer = new FrameWriter({ role: options.role });
 		if ("from" in target) {
 			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
 			this.#connected = true;
@@ -254,6 +266,24 @@ export class WebSocketConnection implements MessageHandler {
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	get role(): Role {
+		return this.#options.role;
+	}
+
+	get log(): Log {
+		return this.#options.log;
+	}
+
+	/** The frame builder: the server's shared one, or the connection's own (a client masks, 5.3). */
+	get writer(): FrameWriter {
+		return this.#options.writer ?? (this.ownWriter ??= new FrameWriter({ role: this.#options.role }));
+	}
+
+	/** The peer's Close reason ("" until its Close arrives, or when it had none). */
+	get closeReason(): string {
+		return this.peerCloseReason ?? "";
 	}
 
 	/** Whether the TCP connection was established (always for an accepted socket). */
@@ -279,13 +309,16 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		this.#disarm();
 		this.state = OPEN;
-		this.protocol = options.protocol;
+		if (options.protocol !== undefined)
+			this.protocol = options.protocol;
 		this.#handler = options.handler;
 		this.#sendBuffer = Math.max(1, options.sendBuffer);
 		this.#maxQueue = options.maxQueue;
 		if (options.readSize)
 			this.#readSize = options.readSize;
-		this.#reader = new MessageReader(this, { role: this.role, streaming: options.streaming, maxMessage: options.maxMessage });
+		this.#reader = new MessageReader(this, {
+			role: this.role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
+		});
 		options.handler.onOpen?.(this);
 	}
 
@@ -309,8 +342,7 @@ export class WebSocketConnection implements MessageHandler {
 		this.#disarm();
 		if (!(milliseconds > 0))
 			return;
-		this.#deadlineReason = reason;
-		this.#timer = Timer.set(() => this.deadlinePassed(), milliseconds);
+		this.timer = Timer.set(() => this.deadlinePassed(reason), milliseconds);
 	}
 
 	/* ------------------------------------------------------------------ output */
@@ -374,14 +406,16 @@ export class WebSocketConnection implements MessageHandler {
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
 		this.#pending += size;
 		if (!piece && this.#streaming)
-			this.#deferred.push(message);		// after the streamed message's last piece (5.4)
+			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
-			this.#outgoing.push(message);
+			const outgoing = this.#outgoing ??= [];
+			outgoing.push(message);
 			if (piece) {
 				this.#streaming = !fin;
-				if (fin && this.#deferred.length) {
-					this.#outgoing.push(...this.#deferred);
-					this.#deferred = [];
+				const deferred = this.deferred;
+				if (fin && deferred) {
+					outgoing.push(...deferred);
+					this.deferred = undefined;
 				}
 			}
 		}
@@ -393,7 +427,7 @@ export class WebSocketConnection implements MessageHandler {
 	sendRaw(chunk: Chunk): void {
 		if (this.state === CLOSED)
 			return;
-		this.#queue.push(chunk);
+		(this.#queue ??= []).push(chunk);
 		this.#count(chunk.byteLength);
 		this.flush();
 	}
@@ -406,7 +440,8 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Next frame: at most sendBuffer bytes of the oldest message (masked by a client, 5.3). */
 	#produce(): Chunk | undefined {
-		const message = this.#outgoing[0];
+		const outgoing = this.#outgoing;
+		const message = outgoing?.[0];
 		if (!message)
 			return undefined;
 		const length = message.bytes.byteLength, offset = message.offset;
@@ -417,16 +452,17 @@ export class WebSocketConnection implements MessageHandler {
 		message.offset = end;
 		this.#pending -= count;
 		if (end === length)
-			this.#outgoing.shift();
+			outgoing!.shift();
 		const piece = message.bytes.subarray(offset, end);
 		if (this.role === "client")
 			return this.writer.frame(opcode, piece, fin);
 		// Unmasked: the header, then the payload as the caller's bytes (no copy when they are a whole buffer).
 		const header = this.writer.header(opcode, fin, count);
-		this.#queue.push(header);
+		const queue = this.#queue ??= [];
+		queue.push(header);
 		this.#count(header.byteLength + count);
 		if (count)
-			this.#queue.push(this.writer.payloadView(piece));
+			queue.push(this.writer.payloadView(piece));
 		return undefined;
 	}
 
@@ -444,19 +480,20 @@ export class WebSocketConnection implements MessageHandler {
 		const socket = this.#socket;
 		if (!socket || !this.#connected)
 			return;
-		const queue = this.#queue;
 		let writable = this.#writable;
 		while (writable > 0) {
-			let head: Chunk | undefined = queue[0];
+			let queue = this.#queue;
+			let head: Chunk | undefined = queue?.[0];
 			if (!head) {
 				if (this.closeSent || this.state !== OPEN)
 					break;
-				const frame = this.#produce();
+				const frame = this.#produce();		// may make the queue
 				if (frame) {
-					queue.push(frame);
+					(this.#queue ??= []).push(frame);
 					this.#count(frame.byteLength);
 				}
-				head = queue[0];
+				queue = this.#queue;
+				head = queue?.[0];
 				if (!head)
 					break;
 			}
@@ -465,15 +502,15 @@ export class WebSocketConnection implements MessageHandler {
 			const length = head.byteLength;
 			let count = length;
 			if (!length)
-				queue.shift();
+				queue!.shift();
 			else if (length <= writable) {
-				queue.shift();
+				queue!.shift();
 				writable = this.#write(socket, head, writable, length);
 			}
 			else {
 				count = writable;
 				const view = head instanceof ArrayBuffer ? new Uint8Array(head) : head;
-				queue[0] = view.subarray(count);
+				queue![0] = view.subarray(count);
 				writable = this.#write(socket, view.subarray(0, count), writable, count);
 			}
 			this.#queued -= count;
@@ -481,8 +518,9 @@ export class WebSocketConnection implements MessageHandler {
 		if (writable !== this.#writable)
 			this.lastActivity = Date.now();		// once per flush, not per write
 		this.#writable = writable;
-		if (queue.length || this.#outgoing.length)
+		if (this.#queue?.length || this.#outgoing?.length)
 			return;
+		this.#queue = this.#outgoing = undefined;		// idle: no arrays held
 		if (this.#closing === DRAIN)
 			this.#linger();
 		else if (this.state === OPEN)
@@ -497,7 +535,7 @@ export class WebSocketConnection implements MessageHandler {
 			left = socket.write(chunk);
 		}
 		catch (e) {
-			if (count > writable || /would block/.test((e as Error).message))
+			if (count > writable || String((e as Error)?.message).includes("would block"))
 				throw e;		// a budget mistake: ours, not the peer's
 			throw new ConnectionGone(`write refused: ${(e as Error).message}`);
 		}
@@ -544,10 +582,10 @@ export class WebSocketConnection implements MessageHandler {
 						reader.feed(chunk);
 				}
 				else if (this.state === CONNECTING)
-					this.#owner.received(this, chunk);
+					this.#options.owner.received(this, chunk);
 				// else: refused or failing: input is discarded
 				if (this.#closing === LINGER)		// the peer still sends: linger on, up to the deadline
-					this.deadline(Math.max(1, Math.min(lingerQuiet, this.#lingerDeadline - Date.now())), this.#closeReason);
+					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endReason);
 			}
 		}
 		catch (e) {
@@ -573,7 +611,7 @@ export class WebSocketConnection implements MessageHandler {
 			this.#connected = true;
 			try {
 				if (this.state === CONNECTING)
-					this.#owner.connected?.(this);
+					this.#options.owner.connected?.(this);
 			}
 			catch (e) {
 				this.#crash(e);
@@ -599,7 +637,7 @@ export class WebSocketConnection implements MessageHandler {
 			if (cause)
 				this.log.error(cause.message);
 			if (this.state !== CLOSED)
-				this.destroy(this.#closing >= DRAIN ? this.#closeReason : cause ? cause.message : this.#goneReason());
+				this.destroy(this.#closing >= DRAIN ? this.endReason : cause ? cause.message : this.#goneReason());
 		}
 		catch (e) {
 			this.#crash(e);
@@ -663,7 +701,7 @@ export class WebSocketConnection implements MessageHandler {
 		else if (this.state === OPEN) {
 			this.#sendClose(code, reason);
 			this.#closing = AWAIT_CLOSE;
-			this.deadline(this.#closeTimeout, "close timeout");
+			this.deadline(this.#options.closeTimeout, "close timeout");
 		}
 	}
 
@@ -688,14 +726,16 @@ export class WebSocketConnection implements MessageHandler {
 
 	#sendClose(code: number, reason: string): void {
 		// What was sent before the Close goes before it, framed now: no data frame may follow a Close (5.5.1).
-		while (this.#outgoing.length) {
+		while (this.#outgoing?.length) {
 			const frame = this.#produce();
 			if (frame) {
-				this.#queue.push(frame);
+				(this.#queue ??= []).push(frame);
 				this.#count(frame.byteLength);
 			}
 		}
-		this.#deferred = [];		// (only when a streamed message never got its last piece)
+		this.#outgoing = undefined;
+		if (this.deferred)
+			this.deferred = undefined;		// (only when a streamed message never got its last piece)
 		this.#pending = 0;
 		this.closeSent = true;
 		this.state = CLOSING;
@@ -707,18 +747,19 @@ export class WebSocketConnection implements MessageHandler {
 	#drainThenClose(reason: string): void {
 		this.state = CLOSING;
 		this.#closing = DRAIN;
-		this.#closeReason = reason;
-		this.#outgoing = [];
-		this.#deferred = [];
+		this.endReason = reason;
+		this.#outgoing = undefined;
+		if (this.deferred)
+			this.deferred = undefined;
 		this.#pending = 0;
-		this.deadline(this.#closeTimeout, "close timeout");
+		this.deadline(this.#options.closeTimeout, "close timeout");
 		this.flush();
 	}
 
 	#linger(): void {
 		this.#closing = LINGER;
-		this.#lingerDeadline = Date.now() + Math.min(this.#closeTimeout, lingerTime);
-		this.deadline(lingerQuiet, this.#closeReason);
+		this.lingerDeadline = Date.now() + Math.min(this.#options.closeTimeout, lingerTime);
+		this.deadline(lingerQuiet, this.endReason);
 	}
 
 	/** Close TCP now (once); logs `Connection closed: peer (reason)`. */
@@ -727,11 +768,16 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		this.state = CLOSED;
 		this.#disarm();
-		this.#reader?.stop();
-		this.#queue = [];
+		const reader = this.#reader;
+		if (reader) {
+			reader.stop();
+			this.#reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
+		}
+		this.#queue = undefined;
 		this.#queued = 0;
-		this.#outgoing = [];
-		this.#deferred = [];
+		this.#outgoing = undefined;
+		if (this.deferred)
+			this.deferred = undefined;
 		this.#pending = 0;
 		this.#pong = undefined;
 		const socket = this.#socket;
@@ -754,7 +800,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
-			this.#owner.ended(this, reason);
+			this.#options.owner.ended(this, reason);
 			this.#handler?.onEnd?.(this, reason);
 		}
 		catch (e) {
@@ -765,7 +811,7 @@ export class WebSocketConnection implements MessageHandler {
 	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
 	#crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
-			this.destroy(this.#closing >= DRAIN ? this.#closeReason : `peer gone (${e.message})`);
+			this.destroy(this.#closing >= DRAIN ? this.endReason : `peer gone (${e.message})`);
 			return;
 		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
@@ -778,16 +824,15 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	#disarm(): void {
-		if (this.#timer) {
-			Timer.clear(this.#timer);
-			this.#timer = undefined;
+		if (this.timer) {
+			Timer.clear(this.timer);
+			delete this.timer;		// no property left behind on an open connection (a slot)
 		}
 	}
 
-	/** @internal The deadline passed. */
-	deadlinePassed(): void {
-		this.#timer = undefined;
-		const reason = this.#deadlineReason;
+	/** @internal The deadline passed: reason is what deadline() was given. */
+	deadlinePassed(reason: string): void {
+		delete this.timer;
 		try {
 			if (this.#closing !== LINGER)
 				this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
@@ -833,11 +878,12 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state !== OPEN)
 			return;
 		const frame = this.writer.pong(payload);
-		const pending = this.#pong ? this.#queue.indexOf(this.#pong) : -1;
+		const queue = this.#queue;
+		const pending = this.#pong && queue ? queue.indexOf(this.#pong) : -1;
 		this.#pong = frame;
 		if (pending >= 0) {
-			this.#queued += frame.byteLength - this.#queue[pending].byteLength;
-			this.#queue[pending] = frame;
+			this.#queued += frame.byteLength - queue![pending].byteLength;
+			queue![pending] = frame;
 		}
 		else
 			this.sendRaw(frame);
@@ -854,7 +900,7 @@ export class WebSocketConnection implements MessageHandler {
 	/** @internal The peer's Close (5.5.1): answer it with its code, then close TCP (7.1.1). */
 	onClose(code: number | undefined, reason: string): void {
 		this.closeCode = code ?? CloseCode.NO_STATUS;
-		this.closeReason = reason;
+		this.peerCloseReason = reason;
 		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
 		const wasOpen = this.state === OPEN;
 		if (!this.closeSent)
@@ -870,7 +916,7 @@ export class WebSocketConnection implements MessageHandler {
 			this.#drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
 		else {
 			this.#closing = AWAIT_CLOSE;
-			this.deadline(this.#closeTimeout, "close timeout");		// the server closes TCP first
+			this.deadline(this.#options.closeTimeout, "close timeout");		// the server closes TCP first
 		}
 	}
 

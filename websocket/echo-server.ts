@@ -27,11 +27,14 @@ import { WebSocketServer, type WebSocketRouteOptions, type WebSocketServerOption
 const READ_CAP = 2048;
 /** Bytes read at most per read: with READ_CAP, what bounds the send queue. */
 const READ_SIZE = 1024;
-/** First bytes of a text message kept to recognize commands and preview it in the log. */
+/** A text message this short is previewed in the debug log (its bytes kept only when debugging). */
 const PROBE = 32;
 
 const TRIGGER_ASYNC = "Trigger async";
 const PING = "Ping";
+/** The commands, recognized as their bytes arrive (bit i of Echo.matches: COMMANDS[i]); no bytes are kept for it. */
+const COMMANDS: readonly string[] = Object.freeze([TRIGGER_ASYNC, PING]);
+const LONGEST = Math.max(TRIGGER_ASYNC.length, PING.length);
 const ASYNC_DATA = "Async data";
 const EMPTY = new Uint8Array(0);
 
@@ -40,16 +43,19 @@ export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions,
 	path?: string;
 }
 
-/** The message being echoed on one connection. */
+/** The message being echoed on one connection: a few numbers, no buffer (an idle connection's memory). */
 class Echo {
 	type = 0;
 	/** Bytes of the message so far. */
 	length = 0;
 	/** The echo's final frame was queued. */
 	finished = true;
-	/** Text: the last piece, sent once the message is complete. */
-	held: Uint8Array | undefined;
-	readonly probe = new Uint8Array(PROBE);
+	/** Text: the commands the bytes so far could still be, one bit each (COMMANDS). */
+	matches = 0;
+	/** Text: the last piece, sent once the message is complete (added at the first text message). */
+	declare held: Uint8Array | undefined;
+	/** Debug log only: the first PROBE bytes, for the preview. */
+	declare probe: Uint8Array | undefined;
 }
 
 /** The echo, as the handler of every connection on its route. */
@@ -74,14 +80,17 @@ export class WebSocketEcho implements WebSocketHandler {
 		echo.type = type;
 		echo.length = 0;
 		echo.finished = false;
+		echo.matches = type === Opcode.TEXT ? (1 << COMMANDS.length) - 1 : 0;
 	}
 
 	onMessageData(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void {
 		const echo = connection.context as Echo;
 		const length = echo.length;
 		const text = echo.type === Opcode.TEXT;
-		if (length < PROBE && text)
-			echo.probe.set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
+		if (text && length < LONGEST && echo.matches)
+			echo.matches = narrow(echo.matches, piece, length);
+		if (text && length < PROBE && this.#log.debugging)
+			(echo.probe ??= new Uint8Array(PROBE)).set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
 		echo.length = length + piece.byteLength;
 		if (last && text)
 			echo.held = piece;		// its UTF-8 is judged complete only at the end (8.1)
@@ -100,10 +109,10 @@ export class WebSocketEcho implements WebSocketHandler {
 		const text = echo.type === Opcode.TEXT;
 		const log = this.#log;
 		if (log.debugging)
-			log.debug(`Received ${text ? "text" : "binary"} message of ${echo.length} bytes from ${connection.peer}${text ? preview(echo.probe, echo.length) : ""}`);
-		if (text && isCommand(echo, TRIGGER_ASYNC))
+			log.debug(`Received ${text ? "text" : "binary"} message of ${echo.length} bytes from ${connection.peer}${text && echo.probe ? preview(echo.probe, echo.length) : ""}`);
+		if (text && isCommand(echo, 0))
 			triggerAsync(connection, log);
-		else if (text && isCommand(echo, PING)) {
+		else if (text && isCommand(echo, 1)) {
 			log.info(`Sending ping to ${connection.peer}`);
 			connection.ping();
 		}
@@ -111,6 +120,10 @@ export class WebSocketEcho implements WebSocketHandler {
 
 	onDrain(connection: WebSocketConnection): void {
 		connection.resume();
+	}
+
+	onEnd(connection: WebSocketConnection): void {
+		connection.context = undefined;		// a spent connection holds no echo state, whoever still refers to it
 	}
 
 	/** One piece of the echoed message, as one frame. */
@@ -125,14 +138,28 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 }
 
-/** Whether the message is exactly this (ASCII) command: compared as bytes, no string built per message. */
-function isCommand(echo: Echo, command: string): boolean {
-	if (echo.length !== command.length)
-		return false;
-	for (let i = 0; i < command.length; i++)
-		if (echo.probe[i] !== command.charCodeAt(i))
-			return false;
-	return true;
+/** The commands still possible once bytes piece[0...] sit at offset `at` of the message: compared as bytes, no string built. */
+function narrow(matches: number, piece: Uint8Array, at: number): number {
+	const stop = Math.min(piece.byteLength, LONGEST - at);
+	for (let c = 0; c < COMMANDS.length; c++) {
+		const bit = 1 << c;
+		if (!(matches & bit))
+			continue;
+		const command = COMMANDS[c];
+		for (let i = 0; i < stop; i++) {
+			const position = at + i;
+			if (position >= command.length || piece[i] !== command.charCodeAt(position)) {
+				matches &= ~bit;
+				break;
+			}
+		}
+	}
+	return matches;
+}
+
+/** Whether the message is exactly COMMANDS[index] (ASCII). */
+function isCommand(echo: Echo, index: number): boolean {
+	return (echo.matches & (1 << index)) !== 0 && echo.length === COMMANDS[index].length;
 }
 
 /** ": text" for a short printable ASCII message, "" otherwise. */

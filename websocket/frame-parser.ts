@@ -52,6 +52,13 @@ export interface FrameParserOptions {
 	role: Role;
 	/** RSV bits a negotiated extension allows, as header bits (0x40 RSV1, 0x20 RSV2, 0x10 RSV3). Default 0. */
 	allowedRsv?: number;
+	/**
+	 * 4 bytes the parser overwrites with the rotated masking key just before
+	 * each unmask, within feed(): parsers of one machine may share one (they
+	 * run one at a time; websocket/server gives its connections one). Default:
+	 * the parser makes its own at its first masked payload.
+	 */
+	maskScratch?: Uint8Array;
 }
 
 const HEADER = 0;		// collecting the 2..14 header bytes
@@ -75,25 +82,27 @@ export class FrameParser {
 	/** Whether the handler takes ranges (onDataRange): decided once, not per piece. */
 	private readonly ranges: boolean;
 	private readonly handler: FrameHandler;
-	/** The masking key twice, and a 4-byte view at each rotation: no allocation per frame. */
-	private readonly maskViews: readonly Uint8Array[];
+	/** The current frame's masking key, its first byte in the top 8 bits (a number: no buffer per connection). */
+	private mask = 0;
+	/** Where the key, rotated to a piece's offset, is written for Logical.xor (FrameParserOptions.maskScratch). */
+	private maskScratch: Uint8Array | undefined;
 	/** Header bytes so far (a header split across reads); at most 2 + 8 + 4. */
 	private have = 0;
 	private need = 2;
-	private readonly header = new Uint8Array(14);
-
 	private opcode = 0;
-	private readonly maskBytes = new Uint8Array(8);
 	private readonly allowedRsv: number;
-	private control: Uint8Array | undefined;
+	// Declared, not defined: a property (a slot on every connection) only once first set.
+	/** Made when a header first arrives split across reads, then kept: a parser that never sees one holds none. */
+	declare private header: Uint8Array | undefined;
+	/** A control frame's payload while it arrives. */
+	declare private control: Uint8Array | undefined;
 
 	constructor(handler: FrameHandler, options: FrameParserOptions) {
 		this.masked = options.role === "server";
 		this.ranges = typeof handler.onDataRange === "function";
 		this.handler = handler;
 		this.allowedRsv = (options.allowedRsv ?? 0) & 0x70;
-		const buffer = this.maskBytes.buffer;
-		this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
+		this.maskScratch = options.maskScratch;
 	}
 
 	/** Whether the parser stopped (error or stop()). */
@@ -109,7 +118,8 @@ export class FrameParser {
 	/** Ignore all further input (e.g. after a Close frame). */
 	stop(): void {
 		this.state = STOPPED;
-		this.control = undefined;
+		if (this.control)
+			this.control = undefined;
 	}
 
 	/** Parse the next bytes of the stream. The parser owns `chunk` from now on. */
@@ -132,7 +142,7 @@ export class FrameParser {
 						continue;
 					}
 				}
-				const header = this.header;
+				const header = this.header ??= new Uint8Array(14);
 				let have = this.have, need = this.need;
 				while (have < need && at < end)
 					header[have++] = bytes[at++];
@@ -158,7 +168,7 @@ export class FrameParser {
 				if (this.masked) {
 					// Unmask in place: the chunk itself, or a view of the piece's range (Logical.xor
 					// honors a view's offset and length), never a copy of the payload.
-					Logical.xor(whole ? chunk : new Uint8Array(chunk, at, count), this.maskViews[this.offset & 3]);
+					this.unmask(whole ? chunk : new Uint8Array(chunk, at, count), this.offset);
 					this.offset += count;
 				}
 				this.remaining -= count;
@@ -229,13 +239,8 @@ export class FrameParser {
 			at = base + 10;
 		}
 		// Lengths need not be minimally encoded here: RFC 6455 binds senders, receivers need not check.
-		if (this.masked) {
-			const mask = this.maskBytes;
-			mask[0] = mask[4] = header[at];
-			mask[1] = mask[5] = header[at + 1];
-			mask[2] = mask[6] = header[at + 2];
-			mask[3] = mask[7] = header[at + 3];
-		}
+		if (this.masked)
+			this.mask = (header[at] << 24) | (header[at + 1] << 16) | (header[at + 2] << 8) | header[at + 3];
 		this.have = 0;
 		this.need = 2;
 		this.offset = 0;
@@ -267,9 +272,21 @@ export class FrameParser {
 		const payload = this.control!.buffer as ArrayBuffer;
 		this.control = undefined;
 		if (this.masked && payload.byteLength)
-			Logical.xor(payload, this.maskViews[0]);
+			this.unmask(payload, 0);
 		this.state = HEADER;
 		this.handler.onControl(this.opcode, payload);
+	}
+
+	/** XOR target with the key rotated to the frame offset its first byte has (5.3); the scratch is written just before, so sharing it is safe. */
+	private unmask(target: ArrayBuffer | Uint8Array, offset: number): void {
+		const key = this.mask, shift = (offset & 3) << 3;
+		const rotated = shift ? (key << shift) | (key >>> (32 - shift)) : key;
+		const scratch = this.maskScratch ??= new Uint8Array(4);
+		scratch[0] = rotated >>> 24;
+		scratch[1] = rotated >>> 16;
+		scratch[2] = rotated >>> 8;
+		scratch[3] = rotated;
+		Logical.xor(target, scratch);
 	}
 
 	private fail(closeCode: number, reason: string): false {

@@ -44,23 +44,30 @@ export class FrameWriter {
 	/** Streaming frame begun by header(): bytes still expected and bytes written. */
 	private remaining = 0;
 	private offset = 0;
-	/** headerBytes()'s kept buffer, as a view for each header size (2, 4, 10; +4 masked). */
-	private readonly headerViews: readonly Uint8Array[];
-	/** The current key twice, and a 4-byte view at each rotation. */
-	private readonly maskBytes = new Uint8Array(8);
-	private readonly maskViews: readonly Uint8Array[];
+	/**
+	 * headerBytes()'s kept buffer, as a view for each header size (2, 4, 10; +4 masked):
+	 * made by the first headerBytes() call. A writer that never calls it (a
+	 * connection's, which queues its headers) holds none: 12 slots less.
+	 */
+	private headerViews: Uint8Array[] | undefined;
+	/** Client role only: the current key twice, and a 4-byte view at each rotation (a server never masks, 5.1). */
+	private readonly maskBytes: Uint8Array | undefined;
+	private readonly maskViews: readonly Uint8Array[] | undefined;
 	private readonly random: () => number;
 
+	/**
+	 * A server-role writer holds no per-frame state between calls beyond a
+	 * header()/payload() pair, so one may serve many connections when each
+	 * frame is built synchronously (websocket/server shares one).
+	 */
 	constructor(options: FrameWriterOptions) {
 		this.masking = options.role === "client";
 		this.random = options.random ?? Math.random;
-		const buffer = this.maskBytes.buffer;
-		this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
-		const views: Uint8Array[] = [], store = new Uint8Array(14);
-		const extra = this.masking ? 4 : 0;
-		for (const size of [2, 4, 10])
-			views[size + extra] = store.subarray(0, size + extra);
-		this.headerViews = views;
+		if (this.masking) {
+			const mask = this.maskBytes = new Uint8Array(8);
+			const buffer = mask.buffer;
+			this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
+		}
 	}
 
 	text(text: string, fin = true): ArrayBuffer {
@@ -98,7 +105,7 @@ export class FrameWriter {
 		if (bytes && length) {
 			out.set(bytes, headerLength);
 			if (this.masking)
-				Logical.xor(out.subarray(headerLength), this.maskViews[0]);
+				Logical.xor(out.subarray(headerLength), this.maskViews![0]);
 		}
 		return out.buffer as ArrayBuffer;
 	}
@@ -126,7 +133,7 @@ export class FrameWriter {
 	headerBytes(opcode: number, fin: boolean, length: number): Uint8Array {
 		if (this.remaining)
 			throw new Error("previous frame's payload incomplete");
-		const out = this.headerViews[this.writeHeaderCheck(opcode, fin, length)];
+		const out = (this.headerViews ??= this.makeHeaderViews())[this.writeHeaderCheck(opcode, fin, length)];
 		this.writeHeader(out, opcode, fin, length);
 		this.remaining = length;
 		this.offset = 0;
@@ -151,7 +158,7 @@ export class FrameWriter {
 		else
 			out = (piece.buffer as ArrayBuffer).slice(piece.byteOffset, piece.byteOffset + length);
 		if (this.masking && length) {
-			Logical.xor(out, this.maskViews[this.offset & 3]);
+			Logical.xor(out, this.maskViews![this.offset & 3]);
 			this.offset += length;
 		}
 		return out;
@@ -170,6 +177,14 @@ export class FrameWriter {
 			throw new RangeError("payload longer than the frame header declared");
 		this.remaining -= length;
 		return piece;
+	}
+
+	private makeHeaderViews(): Uint8Array[] {
+		const views: Uint8Array[] = [], store = new Uint8Array(14);
+		const extra = this.masking ? 4 : 0;
+		for (const size of [2, 4, 10])
+			views[size + extra] = store.subarray(0, size + extra);
+		return views;
 	}
 
 	/** Payload bytes the frame begun by header() still expects. */
@@ -227,7 +242,7 @@ export class FrameWriter {
 			// A new, unpredictable key for every frame (5.3). 16 bits per draw:
 			// XS's Math.random carries only 31 random bits.
 			const a = (this.random() * 0x10000) & 0xFFFF, b = (this.random() * 0x10000) & 0xFFFF;
-			const mask = this.maskBytes;
+			const mask = this.maskBytes!;
 			out[at] = mask[0] = mask[4] = a >> 8;
 			out[at + 1] = mask[1] = mask[5] = a & 0xFF;
 			out[at + 2] = mask[2] = mask[6] = b >> 8;

@@ -64,6 +64,8 @@ export interface MessageReaderOptions {
 	streaming?: boolean;
 	/** RSV bits an extension negotiated (0x40 = RSV1). Default 0: any RSV bit is an error. */
 	allowedRsv?: number;
+	/** 4 bytes shared by the parsers of one machine for unmasking (FrameParserOptions.maskScratch). */
+	maskScratch?: Uint8Array;
 }
 
 export class MessageReader implements FrameHandler {
@@ -82,22 +84,25 @@ export class MessageReader implements FrameHandler {
 	private fin = false;
 	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
 	private total = 0;
-	private readonly utf8 = new Utf8Validator();
-	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
-	private single = false;
-	/** Whole mode: the message assembled so far. */
-	private buffer: Uint8Array | undefined;
-	private filled = 0;
-	/** Whole mode: the message taken whole from one piece. */
-	private taken: ArrayBuffer | undefined;
 	private readonly maxMessage: number;
+	// Declared, not defined (TypeScript emits nothing): each is a property,
+	// i.e. a slot on every connection, only once first set.
+	/** Made at the first text message, then kept: a connection that receives none holds none. */
+	declare private utf8: Utf8Validator | undefined;
+	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
+	declare private single: boolean | undefined;
+	/** Whole mode: the message assembled so far. */
+	declare private buffer: Uint8Array | undefined;
+	declare private filled: number;
+	/** Whole mode: the message taken whole from one piece. */
+	declare private taken: ArrayBuffer | undefined;
 
 	constructor(handler: MessageHandler, options: MessageReaderOptions) {
 		this.streaming = options.streaming ?? false;
 		this.ranges = typeof handler.onMessageRange === "function";
 		this.handler = handler;
 		this.maxMessage = options.maxMessage ?? 65536;
-		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv });
+		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv, maskScratch: options.maskScratch });
 	}
 
 	/** Feed received bytes; the reader owns `chunk` from now on (see FrameParser). */
@@ -118,8 +123,8 @@ export class MessageReader implements FrameHandler {
 	/** Ignore all further input; drops any partial message. */
 	stop(): void {
 		this.parser.stop();
-		this.buffer = undefined;
-		this.taken = undefined;
+		if (this.buffer || this.taken)
+			this.buffer = this.taken = undefined;
 	}
 
 	/** @internal FrameHandler */
@@ -135,9 +140,14 @@ export class MessageReader implements FrameHandler {
 				return this.fail(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented message");
 			this.type = opcode;
 			this.total = 0;
-			this.filled = 0;
-			if (opcode === Opcode.TEXT)
-				this.utf8.reset();
+			if (!this.streaming)
+				this.filled = 0;
+			if (opcode === Opcode.TEXT) {
+				if (this.utf8)
+					this.utf8.reset();
+				else
+					this.utf8 = new Utf8Validator();
+			}
 		}
 		// Judge the size from the declared length, before receiving or allocating anything (10.4).
 		const total = this.total + length;
@@ -165,7 +175,7 @@ export class MessageReader implements FrameHandler {
 	onDataRange(chunk: ArrayBuffer, start: number, end: number): void {
 		const count = end - start;
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
-		if (this.type === Opcode.TEXT && !this.utf8.feed(new Uint8Array(chunk), start, end))
+		if (this.type === Opcode.TEXT && !this.utf8!.feed(new Uint8Array(chunk), start, end))
 			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
 		const remaining = this.frameRemaining -= count;
 		if (this.streaming) {
@@ -198,7 +208,7 @@ export class MessageReader implements FrameHandler {
 			return;
 		const type = this.type;
 		// The message is over: a split code point at its end is invalid too.
-		if (type === Opcode.TEXT && !this.utf8.end())
+		if (type === Opcode.TEXT && !this.utf8!.end())
 			return this.fail(CloseCode.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
 		this.type = 0;
 		if (this.streaming)
@@ -233,8 +243,8 @@ export class MessageReader implements FrameHandler {
 
 	/** @internal FrameHandler */
 	onError(closeCode: number, reason: string): void {
-		this.buffer = undefined;
-		this.taken = undefined;
+		if (this.buffer || this.taken)
+			this.buffer = this.taken = undefined;
 		this.handler.onError?.(closeCode, reason);
 	}
 

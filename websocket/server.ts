@@ -27,8 +27,9 @@ import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
-import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import { OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
 import { CloseCode } from "websocket/constants";
+import { FrameWriter } from "websocket/frame-writer";
 import {
 	RequestHeadParser, acceptResponse, errorResponse, rejectionResponse, selectProtocol, validateUpgradeRequest,
 } from "websocket/handshake";
@@ -81,37 +82,13 @@ export interface WebSocketServerOptions {
 
 type Settings = Required<WebSocketServerOptions>;
 
-/** One accepted connection, as the server sees it: the handshake it reads, and whether it holds a client slot. */
-class ServerPeer implements ConnectionOwner {
-	readonly server: WebSocketServer;
-	readonly connection: WebSocketConnection;
-	/** Past the handshake and counted as a client. */
-	upgraded = false;
-	head: RequestHeadParser | undefined = new RequestHeadParser(MAX_HEAD);
-
-	constructor(server: WebSocketServer, from: TCP, settings: Settings, log: Log) {
-		this.server = server;
-		this.connection = new WebSocketConnection({ from }, {
-			role: "server", log, owner: this, closeTimeout: settings.closeTimeout, readSize: HANDSHAKE_READ,
-		});
-		this.connection.deadline(settings.handshakeTimeout, "handshake timeout");
-	}
-
-	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
-		const parser = this.head!;
-		if (!parser.feed(chunk))
-			return;
-		this.head = undefined;
-		this.server.upgrade(this, parser);
-	}
-
-	ended(): void {
-		this.head = undefined;
-		this.server.ended(this);
-	}
-}
-
-export class WebSocketServer {
+/*
+ * The server is the owner of all its connections (no object per connection
+ * of its own: each would be slots on every connection): #peers holds every
+ * accepted connection, #clients those past the handshake that hold a client
+ * slot, #heads the request head being read, during the handshake only.
+ */
+export class WebSocketServer implements ConnectionOwner {
 	readonly options: Settings;
 	readonly log: Log;
 	readonly #routes: Route[] = [];
@@ -119,9 +96,18 @@ export class WebSocketServer {
 	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
 	#nextBeat = 0;
-	readonly #peers = new Set<ServerPeer>();
-	#clients = 0;
+	readonly #peers = new Set<WebSocketConnection>();
+	readonly #clients = new Set<WebSocketConnection>();
+	readonly #heads = new Map<WebSocketConnection, RequestHeadParser>();
 	#maxQueued = 0;
+	/*
+	 * Shared by every connection, not one each (a writer and a mask buffer
+	 * are 15 slots): frames are built, and payloads unmasked, synchronously
+	 * within one call, and the machine runs one call at a time.
+	 */
+	readonly #maskScratch = new Uint8Array(4);
+	/** What every connection is made with: one object, which each keeps (ConnectionOptions). */
+	readonly #connectionOptions: ConnectionOptions;
 
 	constructor(options: WebSocketServerOptions) {
 		this.options = {
@@ -136,6 +122,10 @@ export class WebSocketServer {
 			logTag: options.logTag ?? "ws-server",
 		};
 		this.log = new Log(this.options.logTag);
+		this.#connectionOptions = Object.freeze({
+			role: "server", log: this.log, owner: this, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
+			writer: new FrameWriter({ role: "server" }),
+		});
 	}
 
 	/** Serve WebSocket connections on `path` (exact match, query ignored) with handler. Before start(). */
@@ -160,14 +150,14 @@ export class WebSocketServer {
 
 	/** WebSocket clients connected (past the handshake, not yet closed). */
 	get clients(): number {
-		return this.#clients;
+		return this.#clients.size;
 	}
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
 	get maxQueued(): number {
 		let most = this.#maxQueued;
-		for (const peer of this.#peers)
-			most = Math.max(most, peer.connection.maxQueued);
+		for (const connection of this.#peers)
+			most = Math.max(most, connection.maxQueued);
 		return most;
 	}
 
@@ -194,13 +184,13 @@ export class WebSocketServer {
 			Timer.clear(this.#timer);
 		this.#timer = undefined;
 		listener.close();
-		this.log.info(`WebSocket server closing, ${this.#clients} clients`);
-		for (const peer of [...this.#peers]) {
+		this.log.info(`WebSocket server closing, ${this.#clients.size} clients`);
+		for (const connection of [...this.#peers]) {
 			try {
-				peer.connection.close(CloseCode.GOING_AWAY, "going away");
+				connection.close(CloseCode.GOING_AWAY, "going away");
 			}
 			catch (e) {
-				this.log.error(`closing ${peer.connection.peer}: ${(e as Error).message}`);
+				this.log.error(`closing ${connection.peer}: ${(e as Error).message}`);
 			}
 		}
 	}
@@ -213,12 +203,23 @@ export class WebSocketServer {
 			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
 			return;
 		}
-		this.#peers.add(new ServerPeer(this, from, this.options, this.log));
+		const connection = new WebSocketConnection({ from }, this.#connectionOptions);
+		this.#peers.add(connection);
+		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
+		connection.deadline(this.options.handshakeTimeout, "handshake timeout");
 	}
 
-	/** @internal The request head is complete: route, check, answer. */
-	upgrade(peer: ServerPeer, parser: RequestHeadParser): void {
-		const connection = peer.connection;
+	/** @internal ConnectionOwner: bytes of the request head. */
+	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
+		const parser = this.#heads.get(connection);
+		if (!parser || !parser.feed(chunk))
+			return;
+		this.#heads.delete(connection);
+		this.#upgrade(connection, parser);
+	}
+
+	/** The request head is complete: route, check, answer. */
+	#upgrade(connection: WebSocketConnection, parser: RequestHeadParser): void {
 		if (parser.error)
 			return this.#refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
 		const routes = this.#routes;
@@ -233,16 +234,15 @@ export class WebSocketServer {
 		const settings = this.options;
 		if (settings.token && tokenOf(request.query) !== settings.token)
 			return this.#refuse(connection, 401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
-		if (this.#clients >= settings.maxClients && !this.#purge(connection.peer))
+		if (this.#clients.size >= settings.maxClients && !this.#purge(connection.peer))
 			return this.#refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
 		const protocol = selectProtocol(request.protocols, settings.protocols);
 		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
-		peer.upgraded = true;
-		this.#clients++;
+		this.#clients.add(connection);
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
 		connection.open({
 			handler: route.handler, streaming: route.streaming, maxMessage: route.maxMessage,
-			sendBuffer: route.sendBuffer, maxQueue: route.maxQueue, protocol, readSize: route.readSize,
+			sendBuffer: route.sendBuffer, maxQueue: route.maxQueue, protocol, readSize: route.readSize, maskScratch: this.#maskScratch,
 		});
 		if (parser.rest && connection.state === OPEN)
 			connection.received(parser.rest);
@@ -253,14 +253,13 @@ export class WebSocketServer {
 		connection.refuse(response, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
 	}
 
-	/** @internal */
-	ended(peer: ServerPeer): void {
-		if (peer.upgraded)
-			this.#clients--;
-		peer.upgraded = false;
-		this.#peers.delete(peer);
-		if (peer.connection.maxQueued > this.#maxQueued)
-			this.#maxQueued = peer.connection.maxQueued;
+	/** @internal ConnectionOwner: TCP closed. */
+	ended(connection: WebSocketConnection): void {
+		this.#heads.delete(connection);
+		this.#clients.delete(connection);
+		this.#peers.delete(connection);
+		if (connection.maxQueued > this.#maxQueued)
+			this.#maxQueued = connection.maxQueued;
 	}
 
 	#tick(): void {
@@ -268,8 +267,7 @@ export class WebSocketServer {
 		const beat = now >= this.#nextBeat;
 		if (beat)
 			this.#nextBeat = now + this.options.heartbeat;
-		for (const peer of [...this.#peers]) {
-			const connection = peer.connection;
+		for (const connection of [...this.#peers]) {
 			try {
 				connection.check(now);
 				if (beat && connection.state === OPEN)
@@ -295,17 +293,16 @@ export class WebSocketServer {
 	#purge(newcomer: string): boolean {
 		if (!this.options.lruPurge)
 			return false;
-		let idlest: ServerPeer | undefined;
-		for (const peer of this.#peers)
-			if (peer.upgraded && peer.connection.state === OPEN && (!idlest || peer.connection.lastActivity < idlest.connection.lastActivity))
-				idlest = peer;
+		let idlest: WebSocketConnection | undefined;
+		for (const connection of this.#clients)
+			if (connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
+				idlest = connection;
 		if (!idlest)
 			return false;
-		this.log.info(`Purging ${idlest.connection.peer}, idle for ${Date.now() - idlest.connection.lastActivity} ms, to serve ${newcomer}`);
+		this.log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
 		// Make room: Close 1001, and the slot counts as free at once.
-		idlest.upgraded = false;
-		this.#clients--;
-		idlest.connection.close(CloseCode.GOING_AWAY, "server full");
+		this.#clients.delete(idlest);
+		idlest.close(CloseCode.GOING_AWAY, "server full");
 		return true;
 	}
 }
@@ -318,7 +315,8 @@ function tokenOf(query: string): string | undefined {
 		if (name !== "token")
 			continue;
 		try {
-			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).replace(/\+/g, " "));
+			// "+" is a space in a query (application/x-www-form-urlencoded); no regular expression on the device.
+			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).split("+").join(" "));
 		}
 		catch {
 			return undefined;
