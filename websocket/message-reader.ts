@@ -175,7 +175,7 @@ export class MessageReader implements FrameHandler {
 	onDataRange(chunk: ArrayBuffer, start: number, end: number): void {
 		const count = end - start;
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
-		if (this.type === Opcode.TEXT && !this.utf8!.feed(new Uint8Array(chunk), start, end))
+		if (this.type === Opcode.TEXT && !this.utf8!.feed(chunk, start, end))
 			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
 		const remaining = this.frameRemaining -= count;
 		if (this.streaming) {
