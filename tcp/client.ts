@@ -156,9 +156,9 @@ export class TcpClient implements TcpConnectionOwner {
 		if (connection.established) {
 			// "peer closed or reset" has read "connection closed by peer or reset" in this log since the ESP-IDF example.
 			const said = reason === "peer closed or reset" ? "connection closed by peer or reset" : reason;
-			const summary = connection.handler?.summary?.();
+			const summary = connection.handler?.summary?.(connection);
 			this.log.warn(`Connection to ${connection.peer} ended: ${said}${summary ? `, ${summary}` : ""}`);
-			if (connection.handler?.succeeded ?? connection.bytesRead > 0)
+			if (connection.handler?.succeeded?.(connection) ?? connection.bytesRead > 0)
 				this.#backoff.reset();		// only a connection that did its work starts the backoff over
 		}
 		else

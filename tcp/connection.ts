@@ -48,7 +48,7 @@
 
 import type TCP from "embedded:io/socket/tcp";
 import { openSocket, type TlsOptions } from "modules/secure-socket";
-import { peerName } from "modules/log";
+import { peerName, type Log } from "modules/log";
 
 /** A connection the platform owes a callback this long is checked (ms): the simulator polls every 20. */
 export const quietLimit = 500;
@@ -68,7 +68,7 @@ export interface TcpHandler {
 	/** Bytes it holds and has not written: with no budget, the platform owes an onWritable (dead-peer probing). */
 	readonly pending?: number;
 	/** For an owner that retries (TcpClient): whether this connection did useful work (the backoff starts over). */
-	readonly succeeded?: boolean;
+	succeeded?(connection: TcpConnection): boolean;
 	/** Bytes wait: connection.readable. Read what you can take now with connection.read(view). */
 	onReadable(connection: TcpConnection): void;
 	/** The write budget: connection.writable (also after a probe found the platform refilled it). */
@@ -78,7 +78,7 @@ export interface TcpHandler {
 	/** Closed, once. */
 	onClose?(connection: TcpConnection, reason: string): void;
 	/** A few words for the owner's closing log line ("1024 bytes echoed"). */
-	summary?(): string;
+	summary?(connection: TcpConnection): string;
 }
 
 /** What makes a handler for each connection a server serves or a client opens. */
@@ -88,6 +88,8 @@ export interface TcpService {
 
 /** The owner's side: a server or a client. */
 export interface TcpConnectionOwner {
+	/** The owner's log, which its connections' handlers log to as well. */
+	readonly log: Log;
 	/** An outgoing connection came up (its first write budget). */
 	opened?(connection: TcpConnection): void;
 	/** The connection closed; `error`: the exception that closed it, if one did. */
@@ -119,10 +121,14 @@ export class TcpConnection {
 	readonly owner: TcpConnectionOwner;
 	readonly peer: string;
 	bytesRead = 0;
-	/** Time of the last byte moved either way (for idle timeouts). */
+	/**
+	 * Time of the last byte moved either way or platform callback: for idle
+	 * timeouts, and for quiet() (a platform that owes a callback has made
+	 * none since). One field for both, a slot less on every connection: a
+	 * callback that moves nothing is rare on an idle connection, and on a
+	 * stalled one it is the platform speaking, which is what quiet() asks.
+	 */
 	lastActivity = Date.now();
-	/** Time of the last platform callback (for quiet()). */
-	lastCallback = Date.now();
 	private socket: TCP | undefined;
 	/** Bytes written since the platform last reported a budget. */
 	private unconfirmed = 0;
@@ -156,7 +162,7 @@ export class TcpConnection {
 
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
-		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastCallback >= quietLimit;
+		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
 	}
 
 	/**
@@ -251,7 +257,7 @@ export class TcpConnection {
 	onReadable(bytes: number): void {
 		if (this.state === "closed")
 			return;
-		this.lastCallback = Date.now();
+		this.lastActivity = Date.now();
 		this.readable = bytes;
 		try {
 			this.handler?.onReadable(this);
@@ -264,7 +270,7 @@ export class TcpConnection {
 	onWritable(bytes: number): void {
 		if (this.state === "closed")
 			return;
-		this.lastCallback = Date.now();
+		this.lastActivity = Date.now();
 		this.unconfirmed = 0;
 		this.writable = bytes;
 		try {

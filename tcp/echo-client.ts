@@ -31,5 +31,5 @@ export interface EchoClientOptions {
 export function echoClient(options: EchoClientOptions): TcpClient {
 	const log = new Log("tcp-client");
 	const { host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, chunk, idleTimeout = 0, tls } = options;
-	return new TcpClient({ host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, idleTimeout, tls, service: new EchoService(log, chunk, greeting), log });
+	return new TcpClient({ host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, idleTimeout, tls, service: new EchoService(chunk, greeting), log });
 }

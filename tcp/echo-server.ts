@@ -22,5 +22,5 @@ export interface EchoServerOptions {
 export function echoServer(options: EchoServerOptions): TcpServer {
 	const log = new Log("tcp-server");
 	const { port, maxClients, backlog, idleTimeout, lruPurge, chunk } = options;
-	return new TcpServer({ port, maxClients, backlog, idleTimeout, lruPurge, service: new EchoService(log, chunk), log });
+	return new TcpServer({ port, maxClients, backlog, idleTimeout, lruPurge, service: new EchoService(chunk), log });
 }

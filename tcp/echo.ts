@@ -24,19 +24,17 @@ export class Echo implements TcpHandler {
 	// Memory: a slot per property on every connection, so TypeScript
 	// `private` (no slot for # fields) and what only some echoes need is
 	// added when first set (`declare`).
+	// Nor a field for what the connection knows: its owner's log, and the
+	// bytes echoed, which are the bytes read less those still held.
 	private readonly buffer: Uint8Array;
 	private start = 0;
 	private end = 0;
-	/** Bytes echoed (written back) so far. */
-	echoed = 0;
-	readonly log: Log;
 	/** Reads logged so far (only while debugging). */
 	declare private reads: number | undefined;
 	/** A greeting still to send (only an echo given one). */
 	declare private greeting: string | undefined;
 
-	constructor(log: Log, chunk: number, greeting?: string) {
-		this.log = log;
+	constructor(chunk: number, greeting?: string) {
 		this.buffer = new Uint8Array(chunk);
 		if (greeting !== undefined)
 			this.greeting = greeting;
@@ -47,12 +45,17 @@ export class Echo implements TcpHandler {
 		return this.end - this.start;
 	}
 
-	get succeeded(): boolean {
-		return this.echoed > 0;
+	/** Bytes echoed (written back) so far: everything read is echoed or held (the greeting is written, not read). */
+	echoed(connection: TcpConnection): number {
+		return connection.bytesRead - this.pending;
 	}
 
-	summary(): string {
-		return `${this.echoed} bytes echoed${this.pending ? `, ${this.pending} left unsent` : ""}`;
+	succeeded(connection: TcpConnection): boolean {
+		return this.echoed(connection) > 0;
+	}
+
+	summary(connection: TcpConnection): string {
+		return `${this.echoed(connection)} bytes echoed${this.pending ? `, ${this.pending} left unsent` : ""}`;
 	}
 
 	onReadable(connection: TcpConnection): void {
@@ -71,7 +74,7 @@ export class Echo implements TcpHandler {
 			return;		// the whole greeting at once, with a later budget
 		connection.write(hello);
 		this.greeting = undefined;
-		this.log.info(`Sent "${greeting}" to ${connection.peer}`);
+		connection.owner.log.info(`Sent "${greeting}" to ${connection.peer}`);
 	}
 
 	onEnd(connection: TcpConnection): void {
@@ -93,8 +96,9 @@ export class Echo implements TcpHandler {
 				this.start = 0;
 			}
 			const count = connection.read(this.end ? buffer.subarray(this.end) : buffer);
-			if (this.log.debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
-				this.log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
+			const log = connection.owner.log;
+			if (log.debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
+				log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
 			this.end += count;
 		}
 	}
@@ -104,7 +108,6 @@ export class Echo implements TcpHandler {
 			return;
 		const count = connection.write(this.start || this.end !== this.buffer.length ? this.buffer.subarray(this.start, this.end) : this.buffer);
 		this.start += count;
-		this.echoed += count;
 		if (this.start === this.end)
 			this.start = this.end = 0;
 	}
@@ -112,17 +115,15 @@ export class Echo implements TcpHandler {
 
 /** Makes an Echo for each connection, greeting first when given one. */
 export class EchoService implements TcpService {
-	readonly log: Log;
 	readonly chunk: number;
 	readonly greeting: string | undefined;
 
-	constructor(log: Log, chunk: number, greeting?: string) {
-		this.log = log;
+	constructor(chunk: number, greeting?: string) {
 		this.chunk = chunk;
 		this.greeting = greeting;
 	}
 
 	open(_connection: TcpConnection): TcpHandler {
-		return new Echo(this.log, this.chunk, this.greeting);
+		return new Echo(this.chunk, this.greeting);
 	}
 }

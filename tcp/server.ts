@@ -147,7 +147,7 @@ export class TcpServer implements TcpConnectionOwner {
 			return;
 		if (error)
 			this.log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
-		const summary = connection.handler?.summary?.();
+		const summary = connection.handler?.summary?.(connection);
 		this.log.info(`Connection closed: ${connection.peer}${summary ? `, ${summary}` : ""} (${reason})`);
 		if (!this.#refill)
 			return;

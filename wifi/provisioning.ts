@@ -58,6 +58,11 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 	#listener: TcpListener | undefined;
 	#lastProblem = "";
 
+	/** TcpConnectionOwner: the log its connections' handlers use. */
+	get log(): Log {
+		return log;
+	}
+
 	constructor(options: PortalOptions) {
 		this.options = options;
 	}
