@@ -64,25 +64,44 @@ export interface TlsSocketOptions {
 /** The TCP socket with the counters the session updates. */
 type Wire = TCP & { readable: number; writable: number; target: TlsSocket };
 
+/*
+ * The TCP socket's callbacks, one function each for every connection (in
+ * flash, preloaded) rather than closures made per connection; they reach
+ * their TlsSocket as this.target (the ECMA-419 target option). Members are
+ * TypeScript `private`, not `#`: XS gives every instance a slot for each #
+ * field and each #method.
+ */
+function wireReadable(this: Wire, bytes: number): void {
+	this.target.tcpReadable(bytes);
+}
+
+function wireWritable(this: Wire, bytes: number): void {
+	this.target.tcpWritable(bytes);
+}
+
+function wireError(this: Wire): void {
+	this.target.tcpError();
+}
+
 export default class TlsSocket {
 	target: unknown;
-	readonly #peer: string;
-	readonly #options: TlsSocketOptions;
-	#tcp: Wire | undefined;
-	#session: Session | undefined;
-	#connected = false;
-	#ready = false;
-	#failed = false;
-	/** Decrypted bytes of the current record, from #position. */
-	#data: Uint8Array | undefined;
-	#position = 0;
+	private readonly peer: string;
+	private readonly options: TlsSocketOptions;
+	private tcp: Wire | undefined;
+	private session: Session | undefined;
+	private connected = false;
+	private ready = false;
+	private failed = false;
+	/** Decrypted bytes of the current record, from position. */
+	private data: Uint8Array | undefined;
+	private position = 0;
 	/** Reading the next record waits for the next turn once the app read this one. */
-	#next: Timer | undefined;
+	private next: Timer | undefined;
 
 	constructor(options: TlsSocketOptions) {
-		this.#options = options;
+		this.options = options;
 		this.target = options.target;
-		this.#peer = `${options.address}:${options.port}`;
+		this.peer = `${options.address}:${options.port}`;
 		const { serverName, ca } = options.secure;
 		const session = new Session({ serverName, protocolVersion: 0x303 });
 		const manager = session.certificateManager;
@@ -95,23 +114,17 @@ export default class TlsSocket {
 			},
 		});
 		session.initiateHandshake();
-		this.#session = session;
-		this.#tcp = new TCP({
+		this.session = session;
+		this.tcp = new TCP({
 			address: options.address,
 			port: options.port,
 			nodelay: options.nodelay,
 			target: this,
-			onReadable(this: Wire, bytes: number) {
-				this.target.#onReadable(bytes);
-			},
-			onWritable(this: Wire, bytes: number) {
-				this.target.#onWritable(bytes);
-			},
-			onError(this: Wire) {
-				this.target.#onTcpError();
-			},
+			onReadable: wireReadable,
+			onWritable: wireWritable,
+			onError: wireError,
 		} as ConstructorParameters<typeof TCP>[0]) as Wire;
-		this.#tcp.readable = this.#tcp.writable = 0;
+		this.tcp.readable = this.tcp.writable = 0;
 	}
 
 	/** Decrypted bytes: read() all of the record, read(n) n of them (n at most what onReadable said). */
@@ -120,32 +133,32 @@ export default class TlsSocket {
 	 * buffer (or view) given, up to what is waiting, and returns how many bytes it took.
 	 */
 	read(what?: number | ArrayBuffer | ArrayBufferView): ArrayBuffer | number | undefined {
-		const data = this.#data;
+		const data = this.data;
 		if (!data)
 			return undefined;
-		const available = data.byteLength - this.#position;
+		const available = data.byteLength - this.position;
 		let result: ArrayBuffer | number;
 		let count: number;
 		if (typeof what === "object") {
 			const target = what instanceof ArrayBuffer ? new Uint8Array(what) : new Uint8Array(what.buffer, what.byteOffset, what.byteLength);
 			count = Math.min(target.byteLength, available);
-			target.set(data.subarray(this.#position, this.#position + count));
+			target.set(data.subarray(this.position, this.position + count));
 			result = count;
 		}
 		else {
 			count = what ?? available;
 			if (count > available)
 				throw new RangeError("invalid");
-			result = data.slice(this.#position, this.#position + count).buffer;
+			result = data.slice(this.position, this.position + count).buffer;
 		}
-		this.#position += count;
-		if (this.#position === data.byteLength) {
-			this.#data = undefined;
-			if (this.#tcp?.readable)
-				this.#next ??= Timer.set(() => {
-					this.#next = undefined;
-					if (this.#tcp?.readable)
-						this.#onReadable(this.#tcp.readable);
+		this.position += count;
+		if (this.position === data.byteLength) {
+			this.data = undefined;
+			if (this.tcp?.readable)
+				this.next ??= Timer.set(() => {
+					this.next = undefined;
+					if (this.tcp?.readable)
+						this.tcpReadable(this.tcp.readable);
 				});
 		}
 		return result;
@@ -153,144 +166,147 @@ export default class TlsSocket {
 
 	/** Send data as one record; the budget left, or undefined once the connection failed. */
 	write(data: ArrayBuffer | Uint8Array): number | undefined {
-		const tcp = this.#tcp;
-		if (!tcp || !this.#ready)
+		const tcp = this.tcp;
+		if (!tcp || !this.ready)
 			return undefined;
 		if (!data.byteLength) {
 			const left = tcp.write(nothing) as unknown;
 			return typeof left === "number" ? Math.max(0, left - recordOverhead) : undefined;
 		}
-		this.#session!.write(tcp, data);
+		this.session!.write(tcp, data);
 		const left = tcp.writable as unknown;
 		return typeof left === "number" && !Number.isNaN(left) ? Math.max(0, left - recordOverhead) : undefined;
 	}
 
 	/** Close now: a close_notify alert when the session is up (best effort), then TCP. */
 	close(): void {
-		const tcp = this.#tcp;
-		if (this.#next)
-			Timer.clear(this.#next);
-		this.#next = undefined;
-		if (tcp && this.#ready && !this.#failed) {
+		const tcp = this.tcp;
+		if (this.next)
+			Timer.clear(this.next);
+		this.next = undefined;
+		if (tcp && this.ready && !this.failed) {
 			try {
-				this.#session!.close(tcp);
+				this.session!.close(tcp);
 			}
 			catch {
 				// the peer is gone: nothing to tell it
 			}
 		}
-		this.#tcp = undefined;
-		this.#session = undefined;
-		this.#data = undefined;
+		this.tcp = undefined;
+		this.session = undefined;
+		this.data = undefined;
 		tcp?.close();
 	}
 
-	#onWritable(bytes: number): void {
-		const tcp = this.#tcp;
-		if (!tcp || this.#failed)
+	/** @internal The TCP socket's callback (wire*, above). */
+	tcpWritable(bytes: number): void {
+		const tcp = this.tcp;
+		if (!tcp || this.failed)
 			return;
-		this.#connected = true;
+		this.connected = true;
 		tcp.writable = bytes;
 		try {
-			if (!this.#ready)
-				this.#handshake(false);
+			if (!this.ready)
+				this.handshake(false);
 			else if (bytes > recordOverhead)
-				this.#options.onWritable?.call(this, bytes - recordOverhead);
+				this.options.onWritable?.call(this, bytes - recordOverhead);
 		}
 		catch (e) {
-			this.#fail(e);
+			this.fail(e);
 		}
 	}
 
-	#onReadable(bytes: number): void {
-		const tcp = this.#tcp;
-		if (!tcp || this.#failed)
+	/** @internal The TCP socket's callback (wire*, above). */
+	tcpReadable(bytes: number): void {
+		const tcp = this.tcp;
+		if (!tcp || this.failed)
 			return;
 		tcp.readable = bytes;
-		if (this.#data)
+		if (this.data)
 			return;		// the app has not read the last record yet
 		try {
-			if (!this.#ready)
-				this.#handshake(true);
+			if (!this.ready)
+				this.handshake(true);
 			else
-				this.#deliver();
+				this.deliver();
 		}
 		catch (e) {
-			this.#fail(e);
+			this.fail(e);
 		}
 	}
 
-	#onTcpError(): void {
-		if (this.#failed || !this.#tcp)
+	/** @internal The TCP socket's callback (wire*, above). */
+	tcpError(): void {
+		if (this.failed || !this.tcp)
 			return;
-		if (this.#ready)
-			this.#fail(undefined);		// the peer closed or reset: as on TCP, no cause to tell
-		else if (this.#connected)
-			this.#fail(new Error("the server closed the connection during the TLS handshake"));
+		if (this.ready)
+			this.fail(undefined);		// the peer closed or reset: as on TCP, no cause to tell
+		else if (this.connected)
+			this.fail(new Error("the server closed the connection during the TLS handshake"));
 		else
-			this.#fail(new Error("connection refused or unreachable"));
+			this.fail(new Error("connection refused or unreachable"));
 	}
 
 	/** The SDK socket's #messageHandler() before ready: one handshake step, then the records waiting. */
-	#handshake(read: boolean): void {
-		const session = this.#session!, tcp = this.#tcp!;
+	private handshake(read: boolean): void {
+		const session = this.session!, tcp = this.tcp!;
 		if (session.handshake(tcp))
-			this.#established();
+			this.established();
 		else if (read) {
-			this.#checkRecord();
+			this.checkRecord();
 			session.read(tcp);		// handshake records only: the server speaks after us
-			this.#checkRecord();
-			if (!this.#ready && !this.#failed && session.handshake(tcp))
-				this.#established();
+			this.checkRecord();
+			if (!this.ready && !this.failed && session.handshake(tcp))
+				this.established();
 		}
 	}
 
 	/** A server that answers in plain text ("HTTP/1.1 400…") would have the engine wait for a 20 KB record: say so at once. */
-	#checkRecord(): void {
-		const record = this.#session!.packetBuffer;
+	private checkRecord(): void {
+		const record = this.session!.packetBuffer;
 		if (record && record.offset >= 1 && (record[0] < 20 || record[0] > 23))
 			throw new Error(`the server does not speak TLS (its answer starts with 0x${record[0].toString(16)}, not a TLS record)`);
 	}
 
-	#established(): void {
-		const alert = this.#session!.alert;
+	private established(): void {
+		const alert = this.session!.alert;
 		if (alert) {
-			this.#fail(new Error(`TLS alert ${alert.description} (level ${alert.level}) during the handshake`));
+			this.fail(new Error(`TLS alert ${alert.description} (level ${alert.level}) during the handshake`));
 			return;
 		}
-		this.#ready = true;
-		this.#onWritable(this.#tcp!.writable);
-		if (this.#tcp?.readable && !this.#data && !this.#failed)
-			this.#deliver();		// a record that came with the server's Finished
+		this.ready = true;
+		this.tcpWritable(this.tcp!.writable);
+		if (this.tcp?.readable && !this.data && !this.failed)
+			this.deliver();		// a record that came with the server's Finished
 	}
 
-	#deliver(): void {
-		const data = this.#session!.read(this.#tcp!);
+	private deliver(): void {
+		const data = this.session!.read(this.tcp!);
 		if (data === undefined)
 			return;		// no whole record yet
 		if (data === null) {		// close_notify or an alert: the session is over
-			this.#fail(undefined);
+			this.fail(undefined);
 			return;
 		}
 		if (!data.byteLength)
 			return;
-		this.#data = data;
-		this.#position = 0;
-		this.#options.onReadable?.call(this, data.byteLength);
+		this.data = data;
+		this.position = 0;
+		this.options.onReadable?.call(this, data.byteLength);
 	}
 
 	/** Once: close TCP, then onError with the cause (undefined: the peer closed, as on TCP). */
-	#fail(e: unknown): void {
-		if (this.#failed)
+	private fail(e: unknown): void {
+		if (this.failed)
 			return;
-		this.#failed = true;
+		this.failed = true;
 		let error: Error | undefined;
 		if (e !== undefined) {
 			const message = String((e as Error)?.message ?? e);
-			error = new Error(this.#ready ? `TLS error with ${this.#peer}: ${message}` : `TLS handshake with ${this.#peer} failed: ${message}`);
+			error = new Error(this.ready ? `TLS error with ${this.peer}: ${message}` : `TLS handshake with ${this.peer} failed: ${message}`);
 		}
-		if (!this.#ready)
+		if (!this.ready)
 			this.close();
-		this.#options.onError?.call(this, error);
+		this.options.onError?.call(this, error);
 	}
 }
