@@ -74,10 +74,23 @@ export const CLOSING = 2;
 /** TCP closed; the object is spent. */
 export const CLOSED = 3;
 
-/* The states of CLOSING (#closing). */
+/* The states of CLOSING (#closing), in bits 2-3 of #flags. */
 const AWAIT_CLOSE = 1;
 const DRAIN = 2;
 const LINGER = 3;
+
+/* #flags: the state (bits 0-1), the CLOSING state (bits 2-3), and these. One number: a slot, where a field each was six. */
+const STATE_BITS = 0x3;
+const CLOSING_SHIFT = 2;
+const CLOSING_BITS = 0x3 << CLOSING_SHIFT;
+/** We sent a Close frame. */
+const CLOSE_SENT = 0x10;
+/** pause(): reading stopped. */
+const PAUSED = 0x20;
+/** TCP connected (at once for an accepted socket). */
+const CONNECTED = 0x40;
+/** A message begun with sendPiece() awaits its last piece. */
+const STREAMING = 0x80;
 
 /** A write failed: the connection is gone. */
 class ConnectionGone extends Error {}
@@ -162,6 +175,14 @@ export interface OpenOptions {
 	readSize?: number;
 	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
 	maskScratch?: Uint8Array;
+	/**
+	 * The connection's role, when the caller sets it: the connection's
+	 * MessageReader then keeps this object as its options too (no object of
+	 * its own). The connection keeps the object (not a copy of its fields: a
+	 * slot each), so a server passes one per route to all its connections;
+	 * it must not change afterwards.
+	 */
+	role?: Role;
 }
 
 /** Message bytes not yet framed. */
@@ -189,11 +210,10 @@ export class WebSocketConnection implements MessageHandler {
 	// as a field but added when first set (`declare`: TypeScript emits
 	// nothing), and the send queues exist only while they hold something.
 	// Hot fields first: XS finds a property by walking them in creation order.
-	state = CONNECTING;
+	/** The state (CONNECTING, OPEN, CLOSING, CLOSED), the CLOSING state and the flags above. */
+	#flags = CONNECTING;
 	/** "address:port" of the peer, for logs. */
 	readonly peer: string;
-	/** Whether we sent a Close frame. */
-	closeSent = false;
 	/** Largest number of bytes the send queue held (diagnostics: memory stays bounded). */
 	maxQueued = 0;
 	/** Time of the last byte moved either way (for a server's longest-idle purge). */
@@ -205,7 +225,8 @@ export class WebSocketConnection implements MessageHandler {
 	/** The application's own per-connection value. */
 	declare context: unknown;
 
-	#handler: WebSocketHandler | undefined;
+	/** What open() was given (OpenOptions, kept as given: shared by a route's connections). */
+	#open: OpenOptions | undefined;
 	#reader: MessageReader | undefined;
 	#socket: TCP | undefined;
 	#readable = 0;
@@ -214,27 +235,18 @@ export class WebSocketConnection implements MessageHandler {
 	#unconfirmed = 0;
 	/** Time of the last platform callback. */
 	#lastCallback = Date.now();
-	#paused = false;
-	#connected = false;
 	/** Frames (or parts of one) ready to write; undefined when none. */
 	#queue: Chunk[] | undefined;
 	#queued = 0;
 	/** Message bytes not yet framed, oldest first; undefined when none. */
 	#outgoing: Outgoing[] | undefined;
 	#pending = 0;
-	/** The Pong still waiting in the queue, if any. */
-	#pong: ArrayBuffer | undefined;
-	/** A message begun with sendPiece() awaits its last piece. */
-	#streaming = false;
-	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
-	#closing = 0;
-	#sendBuffer = 1024;
-	#maxQueue = Infinity;
 	/** When the oldest unanswered Ping was sent (0: none). */
 	#pingSentAt = 0;
-	#readSize: number;
 	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
 	readonly #options: ConnectionOptions;
+	/** The Pong still waiting in the queue, if any (deleted once written). */
+	declare private pongFrame: ArrayBuffer | undefined;
 	/** A client's writer (a server's connections share the server's): made at its first frame. */
 	declare private ownWriter: FrameWriter | undefined;
 	/** Whole messages held while a streamed message is unfinished; undefined when none. */
@@ -249,10 +261,9 @@ export class WebSocketConnection implements MessageHandler {
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
 		this.#options = options;
-		this.#readSize = options.readSize ?? 1024;
 		if ("from" in target) {
 			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
-			this.#connected = true;
+			this.#flags |= CONNECTED;
 		}
 		else
 			this.peer = peerName(target.address, target.port);
@@ -266,6 +277,34 @@ export class WebSocketConnection implements MessageHandler {
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	/** CONNECTING, OPEN, CLOSING or CLOSED. */
+	get state(): number {
+		return this.#flags & STATE_BITS;
+	}
+
+	#setState(state: number): void {
+		this.#flags = (this.#flags & ~STATE_BITS) | state;
+	}
+
+	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
+	get #closing(): number {
+		return (this.#flags & CLOSING_BITS) >> CLOSING_SHIFT;
+	}
+
+	set #closing(closing: number) {
+		this.#flags = (this.#flags & ~CLOSING_BITS) | (closing << CLOSING_SHIFT);
+	}
+
+	/** Whether we sent a Close frame. */
+	get closeSent(): boolean {
+		return (this.#flags & CLOSE_SENT) !== 0;
+	}
+
+	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
+	get #readSize(): number {
+		return this.#open?.readSize || this.#options.readSize || 1024;
 	}
 
 	get role(): Role {
@@ -288,7 +327,7 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Whether the TCP connection was established (always for an accepted socket). */
 	get connected(): boolean {
-		return this.#connected;
+		return (this.#flags & CONNECTED) !== 0;
 	}
 
 	/** Bytes accepted for sending and not yet written. */
@@ -298,7 +337,7 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Whether reading is paused (pause()). */
 	get paused(): boolean {
-		return this.#paused;
+		return (this.#flags & PAUSED) !== 0;
 	}
 
 	/* ------------------------------------------------------------- lifecycle */
@@ -308,16 +347,13 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state !== CONNECTING)
 			return;
 		this.#disarm();
-		this.state = OPEN;
+		this.#setState(OPEN);
 		if (options.protocol !== undefined)
 			this.protocol = options.protocol;
-		this.#handler = options.handler;
-		this.#sendBuffer = Math.max(1, options.sendBuffer);
-		this.#maxQueue = options.maxQueue;
-		if (options.readSize)
-			this.#readSize = options.readSize;
-		this.#reader = new MessageReader(this, {
-			role: this.role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
+		this.#open = options;
+		const role = this.role;
+		this.#reader = new MessageReader(this, options.role === role ? options as MessageReaderOptions : {
+			role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
 		});
 		options.handler.onOpen?.(this);
 	}
@@ -374,7 +410,7 @@ export class WebSocketConnection implements MessageHandler {
 	sendPiece(type: number, data: SendData, last: boolean): boolean {
 		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
 			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-		return this.#accept(this.#streaming ? Opcode.CONTINUATION : type, bytes, last, true);
+		return this.#accept(this.#flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
 	}
 
 	/** Send a Ping (payload up to 125 bytes). */
@@ -401,17 +437,17 @@ export class WebSocketConnection implements MessageHandler {
 			return false;
 		const size = bytes.byteLength;
 		const buffered = this.bufferedAmount;
-		if (buffered && buffered + size > this.#maxQueue)
+		if (buffered && buffered + size > this.#open!.maxQueue)
 			return false;
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
 		this.#pending += size;
-		if (!piece && this.#streaming)
+		if (!piece && this.#flags & STREAMING)
 			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
 			const outgoing = this.#outgoing ??= [];
 			outgoing.push(message);
 			if (piece) {
-				this.#streaming = !fin;
+				this.#flags = fin ? this.#flags & ~STREAMING : this.#flags | STREAMING;
 				const deferred = this.deferred;
 				if (fin && deferred) {
 					outgoing.push(...deferred);
@@ -445,7 +481,7 @@ export class WebSocketConnection implements MessageHandler {
 		if (!message)
 			return undefined;
 		const length = message.bytes.byteLength, offset = message.offset;
-		const count = Math.min(this.#sendBuffer, length - offset);
+		const count = Math.min(Math.max(1, this.#open!.sendBuffer), length - offset);
 		const end = offset + count;
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
@@ -478,7 +514,7 @@ export class WebSocketConnection implements MessageHandler {
 
 	#flush(): void {
 		const socket = this.#socket;
-		if (!socket || !this.#connected)
+		if (!socket || !(this.#flags & CONNECTED))
 			return;
 		let writable = this.#writable;
 		while (writable > 0) {
@@ -497,8 +533,8 @@ export class WebSocketConnection implements MessageHandler {
 				if (!head)
 					break;
 			}
-			if (head === this.#pong)
-				this.#pong = undefined;		// being written: a newer Ping gets its own Pong
+			if (head === this.pongFrame)
+				delete this.pongFrame;		// being written: a newer Ping gets its own Pong
 			const length = head.byteLength;
 			let count = length;
 			if (!length)
@@ -524,7 +560,7 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.#closing === DRAIN)
 			this.#linger();
 		else if (this.state === OPEN)
-			this.#handler!.onDrain?.(this);
+			this.#open!.handler.onDrain?.(this);
 	}
 
 	#write(socket: TCP, chunk: Chunk, writable: number, count: number): number {
@@ -549,14 +585,14 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Stop reading: TCP pushes back on the peer until resume(). */
 	pause(): void {
-		this.#paused = true;
+		this.#flags |= PAUSED;
 	}
 
 	/** Read again (at once, what the platform holds). */
 	resume(): void {
-		if (!this.#paused)
+		if (!(this.#flags & PAUSED))
 			return;
-		this.#paused = false;
+		this.#flags &= ~PAUSED;
 		if (this.#readable > 0)
 			this.#pump();
 	}
@@ -569,7 +605,7 @@ export class WebSocketConnection implements MessageHandler {
 			const socket = this.#socket;
 			while (socket && this.state !== CLOSED && this.#readable > 0) {
 				// Paused: only while open (closing connections read on, to find the Close).
-				if (this.#paused && this.state === OPEN)
+				if (this.#flags & PAUSED && this.state === OPEN)
 					break;
 				const count = Math.min(this.#readable, this.#readSize);
 				const chunk = socket.read(count) as ArrayBuffer | undefined;
@@ -607,8 +643,8 @@ export class WebSocketConnection implements MessageHandler {
 		this.#lastCallback = Date.now();
 		this.#unconfirmed = 0;
 		this.#writable = bytes;
-		if (!this.#connected) {
-			this.#connected = true;
+		if (!(this.#flags & CONNECTED)) {
+			this.#flags |= CONNECTED;
 			try {
 				if (this.state === CONNECTING)
 					this.#options.owner.connected?.(this);
@@ -651,9 +687,9 @@ export class WebSocketConnection implements MessageHandler {
 	 * exists, and moves what the budget it learns allows. Never throws.
 	 */
 	check(now: number): void {
-		if (this.state === CLOSED || !this.#connected || now - this.#lastCallback < quietLimit)
+		if (this.state === CLOSED || !(this.#flags & CONNECTED) || now - this.#lastCallback < quietLimit)
 			return;
-		if (!(this.#queued > 0 || this.#pending > 0 || (this.#readable > 0 && !this.#paused) || this.#unconfirmed > 0))
+		if (!(this.#queued > 0 || this.#pending > 0 || (this.#readable > 0 && !(this.#flags & PAUSED)) || this.#unconfirmed > 0))
 			return;
 		this.#lastCallback = now;		// once per quietLimit
 		try {
@@ -683,7 +719,7 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	#goneReason(): string {
-		if (!this.#connected)
+		if (!(this.#flags & CONNECTED))
 			return "connection failed";
 		if (this.state === CONNECTING)
 			return this.role === "client" ? "server closed during the handshake" : "peer closed or reset";
@@ -737,15 +773,15 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.deferred)
 			this.deferred = undefined;		// (only when a streamed message never got its last piece)
 		this.#pending = 0;
-		this.closeSent = true;
-		this.state = CLOSING;
+		this.#flags |= CLOSE_SENT;
+		this.#setState(CLOSING);
 		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
 		this.sendRaw(this.writer.close(code, reason));
 	}
 
 	/** DRAIN: write what is queued, then LINGER, then close TCP with reason; closeTimeout bounds it all. */
 	#drainThenClose(reason: string): void {
-		this.state = CLOSING;
+		this.#setState(CLOSING);
 		this.#closing = DRAIN;
 		this.endReason = reason;
 		this.#outgoing = undefined;
@@ -766,7 +802,7 @@ export class WebSocketConnection implements MessageHandler {
 	destroy(reason: string): void {
 		if (this.state === CLOSED)
 			return;
-		this.state = CLOSED;
+		this.#setState(CLOSED);
 		this.#disarm();
 		const reader = this.#reader;
 		if (reader) {
@@ -779,7 +815,8 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.deferred)
 			this.deferred = undefined;
 		this.#pending = 0;
-		this.#pong = undefined;
+		if (this.pongFrame)
+			delete this.pongFrame;
 		const socket = this.#socket;
 		this.#socket = undefined;
 		if (socket) {
@@ -801,7 +838,7 @@ export class WebSocketConnection implements MessageHandler {
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
 			this.#options.owner.ended(this, reason);
-			this.#handler?.onEnd?.(this, reason);
+			this.#open?.handler.onEnd?.(this, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
@@ -847,28 +884,28 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal */
 	onMessageStart(type: number, length: number | undefined): void {
-		const handler = this.#handler!;
+		const handler = this.#open!.handler;
 		if (this.state === OPEN && handler.onMessageStart)
 			handler.onMessageStart(this, type, length);
 	}
 
 	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
 	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
-		const handler = this.#handler!;
+		const handler = this.#open!.handler;
 		if (this.state === OPEN && handler.onMessageData)
 			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
 	}
 
 	/** @internal */
 	onMessageEnd(): void {
-		const handler = this.#handler!;
+		const handler = this.#open!.handler;
 		if (this.state === OPEN && handler.onMessageEnd)
 			handler.onMessageEnd(this);
 	}
 
 	/** @internal */
 	onMessage(type: number, data: ArrayBuffer): void {
-		const handler = this.#handler!;
+		const handler = this.#open!.handler;
 		if (this.state === OPEN && handler.onMessage)
 			handler.onMessage(this, type, data);
 	}
@@ -879,8 +916,8 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		const frame = this.writer.pong(payload);
 		const queue = this.#queue;
-		const pending = this.#pong && queue ? queue.indexOf(this.#pong) : -1;
-		this.#pong = frame;
+		const pending = this.pongFrame && queue ? queue.indexOf(this.pongFrame) : -1;
+		this.pongFrame = frame;
 		if (pending >= 0) {
 			this.#queued += frame.byteLength - queue![pending].byteLength;
 			queue![pending] = frame;
@@ -892,7 +929,7 @@ export class WebSocketConnection implements MessageHandler {
 	/** @internal */
 	onPong(payload: ArrayBuffer): void {
 		this.#pingSentAt = 0;
-		const handler = this.#handler!;
+		const handler = this.#open!.handler;
 		if (handler.onPong)
 			handler.onPong(this, payload);
 	}
@@ -906,7 +943,7 @@ export class WebSocketConnection implements MessageHandler {
 		if (!this.closeSent)
 			this.#sendClose(code ?? CloseCode.NORMAL, "");
 		if (wasOpen || this.#closing === AWAIT_CLOSE) {
-			const handler = this.#handler!;
+			const handler = this.#open!.handler;
 			if (handler.onClose)
 				handler.onClose(this, this.closeCode, reason);
 		}
@@ -923,7 +960,7 @@ export class WebSocketConnection implements MessageHandler {
 	/** @internal A protocol violation: fail the connection with the reader's close code. */
 	onError(closeCode: number, reason: string): void {
 		this.log.warn(`Protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
-		const handler = this.#handler!;
+		const handler = this.#open!.handler;
 		if (handler.onError)
 			handler.onError(this, closeCode, reason);
 		if (this.closeSent)

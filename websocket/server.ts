@@ -27,7 +27,9 @@ import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
-import { OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import {
+	OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
+} from "websocket/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
@@ -54,9 +56,10 @@ export interface WebSocketRouteOptions {
 	readSize?: number;
 }
 
-interface Route extends Required<WebSocketRouteOptions> {
+interface Route {
 	path: string;
-	handler: WebSocketHandler;
+	/** What each of the route's connections is opened with: one frozen object, which each connection (and its reader) keeps. */
+	open: Readonly<OpenOptions>;
 }
 
 export interface WebSocketServerOptions {
@@ -133,12 +136,16 @@ export class WebSocketServer implements ConnectionOwner {
 		if (this.#routes.some(route => route.path === path))
 			throw new Error(`path ${path} is already routed`);
 		this.#routes.push({
-			path, handler,
-			streaming: options.streaming ?? false,
-			maxMessage: options.maxMessage ?? 65536,
-			sendBuffer: options.sendBuffer ?? 1024,
-			maxQueue: options.maxQueue ?? 8192,
-			readSize: options.readSize ?? 1024,
+			path,
+			open: Object.freeze({
+				role: "server", handler,
+				streaming: options.streaming ?? false,
+				maxMessage: options.maxMessage ?? 65536,
+				sendBuffer: options.sendBuffer ?? 1024,
+				maxQueue: options.maxQueue ?? 8192,
+				readSize: options.readSize ?? 1024,
+				maskScratch: this.#maskScratch,
+			}),
 		});
 		return this;
 	}
@@ -240,10 +247,8 @@ export class WebSocketServer implements ConnectionOwner {
 		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
 		this.#clients.add(connection);
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
-		connection.open({
-			handler: route.handler, streaming: route.streaming, maxMessage: route.maxMessage,
-			sendBuffer: route.sendBuffer, maxQueue: route.maxQueue, protocol, readSize: route.readSize, maskScratch: this.#maskScratch,
-		});
+		// The route's own object, shared; a copy of it only for a connection with a subprotocol.
+		connection.open(protocol === undefined ? route.open : { ...route.open, protocol });
 		if (parser.rest && connection.state === OPEN)
 			connection.received(parser.rest);
 	}
