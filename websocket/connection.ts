@@ -91,6 +91,8 @@ const PAUSED = 0x20;
 const CONNECTED = 0x40;
 /** A message begun with sendPiece() awaits its last piece. */
 const STREAMING = 0x80;
+/** The owner's mark (ConnectionOwner: marked). */
+const MARKED = 0x100;
 
 /** A write failed: the connection is gone. */
 class ConnectionGone extends Error {}
@@ -300,6 +302,18 @@ export class WebSocketConnection implements MessageHandler {
 	/** Whether we sent a Close frame. */
 	get closeSent(): boolean {
 		return (this.#flags & CLOSE_SENT) !== 0;
+	}
+
+	/**
+	 * @internal A mark for the owner's own use, kept in the connection's flags
+	 * (no slot): the server marks the connections that hold a client slot.
+	 */
+	get marked(): boolean {
+		return (this.#flags & MARKED) !== 0;
+	}
+
+	set marked(marked: boolean) {
+		this.#flags = marked ? this.#flags | MARKED : this.#flags & ~MARKED;
 	}
 
 	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */

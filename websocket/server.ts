@@ -88,8 +88,10 @@ type Settings = Required<WebSocketServerOptions>;
 /*
  * The server is the owner of all its connections (no object per connection
  * of its own: each would be slots on every connection): #peers holds every
- * accepted connection, #clients those past the handshake that hold a client
- * slot, #heads the request head being read, during the handshake only.
+ * accepted connection; those past the handshake that hold a client slot
+ * are marked (connection.marked: a bit of the connection's, where a second
+ * Set was 2 slots per connection) and counted in #clientCount; #heads
+ * holds the request head being read, during the handshake only.
  */
 export class WebSocketServer implements ConnectionOwner {
 	readonly options: Settings;
@@ -100,7 +102,7 @@ export class WebSocketServer implements ConnectionOwner {
 	#timer: Timer | undefined;
 	#nextBeat = 0;
 	readonly #peers = new Set<WebSocketConnection>();
-	readonly #clients = new Set<WebSocketConnection>();
+	#clientCount = 0;
 	readonly #heads = new Map<WebSocketConnection, RequestHeadParser>();
 	#maxQueued = 0;
 	/*
@@ -157,7 +159,7 @@ export class WebSocketServer implements ConnectionOwner {
 
 	/** WebSocket clients connected (past the handshake, not yet closed). */
 	get clients(): number {
-		return this.#clients.size;
+		return this.#clientCount;
 	}
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
@@ -191,7 +193,7 @@ export class WebSocketServer implements ConnectionOwner {
 			Timer.clear(this.#timer);
 		this.#timer = undefined;
 		listener.close();
-		this.log.info(`WebSocket server closing, ${this.#clients.size} clients`);
+		this.log.info(`WebSocket server closing, ${this.#clientCount} clients`);
 		for (const connection of [...this.#peers]) {
 			try {
 				connection.close(CloseCode.GOING_AWAY, "going away");
@@ -241,11 +243,12 @@ export class WebSocketServer implements ConnectionOwner {
 		const settings = this.options;
 		if (settings.token && tokenOf(request.query) !== settings.token)
 			return this.#refuse(connection, 401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
-		if (this.#clients.size >= settings.maxClients && !this.#purge(connection.peer))
+		if (this.#clientCount >= settings.maxClients && !this.#purge(connection.peer))
 			return this.#refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
 		const protocol = selectProtocol(request.protocols, settings.protocols);
 		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
-		this.#clients.add(connection);
+		connection.marked = true;
+		this.#clientCount++;
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
 		// The route's own object, shared; a copy of it only for a connection with a subprotocol.
 		connection.open(protocol === undefined ? route.open : { ...route.open, protocol });
@@ -261,10 +264,18 @@ export class WebSocketServer implements ConnectionOwner {
 	/** @internal ConnectionOwner: TCP closed. */
 	ended(connection: WebSocketConnection): void {
 		this.#heads.delete(connection);
-		this.#clients.delete(connection);
+		this.#release(connection);
 		this.#peers.delete(connection);
 		if (connection.maxQueued > this.#maxQueued)
 			this.#maxQueued = connection.maxQueued;
+	}
+
+	/** The connection no longer holds a client slot. */
+	#release(connection: WebSocketConnection): void {
+		if (connection.marked) {
+			connection.marked = false;
+			this.#clientCount--;
+		}
 	}
 
 	#tick(): void {
@@ -299,14 +310,14 @@ export class WebSocketServer implements ConnectionOwner {
 		if (!this.options.lruPurge)
 			return false;
 		let idlest: WebSocketConnection | undefined;
-		for (const connection of this.#clients)
-			if (connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
+		for (const connection of this.#peers)
+			if (connection.marked && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
 				idlest = connection;
 		if (!idlest)
 			return false;
 		this.log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
 		// Make room: Close 1001, and the slot counts as free at once.
-		this.#clients.delete(idlest);
+		this.#release(idlest);
 		idlest.close(CloseCode.GOING_AWAY, "server full");
 		return true;
 	}
