@@ -93,6 +93,8 @@ const CONNECTED = 0x40;
 const STREAMING = 0x80;
 /** The owner's mark (ConnectionOwner: marked). */
 const MARKED = 0x100;
+/** Bytes were written since the platform last reported a budget. */
+const UNCONFIRMED = 0x200;
 
 /** A write failed: the connection is gone. */
 class ConnectionGone extends Error {}
@@ -159,6 +161,16 @@ export interface ConnectionOptions {
 	 * all). Default: a writer of the connection's own.
 	 */
 	writer?: FrameWriter;
+	/**
+	 * Where the connections made with these options record the largest
+	 * number of bytes a send queue of theirs held (diagnostics: memory stays
+	 * bounded): one record for them all, not a slot on each. Default: none kept.
+	 */
+	queueStats?: QueueStats;
+}
+
+export interface QueueStats {
+	maxQueued: number;
 }
 
 export interface OpenOptions {
@@ -216,8 +228,6 @@ export class WebSocketConnection implements MessageHandler {
 	#flags = CONNECTING;
 	/** "address:port" of the peer, for logs. */
 	readonly peer: string;
-	/** Largest number of bytes the send queue held (diagnostics: memory stays bounded). */
-	maxQueued = 0;
 	/** Time of the last byte moved either way (for a server's longest-idle purge). */
 	lastActivity = Date.now();
 	/** Subprotocol in use, if any (set by open() when the handshake selected one). */
@@ -233,8 +243,6 @@ export class WebSocketConnection implements MessageHandler {
 	#socket: TCP | undefined;
 	#readable = 0;
 	#writable = 0;
-	/** Bytes written since the platform last reported a budget. */
-	#unconfirmed = 0;
 	/** Time of the last platform callback. */
 	#lastCallback = Date.now();
 	/** Frames (or parts of one) ready to write; undefined when none. */
@@ -342,6 +350,11 @@ export class WebSocketConnection implements MessageHandler {
 	/** Whether the TCP connection was established (always for an accepted socket). */
 	get connected(): boolean {
 		return (this.#flags & CONNECTED) !== 0;
+	}
+
+	/** Largest number of bytes a send queue held, of the connections sharing this one's options (ConnectionOptions.queueStats; 0 when none). */
+	get maxQueued(): number {
+		return this.#options.queueStats?.maxQueued ?? 0;
 	}
 
 	/** Bytes accepted for sending and not yet written. */
@@ -483,9 +496,10 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	#count(bytes: number): void {
-		const queued = this.#queued += bytes;
-		if (queued + this.#pending > this.maxQueued)
-			this.maxQueued = queued + this.#pending;
+		const total = (this.#queued += bytes) + this.#pending;
+		const stats = this.#options.queueStats;
+		if (stats && total > stats.maxQueued)
+			stats.maxQueued = total;
 	}
 
 	/** Next frame: at most sendBuffer bytes of the oldest message (masked by a client, 5.3). */
@@ -591,7 +605,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
-		this.#unconfirmed += count;
+		this.#flags |= UNCONFIRMED;
 		return Math.min(left, writable - count);
 	}
 
@@ -655,7 +669,7 @@ export class WebSocketConnection implements MessageHandler {
 	/** @internal */
 	socketWritable(bytes: number): void {
 		this.#lastCallback = Date.now();
-		this.#unconfirmed = 0;
+		this.#flags &= ~UNCONFIRMED;
 		this.#writable = bytes;
 		if (!(this.#flags & CONNECTED)) {
 			this.#flags |= CONNECTED;
@@ -703,7 +717,7 @@ export class WebSocketConnection implements MessageHandler {
 	check(now: number): void {
 		if (this.state === CLOSED || !(this.#flags & CONNECTED) || now - this.#lastCallback < quietLimit)
 			return;
-		if (!(this.#queued > 0 || this.#pending > 0 || (this.#readable > 0 && !(this.#flags & PAUSED)) || this.#unconfirmed > 0))
+		if (!(this.#queued > 0 || this.#pending > 0 || (this.#readable > 0 && !(this.#flags & PAUSED)) || this.#flags & UNCONFIRMED))
 			return;
 		this.#lastCallback = now;		// once per quietLimit
 		try {

@@ -104,7 +104,8 @@ export class WebSocketServer implements ConnectionOwner {
 	readonly #peers = new Set<WebSocketConnection>();
 	#clientCount = 0;
 	readonly #heads = new Map<WebSocketConnection, RequestHeadParser>();
-	#maxQueued = 0;
+	/** The largest send queue of any connection (ConnectionOptions.queueStats). */
+	readonly #queueStats = { maxQueued: 0 };
 	/*
 	 * Shared by every connection, not one each (a writer and a mask buffer
 	 * are 15 slots): frames are built, and payloads unmasked, synchronously
@@ -129,7 +130,7 @@ export class WebSocketServer implements ConnectionOwner {
 		this.log = new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
 			role: "server", log: this.log, owner: this, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
-			writer: new FrameWriter({ role: "server" }),
+			writer: new FrameWriter({ role: "server" }), queueStats: this.#queueStats,
 		});
 	}
 
@@ -164,10 +165,7 @@ export class WebSocketServer implements ConnectionOwner {
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
 	get maxQueued(): number {
-		let most = this.#maxQueued;
-		for (const connection of this.#peers)
-			most = Math.max(most, connection.maxQueued);
-		return most;
+		return this.#queueStats.maxQueued;
 	}
 
 	start(): void {
@@ -266,8 +264,6 @@ export class WebSocketServer implements ConnectionOwner {
 		this.#heads.delete(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);
-		if (connection.maxQueued > this.#maxQueued)
-			this.#maxQueued = connection.maxQueued;
 	}
 
 	/** The connection no longer holds a client slot. */
