@@ -69,8 +69,8 @@ export interface FrameParserOptions {
 
 const HEADER = 0;		// collecting the 2..14 header bytes
 const DATA = 1;			// streaming a data frame's payload
-const CONTROL = 2;		// buffering a control frame's payload
 const STOPPED = 3;		// after an error or stop(): input ignored
+// Buffering a control frame's payload: the state is the frame's opcode (8, 9 or 10; no field of its own).
 
 /** 2^53 - 1: larger lengths can't be counted exactly in a Number. */
 const MAX_LENGTH_HIGH = 0x1FFFFF;
@@ -88,17 +88,17 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	protected state = HEADER;
 	/** Payload bytes of the current frame still to come. */
 	protected remaining = 0;
-	/** Payload bytes of the current frame seen so far (mask rotation, control payload). */
-	private offset = 0;
-	/** The current frame's masking key, its first byte in the top 8 bits (a number: no buffer per connection); 0: nothing to unmask. */
+	/**
+	 * The current frame's masking key, rotated to the next payload byte (5.3):
+	 * the key byte for it in the top 8 bits (a number: no buffer per
+	 * connection, no offset to keep); 0: nothing to unmask.
+	 */
 	private mask = 0;
 	protected readonly handler: H;
 	/** Kept as given (see above). */
 	protected readonly options: O;
 	/** Header bytes so far (a header split across reads); at most 2 + 8 + 4. */
 	private have = 0;
-	/** A control frame's opcode, until its payload is complete. */
-	private opcode = 0;
 	// Declared, not defined: a property (a slot on every connection) only once first set.
 	/** Made when a header first arrives split across reads, then kept: a parser that never sees one holds none. */
 	declare private header: Uint8Array | undefined;
@@ -176,8 +176,10 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 					// Unmask in place: the chunk itself, or a view of the piece's range (Logical.xor
 					// honors a view's offset and length), never a copy of the payload. A zero key
 					// (or an unmasked frame, for a client) leaves the bytes as they are.
-					this.unmask(count === end ? chunk : new Uint8Array(chunk, at, count), this.offset);
-					this.offset += count;
+					this.unmask(count === end ? chunk : new Uint8Array(chunk, at, count));
+					const shift = (count & 3) << 3;
+					if (shift)
+						this.mask = (this.mask << shift) | (this.mask >>> (32 - shift));
 				}
 				this.remaining -= count;
 				this.framePiece(chunk, at, at + count);
@@ -187,18 +189,17 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 				if (this.remaining === 0)
 					this.endDataFrame();
 			}
-			else if (state === CONTROL) {
+			else if (state !== STOPPED) {		// a control frame
 				const count = Math.min(this.remaining, end - at);
 				const control = this.control!;
-				control.set(new Uint8Array(chunk, at, count), this.offset);
+				control.set(new Uint8Array(chunk, at, count), control.byteLength - this.remaining);
 				at += count;
-				this.offset += count;
 				this.remaining -= count;
 				if (this.remaining === 0)
 					this.endControlFrame();
 			}
 			else
-				return;		// STOPPED
+				return;
 		}
 	}
 
@@ -277,13 +278,11 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		// (checkFirstBytes made the MASK bit agree with the role.)
 		this.mask = b1 & 0x80 ? (header[at] << 24) | (header[at + 1] << 16) | (header[at + 2] << 8) | header[at + 3] : 0;
 		this.have = 0;
-		this.offset = 0;
 		this.remaining = length;
 		const opcode = b0 & 0x0F;
 		if (opcode & 0x8) {
-			this.opcode = opcode;
 			this.control = new Uint8Array(length);
-			this.state = CONTROL;
+			this.state = opcode;		// buffering a control frame
 			if (length === 0)
 				this.endControlFrame();
 			return !this.stopped;
@@ -304,17 +303,17 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 
 	private endControlFrame(): void {
 		const payload = this.control!.buffer as ArrayBuffer;
+		const opcode = this.state;
 		this.control = undefined;
 		if (this.mask && payload.byteLength)
-			this.unmask(payload, 0);
+			this.unmask(payload);
 		this.state = HEADER;
-		this.frameControl(this.opcode, payload);
+		this.frameControl(opcode, payload);
 	}
 
-	/** XOR target with the key rotated to the frame offset its first byte has (5.3); the scratch is written just before, so sharing it is safe. */
-	private unmask(target: ArrayBuffer | Uint8Array, offset: number): void {
-		const key = this.mask, shift = (offset & 3) << 3;
-		const rotated = shift ? (key << shift) | (key >>> (32 - shift)) : key;
+	/** XOR target with the key as rotated to its first byte (5.3); the scratch is written just before, so sharing it is safe. */
+	private unmask(target: ArrayBuffer | Uint8Array): void {
+		const rotated = this.mask;
 		const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
 		scratch[0] = rotated >>> 24;
 		scratch[1] = rotated >>> 16;
