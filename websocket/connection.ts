@@ -74,7 +74,7 @@ export const CLOSING = 2;
 /** TCP closed; the object is spent. */
 export const CLOSED = 3;
 
-/* The states of CLOSING (#closing), in bits 2-3 of #flags. */
+/* The states of CLOSING (closingState), in bits 2-3 of #flags. */
 const AWAIT_CLOSE = 1;
 const DRAIN = 2;
 const LINGER = 3;
@@ -223,6 +223,8 @@ export class WebSocketConnection implements MessageHandler {
 	// closing connection, a busy one or a peer's Close needs is not declared
 	// as a field but added when first set (`declare`: TypeScript emits
 	// nothing), and the send queues exist only while they hold something.
+	// Methods are prototype methods (TypeScript `private`), never `#name()`:
+	// XS defines each #method and #accessor on every instance, a slot each.
 	// Hot fields first: XS finds a property by walking them in creation order.
 	/** The state (CONNECTING, OPEN, CLOSING, CLOSED), the CLOSING state and the flags above. */
 	#flags = CONNECTING;
@@ -294,16 +296,16 @@ export class WebSocketConnection implements MessageHandler {
 		return this.#flags & STATE_BITS;
 	}
 
-	#setState(state: number): void {
+	private setState(state: number): void {
 		this.#flags = (this.#flags & ~STATE_BITS) | state;
 	}
 
 	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
-	get #closing(): number {
+	private get closingState(): number {
 		return (this.#flags & CLOSING_BITS) >> CLOSING_SHIFT;
 	}
 
-	set #closing(closing: number) {
+	private set closingState(closing: number) {
 		this.#flags = (this.#flags & ~CLOSING_BITS) | (closing << CLOSING_SHIFT);
 	}
 
@@ -325,7 +327,7 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
-	get #readSize(): number {
+	private get readSize(): number {
 		return this.#open?.readSize || this.#options.readSize || 1024;
 	}
 
@@ -373,8 +375,8 @@ export class WebSocketConnection implements MessageHandler {
 	open(options: OpenOptions): void {
 		if (this.state !== CONNECTING)
 			return;
-		this.#disarm();
-		this.#setState(OPEN);
+		this.disarm();
+		this.setState(OPEN);
 		if (options.protocol !== undefined)
 			this.protocol = options.protocol;
 		this.#open = options;
@@ -397,12 +399,12 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state !== CONNECTING)
 			return;
 		this.sendRaw(ArrayBuffer.fromString(response));
-		this.#drainThenClose(reason);
+		this.drainThenClose(reason);
 	}
 
 	/** Set the one deadline; when it passes the connection closes with reason (a handshake may say otherwise). */
 	deadline(milliseconds: number, reason: string): void {
-		this.#disarm();
+		this.disarm();
 		if (!(milliseconds > 0))
 			return;
 		this.timer = Timer.set(() => this.deadlinePassed(reason), milliseconds);
@@ -412,7 +414,7 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Send a text message; false when not open or the queue is full. */
 	sendText(text: string): boolean {
-		return this.#accept(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
+		return this.enqueue(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
 	}
 
 	/**
@@ -421,12 +423,12 @@ export class WebSocketConnection implements MessageHandler {
 	 * False when not open or the queue is full.
 	 */
 	sendMessage(type: number, data: ArrayBuffer | Uint8Array): boolean {
-		return this.#accept(type, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
+		return this.enqueue(type, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
 	}
 
 	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
 	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
-		return this.#accept(Opcode.BINARY, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
+		return this.enqueue(Opcode.BINARY, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
 	}
 
 	/**
@@ -437,7 +439,7 @@ export class WebSocketConnection implements MessageHandler {
 	sendPiece(type: number, data: SendData, last: boolean): boolean {
 		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
 			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-		return this.#accept(this.#flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
+		return this.enqueue(this.#flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
 	}
 
 	/** Send a Ping (payload up to 125 bytes). */
@@ -459,7 +461,7 @@ export class WebSocketConnection implements MessageHandler {
 		return this.#pingSentAt;
 	}
 
-	#accept(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
+	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
 		if (this.state !== OPEN)
 			return false;
 		const size = bytes.byteLength;
@@ -491,11 +493,11 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state === CLOSED)
 			return;
 		(this.#queue ??= []).push(chunk);
-		this.#count(chunk.byteLength);
+		this.countQueued(chunk.byteLength);
 		this.flush();
 	}
 
-	#count(bytes: number): void {
+	private countQueued(bytes: number): void {
 		const total = (this.#queued += bytes) + this.#pending;
 		const stats = this.#options.queueStats;
 		if (stats && total > stats.maxQueued)
@@ -503,7 +505,7 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	/** Next frame: at most sendBuffer bytes of the oldest message (masked by a client, 5.3). */
-	#produce(): Chunk | undefined {
+	private produce(): Chunk | undefined {
 		const outgoing = this.#outgoing;
 		const message = outgoing?.[0];
 		if (!message)
@@ -524,7 +526,7 @@ export class WebSocketConnection implements MessageHandler {
 		const header = this.writer.header(opcode, fin, count);
 		const queue = this.#queue ??= [];
 		queue.push(header);
-		this.#count(header.byteLength + count);
+		this.countQueued(header.byteLength + count);
 		if (count)
 			queue.push(this.writer.payloadView(piece));
 		return undefined;
@@ -533,14 +535,14 @@ export class WebSocketConnection implements MessageHandler {
 	/** Write queued output, as much as the budget allows. Never throws. */
 	flush(): void {
 		try {
-			this.#flush();
+			this.writeQueued();
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
-	#flush(): void {
+	private writeQueued(): void {
 		const socket = this.#socket;
 		if (!socket || !(this.#flags & CONNECTED))
 			return;
@@ -551,10 +553,10 @@ export class WebSocketConnection implements MessageHandler {
 			if (!head) {
 				if (this.closeSent || this.state !== OPEN)
 					break;
-				const frame = this.#produce();		// may make the queue
+				const frame = this.produce();		// may make the queue
 				if (frame) {
 					(this.#queue ??= []).push(frame);
-					this.#count(frame.byteLength);
+					this.countQueued(frame.byteLength);
 				}
 				queue = this.#queue;
 				head = queue?.[0];
@@ -569,13 +571,13 @@ export class WebSocketConnection implements MessageHandler {
 				queue!.shift();
 			else if (length <= writable) {
 				queue!.shift();
-				writable = this.#write(socket, head, writable, length);
+				writable = this.writeChunk(socket, head, writable, length);
 			}
 			else {
 				count = writable;
 				const view = head instanceof ArrayBuffer ? new Uint8Array(head) : head;
 				queue![0] = view.subarray(count);
-				writable = this.#write(socket, view.subarray(0, count), writable, count);
+				writable = this.writeChunk(socket, view.subarray(0, count), writable, count);
 			}
 			this.#queued -= count;
 		}
@@ -585,13 +587,13 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.#queue?.length || this.#outgoing?.length)
 			return;
 		this.#queue = this.#outgoing = undefined;		// idle: no arrays held
-		if (this.#closing === DRAIN)
-			this.#linger();
+		if (this.closingState === DRAIN)
+			this.linger();
 		else if (this.state === OPEN)
 			this.#open!.handler.onDrain?.(this);
 	}
 
-	#write(socket: TCP, chunk: Chunk, writable: number, count: number): number {
+	private writeChunk(socket: TCP, chunk: Chunk, writable: number, count: number): number {
 		// esp32 and the simulator return the budget left, and nothing once the
 		// connection has failed (which the simulator never reports otherwise).
 		let left: unknown;
@@ -622,12 +624,12 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		this.#flags &= ~PAUSED;
 		if (this.#readable > 0)
-			this.#pump();
+			this.pump();
 	}
 
-	#pump(): void {
+	private pump(): void {
 		try {
-			this.#flush();
+			this.writeQueued();
 			if (this.#readable > 0)
 				this.lastActivity = Date.now();		// once per turn of input, not per read
 			const socket = this.#socket;
@@ -635,7 +637,7 @@ export class WebSocketConnection implements MessageHandler {
 				// Paused: only while open (closing connections read on, to find the Close).
 				if (this.#flags & PAUSED && this.state === OPEN)
 					break;
-				const count = Math.min(this.#readable, this.#readSize);
+				const count = Math.min(this.#readable, this.readSize);
 				const chunk = socket.read(count) as ArrayBuffer | undefined;
 				this.#readable -= count;
 				if (!chunk)
@@ -648,12 +650,12 @@ export class WebSocketConnection implements MessageHandler {
 				else if (this.state === CONNECTING)
 					this.#options.owner.received(this, chunk);
 				// else: refused or failing: input is discarded
-				if (this.#closing === LINGER)		// the peer still sends: linger on, up to the deadline
+				if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
 					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endReason);
 			}
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
@@ -663,7 +665,7 @@ export class WebSocketConnection implements MessageHandler {
 	socketReadable(bytes: number): void {
 		this.#lastCallback = Date.now();
 		this.#readable = bytes;
-		this.#pump();
+		this.pump();
 	}
 
 	/** @internal */
@@ -678,11 +680,11 @@ export class WebSocketConnection implements MessageHandler {
 					this.#options.owner.connected?.(this);
 			}
 			catch (e) {
-				this.#crash(e);
+				this.crash(e);
 				return;
 			}
 		}
-		this.#pump();
+		this.pump();
 	}
 
 	/** @internal After onError the platform calls nothing else. cause: what a TLS socket says failed (modules/secure-socket); TCP says nothing. */
@@ -692,8 +694,8 @@ export class WebSocketConnection implements MessageHandler {
 				return;
 			// Write what the budget takes now (a half-closed peer still reads), then close.
 			try {
-				this.#learnBudget();
-				this.#flush();
+				this.learnBudget();
+				this.writeQueued();
 			}
 			catch {
 				// gone for writing too (a reset; lwip after a FIN)
@@ -701,10 +703,10 @@ export class WebSocketConnection implements MessageHandler {
 			if (cause)
 				this.log.error(cause.message);
 			if (this.state !== CLOSED)
-				this.destroy(this.#closing >= DRAIN ? this.endReason : cause ? cause.message : this.#goneReason());
+				this.destroy(this.closingState >= DRAIN ? this.endReason : cause ? cause.message : this.goneReason());
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
@@ -721,16 +723,16 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		this.#lastCallback = now;		// once per quietLimit
 		try {
-			this.#learnBudget();
-			this.#pump();
+			this.learnBudget();
+			this.pump();
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
 	/** A zero-length write: the budget the platform has now, or ConnectionGone. */
-	#learnBudget(): void {
+	private learnBudget(): void {
 		const socket = this.#socket;
 		if (!socket)
 			return;
@@ -746,7 +748,7 @@ export class WebSocketConnection implements MessageHandler {
 		this.#writable = left;
 	}
 
-	#goneReason(): string {
+	private goneReason(): string {
 		if (!(this.#flags & CONNECTED))
 			return "connection failed";
 		if (this.state === CONNECTING)
@@ -763,8 +765,8 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state === CONNECTING)
 			this.destroy("closed before the handshake completed");
 		else if (this.state === OPEN) {
-			this.#sendClose(code, reason);
-			this.#closing = AWAIT_CLOSE;
+			this.sendClose(code, reason);
+			this.closingState = AWAIT_CLOSE;
 			this.deadline(this.#options.closeTimeout, "close timeout");
 		}
 	}
@@ -775,8 +777,8 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		this.#reader?.stop();
 		if (this.state === OPEN && !this.closeSent)
-			this.#sendClose(code, reason);
-		this.#drainThenClose(reason);
+			this.sendClose(code, reason);
+		this.drainThenClose(reason);
 	}
 
 	/** Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
@@ -784,17 +786,17 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state === CLOSED)
 			return;
 		if (this.state === OPEN && !this.closeSent)
-			this.#sendClose(code, reason);
+			this.sendClose(code, reason);
 		this.destroy(reason);
 	}
 
-	#sendClose(code: number, reason: string): void {
+	private sendClose(code: number, reason: string): void {
 		// What was sent before the Close goes before it, framed now: no data frame may follow a Close (5.5.1).
 		while (this.#outgoing?.length) {
-			const frame = this.#produce();
+			const frame = this.produce();
 			if (frame) {
 				(this.#queue ??= []).push(frame);
-				this.#count(frame.byteLength);
+				this.countQueued(frame.byteLength);
 			}
 		}
 		this.#outgoing = undefined;
@@ -802,15 +804,15 @@ export class WebSocketConnection implements MessageHandler {
 			this.deferred = undefined;		// (only when a streamed message never got its last piece)
 		this.#pending = 0;
 		this.#flags |= CLOSE_SENT;
-		this.#setState(CLOSING);
+		this.setState(CLOSING);
 		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
 		this.sendRaw(this.writer.close(code, reason));
 	}
 
 	/** DRAIN: write what is queued, then LINGER, then close TCP with reason; closeTimeout bounds it all. */
-	#drainThenClose(reason: string): void {
-		this.#setState(CLOSING);
-		this.#closing = DRAIN;
+	private drainThenClose(reason: string): void {
+		this.setState(CLOSING);
+		this.closingState = DRAIN;
 		this.endReason = reason;
 		this.#outgoing = undefined;
 		if (this.deferred)
@@ -820,8 +822,8 @@ export class WebSocketConnection implements MessageHandler {
 		this.flush();
 	}
 
-	#linger(): void {
-		this.#closing = LINGER;
+	private linger(): void {
+		this.closingState = LINGER;
 		this.lingerDeadline = Date.now() + Math.min(this.#options.closeTimeout, lingerTime);
 		this.deadline(lingerQuiet, this.endReason);
 	}
@@ -830,8 +832,8 @@ export class WebSocketConnection implements MessageHandler {
 	destroy(reason: string): void {
 		if (this.state === CLOSED)
 			return;
-		this.#setState(CLOSED);
-		this.#disarm();
+		this.setState(CLOSED);
+		this.disarm();
 		const reader = this.#reader;
 		if (reader) {
 			reader.stop();
@@ -874,9 +876,9 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
-	#crash(e: unknown): void {
+	private crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
-			this.destroy(this.#closing >= DRAIN ? this.endReason : `peer gone (${e.message})`);
+			this.destroy(this.closingState >= DRAIN ? this.endReason : `peer gone (${e.message})`);
 			return;
 		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
@@ -888,7 +890,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 	}
 
-	#disarm(): void {
+	private disarm(): void {
 		if (this.timer) {
 			Timer.clear(this.timer);
 			delete this.timer;		// no property left behind on an open connection (a slot)
@@ -899,12 +901,12 @@ export class WebSocketConnection implements MessageHandler {
 	deadlinePassed(reason: string): void {
 		delete this.timer;
 		try {
-			if (this.#closing !== LINGER)
+			if (this.closingState !== LINGER)
 				this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
 			this.destroy(reason);
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
@@ -969,8 +971,8 @@ export class WebSocketConnection implements MessageHandler {
 		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
 		const wasOpen = this.state === OPEN;
 		if (!this.closeSent)
-			this.#sendClose(code ?? CloseCode.NORMAL, "");
-		if (wasOpen || this.#closing === AWAIT_CLOSE) {
+			this.sendClose(code ?? CloseCode.NORMAL, "");
+		if (wasOpen || this.closingState === AWAIT_CLOSE) {
 			const handler = this.#open!.handler;
 			if (handler.onClose)
 				handler.onClose(this, this.closeCode, reason);
@@ -978,9 +980,9 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state === CLOSED)
 			return;
 		if (this.role === "server")
-			this.#drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
+			this.drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
 		else {
-			this.#closing = AWAIT_CLOSE;
+			this.closingState = AWAIT_CLOSE;
 			this.deadline(this.#options.closeTimeout, "close timeout");		// the server closes TCP first
 		}
 	}

@@ -50,8 +50,9 @@ export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions,
  * for text the commands the bytes so far could still be (bits 3-4, one per
  * COMMANDS entry), and above them the bytes of the message so far
  * (saturating at 2^47: exact in a Number; only logs and the commands read it).
- * When the debug log is on, the context is an EchoProbe instead: the number
- * and the first PROBE bytes of a text message, for the log's preview.
+ * When the debug log is on, from the first text message on the context is
+ * an EchoProbe instead: the number and the first PROBE bytes of the
+ * message, for the log's preview.
  */
 const TYPE_BITS = 0x3;
 const FINISHED = 0x4;
@@ -114,7 +115,7 @@ export class WebSocketEcho implements WebSocketHandler {
 	});
 
 	onOpen(connection: WebSocketConnection): void {
-		connection.context = this.#log.debugging ? new EchoProbe() : FINISHED;
+		connection.context = FINISHED;
 	}
 
 	onMessageStart(connection: WebSocketConnection, type: number): void {
@@ -130,9 +131,14 @@ export class WebSocketEcho implements WebSocketHandler {
 			const low = state % LENGTH_UNIT;
 			state = withLow(state, (low & ~MATCHES_BITS) | (narrow((low & MATCHES_BITS) >> MATCHES_SHIFT, piece, length) << MATCHES_SHIFT));
 		}
-		const context = connection.context;
-		if (text && length < PROBE && typeof context === "object")
-			(context as EchoProbe).probe.set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
+		if (text && length < PROBE && this.#log.debugging) {
+			let context = connection.context as number | EchoProbe;
+			if (typeof context === "number") {
+				context = new EchoProbe();		// the state is set below
+				connection.context = context;
+			}
+			context.probe.set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
+		}
 		state = withLength(state % LENGTH_UNIT, length + piece.byteLength);
 		setEchoState(connection, state);
 		if (last && text) {
