@@ -74,12 +74,12 @@ export const CLOSING = 2;
 /** TCP closed; the object is spent. */
 export const CLOSED = 3;
 
-/* The states of CLOSING (closingState), in bits 2-3 of #flags. */
+/* The states of CLOSING (closingState), in bits 2-3 of flags. */
 const AWAIT_CLOSE = 1;
 const DRAIN = 2;
 const LINGER = 3;
 
-/* #flags: the state (bits 0-1), the CLOSING state (bits 2-3), and these. One number: a slot, where a field each was six. */
+/* flags: the state (bits 0-1), the CLOSING state (bits 2-3), and these. One number: a slot, where a field each was six. */
 const STATE_BITS = 0x3;
 const CLOSING_SHIFT = 2;
 const CLOSING_BITS = 0x3 << CLOSING_SHIFT;
@@ -223,11 +223,12 @@ export class WebSocketConnection implements MessageHandler {
 	// closing connection, a busy one or a peer's Close needs is not declared
 	// as a field but added when first set (`declare`: TypeScript emits
 	// nothing), and the send queues exist only while they hold something.
-	// Methods are prototype methods (TypeScript `private`), never `#name()`:
-	// XS defines each #method and #accessor on every instance, a slot each.
+	// Private members are TypeScript `private`, never `#name`: XS defines
+	// each #method and #accessor on every instance (a slot each), and #fields
+	// cost a slot more per instance (their list's head).
 	// Hot fields first: XS finds a property by walking them in creation order.
 	/** The state (CONNECTING, OPEN, CLOSING, CLOSED), the CLOSING state and the flags above. */
-	#flags = CONNECTING;
+	private flags = CONNECTING;
 	/** "address:port" of the peer, for logs. */
 	readonly peer: string;
 	/** Time of the last byte moved either way (for a server's longest-idle purge). */
@@ -240,23 +241,23 @@ export class WebSocketConnection implements MessageHandler {
 	declare context: unknown;
 
 	/** What open() was given (OpenOptions, kept as given: shared by a route's connections). */
-	#open: OpenOptions | undefined;
-	#reader: MessageReader | undefined;
-	#socket: TCP | undefined;
-	#readable = 0;
-	#writable = 0;
+	private openOptions: OpenOptions | undefined;
+	private reader: MessageReader | undefined;
+	private socket: TCP | undefined;
+	private readable = 0;
+	private writable = 0;
 	/** Time of the last platform callback. */
-	#lastCallback = Date.now();
+	private lastCallback = Date.now();
 	/** Frames (or parts of one) ready to write; undefined when none. */
-	#queue: Chunk[] | undefined;
-	#queued = 0;
+	private queue: Chunk[] | undefined;
+	private queued = 0;
 	/** Message bytes not yet framed, oldest first; undefined when none. */
-	#outgoing: Outgoing[] | undefined;
-	#pending = 0;
-	/** When the oldest unanswered Ping was sent (0: none). */
-	#pingSentAt = 0;
+	private outgoing: Outgoing[] | undefined;
+	private pending = 0;
 	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
-	readonly #options: ConnectionOptions;
+	private readonly options: ConnectionOptions;
+	/** When the oldest unanswered Ping was sent; deleted once answered. */
+	declare private pingSent: number | undefined;
 	/** The Pong still waiting in the queue, if any (deleted once written). */
 	declare private pongFrame: ArrayBuffer | undefined;
 	/** A client's writer (a server's connections share the server's): made at its first frame. */
@@ -272,14 +273,14 @@ export class WebSocketConnection implements MessageHandler {
 	declare private timer?: Timer;
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
-		this.#options = options;
+		this.options = options;
 		if ("from" in target) {
 			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
-			this.#flags |= CONNECTED;
+			this.flags |= CONNECTED;
 		}
 		else
 			this.peer = peerName(target.address, target.port);
-		this.#socket = openSocket({
+		this.socket = openSocket({
 			...target,
 			// A frame often goes out as two writes (header, then payload): with Nagle on,
 			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
@@ -293,25 +294,25 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** CONNECTING, OPEN, CLOSING or CLOSED. */
 	get state(): number {
-		return this.#flags & STATE_BITS;
+		return this.flags & STATE_BITS;
 	}
 
 	private setState(state: number): void {
-		this.#flags = (this.#flags & ~STATE_BITS) | state;
+		this.flags = (this.flags & ~STATE_BITS) | state;
 	}
 
 	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
 	private get closingState(): number {
-		return (this.#flags & CLOSING_BITS) >> CLOSING_SHIFT;
+		return (this.flags & CLOSING_BITS) >> CLOSING_SHIFT;
 	}
 
 	private set closingState(closing: number) {
-		this.#flags = (this.#flags & ~CLOSING_BITS) | (closing << CLOSING_SHIFT);
+		this.flags = (this.flags & ~CLOSING_BITS) | (closing << CLOSING_SHIFT);
 	}
 
 	/** Whether we sent a Close frame. */
 	get closeSent(): boolean {
-		return (this.#flags & CLOSE_SENT) !== 0;
+		return (this.flags & CLOSE_SENT) !== 0;
 	}
 
 	/**
@@ -319,29 +320,29 @@ export class WebSocketConnection implements MessageHandler {
 	 * (no slot): the server marks the connections that hold a client slot.
 	 */
 	get marked(): boolean {
-		return (this.#flags & MARKED) !== 0;
+		return (this.flags & MARKED) !== 0;
 	}
 
 	set marked(marked: boolean) {
-		this.#flags = marked ? this.#flags | MARKED : this.#flags & ~MARKED;
+		this.flags = marked ? this.flags | MARKED : this.flags & ~MARKED;
 	}
 
 	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
 	private get readSize(): number {
-		return this.#open?.readSize || this.#options.readSize || 1024;
+		return this.openOptions?.readSize || this.options.readSize || 1024;
 	}
 
 	get role(): Role {
-		return this.#options.role;
+		return this.options.role;
 	}
 
 	get log(): Log {
-		return this.#options.log;
+		return this.options.log;
 	}
 
 	/** The frame builder: the server's shared one, or the connection's own (a client masks, 5.3). */
 	get writer(): FrameWriter {
-		return this.#options.writer ?? (this.ownWriter ??= new FrameWriter({ role: this.#options.role }));
+		return this.options.writer ?? (this.ownWriter ??= new FrameWriter({ role: this.options.role }));
 	}
 
 	/** The peer's Close reason ("" until its Close arrives, or when it had none). */
@@ -351,22 +352,22 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Whether the TCP connection was established (always for an accepted socket). */
 	get connected(): boolean {
-		return (this.#flags & CONNECTED) !== 0;
+		return (this.flags & CONNECTED) !== 0;
 	}
 
 	/** Largest number of bytes a send queue held, of the connections sharing this one's options (ConnectionOptions.queueStats; 0 when none). */
 	get maxQueued(): number {
-		return this.#options.queueStats?.maxQueued ?? 0;
+		return this.options.queueStats?.maxQueued ?? 0;
 	}
 
 	/** Bytes accepted for sending and not yet written. */
 	get bufferedAmount(): number {
-		return this.#queued + this.#pending;
+		return this.queued + this.pending;
 	}
 
 	/** Whether reading is paused (pause()). */
 	get paused(): boolean {
-		return (this.#flags & PAUSED) !== 0;
+		return (this.flags & PAUSED) !== 0;
 	}
 
 	/* ------------------------------------------------------------- lifecycle */
@@ -379,9 +380,9 @@ export class WebSocketConnection implements MessageHandler {
 		this.setState(OPEN);
 		if (options.protocol !== undefined)
 			this.protocol = options.protocol;
-		this.#open = options;
+		this.openOptions = options;
 		const role = this.role;
-		this.#reader = new MessageReader(this, options.role === role ? options as MessageReaderOptions : {
+		this.reader = new MessageReader(this, options.role === role ? options as MessageReaderOptions : {
 			role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
 		});
 		options.handler.onOpen?.(this);
@@ -389,7 +390,7 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal Bytes that came with the handshake's head: the first of the messages. */
 	received(rest: ArrayBuffer): void {
-		const reader = this.#reader;
+		const reader = this.reader;
 		if (reader && !reader.stopped)
 			reader.feed(rest);
 	}
@@ -439,26 +440,25 @@ export class WebSocketConnection implements MessageHandler {
 	sendPiece(type: number, data: SendData, last: boolean): boolean {
 		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
 			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-		return this.enqueue(this.#flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
+		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
 	}
 
 	/** Send a Ping (payload up to 125 bytes). */
 	ping(payload?: ArrayBuffer | Uint8Array | string): void {
 		if (this.state !== OPEN)
 			return;
-		if (!this.#pingSentAt)
-			this.#pingSentAt = Date.now();
+		this.pingSent ??= Date.now();
 		this.sendRaw(this.writer.ping(payload));
 	}
 
 	/** Whether a Ping we sent is still unanswered (any Pong answers it, 5.5.3). */
 	get pingOutstanding(): boolean {
-		return this.#pingSentAt !== 0;
+		return this.pingSent !== undefined;
 	}
 
 	/** When the oldest unanswered Ping was sent (0: none). */
 	get pingSentAt(): number {
-		return this.#pingSentAt;
+		return this.pingSent ?? 0;
 	}
 
 	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
@@ -466,17 +466,17 @@ export class WebSocketConnection implements MessageHandler {
 			return false;
 		const size = bytes.byteLength;
 		const buffered = this.bufferedAmount;
-		if (buffered && buffered + size > this.#open!.maxQueue)
+		if (buffered && buffered + size > this.openOptions!.maxQueue)
 			return false;
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
-		this.#pending += size;
-		if (!piece && this.#flags & STREAMING)
+		this.pending += size;
+		if (!piece && this.flags & STREAMING)
 			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
-			const outgoing = this.#outgoing ??= [];
+			const outgoing = this.outgoing ??= [];
 			outgoing.push(message);
 			if (piece) {
-				this.#flags = fin ? this.#flags & ~STREAMING : this.#flags | STREAMING;
+				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
 				const deferred = this.deferred;
 				if (fin && deferred) {
 					outgoing.push(...deferred);
@@ -492,31 +492,31 @@ export class WebSocketConnection implements MessageHandler {
 	sendRaw(chunk: Chunk): void {
 		if (this.state === CLOSED)
 			return;
-		(this.#queue ??= []).push(chunk);
+		(this.queue ??= []).push(chunk);
 		this.countQueued(chunk.byteLength);
 		this.flush();
 	}
 
 	private countQueued(bytes: number): void {
-		const total = (this.#queued += bytes) + this.#pending;
-		const stats = this.#options.queueStats;
+		const total = (this.queued += bytes) + this.pending;
+		const stats = this.options.queueStats;
 		if (stats && total > stats.maxQueued)
 			stats.maxQueued = total;
 	}
 
 	/** Next frame: at most sendBuffer bytes of the oldest message (masked by a client, 5.3). */
 	private produce(): Chunk | undefined {
-		const outgoing = this.#outgoing;
+		const outgoing = this.outgoing;
 		const message = outgoing?.[0];
 		if (!message)
 			return undefined;
 		const length = message.bytes.byteLength, offset = message.offset;
-		const count = Math.min(Math.max(1, this.#open!.sendBuffer), length - offset);
+		const count = Math.min(Math.max(1, this.openOptions!.sendBuffer), length - offset);
 		const end = offset + count;
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
 		message.offset = end;
-		this.#pending -= count;
+		this.pending -= count;
 		if (end === length)
 			outgoing!.shift();
 		const piece = message.bytes.subarray(offset, end);
@@ -524,7 +524,7 @@ export class WebSocketConnection implements MessageHandler {
 			return this.writer.frame(opcode, piece, fin);
 		// Unmasked: the header, then the payload as the caller's bytes (no copy when they are a whole buffer).
 		const header = this.writer.header(opcode, fin, count);
-		const queue = this.#queue ??= [];
+		const queue = this.queue ??= [];
 		queue.push(header);
 		this.countQueued(header.byteLength + count);
 		if (count)
@@ -543,22 +543,22 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	private writeQueued(): void {
-		const socket = this.#socket;
-		if (!socket || !(this.#flags & CONNECTED))
+		const socket = this.socket;
+		if (!socket || !(this.flags & CONNECTED))
 			return;
-		let writable = this.#writable;
+		let writable = this.writable;
 		while (writable > 0) {
-			let queue = this.#queue;
+			let queue = this.queue;
 			let head: Chunk | undefined = queue?.[0];
 			if (!head) {
 				if (this.closeSent || this.state !== OPEN)
 					break;
 				const frame = this.produce();		// may make the queue
 				if (frame) {
-					(this.#queue ??= []).push(frame);
+					(this.queue ??= []).push(frame);
 					this.countQueued(frame.byteLength);
 				}
-				queue = this.#queue;
+				queue = this.queue;
 				head = queue?.[0];
 				if (!head)
 					break;
@@ -579,18 +579,18 @@ export class WebSocketConnection implements MessageHandler {
 				queue![0] = view.subarray(count);
 				writable = this.writeChunk(socket, view.subarray(0, count), writable, count);
 			}
-			this.#queued -= count;
+			this.queued -= count;
 		}
-		if (writable !== this.#writable)
+		if (writable !== this.writable)
 			this.lastActivity = Date.now();		// once per flush, not per write
-		this.#writable = writable;
-		if (this.#queue?.length || this.#outgoing?.length)
+		this.writable = writable;
+		if (this.queue?.length || this.outgoing?.length)
 			return;
-		this.#queue = this.#outgoing = undefined;		// idle: no arrays held
+		this.queue = this.outgoing = undefined;		// idle: no arrays held
 		if (this.closingState === DRAIN)
 			this.linger();
 		else if (this.state === OPEN)
-			this.#open!.handler.onDrain?.(this);
+			this.openOptions!.handler.onDrain?.(this);
 	}
 
 	private writeChunk(socket: TCP, chunk: Chunk, writable: number, count: number): number {
@@ -607,7 +607,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
-		this.#flags |= UNCONFIRMED;
+		this.flags |= UNCONFIRMED;
 		return Math.min(left, writable - count);
 	}
 
@@ -615,40 +615,40 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Stop reading: TCP pushes back on the peer until resume(). */
 	pause(): void {
-		this.#flags |= PAUSED;
+		this.flags |= PAUSED;
 	}
 
 	/** Read again (at once, what the platform holds). */
 	resume(): void {
-		if (!(this.#flags & PAUSED))
+		if (!(this.flags & PAUSED))
 			return;
-		this.#flags &= ~PAUSED;
-		if (this.#readable > 0)
+		this.flags &= ~PAUSED;
+		if (this.readable > 0)
 			this.pump();
 	}
 
 	private pump(): void {
 		try {
 			this.writeQueued();
-			if (this.#readable > 0)
+			if (this.readable > 0)
 				this.lastActivity = Date.now();		// once per turn of input, not per read
-			const socket = this.#socket;
-			while (socket && this.state !== CLOSED && this.#readable > 0) {
+			const socket = this.socket;
+			while (socket && this.state !== CLOSED && this.readable > 0) {
 				// Paused: only while open (closing connections read on, to find the Close).
-				if (this.#flags & PAUSED && this.state === OPEN)
+				if (this.flags & PAUSED && this.state === OPEN)
 					break;
-				const count = Math.min(this.#readable, this.readSize);
+				const count = Math.min(this.readable, this.readSize);
 				const chunk = socket.read(count) as ArrayBuffer | undefined;
-				this.#readable -= count;
+				this.readable -= count;
 				if (!chunk)
 					break;
-				const reader = this.#reader;
+				const reader = this.reader;
 				if (reader) {
 					if (!reader.stopped)
 						reader.feed(chunk);
 				}
 				else if (this.state === CONNECTING)
-					this.#options.owner.received(this, chunk);
+					this.options.owner.received(this, chunk);
 				// else: refused or failing: input is discarded
 				if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
 					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endReason);
@@ -663,21 +663,21 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal */
 	socketReadable(bytes: number): void {
-		this.#lastCallback = Date.now();
-		this.#readable = bytes;
+		this.lastCallback = Date.now();
+		this.readable = bytes;
 		this.pump();
 	}
 
 	/** @internal */
 	socketWritable(bytes: number): void {
-		this.#lastCallback = Date.now();
-		this.#flags &= ~UNCONFIRMED;
-		this.#writable = bytes;
-		if (!(this.#flags & CONNECTED)) {
-			this.#flags |= CONNECTED;
+		this.lastCallback = Date.now();
+		this.flags &= ~UNCONFIRMED;
+		this.writable = bytes;
+		if (!(this.flags & CONNECTED)) {
+			this.flags |= CONNECTED;
 			try {
 				if (this.state === CONNECTING)
-					this.#options.owner.connected?.(this);
+					this.options.owner.connected?.(this);
 			}
 			catch (e) {
 				this.crash(e);
@@ -717,11 +717,11 @@ export class WebSocketConnection implements MessageHandler {
 	 * exists, and moves what the budget it learns allows. Never throws.
 	 */
 	check(now: number): void {
-		if (this.state === CLOSED || !(this.#flags & CONNECTED) || now - this.#lastCallback < quietLimit)
+		if (this.state === CLOSED || !(this.flags & CONNECTED) || now - this.lastCallback < quietLimit)
 			return;
-		if (!(this.#queued > 0 || this.#pending > 0 || (this.#readable > 0 && !(this.#flags & PAUSED)) || this.#flags & UNCONFIRMED))
+		if (!(this.queued > 0 || this.pending > 0 || (this.readable > 0 && !(this.flags & PAUSED)) || this.flags & UNCONFIRMED))
 			return;
-		this.#lastCallback = now;		// once per quietLimit
+		this.lastCallback = now;		// once per quietLimit
 		try {
 			this.learnBudget();
 			this.pump();
@@ -733,7 +733,7 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** A zero-length write: the budget the platform has now, or ConnectionGone. */
 	private learnBudget(): void {
-		const socket = this.#socket;
+		const socket = this.socket;
 		if (!socket)
 			return;
 		let left: unknown;
@@ -745,11 +745,11 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
-		this.#writable = left;
+		this.writable = left;
 	}
 
 	private goneReason(): string {
-		if (!(this.#flags & CONNECTED))
+		if (!(this.flags & CONNECTED))
 			return "connection failed";
 		if (this.state === CONNECTING)
 			return this.role === "client" ? "server closed during the handshake" : "peer closed or reset";
@@ -767,7 +767,7 @@ export class WebSocketConnection implements MessageHandler {
 		else if (this.state === OPEN) {
 			this.sendClose(code, reason);
 			this.closingState = AWAIT_CLOSE;
-			this.deadline(this.#options.closeTimeout, "close timeout");
+			this.deadline(this.options.closeTimeout, "close timeout");
 		}
 	}
 
@@ -775,7 +775,7 @@ export class WebSocketConnection implements MessageHandler {
 	fail(code: number, reason: string): void {
 		if (this.state === CLOSED)
 			return;
-		this.#reader?.stop();
+		this.reader?.stop();
 		if (this.state === OPEN && !this.closeSent)
 			this.sendClose(code, reason);
 		this.drainThenClose(reason);
@@ -792,18 +792,18 @@ export class WebSocketConnection implements MessageHandler {
 
 	private sendClose(code: number, reason: string): void {
 		// What was sent before the Close goes before it, framed now: no data frame may follow a Close (5.5.1).
-		while (this.#outgoing?.length) {
+		while (this.outgoing?.length) {
 			const frame = this.produce();
 			if (frame) {
-				(this.#queue ??= []).push(frame);
+				(this.queue ??= []).push(frame);
 				this.countQueued(frame.byteLength);
 			}
 		}
-		this.#outgoing = undefined;
+		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;		// (only when a streamed message never got its last piece)
-		this.#pending = 0;
-		this.#flags |= CLOSE_SENT;
+		this.pending = 0;
+		this.flags |= CLOSE_SENT;
 		this.setState(CLOSING);
 		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
 		this.sendRaw(this.writer.close(code, reason));
@@ -814,17 +814,17 @@ export class WebSocketConnection implements MessageHandler {
 		this.setState(CLOSING);
 		this.closingState = DRAIN;
 		this.endReason = reason;
-		this.#outgoing = undefined;
+		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;
-		this.#pending = 0;
-		this.deadline(this.#options.closeTimeout, "close timeout");
+		this.pending = 0;
+		this.deadline(this.options.closeTimeout, "close timeout");
 		this.flush();
 	}
 
 	private linger(): void {
 		this.closingState = LINGER;
-		this.lingerDeadline = Date.now() + Math.min(this.#options.closeTimeout, lingerTime);
+		this.lingerDeadline = Date.now() + Math.min(this.options.closeTimeout, lingerTime);
 		this.deadline(lingerQuiet, this.endReason);
 	}
 
@@ -834,26 +834,26 @@ export class WebSocketConnection implements MessageHandler {
 			return;
 		this.setState(CLOSED);
 		this.disarm();
-		const reader = this.#reader;
+		const reader = this.reader;
 		if (reader) {
 			reader.stop();
-			this.#reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
+			this.reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
 		}
-		this.#queue = undefined;
-		this.#queued = 0;
-		this.#outgoing = undefined;
+		this.queue = undefined;
+		this.queued = 0;
+		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;
-		this.#pending = 0;
+		this.pending = 0;
 		if (this.pongFrame)
 			delete this.pongFrame;
-		const socket = this.#socket;
-		this.#socket = undefined;
+		const socket = this.socket;
+		this.socket = undefined;
 		if (socket) {
 			try {
-				if (this.#readable)
+				if (this.readable)
 					socket.read();		// unread input would make the close a reset
-				this.#readable = 0;
+				this.readable = 0;
 			}
 			catch {
 				// closing anyway
@@ -867,8 +867,8 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
-			this.#options.owner.ended(this, reason);
-			this.#open?.handler.onEnd?.(this, reason);
+			this.options.owner.ended(this, reason);
+			this.openOptions?.handler.onEnd?.(this, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
@@ -914,28 +914,28 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal */
 	onMessageStart(type: number, length: number | undefined): void {
-		const handler = this.#open!.handler;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessageStart)
 			handler.onMessageStart(this, type, length);
 	}
 
 	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
 	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
-		const handler = this.#open!.handler;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessageData)
 			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
 	}
 
 	/** @internal */
 	onMessageEnd(): void {
-		const handler = this.#open!.handler;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessageEnd)
 			handler.onMessageEnd(this);
 	}
 
 	/** @internal */
 	onMessage(type: number, data: ArrayBuffer): void {
-		const handler = this.#open!.handler;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessage)
 			handler.onMessage(this, type, data);
 	}
@@ -945,11 +945,11 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state !== OPEN)
 			return;
 		const frame = this.writer.pong(payload);
-		const queue = this.#queue;
+		const queue = this.queue;
 		const pending = this.pongFrame && queue ? queue.indexOf(this.pongFrame) : -1;
 		this.pongFrame = frame;
 		if (pending >= 0) {
-			this.#queued += frame.byteLength - queue![pending].byteLength;
+			this.queued += frame.byteLength - queue![pending].byteLength;
 			queue![pending] = frame;
 		}
 		else
@@ -958,8 +958,9 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal */
 	onPong(payload: ArrayBuffer): void {
-		this.#pingSentAt = 0;
-		const handler = this.#open!.handler;
+		if (this.pingSent !== undefined)
+			delete this.pingSent;		// no property left behind on an idle connection (a slot)
+		const handler = this.openOptions!.handler;
 		if (handler.onPong)
 			handler.onPong(this, payload);
 	}
@@ -973,7 +974,7 @@ export class WebSocketConnection implements MessageHandler {
 		if (!this.closeSent)
 			this.sendClose(code ?? CloseCode.NORMAL, "");
 		if (wasOpen || this.closingState === AWAIT_CLOSE) {
-			const handler = this.#open!.handler;
+			const handler = this.openOptions!.handler;
 			if (handler.onClose)
 				handler.onClose(this, this.closeCode, reason);
 		}
@@ -983,14 +984,14 @@ export class WebSocketConnection implements MessageHandler {
 			this.drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
 		else {
 			this.closingState = AWAIT_CLOSE;
-			this.deadline(this.#options.closeTimeout, "close timeout");		// the server closes TCP first
+			this.deadline(this.options.closeTimeout, "close timeout");		// the server closes TCP first
 		}
 	}
 
 	/** @internal A protocol violation: fail the connection with the reader's close code. */
 	onError(closeCode: number, reason: string): void {
 		this.log.warn(`Protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
-		const handler = this.#open!.handler;
+		const handler = this.openOptions!.handler;
 		if (handler.onError)
 			handler.onError(this, closeCode, reason);
 		if (this.closeSent)
