@@ -74,12 +74,15 @@ export interface MessageReaderOptions {
 	maskScratch?: Uint8Array;
 }
 
+/** In MessageReader's type: the current frame is the message's last. */
+const FIN = 0x80;
+/** In MessageReader's type: the message's type. */
+const TYPE_BITS = 0x3;
+
 export class MessageReader extends FrameParser<MessageHandler, MessageReaderOptions> {
 	// After FrameParser's fields (state, remaining: the current frame's bytes still to come, ...).
-	/** Type of the message in progress, 0 when none. */
+	/** Type of the message in progress (bits 0-1), 0 when none; FIN: the current frame is its last (one number, one slot). */
 	private type = 0;
-	/** Whether the current frame is the message's last. */
-	private fin = false;
 	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
 	private total = 0;
 	// Declared, not defined (TypeScript emits nothing): each is a property,
@@ -140,7 +143,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		if (total > maxMessage)
 			return this.reject(CloseCode.MESSAGE_TOO_BIG, `message over ${maxMessage} bytes`);
 		this.total = total;
-		this.fin = fin;
+		this.type = (this.type & TYPE_BITS) | (fin ? FIN : 0);
 		if (this.options.streaming) {
 			if (opcode !== Opcode.CONTINUATION)
 				this.handler.onMessageStart?.(opcode, fin ? length : undefined);
@@ -155,11 +158,11 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 	protected override framePiece(chunk: ArrayBuffer, start: number, end: number): void {
 		const count = end - start;
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
-		if (this.type === Opcode.TEXT && (this.utf8 = validate(chunk, start, end, this.utf8)) < 0)
+		if ((this.type & TYPE_BITS) === Opcode.TEXT && (this.utf8 = validate(chunk, start, end, this.utf8)) < 0)
 			return this.reject(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
 		const remaining = this.remaining;
 		if (this.options.streaming) {
-			const last = this.fin && remaining === 0;
+			const last = (this.type & FIN) !== 0 && remaining === 0;
 			const handler = this.handler;
 			if (handler.onMessageRange)
 				handler.onMessageRange(chunk, start, end, last);
@@ -185,9 +188,9 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 
 	/** @internal FrameParser hook */
 	protected override frameEnd(): void {
-		if (!this.fin)
+		if (!(this.type & FIN))
 			return;
-		const type = this.type;
+		const type = this.type & TYPE_BITS;
 		// The message is over: a split code point at its end is invalid too.
 		if (type === Opcode.TEXT && this.utf8 !== 0)
 			return this.reject(CloseCode.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
