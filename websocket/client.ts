@@ -506,7 +506,7 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			return;
 		}
 		connection.open({
-			handler: this, streaming: false, maxMessage: settings.maxMessage,
+			role: "client", handler: this, streaming: false, maxMessage: settings.maxMessage,
 			sendBuffer: settings.sendBuffer, maxQueue: settings.maxQueue, protocol: result.protocol,
 		});
 		client.opened(connection);

@@ -74,10 +74,27 @@ export const CLOSING = 2;
 /** TCP closed; the object is spent. */
 export const CLOSED = 3;
 
-/* The states of CLOSING (#closing). */
+/* The states of CLOSING (closingState), in bits 2-3 of flags. */
 const AWAIT_CLOSE = 1;
 const DRAIN = 2;
 const LINGER = 3;
+
+/* flags: the state (bits 0-1), the CLOSING state (bits 2-3), and these. One number: a slot, where a field each was six. */
+const STATE_BITS = 0x3;
+const CLOSING_SHIFT = 2;
+const CLOSING_BITS = 0x3 << CLOSING_SHIFT;
+/** We sent a Close frame. */
+const CLOSE_SENT = 0x10;
+/** pause(): reading stopped. */
+const PAUSED = 0x20;
+/** TCP connected (at once for an accepted socket). */
+const CONNECTED = 0x40;
+/** A message begun with sendPiece() awaits its last piece. */
+const STREAMING = 0x80;
+/** The owner's mark (ConnectionOwner: marked). */
+const MARKED = 0x100;
+/** Bytes were written since the platform last reported a budget. */
+const UNCONFIRMED = 0x200;
 
 /** A write failed: the connection is gone. */
 class ConnectionGone extends Error {}
@@ -144,6 +161,16 @@ export interface ConnectionOptions {
 	 * all). Default: a writer of the connection's own.
 	 */
 	writer?: FrameWriter;
+	/**
+	 * Where the connections made with these options record the largest
+	 * number of bytes a send queue of theirs held (diagnostics: memory stays
+	 * bounded): one record for them all, not a slot on each. Default: none kept.
+	 */
+	queueStats?: QueueStats;
+}
+
+export interface QueueStats {
+	maxQueued: number;
 }
 
 export interface OpenOptions {
@@ -162,6 +189,14 @@ export interface OpenOptions {
 	readSize?: number;
 	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
 	maskScratch?: Uint8Array;
+	/**
+	 * The connection's role, when the caller sets it: the connection's
+	 * MessageReader then keeps this object as its options too (no object of
+	 * its own). The connection keeps the object (not a copy of its fields: a
+	 * slot each), so a server passes one per route to all its connections;
+	 * it must not change afterwards.
+	 */
+	role?: Role;
 }
 
 /** Message bytes not yet framed. */
@@ -188,14 +223,14 @@ export class WebSocketConnection implements MessageHandler {
 	// closing connection, a busy one or a peer's Close needs is not declared
 	// as a field but added when first set (`declare`: TypeScript emits
 	// nothing), and the send queues exist only while they hold something.
+	// Private members are TypeScript `private`, never `#name`: XS defines
+	// each #method and #accessor on every instance (a slot each), and #fields
+	// cost a slot more per instance (their list's head).
 	// Hot fields first: XS finds a property by walking them in creation order.
-	state = CONNECTING;
+	/** The state (CONNECTING, OPEN, CLOSING, CLOSED), the CLOSING state and the flags above. */
+	private flags = CONNECTING;
 	/** "address:port" of the peer, for logs. */
 	readonly peer: string;
-	/** Whether we sent a Close frame. */
-	closeSent = false;
-	/** Largest number of bytes the send queue held (diagnostics: memory stays bounded). */
-	maxQueued = 0;
 	/** Time of the last byte moved either way (for a server's longest-idle purge). */
 	lastActivity = Date.now();
 	/** Subprotocol in use, if any (set by open() when the handshake selected one). */
@@ -205,36 +240,26 @@ export class WebSocketConnection implements MessageHandler {
 	/** The application's own per-connection value. */
 	declare context: unknown;
 
-	#handler: WebSocketHandler | undefined;
-	#reader: MessageReader | undefined;
-	#socket: TCP | undefined;
-	#readable = 0;
-	#writable = 0;
-	/** Bytes written since the platform last reported a budget. */
-	#unconfirmed = 0;
+	/** What open() was given (OpenOptions, kept as given: shared by a route's connections). */
+	private openOptions: OpenOptions | undefined;
+	private reader: MessageReader | undefined;
+	private socket: TCP | undefined;
+	private readable = 0;
+	private writable = 0;
 	/** Time of the last platform callback. */
-	#lastCallback = Date.now();
-	#paused = false;
-	#connected = false;
+	private lastCallback = Date.now();
 	/** Frames (or parts of one) ready to write; undefined when none. */
-	#queue: Chunk[] | undefined;
-	#queued = 0;
+	private queue: Chunk[] | undefined;
+	private queued = 0;
 	/** Message bytes not yet framed, oldest first; undefined when none. */
-	#outgoing: Outgoing[] | undefined;
-	#pending = 0;
-	/** The Pong still waiting in the queue, if any. */
-	#pong: ArrayBuffer | undefined;
-	/** A message begun with sendPiece() awaits its last piece. */
-	#streaming = false;
-	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
-	#closing = 0;
-	#sendBuffer = 1024;
-	#maxQueue = Infinity;
-	/** When the oldest unanswered Ping was sent (0: none). */
-	#pingSentAt = 0;
-	#readSize: number;
+	private outgoing: Outgoing[] | undefined;
+	private pending = 0;
 	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
-	readonly #options: ConnectionOptions;
+	private readonly options: ConnectionOptions;
+	/** When the oldest unanswered Ping was sent; deleted once answered. */
+	declare private pingSent: number | undefined;
+	/** The Pong still waiting in the queue, if any (deleted once written). */
+	declare private pongFrame: ArrayBuffer | undefined;
 	/** A client's writer (a server's connections share the server's): made at its first frame. */
 	declare private ownWriter: FrameWriter | undefined;
 	/** Whole messages held while a streamed message is unfinished; undefined when none. */
@@ -248,15 +273,14 @@ export class WebSocketConnection implements MessageHandler {
 	declare private timer?: Timer;
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
-		this.#options = options;
-		this.#readSize = options.readSize ?? 1024;
+		this.options = options;
 		if ("from" in target) {
 			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
-			this.#connected = true;
+			this.flags |= CONNECTED;
 		}
 		else
 			this.peer = peerName(target.address, target.port);
-		this.#socket = openSocket({
+		this.socket = openSocket({
 			...target,
 			// A frame often goes out as two writes (header, then payload): with Nagle on,
 			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
@@ -268,17 +292,57 @@ export class WebSocketConnection implements MessageHandler {
 		} as unknown as Parameters<typeof openSocket>[0]);
 	}
 
+	/** CONNECTING, OPEN, CLOSING or CLOSED. */
+	get state(): number {
+		return this.flags & STATE_BITS;
+	}
+
+	private setState(state: number): void {
+		this.flags = (this.flags & ~STATE_BITS) | state;
+	}
+
+	/** 0, or AWAIT_CLOSE, DRAIN or LINGER while CLOSING. */
+	private get closingState(): number {
+		return (this.flags & CLOSING_BITS) >> CLOSING_SHIFT;
+	}
+
+	private set closingState(closing: number) {
+		this.flags = (this.flags & ~CLOSING_BITS) | (closing << CLOSING_SHIFT);
+	}
+
+	/** Whether we sent a Close frame. */
+	get closeSent(): boolean {
+		return (this.flags & CLOSE_SENT) !== 0;
+	}
+
+	/**
+	 * @internal A mark for the owner's own use, kept in the connection's flags
+	 * (no slot): the server marks the connections that hold a client slot.
+	 */
+	get marked(): boolean {
+		return (this.flags & MARKED) !== 0;
+	}
+
+	set marked(marked: boolean) {
+		this.flags = marked ? this.flags | MARKED : this.flags & ~MARKED;
+	}
+
+	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
+	private get readSize(): number {
+		return this.openOptions?.readSize || this.options.readSize || 1024;
+	}
+
 	get role(): Role {
-		return this.#options.role;
+		return this.options.role;
 	}
 
 	get log(): Log {
-		return this.#options.log;
+		return this.options.log;
 	}
 
 	/** The frame builder: the server's shared one, or the connection's own (a client masks, 5.3). */
 	get writer(): FrameWriter {
-		return this.#options.writer ?? (this.ownWriter ??= new FrameWriter({ role: this.#options.role }));
+		return this.options.writer ?? (this.ownWriter ??= new FrameWriter({ role: this.options.role }));
 	}
 
 	/** The peer's Close reason ("" until its Close arrives, or when it had none). */
@@ -288,17 +352,22 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Whether the TCP connection was established (always for an accepted socket). */
 	get connected(): boolean {
-		return this.#connected;
+		return (this.flags & CONNECTED) !== 0;
+	}
+
+	/** Largest number of bytes a send queue held, of the connections sharing this one's options (ConnectionOptions.queueStats; 0 when none). */
+	get maxQueued(): number {
+		return this.options.queueStats?.maxQueued ?? 0;
 	}
 
 	/** Bytes accepted for sending and not yet written. */
 	get bufferedAmount(): number {
-		return this.#queued + this.#pending;
+		return this.queued + this.pending;
 	}
 
 	/** Whether reading is paused (pause()). */
 	get paused(): boolean {
-		return this.#paused;
+		return (this.flags & PAUSED) !== 0;
 	}
 
 	/* ------------------------------------------------------------- lifecycle */
@@ -307,24 +376,21 @@ export class WebSocketConnection implements MessageHandler {
 	open(options: OpenOptions): void {
 		if (this.state !== CONNECTING)
 			return;
-		this.#disarm();
-		this.state = OPEN;
+		this.disarm();
+		this.setState(OPEN);
 		if (options.protocol !== undefined)
 			this.protocol = options.protocol;
-		this.#handler = options.handler;
-		this.#sendBuffer = Math.max(1, options.sendBuffer);
-		this.#maxQueue = options.maxQueue;
-		if (options.readSize)
-			this.#readSize = options.readSize;
-		this.#reader = new MessageReader(this, {
-			role: this.role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
+		this.openOptions = options;
+		const role = this.role;
+		this.reader = new MessageReader(this, options.role === role ? options as MessageReaderOptions : {
+			role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
 		});
 		options.handler.onOpen?.(this);
 	}
 
 	/** @internal Bytes that came with the handshake's head: the first of the messages. */
 	received(rest: ArrayBuffer): void {
-		const reader = this.#reader;
+		const reader = this.reader;
 		if (reader && !reader.stopped)
 			reader.feed(rest);
 	}
@@ -334,12 +400,12 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state !== CONNECTING)
 			return;
 		this.sendRaw(ArrayBuffer.fromString(response));
-		this.#drainThenClose(reason);
+		this.drainThenClose(reason);
 	}
 
 	/** Set the one deadline; when it passes the connection closes with reason (a handshake may say otherwise). */
 	deadline(milliseconds: number, reason: string): void {
-		this.#disarm();
+		this.disarm();
 		if (!(milliseconds > 0))
 			return;
 		this.timer = Timer.set(() => this.deadlinePassed(reason), milliseconds);
@@ -349,7 +415,7 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Send a text message; false when not open or the queue is full. */
 	sendText(text: string): boolean {
-		return this.#accept(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
+		return this.enqueue(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
 	}
 
 	/**
@@ -358,12 +424,12 @@ export class WebSocketConnection implements MessageHandler {
 	 * False when not open or the queue is full.
 	 */
 	sendMessage(type: number, data: ArrayBuffer | Uint8Array): boolean {
-		return this.#accept(type, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
+		return this.enqueue(type, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
 	}
 
 	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
 	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
-		return this.#accept(Opcode.BINARY, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
+		return this.enqueue(Opcode.BINARY, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
 	}
 
 	/**
@@ -374,44 +440,43 @@ export class WebSocketConnection implements MessageHandler {
 	sendPiece(type: number, data: SendData, last: boolean): boolean {
 		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
 			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-		return this.#accept(this.#streaming ? Opcode.CONTINUATION : type, bytes, last, true);
+		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
 	}
 
 	/** Send a Ping (payload up to 125 bytes). */
 	ping(payload?: ArrayBuffer | Uint8Array | string): void {
 		if (this.state !== OPEN)
 			return;
-		if (!this.#pingSentAt)
-			this.#pingSentAt = Date.now();
+		this.pingSent ??= Date.now();
 		this.sendRaw(this.writer.ping(payload));
 	}
 
 	/** Whether a Ping we sent is still unanswered (any Pong answers it, 5.5.3). */
 	get pingOutstanding(): boolean {
-		return this.#pingSentAt !== 0;
+		return this.pingSent !== undefined;
 	}
 
 	/** When the oldest unanswered Ping was sent (0: none). */
 	get pingSentAt(): number {
-		return this.#pingSentAt;
+		return this.pingSent ?? 0;
 	}
 
-	#accept(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
+	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
 		if (this.state !== OPEN)
 			return false;
 		const size = bytes.byteLength;
 		const buffered = this.bufferedAmount;
-		if (buffered && buffered + size > this.#maxQueue)
+		if (buffered && buffered + size > this.openOptions!.maxQueue)
 			return false;
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
-		this.#pending += size;
-		if (!piece && this.#streaming)
+		this.pending += size;
+		if (!piece && this.flags & STREAMING)
 			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
-			const outgoing = this.#outgoing ??= [];
+			const outgoing = this.outgoing ??= [];
 			outgoing.push(message);
 			if (piece) {
-				this.#streaming = !fin;
+				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
 				const deferred = this.deferred;
 				if (fin && deferred) {
 					outgoing.push(...deferred);
@@ -427,30 +492,31 @@ export class WebSocketConnection implements MessageHandler {
 	sendRaw(chunk: Chunk): void {
 		if (this.state === CLOSED)
 			return;
-		(this.#queue ??= []).push(chunk);
-		this.#count(chunk.byteLength);
+		(this.queue ??= []).push(chunk);
+		this.countQueued(chunk.byteLength);
 		this.flush();
 	}
 
-	#count(bytes: number): void {
-		const queued = this.#queued += bytes;
-		if (queued + this.#pending > this.maxQueued)
-			this.maxQueued = queued + this.#pending;
+	private countQueued(bytes: number): void {
+		const total = (this.queued += bytes) + this.pending;
+		const stats = this.options.queueStats;
+		if (stats && total > stats.maxQueued)
+			stats.maxQueued = total;
 	}
 
 	/** Next frame: at most sendBuffer bytes of the oldest message (masked by a client, 5.3). */
-	#produce(): Chunk | undefined {
-		const outgoing = this.#outgoing;
+	private produce(): Chunk | undefined {
+		const outgoing = this.outgoing;
 		const message = outgoing?.[0];
 		if (!message)
 			return undefined;
 		const length = message.bytes.byteLength, offset = message.offset;
-		const count = Math.min(this.#sendBuffer, length - offset);
+		const count = Math.min(Math.max(1, this.openOptions!.sendBuffer), length - offset);
 		const end = offset + count;
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
 		message.offset = end;
-		this.#pending -= count;
+		this.pending -= count;
 		if (end === length)
 			outgoing!.shift();
 		const piece = message.bytes.subarray(offset, end);
@@ -458,9 +524,9 @@ export class WebSocketConnection implements MessageHandler {
 			return this.writer.frame(opcode, piece, fin);
 		// Unmasked: the header, then the payload as the caller's bytes (no copy when they are a whole buffer).
 		const header = this.writer.header(opcode, fin, count);
-		const queue = this.#queue ??= [];
+		const queue = this.queue ??= [];
 		queue.push(header);
-		this.#count(header.byteLength + count);
+		this.countQueued(header.byteLength + count);
 		if (count)
 			queue.push(this.writer.payloadView(piece));
 		return undefined;
@@ -469,65 +535,65 @@ export class WebSocketConnection implements MessageHandler {
 	/** Write queued output, as much as the budget allows. Never throws. */
 	flush(): void {
 		try {
-			this.#flush();
+			this.writeQueued();
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
-	#flush(): void {
-		const socket = this.#socket;
-		if (!socket || !this.#connected)
+	private writeQueued(): void {
+		const socket = this.socket;
+		if (!socket || !(this.flags & CONNECTED))
 			return;
-		let writable = this.#writable;
+		let writable = this.writable;
 		while (writable > 0) {
-			let queue = this.#queue;
+			let queue = this.queue;
 			let head: Chunk | undefined = queue?.[0];
 			if (!head) {
 				if (this.closeSent || this.state !== OPEN)
 					break;
-				const frame = this.#produce();		// may make the queue
+				const frame = this.produce();		// may make the queue
 				if (frame) {
-					(this.#queue ??= []).push(frame);
-					this.#count(frame.byteLength);
+					(this.queue ??= []).push(frame);
+					this.countQueued(frame.byteLength);
 				}
-				queue = this.#queue;
+				queue = this.queue;
 				head = queue?.[0];
 				if (!head)
 					break;
 			}
-			if (head === this.#pong)
-				this.#pong = undefined;		// being written: a newer Ping gets its own Pong
+			if (head === this.pongFrame)
+				delete this.pongFrame;		// being written: a newer Ping gets its own Pong
 			const length = head.byteLength;
 			let count = length;
 			if (!length)
 				queue!.shift();
 			else if (length <= writable) {
 				queue!.shift();
-				writable = this.#write(socket, head, writable, length);
+				writable = this.writeChunk(socket, head, writable, length);
 			}
 			else {
 				count = writable;
 				const view = head instanceof ArrayBuffer ? new Uint8Array(head) : head;
 				queue![0] = view.subarray(count);
-				writable = this.#write(socket, view.subarray(0, count), writable, count);
+				writable = this.writeChunk(socket, view.subarray(0, count), writable, count);
 			}
-			this.#queued -= count;
+			this.queued -= count;
 		}
-		if (writable !== this.#writable)
+		if (writable !== this.writable)
 			this.lastActivity = Date.now();		// once per flush, not per write
-		this.#writable = writable;
-		if (this.#queue?.length || this.#outgoing?.length)
+		this.writable = writable;
+		if (this.queue?.length || this.outgoing?.length)
 			return;
-		this.#queue = this.#outgoing = undefined;		// idle: no arrays held
-		if (this.#closing === DRAIN)
-			this.#linger();
+		this.queue = this.outgoing = undefined;		// idle: no arrays held
+		if (this.closingState === DRAIN)
+			this.linger();
 		else if (this.state === OPEN)
-			this.#handler!.onDrain?.(this);
+			this.openOptions!.handler.onDrain?.(this);
 	}
 
-	#write(socket: TCP, chunk: Chunk, writable: number, count: number): number {
+	private writeChunk(socket: TCP, chunk: Chunk, writable: number, count: number): number {
 		// esp32 and the simulator return the budget left, and nothing once the
 		// connection has failed (which the simulator never reports otherwise).
 		let left: unknown;
@@ -541,7 +607,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
-		this.#unconfirmed += count;
+		this.flags |= UNCONFIRMED;
 		return Math.min(left, writable - count);
 	}
 
@@ -549,47 +615,47 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** Stop reading: TCP pushes back on the peer until resume(). */
 	pause(): void {
-		this.#paused = true;
+		this.flags |= PAUSED;
 	}
 
 	/** Read again (at once, what the platform holds). */
 	resume(): void {
-		if (!this.#paused)
+		if (!(this.flags & PAUSED))
 			return;
-		this.#paused = false;
-		if (this.#readable > 0)
-			this.#pump();
+		this.flags &= ~PAUSED;
+		if (this.readable > 0)
+			this.pump();
 	}
 
-	#pump(): void {
+	private pump(): void {
 		try {
-			this.#flush();
-			if (this.#readable > 0)
+			this.writeQueued();
+			if (this.readable > 0)
 				this.lastActivity = Date.now();		// once per turn of input, not per read
-			const socket = this.#socket;
-			while (socket && this.state !== CLOSED && this.#readable > 0) {
+			const socket = this.socket;
+			while (socket && this.state !== CLOSED && this.readable > 0) {
 				// Paused: only while open (closing connections read on, to find the Close).
-				if (this.#paused && this.state === OPEN)
+				if (this.flags & PAUSED && this.state === OPEN)
 					break;
-				const count = Math.min(this.#readable, this.#readSize);
+				const count = Math.min(this.readable, this.readSize);
 				const chunk = socket.read(count) as ArrayBuffer | undefined;
-				this.#readable -= count;
+				this.readable -= count;
 				if (!chunk)
 					break;
-				const reader = this.#reader;
+				const reader = this.reader;
 				if (reader) {
 					if (!reader.stopped)
 						reader.feed(chunk);
 				}
 				else if (this.state === CONNECTING)
-					this.#options.owner.received(this, chunk);
+					this.options.owner.received(this, chunk);
 				// else: refused or failing: input is discarded
-				if (this.#closing === LINGER)		// the peer still sends: linger on, up to the deadline
+				if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
 					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endReason);
 			}
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
@@ -597,28 +663,28 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal */
 	socketReadable(bytes: number): void {
-		this.#lastCallback = Date.now();
-		this.#readable = bytes;
-		this.#pump();
+		this.lastCallback = Date.now();
+		this.readable = bytes;
+		this.pump();
 	}
 
 	/** @internal */
 	socketWritable(bytes: number): void {
-		this.#lastCallback = Date.now();
-		this.#unconfirmed = 0;
-		this.#writable = bytes;
-		if (!this.#connected) {
-			this.#connected = true;
+		this.lastCallback = Date.now();
+		this.flags &= ~UNCONFIRMED;
+		this.writable = bytes;
+		if (!(this.flags & CONNECTED)) {
+			this.flags |= CONNECTED;
 			try {
 				if (this.state === CONNECTING)
-					this.#options.owner.connected?.(this);
+					this.options.owner.connected?.(this);
 			}
 			catch (e) {
-				this.#crash(e);
+				this.crash(e);
 				return;
 			}
 		}
-		this.#pump();
+		this.pump();
 	}
 
 	/** @internal After onError the platform calls nothing else. cause: what a TLS socket says failed (modules/secure-socket); TCP says nothing. */
@@ -628,8 +694,8 @@ export class WebSocketConnection implements MessageHandler {
 				return;
 			// Write what the budget takes now (a half-closed peer still reads), then close.
 			try {
-				this.#learnBudget();
-				this.#flush();
+				this.learnBudget();
+				this.writeQueued();
 			}
 			catch {
 				// gone for writing too (a reset; lwip after a FIN)
@@ -637,10 +703,10 @@ export class WebSocketConnection implements MessageHandler {
 			if (cause)
 				this.log.error(cause.message);
 			if (this.state !== CLOSED)
-				this.destroy(this.#closing >= DRAIN ? this.endReason : cause ? cause.message : this.#goneReason());
+				this.destroy(this.closingState >= DRAIN ? this.endReason : cause ? cause.message : this.goneReason());
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
@@ -651,23 +717,23 @@ export class WebSocketConnection implements MessageHandler {
 	 * exists, and moves what the budget it learns allows. Never throws.
 	 */
 	check(now: number): void {
-		if (this.state === CLOSED || !this.#connected || now - this.#lastCallback < quietLimit)
+		if (this.state === CLOSED || !(this.flags & CONNECTED) || now - this.lastCallback < quietLimit)
 			return;
-		if (!(this.#queued > 0 || this.#pending > 0 || (this.#readable > 0 && !this.#paused) || this.#unconfirmed > 0))
+		if (!(this.queued > 0 || this.pending > 0 || (this.readable > 0 && !(this.flags & PAUSED)) || this.flags & UNCONFIRMED))
 			return;
-		this.#lastCallback = now;		// once per quietLimit
+		this.lastCallback = now;		// once per quietLimit
 		try {
-			this.#learnBudget();
-			this.#pump();
+			this.learnBudget();
+			this.pump();
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
 	/** A zero-length write: the budget the platform has now, or ConnectionGone. */
-	#learnBudget(): void {
-		const socket = this.#socket;
+	private learnBudget(): void {
+		const socket = this.socket;
 		if (!socket)
 			return;
 		let left: unknown;
@@ -679,11 +745,11 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
-		this.#writable = left;
+		this.writable = left;
 	}
 
-	#goneReason(): string {
-		if (!this.#connected)
+	private goneReason(): string {
+		if (!(this.flags & CONNECTED))
 			return "connection failed";
 		if (this.state === CONNECTING)
 			return this.role === "client" ? "server closed during the handshake" : "peer closed or reset";
@@ -699,9 +765,9 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state === CONNECTING)
 			this.destroy("closed before the handshake completed");
 		else if (this.state === OPEN) {
-			this.#sendClose(code, reason);
-			this.#closing = AWAIT_CLOSE;
-			this.deadline(this.#options.closeTimeout, "close timeout");
+			this.sendClose(code, reason);
+			this.closingState = AWAIT_CLOSE;
+			this.deadline(this.options.closeTimeout, "close timeout");
 		}
 	}
 
@@ -709,10 +775,10 @@ export class WebSocketConnection implements MessageHandler {
 	fail(code: number, reason: string): void {
 		if (this.state === CLOSED)
 			return;
-		this.#reader?.stop();
+		this.reader?.stop();
 		if (this.state === OPEN && !this.closeSent)
-			this.#sendClose(code, reason);
-		this.#drainThenClose(reason);
+			this.sendClose(code, reason);
+		this.drainThenClose(reason);
 	}
 
 	/** Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
@@ -720,45 +786,45 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state === CLOSED)
 			return;
 		if (this.state === OPEN && !this.closeSent)
-			this.#sendClose(code, reason);
+			this.sendClose(code, reason);
 		this.destroy(reason);
 	}
 
-	#sendClose(code: number, reason: string): void {
+	private sendClose(code: number, reason: string): void {
 		// What was sent before the Close goes before it, framed now: no data frame may follow a Close (5.5.1).
-		while (this.#outgoing?.length) {
-			const frame = this.#produce();
+		while (this.outgoing?.length) {
+			const frame = this.produce();
 			if (frame) {
-				(this.#queue ??= []).push(frame);
-				this.#count(frame.byteLength);
+				(this.queue ??= []).push(frame);
+				this.countQueued(frame.byteLength);
 			}
 		}
-		this.#outgoing = undefined;
+		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;		// (only when a streamed message never got its last piece)
-		this.#pending = 0;
-		this.closeSent = true;
-		this.state = CLOSING;
+		this.pending = 0;
+		this.flags |= CLOSE_SENT;
+		this.setState(CLOSING);
 		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
 		this.sendRaw(this.writer.close(code, reason));
 	}
 
 	/** DRAIN: write what is queued, then LINGER, then close TCP with reason; closeTimeout bounds it all. */
-	#drainThenClose(reason: string): void {
-		this.state = CLOSING;
-		this.#closing = DRAIN;
+	private drainThenClose(reason: string): void {
+		this.setState(CLOSING);
+		this.closingState = DRAIN;
 		this.endReason = reason;
-		this.#outgoing = undefined;
+		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;
-		this.#pending = 0;
-		this.deadline(this.#options.closeTimeout, "close timeout");
+		this.pending = 0;
+		this.deadline(this.options.closeTimeout, "close timeout");
 		this.flush();
 	}
 
-	#linger(): void {
-		this.#closing = LINGER;
-		this.lingerDeadline = Date.now() + Math.min(this.#options.closeTimeout, lingerTime);
+	private linger(): void {
+		this.closingState = LINGER;
+		this.lingerDeadline = Date.now() + Math.min(this.options.closeTimeout, lingerTime);
 		this.deadline(lingerQuiet, this.endReason);
 	}
 
@@ -766,27 +832,28 @@ export class WebSocketConnection implements MessageHandler {
 	destroy(reason: string): void {
 		if (this.state === CLOSED)
 			return;
-		this.state = CLOSED;
-		this.#disarm();
-		const reader = this.#reader;
+		this.setState(CLOSED);
+		this.disarm();
+		const reader = this.reader;
 		if (reader) {
 			reader.stop();
-			this.#reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
+			this.reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
 		}
-		this.#queue = undefined;
-		this.#queued = 0;
-		this.#outgoing = undefined;
+		this.queue = undefined;
+		this.queued = 0;
+		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;
-		this.#pending = 0;
-		this.#pong = undefined;
-		const socket = this.#socket;
-		this.#socket = undefined;
+		this.pending = 0;
+		if (this.pongFrame)
+			delete this.pongFrame;
+		const socket = this.socket;
+		this.socket = undefined;
 		if (socket) {
 			try {
-				if (this.#readable)
+				if (this.readable)
 					socket.read();		// unread input would make the close a reset
-				this.#readable = 0;
+				this.readable = 0;
 			}
 			catch {
 				// closing anyway
@@ -800,8 +867,8 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
-			this.#options.owner.ended(this, reason);
-			this.#handler?.onEnd?.(this, reason);
+			this.options.owner.ended(this, reason);
+			this.openOptions?.handler.onEnd?.(this, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
@@ -809,9 +876,9 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
-	#crash(e: unknown): void {
+	private crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
-			this.destroy(this.#closing >= DRAIN ? this.endReason : `peer gone (${e.message})`);
+			this.destroy(this.closingState >= DRAIN ? this.endReason : `peer gone (${e.message})`);
 			return;
 		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
@@ -823,7 +890,7 @@ export class WebSocketConnection implements MessageHandler {
 		}
 	}
 
-	#disarm(): void {
+	private disarm(): void {
 		if (this.timer) {
 			Timer.clear(this.timer);
 			delete this.timer;		// no property left behind on an open connection (a slot)
@@ -834,12 +901,12 @@ export class WebSocketConnection implements MessageHandler {
 	deadlinePassed(reason: string): void {
 		delete this.timer;
 		try {
-			if (this.#closing !== LINGER)
+			if (this.closingState !== LINGER)
 				this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
 			this.destroy(reason);
 		}
 		catch (e) {
-			this.#crash(e);
+			this.crash(e);
 		}
 	}
 
@@ -847,28 +914,28 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal */
 	onMessageStart(type: number, length: number | undefined): void {
-		const handler = this.#handler!;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessageStart)
 			handler.onMessageStart(this, type, length);
 	}
 
 	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
 	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
-		const handler = this.#handler!;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessageData)
 			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
 	}
 
 	/** @internal */
 	onMessageEnd(): void {
-		const handler = this.#handler!;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessageEnd)
 			handler.onMessageEnd(this);
 	}
 
 	/** @internal */
 	onMessage(type: number, data: ArrayBuffer): void {
-		const handler = this.#handler!;
+		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessage)
 			handler.onMessage(this, type, data);
 	}
@@ -878,11 +945,11 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state !== OPEN)
 			return;
 		const frame = this.writer.pong(payload);
-		const queue = this.#queue;
-		const pending = this.#pong && queue ? queue.indexOf(this.#pong) : -1;
-		this.#pong = frame;
+		const queue = this.queue;
+		const pending = this.pongFrame && queue ? queue.indexOf(this.pongFrame) : -1;
+		this.pongFrame = frame;
 		if (pending >= 0) {
-			this.#queued += frame.byteLength - queue![pending].byteLength;
+			this.queued += frame.byteLength - queue![pending].byteLength;
 			queue![pending] = frame;
 		}
 		else
@@ -891,8 +958,9 @@ export class WebSocketConnection implements MessageHandler {
 
 	/** @internal */
 	onPong(payload: ArrayBuffer): void {
-		this.#pingSentAt = 0;
-		const handler = this.#handler!;
+		if (this.pingSent !== undefined)
+			delete this.pingSent;		// no property left behind on an idle connection (a slot)
+		const handler = this.openOptions!.handler;
 		if (handler.onPong)
 			handler.onPong(this, payload);
 	}
@@ -904,26 +972,26 @@ export class WebSocketConnection implements MessageHandler {
 		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
 		const wasOpen = this.state === OPEN;
 		if (!this.closeSent)
-			this.#sendClose(code ?? CloseCode.NORMAL, "");
-		if (wasOpen || this.#closing === AWAIT_CLOSE) {
-			const handler = this.#handler!;
+			this.sendClose(code ?? CloseCode.NORMAL, "");
+		if (wasOpen || this.closingState === AWAIT_CLOSE) {
+			const handler = this.openOptions!.handler;
 			if (handler.onClose)
 				handler.onClose(this, this.closeCode, reason);
 		}
 		if (this.state === CLOSED)
 			return;
 		if (this.role === "server")
-			this.#drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
+			this.drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
 		else {
-			this.#closing = AWAIT_CLOSE;
-			this.deadline(this.#options.closeTimeout, "close timeout");		// the server closes TCP first
+			this.closingState = AWAIT_CLOSE;
+			this.deadline(this.options.closeTimeout, "close timeout");		// the server closes TCP first
 		}
 	}
 
 	/** @internal A protocol violation: fail the connection with the reader's close code. */
 	onError(closeCode: number, reason: string): void {
 		this.log.warn(`Protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
-		const handler = this.#handler!;
+		const handler = this.openOptions!.handler;
 		if (handler.onError)
 			handler.onError(this, closeCode, reason);
 		if (this.closeSent)

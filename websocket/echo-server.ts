@@ -43,24 +43,67 @@ export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions,
 	path?: string;
 }
 
-/** The message being echoed on one connection: a few numbers, no buffer (an idle connection's memory). */
-class Echo {
-	type = 0;
-	/** Bytes of the message so far. */
-	length = 0;
-	/** The echo's final frame was queued. */
-	finished = true;
-	/** Text: the commands the bytes so far could still be, one bit each (COMMANDS). */
-	matches = 0;
-	/** Text: the last piece, sent once the message is complete (added at the first text message). */
-	declare held: Uint8Array | undefined;
-	/** Debug log only: the first PROBE bytes, for the preview. */
-	declare probe: Uint8Array | undefined;
+/*
+ * The message being echoed on one connection is one number, its
+ * connection's context (a slot, no object: an idle connection's memory):
+ * the type (bits 0-1), whether the echo's final frame was queued (FINISHED),
+ * for text the commands the bytes so far could still be (bits 3-4, one per
+ * COMMANDS entry), and above them the bytes of the message so far
+ * (saturating at 2^47: exact in a Number; only logs and the commands read it).
+ * When the debug log is on, from the first text message on the context is
+ * an EchoProbe instead: the number and the first PROBE bytes of the
+ * message, for the log's preview.
+ */
+const TYPE_BITS = 0x3;
+const FINISHED = 0x4;
+const MATCHES_SHIFT = 3;
+const MATCHES_BITS = ((1 << COMMANDS.length) - 1) << MATCHES_SHIFT;
+const LENGTH_UNIT = 32;
+const LENGTH_CAP = 2 ** 47;
+
+/** Debug log only: the echo's number and the first PROBE bytes of the message. */
+class EchoProbe {
+	state = FINISHED;
+	readonly probe = new Uint8Array(PROBE);
+}
+
+function echoState(connection: WebSocketConnection): number {
+	const context = connection.context as number | EchoProbe;
+	return typeof context === "number" ? context : context.state;
+}
+
+function setEchoState(connection: WebSocketConnection, state: number): void {
+	const context = connection.context as number | EchoProbe;
+	if (typeof context === "number")
+		connection.context = state;
+	else
+		context.state = state;
+}
+
+function lengthOf(state: number): number {
+	return Math.floor(state / LENGTH_UNIT);
+}
+
+/** state with `length` bytes so far and the low bits `low`. */
+function withLength(low: number, length: number): number {
+	return Math.min(length, LENGTH_CAP) * LENGTH_UNIT + low;
+}
+
+/* Reading a low bit with & is exact for any state (ToInt32 keeps the low bits); changing one is arithmetic, as the state may exceed 32 bits. */
+function withLow(state: number, low: number): number {
+	return state - state % LENGTH_UNIT + low;
 }
 
 /** The echo, as the handler of every connection on its route. */
 export class WebSocketEcho implements WebSocketHandler {
 	readonly #log: Log;
+	/*
+	 * Text: the last piece of a message, sent once the message is complete.
+	 * Held here, not per connection: the last piece and the message's end
+	 * (or its failure) are delivered within one read, one connection at a time.
+	 */
+	#held: Uint8Array | undefined;
+	#heldBy: WebSocketConnection | undefined;
 
 	constructor(log: Log) {
 		this.#log = log;
@@ -72,50 +115,71 @@ export class WebSocketEcho implements WebSocketHandler {
 	});
 
 	onOpen(connection: WebSocketConnection): void {
-		connection.context = new Echo();
+		connection.context = FINISHED;
 	}
 
 	onMessageStart(connection: WebSocketConnection, type: number): void {
-		const echo = connection.context as Echo;
-		echo.type = type;
-		echo.length = 0;
-		echo.finished = false;
-		echo.matches = type === Opcode.TEXT ? (1 << COMMANDS.length) - 1 : 0;
+		this.#drop();		// (a piece held for a message that then failed)
+		setEchoState(connection, type & TYPE_BITS | (type === Opcode.TEXT ? MATCHES_BITS : 0));
 	}
 
 	onMessageData(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void {
-		const echo = connection.context as Echo;
-		const length = echo.length;
-		const text = echo.type === Opcode.TEXT;
-		if (text && length < LONGEST && echo.matches)
-			echo.matches = narrow(echo.matches, piece, length);
-		if (text && length < PROBE && this.#log.debugging)
-			(echo.probe ??= new Uint8Array(PROBE)).set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
-		echo.length = length + piece.byteLength;
-		if (last && text)
-			echo.held = piece;		// its UTF-8 is judged complete only at the end (8.1)
+		let state = echoState(connection);
+		const length = lengthOf(state);
+		const text = (state & TYPE_BITS) === Opcode.TEXT;
+		if (text && length < LONGEST && state & MATCHES_BITS) {
+			const low = state % LENGTH_UNIT;
+			state = withLow(state, (low & ~MATCHES_BITS) | (narrow((low & MATCHES_BITS) >> MATCHES_SHIFT, piece, length) << MATCHES_SHIFT));
+		}
+		if (text && length < PROBE && this.#log.debugging) {
+			let context = connection.context as number | EchoProbe;
+			if (typeof context === "number") {
+				context = new EchoProbe();		// the state is set below
+				connection.context = context;
+			}
+			context.probe.set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
+		}
+		state = withLength(state % LENGTH_UNIT, length + piece.byteLength);
+		setEchoState(connection, state);
+		if (last && text) {
+			this.#held = piece;		// its UTF-8 is judged complete only at the end (8.1)
+			this.#heldBy = connection;
+		}
 		else
-			this.#echo(connection, echo, piece, last);
+			this.#echo(connection, piece, last);
 	}
 
 	onMessageEnd(connection: WebSocketConnection): void {
-		const echo = connection.context as Echo;
-		const held = echo.held;
-		echo.held = undefined;
+		const held = this.#heldBy === connection ? this.#held : undefined;
+		this.#drop();
 		if (held)
-			this.#echo(connection, echo, held, true);
-		else if (!echo.finished)
-			this.#echo(connection, echo, EMPTY, true);		// an empty message, or one whose last frame was empty
-		const text = echo.type === Opcode.TEXT;
+			this.#echo(connection, held, true);
+		else if (!(echoState(connection) & FINISHED))
+			this.#echo(connection, EMPTY, true);		// an empty message, or one whose last frame was empty
+		const state = echoState(connection);
+		const text = (state & TYPE_BITS) === Opcode.TEXT;
+		const length = lengthOf(state);
 		const log = this.#log;
+		const context = connection.context;
 		if (log.debugging)
-			log.debug(`Received ${text ? "text" : "binary"} message of ${echo.length} bytes from ${connection.peer}${text && echo.probe ? preview(echo.probe, echo.length) : ""}`);
-		if (text && isCommand(echo, 0))
+			log.debug(`Received ${text ? "text" : "binary"} message of ${length} bytes from ${connection.peer}${text && typeof context === "object" ? preview((context as EchoProbe).probe, length) : ""}`);
+		if (text && isCommand(state, 0))
 			triggerAsync(connection, log);
-		else if (text && isCommand(echo, 1)) {
+		else if (text && isCommand(state, 1)) {
 			log.info(`Sending ping to ${connection.peer}`);
 			connection.ping();
 		}
+	}
+
+	/** The message failed (e.g. its text ends inside a UTF-8 sequence): nothing more of it is sent. */
+	onError(connection: WebSocketConnection): void {
+		if (this.#heldBy === connection)
+			this.#drop();
+	}
+
+	#drop(): void {
+		if (this.#heldBy)
+			this.#held = this.#heldBy = undefined;
 	}
 
 	onDrain(connection: WebSocketConnection): void {
@@ -123,13 +187,17 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	onEnd(connection: WebSocketConnection): void {
+		if (this.#heldBy === connection)
+			this.#drop();
 		connection.context = undefined;		// a spent connection holds no echo state, whoever still refers to it
 	}
 
 	/** One piece of the echoed message, as one frame. */
-	#echo(connection: WebSocketConnection, echo: Echo, piece: Uint8Array, last: boolean): void {
-		echo.finished = last;
-		if (!connection.sendPiece(echo.type, piece, last)) {
+	#echo(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void {
+		const state = echoState(connection);
+		const low = state % LENGTH_UNIT;
+		setEchoState(connection, withLow(state, last ? low | FINISHED : low & ~FINISHED));
+		if (!connection.sendPiece(state & TYPE_BITS, piece, last)) {
 			connection.fail(CloseCode.INTERNAL_ERROR, "echo queue full");		// cannot happen while READ_CAP < maxQueue
 			return;
 		}
@@ -158,8 +226,8 @@ function narrow(matches: number, piece: Uint8Array, at: number): number {
 }
 
 /** Whether the message is exactly COMMANDS[index] (ASCII). */
-function isCommand(echo: Echo, index: number): boolean {
-	return (echo.matches & (1 << index)) !== 0 && echo.length === COMMANDS[index].length;
+function isCommand(state: number, index: number): boolean {
+	return (state & (1 << (MATCHES_SHIFT + index))) !== 0 && lengthOf(state) === COMMANDS[index].length;
 }
 
 /** ": text" for a short printable ASCII message, "" otherwise. */

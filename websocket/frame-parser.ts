@@ -26,6 +26,12 @@
  *   else a copy (slice) of the piece: one allocation per small message.
  * Do not reuse a chunk after feeding it unless every handler in the chain
  * uses the ranges within the call only.
+ *
+ * Memory: a parser is one object of a few numbers. It keeps its options
+ * object as given (not a copy of its fields: a slot each), so one frozen
+ * object may serve every parser of a route; it must not change afterwards.
+ * A subclass (websocket/message-reader) overrides the frame* hooks instead
+ * of being a handler of its own: one object per connection, not two.
  */
 
 import Logical from "logical";
@@ -63,46 +69,47 @@ export interface FrameParserOptions {
 
 const HEADER = 0;		// collecting the 2..14 header bytes
 const DATA = 1;			// streaming a data frame's payload
-const CONTROL = 2;		// buffering a control frame's payload
 const STOPPED = 3;		// after an error or stop(): input ignored
+// Buffering a control frame's payload: the state is the frame's opcode (8, 9 or 10; no field of its own).
 
 /** 2^53 - 1: larger lengths can't be counted exactly in a Number. */
 const MAX_LENGTH_HIGH = 0x1FFFFF;
 
-export class FrameParser {
+/** Bytes of a header whose second byte is b1: MASK bit and 7-bit length decide (5.2). */
+function headerSize(b1: number): number {
+	const length7 = b1 & 0x7F;
+	return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}
+
+export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameParserOptions> {
 	// Hot fields first: XS finds an instance's properties by walking them in
 	// creation order, so the order of these declarations is the cost of
 	// `this.x` (and of reaching the prototype's methods, after all of them).
-	private state = HEADER;
+	protected state = HEADER;
 	/** Payload bytes of the current frame still to come. */
-	private remaining = 0;
-	/** Payload bytes of the current frame seen so far (mask rotation). */
-	private offset = 0;
-	private readonly masked: boolean;
-	/** Whether the handler takes ranges (onDataRange): decided once, not per piece. */
-	private readonly ranges: boolean;
-	private readonly handler: FrameHandler;
-	/** The current frame's masking key, its first byte in the top 8 bits (a number: no buffer per connection). */
+	protected remaining = 0;
+	/**
+	 * The current frame's masking key, rotated to the next payload byte (5.3):
+	 * the key byte for it in the top 8 bits (a number: no buffer per
+	 * connection, no offset to keep); 0: nothing to unmask.
+	 */
 	private mask = 0;
-	/** Where the key, rotated to a piece's offset, is written for Logical.xor (FrameParserOptions.maskScratch). */
-	private maskScratch: Uint8Array | undefined;
+	protected readonly handler: H;
+	/** Kept as given (see above). */
+	protected readonly options: O;
 	/** Header bytes so far (a header split across reads); at most 2 + 8 + 4. */
 	private have = 0;
-	private need = 2;
-	private opcode = 0;
-	private readonly allowedRsv: number;
 	// Declared, not defined: a property (a slot on every connection) only once first set.
 	/** Made when a header first arrives split across reads, then kept: a parser that never sees one holds none. */
 	declare private header: Uint8Array | undefined;
 	/** A control frame's payload while it arrives. */
 	declare private control: Uint8Array | undefined;
+	/** The key rotated for Logical.xor, when options.maskScratch is not given: made at the first masked payload. */
+	declare private ownScratch: Uint8Array | undefined;
 
-	constructor(handler: FrameHandler, options: FrameParserOptions) {
-		this.masked = options.role === "server";
-		this.ranges = typeof handler.onDataRange === "function";
+	constructor(handler: H, options: O) {
 		this.handler = handler;
-		this.allowedRsv = (options.allowedRsv ?? 0) & 0x70;
-		this.maskScratch = options.maskScratch;
+		this.options = options;
 	}
 
 	/** Whether the parser stopped (error or stop()). */
@@ -133,8 +140,8 @@ export class FrameParser {
 				bytes ??= new Uint8Array(chunk);
 				if (this.have === 0 && end - at >= 2) {
 					// Fast path: the whole header is in this read; decode it where it lies.
-					const b1 = bytes[at + 1], length7 = b1 & 0x7F;
-					const need = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+					const b1 = bytes[at + 1];
+					const need = headerSize(b1);
 					if (end - at >= need) {
 						if (!this.checkFirstBytes(bytes[at], b1) || !this.startFrame(bytes, at))
 							return;
@@ -143,65 +150,92 @@ export class FrameParser {
 					}
 				}
 				const header = this.header ??= new Uint8Array(14);
-				let have = this.have, need = this.need;
+				let have = this.have;
+				if (have < 2) {
+					while (have < 2 && at < end)
+						header[have++] = bytes[at++];
+					this.have = have;
+					if (have < 2)
+						return;
+					if (!this.checkFirstBytes(header[0], header[1]))
+						return;
+				}
+				// Past the second byte the header's size is known from it (no field of its own).
+				const need = headerSize(header[1]);
 				while (have < need && at < end)
 					header[have++] = bytes[at++];
 				this.have = have;
 				if (have < need)
 					return;
-				if (need === 2) {
-					// Second byte: MASK bit and 7-bit length decide the header size (5.2).
-					const length7 = header[1] & 0x7F;
-					need = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (header[1] & 0x80 ? 4 : 0);
-					if (!this.checkFirstBytes(header[0], header[1]))
-						return;
-					this.need = need;
-					if (have < need)
-						continue;
-				}
 				if (!this.startFrame(header, 0))
 					return;
 			}
 			else if (state === DATA) {
 				const count = Math.min(this.remaining, end - at);
-				const whole = count === end;		// the piece spans the chunk (at is 0)
-				if (this.masked) {
+				if (this.mask) {
 					// Unmask in place: the chunk itself, or a view of the piece's range (Logical.xor
-					// honors a view's offset and length), never a copy of the payload.
-					this.unmask(whole ? chunk : new Uint8Array(chunk, at, count), this.offset);
-					this.offset += count;
+					// honors a view's offset and length), never a copy of the payload. A zero key
+					// (or an unmasked frame, for a client) leaves the bytes as they are.
+					this.unmask(count === end ? chunk : new Uint8Array(chunk, at, count));
+					const shift = (count & 3) << 3;
+					if (shift)
+						this.mask = (this.mask << shift) | (this.mask >>> (32 - shift));
 				}
 				this.remaining -= count;
-				if (this.ranges)
-					this.handler.onDataRange!(chunk, at, at + count);
-				else
-					this.handler.onData(whole ? chunk : chunk.slice(at, at + count));
+				this.framePiece(chunk, at, at + count);
 				at += count;
 				if (this.state !== DATA)
 					return;		// stopped by the handler
 				if (this.remaining === 0)
 					this.endDataFrame();
 			}
-			else if (state === CONTROL) {
+			else if (state !== STOPPED) {		// a control frame
 				const count = Math.min(this.remaining, end - at);
 				const control = this.control!;
-				control.set(new Uint8Array(chunk, at, count), this.offset);
+				control.set(new Uint8Array(chunk, at, count), control.byteLength - this.remaining);
 				at += count;
-				this.offset += count;
 				this.remaining -= count;
 				if (this.remaining === 0)
 					this.endControlFrame();
 			}
 			else
-				return;		// STOPPED
+				return;
 		}
+	}
+
+	/* Hooks: the handler's events. A subclass overrides them to be its own handler. */
+
+	/** A data frame's header (FrameHandler.onFrameStart). */
+	protected frameStart(opcode: number, fin: boolean, length: number, rsv: number): void {
+		(this.handler as FrameHandler).onFrameStart(opcode, fin, length, rsv);
+	}
+
+	/** chunk[start, end), unmasked: onDataRange, else onData with the chunk itself when the piece spans it, else a copy. */
+	protected framePiece(chunk: ArrayBuffer, start: number, end: number): void {
+		const handler = this.handler as FrameHandler;
+		if (handler.onDataRange)
+			handler.onDataRange(chunk, start, end);
+		else
+			handler.onData(end - start === chunk.byteLength ? chunk : chunk.slice(start, end));
+	}
+
+	protected frameEnd(): void {
+		(this.handler as FrameHandler).onFrameEnd();
+	}
+
+	protected frameControl(opcode: number, payload: ArrayBuffer): void {
+		(this.handler as FrameHandler).onControl(opcode, payload);
+	}
+
+	protected frameError(closeCode: number, reason: string): void {
+		(this.handler as FrameHandler).onError(closeCode, reason);
 	}
 
 	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */
 	private checkFirstBytes(b0: number, b1: number): boolean {
 		const opcode = b0 & 0x0F;
 		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
-		if (b0 & 0x70 & ~this.allowedRsv)
+		if (b0 & 0x70 & ~(this.options.allowedRsv ?? 0))
 			return this.fail(CloseCode.PROTOCOL_ERROR, "reserved bits set");
 		// Opcodes 3-7 and 0xB-0xF are reserved (5.2).
 		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG)
@@ -214,15 +248,17 @@ export class FrameParser {
 				return this.fail(CloseCode.PROTOCOL_ERROR, "control frame payload over 125 bytes");
 		}
 		// A server MUST close on an unmasked client frame; a client on a masked server frame (5.1).
-		if (!(b1 & 0x80) === this.masked)
-			return this.fail(CloseCode.PROTOCOL_ERROR, this.masked ? "unmasked frame from client" : "masked frame from server");
+		const masked = this.options.role === "server";
+		if (!(b1 & 0x80) === masked)
+			return this.fail(CloseCode.PROTOCOL_ERROR, masked ? "unmasked frame from client" : "masked frame from server");
 		return true;
 	}
 
 	/** The header, at header[base...], is complete: decode length and mask, enter the payload state. */
 	private startFrame(header: Uint8Array, base: number): boolean {
 		const b0 = header[base];
-		const length7 = header[base + 1] & 0x7F;
+		const b1 = header[base + 1];
+		const length7 = b1 & 0x7F;
 		let length = length7, at = base + 2;
 		if (length7 === 126) {
 			length = (header[base + 2] << 8) | header[base + 3];
@@ -239,23 +275,20 @@ export class FrameParser {
 			at = base + 10;
 		}
 		// Lengths need not be minimally encoded here: RFC 6455 binds senders, receivers need not check.
-		if (this.masked)
-			this.mask = (header[at] << 24) | (header[at + 1] << 16) | (header[at + 2] << 8) | header[at + 3];
+		// (checkFirstBytes made the MASK bit agree with the role.)
+		this.mask = b1 & 0x80 ? (header[at] << 24) | (header[at + 1] << 16) | (header[at + 2] << 8) | header[at + 3] : 0;
 		this.have = 0;
-		this.need = 2;
-		this.offset = 0;
 		this.remaining = length;
 		const opcode = b0 & 0x0F;
-		this.opcode = opcode;
 		if (opcode & 0x8) {
 			this.control = new Uint8Array(length);
-			this.state = CONTROL;
+			this.state = opcode;		// buffering a control frame
 			if (length === 0)
 				this.endControlFrame();
 			return !this.stopped;
 		}
 		this.state = DATA;
-		this.handler.onFrameStart(opcode, (b0 & 0x80) !== 0, length, b0 & 0x70);
+		this.frameStart(opcode, (b0 & 0x80) !== 0, length, b0 & 0x70);
 		if (this.state !== DATA)
 			return false;
 		if (length === 0)
@@ -265,23 +298,23 @@ export class FrameParser {
 
 	private endDataFrame(): void {
 		this.state = HEADER;
-		this.handler.onFrameEnd();
+		this.frameEnd();
 	}
 
 	private endControlFrame(): void {
 		const payload = this.control!.buffer as ArrayBuffer;
+		const opcode = this.state;
 		this.control = undefined;
-		if (this.masked && payload.byteLength)
-			this.unmask(payload, 0);
+		if (this.mask && payload.byteLength)
+			this.unmask(payload);
 		this.state = HEADER;
-		this.handler.onControl(this.opcode, payload);
+		this.frameControl(opcode, payload);
 	}
 
-	/** XOR target with the key rotated to the frame offset its first byte has (5.3); the scratch is written just before, so sharing it is safe. */
-	private unmask(target: ArrayBuffer | Uint8Array, offset: number): void {
-		const key = this.mask, shift = (offset & 3) << 3;
-		const rotated = shift ? (key << shift) | (key >>> (32 - shift)) : key;
-		const scratch = this.maskScratch ??= new Uint8Array(4);
+	/** XOR target with the key as rotated to its first byte (5.3); the scratch is written just before, so sharing it is safe. */
+	private unmask(target: ArrayBuffer | Uint8Array): void {
+		const rotated = this.mask;
+		const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
 		scratch[0] = rotated >>> 24;
 		scratch[1] = rotated >>> 16;
 		scratch[2] = rotated >>> 8;
@@ -289,9 +322,10 @@ export class FrameParser {
 		Logical.xor(target, scratch);
 	}
 
-	private fail(closeCode: number, reason: string): false {
+	/** Stop, and report the broken rule (frameError). */
+	protected fail(closeCode: number, reason: string): false {
 		this.stop();
-		this.handler.onError(closeCode, reason);
+		this.frameError(closeCode, reason);
 		return false;
 	}
 }

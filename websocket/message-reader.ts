@@ -18,12 +18,18 @@
  *   chunk (one allocation, the message itself); otherwise it is assembled
  *   in a buffer sized from the declared frame lengths.
  *
+ * Memory: the reader is its FrameParser (a subclass, one object per
+ * connection), keeps its options object as given (one frozen object may
+ * serve a whole route; it must not change afterwards), and holds a text
+ * message's UTF-8 state as a number.
+ *
  * Preload-safe: no module-level mutable state.
  */
 
 import { CloseCode, Opcode, type Role } from "websocket/constants";
-import { FrameParser, type FrameHandler } from "websocket/frame-parser";
-import { Utf8Validator, isValidCloseCode, isValidUtf8 } from "websocket/validation";
+import { FrameParser } from "websocket/frame-parser";
+import { isValidCloseCode, isValidUtf8 } from "websocket/validation";
+import { validate } from "websocket/utf8";
 
 /** Message type: Opcode.TEXT (1) or Opcode.BINARY (2). */
 export type MessageType = number;
@@ -68,27 +74,21 @@ export interface MessageReaderOptions {
 	maskScratch?: Uint8Array;
 }
 
-export class MessageReader implements FrameHandler {
-	// Hot fields first: XS finds an instance's properties by walking them in
-	// creation order (see FrameParser).
-	private readonly parser: FrameParser;
-	/** Type of the message in progress, 0 when none. */
+/** In MessageReader's type: the current frame is the message's last. */
+const FIN = 0x80;
+/** In MessageReader's type: the message's type. */
+const TYPE_BITS = 0x3;
+
+export class MessageReader extends FrameParser<MessageHandler, MessageReaderOptions> {
+	// After FrameParser's fields (state, remaining: the current frame's bytes still to come, ...).
+	/** Type of the message in progress (bits 0-1), 0 when none; FIN: the current frame is its last (one number, one slot). */
 	private type = 0;
-	private readonly streaming: boolean;
-	/** Streaming mode: whether the handler takes ranges (decided once). */
-	private readonly ranges: boolean;
-	private readonly handler: MessageHandler;
-	/** Bytes of the current frame still to come. */
-	private frameRemaining = 0;
-	/** Whether the current frame is the message's last. */
-	private fin = false;
 	/** Bytes of the message in progress so far, plus declared bytes of the current frame. */
 	private total = 0;
-	private readonly maxMessage: number;
 	// Declared, not defined (TypeScript emits nothing): each is a property,
 	// i.e. a slot on every connection, only once first set.
-	/** Made at the first text message, then kept: a connection that receives none holds none. */
-	declare private utf8: Utf8Validator | undefined;
+	/** websocket/utf8's state for the text message in progress (0 on a code point boundary, -1 invalid): set at the first text message. */
+	declare private utf8: number;
 	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
 	declare private single: boolean | undefined;
 	/** Whole mode: the message assembled so far. */
@@ -97,22 +97,9 @@ export class MessageReader implements FrameHandler {
 	/** Whole mode: the message taken whole from one piece. */
 	declare private taken: ArrayBuffer | undefined;
 
+	/** The reader keeps `options` (see above). */
 	constructor(handler: MessageHandler, options: MessageReaderOptions) {
-		this.streaming = options.streaming ?? false;
-		this.ranges = typeof handler.onMessageRange === "function";
-		this.handler = handler;
-		this.maxMessage = options.maxMessage ?? 65536;
-		this.parser = new FrameParser(this, { role: options.role, allowedRsv: options.allowedRsv, maskScratch: options.maskScratch });
-	}
-
-	/** Feed received bytes; the reader owns `chunk` from now on (see FrameParser). */
-	feed(chunk: ArrayBuffer): void {
-		this.parser.feed(chunk);
-	}
-
-	/** Whether input is ignored now (after an error, a Close frame, or stop()). */
-	get stopped(): boolean {
-		return this.parser.stopped;
+		super(handler, options);
 	}
 
 	/** True when a fragmented message is in progress. */
@@ -120,43 +107,44 @@ export class MessageReader implements FrameHandler {
 		return this.type !== 0;
 	}
 
+	/** Largest message accepted (options.maxMessage, default 65536). */
+	private get maxMessage(): number {
+		return this.options.maxMessage ?? 65536;
+	}
+
 	/** Ignore all further input; drops any partial message. */
-	stop(): void {
-		this.parser.stop();
+	override stop(): void {
+		super.stop();
 		if (this.buffer || this.taken)
 			this.buffer = this.taken = undefined;
 	}
 
-	/** @internal FrameHandler */
-	onFrameStart(opcode: number, fin: boolean, length: number, _rsv: number): void {
+	/** @internal FrameParser hook: a data frame's header. */
+	protected override frameStart(opcode: number, fin: boolean, length: number, _rsv: number): void {
 		if (opcode === Opcode.CONTINUATION) {
 			// A continuation frame needs a fragmented message in progress (5.4).
 			if (!this.type)
-				return this.fail(CloseCode.PROTOCOL_ERROR, "continuation frame without a message");
+				return this.reject(CloseCode.PROTOCOL_ERROR, "continuation frame without a message");
 		}
 		else {
 			// A new data message may not start inside a fragmented one (5.4).
 			if (this.type)
-				return this.fail(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented message");
+				return this.reject(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented message");
 			this.type = opcode;
 			this.total = 0;
-			if (!this.streaming)
+			if (!this.options.streaming)
 				this.filled = 0;
-			if (opcode === Opcode.TEXT) {
-				if (this.utf8)
-					this.utf8.reset();
-				else
-					this.utf8 = new Utf8Validator();
-			}
+			if (opcode === Opcode.TEXT)
+				this.utf8 = 0;
 		}
 		// Judge the size from the declared length, before receiving or allocating anything (10.4).
 		const total = this.total + length;
-		if (total > this.maxMessage)
-			return this.fail(CloseCode.MESSAGE_TOO_BIG, `message over ${this.maxMessage} bytes`);
+		const maxMessage = this.maxMessage;
+		if (total > maxMessage)
+			return this.reject(CloseCode.MESSAGE_TOO_BIG, `message over ${maxMessage} bytes`);
 		this.total = total;
-		this.fin = fin;
-		this.frameRemaining = length;
-		if (this.streaming) {
+		this.type = (this.type & TYPE_BITS) | (fin ? FIN : 0);
+		if (this.options.streaming) {
 			if (opcode !== Opcode.CONTINUATION)
 				this.handler.onMessageStart?.(opcode, fin ? length : undefined);
 		}
@@ -166,24 +154,20 @@ export class MessageReader implements FrameHandler {
 			this.reserve(total);
 	}
 
-	/** @internal FrameHandler: a piece as an ArrayBuffer (when fed through FrameParser by others). */
-	onData(piece: ArrayBuffer): void {
-		this.onDataRange(piece, 0, piece.byteLength);
-	}
-
-	/** @internal FrameHandler: chunk[start, end), unmasked. */
-	onDataRange(chunk: ArrayBuffer, start: number, end: number): void {
+	/** @internal FrameParser hook: chunk[start, end), unmasked (the frame's bytes still to come are already counted down). */
+	protected override framePiece(chunk: ArrayBuffer, start: number, end: number): void {
 		const count = end - start;
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
-		if (this.type === Opcode.TEXT && !this.utf8!.feed(chunk, start, end))
-			return this.fail(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
-		const remaining = this.frameRemaining -= count;
-		if (this.streaming) {
-			const last = this.fin && remaining === 0;
-			if (this.ranges)
-				this.handler.onMessageRange!(chunk, start, end, last);
+		if ((this.type & TYPE_BITS) === Opcode.TEXT && (this.utf8 = validate(chunk, start, end, this.utf8)) < 0)
+			return this.reject(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
+		const remaining = this.remaining;
+		if (this.options.streaming) {
+			const last = (this.type & FIN) !== 0 && remaining === 0;
+			const handler = this.handler;
+			if (handler.onMessageRange)
+				handler.onMessageRange(chunk, start, end, last);
 			else
-				this.handler.onMessageData?.(count === chunk.byteLength ? chunk : chunk.slice(start, end), last);
+				handler.onMessageData?.(count === chunk.byteLength ? chunk : chunk.slice(start, end), last);
 		}
 		else if (this.single) {
 			this.single = false;
@@ -202,16 +186,16 @@ export class MessageReader implements FrameHandler {
 		}
 	}
 
-	/** @internal FrameHandler */
-	onFrameEnd(): void {
-		if (!this.fin)
+	/** @internal FrameParser hook */
+	protected override frameEnd(): void {
+		if (!(this.type & FIN))
 			return;
-		const type = this.type;
+		const type = this.type & TYPE_BITS;
 		// The message is over: a split code point at its end is invalid too.
-		if (type === Opcode.TEXT && !this.utf8!.end())
-			return this.fail(CloseCode.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
+		if (type === Opcode.TEXT && this.utf8 !== 0)
+			return this.reject(CloseCode.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
 		this.type = 0;
-		if (this.streaming)
+		if (this.options.streaming)
 			this.handler.onMessageEnd?.();
 		else {
 			const buffer = this.buffer, taken = this.taken;
@@ -231,8 +215,8 @@ export class MessageReader implements FrameHandler {
 		}
 	}
 
-	/** @internal FrameHandler */
-	onControl(opcode: number, payload: ArrayBuffer): void {
+	/** @internal FrameParser hook */
+	protected override frameControl(opcode: number, payload: ArrayBuffer): void {
 		if (opcode === Opcode.PING)
 			this.handler.onPing?.(payload);
 		else if (opcode === Opcode.PONG)
@@ -241,10 +225,8 @@ export class MessageReader implements FrameHandler {
 			this.close(payload);
 	}
 
-	/** @internal FrameHandler */
-	onError(closeCode: number, reason: string): void {
-		if (this.buffer || this.taken)
-			this.buffer = this.taken = undefined;
+	/** @internal FrameParser hook: a frame rule broken (the parser stopped, which dropped any partial message). */
+	protected override frameError(closeCode: number, reason: string): void {
 		this.handler.onError?.(closeCode, reason);
 	}
 
@@ -257,16 +239,16 @@ export class MessageReader implements FrameHandler {
 			return;
 		}
 		if (length === 1)
-			return this.fail(CloseCode.PROTOCOL_ERROR, "close payload of 1 byte");
+			return this.reject(CloseCode.PROTOCOL_ERROR, "close payload of 1 byte");
 		const bytes = new Uint8Array(payload);
 		const code = (bytes[0] << 8) | bytes[1];
 		if (!isValidCloseCode(code))
-			return this.fail(CloseCode.PROTOCOL_ERROR, `invalid close code ${code}`);
+			return this.reject(CloseCode.PROTOCOL_ERROR, `invalid close code ${code}`);
 		let reason = "";
 		if (length > 2) {
 			const text = bytes.subarray(2);
 			if (!isValidUtf8(text))
-				return this.fail(CloseCode.INVALID_PAYLOAD, "close reason is not UTF-8");
+				return this.reject(CloseCode.INVALID_PAYLOAD, "close reason is not UTF-8");
 			reason = String.fromArrayBuffer(payload.slice(2));
 		}
 		this.stop();
@@ -287,8 +269,8 @@ export class MessageReader implements FrameHandler {
 		this.buffer = next;
 	}
 
-	private fail(closeCode: number, reason: string): void {
-		this.stop();
-		this.handler.onError?.(closeCode, reason);
+	/** Stop and report onError (FrameParser's fail: stop() drops a partial message, then frameError). */
+	private reject(closeCode: number, reason: string): void {
+		this.fail(closeCode, reason);
 	}
 }

@@ -27,7 +27,9 @@ import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
-import { OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import {
+	OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
+} from "websocket/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
@@ -54,9 +56,10 @@ export interface WebSocketRouteOptions {
 	readSize?: number;
 }
 
-interface Route extends Required<WebSocketRouteOptions> {
+interface Route {
 	path: string;
-	handler: WebSocketHandler;
+	/** What each of the route's connections is opened with: one frozen object, which each connection (and its reader) keeps. */
+	open: Readonly<OpenOptions>;
 }
 
 export interface WebSocketServerOptions {
@@ -85,8 +88,10 @@ type Settings = Required<WebSocketServerOptions>;
 /*
  * The server is the owner of all its connections (no object per connection
  * of its own: each would be slots on every connection): #peers holds every
- * accepted connection, #clients those past the handshake that hold a client
- * slot, #heads the request head being read, during the handshake only.
+ * accepted connection; those past the handshake that hold a client slot
+ * are marked (connection.marked: a bit of the connection's, where a second
+ * Set was 2 slots per connection) and counted in #clientCount; #heads
+ * holds the request head being read, during the handshake only.
  */
 export class WebSocketServer implements ConnectionOwner {
 	readonly options: Settings;
@@ -97,9 +102,10 @@ export class WebSocketServer implements ConnectionOwner {
 	#timer: Timer | undefined;
 	#nextBeat = 0;
 	readonly #peers = new Set<WebSocketConnection>();
-	readonly #clients = new Set<WebSocketConnection>();
+	#clientCount = 0;
 	readonly #heads = new Map<WebSocketConnection, RequestHeadParser>();
-	#maxQueued = 0;
+	/** The largest send queue of any connection (ConnectionOptions.queueStats). */
+	readonly #queueStats = { maxQueued: 0 };
 	/*
 	 * Shared by every connection, not one each (a writer and a mask buffer
 	 * are 15 slots): frames are built, and payloads unmasked, synchronously
@@ -124,7 +130,7 @@ export class WebSocketServer implements ConnectionOwner {
 		this.log = new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
 			role: "server", log: this.log, owner: this, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
-			writer: new FrameWriter({ role: "server" }),
+			writer: new FrameWriter({ role: "server" }), queueStats: this.#queueStats,
 		});
 	}
 
@@ -133,12 +139,16 @@ export class WebSocketServer implements ConnectionOwner {
 		if (this.#routes.some(route => route.path === path))
 			throw new Error(`path ${path} is already routed`);
 		this.#routes.push({
-			path, handler,
-			streaming: options.streaming ?? false,
-			maxMessage: options.maxMessage ?? 65536,
-			sendBuffer: options.sendBuffer ?? 1024,
-			maxQueue: options.maxQueue ?? 8192,
-			readSize: options.readSize ?? 1024,
+			path,
+			open: Object.freeze({
+				role: "server", handler,
+				streaming: options.streaming ?? false,
+				maxMessage: options.maxMessage ?? 65536,
+				sendBuffer: options.sendBuffer ?? 1024,
+				maxQueue: options.maxQueue ?? 8192,
+				readSize: options.readSize ?? 1024,
+				maskScratch: this.#maskScratch,
+			}),
 		});
 		return this;
 	}
@@ -150,15 +160,12 @@ export class WebSocketServer implements ConnectionOwner {
 
 	/** WebSocket clients connected (past the handshake, not yet closed). */
 	get clients(): number {
-		return this.#clients.size;
+		return this.#clientCount;
 	}
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
 	get maxQueued(): number {
-		let most = this.#maxQueued;
-		for (const connection of this.#peers)
-			most = Math.max(most, connection.maxQueued);
-		return most;
+		return this.#queueStats.maxQueued;
 	}
 
 	start(): void {
@@ -184,7 +191,7 @@ export class WebSocketServer implements ConnectionOwner {
 			Timer.clear(this.#timer);
 		this.#timer = undefined;
 		listener.close();
-		this.log.info(`WebSocket server closing, ${this.#clients.size} clients`);
+		this.log.info(`WebSocket server closing, ${this.#clientCount} clients`);
 		for (const connection of [...this.#peers]) {
 			try {
 				connection.close(CloseCode.GOING_AWAY, "going away");
@@ -234,16 +241,15 @@ export class WebSocketServer implements ConnectionOwner {
 		const settings = this.options;
 		if (settings.token && tokenOf(request.query) !== settings.token)
 			return this.#refuse(connection, 401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
-		if (this.#clients.size >= settings.maxClients && !this.#purge(connection.peer))
+		if (this.#clientCount >= settings.maxClients && !this.#purge(connection.peer))
 			return this.#refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
 		const protocol = selectProtocol(request.protocols, settings.protocols);
 		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
-		this.#clients.add(connection);
+		connection.marked = true;
+		this.#clientCount++;
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
-		connection.open({
-			handler: route.handler, streaming: route.streaming, maxMessage: route.maxMessage,
-			sendBuffer: route.sendBuffer, maxQueue: route.maxQueue, protocol, readSize: route.readSize, maskScratch: this.#maskScratch,
-		});
+		// The route's own object, shared; a copy of it only for a connection with a subprotocol.
+		connection.open(protocol === undefined ? route.open : { ...route.open, protocol });
 		if (parser.rest && connection.state === OPEN)
 			connection.received(parser.rest);
 	}
@@ -256,10 +262,16 @@ export class WebSocketServer implements ConnectionOwner {
 	/** @internal ConnectionOwner: TCP closed. */
 	ended(connection: WebSocketConnection): void {
 		this.#heads.delete(connection);
-		this.#clients.delete(connection);
+		this.#release(connection);
 		this.#peers.delete(connection);
-		if (connection.maxQueued > this.#maxQueued)
-			this.#maxQueued = connection.maxQueued;
+	}
+
+	/** The connection no longer holds a client slot. */
+	#release(connection: WebSocketConnection): void {
+		if (connection.marked) {
+			connection.marked = false;
+			this.#clientCount--;
+		}
 	}
 
 	#tick(): void {
@@ -294,14 +306,14 @@ export class WebSocketServer implements ConnectionOwner {
 		if (!this.options.lruPurge)
 			return false;
 		let idlest: WebSocketConnection | undefined;
-		for (const connection of this.#clients)
-			if (connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
+		for (const connection of this.#peers)
+			if (connection.marked && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
 				idlest = connection;
 		if (!idlest)
 			return false;
 		this.log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
 		// Make room: Close 1001, and the slot counts as free at once.
-		this.#clients.delete(idlest);
+		this.#release(idlest);
 		idlest.close(CloseCode.GOING_AWAY, "server full");
 		return true;
 	}
