@@ -95,6 +95,8 @@ const STREAMING = 0x80;
 const MARKED = 0x100;
 /** Bytes were written since the platform last reported a budget. */
 const UNCONFIRMED = 0x200;
+/** pump() is running: a resume() from inside a delivery lets that loop read on rather than start a nested one. */
+const PUMPING = 0x400;
 
 /** A write failed: the connection is gone. */
 class ConnectionGone extends Error {}
@@ -628,6 +630,13 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	private pump(): void {
+		// Not re-entrant: a handler may resume() (itself, or from onDrain when a
+		// send drains the queue) while the loop below is inside reader.feed();
+		// a nested read would feed the parser the next bytes in the middle of
+		// the previous ones. The running loop sees PAUSED cleared and reads on.
+		if (this.flags & PUMPING)
+			return;
+		this.flags |= PUMPING;
 		try {
 			this.writeQueued();
 			if (this.readable > 0)
@@ -657,6 +666,7 @@ export class WebSocketConnection implements MessageHandler {
 		catch (e) {
 			this.crash(e);
 		}
+		this.flags &= ~PUMPING;
 	}
 
 	/* ------------------------------------------------------ platform callbacks */

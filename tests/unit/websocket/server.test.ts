@@ -333,3 +333,39 @@ describe("WebSocketEchoServer: heartbeat", () => {
 		expect(server.clients).toBe(1);
 	});
 });
+
+describe("WebSocketServer: a handler that resumes reading from inside a delivery", () => {
+	// resume() called while the connection is delivering a read (here from
+	// onMessage; the echo does it from onDrain when a send inside a
+	// delivery drains its queue) must not start a second, nested read: the
+	// parser would be fed the next bytes while still inside the previous
+	// ones, and messages would arrive out of order or corrupt (1002).
+	it("delivers 300 messages sent in one write in order, byte-exact, with pause()/resume() on each", async () => {
+		const { WebSocketServer } = await import("websocket/server");
+		const server = new WebSocketServer({ port: 0, logTag: "resume-test" });
+		server.route("/ws", {
+			onMessage(connection, _type, data) {
+				connection.pause();
+				connection.sendBinary(data);
+				connection.resume();
+			},
+		}, { readSize: 64 });
+		server.start();
+		cleanups.push(() => server.close());
+		const ws = await wsClient(server.port);
+		const count = 300;
+		const messages = Array.from({ length: count }, (_, i) => Buffer.from(`message ${i} `.repeat(1 + (i % 7))));
+		const received: Buffer[] = [];
+		ws.on("message", (data: Buffer) => received.push(data));
+		const closed = new Promise<number>(resolve => ws.once("close", code => resolve(code)));
+		// One write: the frames reach the device together and are read 64 bytes at a time.
+		const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
+		socket.write(Buffer.concat(messages.map(m => Buffer.from(frame(Opcode.BINARY, m)))));
+		await until(() => received.length >= count, "all echoes", 10_000).catch(() => undefined);
+		ws.close();
+		const code = await closed;
+		expect(received.length).toBe(count);
+		expect(received.map(b => b.toString())).toEqual(messages.map(m => m.toString()));
+		expect(code).toBe(1000);
+	}, 20_000);
+});
