@@ -22,6 +22,7 @@
  */
 
 import { config, configProblems } from "modules/config";
+import { parseServerList } from "modules/config-schema";
 import { Log } from "modules/log";
 import { Station } from "wifi/station";
 import { ProvisioningPortal } from "wifi/provisioning";
@@ -35,6 +36,7 @@ import { WebSocketEcho } from "websocket/echo-server";
 import { WebSocketBroadcast } from "websocket/broadcast";
 import { SdkWebSocketEchoServer } from "websocket/sdk-echo-server";
 import { WebSocketClientSession } from "websocket/client-session";
+import { SntpClient } from "sntp/client";
 
 const log = new Log("app");
 
@@ -48,6 +50,7 @@ export interface ServiceEndpoints {
 	wsPath?: string;
 	wsBroadcastPath?: string;
 	wsClient?: string;
+	sntp?: string;
 }
 
 interface Service {
@@ -81,6 +84,23 @@ export class App {
 			return;		// start() says what is wrong; nothing is built on an invalid configuration
 		// Each service is built inside a guard of its own: one whose options its
 		// constructor refuses is logged and left out, and never aborts the app.
+		// The clock first: the TLS clients judge certificate dates against it.
+		this.#build("SNTP client", config.sntpServers.trim() !== "", () => {
+			const client = new SntpClient({
+				servers: parseServerList(config.sntpServers, 123),
+				interval: config.sntpInterval,
+				retryDelay: config.sntpRetryDelay,
+				retryMaxDelay: config.sntpRetryMaxDelay,
+				log: new Log("sntp"),
+			});
+			return {
+				name: "SNTP client",
+				start(endpoints) { client.start(); endpoints.sntp = config.sntpServers; },
+				stop() { client.stop(); },
+				pause() { client.stop(); },
+				resume() { client.start(); },
+			};
+		});
 		this.#build("TCP echo server", config.tcpServer, () => {
 			const server = echoServer({
 				port: config.tcpPort,
@@ -158,6 +178,7 @@ export class App {
 				networkTimeout: config.wsClientNetworkTimeout,
 				reconnect: { initialDelay: config.wsClientRetryDelay, maxDelay: config.wsClientRetryMaxDelay },
 				ca: config.wsClientCa ? loadCa(config.wsClientCa) : undefined,
+				clockWait: config.tlsClockWait,
 			});
 			return {
 				name: "WebSocket client",
@@ -178,6 +199,7 @@ export class App {
 				idleTimeout: config.tcpIdleTimeout,
 				chunk: config.tcpChunk,
 				tls: config.tcpClientTls ? { serverName: config.tcpClientHost, ca: loadCa(config.tcpClientCa) } : undefined,
+				clockWait: config.tlsClockWait,
 			});
 			return {
 				name: "TCP echo client",

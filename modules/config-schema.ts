@@ -68,6 +68,12 @@ export const schema = freezeSchema({
 	wsBroadcastQueue: { kind: "count", default: 4096, doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client" },
 	wsBroadcastSlowTimeout: { kind: "milliseconds", default: 2000, doc: "a broadcast client that could take no message for this long is dropped with 1008" },
 
+	sntpServers: { kind: "string", default: "pool.ntp.org,time.cloudflare.com", doc: "SNTP servers that set the clock once the station has an address, host[:port] comma-separated, asked in turn; TLS certificate dates need it (empty: the app leaves the clock alone; host targets: empty)" },
+	sntpInterval: { kind: "milliseconds", default: 3600000, doc: "time between SNTP syncs once the clock is set (0: once)" },
+	sntpRetryDelay: { kind: "milliseconds", default: 2000, doc: "SNTP: delay after the first failed attempt, doubled after each failure" },
+	sntpRetryMaxDelay: { kind: "milliseconds", default: 60000, doc: "SNTP: longest delay between attempts" },
+	tlsClockWait: { kind: "milliseconds", default: 30000, doc: "a TLS client started while the clock was never set waits this long for SNTP before it connects anyway (certificate dates then fail)" },
+
 	wsClient: { kind: "flag", default: false, doc: "run the WebSocket client session" },
 	wsClientUri: { kind: "string", default: "", doc: "WebSocket client peer, ws://host:port/path or wss://host:port/path (TLS)" },
 	wsClientCa: { kind: "string", default: "", doc: "for wss://: the CA that issued the server's certificate, a resource name (DER or PEM) or base64:<DER>" },
@@ -169,7 +175,49 @@ export function readConfig(raw: Record<string, unknown>): { config: Config; prob
 			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });
 		}
 	}
+	try {
+		parseServerList(String(config.sntpServers), 123);
+	}
+	catch (e) {
+		problems.push({ key: "sntpServers", message: (e as Error).message });
+	}
 	return { config: config as Config, problems };
+}
+
+/**
+ * "host[:port],host[:port]" → hosts and ports (`port` when not given); an
+ * empty list for "". Throws RangeError naming the entry that is wrong.
+ * Parsed by hand: no module-level RegExp in a preloaded module.
+ */
+export function parseServerList(text: string, port: number): { host: string; port: number }[] {
+	const servers: { host: string; port: number }[] = [];
+	for (const item of text.split(",")) {
+		const entry = item.trim();
+		if (!entry.length)
+			continue;
+		const colon = entry.lastIndexOf(":");
+		const host = colon < 0 ? entry : entry.slice(0, colon);
+		let value = port;
+		if (colon >= 0) {
+			const digits = entry.slice(colon + 1);
+			value = digits.length >= 1 && digits.length <= 5 && isDigits(digits) ? Number(digits) : NaN;
+			if (!(value >= 1 && value <= 65535))
+				throw new RangeError(`"${entry}": the port must be 1..65535`);
+		}
+		if (!host.length || host.indexOf(" ") >= 0 || host.indexOf("/") >= 0)
+			throw new RangeError(`"${entry}" is not host or host:port`);
+		servers.push({ host, port: value });
+	}
+	return servers;
+}
+
+function isDigits(text: string): boolean {
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (c < 0x30 || c > 0x39)
+			return false;
+	}
+	return true;
 }
 
 

@@ -30,12 +30,10 @@
  */
 
 import X509 from "x509";
+import { clockSetAfter } from "modules/clock";
 
 /** Chains longer than this are refused (leaf, intermediates). */
 const maxDepth = 4;
-
-/** A clock before this (2020-01-01) was never set. */
-const clockSetAfter = 1577836800000;
 
 /** What signature checks need: the SDK's own verifier (CertificateManager._verify). */
 export interface SignatureCheck {

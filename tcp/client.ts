@@ -27,6 +27,7 @@ import Timer from "timer";
 import type { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
+import { clockWait } from "modules/clock";
 import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpClientOptions {
@@ -45,6 +46,8 @@ export interface TcpClientOptions {
 	log: Log;
 	/** Connect over TLS: SNI name and the CA that must vouch for the server (modules/secure-socket). */
 	tls?: TlsOptions;
+	/** With tls: while the clock was never set (modules/clock), wait this long for it (SNTP) before connecting (ms). Default 30000. */
+	clockWait?: number;
 }
 
 export class TcpClient implements TcpConnectionOwner {
@@ -56,6 +59,8 @@ export class TcpClient implements TcpConnectionOwner {
 	#connection: TcpConnection | undefined;
 	#timer: Timer | undefined;
 	#stopped = true;
+	/** With tls: ms waited so far for the clock since start() (modules/clock). */
+	#clockWaited = 0;
 
 	constructor(options: TcpClientOptions) {
 		this.options = options;
@@ -78,6 +83,7 @@ export class TcpClient implements TcpConnectionOwner {
 			return;
 		this.#stopped = false;
 		this.#backoff.reset();
+		this.#clockWaited = 0;
 		this.#attempt();
 	}
 
@@ -96,6 +102,16 @@ export class TcpClient implements TcpConnectionOwner {
 
 	#attempt(): void {
 		const { host } = this.options;
+		// Certificate dates are judged by the device's clock: a board's reads 1970 until SNTP sets it.
+		const wait = this.options.tls ? clockWait(this.#clockWaited, this.options.clockWait ?? 30000, this.log, `${host}:${this.options.port}`) : 0;
+		if (wait > 0) {
+			this.#clockWaited += wait;
+			this.#timer = Timer.set(() => {
+				this.#timer = undefined;
+				this.#attempt();
+			}, wait);
+			return;
+		}
 		resolveHost(host, address => {
 			if (this.#stopped)
 				return;

@@ -26,10 +26,12 @@ export interface EchoClientOptions {
 	idleTimeout?: number;
 	/** Connect over TLS: SNI name and CA (modules/secure-socket). */
 	tls?: TlsOptions;
+	/** With tls: wait this long for a clock that was never set (TcpClientOptions.clockWait). */
+	clockWait?: number;
 }
 
 export function echoClient(options: EchoClientOptions): TcpClient {
 	const log = new Log("tcp-client");
-	const { host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, chunk, idleTimeout = 0, tls } = options;
-	return new TcpClient({ host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, idleTimeout, tls, service: new EchoService(chunk, greeting), log });
+	const { host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, chunk, idleTimeout = 0, tls, clockWait } = options;
+	return new TcpClient({ host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, idleTimeout, tls, clockWait, service: new EchoService(chunk, greeting), log });
 }

@@ -31,6 +31,7 @@ import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeRespons
 import { isValidCloseCode } from "websocket/validation";
 import { parseWebSocketUri, type WebSocketTarget as Target } from "modules/config-schema";
 import type { TlsOptions } from "modules/secure-socket";
+import { clockWait } from "modules/clock";
 
 const log = new Log("ws-client");
 
@@ -67,6 +68,8 @@ export interface WebSocketClientOptions {
 	closeTimeout?: number;
 	/** wss://: the CA (DER) that must have issued the server's certificate (modules/secure-socket loadCa). Required for wss://. */
 	ca?: ArrayBuffer;
+	/** wss://: while the clock was never set (modules/clock), wait this long for it (SNTP) before connecting (ms). Default 30000. */
+	clockWait?: number;
 }
 
 /** A received message; the fields after data follow esp_websocket_event_data_t. */
@@ -96,6 +99,7 @@ interface Settings {
 	networkTimeout: number;
 	reconnect: Required<ReconnectOptions> | false;
 	closeTimeout: number;
+	clockWait: number;
 }
 
 
@@ -138,6 +142,8 @@ export class WebSocketClient {
 	#fragmenting = false;
 	/** A send was refused: onDrain follows when the queue empties. */
 	#refused = false;
+	/** wss://: ms waited so far for the clock since connect() (modules/clock). */
+	#clockWaited = 0;
 
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
@@ -161,6 +167,7 @@ export class WebSocketClient {
 				maxAttempts: reconnect?.maxAttempts ?? 0,
 			},
 			closeTimeout: options.closeTimeout ?? 3000,
+			clockWait: options.clockWait ?? 30000,
 		};
 		const retry = this.settings.reconnect;
 		if (retry)
@@ -184,6 +191,7 @@ export class WebSocketClient {
 			return;
 		this.#running = true;
 		this.#backoff?.reset();
+		this.#clockWaited = 0;
 		this.#attempt();
 	}
 
@@ -263,6 +271,13 @@ export class WebSocketClient {
 	/* ------------------------------------------------------------ connecting */
 
 	#attempt(): void {
+		// Certificate dates are judged by the device's clock: a board's reads 1970 until SNTP sets it.
+		const wait = this.tls ? clockWait(this.#clockWaited, this.settings.clockWait, log, this.uri) : 0;
+		if (wait > 0) {
+			this.#clockWaited += wait;
+			this.#setTimer(wait, () => this.#attempt());
+			return;
+		}
 		const generation = ++this.#generation;
 		const target = this.target;
 		this.#fragmenting = false;

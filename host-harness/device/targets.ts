@@ -59,6 +59,8 @@ export interface StartOptions {
 	env?: NodeJS.ProcessEnv;
 	/** Node-hosted device: WiFi faults at boot (host-harness/node-host/wifi.ts). */
 	wifiFaults?: Record<string, unknown>;
+	/** Node-hosted device: its clock at boot, ms since 1970 (0: 1970, as a board boots; host-harness/node-host/time.ts). Default: the PC's time. */
+	clock?: number;
 	/** Node-hosted device: open its control channel (see RunningDevice.control). */
 	control?: boolean;
 	/** Resolve once the process runs, without waiting for its services (endpoints then come later, if ever). */
@@ -94,8 +96,10 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	const controlPort = options.control ? await freeTcpPort() : undefined;
 	if (controlPort)
 		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
-	if (options.target === "sim" && (options.wifiFaults || options.control))
-		throw new Error("WiFi faults and the control channel exist on the Node-hosted device only");
+	if (options.clock !== undefined)
+		env.XSNK_HOST_CLOCK = String(options.clock);
+	if (options.target === "sim" && (options.wifiFaults || options.control || options.clock !== undefined))
+		throw new Error("WiFi faults, the boot clock and the control channel exist on the Node-hosted device only");
 	if (options.lan && options.control)
 		throw new Error("a device in a network namespace is reached as a board is: it has no control channel");
 	if (options.target === "node" && options.xsbugPort)

@@ -9,8 +9,12 @@ import { register } from "node:module";
 import { installXsGlobals } from "./xs-globals.js";
 import { abort } from "./callbacks.js";
 import { startControl } from "./control.js";
+import { installDeviceClock } from "./time.js";
 
 installXsGlobals();
+// A board's clock reads 1970 until SNTP sets it: XSNK_HOST_CLOCK (ms since 1970) starts this device's clock there (time.ts).
+if (process.env.XSNK_HOST_CLOCK)
+	installDeviceClock(Number(process.env.XSNK_HOST_CLOCK));
 register("./hooks.js", import.meta.url);
 
 if (process.env.XSNK_HOST_CONTROL_PORT)

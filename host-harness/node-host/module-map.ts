@@ -22,6 +22,7 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"modules/tls-socket": "socket-tls",
 	"Resource": "resource",
 	"timer": "timer",
+	"time": "time",
 	"mc/config": "mc-config",
 	"wifi": "wifi",
 	"net": "net",
@@ -36,4 +37,4 @@ export const platformModules: Readonly<Record<string, string>> = {
 };
 
 /** Top-level folders holding device modules; "tcp/echo-server" is tcp/echo-server.ts. */
-export const deviceFolders: readonly string[] = ["modules", "tcp", "websocket", "wifi"];
+export const deviceFolders: readonly string[] = ["modules", "tcp", "websocket", "wifi", "sntp"];

@@ -34,6 +34,10 @@
  *   length) and accepts more cipher suites (ECDSA certificates too); the
  *   device's engine needs an RSA server certificate. Causes Node reports
  *   that the device never sees pass through as Node words them.
+ * - Dates: node:tls judges them by the PC's clock; the device's clock (the
+ *   process's Date, time.ts: it may have booted at 1970) is then applied
+ *   too, with the device's words, so a device whose clock was never set
+ *   fails as a board does.
  * - No close_notify ordering guarantees: Node sends it on close() when the
  *   session is up, as the device module does, best effort.
  */
@@ -42,6 +46,7 @@ import * as tls from "node:tls";
 import * as net from "node:net";
 import { X509Certificate } from "node:crypto";
 import TCP, { secureConnection } from "./socket-tcp.js";
+import { clockSetAfter } from "../../modules/clock.js";
 
 interface TlsSocketOptions {
 	address: string;
@@ -95,6 +100,18 @@ function describe(error: Error & { code?: string; cert?: tls.PeerCertificate }, 
 	}
 }
 
+/** A certificate's dates judged by the device's clock (Date here: time.ts), in modules/tls-chain.ts's words. */
+function byDeviceClock(certificate: tls.PeerCertificate): Error | undefined {
+	const now = Date.now();
+	if (now < Date.parse(certificate.valid_from)) {
+		const unset = now < clockSetAfter ? ` and the device's clock says ${day(new Date(now).toISOString())}: set the clock (SNTP) before connecting` : "";
+		return new Error(`the server's certificate is not valid before ${day(certificate.valid_from)}${unset}`);
+	}
+	if (now > Date.parse(certificate.valid_to))
+		return new Error(`the server's certificate has expired (valid until ${day(certificate.valid_to)})`);
+	return undefined;
+}
+
 function pem(der: ArrayBuffer): string {
 	// Parse it first: a malformed CA is the caller's error, said at once, as the device's loadCa() does.
 	return new X509Certificate(Buffer.from(der)).toString();
@@ -125,7 +142,7 @@ export default class TlsSocket extends TCP {
 						minVersion: "TLSv1.2",
 						maxVersion: "TLSv1.2",
 						rejectUnauthorized: true,
-						checkServerIdentity: (_host: string, certificate: tls.PeerCertificate) => tls.checkServerIdentity(serverName, certificate),
+						checkServerIdentity: (_host: string, certificate: tls.PeerCertificate) => byDeviceClock(certificate) ?? tls.checkServerIdentity(serverName, certificate),
 						// TLS ends with close_notify; a FIN mid-handshake must fail it, not wait.
 						allowHalfOpen: false,
 					} as tls.ConnectionOptions);

@@ -18,6 +18,8 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		for (const module of ["main", "modules/app", "modules/config", "modules/log", "wifi/station", "tcp/echo-server", "tcp/echo-client", "tcp/udp-echo-server",
 			"websocket/frame-parser", "websocket/message-reader", "websocket/validation", "websocket/utf8", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "websocket/echo-server", "websocket/client", "websocket/client-session",
 			"wifi/provisioning", "wifi/credentials",
+			// The clock: SNTP on ECMA-419 UDP, and Moddable's time (Time.set sets the board's clock).
+			"sntp/client", "sntp/packet", "modules/clock", "time",
 			// TLS (wss://, the TCP client's TLS): our socket and chain check on the SDK's engine.
 			"modules/secure-socket", "modules/tls-socket", "modules/tls-chain", "ssl/session", "ssl/handshake", "ssl/cert", "x509", "Resource",
 			"embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "wifi", "net", "logical", "crypt", "preference"]) {
@@ -35,9 +37,9 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		// Every module of the kit is preloaded (code and module-level objects in flash, not in the XS heap),
 		// and xsl finds nothing of ours that would have to be copied to RAM (a warning names the module).
 		const preload = new Set(JSON.parse(fs.readFileSync(path.join(path.dirname(build.archive), "manifest_flat.json"), "utf8")).preload as string[]);
-		const ours = [...build.modules.keys()].filter(name => /^(modules|tcp|websocket|wifi)\//.test(name));
+		const ours = [...build.modules.keys()].filter(name => /^(modules|tcp|websocket|wifi|sntp)\//.test(name));
 		expect(ours.length).toBeGreaterThan(30);
 		expect(ours.filter(name => !preload.has(name)), "modules of the kit not preloaded").toEqual([]);
-		expect(build.output.split("\n").filter(line => /^### warning: (main|modules|tcp|websocket|wifi)\//.test(line))).toEqual([]);
+		expect(build.output.split("\n").filter(line => /^### warning: (main|modules|tcp|websocket|wifi|sntp)\//.test(line))).toEqual([]);
 	}, 180_000);
 });

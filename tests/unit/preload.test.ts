@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const sources = ["main.ts", ...["modules", "tcp", "websocket", "wifi"].flatMap(dir =>
+const sources = ["main.ts", ...["modules", "tcp", "websocket", "wifi", "sntp"].flatMap(dir =>
 	fs.readdirSync(path.join(root, dir)).filter(name => name.endsWith(".ts")).map(name => `${dir}/${name}`))];
 
 /** Lines that make a RegExp when the module is loaded. */
