@@ -2,7 +2,8 @@
 // list the config takes (modules/config-schema.ts parseServerList).
 import { describe, expect, it } from "vitest";
 import { readAnswer, unixMilliseconds, writeRequest } from "../../../sntp/packet.js";
-import { parseServerList, readConfig } from "../../../modules/config-schema.js";
+import { parseServerList, readConfig } from "../../../app/config-schema.js";
+import { parseWebSocketUri } from "../../../websocket/uri.js";
 
 const nonce = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
 const ntpToUnix = 2208988800;
@@ -79,6 +80,6 @@ describe("sntpServers", () => {
 
 	it.each(["a:0", "a:70000", "a:", ":123", "a b", "a:+12", "http://a"])("refuses %s with the entry named", entry => {
 		expect(() => parseServerList(entry, 123)).toThrow(RangeError);
-		expect(readConfig({ sntpServers: entry }).problems.map(p => p.key)).toEqual(["sntpServers"]);
+		expect(readConfig({ sntpServers: entry }, parseWebSocketUri).problems.map(p => p.key)).toEqual(["sntpServers"]);
 	});
 });
