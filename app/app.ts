@@ -37,6 +37,7 @@ import { WebSocketBroadcast } from "app/ws-broadcast";
 import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
 import { WebSocketClientSession } from "app/ws-client-session";
 import { SntpClient } from "sntp/client";
+import { MdnsResponder, type MdnsService } from "mdns/responder";
 
 const log = new Log("app");
 
@@ -51,6 +52,7 @@ export interface ServiceEndpoints {
 	wsBroadcastPath?: string;
 	wsClient?: string;
 	sntp?: string;
+	mdns?: string;
 }
 
 interface Service {
@@ -59,7 +61,8 @@ interface Service {
 	stop(): void;
 	/** Clients only: the link is down / back. */
 	pause?(): void;
-	resume?(): void;
+	/** The station's address, which may have changed. */
+	resume?(address: string): void;
 }
 
 export class App {
@@ -209,6 +212,22 @@ export class App {
 				resume() { client.start(); },
 			};
 		});
+		// Last: it announces what the others serve, once they are up.
+		this.#build("mDNS responder", config.mdns, () => {
+			const log = new Log("mdns");
+			let responder: MdnsResponder | undefined;
+			return {
+				name: "mDNS responder",
+				start(endpoints) {
+					responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints), log });
+					responder.start(endpoints.address);
+					endpoints.mdns = responder.name;
+				},
+				stop() { responder?.stop(); },
+				pause() { responder?.stop(); },
+				resume(address) { responder?.start(address); },
+			};
+		});
 	}
 
 	/** Build one service inside its own guard: a constructor that throws leaves that service out, logged, and never aborts the app. */
@@ -273,7 +292,7 @@ export class App {
 		for (const service of this.services) {
 			if (service.resume) {
 				log.info(`link is back (${address}): resuming ${service.name}`);
-				service.resume();
+				service.resume(address);
 			}
 		}
 	}
@@ -311,4 +330,28 @@ export class App {
 		this.#started = true;
 		log.info(`services up ${JSON.stringify(endpoints)}`);
 	}
+}
+
+/**
+ * What the device announces by DNS-SD: the kit's own type, which the
+ * harness's `discover` browses, with every endpoint in its TXT record; and
+ * the echo services under their registered name (RFC 862's echo).
+ */
+function announced(endpoints: ServiceEndpoints): MdnsService[] {
+	const services: MdnsService[] = [];
+	const text: string[] = [];
+	if (endpoints.ws !== undefined)
+		text.push(`ws=${endpoints.wsPath ?? "/"}`);
+	if (endpoints.wsBroadcastPath)
+		text.push(`broadcast=${endpoints.wsBroadcastPath}`);
+	if (endpoints.tcp !== undefined)
+		text.push(`tcp=${endpoints.tcp}`);
+	if (endpoints.udp !== undefined)
+		text.push(`udp=${endpoints.udp}`);
+	services.push({ type: "_xs-netkit._tcp", port: endpoints.ws ?? endpoints.tcp ?? 0, text });
+	if (endpoints.tcp !== undefined)
+		services.push({ type: "_echo._tcp", port: endpoints.tcp });
+	if (endpoints.udp !== undefined)
+		services.push({ type: "_echo._udp", port: endpoints.udp });
+	return services;
 }

@@ -68,6 +68,8 @@ export const schema = freezeSchema({
 	wsBroadcastQueue: { kind: "count", default: 4096, doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client" },
 	wsBroadcastSlowTimeout: { kind: "milliseconds", default: 2000, doc: "a broadcast client that could take no message for this long is dropped with 1008" },
 
+	hostname: { kind: "string", default: "xs-netkit", doc: "the device's name on the LAN: it answers to <hostname>.local (mDNS) and announces its services (DNS-SD); letters, digits and inner hyphens" },
+	mdns: { kind: "flag", default: true, doc: "announce <hostname>.local and the services by mDNS/DNS-SD (host targets on loopback: off)" },
 	sntpServers: { kind: "string", default: "pool.ntp.org,time.cloudflare.com", doc: "SNTP servers that set the clock once the station has an address, host[:port] comma-separated, asked in turn; TLS certificate dates need it (empty: the app leaves the clock alone; host targets: empty)" },
 	sntpInterval: { kind: "milliseconds", default: 3600000, doc: "time between SNTP syncs once the clock is set (0: once)" },
 	sntpRetryDelay: { kind: "milliseconds", default: 2000, doc: "SNTP: delay after the first failed attempt, doubled after each failure" },
@@ -183,6 +185,13 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });
 		}
 	}
+	// A DNS label (RFC 1123 2.1): what mdns/responder will claim as <hostname>.local.
+	const host = String(config.hostname);
+	let label = host.length >= 1 && host.length <= 63 && host[0] !== "-" && host[host.length - 1] !== "-";
+	for (let i = 0; label && i < host.length; i++)
+		label = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-".indexOf(host[i]) >= 0;
+	if (!label)
+		problems.push({ key: "hostname", message: `"${host}" is not a host name: letters, digits and inner hyphens, 1 to 63` });
 	try {
 		parseServerList(String(config.sntpServers), 123);
 	}

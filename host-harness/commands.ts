@@ -9,3 +9,4 @@ import "./xsbug/command.js";
 import "./fuzz/command.js";
 import "./soak/command.js";
 import "./ws/command.js";
+import "./discover/command.js";

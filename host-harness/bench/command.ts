@@ -30,6 +30,7 @@ import { udpSender } from "../oracle/udp-echo.js";
 import { runMemoryBench } from "./memory.js";
 import { runBenchXsCommand } from "./xs.js";
 import { runTlsMemoryBench } from "./tls-memory.js";
+import { boardAddress } from "../lib/mdns.js";
 
 const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
        host-harness bench memory --target sim [options]   (bench memory --help)
@@ -296,7 +297,7 @@ async function run(argv: string[]): Promise<number> {
 		let endpoints: Endpoints;
 		let deviceLabel: string;
 		if (options.device) {
-			endpoints = boardEndpoints(options.device, options.config);
+			endpoints = boardEndpoints(await boardAddress(options.device), options.config);
 			deviceLabel = `board at ${options.device}`;
 			if ("clients" in settings) {
 				const { config } = readConfig(manifestConfig("esp32", options.config), parseWebSocketUri);

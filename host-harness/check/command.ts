@@ -14,6 +14,7 @@ import { projectRoot } from "../device/project.js";
 import * as fs from "node:fs";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import { LogFile } from "../device/log-file.js";
+import { boardAddress } from "../lib/mdns.js";
 
 const usage = formatHelp({
 	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]",
@@ -77,7 +78,7 @@ export function parseCheckArgs(args: string[]): CheckArgs | "help" {
 		if (flag === "--device") {
 			device = value() ?? "";
 			if (!device || device.startsWith("-"))
-				throw badValue("--device", device, "takes the board's address");
+				throw badValue("--device", device, "takes the board's address or mDNS name (xs-netkit.local)");
 		}
 		else if (flag === "--target") {
 			target = value() ?? "";
@@ -129,7 +130,7 @@ registerCommand("check", {
 		const files = ["tests/device/smoke.test.ts", ...(only.length ? only : Object.keys(areas)).flatMap(a => areas[a])];
 		process.env.TARGETS = device ? "board" : target;
 		if (device) {
-			process.env.DEVICE = device;
+			process.env.DEVICE = await boardAddress(device);
 			process.env.DEVICE_CONFIG = Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ");
 		}
 		let logServer: XsbugLogServer | undefined;

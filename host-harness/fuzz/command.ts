@@ -15,6 +15,7 @@ import { freeServicePorts } from "../lib/ports.js";
 import { caseKinds, type CaseKind } from "./case.js";
 import { randomSeed } from "./prng.js";
 import { formatMismatch, runFuzz, type FuzzOptions } from "./runner.js";
+import { boardAddress } from "../lib/mdns.js";
 
 const usage = `usage: host-harness fuzz (--target node|sim | --device <ip> | --url ws://… [--tcp host:port] [--udp host:port]) [options]
 
@@ -190,7 +191,7 @@ registerCommand("fuzz", {
 		}
 		else if (args.device) {
 			const config = checkedConfig(args.config, "esp32");
-			endpoints = boardEndpoints(args.device, config);
+			endpoints = boardEndpoints(await boardAddress(args.device), config);
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout ?? 5000);
 			heartbeat ||= config.wsHeartbeat !== "0";
 		}

@@ -82,7 +82,12 @@ function address(block: number, host: number): string {
 const live = new Set<LanLink>();
 let hooked = false;
 
+/** Segments not yet removed (joinSegment), removed with the links at exit. */
+const liveSegments = new Set<{ remove(): void }>();
+
 function removeAll(): void {
+	for (const segment of [...liveSegments])
+		segment.remove();
 	for (const link of [...live])
 		link.remove();
 }
@@ -164,4 +169,46 @@ export function createLink(): LanLink {
 		throw e;
 	}
 	return link;
+}
+
+/** Links whose host ends share one Ethernet segment (a bridge), as boards on one WiFi network do. */
+export interface LanSegment {
+	bridge: string;
+	remove(): void;
+}
+
+/**
+ * Put the host ends of `links` on one bridge, so their devices hear each
+ * other's multicast (mDNS) as boards on one network do. Each link keeps its
+ * /30: the host end's address moves to the bridge, so the harness still
+ * reaches every device by unicast. Remove the segment before the links.
+ */
+export function joinSegment(links: readonly LanLink[]): LanSegment {
+	const bridge = `xsnkb${links[0].hostIf.slice(5)}`;
+	ip(["link", "add", bridge, "type", "bridge"]);
+	let removed = false;
+	const segment: LanSegment = {
+		bridge,
+		remove() {
+			if (removed)
+				return;
+			removed = true;
+			liveSegments.delete(segment);
+			ip(["link", "del", bridge], true);
+		},
+	};
+	liveSegments.add(segment);
+	try {
+		ip(["link", "set", bridge, "up"]);
+		for (const link of links) {
+			ip(["addr", "del", `${link.hostAddress}/30`, "dev", link.hostIf]);
+			ip(["link", "set", link.hostIf, "master", bridge]);
+			ip(["addr", "add", `${link.hostAddress}/30`, "dev", bridge]);
+		}
+	}
+	catch (e) {
+		segment.remove();
+		throw e;
+	}
+	return segment;
 }

@@ -37,4 +37,4 @@ export const platformModules: Readonly<Record<string, string>> = {
 };
 
 /** Top-level folders holding device modules; "app/tcp-echo-server" is app/tcp-echo-server.ts. */
-export const deviceFolders: readonly string[] = ["modules", "tcp", "udp", "websocket", "wifi", "sntp", "app"];
+export const deviceFolders: readonly string[] = ["modules", "tcp", "udp", "websocket", "wifi", "sntp", "mdns", "app"];

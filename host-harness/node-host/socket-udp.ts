@@ -10,9 +10,17 @@
  *   oldest are dropped, as on the simulator.
  * - write(buffer, address, port) sends one datagram.
  * - close() stops receiving; no callback after it.
+ * - add(group) / remove(group) join and leave a multicast group, and
+ *   timeToLive (1..255) sets the IP TTL, as on a board
+ *   ($MODDABLE/modules/io/socket/lwip/udp.c: igmp_joingroup on the
+ *   station's interface). The simulator's lin/udp.c has neither.
  *
  * Deviations from the simulator:
  * - Event driven instead of one datagram per 20 ms poll.
+ * - Multicast (add, remove, timeToLive) as on a board, which the simulator
+ *   lacks. Joined on the device's interface (its address, net.ts); sent
+ *   datagrams loop back to the device's own socket (Node's default), which
+ *   lwIP does not do by default.
  * - Empty datagrams are delivered (the simulator's recvfrom() loop drops
  *   datagrams of 0 bytes) and datagrams up to 65 507 bytes are received
  *   whole (the simulator truncates at 2048 bytes).
@@ -40,6 +48,7 @@ interface UDPOptions {
 	port?: number;
 	address?: string;
 	format?: "buffer";
+	timeToLive?: number;
 	target?: unknown;
 	onReadable?: (this: UDP, packets: number) => void;
 	onError?: (this: UDP) => void;
@@ -51,6 +60,8 @@ export default class UDP {
 	#packets: Datagram[] = [];
 	#onReadable: UDPOptions["onReadable"];
 	#reportPending = false;
+	/** Until the asynchronous bind is done: what waits for it (multicast membership needs a bound socket). */
+	#whenBound: (() => void)[] | undefined = [];
 
 	constructor(options: UDPOptions) {
 		const port = options.port ?? 0;
@@ -58,6 +69,9 @@ export default class UDP {
 			throw new RangeError("invalid port");
 		if (options.format !== undefined && options.format !== "buffer")
 			throw new RangeError("unimplemented");
+		const ttl = options.timeToLive;
+		if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0 && ttl <= 255))
+			throw new RangeError("invalid timeToLive");
 		this.target = options.target;
 		this.#onReadable = options.onReadable;
 		const socket = dgram.createSocket({ type: "udp4" });
@@ -68,6 +82,16 @@ export default class UDP {
 			release();
 			socket.removeAllListeners("error");
 			socket.on("error", () => {});		// send failures are dropped datagrams, as UDP is
+			if (ttl !== undefined) {
+				socket.setTTL(ttl);
+				socket.setMulticastTTL(ttl);
+			}
+			if (hostNetwork.address !== "127.0.0.1")
+				socket.setMulticastInterface(hostNetwork.address);
+			const waiting = this.#whenBound ?? [];
+			this.#whenBound = undefined;
+			for (const work of waiting)
+				work();
 		});
 		this.#socket = socket;
 		liveUdp.add(this);
@@ -112,6 +136,41 @@ export default class UDP {
 			throw new Error("sendto failed: bad address");
 		if (hostNetwork.usable)
 			socket.send(Buffer.from(view), port, address, () => {});
+	}
+
+	/** Join a multicast group on the device's interface. */
+	add(group: string): void {
+		this.#live();
+		this.#membership(group, true);
+	}
+
+	/** Leave a multicast group. */
+	remove(group: string): void {
+		this.#live();
+		this.#membership(group, false);
+	}
+
+	#membership(group: string, join: boolean): void {
+		const parts = group.split(".").map(Number);
+		if (parts.length !== 4 || parts.some(p => !(p >= 0 && p <= 255)))
+			throw new Error("invalid IP address");
+		if (group === "255.255.255.255")
+			throw new Error("broadcast is not multicast");
+		const work = () => {
+			try {
+				if (join)
+					this.#socket?.addMembership(group, hostNetwork.address);
+				else
+					this.#socket?.dropMembership(group, hostNetwork.address);
+			}
+			catch {
+				// lwIP's igmp_joingroup result is not checked either
+			}
+		};
+		if (this.#whenBound)
+			this.#whenBound.push(work);
+		else
+			work();
 	}
 
 	close(): void {

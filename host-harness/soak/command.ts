@@ -12,6 +12,7 @@ import { checkedConfig } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
+import { boardAddress } from "../lib/mdns.js";
 
 const usage = `usage: host-harness soak (--target node|sim | --device <ip> [--config key=value …]) [options]
 
@@ -127,7 +128,7 @@ registerCommand("soak", {
 		let endpoints: Endpoints;
 		try {
 			if (args.device)
-				endpoints = boardEndpoints(args.device, checkedConfig(args.config, "esp32"));
+				endpoints = boardEndpoints(await boardAddress(args.device), checkedConfig(args.config, "esp32"));
 			else {
 				const config = { ...await freeServicePorts(), ...checkedConfig(args.config) };
 				running = await startDevice({ target: args.target!, config, control: args.target === "node", progress: text => process.stderr.write(`${text}\n`) });

@@ -21,6 +21,8 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 			"wifi/provisioning", "wifi/credentials",
 			// The clock: SNTP on ECMA-419 UDP, and Moddable's time (Time.set sets the board's clock).
 			"sntp/client", "sntp/packet", "modules/clock", "time",
+			// The name: mDNS/DNS-SD on ECMA-419 UDP (add() joins the group on the board's lwip socket).
+			"mdns/message", "mdns/responder",
 			// TLS (wss://, the TCP client's TLS): our socket and chain check on the SDK's engine.
 			"modules/secure-socket", "modules/tls-socket", "modules/tls-chain", "ssl/session", "ssl/handshake", "ssl/cert", "x509", "Resource",
 			"embedded:io/socket/tcp", "embedded:io/socket/listener", "embedded:io/socket/udp", "wifi", "net", "logical", "crypt", "preference"]) {

@@ -8,6 +8,7 @@ import { planTiers, type LanTier } from "../../host-harness/lib/tiers.js";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
+import { deviceAddress, isMdnsName } from "../../host-harness/lib/mdns.js";
 
 /** Whether TARGETS (when set) asks for this lan tier. */
 function wanted(name: string): boolean {
@@ -19,6 +20,12 @@ export default async function setup(): Promise<() => Promise<void>> {
 	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
 	if (!fs.existsSync(boot))
 		throw new Error(`${boot} is missing: npm test builds it first ("npm run build")`);
+	// DEVICE=xs-netkit.local: the board by its mDNS name, resolved once here for every suite.
+	if (process.env.DEVICE && isMdnsName(process.env.DEVICE)) {
+		const name = process.env.DEVICE;
+		process.env.DEVICE = await deviceAddress(name);
+		console.log(`board ${name} is ${process.env.DEVICE} (mDNS)`);
+	}
 	const lanDevices: LanDevice[] = [];
 	const hostTiers = planTiers({ ...process.env, TARGETS: undefined }).tiers.map(t => t.name);
 	const candidates = (["node", "sim"] as const).filter(target => hostTiers.includes(target) && wanted(`lan-${target}`));

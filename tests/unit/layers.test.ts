@@ -3,7 +3,7 @@
 //   modules/              shared, low-level: logs, backoff, listener, HTTP heads, TLS
 //   tcp/  udp/            the transport libraries
 //   websocket/  wifi/     on TCP
-//   sntp/                 on UDP
+//   sntp/  mdns/          on UDP
 //   app/                  the kit's own app: composition root, config, services
 //   main.ts
 //
@@ -25,6 +25,7 @@ export const layers: Readonly<Record<string, number>> = {
 	websocket: 2,
 	wifi: 2,
 	sntp: 2,
+	mdns: 2,
 	app: 3,
 	main: 4,
 };
