@@ -3,7 +3,10 @@
  * websocat), and a one-shot check for scripts.
  *
  * Interactive: each line typed is sent as a text message (a binary one with
- * --binary); /ping [text], /close [code [reason]] and /quit are commands.
+ * --binary); /ping [text], /close [code [reason]] and /quit are commands,
+ * another word after "/" is refused with the list, and "//text" sends
+ * "/text". Ctrl-C closes with 1001 (going away) before it exits 130; the
+ * exit is 1 when the server went without a Close.
  * Every frame the server sends is printed on stdout as it arrives, with its
  * opcode, FIN, length, payload (text, or hex for binary) and, for a Close,
  * its code and reason; what this client sends, and connection events, go
@@ -17,7 +20,7 @@
  * what came.
  */
 import * as readline from "node:readline";
-import { registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../cli.js";
 import { RawConnection } from "../conformance/client.js";
 import { Op, frame } from "../conformance/frames.js";
 import { opcodeName } from "../conformance/wire-log.js";
@@ -27,7 +30,9 @@ const usage = formatHelp({
 	usage: "host-harness ws <ws://host:port/path> [--binary] [--ping [text]] [--send TEXT … --expect TEXT|/REGEX/ …] [--timeout ms]",
 	about: `A WebSocket client for a person: connect, type lines to send, see each frame the server
 sends (opcode, FIN, length, payload, a Close's code and reason) on stdout as it arrives.
-Lines starting with / are commands: /ping [text], /close [code [reason]], /quit.
+Lines starting with / are commands: /ping [text], /close [code [reason]], /quit
+(//text sends /text). Ctrl-C closes with 1001 and exits 130; the exit is 1 when
+the server went away without a Close.
 With --send and --expect it is a one-shot check for scripts: it sends each --send, waits
 for a message matching each --expect in order, closes with 1000, and exits 0 only if
 every --expect matched (1 otherwise, saying what came instead).`,
@@ -89,7 +94,15 @@ export function parseWsArgs(argv: string[]): WsArgs | "help" {
 				throw badValue("<url>", arg, "must be ws:// (this client speaks plain WebSocket; wss:// is not supported)");
 			if (!/^ws:\/\/[^/]+/.test(arg))
 				throw badValue("<url>", arg, "must be ws://host:port/path");
-			url = new URL(arg);
+			const port = /^ws:\/\/[^/?#]*:(\d*)(?:[/?#]|$)/.exec(arg)?.[1];
+			if (port !== undefined && !(port.length && Number(port) >= 1 && Number(port) <= 65535))
+				throw badValue("<url>", arg, "has a port outside 1..65535");
+			try {
+				url = new URL(arg);
+			}
+			catch {
+				throw badValue("<url>", arg, "must be ws://host:port/path");
+			}
 		}
 	}
 	if (!url)
@@ -120,12 +133,9 @@ registerCommand("ws", {
 	summary: "a WebSocket client for a person (type to send, see each frame) or a one-shot --send/--expect check",
 	usage,
 	async run(argv) {
-		const parsed = parseWsArgs(argv);
-		if (parsed === "help") {
-			process.stdout.write(usage);
-			return 0;
-		}
-		const args = parsed;
+		const args = argumentsOr(parseWsArgs, argv, usage);
+		if (typeof args === "number")
+			return args;
 		let connection: RawConnection;
 		try {
 			connection = await RawConnection.open(args.url, args.timeoutMs);
@@ -176,8 +186,9 @@ registerCommand("ws", {
 			closedLine();
 			return connection.serverClose?.code === 1000 ? 0 : 1;
 		}
-		// Interactive: stdin lines until EOF or /quit, or until the server closes.
+		// Interactive: stdin lines until EOF, /quit or Ctrl-C, or until the server closes.
 		const lines = readline.createInterface({ input: process.stdin, terminal: false });
+		let interrupted = false;
 		const done = new Promise<void>(resolve => {
 			const closed = () => {
 				if (connection.tcpClosed) {
@@ -186,11 +197,18 @@ registerCommand("ws", {
 				}
 			};
 			const watch = setInterval(closed, 100);
+			// Ctrl-C: a Close the server hears (1001, going away, RFC 6455 7.4.1), not a bare FIN.
+			process.once("SIGINT", () => {
+				interrupted = true;
+				void closeAndWait(1001).then(resolve);
+			});
 			lines.on("line", line => {
 				if (connection.tcpClosed || connection.closeSent)
 					return;
 				const [command, ...rest] = line.split(" ");
-				if (command === "/quit")
+				if (line.startsWith("//"))
+					sendMessage(line.slice(1));
+				else if (command === "/quit")
 					void closeAndWait().then(resolve);
 				else if (command === "/ping")
 					ping(rest.join(" "));
@@ -198,6 +216,8 @@ registerCommand("ws", {
 					const code = rest[0] && /^\d+$/.test(rest[0]) ? Number(rest[0]) : 1000;
 					void closeAndWait(code, rest.slice(rest[0] && /^\d+$/.test(rest[0]) ? 1 : 0).join(" ")).then(resolve);
 				}
+				else if (command.startsWith("/") && command.length > 1)
+					say(`unknown command ${command}: /ping [text], /close [code [reason]], /quit; //text sends /text`);
 				else
 					sendMessage(line);
 			});
@@ -206,6 +226,8 @@ registerCommand("ws", {
 		await done;
 		lines.close();
 		closedLine();
-		return 0;
+		if (interrupted)
+			return 130;
+		return connection.serverClose ? 0 : 1;
 	},
 });

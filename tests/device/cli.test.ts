@@ -314,7 +314,53 @@ describe("host-harness ws", () => {
 		const gone = await ws([`ws://127.0.0.1:${port}/`, "--send", "x", "--expect", "x"]);
 		expect(gone.status).toBe(1);
 		expect(gone.stderr).toBe(`ws: cannot connect to ws://127.0.0.1:${port}/: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+		const badPort = await ws(["ws://127.0.0.1:99999/"]);
+		expect(badPort.status).toBe(2);
+		expect(badPort.stderr.split("\n")[0]).toBe(`<url> has a port outside 1..65535, not "ws://127.0.0.1:99999/"`);
 	});
+
+	it("refuses an unknown /command instead of sending it, sends //text as /text, and exits 1 when the server went without a Close", async () => {
+		const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+		await once(server, "listening");
+		const received: string[] = [];
+		server.on("connection", socket => socket.on("message", data => {
+			received.push(data.toString());
+			if (received.length === 2)
+				socket.terminate();		// vanish: no Close frame
+		}));
+		try {
+			const out = await ws([`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`], "/foo\n//foo\nlast\n");
+			expect(received).toEqual(["/foo", "last"]);
+			expect(out.stderr).toMatch(/^unknown command \/foo: \/ping \[text\], \/close \[code \[reason\]\], \/quit; \/\/text sends \/text$/m);
+			expect(out.stderr).toMatch(/^closed: no Close from the server, TCP closed$/m);
+			expect(out.status).toBe(1);
+		}
+		finally {
+			server.close();
+		}
+	}, 30_000);
+
+	it("Ctrl-C closes with 1001 (going away) and exits 130", async () => {
+		const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+		await once(server, "listening");
+		const codes: number[] = [];
+		server.on("connection", socket => socket.on("close", code => codes.push(code)));
+		try {
+			const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "ws", `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`], { cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+			let stderr = "";
+			child.stderr.on("data", (d: Buffer) => { stderr += d; });
+			const exited = new Promise<number | null>(resolve => child.once("exit", status => resolve(status)));
+			while (!/^connected to /m.test(stderr))
+				await new Promise(r => setTimeout(r, 50));
+			child.kill("SIGINT");
+			expect(await exited, stderr).toBe(130);
+			expect(stderr).toMatch(/^> CLOSE 1001$/m);
+			expect(codes).toEqual([1001]);
+		}
+		finally {
+			server.close();
+		}
+	}, 30_000);
 });
 
 describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the simulator", () => {
