@@ -11,7 +11,7 @@ import { freeServicePorts } from "../lib/ports.js";
 import { argumentsOr, registerCommand } from "../cli.js";
 import { formatJson, formatText, summarize } from "./report.js";
 import * as fs from "node:fs";
-import { runConformance, selectCases, ServerGone, type CaseResult, type ConformanceOptions } from "./runner.js";
+import { runConformance, selectCases, RunStopped, type CaseResult, type ConformanceOptions } from "./runner.js";
 import { formatComparison, renderConformanceHtml, type ConformanceRun } from "./html-report.js";
 
 /**
@@ -55,7 +55,8 @@ opening handshake) against an echo server, graded as Autobahn grades:
   FAILED         anything else
 Exits 0 when no case FAILED (with --strict: when every case is OK or INFORMATIONAL),
 1 otherwise or when the server goes away mid-run (one line saying so), 2 on a wrong
-argument. Progress (n/501) goes to stderr, a line every 5 s when piped.
+argument; Ctrl-C stops after the cases under way, prints (and writes, with --report)
+what was done, and exits 130. Progress (n/501) goes to stderr, a line every 5 s when piped.
 
 options:
   --url URL            the echo server
@@ -76,7 +77,9 @@ options:
   --concurrency N      cases at once (default 1; keep within the server's client limit)
   --timeout MS         budget per wait inside a case
   --fail-fast MS       how soon the server must close after an invalid byte
-  --failures           list only the cases not OK under each category
+  --failures           print only the cases that did not pass (or "every case passed")
+  --verbose            print every case's row under its category (default: a line per
+                       category and the cases that did not pass)
   --json               print the results as JSON (alone on stdout)
   --wire               with --json: each case's wire log too
 
@@ -109,6 +112,7 @@ interface Args {
 	json: boolean;
 	wire: boolean;
 	failures: boolean;
+	verbose: boolean;
 	strict: boolean;
 	report?: string;
 }
@@ -135,7 +139,7 @@ export function parseArgs(argv: string[]): Args | "help" {
 	const targets: Target[] = [];
 	let compare = false;
 	const options: ConformanceOptions = {};
-	let json = false, failures = false, strict = false, wire = false;
+	let json = false, failures = false, strict = false, wire = false, verbose = false;
 	let report: string | undefined;
 	let deviceTarget: string | undefined;
 	let impls: string[] | undefined;
@@ -177,6 +181,7 @@ export function parseArgs(argv: string[]): Args | "help" {
 			case "--json": json = true; break;
 			case "--wire": wire = true; break;
 			case "--failures": failures = true; break;
+			case "--verbose": verbose = true; break;
 			case "--strict": strict = true; break;
 			default: throw new Error(`unknown argument "${argv[i]}"`);
 		}
@@ -193,7 +198,7 @@ export function parseArgs(argv: string[]): Args | "help" {
 			throw new Error("--impls boots its own devices: leave out --url and --compare");
 		if (!options.scale && deviceTarget === "sim")
 			options.scale = "small";
-		return { targets, implRun: { target: deviceTarget, impls: chosen }, compare: chosen.length > 1, options, json, wire, failures, strict, report };
+		return { targets, implRun: { target: deviceTarget, impls: chosen }, compare: chosen.length > 1, options, json, wire, failures, verbose, strict, report };
 	}
 	if (!targets.length)
 		throw new Error("--url ws://host:port/path (or --compare URL URL …) is required");
@@ -203,7 +208,9 @@ export function parseArgs(argv: string[]): Args | "help" {
 		throw new Error("--url takes one server; for several side by side, --compare URL URL …");
 	if (options.only?.length && !selectCases(options).length)
 		throw new Error(`--only ${options.only.join(",")} selects no case (categories 1-7, 9, 10, 12, or id prefixes such as 6.4)`);
-	return { targets, compare, options, json, wire, failures, strict, report };
+	if (failures && verbose)
+		throw new Error("--failures and --verbose ask for two shapes of report: give one");
+	return { targets, compare, options, json, wire, failures, verbose, strict, report };
 }
 
 /** Run the suite against one server with progress; a server gone becomes the run's `stopped`. */
@@ -213,7 +220,7 @@ async function runOne(targetRun: Target, options: ConformanceOptions, total: num
 		return { ...targetRun, results: await runConformance(targetRun.url, { ...options, onResult: progress.result }) };
 	}
 	catch (e) {
-		if (e instanceof ServerGone)
+		if (e instanceof RunStopped)
 			return { ...targetRun, results: e.results, stopped: `${e.message}; stopped after ${e.results.length} of ${total} cases (${e.results.filter(r => !r.passed).length} failed)` };
 		throw e;
 	}
@@ -231,10 +238,22 @@ registerCommand("conformance", {
 			return args;
 		const total = selectCases(args.options).length;
 		const runs: ConformanceRun[] = [];
+		// Ctrl-C: no new case starts, the report covers what was done; a second Ctrl-C ends at once.
+		const interrupt = new AbortController();
+		args.options.signal = interrupt.signal;
+		const onSignal = () => {
+			if (interrupt.signal.aborted)
+				process.exit(130);
+			process.stderr.write("\nconformance: interrupted: finishing the cases under way (Ctrl-C again to quit now)\n");
+			interrupt.abort();
+		};
+		process.on("SIGINT", onSignal);
 		if (args.implRun) {
 			// One device per implementation, booted for its run and stopped after it.
 			const { target: deviceTarget, impls } = args.implRun;
 			for (const impl of impls) {
+				if (interrupt.signal.aborted)
+					break;
 				process.stderr.write(`conformance: booting the ${deviceTarget} device with wsImpl=${impl}\n`);
 				const device = await startDevice({ target: deviceTarget, config: { ...await freeServicePorts(), wsImpl: impl } });
 				try {
@@ -251,6 +270,8 @@ registerCommand("conformance", {
 			}
 		}
 		for (const t of args.targets) {
+			if (interrupt.signal.aborted)
+				break;
 			const run = await runOne(t, args.options, total, args.compare ? `${t.label}: ` : "");
 			runs.push(run);
 			if (run.stopped)
@@ -260,17 +281,22 @@ registerCommand("conformance", {
 			fs.writeFileSync(args.report, renderConformanceHtml(runs));
 			process.stderr.write(`conformance: report written to ${args.report}\n`);
 		}
+		process.off("SIGINT", onSignal);
+		const interrupted = interrupt.signal.aborted;
 		if (!args.compare) {
 			const [only] = runs;
-			if (only.stopped && !args.report)
+			if (only.stopped && !args.report && !interrupted)
 				return 1;
-			if (!only.stopped)
-				process.stdout.write(args.json ? formatJson(only.results, { wire: args.wire }) : formatText(only.results, { color: process.stdout.isTTY, failuresOnly: args.failures }));
+			// Interrupted: what was done, as a finished run would print it.
+			if (!only.stopped || interrupted)
+				process.stdout.write(args.json ? formatJson(only.results, { wire: args.wire }) : formatText(only.results, { color: process.stdout.isTTY, shape: args.failures ? "failures" : args.verbose ? "verbose" : "summary" }));
 		}
 		else if (args.json)
 			process.stdout.write(`${JSON.stringify({ runs: runs.map(r => ({ label: r.label, url: r.url, stopped: r.stopped, summary: summarize(r.results), results: args.wire ? r.results : r.results.map(({ wire: _, ...rest }) => rest) })) }, null, 2)}\n`);
 		else
 			process.stdout.write(formatComparison(runs));
+		if (interrupted)
+			return 130;
 		const bad = runs.some(r => r.stopped || r.results.some(x => x.grade === "FAILED" || (args.strict && x.grade === "NON-STRICT")) || !r.results.length);
 		return bad ? 1 : 0;
 	},

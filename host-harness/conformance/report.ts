@@ -1,9 +1,13 @@
 /*
- * Conformance results as an Autobahn-like report: per category a header
- * with its pass count, then one row per case (id, description, expected,
- * observed, grade: OK, NON-STRICT, INFORMATIONAL or FAILED, grades.ts); a
- * total at the end. Plain text (colour only when asked, e.g. on a TTY) or
- * JSON; the HTML report is html-report.ts.
+ * Conformance results as an Autobahn-like report, as text in three shapes:
+ * - summary (the default): one line per category with its pass count, the
+ *   rows of the cases that did not pass, the total;
+ * - verbose: every case's row (id, description, expected, observed, grade:
+ *   OK, NON-STRICT, INFORMATIONAL or FAILED, grades.ts) under its category;
+ * - failures: the rows of the cases that did not pass, or one line saying
+ *   there are none, and the total.
+ * Colour only when asked (e.g. on a TTY). JSON too; the HTML report is
+ * html-report.ts.
  */
 import type { CaseResult } from "./runner.js";
 import type { Grade } from "./grades.js";
@@ -39,8 +43,8 @@ export function summarize(results: CaseResult[]): Summary {
 export interface TextOptions {
 	/** ANSI colours (default false; the CLI turns them on for a TTY). */
 	color?: boolean;
-	/** Only the failed rows under each category header. */
-	failuresOnly?: boolean;
+	/** summary (default), verbose or failures: see the header. */
+	shape?: "summary" | "verbose" | "failures";
 	/** Widest description/expected/observed cell (longer text is cut with "…"). */
 	width?: number;
 }
@@ -55,17 +59,32 @@ export function formatText(results: CaseResult[], options: TextOptions = {}): st
 	const descWidth = Math.min(width, Math.max(11, ...results.map(r => r.description.length)));
 	const expWidth = Math.min(width, Math.max(8, ...results.map(r => r.expected.length)));
 	const obsWidth = Math.min(width, Math.max(8, ...results.map(r => r.observed.length)));
+	const shape = options.shape ?? "summary";
+	const row = (r: CaseResult) => {
+		const verdict = paint(gradeColour[r.grade], r.grade.padEnd(13));
+		// A failed row shows its whole observation: that is what one reads it for.
+		const observed = r.passed ? cut(r.observed, obsWidth).padEnd(obsWidth) : r.observed.padEnd(obsWidth);
+		return `  ${r.id.padEnd(idWidth)}  ${cut(r.description, descWidth).padEnd(descWidth)}  ${cut(r.expected, expWidth).padEnd(expWidth)}  ${observed}  ${verdict} ${String(r.ms).padStart(5)} ms`;
+	};
+	const header = `  ${"id".padEnd(idWidth)}  ${"description".padEnd(descWidth)}  ${"expected".padEnd(expWidth)}  ${"observed".padEnd(obsWidth)}  grade`;
 	const lines: string[] = [];
-	for (const category of summary.categories) {
-		const all = category.passed === category.total;
-		lines.push("", paint(all ? 32 : 31, `${category.category}: ${category.passed}/${category.total} passed`));
-		lines.push(`  ${"id".padEnd(idWidth)}  ${"description".padEnd(descWidth)}  ${"expected".padEnd(expWidth)}  ${"observed".padEnd(obsWidth)}  grade`);
-		for (const r of results.filter(r => r.category === category.category && (!options.failuresOnly || !r.passed))) {
-			const verdict = paint(gradeColour[r.grade], r.grade.padEnd(13));
-			// A failed row shows its whole observation: that is what one reads it for.
-			const observed = r.passed ? cut(r.observed, obsWidth).padEnd(obsWidth) : r.observed.padEnd(obsWidth);
-			lines.push(`  ${r.id.padEnd(idWidth)}  ${cut(r.description, descWidth).padEnd(descWidth)}  ${cut(r.expected, expWidth).padEnd(expWidth)}  ${observed}  ${verdict} ${String(r.ms).padStart(5)} ms`);
+	const failed = results.filter(r => !r.passed);
+	if (shape === "verbose") {
+		for (const category of summary.categories) {
+			lines.push("", paint(category.passed === category.total ? 32 : 31, `${category.category}: ${category.passed}/${category.total} passed`), header);
+			lines.push(...results.filter(r => r.category === category.category).map(row));
 		}
+	}
+	else {
+		if (shape === "summary") {
+			lines.push("");
+			for (const category of summary.categories)
+				lines.push(paint(category.passed === category.total ? 32 : 31, `${category.category}: ${category.passed}/${category.total} passed`));
+		}
+		if (failed.length)
+			lines.push("", "not passed:", header, ...failed.map(row));
+		else if (shape === "failures")
+			lines.push("", "every case passed");
 	}
 	const g = summary.grades;
 	const total = `${summary.passed}/${summary.total} cases passed, ${summary.failed} failed (OK ${g.OK}, NON-STRICT ${g["NON-STRICT"]}, INFORMATIONAL ${g.INFORMATIONAL}, FAILED ${g.FAILED})`;

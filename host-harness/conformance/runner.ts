@@ -30,14 +30,19 @@ export interface ConformanceOptions {
 	/** How soon the server must close after the byte that made the input invalid (ms; default 1000, small 2000). */
 	failFastMs?: number;
 	onResult?: (result: CaseResult) => void;
+	/** Stop taking new cases once aborted (Ctrl-C): the run ends with RunStopped holding the results so far. */
+	signal?: AbortSignal;
 }
 
-/** The server stopped accepting connections during the run: the run stops rather than fail every case left. */
-export class ServerGone extends Error {
+/** The run ended before every case: what was done is in `results`. */
+export class RunStopped extends Error {
 	constructor(message: string, readonly results: CaseResult[]) {
 		super(message);
 	}
 }
+
+/** The server stopped accepting connections during the run: the run stops rather than fail every case left. */
+export class ServerGone extends RunStopped {}
 
 /** Why nothing accepts a TCP connection at the URL's host and port, or undefined when something does. */
 export function unreachable(target: URL, timeoutMs = 3000): Promise<string | undefined> {
@@ -113,7 +118,7 @@ export async function runConformance(url: string, options: ConformanceOptions = 
 	let next = 0;
 	let gone: string | undefined;
 	const worker = async () => {
-		while (next < cases.length && !gone) {
+		while (next < cases.length && !gone && !options.signal?.aborted) {
 			const index = next++;
 			const result = await runCase(cases[index], context);
 			// A failed case may be the server gone: if nothing accepts a connection any more, stop here.
@@ -131,6 +136,8 @@ export async function runConformance(url: string, options: ConformanceOptions = 
 	await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
 	if (gone)
 		throw new ServerGone(gone, results.filter(Boolean));
+	if (options.signal?.aborted)
+		throw new RunStopped("interrupted (Ctrl-C)", results.filter(Boolean));
 	return results;
 }
 
