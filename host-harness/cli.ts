@@ -30,7 +30,23 @@ const commands: Record<string, Command> = {
 	start: { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) },
 	dashboard: {
 		summary: "the whole system live in a browser: counters, round trips, the device log, reports (npm start -- --dashboard --quiet)",
-		run: args => import("./start.js").then(m => m.main(args.includes("--help") || args.includes("-h") ? args : ["--dashboard", "--quiet", ...args])),
+		usage: `usage: host-harness dashboard [--target node|sim] [--dashboard-port N] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--heap]
+
+The whole system live in a browser: npm start's device and peers, with the
+dialogue as a page (counters, round trips over time, the device's log, the
+reports) instead of lines. Its address is printed as "dashboard: http://…".
+
+options:
+  --dashboard-port N  the page's port on 127.0.0.1 (default 8090; 0: any free port)
+  the others          as npm start's (npm start -- --help)
+
+examples:
+  host-harness dashboard
+  host-harness dashboard --target sim --dashboard-port 0
+`,
+		run: args => args.includes("--help") || args.includes("-h")
+			? (process.stdout.write(commands.dashboard.usage!), Promise.resolve(0))
+			: import("./start.js").then(m => m.main(["--dashboard", "--quiet", ...args])),
 	},
 };
 
@@ -44,11 +60,17 @@ function flagsOf(usage: string): string[] {
 	return [...new Set(usage.match(/--[a-z][\w-]*/g) ?? [])];
 }
 
-/** An argument error as every command prints it: the problem (with the nearest flag, if one is near), a blank line, the usage; exit 2. */
+/**
+ * An argument error as every command prints it, as gh and pytest do: the
+ * problem (with the nearest flag, if one is near), the usage line, where
+ * the rest is; exit 2. Three lines, so the error stays on screen.
+ */
 export function usageError(message: string, usage: string): number {
 	const unknown = /^unknown argument "(--?[\w-]+)[^"]*"$/.exec(message);
 	const hint = unknown && !message.includes("did you mean") ? didYouMean(unknown[1], flagsOf(usage)) : "";
-	process.stderr.write(`${message}${hint}\n\n${usage.trimEnd()}\n`);
+	const line = usage.split("\n").find(l => l.startsWith("usage: ")) ?? usage.split("\n")[0];
+	const command = /^usage: (host-harness \S+|npm start)/.exec(line)?.[1] ?? "host-harness";
+	process.stderr.write(`${message}${hint}\n${line}\nsee: ${command === "npm start" ? "npm start -- --help" : `${command} --help`}\n`);
 	return 2;
 }
 
@@ -98,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
 		return 0;
 	}
 	if (!name) {
-		process.stderr.write(`a command is needed\n\n${usage()}`);
+		process.stderr.write(`a command is needed\nusage: host-harness <command> [options]\nsee: host-harness --help\n`);
 		return 2;
 	}
 	if (name === "--help" || name === "-h" || name === "help") {
@@ -108,8 +130,12 @@ export async function main(argv: string[]): Promise<number> {
 		return 0;
 	}
 	const command = commands[name];
+	if (command && (rest.includes("--version") || rest.includes("-V"))) {
+		process.stdout.write(`host-harness ${version()}\n`);
+		return 0;
+	}
 	if (!command) {
-		process.stderr.write(`unknown command "${name}"${didYouMean(name, Object.keys(commands))}\n\n${usage()}`);
+		process.stderr.write(`unknown command "${name}"${didYouMean(name, Object.keys(commands))}\nusage: host-harness <command> [options]\nsee: host-harness --help\n`);
 		return 2;
 	}
 	try {

@@ -13,7 +13,7 @@
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
 import { manifestConfig } from "../device/project.js";
-import { checkedConfig } from "../lib/arguments.js";
+import { checkedConfig, didYouMean } from "../lib/arguments.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
@@ -132,6 +132,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 				}
 				else if (/^\w+=/.test(arg))
 					configArgs.push(arg);
+				else if (!arg.startsWith("-"))
+					throw new Error(`unknown workload "${arg}": tcp, udp, ws, memory, tls-memory or xs${didYouMean(arg, ["tcp", "udp", "ws", "memory", "tls-memory", "xs"])}`);
 				else
 					throw new Error(`unknown argument "${arg}"`);
 		}

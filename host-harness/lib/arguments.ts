@@ -64,7 +64,7 @@ export function unknownArgument(arg: string, flags: Iterable<string>): UsageErro
 /** A flag given a value it cannot take: names both, and what it takes. */
 export function badValue(flag: string, value: string | undefined, takes: string, candidates?: Iterable<string>): UsageError {
 	if (value === undefined || value === "")
-		return new UsageError(`${flag} needs ${takes}`);
+		return new UsageError(`${flag} needs a value: it ${takes}`);
 	return new UsageError(`${flag} ${takes}, not "${value}"${candidates ? didYouMean(value, candidates) : ""}`);
 }
 
