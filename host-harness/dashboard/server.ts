@@ -50,6 +50,8 @@ export class DashboardServer {
 	constructor(readonly title = "xs-netkit") {
 		this.#http = http.createServer((request, response) => this.#serve(request, response));
 		this.#wss = new WebSocketServer({ server: this.#http, path: "/live" });
+		// ws re-emits the HTTP server's errors (a port in use) on itself: start() reports them, once.
+		this.#wss.on("error", () => {});
 		this.#wss.on("connection", socket => this.#welcome(socket));
 	}
 

@@ -102,6 +102,10 @@ describe("host-harness CLI", () => {
 			expect(out.status).toBe(1);
 			expect(out.stdout).toBe("");
 			expect(out.stderr).toBe(`serve: TCP echo peer: port ${port} is in use: stop what holds it or choose another port (--tcp-port)\n`);
+			// The dashboard's port too: one line, no "Unhandled 'error' event" stack.
+			const dashboard = cli("dashboard", "--target", "node", "--dashboard-port", String(port));
+			expect(dashboard.status).toBe(1);
+			expect(dashboard.stderr).toMatch(new RegExp(`^dashboard: (dashboard: )?port ${port} is in use: choose another with --dashboard-port\n$`));
 		}
 		finally {
 			taken.close();
