@@ -62,6 +62,13 @@ describe.runIf(!!chromium && tiers.some(t => t.target === "node"))("host-harness
 			})()`);
 			expect(visible.length).toBeGreaterThan(0);
 			expect(visible.filter(line => !/udp/i.test(line))).toEqual([]);
+			// The overall status, the failed column as numbers, throughput and round trip over time.
+			expect(await page.evaluate<string>(`document.getElementById("overall").textContent`)).toMatch(/^passing: every service answered in round \d+$/);
+			expect(await page.evaluate<string>(`document.querySelector("#service-tcp-server .failed").textContent`)).toBe("0");
+			await waitFor(`document.querySelectorAll("#chart-throughput polyline").length >= 3 && document.querySelector("#chart-rtt polyline[data-service=tcp-server]")?.getAttribute("points").split(" ").length >= 2`);
+			// Stopped: the page says so instead of "live" or retrying.
+			dashboard.kill("SIGTERM");
+			await waitFor(`document.getElementById("connection").textContent === "stopped" && document.getElementById("overall").textContent === "stopped"`);
 		}
 		finally {
 			await page?.close();
