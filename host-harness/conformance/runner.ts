@@ -5,7 +5,7 @@
  * fails). Cases run `concurrency` at a time (keep it within the server's
  * client limit: each case holds at most one connection at a time).
  */
-import * as net from "node:net";
+import { unreachable } from "../lib/reach.js";
 import { informational, type Grade } from "./grades.js";
 import { caseWireLogs, type WireEntry, type WireLog } from "./wire-log.js";
 import type { Case, CaseContext, Scale, SuiteOptions } from "./case.js";
@@ -44,19 +44,6 @@ export class RunStopped extends Error {
 /** The server stopped accepting connections during the run: the run stops rather than fail every case left. */
 export class ServerGone extends RunStopped {}
 
-/** Why nothing accepts a TCP connection at the URL's host and port, or undefined when something does. */
-export function unreachable(target: URL, timeoutMs = 3000): Promise<string | undefined> {
-	return new Promise(resolve => {
-		const socket = net.connect({ host: target.hostname, port: Number(target.port || 80) });
-		const done = (why?: string) => {
-			socket.destroy();
-			resolve(why);
-		};
-		socket.setTimeout(timeoutMs, () => done(`no answer to a TCP connection within ${timeoutMs} ms`));
-		socket.once("connect", () => done());
-		socket.once("error", e => done(`connect ${(e as NodeJS.ErrnoException).code ?? e.message}`));
-	});
-}
 
 export interface CaseResult {
 	id: string;

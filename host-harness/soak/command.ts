@@ -8,11 +8,12 @@
  */
 
 import { argumentsOr, registerCommand } from "../cli.js";
-import { checkedConfig } from "../lib/arguments.js";
+import { checkedConfig, CommandFailure } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
 import { boardAddress } from "../lib/mdns.js";
+import { unreachableEndpoints } from "../lib/reach.js";
 
 const usage = `usage: host-harness soak (--target node|sim | --device <ip> [--config key=value …]) [options]
 
@@ -135,6 +136,19 @@ registerCommand("soak", {
 				endpoints = running.endpoints;
 			}
 			const say = (text: string) => (args.json ? process.stderr : process.stdout).write(`${text}\n`);
+			// Fail fast: a device that does not answer is said in one line, not found by minutes of errors.
+			const unanswered = await unreachableEndpoints(endpoints);
+			if (unanswered.length)
+				throw new CommandFailure(`cannot reach ${args.device ?? args.target}: ${unanswered.join("; ")}`);
+			// Ctrl-C: the load ends, the device is judged on what was done, exit 130; a second Ctrl-C quits at once.
+			const interrupt = new AbortController();
+			const onSignal = () => {
+				if (interrupt.signal.aborted)
+					process.exit(130);
+				process.stderr.write("\nsoak: interrupted: ending the load and judging the device (Ctrl-C again to quit now)\n");
+				interrupt.abort();
+			};
+			process.on("SIGINT", onSignal);
 			say(`soak: ${args.minutes} minutes against ${args.device ?? args.target} (${[endpoints.tcp && "tcp", endpoints.ws && "ws", endpoints.udp && "udp"].filter(Boolean).join(", ")})`);
 			const result = await runSoak({
 				endpoints,
@@ -145,14 +159,16 @@ registerCommand("soak", {
 				faultWorkers: args.faulty,
 				maxMessage: args.target === "sim" ? 8192 : 64 * 1024,
 				onInterval: figures => say(formatInterval(figures, args.minutes)),
+				signal: interrupt.signal,
 			});
+			process.off("SIGINT", onSignal);
 			const aborted = running?.process.exited ?? false;
 			const passed = soakPassed(result) && rssFlat(result) && !aborted;
 			if (args.json)
 				process.stdout.write(`${JSON.stringify({ passed, ...result }, null, 2)}\n`);
 			else
-				say(`${formatSummary(result)}${aborted ? "\nthe device exited during the soak" : ""}\n${passed ? "PASSED" : "FAILED"}`);
-			return passed ? 0 : 1;
+				say(`${formatSummary(result)}${aborted ? "\nthe device exited during the soak" : ""}\n${interrupt.signal.aborted ? `INTERRUPTED (${passed ? "passing" : "failing"} so far)` : passed ? "PASSED" : "FAILED"}`);
+			return interrupt.signal.aborted ? 130 : passed ? 0 : 1;
 		}
 		finally {
 			await running?.stop();

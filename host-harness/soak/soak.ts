@@ -36,6 +36,8 @@ export interface SoakOptions {
 	/** How long a good client keeps trying to be served before it counts an error (ms). */
 	serveWithinMs?: number;
 	onInterval?: (figures: SoakInterval) => void;
+	/** Ctrl-C: the load ends early; the device is still judged (settled, fresh client served). */
+	signal?: AbortSignal;
 }
 
 export interface SoakCounters {
@@ -96,7 +98,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 	const errorSamples: string[] = [];
 	const intervals: SoakInterval[] = [];
 	const start = Date.now();
-	const end = start + options.durationMs;
+	let end = start + options.durationMs;
+	options.signal?.addEventListener("abort", () => { end = Math.min(end, Date.now()); }, { once: true });
 	const baseline = await deviceResources(options.resources);
 
 	const count = (key: keyof SoakCounters, n = 1) => {
@@ -204,7 +207,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 	const reporter = (async () => {
 		let next = start + intervalMs;
 		while (Date.now() < end) {
-			await sleep(Math.max(0, Math.min(next, end) - Date.now()));
+			// In short steps, so an early end (Ctrl-C) is seen at once.
+			while (Date.now() < Math.min(next, end))
+				await sleep(Math.max(0, Math.min(250, Math.min(next, end) - Date.now())));
 			const figures: SoakInterval = {
 				...current,
 				minute: (Date.now() - start) / 60_000,

@@ -3,7 +3,8 @@
 // clients with faulty peers, judges them, reports each interval and the
 // device's state after the load; bad arguments are refused.
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
 
@@ -33,4 +34,26 @@ describe("host-harness soak", () => {
 		expect(bad.status).toBe(2);
 		expect(bad.stderr).toMatch(/--minutes needs a positive number, not "soon"/);
 	});
+
+	it("says in one line, before any load, that a device it cannot reach does not answer", async () => {
+		const port = await freeTcpPort();
+		const out = cli("soak", "--device", "127.0.0.1", "--config", `tcpPort=${port}`, "--config", `wsPort=${port}`, "--minutes", "1");
+		expect(out.status).toBe(1);
+		expect(out.stderr).toBe(`soak: cannot reach 127.0.0.1: tcp 127.0.0.1:${port}: connect ECONNREFUSED; ws 127.0.0.1:${port}: connect ECONNREFUSED\n`);
+	});
+
+	it("Ctrl-C ends the load, judges the device on what was done, and exits 130", async () => {
+		const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "soak", "--target", "node", "--minutes", "5", "--interval", "1"],
+			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined } });
+		let stdout = "", stderr = "";
+		child.stdout.on("data", (d: Buffer) => { stdout += d; });
+		child.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
+		while (!/minute +0\.0\/5: \d+ connections/.test(stdout) && child.exitCode === null)
+			await new Promise(r => setTimeout(r, 100));
+		child.kill("SIGINT");
+		expect(await exited, stderr).toBe(130);
+		expect(stdout).toMatch(/^soak: \d+ connections, \d+ messages/m);
+		expect(stdout).toMatch(/^INTERRUPTED \(passing so far\)$/m);
+	}, 120_000);
 });
