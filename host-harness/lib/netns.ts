@@ -9,6 +9,12 @@
  *   shape(mbit)  tc tbf on both ends: WiFi-class bandwidth (ESP32 in open air
  *                is about 20 Mbit/s of TCP); this kernel has tbf, not netem
  *
+ * Traffic for 198.18.0.0/15 never leaves this machine: a blackhole route
+ * for the whole range sits under the links' own /30 routes, so a link that
+ * is down (down(), or being removed) drops its packets here instead of
+ * handing them to the default route. It is added once and left in place:
+ * the range is for benchmarking and nothing else uses it.
+ *
  * Names and addresses are per run (pid and a random /30), so two runs on
  * one machine do not clash; every link is removed by remove(), and by an
  * exit hook if the process ends first (normal end, failure, Ctrl-C,
@@ -155,6 +161,9 @@ export function createLink(): LanLink {
 	};
 	live.add(link);
 	try {
+		// Before any link exists: a downed link's /30 route goes, and this keeps its traffic here.
+		if (!/blackhole 198\.18\.0\.0\/15/.test(ip(["route", "show", "type", "blackhole"], true)))
+			ip(["route", "add", "blackhole", "198.18.0.0/15"], true);
 		ip(["netns", "add", ns]);
 		ip(["link", "add", hostIf, "type", "veth", "peer", "name", deviceIf]);
 		ip(["link", "set", deviceIf, "netns", ns]);
