@@ -243,7 +243,7 @@ export class App {
 	}
 
 	start(): void {
-		log.info("xs-netkit device app starting");
+		log.info(`xs-netkit device app starting${config.buildId ? `, build ${config.buildId}` : ""}`);
 		if (configProblems.length) {
 			for (const problem of configProblems)
 				log.error(`config key "${problem.key}": ${problem.message}`);
@@ -348,6 +348,8 @@ function announced(endpoints: ServiceEndpoints): MdnsService[] {
 		text.push(`tcp=${endpoints.tcp}`);
 	if (endpoints.udp !== undefined)
 		text.push(`udp=${endpoints.udp}`);
+	if (config.buildId)
+		text.push(`build=${config.buildId}`);
 	services.push({ type: "_xs-netkit._tcp", port: endpoints.ws ?? endpoints.tcp ?? 0, text });
 	if (endpoints.tcp !== undefined)
 		services.push({ type: "_echo._tcp", port: endpoints.tcp });

@@ -68,6 +68,7 @@ export const schema = freezeSchema({
 	wsBroadcastQueue: { kind: "count", default: 4096, doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client" },
 	wsBroadcastSlowTimeout: { kind: "milliseconds", default: 2000, doc: "a broadcast client that could take no message for this long is dropped with 1008" },
 
+	buildId: { kind: "string", default: "", doc: "what this build is called: the app logs it at boot and announces it by mDNS, so a board with stale firmware is found (npm run flash sets the git commit)" },
 	hostname: { kind: "string", default: "xs-netkit", doc: "the device's name on the LAN: it answers to <hostname>.local (mDNS) and announces its services (DNS-SD); letters, digits and inner hyphens" },
 	mdns: { kind: "flag", default: true, doc: "announce <hostname>.local and the services by mDNS/DNS-SD (host targets on loopback: off)" },
 	sntpServers: { kind: "string", default: "pool.ntp.org,time.cloudflare.com", doc: "SNTP servers that set the clock once the station has an address, host[:port] comma-separated, asked in turn; TLS certificate dates need it (empty: the app leaves the clock alone; host targets: empty)" },

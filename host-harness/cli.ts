@@ -15,8 +15,9 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandFailure, UsageError, didYouMean } from "./lib/arguments.js";
+import { CommandFailure, UsageError, badValue, didYouMean } from "./lib/arguments.js";
 import { projectRoot } from "./device/project.js";
+import { fileURLToPath } from "node:url";
 
 interface Command {
 	summary: string;
@@ -139,6 +140,12 @@ export async function main(argv: string[]): Promise<number> {
 		return 2;
 	}
 	try {
+		if (fleetCommands.includes(name)) {
+			const { fleetOf } = await import("./fleet/devices.js");
+			const devices = await fleetOf(rest);
+			if (devices)
+				return await runFleetCommand(name as "check", devices, rest);
+		}
 		return (await command.run(rest)) ?? 0;
 	}
 	catch (e) {
@@ -150,6 +157,56 @@ export async function main(argv: string[]): Promise<number> {
 		}
 		throw e;
 	}
+}
+
+/** Commands that take many devices (--device a,b,c, --devices FILE|discover): host-harness/fleet. */
+const fleetCommands = ["check", "bench", "soak", "conformance"];
+
+/** The fleet flags out of the command line; the rest goes to every device's run. */
+async function runFleetCommand(command: "check" | "bench" | "soak" | "conformance", devices: import("./fleet/devices.js").FleetDevice[], argv: string[]): Promise<number> {
+	const { runFleet, formatFleet, fleetHtml } = await import("./fleet/run.js");
+	let parallel = 4, json = false;
+	let report: string | undefined;
+	const rest: string[] = [];
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i];
+		if (arg === "--device" || arg === "--devices")
+			i++;
+		else if (arg === "--parallel") {
+			const value = argv[++i];
+			if (!/^\d+$/.test(value ?? "") || Number(value) < 1)
+				throw badValue("--parallel", value, "takes how many devices at once (1 or more)");
+			parallel = Number(value);
+		}
+		else if (arg === "--json")
+			json = true;
+		else if (arg === "--report") {
+			report = argv[++i];
+			if (!report || report.startsWith("--"))
+				throw badValue("--report", report, "takes an HTML file name");
+		}
+		else if (arg === "--config")
+			throw new UsageError("with several devices, give each its config in a --devices file (host key=value …)");
+		else
+			rest.push(arg);
+	}
+	const say = (line: string) => process.stderr.write(`${line}\n`);
+	const reportDir = report ? path.join(path.dirname(report), `${path.basename(report, ".html")}-devices`) : undefined;
+	if (reportDir)
+		fs.mkdirSync(reportDir, { recursive: true });
+	say(`fleet ${command}: ${devices.length} devices, ${Math.min(parallel, devices.length)} at a time`);
+	const { rows, interrupted } = await runFleet({ command, devices, rest, parallel, json, report, reportDir, cli: fileURLToPath(import.meta.url), say });
+	if (json)
+		process.stdout.write(`${JSON.stringify({ command, interrupted, passed: rows.filter(r => r.state === "passed").length, devices: rows }, null, 2)}\n`);
+	else
+		process.stdout.write(formatFleet(command, rows, interrupted));
+	if (report) {
+		fs.writeFileSync(report, fleetHtml(command, rows, report));
+		say(`fleet: report written to ${report}`);
+	}
+	if (interrupted)
+		return 130;
+	return rows.every(r => r.state === "passed") ? 0 : 1;
 }
 
 /** Run the CLI as a program: exit with the command's code; an error nobody expected is one line too (HOST_HARNESS_STACK=1 for its stack). */

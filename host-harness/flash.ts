@@ -9,7 +9,7 @@
  * describes (documentation/devices/esp32.md).
  */
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { findSdk, sdkEnvironment } from "./device/sdk.js";
 import { projectRoot } from "./device/project.js";
 
@@ -31,7 +31,10 @@ if (!process.env.IDF_PATH) {
 	process.exit(2);
 }
 const platform = args.some(a => a === "-p" || a.startsWith("-p")) ? [] : ["-p", "esp32"];
-const mcconfigArgs = ["-d", "-m", ...platform, ...args];
+// The board says which build it runs (config buildId: logged at boot, announced by mDNS): the git commit, unless given.
+const git = spawnSync("git", ["describe", "--always", "--dirty"], { cwd: projectRoot, encoding: "utf8" });
+const buildId = args.some(a => a.startsWith("buildId=")) || git.status !== 0 ? [] : [`buildId=${git.stdout.trim()}`];
+const mcconfigArgs = ["-d", "-m", ...platform, ...args, ...buildId];
 process.stderr.write(`mcconfig ${mcconfigArgs.join(" ")}\n`);
 const child = spawn(lookup.sdk.mcconfig, mcconfigArgs, { cwd: projectRoot, env: sdkEnvironment(lookup.sdk, projectRoot), stdio: "inherit" });
 child.on("exit", code => process.exit(code ?? 1));
