@@ -4,7 +4,8 @@
  * into the app (mcconfig's "resources"). Without it, no resource exists.
  *
  * Deviation: a Resource is an ArrayBuffer copy of the file (on the
- * platforms a read-only HostBuffer in flash); slice() behaves alike.
+ * platforms a read-only HostBuffer in flash); slice(), byteLength and
+ * writing it to a socket behave alike.
  */
 
 import * as fs from "node:fs";
@@ -19,21 +20,16 @@ function file(name: string): string | undefined {
 }
 
 export default class Resource {
-	readonly #bytes: Uint8Array;
+	declare readonly byteLength: number;
+	declare slice: (begin: number, end?: number) => ArrayBuffer;
 
+	/** An ArrayBuffer holding the file (the platforms' HostBuffer reads alike: byteLength, slice, and as bytes to write). */
 	constructor(name: string) {
 		const full = file(name);
 		if (!full)
 			throw new Error(`Resource "${name}" not found`);
-		this.#bytes = new Uint8Array(fs.readFileSync(full));
-	}
-
-	get byteLength(): number {
-		return this.#bytes.byteLength;
-	}
-
-	slice(begin: number, end?: number): ArrayBuffer {
-		return this.#bytes.slice(begin, end).buffer;
+		const bytes = fs.readFileSync(full);
+		return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as unknown as Resource;
 	}
 
 	static exists(name: string): boolean {
