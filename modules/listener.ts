@@ -45,11 +45,17 @@ export class TcpListener {
 		this.target = options.target;
 		this.log = options.log;
 		this.#port = options.port;
-		this.#listener = <ClosableListener>new Listener({
-			port: options.port,
-			target: this,
-			onReadable: accepted,
-		} as ConstructorParameters<typeof Listener>[0]);
+		try {
+			this.#listener = <ClosableListener>new Listener({
+				port: options.port,
+				target: this,
+				onReadable: accepted,
+			} as ConstructorParameters<typeof Listener>[0]);
+		}
+		catch (e) {
+			// The platform says only "bind socket failed" (lin) or "bind failed" (lwip): name the port.
+			throw new Error(`cannot listen on port ${options.port}: ${(e as Error).message} (is another program using it?)`);
+		}
 		this.#port = this.#listener.port ?? options.port;
 	}
 

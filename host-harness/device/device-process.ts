@@ -39,7 +39,9 @@ export class DeviceProcess extends EventEmitter<{ log: [LogLine]; exit: [number 
 			this.on("log", onLog);
 			this.once("exit", (code, signal) => {
 				clearTimeout(timer);
-				reject(new DeviceExited(`${name} exited (${signal ?? code}) before its services were up\n${this.tail()}`));
+				// Say why, when the device said it: its last error line.
+				const error = [...this.log].reverse().find(line => line.level === "E");
+				reject(new DeviceExited(`${name} exited (${signal ?? code}) before its services were up${error ? `: ${error.tag}: ${error.message}` : ""}\n${this.tail()}`));
 			});
 		});
 		this.ready.catch(() => {});		// callers that never await it must not crash the process

@@ -102,6 +102,10 @@ describe("host-harness CLI", () => {
 			expect(out.status).toBe(1);
 			expect(out.stdout).toBe("");
 			expect(out.stderr).toBe(`serve: TCP echo peer: port ${port} is in use: stop what holds it or choose another port (--tcp-port)\n`);
+			// A device whose port is taken says which port, not only that it exited.
+			const device = cli("device", "--target", "node", "--config", `tcpPort=${port}`);
+			expect(device.status).not.toBe(0);
+			expect(device.stderr).toMatch(new RegExp(`exited \\(0\\) before its services were up: app: TCP echo server failed to start: cannot listen on port ${port}: `));
 			// The dashboard's port too: one line, no "Unhandled 'error' event" stack.
 			const dashboard = cli("dashboard", "--target", "node", "--dashboard-port", String(port));
 			expect(dashboard.status).toBe(1);
