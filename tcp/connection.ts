@@ -101,6 +101,8 @@ export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: num
 	owner: TcpConnectionOwner;
 	/** Peer name for logs; default address:port of the socket. */
 	peer?: string;
+	/** Turn Nagle's algorithm off: for a protocol that writes a message as several small writes (a header, then a payload). */
+	nodelay?: boolean;
 };
 
 /** What the socket's callbacks see as `this`. */
@@ -173,6 +175,7 @@ export class TcpEndpoint implements TcpConnection {
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
 			...(from ? { from } : { address: to.address, port: to.port, tls: to.tls }),
+			...(options.nodelay ? { nodelay: true } : undefined),
 			target: this,
 			onReadable: socketReadable,
 			onWritable: socketWritable,
@@ -197,6 +200,12 @@ export class TcpEndpoint implements TcpConnection {
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
 		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
+	}
+
+	/** Called by the owner's one timer: a quiet connection is probed, and closed when the probe finds it gone. */
+	check(now: number): void {
+		if (this.quiet(now) && !this.probe())
+			this.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
 	}
 
 	/**
@@ -229,6 +238,24 @@ export class TcpEndpoint implements TcpConnection {
 		return count;
 	}
 
+	/**
+	 * Read up to count waiting bytes as a buffer of their own (a protocol
+	 * that hands the bytes on without copying them); undefined when none.
+	 */
+	take(count: number): ArrayBuffer | undefined {
+		const socket = this.socket;
+		count = Math.min(count, this.readable);
+		if (!socket || !count)
+			return undefined;
+		const chunk = socket.read(count) as ArrayBuffer | undefined;
+		this.readable -= count;
+		if (!chunk)
+			return undefined;
+		this.bytesRead += chunk.byteLength;
+		this.lastActivity = Date.now();
+		return chunk;
+	}
+
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
 		const socket = this.socket;
@@ -237,9 +264,18 @@ export class TcpEndpoint implements TcpConnection {
 		if (!socket || !count)
 			return 0;
 		const part = count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count);
-		const left: unknown = socket.write(part);
+		let left: unknown;
+		try {
+			left = socket.write(part);
+		}
+		catch (e) {
+			// lwip after the peer's FIN: "not ready". A "would block" is a budget mistake, ours.
+			if (String((e as Error)?.message).includes("would block"))
+				throw e;
+			throw new ConnectionGone(`write refused: ${(e as Error)?.message}`);
+		}
 		if (typeof left !== "number")
-			throw new ConnectionGone("write failed: the connection is gone");
+			throw new ConnectionGone("write failed");
 		this.writable = Math.min(this.writable - count, left);
 		this.unconfirmed += count;
 		this.lastActivity = Date.now();
@@ -282,7 +318,7 @@ export class TcpEndpoint implements TcpConnection {
 	/** A handler's exception closes this connection only; a failed write is a peer gone. */
 	failed(e: unknown, doing: "read" | "write"): void {
 		if (e instanceof ConnectionGone)
-			this.close(CloseCause.PEER_GONE, "peer gone (write failed)");
+			this.close(CloseCause.PEER_GONE, `peer gone (${e.message})`);
 		else
 			this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}

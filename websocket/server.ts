@@ -34,9 +34,10 @@ import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
 import {
-	OPEN, WebSocketEndpoint, quietLimit, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
+	OPEN, WebSocketEndpoint, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
 } from "websocket/connection";
 import { CloseCause } from "tcp/close-cause";
+import { quietLimit } from "tcp/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
