@@ -99,6 +99,12 @@ export interface TcpConnectionOwner {
 
 export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number; tls?: TlsOptions }) & {
 	owner: TcpConnectionOwner;
+	/**
+	 * The handler, when it is the owner as well: a protocol on TCP (a
+	 * WebSocket connection) is both. The connection then keeps one reference
+	 * for the two, a slot less on every connection of that protocol.
+	 */
+	handler?: TcpHandler & TcpConnectionOwner;
 	/** Peer name for logs; default address:port of the socket. */
 	peer?: string;
 	/** Turn Nagle's algorithm off: for a protocol that writes a message as several small writes (a header, then a payload). */
@@ -150,7 +156,8 @@ export class TcpEndpoint implements TcpConnection {
 	/** The write budget now. */
 	writable = 0;
 	handler: TcpHandler | undefined;
-	readonly owner: TcpConnectionOwner;
+	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
+	declare private ownOwner: TcpConnectionOwner | undefined;
 	readonly peer: string;
 	bytesRead = 0;
 	/**
@@ -168,7 +175,10 @@ export class TcpEndpoint implements TcpConnection {
 	declare private neverOpen?: boolean;
 
 	constructor(options: TcpConnectionOptions) {
-		this.owner = options.owner;
+		if (options.handler && options.handler === options.owner)
+			this.handler = options.handler;
+		else
+			this.ownOwner = options.owner;
 		const from = "from" in options ? options.from : undefined;
 		this.state = from ? "open" : "connecting";
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
@@ -181,6 +191,11 @@ export class TcpEndpoint implements TcpConnection {
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	/** The server or client the connection reports to (TcpConnectionOptions.handler: or its handler). */
+	get owner(): TcpConnectionOwner {
+		return this.ownOwner ?? this.handler as TcpHandler & TcpConnectionOwner;
 	}
 
 	get log(): Log {

@@ -204,13 +204,13 @@ export interface OpenOptions {
 	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
 	maskScratch?: Uint8Array;
 	/**
-	 * The connection's role, when the caller sets it: the connection's
-	 * MessageReader then keeps this object as its options too (no object of
-	 * its own). The connection keeps the object (not a copy of its fields: a
-	 * slot each), so a server passes one per route to all its connections;
-	 * it must not change afterwards.
+	 * The connection's role. The connection's MessageReader keeps this
+	 * object as its options (no object of its own), and the connection
+	 * reaches it there (not a copy of its fields: a slot each), so a server
+	 * passes one per route to all its connections; it must not change
+	 * afterwards.
 	 */
-	role?: Role;
+	role: Role;
 }
 
 /** Message bytes not yet framed. */
@@ -219,6 +219,15 @@ interface Outgoing {
 	bytes: Uint8Array;
 	offset: number;
 	fin: boolean;
+}
+
+/** Message bytes of these not framed yet. */
+function unframedBytes(messages: Outgoing[] | undefined): number {
+	let count = 0;
+	if (messages)
+		for (const message of messages)
+			count += message.bytes.byteLength - message.offset;
+	return count;
 }
 
 /**
@@ -291,15 +300,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	/** The application's own per-connection value. */
 	declare context: unknown;
 
-	/** What open() was given (OpenOptions, kept as given: shared by a route's connections). */
-	private openOptions: OpenOptions | undefined;
+	/** The message reader, from open() on; it keeps the OpenOptions open() was given (openOptions). */
 	private reader: MessageReader | undefined;
 	/** Frames (or parts of one) ready to write; undefined when none. */
 	private queue: Chunk[] | undefined;
-	private queued = 0;
 	/** Message bytes not yet framed, oldest first; undefined when none. */
 	private outgoing: Outgoing[] | undefined;
-	private unframed = 0;
+	/** Bytes accepted for sending and not yet written: frames queued, and message bytes not yet framed (bufferedAmount). */
+	private buffered = 0;
 	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
 	private readonly options: ConnectionOptions;
 	/** When the oldest unanswered Ping was sent; deleted once answered. */
@@ -323,8 +331,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.options = options;
 		// A frame often goes out as two writes (header, then payload): with Nagle on,
 		// the second waits for the peer's delayed ACK (~40 ms) on every small message.
-		this.tcp = new TcpEndpoint({ ...target, owner: this, nodelay: true });
-		this.tcp.handler = this;
+		this.tcp = new TcpEndpoint({ ...target, owner: this, handler: this, nodelay: true });
 	}
 
 	/** CONNECTING, OPEN, CLOSING or CLOSED. */
@@ -360,6 +367,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	set marked(marked: boolean) {
 		this.flags = marked ? this.flags | MARKED : this.flags & ~MARKED;
+	}
+
+	/**
+	 * What open() was given, kept by the reader as its options (a slot less
+	 * on every connection): shared by a route's connections.
+	 */
+	private get openOptions(): OpenOptions | undefined {
+		return this.reader?.given as OpenOptions | undefined;
 	}
 
 	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
@@ -402,7 +417,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** TcpHandler: bytes held and not written (with no budget, the platform owes an onWritable). */
 	get pending(): number {
-		return this.queued + this.unframed;
+		return this.buffered;
 	}
 
 	/** Largest number of bytes a send queue held, of the connections sharing this one's options (ConnectionOptions.queueStats; 0 when none). */
@@ -412,7 +427,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** Bytes accepted for sending and not yet written. */
 	get bufferedAmount(): number {
-		return this.queued + this.unframed;
+		return this.buffered;
 	}
 
 	/** Whether reading is paused (pause()). */
@@ -430,11 +445,9 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.setState(OPEN);
 		if (options.protocol !== undefined)
 			this.protocol = options.protocol;
-		this.openOptions = options;
-		const role = this.role;
-		this.reader = new MessageReader(this, options.role === role ? options as MessageReaderOptions : {
-			role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
-		});
+		if (options.role !== this.role)
+			throw new Error(`open(): options for a ${options.role}, on a ${this.role} connection`);
+		this.reader = new MessageReader(this, options as MessageReaderOptions);
 		options.handler.onOpen?.(this);
 	}
 
@@ -519,7 +532,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (buffered && buffered + size > this.openOptions!.maxQueue)
 			return false;
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
-		this.unframed += size;
+		this.buffered += size;
 		if (!piece && this.flags & STREAMING)
 			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
@@ -548,7 +561,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	private countQueued(bytes: number): void {
-		const total = (this.queued += bytes) + this.unframed;
+		const total = this.buffered += bytes;
 		const stats = this.options.queueStats;
 		if (stats && total > stats.maxQueued)
 			stats.maxQueued = total;
@@ -566,7 +579,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
 		message.offset = end;
-		this.unframed -= count;
+		this.buffered -= count;		// counted again, with its header, once queued as a frame
 		if (end === length)
 			outgoing!.shift();
 		const piece = message.bytes.subarray(offset, end);
@@ -623,7 +636,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				queue!.shift();
 			else
 				queue![0] = (head instanceof ArrayBuffer ? new Uint8Array(head) : head).subarray(count);
-			this.queued -= count;
+			this.buffered -= count;
 		}
 		if (this.queue?.length || this.outgoing?.length) {
 			this.flags |= WAITING;		// bytes wait for budget: onDrain once they are written
@@ -836,9 +849,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			}
 		}
 		this.outgoing = undefined;
-		if (this.deferred)
+		if (this.deferred) {
+			this.buffered -= unframedBytes(this.deferred);
 			this.deferred = undefined;		// (only when a streamed message never got its last piece)
-		this.unframed = 0;
+		}
 		this.flags |= CLOSE_SENT;
 		this.setState(CLOSING);
 		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
@@ -851,10 +865,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.closingState = DRAIN;
 		this.endCause = cause;
 		this.endReason = reason;
+		this.buffered -= unframedBytes(this.outgoing) + unframedBytes(this.deferred);
 		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;
-		this.unframed = 0;
 		this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");
 		this.writeNow();
 	}
@@ -881,13 +895,13 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			this.reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
 		}
 		this.queue = undefined;
-		this.queued = 0;
 		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;
-		this.unframed = 0;
+		this.buffered = 0;
 		if (this.pongFrame)
 			delete this.pongFrame;
+		const handler = this.openOptions?.handler;
 		const tcp = this.tcp;
 		try {
 			if (tcp.readable)
@@ -900,7 +914,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
 			this.options.owner.closed(this, cause, reason);
-			this.openOptions?.handler.onClose?.(this, cause, reason);
+			handler?.onClose?.(this, cause, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
@@ -984,7 +998,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		const pending = this.pongFrame && queue ? queue.indexOf(this.pongFrame) : -1;
 		this.pongFrame = frame;
 		if (pending >= 0) {
-			this.queued += frame.byteLength - queue![pending].byteLength;
+			this.buffered += frame.byteLength - queue![pending].byteLength;
 			queue![pending] = frame;
 		}
 		else
