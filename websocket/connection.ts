@@ -302,10 +302,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** The message reader, from open() on; it keeps the OpenOptions open() was given (openOptions). */
 	private reader: MessageReader | undefined;
-	/** Frames (or parts of one) ready to write; undefined when none. */
-	private queue: Chunk[] | undefined;
-	/** Message bytes not yet framed, oldest first; undefined when none. */
-	private outgoing: Outgoing[] | undefined;
+	/** Frames (or parts of one) ready to write; absent when none (a slot only while sending). */
+	declare private queue: Chunk[] | undefined;
+	/** Message bytes not yet framed, oldest first; absent when none (a slot only while sending). */
+	declare private outgoing: Outgoing[] | undefined;
 	/** Bytes accepted for sending and not yet written: frames queued, and message bytes not yet framed (bufferedAmount). */
 	private buffered = 0;
 	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
@@ -642,11 +642,19 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			this.flags |= WAITING;		// bytes wait for budget: onDrain once they are written
 			return;
 		}
-		this.queue = this.outgoing = undefined;		// idle: no arrays held
+		this.dropQueues();		// idle: no arrays, no slots for them
 		if (this.flags & WAITING)
 			this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
 		if (this.closingState === DRAIN)
 			this.linger();
+	}
+
+	/** No queues: an idle connection holds no arrays, nor slots for them (added again with the next send). */
+	private dropQueues(): void {
+		if (this.queue)
+			delete this.queue;
+		if (this.outgoing)
+			delete this.outgoing;
 	}
 
 	/* ------------------------------------------------------------------- input */
@@ -848,7 +856,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				this.countQueued(frame.byteLength);
 			}
 		}
-		this.outgoing = undefined;
+		if (this.outgoing)
+			delete this.outgoing;
 		if (this.deferred) {
 			this.buffered -= unframedBytes(this.deferred);
 			this.deferred = undefined;		// (only when a streamed message never got its last piece)
@@ -866,7 +875,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.endCause = cause;
 		this.endReason = reason;
 		this.buffered -= unframedBytes(this.outgoing) + unframedBytes(this.deferred);
-		this.outgoing = undefined;
+		if (this.outgoing)
+			delete this.outgoing;
 		if (this.deferred)
 			this.deferred = undefined;
 		this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");
@@ -894,8 +904,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			reader.stop();
 			this.reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
 		}
-		this.queue = undefined;
-		this.outgoing = undefined;
+		this.dropQueues();
+
 		if (this.deferred)
 			this.deferred = undefined;
 		this.buffered = 0;
