@@ -120,7 +120,7 @@ const nothing = new ArrayBuffer(0);
  * A TCP connection as its handler sees it: what an application may read and
  * call; the rest belongs to the library. close() ends it: the socket closes
  * at once (what is not written yet is lost: write it first, within the
- * budget), and the handler's onClose follows.
+ * budget), and the handler's onClose follows before close() returns.
  */
 export interface TcpConnection {
 	/** "address:port" of the peer, for logs. */
@@ -377,7 +377,7 @@ export class TcpEndpoint implements TcpConnection {
 		if (this.state === "closed")
 			return;
 		if (this.state === "connecting") {
-			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable");
+			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable", cause);
 			return;
 		}
 		try {
@@ -387,7 +387,7 @@ export class TcpEndpoint implements TcpConnection {
 		catch {
 			// gone: what is held is lost (lwip after a FIN, a reset)
 		}
-		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset");		// cause: TLS failed
+		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
 	}
 }
 

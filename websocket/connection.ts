@@ -786,18 +786,17 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.options.owner.connected?.(this);
 	}
 
-	/** @internal TcpConnectionOwner: reported in onClose, before. */
-	closed(): void {
-	}
-
 	/**
-	 * @internal TCP closed. When it was not this connection that closed it
-	 * (destroy), the platform did: what that means depends on where the
-	 * WebSocket protocol was.
+	 * @internal TcpConnectionOwner: TCP closed. When it was not this
+	 * connection that closed it (destroy), the platform did: what that means
+	 * depends on where the WebSocket protocol was. error: what a TLS socket
+	 * said failed (modules/secure-socket).
 	 */
-	onClose(_tcp: unknown, cause: CloseCause, reason: string): void {
+	closed(_tcp: unknown, cause: CloseCause, reason: string, error?: unknown): void {
 		if (this.state === CLOSED)
 			return;
+		if (error)
+			this.log.error((error as Error)?.message ?? String(error));
 		if (this.closingState >= DRAIN)
 			this.finish(this.endCause, this.endReason);
 		else if (cause !== CloseCause.PEER_CLOSED)
