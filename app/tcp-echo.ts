@@ -7,7 +7,7 @@
  * has room and writes only what the budget allows. When the peer stops
  * reading, the budget stays at zero, the buffer fills, it stops reading,
  * the platform's receive buffer fills and TCP pushes back on the peer; when
- * the budget comes back, it all moves again. On the peer's FIN (onEnd) it
+ * the budget comes back, it all moves again. On the peer's FIN (onPeerEnd) it
  * writes back what it still holds, as far as the platform takes it.
  *
  * A greeting (the echo client's "Hello World!") is written once, whole,
@@ -74,10 +74,10 @@ export class Echo implements TcpHandler {
 			return;		// the whole greeting at once, with a later budget
 		connection.write(hello);
 		this.greeting = undefined;
-		connection.owner.log.info(`Sent "${greeting}" to ${connection.peer}`);
+		connection.log.info(`Sent "${greeting}" to ${connection.peer}`);
 	}
 
-	onEnd(connection: TcpConnection): void {
+	onPeerEnd(connection: TcpConnection): void {
 		this.pump(connection);
 	}
 
@@ -96,7 +96,7 @@ export class Echo implements TcpHandler {
 				this.start = 0;
 			}
 			const count = connection.read(this.end ? buffer.subarray(this.end) : buffer);
-			const log = connection.owner.log;
+			const log = connection.log;
 			if (log.debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
 				log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
 			this.end += count;

@@ -19,7 +19,7 @@
 
 import Timer from "timer";
 import { OPEN, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
-import { CloseCode, Opcode } from "websocket/constants";
+import { CloseCode, Opcode, type MessageType } from "websocket/constants";
 import type { Log } from "modules/log";
 import { WebSocketServer, type WebSocketRouteOptions, type WebSocketServerOptions } from "websocket/server";
 
@@ -53,6 +53,9 @@ export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions,
  * When the debug log is on, from the first text message on the context is
  * an EchoProbe instead: the number and the first PROBE bytes of the
  * message, for the log's preview.
+ * Packed for memory: an object with a field each would be about five slots
+ * more on every idle echo connection, beyond the per-connection budget
+ * tests/device/sim-memory holds (WS_SLOT_BUDGET).
  */
 const TYPE_BITS = 0x3;
 const FINISHED = 0x4;
@@ -118,7 +121,7 @@ export class WebSocketEcho implements WebSocketHandler {
 		connection.context = FINISHED;
 	}
 
-	onMessageStart(connection: WebSocketConnection, type: number): void {
+	onMessageStart(connection: WebSocketConnection, type: MessageType): void {
 		this.#drop();		// (a piece held for a message that then failed)
 		setEchoState(connection, type & TYPE_BITS | (type === Opcode.TEXT ? MATCHES_BITS : 0));
 	}
@@ -172,7 +175,7 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	/** The message failed (e.g. its text ends inside a UTF-8 sequence): nothing more of it is sent. */
-	onError(connection: WebSocketConnection): void {
+	onProtocolError(connection: WebSocketConnection): void {
 		if (this.#heldBy === connection)
 			this.#drop();
 	}
@@ -186,7 +189,7 @@ export class WebSocketEcho implements WebSocketHandler {
 		connection.resume();
 	}
 
-	onEnd(connection: WebSocketConnection): void {
+	onClose(connection: WebSocketConnection): void {
 		if (this.#heldBy === connection)
 			this.#drop();
 		connection.context = undefined;		// a spent connection holds no echo state, whoever still refers to it
@@ -197,7 +200,7 @@ export class WebSocketEcho implements WebSocketHandler {
 		const state = echoState(connection);
 		const low = state % LENGTH_UNIT;
 		setEchoState(connection, withLow(state, last ? low | FINISHED : low & ~FINISHED));
-		if (!connection.sendPiece(state & TYPE_BITS, piece, last)) {
+		if (!connection.sendPiece((state & TYPE_BITS) as MessageType, piece, last)) {
 			connection.fail(CloseCode.INTERNAL_ERROR, "echo queue full");		// cannot happen while READ_CAP < maxQueue
 			return;
 		}

@@ -24,26 +24,33 @@
 
 import type { TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
-import type { Log } from "modules/log";
+import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
 import { clockWait } from "modules/clock";
-import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
+import { CloseCause } from "tcp/close-cause";
+import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpClientOptions {
+	/** The server: a dotted IPv4 address or a name (resolved with Net.resolve). */
 	host: string;
 	port: number;
-	/** ms for a connection to come up; 0: the platform's own. */
-	connectTimeout: number;
-	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. */
-	idleTimeout: number;
-	/** Delay after the first failure, and the longest (ms). */
-	retryDelay: number;
-	retryMaxDelay: number;
-	/** Consecutive failed attempts before giving up; 0: never give up. */
-	maxAttempts: number;
+	/** Makes the handler of each connection. */
 	service: TcpService;
-	log: Log;
+	/** ms for a connection to come up; 0: the platform's own. Default 5000. */
+	connectTimeout?: number;
+	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. Default 0. */
+	idleTimeout?: number;
+	/** Delay after the first failure (ms), doubled after each. Default 1000. */
+	retryDelay?: number;
+	/** The longest delay (ms). Default 30000. */
+	retryMaxDelay?: number;
+	/** Consecutive failed attempts before giving up; 0: never give up. Default 0. */
+	maxAttempts?: number;
+	/** Where the client and its connections' handlers log. Default a Log tagged logTag. */
+	log?: Log;
+	/** Tag of the client's log lines, when no log is given. Default "tcp-client". */
+	logTag?: string;
 	/** Connect over TLS: SNI name and the CA that must vouch for the server (modules/secure-socket). */
 	tls?: TlsOptions;
 	/** With tls: while the clock was never set (modules/clock), wait this long for it (SNTP) before connecting (ms). Default 30000. */
@@ -51,24 +58,37 @@ export interface TcpClientOptions {
 }
 
 export class TcpClient implements TcpConnectionOwner {
-	readonly options: TcpClientOptions;
+	readonly options: Required<Omit<TcpClientOptions, "logTag" | "tls">> & { tls?: TlsOptions };
 	readonly log: Log;
 	/** Connections established so far. */
 	sessions = 0;
 	#backoff: Backoff;
-	#connection: TcpConnection | undefined;
+	#connection: TcpEndpoint | undefined;
 	#timer: Timer | undefined;
 	#stopped = true;
 	/** With tls: ms waited so far for the clock since start() (modules/clock). */
 	#clockWaited = 0;
 
 	constructor(options: TcpClientOptions) {
-		this.options = options;
-		this.log = options.log;
-		this.#backoff = new Backoff({ initial: options.retryDelay, max: options.retryMaxDelay, maxAttempts: options.maxAttempts });
+		this.log = options.log ?? new Log(options.logTag ?? "tcp-client");
+		const settings = this.options = {
+			host: options.host,
+			port: options.port,
+			service: options.service,
+			connectTimeout: options.connectTimeout ?? 5000,
+			idleTimeout: options.idleTimeout ?? 0,
+			retryDelay: options.retryDelay ?? 1000,
+			retryMaxDelay: options.retryMaxDelay ?? 30000,
+			maxAttempts: options.maxAttempts ?? 0,
+			log: this.log,
+			tls: options.tls,
+			clockWait: options.clockWait ?? 30000,
+		};
+		this.#backoff = new Backoff({ initial: settings.retryDelay, max: settings.retryMaxDelay, maxAttempts: settings.maxAttempts });
 	}
 
-	get connected(): boolean {
+	/** Whether a connection is open now. */
+	get isConnected(): boolean {
 		return this.#connection?.state === "open";
 	}
 
@@ -92,7 +112,7 @@ export class TcpClient implements TcpConnectionOwner {
 		this.#clearTimer();
 		const connection = this.#connection;
 		this.#connection = undefined;
-		connection?.close("stopped");
+		connection?.close(CloseCause.LOCAL, "stopped");
 	}
 
 	#clearTimer(): void {
@@ -103,7 +123,7 @@ export class TcpClient implements TcpConnectionOwner {
 	#attempt(): void {
 		const { host } = this.options;
 		// Certificate dates are judged by the device's clock: a board's reads 1970 until SNTP sets it.
-		const wait = this.options.tls ? clockWait(this.#clockWaited, this.options.clockWait ?? 30000, this.log, `${host}:${this.options.port}`) : 0;
+		const wait = this.options.tls ? clockWait(this.#clockWaited, this.options.clockWait, this.log, `${host}:${this.options.port}`) : 0;
 		if (wait > 0) {
 			this.#clockWaited += wait;
 			this.#timer = Timer.set(() => {
@@ -125,9 +145,9 @@ export class TcpClient implements TcpConnectionOwner {
 	#open(address: string): void {
 		const { port, connectTimeout } = this.options;
 		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
-		let connection: TcpConnection;
+		let connection: TcpEndpoint;
 		try {
-			connection = new TcpConnection({ address, port, tls: this.options.tls, owner: this });
+			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this });
 			connection.handler = this.options.service.open(connection);
 		}
 		catch (e) {
@@ -139,13 +159,13 @@ export class TcpClient implements TcpConnectionOwner {
 			this.#timer = Timer.set(() => {
 				this.#timer = undefined;
 				if (connection.state === "connecting")
-					connection.close(`connect timed out after ${connectTimeout} ms`);
+					connection.close(CloseCause.CONNECT_FAILED, `connect timed out after ${connectTimeout} ms`);
 			}, connectTimeout);
 		}
 	}
 
 	/** From the connection: it is up. */
-	opened(connection: TcpConnection): void {
+	connected(connection: TcpEndpoint): void {
 		this.#clearTimer();
 		this.sessions++;
 		this.log.info(`Successfully connected to ${connection.peer}`);
@@ -154,15 +174,15 @@ export class TcpClient implements TcpConnectionOwner {
 	}
 
 	/** An idle connection is closed; one that cannot hear its peer is gone is asked (tcp/connection). */
-	#check(connection: TcpConnection, idleTimeout: number): void {
+	#check(connection: TcpEndpoint, idleTimeout: number): void {
 		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout)
-			connection.close(`nothing moved for ${idleTimeout} ms`);
-		else if (connection.quiet(Date.now()) && !connection.probe())
-			connection.close("peer gone (found by a probe)");
+			connection.close(CloseCause.IDLE, `nothing moved for ${idleTimeout} ms`);
+		else
+			connection.check(Date.now());
 	}
 
 	/** From the connection: it closed. */
-	closed(connection: TcpConnection, reason: string): void {
+	closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;
@@ -170,8 +190,8 @@ export class TcpClient implements TcpConnectionOwner {
 		if (this.#stopped)
 			return;
 		if (connection.established) {
-			// "peer closed or reset" has read "connection closed by peer or reset" in this log since the ESP-IDF example.
-			const said = reason === "peer closed or reset" ? "connection closed by peer or reset" : reason;
+			// Worded as the ESP-IDF example's log says it.
+			const said = cause === CloseCause.PEER_CLOSED ? "connection closed by peer or reset" : reason;
 			const summary = connection.handler?.summary?.(connection);
 			this.log.warn(`Connection to ${connection.peer} ended: ${said}${summary ? `, ${summary}` : ""}`);
 			if (connection.handler?.succeeded?.(connection) ?? connection.bytesRead > 0)

@@ -7,9 +7,9 @@
  * (`address`, `port`).
  *
  * States, explicit: "connecting" (outgoing, no budget yet) → "open" (the
- * first budget) → "closed" (once, with a reason). A peer's FIN or reset
- * gives the handler onEnd() while still open, to write what it holds, then
- * closes.
+ * first budget) → "closed" (once, with a cause: tcp/close-cause). A peer's
+ * FIN or reset gives the handler onPeerEnd() while still open, to write what
+ * it holds, then closes.
  *
  * Reading: the handler reads into a buffer it keeps, read(view), never a new
  * ArrayBuffer per read; `readable` says how many bytes wait. Writing:
@@ -39,7 +39,7 @@
  * have refilled without a callback.
  *
  * Half-close: on onError the budget is learnt with a zero-length write and
- * the handler's onEnd() writes what it still holds before the close. Where
+ * the handler's onPeerEnd() writes what it still holds before the close. Where
  * the platform refuses writes after the FIN (lwip), those bytes are lost.
  *
  * ECMA-419 style: the socket's callbacks are prototype functions reaching
@@ -49,6 +49,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import { openSocket, type TlsOptions } from "modules/secure-socket";
 import { peerName, type Log } from "modules/log";
+import { CloseCause } from "tcp/close-cause";
 
 /** A connection the platform owes a callback this long is checked (ms): the simulator polls every 20. */
 export const quietLimit = 500;
@@ -74,9 +75,9 @@ export interface TcpHandler {
 	/** The write budget: connection.writable (also after a probe found the platform refilled it). */
 	onWritable?(connection: TcpConnection): void;
 	/** The peer ended (FIN) or reset: write what you hold, as far as the budget takes it; the connection closes next. */
-	onEnd?(connection: TcpConnection): void;
-	/** Closed, once. */
-	onClose?(connection: TcpConnection, reason: string): void;
+	onPeerEnd?(connection: TcpConnection): void;
+	/** Closed: the last event, once. reason: a few words for a log. */
+	onClose?(connection: TcpConnection, cause: CloseCause, reason: string): void;
 	/** A few words for the owner's closing log line ("1024 bytes echoed"). */
 	summary?(connection: TcpConnection): string;
 }
@@ -91,23 +92,60 @@ export interface TcpConnectionOwner {
 	/** The owner's log, which its connections' handlers log to as well. */
 	readonly log: Log;
 	/** An outgoing connection came up (its first write budget). */
-	opened?(connection: TcpConnection): void;
-	/** The connection closed; `error`: the exception that closed it, if one did. */
-	closed(connection: TcpConnection, reason: string, error?: unknown): void;
+	connected?(connection: TcpEndpoint): void;
+	/** The connection closed (before the handler's onClose); `error`: the exception that closed it, if one did. */
+	closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void;
 }
 
 export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number; tls?: TlsOptions }) & {
 	owner: TcpConnectionOwner;
+	/**
+	 * The handler, when it is the owner as well: a protocol on TCP (a
+	 * WebSocket connection) is both. The connection then keeps one reference
+	 * for the two, a slot less on every connection of that protocol.
+	 */
+	handler?: TcpHandler & TcpConnectionOwner;
 	/** Peer name for logs; default address:port of the socket. */
 	peer?: string;
+	/** Turn Nagle's algorithm off: for a protocol that writes a message as several small writes (a header, then a payload). */
+	nodelay?: boolean;
 };
 
 /** What the socket's callbacks see as `this`. */
-type SocketThis = TCP & { target: TcpConnection };
+type SocketThis = TCP & { target: TcpEndpoint };
 
 const nothing = new ArrayBuffer(0);
 
-export class TcpConnection {
+/**
+ * A TCP connection as its handler sees it: what an application may read and
+ * call; the rest belongs to the library. close() ends it: the socket closes
+ * at once (what is not written yet is lost: write it first, within the
+ * budget), and the handler's onClose follows before close() returns.
+ */
+export interface TcpConnection {
+	/** "address:port" of the peer, for logs. */
+	readonly peer: string;
+	/** "connecting" (outgoing, not up yet), "open", or "closed". */
+	readonly state: TcpConnectionState;
+	/** Bytes waiting to be read. */
+	readonly readable: number;
+	/** The write budget now: write() takes at most this many bytes. */
+	readonly writable: number;
+	/** Bytes read so far. */
+	readonly bytesRead: number;
+	/** Time of the last byte moved either way, or platform callback (Date.now()). */
+	readonly lastActivity: number;
+	/** The log of the server or client that owns the connection. */
+	readonly log: Log;
+	/** Read up to view.byteLength waiting bytes into view (a buffer the handler keeps); how many. */
+	read(view: Uint8Array): number;
+	/** Write as much of data as the budget allows; how much. onWritable says when there is budget again. */
+	write(data: Uint8Array | ArrayBuffer): number;
+	/** Close now (once); cause default CloseCause.LOCAL, reason: words for the log. */
+	close(cause?: CloseCause, reason?: string): void;
+}
+
+export class TcpEndpoint implements TcpConnection {
 	// Memory: each property is a slot on every connection (16 bytes on a
 	// board), so there are no more than the states need, and TypeScript
 	// `private` rather than `#` fields (an instance with # fields carries one
@@ -118,7 +156,8 @@ export class TcpConnection {
 	/** The write budget now. */
 	writable = 0;
 	handler: TcpHandler | undefined;
-	readonly owner: TcpConnectionOwner;
+	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
+	declare private ownOwner: TcpConnectionOwner | undefined;
 	readonly peer: string;
 	bytesRead = 0;
 	/**
@@ -136,18 +175,31 @@ export class TcpConnection {
 	declare private neverOpen?: boolean;
 
 	constructor(options: TcpConnectionOptions) {
-		this.owner = options.owner;
+		if (options.handler && options.handler === options.owner)
+			this.handler = options.handler;
+		else
+			this.ownOwner = options.owner;
 		const from = "from" in options ? options.from : undefined;
 		this.state = from ? "open" : "connecting";
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
 			...(from ? { from } : { address: to.address, port: to.port, tls: to.tls }),
+			...(options.nodelay ? { nodelay: true } : undefined),
 			target: this,
 			onReadable: socketReadable,
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	/** The server or client the connection reports to (TcpConnectionOptions.handler: or its handler). */
+	get owner(): TcpConnectionOwner {
+		return this.ownOwner ?? this.handler as TcpHandler & TcpConnectionOwner;
+	}
+
+	get log(): Log {
+		return this.owner.log;
 	}
 
 	/** Whether it was ever open (an outgoing one: came up). */
@@ -163,6 +215,12 @@ export class TcpConnection {
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
 		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
+	}
+
+	/** Called by the owner's one timer: a quiet connection is probed, and closed when the probe finds it gone. */
+	check(now: number): void {
+		if (this.quiet(now) && !this.probe())
+			this.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
 	}
 
 	/**
@@ -195,6 +253,24 @@ export class TcpConnection {
 		return count;
 	}
 
+	/**
+	 * Read up to count waiting bytes as a buffer of their own (a protocol
+	 * that hands the bytes on without copying them); undefined when none.
+	 */
+	take(count: number): ArrayBuffer | undefined {
+		const socket = this.socket;
+		count = Math.min(count, this.readable);
+		if (!socket || !count)
+			return undefined;
+		const chunk = socket.read(count) as ArrayBuffer | undefined;
+		this.readable -= count;
+		if (!chunk)
+			return undefined;
+		this.bytesRead += chunk.byteLength;
+		this.lastActivity = Date.now();
+		return chunk;
+	}
+
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
 		const socket = this.socket;
@@ -203,17 +279,26 @@ export class TcpConnection {
 		if (!socket || !count)
 			return 0;
 		const part = count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count);
-		const left: unknown = socket.write(part);
+		let left: unknown;
+		try {
+			left = socket.write(part);
+		}
+		catch (e) {
+			// lwip after the peer's FIN: "not ready". A "would block" is a budget mistake, ours.
+			if (String((e as Error)?.message).includes("would block"))
+				throw e;
+			throw new ConnectionGone(`write refused: ${(e as Error)?.message}`);
+		}
 		if (typeof left !== "number")
-			throw new ConnectionGone("write failed: the connection is gone");
+			throw new ConnectionGone("write failed");
 		this.writable = Math.min(this.writable - count, left);
 		this.unconfirmed += count;
 		this.lastActivity = Date.now();
 		return count;
 	}
 
-	/** Close the socket (once) and report to the handler and the owner. */
-	close(reason: string, error?: unknown): void {
+	/** Close the socket (once) and report to the owner and the handler. reason: for the log; default the cause. */
+	close(cause: CloseCause = CloseCause.LOCAL, reason: string = cause, error?: unknown): void {
 		if (this.state === "closed")
 			return;
 		if (this.state === "connecting")
@@ -227,13 +312,14 @@ export class TcpConnection {
 		catch {
 			// already closed by the platform
 		}
+		let handlerError: unknown;
 		try {
-			this.handler?.onClose?.(this, reason);
+			this.handler?.onClose?.(this, cause, reason);
 		}
 		catch (e) {
-			error ??= e;		// reported to the owner, which logs it
+			handlerError = e;
 		}
-		this.owner.closed(this, reason, error);
+		this.owner.closed(this, cause, reason, error ?? handlerError);		// the owner logs an error
 	}
 
 	private learnBudget(): boolean {
@@ -247,11 +333,9 @@ export class TcpConnection {
 	/** A handler's exception closes this connection only; a failed write is a peer gone. */
 	failed(e: unknown, doing: "read" | "write"): void {
 		if (e instanceof ConnectionGone)
-			this.close("peer gone (write failed)");
-		else {
-			const message = String((e as Error)?.message ?? e);
-			this.close(message.startsWith("read failed") || message.startsWith("write failed") ? message : `${doing} failed: ${message}`, e);
-		}
+			this.close(CloseCause.PEER_GONE, `peer gone (${e.message})`);
+		else
+			this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}
 
 	onReadable(bytes: number): void {
@@ -277,7 +361,7 @@ export class TcpConnection {
 			if (this.state === "connecting") {
 				this.state = "open";
 				this.lastActivity = Date.now();
-				this.owner.opened?.(this);
+				this.owner.connected?.(this);
 				if (this.state !== "open")
 					return;		// the owner closed it
 			}
@@ -293,17 +377,17 @@ export class TcpConnection {
 		if (this.state === "closed")
 			return;
 		if (this.state === "connecting") {
-			this.close(cause?.message ?? "connection refused or unreachable");
+			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable", cause);
 			return;
 		}
 		try {
 			if (this.learnBudget())
-				this.handler?.onEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
+				this.handler?.onPeerEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
 		}
 		catch {
 			// gone: what is held is lost (lwip after a FIN, a reset)
 		}
-		this.close(cause?.message ?? "peer closed or reset");
+		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
 	}
 }
 

@@ -3,7 +3,7 @@
  * reassembles fragments into messages, validates text as UTF-8 while it
  * streams, enforces maxMessage, decodes ping/pong/close.
  *
- * Any violation is reported once by onError(closeCode, reason) with the
+ * Any violation is reported once by onProtocolError(closeCode, reason) with the
  * close code the RFC asks for; the reader then stops (input ignored). After
  * a valid Close frame the reader also stops: nothing may follow it (5.5.1).
  *
@@ -26,13 +26,10 @@
  * Preload-safe: no module-level mutable state.
  */
 
-import { CloseCode, Opcode, type Role } from "websocket/constants";
+import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
 import { FrameParser } from "websocket/frame-parser";
 import { isValidCloseCode, isValidUtf8 } from "websocket/validation";
 import { validate } from "websocket/utf8";
-
-/** Message type: Opcode.TEXT (1) or Opcode.BINARY (2). */
-export type MessageType = number;
 
 /** Events of a MessageReader; implement on a long-lived object. Missing optional methods drop the event. */
 export interface MessageHandler {
@@ -56,9 +53,9 @@ export interface MessageHandler {
 	onPing?(payload: ArrayBuffer): void;
 	onPong?(payload: ArrayBuffer): void;
 	/** A valid Close frame: code undefined when the frame had no payload (1005 for the app). */
-	onClose?(code: number | undefined, reason: string): void;
+	onCloseFrame?(code: number | undefined, reason: string): void;
 	/** A protocol violation: send a Close with closeCode, then close the connection (7.1.7). */
-	onError?(closeCode: number, reason: string): void;
+	onProtocolError?(closeCode: number, reason: string): void;
 }
 
 export interface MessageReaderOptions {
@@ -100,6 +97,11 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 	/** The reader keeps `options` (see above). */
 	constructor(handler: MessageHandler, options: MessageReaderOptions) {
 		super(handler, options);
+	}
+
+	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
+	get given(): MessageReaderOptions {
+		return this.options;
 	}
 
 	/** True when a fragmented message is in progress. */
@@ -146,7 +148,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		this.type = (this.type & TYPE_BITS) | (fin ? FIN : 0);
 		if (this.options.streaming) {
 			if (opcode !== Opcode.CONTINUATION)
-				this.handler.onMessageStart?.(opcode, fin ? length : undefined);
+				this.handler.onMessageStart?.(opcode as MessageType, fin ? length : undefined);
 		}
 		else if (fin && opcode !== Opcode.CONTINUATION)
 			this.single = length > 0;		// reserve nothing yet: it may come as one piece
@@ -211,7 +213,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 				data = buffer.buffer as ArrayBuffer;
 			else
 				data = (buffer.buffer as ArrayBuffer).slice(0, this.filled);
-			this.handler.onMessage?.(type, data);
+			this.handler.onMessage?.(type as MessageType, data);
 		}
 	}
 
@@ -227,7 +229,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 
 	/** @internal FrameParser hook: a frame rule broken (the parser stopped, which dropped any partial message). */
 	protected override frameError(closeCode: number, reason: string): void {
-		this.handler.onError?.(closeCode, reason);
+		this.handler.onProtocolError?.(closeCode, reason);
 	}
 
 	/** Close frame body: nothing, or a 2-byte code then a UTF-8 reason (5.5.1). */
@@ -235,7 +237,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		const length = payload.byteLength;
 		if (length === 0) {
 			this.stop();
-			this.handler.onClose?.(undefined, "");
+			this.handler.onCloseFrame?.(undefined, "");
 			return;
 		}
 		if (length === 1)
@@ -252,7 +254,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 			reason = String.fromArrayBuffer(payload.slice(2));
 		}
 		this.stop();
-		this.handler.onClose?.(code, reason);
+		this.handler.onCloseFrame?.(code, reason);
 	}
 
 	/** Whole mode: make room for `size` bytes. */
@@ -269,7 +271,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		this.buffer = next;
 	}
 
-	/** Stop and report onError (FrameParser's fail: stop() drops a partial message, then frameError). */
+	/** Stop and report onProtocolError (FrameParser's fail: stop() drops a partial message, then frameError). */
 	private reject(closeCode: number, reason: string): void {
 		this.fail(closeCode, reason);
 	}
