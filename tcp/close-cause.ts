@@ -25,6 +25,8 @@ export const CloseCause = Object.freeze({
 	PROTOCOL_ERROR: "protocol-error",
 	/** The opening handshake was refused (an HTTP error answered) or failed. */
 	REFUSED: "refused",
+	/** A plain HTTP request was answered (websocket/http-routes): TCP closes once the response is written. */
+	ANSWERED: "answered",
 	/** The WebSocket closing handshake completed: both Close frames crossed (RFC 6455 7.1.4). */
 	CLOSED: "closed",
 	/** Code of ours threw while serving the connection: it alone is closed. */

@@ -466,6 +466,16 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.drainThenClose(CloseCause.REFUSED, reason);
 	}
 
+	/** @internal Answer a plain HTTP request (websocket/http-routes): the head, then the body as given (no copy), then close once written. */
+	respond(head: string, body: Chunk | undefined, reason: string): void {
+		if (this.state !== CONNECTING)
+			return;
+		this.sendRaw(ArrayBuffer.fromString(head));
+		if (body && body.byteLength)
+			this.sendRaw(body);
+		this.drainThenClose(CloseCause.ANSWERED, reason);
+	}
+
 	/** @internal Set the one deadline; when it passes the connection closes with cause and reason. */
 	deadline(milliseconds: number, cause: CloseCause, reason: string): void {
 		this.disarm();

@@ -27,6 +27,13 @@
  * - lruPurge (ESP-IDF httpd's lru_purge_enable): a client beyond maxClients
  *   closes the client idle the longest (Close 1001) and takes its place,
  *   instead of being answered 503.
+ * - Plain HTTP (get(path, route), websocket/http-routes): a request that is
+ *   not an upgrade, on a path with an HTTP route, is answered there (GET,
+ *   HEAD; 405 otherwise) and TCP closes once the response is written; one
+ *   that is not an upgrade, on a path with no route of either kind, gets
+ *   404. Such a request is read within the same limits as a handshake (431,
+ *   the sockets beyond maxClients, handshakeTimeout for the whole answer,
+ *   dead peers) and holds no client slot.
  */
 
 import type TCP from "embedded:io/socket/tcp";
@@ -41,8 +48,9 @@ import { quietLimit } from "tcp/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
-	RequestHeadParser, acceptResponse, errorResponse, rejectionResponse, selectProtocol, validateUpgradeRequest,
+	RequestHeadParser, acceptResponse, errorResponse, hasToken, rejectionResponse, selectProtocol, validateUpgradeRequest, type RequestHead,
 } from "websocket/handshake";
+import { answer, httpRequest, prepareRoute, type HttpAnswer, type HttpRoute, type PreparedRoute } from "websocket/http-routes";
 
 /** Read the handshake in pieces this small, so what follows the head is small too. */
 const HANDSHAKE_READ = 1024;
@@ -109,6 +117,8 @@ export class WebSocketServer implements ConnectionOwner {
 	readonly options: Settings;
 	readonly log: Log;
 	readonly #routes: Route[] = [];
+	/** Plain HTTP routes by path (get()). */
+	readonly #httpRoutes = new Map<string, PreparedRoute>();
 	#listener: TcpListener | undefined;
 	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
@@ -173,6 +183,20 @@ export class WebSocketServer implements ConnectionOwner {
 		return this;
 	}
 
+	/**
+	 * Answer plain HTTP GET and HEAD requests on `path` (exact match, query
+	 * ignored) with a resource of the app or a handler (websocket/http-routes);
+	 * other methods get 405. Before start(). A path may have both an HTTP route
+	 * and a WebSocket route: upgrades go to the one, other requests to the
+	 * other. Throws when the route's resource is not in the app.
+	 */
+	get(path: string, route: HttpRoute): this {
+		if (this.#httpRoutes.has(path))
+			throw new Error(`HTTP path ${path} is already routed`);
+		this.#httpRoutes.set(path, prepareRoute(path, route));
+		return this;
+	}
+
 	/** The port actually listened on (differs from the option when it was 0). */
 	get port(): number {
 		return this.#listener?.port ?? this.options.port;
@@ -191,8 +215,8 @@ export class WebSocketServer implements ConnectionOwner {
 	start(): void {
 		if (this.#listener)
 			throw new Error("already started");
-		if (!this.#routes.length)
-			throw new Error("no route: call route(path, handler) before start()");
+		if (!this.#routes.length && !this.#httpRoutes.size)
+			throw new Error("no route: call route(path, handler) or get(path, route) before start()");
 		this.#listener = new TcpListener({ port: this.options.port, target: this, log: this.log });
 		const { heartbeat, lruPurge, maxClients } = this.options;
 		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
@@ -253,8 +277,19 @@ export class WebSocketServer implements ConnectionOwner {
 		const target = parser.head!.target;
 		const question = target.indexOf("?");
 		const path = question < 0 ? target : target.slice(0, question);
+		const found = routes.find(r => r.path === path);
+		if (!hasToken(parser.head!.headers.get("upgrade"), "websocket")) {
+			// Plain HTTP: its route, or 404 where no route of either kind is; a WebSocket path says 426 (validation, below).
+			const http = this.#httpRoutes.get(path);
+			if (http)
+				return this.#answer(connection, http, parser.head!, path);
+			if (!found)
+				return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), `no route for ${path}`);
+		}
+		if (!routes.length)
+			return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), "no WebSocket route");
 		// No route for the path: validate against the first, so a malformed request still gets its 400 before a 404.
-		const route = routes.find(r => r.path === path) ?? routes[0];
+		const route = found ?? routes[0];
 		const request = validateUpgradeRequest(parser.head!, { path: route.path });
 		if (!request.ok)
 			return this.#refuse(connection, request.status, rejectionResponse(request), request.message);
@@ -272,6 +307,21 @@ export class WebSocketServer implements ConnectionOwner {
 		connection.open(protocol === undefined ? route.open : { ...route.open, protocol });
 		if (parser.rest && connection.state === OPEN)
 			connection.received(parser.rest);
+	}
+
+	/** A plain HTTP request on an HTTP route: answered, then TCP closes. A handler that throws gets 500, logged. */
+	#answer(connection: WebSocketEndpoint, route: PreparedRoute, head: RequestHead, path: string): void {
+		let reply: HttpAnswer;
+		try {
+			reply = answer(route, httpRequest(head));
+		}
+		catch (e) {
+			this.log.error(`HTTP ${head.method} ${path}, peer ${connection.peer}: ${(e as Error).message}`);
+			const text = errorResponse(500, "the route failed");
+			reply = { status: 500, head: text };
+		}
+		this.log.info(`HTTP ${head.method} ${path} ${reply.status}, peer ${connection.peer}${reply.body ? `, ${reply.body.byteLength} bytes` : ""}`);
+		connection.respond(reply.head, reply.body, `answered ${reply.status}`);
 	}
 
 	#refuse(connection: WebSocketEndpoint, status: number, response: string, cause: string): void {
