@@ -43,11 +43,13 @@ function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map
 	return into;
 }
 
-/** Generate the esp32 build (of our app, or of `app`) and compile and link its JS side. `debug` adds -d (as npm run flash does). */
-export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true, app?: AppBuild): Esp32JsBuild {
+/**
+ * Generate the esp32 build (of our app, or of `app`) and compile and link its JS side.
+ * `debug` adds -d (as npm run flash does); `env`, the tools' environment (default: sdkEnvironment).
+ */
+export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true, app?: AppBuild, env = sdkEnvironment(sdk, projectRoot)): Esp32JsBuild {
 	const outDir = app?.outDir ?? esp32BuildDir;
 	fs.mkdirSync(outDir, { recursive: true });
-	const env = sdkEnvironment(sdk, projectRoot);
 	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", outDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
 	let output = run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);
 	const makefile = findMakefile(path.join(outDir, "tmp", "esp32"));
