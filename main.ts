@@ -1,10 +1,10 @@
 /*
  * xs-netkit device app. Everything it does is configured through
- * modules/config (mcconfig key=value arguments and manifest `config`).
+ * app/config (mcconfig key=value arguments and manifest `config`).
  */
 
 import Preference from "preference";
-import { App } from "modules/app";
+import { App } from "app/app";
 
 // Every module of the kit is preloaded; main is not, so the preferences
 // (saved WiFi credentials) are loaded here, at boot (see wifi/credentials).

@@ -29,7 +29,7 @@ function newestSource(folders) {
 	return newest;
 }
 
-if (!existsSync(cli) || newestSource(["host-harness", "modules", "tcp", "websocket", "wifi"]) > statSync(cli).mtimeMs) {
+if (!existsSync(cli) || newestSource(["host-harness", "modules", "tcp", "udp", "websocket", "wifi", "app"]) > statSync(cli).mtimeMs) {
 	const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 	const built = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { cwd: root, stdio: ["ignore", 2, 2] });
 	if (built.status !== 0) {

@@ -1,7 +1,7 @@
 /*
  * The one place a client picks its socket: plain ECMA-419 TCP, or TLS
  * (modules/tls-socket.ts) when given `tls` — the same API either way, so
- * websocket/connection.ts and tcp/echo-client.ts change only where they
+ * websocket/connection.ts and app/tcp-echo-client.ts change only where they
  * construct it. And the CA a config key names (wsClientCa, tcpClientCa),
  * loaded once at boot.
  *

@@ -24,7 +24,7 @@
  * - write() returns undefined once TCP refused the record (the SDK socket
  *   returned NaN), and a zero-length write asks TCP for its budget without
  *   sending an empty record: the probes of websocket/connection.ts and
- *   tcp/echo-stream.ts work as on a TCP socket.
+ *   tcp/connection.ts work as on a TCP socket.
  * - onError(error): the ECMA-419 callback with one argument added, the
  *   cause. It comes once; after it no other callback comes.
  *

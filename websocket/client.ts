@@ -29,7 +29,7 @@ import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSo
 import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
-import { parseWebSocketUri, type WebSocketTarget as Target } from "modules/config-schema";
+import { parseWebSocketUri, type WebSocketTarget as Target } from "websocket/uri";
 import type { TlsOptions } from "modules/secure-socket";
 
 const log = new Log("ws-client");

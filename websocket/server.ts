@@ -1,8 +1,8 @@
 /*
  * WebSocket server (RFC 6455) on the ECMA-419 listener and TCP sockets: the
  * HTTP upgrade, path routing, limits and the upkeep of open connections; what
- * a connection is for is the handler of its route (websocket/echo-server,
- * websocket/broadcast-service, or an app's own).
+ * a connection is for is the handler of its route (app/ws-echo-server,
+ * app/ws-broadcast, or an app's own).
  *
  * - Handshake (4.2): validateUpgradeRequest, then the server's own rules:
  *   a path no route serves gets 404, `?token=` when a token is set (401), at

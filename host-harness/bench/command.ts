@@ -15,7 +15,8 @@ import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDe
 import { manifestConfig } from "../device/project.js";
 import { checkedConfig } from "../lib/arguments.js";
 import { freeServicePorts } from "../lib/ports.js";
-import { readConfig, schema } from "../../modules/config-schema.js";
+import { readConfig, schema } from "../../app/config-schema.js";
+import { parseWebSocketUri } from "../../websocket/uri.js";
 import { argumentsOr, registerCommand } from "../cli.js";
 import { Protocol, ReferenceServers, startReference } from "./reference.js";
 import { BenchResult, createContext, renderTable, ResultBuilder, Side, writeReport } from "./report.js";
@@ -298,7 +299,7 @@ async function run(argv: string[]): Promise<number> {
 			endpoints = boardEndpoints(options.device, options.config);
 			deviceLabel = `board at ${options.device}`;
 			if ("clients" in settings) {
-				const { config } = readConfig(manifestConfig("esp32", options.config));
+				const { config } = readConfig(manifestConfig("esp32", options.config), parseWebSocketUri);
 				const [slots, key] = options.protocol === "tcp" ? [config.tcpMaxClients, "tcpMaxClients"] : [config.wsMaxClients, "wsMaxClients"];
 				if (settings.clients > slots) {
 					process.stderr.write(`the board serves ${slots} clients at once (${key}): benchmarking with ${slots}\n`);

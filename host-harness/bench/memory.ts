@@ -59,7 +59,7 @@ import { closed, nextMessage, openWs } from "../oracle/ws-echo.js";
 import { RawConnection } from "../conformance/client.js";
 import { frame, Op } from "../conformance/frames.js";
 import { XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
-import { schema } from "../../modules/config-schema.js";
+import { schema } from "../../app/config-schema.js";
 import { KiB } from "./stats.js";
 
 /** sizeof(txSlot) on a 32-bit board (ESP32). */

@@ -19,7 +19,8 @@ import { DeviceConfig, manifestConfig, projectRoot } from "./project.js";
 import { findSdk } from "./sdk.js";
 import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
 import { trackPid, untrackPid } from "./pids.js";
-import { readConfig } from "../../modules/config-schema.js";
+import { readConfig } from "../../app/config-schema.js";
+import { parseWebSocketUri } from "../../websocket/uri.js";
 import { freeTcpPort } from "../lib/ports.js";
 import { sendControl } from "./control-client.js";
 import type { LanLink } from "../lib/netns.js";
@@ -171,7 +172,7 @@ async function startSimulator(config: Record<string, string>, readyTimeoutMs: nu
 
 /** A real board: its endpoints from its address and the configuration it was flashed with (esp32 defaults). */
 export function boardEndpoints(host: string, overrides: Record<string, string> = {}): Endpoints {
-	const { config, problems } = readConfig(manifestConfig("esp32", overrides));
+	const { config, problems } = readConfig(manifestConfig("esp32", overrides), parseWebSocketUri);
 	if (problems.length)
 		throw new Error(problems.map(p => `config key "${p.key}": ${p.message}`).join("\n"));
 	return endpointsFrom("board", host, {

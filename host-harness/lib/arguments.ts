@@ -4,10 +4,11 @@
  * failure exits 1 with one line, neither with a stack), the nearest known
  * word for a typo, one help format (usage, options, examples), and the
  * checking of device config overrides against the schema the device itself
- * parses (modules/config-schema.ts is pure, so the harness imports it).
+ * parses (app/config-schema.ts is pure, so the harness imports it).
  */
 
-import { readConfig, schema } from "../../modules/config-schema.js";
+import { readConfig, schema } from "../../app/config-schema.js";
+import { parseWebSocketUri } from "../../websocket/uri.js";
 import { manifestConfig } from "../device/project.js";
 
 /** A wrong argument: the CLI prints the message and the command's usage on stderr and exits 2. */
@@ -126,7 +127,7 @@ export function checkedConfig(pairs: readonly string[], platform = "lin", warn: 
 		if (!(key in schema))
 			warn(`warning: --config ${key}: no such config key${didYouMean(key, Object.keys(schema))}; the device ignores it`);
 	}
-	const { problems } = readConfig(manifestConfig(platform, config));
+	const { problems } = readConfig(manifestConfig(platform, config), parseWebSocketUri);
 	const problem = problems[0];
 	if (problem)
 		throw new UsageError(`--config ${problem.key}${problem.key in config ? `=${config[problem.key]}` : ""}: ${problem.message}`);

@@ -4,7 +4,7 @@
  *
  * Platform modules (what Moddable provides on esp32 and the simulator) map
  * to this folder's host providers; the project's own device modules map to
- * their folders, named as the manifests name them ("tcp/echo-server").
+ * their folders, named as the manifests name them ("app/tcp-echo-server").
  *
  * Deviation: one device module of our own is native on XS and has a host
  * twin here instead: "websocket/utf8" (websocket/utf8.c + utf8.js, the
@@ -35,5 +35,5 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"websocket/utf8": "utf8",
 };
 
-/** Top-level folders holding device modules; "tcp/echo-server" is tcp/echo-server.ts. */
-export const deviceFolders: readonly string[] = ["modules", "tcp", "websocket", "wifi"];
+/** Top-level folders holding device modules; "app/tcp-echo-server" is app/tcp-echo-server.ts. */
+export const deviceFolders: readonly string[] = ["modules", "tcp", "udp", "websocket", "wifi", "app"];

@@ -92,7 +92,7 @@ describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side (m
 		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
 		for (const module of ["main", "user-app/upper-case", "user-app/shout", "websocket/server", "websocket/connection", "tcp/server", "tcp/connection", "modules/listener", "modules/backoff", "modules/log", "wifi/station"])
 			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
-		for (const module of ["modules/app", "modules/config", "tcp/echo-server", "websocket/client-session", "websocket/sdk-echo-server"])
+		for (const module of ["app/app", "app/config", "app/tcp-echo-server", "app/ws-client-session", "app/sdk-echo-server"])
 			expect(result.modules.has(module), `${module} left out`).toBe(false);
 		expect(result.output).toMatch(/### \d+ instances, \d+ keys/);
 	}, 240_000);
@@ -109,6 +109,6 @@ describe.runIf("sdk" in lookup)("a JavaScript app on the libraries, esp32 JS sid
 		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
 		for (const module of ["main", "lines-app/reverse-lines", "lines-app/count", "websocket/server", "tcp/server", "modules/log", "wifi/station"])
 			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
-		expect(result.modules.has("modules/app"), "the kit's own app left out").toBe(false);
+		expect(result.modules.has("app/app"), "the kit's own app left out").toBe(false);
 	}, 240_000);
 });

@@ -1,4 +1,4 @@
-// The WebSocket broadcast service (websocket/broadcast on the library's
+// The WebSocket broadcast service (app/ws-broadcast on the library's
 // WebSocketServer, beside the echo on the same port), judged with real `ws`
 // clients and a raw client that stops reading: fan-out to every other
 // client, a slow consumer dropped with 1008 while the others keep receiving,

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseWebSocketUri, readConfig, schema } from "modules/config-schema";
+import { readConfig as readWith, schema } from "app/config-schema";
+import { parseWebSocketUri } from "websocket/uri";
 
-describe("modules/config", () => {
+const readConfig = (raw: Record<string, unknown>) => readWith(raw, parseWebSocketUri);
+
+describe("app/config", () => {
 	it("gives every key its default when nothing is set", () => {
 		const { config, problems } = readConfig({});
 		expect(problems).toEqual([]);

@@ -4,7 +4,7 @@
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { WebSocketEchoServer } from "websocket/echo-server";
+import { WebSocketEchoServer } from "app/ws-echo-server";
 import { FrameReader, FrameViolation, Op, frame } from "../../host-harness/conformance/frames.js";
 import { isUtf8 } from "../../host-harness/conformance/messages.js";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";

@@ -6,7 +6,7 @@ import * as dgram from "node:dgram";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { WebSocketEchoServer } from "websocket/echo-server";
+import { WebSocketEchoServer } from "app/ws-echo-server";
 import { Op, closeBody, frame, type FrameOptions } from "../../host-harness/conformance/frames.js";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
 import { Rng, caseSeed } from "../../host-harness/fuzz/prng.js";

@@ -28,9 +28,9 @@ describe("node host module routing", () => {
 
 	it("the loader hook routes Moddable modules to providers and device modules to their build", async () => {
 		const next = async (specifier: string) => ({ url: `next:${specifier}` });
-		const fromDevice = { parentURL: built("tcp/echo-server.js") };
+		const fromDevice = { parentURL: built("app/tcp-echo-server.js") };
 		expect((await resolve("embedded:io/socket/tcp", fromDevice, next)).url).toMatch(/node-host\/socket-tcp\.js$/);
-		expect((await resolve("tcp/echo-stream", fromDevice, next)).url).toMatch(/\/tcp\/echo-stream\.js$/);
+		expect((await resolve("tcp/connection", fromDevice, next)).url).toMatch(/\/tcp\/connection\.js$/);
 		expect((await resolve("timer", fromDevice, next)).url).toMatch(/node-host\/timer\.js$/);
 		// Our native module (websocket/utf8.c) goes to its host twin, not to the websocket/ folder.
 		expect((await resolve("websocket/utf8", fromDevice, next)).url).toMatch(/node-host\/utf8\.js$/);

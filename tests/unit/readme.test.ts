@@ -2,7 +2,7 @@
 // schema appears in it with its real default and documentation, and nothing else.
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
-import { schema } from "modules/config-schema";
+import { schema } from "app/config-schema";
 
 const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("### Ports"));

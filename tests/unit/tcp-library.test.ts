@@ -1,4 +1,4 @@
-// The TCP library (tcp/server, tcp/client, tcp/connection, tcp/udp-server)
+// The TCP library (tcp/server, tcp/client, tcp/connection, udp/server)
 // with services of the test's own, in-process over the Node host providers
 // and real sockets: what a user's app gets, apart from our echo apps.
 import * as dgram from "node:dgram";
@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Log } from "modules/log";
 import { TcpServer } from "tcp/server";
 import { TcpClient } from "tcp/client";
-import { UdpServer, type Datagram } from "tcp/udp-server";
+import { UdpServer, type Datagram } from "udp/server";
 import type { TcpConnection, TcpHandler } from "tcp/connection";
 
 const log = new Log("test");
@@ -109,7 +109,7 @@ describe("tcp/client with a service of its own", () => {
 	});
 });
 
-describe("tcp/udp-server with a handler of its own", () => {
+describe("udp/server with a handler of its own", () => {
 	it("hands each datagram to the handler, which answers through send()", async () => {
 		const port = await new Promise<number>(resolve => {
 			const probe = dgram.createSocket("udp4");

@@ -2,12 +2,12 @@
  * The one place bench xs knows how the TCP echo server is built and fed
  * (its constructor options may change in a merge: adapt here only).
  *
- * The server is the device's own tcp/echo-server (tcp/server, tcp/connection, tcp/echo); the
+ * The server is the device's own app/tcp-echo-server (tcp/server, tcp/connection, app/tcp-echo); the
  * bench manifest maps embedded:io/socket/tcp and embedded:io/socket/listener
  * to the memory doubles, so a "client" is the other end of a memory pair.
  */
 
-import { echoServer } from "tcp/echo-server";
+import { echoServer } from "app/tcp-echo-server";
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
 

@@ -513,7 +513,7 @@ for (const size of [64, 1024, 65536]) {
 					throw new Error("echo short");
 			}
 		};
-	}, `tcp/echo-server on the TCP library (tcpChunk ${tcpChunk}) over a memory pair`);
+	}, `app/tcp-echo-server on the TCP library (tcpChunk ${tcpChunk}) over a memory pair`);
 	add("tcp echo", group, "ceiling", size, () => {
 		const [a, b] = TCP.pair();
 		const client = new TCP({ from: a });

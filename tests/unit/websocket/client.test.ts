@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
 import { Opcode } from "websocket/constants";
 import { WebSocketClient, type WebSocketClientOptions, type WebSocketDataEvent } from "websocket/client";
-import { WebSocketClientSession } from "websocket/client-session";
+import { WebSocketClientSession } from "app/ws-client-session";
 import { FrameParser } from "websocket/frame-parser";
 import { acceptResponse } from "websocket/handshake";
 import { isDottedQuad } from "modules/resolve";

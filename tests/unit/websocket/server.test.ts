@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Opcode } from "websocket/constants";
-import { WebSocketEchoServer, type WebSocketEchoServerOptions } from "websocket/echo-server";
+import { WebSocketEchoServer, type WebSocketEchoServerOptions } from "app/ws-echo-server";
 import { MASK, concat, encode } from "./helpers.js";
 import { RawClient, captureLogs, patterned, sleep, textOf, until } from "./peers.js";
 

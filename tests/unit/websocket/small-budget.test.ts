@@ -5,9 +5,9 @@ import { once } from "node:events";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { Opcode } from "websocket/constants";
-import type { WebSocketEchoServer as ServerClass } from "websocket/echo-server";
+import type { WebSocketEchoServer as ServerClass } from "app/ws-echo-server";
 import type { WebSocketClient as ClientClass, WebSocketDataEvent } from "websocket/client";
-import type { WebSocketClientSession as SessionClass } from "websocket/client-session";
+import type { WebSocketClientSession as SessionClass } from "app/ws-client-session";
 import { MASK, concat, encode } from "./helpers.js";
 import { RawClient, captureLogs, patterned, textOf, until } from "./peers.js";
 
@@ -21,9 +21,9 @@ beforeAll(async () => {
 	process.env.XSNK_HOST_SOCKET_BUFFER = "1536";
 	vi.resetModules();
 	({ bufferSize: budget } = await import("embedded:io/socket/tcp") as unknown as { bufferSize: number });
-	({ WebSocketEchoServer } = await import("websocket/echo-server"));
+	({ WebSocketEchoServer } = await import("app/ws-echo-server"));
 	({ WebSocketClient } = await import("websocket/client"));
-	({ WebSocketClientSession } = await import("websocket/client-session"));
+	({ WebSocketClientSession } = await import("app/ws-client-session"));
 });
 
 afterAll(() => {

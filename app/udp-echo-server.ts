@@ -1,11 +1,11 @@
 /*
- * UDP echo server: the TCP library's UDP server (tcp/udp-server) with a
+ * UDP echo server: the TCP library's UDP server (udp/server) with a
  * handler that sends each datagram back to its sender unchanged. A datagram
  * that cannot be sent back is logged and dropped.
  */
 
 import { Log, peerName, preview } from "modules/log";
-import { UdpServer, type Datagram, type DatagramHandler } from "tcp/udp-server";
+import { UdpServer, type Datagram, type DatagramHandler } from "udp/server";
 
 export interface UdpEchoServerOptions {
 	port: number;

@@ -138,7 +138,15 @@ export function parseValue(key: string, spec: KeySpec, raw: unknown): string | n
 }
 
 /** Build the typed config from raw `mc/config`-shaped values; unknown keys are left alone (the SDK adds its own). */
-export function readConfig(raw: Record<string, unknown>): { config: Config; problems: ConfigProblem[] } {
+/**
+ * How the schema reads a WebSocket URI: the WebSocket client's own parser
+ * (websocket/uri parseWebSocketUri), so that a URI the schema accepts is one
+ * the client can use, validated at boot, never an abort later. Passed in, so
+ * that this file imports nothing and the harness reads the same schema.
+ */
+export type WebSocketUriParser = (uri: string) => { secure: boolean };
+
+export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriParser): { config: Config; problems: ConfigProblem[] } {
 	const config: Record<string, unknown> = {};
 	const problems: ConfigProblem[] = [];
 	for (const key of Object.keys(schema) as ConfigKey[]) {
@@ -162,7 +170,7 @@ export function readConfig(raw: Record<string, unknown>): { config: Config; prob
 		problems.push({ key: "tcpClientCa", message: "tcpClientTls is on but no tcpClientCa is set" });
 	if (config.wsClient) {
 		try {
-			if (parseWebSocketUri(String(config.wsClientUri)).secure && !config.wsClientCa)
+			if (parseUri(String(config.wsClientUri)).secure && !config.wsClientCa)
 				problems.push({ key: "wsClientCa", message: `wsClientUri is wss:// but no wsClientCa is set` });
 		}
 		catch (e) {
@@ -173,34 +181,3 @@ export function readConfig(raw: Record<string, unknown>): { config: Config; prob
 }
 
 
-/** Where a ws:// or wss:// URI points: what the WebSocket client connects to. */
-export interface WebSocketTarget {
-	secure: boolean;
-	host: string;
-	port: number;
-	/** Request target: path and query. */
-	path: string;
-	/** Host header value. */
-	hostHeader: string;
-}
-
-/**
- * Split "ws://host:port/path?query" (RFC 6455 3); throws URIError on anything
- * else. Here, beside the schema, so that a URI the schema accepts is one the
- * client can use: validated at boot, never an abort later.
- */
-export function parseWebSocketUri(uri: string): WebSocketTarget {
-	const match = /^(wss?):\/\/([^/:?#[\]@\s]+)(?::(\d{1,5}))?([/?][^#]*)?(?:#.*)?$/i.exec(uri);
-	if (!match)
-		throw new URIError(`invalid WebSocket URI "${uri}" (ws://host[:port][/path])`);
-	const secure = match[1].toLowerCase() === "wss";
-	const defaultPort = secure ? 443 : 80;
-	const port = match[3] ? Number(match[3]) : defaultPort;
-	if (port < 1 || port > 65535)
-		throw new URIError(`invalid port ${port} in "${uri}" (1..65535)`);
-	let path = match[4] ?? "/";
-	if (path.startsWith("?"))
-		path = "/" + path;
-	const host = match[2];
-	return { secure, host, port, path, hostHeader: port === defaultPort ? host : `${host}:${port}` };
-}

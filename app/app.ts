@@ -21,20 +21,20 @@
  * when the station has an address again.
  */
 
-import { config, configProblems } from "modules/config";
+import { config, configProblems } from "app/config";
 import { Log } from "modules/log";
 import { Station } from "wifi/station";
 import { ProvisioningPortal } from "wifi/provisioning";
 import { CredentialStore, type PreferenceStore } from "wifi/credentials";
-import { echoServer } from "tcp/echo-server";
-import { echoClient } from "tcp/echo-client";
-import { udpEchoServer } from "tcp/udp-echo-server";
+import { echoServer } from "app/tcp-echo-server";
+import { echoClient } from "app/tcp-echo-client";
+import { udpEchoServer } from "app/udp-echo-server";
 import { loadCa } from "modules/secure-socket";
 import { WebSocketServer } from "websocket/server";
-import { WebSocketEcho } from "websocket/echo-server";
-import { WebSocketBroadcast } from "websocket/broadcast";
-import { SdkWebSocketEchoServer } from "websocket/sdk-echo-server";
-import { WebSocketClientSession } from "websocket/client-session";
+import { WebSocketEcho } from "app/ws-echo-server";
+import { WebSocketBroadcast } from "app/ws-broadcast";
+import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
+import { WebSocketClientSession } from "app/ws-client-session";
 
 const log = new Log("app");
 

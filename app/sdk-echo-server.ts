@@ -1,7 +1,7 @@
 /*
  * The WebSocket echo service on Moddable's own SDK `websocket` module
  * ($MODDABLE/modules/network/websocket: Server over the SDK's `socket`
- * module), selected with wsImpl=sdk, beside ours (websocket/echo-server),
+ * module), selected with wsImpl=sdk, beside ours (app/ws-echo-server),
  * so the choice between them stays visible and reproducible: the same
  * service API and log lines where the module allows.
  *

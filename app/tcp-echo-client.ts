@@ -1,7 +1,7 @@
 /*
  * The TCP echo client, after the ESP-IDF tcp_client example: the TCP
  * library's client (tcp/client: reconnect with capped backoff, idle and
- * dead-peer checks) with the echo handler (tcp/echo), which sends
+ * dead-peer checks) with the echo handler (app/tcp-echo), which sends
  * "Hello World!" once connected, then echoes back everything it receives.
  * Only a connection that echoed something starts the backoff over.
  */
@@ -9,7 +9,7 @@
 import { Log } from "modules/log";
 import type { TlsOptions } from "modules/secure-socket";
 import { TcpClient } from "tcp/client";
-import { EchoService } from "tcp/echo";
+import { EchoService } from "app/tcp-echo";
 
 export const greeting = "Hello World!";
 

@@ -1,20 +1,21 @@
 /*
  * Every knob of the device app, typed, with its default, in one place
- * (modules/config-schema).
+ * (app/config-schema).
  *
  * Values come from Moddable's `mc/config`: the manifest `config` blocks
  * (typed JSON) overridden by `mcconfig … key=value` arguments (always
  * strings). Each key is parsed and validated here at boot; a bad value is
  * reported naming the key, and the app then starts nothing rather than
- * half-starting (see modules/app).
+ * half-starting (see app/app).
  */
 
 import mcConfig from "mc/config";
-import { Config, ConfigProblem, readConfig } from "modules/config-schema";
+import { Config, ConfigProblem, readConfig } from "app/config-schema";
+import { parseWebSocketUri } from "websocket/uri";
 
-export type { Config, ConfigKey, ConfigProblem } from "modules/config-schema";
+export type { Config, ConfigKey, ConfigProblem } from "app/config-schema";
 
-const parsed = readConfig(mcConfig as Record<string, unknown>);
+const parsed = readConfig(mcConfig as Record<string, unknown>, parseWebSocketUri);
 
 /** The device's configuration, parsed once at boot (frozen: preloaded, it lives in flash). */
 export const config: Readonly<Config> = Object.freeze(parsed.config);

@@ -1,12 +1,12 @@
 /*
  * The TCP echo server, after the classic ESP32 example: the TCP library's
  * server (tcp/server: slots, backlog, idle timeout, dead peers) with the
- * echo handler (tcp/echo) on each connection.
+ * echo handler (app/tcp-echo) on each connection.
  */
 
 import { Log } from "modules/log";
 import { TcpServer } from "tcp/server";
-import { EchoService } from "tcp/echo";
+import { EchoService } from "app/tcp-echo";
 
 export interface EchoServerOptions {
 	port: number;
