@@ -7,7 +7,7 @@
  * has room and writes only what the budget allows. When the peer stops
  * reading, the budget stays at zero, the buffer fills, it stops reading,
  * the platform's receive buffer fills and TCP pushes back on the peer; when
- * the budget comes back, it all moves again. On the peer's FIN (onEnd) it
+ * the budget comes back, it all moves again. On the peer's FIN (onPeerEnd) it
  * writes back what it still holds, as far as the platform takes it.
  *
  * A greeting (the echo client's "Hello World!") is written once, whole,
@@ -77,7 +77,7 @@ export class Echo implements TcpHandler {
 		connection.owner.log.info(`Sent "${greeting}" to ${connection.peer}`);
 	}
 
-	onEnd(connection: TcpConnection): void {
+	onPeerEnd(connection: TcpConnection): void {
 		this.pump(connection);
 	}
 

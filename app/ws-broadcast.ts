@@ -107,7 +107,7 @@ export class WebSocketBroadcast implements WebSocketHandler {
 			listener.fullSince = 0;
 	}
 
-	onEnd(connection: WebSocketConnection): void {
+	onClose(connection: WebSocketConnection): void {
 		if (this.#clients.delete(connection))
 			this.#log.info(`Broadcast: ${connection.peer} left, ${this.#clients.size} listening`);
 	}

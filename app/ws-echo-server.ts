@@ -172,7 +172,7 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	/** The message failed (e.g. its text ends inside a UTF-8 sequence): nothing more of it is sent. */
-	onError(connection: WebSocketConnection): void {
+	onProtocolError(connection: WebSocketConnection): void {
 		if (this.#heldBy === connection)
 			this.#drop();
 	}
@@ -186,7 +186,7 @@ export class WebSocketEcho implements WebSocketHandler {
 		connection.resume();
 	}
 
-	onEnd(connection: WebSocketConnection): void {
+	onClose(connection: WebSocketConnection): void {
 		if (this.#heldBy === connection)
 			this.#drop();
 		connection.context = undefined;		// a spent connection holds no echo state, whoever still refers to it

@@ -27,6 +27,7 @@ import Timer from "timer";
 import type { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
+import { CloseCause } from "tcp/close-cause";
 import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpClientOptions {
@@ -63,7 +64,8 @@ export class TcpClient implements TcpConnectionOwner {
 		this.#backoff = new Backoff({ initial: options.retryDelay, max: options.retryMaxDelay, maxAttempts: options.maxAttempts });
 	}
 
-	get connected(): boolean {
+	/** Whether a connection is open now. */
+	get isConnected(): boolean {
 		return this.#connection?.state === "open";
 	}
 
@@ -86,7 +88,7 @@ export class TcpClient implements TcpConnectionOwner {
 		this.#clearTimer();
 		const connection = this.#connection;
 		this.#connection = undefined;
-		connection?.close("stopped");
+		connection?.close(CloseCause.LOCAL, "stopped");
 	}
 
 	#clearTimer(): void {
@@ -123,13 +125,13 @@ export class TcpClient implements TcpConnectionOwner {
 			this.#timer = Timer.set(() => {
 				this.#timer = undefined;
 				if (connection.state === "connecting")
-					connection.close(`connect timed out after ${connectTimeout} ms`);
+					connection.close(CloseCause.CONNECT_FAILED, `connect timed out after ${connectTimeout} ms`);
 			}, connectTimeout);
 		}
 	}
 
 	/** From the connection: it is up. */
-	opened(connection: TcpConnection): void {
+	connected(connection: TcpConnection): void {
 		this.#clearTimer();
 		this.sessions++;
 		this.log.info(`Successfully connected to ${connection.peer}`);
@@ -140,13 +142,13 @@ export class TcpClient implements TcpConnectionOwner {
 	/** An idle connection is closed; one that cannot hear its peer is gone is asked (tcp/connection). */
 	#check(connection: TcpConnection, idleTimeout: number): void {
 		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout)
-			connection.close(`nothing moved for ${idleTimeout} ms`);
+			connection.close(CloseCause.IDLE, `nothing moved for ${idleTimeout} ms`);
 		else if (connection.quiet(Date.now()) && !connection.probe())
-			connection.close("peer gone (found by a probe)");
+			connection.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
 	}
 
 	/** From the connection: it closed. */
-	closed(connection: TcpConnection, reason: string): void {
+	closed(connection: TcpConnection, cause: CloseCause, reason: string): void {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;
@@ -154,8 +156,8 @@ export class TcpClient implements TcpConnectionOwner {
 		if (this.#stopped)
 			return;
 		if (connection.established) {
-			// "peer closed or reset" has read "connection closed by peer or reset" in this log since the ESP-IDF example.
-			const said = reason === "peer closed or reset" ? "connection closed by peer or reset" : reason;
+			// Worded as the ESP-IDF example's log says it.
+			const said = cause === CloseCause.PEER_CLOSED ? "connection closed by peer or reset" : reason;
 			const summary = connection.handler?.summary?.(connection);
 			this.log.warn(`Connection to ${connection.peer} ended: ${said}${summary ? `, ${summary}` : ""}`);
 			if (connection.handler?.succeeded?.(connection) ?? connection.bytesRead > 0)

@@ -7,9 +7,9 @@
  * (`address`, `port`).
  *
  * States, explicit: "connecting" (outgoing, no budget yet) → "open" (the
- * first budget) → "closed" (once, with a reason). A peer's FIN or reset
- * gives the handler onEnd() while still open, to write what it holds, then
- * closes.
+ * first budget) → "closed" (once, with a cause: tcp/close-cause). A peer's
+ * FIN or reset gives the handler onPeerEnd() while still open, to write what
+ * it holds, then closes.
  *
  * Reading: the handler reads into a buffer it keeps, read(view), never a new
  * ArrayBuffer per read; `readable` says how many bytes wait. Writing:
@@ -39,7 +39,7 @@
  * have refilled without a callback.
  *
  * Half-close: on onError the budget is learnt with a zero-length write and
- * the handler's onEnd() writes what it still holds before the close. Where
+ * the handler's onPeerEnd() writes what it still holds before the close. Where
  * the platform refuses writes after the FIN (lwip), those bytes are lost.
  *
  * ECMA-419 style: the socket's callbacks are prototype functions reaching
@@ -49,6 +49,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import { openSocket, type TlsOptions } from "modules/secure-socket";
 import { peerName, type Log } from "modules/log";
+import { CloseCause } from "tcp/close-cause";
 
 /** A connection the platform owes a callback this long is checked (ms): the simulator polls every 20. */
 export const quietLimit = 500;
@@ -74,9 +75,9 @@ export interface TcpHandler {
 	/** The write budget: connection.writable (also after a probe found the platform refilled it). */
 	onWritable?(connection: TcpConnection): void;
 	/** The peer ended (FIN) or reset: write what you hold, as far as the budget takes it; the connection closes next. */
-	onEnd?(connection: TcpConnection): void;
-	/** Closed, once. */
-	onClose?(connection: TcpConnection, reason: string): void;
+	onPeerEnd?(connection: TcpConnection): void;
+	/** Closed: the last event, once. reason: a few words for a log. */
+	onClose?(connection: TcpConnection, cause: CloseCause, reason: string): void;
 	/** A few words for the owner's closing log line ("1024 bytes echoed"). */
 	summary?(connection: TcpConnection): string;
 }
@@ -91,9 +92,9 @@ export interface TcpConnectionOwner {
 	/** The owner's log, which its connections' handlers log to as well. */
 	readonly log: Log;
 	/** An outgoing connection came up (its first write budget). */
-	opened?(connection: TcpConnection): void;
-	/** The connection closed; `error`: the exception that closed it, if one did. */
-	closed(connection: TcpConnection, reason: string, error?: unknown): void;
+	connected?(connection: TcpConnection): void;
+	/** The connection closed (before the handler's onClose); `error`: the exception that closed it, if one did. */
+	closed(connection: TcpConnection, cause: CloseCause, reason: string, error?: unknown): void;
 }
 
 export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number; tls?: TlsOptions }) & {
@@ -212,8 +213,8 @@ export class TcpConnection {
 		return count;
 	}
 
-	/** Close the socket (once) and report to the handler and the owner. */
-	close(reason: string, error?: unknown): void {
+	/** Close the socket (once) and report to the owner and the handler. reason: for the log; default the cause. */
+	close(cause: CloseCause = CloseCause.LOCAL, reason: string = cause, error?: unknown): void {
 		if (this.state === "closed")
 			return;
 		if (this.state === "connecting")
@@ -227,13 +228,14 @@ export class TcpConnection {
 		catch {
 			// already closed by the platform
 		}
+		let handlerError: unknown;
 		try {
-			this.handler?.onClose?.(this, reason);
+			this.handler?.onClose?.(this, cause, reason);
 		}
 		catch (e) {
-			error ??= e;		// reported to the owner, which logs it
+			handlerError = e;
 		}
-		this.owner.closed(this, reason, error);
+		this.owner.closed(this, cause, reason, error ?? handlerError);		// the owner logs an error
 	}
 
 	private learnBudget(): boolean {
@@ -247,11 +249,9 @@ export class TcpConnection {
 	/** A handler's exception closes this connection only; a failed write is a peer gone. */
 	failed(e: unknown, doing: "read" | "write"): void {
 		if (e instanceof ConnectionGone)
-			this.close("peer gone (write failed)");
-		else {
-			const message = String((e as Error)?.message ?? e);
-			this.close(message.startsWith("read failed") || message.startsWith("write failed") ? message : `${doing} failed: ${message}`, e);
-		}
+			this.close(CloseCause.PEER_GONE, "peer gone (write failed)");
+		else
+			this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}
 
 	onReadable(bytes: number): void {
@@ -277,7 +277,7 @@ export class TcpConnection {
 			if (this.state === "connecting") {
 				this.state = "open";
 				this.lastActivity = Date.now();
-				this.owner.opened?.(this);
+				this.owner.connected?.(this);
 				if (this.state !== "open")
 					return;		// the owner closed it
 			}
@@ -293,17 +293,17 @@ export class TcpConnection {
 		if (this.state === "closed")
 			return;
 		if (this.state === "connecting") {
-			this.close(cause?.message ?? "connection refused or unreachable");
+			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable");
 			return;
 		}
 		try {
 			if (this.learnBudget())
-				this.handler?.onEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
+				this.handler?.onPeerEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
 		}
 		catch {
 			// gone: what is held is lost (lwip after a FIN, a reset)
 		}
-		this.close(cause?.message ?? "peer closed or reset");
+		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset");		// cause: TLS failed
 	}
 }
 

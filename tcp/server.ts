@@ -12,7 +12,7 @@
  *
  * Dead peers free their slot at once:
  * - a reset, a FIN or a failed connection comes as onError (after the
- *   handler's onEnd wrote what it holds, tcp/connection);
+ *   handler's onPeerEnd wrote what it holds, tcp/connection);
  * - a failed write ends the connection where it happens;
  * - where the platform stays silent (the simulator after an error found
  *   while bytes were buffered, or by write()), the sweep probes every
@@ -31,6 +31,7 @@ import Timer from "timer";
 import type { Log } from "modules/log";
 import { peerName } from "modules/log";
 import { TcpListener, closeQuietly } from "modules/listener";
+import { CloseCause } from "tcp/close-cause";
 import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpServerOptions {
@@ -114,7 +115,7 @@ export class TcpServer implements TcpConnectionOwner {
 			closeQuietly(from);
 		this.#refill = false;
 		for (const connection of [...this.#served])
-			connection.close("server stopped");
+			connection.close(CloseCause.LOCAL, "server stopped");
 		this.#refill = true;
 	}
 
@@ -133,7 +134,7 @@ export class TcpServer implements TcpConnectionOwner {
 		const idlest = this.options.lruPurge ? this.#idlest() : undefined;
 		if (idlest) {
 			this.#refill = false;
-			idlest.close(`purged, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${peer}`);
+			idlest.close(CloseCause.PURGED, `purged, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${peer}`);
 			this.#refill = true;
 			return this.#serve(from, peer);
 		}
@@ -142,7 +143,7 @@ export class TcpServer implements TcpConnectionOwner {
 	}
 
 	/** From a served connection: it closed. */
-	closed(connection: TcpConnection, reason: string, error?: unknown): void {
+	closed(connection: TcpConnection, cause: CloseCause, reason: string, error?: unknown): void {
 		if (!this.#served.delete(connection))
 			return;
 		if (error)
@@ -189,7 +190,7 @@ export class TcpServer implements TcpConnectionOwner {
 		catch (e) {
 			this.log.error(`serving ${peer} failed: ${(e as Error).message}`);
 			if (connection)
-				connection.close("error");
+				connection.close(CloseCause.ERROR, "error");
 			else
 				closeQuietly(from);
 		}
@@ -201,9 +202,9 @@ export class TcpServer implements TcpConnectionOwner {
 		const now = Date.now();
 		for (const connection of [...this.#served]) {
 			if (idleTimeout > 0 && now - connection.lastActivity > idleTimeout)
-				connection.close(`idle for ${idleTimeout} ms`);
+				connection.close(CloseCause.IDLE, `idle for ${idleTimeout} ms`);
 			else if (connection.quiet(now) && !connection.probe())
-				connection.close("peer gone (found by a probe)");
+				connection.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
 		}
 		if (this.#waiting.length)
 			this.#pruneWaiting();

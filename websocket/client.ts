@@ -26,6 +26,7 @@ import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
 import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import { CloseCause } from "tcp/close-cause";
 import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
@@ -307,7 +308,7 @@ export class WebSocketClient {
 		log.warn(message);
 		this.#emit("onError", new Error(message));
 		if (connection)
-			connection.destroy("network timeout");		// → #ended → reconnect
+			connection.destroy(CloseCause.TIMEOUT, "network timeout");		// → #ended → reconnect
 		else
 			this.#failedAttempt("network timeout", false);
 	}
@@ -335,7 +336,7 @@ export class WebSocketClient {
 	}
 
 	/** @internal The connection (or an attempt) ended. */
-	ended(connection: WebSocketConnection, reason: string): void {
+	closed(connection: WebSocketConnection, reason: string): void {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;
@@ -454,7 +455,7 @@ export class WebSocketClient {
 			const message = `no pong from ${connection.peer} for ${now - since} ms`;
 			log.warn(message);
 			this.#emit("onError", new Error(message));
-			connection.destroy("pong timeout");
+			connection.destroy(CloseCause.TIMEOUT, "pong timeout");
 			return;
 		}
 		connection.ping();
@@ -502,7 +503,7 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			const message = `handshake with ${connection.peer} failed: ${result.message}`;
 			log.error(message);
 			client.error(connection, message);
-			connection.destroy("handshake failed");
+			connection.destroy(CloseCause.REFUSED, "handshake failed");
 			return;
 		}
 		connection.open({
@@ -514,9 +515,9 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			connection.received(parser.rest);
 	}
 
-	ended(connection: WebSocketConnection, reason: string): void {
+	closed(connection: WebSocketConnection, cause: CloseCause, reason: string): void {
 		this.#head = undefined;
-		this.#client.ended(connection, this.#failure ?? reason);
+		this.#client.closed(connection, this.#failure ?? reason);
 	}
 
 	onMessage(connection: WebSocketConnection, type: number, data: ArrayBuffer): void {
@@ -531,7 +532,7 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 		this.#client.drained(connection);
 	}
 
-	onError(connection: WebSocketConnection, closeCode: number, reason: string): void {
+	onProtocolError(connection: WebSocketConnection, closeCode: number, reason: string): void {
 		this.#failure = `protocol error: ${reason} (close ${closeCode})`;
 		this.#client.error(connection, `protocol error from ${connection.peer}: ${reason} (close ${closeCode})`);
 	}

@@ -5,7 +5,8 @@
  *
  * - its owner (the server in websocket/server, the client's
  *   attempt in websocket/client), which reads the HTTP handshake while
- *   CONNECTING and then calls open() or refuse(), and learns of the end;
+ *   CONNECTING and then calls open() or refuse(), and learns of the end
+ *   (closed, with a cause: tcp/close-cause);
  * - a WebSocketHandler once OPEN: the application (an echo, a broadcast, a
  *   client's owner). Every event carries the connection, so one handler
  *   object serves every connection, with no closure per connection.
@@ -52,6 +53,7 @@ import type TCP from "embedded:io/socket/tcp";
 import { openSocket, type TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
+import { CloseCause } from "tcp/close-cause";
 import { CloseCode, Opcode, type Role } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
@@ -114,8 +116,8 @@ export interface ConnectionOwner {
 	connected?(connection: WebSocketConnection): void;
 	/** Bytes received before the handshake completed: call connection.open() or connection.refuse(). */
 	received(connection: WebSocketConnection, chunk: ArrayBuffer): void;
-	/** TCP closed, before the handler's onEnd. */
-	ended(connection: WebSocketConnection, reason: string): void;
+	/** TCP closed, before the handler's onClose. reason: a few words for a log. */
+	closed(connection: WebSocketConnection, cause: CloseCause, reason: string): void;
 }
 
 /** The application's side of open connections; every method is optional. */
@@ -137,12 +139,12 @@ export interface WebSocketHandler {
 	onPong?(connection: WebSocketConnection, payload: ArrayBuffer): void;
 	/** The send queue emptied. */
 	onDrain?(connection: WebSocketConnection): void;
-	/** The peer's Close arrived: its code (1005 when it had none) and reason. */
-	onClose?(connection: WebSocketConnection, code: number, reason: string): void;
+	/** The peer's Close frame arrived: its code (1005 when it had none) and reason. The closing handshake goes on; onClose follows. */
+	onCloseFrame?(connection: WebSocketConnection, code: number, reason: string): void;
 	/** The peer broke the protocol; the connection is being failed with closeCode. */
-	onError?(connection: WebSocketConnection, closeCode: number, reason: string): void;
-	/** TCP closed: the last event, once. */
-	onEnd?(connection: WebSocketConnection, reason: string): void;
+	onProtocolError?(connection: WebSocketConnection, closeCode: number, reason: string): void;
+	/** TCP closed: the last event, once. reason: a few words for a log. */
+	onClose?(connection: WebSocketConnection, cause: CloseCause, reason: string): void;
 }
 
 export interface ConnectionOptions {
@@ -268,7 +270,8 @@ export class WebSocketConnection implements MessageHandler {
 	declare private deferred: Outgoing[] | undefined;
 	/** The peer's Close reason (closeReason), once received. */
 	declare private peerCloseReason: string | undefined;
-	/** What closes TCP once DRAIN and LINGER are over. */
+	/** What closes TCP once DRAIN and LINGER are over: the cause, and its words for the log. */
+	declare private endCause: CloseCause;
 	declare private endReason: string;
 	declare private lingerDeadline: number;
 	/** One deadline at a time (handshake, close, linger): a few per connection, none per message. Deleted when disarmed. */
@@ -402,15 +405,15 @@ export class WebSocketConnection implements MessageHandler {
 		if (this.state !== CONNECTING)
 			return;
 		this.sendRaw(ArrayBuffer.fromString(response));
-		this.drainThenClose(reason);
+		this.drainThenClose(CloseCause.REFUSED, reason);
 	}
 
-	/** Set the one deadline; when it passes the connection closes with reason (a handshake may say otherwise). */
-	deadline(milliseconds: number, reason: string): void {
+	/** Set the one deadline; when it passes the connection closes with cause and reason. */
+	deadline(milliseconds: number, cause: CloseCause, reason: string): void {
 		this.disarm();
 		if (!(milliseconds > 0))
 			return;
-		this.timer = Timer.set(() => this.deadlinePassed(reason), milliseconds);
+		this.timer = Timer.set(() => this.deadlinePassed(cause, reason), milliseconds);
 	}
 
 	/* ------------------------------------------------------------------ output */
@@ -660,7 +663,7 @@ export class WebSocketConnection implements MessageHandler {
 					this.options.owner.received(this, chunk);
 				// else: refused or failing: input is discarded
 				if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
-					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endReason);
+					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
 			}
 		}
 		catch (e) {
@@ -712,8 +715,14 @@ export class WebSocketConnection implements MessageHandler {
 			}
 			if (cause)
 				this.log.error(cause.message);
-			if (this.state !== CLOSED)
-				this.destroy(this.closingState >= DRAIN ? this.endReason : cause ? cause.message : this.goneReason());
+			if (this.state === CLOSED)
+				return;
+			if (this.closingState >= DRAIN)
+				this.destroy(this.endCause, this.endReason);
+			else if (cause)
+				this.destroy(this.connected ? CloseCause.PROTOCOL_ERROR : CloseCause.CONNECT_FAILED, cause.message);		// TLS failed
+			else
+				this.gone();
 		}
 		catch (e) {
 			this.crash(e);
@@ -758,14 +767,16 @@ export class WebSocketConnection implements MessageHandler {
 		this.writable = left;
 	}
 
-	private goneReason(): string {
+	/** The platform reported the connection gone (onError): close with what that means now. */
+	private gone(): void {
 		if (!(this.flags & CONNECTED))
-			return "connection failed";
-		if (this.state === CONNECTING)
-			return this.role === "client" ? "server closed during the handshake" : "peer closed or reset";
-		if (this.closeSent && this.closeCode !== undefined)
-			return `closed ${this.closeCode}`;
-		return this.closeSent ? "peer closed without answering our close" : "peer closed or reset";
+			this.destroy(CloseCause.CONNECT_FAILED, "connection failed");
+		else if (this.state === CONNECTING)
+			this.destroy(CloseCause.PEER_CLOSED, this.role === "client" ? "server closed during the handshake" : "peer closed or reset");
+		else if (this.closeSent && this.closeCode !== undefined)
+			this.destroy(CloseCause.CLOSED, `closed ${this.closeCode}`);
+		else
+			this.destroy(CloseCause.PEER_CLOSED, this.closeSent ? "peer closed without answering our close" : "peer closed or reset");
 	}
 
 	/* ----------------------------------------------------------------- closing */
@@ -773,31 +784,31 @@ export class WebSocketConnection implements MessageHandler {
 	/** Start the closing handshake (7.1.2): send Close, wait up to closeTimeout for the peer's. */
 	close(code: number = CloseCode.NORMAL, reason = ""): void {
 		if (this.state === CONNECTING)
-			this.destroy("closed before the handshake completed");
+			this.destroy(CloseCause.LOCAL, "closed before the handshake completed");
 		else if (this.state === OPEN) {
 			this.sendClose(code, reason);
 			this.closingState = AWAIT_CLOSE;
-			this.deadline(this.options.closeTimeout, "close timeout");
+			this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");
 		}
 	}
 
 	/** Fail the connection (7.1.7): send Close with code and reason, close TCP once it is written. */
-	fail(code: number, reason: string): void {
+	fail(code: number, reason: string, cause: CloseCause = CloseCause.LOCAL): void {
 		if (this.state === CLOSED)
 			return;
 		this.reader?.stop();
 		if (this.state === OPEN && !this.closeSent)
 			this.sendClose(code, reason);
-		this.drainThenClose(reason);
+		this.drainThenClose(cause, reason);
 	}
 
 	/** Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
-	abandon(code: number, reason: string): void {
+	abandon(code: number, reason: string, cause: CloseCause = CloseCause.LOCAL): void {
 		if (this.state === CLOSED)
 			return;
 		if (this.state === OPEN && !this.closeSent)
 			this.sendClose(code, reason);
-		this.destroy(reason);
+		this.destroy(cause, reason);
 	}
 
 	private sendClose(code: number, reason: string): void {
@@ -819,27 +830,28 @@ export class WebSocketConnection implements MessageHandler {
 		this.sendRaw(this.writer.close(code, reason));
 	}
 
-	/** DRAIN: write what is queued, then LINGER, then close TCP with reason; closeTimeout bounds it all. */
-	private drainThenClose(reason: string): void {
+	/** DRAIN: write what is queued, then LINGER, then close TCP with cause and reason; closeTimeout bounds it all. */
+	private drainThenClose(cause: CloseCause, reason: string): void {
 		this.setState(CLOSING);
 		this.closingState = DRAIN;
+		this.endCause = cause;
 		this.endReason = reason;
 		this.outgoing = undefined;
 		if (this.deferred)
 			this.deferred = undefined;
 		this.pending = 0;
-		this.deadline(this.options.closeTimeout, "close timeout");
+		this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");
 		this.flush();
 	}
 
 	private linger(): void {
 		this.closingState = LINGER;
 		this.lingerDeadline = Date.now() + Math.min(this.options.closeTimeout, lingerTime);
-		this.deadline(lingerQuiet, this.endReason);
+		this.deadline(lingerQuiet, this.endCause, this.endReason);
 	}
 
-	/** Close TCP now (once); logs `Connection closed: peer (reason)`. */
-	destroy(reason: string): void {
+	/** Close TCP now (once); logs `Connection closed: peer (reason)`. reason: for the log; default the cause. */
+	destroy(cause: CloseCause = CloseCause.LOCAL, reason: string = cause): void {
 		if (this.state === CLOSED)
 			return;
 		this.setState(CLOSED);
@@ -877,8 +889,8 @@ export class WebSocketConnection implements MessageHandler {
 		}
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
-			this.options.owner.ended(this, reason);
-			this.openOptions?.handler.onEnd?.(this, reason);
+			this.options.owner.closed(this, cause, reason);
+			this.openOptions?.handler.onClose?.(this, cause, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
@@ -888,12 +900,15 @@ export class WebSocketConnection implements MessageHandler {
 	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
 	private crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
-			this.destroy(this.closingState >= DRAIN ? this.endReason : `peer gone (${e.message})`);
+			if (this.closingState >= DRAIN)
+				this.destroy(this.endCause, this.endReason);
+			else
+				this.destroy(CloseCause.PEER_GONE, `peer gone (${e.message})`);
 			return;
 		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
 		try {
-			this.destroy("internal error");
+			this.destroy(CloseCause.ERROR, "internal error");
 		}
 		catch {
 			// nothing more to do
@@ -907,13 +922,13 @@ export class WebSocketConnection implements MessageHandler {
 		}
 	}
 
-	/** @internal The deadline passed: reason is what deadline() was given. */
-	deadlinePassed(reason: string): void {
+	/** @internal The deadline passed: cause and reason are what deadline() was given. */
+	deadlinePassed(cause: CloseCause, reason: string): void {
 		delete this.timer;
 		try {
 			if (this.closingState !== LINGER)
 				this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
-			this.destroy(reason);
+			this.destroy(cause, reason);
 		}
 		catch (e) {
 			this.crash(e);
@@ -976,7 +991,7 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	/** @internal The peer's Close (5.5.1): answer it with its code, then close TCP (7.1.1). */
-	onClose(code: number | undefined, reason: string): void {
+	onCloseFrame(code: number | undefined, reason: string): void {
 		this.closeCode = code ?? CloseCode.NO_STATUS;
 		this.peerCloseReason = reason;
 		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
@@ -985,28 +1000,28 @@ export class WebSocketConnection implements MessageHandler {
 			this.sendClose(code ?? CloseCode.NORMAL, "");
 		if (wasOpen || this.closingState === AWAIT_CLOSE) {
 			const handler = this.openOptions!.handler;
-			if (handler.onClose)
-				handler.onClose(this, this.closeCode, reason);
+			if (handler.onCloseFrame)
+				handler.onCloseFrame(this, this.closeCode, reason);
 		}
 		if (this.state === CLOSED)
 			return;
 		if (this.role === "server")
-			this.drainThenClose(`closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
+			this.drainThenClose(CloseCause.CLOSED, `closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
 		else {
 			this.closingState = AWAIT_CLOSE;
-			this.deadline(this.options.closeTimeout, "close timeout");		// the server closes TCP first
+			this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");		// the server closes TCP first
 		}
 	}
 
 	/** @internal A protocol violation: fail the connection with the reader's close code. */
-	onError(closeCode: number, reason: string): void {
+	onProtocolError(closeCode: number, reason: string): void {
 		this.log.warn(`Protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
 		const handler = this.openOptions!.handler;
-		if (handler.onError)
-			handler.onError(this, closeCode, reason);
+		if (handler.onProtocolError)
+			handler.onProtocolError(this, closeCode, reason);
 		if (this.closeSent)
-			this.destroy(`protocol error: ${reason}`);
+			this.destroy(CloseCause.PROTOCOL_ERROR, `protocol error: ${reason}`);
 		else
-			this.fail(closeCode, reason);
+			this.fail(closeCode, reason, CloseCause.PROTOCOL_ERROR);
 	}
 }

@@ -12,7 +12,7 @@
  *   rotated to the piece's offset within the frame.
  *
  * The parser rejects what a single frame header makes certain (reason in
- * onError, then it stops): RSV bits not allowed, reserved opcodes, control
+ * onProtocolError, then it stops): RSV bits not allowed, reserved opcodes, control
  * frames fragmented or longer than 125, masking contrary to the role,
  * 64-bit lengths with the top bit set. Rules spanning frames (fragment
  * order, UTF-8, sizes, close payloads) are MessageReader's.
@@ -50,7 +50,7 @@ export interface FrameHandler {
 	/** A whole, unmasked control frame: opcode 8 (close), 9 (ping) or 10 (pong). */
 	onControl(opcode: number, payload: ArrayBuffer): void;
 	/** The input broke a frame rule; the parser has stopped. */
-	onError(closeCode: number, reason: string): void;
+	onProtocolError(closeCode: number, reason: string): void;
 }
 
 export interface FrameParserOptions {
@@ -228,7 +228,7 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	}
 
 	protected frameError(closeCode: number, reason: string): void {
-		(this.handler as FrameHandler).onError(closeCode, reason);
+		(this.handler as FrameHandler).onProtocolError(closeCode, reason);
 	}
 
 	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */

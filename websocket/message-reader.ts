@@ -3,7 +3,7 @@
  * reassembles fragments into messages, validates text as UTF-8 while it
  * streams, enforces maxMessage, decodes ping/pong/close.
  *
- * Any violation is reported once by onError(closeCode, reason) with the
+ * Any violation is reported once by onProtocolError(closeCode, reason) with the
  * close code the RFC asks for; the reader then stops (input ignored). After
  * a valid Close frame the reader also stops: nothing may follow it (5.5.1).
  *
@@ -56,9 +56,9 @@ export interface MessageHandler {
 	onPing?(payload: ArrayBuffer): void;
 	onPong?(payload: ArrayBuffer): void;
 	/** A valid Close frame: code undefined when the frame had no payload (1005 for the app). */
-	onClose?(code: number | undefined, reason: string): void;
+	onCloseFrame?(code: number | undefined, reason: string): void;
 	/** A protocol violation: send a Close with closeCode, then close the connection (7.1.7). */
-	onError?(closeCode: number, reason: string): void;
+	onProtocolError?(closeCode: number, reason: string): void;
 }
 
 export interface MessageReaderOptions {
@@ -227,7 +227,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 
 	/** @internal FrameParser hook: a frame rule broken (the parser stopped, which dropped any partial message). */
 	protected override frameError(closeCode: number, reason: string): void {
-		this.handler.onError?.(closeCode, reason);
+		this.handler.onProtocolError?.(closeCode, reason);
 	}
 
 	/** Close frame body: nothing, or a 2-byte code then a UTF-8 reason (5.5.1). */
@@ -235,7 +235,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		const length = payload.byteLength;
 		if (length === 0) {
 			this.stop();
-			this.handler.onClose?.(undefined, "");
+			this.handler.onCloseFrame?.(undefined, "");
 			return;
 		}
 		if (length === 1)
@@ -252,7 +252,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 			reason = String.fromArrayBuffer(payload.slice(2));
 		}
 		this.stop();
-		this.handler.onClose?.(code, reason);
+		this.handler.onCloseFrame?.(code, reason);
 	}
 
 	/** Whole mode: make room for `size` bytes. */
@@ -269,7 +269,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		this.buffer = next;
 	}
 
-	/** Stop and report onError (FrameParser's fail: stop() drops a partial message, then frameError). */
+	/** Stop and report onProtocolError (FrameParser's fail: stop() drops a partial message, then frameError). */
 	private reject(closeCode: number, reason: string): void {
 		this.fail(closeCode, reason);
 	}

@@ -30,6 +30,7 @@ import { TcpListener } from "modules/listener";
 import {
 	OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
 } from "websocket/connection";
+import { CloseCause } from "tcp/close-cause";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
@@ -213,7 +214,7 @@ export class WebSocketServer implements ConnectionOwner {
 		const connection = new WebSocketConnection({ from }, this.#connectionOptions);
 		this.#peers.add(connection);
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
-		connection.deadline(this.options.handshakeTimeout, "handshake timeout");
+		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
 	}
 
 	/** @internal ConnectionOwner: bytes of the request head. */
@@ -260,7 +261,7 @@ export class WebSocketServer implements ConnectionOwner {
 	}
 
 	/** @internal ConnectionOwner: TCP closed. */
-	ended(connection: WebSocketConnection): void {
+	closed(connection: WebSocketConnection): void {
 		this.#heads.delete(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);
@@ -296,7 +297,7 @@ export class WebSocketServer implements ConnectionOwner {
 			// A peer that answers no ping will not answer a Close either: say 1001 if
 			// the budget allows, and free the slot now rather than after closeTimeout.
 			this.log.warn(`No pong from ${connection.peer} since the last ping`);
-			connection.abandon(CloseCode.GOING_AWAY, "ping timeout");
+			connection.abandon(CloseCode.GOING_AWAY, "ping timeout", CloseCause.TIMEOUT);
 			return;
 		}
 		connection.ping();

@@ -20,6 +20,7 @@ import Timer from "timer";
 import { Log } from "modules/log";
 import { TcpListener } from "modules/listener";
 import { RequestHeadParser, closingResponse } from "modules/http";
+import { CloseCause } from "tcp/close-cause";
 import { TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { CredentialStore, Credentials, credentialsProblem } from "wifi/credentials";
 
@@ -102,10 +103,10 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 	}
 
 	/** From a connection: it closed. */
-	closed(connection: TcpConnection, reason: string, error?: unknown): void {
+	closed(connection: TcpConnection, cause: CloseCause, reason: string, error?: unknown): void {
 		if (error)
 			log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
-		if (reason !== "answered")
+		if (cause !== CloseCause.LOCAL)		// closed here once answered
 			log.info(`connection from ${connection.peer} ended: ${reason}`);
 	}
 
@@ -175,7 +176,7 @@ class HttpExchange implements TcpHandler {
 		this.#portal = portal;
 		this.#timer = Timer.set(() => {
 			this.#timer = undefined;
-			connection.close("request timed out");
+			connection.close(CloseCause.TIMEOUT, "request timed out");
 		}, requestTimeout);
 	}
 
@@ -207,7 +208,7 @@ class HttpExchange implements TcpHandler {
 		if (this.#sent < out.length)
 			return;
 		const then = this.#then;
-		connection.close("answered");
+		connection.close(CloseCause.LOCAL, "answered");
 		then?.();
 	}
 

@@ -10,6 +10,7 @@ import { TcpServer } from "tcp/server";
 import { TcpClient } from "tcp/client";
 import { UdpServer, type Datagram } from "udp/server";
 import type { TcpConnection, TcpHandler } from "tcp/connection";
+import { CloseCause } from "tcp/close-cause";
 
 const log = new Log("test");
 const stops: (() => void)[] = [];
@@ -20,15 +21,15 @@ afterEach(() => {
 
 /** Upper-cases into one kept buffer; counts its reads to show the buffer is reused. */
 class Shout implements TcpHandler {
-	static closed: string[] = [];
+	static closed: CloseCause[] = [];
 	buffer = new Uint8Array(64);
 	#start = 0;
 	#end = 0;
 	get pending() { return this.#end - this.#start; }
 	onReadable(c: TcpConnection) { this.#move(c); }
 	onWritable(c: TcpConnection) { this.#move(c); }
-	onEnd(c: TcpConnection) { this.#move(c); }
-	onClose(_c: TcpConnection, reason: string) { Shout.closed.push(reason); }
+	onPeerEnd(c: TcpConnection) { this.#move(c); }
+	onClose(_c: TcpConnection, cause: CloseCause) { Shout.closed.push(cause); }
 	#move(c: TcpConnection) {
 		while ((this.#start += c.write(this.buffer.subarray(this.#start, this.#end))) === this.#end) {
 			this.#start = 0;
@@ -56,7 +57,7 @@ describe("tcp/server with a service of its own", () => {
 		const [one, two] = await Promise.all([exchange(server.port, text), exchange(server.port, "two")]);
 		expect(one).toBe(text.toUpperCase());
 		expect(two).toBe("TWO");
-		expect(Shout.closed.filter(r => r === "peer closed or reset").length).toBeGreaterThanOrEqual(2);
+		expect(Shout.closed.filter(cause => cause === CloseCause.PEER_CLOSED).length).toBeGreaterThanOrEqual(2);
 	});
 
 	it("a handler's exception closes that connection only, and the server serves the next", async () => {

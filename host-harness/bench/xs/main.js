@@ -213,8 +213,13 @@ class Sink {
 	onMessageEnd() {
 		this.messages++;
 	}
-	onError(code, reason) {
+	onProtocolError(code, reason) {
 		throw new Error(`reader error ${code}: ${reason}`);
+	}
+	onCloseFrame() {}
+	// the same events under the names the baseline's reader calls
+	onError(code, reason) {
+		this.onProtocolError(code, reason);
 	}
 	onClose() {}
 }

@@ -126,7 +126,7 @@ describe("FrameParser: lengths and masking", () => {
 		const payload = patterned(64);
 		const frame = encode({ opcode: 2, payload, mask: MASK });
 		const pieces: ArrayBuffer[] = [];
-		const handler = { ...new FrameRecorder(), onFrameStart() {}, onFrameEnd() {}, onControl() {}, onError() {},
+		const handler = { ...new FrameRecorder(), onFrameStart() {}, onFrameEnd() {}, onControl() {}, onProtocolError() {},
 			onData(piece: ArrayBuffer) { pieces.push(piece); } };
 		const parser = new FrameParser(handler, { role: "server" });
 		parser.feed(chunk(frame, 0, 6));
@@ -198,7 +198,7 @@ describe("FrameParser: header rules", () => {
 			onData: p => recorder.onData(p),
 			onFrameEnd: () => recorder.onFrameEnd(),
 			onControl: (o, p) => { recorder.onControl(o, p); parser.stop(); },
-			onError: (c, r) => recorder.onError(c, r),
+			onProtocolError: (c, r) => recorder.onProtocolError(c, r),
 		}, { role: "server" });
 		parser.feed(chunk(concat(encode({ opcode: 8, mask: MASK }), encode({ opcode: 1, payload: "after", mask: MASK }))));
 		expect(recorder.events).toEqual([{ control: 8, payload: "" }]);
@@ -246,7 +246,7 @@ describe("FrameParser: pieces as ranges (onDataRange)", () => {
 		const fed = chunk(data);
 		let seen: { chunk: ArrayBuffer; start: number; end: number } | undefined;
 		const parser = new FrameParser({
-			onFrameStart() {}, onFrameEnd() {}, onControl() {}, onError() {},
+			onFrameStart() {}, onFrameEnd() {}, onControl() {}, onProtocolError() {},
 			onData() { throw new Error("not expected"); },
 			onDataRange(c: ArrayBuffer, start: number, end: number) { seen = { chunk: c, start, end }; },
 		}, { role: "server" });

@@ -103,7 +103,7 @@ export class FrameRecorder implements FrameHandler {
 	onControl(opcode: number, payload: ArrayBuffer): void {
 		this.events.push({ control: opcode, payload: hex(payload) });
 	}
-	onError(closeCode: number, reason: string): void {
+	onProtocolError(closeCode: number, reason: string): void {
 		this.events.push({ error: closeCode, reason });
 	}
 }
@@ -134,10 +134,10 @@ export class MessageRecorder implements MessageHandler {
 	onPong(payload: ArrayBuffer): void {
 		this.events.push({ pong: hex(payload) });
 	}
-	onClose(code: number | undefined, reason: string): void {
+	onCloseFrame(code: number | undefined, reason: string): void {
 		this.events.push({ close: code, reason });
 	}
-	onError(closeCode: number, reason: string): void {
+	onProtocolError(closeCode: number, reason: string): void {
 		this.events.push({ error: closeCode, reason });
 	}
 

@@ -132,8 +132,8 @@ export class RawClient implements MessageHandler {
 	onMessage(type: number, data: ArrayBuffer) { this.messages.push({ type, data: Buffer.from(data) }); }
 	onPing(payload: ArrayBuffer) { this.pings.push(Buffer.from(payload).toString()); }
 	onPong(payload: ArrayBuffer) { this.pongs.push(Buffer.from(payload).toString()); }
-	onClose(code: number | undefined, reason: string) { this.closes.push({ code, reason }); }
-	onError(code: number) { this.errors.push(code); }
+	onCloseFrame(code: number | undefined, reason: string) { this.closes.push({ code, reason }); }
+	onProtocolError(code: number) { this.errors.push(code); }
 }
 
 /** A TCP server answering each connection with `respond` (raw bytes), for client handshake tests. */

@@ -43,8 +43,8 @@ class Inbox implements MessageHandler {
 	waiters: (() => void)[] = [];
 	onMessage(type: number, data: ArrayBuffer) { this.messages.push({ type, data: Buffer.from(data) }); this.wake(); }
 	onPong(payload: ArrayBuffer) { this.pongs.push(Buffer.from(payload).toString()); this.wake(); }
-	onClose(code: number | undefined, reason: string) { this.closes.push({ code, reason }); this.wake(); }
-	onError(code: number) { this.errors.push(code); this.wake(); }
+	onCloseFrame(code: number | undefined, reason: string) { this.closes.push({ code, reason }); this.wake(); }
+	onProtocolError(code: number) { this.errors.push(code); this.wake(); }
 	private wake() { for (const w of this.waiters.splice(0)) w(); }
 	async until(test: () => boolean): Promise<void> {
 		while (!test())
@@ -154,14 +154,14 @@ describe("ws client ↔ our server core", () => {
 				onPing(payload) {
 					send(socket, writer.pong(payload));
 				},
-				onClose(code, reason) {
+				onCloseFrame(code, reason) {
 					if (reason === "close me")
 						send(socket, writer.close(4000, "as you wish"));
 					else
 						send(socket, writer.close(code, code === undefined ? undefined : reason));
 					socket.end();
 				},
-				onError(code, reason) {
+				onProtocolError(code, reason) {
 					send(socket, writer.close(code, reason));
 					socket.end();
 				},
