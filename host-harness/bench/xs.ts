@@ -243,7 +243,8 @@ export function prepareBaseline(ref: string): { dir: string; commit: string } {
 	}
 	const dir = path.join(baselineRoot, commit.slice(0, 12));
 	const folder = path.join(dir, "websocket");
-	if (!fs.existsSync(path.join(dir, "baseline.js"))) {
+	const complete = path.join(dir, ".complete");
+	if (!fs.existsSync(complete)) {
 		fs.rmSync(dir, { recursive: true, force: true });
 		fs.mkdirSync(dir, { recursive: true });
 		const tar = git(["archive", "--format=tar", commit, "websocket"]);
@@ -275,8 +276,13 @@ export function prepareBaseline(ref: string): { dir: string; commit: string } {
 		for (const file of fs.readdirSync(folder))
 			if (!kept.has(file.replace(/\.ts$/, "")) || !file.endsWith(".ts"))
 				fs.rmSync(path.join(folder, file), { recursive: true, force: true });
-		fs.writeFileSync(path.join(dir, "baseline.js"), `export const ref = "${commit.slice(0, 7)}";\n${baselineExports.map(e => `export { ${e.split(":")[0]} } from "baseline/${e.split(":")[1]}";`).join("\n")}\n`);
+		fs.writeFileSync(complete, commit);
 	}
+	// Fresh times on every run, so that make rebuilds the baseline's modules after a run with another baseline or none.
+	const now = new Date();
+	for (const file of fs.readdirSync(folder))
+		fs.utimesSync(path.join(folder, file), now, now);
+	fs.writeFileSync(path.join(dir, "baseline.js"), `export const ref = "${commit.slice(0, 7)}";\n${baselineExports.map(e => `export { ${e.split(":")[0]} } from "baseline/${e.split(":")[1]}";`).join("\n")}\n`);
 	return { dir, commit };
 }
 
