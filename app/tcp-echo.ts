@@ -74,7 +74,7 @@ export class Echo implements TcpHandler {
 			return;		// the whole greeting at once, with a later budget
 		connection.write(hello);
 		this.greeting = undefined;
-		connection.owner.log.info(`Sent "${greeting}" to ${connection.peer}`);
+		connection.log.info(`Sent "${greeting}" to ${connection.peer}`);
 	}
 
 	onPeerEnd(connection: TcpConnection): void {
@@ -96,7 +96,7 @@ export class Echo implements TcpHandler {
 				this.start = 0;
 			}
 			const count = connection.read(this.end ? buffer.subarray(this.end) : buffer);
-			const log = connection.owner.log;
+			const log = connection.log;
 			if (log.debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
 				log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
 			this.end += count;

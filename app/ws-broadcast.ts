@@ -20,7 +20,7 @@
 
 import type { Log } from "modules/log";
 import { OPEN, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
-import { CloseCode } from "websocket/constants";
+import { CloseCode, type MessageType } from "websocket/constants";
 import type { WebSocketRouteOptions } from "websocket/server";
 
 export interface BroadcastOptions {
@@ -73,7 +73,7 @@ export class WebSocketBroadcast implements WebSocketHandler {
 		this.#log.info(`Broadcast: ${connection.peer} joined, ${this.#clients.size} listening`);
 	}
 
-	onMessage(sender: WebSocketConnection, type: number, data: ArrayBuffer): void {
+	onMessage(sender: WebSocketConnection, type: MessageType, data: ArrayBuffer): void {
 		const now = Date.now();
 		let sent = 0;
 		for (const client of this.#clients) {

@@ -19,7 +19,7 @@
 
 import Timer from "timer";
 import { OPEN, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
-import { CloseCode, Opcode } from "websocket/constants";
+import { CloseCode, Opcode, type MessageType } from "websocket/constants";
 import type { Log } from "modules/log";
 import { WebSocketServer, type WebSocketRouteOptions, type WebSocketServerOptions } from "websocket/server";
 
@@ -118,7 +118,7 @@ export class WebSocketEcho implements WebSocketHandler {
 		connection.context = FINISHED;
 	}
 
-	onMessageStart(connection: WebSocketConnection, type: number): void {
+	onMessageStart(connection: WebSocketConnection, type: MessageType): void {
 		this.#drop();		// (a piece held for a message that then failed)
 		setEchoState(connection, type & TYPE_BITS | (type === Opcode.TEXT ? MATCHES_BITS : 0));
 	}
@@ -197,7 +197,7 @@ export class WebSocketEcho implements WebSocketHandler {
 		const state = echoState(connection);
 		const low = state % LENGTH_UNIT;
 		setEchoState(connection, withLow(state, last ? low | FINISHED : low & ~FINISHED));
-		if (!connection.sendPiece(state & TYPE_BITS, piece, last)) {
+		if (!connection.sendPiece((state & TYPE_BITS) as MessageType, piece, last)) {
 			connection.fail(CloseCode.INTERNAL_ERROR, "echo queue full");		// cannot happen while READ_CAP < maxQueue
 			return;
 		}

@@ -24,44 +24,61 @@
 
 import type { TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
-import type { Log } from "modules/log";
+import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
 import { CloseCause } from "tcp/close-cause";
-import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
+import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpClientOptions {
+	/** The server: a dotted IPv4 address or a name (resolved with Net.resolve). */
 	host: string;
 	port: number;
-	/** ms for a connection to come up; 0: the platform's own. */
-	connectTimeout: number;
-	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. */
-	idleTimeout: number;
-	/** Delay after the first failure, and the longest (ms). */
-	retryDelay: number;
-	retryMaxDelay: number;
-	/** Consecutive failed attempts before giving up; 0: never give up. */
-	maxAttempts: number;
+	/** Makes the handler of each connection. */
 	service: TcpService;
-	log: Log;
+	/** ms for a connection to come up; 0: the platform's own. Default 5000. */
+	connectTimeout?: number;
+	/** Close (and retry) a connection that moved no byte either way for this long (ms); 0: never. Default 0. */
+	idleTimeout?: number;
+	/** Delay after the first failure (ms), doubled after each. Default 1000. */
+	retryDelay?: number;
+	/** The longest delay (ms). Default 30000. */
+	retryMaxDelay?: number;
+	/** Consecutive failed attempts before giving up; 0: never give up. Default 0. */
+	maxAttempts?: number;
+	/** Where the client and its connections' handlers log. Default a Log tagged logTag. */
+	log?: Log;
+	/** Tag of the client's log lines, when no log is given. Default "tcp-client". */
+	logTag?: string;
 	/** Connect over TLS: SNI name and the CA that must vouch for the server (modules/secure-socket). */
 	tls?: TlsOptions;
 }
 
 export class TcpClient implements TcpConnectionOwner {
-	readonly options: TcpClientOptions;
+	readonly options: Required<Omit<TcpClientOptions, "logTag" | "tls">> & { tls?: TlsOptions };
 	readonly log: Log;
 	/** Connections established so far. */
 	sessions = 0;
 	#backoff: Backoff;
-	#connection: TcpConnection | undefined;
+	#connection: TcpEndpoint | undefined;
 	#timer: Timer | undefined;
 	#stopped = true;
 
 	constructor(options: TcpClientOptions) {
-		this.options = options;
-		this.log = options.log;
-		this.#backoff = new Backoff({ initial: options.retryDelay, max: options.retryMaxDelay, maxAttempts: options.maxAttempts });
+		this.log = options.log ?? new Log(options.logTag ?? "tcp-client");
+		const settings = this.options = {
+			host: options.host,
+			port: options.port,
+			service: options.service,
+			connectTimeout: options.connectTimeout ?? 5000,
+			idleTimeout: options.idleTimeout ?? 0,
+			retryDelay: options.retryDelay ?? 1000,
+			retryMaxDelay: options.retryMaxDelay ?? 30000,
+			maxAttempts: options.maxAttempts ?? 0,
+			log: this.log,
+			tls: options.tls,
+		};
+		this.#backoff = new Backoff({ initial: settings.retryDelay, max: settings.retryMaxDelay, maxAttempts: settings.maxAttempts });
 	}
 
 	/** Whether a connection is open now. */
@@ -111,9 +128,9 @@ export class TcpClient implements TcpConnectionOwner {
 	#open(address: string): void {
 		const { port, connectTimeout } = this.options;
 		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
-		let connection: TcpConnection;
+		let connection: TcpEndpoint;
 		try {
-			connection = new TcpConnection({ address, port, tls: this.options.tls, owner: this });
+			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this });
 			connection.handler = this.options.service.open(connection);
 		}
 		catch (e) {
@@ -131,7 +148,7 @@ export class TcpClient implements TcpConnectionOwner {
 	}
 
 	/** From the connection: it is up. */
-	connected(connection: TcpConnection): void {
+	connected(connection: TcpEndpoint): void {
 		this.#clearTimer();
 		this.sessions++;
 		this.log.info(`Successfully connected to ${connection.peer}`);
@@ -140,7 +157,7 @@ export class TcpClient implements TcpConnectionOwner {
 	}
 
 	/** An idle connection is closed; one that cannot hear its peer is gone is asked (tcp/connection). */
-	#check(connection: TcpConnection, idleTimeout: number): void {
+	#check(connection: TcpEndpoint, idleTimeout: number): void {
 		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout)
 			connection.close(CloseCause.IDLE, `nothing moved for ${idleTimeout} ms`);
 		else if (connection.quiet(Date.now()) && !connection.probe())
@@ -148,7 +165,7 @@ export class TcpClient implements TcpConnectionOwner {
 	}
 
 	/** From the connection: it closed. */
-	closed(connection: TcpConnection, cause: CloseCause, reason: string): void {
+	closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;

@@ -92,9 +92,9 @@ export interface TcpConnectionOwner {
 	/** The owner's log, which its connections' handlers log to as well. */
 	readonly log: Log;
 	/** An outgoing connection came up (its first write budget). */
-	connected?(connection: TcpConnection): void;
+	connected?(connection: TcpEndpoint): void;
 	/** The connection closed (before the handler's onClose); `error`: the exception that closed it, if one did. */
-	closed(connection: TcpConnection, cause: CloseCause, reason: string, error?: unknown): void;
+	closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void;
 }
 
 export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number; tls?: TlsOptions }) & {
@@ -104,11 +104,40 @@ export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: num
 };
 
 /** What the socket's callbacks see as `this`. */
-type SocketThis = TCP & { target: TcpConnection };
+type SocketThis = TCP & { target: TcpEndpoint };
 
 const nothing = new ArrayBuffer(0);
 
-export class TcpConnection {
+/**
+ * A TCP connection as its handler sees it: what an application may read and
+ * call; the rest belongs to the library. close() ends it: the socket closes
+ * at once (what is not written yet is lost: write it first, within the
+ * budget), and the handler's onClose follows.
+ */
+export interface TcpConnection {
+	/** "address:port" of the peer, for logs. */
+	readonly peer: string;
+	/** "connecting" (outgoing, not up yet), "open", or "closed". */
+	readonly state: TcpConnectionState;
+	/** Bytes waiting to be read. */
+	readonly readable: number;
+	/** The write budget now: write() takes at most this many bytes. */
+	readonly writable: number;
+	/** Bytes read so far. */
+	readonly bytesRead: number;
+	/** Time of the last byte moved either way, or platform callback (Date.now()). */
+	readonly lastActivity: number;
+	/** The log of the server or client that owns the connection. */
+	readonly log: Log;
+	/** Read up to view.byteLength waiting bytes into view (a buffer the handler keeps); how many. */
+	read(view: Uint8Array): number;
+	/** Write as much of data as the budget allows; how much. onWritable says when there is budget again. */
+	write(data: Uint8Array | ArrayBuffer): number;
+	/** Close now (once); cause default CloseCause.LOCAL, reason: words for the log. */
+	close(cause?: CloseCause, reason?: string): void;
+}
+
+export class TcpEndpoint implements TcpConnection {
 	// Memory: each property is a slot on every connection (16 bytes on a
 	// board), so there are no more than the states need, and TypeScript
 	// `private` rather than `#` fields (an instance with # fields carries one
@@ -149,6 +178,10 @@ export class TcpConnection {
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	get log(): Log {
+		return this.owner.log;
 	}
 
 	/** Whether it was ever open (an outgoing one: came up). */

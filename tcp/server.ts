@@ -28,25 +28,31 @@
 
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
-import type { Log } from "modules/log";
-import { peerName } from "modules/log";
+import { Log, peerName } from "modules/log";
 import { TcpListener, closeQuietly } from "modules/listener";
 import { CloseCause } from "tcp/close-cause";
-import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
+import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpServerOptions {
-	/** 0: any free port (read `port` after start()). */
+	/** TCP port; 0 = any free port (read `port` after start()). */
 	port: number;
-	maxClients: number;
-	backlog: number;
-	/** ms without a byte moved before a served connection is closed; 0: never. */
-	idleTimeout: number;
-	/** A newcomer that finds every slot and the backlog taken closes the longest-idle connection instead of being refused. */
-	lruPurge?: boolean;
 	/** Makes the handler of each served connection. */
 	service: TcpService;
-	log: Log;
+	/** Connections served at once. Default 2. */
+	maxClients?: number;
+	/** Connections kept waiting (accepted, not served) while every slot is busy; more are closed at once. Default 1. */
+	backlog?: number;
+	/** ms without a byte moved before a served connection is closed; 0: never. Default 60000. */
+	idleTimeout?: number;
+	/** A newcomer that finds every slot and the backlog taken closes the longest-idle connection instead of being refused. Default false. */
+	lruPurge?: boolean;
+	/** Where the server and its connections' handlers log. Default a Log tagged logTag. */
+	log?: Log;
+	/** Tag of the server's log lines, when no log is given. Default "tcp-server". */
+	logTag?: string;
 }
+
+type Settings = Required<Omit<TcpServerOptions, "logTag">>;
 
 /** An accepted connection not served yet. */
 interface Waiting {
@@ -65,18 +71,26 @@ function alive(from: TCP): boolean {
 }
 
 export class TcpServer implements TcpConnectionOwner {
-	readonly options: TcpServerOptions;
+	readonly options: Settings;
 	readonly log: Log;
 	#listener: TcpListener | undefined;
-	#served = new Set<TcpConnection>();
+	#served = new Set<TcpEndpoint>();
 	#waiting: Waiting[] = [];
 	#sweepTimer: Timer | undefined;
 	/** Whether a slot freed now goes to a waiting connection (not while purging for a newcomer). */
 	#refill = true;
 
 	constructor(options: TcpServerOptions) {
-		this.options = options;
-		this.log = options.log;
+		this.log = options.log ?? new Log(options.logTag ?? "tcp-server");
+		this.options = {
+			port: options.port,
+			service: options.service,
+			maxClients: options.maxClients ?? 2,
+			backlog: options.backlog ?? 1,
+			idleTimeout: options.idleTimeout ?? 60000,
+			lruPurge: options.lruPurge ?? false,
+			log: this.log,
+		};
 	}
 
 	/** The port actually listened on (differs from the option when it was 0). */
@@ -143,7 +157,7 @@ export class TcpServer implements TcpConnectionOwner {
 	}
 
 	/** From a served connection: it closed. */
-	closed(connection: TcpConnection, cause: CloseCause, reason: string, error?: unknown): void {
+	closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
 		if (!this.#served.delete(connection))
 			return;
 		if (error)
@@ -171,8 +185,8 @@ export class TcpServer implements TcpConnectionOwner {
 		});
 	}
 
-	#idlest(): TcpConnection | undefined {
-		let idlest: TcpConnection | undefined;
+	#idlest(): TcpEndpoint | undefined {
+		let idlest: TcpEndpoint | undefined;
 		for (const connection of this.#served)
 			if (!idlest || connection.lastActivity < idlest.lastActivity)
 				idlest = connection;
@@ -180,9 +194,9 @@ export class TcpServer implements TcpConnectionOwner {
 	}
 
 	#serve(from: TCP, peer: string): void {
-		let connection: TcpConnection | undefined;
+		let connection: TcpEndpoint | undefined;
 		try {
-			connection = new TcpConnection({ from, peer, owner: this });
+			connection = new TcpEndpoint({ from, peer, owner: this });
 			connection.handler = this.options.service.open(connection);
 			this.#served.add(connection);
 			this.log.info(`Socket accepted ip address: ${peer}`);

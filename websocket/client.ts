@@ -25,7 +25,7 @@ import Timer from "timer";
 import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
-import { OPEN, WebSocketConnection, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import { OPEN, WebSocketEndpoint, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
 import { CloseCause } from "tcp/close-cause";
 import { CloseCode, Opcode } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
@@ -124,7 +124,7 @@ export class WebSocketClient {
 	readonly target: Target;
 	/** wss://: SNI name and CA for the socket (modules/secure-socket). */
 	readonly tls: TlsOptions | undefined;
-	#connection: WebSocketConnection | undefined;
+	#connection: WebSocketEndpoint | undefined;
 	/** While connected: the connection check every quietLimit ms, and the pings. */
 	#ticker: Timer | undefined;
 	#nextPing = Infinity;
@@ -323,7 +323,7 @@ export class WebSocketClient {
 	}
 
 	/** @internal The handshake completed. */
-	opened(connection: WebSocketConnection): void {
+	opened(connection: WebSocketEndpoint): void {
 		if (connection !== this.#connection)
 			return;
 		this.#clearTimer();
@@ -336,7 +336,7 @@ export class WebSocketClient {
 	}
 
 	/** @internal The connection (or an attempt) ended. */
-	closed(connection: WebSocketConnection, reason: string): void {
+	closed(connection: WebSocketEndpoint, reason: string): void {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;
@@ -412,13 +412,13 @@ export class WebSocketClient {
 	}
 
 	/** @internal A message, a Pong: the server works (the backoff starts over). */
-	healthy(connection: WebSocketConnection): void {
+	healthy(connection: WebSocketEndpoint): void {
 		if (connection === this.#connection)
 			this.#backoff?.reset();
 	}
 
 	/** @internal */
-	message(connection: WebSocketConnection, opcode: number, data: ArrayBuffer): void {
+	message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void {
 		if (connection !== this.#connection)
 			return;
 		this.#backoff?.reset();
@@ -426,13 +426,13 @@ export class WebSocketClient {
 	}
 
 	/** @internal */
-	error(connection: WebSocketConnection, message: string): void {
+	error(connection: WebSocketEndpoint, message: string): void {
 		if (connection === this.#connection)
 			this.#emit("onError", new Error(message));
 	}
 
 	/** @internal */
-	drained(connection: WebSocketConnection): void {
+	drained(connection: WebSocketEndpoint): void {
 		if (connection === this.#connection && this.#refused) {
 			this.#refused = false;
 			this.#emit("onDrain");
@@ -463,11 +463,11 @@ export class WebSocketClient {
 }
 
 /**
- * One connection attempt: the owner of its WebSocketConnection (the opening
+ * One connection attempt: the owner of its WebSocketEndpoint (the opening
  * handshake, 4.1) and then its handler, reporting to the client.
  */
 class ClientAttempt implements ConnectionOwner, WebSocketHandler {
-	readonly connection: WebSocketConnection;
+	readonly connection: WebSocketEndpoint;
 	readonly #client: WebSocketClient;
 	readonly #key = generateKey();
 	#head: ResponseHeadParser | undefined = new ResponseHeadParser();
@@ -476,21 +476,21 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 
 	constructor(client: WebSocketClient, address: string) {
 		this.#client = client;
-		this.connection = new WebSocketConnection({ address, port: client.target.port, tls: client.tls }, {
+		this.connection = new WebSocketEndpoint({ address, port: client.target.port, tls: client.tls }, {
 			role: "client", log, owner: this, closeTimeout: client.settings.closeTimeout,
 			// Whole messages are held anyway; a larger read takes fewer turns.
 			readSize: 4096,
 		});
 	}
 
-	connected(connection: WebSocketConnection): void {
+	connected(connection: WebSocketEndpoint): void {
 		const client = this.#client, target = client.target;
 		connection.sendRaw(ArrayBuffer.fromString(upgradeRequest({
 			host: target.hostHeader, path: target.path, key: this.#key, protocols: client.settings.protocols,
 		})));
 	}
 
-	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
+	received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 		const parser = this.#head!;
 		if (!parser.feed(chunk))
 			return;
@@ -515,24 +515,24 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			connection.received(parser.rest);
 	}
 
-	closed(connection: WebSocketConnection, cause: CloseCause, reason: string): void {
+	closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
 		this.#head = undefined;
 		this.#client.closed(connection, this.#failure ?? reason);
 	}
 
-	onMessage(connection: WebSocketConnection, type: number, data: ArrayBuffer): void {
+	onMessage(connection: WebSocketEndpoint, type: number, data: ArrayBuffer): void {
 		this.#client.message(connection, type, data);
 	}
 
-	onPong(connection: WebSocketConnection): void {
+	onPong(connection: WebSocketEndpoint): void {
 		this.#client.healthy(connection);
 	}
 
-	onDrain(connection: WebSocketConnection): void {
+	onDrain(connection: WebSocketEndpoint): void {
 		this.#client.drained(connection);
 	}
 
-	onProtocolError(connection: WebSocketConnection, closeCode: number, reason: string): void {
+	onProtocolError(connection: WebSocketEndpoint, closeCode: number, reason: string): void {
 		this.#failure = `protocol error: ${reason} (close ${closeCode})`;
 		this.#client.error(connection, `protocol error from ${connection.peer}: ${reason} (close ${closeCode})`);
 	}

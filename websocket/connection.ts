@@ -54,7 +54,7 @@ import { openSocket, type TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { CloseCause } from "tcp/close-cause";
-import { CloseCode, Opcode, type Role } from "websocket/constants";
+import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
 
@@ -113,11 +113,11 @@ export type SocketTarget = { from: TCP } | { address: string; port: number; tls?
 /** What owns a connection: the server or a client. It reads the HTTP handshake while the connection is CONNECTING. */
 export interface ConnectionOwner {
 	/** TCP connected (a client sends its request here). */
-	connected?(connection: WebSocketConnection): void;
+	connected?(connection: WebSocketEndpoint): void;
 	/** Bytes received before the handshake completed: call connection.open() or connection.refuse(). */
-	received(connection: WebSocketConnection, chunk: ArrayBuffer): void;
+	received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void;
 	/** TCP closed, before the handler's onClose. reason: a few words for a log. */
-	closed(connection: WebSocketConnection, cause: CloseCause, reason: string): void;
+	closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void;
 }
 
 /** The application's side of open connections; every method is optional. */
@@ -125,7 +125,7 @@ export interface WebSocketHandler {
 	/** The handshake completed: messages may be sent. */
 	onOpen?(connection: WebSocketConnection): void;
 	/** Streaming: a message begins; length is its size when it is a single frame, else undefined. */
-	onMessageStart?(connection: WebSocketConnection, type: number, length: number | undefined): void;
+	onMessageStart?(connection: WebSocketConnection, type: MessageType, length: number | undefined): void;
 	/**
 	 * Streaming: the next piece (byteLength > 0; valid UTF-8 so far for text); last when it
 	 * completes the message. A view of the bytes as read, not a copy: it stays valid (each
@@ -135,7 +135,7 @@ export interface WebSocketHandler {
 	/** Streaming: the message is complete (text: its UTF-8 too). Always follows a start. */
 	onMessageEnd?(connection: WebSocketConnection): void;
 	/** Whole mode: a complete message (text as UTF-8: String.fromArrayBuffer(data)). */
-	onMessage?(connection: WebSocketConnection, type: number, data: ArrayBuffer): void;
+	onMessage?(connection: WebSocketConnection, type: MessageType, data: ArrayBuffer): void;
 	onPong?(connection: WebSocketConnection, payload: ArrayBuffer): void;
 	/** The send queue emptied. */
 	onDrain?(connection: WebSocketConnection): void;
@@ -212,17 +212,67 @@ interface Outgoing {
 }
 
 /* Socket callbacks, shared by every connection: the socket's `target` is its connection. */
-function socketReadable(this: { target: WebSocketConnection }, bytes: number): void {
+function socketReadable(this: { target: WebSocketEndpoint }, bytes: number): void {
 	this.target.socketReadable(bytes);
 }
-function socketWritable(this: { target: WebSocketConnection }, bytes: number): void {
+function socketWritable(this: { target: WebSocketEndpoint }, bytes: number): void {
 	this.target.socketWritable(bytes);
 }
-function socketError(this: { target: WebSocketConnection }, error?: Error): void {
+function socketError(this: { target: WebSocketEndpoint }, error?: Error): void {
 	this.target.socketError(error);
 }
 
-export class WebSocketConnection implements MessageHandler {
+/**
+ * A WebSocket connection as the application sees it: every handler event
+ * carries one. What is here is what an application may read and call; the
+ * rest of the connection belongs to the library.
+ *
+ * Ending it: close() starts the closing handshake (RFC 6455 7.1.2), the one
+ * way to end a connection well; the handler's onClose follows once TCP has
+ * closed. fail() is for a peer that broke the application's own rules: a
+ * Close with that code, then TCP closes as soon as it is written, without
+ * waiting for the peer's answer (7.1.7).
+ */
+export interface WebSocketConnection {
+	/** "address:port" of the peer, for logs. */
+	readonly peer: string;
+	/** CONNECTING, OPEN, CLOSING or CLOSED. */
+	readonly state: number;
+	/** Subprotocol the handshake selected, if any. */
+	readonly protocol: string | undefined;
+	/** The application's own per-connection value. */
+	context: unknown;
+	/** The peer's Close code (1005 when it carried none); undefined until it arrives. */
+	readonly closeCode: number | undefined;
+	/** The peer's Close reason ("" until it arrives, or when it had none). */
+	readonly closeReason: string;
+	/** Bytes accepted for sending and not yet written. */
+	readonly bufferedAmount: number;
+	/** Whether reading is paused (pause()). */
+	readonly paused: boolean;
+	/** Time of the last byte moved either way (Date.now()). */
+	readonly lastActivity: number;
+	/** Send a text message; false when not open or the queue is full (onDrain follows when it empties). */
+	sendText(text: string): boolean;
+	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
+	sendBinary(data: ArrayBuffer | Uint8Array): boolean;
+	/** Send a whole message of `type` (MessageType.TEXT: the bytes must be UTF-8) as the bytes given, not copied. */
+	sendMessage(type: MessageType, data: ArrayBuffer | Uint8Array): boolean;
+	/** Stream a message in pieces: the first piece begins a message of `type`; `last` ends it. */
+	sendPiece(type: MessageType, data: SendData, last: boolean): boolean;
+	/** Send a Ping (payload up to 125 bytes); the peer answers with a Pong (onPong). */
+	ping(payload?: ArrayBuffer | Uint8Array | string): void;
+	/** Stop reading: TCP pushes back on the peer until resume(). */
+	pause(): void;
+	/** Read again. */
+	resume(): void;
+	/** End the connection: send Close (default 1000, ""), wait up to closeTimeout for the peer's, then TCP closes. */
+	close(code?: number, reason?: string): void;
+	/** Fail the connection (7.1.7): send Close with code and reason, close TCP once it is written. */
+	fail(code: number, reason: string): void;
+}
+
+export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 	// Memory: every property is a slot on every connection, so what only a
 	// closing connection, a busy one or a peer's Close needs is not declared
 	// as a field but added when first set (`declare`: TypeScript emits
@@ -938,7 +988,7 @@ export class WebSocketConnection implements MessageHandler {
 	/* -------------------------------------------------- MessageReader events */
 
 	/** @internal */
-	onMessageStart(type: number, length: number | undefined): void {
+	onMessageStart(type: MessageType, length: number | undefined): void {
 		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessageStart)
 			handler.onMessageStart(this, type, length);
@@ -959,7 +1009,7 @@ export class WebSocketConnection implements MessageHandler {
 	}
 
 	/** @internal */
-	onMessage(type: number, data: ArrayBuffer): void {
+	onMessage(type: MessageType, data: ArrayBuffer): void {
 		const handler = this.openOptions!.handler;
 		if (this.state === OPEN && handler.onMessage)
 			handler.onMessage(this, type, data);

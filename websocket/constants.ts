@@ -13,6 +13,13 @@ export const Opcode = Object.freeze({
 	PONG: 0xA,
 });
 
+/** A message's type, as handlers receive it and sendMessage() takes it: text (UTF-8) or binary (RFC 6455 5.6). */
+export const MessageType = Object.freeze({
+	TEXT: Opcode.TEXT,
+	BINARY: Opcode.BINARY,
+});
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
 /** Close codes (RFC 6455 7.4.1) this core emits or builds. */
 export const CloseCode = Object.freeze({
 	NORMAL: 1000,

@@ -26,13 +26,10 @@
  * Preload-safe: no module-level mutable state.
  */
 
-import { CloseCode, Opcode, type Role } from "websocket/constants";
+import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
 import { FrameParser } from "websocket/frame-parser";
 import { isValidCloseCode, isValidUtf8 } from "websocket/validation";
 import { validate } from "websocket/utf8";
-
-/** Message type: Opcode.TEXT (1) or Opcode.BINARY (2). */
-export type MessageType = number;
 
 /** Events of a MessageReader; implement on a long-lived object. Missing optional methods drop the event. */
 export interface MessageHandler {
@@ -146,7 +143,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		this.type = (this.type & TYPE_BITS) | (fin ? FIN : 0);
 		if (this.options.streaming) {
 			if (opcode !== Opcode.CONTINUATION)
-				this.handler.onMessageStart?.(opcode, fin ? length : undefined);
+				this.handler.onMessageStart?.(opcode as MessageType, fin ? length : undefined);
 		}
 		else if (fin && opcode !== Opcode.CONTINUATION)
 			this.single = length > 0;		// reserve nothing yet: it may come as one piece
@@ -211,7 +208,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 				data = buffer.buffer as ArrayBuffer;
 			else
 				data = (buffer.buffer as ArrayBuffer).slice(0, this.filled);
-			this.handler.onMessage?.(type, data);
+			this.handler.onMessage?.(type as MessageType, data);
 		}
 	}
 

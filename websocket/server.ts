@@ -8,6 +8,12 @@
  *   a path no route serves gets 404, `?token=` when a token is set (401), at
  *   most maxClients across all routes (503). Refusals get an HTTP response
  *   with a short text body; TCP closes once it is written.
+ * - Beyond capacity: at most maxClients + 2 sockets are open at once. The 2
+ *   spare ones read a newcomer's handshake and answer it 503 (or 401, 404…);
+ *   a connection that arrives while every one of them is taken is closed at
+ *   once, without an answer (the peer sees a reset or an end). So 8 clients
+ *   connecting at once to a server of maxClients 4 get 4 served, 2 answered
+ *   503 and 2 closed; one at a time, every client beyond 4 is answered 503.
  * - heartbeat: every N ms each client is pinged; one that did not pong since
  *   the previous ping is dropped (Close 1001, then TCP). This is how a peer
  *   that vanished without FIN or RST (out of WiFi range) loses its slot: a
@@ -28,7 +34,7 @@ import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
 import {
-	OPEN, WebSocketConnection, quietLimit, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
+	OPEN, WebSocketEndpoint, quietLimit, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
 } from "websocket/connection";
 import { CloseCause } from "tcp/close-cause";
 import { CloseCode } from "websocket/constants";
@@ -41,7 +47,7 @@ import {
 const HANDSHAKE_READ = 1024;
 /** Largest request head accepted (431 beyond). */
 const MAX_HEAD = 2048;
-/** Connections kept beyond maxClients just to answer them 503; more are closed at once. */
+/** Sockets kept beyond maxClients just to answer a handshake (503 when full); more are closed at once. */
 const SPARE_SOCKETS = 2;
 
 export interface WebSocketRouteOptions {
@@ -66,7 +72,11 @@ interface Route {
 export interface WebSocketServerOptions {
 	/** TCP port; 0 = any (read `port` after start()). */
 	port: number;
-	/** WebSocket clients served at once, across all paths; more get 503. Default 4. */
+	/**
+	 * WebSocket clients served at once, across all paths. Default 4. A client
+	 * beyond them is answered 503 while at most 2 more sockets are reading
+	 * handshakes; beyond those, a new connection is closed without an answer.
+	 */
 	maxClients?: number;
 	/** A handshake must complete within this (ms). Default 5000. */
 	handshakeTimeout?: number;
@@ -102,9 +112,9 @@ export class WebSocketServer implements ConnectionOwner {
 	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
 	#nextBeat = 0;
-	readonly #peers = new Set<WebSocketConnection>();
+	readonly #peers = new Set<WebSocketEndpoint>();
 	#clientCount = 0;
-	readonly #heads = new Map<WebSocketConnection, RequestHeadParser>();
+	readonly #heads = new Map<WebSocketEndpoint, RequestHeadParser>();
 	/** The largest send queue of any connection (ConnectionOptions.queueStats). */
 	readonly #queueStats = { maxQueued: 0 };
 	/*
@@ -135,10 +145,18 @@ export class WebSocketServer implements ConnectionOwner {
 		});
 	}
 
-	/** Serve WebSocket connections on `path` (exact match, query ignored) with handler. Before start(). */
+	/**
+	 * Serve WebSocket connections on `path` (exact match, query ignored) with
+	 * handler. Before start(). A handler that cannot receive on the route (a
+	 * streaming route and only onMessage, or a whole-message route and only
+	 * onMessageData) gets a warning in the log: its messages are dropped.
+	 */
 	route(path: string, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): this {
 		if (this.#routes.some(route => route.path === path))
 			throw new Error(`path ${path} is already routed`);
+		const deaf = deafness(handler, options.streaming ?? false);
+		if (deaf)
+			this.log.warn(`Route ${path}: ${deaf}`);
 		this.#routes.push({
 			path,
 			open: Object.freeze({
@@ -211,14 +229,14 @@ export class WebSocketServer implements ConnectionOwner {
 			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
 			return;
 		}
-		const connection = new WebSocketConnection({ from }, this.#connectionOptions);
+		const connection = new WebSocketEndpoint({ from }, this.#connectionOptions);
 		this.#peers.add(connection);
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
 	}
 
 	/** @internal ConnectionOwner: bytes of the request head. */
-	received(connection: WebSocketConnection, chunk: ArrayBuffer): void {
+	received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 		const parser = this.#heads.get(connection);
 		if (!parser || !parser.feed(chunk))
 			return;
@@ -227,7 +245,7 @@ export class WebSocketServer implements ConnectionOwner {
 	}
 
 	/** The request head is complete: route, check, answer. */
-	#upgrade(connection: WebSocketConnection, parser: RequestHeadParser): void {
+	#upgrade(connection: WebSocketEndpoint, parser: RequestHeadParser): void {
 		if (parser.error)
 			return this.#refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
 		const routes = this.#routes;
@@ -255,20 +273,20 @@ export class WebSocketServer implements ConnectionOwner {
 			connection.received(parser.rest);
 	}
 
-	#refuse(connection: WebSocketConnection, status: number, response: string, cause: string): void {
+	#refuse(connection: WebSocketEndpoint, status: number, response: string, cause: string): void {
 		this.log.warn(`Handshake refused, peer ${connection.peer}: ${status} ${cause}`);
 		connection.refuse(response, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
 	}
 
 	/** @internal ConnectionOwner: TCP closed. */
-	closed(connection: WebSocketConnection): void {
+	closed(connection: WebSocketEndpoint): void {
 		this.#heads.delete(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);
 	}
 
 	/** The connection no longer holds a client slot. */
-	#release(connection: WebSocketConnection): void {
+	#release(connection: WebSocketEndpoint): void {
 		if (connection.marked) {
 			connection.marked = false;
 			this.#clientCount--;
@@ -292,7 +310,7 @@ export class WebSocketServer implements ConnectionOwner {
 		}
 	}
 
-	#heartbeat(connection: WebSocketConnection): void {
+	#heartbeat(connection: WebSocketEndpoint): void {
 		if (connection.pingOutstanding) {
 			// A peer that answers no ping will not answer a Close either: say 1001 if
 			// the budget allows, and free the slot now rather than after closeTimeout.
@@ -306,7 +324,7 @@ export class WebSocketServer implements ConnectionOwner {
 	#purge(newcomer: string): boolean {
 		if (!this.options.lruPurge)
 			return false;
-		let idlest: WebSocketConnection | undefined;
+		let idlest: WebSocketEndpoint | undefined;
 		for (const connection of this.#peers)
 			if (connection.marked && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
 				idlest = connection;
@@ -318,6 +336,15 @@ export class WebSocketServer implements ConnectionOwner {
 		idlest.close(CloseCode.GOING_AWAY, "server full");
 		return true;
 	}
+}
+
+/** Why handler receives no message on a route delivering them whole or streaming, or undefined when it does. */
+export function deafness(handler: WebSocketHandler, streaming: boolean): string | undefined {
+	if (streaming && !handler.onMessageData && handler.onMessage)
+		return "messages stream (onMessageStart, onMessageData, onMessageEnd) but the handler has onMessage only: it receives no data (set streaming: false)";
+	if (!streaming && !handler.onMessage && (handler.onMessageData || handler.onMessageStart))
+		return "messages come whole (onMessage) but the handler has only streaming events: it receives nothing (set streaming: true)";
+	return undefined;
 }
 
 /** The `token` parameter of a query string ("a=1&token=x"), URI-decoded; undefined when absent or malformed. */

@@ -21,7 +21,7 @@ import { Log } from "modules/log";
 import { TcpListener } from "modules/listener";
 import { RequestHeadParser, closingResponse } from "modules/http";
 import { CloseCause } from "tcp/close-cause";
-import { TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
+import { TcpEndpoint, type TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { CredentialStore, Credentials, credentialsProblem } from "wifi/credentials";
 
 const log = new Log("provisioning");
@@ -98,12 +98,12 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 
 	/** From the listener: one request per connection. */
 	accept(from: TCP): void {
-		const connection = new TcpConnection({ from, owner: this });
+		const connection = new TcpEndpoint({ from, owner: this });
 		connection.handler = new HttpExchange(this, connection);
 	}
 
 	/** From a connection: it closed. */
-	closed(connection: TcpConnection, cause: CloseCause, reason: string, error?: unknown): void {
+	closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
 		if (error)
 			log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
 		if (cause !== CloseCause.LOCAL)		// closed here once answered

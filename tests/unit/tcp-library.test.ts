@@ -11,6 +11,7 @@ import { TcpClient } from "tcp/client";
 import { UdpServer, type Datagram } from "udp/server";
 import type { TcpConnection, TcpHandler } from "tcp/connection";
 import { CloseCause } from "tcp/close-cause";
+import { LineService, type LineServiceOptions } from "tcp/line-reader";
 
 const log = new Log("test");
 const stops: (() => void)[] = [];
@@ -131,3 +132,59 @@ describe("udp/server with a handler of its own", () => {
 		expect(server.received).toBe(1);
 	});
 });
+
+describe("tcp/line-reader: a line service", () => {
+	function lineServer(options: LineServiceOptions = {}, closes: CloseCause[] = []): TcpServer {
+		const server = new TcpServer({
+			port: 0,
+			idleTimeout: 0,
+			log,
+			service: new LineService({
+				onOpen: () => "ready",
+				onLine: (_connection, line) => line === "quiet" ? undefined : `> ${line.toUpperCase()}`,
+				onClose: (_connection, cause) => { closes.push(cause); },
+			}, options),
+		});
+		server.start();
+		stops.push(() => server.close());
+		return server;
+	}
+
+	it("greets, answers each line (CRLF or LF, split across writes, or many in one), and stays quiet when the handler returns nothing", async () => {
+		const server = lineServer();
+		const socket = net.connect(server.port, "127.0.0.1");
+		let received = "";
+		socket.on("data", data => received += data.toString());
+		socket.write("hello\r\nwor");
+		await new Promise(resolve => setTimeout(resolve, 50));
+		socket.write("ld\nquiet\nä\n");
+		await until(() => received.split("\r\n").length >= 5);
+		socket.end();
+		expect(received).toBe("ready\r\n> HELLO\r\n> WORLD\r\n> Ä\r\n");
+	});
+
+	it("answers every one of 2000 pipelined lines (220 KB sent in one write), in order", async () => {
+		const server = lineServer();
+		const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${"x".repeat(100)}`);
+		const answer = (await sendAndCollect({ host: "127.0.0.1", port: server.port }, lines.join("\n") + "\n")).toString();
+		expect(answer).toBe(["ready", ...lines.map(line => `> ${line.toUpperCase()}`)].join("\r\n") + "\r\n");
+	});
+
+	it("closes a connection whose line is longer than maxLine, and serves the next", async () => {
+		const closes: CloseCause[] = [];
+		const server = lineServer({ maxLine: 16 }, closes);
+		expect((await sendAndCollect({ host: "127.0.0.1", port: server.port }, "a line far over sixteen bytes\n")).toString()).toBe("ready\r\n");
+		await until(() => closes.length === 1);
+		expect(closes).toEqual([CloseCause.PROTOCOL_ERROR]);
+		expect((await sendAndCollect({ host: "127.0.0.1", port: server.port }, "short\n")).toString()).toBe("ready\r\n> SHORT\r\n");
+	});
+});
+
+async function until(condition: () => boolean, timeout = 5000): Promise<void> {
+	const start = Date.now();
+	while (!condition()) {
+		if (Date.now() - start > timeout)
+			throw new Error("timed out");
+		await new Promise(resolve => setTimeout(resolve, 10));
+	}
+}

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Opcode } from "websocket/constants";
 import { WebSocketEchoServer, type WebSocketEchoServerOptions } from "app/ws-echo-server";
+import { WebSocketServer, deafness } from "websocket/server";
 import { MASK, concat, encode } from "./helpers.js";
 import { RawClient, captureLogs, patterned, sleep, textOf, until } from "./peers.js";
 
@@ -368,4 +369,22 @@ describe("WebSocketServer: a handler that resumes reading from inside a delivery
 		expect(received.map(b => b.toString())).toEqual(messages.map(m => m.toString()));
 		expect(code).toBe(1000);
 	}, 20_000);
+});
+
+describe("WebSocketServer.route: a handler that cannot receive on its route", () => {
+	it("is named in a warning at route(), for either delivery; one that can receive is not", () => {
+		const logs = captureLogs();
+		cleanups.push(() => logs.stop());
+		const server = new WebSocketServer({ port: 0 });
+		server.route("/whole-only", { onMessage() {} }, { streaming: true });
+		server.route("/stream-only", { onMessageData() {} });
+		server.route("/fine", { onMessage() {} });
+		server.route("/fine-stream", { onMessageData() {} }, { streaming: true });
+		server.route("/send-only", { onOpen() {} });
+		const warnings = logs.lines.filter(line => line.includes("Route /"));
+		expect(warnings).toHaveLength(2);
+		expect(warnings[0]).toMatch(/Route \/whole-only: .*onMessage only/);
+		expect(warnings[1]).toMatch(/Route \/stream-only: .*only streaming events/);
+		expect(deafness({ onMessage() {} }, false)).toBeUndefined();
+	});
 });
