@@ -107,7 +107,7 @@ describe.runIf("sdk" in lookup)("a JavaScript app on the libraries, esp32 JS sid
 		const app = path.join(projectRoot, "tests", "fixtures", "user-app-js");
 		const result = buildEsp32JsSide(sdk, { ssid: "example", password: "example-pass" }, true, { manifestDir: app, outDir: path.join(projectRoot, "build", "user-app-js", "esp32") }, env);
 		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
-		for (const module of ["main", "lines-app/reverse-lines", "lines-app/count", "websocket/server", "tcp/server", "modules/log", "wifi/station"])
+		for (const module of ["main", "lines-app/reverse-lines", "lines-app/count", "websocket/server", "tcp/server", "tcp/line-reader", "modules/log", "wifi/station"])
 			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
 		expect(result.modules.has("app/app"), "the kit's own app left out").toBe(false);
 	}, 240_000);
