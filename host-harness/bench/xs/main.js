@@ -301,6 +301,21 @@ function sdkRun(wire, reads) {
 	};
 }
 
+/** Moddable's client sending: write(data) as a binary message on an attached (server-side, unmasked) memory socket. */
+function sdkSendRun(data) {
+	const [a, b] = TCP.pair();
+	const peer = new TCP({ from: a });
+	const sdk = new SdkWebSocket({ attach: { endpoint: b.endpoint, constructor: TCP }, onError() {} });
+	const socket = b.endpoint.socket;
+	return n => {
+		for (let i = 0; i < n; i++) {
+			socket.refill();
+			sdk.write(data, { binary: true });
+			peer.discard();
+		}
+	};
+}
+
 function ceilingRun(wire, reads, ranges) {
 	return n => {
 		for (let i = 0; i < n; i++) {
@@ -398,19 +413,7 @@ for (const size of [64, 1024, 65536]) {
 			}
 		};
 	}, "connection.sendBinary() on websocket/server's connection: queue, frames, writes within the budget");
-	add("ws send", group, "moddable client", size, () => {
-		const [a, b] = TCP.pair();
-		const peer = new TCP({ from: a });
-		const sdk = new SdkWebSocket({ attach: { endpoint: b.endpoint, constructor: TCP }, onError() {} });
-		const socket = b.endpoint.socket;
-		return n => {
-			for (let i = 0; i < n; i++) {
-				socket.refill();
-				sdk.write(data.buffer, { binary: true });
-				peer.discard();
-			}
-		};
-	}, "write(data) on Moddable's client, attached (server side, unmasked)");
+	add("ws send", group, "moddable client", size, () => sdkSendRun(data.buffer), "write(data) on Moddable's client, attached (server side, unmasked)");
 }
 
 /* -------------------------------------------------------------- validate */
@@ -496,19 +499,7 @@ for (const size of [64, 1024, 65536]) {
 			}
 		};
 	}, "FrameWriter.header (a fresh header, may be queued) + payload()");
-	add("send server", group, "moddable client", size, () => {
-		const [a, b] = TCP.pair();
-		const peer = new TCP({ from: a });
-		const ws = new SdkWebSocket({ attach: { endpoint: b.endpoint, constructor: TCP }, onError() {} });
-		const socket = b.endpoint.socket;
-		return n => {
-			for (let i = 0; i < n; i++) {
-				socket.refill();
-				ws.write(data, { binary: true });
-				peer.discard();
-			}
-		};
-	}, "write(data) on an attached (server-side, unmasked) socket");
+	add("send server", group, "moddable client", size, () => sdkSendRun(data), "write(data) on an attached (server-side, unmasked) socket");
 	add("send server", group, "ceiling", size, () => {
 		const { socket, peer } = sinkPair();
 		return n => {
