@@ -60,6 +60,7 @@ export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, 
 	const noIdf = path.join(outDir, "no-esp-idf");
 	fs.mkdirSync(noIdf, { recursive: true });
 	const archive = path.join(tmpDir, "mc.xs.c");
+	fs.rmSync(archive, { force: true });		// xsl links again, and reports, even when every module is up to date
 	output += run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);
 	if (!fs.existsSync(archive))
 		throw new Error(`xsl produced no ${archive}`);
