@@ -2,8 +2,10 @@
 // `npm run -s device -- --app <dir>` builds and boots the JavaScript fixture
 // (tests/fixtures/user-app-js), prints its `services up` line as "services",
 // and the app is judged through real sockets (its suite); `check --app`
-// judges what the harness can know of any app; and on the lan tier (a
-// network namespace) the app is reached at its own address.
+// judges what the harness can know of any app; `npm start --app` shows it
+// running; `logs --app` runs its debug build on the simulator and prints
+// its log through the xsbug protocol; and on the lan tiers (a network
+// namespace) the app is reached at its own address.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import * as net from "node:net";
@@ -128,15 +130,52 @@ for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim"))
 	});
 }
 
+for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim")) {
+	describe(`npm start --app on ${tier.target}`, () => {
+		it("boots the app, shows its log and its services line, and stops after --duration", () => {
+			const start = path.join(projectRoot, "build", "node", "host-harness", "start.js");
+			const run = spawnSync(process.execPath, [start, "--app", fixture, "--target", tier.target, "--duration", "2", "--config", "linesPort=0", "--config", "countPort=0"],
+				{ cwd: projectRoot, encoding: "utf8", timeout: 240_000 });
+			expect(run.status, run.stderr).toBe(0);
+			expect(run.stdout).toMatch(/\[harness\]\s+services up: \{"address":"[\d.]+","lines":\d+,"count":\d+\}/);
+			expect(run.stdout).toMatch(/\[device\]\s+I \(\d+\) reverse-lines: Socket listening on port \d+/);
+			expect(run.stdout).toMatch(/stopped user-app-js/);
+		}, 250_000);
+	});
+}
+
+describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs --app: a debug build of the app on the simulator, its log through the xsbug protocol", () => {
+	it("prints the app's log lines as they come, and stops the app on SIGINT", async () => {
+		const child = spawn(process.execPath, [harness, "logs", "--app", fixture, "--port", "0", "--no-color"], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		child.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`no services line within 240 s:\n${stdout}\n${stderr}`)), 240_000);
+			child.stdout.on("data", (d: Buffer) => {
+				stdout += d;
+				if (/app: services up/.test(stdout)) {
+					clearTimeout(timer);
+					resolve();
+				}
+			});
+		});
+		expect(stdout).toMatch(/\d\d:\d\d:\d\d\.\d{3} \[[^\]]+\] I \(\d+\) app: services up \{"address":"[\d.]+","lines":7080,"count":7081\}/);
+		child.kill("SIGINT");
+		expect(await exited).toBe(0);
+	}, 250_000);
+});
+
 const noNamespaces = whyNoNamespaces();
 const lanTargets = tiers.filter(t => t.target === "node" || t.target === "sim").map(t => t.target);
 if (noNamespaces)
 	console.log(`device --app --netns skipped: ${noNamespaces}`);
 
-describe.runIf(!noNamespaces && lanTargets.length > 0)("device --app --netns: the app at its own address, as on a LAN", () => {
+for (const target of noNamespaces ? [] : lanTargets) describe(`device --app --netns on ${target}: the app at its own address, as on a LAN`, () => {
 	let booted: Booted | undefined;
 	beforeAll(async () => {
-		booted = await boot(["--target", lanTargets[0], "--app", fixture, "--netns", "--quiet"], 240_000);
+		booted = await boot(["--target", target, "--app", fixture, "--netns", "--quiet"], 240_000);
 	}, 250_000);
 	afterAll(async () => {
 		expect(await booted?.stop()).toBe(0);
