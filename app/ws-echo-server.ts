@@ -53,6 +53,9 @@ export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions,
  * When the debug log is on, from the first text message on the context is
  * an EchoProbe instead: the number and the first PROBE bytes of the
  * message, for the log's preview.
+ * Packed for memory: an object with a field each would be about five slots
+ * more on every idle echo connection, beyond the per-connection budget
+ * tests/device/sim-memory holds (WS_SLOT_BUDGET).
  */
 const TYPE_BITS = 0x3;
 const FINISHED = 0x4;

@@ -160,8 +160,8 @@ export class TcpClient implements TcpConnectionOwner {
 	#check(connection: TcpEndpoint, idleTimeout: number): void {
 		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout)
 			connection.close(CloseCause.IDLE, `nothing moved for ${idleTimeout} ms`);
-		else if (connection.quiet(Date.now()) && !connection.probe())
-			connection.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
+		else
+			connection.check(Date.now());
 	}
 
 	/** From the connection: it closed. */

@@ -99,8 +99,16 @@ export interface TcpConnectionOwner {
 
 export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number; tls?: TlsOptions }) & {
 	owner: TcpConnectionOwner;
+	/**
+	 * The handler, when it is the owner as well: a protocol on TCP (a
+	 * WebSocket connection) is both. The connection then keeps one reference
+	 * for the two, a slot less on every connection of that protocol.
+	 */
+	handler?: TcpHandler & TcpConnectionOwner;
 	/** Peer name for logs; default address:port of the socket. */
 	peer?: string;
+	/** Turn Nagle's algorithm off: for a protocol that writes a message as several small writes (a header, then a payload). */
+	nodelay?: boolean;
 };
 
 /** What the socket's callbacks see as `this`. */
@@ -112,7 +120,7 @@ const nothing = new ArrayBuffer(0);
  * A TCP connection as its handler sees it: what an application may read and
  * call; the rest belongs to the library. close() ends it: the socket closes
  * at once (what is not written yet is lost: write it first, within the
- * budget), and the handler's onClose follows.
+ * budget), and the handler's onClose follows before close() returns.
  */
 export interface TcpConnection {
 	/** "address:port" of the peer, for logs. */
@@ -148,7 +156,8 @@ export class TcpEndpoint implements TcpConnection {
 	/** The write budget now. */
 	writable = 0;
 	handler: TcpHandler | undefined;
-	readonly owner: TcpConnectionOwner;
+	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
+	declare private ownOwner: TcpConnectionOwner | undefined;
 	readonly peer: string;
 	bytesRead = 0;
 	/**
@@ -166,18 +175,27 @@ export class TcpEndpoint implements TcpConnection {
 	declare private neverOpen?: boolean;
 
 	constructor(options: TcpConnectionOptions) {
-		this.owner = options.owner;
+		if (options.handler && options.handler === options.owner)
+			this.handler = options.handler;
+		else
+			this.ownOwner = options.owner;
 		const from = "from" in options ? options.from : undefined;
 		this.state = from ? "open" : "connecting";
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
 			...(from ? { from } : { address: to.address, port: to.port, tls: to.tls }),
+			...(options.nodelay ? { nodelay: true } : undefined),
 			target: this,
 			onReadable: socketReadable,
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	/** The server or client the connection reports to (TcpConnectionOptions.handler: or its handler). */
+	get owner(): TcpConnectionOwner {
+		return this.ownOwner ?? this.handler as TcpHandler & TcpConnectionOwner;
 	}
 
 	get log(): Log {
@@ -197,6 +215,12 @@ export class TcpEndpoint implements TcpConnection {
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
 		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
+	}
+
+	/** Called by the owner's one timer: a quiet connection is probed, and closed when the probe finds it gone. */
+	check(now: number): void {
+		if (this.quiet(now) && !this.probe())
+			this.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
 	}
 
 	/**
@@ -229,6 +253,24 @@ export class TcpEndpoint implements TcpConnection {
 		return count;
 	}
 
+	/**
+	 * Read up to count waiting bytes as a buffer of their own (a protocol
+	 * that hands the bytes on without copying them); undefined when none.
+	 */
+	take(count: number): ArrayBuffer | undefined {
+		const socket = this.socket;
+		count = Math.min(count, this.readable);
+		if (!socket || !count)
+			return undefined;
+		const chunk = socket.read(count) as ArrayBuffer | undefined;
+		this.readable -= count;
+		if (!chunk)
+			return undefined;
+		this.bytesRead += chunk.byteLength;
+		this.lastActivity = Date.now();
+		return chunk;
+	}
+
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
 		const socket = this.socket;
@@ -237,9 +279,18 @@ export class TcpEndpoint implements TcpConnection {
 		if (!socket || !count)
 			return 0;
 		const part = count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count);
-		const left: unknown = socket.write(part);
+		let left: unknown;
+		try {
+			left = socket.write(part);
+		}
+		catch (e) {
+			// lwip after the peer's FIN: "not ready". A "would block" is a budget mistake, ours.
+			if (String((e as Error)?.message).includes("would block"))
+				throw e;
+			throw new ConnectionGone(`write refused: ${(e as Error)?.message}`);
+		}
 		if (typeof left !== "number")
-			throw new ConnectionGone("write failed: the connection is gone");
+			throw new ConnectionGone("write failed");
 		this.writable = Math.min(this.writable - count, left);
 		this.unconfirmed += count;
 		this.lastActivity = Date.now();
@@ -282,7 +333,7 @@ export class TcpEndpoint implements TcpConnection {
 	/** A handler's exception closes this connection only; a failed write is a peer gone. */
 	failed(e: unknown, doing: "read" | "write"): void {
 		if (e instanceof ConnectionGone)
-			this.close(CloseCause.PEER_GONE, "peer gone (write failed)");
+			this.close(CloseCause.PEER_GONE, `peer gone (${e.message})`);
 		else
 			this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}
@@ -326,7 +377,7 @@ export class TcpEndpoint implements TcpConnection {
 		if (this.state === "closed")
 			return;
 		if (this.state === "connecting") {
-			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable");
+			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable", cause);
 			return;
 		}
 		try {
@@ -336,7 +387,7 @@ export class TcpEndpoint implements TcpConnection {
 		catch {
 			// gone: what is held is lost (lwip after a FIN, a reset)
 		}
-		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset");		// cause: TLS failed
+		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
 	}
 }
 

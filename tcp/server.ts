@@ -217,8 +217,8 @@ export class TcpServer implements TcpConnectionOwner {
 		for (const connection of [...this.#served]) {
 			if (idleTimeout > 0 && now - connection.lastActivity > idleTimeout)
 				connection.close(CloseCause.IDLE, `idle for ${idleTimeout} ms`);
-			else if (connection.quiet(now) && !connection.probe())
-				connection.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
+			else
+				connection.check(now);
 		}
 		if (this.#waiting.length)
 			this.#pruneWaiting();

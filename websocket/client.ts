@@ -25,9 +25,10 @@ import Timer from "timer";
 import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
-import { OPEN, WebSocketEndpoint, quietLimit, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import { quietLimit } from "tcp/connection";
+import { OPEN, WebSocketEndpoint, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
 import { CloseCause } from "tcp/close-cause";
-import { CloseCode, Opcode } from "websocket/constants";
+import { CloseCode, Opcode, type MessageType } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
 import { isValidCloseCode } from "websocket/validation";
 import { parseWebSocketUri, type WebSocketTarget as Target } from "websocket/uri";
@@ -255,7 +256,7 @@ export class WebSocketClient {
 			return false;
 		const sent = opcode === Opcode.TEXT && fin ? connection.sendText(data as string)
 			: opcode === Opcode.BINARY && fin ? connection.sendBinary(data as ArrayBuffer | Uint8Array)
-			: connection.sendPiece(opcode, data, fin);
+			: connection.sendPiece(opcode as MessageType, data, fin);
 		if (!sent)
 			this.#refused = true;
 		return sent;
@@ -302,7 +303,7 @@ export class WebSocketClient {
 
 	#timedOut(): void {
 		const connection = this.#connection;
-		const message = connection?.connected
+		const message = connection?.established
 			? `no answer to the handshake from ${this.uri} within ${this.settings.networkTimeout} ms`
 			: `no connection to ${this.uri} within ${this.settings.networkTimeout} ms`;
 		log.warn(message);

@@ -1,7 +1,10 @@
 /*
- * One WebSocket connection over an ECMA-419 TCP socket, for either end: the
- * single owner of the socket, the write queue and the closing states. It
- * reports to two delegates, never to subclasses:
+ * One WebSocket connection, for either end: the WebSocket protocol on top of
+ * a TCP connection of the TCP library (tcp/connection TcpEndpoint), which
+ * owns the socket, its write budget, write-or-gone, the dead-peer probe and
+ * the platform's callbacks. This file keeps what is WebSocket's: framing,
+ * the send queue, the closing handshake, and delivery. It reports to two
+ * delegates, never to subclasses:
  *
  * - its owner (the server in websocket/server, the client's
  *   attempt in websocket/client), which reads the HTTP handshake while
@@ -10,6 +13,12 @@
  * - a WebSocketHandler once OPEN: the application (an echo, a broadcast, a
  *   client's owner). Every event carries the connection, so one handler
  *   object serves every connection, with no closure per connection.
+ *
+ * Events come from the connection's one dispatch loop (dispatch()), run by
+ * the TCP connection's callbacks, never from inside a call the application
+ * made: a sendText() that empties the queue, a resume() with bytes waiting,
+ * a write that finds the peer gone are all handled once the call has
+ * returned (in the running loop, or in a loop started on the next turn).
  *
  * Receiving: messages stream (onMessageStart, onMessageData pieces,
  * onMessageEnd) or arrive whole up to maxMessage (1009 beyond, judged from
@@ -21,12 +30,12 @@
  * (sendPiece), queued up to maxQueue bytes (a send that does not fit is
  * refused with false; one of any size fits an empty queue) and framed only
  * when the write budget frees up, at most sendBuffer payload bytes a frame
- * (a longer message is fragmented, 5.4). onDrain follows whenever the queue
- * empties. A whole message sent while a streamed one is unfinished waits
- * for its last piece: data frames of two messages never interleave (5.4).
- * Control frames go ahead of data not yet framed, never inside a frame.
- * Pings are answered with a Pong of the same payload; a newer Ping replaces
- * a Pong still queued (5.5.3).
+ * (a longer message is fragmented, 5.4). onDrain follows when bytes that
+ * had to wait for budget are all written. A whole message sent while a
+ * streamed one is unfinished waits for its last piece: data frames of two
+ * messages never interleave (5.4). Control frames go ahead of data not yet
+ * framed, never inside a frame. Pings are answered with a Pong of the same
+ * payload; a newer Ping replaces a Pong still queued (5.5.3).
  *
  * Closing (7.1), as explicit states of CLOSING:
  * - AWAIT_CLOSE: our Close is sent; the peer's is awaited up to closeTimeout.
@@ -39,33 +48,26 @@
  * The server closes TCP first once both Close frames crossed; the client
  * waits for the server to do it (7.1.1), up to closeTimeout.
  *
- * Dead peers (see tcp/connection.ts for the platforms' silences): a write
- * that fails (returns no number, or throws) ends the connection at once;
- * onError first writes what the budget takes; and check(), called by the
- * owner's one timer, probes a connection the platform has owed a callback
- * for quietLimit ms with a zero-length write: refused once it is gone,
- * otherwise it returns the budget the platform has now.
- *
- * Every platform callback catches: an exception escaping one aborts XS.
+ * Dead peers: as every TCP connection (tcp/connection): a failed write ends
+ * it, the peer's FIN or reset first lets it write what the budget takes, and
+ * check(), called by the owner's one timer, probes one the platform has
+ * owed a callback for quietLimit ms.
  */
 
-import type TCP from "embedded:io/socket/tcp";
-import { openSocket, type TlsOptions } from "modules/secure-socket";
 import Timer from "timer";
-import { Log, peerName } from "modules/log";
+import type { Log } from "modules/log";
+import type { TlsOptions } from "modules/secure-socket";
+import type TCP from "embedded:io/socket/tcp";
 import { CloseCause } from "tcp/close-cause";
+import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
 
-/** A connection the platform owes a callback this long is probed by check() (ms): the simulator polls every 20. */
-export const quietLimit = 500;
 /** A lingering connection closes once the peer has been quiet this long (ms)… */
 const lingerQuiet = 100;
 /** …or after this long at most (ms). */
 const lingerTime = 1000;
-
-const nothing = new ArrayBuffer(0);
 
 /** TCP connecting, or the HTTP handshake in progress. */
 export const CONNECTING = 0;
@@ -76,12 +78,19 @@ export const CLOSING = 2;
 /** TCP closed; the object is spent. */
 export const CLOSED = 3;
 
-/* The states of CLOSING (closingState), in bits 2-3 of flags. */
+/* The states of CLOSING (closingState). */
 const AWAIT_CLOSE = 1;
 const DRAIN = 2;
 const LINGER = 3;
 
-/* flags: the state (bits 0-1), the CLOSING state (bits 2-3), and these. One number: a slot, where a field each was six. */
+/*
+ * flags: the state (bits 0-1), the CLOSING state (bits 2-3), and the marks
+ * below, in one number. Packed for memory: as a field each they would be
+ * nine slots more on every connection, 144 bytes each on an ESP32, where an
+ * idle connection costs about 30 slots in all (the budget tests/device
+ * sim-memory holds: WS_SLOT_BUDGET). Read them through the named accessors
+ * (state, closingState, closeSent, paused, marked), never by bit.
+ */
 const STATE_BITS = 0x3;
 const CLOSING_SHIFT = 2;
 const CLOSING_BITS = 0x3 << CLOSING_SHIFT;
@@ -89,19 +98,20 @@ const CLOSING_BITS = 0x3 << CLOSING_SHIFT;
 const CLOSE_SENT = 0x10;
 /** pause(): reading stopped. */
 const PAUSED = 0x20;
-/** TCP connected (at once for an accepted socket). */
-const CONNECTED = 0x40;
+/** Bytes wait for write budget: onDrain is owed once they are all written. */
+const WAITING = 0x40;
 /** A message begun with sendPiece() awaits its last piece. */
 const STREAMING = 0x80;
 /** The owner's mark (ConnectionOwner: marked). */
 const MARKED = 0x100;
-/** Bytes were written since the platform last reported a budget. */
-const UNCONFIRMED = 0x200;
-/** pump() is running: a resume() from inside a delivery lets that loop read on rather than start a nested one. */
-const PUMPING = 0x400;
-
-/** A write failed: the connection is gone. */
-class ConnectionGone extends Error {}
+/** dispatch() is running: what a handler's call leaves to do, the running loop does. */
+const DISPATCHING = 0x400;
+/** Bytes that had waited for budget are all written: the handler's onDrain is owed. */
+const DRAIN_OWED = 0x800;
+/** A write in a call of the application's found the peer gone: the connection closes once the call returned. */
+const GONE = 0x1000;
+/** A dispatch is scheduled for the next turn. */
+const SCHEDULED = 0x2000;
 
 export type Chunk = ArrayBuffer | Uint8Array;
 /** Data for a send: bytes, or a string sent as UTF-8. */
@@ -194,13 +204,13 @@ export interface OpenOptions {
 	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
 	maskScratch?: Uint8Array;
 	/**
-	 * The connection's role, when the caller sets it: the connection's
-	 * MessageReader then keeps this object as its options too (no object of
-	 * its own). The connection keeps the object (not a copy of its fields: a
-	 * slot each), so a server passes one per route to all its connections;
-	 * it must not change afterwards.
+	 * The connection's role. The connection's MessageReader keeps this
+	 * object as its options (no object of its own), and the connection
+	 * reaches it there (not a copy of its fields: a slot each), so a server
+	 * passes one per route to all its connections; it must not change
+	 * afterwards.
 	 */
-	role?: Role;
+	role: Role;
 }
 
 /** Message bytes not yet framed. */
@@ -211,15 +221,13 @@ interface Outgoing {
 	fin: boolean;
 }
 
-/* Socket callbacks, shared by every connection: the socket's `target` is its connection. */
-function socketReadable(this: { target: WebSocketEndpoint }, bytes: number): void {
-	this.target.socketReadable(bytes);
-}
-function socketWritable(this: { target: WebSocketEndpoint }, bytes: number): void {
-	this.target.socketWritable(bytes);
-}
-function socketError(this: { target: WebSocketEndpoint }, error?: Error): void {
-	this.target.socketError(error);
+/** Message bytes of these not framed yet. */
+function unframedBytes(messages: Outgoing[] | undefined): number {
+	let count = 0;
+	if (messages)
+		for (const message of messages)
+			count += message.bytes.byteLength - message.offset;
+	return count;
 }
 
 /**
@@ -272,7 +280,7 @@ export interface WebSocketConnection {
 	fail(code: number, reason: string): void;
 }
 
-export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
+export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, TcpHandler, TcpConnectionOwner {
 	// Memory: every property is a slot on every connection, so what only a
 	// closing connection, a busy one or a peer's Close needs is not declared
 	// as a field but added when first set (`declare`: TypeScript emits
@@ -281,12 +289,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 	// each #method and #accessor on every instance (a slot each), and #fields
 	// cost a slot more per instance (their list's head).
 	// Hot fields first: XS finds a property by walking them in creation order.
-	/** The state (CONNECTING, OPEN, CLOSING, CLOSED), the CLOSING state and the flags above. */
+	/** The state (CONNECTING, OPEN, CLOSING, CLOSED), the CLOSING state and the marks above. */
 	private flags = CONNECTING;
-	/** "address:port" of the peer, for logs. */
-	readonly peer: string;
-	/** Time of the last byte moved either way (for a server's longest-idle purge). */
-	lastActivity = Date.now();
+	/** The TCP connection under this one: the socket, its budget, the dead-peer probe. */
+	private readonly tcp: TcpEndpoint;
 	/** Subprotocol in use, if any (set by open() when the handshake selected one). */
 	declare protocol: string | undefined;
 	/** The peer's Close: its code (1005 when it carried none), undefined until received. */
@@ -294,20 +300,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 	/** The application's own per-connection value. */
 	declare context: unknown;
 
-	/** What open() was given (OpenOptions, kept as given: shared by a route's connections). */
-	private openOptions: OpenOptions | undefined;
+	/** The message reader, from open() on; it keeps the OpenOptions open() was given (openOptions). */
 	private reader: MessageReader | undefined;
-	private socket: TCP | undefined;
-	private readable = 0;
-	private writable = 0;
-	/** Time of the last platform callback. */
-	private lastCallback = Date.now();
-	/** Frames (or parts of one) ready to write; undefined when none. */
-	private queue: Chunk[] | undefined;
-	private queued = 0;
-	/** Message bytes not yet framed, oldest first; undefined when none. */
-	private outgoing: Outgoing[] | undefined;
-	private pending = 0;
+	/** Frames (or parts of one) ready to write; absent when none (a slot only while sending). */
+	declare private queue: Chunk[] | undefined;
+	/** Message bytes not yet framed, oldest first; absent when none (a slot only while sending). */
+	declare private outgoing: Outgoing[] | undefined;
+	/** Bytes accepted for sending and not yet written: frames queued, and message bytes not yet framed (bufferedAmount). */
+	private buffered = 0;
 	/** role, log, owner, closeTimeout, writer: kept as given (ConnectionOptions), shared with the server's other connections. */
 	private readonly options: ConnectionOptions;
 	/** When the oldest unanswered Ping was sent; deleted once answered. */
@@ -320,7 +320,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 	declare private deferred: Outgoing[] | undefined;
 	/** The peer's Close reason (closeReason), once received. */
 	declare private peerCloseReason: string | undefined;
-	/** What closes TCP once DRAIN and LINGER are over: the cause, and its words for the log. */
+	/** What closes TCP once DRAIN and LINGER are over, or once a call that found the peer gone returned: the cause, and its words for the log. */
 	declare private endCause: CloseCause;
 	declare private endReason: string;
 	declare private lingerDeadline: number;
@@ -329,22 +329,9 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 
 	constructor(target: SocketTarget, options: ConnectionOptions) {
 		this.options = options;
-		if ("from" in target) {
-			this.peer = peerName(target.from.remoteAddress, target.from.remotePort);
-			this.flags |= CONNECTED;
-		}
-		else
-			this.peer = peerName(target.address, target.port);
-		this.socket = openSocket({
-			...target,
-			// A frame often goes out as two writes (header, then payload): with Nagle on,
-			// the second waits for the peer's delayed ACK (~40 ms) on every small message.
-			nodelay: true,
-			target: this,
-			onReadable: socketReadable,
-			onWritable: socketWritable,
-			onError: socketError,
-		} as unknown as Parameters<typeof openSocket>[0]);
+		// A frame often goes out as two writes (header, then payload): with Nagle on,
+		// the second waits for the peer's delayed ACK (~40 ms) on every small message.
+		this.tcp = new TcpEndpoint({ ...target, owner: this, handler: this, nodelay: true });
 	}
 
 	/** CONNECTING, OPEN, CLOSING or CLOSED. */
@@ -382,6 +369,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		this.flags = marked ? this.flags | MARKED : this.flags & ~MARKED;
 	}
 
+	/**
+	 * What open() was given, kept by the reader as its options (a slot less
+	 * on every connection): shared by a route's connections.
+	 */
+	private get openOptions(): OpenOptions | undefined {
+		return this.reader?.given as OpenOptions | undefined;
+	}
+
 	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
 	private get readSize(): number {
 		return this.openOptions?.readSize || this.options.readSize || 1024;
@@ -406,8 +401,23 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 	}
 
 	/** Whether the TCP connection was established (always for an accepted socket). */
-	get connected(): boolean {
-		return (this.flags & CONNECTED) !== 0;
+	get established(): boolean {
+		return this.tcp.established;
+	}
+
+	/** "address:port" of the peer, for logs. */
+	get peer(): string {
+		return this.tcp.peer;
+	}
+
+	/** Time of the last byte moved either way, or platform callback (for a server's longest-idle purge). */
+	get lastActivity(): number {
+		return this.tcp.lastActivity;
+	}
+
+	/** TcpHandler: bytes held and not written (with no budget, the platform owes an onWritable). */
+	get pending(): number {
+		return this.buffered;
 	}
 
 	/** Largest number of bytes a send queue held, of the connections sharing this one's options (ConnectionOptions.queueStats; 0 when none). */
@@ -417,7 +427,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 
 	/** Bytes accepted for sending and not yet written. */
 	get bufferedAmount(): number {
-		return this.queued + this.pending;
+		return this.buffered;
 	}
 
 	/** Whether reading is paused (pause()). */
@@ -435,11 +445,9 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		this.setState(OPEN);
 		if (options.protocol !== undefined)
 			this.protocol = options.protocol;
-		this.openOptions = options;
-		const role = this.role;
-		this.reader = new MessageReader(this, options.role === role ? options as MessageReaderOptions : {
-			role, streaming: options.streaming, maxMessage: options.maxMessage, maskScratch: options.maskScratch,
-		});
+		if (options.role !== this.role)
+			throw new Error(`open(): options for a ${options.role}, on a ${this.role} connection`);
+		this.reader = new MessageReader(this, options as MessageReaderOptions);
 		options.handler.onOpen?.(this);
 	}
 
@@ -450,7 +458,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 			reader.feed(rest);
 	}
 
-	/** Answer a handshake with `response` (an HTTP refusal) and close once it is written. */
+	/** @internal Answer a handshake with `response` (an HTTP refusal) and close once it is written. */
 	refuse(response: string, reason: string): void {
 		if (this.state !== CONNECTING)
 			return;
@@ -458,7 +466,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		this.drainThenClose(CloseCause.REFUSED, reason);
 	}
 
-	/** Set the one deadline; when it passes the connection closes with cause and reason. */
+	/** @internal Set the one deadline; when it passes the connection closes with cause and reason. */
 	deadline(milliseconds: number, cause: CloseCause, reason: string): void {
 		this.disarm();
 		if (!(milliseconds > 0))
@@ -478,7 +486,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 	 * the bytes given, not copied: the same buffer may go to many connections.
 	 * False when not open or the queue is full.
 	 */
-	sendMessage(type: number, data: ArrayBuffer | Uint8Array): boolean {
+	sendMessage(type: MessageType, data: ArrayBuffer | Uint8Array): boolean {
 		return this.enqueue(type, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
 	}
 
@@ -492,7 +500,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 	 * one of `type` (Opcode.TEXT or Opcode.BINARY); later pieces continue it
 	 * whatever their type; `last` ends it. False when not open or the queue is full.
 	 */
-	sendPiece(type: number, data: SendData, last: boolean): boolean {
+	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
 		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
 			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
@@ -524,7 +532,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		if (buffered && buffered + size > this.openOptions!.maxQueue)
 			return false;
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
-		this.pending += size;
+		this.buffered += size;
 		if (!piece && this.flags & STREAMING)
 			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
@@ -539,21 +547,21 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 				}
 			}
 		}
-		this.flush();
+		this.writeNow();
 		return true;
 	}
 
-	/** Queue ready bytes (a whole control frame, an HTTP response) ahead of data not yet framed. */
+	/** @internal Queue ready bytes (a whole control frame, an HTTP response) ahead of data not yet framed. */
 	sendRaw(chunk: Chunk): void {
 		if (this.state === CLOSED)
 			return;
 		(this.queue ??= []).push(chunk);
 		this.countQueued(chunk.byteLength);
-		this.flush();
+		this.writeNow();
 	}
 
 	private countQueued(bytes: number): void {
-		const total = (this.queued += bytes) + this.pending;
+		const total = this.buffered += bytes;
 		const stats = this.options.queueStats;
 		if (stats && total > stats.maxQueued)
 			stats.maxQueued = total;
@@ -571,7 +579,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
 		message.offset = end;
-		this.pending -= count;
+		this.buffered -= count;		// counted again, with its header, once queued as a frame
 		if (end === length)
 			outgoing!.shift();
 		const piece = message.bytes.subarray(offset, end);
@@ -587,22 +595,24 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		return undefined;
 	}
 
-	/** Write queued output, as much as the budget allows. Never throws. */
-	flush(): void {
+	/** Write what the budget takes now, in a call of the application's: what it leads to (onDrain, a close) waits until the call returned. */
+	private writeNow(): void {
 		try {
 			this.writeQueued();
 		}
 		catch (e) {
-			this.crash(e);
+			this.failLater(e);
 		}
+		if (this.flags & (DRAIN_OWED | GONE))
+			this.later();
 	}
 
+	/** Write queued output, as much as the budget allows. Throws ConnectionGone (tcp/connection) when the peer is gone. */
 	private writeQueued(): void {
-		const socket = this.socket;
-		if (!socket || !(this.flags & CONNECTED))
+		const tcp = this.tcp;
+		if (tcp.state !== "open")
 			return;
-		let writable = this.writable;
-		while (writable > 0) {
+		while (tcp.writable > 0) {
 			let queue = this.queue;
 			let head: Chunk | undefined = queue?.[0];
 			if (!head) {
@@ -621,49 +631,30 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 			if (head === this.pongFrame)
 				delete this.pongFrame;		// being written: a newer Ping gets its own Pong
 			const length = head.byteLength;
-			let count = length;
-			if (!length)
+			const count = length ? tcp.write(head) : 0;
+			if (count === length)
 				queue!.shift();
-			else if (length <= writable) {
-				queue!.shift();
-				writable = this.writeChunk(socket, head, writable, length);
-			}
-			else {
-				count = writable;
-				const view = head instanceof ArrayBuffer ? new Uint8Array(head) : head;
-				queue![0] = view.subarray(count);
-				writable = this.writeChunk(socket, view.subarray(0, count), writable, count);
-			}
-			this.queued -= count;
+			else
+				queue![0] = (head instanceof ArrayBuffer ? new Uint8Array(head) : head).subarray(count);
+			this.buffered -= count;
 		}
-		if (writable !== this.writable)
-			this.lastActivity = Date.now();		// once per flush, not per write
-		this.writable = writable;
-		if (this.queue?.length || this.outgoing?.length)
+		if (this.queue?.length || this.outgoing?.length) {
+			this.flags |= WAITING;		// bytes wait for budget: onDrain once they are written
 			return;
-		this.queue = this.outgoing = undefined;		// idle: no arrays held
+		}
+		this.dropQueues();		// idle: no arrays, no slots for them
+		if (this.flags & WAITING)
+			this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
 		if (this.closingState === DRAIN)
 			this.linger();
-		else if (this.state === OPEN)
-			this.openOptions!.handler.onDrain?.(this);
 	}
 
-	private writeChunk(socket: TCP, chunk: Chunk, writable: number, count: number): number {
-		// esp32 and the simulator return the budget left, and nothing once the
-		// connection has failed (which the simulator never reports otherwise).
-		let left: unknown;
-		try {
-			left = socket.write(chunk);
-		}
-		catch (e) {
-			if (count > writable || String((e as Error)?.message).includes("would block"))
-				throw e;		// a budget mistake: ours, not the peer's
-			throw new ConnectionGone(`write refused: ${(e as Error).message}`);
-		}
-		if (typeof left !== "number")
-			throw new ConnectionGone("write failed");
-		this.flags |= UNCONFIRMED;
-		return Math.min(left, writable - count);
+	/** No queues: an idle connection holds no arrays, nor slots for them (added again with the next send). */
+	private dropQueues(): void {
+		if (this.queue)
+			delete this.queue;
+		if (this.outgoing)
+			delete this.outgoing;
 	}
 
 	/* ------------------------------------------------------------------- input */
@@ -673,160 +664,154 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		this.flags |= PAUSED;
 	}
 
-	/** Read again (at once, what the platform holds). */
+	/** Read again: what the platform holds is read once this call has returned. */
 	resume(): void {
 		if (!(this.flags & PAUSED))
 			return;
 		this.flags &= ~PAUSED;
-		if (this.readable > 0)
-			this.pump();
+		if (this.tcp.readable > 0)
+			this.later();
 	}
 
-	private pump(): void {
-		// Not re-entrant: a handler may resume() (itself, or from onDrain when a
-		// send drains the queue) while the loop below is inside reader.feed();
-		// a nested read would feed the parser the next bytes in the middle of
-		// the previous ones. The running loop sees PAUSED cleared and reads on.
-		if (this.flags & PUMPING)
+	/* ---------------------------------------------------------------- dispatch */
+
+	/**
+	 * The one loop that moves bytes and calls the handler: write what the
+	 * budget takes, read and deliver one chunk, give the handler an owed
+	 * onDrain, until nothing is left to do. Not re-entrant: a handler that
+	 * sends, resumes or closes from inside an event leaves the work to this
+	 * loop, which sees it on its next turn. Never throws.
+	 */
+	private dispatch(): void {
+		if (this.flags & DISPATCHING)
 			return;
-		this.flags |= PUMPING;
+		this.flags |= DISPATCHING;
+		try {
+			const tcp = this.tcp;
+			while (this.state !== CLOSED) {
+				if (this.flags & GONE) {
+					this.destroy(this.endCause, this.endReason);
+					break;
+				}
+				this.writeQueued();
+				// Paused: only while open (closing connections read on, to find the Close).
+				if (tcp.readable > 0 && !(this.flags & PAUSED && this.state === OPEN)) {
+					if (!this.readChunk(tcp))
+						break;
+					continue;
+				}
+				if (this.flags & DRAIN_OWED) {
+					this.flags &= ~DRAIN_OWED;
+					// (whole messages deferred behind an unfinished streamed one wait for its last piece: the handler's to send)
+					if (this.state === OPEN && !this.queue && !this.outgoing)
+						this.openOptions!.handler.onDrain?.(this);
+					continue;
+				}
+				break;
+			}
+		}
+		catch (e) {
+			this.crash(e);
+		}
+		this.flags &= ~DISPATCHING;
+	}
+
+	/** Run dispatch() once the current call has returned: at once after it when one is running, else on the next turn. */
+	private later(): void {
+		if (this.flags & (DISPATCHING | SCHEDULED) || this.state === CLOSED)
+			return;
+		this.flags |= SCHEDULED;
+		Timer.set(() => {
+			this.flags &= ~SCHEDULED;
+			this.dispatch();
+		}, 0);
+	}
+
+	/** A call of the application's failed to write: the connection closes once the call returned. */
+	private failLater(e: unknown): void {
+		if (this.flags & GONE)
+			return;
+		this.flags |= GONE;
+		if (this.closingState >= DRAIN)
+			return;		// it closes as it was closing
+		const gone = e instanceof ConnectionGone;
+		if (!gone)
+			this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
+		this.endCause = gone ? CloseCause.PEER_GONE : CloseCause.ERROR;
+		this.endReason = gone ? `peer gone (${(e as Error).message})` : "internal error";
+	}
+
+	/** Read at most readSize bytes and hand them on: to the reader, or to the owner during the handshake. False when nothing came. */
+	private readChunk(tcp: TcpEndpoint): boolean {
+		const chunk = tcp.take(this.readSize);
+		if (!chunk)
+			return false;
+		const reader = this.reader;
+		if (reader) {
+			if (!reader.stopped)
+				reader.feed(chunk);
+		}
+		else if (this.state === CONNECTING)
+			this.options.owner.received(this, chunk);
+		// else: refused or failing: input is discarded
+		if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
+			this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
+		return true;
+	}
+
+	/* -------------------------------------------- the TCP connection's events */
+
+	/** @internal */
+	onReadable(): void {
+		this.dispatch();
+	}
+
+	/** @internal */
+	onWritable(): void {
+		this.dispatch();
+	}
+
+	/** @internal The peer's FIN or reset: write what the budget takes now (a half-closed peer still reads); TCP closes next. */
+	onPeerEnd(): void {
 		try {
 			this.writeQueued();
-			if (this.readable > 0)
-				this.lastActivity = Date.now();		// once per turn of input, not per read
-			const socket = this.socket;
-			while (socket && this.state !== CLOSED && this.readable > 0) {
-				// Paused: only while open (closing connections read on, to find the Close).
-				if (this.flags & PAUSED && this.state === OPEN)
-					break;
-				const count = Math.min(this.readable, this.readSize);
-				const chunk = socket.read(count) as ArrayBuffer | undefined;
-				this.readable -= count;
-				if (!chunk)
-					break;
-				const reader = this.reader;
-				if (reader) {
-					if (!reader.stopped)
-						reader.feed(chunk);
-				}
-				else if (this.state === CONNECTING)
-					this.options.owner.received(this, chunk);
-				// else: refused or failing: input is discarded
-				if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
-					this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
-			}
 		}
-		catch (e) {
-			this.crash(e);
+		catch {
+			// gone for writing too (a reset; lwip after a FIN)
 		}
-		this.flags &= ~PUMPING;
 	}
 
-	/* ------------------------------------------------------ platform callbacks */
-
-	/** @internal */
-	socketReadable(bytes: number): void {
-		this.lastCallback = Date.now();
-		this.readable = bytes;
-		this.pump();
-	}
-
-	/** @internal */
-	socketWritable(bytes: number): void {
-		this.lastCallback = Date.now();
-		this.flags &= ~UNCONFIRMED;
-		this.writable = bytes;
-		if (!(this.flags & CONNECTED)) {
-			this.flags |= CONNECTED;
-			try {
-				if (this.state === CONNECTING)
-					this.options.owner.connected?.(this);
-			}
-			catch (e) {
-				this.crash(e);
-				return;
-			}
-		}
-		this.pump();
-	}
-
-	/** @internal After onError the platform calls nothing else. cause: what a TLS socket says failed (modules/secure-socket); TCP says nothing. */
-	socketError(cause?: Error): void {
-		try {
-			if (this.state === CLOSED)
-				return;
-			// Write what the budget takes now (a half-closed peer still reads), then close.
-			try {
-				this.learnBudget();
-				this.writeQueued();
-			}
-			catch {
-				// gone for writing too (a reset; lwip after a FIN)
-			}
-			if (cause)
-				this.log.error(cause.message);
-			if (this.state === CLOSED)
-				return;
-			if (this.closingState >= DRAIN)
-				this.destroy(this.endCause, this.endReason);
-			else if (cause)
-				this.destroy(this.connected ? CloseCause.PROTOCOL_ERROR : CloseCause.CONNECT_FAILED, cause.message);		// TLS failed
-			else
-				this.gone();
-		}
-		catch (e) {
-			this.crash(e);
-		}
+	/** @internal TCP connected (an outgoing connection): the owner sends its request. */
+	connected(): void {
+		this.options.owner.connected?.(this);
 	}
 
 	/**
-	 * Called by the owner's timer: a connection the platform owes a callback
-	 * (output queued with no budget, input it has not read, or writes not
-	 * yet answered with a budget) for quietLimit ms is asked whether it still
-	 * exists, and moves what the budget it learns allows. Never throws.
+	 * @internal TcpConnectionOwner: TCP closed. When it was not this
+	 * connection that closed it (destroy), the platform did: what that means
+	 * depends on where the WebSocket protocol was. error: what a TLS socket
+	 * said failed (modules/secure-socket).
 	 */
-	check(now: number): void {
-		if (this.state === CLOSED || !(this.flags & CONNECTED) || now - this.lastCallback < quietLimit)
+	closed(_tcp: unknown, cause: CloseCause, reason: string, error?: unknown): void {
+		if (this.state === CLOSED)
 			return;
-		if (!(this.queued > 0 || this.pending > 0 || (this.readable > 0 && !(this.flags & PAUSED)) || this.flags & UNCONFIRMED))
-			return;
-		this.lastCallback = now;		// once per quietLimit
-		try {
-			this.learnBudget();
-			this.pump();
-		}
-		catch (e) {
-			this.crash(e);
-		}
-	}
-
-	/** A zero-length write: the budget the platform has now, or ConnectionGone. */
-	private learnBudget(): void {
-		const socket = this.socket;
-		if (!socket)
-			return;
-		let left: unknown;
-		try {
-			left = socket.write(nothing);
-		}
-		catch (e) {
-			throw new ConnectionGone(`write refused: ${(e as Error).message}`);
-		}
-		if (typeof left !== "number")
-			throw new ConnectionGone("write failed");
-		this.writable = left;
-	}
-
-	/** The platform reported the connection gone (onError): close with what that means now. */
-	private gone(): void {
-		if (!(this.flags & CONNECTED))
-			this.destroy(CloseCause.CONNECT_FAILED, "connection failed");
+		if (error)
+			this.log.error((error as Error)?.message ?? String(error));
+		if (this.closingState >= DRAIN)
+			this.finish(this.endCause, this.endReason);
+		else if (cause !== CloseCause.PEER_CLOSED)
+			this.finish(cause, reason);
 		else if (this.state === CONNECTING)
-			this.destroy(CloseCause.PEER_CLOSED, this.role === "client" ? "server closed during the handshake" : "peer closed or reset");
+			this.finish(cause, this.role === "client" ? "server closed during the handshake" : reason);
 		else if (this.closeSent && this.closeCode !== undefined)
-			this.destroy(CloseCause.CLOSED, `closed ${this.closeCode}`);
+			this.finish(CloseCause.CLOSED, `closed ${this.closeCode}`);
 		else
-			this.destroy(CloseCause.PEER_CLOSED, this.closeSent ? "peer closed without answering our close" : "peer closed or reset");
+			this.finish(cause, this.closeSent ? "peer closed without answering our close" : reason);
+	}
+
+	/** Called by the owner's one timer: a connection the platform has owed a callback for quietLimit ms is probed (tcp/connection). */
+	check(now: number): void {
+		this.tcp.check(now);
 	}
 
 	/* ----------------------------------------------------------------- closing */
@@ -852,7 +837,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		this.drainThenClose(cause, reason);
 	}
 
-	/** Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
+	/** @internal Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
 	abandon(code: number, reason: string, cause: CloseCause = CloseCause.LOCAL): void {
 		if (this.state === CLOSED)
 			return;
@@ -870,10 +855,12 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 				this.countQueued(frame.byteLength);
 			}
 		}
-		this.outgoing = undefined;
-		if (this.deferred)
+		if (this.outgoing)
+			delete this.outgoing;
+		if (this.deferred) {
+			this.buffered -= unframedBytes(this.deferred);
 			this.deferred = undefined;		// (only when a streamed message never got its last piece)
-		this.pending = 0;
+		}
 		this.flags |= CLOSE_SENT;
 		this.setState(CLOSING);
 		this.log.info(`Sent close ${code} "${reason}" to ${this.peer}`);
@@ -886,12 +873,13 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		this.closingState = DRAIN;
 		this.endCause = cause;
 		this.endReason = reason;
-		this.outgoing = undefined;
+		this.buffered -= unframedBytes(this.outgoing) + unframedBytes(this.deferred);
+		if (this.outgoing)
+			delete this.outgoing;
 		if (this.deferred)
 			this.deferred = undefined;
-		this.pending = 0;
 		this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");
-		this.flush();
+		this.writeNow();
 	}
 
 	private linger(): void {
@@ -900,10 +888,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		this.deadline(lingerQuiet, this.endCause, this.endReason);
 	}
 
-	/** Close TCP now (once); logs `Connection closed: peer (reason)`. reason: for the log; default the cause. */
+	/** @internal Close TCP now (once); logs `Connection closed: peer (reason)`. reason: for the log; default the cause. */
 	destroy(cause: CloseCause = CloseCause.LOCAL, reason: string = cause): void {
-		if (this.state === CLOSED)
-			return;
+		if (this.state !== CLOSED)
+			this.finish(cause, reason);
+	}
+
+	/** The end: TCP closes (if it has not), the protocol state goes, the owner and then the handler are told. */
+	private finish(cause: CloseCause, reason: string): void {
 		this.setState(CLOSED);
 		this.disarm();
 		const reader = this.reader;
@@ -911,43 +903,34 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 			reader.stop();
 			this.reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
 		}
-		this.queue = undefined;
-		this.queued = 0;
-		this.outgoing = undefined;
+		this.dropQueues();
+
 		if (this.deferred)
 			this.deferred = undefined;
-		this.pending = 0;
+		this.buffered = 0;
 		if (this.pongFrame)
 			delete this.pongFrame;
-		const socket = this.socket;
-		this.socket = undefined;
-		if (socket) {
-			try {
-				if (this.readable)
-					socket.read();		// unread input would make the close a reset
-				this.readable = 0;
-			}
-			catch {
-				// closing anyway
-			}
-			try {
-				socket.close();
-			}
-			catch {
-				// already closed by the platform
-			}
+		const handler = this.openOptions?.handler;
+		const tcp = this.tcp;
+		try {
+			if (tcp.readable)
+				tcp.take(tcp.readable);		// unread input would make the close a reset
 		}
+		catch {
+			// closing anyway
+		}
+		tcp.close(cause, reason);
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
 		try {
 			this.options.owner.closed(this, cause, reason);
-			this.openOptions?.handler.onClose?.(this, cause, reason);
+			handler?.onClose?.(this, cause, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
 		}
 	}
 
-	/** An unexpected exception, or a failed write: log it and drop the connection (never the app). */
+	/** An unexpected exception, or a failed write, in the dispatch loop: log it and drop the connection (never the app). */
 	private crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
 			if (this.closingState >= DRAIN)
@@ -1024,7 +1007,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler {
 		const pending = this.pongFrame && queue ? queue.indexOf(this.pongFrame) : -1;
 		this.pongFrame = frame;
 		if (pending >= 0) {
-			this.queued += frame.byteLength - queue![pending].byteLength;
+			this.buffered += frame.byteLength - queue![pending].byteLength;
 			queue![pending] = frame;
 		}
 		else

@@ -69,8 +69,8 @@ export interface FrameParserOptions {
 
 const HEADER = 0;		// collecting the 2..14 header bytes
 const DATA = 1;			// streaming a data frame's payload
+const CONTROL = 2;		// buffering a control frame's payload (its opcode: controlOpcode)
 const STOPPED = 3;		// after an error or stop(): input ignored
-// Buffering a control frame's payload: the state is the frame's opcode (8, 9 or 10; no field of its own).
 
 /** 2^53 - 1: larger lengths can't be counted exactly in a Number. */
 const MAX_LENGTH_HIGH = 0x1FFFFF;
@@ -102,8 +102,9 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	// Declared, not defined: a property (a slot on every connection) only once first set.
 	/** Made when a header first arrives split across reads, then kept: a parser that never sees one holds none. */
 	declare private header: Uint8Array | undefined;
-	/** A control frame's payload while it arrives. */
+	/** A control frame's payload while it arrives, and its opcode (deleted once delivered: no slots between control frames). */
 	declare private control: Uint8Array | undefined;
+	declare private controlOpcode: number | undefined;
 	/** The key rotated for Logical.xor, when options.maskScratch is not given: made at the first masked payload. */
 	declare private ownScratch: Uint8Array | undefined;
 
@@ -125,8 +126,10 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	/** Ignore all further input (e.g. after a Close frame). */
 	stop(): void {
 		this.state = STOPPED;
-		if (this.control)
-			this.control = undefined;
+		if (this.control) {
+			delete this.control;
+			delete this.controlOpcode;
+		}
 	}
 
 	/** Parse the next bytes of the stream. The parser owns `chunk` from now on. */
@@ -189,7 +192,7 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 				if (this.remaining === 0)
 					this.endDataFrame();
 			}
-			else if (state !== STOPPED) {		// a control frame
+			else if (state === CONTROL) {
 				const count = Math.min(this.remaining, end - at);
 				const control = this.control!;
 				control.set(new Uint8Array(chunk, at, count), control.byteLength - this.remaining);
@@ -282,7 +285,8 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		const opcode = b0 & 0x0F;
 		if (opcode & 0x8) {
 			this.control = new Uint8Array(length);
-			this.state = opcode;		// buffering a control frame
+			this.controlOpcode = opcode;
+			this.state = CONTROL;
 			if (length === 0)
 				this.endControlFrame();
 			return !this.stopped;
@@ -303,8 +307,9 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 
 	private endControlFrame(): void {
 		const payload = this.control!.buffer as ArrayBuffer;
-		const opcode = this.state;
-		this.control = undefined;
+		const opcode = this.controlOpcode!;
+		delete this.control;
+		delete this.controlOpcode;
 		if (this.mask && payload.byteLength)
 			this.unmask(payload);
 		this.state = HEADER;

@@ -99,6 +99,11 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		super(handler, options);
 	}
 
+	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
+	get given(): MessageReaderOptions {
+		return this.options;
+	}
+
 	/** True when a fragmented message is in progress. */
 	get inMessage(): boolean {
 		return this.type !== 0;

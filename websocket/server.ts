@@ -21,9 +21,9 @@
  *   it is, so unlike an idle timeout it never drops a page that is merely
  *   waiting.
  * - Dead peers: one timer per server checks every connection each
- *   quietLimit ms (websocket/connection check()), so a connection the
- *   platform went silent on (the simulator after an error it never reports)
- *   is found and frees its slot.
+ *   quietLimit ms (check(): the TCP connection's probe, tcp/connection), so
+ *   a connection the platform went silent on (the simulator after an error
+ *   it never reports) is found and frees its slot.
  * - lruPurge (ESP-IDF httpd's lru_purge_enable): a client beyond maxClients
  *   closes the client idle the longest (Close 1001) and takes its place,
  *   instead of being answered 503.
@@ -34,9 +34,10 @@ import Timer from "timer";
 import { Log, peerName } from "modules/log";
 import { TcpListener } from "modules/listener";
 import {
-	OPEN, WebSocketEndpoint, quietLimit, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
+	OPEN, WebSocketEndpoint, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
 } from "websocket/connection";
 import { CloseCause } from "tcp/close-cause";
+import { quietLimit } from "tcp/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {

@@ -31,6 +31,18 @@ if (!runs)
 	console.log(`sim memory suite skipped: ${plan.skipped.find(line => line.startsWith("sim tier"))?.replace(/^sim tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves out the simulator`}`);
 
 const clients = 4;
+
+/*
+ * Per-connection budgets, in live slots on the simulator (16 bytes each on
+ * an ESP32): what the packed state in the connections buys
+ * (websocket/connection's flags, tcp/connection's one reference for a
+ * handler that is also the owner, the echo's state in one number). Unpack
+ * one of them and the connection costs more than its budget: the figures
+ * measured when the budgets were set (30 slots per idle WebSocket
+ * connection, 28 per TCP connection) plus 10%.
+ */
+const WS_SLOT_BUDGET = 33;
+const TCP_SLOT_BUDGET = 30;
 const settle = () => new Promise(resolve => setTimeout(resolve, 300));
 
 function figure(label: string, d: { slots: number; chunk: number }): string {
@@ -90,6 +102,8 @@ describe.skipIf(!runs)("XS heaps on the simulator's debug build, after forced fu
 		].join("\n"));
 		expect(perWs.slots).toBeGreaterThan(0);
 		expect(perTcp.slots).toBeGreaterThan(0);
+		expect(perWs.slots, "live slots per idle WebSocket connection").toBeLessThanOrEqual(WS_SLOT_BUDGET);
+		expect(perTcp.slots, "live slots per idle TCP connection").toBeLessThanOrEqual(TCP_SLOT_BUDGET);
 		// The echo streams: a message in flight costs at most the write queue, never the message.
 		expect(perMessage.chunk).toBeLessThan(8 * 1024);
 	}, 60_000);

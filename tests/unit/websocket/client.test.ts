@@ -256,7 +256,7 @@ describe("WebSocketClient", () => {
 		await until(() => events.data.length === 1, "echo");
 		expect(text(events.data[0])).toBe("again");
 		expect(events.disconnected[0]).toBe("peer closed or reset");
-		expect(events.disconnected).toContain("connection failed");
+		expect(events.disconnected).toContain("connection refused or unreachable");
 
 		// A server-initiated close is clean, and the client comes back.
 		second.sockets[0].close(1001, "restart");
@@ -302,7 +302,7 @@ describe("WebSocketClient", () => {
 		const events = recordedClient({ uri: `ws://127.0.0.1:${port}/`, reconnect: { initialDelay: 10, maxAttempts: 2 } });
 		events.client.connect();
 		await until(() => events.errors.length === 1, "gave up");
-		expect(events.disconnected).toEqual(["connection failed", "connection failed", "connection failed"]);
+		expect(events.disconnected).toEqual(["connection refused or unreachable", "connection refused or unreachable", "connection refused or unreachable"]);
 		expect(events.errors[0]).toMatch(/giving up .* after 2 attempts/);
 	});
 

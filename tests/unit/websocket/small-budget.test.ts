@@ -8,12 +8,15 @@ import { Opcode } from "websocket/constants";
 import type { WebSocketEchoServer as ServerClass } from "app/ws-echo-server";
 import type { WebSocketClient as ClientClass, WebSocketDataEvent } from "websocket/client";
 import type { WebSocketClientSession as SessionClass } from "app/ws-client-session";
+import type { WebSocketServer as ServerOnly } from "websocket/server";
+import type { WebSocketConnection, WebSocketHandler } from "websocket/connection";
 import { MASK, concat, encode } from "./helpers.js";
 import { RawClient, captureLogs, patterned, textOf, until } from "./peers.js";
 
 let WebSocketEchoServer: typeof ServerClass;
 let WebSocketClient: typeof ClientClass;
 let WebSocketClientSession: typeof SessionClass;
+let WebSocketServer: typeof ServerOnly;
 let budget = 0;
 const previous = process.env.XSNK_HOST_SOCKET_BUFFER;
 
@@ -24,6 +27,7 @@ beforeAll(async () => {
 	({ WebSocketEchoServer } = await import("app/ws-echo-server"));
 	({ WebSocketClient } = await import("websocket/client"));
 	({ WebSocketClientSession } = await import("app/ws-client-session"));
+	({ WebSocketServer } = await import("websocket/server"));
 });
 
 afterAll(() => {
@@ -148,5 +152,54 @@ describe("with a 1536-byte socket budget", () => {
 		]));
 		expect(lines.some(l => /^ws-server: Received text message of 2000 bytes from /.test(l))).toBe(true);
 		expect(server.maxQueued).toBeLessThan(4096);
+	});
+});
+
+describe("no handler event from inside a call the handler made", () => {
+	it("onDrain and the messages a resume() lets through come after the call returned", async () => {
+		let inside = "";
+		const events: string[] = [];
+		const handler: WebSocketHandler = {
+			onMessage(connection: WebSocketConnection, _type, data) {
+				events.push(`message ${data.byteLength}${inside ? ` inside ${inside}` : ""}`);
+				if (data.byteLength === 1) {
+					// bytes that must wait for budget: onDrain follows once they are written
+					inside = "sendBinary";
+					connection.sendBinary(new Uint8Array(64 * 1024));
+					inside = "";
+					connection.pause();
+					setTimeout(() => {
+						inside = "resume";
+						connection.resume();
+						inside = "";
+					}, 200);
+				}
+				else {
+					// written at once: nothing waited, so no onDrain (and never one from inside the call)
+					inside = "sendText";
+					connection.sendText("ok");
+					inside = "";
+				}
+			},
+			onDrain() {
+				events.push(`drain${inside ? ` inside ${inside}` : ""}`);
+			},
+		};
+		const server = new WebSocketServer({ port: 0 }).route("/", handler);
+		server.start();
+		cleanups.push(() => server.close());
+		const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`);
+		ws.on("error", () => {});
+		cleanups.push(() => ws.terminate());
+		await once(ws, "open");
+		let received = 0;
+		ws.on("message", (data: Buffer) => received += data.length);
+		ws.send(Buffer.alloc(1));
+		await until(() => events.length >= 1, "the first message");
+		ws.send(Buffer.alloc(2));		// read only once resumed
+		ws.send(Buffer.alloc(3));
+		await until(() => events.length >= 4 && received === 64 * 1024 + 4, "events", 5000);
+		await new Promise(resolve => setTimeout(resolve, 50));
+		expect(events).toEqual(["message 1", "drain", "message 2", "message 3"]);
 	});
 });
