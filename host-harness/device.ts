@@ -7,6 +7,9 @@
  * and keeps running until SIGINT/SIGTERM, when it stops everything it
  * started and exits 0. The device's own log goes to stderr.
  *
+ * With --app <dir> it boots a user's app on the kit instead (host-harness/device/app.ts)
+ * and prints that app's `services up` line under "services".
+ *
  * With --netns the device runs in a network namespace of its own, at an
  * address of 198.18.0.0/15 (host-harness/lib/netns.ts): a board on a LAN
  * without a board, for check --device, bench --device, serve and logs.
@@ -18,9 +21,11 @@ import { whyNoNamespaces } from "./lib/netns.js";
 import { findSdk } from "./device/sdk.js";
 import { badValue, checkedConfig, formatHelp, unknownArgument, UsageError } from "./lib/arguments.js";
 import { runAsProgram, usageError } from "./cli.js";
+import { findApp, type App } from "./device/app.js";
+import { parseConfigArgs } from "./device/project.js";
 
 export const usage = formatHelp({
-	usage: "npm run -s device -- --target node|sim [--config key=value …] [--netns] [--quiet]",
+	usage: "npm run -s device -- --target node|sim [--app <dir>] [--config key=value …] [--netns] [--quiet]",
 	about: `Boots the device app alone on this PC. Once its services are up it prints one line
 of JSON with its endpoints on stdout (nothing else goes to stdout: the device log and
 every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
@@ -28,6 +33,7 @@ every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
 	options: [
 		["--target node", "the device modules in Node over the host providers (always available)"],
 		["--target sim", "the Moddable simulator (needs the SDK: $MODDABLE or ~/Projects/moddable)"],
+		["--app <dir>", "a user's app on the kit (a folder with its manifest.json) instead of the kit's own;\nits `app: services up {…}` line is printed as \"services\""],
 		["--config k=v", "a device config value, as mcconfig k=v would set it (repeatable; k=v alone too)"],
 		["--netns", "run it in a network namespace of its own, reached at its own address\n(198.18.x.y) as a board on a LAN is, on a board's ports (root only)"],
 		["--quiet", "do not copy the device log to stderr"],
@@ -36,14 +42,24 @@ every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
 		"npm run -s device -- --target node",
 		"npm run -s device -- --target sim --config tcpPort=7681",
 		"npm run -s device -- --target node 2>/dev/null | jq .ws",
+		"npm run -s device -- --target sim --app tests/fixtures/user-app-js --config upperPort=7000",
 		"npm run -s device -- --target node --netns        # then: npm run -s harness -- check --device <its address>",
 	],
 });
 
-const flags = ["--target", "--config", "--quiet", "--netns", "--help"];
+const flags = ["--target", "--app", "--config", "--quiet", "--netns", "--help"];
 
-export function parseArgs(argv: string[]): { target: HostTarget; config: Record<string, string>; quiet: boolean; netns: boolean } | "help" {
+export interface DeviceArgs {
+	target: HostTarget;
+	config: Record<string, string>;
+	quiet: boolean;
+	netns: boolean;
+	app?: App;
+}
+
+export function parseArgs(argv: string[]): DeviceArgs | "help" {
 	let target: string | undefined;
+	let app: App | undefined;
 	const config: string[] = [];
 	let quiet = false;
 	let netns = false;
@@ -57,6 +73,12 @@ export function parseArgs(argv: string[]): { target: HostTarget; config: Record<
 			config.push(argv[++i] ?? "");
 		else if (arg.startsWith("--config="))
 			config.push(arg.slice(9));
+		else if (arg === "--app" || arg.startsWith("--app=")) {
+			const dir = arg === "--app" ? argv[++i] : arg.slice(6);
+			if (!dir || dir.startsWith("-"))
+				throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
+			app = appOrUsageError(dir);
+		}
 		else if (arg === "--quiet" || arg === "-q")
 			quiet = true;
 		else if (arg === "--netns")
@@ -72,7 +94,26 @@ export function parseArgs(argv: string[]): { target: HostTarget; config: Record<
 		throw new UsageError("--target node|sim is required");
 	if (target !== "node" && target !== "sim")
 		throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
-	return { target, config: checkedConfig(config), quiet, netns };
+	// The kit's schema checks the kit's own app; a user's app checks its own config.
+	return { target, config: app ? pairsOrUsageError(config) : checkedConfig(config), quiet, netns, app };
+}
+
+function pairsOrUsageError(pairs: string[]): Record<string, string> {
+	try {
+		return parseConfigArgs(pairs);
+	}
+	catch (e) {
+		throw new UsageError((e as Error).message);
+	}
+}
+
+function appOrUsageError(dir: string): App {
+	try {
+		return findApp(dir);
+	}
+	catch (e) {
+		throw new UsageError((e as Error).message);
+	}
 }
 
 /** Boot the device and print its line; resolves only with an error's exit code (a signal stops it and exits). */
@@ -108,8 +149,10 @@ export async function main(argv: string[]): Promise<number> {
 	let device: RunningDevice;
 	try {
 		if (args.netns) {
-			const lan = await startLanDevice(args.target, args.config, {});
-			process.stderr.write(`the device is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link); ` +
+			const lan = await startLanDevice(args.target, args.config, { app: args.app });
+			if (args.app)
+				process.stderr.write(`the app is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link)\n`);
+			else process.stderr.write(`the device is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link); ` +
 				`try: npm run -s harness -- check --device ${lan.link.deviceAddress}${Object.keys(args.config).length ? ` ${Object.entries(lan.config).map(([k, v]) => `--config ${k}=${v}`).join(" ")}` : ""}\n`);
 			device = lan.running;
 			endpoints = lan.endpoints;
@@ -120,6 +163,7 @@ export async function main(argv: string[]): Promise<number> {
 			device = await startDevice({
 				target: args.target,
 				config: args.config,
+				app: args.app,
 				progress: text => process.stderr.write(`${text}\n`),
 				onProcess: running => {
 					if (!args.quiet)

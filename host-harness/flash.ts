@@ -18,7 +18,7 @@ if (args.includes("--help") || args.includes("-h")) {
 	process.stdout.write(`usage: npm run flash -- ssid=<network> password=<password> [key=value …] [mcconfig options]
 
 Runs: mcconfig -d -m -p esp32 <your arguments> in ${projectRoot}
-Config keys: see the README's configuration table.\n`);
+Config keys: see docs/configuration.md.\n`);
 	process.exit(0);
 }
 const lookup = findSdk();

@@ -24,6 +24,8 @@ import { XsbugLogServer } from "./xsbug/log-server.js";
 import { compactSample } from "./xsbug/command.js";
 import { freeTcpPort } from "./lib/ports.js";
 import { runAsProgram, usageError } from "./cli.js";
+import { findApp, type App } from "./device/app.js";
+import { parseConfigArgs } from "./device/project.js";
 
 /** What the dialogue exercises; --only picks some. */
 const services = ["tcp", "udp", "ws", "clients"] as const;
@@ -39,6 +41,8 @@ interface Options {
 	dashboardPort?: number;
 	/** Simulator: a debug build whose XS heap figures the dashboard shows. */
 	heap: boolean;
+	/** A user's app on the kit: booted and its log shown, with no dialogue (the dialogue speaks to the kit's services). */
+	app?: App;
 }
 
 export const usage = formatHelp({
@@ -64,16 +68,18 @@ message, a 2000-byte text, then closes after 5 s without data and reconnects.`,
 		["--dashboard", "also serve the live dashboard (counters, round trips, the device log with filters,\nthe latest reports) at http://127.0.0.1:8090/; host-harness dashboard is the same, quiet"],
 		["--dashboard-port N", "the dashboard's port (default 8090; 0: any free port)"],
 		["--heap", "with --target sim: a debug build, whose XS heap figures the dashboard shows"],
+		["--app <dir>", "a user's app on the kit (a folder with its manifest.json): booted, its services\nline and its log shown until Ctrl-C or --duration, with no dialogue"],
 	],
 	examples: [
 		"npm start",
 		"npm start -- --target node --only ws --duration 10",
 		"npm start -- --config tcpMaxClients=4 --quiet",
 		"npm start -- --dashboard                # then open http://127.0.0.1:8090/",
+		"npm start -- --app tests/fixtures/user-app-js --target node",
 	],
 });
 
-const flags = ["--target", "--duration", "--only", "--config", "--quiet", "--dashboard", "--dashboard-port", "--heap", "--help"];
+const flags = ["--app", "--target", "--duration", "--only", "--config", "--quiet", "--dashboard", "--dashboard-port", "--heap", "--help"];
 
 export function parseArgs(argv: string[]): Options | "help" {
 	const options: Options = { only: new Set(), config: {}, quiet: false, heap: false };
@@ -107,6 +113,17 @@ export function parseArgs(argv: string[]): Options | "help" {
 			options.dashboardPort = portValue("--dashboard-port", value());
 		else if (flag === "--heap")
 			options.heap = true;
+		else if (flag === "--app") {
+			const dir = value();
+			if (!dir || dir.startsWith("-"))
+				throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
+			try {
+				options.app = findApp(dir);
+			}
+			catch (e) {
+				throw new UsageError((e as Error).message);
+			}
+		}
 		else if (flag === "--help" || flag === "-h")
 			return "help";
 		else
@@ -116,7 +133,10 @@ export function parseArgs(argv: string[]): Options | "help" {
 		options.only = new Set(services);
 	if (options.heap && options.target !== "sim")
 		throw new UsageError("--heap needs --target sim: the XS heap figures come from the simulator's debug build");
-	options.config = checkedConfig(config);
+	if (options.app && (options.dashboardPort !== undefined || options.heap))
+		throw new UsageError("--app shows a user's app's log only: no --dashboard or --heap");
+	// The kit's schema checks the kit's own app's config; a user's app checks its own.
+	options.config = options.app ? parseConfigArgs(config) : checkedConfig(config);
 	return options;
 }
 
@@ -138,6 +158,39 @@ const deviceSays = (text: string) => {
 };
 /** Said even with --quiet. */
 const harnessReports = (text: string) => console.log(`${paint(36, "[harness]")} ${text}`);
+
+/** A user's app: boot it, show its log and its services line, until Ctrl-C or --duration. */
+async function runApp(options: Options, app: App): Promise<number> {
+	const target: HostTarget = options.target ?? (planTiers().tiers.some(t => t.target === "sim") ? "sim" : "node");
+	let stop = () => {};
+	const stopped = new Promise<void>(resolve => { stop = resolve; });
+	process.once("SIGINT", stop);
+	process.once("SIGTERM", stop);
+	harnessSays(`booting ${app.dir} on ${target}`);
+	let device: RunningDevice;
+	try {
+		device = await startDevice({
+			target, app, config: options.config,
+			progress: harnessSays,
+			onProcess: running => running.on("log", line => deviceSays(line.raw)),
+		});
+	}
+	catch (e) {
+		harnessReports((e as Error).message);
+		return 1;
+	}
+	harnessReports(`services up: ${JSON.stringify(device.endpoints.services)}`);
+	device.process.once("exit", code => {
+		harnessReports(`${app.name} exited (${code})`);
+		stop();
+	});
+	if (options.duration)
+		setTimeout(stop, options.duration * 1000).unref();
+	await stopped;
+	await device.stop();
+	harnessReports(`stopped ${app.name}`);
+	return 0;
+}
 
 class Counter {
 	ok = 0;
@@ -164,6 +217,8 @@ export async function main(argv: string[]): Promise<number> {
 	}
 	const options = parsed;
 	quiet = options.quiet;
+	if (options.app)
+		return runApp(options, options.app);
 	if (options.dashboardPort !== undefined) {
 		dashboard = new DashboardServer(`xs-netkit on ${options.target ?? "this PC"}`);
 		const url = await dashboard.start(options.dashboardPort).catch(e => {

@@ -13,12 +13,6 @@
  *   buffers as they are (no copy); the client role returns masked copies,
  *   the key rotated to each piece's offset. Stream a large message this way
  *   with bounded memory.
- * - headerBytes() instead of header(): the same header in a buffer the
- *   writer keeps (no allocation per frame). Rule: the returned view is
- *   overwritten by the next headerBytes() call, so write it out at once
- *   (an ECMA-419 socket.write copies the bytes before it returns) and never
- *   queue it; a sender that may queue output uses header(), which returns a
- *   fresh buffer.
  *
  * Preload-safe: no module-level mutable state.
  */
@@ -44,12 +38,6 @@ export class FrameWriter {
 	/** Streaming frame begun by header(): bytes still expected and bytes written. */
 	private remaining = 0;
 	private offset = 0;
-	/**
-	 * headerBytes()'s kept buffer, as a view for each header size (2, 4, 10; +4 masked):
-	 * made by the first headerBytes() call. A writer that never calls it (a
-	 * connection's, which queues its headers) holds none: 12 slots less.
-	 */
-	private headerViews: Uint8Array[] | undefined;
 	/** Client role only: the current key twice, and a 4-byte view at each rotation (a server never masks, 5.1). */
 	private readonly maskBytes: Uint8Array | undefined;
 	private readonly maskViews: readonly Uint8Array[] | undefined;
@@ -127,21 +115,7 @@ export class FrameWriter {
 	}
 
 	/**
-	 * header() into the writer's kept buffer: no allocation. The view is valid
-	 * until the next headerBytes() call: write it at once, never queue it.
-	 */
-	headerBytes(opcode: number, fin: boolean, length: number): Uint8Array {
-		if (this.remaining)
-			throw new Error("previous frame's payload incomplete");
-		const out = (this.headerViews ??= this.makeHeaderViews())[this.writeHeaderCheck(opcode, fin, length)];
-		this.writeHeader(out, opcode, fin, length);
-		this.remaining = length;
-		this.offset = 0;
-		return out;
-	}
-
-	/**
-	 * Next piece of the frame started by header() or headerBytes(). Server role: the piece
+	 * Next piece of the frame started by header(). Server role: the piece
 	 * itself as an ArrayBuffer (no copy when `piece` is a whole ArrayBuffer).
 	 * Client role: a masked copy; `piece` is not modified.
 	 */
@@ -177,14 +151,6 @@ export class FrameWriter {
 			throw new RangeError("payload longer than the frame header declared");
 		this.remaining -= length;
 		return piece;
-	}
-
-	private makeHeaderViews(): Uint8Array[] {
-		const views: Uint8Array[] = [], store = new Uint8Array(14);
-		const extra = this.masking ? 4 : 0;
-		for (const size of [2, 4, 10])
-			views[size + extra] = store.subarray(0, size + extra);
-		return views;
 	}
 
 	/** Payload bytes the frame begun by header() still expects. */

@@ -1,10 +1,11 @@
 /*
  * host-harness bench xs: the device's WebSocket and TCP code timed and
- * counted on the XS engine itself (issue 12), from memory.
+ * counted on the XS engine itself, from memory.
  *
- * Builds host-harness/bench/xs (an XS app: the device's modules, the
- * before-issue-12 copies, Moddable's own ECMA-419 WebSocket client, memory
- * doubles for embedded:io/socket/tcp and /listener) with
+ * Builds host-harness/bench/xs (an XS app: the device's modules, Moddable's
+ * own ECMA-419 WebSocket client, memory doubles for embedded:io/socket/tcp
+ * and /listener, and with --baseline the WebSocket modules of another
+ * commit, taken from git into build/bench-xs/baseline) with
  * `mcconfig -m -p lin -o build/bench-xs -t build`, runs it with mcsim under
  * a private Xvfb (a -p lin build is a library mcsim loads, and mcsim is a
  * GTK app: it needs a display even with nothing to show), and reads its
@@ -27,17 +28,22 @@ import { startXvfb } from "../device/sim.js";
 import { trackPid, untrackPid } from "../device/pids.js";
 import { boardSlotSize } from "./memory.js";
 
-export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--count <n>] [--only <text>] [--json]
+export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--count <n>] [--only <text>] [--baseline <git ref>] [--json]
 
-Times and counts the device's WebSocket receive path (parse, unmask, validate,
-deliver), send path (frame, mask) and TCP echo path on the XS engine, built
-with mcconfig -m -p lin and run by mcsim under Xvfb, against references in
-the same run: the native operations alone (one copy + Logical.xor: the
-ceiling), a per-byte JS loop (the floor), Moddable's own ECMA-419 WebSocket
-client fed the same frames, and the files as they were before issue 12.
-It also checks the native UTF-8 validator (websocket/utf8.c) against the
-last JS validator, feed by feed (section "check", not timed).
+Times and counts messages through the device's WebSocket connection over a
+socket (ws receive, ws send: the path real messages take), its parts alone
+(parse, unmask, validate, deliver; frame, mask) and its TCP echo path on the
+XS engine, built with mcconfig -m -p lin and run by mcsim under Xvfb, against
+references in the same run: the native operations alone (one copy +
+Logical.xor: the ceiling), a per-byte JS loop (the floor), Moddable's own
+ECMA-419 WebSocket client fed the same frames, and with --baseline the
+WebSocket modules of another commit. It also checks the native UTF-8
+validator (websocket/utf8.c) against the last JS validator, feed by feed
+(section "check", not timed).
 
+  --baseline <ref>  also time the WebSocket reader, writer and validator of this commit
+                 (git archive into build/bench-xs/baseline; its own imports kept among
+                 themselves): the rows "baseline"
   --ms <n>       time per workload, ms (default 300)
   --count <n>    exactly n messages per workload instead of a time (a quick check)
   --only <word>  only workloads whose "section group implementation" contains it ("_" for a space)
@@ -47,6 +53,7 @@ last JS validator, feed by feed (section "check", not timed).
 Examples:
   host-harness bench xs
   host-harness bench xs --ms 600 --json > bench-xs.json
+  host-harness bench xs --baseline 51e55cb     (the receive path before it stopped copying payloads)
   host-harness bench xs --count 3 --only receive_64_      ("_" stands for a space)
 `;
 
@@ -55,10 +62,12 @@ export interface BenchXsOptions {
 	count: number;
 	only: string;
 	json: boolean;
+	/** A git ref whose WebSocket modules are timed beside ours; "" for none. */
+	baseline: string;
 }
 
 export function parseBenchXsArgs(argv: readonly string[]): BenchXsOptions | "help" {
-	const options: BenchXsOptions = { ms: 300, count: 0, only: "", json: false };
+	const options: BenchXsOptions = { ms: 300, count: 0, only: "", json: false, baseline: "" };
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
 		const value = () => {
@@ -80,6 +89,7 @@ export function parseBenchXsArgs(argv: readonly string[]): BenchXsOptions | "hel
 			case "--ms": options.ms = positive(value()); break;
 			case "--count": options.count = positive(value()); break;
 			case "--only": options.only = value(); break;
+			case "--baseline": options.baseline = value(); break;
 			default: throw new Error(`unknown argument "${arg}"`);
 		}
 	}
@@ -158,11 +168,18 @@ function find(rows: XsRow[], section: string, group: string, impl: string): XsRo
 	return rows.find(r => r.section === section && r.group === group && r.impl === impl);
 }
 
-/** The issue's goals, figure by figure (benchmark targets, not assertions). */
+/** The kit's performance targets, figure by figure (benchmark targets, not assertions); the headline first. */
 export function summarize(rows: XsRow[]): XsSummary[] {
 	const out: XsSummary[] = [];
 	const push = (goal: string, figure: string, value: number | undefined, met: (v: number) => boolean) =>
 		out.push({ goal, figure, value, met: value === undefined ? undefined : met(value) });
+	const ratio = (a: XsRow | undefined, b: XsRow | undefined) => a?.messagesPerSecond && b?.messagesPerSecond ? a.messagesPerSecond / b.messagesPerSecond : undefined;
+	for (const section of ["ws receive", "ws send"])
+		for (const size of [64, 1024, 65536]) {
+			const group = `${size} binary`;
+			push("a connection over a socket ≥ 1.0× Moddable's own client (messages/s, same run)", `${section} ${size} B: ours ÷ Moddable client`,
+				ratio(find(rows, section, group, "ours"), find(rows, section, group, "moddable client")), v => v >= 1);
+		}
 	for (const size of [64, 1024, 65536]) {
 		const group = `${size} binary, one frame`;
 		const ours = find(rows, "receive", group, "ours"), read = find(rows, "receive", group, "read");
@@ -170,8 +187,6 @@ export function summarize(rows: XsRow[]): XsSummary[] {
 			ours?.chunkBytes !== undefined && read?.chunkBytes !== undefined ? ours.chunkBytes - read.chunkBytes : undefined, v => v <= 0);
 	}
 	for (const size of [64, 1024, 65536]) {
-		const server = find(rows, "send server", `${size} binary`, "ours headerBytes");
-		push("send: at most one allocation per message", `${size} B server (headerBytes): chunk bytes/msg`, server?.chunkBytes, v => v <= 0);
 		const client = find(rows, "send client", `${size} binary`, "ours frame");
 		push("send: at most one allocation per message", `${size} B client (frame, masked): chunk bytes/msg (one buffer = ${size} + header)`, client?.chunkBytes, v => v <= size + 14 + 64);
 	}
@@ -181,16 +196,9 @@ export function summarize(rows: XsRow[]): XsSummary[] {
 		const mixed = find(rows, "validate", `${size} mixed`, "ours");
 		push("text validation ≥ 1/3 of the native ceiling", `${size} B mixed UTF-8: validator ÷ ceiling`, mixed?.ofCeiling, v => v >= 1 / 3);
 	}
-	for (const row of rows.filter(r => r.section === "receive" && r.impl === "ours via socket")) {
-		const sdk = find(rows, "receive", row.group, "moddable client");
-		push("≥ 1.0× Moddable's own client (messages/s, same run)", `${row.group}: ours via socket ÷ Moddable client`,
-			row.messagesPerSecond && sdk?.messagesPerSecond ? row.messagesPerSecond / sdk.messagesPerSecond : undefined, v => v >= 1);
-	}
-	for (const size of [64, 1024, 65536]) {
-		const ours = find(rows, "send server", `${size} binary`, "ours headerBytes"), sdk = find(rows, "send server", `${size} binary`, "moddable client");
-		push("≥ 1.0× Moddable's own client (messages/s, same run)", `send ${size} B: ours (headerBytes) ÷ Moddable client write`,
-			ours?.messagesPerSecond && sdk?.messagesPerSecond ? ours.messagesPerSecond / sdk.messagesPerSecond : undefined, v => v >= 1);
-	}
+	for (const row of rows.filter(r => r.section === "receive" && r.impl === "ours via socket"))
+		push("≥ 1.0× Moddable's own client (messages/s, same run)", `${row.group}: reader via socket ÷ Moddable client`,
+			ratio(row, find(rows, "receive", row.group, "moddable client")), v => v >= 1);
 	return out;
 }
 
@@ -199,13 +207,94 @@ function machine(): BenchXsResult["machine"] {
 	return { cpu: cpus[0]?.model ?? "unknown", mhz: cpus[0]?.speed || undefined, cores: cpus.length };
 }
 
+const baselineRoot = path.join(projectRoot, "build", "bench-xs", "baseline");
+/** The WebSocket modules a baseline is timed by (bench/xs/main.js): the reader, the writer, the validator. */
+const baselineExports = ["FrameWriter:frame-writer", "MessageReader:message-reader", "Utf8Validator:validation"];
+
+function git(args: string[], options: { input?: Buffer } = {}): Buffer {
+	const result = spawnSync("git", args, { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024, input: options.input });
+	if (result.status !== 0)
+		throw new Error(`git ${args.join(" ")} failed: ${result.stderr?.toString().trim() || result.error?.message}`);
+	return result.stdout;
+}
+
+/**
+ * The folder the bench's "bench/baseline" module and "baseline/*" modules come
+ * from ($(BENCH_XS_BASELINE) in its manifest). With a ref: that commit's
+ * websocket/ folder from git (git archive, nothing copied into the
+ * repository), under build/bench-xs/baseline/<commit>, its imports of its own
+ * JavaScript modules made relative so that they stay among themselves (a
+ * native module, with a .c beside it, stays the live one: one C symbol each).
+ * Without: a "bench/baseline" that exports nothing, and no rows.
+ */
+export function prepareBaseline(ref: string): { dir: string; commit: string } {
+	if (!ref) {
+		const dir = path.join(baselineRoot, "none");
+		fs.mkdirSync(path.join(dir, "websocket"), { recursive: true });
+		fs.writeFileSync(path.join(dir, "baseline.js"), `export const ref = "";\n${baselineExports.map(e => `export const ${e.split(":")[0]} = undefined;`).join("\n")}\n`);
+		return { dir, commit: "" };
+	}
+	let commit: string;
+	try {
+		commit = git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).toString().trim();
+	}
+	catch {
+		throw new Error(`--baseline ${ref}: not a commit of this repository`);
+	}
+	const dir = path.join(baselineRoot, commit.slice(0, 12));
+	const folder = path.join(dir, "websocket");
+	const complete = path.join(dir, ".complete");
+	if (!fs.existsSync(complete)) {
+		fs.rmSync(dir, { recursive: true, force: true });
+		fs.mkdirSync(dir, { recursive: true });
+		const tar = git(["archive", "--format=tar", commit, "websocket"]);
+		const untar = spawnSync("tar", ["-x", "-C", dir], { input: tar });
+		if (untar.status !== 0)
+			throw new Error(`tar -x of git archive ${commit} websocket failed: ${untar.stderr.toString()}`);
+		const names = new Set(fs.readdirSync(folder).filter(f => f.endsWith(".ts") && !f.endsWith(".d.ts")).map(f => f.slice(0, -3)));
+		for (const name of [...names])
+			if (fs.existsSync(path.join(folder, `${name}.c`)))
+				names.delete(name);
+		for (const name of names) {
+			const file = path.join(folder, `${name}.ts`);
+			const text = fs.readFileSync(file, "utf8").replace(/from "websocket\/([\w-]+)"/g, (all, module: string) => names.has(module) ? `from "./${module}"` : all);
+			fs.writeFileSync(file, text);
+		}
+		// Keep only what the timed modules import among themselves: the manifest takes the folder whole.
+		const kept = new Set<string>();
+		const visit = (name: string) => {
+			if (kept.has(name))
+				return;
+			if (!names.has(name))
+				throw new Error(`${ref} (${commit.slice(0, 12)}) has no websocket/${name}.ts to time`);
+			kept.add(name);
+			for (const match of fs.readFileSync(path.join(folder, `${name}.ts`), "utf8").matchAll(/from "\.\/([\w-]+)"/g))
+				visit(match[1]);
+		};
+		for (const entry of baselineExports)
+			visit(entry.split(":")[1]);
+		for (const file of fs.readdirSync(folder))
+			if (!kept.has(file.replace(/\.ts$/, "")) || !file.endsWith(".ts"))
+				fs.rmSync(path.join(folder, file), { recursive: true, force: true });
+		fs.writeFileSync(complete, commit);
+	}
+	// Fresh times on every run, so that make rebuilds the baseline's modules after a run with another baseline or none.
+	const now = new Date();
+	for (const file of fs.readdirSync(folder))
+		fs.utimesSync(path.join(folder, file), now, now);
+	fs.writeFileSync(path.join(dir, "baseline.js"), `export const ref = "${commit.slice(0, 7)}";\n${baselineExports.map(e => `export { ${e.split(":")[0]} } from "baseline/${e.split(":")[1]}";`).join("\n")}\n`);
+	return { dir, commit };
+}
+
 /** Build the XS app; returns a private copy of its mc.so. */
 export function buildBenchXs(sdk: Sdk, options: BenchXsOptions): string {
 	const outDir = path.join(projectRoot, "build", "bench-xs");
 	fs.mkdirSync(outDir, { recursive: true });
+	const baseline = prepareBaseline(options.baseline);
 	const manifest = path.join(projectRoot, "host-harness", "bench", "xs", "manifest.json");
 	const args = ["-m", "-p", "lin", "-o", outDir, "-t", "build", manifest, `benchMs=${options.ms}`, `benchCount=${options.count}`, `benchOnly=${options.only}`];
-	const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env: sdkEnvironment(sdk, projectRoot), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+	const env = { ...sdkEnvironment(sdk, projectRoot), BENCH_XS_BASELINE: baseline.dir };
+	const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 	if (result.status !== 0) {
 		const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");
 		throw new Error(`mcconfig ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
@@ -302,14 +391,17 @@ export async function benchXs(options: BenchXsOptions, progress?: (line: string)
 		"receive: masked frames as a client sends them, server role; 'read' is the stand-in for socket.read(count) alone, included in every other row.",
 		"Moddable client: $MODDABLE/examples/io/tcp/websocketclient attached to a memory socket (attach: its server side, which accepts masked frames); it does not validate UTF-8.",
 		"send client: Moddable's client masks only when it connected itself (DNS and handshake), so it has no client-role row.",
-		"validate: 'ours' is Utf8Validator on the C loop (websocket/utf8.c); 'last JS' the JS validator it replaced (ASCII a word at a time); 'before' the per-byte loop before issue 12.",
+		"ws receive, ws send: one connection of websocket/server over a memory socket (the upgrade done, heartbeat off); receive: a masked message written into the socket and delivered to the route's onMessage; send: connection.sendBinary(), fragmented at the route's sendBuffer (1024) and written within the socket's budget.",
+		"validate: 'ours' is Utf8Validator on the C loop (websocket/utf8.c); 'last JS' the JS validator it replaced (ASCII a word at a time).",
 	];
+	if (options.baseline)
+		notes.push(`baseline: websocket/ at ${options.baseline} (git archive into build/bench-xs/baseline), its reader, writer and validator timed beside ours.`);
 	for (const row of rows.filter(r => r.section === "check" && !r.error))
 		notes.push(`check: ${row.group}: ${row.count} comparisons agree (${row.ms} ms).`);
 	for (const row of rows.filter(r => r.error))
 		notes.push(`${row.section} ${row.group} ${row.impl}: failed: ${row.error}`);
 	return {
-		command: `host-harness bench xs --ms ${options.ms}${options.count ? ` --count ${options.count}` : ""}${options.only ? ` --only ${options.only}` : ""}`,
+		command: `host-harness bench xs --ms ${options.ms}${options.count ? ` --count ${options.count}` : ""}${options.only ? ` --only ${options.only}` : ""}${options.baseline ? ` --baseline ${options.baseline}` : ""}`,
 		machine: machine(),
 		xs: { slotSize: env?.slotSize ?? 0, budgetMs: env?.budgetMs ?? options.ms, count: env?.count ?? options.count, tcpChunk: env?.tcpChunk ?? 0 },
 		rows,
@@ -335,6 +427,8 @@ function table(header: string[], rows: string[][]): string {
 }
 
 const titles: Record<string, string> = {
+	"ws receive": "A WebSocket connection over a socket: receive (masked message in, to the route's onMessage), per message",
+	"ws send": "A WebSocket connection over a socket: send (connection.sendBinary, framed and written), per message",
 	"receive": "WebSocket receive (parse, unmask, validate text, deliver), per message",
 	"validate": "UTF-8 validation alone",
 	"send server": "WebSocket send, server role (unmasked)",
@@ -360,7 +454,7 @@ export function renderBenchXs(result: BenchXsResult): string {
 			memory.map(r => [r.group, r.impl, fmt(r.slots, 1), fmt(r.boardSlotBytes), fmt(r.chunkBytes), fmt((r.boardSlotBytes ?? 0) + (r.chunkBytes ?? 0))])));
 		out.push("");
 	}
-	out.push("Goals of issue 12 (benchmark targets)", "");
+	out.push("Targets (benchmark figures, not assertions)", "");
 	out.push(table(["goal", "figure", "value", "met"], result.summary.filter(s => s.value !== undefined).map(s => [s.goal, s.figure, fmt(s.value, 2), s.met === undefined ? "–" : s.met ? "yes" : "no"])));
 	out.push("", ...result.notes.map(n => `- ${n}`), "");
 	return out.join("\n");

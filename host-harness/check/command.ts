@@ -15,9 +15,12 @@ import * as fs from "node:fs";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import { LogFile } from "../device/log-file.js";
 import { boardAddress } from "../lib/mdns.js";
+import { findApp, type App } from "../device/app.js";
+import { parseConfigArgs } from "../device/project.js";
+import { checkApp } from "./app.js";
 
 const usage = formatHelp({
-	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]",
+	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]\n       host-harness check --app <dir> --target node|sim [--config key=value …] [--json]",
 	about: `Runs the oracle suites (tests/device) against a device: one line per case and a summary
 on stdout (with --json, one JSON object and nothing else); progress and the suites' own
 notes go to stderr. Exits 0 only when every case passed, 1 when one failed or the target
@@ -29,9 +32,11 @@ cannot run here, 2 on a wrong argument.`,
 		["--target node|sim", "a device started on this PC"],
 		["--only <area>", "tcp (server, client), udp, ws (server, client), wifi (station, provisioning),\nfaults (resets, half-closes, floods, slow and silent peers); repeatable, or comma-separated"],
 		["--json", "one JSON object with every case instead of lines"],
+		["--app <dir>", "a user's app (a folder with its manifest.json): boots it, checks it logs its\nservices up, that each TCP service it names accepts a connection, and that it logs\nno error or exception (its own behaviour is for its own suite)"],
 	],
 	examples: [
 		"host-harness check --target sim --only tcp",
+		"host-harness check --app tests/fixtures/user-app-js --target sim",
 		"host-harness check --target node --only udp --json > check.json",
 		"host-harness check --device 192.168.1.50 --config tcpPort=7681",
 		"host-harness check --device 192.168.1.50 --logs      # with serial2xsbug /dev/ttyUSB0 921600 8N1 running",
@@ -60,9 +65,10 @@ interface CheckArgs {
 	only: string[];
 	config: Record<string, string>;
 	logsPort: number;
+	app?: App;
 }
 
-const flags = ["--device", "--target", "--only", "--config", "--json", "--logs", "--help"];
+const flags = ["--app", "--device", "--target", "--only", "--config", "--json", "--logs", "--help"];
 
 export function parseCheckArgs(args: string[]): CheckArgs | "help" {
 	let device = "";
@@ -71,6 +77,7 @@ export function parseCheckArgs(args: string[]): CheckArgs | "help" {
 	const only: string[] = [];
 	const config: string[] = [];
 	let logsPort = 0;
+	let app: App | undefined;
 	for (let i = 0; i < args.length; i++) {
 		const arg = args[i];
 		const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -96,12 +103,28 @@ export function parseCheckArgs(args: string[]): CheckArgs | "help" {
 			config.push(value() ?? "");
 		else if (flag === "--json")
 			json = true;
+		else if (flag === "--app") {
+			const dir = value();
+			if (!dir || dir.startsWith("-"))
+				throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
+			try {
+				app = findApp(dir);
+			}
+			catch (e) {
+				throw new UsageError((e as Error).message);
+			}
+		}
 		else if (flag === "--logs")
 			logsPort = inline !== undefined ? portValue("--logs", inline) : /^\d+$/.test(args[i + 1] ?? "") ? portValue("--logs", args[++i]) : 5002;
 		else if (flag === "--help" || flag === "-h")
 			return "help";
 		else
 			throw unknownArgument(arg, flags);
+	}
+	if (app) {
+		if (!target || device || only.length || logsPort)
+			throw new UsageError("--app takes --target node|sim (and --config, --json) only");
+		return { device, target: target as CheckArgs["target"], json, only, config: parseConfigArgs(config), logsPort, app };
 	}
 	if (device && target)
 		throw new UsageError("--device and --target name two devices: give one");
@@ -121,7 +144,9 @@ registerCommand("check", {
 		const args = argumentsOr(parseCheckArgs, argv, usage);
 		if (typeof args === "number")
 			return args;
-		const { device, target, json, only, config, logsPort } = args;
+		const { device, target, json, only, config, logsPort, app } = args;
+		if (app && target)
+			return reportAppCheck(await checkApp(app, target, config, text => process.stderr.write(`${text}\n`)), target, json);
 		if (target === "sim") {
 			const why = planTiers({ ...process.env, TARGETS: undefined, DEVICE: undefined }).skipped.find(line => line.startsWith("sim tier"));
 			if (why)
@@ -199,3 +224,16 @@ registerCommand("check", {
 		return failed || !results.length ? 1 : 0;
 	},
 });
+
+function reportAppCheck(cases: Awaited<ReturnType<typeof checkApp>>, target: string, json: boolean): number {
+	const passed = cases.filter(c => c.state === "passed").length;
+	const failed = cases.filter(c => c.state === "failed").length;
+	if (json)
+		process.stdout.write(`${JSON.stringify({ target, passed, failed, cases }, null, 2)}\n`);
+	else {
+		for (const c of cases)
+			process.stdout.write(`${c.state === "passed" ? "PASS" : c.state === "failed" ? "FAIL" : "SKIP"} ${c.name}${c.error ? `\n     ${c.error.split("\n").join("\n     ")}` : ""}\n`);
+		process.stdout.write(`\ncheck: ${passed} passed, ${failed} failed\n`);
+	}
+	return failed ? 1 : 0;
+}

@@ -3,7 +3,7 @@
  * cases graded INFORMATIONAL (where Autobahn records behaviour rather than
  * judging it), and how our case ids map to Autobahn|Testsuite's where they
  * differ. The report (html-report.ts), the text table and --json all use
- * these; the README's harness section quotes the mapping.
+ * these; docs/conformance.md quotes the mapping.
  */
 
 export type Grade = "OK" | "NON-STRICT" | "INFORMATIONAL" | "FAILED";

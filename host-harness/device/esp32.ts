@@ -43,11 +43,13 @@ function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map
 	return into;
 }
 
-/** Generate the esp32 build (of our app, or of `app`) and compile and link its JS side. `debug` adds -d (as npm run flash does). */
-export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true, app?: AppBuild): Esp32JsBuild {
+/**
+ * Generate the esp32 build (of our app, or of `app`) and compile and link its JS side.
+ * `debug` adds -d (as npm run flash does); `env`, the tools' environment (default: sdkEnvironment).
+ */
+export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true, app?: AppBuild, env = sdkEnvironment(sdk, projectRoot)): Esp32JsBuild {
 	const outDir = app?.outDir ?? esp32BuildDir;
 	fs.mkdirSync(outDir, { recursive: true });
-	const env = sdkEnvironment(sdk, projectRoot);
 	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", outDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
 	let output = run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);
 	const makefile = findMakefile(path.join(outDir, "tmp", "esp32"));
@@ -58,6 +60,7 @@ export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, 
 	const noIdf = path.join(outDir, "no-esp-idf");
 	fs.mkdirSync(noIdf, { recursive: true });
 	const archive = path.join(tmpDir, "mc.xs.c");
+	fs.rmSync(archive, { force: true });		// xsl links again, and reports, even when every module is up to date
 	output += run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);
 	if (!fs.existsSync(archive))
 		throw new Error(`xsl produced no ${archive}`);

@@ -26,6 +26,7 @@ import { boardEndpoints, startDevice, type Endpoints, type HostTarget, type Runn
 import { LogFile } from "./log-file.js";
 import { projectRoot } from "./project.js";
 import { XsbugLogServer } from "../xsbug/log-server.js";
+import type { App } from "./app.js";
 
 export interface LanDevice {
 	target: HostTarget;
@@ -48,11 +49,14 @@ export interface LanDeviceOptions {
 	/** The simulator's log through the xsbug protocol over the link from a debug build (see above), instead of its own output. */
 	xsbug?: boolean;
 	link?: LanLink;
+	/** A user's app instead of the kit's (device/app.ts): its own ports, its `services up` line as endpoints. */
+	app?: App;
 }
 
 export async function startLanDevice(target: HostTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
 	const link = options.link ?? createLink();
-	const config = { ...lanPorts, ...extra };
+	const app = options.app;
+	const config = app ? { ...extra } : { ...lanPorts, ...extra };
 	const logFile = path.join(projectRoot, "build", "lan", `${link.ns}-${target}.log`);
 	fs.mkdirSync(path.dirname(logFile), { recursive: true });
 	fs.writeFileSync(logFile, "");
@@ -63,10 +67,10 @@ export async function startLanDevice(target: HostTarget, extra: Record<string, s
 			logServer = new XsbugLogServer({ breakOnExceptions: false });
 			await logServer.start(xsbugPort, link.hostAddress);
 			logServer.on("log", ({ text }: { text: string }) => LogFile.append(logFile, text));
-			running = await startDevice({ target, config, lan: link, xsbugPort });
+			running = await startDevice({ target, config, lan: link, xsbugPort, app });
 		}
 		else {
-			running = await startDevice({ target, config, lan: link });
+			running = await startDevice({ target, config, lan: link, app });
 			for (const line of running.process.log)
 				LogFile.append(logFile, line.raw);
 			running.process.on("log", line => LogFile.append(logFile, line.raw));
@@ -83,7 +87,7 @@ export async function startLanDevice(target: HostTarget, extra: Record<string, s
 		target,
 		link,
 		config,
-		endpoints: boardEndpoints(link.deviceAddress, config),
+		endpoints: app ? device.endpoints : boardEndpoints(link.deviceAddress, config),
 		logFile,
 		running: device,
 		async stop() {

@@ -37,16 +37,23 @@ function readManifest(file: string, platform: string, into: DeviceConfig, seen: 
 	const section = manifest.platforms?.[platform];
 	const includes = [manifest.include ?? [], section?.include ?? []].flat();
 	for (const include of includes) {
-		if (include.startsWith("."))		// the project's own manifests; the SDK's carry no config of ours
+		// The kit's own manifests, relative or through $(XSNETKIT); the SDK's carry no config of ours.
+		if (include.startsWith("."))
 			readManifest(path.resolve(path.dirname(file), include), platform, into, seen);
+		else if (include.startsWith("$(XSNETKIT)/"))
+			readManifest(path.join(projectRoot, include.slice("$(XSNETKIT)/".length)), platform, into, seen);
 	}
 	Object.assign(into, manifest.config ?? {}, section?.config ?? {});
 }
 
-/** The `mc/config` a host target sees: manifest config for `platform`, then the overrides (strings, as mcconfig passes them). */
-export function manifestConfig(platform = "lin", overrides: Record<string, string> = {}): DeviceConfig {
+/**
+ * The `mc/config` a host target sees: manifest config for `platform`, then the
+ * overrides (strings, as mcconfig passes them). `manifest`: another app's
+ * (npm run device -- --app), by default the kit's own app.
+ */
+export function manifestConfig(platform = "lin", overrides: Record<string, string> = {}, manifest = path.join(projectRoot, "manifest.json")): DeviceConfig {
 	const config: DeviceConfig = {};
-	readManifest(path.join(projectRoot, "manifest.json"), platform, config, new Set());
+	readManifest(manifest, platform, config, new Set());
 	return { ...config, ...overrides };
 }
 

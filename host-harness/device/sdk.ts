@@ -33,10 +33,14 @@ export function findSdk(env: NodeJS.ProcessEnv = process.env): SdkLookup {
 	return { sdk: { root, bin, mcconfig, mcsim } };
 }
 
-/** The environment Moddable's tools expect: MODDABLE set, the SDK's tools and this project's tsc on PATH. */
+/**
+ * The environment Moddable's tools expect: MODDABLE set, the SDK's tools and
+ * this project's tsc on PATH, and XSNETKIT naming this kit (the variable an
+ * app's manifest includes the kit through: "$(XSNETKIT)/tcp/manifest.json").
+ */
 export function sdkEnvironment(sdk: Sdk, projectRoot: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
 	const projectBin = path.join(projectRoot, "node_modules", ".bin");
-	return { ...env, MODDABLE: sdk.root, PATH: [projectBin, sdk.bin, env.PATH ?? ""].join(path.delimiter) };
+	return { ...env, MODDABLE: sdk.root, XSNETKIT: projectRoot, PATH: [projectBin, sdk.bin, env.PATH ?? ""].join(path.delimiter) };
 }
 
 export function which(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

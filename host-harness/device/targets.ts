@@ -13,7 +13,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DeviceProcess } from "./device-process.js";
-import { ServicesUp } from "./log-line.js";
+import type { ServicesUp } from "./log-line.js";
+import { appBuildDir, compileAppForNode, type App } from "./app.js";
 import { DeviceConfig, manifestConfig, projectRoot } from "./project.js";
 import { findSdk } from "./sdk.js";
 import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
@@ -38,6 +39,8 @@ export interface Endpoints {
 	tcp?: Endpoint;
 	udp?: Endpoint;
 	ws?: string;
+	/** A user's app (--app): its `services up` line as it logged it, each service's port by its name. */
+	services?: Record<string, unknown>;
 }
 
 export interface RunningDevice {
@@ -70,6 +73,8 @@ export interface StartOptions {
 	xsbugPort?: number;
 	/** Run the device inside this network namespace (host-harness/lib/netns.ts), reached at its address as a board is. */
 	lan?: LanLink;
+	/** A user's app on the kit instead of the kit's own (device/app.ts). */
+	app?: App;
 	/** Progress of the long steps (the simulator build), a line every few seconds. */
 	progress?: (text: string) => void;
 	/** The device's process as soon as it runs, before its services are up: to stream its boot log as it happens. */
@@ -108,14 +113,15 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	if (options.lan)
 		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
 	const device = options.target === "sim"
-		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress)
-		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan);
+		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress, options.app)
+		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan, options.app);
 	options.onProcess?.(device);
 	try {
 		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
+		const endpoints = options.app ? { target: options.target, services: { ...up } } : endpointsFrom(options.target, options.lan?.deviceAddress ?? loopback, up);
 		return {
 			target: options.target,
-			endpoints: endpointsFrom(options.target, options.lan?.deviceAddress ?? loopback, up),
+			endpoints,
 			process: device,
 			config,
 			control: controlPort ? command => sendControl(controlPort, command) : undefined,
@@ -128,11 +134,13 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	}
 }
 
-function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}, lan?: LanLink): DeviceProcess {
+function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}, lan?: LanLink, app?: App): DeviceProcess {
 	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
 	if (!fs.existsSync(boot))
 		throw new Error(`${boot} is missing: run "npm run build" first`);
-	const deviceConfig: DeviceConfig = manifestConfig("lin", config);
+	const deviceConfig: DeviceConfig = manifestConfig("lin", config, app?.manifest);
+	if (app)
+		env = { ...env, XSNK_APP_MODULES: JSON.stringify(Object.fromEntries(compileAppForNode(app))) };
 	const [command, ...prefix] = lan ? [...lan.exec, process.execPath] : [process.execPath];
 	const child = spawn(command, [...prefix, boot], {
 		cwd: projectRoot,
@@ -144,11 +152,12 @@ function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number,
 	return new DeviceProcess(child, "node-hosted device", readyTimeoutMs);
 }
 
-async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number, lan?: LanLink, progress?: (text: string) => void): Promise<DeviceProcess> {
+async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number, lan?: LanLink, progress?: (text: string) => void, app?: App): Promise<DeviceProcess> {
 	const lookup = findSdk();
 	if ("missing" in lookup)
 		throw new Error(`cannot run the simulator: ${lookup.missing}`);
-	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined, undefined, progress);
+	const appBuild = app && { manifestDir: app.dir, outDir: appBuildDir(app, xsbugPort !== undefined ? "sim-debug" : "sim") };
+	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined, appBuild, progress);
 	let xvfb;
 	try {
 		xvfb = await startXvfb();

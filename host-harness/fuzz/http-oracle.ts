@@ -2,7 +2,7 @@
  * The reference oracle for opening handshakes: given the bytes a client
  * sends as its upgrade request, which HTTP answers a WebSocket server with
  * this project's rules may give (RFC 6455 4.2.1, RFC 7230 3 and 5.4, and
- * the README):
+ * docs/api-websocket.md):
  *
  *   405  method other than GET (with Allow)
  *   404  another path

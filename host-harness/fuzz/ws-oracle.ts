@@ -1,7 +1,7 @@
 /*
  * The reference oracle for WebSocket traffic: given the bytes a client
  * sends after a good handshake, what a streaming echo server must do
- * (RFC 6455 and the README's rules for this server), worked out by parsing
+ * (RFC 6455 and the rules docs/api-websocket.md states for this server), worked out by parsing
  * the stream as a server would, independently of the device's code:
  *
  * - echo each valid message with its type and whole content (the server
@@ -9,7 +9,7 @@
  *   messages, and a message cut short may have any prefix of its content
  *   echoed so far);
  * - answer Pings with Pongs (5.5.3: several pending Pings may get one Pong,
- *   for the latest), send a Ping after the text message "Ping" (README);
+ *   for the latest), send a Ping after the text message "Ping" (docs/api-websocket.md);
  * - at the first violation, Close with its code: 1002 for protocol errors,
  *   1007 for invalid UTF-8 at its first bad byte (8.1), even in a frame that
  *   never completes, and after a Close, ignore everything;
@@ -28,7 +28,7 @@ export const Op = { CONT: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 } a
 
 /**
  * Decisions left to the server. false is always the first option (the
- * README's), true the other one, also legitimate:
+ * documented one), true the other one, also legitimate:
  * - controlNonMinimal: a control frame whose length (<= 125) is written in
  *   the 16/64-bit form: 1002 (5.5 reads the 7-bit field) / processed (5.2
  *   binds only senders to the minimal form);

@@ -4,6 +4,10 @@
  * folder, the project's device modules to their compiled files, and device
  * code that imports anything else (a Node API, an npm package) fails to
  * load, as it would fail to build with mcconfig.
+ *
+ * A user's app (npm run -s device -- --app, device/app.ts) brings its own
+ * modules, "main" among them: XSNK_APP_MODULES maps each specifier to its
+ * compiled file, ahead of the kit's.
  */
 
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -13,7 +17,8 @@ import { platformModules, deviceFolders } from "./module-map.js";
 const providerDir = path.dirname(fileURLToPath(import.meta.url));
 const buildRoot = path.resolve(providerDir, "..", "..");		// build/node
 const deviceModule = new RegExp(`^(${deviceFolders.join("|")})/[\\w-]+$`);
-const deviceRoots = [path.join(buildRoot, "main.js"), ...deviceFolders.map(folder => path.join(buildRoot, folder) + path.sep)];
+const appModules = new Map<string, string>(Object.entries(JSON.parse(process.env.XSNK_APP_MODULES ?? "{}") as Record<string, string>));
+const deviceRoots = [path.join(buildRoot, "main.js"), ...deviceFolders.map(folder => path.join(buildRoot, folder) + path.sep), ...appModules.values()];
 
 function isDeviceFile(url: string | undefined): boolean {
 	if (!url?.startsWith("file:"))
@@ -32,6 +37,9 @@ export async function resolve(specifier: string, context: ResolveContext, nextRe
 	const provider = platformModules[specifier];
 	if (provider)
 		return { url: pathToFileURL(path.join(providerDir, `${provider}.js`)).href, shortCircuit: true };
+	const appModule = appModules.get(specifier);
+	if (appModule)
+		return { url: pathToFileURL(appModule).href, shortCircuit: true };
 	if (specifier === "main" || deviceModule.test(specifier))
 		return { url: pathToFileURL(path.join(buildRoot, `${specifier}.js`)).href, shortCircuit: true };
 	if (isDeviceFile(context.parentURL))

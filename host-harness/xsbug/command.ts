@@ -9,6 +9,8 @@
 import { argumentsOr, registerCommand } from "../cli.js";
 import { badValue, unknownArgument } from "../lib/arguments.js";
 import { formatTime, XsbugLogServer, type XsbugMachine } from "./log-server.js";
+import { findApp, type App } from "../device/app.js";
+import { startDevice, type RunningDevice } from "../device/targets.js";
 
 const usage = `usage: host-harness logs [--port 5002] [--json] [options]
 
@@ -31,6 +33,8 @@ options:
                          (chunks, slots, stack, collections); --samples=all for every instrument
   --no-exception-stacks  do not break on exceptions: the machine reports "# Exception: …"
                          with a path and line only, and never stops (less serial traffic)
+  --app <dir>            also build a user's app (a folder with its manifest.json) as a debug
+                         build for the simulator and run it, reporting here; stopped with Ctrl-C
 
 A board: flash a debug build (npm run flash makes one), then run serial2xsbug, which
 bridges the board's serial port to this port as it would to xsbug:
@@ -63,6 +67,8 @@ export interface LogsArgs {
 	tags?: string[];
 	grep?: RegExp;
 	color?: boolean;
+	/** Build and run this app on the simulator, reporting to this server. */
+	app?: App;
 }
 
 /** Moddable's log levels, most severe first (modules/log: "E (1234) tag: text"). */
@@ -101,7 +107,7 @@ export function compactSample(text: string): string {
 
 export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 	const args: LogsArgs = { port: 5002, json: false, samples: false, breakOnExceptions: true };
-	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
+	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--app", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
 	for (let i = 0; i < argv.length; i++) {
 		const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
 		const flag = eq > 0 ? argv[i].slice(0, eq) : argv[i];
@@ -147,6 +153,13 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 			case "--color": args.color = true; break;
 			case "--no-color": args.color = false; break;
 			case "--no-exception-stacks": args.breakOnExceptions = false; break;
+			case "--app": {
+				const dir = value();
+				if (!dir || dir.startsWith("-"))
+					throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
+				args.app = findApp(dir);
+				break;
+			}
 			default: throw unknownArgument(argv[i], flags);
 		}
 	}
@@ -193,11 +206,24 @@ async function run(argv: string[]): Promise<number> {
 		process.stderr.write(`host-harness logs: ${(e as Error).message}\n`);
 		return 1;
 	}
+	let device: RunningDevice | undefined;
+	if (args.app) {
+		process.stderr.write(`host-harness logs: building ${args.app.dir} for the simulator (debug) …\n`);
+		try {
+			device = await startDevice({ target: "sim", app: args.app, xsbugPort: server.port, noWait: true, progress: text => process.stderr.write(`${text}\n`) });
+		}
+		catch (e) {
+			await server.close();
+			process.stderr.write(`host-harness logs: ${(e as Error).message}\n`);
+			return 1;
+		}
+	}
 	process.stderr.write(`host-harness logs: waiting for machines on ${args.host ?? "port"}${args.host ? ":" : " "}${server.port} (Ctrl-C to stop)${server.port !== 5002 ? `; simulator: XSBUG_PORT=${server.port}` : ""}\n`);
 	await new Promise<void>(resolve => {
 		process.once("SIGINT", resolve);
 		process.once("SIGTERM", resolve);
 	});
+	await device?.stop();
 	await server.close();
 	return 0;
 }

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { planTiers } from "../../host-harness/lib/tiers.js";
 import { projectRoot } from "../../host-harness/device/project.js";
-import { benchXs, type BenchXsResult, type XsRow } from "../../host-harness/bench/xs.js";
+import { benchXs, prepareBaseline, type BenchXsResult, type XsRow } from "../../host-harness/bench/xs.js";
 
 const plan = planTiers();
 const runs = plan.tiers.some(t => t.target === "sim");
@@ -24,11 +24,12 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 	};
 
 	beforeAll(async () => {
-		result = await benchXs({ ms: 1, count: 2, only: "", json: true });
+		// The baseline: the commit before the receive path stopped copying payloads (its reader copies; ours must not).
+		result = await benchXs({ ms: 1, count: 2, only: "", json: true, baseline: "51e55cb" });
 	}, 600_000);
 
 	it("measures every section, every workload without an error", () => {
-		expect(new Set(result.rows.map(r => r.section))).toEqual(new Set(["receive", "validate", "send server", "send client", "tcp echo", "memory", "check"]));
+		expect(new Set(result.rows.map(r => r.section))).toEqual(new Set(["ws receive", "ws send", "receive", "validate", "send server", "send client", "tcp echo", "memory", "check"]));
 		expect(result.rows.filter(r => r.error).map(r => `${r.section} ${r.group} ${r.impl}: ${r.error}`)).toEqual([]);
 		expect(result.xs.slotSize).toBeGreaterThanOrEqual(16);
 		for (const r of result.rows.filter(r => r.section !== "memory" && r.section !== "check")) {
@@ -37,18 +38,25 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 			expect(r.messagesPerSecond).toBeGreaterThan(0);
 			expect(r.boardSlotBytes).toBe(r.slots! * 16);
 		}
-		for (const impl of ["ours", "before", "moddable client", "ceiling", "floor", "read", "ours via socket", "ours whole", "before whole"])
+		for (const impl of ["ours", "baseline", "moddable client", "ceiling", "floor", "read", "ours via socket", "ours whole", "baseline whole"])
 			expect(row("receive", "64 binary, one frame", impl).chunkBytes).toBeGreaterThan(0);
 		expect(result.summary.length).toBeGreaterThan(10);
 	});
 
-	it("receives a binary message that fits in one read with no chunk beyond the read, and sends with a kept header", () => {
+	it("sends and receives messages through a WebSocket connection over a socket, beside Moddable's client", () => {
+		for (const section of ["ws receive", "ws send"])
+			for (const size of [64, 1024, 65536])
+				for (const impl of ["ours", "moddable client"])
+					expect(row(section, `${size} binary`, impl).messagesPerSecond, `${section} ${size} ${impl}`).toBeGreaterThan(0);
+		expect(result.summary.slice(0, 6).map(s => s.figure)).toEqual(["ws receive", "ws send"].flatMap(section => [64, 1024, 65536].map(size => `${section} ${size} B: ours ÷ Moddable client`)));
+	});
+
+	it("receives a binary message that fits in one read with no chunk beyond the read", () => {
 		for (const size of [64, 1024, 65536]) {
 			const group = `${size} binary, one frame`;
 			expect(row("receive", group, "ours").chunkBytes, group).toBe(row("receive", group, "read").chunkBytes);
-			// The code before issue 12 copied the payload out of the read.
-			expect(row("receive", group, "before").chunkBytes!, group).toBeGreaterThan(row("receive", group, "read").chunkBytes!);
-			expect(row("send server", `${size} binary`, "ours headerBytes").chunkBytes).toBe(0);
+			// The baseline's reader copied the payload out of the read.
+			expect(row("receive", group, "baseline").chunkBytes!, group).toBeGreaterThan(row("receive", group, "read").chunkBytes!);
 			expect(row("send server", `${size} binary`, "ours header").chunkBytes).toBeGreaterThan(0);
 		}
 	});
@@ -68,6 +76,12 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 	it("holds a half-received 64 KiB message in streaming mode without its payload", () => {
 		expect(row("memory", "in-flight 64 KiB message (half received)", "ours streaming").chunkBytes!).toBeLessThan(4096);
 		expect(row("memory", "in-flight 64 KiB message (half received)", "ours whole").chunkBytes!).toBeGreaterThanOrEqual(65536);
+	});
+
+	it("builds no baseline without --baseline, and refuses a ref that is not a commit", () => {
+		const none = prepareBaseline("");
+		expect(none.commit).toBe("");
+		expect(() => prepareBaseline("no-such-ref-anywhere")).toThrow(/not a commit/);
 	});
 
 	it("prints JSON from the command line", () => {

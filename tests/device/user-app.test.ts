@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findSdk } from "../../host-harness/device/sdk.js";
+import { findSdk, sdkEnvironment, which, type Sdk } from "../../host-harness/device/sdk.js";
 import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
 import { buildForSimulator, spawnSimulator, startXvfb, type AppBuild } from "../../host-harness/device/sim.js";
 import { DeviceProcess } from "../../host-harness/device/device-process.js";
@@ -95,5 +95,20 @@ describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side (m
 		for (const module of ["app/app", "app/config", "app/tcp-echo-server", "app/ws-client-session", "app/sdk-echo-server"])
 			expect(result.modules.has(module), `${module} left out`).toBe(false);
 		expect(result.output).toMatch(/### \d+ instances, \d+ keys/);
+	}, 240_000);
+});
+
+describe.runIf("sdk" in lookup)("a JavaScript app on the libraries, esp32 JS side, with no TypeScript on PATH", () => {
+	it("compiles the kit's .ts with the compiler the kit's manifest names, and links", () => {
+		const sdk = (lookup as { sdk: Sdk }).sdk;
+		// Only the SDK's tools and the system's: no tsc of any kind on PATH, and XSNETKIT unset (the manifest's default).
+		const env = { ...sdkEnvironment(sdk, projectRoot), PATH: [sdk.bin, "/usr/bin", "/bin"].join(path.delimiter), XSNETKIT: undefined };
+		expect(which("tsc", env)).toBeUndefined();
+		const app = path.join(projectRoot, "tests", "fixtures", "user-app-js");
+		const result = buildEsp32JsSide(sdk, { ssid: "example", password: "example-pass" }, true, { manifestDir: app, outDir: path.join(projectRoot, "build", "user-app-js", "esp32") }, env);
+		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
+		for (const module of ["main", "lines-app/reverse-lines", "lines-app/count", "websocket/server", "tcp/server", "tcp/line-reader", "modules/log", "wifi/station"])
+			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
+		expect(result.modules.has("app/app"), "the kit's own app left out").toBe(false);
 	}, 240_000);
 });

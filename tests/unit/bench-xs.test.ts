@@ -11,6 +11,8 @@ const records: XsRecord[] = [
 	{ section: "receive", group: "64 binary, one frame", impl: "ours via socket", bytes: 64, n: 1000, ns: 5e6, slots: 15, chunkBytes: 88 },
 	{ section: "receive", group: "64 binary, one frame", impl: "moddable client", bytes: 64, n: 1000, ns: 1e7, slots: 38, chunkBytes: 312 },
 	{ section: "receive", group: "64 binary, one frame", impl: "ceiling", bytes: 64, n: 1000, ns: 2e6, slots: 7, chunkBytes: 88 },
+	{ section: "ws receive", group: "64 binary", impl: "ours", bytes: 64, n: 1000, ns: 4e6, slots: 20, chunkBytes: 88 },
+	{ section: "ws receive", group: "64 binary", impl: "moddable client", bytes: 64, n: 1000, ns: 2e6, slots: 30, chunkBytes: 200 },
 	{ section: "validate", group: "1024 ascii", impl: "ours", bytes: 1024, n: 100, ns: 1e6, slots: 4, chunkBytes: 0 },
 	{ section: "validate", group: "1024 ascii", impl: "ceiling", bytes: 1024, n: 100, ns: 1e5, slots: 3, chunkBytes: 1040 },
 	{ section: "memory", group: "idle", impl: "ours", count: 8, slots: 80, chunkBytes: 1520 },
@@ -30,12 +32,14 @@ describe("bench xs figures", () => {
 		expect(rows.find(r => r.section === "memory")!.boardSlotBytes).toBe(1280);
 	});
 
-	it("judges the issue's goals from the rows", () => {
+	it("judges the targets from the rows", () => {
 		const summary = summarize(rows);
 		const get = (figure: string) => summary.find(s => s.figure.startsWith(figure))!;
 		expect(get("64 B: chunk bytes/msg beyond the read")).toMatchObject({ value: 0, met: true });
 		expect(get("1024 B ASCII")).toMatchObject({ value: 0.1, met: false });
-		expect(get("64 binary, one frame: ours via socket")).toMatchObject({ value: 2, met: true });
+		expect(get("64 binary, one frame: reader via socket")).toMatchObject({ value: 2, met: true });
+		expect(summary[0]).toMatchObject({ figure: "ws receive 64 B: ours ÷ Moddable client", value: 0.5, met: false });
+		expect(get("ws send 64 B").value).toBeUndefined();
 		expect(get("1024 B: chunk bytes/msg beyond the read").value).toBeUndefined();
 	});
 
@@ -52,8 +56,8 @@ describe("bench xs figures", () => {
 
 describe("bench xs arguments", () => {
 	it("takes --ms, --count, --only and --json", () => {
-		expect(parseBenchXsArgs(["xs"])).toEqual({ ms: 300, count: 0, only: "", json: false });
-		expect(parseBenchXsArgs(["xs", "--ms", "50", "--count", "3", "--only", "receive_64_", "--json"])).toEqual({ ms: 50, count: 3, only: "receive_64_", json: true });
+		expect(parseBenchXsArgs(["xs"])).toEqual({ ms: 300, count: 0, only: "", json: false, baseline: "" });
+		expect(parseBenchXsArgs(["xs", "--ms", "50", "--count", "3", "--only", "receive_64_", "--json", "--baseline", "51e55cb"])).toEqual({ ms: 50, count: 3, only: "receive_64_", json: true, baseline: "51e55cb" });
 		expect(parseBenchXsArgs(["xs", "--help"])).toBe("help");
 	});
 

@@ -12,6 +12,12 @@
  * allocates to stand in for the network (a read's buffer) is counted too,
  * and measured alone as the "read" row, so "beyond the read" is a subtraction.
  *
+ * The "ws receive" and "ws send" sections are the headline: a message
+ * through the server's WebSocket connection over a socket, as a real one
+ * travels (ws-adapter.js). The other sections time the parts alone.
+ * "baseline" rows are the same parts at another commit (bench xs
+ * --baseline <ref>: host-harness/bench/xs.ts builds them from git).
+ *
  * JavaScript, not TypeScript: this folder is an XS app, outside both the
  * device's and the host's tsconfig.
  */
@@ -25,14 +31,17 @@ import SdkWebSocket from "embedded:network/websocket/client";
 import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader } from "websocket/message-reader";
 import { Utf8Validator } from "websocket/validation";
-import { FrameWriter as BeforeWriter } from "before/frame-writer";
-import { MessageReader as BeforeReader } from "before/message-reader";
-import { Utf8Validator as BeforeValidator } from "before/validation";
+import * as baseline from "bench/baseline";
 import * as heap from "bench/heap";
 import { validate as nativeValidate } from "websocket/utf8";
 import { Utf8Validator as LastJsValidator } from "bench/js-validation";
 import { checkUtf8 } from "bench/utf8-check";
 import { startEchoServer } from "echo-adapter";
+import { startWebSocketServer } from "ws-adapter";
+
+const { FrameWriter: BaselineWriter, MessageReader: BaselineReader, Utf8Validator: BaselineValidator } = baseline;
+/** The baseline's commit, "" when the run has none. */
+const baselineRef = baseline.ref;
 
 const budgetNs = Number(config.benchMs ?? 300) * 1e6;
 const fixedCount = Number(config.benchCount ?? 0);
@@ -292,6 +301,21 @@ function sdkRun(wire, reads) {
 	};
 }
 
+/** Moddable's client sending: write(data) as a binary message on an attached (server-side, unmasked) memory socket. */
+function sdkSendRun(data) {
+	const [a, b] = TCP.pair();
+	const peer = new TCP({ from: a });
+	const sdk = new SdkWebSocket({ attach: { endpoint: b.endpoint, constructor: TCP }, onError() {} });
+	const socket = b.endpoint.socket;
+	return n => {
+		for (let i = 0; i < n; i++) {
+			socket.refill();
+			sdk.write(data, { binary: true });
+			peer.discard();
+		}
+	};
+}
+
 function ceilingRun(wire, reads, ranges) {
 	return n => {
 		for (let i = 0; i < n; i++) {
@@ -337,14 +361,59 @@ for (const size of [64, 1024, 65536]) {
 			add("receive", group, "read", size, () => readOnlyRun(wire, reads), "the stand-in for socket.read(count): one slice per read");
 			add("receive", group, "ours", size, () => readerRun(MessageReader, new RangeSink(), true, wire, reads), "MessageReader streaming, onMessageRange");
 			add("receive", group, "ours whole", size, () => readerRun(MessageReader, new WholeSink(), false, wire, reads), "MessageReader whole mode, onMessage");
-			add("receive", group, "before", size, () => readerRun(BeforeReader, new PieceSink(), true, wire, reads), "MessageReader before issue 12, streaming, onMessageData");
-			add("receive", group, "before whole", size, () => readerRun(BeforeReader, new WholeSink(), false, wire, reads), "MessageReader before issue 12, whole mode");
+			if (baselineRef) {
+				add("receive", group, "baseline", size, () => readerRun(BaselineReader, new PieceSink(), true, wire, reads), `MessageReader at ${baselineRef}, streaming`);
+				add("receive", group, "baseline whole", size, () => readerRun(BaselineReader, new WholeSink(), false, wire, reads), `MessageReader at ${baselineRef}, whole mode`);
+			}
 			add("receive", group, "ours via socket", size, () => oursSocketRun(wire, reads), "memory socket, read(count), MessageReader streaming");
 			add("receive", group, "moddable client", size, () => sdkRun(wire, reads), kind === "text" ? "memory socket, read(count); does not validate UTF-8" : "memory socket, read(count)");
 			add("receive", group, "ceiling", size, () => ceilingRun(wire, reads, ranges), "one copy + native Logical.xor over the payload");
 			add("receive", group, "floor", size, () => floorRun(wire, reads, ranges), "one copy + per-byte JS unmask loop");
 		}
 	}
+}
+
+/* ------------------------------------------ a WebSocket connection, end to end */
+
+// The path a real message takes: a browser's masked frame into the server's
+// socket, the connection's reads and reader, the route's handler (receive);
+// connection.sendBinary(), the queue, framing and writes within the socket's
+// budget, the peer reading it (send). One connection per workload, kept open.
+const wsMaxMessage = 65536 + 1024;
+for (const size of [64, 1024, 65536]) {
+	const data = binaryPayload(size);
+	const group = `${size} binary`;
+	const { wire } = wireOf(data, 2, 1);
+	const reads = readsOf(wire.byteLength, size > SEGMENT);
+	const bytes = new Uint8Array(wire);
+	add("ws receive", group, "ours", size, () => {
+		const ws = startWebSocketServer(wsMaxMessage);
+		const { client, serverSocket } = ws.connect();
+		return n => {
+			const before = ws.handler.messages;
+			for (let i = 0; i < n; i++)
+				for (let r = 0; r < reads.length; r += 2) {
+					client.write(bytes.subarray(reads[r], reads[r + 1]));
+					serverSocket.deliver();
+				}
+			if (ws.handler.messages - before !== n)
+				throw new Error(`${ws.handler.messages - before} of ${n} messages delivered`);
+		};
+	}, `websocket/server's connection over a memory socket, whole messages to onMessage${size > SEGMENT ? ", 1460 B segments" : ""}`);
+	add("ws receive", group, "moddable client", size, () => sdkRun(wire, reads), "Moddable's ECMA-419 client, attached to a memory socket, read(count)");
+	add("ws send", group, "ours", size, () => {
+		const ws = startWebSocketServer(wsMaxMessage);
+		const { client, serverSocket, connection } = ws.connect();
+		return n => {
+			for (let i = 0; i < n; i++) {
+				if (!connection.sendBinary(data))
+					throw new Error("send refused");
+				serverSocket.refill();		// the budget back, as after ACKs: the queue drains
+				client.discard();
+			}
+		};
+	}, "connection.sendBinary() on websocket/server's connection: queue, frames, writes within the budget");
+	add("ws send", group, "moddable client", size, () => sdkSendRun(data.buffer), "write(data) on Moddable's client, attached (server side, unmasked)");
 }
 
 /* -------------------------------------------------------------- validate */
@@ -373,8 +442,8 @@ for (const size of [64, 1024, 65536]) {
 				}
 			};
 		}, "the last JS Utf8Validator (ASCII a word at a time; bench/xs/js-validation.ts)");
-		add("validate", group, "before", size, () => {
-			const validator = new BeforeValidator();
+		if (baselineRef) add("validate", group, "baseline", size, () => {
+			const validator = new BaselineValidator();
 			return n => {
 				for (let i = 0; i < n; i++) {
 					validator.reset();
@@ -382,7 +451,7 @@ for (const size of [64, 1024, 65536]) {
 						throw new Error("invalid");
 				}
 			};
-		}, "Utf8Validator before issue 12 (a byte per JS loop turn)");
+		}, `Utf8Validator at ${baselineRef}`);
 		add("validate", group, "native alone", size, () => {
 			return n => {
 				for (let i = 0; i < n; i++)
@@ -419,17 +488,6 @@ function sinkPair() {
 for (const size of [64, 1024, 65536]) {
 	const data = binaryPayload(size).buffer;
 	const group = `${size} binary`;
-	add("send server", group, "ours headerBytes", size, () => {
-		const { socket, peer } = sinkPair();
-		const writer = new FrameWriter({ role: "server" });
-		return n => {
-			for (let i = 0; i < n; i++) {
-				socket.write(writer.headerBytes(2, true, size));
-				socket.write(writer.payload(data));
-				peer.discard();
-			}
-		};
-	}, "FrameWriter.headerBytes (kept header) + payload(), written at once");
 	add("send server", group, "ours header", size, () => {
 		const { socket, peer } = sinkPair();
 		const writer = new FrameWriter({ role: "server" });
@@ -441,19 +499,7 @@ for (const size of [64, 1024, 65536]) {
 			}
 		};
 	}, "FrameWriter.header (a fresh header, may be queued) + payload()");
-	add("send server", group, "moddable client", size, () => {
-		const [a, b] = TCP.pair();
-		const peer = new TCP({ from: a });
-		const ws = new SdkWebSocket({ attach: { endpoint: b.endpoint, constructor: TCP }, onError() {} });
-		const socket = b.endpoint.socket;
-		return n => {
-			for (let i = 0; i < n; i++) {
-				socket.refill();
-				ws.write(data, { binary: true });
-				peer.discard();
-			}
-		};
-	}, "write(data) on an attached (server-side, unmasked) socket");
+	add("send server", group, "moddable client", size, () => sdkSendRun(data), "write(data) on an attached (server-side, unmasked) socket");
 	add("send server", group, "ceiling", size, () => {
 		const { socket, peer } = sinkPair();
 		return n => {
@@ -474,16 +520,16 @@ for (const size of [64, 1024, 65536]) {
 			}
 		};
 	}, "FrameWriter.frame (one buffer, masked)");
-	add("send client", group, "before frame", size, () => {
+	if (baselineRef) add("send client", group, "baseline frame", size, () => {
 		const { socket, peer } = sinkPair();
-		const writer = new BeforeWriter({ role: "client" });
+		const writer = new BaselineWriter({ role: "client" });
 		return n => {
 			for (let i = 0; i < n; i++) {
 				socket.write(writer.frame(2, data));
 				peer.discard();
 			}
 		};
-	}, "FrameWriter before issue 12");
+	}, `FrameWriter at ${baselineRef}`);
 	add("send client", group, "ceiling", size, () => {
 		const { socket, peer } = sinkPair();
 		const mask = Uint8Array.of(1, 2, 3, 4);
@@ -597,7 +643,8 @@ function addMemory(group, impl, make, count, note) {
 }
 
 addMemory("WebSocket protocol state per connection", "ours", () => ({ reader: new MessageReader(new RangeSink(), { role: "server", streaming: true }), writer: new FrameWriter({ role: "server" }) }), 32, "MessageReader (streaming) + FrameWriter; the connection object and socket are websocket/connection's");
-addMemory("WebSocket protocol state per connection", "before", () => ({ reader: new BeforeReader(new PieceSink(), { role: "server", streaming: true }), writer: new BeforeWriter({ role: "server" }) }), 32);
+if (baselineRef)
+	addMemory("WebSocket protocol state per connection", "baseline", () => ({ reader: new BaselineReader(new PieceSink(), { role: "server", streaming: true }), writer: new BaselineWriter({ role: "server" }) }), 32, `at ${baselineRef}`);
 {
 	const half = wireOf(binaryPayload(65536), 2, 1).wire;
 	const reads = readsOf(half.byteLength >> 1, true);
@@ -609,8 +656,10 @@ addMemory("WebSocket protocol state per connection", "before", () => ({ reader: 
 	};
 	addMemory("in-flight 64 KiB message (half received)", "ours streaming", inflight(MessageReader, RangeSink, true), 4, "reader state alone: pieces are delivered, not held");
 	addMemory("in-flight 64 KiB message (half received)", "ours whole", inflight(MessageReader, WholeSink, false), 4, "the assembly buffer, sized from the frame's declared length");
-	addMemory("in-flight 64 KiB message (half received)", "before streaming", inflight(BeforeReader, PieceSink, true), 4);
-	addMemory("in-flight 64 KiB message (half received)", "before whole", inflight(BeforeReader, WholeSink, false), 4);
+	if (baselineRef) {
+		addMemory("in-flight 64 KiB message (half received)", "baseline streaming", inflight(BaselineReader, PieceSink, true), 4, `at ${baselineRef}`);
+		addMemory("in-flight 64 KiB message (half received)", "baseline whole", inflight(BaselineReader, WholeSink, false), 4, `at ${baselineRef}`);
+	}
 }
 {
 	let echo;

@@ -1,0 +1,189 @@
+// A user's app through the harness's own commands, per host tier:
+// `npm run -s device -- --app <dir>` builds and boots the JavaScript fixture
+// (tests/fixtures/user-app-js), prints its `services up` line as "services",
+// and the app is judged through real sockets (its suite); `check --app`
+// judges what the harness can know of any app; `npm start --app` shows it
+// running; `logs --app` runs its debug build on the simulator and prints
+// its log through the xsbug protocol; and on the lan tiers (a network
+// namespace) the app is reached at its own address.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, spawnSync } from "node:child_process";
+import * as net from "node:net";
+import * as path from "node:path";
+import { projectRoot } from "../../host-harness/device/project.js";
+import { tiers } from "./device-under-test.js";
+import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+
+const fixture = path.join(projectRoot, "tests", "fixtures", "user-app-js");
+const deviceJs = path.join(projectRoot, "build", "node", "host-harness", "device.js");
+const harness = path.join(projectRoot, "host-harness", "bin.mjs");
+
+interface Booted {
+	stop(): Promise<number | null>;
+	line: { target: string; services: Record<string, number | string> };
+	stderr: () => string;
+}
+
+/** Start `device --app` and resolve with its one line of JSON. */
+function boot(args: string[], timeoutMs: number): Promise<Booted> {
+	const child = spawn(process.execPath, [deviceJs, ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+	let stdout = "";
+	let stderr = "";
+	child.stderr.on("data", (d: Buffer) => { stderr += d; });
+	const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
+	return new Promise<Booted>((resolve, reject) => {
+		const timer = setTimeout(() => { child.kill("SIGTERM"); reject(new Error(`no line within ${timeoutMs} ms:\n${stderr}`)); }, timeoutMs);
+		child.stdout.on("data", (d: Buffer) => {
+			stdout += d;
+			if (stdout.includes("\n")) {
+				clearTimeout(timer);
+				resolve({
+					line: JSON.parse(stdout.split("\n")[0]),
+					stderr: () => stderr,
+					stop: () => { child.kill("SIGTERM"); return exited; },
+				});
+			}
+		});
+		void exited.then(code => { clearTimeout(timer); reject(new Error(`exited ${code} before its line:\n${stderr}`)); });
+	});
+}
+
+/** Send lines to the reverse-lines service and collect the answer until `count` lines came back. */
+function lines(host: string, port: number, text: string, count: number): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const socket = net.connect(port, host);
+		let got = "";
+		const timer = setTimeout(() => { socket.destroy(); reject(new Error(`only "${got}" within 10 s`)); }, 10_000);
+		socket.on("connect", () => socket.write(text));
+		socket.on("data", d => {
+			got += d.toString("latin1");
+			if (got.split("\n").length > count) {
+				clearTimeout(timer);
+				socket.end();
+				resolve(got);
+			}
+		});
+		socket.on("error", e => { clearTimeout(timer); reject(e); });
+	});
+}
+
+/** The JavaScript fixture's own suite, against wherever it runs. */
+function fixtureSuite(reach: () => { host: string; services: Booted["line"]["services"] }) {
+	it("answers each line reversed, lines split across writes and many in one", async () => {
+		const { host, services } = reach();
+		expect(await lines(host, Number(services.lines), "hello\nkit 42\n", 2)).toBe("olleh\n24 tik\n");
+		const many = Array.from({ length: 50 }, (_, i) => `line ${i}`);
+		expect(await lines(host, Number(services.lines), `${many.join("\n")}\n`, 50)).toBe(`${many.map(l => [...l].reverse().join("")).join("\n")}\n`);
+	});
+
+	it("answers each WebSocket message on /count with its size; 404 elsewhere", async () => {
+		const { host, services } = reach();
+		const socket = await openWs(`ws://${host}:${services.count}/count`);
+		try {
+			socket.send("hello, kit");
+			expect((await nextMessage(socket)).data.toString()).toBe("10");
+			socket.send(Buffer.alloc(3000));
+			expect((await nextMessage(socket)).data.toString()).toBe("3000");
+		}
+		finally {
+			socket.terminate();
+		}
+		await expect(openWs(`ws://${host}:${services.count}/elsewhere`)).rejects.toThrow(/404/);
+	});
+}
+
+for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim")) {
+	describe(`device --app (JavaScript app) on ${tier.target}`, () => {
+		let booted: Booted | undefined;
+		beforeAll(async () => {
+			booted = await boot(["--target", tier.target, "--app", fixture, "--config", "linesPort=0", "--config", "countPort=0", "--quiet"], 240_000);
+		}, 250_000);
+		afterAll(async () => {
+			expect(await booted?.stop()).toBe(0);
+		});
+
+		it("prints the app's services line, with the ports the config asked for", () => {
+			expect(booted!.line.target).toBe(tier.target);
+			expect(booted!.line.services).toMatchObject({ address: expect.any(String), lines: expect.any(Number), count: expect.any(Number) });
+			expect(booted!.line.services.lines).toBeGreaterThan(0);
+		});
+
+		fixtureSuite(() => ({ host: "127.0.0.1", services: booted!.line.services }));
+	});
+
+	describe(`check --app on ${tier.target}`, () => {
+		it("passes the JavaScript app, and refuses a folder without a manifest", () => {
+			const ok = spawnSync(process.execPath, [harness, "check", "--app", fixture, "--target", tier.target, "--json", "--config", "linesPort=0", "--config", "countPort=0"], { cwd: projectRoot, encoding: "utf8", timeout: 240_000 });
+			const report = JSON.parse(ok.stdout) as { passed: number; failed: number; cases: { name: string; state: string }[] };
+			expect(report.cases.map(c => `${c.state} ${c.name}`)).toEqual([
+				"passed user-app-js boots on " + tier.target + " and logs its services up",
+				expect.stringMatching(/^passed service lines accepts a TCP connection/),
+				expect.stringMatching(/^passed service count accepts a TCP connection/),
+				"passed user-app-js logged no error and no exception",
+			]);
+			expect(ok.status).toBe(0);
+			const missing = spawnSync(process.execPath, [harness, "check", "--app", path.join(projectRoot, "tests"), "--target", tier.target], { cwd: projectRoot, encoding: "utf8" });
+			expect(missing.status).toBe(2);
+			expect(missing.stderr).toMatch(/no manifest\.json/);
+		}, 250_000);
+	});
+}
+
+for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim")) {
+	describe(`npm start --app on ${tier.target}`, () => {
+		it("boots the app, shows its log and its services line, and stops after --duration", () => {
+			const start = path.join(projectRoot, "build", "node", "host-harness", "start.js");
+			const run = spawnSync(process.execPath, [start, "--app", fixture, "--target", tier.target, "--duration", "2", "--config", "linesPort=0", "--config", "countPort=0"],
+				{ cwd: projectRoot, encoding: "utf8", timeout: 240_000 });
+			expect(run.status, run.stderr).toBe(0);
+			expect(run.stdout).toMatch(/\[harness\]\s+services up: \{"address":"[\d.]+","lines":\d+,"count":\d+\}/);
+			expect(run.stdout).toMatch(/\[device\]\s+I \(\d+\) reverse-lines: Socket listening on port \d+/);
+			expect(run.stdout).toMatch(/stopped user-app-js/);
+		}, 250_000);
+	});
+}
+
+describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs --app: a debug build of the app on the simulator, its log through the xsbug protocol", () => {
+	it("prints the app's log lines as they come, and stops the app on SIGINT", async () => {
+		const child = spawn(process.execPath, [harness, "logs", "--app", fixture, "--port", "0", "--no-color"], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		child.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error(`no services line within 240 s:\n${stdout}\n${stderr}`)), 240_000);
+			child.stdout.on("data", (d: Buffer) => {
+				stdout += d;
+				if (/app: services up/.test(stdout)) {
+					clearTimeout(timer);
+					resolve();
+				}
+			});
+		});
+		expect(stdout).toMatch(/\d\d:\d\d:\d\d\.\d{3} \[[^\]]+\] I \(\d+\) app: services up \{"address":"[\d.]+","lines":7080,"count":7081\}/);
+		child.kill("SIGINT");
+		expect(await exited).toBe(0);
+	}, 250_000);
+});
+
+const noNamespaces = whyNoNamespaces();
+const lanTargets = tiers.filter(t => t.target === "node" || t.target === "sim").map(t => t.target);
+if (noNamespaces)
+	console.log(`device --app --netns skipped: ${noNamespaces}`);
+
+for (const target of noNamespaces ? [] : lanTargets) describe(`device --app --netns on ${target}: the app at its own address, as on a LAN`, () => {
+	let booted: Booted | undefined;
+	beforeAll(async () => {
+		booted = await boot(["--target", target, "--app", fixture, "--netns", "--quiet"], 240_000);
+	}, 250_000);
+	afterAll(async () => {
+		expect(await booted?.stop()).toBe(0);
+	});
+
+	it("serves on its manifest's ports at an address of 198.18.0.0/15", () => {
+		expect(booted!.line.services).toMatchObject({ address: expect.stringMatching(/^198\.(18|19)\./), lines: 7080, count: 7081 });
+	});
+
+	fixtureSuite(() => ({ host: String(booted!.line.services.address), services: booted!.line.services }));
+});

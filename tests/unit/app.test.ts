@@ -1,0 +1,60 @@
+// A user's app on the harness (host-harness/device/app.ts): its own modules
+// found from its manifest, its folder checked, and --app taken by device,
+// start and check with the app's own config keys.
+import { describe, expect, it } from "vitest";
+import * as path from "node:path";
+import { appBuildDir, appModules, findApp } from "../../host-harness/device/app.js";
+import { manifestConfig, projectRoot } from "../../host-harness/device/project.js";
+import { parseArgs as parseDeviceArgs } from "../../host-harness/device.js";
+import { parseArgs as parseStartArgs } from "../../host-harness/start.js";
+import { parseCheckArgs } from "../../host-harness/check/command.js";
+
+const fixture = (name: string) => path.join(projectRoot, "tests", "fixtures", name);
+
+describe("a user's app", () => {
+	it("is a folder with a manifest.json, and nothing else is", () => {
+		expect(findApp(fixture("user-app-js"))).toMatchObject({ name: "user-app-js", dir: fixture("user-app-js") });
+		expect(() => findApp(path.join(projectRoot, "tests"))).toThrow(/no manifest\.json/);
+	});
+
+	it("has the modules its manifest names: \"*\" keeps the file's name, a folder's \"/*\" each file", () => {
+		const js = appModules(findApp(fixture("user-app-js")));
+		expect([...js.keys()].sort()).toEqual(["lines-app/count", "lines-app/reverse-lines", "main"]);
+		expect(js.get("main")).toBe(path.join(fixture("user-app-js"), "main.js"));
+		const ts = appModules(findApp(fixture("user-app")));
+		expect([...ts.keys()].sort()).toEqual(["main", "user-app/shout", "user-app/upper-case"]);
+		expect(ts.get("user-app/shout")).toBe(path.join(fixture("user-app"), "services", "shout.ts"));
+	});
+
+	it("reads its config from its own manifest and the kit's it includes through $(XSNETKIT)", () => {
+		const config = manifestConfig("lin", { linesPort: "0" }, findApp(fixture("user-app-js")).manifest);
+		expect(config).toMatchObject({ linesPort: "0", countPort: 7081, ssid: "simulated-wifi" });
+		expect(config).not.toHaveProperty("tcpPort");
+	});
+
+	it("builds in a git-ignored folder of its own per target", () => {
+		const dir = appBuildDir(findApp(fixture("user-app-js")), "sim");
+		expect(dir.startsWith(path.join(projectRoot, "build", "app", "user-app-js-"))).toBe(true);
+		expect(path.basename(dir)).toBe("sim");
+	});
+});
+
+describe("--app on the commands", () => {
+	it("device: takes the app and passes its config keys as they are (the kit's schema is the kit's app's)", () => {
+		const args = parseDeviceArgs(["--target", "node", "--app", fixture("user-app-js"), "--config", "linesPort=0"]);
+		expect(args).toMatchObject({ target: "node", config: { linesPort: "0" }, app: { name: "user-app-js" } });
+		expect(() => parseDeviceArgs(["--target", "node", "--app", path.join(projectRoot, "tests")])).toThrow(/no manifest\.json/);
+		expect(() => parseDeviceArgs(["--target", "node", "--app"])).toThrow(/--app/);
+	});
+
+	it("start: takes the app, without the dashboard", () => {
+		expect(parseStartArgs(["--app", fixture("user-app"), "--target", "sim"])).toMatchObject({ target: "sim", app: { name: "user-app" } });
+		expect(() => parseStartArgs(["--app", fixture("user-app"), "--dashboard"])).toThrow(/--app/);
+	});
+
+	it("check: takes the app with a target, and nothing that describes a board", () => {
+		expect(parseCheckArgs(["--app", fixture("user-app-js"), "--target", "sim", "--json"])).toMatchObject({ target: "sim", json: true, app: { name: "user-app-js" } });
+		expect(() => parseCheckArgs(["--app", fixture("user-app-js")])).toThrow(/--target/);
+		expect(() => parseCheckArgs(["--app", fixture("user-app-js"), "--device", "192.0.2.1"])).toThrow(/--target/);
+	});
+});
