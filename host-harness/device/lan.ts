@@ -17,18 +17,21 @@
  *
  * Ports are a board's defaults (8080, 9000, 80): the namespace is the
  * device's alone, so nothing clashes.
+ *
+ * The lwip target runs here too: the simulator over lwIP, on a TAP bridged to
+ * the link's device end (host-harness/device/lwip.ts).
  */
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createLink, type LanLink } from "../lib/netns.js";
-import { boardEndpoints, startDevice, type Endpoints, type HostTarget, type RunningDevice } from "./targets.js";
+import { boardEndpoints, startDevice, type DeviceTarget, type Endpoints, type RunningDevice } from "./targets.js";
 import { LogFile } from "./log-file.js";
 import { projectRoot } from "./project.js";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 
 export interface LanDevice {
-	target: HostTarget;
+	target: DeviceTarget;
 	link: LanLink;
 	/** The config it runs, as a board's DEVICE_CONFIG would say. */
 	config: Record<string, string>;
@@ -50,7 +53,7 @@ export interface LanDeviceOptions {
 	link?: LanLink;
 }
 
-export async function startLanDevice(target: HostTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
+export async function startLanDevice(target: DeviceTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
 	const link = options.link ?? createLink();
 	const config = { ...lanPorts, ...extra };
 	const logFile = path.join(projectRoot, "build", "lan", `${link.ns}-${target}.log`);

@@ -3,6 +3,7 @@
  *
  *   node  the device modules in a Node process over the host providers
  *   sim   the app built by mcconfig for the Moddable simulator, run by mcsim
+ *   lwip  the simulator build over lwIP configured as a board's (host-harness/device/lwip.ts), in a network namespace only
  *   board a real ESP32 reached by IP (DEVICE=<ip>); nothing to start
  *
  * startDevice() boots node or sim with a configuration and resolves once the
@@ -17,6 +18,7 @@ import { ServicesUp } from "./log-line.js";
 import { DeviceConfig, manifestConfig, projectRoot } from "./project.js";
 import { findSdk } from "./sdk.js";
 import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
+import { startLwipSimulator } from "./lwip.js";
 import { trackPid, untrackPid } from "./pids.js";
 import { readConfig } from "../../modules/config-schema.js";
 import { freeTcpPort } from "../lib/ports.js";
@@ -24,6 +26,8 @@ import { sendControl } from "./control-client.js";
 import type { LanLink } from "../lib/netns.js";
 
 export type HostTarget = "node" | "sim";
+/** What startDevice starts: a host target, or the lwip target (in a network namespace only). */
+export type DeviceTarget = HostTarget | "lwip";
 export type TargetName = HostTarget | "board";
 
 export interface Endpoint {
@@ -40,7 +44,7 @@ export interface Endpoints {
 }
 
 export interface RunningDevice {
-	target: HostTarget;
+	target: DeviceTarget;
 	endpoints: Endpoints;
 	process: DeviceProcess;
 	/** The configuration the device was given (key=value strings, as mcconfig passes them). */
@@ -51,7 +55,7 @@ export interface RunningDevice {
 }
 
 export interface StartOptions {
-	target: HostTarget;
+	target: DeviceTarget;
 	/** mcconfig-style overrides: key → value string. */
 	config?: Record<string, string>;
 	readyTimeoutMs?: number;
@@ -94,7 +98,9 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	const controlPort = options.control ? await freeTcpPort() : undefined;
 	if (controlPort)
 		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
-	if (options.target === "sim" && (options.wifiFaults || options.control))
+	if (options.target === "lwip" && (!options.lan || options.xsbugPort))
+		throw new Error("the lwip target runs in a network namespace (--netns), with its log on its stdout");
+	if (options.target !== "node" && (options.wifiFaults || options.control))
 		throw new Error("WiFi faults and the control channel exist on the Node-hosted device only");
 	if (options.lan && options.control)
 		throw new Error("a device in a network namespace is reached as a board is: it has no control channel");
@@ -102,15 +108,17 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 		throw new Error("the Node-hosted device has no xsbug connection: its log is its stdout");
 	if (options.lan)
 		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
-	const device = options.target === "sim"
-		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress)
-		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan);
+	const device = options.target === "lwip" && options.lan
+		? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress)
+		: options.target === "sim"
+			? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress)
+			: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan);
 	options.onProcess?.(device);
 	try {
 		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
 		return {
 			target: options.target,
-			endpoints: endpointsFrom(options.target, options.lan?.deviceAddress ?? loopback, up),
+			endpoints: endpointsFrom(options.target === "lwip" ? "board" : options.target, options.lan?.deviceAddress ?? loopback, up),
 			process: device,
 			config,
 			control: controlPort ? command => sendControl(controlPort, command) : undefined,
