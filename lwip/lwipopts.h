@@ -67,6 +67,11 @@
 #define MEMP_NUM_TCP_SEG                (MEMP_NUM_TCP_PCB * TCP_SND_QUEUELEN)
 #define MEMP_NUM_PBUF                   (2 * MEMP_NUM_TCP_PCB * TCP_SND_QUEUELEN)
 #define PBUF_POOL_SIZE                  (MEMP_NUM_TCP_PCB * (TCP_WND / TCP_MSS + 2) + 16)
+/* One received Ethernet frame in one pbuf, as ESP-IDF's CONFIG_LWIP_L2_TO_L3_COPY
+   (Moddable's esp32 default) copies each Wi-Fi frame into one PBUF_RAM pbuf: the
+   SDK's udp.c reads a datagram's first pbuf only (a 1472-byte datagram in a
+   pool of MSS-sized pbufs came back as 1454 bytes). */
+#define PBUF_POOL_BUFSIZE               LWIP_MEM_ALIGN_SIZE(1536)
 #define MEMP_NUM_TCPIP_MSG_API          64
 #define MEMP_NUM_TCPIP_MSG_INPKT        64
 #define MEMP_NUM_SYS_TIMEOUT            (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
