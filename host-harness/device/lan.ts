@@ -51,10 +51,16 @@ export interface LanDeviceOptions {
 	/** The simulator's log through the xsbug protocol over the link from a debug build (see above), instead of its own output. */
 	xsbug?: boolean;
 	link?: LanLink;
+	/** stop() leaves the link in place, for the caller's next device on it (the caller removes it). */
+	keepLink?: boolean;
 }
 
 export async function startLanDevice(target: DeviceTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
 	const link = options.link ?? createLink();
+	const removeLink = () => {
+		if (!options.keepLink)
+			link.remove();
+	};
 	const config = { ...lanPorts, ...extra };
 	const logFile = path.join(projectRoot, "build", "lan", `${link.ns}-${target}.log`);
 	fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -78,7 +84,7 @@ export async function startLanDevice(target: DeviceTarget, extra: Record<string,
 	catch (e) {
 		await running?.stop();
 		await logServer?.close();
-		link.remove();
+		removeLink();
 		throw e;
 	}
 	const device = running;
@@ -92,7 +98,7 @@ export async function startLanDevice(target: DeviceTarget, extra: Record<string,
 		async stop() {
 			await device.stop();
 			await logServer?.close();
-			link.remove();
+			removeLink();
 		},
 	};
 }

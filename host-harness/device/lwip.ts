@@ -50,8 +50,10 @@ function inside(link: LanLink, args: string[]): void {
 		throw new Error(`ip -n ${link.ns} ${args.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
 }
 
-/** Hand the link's device end to lwIP: the namespace's kernel gives up the address, a bridge joins the veth end and a TAP. */
+/** Hand the link's device end to lwIP, once per link: the namespace's kernel gives up the address, a bridge joins the veth end and a TAP. */
 function bridgeTap(link: LanLink): void {
+	if (spawnSync("ip", ["-n", link.ns, "link", "show", tapName], { encoding: "utf8" }).status === 0)
+		return;		// done for an earlier device on this link: the TAP outlives the process that used it
 	inside(link, ["addr", "flush", "dev", link.deviceIf]);
 	inside(link, ["link", "add", bridgeName, "type", "bridge"]);
 	inside(link, ["tuntap", "add", "dev", tapName, "mode", "tap"]);
