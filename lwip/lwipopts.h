@@ -17,10 +17,20 @@
 /* Threads: lwIP runs in its own tcpip thread, as in ESP-IDF's "tiT" task. */
 #define NO_SYS                          0
 #define SYS_LIGHTWEIGHT_PROT            1
-/* ESP-IDF's default (CONFIG_LWIP_TCPIP_CORE_LOCKING unset): every *_safe
-   call is a message to the tcpip thread, answered through a semaphore. */
-#define LWIP_TCPIP_CORE_LOCKING         0
+/* DEVIATION: lwIP's core lock, held by the simulator's XS thread except
+   while it waits for events (lwip/platform/lwip-platform.c), so lwIP's thread
+   and XS never run at the same time. On a board they do (ESP-IDF's default:
+   no core lock, each *_safe call a message to the tcpip task), and the SDK's
+   sockets read and write state that lwIP's error callback changes from its
+   own task: here those races cannot strike (unserialized, they corrupted
+   lwIP's control-block lists within seconds of the reset floods). The *_safe
+   calls run on the XS thread under the lock instead of as messages. */
+#define LWIP_TCPIP_CORE_LOCKING         1
 #define LWIP_TCPIP_CORE_LOCKING_INPUT   0
+void xsnkLockCore(void);
+void xsnkUnlockCore(void);
+#define LOCK_TCPIP_CORE()               xsnkLockCore()
+#define UNLOCK_TCPIP_CORE()             xsnkUnlockCore()
 #define TCPIP_MBOX_SIZE                 CONFIG_LWIP_TCPIP_RECVMBOX_SIZE
 #define TCPIP_THREAD_NAME               "tiT"
 

@@ -8,9 +8,14 @@
  * through modMessagePostToMachine, which queues the message on the machine's
  * worker queue (a mutex-guarded list drained on the main loop, the simulator's
  * own fxQueueWorkerJob) as ESP32's xsHost.c queues it on the XS task's
- * FreeRTOS queue. XS reaches lwIP only through the *_safe calls (messages to
- * the tcpip thread). What this changes against a board is listed in
- * docs/platform-lwip.md.
+ * FreeRTOS queue. XS reaches lwIP through the *_safe calls.
+ *
+ * Unlike a board, the two threads never run at once: the XS thread holds
+ * lwIP's core lock (LOCK_TCPIP_CORE, a recursive mutex here) except while its
+ * main loop waits in poll(), and lwIP's thread takes it for every message and
+ * timer. The SDK's sockets read and write per-socket state from both threads
+ * without a lock; serialized, those races cannot corrupt lwIP here. What this
+ * changes against a board is listed in docs/platform-lwip.md.
  *
  * The network interface: a TAP device the harness made in the run's network
  * namespace (XSNK_LWIP_TAP), with the device's address, netmask and gateway
@@ -27,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <glib.h>
 
 #include "xsAll.h"
 #include "xsmc.h"
@@ -84,6 +91,32 @@ void xsnkCriticalSectionBegin(void)
 void xsnkCriticalSectionEnd(void)
 {
 	pthread_mutex_unlock(&gCritical);
+}
+
+/* lwIP's core lock: recursive, since the XS thread holds it while its *_safe calls take it again. */
+
+static pthread_mutex_t gCore;
+
+void xsnkLockCore(void)
+{
+	pthread_mutex_lock(&gCore);
+}
+
+void xsnkUnlockCore(void)
+{
+	pthread_mutex_unlock(&gCore);
+}
+
+static GPollFunc gPoll;
+
+/* The XS thread's main loop waits here: lwIP's thread runs meanwhile. */
+static gint pollUnlocked(GPollFD *fds, guint count, gint timeout)
+{
+	gint result;
+	xsnkUnlockCore();
+	result = gPoll(fds, count, timeout);
+	xsnkLockCore();
+	return result;
 }
 
 /* Start-up */
@@ -161,11 +194,22 @@ static void startOnce(void)
 	close(fd);
 	setenv("PRECONFIGURED_TAPIF", tap, 1);
 	signal(SIGUSR2, onStatsSignal);
+	{
+		pthread_mutexattr_t recursive;
+		pthread_mutexattr_init(&recursive);
+		pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&gCore, &recursive);
+		pthread_mutexattr_destroy(&recursive);
+	}
 	if (ERR_OK != sys_sem_new(&gStarted, 0))
 		return;
 	tcpip_init(onTcpipStarted, NULL);
 	sys_sem_wait(&gStarted);
 	sys_sem_free(&gStarted);
+	/* From now on the XS thread (this one) holds the core lock except in its main loop's poll(). */
+	xsnkLockCore();
+	gPoll = g_main_context_get_poll_func(g_main_context_default());
+	g_main_context_set_poll_func(g_main_context_default(), pollUnlocked);
 }
 
 int xsnkLwipStart(void)
