@@ -203,7 +203,14 @@ export class TcpConnection {
 		if (!socket || !count)
 			return 0;
 		const part = count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count);
-		const left: unknown = socket.write(part);
+		let left: unknown;
+		try {
+			left = socket.write(part);
+		}
+		catch (e) {
+			// Within the budget, only a failed socket refuses a write (lwip: "not ready" once the peer's FIN or reset came).
+			throw new ConnectionGone(`write failed: ${(e as Error)?.message ?? e}`);
+		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed: the connection is gone");
 		this.writable = Math.min(this.writable - count, left);
