@@ -187,6 +187,12 @@ export class TcpServer implements TcpConnectionOwner {
 			this.log.info(`Socket accepted ip address: ${peer}`);
 		}
 		catch (e) {
+			if (!connection && !alive(from)) {
+				// lwip: a peer that reset between the accept and now leaves a socket without a connection ("invalid from").
+				closeQuietly(from);
+				this.log.info(`Connection closed: ${peer}, gone before it was served`);
+				return;
+			}
 			this.log.error(`serving ${peer} failed: ${(e as Error).message}`);
 			if (connection)
 				connection.close("error");
