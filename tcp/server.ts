@@ -30,7 +30,7 @@ import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import type { Log } from "modules/log";
 import { peerName } from "modules/log";
-import { TcpListener, closeQuietly } from "modules/listener";
+import { TcpListener, closeQuietly, socketAlive } from "modules/listener";
 import { TcpConnection, sweepInterval, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
 export interface TcpServerOptions {
@@ -51,16 +51,6 @@ export interface TcpServerOptions {
 interface Waiting {
 	from: TCP;
 	peer: string;
-}
-
-/** Whether an accepted, unserved socket still exists: a zero-length write fails once it is gone. */
-function alive(from: TCP): boolean {
-	try {
-		return typeof (from.write(new ArrayBuffer(0)) as unknown) === "number";
-	}
-	catch {
-		return false;
-	}
 }
 
 export class TcpServer implements TcpConnectionOwner {
@@ -162,7 +152,7 @@ export class TcpServer implements TcpConnectionOwner {
 	/** Drop waiting connections whose peer is gone. */
 	#pruneWaiting(): void {
 		this.#waiting = this.#waiting.filter(waiting => {
-			if (alive(waiting.from))
+			if (socketAlive(waiting.from))
 				return true;
 			closeQuietly(waiting.from);
 			this.log.info(`Connection closed: ${waiting.peer}, gone while waiting for a slot`);
@@ -187,7 +177,7 @@ export class TcpServer implements TcpConnectionOwner {
 			this.log.info(`Socket accepted ip address: ${peer}`);
 		}
 		catch (e) {
-			if (!connection && !alive(from)) {
+			if (!connection && !socketAlive(from)) {
 				// lwip: a peer that reset between the accept and now leaves a socket without a connection ("invalid from").
 				closeQuietly(from);
 				this.log.info(`Connection closed: ${peer}, gone before it was served`);
