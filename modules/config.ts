@@ -10,7 +10,7 @@
  */
 
 import mcConfig from "mc/config";
-import { Config, ConfigProblem, readConfig } from "modules/config-schema";
+import { Config, ConfigProblem, controlBlockWarnings, readConfig } from "modules/config-schema";
 
 export type { Config, ConfigKey, ConfigProblem } from "modules/config-schema";
 
@@ -21,3 +21,6 @@ export const config: Readonly<Config> = Object.freeze(parsed.config);
 
 /** What was wrong with the configuration, if anything; the app starts nothing while this is not empty. */
 export const configProblems: readonly ConfigProblem[] = Object.freeze(parsed.problems.map(problem => Object.freeze(problem)));
+
+/** Configured counts that do not fit the build's lwIP control blocks (modules/config-schema): warned at boot, never fatal. */
+export const configWarnings: readonly string[] = Object.freeze(controlBlockWarnings(parsed.config, mcConfig as Record<string, unknown>));
