@@ -92,7 +92,7 @@ const measures: Record<string, () => Promise<void>> = {
 			const t0 = Date.now();
 			const sockets = await Promise.all(Array.from({ length: count }, () => tryConnect(device.endpoints.tcp!, 5000)));
 			const connected = sockets.filter(Boolean) as net.Socket[];
-			const ended = new Set<net.Socket>();
+			const ended = new Set<net.Socket>(connected.filter(socket => socket.destroyed || socket.readableEnded));
 			for (const socket of connected) {
 				socket.on("error", () => ended.add(socket));
 				socket.on("close", () => ended.add(socket));
