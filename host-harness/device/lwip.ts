@@ -21,7 +21,7 @@ import { spawnSync } from "node:child_process";
 import { DeviceProcess } from "./device-process.js";
 import { projectRoot } from "./project.js";
 import { findSdk, which } from "./sdk.js";
-import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
+import { buildForSimulator, runSimulator } from "./sim.js";
 import { whyNoNamespaces, type LanLink } from "../lib/netns.js";
 
 export const lwipLibrary = path.join(projectRoot, "build", "lwip", "liblwip.a");
@@ -73,25 +73,13 @@ export async function startLwipSimulator(config: Record<string, string>, link: L
 		throw new Error(lookup.missing);
 	const library = await buildForSimulator(lookup.sdk, config, false, { manifestDir: lwipManifestDir, outDir: lwipBuildDir }, progress);
 	bridgeTap(link);
-	let xvfb;
-	try {
-		xvfb = await startXvfb();
-	}
-	catch (e) {
-		fs.rmSync(library, { force: true });
-		throw e;
-	}
 	const env = {
 		XSNK_LWIP_TAP: tapName,
 		XSNK_LWIP_ADDRESS: link.deviceAddress,
 		XSNK_LWIP_NETMASK: "255.255.255.252",
 		XSNK_LWIP_GATEWAY: link.hostAddress,
 	};
-	const child = spawnSimulator(lookup.sdk, library, xvfb.display, env, link.exec);
-	const device = new DeviceProcess(child, "lwip simulator", readyTimeoutMs);
-	device.onStopped(() => xvfb.stop());
-	device.onStopped(() => fs.rmSync(library, { force: true }));
-	return device;
+	return runSimulator(lookup.sdk, library, "lwip simulator", readyTimeoutMs, env, link.exec);
 }
 
 /** lwIP's statistics now (SIGUSR2 makes the tcpip thread print them): pool name → used, max, avail, err. */

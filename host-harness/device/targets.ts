@@ -17,7 +17,7 @@ import { DeviceProcess } from "./device-process.js";
 import { ServicesUp } from "./log-line.js";
 import { DeviceConfig, manifestConfig, projectRoot } from "./project.js";
 import { findSdk } from "./sdk.js";
-import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
+import { buildForSimulator, runSimulator } from "./sim.js";
 import { startLwipSimulator } from "./lwip.js";
 import { trackPid, untrackPid } from "./pids.js";
 import { readConfig } from "../../modules/config-schema.js";
@@ -152,20 +152,8 @@ async function startSimulator(config: Record<string, string>, readyTimeoutMs: nu
 	if ("missing" in lookup)
 		throw new Error(`cannot run the simulator: ${lookup.missing}`);
 	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined, undefined, progress);
-	let xvfb;
-	try {
-		xvfb = await startXvfb();
-	}
-	catch (e) {
-		fs.rmSync(library, { force: true });
-		throw e;
-	}
 	const xsbugHost = lan?.hostAddress ?? "127.0.0.1";
-	const child = spawnSimulator(lookup.sdk, library, xvfb.display, xsbugPort ? { XSBUG_HOST: xsbugHost, XSBUG_PORT: String(xsbugPort) } : {}, lan?.exec);
-	const device = new DeviceProcess(child, "simulator", readyTimeoutMs);
-	device.onStopped(() => xvfb.stop());
-	device.onStopped(() => fs.rmSync(library, { force: true }));
-	return device;
+	return runSimulator(lookup.sdk, library, "simulator", readyTimeoutMs, xsbugPort ? { XSBUG_HOST: xsbugHost, XSBUG_PORT: String(xsbugPort) } : {}, lan?.exec);
 }
 
 /** A real board: its endpoints from its address and the configuration it was flashed with (esp32 defaults). */
