@@ -153,9 +153,9 @@ describe.each(tiers)("TCP echo server on $name", tier => {
 		});
 
 		it.runIf(hasLog(tier))("closes and logs every one of those connections, and never aborts", async () => {
-			// Three peers that went away and three fresh clients since this group began.
+			// Three peers that went away and three fresh clients since this group began (two of each where the half-close case is skipped).
 			const closed = () => device.process!.log.slice(logStart).filter(l => l.raw.includes("tcp-server: Connection closed")).length;
-			await expect.poll(closed, { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
+			await expect.poll(closed, { timeout: 15_000 }).toBeGreaterThanOrEqual(tier.name === "lwip" ? 4 : 6);
 			expect(device.process!.log.filter(l => /exception|aborted/i.test(l.raw))).toEqual([]);
 			expect(device.process!.exited).toBe(false);
 		});
