@@ -21,7 +21,7 @@
  * when the station has an address again.
  */
 
-import { config, configProblems } from "app/config";
+import { config, configProblems, configWarnings } from "app/config";
 import { parseServerList } from "app/config-schema";
 import { Log } from "modules/log";
 import { Station } from "wifi/station";
@@ -250,6 +250,8 @@ export class App {
 			log.error("configuration is invalid: nothing started");
 			return;
 		}
+		for (const warning of configWarnings)
+			log.warn(`config: ${warning}`);
 		if (config.wifiForget && this.credentials.forget())
 			log.info("saved WiFi credentials forgotten (wifiForget)");
 		this.station.subscribe({

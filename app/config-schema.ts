@@ -202,6 +202,38 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 	return { config: config as Config, problems };
 }
 
+/** The build's lwIP control blocks, from mc/config (lwip/esp32-manifest.json, lwip/manifest.json; absent on other builds). */
+export interface ControlBlocks {
+	/** Active TCP control blocks (CONFIG_LWIP_MAX_ACTIVE_TCP): connections, TIME_WAIT included. */
+	lwipMaxActiveTcp?: unknown;
+	/** Listening TCP control blocks (CONFIG_LWIP_MAX_LISTENING_TCP). */
+	lwipMaxListeningTcp?: unknown;
+}
+
+/**
+ * What the configured counts need of the build's lwIP control blocks at full
+ * load, and a warning for each that does not fit (the app starts anyway: a
+ * connection beyond gets no answer to its SYN). Active: each served client,
+ * each waiting TCP connection, one to close the TCP connection beyond the
+ * backlog and one to answer 503 to the WebSocket client beyond, and the
+ * device's own clients. Listening: one per server.
+ */
+export function controlBlockWarnings(config: Config, blocks: ControlBlocks): string[] {
+	const warnings: string[] = [];
+	const active = Number(blocks.lwipMaxActiveTcp);
+	const listening = Number(blocks.lwipMaxListeningTcp);
+	const tcp = config.tcpServer ? config.tcpMaxClients + config.tcpBacklog + 1 : 0;
+	const ws = config.wsServer ? config.wsMaxClients + 1 : 0;
+	const clients = (config.tcpClient ? 1 : 0) + (config.wsClient ? 1 : 0);
+	const needed = tcp + ws + clients;
+	if (active > 0 && needed > active)
+		warnings.push(`the configured counts need ${needed} active TCP control blocks at full load (tcpMaxClients + tcpBacklog + 1, wsMaxClients + 1, ${clients} client${clients === 1 ? "" : "s"}), the build has ${active} (CONFIG_LWIP_MAX_ACTIVE_TCP): a connection beyond gets no answer`);
+	const listeners = (config.tcpServer ? 1 : 0) + (config.wsServer ? 1 : 0) + 1;		// and the provisioning page, while provisioning
+	if (listening > 0 && listeners > listening)
+		warnings.push(`the servers need ${listeners} listening TCP control blocks (provisioning included), the build has ${listening} (CONFIG_LWIP_MAX_LISTENING_TCP)`);
+	return warnings;
+}
+
 /**
  * "host[:port],host[:port]" → hosts and ports (`port` when not given); an
  * empty list for "". Throws RangeError naming the entry that is wrong.

@@ -10,7 +10,7 @@
  */
 
 import mcConfig from "mc/config";
-import { Config, ConfigProblem, readConfig } from "app/config-schema";
+import { Config, ConfigProblem, controlBlockWarnings, readConfig } from "app/config-schema";
 import { parseWebSocketUri } from "websocket/uri";
 
 export type { Config, ConfigKey, ConfigProblem } from "app/config-schema";
@@ -22,3 +22,6 @@ export const config: Readonly<Config> = Object.freeze(parsed.config);
 
 /** What was wrong with the configuration, if anything; the app starts nothing while this is not empty. */
 export const configProblems: readonly ConfigProblem[] = Object.freeze(parsed.problems.map(problem => Object.freeze(problem)));
+
+/** Configured counts that do not fit the build's lwIP control blocks (app/config-schema): warned at boot, never fatal. */
+export const configWarnings: readonly string[] = Object.freeze(controlBlockWarnings(parsed.config, mcConfig as Record<string, unknown>));

@@ -15,9 +15,10 @@
  * without a board, for check --device, bench --device, serve and logs.
  */
 
-import { HostTarget, startDevice, type Endpoints, type RunningDevice } from "./device/targets.js";
+import { DeviceTarget, startDevice, type Endpoints, type RunningDevice } from "./device/targets.js";
 import { startLanDevice } from "./device/lan.js";
 import { whyNoNamespaces } from "./lib/netns.js";
+import { whyNoLwip } from "./device/lwip.js";
 import { findSdk } from "./device/sdk.js";
 import { badValue, checkedConfig, formatHelp, unknownArgument, UsageError } from "./lib/arguments.js";
 import { runAsProgram, usageError } from "./cli.js";
@@ -25,7 +26,7 @@ import { findApp, type App } from "./device/app.js";
 import { parseConfigArgs } from "./device/project.js";
 
 export const usage = formatHelp({
-	usage: "npm run -s device -- --target node|sim [--app <dir>] [--config key=value …] [--netns] [--quiet]",
+	usage: "npm run -s device -- --target node|sim|lwip [--app <dir>] [--config key=value …] [--netns] [--quiet]",
 	about: `Boots the device app alone on this PC. Once its services are up it prints one line
 of JSON with its endpoints on stdout (nothing else goes to stdout: the device log and
 every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
@@ -33,6 +34,7 @@ every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
 	options: [
 		["--target node", "the device modules in Node over the host providers (always available)"],
 		["--target sim", "the Moddable simulator (needs the SDK: $MODDABLE or ~/Projects/moddable)"],
+		["--target lwip", "the simulator over lwIP configured as an esp32 build's (lwip/install.sh builds it);\nwith --netns only"],
 		["--app <dir>", "a user's app on the kit (a folder with its manifest.json) instead of the kit's own;\nits `app: services up {…}` line is printed as \"services\""],
 		["--config k=v", "a device config value, as mcconfig k=v would set it (repeatable; k=v alone too)"],
 		["--netns", "run it in a network namespace of its own, reached at its own address\n(198.18.x.y) as a board on a LAN is, on a board's ports (root only)"],
@@ -44,13 +46,14 @@ every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
 		"npm run -s device -- --target node 2>/dev/null | jq .ws",
 		"npm run -s device -- --target sim --app tests/fixtures/user-app-js --config upperPort=7000",
 		"npm run -s device -- --target node --netns        # then: npm run -s harness -- check --device <its address>",
+		"npm run -s device -- --target lwip --netns",
 	],
 });
 
 const flags = ["--target", "--app", "--config", "--quiet", "--netns", "--help"];
 
 export interface DeviceArgs {
-	target: HostTarget;
+	target: DeviceTarget;
 	config: Record<string, string>;
 	quiet: boolean;
 	netns: boolean;
@@ -91,9 +94,11 @@ export function parseArgs(argv: string[]): DeviceArgs | "help" {
 			throw unknownArgument(arg, flags);
 	}
 	if (target === undefined)
-		throw new UsageError("--target node|sim is required");
-	if (target !== "node" && target !== "sim")
-		throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
+		throw new UsageError("--target node|sim|lwip is required");
+	if (target !== "node" && target !== "sim" && target !== "lwip")
+		throw badValue("--target", target, "must be node, sim or lwip", ["node", "sim", "lwip"]);
+	if (target === "lwip" && !netns)
+		throw new UsageError("--target lwip runs in a network namespace of its own: add --netns");
 	// The kit's schema checks the kit's own app; a user's app checks its own config.
 	return { target, config: app ? pairsOrUsageError(config) : checkedConfig(config), quiet, netns, app };
 }
@@ -129,7 +134,15 @@ export async function main(argv: string[]): Promise<number> {
 		process.stdout.write(usage);
 		return 0;
 	}
-	if (args.target === "sim") {
+	if (args.target === "lwip") {
+		const why = whyNoLwip();
+		if (why) {
+			process.stderr.write(`cannot run the lwip target: ${why}\n`);
+			return 1;
+		}
+		process.stderr.write("building the app for the simulator over lwIP …\n");
+	}
+	else if (args.target === "sim") {
 		const lookup = findSdk();
 		if ("missing" in lookup) {
 			process.stderr.write(`cannot run the simulator: ${lookup.missing}\nUse --target node, or install the Moddable SDK (see README).\n`);

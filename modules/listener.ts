@@ -16,7 +16,7 @@
 
 import Listener from "embedded:io/socket/listener";
 import type TCP from "embedded:io/socket/tcp";
-import type { Log } from "modules/log";
+import { peerName, type Log } from "modules/log";
 
 type ClosableListener = Listener & { close(): void };
 
@@ -81,7 +81,11 @@ export class TcpListener {
 			this.target.accept(socket);
 		}
 		catch (e) {
-			this.log.error(`accepting a connection failed: ${(e as Error).message}`);
+			// lwip: a peer that reset since the accept leaves a socket the target cannot adopt ("invalid from").
+			if (socketAlive(socket))
+				this.log.error(`accepting a connection failed: ${(e as Error).message}`);
+			else
+				this.log.info(`Connection closed: ${peerName(socket.remoteAddress, socket.remotePort)}, gone before it was accepted`);
 			closeQuietly(socket);
 		}
 	}
@@ -100,6 +104,16 @@ function accepted(this: ListenerThis, count: number): void {
 		}
 		if (socket)
 			owner.handOver(socket);
+	}
+}
+
+/** Whether a socket still has its connection: a zero-length write answers a number until the platform found it gone (lwip throws). */
+export function socketAlive(socket: TCP): boolean {
+	try {
+		return typeof (socket.write(new ArrayBuffer(0)) as unknown) === "number";
+	}
+	catch {
+		return false;
 	}
 }
 

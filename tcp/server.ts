@@ -29,7 +29,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
-import { TcpListener, closeQuietly } from "modules/listener";
+import { TcpListener, closeQuietly, socketAlive } from "modules/listener";
 import { CloseCause } from "tcp/close-cause";
 import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
@@ -58,16 +58,6 @@ type Settings = Required<Omit<TcpServerOptions, "logTag">>;
 interface Waiting {
 	from: TCP;
 	peer: string;
-}
-
-/** Whether an accepted, unserved socket still exists: a zero-length write fails once it is gone. */
-function alive(from: TCP): boolean {
-	try {
-		return typeof (from.write(new ArrayBuffer(0)) as unknown) === "number";
-	}
-	catch {
-		return false;
-	}
 }
 
 export class TcpServer implements TcpConnectionOwner {
@@ -177,7 +167,7 @@ export class TcpServer implements TcpConnectionOwner {
 	/** Drop waiting connections whose peer is gone. */
 	#pruneWaiting(): void {
 		this.#waiting = this.#waiting.filter(waiting => {
-			if (alive(waiting.from))
+			if (socketAlive(waiting.from))
 				return true;
 			closeQuietly(waiting.from);
 			this.log.info(`Connection closed: ${waiting.peer}, gone while waiting for a slot`);
@@ -202,6 +192,12 @@ export class TcpServer implements TcpConnectionOwner {
 			this.log.info(`Socket accepted ip address: ${peer}`);
 		}
 		catch (e) {
+			if (!connection && !socketAlive(from)) {
+				// lwip: a peer that reset between the accept and now leaves a socket without a connection ("invalid from").
+				closeQuietly(from);
+				this.log.info(`Connection closed: ${peer}, gone before it was served`);
+				return;
+			}
 			this.log.error(`serving ${peer} failed: ${(e as Error).message}`);
 			if (connection)
 				connection.close(CloseCause.ERROR, "error");

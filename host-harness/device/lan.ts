@@ -17,19 +17,22 @@
  *
  * Ports are a board's defaults (8080, 9000, 80): the namespace is the
  * device's alone, so nothing clashes.
+ *
+ * The lwip target runs here too: the simulator over lwIP, on a TAP bridged to
+ * the link's device end (host-harness/device/lwip.ts).
  */
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createLink, type LanLink } from "../lib/netns.js";
-import { boardEndpoints, startDevice, type Endpoints, type HostTarget, type RunningDevice } from "./targets.js";
+import { boardEndpoints, startDevice, type DeviceTarget, type Endpoints, type RunningDevice } from "./targets.js";
 import { LogFile } from "./log-file.js";
 import { projectRoot } from "./project.js";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import type { App } from "./app.js";
 
 export interface LanDevice {
-	target: HostTarget;
+	target: DeviceTarget;
 	link: LanLink;
 	/** The config it runs, as a board's DEVICE_CONFIG would say. */
 	config: Record<string, string>;
@@ -51,11 +54,17 @@ export interface LanDeviceOptions {
 	link?: LanLink;
 	/** A user's app instead of the kit's (device/app.ts): its own ports, its `services up` line as endpoints. */
 	app?: App;
+	/** stop() leaves the link in place, for the caller's next device on it (the caller removes it). */
+	keepLink?: boolean;
 }
 
-export async function startLanDevice(target: HostTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
+export async function startLanDevice(target: DeviceTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
 	const link = options.link ?? createLink();
 	const app = options.app;
+	const removeLink = () => {
+		if (!options.keepLink)
+			link.remove();
+	};
 	const config = app ? { ...extra } : { ...lanPorts, ...extra };
 	const logFile = path.join(projectRoot, "build", "lan", `${link.ns}-${target}.log`);
 	fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -79,7 +88,7 @@ export async function startLanDevice(target: HostTarget, extra: Record<string, s
 	catch (e) {
 		await running?.stop();
 		await logServer?.close();
-		link.remove();
+		removeLink();
 		throw e;
 	}
 	const device = running;
@@ -93,7 +102,7 @@ export async function startLanDevice(target: HostTarget, extra: Record<string, s
 		async stop() {
 			await device.stop();
 			await logServer?.close();
-			link.remove();
+			removeLink();
 		},
 	};
 }

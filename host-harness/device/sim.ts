@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { Sdk, sdkEnvironment, which } from "./sdk.js";
 import { projectRoot } from "./project.js";
 import { trackPid, untrackPid } from "./pids.js";
+import { DeviceProcess } from "./device-process.js";
 
 export const simBuildDir = path.join(projectRoot, "build", "sim");
 
@@ -179,4 +180,21 @@ export function spawnSimulator(sdk: Sdk, library: string, display: string, env: 
 	trackPid(child.pid);
 	child.once("exit", () => untrackPid(child.pid));
 	return child;
+}
+
+/** Run mcsim on a private copy of a library under a private Xvfb (see spawnSimulator); stopping the device stops both and removes the copy. */
+export async function runSimulator(sdk: Sdk, library: string, name: string, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<DeviceProcess> {
+	let xvfb: Display;
+	try {
+		xvfb = await startXvfb();
+	}
+	catch (e) {
+		fs.rmSync(library, { force: true });
+		throw e;
+	}
+	const child = spawnSimulator(sdk, library, xvfb.display, env, prefix);
+	const device = new DeviceProcess(child, name, readyTimeoutMs);
+	device.onStopped(() => xvfb.stop());
+	device.onStopped(() => fs.rmSync(library, { force: true }));
+	return device;
 }

@@ -3,6 +3,7 @@
  *
  *   node  the device modules in a Node process over the host providers
  *   sim   the app built by mcconfig for the Moddable simulator, run by mcsim
+ *   lwip  the simulator build over lwIP configured as a board's (host-harness/device/lwip.ts), in a network namespace only
  *   board a real ESP32 reached by IP (DEVICE=<ip>); nothing to start
  *
  * startDevice() boots node or sim with a configuration and resolves once the
@@ -17,7 +18,8 @@ import type { ServicesUp } from "./log-line.js";
 import { appBuildDir, compileAppForNode, type App } from "./app.js";
 import { DeviceConfig, manifestConfig, projectRoot } from "./project.js";
 import { findSdk } from "./sdk.js";
-import { buildForSimulator, spawnSimulator, startXvfb } from "./sim.js";
+import { buildForSimulator, runSimulator } from "./sim.js";
+import { startLwipSimulator } from "./lwip.js";
 import { trackPid, untrackPid } from "./pids.js";
 import { readConfig } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
@@ -26,6 +28,8 @@ import { sendControl } from "./control-client.js";
 import type { LanLink } from "../lib/netns.js";
 
 export type HostTarget = "node" | "sim";
+/** What startDevice starts: a host target, or the lwip target (in a network namespace only). */
+export type DeviceTarget = HostTarget | "lwip";
 export type TargetName = HostTarget | "board";
 
 export interface Endpoint {
@@ -44,7 +48,7 @@ export interface Endpoints {
 }
 
 export interface RunningDevice {
-	target: HostTarget;
+	target: DeviceTarget;
 	endpoints: Endpoints;
 	process: DeviceProcess;
 	/** The configuration the device was given (key=value strings, as mcconfig passes them). */
@@ -55,7 +59,7 @@ export interface RunningDevice {
 }
 
 export interface StartOptions {
-	target: HostTarget;
+	target: DeviceTarget;
 	/** mcconfig-style overrides: key → value string. */
 	config?: Record<string, string>;
 	readyTimeoutMs?: number;
@@ -104,7 +108,9 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
 	if (options.clock !== undefined)
 		env.XSNK_HOST_CLOCK = String(options.clock);
-	if (options.target === "sim" && (options.wifiFaults || options.control || options.clock !== undefined))
+	if (options.target === "lwip" && (!options.lan || options.xsbugPort || options.app))
+		throw new Error("the lwip target runs the kit's app in a network namespace (--netns), with its log on its stdout");
+	if (options.target !== "node" && (options.wifiFaults || options.control || options.clock !== undefined))
 		throw new Error("WiFi faults, the boot clock and the control channel exist on the Node-hosted device only");
 	if (options.lan && options.control)
 		throw new Error("a device in a network namespace is reached as a board is: it has no control channel");
@@ -112,13 +118,15 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 		throw new Error("the Node-hosted device has no xsbug connection: its log is its stdout");
 	if (options.lan)
 		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
-	const device = options.target === "sim"
-		? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress, options.app)
-		: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan, options.app);
+	const device = options.target === "lwip" && options.lan
+		? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress)
+		: options.target === "sim"
+			? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress, options.app)
+			: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan, options.app);
 	options.onProcess?.(device);
 	try {
 		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
-		const endpoints = options.app ? { target: options.target, services: { ...up } } : endpointsFrom(options.target, options.lan?.deviceAddress ?? loopback, up);
+		const endpoints = options.app ? { target: options.target === "lwip" ? "board" as const : options.target, services: { ...up } } : endpointsFrom(options.target === "lwip" ? "board" : options.target, options.lan?.deviceAddress ?? loopback, up);
 		return {
 			target: options.target,
 			endpoints,
@@ -158,20 +166,8 @@ async function startSimulator(config: Record<string, string>, readyTimeoutMs: nu
 		throw new Error(`cannot run the simulator: ${lookup.missing}`);
 	const appBuild = app && { manifestDir: app.dir, outDir: appBuildDir(app, xsbugPort !== undefined ? "sim-debug" : "sim") };
 	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined, appBuild, progress);
-	let xvfb;
-	try {
-		xvfb = await startXvfb();
-	}
-	catch (e) {
-		fs.rmSync(library, { force: true });
-		throw e;
-	}
 	const xsbugHost = lan?.hostAddress ?? "127.0.0.1";
-	const child = spawnSimulator(lookup.sdk, library, xvfb.display, xsbugPort ? { XSBUG_HOST: xsbugHost, XSBUG_PORT: String(xsbugPort) } : {}, lan?.exec);
-	const device = new DeviceProcess(child, "simulator", readyTimeoutMs);
-	device.onStopped(() => xvfb.stop());
-	device.onStopped(() => fs.rmSync(library, { force: true }));
-	return device;
+	return runSimulator(lookup.sdk, library, "simulator", readyTimeoutMs, xsbugPort ? { XSBUG_HOST: xsbugHost, XSBUG_PORT: String(xsbugPort) } : {}, lan?.exec);
 }
 
 /** A real board: its endpoints from its address and the configuration it was flashed with (esp32 defaults). */

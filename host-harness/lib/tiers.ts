@@ -5,8 +5,10 @@
  * key=value pairs it was flashed with, space-separated); and the `lan`
  * tiers, node and sim devices the test run started in network namespaces of
  * their own (tests/device/global-setup.ts, host-harness/device/lan.ts),
- * which the suites reach exactly as they reach a board. LAN_TIERS carries
- * them from the setup to the suites.
+ * which the suites reach exactly as they reach a board, and the lwip tier,
+ * the simulator over lwIP in a namespace the same way
+ * (host-harness/device/lwip.ts). LAN_TIERS carries them from the setup to
+ * the suites.
  */
 
 import { findSdk, which } from "../device/sdk.js";
@@ -16,7 +18,7 @@ import type { TargetName } from "../device/targets.js";
 export interface Tier {
 	/** The code path: a device this PC starts and owns (node, sim), or one reached by address (board). */
 	target: TargetName;
-	/** What the suites call it: node, sim, board, lan-node, lan-sim. */
+	/** What the suites call it: node, sim, board, lan-node, lan-sim, lwip. */
 	name: string;
 	/** Whose volumes and waits apply (tests/device/knobs.ts): a board in a namespace is a node or a simulator underneath. */
 	pace: TargetName;
@@ -69,7 +71,7 @@ export function planTiers(env: NodeJS.ProcessEnv = process.env): TierPlan {
 	for (const lan of JSON.parse(env.LAN_TIERS || "[]") as LanTier[])
 		tiers.push({ target: "board", name: lan.name, pace: lan.pace, board: { host: lan.host, config: lan.config }, logFile: lan.logFile, link: lan.link });
 	if (env.LAN_SKIPPED)
-		skipped.push(env.LAN_SKIPPED);
+		skipped.push(...env.LAN_SKIPPED.split("\n"));
 	if (only)
 		return { tiers: tiers.filter(t => only.includes(t.name) || only.includes(t.target) && t.name === t.target || only.includes("lan") && t.name.startsWith("lan-")), skipped };
 	return { tiers, skipped };

@@ -54,7 +54,7 @@ describe("host-harness CLI", () => {
 			[["start", "--frob"], /^unknown argument "--frob"/],
 			[["start", "--only", "udpp"], /^--only takes tcp, udp, ws, clients, not "udpp" \(did you mean "udp"\?\)/],
 			[["start", "--duration", "soon"], /^--duration takes a number of seconds, not "soon"/],
-			[["device", "--target", "sm"], /^--target must be node or sim, not "sm" \(did you mean "sim"\?\)/],
+			[["device", "--target", "sm"], /^--target must be node, sim or lwip, not "sm" \(did you mean "sim"\?\)/],
 			[["device", "--target", "node", "--config", "tcpPort=99999"], /--config tcpPort=99999: port 99999 is outside 0\.\.65535/],
 			[["conformance", "--urll", "ws://127.0.0.1:1/"], /^unknown argument "--urll" \(did you mean "--url"\?\)/],
 			[["bench", "udp", "--target", "node", "--config", "udpPort=abc"], /^--config udpPort=abc: expected a whole number, got "abc"/],

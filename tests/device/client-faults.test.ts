@@ -12,9 +12,10 @@
 // the same port is well-behaved, and the ESP-IDF example session completes
 // (WebSocket) or the echo is byte-exact (TCP).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostConfig, tiers } from "./device-under-test.js";
+import { hostConfig } from "./device-under-test.js";
+import { ClientDevice, clientTiers } from "./client-device.js";
 import { knobs } from "./knobs.js";
-import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
+import type { RunningDevice } from "../../host-harness/device/targets.js";
 import type { LogLine } from "../../host-harness/device/log-line.js";
 import { HostileWsServer, type HostileWsBehaviour } from "../../host-harness/peers/hostile-ws.js";
 import { HostileTcpServer, type HostileTcpBehaviour } from "../../host-harness/peers/hostile-tcp.js";
@@ -26,7 +27,8 @@ const networkTimeout = 1500;
 const idleTimeout = 1500;
 const maxMessage = 4096;
 
-const peerAddress = String.raw`127\.0\.0\.1:\d+`;
+/** The hostile peers' address as the device logs it: loopback, or the lwip tier's link (198.18.0.0/15). */
+const peerAddress = String.raw`(?:127\.0\.0\.1|198\.1[89]\.\d+\.\d+):\d+`;
 
 interface WsCase {
 	name: string;
@@ -98,8 +100,9 @@ function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promis
 	]);
 }
 
-describe.each(tiers.filter(t => t.target !== "board"))("device clients against hostile servers on $target", tier => {
-	const k = knobs[tier.target];
+describe.each(clientTiers)("device clients against hostile servers on $name", tier => {
+	const k = knobs[tier.pace];
+	const side = new ClientDevice(tier);
 	let ws: HostileWsServer;
 	let tcp: HostileTcpServer;
 	let device: RunningDevice;
@@ -107,36 +110,34 @@ describe.each(tiers.filter(t => t.target !== "board"))("device clients against h
 	const cursor = { ws: 0, tcp: 0 };
 
 	beforeAll(async () => {
-		ws = await HostileWsServer.start(wsCases.map(c => c.behaviour));
-		tcp = await HostileTcpServer.start(tcpCases.map(c => c.behaviour));
-		device = await startDevice({
-			target: tier.target as "node" | "sim",
-			config: await hostConfig({
-				tcpServer: "false",
-				wsServer: "false",
-				wsClient: "true",
-				wsClientUri: `ws://127.0.0.1:${ws.port}/`,
-				wsClientHelloInterval: "100",
-				wsClientNoDataTimeout: "1000",
-				wsClientMaxMessage: String(maxMessage),
-				wsClientNetworkTimeout: String(networkTimeout),
-				wsClientRetryDelay: String(retryDelay),
-				wsClientRetryMaxDelay: String(retryMaxDelay),
-				tcpClient: "true",
-				tcpClientHost: "127.0.0.1",
-				tcpClientPort: String(tcp.port),
-				tcpClientConnectTimeout: "2000",
-				tcpClientRetryDelay: String(retryDelay),
-				tcpClientRetryMaxDelay: String(retryMaxDelay),
-				tcpIdleTimeout: String(idleTimeout),
-			}),
-		});
+		ws = await HostileWsServer.start(wsCases.map(c => c.behaviour), 0, side.host);
+		tcp = await HostileTcpServer.start(tcpCases.map(c => c.behaviour), 0, side.host);
+		device = await side.start(await hostConfig({
+			tcpServer: "false",
+			wsServer: "false",
+			wsClient: "true",
+			wsClientUri: `ws://${side.host}:${ws.port}/`,
+			wsClientHelloInterval: "100",
+			wsClientNoDataTimeout: "1000",
+			wsClientMaxMessage: String(maxMessage),
+			wsClientNetworkTimeout: String(networkTimeout),
+			wsClientRetryDelay: String(retryDelay),
+			wsClientRetryMaxDelay: String(retryMaxDelay),
+			tcpClient: "true",
+			tcpClientHost: side.host,
+			tcpClientPort: String(tcp.port),
+			tcpClientConnectTimeout: "2000",
+			tcpClientRetryDelay: String(retryDelay),
+			tcpClientRetryMaxDelay: String(retryMaxDelay),
+			tcpIdleTimeout: String(idleTimeout),
+		}));
 	});
 
 	afterAll(async () => {
 		await device?.stop();
 		await ws?.close();
 		await tcp?.close();
+		side.close();
 	});
 
 	/** The next line of this client's log matching `pattern`, after the previous case's. */

@@ -37,6 +37,8 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		expect(setup).toBeDefined();
 		expect(fs.readFileSync(setup!).includes("sdk-network-setup")).toBe(true);
 		expect(build.output).toMatch(/### \d+ instances, \d+ keys/);
+		// lwIP's options come from the kit's sdkconfig fragment, the one the lwip tier's lwIP is built with.
+		expect(fs.readFileSync(path.join(path.dirname(build.archive), "makefile"), "utf8")).toMatch(/^SDKCONFIGPATH = .*\/lwip\/sdkconfig$/m);
 		// Every module of the kit is preloaded (code and module-level objects in flash, not in the XS heap),
 		// and xsl finds nothing of ours that would have to be copied to RAM (a warning names the module).
 		const preload = new Set(JSON.parse(fs.readFileSync(path.join(path.dirname(build.archive), "manifest_flat.json"), "utf8")).preload as string[]);

@@ -1,6 +1,8 @@
 // Before the device suites: start the lan tiers' devices (each in a network
 // namespace of its own, reached as a board is), say which tiers cannot run
 // here (one line each), and make sure the Node-hosted device is built.
+// The lwip tier is one more device in a namespace: the simulator over lwIP
+// (host-harness/device/lwip.ts), paced as the simulator.
 // After them: stop the lan devices and remove their namespaces.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,6 +11,7 @@ import { projectRoot } from "../../host-harness/device/project.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { deviceAddress, isMdnsName } from "../../host-harness/lib/mdns.js";
+import { whyNoLwip } from "../../host-harness/device/lwip.js";
 
 /** Whether TARGETS (when set) asks for this lan tier. */
 function wanted(name: string): boolean {
@@ -42,9 +45,26 @@ export default async function setup(): Promise<() => Promise<void>> {
 			}
 		}
 	}
+	const skipped: string[] = process.env.LAN_SKIPPED ? [process.env.LAN_SKIPPED] : [];
+	const only = process.env.TARGETS?.split(",").map(t => t.trim()).filter(Boolean);
+	if (!only || only.includes("lwip")) {
+		const whyNot = whyNoLwip();
+		if (whyNot)
+			skipped.push(`lwip tier skipped: ${whyNot}`);
+		else {
+			try {
+				lanDevices.push(await startLanDevice("lwip"));
+			}
+			catch (e) {
+				skipped.push(`lwip tier skipped: its device did not start: ${(e as Error).message.split("\n")[0]}`);
+			}
+		}
+	}
+	if (skipped.length)
+		process.env.LAN_SKIPPED = skipped.join("\n");
 	const lanTiers: LanTier[] = lanDevices.map(device => ({
-		name: `lan-${device.target}`,
-		pace: device.target,
+		name: device.target === "lwip" ? "lwip" : `lan-${device.target}`,
+		pace: device.target === "lwip" ? "sim" : device.target,
 		host: device.link.deviceAddress,
 		config: device.config,
 		logFile: device.logFile,

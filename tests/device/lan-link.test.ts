@@ -27,15 +27,15 @@ import { servedWithin } from "./judge.js";
 const why = whyNoNamespaces();
 if (why)
 	console.log(`lan link-fault suite skipped: ${why}`);
-const hostTiers = why ? [] : tiers.filter(t => t.target === "node" || t.target === "sim");
+const hostTiers = why ? [] : tiers.filter(t => t.target === "node" || t.target === "sim" || t.name === "lwip");
 
 function sleep(ms: number): Promise<void> {
 	return new Promise(resolve => setTimeout(resolve, ms));
 }
 
 describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => {
-	const target = tier.target as "node" | "sim";
-	const slow = target === "sim";
+	const target = tier.name === "lwip" ? "lwip" : tier.target as "node" | "sim";
+	const slow = tier.pace === "sim";
 	/** Dead-peer times: TCP idle timeout, WebSocket heartbeat. */
 	const idleTimeout = slow ? 3000 : 1500;
 	const heartbeat = slow ? 1000 : 500;

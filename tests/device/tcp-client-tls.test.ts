@@ -5,11 +5,12 @@
 // The greeting and echoes byte for byte; then a certificate from another CA
 // is refused with its cause in the log, retried with backoff, and the
 // client greets again once the peer is fixed. The peer is addressed by IP
-// (127.0.0.1): the certificate names it in an iPAddress subjectAltName.
+// (127.0.0.1, the link's host end on the lwip tier): the certificate names
+// it in an iPAddress subjectAltName.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tiers } from "./device-under-test.js";
+import { ClientDevice, clientTiers } from "./client-device.js";
 import { knobs } from "./knobs.js";
-import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
+import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { TlsGate } from "../../host-harness/peers/tls-gate.js";
 import { makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
@@ -20,43 +21,42 @@ const missing = opensslMissing();
 if (missing)
 	console.log(`TCP TLS suite skipped: ${missing}`);
 
-describe.skipIf(Boolean(missing)).each(tiers.filter(t => t.target !== "board"))("TCP echo client over TLS on $target", tier => {
-	const k = knobs[tier.target];
+describe.skipIf(Boolean(missing)).each(clientTiers)("TCP echo client over TLS on $name", tier => {
+	const k = knobs[tier.pace];
+	const side = new ClientDevice(tier);
 	let pki: TestPki;
 	let gate: TlsGate;
 	let peer: TcpPeer;
 	let device: RunningDevice;
 
 	beforeAll(async () => {
-		pki = makeTestPki();
+		pki = makeTestPki({ addresses: [side.host] });
 		gate = new TlsGate(pki.server);
-		peer = await TcpPeer.start(0, "127.0.0.1", gate);
-		device = await startDevice({
-			target: tier.target as "node" | "sim",
-			config: {
-				tcpServer: "false",
-				udpPort: String(await freeUdpPort()),
-				wsPort: String(await freeTcpPort()),
-				tcpClient: "true",
-				tcpClientHost: "127.0.0.1",
-				tcpClientPort: String(peer.port),
-				tcpClientTls: "true",
-				tcpClientCa: pki.caConfig,
-				tcpClientRetryDelay: "200",
-				tcpClientRetryMaxDelay: "800",
-			},
+		peer = await TcpPeer.start(0, side.host, gate);
+		device = await side.start({
+			tcpServer: "false",
+			udpPort: String(await freeUdpPort()),
+			wsPort: String(await freeTcpPort()),
+			tcpClient: "true",
+			tcpClientHost: side.host,
+			tcpClientPort: String(peer.port),
+			tcpClientTls: "true",
+			tcpClientCa: pki.caConfig,
+			tcpClientRetryDelay: "200",
+			tcpClientRetryMaxDelay: "800",
 		});
 	});
 
 	afterAll(async () => {
 		await device?.stop();
 		await peer?.close();
+		side.close();
 	});
 
 	it("connects over TLS and greets with Hello World!", async () => {
 		const session = await peer.session(0, 30_000);
 		expect(await session.greeting).toBe("Hello World!");
-		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/);
+		await device.process.waitForLog(new RegExp(`tcp-client: Successfully connected to ${side.hostPattern}:\\d+`));
 	});
 
 	it.each([1, 1500, 65536])("echoes %i random bytes back to the peer over TLS", async size => {
@@ -69,13 +69,13 @@ describe.skipIf(Boolean(missing)).each(tiers.filter(t => t.target !== "board"))(
 		gate.setCredentials(pki.otherCa);
 		const mark = device.process.log.length;
 		peer.sessions[0].close();
-		await device.process.waitForLog(/tcp-client: Connection to 127\.0\.0\.1:\d+ failed: TLS handshake with 127\.0\.0\.1:\d+ failed: the server's certificate is not issued by the configured CA \(unknown CA\)/, 20_000, mark);
+		await device.process.waitForLog(new RegExp(`tcp-client: Connection to ${side.hostPattern}:\\d+ failed: TLS handshake with ${side.hostPattern}:\\d+ failed: the server's certificate is not issued by the configured CA \\(unknown CA\\)`), 20_000, mark);
 		const retry = device.process.log.length;
 		await device.process.waitForLog(/tcp-client: Reconnecting in \d+ ms/, 10_000, mark);
 		gate.setCredentials(pki.server);
 		// On node the refused connections reach the peer too (node:tls judges the certificate
 		// after its handshake, socket-tls.ts): the session to greet is the last one.
-		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/, 30_000, retry);
+		await device.process.waitForLog(new RegExp(`tcp-client: Successfully connected to ${side.hostPattern}:\\d+`), 30_000, retry);
 		const session = peer.sessions[peer.sessions.length - 1];
 		expect(await session.greeting.catch((e: Error) => { throw new Error(`${e.message}\n${device.process.tail(20)}`); })).toBe("Hello World!");
 		const payload = randomPayload(5000);
@@ -86,7 +86,7 @@ describe.skipIf(Boolean(missing)).each(tiers.filter(t => t.target !== "board"))(
 		gate.setCredentials(pki.leafOnly);
 		const mark = device.process.log.length;
 		peer.sessions[peer.sessions.length - 1].close();
-		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/, 30_000, mark);
+		await device.process.waitForLog(new RegExp(`tcp-client: Successfully connected to ${side.hostPattern}:\\d+`), 30_000, mark);
 		const session = peer.sessions[peer.sessions.length - 1];
 		expect(await session.greeting).toBe("Hello World!");
 		expect(device.process.log.slice(mark).filter(l => /TLS handshake/.test(l.raw))).toEqual([]);

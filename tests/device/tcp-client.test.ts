@@ -1,46 +1,46 @@
 // The device's TCP echo client against the harness's TCP peer: the greeting,
 // payloads echoed byte for byte, and a reconnect after the peer restarts.
 // A board's client must be flashed pointing at this PC; these run on the
-// host targets, where the harness configures the device itself.
+// host targets and the lwip tier, where the harness configures the device
+// itself (tests/device/client-device.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tiers } from "./device-under-test.js";
+import { ClientDevice, clientTiers } from "./client-device.js";
 import { knobs } from "./knobs.js";
-import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
+import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
-describe.each(tiers.filter(t => t.target !== "board"))("TCP echo client on $target", tier => {
-	const k = knobs[tier.target];
+describe.each(clientTiers)("TCP echo client on $name", tier => {
+	const k = knobs[tier.pace];
+	const side = new ClientDevice(tier);
 	let peer: TcpPeer;
 	let device: RunningDevice;
 
 	beforeAll(async () => {
-		peer = await TcpPeer.start(0, "127.0.0.1");
-		device = await startDevice({
-			target: tier.target as "node" | "sim",
-			config: {
-				tcpServer: "false",
-				udpPort: String(await freeUdpPort()),
-				wsPort: String(await freeTcpPort()),
-				tcpClient: "true",
-				tcpClientHost: "127.0.0.1",
-				tcpClientPort: String(peer.port),
-				tcpClientRetryDelay: "200",
-				tcpClientRetryMaxDelay: "800",
-			},
+		peer = await TcpPeer.start(0, side.host);
+		device = await side.start({
+			tcpServer: "false",
+			udpPort: String(await freeUdpPort()),
+			wsPort: String(await freeTcpPort()),
+			tcpClient: "true",
+			tcpClientHost: side.host,
+			tcpClientPort: String(peer.port),
+			tcpClientRetryDelay: "200",
+			tcpClientRetryMaxDelay: "800",
 		});
 	});
 
 	afterAll(async () => {
 		await device?.stop();
 		await peer?.close();
+		side.close();
 	});
 
 	it("connects and greets with Hello World!", async () => {
 		const session = await peer.session(0);
 		expect(await session.greeting).toBe("Hello World!");
-		await device.process.waitForLog(/tcp-client: Successfully connected to 127\.0\.0\.1:\d+/);
+		await device.process.waitForLog(new RegExp(`tcp-client: Successfully connected to ${side.hostPattern}:\\d+`));
 	});
 
 	it.each([1, 1500, 65536])("echoes %i random bytes back to the peer", async size => {
@@ -52,10 +52,10 @@ describe.each(tiers.filter(t => t.target !== "board"))("TCP echo client on $targ
 	it("reconnects with backoff after the peer goes away, and greets again", async () => {
 		const port = peer.port;
 		await peer.close();
-		await device.process.waitForLog(/tcp-client: Connection to 127\.0\.0\.1:\d+ ended: connection closed by peer or reset/);
-		await device.process.waitForLog(/tcp-client: Connection to 127\.0\.0\.1:\d+ failed: connection refused or unreachable/);
+		await device.process.waitForLog(new RegExp(`tcp-client: Connection to ${side.hostPattern}:\\d+ ended: connection closed by peer or reset`));
+		await device.process.waitForLog(new RegExp(`tcp-client: Connection to ${side.hostPattern}:\\d+ failed: connection refused or unreachable`));
 		await device.process.waitForLog(/tcp-client: Reconnecting in 400 ms/);
-		peer = await TcpPeer.start(port, "127.0.0.1");
+		peer = await TcpPeer.start(port, side.host);
 		const session = await peer.session(0, 20_000);
 		expect(await session.greeting).toBe("Hello World!");
 		const payload = randomPayload(5000);

@@ -2,13 +2,16 @@
 // the harness's ws echo peer: five hellos, the fragmented message
 // reassembled as 64 bytes, a fragmented binary message, the 2000-byte text,
 // a clean 1000 close after the no-data timeout, and a reconnect after the
-// peer restarts. On the host targets, where the harness configures the device.
-import { afterEach, describe, expect, it } from "vitest";
-import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
+// peer restarts. On the host targets and the lwip tier, where the harness
+// configures the device (tests/device/client-device.ts).
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { WsPeer } from "../../host-harness/peers/ws-peer.js";
-import { hostConfig, tiers } from "./device-under-test.js";
+import { hostConfig } from "./device-under-test.js";
+import { ClientDevice, clientTiers } from "./client-device.js";
 
-describe.each(tiers.filter(t => t.target !== "board"))("WebSocket client session on $target", tier => {
+describe.each(clientTiers)("WebSocket client session on $name", tier => {
+	const side = new ClientDevice(tier);
 	let peer: WsPeer | undefined;
 	let device: RunningDevice | undefined;
 	afterEach(async () => {
@@ -17,23 +20,21 @@ describe.each(tiers.filter(t => t.target !== "board"))("WebSocket client session
 		device = undefined;
 		peer = undefined;
 	});
+	afterAll(() => side.close());
 
-	const boot = async (port: number, extra: Record<string, string> = {}) => startDevice({
-		target: tier.target as "node" | "sim",
-		config: await hostConfig({
-			tcpServer: "false",
-			wsClient: "true",
-			wsClientUri: `ws://127.0.0.1:${port}/`,
-			wsClientHelloInterval: "100",
-			wsClientNoDataTimeout: "1000",
-			wsClientRetryDelay: "200",
-			wsClientRetryMaxDelay: "800",
-			...extra,
-		}),
-	});
+	const boot = async (port: number, extra: Record<string, string> = {}) => side.start(await hostConfig({
+		tcpServer: "false",
+		wsClient: "true",
+		wsClientUri: `ws://${side.host}:${port}/`,
+		wsClientHelloInterval: "100",
+		wsClientNoDataTimeout: "1000",
+		wsClientRetryDelay: "200",
+		wsClientRetryMaxDelay: "800",
+		...extra,
+	}));
 
 	it("runs the example session and closes cleanly with 1000", async () => {
-		peer = await WsPeer.start(0, "127.0.0.1");
+		peer = await WsPeer.start(0, side.host);
 		device = await boot(peer.port);
 		const session = await peer.session(0);
 		const messages = await session.received(8);
@@ -48,14 +49,14 @@ describe.each(tiers.filter(t => t.target !== "board"))("WebSocket client session
 	}, 60_000);
 
 	it("reconnects after the peer restarts, and starts the session over", async () => {
-		peer = await WsPeer.start(0, "127.0.0.1");
+		peer = await WsPeer.start(0, side.host);
 		const port = peer.port;
 		device = await boot(port, { wsClientHelloCount: "1000", wsClientHelloInterval: "200" });
 		const first = await peer.session(0);
 		await first.received(2);
 		await peer.close();
 		await device.process.waitForLog(/ws-client: Reconnecting in \d+ ms/, 10_000);
-		peer = await WsPeer.start(port, "127.0.0.1");
+		peer = await WsPeer.start(port, side.host);
 		const second = await peer.session(0, 20_000);
 		const [hello] = await second.received(1);
 		expect(hello.data.toString()).toBe("hello 0000");
