@@ -53,6 +53,8 @@ export interface ServiceEndpoints {
 	wsClient?: string;
 	sntp?: string;
 	mdns?: string;
+	/** The device's own page, on the WebSocket server's port. */
+	page?: string;
 }
 
 interface Service {
@@ -156,6 +158,16 @@ export class App {
 				});
 				server.route(config.wsBroadcastPath, broadcast, broadcast.routeOptions);
 			}
+			if (config.httpPage) {
+				// The device's own page (app/page): it opens the broadcast route, else the echo, and shows what comes.
+				server.get("/", { resource: "index.html", gzip: "index.html.gz", type: "text/html; charset=utf-8" });
+				const routes = JSON.stringify({
+					name: config.mdns ? `${config.hostname}.local` : config.hostname,
+					echo: config.wsPath,
+					broadcast: config.wsBroadcastPath || undefined,
+				});
+				server.get("/routes.json", () => ({ type: "application/json", body: routes }));
+			}
 			return {
 				name: "WebSocket echo server",
 				start(endpoints) {
@@ -164,6 +176,8 @@ export class App {
 					endpoints.wsPath = config.wsPath;
 					if (config.wsBroadcastPath)
 						endpoints.wsBroadcastPath = config.wsBroadcastPath;
+					if (config.httpPage)
+						endpoints.page = "/";
 				},
 				stop() { server.close(); },
 			};
@@ -353,6 +367,8 @@ function announced(endpoints: ServiceEndpoints): MdnsService[] {
 	if (config.buildId)
 		text.push(`build=${config.buildId}`);
 	services.push({ type: "_xs-netkit._tcp", port: endpoints.ws ?? endpoints.tcp ?? 0, text });
+	if (endpoints.page && endpoints.ws !== undefined)
+		services.push({ type: "_http._tcp", port: endpoints.ws, text: [`path=${endpoints.page}`] });
 	if (endpoints.tcp !== undefined)
 		services.push({ type: "_echo._tcp", port: endpoints.tcp });
 	if (endpoints.udp !== undefined)

@@ -62,6 +62,8 @@ export const schema = freezeSchema({
 	wsToken: { kind: "string", default: "", doc: "when set, an upgrade without ?token=<this> is answered 401" },
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
 
+	httpPage: { kind: "flag", default: true, doc: "serve the device's own page at / on the WebSocket server's port: it opens the broadcast route (else the echo) and shows messages as they come" },
+
 	wsImpl: { kind: "choice", choices: ["ours", "sdk"], default: "ours", doc: "WebSocket echo server implementation: ours (websocket/), or the SDK's websocket module (simulator and esp32; echo and Trigger async only)" },
 	wsBroadcastPath: { kind: "string", default: "", doc: "path of the WebSocket broadcast service on the WebSocket server's port: each message a client sends goes to every other client there (empty: off)" },
 	wsBroadcastMaxMessage: { kind: "count", default: 1024, doc: "largest message the broadcast relays (1009 beyond)" },

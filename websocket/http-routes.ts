@@ -63,15 +63,15 @@ export type HttpRoute = StaticRoute | ((request: HttpRequest) => HttpResponse);
 /** A route made ready: its resources opened once, at registration. */
 export interface PreparedRoute {
 	route: HttpRoute;
-	body?: ArrayBuffer;
-	gzipBody?: ArrayBuffer;
+	body?: Uint8Array;
+	gzipBody?: Uint8Array;
 }
 
 /** What to send: the head, and the body (absent for HEAD), and the status for the log. */
 export interface HttpAnswer {
 	status: number;
 	head: string;
-	body?: ArrayBuffer;
+	body?: ArrayBuffer | Uint8Array;
 }
 
 /** Check a route and open its resources; throws Error naming what is missing. */
@@ -83,7 +83,8 @@ export function prepareRoute(path: string, route: HttpRoute): PreparedRoute {
 	const open = (name: string) => {
 		if (!Resource.exists(name))
 			throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
-		return new Resource(name) as unknown as ArrayBuffer;
+		// A view of the resource (in flash on a board: a HostBuffer, which only a view lets the writer take in parts).
+		return new Uint8Array(new Resource(name) as unknown as ArrayBuffer);
 	};
 	return { route, body: open(route.resource), gzipBody: route.gzip ? open(route.gzip) : undefined };
 }
@@ -139,7 +140,7 @@ export function answer(prepared: PreparedRoute, request: HttpRequest): HttpAnswe
 		return { status: 405, head: response(405, "text/plain; charset=utf-8", text.byteLength, "no-store", [["Allow", "GET, HEAD"]]), body: text };
 	}
 	const route = prepared.route;
-	let status: number, type: string, body: ArrayBuffer, cacheControl: string;
+	let status: number, type: string, body: ArrayBuffer | Uint8Array, cacheControl: string;
 	let headers: HeaderList = [];
 	if (typeof route === "function") {
 		const made = route(request);

@@ -149,6 +149,8 @@ function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number,
 	const deviceConfig: DeviceConfig = manifestConfig("lin", config, app?.manifest);
 	if (app)
 		env = { ...env, XSNK_APP_MODULES: JSON.stringify(Object.fromEntries(compileAppForNode(app))) };
+	else if (!env.XSNK_HOST_RESOURCES)
+		env = { ...env, XSNK_HOST_RESOURCES: path.join(projectRoot, "app", "page") };		// the kit app's resources (app/manifest.json: its page)
 	const [command, ...prefix] = lan ? [...lan.exec, process.execPath] : [process.execPath];
 	const child = spawn(command, [...prefix, boot], {
 		cwd: projectRoot,

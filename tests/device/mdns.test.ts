@@ -49,7 +49,7 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 
 	it("answers to <hostname>.local and lists its services for discover", async () => {
 		const { device, log } = await boot("xsnk-name");
-		await log.waitForLog(/mdns: xsnk-name\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80, _echo\._tcp:8080, _echo\._udp:9000/, 20_000);
+		await log.waitForLog(/mdns: xsnk-name\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80, _http\._tcp:80, _echo\._tcp:8080, _echo\._udp:9000/, 20_000);
 		expect(await resolveMdns("xsnk-name.local", { interfaceAddress: device.link.hostAddress })).toBe(device.link.deviceAddress);
 		expect(await resolveMdns("no-such-device.local", { interfaceAddress: device.link.hostAddress, timeoutMs: 1000 })).toBeUndefined();
 		const found = await browse("_xs-netkit._tcp", { interfaceAddress: device.link.hostAddress });

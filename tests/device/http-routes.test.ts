@@ -1,0 +1,193 @@
+// Plain HTTP beside the WebSocket routes, on the WebSocket server's port
+// (websocket/http-routes, app: the device's page at / and /routes.json),
+// on every tier: GET and HEAD with the exact body and its length, gzip
+// negotiated by Accept-Encoding, 404 and 405, 431 for a head too large, a
+// reader that takes its time, clients that reset mid-body; and the
+// WebSocket echo on the same port meanwhile. Then the page in headless
+// Chromium: it opens the broadcast route, and a message sent there by
+// another client appears in it.
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { afterAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { projectRoot } from "../../host-harness/device/project.js";
+import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
+import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
+import { hostConfig, tiers, useDevice } from "./device-under-test.js";
+import { knobs } from "./knobs.js";
+
+const page = fs.readFileSync(path.join(projectRoot, "app/page/index.html"));
+const chromium = findChromium();
+if (!chromium)
+	console.log("device page browser cases skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
+
+interface Reply {
+	status: number;
+	head: string;
+	headers: Map<string, string>;
+	body: Buffer;
+}
+
+/** One request as raw bytes; the whole reply until the server closes. `readDelayMs`: pause reading between chunks (a slow reader). */
+function request(host: string, port: number, text: string, readDelayMs = 0): Promise<Reply> {
+	return new Promise((resolve, reject) => {
+		const socket = net.connect({ host, port });
+		const chunks: Buffer[] = [];
+		socket.setTimeout(20_000, () => socket.destroy(new Error("no complete reply within 20 s")));
+		socket.on("connect", () => socket.write(text));
+		socket.on("data", chunk => {
+			chunks.push(chunk);
+			if (readDelayMs) {
+				socket.pause();
+				setTimeout(() => socket.resume(), readDelayMs);
+			}
+		});
+		socket.on("error", reject);
+		socket.on("end", () => {
+			const all = Buffer.concat(chunks);
+			const split = all.indexOf("\r\n\r\n");
+			const head = all.subarray(0, split).toString("latin1");
+			const headers = new Map(head.split("\r\n").slice(1).map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]));
+			resolve({ status: Number(head.slice(9, 12)), head, headers, body: all.subarray(split + 4) });
+		});
+	});
+}
+
+const get = (target: string, headers: Record<string, string> = {}, method = "GET") =>
+	`${method} ${target} HTTP/1.1\r\nHost: device\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`;
+
+describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
+	const dut = useDevice(tier, { wsBroadcastPath: "/bc" });
+	const k = knobs[tier.pace];
+	const where = () => {
+		const url = new URL(dut.endpoints.ws!);
+		return { host: url.hostname, port: Number(url.port || 80) };
+	};
+
+	it("GET / is the device's page: its bytes, length, type, cache policy, Connection: close; HEAD the same head and no body", async () => {
+		const { host, port } = where();
+		const reply = await request(host, port, get("/"));
+		expect(reply.status).toBe(200);
+		expect(reply.headers.get("content-type")).toBe("text/html; charset=utf-8");
+		expect(reply.headers.get("content-length")).toBe(String(page.length));
+		expect(reply.headers.get("cache-control")).toBe("no-cache");
+		expect(reply.headers.get("connection")).toBe("close");
+		expect(reply.headers.get("vary")).toBe("Accept-Encoding");
+		expect(reply.body.equals(page)).toBe(true);
+		const head = await request(host, port, get("/", {}, "HEAD"));
+		expect(head.head).toBe(reply.head);
+		expect(head.body.length).toBe(0);
+	}, 60_000);
+
+	it("sends the gzip twin to a client that accepts gzip, the plain page to one that refuses it", async () => {
+		const { host, port } = where();
+		const zipped = await request(host, port, get("/", { "Accept-Encoding": "gzip, deflate, br" }));
+		expect(zipped.headers.get("content-encoding")).toBe("gzip");
+		expect(Number(zipped.headers.get("content-length"))).toBe(zipped.body.length);
+		expect(gunzipSync(zipped.body).equals(page)).toBe(true);
+		const refused = await request(host, port, get("/", { "Accept-Encoding": "gzip;q=0, identity" }));
+		expect(refused.headers.has("content-encoding")).toBe(false);
+		expect(refused.body.equals(page)).toBe(true);
+	}, 60_000);
+
+	it("tells the page its routes; 404 for a path with no route; 405 with Allow for another method; 431 for a head too large", async () => {
+		const { host, port } = where();
+		const routes = await request(host, port, get("/routes.json"));
+		expect(routes.headers.get("content-type")).toBe("application/json");
+		const said = JSON.parse(routes.body.toString());
+		expect(said.echo).toBe(dut.endpoints.ws ? new URL(dut.endpoints.ws).pathname : "/ws");
+		if (tier.target !== "board")
+			expect(said.broadcast).toBe("/bc");
+		expect((await request(host, port, get("/nothing-here"))).status).toBe(404);
+		const post = await request(host, port, get("/", {}, "POST"));
+		expect(post.status).toBe(405);
+		expect(post.headers.get("allow")).toBe("GET, HEAD");
+		expect((await request(host, port, get("/", { "X-Filler": "x".repeat(4000) }))).status).toBe(431);
+	}, 60_000);
+
+	it("gives a slow reader the whole page", async () => {
+		const { host, port } = where();
+		const reply = await request(host, port, get("/"), tier.pace === "node" ? 50 : 20);
+		expect(reply.body.equals(page)).toBe(true);
+	}, 60_000);
+
+	it("survives clients that reset mid-body, and serves the page and the echo afterwards", async () => {
+		const { host, port } = where();
+		await Promise.all(Array.from({ length: 6 }, () => new Promise<void>(resolve => {
+			const socket = net.connect({ host, port }, () => socket.write(get("/")));
+			socket.once("data", () => socket.resetAndDestroy());
+			socket.on("error", () => resolve());
+			socket.on("close", () => resolve());
+		})));
+		// The sockets the resets held are freed as the device notices them (the simulator polls every 20 ms):
+		// a fresh client may be turned away meanwhile (beyond capacity, closed), and is served within a few tries.
+		let reply: Reply | undefined;
+		for (let attempt = 0; attempt < 20 && !reply; attempt++) {
+			reply = await request(host, port, get("/")).catch(() => undefined);
+			if (!reply)
+				await new Promise(r => setTimeout(r, 250));
+		}
+		expect(reply?.body.equals(page)).toBe(true);
+		const ws = new WebSocket(dut.endpoints.ws!);
+		const echoed = await new Promise<string>((resolve, reject) => {
+			ws.once("open", () => ws.send("still here"));
+			ws.once("message", data => resolve(data.toString()));
+			ws.once("error", reject);
+			setTimeout(() => reject(new Error("no echo")), k.echoTimeoutMs ?? 10_000);
+		});
+		ws.close();
+		expect(echoed).toBe("still here");
+	}, 60_000);
+});
+
+describe.runIf(!!chromium)("the device's page in headless Chromium", () => {
+	const running: (RunningDevice | LanDevice)[] = [];
+	afterAll(async () => {
+		for (const device of running)
+			await device.stop();
+	});
+
+	/** Open the page, wait for its WebSocket, send on the broadcast route from another client, find the message in the page. */
+	async function judge(pageUrl: string, wsUrl: string): Promise<void> {
+		const browser = await HeadlessPage.open(chromium!, pageUrl);
+		try {
+			const until = Date.now() + 30_000;
+			while (!/^connected to \/bc$/.test(await browser.evaluate<string>(`document.getElementById("status")?.textContent ?? ""`))) {
+				if (Date.now() > until)
+					throw new Error(`the page never connected: ${await browser.evaluate<string>("document.body.innerText")}`);
+				await new Promise(r => setTimeout(r, 200));
+			}
+			const sender = new WebSocket(wsUrl);
+			await new Promise((resolve, reject) => { sender.once("open", resolve); sender.once("error", reject); });
+			const text = `from the test ${Date.now()}`;
+			sender.send(text);
+			const seen = Date.now() + 20_000;
+			while (!(await browser.evaluate<string[]>(`[...document.querySelectorAll("#messages li")].map(li => li.textContent)`)).includes(text)) {
+				if (Date.now() > seen)
+					throw new Error("the broadcast message never appeared in the page");
+				await new Promise(r => setTimeout(r, 200));
+			}
+			sender.close();
+		}
+		finally {
+			await browser.close();
+		}
+	}
+
+	it.runIf(tiers.some(t => t.target === "sim"))("on the simulator: the page connects to the broadcast route and shows what another client sends there", async () => {
+		const device = await startDevice({ target: "sim", config: await hostConfig({ wsBroadcastPath: "/bc" }) });
+		running.push(device);
+		const url = new URL(device.endpoints.ws!);
+		await judge(`http://${url.host}/`, `ws://${url.host}/bc`);
+	}, 180_000);
+
+	it.runIf(!whyNoNamespaces() && tiers.some(t => t.target === "node"))("on a LAN stand-in (node device in a namespace), the same", async () => {
+		const device = await startLanDevice("node", { wsBroadcastPath: "/bc" });
+		running.push(device);
+		await judge(`http://${device.link.deviceAddress}/`, `ws://${device.link.deviceAddress}/bc`);
+	}, 180_000);
+});
