@@ -309,7 +309,7 @@ export class WebSocketClient {
 		log.warn(message);
 		this.#emit("onError", new Error(message));
 		if (connection)
-			connection.destroy(CloseCause.TIMEOUT, "network timeout");		// → #ended → reconnect
+			connection.destroy(CloseCause.TIMEOUT, "network timeout");		// → closed → reconnect
 		else
 			this.#failedAttempt("network timeout", false);
 	}
