@@ -57,7 +57,11 @@ export interface TcpClientOptions {
 	clockWait?: number;
 }
 
-export class TcpClient implements TcpConnectionOwner {
+export class TcpClient {
+	// The hooks below (the connections' owner) are
+	// TypeScript `private`: the library calls them, through the casts where
+	// this object is handed over, an application cannot. Not #private: that
+	// would take an object of closures per client, slots on the idle app.
 	readonly options: Required<Omit<TcpClientOptions, "logTag" | "tls">> & { tls?: TlsOptions };
 	readonly log: Log;
 	/** Connections established so far. */
@@ -147,7 +151,7 @@ export class TcpClient implements TcpConnectionOwner {
 		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
 		let connection: TcpEndpoint;
 		try {
-			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this });
+			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this as unknown as TcpConnectionOwner });
 			connection.handler = this.options.service.open(connection);
 		}
 		catch (e) {
@@ -165,7 +169,7 @@ export class TcpClient implements TcpConnectionOwner {
 	}
 
 	/** From the connection: it is up. */
-	connected(connection: TcpEndpoint): void {
+	private connected(connection: TcpEndpoint): void {
 		this.#clearTimer();
 		this.sessions++;
 		this.log.info(`Successfully connected to ${connection.peer}`);
@@ -182,7 +186,7 @@ export class TcpClient implements TcpConnectionOwner {
 	}
 
 	/** From the connection: it closed. */
-	closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
+	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;

@@ -29,7 +29,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
-import { TcpListener, closeQuietly, socketAlive } from "modules/listener";
+import { TcpListener, closeQuietly, socketAlive, type AcceptTarget } from "modules/listener";
 import { CloseCause } from "tcp/close-cause";
 import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
 
@@ -60,7 +60,11 @@ interface Waiting {
 	peer: string;
 }
 
-export class TcpServer implements TcpConnectionOwner {
+export class TcpServer {
+	// The hooks below (the listener's accept, the connections' owner) are
+	// TypeScript `private`: the library calls them, through the casts where
+	// this object is handed over, an application cannot. Not #private: that
+	// would take an object of closures per server, slots on the idle app.
 	readonly options: Settings;
 	readonly log: Log;
 	#listener: TcpListener | undefined;
@@ -104,7 +108,7 @@ export class TcpServer implements TcpConnectionOwner {
 	start(): void {
 		if (this.#listener)
 			throw new Error("already started");
-		this.#listener = new TcpListener({ port: this.options.port, target: this, log: this.log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log: this.log });
 		const { maxClients, backlog, idleTimeout } = this.options;
 		this.#sweepTimer = Timer.repeat(() => this.#sweep(), sweepInterval(idleTimeout));
 		this.log.info(`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting${this.options.lruPurge ? ", longest-idle purged when full" : ""}`);
@@ -124,7 +128,7 @@ export class TcpServer implements TcpConnectionOwner {
 	}
 
 	/** From the listener: a new connection. */
-	accept(from: TCP): void {
+	private accept(from: TCP): void {
 		const peer = peerName(from.remoteAddress, from.remotePort);
 		if (this.#served.size < this.options.maxClients)
 			return this.#serve(from, peer);
@@ -147,7 +151,7 @@ export class TcpServer implements TcpConnectionOwner {
 	}
 
 	/** From a served connection: it closed. */
-	closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
+	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
 		if (!this.#served.delete(connection))
 			return;
 		if (error)
@@ -186,7 +190,7 @@ export class TcpServer implements TcpConnectionOwner {
 	#serve(from: TCP, peer: string): void {
 		let connection: TcpEndpoint | undefined;
 		try {
-			connection = new TcpEndpoint({ from, peer, owner: this });
+			connection = new TcpEndpoint({ from, peer, owner: this as unknown as TcpConnectionOwner });
 			connection.handler = this.options.service.open(connection);
 			this.#served.add(connection);
 			this.log.info(`Socket accepted ip address: ${peer}`);

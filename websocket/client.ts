@@ -309,7 +309,7 @@ export class WebSocketClient {
 
 	#open(address: string): void {
 		try {
-			this.#connection = new ClientAttempt(this, address).connection;
+			this.#connection = new ClientAttempt(this, this as unknown as AttemptEvents, address).connection;
 		}
 		catch (e) {
 			this.#failedAttempt(`cannot connect to ${address}:${this.target.port}: ${(e as Error).message}`);
@@ -324,7 +324,7 @@ export class WebSocketClient {
 		log.warn(message);
 		this.#emit("onError", new Error(message));
 		if (connection)
-			connection.destroy(CloseCause.TIMEOUT, "network timeout");		// → #ended → reconnect
+			connection.destroy(CloseCause.TIMEOUT, "network timeout");		// → closed → reconnect
 		else
 			this.#failedAttempt("network timeout", false);
 	}
@@ -338,8 +338,11 @@ export class WebSocketClient {
 		this.#retry();
 	}
 
-	/** @internal The handshake completed. */
-	opened(connection: WebSocketEndpoint): void {
+	// What an attempt reports (AttemptEvents): TypeScript `private`, for the
+	// attempt to call through the cast where it is made, not the application.
+
+	/** The handshake completed. */
+	private opened(connection: WebSocketEndpoint): void {
 		if (connection !== this.#connection)
 			return;
 		this.#clearTimer();
@@ -351,8 +354,8 @@ export class WebSocketClient {
 		this.#emit("onConnected");
 	}
 
-	/** @internal The connection (or an attempt) ended. */
-	closed(connection: WebSocketEndpoint, reason: string): void {
+	/** The connection (or an attempt) ended. */
+	private closed(connection: WebSocketEndpoint, reason: string): void {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;
@@ -427,28 +430,26 @@ export class WebSocketClient {
 		}
 	}
 
-	/** @internal A message, a Pong: the server works (the backoff starts over). */
-	healthy(connection: WebSocketEndpoint): void {
+	/** A Pong: the server works (the backoff starts over). */
+	private healthy(connection: WebSocketEndpoint): void {
 		if (connection === this.#connection)
 			this.#backoff?.reset();
 	}
 
-	/** @internal */
-	message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void {
+	/** A message: the server works too. */
+	private message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void {
 		if (connection !== this.#connection)
 			return;
 		this.#backoff?.reset();
 		this.#emit("onData", { opcode, data, payloadLength: data.byteLength, payloadOffset: 0, fin: true });
 	}
 
-	/** @internal */
-	error(connection: WebSocketEndpoint, message: string): void {
+	private error(connection: WebSocketEndpoint, message: string): void {
 		if (connection === this.#connection)
 			this.#emit("onError", new Error(message));
 	}
 
-	/** @internal */
-	drained(connection: WebSocketEndpoint): void {
+	private drained(connection: WebSocketEndpoint): void {
 		if (connection === this.#connection && this.#refused) {
 			this.#refused = false;
 			this.#emit("onDrain");
@@ -478,6 +479,16 @@ export class WebSocketClient {
 	}
 }
 
+/** What a ClientAttempt tells its client. */
+interface AttemptEvents {
+	opened(connection: WebSocketEndpoint): void;
+	closed(connection: WebSocketEndpoint, reason: string): void;
+	healthy(connection: WebSocketEndpoint): void;
+	message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void;
+	error(connection: WebSocketEndpoint, message: string): void;
+	drained(connection: WebSocketEndpoint): void;
+}
+
 /**
  * One connection attempt: the owner of its WebSocketEndpoint (the opening
  * handshake, 4.1) and then its handler, reporting to the client.
@@ -485,13 +496,16 @@ export class WebSocketClient {
 class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 	readonly connection: WebSocketEndpoint;
 	readonly #client: WebSocketClient;
+	/** The client, as what it is told (its private methods). */
+	readonly #events: AttemptEvents;
 	readonly #key = generateKey();
 	#head: ResponseHeadParser | undefined = new ResponseHeadParser();
 	/** Why we failed the connection, if we did: what onDisconnected reports. */
 	#failure: string | undefined;
 
-	constructor(client: WebSocketClient, address: string) {
+	constructor(client: WebSocketClient, events: AttemptEvents, address: string) {
 		this.#client = client;
+		this.#events = events;
 		this.connection = new WebSocketEndpoint({ address, port: client.target.port, tls: client.tls }, {
 			role: "client", log, owner: this, closeTimeout: client.settings.closeTimeout,
 			// Whole messages are held anyway; a larger read takes fewer turns.
@@ -518,7 +532,7 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 		if (!result.ok) {
 			const message = `handshake with ${connection.peer} failed: ${result.message}`;
 			log.error(message);
-			client.error(connection, message);
+			this.#events.error(connection, message);
 			connection.destroy(CloseCause.REFUSED, "handshake failed");
 			return;
 		}
@@ -526,30 +540,30 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			role: "client", handler: this, streaming: false, maxMessage: settings.maxMessage,
 			sendBuffer: settings.sendBuffer, maxQueue: settings.maxQueue, protocol: result.protocol,
 		});
-		client.opened(connection);
+		this.#events.opened(connection);
 		if (parser.rest && connection.state === OPEN)
 			connection.received(parser.rest);
 	}
 
 	closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
 		this.#head = undefined;
-		this.#client.closed(connection, this.#failure ?? reason);
+		this.#events.closed(connection, this.#failure ?? reason);
 	}
 
 	onMessage(connection: WebSocketEndpoint, type: number, data: ArrayBuffer): void {
-		this.#client.message(connection, type, data);
+		this.#events.message(connection, type, data);
 	}
 
 	onPong(connection: WebSocketEndpoint): void {
-		this.#client.healthy(connection);
+		this.#events.healthy(connection);
 	}
 
 	onDrain(connection: WebSocketEndpoint): void {
-		this.#client.drained(connection);
+		this.#events.drained(connection);
 	}
 
 	onProtocolError(connection: WebSocketEndpoint, closeCode: number, reason: string): void {
 		this.#failure = `protocol error: ${reason} (close ${closeCode})`;
-		this.#client.error(connection, `protocol error from ${connection.peer}: ${reason} (close ${closeCode})`);
+		this.#events.error(connection, `protocol error from ${connection.peer}: ${reason} (close ${closeCode})`);
 	}
 }

@@ -39,7 +39,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
-import { TcpListener } from "modules/listener";
+import { TcpListener, type AcceptTarget } from "modules/listener";
 import {
 	OPEN, WebSocketEndpoint, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
 } from "websocket/connection";
@@ -113,7 +113,11 @@ type Settings = Required<WebSocketServerOptions>;
  * Set was 2 slots per connection) and counted in #clientCount; #heads
  * holds the request head being read, during the handshake only.
  */
-export class WebSocketServer implements ConnectionOwner {
+export class WebSocketServer {
+	// The hooks below (the listener's accept, the connections' owner) are
+	// TypeScript `private`: the library calls them, through the casts where
+	// this object is handed over, an application cannot. Not #private: that
+	// would take an object of closures per server, slots on the idle app.
 	readonly options: Settings;
 	readonly log: Log;
 	readonly #routes: Route[] = [];
@@ -151,7 +155,7 @@ export class WebSocketServer implements ConnectionOwner {
 		};
 		this.log = new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
-			role: "server", log: this.log, owner: this, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
+			role: "server", log: this.log, owner: this as unknown as ConnectionOwner, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
 			writer: new FrameWriter({ role: "server" }), queueStats: this.#queueStats,
 		});
 	}
@@ -217,7 +221,7 @@ export class WebSocketServer implements ConnectionOwner {
 			throw new Error("already started");
 		if (!this.#routes.length && !this.#httpRoutes.size)
 			throw new Error("no route: call route(path, handler) or get(path, route) before start()");
-		this.#listener = new TcpListener({ port: this.options.port, target: this, log: this.log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log: this.log });
 		const { heartbeat, lruPurge, maxClients } = this.options;
 		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
 		this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
@@ -246,8 +250,8 @@ export class WebSocketServer implements ConnectionOwner {
 		}
 	}
 
-	/** @internal TcpListener target: a new socket. */
-	accept(from: TCP): void {
+	/** From the listener: a new socket. */
+	private accept(from: TCP): void {
 		if (this.#peers.size >= this.options.maxClients + SPARE_SOCKETS) {
 			const peer = peerName(from.remoteAddress, from.remotePort);
 			from.close();
@@ -260,8 +264,8 @@ export class WebSocketServer implements ConnectionOwner {
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
 	}
 
-	/** @internal ConnectionOwner: bytes of the request head. */
-	received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
+	/** From a connection (ConnectionOwner): bytes of the request head. */
+	private received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 		const parser = this.#heads.get(connection);
 		if (!parser || !parser.feed(chunk))
 			return;
@@ -329,8 +333,8 @@ export class WebSocketServer implements ConnectionOwner {
 		connection.refuse(response, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
 	}
 
-	/** @internal ConnectionOwner: TCP closed. */
-	closed(connection: WebSocketEndpoint): void {
+	/** From a connection (ConnectionOwner): TCP closed. */
+	private closed(connection: WebSocketEndpoint): void {
 		this.#heads.delete(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);

@@ -18,7 +18,7 @@ import WiFi from "wifi";
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log } from "modules/log";
-import { TcpListener } from "modules/listener";
+import { TcpListener, type AcceptTarget } from "modules/listener";
 import { RequestHeadParser, closingResponse } from "modules/http";
 import { CloseCause } from "tcp/close-cause";
 import { TcpEndpoint, type TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
@@ -52,7 +52,11 @@ const page = `<!doctype html><html><head><meta name="viewport" content="width=de
 </form></body></html>
 `;
 
-export class ProvisioningPortal implements TcpConnectionOwner {
+export class ProvisioningPortal {
+	// The hooks below (the listener's accept, the connections' owner) are
+	// TypeScript `private`: the library calls them, through the casts where
+	// this object is handed over, an application cannot. Not #private: that
+	// would take an object of closures per portal, slots on the idle app.
 	readonly options: PortalOptions;
 	/** Called with credentials entered on the page, already saved. */
 	onCredentials: (credentials: Credentials) => void = () => {};
@@ -60,7 +64,7 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 	#lastProblem = "";
 
 	/** TcpConnectionOwner: the log its connections' handlers use. */
-	get log(): Log {
+	private get log(): Log {
 		return log;
 	}
 
@@ -85,7 +89,7 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
 		WiFi.accessPoint(password ? { ssid, password } : { ssid });
-		this.#listener = new TcpListener({ port: this.options.port, target: this, log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log });
 		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"port":${this.port}} (${why})`);
 	}
 
@@ -97,13 +101,13 @@ export class ProvisioningPortal implements TcpConnectionOwner {
 	}
 
 	/** From the listener: one request per connection. */
-	accept(from: TCP): void {
-		const connection = new TcpEndpoint({ from, owner: this });
+	private accept(from: TCP): void {
+		const connection = new TcpEndpoint({ from, owner: this as unknown as TcpConnectionOwner });
 		connection.handler = new HttpExchange(this, connection);
 	}
 
 	/** From a connection: it closed. */
-	closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
+	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
 		if (error)
 			log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
 		if (cause !== CloseCause.LOCAL)		// closed here once answered

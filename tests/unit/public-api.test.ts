@@ -7,6 +7,10 @@ import type { TcpConnection } from "tcp/connection";
 import type { WebSocketConnection } from "websocket/connection";
 import { MessageType, Opcode } from "websocket/constants";
 import { CloseCause } from "tcp/close-cause";
+import type { TcpServer } from "tcp/server";
+import type { TcpClient } from "tcp/client";
+import type { WebSocketServer } from "websocket/server";
+import type { WebSocketClient } from "websocket/client";
 
 export function webSocketInternals(connection: WebSocketConnection): unknown[] {
 	return [
@@ -45,6 +49,27 @@ export function tcpInternals(connection: TcpConnection): unknown[] {
 		connection.owner,
 		// public
 		connection.read, connection.write, connection.close, connection.peer,
+	];
+}
+
+export function serverAndClientInternals(tcpServer: TcpServer, tcpClient: TcpClient, wsServer: WebSocketServer, wsClient: WebSocketClient): unknown[] {
+	return [
+		// @ts-expect-error the listener's hook
+		tcpServer.accept,
+		// @ts-expect-error the connections' owner hook
+		tcpServer.closed,
+		// @ts-expect-error the connections' owner hook
+		tcpClient.connected,
+		// @ts-expect-error the listener's hook
+		wsServer.accept,
+		// @ts-expect-error the handshake's input
+		wsServer.received,
+		// @ts-expect-error an attempt's report
+		wsClient.opened,
+		// @ts-expect-error an attempt's report
+		wsClient.message,
+		// public
+		tcpServer.start, tcpServer.close, tcpClient.isConnected, wsServer.route, wsClient.sendText,
 	];
 }
 
