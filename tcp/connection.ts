@@ -120,7 +120,9 @@ const nothing = new ArrayBuffer(0);
  * A TCP connection as its handler sees it: what an application may read and
  * call; the rest belongs to the library. close() ends it: the socket closes
  * at once (what is not written yet is lost: write it first, within the
- * budget), and the handler's onClose follows before close() returns.
+ * budget), and the handler's onClose follows: once the event that called
+ * close() has returned (from elsewhere, a timer of the handler's: before
+ * close() returns).
  */
 export interface TcpConnection {
 	/** "address:port" of the peer, for logs. */
@@ -173,6 +175,10 @@ export class TcpEndpoint implements TcpConnection {
 	private unconfirmed = 0;
 	/** Set only on an outgoing connection that closed before it came up (no slot on the others). */
 	declare private neverOpen?: boolean;
+	/** Present while a platform callback runs the handler: a close() then reports once the callback is done. */
+	declare private inEvent?: true;
+	/** A close made inside an event, reported when it returns: cause, reason, error. */
+	declare private closedWith?: [CloseCause, string, unknown];
 
 	constructor(options: TcpConnectionOptions) {
 		if (options.handler && options.handler === options.owner)
@@ -229,6 +235,7 @@ export class TcpEndpoint implements TcpConnection {
 	 * have refilled without a callback); then the handler moves what it can.
 	 */
 	probe(): boolean {
+		const outer = this.begin();
 		try {
 			if (!this.learnBudget())
 				return false;
@@ -237,6 +244,9 @@ export class TcpEndpoint implements TcpConnection {
 		}
 		catch {
 			return false;
+		}
+		finally {
+			this.end(outer);
 		}
 	}
 
@@ -297,7 +307,11 @@ export class TcpEndpoint implements TcpConnection {
 		return count;
 	}
 
-	/** Close the socket (once) and report to the owner and the handler. reason: for the log; default the cause. */
+	/**
+	 * Close the socket (once) and report to the handler (onClose) and the
+	 * owner: at once, or, when called from inside one of the handler's
+	 * events, once that event has returned. reason: for the log; default the cause.
+	 */
 	close(cause: CloseCause = CloseCause.LOCAL, reason: string = cause, error?: unknown): void {
 		if (this.state === "closed")
 			return;
@@ -312,6 +326,14 @@ export class TcpEndpoint implements TcpConnection {
 		catch {
 			// already closed by the platform
 		}
+		if (this.inEvent)
+			this.closedWith = [cause, reason, error];
+		else
+			this.report(cause, reason, error);
+	}
+
+	/** The close, to the handler and then the owner. */
+	private report(cause: CloseCause, reason: string, error: unknown): void {
 		let handlerError: unknown;
 		try {
 			this.handler?.onClose?.(this, cause, reason);
@@ -338,16 +360,40 @@ export class TcpEndpoint implements TcpConnection {
 			this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}
 
+	/** A platform callback begins running the handler; false when one already is (the outer one reports). */
+	private begin(): boolean {
+		if (this.inEvent)
+			return false;
+		this.inEvent = true;
+		return true;
+	}
+
+	/** The outer callback is done: a close made inside it is reported now. */
+	private end(outer: boolean): void {
+		if (!outer)
+			return;
+		delete this.inEvent;		// no slot left on an idle connection
+		const closed = this.closedWith;
+		if (closed) {
+			delete this.closedWith;
+			this.report(closed[0], closed[1], closed[2]);
+		}
+	}
+
 	onReadable(bytes: number): void {
 		if (this.state === "closed")
 			return;
 		this.lastActivity = Date.now();
 		this.readable = bytes;
+		const outer = this.begin();
 		try {
 			this.handler?.onReadable(this);
 		}
 		catch (e) {
 			this.failed(e, "read");
+		}
+		finally {
+			this.end(outer);
 		}
 	}
 
@@ -357,6 +403,7 @@ export class TcpEndpoint implements TcpConnection {
 		this.lastActivity = Date.now();
 		this.unconfirmed = 0;
 		this.writable = bytes;
+		const outer = this.begin();
 		try {
 			if (this.state === "connecting") {
 				this.state = "open";
@@ -370,6 +417,9 @@ export class TcpEndpoint implements TcpConnection {
 		catch (e) {
 			this.failed(e, "write");
 		}
+		finally {
+			this.end(outer);
+		}
 	}
 
 	/** cause: what a TLS socket says failed (a certificate, the handshake; modules/secure-socket); TCP says nothing. */
@@ -380,6 +430,7 @@ export class TcpEndpoint implements TcpConnection {
 			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable", cause);
 			return;
 		}
+		const outer = this.begin();
 		try {
 			if (this.learnBudget())
 				this.handler?.onPeerEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
@@ -388,6 +439,7 @@ export class TcpEndpoint implements TcpConnection {
 			// gone: what is held is lost (lwip after a FIN, a reset)
 		}
 		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
+		this.end(outer);
 	}
 }
 

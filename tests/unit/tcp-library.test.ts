@@ -80,6 +80,30 @@ describe("tcp/server with a service of its own", () => {
 	});
 });
 
+describe("no handler event from inside a call the handler made", () => {
+	it("a close() in onReadable reports onClose once onReadable has returned", async () => {
+		const events: string[] = [];
+		const server = serve({
+			service: {
+				open: () => ({
+					onReadable(connection: TcpConnection) {
+						connection.read(new Uint8Array(64));
+						events.push("close");
+						connection.close();
+						events.push("close returned");
+					},
+					onClose() {
+						events.push("onClose");
+					},
+				}),
+			},
+		});
+		await exchange(server.port, "bye");
+		await until(() => events.length === 3);
+		expect(events).toEqual(["close", "close returned", "onClose"]);
+	});
+});
+
 describe("tcp/client with a service of its own", () => {
 	it("connects, hands the connection to its handler, and reconnects with backoff after the peer closes", async () => {
 		const received: string[] = [];
