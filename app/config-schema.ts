@@ -16,7 +16,7 @@ interface KeySpec {
 	choices?: readonly string[];
 }
 
-/** The schema: key → kind, default, one line of documentation (the README table is generated from it). */
+/** The schema: key → kind, default, one line of documentation (docs/configuration.md holds it as a table, checked by a test). */
 export const schema = freezeSchema({
 	ssid: { kind: "string", default: "", doc: "WiFi network to join (station mode)" },
 	password: { kind: "string", default: "", doc: "WiFi password" },
@@ -55,7 +55,7 @@ export const schema = freezeSchema({
 	wsServer: { kind: "flag", default: true, doc: "run the WebSocket echo server" },
 	wsPort: { kind: "port", default: 80, doc: "WebSocket echo server port (host targets: 8081)" },
 	wsPath: { kind: "string", default: "/ws", doc: "WebSocket echo server path" },
-	wsMaxClients: { kind: "count", default: 4, doc: "WebSocket clients served at once; more are answered 503" },
+	wsMaxClients: { kind: "count", default: 4, doc: "WebSocket clients served at once; 2 more are answered 503 while they wait, and a connection beyond those is closed without an answer" },
 	wsHandshakeTimeout: { kind: "milliseconds", default: 5000, doc: "drop a WebSocket upgrade that has not completed after this long" },
 	wsHeartbeat: { kind: "milliseconds", default: 20000, doc: "ping every WebSocket client this often and drop those that did not pong since the last ping, so a vanished peer frees its slot (0: off)" },
 	wsLruPurge: { kind: "flag", default: false, doc: "a client beyond wsMaxClients closes the longest-idle client (1001) instead of being answered 503" },
