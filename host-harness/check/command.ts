@@ -15,6 +15,9 @@ import * as fs from "node:fs";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import { LogFile } from "../device/log-file.js";
 import { boardAddress } from "../lib/mdns.js";
+import { unreachableEndpoints } from "../lib/reach.js";
+import { onInterrupt } from "../lib/interrupt.js";
+import { boardEndpoints } from "../device/targets.js";
 import { findApp, type App } from "../device/app.js";
 import { parseConfigArgs } from "../device/project.js";
 import { checkApp } from "./app.js";
@@ -182,6 +185,16 @@ registerCommand("check", {
 				return 1;
 			}
 		}
+		if (device) {
+			// Fail fast: a board that answers on none of its ports is one line, not a run of timeouts
+			// (after --logs's wait: that board is started, or reset, only then).
+			const endpoints = boardEndpoints(process.env.DEVICE!, config);
+			const unanswered = await unreachableEndpoints(endpoints);
+			if (unanswered.length && unanswered.length === Number(!!endpoints.tcp) + Number(!!endpoints.ws)) {
+				await logServer?.close();
+				throw new CommandFailure(`cannot reach ${device}: ${unanswered.join("; ")}`);
+			}
+		}
 		const { startVitest } = await import("vitest/node");
 		// Only this command's report goes to stdout: what vitest and the suites' setup print
 		// (which tiers run, which are skipped) goes to stderr while they run.
@@ -198,6 +211,16 @@ registerCommand("check", {
 					say(`${entry.state === "passed" ? "PASS" : entry.state === "failed" ? "FAIL" : "SKIP"} ${entry.name} (${entry.ms} ms)${entry.error ? `\n     ${entry.error.split("\n")[0]}` : ""}`);
 			},
 		};
+		// Ctrl-C: the cases so far and their summary, exit 130 (the suites' devices stop on the same signal).
+		const interrupt = onInterrupt("check", "the cases so far", () => {
+			const passed = results.filter(r => r.state === "passed").length;
+			const failed = results.filter(r => r.state === "failed").length;
+			if (json)
+				say(JSON.stringify({ target: device || target, interrupted: true, passed, failed, cases: results }, null, 2));
+			else
+				say(`\ncheck: interrupted: ${passed} passed, ${failed} failed so far`);
+			process.exit(130);
+		});
 		try {
 			const vitest = await startVitest("test", files.map(f => path.join(projectRoot, f)), {
 				root: projectRoot,
@@ -210,6 +233,7 @@ registerCommand("check", {
 			await vitest?.close();
 		}
 		finally {
+			interrupt.release();
 			process.stdout.write = report;
 			await logServer?.close();
 		}

@@ -11,6 +11,7 @@ import { freeServicePorts } from "../lib/ports.js";
 import { argumentsOr, registerCommand } from "../cli.js";
 import { formatJson, formatText, summarize } from "./report.js";
 import * as fs from "node:fs";
+import { onInterrupt } from "../lib/interrupt.js";
 import { runConformance, selectCases, RunStopped, type CaseResult, type ConformanceOptions } from "./runner.js";
 import { formatComparison, renderConformanceHtml, type ConformanceRun } from "./html-report.js";
 
@@ -239,15 +240,8 @@ registerCommand("conformance", {
 		const total = selectCases(args.options).length;
 		const runs: ConformanceRun[] = [];
 		// Ctrl-C: no new case starts, the report covers what was done; a second Ctrl-C ends at once.
-		const interrupt = new AbortController();
+		const interrupt = onInterrupt("conformance", "finishing the cases under way");
 		args.options.signal = interrupt.signal;
-		const onSignal = () => {
-			if (interrupt.signal.aborted)
-				process.exit(130);
-			process.stderr.write("\nconformance: interrupted: finishing the cases under way (Ctrl-C again to quit now)\n");
-			interrupt.abort();
-		};
-		process.on("SIGINT", onSignal);
 		if (args.implRun) {
 			// One device per implementation, booted for its run and stopped after it.
 			const { target: deviceTarget, impls } = args.implRun;
@@ -281,8 +275,8 @@ registerCommand("conformance", {
 			fs.writeFileSync(args.report, renderConformanceHtml(runs));
 			process.stderr.write(`conformance: report written to ${args.report}\n`);
 		}
-		process.off("SIGINT", onSignal);
-		const interrupted = interrupt.signal.aborted;
+		interrupt.release();
+		const interrupted = interrupt.interrupted;
 		if (!args.compare) {
 			const [only] = runs;
 			if (only.stopped && !args.report && !interrupted)

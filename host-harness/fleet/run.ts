@@ -22,6 +22,7 @@ import { boardEndpoints } from "../device/targets.js";
 import { deviceAddress, isMdnsName } from "../lib/mdns.js";
 import { unreachableEndpoints } from "../lib/reach.js";
 import { CommandFailure } from "../lib/arguments.js";
+import { onInterrupt } from "../lib/interrupt.js";
 import type { FleetDevice } from "./devices.js";
 
 export type FleetCommand = "check" | "bench" | "soak" | "conformance";
@@ -104,16 +105,10 @@ function lastLine(text: string): string {
 export async function runFleet(options: FleetOptions): Promise<{ rows: FleetRow[]; interrupted: boolean }> {
 	const rows: (FleetRow | undefined)[] = new Array(options.devices.length);
 	const children = new Set<ChildProcess>();
-	let interrupted = false;
-	const onSignal = () => {
-		if (interrupted)
-			process.exit(130);
-		interrupted = true;
-		options.say("fleet: interrupted: stopping every device's run (Ctrl-C again to quit now)");
+	const interrupt = onInterrupt("fleet", "stopping every device's run", () => {
 		for (const child of children)
 			child.kill("SIGINT");
-	};
-	process.on("SIGINT", onSignal);
+	});
 	let next = 0;
 	const judge = async (index: number): Promise<FleetRow> => {
 		const device = options.devices[index];
@@ -149,14 +144,14 @@ export async function runFleet(options: FleetOptions): Promise<{ rows: FleetRow[
 		catch {
 			result = undefined;
 		}
-		if (interrupted)
+		if (interrupt.interrupted)
 			return { ...base, address, state: "interrupted", summary: "interrupted", problems: [], seconds: seconds(), report };
 		if (!result)
 			return { ...base, address, state: "error", summary: `exit ${code}`, problems: [lastLine(stderr) || "no result"], seconds: seconds() };
 		return { ...base, address, ...summarize(options.command, result), seconds: seconds(), report: report && fs.existsSync(report) ? report : undefined, result };
 	};
 	const worker = async () => {
-		while (next < options.devices.length && !interrupted) {
+		while (next < options.devices.length && !interrupt.interrupted) {
 			const index = next++;
 			const row = await judge(index);
 			rows[index] = row;
@@ -164,9 +159,9 @@ export async function runFleet(options: FleetOptions): Promise<{ rows: FleetRow[
 		}
 	};
 	await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel, options.devices.length)) }, worker));
-	process.off("SIGINT", onSignal);
+	interrupt.release();
 	const done = options.devices.map((device, i) => rows[i] ?? { device: device.host, name: device.name, build: device.build, state: "interrupted" as const, summary: "not started", problems: [], seconds: 0 });
-	return { rows: done, interrupted };
+	return { rows: done, interrupted: interrupt.interrupted };
 }
 
 /** The table a person reads: a row per device, then a summary line. */

@@ -72,7 +72,13 @@ export function planTiers(env: NodeJS.ProcessEnv = process.env): TierPlan {
 		tiers.push({ target: "board", name: lan.name, pace: lan.pace, board: { host: lan.host, config: lan.config }, logFile: lan.logFile, link: lan.link });
 	if (env.LAN_SKIPPED)
 		skipped.push(...env.LAN_SKIPPED.split("\n"));
-	if (only)
-		return { tiers: tiers.filter(t => only.includes(t.name) || only.includes(t.target) && t.name === t.target || only.includes("lan") && t.name.startsWith("lan-")), skipped };
+	if (only) {
+		// Only the tiers asked for, and only their skip lines: `check --target node` says nothing of a board.
+		const asked = (name: string) => only.includes(name) || only.includes("lan") && name.startsWith("lan-");
+		return {
+			tiers: tiers.filter(t => asked(t.name) || only.includes(t.target) && t.name === t.target),
+			skipped: skipped.filter(line => asked(line.slice(0, line.indexOf(" ")))),
+		};
+	}
 	return { tiers, skipped };
 }

@@ -14,6 +14,7 @@ import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
 import { boardAddress } from "../lib/mdns.js";
 import { unreachableEndpoints } from "../lib/reach.js";
+import { onInterrupt } from "../lib/interrupt.js";
 
 const usage = `usage: host-harness soak (--target node|sim | --device <ip> [--config key=value …]) [options]
 
@@ -141,14 +142,7 @@ registerCommand("soak", {
 			if (unanswered.length)
 				throw new CommandFailure(`cannot reach ${args.device ?? args.target}: ${unanswered.join("; ")}`);
 			// Ctrl-C: the load ends, the device is judged on what was done, exit 130; a second Ctrl-C quits at once.
-			const interrupt = new AbortController();
-			const onSignal = () => {
-				if (interrupt.signal.aborted)
-					process.exit(130);
-				process.stderr.write("\nsoak: interrupted: ending the load and judging the device (Ctrl-C again to quit now)\n");
-				interrupt.abort();
-			};
-			process.on("SIGINT", onSignal);
+			const interrupt = onInterrupt("soak", "ending the load and judging the device");
 			say(`soak: ${args.minutes} minutes against ${args.device ?? args.target} (${[endpoints.tcp && "tcp", endpoints.ws && "ws", endpoints.udp && "udp"].filter(Boolean).join(", ")})`);
 			const result = await runSoak({
 				endpoints,
@@ -161,7 +155,7 @@ registerCommand("soak", {
 				onInterval: figures => say(formatInterval(figures, args.minutes)),
 				signal: interrupt.signal,
 			});
-			process.off("SIGINT", onSignal);
+			interrupt.release();
 			const aborted = running?.process.exited ?? false;
 			const passed = soakPassed(result) && rssFlat(result) && !aborted;
 			if (args.json)

@@ -114,6 +114,14 @@ describe("host-harness CLI", () => {
 		finally {
 			taken.close();
 		}
+		// A board that answers on none of its ports: one line, before any case.
+		const nobody = await freeTcpPort();
+		const unreachable = cli("check", "--device", "127.0.0.1", "--config", `tcpPort=${nobody}`, "--config", `wsPort=${nobody}`);
+		expect(unreachable.status).toBe(1);
+		expect(unreachable.stderr).toBe(`check: cannot reach 127.0.0.1: tcp 127.0.0.1:${nobody}: connect ECONNREFUSED; ws 127.0.0.1:${nobody}: connect ECONNREFUSED\n`);
+		// --target node says nothing of the tiers it was not asked for.
+		const node = cli("check", "--target", "node", "--only", "udp");
+		expect(node.stderr).not.toMatch(/board tier skipped/);
 		const sim = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--target", "sim"],
 			{ cwd: projectRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, TARGETS: undefined, MODDABLE: "/nonexistent" } });
 		expect(sim.status).toBe(1);
