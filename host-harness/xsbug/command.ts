@@ -47,10 +47,12 @@ examples:
   serial2xsbug /dev/ttyUSB0 921600 8N1          # in another terminal
   # (build and flash with: mcconfig -d -m -p esp32 -t deploy, then start serial2xsbug)
 
-  # the simulator: a debug build connects to localhost:5002 by itself
+  # the simulator: the kit's own app as a debug build, built, run and reporting here
+  host-harness logs --app .
+  # or by hand: a debug build connects to localhost:5002 by itself (mcconfig needs its -o folder)
   host-harness logs --port 5002
-  mcconfig -d -m -p lin -o build/sim-debug -t build
-  mcsim build/sim-debug/bin/lin/mc/debug/main/mc.so   # XSBUG_PORT=5010 for --port 5010
+  mkdir -p build/sim-debug && mcconfig -d -m -p lin -o build/sim-debug -t build
+  mcsim build/sim-debug/bin/lin/mc/debug/main/mc.so   # needs a display; XSBUG_PORT=5010 for --port 5010
 
   # other ports: XSBUG_PORT is read by the simulator and by serial2xsbug
   host-harness logs --port 5010 --json > session.jsonl
