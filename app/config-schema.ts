@@ -188,6 +188,9 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });
 		}
 	}
+	// A UDP socket on the platforms does not say which port it took: "any port" could never be reported.
+	if (config.udpServer && config.udpPort === 0)
+		problems.push({ key: "udpPort", message: "0 (any port) cannot be used for UDP: the platform's UDP socket does not say which port it took; give a port" });
 	// A DNS label (RFC 1123 2.1): what mdns/responder will claim as <hostname>.local.
 	const host = String(config.hostname);
 	let label = host.length >= 1 && host.length <= 63 && host[0] !== "-" && host[host.length - 1] !== "-";

@@ -56,4 +56,9 @@ describe("app/config", () => {
 		expect(parseWebSocketUri("ws://example.com:8080/chat?x=1")).toEqual({ secure: false, host: "example.com", port: 8080, path: "/chat?x=1", hostHeader: "example.com:8080" });
 		expect(parseWebSocketUri("wss://example.com")).toEqual({ secure: true, host: "example.com", port: 443, path: "/", hostHeader: "example.com" });
 	});
+
+	it("refuses udpPort 0: a platform's UDP socket does not say which port it took, so it could not be reported", () => {
+		expect(readConfig({ udpPort: "0" }).problems).toEqual([{ key: "udpPort", message: expect.stringMatching(/^0 \(any port\) cannot be used for UDP/) }]);
+		expect(readConfig({ udpPort: "0", udpServer: "false" }).problems).toEqual([]);
+	});
 });
