@@ -70,8 +70,8 @@ export function usageError(message: string, usage: string): number {
 	const unknown = /^unknown argument "(--?[\w-]+)[^"]*"$/.exec(message);
 	const hint = unknown && !message.includes("did you mean") ? didYouMean(unknown[1], flagsOf(usage)) : "";
 	const line = usage.split("\n").find(l => l.startsWith("usage: ")) ?? usage.split("\n")[0];
-	const command = /^usage: (host-harness \S+|npm start)/.exec(line)?.[1] ?? "host-harness";
-	process.stderr.write(`${message}${hint}\n${line}\nsee: ${command === "npm start" ? "npm start -- --help" : `${command} --help`}\n`);
+	const command = /^usage: (host-harness \S+|npm start|npm run -s \S+)/.exec(line)?.[1] ?? "host-harness";
+	process.stderr.write(`${message}${hint}\n${line}\nsee: ${command.startsWith("npm ") ? `${command} -- --help` : `${command} --help`}\n`);
 	return 2;
 }
 

@@ -71,7 +71,7 @@ describe("host-harness CLI", () => {
 			expect(out.stderr, args.join(" ")).toMatch(message);
 			// Three lines: the error, the usage line, where the rest is (the error stays on screen).
 			expect(out.stderr.split("\n").filter(Boolean), args.join(" ")).toHaveLength(3);
-			expect(out.stderr, args.join(" ")).toMatch(/\nusage: .*\nsee: (host-harness( \S+)?|npm start --) --help\n$/);
+			expect(out.stderr, args.join(" ")).toMatch(/\nusage: .*\nsee: (host-harness( \S+)?|npm start --|npm run -s device --) --help\n$/);
 			expect(out.stderr, args.join(" ")).not.toMatch(/^\s+at /m);		// no stack
 		}
 	});
