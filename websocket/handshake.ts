@@ -146,7 +146,7 @@ export function validateUpgradeRequest(head: RequestHead, options: UpgradeReques
 }
 
 /** origin-form "/p?q", or absolute-form "ws://host/p?q" (RFC 7230 5.3). */
-function splitTarget(target: string): { path: string; query: string } | undefined {
+export function splitTarget(target: string): { path: string; query: string } | undefined {
 	if (!target.startsWith("/")) {
 		const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^#]*)$/.exec(target);
 		if (!absolute)

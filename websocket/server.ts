@@ -29,9 +29,9 @@
  *   instead of being answered 503.
  * - Plain HTTP (get(path, route), websocket/http-routes): a request that is
  *   not an upgrade, on a path with an HTTP route, is answered there (GET,
- *   HEAD; 405 otherwise) and TCP closes once the response is written; one
- *   that is not an upgrade, on a path with no route of either kind, gets
- *   404. Such a request is read within the same limits as a handshake (431,
+ *   HEAD; 405 otherwise) and TCP closes once the response is written; any
+ *   other request is judged as an upgrade (404 for a path with no route,
+ *   426 without Upgrade on a WebSocket path, 400 when malformed). Such a request is read within the same limits as a handshake (431,
  *   the sockets beyond maxClients, handshakeTimeout for the whole answer,
  *   dead peers) and holds no client slot.
  */
@@ -48,7 +48,7 @@ import { quietLimit } from "tcp/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
-	RequestHeadParser, acceptResponse, errorResponse, hasToken, rejectionResponse, selectProtocol, validateUpgradeRequest, type RequestHead,
+	RequestHeadParser, acceptResponse, errorResponse, hasToken, rejectionResponse, selectProtocol, splitTarget, validateUpgradeRequest, type RequestHead,
 } from "websocket/handshake";
 import { answer, httpRequest, prepareRoute, type HttpAnswer, type HttpRoute, type PreparedRoute } from "websocket/http-routes";
 
@@ -283,12 +283,11 @@ export class WebSocketServer {
 		const path = question < 0 ? target : target.slice(0, question);
 		const found = routes.find(r => r.path === path);
 		if (!hasToken(parser.head!.headers.get("upgrade"), "websocket")) {
-			// Plain HTTP: its route, or 404 where no route of either kind is; a WebSocket path says 426 (validation, below).
-			const http = this.#httpRoutes.get(path);
+			// Plain HTTP on a path with an HTTP route; anything else is judged as an upgrade (below): 404 for
+			// another path, 426 without Upgrade on a WebSocket path, 400 for what is malformed.
+			const http = this.#httpRoutes.get(splitTarget(target)?.path ?? path);
 			if (http)
 				return this.#answer(connection, http, parser.head!, path);
-			if (!found)
-				return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), `no route for ${path}`);
 		}
 		if (!routes.length)
 			return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), "no WebSocket route");
@@ -315,6 +314,10 @@ export class WebSocketServer {
 
 	/** A plain HTTP request on an HTTP route: answered, then TCP closes. A handler that throws gets 500, logged. */
 	#answer(connection: WebSocketEndpoint, route: PreparedRoute, head: RequestHead, path: string): void {
+		// HTTP/1.1 needs one Host (RFC 7230 5.4); repeated headers arrive joined with ", ".
+		const host = head.headers.get("host");
+		if (Number(head.version) >= 1.1 && (!host || host.includes(",")))
+			return this.#refuse(connection, 400, errorResponse(400, host ? "more than one Host header" : "missing Host header"), "bad Host");
 		let reply: HttpAnswer;
 		try {
 			reply = answer(route, httpRequest(head));

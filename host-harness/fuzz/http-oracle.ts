@@ -12,6 +12,10 @@
  *   426  Sec-WebSocket-Version not 13 (with Sec-WebSocket-Version: 13)
  *   431  a head over 2 KB
  *   101  everything right
+ *   200  a request that is not an upgrade, on a path the server also answers
+ *        as plain HTTP (httpPaths: the kit app's page), GET or HEAD, well
+ *        formed (websocket/http-routes); allowed beside the upgrade's
+ *        refusals, since the page may be turned off
  *   drop a head that never completes: no answer, TCP closed once the
  *        handshake timeout passes
  *
@@ -38,6 +42,8 @@ export interface HttpOracleOptions {
 	path: string;
 	/** Largest head accepted (431 beyond). Default 2048. */
 	limit?: number;
+	/** Paths the server may also answer as plain HTTP GET/HEAD (websocket/http-routes). */
+	httpPaths?: readonly string[];
 }
 
 const TCHAR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -173,6 +179,10 @@ function judgeHead(head: Buffer, options: HttpOracleOptions): HandshakeExpectati
 	if (protocols.some((p, i) => !isToken(p) || protocols.indexOf(p) !== i))
 		lenient.push("invalid Sec-WebSocket-Protocol list");
 
+	// Plain HTTP (not an upgrade) on a path with an HTTP route: 200 for a well-formed GET or HEAD.
+	const malformed = faults.some(f => f[0] === 400 && !/^(no Upgrade|Upgrade |Connection |Sec-WebSocket-Key )/.test(f[1]));
+	if (path !== undefined && options.httpPaths?.includes(path) && !hasToken(headers.get("upgrade"), "websocket") && (method === "GET" || method === "HEAD") && !malformed)
+		faults.push([200, `plain HTTP on ${path}`]);
 	const also = lenient.length ? [400] : [];
 	const note = lenient.length ? ` (400 also allowed: ${lenient.join(", ")})` : "";
 	if (faults.length)

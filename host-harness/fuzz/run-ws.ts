@@ -108,7 +108,8 @@ export async function runHandshakeCase(c: HandshakeCase, context: WsContext): Pr
 	const after = concat(c.after);
 	const data = Buffer.concat([c.head, after]);
 	const sent = `${hexPreview(c.head, 16)} "${c.head.toString("latin1").slice(0, 80).replace(/\r/g, "\\r").replace(/\n/g, "\\n")}"`;
-	const expect = expectHandshake(data, { path: context.url.pathname });
+	// "/" and "/routes.json": the kit app's page, answered as plain HTTP (httpPage, on by default).
+	const expect = expectHandshake(data, { path: context.url.pathname, httpPaths: ["/", "/routes.json"] });
 	const alternatives = expectWs(after);
 	let expected = expect.outcomes.map(o => o === "drop" ? "dropped" : `HTTP ${o}`).join(" | ") + ` (${expect.why})`;
 	const key = /sec-websocket-key:[ \t]*([^\r\n]*?)[ \t]*\r?\n/i.exec(c.head.toString("latin1"))?.[1];
