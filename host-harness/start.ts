@@ -222,7 +222,7 @@ export async function main(argv: string[]): Promise<number> {
 	if (options.dashboardPort !== undefined) {
 		dashboard = new DashboardServer(`xs-netkit on ${options.target ?? "this PC"}`);
 		const url = await dashboard.start(options.dashboardPort).catch(e => {
-			throw new CommandFailure(`dashboard: ${(e as Error).message}`);
+			throw new CommandFailure((e as Error).message);
 		});
 		process.stderr.write(`dashboard: ${url}\n`);
 	}

@@ -58,7 +58,7 @@ export class DashboardServer {
 	/** Listen (port 0: any free port); resolves with the page's URL. */
 	start(port = 8090, host = "127.0.0.1"): Promise<string> {
 		return new Promise((resolve, reject) => {
-			this.#http.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE" ? new Error(`port ${port} is in use: choose another with --dashboard-port`) : e));
+			this.#http.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE" ? new Error(`port ${port} for the dashboard is in use: choose another with --dashboard-port`) : e));
 			this.#http.listen(port, host, () => resolve(`http://${host}:${(this.#http.address() as { port: number }).port}/`));
 		});
 	}
