@@ -10,6 +10,7 @@
 
 import * as dgram from "node:dgram";
 import * as os from "node:os";
+import { CommandFailure } from "./arguments.js";
 import { RecordType, nameIn, readMessage, readText, sameName, writeMessage, type Message, type ResourceRecord } from "../../mdns/message.js";
 
 const group = "224.0.0.251";
@@ -154,7 +155,6 @@ export async function deviceAddress(host: string, options: Omit<QueryOptions, "e
 export async function boardAddress(device: string): Promise<string> {
 	if (!isMdnsName(device))
 		return device;
-	const { CommandFailure } = await import("./arguments.js");
 	try {
 		const address = await deviceAddress(device);
 		process.stderr.write(`${device} is ${address} (mDNS)\n`);
