@@ -10,7 +10,7 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { findSdk, sdkEnvironment } from "./device/sdk.js";
+import { findSdk, prepareSdkSockets, sdkEnvironment } from "./device/sdk.js";
 import { projectRoot } from "./device/project.js";
 
 const args = process.argv.slice(2);
@@ -29,6 +29,13 @@ if ("missing" in lookup) {
 if (!process.env.IDF_PATH) {
 	process.stderr.write("cannot build for esp32: $IDF_PATH is not set. Install ESP-IDF as $MODDABLE/documentation/devices/esp32.md describes, then source its export.sh.\n");
 	process.exit(2);
+}
+try {
+	prepareSdkSockets(lookup.sdk, projectRoot);		// the board's TCP socket with the kit's fixes (tcp/manifest.json)
+}
+catch (e) {
+	process.stderr.write(`cannot build for esp32: ${(e as Error).message}\n`);
+	process.exit(1);
 }
 const platform = args.some(a => a === "-p" || a.startsWith("-p")) ? [] : ["-p", "esp32"];
 // The board says which build it runs (config buildId: logged at boot, announced by mDNS): the git commit, unless given.

@@ -3,7 +3,7 @@
 #   build/lwip/liblwip.a         lwIP 2.1.3 core + the unix port (threads, TAP)
 #   build/lwip/include/sdkconfig.h   from lwip/sdkconfig/sdkconfig.defaults
 #   build/lwip/src/              Debian's source package, patches applied
-#   build/lwip/sdk/tcp.c, tcp.js  the SDK's lwIP TCP socket with lwip/patches/sdk-*.patch applied
+#   build/lwip/sdk/              the SDK's lwIP sockets with the kit's patches (lwip/sdk-sockets.sh)
 # The source is Debian's `lwip` source package (`apt-get source`); when apt has
 # no deb-src entry, a twin of its Debian entry is added for the download and
 # removed afterwards. Idempotent: with nothing changed it returns at once.
@@ -15,8 +15,11 @@ src="$out/src"
 moddable="${MODDABLE:-$HOME/Projects/moddable}"
 sdkSocket="$moddable/modules/io/socket/lwip"
 [ -f "$sdkSocket/tcp.c" ] || { echo "lwip/install.sh: no Moddable SDK at $moddable (\$MODDABLE)" >&2; exit 3; }
-inputs=("$kit/lwip/install.sh" "$kit/lwip/lwipopts.h" "$kit/lwip/sdkconfig/sdkconfig.defaults" "$sdkSocket/tcp.c" "$sdkSocket/tcp.js" "$kit"/lwip/patches/sdk-*.patch)
+inputs=("$kit/lwip/install.sh" "$kit/lwip/lwipopts.h" "$kit/lwip/sdkconfig/sdkconfig.defaults")
 stamp="$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
+
+# The SDK's sockets, patched: their own stamp, so a new patch does not rebuild lwIP.
+"$kit/lwip/sdk-sockets.sh"
 
 if [ -f "$out/liblwip.a" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
 	exit 0
@@ -71,14 +74,7 @@ mkdir -p "$out/include"
 	grep -E '^CONFIG_[A-Z0-9_]+=' "$kit/lwip/sdkconfig/sdkconfig.defaults" | sed -E 's/^([A-Z0-9_]+)=y$/#define \1 1/; s/^([A-Z0-9_]+)=(.*)$/#define \1 \2/' | grep -v '=n$'
 } > "$out/include/sdkconfig.h"
 
-# 3. The SDK's TCP socket, patched (each patch says why); the SDK itself is never changed.
-rm -rf "$out/sdk" && mkdir -p "$out/sdk"
-cp "$sdkSocket/tcp.c" "$sdkSocket/tcp.js" "$out/sdk/"
-for patch in "$kit"/lwip/patches/sdk-*.patch; do
-	patch -s -p5 -d "$out/sdk" < "$patch" || { echo "lwip/install.sh: $(basename "$patch") does not apply to $sdkSocket/tcp.c" >&2; exit 3; }
-done
-
-# 4. lwIP's core, IPv4, the API glue (tcpip.c) and the unix port's threads and TAP.
+# 3. lwIP's core, IPv4, the API glue (tcpip.c) and the unix port's threads and TAP.
 obj="$out/obj"
 rm -rf "$obj" && mkdir -p "$obj"
 sources=("$src"/src/core/*.c "$src"/src/core/ipv4/*.c "$src"/src/api/*.c "$src"/src/netif/ethernet.c "$src"/port/sys_arch.c "$src"/port/netif/tapif.c)

@@ -10,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sdk, sdkEnvironment } from "./sdk.js";
+import { prepareSdkSockets, Sdk, sdkEnvironment } from "./sdk.js";
 import { projectRoot } from "./project.js";
 import type { AppBuild } from "./sim.js";
 
@@ -49,6 +49,7 @@ function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map
  */
 export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true, app?: AppBuild, env = sdkEnvironment(sdk, projectRoot)): Esp32JsBuild {
 	const outDir = app?.outDir ?? esp32BuildDir;
+	prepareSdkSockets(sdk, projectRoot);		// tcp/manifest.json takes the board's TCP socket from there
 	fs.mkdirSync(outDir, { recursive: true });
 	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", outDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
 	let output = run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);

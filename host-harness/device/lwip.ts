@@ -13,6 +13,10 @@
  * so the harness reaches lwIP through ARP and Ethernet frames as it reaches
  * a board on a LAN, and link faults (down/up, tbf) act on the same veth.
  * Removing the namespace removes the bridge and the TAP.
+ *
+ * Names: the device's DNS server (lwIP's DNS client, as a board's asks its
+ * router) is a DnsServer of the harness's at the link's host end, which
+ * answers harnessHostName with that address and NXDOMAIN for any other name.
  */
 
 import * as fs from "node:fs";
@@ -23,11 +27,19 @@ import { projectRoot } from "./project.js";
 import { findSdk, which } from "./sdk.js";
 import { buildForSimulator, runSimulator } from "./sim.js";
 import { whyNoNamespaces, type LanLink } from "../lib/netns.js";
+import { DnsServer } from "../peers/dns-server.js";
 
 export const lwipLibrary = path.join(projectRoot, "build", "lwip", "liblwip.a");
 const lwipManifestDir = path.join(projectRoot, "lwip");
 const lwipBuildDir = path.join(projectRoot, "build", "lwip-sim");
 const tapName = "xsnktap";
+
+/**
+ * The PC's name as the lwip device's DNS server (host-harness/peers/dns-server.ts,
+ * at the link's host end) gives it: a client suite reaches the harness's peers
+ * by name on this tier with it (RFC 6761's .test: never a real name).
+ */
+export const harnessHostName = "harness.test";
 const bridgeName = "xsnkbr";
 
 /** Why the lwip target cannot run here, or undefined when it can. */
@@ -78,8 +90,19 @@ export async function startLwipSimulator(config: Record<string, string>, link: L
 		XSNK_LWIP_ADDRESS: link.deviceAddress,
 		XSNK_LWIP_NETMASK: "255.255.255.252",
 		XSNK_LWIP_GATEWAY: link.hostAddress,
+		XSNK_LWIP_DNS: link.hostAddress,
 	};
-	return runSimulator(lookup.sdk, library, "lwip simulator", readyTimeoutMs, env, link.exec);
+	// The device resolves names over lwIP, as a board asks its router: the harness's own name is the link's host end.
+	const dns = await DnsServer.start(link.hostAddress, { [harnessHostName]: link.hostAddress });
+	try {
+		const device = await runSimulator(lookup.sdk, library, "lwip simulator", readyTimeoutMs, env, link.exec);
+		device.onStopped(() => dns.close());
+		return device;
+	}
+	catch (e) {
+		await dns.close();
+		throw e;
+	}
 }
 
 /** lwIP's statistics now (SIGUSR2 makes the tcpip thread print them): pool name → used, max, avail, err. */

@@ -5,6 +5,7 @@
  * project never builds or ships the SDK; it only uses an installed one.
  */
 
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -55,4 +56,15 @@ export function which(command: string, env: NodeJS.ProcessEnv = process.env): st
 		}
 	}
 	return undefined;
+}
+
+/**
+ * The SDK's lwIP sockets with the kit's fixes, where the esp32 build and the
+ * lwip tier take them from (lwip/sdk-sockets.sh: seconds the first time,
+ * nothing when done). Throws with the script's one line when it cannot.
+ */
+export function prepareSdkSockets(sdk: Sdk, projectRoot: string): void {
+	const result = spawnSync(path.join(projectRoot, "lwip", "sdk-sockets.sh"), [], { env: { ...process.env, MODDABLE: sdk.root }, encoding: "utf8" });
+	if (result.status !== 0)
+		throw new Error((result.stderr || result.error?.message || `lwip/sdk-sockets.sh exited ${result.status}`).trim());
 }

@@ -18,9 +18,10 @@
  * changes against a board is listed in docs/platform-lwip.md.
  *
  * The network interface: a TAP device the harness made in the run's network
- * namespace (XSNK_LWIP_TAP), with the device's address, netmask and gateway
- * (XSNK_LWIP_ADDRESS, XSNK_LWIP_NETMASK, XSNK_LWIP_GATEWAY), brought up by
- * the first socket as a board's station is up before its first socket.
+ * namespace (XSNK_LWIP_TAP), with the device's address, netmask, gateway
+ * and DNS server (XSNK_LWIP_ADDRESS, XSNK_LWIP_NETMASK, XSNK_LWIP_GATEWAY,
+ * XSNK_LWIP_DNS), brought up by the first socket as a board's station is up
+ * before its first socket.
  *
  * lwIP's statistics: SIGUSR2 makes the tcpip thread print them (stats_display)
  * to stdout, one "lwip-stats" block, for the harness to read.
@@ -31,6 +32,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -39,6 +41,7 @@
 #include "xsmc.h"
 
 #include "lwip/tcpip.h"
+#include "lwip/dns.h"
 #include "lwip/netif.h"
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
@@ -161,12 +164,22 @@ static int parseAddress(const char *name, ip4_addr_t *address)
 /* On the tcpip thread, once tcpip_init has set it up. */
 static void onTcpipStarted(void *arg)
 {
-	ip4_addr_t address, netmask, gateway;
+	ip4_addr_t address, netmask, gateway, dns;
 	(void)arg;
 	if (parseAddress("XSNK_LWIP_ADDRESS", &address) && parseAddress("XSNK_LWIP_NETMASK", &netmask) && parseAddress("XSNK_LWIP_GATEWAY", &gateway)) {
 		if (netif_add(&gNetif, &address, &netmask, &gateway, NULL, tapif_init, tcpip_input)) {
+			/* Each tier device its own MAC, as boards have: locally administered (02), then the address's four bytes (tapif's is fixed). */
+			gNetif.hwaddr[0] = 0x02;
+			gNetif.hwaddr[1] = 0x00;
+			memcpy(&gNetif.hwaddr[2], &address.addr, 4);
 			netif_set_default(&gNetif);
 			netif_set_up(&gNetif);
+			/* The DNS server a board learns from DHCP: the harness's, on the link's host end (host-harness/peers/dns-server.ts). */
+			if (parseAddress("XSNK_LWIP_DNS", &dns)) {
+				ip_addr_t server;
+				ip_addr_copy_from_ip4(server, dns);
+				dns_setserver(0, &server);
+			}
 			gUp = 1;
 			sys_timeout(100, statsPoll, NULL);
 			printf("lwip: up on %s as %s, MSS %d, send buffer %d, window %d, %d active and %d listening TCP control blocks\n",

@@ -24,20 +24,15 @@
 #include_next "modLwipSafe.h"
 #pragma pop_macro("ESP32")
 
-/* As xs/platforms/esp/xsHost.h: run callback(the, refcon, message) on the machine's thread. */
-typedef void (*modMessageDeliver)(void *the, void *refcon, uint8_t *message, uint16_t messageLength);
-int modMessagePostToMachine(xsMachine *the, uint8_t *message, uint16_t messageLength, modMessageDeliver callback, void *refcon);
+#include "xsnk-host.h"
 
-/* As builtinCommon.h on ESP32 (portENTER_CRITICAL): here one process-wide mutex. */
-void xsnkCriticalSectionBegin(void);
-void xsnkCriticalSectionEnd(void);
+/* As builtinCommon.h on ESP32 (portENTER_CRITICAL). */
 #undef builtinCriticalSectionBegin
 #undef builtinCriticalSectionEnd
 #define builtinCriticalSectionBegin() xsnkCriticalSectionBegin()
 #define builtinCriticalSectionEnd() xsnkCriticalSectionEnd()
 
 /* As builtinCommon.h on ESP32 ("no network" until the interface is up): here the first socket starts lwIP. */
-int xsnkLwipStart(void);
 #undef CHECK_NETWORK_SAFE
 #define CHECK_NETWORK_SAFE() \
 	if (!xsnkLwipStart()) { \

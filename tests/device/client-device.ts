@@ -5,10 +5,11 @@
 // - on the lwip tier the suite starts its own lwip device in a network
 //   namespace of its own, and the peers listen on the link's host end: the
 //   device's clients reach them through lwIP, as a board's reach a PC on
-//   its LAN.
+//   its LAN, by address or by the name the harness's DNS server gives it.
 // A board's clients must be flashed pointing at this PC: no board here.
 import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
 import { startLanDevice } from "../../host-harness/device/lan.js";
+import { harnessHostName } from "../../host-harness/device/lwip.js";
 import { createLink, type LanLink } from "../../host-harness/lib/netns.js";
 import type { Tier } from "../../host-harness/lib/tiers.js";
 import { tiers } from "./device-under-test.js";
@@ -26,6 +27,11 @@ export class ClientDevice {
 			return "127.0.0.1";
 		this.#link ??= createLink();
 		return this.#link.hostAddress;
+	}
+
+	/** A name the device resolves to `host`: localhost on this PC; on the lwip tier the name the harness's DNS server gives the link's host end (lwIP's DNS client asks it, as a board asks its router). */
+	get hostName(): string {
+		return this.tier.name === "lwip" ? harnessHostName : "localhost";
 	}
 
 	/** `host` as a RegExp source, for the device's log lines that name it. */

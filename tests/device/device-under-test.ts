@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from "vitest";
 import { boardEndpoints, Endpoints, RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import { DeviceLog, LogFile } from "../../host-harness/device/log-file.js";
 import { freeServicePorts } from "../../host-harness/lib/ports.js";
+import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { planTiers, Tier } from "../../host-harness/lib/tiers.js";
 import { ResourceSource } from "../../host-harness/oracle/health.js";
 
@@ -45,10 +46,27 @@ export async function hostConfig(extra: Record<string, string> = {}): Promise<Re
 	};
 }
 
+export interface UseDeviceOptions {
+	/**
+	 * On the lwip tier, a device of the suite's own with `extra` as its config,
+	 * in a namespace of its own, instead of the tier's shared one (whose config
+	 * is fixed, as a board's is): for a suite that needs a service the shared
+	 * device does not run.
+	 */
+	ownLwip?: boolean;
+}
+
 /** Boot (or reach) the device for this tier around the enclosing describe. */
-export function useDevice(tier: Tier, extra: Record<string, string> = {}): DeviceUnderTest {
+export function useDevice(tier: Tier, extra: Record<string, string> = {}, options: UseDeviceOptions = {}): DeviceUnderTest {
 	const dut: DeviceUnderTest = { target: tier.target, endpoints: { target: tier.target }, resources: { target: tier.target } };
+	let own: LanDevice | undefined;
 	beforeAll(async () => {
+		if (tier.name === "lwip" && options.ownLwip) {
+			own = await startLanDevice("lwip", extra);
+			dut.endpoints = own.endpoints;
+			dut.process = new LogFile(own.logFile);
+			return;
+		}
 		if (tier.target === "board") {
 			dut.endpoints = boardEndpoints(tier.board!.host, tier.board!.config);
 			if (tier.logFile)
@@ -63,6 +81,7 @@ export function useDevice(tier: Tier, extra: Record<string, string> = {}): Devic
 	});
 	afterAll(async () => {
 		await dut.running?.stop();
+		await own?.stop();
 	});
 	return dut;
 }

@@ -38,7 +38,11 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		expect(fs.readFileSync(setup!).includes("sdk-network-setup")).toBe(true);
 		expect(build.output).toMatch(/### \d+ instances, \d+ keys/);
 		// lwIP's options come from the kit's sdkconfig fragment, the one the lwip tier's lwIP is built with.
-		expect(fs.readFileSync(path.join(path.dirname(build.archive), "makefile"), "utf8")).toMatch(/^SDKCONFIGPATH = .*\/lwip\/sdkconfig$/m);
+		const makefile = fs.readFileSync(path.join(path.dirname(build.archive), "makefile"), "utf8");
+		expect(makefile).toMatch(/^SDKCONFIGPATH = .*\/lwip\/sdkconfig$/m);
+		// The board's TCP socket is the SDK's with the kit's fixes (lwip/patches/sdk-*, applied by lwip/sdk-sockets.sh), not the stock one.
+		expect(makefile).toMatch(/\/build\/lwip\/sdk\/tcp\.c/);
+		expect(makefile).not.toMatch(/modules\/io\/socket\/lwip\/tcp\.c/);
 		// Every module of the kit is preloaded (code and module-level objects in flash, not in the XS heap),
 		// and xsl finds nothing of ours that would have to be copied to RAM (a warning names the module).
 		const preload = new Set(JSON.parse(fs.readFileSync(path.join(path.dirname(build.archive), "manifest_flat.json"), "utf8")).preload as string[]);

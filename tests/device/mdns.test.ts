@@ -27,6 +27,7 @@ if (why)
 	console.log(`mDNS suite skipped: ${why}`);
 const hasNode = tiers.some(t => t.target === "node");
 const hasSim = tiers.some(t => t.target === "sim");
+const hasLwip = tiers.some(t => t.name === "lwip");
 if (!why && !hasNode)
 	console.log("mDNS suite: the name cases need the Node-hosted device (its UDP socket joins groups as a board's does); TARGETS leaves it out");
 
@@ -102,4 +103,26 @@ describe.runIf(!why && hasSim)("mDNS on a LAN stand-in, sim device", () => {
 		await log.waitForLog(/mdns: this platform's UDP socket cannot join a multicast group \(no add\(\)\); xsnk-sim\.local is not announced/, 30_000);
 		expect(await resolveMdns("xsnk-sim.local", { interfaceAddress: device.link.hostAddress, timeoutMs: 1000 })).toBeUndefined();
 	}, 180_000);
+});
+
+// The board's code path: the SDK's lwip udp.c (patched where its non-ESP32
+// branch cannot join a group: lwip/patches/sdk-5) over lwIP's IGMP, on the
+// lwip tier's own address.
+describe.runIf(!why && hasLwip)("mDNS on the lwip tier (the SDK's lwip UDP socket over lwIP)", () => {
+	let device: LanDevice | undefined;
+	afterEach(async () => {
+		await device?.stop();
+		device = undefined;
+	});
+
+	it("answers to <hostname>.local and lists its services, over lwIP", async () => {
+		device = await startLanDevice("lwip", { mdns: "true", hostname: "xsnk-lwip" });
+		const log = new LogFile(device.logFile);
+		await log.waitForLog(/mdns: xsnk-lwip\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80/, 30_000);
+		expect(await resolveMdns("xsnk-lwip.local", { interfaceAddress: device.link.hostAddress })).toBe(device.link.deviceAddress);
+		const found = await browse("_xs-netkit._tcp", { interfaceAddress: device.link.hostAddress });
+		expect(found.map(f => [f.instance, f.address])).toEqual([["xsnk-lwip._xs-netkit._tcp.local", device.link.deviceAddress]]);
+		// Joining the group (the call that crashed the stock non-ESP32 branch) left it running.
+		expect(device.running.process.exited).toBeFalsy();
+	}, 240_000);
 });

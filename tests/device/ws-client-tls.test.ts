@@ -13,30 +13,25 @@
 //    Per fault the device logs the handshake's failure with its cause,
 //    stays up and retries; once the peer is fixed the next retry completes
 //    a session (the peer hears "hello 0000").
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { WsPeer } from "../../host-harness/peers/ws-peer.js";
 import { TlsGate, type GateMode } from "../../host-harness/peers/tls-gate.js";
 import { makeTestPki, opensslMissing, type ServerCredentials, type TestPki } from "../../host-harness/lib/tls-certs.js";
-import { hostConfig, tiers } from "./device-under-test.js";
+import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { ClientDevice, clientTiers } from "./client-device.js";
 
 const missing = opensslMissing();
-const hostTiers = tiers.filter(t => t.target !== "board");
-// The client connects by name (localhost: SNI and the certificate check use it), and on the lwip
-// tier names resolve through the simulator's kernel resolver to an address lwIP does not reach.
-if (tiers.some(t => t.name === "lwip"))
-	console.log("ws-client-tls on lwip skipped: it connects to wss://localhost, and the lwip tier resolves names through the simulator's kernel (127.0.0.1), not over lwIP (tcp-client-tls covers TLS over lwIP by address)");
 if (missing)
 	console.log(`TLS suites skipped: ${missing}`);
 
-const peerAddress = String.raw`127\.0\.0\.1:\d+`;
-const failed = (cause: string) => new RegExp(String.raw`ws-client: TLS handshake with ${peerAddress} failed: ${cause}`);
+const failed = (peerPattern: string, cause: string) => new RegExp(String.raw`ws-client: TLS handshake with ${peerPattern}:\d+ failed: ${cause}`);
 
 interface Fault {
 	name: string;
 	mode: GateMode;
 	credentials?: (pki: TestPki) => ServerCredentials;
-	/** What the device logs, after "TLS handshake with a:p failed: ". */
+	/** What the device logs, after "TLS handshake with a:p failed: " (NAME: the name it connected to). */
 	cause: string;
 }
 
@@ -46,21 +41,24 @@ const faults: Fault[] = [
 	{ name: "a certificate from another CA followed by our CA's certificate", mode: "tls", credentials: pki => pki.forgedChain, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA` },
 	// A server's certificate from our CA (not a CA itself) cannot vouch for another.
 	{ name: "a certificate signed by a server's certificate from our CA", mode: "tls", credentials: pki => pki.issuedByServer, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA` },
-	{ name: "a certificate for another host name", mode: "tls", credentials: pki => pki.wrongName, cause: String.raw`the server's certificate is for wrong\.invalid, not localhost \(name mismatch\)` },
+	{ name: "a certificate for another host name", mode: "tls", credentials: pki => pki.wrongName, cause: String.raw`the server's certificate is for wrong\.invalid, not NAME \(name mismatch\)` },
 	{ name: "an expired certificate", mode: "tls", credentials: pki => pki.expired, cause: String.raw`the server's certificate has expired` },
 	{ name: "a server that speaks plain TCP (HTTP)", mode: "plain", cause: String.raw`the server does not speak TLS` },
 	{ name: "a server that closes mid-handshake", mode: "drop-handshake", cause: String.raw`the server closed the connection during the TLS handshake` },
 ];
 
-describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (wss://) on $target", tier => {
+describe.skipIf(Boolean(missing)).each(clientTiers)("WebSocket client over TLS (wss://) on $name", tier => {
+	const side = new ClientDevice(tier);
+	const cause = (fault: Fault) => fault.cause.replace("NAME", side.hostName.replace(/\./g, "\\."));
 	let pki: TestPki;
 	let gate: TlsGate;
 	let peer: WsPeer | undefined;
 	let device: RunningDevice | undefined;
 
 	beforeAll(() => {
-		pki = makeTestPki();
+		pki = makeTestPki({ names: [side.hostName] });
 	});
+	afterAll(() => side.close());
 	afterEach(async () => {
 		await device?.stop();
 		await peer?.close();
@@ -73,25 +71,25 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (ws
 		throw new Error(`${e.message}\n${device?.process.tail(25) ?? ""}`);
 	});
 
-	const boot = async (port: number, extra: Record<string, string> = {}) => startDevice({
-		target: tier.target as "node" | "sim",
-		config: await hostConfig({
-			tcpServer: "false",
-			wsClient: "true",
-			// A name, not the address: SNI and the certificate check use it.
-			wsClientUri: `wss://localhost:${port}/`,
-			wsClientCa: pki.caConfig,
-			wsClientHelloInterval: "100",
-			wsClientNoDataTimeout: "1000",
-			wsClientRetryDelay: "200",
-			wsClientRetryMaxDelay: "800",
-			...extra,
-		}),
+	const boot = async (port: number, extra: Record<string, string> = {}) => side.start({
+		tcpServer: "false",
+		tcpPort: String(await freeTcpPort()),
+		udpPort: String(await freeUdpPort()),
+		wsPort: String(await freeTcpPort()),
+		wsClient: "true",
+		// A name, not the address: SNI and the certificate check use it.
+		wsClientUri: `wss://${side.hostName}:${port}/`,
+		wsClientCa: pki.caConfig,
+		wsClientHelloInterval: "100",
+		wsClientNoDataTimeout: "1000",
+		wsClientRetryDelay: "200",
+		wsClientRetryMaxDelay: "800",
+		...extra,
 	});
 
 	it("runs the example session over wss and closes cleanly with 1000", async () => {
 		gate = new TlsGate(pki.server);
-		peer = await WsPeer.start(0, "127.0.0.1", "/", gate);
+		peer = await WsPeer.start(0, side.host, "/", gate);
 		device = await boot(peer.port);
 		const session = await sessionOf(0);
 		const messages = await session.received(8);
@@ -107,7 +105,7 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (ws
 
 	it("logs each TLS fault with its cause, keeps retrying, and connects once the peer is fixed", async () => {
 		gate = new TlsGate(pki.server);
-		peer = await WsPeer.start(0, "127.0.0.1", "/", gate);
+		peer = await WsPeer.start(0, side.host, "/", gate);
 		// Messages keep flowing until the peer drops the session, which the client retries.
 		device = await boot(peer.port, { wsClientHelloCount: "100000", wsClientHelloInterval: "200", wsClientNoDataTimeout: "30000" });
 		let sessions = 0;
@@ -119,11 +117,11 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket client over TLS (ws
 				gate.setCredentials(fault.credentials(pki));
 			const mark = device.process.log.length;
 			peer.sessions[sessions - 1].socket.terminate();
-			const line = await device.process.waitForLog(failed(fault.cause), 20_000, mark);
+			const line = await device.process.waitForLog(failed(side.hostPattern, cause(fault)), 20_000, mark);
 			expect(line.raw, fault.name).toMatch(/TLS handshake/);
 			// It retries while the fault lasts: a second failure after a "Reconnecting in".
 			const retried = await device.process.waitForLog(/ws-client: Reconnecting in \d+ ms/, 10_000, device.process.log.indexOf(line) + 1);
-			await device.process.waitForLog(failed(fault.cause), 20_000, device.process.log.indexOf(retried) + 1);
+			await device.process.waitForLog(failed(side.hostPattern, cause(fault)), 20_000, device.process.log.indexOf(retried) + 1);
 			gate.mode = "tls";
 			gate.setCredentials(pki.server);
 			const next = await sessionOf(sessions++);
