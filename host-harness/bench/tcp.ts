@@ -211,9 +211,32 @@ export interface ClientsResult {
 	roundTrips: number[];
 }
 
+/**
+ * A connection the device serves: opened, then one round trip. A device that
+ * turns it away (closes it) while it still releases the previous phase's
+ * connections, which over a shaped link can outlast the pause between
+ * phases, is asked again every 250 ms until timeoutMs.
+ */
+async function servedPingPong(endpoint: Endpoint, timeoutMs: number): Promise<PingPong> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const link = await PingPong.open(endpoint, timeoutMs);
+		try {
+			await link.roundTrip(Buffer.from("?"), timeoutMs);
+			return link;
+		}
+		catch (e) {
+			link.close();
+			if ((e as Error).message !== "connection closed" || Date.now() > deadline)
+				throw e;
+			await new Promise(resolve => setTimeout(resolve, 250));
+		}
+	}
+}
+
 /** `clients` connections at once, each doing round trips until `messages` in all or `seconds`. */
 export async function tcpClients(endpoint: Endpoint, o: { clients: number; size: number; messages: number; seconds: number; timeoutMs: number }, live?: Live): Promise<ClientsResult> {
-	const opened = await Promise.allSettled(Array.from({ length: o.clients }, () => PingPong.open(endpoint, o.timeoutMs)));
+	const opened = await Promise.allSettled(Array.from({ length: o.clients }, () => servedPingPong(endpoint, o.timeoutMs)));
 	const links = opened.flatMap(r => (r.status === "fulfilled" ? [r.value] : []));
 	try {
 		const refused = opened.find(r => r.status === "rejected");
