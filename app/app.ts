@@ -34,6 +34,8 @@ import { loadCa } from "modules/secure-socket";
 import { WebSocketServer } from "websocket/server";
 import { WebSocketEcho } from "app/ws-echo-server";
 import { WebSocketBroadcast } from "app/ws-broadcast";
+import { WebSocketLog } from "app/ws-log";
+import { macAddress } from "app/mac-address";
 import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
 import { WebSocketClientSession } from "app/ws-client-session";
 import { SntpClient } from "sntp/client";
@@ -50,6 +52,8 @@ export interface ServiceEndpoints {
 	ws?: number;
 	wsPath?: string;
 	wsBroadcastPath?: string;
+	/** The device's log, on the WebSocket server's port. */
+	wsLogPath?: string;
 	wsClient?: string;
 	sntp?: string;
 	mdns?: string;
@@ -79,6 +83,8 @@ export class App {
 	readonly credentials: CredentialStore;
 	readonly portal: ProvisioningPortal;
 	readonly services: Service[] = [];
+	/** The device's MAC address, read at start() where the platform gives one (app/mac-address). */
+	mac: string | undefined;
 	#started = false;
 
 	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
@@ -158,6 +164,10 @@ export class App {
 				});
 				server.route(config.wsBroadcastPath, broadcast, broadcast.routeOptions);
 			}
+			if (config.wsLogPath) {
+				const follow = new WebSocketLog({ log: server.log });
+				server.route(config.wsLogPath, follow, follow.routeOptions);
+			}
 			if (config.httpPage) {
 				// The device's own page (app/page): it opens the broadcast route, else the echo, and shows what comes.
 				server.get("/", { resource: "index.html", gzip: "index.html.gz", type: "text/html; charset=utf-8" });
@@ -176,6 +186,8 @@ export class App {
 					endpoints.wsPath = config.wsPath;
 					if (config.wsBroadcastPath)
 						endpoints.wsBroadcastPath = config.wsBroadcastPath;
+					if (config.wsLogPath)
+						endpoints.wsLogPath = config.wsLogPath;
 					if (config.httpPage)
 						endpoints.page = "/";
 				},
@@ -229,11 +241,12 @@ export class App {
 		// Last: it announces what the others serve, once they are up.
 		this.#build("mDNS responder", config.mdns, () => {
 			const log = new Log("mdns");
+			const app = this;
 			let responder: MdnsResponder | undefined;
 			return {
 				name: "mDNS responder",
 				start(endpoints) {
-					responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints), log });
+					responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints, app.mac), log });
 					responder.start(endpoints.address);
 					endpoints.mdns = responder.name;
 				},
@@ -257,7 +270,9 @@ export class App {
 	}
 
 	start(): void {
-		log.info(`xs-netkit device app starting${config.buildId ? `, build ${config.buildId}` : ""}`);
+		// Read before anything else uses the network (on esp32 it may bring WiFi up, see app/mac-address-esp32); not at all when nothing will start.
+		this.mac = configProblems.length ? undefined : macAddress();
+		log.info(`xs-netkit device app starting${config.buildId ? `, build ${config.buildId}` : ""}${this.mac ? `, mac ${this.mac}` : ""}`);
 		if (configProblems.length) {
 			for (const problem of configProblems)
 				log.error(`config key "${problem.key}": ${problem.message}`);
@@ -353,19 +368,23 @@ export class App {
  * harness's `discover` browses, with every endpoint in its TXT record; and
  * the echo services under their registered name (RFC 862's echo).
  */
-function announced(endpoints: ServiceEndpoints): MdnsService[] {
+function announced(endpoints: ServiceEndpoints, mac: string | undefined): MdnsService[] {
 	const services: MdnsService[] = [];
 	const text: string[] = [];
 	if (endpoints.ws !== undefined)
 		text.push(`ws=${endpoints.wsPath ?? "/"}`);
 	if (endpoints.wsBroadcastPath)
 		text.push(`broadcast=${endpoints.wsBroadcastPath}`);
+	if (endpoints.wsLogPath)
+		text.push(`log=${endpoints.wsLogPath}`);
 	if (endpoints.tcp !== undefined)
 		text.push(`tcp=${endpoints.tcp}`);
 	if (endpoints.udp !== undefined)
 		text.push(`udp=${endpoints.udp}`);
 	if (config.buildId)
 		text.push(`build=${config.buildId}`);
+	if (mac)
+		text.push(`mac=${mac}`);
 	services.push({ type: "_xs-netkit._tcp", port: endpoints.ws ?? endpoints.tcp ?? 0, text });
 	if (endpoints.page && endpoints.ws !== undefined)
 		services.push({ type: "_http._tcp", port: endpoints.ws, text: [`path=${endpoints.page}`] });

@@ -16,7 +16,7 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 	it("compiles and links every device module, TLS included, with the app's own network setup in place of the SDK's", () => {
 		const build = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
 		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
-		for (const module of ["main", "app/app", "app/config", "modules/log", "wifi/station", "app/tcp-echo-server", "app/tcp-echo-client", "app/udp-echo-server", "udp/server", "websocket/uri", "app/ws-broadcast", "app/sdk-echo-server",
+		for (const module of ["main", "app/app", "app/config", "modules/log", "wifi/station", "app/tcp-echo-server", "app/tcp-echo-client", "app/udp-echo-server", "udp/server", "websocket/uri", "app/ws-broadcast", "app/ws-log", "app/mac-address", "app/sdk-echo-server",
 			"websocket/frame-parser", "websocket/message-reader", "websocket/validation", "websocket/utf8", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "app/ws-echo-server", "websocket/client", "app/ws-client-session",
 			"wifi/provisioning", "wifi/credentials",
 			// The clock: SNTP on ECMA-419 UDP, and Moddable's time (Time.set sets the board's clock).
@@ -36,6 +36,8 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		const setup = build.modules.get("setup/network");
 		expect(setup).toBeDefined();
 		expect(fs.readFileSync(setup!).includes("sdk-network-setup")).toBe(true);
+		// The MAC is read by the esp32 twin (it brings the WiFi station interface up first), not the host one.
+		expect(fs.readFileSync(build.modules.get("app/mac-address")!).includes("mac-address-esp32")).toBe(true);
 		expect(build.output).toMatch(/### \d+ instances, \d+ keys/);
 		// lwIP's options come from the kit's sdkconfig fragment, the one the lwip tier's lwIP is built with.
 		expect(fs.readFileSync(path.join(path.dirname(build.archive), "makefile"), "utf8")).toMatch(/^SDKCONFIGPATH = .*\/lwip\/sdkconfig$/m);
