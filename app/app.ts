@@ -46,6 +46,8 @@ const log = new Log("app");
 /** What the app reports in its `services up` line. */
 export interface ServiceEndpoints {
 	address: string;
+	/** The station's MAC, where the platform gives one. */
+	mac?: string;
 	tcp?: number;
 	udp?: number;
 	tcpClient?: string;
@@ -83,7 +85,7 @@ export class App {
 	readonly credentials: CredentialStore;
 	readonly portal: ProvisioningPortal;
 	readonly services: Service[] = [];
-	/** The device's MAC address, read at start() where the platform gives one (app/mac-address). */
+	/** The device's MAC address, where the platform gives one (app/mac-address): read when the services start. */
 	mac: string | undefined;
 	#started = false;
 
@@ -270,9 +272,7 @@ export class App {
 	}
 
 	start(): void {
-		// Read before anything else uses the network (on esp32 it may bring WiFi up, see app/mac-address-esp32); not at all when nothing will start.
-		this.mac = configProblems.length ? undefined : macAddress();
-		log.info(`xs-netkit device app starting${config.buildId ? `, build ${config.buildId}` : ""}${this.mac ? `, mac ${this.mac}` : ""}`);
+		log.info(`xs-netkit device app starting${config.buildId ? `, build ${config.buildId}` : ""}`);
 		if (configProblems.length) {
 			for (const problem of configProblems)
 				log.error(`config key "${problem.key}": ${problem.message}`);
@@ -338,7 +338,8 @@ export class App {
 	}
 
 	#startServices(address: string): void {
-		const endpoints: ServiceEndpoints = { address };
+		this.mac ??= macAddress();		// once the station is up: on esp32 its interface exists only then
+		const endpoints: ServiceEndpoints = this.mac ? { address, mac: this.mac } : { address };
 		const started: Service[] = [];
 		for (const service of this.services) {
 			try {

@@ -1,10 +1,10 @@
 /*
- * The device's MAC address, where the platform gives one, for its boot
- * line and its mDNS records: Moddable's Net.get("MAC"). The simulator
- * gives none (its net module answers "IP" only); the Node-hosted device
- * answers a made-up one (host-harness/node-host/net.ts says which). esp32
- * maps this module to its own twin (mac-address-esp32), which first brings
- * up the interface the address belongs to.
+ * The device's MAC address, where the platform gives one, for its
+ * `services up` line and its mDNS records: Moddable's Net.get("MAC"), read
+ * once the station has its address (on esp32 the station interface exists
+ * only once WiFi is up). The simulator gives none (its net module answers
+ * "IP" only); the lwip tier gives its interface's; the Node-hosted device a
+ * made-up one (host-harness/node-host/net.ts says which).
  */
 
 import Net from "net";

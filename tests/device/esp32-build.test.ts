@@ -36,8 +36,6 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		const setup = build.modules.get("setup/network");
 		expect(setup).toBeDefined();
 		expect(fs.readFileSync(setup!).includes("sdk-network-setup")).toBe(true);
-		// The MAC is read by the esp32 twin (it brings the WiFi station interface up first), not the host one.
-		expect(fs.readFileSync(build.modules.get("app/mac-address")!).includes("mac-address-esp32")).toBe(true);
 		expect(build.output).toMatch(/### \d+ instances, \d+ keys/);
 		// lwIP's options come from the kit's sdkconfig fragment, the one the lwip tier's lwIP is built with.
 		expect(fs.readFileSync(path.join(path.dirname(build.archive), "makefile"), "utf8")).toMatch(/^SDKCONFIGPATH = .*\/lwip\/sdkconfig$/m);

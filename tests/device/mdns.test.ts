@@ -52,7 +52,8 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 		const { device, log } = await boot("xsnk-name", createLink(), { buildId: "b0a7" });
 		// The Node-hosted device's MAC is made up from its address (host-harness/node-host/net.ts).
 		const mac = ["02", "00", ...device.link.deviceAddress.split(".").map(n => Number(n).toString(16).padStart(2, "0"))].join(":");
-		await log.waitForLog(new RegExp(`app: xs-netkit device app starting, build b0a7, mac ${mac}$`));
+		await log.waitForLog(/app: xs-netkit device app starting, build b0a7$/);
+		await log.waitForLog(new RegExp(`app: services up \\{"address":"[\\d.]+","mac":"${mac}"`));
 		await log.waitForLog(/mdns: xsnk-name\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80, _http\._tcp:80, _echo\._tcp:8080, _echo\._udp:9000/, 20_000);
 		expect(await resolveMdns("xsnk-name.local", { interfaceAddress: device.link.hostAddress })).toBe(device.link.deviceAddress);
 		expect(await resolveMdns("no-such-device.local", { interfaceAddress: device.link.hostAddress, timeoutMs: 1000 })).toBeUndefined();
