@@ -34,6 +34,8 @@ import { loadCa } from "modules/secure-socket";
 import { WebSocketServer } from "websocket/server";
 import { WebSocketEcho } from "app/ws-echo-server";
 import { WebSocketBroadcast } from "app/ws-broadcast";
+import { WebSocketLog } from "app/ws-log";
+import { macAddress } from "app/mac-address";
 import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
 import { WebSocketClientSession } from "app/ws-client-session";
 import { SntpClient } from "sntp/client";
@@ -44,12 +46,16 @@ const log = new Log("app");
 /** What the app reports in its `services up` line. */
 export interface ServiceEndpoints {
 	address: string;
+	/** The station's MAC, where the platform gives one. */
+	mac?: string;
 	tcp?: number;
 	udp?: number;
 	tcpClient?: string;
 	ws?: number;
 	wsPath?: string;
 	wsBroadcastPath?: string;
+	/** The device's log, on the WebSocket server's port. */
+	wsLogPath?: string;
 	wsClient?: string;
 	sntp?: string;
 	mdns?: string;
@@ -79,6 +85,8 @@ export class App {
 	readonly credentials: CredentialStore;
 	readonly portal: ProvisioningPortal;
 	readonly services: Service[] = [];
+	/** The device's MAC address, where the platform gives one (app/mac-address): read when the services start. */
+	mac: string | undefined;
 	#started = false;
 
 	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
@@ -158,6 +166,10 @@ export class App {
 				});
 				server.route(config.wsBroadcastPath, broadcast, broadcast.routeOptions);
 			}
+			if (config.wsLogPath) {
+				const follow = new WebSocketLog({ log: server.log });
+				server.route(config.wsLogPath, follow, follow.routeOptions);
+			}
 			if (config.httpPage) {
 				// The device's own page (app/page): it opens the broadcast route, else the echo, and shows what comes.
 				server.get("/", { resource: "index.html", gzip: "index.html.gz", type: "text/html; charset=utf-8" });
@@ -176,6 +188,8 @@ export class App {
 					endpoints.wsPath = config.wsPath;
 					if (config.wsBroadcastPath)
 						endpoints.wsBroadcastPath = config.wsBroadcastPath;
+					if (config.wsLogPath)
+						endpoints.wsLogPath = config.wsLogPath;
 					if (config.httpPage)
 						endpoints.page = "/";
 				},
@@ -229,11 +243,12 @@ export class App {
 		// Last: it announces what the others serve, once they are up.
 		this.#build("mDNS responder", config.mdns, () => {
 			const log = new Log("mdns");
+			const app = this;
 			let responder: MdnsResponder | undefined;
 			return {
 				name: "mDNS responder",
 				start(endpoints) {
-					responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints), log });
+					responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints, app.mac), log });
 					responder.start(endpoints.address);
 					endpoints.mdns = responder.name;
 				},
@@ -323,7 +338,8 @@ export class App {
 	}
 
 	#startServices(address: string): void {
-		const endpoints: ServiceEndpoints = { address };
+		this.mac ??= macAddress();		// once the station is up: on esp32 its interface exists only then
+		const endpoints: ServiceEndpoints = this.mac ? { address, mac: this.mac } : { address };
 		const started: Service[] = [];
 		for (const service of this.services) {
 			try {
@@ -353,19 +369,23 @@ export class App {
  * harness's `discover` browses, with every endpoint in its TXT record; and
  * the echo services under their registered name (RFC 862's echo).
  */
-function announced(endpoints: ServiceEndpoints): MdnsService[] {
+function announced(endpoints: ServiceEndpoints, mac: string | undefined): MdnsService[] {
 	const services: MdnsService[] = [];
 	const text: string[] = [];
 	if (endpoints.ws !== undefined)
 		text.push(`ws=${endpoints.wsPath ?? "/"}`);
 	if (endpoints.wsBroadcastPath)
 		text.push(`broadcast=${endpoints.wsBroadcastPath}`);
+	if (endpoints.wsLogPath)
+		text.push(`log=${endpoints.wsLogPath}`);
 	if (endpoints.tcp !== undefined)
 		text.push(`tcp=${endpoints.tcp}`);
 	if (endpoints.udp !== undefined)
 		text.push(`udp=${endpoints.udp}`);
 	if (config.buildId)
 		text.push(`build=${config.buildId}`);
+	if (mac)
+		text.push(`mac=${mac}`);
 	services.push({ type: "_xs-netkit._tcp", port: endpoints.ws ?? endpoints.tcp ?? 0, text });
 	if (endpoints.page && endpoints.ws !== undefined)
 		services.push({ type: "_http._tcp", port: endpoints.ws, text: [`path=${endpoints.page}`] });

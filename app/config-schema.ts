@@ -69,6 +69,7 @@ export const schema = freezeSchema({
 	wsBroadcastMaxMessage: { kind: "count", default: 1024, doc: "largest message the broadcast relays (1009 beyond)" },
 	wsBroadcastQueue: { kind: "count", default: 4096, doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client" },
 	wsBroadcastSlowTimeout: { kind: "milliseconds", default: 2000, doc: "a broadcast client that could take no message for this long is dropped with 1008" },
+	wsLogPath: { kind: "string", default: "/log", doc: "path of the device's log on the WebSocket server's port: each line the app logs from then on goes to every client there as a text message, which host-harness logs --device follows (empty: off)" },
 
 	buildId: { kind: "string", default: "", doc: "what this build is called: the app logs it at boot and announces it by mDNS, so a board with stale firmware is found (npm run flash sets the git commit)" },
 	hostname: { kind: "string", default: "xs-netkit", doc: "the device's name on the LAN: it answers to <hostname>.local (mDNS) and announces its services (DNS-SD); letters, digits and inner hyphens" },
@@ -176,6 +177,8 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 		problems.push({ key: "tcpClientHost", message: "tcpClient is on but no tcpClientHost is set" });
 	if (config.wsBroadcastPath && (!String(config.wsBroadcastPath).startsWith("/") || config.wsBroadcastPath === config.wsPath))
 		problems.push({ key: "wsBroadcastPath", message: `must start with "/" and differ from wsPath, got "${String(config.wsBroadcastPath)}"` });
+	if (config.wsLogPath && (!String(config.wsLogPath).startsWith("/") || config.wsLogPath === config.wsPath || config.wsLogPath === config.wsBroadcastPath))
+		problems.push({ key: "wsLogPath", message: `must start with "/" and differ from wsPath and wsBroadcastPath, got "${String(config.wsLogPath)}"` });
 	// TLS without a CA would have to trust any server: refused, never silently unverified.
 	if (config.tcpClient && config.tcpClientTls && !config.tcpClientCa)
 		problems.push({ key: "tcpClientCa", message: "tcpClientTls is on but no tcpClientCa is set" });

@@ -12,6 +12,11 @@
  * line per message would cap a board's throughput. A caller checks
  * `log.debugging` before it formats such a line, so a build that does not
  * print it does not build the string either.
+ *
+ * `followLog(listener)` hands every line printed from then on to one
+ * listener as well (the app's log route sends them over the network); a
+ * line logged while the listener runs is printed only, so a listener that
+ * logs cannot feed itself.
  */
 
 import mcConfig from "mc/config";
@@ -72,8 +77,31 @@ export class Log {
 	}
 }
 
+/** The log's follower and whether it is running, kept on the global object (the running machine's), as the time zero is. */
+interface LogState {
+	xsNetkitLogFollower?: (line: string) => void;
+	xsNetkitLogFollowing?: boolean;
+}
+
+/** Hand every line printed from now on (without its line end) to `listener` too; undefined stops. One listener at a time. */
+export function followLog(listener: ((line: string) => void) | undefined): void {
+	(globalThis as LogState).xsNetkitLogFollower = listener;
+}
+
 function emit(level: LogLevel, tag: string, message: string): void {
-	trace(`${level} (${since()}) ${tag}: ${message}\n`);
+	const line = `${level} (${since()}) ${tag}: ${message}`;
+	trace(`${line}\n`);
+	const state = globalThis as LogState;
+	const follower = state.xsNetkitLogFollower;
+	if (!follower || state.xsNetkitLogFollowing)
+		return;
+	state.xsNetkitLogFollowing = true;
+	try {
+		follower(line);
+	}
+	finally {
+		state.xsNetkitLogFollowing = false;
+	}
 }
 
 /** "192.168.1.20:51234" for a socket's peer, as the ESP-IDF examples print it. */

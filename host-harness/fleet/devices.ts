@@ -8,12 +8,13 @@
  *                           comment
  *   --devices discover      every device that answers an mDNS/DNS-SD browse
  *                           (host-harness discover), with the ports and
- *                           paths its records announce as its config
+ *                           paths its records announce as its config, and
+ *                           what they say of it: its name, build and MAC
  */
 
 import * as fs from "node:fs";
 import { UsageError } from "../lib/arguments.js";
-import { browse } from "../lib/mdns.js";
+import { browse, type DiscoveredDevice } from "../lib/mdns.js";
 
 export interface FleetDevice {
 	/** How the run names it: its address or mDNS name as given. */
@@ -22,9 +23,10 @@ export interface FleetDevice {
 	config: Record<string, string>;
 	/** "sim": a simulator standing in for a board, judged with the simulator's volumes and waits (DEVICE_KNOBS). */
 	pace?: "sim";
-	/** What it says about itself, when known: its mDNS name and build (config buildId). */
+	/** What it says about itself, when known: its mDNS name, build (config buildId) and MAC address. */
 	name?: string;
 	build?: string;
+	mac?: string;
 }
 
 /** "a,b,c" → devices; empty names are refused. */
@@ -68,19 +70,22 @@ export function devicesFromFile(file: string): FleetDevice[] {
 	return devices;
 }
 
+/** A device as its DNS-SD records describe it: the ports and paths they announce as its config, and what they say of it. */
+export function deviceAnnounced(d: DiscoveredDevice): FleetDevice {
+	const config: Record<string, string> = { wsPort: String(d.port) };
+	if (d.text.ws)
+		config.wsPath = d.text.ws;
+	if (d.text.tcp)
+		config.tcpPort = d.text.tcp;
+	if (d.text.udp)
+		config.udpPort = d.text.udp;
+	config.wsLogPath = d.text.log ?? "";
+	return { host: d.address, config, name: d.host, build: d.text.build, mac: d.text.mac };
+}
+
 /** The devices an mDNS browse finds, each with the ports and paths it announces as its config. */
 export async function devicesDiscovered(timeoutMs = 2000): Promise<FleetDevice[]> {
-	const found = await browse("_xs-netkit._tcp", { timeoutMs });
-	return found.map(d => {
-		const config: Record<string, string> = { wsPort: String(d.port) };
-		if (d.text.ws)
-			config.wsPath = d.text.ws;
-		if (d.text.tcp)
-			config.tcpPort = d.text.tcp;
-		if (d.text.udp)
-			config.udpPort = d.text.udp;
-		return { host: d.address, config, name: d.host, build: d.text.build };
-	});
+	return (await browse("_xs-netkit._tcp", { timeoutMs })).map(deviceAnnounced);
 }
 
 /** The fleet a command line names, or undefined for an ordinary one-device run (one --device without a comma, or none). */

@@ -7,8 +7,8 @@
  * answers on none of its ports is marked unreachable after a few seconds
  * (lib/reach) and gets no process; the others finish.
  *
- * The end is one table, a row per device (its address, and its mDNS name
- * and build where it announced them; pass/fail counts or the command's
+ * The end is one table, a row per device (its address, and its mDNS name,
+ * build and MAC where it announced them; pass/fail counts or the command's
  * figures; what failed, by name), a summary, and exit 1 if any device
  * failed; --json the same as one document; --report an HTML page with a
  * row per device, linking each device's own report where the command
@@ -32,6 +32,7 @@ export interface FleetRow {
 	address?: string;
 	name?: string;
 	build?: string;
+	mac?: string;
 	state: "passed" | "failed" | "unreachable" | "error" | "interrupted";
 	/** One cell: "42 passed, 1 failed", "tcp 310 MB/s, rtt 0.02 ms", … */
 	summary: string;
@@ -113,7 +114,7 @@ export async function runFleet(options: FleetOptions): Promise<{ rows: FleetRow[
 	const judge = async (index: number): Promise<FleetRow> => {
 		const device = options.devices[index];
 		const started = Date.now();
-		const base = { device: device.host, name: device.name, build: device.build };
+		const base = { device: device.host, name: device.name, build: device.build, mac: device.mac };
 		const seconds = () => Math.round((Date.now() - started) / 100) / 10;
 		let address: string;
 		try {
@@ -160,13 +161,18 @@ export async function runFleet(options: FleetOptions): Promise<{ rows: FleetRow[
 	};
 	await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel, options.devices.length)) }, worker));
 	interrupt.release();
-	const done = options.devices.map((device, i) => rows[i] ?? { device: device.host, name: device.name, build: device.build, state: "interrupted" as const, summary: "not started", problems: [], seconds: 0 });
+	const done = options.devices.map((device, i) => rows[i] ?? { device: device.host, name: device.name, build: device.build, mac: device.mac, state: "interrupted" as const, summary: "not started", problems: [], seconds: 0 });
 	return { rows: done, interrupted: interrupt.interrupted };
+}
+
+/** What a device says about itself, in one cell: "esp32-3.local, build 1a2b3c4, mac 24:6f:28:aa:bb:cc". */
+function identity(row: FleetRow): string {
+	return [row.name, row.build && `build ${row.build}`, row.mac && `mac ${row.mac}`].filter(Boolean).join(", ");
 }
 
 /** The table a person reads: a row per device, then a summary line. */
 export function formatFleet(command: FleetCommand, rows: FleetRow[], interrupted: boolean): string {
-	const cells = rows.map(r => [r.device, [r.name, r.build && `build ${r.build}`].filter(Boolean).join(", "), r.state.toUpperCase(), r.summary, `${r.seconds} s`]);
+	const cells = rows.map(r => [r.device, identity(r), r.state.toUpperCase(), r.summary, `${r.seconds} s`]);
 	const head = ["device", "reports itself as", "result", command === "check" || command === "conformance" ? "cases" : "figures", "time"];
 	const widths = head.map((h, c) => Math.max(h.length, ...cells.map(row => row[c].length)));
 	const line = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd();
@@ -193,7 +199,7 @@ export function fleetHtml(command: FleetCommand, rows: FleetRow[], reportFile: s
 <h1>host-harness ${command}: ${rows.length} devices</h1>
 <p>${esc(when.toISOString())} · ${rows.filter(r => r.state === "passed").length} passed</p>
 <table><tr><th>device</th><th>reports itself as</th><th>result</th><th>summary</th><th>what failed</th><th>time</th><th></th></tr>
-${rows.map(r => `<tr><td>${esc(r.device)}${r.address && r.address !== r.device ? `<br><small>${esc(r.address)}</small>` : ""}</td><td>${esc([r.name, r.build && `build ${r.build}`].filter(Boolean).join(", "))}</td>` +
+${rows.map(r => `<tr><td>${esc(r.device)}${r.address && r.address !== r.device ? `<br><small>${esc(r.address)}</small>` : ""}</td><td>${esc(identity(r))}</td>` +
 	`<td style="background:${colour[r.state]}">${r.state}</td><td>${esc(r.summary)}</td><td>${r.problems.length ? `<ul>${r.problems.map(p => `<li>${esc(p)}</li>`).join("")}</ul>` : ""}</td><td>${r.seconds} s</td><td>${link(r)}</td></tr>`).join("\n")}
 </table></body></html>
 `;

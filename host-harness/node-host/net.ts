@@ -9,6 +9,13 @@
  * up, and a link that goes down fails the device's open TCP connections
  * (see socket-tcp, socket-listener, socket-udp). Code that never starts WiFi
  * (unit tests of device modules) always has a link.
+ *
+ * Deviation: Net.get("MAC") answers a made-up address, locally
+ * administered (02:00, then the four bytes of the device's IPv4 address:
+ * 02:00:7f:00:00:01 on loopback), where a board answers its interface's
+ * own. It is stable for a device at one address and differs between
+ * devices at different ones, as a batch of boards' MACs do, which is what
+ * the harness relies on; it says nothing about any hardware.
  */
 
 import * as dns from "node:dns";
@@ -25,7 +32,10 @@ export const hostNetwork = {
 	ssid: "",
 	/** The host's loopback, or the address the harness gave a device it runs in a network namespace. */
 	address: process.env.XSNK_HOST_ADDRESS || "127.0.0.1",
-	mac: "02:00:00:4e:4b:01",
+	/** Made up from the address (see the header). */
+	get mac(): string {
+		return ["02", "00", ...this.address.split(".").map(byte => Number(byte).toString(16).padStart(2, "0"))].join(":");
+	},
 	downListeners: new Set<LinkListener>(),
 
 	/** Whether device sockets may carry traffic now. */

@@ -1,24 +1,41 @@
 /*
  * host-harness logs [--port 5002] [--host ADDR] [--json] [--samples] [--no-exception-stacks]
+ * host-harness logs --device a,b,c | --devices FILE|discover [--json] [filters]
  *
  * Stands in for xsbug: debug builds (mcconfig -d) connect to it and their
  * trace() lines are printed with a time stamp and the machine's name, until
  * Ctrl-C. Exceptions are printed with their stack; the app is never left
  * stopped at a break.
+ *
+ * With --device or --devices it reads instead each named device's log
+ * route over the network (fleet/logs), in any build.
  */
 import { argumentsOr, registerCommand } from "../cli.js";
 import { badValue, unknownArgument } from "../lib/arguments.js";
 import { formatTime, XsbugLogServer, type XsbugMachine } from "./log-server.js";
 import { findApp, type App } from "../device/app.js";
 import { startDevice, type RunningDevice } from "../device/targets.js";
+import { devicesDiscovered, devicesFromFile, devicesFromList } from "../fleet/devices.js";
+import { onInterrupt } from "../lib/interrupt.js";
 
 const usage = `usage: host-harness logs [--port 5002] [--json] [options]
+       host-harness logs --device <a,b,c> | --devices <FILE|discover> [--json] [--level|--tag|--grep …]
 
 Prints the logs of Moddable debug builds (mcconfig -d) as xsbug would, one line
 per trace() line: "12:01:02.345 [main] I (2034) tcp-server: Socket accepted …".
 Exceptions are printed with their stack. The app is never left stopped: every
 break (login, debugger statement, exception) is answered with "go" at once.
 Runs until Ctrl-C. Quit xsbug first, or use another port.
+
+With --device or --devices it follows running devices instead, over the
+network: each device's log route (config wsLogPath, default /log, on its
+WebSocket port; any build, no serial cable) sends every line the app logs.
+Lines from all of them are printed as they arrive, each after the device's
+name: "192.168.1.20   12:01:02.345 I (2034) tcp-server: Socket accepted …".
+A device that cannot be reached is said in one line and the others go on; a
+log that closes (a reset) is asked for again. Ctrl-C ends it (exit 130).
+XS exceptions and trace() lines of other code are not in the app's log: for
+those, a debug build and logs on its own.
 
 options:
   --port N               the port machines connect to (default 5002, xsbug's)
@@ -35,6 +52,10 @@ options:
                          with a path and line only, and never stops (less serial traffic)
   --app <dir>            also build a user's app (a folder with its manifest.json) as a debug
                          build for the simulator and run it, reporting here; stopped with Ctrl-C
+  --device LIST          follow these devices' logs: addresses or mDNS names, comma-separated
+  --devices FILE         follow the devices of a file, one a line: "host [key=value …]" (the config it
+                         runs: wsPort, wsLogPath, wsToken); --devices discover: every device that
+                         answers host-harness discover
 
 A board: flash a debug build (npm run flash makes one), then run serial2xsbug, which
 bridges the board's serial port to this port as it would to xsbug:
@@ -56,6 +77,10 @@ examples:
 
   # other ports: XSBUG_PORT is read by the simulator and by serial2xsbug
   host-harness logs --port 5010 --json > session.jsonl
+
+  # running devices, over the network
+  host-harness logs --device 192.168.1.20,192.168.1.21,esp32-3.local --level W
+  host-harness logs --devices discover --tag tcp-server
 `;
 
 export interface LogsArgs {
@@ -71,15 +96,19 @@ export interface LogsArgs {
 	color?: boolean;
 	/** Build and run this app on the simulator, reporting to this server. */
 	app?: App;
+	/** Follow these devices' log routes instead (--device a,b,c). */
+	device?: string;
+	/** Follow the devices of this file, or those discover finds (--devices). */
+	devices?: string;
 }
 
 /** Moddable's log levels, most severe first (modules/log: "E (1234) tag: text"). */
 const levels = ["E", "W", "I", "D"] as const;
 type Level = typeof levels[number];
 
-/** A formatted log line's level and tag: "12:01:02.345 [main] W (2034) tcp-server: …". */
+/** A log line's level and tag: "12:01:02.345 [main] W (2034) tcp-server: …", or a device's own "W (2034) tcp-server: …". */
 export function levelAndTag(line: string): { level?: Level; tag?: string } {
-	const match = /\] ([EWID]) \(\d+\) ([\w.-]+):/.exec(line);
+	const match = /(?:^|\] |  \S+ )([EWID]) \(\d+\) ([\w.-]+):/.exec(line);
 	return match ? { level: match[1] as Level, tag: match[2] } : {};
 }
 
@@ -109,7 +138,9 @@ export function compactSample(text: string): string {
 
 export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 	const args: LogsArgs = { port: 5002, json: false, samples: false, breakOnExceptions: true };
-	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--app", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
+	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--app", "--device", "--devices", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
+	/** Flags of the xsbug server, which has no part in following devices. */
+	const serverFlags: string[] = [];
 	for (let i = 0; i < argv.length; i++) {
 		const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
 		const flag = eq > 0 ? argv[i].slice(0, eq) : argv[i];
@@ -117,6 +148,18 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 		const value = () => inline ?? argv[++i];
 		switch (flag) {
 			case "--help": case "-h": return "help";
+			case "--device": case "--devices": {
+				const list = value();
+				if (!list || list.startsWith("--"))
+					throw badValue(flag, list ?? "", flag === "--device" ? "takes addresses or mDNS names, comma-separated" : "takes a file (one device a line) or discover");
+				if (args.device !== undefined || args.devices !== undefined)
+					throw new Error("--device and --devices name devices twice: give one");
+				if (flag === "--device")
+					args.device = list;
+				else
+					args.devices = list;
+				break;
+			}
 			case "--port": case "-p": {
 				const text = value();
 				const port = Number(text);
@@ -164,16 +207,50 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 			}
 			default: throw unknownArgument(argv[i], flags);
 		}
+		if (["--port", "-p", "--host", "--samples", "--no-exception-stacks", "--app"].includes(flag))
+			serverFlags.push(flag);
 	}
+	if ((args.device !== undefined || args.devices !== undefined) && serverFlags.length)
+		throw new Error(`${serverFlags[0]} is for debug builds that connect here: with ${args.device !== undefined ? "--device" : "--devices"} each device's log is read from its log route`);
 	return args;
 }
 
 const machineJson = (m: XsbugMachine) => m.tag;
 
+/** --device/--devices: follow each device's log route until Ctrl-C (130); 1 when none can be followed. */
+async function followDevices(args: LogsArgs): Promise<number> {
+	const devices = args.devices === "discover" ? await devicesDiscovered() : args.devices !== undefined ? devicesFromFile(args.devices) : devicesFromList(args.device!);
+	const say = (line: string) => process.stderr.write(`${line}\n`);
+	if (!devices.length) {
+		say("logs: no device answered an mDNS/DNS-SD browse (host-harness discover)");
+		return 1;
+	}
+	const { follow } = await import("../fleet/logs.js");
+	const interrupt = onInterrupt("logs", "closing every device's log");
+	const colour = args.color ?? process.stdout.isTTY === true;
+	const followed = await follow({
+		devices,
+		shown: logFilter(args),
+		json: args.json,
+		colour: colour ? colourByLevel : undefined,
+		out: line => process.stdout.write(`${line}\n`),
+		say,
+		signal: interrupt.signal,
+	});
+	interrupt.release();
+	if (!followed && !interrupt.interrupted) {
+		say(`logs: none of the ${devices.length} devices could be followed`);
+		return 1;
+	}
+	return 130;
+}
+
 async function run(argv: string[]): Promise<number> {
 	const args = argumentsOr(parseLogsArgs, argv, usage);
 	if (typeof args === "number")
 		return args;
+	if (args.device !== undefined || args.devices !== undefined)
+		return followDevices(args);
 	const server = new XsbugLogServer({ breakOnExceptions: args.breakOnExceptions });
 	const out = (line: string) => process.stdout.write(`${line}\n`);
 	if (args.json) {

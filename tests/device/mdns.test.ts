@@ -11,7 +11,8 @@
 //   (RFC 6762 9: `xs-netkit-2.local`), and both names resolve.
 // The simulator's ECMA-419 UDP socket (lin/udp.c) cannot join a multicast
 // group: there the device logs one error line and announces nothing, which
-// its case checks.
+// its case checks. The records carry the device's build and MAC where it
+// has them, as its boot line does; the simulator has no MAC.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -42,14 +43,18 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 			await device.stop();
 	});
 
-	const boot = async (hostname: string, link: LanLink = createLink()) => {
-		const device = await startLanDevice("node", { mdns: "true", hostname }, { link });
+	const boot = async (hostname: string, link: LanLink = createLink(), extra: Record<string, string> = {}) => {
+		const device = await startLanDevice("node", { mdns: "true", hostname, ...extra }, { link });
 		devices.push(device);
 		return { device, log: new LogFile(device.logFile) };
 	};
 
-	it("answers to <hostname>.local and lists its services for discover", async () => {
-		const { device, log } = await boot("xsnk-name");
+	it("answers to <hostname>.local and lists its services for discover, with its build and MAC", async () => {
+		const { device, log } = await boot("xsnk-name", createLink(), { buildId: "b0a7" });
+		// The Node-hosted device's MAC is made up from its address (host-harness/node-host/net.ts).
+		const mac = ["02", "00", ...device.link.deviceAddress.split(".").map(n => Number(n).toString(16).padStart(2, "0"))].join(":");
+		await log.waitForLog(/app: xs-netkit device app starting, build b0a7$/);
+		await log.waitForLog(new RegExp(`app: services up \\{"address":"[\\d.]+","mac":"${mac}"`));
 		await log.waitForLog(/mdns: xsnk-name\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80, _http\._tcp:80, _echo\._tcp:8080, _echo\._udp:9000/, 20_000);
 		expect(await resolveMdns("xsnk-name.local", { interfaceAddress: device.link.hostAddress })).toBe(device.link.deviceAddress);
 		expect(await resolveMdns("no-such-device.local", { interfaceAddress: device.link.hostAddress, timeoutMs: 1000 })).toBeUndefined();
@@ -59,7 +64,7 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 			host: "xsnk-name.local",
 			address: device.link.deviceAddress,
 			port: 80,
-			text: { ws: "/ws", tcp: "8080", udp: "9000" },
+			text: { ws: "/ws", log: "/log", tcp: "8080", udp: "9000", build: "b0a7", mac },
 		}]);
 		// The harness's discover command prints the same.
 		const cli = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "discover", "--json", "--interface", device.link.hostAddress], { encoding: "utf8", timeout: 30_000 });
@@ -100,6 +105,8 @@ describe.runIf(!why && hasSim)("mDNS on a LAN stand-in, sim device", () => {
 	it("says in one line that its UDP socket cannot join a multicast group, and serves on", async () => {
 		device = await startLanDevice("sim", { mdns: "true", hostname: "xsnk-sim" });
 		const log = new LogFile(device.logFile);
+		// The simulator's net module gives no MAC: the boot line says none.
+		await log.waitForLog(/app: xs-netkit device app starting$/);
 		await log.waitForLog(/mdns: this platform's UDP socket cannot join a multicast group \(no add\(\)\); xsnk-sim\.local is not announced/, 30_000);
 		expect(await resolveMdns("xsnk-sim.local", { interfaceAddress: device.link.hostAddress, timeoutMs: 1000 })).toBeUndefined();
 	}, 180_000);

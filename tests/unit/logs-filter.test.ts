@@ -27,6 +27,12 @@ describe("logs filters", () => {
 		expect(lines.filter(logFilter({ level: "I", tags: ["tcp-server", "app"] }))).toEqual([lines[0], lines[2]]);
 	});
 
+	it("reads a device's own line, and one after a device's name (logs --device), the same way", () => {
+		expect(levelAndTag("W (2035) ws-server: client 2 dropped: no pong")).toEqual({ level: "W", tag: "ws-server" });
+		expect(levelAndTag("192.168.1.20    12:01:02.346 E (2034) tcp-server: bind socket failed")).toEqual({ level: "E", tag: "tcp-server" });
+		expect(colourByLevel("jig-01.local  12:01:02.346 E (2034) tcp-server: bind socket failed")).toMatch(/^\x1b\[31m/);
+	});
+
 	it("colours errors and exceptions red, warnings yellow, debug dim, info plain", () => {
 		expect(lines.map(colourByLevel).map(l => /^\x1b\[(\d+)m/.exec(l)?.[1] ?? "plain")).toEqual(["31", "33", "plain", "2", "31"]);
 	});
@@ -41,5 +47,10 @@ describe("logs filters", () => {
 		expect(() => parseLogsArgs(["--level", "X"])).toThrow(/^--level takes E, W, I or D, not "X"$/);
 		expect(() => parseLogsArgs(["--levle", "W"])).toThrow(/^unknown argument "--levle" \(did you mean "--level"\?\)$/);
 		expect(() => parseLogsArgs(["--grep", "("])).toThrow(/^--grep takes a regular expression/);
+		expect(parseLogsArgs(["--device", "192.168.1.20,jig-02.local", "--level", "W"])).toMatchObject({ device: "192.168.1.20,jig-02.local", level: "W" } satisfies Partial<LogsArgs>);
+		expect(parseLogsArgs(["--devices", "discover"])).toMatchObject({ devices: "discover" } satisfies Partial<LogsArgs>);
+		expect(() => parseLogsArgs(["--device", "a", "--devices", "jig.txt"])).toThrow(/^--device and --devices name devices twice: give one$/);
+		expect(() => parseLogsArgs(["--device", "192.168.1.20", "--port", "5010"])).toThrow(/^--port is for debug builds that connect here: with --device each device's log is read from its log route$/);
+		expect(() => parseLogsArgs(["--devices"])).toThrow(/^--devices needs a value: it takes a file \(one device a line\) or discover$/);
 	});
 });

@@ -1,0 +1,55 @@
+// What a fleet run says of each device: the identity its DNS-SD records
+// announce (name, build, MAC) in the table, the JSON and the page; and
+// where `logs --device` finds each device's log, from the config it runs.
+import { describe, expect, it } from "vitest";
+import { deviceAnnounced } from "../../host-harness/fleet/devices.js";
+import { fleetHtml, formatFleet, type FleetRow } from "../../host-harness/fleet/run.js";
+import { logUrl } from "../../host-harness/fleet/logs.js";
+
+const announced = deviceAnnounced({
+	instance: "jig-01._xs-netkit._tcp.local",
+	host: "jig-01.local",
+	address: "192.168.1.20",
+	port: 80,
+	text: { ws: "/ws", log: "/log", tcp: "8080", udp: "9000", build: "1a2b3c4", mac: "24:6f:28:aa:bb:cc" },
+});
+
+describe("a fleet's devices", () => {
+	it("takes what a device announces: its ports and paths as its config, its name, build and MAC", () => {
+		expect(announced).toEqual({
+			host: "192.168.1.20",
+			config: { wsPort: "80", wsPath: "/ws", tcpPort: "8080", udpPort: "9000", wsLogPath: "/log" },
+			name: "jig-01.local",
+			build: "1a2b3c4",
+			mac: "24:6f:28:aa:bb:cc",
+		});
+		// A device that announces no log route has none to follow.
+		expect(deviceAnnounced({ instance: "x", host: "x.local", address: "192.168.1.21", port: 80, text: {} }).config.wsLogPath).toBe("");
+	});
+
+	it("names each device by address and by what it says of itself, MAC included, where it said it", () => {
+		const rows: FleetRow[] = [
+			{ device: "192.168.1.20", address: "192.168.1.20", name: "jig-01.local", build: "1a2b3c4", mac: "24:6f:28:aa:bb:cc", state: "passed", summary: "12 passed, 0 failed", problems: [], seconds: 3.1 },
+			{ device: "192.168.1.21", state: "unreachable", summary: "does not answer", problems: ["ws 192.168.1.21:80: connect ECONNREFUSED"], seconds: 3 },
+		];
+		const table = formatFleet("check", rows, false);
+		expect(table.split("\n")[1]).toMatch(/^192\.168\.1\.20 +jig-01\.local, build 1a2b3c4, mac 24:6f:28:aa:bb:cc +PASSED +12 passed, 0 failed +3\.1 s$/);
+		expect(table.split("\n")[2]).toMatch(/^192\.168\.1\.21 +UNREACHABLE +does not answer +3 s$/);
+		expect(fleetHtml("check", rows, "fleet.html")).toContain("<td>jig-01.local, build 1a2b3c4, mac 24:6f:28:aa:bb:cc</td>");
+	});
+});
+
+describe("logs --device: where each device's log is", () => {
+	it("is the log route on the device's WebSocket port, from the config it runs (a board's defaults otherwise)", () => {
+		expect(String(logUrl("192.168.1.20", {}))).toBe("ws://192.168.1.20/log");
+		expect(String(logUrl("192.168.1.20", announced.config))).toBe("ws://192.168.1.20/log");
+		expect(String(logUrl("192.168.1.20", { wsPort: "8081", wsLogPath: "/device-log", wsToken: "s3cret" }))).toBe("ws://192.168.1.20:8081/device-log?token=s3cret");
+	});
+
+	it("says why a device serves none", () => {
+		expect(logUrl("192.168.1.20", { wsLogPath: "" })).toBe("its log route is off (wsLogPath empty)");
+		expect(logUrl("192.168.1.20", { wsServer: "false" })).toBe("its config has no WebSocket server (wsServer=false)");
+		expect(logUrl("192.168.1.20", { wsImpl: "sdk" })).toMatch(/^its WebSocket server is the SDK's \(wsImpl=sdk\)/);
+		expect(logUrl("192.168.1.20", { wsLogPath: "log" })).toMatch(/^config key "wsLogPath": must start with "\/"/);
+	});
+});
