@@ -12,8 +12,8 @@
  *
  * Deviation: Net.get("MAC") answers a made-up address, locally
  * administered (02:00, then the four bytes of the device's IPv4 address:
- * 02:00:7f:00:00:01 on loopback), where a board answers its interface's
- * own. It is stable for a device at one address and differs between
+ * 02:00:7F:00:00:01 on loopback, upper-case hex as a board's), where a
+ * board answers its interface's own (the lwip tier makes its own the same way). It is stable for a device at one address and differs between
  * devices at different ones, as a batch of boards' MACs do, which is what
  * the harness relies on; it says nothing about any hardware.
  */
@@ -34,7 +34,7 @@ export const hostNetwork = {
 	address: process.env.XSNK_HOST_ADDRESS || "127.0.0.1",
 	/** Made up from the address (see the header). */
 	get mac(): string {
-		return ["02", "00", ...this.address.split(".").map(byte => Number(byte).toString(16).padStart(2, "0"))].join(":");
+		return ["02", "00", ...this.address.split(".").map(byte => Number(byte).toString(16).toUpperCase().padStart(2, "0"))].join(":");
 	},
 	downListeners: new Set<LinkListener>(),
 

@@ -29,6 +29,11 @@ if (why)
 const hasNode = tiers.some(t => t.target === "node");
 const hasSim = tiers.some(t => t.target === "sim");
 const hasLwip = tiers.some(t => t.name === "lwip");
+
+/** The MAC the Node host and the lwip tier give a device: 02:00, then its IPv4 address's bytes (upper-case hex, as a board's Net.get("MAC")). */
+function madeUpMac(address: string): string {
+	return ["02", "00", ...address.split(".").map(n => Number(n).toString(16).toUpperCase().padStart(2, "0"))].join(":");
+}
 if (!why && !hasNode)
 	console.log("mDNS suite: the name cases need the Node-hosted device (its UDP socket joins groups as a board's does); TARGETS leaves it out");
 
@@ -52,7 +57,7 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 	it("answers to <hostname>.local and lists its services for discover, with its build and MAC", async () => {
 		const { device, log } = await boot("xsnk-name", createLink(), { buildId: "b0a7" });
 		// The Node-hosted device's MAC is made up from its address (host-harness/node-host/net.ts).
-		const mac = ["02", "00", ...device.link.deviceAddress.split(".").map(n => Number(n).toString(16).padStart(2, "0"))].join(":");
+		const mac = madeUpMac(device.link.deviceAddress);
 		await log.waitForLog(/app: xs-netkit device app starting, build b0a7$/);
 		await log.waitForLog(new RegExp(`app: services up \\{"address":"[\\d.]+","mac":"${mac}"`));
 		await log.waitForLog(/mdns: xsnk-name\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80, _http\._tcp:80, _echo\._tcp:8080, _echo\._udp:9000/, 20_000);
@@ -128,7 +133,7 @@ describe.runIf(!why && hasLwip)("mDNS on the lwip tier (the SDK's lwip UDP socke
 		await log.waitForLog(/mdns: xsnk-lwip\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80/, 30_000);
 		expect(await resolveMdns("xsnk-lwip.local", { interfaceAddress: device.link.hostAddress })).toBe(device.link.deviceAddress);
 		const found = await browse("_xs-netkit._tcp", { interfaceAddress: device.link.hostAddress });
-		expect(found.map(f => [f.instance, f.address])).toEqual([["xsnk-lwip._xs-netkit._tcp.local", device.link.deviceAddress]]);
+		expect(found.map(f => [f.instance, f.address, f.text.mac])).toEqual([["xsnk-lwip._xs-netkit._tcp.local", device.link.deviceAddress, madeUpMac(device.link.deviceAddress)]]);
 		// Joining the group (the call that crashed the stock non-ESP32 branch) left it running.
 		expect(device.running.process.exited).toBeFalsy();
 	}, 240_000);
