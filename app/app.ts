@@ -173,12 +173,21 @@ export class App {
 			if (config.httpPage) {
 				// The device's own page (app/page): it opens the broadcast route, else the echo, and shows what comes.
 				server.get("/", { resource: "index.html", gzip: "index.html.gz", type: "text/html; charset=utf-8" });
-				const routes = JSON.stringify({
-					name: config.mdns ? `${config.hostname}.local` : config.hostname,
-					echo: config.wsPath,
-					broadcast: config.wsBroadcastPath || undefined,
-				});
-				server.get("/routes.json", () => ({ type: "application/json", body: routes }));
+				// What the page opens, and what the device says about itself (the harness's fleet rows read it too);
+				// made at the first request, once the services are up (the MAC is read then).
+				const app = this;
+				let routes: string | undefined;
+				server.get("/routes.json", () => ({
+					type: "application/json",
+					body: routes ??= JSON.stringify({
+						name: config.mdns ? `${config.hostname}.local` : config.hostname,
+						echo: config.wsPath,
+						broadcast: config.wsBroadcastPath || undefined,
+						log: config.wsLogPath || undefined,
+						build: config.buildId || undefined,
+						mac: app.mac,
+					}),
+				}));
 			}
 			return {
 				name: "WebSocket echo server",

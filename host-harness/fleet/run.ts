@@ -98,6 +98,28 @@ function childArgs(options: FleetOptions, device: FleetDevice, address: string, 
 	return [options.command, "--device", address, ...config, "--json", ...(report ? ["--report", report] : []), ...options.rest];
 }
 
+/**
+ * What a device says about itself on its page's /routes.json (the kit's app,
+ * httpPage on): its name, build and MAC, for what `known` (from discovery)
+ * lacks; nothing when it has no such route or does not answer within 3 s.
+ */
+async function askIdentity(endpoints: { ws?: string }, known: { name?: string; build?: string; mac?: string }): Promise<{ name?: string; build?: string; mac?: string }> {
+	if (!endpoints.ws || (known.name && known.build && known.mac))
+		return {};
+	const url = new URL("/routes.json", endpoints.ws.replace(/^ws/, "http"));
+	try {
+		const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+		if (!response.ok)
+			return {};
+		const said = await response.json() as Record<string, unknown>;
+		const text = (key: string) => (typeof said[key] === "string" && said[key] ? said[key] as string : undefined);
+		return { name: known.name ?? text("name"), build: known.build ?? text("build"), mac: known.mac ?? text("mac") };
+	}
+	catch {
+		return {};
+	}
+}
+
 function lastLine(text: string): string {
 	return text.trim().split("\n").filter(Boolean).at(-1) ?? "";
 }
@@ -128,6 +150,7 @@ export async function runFleet(options: FleetOptions): Promise<{ rows: FleetRow[
 		const unanswered = await unreachableEndpoints(endpoints);
 		if (unanswered.length && unanswered.length === Number(!!endpoints.tcp) + Number(!!endpoints.ws))
 			return { ...base, address, state: "unreachable", summary: "does not answer", problems: unanswered, seconds: seconds() };
+		Object.assign(base, await askIdentity(endpoints, base));
 		const report = options.reportDir && (options.command === "conformance" || options.command === "bench")
 			? path.join(options.reportDir, `${options.command}-${device.host.replace(/[^\w.-]/g, "_")}.html`) : undefined;
 		const args = childArgs(options, device, address, report);

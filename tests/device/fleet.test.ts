@@ -66,6 +66,9 @@ describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
 		expect(out.status, out.stderr.slice(-3000)).toBe(1);
 		const row = (address: string) => out.stdout.split("\n").find(line => line.startsWith(address + " "));
 		expect(row(good.link.deviceAddress)).toMatch(/ PASSED +\d+ passed, 0 failed/);
+		// Named by address, each row also says what the device reports about itself (its /routes.json): its name and MAC.
+		const mac = ["02", "00", ...good.link.deviceAddress.split(".").map(n => Number(n).toString(16).toUpperCase().padStart(2, "0"))].join(":");
+		expect(row(good.link.deviceAddress)).toContain(`xs-netkit, mac ${mac}`);
 		if (hasSim)
 			expect(row(devices[2].link.deviceAddress)).toMatch(/ PASSED +\d+ passed, 0 failed/);
 		expect(row(broken.link.deviceAddress)).toMatch(/ FAILED +\d+ passed, [1-9]\d* failed/);

@@ -100,8 +100,15 @@ describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 		expect(routes.headers.get("content-type")).toBe("application/json");
 		const said = JSON.parse(routes.body.toString());
 		expect(said.echo).toBe(dut.endpoints.ws ? new URL(dut.endpoints.ws).pathname : "/ws");
-		if (tier.target !== "board")
+		if (tier.target !== "board") {
 			expect(said.broadcast).toBe("/bc");
+			expect(said.log).toBe("/log");
+			// What it says about itself: a MAC where the platform gives one (the Node host's is made up; the simulator has none).
+			if (tier.target === "node")
+				expect(said.mac).toMatch(/^02:00(:[0-9A-F]{2}){4}$/);
+			else
+				expect(said.mac).toBeUndefined();
+		}
 		expect((await request(host, port, get("/nothing-here"))).status).toBe(404);
 		const post = await request(host, port, get("/", {}, "POST"));
 		expect(post.status).toBe(405);
