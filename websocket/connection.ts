@@ -66,6 +66,8 @@ import { MessageReader, type MessageHandler, type MessageReaderOptions } from "w
 
 /** A lingering connection closes once the peer has been quiet this long (ms)… */
 const lingerQuiet = 100;
+/** The largest frame header: 2 bytes, 8 of extended length, 4 of mask (RFC 6455 5.2). */
+const maxHeaderSize = 14;
 /** …or after this long at most (ms). */
 const lingerTime = 1000;
 
@@ -541,6 +543,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		const buffered = this.bufferedAmount;
 		if (buffered && buffered + size > this.openOptions!.maxQueue)
 			return false;
+		if (!buffered && !piece && !(this.flags & STREAMING) && this.writeWhole(opcode, bytes))
+			return true;
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
 		this.buffered += size;
 		if (!piece && this.flags & STREAMING)
@@ -558,6 +562,49 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			}
 		}
 		this.writeNow();
+		return true;
+	}
+
+	/**
+	 * The common case: nothing waits to be written, and the budget takes the
+	 * whole message as one frame (of at most sendBuffer bytes). It is written
+	 * at once, as produce() would frame it, without a queue (no arrays, no
+	 * slots for them). False when it cannot be: the caller queues it.
+	 */
+	private writeWhole(opcode: number, bytes: Uint8Array): boolean {
+		const size = bytes.byteLength;
+		const tcp = this.tcp;
+		if (this.queue || this.outgoing || size > Math.max(1, this.openOptions!.sendBuffer) || tcp.state !== "open"
+			|| tcp.writable < size + maxHeaderSize)
+			return false;
+		try {
+			let rest: Uint8Array | undefined;
+			if (this.role === "client") {
+				const frame = new Uint8Array(this.writer.frame(opcode, bytes, true));
+				const written = tcp.write(frame);
+				if (written < frame.length)
+					rest = frame.subarray(written);
+			}
+			else {
+				// Both from the writer before any write: it is the server's, shared, and a write may throw (the peer gone).
+				const header = this.writer.header(opcode, true, size);
+				const payload = size ? this.writer.payloadView(bytes) : bytes;
+				if (tcp.write(header) < header.byteLength)
+					throw new Error("the budget did not take a frame header");		// the platform gave a budget it then refused
+				const written = size ? tcp.write(payload) : 0;
+				if (written < size)
+					rest = bytes.subarray(written);
+			}
+			if (rest) {		// the platform took less than its budget said: the rest waits, as in writeQueued
+				this.queue = [rest];
+				this.countQueued(rest.byteLength);
+				this.flags |= WAITING;
+			}
+		}
+		catch (e) {
+			this.failLater(e);
+			this.later();
+		}
 		return true;
 	}
 
@@ -622,6 +669,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		const tcp = this.tcp;
 		if (tcp.state !== "open")
 			return;
+		if (!this.queue && !this.outgoing) {
+			// Nothing to write (every read turn asks): what the loop below ends with when it has written all.
+			if (this.flags & WAITING)
+				this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
+			if (this.closingState === DRAIN)
+				this.linger();
+			return;
+		}
 		while (tcp.writable > 0) {
 			let queue = this.queue;
 			let head: Chunk | undefined = queue?.[0];
@@ -703,7 +758,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 					this.destroy(this.endCause, this.endReason);
 					break;
 				}
-				this.writeQueued();
+				if (this.queue || this.outgoing || this.flags & (WAITING | CLOSING_BITS))
+					this.writeQueued();		// (most read turns have nothing to write: no call)
 				// Paused: only while open (closing connections read on, to find the Close).
 				if (tcp.readable > 0 && !(this.flags & PAUSED && this.state === OPEN)) {
 					if (!this.readChunk(tcp))
