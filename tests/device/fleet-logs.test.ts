@@ -8,12 +8,12 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
-import { createLink, whyNoNamespaces, type LanLink } from "../../host-harness/lib/netns.js";
+import { createLink, whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { useFleet } from "./fleet-fixture.js";
 import { tiers } from "./device-under-test.js";
 
 const why = whyNoNamespaces();
@@ -63,32 +63,14 @@ function touch(device: LanDevice, text: string): Promise<void> {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
-	const devices: LanDevice[] = [];
-	let silent: LanLink;
-	let dir: string;
-
-	beforeAll(async () => {
-		devices.push(await startLanDevice("node"));
-		devices.push(await startLanDevice("node"));
-		if (hasSim)
-			devices.push(await startLanDevice("sim"));
-		silent = createLink();
-		silent.down();		// nothing answers at its device address
-		dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-fleet-logs-"));
-	}, 240_000);
-
-	afterAll(async () => {
-		for (const device of devices)
-			await device.stop();
-		silent?.remove();
-		fs.rmSync(dir, { recursive: true, force: true });
-	});
+	const fleet = useFleet([{}, {}], hasSim, "xsnk-fleet-logs-");
+	const devices = fleet.devices;
 
 	it("interleaves every device's lines, each after its name in one column; names the unreachable one; Ctrl-C is 130", async () => {
-		const names = [...devices.map(d => d.link.deviceAddress), silent.deviceAddress];
+		const names = [...devices.map(d => d.link.deviceAddress), fleet.silent.deviceAddress];
 		const width = Math.max(...names.map(n => n.length));
 		const run = logs(["--device", names.join(","), "--no-color"]);
-		await run.waitFor("err", new RegExp(`^logs: ${escape(silent.deviceAddress)}: unreachable: ${escape(silent.deviceAddress)}:80: `, "m"));
+		await run.waitFor("err", new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable: ${escape(fleet.silent.deviceAddress)}:80: `, "m"));
 		for (const device of devices)
 			await run.waitFor("err", new RegExp(`^logs: ${escape(device.link.deviceAddress)}: following ws://${escape(device.link.deviceAddress)}/log$`, "m"));
 		for (const [i, device] of devices.entries())
@@ -99,15 +81,15 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 			await run.waitFor("out", new RegExp(`${prefix}I \\(\\d+\\) ws-server: Log: ${escape(device.link.hostAddress)}:\\d+ follows the log, 1 following$`, "m"));
 			await run.waitFor("out", new RegExp(`${prefix}I \\(\\d+\\) tcp-server: Socket accepted ip address: ${escape(device.link.hostAddress)}:\\d+$`, "m"));
 		}
-		expect(run.output.stdout).not.toContain(silent.deviceAddress);
+		expect(run.output.stdout).not.toContain(fleet.silent.deviceAddress);
 		expect(run.output.stderr.match(/unreachable/g)).toHaveLength(1);
 		expect(await run.interrupt()).toBe(130);
 	}, 180_000);
 
 	it("takes a devices file and applies --tag to every device; --json names each line's device", async () => {
 		const [a, b] = devices;
-		const file = path.join(dir, "jig.txt");
-		fs.writeFileSync(file, `# the jig's boards\n${a.link.deviceAddress} wsPort=80\n${b.link.deviceAddress}\n${silent.deviceAddress}\n`);
+		const file = path.join(fleet.dir, "jig.txt");
+		fs.writeFileSync(file, `# the jig's boards\n${a.link.deviceAddress} wsPort=80\n${b.link.deviceAddress}\n${fleet.silent.deviceAddress}\n`);
 		const run = logs(["--devices", file, "--tag", "tcp-server", "--json"]);
 		await run.waitFor("err", new RegExp(`^logs: ${escape(b.link.deviceAddress)}: following`, "m"));
 		await run.waitFor("err", new RegExp(`^logs: ${escape(a.link.deviceAddress)}: following`, "m"));
@@ -115,14 +97,14 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 		await touch(b, "to b");
 		for (const device of [a, b])
 			await run.waitFor("out", new RegExp(`"type":"log","device":"${escape(device.link.deviceAddress)}","text":"I \\(\\d+\\) tcp-server: Connection closed`));
-		await run.waitFor("err", new RegExp(`^logs: ${escape(silent.deviceAddress)}: unreachable`, "m"));
+		await run.waitFor("err", new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable`, "m"));
 		expect(await run.interrupt()).toBe(130);
 		const objects = run.output.stdout.trim().split("\n").map(line => JSON.parse(line) as { type: string; device: string; text?: string });
 		const lines = objects.filter(o => o.type === "log");
 		expect(new Set(lines.map(l => l.device))).toEqual(new Set([a.link.deviceAddress, b.link.deviceAddress]));
 		// --tag tcp-server: the route's own "follows the log" line (ws-server) is left out on both.
 		expect(lines.filter(l => !/^[EWID] \(\d+\) tcp-server: /.test(l.text ?? ""))).toEqual([]);
-		expect(objects.filter(o => o.type === "unreachable").map(o => o.device)).toEqual([silent.deviceAddress]);
+		expect(objects.filter(o => o.type === "unreachable").map(o => o.device)).toEqual([fleet.silent.deviceAddress]);
 	}, 180_000);
 
 	it("asks again for a log that closed (the device restarted) and follows it again", async () => {
@@ -147,8 +129,8 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 	}, 120_000);
 
 	it("says in one line when no device can be followed, and exits 1", async () => {
-		const run = logs(["--device", silent.deviceAddress]);
+		const run = logs(["--device", fleet.silent.deviceAddress]);
 		expect(await run.exited).toBe(1);
-		expect(run.output.stderr).toMatch(new RegExp(`^logs: ${escape(silent.deviceAddress)}: unreachable: .*\nlogs: none of the 1 devices could be followed\n$`));
+		expect(run.output.stderr).toMatch(new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable: .*\nlogs: none of the 1 devices could be followed\n$`));
 	}, 60_000);
 });

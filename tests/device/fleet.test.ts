@@ -7,12 +7,11 @@
 // rows so far.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../host-harness/device/project.js";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
-import { createLink, whyNoNamespaces, type LanLink } from "../../host-harness/lib/netns.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { useFleet } from "./fleet-fixture.js";
 import { tiers } from "./device-under-test.js";
 
 const why = whyNoNamespaces();
@@ -35,33 +34,15 @@ function cli(args: string[], onOutput?: (stderr: string, kill: () => void) => vo
 }
 
 describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
-	const devices: LanDevice[] = [];
-	let silent: LanLink;
-	let dir: string;
-
-	beforeAll(async () => {
-		devices.push(await startLanDevice("node"));
-		devices.push(await startLanDevice("node", { tcpServer: "false" }));		// broken on purpose
-		if (hasSim)
-			devices.push(await startLanDevice("sim"));
-		silent = createLink();
-		silent.down();		// nothing answers at its device address
-		dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-fleet-"));
-	}, 240_000);
-
-	afterAll(async () => {
-		for (const device of devices)
-			await device.stop();
-		silent?.remove();
-		fs.rmSync(dir, { recursive: true, force: true });
-	});
+	const fleet = useFleet([{}, { tcpServer: "false" }], hasSim, "xsnk-fleet-");		// the second broken on purpose: its TCP echo server off
+	const devices = fleet.devices;
 
 	it("judges every device at once: one table, the broken device named by its failures, the silent one unreachable, exit 1", async () => {
 		const [good, broken] = devices;
-		const list = [...devices.map(d => d.link.deviceAddress), silent.deviceAddress];
+		const list = [...devices.map(d => d.link.deviceAddress), fleet.silent.deviceAddress];
 		// The simulator stands in for a board: judged at its pace (pace=sim), as the lan-sim tier is.
-		const file = path.join(dir, "jig.txt");
-		fs.writeFileSync(file, devices.map(d => `${d.link.deviceAddress}${d.target === "sim" ? " pace=sim" : ""}`).concat(silent.deviceAddress).join("\n"));
+		const file = path.join(fleet.dir, "jig.txt");
+		fs.writeFileSync(file, devices.map(d => `${d.link.deviceAddress}${d.target === "sim" ? " pace=sim" : ""}`).concat(fleet.silent.deviceAddress).join("\n"));
 		const out = await cli(["check", "--devices", file, "--only", "tcp,udp", "--parallel", "4"]);
 		expect(out.status, out.stderr.slice(-3000)).toBe(1);
 		const row = (address: string) => out.stdout.split("\n").find(line => line.startsWith(address + " "));
@@ -73,19 +54,19 @@ describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
 			expect(row(devices[2].link.deviceAddress)).toMatch(/ PASSED +\d+ passed, 0 failed/);
 		expect(row(broken.link.deviceAddress)).toMatch(/ FAILED +\d+ passed, [1-9]\d* failed/);
 		expect(out.stdout).toMatch(new RegExp(`^  ${broken.link.deviceAddress.replace(/\./g, "\\.")}: TCP echo server`, "m"));
-		expect(row(silent.deviceAddress)).toMatch(/ UNREACHABLE +does not answer/);
+		expect(row(fleet.silent.deviceAddress)).toMatch(/ UNREACHABLE +does not answer/);
 		expect(out.stdout).toMatch(new RegExp(`^fleet check: ${list.length} devices, ${list.length - 2} passed, 1 failed, 1 unreachable$`, "m"));
 	}, 300_000);
 
 	it("takes a devices file with each device's config, and says the same as JSON", async () => {
 		const [good] = devices;
-		const file = path.join(dir, "devices.txt");
-		fs.writeFileSync(file, `# the jig's boards\n${good.link.deviceAddress} tcpPort=8080 udpPort=9000\n\n${silent.deviceAddress}\n`);
-		const out = await cli(["check", "--devices", file, "--only", "udp", "--json", "--report", path.join(dir, "fleet.html")]);
+		const file = path.join(fleet.dir, "devices.txt");
+		fs.writeFileSync(file, `# the jig's boards\n${good.link.deviceAddress} tcpPort=8080 udpPort=9000\n\n${fleet.silent.deviceAddress}\n`);
+		const out = await cli(["check", "--devices", file, "--only", "udp", "--json", "--report", path.join(fleet.dir, "fleet.html")]);
 		expect(out.status).toBe(1);
 		const report = JSON.parse(out.stdout);
-		expect(report.devices.map((d: { device: string; state: string }) => [d.device, d.state]), out.stdout).toEqual([[good.link.deviceAddress, "passed"], [silent.deviceAddress, "unreachable"]]);
-		expect(fs.readFileSync(path.join(dir, "fleet.html"), "utf8")).toContain(`<td>${good.link.deviceAddress}</td>`);
+		expect(report.devices.map((d: { device: string; state: string }) => [d.device, d.state]), out.stdout).toEqual([[good.link.deviceAddress, "passed"], [fleet.silent.deviceAddress, "unreachable"]]);
+		expect(fs.readFileSync(path.join(fleet.dir, "fleet.html"), "utf8")).toContain(`<td>${good.link.deviceAddress}</td>`);
 	}, 300_000);
 
 	it("Ctrl-C keeps the rows so far and exits 130", async () => {
