@@ -12,6 +12,7 @@ import { startLanDevice } from "../../host-harness/device/lan.js";
 import { harnessHostName } from "../../host-harness/device/lwip.js";
 import { createLink, type LanLink } from "../../host-harness/lib/netns.js";
 import type { Tier } from "../../host-harness/lib/tiers.js";
+import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { tiers } from "./device-under-test.js";
 
 export const clientTiers: Tier[] = tiers.filter(t => t.target !== "board" || t.name === "lwip");
@@ -46,6 +47,21 @@ export class ClientDevice {
 		const link = this.#link ??= createLink();
 		const lan = await startLanDevice("lwip", config, { link, keepLink: true });
 		return { ...lan.running, stop: () => lan.stop() };
+	}
+
+	/** Config for the device as a TCP echo client of the peer at `port` on `host`: its own servers out of the way, quick retries; `extra` adds or overrides. */
+	async tcpClientConfig(port: number, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+		return {
+			tcpServer: "false",
+			udpPort: String(await freeUdpPort()),
+			wsPort: String(await freeTcpPort()),
+			tcpClient: "true",
+			tcpClientHost: this.host,
+			tcpClientPort: String(port),
+			tcpClientRetryDelay: "200",
+			tcpClientRetryMaxDelay: "800",
+			...extra,
+		};
 	}
 
 	/** Remove the lwip tier's link, after the suite. */

@@ -14,7 +14,6 @@ import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { TlsGate } from "../../host-harness/peers/tls-gate.js";
 import { makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
-import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
 const missing = opensslMissing();
@@ -33,18 +32,7 @@ describe.skipIf(Boolean(missing)).each(clientTiers)("TCP echo client over TLS on
 		pki = makeTestPki({ addresses: [side.host] });
 		gate = new TlsGate(pki.server);
 		peer = await TcpPeer.start(0, side.host, gate);
-		device = await side.start({
-			tcpServer: "false",
-			udpPort: String(await freeUdpPort()),
-			wsPort: String(await freeTcpPort()),
-			tcpClient: "true",
-			tcpClientHost: side.host,
-			tcpClientPort: String(peer.port),
-			tcpClientTls: "true",
-			tcpClientCa: pki.caConfig,
-			tcpClientRetryDelay: "200",
-			tcpClientRetryMaxDelay: "800",
-		});
+		device = await side.start(await side.tcpClientConfig(peer.port, { tcpClientTls: "true", tcpClientCa: pki.caConfig }));
 	});
 
 	afterAll(async () => {

@@ -8,7 +8,6 @@ import { ClientDevice, clientTiers } from "./client-device.js";
 import { knobs } from "./knobs.js";
 import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
-import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
 describe.each(clientTiers)("TCP echo client on $name", tier => {
@@ -19,16 +18,7 @@ describe.each(clientTiers)("TCP echo client on $name", tier => {
 
 	beforeAll(async () => {
 		peer = await TcpPeer.start(0, side.host);
-		device = await side.start({
-			tcpServer: "false",
-			udpPort: String(await freeUdpPort()),
-			wsPort: String(await freeTcpPort()),
-			tcpClient: "true",
-			tcpClientHost: side.host,
-			tcpClientPort: String(peer.port),
-			tcpClientRetryDelay: "200",
-			tcpClientRetryMaxDelay: "800",
-		});
+		device = await side.start(await side.tcpClientConfig(peer.port));
 	});
 
 	afterAll(async () => {
