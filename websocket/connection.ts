@@ -964,6 +964,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	private finish(cause: CloseCause, reason: string): void {
 		this.setState(CLOSED);
 		this.disarm();
+		// The handler is the route's (kept by the reader as its options): taken before the reader goes.
+		const handler = this.openOptions?.handler;
 		const reader = this.reader;
 		if (reader) {
 			reader.stop();
@@ -976,7 +978,6 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.buffered = 0;
 		if (this.pongFrame)
 			delete this.pongFrame;
-		const handler = this.openOptions?.handler;
 		const tcp = this.tcp;
 		try {
 			if (tcp.readable)
