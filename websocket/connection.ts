@@ -63,6 +63,7 @@ import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler }
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
+import type { WebSocketRoute } from "websocket/route";
 
 /** A lingering connection closes once the peer has been quiet this long (ms)… */
 const lingerQuiet = 100;
@@ -201,6 +202,8 @@ export interface OpenOptions {
 	maxQueue: number;
 	/** Subprotocol the handshake selected. */
 	protocol?: string;
+	/** The server's route the connection is opened on (websocket/route); none on a client. */
+	route?: WebSocketRoute;
 	/** Bytes read at most per read from now on. Default: as before. */
 	readSize?: number;
 	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
@@ -250,6 +253,8 @@ export interface WebSocketConnection {
 	readonly state: number;
 	/** Subprotocol the handshake selected, if any. */
 	readonly protocol: string | undefined;
+	/** The server's route it belongs to, from onOpen to onClose (websocket/route: its other connections, broadcast); undefined on a client's. */
+	readonly route: WebSocketRoute | undefined;
 	/** The application's own per-connection value. */
 	context: unknown;
 	/** The peer's Close code (1005 when it carried none); undefined until it arrives. */
@@ -377,6 +382,11 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 */
 	private get openOptions(): OpenOptions | undefined {
 		return this.reader?.given as OpenOptions | undefined;
+	}
+
+	/** The server's route it was opened on, until onClose has returned; undefined on a client's connection. */
+	get route(): WebSocketRoute | undefined {
+		return this.openOptions?.route;
 	}
 
 	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
@@ -964,13 +974,9 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	private finish(cause: CloseCause, reason: string): void {
 		this.setState(CLOSED);
 		this.disarm();
-		// The handler is the route's (kept by the reader as its options): taken before the reader goes.
-		const handler = this.openOptions?.handler;
 		const reader = this.reader;
-		if (reader) {
-			reader.stop();
-			this.reader = undefined;		// a spent connection holds no protocol state, whoever still refers to it
-		}
+		const handler = this.openOptions?.handler;
+		reader?.stop();
 		this.dropQueues();
 
 		if (this.deferred)
@@ -988,13 +994,23 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		}
 		tcp.close(cause, reason);
 		this.log.info(`Connection closed: ${this.peer} (${reason})`);
+		// The owner, then the handler, while the connection still knows its route
+		// (the reader keeps the route's options); then the reader goes: a spent
+		// connection holds no protocol state, whoever still refers to it.
 		try {
 			this.options.owner.closed(this, cause, reason);
-			handler?.onClose?.(this, cause, reason);
 		}
 		catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
 		}
+		try {
+			handler?.onClose?.(this, cause, reason);		// once: the connection is CLOSED, finish() runs no more
+		}
+		catch (e) {
+			this.log.error(`onClose of ${this.peer}: ${(e as Error).message}`);
+		}
+		if (reader)
+			this.reader = undefined;
 	}
 
 	/** An unexpected exception, or a failed write, in the dispatch loop: log it and drop the connection (never the app). */

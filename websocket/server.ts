@@ -51,6 +51,7 @@ import {
 	RequestHeadParser, acceptResponse, errorResponse, hasToken, rejectionResponse, selectProtocol, splitTarget, validateUpgradeRequest, type RequestHead,
 } from "websocket/handshake";
 import { answer, httpRequest, prepareRoute, type HttpAnswer, type HttpRoute, type PreparedRoute } from "websocket/http-routes";
+import { WebSocketRoute } from "websocket/route";
 
 /** Read the handshake in pieces this small, so what follows the head is small too. */
 const HANDSHAKE_READ = 1024;
@@ -70,12 +71,8 @@ export interface WebSocketRouteOptions {
 	maxQueue?: number;
 	/** Bytes read at most per read: what one read adds to memory. Default 1024. */
 	readSize?: number;
-}
-
-interface Route {
-	path: string;
-	/** What each of the route's connections is opened with: one frozen object, which each connection (and its reader) keeps. */
-	open: Readonly<OpenOptions>;
+	/** broadcast(): a client whose queue could take no message for this long (ms) is failed with 1008 "too slow"; 0 = never. Default 2000. */
+	slowTimeout?: number;
 }
 
 export interface WebSocketServerOptions {
@@ -120,7 +117,7 @@ export class WebSocketServer {
 	// would take an object of closures per server, slots on the idle app.
 	readonly options: Settings;
 	readonly log: Log;
-	readonly #routes: Route[] = [];
+	readonly #routes: WebSocketRoute[] = [];
 	/** Plain HTTP routes by path (get()). */
 	readonly #httpRoutes = new Map<string, PreparedRoute>();
 	#listener: TcpListener | undefined;
@@ -165,26 +162,25 @@ export class WebSocketServer {
 	 * handler. Before start(). A handler that cannot receive on the route (a
 	 * streaming route and only onMessage, or a whole-message route and only
 	 * onMessageData) gets a warning in the log: its messages are dropped.
+	 * Returns the route: its connections (count, iteration) and broadcast().
 	 */
-	route(path: string, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): this {
+	route(path: string, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): WebSocketRoute {
 		if (this.#routes.some(route => route.path === path))
 			throw new Error(`path ${path} is already routed`);
 		const deaf = deafness(handler, options.streaming ?? false);
 		if (deaf)
 			this.log.warn(`Route ${path}: ${deaf}`);
-		this.#routes.push({
-			path,
-			open: Object.freeze({
-				role: "server", handler,
-				streaming: options.streaming ?? false,
-				maxMessage: options.maxMessage ?? 65536,
-				sendBuffer: options.sendBuffer ?? 1024,
-				maxQueue: options.maxQueue ?? 8192,
-				readSize: options.readSize ?? 1024,
-				maskScratch: this.#maskScratch,
-			}),
-		});
-		return this;
+		const route = new WebSocketRoute(path, {
+			role: "server", handler,
+			streaming: options.streaming ?? false,
+			maxMessage: options.maxMessage ?? 65536,
+			sendBuffer: options.sendBuffer ?? 1024,
+			maxQueue: options.maxQueue ?? 8192,
+			readSize: options.readSize ?? 1024,
+			maskScratch: this.#maskScratch,
+		}, options.slowTimeout ?? 2000, this.#peers, this.log);
+		this.#routes.push(route);
+		return route;
 	}
 
 	/**
@@ -307,6 +303,7 @@ export class WebSocketServer {
 		this.#clientCount++;
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
 		// The route's own object, shared; a copy of it only for a connection with a subprotocol.
+		route.opened();
 		connection.open(protocol === undefined ? route.open : { ...route.open, protocol });
 		if (parser.rest && connection.state === OPEN)
 			connection.received(parser.rest);
@@ -336,8 +333,9 @@ export class WebSocketServer {
 		connection.refuse(response, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
 	}
 
-	/** From a connection (ConnectionOwner): TCP closed. */
+	/** From a connection (ConnectionOwner): TCP closed, before its handler's onClose. */
 	private closed(connection: WebSocketEndpoint): void {
+		connection.route?.closed(connection);
 		this.#heads.delete(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);

@@ -123,7 +123,7 @@ describe.each(tiers.filter(covered))("WebSocket broadcast on $name", tier => {
 		const payload = "x".repeat(1000);
 		let sent = 0;
 		// The slow client reads nothing, so it would not see its close: the device's log says when it is dropped.
-		const droppedLine = /ws-server: Broadcast: .* took no message for \d+ ms \(\d+ skipped\), dropping it/;
+		const droppedLine = /ws-server: Route \/broadcast: .* took no message for \d+ ms \(\d+ skipped\), dropping it/;
 		const dropped = () => device.process!.log.some(line => droppedLine.test(line.raw));
 		// Flood until the slow client is dropped (its queue full for SLOW_TIMEOUT ms), then a little more.
 		const deadline = Date.now() + within * 3 + SLOW_TIMEOUT * 4;
@@ -140,6 +140,26 @@ describe.each(tiers.filter(covered))("WebSocket broadcast on $name", tier => {
 		expect(inbox.map(m => Number(m.split(" ")[0]))).toEqual([...Array(sent).keys()]);
 		await recovered();
 	}, 120_000);
+
+	it.runIf(hasLog(tier))("keeps no client that left: six join and leave one after another (Close 1000, a reset), each one's leaving logged", async () => {
+		const count = (pattern: RegExp) => device.process!.log.filter(line => pattern.test(line.raw)).length;
+		const left = () => count(/ws-server: Broadcast: \S+ left, 0 listening$/);
+		const joined = () => count(/ws-server: Broadcast: \S+ joined, 1 listening$/);
+		const [before, joinedBefore] = [left(), joined()];
+		for (let i = 0; i < 6; i++) {
+			const client = await connect();
+			open.splice(open.indexOf(client), 1);
+			const done = closed(client, within).catch(() => undefined);
+			if (i % 2)
+				client.terminate();
+			else
+				client.close(1000);
+			await done;
+			await until(() => left() === before + i + 1, `client ${i + 1} to leave`, within);
+		}
+		expect(joined() - joinedBefore, "each joined an empty route").toBe(6);
+		await recovered();
+	});
 
 	it("a client that leaves mid-broadcast (destroyed without a Close) costs the others nothing", async () => {
 		const clients = await Promise.all([0, 1, 2].map(() => connect()));

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebSocketServer } from "websocket/server";
 import type { WebSocketConnection, WebSocketHandler } from "websocket/connection";
-import { Opcode } from "websocket/constants";
+import { MessageType, Opcode } from "websocket/constants";
 import { MASK, encode } from "./helpers.js";
 import { RawClient, until } from "./peers.js";
 
@@ -117,5 +117,71 @@ describe("a WebSocket route's handler gets onClose, last and once, however the c
 		raw.write(encode({ opcode: Opcode.BINARY, payload: new Uint8Array(65), fin: true, mask: MASK }));
 		await ended(recorder);
 		expect(recorder.events).toEqual(["open", "protocolError:1009", "close:protocol-error"]);
+	});
+});
+
+describe("a route keeps its connections: count, iteration, broadcast", () => {
+	it("counts a connection from onOpen to onClose, and none after four ends", async () => {
+		const seen: string[] = [];
+		const server = new WebSocketServer({ port: 0, logTag: "route-count" });
+		const route = server.route("/r", {
+			onOpen(connection) {
+				seen.push(`open:${connection.route!.count}:${[...connection.route!].includes(connection)}`);
+			},
+			onMessage() {},
+			onClose(connection) {
+				seen.push(`close:${connection.route!.count}:${[...connection.route!].includes(connection)}`);
+			},
+		});
+		server.start();
+		cleanups.push(() => server.close());
+		const clients = await Promise.all([0, 1, 2, 3].map(async () => {
+			const ws = new WebSocket(`ws://127.0.0.1:${server.port}/r`);
+			ws.on("error", () => {});
+			cleanups.push(() => ws.terminate());
+			await once(ws, "open");
+			return ws;
+		}));
+		await until(() => route.count === 4, "four open");
+		expect([...route].map(c => c.route)).toEqual([route, route, route, route]);
+		clients[0].close(1000);
+		clients[1].close();
+		clients[2].terminate();
+		const raw = clients[3];
+		(raw as unknown as { _socket: import("node:net").Socket })._socket.end();		// FIN without a Close
+		await until(() => seen.filter(e => e.startsWith("close")).length === 4, "four onClose", 5000);
+		expect(route.count).toBe(0);
+		expect([...route]).toEqual([]);
+		expect(seen.filter(e => e.startsWith("open"))).toEqual(["open:1:true", "open:2:true", "open:3:true", "open:4:true"]);
+		expect(seen.filter(e => e.startsWith("close"))).toEqual(["close:3:false", "close:2:false", "close:1:false", "close:0:false"]);
+	});
+
+	it("broadcasts one message to every open connection but the one excepted", async () => {
+		const server = new WebSocketServer({ port: 0, logTag: "route-broadcast" });
+		const route = server.route("/r", {
+			onMessage(sender, type, data) {
+				sender.route!.broadcast(type, data, sender);
+			},
+		});
+		server.route("/other", { onMessage() {} });
+		server.start();
+		cleanups.push(() => server.close());
+		const open = async (path: string) => {
+			const ws = new WebSocket(`ws://127.0.0.1:${server.port}${path}`);
+			ws.on("error", () => {});
+			cleanups.push(() => ws.terminate());
+			const inbox: string[] = [];
+			ws.on("message", data => inbox.push(String(data)));
+			await once(ws, "open");
+			return { ws, inbox };
+		};
+		const [a, b, c] = await Promise.all([open("/r"), open("/r"), open("/r")]);
+		const elsewhere = await open("/other");
+		a.ws.send("from a");
+		await until(() => b.inbox.length === 1 && c.inbox.length === 1, "the broadcast");
+		expect(route.broadcast(MessageType.TEXT, "from the app")).toBe(3);
+		await until(() => a.inbox.length === 1 && b.inbox.length === 2, "the app's broadcast");
+		expect([a.inbox, b.inbox, c.inbox]).toEqual([["from the app"], ["from a", "from the app"], ["from a", "from the app"]]);
+		expect(elsewhere.inbox).toEqual([]);
 	});
 });

@@ -185,7 +185,8 @@ describe("no handler event from inside a call the handler made", () => {
 				events.push(`drain${inside ? ` inside ${inside}` : ""}`);
 			},
 		};
-		const server = new WebSocketServer({ port: 0 }).route("/", handler);
+		const server = new WebSocketServer({ port: 0 });
+		server.route("/", handler);
 		server.start();
 		cleanups.push(() => server.close());
 		const ws = new WebSocket(`ws://127.0.0.1:${server.port}/`);
