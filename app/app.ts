@@ -36,32 +36,14 @@ import { WebSocketEcho } from "app/ws-echo-server";
 import { WebSocketBroadcast } from "app/ws-broadcast";
 import { WebSocketLog } from "app/ws-log";
 import { macAddress } from "app/mac-address";
+import { exposure } from "app/exposure";
+import type { ServiceEndpoints } from "app/endpoints";
 import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
 import { WebSocketClientSession } from "app/ws-client-session";
 import { SntpClient } from "sntp/client";
 import { MdnsResponder, type MdnsService } from "mdns/responder";
 
 const log = new Log("app");
-
-/** What the app reports in its `services up` line. */
-export interface ServiceEndpoints {
-	address: string;
-	/** The station's MAC, where the platform gives one. */
-	mac?: string;
-	tcp?: number;
-	udp?: number;
-	tcpClient?: string;
-	ws?: number;
-	wsPath?: string;
-	wsBroadcastPath?: string;
-	/** The device's log, on the WebSocket server's port. */
-	wsLogPath?: string;
-	wsClient?: string;
-	sntp?: string;
-	mdns?: string;
-	/** The device's own page, on the WebSocket server's port. */
-	page?: string;
-}
 
 interface Service {
 	name: string;
@@ -152,7 +134,6 @@ export class App {
 				maxClients: config.wsMaxClients,
 				handshakeTimeout: config.wsHandshakeTimeout,
 				heartbeat: config.wsHeartbeat,
-				token: config.wsToken,
 				protocols: config.wsProtocols ? config.wsProtocols.split(",").map(p => p.trim()).filter(Boolean) : [],
 				lruPurge: config.wsLruPurge,
 			});
@@ -164,11 +145,11 @@ export class App {
 					slowTimeout: config.wsBroadcastSlowTimeout,
 					log: server.log,
 				});
-				server.route(config.wsBroadcastPath, broadcast, broadcast.routeOptions);
+				server.route(config.wsBroadcastPath, broadcast, { ...broadcast.routeOptions, key: config.wsKey });
 			}
 			if (config.wsLogPath) {
 				const follow = new WebSocketLog({ log: server.log });
-				server.route(config.wsLogPath, follow, follow.routeOptions);
+				server.route(config.wsLogPath, follow, { ...follow.routeOptions, key: config.wsKey });
 			}
 			if (config.httpPage) {
 				// The device's own page (app/page): it opens the broadcast route, else the echo, and shows what comes.
@@ -184,6 +165,7 @@ export class App {
 						echo: config.wsPath,
 						broadcast: config.wsBroadcastPath || undefined,
 						log: config.wsLogPath || undefined,
+						keyed: config.wsKey ? [config.wsBroadcastPath, config.wsLogPath].filter(Boolean) : undefined,
 						build: config.buildId || undefined,
 						mac: app.mac,
 					}),
@@ -369,6 +351,11 @@ export class App {
 			}
 		}
 		this.#started = true;
+		const exposed = exposure(endpoints, config);
+		for (const line of exposed.listening)
+			log.info(line);
+		for (const warning of exposed.warnings)
+			log.warn(warning);
 		log.info(`services up ${JSON.stringify(endpoints)}`);
 	}
 }

@@ -59,7 +59,7 @@ export const schema = freezeSchema({
 	wsHandshakeTimeout: { kind: "milliseconds", default: 5000, doc: "drop a WebSocket upgrade that has not completed after this long" },
 	wsHeartbeat: { kind: "milliseconds", default: 20000, doc: "ping every WebSocket client this often and drop those that did not pong since the last ping, so a vanished peer frees its slot (0: off)" },
 	wsLruPurge: { kind: "flag", default: false, doc: "a client beyond wsMaxClients closes the longest-idle client (1001) instead of being answered 503" },
-	wsToken: { kind: "string", default: "", doc: "when set, an upgrade without ?token=<this> is answered 401" },
+	wsKey: { kind: "string", default: "", doc: "access key of the log and broadcast routes: a client gives it as Authorization: Bearer <key>, a bearer.<key> subprotocol or ?key=<key>, else 401; a wrong one makes its address wait, doubling (429). Letters, digits and -._~, 8 to 64 (empty: those routes are open, and the boot log warns)" },
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
 
 	httpPage: { kind: "flag", default: true, doc: "serve the device's own page at / on the WebSocket server's port: it opens the broadcast route (else the echo) and shows messages as they come" },
@@ -201,6 +201,13 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 		label = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-".indexOf(host[i]) >= 0;
 	if (!label)
 		problems.push({ key: "hostname", message: `"${host}" is not a host name: letters, digits and inner hyphens, 1 to 63` });
+	// An access key fits a subprotocol token and a URL as it is (websocket/access keyProblem, the same rule).
+	const key = String(config.wsKey);
+	let keyFits = key.length >= 8 && key.length <= 64;
+	for (let i = 0; keyFits && i < key.length; i++)
+		keyFits = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".indexOf(key[i]) >= 0;
+	if (key && !keyFits)
+		problems.push({ key: "wsKey", message: "an access key is 8 to 64 letters, digits and - . _ ~" });
 	try {
 		parseServerList(String(config.sntpServers), 123);
 	}

@@ -5,8 +5,9 @@
  * app/ws-broadcast, or an app's own).
  *
  * - Handshake (4.2): validateUpgradeRequest, then the server's own rules:
- *   a path no route serves gets 404, `?token=` when a token is set (401), at
- *   most maxClients across all routes (503). Refusals get an HTTP response
+ *   a path no route serves gets 404, a route's access key when it has one
+ *   (websocket/access: 401 without it, 429 while a wrong one's wait lasts),
+ *   at most maxClients across all routes (503). Refusals get an HTTP response
  *   with a short text body; TCP closes once it is written.
  * - Beyond capacity: at most maxClients + 2 sockets are open at once. The 2
  *   spare ones read a newcomer's handshake and answer it 503 (or 401, 404…);
@@ -52,6 +53,7 @@ import {
 } from "websocket/handshake";
 import { answer, httpRequest, prepareRoute, type HttpAnswer, type HttpRoute, type PreparedRoute } from "websocket/http-routes";
 import { WebSocketRoute } from "websocket/route";
+import { RetryGate, keyProblem, presentedKey, sameKey } from "websocket/access";
 
 /** Read the handshake in pieces this small, so what follows the head is small too. */
 const HANDSHAKE_READ = 1024;
@@ -73,6 +75,8 @@ export interface WebSocketRouteOptions {
 	readSize?: number;
 	/** broadcast(): a client whose queue could take no message for this long (ms) is failed with 1008 "too slow"; 0 = never. Default 2000. */
 	slowTimeout?: number;
+	/** The access key this route needs ("" = none, even when the server has one). Default: the server's key. */
+	key?: string;
 }
 
 export interface WebSocketServerOptions {
@@ -90,8 +94,13 @@ export interface WebSocketServerOptions {
 	heartbeat?: number;
 	/** Wait this long for the peer's Close, or for a closing connection's output to drain (ms). Default 3000. */
 	closeTimeout?: number;
-	/** When set, the request must carry `?token=<token>` (401 otherwise). Default "" (off). */
-	token?: string;
+	/**
+	 * An access key every route needs unless its own options say otherwise
+	 * (websocket/access: presented as `Authorization: Bearer`, a `bearer.`
+	 * subprotocol, or `?key=`; 401 without it, 429 while a peer that gave a
+	 * wrong one waits). Letters, digits and `-._~`, 8 to 64. Default "" (none).
+	 */
+	key?: string;
 	/** Subprotocols supported, preferred first; the first one the client offers is selected. Default none. */
 	protocols?: string[];
 	/** A client beyond maxClients closes the longest-idle client instead of being answered 503. Default false. */
@@ -137,6 +146,10 @@ export class WebSocketServer {
 	readonly #maskScratch = new Uint8Array(4);
 	/** What every connection is made with: one object, which each keeps (ConnectionOptions). */
 	readonly #connectionOptions: ConnectionOptions;
+	/** The access key of each route that needs one. */
+	readonly #keys = new Map<WebSocketRoute, string>();
+	/** Peers that gave a wrong key, and how long they wait: made at the first wrong key. */
+	#retryGate: RetryGate | undefined;
 
 	constructor(options: WebSocketServerOptions) {
 		this.options = {
@@ -145,7 +158,7 @@ export class WebSocketServer {
 			handshakeTimeout: options.handshakeTimeout ?? 5000,
 			heartbeat: options.heartbeat ?? 20000,
 			closeTimeout: options.closeTimeout ?? 3000,
-			token: options.token ?? "",
+			key: options.key ?? "",
 			protocols: options.protocols ?? [],
 			lruPurge: options.lruPurge ?? false,
 			logTag: options.logTag ?? "ws-server",
@@ -167,6 +180,10 @@ export class WebSocketServer {
 	route(path: string, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): WebSocketRoute {
 		if (this.#routes.some(route => route.path === path))
 			throw new Error(`path ${path} is already routed`);
+		const key = options.key ?? this.options.key;
+		const problem = key ? keyProblem(key) : undefined;
+		if (problem)
+			throw new Error(`route ${path}: ${problem}`);
 		const deaf = deafness(handler, options.streaming ?? false);
 		if (deaf)
 			this.log.warn(`Route ${path}: ${deaf}`);
@@ -180,6 +197,8 @@ export class WebSocketServer {
 			maskScratch: this.#maskScratch,
 		}, options.slowTimeout ?? 2000, this.#peers, this.log);
 		this.#routes.push(route);
+		if (key)
+			this.#keys.set(route, key);
 		return route;
 	}
 
@@ -293,12 +312,30 @@ export class WebSocketServer {
 		if (!request.ok)
 			return this.#refuse(connection, request.status, rejectionResponse(request), request.message);
 		const settings = this.options;
-		if (settings.token && tokenOf(request.query) !== settings.token)
-			return this.#refuse(connection, 401, errorResponse(401, "missing or wrong token"), "missing or wrong token");
+		let keyProtocol: string | undefined;
+		const key = found && this.#keys.get(found);
+		if (key) {
+			const address = connection.peer.slice(0, connection.peer.lastIndexOf(":"));
+			const gate = this.#retryGate ??= new RetryGate();
+			const now = Date.now();
+			const wait = gate.wait(address, now);
+			if (wait)
+				return this.#refuse(connection, 429, errorResponse(429, "wrong key: try again later", [["Retry-After", String(Math.ceil(wait / 1000))]]), "wrong key given lately");
+			const presented = presentedKey(parser.head!, request.protocols, request.query);
+			if (!presented)
+				return this.#refuse(connection, 401, errorResponse(401, "this route needs a key", [["WWW-Authenticate", "Bearer"]]), "no key");
+			if (!sameKey(presented.key, key)) {
+				gate.failed(address, now);
+				return this.#refuse(connection, 401, errorResponse(401, "wrong key", [["WWW-Authenticate", "Bearer"]]), "wrong key");
+			}
+			gate.passed(address);
+			keyProtocol = presented.protocol;
+		}
 		if (this.#clientCount >= settings.maxClients && !this.#purge(connection.peer))
 			return this.#refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
 		const protocol = selectProtocol(request.protocols, settings.protocols);
-		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol)));
+		// A browser fails a handshake whose offered protocols got no answer: a key offered as one is answered when no other is chosen.
+		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol ?? keyProtocol)));
 		connection.marked = true;
 		this.#clientCount++;
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
@@ -400,23 +437,5 @@ export function deafness(handler: WebSocketHandler, streaming: boolean): string 
 		return "messages stream (onMessageStart, onMessageData, onMessageEnd) but the handler has onMessage only: it receives no data (set streaming: false)";
 	if (!streaming && !handler.onMessage && (handler.onMessageData || handler.onMessageStart))
 		return "messages come whole (onMessage) but the handler has only streaming events: it receives nothing (set streaming: true)";
-	return undefined;
-}
-
-/** The `token` parameter of a query string ("a=1&token=x"), URI-decoded; undefined when absent or malformed. */
-function tokenOf(query: string): string | undefined {
-	for (const part of query.split("&")) {
-		const equals = part.indexOf("=");
-		const name = equals < 0 ? part : part.slice(0, equals);
-		if (name !== "token")
-			continue;
-		try {
-			// "+" is a space in a query (application/x-www-form-urlencoded); no regular expression on the device.
-			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).split("+").join(" "));
-		}
-		catch {
-			return undefined;
-		}
-	}
 	return undefined;
 }

@@ -38,6 +38,8 @@ export interface FollowOptions {
 	signal: AbortSignal;
 	/** Between attempts to reopen a log that closed. Default 2000 ms. */
 	retryMs?: number;
+	/** The access key of the devices' log routes (--key, or XSNETKIT_KEY); a device's own wsKey= in a devices file wins. */
+	key?: string;
 }
 
 /** The WebSocket URL of the device's log, from the config it runs; a string saying why it serves none otherwise. */
@@ -51,10 +53,12 @@ export function logUrl(address: string, overrides: Record<string, string>): URL 
 		return `its WebSocket server is the SDK's (wsImpl=${config.wsImpl}), which has no log route`;
 	if (!config.wsLogPath)
 		return "its log route is off (wsLogPath empty)";
-	const url = new URL(`ws://${address}:${config.wsPort}${config.wsLogPath}`);
-	if (config.wsToken)
-		url.searchParams.set("token", config.wsToken);
-	return url;
+	return new URL(`ws://${address}:${config.wsPort}${config.wsLogPath}`);
+}
+
+/** The header that carries a log route's access key (never the URL: it would be logged), or none without a key. */
+export function keyHeaders(key: string | undefined): Record<string, string> {
+	return key ? { Authorization: `Bearer ${key}` } : {};
 }
 
 /**
@@ -85,13 +89,14 @@ export async function follow(options: FollowOptions): Promise<number> {
 	};
 
 	/** Open the device's log (`onOpen` runs before its first line); resolves with undefined once it is open, or why it could not be. */
-	const open = (name: string, url: URL, onOpen: () => void): Promise<string | undefined> => new Promise(resolve => {
-		const socket = new WebSocket(url, { handshakeTimeout: 5000 });
+	const open = (name: string, url: URL, key: string | undefined, onOpen: () => void): Promise<string | undefined> => new Promise(resolve => {
+		const socket = new WebSocket(url, { handshakeTimeout: 5000, headers: keyHeaders(key) });
 		let opened = false;
 		socket.on("unexpected-response", (_request, response) => {
 			socket.terminate();
 			resolve(response.statusCode === 404 ? `no log at ${url.pathname} (HTTP 404): a build without the log route, or another wsLogPath`
-				: response.statusCode === 401 ? `its log wants a token (HTTP 401): give its wsToken=… in a --devices file`
+				: response.statusCode === 401 ? `its log wants ${key ? "another" : "an access"} key (HTTP 401): give it with --key, XSNETKIT_KEY or wsKey=… in a --devices file`
+				: response.statusCode === 429 ? `its log refused a wrong key lately (HTTP 429): wait ${response.headers["retry-after"] ?? "a while"} s`
 				: `its log answered HTTP ${response.statusCode}`);
 		});
 		socket.on("error", e => {
@@ -115,14 +120,14 @@ export async function follow(options: FollowOptions): Promise<number> {
 			options.say(`logs: ${name}: its log closed (${code}${reason.length ? ` ${reason}` : ""}); asking again every ${retryMs / 1000} s`);
 			if (options.json)
 				emit({ type: "closed", device: name, code });
-			void reopen(name, url);
+			void reopen(name, url, key);
 		});
 	});
 
-	const reopen = async (name: string, url: URL) => {
+	const reopen = async (name: string, url: URL, key: string | undefined) => {
 		while (!options.signal.aborted) {
 			await new Promise(resolve => setTimeout(resolve, retryMs));
-			if (options.signal.aborted || await open(name, url, () => options.say(`logs: ${name}: following its log again`)) === undefined)
+			if (options.signal.aborted || await open(name, url, key, () => options.say(`logs: ${name}: following its log again`)) === undefined)
 				break;
 		}
 	};
@@ -146,7 +151,7 @@ export async function follow(options: FollowOptions): Promise<number> {
 			if (options.json)
 				emit({ type: "following", device: name, url: `${url.origin}${url.pathname}` });
 		};
-		const why = await unreachable(url) ?? await open(name, url, following);
+		const why = await unreachable(url) ?? await open(name, url, device.config.wsKey || options.key, following);
 		if (why) {
 			leaveOut(name, `${url.hostname}:${url.port || 80}: ${why}`);
 			return false;

@@ -54,8 +54,10 @@ options:
                          build for the simulator and run it, reporting here; stopped with Ctrl-C
   --device LIST          follow these devices' logs: addresses or mDNS names, comma-separated
   --devices FILE         follow the devices of a file, one a line: "host [key=value …]" (the config it
-                         runs: wsPort, wsLogPath, wsToken); --devices discover: every device that
+                         runs: wsPort, wsLogPath, wsKey); --devices discover: every device that
                          answers host-harness discover
+  --key KEY              the log routes' access key (the devices' wsKey), sent as Authorization:
+                         Bearer; default $XSNETKIT_KEY; a device's wsKey= in a devices file wins
 
 A board: flash a debug build (npm run flash makes one), then run serial2xsbug, which
 bridges the board's serial port to this port as it would to xsbug:
@@ -100,6 +102,8 @@ export interface LogsArgs {
 	device?: string;
 	/** Follow the devices of this file, or those discover finds (--devices). */
 	devices?: string;
+	/** The log routes' access key (--key; default $XSNETKIT_KEY). */
+	key?: string;
 }
 
 /** Moddable's log levels, most severe first (modules/log: "E (1234) tag: text"). */
@@ -138,7 +142,7 @@ export function compactSample(text: string): string {
 
 export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 	const args: LogsArgs = { port: 5002, json: false, samples: false, breakOnExceptions: true };
-	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--app", "--device", "--devices", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
+	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--app", "--device", "--devices", "--key", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
 	/** Flags of the xsbug server, which has no part in following devices. */
 	const serverFlags: string[] = [];
 	for (let i = 0; i < argv.length; i++) {
@@ -185,6 +189,13 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 				break;
 			}
 			case "--tag": args.tags = (value() ?? "").split(",").map(t => t.trim()).filter(Boolean); break;
+			case "--key": {
+				const key = value();
+				if (!key || key.startsWith("-"))
+					throw badValue("--key", key ?? "", "takes the devices' access key (their wsKey)");
+				args.key = key;
+				break;
+			}
 			case "--grep": {
 				const pattern = value();
 				try {
@@ -236,6 +247,7 @@ async function followDevices(args: LogsArgs): Promise<number> {
 		out: line => process.stdout.write(`${line}\n`),
 		say,
 		signal: interrupt.signal,
+		key: args.key ?? (process.env.XSNETKIT_KEY || undefined),
 	});
 	interrupt.release();
 	if (!followed && !interrupt.interrupted) {

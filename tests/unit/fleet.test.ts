@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { deviceAnnounced } from "../../host-harness/fleet/devices.js";
 import { fleetHtml, formatFleet, type FleetRow } from "../../host-harness/fleet/run.js";
-import { logUrl } from "../../host-harness/fleet/logs.js";
+import { keyHeaders, logUrl } from "../../host-harness/fleet/logs.js";
 
 const announced = deviceAnnounced({
 	instance: "jig-01._xs-netkit._tcp.local",
@@ -43,7 +43,9 @@ describe("logs --device: where each device's log is", () => {
 	it("is the log route on the device's WebSocket port, from the config it runs (a board's defaults otherwise)", () => {
 		expect(String(logUrl("192.168.1.20", {}))).toBe("ws://192.168.1.20/log");
 		expect(String(logUrl("192.168.1.20", announced.config))).toBe("ws://192.168.1.20/log");
-		expect(String(logUrl("192.168.1.20", { wsPort: "8081", wsLogPath: "/device-log", wsToken: "s3cret" }))).toBe("ws://192.168.1.20:8081/device-log?token=s3cret");
+		expect(String(logUrl("192.168.1.20", { wsPort: "8081", wsLogPath: "/device-log", wsKey: "s3cret-key" }))).toBe("ws://192.168.1.20:8081/device-log");
+		expect(keyHeaders("s3cret-key")).toEqual({ Authorization: "Bearer s3cret-key" });
+		expect(keyHeaders(undefined)).toEqual({});
 	});
 
 	it("says why a device serves none", () => {

@@ -276,14 +276,6 @@ describe("WebSocketEchoServer: handshake", () => {
 		expect(plain.status).toBe(426);
 	});
 
-	it("requires ?token= when a token is set (401)", async () => {
-		const server = startServer({ token: "s3cret" });
-		expect((await refused(server.port, "/ws")).status).toBe(401);
-		expect((await refused(server.port, "/ws?token=wrong")).status).toBe(401);
-		const ws = await wsClient(server.port, "/ws?x=1&token=s3cret");
-		expect((await echo(ws, ["authorized"]))[0].data.toString()).toBe("authorized");
-	});
-
 	it("refuses the client beyond maxClients with 503, serves again once one leaves", async () => {
 		const server = startServer({ maxClients: 2 });
 		const ws1 = await wsClient(server.port);
