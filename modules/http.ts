@@ -262,15 +262,20 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
 export const statusTexts: Readonly<Record<number, string>> = Object.freeze({
 	101: "Switching Protocols",
 	200: "OK",
+	201: "Created",
+	204: "No Content",
 	400: "Bad Request",
 	401: "Unauthorized",
 	403: "Forbidden",
 	404: "Not Found",
 	405: "Method Not Allowed",
+	411: "Length Required",
 	413: "Payload Too Large",
 	426: "Upgrade Required",
+	429: "Too Many Requests",
 	431: "Request Header Fields Too Large",
 	500: "Internal Server Error",
+	501: "Not Implemented",
 	503: "Service Unavailable",
 });
 
@@ -299,4 +304,21 @@ export function closingResponse(status: number, type: string, body: string, head
 /** An error response with a short text body; the connection closes after it. */
 export function errorResponse(status: number, message: string, headers: HeaderList = []): string {
 	return closingResponse(status, "text/plain; charset=utf-8", `${message}\n`, headers);
+}
+
+/** A parameter of a query string ("a=1&key=x"), URI-decoded; undefined when absent or malformed. */
+export function queryParameter(query: string, name: string): string | undefined {
+	for (const part of query.split("&")) {
+		const equals = part.indexOf("=");
+		if ((equals < 0 ? part : part.slice(0, equals)) !== name)
+			continue;
+		try {
+			// "+" is a space in a query (application/x-www-form-urlencoded); no regular expression on the device.
+			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).split("+").join(" "));
+		}
+		catch {
+			return undefined;
+		}
+	}
+	return undefined;
 }

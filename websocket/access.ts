@@ -21,7 +21,7 @@
  * token and a URL as it is.
  */
 
-import type { RequestHead } from "modules/http";
+import { queryParameter, type RequestHead } from "modules/http";
 
 /** The subprotocol prefix that carries a key: `bearer.<key>`. */
 export const keyProtocolPrefix = "bearer.";
@@ -68,23 +68,6 @@ export function sameKey(given: string, expected: string): boolean {
 	for (let i = 0; i < expected.length; i++)
 		difference |= (i < given.length ? given.charCodeAt(i) : 0) ^ expected.charCodeAt(i);
 	return difference === 0;
-}
-
-/** A parameter of a query string ("a=1&key=x"), URI-decoded; undefined when absent or malformed. */
-export function queryParameter(query: string, name: string): string | undefined {
-	for (const part of query.split("&")) {
-		const equals = part.indexOf("=");
-		if ((equals < 0 ? part : part.slice(0, equals)) !== name)
-			continue;
-		try {
-			// "+" is a space in a query (application/x-www-form-urlencoded); no regular expression on the device.
-			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).split("+").join(" "));
-		}
-		catch {
-			return undefined;
-		}
-	}
-	return undefined;
 }
 
 /** The first wait after a wrong key (ms); it doubles with each wrong try… */

@@ -1,27 +1,36 @@
 /*
  * Plain HTTP routes beside the WebSocket routes, on the same port: a page
  * the device serves itself that opens a WebSocket back to it (the most
- * common ESP32 WebSocket application) needs no second server.
+ * common ESP32 WebSocket application) needs no second server, and a
+ * setting is changed by POST and read back by GET as Microdot and
+ * ESPAsyncWebServer apps do.
  *
- * A route answers GET and HEAD (RFC 9110 9.3.1, 9.3.2) with either
- * - a static body from the app's resources: in flash on a board, sent as
- *   it is (no copy, no heap per request beyond the connection), with an
- *   optional gzip-compressed twin sent as Content-Encoding: gzip to a
- *   client whose Accept-Encoding takes gzip (RFC 9110 12.5.3, 8.4.1), and
- *   `Vary: Accept-Encoding` (12.5.5) so caches keep both apart; or
- * - a handler, called with the request, returning status, type and body.
- * Other methods get 405 with `Allow: GET, HEAD` (15.5.6). Every response
- * has Content-Type, Content-Length, Cache-Control and `Connection: close`:
- * one request per connection, so a request costs one socket for as long
- * as its response takes, within the server's socket limit.
+ * A path (exact, or with `:name` segments captured as parameters) has a
+ * route per method:
+ * - GET (RFC 9110 9.3.1, with HEAD, 9.3.2, answered from it) with either a
+ *   static body from the app's resources (in flash on a board, sent as it
+ *   is, no heap per request), with an optional gzip-compressed twin sent as
+ *   Content-Encoding: gzip to a client whose Accept-Encoding takes gzip
+ *   (12.5.3, 8.4.1) and `Vary: Accept-Encoding` (12.5.5), or a handler;
+ * - POST, PUT, DELETE (9.3.3-9.3.5) with a handler. A request body comes
+ *   whole (request.body, text(), json(), form()), bounded per route by
+ *   maxBody and judged from its Content-Length before a byte is read (413
+ *   beyond; a body in chunked transfer coding gets 411: Content-Length is
+ *   required, 9.3.3 allows it).
+ * Another method on a routed path gets 405 with `Allow` (15.5.6). Every
+ * response has Content-Type, Content-Length, Cache-Control and
+ * `Connection: close`: one request per connection, so a request costs one
+ * socket for as long as its response takes, within the server's socket
+ * limit.
  *
  * What is here is pure (the answer to a request as bytes to send); the
- * WebSocket server (websocket/server) reads the request head, applies its
- * limits (431, its sockets, the handshake timeout, dead peers) and writes.
+ * WebSocket server (websocket/server) reads the request head and body,
+ * applies its limits (431, 413, its sockets, the handshake timeout, dead
+ * peers) and writes.
  */
 
 import Resource from "Resource";
-import { headerLines, statusTexts, type HeaderList, type RequestHead } from "modules/http";
+import { headerLines, queryParameter, statusTexts, type HeaderList, type RequestHead } from "modules/http";
 
 /** A request as a handler sees it. */
 export interface HttpRequest {
@@ -30,8 +39,34 @@ export interface HttpRequest {
 	path: string;
 	/** The query, without "?" ("" when none). */
 	query: string;
+	/** The values of the route's `:name` segments, URI-decoded ({} when it has none). */
+	params: Readonly<Record<string, string>>;
+	/** The body as received (empty when none), at most the route's maxBody bytes. */
+	body: ArrayBuffer;
 	/** A header's value (lower-case name), repeated headers joined with ", ". */
 	header(name: string): string | undefined;
+	/** A parameter of the query, URI-decoded ("+" a space); undefined when absent or malformed. */
+	queryParameter(name: string): string | undefined;
+	/** The body as UTF-8 text. */
+	text(): string;
+	/** The body as JSON; a body that is not JSON is answered 400 (HttpError). */
+	json(): unknown;
+	/** The body as a form (application/x-www-form-urlencoded): each field's last value; a malformed one is answered 400. */
+	form(): Record<string, string>;
+}
+
+/** Thrown by a handler (or by request.json() and form()): the request is answered with this status and message. */
+export class HttpError extends Error {
+	readonly status: number;
+	constructor(status: number, message: string) {
+		super(message);
+		this.status = status;
+	}
+}
+
+/** A JSON answer in one call: `return json({ on: true })`. */
+export function json(value: unknown, status = 200): HttpResponse {
+	return { status, type: "application/json", body: JSON.stringify(value) };
 }
 
 /** What a handler answers. */
@@ -58,13 +93,121 @@ export interface StaticRoute {
 	cacheControl?: string;
 }
 
-export type HttpRoute = StaticRoute | ((request: HttpRequest) => HttpResponse);
+/** A handler: called with the request (its body read whole), returns the answer; one that throws HttpError answers its status, another error 500. */
+export type HttpHandler = (request: HttpRequest) => HttpResponse;
+
+export type HttpRoute = StaticRoute | HttpHandler;
+
+/** The methods a route may serve (HEAD is answered from GET). */
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+export interface HttpRouteOptions {
+	/** Largest request body accepted, bytes (413 beyond). Default 1024 (GET: 0, a body is refused). */
+	maxBody?: number;
+}
 
 /** A route made ready: its resources opened once, at registration. */
 export interface PreparedRoute {
 	route: HttpRoute;
 	body?: Uint8Array;
 	gzipBody?: Uint8Array;
+	/** Largest body accepted. */
+	maxBody: number;
+}
+
+/** A path's routes, by method. */
+export interface PathRoutes {
+	path: string;
+	/** The path split at "/"; a segment ":name" matches any one segment. */
+	segments: string[] | undefined;
+	methods: Map<string, PreparedRoute>;
+}
+
+/** What a request's path found: the path's routes and its parameters. */
+export interface HttpMatch {
+	routes: PathRoutes;
+	params: Record<string, string>;
+}
+
+/** The HTTP routes of a server: exact paths first, then paths with `:name` segments in the order they were added. */
+export class HttpRoutes {
+	private readonly exact = new Map<string, PathRoutes>();
+	private readonly patterns: PathRoutes[] = [];
+
+	get size(): number {
+		return this.exact.size + this.patterns.length;
+	}
+
+	/** Serve `method` on `path` with `route`; throws when the pair is routed already or a resource is missing. */
+	add(method: HttpMethod, path: string, route: HttpRoute, options: HttpRouteOptions = {}): void {
+		if (method !== "GET" && typeof route !== "function")
+			throw new Error(`HTTP route ${method} ${path}: a static body answers GET only; give a handler`);
+		const segments = path.includes("/:") ? path.split("/") : undefined;
+		let routes = segments ? this.patterns.find(r => r.path === path) : this.exact.get(path);
+		if (!routes) {
+			routes = { path, segments, methods: new Map() };
+			if (segments)
+				this.patterns.push(routes);
+			else
+				this.exact.set(path, routes);
+		}
+		if (routes.methods.has(method))
+			throw new Error(`HTTP ${method} ${path} is already routed`);
+		routes.methods.set(method, prepareRoute(path, route, options.maxBody ?? (method === "GET" ? 0 : 1024)));
+	}
+
+	/** The routes of `path` and its parameters, or undefined when no route serves it. */
+	match(path: string): HttpMatch | undefined {
+		const exact = this.exact.get(path);
+		if (exact)
+			return { routes: exact, params: {} };
+		if (!this.patterns.length)
+			return undefined;
+		const parts = path.split("/");
+		for (const routes of this.patterns) {
+			const params = matchSegments(routes.segments!, parts);
+			if (params)
+				return { routes, params };
+		}
+		return undefined;
+	}
+}
+
+/** The parameters of `parts` matched against `segments`, or undefined when they do not match. */
+function matchSegments(segments: string[], parts: string[]): Record<string, string> | undefined {
+	if (segments.length !== parts.length)
+		return undefined;
+	const params: Record<string, string> = {};
+	for (let i = 0; i < segments.length; i++) {
+		const segment = segments[i];
+		if (segment.startsWith(":") && parts[i]) {
+			try {
+				params[segment.slice(1)] = decodeURIComponent(parts[i]);
+			}
+			catch {
+				return undefined;		// malformed escapes: no match (404)
+			}
+		}
+		else if (segment !== parts[i])
+			return undefined;
+	}
+	return params;
+}
+
+/** The methods a path's routes allow, for `Allow` (GET brings HEAD). */
+export function allowed(routes: PathRoutes): string {
+	const methods: string[] = [];
+	for (const method of routes.methods.keys()) {
+		methods.push(method);
+		if (method === "GET")
+			methods.push("HEAD");
+	}
+	return methods.join(", ");
+}
+
+/** The route for `method` on a path's routes (HEAD: GET's), or undefined (405). */
+export function routeFor(routes: PathRoutes, method: string): PreparedRoute | undefined {
+	return routes.methods.get(method === "HEAD" ? "GET" : method);
 }
 
 /** What to send: the head, and the body (absent for HEAD), and the status for the log. */
@@ -75,18 +218,18 @@ export interface HttpAnswer {
 }
 
 /** Check a route and open its resources; throws Error naming what is missing. */
-export function prepareRoute(path: string, route: HttpRoute): PreparedRoute {
+export function prepareRoute(path: string, route: HttpRoute, maxBody = 0): PreparedRoute {
 	if (!path.startsWith("/"))
 		throw new Error(`HTTP route "${path}": a path starts with "/"`);
 	if (typeof route === "function")
-		return { route };
+		return { route, maxBody };
 	const open = (name: string) => {
 		if (!Resource.exists(name))
 			throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
 		// A view of the resource (in flash on a board: a HostBuffer, which only a view lets the writer take in parts).
 		return new Uint8Array(new Resource(name) as unknown as ArrayBuffer);
 	};
-	return { route, body: open(route.resource), gzipBody: route.gzip ? open(route.gzip) : undefined };
+	return { route, body: open(route.resource), gzipBody: route.gzip ? open(route.gzip) : undefined, maxBody };
 }
 
 /**
@@ -121,29 +264,72 @@ function response(status: number, type: string, length: number, cacheControl: st
 		headerLines(headers) + "\r\n";
 }
 
-/** The request a handler sees, from the parsed head. */
-export function httpRequest(head: RequestHead): HttpRequest {
+/** The request a handler sees, from the parsed head, the route's parameters and the body read. */
+export function httpRequest(head: RequestHead, params: Record<string, string> = {}, body: ArrayBuffer = new ArrayBuffer(0)): HttpRequest {
 	const question = head.target.indexOf("?");
+	const query = question < 0 ? "" : head.target.slice(question + 1);
 	return {
 		method: head.method,
 		path: question < 0 ? head.target : head.target.slice(0, question),
-		query: question < 0 ? "" : head.target.slice(question + 1),
+		query,
+		params,
+		body,
 		header: name => head.headers.get(name),
+		queryParameter: name => queryParameter(query, name),
+		text: () => String.fromArrayBuffer(body),
+		json: () => {
+			try {
+				return JSON.parse(String.fromArrayBuffer(body));
+			}
+			catch {
+				throw new HttpError(400, "the body is not JSON");
+			}
+		},
+		form: () => formFields(String.fromArrayBuffer(body)),
 	};
 }
 
-/** The answer to `request` on `prepared`. A handler that throws is the caller's to log: it gets 500 here. */
+/** The fields of an application/x-www-form-urlencoded body (each name's last value); HttpError 400 when malformed. */
+export function formFields(text: string): Record<string, string> {
+	const fields: Record<string, string> = {};
+	if (!text)
+		return fields;
+	for (const part of text.split("&")) {
+		const equals = part.indexOf("=");
+		try {
+			// "+" is a space (WHATWG URL, application/x-www-form-urlencoded); no regular expression on the device.
+			const name = decodeURIComponent((equals < 0 ? part : part.slice(0, equals)).split("+").join(" "));
+			fields[name] = decodeURIComponent((equals < 0 ? "" : part.slice(equals + 1)).split("+").join(" "));
+		}
+		catch {
+			throw new HttpError(400, "the form is malformed");
+		}
+	}
+	return fields;
+}
+
+/** A refusal of the routes' own: 405 with Allow, or an HttpError's status and message. */
+export function refusal(status: number, message: string, headers: HeaderList = []): HttpAnswer {
+	const text = ArrayBuffer.fromString(`${message}\n`);
+	return { status, head: response(status, "text/plain; charset=utf-8", text.byteLength, "no-store", headers), body: text };
+}
+
+/** The answer to `request` on `prepared` (the method is the route's). A handler that throws HttpError answers its status; another error is the caller's to log (500). */
 export function answer(prepared: PreparedRoute, request: HttpRequest): HttpAnswer {
 	const method = request.method;
-	if (method !== "GET" && method !== "HEAD") {
-		const text = ArrayBuffer.fromString(`${method} is not allowed here: GET or HEAD\n`);
-		return { status: 405, head: response(405, "text/plain; charset=utf-8", text.byteLength, "no-store", [["Allow", "GET, HEAD"]]), body: text };
-	}
 	const route = prepared.route;
 	let status: number, type: string, body: ArrayBuffer | Uint8Array, cacheControl: string;
 	let headers: HeaderList = [];
 	if (typeof route === "function") {
-		const made = route(request);
+		let made: HttpResponse;
+		try {
+			made = route(request);
+		}
+		catch (e) {
+			if (e instanceof HttpError)
+				return refusal(e.status, e.message);
+			throw e;
+		}
 		status = made.status ?? 200;
 		type = made.type;
 		body = typeof made.body === "string" ? ArrayBuffer.fromString(made.body) : made.body;

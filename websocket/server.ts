@@ -28,9 +28,10 @@
  * - lruPurge (ESP-IDF httpd's lru_purge_enable): a client beyond maxClients
  *   closes the client idle the longest (Close 1001) and takes its place,
  *   instead of being answered 503.
- * - Plain HTTP (get(path, route), websocket/http-routes): a request that is
- *   not an upgrade, on a path with an HTTP route, is answered there (GET,
- *   HEAD; 405 otherwise) and TCP closes once the response is written; any
+ * - Plain HTTP (get, post, put, delete; websocket/http-routes): a request
+ *   that is not an upgrade, on a path with an HTTP route, is answered there
+ *   (its body read within the route's maxBody; 405 for a method the path has
+ *   no route for) and TCP closes once the response is written; any
  *   other request is judged as an upgrade (404 for a path with no route,
  *   426 without Upgrade on a WebSocket path, 400 when malformed). Such a request is read within the same limits as a handshake (431,
  *   the sockets beyond maxClients, handshakeTimeout for the whole answer,
@@ -51,7 +52,9 @@ import { FrameWriter } from "websocket/frame-writer";
 import {
 	RequestHeadParser, acceptResponse, errorResponse, hasToken, rejectionResponse, selectProtocol, splitTarget, validateUpgradeRequest, type RequestHead,
 } from "websocket/handshake";
-import { answer, httpRequest, prepareRoute, type HttpAnswer, type HttpRoute, type PreparedRoute } from "websocket/http-routes";
+import {
+	HttpRoutes, allowed, answer, httpRequest, refusal, routeFor, type HttpAnswer, type HttpHandler, type HttpMethod, type HttpRoute, type HttpRouteOptions, type PathRoutes, type PreparedRoute,
+} from "websocket/http-routes";
 import { WebSocketRoute } from "websocket/route";
 import { RetryGate, keyProblem, presentedKey, sameKey } from "websocket/access";
 
@@ -127,8 +130,10 @@ export class WebSocketServer {
 	readonly options: Settings;
 	readonly log: Log;
 	readonly #routes: WebSocketRoute[] = [];
-	/** Plain HTTP routes by path (get()). */
-	readonly #httpRoutes = new Map<string, PreparedRoute>();
+	/** Plain HTTP routes (get(), post(), put(), delete()). */
+	readonly #httpRoutes = new HttpRoutes();
+	/** Requests whose body is being read: made at the first, never more entries than sockets. */
+	#bodies: Map<WebSocketEndpoint, PendingBody> | undefined;
 	#listener: TcpListener | undefined;
 	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
@@ -203,16 +208,37 @@ export class WebSocketServer {
 	}
 
 	/**
-	 * Answer plain HTTP GET and HEAD requests on `path` (exact match, query
-	 * ignored) with a resource of the app or a handler (websocket/http-routes);
-	 * other methods get 405. Before start(). A path may have both an HTTP route
+	 * Answer plain HTTP GET and HEAD requests on `path` (exact, or with
+	 * `:name` segments: request.params; query ignored) with a resource of the
+	 * app or a handler (websocket/http-routes); a method the path has no
+	 * route for gets 405. Before start(). A path may have both an HTTP route
 	 * and a WebSocket route: upgrades go to the one, other requests to the
 	 * other. Throws when the route's resource is not in the app.
 	 */
 	get(path: string, route: HttpRoute): this {
-		if (this.#httpRoutes.has(path))
-			throw new Error(`HTTP path ${path} is already routed`);
-		this.#httpRoutes.set(path, prepareRoute(path, route));
+		return this.http("GET", path, route);
+	}
+
+	/** Answer POST on `path` with handler, the body read whole up to options.maxBody (default 1024; 413 beyond). */
+	post(path: string, handler: HttpHandler, options?: HttpRouteOptions): this {
+		return this.http("POST", path, handler, options);
+	}
+
+	/** Answer PUT on `path`, as post(). */
+	put(path: string, handler: HttpHandler, options?: HttpRouteOptions): this {
+		return this.http("PUT", path, handler, options);
+	}
+
+	/** Answer DELETE on `path`, as post(). */
+	delete(path: string, handler: HttpHandler, options?: HttpRouteOptions): this {
+		return this.http("DELETE", path, handler, options);
+	}
+
+	/** Answer `method` on `path` (get(), post(), put(), delete() are this). Before start(). */
+	http(method: HttpMethod, path: string, route: HttpRoute, options?: HttpRouteOptions): this {
+		if (this.#listener)
+			throw new Error("HTTP routes are added before start()");
+		this.#httpRoutes.add(method, path, route, options);
 		return this;
 	}
 
@@ -279,8 +305,11 @@ export class WebSocketServer {
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
 	}
 
-	/** From a connection (ConnectionOwner): bytes of the request head. */
+	/** From a connection (ConnectionOwner): bytes of the request head, or of an HTTP request's body. */
 	private received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
+		const pending = this.#bodies?.get(connection);
+		if (pending)
+			return this.#bodyBytes(connection, pending, chunk);
 		const parser = this.#heads.get(connection);
 		if (!parser || !parser.feed(chunk))
 			return;
@@ -300,9 +329,9 @@ export class WebSocketServer {
 		if (!hasToken(parser.head!.headers.get("upgrade"), "websocket")) {
 			// Plain HTTP on a path with an HTTP route; anything else is judged as an upgrade (below): 404 for
 			// another path, 426 without Upgrade on a WebSocket path, 400 for what is malformed.
-			const http = this.#httpRoutes.get(splitTarget(target)?.path ?? path);
+			const http = this.#httpRoutes.match(splitTarget(target)?.path ?? path);
 			if (http)
-				return this.#answer(connection, http, parser.head!, path);
+				return this.#request(connection, http.routes, http.params, parser, path);
 		}
 		if (!routes.length)
 			return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), "no WebSocket route");
@@ -346,21 +375,71 @@ export class WebSocketServer {
 			connection.received(parser.rest);
 	}
 
-	/** A plain HTTP request on an HTTP route: answered, then TCP closes. A handler that throws gets 500, logged. */
-	#answer(connection: WebSocketEndpoint, route: PreparedRoute, head: RequestHead, path: string): void {
+	/**
+	 * A plain HTTP request on a routed path: its method's route, its body read
+	 * within the route's maxBody (judged from Content-Length first), then
+	 * answered; TCP closes once the response is written.
+	 */
+	#request(connection: WebSocketEndpoint, routes: PathRoutes, params: Record<string, string>, parser: RequestHeadParser, path: string): void {
+		const head = parser.head!;
 		// HTTP/1.1 needs one Host (RFC 7230 5.4); repeated headers arrive joined with ", ".
 		const host = head.headers.get("host");
 		if (Number(head.version) >= 1.1 && (!host || host.includes(",")))
 			return this.#refuse(connection, 400, errorResponse(400, host ? "more than one Host header" : "missing Host header"), "bad Host");
+		const route = routeFor(routes, head.method);
+		if (!route)
+			return this.#reply(connection, head, path, refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]]));
+		// A body has a Content-Length here: chunked transfer coding is not read (RFC 9112 6.3: 411 asks for a length).
+		if (head.headers.get("transfer-encoding") !== undefined)
+			return this.#reply(connection, head, path, refusal(411, "send the body with a Content-Length"));
+		const declared = head.headers.get("content-length");
+		const length = declared === undefined ? 0 : Number(declared);
+		if (!(length >= 0) || !Number.isInteger(length) || (declared !== undefined && !isDigits(declared)))
+			return this.#reply(connection, head, path, refusal(400, "malformed Content-Length"));
+		if (length > route.maxBody)
+			return this.#reply(connection, head, path, refusal(413, `the body is ${length} bytes; this route takes ${route.maxBody} at most`));
+		const pending: PendingBody = { route, head, params, path, body: new Uint8Array(length), filled: 0 };
+		if (!length)
+			return this.#answer(connection, pending);
+		(this.#bodies ??= new Map()).set(connection, pending);
+		if (parser.rest)
+			this.#bodyBytes(connection, pending, parser.rest);
+	}
+
+	/** Bytes of a request's body; answered once it is whole. Bytes beyond it are not read (one request per connection). */
+	#bodyBytes(connection: WebSocketEndpoint, pending: PendingBody, chunk: ArrayBuffer): void {
+		const body = pending.body;
+		const count = Math.min(chunk.byteLength, body.byteLength - pending.filled);
+		body.set(new Uint8Array(chunk, 0, count), pending.filled);
+		pending.filled += count;
+		if (pending.filled < body.byteLength)
+			return;
+		this.#forget(connection);
+		this.#answer(connection, pending);
+	}
+
+	#forget(connection: WebSocketEndpoint): void {
+		const bodies = this.#bodies;
+		if (bodies?.delete(connection) && !bodies.size)
+			this.#bodies = undefined;
+	}
+
+	/** A whole request: answered by its route. A handler that throws gets 500, logged (HttpError: its own status). */
+	#answer(connection: WebSocketEndpoint, pending: PendingBody): void {
+		const { head, path } = pending;
 		let reply: HttpAnswer;
 		try {
-			reply = answer(route, httpRequest(head));
+			reply = answer(pending.route, httpRequest(head, pending.params, pending.body.buffer as ArrayBuffer));
 		}
 		catch (e) {
 			this.log.error(`HTTP ${head.method} ${path}, peer ${connection.peer}: ${(e as Error).message}`);
 			const text = errorResponse(500, "the route failed");
 			reply = { status: 500, head: text };
 		}
+		this.#reply(connection, head, path, reply);
+	}
+
+	#reply(connection: WebSocketEndpoint, head: RequestHead, path: string, reply: HttpAnswer): void {
 		this.log.info(`HTTP ${head.method} ${path} ${reply.status}, peer ${connection.peer}${reply.body ? `, ${reply.body.byteLength} bytes` : ""}`);
 		connection.respond(reply.head, reply.body, `answered ${reply.status}`);
 	}
@@ -374,6 +453,7 @@ export class WebSocketServer {
 	private closed(connection: WebSocketEndpoint): void {
 		connection.route?.closed(connection);
 		this.#heads.delete(connection);
+		this.#forget(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);
 	}
@@ -438,4 +518,27 @@ export function deafness(handler: WebSocketHandler, streaming: boolean): string 
 	if (!streaming && !handler.onMessage && (handler.onMessageData || handler.onMessageStart))
 		return "messages come whole (onMessage) but the handler has only streaming events: it receives nothing (set streaming: true)";
 	return undefined;
+}
+
+/** An HTTP request whose body is being read. */
+interface PendingBody {
+	route: PreparedRoute;
+	head: RequestHead;
+	params: Record<string, string>;
+	/** The path, for the log. */
+	path: string;
+	body: Uint8Array;
+	filled: number;
+}
+
+/** Whether text is one or more ASCII digits (a Content-Length, RFC 9110 8.6): no regular expression on the device. */
+function isDigits(text: string): boolean {
+	if (!text.length)
+		return false;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (c < 48 || c > 57)
+			return false;
+	}
+	return true;
 }

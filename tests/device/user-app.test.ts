@@ -81,6 +81,17 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 		await expect(openWs(`ws://127.0.0.1:${shoutPort}/elsewhere`)).rejects.toThrow(/404/);
 	}, 30_000);
 
+	it("changes its setting by POST and reads it back by GET, on the WebSocket port (fetch)", async () => {
+		const base = `http://127.0.0.1:${shoutPort}/level`;
+		expect(await (await fetch(base)).json()).toEqual({ level: 3 });
+		const posted = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ level: 7 }) });
+		expect([posted.status, await posted.json()]).toEqual([200, { level: 7 }]);
+		expect(await (await fetch(base)).json()).toEqual({ level: 7 });
+		expect((await fetch(base, { method: "POST", body: JSON.stringify({ level: 11 }) })).status).toBe(422);
+		expect((await fetch(base, { method: "POST", body: JSON.stringify({ level: "x".repeat(100) }) })).status).toBe(413);
+		expect((await fetch(base, { method: "DELETE" })).status).toBe(405);
+	}, 30_000);
+
 	it("holds none of our app: no echo service, no configuration schema of ours", () => {
 		expect(device!.log.some(l => /tcp-server|udp-server|ws-server|ws-client/.test(l.raw))).toBe(false);
 	});

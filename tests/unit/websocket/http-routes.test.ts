@@ -1,15 +1,18 @@
 // HTTP routes beside the WebSocket routes (websocket/http-routes.ts): GET
 // and HEAD answered from a resource or a handler, gzip negotiated by
-// Accept-Encoding (RFC 9110 12.5.3), 405 with Allow for other methods.
+// Accept-Encoding (RFC 9110 12.5.3), POST, PUT and DELETE with bodies,
+// :name parameters, 405 with Allow for other methods. The server reading
+// requests over sockets: tests/unit/websocket/http-server.test.ts.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acceptsGzip, answer, httpRequest, prepareRoute } from "websocket/http-routes";
+import { HttpError, HttpRoutes, acceptsGzip, allowed, answer, formFields, httpRequest, json, prepareRoute, refusal, routeFor } from "websocket/http-routes";
 
-const head = (method: string, target: string, headers: Record<string, string> = {}) =>
-	httpRequest({ method, target, version: "1.1", headers: new Map(Object.entries(headers)) });
+const requestHead = (method: string, target: string, headers: Record<string, string> = {}) =>
+	({ method, target, version: "1.1", headers: new Map(Object.entries(headers)) });
+const head = (method: string, target: string, headers: Record<string, string> = {}) => httpRequest(requestHead(method, target, headers));
 const text = (bytes?: ArrayBuffer | Uint8Array) => Buffer.from(new Uint8Array(bytes ?? new ArrayBuffer(0))).toString("utf8");
 
 describe("HTTP routes", () => {
@@ -67,12 +70,59 @@ describe("HTTP routes", () => {
 		expect(text(plain.body)).toBe(page);
 	});
 
-	it("answers another method 405 with Allow: GET, HEAD (RFC 9110 15.5.6)", () => {
-		const route = prepareRoute("/", { resource: "index.html", type: "text/html" });
-		const got = answer(route, head("POST", "/"));
-		expect(got.status).toBe(405);
-		expect(got.head).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
-		expect(got.head).toMatch(/\r\nAllow: GET, HEAD\r\n/);
+	it("finds no route for another method; Allow names the path's methods, GET with HEAD (RFC 9110 15.5.6)", () => {
+		const routes = new HttpRoutes();
+		routes.add("GET", "/", { resource: "index.html", type: "text/html" });
+		const found = routes.match("/")!;
+		expect(routeFor(found.routes, "POST")).toBeUndefined();
+		expect(routeFor(found.routes, "HEAD")).toBe(routeFor(found.routes, "GET"));
+		expect(allowed(found.routes)).toBe("GET, HEAD");
+		routes.add("POST", "/", () => json({}));
+		expect(allowed(found.routes)).toBe("GET, HEAD, POST");
+		const refused = refusal(405, "no", [["Allow", allowed(found.routes)]]);
+		expect(refused.head).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+		expect(refused.head).toMatch(/\r\nAllow: GET, HEAD, POST\r\n/);
+	});
+
+	it("matches :name segments as parameters, URI-decoded; exact paths first; a static body answers GET only", () => {
+		const routes = new HttpRoutes();
+		routes.add("GET", "/led/all", () => json("all"));
+		routes.add("PUT", "/led/:id", () => json("one"));
+		routes.add("GET", "/room/:room/led/:id", () => json("two"));
+		expect(routes.match("/led/all")!.params).toEqual({});
+		expect(routes.match("/led/7")!.params).toEqual({ id: "7" });
+		expect(routes.match("/led/a%20b")!.params).toEqual({ id: "a b" });
+		expect(routes.match("/room/k/led/3")!.params).toEqual({ room: "k", id: "3" });
+		for (const miss of ["/led", "/led/", "/led/1/2", "/led/%E0%A4%A"])
+			expect(routes.match(miss), miss).toBeUndefined();
+		expect(() => routes.add("PUT", "/led/:id", () => json(1))).toThrow(/already routed/);
+		expect(() => routes.add("POST", "/page", { resource: "index.html", type: "text/html" })).toThrow(/answers GET only/);
+	});
+
+	it("gives a handler the body whole: text, JSON, form; a body that is not JSON or a malformed form answers 400", () => {
+		const routes = new HttpRoutes();
+		routes.add("POST", "/echo", request => json({ text: request.text(), json: request.json(), id: request.params.id }));
+		routes.add("POST", "/form", request => json(request.form()));
+		const route = (path: string) => routeFor(routes.match(path)!.routes, "POST")!;
+		const body = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
+		const got = answer(route("/echo"), httpRequest(requestHead("POST", "/echo"), { id: "9" }, body('{"on":true}')));
+		expect(JSON.parse(text(got.body))).toEqual({ text: '{"on":true}', json: { on: true }, id: "9" });
+		expect(answer(route("/echo"), httpRequest(requestHead("POST", "/echo"), {}, body("on=1"))).status).toBe(400);
+		const form = answer(route("/form"), httpRequest(requestHead("POST", "/form"), {}, body("ssid=My+Net&password=p%26ss&ssid=Other")));
+		expect(JSON.parse(text(form.body))).toEqual({ ssid: "Other", password: "p&ss" });
+		expect(answer(route("/form"), httpRequest(requestHead("POST", "/form"), {}, body("a=%E0%A4%A"))).status).toBe(400);
+		expect(formFields("")).toEqual({});
+		expect(httpRequest(requestHead("GET", "/x?level=5&name=a+b")).queryParameter("name")).toBe("a b");
+	});
+
+	it("answers an HttpError thrown by a handler with its status; json() sends JSON in one call", () => {
+		const teapot = prepareRoute("/t", () => {
+			throw new HttpError(409, "busy");
+		});
+		const got = answer(teapot, head("GET", "/t"));
+		expect(got.status).toBe(409);
+		expect(text(got.body)).toBe("busy\n");
+		expect(json({ a: 1 }, 201)).toEqual({ status: 201, type: "application/json", body: '{"a":1}' });
 	});
 
 	it("calls a handler with path, query and headers; its status, type and body are sent, never cached by default", () => {
