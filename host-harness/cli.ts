@@ -163,8 +163,8 @@ export async function main(argv: string[]): Promise<number> {
 const fleetCommands = ["check", "bench", "soak", "conformance"];
 
 /** The fleet flags out of the command line; the rest goes to every device's run. */
-async function runFleetCommand(command: "check" | "bench" | "soak" | "conformance", devices: import("./fleet/devices.js").FleetDevice[], argv: string[]): Promise<number> {
-	const { runFleet, formatFleet, fleetHtml } = await import("./fleet/run.js");
+export async function runFleetCommand(command: "check" | "bench" | "soak" | "conformance", devices: import("./fleet/devices.js").FleetDevice[], argv: string[]): Promise<number> {
+	const { runFleet, formatFleet, fleetHtml, plural } = await import("./fleet/run.js");
 	let parallel = 4, json = false;
 	let report: string | undefined;
 	const rest: string[] = [];
@@ -194,7 +194,12 @@ async function runFleetCommand(command: "check" | "bench" | "soak" | "conformanc
 	const reportDir = report ? path.join(path.dirname(report), `${path.basename(report, ".html")}-devices`) : undefined;
 	if (reportDir)
 		fs.mkdirSync(reportDir, { recursive: true });
-	say(`fleet ${command}: ${devices.length} devices, ${Math.min(parallel, devices.length)} at a time`);
+	// A test jig whose boards all failed to answer must not pass: an empty batch judged nothing.
+	if (!devices.length) {
+		say(`fleet ${command}: no device to judge: none answered an mDNS/DNS-SD browse (host-harness discover)`);
+		return 1;
+	}
+	say(`fleet ${command}: ${plural(devices.length, "device")}, ${Math.min(parallel, devices.length)} at a time`);
 	const { rows, interrupted } = await runFleet({ command, devices, rest, parallel, json, report, reportDir, cli: fileURLToPath(import.meta.url), say });
 	if (json)
 		process.stdout.write(`${JSON.stringify({ command, interrupted, passed: rows.filter(r => r.state === "passed").length, devices: rows }, null, 2)}\n`);

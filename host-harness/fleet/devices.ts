@@ -14,6 +14,7 @@
 
 import * as fs from "node:fs";
 import { UsageError } from "../lib/arguments.js";
+import { schema } from "../../app/config-schema.js";
 import { browse, type DiscoveredDevice } from "../lib/mdns.js";
 
 export interface FleetDevice {
@@ -58,10 +59,13 @@ export function devicesFromFile(file: string): FleetDevice[] {
 			const eq = pair.indexOf("=");
 			if (eq <= 0)
 				throw new UsageError(`--devices ${file}:${i + 1}: "${pair}" is not key=value`);
+			const key = pair.slice(0, eq);
 			if (pair === "pace=sim")
 				pace = "sim";
+			else if (!(key in schema))
+				throw new UsageError(`--devices ${file}:${i + 1}: "${key}" is not a configuration key (docs/configuration.md lists them)`);
 			else
-				config[pair.slice(0, eq)] = pair.slice(eq + 1);
+				config[key] = pair.slice(eq + 1);
 		}
 		devices.push({ host, config, pace });
 	});

@@ -40,6 +40,12 @@ export interface FollowOptions {
 	retryMs?: number;
 	/** The access key of the devices' log routes (--key, or XSNETKIT_KEY); a device's own wsKey= in a devices file wins. */
 	key?: string;
+	/**
+	 * A followed log is pinged this often (ms; default 5000); one that answered
+	 * no ping for 3 of these went quiet (the device vanished without a FIN: out
+	 * of range, powered off): it is said in one line, and asked for again.
+	 */
+	pingMs?: number;
 }
 
 /** The WebSocket URL of the device's log, from the config it runs; a string saying why it serves none otherwise. */
@@ -69,6 +75,7 @@ export async function follow(options: FollowOptions): Promise<number> {
 	const names = options.devices.map(d => d.name ?? d.host);
 	const width = Math.max(...names.map(n => n.length));
 	const retryMs = options.retryMs ?? 2000;
+	const pingMs = options.pingMs ?? 5000;
 	const sockets = new Set<WebSocket>();
 	const emit = (object: Record<string, unknown>) => options.out(JSON.stringify({ time: new Date().toISOString(), ...object }));
 	const leaveOut = (name: string, why: string) => {
@@ -103,20 +110,40 @@ export async function follow(options: FollowOptions): Promise<number> {
 			if (!opened)
 				resolve((e as Error).message);
 		});
+		let quiet = false;
+		let heard = Date.now();
+		const pinger = setInterval(() => {
+			if (Date.now() - heard < 3 * pingMs) {
+				socket.ping();
+				return;
+			}
+			quiet = true;
+			options.say(`logs: ${name}: its log went quiet (no answer to a ping for ${Math.round((Date.now() - heard) / 1000)} s); asking again every ${retryMs / 1000} s`);
+			if (options.json)
+				emit({ type: "quiet", device: name });
+			socket.terminate();
+		}, pingMs);
+		pinger.unref();
+		socket.on("pong", () => heard = Date.now());
 		socket.on("open", () => {
 			opened = true;
+			heard = Date.now();
 			sockets.add(socket);
 			onOpen();
 			resolve(undefined);
 		});
 		socket.on("message", (data, isBinary) => {
+			heard = Date.now();
 			if (!isBinary)
 				line(name, data.toString());
 		});
 		socket.on("close", (code, reason) => {
+			clearInterval(pinger);
 			sockets.delete(socket);
 			if (!opened || options.signal.aborted)
 				return;
+			if (quiet)
+				return void reopen(name, url, key);		// said already
 			options.say(`logs: ${name}: its log closed (${code}${reason.length ? ` ${reason}` : ""}); asking again every ${retryMs / 1000} s`);
 			if (options.json)
 				emit({ type: "closed", device: name, code });

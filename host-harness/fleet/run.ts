@@ -205,7 +205,7 @@ export function formatFleet(command: FleetCommand, rows: FleetRow[], interrupted
 			lines.push(`  ${row.device}: ${problem}`);
 	const count = (state: FleetRow["state"]) => rows.filter(r => r.state === state).length;
 	const bad = rows.length - count("passed");
-	lines.push("", `fleet ${command}: ${rows.length} devices, ${count("passed")} passed, ${count("failed") + count("error")} failed, ${count("unreachable")} unreachable${interrupted ? `, ${count("interrupted")} interrupted` : ""}${bad ? "" : ": all passed"}`);
+	lines.push("", `fleet ${command}: ${plural(rows.length, "device")}, ${count("passed")} passed, ${count("failed") + count("error")} failed, ${count("unreachable")} unreachable${interrupted ? `, ${count("interrupted")} interrupted` : ""}${bad ? "" : ": all passed"}`);
 	return `${lines.join("\n")}\n`;
 }
 
@@ -219,11 +219,16 @@ export function fleetHtml(command: FleetCommand, rows: FleetRow[], reportFile: s
 <html lang="en"><head><meta charset="utf-8"><title>fleet ${command}</title>
 <style>body { font-family: system-ui, sans-serif; margin: 2rem; } table { border-collapse: collapse; } td, th { border: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; vertical-align: top; font-size: .9rem; } ul { margin: 0; padding-left: 1rem; }</style>
 </head><body>
-<h1>host-harness ${command}: ${rows.length} devices</h1>
+<h1>host-harness ${command}: ${plural(rows.length, "device")}</h1>
 <p>${esc(when.toISOString())} · ${rows.filter(r => r.state === "passed").length} passed</p>
 <table><tr><th>device</th><th>reports itself as</th><th>result</th><th>summary</th><th>what failed</th><th>time</th><th></th></tr>
 ${rows.map(r => `<tr><td>${esc(r.device)}${r.address && r.address !== r.device ? `<br><small>${esc(r.address)}</small>` : ""}</td><td>${esc(identity(r))}</td>` +
 	`<td style="background:${colour[r.state]}">${r.state}</td><td>${esc(r.summary)}</td><td>${r.problems.length ? `<ul>${r.problems.map(p => `<li>${esc(p)}</li>`).join("")}</ul>` : ""}</td><td>${r.seconds} s</td><td>${link(r)}</td></tr>`).join("\n")}
 </table></body></html>
 `;
+}
+
+/** "1 device", "3 devices". */
+export function plural(count: number, noun: string): string {
+	return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

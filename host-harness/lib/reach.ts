@@ -31,5 +31,5 @@ export async function unreachableEndpoints(endpoints: Endpoints, timeoutMs = 300
 	if (endpoints.ws)
 		asked.push(["ws", new URL(endpoints.ws)]);
 	const answers = await Promise.all(asked.map(([, url]) => unreachable(url, timeoutMs)));
-	return asked.flatMap(([name, url], i) => answers[i] ? [`${name} ${url.hostname}:${url.port}: ${answers[i]}`] : []);
+	return asked.flatMap(([name, url], i) => answers[i] ? [`${name} ${url.hostname}:${url.port || 80}: ${answers[i]}`] : []);
 }

@@ -143,7 +143,7 @@ registerCommand("soak", {
 				throw new CommandFailure(`cannot reach ${args.device ?? args.target}: ${unanswered.join("; ")}`);
 			// Ctrl-C: the load ends, the device is judged on what was done, exit 130; a second Ctrl-C quits at once.
 			const interrupt = onInterrupt("soak", "ending the load and judging the device");
-			say(`soak: ${args.minutes} minutes against ${args.device ?? args.target} (${[endpoints.tcp && "tcp", endpoints.ws && "ws", endpoints.udp && "udp"].filter(Boolean).join(", ")})`);
+			say(`soak: ${args.minutes} minute${args.minutes === 1 ? "" : "s"} against ${args.device ?? args.target} (${[endpoints.tcp && "tcp", endpoints.ws && "ws", endpoints.udp && "udp"].filter(Boolean).join(", ")})`);
 			const result = await runSoak({
 				endpoints,
 				resources: { target: args.device ? "board" : args.target!, pid: running?.process.pid, control: running?.control },

@@ -251,7 +251,7 @@ async function followDevices(args: LogsArgs): Promise<number> {
 	});
 	interrupt.release();
 	if (!followed && !interrupt.interrupted) {
-		say(`logs: none of the ${devices.length} devices could be followed`);
+		say(devices.length === 1 ? "logs: the device could not be followed" : `logs: none of the ${devices.length} devices could be followed`);
 		return 1;
 	}
 	return 130;

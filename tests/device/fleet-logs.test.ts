@@ -128,9 +128,30 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 		}
 	}, 120_000);
 
+	it("says in one line that a followed log went quiet when its device vanishes (no FIN: the link down), and follows it again once it is back", async () => {
+		const link = createLink();
+		const device = await startLanDevice("node", {}, { link, keepLink: true });
+		try {
+			const address = link.deviceAddress;
+			const run = logs(["--device", address]);
+			await run.waitFor("out", /ws-server: Log: \S+ follows the log, 1 following$/m);
+			link.down();
+			// Pinged every 5 s, quiet after 3 unanswered: well within this wait.
+			await run.waitFor("err", new RegExp(`^logs: ${escape(address)}: its log went quiet \\(no answer to a ping for \\d+ s\\); asking again every 2 s$`, "m"), 40_000);
+			link.up();
+			await run.waitFor("err", new RegExp(`^logs: ${escape(address)}: following its log again$`, "m"), 40_000);
+			expect(run.output.stderr.match(/went quiet/g)).toHaveLength(1);
+			expect(await run.interrupt()).toBe(130);
+		}
+		finally {
+			await device.stop();
+			link.remove();
+		}
+	}, 120_000);
+
 	it("says in one line when no device can be followed, and exits 1", async () => {
 		const run = logs(["--device", fleet.silent.deviceAddress]);
 		expect(await run.exited).toBe(1);
-		expect(run.output.stderr).toMatch(new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable: .*\nlogs: none of the 1 devices could be followed\n$`));
+		expect(run.output.stderr).toMatch(new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable: .*\nlogs: the device could not be followed\n$`));
 	}, 60_000);
 });

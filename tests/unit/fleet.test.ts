@@ -2,7 +2,12 @@
 // announce (name, build, MAC) in the table, the JSON and the page; and
 // where `logs --device` finds each device's log, from the config it runs.
 import { describe, expect, it } from "vitest";
-import { deviceAnnounced } from "../../host-harness/fleet/devices.js";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { deviceAnnounced, devicesFromFile } from "../../host-harness/fleet/devices.js";
+import { runFleetCommand } from "../../host-harness/cli.js";
+import { unreachableEndpoints } from "../../host-harness/lib/reach.js";
 import { fleetHtml, formatFleet, type FleetRow } from "../../host-harness/fleet/run.js";
 import { keyHeaders, logUrl } from "../../host-harness/fleet/logs.js";
 
@@ -36,6 +41,39 @@ describe("a fleet's devices", () => {
 		expect(table.split("\n")[1]).toMatch(/^192\.168\.1\.20 +jig-01\.local, build 1a2b3c4, mac 24:6f:28:aa:bb:cc +PASSED +12 passed, 0 failed +3\.1 s$/);
 		expect(table.split("\n")[2]).toMatch(/^192\.168\.1\.21 +UNREACHABLE +does not answer +3 s$/);
 		expect(fleetHtml("check", rows, "fleet.html")).toContain("<td>jig-01.local, build 1a2b3c4, mac 24:6f:28:aa:bb:cc</td>");
+	});
+});
+
+describe("a batch that judges nothing, or is told wrong", () => {
+	it("fails when no device answered: a jig whose boards are all silent must not pass", async () => {
+		const said: string[] = [];
+		const write = process.stderr.write;
+		process.stderr.write = ((line: string) => said.push(line) > 0) as typeof process.stderr.write;
+		try {
+			expect(await runFleetCommand("check", [], [])).toBe(1);
+		}
+		finally {
+			process.stderr.write = write;
+		}
+		expect(said.join("")).toMatch(/^fleet check: no device to judge: none answered/);
+	});
+
+	it("names the file and line of a key that is not a configuration key", () => {
+		const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-devices-")), "jig.txt");
+		fs.writeFileSync(file, "# the jig\n192.168.1.20 wsPort=8081\n192.168.1.21 wsPrt=8081\n");
+		expect(() => devicesFromFile(file)).toThrow(new RegExp(`^--devices ${file.replace(/[.]/g, "\\.")}:3: "wsPrt" is not a configuration key`));
+		fs.writeFileSync(file, "192.168.1.20 wsPort=8081 pace=sim\n");
+		expect(devicesFromFile(file)).toEqual([{ host: "192.168.1.20", config: { wsPort: "8081" }, pace: "sim" }]);
+	});
+
+	it("names the port of a WebSocket endpoint on the default port 80 when it does not answer", async () => {
+		const [line] = await unreachableEndpoints({ target: "board", ws: "ws://127.0.0.1/ws" }, 1000);
+		expect(line).toMatch(/^ws 127\.0\.0\.1:80: /);
+	});
+
+	it("counts one device as one", () => {
+		const table = formatFleet("check", [{ device: "192.168.1.20", state: "passed", summary: "1 passed, 0 failed", problems: [], seconds: 1 }], false);
+		expect(table).toMatch(/fleet check: 1 device, 1 passed, 0 failed, 0 unreachable: all passed\n$/);
 	});
 });
 
