@@ -37,7 +37,12 @@ export interface QueryOptions {
 	enough?: (message: Message, bytes: Uint8Array) => boolean;
 }
 
-/** Send one one-shot query per interface and collect every response until timeoutMs (or `enough`). */
+/**
+ * Query out of every interface and collect every response until timeoutMs
+ * (or `enough`). Asked again after 1 s, then at doubling intervals, as a
+ * continuous querier does (RFC 6762 5.2): a device still probing its name
+ * when the query starts (its first second, 8.1) answers a later one.
+ */
 export async function query(name: string, type: number, options: QueryOptions = {}): Promise<{ message: Message; bytes: Uint8Array; from: string }[]> {
 	const timeoutMs = options.timeoutMs ?? 1500;
 	const answers: { message: Message; bytes: Uint8Array; from: string }[] = [];
@@ -67,15 +72,28 @@ export async function query(name: string, type: number, options: QueryOptions = 
 		try {
 			socket.setMulticastInterface(address);
 			socket.setMulticastTTL(255);
-			socket.send(request, port, group);
 		}
 		catch {
 			// an interface that cannot multicast
 		}
 	}
+	const ask = () => {
+		for (const socket of sockets)
+			socket.send(request, port, group, () => {});		// an interface that cannot send: its error event, ignored
+	};
+	ask();
+	let interval = 1000;
+	let again: NodeJS.Timeout;
+	const askAgain = () => {
+		ask();
+		interval *= 2;
+		again = setTimeout(askAgain, interval);
+	};
+	again = setTimeout(askAgain, interval);
 	const timer = setTimeout(done, timeoutMs);
 	await finished;
 	clearTimeout(timer);
+	clearTimeout(again);
 	for (const socket of sockets)
 		socket.close();
 	return answers;

@@ -77,6 +77,14 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 		expect(JSON.parse(cli.stdout)).toEqual(JSON.parse(JSON.stringify(found)));
 	}, 120_000);
 
+	it("is found by a discover that started before it had claimed its name: the query is asked again (RFC 6762 5.2)", async () => {
+		const link = createLink();
+		const browsing = browse("_xs-netkit._tcp", { interfaceAddress: link.hostAddress, timeoutMs: 8000 });
+		const { log } = await boot("xsnk-late", link);
+		await log.waitForLog(/mdns: xsnk-late\.local is ours/, 20_000);
+		expect((await browsing).map(d => d.host)).toEqual(["xsnk-late.local"]);
+	}, 120_000);
+
 	it("check --device <name>.local passes", async () => {
 		const { log } = await boot("xsnk-check");
 		await log.waitForLog(/mdns: xsnk-check\.local is ours/, 20_000);
