@@ -140,7 +140,7 @@ export async function startXvfb(): Promise<Display> {
 	const xvfb = which("Xvfb");
 	if (!xvfb)
 		throw new Error("Xvfb is not installed: the simulator needs it to run headless (apt-get install xvfb)");
-	const child = spawn(xvfb, ["-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp"], { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+	const child = spawn(xvfb, ["-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp"], { stdio: ["ignore", "ignore", "pipe", "pipe"], detached: true });
 	trackPid(child.pid);
 	const display = await new Promise<string>((resolve, reject) => {
 		let text = "";
@@ -176,7 +176,8 @@ export async function startXvfb(): Promise<Display> {
 export function spawnSimulator(sdk: Sdk, library: string, display: string, env: NodeJS.ProcessEnv = {}, prefix: string[] = []) {
 	const stdbuf = which("stdbuf");
 	const [command, ...args] = [...prefix, ...(stdbuf ? [stdbuf, "-oL", "-eL", sdk.mcsim, library] : [sdk.mcsim, library])];
-	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"] });
+	// Its own process group, as the Node-hosted device's (device/targets.ts): a terminal's Ctrl-C reaches the harness alone.
+	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"], detached: true });
 	trackPid(child.pid);
 	child.once("exit", () => untrackPid(child.pid));
 	return child;

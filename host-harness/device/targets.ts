@@ -152,10 +152,13 @@ function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number,
 	else if (!env.XSNK_HOST_RESOURCES)
 		env = { ...env, XSNK_HOST_RESOURCES: path.join(projectRoot, "app", "page") };		// the kit app's resources (app/manifest.json: its page)
 	const [command, ...prefix] = lan ? [...lan.exec, process.execPath] : [process.execPath];
+	// A process group of its own: a terminal's Ctrl-C reaches the harness alone, which stops the device in turn
+	// (after judging it), instead of both at once. trackPid stops it if the harness exits first.
 	const child = spawn(command, [...prefix, boot], {
 		cwd: projectRoot,
 		env: { ...process.env, ...env, XSNK_DEVICE_CONFIG: JSON.stringify(deviceConfig) },
 		stdio: ["ignore", "pipe", "pipe"],
+		detached: true,
 	});
 	trackPid(child.pid);
 	child.once("exit", () => untrackPid(child.pid));

@@ -2,6 +2,7 @@
 // prints exactly one line of JSON with the endpoints once the services are
 // up, and on SIGTERM stops everything it started and exits 0.
 import { describe, expect, it } from "vitest";
+import * as net from "node:net";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -101,7 +102,7 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 });
 
 describe.runIf(hostTiers.some(t => t.target === "node"))("npm run -s device -- --target node", () => {
-	it("through npm, stdout holds the JSON line alone: the device log and npm's own lines stay off it", async () => {
+	it("through npm, stdout holds the JSON line alone: the device log and npm's own lines stay off it; SIGINT to npm's PID alone (a script's kill -INT) stops it all", async () => {
 		const config = await hostConfig();
 		const npm = spawn("npm", ["run", "-s", "device", "--", "--target", "node", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)],
 			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -113,11 +114,19 @@ describe.runIf(hostTiers.some(t => t.target === "node"))("npm run -s device -- -
 			expect(JSON.parse(output.stdout)).toMatchObject({ target: "node", tcp: { port: Number(config.tcpPort) } });
 			expect(output.stderr).toMatch(/^\[device\] I \(\d+\) app: services up/m);
 		}
-		finally {
-			process.kill(-npm.pid!, "SIGTERM");		// npm and the device under it: their own process group
+		catch (e) {
+			process.kill(-npm.pid!, "SIGTERM");		// npm and the harness under it: their own process group
+			throw e;
 		}
-		await exited;
+		process.kill(npm.pid!, "SIGINT");		// npm alone, as a script that started it would: npm hands it on
+		expect(await exited, "npm ended").not.toBeNull();
 		expect(output.stdout.trim().split("\n")).toHaveLength(1);
+		const refused = await new Promise<boolean>(resolve => {
+			const socket = net.connect(Number(config.tcpPort), "127.0.0.1");
+			socket.once("connect", () => { socket.destroy(); resolve(false); });
+			socket.once("error", () => resolve(true));
+		});
+		expect(refused, "the device stopped with it").toBe(true);
 	}, 120_000);
 });
 

@@ -43,15 +43,17 @@ describe("host-harness soak", () => {
 	});
 
 	it("Ctrl-C ends the load, judges the device on what was done, and exits 130", async () => {
+		// detached: the soak leads a process group of its own, as a terminal's foreground job does, and
+		// Ctrl-C goes to that whole group: the device the soak started must not be in it.
 		const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "soak", "--target", "node", "--minutes", "5", "--interval", "1"],
-			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined } });
+			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined }, detached: true });
 		let stdout = "", stderr = "";
 		child.stdout.on("data", (d: Buffer) => { stdout += d; });
 		child.stderr.on("data", (d: Buffer) => { stderr += d; });
 		const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
 		while (!/minute +0\.0\/5: \d+ connections/.test(stdout) && child.exitCode === null)
 			await new Promise(r => setTimeout(r, 100));
-		child.kill("SIGINT");
+		process.kill(-child.pid!, "SIGINT");		// the terminal's Ctrl-C: to the foreground process group
 		expect(await exited, stderr).toBe(130);
 		expect(stdout).toMatch(/^soak: \d+ connections, \d+ messages/m);
 		expect(stdout).toMatch(/^INTERRUPTED \(passing so far\)$/m);
