@@ -196,7 +196,8 @@ export async function main(argv: string[]): Promise<number> {
 			process.stderr.write(`[device] ${line.raw}\n`);
 		device.process.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
 	}
-	process.stdout.write(`${JSON.stringify(endpoints)}\n`);
+	// The target it runs on: inside the harness a device in a namespace is reached as a board is, but it is not one.
+	process.stdout.write(`${JSON.stringify({ ...endpoints, target: args.target })}\n`);
 
 	let stopping = false;
 	const stop = async (code: number) => {

@@ -143,6 +143,7 @@ describe.runIf(!noNamespaces && tiers.some(t => t.target === "node"))("npm run d
 			const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));
 			await firstLine(cli, output, 60_000);
 			const endpoints = JSON.parse(output.stdout.trim());
+			expect(endpoints.target, "what it runs on, though reached as a board is").toBe("node");
 			expect(endpoints.tcp.host).toMatch(/^198\.(18|19)\.\d+\.\d+$/);
 			expect(endpoints.tcp.port).toBe(8080);
 			expect((await echoOnce(endpoints.tcp, Buffer.from("across the link"))).toString()).toBe("across the link");
