@@ -8,7 +8,15 @@ import { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { LogLine, ServicesUp, parseLogLine, servicesUp } from "./log-line.js";
 
-export class DeviceExited extends Error {}
+/** The device ended before its services were up. message: one line when the device said why (its last error line), else with its log's tail. */
+export class DeviceExited extends Error {
+	/** The device's last log lines ("  | …" each). */
+	readonly context: string;
+	constructor(message: string, context: string) {
+		super(message);
+		this.context = context;
+	}
+}
 
 export class DeviceProcess extends EventEmitter<{ log: [LogLine]; exit: [number | null, NodeJS.Signals | null] }> {
 	readonly log: LogLine[] = [];
@@ -41,7 +49,8 @@ export class DeviceProcess extends EventEmitter<{ log: [LogLine]; exit: [number 
 				clearTimeout(timer);
 				// Say why, when the device said it: its last error line.
 				const error = [...this.log].reverse().find(line => line.level === "E");
-				reject(new DeviceExited(`${name} exited (${signal ?? code}) before its services were up${error ? `: ${error.tag}: ${error.message}` : ""}\n${this.tail()}`));
+				const said = `${name} exited (${signal ?? code}) before its services were up`;
+				reject(new DeviceExited(error ? `${said}: ${error.tag}: ${error.message}` : `${said}\n${this.tail()}`, this.tail()));
 			});
 		});
 		this.ready.catch(() => {});		// callers that never await it must not crash the process

@@ -106,6 +106,9 @@ describe("host-harness CLI", () => {
 			const device = cli("device", "--target", "node", "--config", `tcpPort=${port}`);
 			expect(device.status).not.toBe(0);
 			expect(device.stderr).toMatch(new RegExp(`exited \\(0\\) before its services were up: app: TCP echo server failed to start: cannot listen on port ${port}: `));
+			// …in one line after the device's own log, which it does not repeat.
+			const after = device.stderr.split("\n").filter(line => line && !line.startsWith("[device] "));
+			expect(after, device.stderr).toHaveLength(1);
 			// The dashboard's port too: one line, no "Unhandled 'error' event" stack.
 			const dashboard = cli("dashboard", "--target", "node", "--dashboard-port", String(port));
 			expect(dashboard.status).toBe(1);
