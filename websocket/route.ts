@@ -70,11 +70,18 @@ export class WebSocketRoute {
 		return this.members;
 	}
 
-	/** The route's connections, as count counts them; a CLOSING one among them takes no more messages. */
-	*[Symbol.iterator](): IterableIterator<WebSocketConnection> {
+	/**
+	 * The route's connections, as count counts them; a CLOSING one among them
+	 * takes no more messages. An array's iterator, not a generator: a
+	 * generator method's prototype object cannot be frozen in a preloaded
+	 * module (the XS linker warns), and the list is a few connections.
+	 */
+	[Symbol.iterator](): IterableIterator<WebSocketConnection> {
+		const list: WebSocketConnection[] = [];
 		for (const connection of this.connections)
 			if (connection.route === this)
-				yield connection;
+				list.push(connection);
+		return list[Symbol.iterator]();
 	}
 
 	/**
