@@ -92,7 +92,14 @@ export class App {
 	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
 	constructor(preferences: PreferenceStore) {
 		this.credentials = new CredentialStore(preferences);
-		this.portal = new ProvisioningPortal({ ssid: config.provisionSsid, password: config.provisionPassword, port: config.provisionPort, credentials: this.credentials });
+		this.portal = new ProvisioningPortal({
+			ssid: config.provisionSsid,
+			password: config.provisionPassword,
+			code: config.provisionCode,
+			port: config.provisionPort,
+			credentials: this.credentials,
+			preferences,
+		});
 		if (configProblems.length)
 			return;		// start() says what is wrong; nothing is built on an invalid configuration
 		// Each service is built inside a guard of its own: one whose options its
@@ -292,10 +299,22 @@ export class App {
 			log.warn(`config: ${warning}`);
 		if (config.wifiForget && this.credentials.forget())
 			log.info("saved WiFi credentials forgotten (wifiForget)");
+		// The access point's passphrase and the page's code, on the console at every boot (never over the network).
+		try {
+			this.portal.prepare();
+		}
+		catch (e) {
+			log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
+		}
 		this.station.subscribe({
 			onGotIP: address => this.#linkUp(address),
 			onLost: reason => this.#linkDown(reason),
 			onGiveUp: cause => this.#provision(`"${this.station.options.ssid}" failed: ${cause}`),
+			onStateChange: (state, cause) => {
+				// A network entered on the page that could not be joined: the page takes credentials again.
+				if (state === "disconnected" && this.portal.running)
+					this.portal.joinFailed(cause);
+			},
 		});
 		this.portal.onCredentials = credentials => this.station.use(credentials);
 		const saved = config.ssid ? undefined : this.credentials.load();
