@@ -299,13 +299,6 @@ export class App {
 			log.warn(`config: ${warning}`);
 		if (config.wifiForget && this.credentials.forget())
 			log.info("saved WiFi credentials forgotten (wifiForget)");
-		// The access point's passphrase and the page's code, on the console at every boot (never over the network).
-		try {
-			this.portal.prepare();
-		}
-		catch (e) {
-			log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
-		}
 		this.station.subscribe({
 			onGotIP: address => this.#linkUp(address),
 			onLost: reason => this.#linkDown(reason),
@@ -328,6 +321,17 @@ export class App {
 		}
 		else
 			this.#provision("no WiFi credentials known");
+		// The access point's passphrase and the page's code, on the console at every boot (never over the
+		// network). After the radio is on: esp32's hardware generator is random only then (ESP-IDF, "Random
+		// Number Generation"), and the SDK's rng takes its seed from it at its first use.
+		if (!this.portal.running) {
+			try {
+				this.portal.prepare();
+			}
+			catch (e) {
+				log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
+			}
+		}
 	}
 
 	#provision(why: string): void {

@@ -135,7 +135,9 @@ export class ProvisioningPortal {
 	 * Read the passphrase and the code (made and kept at the first boot) and
 	 * print them on the console, for the person who will provision the
 	 * device; warn when the access point is to be open. The app calls this
-	 * at every boot; start() does when it was not.
+	 * at every boot, once the WiFi radio is on (esp32's hardware generator,
+	 * which seeds the SDK's rng, is random only while it is: ESP-IDF,
+	 * "Random Number Generation"); start() does when it was not.
 	 */
 	prepare(): void {
 		const secrets = provisioningSecrets(this.options.preferences, { passphrase: this.options.password, code: this.options.code });
@@ -157,18 +159,20 @@ export class ProvisioningPortal {
 	start(why: string): void {
 		if (this.#listener)
 			return;
-		if (this.#passphrase === undefined)
-			this.prepare();
 		this.#lastProblem = why;
 		const { ssid } = this.options;
-		const passphrase = this.#passphrase!;
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
+		const prepared = this.#passphrase !== undefined;
+		if (!prepared)
+			this.prepare();		// with the radio on (see prepare)
+		const passphrase = this.#passphrase!;
 		WiFi.accessPoint(passphrase ? { ssid, password: passphrase } : { ssid });
 		this.#guard = new CodeGuard({ code: this.#code });
 		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log });
 		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"security":"${passphrase ? "wpa2" : "open"}","port":${this.port}} (${why})`);
-		this.#print("the page asks for the code");
+		if (prepared)
+			this.#print("the page asks for the code");		// again, for a console opened since boot
 	}
 
 	stop(): void {
