@@ -303,12 +303,8 @@ export class App {
 			onGotIP: address => this.#linkUp(address),
 			onLost: reason => this.#linkDown(reason),
 			onGiveUp: cause => this.#provision(`"${this.station.options.ssid}" failed: ${cause}`),
-			onStateChange: (state, cause) => {
-				// A network entered on the page that could not be joined: the page takes credentials again.
-				if (state === "disconnected" && this.portal.running)
-					this.portal.joinFailed(cause);
-			},
 		});
+		this.station.subscribe(this.portal);		// a network entered on the page that could not be joined: the page takes credentials again
 		this.portal.onCredentials = credentials => this.station.use(credentials);
 		const saved = config.ssid ? undefined : this.credentials.load();
 		if (config.ssid) {

@@ -42,7 +42,8 @@ import { RequestHeadParser, closingResponse, type HeaderList } from "modules/htt
 import { CloseCause } from "tcp/close-cause";
 import { TcpEndpoint, type TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { CredentialStore, Credentials, credentialsProblem, type PreferenceStore } from "wifi/credentials";
-import { provisioningSecrets } from "wifi/provisioning-secrets";
+import { provisioningSecrets, type ProvisioningSecrets } from "wifi/provisioning-secrets";
+import type { StationListener, StationState } from "wifi/station";
 import { CodeGuard, codeRight, codeWrong } from "wifi/provisioning-guard";
 import { formField } from "wifi/form";
 
@@ -95,7 +96,7 @@ const page = `<!doctype html><html><head><meta name="viewport" content="width=de
 
 const text = "text/plain";
 
-export class ProvisioningPortal {
+export class ProvisioningPortal implements StationListener {
 	// The hooks below (the listener's accept, the connections' owner) are
 	// TypeScript `private`: the library calls them, through the casts where
 	// this object is handed over, an application cannot. Not #private: that
@@ -105,14 +106,8 @@ export class ProvisioningPortal {
 	onCredentials: (credentials: Credentials) => void = () => {};
 	#listener: TcpListener | undefined;
 	#lastProblem = "";
-	/** The access point's passphrase ("" open) and the code, once prepare() has read or made them. */
-	#passphrase: string | undefined;
-	#code = "";
-	/** While the portal runs: the code's checks and their count of wrong tries. */
-	#guard: CodeGuard | undefined;
-	/** The network entered on the page while the device tries it. */
-	#joining: string | undefined;
-	#exchanges = 0;
+	/** What the portal holds only while it runs. */
+	#run: PortalRun | undefined;
 
 	/** TcpConnectionOwner: the log its connections' handlers use. */
 	private get log(): Log {
@@ -137,22 +132,19 @@ export class ProvisioningPortal {
 	 * device; warn when the access point is to be open. The app calls this
 	 * at every boot, once the WiFi radio is on (esp32's hardware generator,
 	 * which seeds the SDK's rng, is random only while it is: ESP-IDF,
-	 * "Random Number Generation"); start() does when it was not.
+	 * "Random Number Generation"); start() does it too. Nothing is kept in
+	 * the portal: the idle app holds no secret and no slot for one.
 	 */
-	prepare(): void {
+	prepare(): ProvisioningSecrets {
 		const secrets = provisioningSecrets(this.options.preferences, { passphrase: this.options.password, code: this.options.code });
-		this.#passphrase = secrets.passphrase;
-		this.#code = secrets.code;
-		if (secrets.passphraseFrom === "open")
-			log.warn(`provisionPassword=open: the access point "${this.options.ssid}" has no password: anyone in range can join it, read the network password entered on its page, and try the code`);
-		this.#print(secrets.passphraseFrom === "made" || secrets.codeFrom === "made" ? "made at this boot, kept" : secrets.passphraseFrom === "kept" || secrets.codeFrom === "kept" ? "kept since the first boot" : "configured");
-	}
-
-	/** The console-only line (never the log route): the secrets a person types. */
-	#print(whence: string): void {
 		const { ssid } = this.options;
-		const join = this.#passphrase ? `join the access point "${ssid}" with the passphrase "${this.#passphrase}"` : `join the open access point "${ssid}"`;
-		log.console(`to provision, ${join} and enter the code "${this.#code}" on its page (${whence}; printed on this console only)`);
+		if (secrets.passphraseFrom === "open")
+			log.warn(`provisionPassword=open: the access point "${ssid}" has no password: anyone in range can join it, read the network password entered on its page, and try the code`);
+		const whence = secrets.passphraseFrom === "made" || secrets.codeFrom === "made" ? "made at this boot, kept"
+			: secrets.passphraseFrom === "kept" || secrets.codeFrom === "kept" ? "kept since the first boot" : "configured";
+		const join = secrets.passphrase ? `join the access point "${ssid}" with the passphrase "${secrets.passphrase}"` : `join the open access point "${ssid}"`;
+		log.console(`to provision, ${join} and enter the code "${secrets.code}" on its page (${whence}; printed on this console only)`);
+		return secrets;
 	}
 
 	/** Open the access point and the page; `why` says what brought the device here. */
@@ -163,51 +155,54 @@ export class ProvisioningPortal {
 		const { ssid } = this.options;
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
-		const prepared = this.#passphrase !== undefined;
-		if (!prepared)
-			this.prepare();		// with the radio on (see prepare)
-		const passphrase = this.#passphrase!;
+		const { passphrase, code } = this.prepare();		// with the radio on; printed again for a console opened since boot
 		WiFi.accessPoint(passphrase ? { ssid, password: passphrase } : { ssid });
-		this.#guard = new CodeGuard({ code: this.#code });
+		this.#run = new PortalRun(code);
 		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log });
 		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"security":"${passphrase ? "wpa2" : "open"}","port":${this.port}} (${why})`);
-		if (prepared)
-			this.#print("the page asks for the code");		// again, for a console opened since boot
 	}
 
 	stop(): void {
 		this.#listener?.close();
 		this.#listener = undefined;
-		this.#guard = undefined;
-		this.#joining = undefined;
+		this.#run = undefined;
 		WiFi.mode = WiFi.Mode.station;
 		log.info("provisioning portal closed");
 	}
 
+	/** StationListener: a join that fails while the portal waits for one ends the wait (joinFailed). */
+	onStateChange(state: StationState, cause: string): void {
+		if (state === "disconnected")
+			this.joinFailed(cause);
+	}
+
 	/** The network entered on the page could not be joined: the page takes credentials again, and /status says why. */
 	joinFailed(cause: string): void {
-		if (this.#joining === undefined)
+		const run = this.#run;
+		if (run?.joining === undefined)
 			return;
-		this.#lastProblem = `"${this.#joining}" failed: ${cause}`;
-		this.#joining = undefined;
+		this.#lastProblem = `"${run.joining}" failed: ${cause}`;
+		run.joining = undefined;
 		log.info(`${this.#lastProblem}; the page takes credentials again`);
 	}
 
 	/** From the listener: one request per connection, at most maxExchanges at once. */
 	private accept(from: TCP): void {
-		if (this.#exchanges >= maxExchanges) {
+		const run = this.#run;
+		if (!run || run.exchanges >= maxExchanges) {
 			log.warn(`${maxExchanges} connections already served: one more closed`);
 			from.close();
 			return;
 		}
-		this.#exchanges++;
+		run.exchanges++;
 		const connection = new TcpEndpoint({ from, owner: this as unknown as TcpConnectionOwner });
 		connection.handler = new HttpExchange(this, connection);
 	}
 
 	/** From a connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
-		this.#exchanges--;
+		if (this.#run)
+			this.#run.exchanges--;
 		if (error)
 			log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
 		if (cause !== CloseCause.LOCAL)		// closed here once answered
@@ -228,13 +223,14 @@ export class ProvisioningPortal {
 		if (path !== "/status" && read)
 			return { status: 200, type: "text/html; charset=utf-8", body: page };
 		const given = method === "GET" ? queryField(query, "code") : formField(body, length, "code");
-		const refused = this.#refusal(given);
-		if (refused)
-			return refused;
+		const run = this.#run;
+		const refused = this.#refusal(run, given);
+		if (refused || !run)
+			return refused!;
 		if (path === "/status")
-			return { status: 200, type: "application/json", body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem, joining: this.#joining }) };
-		if (this.#joining !== undefined)
-			return { status: 503, type: text, body: `the device is trying "${this.#joining}": ask again if that fails (GET /status says)\n`, headers: [["Retry-After", String(joiningRetryAfter)]] };
+			return { status: 200, type: "application/json", body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem, joining: run.joining }) };
+		if (run.joining !== undefined)
+			return { status: 503, type: text, body: `the device is trying "${run.joining}": ask again if that fails (GET /status says)\n`, headers: [["Retry-After", String(joiningRetryAfter)]] };
 		if (path === "/forget") {
 			const had = this.options.credentials.forget();
 			log.info(had ? "saved credentials forgotten" : "no saved credentials to forget");
@@ -245,14 +241,14 @@ export class ProvisioningPortal {
 		if (problem)
 			return { status: 400, type: text, body: `${problem}\n` };
 		this.options.credentials.save(credentials);
-		this.#joining = credentials.ssid;
+		run.joining = credentials.ssid;
 		log.info(`credentials for "${credentials.ssid}" saved; joining`);
 		return { status: 200, type: text, body: `Saved. Joining "${credentials.ssid}"…\n`, then: () => this.onCredentials(credentials) };
 	}
 
 	/** Undefined for the right code; else the answer: 403 (wrong or missing, counted) or 429 (too many lately). */
-	#refusal(given: string | undefined): PortalAnswer | undefined {
-		const check = this.#guard ? this.#guard.check(given ?? "") : codeWrong;
+	#refusal(run: PortalRun | undefined, given: string | undefined): PortalAnswer | undefined {
+		const check = run ? run.guard.check(given ?? "") : codeWrong;		// no run: the portal stopped while this request came
 		if (check === codeRight)
 			return undefined;
 		if (check === codeWrong) {
@@ -261,6 +257,20 @@ export class ProvisioningPortal {
 		}
 		log.warn(`too many wrong codes: codes are not looked at for ${check} s`);
 		return { status: 429, type: text, body: `too many wrong codes: try again in ${check} s\n`, headers: [["Retry-After", String(check)]] };
+	}
+}
+
+/** What the portal holds while it runs, dropped when it stops: the idle app keeps none of it. */
+class PortalRun {
+	/** The code's checks and their count of wrong tries. */
+	readonly guard: CodeGuard;
+	/** The network entered on the page while the device tries it. */
+	joining: string | undefined = undefined;
+	/** Connections being served. */
+	exchanges = 0;
+
+	constructor(code: string) {
+		this.guard = new CodeGuard({ code });
 	}
 }
 
