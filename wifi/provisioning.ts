@@ -58,6 +58,10 @@ const requestTimeout = 10_000;
 const maxExchanges = 3;
 /** Seconds a client is asked to wait (Retry-After) while the device tries the network entered. */
 const joiningRetryAfter = 10;
+/** After an answer given before the whole request was read, input is discarded until the peer is quiet this long (ms)… */
+const lingerQuiet = 100;
+/** …or this long at most (ms). */
+const lingerTime = 1000;
 
 export interface PortalOptions {
 	/** The access point's name. */
@@ -286,6 +290,13 @@ function queryField(query: string, name: string): string | undefined {
  * One HTTP request and its response on one connection, as a handler on the
  * TCP library (tcp/connection): the head parsed as it arrives, the body
  * read into a buffer of its own, the response written within the budget.
+ *
+ * An answer given before the whole request was read (a refused head or
+ * length), or with more bytes coming after the request, is followed by a
+ * linger (RFC 7230 6.6): input is read and discarded until the peer has
+ * been quiet lingerQuiet ms, lingerTime at most, then TCP closes. Closing
+ * with unread bytes would reset the connection, and the reset can destroy
+ * the answer in the peer's buffers before it reads it.
  */
 class HttpExchange implements TcpHandler {
 	#portal: ProvisioningPortal;
@@ -301,6 +312,12 @@ class HttpExchange implements TcpHandler {
 	#sent = 0;
 	#then: (() => void) | undefined;
 	#timer: Timer | undefined;
+	/** The request was read whole (the answer came after its last byte). */
+	#whole = false;
+	/** Bytes came after the request (or after an early answer) and were discarded. */
+	#discarded = false;
+	/** While lingering: when it ends at the latest (Date.now()), else 0. */
+	#lingerEnd = 0;
 
 	constructor(portal: ProvisioningPortal, connection: TcpConnection) {
 		this.#portal = portal;
@@ -316,27 +333,59 @@ class HttpExchange implements TcpHandler {
 
 	onReadable(connection: TcpConnection): void {
 		while (connection.readable && !this.#out) {
+			let count: number;
 			if (!this.#method) {
-				const count = connection.read(this.#input);
-				if (this.#parser.feed(this.#input.subarray(0, count)))
+				count = connection.read(this.#input);
+				if (count && this.#parser.feed(this.#input.subarray(0, count)))
 					this.#headDone(connection);
 			}
-			else
-				this.#bodyBytes += connection.read(this.#input.subarray(this.#bodyBytes, this.#bodyLength));
+			else {
+				count = connection.read(this.#input.subarray(this.#bodyBytes, this.#bodyLength));
+				this.#bodyBytes += count;
+			}
 			if (this.#method && !this.#out && this.#bodyBytes >= this.#bodyLength)
 				this.#answer(connection);
+			else if (!count)
+				return;		// nothing could be read: the connection closed meanwhile
 		}
-		if (this.#out && connection.readable)
-			connection.read(this.#input);		// one request per connection: anything after it is read and ignored
+		// One request per connection: anything after it (or after an early answer) is read and discarded.
+		while (this.#out && connection.readable && connection.read(this.#input))
+			this.#discarded = true;
+		if (this.#discarded && this.#lingerEnd)
+			this.#linger(connection);		// the peer still sends: linger on, up to the end
 	}
 
 	onWritable(connection: TcpConnection): void {
 		const out = this.#out;
-		if (!out)
+		if (!out || this.#lingerEnd)
 			return;
 		this.#sent += connection.write(out.subarray(this.#sent));
 		if (this.#sent < out.length)
 			return;
+		if (!this.#whole || this.#discarded) {
+			this.#lingerEnd = Date.now() + lingerTime;
+			this.#linger(connection);
+			return;
+		}
+		this.#close(connection);
+	}
+
+	/** Close once the peer has been quiet lingerQuiet ms, or at the linger's end. */
+	#linger(connection: TcpConnection): void {
+		Timer.clear(this.#timer);
+		const left = this.#lingerEnd - Date.now();
+		if (left <= 0) {
+			this.#timer = undefined;
+			this.#close(connection);
+			return;
+		}
+		this.#timer = Timer.set(() => {
+			this.#timer = undefined;
+			this.#close(connection);
+		}, Math.min(lingerQuiet, left));
+	}
+
+	#close(connection: TcpConnection): void {
 		const then = this.#then;
 		connection.close(CloseCause.LOCAL, "answered");
 		then?.();
@@ -372,6 +421,7 @@ class HttpExchange implements TcpHandler {
 	}
 
 	#answer(connection: TcpConnection): void {
+		this.#whole = true;
 		const answer = this.#portal.answer(this.#method, this.#path, this.#query, this.#input, this.#bodyLength);
 		log.info(`${this.#method} ${this.#path} from ${connection.peer}: ${answer.status}`);
 		this.#then = answer.then;

@@ -16,6 +16,7 @@ import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import { hostConfig, tiers } from "./device-under-test.js";
 import { spawnSync } from "node:child_process";
 import { projectRoot } from "../../host-harness/device/project.js";
+import { runPortalFuzz } from "../../host-harness/fuzz/run-portal.js";
 
 interface Answer { status: number; body: string; retryAfter: string | null }
 
@@ -143,6 +144,25 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		expect(device.process.log.filter(l => /credentials for .* saved/.test(l.raw))).toEqual([]);
 		await device.process.waitForLog(/provisioning: too many wrong codes/, 1000);
 	}, 120_000);
+
+	// Seeded and bounded: mutated requests to the page (method, path, query, version, headers, Content-Length,
+	// form bodies, right and wrong codes, written in pieces), each answered as the reference oracle says
+	// (host-harness/fuzz/portal-oracle.ts); no /join the device would take, at most 4 wrong codes.
+	const fuzzSeed = 0x9047A1;
+	const fuzzCases = target === "node" ? 200 : 60;
+	it(`the page's HTTP and form decoding, fuzzed: ${fuzzCases} seeded requests (seed ${fuzzSeed}) answered as the oracle says`, async () => {
+		device = await boot({ wifiForget: "true" });
+		const { port } = await portalUp(device);
+		const secrets = await secretsOf(device);
+		await joinAp(device, secrets);
+		const report = await runPortalFuzz({ host: "127.0.0.1", port, code: secrets.code, seed: fuzzSeed, cases: fuzzCases, timeoutMs: target === "sim" ? 15_000 : 5000, maxDelayMs: target === "sim" ? 25 : 3 });
+		expect(report.mismatches).toEqual([]);
+		// The run reached every kind of answer.
+		expect(Object.keys(report.statuses).map(Number).sort()).toEqual(expect.arrayContaining([200, 400, 403, 404, 405, 411, 413, 431]));
+		expect((await http(port, "GET", "/")).status).toBe(200);
+		expect(device.process.log.filter(l => /exception|failed:/i.test(l.raw))).toEqual([]);
+		expect(device.process.log.filter(l => /credentials for .* saved/.test(l.raw))).toEqual([]);
+	}, 180_000);
 });
 
 // The simulator's WiFi fake has no access point to join and rejects only the
