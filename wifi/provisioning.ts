@@ -25,12 +25,15 @@
  *
  * One provisioning at a time: once a /join is accepted, the device tries
  * that network and the page answers 503 to /join and /forget until the
- * attempt fails (joinFailed(): /status then says why, and a corrected
- * /join is taken) or succeeds (the portal closes). At most 3 connections
- * are served at once; one beyond is closed unanswered.
+ * attempt fails (the portal listens to the station: joinFailed(), /status
+ * then says why, and a corrected /join is taken) or succeeds (the portal
+ * closes). At most 3 connections are served at once; one beyond is closed
+ * unanswered.
  *
  * One request per connection, head and body bounded (2 KB, 512 bytes),
- * responses written within the socket's write budget.
+ * the body by Content-Length only, responses written within the socket's
+ * write budget; an answer given before the whole request was read is
+ * followed by a linger (HttpExchange below).
  */
 
 import WiFi from "wifi";
