@@ -74,7 +74,14 @@ export class App {
 	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
 	constructor(preferences: PreferenceStore) {
 		this.credentials = new CredentialStore(preferences);
-		this.portal = new ProvisioningPortal({ ssid: config.provisionSsid, password: config.provisionPassword, port: config.provisionPort, credentials: this.credentials });
+		this.portal = new ProvisioningPortal({
+			ssid: config.provisionSsid,
+			password: config.provisionPassword,
+			code: config.provisionCode,
+			port: config.provisionPort,
+			credentials: this.credentials,
+			preferences,
+		});
 		if (configProblems.length)
 			return;		// start() says what is wrong; nothing is built on an invalid configuration
 		// Each service is built inside a guard of its own: one whose options its
@@ -279,6 +286,7 @@ export class App {
 			onLost: reason => this.#linkDown(reason),
 			onGiveUp: cause => this.#provision(`"${this.station.options.ssid}" failed: ${cause}`),
 		});
+		this.station.subscribe(this.portal);		// a network entered on the page that could not be joined: the page takes credentials again
 		this.portal.onCredentials = credentials => this.station.use(credentials);
 		const saved = config.ssid ? undefined : this.credentials.load();
 		if (config.ssid) {
@@ -291,6 +299,17 @@ export class App {
 		}
 		else
 			this.#provision("no WiFi credentials known");
+		// The access point's passphrase and the page's code, on the console at every boot (never over the
+		// network). After the radio is on: esp32's hardware generator is random only then (ESP-IDF, "Random
+		// Number Generation"), and the SDK's rng takes its seed from it at its first use.
+		if (!this.portal.running) {
+			try {
+				this.portal.prepare();
+			}
+			catch (e) {
+				log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
+			}
+		}
 	}
 
 	#provision(why: string): void {

@@ -26,7 +26,8 @@ export const schema = freezeSchema({
 	wifiConnectTimeout: { kind: "milliseconds", default: 15000, doc: "a WiFi join with no address after this long has failed" },
 	wifiForget: { kind: "flag", default: false, doc: "erase WiFi credentials saved on the device at boot" },
 	provisionSsid: { kind: "string", default: "xs-netkit", doc: "name of the device's own access point while provisioning" },
-	provisionPassword: { kind: "string", default: "", doc: "its password (empty: open; else 8-63 characters)" },
+	provisionPassword: { kind: "string", default: "", doc: "the access point's WPA2 passphrase: empty, the device makes one at its first boot, keeps it and prints it on its console only; or 8-63 characters; or \"open\" for an open access point (warned at every boot)" },
+	provisionCode: { kind: "string", default: "", doc: "the code the provisioning page asks for before it saves, forgets or reports anything: empty, the device makes one (8 characters) at its first boot, keeps it and prints it on its console only; or 6-32 printable characters" },
 	provisionPort: { kind: "port", default: 80, doc: "port of the provisioning page (host targets: 8082)" },
 
 	logLevel: { kind: "choice", choices: ["error", "warn", "info", "debug"], default: "info", doc: "log lines printed: error, warn, info, or debug (adds a line per message and datagram; host targets default to debug)" },
@@ -191,6 +192,16 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });
 		}
 	}
+	// WPA2 takes a passphrase of 8 to 63 characters (IEEE 802.11i); "open" and "" are the two words for the others.
+	const passphrase = String(config.provisionPassword);
+	if (passphrase !== "" && passphrase !== "open" && (passphrase.length < 8 || passphrase.length > 63))
+		problems.push({ key: "provisionPassword", message: `must be 8 to 63 characters (WPA2), "open" for an open access point, or empty to have the device make one; got ${passphrase.length} characters` });
+	const code = String(config.provisionCode);
+	let printable = true;
+	for (let i = 0; printable && i < code.length; i++)
+		printable = code.charCodeAt(i) > 0x20 && code.charCodeAt(i) < 0x7f;
+	if (code !== "" && (code.length < 6 || code.length > 32 || !printable))
+		problems.push({ key: "provisionCode", message: "must be 6 to 32 printable ASCII characters without spaces, or empty to have the device make one" });
 	// A UDP socket on the platforms does not say which port it took: "any port" could never be reported.
 	if (config.udpServer && config.udpPort === 0)
 		problems.push({ key: "udpPort", message: "0 (any port) cannot be used for UDP: the platform's UDP socket does not say which port it took; give a port" });

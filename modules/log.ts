@@ -17,6 +17,12 @@
  * listener as well (the app's log route sends them over the network); a
  * line logged while the listener runs is printed only, so a listener that
  * logs cannot feed itself.
+ *
+ * `log.console(message)` prints a line that never goes to the follower:
+ * for what must stay on the device's own console (serial, xsbug, the host
+ * targets' stdout) and never cross the network, such as the provisioning
+ * passphrase. It is printed whatever the level: a line a person needs to
+ * read off the console is no debug detail.
  */
 
 import mcConfig from "mc/config";
@@ -74,6 +80,11 @@ export class Log {
 
 	error(message: string): void {
 		emit("E", this.tag, message);
+	}
+
+	/** Printed on the console only, at any level: never handed to followLog's listener (never sent over the network). */
+	console(message: string): void {
+		trace(`I (${since()}) ${this.tag}: ${message}\n`);
 	}
 }
 

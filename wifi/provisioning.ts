@@ -6,12 +6,34 @@
  * and handed to the station.
  *
  *   GET  /         the form
- *   POST /join     ssid=…&password=… (form-encoded) → saved, then joined
- *   GET  /status   {"state":"provisioning","ap":"xs-netkit"}
- *   POST /forget   erases saved credentials
+ *   POST /join     ssid=…&password=…&code=… (form-encoded) → saved, then joined
+ *   GET  /status?code=…   {"state":"provisioning","ap":"xs-netkit","why":…}
+ *   POST /forget   code=… → erases saved credentials
+ *
+ * What protects it (docs/security.md, Provisioning):
+ * - The access point is WPA2 with a passphrase the device made once and
+ *   keeps (wifi/provisioning-secrets), unless one is configured or the open
+ *   access point is asked for explicitly (provisionPassword=open, warned at
+ *   every boot): a stranger in range can neither join it nor read what
+ *   crosses it.
+ * - Everything but the form itself takes the code, the proof of possession
+ *   (wifi/provisioning-guard): compared in constant time, at most 5 wrong
+ *   codes a minute across all clients (then 429 with Retry-After), nothing
+ *   saved or erased on a wrong one.
+ * - Both are printed on the device's console only (Log.console): never on
+ *   the log route, in an mDNS record, on the page or in an answer.
+ *
+ * One provisioning at a time: once a /join is accepted, the device tries
+ * that network and the page answers 503 to /join and /forget until the
+ * attempt fails (the portal listens to the station: joinFailed(), /status
+ * then says why, and a corrected /join is taken) or succeeds (the portal
+ * closes). At most 3 connections are served at once; one beyond is closed
+ * unanswered.
  *
  * One request per connection, head and body bounded (2 KB, 512 bytes),
- * responses written within the socket's write budget.
+ * the body by Content-Length only, responses written within the socket's
+ * write budget; an answer given before the whole request was read is
+ * followed by a linger (HttpExchange below).
  */
 
 import WiFi from "wifi";
@@ -19,10 +41,14 @@ import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log } from "modules/log";
 import { TcpListener, type AcceptTarget } from "modules/listener";
-import { RequestHeadParser, closingResponse } from "modules/http";
+import { RequestHeadParser, closingResponse, type HeaderList } from "modules/http";
 import { CloseCause } from "tcp/close-cause";
 import { TcpEndpoint, type TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
-import { CredentialStore, Credentials, credentialsProblem } from "wifi/credentials";
+import { CredentialStore, Credentials, credentialsProblem, type PreferenceStore } from "wifi/credentials";
+import { provisioningSecrets, type ProvisioningSecrets } from "wifi/provisioning-secrets";
+import type { StationListener, StationState } from "wifi/station";
+import { CodeGuard, codeRight, codeWrong } from "wifi/provisioning-guard";
+import { formField } from "wifi/form";
 
 const log = new Log("provisioning");
 
@@ -31,15 +57,37 @@ const headLimit = 2048;
 const bodyLimit = 512;
 /** A request not answered within this long is dropped (ms). */
 const requestTimeout = 10_000;
+/** Connections served at once; one beyond is closed unanswered (each holds up to headLimit + bodyLimit bytes). */
+const maxExchanges = 3;
+/** Seconds a client is asked to wait (Retry-After) while the device tries the network entered. */
+const joiningRetryAfter = 10;
+/** After an answer given before the whole request was read, input is discarded until the peer is quiet this long (ms)… */
+const lingerQuiet = 100;
+/** …or this long at most (ms). */
+const lingerTime = 1000;
 
 export interface PortalOptions {
 	/** The access point's name. */
 	ssid: string;
-	/** Its password: empty for an open network, else 8-63 characters. */
+	/** Its passphrase: "" made by the device and kept, "open" for an open access point, else 8-63 characters. */
 	password: string;
+	/** The code the page asks for: "" made by the device and kept, else the code. */
+	code: string;
 	port: number;
 	/** Where the credentials entered on the page are saved (and forgotten). */
 	credentials: CredentialStore;
+	/** Where a passphrase and code the device made are kept (the device's preferences). */
+	preferences: PreferenceStore;
+}
+
+/** What the page answers to one request. */
+export interface PortalAnswer {
+	status: number;
+	type: string;
+	body: string;
+	headers?: HeaderList;
+	/** Run once the answer is sent. */
+	then?: () => void;
 }
 
 const page = `<!doctype html><html><head><meta name="viewport" content="width=device-width"><title>xs-netkit WiFi</title></head>
@@ -48,11 +96,14 @@ const page = `<!doctype html><html><head><meta name="viewport" content="width=de
 <form method="post" action="/join">
 <p><label>Network name<br><input name="ssid" maxlength="32" required autofocus></label></p>
 <p><label>Password<br><input name="password" type="password" maxlength="63"></label></p>
+<p><label>Code (printed on the device's console)<br><input name="code" maxlength="32" required autocomplete="off" autocapitalize="none" autocorrect="off" spellcheck="false"></label></p>
 <p><button>Join</button></p>
 </form></body></html>
 `;
 
-export class ProvisioningPortal {
+const text = "text/plain";
+
+export class ProvisioningPortal implements StationListener {
 	// The hooks below (the listener's accept, the connections' owner) are
 	// TypeScript `private`: the library calls them, through the casts where
 	// this object is handed over, an application cannot. Not #private: that
@@ -62,6 +113,8 @@ export class ProvisioningPortal {
 	onCredentials: (credentials: Credentials) => void = () => {};
 	#listener: TcpListener | undefined;
 	#lastProblem = "";
+	/** What the portal holds only while it runs. */
+	#run: PortalRun | undefined;
 
 	/** TcpConnectionOwner: the log its connections' handlers use. */
 	private get log(): Log {
@@ -80,87 +133,173 @@ export class ProvisioningPortal {
 		return this.#listener?.port ?? this.options.port;
 	}
 
+	/**
+	 * Read the passphrase and the code (made and kept at the first boot) and
+	 * print them on the console, for the person who will provision the
+	 * device; warn when the access point is to be open. The app calls this
+	 * at every boot, once the WiFi radio is on (esp32's hardware generator,
+	 * which seeds the SDK's rng, is random only while it is: ESP-IDF,
+	 * "Random Number Generation"); start() does it too. Nothing is kept in
+	 * the portal: the idle app holds no secret and no slot for one.
+	 */
+	prepare(): ProvisioningSecrets {
+		const secrets = provisioningSecrets(this.options.preferences, { passphrase: this.options.password, code: this.options.code });
+		const { ssid } = this.options;
+		if (secrets.passphraseFrom === "open")
+			log.warn(`provisionPassword=open: the access point "${ssid}" has no password: anyone in range can join it, read the network password entered on its page, and try the code`);
+		const whence = secrets.passphraseFrom === "made" || secrets.codeFrom === "made" ? "made at this boot, kept"
+			: secrets.passphraseFrom === "kept" || secrets.codeFrom === "kept" ? "kept since the first boot" : "configured";
+		const join = secrets.passphrase ? `join the access point "${ssid}" with the passphrase "${secrets.passphrase}"` : `join the open access point "${ssid}"`;
+		log.console(`to provision, ${join} and enter the code "${secrets.code}" on its page (${whence}; printed on this console only)`);
+		return secrets;
+	}
+
 	/** Open the access point and the page; `why` says what brought the device here. */
 	start(why: string): void {
 		if (this.#listener)
 			return;
 		this.#lastProblem = why;
-		const { ssid, password } = this.options;
+		const { ssid } = this.options;
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
-		WiFi.accessPoint(password ? { ssid, password } : { ssid });
+		const { passphrase, code } = this.prepare();		// with the radio on; printed again for a console opened since boot
+		WiFi.accessPoint(passphrase ? { ssid, password: passphrase } : { ssid });
+		this.#run = new PortalRun(code);
 		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log });
-		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"port":${this.port}} (${why})`);
+		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"security":"${passphrase ? "wpa2" : "open"}","port":${this.port}} (${why})`);
 	}
 
 	stop(): void {
 		this.#listener?.close();
 		this.#listener = undefined;
+		this.#run = undefined;
 		WiFi.mode = WiFi.Mode.station;
 		log.info("provisioning portal closed");
 	}
 
-	/** From the listener: one request per connection. */
+	/** StationListener: a join that fails while the portal waits for one ends the wait (joinFailed). */
+	onStateChange(state: StationState, cause: string): void {
+		if (state === "disconnected")
+			this.joinFailed(cause);
+	}
+
+	/** The network entered on the page could not be joined: the page takes credentials again, and /status says why. */
+	joinFailed(cause: string): void {
+		const run = this.#run;
+		if (run?.joining === undefined)
+			return;
+		this.#lastProblem = `"${run.joining}" failed: ${cause}`;
+		run.joining = undefined;
+		log.info(`${this.#lastProblem}; the page takes credentials again`);
+	}
+
+	/** From the listener: one request per connection, at most maxExchanges at once. */
 	private accept(from: TCP): void {
+		const run = this.#run;
+		if (!run || run.exchanges >= maxExchanges) {
+			log.warn(`${maxExchanges} connections already served: one more closed`);
+			from.close();
+			return;
+		}
+		run.exchanges++;
 		const connection = new TcpEndpoint({ from, owner: this as unknown as TcpConnectionOwner });
 		connection.handler = new HttpExchange(this, connection);
 	}
 
 	/** From a connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
+		if (this.#run)
+			this.#run.exchanges--;
 		if (error)
 			log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
 		if (cause !== CloseCause.LOCAL)		// closed here once answered
 			log.info(`connection from ${connection.peer} ended: ${reason}`);
 	}
 
-	/** The answer to one request: status, content type, body; and what to do once it is sent. */
-	answer(method: string, path: string, body: string): { status: number; type: string; body: string; then?: () => void } {
-		if (method === "GET" && (path === "/" || path === "/index.html"))
+	/**
+	 * The answer to one request: `query` the target's part after "?", the
+	 * form body[0, length). The code is checked before anything is read,
+	 * saved or erased.
+	 */
+	answer(method: string, path: string, query: string, body: Uint8Array, length: number): PortalAnswer {
+		const read = path === "/" || path === "/index.html" || path === "/status";
+		if (!read && path !== "/join" && path !== "/forget")
+			return { status: 404, type: text, body: "not found\n" };
+		if (method !== (read ? "GET" : "POST"))
+			return { status: 405, type: text, body: "method not allowed\n", headers: [["Allow", read ? "GET" : "POST"]] };
+		if (path !== "/status" && read)
 			return { status: 200, type: "text/html; charset=utf-8", body: page };
-		if (method === "GET" && path === "/status")
-			return { status: 200, type: "application/json", body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem }) };
-		if (method === "POST" && path === "/forget") {
+		const given = method === "GET" ? queryField(query, "code") : formField(body, length, "code");
+		const run = this.#run;
+		const refused = this.#refusal(run, given);
+		if (refused || !run)
+			return refused!;
+		if (path === "/status")
+			return { status: 200, type: "application/json", body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem, joining: run.joining }) };
+		if (run.joining !== undefined)
+			return { status: 503, type: text, body: `the device is trying "${run.joining}": ask again if that fails (GET /status says)\n`, headers: [["Retry-After", String(joiningRetryAfter)]] };
+		if (path === "/forget") {
 			const had = this.options.credentials.forget();
 			log.info(had ? "saved credentials forgotten" : "no saved credentials to forget");
-			return { status: 200, type: "text/plain", body: had ? "forgotten\n" : "nothing saved\n" };
+			return { status: 200, type: text, body: had ? "forgotten\n" : "nothing saved\n" };
 		}
-		if (method === "POST" && path === "/join") {
-			const form = parseForm(body);
-			const credentials = { ssid: form.ssid ?? "", password: form.password ?? "" };
-			const problem = credentialsProblem(credentials);
-			if (problem)
-				return { status: 400, type: "text/plain", body: `${problem}\n` };
-			this.options.credentials.save(credentials);
-			log.info(`credentials for "${credentials.ssid}" saved; joining`);
-			return { status: 200, type: "text/plain", body: `Saved. Joining "${credentials.ssid}"…\n`, then: () => this.onCredentials(credentials) };
+		const credentials = { ssid: formField(body, length, "ssid") ?? "", password: formField(body, length, "password") ?? "" };
+		const problem = credentialsProblem(credentials);
+		if (problem)
+			return { status: 400, type: text, body: `${problem}\n` };
+		this.options.credentials.save(credentials);
+		run.joining = credentials.ssid;
+		log.info(`credentials for "${credentials.ssid}" saved; joining`);
+		return { status: 200, type: text, body: `Saved. Joining "${credentials.ssid}"…\n`, then: () => this.onCredentials(credentials) };
+	}
+
+	/** Undefined for the right code; else the answer: 403 (wrong or missing, counted) or 429 (too many lately). */
+	#refusal(run: PortalRun | undefined, given: string | undefined): PortalAnswer | undefined {
+		const check = run ? run.guard.check(given ?? "") : codeWrong;		// no run: the portal stopped while this request came
+		if (check === codeRight)
+			return undefined;
+		if (check === codeWrong) {
+			log.warn(given === undefined ? "a request without the code refused" : "a wrong code refused");
+			return { status: 403, type: text, body: given === undefined ? "the code is missing (it is printed on the device's console)\n" : "wrong code\n" };
 		}
-		if (path === "/" || path === "/status" || path === "/join" || path === "/forget")
-			return { status: 405, type: "text/plain", body: "method not allowed\n" };
-		return { status: 404, type: "text/plain", body: "not found\n" };
+		log.warn(`too many wrong codes: codes are not looked at for ${check} s`);
+		return { status: 429, type: text, body: `too many wrong codes: try again in ${check} s\n`, headers: [["Retry-After", String(check)]] };
 	}
 }
 
-function parseForm(body: string): Record<string, string> {
-	const out: Record<string, string> = {};
-	for (const pair of body.split("&")) {
-		const eq = pair.indexOf("=");
-		if (eq <= 0)
-			continue;
-		try {
-			out[decodeURIComponent(pair.slice(0, eq).replace(/\+/g, " "))] = decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, " "));
-		}
-		catch {
-			// a malformed escape: leave the field out, the validation names what is missing
-		}
+/** What the portal holds while it runs, dropped when it stops: the idle app keeps none of it. */
+class PortalRun {
+	/** The code's checks and their count of wrong tries. */
+	readonly guard: CodeGuard;
+	/** The network entered on the page while the device tries it. */
+	joining: string | undefined = undefined;
+	/** Connections being served. */
+	exchanges = 0;
+
+	constructor(code: string) {
+		this.guard = new CodeGuard({ code });
 	}
-	return out;
+}
+
+/** A field of a request target's query ("code=…&…"), decoded as a form's. */
+function queryField(query: string, name: string): string | undefined {
+	if (!query)
+		return undefined;
+	const bytes = new Uint8Array(ArrayBuffer.fromString(query));
+	return formField(bytes, bytes.length, name);
 }
 
 /**
  * One HTTP request and its response on one connection, as a handler on the
  * TCP library (tcp/connection): the head parsed as it arrives, the body
  * read into a buffer of its own, the response written within the budget.
+ *
+ * An answer given before the whole request was read (a refused head or
+ * length), or with more bytes coming after the request, is followed by a
+ * linger (RFC 7230 6.6): input is read and discarded until the peer has
+ * been quiet lingerQuiet ms, lingerTime at most, then TCP closes. Closing
+ * with unread bytes would reset the connection, and the reset can destroy
+ * the answer in the peer's buffers before it reads it.
  */
 class HttpExchange implements TcpHandler {
 	#portal: ProvisioningPortal;
@@ -169,12 +308,19 @@ class HttpExchange implements TcpHandler {
 	#input = new Uint8Array(bodyLimit);
 	#method = "";
 	#path = "";
+	#query = "";
 	#bodyBytes = 0;
 	#bodyLength = -1;
 	#out: Uint8Array | undefined;
 	#sent = 0;
 	#then: (() => void) | undefined;
 	#timer: Timer | undefined;
+	/** The request was read whole (the answer came after its last byte). */
+	#whole = false;
+	/** Bytes came after the request (or after an early answer) and were discarded. */
+	#discarded = false;
+	/** While lingering: when it ends at the latest (Date.now()), else 0. */
+	#lingerEnd = 0;
 
 	constructor(portal: ProvisioningPortal, connection: TcpConnection) {
 		this.#portal = portal;
@@ -190,27 +336,59 @@ class HttpExchange implements TcpHandler {
 
 	onReadable(connection: TcpConnection): void {
 		while (connection.readable && !this.#out) {
+			let count: number;
 			if (!this.#method) {
-				const count = connection.read(this.#input);
-				if (this.#parser.feed(this.#input.subarray(0, count)))
+				count = connection.read(this.#input);
+				if (count && this.#parser.feed(this.#input.subarray(0, count)))
 					this.#headDone(connection);
 			}
-			else
-				this.#bodyBytes += connection.read(this.#input.subarray(this.#bodyBytes, this.#bodyLength));
+			else {
+				count = connection.read(this.#input.subarray(this.#bodyBytes, this.#bodyLength));
+				this.#bodyBytes += count;
+			}
 			if (this.#method && !this.#out && this.#bodyBytes >= this.#bodyLength)
 				this.#answer(connection);
+			else if (!count)
+				return;		// nothing could be read: the connection closed meanwhile
 		}
-		if (this.#out && connection.readable)
-			connection.read(this.#input);		// one request per connection: anything after it is read and ignored
+		// One request per connection: anything after it (or after an early answer) is read and discarded.
+		while (this.#out && connection.readable && connection.read(this.#input))
+			this.#discarded = true;
+		if (this.#discarded && this.#lingerEnd)
+			this.#linger(connection);		// the peer still sends: linger on, up to the end
 	}
 
 	onWritable(connection: TcpConnection): void {
 		const out = this.#out;
-		if (!out)
+		if (!out || this.#lingerEnd)
 			return;
 		this.#sent += connection.write(out.subarray(this.#sent));
 		if (this.#sent < out.length)
 			return;
+		if (!this.#whole || this.#discarded) {
+			this.#lingerEnd = Date.now() + lingerTime;
+			this.#linger(connection);
+			return;
+		}
+		this.#close(connection);
+	}
+
+	/** Close once the peer has been quiet lingerQuiet ms, or at the linger's end. */
+	#linger(connection: TcpConnection): void {
+		Timer.clear(this.#timer);
+		const left = this.#lingerEnd - Date.now();
+		if (left <= 0) {
+			this.#timer = undefined;
+			this.#close(connection);
+			return;
+		}
+		this.#timer = Timer.set(() => {
+			this.#timer = undefined;
+			this.#close(connection);
+		}, Math.min(lingerQuiet, left));
+	}
+
+	#close(connection: TcpConnection): void {
 		const then = this.#then;
 		connection.close(CloseCause.LOCAL, "answered");
 		then?.();
@@ -226,9 +404,17 @@ class HttpExchange implements TcpHandler {
 		if (error || !head)
 			return this.#respond(connection, error?.status ?? 400, "text/plain", `${error?.message ?? "bad request"}\n`);
 		this.#method = head.method;
-		this.#path = head.target.split("?")[0];
-		this.#bodyLength = Number(head.headers.get("content-length") ?? "0");
-		if (!(this.#bodyLength >= 0 && this.#bodyLength <= bodyLimit))
+		const question = head.target.indexOf("?");
+		this.#path = question < 0 ? head.target : head.target.slice(0, question);
+		this.#query = question < 0 ? "" : head.target.slice(question + 1);
+		// The body's length: Content-Length digits only (RFC 7230 3.3.2); no transfer coding is taken (411, 3.3.3).
+		if (head.headers.has("transfer-encoding"))
+			return this.#respond(connection, 411, "text/plain", "send the form with a Content-Length\n");
+		const length = head.headers.get("content-length") ?? "0";
+		this.#bodyLength = digitsValue(length);
+		if (this.#bodyLength < 0)
+			return this.#respond(connection, 400, "text/plain", "malformed Content-Length\n");
+		if (this.#bodyLength > bodyLimit)
 			return this.#respond(connection, 413, "text/plain", `the form is limited to ${bodyLimit} bytes\n`);
 		if (rest) {
 			const take = new Uint8Array(rest, 0, Math.min(rest.byteLength, this.#bodyLength));
@@ -238,21 +424,30 @@ class HttpExchange implements TcpHandler {
 	}
 
 	#answer(connection: TcpConnection): void {
-		let body = "";
-		try {
-			body = String.fromArrayBuffer(this.#input.slice(0, this.#bodyLength).buffer as ArrayBuffer);
-		}
-		catch {
-			return this.#respond(connection, 400, "text/plain", "the form is not UTF-8\n");
-		}
-		const answer = this.#portal.answer(this.#method, this.#path, body);
+		this.#whole = true;
+		const answer = this.#portal.answer(this.#method, this.#path, this.#query, this.#input, this.#bodyLength);
 		log.info(`${this.#method} ${this.#path} from ${connection.peer}: ${answer.status}`);
 		this.#then = answer.then;
-		this.#respond(connection, answer.status, answer.type, answer.body);
+		this.#respond(connection, answer.status, answer.type, answer.body, answer.headers);
 	}
 
-	#respond(connection: TcpConnection, status: number, type: string, body: string): void {
-		this.#out = new Uint8Array(ArrayBuffer.fromString(closingResponse(status, type, body, [["Cache-Control", "no-store"]])));
+	#respond(connection: TcpConnection, status: number, type: string, body: string, headers?: HeaderList): void {
+		const all: HeaderList = headers ? [["Cache-Control", "no-store"], ...headers] : [["Cache-Control", "no-store"]];
+		this.#out = new Uint8Array(ArrayBuffer.fromString(closingResponse(status, type, body, all)));
 		this.onWritable(connection);
 	}
+}
+
+/** The value of 1 to 9 ASCII digits; -1 for anything else (empty, signs, spaces, a list). */
+function digitsValue(text: string): number {
+	if (text.length < 1 || text.length > 9)
+		return -1;
+	let value = 0;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (c < 0x30 || c > 0x39)
+			return -1;
+		value = value * 10 + c - 0x30;
+	}
+	return value;
 }

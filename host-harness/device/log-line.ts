@@ -36,3 +36,23 @@ export interface ServicesUp {
 	ws?: number;
 	wsPath?: string;
 }
+
+/** What the device prints on its console (only) for the person who provisions it (wifi/provisioning). */
+export interface ProvisioningSecrets {
+	/** The access point's name. */
+	ap: string;
+	/** Its WPA2 passphrase; "" when it is open. */
+	passphrase: string;
+	/** The code the provisioning page asks for. */
+	code: string;
+}
+
+const secretsShape = /^to provision, join the (?:open )?access point "(.*?)"(?: with the passphrase "(.*)")? and enter the code "(.*)" on its page \(/;
+
+/** The secrets from the line `provisioning: to provision, join the access point "…" with the passphrase "…" and enter the code "…" on its page (…)`. */
+export function provisioningSecrets(line: LogLine): ProvisioningSecrets | undefined {
+	if (line.tag !== "provisioning")
+		return undefined;
+	const match = secretsShape.exec(line.message);
+	return match ? { ap: match[1], passphrase: match[2] ?? "", code: match[3] } : undefined;
+}

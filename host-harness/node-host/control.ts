@@ -7,11 +7,14 @@
  *
  *   wifi drop              the link goes down now; the station hears "disconnect"
  *   wifi set {"apDown":true,…}   change the WiFi faults (see wifi.ts)
+ *   ap join {"ssid":…,"password":…}  a client joins the device's own access point:
+ *                          {"ok":true}, or {"refused":why} as a real one refuses it (see wifi.ts)
+ *   ap leave               that client leaves it
  *   stats                  {"tcp":n,"listeners":n,"udp":n,"timers":n,"link":bool}
  */
 
 import * as net from "node:net";
-import { currentWiFi, wifiFaults } from "./wifi.js";
+import { currentWiFi, joinAccessPoint, leaveAccessPoint, wifiFaults } from "./wifi.js";
 import { hostNetwork } from "./net.js";
 import { liveSockets } from "./socket-tcp.js";
 import { liveListeners } from "./socket-listener.js";
@@ -32,6 +35,15 @@ function answer(line: string): unknown {
 	if (word === "wifi" && sub === "set") {
 		Object.assign(wifiFaults, JSON.parse(rest.join(" ")));
 		return { ok: true, faults: wifiFaults };
+	}
+	if (word === "ap" && sub === "join") {
+		const { ssid, password } = JSON.parse(line.slice(line.indexOf("{"))) as { ssid?: string; password?: string };		// as sent: spaces in a passphrase kept
+		const refused = joinAccessPoint(String(ssid ?? ""), String(password ?? ""));
+		return refused ? { refused } : { ok: true };
+	}
+	if (word === "ap" && sub === "leave") {
+		leaveAccessPoint();
+		return { ok: true };
 	}
 	throw new Error(`unknown command "${line.trim()}"`);
 }

@@ -28,6 +28,7 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"net": "net",
 	"logical": "logical",
 	"crypt": "crypt",
+	"rng": "rng",
 	"base64": "base64",
 	"instrumentation": "instrumentation",
 	"preference": "preference",

@@ -29,6 +29,10 @@ export const hostNetwork = {
 	connected: false,
 	/** The device's own access point's name while it is open (provisioning), else "". */
 	accessPoint: "",
+	/** Its WPA2 passphrase; "" when it is open. */
+	accessPointPassword: "",
+	/** Clients joined to it (wifi.ts joinAccessPoint). */
+	accessPointClients: 0,
 	ssid: "",
 	/** The host's loopback, or the address the harness gave a device it runs in a network namespace. */
 	address: process.env.XSNK_HOST_ADDRESS || "127.0.0.1",
@@ -40,7 +44,7 @@ export const hostNetwork = {
 
 	/** Whether device sockets may carry traffic now. */
 	get usable(): boolean {
-		return !this.managed || this.connected || this.accessPoint !== "";
+		return !this.managed || this.connected || (this.accessPoint !== "" && this.accessPointClients > 0);
 	},
 
 	setConnected(connected: boolean): void {

@@ -20,8 +20,22 @@
  * fail), as when a board walks out of range.
  *
  * WiFi.accessPoint({ssid, password}) opens the device's own access point
- * (mode must allow it, as on the simulator): while it is open the device's
- * sockets are reachable at 127.0.0.1 even without a station link.
+ * (mode must allow it, as on the simulator). As on esp32 (xs6wifi.c) a
+ * password makes it WPA2 (there: WPA/WPA2-PSK) and must be 8 to 64
+ * characters, else it throws the board's messages; without one it is open.
+ * A client joins it through the control channel (`ap join {"ssid","password"}`,
+ * control.ts), and is refused as a real access point refuses it: a wrong or
+ * missing passphrase for a WPA2 one (the 4-way handshake fails), any
+ * passphrase for an open one (the security does not match), another name,
+ * no access point. While a client is joined, the device's sockets are
+ * reachable at 127.0.0.1 even without a station link; before one is, a
+ * connection to the device is refused, as nobody could have reached it.
+ *
+ * Deviations: the handshake is a comparison of passphrases (no 4-way
+ * handshake, no encryption: the bytes cross loopback in clear); the model
+ * cannot tell one client from another on loopback, so once one client has
+ * joined, every connection reaches the device until the last client leaves
+ * (`ap leave`) or the access point closes.
  */
 
 import Timer from "./timer.js";
@@ -138,8 +152,10 @@ export default class WiFi {
 		if (![WiFi.Mode.off, WiFi.Mode.station, WiFi.Mode.accessPoint, 3].includes(value as never))
 			throw new Error("invalid wi-fi mode");
 		mode = value;
-		if (!(mode & 2))
+		if (!(mode & 2)) {
 			hostNetwork.accessPoint = "";
+			hostNetwork.accessPointClients = 0;
+		}
 	}
 
 	static accessPoint(options: { ssid: string; password?: string }): void {
@@ -149,7 +165,20 @@ export default class WiFi {
 			throw new Error("Wi-Fi access point disabled");
 		if (!options?.ssid)
 			throw new Error("ssid required");
+		if (Buffer.byteLength(options.ssid) > 32)
+			throw new Error("ssid too long - 32 bytes max");
+		let password = "";
+		if (options.password !== undefined) {
+			password = String(options.password);
+			if (Buffer.byteLength(password) > 64)
+				throw new Error("password too long - 64 bytes max");
+			if (Buffer.byteLength(password) < 8)
+				throw new Error("password too short - 8 bytes min");
+		}
+		hostNetwork.managed = true;		// from now on only a joined client (or a station link) reaches the device
 		hostNetwork.accessPoint = options.ssid;
+		hostNetwork.accessPointPassword = password;
+		hostNetwork.accessPointClients = 0;
 	}
 
 	static connect(options?: { ssid: string; password?: string }): void {
@@ -176,4 +205,31 @@ export default class WiFi {
 /** The station instance, for the control channel. */
 export function currentWiFi(): WiFi | undefined {
 	return instance;
+}
+
+/**
+ * A client (a phone) joins the device's access point: undefined when it
+ * is let in, else why it is refused, as a real access point would refuse it.
+ */
+export function joinAccessPoint(ssid: string, password: string): string | undefined {
+	const open = hostNetwork.accessPoint;
+	if (!open)
+		return "no access point is open";
+	if (ssid !== open)
+		return `no network named "${ssid}" (the access point is "${open}")`;
+	const expected = hostNetwork.accessPointPassword;
+	if (!expected && password)
+		return `"${open}" is an open network: a passphrase does not match its security`;
+	if (expected && !password)
+		return `"${open}" is WPA2: it asks for a passphrase`;
+	if (expected && password !== expected)
+		return "4-way handshake failed: wrong passphrase";
+	hostNetwork.accessPointClients++;
+	return undefined;
+}
+
+/** A client leaves the access point. */
+export function leaveAccessPoint(): void {
+	if (hostNetwork.accessPointClients > 0)
+		hostNetwork.accessPointClients--;
 }

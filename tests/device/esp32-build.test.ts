@@ -18,7 +18,7 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
 		for (const module of ["main", "app/app", "app/config", "modules/log", "wifi/station", "app/tcp-echo-server", "app/tcp-echo-client", "app/udp-echo-server", "udp/server", "websocket/uri", "app/ws-broadcast", "app/ws-log", "app/mac-address", "app/sdk-echo-server",
 			"websocket/frame-parser", "websocket/message-reader", "websocket/validation", "websocket/utf8", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "app/ws-echo-server", "websocket/client", "app/ws-client-session",
-			"wifi/provisioning", "wifi/credentials",
+			"wifi/provisioning", "wifi/credentials", "wifi/form", "wifi/provisioning-secrets", "wifi/provisioning-guard", "rng",
 			// The clock: SNTP on ECMA-419 UDP, and Moddable's time (Time.set sets the board's clock).
 			"sntp/client", "sntp/packet", "modules/clock", "time",
 			// The name: mDNS/DNS-SD on ECMA-419 UDP (add() joins the group on the board's lwip socket).
