@@ -39,8 +39,10 @@
  * have refilled without a callback.
  *
  * Half-close: on onError the budget is learnt with a zero-length write and
- * the handler's onPeerEnd() writes what it still holds before the close. Where
- * the platform refuses writes after the FIN (lwip), those bytes are lost.
+ * the handler's onPeerEnd() writes what it still holds before the close. It
+ * gets onPeerEnd() for every peer end, FIN or reset, on every platform, with
+ * no budget where the platform refuses writes (a reset; lwip after the FIN):
+ * there those bytes are lost.
  *
  * ECMA-419 style: the socket's callbacks are prototype functions reaching
  * this object as `this.target`; no closure per connection.
@@ -432,11 +434,19 @@ export class TcpEndpoint implements TcpConnection {
 		}
 		const outer = this.begin();
 		try {
-			if (this.learnBudget())
-				this.handler?.onPeerEnd?.(this);		// a FIN: write back what the peer sent before it, as far as the platform lets us
+			if (!this.learnBudget())
+				this.writable = 0;
 		}
 		catch {
-			// gone: what is held is lost (lwip after a FIN, a reset)
+			this.writable = 0;		// gone for writing too (a reset; lwip after a FIN): what is held is lost
+		}
+		try {
+			// Every peer end, whatever the platform still takes: a FIN's handler writes back what the
+			// peer sent before it, as far as the budget goes (none after a reset, nor on lwip).
+			this.handler?.onPeerEnd?.(this);
+		}
+		catch {
+			// gone: what is held is lost
 		}
 		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
 		this.end(outer);

@@ -547,6 +547,9 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 
 	closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
 		this.#head = undefined;
+		// Refused, unreachable, TLS refused: an attempt that failed, as a failed DNS lookup is (onError, then onDisconnected).
+		if (cause === CloseCause.CONNECT_FAILED)
+			this.#events.error(connection, `no connection to ${connection.peer}: ${reason}`);
 		this.#events.closed(connection, this.#failure ?? reason);
 	}
 

@@ -1133,11 +1133,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	onProtocolError(closeCode: number, reason: string): void {
 		this.log.warn(`Protocol error from ${this.peer}: ${reason} (close ${closeCode})`);
 		const handler = this.openOptions!.handler;
+		// The handler hears of it once the connection is failing (7.1.7: no more data from us), as
+		// it hears of a Close once answered: a send inside onProtocolError is refused, never put before the Close.
+		const closing = this.closeSent;
+		if (!closing)
+			this.fail(closeCode, reason, CloseCause.PROTOCOL_ERROR);
 		if (handler.onProtocolError)
 			handler.onProtocolError(this, closeCode, reason);
-		if (this.closeSent)
+		if (closing)
 			this.destroy(CloseCause.PROTOCOL_ERROR, `protocol error: ${reason}`);
-		else
-			this.fail(closeCode, reason, CloseCause.PROTOCOL_ERROR);
 	}
 }

@@ -3,6 +3,9 @@
  * Moddable's lwIP sockets over lwIP configured as the esp32 build configures
  * it (lwip/manifest.json, lwip/install.sh), in a network namespace of its own
  * (host-harness/lib/netns.ts), reached at its own address as a board is.
+ * The kit's app, or a user's (device/app.ts): its manifest with the lwIP
+ * sockets' (lwip/sockets-manifest.json), as lwip/manifest.json is the kit's
+ * app's with them.
  *
  * The namespace's end of the link becomes a bridge with a TAP device on it:
  *
@@ -28,9 +31,11 @@ import { findSdk, which } from "./sdk.js";
 import { buildForSimulator, runSimulator } from "./sim.js";
 import { whyNoNamespaces, type LanLink } from "../lib/netns.js";
 import { DnsServer } from "../peers/dns-server.js";
+import { appBuildDir, type App } from "./app.js";
 
 export const lwipLibrary = path.join(projectRoot, "build", "lwip", "liblwip.a");
 const lwipManifestDir = path.join(projectRoot, "lwip");
+const lwipSockets = path.join(lwipManifestDir, "sockets-manifest.json");
 const lwipBuildDir = path.join(projectRoot, "build", "lwip-sim");
 const tapName = "xsnktap";
 
@@ -75,15 +80,28 @@ function bridgeTap(link: LanLink): void {
 		inside(link, ["link", "set", device, "up"]);
 }
 
-/** Build the lwip app (mcconfig key=value config), start it in the link's namespace, and return its process (ready once its services are up). */
-export async function startLwipSimulator(config: Record<string, string>, link: LanLink, readyTimeoutMs = 60_000, progress?: (text: string) => void): Promise<DeviceProcess> {
+/**
+ * A user's app over lwIP: a manifest of its own in the app's build folder
+ * that includes the app's manifest and the lwIP sockets', built there.
+ */
+function lwipAppBuild(app: App): { manifestDir: string; outDir: string } {
+	const outDir = appBuildDir(app, "lwip");
+	const manifestDir = path.join(outDir, app.name);
+	fs.mkdirSync(manifestDir, { recursive: true });
+	fs.writeFileSync(path.join(manifestDir, "manifest.json"), JSON.stringify({ include: [app.manifest, lwipSockets] }, null, "\t"));
+	return { manifestDir, outDir };
+}
+
+/** Build the lwip app (the kit's, or `app`; mcconfig key=value config), start it in the link's namespace, and return its process (ready once its services are up). */
+export async function startLwipSimulator(config: Record<string, string>, link: LanLink, readyTimeoutMs = 60_000, progress?: (text: string) => void, app?: App): Promise<DeviceProcess> {
 	const why = whyNoLwip();
 	if (why)
 		throw new Error(`cannot run the lwip target: ${why}`);
 	const lookup = findSdk();
 	if ("missing" in lookup)
 		throw new Error(lookup.missing);
-	const library = await buildForSimulator(lookup.sdk, config, false, { manifestDir: lwipManifestDir, outDir: lwipBuildDir }, progress);
+	const build = app ? lwipAppBuild(app) : { manifestDir: lwipManifestDir, outDir: lwipBuildDir };
+	const library = await buildForSimulator(lookup.sdk, config, false, build, progress);
 	bridgeTap(link);
 	const env = {
 		XSNK_LWIP_TAP: tapName,

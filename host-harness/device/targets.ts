@@ -108,8 +108,8 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
 	if (options.clock !== undefined)
 		env.XSNK_HOST_CLOCK = String(options.clock);
-	if (options.target === "lwip" && (!options.lan || options.xsbugPort || options.app))
-		throw new Error("the lwip target runs the kit's app in a network namespace (--netns), with its log on its stdout");
+	if (options.target === "lwip" && (!options.lan || options.xsbugPort))
+		throw new Error("the lwip target runs in a network namespace (--netns), with its log on its stdout");
 	if (options.target !== "node" && (options.wifiFaults || options.control || options.clock !== undefined))
 		throw new Error("WiFi faults, the boot clock and the control channel exist on the Node-hosted device only");
 	if (options.lan && options.control)
@@ -119,7 +119,7 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	if (options.lan)
 		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
 	const device = options.target === "lwip" && options.lan
-		? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress)
+		? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress, options.app)
 		: options.target === "sim"
 			? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress, options.app)
 			: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan, options.app);

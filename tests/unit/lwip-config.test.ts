@@ -16,7 +16,7 @@ const fragment = Object.fromEntries(fs.readFileSync(path.join(root, "lwip/sdkcon
 describe("lwIP control blocks", () => {
 	it("the esp32 and lwip manifests give the app the fragment's counts", () => {
 		const esp32 = JSON.parse(fs.readFileSync(path.join(root, "lwip/esp32-manifest.json"), "utf8")).platforms.esp32.config;
-		const lwip = JSON.parse(fs.readFileSync(path.join(root, "lwip/manifest.json"), "utf8")).platforms.lin.config;
+		const lwip = JSON.parse(fs.readFileSync(path.join(root, "lwip/sockets-manifest.json"), "utf8")).platforms.lin.config;
 		for (const config of [esp32, lwip]) {
 			expect(config.lwipMaxActiveTcp).toBe(Number(fragment.CONFIG_LWIP_MAX_ACTIVE_TCP));
 			expect(config.lwipMaxListeningTcp).toBe(Number(fragment.CONFIG_LWIP_MAX_LISTENING_TCP));

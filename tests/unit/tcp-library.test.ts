@@ -104,6 +104,40 @@ describe("no handler event from inside a call the handler made", () => {
 	});
 });
 
+describe("tcp/server: how a peer's end reaches the handler", () => {
+	it("a peer's FIN and a peer's reset both give onPeerEnd, then onClose peer-closed; after a reset there is no budget", async () => {
+		const events: string[] = [];
+		const server = serve({
+			service: {
+				open: () => ({
+					onReadable(connection: TcpConnection) {
+						connection.read(new Uint8Array(64));
+					},
+					onPeerEnd(connection: TcpConnection) {
+						events.push(`peerEnd ${connection.writable > 0 ? "budget" : "none"}`);
+					},
+					onClose(_connection: TcpConnection, cause: CloseCause) {
+						events.push(`close ${cause}`);
+					},
+				}),
+			},
+		});
+		for (const ending of ["fin", "reset"]) {
+			const socket = net.connect(server.port, "127.0.0.1");
+			socket.on("error", () => {});
+			await new Promise(resolve => socket.once("connect", resolve));
+			socket.write("hi");
+			await new Promise(resolve => setTimeout(resolve, 50));
+			if (ending === "fin")
+				socket.end();
+			else
+				socket.resetAndDestroy();
+			await until(() => events.length === (ending === "fin" ? 2 : 4));
+		}
+		expect(events).toEqual(["peerEnd budget", "close peer-closed", "peerEnd none", "close peer-closed"]);
+	});
+});
+
 describe("tcp/client with a service of its own", () => {
 	it("connects, hands the connection to its handler, and reconnects with backoff after the peer closes", async () => {
 		const received: string[] = [];

@@ -301,9 +301,13 @@ describe("WebSocketClient", () => {
 		unused.close();
 		const events = recordedClient({ uri: `ws://127.0.0.1:${port}/`, reconnect: { initialDelay: 10, maxAttempts: 2 } });
 		events.client.connect();
-		await until(() => events.errors.length === 1, "gave up");
+		await until(() => events.errors.some(e => e.includes("giving up")), "gave up");
 		expect(events.disconnected).toEqual(["connection refused or unreachable", "connection refused or unreachable", "connection refused or unreachable"]);
-		expect(events.errors[0]).toMatch(/giving up .* after 2 attempts/);
+		// Each refused attempt is an error, then the client gives up.
+		expect(events.errors).toEqual([
+			...Array(3).fill(`no connection to 127.0.0.1:${port}: connection refused or unreachable`),
+			expect.stringMatching(/giving up .* after 2 attempts/),
+		]);
 	});
 
 	it("pings the server, and drops the connection when pongs stop", async () => {

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebSocketServer } from "websocket/server";
-import type { WebSocketConnection, WebSocketHandler } from "websocket/connection";
+import { CLOSING, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
 import { MessageType, Opcode } from "websocket/constants";
 import { MASK, encode } from "./helpers.js";
 import { RawClient, until } from "./peers.js";
@@ -117,6 +117,25 @@ describe("a WebSocket route's handler gets onClose, last and once, however the c
 		raw.write(encode({ opcode: Opcode.BINARY, payload: new Uint8Array(65), fin: true, mask: MASK }));
 		await ended(recorder);
 		expect(recorder.events).toEqual(["open", "protocolError:1009", "close:protocol-error"]);
+	});
+
+	it("inside onProtocolError the connection is already failing: a send is refused, only the Close goes out", async () => {
+		const recorder = new Recorder();
+		const inside: [number, boolean][] = [];
+		recorder.onProtocolError = (connection: WebSocketConnection, code: number) => {
+			recorder.events.push(`protocolError:${code}`);
+			inside.push([connection.state, connection.sendText("too late")]);
+		};
+		const server = serve(recorder);
+		const raw = await RawClient.open(server.port, "/r");
+		cleanups.push(() => raw.destroy());
+		await until(() => recorder.events.length === 1, "onOpen");
+		raw.write(encode({ opcode: Opcode.TEXT, payload: "unmasked", fin: true }));
+		await ended(recorder);
+		expect(inside).toEqual([[CLOSING, false]]);
+		await until(() => raw.closes.length === 1, "the Close");
+		expect(raw.closes[0].code).toBe(1002);
+		expect(raw.messages).toEqual([]);
 	});
 });
 
