@@ -25,6 +25,8 @@ export interface Snapshot {
 	wsStopClients: number;
 	tcpServed: number;
 	tcpWaiting: number;
+	/** The connections the library's routes keep (WebSocketRoute.count): /echo, /stream, and /echo of the server GET /stop closes. */
+	routes: number[];
 }
 
 /** The service whose connections' last event is not "close". */

@@ -380,6 +380,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 		expect(events.dropped).toBe(0);
 		expect(Object.entries(snapshot.open).filter(([, count]) => count !== 0)).toEqual([]);
 		expect([snapshot.wsClients, snapshot.wsStopClients, snapshot.tcpServed, snapshot.tcpWaiting]).toEqual([0, 0, 0, 0]);
+		expect(snapshot.routes, "connections the routes still keep").toEqual([0, 0, 0]);
 		const connections = new Map<string, string[]>();
 		for (const entry of events.all.filter(e => e.service !== "udp")) {
 			const key = `${entry.service} ${entry.id}`;
