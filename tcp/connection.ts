@@ -310,7 +310,7 @@ export class TcpEndpoint implements TcpConnection {
 			left = socket.write(part);
 		}
 		catch (e) {
-			// lwip after the peer's FIN: "not ready". A "would block" is a budget mistake, ours.
+			// lwip after a reset: "not ready". A "would block" is a budget mistake, ours.
 			if (String((e as Error)?.message).includes("would block"))
 				throw e;
 			throw new ConnectionGone(`write refused: ${(e as Error)?.message}`);
