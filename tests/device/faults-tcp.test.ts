@@ -60,6 +60,23 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 		await judge.recovered();
 	}, 240_000);
 
+	it("50 connections that end abruptly, then 8 at once beyond capacity that leave their echo unread: a fresh client is served within 2 s", async () => {
+		const endings = [
+			() => reset(tcp(), 1000, 0),
+			() => vanish(tcp(), 20_000, 0),
+			() => halfClose(tcp(), 700, 5000).then(() => undefined),
+			() => echoOnce(tcp(), randomPayload(300), k.echoTimeoutMs).then(() => undefined),
+		];
+		for (let i = 0; i < 50; i++)
+			await endings[i % 4]();
+		// 2 served, 1 waiting, 5 closed by the device; every one gone with its echo unread (the kernel resets).
+		await Promise.all(Array.from({ length: 8 }, () => vanish(tcp(), 20_000, 0)));
+		// Asked again (refused, reset, or no echo) for up to 2 s: then it must have been served.
+		const servedAfter = await freshTcpClientServed(device.endpoints, { withinMs: 2000 });
+		console.log(`faults-tcp on ${tier.name}: a fresh client served ${servedAfter} ms after 8 at once beyond capacity`);
+		await judge.recovered();
+	}, 120_000);
+
 	it("a dead connection waiting in the backlog never holds its place", async () => {
 		// Defaults: 2 served, 1 waiting. Two live clients take the slots, a third waits and dies.
 		const live = [await tryConnect(tcp()), await tryConnect(tcp())];
