@@ -48,7 +48,9 @@
  *   onError; this host goes on as esp32 does (above). The SDK's own lwip
  *   tcp.c, unpatched, refuses every write with "not ready" from the FIN on.
  * - onError is always reported, once the buffered bytes are read (as lwip
- *   does). The simulator ($MODDABLE/modules/io/socket/lin/tcp.c) reports it
+ *   does for an error while its control block lives; a reset it reports at
+ *   once with the kit's lwip/patches/sdk-7, the bytes still readable: this
+ *   host keeps the order that loses nothing). The simulator ($MODDABLE/modules/io/socket/lin/tcp.c) reports it
  *   only if nothing was buffered when the error was found, never for an
  *   error found by write(), and stops polling a socket in the error state,
  *   so the app hears nothing more at all; the device code finds such
