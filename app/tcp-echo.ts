@@ -8,7 +8,8 @@
  * reading, the budget stays at zero, the buffer fills, it stops reading,
  * the platform's receive buffer fills and TCP pushes back on the peer; when
  * the budget comes back, it all moves again. On the peer's FIN (onPeerEnd) it
- * writes back what it still holds, as far as the platform takes it.
+ * writes back what it still holds, the rest as the budget comes back
+ * (tcp/connection closes once it holds nothing).
  *
  * A greeting (the echo client's "Hello World!") is written once, whole,
  * with the first budget that takes it, and is not counted as echoed.

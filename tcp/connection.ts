@@ -9,7 +9,7 @@
  * States, explicit: "connecting" (outgoing, no budget yet) → "open" (the
  * first budget) → "closed" (once, with a cause: tcp/close-cause). A peer's
  * FIN or reset gives the handler onPeerEnd() while still open, to write what
- * it holds, then closes.
+ * it holds; it closes once that is written (below, half-close).
  *
  * Reading: the handler reads into a buffer it keeps, read(view), never a new
  * ArrayBuffer per read; `readable` says how many bytes wait. Writing:
@@ -25,24 +25,28 @@
  * (ConnectionGone, thrown to the handler's caller here, which closes).
  *
  * Dead peers. The platforms report a reset or a FIN through onError, but
- * not always (the README's platform notes):
- * - the simulator (lin tcp.c) reports onError only if nothing was buffered
- *   when it found the error, never for an error found by write(), and stops
- *   polling a failed socket: no onReadable, onWritable or onError ever after;
- * - on lwip a FIN makes every later write() throw "not ready".
- * So a connection that the platform owes a callback (bytes the handler
- * cannot write, bytes it cannot read, or bytes written and no budget back)
- * for `quietLimit` ms is asked by its owner with probe(): a zero-length
- * write, which the platform refuses once the connection is gone (lin: the
- * kernel's EPIPE after a reset; lwip: the error state, "not ready") and
- * otherwise answers with the budget it has now, which the simulator may
- * have refilled without a callback.
+ * not always (the README's platform notes): the simulator (lin tcp.c)
+ * reports onError only if nothing was buffered when it found the error,
+ * never for an error found by write(), and stops polling a failed socket:
+ * no onReadable, onWritable or onError ever after. So a connection that the
+ * platform owes a callback (bytes the handler cannot write, bytes it cannot
+ * read, or bytes written and no budget back) for `quietLimit` ms is asked
+ * by its owner with probe(): a zero-length write, which the platform
+ * refuses once the connection is gone (lin: the kernel's EPIPE after a
+ * reset; lwip: the error state, "not ready") and otherwise answers with the
+ * budget it has now, which the simulator may have refilled without a
+ * callback.
  *
- * Half-close: on onError the budget is learnt with a zero-length write and
- * the handler's onPeerEnd() writes what it still holds before the close. It
- * gets onPeerEnd() for every peer end, FIN or reset, on every platform, with
- * no budget where the platform refuses writes (a reset; lwip after the FIN):
- * there those bytes are lost.
+ * Half-close (the peer's FIN, RFC 9293 3.6: it still reads): on onError the
+ * budget is learnt with a zero-length write (refused after a reset) and the
+ * handler gets onPeerEnd() for every peer end, FIN or reset, on every
+ * platform, with no budget where the platform refuses writes (a reset): it
+ * writes what it still holds, as far as the budget takes it. What the budget
+ * did not take is written as budget comes back (onWritable: lwip with the
+ * kit's patched tcp.c, the Node host), and the connection closes once the
+ * handler holds nothing more. A platform that gives no more budget after the
+ * FIN (the simulator) is found by the probe: a probe that moves nothing
+ * closes it, and what is held is lost.
  *
  * ECMA-419 style: the socket's callbacks are prototype functions reaching
  * this object as `this.target`; no closure per connection.
@@ -76,7 +80,7 @@ export interface TcpHandler {
 	onReadable(connection: TcpConnection): void;
 	/** The write budget: connection.writable (also after a probe found the platform refilled it). */
 	onWritable?(connection: TcpConnection): void;
-	/** The peer ended (FIN) or reset: write what you hold, as far as the budget takes it; the connection closes next. */
+	/** The peer ended (FIN) or reset: write what you hold, as far as the budget takes it; the connection closes once `pending` is 0 (onWritable brings more budget until then). */
 	onPeerEnd?(connection: TcpConnection): void;
 	/** Closed: the last event, once. reason: a few words for a log. */
 	onClose?(connection: TcpConnection, cause: CloseCause, reason: string): void;
@@ -177,6 +181,8 @@ export class TcpEndpoint implements TcpConnection {
 	private unconfirmed = 0;
 	/** Set only on an outgoing connection that closed before it came up (no slot on the others). */
 	declare private neverOpen?: boolean;
+	/** Set only once the peer's FIN came while the handler still held bytes: it closes when they are written. */
+	declare private peerEnded?: true;
 	/** Present while a platform callback runs the handler: a close() then reports once the callback is done. */
 	declare private inEvent?: true;
 	/** A close made inside an event, reported when it returns: cause, reason, error. */
@@ -225,10 +231,19 @@ export class TcpEndpoint implements TcpConnection {
 		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
 	}
 
-	/** Called by the owner's one timer: a quiet connection is probed, and closed when the probe finds it gone. */
+	/**
+	 * Called by the owner's one timer: a quiet connection is probed, and
+	 * closed when the probe finds it gone, or, after the peer's FIN, when the
+	 * probe moves nothing (the platform takes no more).
+	 */
 	check(now: number): void {
-		if (this.quiet(now) && !this.probe())
+		if (!this.quiet(now))
+			return;
+		const held = this.handler?.pending ?? 0;
+		if (!this.probe())
 			this.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
+		else if (this.peerEnded && this.state === "open" && (this.handler?.pending ?? 0) >= held)
+			this.close(CloseCause.PEER_CLOSED, "peer closed or reset");
 	}
 
 	/**
@@ -242,6 +257,7 @@ export class TcpEndpoint implements TcpConnection {
 			if (!this.learnBudget())
 				return false;
 			this.handler?.onWritable?.(this);
+			this.closeIfWritten();
 			return true;
 		}
 		catch {
@@ -296,7 +312,7 @@ export class TcpEndpoint implements TcpConnection {
 			left = socket.write(part);
 		}
 		catch (e) {
-			// lwip after the peer's FIN: "not ready". A "would block" is a budget mistake, ours.
+			// lwip after a reset: "not ready". A "would block" is a budget mistake, ours.
 			if (String((e as Error)?.message).includes("would block"))
 				throw e;
 			throw new ConnectionGone(`write refused: ${(e as Error)?.message}`);
@@ -415,6 +431,7 @@ export class TcpEndpoint implements TcpConnection {
 					return;		// the owner closed it
 			}
 			this.handler?.onWritable?.(this);
+			this.closeIfWritten();
 		}
 		catch (e) {
 			this.failed(e, "write");
@@ -433,23 +450,45 @@ export class TcpEndpoint implements TcpConnection {
 			return;
 		}
 		const outer = this.begin();
+		if (!this.peerEnded && this.writeHeld() && !cause)
+			this.peerEnded = true;		// the rest as budget comes back (onWritable), then close
+		else
+			this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
+		this.end(outer);
+	}
+
+	/**
+	 * The peer ended: the handler writes back what the peer sent before its
+	 * FIN, as far as the budget takes it (none after a reset: the budget is
+	 * refused). Whether it still holds bytes.
+	 */
+	private writeHeld(): boolean {
+		let writable = true;
 		try {
 			if (!this.learnBudget())
-				this.writable = 0;
+				writable = false;
 		}
 		catch {
-			this.writable = 0;		// gone for writing too (a reset; lwip after a FIN): what is held is lost
+			writable = false;		// gone for writing too (a reset)
 		}
+		if (!writable)
+			this.writable = 0;
 		try {
 			// Every peer end, whatever the platform still takes: a FIN's handler writes back what the
-			// peer sent before it, as far as the budget goes (none after a reset, nor on lwip).
+			// peer sent before it, as far as the budget goes (none after a reset).
 			this.handler?.onPeerEnd?.(this);
+			return writable && this.state === "open" && (this.handler?.pending ?? 0) > 0;
 		}
 		catch {
-			// gone: what is held is lost
+			return false;		// gone: what is held is lost
 		}
-		this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
-		this.end(outer);
+	}
+
+
+	/** After the peer's FIN: close once the handler has written everything it held. */
+	private closeIfWritten(): void {
+		if (this.peerEnded && this.state === "open" && !(this.handler?.pending ?? 0))
+			this.close(CloseCause.PEER_CLOSED, "peer closed or reset");
 	}
 }
 

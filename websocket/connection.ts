@@ -847,13 +847,13 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.dispatch();
 	}
 
-	/** @internal The peer's FIN or reset: write what the budget takes now (a half-closed peer still reads); TCP closes next. */
+	/** @internal The peer's FIN or reset: write what the budget takes now (a half-closed peer still reads); TCP closes once the rest is written (tcp/connection). */
 	onPeerEnd(): void {
 		try {
 			this.writeQueued();
 		}
 		catch {
-			// gone for writing too (a reset; lwip after a FIN)
+			// gone for writing too (a reset)
 		}
 	}
 

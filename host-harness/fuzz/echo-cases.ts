@@ -13,8 +13,6 @@ export interface EchoGenOptions {
 	/** Largest TCP payload. */
 	maxTcp: number;
 	maxDelayMs: number;
-	/** false: every TCP case half-closes after its echo (a device on lwIP cannot write after the peer's FIN). Default true. */
-	halfCloseEchoes?: boolean;
 }
 
 /** Random bytes, or a pattern a byte-shifting echo would garble visibly. */
@@ -31,7 +29,7 @@ export function tcpCase(rng: Rng, index: number, seed: number, options: EchoGenO
 	const [low, high] = rng.weighted<[number, number]>([[[0, 0], 5], [[1, 100], 35], [[101, 2000], 35], [[2001, 8000], 20], [[8001, 65536], 5]]);
 	const size = Math.min(options.maxTcp, rng.int(low, high));
 	const data = payload(rng, size);
-	return { kind: "tcp", index, seed, payload: data, writes: writePlan(rng, size, options.maxDelayMs), finEarly: rng.chance(0.4) && options.halfCloseEchoes !== false };
+	return { kind: "tcp", index, seed, payload: data, writes: writePlan(rng, size, options.maxDelayMs), finEarly: rng.chance(0.4) };
 }
 
 export function udpCase(rng: Rng, index: number, seed: number): UdpCase {

@@ -20,8 +20,6 @@ export interface GenerateOptions {
 	wsPath: string;
 	/** Longest pause between two writes of a case (ms). */
 	maxDelayMs: number;
-	/** false: no TCP case half-closes before its echo (see EchoGenOptions). */
-	halfCloseEchoes?: boolean;
 }
 
 export const defaultWeights: Record<CaseKind, number> = { ws: 5, handshake: 2, tcp: 2, udp: 1 };
@@ -37,7 +35,7 @@ export function generateCase(seed: number, index: number, options: GenerateOptio
 	switch (kind) {
 		case "ws": return wsCase(rng, index, own, { maxPayload: small ? 4096 : 100_000, maxDelayMs: options.maxDelayMs });
 		case "handshake": return handshakeCase(rng, index, own, { host: options.wsHost, path: options.wsPath, maxDelayMs: options.maxDelayMs });
-		case "tcp": return tcpCase(rng, index, own, { maxTcp: small ? 4096 : 65536, maxDelayMs: options.maxDelayMs, halfCloseEchoes: options.halfCloseEchoes });
+		case "tcp": return tcpCase(rng, index, own, { maxTcp: small ? 4096 : 65536, maxDelayMs: options.maxDelayMs });
 		case "udp": return udpCase(rng, index, own);
 	}
 }

@@ -41,8 +41,6 @@ export interface FuzzOptions {
 	handshakeTimeoutMs?: number;
 	/** The device pings its WebSocket clients on its own (wsHeartbeat on). Default false. */
 	heartbeat?: boolean;
-	/** false: no TCP case half-closes before its echo (lwIP: no write after the peer's FIN). Default true. */
-	halfCloseEchoes?: boolean;
 	/** A fresh client must be served every this many cases (0: never). Default 250. */
 	healthEvery?: number;
 	/** How long a health check keeps trying (refused, reset, 503) before it fails (ms). Default max(10 s, 2 × timeoutMs). */
@@ -121,7 +119,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 	const url = endpoints.ws ? new URL(endpoints.ws) : undefined;
 	const context: WsContext | undefined = url && { url, timeoutMs, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000, heartbeat: options.heartbeat ?? false };
 	const generate = (index: number) => generateCase(seed, index, {
-		weights, scale, wsHost: url?.host ?? "", wsPath: url?.pathname ?? "/", maxDelayMs: options.maxDelayMs ?? 3, halfCloseEchoes: options.halfCloseEchoes,
+		weights, scale, wsHost: url?.host ?? "", wsPath: url?.pathname ?? "/", maxDelayMs: options.maxDelayMs ?? 3,
 	});
 	const indices = options.indices ?? Array.from({ length: options.cases }, (_, i) => i);
 	const report: FuzzReport = {

@@ -8,6 +8,7 @@
  *   node build/node/host-harness/lwip/measure.js pcbs       connections maxClients+1 … 12, held open
  *   node build/node/host-harness/lwip/measure.js flood      maxClients+50 at once, then a fresh client
  *   node build/node/host-harness/lwip/measure.js timewait   1,000 short connections in a row, TCP and WebSocket
+ *   node build/node/host-harness/lwip/measure.js burst      50 abrupt ends, then 8 at once beyond capacity, then a fresh client (15 rounds)
  *   node build/node/host-harness/lwip/measure.js clients    the device's own clients while its servers are full
  *   node build/node/host-harness/lwip/measure.js halfclose  bytes echoed after the peer's FIN, 0 B to 1 MiB
  *   node build/node/host-harness/lwip/measure.js memory     lwIP's pools and heap per idle connection
@@ -18,7 +19,8 @@ import WebSocket from "ws";
 import { startLanDevice, type LanDevice } from "../device/lan.js";
 import { lwipStats } from "./../device/lwip.js";
 import { createLink } from "../lib/netns.js";
-import { halfClose, tryConnect } from "../faults/tcp.js";
+import { halfClose, reset, tryConnect, vanish } from "../faults/tcp.js";
+import { freshTcpClientServed } from "../oracle/health.js";
 import { echoOnce, randomPayload } from "../oracle/tcp-echo.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { WsPeer } from "../peers/ws-peer.js";
@@ -36,7 +38,8 @@ function pools(stats: Stats): string {
 		return p ? `${name} ${p.used}/${p.avail} max ${p.max}${p.err ? ` err ${p.err}` : ""}` : "";
 	};
 	const heap = stats["MEM HEAP"];
-	return [pool("TCP_PCB"), pool("TCP_PCB_LISTEN"), pool("TCP_SEG"), pool("PBUF_POOL"), heap ? `heap ${heap.used} B max ${heap.max} B` : ""].filter(Boolean).join(", ");
+	const states = Object.entries(stats["TCP STATES"] ?? {}).filter(([, count]) => count).map(([state, count]) => `${state} ${count}`).join(" ");
+	return [pool("TCP_PCB"), states && `(${states})`, pool("TCP_PCB_LISTEN"), pool("TCP_SEG"), pool("PBUF_POOL"), heap ? `heap ${heap.used} B max ${heap.max} B` : ""].filter(Boolean).join(", ");
 }
 
 /** A TCP client of the echo server: did it connect, was it echoed within `ms`, did the device close it. */
@@ -153,6 +156,41 @@ const measures: Record<string, () => Promise<void>> = {
 				}
 			}
 			console.log(`1000 WebSocket connections in a row (echo, close 1000; the device closes TCP first: TIME_WAIT on the device): ${ok} served, ${failed} failed${failures.length ? ` (${failures.join("; ")})` : ""}, ${Date.now() - t1} ms; ${pools(await lwipStats(device.running.process))}`);
+		});
+	},
+
+	async burst() {
+		await withDevice({}, async device => {
+			const tcp = device.endpoints.tcp!;
+			const endings = [
+				() => reset(tcp, 1000, 0),
+				() => vanish(tcp, 20_000, 0),
+				() => halfClose(tcp, 700, 5000).then(() => undefined),
+				() => echoOnce(tcp, randomPayload(300), 5000).then(() => undefined),
+			];
+			// Rounds 11 to 15: the 8 say nothing and close after 500 ms, so the device closes the 5 beyond capacity first (TIME_WAIT on the device).
+			const silentEight = async () => {
+				const sockets = await Promise.all(Array.from({ length: 8 }, () => tryConnect(tcp, 3000)));
+				await sleep(500);
+				for (const socket of sockets)
+					socket?.destroy();
+			};
+			for (let round = 1; round <= 15; round++) {
+				for (let i = 0; i < 50; i++)
+					await endings[i % 4]();
+				if (round <= 10)
+					await Promise.all(Array.from({ length: 8 }, () => vanish(tcp, 20_000, 0)));
+				else
+					await silentEight();
+				let outcome: string;
+				try {
+					outcome = `served after ${await freshTcpClientServed(device.endpoints, { withinMs: 10_000 })} ms`;
+				}
+				catch (e) {
+					outcome = (e as Error).message;
+				}
+				console.log(`round ${round}: 50 abrupt ends, then 8 at once ${round <= 10 ? "that leave their echo unread" : "that say nothing"}: a fresh client ${outcome}; ${pools(await lwipStats(device.running.process))}`);
+			}
 		});
 	},
 

@@ -22,13 +22,15 @@
  *   simulator). After onError no more onReadable/onWritable. A write on a
  *   failed socket returns undefined.
  * - The end of the peer's stream (FIN): everything buffered is still read,
- *   the write budget is still refilled (a half-closed peer still reads), and
- *   onError comes once the last buffered byte was read, with the budget
+ *   and onError comes once the last buffered byte was read, with the budget
  *   refilled just before it when the kernel still takes more (as the
  *   simulator's last poll refills it when select() finds the socket
- *   writable), so the app can write back what it still holds. This is the simulator's
- *   order (its last poll refills the budget, then reads the FIN), keeping
- *   data where the platforms differ (see below).
+ *   writable), so the app can write back what it still holds. The socket
+ *   stays writable after it (a half-closed peer still reads): writes, budget
+ *   and onWritable go on until close() or a real error, which is reported
+ *   through onError too, as on esp32 with the kit's patched lwip tcp.c
+ *   (lwip/patches/sdk-6-tcp-fin-ends-input.patch). A TLS socket's FIN is
+ *   the end of it, as before.
  * - close() is immediate: no callback after it; methods then throw.
  * - format "buffer" (ArrayBuffer) or "number" (one byte per read/write).
  *
@@ -41,15 +43,14 @@
  *   overfill the read buffer by up to one kernel read (64 KiB).
  * - `address` may be a host name as well as dotted IPv4 (the simulator
  *   accepts dotted IPv4 only; the host provider resolves like esp32's lwip).
- * - After the peer's FIN, writes go on until onError (the simulator lets
- *   them reach the kernel too, but refills no budget once it saw the FIN,
- *   and suppresses the onWritable of its last poll; lwip refuses every
- *   write with "not ready" from the FIN on, in $MODDABLE/modules/io/socket/
- *   lwip/tcp.c tcpReceive() with no pbuf → kTCPError, xs_tcp_write() →
- *   !tcp->ready). This host keeps the data: a half-closed peer gets every
- *   byte the app writes back before it closes.
+ * - After the peer's FIN the simulator lets writes reach the kernel too,
+ *   but refills no budget once it saw the FIN and calls nothing after its
+ *   onError; this host goes on as esp32 does (above). The SDK's own lwip
+ *   tcp.c, unpatched, refuses every write with "not ready" from the FIN on.
  * - onError is always reported, once the buffered bytes are read (as lwip
- *   does). The simulator ($MODDABLE/modules/io/socket/lin/tcp.c) reports it
+ *   does for an error while its control block lives; a reset it reports at
+ *   once with the kit's lwip/patches/sdk-7, the bytes still readable: this
+ *   host keeps the order that loses nothing). The simulator ($MODDABLE/modules/io/socket/lin/tcp.c) reports it
  *   only if nothing was buffered when the error was found, never for an
  *   error found by write(), and stops polling a socket in the error state,
  *   so the app hears nothing more at all; the device code finds such
@@ -108,7 +109,7 @@ export default class TCP {
 	#writable = 0;
 	#inFlight = 0;
 	#error = false;
-	/** The peer's FIN arrived: reads and writes go on; onError once both are done. */
+	/** The peer's FIN arrived and is not reported yet: reads and writes go on; onError once the reads are done. */
 	#ended = false;
 	/** The budget refilled at the end of a FIN'd stream is reported with its onError. */
 	#lastBudget = false;
@@ -120,7 +121,7 @@ export default class TCP {
 	#onReadable: TCPOptions["onReadable"];
 	#onWritable: TCPOptions["onWritable"];
 	#onError: TCPOptions["onError"];
-	#pending = 0;		// bit 1: readable, bit 2: writable, bit 4: error; reported in one later turn
+	#pending = 0;		// bit 1: readable, bit 2: writable, bit 4: error, bit 8: the peer's end; reported in one later turn
 	#secure: SecureConnection | undefined;
 	#connected = false;
 	#cause: Error | undefined;
@@ -255,6 +256,7 @@ export default class TCP {
 	 * After a FIN: once everything buffered was read, onError, with the budget
 	 * refilled just before it if the kernel still takes more (a peer that
 	 * reads its echo); a peer that does not read does not hold it back.
+	 * Plain TCP stays writable (the end of input only); TLS ends.
 	 */
 	#endIfDone(): void {
 		if (!this.#ended || this.#readable || this.#shell)
@@ -262,6 +264,10 @@ export default class TCP {
 		if (!this.#secure || this.#connected)		// a TLS handshake cut short has no budget to give
 			this.#refill(true);
 		this.#ended = false;
+		if (!this.#secure) {
+			this.#trigger(8);
+			return;
+		}
 		this.#error = true;
 		this.#lastBudget = true;
 		this.#trigger(4);
@@ -292,6 +298,8 @@ export default class TCP {
 			invoke(this, this.#onWritable, this.#writable);
 		if ((what & 1) && this.#readable && !this.#closed)
 			invoke(this, this.#onReadable, this.#readable);
+		if ((what & 8) && !this.#closed && !this.#error)
+			invoke(this, this.#onError);		// the end of input
 		if ((what & 4) && !this.#closed && !this.#errorReported) {
 			this.#errorReported = true;
 			if (this.#secure)

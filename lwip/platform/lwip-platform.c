@@ -44,6 +44,7 @@
 #include "lwip/dns.h"
 #include "lwip/netif.h"
 #include "lwip/stats.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 #include "netif/etharp.h"
 #include "netif/tapif.h"
@@ -129,6 +130,23 @@ static sys_sem_t gStarted;
 static int gUp = 0;
 static volatile sig_atomic_t gStatsWanted = 0;
 
+/* The active control blocks by state (TIME_WAIT ones are on a list of their own), in stats_display()'s format. */
+static void printTcpStates(void)
+{
+	static const char *const names[] = { "CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT" };
+	unsigned counts[sizeof(names) / sizeof(names[0])] = { 0 };
+	struct tcp_pcb *pcb;
+	unsigned i;
+
+	for (pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		counts[pcb->state]++;
+	for (pcb = tcp_tw_pcbs; pcb; pcb = pcb->next)
+		counts[pcb->state]++;
+	printf("\nTCP STATES\n");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		printf("\t%s: %u\n", names[i], counts[i]);
+}
+
 static void onStatsSignal(int signal)
 {
 	(void)signal;
@@ -145,6 +163,7 @@ static void statsPoll(void *arg)
 #if LWIP_STATS
 		stats_display();
 #endif
+		printTcpStates();
 		printf("lwip-stats end\n");
 		fflush(stdout);
 	}

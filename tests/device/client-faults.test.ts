@@ -100,22 +100,8 @@ function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promis
 	]);
 }
 
-/**
- * The TCP cases a tier can hold. On lwip a peer's FIN that arrives with its
- * last bytes in one delivery ends the SDK's socket before the echo writes
- * them (docs/platform-lwip.md, half-close: 0 bytes echoed), and whether they
- * come together depends on timing: the half-close case is left out there.
- */
-function tcpCasesOn(tier: { name: string }): TcpCase[] {
-	if (tier.name !== "lwip")
-		return tcpCases;
-	console.log("client-faults on lwip: the TCP client's half-close case is left out: on lwIP the SDK's socket refuses writes after the peer's FIN, so an echo of bytes that came with the FIN is lost or not by timing (measured: docs/platform-lwip.md)");
-	return tcpCases.filter(c => c.behaviour.kind !== "halfClose");
-}
-
 describe.each(clientTiers)("device clients against hostile servers on $name", tier => {
 	const k = knobs[tier.pace];
-	const tcpCasesHere = tcpCasesOn(tier);
 	const side = new ClientDevice(tier);
 	let ws: HostileWsServer;
 	let tcp: HostileTcpServer;
@@ -125,7 +111,7 @@ describe.each(clientTiers)("device clients against hostile servers on $name", ti
 
 	beforeAll(async () => {
 		ws = await HostileWsServer.start(wsCases.map(c => c.behaviour), 0, side.host);
-		tcp = await HostileTcpServer.start(tcpCasesHere.map(c => c.behaviour), 0, side.host);
+		tcp = await HostileTcpServer.start(tcpCases.map(c => c.behaviour), 0, side.host);
 		device = await side.start(await hostConfig({
 			tcpServer: "false",
 			wsServer: "false",
@@ -214,9 +200,9 @@ describe.each(clientTiers)("device clients against hostile servers on $name", ti
 	});
 
 	describe("TCP echo client", () => {
-		const delays = expectedDelays(tcpCasesHere.map(c => !c.echoes));
+		const delays = expectedDelays(tcpCases.map(c => !c.echoes));
 
-		it.each(tcpCasesHere.map((c, index) => ({ ...c, index })))("#$index $name", async c => {
+		it.each(tcpCases.map((c, index) => ({ ...c, index })))("#$index $name", async c => {
 			const connection = await tcp.connection(c.index);
 			if (connection.greeting)
 				expect(await connection.greeting).toBe("Hello World!");

@@ -15,14 +15,6 @@ import { ResourceSource } from "../../host-harness/oracle/health.js";
 
 export const tiers: Tier[] = planTiers().tiers;
 
-/**
- * Why an echo after the peer's FIN cannot hold on the lwip tier, as measured
- * there (docs/platform-lwip.md): the SDK's lwip socket refuses every write
- * once the FIN came ("not ready"), and lwIP answers the close of a connection
- * with unread bytes with a reset, so the echo's tail is lost.
- */
-export const halfCloseOnLwip = "on lwIP the SDK's socket refuses writes after the peer's FIN and the close resets: the echo keeps only what was written before the FIN came (measured: docs/platform-lwip.md)";
-
 /** Whether the suites can read this tier's log: the host targets always; a board when the run carries it (check --logs, the lan tiers). */
 export function hasLog(tier: Tier): boolean {
 	return tier.target !== "board" || !!tier.logFile;

@@ -9,7 +9,7 @@
 // `npm run -s harness -- fuzz --target <tier> --seed <seed> --case <n>` replays
 // one case of it (same generator, same oracle).
 import { describe, expect, it } from "vitest";
-import { tiers, useDevice, halfCloseOnLwip } from "./device-under-test.js";
+import { tiers, useDevice } from "./device-under-test.js";
 import { Op, frame } from "../../host-harness/conformance/frames.js";
 import type { LogLine } from "../../host-harness/device/log-line.js";
 import { deviceResources, freshClientsServed, resourcesSettled } from "../../host-harness/oracle/health.js";
@@ -40,13 +40,10 @@ function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshake
 		timeoutMs: 15_000,
 		handshakeTimeoutMs: Number(config.wsHandshakeTimeout ?? 5000),
 		heartbeat: config.wsHeartbeat !== "0",
-		halfCloseEchoes: tier.name !== "lwip",
 	};
 }
 
 describe.each(tiers)("fuzzing the device's servers on $name", tier => {
-	if (tier.name === "lwip")
-		console.log(`fuzz on lwip: no TCP case half-closes before its echo: ${halfCloseOnLwip}`);
 	// Devices this run starts get FUZZ_CONFIG (the same as host-harness fuzz --target gives them).
 	const device = useDevice(tier, tier.target === "board" ? {} : { ...FUZZ_CONFIG });
 	const settings = plan(tier);

@@ -3,7 +3,7 @@
 // maxClients and the backlog, peers that vanish, and an idle timeout.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as net from "node:net";
-import { halfCloseOnLwip, hasLog, tiers, useDevice } from "./device-under-test.js";
+import { hasLog, tiers, useDevice } from "./device-under-test.js";
 import { knobs } from "./knobs.js";
 import { connect, echoOnce, randomPayload, readBytes, sha256, streamThroughEcho } from "../../host-harness/oracle/tcp-echo.js";
 import { measureGrowth } from "../../host-harness/lib/process-memory.js";
@@ -131,9 +131,7 @@ describe.each(tiers)("TCP echo server on $name", tier => {
 			await freshClientServed();
 		});
 
-		if (tier.name === "lwip")
-			console.log(`tcp-server half-close case on lwip skipped: ${halfCloseOnLwip}`);
-		it.skipIf(tier.name === "lwip")("a peer that half-closes gets its whole echo, then the server closes", async () => {
+		it("a peer that half-closes gets its whole echo, then the server closes", async () => {
 			const socket = await connect(tcp());
 			const payload = randomPayload(10_000);
 			const back = readBytes(socket, payload.length, k.echoTimeoutMs);
@@ -153,9 +151,9 @@ describe.each(tiers)("TCP echo server on $name", tier => {
 		});
 
 		it.runIf(hasLog(tier))("closes and logs every one of those connections, and never aborts", async () => {
-			// Three peers that went away and three fresh clients since this group began (two of each where the half-close case is skipped).
+			// Three peers that went away and three fresh clients since this group began.
 			const closed = () => device.process!.log.slice(logStart).filter(l => l.raw.includes("tcp-server: Connection closed")).length;
-			await expect.poll(closed, { timeout: 15_000 }).toBeGreaterThanOrEqual(tier.name === "lwip" ? 4 : 6);
+			await expect.poll(closed, { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
 			expect(device.process!.log.filter(l => /exception|aborted/i.test(l.raw))).toEqual([]);
 			expect(device.process!.exited).toBe(false);
 		});

@@ -61,6 +61,30 @@ describe("tcp/server with a service of its own", () => {
 		expect(Shout.closed.filter(cause => cause === CloseCause.PEER_CLOSED).length).toBeGreaterThanOrEqual(2);
 	});
 
+	it("a handler that answers the peer's FIN with more than the write budget writes it all as budget comes back, then the connection closes", async () => {
+		// 100 KiB against the Node host's 16 KiB budget: the answer needs onWritable after the end (onPeerEnd), as on lwip.
+		const answer = new Uint8Array(100 * 1024).map((_, i) => i * 7);
+		const closes: CloseCause[] = [];
+		class AnswerAtEnd implements TcpHandler {
+			written = -1;
+			get pending() { return this.written < 0 ? 0 : answer.length - this.written; }
+			onReadable(c: TcpConnection) { c.read(new Uint8Array(c.readable)); }
+			onWritable(c: TcpConnection) { this.#write(c); }
+			onPeerEnd(c: TcpConnection) { this.written = 0; this.#write(c); }
+			onClose(_c: TcpConnection, cause: CloseCause) { closes.push(cause); }
+			#write(c: TcpConnection) {
+				if (this.written >= 0)
+					this.written += c.write(answer.subarray(this.written));
+			}
+		}
+		const server = serve({ service: { open: () => new AnswerAtEnd() } });
+		const received = await sendAndCollect({ host: "127.0.0.1", port: server.port }, "the question");
+		expect(received.length).toBe(answer.length);
+		expect(received.equals(answer)).toBe(true);
+		await until(() => closes.length === 1);
+		expect(closes).toEqual([CloseCause.PEER_CLOSED]);
+	});
+
 	it("a handler's exception closes that connection only, and the server serves the next", async () => {
 		let first = true;
 		const server = serve({

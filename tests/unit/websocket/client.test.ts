@@ -174,6 +174,7 @@ describe("WebSocketClient", () => {
 		events.client.close(1000, "bye");
 		await until(() => events.closed.length === 1, "closed");
 		expect(events.closed).toEqual([[1000, "bye"]]);
+		await until(() => server.closes.length === 1, "server saw the close");		// its close event follows our FIN
 		expect(server.closes).toEqual([{ code: 1000, reason: "bye" }]);
 		expect(events.disconnected).toEqual([]);
 		expect(events.client.isConnected).toBe(false);
