@@ -58,12 +58,14 @@ export interface TcpClientOptions {
 }
 
 export class TcpClient {
-	// The hooks below (the connections' owner) are
-	// TypeScript `private`: the library calls them, through the casts where
-	// this object is handed over, an application cannot. Not #private: that
-	// would take an object of closures per client, slots on the idle app.
+	// The hooks the library calls (the connections' connected and closed)
+	// are TypeScript `private`, off the client's public type: connections get
+	// `hooks`, one object per client typed as the TcpConnectionOwner it is,
+	// so a hook renamed on either side is a type error (handing over the
+	// client itself would make its hooks public).
 	readonly options: Required<Omit<TcpClientOptions, "logTag" | "tls">> & { tls?: TlsOptions };
 	readonly log: Log;
+	private readonly hooks: TcpConnectionOwner;
 	/** Connections established so far. */
 	sessions = 0;
 	#backoff: Backoff;
@@ -89,6 +91,11 @@ export class TcpClient {
 			clockWait: options.clockWait ?? 30000,
 		};
 		this.#backoff = new Backoff({ initial: settings.retryDelay, max: settings.retryMaxDelay, maxAttempts: settings.maxAttempts });
+		this.hooks = {
+			log: this.log,
+			connected: connection => this.connected(connection),
+			closed: (connection, cause, reason) => this.closed(connection, cause, reason),
+		};
 	}
 
 	/** Whether a connection is open now. */
@@ -151,7 +158,7 @@ export class TcpClient {
 		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
 		let connection: TcpEndpoint;
 		try {
-			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this as unknown as TcpConnectionOwner });
+			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
 		}
 		catch (e) {

@@ -61,12 +61,14 @@ interface Waiting {
 }
 
 export class TcpServer {
-	// The hooks below (the listener's accept, the connections' owner) are
-	// TypeScript `private`: the library calls them, through the casts where
-	// this object is handed over, an application cannot. Not #private: that
-	// would take an object of closures per server, slots on the idle app.
+	// The hooks the library calls (the listener's accept, the connections'
+	// closed) are TypeScript `private`, off the server's public type: the
+	// listener and the connections get `hooks`, one object per server typed
+	// as the interfaces it implements, so a hook renamed on either side is a
+	// type error (handing over the server itself would make its hooks public).
 	readonly options: Settings;
 	readonly log: Log;
+	private readonly hooks: AcceptTarget & TcpConnectionOwner;
 	#listener: TcpListener | undefined;
 	#served = new Set<TcpEndpoint>();
 	#waiting: Waiting[] = [];
@@ -84,6 +86,11 @@ export class TcpServer {
 			idleTimeout: options.idleTimeout ?? 60000,
 			lruPurge: options.lruPurge ?? false,
 			log: this.log,
+		};
+		this.hooks = {
+			log: this.log,
+			accept: from => this.accept(from),
+			closed: (connection, cause, reason, error) => this.closed(connection, cause, reason, error),
 		};
 	}
 
@@ -108,7 +115,7 @@ export class TcpServer {
 	start(): void {
 		if (this.#listener)
 			throw new Error("already started");
-		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log: this.log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { maxClients, backlog, idleTimeout } = this.options;
 		this.#sweepTimer = Timer.repeat(() => this.#sweep(), sweepInterval(idleTimeout));
 		this.log.info(`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting${this.options.lruPurge ? ", longest-idle purged when full" : ""}`);
@@ -190,7 +197,7 @@ export class TcpServer {
 	#serve(from: TCP, peer: string): void {
 		let connection: TcpEndpoint | undefined;
 		try {
-			connection = new TcpEndpoint({ from, peer, owner: this as unknown as TcpConnectionOwner });
+			connection = new TcpEndpoint({ from, peer, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
 			this.#served.add(connection);
 			this.log.info(`Socket accepted ip address: ${peer}`);

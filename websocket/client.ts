@@ -146,6 +146,21 @@ export class WebSocketClient {
 	#refused = false;
 	/** wss://: ms waited so far for the clock since connect() (modules/clock). */
 	#clockWaited = 0;
+	/**
+	 * What an attempt reports, handed to each one: one object per client,
+	 * typed as the AttemptEvents it implements, so a hook renamed on either
+	 * side is a type error; the hooks themselves stay TypeScript `private`,
+	 * off the client's public type (handing over the client would make them
+	 * public).
+	 */
+	private readonly events: AttemptEvents = {
+		opened: connection => this.opened(connection),
+		closed: (connection, reason) => this.closed(connection, reason),
+		healthy: connection => this.healthy(connection),
+		message: (connection, opcode, data) => this.message(connection, opcode, data),
+		error: (connection, message) => this.error(connection, message),
+		drained: connection => this.drained(connection),
+	};
 
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
@@ -309,7 +324,7 @@ export class WebSocketClient {
 
 	#open(address: string): void {
 		try {
-			this.#connection = new ClientAttempt(this, this as unknown as AttemptEvents, address).connection;
+			this.#connection = new ClientAttempt(this, this.events, address).connection;
 		}
 		catch (e) {
 			this.#failedAttempt(`cannot connect to ${address}:${this.target.port}: ${(e as Error).message}`);
@@ -338,8 +353,8 @@ export class WebSocketClient {
 		this.#retry();
 	}
 
-	// What an attempt reports (AttemptEvents): TypeScript `private`, for the
-	// attempt to call through the cast where it is made, not the application.
+	// What an attempt reports (AttemptEvents, through `events`): TypeScript
+	// `private`, for the attempt to call, not the application.
 
 	/** The handshake completed. */
 	private opened(connection: WebSocketEndpoint): void {
@@ -496,7 +511,7 @@ interface AttemptEvents {
 class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 	readonly connection: WebSocketEndpoint;
 	readonly #client: WebSocketClient;
-	/** The client, as what it is told (its private methods). */
+	/** What the client is told (WebSocketClient.events). */
 	readonly #events: AttemptEvents;
 	readonly #key = generateKey();
 	#head: ResponseHeadParser | undefined = new ResponseHeadParser();

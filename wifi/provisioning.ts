@@ -53,20 +53,21 @@ const page = `<!doctype html><html><head><meta name="viewport" content="width=de
 `;
 
 export class ProvisioningPortal {
-	// The hooks below (the listener's accept, the connections' owner) are
-	// TypeScript `private`: the library calls them, through the casts where
-	// this object is handed over, an application cannot. Not #private: that
-	// would take an object of closures per portal, slots on the idle app.
+	// The hooks the library calls (the listener's accept, the connections'
+	// closed) are TypeScript `private`, off the portal's public type: the
+	// listener and the connections get `hooks`, one object per portal typed
+	// as the interfaces it implements, so a hook renamed on either side is a
+	// type error (handing over the portal itself would make its hooks public).
 	readonly options: PortalOptions;
 	/** Called with credentials entered on the page, already saved. */
 	onCredentials: (credentials: Credentials) => void = () => {};
 	#listener: TcpListener | undefined;
 	#lastProblem = "";
-
-	/** TcpConnectionOwner: the log its connections' handlers use. */
-	private get log(): Log {
-		return log;
-	}
+	private readonly hooks: AcceptTarget & TcpConnectionOwner = {
+		log,
+		accept: from => this.accept(from),
+		closed: (connection, cause, reason, error) => this.closed(connection, cause, reason, error),
+	};
 
 	constructor(options: PortalOptions) {
 		this.options = options;
@@ -89,7 +90,7 @@ export class ProvisioningPortal {
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
 		WiFi.accessPoint(password ? { ssid, password } : { ssid });
-		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log });
 		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"port":${this.port}} (${why})`);
 	}
 
@@ -102,7 +103,7 @@ export class ProvisioningPortal {
 
 	/** From the listener: one request per connection. */
 	private accept(from: TCP): void {
-		const connection = new TcpEndpoint({ from, owner: this as unknown as TcpConnectionOwner });
+		const connection = new TcpEndpoint({ from, owner: this.hooks });
 		connection.handler = new HttpExchange(this, connection);
 	}
 
