@@ -27,29 +27,38 @@ examples:
   host-harness wifi status --device 192.168.4.1
   host-harness wifi forget --device 127.0.0.1 --port 8082`;
 
+export function parseWifiArgs(args: string[]): { action: "status" | "forget"; device: string; port: number } | "help" {
+	if (args.includes("--help") || args.includes("-h"))
+		return "help";
+	const [action, ...rest] = args;
+	let device = "";
+	let port = 80;
+	if (action !== "status" && action !== "forget")
+		throw action === undefined || action.startsWith("-") ? new UsageError("status or forget is needed") : badValue("wifi", action, "takes status or forget", ["status", "forget"]);
+	for (let i = 0; i < rest.length; i++) {
+		if (rest[i] === "--device")
+			device = rest[++i] ?? "";
+		else if (rest[i] === "--port")
+			port = portValue("--port", rest[++i]);
+		else
+			throw unknownArgument(rest[i], ["--device", "--port", "--help"]);
+	}
+	if (!device)
+		throw new UsageError("--device <host> is required");
+	return { action, device, port };
+}
+
 registerCommand("wifi", {
 	summary: "ask the device's provisioning page for its status, or make it forget saved credentials",
 	usage,
-	async run(args) {
-		if (args.includes("--help") || args.includes("-h")) {
+	parse: parseWifiArgs,
+	async run(argv) {
+		const args = parseWifiArgs(argv);
+		if (args === "help") {
 			console.log(usage);
 			return 0;
 		}
-		const [action, ...rest] = args;
-		let device = "";
-		let port = 80;
-		if (action !== "status" && action !== "forget")
-			throw action === undefined || action.startsWith("-") ? new UsageError("status or forget is needed") : badValue("wifi", action, "takes status or forget", ["status", "forget"]);
-		for (let i = 0; i < rest.length; i++) {
-			if (rest[i] === "--device")
-				device = rest[++i] ?? "";
-			else if (rest[i] === "--port")
-				port = portValue("--port", rest[++i]);
-			else
-				throw unknownArgument(rest[i], ["--device", "--port", "--help"]);
-		}
-		if (!device)
-			throw new UsageError("--device <host> is required");
+		const { action, device, port } = args;
 		const url = `http://${device}:${port}/${action === "forget" ? "forget" : "status"}`;
 		try {
 			const response = await fetch(url, { method: action === "forget" ? "POST" : "GET", signal: AbortSignal.timeout(5000) });
