@@ -8,9 +8,12 @@
 // namespace) the app is reached at its own address.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
+import { appBuildDir, findApp } from "../../host-harness/device/app.js";
 import { tiers } from "./device-under-test.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
@@ -129,6 +132,27 @@ for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim"))
 		}, 250_000);
 	});
 }
+
+describe.runIf(tiers.some(t => t.target === "node"))("device --target node --app: an app that does not type-check", () => {
+	it("is refused with the compiler's message and exit 1, as the simulator's build refuses it, and never boots", () => {
+		// The TypeScript fixture with one call misspelt.
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-typo-"));
+		try {
+			fs.cpSync(path.join(projectRoot, "tests", "fixtures", "user-app"), dir, { recursive: true });
+			const shout = path.join(dir, "services", "shout.ts");
+			fs.writeFileSync(shout, fs.readFileSync(shout, "utf8").replace("connection.sendBinary(data);", "connection.sendTxt(\"binary\");"));
+			const run = spawnSync(process.execPath, [deviceJs, "--target", "node", "--app", dir, "--quiet"], { cwd: projectRoot, encoding: "utf8", timeout: 60_000 });
+			expect(run.status).toBe(1);
+			expect(run.stdout).toBe("");
+			expect(run.stderr).toBe(`${dir} does not type-check (the kit's tsc, as the simulator's build checks it; the build stops here too):\n` +
+				"services/shout.ts(16,15): error TS2551: Property 'sendTxt' does not exist on type 'WebSocketConnection'. Did you mean 'sendText'?\n");
+		}
+		finally {
+			fs.rmSync(path.dirname(appBuildDir(findApp(dir), "node")), { recursive: true, force: true });
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	}, 70_000);
+});
 
 for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim")) {
 	describe(`npm start --app on ${tier.target}`, () => {
