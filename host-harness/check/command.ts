@@ -35,7 +35,7 @@ cannot run here, 2 on a wrong argument.`,
 		["--target node|sim", "a device started on this PC"],
 		["--only <area>", "tcp (server, client), udp, ws (server, client), wifi (station, provisioning),\nfaults (resets, half-closes, floods, slow and silent peers); repeatable, or comma-separated"],
 		["--json", "one JSON object with every case instead of lines"],
-		["--app <dir>", "a user's app (a folder with its manifest.json): boots it, checks it logs its\nservices up, that each TCP service it names accepts a connection, and that it logs\nno error or exception (its own behaviour is for its own suite)"],
+		["--app <dir>", "a user's app (a folder with its manifest.json): boots it, checks it logs its\nservices up, that each service it names answers as its kind says (TCP: accepts a\nconnection; WebSocket: a handshake on its path; UDP: a datagram draws no port\nunreachable; docs/own-app.md), and that it logs no error or exception (its own\nbehaviour is for its own suite)"],
 		...fleetOptions,
 	],
 	examples: [
