@@ -59,13 +59,26 @@ export interface TcpClientOptions {
 
 export class TcpClient {
 	// The hooks the library calls (the connections' connected and closed)
-	// are TypeScript `private`, off the client's public type: connections get
-	// `hooks`, one object per client typed as the TcpConnectionOwner it is,
-	// so a hook renamed on either side is a type error (handing over the
-	// client itself would make its hooks public).
+	// are TypeScript `private`, off the client's public type. Connections get
+	// `hooks` instead of the client: one object per client, of a class that
+	// implements TcpConnectionOwner (so a hook renamed on either side is a
+	// type error) and, written inside this class, may call its private
+	// methods. Prototype methods and one field: no closures.
+	private static readonly Hooks = class implements TcpConnectionOwner {
+		constructor(readonly client: TcpClient) {}
+		get log(): Log {
+			return this.client.log;
+		}
+		connected(connection: TcpEndpoint): void {
+			this.client.connected(connection);
+		}
+		closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
+			this.client.closed(connection, cause, reason);
+		}
+	};
 	readonly options: Required<Omit<TcpClientOptions, "logTag" | "tls">> & { tls?: TlsOptions };
 	readonly log: Log;
-	private readonly hooks: TcpConnectionOwner;
+	private readonly hooks = new TcpClient.Hooks(this);
 	/** Connections established so far. */
 	sessions = 0;
 	#backoff: Backoff;
@@ -91,11 +104,6 @@ export class TcpClient {
 			clockWait: options.clockWait ?? 30000,
 		};
 		this.#backoff = new Backoff({ initial: settings.retryDelay, max: settings.retryMaxDelay, maxAttempts: settings.maxAttempts });
-		this.hooks = {
-			log: this.log,
-			connected: connection => this.connected(connection),
-			closed: (connection, cause, reason) => this.closed(connection, cause, reason),
-		};
 	}
 
 	/** Whether a connection is open now. */

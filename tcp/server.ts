@@ -62,13 +62,27 @@ interface Waiting {
 
 export class TcpServer {
 	// The hooks the library calls (the listener's accept, the connections'
-	// closed) are TypeScript `private`, off the server's public type: the
-	// listener and the connections get `hooks`, one object per server typed
-	// as the interfaces it implements, so a hook renamed on either side is a
-	// type error (handing over the server itself would make its hooks public).
+	// closed) are TypeScript `private`, off the server's public type. The
+	// listener and the connections get `hooks` instead of the server: one
+	// object per server, of a class that implements their interfaces (so a
+	// hook renamed on either side is a type error) and, written inside this
+	// class, may call its private methods. Prototype methods and one field:
+	// no closures, a few slots per server.
+	private static readonly Hooks = class implements AcceptTarget, TcpConnectionOwner {
+		constructor(readonly server: TcpServer) {}
+		get log(): Log {
+			return this.server.log;
+		}
+		accept(from: TCP): void {
+			this.server.accept(from);
+		}
+		closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
+			this.server.closed(connection, cause, reason, error);
+		}
+	};
 	readonly options: Settings;
 	readonly log: Log;
-	private readonly hooks: AcceptTarget & TcpConnectionOwner;
+	private readonly hooks = new TcpServer.Hooks(this);
 	#listener: TcpListener | undefined;
 	#served = new Set<TcpEndpoint>();
 	#waiting: Waiting[] = [];
@@ -86,11 +100,6 @@ export class TcpServer {
 			idleTimeout: options.idleTimeout ?? 60000,
 			lruPurge: options.lruPurge ?? false,
 			log: this.log,
-		};
-		this.hooks = {
-			log: this.log,
-			accept: from => this.accept(from),
-			closed: (connection, cause, reason, error) => this.closed(connection, cause, reason, error),
 		};
 	}
 

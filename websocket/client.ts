@@ -147,20 +147,34 @@ export class WebSocketClient {
 	/** wss://: ms waited so far for the clock since connect() (modules/clock). */
 	#clockWaited = 0;
 	/**
-	 * What an attempt reports, handed to each one: one object per client,
-	 * typed as the AttemptEvents it implements, so a hook renamed on either
-	 * side is a type error; the hooks themselves stay TypeScript `private`,
-	 * off the client's public type (handing over the client would make them
-	 * public).
+	 * What an attempt reports, handed to each one instead of the client: one
+	 * object per client, of a class that implements AttemptEvents (so a hook
+	 * renamed on either side is a type error) and, written inside this
+	 * class, may call the client's private methods, which stay off its
+	 * public type. Prototype methods and one field: no closures.
 	 */
-	private readonly events: AttemptEvents = {
-		opened: connection => this.opened(connection),
-		closed: (connection, reason) => this.closed(connection, reason),
-		healthy: connection => this.healthy(connection),
-		message: (connection, opcode, data) => this.message(connection, opcode, data),
-		error: (connection, message) => this.error(connection, message),
-		drained: connection => this.drained(connection),
+	private static readonly Events = class implements AttemptEvents {
+		constructor(readonly client: WebSocketClient) {}
+		opened(connection: WebSocketEndpoint): void {
+			this.client.opened(connection);
+		}
+		closed(connection: WebSocketEndpoint, reason: string): void {
+			this.client.closed(connection, reason);
+		}
+		healthy(connection: WebSocketEndpoint): void {
+			this.client.healthy(connection);
+		}
+		message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void {
+			this.client.message(connection, opcode, data);
+		}
+		error(connection: WebSocketEndpoint, message: string): void {
+			this.client.error(connection, message);
+		}
+		drained(connection: WebSocketEndpoint): void {
+			this.client.drained(connection);
+		}
 	};
+	private readonly events = new WebSocketClient.Events(this);
 
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;

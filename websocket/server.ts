@@ -116,17 +116,26 @@ type Settings = Required<WebSocketServerOptions>;
 export class WebSocketServer {
 	// The hooks the library calls (the listener's accept, the connections'
 	// received and closed) are TypeScript `private`, off the server's public
-	// type: the listener and the connections get `hooks`, one object per
-	// server typed as the interfaces it implements, so a hook renamed on
-	// either side is a type error (handing over the server itself would make
-	// its hooks public).
+	// type. The listener and the connections get `hooks` instead of the
+	// server: one object per server, of a class that implements their
+	// interfaces (so a hook renamed on either side is a type error) and,
+	// written inside this class, may call its private methods. Prototype
+	// methods and one field: no closures, a few slots per server.
+	private static readonly Hooks = class implements AcceptTarget, ConnectionOwner {
+		constructor(readonly server: WebSocketServer) {}
+		accept(from: TCP): void {
+			this.server.accept(from);
+		}
+		received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
+			this.server.received(connection, chunk);
+		}
+		closed(connection: WebSocketEndpoint): void {
+			this.server.closed(connection);
+		}
+	};
 	readonly options: Settings;
 	readonly log: Log;
-	private readonly hooks: AcceptTarget & ConnectionOwner = {
-		accept: from => this.accept(from),
-		received: (connection, chunk) => this.received(connection, chunk),
-		closed: connection => this.closed(connection),
-	};
+	private readonly hooks = new WebSocketServer.Hooks(this);
 	readonly #routes: Route[] = [];
 	/** Plain HTTP routes by path (get()). */
 	readonly #httpRoutes = new Map<string, PreparedRoute>();

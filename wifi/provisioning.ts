@@ -54,20 +54,29 @@ const page = `<!doctype html><html><head><meta name="viewport" content="width=de
 
 export class ProvisioningPortal {
 	// The hooks the library calls (the listener's accept, the connections'
-	// closed) are TypeScript `private`, off the portal's public type: the
-	// listener and the connections get `hooks`, one object per portal typed
-	// as the interfaces it implements, so a hook renamed on either side is a
-	// type error (handing over the portal itself would make its hooks public).
+	// closed) are TypeScript `private`, off the portal's public type. The
+	// listener and the connections get `hooks` instead of the portal: one
+	// object per portal, of a class that implements their interfaces (so a
+	// hook renamed on either side is a type error) and, written inside this
+	// class, may call its private methods. Prototype methods, no closures.
+	private static readonly Hooks = class implements AcceptTarget, TcpConnectionOwner {
+		constructor(readonly portal: ProvisioningPortal) {}
+		get log(): Log {
+			return log;
+		}
+		accept(from: TCP): void {
+			this.portal.accept(from);
+		}
+		closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
+			this.portal.closed(connection, cause, reason, error);
+		}
+	};
 	readonly options: PortalOptions;
 	/** Called with credentials entered on the page, already saved. */
 	onCredentials: (credentials: Credentials) => void = () => {};
 	#listener: TcpListener | undefined;
 	#lastProblem = "";
-	private readonly hooks: AcceptTarget & TcpConnectionOwner = {
-		log,
-		accept: from => this.accept(from),
-		closed: (connection, cause, reason, error) => this.closed(connection, cause, reason, error),
-	};
+	private readonly hooks = new ProvisioningPortal.Hooks(this);
 
 	constructor(options: PortalOptions) {
 		this.options = options;
