@@ -9,12 +9,7 @@
 
 import Net from "net";
 
-/** Moddable's Net.get; spelled out because the host tsconfig also knows Node's "net". */
-interface NetGet {
-	get(what: "MAC"): string | undefined;
-}
-
 /** "aa:bb:cc:dd:ee:ff", or undefined when the platform has none. */
 export function macAddress(): string | undefined {
-	return (Net as unknown as NetGet).get("MAC") || undefined;
+	return Net.get("MAC") || undefined;
 }

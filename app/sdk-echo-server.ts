@@ -44,9 +44,9 @@ export class SdkWebSocketEchoServer {
 	#clients = 0;
 
 	constructor(options: SdkWebSocketEchoServerOptions) {
-		const unavailable = (Server as unknown as { unavailable?: string }).unavailable;
-		if (unavailable)
-			throw new Error(unavailable);
+		// Only the Node host's stand-in has it (host-harness/node-host/sdk-websocket): why it cannot serve.
+		if ("unavailable" in Server)
+			throw new Error(String(Server.unavailable));
 		this.options = options;
 	}
 

@@ -19,41 +19,36 @@ import { CommandFailure, UsageError, badValue, didYouMean } from "./lib/argument
 import { projectRoot } from "./device/project.js";
 import { fileURLToPath } from "node:url";
 
-interface Command {
+/** A command's argument parser: what it takes, or "help" (throws on a wrong argument). */
+export type ArgumentParser = (argv: string[]) => unknown;
+
+export interface Command {
 	summary: string;
 	/** Its --help text; printed after an argument error. */
 	usage?: string;
+	/**
+	 * Its argument parser, whose every option the usage lists
+	 * (tests/unit/help.test.ts compares the two).
+	 */
+	parse?: ArgumentParser;
+	/** Workloads or actions with a help and a parser of their own (bench memory, bench xs): the same holds for each. */
+	subcommands?: Readonly<Record<string, { usage: string; parse: ArgumentParser }>>;
 	run(args: string[]): Promise<number | void>;
 }
 
 const commands: Record<string, Command> = {
 	device: { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device.js").then(m => m.main(args)) },
 	start: { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) },
-	dashboard: {
-		summary: "the whole system live in a browser: counters, round trips, the device log, reports (npm start -- --dashboard --quiet)",
-		usage: `usage: host-harness dashboard [--target node|sim] [--dashboard-port N] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--heap]
-
-The whole system live in a browser: npm start's device and peers, with the
-dialogue as a page (counters, round trips over time, the device's log, the
-reports) instead of lines. Its address is printed as "dashboard: http://…".
-
-options:
-  --dashboard-port N  the page's port on 127.0.0.1 (default 8090; 0: any free port)
-  the others          as npm start's (npm start -- --help)
-
-examples:
-  host-harness dashboard
-  host-harness dashboard --target sim --dashboard-port 0
-`,
-		run: args => args.includes("--help") || args.includes("-h")
-			? (process.stdout.write(commands.dashboard.usage!), Promise.resolve(0))
-			: import("./start.js").then(m => m.main(["--dashboard", "--quiet", ...args])),
-	},
 };
 
 /** Commands register here as they are added (bench, conformance, serve, check, logs). */
 export function registerCommand(name: string, command: Command): void {
 	commands[name] = command;
+}
+
+/** Every command, by name (those of host-harness/commands.ts once it is imported). */
+export function registeredCommands(): Readonly<Record<string, Command>> {
+	return commands;
 }
 
 /** The flags a usage text mentions, to suggest the nearest of them for a typo. */
@@ -159,12 +154,15 @@ export async function main(argv: string[]): Promise<number> {
 	}
 }
 
-/** Commands that take many devices (--device a,b,c, --devices FILE|discover): host-harness/fleet. */
-const fleetCommands = ["check", "bench", "soak", "conformance"];
+/** Commands that take many devices (--device a,b,c, --devices FILE|discover): host-harness/fleet. Their helps list fleetOptions. */
+export const fleetCommands = ["check", "bench", "soak", "conformance"];
 
-/** The fleet flags out of the command line; the rest goes to every device's run. */
-export async function runFleetCommand(command: "check" | "bench" | "soak" | "conformance", devices: import("./fleet/devices.js").FleetDevice[], argv: string[]): Promise<number> {
-	const { runFleet, formatFleet, fleetHtml, plural } = await import("./fleet/run.js");
+/**
+ * The fleet flags out of the command line (the devices themselves are
+ * fleetOf's, host-harness/fleet/devices.ts); the rest goes to every
+ * device's run.
+ */
+export function parseFleetArgs(argv: readonly string[]): { parallel: number; json: boolean; report?: string; rest: string[] } {
 	let parallel = 4, json = false;
 	let report: string | undefined;
 	const rest: string[] = [];
@@ -190,6 +188,12 @@ export async function runFleetCommand(command: "check" | "bench" | "soak" | "con
 		else
 			rest.push(arg);
 	}
+	return { parallel, json, report, rest };
+}
+
+export async function runFleetCommand(command: "check" | "bench" | "soak" | "conformance", devices: import("./fleet/devices.js").FleetDevice[], argv: string[]): Promise<number> {
+	const { runFleet, formatFleet, fleetHtml, plural } = await import("./fleet/run.js");
+	const { parallel, json, report, rest } = parseFleetArgs(argv);
 	const say = (line: string) => process.stderr.write(`${line}\n`);
 	const reportDir = report ? path.join(path.dirname(report), `${path.basename(report, ".html")}-devices`) : undefined;
 	if (reportDir)

@@ -1,5 +1,6 @@
 // Every host-harness command beyond device and start: importing this file registers them.
 export {};
+import "./dashboard/command.js";
 import "./bench/command.js";
 import "./conformance/command.js";
 import "./wifi/command.js";

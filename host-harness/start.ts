@@ -18,7 +18,7 @@ import { echoOnce, sha256 } from "./oracle/tcp-echo.js";
 import { udpSender, UdpSender } from "./oracle/udp-echo.js";
 import { WsPeer } from "./peers/ws-peer.js";
 import { nextMessage, openWs } from "./oracle/ws-echo.js";
-import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, secondsValue, unknownArgument, UsageError } from "./lib/arguments.js";
+import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, secondsValue, unknownArgument, UsageError, type Help } from "./lib/arguments.js";
 import { DashboardServer, type DashboardEvent } from "./dashboard/server.js";
 import { XsbugLogServer } from "./xsbug/log-server.js";
 import { compactSample } from "./xsbug/command.js";
@@ -45,6 +45,19 @@ interface Options {
 	app?: App;
 }
 
+/** npm start's options; host-harness dashboard takes them too (dashboard/command.ts). */
+export const startOptions: Help["options"] = [
+	["--target node|sim", "where the device runs (default: sim when available, else node)"],
+	["--duration <s>", "stop after this many seconds (default: until Ctrl-C)"],
+	["--only <service>", "tcp, udp, ws (the device's servers) or clients (its TCP and WebSocket\nclients); repeatable or comma-separated"],
+	["--config k=v", "a device config value, as mcconfig k=v (repeatable)"],
+	["--quiet", "no dialogue: one counters line every 5 s, and the summary"],
+	["--dashboard", "also serve the live dashboard (counters, round trips, the device log with filters,\nthe latest reports) at http://127.0.0.1:8090/; host-harness dashboard is the same, quiet"],
+	["--dashboard-port N", "the dashboard's port (default 8090; 0: any free port)"],
+	["--heap", "with --target sim: a debug build, whose XS heap figures the dashboard shows"],
+	["--app <dir>", "a user's app on the kit (a folder with its manifest.json): booted, its services\nline and its log shown until Ctrl-C or --duration, with no dialogue"],
+];
+
 export const usage = formatHelp({
 	usage: "npm start [-- --target node|sim] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--quiet] [--dashboard [--dashboard-port N] [--heap]]",
 	about: `The whole system live on this PC: the device app (on the simulator when the Moddable
@@ -59,17 +72,7 @@ the device's TCP client is connected, the TCP peer sends it 64 + 100 × (round m
 bytes (64 … 764 B, so echoes of several sizes are judged). The device's WebSocket client runs
 ESP-IDF's example session: "hello 0000" … "hello 0004", a fragmented text and binary
 message, a 2000-byte text, then closes after 5 s without data and reconnects.`,
-	options: [
-		["--target node|sim", "where the device runs (default: sim when available, else node)"],
-		["--duration <s>", "stop after this many seconds (default: until Ctrl-C)"],
-		["--only <service>", "tcp, udp, ws (the device's servers) or clients (its TCP and WebSocket\nclients); repeatable or comma-separated"],
-		["--config k=v", "a device config value, as mcconfig k=v (repeatable)"],
-		["--quiet", "no dialogue: one counters line every 5 s, and the summary"],
-		["--dashboard", "also serve the live dashboard (counters, round trips, the device log with filters,\nthe latest reports) at http://127.0.0.1:8090/; host-harness dashboard is the same, quiet"],
-		["--dashboard-port N", "the dashboard's port (default 8090; 0: any free port)"],
-		["--heap", "with --target sim: a debug build, whose XS heap figures the dashboard shows"],
-		["--app <dir>", "a user's app on the kit (a folder with its manifest.json): booted, its services\nline and its log shown until Ctrl-C or --duration, with no dialogue"],
-	],
+	options: startOptions,
 	examples: [
 		"npm start",
 		"npm start -- --target node --only ws --duration 10",

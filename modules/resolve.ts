@@ -8,11 +8,6 @@
 
 import Net from "net";
 
-/** Moddable's Net.resolve; spelled out because the host tsconfig also knows Node's "net". */
-interface NetResolve {
-	resolve(name: string, callback: (name: string, address?: string) => void): void;
-}
-
 /** Four groups of 1 to 3 digits joined by dots (parsed by hand: no module-level RegExp in a preloaded module, see modules/http). */
 export function isDottedQuad(host: string): boolean {
 	let groups = 1, digits = 0;
@@ -38,5 +33,5 @@ export function resolveHost(host: string, callback: (address: string | undefined
 		callback(host);
 		return;
 	}
-	(Net as unknown as NetResolve).resolve(host, (_name: string, address?: string) => callback(address));
+	Net.resolve(host, (_name: string, address?: string) => callback(address));
 }

@@ -22,22 +22,26 @@ export interface TlsOptions {
 	ca: ArrayBuffer;
 }
 
-/** An accepted socket to adopt, or an address to connect to, over TLS when tls is set. */
-export type SocketOptions = ({ from: TCP; tls?: undefined } | {
+/**
+ * An accepted socket to adopt, or an address to connect to, over TLS when
+ * tls is set. The callbacks run with the socket as `this`, and the socket
+ * carries `target` (ECMA-419): what they reach their owner through.
+ */
+export type SocketOptions<Target = unknown> = ({ from: TCP; tls?: undefined } | {
 	address: string;
 	port: number;
 	/** Connect over TLS: SNI and certificate name, and the CA that must vouch for the server. */
 	tls?: TlsOptions;
 }) & {
 	nodelay?: boolean;
-	target?: unknown;
-	onReadable?: (this: TCP, bytes: number) => void;
-	onWritable?: (this: TCP, bytes: number) => void;
-	onError?: (this: TCP, error?: Error) => void;
+	target?: Target;
+	onReadable?: (this: TCP & { target: Target }, bytes: number) => void;
+	onWritable?: (this: TCP & { target: Target }, bytes: number) => void;
+	onError?: (this: TCP & { target: Target }, error?: Error) => void;
 };
 
 /** A connecting socket: TLS when options.tls is set, else TCP. */
-export function openSocket(options: SocketOptions): TCP {
+export function openSocket<Target>(options: SocketOptions<Target>): TCP {
 	if (!options.tls)
 		return new TCP(options as ConstructorParameters<typeof TCP>[0]);
 	const { tls, ...rest } = options as SocketOptions & { tls: TlsOptions };

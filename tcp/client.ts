@@ -58,12 +58,27 @@ export interface TcpClientOptions {
 }
 
 export class TcpClient {
-	// The hooks below (the connections' owner) are
-	// TypeScript `private`: the library calls them, through the casts where
-	// this object is handed over, an application cannot. Not #private: that
-	// would take an object of closures per client, slots on the idle app.
+	// The hooks the library calls (the connections' connected and closed)
+	// are TypeScript `private`, off the client's public type. Connections get
+	// `hooks` instead of the client: one object per client, of a class that
+	// implements TcpConnectionOwner (so a hook renamed on either side is a
+	// type error) and, written inside this class, may call its private
+	// methods. Prototype methods and one field: no closures.
+	private static readonly Hooks = class implements TcpConnectionOwner {
+		constructor(readonly client: TcpClient) {}
+		get log(): Log {
+			return this.client.log;
+		}
+		connected(connection: TcpEndpoint): void {
+			this.client.connected(connection);
+		}
+		closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
+			this.client.closed(connection, cause, reason);
+		}
+	};
 	readonly options: Required<Omit<TcpClientOptions, "logTag" | "tls">> & { tls?: TlsOptions };
 	readonly log: Log;
+	private readonly hooks = new TcpClient.Hooks(this);
 	/** Connections established so far. */
 	sessions = 0;
 	#backoff: Backoff;
@@ -151,7 +166,7 @@ export class TcpClient {
 		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
 		let connection: TcpEndpoint;
 		try {
-			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this as unknown as TcpConnectionOwner });
+			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
 		}
 		catch (e) {

@@ -204,7 +204,7 @@ export class TcpEndpoint implements TcpConnection {
 			onReadable: socketReadable,
 			onWritable: socketWritable,
 			onError: socketError,
-		} as unknown as Parameters<typeof openSocket>[0]);
+		});
 	}
 
 	/** The server or client the connection reports to (TcpConnectionOptions.handler: or its handler). */

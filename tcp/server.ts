@@ -61,12 +61,28 @@ interface Waiting {
 }
 
 export class TcpServer {
-	// The hooks below (the listener's accept, the connections' owner) are
-	// TypeScript `private`: the library calls them, through the casts where
-	// this object is handed over, an application cannot. Not #private: that
-	// would take an object of closures per server, slots on the idle app.
+	// The hooks the library calls (the listener's accept, the connections'
+	// closed) are TypeScript `private`, off the server's public type. The
+	// listener and the connections get `hooks` instead of the server: one
+	// object per server, of a class that implements their interfaces (so a
+	// hook renamed on either side is a type error) and, written inside this
+	// class, may call its private methods. Prototype methods and one field:
+	// no closures, a few slots per server.
+	private static readonly Hooks = class implements AcceptTarget, TcpConnectionOwner {
+		constructor(readonly server: TcpServer) {}
+		get log(): Log {
+			return this.server.log;
+		}
+		accept(from: TCP): void {
+			this.server.accept(from);
+		}
+		closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
+			this.server.closed(connection, cause, reason, error);
+		}
+	};
 	readonly options: Settings;
 	readonly log: Log;
+	private readonly hooks = new TcpServer.Hooks(this);
 	#listener: TcpListener | undefined;
 	#served = new Set<TcpEndpoint>();
 	#waiting: Waiting[] = [];
@@ -108,7 +124,7 @@ export class TcpServer {
 	start(): void {
 		if (this.#listener)
 			throw new Error("already started");
-		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log: this.log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { maxClients, backlog, idleTimeout } = this.options;
 		this.#sweepTimer = Timer.repeat(() => this.#sweep(), sweepInterval(idleTimeout));
 		this.log.info(`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting${this.options.lruPurge ? ", longest-idle purged when full" : ""}`);
@@ -190,7 +206,7 @@ export class TcpServer {
 	#serve(from: TCP, peer: string): void {
 		let connection: TcpEndpoint | undefined;
 		try {
-			connection = new TcpEndpoint({ from, peer, owner: this as unknown as TcpConnectionOwner });
+			connection = new TcpEndpoint({ from, peer, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
 			this.#served.add(connection);
 			this.log.info(`Socket accepted ip address: ${peer}`);

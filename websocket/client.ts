@@ -146,6 +146,35 @@ export class WebSocketClient {
 	#refused = false;
 	/** wss://: ms waited so far for the clock since connect() (modules/clock). */
 	#clockWaited = 0;
+	/**
+	 * What an attempt reports, handed to each one instead of the client: one
+	 * object per client, of a class that implements AttemptEvents (so a hook
+	 * renamed on either side is a type error) and, written inside this
+	 * class, may call the client's private methods, which stay off its
+	 * public type. Prototype methods and one field: no closures.
+	 */
+	private static readonly Events = class implements AttemptEvents {
+		constructor(readonly client: WebSocketClient) {}
+		opened(connection: WebSocketEndpoint): void {
+			this.client.opened(connection);
+		}
+		closed(connection: WebSocketEndpoint, reason: string): void {
+			this.client.closed(connection, reason);
+		}
+		healthy(connection: WebSocketEndpoint): void {
+			this.client.healthy(connection);
+		}
+		message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void {
+			this.client.message(connection, opcode, data);
+		}
+		error(connection: WebSocketEndpoint, message: string): void {
+			this.client.error(connection, message);
+		}
+		drained(connection: WebSocketEndpoint): void {
+			this.client.drained(connection);
+		}
+	};
+	private readonly events = new WebSocketClient.Events(this);
 
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
@@ -309,7 +338,7 @@ export class WebSocketClient {
 
 	#open(address: string): void {
 		try {
-			this.#connection = new ClientAttempt(this, this as unknown as AttemptEvents, address).connection;
+			this.#connection = new ClientAttempt(this, this.events, address).connection;
 		}
 		catch (e) {
 			this.#failedAttempt(`cannot connect to ${address}:${this.target.port}: ${(e as Error).message}`);
@@ -338,8 +367,8 @@ export class WebSocketClient {
 		this.#retry();
 	}
 
-	// What an attempt reports (AttemptEvents): TypeScript `private`, for the
-	// attempt to call through the cast where it is made, not the application.
+	// What an attempt reports (AttemptEvents, through `events`): TypeScript
+	// `private`, for the attempt to call, not the application.
 
 	/** The handshake completed. */
 	private opened(connection: WebSocketEndpoint): void {
@@ -496,7 +525,7 @@ interface AttemptEvents {
 class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 	readonly connection: WebSocketEndpoint;
 	readonly #client: WebSocketClient;
-	/** The client, as what it is told (its private methods). */
+	/** What the client is told (WebSocketClient.events). */
 	readonly #events: AttemptEvents;
 	readonly #key = generateKey();
 	#head: ResponseHeadParser | undefined = new ResponseHeadParser();

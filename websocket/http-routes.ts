@@ -227,7 +227,7 @@ export function prepareRoute(path: string, route: HttpRoute, maxBody = 0): Prepa
 		if (!Resource.exists(name))
 			throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
 		// A view of the resource (in flash on a board: a HostBuffer, which only a view lets the writer take in parts).
-		return new Uint8Array(new Resource(name) as unknown as ArrayBuffer);
+		return new Uint8Array(new Resource(name));
 	};
 	return { route, body: open(route.resource), gzipBody: route.gzip ? open(route.gzip) : undefined, maxBody };
 }

@@ -123,12 +123,28 @@ type Settings = Required<WebSocketServerOptions>;
  * holds the request head being read, during the handshake only.
  */
 export class WebSocketServer {
-	// The hooks below (the listener's accept, the connections' owner) are
-	// TypeScript `private`: the library calls them, through the casts where
-	// this object is handed over, an application cannot. Not #private: that
-	// would take an object of closures per server, slots on the idle app.
+	// The hooks the library calls (the listener's accept, the connections'
+	// received and closed) are TypeScript `private`, off the server's public
+	// type. The listener and the connections get `hooks` instead of the
+	// server: one object per server, of a class that implements their
+	// interfaces (so a hook renamed on either side is a type error) and,
+	// written inside this class, may call its private methods. Prototype
+	// methods and one field: no closures, a few slots per server.
+	private static readonly Hooks = class implements AcceptTarget, ConnectionOwner {
+		constructor(readonly server: WebSocketServer) {}
+		accept(from: TCP): void {
+			this.server.accept(from);
+		}
+		received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
+			this.server.received(connection, chunk);
+		}
+		closed(connection: WebSocketEndpoint): void {
+			this.server.closed(connection);
+		}
+	};
 	readonly options: Settings;
 	readonly log: Log;
+	private readonly hooks = new WebSocketServer.Hooks(this);
 	readonly #routes: WebSocketRoute[] = [];
 	/** Plain HTTP routes (get(), post(), put(), delete()). */
 	readonly #httpRoutes = new HttpRoutes();
@@ -170,7 +186,7 @@ export class WebSocketServer {
 		};
 		this.log = new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
-			role: "server", log: this.log, owner: this as unknown as ConnectionOwner, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
+			role: "server", log: this.log, owner: this.hooks, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
 			writer: new FrameWriter({ role: "server" }), queueStats: this.#queueStats,
 		});
 	}
@@ -262,7 +278,7 @@ export class WebSocketServer {
 			throw new Error("already started");
 		if (!this.#routes.length && !this.#httpRoutes.size)
 			throw new Error("no route: call route(path, handler) or get(path, route) before start()");
-		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log: this.log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { heartbeat, lruPurge, maxClients } = this.options;
 		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
 		this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);

@@ -104,22 +104,32 @@ const page = `<!doctype html><html><head><meta name="viewport" content="width=de
 const text = "text/plain";
 
 export class ProvisioningPortal implements StationListener {
-	// The hooks below (the listener's accept, the connections' owner) are
-	// TypeScript `private`: the library calls them, through the casts where
-	// this object is handed over, an application cannot. Not #private: that
-	// would take an object of closures per portal, slots on the idle app.
+	// The hooks the library calls (the listener's accept, the connections'
+	// closed) are TypeScript `private`, off the portal's public type. The
+	// listener and the connections get `hooks` instead of the portal: one
+	// object per portal, of a class that implements their interfaces (so a
+	// hook renamed on either side is a type error) and, written inside this
+	// class, may call its private methods. Prototype methods, no closures.
+	private static readonly Hooks = class implements AcceptTarget, TcpConnectionOwner {
+		constructor(readonly portal: ProvisioningPortal) {}
+		get log(): Log {
+			return log;
+		}
+		accept(from: TCP): void {
+			this.portal.accept(from);
+		}
+		closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
+			this.portal.closed(connection, cause, reason, error);
+		}
+	};
 	readonly options: PortalOptions;
 	/** Called with credentials entered on the page, already saved. */
 	onCredentials: (credentials: Credentials) => void = () => {};
 	#listener: TcpListener | undefined;
 	#lastProblem = "";
+	private readonly hooks = new ProvisioningPortal.Hooks(this);
 	/** What the portal holds only while it runs. */
 	#run: PortalRun | undefined;
-
-	/** TcpConnectionOwner: the log its connections' handlers use. */
-	private get log(): Log {
-		return log;
-	}
 
 	constructor(options: PortalOptions) {
 		this.options = options;
@@ -165,7 +175,7 @@ export class ProvisioningPortal implements StationListener {
 		const { passphrase, code } = this.prepare();		// with the radio on; printed again for a console opened since boot
 		WiFi.accessPoint(passphrase ? { ssid, password: passphrase } : { ssid });
 		this.#run = new PortalRun(code);
-		this.#listener = new TcpListener({ port: this.options.port, target: this as unknown as AcceptTarget, log });
+		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log });
 		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"security":"${passphrase ? "wpa2" : "open"}","port":${this.port}} (${why})`);
 	}
 
@@ -202,7 +212,7 @@ export class ProvisioningPortal implements StationListener {
 			return;
 		}
 		run.exchanges++;
-		const connection = new TcpEndpoint({ from, owner: this as unknown as TcpConnectionOwner });
+		const connection = new TcpEndpoint({ from, owner: this.hooks });
 		connection.handler = new HttpExchange(this, connection);
 	}
 

@@ -146,7 +146,7 @@ export class Station {
 					Timer.clear(this.#timer);
 					this.#timer = undefined;
 					this.#backoff.reset();
-					this.address = Net.get("IP") ?? "";
+					this.address = String(Net.get("IP") ?? "");
 					this.#set("got-ip", "DHCP");
 					log.info(`got IP: ${this.address}`);
 					for (const listener of this.#listeners)

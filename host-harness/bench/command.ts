@@ -13,7 +13,7 @@
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
 import { manifestConfig } from "../device/project.js";
-import { checkedConfig, didYouMean } from "../lib/arguments.js";
+import { checkedConfig, didYouMean, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
@@ -27,9 +27,9 @@ import { KiB, MiB } from "./stats.js";
 import { openWs } from "./ws.js";
 import { echoOnce } from "../oracle/tcp-echo.js";
 import { udpSender } from "../oracle/udp-echo.js";
-import { runMemoryBench } from "./memory.js";
-import { runBenchXsCommand } from "./xs.js";
-import { runTlsMemoryBench } from "./tls-memory.js";
+import { memoryUsage, parseMemoryArgs, runMemoryBench } from "./memory.js";
+import { benchXsUsage, parseBenchXsArgs, runBenchXsCommand } from "./xs.js";
+import { parseTlsMemoryArgs, runTlsMemoryBench, tlsMemoryUsage } from "./tls-memory.js";
 import { boardAddress } from "../lib/mdns.js";
 
 const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
@@ -58,6 +58,9 @@ options:
   --json              print the result as JSON instead of the table
   --report <file>     also write a report: file.md (+ SVG charts beside it) or file.html
   --help
+
+  ${fleetHeading}
+${optionLines(fleetOptions, 18)}
 
 TCP: throughput with 64 KiB writes (and 1, 16 KiB for the chart), round trip
 p50/p99 of 64 B, N clients' aggregate round trips/s. UDP: round trip p50/p99
@@ -345,4 +348,14 @@ async function run(argv: string[]): Promise<number> {
 	}
 }
 
-registerCommand("bench", { summary: "benchmark the device's tcp|udp|ws echo against a Node reference in the same run; memory: its XS heaps (sim); xs: its code on the XS engine", run });
+registerCommand("bench", {
+	summary: "benchmark the device's tcp|udp|ws echo against a Node reference in the same run; memory: its XS heaps (sim); xs: its code on the XS engine",
+	usage,
+	parse: parseBenchArgs,
+	subcommands: {
+		memory: { usage: memoryUsage, parse: parseMemoryArgs },
+		xs: { usage: benchXsUsage, parse: parseBenchXsArgs },
+		"tls-memory": { usage: tlsMemoryUsage, parse: parseTlsMemoryArgs },
+	},
+	run,
+});

@@ -31,11 +31,19 @@ import { freeTcpPort } from "../lib/ports.js";
 import { randomPayload } from "../oracle/tcp-echo.js";
 import { boardSlotSize, delta, memoryDeviceConfig, startMemoryDevice, type HeapDelta, type HeapReading } from "./memory.js";
 
-const usage = `usage: host-harness bench tls-memory --target sim [--json]
+export const tlsMemoryUsage = `usage: host-harness bench tls-memory --target sim [--json]
 
 The XS heap cost of one TLS connection of the device's TCP echo client (Moddable's TLS
 engine, TLS 1.2, RSA 2048 server certificate), next to a plain TCP connection measured
-the same way in the same run, on the simulator's debug build. About a minute.`;
+the same way in the same run, on the simulator's debug build. About a minute.
+
+options:
+  --target sim  the only target, and the default: the heap readings need the simulator's debug build
+  --json        print the result as JSON instead of the table
+
+examples:
+  host-harness bench tls-memory --target sim
+  host-harness bench tls-memory --target sim --json > tls-memory.json`;
 
 export interface ConnectionCost {
 	kind: "plain" | "tls";
@@ -93,7 +101,7 @@ async function measure(kind: "plain" | "tls", pki: TestPki, log: (line: string) 
 }
 
 /** Options: --target sim (the only target: heap readings need the simulator's debug build), --json. */
-function parseArgs(argv: string[]): { json: boolean } | "help" {
+export function parseTlsMemoryArgs(argv: string[]): { json: boolean } | "help" {
 	let json = false;
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
@@ -114,7 +122,7 @@ function parseArgs(argv: string[]): { json: boolean } | "help" {
 }
 
 export async function runTlsMemoryBench(argv: string[]): Promise<number> {
-	const options = argumentsOr(parseArgs, argv, `${usage}\n`);
+	const options = argumentsOr(parseTlsMemoryArgs, argv, `${tlsMemoryUsage}\n`);
 	if (typeof options === "number")
 		return options;
 	const json = options.json;

@@ -41,16 +41,17 @@ WebSocket modules of another commit. It also checks the native UTF-8
 validator (websocket/utf8.c) against the last JS validator, feed by feed
 (section "check", not timed).
 
+options:
   --baseline <ref>  also time the WebSocket reader, writer and validator of this commit
-                 (git archive into build/bench-xs/baseline; its own imports kept among
-                 themselves): the rows "baseline"
-  --ms <n>       time per workload, ms (default 300)
-  --count <n>    exactly n messages per workload instead of a time (a quick check)
-  --only <word>  only workloads whose "section group implementation" contains it ("_" for a space)
-  --json         print the result as JSON instead of tables
+                    (git archive into build/bench-xs/baseline; its own imports kept among
+                    themselves): the rows "baseline"
+  --ms <n>          time per workload, ms (default 300)
+  --count <n>       exactly n messages per workload instead of a time (a quick check)
+  --only <word>     only workloads whose "section group implementation" contains it ("_" for a space)
+  --json            print the result as JSON instead of tables
   --help
 
-Examples:
+examples:
   host-harness bench xs
   host-harness bench xs --ms 600 --json > bench-xs.json
   host-harness bench xs --baseline 51e55cb     (the receive path before it stopped copying payloads)

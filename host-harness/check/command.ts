@@ -8,7 +8,7 @@
 
 import * as path from "node:path";
 import { argumentsOr, registerCommand } from "../cli.js";
-import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
+import { badValue, checkedConfig, CommandFailure, fleetOptions, formatHelp, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
 import { planTiers } from "../lib/tiers.js";
 import { projectRoot } from "../device/project.js";
 import * as fs from "node:fs";
@@ -23,7 +23,7 @@ import { parseConfigArgs } from "../device/project.js";
 import { checkApp } from "./app.js";
 
 const usage = formatHelp({
-	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]\n       host-harness check --app <dir> --target node|sim [--config key=value …] [--json]",
+	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]\n       host-harness check --app <dir> --target node|sim [--config key=value …] [--json]\n       host-harness check (--device a,b,c | --devices FILE|discover) [--parallel N] [--report FILE.html] [--only …] [--json]",
 	about: `Runs the oracle suites (tests/device) against a device: one line per case and a summary
 on stdout (with --json, one JSON object and nothing else); progress and the suites' own
 notes go to stderr. Exits 0 only when every case passed, 1 when one failed or the target
@@ -35,7 +35,8 @@ cannot run here, 2 on a wrong argument.`,
 		["--target node|sim", "a device started on this PC"],
 		["--only <area>", "tcp (server, client), udp, ws (server, client), wifi (station, provisioning),\nfaults (resets, half-closes, floods, slow and silent peers); repeatable, or comma-separated"],
 		["--json", "one JSON object with every case instead of lines"],
-		["--app <dir>", "a user's app (a folder with its manifest.json): boots it, checks it logs its\nservices up, that each TCP service it names accepts a connection, and that it logs\nno error or exception (its own behaviour is for its own suite)"],
+		["--app <dir>", "a user's app (a folder with its manifest.json): boots it, checks it logs its\nservices up, that each service it names answers as its kind says (TCP: accepts a\nconnection; WebSocket: a handshake on its path; UDP: a datagram draws no port\nunreachable; docs/own-app.md), and that it logs no error or exception (its own\nbehaviour is for its own suite)"],
+		...fleetOptions,
 	],
 	examples: [
 		"host-harness check --target sim --only tcp",
@@ -43,6 +44,7 @@ cannot run here, 2 on a wrong argument.`,
 		"host-harness check --target node --only udp --json > check.json",
 		"host-harness check --device 192.168.1.50 --config tcpPort=7681",
 		"host-harness check --device 192.168.1.50 --logs      # with serial2xsbug /dev/ttyUSB0 921600 8N1 running",
+		"host-harness check --devices discover --parallel 8 --report jig.html",
 	],
 });
 
@@ -143,6 +145,7 @@ export function parseCheckArgs(args: string[]): CheckArgs | "help" {
 registerCommand("check", {
 	summary: "run the oracle suites against a device and print one line per case",
 	usage,
+	parse: parseCheckArgs,
 	async run(argv) {
 		const args = argumentsOr(parseCheckArgs, argv, usage);
 		if (typeof args === "number")

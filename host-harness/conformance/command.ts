@@ -9,6 +9,7 @@
 import { startDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { argumentsOr, registerCommand } from "../cli.js";
+import { fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
 import { formatJson, formatText, summarize } from "./report.js";
 import * as fs from "node:fs";
 import { onInterrupt } from "../lib/interrupt.js";
@@ -83,6 +84,9 @@ options:
                        category and the cases that did not pass)
   --json               print the results as JSON (alone on stdout)
   --wire               with --json: each case's wire log too
+
+  ${fleetHeading} each device's WebSocket echo server
+${optionLines(fleetOptions, 19)}
 
 examples:
   npm run -s device -- --target node          # prints {"ws":"ws://127.0.0.1:8081/ws",…}
@@ -232,6 +236,7 @@ async function runOne(targetRun: Target, options: ConformanceOptions, total: num
 
 registerCommand("conformance", {
 	usage,
+	parse: parseArgs,
 	summary: "Autobahn-style WebSocket conformance suite against an echo server (--url ws://…), graded; --report, --compare",
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);

@@ -5,9 +5,10 @@
  *
  * On the simulator it is built by mcconfig as it would be by hand (XSNETKIT
  * and the kit's tsc supplied by sdkEnvironment). On the Node-hosted device
- * its own modules are compiled by the kit's tsc into a git-ignored folder
- * and resolved by the loader hook (node-host/hooks.ts) from the map this
- * file writes; the kit's modules are the kit's build/node.
+ * its own modules are type-checked as mcconfig checks them (app-typecheck.ts),
+ * compiled by the kit's tsc into a git-ignored folder and resolved by the
+ * loader hook (node-host/hooks.ts) from the map this file writes; the kit's
+ * modules are the kit's build/node.
  *
  * The harness knows an app is up by one log line, as it knows the kit's own
  * app: `app: services up {json}` (modules/log with the tag "app"), whose
@@ -19,6 +20,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "./project.js";
+import { typeCheckApp } from "./app-typecheck.js";
 
 export interface App {
 	/** Absolute path of the app's folder (its manifest.json). */
@@ -92,14 +94,17 @@ export function appModules(app: App): Map<string, string> {
 }
 
 /**
- * Compile the app's own modules for the Node-hosted device with the kit's tsc
- * (JavaScript too: the same output for both) and return specifier → compiled file.
+ * Type-check the app's own modules as the simulator's build does, then
+ * compile them for the Node-hosted device with the kit's tsc (JavaScript
+ * too: the same output for both) and return specifier → compiled file.
+ * Throws with the compiler's messages when the app does not type-check.
  */
 export function compileAppForNode(app: App): Map<string, string> {
 	const modules = appModules(app);
 	const outDir = appBuildDir(app, "node");
 	fs.rmSync(outDir, { recursive: true, force: true });
 	fs.mkdirSync(outDir, { recursive: true });
+	typeCheckApp(app, modules, outDir);
 	const tsconfig = path.join(outDir, "tsconfig.json");
 	fs.writeFileSync(tsconfig, JSON.stringify({
 		compilerOptions: {

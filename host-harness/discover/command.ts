@@ -70,6 +70,7 @@ export function parseDiscoverArgs(args: string[]): DiscoverArgs | "help" {
 registerCommand("discover", {
 	summary: "list the devices announcing themselves by mDNS/DNS-SD on this PC's LANs",
 	usage,
+	parse: parseDiscoverArgs,
 	async run(argv) {
 		const args = argumentsOr(parseDiscoverArgs, argv, usage);
 		if (typeof args === "number")

@@ -28,8 +28,11 @@ fresh client must still be served. Exits 0 only if every case matched.
 options:
   --target node|sim    boot a device on this PC (handshake timeout 500 ms, 8 WebSocket
                        and 4 TCP clients, no heartbeat) and fuzz it
-  --device <ip>        a board; --config key=value (repeatable) as it was flashed
-  --url ws://…         a WebSocket echo server; --tcp host:port, --udp host:port echo servers
+  --device <ip>        a board
+  --config k=v         with --device: a config value it was flashed with (repeatable)
+  --url ws://…         a WebSocket echo server
+  --tcp host:port      a TCP echo server (with --url, or alone)
+  --udp host:port      a UDP echo server (with --url, or alone)
   --seed N             replay a run (default: random; always printed first)
   --cases N            cases to run (default 1000)
   --case N[,N…]        run only these case numbers of the seed's run (replay one failure)
@@ -173,6 +176,8 @@ export async function fuzzDeviceConfig(): Promise<Record<string, string>> {
 
 registerCommand("fuzz", {
 	summary: "seeded fuzzing of the device's servers, judged by a reference oracle",
+	usage,
+	parse: parseArgs,
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);
 		if (typeof args === "number")

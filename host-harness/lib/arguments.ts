@@ -94,6 +94,26 @@ export interface Help {
 	examples: readonly string[];
 }
 
+/**
+ * The options of a batch of devices (host-harness/fleet: cli.ts
+ * parseFleetArgs, fleet/devices.ts fleetOf), in the help of every command
+ * that takes them (cli.ts fleetCommands).
+ */
+export const fleetOptions: Help["options"] = [
+	["--device a,b,c", "several devices (addresses or mDNS names, comma-separated): each judged in a\nprocess of its own, one table with a row per device (--json: one JSON document);\nexit 1 if any failed"],
+	["--devices FILE", "the devices of a file, one a line: \"host [key=value …]\" (the config it was flashed\nwith); --devices discover: every device that answers host-harness discover"],
+	["--parallel N", "with several devices: how many run at once (default 4)"],
+	["--report FILE.html", "with several devices: a page with a row per device, linking each device's own report"],
+];
+
+/** The heading of fleetOptions in a help's options. */
+export const fleetHeading = "several devices in one run (a batch of boards):";
+
+/** Option lines as formatHelp writes them (flag column `width` wide), for a help written as text. */
+export function optionLines(options: Help["options"], width: number): string {
+	return options.map(([flag, doc]) => `  ${flag.padEnd(width)}  ${doc.replace(/\n/g, `\n  ${" ".repeat(width)}  `)}`).join("\n");
+}
+
 /** One help format for every command: usage, what it does, options, examples. */
 export function formatHelp(help: Help): string {
 	const width = Math.max(0, ...help.options.map(([flag]) => flag.length));
@@ -102,7 +122,7 @@ export function formatHelp(help: Help): string {
 ${help.about.trim()}
 
 options:
-${help.options.map(([flag, doc]) => `  ${flag.padEnd(width)}  ${doc.replace(/\n/g, `\n  ${" ".repeat(width)}  `)}`).join("\n")}
+${optionLines(help.options, width)}
 
 examples:
 ${help.examples.map(e => `  ${e}`).join("\n")}

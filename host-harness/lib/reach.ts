@@ -6,6 +6,7 @@
  * instead of failing case after case on timeouts.
  */
 
+import * as dgram from "node:dgram";
 import * as net from "node:net";
 import type { Endpoints } from "../device/targets.js";
 
@@ -32,4 +33,29 @@ export async function unreachableEndpoints(endpoints: Endpoints, timeoutMs = 300
 		asked.push(["ws", new URL(endpoints.ws)]);
 	const answers = await Promise.all(asked.map(([, url]) => unreachable(url, timeoutMs)));
 	return asked.flatMap(([name, url], i) => answers[i] ? [`${name} ${url.hostname}:${url.port || 80}: ${answers[i]}`] : []);
+}
+
+/** What one datagram to a UDP port drew: an answer, the port's refusal, or nothing. */
+export type UdpProbe = { answered: Buffer } | { refused: string } | { silent: true };
+
+/**
+ * Send one datagram to host:port from a connected UDP socket and wait up to
+ * timeoutMs: an answer, or the ICMP port unreachable (RFC 1122 4.1.3.1: the
+ * kernel reports it to a connected socket as ECONNREFUSED) that says no
+ * socket is bound there. Silence means only that nothing refused: a
+ * service need not answer every datagram.
+ */
+export function probeUdp(host: string, port: number, payload: Buffer, timeoutMs = 1000): Promise<UdpProbe> {
+	return new Promise(resolve => {
+		const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
+		const done = (probe: UdpProbe) => {
+			clearTimeout(timer);
+			socket.close();
+			resolve(probe);
+		};
+		const timer = setTimeout(() => done({ silent: true }), timeoutMs);
+		socket.once("message", answer => done({ answered: answer }));
+		socket.once("error", e => done({ refused: (e as NodeJS.ErrnoException).code ?? e.message }));
+		socket.connect(port, host, () => socket.send(payload));
+	});
 }

@@ -19,20 +19,22 @@ function file(name: string): string | undefined {
 	return fs.existsSync(full) ? full : undefined;
 }
 
-export default class Resource {
-	declare readonly byteLength: number;
-	declare slice: (begin: number, end?: number) => ArrayBuffer;
+/** What the constructor returns is an ArrayBuffer: typed as one (the platforms' HostBuffer offers a part of it). */
+interface Resource extends ArrayBuffer {}
 
+class Resource {
 	/** An ArrayBuffer holding the file (the platforms' HostBuffer reads alike: byteLength, slice, and as bytes to write). */
 	constructor(name: string) {
 		const full = file(name);
 		if (!full)
 			throw new Error(`Resource "${name}" not found`);
 		const bytes = fs.readFileSync(full);
-		return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as unknown as Resource;
+		return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 	}
 
 	static exists(name: string): boolean {
 		return file(name) !== undefined;
 	}
 }
+
+export default Resource;

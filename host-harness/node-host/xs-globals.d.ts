@@ -13,3 +13,11 @@ interface StringConstructor {
 interface ArrayBuffer {
 	concat(...buffers: ArrayBufferLike[]): ArrayBuffer;
 }
+
+// Device modules' "net" is Moddable's Net, which @types/node's own "net"
+// module hides from them in this project: its default export, as the Node
+// host provides it (vitest and the Node-hosted device map "net" to net.ts).
+declare module "net" {
+	const Net: typeof import("./net.ts").default;
+	export default Net;
+}

@@ -25,15 +25,15 @@ Runs the peers for a device's clients until Ctrl-C (or --duration):
   TCP echo peer        the device's TCP client connects here (tcpClientHost/tcpClientPort)
   WebSocket echo peer  the device's WebSocket client connects here (wsClientUri)
   UDP sender           with --udp, a datagram a second to the device's UDP echo server
-  --tls                the TCP and WebSocket peers speak TLS (wss://) with a test CA made for this run
-                       (needs the openssl command); prints the CA for tcpClientCa/wsClientCa;
-                       --ca-out <dir> also writes it as xsnk-test-ca.pem/.der for a manifest resource
 
 options:
   --tcp-port N     the TCP echo peer's port (default 8080; 0: any free port)
   --ws-port N      the WebSocket echo peer's port (default 5000; 0: any free port)
   --ws-path P      the WebSocket echo peer's path (default /)
   --udp host:port  send the device's UDP echo server a datagram a second
+  --tls            the TCP and WebSocket peers speak TLS (wss://) with a test CA made for this run
+                   (needs the openssl command); prints the CA for tcpClientCa/wsClientCa
+  --ca-out <dir>   with --tls: also write the CA as xsnk-test-ca.pem/.der there, for a manifest resource
   --duration S     stop after S seconds (default: until Ctrl-C)
 
 examples:
@@ -48,53 +48,68 @@ export function lanAddresses(): string[] {
 		.map(i => i.address);
 }
 
+interface ServeArgs {
+	tcpPort: number;
+	wsPort: number;
+	wsPath: string;
+	/** The device's UDP echo server, host:port; "" for none. */
+	udp: string;
+	/** Seconds; 0: until Ctrl-C. */
+	duration: number;
+	secure: boolean;
+	caOut?: string;
+}
+
+export function parseServeArgs(args: string[]): ServeArgs | "help" {
+	const parsed: ServeArgs = { tcpPort: 8080, wsPort: 5000, wsPath: "/", udp: "", duration: 0, secure: false };
+	for (let i = 0; i < args.length; i++) {
+		const arg = args[i];
+		if (arg === "--help" || arg === "-h")
+			return "help";
+		if (arg === "--tls") {
+			parsed.secure = true;
+			continue;
+		}
+		const value = args[++i];
+		if (arg === "--tcp-port")
+			parsed.tcpPort = portValue(arg, value);
+		else if (arg === "--ws-port")
+			parsed.wsPort = portValue(arg, value);
+		else if (arg === "--ws-path") {
+			if (!value?.startsWith("/"))
+				throw badValue(arg, value, "takes a path starting with /");
+			parsed.wsPath = value;
+		}
+		else if (arg === "--udp") {
+			if (!/^[^:]+:\d+$/.test(value ?? ""))
+				throw badValue(arg, value, "takes the device's host:port");
+			portValue(arg, value!.split(":")[1]);
+			parsed.udp = value!;
+		}
+		else if (arg === "--duration")
+			parsed.duration = secondsValue(arg, value);
+		else if (arg === "--ca-out") {
+			if (!value)
+				throw badValue(arg, value, "takes a directory");
+			parsed.caOut = value;
+		}
+		else
+			throw unknownArgument(arg, ["--tcp-port", "--ws-port", "--ws-path", "--udp", "--duration", "--tls", "--ca-out", "--help"]);
+	}
+	return parsed;
+}
+
 registerCommand("serve", {
 	summary: "run the PC peers a device's clients talk to (TCP echo peer, WebSocket echo peer, UDP sender)",
 	usage,
-	async run(args) {
-		let tcpPort = 8080;
-		let wsPort = 5000;
-		let wsPath = "/";
-		let udp = "";
-		let duration = 0;
-		let secure = false;
-		let caOut: string | undefined;
-		for (let i = 0; i < args.length; i++) {
-			const arg = args[i];
-			if (arg === "--help" || arg === "-h") {
-				console.log(usage);
-				return 0;
-			}
-			if (arg === "--tls") {
-				secure = true;
-				continue;
-			}
-			const value = args[++i];
-			if (arg === "--tcp-port")
-				tcpPort = portValue(arg, value);
-			else if (arg === "--ws-port")
-				wsPort = portValue(arg, value);
-			else if (arg === "--ws-path") {
-				if (!value?.startsWith("/"))
-					throw badValue(arg, value, "takes a path starting with /");
-				wsPath = value;
-			}
-			else if (arg === "--udp") {
-				if (!/^[^:]+:\d+$/.test(value ?? ""))
-					throw badValue(arg, value, "takes the device's host:port");
-				portValue(arg, value!.split(":")[1]);
-				udp = value!;
-			}
-			else if (arg === "--duration")
-				duration = secondsValue(arg, value);
-			else if (arg === "--ca-out") {
-				if (!value)
-					throw badValue(arg, value, "takes a directory");
-				caOut = value;
-			}
-			else
-				throw unknownArgument(arg, ["--tcp-port", "--ws-port", "--ws-path", "--udp", "--duration", "--tls", "--ca-out", "--help"]);
+	parse: parseServeArgs,
+	async run(argv) {
+		const args = parseServeArgs(argv);
+		if (args === "help") {
+			console.log(usage);
+			return 0;
 		}
+		const { tcpPort, wsPort, wsPath, udp, duration, secure, caOut } = args;
 		const lan = lanAddresses();
 		const tls: ServeTls | undefined = secure ? serveTls(lan, caOut) : undefined;
 		// A port taken is a failure the user acts on: one line, no stack.

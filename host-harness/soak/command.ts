@@ -8,7 +8,7 @@
  */
 
 import { argumentsOr, registerCommand } from "../cli.js";
-import { checkedConfig, CommandFailure } from "../lib/arguments.js";
+import { checkedConfig, CommandFailure, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
@@ -27,12 +27,16 @@ before the load and serve a fresh client.
 
 options:
   --target node|sim   boot a device on this PC
-  --device <ip>       a board; --config key=value (repeatable) as it was flashed
+  --device <ip>       a board
+  --config k=v        with --device: a config value it was flashed with (repeatable)
   --minutes N         how long (default 5; fractions allowed, e.g. 0.5)
   --interval S        seconds between report lines (default 60)
   --good N            well-behaved clients at once per service (default 1)
   --faulty N          faulty peers at once (default 2)
   --json              one JSON object at the end instead of lines
+
+  ${fleetHeading}
+${optionLines(fleetOptions, 18)}
 
 examples:
   host-harness soak --target node --minutes 10
@@ -122,6 +126,8 @@ export function formatSummary(result: SoakResult): string {
 
 registerCommand("soak", {
 	summary: "mix good clients with faulty peers for minutes; judge every echo, memory and recovery",
+	usage,
+	parse: parseArgs,
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);
 		if (typeof args === "number")

@@ -32,34 +32,43 @@ examples:
   host-harness wifi status --device 192.168.4.1 --code h4tr9kzm
   host-harness wifi forget --device 127.0.0.1 --port 8082 --code h4tr9kzm`;
 
+export function parseWifiArgs(args: string[]): { action: "status" | "forget"; device: string; port: number; code: string } | "help" {
+	if (args.includes("--help") || args.includes("-h"))
+		return "help";
+	const [action, ...rest] = args;
+	let device = "";
+	let code = "";
+	let port = 80;
+	if (action !== "status" && action !== "forget")
+		throw action === undefined || action.startsWith("-") ? new UsageError("status or forget is needed") : badValue("wifi", action, "takes status or forget", ["status", "forget"]);
+	for (let i = 0; i < rest.length; i++) {
+		if (rest[i] === "--device")
+			device = rest[++i] ?? "";
+		else if (rest[i] === "--code")
+			code = rest[++i] ?? "";
+		else if (rest[i] === "--port")
+			port = portValue("--port", rest[++i]);
+		else
+			throw unknownArgument(rest[i], ["--device", "--code", "--port", "--help"]);
+	}
+	if (!device)
+		throw new UsageError("--device <host> is required");
+	if (!code)
+		throw new UsageError("--code <code> is required: the device prints it on its console at boot");
+	return { action, device, port, code };
+}
+
 registerCommand("wifi", {
 	summary: "ask the device's provisioning page for its status, or make it forget saved credentials",
 	usage,
-	async run(args) {
-		if (args.includes("--help") || args.includes("-h")) {
+	parse: parseWifiArgs,
+	async run(argv) {
+		const args = parseWifiArgs(argv);
+		if (args === "help") {
 			console.log(usage);
 			return 0;
 		}
-		const [action, ...rest] = args;
-		let device = "";
-		let code = "";
-		let port = 80;
-		if (action !== "status" && action !== "forget")
-			throw action === undefined || action.startsWith("-") ? new UsageError("status or forget is needed") : badValue("wifi", action, "takes status or forget", ["status", "forget"]);
-		for (let i = 0; i < rest.length; i++) {
-			if (rest[i] === "--device")
-				device = rest[++i] ?? "";
-			else if (rest[i] === "--code")
-				code = rest[++i] ?? "";
-			else if (rest[i] === "--port")
-				port = portValue("--port", rest[++i]);
-			else
-				throw unknownArgument(rest[i], ["--device", "--code", "--port", "--help"]);
-		}
-		if (!device)
-			throw new UsageError("--device <host> is required");
-		if (!code)
-			throw new UsageError("--code <code> is required: the device prints it on its console at boot");
+		const { action, device, port, code } = args;
 		const form = new URLSearchParams({ code }).toString();
 		const url = `http://${device}:${port}/${action === "forget" ? "forget" : `status?${form}`}`;
 		try {

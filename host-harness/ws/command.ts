@@ -132,6 +132,7 @@ function matches(expect: string, text: string): boolean {
 registerCommand("ws", {
 	summary: "a WebSocket client for a person (type to send, see each frame) or a one-shot --send/--expect check",
 	usage,
+	parse: parseWsArgs,
 	async run(argv) {
 		const args = argumentsOr(parseWsArgs, argv, usage);
 		if (typeof args === "number")

@@ -319,4 +319,4 @@ async function run(argv: string[]): Promise<number> {
 	return 0;
 }
 
-registerCommand("logs", { summary: "the logs of debug builds, live (xsbug protocol, port 5002): simulator or board via serial2xsbug; --level, --tag, --grep, colours", usage, run });
+registerCommand("logs", { summary: "the logs of debug builds, live (xsbug protocol, port 5002): simulator or board via serial2xsbug; --level, --tag, --grep, colours", usage, parse: parseLogsArgs, run });

@@ -40,9 +40,11 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 		device = new DeviceProcess(spawnSimulator(sdk, library, xvfb.display), "user-app simulator", 60_000);
 		device.onStopped(() => xvfb.stop());
 		device.onStopped(() => fs.rmSync(library, { force: true }));
-		const up = await device.ready as unknown as { upper: number; shout: number };
-		port = up.upper;
-		shoutPort = up.shout;
+		// Each service's kind and port (docs/own-app.md, the services up line).
+		const up = await device.ready as unknown as { upper: { tcp: number }; shout: { ws: number; path: string } };
+		expect(up.shout.path).toBe("/shout");
+		port = up.upper.tcp;
+		shoutPort = up.shout.ws;
 	}, 240_000);
 
 	afterAll(async () => {

@@ -19,7 +19,7 @@ describe("a user's app", () => {
 
 	it("has the modules its manifest names: \"*\" keeps the file's name, a folder's \"/*\" each file", () => {
 		const js = appModules(findApp(fixture("user-app-js")));
-		expect([...js.keys()].sort()).toEqual(["lines-app/count", "lines-app/reverse-lines", "main"]);
+		expect([...js.keys()].sort()).toEqual(["lines-app/count", "lines-app/reverse-lines", "lines-app/sizes", "main"]);
 		expect(js.get("main")).toBe(path.join(fixture("user-app-js"), "main.js"));
 		const ts = appModules(findApp(fixture("user-app")));
 		expect([...ts.keys()].sort()).toEqual(["main", "user-app/shout", "user-app/upper-case"]);

@@ -1,74 +1,77 @@
 // What a handler's connection offers is what an application may call: the
 // library's plumbing is not on the public types. Checked by the type checker
-// (`npm run typecheck` reads this file): each @ts-expect-error below fails
-// the check as soon as the member it names becomes public again.
+// (`npm run typecheck` reads this file), with assertions that fail both ways:
+// - a connection's internal member must be on the class the library uses
+//   (WebSocketEndpoint, TcpEndpoint) and not on the interface handlers get
+//   (WebSocketConnection, TcpConnection): renamed or gone, it fails the
+//   first; made public, the second;
+// - a server's or client's hook is a TypeScript `private` member: indexing
+//   the class with its name fails once it is renamed or gone (private
+//   members can be indexed in a type), and it must not be among the
+//   class's public keys.
 import { describe, expect, it } from "vitest";
-import type { TcpConnection } from "tcp/connection";
-import type { WebSocketConnection } from "websocket/connection";
+import type { TcpConnection, TcpEndpoint } from "tcp/connection";
+import type { WebSocketConnection, WebSocketEndpoint } from "websocket/connection";
 import { MessageType, Opcode } from "websocket/constants";
 import { CloseCause } from "tcp/close-cause";
 import type { TcpServer } from "tcp/server";
 import type { TcpClient } from "tcp/client";
 import type { WebSocketServer } from "websocket/server";
 import type { WebSocketClient } from "websocket/client";
+import type { ProvisioningPortal } from "wifi/provisioning";
 
-export function webSocketInternals(connection: WebSocketConnection): unknown[] {
-	return [
-		// @ts-expect-error the handshake's input
-		connection.received,
-		// @ts-expect-error the server's refusal
-		connection.refuse,
-		// @ts-expect-error the connection's own timer
-		connection.deadline,
-		// @ts-expect-error raw bytes past the framing
-		connection.sendRaw,
-		// @ts-expect-error the write loop
-		connection.flush,
-		// @ts-expect-error the owner's dead-peer check
-		connection.check,
-		// @ts-expect-error closing without the handshake
-		connection.destroy,
-		// @ts-expect-error the owner's mark
-		connection.marked,
-		// public: the way to end it, and the rest of the application's calls
-		connection.close, connection.fail, connection.sendText, connection.sendPiece, connection.pause, connection.resume,
-	];
-}
+/** Compiles only for `true`. */
+type Assert<T extends true> = T;
+/** Whether every name in K is a public member of Class and none is on Public. */
+type InternalOnly<Class, Public, K extends string> = [K] extends [keyof Class] ? [Extract<K, keyof Public>] extends [never] ? true : false : false;
+/** Whether no name in K is a public member of T. */
+type NotPublic<T, K extends string> = [Extract<K, keyof T>] extends [never] ? true : false;
 
-export function tcpInternals(connection: TcpConnection): unknown[] {
-	return [
-		// @ts-expect-error the owner's probe
-		connection.probe,
-		// @ts-expect-error the owner's check
-		connection.quiet,
-		// @ts-expect-error the platform's callbacks
-		connection.onReadable,
-		// @ts-expect-error the delegates
-		connection.handler,
-		// @ts-expect-error the delegates
-		connection.owner,
-		// public
-		connection.read, connection.write, connection.close, connection.peer,
-	];
-}
+export type WebSocketInternals = Assert<InternalOnly<WebSocketEndpoint, WebSocketConnection,
+	| "received"		// the handshake's input
+	| "refuse"			// the server's refusal
+	| "deadline"		// the connection's own timer
+	| "sendRaw"		// raw bytes past the framing
+	| "respond"		// a plain HTTP answer
+	| "check"			// the owner's dead-peer check
+	| "destroy"		// closing without the handshake
+	| "abandon"		// the heartbeat's drop
+	| "marked"		// the owner's mark
+	| "onReadable"		// the TCP connection's events
+	| "connected"		// TcpConnectionOwner
+	| "closed"		// TcpConnectionOwner
+>>;
 
-export function serverAndClientInternals(tcpServer: TcpServer, tcpClient: TcpClient, wsServer: WebSocketServer, wsClient: WebSocketClient): unknown[] {
+export type TcpInternals = Assert<InternalOnly<TcpEndpoint, TcpConnection,
+	| "probe"			// the owner's probe
+	| "quiet"			// the owner's check
+	| "check"			// the owner's sweep
+	| "onReadable"		// the platform's callbacks
+	| "handler"		// the delegates
+	| "owner"			// the delegates
+>>;
+
+/** Each a private hook the library calls: renamed or gone, the index fails. */
+export type Hooks = [
+	TcpServer["accept"], TcpServer["closed"], TcpServer["hooks"],
+	TcpClient["connected"], TcpClient["closed"], TcpClient["hooks"],
+	WebSocketServer["accept"], WebSocketServer["received"], WebSocketServer["closed"], WebSocketServer["hooks"],
+	WebSocketClient["opened"], WebSocketClient["closed"], WebSocketClient["healthy"], WebSocketClient["message"], WebSocketClient["error"], WebSocketClient["drained"], WebSocketClient["events"],
+	ProvisioningPortal["accept"], ProvisioningPortal["closed"], ProvisioningPortal["hooks"],
+];
+export type HooksNotPublic = [
+	Assert<NotPublic<TcpServer, "accept" | "closed" | "hooks">>,
+	Assert<NotPublic<TcpClient, "connected" | "closed" | "hooks">>,
+	Assert<NotPublic<WebSocketServer, "accept" | "received" | "closed" | "hooks">>,
+	Assert<NotPublic<WebSocketClient, "opened" | "closed" | "healthy" | "message" | "error" | "drained" | "events">>,
+	Assert<NotPublic<ProvisioningPortal, "accept" | "closed" | "hooks">>,
+];
+
+/** What an application calls: each name must exist on the public type. */
+export function publicCalls(ws: WebSocketConnection, tcp: TcpConnection, tcpServer: TcpServer, tcpClient: TcpClient, wsServer: WebSocketServer, wsClient: WebSocketClient): unknown[] {
 	return [
-		// @ts-expect-error the listener's hook
-		tcpServer.accept,
-		// @ts-expect-error the connections' owner hook
-		tcpServer.closed,
-		// @ts-expect-error the connections' owner hook
-		tcpClient.connected,
-		// @ts-expect-error the listener's hook
-		wsServer.accept,
-		// @ts-expect-error the handshake's input
-		wsServer.received,
-		// @ts-expect-error an attempt's report
-		wsClient.opened,
-		// @ts-expect-error an attempt's report
-		wsClient.message,
-		// public
+		ws.close, ws.fail, ws.sendText, ws.sendPiece, ws.pause, ws.resume,
+		tcp.read, tcp.write, tcp.close, tcp.peer,
 		tcpServer.start, tcpServer.close, tcpClient.isConnected, wsServer.route, wsClient.sendText,
 	];
 }
