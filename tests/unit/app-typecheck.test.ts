@@ -35,7 +35,9 @@ class Echo implements WebSocketHandler {
 }
 
 export function echo(port: number): WebSocketServer {
-	return new WebSocketServer({ port }).route("/", new Echo());
+	const server = new WebSocketServer({ port });
+	server.route("/", new Echo());
+	return server;
 }
 `;
 const main = `import { Log } from "modules/log";
@@ -77,7 +79,9 @@ describe("an app for the Node-hosted device is type-checked first, as mcconfig c
 	it("leaves JavaScript unchecked, as mcconfig does without typeCheck", () => {
 		const js = `import { WebSocketServer } from "websocket/server";
 export function echo(port) {
-	return new WebSocketServer({ port }).route("/", { onMessage(connection, type, data) { connection.sendTxt(data); } });
+	const server = new WebSocketServer({ port });
+	server.route("/", { onMessage(connection, type, data) { connection.sendTxt(data); } });
+	return server;
 }
 `;
 		const compiled = compileAppForNode(findApp(app({ "main.js": main, "services/echo.js": js })));
