@@ -39,6 +39,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
+import { enroll } from "modules/census";
 import { TcpListener, type AcceptTarget } from "modules/listener";
 import {
 	OPEN, WebSocketEndpoint, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
@@ -155,6 +156,7 @@ export class WebSocketServer {
 			role: "server", log: this.log, owner: this as unknown as ConnectionOwner, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
 			writer: new FrameWriter({ role: "server" }), queueStats: this.#queueStats,
 		});
+		enroll(this);
 	}
 
 	/**
@@ -205,6 +207,21 @@ export class WebSocketServer {
 	/** WebSocket clients connected (past the handshake, not yet closed). */
 	get clients(): number {
 		return this.#clientCount;
+	}
+
+	/** Sockets the server holds: clients, handshakes and plain HTTP requests being read or answered, connections closing. */
+	get sockets(): number {
+		return this.#peers.size;
+	}
+
+	/** Request heads being read (a socket before its handshake is answered). */
+	get handshakes(): number {
+		return this.#heads.size;
+	}
+
+	/** The WebSocket routes, in the order they were made. */
+	get routes(): readonly WebSocketRoute[] {
+		return this.#routes;
 	}
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
