@@ -75,15 +75,22 @@ function bridgeTap(link: LanLink): void {
 		inside(link, ["link", "set", device, "up"]);
 }
 
-/** Build the lwip app (mcconfig key=value config), start it in the link's namespace, and return its process (ready once its services are up). */
-export async function startLwipSimulator(config: Record<string, string>, link: LanLink, readyTimeoutMs = 60_000, progress?: (text: string) => void): Promise<DeviceProcess> {
+/**
+ * Build the lwip app (mcconfig key=value config), start it in the link's
+ * namespace, and return its process (ready once its services are up).
+ * xsbugPort: a debug build (mcconfig -d), which connects to an xsbug-protocol
+ * debugger on this port of the namespace's 127.0.0.1 (a relay there:
+ * host-harness/lib/netns-relay.ts; the namespace's kernel has no other address).
+ */
+export async function startLwipSimulator(config: Record<string, string>, link: LanLink, readyTimeoutMs = 60_000, progress?: (text: string) => void, xsbugPort?: number): Promise<DeviceProcess> {
 	const why = whyNoLwip();
 	if (why)
 		throw new Error(`cannot run the lwip target: ${why}`);
 	const lookup = findSdk();
 	if ("missing" in lookup)
 		throw new Error(lookup.missing);
-	const library = await buildForSimulator(lookup.sdk, config, false, { manifestDir: lwipManifestDir, outDir: lwipBuildDir }, progress);
+	const debug = xsbugPort !== undefined;
+	const library = await buildForSimulator(lookup.sdk, config, debug, { manifestDir: lwipManifestDir, outDir: debug ? `${lwipBuildDir}-debug` : lwipBuildDir }, progress);
 	bridgeTap(link);
 	const env = {
 		XSNK_LWIP_TAP: tapName,
@@ -91,6 +98,7 @@ export async function startLwipSimulator(config: Record<string, string>, link: L
 		XSNK_LWIP_NETMASK: "255.255.255.252",
 		XSNK_LWIP_GATEWAY: link.hostAddress,
 		XSNK_LWIP_DNS: link.hostAddress,
+		...(debug ? { XSBUG_HOST: "127.0.0.1", XSBUG_PORT: String(xsbugPort) } : {}),
 	};
 	// The device resolves names over lwIP, as a board asks its router: the harness's own name is the link's host end.
 	const dns = await DnsServer.start(link.hostAddress, { [harnessHostName]: link.hostAddress });
