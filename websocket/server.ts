@@ -375,7 +375,7 @@ export class WebSocketServer {
 			try {
 				connection.check(now);
 				if (beat && connection.state === OPEN)
-					this.#heartbeat(connection);
+					this.#heartbeat(connection, now);
 			}
 			catch (e) {
 				this.log.error(`checking ${connection.peer}: ${(e as Error).message}`);
@@ -383,8 +383,12 @@ export class WebSocketServer {
 		}
 	}
 
-	#heartbeat(connection: WebSocketEndpoint): void {
+	#heartbeat(connection: WebSocketEndpoint, now: number): void {
 		if (connection.pingOutstanding) {
+			// A Ping sent since the previous beat (the app's own: connection.ping()) may have its Pong on the way:
+			// the peer is judged at the next beat, a whole heartbeat after it.
+			if (now - connection.pingSentAt < this.options.heartbeat)
+				return;
 			// A peer that answers no ping will not answer a Close either: say 1001 if
 			// the budget allows, and free the slot now rather than after closeTimeout.
 			this.log.warn(`No pong from ${connection.peer} since the last ping`);
