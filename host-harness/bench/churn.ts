@@ -420,5 +420,7 @@ export function renderChurn(result: ChurnResult, tier = "sim"): string {
 	];
 	if (churn.round.failures.length)
 		lines.push(`  ${churn.round.failures.length} failed runs, the first: ${churn.round.failures.slice(0, 5).join("; ")}`);
+	const problems = churnProblems(result).filter(p => !p.startsWith("failed: "));
+	lines.push(problems.length ? `  NOT BACK: ${problems.join("; ")}` : "  nothing held, heaps back exactly");
 	return `${lines.join("\n")}\n`;
 }
