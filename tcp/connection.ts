@@ -22,7 +22,13 @@
  * the remaining budget from write() and nothing at all when the socket has
  * failed, and on the simulator such a failure is never reported through
  * onError. A write that returns no number therefore ends the connection
- * (ConnectionGone, thrown to the handler's caller here, which closes).
+ * (ConnectionGone, thrown to the handler's caller here, which closes), and
+ * the platform's socket is closed and let go at once: nothing is written to
+ * it again. On the simulator a second write to a socket the peer reset is
+ * the kernel's EPIPE, and its SIGPIPE ends a debug build (the SDK's xsbug
+ * connection, lin_xs.c fxConnect, leaves SIGPIPE at its default; lin tcp.c
+ * writes without MSG_NOSIGNAL): a request answered after its client reset
+ * did.
  *
  * Dead peers. The platforms report a reset or a FIN through onError, but
  * not always (the README's platform notes): the simulator (lin tcp.c)
@@ -228,7 +234,7 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
-		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
+		return this.state === "open" && (this.stalled || this.unconfirmed > 0 || !this.socket) && now - this.lastActivity >= quietLimit;
 	}
 
 	/**
@@ -315,14 +321,30 @@ export class TcpEndpoint implements TcpConnection {
 			// lwip after a reset: "not ready". A "would block" is a budget mistake, ours.
 			if (String((e as Error)?.message).includes("would block"))
 				throw e;
+			this.letGoOfSocket();
 			throw new ConnectionGone(`write refused: ${(e as Error)?.message}`);
 		}
-		if (typeof left !== "number")
+		if (typeof left !== "number") {
+			this.letGoOfSocket();
 			throw new ConnectionGone("write failed");
+		}
 		this.writable = Math.min(this.writable - count, left);
 		this.unconfirmed += count;
 		this.lastActivity = Date.now();
 		return count;
+	}
+
+	/** A write failed: close the platform's socket and keep it no more, so no byte goes to it again; the connection closes when its caller closes it (ConnectionGone), or at its owner's next check. */
+	private letGoOfSocket(): void {
+		const socket = this.socket;
+		this.socket = undefined;
+		this.writable = 0;
+		try {
+			socket?.close();
+		}
+		catch {
+			// failed already
+		}
 	}
 
 	/**

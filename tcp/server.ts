@@ -29,6 +29,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
+import { enroll } from "modules/census";
 import { TcpListener, closeQuietly, socketAlive, type AcceptTarget } from "modules/listener";
 import { CloseCause } from "tcp/close-cause";
 import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
@@ -101,6 +102,7 @@ export class TcpServer {
 			lruPurge: options.lruPurge ?? false,
 			log: this.log,
 		};
+		enroll(this);
 	}
 
 	/** The port actually listened on (differs from the option when it was 0). */

@@ -11,6 +11,7 @@
 import UDP from "embedded:io/socket/udp";
 import type { Log } from "modules/log";
 import { peerName } from "modules/log";
+import { enroll } from "modules/census";
 
 /** A received datagram: its bytes, and who sent it. */
 export type Datagram = ArrayBuffer & { address: string; port: number };
@@ -40,6 +41,7 @@ export class UdpServer {
 	constructor(options: UdpServerOptions) {
 		this.options = options;
 		this.log = options.log;
+		enroll(this);
 	}
 
 	get port(): number {

@@ -53,8 +53,8 @@ export class WebSocketRoute {
 	/** Every connection of the server (the server's own set), among which the route's are found. */
 	private readonly connections: ReadonlySet<WebSocketConnection>;
 	private readonly log: Log;
-	/** Clients lagging behind the broadcasts; made at the first one. */
-	declare private lagging: Map<WebSocketConnection, Lag> | undefined;
+	/** Clients lagging behind the broadcasts, with their lag; made at the first one. */
+	declare private lags: Map<WebSocketConnection, Lag> | undefined;
 
 	/** @internal Made by the server's route(). */
 	constructor(path: string, open: Omit<OpenOptions, "route">, slowTimeout: number, connections: ReadonlySet<WebSocketConnection>, log: Log) {
@@ -68,6 +68,11 @@ export class WebSocketRoute {
 	/** The route's connections: opened (onOpen) and not yet closed (onClose). */
 	get count(): number {
 		return this.members;
+	}
+
+	/** Clients whose queue could not take the last broadcast they were sent (remembered until they take one, or close). */
+	get lagging(): number {
+		return this.lags?.size ?? 0;
 	}
 
 	/**
@@ -97,7 +102,7 @@ export class WebSocketRoute {
 		for (const client of this.connections) {
 			if (client === except || client.route !== this || client.state !== OPEN)
 				continue;
-			const lag = this.lagging?.get(client);
+			const lag = this.lags?.get(client);
 			if (client.sendMessage(type, bytes)) {
 				sent++;
 				if (lag)
@@ -107,7 +112,7 @@ export class WebSocketRoute {
 			this.skipped++;
 			now ||= Date.now();
 			if (!lag) {
-				(this.lagging ??= new Map()).set(client, new Lag(now)).get(client)!.skipped = 1;
+				(this.lags ??= new Map()).set(client, new Lag(now)).get(client)!.skipped = 1;
 				continue;
 			}
 			lag.skipped++;
@@ -138,8 +143,8 @@ export class WebSocketRoute {
 	}
 
 	private forget(connection: WebSocketConnection): void {
-		const lagging = this.lagging;
-		if (lagging?.delete(connection) && !lagging.size)
-			delete this.lagging;		// none lagging: no map, no slots for it
+		const lags = this.lags;
+		if (lags?.delete(connection) && !lags.size)
+			delete this.lags;		// none lagging: no map, no slots for it
 	}
 }

@@ -41,6 +41,7 @@
 import type TCP from "embedded:io/socket/tcp";
 import Timer from "timer";
 import { Log, peerName } from "modules/log";
+import { enroll } from "modules/census";
 import { TcpListener, type AcceptTarget } from "modules/listener";
 import {
 	OPEN, WebSocketEndpoint, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
@@ -189,6 +190,7 @@ export class WebSocketServer {
 			role: "server", log: this.log, owner: this.hooks, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
 			writer: new FrameWriter({ role: "server" }), queueStats: this.#queueStats,
 		});
+		enroll(this);
 	}
 
 	/**
@@ -266,6 +268,21 @@ export class WebSocketServer {
 	/** WebSocket clients connected (past the handshake, not yet closed). */
 	get clients(): number {
 		return this.#clientCount;
+	}
+
+	/** Sockets the server holds: clients, handshakes and plain HTTP requests being read or answered, connections closing. */
+	get sockets(): number {
+		return this.#peers.size;
+	}
+
+	/** Request heads being read (a socket before its handshake is answered). */
+	get handshakes(): number {
+		return this.#heads.size;
+	}
+
+	/** The WebSocket routes, in the order they were made. */
+	get routes(): readonly WebSocketRoute[] {
+		return this.#routes;
 	}
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
@@ -491,7 +508,7 @@ export class WebSocketServer {
 			try {
 				connection.check(now);
 				if (beat && connection.state === OPEN)
-					this.#heartbeat(connection);
+					this.#heartbeat(connection, now);
 			}
 			catch (e) {
 				this.log.error(`checking ${connection.peer}: ${(e as Error).message}`);
@@ -499,8 +516,12 @@ export class WebSocketServer {
 		}
 	}
 
-	#heartbeat(connection: WebSocketEndpoint): void {
+	#heartbeat(connection: WebSocketEndpoint, now: number): void {
 		if (connection.pingOutstanding) {
+			// A Ping sent since the previous beat (the app's own: connection.ping()) may have its Pong on the way:
+			// the peer is judged at the next beat, a whole heartbeat after it.
+			if (now - connection.pingSentAt < this.options.heartbeat)
+				return;
 			// A peer that answers no ping will not answer a Close either: say 1001 if
 			// the budget allows, and free the slot now rather than after closeTimeout.
 			this.log.warn(`No pong from ${connection.peer} since the last ping`);

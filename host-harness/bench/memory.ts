@@ -46,6 +46,7 @@
 
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import type * as net from "node:net";
 import * as path from "node:path";
 import WebSocket from "ws";
@@ -54,6 +55,9 @@ import { Endpoint, Endpoints, RunningDevice, startDevice } from "../device/targe
 import { checkedConfig } from "../lib/arguments.js";
 import { simBuildDir } from "../device/sim.js";
 import { freeServicePorts } from "../lib/ports.js";
+import { createLink } from "../lib/netns.js";
+import { SntpServer } from "../peers/sntp.js";
+import { startNetnsRelay } from "../lib/netns-relay.js";
 import { connect, readBytes, sha256 } from "../oracle/tcp-echo.js";
 import { closed, nextMessage, openWs } from "../oracle/ws-echo.js";
 import { RawConnection } from "../conformance/client.js";
@@ -61,6 +65,8 @@ import { frame, Op } from "../conformance/frames.js";
 import { XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
 import { schema } from "../../app/config-schema.js";
 import { KiB } from "./stats.js";
+import { censusPrograms } from "./census.js";
+import { churnDeviceConfig, churnProblems, measureChurn, renderChurn } from "./churn.js";
 
 /** sizeof(txSlot) on a 32-bit board (ESP32). */
 export const boardSlotSize = 16;
@@ -219,28 +225,61 @@ export async function memoryDeviceConfig(clients: number, extra: Record<string, 
 	};
 }
 
-/** Boot the simulator's debug build connected to an xsbug server of ours; resolves once its services are up. */
-export async function startMemoryDevice(config: Record<string, string>): Promise<MemoryDevice> {
-	// No break on exceptions: only our steps stop the machine.
-	const server = new XsbugLogServer({ breakOnExceptions: false });
-	const port = await server.start(0, "127.0.0.1");
-	let device: RunningDevice | undefined;
+export interface MemoryDeviceOptions {
+	/** The server makes the census list at the machine's start, so readCensus (census.ts) counts what the servers hold. */
+	census?: boolean;
+	/** sim (default), or lwip: the simulator over lwIP in a network namespace of its own, its xsbug connection relayed out (lib/netns-relay.ts). */
+	target?: "sim" | "lwip";
+	/**
+	 * The clock as on a board (the simulator's platform config leaves it off):
+	 * the SNTP client against an SNTP server of the harness's, waited for
+	 * until it has set the clock, then idle until its next sync (sntpInterval).
+	 */
+	clock?: boolean;
+}
+
+/**
+ * Boot the simulator's debug build connected to an xsbug server of ours;
+ * resolves once its services are up.
+ */
+export async function startMemoryDevice(config: Record<string, string>, options: MemoryDeviceOptions = {}): Promise<MemoryDevice> {
+	// No break on exceptions: only our steps (and the census's start) stop the machine.
+	const server = new XsbugLogServer({ breakOnExceptions: false, ...(options.census ? { startProgram: censusPrograms().start } : {}) });
+	const undo: (() => Promise<void> | void)[] = [() => server.close()];
+	const stop = async () => {
+		for (const step of undo.splice(0).reverse())
+			await step();
+	};
+	const clock = async (address: string) => {
+		if (!options.clock)
+			return config;
+		const sntp = await SntpServer.start(address);
+		undo.push(() => sntp.close());
+		return { ...config, sntpServers: sntp.server };
+	};
 	try {
-		device = await startDevice({ target: "sim", config, xsbugPort: port });
+		let device: RunningDevice;
+		if (options.target === "lwip") {
+			const link = createLink();
+			undo.push(() => link.remove());
+			const socketPath = path.join(os.tmpdir(), `xsnk-xsbug-${process.pid}-${link.ns}.sock`);
+			undo.push(() => fs.rmSync(socketPath, { force: true }));
+			await server.startOnPath(socketPath);
+			const relay = await startNetnsRelay(link, socketPath);
+			undo.push(() => relay.stop());
+			device = await startDevice({ target: "lwip", config: await clock(link.hostAddress), lan: link, xsbugPort: relay.port, readyTimeoutMs: 120_000 });
+		}
+		else
+			device = await startDevice({ target: "sim", config: await clock("127.0.0.1"), xsbugPort: await server.start(0, "127.0.0.1") });
+		undo.push(() => device.stop());
 		const machine = await server.waitForMachine(20_000);
 		await server.waitForLog(/app: services up/, 20_000);
-		const running = device;
-		return {
-			device: running, server, machine, probe: new HeapProbe(server, machine),
-			async stop() {
-				await running.stop();
-				await server.close();
-			},
-		};
+		if (options.clock)
+			await server.waitForLog(/sntp: clock set/, 30_000);
+		return { device, server, machine, probe: new HeapProbe(server, machine), stop };
 	}
 	catch (e) {
-		await device?.stop();
-		await server.close();
+		await stop();
 		throw e;
 	}
 }
@@ -827,8 +866,18 @@ heaps after clients closed and after rounds of faults (resets mid-frame and
 mid-stream, clients gone without a Close, a half-close) against idle, and
 how many idle clients fit in the default esp32 heaps.
 
+With --churn <n>, instead: n connections through every service of the app
+(the WebSocket echo, broadcast and log routes, the page, the TCP and UDP
+echo), ended in every way a connection ends, several at once, after a
+warm-up round; then the heaps against the warm-up's and what every server,
+route and the log still hold (read through xsbug: nothing of it on a board).
+Exit status 1 when a run failed, something is still held, or the heaps did
+not come back exactly.
+
 options:
-  --target sim        the only target with XS heaps to read (default sim)
+  --target sim|lwip   sim (default); lwip (the simulator over lwIP in a network
+                      namespace, root only) with --churn
+  --churn <n>         the churn, n connections in all (the suite runs 1000)
   --clients <n>       clients per phase (default 4)
   --rounds <n>        fault rounds (default 2)
   --no-blocked        skip the blocked-echo phase (clients send 64 KiB messages without
@@ -840,12 +889,17 @@ options:
 examples:
   host-harness bench memory --target sim
   host-harness bench memory --target sim --clients 8 --json > memory.json
+  host-harness bench memory --churn 10000
+  host-harness bench memory --churn 1000 --target lwip
 `;
 
 export interface MemoryOptions {
 	json: boolean;
 	settings: MemorySettings;
 	config: Record<string, string>;
+	/** The churn instead, with this many connections. */
+	churn?: number;
+	target: "sim" | "lwip";
 }
 
 export function parseMemoryArgs(argv: readonly string[]): MemoryOptions | "help" {
@@ -853,6 +907,8 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryOptions | "help"
 	const configArgs: string[] = [];
 	let json = false;
 	let seen = false;
+	let churn: number | undefined;
+	let target: "sim" | "lwip" = "sim";
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
 		const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -867,11 +923,13 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryOptions | "help"
 		switch (flag) {
 			case "--help": case "-h": return "help";
 			case "--target": case "-t": {
-				const target = value();
-				if (target !== "sim")
-					throw new Error(`bench memory reads XS heaps through the simulator's debug build: --target sim, not "${target ?? ""}"`);
+				const name = value();
+				if (name !== "sim" && name !== "lwip")
+					throw new Error(`bench memory reads XS heaps through the simulator's debug build: --target sim (or lwip with --churn), not "${name ?? ""}"`);
+				target = name;
 				break;
 			}
+			case "--churn": churn = count("--churn"); break;
 			case "--device":
 				throw new Error("bench memory runs on the simulator (--target sim); a board's heaps show in xsbug's instruments");
 			case "--clients": case "-c": settings.clients = count("--clients"); break;
@@ -888,7 +946,9 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryOptions | "help"
 					throw new Error(`unknown argument "${arg}"`);
 		}
 	}
-	return { json, settings, config: checkedConfig(configArgs) };
+	if (target === "lwip" && churn === undefined)
+		throw new Error("bench memory --target lwip runs the churn only: add --churn <n>");
+	return { json, settings, config: checkedConfig(configArgs), target, ...(churn !== undefined ? { churn } : {}) };
 }
 
 export async function runMemoryBench(argv: string[]): Promise<number> {
@@ -907,9 +967,16 @@ export async function runMemoryBench(argv: string[]): Promise<number> {
 	process.once("SIGINT", onSignal);
 	process.once("SIGTERM", onSignal);
 	try {
+		if (options.churn !== undefined) {
+			status(`starting the ${options.target === "lwip" ? "lwip simulator's" : "simulator's"} debug build (mcconfig -d first) …`);
+			memory = await startMemoryDevice(await churnDeviceConfig(options.config), { census: true, clock: true, target: options.target });
+			const result = await measureChurn(memory, options.churn, status);
+			process.stdout.write(options.json ? `${JSON.stringify(result, undefined, 2)}\n` : renderChurn(result, options.target));
+			return churnProblems(result).length ? 1 : 0;
+		}
 		status("starting the simulator's debug build (mcconfig -d first) …");
 		const config = await memoryDeviceConfig(options.settings.clients, options.config, options.settings.blocked);
-		memory = await startMemoryDevice(config);
+		memory = await startMemoryDevice(config, { clock: true });
 		status(`device: ${memory.machine.version}, ${memory.device.endpoints.ws}, tcp ${memory.device.endpoints.tcp?.port}`);
 		const result = await measureMemory(memory, options.settings, status);
 		const keys = Object.entries(config).filter(([key]) => !/Port$/.test(key)).map(([key, value]) => `${key}=${value}`);

@@ -84,24 +84,32 @@ function bridgeTap(link: LanLink): void {
  * A user's app over lwIP: a manifest of its own in the app's build folder
  * that includes the app's manifest and the lwIP sockets', built there.
  */
-function lwipAppBuild(app: App): { manifestDir: string; outDir: string } {
-	const outDir = appBuildDir(app, "lwip");
+function lwipAppBuild(app: App, debug: boolean): { manifestDir: string; outDir: string } {
+	const outDir = appBuildDir(app, debug ? "lwip-debug" : "lwip");
 	const manifestDir = path.join(outDir, app.name);
 	fs.mkdirSync(manifestDir, { recursive: true });
 	fs.writeFileSync(path.join(manifestDir, "manifest.json"), JSON.stringify({ include: [app.manifest, lwipSockets] }, null, "\t"));
 	return { manifestDir, outDir };
 }
 
-/** Build the lwip app (the kit's, or `app`; mcconfig key=value config), start it in the link's namespace, and return its process (ready once its services are up). */
-export async function startLwipSimulator(config: Record<string, string>, link: LanLink, readyTimeoutMs = 60_000, progress?: (text: string) => void, app?: App): Promise<DeviceProcess> {
+/**
+ * Build the lwip app (the kit's, or `app`; mcconfig key=value config), start
+ * it in the link's namespace, and return its process (ready once its
+ * services are up). xsbugPort: a debug build (mcconfig -d), which connects
+ * to an xsbug-protocol debugger on this port of the namespace's 127.0.0.1
+ * (a relay there: host-harness/lib/netns-relay.ts; the namespace's kernel
+ * has no other address).
+ */
+export async function startLwipSimulator(config: Record<string, string>, link: LanLink, readyTimeoutMs = 60_000, progress?: (text: string) => void, app?: App, xsbugPort?: number): Promise<DeviceProcess> {
 	const why = whyNoLwip();
 	if (why)
 		throw new Error(`cannot run the lwip target: ${why}`);
 	const lookup = findSdk();
 	if ("missing" in lookup)
 		throw new Error(lookup.missing);
-	const build = app ? lwipAppBuild(app) : { manifestDir: lwipManifestDir, outDir: lwipBuildDir };
-	const library = await buildForSimulator(lookup.sdk, config, false, build, progress);
+	const debug = xsbugPort !== undefined;
+	const build = app ? lwipAppBuild(app, debug) : { manifestDir: lwipManifestDir, outDir: debug ? `${lwipBuildDir}-debug` : lwipBuildDir };
+	const library = await buildForSimulator(lookup.sdk, config, debug, build, progress);
 	bridgeTap(link);
 	const env = {
 		XSNK_LWIP_TAP: tapName,
@@ -109,6 +117,7 @@ export async function startLwipSimulator(config: Record<string, string>, link: L
 		XSNK_LWIP_NETMASK: "255.255.255.252",
 		XSNK_LWIP_GATEWAY: link.hostAddress,
 		XSNK_LWIP_DNS: link.hostAddress,
+		...(debug ? { XSBUG_HOST: "127.0.0.1", XSBUG_PORT: String(xsbugPort) } : {}),
 	};
 	// The device resolves names over lwIP, as a board asks its router: the harness's own name is the link's host end.
 	const dns = await DnsServer.start(link.hostAddress, { [harnessHostName]: link.hostAddress });

@@ -172,10 +172,24 @@ export async function startXvfb(): Promise<Display> {
 	};
 }
 
+/**
+ * A debug build (one that connects to xsbug: XSBUG_PORT in its environment)
+ * runs with SIGPIPE blocked, as the release build runs with it ignored: the
+ * SDK's xsbug connection (lin_xs.c fxConnect) sets SIGPIPE back to its
+ * default, and the simulator's sockets (lin tcp.c) write without
+ * MSG_NOSIGNAL, so the first write to a socket whose reset was already read
+ * (the zero-length write that learns the budget after onError) would end
+ * the simulator. A blocked signal stays pending; the write fails with EPIPE,
+ * which the TCP library handles. perl (perl-base, in every Debian) blocks it
+ * and execs mcsim, which keeps the mask; without perl the build runs as is.
+ */
+const sigpipeBlocked = ["-MPOSIX", "-e", "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGPIPE)) or die $!; exec @ARGV or die $!"];
+
 /** Spawn mcsim on a library under a display (inside a network namespace with `prefix`, e.g. ip netns exec ns); the caller wraps it in a DeviceProcess. */
 export function spawnSimulator(sdk: Sdk, library: string, display: string, env: NodeJS.ProcessEnv = {}, prefix: string[] = []) {
 	const stdbuf = which("stdbuf");
-	const [command, ...args] = [...prefix, ...(stdbuf ? [stdbuf, "-oL", "-eL", sdk.mcsim, library] : [sdk.mcsim, library])];
+	const perl = env.XSBUG_PORT ? which("perl") : undefined;
+	const [command, ...args] = [...prefix, ...(perl ? [perl, ...sigpipeBlocked] : []), ...(stdbuf ? [stdbuf, "-oL", "-eL", sdk.mcsim, library] : [sdk.mcsim, library])];
 	// Its own process group, as the Node-hosted device's (device/targets.ts): a terminal's Ctrl-C reaches the harness alone.
 	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"], detached: true });
 	trackPid(child.pid);

@@ -73,7 +73,7 @@ export interface StartOptions {
 	control?: boolean;
 	/** Resolve once the process runs, without waiting for its services (endpoints then come later, if ever). */
 	noWait?: boolean;
-	/** Simulator: a debug build (mcconfig -d) that connects to an xsbug-protocol debugger on this port of 127.0.0.1 (of the link's host end with `lan`). */
+	/** Simulator: a debug build (mcconfig -d) that connects to an xsbug-protocol debugger on this port of 127.0.0.1 (of the link's host end with `lan`; lwip: of the namespace's own loopback, where a relay listens: lib/netns-relay.ts). */
 	xsbugPort?: number;
 	/** Run the device inside this network namespace (host-harness/lib/netns.ts), reached at its address as a board is. */
 	lan?: LanLink;
@@ -108,8 +108,8 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
 	if (options.clock !== undefined)
 		env.XSNK_HOST_CLOCK = String(options.clock);
-	if (options.target === "lwip" && (!options.lan || options.xsbugPort))
-		throw new Error("the lwip target runs in a network namespace (--netns), with its log on its stdout");
+	if (options.target === "lwip" && !options.lan)
+		throw new Error("the lwip target runs in a network namespace (--netns)");
 	if (options.target !== "node" && (options.wifiFaults || options.control || options.clock !== undefined))
 		throw new Error("WiFi faults, the boot clock and the control channel exist on the Node-hosted device only");
 	if (options.lan && options.control)
@@ -119,7 +119,7 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 	if (options.lan)
 		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
 	const device = options.target === "lwip" && options.lan
-		? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress, options.app)
+		? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress, options.app, options.xsbugPort)
 		: options.target === "sim"
 			? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress, options.app)
 			: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan, options.app);

@@ -20,14 +20,18 @@
  * and every break is answered with go.
  *
  * collectGarbage() forces a full collection on an idle machine and returns
- * the sample taken right after it (see there).
+ * the sample taken right after it (see there). evaluate() runs a compiled
+ * program (host-harness/xsbug/compile.ts) at a break it forces, the one
+ * break the server holds until the program's result has come; startProgram
+ * runs one at the machine's first line of JavaScript, before the app has
+ * built anything.
  */
 
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import {
-	breakOf, commands, formatSamples, instrumentsOf, samplesOf, XsbugParser,
-	type BreakInfo, type InstrumentDescription, type StackFrame, type XsbugElement,
+	breakOf, commands, formatSamples, instrumentsOf, resultOf, samplesOf, XsbugParser,
+	type BreakInfo, type EvalResult, type InstrumentDescription, type StackFrame, type XsbugElement,
 } from "./protocol.js";
 
 export interface XsbugMachine {
@@ -49,6 +53,8 @@ export interface XsbugMachine {
 	sampledAt?: Date;
 	/** Breaks answered with go so far. */
 	breaks: number;
+	/** What the start program gave (XsbugLogServerOptions.startProgram), once it ran. */
+	startResult?: EvalResult;
 }
 
 export interface XsbugLog {
@@ -113,6 +119,19 @@ export interface XsbugLogServerOptions {
 	maxLines?: number;
 	/** A trace without "\n" is printed after this long if nothing continues it. Default 500 ms. */
 	partialLineMs?: number;
+	/**
+	 * A compiled program (compile.ts) each machine runs at its first line of
+	 * JavaScript (break on start), before its app has built anything; its
+	 * result is the machine's startResult.
+	 */
+	startProgram?: Uint8Array;
+}
+
+/** A program waiting for a break to run at, or running. */
+interface Evaluation {
+	code: Uint8Array;
+	resolve(result: EvalResult): void;
+	reject(error: Error): void;
 }
 
 interface Connection {
@@ -126,6 +145,11 @@ interface Connection {
 	abort?: string;
 	/** When the machine was last told to go (after its login or a break). */
 	resumedAt: number;
+	/** Programs to run at the next break, in order; the one sent, until its <result>. */
+	evaluations: Evaluation[];
+	evaluating?: Evaluation;
+	/** The innermost frame of the current break. */
+	breakFrame?: string;
 }
 
 /** How long after a go collectGarbage waits before its step, and how often it sends the step again. */
@@ -153,6 +177,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	readonly breakOnExceptions: boolean;
 	readonly maxLines: number;
 	readonly partialLineMs: number;
+	readonly startProgram?: Uint8Array;
 	#server?: net.Server;
 	#connections = new Set<Connection>();
 	#seq = 0;
@@ -165,6 +190,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		this.breakOnExceptions = options.breakOnExceptions ?? true;
 		this.maxLines = options.maxLines ?? 10_000;
 		this.partialLineMs = options.partialLineMs ?? 500;
+		this.startProgram = options.startProgram;
 	}
 
 	/** The port listened on (after start). */
@@ -194,6 +220,21 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 				this.#port = (server.address() as net.AddressInfo).port;
 				resolve(this.#port);
 			});
+		});
+	}
+
+	/** Listen for machines on a Unix socket instead (a relay brings them: host-harness/lib/netns-relay.ts). */
+	startOnPath(socketPath: string): Promise<void> {
+		if (this.#server)
+			return Promise.reject(new Error("the xsbug log server is already started"));
+		const server = net.createServer(socket => this.#accept(socket));
+		this.#server = server;
+		return new Promise((resolve, reject) => {
+			server.once("error", error => {
+				this.#server = undefined;
+				reject(error);
+			});
+			server.listen(socketPath, () => resolve());
 		});
 	}
 
@@ -306,6 +347,68 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	}
 
 	/**
+	 * Run a compiled program (compile.ts) on a machine and resolve with its
+	 * value, or reject with the exception it threw. How: <step/> makes the
+	 * machine break (from idle, or at the next line of running code: again
+	 * every stepRetryMs until one comes); at that break the server sends
+	 * <eval> in the break's innermost frame instead of go, and go once the
+	 * <result> has come. The program sees the machine's globals. Its
+	 * garbage (the function it is, what it made) goes at the next
+	 * collection; the names it is the first to use stay as keys. One at a
+	 * time per server, in turn with collectGarbage.
+	 */
+	evaluate(code: Uint8Array, machine?: string, timeoutMs = 10_000): Promise<EvalResult> {
+		const run = this.#collecting.then(() => this.#evaluateOnce(machine, code, timeoutMs));
+		this.#collecting = run.catch(() => undefined);
+		return run;
+	}
+
+	async #evaluateOnce(name: string | undefined, code: Uint8Array, timeoutMs: number): Promise<EvalResult> {
+		const machine = this.#findMachine(name);
+		const connection = machine && [...this.#connections].find(c => c.machine === machine);
+		if (!machine || !connection || !machine.connected)
+			throw new Error(`no connected machine${name ? ` "${name}"` : ""} to evaluate on`);
+		const settle = connection.resumedAt + resumeSettleMs - Date.now();
+		if (settle > 0)
+			await new Promise(resolve => setTimeout(resolve, settle));
+		return new Promise<EvalResult>((resolve, reject) => {
+			let retry: NodeJS.Timeout | undefined;
+			const finish = () => {
+				clearTimeout(timer);
+				clearInterval(retry);
+				this.off("disconnect", onDisconnect);
+			};
+			const job: Evaluation = {
+				code,
+				resolve: result => { finish(); resolve(result); },
+				reject: error => { finish(); reject(error); },
+			};
+			const onDisconnect = (gone: XsbugMachine) => {
+				if (gone === machine)
+					job.reject(new Error("the machine disconnected before the program ran"));
+			};
+			const timer = setTimeout(() => {
+				const queued = connection.evaluations.indexOf(job);
+				if (queued >= 0)
+					connection.evaluations.splice(queued, 1);
+				else if (connection.evaluating === job) {
+					connection.evaluating = undefined;
+					this.#resume(connection);
+				}
+				job.reject(new Error(`no result of the program within ${timeoutMs} ms${queued >= 0 ? " (no break came)" : ""}`));
+			}, timeoutMs);
+			this.on("disconnect", onDisconnect);
+			connection.evaluations.push(job);
+			this.#send(connection, commands.step());
+			// A step read while a break ended is lost (see collectGarbage): again until the program is sent.
+			retry = setInterval(() => {
+				if (connection.evaluations.includes(job))
+					this.#send(connection, commands.step());
+			}, stepRetryMs);
+		});
+	}
+
+	/**
 	 * The first log matching the pattern, among the logs kept with seq > since
 	 * (all of them by default) and those to come; rejects after timeoutMs.
 	 */
@@ -390,7 +493,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			samples: {},
 			breaks: 0,
 		};
-		const connection: Connection = { machine, socket, parser: new XsbugParser(), loggedIn: false, resumedAt: Date.now() };
+		const connection: Connection = { machine, socket, parser: new XsbugParser(), loggedIn: false, resumedAt: Date.now(), evaluations: [] };
 		this.#connections.add(connection);
 		socket.on("data", chunk => {
 			for (const message of connection.parser.feed(chunk))
@@ -401,6 +504,9 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		});
 		socket.on("close", () => {
 			this.#connections.delete(connection);
+			for (const job of [...(connection.evaluating ? [connection.evaluating] : []), ...connection.evaluations.splice(0)])
+				job.reject(new Error("the machine disconnected before the program ran"));
+			connection.evaluating = undefined;
 			this.#flushPartial(connection);
 			if (!machine.connected)
 				return;
@@ -442,6 +548,15 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 					break;
 			}
 		}
+		const result = resultOf(message);
+		if (result && connection.evaluating) {
+			const job = connection.evaluating;
+			connection.evaluating = undefined;
+			job.resolve(result);
+			// The next program at the same break, or go.
+			if (!this.#evaluateNext(connection))
+				this.#resume(connection);
+		}
 		const info = breakOf(message);
 		if (info)
 			this.#break(connection, info, now);
@@ -450,13 +565,23 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	#login(connection: Connection, element: XsbugElement, now: Date): void {
 		const machine = connection.machine;
 		// Answer first: the machine waits for it.
-		if (this.breakOnExceptions)
-			this.#send(connection, commands.setAllBreakpoints({ exceptions: true }) + commands.go());
+		const start = this.startProgram !== undefined && !connection.loggedIn;
+		const exceptions = this.breakOnExceptions ? "" : commands.clearBreakpoint({ path: "exceptions", line: 0 });
+		if (this.breakOnExceptions || start)
+			this.#send(connection, exceptions + commands.setAllBreakpoints({ exceptions: this.breakOnExceptions, start }) + commands.go());
 		else
-			this.#send(connection, commands.clearBreakpoint({ path: "exceptions", line: 0 }) + commands.go());
+			this.#send(connection, exceptions + commands.go());
 		connection.resumedAt = Date.now();
 		if (connection.loggedIn)
 			return;
+		if (start) {
+			// Run at the break on start (the machine's first line of JavaScript).
+			connection.evaluations.push({
+				code: this.startProgram!,
+				resolve: result => { machine.startResult = result; },
+				reject: () => undefined,
+			});
+		}
 		connection.loggedIn = true;
 		machine.name = element.attributes.name || "xs";
 		machine.version = element.attributes.value ?? "";
@@ -533,14 +658,15 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	}
 
 	#break(connection: Connection, info: BreakInfo, now: Date): void {
-		// Resume first: the machine waits. Then report.
-		this.#send(connection, commands.go());
-		connection.resumedAt = Date.now();
-		this.#flushPartial(connection);
 		const machine = connection.machine;
-		machine.breaks++;
 		const abort = connection.abort;
 		connection.abort = undefined;
+		// Resume first, the machine waits; or run the programs waiting for a break, then resume. Then report.
+		const held = !abort && this.#evaluateNext(connection, info.stack[0]?.id);
+		if (!held)
+			this.#resume(connection);
+		this.#flushPartial(connection);
+		machine.breaks++;
 		const where = info.path ? ` at ${info.path}${info.line !== undefined ? `:${info.line}` : ""}` : "";
 		if (info.kind === "exception" || (abort && info.message === "C: xsDebugger")) {
 			const exception: Omit<XsbugException, "seq"> = { machine, time: now, message: info.kind === "exception" ? info.message : abort!, stack: info.stack, source: info.kind === "exception" ? "break" : "abort" };
@@ -551,8 +677,31 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			this.#exception(exception);
 		}
 		else
-			this.#line(`${formatTime(now)} [${machine.tag}] # Break: ${info.message}${where} (resumed)`);
+			this.#line(`${formatTime(now)} [${machine.tag}] # Break: ${info.message}${where} (${held ? "evaluating, then resumed" : "resumed"})`);
 		this.emit("break", { ...info, machine, time: now });
+	}
+
+	/** Send go: the machine runs on. */
+	#resume(connection: Connection): void {
+		this.#send(connection, commands.go());
+		connection.resumedAt = Date.now();
+	}
+
+	/** At a break (in frame `frameId`, the innermost; kept for the next program at the same break): send the next waiting program. */
+	#evaluateNext(connection: Connection, frameId?: string): boolean {
+		if (frameId !== undefined)
+			connection.breakFrame = frameId;
+		const job = connection.evaluations.shift();
+		if (!job)
+			return false;
+		const frame = connection.breakFrame;
+		if (!frame) {
+			job.reject(new Error("the break named no frame to evaluate in"));
+			return this.#evaluateNext(connection);
+		}
+		connection.evaluating = job;
+		this.#send(connection, commands.evaluate(frame, job.code));
+		return true;
 	}
 
 	#exception(partial: Omit<XsbugException, "seq">): void {

@@ -22,7 +22,9 @@
  *   <instruments><instrument name="Chunk used" value=" / "/>…</instruments>
  *   <samples>1,2,3,…</samples>  one value per instrument, in their order
  *   <bubble name value path line>…</bubble>   trace.left/center/right
- *   <eval>, <import>, <result>, <pr>/<ps>/<pt> (profiler) we only parse.
+ *   <result line>…</result>   the value of a program evaluated at a break
+ *       (<eval>): one <property name value/>, or "# " and the exception
+ *   <eval>, <import>, <pr>/<ps>/<pt> (profiler) we only parse.
  * Text is escaped with numeric references (&#10; &#60; &#38; &#34; …).
  *
  * What the machine accepts: "\r\n<command …/>\r\n" — it acts only after the
@@ -269,6 +271,12 @@ export const commands = {
 		return `\r\n<set-all-breakpoints>${body}</set-all-breakpoints>\r\n`;
 	},
 	select: (id: string) => command("select", { id }),
+	/**
+	 * Run a compiled program (xsc -e -eval -p: an XS_B atom, sent as hex in
+	 * the path attribute) in the frame `frameId` ("@…" from the break's
+	 * <frames>) of a machine stopped at a break; it answers <result>.
+	 */
+	evaluate: (frameId: string, code: Uint8Array, line = 0) => command("eval", { id: frameId, path: Buffer.from(code).toString("hex").toUpperCase(), line }),
 	toggle: (id: string) => command("toggle", { id }),
 	startProfiling: () => command("start-profiling"),
 	stopProfiling: () => command("stop-profiling"),
@@ -278,6 +286,8 @@ export const commands = {
 
 export interface StackFrame {
 	name: string;
+	/** The frame's address ("@…"), which <eval> and <select> name it by. */
+	id?: string;
 	path?: string;
 	line?: number;
 }
@@ -300,6 +310,8 @@ function lineOf(attributes: Record<string, string>): number | undefined {
 
 export function frameOf(element: XsbugElement): StackFrame {
 	const frame: StackFrame = { name: element.attributes.name ?? "" };
+	if (element.attributes.value)
+		frame.id = element.attributes.value;
 	if (element.attributes.path)
 		frame.path = element.attributes.path;
 	const line = lineOf(element.attributes);
@@ -326,6 +338,22 @@ export function breakOf(message: XsbugElement): BreakInfo | undefined {
 	if (line !== undefined)
 		info.line = line;
 	return info;
+}
+
+/** What an <eval> gave: its value as the machine shows it (a string without its quotes), or the exception it threw. */
+export type EvalResult = { ok: true; value: string } | { ok: false; exception: string };
+
+/** The <result> in a message, or undefined. */
+export function resultOf(message: XsbugElement): EvalResult | undefined {
+	const element = message.children.find(c => c.name === "result");
+	if (!element)
+		return undefined;
+	const text = element.text.trim();
+	if (text.startsWith("# "))
+		return { ok: false, exception: text.slice(2).replace(/!$/, "") };
+	const property = element.children.find(c => c.name === "property" || c.name === "node");
+	const value = property?.attributes.value ?? "";
+	return { ok: true, value: value.length >= 2 && value.startsWith("'") && value.endsWith("'") ? value.slice(1, -1) : value };
 }
 
 export interface InstrumentDescription {

@@ -83,6 +83,20 @@ int modMessagePostToMachine(xsMachine *the, uint8_t *message, uint16_t messageLe
 	return 0;
 }
 
+#ifdef mxDebug
+/*
+ * A debug build: the SDK's lwIP sockets drop what lwIP hands them while the
+ * machine is in its debug loop over a network connection (esp32: xsbug over
+ * the same lwIP, which the packet would disturb; lwIP sends it again). Here
+ * xsbug's connection is the kernel's, not lwIP's, and lwIP's thread waits for
+ * the core lock while the machine is stopped: nothing to drop.
+ */
+uint8_t fxInNetworkDebugLoop(txMachine *the)
+{
+	return 0;
+}
+#endif
+
 /* The critical section */
 
 static pthread_mutex_t gCritical = PTHREAD_MUTEX_INITIALIZER;

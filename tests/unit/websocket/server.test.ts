@@ -327,6 +327,31 @@ describe("WebSocketEchoServer: heartbeat", () => {
 	});
 });
 
+describe("WebSocketEchoServer: heartbeat and the app's own pings", () => {
+	it("keeps a client whose Pong to a Ping of the app's is on its way when the heartbeat comes", async () => {
+		const server = startServer({ heartbeat: 150 });
+		const client = await wsClient(server.port, "/ws", { autoPong: false });
+		// The echo pings on the text "Ping" (the app's own Ping, not the heartbeat's); this client answers 40 ms later.
+		let pongs = 0;
+		client.on("ping", data => setTimeout(() => {
+			if (client.readyState === WebSocket.OPEN) {
+				client.pong(data);
+				pongs++;
+			}
+		}, 40));
+		const closed = new Promise<number>(resolve => client.once("close", code => resolve(code)));
+		const started = Date.now();
+		while (Date.now() - started < 1000 && client.readyState === WebSocket.OPEN) {
+			client.send("Ping");
+			await sleep(20);
+		}
+		expect(client.readyState, "dropped by the heartbeat while its Pong was on the way").toBe(WebSocket.OPEN);
+		expect(pongs).toBeGreaterThan(5);
+		client.close(1000);
+		expect(await closed).toBe(1000);
+	});
+});
+
 describe("WebSocketServer: a handler that resumes reading from inside a delivery", () => {
 	// resume() called while the connection is delivering a read (here from
 	// onMessage; the echo does it from onDrain when a send inside a
