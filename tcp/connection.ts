@@ -147,46 +147,61 @@ export interface TcpConnection {
 	close(cause?: CloseCause, reason?: string): void;
 }
 
+/* TcpEndpoint's flags: the state (bits 0-1) and the marks below, in one number (one slot). */
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+const STATE_BITS = 0x3;
+/** A platform callback is running the handler: a close() then reports once the callback is done. */
+const IN_EVENT = 0x4;
+/** An outgoing connection that closed before it came up. */
+const NEVER_OPEN = 0x8;
+/** A close() made inside an event waits to be reported (closedWith). */
+const CLOSED_IN_EVENT = 0x10;
+const stateNames: readonly TcpConnectionState[] = ["connecting", "open", "closed"];
+
 export class TcpEndpoint implements TcpConnection {
 	// Memory: each property is a slot on every connection (16 bytes on a
 	// board), so there are no more than the states need, and TypeScript
 	// `private` rather than `#` fields (an instance with # fields carries one
-	// more slot for them).
-	state: TcpConnectionState;
+	// more slot for them). The marks a callback sets and clears are bits of
+	// flags: a property added and deleted per callback is a slot allocated
+	// per callback.
+	// Hot fields first: XS finds a property by walking them in creation order.
+	/** The state (CONNECTING, OPEN, CLOSED) and the marks above. */
+	private flags: number;
 	/** Bytes the platform holds, not read yet. */
 	readable = 0;
-	/** The write budget now. */
+	/** The write budget now (0 once closed). */
 	writable = 0;
+	private socket: TCP | undefined;
 	handler: TcpHandler | undefined;
-	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
-	declare private ownOwner: TcpConnectionOwner | undefined;
-	readonly peer: string;
-	bytesRead = 0;
+	/** Bytes written since the platform last reported a budget. */
+	private unconfirmed = 0;
 	/**
 	 * Time of the last byte moved either way or platform callback: for idle
 	 * timeouts, and for quiet() (a platform that owes a callback has made
 	 * none since). One field for both, a slot less on every connection: a
 	 * callback that moves nothing is rare on an idle connection, and on a
 	 * stalled one it is the platform speaking, which is what quiet() asks.
+	 * Reads and writes inside a callback leave it as the callback set it
+	 * (the same moment, and Date.now() costs as much as a short write).
 	 */
 	lastActivity = Date.now();
-	private socket: TCP | undefined;
-	/** Bytes written since the platform last reported a budget. */
-	private unconfirmed = 0;
-	/** Set only on an outgoing connection that closed before it came up (no slot on the others). */
-	declare private neverOpen?: boolean;
-	/** Present while a platform callback runs the handler: a close() then reports once the callback is done. */
-	declare private inEvent?: true;
+	bytesRead = 0;
+	readonly peer: string;
+	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
+	declare private ownOwner: TcpConnectionOwner | undefined;
 	/** A close made inside an event, reported when it returns: cause, reason, error. */
 	declare private closedWith?: [CloseCause, string, unknown];
 
 	constructor(options: TcpConnectionOptions) {
+		const from = "from" in options ? options.from : undefined;
+		this.flags = from ? OPEN : CONNECTING;
 		if (options.handler && options.handler === options.owner)
 			this.handler = options.handler;
 		else
 			this.ownOwner = options.owner;
-		const from = "from" in options ? options.from : undefined;
-		this.state = from ? "open" : "connecting";
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
@@ -197,6 +212,11 @@ export class TcpEndpoint implements TcpConnection {
 			onWritable: socketWritable,
 			onError: socketError,
 		} as unknown as Parameters<typeof openSocket>[0]);
+	}
+
+	/** "connecting" (outgoing, not up yet), "open", or "closed". */
+	get state(): TcpConnectionState {
+		return stateNames[this.flags & STATE_BITS];
 	}
 
 	/** The server or client the connection reports to (TcpConnectionOptions.handler: or its handler). */
@@ -210,7 +230,8 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** Whether it was ever open (an outgoing one: came up). */
 	get established(): boolean {
-		return this.state === "open" || (this.state === "closed" && !this.neverOpen);
+		const flags = this.flags;
+		return (flags & STATE_BITS) === OPEN || ((flags & STATE_BITS) === CLOSED && !(flags & NEVER_OPEN));
 	}
 
 	/** Bytes the handler holds and the platform cannot take, or bytes waiting that the handler cannot take. */
@@ -220,7 +241,7 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
-		return this.state === "open" && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
+		return (this.flags & STATE_BITS) === OPEN && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
 	}
 
 	/** Called by the owner's one timer: a quiet connection is probed, and closed when the probe finds it gone. */
@@ -253,13 +274,16 @@ export class TcpEndpoint implements TcpConnection {
 	/** Read up to view.byteLength waiting bytes into view; how many. */
 	read(view: Uint8Array): number {
 		const socket = this.socket;
-		const count = Math.min(view.length, this.readable);
-		if (!socket || !count)
+		const readable = this.readable;
+		const length = view.length;
+		const count = length < readable ? length : readable;
+		if (!count || !socket)
 			return 0;
-		socket.read(count === view.length ? view : view.subarray(0, count));
-		this.readable -= count;
+		socket.read(count === length ? view : view.subarray(0, count));		// (lwip refuses a buffer longer than what it holds)
+		this.readable = readable - count;
 		this.bytesRead += count;
-		this.lastActivity = Date.now();
+		if (!(this.flags & IN_EVENT))
+			this.lastActivity = Date.now();
 		return count;
 	}
 
@@ -269,29 +293,31 @@ export class TcpEndpoint implements TcpConnection {
 	 */
 	take(count: number): ArrayBuffer | undefined {
 		const socket = this.socket;
-		count = Math.min(count, this.readable);
-		if (!socket || !count)
+		const readable = this.readable;
+		if (count > readable)
+			count = readable;
+		if (!count || !socket)
 			return undefined;
 		const chunk = socket.read(count) as ArrayBuffer | undefined;
-		this.readable -= count;
+		this.readable = readable - count;
 		if (!chunk)
 			return undefined;
 		this.bytesRead += chunk.byteLength;
-		this.lastActivity = Date.now();
+		if (!(this.flags & IN_EVENT))
+			this.lastActivity = Date.now();
 		return chunk;
 	}
 
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
-		const socket = this.socket;
 		const length = data.byteLength;
-		const count = Math.min(length, this.writable);
-		if (!socket || !count)
-			return 0;
-		const part = count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count);
+		const writable = this.writable;
+		const count = length < writable ? length : writable;
+		if (!count)
+			return 0;		// (closed: no budget)
 		let left: unknown;
 		try {
-			left = socket.write(part);
+			left = this.socket!.write(count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count));
 		}
 		catch (e) {
 			// lwip after the peer's FIN: "not ready". A "would block" is a budget mistake, ours.
@@ -301,9 +327,11 @@ export class TcpEndpoint implements TcpConnection {
 		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
-		this.writable = Math.min(this.writable - count, left);
+		const rest = writable - count;
+		this.writable = rest < left ? rest : left;
 		this.unconfirmed += count;
-		this.lastActivity = Date.now();
+		if (!(this.flags & IN_EVENT))
+			this.lastActivity = Date.now();
 		return count;
 	}
 
@@ -313,11 +341,11 @@ export class TcpEndpoint implements TcpConnection {
 	 * events, once that event has returned. reason: for the log; default the cause.
 	 */
 	close(cause: CloseCause = CloseCause.LOCAL, reason: string = cause, error?: unknown): void {
-		if (this.state === "closed")
+		const flags = this.flags;
+		if ((flags & STATE_BITS) === CLOSED)
 			return;
-		if (this.state === "connecting")
-			this.neverOpen = true;
-		this.state = "closed";
+		this.flags = (flags & ~STATE_BITS) | CLOSED | ((flags & STATE_BITS) === CONNECTING ? NEVER_OPEN : 0);
+		this.writable = 0;
 		const socket = this.socket;
 		this.socket = undefined;
 		try {
@@ -326,8 +354,10 @@ export class TcpEndpoint implements TcpConnection {
 		catch {
 			// already closed by the platform
 		}
-		if (this.inEvent)
+		if (flags & IN_EVENT) {
 			this.closedWith = [cause, reason, error];
+			this.flags |= CLOSED_IN_EVENT;
+		}
 		else
 			this.report(cause, reason, error);
 	}
@@ -362,9 +392,9 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** A platform callback begins running the handler; false when one already is (the outer one reports). */
 	private begin(): boolean {
-		if (this.inEvent)
+		if (this.flags & IN_EVENT)
 			return false;
-		this.inEvent = true;
+		this.flags |= IN_EVENT;
 		return true;
 	}
 
@@ -372,44 +402,77 @@ export class TcpEndpoint implements TcpConnection {
 	private end(outer: boolean): void {
 		if (!outer)
 			return;
-		delete this.inEvent;		// no slot left on an idle connection
-		const closed = this.closedWith;
-		if (closed) {
-			delete this.closedWith;
-			this.report(closed[0], closed[1], closed[2]);
-		}
+		const flags = this.flags &= ~IN_EVENT;
+		if (flags & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	/** A close made inside an event, reported now that the event returned. */
+	private reportLate(): void {
+		this.flags &= ~CLOSED_IN_EVENT;
+		const closed = this.closedWith!;
+		delete this.closedWith;
+		this.report(closed[0], closed[1], closed[2]);
 	}
 
 	onReadable(bytes: number): void {
-		if (this.state === "closed")
+		const flags = this.flags;
+		if ((flags & STATE_BITS) === CLOSED)
 			return;
 		this.lastActivity = Date.now();
 		this.readable = bytes;
-		const outer = this.begin();
+		if (flags & IN_EVENT) {		// (a platform that calls back from inside a call: the outer callback reports)
+			this.readableNow();
+			return;
+		}
+		this.flags = flags | IN_EVENT;
+		this.readableNow();
+		const after = this.flags &= ~IN_EVENT;
+		if (after & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	/** onReadable's call of the handler, guarded. */
+	private readableNow(): void {
 		try {
 			this.handler?.onReadable(this);
 		}
 		catch (e) {
 			this.failed(e, "read");
 		}
-		finally {
-			this.end(outer);
-		}
 	}
 
 	onWritable(bytes: number): void {
-		if (this.state === "closed")
+		const flags = this.flags;
+		if ((flags & STATE_BITS) === CLOSED)
 			return;
 		this.lastActivity = Date.now();
 		this.unconfirmed = 0;
 		this.writable = bytes;
+		if ((flags & STATE_BITS) === CONNECTING || flags & IN_EVENT) {
+			this.firstWritable(flags);
+			return;
+		}
+		this.flags = flags | IN_EVENT;
+		try {
+			this.handler?.onWritable?.(this);
+		}
+		catch (e) {
+			this.failed(e, "write");
+		}
+		const after = this.flags &= ~IN_EVENT;
+		if (after & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	/** onWritable, the first budget of an outgoing connection (it comes up), or from inside another callback. */
+	private firstWritable(flags: number): void {
 		const outer = this.begin();
 		try {
-			if (this.state === "connecting") {
-				this.state = "open";
-				this.lastActivity = Date.now();
+			if ((flags & STATE_BITS) === CONNECTING) {
+				this.flags = (this.flags & ~STATE_BITS) | OPEN;
 				this.owner.connected?.(this);
-				if (this.state !== "open")
+				if ((this.flags & STATE_BITS) !== OPEN)
 					return;		// the owner closed it
 			}
 			this.handler?.onWritable?.(this);
@@ -424,9 +487,10 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** cause: what a TLS socket says failed (a certificate, the handshake; modules/secure-socket); TCP says nothing. */
 	onError(cause?: Error): void {
-		if (this.state === "closed")
+		const state = this.flags & STATE_BITS;
+		if (state === CLOSED)
 			return;
-		if (this.state === "connecting") {
+		if (state === CONNECTING) {
 			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable", cause);
 			return;
 		}
