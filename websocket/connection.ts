@@ -62,7 +62,7 @@ import { CloseCause } from "tcp/close-cause";
 import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
-import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
+import { MessageReader, type MessageHandler } from "websocket/message-reader";
 import type { WebSocketRoute } from "websocket/route";
 
 /** A lingering connection closes once the peer has been quiet this long (ms)… */
@@ -115,6 +115,8 @@ const DRAIN_OWED = 0x800;
 const GONE = 0x1000;
 /** A dispatch is scheduled for the next turn. */
 const SCHEDULED = 0x2000;
+/** queue or outgoing may exist (cleared when both are dropped): the hot paths test this bit, not the absent properties. */
+const QUEUED = 0x4000;
 
 export type Chunk = ArrayBuffer | Uint8Array;
 /** Data for a send: bytes, or a string sent as UTF-8. */
@@ -196,7 +198,11 @@ export interface OpenOptions {
 	streaming: boolean;
 	/** Largest message received (1009 beyond); whole mode holds this much. */
 	maxMessage: number;
-	/** Largest frame payload sent; longer messages are fragmented. */
+	/**
+	 * Largest frame payload sent: a longer message is fragmented into frames
+	 * of this size (5.4). 0: no limit: a whole message is one frame, its
+	 * payload written as the budget allows.
+	 */
 	sendBuffer: number;
 	/** Bytes that may wait to be sent; a send that does not fit is refused (one of any size fits an empty queue). */
 	maxQueue: number;
@@ -307,8 +313,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	/** The application's own per-connection value. */
 	declare context: unknown;
 
-	/** The message reader, from open() on; it keeps the OpenOptions open() was given (openOptions). */
-	private reader: MessageReader | undefined;
+	/** The message reader, from open() on; it keeps the OpenOptions open() was given (reader.options). */
+	private reader: MessageReader<OpenOptions> | undefined;
 	/** Frames (or parts of one) ready to write; absent when none (a slot only while sending). */
 	declare private queue: Chunk[] | undefined;
 	/** Message bytes not yet framed, oldest first; absent when none (a slot only while sending). */
@@ -381,17 +387,12 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 * on every connection): shared by a route's connections.
 	 */
 	private get openOptions(): OpenOptions | undefined {
-		return this.reader?.given as OpenOptions | undefined;
+		return this.reader?.options;
 	}
 
 	/** The server's route it was opened on, until onClose has returned; undefined on a client's connection. */
 	get route(): WebSocketRoute | undefined {
 		return this.openOptions?.route;
-	}
-
-	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
-	private get readSize(): number {
-		return this.openOptions?.readSize || this.options.readSize || 1024;
 	}
 
 	get role(): Role {
@@ -459,7 +460,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			this.protocol = options.protocol;
 		if (options.role !== this.role)
 			throw new Error(`open(): options for a ${options.role}, on a ${this.role} connection`);
-		this.reader = new MessageReader(this, options as MessageReaderOptions);
+		this.reader = new MessageReader(this, options);
 		options.handler.onOpen?.(this);
 	}
 
@@ -547,20 +548,28 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
-		if (this.state !== OPEN)
+		const flags = this.flags;
+		if ((flags & STATE_BITS) !== OPEN)
 			return false;
 		const size = bytes.byteLength;
-		const buffered = this.bufferedAmount;
-		if (buffered && buffered + size > this.openOptions!.maxQueue)
-			return false;
-		if (!buffered && !piece && !(this.flags & STREAMING) && this.writeWhole(opcode, bytes))
+		const buffered = this.buffered;
+		if (buffered) {
+			if (buffered + size > this.reader!.options.maxQueue)
+				return false;
+		}
+		// (a whole message waits for an unfinished streamed one; pieces and messages behind queued bytes wait their turn)
+		else if (!(flags & QUEUED) && (piece || !(flags & STREAMING)) && this.writeWhole(opcode, bytes, fin)) {
+			if (piece)
+				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
 			return true;
+		}
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
 		this.buffered += size;
 		if (!piece && this.flags & STREAMING)
 			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
 		else {
 			const outgoing = this.outgoing ??= [];
+			this.flags |= QUEUED;
 			outgoing.push(message);
 			if (piece) {
 				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
@@ -576,29 +585,35 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	/**
-	 * The common case: nothing waits to be written, and the budget takes the
-	 * whole message as one frame (of at most sendBuffer bytes). It is written
-	 * at once, as produce() would frame it, without a queue (no arrays, no
-	 * slots for them). False when it cannot be: the caller queues it.
+	 * The common case: nothing waits to be written, and the message (or
+	 * piece) is one frame: sendBuffer 0, or at most sendBuffer bytes. It is
+	 * written at once, as produce() would frame it, without a queue (no
+	 * arrays, no slots for them): a small one in one write (the writer's
+	 * scratch frame), a larger one as its header and then the payload as
+	 * the caller's bytes, as far as the budget takes it; the rest of the
+	 * frame waits in the queue (one view, WAITING: onDrain follows). False
+	 * when it cannot be (no budget even for a header, or a message
+	 * to fragment): the caller queues it.
 	 */
-	private writeWhole(opcode: number, bytes: Uint8Array): boolean {
+	private writeWhole(opcode: number, bytes: Uint8Array, fin: boolean): boolean {
 		const size = bytes.byteLength;
 		const tcp = this.tcp;
-		if (this.queue || this.outgoing || size > Math.max(1, this.openOptions!.sendBuffer) || tcp.state !== "open"
-			|| tcp.writable < size + maxHeaderSize)
+		if (size > Math.max(1, this.reader!.options.sendBuffer) || tcp.writable < size + maxHeaderSize)		// (writable: 0 unless open)
 			return false;
+		const options = this.options;
+		const writer = options.writer ?? this.writer;
 		try {
 			let rest: Uint8Array | undefined;
-			if (this.role === "client") {
-				const frame = new Uint8Array(this.writer.frame(opcode, bytes, true));
+			if (options.role === "client") {
+				const frame = new Uint8Array(writer.frame(opcode, bytes, fin));
 				const written = tcp.write(frame);
 				if (written < frame.length)
 					rest = frame.subarray(written);
 			}
 			else {
 				// Both from the writer before any write: it is the server's, shared, and a write may throw (the peer gone).
-				const header = this.writer.header(opcode, true, size);
-				const payload = size ? this.writer.payloadView(bytes) : bytes;
+				const header = writer.header(opcode, fin, size);
+				const payload = size ? writer.payloadView(bytes) : bytes;
 				if (tcp.write(header) < header.byteLength)
 					throw new Error("the budget did not take a frame header");		// the platform gave a budget it then refused
 				const written = size ? tcp.write(payload) : 0;
@@ -607,8 +622,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			}
 			if (rest) {		// the platform took less than its budget said: the rest waits, as in writeQueued
 				this.queue = [rest];
+				this.flags |= QUEUED | WAITING;
 				this.countQueued(rest.byteLength);
-				this.flags |= WAITING;
 			}
 		}
 		catch (e) {
@@ -623,6 +638,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (this.state === CLOSED)
 			return;
 		(this.queue ??= []).push(chunk);
+		this.flags |= QUEUED;
 		this.countQueued(chunk.byteLength);
 		this.writeNow();
 	}
@@ -641,7 +657,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (!message)
 			return undefined;
 		const length = message.bytes.byteLength, offset = message.offset;
-		const count = Math.min(Math.max(1, this.openOptions!.sendBuffer), length - offset);
+		const count = Math.min(Math.max(1, this.reader!.options.sendBuffer), length - offset);
 		const end = offset + count;
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
@@ -655,6 +671,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		// Unmasked: the header, then the payload as the caller's bytes (no copy when they are a whole buffer).
 		const header = this.writer.header(opcode, fin, count);
 		const queue = this.queue ??= [];
+		this.flags |= QUEUED;
 		queue.push(header);
 		this.countQueued(header.byteLength + count);
 		if (count)
@@ -680,7 +697,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (tcp.state !== "open")
 			return;
 		if (!this.queue && !this.outgoing) {
-			// Nothing to write (every read turn asks): what the loop below ends with when it has written all.
+			// Nothing to write: what the loop below ends with when it has written all.
+			this.flags &= ~QUEUED;
 			if (this.flags & WAITING)
 				this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
 			if (this.closingState === DRAIN)
@@ -696,6 +714,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				const frame = this.produce();		// may make the queue
 				if (frame) {
 					(this.queue ??= []).push(frame);
+					this.flags |= QUEUED;
 					this.countQueued(frame.byteLength);
 				}
 				queue = this.queue;
@@ -726,6 +745,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** No queues: an idle connection holds no arrays, nor slots for them (added again with the next send). */
 	private dropQueues(): void {
+		this.flags &= ~QUEUED;
 		if (this.queue)
 			delete this.queue;
 		if (this.outgoing)
@@ -758,29 +778,33 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 * loop, which sees it on its next turn. Never throws.
 	 */
 	private dispatch(): void {
-		if (this.flags & DISPATCHING)
+		let flags = this.flags;
+		if (flags & DISPATCHING)
 			return;
-		this.flags |= DISPATCHING;
+		this.flags = flags | DISPATCHING;
 		try {
 			const tcp = this.tcp;
-			while (this.state !== CLOSED) {
-				if (this.flags & GONE) {
+			// (flags read once a turn, as bits: no getters on the way of every read)
+			while (((flags = this.flags) & STATE_BITS) !== CLOSED) {
+				if (flags & GONE) {
 					this.destroy(this.endCause, this.endReason);
 					break;
 				}
-				if (this.queue || this.outgoing || this.flags & (WAITING | CLOSING_BITS))
+				if (flags & (QUEUED | WAITING | CLOSING_BITS)) {
 					this.writeQueued();		// (most read turns have nothing to write: no call)
+					flags = this.flags;
+				}
 				// Paused: only while open (closing connections read on, to find the Close).
-				if (tcp.readable > 0 && !(this.flags & PAUSED && this.state === OPEN)) {
+				if (tcp.readable > 0 && (flags & (PAUSED | STATE_BITS)) !== (PAUSED | OPEN)) {
 					if (!this.readChunk(tcp))
 						break;
 					continue;
 				}
-				if (this.flags & DRAIN_OWED) {
-					this.flags &= ~DRAIN_OWED;
+				if (flags & DRAIN_OWED) {
+					this.flags = flags & ~DRAIN_OWED;
 					// (whole messages deferred behind an unfinished streamed one wait for its last piece: the handler's to send)
-					if (this.state === OPEN && !this.queue && !this.outgoing)
-						this.openOptions!.handler.onDrain?.(this);
+					if ((flags & (STATE_BITS | QUEUED)) === OPEN)
+						this.reader!.options.handler.onDrain?.(this);
 					continue;
 				}
 				break;
@@ -819,18 +843,16 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** Read at most readSize bytes and hand them on: to the reader, or to the owner during the handshake. False when nothing came. */
 	private readChunk(tcp: TcpEndpoint): boolean {
-		const chunk = tcp.take(this.readSize);
+		const reader = this.reader;
+		const chunk = tcp.take(reader?.options.readSize || this.options.readSize || 1024);
 		if (!chunk)
 			return false;
-		const reader = this.reader;
-		if (reader) {
-			if (!reader.stopped)
-				reader.feed(chunk);
-		}
-		else if (this.state === CONNECTING)
+		if (reader)
+			reader.feed(chunk);		// (a stopped reader ignores it)
+		else if ((this.flags & STATE_BITS) === CONNECTING)
 			this.options.owner.received(this, chunk);
 		// else: refused or failing: input is discarded
-		if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
+		if ((this.flags & CLOSING_BITS) === LINGER << CLOSING_SHIFT)		// the peer still sends: linger on, up to the deadline
 			this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
 		return true;
 	}
@@ -928,6 +950,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			const frame = this.produce();
 			if (frame) {
 				(this.queue ??= []).push(frame);
+				this.flags |= QUEUED;
 				this.countQueued(frame.byteLength);
 			}
 		}
@@ -1055,29 +1078,29 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** @internal */
 	onMessageStart(type: MessageType, length: number | undefined): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessageStart)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageStart)
 			handler.onMessageStart(this, type, length);
 	}
 
 	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
 	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessageData)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageData)
 			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
 	}
 
 	/** @internal */
 	onMessageEnd(): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessageEnd)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageEnd)
 			handler.onMessageEnd(this);
 	}
 
 	/** @internal */
 	onMessage(type: MessageType, data: ArrayBuffer): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessage)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessage)
 			handler.onMessage(this, type, data);
 	}
 

@@ -95,8 +95,8 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	 */
 	private mask = 0;
 	protected readonly handler: H;
-	/** Kept as given (see above). */
-	protected readonly options: O;
+	/** The options, kept as given (see above): its owner may reach its own fields there. */
+	readonly options: O;
 	/** Header bytes so far (a header split across reads); at most 2 + 8 + 4. */
 	private have = 0;
 	// Declared, not defined: a property (a slot on every connection) only once first set.

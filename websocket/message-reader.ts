@@ -76,7 +76,7 @@ const FIN = 0x80;
 /** In MessageReader's type: the message's type. */
 const TYPE_BITS = 0x3;
 
-export class MessageReader extends FrameParser<MessageHandler, MessageReaderOptions> {
+export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions> extends FrameParser<MessageHandler, O> {
 	// After FrameParser's fields (state, remaining: the current frame's bytes still to come, ...).
 	/** Type of the message in progress (bits 0-1), 0 when none; FIN: the current frame is its last (one number, one slot). */
 	private type = 0;
@@ -95,12 +95,12 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 	declare private taken: ArrayBuffer | undefined;
 
 	/** The reader keeps `options` (see above). */
-	constructor(handler: MessageHandler, options: MessageReaderOptions) {
+	constructor(handler: MessageHandler, options: O) {
 		super(handler, options);
 	}
 
 	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
-	get given(): MessageReaderOptions {
+	get given(): O {
 		return this.options;
 	}
 
