@@ -27,11 +27,16 @@
  * again. At most readSize bytes are read per read.
  *
  * Sending: whole messages (sendText, sendBinary) or pieces of one
- * (sendPiece), queued up to maxQueue bytes (a send that does not fit is
- * refused with false; one of any size fits an empty queue) and framed only
- * when the write budget frees up, at most sendBuffer payload bytes a frame
- * (a longer message is fragmented, 5.4). onDrain follows when bytes that
- * had to wait for budget are all written. A whole message sent while a
+ * (sendPiece). With nothing waiting, a message (or piece) is written at
+ * once as one frame, with no queue entry: a small one in one write (the
+ * writer's scratch frame), a larger one as its header and then the
+ * caller's bytes as far as the budget takes them, the rest of the frame
+ * waiting. Otherwise it is queued up to maxQueue bytes (a send that does
+ * not fit is refused with false; one of any size fits an empty queue) and
+ * framed only when the write budget frees up. A route that sets sendBuffer
+ * gets frames of at most that many payload bytes (a longer message is
+ * fragmented, 5.4); with 0, a message is one frame. onDrain follows when
+ * bytes that had to wait for budget are all written. A whole message sent while a
  * streamed one is unfinished waits for its last piece: data frames of two
  * messages never interleave (5.4). Control frames go ahead of data not yet
  * framed, never inside a frame. Pings are answered with a Pong of the same
@@ -61,7 +66,7 @@ import type TCP from "embedded:io/socket/tcp";
 import { CloseCause } from "tcp/close-cause";
 import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
-import { FrameWriter } from "websocket/frame-writer";
+import { FrameWriter, smallPayload } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler } from "websocket/message-reader";
 import type { WebSocketRoute } from "websocket/route";
 
@@ -598,13 +603,21 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	private writeWhole(opcode: number, bytes: Uint8Array, fin: boolean): boolean {
 		const size = bytes.byteLength;
 		const tcp = this.tcp;
-		if (size > Math.max(1, this.reader!.options.sendBuffer) || tcp.writable < size + maxHeaderSize)		// (writable: 0 unless open)
+		const writable = tcp.writable;		// (0 unless open)
+		const sendBuffer = this.reader!.options.sendBuffer;
+		if (writable < maxHeaderSize || (sendBuffer > 0 && size > sendBuffer))
 			return false;
 		const options = this.options;
 		const writer = options.writer ?? this.writer;
 		try {
 			let rest: Uint8Array | undefined;
-			if (options.role === "client") {
+			if (size <= smallPayload && writable >= size + maxHeaderSize) {
+				const frame = writer.scratchFrame(opcode, bytes, fin);
+				const written = tcp.write(frame);
+				if (written < frame.length)
+					rest = frame.slice(written);		// (the scratch is the writer's: what waits is copied)
+			}
+			else if (options.role === "client") {
 				const frame = new Uint8Array(writer.frame(opcode, bytes, fin));
 				const written = tcp.write(frame);
 				if (written < frame.length)
@@ -620,7 +633,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				if (written < size)
 					rest = bytes.subarray(written);
 			}
-			if (rest) {		// the platform took less than its budget said: the rest waits, as in writeQueued
+			if (rest) {		// what the budget did not take waits, as in writeQueued
 				this.queue = [rest];
 				this.flags |= QUEUED | WAITING;
 				this.countQueued(rest.byteLength);
@@ -657,7 +670,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (!message)
 			return undefined;
 		const length = message.bytes.byteLength, offset = message.offset;
-		const count = Math.min(Math.max(1, this.reader!.options.sendBuffer), length - offset);
+		const sendBuffer = this.reader!.options.sendBuffer;
+		const count = sendBuffer > 0 && sendBuffer < length - offset ? sendBuffer : length - offset;
 		const end = offset + count;
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
