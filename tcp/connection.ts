@@ -135,7 +135,11 @@ export interface TcpConnection {
 	readonly writable: number;
 	/** Bytes read so far. */
 	readonly bytesRead: number;
-	/** Time of the last byte moved either way, or platform callback (Date.now()). */
+	/**
+	 * Time of the last byte moved either way, or platform callback (Date.now()),
+	 * as of the first time it is read after it: the clock is read when this
+	 * is asked (an owner's periodic check), not for every byte moved.
+	 */
 	readonly lastActivity: number;
 	/** The log of the server or client that owns the connection. */
 	readonly log: Log;
@@ -158,6 +162,8 @@ const IN_EVENT = 0x4;
 const NEVER_OPEN = 0x8;
 /** A close() made inside an event waits to be reported (closedWith). */
 const CLOSED_IN_EVENT = 0x10;
+/** Bytes moved or a platform callback since lastActivity was last read: its next read stamps the time. */
+const ACTIVE = 0x20;
 const stateNames: readonly TcpConnectionState[] = ["connecting", "open", "closed"];
 
 export class TcpEndpoint implements TcpConnection {
@@ -179,15 +185,17 @@ export class TcpEndpoint implements TcpConnection {
 	/** Bytes written since the platform last reported a budget. */
 	private unconfirmed = 0;
 	/**
-	 * Time of the last byte moved either way or platform callback: for idle
-	 * timeouts, and for quiet() (a platform that owes a callback has made
-	 * none since). One field for both, a slot less on every connection: a
-	 * callback that moves nothing is rare on an idle connection, and on a
-	 * stalled one it is the platform speaking, which is what quiet() asks.
-	 * Reads and writes inside a callback leave it as the callback set it
-	 * (the same moment, and Date.now() costs as much as a short write).
+	 * lastActivity: the time of the last byte moved either way or platform
+	 * callback, for idle timeouts and for quiet() (a platform that owes a
+	 * callback has made none since). One field for both, a slot less on
+	 * every connection: a callback that moves nothing is rare on an idle
+	 * connection, and on a stalled one it is the platform speaking, which is
+	 * what quiet() asks. Moving bytes only sets ACTIVE; reading lastActivity
+	 * stamps the time then (a Date.now() per read, write or callback cost as
+	 * much as a short write; its readers are periodic checks, which lag by
+	 * their period anyway).
 	 */
-	lastActivity = Date.now();
+	private activity = Date.now();
 	bytesRead = 0;
 	readonly peer: string;
 	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
@@ -244,6 +252,15 @@ export class TcpEndpoint implements TcpConnection {
 		return (this.flags & STATE_BITS) === OPEN && (this.stalled || this.unconfirmed > 0) && now - this.lastActivity >= quietLimit;
 	}
 
+	/** Time of the last byte moved either way or platform callback, as of now (see activity). */
+	get lastActivity(): number {
+		if (this.flags & ACTIVE) {
+			this.flags &= ~ACTIVE;
+			this.activity = Date.now();
+		}
+		return this.activity;
+	}
+
 	/** Called by the owner's one timer: a quiet connection is probed, and closed when the probe finds it gone. */
 	check(now: number): void {
 		if (this.quiet(now) && !this.probe())
@@ -282,8 +299,7 @@ export class TcpEndpoint implements TcpConnection {
 		socket.read(count === length ? view : view.subarray(0, count));		// (lwip refuses a buffer longer than what it holds)
 		this.readable = readable - count;
 		this.bytesRead += count;
-		if (!(this.flags & IN_EVENT))
-			this.lastActivity = Date.now();
+		this.flags |= ACTIVE;
 		return count;
 	}
 
@@ -303,21 +319,19 @@ export class TcpEndpoint implements TcpConnection {
 		if (!chunk)
 			return undefined;
 		this.bytesRead += chunk.byteLength;
-		if (!(this.flags & IN_EVENT))
-			this.lastActivity = Date.now();
+		this.flags |= ACTIVE;
 		return chunk;
 	}
 
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
 		const length = data.byteLength;
-		const writable = this.writable;
-		const count = length < writable ? length : writable;
-		if (!count)
-			return 0;		// (closed: no budget)
+		const writable = this.writable;		// (0 once closed)
+		if (length > writable || !length)
+			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable)) : 0;
 		let left: unknown;
 		try {
-			left = this.socket!.write(count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count));
+			left = this.socket!.write(data);
 		}
 		catch (e) {
 			// lwip after the peer's FIN: "not ready". A "would block" is a budget mistake, ours.
@@ -327,12 +341,11 @@ export class TcpEndpoint implements TcpConnection {
 		}
 		if (typeof left !== "number")
 			throw new ConnectionGone("write failed");
-		const rest = writable - count;
+		const rest = writable - length;
 		this.writable = rest < left ? rest : left;
-		this.unconfirmed += count;
-		if (!(this.flags & IN_EVENT))
-			this.lastActivity = Date.now();
-		return count;
+		this.unconfirmed += length;
+		this.flags |= ACTIVE;
+		return length;
 	}
 
 	/**
@@ -417,56 +430,66 @@ export class TcpEndpoint implements TcpConnection {
 
 	onReadable(bytes: number): void {
 		const flags = this.flags;
-		if ((flags & STATE_BITS) === CLOSED)
-			return;
-		this.lastActivity = Date.now();
-		this.readable = bytes;
-		if (flags & IN_EVENT) {		// (a platform that calls back from inside a call: the outer callback reports)
-			this.readableNow();
+		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
+			this.otherReadable(flags, bytes);
 			return;
 		}
-		this.flags = flags | IN_EVENT;
-		this.readableNow();
-		const after = this.flags &= ~IN_EVENT;
-		if (after & CLOSED_IN_EVENT)
-			this.reportLate();
-	}
-
-	/** onReadable's call of the handler, guarded. */
-	private readableNow(): void {
+		this.readable = bytes;
+		this.flags = flags | IN_EVENT | ACTIVE;
 		try {
 			this.handler?.onReadable(this);
 		}
 		catch (e) {
 			this.failed(e, "read");
 		}
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	/** onReadable when closed (nothing), not yet open, or from inside another callback (the outer one reports). */
+	private otherReadable(flags: number, bytes: number): void {
+		if ((flags & STATE_BITS) === CLOSED)
+			return;
+		this.flags |= ACTIVE;
+		this.readable = bytes;
+		const outer = this.begin();
+		try {
+			this.handler?.onReadable(this);
+		}
+		catch (e) {
+			this.failed(e, "read");
+		}
+		finally {
+			this.end(outer);
+		}
 	}
 
 	onWritable(bytes: number): void {
 		const flags = this.flags;
-		if ((flags & STATE_BITS) === CLOSED)
-			return;
-		this.lastActivity = Date.now();
-		this.unconfirmed = 0;
-		this.writable = bytes;
-		if ((flags & STATE_BITS) === CONNECTING || flags & IN_EVENT) {
-			this.firstWritable(flags);
+		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
+			this.otherWritable(flags, bytes);
 			return;
 		}
-		this.flags = flags | IN_EVENT;
+		this.unconfirmed = 0;
+		this.writable = bytes;
+		this.flags = flags | IN_EVENT | ACTIVE;
 		try {
 			this.handler?.onWritable?.(this);
 		}
 		catch (e) {
 			this.failed(e, "write");
 		}
-		const after = this.flags &= ~IN_EVENT;
-		if (after & CLOSED_IN_EVENT)
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
 			this.reportLate();
 	}
 
-	/** onWritable, the first budget of an outgoing connection (it comes up), or from inside another callback. */
-	private firstWritable(flags: number): void {
+	/** onWritable when closed (nothing), the first budget of an outgoing connection (it comes up), or from inside another callback. */
+	private otherWritable(flags: number, bytes: number): void {
+		if ((flags & STATE_BITS) === CLOSED)
+			return;
+		this.flags |= ACTIVE;
+		this.unconfirmed = 0;
+		this.writable = bytes;
 		const outer = this.begin();
 		try {
 			if ((flags & STATE_BITS) === CONNECTING) {
