@@ -55,9 +55,12 @@ export class FrameWriter {
 	private readonly maskBytes: Uint8Array | undefined;
 	private readonly maskViews: readonly Uint8Array[] | undefined;
 	private readonly random: () => number;
-	/** scratchFrame()'s buffer, grown to the largest frame it built (at most smallPayload + 14 bytes), and its last view. */
+	/** scratchFrame()'s buffer, grown to the largest frame it built (at most smallPayload + 8 bytes), its size, and its last frame (a view) and that frame's length. */
 	declare private scratch: Uint8Array | undefined;
+	declare private scratchSize: number;
 	declare private scratchView: Uint8Array | undefined;
+	/** The length of the frame scratchFrame() built last. */
+	declare scratchLength: number;
 
 	/**
 	 * A server-role writer holds no per-frame state between calls beyond a
@@ -115,30 +118,45 @@ export class FrameWriter {
 	}
 
 	/**
-	 * One whole frame of at most smallPayload bytes (masked in the client
-	 * role), built in the writer's scratch buffer: valid until the next call,
-	 * so write it at once (a socket copies what it takes). No allocation
-	 * when the frame is as long as the one before.
+	 * One whole data frame of `length` (data.byteLength, at most
+	 * smallPayload) bytes, masked in the client role, built in the writer's
+	 * scratch buffer: valid until the next call, so write it at once (a
+	 * socket copies what it takes); scratchLength is its length. No
+	 * allocation when the frame is as long as the one before.
 	 */
-	scratchFrame(opcode: number, data: Uint8Array, fin: boolean): Uint8Array {
-		const length = data.byteLength;
-		if (length > smallPayload)
-			throw new RangeError(`scratchFrame() takes at most ${smallPayload} bytes`);
-		const headerLength = this.writeHeaderCheck(opcode, fin, length);
+	scratchFrame(opcode: number, data: Uint8Array, length: number, fin: boolean): Uint8Array {
+		// A data frame (0, 1, 2) of at most smallPayload bytes: a 2- or 4-byte header (5.2), and a key when masking.
+		if (opcode !== (opcode & 3) || opcode === 3 || length > smallPayload)
+			throw new RangeError(opcode === (opcode & 3) && opcode !== 3 ? `scratchFrame() takes at most ${smallPayload} bytes` : `invalid opcode ${opcode}`);
+		const masking = this.masking;
+		const headerLength = (length < 126 ? 2 : 4) + (masking ? 4 : 0);
 		const total = headerLength + length;
 		let scratch = this.scratch;
-		if (!scratch || scratch.byteLength < total)
+		if (!scratch || this.scratchSize < total) {
 			scratch = this.scratch = this.scratchView = new Uint8Array(total);
-		this.writeHeader(scratch, opcode, fin, length);
+			this.scratchSize = this.scratchLength = total;
+		}
+		if (masking)
+			this.writeHeader(scratch, opcode, fin, length);
+		else {
+			scratch[0] = fin ? 0x80 | opcode : opcode;
+			if (length < 126)
+				scratch[1] = length;
+			else {
+				scratch[1] = 126;
+				scratch[2] = length >> 8;
+				scratch[3] = length & 0xFF;
+			}
+		}
 		if (length) {
 			scratch.set(data, headerLength);
-			if (this.masking)
+			if (masking)
 				Logical.xor(scratch.subarray(headerLength, total), this.maskViews![0]);
 		}
-		let view = this.scratchView!;
-		if (view.byteLength !== total)
-			view = this.scratchView = scratch.subarray(0, total);
-		return view;
+		if (this.scratchLength === total)
+			return this.scratchView!;
+		this.scratchLength = total;
+		return this.scratchView = scratch.subarray(0, total);
 	}
 
 	/**
