@@ -527,6 +527,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				}
 				// Paused: only while open (closing connections read on, to find the Close).
 				if (tcp.readable > 0 && (flags & (PAUSED | STATE_BITS)) !== (PAUSED | OPEN)) {
+					// Whole mode, a message being assembled: its bytes go straight into it (no buffer per read).
+					const reader = this.reader;
+					if (reader && reader.pull(tcp))
+						continue;
 					if (!this.readChunk(tcp))
 						break;
 					continue;

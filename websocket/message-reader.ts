@@ -27,7 +27,7 @@
  */
 
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
-import { FrameParser } from "websocket/frame-parser";
+import { FrameParser, type PayloadSource } from "websocket/frame-parser";
 import { isValidCloseCode, isValidUtf8 } from "websocket/validation";
 import { validate } from "websocket/utf8";
 
@@ -121,6 +121,36 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 			this.buffer = this.taken = undefined;
 	}
 
+	/**
+	 * Whole mode, inside a data frame of a message being assembled: read the
+	 * frame's next payload bytes from source straight into the message
+	 * (read(view): no buffer per read, nothing copied after), unmask and
+	 * validate them there, and deliver the message if they complete it.
+	 * Bytes read; 0 when the reader is not at such a point (feed() then).
+	 * The message's buffer is there anyway (sized from the declared
+	 * lengths): a read into it adds nothing to memory.
+	 */
+	pull(source: PayloadSource): number {
+		if (!this.type)
+			return 0;		// (between messages: the common case, one field)
+		const buffer = this.buffer;
+		if (!buffer)
+			return 0;
+		const filled = this.filled;
+		const count = this.pullPayload(source, buffer.buffer as ArrayBuffer, filled);		// (reserve() made it: offset 0)
+		if (!count)
+			return 0;
+		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
+		if ((this.type & TYPE_BITS) === Opcode.TEXT && (this.utf8 = validate(buffer, filled, filled + count, this.utf8)) < 0) {
+			this.reject(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
+			return count;
+		}
+		this.filled = filled + count;
+		if (this.remaining === 0)
+			this.endDataFrame();
+		return count;
+	}
+
 	/** @internal FrameParser hook: a data frame's header. */
 	protected override frameStart(opcode: number, fin: boolean, length: number, _rsv: number): void {
 		if (opcode === Opcode.CONTINUATION) {
@@ -141,7 +171,7 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 		}
 		// Judge the size from the declared length, before receiving or allocating anything (10.4).
 		const total = this.total + length;
-		const maxMessage = this.maxMessage;
+		const maxMessage = this.options.maxMessage ?? 65536;		// (maxMessage, without a getter's call per frame)
 		if (total > maxMessage)
 			return this.reject(CloseCode.MESSAGE_TOO_BIG, `message over ${maxMessage} bytes`);
 		this.total = total;
