@@ -75,6 +75,14 @@ export class FrameWriter {
 			const buffer = mask.buffer;
 			this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
 		}
+		else {
+			// A server's writer is made once, at its start, and shared: its scratch
+			// is made then too, for every frame of a 7-bit length (it grows at the
+			// first longer one), not at the first frame of whichever connection
+			// sends first. A client's writer makes it at its first.
+			const scratch = this.scratch = this.scratchView = new Uint8Array(127);
+			this.scratchSize = this.scratchLength = scratch.length;
+		}
 	}
 
 	text(text: string, fin = true): ArrayBuffer {
