@@ -24,7 +24,9 @@
  * onMessageEnd) or arrive whole up to maxMessage (1009 beyond, judged from
  * the declared lengths, 10.4). Backpressure: pause() stops reading, so the
  * socket's buffer fills and TCP pushes back on the peer; resume() reads
- * again. At most readSize bytes are read per read.
+ * again. At most readSize bytes are read per read into a buffer of its
+ * own; once a whole message's buffer exists, the rest of the message is
+ * read straight into it (MessageReader.pull), adding nothing.
  *
  * Sending: whole messages (sendText, sendBinary) or pieces of one
  * (sendPiece). With nothing waiting, a message (or piece) is written at

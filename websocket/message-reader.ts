@@ -16,7 +16,8 @@
  * - whole (default): onMessage(type, data) once the message is complete.
  *   A single-frame message that arrives in one piece is one slice of the
  *   chunk (one allocation, the message itself); otherwise it is assembled
- *   in a buffer sized from the declared frame lengths.
+ *   in a buffer sized from the declared frame lengths, into which a feeder
+ *   with a socket may read the rest of each frame directly (pull()).
  *
  * Memory: the reader is its FrameParser (a subclass, one object per
  * connection), keeps its options object as given (one frozen object may
