@@ -15,7 +15,7 @@
  * with the first budget that takes it, and is not counted as echoed.
  */
 
-import { Log, preview } from "modules/log";
+import { debugging, preview } from "modules/log";
 import type { TcpConnection, TcpHandler, TcpService } from "tcp/connection";
 
 /** Reads logged in full per connection; after that only the closing summary. */
@@ -85,11 +85,13 @@ export class Echo implements TcpHandler {
 	/** Move what can be moved now. */
 	pump(connection: TcpConnection): void {
 		const buffer = this.buffer;
+		const size = buffer.length;
 		for (;;) {
-			this.flush(connection);
+			if (this.start !== this.end)		// (the test before the call: most turns have nothing held)
+				this.flush(connection);
 			if (!connection.readable)
 				return;
-			if (this.end === buffer.length) {
+			if (this.end === size) {
 				if (!this.start)
 					return;		// full: wait for budget
 				buffer.copyWithin(0, this.start, this.end);
@@ -97,9 +99,8 @@ export class Echo implements TcpHandler {
 				this.start = 0;
 			}
 			const count = connection.read(this.end ? buffer.subarray(this.end) : buffer);
-			const log = connection.log;
-			if (log.debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
-				log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
+			if (debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
+				connection.log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
 			this.end += count;
 		}
 	}

@@ -48,6 +48,9 @@ function since(): number {
 const configured = ["error", "warn", "info", "debug"].indexOf(String((mcConfig as Record<string, unknown>).logLevel ?? "info").trim());
 const threshold = configured < 0 ? 2 : configured;
 
+/** Whether debug lines are printed (the build's logLevel), as every Log's debugging says: for a hot path, a constant to test, not a getter to call. */
+export const debugging = threshold >= 3;
+
 export type LogLevel = "E" | "W" | "I" | "D";
 
 export class Log {
@@ -60,7 +63,7 @@ export class Log {
 
 	/** Whether debug lines are printed: test it before formatting one. */
 	get debugging(): boolean {
-		return threshold >= 3;
+		return debugging;
 	}
 
 	debug(message: string): void {

@@ -147,7 +147,11 @@ export interface TcpConnection {
 	readonly writable: number;
 	/** Bytes read so far. */
 	readonly bytesRead: number;
-	/** Time of the last byte moved either way, or platform callback (Date.now()). */
+	/**
+	 * Time of the last byte moved either way, or platform callback (Date.now()),
+	 * as of the first time it is read after it: the clock is read when this
+	 * is asked (an owner's periodic check), not for every byte moved.
+	 */
 	readonly lastActivity: number;
 	/** The log of the server or client that owns the connection. */
 	readonly log: Log;
@@ -159,48 +163,67 @@ export interface TcpConnection {
 	close(cause?: CloseCause, reason?: string): void;
 }
 
+/* TcpEndpoint's flags: the state (bits 0-1) and the marks below, in one number (one slot). */
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+const STATE_BITS = 0x3;
+/** A platform callback is running the handler: a close() then reports once the callback is done. */
+const IN_EVENT = 0x4;
+/** An outgoing connection that closed before it came up. */
+const NEVER_OPEN = 0x8;
+/** A close() made inside an event waits to be reported (closedWith). */
+const CLOSED_IN_EVENT = 0x10;
+/** Bytes moved or a platform callback since lastActivity was last read: its next read stamps the time. */
+const ACTIVE = 0x20;
+const stateNames: readonly TcpConnectionState[] = ["connecting", "open", "closed"];
+
 export class TcpEndpoint implements TcpConnection {
 	// Memory: each property is a slot on every connection (16 bytes on a
 	// board), so there are no more than the states need, and TypeScript
 	// `private` rather than `#` fields (an instance with # fields carries one
-	// more slot for them).
-	state: TcpConnectionState;
+	// more slot for them). The marks a callback sets and clears are bits of
+	// flags: a property added and deleted per callback is a slot allocated
+	// per callback.
+	// Hot fields first: XS finds a property by walking them in creation order.
+	/** The state (CONNECTING, OPEN, CLOSED) and the marks above. */
+	private flags: number;
 	/** Bytes the platform holds, not read yet. */
 	readable = 0;
-	/** The write budget now. */
+	/** The write budget now (0 once closed). */
 	writable = 0;
-	handler: TcpHandler | undefined;
-	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
-	declare private ownOwner: TcpConnectionOwner | undefined;
-	readonly peer: string;
-	bytesRead = 0;
-	/**
-	 * Time of the last byte moved either way or platform callback: for idle
-	 * timeouts, and for quiet() (a platform that owes a callback has made
-	 * none since). One field for both, a slot less on every connection: a
-	 * callback that moves nothing is rare on an idle connection, and on a
-	 * stalled one it is the platform speaking, which is what quiet() asks.
-	 */
-	lastActivity = Date.now();
 	private socket: TCP | undefined;
+	handler: TcpHandler | undefined;
 	/** Bytes written since the platform last reported a budget. */
 	private unconfirmed = 0;
-	/** Set only on an outgoing connection that closed before it came up (no slot on the others). */
-	declare private neverOpen?: boolean;
+	/**
+	 * lastActivity: the time of the last byte moved either way or platform
+	 * callback, for idle timeouts and for quiet() (a platform that owes a
+	 * callback has made none since). One field for both, a slot less on
+	 * every connection: a callback that moves nothing is rare on an idle
+	 * connection, and on a stalled one it is the platform speaking, which is
+	 * what quiet() asks. Moving bytes only sets ACTIVE; reading lastActivity
+	 * stamps the time then (a Date.now() per read, write or callback cost as
+	 * much as a short write; its readers are periodic checks, which lag by
+	 * their period anyway).
+	 */
+	private activity = Date.now();
+	bytesRead = 0;
+	readonly peer: string;
+	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
+	declare private ownOwner: TcpConnectionOwner | undefined;
 	/** Set only once the peer's FIN came while the handler still held bytes: it closes when they are written. */
 	declare private peerEnded?: true;
-	/** Present while a platform callback runs the handler: a close() then reports once the callback is done. */
-	declare private inEvent?: true;
 	/** A close made inside an event, reported when it returns: cause, reason, error. */
 	declare private closedWith?: [CloseCause, string, unknown];
 
 	constructor(options: TcpConnectionOptions) {
+		const from = "from" in options ? options.from : undefined;
+		this.flags = from ? OPEN : CONNECTING;
 		if (options.handler && options.handler === options.owner)
 			this.handler = options.handler;
 		else
 			this.ownOwner = options.owner;
-		const from = "from" in options ? options.from : undefined;
-		this.state = from ? "open" : "connecting";
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
@@ -211,6 +234,11 @@ export class TcpEndpoint implements TcpConnection {
 			onWritable: socketWritable,
 			onError: socketError,
 		});
+	}
+
+	/** "connecting" (outgoing, not up yet), "open", or "closed". */
+	get state(): TcpConnectionState {
+		return stateNames[this.flags & STATE_BITS];
 	}
 
 	/** The server or client the connection reports to (TcpConnectionOptions.handler: or its handler). */
@@ -224,7 +252,8 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** Whether it was ever open (an outgoing one: came up). */
 	get established(): boolean {
-		return this.state === "open" || (this.state === "closed" && !this.neverOpen);
+		const flags = this.flags;
+		return (flags & STATE_BITS) === OPEN || ((flags & STATE_BITS) === CLOSED && !(flags & NEVER_OPEN));
 	}
 
 	/** Bytes the handler holds and the platform cannot take, or bytes waiting that the handler cannot take. */
@@ -234,7 +263,16 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
-		return this.state === "open" && (this.stalled || this.unconfirmed > 0 || !this.socket) && now - this.lastActivity >= quietLimit;
+		return (this.flags & STATE_BITS) === OPEN && (this.stalled || this.unconfirmed > 0 || !this.socket) && now - this.lastActivity >= quietLimit;
+	}
+
+	/** Time of the last byte moved either way or platform callback, as of now (see activity). */
+	get lastActivity(): number {
+		if (this.flags & ACTIVE) {
+			this.flags &= ~ACTIVE;
+			this.activity = Date.now();
+		}
+		return this.activity;
 	}
 
 	/**
@@ -277,13 +315,15 @@ export class TcpEndpoint implements TcpConnection {
 	/** Read up to view.byteLength waiting bytes into view; how many. */
 	read(view: Uint8Array): number {
 		const socket = this.socket;
-		const count = Math.min(view.length, this.readable);
-		if (!socket || !count)
+		const readable = this.readable;
+		const length = view.length;
+		const count = length < readable ? length : readable;
+		if (!count || !socket)
 			return 0;
-		socket.read(count === view.length ? view : view.subarray(0, count));
-		this.readable -= count;
+		socket.read(count === length ? view : view.subarray(0, count));		// (lwip refuses a buffer longer than what it holds)
+		this.readable = readable - count;
 		this.bytesRead += count;
-		this.lastActivity = Date.now();
+		this.flags |= ACTIVE;
 		return count;
 	}
 
@@ -293,29 +333,29 @@ export class TcpEndpoint implements TcpConnection {
 	 */
 	take(count: number): ArrayBuffer | undefined {
 		const socket = this.socket;
-		count = Math.min(count, this.readable);
-		if (!socket || !count)
+		const readable = this.readable;
+		if (count > readable)
+			count = readable;
+		if (!count || !socket)
 			return undefined;
 		const chunk = socket.read(count) as ArrayBuffer | undefined;
-		this.readable -= count;
+		this.readable = readable - count;
 		if (!chunk)
 			return undefined;
 		this.bytesRead += chunk.byteLength;
-		this.lastActivity = Date.now();
+		this.flags |= ACTIVE;
 		return chunk;
 	}
 
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
-		const socket = this.socket;
 		const length = data.byteLength;
-		const count = Math.min(length, this.writable);
-		if (!socket || !count)
-			return 0;
-		const part = count === length ? data : data instanceof ArrayBuffer ? new Uint8Array(data, 0, count) : data.subarray(0, count);
+		const writable = this.writable;		// (0 once closed)
+		if (length > writable || !length)
+			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable)) : 0;
 		let left: unknown;
 		try {
-			left = socket.write(part);
+			left = this.socket!.write(data);
 		}
 		catch (e) {
 			// lwip after a reset: "not ready". A "would block" is a budget mistake, ours.
@@ -328,10 +368,11 @@ export class TcpEndpoint implements TcpConnection {
 			this.letGoOfSocket();
 			throw new ConnectionGone("write failed");
 		}
-		this.writable = Math.min(this.writable - count, left);
-		this.unconfirmed += count;
-		this.lastActivity = Date.now();
-		return count;
+		const rest = writable - length;
+		this.writable = rest < left ? rest : left;
+		this.unconfirmed += length;
+		this.flags |= ACTIVE;
+		return length;
 	}
 
 	/** A write failed: close the platform's socket and keep it no more, so no byte goes to it again; the connection closes when its caller closes it (ConnectionGone), or at its owner's next check. */
@@ -353,11 +394,11 @@ export class TcpEndpoint implements TcpConnection {
 	 * events, once that event has returned. reason: for the log; default the cause.
 	 */
 	close(cause: CloseCause = CloseCause.LOCAL, reason: string = cause, error?: unknown): void {
-		if (this.state === "closed")
+		const flags = this.flags;
+		if ((flags & STATE_BITS) === CLOSED)
 			return;
-		if (this.state === "connecting")
-			this.neverOpen = true;
-		this.state = "closed";
+		this.flags = (flags & ~STATE_BITS) | CLOSED | ((flags & STATE_BITS) === CONNECTING ? NEVER_OPEN : 0);
+		this.writable = 0;
 		const socket = this.socket;
 		this.socket = undefined;
 		try {
@@ -366,8 +407,10 @@ export class TcpEndpoint implements TcpConnection {
 		catch {
 			// already closed by the platform
 		}
-		if (this.inEvent)
+		if (flags & IN_EVENT) {
 			this.closedWith = [cause, reason, error];
+			this.flags |= CLOSED_IN_EVENT;
+		}
 		else
 			this.report(cause, reason, error);
 	}
@@ -402,9 +445,9 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** A platform callback begins running the handler; false when one already is (the outer one reports). */
 	private begin(): boolean {
-		if (this.inEvent)
+		if (this.flags & IN_EVENT)
 			return false;
-		this.inEvent = true;
+		this.flags |= IN_EVENT;
 		return true;
 	}
 
@@ -412,18 +455,42 @@ export class TcpEndpoint implements TcpConnection {
 	private end(outer: boolean): void {
 		if (!outer)
 			return;
-		delete this.inEvent;		// no slot left on an idle connection
-		const closed = this.closedWith;
-		if (closed) {
-			delete this.closedWith;
-			this.report(closed[0], closed[1], closed[2]);
-		}
+		const flags = this.flags &= ~IN_EVENT;
+		if (flags & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	/** A close made inside an event, reported now that the event returned. */
+	private reportLate(): void {
+		this.flags &= ~CLOSED_IN_EVENT;
+		const closed = this.closedWith!;
+		delete this.closedWith;
+		this.report(closed[0], closed[1], closed[2]);
 	}
 
 	onReadable(bytes: number): void {
-		if (this.state === "closed")
+		const flags = this.flags;
+		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
+			this.otherReadable(flags, bytes);
 			return;
-		this.lastActivity = Date.now();
+		}
+		this.readable = bytes;
+		this.flags = flags | IN_EVENT | ACTIVE;
+		try {
+			this.handler?.onReadable(this);
+		}
+		catch (e) {
+			this.failed(e, "read");
+		}
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	/** onReadable when closed (nothing), not yet open, or from inside another callback (the outer one reports). */
+	private otherReadable(flags: number, bytes: number): void {
+		if ((flags & STATE_BITS) === CLOSED)
+			return;
+		this.flags |= ACTIVE;
 		this.readable = bytes;
 		const outer = this.begin();
 		try {
@@ -438,18 +505,37 @@ export class TcpEndpoint implements TcpConnection {
 	}
 
 	onWritable(bytes: number): void {
-		if (this.state === "closed")
+		const flags = this.flags;
+		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
+			this.otherWritable(flags, bytes);
 			return;
-		this.lastActivity = Date.now();
+		}
+		this.unconfirmed = 0;
+		this.writable = bytes;
+		this.flags = flags | IN_EVENT | ACTIVE;
+		try {
+			this.handler?.onWritable?.(this);
+		}
+		catch (e) {
+			this.failed(e, "write");
+		}
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	/** onWritable when closed (nothing), the first budget of an outgoing connection (it comes up), or from inside another callback. */
+	private otherWritable(flags: number, bytes: number): void {
+		if ((flags & STATE_BITS) === CLOSED)
+			return;
+		this.flags |= ACTIVE;
 		this.unconfirmed = 0;
 		this.writable = bytes;
 		const outer = this.begin();
 		try {
-			if (this.state === "connecting") {
-				this.state = "open";
-				this.lastActivity = Date.now();
+			if ((flags & STATE_BITS) === CONNECTING) {
+				this.flags = (this.flags & ~STATE_BITS) | OPEN;
 				this.owner.connected?.(this);
-				if (this.state !== "open")
+				if ((this.flags & STATE_BITS) !== OPEN)
 					return;		// the owner closed it
 			}
 			this.handler?.onWritable?.(this);
@@ -465,9 +551,10 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** cause: what a TLS socket says failed (a certificate, the handshake; modules/secure-socket); TCP says nothing. */
 	onError(cause?: Error): void {
-		if (this.state === "closed")
+		const state = this.flags & STATE_BITS;
+		if (state === CLOSED)
 			return;
-		if (this.state === "connecting") {
+		if (state === CONNECTING) {
 			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable", cause);
 			return;
 		}

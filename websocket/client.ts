@@ -54,7 +54,7 @@ export interface WebSocketClientOptions {
 	protocols?: string[];
 	/** Largest message received (1009 beyond); held whole, so mind the heap. Default 8192. */
 	maxMessage?: number;
-	/** Largest frame payload sent; longer messages are fragmented. Default 1024. */
+	/** Largest frame payload sent; longer messages are fragmented. Each frame is masked as a copy (5.3): this bounds the copy. 0: no limit. Default 1024. */
 	sendBuffer?: number;
 	/** Bytes that may wait to be sent; a message that does not fit is refused (one of any size fits an empty queue). Default 8192. */
 	maxQueue?: number;
@@ -187,7 +187,7 @@ export class WebSocketClient {
 		this.settings = {
 			protocols: options.protocols ?? [],
 			maxMessage: options.maxMessage ?? 8192,
-			sendBuffer: Math.max(1, options.sendBuffer ?? 1024),
+			sendBuffer: Math.max(0, options.sendBuffer ?? 1024),
 			maxQueue: options.maxQueue ?? 8192,
 			pingInterval: options.pingInterval ?? 10000,
 			pongTimeout: options.pongTimeout ?? 120000,

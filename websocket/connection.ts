@@ -24,14 +24,21 @@
  * onMessageEnd) or arrive whole up to maxMessage (1009 beyond, judged from
  * the declared lengths, 10.4). Backpressure: pause() stops reading, so the
  * socket's buffer fills and TCP pushes back on the peer; resume() reads
- * again. At most readSize bytes are read per read.
+ * again. At most readSize bytes are read per read into a buffer of its
+ * own; once a whole message's buffer exists, the rest of the message is
+ * read straight into it (MessageReader.pull), adding nothing.
  *
  * Sending: whole messages (sendText, sendBinary) or pieces of one
- * (sendPiece), queued up to maxQueue bytes (a send that does not fit is
- * refused with false; one of any size fits an empty queue) and framed only
- * when the write budget frees up, at most sendBuffer payload bytes a frame
- * (a longer message is fragmented, 5.4). onDrain follows when bytes that
- * had to wait for budget are all written. A whole message sent while a
+ * (sendPiece). With nothing waiting, a message (or piece) is written at
+ * once as one frame, with no queue entry: a small one in one write (the
+ * writer's scratch frame), a larger one as its header and then the
+ * caller's bytes as far as the budget takes them, the rest of the frame
+ * waiting. Otherwise it is queued up to maxQueue bytes (a send that does
+ * not fit is refused with false; one of any size fits an empty queue) and
+ * framed only when the write budget frees up. A route that sets sendBuffer
+ * gets frames of at most that many payload bytes (a longer message is
+ * fragmented, 5.4); with 0, a message is one frame. onDrain follows when
+ * bytes that had to wait for budget are all written. A whole message sent while a
  * streamed one is unfinished waits for its last piece: data frames of two
  * messages never interleave (5.4). Control frames go ahead of data not yet
  * framed, never inside a frame. Pings are answered with a Pong of the same
@@ -61,8 +68,8 @@ import type TCP from "embedded:io/socket/tcp";
 import { CloseCause } from "tcp/close-cause";
 import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
-import { FrameWriter } from "websocket/frame-writer";
-import { MessageReader, type MessageHandler, type MessageReaderOptions } from "websocket/message-reader";
+import { FrameWriter, smallPayload } from "websocket/frame-writer";
+import { MessageReader, type MessageHandler } from "websocket/message-reader";
 import type { WebSocketRoute } from "websocket/route";
 
 /** A lingering connection closes once the peer has been quiet this long (ms)… */
@@ -115,6 +122,8 @@ const DRAIN_OWED = 0x800;
 const GONE = 0x1000;
 /** A dispatch is scheduled for the next turn. */
 const SCHEDULED = 0x2000;
+/** queue or outgoing may exist (cleared when both are dropped): the hot paths test this bit, not the absent properties. */
+const QUEUED = 0x4000;
 
 export type Chunk = ArrayBuffer | Uint8Array;
 /** Data for a send: bytes, or a string sent as UTF-8. */
@@ -196,7 +205,11 @@ export interface OpenOptions {
 	streaming: boolean;
 	/** Largest message received (1009 beyond); whole mode holds this much. */
 	maxMessage: number;
-	/** Largest frame payload sent; longer messages are fragmented. */
+	/**
+	 * Largest frame payload sent: a longer message is fragmented into frames
+	 * of this size (5.4). 0: no limit: a whole message is one frame, its
+	 * payload written as the budget allows.
+	 */
 	sendBuffer: number;
 	/** Bytes that may wait to be sent; a send that does not fit is refused (one of any size fits an empty queue). */
 	maxQueue: number;
@@ -224,6 +237,15 @@ interface Outgoing {
 	bytes: Uint8Array;
 	offset: number;
 	fin: boolean;
+}
+
+/**
+ * Bytes as a Uint8Array: a view of an ArrayBuffer, a Uint8Array as it is.
+ * (Told apart by BYTES_PER_ELEMENT, one property lookup, where instanceof
+ * walks prototypes: about 70 ns on the bench machine's XS, per message.)
+ */
+function asBytes(data: ArrayBuffer | Uint8Array): Uint8Array {
+	return (data as Uint8Array).BYTES_PER_ELEMENT ? data as Uint8Array : new Uint8Array(data);
 }
 
 /** Message bytes of these not framed yet. */
@@ -307,8 +329,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	/** The application's own per-connection value. */
 	declare context: unknown;
 
-	/** The message reader, from open() on; it keeps the OpenOptions open() was given (openOptions). */
-	private reader: MessageReader | undefined;
+	/** The message reader, from open() on; it keeps the OpenOptions open() was given (reader.options). */
+	private reader: MessageReader<OpenOptions> | undefined;
 	/** Frames (or parts of one) ready to write; absent when none (a slot only while sending). */
 	declare private queue: Chunk[] | undefined;
 	/** Message bytes not yet framed, oldest first; absent when none (a slot only while sending). */
@@ -339,6 +361,212 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		// A frame often goes out as two writes (header, then payload): with Nagle on,
 		// the second waits for the peer's delayed ACK (~40 ms) on every small message.
 		this.tcp = new TcpEndpoint({ ...target, owner: this, handler: this, nodelay: true });
+	}
+
+	/* ------------------------------------------------- the hot paths, first */
+	// (XS finds a method by walking the prototype in declaration order: what runs for every message is declared first)
+
+	/** Send a text message; false when not open or the queue is full. */
+	sendText(text: string): boolean {
+		return this.enqueue(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
+	}
+
+	/**
+	 * Send a whole message of `type` (Opcode.TEXT: the bytes must be UTF-8) as
+	 * the bytes given, not copied: the same buffer may go to many connections.
+	 * False when not open or the queue is full.
+	 */
+	sendMessage(type: MessageType, data: ArrayBuffer | Uint8Array): boolean {
+		return this.enqueue(type, asBytes(data), true, false);
+	}
+
+	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
+	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
+		return this.enqueue(Opcode.BINARY, asBytes(data), true, false);
+	}
+
+	/**
+	 * Stream a message: the first piece after a complete message begins a new
+	 * one of `type` (Opcode.TEXT or Opcode.BINARY); later pieces continue it
+	 * whatever their type; `last` ends it. False when not open or the queue is full.
+	 */
+	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
+		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
+			: asBytes(data);
+		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
+	}
+
+	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
+		const flags = this.flags;
+		if ((flags & STATE_BITS) !== OPEN)
+			return false;
+		const size = bytes.byteLength;
+		const buffered = this.buffered;
+		if (buffered) {
+			if (buffered + size > this.reader!.options.maxQueue)
+				return false;
+		}
+		// (a whole message waits for an unfinished streamed one; pieces and messages behind queued bytes wait their turn)
+		else if (!(flags & QUEUED) && (piece || !(flags & STREAMING)) && this.writeWhole(opcode, bytes, size, fin)) {
+			if (piece)
+				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
+			return true;
+		}
+		const message: Outgoing = { opcode, bytes, offset: 0, fin };
+		this.buffered += size;
+		if (!piece && this.flags & STREAMING)
+			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
+		else {
+			const outgoing = this.outgoing ??= [];
+			this.flags |= QUEUED;
+			outgoing.push(message);
+			if (piece) {
+				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
+				const deferred = this.deferred;
+				if (fin && deferred) {
+					outgoing.push(...deferred);
+					this.deferred = undefined;
+				}
+			}
+		}
+		this.writeNow();
+		return true;
+	}
+
+	/**
+	 * The common case: nothing waits to be written, and the message (or
+	 * piece) is one frame: sendBuffer 0, or at most sendBuffer bytes. It is
+	 * written at once, as produce() would frame it, without a queue (no
+	 * arrays, no slots for them): a small one in one write (the writer's
+	 * scratch frame), a larger one as its header and then the payload as
+	 * the caller's bytes, as far as the budget takes it; the rest of the
+	 * frame waits in the queue (one view, WAITING: onDrain follows). False
+	 * when it cannot be (no budget even for a header, or a message
+	 * to fragment): the caller queues it.
+	 */
+	private writeWhole(opcode: number, bytes: Uint8Array, size: number, fin: boolean): boolean {
+		const tcp = this.tcp;
+		const writable = tcp.writable;		// (0 unless open)
+		if (writable < maxHeaderSize)
+			return false;
+		const sendBuffer = this.reader!.options.sendBuffer;
+		if (sendBuffer && size > sendBuffer)
+			return false;		// fragments (produce())
+		const options = this.options;
+		const writer = options.writer ?? this.writer;
+		try {
+			let rest: Uint8Array | undefined;
+			if (size <= smallPayload && writable >= size + maxHeaderSize) {
+				const frame = writer.scratchFrame(opcode, bytes, size, fin);
+				const written = tcp.write(frame);
+				if (written < writer.scratchLength)
+					rest = frame.slice(written);		// (the scratch is the writer's: what waits is copied)
+			}
+			else if (options.role === "client") {
+				const frame = new Uint8Array(writer.frame(opcode, bytes, fin));
+				const written = tcp.write(frame);
+				if (written < frame.length)
+					rest = frame.subarray(written);
+			}
+			else {
+				// Both from the writer before any write: it is the server's, shared, and a write may throw (the peer gone).
+				const header = writer.header(opcode, fin, size);
+				const payload = size ? writer.payloadView(bytes) : bytes;
+				if (tcp.write(header) < header.byteLength)
+					throw new Error("the budget did not take a frame header");		// the platform gave a budget it then refused
+				const written = size ? tcp.write(payload) : 0;
+				if (written < size)
+					rest = bytes.subarray(written);
+			}
+			if (rest) {		// what the budget did not take waits, as in writeQueued
+				this.queue = [rest];
+				this.flags |= QUEUED | WAITING;
+				this.countQueued(rest.byteLength);
+			}
+		}
+		catch (e) {
+			this.failLater(e);
+			this.later();
+		}
+		return true;
+	}
+
+	/** @internal */
+	onReadable(): void {
+		this.dispatch();
+	}
+
+	/** @internal */
+	onWritable(): void {
+		// (budget for an idle connection: nothing to write, nothing to read, no dispatch)
+		if (this.flags & (QUEUED | WAITING | CLOSING_BITS | DRAIN_OWED | GONE) || this.tcp.readable)
+			this.dispatch();
+	}
+
+	/**
+	 * The one loop that moves bytes and calls the handler: write what the
+	 * budget takes, read and deliver one chunk, give the handler an owed
+	 * onDrain, until nothing is left to do. Not re-entrant: a handler that
+	 * sends, resumes or closes from inside an event leaves the work to this
+	 * loop, which sees it on its next turn. Never throws.
+	 */
+	private dispatch(): void {
+		let flags = this.flags;
+		if (flags & DISPATCHING)
+			return;
+		this.flags = flags | DISPATCHING;
+		try {
+			const tcp = this.tcp;
+			// (flags read once a turn, as bits: no getters on the way of every read)
+			while (((flags = this.flags) & STATE_BITS) !== CLOSED) {
+				if (flags & GONE) {
+					this.destroy(this.endCause, this.endReason);
+					break;
+				}
+				if (flags & (QUEUED | WAITING | CLOSING_BITS)) {
+					this.writeQueued();		// (most read turns have nothing to write: no call)
+					flags = this.flags;
+				}
+				// Paused: only while open (closing connections read on, to find the Close).
+				if (tcp.readable > 0 && (flags & (PAUSED | STATE_BITS)) !== (PAUSED | OPEN)) {
+					// Whole mode, a message being assembled: its bytes go straight into it (no buffer per read).
+					const reader = this.reader;
+					if (reader && reader.pull(tcp))
+						continue;
+					if (!this.readChunk(tcp))
+						break;
+					continue;
+				}
+				if (flags & DRAIN_OWED) {
+					this.flags = flags & ~DRAIN_OWED;
+					// (whole messages deferred behind an unfinished streamed one wait for its last piece: the handler's to send)
+					if ((flags & (STATE_BITS | QUEUED)) === OPEN)
+						this.reader!.options.handler.onDrain?.(this);
+					continue;
+				}
+				break;
+			}
+		}
+		catch (e) {
+			this.crash(e);
+		}
+		this.flags &= ~DISPATCHING;
+	}
+
+	/** Read at most readSize bytes and hand them on: to the reader, or to the owner during the handshake. False when nothing came. */
+	private readChunk(tcp: TcpEndpoint): boolean {
+		const reader = this.reader;
+		const chunk = tcp.take(reader?.options.readSize || this.options.readSize || 1024);
+		if (!chunk)
+			return false;
+		if (reader)
+			reader.feed(chunk);		// (a stopped reader ignores it)
+		else if ((this.flags & STATE_BITS) === CONNECTING)
+			this.options.owner.received(this, chunk);
+		// else: refused or failing: input is discarded
+		if ((this.flags & CLOSING_BITS) === LINGER << CLOSING_SHIFT)		// the peer still sends: linger on, up to the deadline
+			this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
+		return true;
 	}
 
 	/** CONNECTING, OPEN, CLOSING or CLOSED. */
@@ -381,17 +609,12 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 * on every connection): shared by a route's connections.
 	 */
 	private get openOptions(): OpenOptions | undefined {
-		return this.reader?.given as OpenOptions | undefined;
+		return this.reader?.options;
 	}
 
 	/** The server's route it was opened on, until onClose has returned; undefined on a client's connection. */
 	get route(): WebSocketRoute | undefined {
 		return this.openOptions?.route;
-	}
-
-	/** Bytes read at most per read: the route's, or the handshake's (ConnectionOptions.readSize). */
-	private get readSize(): number {
-		return this.openOptions?.readSize || this.options.readSize || 1024;
 	}
 
 	get role(): Role {
@@ -459,7 +682,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			this.protocol = options.protocol;
 		if (options.role !== this.role)
 			throw new Error(`open(): options for a ${options.role}, on a ${this.role} connection`);
-		this.reader = new MessageReader(this, options as MessageReaderOptions);
+		this.reader = new MessageReader(this, options);
 		options.handler.onOpen?.(this);
 	}
 
@@ -498,36 +721,6 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/* ------------------------------------------------------------------ output */
 
-	/** Send a text message; false when not open or the queue is full. */
-	sendText(text: string): boolean {
-		return this.enqueue(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
-	}
-
-	/**
-	 * Send a whole message of `type` (Opcode.TEXT: the bytes must be UTF-8) as
-	 * the bytes given, not copied: the same buffer may go to many connections.
-	 * False when not open or the queue is full.
-	 */
-	sendMessage(type: MessageType, data: ArrayBuffer | Uint8Array): boolean {
-		return this.enqueue(type, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
-	}
-
-	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
-	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
-		return this.enqueue(Opcode.BINARY, data instanceof ArrayBuffer ? new Uint8Array(data) : data, true, false);
-	}
-
-	/**
-	 * Stream a message: the first piece after a complete message begins a new
-	 * one of `type` (Opcode.TEXT or Opcode.BINARY); later pieces continue it
-	 * whatever their type; `last` ends it. False when not open or the queue is full.
-	 */
-	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
-		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
-			: data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
-	}
-
 	/** Send a Ping (payload up to 125 bytes). */
 	ping(payload?: ArrayBuffer | Uint8Array | string): void {
 		if (this.state !== OPEN)
@@ -546,83 +739,12 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		return this.pingSent ?? 0;
 	}
 
-	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
-		if (this.state !== OPEN)
-			return false;
-		const size = bytes.byteLength;
-		const buffered = this.bufferedAmount;
-		if (buffered && buffered + size > this.openOptions!.maxQueue)
-			return false;
-		if (!buffered && !piece && !(this.flags & STREAMING) && this.writeWhole(opcode, bytes))
-			return true;
-		const message: Outgoing = { opcode, bytes, offset: 0, fin };
-		this.buffered += size;
-		if (!piece && this.flags & STREAMING)
-			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
-		else {
-			const outgoing = this.outgoing ??= [];
-			outgoing.push(message);
-			if (piece) {
-				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
-				const deferred = this.deferred;
-				if (fin && deferred) {
-					outgoing.push(...deferred);
-					this.deferred = undefined;
-				}
-			}
-		}
-		this.writeNow();
-		return true;
-	}
-
-	/**
-	 * The common case: nothing waits to be written, and the budget takes the
-	 * whole message as one frame (of at most sendBuffer bytes). It is written
-	 * at once, as produce() would frame it, without a queue (no arrays, no
-	 * slots for them). False when it cannot be: the caller queues it.
-	 */
-	private writeWhole(opcode: number, bytes: Uint8Array): boolean {
-		const size = bytes.byteLength;
-		const tcp = this.tcp;
-		if (this.queue || this.outgoing || size > Math.max(1, this.openOptions!.sendBuffer) || tcp.state !== "open"
-			|| tcp.writable < size + maxHeaderSize)
-			return false;
-		try {
-			let rest: Uint8Array | undefined;
-			if (this.role === "client") {
-				const frame = new Uint8Array(this.writer.frame(opcode, bytes, true));
-				const written = tcp.write(frame);
-				if (written < frame.length)
-					rest = frame.subarray(written);
-			}
-			else {
-				// Both from the writer before any write: it is the server's, shared, and a write may throw (the peer gone).
-				const header = this.writer.header(opcode, true, size);
-				const payload = size ? this.writer.payloadView(bytes) : bytes;
-				if (tcp.write(header) < header.byteLength)
-					throw new Error("the budget did not take a frame header");		// the platform gave a budget it then refused
-				const written = size ? tcp.write(payload) : 0;
-				if (written < size)
-					rest = bytes.subarray(written);
-			}
-			if (rest) {		// the platform took less than its budget said: the rest waits, as in writeQueued
-				this.queue = [rest];
-				this.countQueued(rest.byteLength);
-				this.flags |= WAITING;
-			}
-		}
-		catch (e) {
-			this.failLater(e);
-			this.later();
-		}
-		return true;
-	}
-
 	/** @internal Queue ready bytes (a whole control frame, an HTTP response) ahead of data not yet framed. */
 	sendRaw(chunk: Chunk): void {
 		if (this.state === CLOSED)
 			return;
 		(this.queue ??= []).push(chunk);
+		this.flags |= QUEUED;
 		this.countQueued(chunk.byteLength);
 		this.writeNow();
 	}
@@ -641,7 +763,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (!message)
 			return undefined;
 		const length = message.bytes.byteLength, offset = message.offset;
-		const count = Math.min(Math.max(1, this.openOptions!.sendBuffer), length - offset);
+		const sendBuffer = this.reader!.options.sendBuffer;
+		const count = sendBuffer > 0 && sendBuffer < length - offset ? sendBuffer : length - offset;
 		const end = offset + count;
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
@@ -655,6 +778,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		// Unmasked: the header, then the payload as the caller's bytes (no copy when they are a whole buffer).
 		const header = this.writer.header(opcode, fin, count);
 		const queue = this.queue ??= [];
+		this.flags |= QUEUED;
 		queue.push(header);
 		this.countQueued(header.byteLength + count);
 		if (count)
@@ -680,7 +804,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (tcp.state !== "open")
 			return;
 		if (!this.queue && !this.outgoing) {
-			// Nothing to write (every read turn asks): what the loop below ends with when it has written all.
+			// Nothing to write: what the loop below ends with when it has written all.
+			this.flags &= ~QUEUED;
 			if (this.flags & WAITING)
 				this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
 			if (this.closingState === DRAIN)
@@ -696,6 +821,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				const frame = this.produce();		// may make the queue
 				if (frame) {
 					(this.queue ??= []).push(frame);
+					this.flags |= QUEUED;
 					this.countQueued(frame.byteLength);
 				}
 				queue = this.queue;
@@ -726,6 +852,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** No queues: an idle connection holds no arrays, nor slots for them (added again with the next send). */
 	private dropQueues(): void {
+		this.flags &= ~QUEUED;
 		if (this.queue)
 			delete this.queue;
 		if (this.outgoing)
@@ -749,48 +876,6 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	/* ---------------------------------------------------------------- dispatch */
-
-	/**
-	 * The one loop that moves bytes and calls the handler: write what the
-	 * budget takes, read and deliver one chunk, give the handler an owed
-	 * onDrain, until nothing is left to do. Not re-entrant: a handler that
-	 * sends, resumes or closes from inside an event leaves the work to this
-	 * loop, which sees it on its next turn. Never throws.
-	 */
-	private dispatch(): void {
-		if (this.flags & DISPATCHING)
-			return;
-		this.flags |= DISPATCHING;
-		try {
-			const tcp = this.tcp;
-			while (this.state !== CLOSED) {
-				if (this.flags & GONE) {
-					this.destroy(this.endCause, this.endReason);
-					break;
-				}
-				if (this.queue || this.outgoing || this.flags & (WAITING | CLOSING_BITS))
-					this.writeQueued();		// (most read turns have nothing to write: no call)
-				// Paused: only while open (closing connections read on, to find the Close).
-				if (tcp.readable > 0 && !(this.flags & PAUSED && this.state === OPEN)) {
-					if (!this.readChunk(tcp))
-						break;
-					continue;
-				}
-				if (this.flags & DRAIN_OWED) {
-					this.flags &= ~DRAIN_OWED;
-					// (whole messages deferred behind an unfinished streamed one wait for its last piece: the handler's to send)
-					if (this.state === OPEN && !this.queue && !this.outgoing)
-						this.openOptions!.handler.onDrain?.(this);
-					continue;
-				}
-				break;
-			}
-		}
-		catch (e) {
-			this.crash(e);
-		}
-		this.flags &= ~DISPATCHING;
-	}
 
 	/** Run dispatch() once the current call has returned: at once after it when one is running, else on the next turn. */
 	private later(): void {
@@ -817,35 +902,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.endReason = gone ? `peer gone (${(e as Error).message})` : "internal error";
 	}
 
-	/** Read at most readSize bytes and hand them on: to the reader, or to the owner during the handshake. False when nothing came. */
-	private readChunk(tcp: TcpEndpoint): boolean {
-		const chunk = tcp.take(this.readSize);
-		if (!chunk)
-			return false;
-		const reader = this.reader;
-		if (reader) {
-			if (!reader.stopped)
-				reader.feed(chunk);
-		}
-		else if (this.state === CONNECTING)
-			this.options.owner.received(this, chunk);
-		// else: refused or failing: input is discarded
-		if (this.closingState === LINGER)		// the peer still sends: linger on, up to the deadline
-			this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
-		return true;
-	}
-
 	/* -------------------------------------------- the TCP connection's events */
-
-	/** @internal */
-	onReadable(): void {
-		this.dispatch();
-	}
-
-	/** @internal */
-	onWritable(): void {
-		this.dispatch();
-	}
 
 	/** @internal The peer's FIN or reset: write what the budget takes now (a half-closed peer still reads); TCP closes once the rest is written (tcp/connection). */
 	onPeerEnd(): void {
@@ -928,6 +985,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			const frame = this.produce();
 			if (frame) {
 				(this.queue ??= []).push(frame);
+				this.flags |= QUEUED;
 				this.countQueued(frame.byteLength);
 			}
 		}
@@ -1055,29 +1113,29 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** @internal */
 	onMessageStart(type: MessageType, length: number | undefined): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessageStart)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageStart)
 			handler.onMessageStart(this, type, length);
 	}
 
 	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
 	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessageData)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageData)
 			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
 	}
 
 	/** @internal */
 	onMessageEnd(): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessageEnd)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageEnd)
 			handler.onMessageEnd(this);
 	}
 
 	/** @internal */
 	onMessage(type: MessageType, data: ArrayBuffer): void {
-		const handler = this.openOptions!.handler;
-		if (this.state === OPEN && handler.onMessage)
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessage)
 			handler.onMessage(this, type, data);
 	}
 

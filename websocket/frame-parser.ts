@@ -67,6 +67,14 @@ export interface FrameParserOptions {
 	maskScratch?: Uint8Array;
 }
 
+/** What pullPayload reads from: a socket's connection (tcp/connection's TcpEndpoint has both). */
+export interface PayloadSource {
+	/** Bytes waiting. */
+	readonly readable: number;
+	/** Read view.length waiting bytes into view (no more than readable). */
+	read(view: Uint8Array): number;
+}
+
 const HEADER = 0;		// collecting the 2..14 header bytes
 const DATA = 1;			// streaming a data frame's payload
 const CONTROL = 2;		// buffering a control frame's payload (its opcode: controlOpcode)
@@ -95,8 +103,8 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	 */
 	private mask = 0;
 	protected readonly handler: H;
-	/** Kept as given (see above). */
-	protected readonly options: O;
+	/** The options, kept as given (see above): its owner may reach its own fields there. */
+	readonly options: O;
 	/** Header bytes so far (a header split across reads); at most 2 + 8 + 4. */
 	private have = 0;
 	// Declared, not defined: a property (a slot on every connection) only once first set.
@@ -206,6 +214,42 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		}
 	}
 
+	/**
+	 * For a subclass that assembles payloads itself: while a data frame's
+	 * payload streams, read as much of it as source holds (at most what
+	 * remains of the frame) straight into the buffer `into` at `at` (read(view)),
+	 * unmask it there, and count it down. How many bytes; 0 when no payload
+	 * streams or none waits. The caller accounts for them, and ends the
+	 * frame (endDataFrame) when none remain.
+	 */
+	protected pullPayload(source: PayloadSource, into: ArrayBuffer, at: number): number {
+		if (this.state !== DATA)
+			return 0;
+		const remaining = this.remaining;
+		let count = source.readable;
+		if (count > remaining)
+			count = remaining;
+		if (!count)
+			return 0;
+		const target = new Uint8Array(into, at, count);
+		source.read(target);
+		const mask = this.mask;
+		if (mask) {
+			// (unmask(), without the call: once per read of a large message)
+			const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
+			scratch[0] = mask >>> 24;
+			scratch[1] = mask >>> 16;
+			scratch[2] = mask >>> 8;
+			scratch[3] = mask;
+			Logical.xor(target, scratch);
+			const shift = (count & 3) << 3;
+			if (shift)
+				this.mask = (mask << shift) | (mask >>> (32 - shift));
+		}
+		this.remaining = remaining - count;
+		return count;
+	}
+
 	/* Hooks: the handler's events. A subclass overrides them to be its own handler. */
 
 	/** A data frame's header (FrameHandler.onFrameStart). */
@@ -238,7 +282,7 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	private checkFirstBytes(b0: number, b1: number): boolean {
 		const opcode = b0 & 0x0F;
 		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
-		if (b0 & 0x70 & ~(this.options.allowedRsv ?? 0))
+		if (b0 & 0x70 && b0 & 0x70 & ~(this.options.allowedRsv ?? 0))		// (no RSV bit, the common case: no lookup)
 			return this.fail(CloseCode.PROTOCOL_ERROR, "reserved bits set");
 		// Opcodes 3-7 and 0xB-0xF are reserved (5.2).
 		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG)
@@ -289,7 +333,7 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 			this.state = CONTROL;
 			if (length === 0)
 				this.endControlFrame();
-			return !this.stopped;
+			return this.state < STOPPED;		// (not stopped by a hook: STOPPED is the last state)
 		}
 		this.state = DATA;
 		this.frameStart(opcode, (b0 & 0x80) !== 0, length, b0 & 0x70);
@@ -297,10 +341,10 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 			return false;
 		if (length === 0)
 			this.endDataFrame();
-		return !this.stopped;
+		return this.state < STOPPED;		// (not stopped by a hook: STOPPED is the last state)
 	}
 
-	private endDataFrame(): void {
+	protected endDataFrame(): void {
 		this.state = HEADER;
 		this.frameEnd();
 	}

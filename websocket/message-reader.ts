@@ -16,7 +16,8 @@
  * - whole (default): onMessage(type, data) once the message is complete.
  *   A single-frame message that arrives in one piece is one slice of the
  *   chunk (one allocation, the message itself); otherwise it is assembled
- *   in a buffer sized from the declared frame lengths.
+ *   in a buffer sized from the declared frame lengths, into which a feeder
+ *   with a socket may read the rest of each frame directly (pull()).
  *
  * Memory: the reader is its FrameParser (a subclass, one object per
  * connection), keeps its options object as given (one frozen object may
@@ -27,7 +28,7 @@
  */
 
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
-import { FrameParser } from "websocket/frame-parser";
+import { FrameParser, type PayloadSource } from "websocket/frame-parser";
 import { isValidCloseCode, isValidUtf8 } from "websocket/validation";
 import { validate } from "websocket/utf8";
 
@@ -76,7 +77,7 @@ const FIN = 0x80;
 /** In MessageReader's type: the message's type. */
 const TYPE_BITS = 0x3;
 
-export class MessageReader extends FrameParser<MessageHandler, MessageReaderOptions> {
+export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions> extends FrameParser<MessageHandler, O> {
 	// After FrameParser's fields (state, remaining: the current frame's bytes still to come, ...).
 	/** Type of the message in progress (bits 0-1), 0 when none; FIN: the current frame is its last (one number, one slot). */
 	private type = 0;
@@ -95,12 +96,12 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 	declare private taken: ArrayBuffer | undefined;
 
 	/** The reader keeps `options` (see above). */
-	constructor(handler: MessageHandler, options: MessageReaderOptions) {
+	constructor(handler: MessageHandler, options: O) {
 		super(handler, options);
 	}
 
 	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
-	get given(): MessageReaderOptions {
+	get given(): O {
 		return this.options;
 	}
 
@@ -119,6 +120,36 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		super.stop();
 		if (this.buffer || this.taken)
 			this.buffer = this.taken = undefined;
+	}
+
+	/**
+	 * Whole mode, inside a data frame of a message being assembled: read the
+	 * frame's next payload bytes from source straight into the message
+	 * (read(view): no buffer per read, nothing copied after), unmask and
+	 * validate them there, and deliver the message if they complete it.
+	 * Bytes read; 0 when the reader is not at such a point (feed() then).
+	 * The message's buffer is there anyway (sized from the declared
+	 * lengths): a read into it adds nothing to memory.
+	 */
+	pull(source: PayloadSource): number {
+		if (!this.type)
+			return 0;		// (between messages: the common case, one field)
+		const buffer = this.buffer;
+		if (!buffer)
+			return 0;
+		const filled = this.filled;
+		const count = this.pullPayload(source, buffer.buffer as ArrayBuffer, filled);		// (reserve() made it: offset 0)
+		if (!count)
+			return 0;
+		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
+		if ((this.type & TYPE_BITS) === Opcode.TEXT && (this.utf8 = validate(buffer, filled, filled + count, this.utf8)) < 0) {
+			this.reject(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
+			return count;
+		}
+		this.filled = filled + count;
+		if (this.remaining === 0)
+			this.endDataFrame();
+		return count;
 	}
 
 	/** @internal FrameParser hook: a data frame's header. */
@@ -141,7 +172,7 @@ export class MessageReader extends FrameParser<MessageHandler, MessageReaderOpti
 		}
 		// Judge the size from the declared length, before receiving or allocating anything (10.4).
 		const total = this.total + length;
-		const maxMessage = this.maxMessage;
+		const maxMessage = this.options.maxMessage ?? 65536;		// (maxMessage, without a getter's call per frame)
 		if (total > maxMessage)
 			return this.reject(CloseCode.MESSAGE_TOO_BIG, `message over ${maxMessage} bytes`);
 		this.total = total;

@@ -71,7 +71,7 @@ export interface WebSocketRouteOptions {
 	streaming?: boolean;
 	/** Largest message accepted (1009 beyond); whole mode holds this much per connection. Default 65536. */
 	maxMessage?: number;
-	/** Largest frame payload sent; longer messages are fragmented. Default 1024. */
+	/** Largest frame payload sent: longer messages are fragmented into frames of this size. Default 0: no limit, a message is one frame. */
 	sendBuffer?: number;
 	/** Bytes a connection may hold to send; a send that does not fit is refused. Default 8192. */
 	maxQueue?: number;
@@ -214,7 +214,7 @@ export class WebSocketServer {
 			role: "server", handler,
 			streaming: options.streaming ?? false,
 			maxMessage: options.maxMessage ?? 65536,
-			sendBuffer: options.sendBuffer ?? 1024,
+			sendBuffer: options.sendBuffer ?? 0,
 			maxQueue: options.maxQueue ?? 8192,
 			readSize: options.readSize ?? 1024,
 			maskScratch: this.#maskScratch,

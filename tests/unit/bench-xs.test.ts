@@ -38,13 +38,14 @@ describe("bench xs figures", () => {
 		expect(get("64 B: chunk bytes/msg beyond the read")).toMatchObject({ value: 0, met: true });
 		expect(get("1024 B ASCII")).toMatchObject({ value: 0.1, met: false });
 		expect(get("64 binary, one frame: reader via socket")).toMatchObject({ value: 2, met: true });
-		expect(summary[0]).toMatchObject({ figure: "ws receive 64 B: ours ÷ Moddable client", value: 0.5, met: false });
+		expect(summary[0]).toMatchObject({ figure: "ws receive 64 B binary: ours ÷ Moddable client", value: 0.5, met: false });
+		expect(get("ws receive 64 B text").value).toBeUndefined();
 		expect(get("ws send 64 B").value).toBeUndefined();
 		expect(get("1024 B: chunk bytes/msg beyond the read").value).toBeUndefined();
 	});
 
 	it("renders tables with every section present", () => {
-		const result: BenchXsResult = { command: "x", machine: { cpu: "cpu", mhz: 1000, cores: 2 }, xs: { slotSize: 32, budgetMs: 300, count: 0, tcpChunk: 1536 }, rows, summary: summarize(rows), notes: ["a note"] };
+		const result: BenchXsResult = { command: "x", machine: { cpu: "cpu", mhz: 1000, cores: 2 }, xs: { slotSize: 32, budgetMs: 300, rounds: 3, count: 0, tcpChunk: 1536 }, rows, summary: summarize(rows), notes: ["a note"] };
 		const text = renderBenchXs(result);
 		expect(text).toMatch(/WebSocket receive/);
 		expect(text).toMatch(/UTF-8 validation alone/);
@@ -55,9 +56,9 @@ describe("bench xs figures", () => {
 });
 
 describe("bench xs arguments", () => {
-	it("takes --ms, --count, --only and --json", () => {
-		expect(parseBenchXsArgs(["xs"])).toEqual({ ms: 300, count: 0, only: "", json: false, baseline: "" });
-		expect(parseBenchXsArgs(["xs", "--ms", "50", "--count", "3", "--only", "receive_64_", "--json", "--baseline", "51e55cb"])).toEqual({ ms: 50, count: 3, only: "receive_64_", json: true, baseline: "51e55cb" });
+	it("takes --ms, --rounds, --count, --only and --json", () => {
+		expect(parseBenchXsArgs(["xs"])).toEqual({ ms: 300, rounds: 3, count: 0, only: "", json: false, baseline: "" });
+		expect(parseBenchXsArgs(["xs", "--ms", "50", "--rounds", "5", "--count", "3", "--only", "receive_64_", "--json", "--baseline", "51e55cb"])).toEqual({ ms: 50, rounds: 5, count: 3, only: "receive_64_", json: true, baseline: "51e55cb" });
 		expect(parseBenchXsArgs(["xs", "--help"])).toBe("help");
 	});
 

@@ -102,6 +102,27 @@ describe("tcp/server with a service of its own", () => {
 		expect(await exchange(server.port, "boom")).toBe("");
 		expect(await exchange(server.port, "fine")).toBe("FINE");
 	});
+
+	it("lastActivity: the time of the last byte moved, as of when it is read; unchanged while nothing moves", async () => {
+		let connection: TcpConnection | undefined;
+		const server = serve({ service: { open: c => { connection = c; return new Shout(); } } });
+		const socket = net.connect(server.port, "127.0.0.1");
+		socket.on("error", () => {});
+		stops.push(() => socket.destroy());
+		const echoed: Buffer[] = [];
+		socket.on("data", data => echoed.push(data));
+		const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+		while (!connection)
+			await sleep(5);
+		await sleep(50);		// the first budget's callback
+		const settled = connection.lastActivity;
+		await sleep(50);
+		expect(connection.lastActivity).toBe(settled);		// nothing moved
+		socket.write("x");
+		while (!echoed.length)
+			await sleep(5);
+		expect(connection.lastActivity).toBeGreaterThan(settled);
+	});
 });
 
 describe("no handler event from inside a call the handler made", () => {

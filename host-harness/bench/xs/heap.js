@@ -16,5 +16,5 @@ export function collect() @ "xs_bench_heap_collect";
 export function enableCollector(on) @ "xs_bench_heap_enable";
 /** sizeof(txSlot) on this build (16 on ESP32, 32 on 64-bit Linux). */
 export function slotSize() @ "xs_bench_heap_slot_size";
-/** Monotonic clock, ns. */
+/** The calling thread's CPU time, ns (heap.c). */
 export function now() @ "xs_bench_heap_now";

@@ -54,7 +54,7 @@ function emit(record) {
 
 /* ---------------------------------------------------------------- measure */
 
-const ROUNDS = fixedCount ? 1 : 3;
+const ROUNDS = fixedCount ? 1 : Math.max(1, Number(config.benchRounds ?? 3));
 
 /** Messages that take about budget / ROUNDS: doubled until a run is long enough to scale. */
 function calibrate(run) {
@@ -301,16 +301,17 @@ function sdkRun(wire, reads) {
 	};
 }
 
-/** Moddable's client sending: write(data) as a binary message on an attached (server-side, unmasked) memory socket. */
-function sdkSendRun(data) {
+/** Moddable's client sending: write(data) as a binary (or text) message on an attached (server-side, unmasked) memory socket. */
+function sdkSendRun(data, binary = true) {
 	const [a, b] = TCP.pair();
 	const peer = new TCP({ from: a });
 	const sdk = new SdkWebSocket({ attach: { endpoint: b.endpoint, constructor: TCP }, onError() {} });
 	const socket = b.endpoint.socket;
+	const options = { binary };		// one object, not one per message: the reference at its cheapest
 	return n => {
 		for (let i = 0; i < n; i++) {
 			socket.refill();
-			sdk.write(data, { binary: true });
+			sdk.write(data, options);
 			peer.discard();
 		}
 	};
@@ -380,10 +381,11 @@ for (const size of [64, 1024, 65536]) {
 // connection.sendBinary(), the queue, framing and writes within the socket's
 // budget, the peer reading it (send). One connection per workload, kept open.
 const wsMaxMessage = 65536 + 1024;
-for (const size of [64, 1024, 65536]) {
-	const data = binaryPayload(size);
-	const group = `${size} binary`;
-	const { wire } = wireOf(data, 2, 1);
+for (const size of [64, 1024, 65536]) for (const kind of ["binary", "text"]) {
+	const text = kind === "text";
+	const data = text ? textPayload(size) : binaryPayload(size);
+	const group = `${size} ${kind}`;
+	const { wire } = wireOf(data, text ? 1 : 2, 1);
 	const reads = readsOf(wire.byteLength, size > SEGMENT);
 	const bytes = new Uint8Array(wire);
 	add("ws receive", group, "ours", size, () => {
@@ -399,21 +401,22 @@ for (const size of [64, 1024, 65536]) {
 			if (ws.handler.messages - before !== n)
 				throw new Error(`${ws.handler.messages - before} of ${n} messages delivered`);
 		};
-	}, `websocket/server's connection over a memory socket, whole messages to onMessage${size > SEGMENT ? ", 1460 B segments" : ""}`);
-	add("ws receive", group, "moddable client", size, () => sdkRun(wire, reads), "Moddable's ECMA-419 client, attached to a memory socket, read(count)");
+	}, `websocket/server's connection over a memory socket, whole messages to onMessage${text ? " (UTF-8 validated)" : ""}${size > SEGMENT ? ", 1460 B segments" : ""}`);
+	add("ws receive", group, "moddable client", size, () => sdkRun(wire, reads), `Moddable's ECMA-419 client, attached to a memory socket, read(count)${text ? "; does not validate UTF-8" : ""}`);
 	add("ws send", group, "ours", size, () => {
 		const ws = startWebSocketServer(wsMaxMessage);
 		const { client, serverSocket, connection } = ws.connect();
+		const type = text ? 1 : 2;
 		return n => {
 			for (let i = 0; i < n; i++) {
-				if (!connection.sendBinary(data))
+				if (!(text ? connection.sendMessage(type, data) : connection.sendBinary(data)))
 					throw new Error("send refused");
 				serverSocket.refill();		// the budget back, as after ACKs: the queue drains
 				client.discard();
 			}
 		};
-	}, "connection.sendBinary() on websocket/server's connection: queue, frames, writes within the budget");
-	add("ws send", group, "moddable client", size, () => sdkSendRun(data.buffer), "write(data) on Moddable's client, attached (server side, unmasked)");
+	}, `connection.${text ? "sendMessage(TEXT, bytes)" : "sendBinary()"} on websocket/server's connection: one frame, written within the budget`);
+	add("ws send", group, "moddable client", size, () => sdkSendRun(data.buffer, !text), `write(data${text ? ", {binary: false}" : ""}) on Moddable's client, attached (server side, unmasked)`);
 }
 
 /* -------------------------------------------------------------- validate */
@@ -582,11 +585,13 @@ for (const size of [64, 1024, 65536]) {
 			for (let i = 0; i < n; i++) {
 				client.write(data);
 				server.deliver();
+				server.refill();		// the same platform calls as "ours" gets (it ignores the budget: no onWritable)
+				server.deliver();
 				if (client.read(back) !== size)
 					throw new Error("echo short");
 			}
 		};
-	}, `read(buffer) into a kept ${tcpChunk}-byte buffer, write a view of it`);
+	}, `read(buffer) into a kept ${tcpChunk}-byte buffer, write a view of it; the same socket calls as ours (budget back, a second look)`);
 }
 
 /* ----------------------------------------------------------------- check */

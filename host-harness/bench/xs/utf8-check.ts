@@ -12,7 +12,8 @@
  *   a smaller set, fed a byte at a time (so where it fails, and the state
  *   carried across a split) and whole;
  * - long mixed text with a bad byte planted along it, in views at every
- *   byte offset 0..3, whole and split in two ranges;
+ *   byte offset 0..7 (the C loop steps over ASCII a machine word at a time
+ *   from an aligned byte: every alignment), whole and split in two ranges;
  * And validate() itself: every argument it must refuse, refused with the
  * right error, without reading outside the view.
  */
@@ -126,7 +127,7 @@ export function checkUtf8(validate: ValidateFunction, ours: ValidatorLike, refer
 	const valid = utf8(text);
 	for (let at = -1; at < valid.length; at += 11)
 		for (const bad of at < 0 ? [0] : [0x80, 0xC0, 0xF5, 0xED, 0xF4]) {
-			for (let offset = 0; offset < 4; offset++) {
+			for (let offset = 0; offset < 8; offset++) {
 				const backing = new Uint8Array(valid.length + 8).fill(0xFF);		// invalid around the view: a read outside it would show
 				backing.set(valid, offset);
 				if (at >= 0)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FrameParser } from "websocket/frame-parser";
-import { FrameWriter, closePayload } from "websocket/frame-writer";
+import { FrameWriter, closePayload, smallPayload } from "websocket/frame-writer";
 import { MessageReader } from "websocket/message-reader";
 import { FrameRecorder, MessageRecorder, hex } from "./helpers.js";
 
@@ -144,6 +144,45 @@ describe("FrameWriter header bits and masking", () => {
 		expect(() => w.header(2, true, -1)).toThrow(RangeError);
 		w.header(2, true, 2);
 		expect(() => w.header(2, true, 2)).toThrow();
+	});
+});
+
+describe("FrameWriter.scratchFrame: a small frame in the writer's own buffer", () => {
+	it("builds the bytes frame() builds (server role), for every header form it takes", () => {
+		const w = new FrameWriter({ role: "server" });
+		for (const size of [0, 1, 125, 126, 1000, smallPayload])
+			for (const [opcode, fin] of [[1, true], [2, false], [0, true]] as const) {
+				const data = patterned(size);
+				const frame = w.scratchFrame(opcode, data, size, fin);
+				expect(hex(frame), `${size} ${opcode} ${fin}`).toBe(hex(w.frame(opcode, data, fin)));
+				expect(w.scratchLength).toBe(frame.length);
+			}
+	});
+
+	it("masks in the client role with a fresh key each frame (5.3), as the server's parser reads it", () => {
+		const w = new FrameWriter({ role: "client" });
+		const data = patterned(300);
+		const a = w.scratchFrame(2, data, 300, true).slice();
+		const b = w.scratchFrame(2, data, 300, true).slice();
+		expect(hex(a.subarray(4, 8))).not.toBe(hex(b.subarray(4, 8)));
+		const recorder = new MessageRecorder();
+		const reader = new MessageReader(recorder, { role: "server" });
+		reader.feed(a.buffer);
+		reader.feed(b.buffer);
+		expect(recorder.events).toEqual([{ message: 2, data: hex(data) }, { message: 2, data: hex(data) }]);
+		expect(hex(data)).toBe(hex(patterned(300)));		// the caller's bytes are not masked in place
+	});
+
+	it("reuses its buffer (and the view, for a frame as long as the one before); refuses what it does not build", () => {
+		const w = new FrameWriter({ role: "server" });
+		const first = w.scratchFrame(2, patterned(100), 100, true);
+		expect(w.scratchFrame(2, patterned(100), 100, true)).toBe(first);
+		const shorter = w.scratchFrame(2, patterned(10), 10, true);
+		expect(shorter.buffer).toBe(first.buffer);
+		expect(shorter.length).toBe(12);
+		expect(() => w.scratchFrame(2, patterned(smallPayload + 1), smallPayload + 1, true)).toThrow(RangeError);
+		for (const opcode of [3, 8, 9, -1, 1.5])
+			expect(() => w.scratchFrame(opcode, patterned(1), 1, true), `opcode ${opcode}`).toThrow(/invalid opcode/);
 	});
 });
 

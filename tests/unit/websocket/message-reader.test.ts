@@ -208,3 +208,81 @@ describe("MessageReader: ranges (onMessageRange) and one-slice whole messages", 
 		}
 	});
 });
+
+describe("MessageReader: pull (whole mode, the rest of a message read straight into it)", () => {
+	/** A socket's bytes as the connection sees them: readable, read(view) of exactly view.length. */
+	class Source {
+		at = 0;
+		reads = 0;
+		constructor(readonly data: Uint8Array) {}
+		get readable(): number {
+			return this.data.length - this.at;
+		}
+		read(view: Uint8Array): number {
+			expect(view.length).toBeGreaterThan(0);
+			expect(view.length).toBeLessThanOrEqual(this.readable);		// as lwip: never more than it holds
+			view.set(this.data.subarray(this.at, this.at + view.length));
+			this.at += view.length;
+			this.reads++;
+			return view.length;
+		}
+		take(count: number): ArrayBuffer {
+			const chunk = this.data.slice(this.at, this.at + count).buffer;
+			this.at += count;
+			return chunk;
+		}
+	}
+
+	/** The connection's loop: pull while the reader takes bytes that way, else a read of at most readSize fed whole. */
+	function readPulling(frames: RawFrame[], options: Options & { readSize: number }): { recorder: MessageRecorder; pulled: number } {
+		const data = concat(...frames.map(f => encode(f.mask === undefined ? { ...f, mask: MASK } : f)));
+		const recorder = new MessageRecorder();
+		const reader = new MessageReader(recorder, { role: "server", streaming: options.streaming, maxMessage: options.maxMessage });
+		const source = new Source(data);
+		let pulled = 0;
+		while (source.readable && !reader.stopped) {
+			const count = reader.pull(source);
+			if (count) {
+				pulled += count;
+				continue;
+			}
+			reader.feed(source.take(Math.min(source.readable, options.readSize)));
+		}
+		return { recorder, pulled };
+	}
+
+	const big = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7 + 3) & 0xFF);
+	const utf8 = new TextEncoder().encode("Grüße, €5 — 温度 😀 ok. ".repeat(40));
+
+	it("delivers what feeding alone delivers, the message's bytes after its first read pulled into it", () => {
+		const frames: RawFrame[] = [
+			{ opcode: 2, payload: big },
+			{ opcode: 1, fin: false, payload: utf8.subarray(0, 501) },		// (a split sequence at the fragment's end)
+			{ opcode: 9, payload: "p" },
+			{ opcode: 0, payload: utf8.subarray(501) },
+			{ opcode: 2, payload: u8(1, 2, 3) },
+			{ opcode: 8, payload: closeBody(1000) },
+		];
+		for (const readSize of [7, 64, 1000]) {
+			const { recorder, pulled } = readPulling(frames, { readSize });
+			expect(recorder.events, `readSize ${readSize}`).toEqual(read(frames).events);
+			expect(pulled, `readSize ${readSize}`).toBeGreaterThan(big.length - readSize);
+		}
+	});
+
+	it("finds invalid UTF-8 in pulled bytes at once (1007), and delivers nothing of the message", () => {
+		const bad = utf8.slice();
+		bad[700] = 0xFF;
+		const { recorder, pulled } = readPulling([{ opcode: 1, payload: bad }, { opcode: 2, payload: u8(1) }], { readSize: 100 });
+		expect(pulled).toBeGreaterThan(0);
+		expect(recorder.events).toEqual([{ error: 1007, reason: "invalid UTF-8 in text message" }]);
+	});
+
+	it("takes nothing in streaming mode, nor between messages", () => {
+		const { recorder, pulled } = readPulling([{ opcode: 2, payload: big }], { readSize: 100, streaming: true });
+		expect(pulled).toBe(0);
+		expect(recorder.events).toEqual(read([{ opcode: 2, payload: big }], { streaming: true }).events);
+		const reader = new MessageReader(new MessageRecorder(), { role: "server" });
+		expect(reader.pull(new Source(encode({ opcode: 2, payload: big, mask: MASK })))).toBe(0);
+	});
+});

@@ -12,6 +12,7 @@ import type { WebSocketServer as ServerOnly } from "websocket/server";
 import type { WebSocketConnection, WebSocketHandler } from "websocket/connection";
 import { MASK, concat, encode } from "./helpers.js";
 import { RawClient, captureLogs, patterned, textOf, until } from "./peers.js";
+import { FrameReader, type ServerFrame } from "../../../host-harness/conformance/frames.js";
 
 let WebSocketEchoServer: typeof ServerClass;
 let WebSocketClient: typeof ClientClass;
@@ -152,6 +153,58 @@ describe("with a 1536-byte socket budget", () => {
 		]));
 		expect(lines.some(l => /^ws-server: Received text message of 2000 bytes from /.test(l))).toBe(true);
 		expect(server.maxQueued).toBeLessThan(4096);
+	});
+});
+
+describe("sending through a 1536-byte budget: frames as the route asks", () => {
+	/** The frames a raw client received after the upgrade's head. */
+	function framesOf(raw: RawClient): ServerFrame[] {
+		return new FrameReader().push(raw.received.subarray(raw.received.indexOf("\r\n\r\n") + 4));
+	}
+
+	async function open(route: WebSocketHandler & { connection?: WebSocketConnection }, options: object): Promise<RawClient> {
+		const server = new WebSocketServer({ port: 0, heartbeat: 0 });
+		server.route("/r", route, options);
+		server.start();
+		cleanups.push(() => server.close());
+		const raw = await RawClient.open(server.port, "/r");
+		cleanups.push(() => raw.destroy());
+		await until(() => route.connection !== undefined, "onOpen");
+		return raw;
+	}
+
+	it("sends a message as one frame by default, its payload as the budget frees up, then onDrain once; a small one after it as one frame too", async () => {
+		const drains: number[] = [];
+		const route = {
+			connection: undefined as WebSocketConnection | undefined,
+			onOpen(c: WebSocketConnection) { this.connection = c; },
+			onDrain(c: WebSocketConnection) { drains.push(c.bufferedAmount); },
+		};
+		const raw = await open(route, { maxQueue: 1 << 20 });
+		const big = patterned(100000), small = patterned(600, 5);
+		const connection = route.connection!;
+		expect(connection.sendBinary(big)).toBe(true);
+		expect(connection.bufferedAmount).toBeGreaterThan(big.length - budget);		// the budget took a part: the rest of the frame waits
+		expect(connection.sendBinary(small)).toBe(true);
+		expect(connection.sendText("hi")).toBe(true);
+		await until(() => raw.messages.length === 3, "three messages", 8000);
+		expect(framesOf(raw).map(f => [f.opcode, f.fin, f.payload.length])).toEqual([[Opcode.BINARY, true, big.length], [Opcode.BINARY, true, small.length], [Opcode.TEXT, true, 2]]);
+		expect(raw.messages[0].data.equals(big) && raw.messages[1].data.equals(small)).toBe(true);
+		await until(() => drains.length === 1, "onDrain");
+		expect(drains).toEqual([0]);
+	});
+
+	it("fragments at the route's sendBuffer when it sets one (5.4)", async () => {
+		const route = { connection: undefined as WebSocketConnection | undefined, onOpen(c: WebSocketConnection) { this.connection = c; } };
+		const raw = await open(route, { sendBuffer: 1000 });
+		const message = patterned(2500);
+		expect(route.connection!.sendBinary(message)).toBe(true);
+		expect(route.connection!.sendBinary(patterned(1000))).toBe(true);
+		await until(() => raw.messages.length === 2, "two messages");
+		expect(framesOf(raw).map(f => [f.opcode, f.fin, f.payload.length])).toEqual([
+			[Opcode.BINARY, false, 1000], [Opcode.CONTINUATION, false, 1000], [Opcode.CONTINUATION, true, 500], [Opcode.BINARY, true, 1000],
+		]);
+		expect(raw.messages[0].data.equals(message)).toBe(true);
 	});
 });
 
