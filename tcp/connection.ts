@@ -176,6 +176,8 @@ const NEVER_OPEN = 0x8;
 const CLOSED_IN_EVENT = 0x10;
 /** Bytes moved or a platform callback since lastActivity was last read: its next read stamps the time. */
 const ACTIVE = 0x20;
+/** The peer's FIN came while the handler still held bytes: the connection closes once they are written. */
+const PEER_ENDED = 0x40;
 const stateNames: readonly TcpConnectionState[] = ["connecting", "open", "closed"];
 
 export class TcpEndpoint implements TcpConnection {
@@ -212,8 +214,6 @@ export class TcpEndpoint implements TcpConnection {
 	readonly peer: string;
 	/** The owner, when it is not the handler (TcpConnectionOptions.handler): see owner. */
 	declare private ownOwner: TcpConnectionOwner | undefined;
-	/** Set only once the peer's FIN came while the handler still held bytes: it closes when they are written. */
-	declare private peerEnded?: true;
 	/** A close made inside an event, reported when it returns: cause, reason, error. */
 	declare private closedWith?: [CloseCause, string, unknown];
 
@@ -286,7 +286,7 @@ export class TcpEndpoint implements TcpConnection {
 		const held = this.handler?.pending ?? 0;
 		if (!this.probe())
 			this.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
-		else if (this.peerEnded && this.state === "open" && (this.handler?.pending ?? 0) >= held)
+		else if (this.flags & PEER_ENDED && this.state === "open" && (this.handler?.pending ?? 0) >= held)
 			this.close(CloseCause.PEER_CLOSED, "peer closed or reset");
 	}
 
@@ -515,6 +515,8 @@ export class TcpEndpoint implements TcpConnection {
 		this.flags = flags | IN_EVENT | ACTIVE;
 		try {
 			this.handler?.onWritable?.(this);
+			if (flags & PEER_ENDED)
+				this.closeIfWritten();
 		}
 		catch (e) {
 			this.failed(e, "write");
@@ -559,8 +561,8 @@ export class TcpEndpoint implements TcpConnection {
 			return;
 		}
 		const outer = this.begin();
-		if (!this.peerEnded && this.writeHeld() && !cause)
-			this.peerEnded = true;		// the rest as budget comes back (onWritable), then close
+		if (!(this.flags & PEER_ENDED) && this.writeHeld() && !cause)
+			this.flags |= PEER_ENDED;		// the rest as budget comes back (onWritable), then close
 		else
 			this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
 		this.end(outer);
@@ -596,7 +598,7 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** After the peer's FIN: close once the handler has written everything it held. */
 	private closeIfWritten(): void {
-		if (this.peerEnded && this.state === "open" && !(this.handler?.pending ?? 0))
+		if (this.flags & PEER_ENDED && this.state === "open" && !(this.handler?.pending ?? 0))
 			this.close(CloseCause.PEER_CLOSED, "peer closed or reset");
 	}
 }
