@@ -178,7 +178,7 @@ const CLOSED_IN_EVENT = 0x10;
 const ACTIVE = 0x20;
 /** The peer's FIN came while the handler still held bytes: the connection closes once they are written. */
 const PEER_ENDED = 0x40;
-const stateNames: readonly TcpConnectionState[] = ["connecting", "open", "closed"];
+const stateNames: readonly TcpConnectionState[] = Object.freeze(["connecting", "open", "closed"]);
 
 export class TcpEndpoint implements TcpConnection {
 	// Memory: each property is a slot on every connection (16 bytes on a
