@@ -40,12 +40,26 @@ export type SocketOptions<Target = unknown> = ({ from: TCP; tls?: undefined } | 
 	onError?: (this: TCP & { target: Target }, error?: Error) => void;
 };
 
+/**
+ * What a connection calls on its socket: Moddable's ECMA-419 TCP socket and
+ * the kit's TLS socket (modules/tls-socket) are both one, each by its own
+ * types. read() may find nothing (undefined), which Moddable's TCP typings
+ * leave out; write() returns the budget left, or nothing once the socket
+ * failed (ECMA-419 9.3.3, as both implement it).
+ */
+export interface PlatformSocket {
+	/** read(count): a new buffer of the bytes, or undefined when none; read(buffer): fills it. */
+	read(what?: number | ArrayBuffer | Uint8Array): unknown;
+	write(data: ArrayBuffer | Uint8Array): unknown;
+	close(): void;
+}
+
 /** A connecting socket: TLS when options.tls is set, else TCP. */
-export function openSocket<Target>(options: SocketOptions<Target>): TCP {
+export function openSocket<Target>(options: SocketOptions<Target>): PlatformSocket {
 	if (!options.tls)
 		return new TCP(options as ConstructorParameters<typeof TCP>[0]);
 	const { tls, ...rest } = options as SocketOptions & { tls: TlsOptions };
-	return new TlsSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsSocket>[0]) as unknown as TCP;
+	return new TlsSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsSocket>[0]);
 }
 
 /**

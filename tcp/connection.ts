@@ -59,7 +59,7 @@
  */
 
 import type TCP from "embedded:io/socket/tcp";
-import { openSocket, type TlsOptions } from "modules/secure-socket";
+import { openSocket, type PlatformSocket, type TlsOptions } from "modules/secure-socket";
 import { peerName, type Log } from "modules/log";
 import { CloseCause } from "tcp/close-cause";
 
@@ -194,7 +194,7 @@ export class TcpEndpoint implements TcpConnection {
 	readable = 0;
 	/** The write budget now (0 once closed). */
 	writable = 0;
-	private socket: TCP | undefined;
+	private socket: PlatformSocket | undefined;
 	handler: TcpHandler | undefined;
 	/** Bytes written since the platform last reported a budget. */
 	private unconfirmed = 0;
