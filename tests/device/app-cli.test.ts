@@ -173,12 +173,17 @@ describe.runIf(tiers.some(t => t.target === "node"))("device --target node --app
 		try {
 			fs.cpSync(path.join(projectRoot, "tests", "fixtures", "user-app"), dir, { recursive: true });
 			const shout = path.join(dir, "services", "shout.ts");
-			fs.writeFileSync(shout, fs.readFileSync(shout, "utf8").replace("connection.sendBinary(data);", "connection.sendTxt(\"binary\");"));
+			const misspelt = fs.readFileSync(shout, "utf8").replace("connection.sendBinary(data);", "connection.sendTxt(\"binary\");");
+			fs.writeFileSync(shout, misspelt);
+			// Where the compiler points: the misspelt call's line, and the column of its name (1-based).
+			const lines = misspelt.split("\n");
+			const line = lines.findIndex(text => text.includes("sendTxt"));
+			const at = `${line + 1},${lines[line].indexOf("sendTxt") + 1}`;
 			const run = spawnSync(process.execPath, [deviceJs, "--target", "node", "--app", dir, "--quiet"], { cwd: projectRoot, encoding: "utf8", timeout: 60_000 });
 			expect(run.status).toBe(1);
 			expect(run.stdout).toBe("");
 			expect(run.stderr).toBe(`${dir} does not type-check (the kit's tsc, as the simulator's build checks it; the build stops here too):\n` +
-				"services/shout.ts(16,15): error TS2551: Property 'sendTxt' does not exist on type 'WebSocketConnection'. Did you mean 'sendText'?\n");
+				`services/shout.ts(${at}): error TS2551: Property 'sendTxt' does not exist on type 'WebSocketConnection'. Did you mean 'sendText'?\n`);
 		}
 		finally {
 			fs.rmSync(path.dirname(appBuildDir(findApp(dir), "node")), { recursive: true, force: true });
