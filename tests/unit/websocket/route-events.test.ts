@@ -55,6 +55,14 @@ async function client(server: WebSocketServer): Promise<WebSocket> {
 	return ws;
 }
 
+/** A client that writes raw frames, once the route's handler has its onOpen. */
+async function rawClient(server: WebSocketServer, recorder: Recorder): Promise<RawClient> {
+	const raw = await RawClient.open(server.port, "/r");
+	cleanups.push(() => raw.destroy());
+	await until(() => recorder.events.length === 1, "onOpen");
+	return raw;
+}
+
 const ended = (recorder: Recorder) => until(() => recorder.events.some(e => e.startsWith("close:")), "onClose", 5000);
 
 describe("a WebSocket route's handler gets onClose, last and once, however the connection ends", () => {
@@ -100,9 +108,7 @@ describe("a WebSocket route's handler gets onClose, last and once, however the c
 	it("the peer breaks the protocol (an unmasked frame): onProtocolError, then onClose", async () => {
 		const recorder = new Recorder();
 		const server = serve(recorder);
-		const raw = await RawClient.open(server.port, "/r");
-		cleanups.push(() => raw.destroy());
-		await until(() => recorder.events.length === 1, "onOpen");
+		const raw = await rawClient(server, recorder);
 		raw.write(encode({ opcode: Opcode.TEXT, payload: "unmasked", fin: true }));
 		await ended(recorder);
 		expect(recorder.events).toEqual(["open", "protocolError:1002", "close:protocol-error"]);
@@ -111,9 +117,7 @@ describe("a WebSocket route's handler gets onClose, last and once, however the c
 	it("a message too big: onProtocolError 1009, then onClose", async () => {
 		const recorder = new Recorder();
 		const server = serve(recorder);
-		const raw = await RawClient.open(server.port, "/r");
-		cleanups.push(() => raw.destroy());
-		await until(() => recorder.events.length === 1, "onOpen");
+		const raw = await rawClient(server, recorder);
 		raw.write(encode({ opcode: Opcode.BINARY, payload: new Uint8Array(65), fin: true, mask: MASK }));
 		await ended(recorder);
 		expect(recorder.events).toEqual(["open", "protocolError:1009", "close:protocol-error"]);
@@ -127,9 +131,7 @@ describe("a WebSocket route's handler gets onClose, last and once, however the c
 			inside.push([connection.state, connection.sendText("too late")]);
 		};
 		const server = serve(recorder);
-		const raw = await RawClient.open(server.port, "/r");
-		cleanups.push(() => raw.destroy());
-		await until(() => recorder.events.length === 1, "onOpen");
+		const raw = await rawClient(server, recorder);
 		raw.write(encode({ opcode: Opcode.TEXT, payload: "unmasked", fin: true }));
 		await ended(recorder);
 		expect(inside).toEqual([[CLOSING, false]]);
