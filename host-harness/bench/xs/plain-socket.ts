@@ -12,7 +12,14 @@ export interface TlsOptions {
 	ca: ArrayBuffer;
 }
 
-export function openSocket(options: Record<string, unknown> & { tls?: TlsOptions }): TCP {
+/** As modules/secure-socket's: what a connection calls on its socket. */
+export interface PlatformSocket {
+	read(what?: number | ArrayBuffer | Uint8Array): unknown;
+	write(data: ArrayBuffer | Uint8Array): unknown;
+	close(): void;
+}
+
+export function openSocket(options: Record<string, unknown> & { tls?: TlsOptions }): PlatformSocket {
 	if (options.tls)
 		throw new Error("bench xs measures plain TCP: no TLS here");
 	return new TCP(options as unknown as ConstructorParameters<typeof TCP>[0]);
