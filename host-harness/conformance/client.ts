@@ -8,11 +8,13 @@
  * Like any client (and like Autobahn's), it answers the server's Pings with
  * Pongs and the server's Close with a Close echoing the code (5.5.1), stops
  * sending once the server's Close arrived, and leaves closing TCP to the
- * server (7.1.1).
+ * server (7.1.1). A Pong goes out between two of the case's frames, never
+ * inside one it is writing in pieces (a server's heartbeat Ping may come at
+ * any time).
  */
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
-import { FrameReader, FrameViolation, Op, closeBody, frame } from "./frames.js";
+import { FrameReader, FrameViolation, Op, OutgoingFrames, closeBody, frame } from "./frames.js";
 import { MessageAssembler, type ServerEvent } from "./messages.js";
 import { WireLog, caseWireLogs } from "./wire-log.js";
 
@@ -141,6 +143,10 @@ export class RawConnection {
 	#headBytes: Buffer = Buffer.alloc(0);
 	#body = false;
 	#waiters: SocketWaiters;
+	/** The frames written since the 101 (bytes written before it are the handshake's). */
+	#outgoing: OutgoingFrames | undefined;
+	/** Pongs owed while a frame of ours is half written. */
+	#owed: Buffer[] = [];
 
 	private constructor(socket: net.Socket) {
 		this.socket = socket;
@@ -202,7 +208,11 @@ export class RawConnection {
 			}
 			if (this.serverClose || this.tcpClosed || this.socket.destroyed)
 				return false;
-			if (!this.socket.write(data.subarray(at, at + size)))
+			const piece = data.subarray(at, at + size);
+			this.#outgoing?.push(piece);
+			const flushed = this.socket.write(piece);
+			this.#payOwed();
+			if (!flushed)
 				await this.waitFor(() => this.socket.writableLength === 0 || this.tcpClosed || this.socket.destroyed, 30_000, "drain");
 		}
 		return true;
@@ -215,7 +225,24 @@ export class RawConnection {
 		this.closeSent = true;
 		const close = frame(Op.CLOSE, closeBody(code, reason));
 		this.wire.sent(close);
+		this.#outgoing?.push(close);
 		this.socket.write(close);
+	}
+
+	/** A whole control frame of ours: now when between frames, else once the frame being written is complete. */
+	#sendControl(bytes: Buffer): void {
+		if (this.#outgoing && !this.#outgoing.between) {
+			this.#owed.push(bytes);
+			return;
+		}
+		this.wire.sent(bytes);
+		this.#outgoing?.push(bytes);
+		this.socket.write(bytes);
+	}
+
+	#payOwed(): void {
+		while (this.#owed.length && this.#outgoing!.between && !this.closeSent && !this.tcpClosed)
+			this.#sendControl(this.#owed.shift()!);
 	}
 
 	/** Resolve true once test() holds, false after timeoutMs. */
@@ -274,6 +301,8 @@ export class RawConnection {
 		this.head = { status: match ? Number(match[1]) : 0, headers };
 		this.wire.add("←", `${statusLine}${headers.size ? ` (${headers.size} headers)` : ""}`);
 		this.#body = this.head.status !== 101;
+		if (!this.#body)
+			this.#outgoing = new OutgoingFrames();
 		this.#headBytes = Buffer.alloc(0);
 		return all.subarray(end + 4);
 	}
@@ -281,9 +310,7 @@ export class RawConnection {
 	#event(event: ServerEvent): void {
 		this.events.push(event);
 		if (event.kind === "ping" && !this.closeSent && !this.serverClose) {
-			const pong = frame(Op.PONG, event.payload);
-			this.wire.sent(pong);
-			this.socket.write(pong);
+			this.#sendControl(frame(Op.PONG, event.payload));
 		}
 		else if (event.kind === "close") {
 			this.serverClose = { code: event.code, reason: event.reason, at: Date.now() };

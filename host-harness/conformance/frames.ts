@@ -84,6 +84,50 @@ export function every(size: number, length: number): number[] {
 	return cuts;
 }
 
+/**
+ * Where the client's own outgoing stream stands: between two frames, or
+ * inside one (its header, or its payload). A frame is written whole before
+ * anything else may go out: a control frame may come between the fragments
+ * of a message (5.4), never inside a frame (5.2: the payload is exactly the
+ * declared length). A case writes its frames in chops and across steps, so
+ * a Pong that answers a Ping waits for the boundary.
+ * A frame whose header lies about its length is followed to the declared
+ * end, which may never come: nothing else is written then.
+ */
+export class OutgoingFrames {
+	#header = Buffer.alloc(14);
+	#have = 0;
+	/** Payload bytes of the current frame still to be written. */
+	#remaining = 0;
+
+	/** Between two frames: a whole frame may be written now. */
+	get between(): boolean {
+		return this.#have === 0 && this.#remaining === 0;
+	}
+
+	/** Account for bytes written. */
+	push(bytes: Uint8Array): void {
+		let at = 0;
+		while (at < bytes.length) {
+			if (this.#remaining > 0) {
+				const count = Math.min(this.#remaining, bytes.length - at);
+				this.#remaining -= count;
+				at += count;
+				continue;
+			}
+			this.#header[this.#have++] = bytes[at++];
+			if (this.#have < 2)
+				continue;
+			const b1 = this.#header[1], length7 = b1 & 0x7F;
+			const size = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+			if (this.#have < size)
+				continue;
+			this.#remaining = length7 === 126 ? this.#header.readUInt16BE(2) : length7 === 127 ? Number(this.#header.readBigUInt64BE(2)) : length7;
+			this.#have = 0;
+		}
+	}
+}
+
 /* ------------------------------------------------------------ server frames */
 
 export interface ServerFrame {

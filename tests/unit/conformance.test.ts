@@ -5,7 +5,9 @@ import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { WebSocketEchoServer } from "app/ws-echo-server";
-import { FrameReader, FrameViolation, Op, frame } from "../../host-harness/conformance/frames.js";
+import * as net from "node:net";
+import { FrameReader, FrameViolation, Op, OutgoingFrames, frame } from "../../host-harness/conformance/frames.js";
+import { RawConnection, acceptFor } from "../../host-harness/conformance/client.js";
 import { isUtf8 } from "../../host-harness/conformance/messages.js";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
 import { formatJson, formatText, summarize } from "../../host-harness/conformance/report.js";
@@ -60,7 +62,87 @@ describe("conformance suite: frames", () => {
 			frame(Op.TEXT, "x", { mask: false, encoding: 16 }), frame(Op.PING, "x", { mask: false, fin: false })])
 			expect(() => new FrameReader().push(bad)).toThrow(FrameViolation);
 	});
+
+	it("follows its own outgoing frames byte by byte: between two frames, or inside one", () => {
+		const outgoing = new OutgoingFrames();
+		const wire = Buffer.concat([frame(Op.TEXT, "hi"), frame(Op.BINARY, Buffer.alloc(300)), frame(Op.BINARY, Buffer.alloc(70000), { mask: false })]);
+		const boundaries: number[] = [];
+		for (let i = 0; i < wire.length; i++) {
+			outgoing.push(wire.subarray(i, i + 1));
+			if (outgoing.between)
+				boundaries.push(i + 1);
+		}
+		expect(boundaries).toEqual([8, 8 + 308, wire.length]);
+		const lying = new OutgoingFrames();
+		lying.push(frame(Op.TEXT, "short", { declared: 1n << 40n }));
+		expect(lying.between).toBe(false);
+	});
+
+	it("answers a Ping that comes while it writes a frame in pieces only after the frame's last byte", async () => {
+		// A real server socket that pings the client as soon as the client's frame begins, and records what it receives.
+		let received = Buffer.alloc(0);
+		const wanted = 4 + 4 + 2000 + 2 + 4 + 4;		// the message's frame, then the Pong's
+		let all: () => void;
+		const allReceived = new Promise<void>(resolve => all = resolve);
+		const server = net.createServer(socket => {
+			let upgraded = false, pinged = false;
+			socket.on("data", chunk => {
+				received = Buffer.concat([received, chunk]);
+				const end = received.indexOf("\r\n\r\n");
+				if (!upgraded && end >= 0) {
+					upgraded = true;
+					const key = /Sec-WebSocket-Key: (\S+)/.exec(received.toString("latin1"))![1];
+					socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+					received = received.subarray(end + 4);
+				}
+				else if (upgraded && !pinged) {
+					pinged = true;
+					socket.write(frame(Op.PING, "beat", { mask: false }));
+				}
+				if (upgraded && received.length >= wanted)
+					all();
+			});
+		});
+		server.listen(0, "127.0.0.1");
+		await once(server, "listening");
+		try {
+			const port = (server.address() as net.AddressInfo).port;
+			const connection = await RawConnection.open(new URL(`ws://127.0.0.1:${port}/`), 5000);
+			const payload = Buffer.alloc(2000, 0x41);
+			await connection.write(frame(Op.BINARY, payload), { chunk: 64, delayMs: 2 });
+			await allReceived;
+			expect(connection.events.some(e => e.kind === "ping")).toBe(true);
+			connection.destroy();
+			// What the server read is two whole client frames: the message, then the Pong.
+			const frames = new ServerSideReader().push(received);
+			expect(frames).toEqual([{ opcode: Op.BINARY, payload: payload.toString("latin1") }, { opcode: Op.PONG, payload: "beat" }]);
+		}
+		finally {
+			server.close();
+		}
+	});
 });
+
+/** Client frames as a server reads them (masked), for the test above. */
+class ServerSideReader {
+	push(wire: Buffer): { opcode: number; payload: string }[] {
+		const frames: { opcode: number; payload: string }[] = [];
+		let at = 0;
+		while (at < wire.length) {
+			const b1 = wire[at + 1];
+			let length = b1 & 0x7F, size = 2;
+			if (length === 126) {
+				length = wire.readUInt16BE(at + 2);
+				size = 4;
+			}
+			const key = wire.subarray(at + size, at + size + 4);
+			const payload = Buffer.from(wire.subarray(at + size + 4, at + size + 4 + length)).map((b, i) => b ^ key[i & 3]);
+			frames.push({ opcode: wire[at] & 0xF, payload: payload.toString("latin1") });
+			at += size + 4 + length;
+		}
+		return frames;
+	}
+}
 
 describe("conformance suite: report", () => {
 	it("groups rows by category with pass counts, as text and JSON", () => {
