@@ -11,84 +11,21 @@
  * alone on stdout, everything else on stderr; a wrong argument names the
  * flag and its value, suggests the nearest known word and exits 2 with the
  * usage; an expected failure is one line and exit 1, never a stack.
+ * The registry and the argument rules are host-harness/lib/command.ts; this
+ * file is the program (package.json's scripts run it: cli.js device, cli.js
+ * start).
  */
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CommandFailure, UsageError, badValue, didYouMean } from "./lib/arguments.js";
+import { registerCommand, registeredCommands, usageError } from "./lib/command.js";
 import { projectRoot } from "./device/project.js";
 import { fileURLToPath } from "node:url";
 
-/** A command's argument parser: what it takes, or "help" (throws on a wrong argument). */
-export type ArgumentParser = (argv: string[]) => unknown;
-
-export interface Command {
-	summary: string;
-	/** Its --help text; printed after an argument error. */
-	usage?: string;
-	/**
-	 * Its argument parser, whose every option the usage lists
-	 * (tests/unit/help.test.ts compares the two).
-	 */
-	parse?: ArgumentParser;
-	/** Workloads or actions with a help and a parser of their own (bench memory, bench xs): the same holds for each. */
-	subcommands?: Readonly<Record<string, { usage: string; parse: ArgumentParser }>>;
-	run(args: string[]): Promise<number | void>;
-}
-
-const commands: Record<string, Command> = {
-	device: { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device.js").then(m => m.main(args)) },
-	start: { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) },
-};
-
-/** Commands register here as they are added (bench, conformance, serve, check, logs). */
-export function registerCommand(name: string, command: Command): void {
-	commands[name] = command;
-}
-
-/** Every command, by name (those of host-harness/commands.ts once it is imported). */
-export function registeredCommands(): Readonly<Record<string, Command>> {
-	return commands;
-}
-
-/** The flags a usage text mentions, to suggest the nearest of them for a typo. */
-function flagsOf(usage: string): string[] {
-	return [...new Set(usage.match(/--[a-z][\w-]*/g) ?? [])];
-}
-
-/**
- * An argument error as every command prints it, as gh and pytest do: the
- * problem (with the nearest flag, if one is near), the usage line, where
- * the rest is; exit 2. Three lines, so the error stays on screen.
- */
-export function usageError(message: string, usage: string): number {
-	const unknown = /^unknown argument "(--?[\w-]+)[^"]*"$/.exec(message);
-	const hint = unknown && !message.includes("did you mean") ? didYouMean(unknown[1], flagsOf(usage)) : "";
-	const line = usage.split("\n").find(l => l.startsWith("usage: ")) ?? usage.split("\n")[0];
-	const command = /^usage: (host-harness \S+|npm start|npm run -s \S+)/.exec(line)?.[1] ?? "host-harness";
-	process.stderr.write(`${message}${hint}\n${line}\nsee: ${command.startsWith("npm ") ? `${command} -- --help` : `${command} --help`}\n`);
-	return 2;
-}
-
-/**
- * A command's arguments, parsed; or, when the parser throws, the problem and
- * the command's usage on stderr and exit code 2; or, for --help (the parser
- * returns "help"), the usage on stdout and exit code 0.
- */
-export function argumentsOr<T>(parse: (argv: string[]) => T | "help", argv: string[], usage: string): T | number {
-	let args: T | "help";
-	try {
-		args = parse(argv);
-	}
-	catch (e) {
-		return usageError((e as Error).message, usage);
-	}
-	if (args === "help") {
-		process.stdout.write(usage.endsWith("\n") ? usage : `${usage}\n`);
-		return 0;
-	}
-	return args;
-}
+registerCommand("device", { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device.js").then(m => m.main(args)) });
+registerCommand("start", { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) });
+const commands = registeredCommands();
 
 export function version(): string {
 	return (JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")) as { version: string }).version;
@@ -107,6 +44,8 @@ examples:
   node host-harness/bin.mjs bench tcp --target sim
 `;
 }
+
+export { registeredCommands, type ArgumentParser } from "./lib/command.js";
 
 export async function main(argv: string[]): Promise<number> {
 	await import("./commands.js");

@@ -21,7 +21,7 @@ import { whyNoNamespaces } from "./lib/netns.js";
 import { whyNoLwip } from "./device/lwip.js";
 import { findSdk } from "./device/sdk.js";
 import { badValue, checkedConfig, formatHelp, unknownArgument, UsageError } from "./lib/arguments.js";
-import { runAsProgram, usageError } from "./cli.js";
+import { usageError } from "./lib/command.js";
 import { findApp, type App } from "./device/app.js";
 import { parseConfigArgs } from "./device/project.js";
 
@@ -218,5 +218,3 @@ export async function main(argv: string[]): Promise<number> {
 	return new Promise<number>(() => {});
 }
 
-if (import.meta.url === `file://${process.argv[1]}`)
-	runAsProgram(["device", ...process.argv.slice(2)]);

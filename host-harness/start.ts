@@ -23,7 +23,7 @@ import { DashboardServer, type DashboardEvent } from "./dashboard/server.js";
 import { XsbugLogServer } from "./xsbug/log-server.js";
 import { compactSample } from "./xsbug/command.js";
 import { freeTcpPort } from "./lib/ports.js";
-import { runAsProgram, usageError } from "./cli.js";
+import { usageError } from "./lib/command.js";
 import { findApp, type App } from "./device/app.js";
 import { parseConfigArgs } from "./device/project.js";
 
@@ -440,5 +440,3 @@ export async function main(argv: string[]): Promise<number> {
 	return failed ? 1 : 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`)
-	runAsProgram(["start", ...process.argv.slice(2)]);

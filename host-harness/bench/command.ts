@@ -17,7 +17,7 @@ import { checkedConfig, didYouMean, fleetHeading, fleetOptions, optionLines } fr
 import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { Protocol, ReferenceServers, startReference } from "./reference.js";
 import { BenchResult, createContext, renderTable, ResultBuilder, Side, writeReport } from "./report.js";
 import { benchTcp, tcpDefaults, TcpSettings } from "./tcp.js";

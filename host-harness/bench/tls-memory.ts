@@ -23,13 +23,14 @@
  * than the heap had would have grown it.
  */
 
-import { argumentsOr } from "../cli.js";
+import { argumentsOr } from "../lib/command.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { TlsGate } from "../peers/tls-gate.js";
 import { makeTestPki, type TestPki } from "../lib/tls-certs.js";
 import { freeTcpPort } from "../lib/ports.js";
 import { randomPayload } from "../oracle/tcp-echo.js";
-import { boardSlotSize, delta, memoryDeviceConfig, startMemoryDevice, type HeapDelta, type HeapReading } from "./memory.js";
+import { boardSlotSize, delta, type HeapDelta, type HeapReading } from "./heap.js";
+import { memoryDeviceConfig, startMemoryDevice } from "./memory-device.js";
 
 export const tlsMemoryUsage = `usage: host-harness bench tls-memory --target sim [--json]
 

@@ -26,7 +26,7 @@ import { findSdk, Sdk, sdkEnvironment, which } from "../device/sdk.js";
 import { projectRoot } from "../device/project.js";
 import { startXvfb } from "../device/sim.js";
 import { trackPid, untrackPid } from "../device/pids.js";
-import { boardSlotSize } from "./memory.js";
+import { boardSlotSize } from "./heap.js";
 
 export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--rounds <n>] [--count <n>] [--only <text>] [--baseline <git ref>] [--json]
 

@@ -7,7 +7,7 @@
  */
 
 import * as path from "node:path";
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { badValue, checkedConfig, CommandFailure, fleetOptions, formatHelp, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
 import { planTiers } from "../lib/tiers.js";
 import { projectRoot } from "../device/project.js";

@@ -8,7 +8,7 @@
  */
 import { startDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
 import { formatJson, formatText, summarize } from "./report.js";
 import * as fs from "node:fs";

@@ -3,7 +3,7 @@
  * dashboard and no dialogue lines (--dashboard --quiet), for a browser.
  */
 
-import { registerCommand } from "../cli.js";
+import { registerCommand } from "../lib/command.js";
 import { formatHelp } from "../lib/arguments.js";
 import { parseArgs, startOptions } from "../start.js";
 

@@ -20,7 +20,6 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { deviceFolders } from "../node-host/module-map.js";
-import type { App } from "./app.js";
 import { projectRoot } from "./project.js";
 
 /** Every .d.ts under dir. */
@@ -28,8 +27,16 @@ function declarations(dir: string): string[] {
 	return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter(name => name.endsWith(".d.ts")).map(name => path.join(dir, name)).sort();
 }
 
+/** What the type check needs of an app (host-harness/device/app's App is one). */
+export interface AppFiles {
+	/** Absolute path of the app's folder. */
+	dir: string;
+	/** Its manifest.json. */
+	manifest: string;
+}
+
 /** The compiler options the app's own manifest gives mcconfig's tsc (typescript.tsconfig.compilerOptions), but for the SDK's paths. */
-function manifestCompilerOptions(app: App): Record<string, unknown> {
+function manifestCompilerOptions(app: AppFiles): Record<string, unknown> {
 	const manifest = JSON.parse(fs.readFileSync(app.manifest, "utf8")) as { typescript?: { tsconfig?: { compilerOptions?: Record<string, unknown> } } };
 	const { types: _types, paths: _paths, ...options } = manifest.typescript?.tsconfig?.compilerOptions ?? {};
 	return options;
@@ -40,7 +47,7 @@ function manifestCompilerOptions(app: App): Record<string, unknown> {
  * appModules finds them). Throws an Error with the compiler's messages,
  * their files relative to the app's folder, when it finds an error.
  */
-export function typeCheckApp(app: App, modules: ReadonlyMap<string, string>, outDir: string): void {
+export function typeCheckApp(app: AppFiles, modules: ReadonlyMap<string, string>, outDir: string): void {
 	const sources = [...new Set(modules.values())];
 	const checked = sources.filter(file => file.endsWith(".ts"));
 	if (!checked.length)

@@ -20,12 +20,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "./project.js";
-import { typeCheckApp } from "./app-typecheck.js";
+import { typeCheckApp, type AppFiles } from "./app-typecheck.js";
 
-export interface App {
-	/** Absolute path of the app's folder (its manifest.json). */
-	dir: string;
-	manifest: string;
+export interface App extends AppFiles {
 	/** The folder's name, for build folders and messages. */
 	name: string;
 }

@@ -8,7 +8,7 @@
  * (--device xs-netkit.local, DEVICE=xs-netkit.local npm test).
  */
 
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { badValue, formatHelp, secondsValue, unknownArgument } from "../lib/arguments.js";
 import { browse } from "../lib/mdns.js";
 

@@ -8,7 +8,7 @@
  * usage).
  */
 
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { checkedConfig } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoint, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";

@@ -12,7 +12,7 @@
 
 import * as os from "node:os";
 import { randomBytes } from "node:crypto";
-import { registerCommand } from "../cli.js";
+import { registerCommand } from "../lib/command.js";
 import { badValue, CommandFailure, portValue, secondsValue, unknownArgument } from "../lib/arguments.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { WsPeer } from "../peers/ws-peer.js";

@@ -7,7 +7,7 @@
  * client, and its resident memory stayed flat (1 otherwise, 2 on bad usage).
  */
 
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { checkedConfig, CommandFailure, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
 import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
 import { freeServicePorts } from "../lib/ports.js";

@@ -8,7 +8,7 @@
  * with wifiForget=true.
  */
 
-import { registerCommand } from "../cli.js";
+import { registerCommand } from "../lib/command.js";
 import { badValue, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
 
 const usage = `usage: host-harness wifi status|forget --device <host> --code <code> [--port <provisioning port>]

@@ -20,7 +20,7 @@
  * what came.
  */
 import * as readline from "node:readline";
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { RawConnection } from "../conformance/client.js";
 import { Op, frame } from "../conformance/frames.js";
 import { opcodeName } from "../conformance/wire-log.js";

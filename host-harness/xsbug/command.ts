@@ -10,7 +10,7 @@
  * With --device or --devices it reads instead each named device's log
  * route over the network (fleet/logs), in any build.
  */
-import { argumentsOr, registerCommand } from "../cli.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { badValue, unknownArgument } from "../lib/arguments.js";
 import { formatTime, XsbugLogServer, type XsbugMachine } from "./log-server.js";
 import { findApp, type App } from "../device/app.js";

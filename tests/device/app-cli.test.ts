@@ -21,7 +21,7 @@ import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { freeUdpPort } from "../../host-harness/lib/ports.js";
 
 const fixture = path.join(projectRoot, "tests", "fixtures", "user-app-js");
-const deviceJs = path.join(projectRoot, "build", "node", "host-harness", "device.js");
+const cli = path.join(projectRoot, "build", "node", "host-harness", "cli.js");
 const harness = path.join(projectRoot, "host-harness", "bin.mjs");
 
 /** The fixture's `services up` line: each service's kind and port (docs/own-app.md). */
@@ -40,7 +40,7 @@ interface Booted {
 
 /** Start `device --app` and resolve with its one line of JSON. */
 function boot(args: string[], timeoutMs: number): Promise<Booted> {
-	const child = spawn(process.execPath, [deviceJs, ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+	const child = spawn(process.execPath, [cli, "device", ...args], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
 	let stdout = "";
 	let stderr = "";
 	child.stderr.on("data", (d: Buffer) => { stderr += d; });
@@ -179,7 +179,7 @@ describe.runIf(tiers.some(t => t.target === "node"))("device --target node --app
 			const lines = misspelt.split("\n");
 			const line = lines.findIndex(text => text.includes("sendTxt"));
 			const at = `${line + 1},${lines[line].indexOf("sendTxt") + 1}`;
-			const run = spawnSync(process.execPath, [deviceJs, "--target", "node", "--app", dir, "--quiet"], { cwd: projectRoot, encoding: "utf8", timeout: 60_000 });
+			const run = spawnSync(process.execPath, [cli, "device", "--target", "node", "--app", dir, "--quiet"], { cwd: projectRoot, encoding: "utf8", timeout: 60_000 });
 			expect(run.status).toBe(1);
 			expect(run.stdout).toBe("");
 			expect(run.stderr).toBe(`${dir} does not type-check (the kit's tsc, as the simulator's build checks it; the build stops here too):\n` +
@@ -195,8 +195,7 @@ describe.runIf(tiers.some(t => t.target === "node"))("device --target node --app
 for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim")) {
 	describe(`npm start --app on ${tier.target}`, () => {
 		it("boots the app, shows its log and its services line, and stops after --duration", async () => {
-			const start = path.join(projectRoot, "build", "node", "host-harness", "start.js");
-			const run = spawnSync(process.execPath, [start, "--app", fixture, "--target", tier.target, "--duration", "2", "--config", "linesPort=0", "--config", "countPort=0", "--config", `sizesPort=${await freeUdpPort()}`],
+			const run = spawnSync(process.execPath, [cli, "start", "--app", fixture, "--target", tier.target, "--duration", "2", "--config", "linesPort=0", "--config", "countPort=0", "--config", `sizesPort=${await freeUdpPort()}`],
 				{ cwd: projectRoot, encoding: "utf8", timeout: 240_000 });
 			expect(run.status, run.stderr).toBe(0);
 			expect(run.stdout).toMatch(/\[harness\]\s+services up: \{"address":"[\d.]+","lines":\{"tcp":\d+\},"count":\{"ws":\d+,"path":"\/count"\},"sizes":\{"udp":\d+\}\}/);

@@ -74,7 +74,7 @@ const hostTiers = tiers.filter(t => t.target !== "board");
 describe.each(hostTiers)("npm run device -- --target $target", tier => {
 	it("prints one JSON line with its endpoints, serves, and stops cleanly on SIGTERM", async () => {
 		const config = await hostConfig();
-		const args = [path.join(projectRoot, "build/node/host-harness/device.js"), "--target", tier.target, "--quiet",
+		const args = [path.join(projectRoot, "build/node/host-harness/cli.js"), "device", "--target", tier.target, "--quiet",
 			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
 		const cli = spawn(process.execPath, args, { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
 		const output = watchOutput(cli);
@@ -137,7 +137,7 @@ if (noNamespaces)
 describe.runIf(!noNamespaces && tiers.some(t => t.target === "node"))("npm run device -- --target node --netns", () => {
 	for (const signal of ["SIGTERM", "SIGINT"] as const) {
 		it(`runs the device at its own address in a namespace of its own, and on ${signal} removes the namespace and its link`, async () => {
-			const cli = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/device.js"), "--target", "node", "--netns", "--quiet"],
+			const cli = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "device", "--target", "node", "--netns", "--quiet"],
 				{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
 			const output = watchOutput(cli);
 			const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));

@@ -29,10 +29,11 @@
 // far above the zero tolerance.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planTiers } from "../../host-harness/lib/tiers.js";
+import { boardSlotSize, delta, type HeapReading } from "../../host-harness/bench/heap.js";
 import {
-	boardSlotSize, closeTcp, closeWs, delta, drainInFlight, faultRound, memoryDeviceConfig, openIdleTcp, openIdleWs,
-	runFault, sendInFlight, startMemoryDevice, type HeapReading, type MemoryDevice,
-} from "../../host-harness/bench/memory.js";
+	closeTcp, closeWs, drainInFlight, faultRound, memoryDeviceConfig, openIdleTcp, openIdleWs,
+	runFault, sendInFlight, startMemoryDevice, type MemoryDevice,
+} from "../../host-harness/bench/memory-device.js";
 
 const plan = planTiers();
 const runs = plan.tiers.some(t => t.target === "sim");

@@ -8,7 +8,7 @@ import { tiers } from "./device-under-test.js";
 
 describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", tier => {
 	it("runs the device, the peers and the dialogue, then stops cleanly after --duration", () => {
-		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/start.js"), "--target", tier.target, "--duration", "4"],
+		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "start", "--target", tier.target, "--duration", "4"],
 			{ cwd: projectRoot, encoding: "utf8", timeout: 90_000 });
 		const out = run.stdout;
 		expect(run.status, `${out}\n${run.stderr}`).toBe(0);
@@ -35,7 +35,7 @@ describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", t
 
 describe.runIf(tiers.some(t => t.target === "node"))("npm start --quiet --only --config", () => {
 	it("prints only the counters of the services asked for, and takes device config", () => {
-		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/start.js"), "--target", "node", "--duration", "6", "--quiet",
+		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "start", "--target", "node", "--duration", "6", "--quiet",
 			"--only", "udp,tcp", "--config", "tcpMaxClients=3"], { cwd: projectRoot, encoding: "utf8", timeout: 90_000 });
 		expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
 		const lines = run.stdout.trim().split("\n");

@@ -10,7 +10,7 @@
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { XsbugLogServer } from "../../host-harness/xsbug/log-server.js";
-import { slotSizeOf } from "../../host-harness/bench/memory.js";
+import { slotSizeOf } from "../../host-harness/bench/heap.js";
 
 const message = (body: string) => `\r\n<xsbug>${body}</xsbug>\r\n`;
 const instruments = message(["Chunk used", "Chunk available", "Slot used", "Slot available"]
