@@ -20,7 +20,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CommandFailure, UsageError, badValue, didYouMean } from "./lib/arguments.js";
 import { registerCommand, registeredCommands, usageError } from "./lib/command.js";
-import { projectRoot } from "./device/project.js";
+import { projectRoot } from "./lib/project.js";
 import { fileURLToPath } from "node:url";
 
 registerCommand("device", { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device.js").then(m => m.main(args)) });

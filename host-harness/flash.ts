@@ -10,8 +10,8 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { findSdk, prepareSdkSockets, sdkEnvironment } from "./device/sdk.js";
-import { projectRoot } from "./device/project.js";
+import { findSdk, prepareSdkSockets, sdkEnvironment } from "./lib/sdk.js";
+import { projectRoot } from "./lib/project.js";
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {

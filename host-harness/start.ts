@@ -11,7 +11,7 @@
 
 import { randomBytes } from "node:crypto";
 import { HostTarget, RunningDevice, startDevice } from "./device/targets.js";
-import { planTiers } from "./lib/tiers.js";
+import { planTiers } from "./device/tiers.js";
 import { freeServicePorts } from "./lib/ports.js";
 import { TcpPeer } from "./peers/tcp-peer.js";
 import { echoOnce, sha256 } from "./oracle/tcp-echo.js";
@@ -25,7 +25,7 @@ import { compactSample } from "./xsbug/command.js";
 import { freeTcpPort } from "./lib/ports.js";
 import { usageError } from "./lib/command.js";
 import { findApp, type App } from "./device/app.js";
-import { parseConfigArgs } from "./device/project.js";
+import { parseConfigArgs } from "./lib/project.js";
 
 /** What the dialogue exercises; --only picks some. */
 const services = ["tcp", "udp", "ws", "clients"] as const;

@@ -12,7 +12,7 @@
  */
 
 import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
-import { manifestConfig } from "../device/project.js";
+import { manifestConfig } from "../lib/project.js";
 import { checkedConfig, didYouMean, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../app/config-schema.js";

@@ -22,10 +22,10 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findSdk, Sdk, sdkEnvironment, which } from "../device/sdk.js";
-import { projectRoot } from "../device/project.js";
+import { findSdk, Sdk, sdkEnvironment, which } from "../lib/sdk.js";
+import { projectRoot } from "../lib/project.js";
 import { startXvfb } from "../device/sim.js";
-import { trackPid, untrackPid } from "../device/pids.js";
+import { trackPid, untrackPid } from "../lib/pids.js";
 import { boardSlotSize } from "./heap.js";
 
 export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--rounds <n>] [--count <n>] [--only <text>] [--baseline <git ref>] [--json]

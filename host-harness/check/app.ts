@@ -20,7 +20,7 @@ import type { App } from "../device/app.js";
 import { appServices, type AppService } from "../device/services.js";
 import { connect } from "../oracle/tcp-echo.js";
 import { openWs } from "../oracle/ws-echo.js";
-import { probeUdp } from "../lib/reach.js";
+import { probeUdp } from "../device/reach.js";
 
 /** The datagram a UDP service is sent. */
 export const udpProbePayload = Buffer.from("xs-netkit check\n");

@@ -9,17 +9,17 @@
 import * as path from "node:path";
 import { argumentsOr, registerCommand } from "../lib/command.js";
 import { badValue, checkedConfig, CommandFailure, fleetOptions, formatHelp, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
-import { planTiers } from "../lib/tiers.js";
-import { projectRoot } from "../device/project.js";
+import { planTiers } from "../device/tiers.js";
+import { projectRoot } from "../lib/project.js";
 import * as fs from "node:fs";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import { LogFile } from "../device/log-file.js";
 import { boardAddress } from "../lib/mdns.js";
-import { unreachableEndpoints } from "../lib/reach.js";
+import { unreachableEndpoints } from "../device/reach.js";
 import { onInterrupt } from "../lib/interrupt.js";
 import { boardEndpoints } from "../device/targets.js";
 import { findApp, type App } from "../device/app.js";
-import { parseConfigArgs } from "../device/project.js";
+import { parseConfigArgs } from "../lib/project.js";
 import { checkApp } from "./app.js";
 
 const usage = formatHelp({

@@ -5,7 +5,7 @@
  * fails). Cases run `concurrency` at a time (keep it within the server's
  * client limit: each case holds at most one connection at a time).
  */
-import { unreachable } from "../lib/reach.js";
+import { unreachable } from "../device/reach.js";
 import { informational, type Grade } from "./grades.js";
 import { caseWireLogs, type WireEntry, type WireLog } from "./wire-log.js";
 import type { Case, CaseContext, Scale, SuiteOptions } from "./case.js";

@@ -11,7 +11,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { dashboardPage } from "./page.js";
-import { projectRoot } from "../device/project.js";
+import { projectRoot } from "../lib/project.js";
 
 /** What the page shows. */
 export type DashboardEvent =

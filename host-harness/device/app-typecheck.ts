@@ -20,7 +20,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { deviceFolders } from "../node-host/module-map.js";
-import { projectRoot } from "./project.js";
+import { projectRoot } from "../lib/project.js";
 
 /** Every .d.ts under dir. */
 function declarations(dir: string): string[] {

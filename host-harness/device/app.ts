@@ -19,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { projectRoot } from "./project.js";
+import { projectRoot } from "../lib/project.js";
 import { typeCheckApp, type AppFiles } from "./app-typecheck.js";
 
 export interface App extends AppFiles {

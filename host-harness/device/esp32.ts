@@ -10,8 +10,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { prepareSdkSockets, Sdk, sdkEnvironment } from "./sdk.js";
-import { projectRoot } from "./project.js";
+import { prepareSdkSockets, Sdk, sdkEnvironment } from "../lib/sdk.js";
+import { projectRoot } from "../lib/project.js";
 import type { AppBuild } from "./sim.js";
 
 export const esp32BuildDir = path.join(projectRoot, "build", "esp32");

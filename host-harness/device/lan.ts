@@ -27,7 +27,7 @@ import * as path from "node:path";
 import { createLink, type LanLink } from "../lib/netns.js";
 import { boardEndpoints, startDevice, type DeviceTarget, type Endpoints, type RunningDevice } from "./targets.js";
 import { LogFile } from "./log-file.js";
-import { projectRoot } from "./project.js";
+import { projectRoot } from "../lib/project.js";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import type { App } from "./app.js";
 

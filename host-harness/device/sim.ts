@@ -13,9 +13,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sdk, sdkEnvironment, which } from "./sdk.js";
-import { projectRoot } from "./project.js";
-import { trackPid, untrackPid } from "./pids.js";
+import { Sdk, sdkEnvironment, which } from "../lib/sdk.js";
+import { projectRoot } from "../lib/project.js";
+import { trackPid, untrackPid } from "../lib/pids.js";
 import { DeviceProcess } from "./device-process.js";
 
 export const simBuildDir = path.join(projectRoot, "build", "sim");

@@ -7,7 +7,7 @@
  * (its mDNS name or address as given) in a column as wide as the longest;
  * the --level, --tag and --grep filters apply to all.
  *
- * A device that cannot be reached is said in one line (lib/reach, as the
+ * A device that cannot be reached is said in one line (device/reach, as the
  * other fleet commands say it) and left out; the others go on. One whose
  * log closes later (a reset, its link down) is asked again every few
  * seconds, with a line each way. Ctrl-C ends it (exit 130).
@@ -16,9 +16,9 @@
 import WebSocket from "ws";
 import { readConfig } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
-import { manifestConfig } from "../device/project.js";
+import { manifestConfig } from "../lib/project.js";
 import { deviceAddress, isMdnsName } from "../lib/mdns.js";
-import { unreachable } from "../lib/reach.js";
+import { unreachable } from "../device/reach.js";
 import { formatTime } from "../xsbug/log-server.js";
 import type { FleetDevice } from "./devices.js";
 

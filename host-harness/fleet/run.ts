@@ -5,7 +5,7 @@
  * command for one device, with --json), at most --parallel at a time, so
  * nothing is shared between devices: ports, peers, sockets. A device that
  * answers on none of its ports is marked unreachable after a few seconds
- * (lib/reach) and gets no process; the others finish.
+ * (device/reach) and gets no process; the others finish.
  *
  * The end is one table, a row per device (its address, and its mDNS name,
  * build and MAC where it announced them; pass/fail counts or the command's
@@ -20,7 +20,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { boardEndpoints } from "../device/targets.js";
 import { deviceAddress, isMdnsName } from "../lib/mdns.js";
-import { unreachableEndpoints } from "../lib/reach.js";
+import { unreachableEndpoints } from "../device/reach.js";
 import { CommandFailure } from "../lib/arguments.js";
 import { onInterrupt } from "../lib/interrupt.js";
 import type { FleetDevice } from "./devices.js";

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startLanDevice, type LanDevice } from "../device/lan.js";
-import { projectRoot } from "../device/project.js";
+import { projectRoot } from "../lib/project.js";
 import { whyNoNamespaces } from "../lib/netns.js";
 
 function run(args: string[]): Promise<{ status: number | null; seconds: number; stdout: string }> {

@@ -9,7 +9,7 @@
 
 import { readConfig, schema } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
-import { manifestConfig } from "../device/project.js";
+import { manifestConfig } from "./project.js";
 
 /** A wrong argument: the CLI prints the message and the command's usage on stderr and exits 2. */
 export class UsageError extends Error {}

@@ -10,7 +10,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { trackPid, untrackPid } from "../device/pids.js";
+import { trackPid, untrackPid } from "./pids.js";
 import type { LanLink } from "./netns.js";
 
 export interface NetnsRelay {

@@ -23,7 +23,7 @@
 
 import { spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { which } from "../device/sdk.js";
+import { which } from "./sdk.js";
 
 export interface LanLink {
 	/** Namespace name, for `ip netns exec`. */

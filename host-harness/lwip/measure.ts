@@ -17,7 +17,7 @@
 import * as net from "node:net";
 import WebSocket from "ws";
 import { startLanDevice, type LanDevice } from "../device/lan.js";
-import { lwipStats } from "./../device/lwip.js";
+import { lwipStats } from "../device/lwip.js";
 import { createLink } from "../lib/netns.js";
 import { halfClose, reset, tryConnect, vanish } from "../faults/tcp.js";
 import { freshTcpClientServed } from "../oracle/health.js";

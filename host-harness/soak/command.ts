@@ -13,7 +13,7 @@ import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from 
 import { freeServicePorts } from "../lib/ports.js";
 import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
 import { boardAddress } from "../lib/mdns.js";
-import { unreachableEndpoints } from "../lib/reach.js";
+import { unreachableEndpoints } from "../device/reach.js";
 import { onInterrupt } from "../lib/interrupt.js";
 
 const usage = `usage: host-harness soak (--target node|sim | --device <ip> [--config key=value …]) [options]

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findSdk } from "../device/sdk.js";
+import { findSdk } from "../lib/sdk.js";
 
 /** A program's compiled form, for commands.evaluate. Its value is that of its last expression statement. */
 export function compileProgram(source: string, env: NodeJS.ProcessEnv = process.env): Uint8Array {

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { appBuildDir, findApp } from "../../host-harness/device/app.js";
 import { tiers } from "./device-under-test.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";

@@ -5,8 +5,8 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { planTiers } from "../../host-harness/lib/tiers.js";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { planTiers } from "../../host-harness/device/tiers.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { benchXs, prepareBaseline, type BenchXsResult, type XsRow } from "../../host-harness/bench/xs.js";
 
 const plan = planTiers();

@@ -24,7 +24,7 @@
 // and chunk bytes (idle 747 slots with the census list, the broadcast route
 // and the clock; 1000 connections in 57 s on the simulator, 56 s on lwip).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planTiers } from "../../host-harness/lib/tiers.js";
+import { planTiers } from "../../host-harness/device/tiers.js";
 import { startMemoryDevice, type MemoryDevice } from "../../host-harness/bench/memory-device.js";
 import { churnDeviceConfig, defaultChurnConnections, measureChurn, renderChurn, type ChurnResult } from "../../host-harness/bench/churn.js";
 import { heldBeyondIdle } from "../../host-harness/bench/census.js";

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { spawn } from "node:child_process";
 import * as net from "node:net";
 import * as fs from "node:fs";

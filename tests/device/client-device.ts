@@ -11,7 +11,7 @@ import { startDevice, type RunningDevice } from "../../host-harness/device/targe
 import { startLanDevice } from "../../host-harness/device/lan.js";
 import { harnessHostName } from "../../host-harness/device/lwip.js";
 import { createLink, type LanLink } from "../../host-harness/lib/netns.js";
-import type { Tier } from "../../host-harness/lib/tiers.js";
+import type { Tier } from "../../host-harness/device/tiers.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { tiers } from "./device-under-test.js";
 

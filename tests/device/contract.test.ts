@@ -15,7 +15,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import WebSocket, { WebSocketServer } from "ws";
 import { findApp } from "../../host-harness/device/app.js";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { startDevice } from "../../host-harness/device/targets.js";
 import { startLanDevice } from "../../host-harness/device/lan.js";
 import { createLink } from "../../host-harness/lib/netns.js";

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { freeServicePorts } from "../../host-harness/lib/ports.js";
 import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
 import { tiers } from "./device-under-test.js";

@@ -6,7 +6,7 @@ import * as net from "node:net";
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { hostConfig, tiers } from "./device-under-test.js";
 import { echoOnce } from "../../host-harness/oracle/tcp-echo.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";

@@ -10,7 +10,7 @@ import { boardEndpoints, Endpoints, RunningDevice, startDevice } from "../../hos
 import { DeviceLog, LogFile } from "../../host-harness/device/log-file.js";
 import { freeServicePorts } from "../../host-harness/lib/ports.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
-import { planTiers, Tier } from "../../host-harness/lib/tiers.js";
+import { planTiers, Tier } from "../../host-harness/device/tiers.js";
 import { ResourceSource } from "../../host-harness/oracle/health.js";
 
 export const tiers: Tier[] = planTiers().tiers;

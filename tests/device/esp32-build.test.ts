@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findSdk } from "../../host-harness/device/sdk.js";
+import { findSdk } from "../../host-harness/lib/sdk.js";
 import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
 import { deviceFolders } from "../../host-harness/node-host/module-map.js";
 

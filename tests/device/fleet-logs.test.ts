@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { createLink, whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { useFleet } from "./fleet-fixture.js";

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { useFleet } from "./fleet-fixture.js";
 import { tiers } from "./device-under-test.js";

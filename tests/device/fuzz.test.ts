@@ -17,7 +17,7 @@ import { randomSeed } from "../../host-harness/fuzz/prng.js";
 import { FUZZ_CONFIG } from "../../host-harness/fuzz/command.js";
 import { formatMismatch, runFuzz, type FuzzOptions } from "../../host-harness/fuzz/runner.js";
 import { runHandshakeCase, runWsCase, type WsContext } from "../../host-harness/fuzz/run-ws.js";
-import type { Tier } from "../../host-harness/lib/tiers.js";
+import type { Tier } from "../../host-harness/device/tiers.js";
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : randomSeed();
 if (!Number.isSafeInteger(seed) || seed < 0)

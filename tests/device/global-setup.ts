@@ -6,8 +6,8 @@
 // After them: stop the lan devices and remove their namespaces.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { planTiers, type LanTier } from "../../host-harness/lib/tiers.js";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { planTiers, type LanTier } from "../../host-harness/device/tiers.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { deviceAddress, isMdnsName } from "../../host-harness/lib/mdns.js";

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";

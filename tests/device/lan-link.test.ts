@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { LogFile } from "../../host-harness/device/log-file.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";

@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
 import { LogFile } from "../../host-harness/device/log-file.js";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { createLink, joinSegment, whyNoNamespaces, type LanLink, type LanSegment } from "../../host-harness/lib/netns.js";
 import { browse, resolveMdns } from "../../host-harness/lib/mdns.js";
 import { tiers } from "./device-under-test.js";

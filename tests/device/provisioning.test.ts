@@ -15,7 +15,7 @@ import { provisioningSecrets, type ProvisioningSecrets } from "../../host-harnes
 import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import { hostConfig, tiers } from "./device-under-test.js";
 import { spawnSync } from "node:child_process";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { runPortalFuzz } from "../../host-harness/fuzz/run-portal.js";
 
 interface Answer { status: number; body: string; retryAfter: string | null }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { startDevice } from "../../host-harness/device/targets.js";
 import { freeServicePorts } from "../../host-harness/lib/ports.js";
 import { opensslMissing } from "../../host-harness/lib/tls-certs.js";

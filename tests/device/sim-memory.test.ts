@@ -28,7 +28,7 @@
 // chunk bytes. A connection left behind by a case costs 41 to 198 slots,
 // far above the zero tolerance.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planTiers } from "../../host-harness/lib/tiers.js";
+import { planTiers } from "../../host-harness/device/tiers.js";
 import { boardSlotSize, delta, type HeapReading } from "../../host-harness/bench/heap.js";
 import {
 	closeTcp, closeWs, drainInFlight, faultRound, memoryDeviceConfig, openIdleTcp, openIdleWs,

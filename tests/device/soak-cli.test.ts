@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args],
 	{ cwd: projectRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, TARGETS: undefined } });

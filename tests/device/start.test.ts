@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
 
 describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", tier => {

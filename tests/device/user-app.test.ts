@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findSdk, sdkEnvironment, which, type Sdk } from "../../host-harness/device/sdk.js";
+import { findSdk, sdkEnvironment, which, type Sdk } from "../../host-harness/lib/sdk.js";
 import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
 import { buildForSimulator, spawnSimulator, startXvfb, type AppBuild } from "../../host-harness/device/sim.js";
 import { DeviceProcess } from "../../host-harness/device/device-process.js";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
 import { tiers } from "./device-under-test.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";

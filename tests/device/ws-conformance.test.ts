@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { tiers, useDevice } from "./device-under-test.js";
 import { runConformance } from "../../host-harness/conformance/runner.js";
 import { formatText, summarize } from "../../host-harness/conformance/report.js";
-import { projectRoot } from "../../host-harness/device/project.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 
 describe.each(tiers)("WebSocket conformance on $name", tier => {
 	const device = useDevice(tier, { wsMaxClients: "6" });

@@ -6,7 +6,7 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { appServices } from "../../host-harness/device/services.js";
 import { probeService, udpProbePayload } from "../../host-harness/check/app.js";
-import { probeUdp } from "../../host-harness/lib/reach.js";
+import { probeUdp } from "../../host-harness/device/reach.js";
 import { freeUdpPort } from "../../host-harness/lib/ports.js";
 
 /** A UDP socket on loopback; answering: each datagram's size back as text. */

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { appBuildDir, appModules, findApp } from "../../host-harness/device/app.js";
-import { manifestConfig, projectRoot } from "../../host-harness/device/project.js";
+import { manifestConfig, projectRoot } from "../../host-harness/lib/project.js";
 import { parseArgs as parseDeviceArgs } from "../../host-harness/device.js";
 import { parseArgs as parseStartArgs } from "../../host-harness/start.js";
 import { parseCheckArgs } from "../../host-harness/check/command.js";

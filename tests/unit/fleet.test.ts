@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { deviceAnnounced, devicesFromFile } from "../../host-harness/fleet/devices.js";
 import { runFleetCommand } from "../../host-harness/cli.js";
-import { unreachableEndpoints } from "../../host-harness/lib/reach.js";
+import { unreachableEndpoints } from "../../host-harness/device/reach.js";
 import { fleetHtml, formatFleet, type FleetRow } from "../../host-harness/fleet/run.js";
 import { keyHeaders, logUrl } from "../../host-harness/fleet/logs.js";
 

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { XsbugLogServer } from "../../host-harness/xsbug/log-server.js";
 import { commands, resultOf, XsbugParser } from "../../host-harness/xsbug/protocol.js";
 import { compileProgram } from "../../host-harness/xsbug/compile.js";
-import { findSdk } from "../../host-harness/device/sdk.js";
+import { findSdk } from "../../host-harness/lib/sdk.js";
 import { formatCensus, heldBeyondIdle, type Census } from "../../host-harness/bench/census.js";
 
 const message = (body: string) => `\r\n<xsbug>${body}</xsbug>\r\n`;

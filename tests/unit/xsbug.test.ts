@@ -19,9 +19,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { breakOf, commands, decodeEntities, formatSamples, XsbugParser, type XsbugElement } from "../../host-harness/xsbug/protocol.js";
 import { XsbugLogServer, type XsbugBreak, type XsbugMachine } from "../../host-harness/xsbug/log-server.js";
 import { parseLogsArgs } from "../../host-harness/xsbug/command.js";
-import { findSdk, which } from "../../host-harness/device/sdk.js";
+import { findSdk, which } from "../../host-harness/lib/sdk.js";
 import { startXvfb, type Display } from "../../host-harness/device/sim.js";
-import { trackPid, untrackPid } from "../../host-harness/device/pids.js";
+import { trackPid, untrackPid } from "../../host-harness/lib/pids.js";
 
 const fixture = fs.readFileSync(fileURLToPath(new URL("./fixtures/xsbug-session.txt", import.meta.url)));
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));

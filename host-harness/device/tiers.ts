@@ -11,9 +11,9 @@
  * the suites.
  */
 
-import { findSdk, which } from "../device/sdk.js";
-import { parseConfigArgs } from "../device/project.js";
-import type { TargetName } from "../device/targets.js";
+import { findSdk, which } from "../lib/sdk.js";
+import { parseConfigArgs } from "../lib/project.js";
+import type { TargetName } from "./targets.js";
 
 export interface Tier {
 	/** The code path: a device this PC starts and owns (node, sim), or one reached by address (board). */

@@ -8,7 +8,7 @@
 
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import type { Endpoints } from "../device/targets.js";
+import type { Endpoints } from "./targets.js";
 
 /** Why nothing accepts a TCP connection at the URL's host and port, or undefined when something does. */
 export function unreachable(target: URL, timeoutMs = 3000): Promise<string | undefined> {
