@@ -23,8 +23,8 @@ import { registerCommand, registeredCommands, usageError } from "./lib/command.j
 import { projectRoot } from "./lib/project.js";
 import { fileURLToPath } from "node:url";
 
-registerCommand("device", { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device.js").then(m => m.main(args)) });
-registerCommand("start", { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start.js").then(m => m.main(args)) });
+registerCommand("device", { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device/command.js").then(m => m.main(args)) });
+registerCommand("start", { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start/command.js").then(m => m.main(args)) });
 const commands = registeredCommands();
 
 export function version(): string {

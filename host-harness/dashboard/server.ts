@@ -4,7 +4,7 @@
  * HTML), and a WebSocket at /live that sends each browser what has happened
  * so far (the latest counters, the last log lines, the latest heap figures)
  * and then every event as it happens. `npm start -- --dashboard` and
- * `host-harness dashboard` publish into it (start.ts).
+ * `host-harness dashboard` publish into it (start/command.ts).
  */
 import * as fs from "node:fs";
 import * as http from "node:http";

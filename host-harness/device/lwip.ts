@@ -30,7 +30,7 @@ import { projectRoot } from "../lib/project.js";
 import { findSdk, which } from "../lib/sdk.js";
 import { buildForSimulator, runSimulator } from "./sim.js";
 import { whyNoNamespaces, type LanLink } from "../lib/netns.js";
-import { DnsServer } from "../peers/dns-server.js";
+import { DnsServer } from "../lib/dns-server.js";
 import { appBuildDir, type App } from "./app.js";
 
 export const lwipLibrary = path.join(projectRoot, "build", "lwip", "liblwip.a");
@@ -40,7 +40,7 @@ const lwipBuildDir = path.join(projectRoot, "build", "lwip-sim");
 const tapName = "xsnktap";
 
 /**
- * The PC's name as the lwip device's DNS server (host-harness/peers/dns-server.ts,
+ * The PC's name as the lwip device's DNS server (host-harness/lib/dns-server.ts,
  * at the link's host end) gives it: a client suite reaches the harness's peers
  * by name on this tier with it (RFC 6761's .test: never a real name).
  */

@@ -750,3 +750,8 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		this.emit("line", line);
 	}
 }
+
+/** The XS heap figures of a sample in one short line: chunks, slots, stack, collections. */
+export function compactSample(text: string): string {
+	return text.split(", ").filter(part => /chunk|slot|stack|garbage/i.test(part)).join(", ") || text;
+}

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { appBuildDir, appModules, findApp } from "../../host-harness/device/app.js";
 import { manifestConfig, projectRoot } from "../../host-harness/lib/project.js";
-import { parseArgs as parseDeviceArgs } from "../../host-harness/device.js";
-import { parseArgs as parseStartArgs } from "../../host-harness/start.js";
+import { parseArgs as parseDeviceArgs } from "../../host-harness/device/command.js";
+import { parseArgs as parseStartArgs } from "../../host-harness/start/command.js";
 import { parseCheckArgs } from "../../host-harness/check/command.js";
 
 const fixture = (name: string) => path.join(projectRoot, "tests", "fixtures", name);

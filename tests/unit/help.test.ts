@@ -8,8 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { fleetCommands, parseFleetArgs, registeredCommands, type ArgumentParser } from "../../host-harness/cli.js";
 import { fleetOf } from "../../host-harness/fleet/devices.js";
-import { parseArgs as parseDeviceArgs, usage as deviceUsage } from "../../host-harness/device.js";
-import { parseArgs as parseStartArgs, usage as startUsage } from "../../host-harness/start.js";
+import { parseArgs as parseDeviceArgs, usage as deviceUsage } from "../../host-harness/device/command.js";
+import { parseArgs as parseStartArgs, usage as startUsage } from "../../host-harness/start/command.js";
 import "../../host-harness/commands.js";
 
 /** The options a parser compares its arguments with, from its source. */

@@ -1,6 +1,7 @@
 // host-harness logs as a monitor: which lines --level, --tag and --grep keep, colours by level, the compact heap line.
 import { describe, expect, it } from "vitest";
-import { colourByLevel, compactSample, levelAndTag, logFilter, parseLogsArgs, type LogsArgs } from "../../host-harness/xsbug/command.js";
+import { colourByLevel, levelAndTag, logFilter, parseLogsArgs, type LogsArgs } from "../../host-harness/logs/command.js";
+import { compactSample } from "../../host-harness/xsbug/log-server.js";
 
 const lines = [
 	"12:01:02.345 [main] E (2034) tcp-server: bind socket failed",

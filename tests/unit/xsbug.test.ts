@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { breakOf, commands, decodeEntities, formatSamples, XsbugParser, type XsbugElement } from "../../host-harness/xsbug/protocol.js";
 import { XsbugLogServer, type XsbugBreak, type XsbugMachine } from "../../host-harness/xsbug/log-server.js";
-import { parseLogsArgs } from "../../host-harness/xsbug/command.js";
+import { parseLogsArgs } from "../../host-harness/logs/command.js";
 import { findSdk, which } from "../../host-harness/lib/sdk.js";
 import { startXvfb, type Display } from "../../host-harness/device/sim.js";
 import { trackPid, untrackPid } from "../../host-harness/lib/pids.js";

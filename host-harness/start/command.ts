@@ -10,22 +10,21 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { HostTarget, RunningDevice, startDevice } from "./device/targets.js";
-import { planTiers } from "./device/tiers.js";
-import { freeServicePorts } from "./lib/ports.js";
-import { TcpPeer } from "./peers/tcp-peer.js";
-import { echoOnce, sha256 } from "./oracle/tcp-echo.js";
-import { udpSender, UdpSender } from "./oracle/udp-echo.js";
-import { WsPeer } from "./peers/ws-peer.js";
-import { nextMessage, openWs } from "./oracle/ws-echo.js";
-import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, secondsValue, unknownArgument, UsageError, type Help } from "./lib/arguments.js";
-import { DashboardServer, type DashboardEvent } from "./dashboard/server.js";
-import { XsbugLogServer } from "./xsbug/log-server.js";
-import { compactSample } from "./xsbug/command.js";
-import { freeTcpPort } from "./lib/ports.js";
-import { usageError } from "./lib/command.js";
-import { findApp, type App } from "./device/app.js";
-import { parseConfigArgs } from "./lib/project.js";
+import { HostTarget, RunningDevice, startDevice } from "../device/targets.js";
+import { planTiers } from "../device/tiers.js";
+import { freeServicePorts } from "../lib/ports.js";
+import { TcpPeer } from "../peers/tcp-peer.js";
+import { echoOnce, sha256 } from "../oracle/tcp-echo.js";
+import { udpSender, UdpSender } from "../oracle/udp-echo.js";
+import { WsPeer } from "../peers/ws-peer.js";
+import { nextMessage, openWs } from "../oracle/ws-echo.js";
+import { badValue, checkedConfig, CommandFailure, formatHelp, portValue, secondsValue, unknownArgument, UsageError, type Help } from "../lib/arguments.js";
+import { DashboardServer, type DashboardEvent } from "../dashboard/server.js";
+import { compactSample, XsbugLogServer } from "../xsbug/log-server.js";
+import { freeTcpPort } from "../lib/ports.js";
+import { usageError } from "../lib/command.js";
+import { findApp, type App } from "../device/app.js";
+import { parseConfigArgs } from "../lib/project.js";
 
 /** What the dialogue exercises; --only picks some. */
 const services = ["tcp", "udp", "ws", "clients"] as const;
@@ -45,7 +44,7 @@ interface Options {
 	app?: App;
 }
 
-/** npm start's options; host-harness dashboard takes them too (dashboard/command.ts). */
+/** npm start's options; host-harness dashboard takes them too (start/dashboard.ts). */
 export const startOptions: Help["options"] = [
 	["--target node|sim", "where the device runs (default: sim when available, else node)"],
 	["--duration <s>", "stop after this many seconds (default: until Ctrl-C)"],

@@ -15,15 +15,15 @@
  * without a board, for check --device, bench --device, serve and logs.
  */
 
-import { DeviceTarget, startDevice, type Endpoints, type RunningDevice } from "./device/targets.js";
-import { startLanDevice } from "./device/lan.js";
-import { whyNoNamespaces } from "./lib/netns.js";
-import { whyNoLwip } from "./device/lwip.js";
-import { findSdk } from "./lib/sdk.js";
-import { badValue, checkedConfig, formatHelp, unknownArgument, UsageError } from "./lib/arguments.js";
-import { usageError } from "./lib/command.js";
-import { findApp, type App } from "./device/app.js";
-import { parseConfigArgs } from "./lib/project.js";
+import { DeviceTarget, startDevice, type Endpoints, type RunningDevice } from "./targets.js";
+import { startLanDevice } from "./lan.js";
+import { whyNoNamespaces } from "../lib/netns.js";
+import { whyNoLwip } from "./lwip.js";
+import { findSdk } from "../lib/sdk.js";
+import { badValue, checkedConfig, formatHelp, unknownArgument, UsageError } from "../lib/arguments.js";
+import { usageError } from "../lib/command.js";
+import { findApp, type App } from "./app.js";
+import { parseConfigArgs } from "../lib/project.js";
 
 export const usage = formatHelp({
 	usage: "npm run -s device -- --target node|sim|lwip [--app <dir>] [--config key=value …] [--netns] [--quiet]",

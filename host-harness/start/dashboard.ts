@@ -5,7 +5,7 @@
 
 import { registerCommand } from "../lib/command.js";
 import { formatHelp } from "../lib/arguments.js";
-import { parseArgs, startOptions } from "../start.js";
+import { parseArgs, startOptions } from "./command.js";
 
 const usage = formatHelp({
 	usage: "host-harness dashboard [--target node|sim] [--dashboard-port N] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--heap] [--app <dir>]",
@@ -27,5 +27,5 @@ registerCommand("dashboard", {
 	parse: parseArgs,
 	run: args => args.includes("--help") || args.includes("-h")
 		? (process.stdout.write(usage), Promise.resolve(0))
-		: import("../start.js").then(m => m.main(["--dashboard", "--quiet", ...args])),
+		: import("./command.js").then(m => m.main(["--dashboard", "--quiet", ...args])),
 });

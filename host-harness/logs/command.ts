@@ -12,7 +12,7 @@
  */
 import { argumentsOr, registerCommand } from "../lib/command.js";
 import { badValue, unknownArgument } from "../lib/arguments.js";
-import { formatTime, XsbugLogServer, type XsbugMachine } from "./log-server.js";
+import { compactSample, formatTime, XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
 import { findApp, type App } from "../device/app.js";
 import { startDevice, type RunningDevice } from "../device/targets.js";
 import { devicesDiscovered, devicesFromFile, devicesFromList } from "../fleet/devices.js";
@@ -133,11 +133,6 @@ export function colourByLevel(line: string): string {
 	const { level } = levelAndTag(line);
 	const code = level === "E" || /# (Exception|Break)/.test(line) ? 31 : level === "W" ? 33 : level === "D" ? 2 : 0;
 	return code ? `\x1b[${code}m${line}\x1b[0m` : line;
-}
-
-/** The XS heap figures of a sample in one short line: chunks, slots, stack, collections. */
-export function compactSample(text: string): string {
-	return text.split(", ").filter(part => /chunk|slot|stack|garbage/i.test(part)).join(", ") || text;
 }
 
 export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
