@@ -67,8 +67,9 @@ describe("device folders are layers: imports only point down", () => {
 		expect(layerProblem("tcp", "embedded:io/socket/tcp")).toBeUndefined();
 	});
 
-	it("every device folder has a layer", () => {
+	it("every device folder has a layer, and the table names no other folder", () => {
 		expect(deviceFolders.filter(folder => !(folder in layers))).toEqual([]);
+		expect(Object.keys(layers).filter(folder => folder !== "main" && !deviceFolders.includes(folder))).toEqual([]);
 	});
 
 	it("holds for every device source", () => {
