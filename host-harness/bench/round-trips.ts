@@ -6,7 +6,7 @@
 
 import { randomBytes } from "node:crypto";
 import { now } from "./stats.js";
-import type { Live } from "./report.js";
+import type { Live } from "./result.js";
 
 export interface RoundTripBudget {
 	size: number;

@@ -25,7 +25,7 @@ import * as net from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Endpoint, TargetName } from "../device/targets.js";
 import { connect } from "../oracle/tcp-echo.js";
-import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./report.js";
+import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./result.js";
 import { KiB, MiB, formatBytes, formatMs, formatSize, mbPerSecond, now, perSecond, summarize } from "./stats.js";
 
 export interface TcpSettings {

@@ -19,7 +19,7 @@ import { RoundTripSamples, sampleRoundTrips } from "./round-trips.js";
 import * as dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
 import type { Endpoint, TargetName } from "../device/targets.js";
-import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./report.js";
+import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./result.js";
 import { formatMs, formatSize, mbPerSecond, now, perSecond, summarize } from "./stats.js";
 
 export interface UdpSettings {

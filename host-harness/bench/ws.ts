@@ -25,7 +25,7 @@ import { concurrentRoundTrips, pingPongSamples } from "./round-trips.js";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { TargetName } from "../device/targets.js";
-import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./report.js";
+import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./result.js";
 import { KiB, MiB, formatBytes, formatMs, formatSize, mbPerSecond, now, perSecond, summarize } from "./stats.js";
 
 export interface WsSettings {
