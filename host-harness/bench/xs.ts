@@ -16,6 +16,10 @@
  * converts slot counts to ESP32's 16-byte slots. Allocation counts are exact
  * (collector off, live slots and chunk bytes before and after); times are
  * noisy on a shared machine and provisional.
+ *
+ * Long because building, running and reading the XS program are one
+ * sequence with one set of arguments; the table it prints is the shared
+ * renderer's (report.ts formatting).
  */
 
 import { spawn, spawnSync } from "node:child_process";

@@ -25,6 +25,10 @@
  * break the server holds until the program's result has come; startProgram
  * runs one at the machine's first line of JavaScript, before the app has
  * built anything.
+ *
+ * Long because it is one job: one protocol session's state (machines,
+ * breaks, samples, programs) in one class; the protocol's parsing and
+ * formatting are protocol.ts.
  */
 
 import { EventEmitter } from "node:events";

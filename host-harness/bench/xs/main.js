@@ -20,6 +20,9 @@
  *
  * JavaScript, not TypeScript: this folder is an XS app, outside both the
  * device's and the host's tsconfig.
+ *
+ * Long because it is the one program of that app: every workload beside the
+ * others, so that one run measures them all against the same reference.
  */
 
 import Logical from "logical";
