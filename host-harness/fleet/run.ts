@@ -62,8 +62,9 @@ export interface FleetOptions {
 export function summarize(command: FleetCommand, result: Record<string, unknown>): Pick<FleetRow, "state" | "summary" | "problems"> {
 	switch (command) {
 		case "check": {
-			const cases = (result.cases as { name: string; state: string }[] | undefined) ?? [];
-			const failed = cases.filter(c => c.state === "failed").map(c => c.name);
+			const cases = (result.cases as { name: string; state: string; error?: string }[] | undefined) ?? [];
+			// Each failed case with why: the first line of its assertion.
+			const failed = cases.filter(c => c.state === "failed").map(c => (c.error ? `${c.name}: ${c.error.split("\n")[0]}` : c.name));
 			const passed = Number(result.passed ?? 0);
 			return { state: failed.length || !passed ? "failed" : "passed", summary: `${passed} passed, ${failed.length} failed`, problems: passed ? failed : ["no case ran"] };
 		}
@@ -80,7 +81,8 @@ export function summarize(command: FleetCommand, result: Record<string, unknown>
 		}
 		case "conformance": {
 			const summary = (result.summary ?? {}) as { passed?: number; total?: number; grades?: Record<string, number> };
-			const failed = ((result.results as { id: string; grade: string }[] | undefined) ?? []).filter(r => r.grade === "FAILED").map(r => r.id);
+			const results = (result.results as { id: string; grade: string; expected?: string; observed?: string }[] | undefined) ?? [];
+			const failed = results.filter(r => r.grade === "FAILED").map(r => (r.observed ? `${r.id}: expected ${r.expected}, observed ${r.observed}` : r.id));
 			return { state: failed.length || !summary.total ? "failed" : "passed", summary: `${summary.passed ?? 0}/${summary.total ?? 0} cases passed`, problems: failed };
 		}
 	}
@@ -168,8 +170,11 @@ export async function runFleet(options: FleetOptions): Promise<{ rows: FleetRow[
 		catch {
 			result = undefined;
 		}
-		if (interrupt.interrupted)
-			return { ...base, address, state: "interrupted", summary: "interrupted", problems: [], seconds: seconds(), report };
+		// Interrupted: the device's own run printed what it had done (its Ctrl-C rule): its counts so far, marked.
+		if (interrupt.interrupted) {
+			const sofar = result && summarize(options.command, result);
+			return { ...base, address, state: "interrupted", summary: sofar ? `${sofar.summary} so far` : "interrupted", problems: sofar?.problems ?? [], seconds: seconds(), report };
+		}
 		if (!result)
 			return { ...base, address, state: "error", summary: `exit ${code}`, problems: [lastLine(stderr) || "no result"], seconds: seconds() };
 		return { ...base, address, ...summarize(options.command, result), seconds: seconds(), report: report && fs.existsSync(report) ? report : undefined, result };

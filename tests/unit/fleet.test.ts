@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { deviceAnnounced, devicesFromFile } from "../../host-harness/fleet/devices.js";
 import { runFleetCommand } from "../../host-harness/cli.js";
 import { unreachableEndpoints } from "../../host-harness/device/reach.js";
-import { fleetHtml, formatFleet, type FleetRow } from "../../host-harness/fleet/run.js";
+import { fleetHtml, formatFleet, summarize, type FleetRow } from "../../host-harness/fleet/run.js";
 import { keyHeaders, logUrl } from "../../host-harness/fleet/logs.js";
 
 const announced = deviceAnnounced({
@@ -41,6 +41,18 @@ describe("a fleet's devices", () => {
 		expect(table.split("\n")[1]).toMatch(/^192\.168\.1\.20 +jig-01\.local, build 1a2b3c4, mac 24:6f:28:aa:bb:cc +PASSED +12 passed, 0 failed +3\.1 s$/);
 		expect(table.split("\n")[2]).toMatch(/^192\.168\.1\.21 +UNREACHABLE +does not answer +3 s$/);
 		expect(fleetHtml("check", rows, "fleet.html")).toContain("<td>jig-01.local, build 1a2b3c4, mac 24:6f:28:aa:bb:cc</td>");
+	});
+});
+
+describe("a failing device's row says why", () => {
+	it("names each failed check case with the first line of its assertion", () => {
+		const row = summarize("check", { passed: 2, cases: [{ name: "TCP echo > echoes", state: "passed" }, { name: "UDP echo > answers", state: "failed", error: "expected 'b' to be 'a'\n- Expected\n+ Received" }] });
+		expect(row).toEqual({ state: "failed", summary: "2 passed, 1 failed", problems: ["UDP echo > answers: expected 'b' to be 'a'"] });
+	});
+
+	it("names each failed conformance case with what was expected and observed", () => {
+		const row = summarize("conformance", { summary: { passed: 1, total: 2 }, results: [{ id: "1.1.1", grade: "OK" }, { id: "5.1", grade: "FAILED", expected: "close 1002", observed: "echo ok" }] });
+		expect(row.problems).toEqual(["5.1: expected close 1002, observed echo ok"]);
 	});
 });
 
