@@ -5,7 +5,7 @@
 
 import { registerCommand } from "../lib/command.js";
 import { formatHelp } from "../lib/arguments.js";
-import { parseArgs, startOptions } from "./command.js";
+import { parseArgs, startOptions } from "./options.js";
 
 const usage = formatHelp({
 	usage: "host-harness dashboard [--target node|sim] [--dashboard-port N] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--heap] [--app <dir>]",
