@@ -17,6 +17,7 @@ import net from "node:net";
 import { FrameReader, FrameViolation, Op, OutgoingFrames, closeBody, frame } from "./frames.js";
 import { MessageAssembler, type ServerEvent } from "./messages.js";
 import { WireLog, caseWireLogs } from "./wire-log.js";
+import { parseHttpHead, type HttpHead } from "./http-head.js";
 
 /** Appended to Sec-WebSocket-Key before hashing (1.3). */
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -26,11 +27,7 @@ export const newKey = (): string => randomBytes(16).toString("base64");
 export const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
 
-export interface HttpHead {
-	status: number;
-	/** Header names lower-cased; repeated headers joined with ", ". */
-	headers: Map<string, string>;
-}
+export type { HttpHead } from "./http-head.js";
 
 /** The standard opening handshake request (4.1), with extra header lines. */
 export function upgradeRequest(url: URL, key: string, extra: string[] = [], path = url.pathname + url.search): string {
@@ -39,7 +36,7 @@ export function upgradeRequest(url: URL, key: string, extra: string[] = [], path
 }
 
 /** Why a 101 answer does not complete the handshake (4.1 client rules), or undefined. */
-export function checkUpgrade(head: HttpHead, key: string, offered: string[] = []): string | undefined {
+export function checkUpgrade(head: Pick<HttpHead, "status" | "headers">, key: string, offered: string[] = []): string | undefined {
 	if (head.status !== 101)
 		return `HTTP ${head.status}`;
 	const token = (name: string, value: string) => (head.headers.get(name) ?? "").toLowerCase().split(",").some(t => t.trim() === value);
@@ -288,18 +285,8 @@ export class RawConnection {
 				this.violation = "HTTP head over 16 KiB";
 			return Buffer.alloc(0);
 		}
-		const [statusLine, ...lines] = all.subarray(0, end).toString("latin1").split("\r\n");
-		const headers = new Map<string, string>();
-		for (const line of lines) {
-			const colon = line.indexOf(":");
-			if (colon <= 0)
-				continue;
-			const name = line.slice(0, colon).trim().toLowerCase(), value = line.slice(colon + 1).trim();
-			headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
-		}
-		const match = /^HTTP\/\d\.\d (\d{3})/.exec(statusLine);
-		this.head = { status: match ? Number(match[1]) : 0, headers };
-		this.wire.add("←", `${statusLine}${headers.size ? ` (${headers.size} headers)` : ""}`);
+		const head = this.head = parseHttpHead(all.subarray(0, end).toString("latin1"));
+		this.wire.add("←", `${head.statusLine}${head.headers.size ? ` (${head.headers.size} headers)` : ""}`);
 		this.#body = this.head.status !== 101;
 		if (!this.#body)
 			this.#outgoing = new OutgoingFrames();

@@ -16,6 +16,7 @@ import net from "node:net";
 import { FrameReader, FrameViolation, Op, closeBody, frame } from "../conformance/frames.js";
 import { MessageAssembler } from "../conformance/messages.js";
 import { SocketWaiters, connectSocket } from "../conformance/client.js";
+import { parseHttpHead } from "../conformance/http-head.js";
 import type { WritePlan } from "./case.js";
 import type { Message } from "./ws-oracle.js";
 
@@ -205,16 +206,8 @@ export class FuzzConnection {
 	}
 }
 
+/** The answer's head; a status line that is not HTTP/1.1's has status 0 (the oracle refuses it). */
 function parseAnswer(text: string): HttpAnswer {
-	const [statusLine, ...lines] = text.split("\r\n");
-	const headers = new Map<string, string>();
-	for (const line of lines) {
-		const colon = line.indexOf(":");
-		if (colon <= 0)
-			continue;
-		const name = line.slice(0, colon).trim().toLowerCase(), value = line.slice(colon + 1).trim();
-		headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
-	}
-	const match = /^HTTP\/1\.1 (\d{3})(?: .*)?$/.exec(statusLine);
-	return { status: match ? Number(match[1]) : 0, statusLine, headers };
+	const head = parseHttpHead(text);
+	return { status: head.version === "1.1" ? head.status : 0, statusLine: head.statusLine, headers: head.headers };
 }
