@@ -107,14 +107,14 @@ export class WebSocketClientSession {
 			}
 			else if (step === hellos) {
 				log.info("Sending fragmented text message");
-				client.sendPartial(Opcode.TEXT, "a".repeat(32));
-				client.sendContinuation("b".repeat(32));
-				client.sendFinal();
+				client.sendPiece(Opcode.TEXT, "a".repeat(32), false);
+				client.sendPiece(Opcode.TEXT, "b".repeat(32), false);
+				client.sendPiece(Opcode.TEXT, "", true);
 			}
 			else if (step === hellos + 1) {
 				log.info("Sending fragmented binary message");
-				client.sendPartial(Opcode.BINARY, new Uint8Array(5));
-				client.sendFinal(new Uint8Array(5).fill(1));
+				client.sendPiece(Opcode.BINARY, new Uint8Array(5), false);
+				client.sendPiece(Opcode.BINARY, new Uint8Array(5).fill(1), true);
 			}
 			else if (step === hellos + 2) {
 				log.info("Sending text data longer than the send buffer");

@@ -33,7 +33,7 @@
 
 import UDP from "embedded:io/socket/udp";
 import Timer from "timer";
-import type { Log } from "modules/log";
+import { Log } from "modules/log";
 import { RecordType, addressData, compareData, nameBytes, readMessage, sameName, serviceData, textData, writeMessage, type Message, type Question, type ResourceRecord } from "mdns/message";
 
 export const mdnsGroup = "224.0.0.251";
@@ -52,7 +52,10 @@ export interface MdnsResponderOptions {
 	/** The name to claim, without ".local": letters, digits and hyphens (RFC 952/1123), 1 to 63. */
 	hostname: string;
 	services: readonly MdnsService[];
-	log: Log;
+	/** Where it logs. Default a Log tagged logTag. */
+	log?: Log;
+	/** The tag of the default log. Default "mdns". */
+	logTag?: string;
 	/** Called once a name is ours (after probing): the name claimed, with ".local". */
 	onName?: (name: string) => void;
 }
@@ -102,7 +105,7 @@ export class MdnsResponder {
 		if (!isHostLabel(options.hostname))
 			throw new RangeError(`hostname "${options.hostname}": letters, digits and inner hyphens, 1 to 63`);
 		this.options = options;
-		this.log = options.log;
+		this.log = options.log ?? new Log(options.logTag ?? "mdns");
 		this.label = options.hostname;
 	}
 

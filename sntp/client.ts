@@ -23,7 +23,7 @@
 import UDP from "embedded:io/socket/udp";
 import Timer from "timer";
 import { Backoff } from "modules/backoff";
-import type { Log } from "modules/log";
+import { Log } from "modules/log";
 import { resolveHost } from "modules/resolve";
 import { setClock, ticks } from "modules/clock";
 import { readAnswer, sntpLength, writeRequest } from "sntp/packet";
@@ -39,7 +39,10 @@ export interface SntpClientOptions {
 	interval: number;
 	/** How long to wait for an answer (ms). Default 3000. */
 	answerTimeout?: number;
-	log: Log;
+	/** Where it logs. Default a Log tagged logTag. */
+	log?: Log;
+	/** The tag of the default log. Default "sntp". */
+	logTag?: string;
 	/** Called each time the clock is set: the time set (ms since 1970) and the server that gave it. */
 	onSet?: (time: number, server: string) => void;
 }
@@ -83,7 +86,7 @@ export class SntpClient {
 		if (!options.servers.length)
 			throw new RangeError("no SNTP server given");
 		this.options = options;
-		this.log = options.log;
+		this.log = options.log ?? new Log(options.logTag ?? "sntp");
 		this.servers = options.servers.map(({ host, port = defaultPort }) => ({ name: port === defaultPort ? host : `${host}:${port}`, host, port, refused: false }));
 		this.backoff = new Backoff({ initial: options.retryDelay, max: options.retryMaxDelay });
 	}

@@ -9,7 +9,7 @@
  */
 
 import UDP from "embedded:io/socket/udp";
-import type { Log } from "modules/log";
+import { Log } from "modules/log";
 import { peerName } from "modules/log";
 import { enroll } from "modules/census";
 
@@ -23,7 +23,10 @@ export interface DatagramHandler {
 export interface UdpServerOptions {
 	port: number;
 	handler: DatagramHandler;
-	log: Log;
+	/** Where it logs. Default a Log tagged logTag. */
+	log?: Log;
+	/** The tag of the default log. Default "udp-server". */
+	logTag?: string;
 }
 
 /** ECMA-419 UDP sockets have close(); Moddable's typings (SDK and npm) leave it out. */
@@ -40,7 +43,7 @@ export class UdpServer {
 
 	constructor(options: UdpServerOptions) {
 		this.options = options;
-		this.log = options.log;
+		this.log = options.log ?? new Log(options.logTag ?? "udp-server");
 		enroll(this);
 	}
 

@@ -1,7 +1,7 @@
 /*
  * WebSocket client (RFC 6455) on the ECMA-419 TCP socket, in the spirit of
- * ESP-IDF's esp_websocket_client: event callbacks, partial/continuation/fin
- * sends, ping/pong keep-alive and automatic reconnection.
+ * ESP-IDF's esp_websocket_client: event callbacks, messages sent whole or in
+ * pieces, ping/pong keep-alive and automatic reconnection.
  *
  * - Opening (4.1): a fresh Sec-WebSocket-Key per attempt; the response must
  *   be 101 with the matching Sec-WebSocket-Accept (validateUpgradeResponse).
@@ -26,7 +26,7 @@ import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
 import { resolveHost } from "modules/resolve";
 import { quietLimit } from "tcp/connection";
-import { OPEN, WebSocketEndpoint, type ConnectionOwner, type WebSocketHandler } from "websocket/connection";
+import { OPEN, WebSocketEndpoint, type ConnectionOwner, type SendData, type WebSocketHandler } from "websocket/connection";
 import { CloseCause } from "tcp/close-cause";
 import { CloseCode, Opcode, type MessageType } from "websocket/constants";
 import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
@@ -34,9 +34,6 @@ import { isValidCloseCode } from "websocket/validation";
 import { parseWebSocketUri, type WebSocketTarget as Target } from "websocket/uri";
 import type { TlsOptions } from "modules/secure-socket";
 import { clockWait } from "modules/clock";
-
-const log = new Log("ws-client");
-
 
 export interface ReconnectOptions {
 	/** First retry delay (ms), doubled after each failed attempt. Default 1000. */
@@ -72,24 +69,19 @@ export interface WebSocketClientOptions {
 	ca?: ArrayBuffer;
 	/** wss://: while the clock was never set (modules/clock), wait this long for it (SNTP) before connecting (ms). Default 30000. */
 	clockWait?: number;
+	/** Where the client and its connections log. Default a Log tagged logTag. */
+	log?: Log;
+	/** The tag of the default log. Default "ws-client". */
+	logTag?: string;
 }
 
-/** A received message; the fields after data follow esp_websocket_event_data_t. */
+/** A received message, always whole. */
 export interface WebSocketDataEvent {
 	/** Opcode.TEXT (1) or Opcode.BINARY (2). */
 	opcode: number;
-	/** The whole message (text as UTF-8: String.fromArrayBuffer(data)). */
+	/** The message (text as UTF-8: String.fromArrayBuffer(data)). */
 	data: ArrayBuffer;
-	/** Length of the message. */
-	payloadLength: number;
-	/** Offset of data within the message: always 0, messages are delivered whole. */
-	payloadOffset: number;
-	/** Always true: data ends the message. */
-	fin: boolean;
 }
-
-/** Data for send*(): bytes, or a string sent as UTF-8. */
-export type SendData = ArrayBuffer | Uint8Array | string;
 
 interface Settings {
 	protocols: string[];
@@ -104,8 +96,6 @@ interface Settings {
 	clockWait: number;
 }
 
-
-const EMPTY = new Uint8Array(0);
 
 export class WebSocketClient {
 	/** The handshake completed: messages may be sent. */
@@ -123,6 +113,7 @@ export class WebSocketClient {
 
 	readonly uri: string;
 	readonly settings: Settings;
+	readonly log: Log;
 	/** Subprotocol the server selected, if any. */
 	protocol: string | undefined;
 
@@ -140,8 +131,6 @@ export class WebSocketClient {
 	readonly #backoff: Backoff | undefined;
 	/** Counts attempts, so a late DNS answer for an abandoned one is ignored. */
 	#generation = 0;
-	/** A message begun with sendPartial() awaits sendFinal(). */
-	#fragmenting = false;
 	/** A send was refused: onDrain follows when the queue empties. */
 	#refused = false;
 	/** wss://: ms waited so far for the clock since connect() (modules/clock). */
@@ -178,6 +167,7 @@ export class WebSocketClient {
 
 	constructor(options: WebSocketClientOptions) {
 		this.uri = options.uri;
+		this.log = options.log ?? new Log(options.logTag ?? "ws-client");
 		this.target = parseWebSocketUri(options.uri);
 		// TLS is never unverified: wss:// without a CA is refused here, not connected to.
 		if (this.target.secure && !options.ca)
@@ -240,60 +230,32 @@ export class WebSocketClient {
 
 	/** Send a text message; false when not connected or the queue is full. */
 	sendText(text: string): boolean {
-		this.#whole();
 		return this.#send(Opcode.TEXT, text, true);
 	}
 
 	/** Send a binary message; false when not connected or the queue is full. The buffer must not change until sent (bufferedAmount). */
 	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
-		this.#whole();
 		return this.#send(Opcode.BINARY, data, true);
 	}
 
-	/** Begin a fragmented message (FIN clear): opcode Opcode.TEXT or Opcode.BINARY. */
-	sendPartial(opcode: number, data: SendData): boolean {
-		if (opcode !== Opcode.TEXT && opcode !== Opcode.BINARY)
-			throw new RangeError("sendPartial: opcode must be text (1) or binary (2)");
-		this.#whole();
-		const sent = this.#send(opcode, data, false);
-		if (sent)
-			this.#fragmenting = true;
-		return sent;
+	/**
+	 * Send the next piece of a message (WebSocketConnection.sendPiece, the
+	 * same rule): the first piece's type is the message's, later pieces
+	 * continue it whatever their type, `last` ends it; a whole message sent
+	 * meanwhile waits for the last piece (5.4: messages never interleave).
+	 * False when not connected or the queue is full.
+	 */
+	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
+		return this.#send(type, data, last, true);
 	}
 
-	/** Continue the fragmented message (continuation frame, FIN clear). */
-	sendContinuation(data: SendData): boolean {
-		this.#fragment();
-		return this.#send(Opcode.CONTINUATION, data, false);
-	}
-
-	/** End the fragmented message (continuation frame, FIN set); data may be empty. */
-	sendFinal(data: SendData = EMPTY): boolean {
-		this.#fragment();
-		const sent = this.#send(Opcode.CONTINUATION, data, true);
-		if (sent)
-			this.#fragmenting = false;
-		return sent;
-	}
-
-	#whole(): void {
-		// Data frames of one message may not interleave with another's (5.4).
-		if (this.#fragmenting)
-			throw new Error("a fragmented message is in progress: end it with sendFinal()");
-	}
-
-	#fragment(): void {
-		if (!this.#fragmenting)
-			throw new Error("no fragmented message in progress: begin one with sendPartial()");
-	}
-
-	#send(opcode: number, data: SendData, fin: boolean): boolean {
+	#send(type: MessageType, data: SendData, last: boolean, piece = false): boolean {
 		const connection = this.#connection;
 		if (!connection || connection.state !== OPEN)
 			return false;
-		const sent = opcode === Opcode.TEXT && fin ? connection.sendText(data as string)
-			: opcode === Opcode.BINARY && fin ? connection.sendBinary(data as ArrayBuffer | Uint8Array)
-			: connection.sendPiece(opcode as MessageType, data, fin);
+		const sent = piece ? connection.sendPiece(type, data, last)
+			: type === Opcode.TEXT ? connection.sendText(data as string)
+			: connection.sendBinary(data as ArrayBuffer | Uint8Array);
 		if (!sent)
 			this.#refused = true;
 		return sent;
@@ -303,7 +265,7 @@ export class WebSocketClient {
 
 	#attempt(): void {
 		// Certificate dates are judged by the device's clock: a board's reads 1970 until SNTP sets it.
-		const wait = this.tls ? clockWait(this.#clockWaited, this.settings.clockWait, log, this.uri) : 0;
+		const wait = this.tls ? clockWait(this.#clockWaited, this.settings.clockWait, this.log, this.uri) : 0;
 		if (wait > 0) {
 			this.#clockWaited += wait;
 			this.#setTimer(wait, () => this.#attempt());
@@ -311,9 +273,8 @@ export class WebSocketClient {
 		}
 		const generation = ++this.#generation;
 		const target = this.target;
-		this.#fragmenting = false;
 		this.#setTimer(this.settings.networkTimeout, () => this.#timedOut());
-		log.info(`Connecting to ${this.uri}`);
+		this.log.info(`Connecting to ${this.uri}`);
 		// "localhost" is the loopback (RFC 6761 6.3); the simulator's resolver may answer ::1 only.
 		const host = target.host === "localhost" ? "127.0.0.1" : target.host;
 		try {
@@ -327,7 +288,7 @@ export class WebSocketClient {
 						this.#failedAttempt(`DNS lookup failed for ${host}`);
 				}
 				catch (e) {
-					log.error(`after resolving ${host}: ${(e as Error).message}`);
+					this.log.error(`after resolving ${host}: ${(e as Error).message}`);
 				}
 			});
 		}
@@ -350,7 +311,7 @@ export class WebSocketClient {
 		const message = connection?.established
 			? `no answer to the handshake from ${this.uri} within ${this.settings.networkTimeout} ms`
 			: `no connection to ${this.uri} within ${this.settings.networkTimeout} ms`;
-		log.warn(message);
+		this.log.warn(message);
 		this.#emit("onError", new Error(message));
 		if (connection)
 			connection.destroy(CloseCause.TIMEOUT, "network timeout");		// → closed → reconnect
@@ -360,7 +321,7 @@ export class WebSocketClient {
 
 	/** An attempt failed before a connection existed (DNS, invalid address). */
 	#failedAttempt(message: string, report = true): void {
-		log.error(message);
+		this.log.error(message);
 		if (report)
 			this.#emit("onError", new Error(message));
 		this.#emit("onDisconnected", message);
@@ -379,7 +340,7 @@ export class WebSocketClient {
 		const ping = this.settings.pingInterval;
 		this.#nextPing = ping > 0 ? Date.now() + ping : Infinity;
 		this.#ticker = Timer.repeat(() => this.#tick(), ping > 0 ? Math.min(quietLimit, ping) : quietLimit);
-		log.info(`Connected to ${this.uri}${this.protocol ? `, protocol ${this.protocol}` : ""}`);
+		this.log.info(`Connected to ${this.uri}${this.protocol ? `, protocol ${this.protocol}` : ""}`);
 		this.#emit("onConnected");
 	}
 
@@ -388,7 +349,6 @@ export class WebSocketClient {
 		if (connection !== this.#connection)
 			return;
 		this.#connection = undefined;
-		this.#fragmenting = false;
 		this.#refused = false;
 		this.#clearTimer();
 		if (this.#ticker)
@@ -415,11 +375,11 @@ export class WebSocketClient {
 		if (delay === undefined) {
 			this.#running = false;
 			const message = `giving up on ${this.uri} after ${reconnect.maxAttempts} attempts`;
-			log.error(message);
+			this.log.error(message);
 			this.#emit("onError", new Error(message));
 			return;
 		}
-		log.info(`Reconnecting in ${delay} ms (attempt ${backoff.attempts})`);
+		this.log.info(`Reconnecting in ${delay} ms (attempt ${backoff.attempts})`);
 		this.#setTimer(delay, () => this.#attempt());
 	}
 
@@ -434,7 +394,7 @@ export class WebSocketClient {
 					callback();
 			}
 			catch (e) {
-				log.error(`${this.uri}: ${(e as Error).message}`);
+				this.log.error(`${this.uri}: ${(e as Error).message}`);
 			}
 		}, milliseconds);
 	}
@@ -455,7 +415,7 @@ export class WebSocketClient {
 			callback.apply(this, args);
 		}
 		catch (e) {
-			log.error(`${name} threw: ${(e as Error)?.message ?? e}`);
+			this.log.error(`${name} threw: ${(e as Error)?.message ?? e}`);
 		}
 	}
 
@@ -470,7 +430,7 @@ export class WebSocketClient {
 		if (connection !== this.#connection)
 			return;
 		this.#backoff?.reset();
-		this.#emit("onData", { opcode, data, payloadLength: data.byteLength, payloadOffset: 0, fin: true });
+		this.#emit("onData", { opcode, data });
 	}
 
 	private error(connection: WebSocketEndpoint, message: string): void {
@@ -499,7 +459,7 @@ export class WebSocketClient {
 		const since = connection.pingSentAt;
 		if (since && now - since >= settings.pongTimeout) {
 			const message = `no pong from ${connection.peer} for ${now - since} ms`;
-			log.warn(message);
+			this.log.warn(message);
 			this.#emit("onError", new Error(message));
 			connection.destroy(CloseCause.TIMEOUT, "pong timeout");
 			return;
@@ -536,7 +496,7 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 		this.#client = client;
 		this.#events = events;
 		this.connection = new WebSocketEndpoint({ address, port: client.target.port, tls: client.tls }, {
-			role: "client", log, owner: this, closeTimeout: client.settings.closeTimeout,
+			role: "client", log: client.log, owner: this, closeTimeout: client.settings.closeTimeout,
 			// Whole messages are held anyway; a larger read takes fewer turns.
 			readSize: 4096,
 		});
@@ -560,7 +520,7 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			: validateUpgradeResponse(parser.head!, this.#key, settings.protocols);
 		if (!result.ok) {
 			const message = `handshake with ${connection.peer} failed: ${result.message}`;
-			log.error(message);
+			client.log.error(message);
 			this.#events.error(connection, message);
 			connection.destroy(CloseCause.REFUSED, "handshake failed");
 			return;
