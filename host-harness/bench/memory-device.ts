@@ -19,12 +19,12 @@ import { SntpServer } from "../peers/sntp.js";
 import { startNetnsRelay } from "../lib/netns-relay.js";
 import { connect, readBytes, sha256 } from "../oracle/tcp-echo.js";
 import { closed, nextMessage, openWs } from "../oracle/ws-echo.js";
-import { RawConnection } from "../conformance/client.js";
-import { frame, Op } from "../conformance/frames.js";
 import { XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
 import { KiB } from "./stats.js";
 import { censusPrograms } from "./census.js";
 import { HeapProbe } from "./heap.js";
+import { endMidFrame } from "../faults/ws.js";
+import { reset } from "../faults/tcp.js";
 
 export interface MemoryDevice {
 	device: RunningDevice;
@@ -115,15 +115,6 @@ export const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(res
 
 /** After the last "Connection closed" (or the last client opened), let the device finish its callbacks before a reading. */
 export const settleAfterCloseMs = 300;
-
-async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!test()) {
-		if (Date.now() > deadline)
-			throw new Error(`${what}: not within ${timeoutMs} ms`);
-		await sleep(10);
-	}
-}
 
 function localPort(socket: net.Socket | undefined): number {
 	const port = socket?.localPort;
@@ -346,23 +337,21 @@ export function tcpEndpoint(endpoints: Endpoints): Endpoint {
 	return endpoints.tcp;
 }
 
-/** n WebSocket clients each send part of a 64 KiB binary frame, see part of its echo, and reset (RST). */
+/** Ports of clients every one of which was served (a refused one is no fault case: the bench's device must serve them all). */
+function served(ports: (number | undefined)[], what: string): number[] {
+	if (ports.some(port => port === undefined))
+		throw new Error(`${what}: the device refused a client`);
+	return ports as number[];
+}
+
+/** n WebSocket clients each send part of a 64 KiB binary frame, see part of its echo, and reset (RST): faults/ws endMidFrame. */
 export function wsResetMidFrame(n: number): FaultCase {
 	return {
 		name: `${n} WS clients reset mid-frame`,
 		async run(endpoints) {
-			const url = new URL(wsUrl(endpoints));
-			const connections = await Promise.all(Array.from({ length: n }, () => RawConnection.open(url, 5000)));
-			const ports = connections.map(c => localPort(c.socket));
-			await Promise.all(connections.map(async c => {
-				let received = 0;
-				c.socket.on("data", (chunk: Buffer) => { received += chunk.length; });
-				const whole = frame(Op.BINARY, randomBytes(64 * KiB));
-				c.socket.write(whole.subarray(0, 14 + 4 * KiB));		// 64-bit length form: 2 + 8 + mask 4, then 4 KiB of payload
-				await until(() => received > 0, 5000, "the device echoing the first part of a frame");
-				c.socket.resetAndDestroy();
-			}));
-			return ports;
+			// 64-bit length form: 2 + 8 + mask 4, then 4 KiB of the payload.
+			const ports = await Promise.all(Array.from({ length: n }, () => endMidFrame(wsUrl(endpoints), { sendBytes: 14 + 4 * KiB, ending: "reset", untilEchoMs: 5000 })));
+			return served(ports, this.name);
 		},
 	};
 }
@@ -380,22 +369,13 @@ export function wsDestroyedWithoutClose(n: number): FaultCase {
 	};
 }
 
-/** n TCP clients stream 32 KiB, see part of the echo, and reset (RST). */
+/** n TCP clients stream 32 KiB, see the first KiB of the echo, and reset (RST): faults/tcp reset. */
 export function tcpResetMidStream(n: number): FaultCase {
 	return {
 		name: `${n} TCP clients reset mid-stream`,
 		async run(endpoints) {
-			const sockets = await Promise.all(Array.from({ length: n }, () => connect(tcpEndpoint(endpoints))));
-			const ports = sockets.map(localPort);
-			await Promise.all(sockets.map(async socket => {
-				socket.on("error", () => undefined);
-				let received = 0;
-				socket.on("data", (chunk: Buffer) => { received += chunk.length; });
-				socket.write(randomBytes(32 * KiB));
-				await until(() => received >= KiB, 5000, "the device echoing the first KiB of a stream");
-				socket.resetAndDestroy();
-			}));
-			return ports;
+			const ports = await Promise.all(Array.from({ length: n }, () => reset(tcpEndpoint(endpoints), 32 * KiB, 0, KiB)));
+			return served(ports, this.name);
 		},
 	};
 }

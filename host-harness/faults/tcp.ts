@@ -32,15 +32,36 @@ export function tryConnect(endpoint: Endpoint, timeoutMs = 5000): Promise<net.So
 	});
 }
 
-/** Send `bytes` random bytes, wait `afterMs`, then reset the connection. */
-export async function reset(endpoint: Endpoint, bytes: number, afterMs = 10): Promise<void> {
+/**
+ * Send `bytes` random bytes, wait `afterMs` (or, with `untilEcho`, until
+ * that many bytes came back, within 5 s: the echo is under way), then reset
+ * the connection. The client's local port; undefined when it did not connect.
+ */
+export async function reset(endpoint: Endpoint, bytes: number, afterMs = 10, untilEcho = 0): Promise<number | undefined> {
 	const socket = await tryConnect(endpoint);
 	if (!socket)
-		return;
+		return undefined;
+	const port = socket.localPort!;
+	socket.on("error", () => {});
+	let echoed = 0;
+	const echoedEnough = untilEcho ? new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`no echo of ${untilEcho} bytes within 5000 ms`)), 5000);
+		socket.on("data", (chunk: Buffer) => {
+			echoed += chunk.length;
+			if (echoed >= untilEcho) {
+				clearTimeout(timer);
+				resolve();
+			}
+		});
+	}) : undefined;
 	if (bytes)
 		socket.write(randomBytes(bytes));
-	await sleep(afterMs);
+	if (echoedEnough)
+		await echoedEnough;
+	else
+		await sleep(afterMs);
 	socket.resetAndDestroy();
+	return port;
 }
 
 /** Send `bytes`, never read the echo, close after `afterMs` (unread data: the kernel answers with a reset). */

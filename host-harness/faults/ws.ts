@@ -32,6 +32,8 @@ export interface MidFrameOptions {
 	unread?: boolean;
 	/** Wait this long between sending and ending (ms). */
 	afterMs?: number;
+	/** Instead of afterMs: end once the server has echoed something (its reading is under way, not just begun); a bound on that wait (ms). */
+	untilEchoMs?: number;
 }
 
 /** Open a WebSocket connection with a raw socket (throws when the handshake fails, e.g. 503). */
@@ -49,22 +51,34 @@ function end(socket: net.Socket, ending: Ending): void {
 		socket.destroy();
 }
 
-/** A binary frame declaring 64 KiB, cut after `sendBytes`, then TCP ends without a Close. */
-export async function endMidFrame(url: string, options: MidFrameOptions): Promise<boolean> {
+/**
+ * A binary frame declaring 64 KiB, cut after `sendBytes`, then TCP ends
+ * without a Close. The client's local port (what the device's log names),
+ * or undefined when the handshake was refused (503) or reset: the caller
+ * counts served ones. With untilEchoMs, a server that echoes nothing in
+ * time makes it throw.
+ */
+export async function endMidFrame(url: string, options: MidFrameOptions): Promise<number | undefined> {
 	let connection: RawConnection;
 	try {
 		connection = await openRaw(url);
 	}
 	catch {
-		return false;		// refused (503) or reset: the caller counts served ones
+		return undefined;
 	}
+	const port = connection.socket.localPort!;
 	if (options.unread)
 		connection.socket.pause();
 	const whole = frame(Op.BINARY, randomBytes(65536));
 	connection.socket.write(whole.subarray(0, Math.min(options.sendBytes, whole.length)));
-	await sleep(options.afterMs ?? 10);
+	if (options.untilEchoMs !== undefined) {
+		if (!await connection.waitFor(() => connection.events.length > 0 || connection.assembler.partial !== undefined, options.untilEchoMs))
+			throw new Error(`no echo of the first ${options.sendBytes} bytes of a frame within ${options.untilEchoMs} ms`);
+	}
+	else
+		await sleep(options.afterMs ?? 10);
 	end(connection.socket, options.ending);
-	return true;
+	return port;
 }
 
 /** Send an upgrade request a byte at a time, `delayMs` apart; resolves with the HTTP status (0: none before TCP closed). */
