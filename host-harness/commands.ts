@@ -11,3 +11,4 @@ import "./fuzz/command.js";
 import "./soak/command.js";
 import "./ws/command.js";
 import "./discover/command.js";
+import "./new/command.js";
