@@ -1,5 +1,8 @@
-// `host-harness new`: a fresh app each run, in a folder of its own under
-// the system's temp folder (never checked in), in TypeScript and with --js.
+// `host-harness new`: a fresh app each run, in TypeScript and with --js,
+// written into build/new-app/ (git-ignored; removed and written again each
+// run, at the same path, so that the simulator's build of the kit's modules
+// for it is reused from the last run: a first run builds them, about a
+// minute).
 // What it writes; an editor's check of it (`tsc --noEmit -p <dir>`, the
 // kit's tsc) that passes, and fails once a wrong kit call is written into
 // its main; and its own suite (`npm test` in its folder, node:test on the
@@ -8,9 +11,8 @@
 // builds the same way (app-cli.test.ts boots a JavaScript app there), and a
 // second simulator build would double this suite's time.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../../host-harness/device/project.js";
 import { tiers } from "./device-under-test.js";
@@ -21,11 +23,26 @@ const hostTargets = tiers.map(t => t.name).filter(name => name === "node" || nam
 if (!hostTargets.includes("sim"))
 	console.log("new app on the simulator skipped: the sim tier is not running (TARGETS, the SDK, Xvfb)");
 
+/** A command's exit status and output; never blocking the test's process (vitest talks to it meanwhile). */
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		child.stdout.on("data", (d: Buffer) => { stdout += d; });
+		child.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs ?? 60_000);
+		child.once("error", reject);
+		child.once("close", status => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+	});
+}
+
 /** The app's own suite as `npm test` runs it, on these targets; XSNETKIT unset, so the paths the app was written with are the ones used. */
-function npmTest(dir: string, targets: string[]) {
+async function npmTest(dir: string, targets: string[]) {
 	const env: NodeJS.ProcessEnv = { ...process.env, TARGETS: targets.join(","), XSNETKIT: undefined };
-	const result = spawnSync("npm", ["test"], { cwd: dir, env, encoding: "utf8", timeout: 280_000 });
-	const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, "m").exec(result.stdout)?.[1] ?? -1);
+	const result = await run("npm", ["test"], { cwd: dir, env, timeoutMs: 280_000 });
+	// node:test's summary: "# pass 4" (TAP, Node 20's reporter off a terminal) or "ℹ pass 4" (spec).
+	const count = (name: string) => Number(new RegExp(`^(?:#|ℹ) ${name} (\\d+)$`, "m").exec(result.stdout)?.[1] ?? -1);
 	return { status: result.status, pass: count("pass"), fail: count("fail"), output: `${result.stdout}${result.stderr}` };
 }
 
@@ -34,18 +51,16 @@ for (const js of [false, true]) {
 	const targets = js ? hostTargets.filter(t => t === "node") : hostTargets;
 
 	describe(`host-harness new${js ? " --js" : ""}: a fresh app`, () => {
-		let root = "";
-		let dir = "";
+		const dir = path.join(projectRoot, "build", "new-app", js ? "greeter-js" : "greeter");
 		beforeAll(() => {
-			root = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-new-"));
-			dir = path.join(root, js ? "greeter-js" : "greeter");
+			fs.rmSync(dir, { recursive: true, force: true });
 		});
 		afterAll(() => {
-			fs.rmSync(root, { recursive: true, force: true });
+			fs.rmSync(dir, { recursive: true, force: true });
 		});
 
-		it("writes its manifest, main, editor setup, package.json and suite, reaching the kit by a relative path; refuses a folder that holds anything", () => {
-			const made = spawnSync(process.execPath, [harness, "new", dir, ...(js ? ["--js"] : [])], { encoding: "utf8" });
+		it("writes its manifest, main, editor setup, package.json and suite, reaching the kit by a relative path; refuses a folder that holds anything", async () => {
+			const made = await run(process.execPath, [harness, "new", dir, ...(js ? ["--js"] : [])]);
 			expect(made.status, made.stderr).toBe(0);
 			expect(made.stdout).toBe("");
 			expect(fs.readdirSync(dir).sort()).toEqual([main, "manifest.json", "package.json", "test", "tsconfig.json"].sort());
@@ -57,19 +72,19 @@ for (const js of [false, true]) {
 			expect(source).toMatch(/joinNetwork\(\{/);
 			expect(source).toMatch(/server\.post\("\/settings"/);
 			expect(source).toMatch(/services up/);
-			const again = spawnSync(process.execPath, [harness, "new", dir], { encoding: "utf8" });
+			const again = await run(process.execPath, [harness, "new", dir]);
 			expect([again.status, again.stderr.trim()]).toEqual([1, `new: ${dir} is not an empty folder: nothing written`]);
 		});
 
-		it("passes an editor's check (tsc --noEmit -p <dir>), and fails it on a wrong kit call", () => {
-			const clean = spawnSync(tsc, ["--noEmit", "-p", dir], { encoding: "utf8" });
+		it("passes an editor's check (tsc --noEmit -p <dir>), and fails it on a wrong kit call", async () => {
+			const clean = await run(tsc, ["--noEmit", "-p", dir]);
 			expect(`${clean.stdout}${clean.stderr}`.trim()).toBe("");
 			expect(clean.status).toBe(0);
 			const file = path.join(dir, main);
 			const source = fs.readFileSync(file, "utf8");
 			try {
 				fs.writeFileSync(file, `${source}server.get("/wrong", 42);\njoinNetwork({ strat() {} });\n`);
-				const wrong = spawnSync(tsc, ["--noEmit", "-p", dir], { encoding: "utf8" });
+				const wrong = await run(tsc, ["--noEmit", "-p", dir]);
 				expect(wrong.status).not.toBe(0);
 				expect(wrong.stdout).toMatch(new RegExp(`${main.replace(".", "\\.")}\\(\\d+,\\d+\\): error TS2345`));		// 42 is no route
 				expect(wrong.stdout).toMatch(/'strat' does not exist in type 'NetworkOptions'/);
@@ -79,11 +94,11 @@ for (const js of [false, true]) {
 			}
 		});
 
-		it(`passes its own suite (npm test) on ${targets.join(" and ")}`, () => {
-			const run = npmTest(dir, targets);
-			expect(run.fail, run.output).toBe(0);
-			expect(run.pass, run.output).toBe(4 * targets.length);
-			expect(run.status).toBe(0);
+		it(`passes its own suite (npm test) on ${targets.join(" and ")}`, async () => {
+			const suite = await npmTest(dir, targets);
+			expect(suite.fail, suite.output).toBe(0);
+			expect(suite.pass, suite.output).toBe(4 * targets.length);
+			expect(suite.status).toBe(0);
 		}, 300_000);
 	});
 }
