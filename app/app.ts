@@ -19,14 +19,18 @@
  * interface and serve again as soon as the address is back) and clients
  * pause: they stop connecting while there is no link, and start afresh
  * when the station has an address again.
+ *
+ * All of the WiFi above is wifi/network's joinNetwork, which any app can
+ * use; this app gives it its own validated configuration (app/config) and
+ * its stop/start pair: stop pauses the clients, start starts every service
+ * the first time and resumes the clients after.
  */
 
 import { config, configProblems, configWarnings } from "app/config";
 import { parseServerList } from "app/config-schema";
 import { Log } from "modules/log";
-import { Station } from "wifi/station";
-import { ProvisioningPortal } from "wifi/provisioning";
-import { CredentialStore, type PreferenceStore } from "wifi/credentials";
+import { Network } from "wifi/network";
+import type { PreferenceStore } from "wifi/credentials";
 import { echoServer } from "app/tcp-echo-server";
 import { echoClient } from "app/tcp-echo-client";
 import { udpEchoServer } from "app/udp-echo-server";
@@ -56,16 +60,7 @@ interface Service {
 }
 
 export class App {
-	readonly station = new Station({
-		ssid: config.ssid,
-		password: config.password,
-		retries: config.wifiRetries,
-		retryDelay: config.wifiRetryDelay,
-		backoffMax: config.wifiBackoffMax,
-		connectTimeout: config.wifiConnectTimeout,
-	});
-	readonly credentials: CredentialStore;
-	readonly portal: ProvisioningPortal;
+	readonly network: Network;
 	readonly services: Service[] = [];
 	/** The device's MAC address, where the platform gives one (app/mac-address): read when the services start. */
 	mac: string | undefined;
@@ -73,14 +68,21 @@ export class App {
 
 	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
 	constructor(preferences: PreferenceStore) {
-		this.credentials = new CredentialStore(preferences);
-		this.portal = new ProvisioningPortal({
-			ssid: config.provisionSsid,
-			password: config.provisionPassword,
-			code: config.provisionCode,
-			port: config.provisionPort,
-			credentials: this.credentials,
+		this.network = new Network({
 			preferences,
+			station: {
+				ssid: config.ssid,
+				password: config.password,
+				retries: config.wifiRetries,
+				retryDelay: config.wifiRetryDelay,
+				backoffMax: config.wifiBackoffMax,
+				connectTimeout: config.wifiConnectTimeout,
+			},
+			portal: { ssid: config.provisionSsid, password: config.provisionPassword, code: config.provisionCode, port: config.provisionPort },
+			forget: config.wifiForget,
+			log,
+			start: address => this.#linkUp(address),
+			stop: reason => this.#linkDown(reason),
 		});
 		if (configProblems.length)
 			return;		// start() says what is wrong; nothing is built on an invalid configuration
@@ -279,53 +281,10 @@ export class App {
 		}
 		for (const warning of configWarnings)
 			log.warn(`config: ${warning}`);
-		if (config.wifiForget && this.credentials.forget())
-			log.info("saved WiFi credentials forgotten (wifiForget)");
-		this.station.subscribe({
-			onGotIP: address => this.#linkUp(address),
-			onLost: reason => this.#linkDown(reason),
-			onGiveUp: cause => this.#provision(`"${this.station.options.ssid}" failed: ${cause}`),
-		});
-		this.station.subscribe(this.portal);		// a network entered on the page that could not be joined: the page takes credentials again
-		this.portal.onCredentials = credentials => this.station.use(credentials);
-		const saved = config.ssid ? undefined : this.credentials.load();
-		if (config.ssid) {
-			log.info(`WiFi credentials from the build configuration: "${config.ssid}"`);
-			this.station.start();
-		}
-		else if (saved) {
-			log.info(`WiFi credentials saved on the device: "${saved.ssid}"`);
-			this.station.use(saved);
-		}
-		else
-			this.#provision("no WiFi credentials known");
-		// The access point's passphrase and the page's code, on the console at every boot (never over the
-		// network). After the radio is on: esp32's hardware generator is random only then (ESP-IDF, "Random
-		// Number Generation"), and the SDK's rng takes its seed from it at its first use.
-		if (!this.portal.running) {
-			try {
-				this.portal.prepare();
-			}
-			catch (e) {
-				log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
-			}
-		}
-	}
-
-	#provision(why: string): void {
-		if (this.#started || this.portal.running)
-			return;
-		try {
-			this.portal.start(why);
-		}
-		catch (e) {
-			log.error(`the provisioning portal failed to start: ${(e as Error).message}`);
-		}
+		this.network.join();
 	}
 
 	#linkUp(address: string): void {
-		if (this.portal.running)
-			this.portal.stop();
 		if (!this.#started) {
 			this.#startServices(address);
 			return;

@@ -12,3 +12,4 @@ import "./soak/command.js";
 import "./ws/command.js";
 import "./discover/command.js";
 import "./flash/command.js";
+import "./new/command.js";

@@ -21,9 +21,10 @@ import { boardEndpoints } from "../device/targets.js";
 import { findApp, type App } from "../device/app.js";
 import { parseConfigArgs } from "../lib/project.js";
 import { checkApp } from "./app.js";
+import { linkForEsp32, type LinkCheck } from "./esp32-link.js";
 
 const usage = formatHelp({
-	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]\n       host-harness check --app <dir> --target node|sim [--config key=value …] [--json]\n       host-harness check (--device a,b,c | --devices FILE|discover) [--parallel N] [--report FILE.html] [--only …] [--json]",
+	usage: "host-harness check (--device <host> [--config key=value …] [--logs [port]] | --target node|sim) [--only tcp|udp|ws|wifi|faults] [--json]\n       host-harness check --app <dir> --target node|sim|esp32-link [--config key=value …] [--json]\n       host-harness check (--device a,b,c | --devices FILE|discover) [--parallel N] [--report FILE.html] [--only …] [--json]",
 	about: `Runs the oracle suites (tests/device) against a device: one line per case and a summary
 on stdout (with --json, one JSON object and nothing else); progress and the suites' own
 notes go to stderr. Exits 0 only when every case passed, 1 when one failed or the target
@@ -32,7 +33,7 @@ cannot run here, 2 on a wrong argument.`,
 		["--device <host>", "a board on the network, flashed with this app"],
 		["--config k=v", "with --device: a config value it was flashed with (repeatable)"],
 		["--logs [port]", "with --device: read the board's log as host-harness logs does (a debug build through\nserial2xsbug, default port 5002), so the cases that check the device's log run too"],
-		["--target node|sim", "a device started on this PC"],
+		["--target node|sim", "a device started on this PC; with --app, esp32-link too: the app's JS image for\nesp32 built as far as this PC goes without ESP-IDF (mcconfig -p esp32, tsc, xsc,\nxsl), with its modules, bytecode, preloaded heap and which modules are preloaded"],
 		["--only <area>", "tcp (server, client), udp, ws (server, client), wifi (station, provisioning),\nfaults (resets, half-closes, floods, slow and silent peers); repeatable, or comma-separated"],
 		["--json", "one JSON object with every case instead of lines"],
 		["--app <dir>", "a user's app (a folder with its manifest.json): boots it, checks it logs its\nservices up, that each service it names answers as its kind says (TCP: accepts a\nconnection; WebSocket: a handshake on its path; UDP: a datagram draws no port\nunreachable; docs/own-app.md), and that it logs no error or exception (its own\nbehaviour is for its own suite)"],
@@ -41,6 +42,7 @@ cannot run here, 2 on a wrong argument.`,
 	examples: [
 		"host-harness check --target sim --only tcp",
 		"host-harness check --app tests/fixtures/user-app-js --target sim",
+		"host-harness check --app ~/my-app --target esp32-link",
 		"host-harness check --target node --only udp --json > check.json",
 		"host-harness check --device 192.168.1.50 --config tcpPort=7681",
 		"host-harness check --device 192.168.1.50 --logs      # with serial2xsbug /dev/ttyUSB0 921600 8N1 running",
@@ -65,7 +67,7 @@ interface CaseResult {
 
 interface CheckArgs {
 	device: string;
-	target: "" | "node" | "sim";
+	target: "" | "node" | "sim" | "esp32-link";
 	json: boolean;
 	only: string[];
 	config: Record<string, string>;
@@ -94,8 +96,8 @@ export function parseCheckArgs(args: string[]): CheckArgs | "help" {
 		}
 		else if (flag === "--target") {
 			target = value() ?? "";
-			if (target !== "node" && target !== "sim")
-				throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
+			if (target !== "node" && target !== "sim" && target !== "esp32-link")
+				throw badValue("--target", target, "must be node or sim (esp32-link with --app)", ["node", "sim", "esp32-link"]);
 		}
 		else if (flag === "--only") {
 			for (const area of (value() ?? "").split(",")) {
@@ -128,9 +130,11 @@ export function parseCheckArgs(args: string[]): CheckArgs | "help" {
 	}
 	if (app) {
 		if (!target || device || only.length || logsPort)
-			throw new UsageError("--app takes --target node|sim (and --config, --json) only");
+			throw new UsageError("--app takes --target node|sim|esp32-link (and --config, --json) only");
 		return { device, target: target as CheckArgs["target"], json, only, config: parseConfigArgs(config), logsPort, app };
 	}
+	if (target === "esp32-link")
+		throw new UsageError("--target esp32-link links an app's image: it takes --app <dir> (the kit's own app: tests/device/esp32-build.test.ts)");
 	if (device && target)
 		throw new UsageError("--device and --target name two devices: give one");
 	if (!device && !target)
@@ -151,8 +155,14 @@ registerCommand("check", {
 		if (typeof args === "number")
 			return args;
 		const { device, target, json, only, config, logsPort, app } = args;
-		if (app && target)
-			return reportAppCheck(await checkApp(app, target, config, text => process.stderr.write(`${text}\n`)), target, json);
+		if (app && target) {
+			const say = (text: string) => process.stderr.write(`${text}\n`);
+			if (target === "esp32-link")
+				return reportLinkCheck(linkForEsp32(app, config, say), json);
+			return reportAppCheck(await checkApp(app, target, config, say), target, json);
+		}
+		if (target === "esp32-link")
+			throw new UsageError("--target esp32-link takes --app <dir>");
 		if (target === "sim") {
 			const why = planTiers({ ...process.env, TARGETS: undefined, DEVICE: undefined }).skipped.find(line => line.startsWith("sim tier"));
 			if (why)
@@ -263,4 +273,13 @@ function reportAppCheck(cases: Awaited<ReturnType<typeof checkApp>>, target: str
 		process.stdout.write(`\ncheck: ${passed} passed, ${failed} failed\n`);
 	}
 	return failed ? 1 : 0;
+}
+
+function reportLinkCheck(check: LinkCheck, json: boolean): number {
+	if (json) {
+		const { cases, image } = check;
+		process.stdout.write(`${JSON.stringify({ target: "esp32-link", passed: cases.filter(c => c.state === "passed").length, failed: cases.filter(c => c.state === "failed").length, cases, image }, null, 2)}\n`);
+		return cases.some(c => c.state === "failed") ? 1 : 0;
+	}
+	return reportAppCheck(check.cases, "esp32-link", false);
 }

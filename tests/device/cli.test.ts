@@ -46,7 +46,7 @@ describe("host-harness CLI", () => {
 			[["chek"], /^unknown command "chek" \(did you mean "check"\?\)/],
 			[[], /^a command is needed/],
 			[["check"], /^which device\? --target node\|sim .* or --device <host> .* is required/],
-			[["check", "--target", "nod"], /^--target must be node or sim, not "nod" \(did you mean "node"\?\)/],
+			[["check", "--target", "nod"], /^--target must be node or sim \(esp32-link with --app\), not "nod" \(did you mean "node"\?\)/],
 			[["check", "--target", "node", "--only", "tpc"], /^--only takes tcp, udp, ws, wifi, faults, not "tpc" \(did you mean "tcp"\?\)/],
 			[["check", "--target", "node", "--jsn"], /^unknown argument "--jsn" \(did you mean "--json"\?\)/],
 			[["serve", "--tcp-port", "abc"], /^--tcp-port takes a port number 0\.\.65535, not "abc"/],

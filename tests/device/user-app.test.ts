@@ -3,8 +3,10 @@
 // service, an upper-casing TCP server on tcp/server. Built for lin with
 // mcconfig into build/user-app (git-ignored) and run on the simulator,
 // judged through real sockets; and JS-linked for esp32 (xsc, xsl), as
-// far as this machine can go without ESP-IDF.
+// far as this machine can go without ESP-IDF, through the harness's
+// `check --app --target esp32-link`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { findSdk, sdkEnvironment, which, type Sdk } from "../../host-harness/lib/sdk.js";
@@ -99,15 +101,29 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 	});
 });
 
-describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side (mcconfig -p esp32, xsc, xsl)", () => {
-	it("compiles and links with our library modules and without our app's", () => {
-		const result = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" }, true, build("esp32"));
-		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
-		for (const module of ["main", "user-app/upper-case", "user-app/shout", "websocket/server", "websocket/connection", "tcp/server", "tcp/connection", "modules/listener", "modules/backoff", "modules/log", "wifi/station"])
-			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
+describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side: check --app --target esp32-link (mcconfig -p esp32, xsc, xsl)", () => {
+	it("compiles and links with our library modules and without our app's, and says what the image holds", async () => {
+		// Not spawnSync: vitest talks to this process while the build runs.
+		const child = spawn(process.execPath, [path.join(projectRoot, "host-harness", "bin.mjs"), "check", "--app", fixture, "--target", "esp32-link", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+		const run = { stdout: "", stderr: "", status: null as number | null };
+		child.stdout.on("data", (d: Buffer) => { run.stdout += d; });
+		child.stderr.on("data", (d: Buffer) => { run.stderr += d; });
+		run.status = await new Promise<number | null>(resolve => child.once("close", resolve));
+		expect(run.status, run.stderr).toBe(0);
+		const report = JSON.parse(run.stdout) as { target: string; failed: number; image: { modules: number; bytecode: number; preloadedHeap: { instances: number }; preloaded: string[]; notPreloaded: string[]; own: { module: string; preloaded: boolean }[] } };
+		expect([report.target, report.failed]).toEqual(["esp32-link", 0]);
+		const { image } = report;
+		const modules = new Set([...image.preloaded, ...image.notPreloaded]);
+		expect(modules.size).toBe(image.modules);
+		for (const module of ["main", "user-app/upper-case", "user-app/shout", "websocket/server", "websocket/connection", "tcp/server", "tcp/connection", "modules/listener", "modules/backoff", "modules/log", "wifi/station", "wifi/network"])
+			expect(modules.has(module), `${module} compiled for esp32`).toBe(true);
 		for (const module of ["app/app", "app/config", "app/tcp-echo-server", "app/ws-client-session", "app/sdk-echo-server"])
-			expect(result.modules.has(module), `${module} left out`).toBe(false);
-		expect(result.output).toMatch(/### \d+ instances, \d+ keys/);
+			expect(modules.has(module), `${module} left out`).toBe(false);
+		// The kit's modules preloaded (in flash); the app's own are not, as its manifest preloads none.
+		expect(image.preloaded).toEqual(expect.arrayContaining(["websocket/server", "tcp/server", "wifi/network", "modules/log"]));
+		expect(image.own).toEqual([{ module: "main", preloaded: false }, { module: "user-app/shout", preloaded: false }, { module: "user-app/upper-case", preloaded: false }]);
+		expect(image.bytecode).toBeGreaterThan(50_000);
+		expect(image.preloadedHeap.instances).toBeGreaterThan(100);
 	}, 240_000);
 });
 

@@ -8,6 +8,8 @@ import { manifestConfig, projectRoot } from "../../host-harness/lib/project.js";
 import { parseArgs as parseDeviceArgs } from "../../host-harness/device/command.js";
 import { parseArgs as parseStartArgs } from "../../host-harness/start/command.js";
 import { parseCheckArgs } from "../../host-harness/check/command.js";
+import { parseNewArgs } from "../../host-harness/new/command.js";
+import { appFiles, kitPath, packageName } from "../../host-harness/new/template.js";
 
 const fixture = (name: string) => path.join(projectRoot, "tests", "fixtures", name);
 
@@ -56,5 +58,37 @@ describe("--app on the commands", () => {
 		expect(parseCheckArgs(["--app", fixture("user-app-js"), "--target", "sim", "--json"])).toMatchObject({ target: "sim", json: true, app: { name: "user-app-js" } });
 		expect(() => parseCheckArgs(["--app", fixture("user-app-js")])).toThrow(/--target/);
 		expect(() => parseCheckArgs(["--app", fixture("user-app-js"), "--device", "192.0.2.1"])).toThrow(/--target/);
+	});
+});
+
+describe("host-harness new", () => {
+	it("takes one folder and --js; anything else is refused, naming it", () => {
+		expect(parseNewArgs(["../my-app"])).toEqual({ dir: "../my-app", js: false });
+		expect(parseNewArgs(["--js", "x"])).toEqual({ dir: "x", js: true });
+		expect(parseNewArgs(["--help"])).toBe("help");
+		expect(() => parseNewArgs([])).toThrow(/which folder/);
+		expect(() => parseNewArgs(["a", "b"])).toThrow(/one folder/);
+		expect(() => parseNewArgs(["a", "--ts"])).toThrow(/unknown argument "--ts"/);
+	});
+
+	it("names the package after the folder, and reaches the kit by a path relative to the app", () => {
+		expect(packageName("My Sensor App")).toBe("my-sensor-app");
+		expect(packageName("...")).toBe("my-app");
+		expect(kitPath("/home/me/apps/my-app", "/home/me/xs-netkit")).toBe("../../xs-netkit");
+		const files = appFiles({ name: "my-app", kit: "../../xs-netkit", js: true });
+		expect(Object.keys(files).sort()).toEqual(["main.js", "manifest.json", "package.json", "test/app.test.js", "tsconfig.json"]);
+		expect(JSON.parse(files["manifest.json"]).build).toEqual({ "XSNETKIT ?=": "./../../xs-netkit" });
+		expect(JSON.parse(files["package.json"]).scripts.test).toBe("node --test test/app.test.js");
+		expect(files["tsconfig.json"]).toContain('"websocket/*": [\n\t\t\t\t"../../xs-netkit/websocket/*"');
+		expect(files["tsconfig.json"]).toContain('"checkJs": true');
+		expect(files["test/app.test.js"]).toContain('path.resolve(app, "../../xs-netkit")');
+	});
+});
+
+describe("check --target esp32-link", () => {
+	it("takes an app, and without one says what it is for", () => {
+		expect(parseCheckArgs(["--app", fixture("user-app"), "--target", "esp32-link"])).toMatchObject({ target: "esp32-link", app: { name: "user-app" } });
+		expect(() => parseCheckArgs(["--target", "esp32-link"])).toThrow(/takes --app <dir>/);
+		expect(() => parseCheckArgs(["--target", "esp32"])).toThrow(/esp32-link with --app/);
 	});
 });

@@ -5,7 +5,7 @@
 //   device/                     devices under test: targets, builds, processes, the device command
 //   oracle/ conformance/ fleet/ judging one device's services; the conformance set; many devices
 //   peers/ faults/ fuzz/        the device's peers, faults made on purpose, the fuzzer
-//   */command.ts folders        one folder per command (bench, check, logs, start, …)
+//   */command.ts folders        one folder per command (bench, check, logs, new, start, …); testing.ts, the helpers of an app's own suite
 //   commands.ts, cli.ts         the list of commands, the program
 //
 // A file may import from its own folder or from a lower layer, never from
@@ -41,6 +41,8 @@ const layers: Readonly<Record<string, number>> = {
 	start: 5,
 	wifi: 5,
 	ws: 5,
+	new: 5,
+	"testing.ts": 5,
 	"commands.ts": 6,
 	"cli.ts": 7,
 };

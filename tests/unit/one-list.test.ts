@@ -1,7 +1,7 @@
 // One list per fact. The set of device library folders is
 // host-harness/node-host/module-map.ts's deviceFolders, and the Moddable
 // modules the Node host provides are its platformModules; every other place
-// that has to name them (the tsconfigs, bin.mjs, the layers test) is held
+// that has to name them (the tsconfigs, bin.mjs's rebuild check, the layers test) is held
 // to those lists here (layers.test.ts holds its own table to them). Docs tables that restate a file are held to the file:
 // the lwIP options table to the sdkconfig fragment, the harness's command
 // table to the commands' own help texts. (docs/configuration.md's table is
@@ -44,8 +44,8 @@ describe("one list per fact: the device library folders", () => {
 		expect(providers).toEqual(platformModules);
 	});
 
-	it("bin.mjs rebuilds when a source of the harness or of a library folder changes", () => {
-		const list = /newestSource\((\[[^\]]*\])\)/.exec(read("host-harness/bin.mjs"))?.[1];
+	it("bin.mjs (build-if-stale.mjs) rebuilds when a source of the harness or of a library folder changes", () => {
+		const list = /newestSource\((\[[^\]]*\])\)/.exec(read("host-harness/build-if-stale.mjs"))?.[1];
 		expect(JSON.parse(list ?? "[]")).toEqual(["host-harness", ...deviceFolders]);
 	});
 
