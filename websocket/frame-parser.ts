@@ -121,24 +121,8 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		this.options = options;
 	}
 
-	/** Whether the parser stopped (error or stop()). */
-	get stopped(): boolean {
-		return this.state === STOPPED;
-	}
-
-	/** True between frames: no partial header or payload pending. */
-	get idle(): boolean {
-		return this.state === HEADER && this.have === 0;
-	}
-
-	/** Ignore all further input (e.g. after a Close frame). */
-	stop(): void {
-		this.state = STOPPED;
-		if (this.control) {
-			delete this.control;
-			delete this.controlOpcode;
-		}
-	}
+	// feed and what it calls per frame first: XS finds a method by walking the
+	// prototype in declaration order (websocket/connection).
 
 	/** Parse the next bytes of the stream. The parser owns `chunk` from now on. */
 	feed(chunk: ArrayBuffer): void {
@@ -214,93 +198,6 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		}
 	}
 
-	/**
-	 * For a subclass that assembles payloads itself: while a data frame's
-	 * payload streams, read as much of it as source holds (at most what
-	 * remains of the frame) straight into the buffer `into` at `at` (read(view)),
-	 * unmask it there, and count it down. How many bytes; 0 when no payload
-	 * streams or none waits. The caller accounts for them, and ends the
-	 * frame (endDataFrame) when none remain.
-	 */
-	protected pullPayload(source: PayloadSource, into: ArrayBuffer, at: number): number {
-		if (this.state !== DATA)
-			return 0;
-		const remaining = this.remaining;
-		let count = source.readable;
-		if (count > remaining)
-			count = remaining;
-		if (!count)
-			return 0;
-		const target = new Uint8Array(into, at, count);
-		source.read(target);
-		const mask = this.mask;
-		if (mask) {
-			// (unmask(), without the call: once per read of a large message)
-			const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
-			scratch[0] = mask >>> 24;
-			scratch[1] = mask >>> 16;
-			scratch[2] = mask >>> 8;
-			scratch[3] = mask;
-			Logical.xor(target, scratch);
-			const shift = (count & 3) << 3;
-			if (shift)
-				this.mask = (mask << shift) | (mask >>> (32 - shift));
-		}
-		this.remaining = remaining - count;
-		return count;
-	}
-
-	/* Hooks: the handler's events. A subclass overrides them to be its own handler. */
-
-	/** A data frame's header (FrameHandler.onFrameStart). */
-	protected frameStart(opcode: number, fin: boolean, length: number, rsv: number): void {
-		(this.handler as FrameHandler).onFrameStart(opcode, fin, length, rsv);
-	}
-
-	/** chunk[start, end), unmasked: onDataRange, else onData with the chunk itself when the piece spans it, else a copy. */
-	protected framePiece(chunk: ArrayBuffer, start: number, end: number): void {
-		const handler = this.handler as FrameHandler;
-		if (handler.onDataRange)
-			handler.onDataRange(chunk, start, end);
-		else
-			handler.onData(end - start === chunk.byteLength ? chunk : chunk.slice(start, end));
-	}
-
-	protected frameEnd(): void {
-		(this.handler as FrameHandler).onFrameEnd();
-	}
-
-	protected frameControl(opcode: number, payload: ArrayBuffer): void {
-		(this.handler as FrameHandler).onControl(opcode, payload);
-	}
-
-	protected frameError(closeCode: number, reason: string): void {
-		(this.handler as FrameHandler).onProtocolError(closeCode, reason);
-	}
-
-	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */
-	private checkFirstBytes(b0: number, b1: number): boolean {
-		const opcode = b0 & 0x0F;
-		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
-		if (b0 & 0x70 && b0 & 0x70 & ~(this.options.allowedRsv ?? 0))		// (no RSV bit, the common case: no lookup)
-			return this.fail(CloseCode.PROTOCOL_ERROR, "reserved bits set");
-		// Opcodes 3-7 and 0xB-0xF are reserved (5.2).
-		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG)
-			return this.fail(CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
-		if (opcode & 0x8) {
-			// Control frames MUST NOT be fragmented and carry at most 125 bytes (5.5).
-			if (!(b0 & 0x80))
-				return this.fail(CloseCode.PROTOCOL_ERROR, "fragmented control frame");
-			if ((b1 & 0x7F) > MAX_CONTROL_PAYLOAD)
-				return this.fail(CloseCode.PROTOCOL_ERROR, "control frame payload over 125 bytes");
-		}
-		// A server MUST close on an unmasked client frame; a client on a masked server frame (5.1).
-		const masked = this.options.role === "server";
-		if (!(b1 & 0x80) === masked)
-			return this.fail(CloseCode.PROTOCOL_ERROR, masked ? "unmasked frame from client" : "masked frame from server");
-		return true;
-	}
-
 	/** The header, at header[base...], is complete: decode length and mask, enter the payload state. */
 	private startFrame(header: Uint8Array, base: number): boolean {
 		const b0 = header[base];
@@ -344,9 +241,115 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		return this.state < STOPPED;		// (not stopped by a hook: STOPPED is the last state)
 	}
 
+	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */
+	private checkFirstBytes(b0: number, b1: number): boolean {
+		const opcode = b0 & 0x0F;
+		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
+		if (b0 & 0x70 && b0 & 0x70 & ~(this.options.allowedRsv ?? 0))		// (no RSV bit, the common case: no lookup)
+			return this.fail(CloseCode.PROTOCOL_ERROR, "reserved bits set");
+		// Opcodes 3-7 and 0xB-0xF are reserved (5.2).
+		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG)
+			return this.fail(CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
+		if (opcode & 0x8) {
+			// Control frames MUST NOT be fragmented and carry at most 125 bytes (5.5).
+			if (!(b0 & 0x80))
+				return this.fail(CloseCode.PROTOCOL_ERROR, "fragmented control frame");
+			if ((b1 & 0x7F) > MAX_CONTROL_PAYLOAD)
+				return this.fail(CloseCode.PROTOCOL_ERROR, "control frame payload over 125 bytes");
+		}
+		// A server MUST close on an unmasked client frame; a client on a masked server frame (5.1).
+		const masked = this.options.role === "server";
+		if (!(b1 & 0x80) === masked)
+			return this.fail(CloseCode.PROTOCOL_ERROR, masked ? "unmasked frame from client" : "masked frame from server");
+		return true;
+	}
+
 	protected endDataFrame(): void {
 		this.state = HEADER;
 		this.frameEnd();
+	}
+
+	/**
+	 * For a subclass that assembles payloads itself: while a data frame's
+	 * payload streams, read as much of it as source holds (at most what
+	 * remains of the frame) straight into the buffer `into` at `at` (read(view)),
+	 * unmask it there, and count it down. How many bytes; 0 when no payload
+	 * streams or none waits. The caller accounts for them, and ends the
+	 * frame (endDataFrame) when none remain.
+	 */
+	protected pullPayload(source: PayloadSource, into: ArrayBuffer, at: number): number {
+		if (this.state !== DATA)
+			return 0;
+		const remaining = this.remaining;
+		let count = source.readable;
+		if (count > remaining)
+			count = remaining;
+		if (!count)
+			return 0;
+		const target = new Uint8Array(into, at, count);
+		source.read(target);
+		const mask = this.mask;
+		if (mask) {
+			// (unmask(), without the call: once per read of a large message)
+			const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
+			scratch[0] = mask >>> 24;
+			scratch[1] = mask >>> 16;
+			scratch[2] = mask >>> 8;
+			scratch[3] = mask;
+			Logical.xor(target, scratch);
+			const shift = (count & 3) << 3;
+			if (shift)
+				this.mask = (mask << shift) | (mask >>> (32 - shift));
+		}
+		this.remaining = remaining - count;
+		return count;
+	}
+
+	/** Whether the parser stopped (error or stop()). */
+	get stopped(): boolean {
+		return this.state === STOPPED;
+	}
+
+	/** True between frames: no partial header or payload pending. */
+	get idle(): boolean {
+		return this.state === HEADER && this.have === 0;
+	}
+
+	/** Ignore all further input (e.g. after a Close frame). */
+	stop(): void {
+		this.state = STOPPED;
+		if (this.control) {
+			delete this.control;
+			delete this.controlOpcode;
+		}
+	}
+
+	/* Hooks: the handler's events. A subclass overrides them to be its own handler. */
+
+	/** A data frame's header (FrameHandler.onFrameStart). */
+	protected frameStart(opcode: number, fin: boolean, length: number, rsv: number): void {
+		(this.handler as FrameHandler).onFrameStart(opcode, fin, length, rsv);
+	}
+
+	/** chunk[start, end), unmasked: onDataRange, else onData with the chunk itself when the piece spans it, else a copy. */
+	protected framePiece(chunk: ArrayBuffer, start: number, end: number): void {
+		const handler = this.handler as FrameHandler;
+		if (handler.onDataRange)
+			handler.onDataRange(chunk, start, end);
+		else
+			handler.onData(end - start === chunk.byteLength ? chunk : chunk.slice(start, end));
+	}
+
+	protected frameEnd(): void {
+		(this.handler as FrameHandler).onFrameEnd();
+	}
+
+	protected frameControl(opcode: number, payload: ArrayBuffer): void {
+		(this.handler as FrameHandler).onControl(opcode, payload);
+	}
+
+	protected frameError(closeCode: number, reason: string): void {
+		(this.handler as FrameHandler).onProtocolError(closeCode, reason);
 	}
 
 	private endControlFrame(): void {

@@ -100,27 +100,8 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 		super(handler, options);
 	}
 
-	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
-	get given(): O {
-		return this.options;
-	}
-
-	/** True when a fragmented message is in progress. */
-	get inMessage(): boolean {
-		return this.type !== 0;
-	}
-
-	/** Largest message accepted (options.maxMessage, default 65536). */
-	private get maxMessage(): number {
-		return this.options.maxMessage ?? 65536;
-	}
-
-	/** Ignore all further input; drops any partial message. */
-	override stop(): void {
-		super.stop();
-		if (this.buffer || this.taken)
-			this.buffer = this.taken = undefined;
-	}
+	// pull and the frame hooks first: XS finds a method by walking the prototype in
+	// declaration order, this class's before FrameParser's (websocket/connection).
 
 	/**
 	 * Whole mode, inside a data frame of a message being assembled: read the
@@ -246,6 +227,28 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 				data = (buffer.buffer as ArrayBuffer).slice(0, this.filled);
 			this.handler.onMessage?.(type as MessageType, data);
 		}
+	}
+
+	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
+	get given(): O {
+		return this.options;
+	}
+
+	/** True when a fragmented message is in progress. */
+	get inMessage(): boolean {
+		return this.type !== 0;
+	}
+
+	/** Largest message accepted (options.maxMessage, default 65536). */
+	private get maxMessage(): number {
+		return this.options.maxMessage ?? 65536;
+	}
+
+	/** Ignore all further input; drops any partial message. */
+	override stop(): void {
+		super.stop();
+		if (this.buffer || this.taken)
+			this.buffer = this.taken = undefined;
 	}
 
 	/** @internal FrameParser hook */
