@@ -256,11 +256,10 @@ export class TcpEndpoint implements TcpConnection {
 	// Hot methods first (read, take, send, write, the platform's events): XS finds a
 	// method by walking the prototype in declaration order (websocket/connection).
 
-	/** Read up to view.byteLength waiting bytes into view; how many. */
-	read(view: Uint8Array): number {
+	/** Read up to view.byteLength waiting bytes into view; how many. length: view.length, when the caller knows it (a typed array's length is a native getter's call). */
+	read(view: Uint8Array, length: number = view.length): number {
 		const socket = this.socket;
 		const readable = this.readable;
-		const length = view.length;
 		const count = length < readable ? length : readable;
 		if (!count || !socket)
 			return 0;

@@ -219,8 +219,6 @@ export interface OpenOptions {
 	route?: WebSocketRoute;
 	/** Bytes read at most per read from now on. Default: as before. */
 	readSize?: number;
-	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
-	maskScratch?: Uint8Array;
 	/**
 	 * The connection's role. The connection's MessageReader keeps this
 	 * object as its options (no object of its own), and the connection

@@ -8,8 +8,9 @@
  *   Memory stays bounded whatever the frame length.
  * - Control frames (close/ping/pong, at most 125 bytes) are buffered and
  *   delivered once, whole, by onControl.
- * - Payloads are unmasked with the native Logical.xor, the 4-byte key
- *   rotated to the piece's offset within the frame.
+ * - Payloads are unmasked in place by websocket/mask (C, a machine word at
+ *   a time), the 4-byte key held as a number rotated to the piece's offset
+ *   within the frame.
  *
  * The parser rejects what a single frame header makes certain (reason in
  * onProtocolError, then it stops): RSV bits not allowed, reserved opcodes, control
@@ -19,8 +20,8 @@
  *
  * Ownership: feed() takes the chunk; the payload is unmasked in place.
  * - A handler with onDataRange gets each piece as a range of the chunk: no
- *   copy; the only allocations are views (slots, no chunk): one per read that
- *   holds a header, one to unmask a piece that shares its read with a header.
+ *   copy; the only allocation is a view (slots, no chunk) per read that
+ *   holds a header.
  *   The range is valid while the chunk is not reused by its feeder.
  * - Otherwise onData gets the chunk itself when a piece spans all of it,
  *   else a copy (slice) of the piece: one allocation per small message.
@@ -34,8 +35,8 @@
  * of being a handler of its own: one object per connection, not two.
  */
 
-import Logical from "logical";
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from "websocket/constants";
+import { unmask } from "websocket/mask";
 
 /** What the parser reports; implement it on a long-lived object (no closures per frame). */
 export interface FrameHandler {
@@ -58,21 +59,14 @@ export interface FrameParserOptions {
 	role: Role;
 	/** RSV bits a negotiated extension allows, as header bits (0x40 RSV1, 0x20 RSV2, 0x10 RSV3). Default 0. */
 	allowedRsv?: number;
-	/**
-	 * 4 bytes the parser overwrites with the rotated masking key just before
-	 * each unmask, within feed(): parsers of one machine may share one (they
-	 * run one at a time; websocket/server gives its connections one). Default:
-	 * the parser makes its own at its first masked payload.
-	 */
-	maskScratch?: Uint8Array;
 }
 
 /** What pullPayload reads from: a socket's connection (tcp/connection's TcpEndpoint has both). */
 export interface PayloadSource {
 	/** Bytes waiting. */
 	readonly readable: number;
-	/** Read view.length waiting bytes into view (no more than readable). */
-	read(view: Uint8Array): number;
+	/** Read length (view.length) waiting bytes into view (no more than readable). */
+	read(view: Uint8Array, length: number): number;
 }
 
 const HEADER = 0;		// collecting the 2..14 header bytes
@@ -113,8 +107,6 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	/** A control frame's payload while it arrives, and its opcode (deleted once delivered: no slots between control frames). */
 	declare private control: Uint8Array | undefined;
 	declare private controlOpcode: number | undefined;
-	/** The key rotated for Logical.xor, when options.maskScratch is not given: made at the first masked payload. */
-	declare private ownScratch: Uint8Array | undefined;
 
 	constructor(handler: H, options: O) {
 		this.handler = handler;
@@ -167,15 +159,10 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 			}
 			else if (state === DATA) {
 				const count = Math.min(this.remaining, end - at);
-				if (this.mask) {
-					// Unmask in place: the chunk itself, or a view of the piece's range (Logical.xor
-					// honors a view's offset and length), never a copy of the payload. A zero key
-					// (or an unmasked frame, for a client) leaves the bytes as they are.
-					this.unmask(count === end ? chunk : new Uint8Array(chunk, at, count));
-					const shift = (count & 3) << 3;
-					if (shift)
-						this.mask = (this.mask << shift) | (this.mask >>> (32 - shift));
-				}
+				// Unmask in place, the piece's range of the chunk (no view, no copy); the key comes
+				// back rotated past it. A zero key (or an unmasked frame, for a client) needs nothing.
+				if (this.mask)
+					this.mask = unmask(chunk, at, at + count, this.mask);
 				this.remaining -= count;
 				this.framePiece(chunk, at, at + count);
 				at += count;
@@ -287,20 +274,10 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		if (!count)
 			return 0;
 		const target = new Uint8Array(into, at, count);
-		source.read(target);
+		source.read(target, count);
 		const mask = this.mask;
-		if (mask) {
-			// (unmask(), without the call: once per read of a large message)
-			const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
-			scratch[0] = mask >>> 24;
-			scratch[1] = mask >>> 16;
-			scratch[2] = mask >>> 8;
-			scratch[3] = mask;
-			Logical.xor(target, scratch);
-			const shift = (count & 3) << 3;
-			if (shift)
-				this.mask = (mask << shift) | (mask >>> (32 - shift));
-		}
+		if (mask)
+			this.mask = unmask(into, at, at + count, mask);
 		this.remaining = remaining - count;
 		return count;
 	}
@@ -358,20 +335,9 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		delete this.control;
 		delete this.controlOpcode;
 		if (this.mask && payload.byteLength)
-			this.unmask(payload);
+			unmask(payload, 0, payload.byteLength, this.mask);
 		this.state = HEADER;
 		this.frameControl(opcode, payload);
-	}
-
-	/** XOR target with the key as rotated to its first byte (5.3); the scratch is written just before, so sharing it is safe. */
-	private unmask(target: ArrayBuffer | Uint8Array): void {
-		const rotated = this.mask;
-		const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
-		scratch[0] = rotated >>> 24;
-		scratch[1] = rotated >>> 16;
-		scratch[2] = rotated >>> 8;
-		scratch[3] = rotated;
-		Logical.xor(target, scratch);
 	}
 
 	/** Stop, and report the broken rule (frameError). */
