@@ -114,7 +114,9 @@ export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: num
 	/**
 	 * The handler, when it is the owner as well: a protocol on TCP (a
 	 * WebSocket connection) is both. The connection then keeps one reference
-	 * for the two, a slot less on every connection of that protocol.
+	 * for the two, a slot less on every connection of that protocol. Such a
+	 * handler guards its own events: its onReadable and onWritable must
+	 * never throw (the connection calls them unguarded).
 	 */
 	handler?: TcpHandler & TcpConnectionOwner;
 	/** Peer name for logs; default address:port of the socket. */
@@ -178,6 +180,15 @@ const CLOSED_IN_EVENT = 0x10;
 const ACTIVE = 0x20;
 /** The peer's FIN came while the handler still held bytes: the connection closes once they are written. */
 const PEER_ENDED = 0x40;
+/**
+ * The handler is the owner too (TcpConnectionOptions.handler: a protocol on
+ * TCP), and guards its own onReadable and onWritable: they never throw, and
+ * a close inside them reaches the owner, which is the handler itself, as it
+ * returns. So the connection calls them without a guard or an IN_EVENT mark
+ * of its own (a try costs a malloc and a setjmp in XS, on every platform
+ * callback).
+ */
+const GUARDED = 0x80;
 const stateNames: readonly TcpConnectionState[] = Object.freeze(["connecting", "open", "closed"]);
 
 export class TcpEndpoint implements TcpConnection {
@@ -189,7 +200,8 @@ export class TcpEndpoint implements TcpConnection {
 	// per callback.
 	// Hot fields first: XS finds a property by walking them in creation order.
 	/** The state (CONNECTING, OPEN, CLOSED) and the marks above. */
-	private flags: number;
+	/** @internal (the socket callbacks below) */
+	flags: number;
 	/** Bytes the platform holds, not read yet. */
 	readable = 0;
 	/** The write budget now (0 once closed). */
@@ -197,7 +209,8 @@ export class TcpEndpoint implements TcpConnection {
 	private socket: PlatformSocket | undefined;
 	handler: TcpHandler | undefined;
 	/** Bytes written since the platform last reported a budget. */
-	private unconfirmed = 0;
+	/** @internal (the socket callbacks below) */
+	unconfirmed = 0;
 	/**
 	 * lastActivity: the time of the last byte moved either way or platform
 	 * callback, for idle timeouts and for quiet() (a platform that owes a
@@ -216,12 +229,16 @@ export class TcpEndpoint implements TcpConnection {
 	declare private ownOwner: TcpConnectionOwner | undefined;
 	/** A close made inside an event, reported when it returns: cause, reason, error. */
 	declare private closedWith?: [CloseCause, string, unknown];
+	/** Why send() answered -1 (set then only: a slot on a connection found gone). */
+	declare goneReason?: string;
 
 	constructor(options: TcpConnectionOptions) {
 		const from = "from" in options ? options.from : undefined;
 		this.flags = from ? OPEN : CONNECTING;
-		if (options.handler && options.handler === options.owner)
+		if (options.handler && options.handler === options.owner) {
 			this.handler = options.handler;
+			this.flags |= GUARDED;
+		}
 		else
 			this.ownOwner = options.owner;
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
@@ -234,6 +251,160 @@ export class TcpEndpoint implements TcpConnection {
 			onWritable: socketWritable,
 			onError: socketError,
 		});
+	}
+
+	// Hot methods first (read, take, send, write, the platform's events): XS finds a
+	// method by walking the prototype in declaration order (websocket/connection).
+
+	/** Read up to view.byteLength waiting bytes into view; how many. length: view.length, when the caller knows it (a typed array's length is a native getter's call). */
+	read(view: Uint8Array, length: number = view.length): number {
+		const socket = this.socket;
+		const readable = this.readable;
+		const count = length < readable ? length : readable;
+		if (!count || !socket)
+			return 0;
+		socket.read(count === length ? view : view.subarray(0, count));		// (lwip refuses a buffer longer than what it holds)
+		this.readable = readable - count;
+		this.bytesRead += count;
+		this.flags |= ACTIVE;
+		return count;
+	}
+
+	/**
+	 * Read up to count waiting bytes as a buffer of their own (a protocol
+	 * that hands the bytes on without copying them); undefined when none.
+	 */
+	take(count: number): ArrayBuffer | undefined {
+		const socket = this.socket;
+		const readable = this.readable;
+		if (count > readable)
+			count = readable;
+		if (!count || !socket)
+			return undefined;
+		const chunk = socket.read(count) as ArrayBuffer | undefined;
+		this.readable = readable - count;
+		if (!chunk)
+			return undefined;
+		this.bytesRead += chunk.byteLength;
+		this.flags |= ACTIVE;
+		return chunk;
+	}
+
+	/**
+	 * write(), for a caller outside the connection's events, which an
+	 * exception would reach (a protocol's send, called by its application):
+	 * -1 where write() throws ConnectionGone (the socket let go just the
+	 * same; goneReason says why), and 0 where the platform refuses a write
+	 * its budget allowed ("would block": no budget until its next
+	 * onWritable), so that the caller needs no try of its own (in XS a try
+	 * costs a malloc and a setjmp). length: data.byteLength, which the caller
+	 * knows (a typed array's byteLength is a native getter's call).
+	 */
+	send(data: Uint8Array | ArrayBuffer, length: number): number {
+		const writable = this.writable;		// (0 once closed)
+		if (length > writable || !length)
+			return length && writable ? this.send(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable), writable) : 0;
+		let left: unknown;
+		try {
+			left = this.socket!.write(data);
+		}
+		catch (e) {
+			if (String((e as Error)?.message).includes("would block")) {
+				this.writable = 0;		// a budget the platform then refused: none now, more with its next onWritable
+				return 0;
+			}
+			this.goneReason = this.refused(e);
+			return -1;
+		}
+		if (typeof left !== "number") {
+			this.letGoOfSocket();
+			this.goneReason = "write failed";
+			return -1;
+		}
+		const rest = writable - length;
+		this.writable = rest < left ? rest : left;
+		this.unconfirmed += length;
+		this.flags |= ACTIVE;
+		return length;
+	}
+
+	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
+	write(data: Uint8Array | ArrayBuffer): number {
+		const length = data.byteLength;
+		const writable = this.writable;		// (0 once closed)
+		if (length > writable || !length)
+			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable)) : 0;
+		let left: unknown;
+		try {
+			left = this.socket!.write(data);
+		}
+		catch (e) {
+			throw new ConnectionGone(this.refused(e));
+		}
+		if (typeof left !== "number") {
+			this.letGoOfSocket();
+			throw new ConnectionGone("write failed");
+		}
+		const rest = writable - length;
+		this.writable = rest < left ? rest : left;
+		this.unconfirmed += length;
+		this.flags |= ACTIVE;
+		return length;
+	}
+
+	onReadable(bytes: number): void {
+		const flags = this.flags;
+		if ((flags & (STATE_BITS | IN_EVENT | GUARDED)) === (OPEN | GUARDED)) {
+			// A protocol's connection: its handler guards its events and reports its own close
+			// (a close inside it needs no IN_EVENT to wait for it): no try, no mark set and cleared.
+			this.readable = bytes;
+			this.flags = flags | ACTIVE;
+			this.handler!.onReadable(this);
+			return;
+		}
+		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
+			this.otherReadable(flags, bytes);
+			return;
+		}
+		this.readable = bytes;
+		this.flags = flags | IN_EVENT | ACTIVE;
+		try {
+			this.handler?.onReadable(this);
+		}
+		catch (e) {
+			this.failed(e, "read");
+		}
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
+			this.reportLate();
+	}
+
+	onWritable(bytes: number): void {
+		const flags = this.flags;
+		if ((flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED)) === (OPEN | GUARDED)) {
+			// A protocol's connection (as onReadable)
+			this.unconfirmed = 0;
+			this.writable = bytes;
+			this.flags = flags | ACTIVE;
+			this.handler!.onWritable?.(this);
+			return;
+		}
+		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
+			this.otherWritable(flags, bytes);
+			return;
+		}
+		this.unconfirmed = 0;
+		this.writable = bytes;
+		this.flags = flags | IN_EVENT | ACTIVE;
+		try {
+			this.handler?.onWritable?.(this);
+			if (flags & PEER_ENDED)
+				this.closeIfWritten();
+		}
+		catch (e) {
+			this.failed(e, "write");
+		}
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
+			this.reportLate();
 	}
 
 	/** "connecting" (outgoing, not up yet), "open", or "closed". */
@@ -312,67 +483,13 @@ export class TcpEndpoint implements TcpConnection {
 		}
 	}
 
-	/** Read up to view.byteLength waiting bytes into view; how many. */
-	read(view: Uint8Array): number {
-		const socket = this.socket;
-		const readable = this.readable;
-		const length = view.length;
-		const count = length < readable ? length : readable;
-		if (!count || !socket)
-			return 0;
-		socket.read(count === length ? view : view.subarray(0, count));		// (lwip refuses a buffer longer than what it holds)
-		this.readable = readable - count;
-		this.bytesRead += count;
-		this.flags |= ACTIVE;
-		return count;
-	}
-
-	/**
-	 * Read up to count waiting bytes as a buffer of their own (a protocol
-	 * that hands the bytes on without copying them); undefined when none.
-	 */
-	take(count: number): ArrayBuffer | undefined {
-		const socket = this.socket;
-		const readable = this.readable;
-		if (count > readable)
-			count = readable;
-		if (!count || !socket)
-			return undefined;
-		const chunk = socket.read(count) as ArrayBuffer | undefined;
-		this.readable = readable - count;
-		if (!chunk)
-			return undefined;
-		this.bytesRead += chunk.byteLength;
-		this.flags |= ACTIVE;
-		return chunk;
-	}
-
-	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
-	write(data: Uint8Array | ArrayBuffer): number {
-		const length = data.byteLength;
-		const writable = this.writable;		// (0 once closed)
-		if (length > writable || !length)
-			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable)) : 0;
-		let left: unknown;
-		try {
-			left = this.socket!.write(data);
-		}
-		catch (e) {
-			// lwip after a reset: "not ready". A "would block" is a budget mistake, ours.
-			if (String((e as Error)?.message).includes("would block"))
-				throw e;
-			this.letGoOfSocket();
-			throw new ConnectionGone(`write refused: ${(e as Error)?.message}`);
-		}
-		if (typeof left !== "number") {
-			this.letGoOfSocket();
-			throw new ConnectionGone("write failed");
-		}
-		const rest = writable - length;
-		this.writable = rest < left ? rest : left;
-		this.unconfirmed += length;
-		this.flags |= ACTIVE;
-		return length;
+	/** The platform's write threw: a budget mistake (ours) is thrown again; otherwise the socket is let go; why, for ConnectionGone. */
+	private refused(e: unknown): string {
+		// lwip after a reset: "not ready". A "would block" is a budget mistake, ours.
+		if (String((e as Error)?.message).includes("would block"))
+			throw e;
+		this.letGoOfSocket();
+		return `write refused: ${(e as Error)?.message}`;
 	}
 
 	/** A write failed: close the platform's socket and keep it no more, so no byte goes to it again; the connection closes when its caller closes it (ConnectionGone), or at its owner's next check. */
@@ -468,24 +585,6 @@ export class TcpEndpoint implements TcpConnection {
 		this.report(closed[0], closed[1], closed[2]);
 	}
 
-	onReadable(bytes: number): void {
-		const flags = this.flags;
-		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
-			this.otherReadable(flags, bytes);
-			return;
-		}
-		this.readable = bytes;
-		this.flags = flags | IN_EVENT | ACTIVE;
-		try {
-			this.handler?.onReadable(this);
-		}
-		catch (e) {
-			this.failed(e, "read");
-		}
-		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
-			this.reportLate();
-	}
-
 	/** onReadable when closed (nothing), not yet open, or from inside another callback (the outer one reports). */
 	private otherReadable(flags: number, bytes: number): void {
 		if ((flags & STATE_BITS) === CLOSED)
@@ -502,27 +601,6 @@ export class TcpEndpoint implements TcpConnection {
 		finally {
 			this.end(outer);
 		}
-	}
-
-	onWritable(bytes: number): void {
-		const flags = this.flags;
-		if ((flags & (STATE_BITS | IN_EVENT)) !== OPEN) {
-			this.otherWritable(flags, bytes);
-			return;
-		}
-		this.unconfirmed = 0;
-		this.writable = bytes;
-		this.flags = flags | IN_EVENT | ACTIVE;
-		try {
-			this.handler?.onWritable?.(this);
-			if (flags & PEER_ENDED)
-				this.closeIfWritten();
-		}
-		catch (e) {
-			this.failed(e, "write");
-		}
-		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
-			this.reportLate();
 	}
 
 	/** onWritable when closed (nothing), the first budget of an outgoing connection (it comes up), or from inside another callback. */
@@ -603,12 +681,32 @@ export class TcpEndpoint implements TcpConnection {
 	}
 }
 
+// A protocol's connection (GUARDED) in its common state is served here, without
+// the call to the connection's method: these run for every read and every budget.
+
 function socketReadable(this: SocketThis, bytes: number): void {
-	this.target.onReadable(bytes);
+	const connection = this.target;
+	const flags = connection.flags;
+	if ((flags & (STATE_BITS | IN_EVENT | GUARDED)) === (OPEN | GUARDED)) {
+		connection.readable = bytes;
+		connection.flags = flags | ACTIVE;
+		connection.handler!.onReadable(connection);
+	}
+	else
+		connection.onReadable(bytes);
 }
 
 function socketWritable(this: SocketThis, bytes: number): void {
-	this.target.onWritable(bytes);
+	const connection = this.target;
+	const flags = connection.flags;
+	if ((flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED)) === (OPEN | GUARDED)) {
+		connection.unconfirmed = 0;
+		connection.writable = bytes;
+		connection.flags = flags | ACTIVE;
+		connection.handler!.onWritable?.(connection);
+	}
+	else
+		connection.onWritable(bytes);
 }
 
 function socketError(this: SocketThis, error?: Error): void {

@@ -219,8 +219,6 @@ export interface OpenOptions {
 	route?: WebSocketRoute;
 	/** Bytes read at most per read from now on. Default: as before. */
 	readSize?: number;
-	/** 4 bytes the server's parsers share for unmasking (FrameParserOptions.maskScratch). Default: the parser's own. */
-	maskScratch?: Uint8Array;
 	/**
 	 * The connection's role. The connection's MessageReader keeps this
 	 * object as its options (no object of its own), and the connection
@@ -364,132 +362,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	/* ------------------------------------------------- the hot paths, first */
-	// (XS finds a method by walking the prototype in declaration order: what runs for every message is declared first)
-
-	/** Send a text message; false when not open or the queue is full. */
-	sendText(text: string): boolean {
-		return this.enqueue(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
-	}
-
-	/**
-	 * Send a whole message of `type` (Opcode.TEXT: the bytes must be UTF-8) as
-	 * the bytes given, not copied: the same buffer may go to many connections.
-	 * False when not open or the queue is full.
-	 */
-	sendMessage(type: MessageType, data: ArrayBuffer | Uint8Array): boolean {
-		return this.enqueue(type, asBytes(data), true, false);
-	}
-
-	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
-	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
-		return this.enqueue(Opcode.BINARY, asBytes(data), true, false);
-	}
-
-	/**
-	 * Stream a message: the first piece after a complete message begins a new
-	 * one of `type` (Opcode.TEXT or Opcode.BINARY); later pieces continue it
-	 * whatever their type; `last` ends it. False when not open or the queue is full.
-	 */
-	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
-		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
-			: asBytes(data);
-		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
-	}
-
-	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
-		const flags = this.flags;
-		if ((flags & STATE_BITS) !== OPEN)
-			return false;
-		const size = bytes.byteLength;
-		const buffered = this.buffered;
-		if (buffered) {
-			if (buffered + size > this.reader!.options.maxQueue)
-				return false;
-		}
-		// (a whole message waits for an unfinished streamed one; pieces and messages behind queued bytes wait their turn)
-		else if (!(flags & QUEUED) && (piece || !(flags & STREAMING)) && this.writeWhole(opcode, bytes, size, fin)) {
-			if (piece)
-				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
-			return true;
-		}
-		const message: Outgoing = { opcode, bytes, offset: 0, fin };
-		this.buffered += size;
-		if (!piece && this.flags & STREAMING)
-			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
-		else {
-			const outgoing = this.outgoing ??= [];
-			this.flags |= QUEUED;
-			outgoing.push(message);
-			if (piece) {
-				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
-				const deferred = this.deferred;
-				if (fin && deferred) {
-					outgoing.push(...deferred);
-					this.deferred = undefined;
-				}
-			}
-		}
-		this.writeNow();
-		return true;
-	}
-
-	/**
-	 * The common case: nothing waits to be written, and the message (or
-	 * piece) is one frame: sendBuffer 0, or at most sendBuffer bytes. It is
-	 * written at once, as produce() would frame it, without a queue (no
-	 * arrays, no slots for them): a small one in one write (the writer's
-	 * scratch frame), a larger one as its header and then the payload as
-	 * the caller's bytes, as far as the budget takes it; the rest of the
-	 * frame waits in the queue (one view, WAITING: onDrain follows). False
-	 * when it cannot be (no budget even for a header, or a message
-	 * to fragment): the caller queues it.
-	 */
-	private writeWhole(opcode: number, bytes: Uint8Array, size: number, fin: boolean): boolean {
-		const tcp = this.tcp;
-		const writable = tcp.writable;		// (0 unless open)
-		if (writable < maxHeaderSize)
-			return false;
-		const sendBuffer = this.reader!.options.sendBuffer;
-		if (sendBuffer && size > sendBuffer)
-			return false;		// fragments (produce())
-		const options = this.options;
-		const writer = options.writer ?? this.writer;
-		try {
-			let rest: Uint8Array | undefined;
-			if (size <= smallPayload && writable >= size + maxHeaderSize) {
-				const frame = writer.scratchFrame(opcode, bytes, size, fin);
-				const written = tcp.write(frame);
-				if (written < writer.scratchLength)
-					rest = frame.slice(written);		// (the scratch is the writer's: what waits is copied)
-			}
-			else if (options.role === "client") {
-				const frame = new Uint8Array(writer.frame(opcode, bytes, fin));
-				const written = tcp.write(frame);
-				if (written < frame.length)
-					rest = frame.subarray(written);
-			}
-			else {
-				// Both from the writer before any write: it is the server's, shared, and a write may throw (the peer gone).
-				const header = writer.header(opcode, fin, size);
-				const payload = size ? writer.payloadView(bytes) : bytes;
-				if (tcp.write(header) < header.byteLength)
-					throw new Error("the budget did not take a frame header");		// the platform gave a budget it then refused
-				const written = size ? tcp.write(payload) : 0;
-				if (written < size)
-					rest = bytes.subarray(written);
-			}
-			if (rest) {		// what the budget did not take waits, as in writeQueued
-				this.queue = [rest];
-				this.flags |= QUEUED | WAITING;
-				this.countQueued(rest.byteLength);
-			}
-		}
-		catch (e) {
-			this.failLater(e);
-			this.later();
-		}
-		return true;
-	}
+	// (XS finds a method by walking the object's properties, then its prototype's, in
+	// declaration order, about 1 ns a step on the bench machine: a method 80 members down
+	// costs as much as a call. What runs for every message or budget is declared first:
+	// the TCP connection's events, sending, the reader's delivery, the dispatch loop.)
 
 	/** @internal */
 	onReadable(): void {
@@ -501,6 +377,61 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		// (budget for an idle connection: nothing to write, nothing to read, no dispatch)
 		if (this.flags & (QUEUED | WAITING | CLOSING_BITS | DRAIN_OWED | GONE) || this.tcp.readable)
 			this.dispatch();
+	}
+
+	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
+	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
+		// (sendMessage(Opcode.BINARY, data) without its call: the same lines)
+		const bytes = (data as Uint8Array).BYTES_PER_ELEMENT ? data as Uint8Array : new Uint8Array(data);
+		const size = bytes.byteLength;
+		const tcp = this.tcp;
+		if ((this.flags & (STATE_BITS | QUEUED | STREAMING)) === OPEN && size <= smallPayload && tcp.writable >= size + maxHeaderSize) {
+			const sendBuffer = this.reader!.options.sendBuffer;
+			if (!sendBuffer || size <= sendBuffer) {
+				const writer = this.options.writer ?? this.writer;
+				const frame = writer.scratchFrame(Opcode.BINARY, bytes, size, true);
+				const length = writer.scratchLength;
+				const written = tcp.send(frame, length);
+				if (written < length)
+					this.heldBack(frame, written);
+				return true;
+			}
+		}
+		return this.enqueue(Opcode.BINARY, bytes, true, false);
+	}
+
+	/**
+	 * Send a whole message of `type` (Opcode.TEXT: the bytes must be UTF-8) as
+	 * the bytes given, not copied: the same buffer may go to many connections.
+	 * False when not open or the queue is full.
+	 */
+	sendMessage(type: MessageType, data: ArrayBuffer | Uint8Array): boolean {
+		const bytes = (data as Uint8Array).BYTES_PER_ELEMENT ? data as Uint8Array : new Uint8Array(data);		// (asBytes(), without its call)
+		const size = bytes.byteLength;
+		const tcp = this.tcp;
+		// The common case in full, without a call to writeWhole() or enqueue() (each costs
+		// about as much as a third of the rest): open, nothing waiting, a small message the
+		// budget takes, one frame in one write from the writer's scratch.
+		if ((this.flags & (STATE_BITS | QUEUED | STREAMING)) === OPEN && size <= smallPayload && tcp.writable >= size + maxHeaderSize) {
+			const sendBuffer = this.reader!.options.sendBuffer;
+			if (!sendBuffer || size <= sendBuffer) {
+				const writer = this.options.writer ?? this.writer;
+				const frame = writer.scratchFrame(type, bytes, size, true);
+				const length = writer.scratchLength;
+				const written = tcp.send(frame, length);
+				if (written < length)
+					this.heldBack(frame, written);
+				return true;
+			}
+		}
+		return this.enqueue(type, bytes, true, false);
+	}
+
+	/** @internal */
+	onMessage(type: MessageType, data: ArrayBuffer): void {
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessage)
+			handler.onMessage(this, type, data);
 	}
 
 	/**
@@ -567,6 +498,221 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if ((this.flags & CLOSING_BITS) === LINGER << CLOSING_SHIFT)		// the peer still sends: linger on, up to the deadline
 			this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
 		return true;
+	}
+
+	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
+	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageData)
+			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
+	}
+
+	/** @internal */
+	onMessageStart(type: MessageType, length: number | undefined): void {
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageStart)
+			handler.onMessageStart(this, type, length);
+	}
+
+	/** @internal */
+	onMessageEnd(): void {
+		const handler = this.reader!.options.handler;
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageEnd)
+			handler.onMessageEnd(this);
+	}
+
+	/** Send a text message; false when not open or the queue is full. */
+	sendText(text: string): boolean {
+		return this.enqueue(Opcode.TEXT, new Uint8Array(ArrayBuffer.fromString(text)), true, false);
+	}
+
+	/** A frame from the writer's scratch was not all written: the rest waits (a copy: the scratch is the writer's); written < 0: the peer is gone, the connection closes once the call returned. */
+	private heldBack(frame: Uint8Array, written: number): void {
+		if (written < 0) {
+			this.failLater(new ConnectionGone(this.tcp.goneReason!));
+			this.later();
+			return;
+		}
+		const rest = frame.slice(written);
+		this.queue = [rest];
+		this.flags |= QUEUED | WAITING;
+		this.countQueued(rest.byteLength);
+	}
+
+	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
+		const flags = this.flags;
+		if ((flags & STATE_BITS) !== OPEN)
+			return false;
+		const size = bytes.byteLength;
+		const buffered = this.buffered;
+		if (buffered) {
+			if (buffered + size > this.reader!.options.maxQueue)
+				return false;
+		}
+		// (a whole message waits for an unfinished streamed one; pieces and messages behind queued bytes wait their turn)
+		else if (!(flags & QUEUED) && (piece || !(flags & STREAMING)) && this.writeWhole(opcode, bytes, size, fin)) {
+			if (piece)
+				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
+			return true;
+		}
+		const message: Outgoing = { opcode, bytes, offset: 0, fin };
+		this.buffered += size;
+		if (!piece && this.flags & STREAMING)
+			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
+		else {
+			const outgoing = this.outgoing ??= [];
+			this.flags |= QUEUED;
+			outgoing.push(message);
+			if (piece) {
+				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
+				const deferred = this.deferred;
+				if (fin && deferred) {
+					outgoing.push(...deferred);
+					this.deferred = undefined;
+				}
+			}
+		}
+		this.writeNow();
+		return true;
+	}
+
+	/**
+	 * The common case: nothing waits to be written, and the message (or
+	 * piece) is one frame: sendBuffer 0, or at most sendBuffer bytes. It is
+	 * written at once, as produce() would frame it, without a queue (no
+	 * arrays, no slots for them): a small one in one write (the writer's
+	 * scratch frame), a larger one as its header and then the payload as
+	 * the caller's bytes, as far as the budget takes it; the rest of the
+	 * frame waits in the queue (one view, WAITING: onDrain follows). False
+	 * when it cannot be (no budget even for a header, or a message
+	 * to fragment): the caller queues it.
+	 */
+	private writeWhole(opcode: number, bytes: Uint8Array, size: number, fin: boolean): boolean {
+		const tcp = this.tcp;
+		const writable = tcp.writable;		// (0 unless open)
+		if (writable < maxHeaderSize)
+			return false;
+		const sendBuffer = this.reader!.options.sendBuffer;
+		if (sendBuffer && size > sendBuffer)
+			return false;		// fragments (produce())
+		const options = this.options;
+		const writer = options.writer ?? this.writer;
+		let rest: Uint8Array | undefined;
+		if (size <= smallPayload && writable >= size + maxHeaderSize) {
+			// No try (a malloc and a setjmp in XS): send() answers -1 for a peer gone.
+			const frame = writer.scratchFrame(opcode, bytes, size, fin);
+			const length = writer.scratchLength;
+			const written = tcp.send(frame, length);
+			if (written < length)
+				this.heldBack(frame, written);
+			return true;
+		}
+		else {
+			try {
+				if (options.role === "client") {
+					const frame = new Uint8Array(writer.frame(opcode, bytes, fin));
+					const written = tcp.write(frame);
+					if (written < frame.length)
+						rest = frame.subarray(written);
+				}
+				else {
+					// Both from the writer before any write: it is the server's, shared, and a write may throw (the peer gone).
+					const header = writer.header(opcode, fin, size);
+					const payload = size ? writer.payloadView(bytes) : bytes;
+					if (tcp.write(header) < header.byteLength)
+						throw new Error("the budget did not take a frame header");		// the platform gave a budget it then refused
+					const written = size ? tcp.write(payload) : 0;
+					if (written < size)
+						rest = bytes.subarray(written);
+				}
+			}
+			catch (e) {
+				this.failLater(e);
+				this.later();
+				return true;
+			}
+		}
+		if (rest) {		// what the budget did not take waits, as in writeQueued
+			this.queue = [rest];
+			this.flags |= QUEUED | WAITING;
+			this.countQueued(rest.byteLength);
+		}
+		return true;
+	}
+
+	/** Write what the budget takes now, in a call of the application's: what it leads to (onDrain, a close) waits until the call returned. */
+	private writeNow(): void {
+		try {
+			this.writeQueued();
+		}
+		catch (e) {
+			this.failLater(e);
+		}
+		if (this.flags & (DRAIN_OWED | GONE))
+			this.later();
+	}
+
+	/** Write queued output, as much as the budget allows. Throws ConnectionGone (tcp/connection) when the peer is gone. */
+	private writeQueued(): void {
+		const tcp = this.tcp;
+		if (tcp.state !== "open")
+			return;
+		if (!this.queue && !this.outgoing) {
+			// Nothing to write: what the loop below ends with when it has written all.
+			this.flags &= ~QUEUED;
+			if (this.flags & WAITING)
+				this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
+			if (this.closingState === DRAIN)
+				this.linger();
+			return;
+		}
+		while (tcp.writable > 0) {
+			let queue = this.queue;
+			let head: Chunk | undefined = queue?.[0];
+			if (!head) {
+				if (this.closeSent || this.state !== OPEN)
+					break;
+				const frame = this.produce();		// may make the queue
+				if (frame) {
+					(this.queue ??= []).push(frame);
+					this.flags |= QUEUED;
+					this.countQueued(frame.byteLength);
+				}
+				queue = this.queue;
+				head = queue?.[0];
+				if (!head)
+					break;
+			}
+			if (head === this.pongFrame)
+				delete this.pongFrame;		// being written: a newer Ping gets its own Pong
+			const length = head.byteLength;
+			const count = length ? tcp.write(head) : 0;
+			if (count === length)
+				queue!.shift();
+			else
+				queue![0] = (head instanceof ArrayBuffer ? new Uint8Array(head) : head).subarray(count);
+			this.buffered -= count;
+		}
+		if (this.queue?.length || this.outgoing?.length) {
+			this.flags |= WAITING;		// bytes wait for budget: onDrain once they are written
+			return;
+		}
+		this.dropQueues();		// idle: no arrays, no slots for them
+		if (this.flags & WAITING)
+			this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
+		if (this.closingState === DRAIN)
+			this.linger();
+	}
+
+	/**
+	 * Stream a message: the first piece after a complete message begins a new
+	 * one of `type` (Opcode.TEXT or Opcode.BINARY); later pieces continue it
+	 * whatever their type; `last` ends it. False when not open or the queue is full.
+	 */
+	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
+		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
+			: asBytes(data);
+		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
 	}
 
 	/** CONNECTING, OPEN, CLOSING or CLOSED. */
@@ -784,70 +930,6 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (count)
 			queue.push(this.writer.payloadView(piece));
 		return undefined;
-	}
-
-	/** Write what the budget takes now, in a call of the application's: what it leads to (onDrain, a close) waits until the call returned. */
-	private writeNow(): void {
-		try {
-			this.writeQueued();
-		}
-		catch (e) {
-			this.failLater(e);
-		}
-		if (this.flags & (DRAIN_OWED | GONE))
-			this.later();
-	}
-
-	/** Write queued output, as much as the budget allows. Throws ConnectionGone (tcp/connection) when the peer is gone. */
-	private writeQueued(): void {
-		const tcp = this.tcp;
-		if (tcp.state !== "open")
-			return;
-		if (!this.queue && !this.outgoing) {
-			// Nothing to write: what the loop below ends with when it has written all.
-			this.flags &= ~QUEUED;
-			if (this.flags & WAITING)
-				this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
-			if (this.closingState === DRAIN)
-				this.linger();
-			return;
-		}
-		while (tcp.writable > 0) {
-			let queue = this.queue;
-			let head: Chunk | undefined = queue?.[0];
-			if (!head) {
-				if (this.closeSent || this.state !== OPEN)
-					break;
-				const frame = this.produce();		// may make the queue
-				if (frame) {
-					(this.queue ??= []).push(frame);
-					this.flags |= QUEUED;
-					this.countQueued(frame.byteLength);
-				}
-				queue = this.queue;
-				head = queue?.[0];
-				if (!head)
-					break;
-			}
-			if (head === this.pongFrame)
-				delete this.pongFrame;		// being written: a newer Ping gets its own Pong
-			const length = head.byteLength;
-			const count = length ? tcp.write(head) : 0;
-			if (count === length)
-				queue!.shift();
-			else
-				queue![0] = (head instanceof ArrayBuffer ? new Uint8Array(head) : head).subarray(count);
-			this.buffered -= count;
-		}
-		if (this.queue?.length || this.outgoing?.length) {
-			this.flags |= WAITING;		// bytes wait for budget: onDrain once they are written
-			return;
-		}
-		this.dropQueues();		// idle: no arrays, no slots for them
-		if (this.flags & WAITING)
-			this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
-		if (this.closingState === DRAIN)
-			this.linger();
 	}
 
 	/** No queues: an idle connection holds no arrays, nor slots for them (added again with the next send). */
@@ -1110,34 +1192,6 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	/* -------------------------------------------------- MessageReader events */
-
-	/** @internal */
-	onMessageStart(type: MessageType, length: number | undefined): void {
-		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageStart)
-			handler.onMessageStart(this, type, length);
-	}
-
-	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
-	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
-		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageData)
-			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
-	}
-
-	/** @internal */
-	onMessageEnd(): void {
-		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageEnd)
-			handler.onMessageEnd(this);
-	}
-
-	/** @internal */
-	onMessage(type: MessageType, data: ArrayBuffer): void {
-		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessage)
-			handler.onMessage(this, type, data);
-	}
 
 	/** @internal Ping: answer with a Pong carrying the same payload (5.5.2). */
 	onPing(payload: ArrayBuffer): void {

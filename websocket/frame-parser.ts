@@ -8,8 +8,9 @@
  *   Memory stays bounded whatever the frame length.
  * - Control frames (close/ping/pong, at most 125 bytes) are buffered and
  *   delivered once, whole, by onControl.
- * - Payloads are unmasked with the native Logical.xor, the 4-byte key
- *   rotated to the piece's offset within the frame.
+ * - Payloads are unmasked in place by websocket/mask (C, a machine word at
+ *   a time), the 4-byte key held as a number rotated to the piece's offset
+ *   within the frame.
  *
  * The parser rejects what a single frame header makes certain (reason in
  * onProtocolError, then it stops): RSV bits not allowed, reserved opcodes, control
@@ -19,8 +20,8 @@
  *
  * Ownership: feed() takes the chunk; the payload is unmasked in place.
  * - A handler with onDataRange gets each piece as a range of the chunk: no
- *   copy; the only allocations are views (slots, no chunk): one per read that
- *   holds a header, one to unmask a piece that shares its read with a header.
+ *   copy; the only allocation is a view (slots, no chunk) per read that
+ *   holds a header.
  *   The range is valid while the chunk is not reused by its feeder.
  * - Otherwise onData gets the chunk itself when a piece spans all of it,
  *   else a copy (slice) of the piece: one allocation per small message.
@@ -34,8 +35,8 @@
  * of being a handler of its own: one object per connection, not two.
  */
 
-import Logical from "logical";
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, type Role } from "websocket/constants";
+import { unmask } from "websocket/mask";
 
 /** What the parser reports; implement it on a long-lived object (no closures per frame). */
 export interface FrameHandler {
@@ -58,21 +59,14 @@ export interface FrameParserOptions {
 	role: Role;
 	/** RSV bits a negotiated extension allows, as header bits (0x40 RSV1, 0x20 RSV2, 0x10 RSV3). Default 0. */
 	allowedRsv?: number;
-	/**
-	 * 4 bytes the parser overwrites with the rotated masking key just before
-	 * each unmask, within feed(): parsers of one machine may share one (they
-	 * run one at a time; websocket/server gives its connections one). Default:
-	 * the parser makes its own at its first masked payload.
-	 */
-	maskScratch?: Uint8Array;
 }
 
 /** What pullPayload reads from: a socket's connection (tcp/connection's TcpEndpoint has both). */
 export interface PayloadSource {
 	/** Bytes waiting. */
 	readonly readable: number;
-	/** Read view.length waiting bytes into view (no more than readable). */
-	read(view: Uint8Array): number;
+	/** Read length (view.length) waiting bytes into view (no more than readable). */
+	read(view: Uint8Array, length: number): number;
 }
 
 const HEADER = 0;		// collecting the 2..14 header bytes
@@ -113,32 +107,14 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	/** A control frame's payload while it arrives, and its opcode (deleted once delivered: no slots between control frames). */
 	declare private control: Uint8Array | undefined;
 	declare private controlOpcode: number | undefined;
-	/** The key rotated for Logical.xor, when options.maskScratch is not given: made at the first masked payload. */
-	declare private ownScratch: Uint8Array | undefined;
 
 	constructor(handler: H, options: O) {
 		this.handler = handler;
 		this.options = options;
 	}
 
-	/** Whether the parser stopped (error or stop()). */
-	get stopped(): boolean {
-		return this.state === STOPPED;
-	}
-
-	/** True between frames: no partial header or payload pending. */
-	get idle(): boolean {
-		return this.state === HEADER && this.have === 0;
-	}
-
-	/** Ignore all further input (e.g. after a Close frame). */
-	stop(): void {
-		this.state = STOPPED;
-		if (this.control) {
-			delete this.control;
-			delete this.controlOpcode;
-		}
-	}
+	// feed and what it calls per frame first: XS finds a method by walking the
+	// prototype in declaration order (websocket/connection).
 
 	/** Parse the next bytes of the stream. The parser owns `chunk` from now on. */
 	feed(chunk: ArrayBuffer): void {
@@ -183,15 +159,10 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 			}
 			else if (state === DATA) {
 				const count = Math.min(this.remaining, end - at);
-				if (this.mask) {
-					// Unmask in place: the chunk itself, or a view of the piece's range (Logical.xor
-					// honors a view's offset and length), never a copy of the payload. A zero key
-					// (or an unmasked frame, for a client) leaves the bytes as they are.
-					this.unmask(count === end ? chunk : new Uint8Array(chunk, at, count));
-					const shift = (count & 3) << 3;
-					if (shift)
-						this.mask = (this.mask << shift) | (this.mask >>> (32 - shift));
-				}
+				// Unmask in place, the piece's range of the chunk (no view, no copy); the key comes
+				// back rotated past it. A zero key (or an unmasked frame, for a client) needs nothing.
+				if (this.mask)
+					this.mask = unmask(chunk, at, at + count, this.mask);
 				this.remaining -= count;
 				this.framePiece(chunk, at, at + count);
 				at += count;
@@ -212,93 +183,6 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 			else
 				return;
 		}
-	}
-
-	/**
-	 * For a subclass that assembles payloads itself: while a data frame's
-	 * payload streams, read as much of it as source holds (at most what
-	 * remains of the frame) straight into the buffer `into` at `at` (read(view)),
-	 * unmask it there, and count it down. How many bytes; 0 when no payload
-	 * streams or none waits. The caller accounts for them, and ends the
-	 * frame (endDataFrame) when none remain.
-	 */
-	protected pullPayload(source: PayloadSource, into: ArrayBuffer, at: number): number {
-		if (this.state !== DATA)
-			return 0;
-		const remaining = this.remaining;
-		let count = source.readable;
-		if (count > remaining)
-			count = remaining;
-		if (!count)
-			return 0;
-		const target = new Uint8Array(into, at, count);
-		source.read(target);
-		const mask = this.mask;
-		if (mask) {
-			// (unmask(), without the call: once per read of a large message)
-			const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
-			scratch[0] = mask >>> 24;
-			scratch[1] = mask >>> 16;
-			scratch[2] = mask >>> 8;
-			scratch[3] = mask;
-			Logical.xor(target, scratch);
-			const shift = (count & 3) << 3;
-			if (shift)
-				this.mask = (mask << shift) | (mask >>> (32 - shift));
-		}
-		this.remaining = remaining - count;
-		return count;
-	}
-
-	/* Hooks: the handler's events. A subclass overrides them to be its own handler. */
-
-	/** A data frame's header (FrameHandler.onFrameStart). */
-	protected frameStart(opcode: number, fin: boolean, length: number, rsv: number): void {
-		(this.handler as FrameHandler).onFrameStart(opcode, fin, length, rsv);
-	}
-
-	/** chunk[start, end), unmasked: onDataRange, else onData with the chunk itself when the piece spans it, else a copy. */
-	protected framePiece(chunk: ArrayBuffer, start: number, end: number): void {
-		const handler = this.handler as FrameHandler;
-		if (handler.onDataRange)
-			handler.onDataRange(chunk, start, end);
-		else
-			handler.onData(end - start === chunk.byteLength ? chunk : chunk.slice(start, end));
-	}
-
-	protected frameEnd(): void {
-		(this.handler as FrameHandler).onFrameEnd();
-	}
-
-	protected frameControl(opcode: number, payload: ArrayBuffer): void {
-		(this.handler as FrameHandler).onControl(opcode, payload);
-	}
-
-	protected frameError(closeCode: number, reason: string): void {
-		(this.handler as FrameHandler).onProtocolError(closeCode, reason);
-	}
-
-	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */
-	private checkFirstBytes(b0: number, b1: number): boolean {
-		const opcode = b0 & 0x0F;
-		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
-		if (b0 & 0x70 && b0 & 0x70 & ~(this.options.allowedRsv ?? 0))		// (no RSV bit, the common case: no lookup)
-			return this.fail(CloseCode.PROTOCOL_ERROR, "reserved bits set");
-		// Opcodes 3-7 and 0xB-0xF are reserved (5.2).
-		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG)
-			return this.fail(CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
-		if (opcode & 0x8) {
-			// Control frames MUST NOT be fragmented and carry at most 125 bytes (5.5).
-			if (!(b0 & 0x80))
-				return this.fail(CloseCode.PROTOCOL_ERROR, "fragmented control frame");
-			if ((b1 & 0x7F) > MAX_CONTROL_PAYLOAD)
-				return this.fail(CloseCode.PROTOCOL_ERROR, "control frame payload over 125 bytes");
-		}
-		// A server MUST close on an unmasked client frame; a client on a masked server frame (5.1).
-		const masked = this.options.role === "server";
-		if (!(b1 & 0x80) === masked)
-			return this.fail(CloseCode.PROTOCOL_ERROR, masked ? "unmasked frame from client" : "masked frame from server");
-		return true;
 	}
 
 	/** The header, at header[base...], is complete: decode length and mask, enter the payload state. */
@@ -344,9 +228,105 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		return this.state < STOPPED;		// (not stopped by a hook: STOPPED is the last state)
 	}
 
+	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */
+	private checkFirstBytes(b0: number, b1: number): boolean {
+		const opcode = b0 & 0x0F;
+		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
+		if (b0 & 0x70 && b0 & 0x70 & ~(this.options.allowedRsv ?? 0))		// (no RSV bit, the common case: no lookup)
+			return this.fail(CloseCode.PROTOCOL_ERROR, "reserved bits set");
+		// Opcodes 3-7 and 0xB-0xF are reserved (5.2).
+		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG)
+			return this.fail(CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
+		if (opcode & 0x8) {
+			// Control frames MUST NOT be fragmented and carry at most 125 bytes (5.5).
+			if (!(b0 & 0x80))
+				return this.fail(CloseCode.PROTOCOL_ERROR, "fragmented control frame");
+			if ((b1 & 0x7F) > MAX_CONTROL_PAYLOAD)
+				return this.fail(CloseCode.PROTOCOL_ERROR, "control frame payload over 125 bytes");
+		}
+		// A server MUST close on an unmasked client frame; a client on a masked server frame (5.1).
+		const masked = this.options.role === "server";
+		if (!(b1 & 0x80) === masked)
+			return this.fail(CloseCode.PROTOCOL_ERROR, masked ? "unmasked frame from client" : "masked frame from server");
+		return true;
+	}
+
 	protected endDataFrame(): void {
 		this.state = HEADER;
 		this.frameEnd();
+	}
+
+	/**
+	 * For a subclass that assembles payloads itself: while a data frame's
+	 * payload streams, read as much of it as source holds (at most what
+	 * remains of the frame) straight into the buffer `into` at `at` (read(view)),
+	 * unmask it there, and count it down. How many bytes; 0 when no payload
+	 * streams or none waits. The caller accounts for them, and ends the
+	 * frame (endDataFrame) when none remain.
+	 */
+	protected pullPayload(source: PayloadSource, into: ArrayBuffer, at: number): number {
+		if (this.state !== DATA)
+			return 0;
+		const remaining = this.remaining;
+		let count = source.readable;
+		if (count > remaining)
+			count = remaining;
+		if (!count)
+			return 0;
+		const target = new Uint8Array(into, at, count);
+		source.read(target, count);
+		const mask = this.mask;
+		if (mask)
+			this.mask = unmask(into, at, at + count, mask);
+		this.remaining = remaining - count;
+		return count;
+	}
+
+	/** Whether the parser stopped (error or stop()). */
+	get stopped(): boolean {
+		return this.state === STOPPED;
+	}
+
+	/** True between frames: no partial header or payload pending. */
+	get idle(): boolean {
+		return this.state === HEADER && this.have === 0;
+	}
+
+	/** Ignore all further input (e.g. after a Close frame). */
+	stop(): void {
+		this.state = STOPPED;
+		if (this.control) {
+			delete this.control;
+			delete this.controlOpcode;
+		}
+	}
+
+	/* Hooks: the handler's events. A subclass overrides them to be its own handler. */
+
+	/** A data frame's header (FrameHandler.onFrameStart). */
+	protected frameStart(opcode: number, fin: boolean, length: number, rsv: number): void {
+		(this.handler as FrameHandler).onFrameStart(opcode, fin, length, rsv);
+	}
+
+	/** chunk[start, end), unmasked: onDataRange, else onData with the chunk itself when the piece spans it, else a copy. */
+	protected framePiece(chunk: ArrayBuffer, start: number, end: number): void {
+		const handler = this.handler as FrameHandler;
+		if (handler.onDataRange)
+			handler.onDataRange(chunk, start, end);
+		else
+			handler.onData(end - start === chunk.byteLength ? chunk : chunk.slice(start, end));
+	}
+
+	protected frameEnd(): void {
+		(this.handler as FrameHandler).onFrameEnd();
+	}
+
+	protected frameControl(opcode: number, payload: ArrayBuffer): void {
+		(this.handler as FrameHandler).onControl(opcode, payload);
+	}
+
+	protected frameError(closeCode: number, reason: string): void {
+		(this.handler as FrameHandler).onProtocolError(closeCode, reason);
 	}
 
 	private endControlFrame(): void {
@@ -355,20 +335,9 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		delete this.control;
 		delete this.controlOpcode;
 		if (this.mask && payload.byteLength)
-			this.unmask(payload);
+			unmask(payload, 0, payload.byteLength, this.mask);
 		this.state = HEADER;
 		this.frameControl(opcode, payload);
-	}
-
-	/** XOR target with the key as rotated to its first byte (5.3); the scratch is written just before, so sharing it is safe. */
-	private unmask(target: ArrayBuffer | Uint8Array): void {
-		const rotated = this.mask;
-		const scratch = this.options.maskScratch ?? (this.ownScratch ??= new Uint8Array(4));
-		scratch[0] = rotated >>> 24;
-		scratch[1] = rotated >>> 16;
-		scratch[2] = rotated >>> 8;
-		scratch[3] = rotated;
-		Logical.xor(target, scratch);
 	}
 
 	/** Stop, and report the broken rule (frameError). */

@@ -85,45 +85,8 @@ export class FrameWriter {
 		}
 	}
 
-	text(text: string, fin = true): ArrayBuffer {
-		return this.frame(Opcode.TEXT, text, fin);
-	}
-
-	binary(data: Payload, fin = true): ArrayBuffer {
-		return this.frame(Opcode.BINARY, data, fin);
-	}
-
-	continuation(data: Payload, fin = true): ArrayBuffer {
-		return this.frame(Opcode.CONTINUATION, data, fin);
-	}
-
-	ping(payload?: Payload): ArrayBuffer {
-		return this.frame(Opcode.PING, payload);
-	}
-
-	pong(payload?: Payload): ArrayBuffer {
-		return this.frame(Opcode.PONG, payload);
-	}
-
-	/** A Close frame; see closePayload for code and reason rules. */
-	close(code?: number, reason?: string): ArrayBuffer {
-		return this.frame(Opcode.CLOSE, closePayload(code, reason));
-	}
-
-	/** One whole frame, header and (masked) payload in a single new ArrayBuffer. */
-	frame(opcode: number, data?: Payload, fin = true): ArrayBuffer {
-		const bytes = toBytes(data);
-		const length = bytes ? bytes.byteLength : 0;
-		const headerLength = this.writeHeaderCheck(opcode, fin, length);
-		const out = new Uint8Array(headerLength + length);
-		this.writeHeader(out, opcode, fin, length);
-		if (bytes && length) {
-			out.set(bytes, headerLength);
-			if (this.masking)
-				Logical.xor(out.subarray(headerLength), this.maskViews![0]);
-		}
-		return out.buffer as ArrayBuffer;
-	}
+	// scratchFrame, header and payloadView first: XS finds a method by walking the
+	// prototype in declaration order (websocket/connection).
 
 	/**
 	 * One whole data frame of `length` (data.byteLength, at most
@@ -184,6 +147,61 @@ export class FrameWriter {
 	}
 
 	/**
+	 * Next piece of the frame started by header(), as a view: server role, the
+	 * caller's bytes themselves (no copy: they must not change until written);
+	 * client role, a masked copy.
+	 */
+	payloadView(piece: Uint8Array): Uint8Array {
+		if (this.masking)
+			return new Uint8Array(this.payload(piece));
+		const length = piece.byteLength;
+		if (length > this.remaining)
+			throw new RangeError("payload longer than the frame header declared");
+		this.remaining -= length;
+		return piece;
+	}
+
+	text(text: string, fin = true): ArrayBuffer {
+		return this.frame(Opcode.TEXT, text, fin);
+	}
+
+	binary(data: Payload, fin = true): ArrayBuffer {
+		return this.frame(Opcode.BINARY, data, fin);
+	}
+
+	continuation(data: Payload, fin = true): ArrayBuffer {
+		return this.frame(Opcode.CONTINUATION, data, fin);
+	}
+
+	ping(payload?: Payload): ArrayBuffer {
+		return this.frame(Opcode.PING, payload);
+	}
+
+	pong(payload?: Payload): ArrayBuffer {
+		return this.frame(Opcode.PONG, payload);
+	}
+
+	/** A Close frame; see closePayload for code and reason rules. */
+	close(code?: number, reason?: string): ArrayBuffer {
+		return this.frame(Opcode.CLOSE, closePayload(code, reason));
+	}
+
+	/** One whole frame, header and (masked) payload in a single new ArrayBuffer. */
+	frame(opcode: number, data?: Payload, fin = true): ArrayBuffer {
+		const bytes = toBytes(data);
+		const length = bytes ? bytes.byteLength : 0;
+		const headerLength = this.writeHeaderCheck(opcode, fin, length);
+		const out = new Uint8Array(headerLength + length);
+		this.writeHeader(out, opcode, fin, length);
+		if (bytes && length) {
+			out.set(bytes, headerLength);
+			if (this.masking)
+				Logical.xor(out.subarray(headerLength), this.maskViews![0]);
+		}
+		return out.buffer as ArrayBuffer;
+	}
+
+	/**
 	 * Next piece of the frame started by header(). Server role: the piece
 	 * itself as an ArrayBuffer (no copy when `piece` is a whole ArrayBuffer).
 	 * Client role: a masked copy; `piece` is not modified.
@@ -205,21 +223,6 @@ export class FrameWriter {
 			this.offset += length;
 		}
 		return out;
-	}
-
-	/**
-	 * Next piece of the frame started by header(), as a view: server role, the
-	 * caller's bytes themselves (no copy: they must not change until written);
-	 * client role, a masked copy.
-	 */
-	payloadView(piece: Uint8Array): Uint8Array {
-		if (this.masking)
-			return new Uint8Array(this.payload(piece));
-		const length = piece.byteLength;
-		if (length > this.remaining)
-			throw new RangeError("payload longer than the frame header declared");
-		this.remaining -= length;
-		return piece;
 	}
 
 	/** Payload bytes the frame begun by header() still expects. */

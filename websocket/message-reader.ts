@@ -68,8 +68,6 @@ export interface MessageReaderOptions {
 	streaming?: boolean;
 	/** RSV bits an extension negotiated (0x40 = RSV1). Default 0: any RSV bit is an error. */
 	allowedRsv?: number;
-	/** 4 bytes shared by the parsers of one machine for unmasking (FrameParserOptions.maskScratch). */
-	maskScratch?: Uint8Array;
 }
 
 /** In MessageReader's type: the current frame is the message's last. */
@@ -89,8 +87,8 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 	declare private utf8: number;
 	/** Whole mode: the current message is one frame not yet begun (it may arrive as one slice). */
 	declare private single: boolean | undefined;
-	/** Whole mode: the message assembled so far. */
-	declare private buffer: Uint8Array | undefined;
+	/** Whole mode: the message assembled so far (an ArrayBuffer: pull() needs no getter for it). */
+	declare private buffer: ArrayBuffer | undefined;
 	declare private filled: number;
 	/** Whole mode: the message taken whole from one piece. */
 	declare private taken: ArrayBuffer | undefined;
@@ -100,27 +98,8 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 		super(handler, options);
 	}
 
-	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
-	get given(): O {
-		return this.options;
-	}
-
-	/** True when a fragmented message is in progress. */
-	get inMessage(): boolean {
-		return this.type !== 0;
-	}
-
-	/** Largest message accepted (options.maxMessage, default 65536). */
-	private get maxMessage(): number {
-		return this.options.maxMessage ?? 65536;
-	}
-
-	/** Ignore all further input; drops any partial message. */
-	override stop(): void {
-		super.stop();
-		if (this.buffer || this.taken)
-			this.buffer = this.taken = undefined;
-	}
+	// pull and the frame hooks first: XS finds a method by walking the prototype in
+	// declaration order, this class's before FrameParser's (websocket/connection).
 
 	/**
 	 * Whole mode, inside a data frame of a message being assembled: read the
@@ -138,7 +117,7 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 		if (!buffer)
 			return 0;
 		const filled = this.filled;
-		const count = this.pullPayload(source, buffer.buffer as ArrayBuffer, filled);		// (reserve() made it: offset 0)
+		const count = this.pullPayload(source, buffer, filled);
 		if (!count)
 			return 0;
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
@@ -210,11 +189,11 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 				return;
 			}
 			this.reserve(this.total);
-			this.buffer!.set(new Uint8Array(chunk, start, count), 0);
+			new Uint8Array(this.buffer!).set(new Uint8Array(chunk, start, count), 0);
 			this.filled = count;
 		}
 		else {
-			this.buffer!.set(new Uint8Array(chunk, start, count), this.filled);
+			new Uint8Array(this.buffer!).set(new Uint8Array(chunk, start, count), this.filled);
 			this.filled += count;
 		}
 	}
@@ -241,11 +220,33 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 			else if (!buffer)
 				data = new ArrayBuffer(0);
 			else if (buffer.byteLength === this.filled)
-				data = buffer.buffer as ArrayBuffer;
+				data = buffer;
 			else
-				data = (buffer.buffer as ArrayBuffer).slice(0, this.filled);
+				data = buffer.slice(0, this.filled);
 			this.handler.onMessage?.(type as MessageType, data);
 		}
+	}
+
+	/** The options object as given (a WebSocket connection keeps its OpenOptions here, websocket/connection). */
+	get given(): O {
+		return this.options;
+	}
+
+	/** True when a fragmented message is in progress. */
+	get inMessage(): boolean {
+		return this.type !== 0;
+	}
+
+	/** Largest message accepted (options.maxMessage, default 65536). */
+	private get maxMessage(): number {
+		return this.options.maxMessage ?? 65536;
+	}
+
+	/** Ignore all further input; drops any partial message. */
+	override stop(): void {
+		super.stop();
+		if (this.buffer || this.taken)
+			this.buffer = this.taken = undefined;
 	}
 
 	/** @internal FrameParser hook */
@@ -296,9 +297,9 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 		// Grow geometrically (capped at maxMessage) so many small fragments don't copy quadratically.
 		if (buffer)
 			size = Math.max(size, Math.min(buffer.byteLength * 2, this.maxMessage));
-		const next = new Uint8Array(size);
+		const next = new ArrayBuffer(size);
 		if (buffer && this.filled)
-			next.set(buffer.subarray(0, this.filled));
+			new Uint8Array(next).set(new Uint8Array(buffer, 0, this.filled));
 		this.buffer = next;
 	}
 

@@ -160,13 +160,12 @@ export class WebSocketServer {
 	readonly #heads = new Map<WebSocketEndpoint, RequestHeadParser>();
 	/** The largest send queue of any connection (ConnectionOptions.queueStats). */
 	readonly #queueStats = { maxQueued: 0 };
-	/*
-	 * Shared by every connection, not one each (a writer and a mask buffer
-	 * are 15 slots): frames are built, and payloads unmasked, synchronously
-	 * within one call, and the machine runs one call at a time.
+	/**
+	 * What every connection is made with: one object, which each keeps
+	 * (ConnectionOptions), with one frame writer for them all, not one each:
+	 * frames are built synchronously within one call, and the machine runs
+	 * one call at a time.
 	 */
-	readonly #maskScratch = new Uint8Array(4);
-	/** What every connection is made with: one object, which each keeps (ConnectionOptions). */
 	readonly #connectionOptions: ConnectionOptions;
 	/** The access key of each route that needs one. */
 	readonly #keys = new Map<WebSocketRoute, string>();
@@ -217,7 +216,6 @@ export class WebSocketServer {
 			sendBuffer: options.sendBuffer ?? 0,
 			maxQueue: options.maxQueue ?? 8192,
 			readSize: options.readSize ?? 1024,
-			maskScratch: this.#maskScratch,
 		}, options.slowTimeout ?? 2000, this.#peers, this.log);
 		this.#routes.push(route);
 		if (key)

@@ -42,8 +42,9 @@ references in the same run: the native operations alone (one copy +
 Logical.xor: the ceiling), a per-byte JS loop (the floor), Moddable's own
 ECMA-419 WebSocket client fed the same frames, and with --baseline the
 WebSocket modules of another commit. It also checks the native UTF-8
-validator (websocket/utf8.c) against the last JS validator, feed by feed
-(section "check", not timed).
+validator (websocket/utf8.c) against the last JS validator, feed by feed,
+and the native unmask (websocket/mask.c) against a byte-at-a-time
+reference at every alignment (section "check", not timed).
 
 options:
   --baseline <ref>  also time the WebSocket reader, writer and validator of this commit
@@ -303,12 +304,59 @@ export function prepareBaseline(ref: string): { dir: string; commit: string } {
 	return { dir, commit };
 }
 
+/** The device's manifests whose "modules" maps name the files of the device modules the bench app imports. */
+const deviceManifests = ["websocket/manifest.json", "tcp/manifest.json", "modules/manifest.json", "app/manifest.json"];
+
+/**
+ * The device modules the bench app imports, directly or through each other,
+ * each mapped to its file as the device's own manifests map it: derived
+ * from the imports and the manifests on every build, so that a device module
+ * that starts importing another needs no change to the bench. What the
+ * bench's manifest maps itself (the socket doubles, the plain socket) stays
+ * its own, and its imports are not followed.
+ */
+export function benchDeviceModules(): Record<string, string> {
+	const benchDir = path.join(projectRoot, "host-harness", "bench", "xs");
+	const own = new Set(Object.keys((JSON.parse(fs.readFileSync(path.join(benchDir, "manifest.json"), "utf8")) as { modules: object }).modules));
+	const files = new Map<string, string>();
+	for (const name of deviceManifests) {
+		const file = path.join(projectRoot, name);
+		const modules = (JSON.parse(fs.readFileSync(file, "utf8")) as { modules?: Record<string, unknown> }).modules ?? {};
+		for (const [specifier, value] of Object.entries(modules))
+			if (typeof value === "string" && !specifier.includes("*") && specifier !== "~" && !value.includes("$("))
+				files.set(specifier, path.resolve(path.dirname(file), value));
+	}
+	const found: Record<string, string> = {};
+	const visit = (source: string) => {
+		for (const match of fs.readFileSync(source, "utf8").matchAll(/\b(?:from|import)\s+"([^"]+)"/g)) {
+			const specifier = match[1];
+			const base = files.get(specifier);
+			if (!base || own.has(specifier) || found[specifier])
+				continue;
+			found[specifier] = base;
+			for (const extension of [".ts", ".js"])
+				if (fs.existsSync(base + extension))
+					visit(base + extension);
+		}
+	};
+	for (const file of fs.readdirSync(benchDir))
+		if (/\.(js|ts)$/.test(file) && !file.endsWith(".d.ts"))
+			visit(path.join(benchDir, file));
+	return found;
+}
+
 /** Build the XS app; returns a private copy of its mc.so. */
 export function buildBenchXs(sdk: Sdk, options: BenchXsOptions): string {
 	const outDir = path.join(projectRoot, "build", "bench-xs");
 	fs.mkdirSync(outDir, { recursive: true });
 	const baseline = prepareBaseline(options.baseline);
-	const manifest = path.join(projectRoot, "host-harness", "bench", "xs", "manifest.json");
+	// The bench's own manifest, and the device modules it imports (benchDeviceModules), in a
+	// manifest of a folder named as the bench's ("xs": the app's name, and its library's path).
+	const manifest = path.join(outDir, "manifest", "xs", "manifest.json");
+	fs.mkdirSync(path.dirname(manifest), { recursive: true });
+	const generated = JSON.stringify({ include: [path.join(projectRoot, "host-harness", "bench", "xs", "manifest.json")], modules: benchDeviceModules() }, null, "\t");
+	if (!fs.existsSync(manifest) || fs.readFileSync(manifest, "utf8") !== generated)
+		fs.writeFileSync(manifest, generated);
 	const args = ["-m", "-p", "lin", "-o", outDir, "-t", "build", manifest, `benchMs=${options.ms}`, `benchRounds=${options.rounds}`, `benchCount=${options.count}`, `benchOnly=${options.only}`];
 	const env = { ...sdkEnvironment(sdk, projectRoot), BENCH_XS_BASELINE: baseline.dir };
 	const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });

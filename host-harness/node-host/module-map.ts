@@ -6,10 +6,11 @@
  * to this folder's host providers; the project's own device modules map to
  * their folders, named as the manifests name them ("app/tcp-echo-server").
  *
- * Deviation: one device module of our own is native on XS and has a host
+ * Deviation: two device modules of our own are native on XS and have a host
  * twin here instead: "websocket/utf8" (websocket/utf8.c + utf8.js, the
  * UTF-8 validation loop) is utf8.ts, the same rules in JS (its header lists
- * where it differs). Listed among the platform modules so that it wins over
+ * where it differs), and "websocket/mask" (mask.c + mask.js, the masking
+ * loop) is mask.ts. Listed among the platform modules so that they win over
  * the websocket/ folder rule in the loader hook and under vitest.
  */
 
@@ -33,8 +34,9 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"instrumentation": "instrumentation",
 	"preference": "preference",
 	"websocket": "sdk-websocket",
-	// Ours, native on XS (websocket/utf8.c): its JS twin.
+	// Ours, native on XS (websocket/utf8.c, websocket/mask.c): their JS twins.
 	"websocket/utf8": "utf8",
+	"websocket/mask": "mask",
 };
 
 /** Top-level folders holding device modules; "app/tcp-echo-server" is app/tcp-echo-server.ts. */

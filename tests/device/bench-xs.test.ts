@@ -63,11 +63,15 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 		}
 	});
 
-	it("validates UTF-8 natively on XS: the C loop agrees with the JS rules feed by feed, and allocates nothing per message", () => {
+	it("validates UTF-8 and unmasks natively on XS: the C loops agree with the JS rules and a byte-at-a-time reference, and validation allocates nothing per message", () => {
 		// bench/xs/utf8-check.ts on XS: sequences over the rules' boundary bytes, long text in offset views, validate()'s refusals.
 		const check = row("check", "UTF-8: Utf8Validator (websocket/utf8.c) vs the last JS validator", "ours");
 		expect(check.error).toBeUndefined();
 		expect(check.count!).toBeGreaterThan(100_000);
+		// bench/xs/mask-check.ts on XS: websocket/mask.c at every alignment against a byte-at-a-time reference.
+		const mask = row("check", "masking: unmask (websocket/mask.c) vs a byte-at-a-time reference", "ours");
+		expect(mask.error).toBeUndefined();
+		expect(mask.count!).toBeGreaterThan(10_000);
 		for (const size of [64, 1024, 65536])
 			for (const kind of ["ascii", "mixed"]) {
 				expect(row("validate", `${size} ${kind}`, "ours").chunkBytes, `${size} ${kind}`).toBe(0);

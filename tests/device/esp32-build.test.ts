@@ -17,7 +17,7 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		const build = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
 		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
 		for (const module of ["main", "app/app", "app/config", "modules/log", "wifi/station", "app/tcp-echo-server", "app/tcp-echo-client", "app/udp-echo-server", "udp/server", "websocket/uri", "app/ws-broadcast", "app/ws-log", "app/mac-address", "app/sdk-echo-server",
-			"websocket/frame-parser", "websocket/message-reader", "websocket/validation", "websocket/utf8", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "app/ws-echo-server", "websocket/client", "app/ws-client-session",
+			"websocket/frame-parser", "websocket/message-reader", "websocket/validation", "websocket/utf8", "websocket/mask", "websocket/frame-writer", "websocket/handshake", "websocket/connection", "websocket/server", "app/ws-echo-server", "websocket/client", "app/ws-client-session",
 			"wifi/provisioning", "wifi/credentials", "wifi/form", "wifi/provisioning-secrets", "wifi/provisioning-guard", "rng",
 			// The clock: SNTP on ECMA-419 UDP, and Moddable's time (Time.set sets the board's clock).
 			"sntp/client", "sntp/packet", "modules/clock", "time",
@@ -32,6 +32,7 @@ describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc
 		}
 		// websocket/utf8's host function is linked into the image (the C side, utf8.c, is compiled by the ESP-IDF half of the build).
 		expect(fs.readFileSync(build.archive, "latin1")).toContain("xs_websocket_utf8_validate");
+		expect(fs.readFileSync(build.archive, "latin1")).toContain("xs_websocket_mask_unmask");
 		// setup/network must be ours (wifi/sdk-network-setup), so that a wrong password cannot hold main back.
 		const setup = build.modules.get("setup/network");
 		expect(setup).toBeDefined();

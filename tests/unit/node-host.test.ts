@@ -34,6 +34,7 @@ describe("node host module routing", () => {
 		expect((await resolve("timer", fromDevice, next)).url).toMatch(/node-host\/timer\.js$/);
 		// Our native module (websocket/utf8.c) goes to its host twin, not to the websocket/ folder.
 		expect((await resolve("websocket/utf8", fromDevice, next)).url).toMatch(/node-host\/utf8\.js$/);
+		expect((await resolve("websocket/mask", fromDevice, next)).url).toMatch(/node-host\/mask\.js$/);
 		expect((await resolve("websocket/validation", fromDevice, next)).url).toMatch(/\/websocket\/validation\.js$/);
 	});
 

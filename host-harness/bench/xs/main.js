@@ -39,6 +39,8 @@ import * as heap from "bench/heap";
 import { validate as nativeValidate } from "websocket/utf8";
 import { Utf8Validator as LastJsValidator } from "bench/js-validation";
 import { checkUtf8 } from "bench/utf8-check";
+import { unmask } from "websocket/mask";
+import { checkMask } from "bench/mask-check";
 import { startEchoServer } from "echo-adapter";
 import { startWebSocketServer } from "ws-adapter";
 
@@ -608,6 +610,25 @@ if (!filter || "check utf8 ours".includes(filter))
 		try {
 			const t0 = heap.now();
 			const { checked, mismatches } = checkUtf8(nativeValidate, new Utf8Validator(), new LastJsValidator(), buffer => buffer.transfer());
+			record.count = checked;
+			record.ms = Math.round((heap.now() - t0) / 1e6);
+			if (mismatches.length)
+				record.error = `${mismatches.length} mismatches: ${mismatches.join("; ")}`;
+		}
+		catch (e) {
+			record.error = String(e?.message ?? e);
+		}
+		emit(record);
+	});
+
+// websocket/mask (C) against a byte-at-a-time reference at every alignment
+// (bench/xs/mask-check.ts; the unit tests run it on the Node host's twin). Not timed.
+if (!filter || "check mask ours".includes(filter))
+	cases.push(() => {
+		const record = { section: "check", group: "masking: unmask (websocket/mask.c) vs a byte-at-a-time reference", impl: "ours" };
+		try {
+			const t0 = heap.now();
+			const { checked, mismatches } = checkMask(unmask);
 			record.count = checked;
 			record.ms = Math.round((heap.now() - t0) / 1e6);
 			if (mismatches.length)
