@@ -27,13 +27,14 @@ if (!Number.isSafeInteger(seed) || seed < 0)
 function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshakeTimeoutMs: number } {
 	if (tier.target !== "board")
 		return tier.pace === "node"
-			? { cases: 10_000, concurrency: { ws: 6, tcp: 4, udp: 4 }, scale: "full", timeoutMs: 5000, handshakeTimeoutMs: 500, maxDelayMs: 3 }
+			? { cases: 4000, concurrency: { ws: 6, tcp: 4, udp: 4 }, scale: "full", timeoutMs: 5000, handshakeTimeoutMs: 500, maxDelayMs: 3 }
 			// The simulator reads its sockets every 20 ms: pauses up to 25 ms between writes split a case across its polls.
-			: { cases: 1500, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25 };
+			: { cases: 800, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25 };
 	const config = tier.board!.config;
 	return {
-		// lwip: a simulator over lwIP, fast enough for the thousand.
-		cases: tier.pace === "node" || tier.name === "lwip" ? 1000 : 300,
+		// The lan tiers: node's and the simulator's device again, over a link (a few hundred cases judge the link);
+		// lwip: the board's stack; a board: as many as its pace allows in a few minutes.
+		cases: tier.name === "lan-node" ? 300 : tier.name === "lan-sim" ? 150 : tier.pace === "node" || tier.name === "lwip" ? 600 : 300,
 		concurrency: { ws: Math.max(1, Math.min(3, Number(config.wsMaxClients ?? 4) - 1)), tcp: Math.min(2, Number(config.tcpMaxClients ?? 2)), udp: 2 },
 		scale: tier.pace === "node" ? "full" : "small",
 		maxDelayMs: tier.pace === "node" ? 3 : 25,
