@@ -15,9 +15,8 @@
  */
 
 import { followLog, type Log } from "modules/log";
-import type { WebSocketConnection, WebSocketHandler } from "websocket/connection";
+import type { ConnectionRoute, WebSocketConnection, WebSocketHandler } from "websocket/connection";
 import { MessageType } from "websocket/constants";
-import type { WebSocketRoute } from "websocket/route";
 import type { WebSocketRouteOptions } from "websocket/server";
 
 export interface LogRouteOptions {
@@ -30,7 +29,7 @@ export class WebSocketLog implements WebSocketHandler {
 	readonly maxQueue: number;
 	private readonly log: Log;
 	/** The route followed, while anyone follows it. */
-	private following: WebSocketRoute | undefined;
+	private following: ConnectionRoute | undefined;
 
 	constructor(options: LogRouteOptions) {
 		this.maxQueue = options.maxQueue ?? 4096;

@@ -70,7 +70,6 @@ import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler }
 import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
 import { FrameWriter, smallPayload } from "websocket/frame-writer";
 import { MessageReader, type MessageHandler } from "websocket/message-reader";
-import type { WebSocketRoute } from "websocket/route";
 
 /** A lingering connection closes once the peer has been quiet this long (ms)… */
 const lingerQuiet = 100;
@@ -128,6 +127,28 @@ const QUEUED = 0x4000;
 export type Chunk = ArrayBuffer | Uint8Array;
 /** Data for a send: bytes, or a string sent as UTF-8. */
 export type SendData = ArrayBuffer | Uint8Array | string;
+
+/**
+ * The server's route a connection was opened on, as the connection shows
+ * it (websocket/route's WebSocketRoute implements it): its path, its
+ * connections, and one message to all of them. Declared here so that the
+ * connection needs nothing of the route's module (which needs the
+ * connection's).
+ */
+export interface ConnectionRoute extends Iterable<WebSocketConnection> {
+	/** The path served. */
+	readonly path: string;
+	/** Its connections: opened (onOpen) and not yet closed (onClose). */
+	readonly count: number;
+	/** Clients whose queue could not take the last broadcast they were sent. */
+	readonly lagging: number;
+	/** Broadcast deliveries skipped because a client's queue was full. */
+	readonly skipped: number;
+	/** A client that could take no broadcast for this long (ms) is failed with 1008; 0: never. */
+	readonly slowTimeout: number;
+	/** One message to every OPEN connection of the route but `except`; how many took it. */
+	broadcast(type: MessageType, data: SendData, except?: WebSocketConnection): number;
+}
 
 /** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator), over TLS when tls is set. */
 export type SocketTarget = { from: TCP } | { address: string; port: number; tls?: TlsOptions };
@@ -216,7 +237,7 @@ export interface OpenOptions {
 	/** Subprotocol the handshake selected. */
 	protocol?: string;
 	/** The server's route the connection is opened on (websocket/route); none on a client. */
-	route?: WebSocketRoute;
+	route?: ConnectionRoute;
 	/** Bytes read at most per read from now on. Default: as before. */
 	readSize?: number;
 	/**
@@ -274,7 +295,7 @@ export interface WebSocketConnection {
 	/** Subprotocol the handshake selected, if any. */
 	readonly protocol: string | undefined;
 	/** The server's route it belongs to, from onOpen to onClose (websocket/route: its other connections, broadcast); undefined on a client's. */
-	readonly route: WebSocketRoute | undefined;
+	readonly route: ConnectionRoute | undefined;
 	/** The application's own per-connection value. */
 	context: unknown;
 	/** The peer's Close code (1005 when it carried none); undefined until it arrives. */
@@ -759,7 +780,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	/** The server's route it was opened on, until onClose has returned; undefined on a client's connection. */
-	get route(): WebSocketRoute | undefined {
+	get route(): ConnectionRoute | undefined {
 		return this.openOptions?.route;
 	}
 

@@ -27,7 +27,7 @@
  */
 
 import type { Log } from "modules/log";
-import { OPEN, type OpenOptions, type SendData, type WebSocketConnection } from "websocket/connection";
+import { OPEN, type ConnectionRoute, type OpenOptions, type SendData, type WebSocketConnection } from "websocket/connection";
 import { CloseCode, type MessageType } from "websocket/constants";
 
 /** A client whose queue could not take a broadcast: since when, and how many it missed. */
@@ -39,7 +39,7 @@ class Lag {
 	}
 }
 
-export class WebSocketRoute {
+export class WebSocketRoute implements ConnectionRoute {
 	/** The path served (exact match, query ignored). */
 	readonly path: string;
 	/** @internal What each of the route's connections is opened with: one frozen object, which each connection keeps. */

@@ -482,7 +482,10 @@ export class WebSocketServer {
 
 	/** From a connection (ConnectionOwner): TCP closed, before its handler's onClose. */
 	private closed(connection: WebSocketEndpoint): void {
-		connection.route?.closed(connection);
+		// The connection shows its route as a ConnectionRoute: the server's own object for it is among its routes.
+		const opened = connection.route;
+		if (opened)
+			this.#routes.find(route => route === opened)?.closed(connection);
 		this.#heads.delete(connection);
 		this.#forget(connection);
 		this.#release(connection);
