@@ -96,6 +96,8 @@ export abstract class TlsRecordSocket {
 	protected abstract handshake(read: boolean): void;
 	/** Why TCP ended before the handshake completed. */
 	protected abstract endedDuringHandshake(): string;
+	/** "client" or "server": the peer, in causes. */
+	protected abstract peerRole(): string;
 
 	/**
 	 * ECMA-419 read: read(count) or read() returns a new buffer; read(buffer) fills the
@@ -269,7 +271,12 @@ export abstract class TlsRecordSocket {
 		this.failed = true;
 		let error: Error | undefined;
 		if (e !== undefined) {
-			const message = String((e as Error)?.message ?? e);
+			let message = String((e as Error)?.message ?? e);
+			const alert = this.session?.alert;
+			if (alert && message.startsWith("alert: "))		// the engine's words for an alert it read (ssl_alert.js)
+				message = `the ${this.peerRole()} sent TLS alert ${alert.description} (level ${alert.level}): it refused the handshake or failed`;
+			else if (!message)		// the engine's reads of a message too short throw an Error without one (ssl_stream.js)
+				message = `the ${this.peerRole()} sent a malformed TLS message`;
 			error = new Error(this.ready ? `TLS error with ${this.peer}: ${message}` : `TLS handshake with ${this.peer} failed: ${message}`);
 		}
 		if (!this.ready)

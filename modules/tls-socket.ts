@@ -56,6 +56,10 @@ export default class TlsSocket extends TlsRecordSocket {
 		this.tcp.readable = this.tcp.writable = 0;
 	}
 
+	protected peerRole(): string {
+		return "server";
+	}
+
 	protected endedDuringHandshake(): string {
 		return "the server closed the connection during the TLS handshake";
 	}

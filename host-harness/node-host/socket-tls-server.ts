@@ -29,8 +29,13 @@
  * - The record layer is OpenSSL's: records of any size up to 16 KiB, a
  *   write budget that is TCP's, not 96 bytes under it.
  * - A client that sends an alert: Node says the alert's name ("… alert
- *   unknown ca"), the device its number ("… TLS alert 48 …"). Causes Node
- *   reports that the device never sees pass through as Node words them.
+ *   unknown ca"), the device its number ("… TLS alert 48 …"). A client that
+ *   offers TLS 1.3 only: Node's server says "the client does not offer TLS
+ *   1.2", the device's engine finds none of its suites ("the client offers
+ *   no cipher suite the device serves"). Malformed records:
+ *   OpenSSL's reason ("unexpected message"), the device's engine its own.
+ *   Causes Node reports that the device never sees pass through as Node
+ *   words them.
  */
 
 import * as tls from "node:tls";
@@ -103,10 +108,13 @@ function describe(error: (Error & { code?: string }) | undefined): string {
 			return "the client does not speak TLS (its request is not a TLS record)";
 		case "ERR_SSL_NO_SHARED_CIPHER":
 			return "the client offers no cipher suite the device serves (TLS_RSA_WITH_AES_128_CBC_SHA and the other RSA key exchange suites)";
+		case "ERR_SSL_UNSUPPORTED_PROTOCOL":
+			return "the client does not offer TLS 1.2";
 		default:
 			if (/socket disconnected before secure TLS connection|socket hang up/i.test(error!.message))
 				return "the client closed the connection during the TLS handshake";
-			return error!.message;
+			// OpenSSL's reason ("unexpected message"), not its multi-line report.
+			return (error as { reason?: string }).reason ?? error!.message.split("\n")[0];
 	}
 }
 
