@@ -62,7 +62,7 @@ export const schema = freezeSchema({
 	wsLruPurge: { kind: "flag", default: false, doc: "a client beyond wsMaxClients closes the longest-idle client (1001) instead of being answered 503" },
 	wsKey: { kind: "string", default: "", doc: "access key of the log and broadcast routes: a client gives it as Authorization: Bearer <key>, a bearer.<key> subprotocol or ?key=<key>, else 401; a wrong one makes its address wait, doubling (429). Letters, digits and -._~, 8 to 64 (empty: those routes are open, and the boot log warns)" },
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
-	wsTls: { kind: "flag", default: false, doc: "serve the WebSocket server, its routes and page over TLS (wss://, https://) with wsTlsCertificate and wsTlsKey: TLS 1.2, RSA key exchange, an RSA certificate; about 10 KB of heap per connection more, and a handshake of seconds on a board (docs/measurements.md)" },
+	wsTls: { kind: "flag", default: false, doc: "serve the WebSocket server, its routes and page over TLS (wss://, https://) with wsTlsCertificate and wsTlsKey: TLS 1.2, RSA key exchange, an RSA certificate; about 4 KB more XS heap per client" },
 	wsTlsCertificate: { kind: "string", default: "ws-tls-cert.pem", doc: "wsTls: the server's certificate, then its chain if any: a resource name (DER, or PEM holding one or more CERTIFICATE blocks) or base64:<DER>[,base64:<DER>…]" },
 	wsTlsKey: { kind: "string", default: "ws-tls-key.pem", doc: "wsTls: the certificate's private key, unencrypted PKCS #8 RSA: a resource name (DER, or PEM \"BEGIN PRIVATE KEY\") or base64:<DER>" },
 
