@@ -101,11 +101,11 @@ function readClient(session: Session, wire: HandshakeWire): boolean {
 	}
 }
 
-type Digests = Record<string, ConstructorParameters<typeof RenegotiationDigest>[0]>;
+type Digests = NonNullable<Session["handshakeDigests"]>;
 
 /** The server's flight after the ClientHello, its ServerHello with renegotiation_info: on the wire and in the handshake's hash alike. */
 function serverFlight(session: Session, wire: HandshakeWire): boolean {
-	const digests = (session as unknown as { handshakeDigests: Digests }).handshakeDigests;
+	const digests = session.handshakeDigests ?? {};
 	const own: Digests = {};
 	for (const name in digests) {
 		own[name] = digests[name];
@@ -138,7 +138,7 @@ export default class TlsServerSocket extends TlsRecordSocket {
 		Object.defineProperty(manager, "getCerts", { value: ownCertificates });
 		Object.defineProperty(manager, "getKey", { value: ownKey });
 		// A server has written nothing before the ClientHello: the hash starts from nothing (see above).
-		(session as unknown as { handshakeMessages: SSLStream }).handshakeMessages = new SSLStream();
+		session.handshakeMessages = new SSLStream();
 		this.session = session;
 		this.connected = true;
 		this.tcp = new TCP({

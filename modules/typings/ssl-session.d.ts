@@ -36,6 +36,10 @@ declare module "ssl/session" {
 		certificateManager: CertificateManager;
 		alert?: { level: number; description: number };
 		handshakeProcess: number;
+		/** The handshake messages so far, before the hashes exist (the server has none before the ClientHello). */
+		handshakeMessages?: { getChunk(): Uint8Array };
+		/** The handshake's running hashes by name (SHA256 in TLS 1.2), from the ClientHello on. */
+		handshakeDigests?: Record<string, { write(data: ArrayBuffer | Uint8Array): void; close(keep?: boolean): ArrayBuffer }>;
 		chosenCipher?: { keyExchangeAlgorithm: number; value: number[] };
 		/** The record being read: its first byte is the record's content type (20..23 in TLS). */
 		packetBuffer?: Uint8Array & { offset: number } | null;
