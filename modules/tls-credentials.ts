@@ -76,7 +76,7 @@ export function loadServerCredentials(certificate: string, key: string): TlsServ
 }
 
 /** rsaEncryption, 1.2.840.113549.1.1.1, as DER content bytes. */
-const RSA_OID = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01];
+const RSA_OID: readonly number[] = Object.freeze([0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01]);
 
 /** Whether a PKCS #8 key's algorithm is rsaEncryption: the OID's bytes within its first 32. */
 function isRsaPkcs8(key: Uint8Array): boolean {

@@ -17,7 +17,7 @@
  */
 
 /** The extension: type 0xff01, length 1, renegotiated_connection of length 0. Preceded by the extensions' length (7 bytes in all). */
-const EXTENSIONS = [0x00, 0x05, 0xFF, 0x01, 0x00, 0x01, 0x00];
+const EXTENSIONS: readonly number[] = Object.freeze([0x00, 0x05, 0xFF, 0x01, 0x00, 0x01, 0x00]);
 const HANDSHAKE = 22, CLIENT_HELLO = 1, SERVER_HELLO = 2;
 
 /** Whether a ClientHello record (header, then the handshake message) offers secure renegotiation: the SCSV or the extension. */
