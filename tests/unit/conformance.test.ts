@@ -136,7 +136,7 @@ class ServerSideReader {
 				size = 4;
 			}
 			const key = wire.subarray(at + size, at + size + 4);
-			const payload = Buffer.from(wire.subarray(at + size + 4, at + size + 4 + length)).map((b, i) => b ^ key[i & 3]);
+			const payload = Buffer.from(Buffer.from(wire.subarray(at + size + 4, at + size + 4 + length)).map((b, i) => b ^ key[i & 3]));
 			frames.push({ opcode: wire[at] & 0xF, payload: payload.toString("latin1") });
 			at += size + 4 + length;
 		}
