@@ -35,6 +35,7 @@ import { echoServer } from "app/tcp-echo-server";
 import { echoClient } from "app/tcp-echo-client";
 import { udpEchoServer } from "app/udp-echo-server";
 import { loadCa } from "modules/secure-socket";
+import { loadServerCredentials } from "modules/tls-credentials";
 import { WebSocketServer } from "websocket/server";
 import { WebSocketEcho } from "app/ws-echo-server";
 import { WebSocketBroadcast } from "app/ws-broadcast";
@@ -145,6 +146,7 @@ export class App {
 				heartbeat: config.wsHeartbeat,
 				protocols: config.wsProtocols ? config.wsProtocols.split(",").map(p => p.trim()).filter(Boolean) : [],
 				lruPurge: config.wsLruPurge,
+				tls: config.wsTls ? loadServerCredentials(config.wsTlsCertificate, config.wsTlsKey) : undefined,
 			});
 			server.route(config.wsPath, new WebSocketEcho(server.log), WebSocketEcho.routeOptions);
 			if (config.wsBroadcastPath) {
@@ -186,6 +188,8 @@ export class App {
 					server.start();
 					endpoints.ws = server.port;
 					endpoints.wsPath = config.wsPath;
+					if (config.wsTls)
+						endpoints.wsTls = true;
 					if (config.wsBroadcastPath)
 						endpoints.wsBroadcastPath = config.wsBroadcastPath;
 					if (config.wsLogPath)

@@ -62,6 +62,9 @@ export const schema = freezeSchema({
 	wsLruPurge: { kind: "flag", default: false, doc: "a client beyond wsMaxClients closes the longest-idle client (1001) instead of being answered 503" },
 	wsKey: { kind: "string", default: "", doc: "access key of the log and broadcast routes: a client gives it as Authorization: Bearer <key>, a bearer.<key> subprotocol or ?key=<key>, else 401; a wrong one makes its address wait, doubling (429). Letters, digits and -._~, 8 to 64 (empty: those routes are open, and the boot log warns)" },
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
+	wsTls: { kind: "flag", default: false, doc: "serve the WebSocket server, its routes and page over TLS (wss://, https://) with wsTlsCertificate and wsTlsKey: TLS 1.2, RSA key exchange, an RSA certificate; about 4 KB more XS heap per client" },
+	wsTlsCertificate: { kind: "string", default: "ws-tls-cert.pem", doc: "wsTls: the server's certificate, then its chain if any: a resource name (DER, or PEM holding one or more CERTIFICATE blocks) or base64:<DER>[,base64:<DER>…]" },
+	wsTlsKey: { kind: "string", default: "ws-tls-key.pem", doc: "wsTls: the certificate's private key, unencrypted PKCS #8 RSA: a resource name (DER, or PEM \"BEGIN PRIVATE KEY\") or base64:<DER>" },
 
 	httpPage: { kind: "flag", default: true, doc: "serve the device's own page at / on the WebSocket server's port: it opens the broadcast route (else the echo) and shows messages as they come" },
 
@@ -192,6 +195,9 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });
 		}
 	}
+	// The SDK's WebSocket module (wsImpl=sdk) serves plain TCP only.
+	if (config.wsServer && config.wsTls && config.wsImpl !== "ours")
+		problems.push({ key: "wsTls", message: "TLS is served by the kit's WebSocket server only (wsImpl=ours)" });
 	// WPA2 takes a passphrase of 8 to 63 characters (IEEE 802.11i); "open" and "" are the two words for the others.
 	const passphrase = String(config.provisionPassword);
 	if (passphrase !== "" && passphrase !== "open" && (passphrase.length < 8 || passphrase.length > 63))

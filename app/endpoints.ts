@@ -13,6 +13,8 @@ export interface ServiceEndpoints {
 	tcpClient?: string;
 	ws?: number;
 	wsPath?: string;
+	/** The WebSocket server's port serves TLS (wss://, https://). */
+	wsTls?: boolean;
 	wsBroadcastPath?: string;
 	/** The device's log, on the WebSocket server's port. */
 	wsLogPath?: string;

@@ -1,9 +1,10 @@
 /*
- * The one place a client picks its socket: plain ECMA-419 TCP, or TLS
- * (modules/tls-socket.ts) when given `tls` — the same API either way, so
- * websocket/connection.ts and app/tcp-echo-client.ts change only where they
- * construct it. And the CA a config key names (wsClientCa, tcpClientCa),
- * loaded once at boot.
+ * The one place a connection picks its socket: plain ECMA-419 TCP, or TLS
+ * when given `tls` — a client's (modules/tls-socket.ts) for an address, a
+ * server's (modules/tls-server-socket.ts) for an accepted socket — the same
+ * API every way, so websocket/connection.ts and tcp/connection.ts change
+ * only where they construct it. And the CA a config key names (wsClientCa,
+ * tcpClientCa), loaded once at boot.
  *
  * With TLS, onError receives the cause as its argument (an Error, or
  * undefined when the peer simply closed, as on TCP); a plain TCP socket
@@ -14,6 +15,8 @@ import TCP from "embedded:io/socket/tcp";
 import Resource from "Resource";
 import Base64 from "base64";
 import TlsSocket from "modules/tls-socket";
+import TlsServerSocket from "modules/tls-server-socket";
+import type { TlsServerCredentials } from "modules/tls-credentials";
 
 export interface TlsOptions {
 	/** SNI and the name the server's certificate must carry (RFC 6066 3, RFC 6125). */
@@ -24,10 +27,15 @@ export interface TlsOptions {
 
 /**
  * An accepted socket to adopt, or an address to connect to, over TLS when
- * tls is set. The callbacks run with the socket as `this`, and the socket
- * carries `target` (ECMA-419): what they reach their owner through.
+ * tls is set (a server's credentials, a client's CA). The callbacks run with
+ * the socket as `this`, and the socket carries `target` (ECMA-419): what
+ * they reach their owner through.
  */
-export type SocketOptions<Target = unknown> = ({ from: TCP; tls?: undefined } | {
+export type SocketOptions<Target = unknown> = ({
+	from: TCP;
+	/** Serve TLS on the accepted socket with these credentials. */
+	tls?: TlsServerCredentials;
+} | {
 	address: string;
 	port: number;
 	/** Connect over TLS: SNI and certificate name, and the CA that must vouch for the server. */
@@ -54,11 +62,13 @@ export interface PlatformSocket {
 	close(): void;
 }
 
-/** A connecting socket: TLS when options.tls is set, else TCP. */
+/** An adopted or connecting socket: TLS when options.tls is set, else TCP. */
 export function openSocket<Target>(options: SocketOptions<Target>): PlatformSocket {
 	if (!options.tls)
 		return new TCP(options as ConstructorParameters<typeof TCP>[0]);
-	const { tls, ...rest } = options as SocketOptions & { tls: TlsOptions };
+	const { tls, ...rest } = options as SocketOptions & { tls: TlsOptions | TlsServerCredentials };
+	if ("from" in rest)
+		return new TlsServerSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsServerSocket>[0]);
 	return new TlsSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsSocket>[0]);
 }
 

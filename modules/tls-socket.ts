@@ -2,106 +2,35 @@
  * A TLS client socket with the ECMA-419 TCP socket's API, on Moddable's own
  * TLS engine (ssl/session, $(MODDABLE)/modules/crypt/tls_419.json): what
  * modules/secure-socket.ts builds for wss:// and the TCP echo client's TLS.
+ * The record layer, the callbacks and every way a connection fails are
+ * modules/tls-record-socket.ts (shared with the server socket); here, the
+ * client's session and handshake.
  *
- * It follows the SDK's `embedded:io/socket/tcp/tls`
- * ($(MODDABLE)/examples/io/tcp/tlssocket/tlssocket.js): the same session
- * calls in the same order, reads of one record at a time, a write budget
- * under TCP's by a record's overhead. It differs where that socket cannot
- * serve a device that must keep running:
- * - A failed handshake (a certificate refused, a TLS error, an alert from
- *   the server, bytes that are not TLS) threw out of the platform callback,
- *   which aborts XS ("XS abort: unhandled exception", the whole app gone).
- *   Here every callback catches, and onError(error) receives an Error whose
- *   message says the cause.
  * - Certificates are checked by modules/tls-chain.ts, not by the SDK's
  *   check, which accepts a leaf signed by any key when the CA's own
  *   certificate follows it (see there). Verification cannot be turned off:
  *   the options have no `verify`.
- * - An alert during the handshake made the SDK socket report itself ready
- *   (session.handshake() returns true then too): here it is a failure.
- * - The budget stays 96 bytes under TCP's after a write too (the SDK
- *   socket's 32 is less than a CBC record's overhead).
- * - write() returns undefined once TCP refused the record (the SDK socket
- *   returned NaN), and a zero-length write asks TCP for its budget without
- *   sending an empty record: the probes of websocket/connection.ts and
- *   tcp/connection.ts work as on a TCP socket.
- * - onError(error): the ECMA-419 callback with one argument added, the
- *   cause. It comes once; after it no other callback comes.
- *
- * SNI is the configured server name (RFC 6066 3); TLS 1.2 only (the SDK
- * engine's protocolVersion 0x303), cipher suites ECDHE_RSA, DHE_RSA, RSA
- * (tls_common.json): the server needs an RSA certificate.
+ * - SNI is the configured server name (RFC 6066 3); TLS 1.2 only (the SDK
+ *   engine's protocolVersion 0x303), cipher suites ECDHE_RSA, DHE_RSA, RSA
+ *   (tls_common.json): the server needs an RSA certificate.
  */
 
 import TCP from "embedded:io/socket/tcp";
 import Session from "ssl/session";
-import Timer from "timer";
 import { checkServerChain } from "modules/tls-chain";
 import type { TlsOptions } from "modules/secure-socket";
+import { TlsRecordSocket, wireError, wireReadable, wireWritable, type TlsCallbacks, type Wire } from "modules/tls-record-socket";
 
-/**
- * Room left in TCP's budget for a record's own bytes: header 5, and with
- * GCM nonce 8 + tag 16, with CBC IV 16 + MAC up to 48 (SHA-384) + padding
- * up to 16. The SDK socket leaves 96 at first but 32 after each write,
- * too little for CBC: a record written to the full budget would then not
- * fit TCP's.
- */
-const recordOverhead = 96;
-const nothing = new ArrayBuffer(0);
-
-
-export interface TlsSocketOptions {
+export interface TlsSocketOptions extends TlsCallbacks<TlsSocket> {
 	address: string;
 	port: number;
 	nodelay?: boolean;
 	secure: TlsOptions;
-	target?: unknown;
-	onReadable?: (this: TlsSocket, bytes: number) => void;
-	onWritable?: (this: TlsSocket, bytes: number) => void;
-	onError?: (this: TlsSocket, error?: Error) => void;
 }
 
-/** The TCP socket with the counters the session updates. */
-type Wire = TCP & { readable: number; writable: number; target: TlsSocket };
-
-/*
- * The TCP socket's callbacks, one function each for every connection (in
- * flash, preloaded) rather than closures made per connection; they reach
- * their TlsSocket as this.target (the ECMA-419 target option). Members are
- * TypeScript `private`, not `#`: XS gives every instance a slot for each #
- * field and each #method.
- */
-function wireReadable(this: Wire, bytes: number): void {
-	this.target.tcpReadable(bytes);
-}
-
-function wireWritable(this: Wire, bytes: number): void {
-	this.target.tcpWritable(bytes);
-}
-
-function wireError(this: Wire): void {
-	this.target.tcpError();
-}
-
-export default class TlsSocket {
-	target: unknown;
-	private readonly peer: string;
-	private readonly options: TlsSocketOptions;
-	private tcp: Wire | undefined;
-	private session: Session | undefined;
-	private connected = false;
-	private ready = false;
-	private failed = false;
-	/** Decrypted bytes of the current record, from position. */
-	private data: Uint8Array | undefined;
-	private position = 0;
-	/** Reading the next record waits for the next turn once the app read this one. */
-	private next: Timer | undefined;
-
+export default class TlsSocket extends TlsRecordSocket {
 	constructor(options: TlsSocketOptions) {
-		this.options = options;
-		this.target = options.target;
-		this.peer = `${options.address}:${options.port}`;
+		super(options as TlsCallbacks<TlsRecordSocket>, `${options.address}:${options.port}`);
 		const { serverName, ca } = options.secure;
 		const session = new Session({ serverName, protocolVersion: 0x303 });
 		const manager = session.certificateManager;
@@ -127,186 +56,25 @@ export default class TlsSocket {
 		this.tcp.readable = this.tcp.writable = 0;
 	}
 
-	/** Decrypted bytes: read() all of the record, read(n) n of them (n at most what onReadable said). */
-	/**
-	 * ECMA-419 read: read(count) or read() returns a new buffer; read(buffer) fills the
-	 * buffer (or view) given, up to what is waiting, and returns how many bytes it took.
-	 */
-	read(what?: number | ArrayBuffer | ArrayBufferView): ArrayBuffer | number | undefined {
-		const data = this.data;
-		if (!data)
-			return undefined;
-		const available = data.byteLength - this.position;
-		let result: ArrayBuffer | number;
-		let count: number;
-		if (typeof what === "object") {
-			const target = what instanceof ArrayBuffer ? new Uint8Array(what) : new Uint8Array(what.buffer, what.byteOffset, what.byteLength);
-			count = Math.min(target.byteLength, available);
-			target.set(data.subarray(this.position, this.position + count));
-			result = count;
-		}
-		else {
-			count = what ?? available;
-			if (count > available)
-				throw new RangeError("invalid");
-			result = data.slice(this.position, this.position + count).buffer;
-		}
-		this.position += count;
-		if (this.position === data.byteLength) {
-			this.data = undefined;
-			if (this.tcp?.readable)
-				this.next ??= Timer.set(() => {
-					this.next = undefined;
-					if (this.tcp?.readable)
-						this.tcpReadable(this.tcp.readable);
-				});
-		}
-		return result;
+	protected peerRole(): string {
+		return "server";
 	}
 
-	/** Send data as one record; the budget left, or undefined once the connection failed. */
-	write(data: ArrayBuffer | Uint8Array): number | undefined {
-		const tcp = this.tcp;
-		if (!tcp || !this.ready)
-			return undefined;
-		if (!data.byteLength) {
-			const left = tcp.write(nothing) as unknown;
-			return typeof left === "number" ? Math.max(0, left - recordOverhead) : undefined;
-		}
-		this.session!.write(tcp, data);
-		const left = tcp.writable as unknown;
-		return typeof left === "number" && !Number.isNaN(left) ? Math.max(0, left - recordOverhead) : undefined;
-	}
-
-	/** Close now: a close_notify alert when the session is up (best effort), then TCP. */
-	close(): void {
-		const tcp = this.tcp;
-		if (this.next)
-			Timer.clear(this.next);
-		this.next = undefined;
-		if (tcp && this.ready && !this.failed) {
-			try {
-				this.session!.close(tcp);
-			}
-			catch {
-				// the peer is gone: nothing to tell it
-			}
-		}
-		this.tcp = undefined;
-		this.session = undefined;
-		this.data = undefined;
-		tcp?.close();
-	}
-
-	/** @internal The TCP socket's callback (wire*, above). */
-	tcpWritable(bytes: number): void {
-		const tcp = this.tcp;
-		if (!tcp || this.failed)
-			return;
-		this.connected = true;
-		tcp.writable = bytes;
-		try {
-			if (!this.ready)
-				this.handshake(false);
-			else if (bytes > recordOverhead)
-				this.options.onWritable?.call(this, bytes - recordOverhead);
-		}
-		catch (e) {
-			this.fail(e);
-		}
-	}
-
-	/** @internal The TCP socket's callback (wire*, above). */
-	tcpReadable(bytes: number): void {
-		const tcp = this.tcp;
-		if (!tcp || this.failed)
-			return;
-		tcp.readable = bytes;
-		if (this.data)
-			return;		// the app has not read the last record yet
-		try {
-			if (!this.ready)
-				this.handshake(true);
-			else
-				this.deliver();
-		}
-		catch (e) {
-			this.fail(e);
-		}
-	}
-
-	/** @internal The TCP socket's callback (wire*, above). */
-	tcpError(): void {
-		if (this.failed || !this.tcp)
-			return;
-		if (this.ready)
-			this.fail(undefined);		// the peer closed or reset: as on TCP, no cause to tell
-		else if (this.connected)
-			this.fail(new Error("the server closed the connection during the TLS handshake"));
-		else
-			this.fail(new Error("connection refused or unreachable"));
+	protected endedDuringHandshake(): string {
+		return "the server closed the connection during the TLS handshake";
 	}
 
 	/** The SDK socket's #messageHandler() before ready: one handshake step, then the records waiting. */
-	private handshake(read: boolean): void {
+	protected handshake(read: boolean): void {
 		const session = this.session!, tcp = this.tcp!;
 		if (session.handshake(tcp))
 			this.established();
 		else if (read) {
-			this.checkRecord();
+			this.checkRecord("server");
 			session.read(tcp);		// handshake records only: the server speaks after us
-			this.checkRecord();
+			this.checkRecord("server");
 			if (!this.ready && !this.failed && session.handshake(tcp))
 				this.established();
 		}
-	}
-
-	/** A server that answers in plain text ("HTTP/1.1 400…") would have the engine wait for a 20 KB record: say so at once. */
-	private checkRecord(): void {
-		const record = this.session!.packetBuffer;
-		if (record && record.offset >= 1 && (record[0] < 20 || record[0] > 23))
-			throw new Error(`the server does not speak TLS (its answer starts with 0x${record[0].toString(16)}, not a TLS record)`);
-	}
-
-	private established(): void {
-		const alert = this.session!.alert;
-		if (alert) {
-			this.fail(new Error(`TLS alert ${alert.description} (level ${alert.level}) during the handshake`));
-			return;
-		}
-		this.ready = true;
-		this.tcpWritable(this.tcp!.writable);
-		if (this.tcp?.readable && !this.data && !this.failed)
-			this.deliver();		// a record that came with the server's Finished
-	}
-
-	private deliver(): void {
-		const data = this.session!.read(this.tcp!);
-		if (data === undefined)
-			return;		// no whole record yet
-		if (data === null) {		// close_notify or an alert: the session is over
-			this.fail(undefined);
-			return;
-		}
-		if (!data.byteLength)
-			return;
-		this.data = data;
-		this.position = 0;
-		this.options.onReadable?.call(this, data.byteLength);
-	}
-
-	/** Once: close TCP, then onError with the cause (undefined: the peer closed, as on TCP). */
-	private fail(e: unknown): void {
-		if (this.failed)
-			return;
-		this.failed = true;
-		let error: Error | undefined;
-		if (e !== undefined) {
-			const message = String((e as Error)?.message ?? e);
-			error = new Error(this.ready ? `TLS error with ${this.peer}: ${message}` : `TLS handshake with ${this.peer} failed: ${message}`);
-		}
-		if (!this.ready)
-			this.close();
-		this.options.onError?.call(this, error);
 	}
 }

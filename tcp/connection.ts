@@ -60,6 +60,7 @@
 
 import type TCP from "embedded:io/socket/tcp";
 import { openSocket, type PlatformSocket, type TlsOptions } from "modules/secure-socket";
+import type { TlsServerCredentials } from "modules/tls-credentials";
 import { peerName, type Log } from "modules/log";
 import { CloseCause } from "tcp/close-cause";
 
@@ -109,7 +110,8 @@ export interface TcpConnectionOwner {
 	closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void;
 }
 
-export type TcpConnectionOptions = ({ from: TCP } | { address: string; port: number; tls?: TlsOptions }) & {
+/** An accepted socket (over TLS with a server's credentials), or an address to connect to (over TLS with a CA). */
+export type TcpConnectionOptions = ({ from: TCP; tls?: TlsServerCredentials } | { address: string; port: number; tls?: TlsOptions }) & {
 	owner: TcpConnectionOwner;
 	/**
 	 * The handler, when it is the owner as well: a protocol on TCP (a
@@ -244,7 +246,7 @@ export class TcpEndpoint implements TcpConnection {
 		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
-			...(from ? { from } : { address: to.address, port: to.port, tls: to.tls }),
+			...(from ? { from, tls: (options as { tls?: TlsServerCredentials }).tls } : { address: to.address, port: to.port, tls: to.tls }),
 			...(options.nodelay ? { nodelay: true } : undefined),
 			target: this,
 			onReadable: socketReadable,

@@ -64,6 +64,7 @@
 import Timer from "timer";
 import type { Log } from "modules/log";
 import type { TlsOptions } from "modules/secure-socket";
+import type { TlsServerCredentials } from "modules/tls-credentials";
 import type TCP from "embedded:io/socket/tcp";
 import { CloseCause } from "tcp/close-cause";
 import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
@@ -150,8 +151,8 @@ export interface ConnectionRoute extends Iterable<WebSocketConnection> {
 	broadcast(type: MessageType, data: SendData, except?: WebSocketConnection): number;
 }
 
-/** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator), over TLS when tls is set. */
-export type SocketTarget = { from: TCP } | { address: string; port: number; tls?: TlsOptions };
+/** An accepted socket to adopt, or an address to connect to (dotted IPv4 on the simulator), over TLS when tls is set (a server's credentials, a client's CA). */
+export type SocketTarget = { from: TCP; tls?: TlsServerCredentials } | { address: string; port: number; tls?: TlsOptions };
 
 /** What owns a connection: the server or a client. It reads the HTTP handshake while the connection is CONNECTING. */
 export interface ConnectionOwner {

@@ -58,6 +58,7 @@ import {
 } from "websocket/http-routes";
 import { WebSocketRoute } from "websocket/route";
 import { RetryGate, keyProblem, presentedKey, sameKey } from "websocket/access";
+import type { TlsServerCredentials } from "modules/tls-credentials";
 
 /** Read the handshake in pieces this small, so what follows the head is small too. */
 const HANDSHAKE_READ = 1024;
@@ -111,9 +112,18 @@ export interface WebSocketServerOptions {
 	lruPurge?: boolean;
 	/** Tag of the server's log lines. Default "ws-server". */
 	logTag?: string;
+	/**
+	 * Serve wss:// (and HTTPS on the HTTP routes): every accepted connection
+	 * runs a TLS server handshake with these credentials first
+	 * (modules/tls-server-socket: TLS 1.2, RSA key exchange, an RSA
+	 * certificate); modules/tls-credentials loadServerCredentials() reads
+	 * them from resources or base64. A client that fails the handshake is
+	 * closed and logged, as any connection that fails. Default none: ws://.
+	 */
+	tls?: TlsServerCredentials;
 }
 
-type Settings = Required<WebSocketServerOptions>;
+type Settings = Required<Omit<WebSocketServerOptions, "tls">> & { tls: TlsServerCredentials | undefined };
 
 /*
  * The server is the owner of all its connections (no object per connection
@@ -183,6 +193,7 @@ export class WebSocketServer {
 			protocols: options.protocols ?? [],
 			lruPurge: options.lruPurge ?? false,
 			logTag: options.logTag ?? "ws-server",
+			tls: options.tls,
 		};
 		this.log = new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
@@ -297,7 +308,7 @@ export class WebSocketServer {
 		const { heartbeat, lruPurge, maxClients } = this.options;
 		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
 		this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
-		this.log.info(`WebSocket server listening on port ${this.port}, ${this.#routes.map(r => r.path).join(", ")}, ` +
+		this.log.info(`WebSocket server listening on port ${this.port}${this.options.tls ? " (TLS)" : ""}, ${this.#routes.map(r => r.path).join(", ")}, ` +
 			`${maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`);
 	}
 
@@ -330,7 +341,8 @@ export class WebSocketServer {
 			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
 			return;
 		}
-		const connection = new WebSocketEndpoint({ from }, this.#connectionOptions);
+		const tls = this.options.tls;
+		const connection = new WebSocketEndpoint(tls ? { from, tls } : { from }, this.#connectionOptions);
 		this.#peers.add(connection);
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");

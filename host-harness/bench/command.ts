@@ -31,12 +31,14 @@ import { udpSender } from "../oracle/udp-echo.js";
 import { memoryUsage, parseMemoryArgs, runMemoryBench } from "./memory.js";
 import { benchXsUsage, parseBenchXsArgs, runBenchXsCommand } from "./xs.js";
 import { parseTlsMemoryArgs, runTlsMemoryBench, tlsMemoryUsage } from "./tls-memory.js";
+import { parseTlsServerArgs, runTlsServerBench, tlsServerUsage } from "./tls-server.js";
 import { boardAddress } from "../lib/mdns.js";
 
 const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
        host-harness bench memory --target sim [options]   (bench memory --help)
        host-harness bench xs [options]                     (bench xs --help)
        host-harness bench tls-memory --target sim         (one TLS connection's heap cost, against plain TCP)
+       host-harness bench tls-server --target sim         (the wss:// server: heap per client, fit, handshakes/s)
 
 Measures the device's echo server and a reference echo server (plain Node
 net / dgram / ws, on loopback in this process) with the same workloads in
@@ -279,6 +281,8 @@ async function run(argv: string[]): Promise<number> {
 		return runBenchXsCommand(argv, argumentsOr);
 	if (argv.includes("tls-memory"))
 		return runTlsMemoryBench(argv);
+	if (argv.includes("tls-server"))
+		return runTlsServerBench(argv);
 	if (argv.includes("memory"))
 		return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);
@@ -357,6 +361,7 @@ registerCommand("bench", {
 		memory: { usage: memoryUsage, parse: parseMemoryArgs },
 		xs: { usage: benchXsUsage, parse: parseBenchXsArgs },
 		"tls-memory": { usage: tlsMemoryUsage, parse: parseTlsMemoryArgs },
+		"tls-server": { usage: tlsServerUsage, parse: parseTlsServerArgs },
 	},
 	run,
 });

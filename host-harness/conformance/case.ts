@@ -4,6 +4,7 @@
  * messages, pongs and Close the server must answer with).
  */
 import { Op, bytes, closeBody, frame, type Bytes } from "./frames.js";
+import type { TlsTrust } from "./client.js";
 
 export type Scale = "full" | "small";
 
@@ -19,6 +20,8 @@ export interface SuiteOptions {
 
 export interface CaseContext {
 	url: URL;
+	/** wss://: the CA the server's certificate must chain to. */
+	tls?: TlsTrust;
 	/** Budget for each wait within the case (ms). */
 	timeoutMs: number;
 	/** A server must close within this long of the byte that made the input invalid (ms). */

@@ -14,6 +14,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import type * as tlsTypes from "node:tls";
 import { FrameReader, FrameViolation, Op, OutgoingFrames, closeBody, frame } from "./frames.js";
 import { MessageAssembler, type ServerEvent } from "./messages.js";
 import { WireLog, caseWireLogs } from "./wire-log.js";
@@ -61,15 +63,23 @@ export interface WriteOptions {
 	delayMs?: number;
 }
 
-/** A connected socket (its error listener removed: the owner adds its own), or the connect's error or timeout. */
-export function connectSocket(options: net.NetConnectOpts & { host: string; port: number }, timeoutMs: number): Promise<net.Socket> {
+/** wss://: the CA (PEM) the server's certificate must chain to. */
+export interface TlsTrust {
+	ca: string | Buffer;
+}
+
+/**
+ * A connected socket (its error listener removed: the owner adds its own), or the connect's error or timeout.
+ * With `tls`, a TLS connection once its handshake is done (TLS 1.2 and 1.3 offered, the server's certificate checked).
+ */
+export function connectSocket(options: net.NetConnectOpts & { host: string; port: number }, timeoutMs: number, tls?: TlsTrust): Promise<net.Socket> {
 	return new Promise((resolve, reject) => {
-		const socket = net.connect(options);
+		const socket = tls ? tlsConnect({ ...options as tlsTypes.ConnectionOptions, ca: tls.ca }) : net.connect(options);
 		const timer = setTimeout(() => {
 			socket.destroy();
 			reject(new Error(`TCP connect to ${options.host}:${options.port} timed out after ${timeoutMs} ms`));
 		}, timeoutMs);
-		socket.once("connect", () => {
+		socket.once(tls ? "secureConnect" : "connect", () => {
 			clearTimeout(timer);
 			socket.removeAllListeners("error");
 			resolve(socket);
@@ -167,14 +177,17 @@ export class RawConnection {
 		socket.on("close", closed);
 	}
 
-	/** A TCP connection to the URL's host and port. */
-	static async connect(url: URL, timeoutMs: number): Promise<RawConnection> {
-		return new RawConnection(await connectSocket({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 80) }, timeoutMs));
+	/** A TCP connection to the URL's host and port; for wss://, a TLS connection trusting `tls.ca`. */
+	static async connect(url: URL, timeoutMs: number, tls?: TlsTrust): Promise<RawConnection> {
+		const secure = url.protocol === "wss:";
+		if (secure && !tls)
+			throw new Error(`${url.href}: wss:// needs the CA to trust (tls.ca)`);
+		return new RawConnection(await connectSocket({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || (secure ? 443 : 80)) }, timeoutMs, secure ? tls : undefined));
 	}
 
 	/** Connect and complete the standard handshake; throws with the reason it failed. */
-	static async open(url: URL, timeoutMs: number): Promise<RawConnection> {
-		const connection = await RawConnection.connect(url, timeoutMs);
+	static async open(url: URL, timeoutMs: number, tls?: TlsTrust): Promise<RawConnection> {
+		const connection = await RawConnection.connect(url, timeoutMs, tls);
 		const key = newKey();
 		await connection.write(Buffer.from(upgradeRequest(url, key)));
 		const head = await connection.readHead(timeoutMs);

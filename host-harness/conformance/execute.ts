@@ -40,7 +40,7 @@ export function frameCase(spec: FrameCaseSpec): Case {
 }
 
 async function runFrameCase(spec: FrameCaseSpec, alternatives: Expect[], context: CaseContext): Promise<Outcome> {
-	const connection = await RawConnection.open(context.url, context.timeoutMs);
+	const connection = await RawConnection.open(context.url, context.timeoutMs, context.tls);
 	try {
 		let slow = 0;
 		for (const step of spec.steps) {
@@ -211,7 +211,7 @@ function expectedText(expect: Expect, gated: boolean): string {
 export async function freshClientProblem(context: CaseContext, id: string): Promise<string | undefined> {
 	let connection: RawConnection;
 	try {
-		connection = await RawConnection.open(context.url, context.timeoutMs);
+		connection = await RawConnection.open(context.url, context.timeoutMs, context.tls);
 	}
 	catch (e) {
 		return `fresh client: ${(e as Error).message}`;

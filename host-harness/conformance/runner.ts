@@ -1,5 +1,6 @@
 /*
- * runConformance(url, options): the suite against a WebSocket echo server.
+ * runConformance(url, options): the suite against a WebSocket echo server
+ * (ws://, or wss:// trusting options.ca).
  * Each case runs on its own connection, then a fresh client must get a text
  * echo and a clean close (a case that leaves the server unable to serve
  * fails). Cases run `concurrency` at a time (keep it within the server's
@@ -32,6 +33,8 @@ export interface ConformanceOptions {
 	onResult?: (result: CaseResult) => void;
 	/** Stop taking new cases once aborted (Ctrl-C): the run ends with RunStopped holding the results so far. */
 	signal?: AbortSignal;
+	/** wss://: the CA (PEM) the server's certificate must chain to. */
+	ca?: string | Buffer;
 }
 
 /** The run ended before every case: what was done is in `results`. */
@@ -89,11 +92,14 @@ export function selectCases(options: ConformanceOptions = {}): Case[] {
 
 export async function runConformance(url: string, options: ConformanceOptions = {}): Promise<CaseResult[]> {
 	const target = new URL(url);
-	if (target.protocol !== "ws:")
-		throw new Error(`expected a ws:// URL, got ${url}`);
+	if (target.protocol !== "ws:" && target.protocol !== "wss:")
+		throw new Error(`expected a ws:// or wss:// URL, got ${url}`);
+	if (target.protocol === "wss:" && !options.ca)
+		throw new Error(`${url}: wss:// needs the CA to trust (ca)`);
 	const small = options.scale === "small";
 	const context: CaseContext = {
 		url: target,
+		...(target.protocol === "wss:" ? { tls: { ca: options.ca! } } : {}),
 		timeoutMs: options.caseTimeoutMs ?? (small ? 15000 : 5000),
 		failFastMs: options.failFastMs ?? (small ? 2000 : 1000),
 	};

@@ -24,6 +24,8 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | und
 
 export class HeadlessPage {
 	#next = 1;
+	/** The page's log (Log.entryAdded, from Log.enable on: earlier entries too), as "level source: text". */
+	readonly log: string[] = [];
 	readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
 	private constructor(readonly browser: ChildProcess, readonly profile: string, readonly socket: WebSocket, readonly sessionId: string) {
@@ -31,11 +33,11 @@ export class HeadlessPage {
 		socket.on("message", data => this.#receive(data.toString()));
 	}
 
-	/** Start Chromium headless and open `url` in a page of its own. */
-	static async open(chromium: string, url: string, size = { width: 1200, height: 900 }): Promise<HeadlessPage> {
+	/** Start Chromium headless (with `args` besides the harness's own) and open `url` in a page of its own. */
+	static async open(chromium: string, url: string, size = { width: 1200, height: 900 }, args: string[] = []): Promise<HeadlessPage> {
 		const profile = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-chromium-"));
 		const browser = spawn(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--window-size=${size.width},${size.height}`,
-			"--remote-debugging-port=0", `--user-data-dir=${profile}`, "about:blank"], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+			"--remote-debugging-port=0", `--user-data-dir=${profile}`, ...args, "about:blank"], { stdio: ["ignore", "ignore", "pipe"], detached: true });
 		// A group of its own: Debian's /usr/bin/chromium* are shell scripts, and the browser and its helpers are their children.
 		try {
 			const endpoint = await new Promise<string>((resolve, reject) => {
@@ -56,7 +58,9 @@ export class HeadlessPage {
 			const raw = new HeadlessPage(browser, profile, socket, "");
 			const { targetId } = await raw.send("Target.createTarget", { url }) as { targetId: string };
 			const { sessionId } = await raw.send("Target.attachToTarget", { targetId, flatten: true }) as { sessionId: string };
-			return new HeadlessPage(browser, profile, socket, sessionId);
+			const page = new HeadlessPage(browser, profile, socket, sessionId);
+			await page.send("Log.enable");
+			return page;
 		}
 		catch (e) {
 			try {
@@ -69,8 +73,17 @@ export class HeadlessPage {
 		}
 	}
 
+	/** What the page logged about mixed content (an https page loading or opening anything over http/ws). */
+	get mixedContent(): string[] {
+		return this.log.filter(line => /mixed content/i.test(line));
+	}
+
 	#receive(text: string): void {
-		const message = JSON.parse(text) as { id?: number; result?: unknown; error?: { message: string } };
+		const message = JSON.parse(text) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: { entry?: { level: string; source: string; text: string } } };
+		if (message.method === "Log.entryAdded" && message.params?.entry) {
+			const { level, source, text: said } = message.params.entry;
+			this.log.push(`${level} ${source}: ${said}`);
+		}
 		const waiter = message.id !== undefined ? this.#pending.get(message.id) : undefined;
 		if (waiter) {
 			this.#pending.delete(message.id!);

@@ -35,6 +35,8 @@ export interface ServicesUp {
 	udp?: number;
 	ws?: number;
 	wsPath?: string;
+	/** The WebSocket server serves TLS: wss://. */
+	wsTls?: boolean;
 }
 
 /** What the device prints on its console (only) for the person who provisions it (wifi/provisioning). */

@@ -87,14 +87,14 @@ export interface StartOptions {
 
 const loopback = "127.0.0.1";
 
-export function endpointsFrom(target: TargetName, host: string, up: Pick<ServicesUp, "tcp" | "udp" | "ws" | "wsPath">): Endpoints {
+export function endpointsFrom(target: TargetName, host: string, up: Pick<ServicesUp, "tcp" | "udp" | "ws" | "wsPath" | "wsTls">): Endpoints {
 	const endpoints: Endpoints = { target };
 	if (up.tcp !== undefined)
 		endpoints.tcp = { host, port: up.tcp };
 	if (up.udp !== undefined)
 		endpoints.udp = { host, port: up.udp };
 	if (up.ws !== undefined)
-		endpoints.ws = `ws://${host}:${up.ws}${up.wsPath ?? "/"}`;
+		endpoints.ws = `${up.wsTls ? "wss" : "ws"}://${host}:${up.ws}${up.wsPath ?? "/"}`;
 	return endpoints;
 }
 
@@ -185,5 +185,6 @@ export function boardEndpoints(host: string, overrides: Record<string, string> =
 		udp: config.udpServer ? config.udpPort : undefined,
 		ws: config.wsServer ? config.wsPort : undefined,
 		wsPath: config.wsPath,
+		wsTls: config.wsTls,
 	});
 }

@@ -19,7 +19,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 
 export interface ServerCredentials {
 	/** PEM private key. */
@@ -145,4 +145,19 @@ export function makeTestPki(options: PkiOptions = {}): TestPki {
 	finally {
 		fs.rmSync(dir, { recursive: true, force: true });
 	}
+}
+
+/**
+ * The device's config for serving TLS with these credentials (wsTls,
+ * wsTlsCertificate, wsTlsKey; modules/tls-credentials): each certificate
+ * of the chain and the PKCS #8 key inline as base64:<DER>.
+ */
+export function deviceTlsConfig(credentials: ServerCredentials): Record<string, string> {
+	const certificates = credentials.cert.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+	const key = createPrivateKey(credentials.key).export({ format: "der", type: "pkcs8" });
+	return {
+		wsTls: "true",
+		wsTlsCertificate: certificates.map(pem => `base64:${Buffer.from(new X509Certificate(pem).raw).toString("base64")}`).join(","),
+		wsTlsKey: `base64:${key.toString("base64")}`,
+	};
 }

@@ -21,6 +21,8 @@ export const platformModules: Readonly<Record<string, string>> = {
 	"embedded:io/socket/udp": "socket-udp",
 	// The device's TLS socket (on Moddable's ssl/session) is replaced whole by one over node:tls.
 	"modules/tls-socket": "socket-tls",
+	// The device's TLS server socket, likewise.
+	"modules/tls-server-socket": "socket-tls-server",
 	"Resource": "resource",
 	"timer": "timer",
 	"time": "time",

@@ -56,6 +56,10 @@
  *   so the app hears nothing more at all; the device code finds such
  *   connections with its own probes (tcp/connection.ts,
  *   websocket/connection.ts), which the simulator tier exercises.
+ *
+ * Long because it is one platform object: every ECMA-419 callback and
+ * fault of a socket, and its adoption from a listener or a TLS wrap, share
+ * the same buffered state; the TLS handshake itself is socket-tls*.ts.
  */
 
 import * as net from "node:net";
@@ -89,13 +93,17 @@ interface TCPOptions {
 export const adopt = Symbol("adopt");
 
 /**
- * Internal, for socket-tls.ts: a connection made by `connect` instead of
- * net.connect, connected once it emits `ready`; `cause` turns a failure
- * into the Error passed to onError (plain TCP passes none, as the platforms).
+ * Internal, for socket-tls.ts and socket-tls-server.ts: a connection made
+ * by `connect` instead of net.connect (a client), or an adopted socket
+ * (`from`) that `wrap` turns into another (a server: what the shell already
+ * received is handed to it first); connected once it emits `ready`;
+ * `cause` turns a failure into the Error passed to onError (plain TCP
+ * passes none, as the platforms).
  */
 export const secureConnection = Symbol("secureConnection");
 export interface SecureConnection {
-	connect(): net.Socket;
+	connect?(): net.Socket;
+	wrap?(socket: net.Socket, received: Buffer[], ended: boolean): net.Socket;
 	ready: string;
 	/** Called at the failure: the socket's error event, or (undefined) a close without one. */
 	cause(error: Error | undefined, connected: boolean): Error | undefined;
@@ -125,6 +133,8 @@ export default class TCP {
 	#secure: SecureConnection | undefined;
 	#connected = false;
 	#cause: Error | undefined;
+	/** The accepted socket under a wrapped one (TLS served on it): where the peer's address is read. */
+	#raw: net.Socket | undefined;
 
 	constructor(options?: TCPOptions) {
 		if (!options) {
@@ -138,7 +148,11 @@ export default class TCP {
 		if (options.format !== undefined)
 			this.format = options.format;
 		if (options.from) {
-			this.#take(options.from);
+			this.#secure = options[secureConnection];
+			if (this.#secure?.wrap)
+				this.#wrap(options.from, this.#secure);
+			else
+				this.#take(options.from);
 		}
 		else {
 			const address = options.address ?? options.host;
@@ -154,7 +168,7 @@ export default class TCP {
 				return;
 			}
 			this.#secure = options[secureConnection];
-			const socket = this.#secure ? this.#secure.connect() : net.connect({ host: address, port, allowHalfOpen: true });
+			const socket = this.#secure?.connect ? this.#secure.connect() : net.connect({ host: address, port, allowHalfOpen: true });
 			socket.once(this.#secure ? this.#secure.ready : "connect", () => {
 				this.#connected = true;
 				this.#refill();
@@ -196,6 +210,23 @@ export default class TCP {
 		// An accepted socket is connected: its first write budget comes in the next turn.
 		this.#refill();
 		socket.resume();
+	}
+
+	/** Adopt `from` wrapped (a TLS server on it): the wrapper reads what the shell holds first, and is connected once it is `ready`. */
+	#wrap(from: TCP, secure: SecureConnection): void {
+		const raw = from.#socket;
+		if (!raw || from.#closed)
+			throw new Error("invalid from");
+		from.#socket = undefined;
+		from.#closed = true;
+		from.#forget();
+		this.#raw = raw;
+		const socket = secure.wrap!(raw, from.#chunks, from.#ended || from.#error);
+		socket.once(secure.ready, () => {
+			this.#connected = true;
+			this.#refill();
+		});
+		this.#attach(socket);
 	}
 
 	#attach(socket: net.Socket): void {
@@ -412,12 +443,12 @@ export default class TCP {
 	}
 
 	get remoteAddress(): string | undefined {
-		const address = this.#live().remoteAddress;
+		const address = (this.#raw ?? this.#live()).remoteAddress;
 		return address?.startsWith("::ffff:") ? address.slice(7) : address;
 	}
 
 	get remotePort(): number | undefined {
-		return this.#live().remotePort;
+		return (this.#raw ?? this.#live()).remotePort;
 	}
 
 	get format(): Format {

@@ -95,6 +95,22 @@ describe("what the app says at boot it exposes", () => {
 		]);
 		expect(keyed.warnings.map(w => w.split(" on port")[0])).toEqual(["the page /"]);
 	});
+
+	it("with TLS on the WebSocket port, its services say TLS and the page is HTTPS; the others stay plain", () => {
+		const secure = exposure({ ...endpoints, wsTls: true }, config({ wsTls: "true" }));
+		expect(secure.listening.filter(l => l.includes("port 80,"))).toEqual([
+			"listening: WebSocket echo /ws, port 80, open to anyone, TLS",
+			"listening: WebSocket broadcast /broadcast, port 80, open to anyone, TLS",
+			"listening: WebSocket log /log, port 80, open to anyone, TLS",
+			"listening: HTTPS page / and /routes.json, port 80, open to anyone, TLS",
+		]);
+		expect(secure.listening.filter(l => !l.includes("port 80,")).every(l => l.endsWith(", no TLS"))).toBe(true);
+	});
+
+	it("refuses wsTls with the SDK's WebSocket module, which serves plain TCP only", () => {
+		const { problems } = readConfig({ wsTls: "true", wsImpl: "sdk" }, parseWebSocketUri);
+		expect(problems.map(p => p.key)).toEqual(["wsTls"]);
+	});
 });
 
 describe("the device's page", () => {

@@ -32,7 +32,7 @@ function handshakeCase(spec: HandshakeSpec): Case {
 }
 
 async function runHandshake(spec: HandshakeSpec, context: CaseContext): Promise<Outcome> {
-	const connection = await RawConnection.connect(context.url, context.timeoutMs);
+	const connection = await RawConnection.connect(context.url, context.timeoutMs, context.tls);
 	try {
 		const key = newKey();
 		const expect = spec.expect;
