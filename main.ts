@@ -3,8 +3,8 @@
  * app/config (mcconfig key=value arguments and manifest `config`).
  */
 
-import Preference from "preference";
 import { App } from "app/app";
+import Preference from "preference";
 
 // Every module of the kit is preloaded; main is not, so the preferences
 // (saved WiFi credentials) are loaded here, at boot (see wifi/credentials).

@@ -1,6 +1,6 @@
-import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
-import { platformModules, deviceFolders } from "./host-harness/node-host/module-map.js";
+import { defineConfig } from "vitest/config";
+import { deviceFolders, platformModules } from "./host-harness/node-host/module-map.js";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 

@@ -28,25 +28,25 @@
 
 import { config, configProblems, configWarnings } from "app/config";
 import { parseServerList } from "app/config-schema";
-import { Log } from "modules/log";
-import { Network } from "wifi/network";
-import type { PreferenceStore } from "wifi/credentials";
-import { echoServer } from "app/tcp-echo-server";
+import type { ServiceEndpoints } from "app/endpoints";
+import { exposure } from "app/exposure";
+import { macAddress } from "app/mac-address";
+import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
 import { echoClient } from "app/tcp-echo-client";
+import { echoServer } from "app/tcp-echo-server";
 import { udpEchoServer } from "app/udp-echo-server";
+import { WebSocketBroadcast } from "app/ws-broadcast";
+import { WebSocketClientSession } from "app/ws-client-session";
+import { WebSocketEcho } from "app/ws-echo-server";
+import { WebSocketLog } from "app/ws-log";
+import { MdnsResponder, type MdnsService } from "mdns/responder";
+import { Log } from "modules/log";
 import { loadCa } from "modules/secure-socket";
 import { loadServerCredentials } from "modules/tls-credentials";
-import { WebSocketServer } from "websocket/server";
-import { WebSocketEcho } from "app/ws-echo-server";
-import { WebSocketBroadcast } from "app/ws-broadcast";
-import { WebSocketLog } from "app/ws-log";
-import { macAddress } from "app/mac-address";
-import { exposure } from "app/exposure";
-import type { ServiceEndpoints } from "app/endpoints";
-import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
-import { WebSocketClientSession } from "app/ws-client-session";
 import { SntpClient } from "sntp/client";
-import { MdnsResponder, type MdnsService } from "mdns/responder";
+import { WebSocketServer } from "websocket/server";
+import type { PreferenceStore } from "wifi/credentials";
+import { Network } from "wifi/network";
 
 const log = new Log("app");
 
@@ -85,8 +85,7 @@ export class App {
 			start: address => this.#linkUp(address),
 			stop: reason => this.#linkDown(reason),
 		});
-		if (configProblems.length)
-			return;		// start() says what is wrong; nothing is built on an invalid configuration
+		if (configProblems.length) return; // start() says what is wrong; nothing is built on an invalid configuration
 		// Each service is built inside a guard of its own: one whose options its
 		// constructor refuses is logged and left out, and never aborts the app.
 		// The clock first: the TLS clients judge certificate dates against it.
@@ -100,10 +99,19 @@ export class App {
 			});
 			return {
 				name: "SNTP client",
-				start(endpoints) { client.start(); endpoints.sntp = config.sntpServers; },
-				stop() { client.stop(); },
-				pause() { client.stop(); },
-				resume() { client.start(); },
+				start(endpoints) {
+					client.start();
+					endpoints.sntp = config.sntpServers;
+				},
+				stop() {
+					client.stop();
+				},
+				pause() {
+					client.stop();
+				},
+				resume() {
+					client.start();
+				},
 			};
 		});
 		this.#build("TCP echo server", config.tcpServer, () => {
@@ -117,24 +125,40 @@ export class App {
 			});
 			return {
 				name: "TCP echo server",
-				start(endpoints) { server.start(); endpoints.tcp = server.port; },
-				stop() { server.close(); },
+				start(endpoints) {
+					server.start();
+					endpoints.tcp = server.port;
+				},
+				stop() {
+					server.close();
+				},
 			};
 		});
 		this.#build("UDP echo server", config.udpServer, () => {
 			const server = udpEchoServer({ port: config.udpPort });
 			return {
 				name: "UDP echo server",
-				start(endpoints) { server.start(); endpoints.udp = config.udpPort; },
-				stop() { server.close(); },
+				start(endpoints) {
+					server.start();
+					endpoints.udp = config.udpPort;
+				},
+				stop() {
+					server.close();
+				},
 			};
 		});
 		this.#build("WebSocket echo server (SDK websocket module)", config.wsServer && config.wsImpl === "sdk", () => {
 			const server = new SdkWebSocketEchoServer({ port: config.wsPort, path: config.wsPath, maxClients: config.wsMaxClients });
 			return {
 				name: "WebSocket echo server",
-				start(endpoints) { server.start(); endpoints.ws = server.port; endpoints.wsPath = config.wsPath; },
-				stop() { server.close(); },
+				start(endpoints) {
+					server.start();
+					endpoints.ws = server.port;
+					endpoints.wsPath = config.wsPath;
+				},
+				stop() {
+					server.close();
+				},
 			};
 		});
 		this.#build("WebSocket echo server", config.wsServer && config.wsImpl === "ours", () => {
@@ -144,7 +168,12 @@ export class App {
 				maxClients: config.wsMaxClients,
 				handshakeTimeout: config.wsHandshakeTimeout,
 				heartbeat: config.wsHeartbeat,
-				protocols: config.wsProtocols ? config.wsProtocols.split(",").map(p => p.trim()).filter(Boolean) : [],
+				protocols: config.wsProtocols
+					? config.wsProtocols
+							.split(",")
+							.map(p => p.trim())
+							.filter(Boolean)
+					: [],
 				lruPurge: config.wsLruPurge,
 				tls: config.wsTls ? loadServerCredentials(config.wsTlsCertificate, config.wsTlsKey) : undefined,
 			});
@@ -171,7 +200,7 @@ export class App {
 				let routes: string | undefined;
 				server.get("/routes.json", () => ({
 					type: "application/json",
-					body: routes ??= JSON.stringify({
+					body: (routes ??= JSON.stringify({
 						name: config.mdns ? `${config.hostname}.local` : config.hostname,
 						echo: config.wsPath,
 						broadcast: config.wsBroadcastPath || undefined,
@@ -179,7 +208,7 @@ export class App {
 						keyed: config.wsKey ? [config.wsBroadcastPath, config.wsLogPath].filter(Boolean) : undefined,
 						build: config.buildId || undefined,
 						mac: app.mac,
-					}),
+					})),
 				}));
 			}
 			return {
@@ -188,16 +217,14 @@ export class App {
 					server.start();
 					endpoints.ws = server.port;
 					endpoints.wsPath = config.wsPath;
-					if (config.wsTls)
-						endpoints.wsTls = true;
-					if (config.wsBroadcastPath)
-						endpoints.wsBroadcastPath = config.wsBroadcastPath;
-					if (config.wsLogPath)
-						endpoints.wsLogPath = config.wsLogPath;
-					if (config.httpPage)
-						endpoints.page = "/";
+					if (config.wsTls) endpoints.wsTls = true;
+					if (config.wsBroadcastPath) endpoints.wsBroadcastPath = config.wsBroadcastPath;
+					if (config.wsLogPath) endpoints.wsLogPath = config.wsLogPath;
+					if (config.httpPage) endpoints.page = "/";
 				},
-				stop() { server.close(); },
+				stop() {
+					server.close();
+				},
 			};
 		});
 		this.#build("WebSocket client", config.wsClient, () => {
@@ -217,10 +244,19 @@ export class App {
 			});
 			return {
 				name: "WebSocket client",
-				start(endpoints) { session.start(); endpoints.wsClient = config.wsClientUri; },
-				stop() { session.stop(); },
-				pause() { session.stop(); },
-				resume() { session.start(); },
+				start(endpoints) {
+					session.start();
+					endpoints.wsClient = config.wsClientUri;
+				},
+				stop() {
+					session.stop();
+				},
+				pause() {
+					session.stop();
+				},
+				resume() {
+					session.start();
+				},
 			};
 		});
 		this.#build("TCP echo client", config.tcpClient, () => {
@@ -238,10 +274,19 @@ export class App {
 			});
 			return {
 				name: "TCP echo client",
-				start(endpoints) { client.start(); endpoints.tcpClient = `${config.tcpClientHost}:${config.tcpClientPort}`; },
-				stop() { client.stop(); },
-				pause() { client.stop(); },
-				resume() { client.start(); },
+				start(endpoints) {
+					client.start();
+					endpoints.tcpClient = `${config.tcpClientHost}:${config.tcpClientPort}`;
+				},
+				stop() {
+					client.stop();
+				},
+				pause() {
+					client.stop();
+				},
+				resume() {
+					client.start();
+				},
 			};
 		});
 		// Last: it announces what the others serve, once they are up.
@@ -256,21 +301,25 @@ export class App {
 					responder.start(endpoints.address);
 					endpoints.mdns = responder.name;
 				},
-				stop() { responder?.stop(); },
-				pause() { responder?.stop(); },
-				resume(address) { responder?.start(address); },
+				stop() {
+					responder?.stop();
+				},
+				pause() {
+					responder?.stop();
+				},
+				resume(address) {
+					responder?.start(address);
+				},
 			};
 		});
 	}
 
 	/** Build one service inside its own guard: a constructor that throws leaves that service out, logged, and never aborts the app. */
 	#build(name: string, enabled: boolean, build: () => Service): void {
-		if (!enabled)
-			return;
+		if (!enabled) return;
 		try {
 			this.services.push(build());
-		}
-		catch (e) {
+		} catch (e) {
 			log.error(`${name} not created: ${(e as Error).message}`);
 		}
 	}
@@ -278,13 +327,11 @@ export class App {
 	start(): void {
 		log.info(`xs-netkit device app starting${config.buildId ? `, build ${config.buildId}` : ""}`);
 		if (configProblems.length) {
-			for (const problem of configProblems)
-				log.error(`config key "${problem.key}": ${problem.message}`);
+			for (const problem of configProblems) log.error(`config key "${problem.key}": ${problem.message}`);
 			log.error("configuration is invalid: nothing started");
 			return;
 		}
-		for (const warning of configWarnings)
-			log.warn(`config: ${warning}`);
+		for (const warning of configWarnings) log.warn(`config: ${warning}`);
 		this.network.join();
 	}
 
@@ -311,21 +358,19 @@ export class App {
 	}
 
 	#startServices(address: string): void {
-		this.mac ??= macAddress();		// once the station is up: on esp32 its interface exists only then
+		this.mac ??= macAddress(); // once the station is up: on esp32 its interface exists only then
 		const endpoints: ServiceEndpoints = this.mac ? { address, mac: this.mac } : { address };
 		const started: Service[] = [];
 		for (const service of this.services) {
 			try {
 				service.start(endpoints);
 				started.push(service);
-			}
-			catch (e) {
+			} catch (e) {
 				log.error(`${service.name} failed to start: ${(e as Error).message}; stopping the others, nothing is served`);
 				for (const other of started) {
 					try {
 						other.stop();
-					}
-					catch {
+					} catch {
 						// it is being stopped anyway
 					}
 				}
@@ -334,10 +379,8 @@ export class App {
 		}
 		this.#started = true;
 		const exposed = exposure(endpoints, config);
-		for (const line of exposed.listening)
-			log.info(line);
-		for (const warning of exposed.warnings)
-			log.warn(warning);
+		for (const line of exposed.listening) log.info(line);
+		for (const warning of exposed.warnings) log.warn(warning);
 		log.info(`services up ${JSON.stringify(endpoints)}`);
 	}
 }
@@ -350,26 +393,16 @@ export class App {
 function announced(endpoints: ServiceEndpoints, mac: string | undefined): MdnsService[] {
 	const services: MdnsService[] = [];
 	const text: string[] = [];
-	if (endpoints.ws !== undefined)
-		text.push(`ws=${endpoints.wsPath ?? "/"}`);
-	if (endpoints.wsBroadcastPath)
-		text.push(`broadcast=${endpoints.wsBroadcastPath}`);
-	if (endpoints.wsLogPath)
-		text.push(`log=${endpoints.wsLogPath}`);
-	if (endpoints.tcp !== undefined)
-		text.push(`tcp=${endpoints.tcp}`);
-	if (endpoints.udp !== undefined)
-		text.push(`udp=${endpoints.udp}`);
-	if (config.buildId)
-		text.push(`build=${config.buildId}`);
-	if (mac)
-		text.push(`mac=${mac}`);
+	if (endpoints.ws !== undefined) text.push(`ws=${endpoints.wsPath ?? "/"}`);
+	if (endpoints.wsBroadcastPath) text.push(`broadcast=${endpoints.wsBroadcastPath}`);
+	if (endpoints.wsLogPath) text.push(`log=${endpoints.wsLogPath}`);
+	if (endpoints.tcp !== undefined) text.push(`tcp=${endpoints.tcp}`);
+	if (endpoints.udp !== undefined) text.push(`udp=${endpoints.udp}`);
+	if (config.buildId) text.push(`build=${config.buildId}`);
+	if (mac) text.push(`mac=${mac}`);
 	services.push({ type: "_xs-netkit._tcp", port: endpoints.ws ?? endpoints.tcp ?? 0, text });
-	if (endpoints.page && endpoints.ws !== undefined)
-		services.push({ type: "_http._tcp", port: endpoints.ws, text: [`path=${endpoints.page}`] });
-	if (endpoints.tcp !== undefined)
-		services.push({ type: "_echo._tcp", port: endpoints.tcp });
-	if (endpoints.udp !== undefined)
-		services.push({ type: "_echo._udp", port: endpoints.udp });
+	if (endpoints.page && endpoints.ws !== undefined) services.push({ type: "_http._tcp", port: endpoints.ws, text: [`path=${endpoints.page}`] });
+	if (endpoints.tcp !== undefined) services.push({ type: "_echo._tcp", port: endpoints.tcp });
+	if (endpoints.udp !== undefined) services.push({ type: "_echo._udp", port: endpoints.udp });
 	return services;
 }

@@ -26,11 +26,24 @@ export const schema = freezeSchema({
 	wifiConnectTimeout: { kind: "milliseconds", default: 15000, doc: "a WiFi join with no address after this long has failed" },
 	wifiForget: { kind: "flag", default: false, doc: "erase WiFi credentials saved on the device at boot" },
 	provisionSsid: { kind: "string", default: "xs-netkit", doc: "name of the device's own access point while provisioning" },
-	provisionPassword: { kind: "string", default: "", doc: "the access point's WPA2 passphrase: empty, the device makes one at its first boot, keeps it and prints it on its console only; or 8-63 characters; or \"open\" for an open access point (warned at every boot)" },
-	provisionCode: { kind: "string", default: "", doc: "the code the provisioning page asks for before it saves, forgets or reports anything: empty, the device makes one (8 characters) at its first boot, keeps it and prints it on its console only; or 6-32 printable characters" },
+	provisionPassword: {
+		kind: "string",
+		default: "",
+		doc: 'the access point\'s WPA2 passphrase: empty, the device makes one at its first boot, keeps it and prints it on its console only; or 8-63 characters; or "open" for an open access point (warned at every boot)',
+	},
+	provisionCode: {
+		kind: "string",
+		default: "",
+		doc: "the code the provisioning page asks for before it saves, forgets or reports anything: empty, the device makes one (8 characters) at its first boot, keeps it and prints it on its console only; or 6-32 printable characters",
+	},
 	provisionPort: { kind: "port", default: 80, doc: "port of the provisioning page (host targets: 8082)" },
 
-	logLevel: { kind: "choice", choices: ["error", "warn", "info", "debug"], default: "info", doc: "log lines printed: error, warn, info, or debug (adds a line per message and datagram; host targets default to debug)" },
+	logLevel: {
+		kind: "choice",
+		choices: ["error", "warn", "info", "debug"],
+		default: "info",
+		doc: "log lines printed: error, warn, info, or debug (adds a line per message and datagram; host targets default to debug)",
+	},
 
 	tcpServer: { kind: "flag", default: true, doc: "run the TCP echo server" },
 	tcpPort: { kind: "port", default: 8080, doc: "TCP echo server port" },
@@ -38,7 +51,11 @@ export const schema = freezeSchema({
 	tcpBacklog: { kind: "number", default: 1, doc: "TCP connections kept waiting (accepted, not served) when all slots are busy; more are closed" },
 	tcpIdleTimeout: { kind: "milliseconds", default: 60000, doc: "close a TCP connection that moved no byte for this long (0: never)" },
 	tcpChunk: { kind: "count", default: 1536, doc: "bytes the TCP echo holds per connection, read ahead of the write budget" },
-	tcpLruPurge: { kind: "flag", default: false, doc: "a connection that finds every slot and the backlog taken closes the longest-idle one instead of being refused" },
+	tcpLruPurge: {
+		kind: "flag",
+		default: false,
+		doc: "a connection that finds every slot and the backlog taken closes the longest-idle one instead of being refused",
+	},
 
 	tcpClient: { kind: "flag", default: false, doc: "run the TCP echo client" },
 	tcpClientHost: { kind: "string", default: "", doc: "TCP echo client peer address (IPv4)" },
@@ -48,7 +65,11 @@ export const schema = freezeSchema({
 	tcpClientRetryMaxDelay: { kind: "milliseconds", default: 30000, doc: "TCP echo client: longest reconnect delay" },
 	tcpClientMaxAttempts: { kind: "number", default: 0, doc: "TCP echo client: connection attempts before giving up (0: forever)" },
 	tcpClientTls: { kind: "flag", default: false, doc: "TCP echo client: connect over TLS (SNI and certificate name: tcpClientHost)" },
-	tcpClientCa: { kind: "string", default: "", doc: "TCP echo client over TLS: the CA that issued the peer's certificate, a resource name (DER or PEM) or base64:<DER>" },
+	tcpClientCa: {
+		kind: "string",
+		default: "",
+		doc: "TCP echo client over TLS: the CA that issued the peer's certificate, a resource name (DER or PEM) or base64:<DER>",
+	},
 
 	udpServer: { kind: "flag", default: true, doc: "run the UDP echo server" },
 	udpPort: { kind: "port", default: 9000, doc: "UDP echo server port" },
@@ -56,38 +77,99 @@ export const schema = freezeSchema({
 	wsServer: { kind: "flag", default: true, doc: "run the WebSocket echo server" },
 	wsPort: { kind: "port", default: 80, doc: "WebSocket echo server port (host targets: 8081)" },
 	wsPath: { kind: "string", default: "/ws", doc: "WebSocket echo server path" },
-	wsMaxClients: { kind: "count", default: 4, doc: "WebSocket clients served at once; 2 more are answered 503 while they wait, and a connection beyond those is closed without an answer" },
+	wsMaxClients: {
+		kind: "count",
+		default: 4,
+		doc: "WebSocket clients served at once; 2 more are answered 503 while they wait, and a connection beyond those is closed without an answer",
+	},
 	wsHandshakeTimeout: { kind: "milliseconds", default: 5000, doc: "drop a WebSocket upgrade that has not completed after this long" },
-	wsHeartbeat: { kind: "milliseconds", default: 20000, doc: "ping every WebSocket client this often and drop those that did not pong since the last ping, so a vanished peer frees its slot (0: off)" },
+	wsHeartbeat: {
+		kind: "milliseconds",
+		default: 20000,
+		doc: "ping every WebSocket client this often and drop those that did not pong since the last ping, so a vanished peer frees its slot (0: off)",
+	},
 	wsLruPurge: { kind: "flag", default: false, doc: "a client beyond wsMaxClients closes the longest-idle client (1001) instead of being answered 503" },
-	wsKey: { kind: "string", default: "", doc: "access key of the log and broadcast routes: a client gives it as Authorization: Bearer <key>, a bearer.<key> subprotocol or ?key=<key>, else 401; a wrong one makes its address wait, doubling (429). Letters, digits and -._~, 8 to 64 (empty: those routes are open, and the boot log warns)" },
+	wsKey: {
+		kind: "string",
+		default: "",
+		doc: "access key of the log and broadcast routes: a client gives it as Authorization: Bearer <key>, a bearer.<key> subprotocol or ?key=<key>, else 401; a wrong one makes its address wait, doubling (429). Letters, digits and -._~, 8 to 64 (empty: those routes are open, and the boot log warns)",
+	},
 	wsProtocols: { kind: "string", default: "", doc: "WebSocket subprotocols supported, comma-separated, preferred first" },
-	wsTls: { kind: "flag", default: false, doc: "serve the WebSocket server, its routes and page over TLS (wss://, https://) with wsTlsCertificate and wsTlsKey: TLS 1.2, RSA key exchange, an RSA certificate; about 4 KB more XS heap per client" },
-	wsTlsCertificate: { kind: "string", default: "ws-tls-cert.pem", doc: "wsTls: the server's certificate, then its chain if any: a resource name (DER, or PEM holding one or more CERTIFICATE blocks) or base64:<DER>[,base64:<DER>…]" },
-	wsTlsKey: { kind: "string", default: "ws-tls-key.pem", doc: "wsTls: the certificate's private key, unencrypted PKCS #8 RSA: a resource name (DER, or PEM \"BEGIN PRIVATE KEY\") or base64:<DER>" },
+	wsTls: {
+		kind: "flag",
+		default: false,
+		doc: "serve the WebSocket server, its routes and page over TLS (wss://, https://) with wsTlsCertificate and wsTlsKey: TLS 1.2, RSA key exchange, an RSA certificate; about 4 KB more XS heap per client",
+	},
+	wsTlsCertificate: {
+		kind: "string",
+		default: "ws-tls-cert.pem",
+		doc: "wsTls: the server's certificate, then its chain if any: a resource name (DER, or PEM holding one or more CERTIFICATE blocks) or base64:<DER>[,base64:<DER>…]",
+	},
+	wsTlsKey: {
+		kind: "string",
+		default: "ws-tls-key.pem",
+		doc: 'wsTls: the certificate\'s private key, unencrypted PKCS #8 RSA: a resource name (DER, or PEM "BEGIN PRIVATE KEY") or base64:<DER>',
+	},
 
-	httpPage: { kind: "flag", default: true, doc: "serve the device's own page at / on the WebSocket server's port: it opens the broadcast route (else the echo) and shows messages as they come" },
+	httpPage: {
+		kind: "flag",
+		default: true,
+		doc: "serve the device's own page at / on the WebSocket server's port: it opens the broadcast route (else the echo) and shows messages as they come",
+	},
 
-	wsImpl: { kind: "choice", choices: ["ours", "sdk"], default: "ours", doc: "WebSocket echo server implementation: ours (websocket/), or the SDK's websocket module (simulator and esp32; echo and Trigger async only)" },
-	wsBroadcastPath: { kind: "string", default: "", doc: "path of the WebSocket broadcast service on the WebSocket server's port: each message a client sends goes to every other client there (empty: off)" },
+	wsImpl: {
+		kind: "choice",
+		choices: ["ours", "sdk"],
+		default: "ours",
+		doc: "WebSocket echo server implementation: ours (websocket/), or the SDK's websocket module (simulator and esp32; echo and Trigger async only)",
+	},
+	wsBroadcastPath: {
+		kind: "string",
+		default: "",
+		doc: "path of the WebSocket broadcast service on the WebSocket server's port: each message a client sends goes to every other client there (empty: off)",
+	},
 	wsBroadcastMaxMessage: { kind: "count", default: 1024, doc: "largest message the broadcast relays (1009 beyond)" },
-	wsBroadcastQueue: { kind: "count", default: 4096, doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client" },
+	wsBroadcastQueue: {
+		kind: "count",
+		default: 4096,
+		doc: "bytes each broadcast client may have waiting; a message that does not fit is skipped for that client",
+	},
 	wsBroadcastSlowTimeout: { kind: "milliseconds", default: 2000, doc: "a broadcast client that could take no message for this long is dropped with 1008" },
-	wsLogPath: { kind: "string", default: "/log", doc: "path of the device's log on the WebSocket server's port: each line the app logs from then on goes to every client there as a text message, which host-harness logs --device follows (empty: off)" },
+	wsLogPath: {
+		kind: "string",
+		default: "/log",
+		doc: "path of the device's log on the WebSocket server's port: each line the app logs from then on goes to every client there as a text message, which host-harness logs --device follows (empty: off)",
+	},
 
-	buildId: { kind: "string", default: "", doc: "what this build is called: the app logs it at boot and announces it by mDNS, so a board with stale firmware is found (npm run flash sets the git commit)" },
-	hostname: { kind: "string", default: "xs-netkit", doc: "the device's name on the LAN: it answers to <hostname>.local (mDNS) and announces its services (DNS-SD); letters, digits and inner hyphens" },
+	buildId: {
+		kind: "string",
+		default: "",
+		doc: "what this build is called: the app logs it at boot and announces it by mDNS, so a board with stale firmware is found (npm run flash sets the git commit)",
+	},
+	hostname: {
+		kind: "string",
+		default: "xs-netkit",
+		doc: "the device's name on the LAN: it answers to <hostname>.local (mDNS) and announces its services (DNS-SD); letters, digits and inner hyphens",
+	},
 	mdns: { kind: "flag", default: true, doc: "announce <hostname>.local and the services by mDNS/DNS-SD (host targets on loopback: off)" },
-	sntpServers: { kind: "string", default: "pool.ntp.org,time.cloudflare.com", doc: "SNTP servers that set the clock once the station has an address, host[:port] comma-separated, asked in turn; TLS certificate dates need it (empty: the app leaves the clock alone; host targets: empty)" },
+	sntpServers: {
+		kind: "string",
+		default: "pool.ntp.org,time.cloudflare.com",
+		doc: "SNTP servers that set the clock once the station has an address, host[:port] comma-separated, asked in turn; TLS certificate dates need it (empty: the app leaves the clock alone; host targets: empty)",
+	},
 	sntpInterval: { kind: "milliseconds", default: 3600000, doc: "time between SNTP syncs once the clock is set (0: once)" },
 	sntpRetryDelay: { kind: "milliseconds", default: 2000, doc: "SNTP: delay after the first failed attempt, doubled after each failure" },
 	sntpRetryMaxDelay: { kind: "milliseconds", default: 60000, doc: "SNTP: longest delay between attempts" },
-	tlsClockWait: { kind: "milliseconds", default: 30000, doc: "a TLS client started while the clock was never set waits this long for SNTP before it connects anyway (certificate dates then fail)" },
+	tlsClockWait: {
+		kind: "milliseconds",
+		default: 30000,
+		doc: "a TLS client started while the clock was never set waits this long for SNTP before it connects anyway (certificate dates then fail)",
+	},
 
 	wsClient: { kind: "flag", default: false, doc: "run the WebSocket client session" },
 	wsClientUri: { kind: "string", default: "", doc: "WebSocket client peer, ws://host:port/path or wss://host:port/path (TLS)" },
 	wsClientCa: { kind: "string", default: "", doc: "for wss://: the CA that issued the server's certificate, a resource name (DER or PEM) or base64:<DER>" },
-	wsClientHelloCount: { kind: "number", default: 5, doc: "WebSocket client session: \"hello NNNN\" messages sent" },
+	wsClientHelloCount: { kind: "number", default: 5, doc: 'WebSocket client session: "hello NNNN" messages sent' },
 	wsClientHelloInterval: { kind: "milliseconds", default: 1000, doc: "WebSocket client session: time between its messages" },
 	wsClientNoDataTimeout: { kind: "milliseconds", default: 5000, doc: "WebSocket client session: close with 1000 after this long without data" },
 	wsClientMaxMessage: { kind: "count", default: 8192, doc: "largest message the WebSocket client receives whole (1009 beyond); mind the heap" },
@@ -102,8 +184,7 @@ export const schema = freezeSchema({
 /** Frozen to the leaves: the schema is preloaded, so its tables live in flash. */
 function freezeSchema<T extends Record<string, KeySpec>>(specs: T): T {
 	for (const spec of Object.values(specs)) {
-		if (spec.choices)
-			Object.freeze(spec.choices);
+		if (spec.choices) Object.freeze(spec.choices);
 		Object.freeze(spec);
 	}
 	return Object.freeze(specs);
@@ -125,29 +206,21 @@ export function parseValue(key: string, spec: KeySpec, raw: unknown): string | n
 	const text = typeof raw === "string" ? raw.trim() : raw;
 	switch (spec.kind) {
 		case "string":
-			if (typeof raw !== "string")
-				throw new Error(`expected text, got ${typeof raw}`);
+			if (typeof raw !== "string") throw new Error(`expected text, got ${typeof raw}`);
 			return raw;
 		case "choice":
-			if (typeof text !== "string" || !spec.choices!.includes(text))
-				throw new Error(`expected one of ${spec.choices!.join(", ")}, got "${String(raw)}"`);
+			if (typeof text !== "string" || !spec.choices!.includes(text)) throw new Error(`expected one of ${spec.choices!.join(", ")}, got "${String(raw)}"`);
 			return text;
 		case "flag":
-			if (typeof text === "boolean")
-				return text;
-			if (text === 1 || text === "1" || text === "true" || text === "on" || text === "yes")
-				return true;
-			if (text === 0 || text === "0" || text === "false" || text === "off" || text === "no")
-				return false;
+			if (typeof text === "boolean") return text;
+			if (text === 1 || text === "1" || text === "true" || text === "on" || text === "yes") return true;
+			if (text === 0 || text === "0" || text === "false" || text === "off" || text === "no") return false;
 			throw new Error(`expected true or false, got "${String(raw)}"`);
 		default: {
 			const value = typeof text === "number" ? text : /^[0-9]+$/.test(String(text)) ? Number(text) : NaN;
-			if (!Number.isInteger(value) || value < 0)
-				throw new Error(`expected a whole number, got "${String(raw)}"`);
-			if (spec.kind === "port" && (value < 0 || value > 65535))
-				throw new Error(`port ${value} is outside 0..65535`);
-			if (spec.kind === "count" && value < 1)
-				throw new Error(`must be at least 1, got ${value}`);
+			if (!Number.isInteger(value) || value < 0) throw new Error(`expected a whole number, got "${String(raw)}"`);
+			if (spec.kind === "port" && (value < 0 || value > 65535)) throw new Error(`port ${value} is outside 0..65535`);
+			if (spec.kind === "count" && value < 1) throw new Error(`must be at least 1, got ${value}`);
 			return value;
 		}
 	}
@@ -168,17 +241,14 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 	for (const key of Object.keys(schema) as ConfigKey[]) {
 		const spec: KeySpec = schema[key];
 		config[key] = spec.default;
-		if (raw[key] === undefined)
-			continue;
+		if (raw[key] === undefined) continue;
 		try {
 			config[key] = parseValue(key, spec, raw[key]);
-		}
-		catch (e) {
+		} catch (e) {
 			problems.push({ key, message: (e as Error).message });
 		}
 	}
-	if (config.tcpClient && !config.tcpClientHost)
-		problems.push({ key: "tcpClientHost", message: "tcpClient is on but no tcpClientHost is set" });
+	if (config.tcpClient && !config.tcpClientHost) problems.push({ key: "tcpClientHost", message: "tcpClient is on but no tcpClientHost is set" });
 	if (config.wsBroadcastPath && (!String(config.wsBroadcastPath).startsWith("/") || config.wsBroadcastPath === config.wsPath))
 		problems.push({ key: "wsBroadcastPath", message: `must start with "/" and differ from wsPath, got "${String(config.wsBroadcastPath)}"` });
 	if (config.wsLogPath && (!String(config.wsLogPath).startsWith("/") || config.wsLogPath === config.wsPath || config.wsLogPath === config.wsBroadcastPath))
@@ -190,8 +260,7 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 		try {
 			if (parseUri(String(config.wsClientUri)).secure && !config.wsClientCa)
 				problems.push({ key: "wsClientCa", message: `wsClientUri is wss:// but no wsClientCa is set` });
-		}
-		catch (e) {
+		} catch (e) {
 			problems.push({ key: "wsClientUri", message: `wsClient is on but ${(e as Error).message}` });
 		}
 	}
@@ -201,11 +270,13 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 	// WPA2 takes a passphrase of 8 to 63 characters (IEEE 802.11i); "open" and "" are the two words for the others.
 	const passphrase = String(config.provisionPassword);
 	if (passphrase !== "" && passphrase !== "open" && (passphrase.length < 8 || passphrase.length > 63))
-		problems.push({ key: "provisionPassword", message: `must be 8 to 63 characters (WPA2), "open" for an open access point, or empty to have the device make one; got ${passphrase.length} characters` });
+		problems.push({
+			key: "provisionPassword",
+			message: `must be 8 to 63 characters (WPA2), "open" for an open access point, or empty to have the device make one; got ${passphrase.length} characters`,
+		});
 	const code = String(config.provisionCode);
 	let printable = true;
-	for (let i = 0; printable && i < code.length; i++)
-		printable = code.charCodeAt(i) > 0x20 && code.charCodeAt(i) < 0x7f;
+	for (let i = 0; printable && i < code.length; i++) printable = code.charCodeAt(i) > 0x20 && code.charCodeAt(i) < 0x7f;
 	if (code !== "" && (code.length < 6 || code.length > 32 || !printable))
 		problems.push({ key: "provisionCode", message: "must be 6 to 32 printable ASCII characters without spaces, or empty to have the device make one" });
 	// A UDP socket on the platforms does not say which port it took: "any port" could never be reported.
@@ -214,21 +285,16 @@ export function readConfig(raw: Record<string, unknown>, parseUri: WebSocketUriP
 	// A DNS label (RFC 1123 2.1): what mdns/responder will claim as <hostname>.local.
 	const host = String(config.hostname);
 	let label = host.length >= 1 && host.length <= 63 && host[0] !== "-" && host[host.length - 1] !== "-";
-	for (let i = 0; label && i < host.length; i++)
-		label = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-".indexOf(host[i]) >= 0;
-	if (!label)
-		problems.push({ key: "hostname", message: `"${host}" is not a host name: letters, digits and inner hyphens, 1 to 63` });
+	for (let i = 0; label && i < host.length; i++) label = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-".indexOf(host[i]) >= 0;
+	if (!label) problems.push({ key: "hostname", message: `"${host}" is not a host name: letters, digits and inner hyphens, 1 to 63` });
 	// An access key fits a subprotocol token and a URL as it is (websocket/access keyProblem, the same rule).
 	const key = String(config.wsKey);
 	let keyFits = key.length >= 8 && key.length <= 64;
-	for (let i = 0; keyFits && i < key.length; i++)
-		keyFits = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".indexOf(key[i]) >= 0;
-	if (key && !keyFits)
-		problems.push({ key: "wsKey", message: "an access key is 8 to 64 letters, digits and - . _ ~" });
+	for (let i = 0; keyFits && i < key.length; i++) keyFits = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".indexOf(key[i]) >= 0;
+	if (key && !keyFits) problems.push({ key: "wsKey", message: "an access key is 8 to 64 letters, digits and - . _ ~" });
 	try {
 		parseServerList(String(config.sntpServers), 123);
-	}
-	catch (e) {
+	} catch (e) {
 		problems.push({ key: "sntpServers", message: (e as Error).message });
 	}
 	return { config: config as Config, problems };
@@ -259,10 +325,14 @@ export function controlBlockWarnings(config: Config, blocks: ControlBlocks): str
 	const clients = (config.tcpClient ? 1 : 0) + (config.wsClient ? 1 : 0);
 	const needed = tcp + ws + clients;
 	if (active > 0 && needed > active)
-		warnings.push(`the configured counts need ${needed} active TCP control blocks at full load (tcpMaxClients + tcpBacklog + 1, wsMaxClients + 1, ${clients} client${clients === 1 ? "" : "s"}), the build has ${active} (CONFIG_LWIP_MAX_ACTIVE_TCP): a connection beyond gets no answer`);
-	const listeners = (config.tcpServer ? 1 : 0) + (config.wsServer ? 1 : 0) + 1;		// and the provisioning page, while provisioning
+		warnings.push(
+			`the configured counts need ${needed} active TCP control blocks at full load (tcpMaxClients + tcpBacklog + 1, wsMaxClients + 1, ${clients} client${clients === 1 ? "" : "s"}), the build has ${active} (CONFIG_LWIP_MAX_ACTIVE_TCP): a connection beyond gets no answer`,
+		);
+	const listeners = (config.tcpServer ? 1 : 0) + (config.wsServer ? 1 : 0) + 1; // and the provisioning page, while provisioning
 	if (listening > 0 && listeners > listening)
-		warnings.push(`the servers need ${listeners} listening TCP control blocks (provisioning included), the build has ${listening} (CONFIG_LWIP_MAX_LISTENING_TCP)`);
+		warnings.push(
+			`the servers need ${listeners} listening TCP control blocks (provisioning included), the build has ${listening} (CONFIG_LWIP_MAX_LISTENING_TCP)`,
+		);
 	return warnings;
 }
 
@@ -275,19 +345,16 @@ export function parseServerList(text: string, port: number): { host: string; por
 	const servers: { host: string; port: number }[] = [];
 	for (const item of text.split(",")) {
 		const entry = item.trim();
-		if (!entry.length)
-			continue;
+		if (!entry.length) continue;
 		const colon = entry.lastIndexOf(":");
 		const host = colon < 0 ? entry : entry.slice(0, colon);
 		let value = port;
 		if (colon >= 0) {
 			const digits = entry.slice(colon + 1);
 			value = digits.length >= 1 && digits.length <= 5 && isDigits(digits) ? Number(digits) : NaN;
-			if (!(value >= 1 && value <= 65535))
-				throw new RangeError(`"${entry}": the port must be 1..65535`);
+			if (!(value >= 1 && value <= 65535)) throw new RangeError(`"${entry}": the port must be 1..65535`);
 		}
-		if (!host.length || host.indexOf(" ") >= 0 || host.indexOf("/") >= 0)
-			throw new RangeError(`"${entry}" is not host or host:port`);
+		if (!host.length || host.indexOf(" ") >= 0 || host.indexOf("/") >= 0) throw new RangeError(`"${entry}" is not host or host:port`);
 		servers.push({ host, port: value });
 	}
 	return servers;
@@ -296,10 +363,7 @@ export function parseServerList(text: string, port: number): { host: string; por
 function isDigits(text: string): boolean {
 	for (let i = 0; i < text.length; i++) {
 		const c = text.charCodeAt(i);
-		if (c < 0x30 || c > 0x39)
-			return false;
+		if (c < 0x30 || c > 0x39) return false;
 	}
 	return true;
 }
-
-

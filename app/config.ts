@@ -9,8 +9,8 @@
  * half-starting (see app/app).
  */
 
+import { type Config, type ConfigProblem, controlBlockWarnings, readConfig } from "app/config-schema";
 import mcConfig from "mc/config";
-import { Config, ConfigProblem, controlBlockWarnings, readConfig } from "app/config-schema";
 import { parseWebSocketUri } from "websocket/uri";
 
 export type { Config, ConfigKey, ConfigProblem } from "app/config-schema";

@@ -24,27 +24,27 @@ export function exposure(endpoints: ServiceEndpoints, config: Config): Exposure 
 	const warnings: string[] = [];
 	const line = (what: string, port: number | string, keyed: boolean, tls = false) =>
 		listening.push(`listening: ${what}, port ${port}, ${keyed ? "key needed" : "open to anyone"}, ${tls ? "TLS" : "no TLS"}`);
-	if (endpoints.tcp !== undefined)
-		line("TCP echo", endpoints.tcp, false);
-	if (endpoints.udp !== undefined)
-		line("UDP echo", endpoints.udp, false);
+	if (endpoints.tcp !== undefined) line("TCP echo", endpoints.tcp, false);
+	if (endpoints.udp !== undefined) line("UDP echo", endpoints.udp, false);
 	if (endpoints.ws !== undefined) {
 		const keyed = config.wsKey !== "";
 		const tls = endpoints.wsTls === true;
 		line(`WebSocket echo ${endpoints.wsPath ?? "/"}`, endpoints.ws, false, tls);
-		for (const [what, path] of [["WebSocket broadcast", endpoints.wsBroadcastPath], ["WebSocket log", endpoints.wsLogPath]]) {
-			if (!path)
-				continue;
+		for (const [what, path] of [
+			["WebSocket broadcast", endpoints.wsBroadcastPath],
+			["WebSocket log", endpoints.wsLogPath],
+		]) {
+			if (!path) continue;
 			line(`${what} ${path}`, endpoints.ws, keyed, tls);
-			if (!keyed)
-				warnings.push(`${what} ${path} on port ${endpoints.ws} is open to anyone on the network: wsKey=… puts it behind a key`);
+			if (!keyed) warnings.push(`${what} ${path} on port ${endpoints.ws} is open to anyone on the network: wsKey=… puts it behind a key`);
 		}
 		if (endpoints.page) {
 			line(`${tls ? "HTTPS" : "HTTP"} page ${endpoints.page} and /routes.json`, endpoints.ws, false, tls);
-			warnings.push(`the page ${endpoints.page} on port ${endpoints.ws} (and /routes.json: name, build, MAC) is open to anyone on the network: httpPage=false turns it off`);
+			warnings.push(
+				`the page ${endpoints.page} on port ${endpoints.ws} (and /routes.json: name, build, MAC) is open to anyone on the network: httpPage=false turns it off`,
+			);
 		}
 	}
-	if (endpoints.mdns)
-		listening.push(`listening: mDNS responder (${endpoints.mdns}), UDP port 5353, open to anyone, no TLS`);
+	if (endpoints.mdns) listening.push(`listening: mDNS responder (${endpoints.mdns}), UDP port 5353, open to anyone, no TLS`);
 	return { listening, warnings };
 }

@@ -15,9 +15,9 @@
  * The conformance suite measures the rest (host-harness conformance).
  */
 
+import { Log } from "modules/log";
 import Timer from "timer";
 import { Server } from "websocket";
-import { Log } from "modules/log";
 
 const log = new Log("ws-server");
 
@@ -45,8 +45,7 @@ export class SdkWebSocketEchoServer {
 
 	constructor(options: SdkWebSocketEchoServerOptions) {
 		// Only the Node host's stand-in has it (host-harness/node-host/sdk-websocket): why it cannot serve.
-		if ("unavailable" in Server)
-			throw new Error(String(Server.unavailable));
+		if ("unavailable" in Server) throw new Error(String(Server.unavailable));
 		this.options = options;
 	}
 
@@ -66,13 +65,11 @@ export class SdkWebSocketEchoServer {
 		server.callback = function (this: SdkConnection, message: number, value?: unknown) {
 			try {
 				owner.#event(this, message, value);
-			}
-			catch (e) {
+			} catch (e) {
 				log.error(`SDK websocket event ${message}: ${(e as Error).message}`);
 			}
 		};
-		log.info(`WebSocket echo server (SDK websocket module) listening on port ${this.options.port}, any path, ` +
-			`${this.options.maxClients} clients at once`);
+		log.info(`WebSocket echo server (SDK websocket module) listening on port ${this.options.port}, any path, ` + `${this.options.maxClients} clients at once`);
 	}
 
 	close(): void {
@@ -103,8 +100,7 @@ export class SdkWebSocketEchoServer {
 						try {
 							log.info("Sending async data");
 							connection.write(ASYNC_DATA);
-						}
-						catch (e) {
+						} catch (e) {
 							log.error(`async data: ${(e as Error).message}`);
 						}
 					}, 0);

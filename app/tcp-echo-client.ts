@@ -6,10 +6,10 @@
  * Only a connection that echoed something starts the backoff over.
  */
 
+import { EchoService } from "app/tcp-echo";
 import { Log } from "modules/log";
 import type { TlsOptions } from "modules/secure-socket";
 import { TcpClient } from "tcp/client";
-import { EchoService } from "app/tcp-echo";
 
 export const greeting = "Hello World!";
 
@@ -33,5 +33,17 @@ export interface EchoClientOptions {
 export function echoClient(options: EchoClientOptions): TcpClient {
 	const log = new Log("tcp-client");
 	const { host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, chunk, idleTimeout = 0, tls, clockWait } = options;
-	return new TcpClient({ host, port, connectTimeout, retryDelay, retryMaxDelay, maxAttempts, idleTimeout, tls, clockWait, service: new EchoService(chunk, greeting), log });
+	return new TcpClient({
+		host,
+		port,
+		connectTimeout,
+		retryDelay,
+		retryMaxDelay,
+		maxAttempts,
+		idleTimeout,
+		tls,
+		clockWait,
+		service: new EchoService(chunk, greeting),
+		log,
+	});
 }

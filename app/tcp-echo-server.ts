@@ -4,9 +4,9 @@
  * echo handler (app/tcp-echo) on each connection.
  */
 
+import { EchoService } from "app/tcp-echo";
 import { Log } from "modules/log";
 import { TcpServer } from "tcp/server";
-import { EchoService } from "app/tcp-echo";
 
 export interface EchoServerOptions {
 	port: number;

@@ -37,8 +37,7 @@ export class Echo implements TcpHandler {
 
 	constructor(chunk: number, greeting?: string) {
 		this.buffer = new Uint8Array(chunk);
-		if (greeting !== undefined)
-			this.greeting = greeting;
+		if (greeting !== undefined) this.greeting = greeting;
 	}
 
 	/** Bytes read but not yet written back. */
@@ -65,14 +64,12 @@ export class Echo implements TcpHandler {
 
 	onWritable(connection: TcpConnection): void {
 		this.pump(connection);
-		if (this.greeting !== undefined && !this.pending)
-			this.greet(connection, this.greeting);
+		if (this.greeting !== undefined && !this.pending) this.greet(connection, this.greeting);
 	}
 
 	private greet(connection: TcpConnection, greeting: string): void {
 		const hello = ArrayBuffer.fromString(greeting);
-		if (hello.byteLength > connection.writable)
-			return;		// the whole greeting at once, with a later budget
+		if (hello.byteLength > connection.writable) return; // the whole greeting at once, with a later budget
 		connection.write(hello);
 		this.greeting = undefined;
 		connection.log.info(`Sent "${greeting}" to ${connection.peer}`);
@@ -87,13 +84,12 @@ export class Echo implements TcpHandler {
 		const buffer = this.buffer;
 		const size = buffer.length;
 		for (;;) {
-			if (this.start !== this.end)		// (the test before the call: most turns have nothing held)
+			if (this.start !== this.end)
+				// (the test before the call: most turns have nothing held)
 				this.flush(connection);
-			if (!connection.readable)
-				return;
+			if (!connection.readable) return;
 			if (this.end === size) {
-				if (!this.start)
-					return;		// full: wait for budget
+				if (!this.start) return; // full: wait for budget
 				buffer.copyWithin(0, this.start, this.end);
 				this.end -= this.start;
 				this.start = 0;
@@ -106,12 +102,10 @@ export class Echo implements TcpHandler {
 	}
 
 	private flush(connection: TcpConnection): void {
-		if (this.start === this.end || !connection.writable)
-			return;
+		if (this.start === this.end || !connection.writable) return;
 		const count = connection.write(this.start || this.end !== this.buffer.length ? this.buffer.subarray(this.start, this.end) : this.buffer);
 		this.start += count;
-		if (this.start === this.end)
-			this.start = this.end = 0;
+		if (this.start === this.end) this.start = this.end = 0;
 	}
 }
 

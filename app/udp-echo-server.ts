@@ -5,7 +5,7 @@
  */
 
 import { Log, peerName, preview } from "modules/log";
-import { UdpServer, type Datagram, type DatagramHandler } from "udp/server";
+import { type Datagram, type DatagramHandler, UdpServer } from "udp/server";
 
 export interface UdpEchoServerOptions {
 	port: number;
@@ -15,12 +15,10 @@ class UdpEcho implements DatagramHandler {
 	constructor(readonly log: Log) {}
 
 	onDatagram(server: UdpServer, datagram: Datagram): void {
-		if (this.log.debugging)
-			this.log.debug(`Received ${datagram.byteLength} bytes from ${peerName(datagram.address, datagram.port)}: ${preview(datagram)}`);
+		if (this.log.debugging) this.log.debug(`Received ${datagram.byteLength} bytes from ${peerName(datagram.address, datagram.port)}: ${preview(datagram)}`);
 		try {
 			server.send(datagram, datagram.address, datagram.port);
-		}
-		catch (e) {
+		} catch (e) {
 			this.log.error(`echo to ${peerName(datagram.address, datagram.port)} failed: ${(e as Error).message}`);
 		}
 	}

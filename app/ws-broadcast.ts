@@ -54,8 +54,7 @@ export class WebSocketBroadcast implements WebSocketHandler {
 	onMessage(sender: WebSocketConnection, type: MessageType, data: ArrayBuffer): void {
 		const sent = sender.route!.broadcast(type, data, sender);
 		this.relayed++;
-		if (this.log.debugging)
-			this.log.debug(`Broadcast: ${data.byteLength} bytes from ${sender.peer} to ${sent} clients`);
+		if (this.log.debugging) this.log.debug(`Broadcast: ${data.byteLength} bytes from ${sender.peer} to ${sent} clients`);
 	}
 
 	onClose(connection: WebSocketConnection): void {

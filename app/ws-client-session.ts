@@ -14,10 +14,10 @@
  * starts over.
  */
 
-import Timer from "timer";
 import { Log } from "modules/log";
-import { Opcode } from "websocket/constants";
+import Timer from "timer";
 import { WebSocketClient, type WebSocketClientOptions, type WebSocketDataEvent } from "websocket/client";
+import { Opcode } from "websocket/constants";
 
 const log = new Log("ws-client");
 
@@ -49,7 +49,7 @@ export class WebSocketClientSession {
 		this.#helloCount = options.helloCount ?? 5;
 		this.#helloInterval = options.helloInterval ?? 1000;
 		this.#noDataTimeout = options.noDataTimeout ?? 5000;
-		const client = this.client = new WebSocketClient(options);
+		const client = (this.client = new WebSocketClient(options));
 		client.onConnected = () => this.#begin();
 		client.onData = event => this.#received(event);
 		client.onDisconnected = reason => {
@@ -61,8 +61,7 @@ export class WebSocketClientSession {
 			log.info(code === 1000 ? `WebSocket closed cleanly (${code})` : `WebSocket closed (${code}${reason ? ` "${reason}"` : ""})`);
 			try {
 				this.onClosed?.(code, reason);
-			}
-			catch (e) {
+			} catch (e) {
 				log.error(`onClosed threw: ${(e as Error).message}`);
 			}
 		};
@@ -87,10 +86,8 @@ export class WebSocketClientSession {
 	}
 
 	#stop(): void {
-		if (this.#stepTimer)
-			Timer.clear(this.#stepTimer);
-		if (this.#noDataTimer)
-			Timer.clear(this.#noDataTimer);
+		if (this.#stepTimer) Timer.clear(this.#stepTimer);
+		if (this.#noDataTimer) Timer.clear(this.#noDataTimer);
 		this.#stepTimer = this.#noDataTimer = undefined;
 	}
 
@@ -104,43 +101,36 @@ export class WebSocketClientSession {
 				const text = `hello ${String(step).padStart(4, "0")}`;
 				log.info(`Sending ${text}`);
 				client.sendText(text);
-			}
-			else if (step === hellos) {
+			} else if (step === hellos) {
 				log.info("Sending fragmented text message");
 				client.sendPiece(Opcode.TEXT, "a".repeat(32), false);
 				client.sendPiece(Opcode.TEXT, "b".repeat(32), false);
 				client.sendPiece(Opcode.TEXT, "", true);
-			}
-			else if (step === hellos + 1) {
+			} else if (step === hellos + 1) {
 				log.info("Sending fragmented binary message");
 				client.sendPiece(Opcode.BINARY, new Uint8Array(5), false);
 				client.sendPiece(Opcode.BINARY, new Uint8Array(5).fill(1), true);
-			}
-			else if (step === hellos + 2) {
+			} else if (step === hellos + 2) {
 				log.info("Sending text data longer than the send buffer");
 				client.sendText("a".repeat(2000));
-			}
-			else {
+			} else {
 				Timer.clear(this.#stepTimer);
 				this.#stepTimer = undefined;
 			}
-		}
-		catch (e) {
+		} catch (e) {
 			log.error(`session step failed: ${(e as Error).message}`);
 		}
 	}
 
 	#armNoData(): void {
-		if (this.#noDataTimer)
-			Timer.clear(this.#noDataTimer);
+		if (this.#noDataTimer) Timer.clear(this.#noDataTimer);
 		this.#noDataTimer = Timer.set(() => {
 			this.#noDataTimer = undefined;
 			try {
 				log.info(`No data received for ${this.#noDataTimeout} ms, closing`);
 				this.#stop();
 				this.client.close(1000);
-			}
-			catch (e) {
+			} catch (e) {
 				log.error(`closing failed: ${(e as Error).message}`);
 			}
 		}, this.#noDataTimeout);
@@ -156,17 +146,16 @@ export class WebSocketClientSession {
 		const text = String.fromArrayBuffer(data);
 		const shown = text.length > PREVIEW ? `${text.slice(0, PREVIEW)}…` : text;
 		log.info(`Received opcode=${opcode} len=${data.byteLength}: ${shown}`);
-		if (text.charCodeAt(0) !== 0x5B)		// "["
+		if (text.charCodeAt(0) !== 0x5b)
+			// "["
 			return;
 		let entries: unknown;
 		try {
 			entries = JSON.parse(text);
-		}
-		catch {
+		} catch {
 			return;
 		}
-		if (!Array.isArray(entries))
-			return;
+		if (!Array.isArray(entries)) return;
 		for (const entry of entries) {
 			if (entry && typeof entry === "object" && "id" in entry && "name" in entry)
 				log.info(`Json={'id': '${String(entry.id)}', 'name': '${String(entry.name)}'}`);

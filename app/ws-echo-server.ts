@@ -17,11 +17,11 @@
  *   (websocket/connection): messages never interleave (5.4).
  */
 
+import type { Log } from "modules/log";
 import Timer from "timer";
 import { OPEN, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
-import { CloseCode, Opcode, type MessageType } from "websocket/constants";
-import type { Log } from "modules/log";
-import { WebSocketServer, type WebSocketRouteOptions, type WebSocketServerOptions } from "websocket/server";
+import { CloseCode, type MessageType, Opcode } from "websocket/constants";
+import { type WebSocketRouteOptions, WebSocketServer, type WebSocketServerOptions } from "websocket/server";
 
 /** Pause reading while this many bytes wait to be written. */
 const READ_CAP = 2048;
@@ -77,10 +77,8 @@ function echoState(connection: WebSocketConnection): number {
 
 function setEchoState(connection: WebSocketConnection, state: number): void {
 	const context = connection.context as number | EchoProbe;
-	if (typeof context === "number")
-		connection.context = state;
-	else
-		context.state = state;
+	if (typeof context === "number") connection.context = state;
+	else context.state = state;
 }
 
 function lengthOf(state: number): number {
@@ -94,7 +92,7 @@ function withLength(low: number, length: number): number {
 
 /* Reading a low bit with & is exact for any state (ToInt32 keeps the low bits); changing one is arithmetic, as the state may exceed 32 bits. */
 function withLow(state: number, low: number): number {
-	return state - state % LENGTH_UNIT + low;
+	return state - (state % LENGTH_UNIT) + low;
 }
 
 /** The echo, as the handler of every connection on its route. */
@@ -114,7 +112,10 @@ export class WebSocketEcho implements WebSocketHandler {
 
 	/** The route options the echo needs: streaming, with no size limit (10.4 is met by streaming: nothing is held whole). */
 	static readonly routeOptions: WebSocketRouteOptions = Object.freeze({
-		streaming: true, maxMessage: Number.MAX_SAFE_INTEGER, sendBuffer: READ_SIZE, readSize: READ_SIZE,
+		streaming: true,
+		maxMessage: Number.MAX_SAFE_INTEGER,
+		sendBuffer: READ_SIZE,
+		readSize: READ_SIZE,
 	});
 
 	onOpen(connection: WebSocketConnection): void {
@@ -122,8 +123,8 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	onMessageStart(connection: WebSocketConnection, type: MessageType): void {
-		this.#drop();		// (a piece held for a message that then failed)
-		setEchoState(connection, type & TYPE_BITS | (type === Opcode.TEXT ? MATCHES_BITS : 0));
+		this.#drop(); // (a piece held for a message that then failed)
+		setEchoState(connection, (type & TYPE_BITS) | (type === Opcode.TEXT ? MATCHES_BITS : 0));
 	}
 
 	onMessageData(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void {
@@ -137,7 +138,7 @@ export class WebSocketEcho implements WebSocketHandler {
 		if (text && length < PROBE && this.#log.debugging) {
 			let context = connection.context as number | EchoProbe;
 			if (typeof context === "number") {
-				context = new EchoProbe();		// the state is set below
+				context = new EchoProbe(); // the state is set below
 				connection.context = context;
 			}
 			context.probe.set(piece.subarray(0, Math.min(PROBE - length, piece.byteLength)), length);
@@ -145,29 +146,26 @@ export class WebSocketEcho implements WebSocketHandler {
 		state = withLength(state % LENGTH_UNIT, length + piece.byteLength);
 		setEchoState(connection, state);
 		if (last && text) {
-			this.#held = piece;		// its UTF-8 is judged complete only at the end (8.1)
+			this.#held = piece; // its UTF-8 is judged complete only at the end (8.1)
 			this.#heldBy = connection;
-		}
-		else
-			this.#echo(connection, piece, last);
+		} else this.#echo(connection, piece, last);
 	}
 
 	onMessageEnd(connection: WebSocketConnection): void {
 		const held = this.#heldBy === connection ? this.#held : undefined;
 		this.#drop();
-		if (held)
-			this.#echo(connection, held, true);
-		else if (!(echoState(connection) & FINISHED))
-			this.#echo(connection, EMPTY, true);		// an empty message, or one whose last frame was empty
+		if (held) this.#echo(connection, held, true);
+		else if (!(echoState(connection) & FINISHED)) this.#echo(connection, EMPTY, true); // an empty message, or one whose last frame was empty
 		const state = echoState(connection);
 		const text = (state & TYPE_BITS) === Opcode.TEXT;
 		const length = lengthOf(state);
 		const log = this.#log;
 		const context = connection.context;
 		if (log.debugging)
-			log.debug(`Received ${text ? "text" : "binary"} message of ${length} bytes from ${connection.peer}${text && typeof context === "object" ? preview((context as EchoProbe).probe, length) : ""}`);
-		if (text && isCommand(state, 0))
-			triggerAsync(connection, log);
+			log.debug(
+				`Received ${text ? "text" : "binary"} message of ${length} bytes from ${connection.peer}${text && typeof context === "object" ? preview((context as EchoProbe).probe, length) : ""}`,
+			);
+		if (text && isCommand(state, 0)) triggerAsync(connection, log);
 		else if (text && isCommand(state, 1)) {
 			log.info(`Sending ping to ${connection.peer}`);
 			connection.ping();
@@ -176,13 +174,11 @@ export class WebSocketEcho implements WebSocketHandler {
 
 	/** The message failed (e.g. its text ends inside a UTF-8 sequence): nothing more of it is sent. */
 	onProtocolError(connection: WebSocketConnection): void {
-		if (this.#heldBy === connection)
-			this.#drop();
+		if (this.#heldBy === connection) this.#drop();
 	}
 
 	#drop(): void {
-		if (this.#heldBy)
-			this.#held = this.#heldBy = undefined;
+		if (this.#heldBy) this.#held = this.#heldBy = undefined;
 	}
 
 	onDrain(connection: WebSocketConnection): void {
@@ -190,9 +186,8 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	onClose(connection: WebSocketConnection): void {
-		if (this.#heldBy === connection)
-			this.#drop();
-		connection.context = undefined;		// a spent connection holds no echo state, whoever still refers to it
+		if (this.#heldBy === connection) this.#drop();
+		connection.context = undefined; // a spent connection holds no echo state, whoever still refers to it
 	}
 
 	/** One piece of the echoed message, as one frame. */
@@ -201,11 +196,10 @@ export class WebSocketEcho implements WebSocketHandler {
 		const low = state % LENGTH_UNIT;
 		setEchoState(connection, withLow(state, last ? low | FINISHED : low & ~FINISHED));
 		if (!connection.sendPiece((state & TYPE_BITS) as MessageType, piece, last)) {
-			connection.fail(CloseCode.INTERNAL_ERROR, "echo queue full");		// cannot happen while READ_CAP < maxQueue
+			connection.fail(CloseCode.INTERNAL_ERROR, "echo queue full"); // cannot happen while READ_CAP < maxQueue
 			return;
 		}
-		if (connection.bufferedAmount >= READ_CAP)
-			connection.pause();
+		if (connection.bufferedAmount >= READ_CAP) connection.pause();
 	}
 }
 
@@ -214,8 +208,7 @@ function narrow(matches: number, piece: Uint8Array, at: number): number {
 	const stop = Math.min(piece.byteLength, LONGEST - at);
 	for (let c = 0; c < COMMANDS.length; c++) {
 		const bit = 1 << c;
-		if (!(matches & bit))
-			continue;
+		if (!(matches & bit)) continue;
 		const command = COMMANDS[c];
 		for (let i = 0; i < stop; i++) {
 			const position = at + i;
@@ -235,11 +228,8 @@ function isCommand(state: number, index: number): boolean {
 
 /** ": text" for a short printable ASCII message, "" otherwise. */
 function preview(probe: Uint8Array, length: number): string {
-	if (length === 0 || length > PROBE)
-		return "";
-	for (let i = 0; i < length; i++)
-		if (probe[i] < 0x20 || probe[i] > 0x7E)
-			return "";
+	if (length === 0 || length > PROBE) return "";
+	for (let i = 0; i < length; i++) if (probe[i] < 0x20 || probe[i] > 0x7e) return "";
 	return `: ${String.fromCharCode(...probe.subarray(0, length))}`;
 }
 
@@ -247,12 +237,10 @@ function preview(probe: Uint8Array, length: number): string {
 function triggerAsync(connection: WebSocketConnection, log: Log): void {
 	Timer.set(() => {
 		try {
-			if (connection.state !== OPEN)
-				return;
+			if (connection.state !== OPEN) return;
 			log.info(`Sending async data to ${connection.peer}`);
 			connection.sendText(ASYNC_DATA);
-		}
-		catch (e) {
+		} catch (e) {
 			log.error(`async data to ${connection.peer}: ${(e as Error).message}`);
 		}
 	}, 0);

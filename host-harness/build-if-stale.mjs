@@ -2,8 +2,9 @@
 // older than a source file: what host-harness/bin.mjs runs and what
 // host-harness/testing.mjs exports come from there, with no step to
 // remember and nothing asked of the registry.
-import { existsSync, readdirSync, statSync } from "node:fs";
+
 import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,15 +16,11 @@ function newestSource(folders) {
 	const walk = dir => {
 		for (const entry of readdirSync(dir, { withFileTypes: true })) {
 			const file = join(dir, entry.name);
-			if (entry.isDirectory())
-				walk(file);
-			else if (entry.name.endsWith(".ts"))
-				newest = Math.max(newest, statSync(file).mtimeMs);
+			if (entry.isDirectory()) walk(file);
+			else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(file).mtimeMs);
 		}
 	};
-	for (const folder of folders)
-		if (existsSync(join(root, folder)))
-			walk(join(root, folder));
+	for (const folder of folders) if (existsSync(join(root, folder))) walk(join(root, folder));
 	return newest;
 }
 

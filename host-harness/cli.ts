@@ -18,13 +18,19 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandFailure, UsageError, badValue, didYouMean } from "./lib/arguments.js";
+import { fileURLToPath } from "node:url";
+import { badValue, CommandFailure, didYouMean, UsageError } from "./lib/arguments.js";
 import { registerCommand, registeredCommands, usageError } from "./lib/command.js";
 import { projectRoot } from "./lib/project.js";
-import { fileURLToPath } from "node:url";
 
-registerCommand("device", { summary: "boot the device app on this PC and print its endpoints (npm run -s device)", run: args => import("./device/command.js").then(m => m.main(args)) });
-registerCommand("start", { summary: "the whole system live: device, peers, dialogue (npm start)", run: args => import("./start/command.js").then(m => m.main(args)) });
+registerCommand("device", {
+	summary: "boot the device app on this PC and print its endpoints (npm run -s device)",
+	run: args => import("./device/command.js").then(m => m.main(args)),
+});
+registerCommand("start", {
+	summary: "the whole system live: device, peers, dialogue (npm start)",
+	run: args => import("./start/command.js").then(m => m.main(args)),
+});
 const commands = registeredCommands();
 
 export function version(): string {
@@ -36,7 +42,9 @@ function usage(): string {
 	return `usage: host-harness <command> [options]   (host-harness <command> --help for more; --version)
 
 commands:
-${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join("\n")}
+${Object.entries(commands)
+	.map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+	.join("\n")}
 
 examples:
   npm run -s harness -- check --target node --only udp --json
@@ -45,7 +53,7 @@ examples:
 `;
 }
 
-export { registeredCommands, type ArgumentParser } from "./lib/command.js";
+export { type ArgumentParser, registeredCommands } from "./lib/command.js";
 
 export async function main(argv: string[]): Promise<number> {
 	await import("./commands.js");
@@ -59,8 +67,7 @@ export async function main(argv: string[]): Promise<number> {
 		return 2;
 	}
 	if (name === "--help" || name === "-h" || name === "help") {
-		if (rest[0] && commands[rest[0]])
-			return main([rest[0], "--help"]);
+		if (rest[0] && commands[rest[0]]) return main([rest[0], "--help"]);
 		process.stdout.write(usage());
 		return 0;
 	}
@@ -70,21 +77,20 @@ export async function main(argv: string[]): Promise<number> {
 		return 0;
 	}
 	if (!command) {
-		process.stderr.write(`unknown command "${name}"${didYouMean(name, Object.keys(commands))}\nusage: host-harness <command> [options]\nsee: host-harness --help\n`);
+		process.stderr.write(
+			`unknown command "${name}"${didYouMean(name, Object.keys(commands))}\nusage: host-harness <command> [options]\nsee: host-harness --help\n`,
+		);
 		return 2;
 	}
 	try {
 		if (fleetCommands.includes(name)) {
 			const { fleetOf } = await import("./fleet/devices.js");
 			const devices = await fleetOf(rest);
-			if (devices)
-				return await runFleetCommand(name as "check", devices, rest);
+			if (devices) return await runFleetCommand(name as "check", devices, rest);
 		}
 		return (await command.run(rest)) ?? 0;
-	}
-	catch (e) {
-		if (e instanceof UsageError)
-			return usageError(e.message, command.usage ?? `host-harness ${name} --help for the usage`);
+	} catch (e) {
+		if (e instanceof UsageError) return usageError(e.message, command.usage ?? `host-harness ${name} --help for the usage`);
 		if (e instanceof CommandFailure) {
 			process.stderr.write(`${name}: ${e.message}\n`);
 			return e.code;
@@ -102,41 +108,37 @@ export const fleetCommands = ["check", "bench", "soak", "conformance"];
  * device's run.
  */
 export function parseFleetArgs(argv: readonly string[]): { parallel: number; json: boolean; report?: string; rest: string[] } {
-	let parallel = 4, json = false;
+	let parallel = 4,
+		json = false;
 	let report: string | undefined;
 	const rest: string[] = [];
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
-		if (arg === "--device" || arg === "--devices")
-			i++;
+		if (arg === "--device" || arg === "--devices") i++;
 		else if (arg === "--parallel") {
 			const value = argv[++i];
-			if (!/^\d+$/.test(value ?? "") || Number(value) < 1)
-				throw badValue("--parallel", value, "takes how many devices at once (1 or more)");
+			if (!/^\d+$/.test(value ?? "") || Number(value) < 1) throw badValue("--parallel", value, "takes how many devices at once (1 or more)");
 			parallel = Number(value);
-		}
-		else if (arg === "--json")
-			json = true;
+		} else if (arg === "--json") json = true;
 		else if (arg === "--report") {
 			report = argv[++i];
-			if (!report || report.startsWith("--"))
-				throw badValue("--report", report, "takes an HTML file name");
-		}
-		else if (arg === "--config")
-			throw new UsageError("with several devices, give each its config in a --devices file (host key=value …)");
-		else
-			rest.push(arg);
+			if (!report || report.startsWith("--")) throw badValue("--report", report, "takes an HTML file name");
+		} else if (arg === "--config") throw new UsageError("with several devices, give each its config in a --devices file (host key=value …)");
+		else rest.push(arg);
 	}
 	return { parallel, json, report, rest };
 }
 
-export async function runFleetCommand(command: "check" | "bench" | "soak" | "conformance", devices: import("./fleet/devices.js").FleetDevice[], argv: string[]): Promise<number> {
+export async function runFleetCommand(
+	command: "check" | "bench" | "soak" | "conformance",
+	devices: import("./fleet/devices.js").FleetDevice[],
+	argv: string[],
+): Promise<number> {
 	const { runFleet, formatFleet, fleetHtml, plural } = await import("./fleet/run.js");
 	const { parallel, json, report, rest } = parseFleetArgs(argv);
 	const say = (line: string) => process.stderr.write(`${line}\n`);
 	const reportDir = report ? path.join(path.dirname(report), `${path.basename(report, ".html")}-devices`) : undefined;
-	if (reportDir)
-		fs.mkdirSync(reportDir, { recursive: true });
+	if (reportDir) fs.mkdirSync(reportDir, { recursive: true });
 	// A test jig whose boards all failed to answer must not pass: an empty batch judged nothing.
 	if (!devices.length) {
 		say(`fleet ${command}: no device to judge: none answered an mDNS/DNS-SD browse (host-harness discover)`);
@@ -146,24 +148,24 @@ export async function runFleetCommand(command: "check" | "bench" | "soak" | "con
 	const { rows, interrupted } = await runFleet({ command, devices, rest, parallel, json, report, reportDir, cli: fileURLToPath(import.meta.url), say });
 	if (json)
 		process.stdout.write(`${JSON.stringify({ command, interrupted, passed: rows.filter(r => r.state === "passed").length, devices: rows }, null, 2)}\n`);
-	else
-		process.stdout.write(formatFleet(command, rows, interrupted));
+	else process.stdout.write(formatFleet(command, rows, interrupted));
 	if (report) {
 		fs.writeFileSync(report, fleetHtml(command, rows, report));
 		say(`fleet: report written to ${report}`);
 	}
-	if (interrupted)
-		return 130;
+	if (interrupted) return 130;
 	return rows.every(r => r.state === "passed") ? 0 : 1;
 }
 
 /** Run the CLI as a program: exit with the command's code; an error nobody expected is one line too (HOST_HARNESS_STACK=1 for its stack). */
 export function runAsProgram(argv: string[]): void {
-	main(argv).then(code => process.exit(code), (e: Error) => {
-		process.stderr.write(`${process.env.HOST_HARNESS_STACK ? e.stack : e.message}\n`);
-		process.exit(1);
-	});
+	main(argv).then(
+		code => process.exit(code),
+		(e: Error) => {
+			process.stderr.write(`${process.env.HOST_HARNESS_STACK ? e.stack : e.message}\n`);
+			process.exit(1);
+		},
+	);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`)
-	runAsProgram(process.argv.slice(2));
+if (import.meta.url === `file://${process.argv[1]}`) runAsProgram(process.argv.slice(2));

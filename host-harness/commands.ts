@@ -1,5 +1,3 @@
-// Every host-harness command beyond device and start: importing this file registers them.
-export {};
 import "./start/dashboard.js";
 import "./bench/command.js";
 import "./conformance/command.js";

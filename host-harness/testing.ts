@@ -17,14 +17,14 @@
 
 import type WebSocket from "ws";
 import { findApp } from "./device/app.js";
-import { startDevice, type RunningDevice } from "./device/targets.js";
-import { appServices, type AppService } from "./device/services.js";
 import type { LogLine } from "./device/log-line.js";
+import { type AppService, appServices } from "./device/services.js";
+import { type RunningDevice, startDevice } from "./device/targets.js";
 import { planTiers } from "./device/tiers.js";
 import { closed, nextMessage, openWs } from "./oracle/ws-echo.js";
 
-export { closed, nextMessage };
 export type { AppService, LogLine };
+export { closed, nextMessage };
 
 /** The targets an app's suite can boot here. */
 export type AppTarget = "node" | "sim";
@@ -80,7 +80,13 @@ export interface BootedApp {
 
 /** Build (sim) or compile (node) the app in `dir`, boot it and resolve once it logged its services up. */
 export async function bootApp(dir: string, options: BootOptions): Promise<BootedApp> {
-	const running = await startDevice({ target: options.target, app: findApp(dir), config: options.config ?? {}, readyTimeoutMs: options.readyTimeoutMs, progress: options.progress });
+	const running = await startDevice({
+		target: options.target,
+		app: findApp(dir),
+		config: options.config ?? {},
+		readyTimeoutMs: options.readyTimeoutMs,
+		progress: options.progress,
+	});
 	return bootedApp(running, options.target);
 }
 
@@ -90,15 +96,13 @@ function bootedApp(running: RunningDevice, target: AppTarget): BootedApp {
 	let services: Map<string, AppService>;
 	try {
 		services = new Map(appServices(line).map(service => [service.name, service]));
-	}
-	catch (e) {
+	} catch (e) {
 		void running.stop();
 		throw e;
 	}
 	const service = (name: string): AppService => {
 		const found = services.get(name);
-		if (!found)
-			throw new Error(`no service "${name}" in the services up line (${[...services.keys()].join(", ") || "none"})`);
+		if (!found) throw new Error(`no service "${name}" in the services up line (${[...services.keys()].join(", ") || "none"})`);
 		return found;
 	};
 	const httpUrl = (name: string, path: string) => `http://${host}:${service(name).port}${path}`;

@@ -58,38 +58,32 @@ export function sameName(a: string, b: string): boolean {
 
 /** A name at `offset`: the name and the offset after it in the message (after the first pointer, if any). */
 export function readName(bytes: Uint8Array, offset: number): { name: string; next: number } {
-	let name = "", next = -1, at = offset, length = 0;
+	let name = "",
+		next = -1,
+		at = offset,
+		length = 0;
 	for (let hops = 0; ; ) {
-		if (at >= bytes.length)
-			throw new MalformedMessage("a name runs past the message");
+		if (at >= bytes.length) throw new MalformedMessage("a name runs past the message");
 		const count = bytes[at];
 		if (count === 0) {
-			if (next < 0)
-				next = at + 1;
+			if (next < 0) next = at + 1;
 			return { name, next };
 		}
-		if ((count & 0xC0) === 0xC0) {
-			if (at + 1 >= bytes.length)
-				throw new MalformedMessage("a name pointer runs past the message");
-			const target = ((count & 0x3F) << 8) | bytes[at + 1];
-			if (next < 0)
-				next = at + 2;
+		if ((count & 0xc0) === 0xc0) {
+			if (at + 1 >= bytes.length) throw new MalformedMessage("a name pointer runs past the message");
+			const target = ((count & 0x3f) << 8) | bytes[at + 1];
+			if (next < 0) next = at + 2;
 			// A pointer points back, to an earlier name (RFC 1035 4.1.4): forward or self pointers could loop.
-			if (target >= at || ++hops > 64)
-				throw new MalformedMessage("a name pointer does not point back");
+			if (target >= at || ++hops > 64) throw new MalformedMessage("a name pointer does not point back");
 			at = target;
 			continue;
 		}
-		if (count & 0xC0)
-			throw new MalformedMessage("a label with reserved length bits");
-		if (at + 1 + count > bytes.length)
-			throw new MalformedMessage("a label runs past the message");
+		if (count & 0xc0) throw new MalformedMessage("a label with reserved length bits");
+		if (at + 1 + count > bytes.length) throw new MalformedMessage("a label runs past the message");
 		length += count + 1;
-		if (length > 255)
-			throw new MalformedMessage("a name over 255 bytes");
+		if (length > 255) throw new MalformedMessage("a name over 255 bytes");
 		let label = "";
-		for (let i = at + 1; i <= at + count; i++)
-			label += String.fromCharCode(bytes[i]);
+		for (let i = at + 1; i <= at + count; i++) label += String.fromCharCode(bytes[i]);
 		name += name.length ? "." + label : label;
 		at += 1 + count;
 	}
@@ -99,12 +93,13 @@ function readRecords(bytes: Uint8Array, view: DataView, count: number, at: { off
 	const records: ResourceRecord[] = [];
 	for (let i = 0; i < count; i++) {
 		const { name, next } = readName(bytes, at.offset);
-		if (next + 10 > bytes.length)
-			throw new MalformedMessage("a record runs past the message");
-		const type = view.getUint16(next), klass = view.getUint16(next + 2), ttl = view.getUint32(next + 4), size = view.getUint16(next + 8);
+		if (next + 10 > bytes.length) throw new MalformedMessage("a record runs past the message");
+		const type = view.getUint16(next),
+			klass = view.getUint16(next + 2),
+			ttl = view.getUint32(next + 4),
+			size = view.getUint16(next + 8);
 		const start = next + 10;
-		if (start + size > bytes.length)
-			throw new MalformedMessage("a record's data runs past the message");
+		if (start + size > bytes.length) throw new MalformedMessage("a record's data runs past the message");
 		records.push({ name, type, flush: (klass & topBit) !== 0, ttl, data: bytes.subarray(start, start + size) });
 		at.offset = start + size;
 	}
@@ -113,17 +108,16 @@ function readRecords(bytes: Uint8Array, view: DataView, count: number, at: { off
 
 /** The whole message; throws MalformedMessage. Records' data are views of `bytes`. */
 export function readMessage(bytes: Uint8Array): Message {
-	if (bytes.length < 12)
-		throw new MalformedMessage(`${bytes.length} bytes, shorter than a DNS header`);
+	if (bytes.length < 12) throw new MalformedMessage(`${bytes.length} bytes, shorter than a DNS header`);
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-	const id = view.getUint16(0), flags = view.getUint16(2);
+	const id = view.getUint16(0),
+		flags = view.getUint16(2);
 	const counts = [view.getUint16(4), view.getUint16(6), view.getUint16(8), view.getUint16(10)];
 	const at = { offset: 12 };
 	const questions: Question[] = [];
 	for (let i = 0; i < counts[0]; i++) {
 		const { name, next } = readName(bytes, at.offset);
-		if (next + 4 > bytes.length)
-			throw new MalformedMessage("a question runs past the message");
+		if (next + 4 > bytes.length) throw new MalformedMessage("a question runs past the message");
 		questions.push({ name, type: view.getUint16(next), unicast: (view.getUint16(next + 2) & topBit) !== 0 });
 		at.offset = next + 4;
 	}
@@ -149,18 +143,15 @@ export function nameBytes(name: string): Uint8Array {
 	const labels = name.split(".").filter(label => label.length);
 	let size = 1;
 	for (const label of labels) {
-		if (label.length > 63)
-			throw new RangeError(`label "${label}" is over 63 bytes`);
+		if (label.length > 63) throw new RangeError(`label "${label}" is over 63 bytes`);
 		size += label.length + 1;
 	}
-	if (size > 255)
-		throw new RangeError(`name "${name}" is over 255 bytes`);
+	if (size > 255) throw new RangeError(`name "${name}" is over 255 bytes`);
 	const bytes = new Uint8Array(size);
 	let at = 0;
 	for (const label of labels) {
 		bytes[at++] = label.length;
-		for (let i = 0; i < label.length; i++)
-			bytes[at++] = label.charCodeAt(i) & 0x7F;
+		for (let i = 0; i < label.length; i++) bytes[at++] = label.charCodeAt(i) & 0x7f;
 	}
 	return bytes;
 }
@@ -169,8 +160,7 @@ export function nameBytes(name: string): Uint8Array {
 export function addressData(address: string): Uint8Array {
 	const parts = address.split(".");
 	const bytes = new Uint8Array(4);
-	for (let i = 0; i < 4; i++)
-		bytes[i] = Number(parts[i]) & 0xFF;
+	for (let i = 0; i < 4; i++) bytes[i] = Number(parts[i]) & 0xff;
 	return bytes;
 }
 
@@ -179,7 +169,7 @@ export function serviceData(port: number, target: string): Uint8Array {
 	const name = nameBytes(target);
 	const bytes = new Uint8Array(6 + name.length);
 	bytes[4] = port >> 8;
-	bytes[5] = port & 0xFF;
+	bytes[5] = port & 0xff;
 	bytes.set(name, 6);
 	return bytes;
 }
@@ -188,15 +178,13 @@ export function serviceData(port: number, target: string): Uint8Array {
 export function textData(entries: readonly string[]): Uint8Array {
 	const strings = entries.length ? entries : [""];
 	let size = 0;
-	for (const entry of strings)
-		size += 1 + Math.min(255, entry.length);
+	for (const entry of strings) size += 1 + Math.min(255, entry.length);
 	const bytes = new Uint8Array(size);
 	let at = 0;
 	for (const entry of strings) {
 		const length = Math.min(255, entry.length);
 		bytes[at++] = length;
-		for (let i = 0; i < length; i++)
-			bytes[at++] = entry.charCodeAt(i) & 0xFF;
+		for (let i = 0; i < length; i++) bytes[at++] = entry.charCodeAt(i) & 0xff;
 	}
 	return bytes;
 }
@@ -207,17 +195,25 @@ export function readText(data: Uint8Array): string[] {
 	for (let at = 0; at < data.length; ) {
 		const length = data[at++];
 		let entry = "";
-		for (let i = 0; i < length && at < data.length; i++)
-			entry += String.fromCharCode(data[at++]);
-		if (entry.length)
-			entries.push(entry);
+		for (let i = 0; i < length && at < data.length; i++) entry += String.fromCharCode(data[at++]);
+		if (entry.length) entries.push(entry);
 	}
 	return entries;
 }
 
 /** A message: header, questions, then the three record sections. `id` 0 and no question for a multicast response (RFC 6762 18). */
-export function writeMessage(message: { id?: number; response: boolean; questions?: readonly Question[]; answers?: readonly ResourceRecord[]; authorities?: readonly ResourceRecord[]; additionals?: readonly ResourceRecord[] }): Uint8Array {
-	const questions = message.questions ?? [], answers = message.answers ?? [], authorities = message.authorities ?? [], additionals = message.additionals ?? [];
+export function writeMessage(message: {
+	id?: number;
+	response: boolean;
+	questions?: readonly Question[];
+	answers?: readonly ResourceRecord[];
+	authorities?: readonly ResourceRecord[];
+	additionals?: readonly ResourceRecord[];
+}): Uint8Array {
+	const questions = message.questions ?? [],
+		answers = message.answers ?? [],
+		authorities = message.authorities ?? [],
+		additionals = message.additionals ?? [];
 	const parts: Uint8Array[] = [];
 	let size = 12;
 	for (const question of questions) {
@@ -239,7 +235,8 @@ export function writeMessage(message: { id?: number; response: boolean; question
 	view.setUint16(6, answers.length);
 	view.setUint16(8, authorities.length);
 	view.setUint16(10, additionals.length);
-	let at = 12, part = 0;
+	let at = 12,
+		part = 0;
 	for (const question of questions) {
 		bytes.set(parts[part], at);
 		at += parts[part++].length;
@@ -264,8 +261,7 @@ export function writeMessage(message: { id?: number; response: boolean; question
 export function compareData(a: Uint8Array, b: Uint8Array): number {
 	const length = Math.min(a.length, b.length);
 	for (let i = 0; i < length; i++) {
-		if (a[i] !== b[i])
-			return a[i] - b[i];
+		if (a[i] !== b[i]) return a[i] - b[i];
 	}
 	return a.length - b.length;
 }

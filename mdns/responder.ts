@@ -32,9 +32,22 @@
  */
 
 import UDP from "embedded:io/socket/udp";
-import Timer from "timer";
+import {
+	addressData,
+	compareData,
+	type Message,
+	nameBytes,
+	type Question,
+	RecordType,
+	type ResourceRecord,
+	readMessage,
+	sameName,
+	serviceData,
+	textData,
+	writeMessage,
+} from "mdns/message";
 import { Log } from "modules/log";
-import { RecordType, addressData, compareData, nameBytes, readMessage, sameName, serviceData, textData, writeMessage, type Message, type Question, type ResourceRecord } from "mdns/message";
+import Timer from "timer";
 
 export const mdnsGroup = "224.0.0.251";
 export const mdnsPort = 5353;
@@ -81,8 +94,7 @@ type Datagram = ArrayBuffer & { address: string; port: number };
 /** Whether `name` can be a host label (RFC 1123 2.1: letters, digits, hyphens, not at the ends). */
 export function isHostLabel(name: string): boolean {
 	let label = name.length >= 1 && name.length <= 63 && name[0] !== "-" && name[name.length - 1] !== "-";
-	for (let i = 0; label && i < name.length; i++)
-		label = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-".indexOf(name[i]) >= 0;
+	for (let i = 0; label && i < name.length; i++) label = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-".indexOf(name[i]) >= 0;
 	return label;
 }
 
@@ -102,8 +114,7 @@ export class MdnsResponder {
 	private records: ResourceRecord[] = [];
 
 	constructor(options: MdnsResponderOptions) {
-		if (!isHostLabel(options.hostname))
-			throw new RangeError(`hostname "${options.hostname}": letters, digits and inner hyphens, 1 to 63`);
+		if (!isHostLabel(options.hostname)) throw new RangeError(`hostname "${options.hostname}": letters, digits and inner hyphens, 1 to 63`);
 		this.options = options;
 		this.log = options.log ?? new Log(options.logTag ?? "mdns");
 		this.label = options.hostname;
@@ -121,14 +132,12 @@ export class MdnsResponder {
 
 	/** Claim the name for `address` (the station's), then announce and answer. */
 	start(address: string): void {
-		if (this.phase !== Phase.Stopped)
-			this.stop();
+		if (this.phase !== Phase.Stopped) this.stop();
 		this.address = address;
 		let socket: MulticastUDP;
 		try {
 			socket = <MulticastUDP>new UDP({ port: mdnsPort, timeToLive: 255, target: this, onReadable: socketReadable } as ConstructorParameters<typeof UDP>[0]);
-		}
-		catch (e) {
+		} catch (e) {
 			this.log.error(`cannot open port ${mdnsPort}: ${(e as Error).message}; ${this.name} is not announced`);
 			return;
 		}
@@ -139,31 +148,28 @@ export class MdnsResponder {
 		}
 		try {
 			socket.add(mdnsGroup);
-		}
-		catch (e) {
+		} catch (e) {
 			socket.close();
 			this.log.error(`cannot join ${mdnsGroup}: ${(e as Error).message}; ${this.name} is not announced`);
 			return;
 		}
 		this.socket = socket;
-		this.timer = Timer.repeat(() => this.fired(), 0x3FFFFFFF);
+		this.timer = Timer.repeat(() => this.fired(), 0x3fffffff);
 		this.probe();
 	}
 
 	/** Say goodbye (TTL 0) if the name was ours, and close. */
 	stop(): void {
-		if (this.claimed)
-			this.send(writeMessage({ response: true, answers: this.records.map(record => ({ ...record, ttl: 0 })) }));
+		if (this.claimed) this.send(writeMessage({ response: true, answers: this.records.map(record => ({ ...record, ttl: 0 })) }));
 		this.phase = Phase.Stopped;
-		if (this.timer)
-			Timer.clear(this.timer);
+		if (this.timer) Timer.clear(this.timer);
 		this.timer = undefined;
 		this.socket?.close();
 		this.socket = undefined;
 	}
 
 	private schedule(delay: number): void {
-		Timer.schedule(this.timer!, delay, 0x3FFFFFFF);
+		Timer.schedule(this.timer!, delay, 0x3fffffff);
 	}
 
 	private probe(delay = 0): void {
@@ -186,15 +192,15 @@ export class MdnsResponder {
 			}
 			this.phase = Phase.Announcing;
 			this.sent = 0;
-			this.log.info(`${this.name} is ours: announcing it at ${this.address}${this.options.services.length ? ` with ${this.options.services.map(s => `${s.type}:${s.port}`).join(", ")}` : ""}`);
+			this.log.info(
+				`${this.name} is ours: announcing it at ${this.address}${this.options.services.length ? ` with ${this.options.services.map(s => `${s.type}:${s.port}`).join(", ")}` : ""}`,
+			);
 			this.options.onName?.(this.name);
 		}
 		if (this.phase === Phase.Announcing) {
 			this.send(writeMessage({ response: true, answers: this.records }));
-			if (++this.sent < 2)
-				this.schedule(1000);
-			else
-				this.phase = Phase.Announced;
+			if (++this.sent < 2) this.schedule(1000);
+			else this.phase = Phase.Announced;
 		}
 	}
 
@@ -203,7 +209,8 @@ export class MdnsResponder {
 		const host = this.name;
 		const records: ResourceRecord[] = [{ name: host, type: RecordType.A, flush: true, ttl: hostTtl, data: addressData(this.address) }];
 		for (const service of this.options.services) {
-			const type = `${service.type}.local`, instance = `${this.label}.${type}`;
+			const type = `${service.type}.local`,
+				instance = `${this.label}.${type}`;
 			records.push(
 				{ name: type, type: RecordType.PTR, ttl: otherTtl, data: nameBytes(instance) },
 				{ name: instance, type: RecordType.SRV, flush: true, ttl: hostTtl, data: serviceData(service.port, host) },
@@ -217,8 +224,7 @@ export class MdnsResponder {
 	private send(bytes: Uint8Array, address = mdnsGroup, port = mdnsPort): void {
 		try {
 			this.socket?.write(bytes.buffer as ArrayBuffer, address, port);
-		}
-		catch (e) {
+		} catch (e) {
 			this.log.warn(`cannot send to ${address}:${port}: ${(e as Error).message}`);
 		}
 	}
@@ -227,35 +233,27 @@ export class MdnsResponder {
 	readable(count: number): void {
 		while (this.socket && count-- > 0) {
 			const datagram = this.socket.read() as Datagram | undefined;
-			if (!datagram)
-				return;
+			if (!datagram) return;
 			const bytes = new Uint8Array(datagram);
 			let message: Message;
 			try {
 				message = readMessage(bytes);
-			}
-			catch (e) {
-				if (this.log.debugging)
-					this.log.debug(`ignored a malformed message from ${datagram.address}:${datagram.port}: ${(e as Error).message}`);
+			} catch (e) {
+				if (this.log.debugging) this.log.debug(`ignored a malformed message from ${datagram.address}:${datagram.port}: ${(e as Error).message}`);
 				continue;
 			}
-			if (message.response)
-				this.heardResponse(message);
-			else
-				this.heardQuery(message, datagram.address, datagram.port);
+			if (message.response) this.heardResponse(message);
+			else this.heardQuery(message, datagram.address, datagram.port);
 		}
 	}
 
 	/** A response: does it claim our name with other data (a conflict, RFC 6762 9)? Our own announcements, looped back, do not. */
 	private heardResponse(message: Message): void {
-		if (this.phase === Phase.Stopped || this.phase === Phase.Failed)
-			return;
+		if (this.phase === Phase.Stopped || this.phase === Phase.Failed) return;
 		const ours = this.records[0];
 		for (const record of [...message.answers, ...message.additionals]) {
-			if (record.ttl === 0 || !sameName(record.name, ours.name))
-				continue;
-			if (record.type === RecordType.A && compareData(record.data, ours.data) === 0)
-				continue;
+			if (record.ttl === 0 || !sameName(record.name, ours.name)) continue;
+			if (record.type === RecordType.A && compareData(record.data, ours.data) === 0) continue;
 			this.conflict(record.type === RecordType.A ? `another device answers for it (${record.data.join(".")})` : "another device answers for it");
 			return;
 		}
@@ -284,50 +282,50 @@ export class MdnsResponder {
 			this.tieBreak(message);
 			return;
 		}
-		if (!this.claimed)
-			return;
+		if (!this.claimed) return;
 		const legacy = port !== mdnsPort;
-		const answers: ResourceRecord[] = [], additionals: ResourceRecord[] = [];
-		for (const question of message.questions)
-			this.answer(question, message, answers, additionals);
-		if (!answers.length)
-			return;
+		const answers: ResourceRecord[] = [],
+			additionals: ResourceRecord[] = [];
+		for (const question of message.questions) this.answer(question, message, answers, additionals);
+		if (!answers.length) return;
 		for (const record of answers) {
 			const i = additionals.indexOf(record);
-			if (i >= 0)
-				additionals.splice(i, 1);
+			if (i >= 0) additionals.splice(i, 1);
 		}
 		if (legacy) {
 			// One-shot query (RFC 6762 6.7): its ID and question back, short TTLs, no cache-flush bits.
 			const short = (record: ResourceRecord) => ({ ...record, flush: false, ttl: Math.min(record.ttl, legacyTtl) });
-			this.send(writeMessage({ id: message.id, response: true, questions: message.questions, answers: answers.map(short), additionals: additionals.map(short) }), address, port);
+			this.send(
+				writeMessage({ id: message.id, response: true, questions: message.questions, answers: answers.map(short), additionals: additionals.map(short) }),
+				address,
+				port,
+			);
 		}
-		else
-			// To the group even when a question asks for unicast (QU, RFC 6762 5.4 allows it): a prober on
-			// another subnet of the same link, which a unicast answer could not reach, hears it there.
-			this.send(writeMessage({ response: true, answers, additionals }));
+		// To the group even when a question asks for unicast (QU, RFC 6762 5.4 allows it): a prober on
+		// another subnet of the same link, which a unicast answer could not reach, hears it there.
+		else this.send(writeMessage({ response: true, answers, additionals }));
 	}
 
 	/** Our records answering `question` go to `answers` (unless the querier holds them, RFC 6762 7.1), those a resolver needs next to `additionals`. */
 	private answer(question: Question, message: Message, answers: ResourceRecord[], additionals: ResourceRecord[]): void {
 		const any = question.type === RecordType.ANY;
 		for (const record of this.records) {
-			if (!sameName(record.name, question.name) || !(any || record.type === question.type))
+			if (!sameName(record.name, question.name) || !(any || record.type === question.type)) continue;
+			if (
+				message.answers.some(
+					known => known.type === record.type && sameName(known.name, record.name) && compareData(known.data, record.data) === 0 && known.ttl >= record.ttl / 2,
+				)
+			)
 				continue;
-			if (message.answers.some(known => known.type === record.type && sameName(known.name, record.name) && compareData(known.data, record.data) === 0 && known.ttl >= record.ttl / 2))
-				continue;
-			if (answers.indexOf(record) < 0)
-				answers.push(record);
+			if (answers.indexOf(record) < 0) answers.push(record);
 			// What a resolver asks next (RFC 6763 12): for a PTR, the instance's SRV and TXT; for an SRV, the host's address.
 			if (record.type === RecordType.PTR && !sameName(record.name, serviceTypes)) {
-				const instance = this.records.filter(r => (r.type === RecordType.SRV || r.type === RecordType.TXT) && compareData(nameBytes(r.name), record.data) === 0);
-				for (const r of instance)
-					if (additionals.indexOf(r) < 0)
-						additionals.push(r);
+				const instance = this.records.filter(
+					r => (r.type === RecordType.SRV || r.type === RecordType.TXT) && compareData(nameBytes(r.name), record.data) === 0,
+				);
+				for (const r of instance) if (additionals.indexOf(r) < 0) additionals.push(r);
 			}
-			if (record.type === RecordType.PTR || record.type === RecordType.SRV)
-				if (additionals.indexOf(this.records[0]) < 0)
-					additionals.push(this.records[0]);
+			if (record.type === RecordType.PTR || record.type === RecordType.SRV) if (additionals.indexOf(this.records[0]) < 0) additionals.push(this.records[0]);
 		}
 	}
 
@@ -335,8 +333,7 @@ export class MdnsResponder {
 	private tieBreak(message: Message): void {
 		const ours = this.records[0];
 		for (const record of message.authorities) {
-			if (!sameName(record.name, ours.name) || record.type !== RecordType.A)
-				continue;
+			if (!sameName(record.name, ours.name) || record.type !== RecordType.A) continue;
 			if (compareData(ours.data, record.data) < 0) {
 				this.log.info(`${this.name}: another device probes it too (${record.data.join(".")}); waiting 1 s (RFC 6762 8.2)`);
 				this.probe(1000);

@@ -43,8 +43,7 @@ export class Backoff {
 	next(): number | undefined {
 		const { initial, max, maxAttempts = 0, quick = 1 } = this.options;
 		const attempts = ++this.#attempts;
-		if (maxAttempts > 0 && attempts >= maxAttempts)
-			return undefined;
+		if (maxAttempts > 0 && attempts >= maxAttempts) return undefined;
 		const exponent = Math.min(maxExponent, Math.max(0, attempts - quick));
 		return Math.min(max, initial * 2 ** exponent);
 	}

@@ -11,8 +11,8 @@
  * was never set).
  */
 
-import Time from "time";
 import type { Log } from "modules/log";
+import Time from "time";
 
 /** A clock reading before this (2020-01-01T00:00:00Z) was never set. */
 export const clockSetAfter = 1577836800000;
@@ -43,14 +43,12 @@ export const clockPollInterval = 500;
  * client is quiet and, later, why its certificate dates fail.
  */
 export function clockWait(waited: number, limit: number, log: Log, peer: string): number {
-	if (clockIsSet())
-		return 0;
+	if (clockIsSet()) return 0;
 	if (waited >= limit) {
 		if (waited < limit + clockPollInterval)
 			log.warn(`the clock is still not set after ${limit} ms: connecting to ${peer} anyway (its certificate dates cannot be judged)`);
 		return 0;
 	}
-	if (waited === 0)
-		log.info(`waiting up to ${limit} ms for the clock (SNTP) before TLS to ${peer}: it reads ${new Date().toISOString()}`);
+	if (waited === 0) log.info(`waiting up to ${limit} ms for the clock (SNTP) before TLS to ${peer}: it reads ${new Date().toISOString()}`);
 	return clockPollInterval;
 }

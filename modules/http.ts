@@ -47,27 +47,41 @@ export interface HeadError {
 
 /** tchar (RFC 7230 3.2.6): "!" "#" "$" "%" "&" "'" "*" "+" "-" "." "^" "_" "`" "|" "~", DIGIT, ALPHA. */
 function isTokenChar(c: number): boolean {
-	if (c >= 0x61 && c <= 0x7A)		// a-z
+	if (c >= 0x61 && c <= 0x7a)
+		// a-z
 		return true;
-	if (c >= 0x41 && c <= 0x5A)		// A-Z
+	if (c >= 0x41 && c <= 0x5a)
+		// A-Z
 		return true;
-	if (c >= 0x30 && c <= 0x39)		// 0-9
+	if (c >= 0x30 && c <= 0x39)
+		// 0-9
 		return true;
 	switch (c) {
-	case 0x21: case 0x23: case 0x24: case 0x25: case 0x26: case 0x27: case 0x2A:
-	case 0x2B: case 0x2D: case 0x2E: case 0x5E: case 0x5F: case 0x60: case 0x7C: case 0x7E:
-		return true;
+		case 0x21:
+		case 0x23:
+		case 0x24:
+		case 0x25:
+		case 0x26:
+		case 0x27:
+		case 0x2a:
+		case 0x2b:
+		case 0x2d:
+		case 0x2e:
+		case 0x5e:
+		case 0x5f:
+		case 0x60:
+		case 0x7c:
+		case 0x7e:
+			return true;
 	}
 	return false;
 }
 
 /** An HTTP token (RFC 7230 3.2.6), text[start, end) non-empty: header names, methods, WebSocket subprotocols. */
 export function isToken(text: string, start = 0, end = text.length): boolean {
-	if (end <= start)
-		return false;
+	if (end <= start) return false;
 	for (let i = start; i < end; i++) {
-		if (!isTokenChar(text.charCodeAt(i)))
-			return false;
+		if (!isTokenChar(text.charCodeAt(i))) return false;
 	}
 	return true;
 }
@@ -78,7 +92,7 @@ function isDigit(c: number): boolean {
 
 /** "HTTP/" DIGIT "." DIGIT at text[at] (RFC 7230 2.6); the version as "1.1", or undefined. */
 function httpVersion(text: string, at: number): string | undefined {
-	if (!text.startsWith("HTTP/", at) || !isDigit(text.charCodeAt(at + 5)) || text.charCodeAt(at + 6) !== 0x2E || !isDigit(text.charCodeAt(at + 7)))
+	if (!text.startsWith("HTTP/", at) || !isDigit(text.charCodeAt(at + 5)) || text.charCodeAt(at + 6) !== 0x2e || !isDigit(text.charCodeAt(at + 7)))
 		return undefined;
 	return text.slice(at + 5, at + 8);
 }
@@ -114,19 +128,16 @@ abstract class HeadParser<Head extends HttpHead> {
 
 	/** Consume a chunk (a buffer, or a view of the caller's kept buffer); true once the head is complete (or refused). Ignores input after that. */
 	feed(chunk: ArrayBuffer | Uint8Array): boolean {
-		if (this.done)
-			return true;
+		if (this.done) return true;
 		const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
 		const count = bytes.length;
 		let from = 0;
 		if (this.have === 0) {
-			while (from < count && (bytes[from] === 13 || bytes[from] === 10))
-				from++;		// empty lines before the start line are ignored (RFC 7230 3.5)
-			if (from === count)
-				return false;
+			while (from < count && (bytes[from] === 13 || bytes[from] === 10)) from++; // empty lines before the start line are ignored (RFC 7230 3.5)
+			if (from === count) return false;
 		}
-		const buffer = this.buffer ??= new Uint8Array(this.limit);
-		let have = this.have;
+		const buffer = (this.buffer ??= new Uint8Array(this.limit));
+		const have = this.have;
 		const take = Math.min(count - from, this.limit - have);
 		buffer.set(bytes.subarray(from, from + take), have);
 		const scanEnd = have + take;
@@ -136,19 +147,15 @@ abstract class HeadParser<Head extends HttpHead> {
 				// The head ends with an empty line: LF LF or LF CR LF.
 				if (buffer[i - 1] === 10 || (buffer[i - 1] === 13 && i >= 2 && buffer[i - 2] === 10)) {
 					const used = i + 1 - have;
-					if (from + used < count)
-						this.rest = bytes.slice(from + used).buffer as ArrayBuffer;
+					if (from + used < count) this.rest = bytes.slice(from + used).buffer as ArrayBuffer;
 					this.have = i + 1;
 					this.finish();
 					return true;
 				}
-			}
-			else if ((c < 32 && c !== 9 && c !== 13) || c === 127)
-				return this.fail(400, "control character in head");
+			} else if ((c < 32 && c !== 9 && c !== 13) || c === 127) return this.fail(400, "control character in head");
 		}
 		this.have = scanEnd;
-		if (scanEnd >= this.limit)
-			return this.fail(431, "head too large");
+		if (scanEnd >= this.limit) return this.fail(431, "head too large");
 		return false;
 	}
 
@@ -159,8 +166,7 @@ abstract class HeadParser<Head extends HttpHead> {
 		let text: string;
 		try {
 			text = String.fromArrayBuffer((this.buffer!.buffer as ArrayBuffer).slice(0, this.have));
-		}
-		catch {
+		} catch {
 			this.fail(400, "head is not UTF-8");
 			return;
 		}
@@ -175,8 +181,7 @@ abstract class HeadParser<Head extends HttpHead> {
 		const headers = head.headers;
 		for (let i = 1; i < lines.length; i++) {
 			line = stripCR(lines[i]);
-			if (line === "")
-				break;
+			if (line === "") break;
 			if (line === undefined) {
 				this.fail(400, "malformed header line");
 				return;
@@ -187,12 +192,12 @@ abstract class HeadParser<Head extends HttpHead> {
 				this.fail(400, "malformed header line");
 				return;
 			}
-			let from = colon + 1, to = line.length;
-			while (from < to && isBlank(line.charCodeAt(from)))
-				from++;
-			while (to > from && isBlank(line.charCodeAt(to - 1)))
-				to--;
-			const name = line.slice(0, colon).toLowerCase(), value = line.slice(from, to);
+			let from = colon + 1,
+				to = line.length;
+			while (from < to && isBlank(line.charCodeAt(from))) from++;
+			while (to > from && isBlank(line.charCodeAt(to - 1))) to--;
+			const name = line.slice(0, colon).toLowerCase(),
+				value = line.slice(from, to);
 			const previous = headers.get(name);
 			headers.set(name, previous === undefined ? value : `${previous}, ${value}`);
 		}
@@ -212,8 +217,7 @@ abstract class HeadParser<Head extends HttpHead> {
 /** The line without its CR before LF; a CR anywhere else makes the head malformed (undefined: RFC 7230 3.5 allows only CRLF or a bare LF). */
 function stripCR(line: string): string | undefined {
 	const cr = line.indexOf("\r");
-	if (cr < 0)
-		return line;
+	if (cr < 0) return line;
 	return cr === line.length - 1 ? line.slice(0, cr) : undefined;
 }
 
@@ -222,19 +226,15 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
 	protected start(line: string): RequestHead | undefined {
 		// request-line = method SP request-target SP HTTP-version (RFC 7230 3.1.1); the target has no whitespace.
 		const space = line.indexOf(" ");
-		if (!isToken(line, 0, space))
-			return undefined;
+		if (!isToken(line, 0, space)) return undefined;
 		const targetEnd = line.indexOf(" ", space + 1);
-		if (targetEnd <= space + 1 || line.length !== targetEnd + 9)
-			return undefined;
+		if (targetEnd <= space + 1 || line.length !== targetEnd + 9) return undefined;
 		for (let i = space + 1; i < targetEnd; i++) {
 			const c = line.charCodeAt(i);
-			if (c <= 0x20 || c === 0x7F)
-				return undefined;
+			if (c <= 0x20 || c === 0x7f) return undefined;
 		}
 		const version = httpVersion(line, targetEnd + 1);
-		if (version === undefined)
-			return undefined;
+		if (version === undefined) return undefined;
 		return { method: line.slice(0, space), target: line.slice(space + 1, targetEnd), version, headers: new Map() };
 	}
 }
@@ -244,14 +244,11 @@ export class ResponseHeadParser extends HeadParser<ResponseHead> {
 	protected start(line: string): ResponseHead | undefined {
 		// status-line = HTTP-version SP status-code SP reason-phrase (RFC 7230 3.1.2); a missing reason is tolerated.
 		const version = httpVersion(line, 0);
-		if (version === undefined || line.charCodeAt(8) !== 0x20)
-			return undefined;
+		if (version === undefined || line.charCodeAt(8) !== 0x20) return undefined;
 		for (let i = 9; i < 12; i++) {
-			if (!isDigit(line.charCodeAt(i)))
-				return undefined;
+			if (!isDigit(line.charCodeAt(i))) return undefined;
 		}
-		if (line.length > 12 && line.charCodeAt(12) !== 0x20)
-			return undefined;
+		if (line.length > 12 && line.charCodeAt(12) !== 0x20) return undefined;
 		return { version, status: Number(line.slice(9, 12)), statusText: line.slice(13), headers: new Map() };
 	}
 }
@@ -285,8 +282,7 @@ export type HeaderList = readonly (readonly [string, string])[];
 export function headerLines(headers: HeaderList): string {
 	let out = "";
 	for (const [name, value] of headers) {
-		if (name.includes("\r") || name.includes("\n") || value.includes("\r") || value.includes("\n"))
-			throw new Error("CR or LF in header");
+		if (name.includes("\r") || name.includes("\n") || value.includes("\r") || value.includes("\n")) throw new Error("CR or LF in header");
 		out += `${name}: ${value}\r\n`;
 	}
 	return out;
@@ -294,11 +290,15 @@ export function headerLines(headers: HeaderList): string {
 
 /** A complete response with a body, after which the connection closes (head and body as one string). */
 export function closingResponse(status: number, type: string, body: string, headers: HeaderList = []): string {
-	return `HTTP/1.1 ${status} ${statusTexts[status] ?? "Error"}\r\n` +
+	return (
+		`HTTP/1.1 ${status} ${statusTexts[status] ?? "Error"}\r\n` +
 		`Content-Type: ${type}\r\n` +
 		`Content-Length: ${ArrayBuffer.fromString(body).byteLength}\r\n` +
 		"Connection: close\r\n" +
-		headerLines(headers) + "\r\n" + body;
+		headerLines(headers) +
+		"\r\n" +
+		body
+	);
 }
 
 /** An error response with a short text body; the connection closes after it. */
@@ -310,13 +310,18 @@ export function errorResponse(status: number, message: string, headers: HeaderLi
 export function queryParameter(query: string, name: string): string | undefined {
 	for (const part of query.split("&")) {
 		const equals = part.indexOf("=");
-		if ((equals < 0 ? part : part.slice(0, equals)) !== name)
-			continue;
+		if ((equals < 0 ? part : part.slice(0, equals)) !== name) continue;
 		try {
 			// "+" is a space in a query (application/x-www-form-urlencoded); no regular expression on the device.
-			return decodeURIComponent(equals < 0 ? "" : part.slice(equals + 1).split("+").join(" "));
-		}
-		catch {
+			return decodeURIComponent(
+				equals < 0
+					? ""
+					: part
+							.slice(equals + 1)
+							.split("+")
+							.join(" "),
+			);
+		} catch {
 			return undefined;
 		}
 	}

@@ -16,7 +16,7 @@
 
 import Listener from "embedded:io/socket/listener";
 import type TCP from "embedded:io/socket/tcp";
-import { peerName, type Log } from "modules/log";
+import { type Log, peerName } from "modules/log";
 
 type ClosableListener = Listener & { close(): void };
 
@@ -51,8 +51,7 @@ export class TcpListener {
 				target: this,
 				onReadable: accepted,
 			} as ConstructorParameters<typeof Listener>[0]);
-		}
-		catch (e) {
+		} catch (e) {
 			// The platform says only "bind socket failed" (lin) or "bind failed" (lwip): name the port.
 			throw new Error(`cannot listen on port ${options.port}: ${(e as Error).message} (is another program using it?)`);
 		}
@@ -79,13 +78,10 @@ export class TcpListener {
 	handOver(socket: TCP): void {
 		try {
 			this.target.accept(socket);
-		}
-		catch (e) {
+		} catch (e) {
 			// lwip: a peer that reset since the accept leaves a socket the target cannot adopt ("invalid from").
-			if (socketAlive(socket))
-				this.log.error(`accepting a connection failed: ${(e as Error).message}`);
-			else
-				this.log.info(`Connection closed: ${peerName(socket.remoteAddress, socket.remotePort)}, gone before it was accepted`);
+			if (socketAlive(socket)) this.log.error(`accepting a connection failed: ${(e as Error).message}`);
+			else this.log.info(`Connection closed: ${peerName(socket.remoteAddress, socket.remotePort)}, gone before it was accepted`);
 			closeQuietly(socket);
 		}
 	}
@@ -97,13 +93,11 @@ function accepted(this: ListenerThis, count: number): void {
 		let socket: TCP | undefined;
 		try {
 			socket = this.read();
-		}
-		catch (e) {
+		} catch (e) {
 			owner.log.error(`accept failed: ${(e as Error).message}`);
 			continue;
 		}
-		if (socket)
-			owner.handOver(socket);
+		if (socket) owner.handOver(socket);
 	}
 }
 
@@ -111,8 +105,7 @@ function accepted(this: ListenerThis, count: number): void {
 export function socketAlive(socket: TCP): boolean {
 	try {
 		return typeof (socket.write(new ArrayBuffer(0)) as unknown) === "number";
-	}
-	catch {
+	} catch {
 		return false;
 	}
 }
@@ -121,8 +114,7 @@ export function socketAlive(socket: TCP): boolean {
 export function closeQuietly(socket: { close(): void } | undefined): void {
 	try {
 		socket?.close();
-	}
-	catch {
+	} catch {
 		// already closed by the platform
 	}
 }

@@ -58,7 +58,7 @@ export class Log {
 
 	constructor(tag: string) {
 		this.tag = tag;
-		Object.freeze(this);		// module-level logs are preloaded into flash with their module
+		Object.freeze(this); // module-level logs are preloaded into flash with their module
 	}
 
 	/** Whether debug lines are printed: test it before formatting one. */
@@ -67,18 +67,15 @@ export class Log {
 	}
 
 	debug(message: string): void {
-		if (threshold >= 3)
-			emit("D", this.tag, message);
+		if (threshold >= 3) emit("D", this.tag, message);
 	}
 
 	info(message: string): void {
-		if (threshold >= 2)
-			emit("I", this.tag, message);
+		if (threshold >= 2) emit("I", this.tag, message);
 	}
 
 	warn(message: string): void {
-		if (threshold >= 1)
-			emit("W", this.tag, message);
+		if (threshold >= 1) emit("W", this.tag, message);
 	}
 
 	error(message: string): void {
@@ -107,13 +104,11 @@ function emit(level: LogLevel, tag: string, message: string): void {
 	trace(`${line}\n`);
 	const state = globalThis as LogState;
 	const follower = state.xsNetkitLogFollower;
-	if (!follower || state.xsNetkitLogFollowing)
-		return;
+	if (!follower || state.xsNetkitLogFollowing) return;
 	state.xsNetkitLogFollowing = true;
 	try {
 		follower(line);
-	}
-	finally {
+	} finally {
 		state.xsNetkitLogFollowing = false;
 	}
 }
@@ -128,8 +123,7 @@ export function preview(bytes: ArrayBuffer, limit = 32): string {
 	const view = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, limit));
 	for (let i = 0; i < view.length; i++) {
 		const c = view[i];
-		if ((c < 0x20 || c > 0x7e) && c !== 0x0a && c !== 0x0d && c !== 0x09)
-			return `<${bytes.byteLength} bytes binary>`;
+		if ((c < 0x20 || c > 0x7e) && c !== 0x0a && c !== 0x0d && c !== 0x09) return `<${bytes.byteLength} bytes binary>`;
 	}
 	const text = String.fromCharCode(...view).replace(/[\r\n\t]/g, " ");
 	return bytes.byteLength > limit ? `${text}…` : text;

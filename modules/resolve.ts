@@ -10,19 +10,16 @@ import Net from "net";
 
 /** Four groups of 1 to 3 digits joined by dots (parsed by hand: no module-level RegExp in a preloaded module, see modules/http). */
 export function isDottedQuad(host: string): boolean {
-	let groups = 1, digits = 0;
+	let groups = 1,
+		digits = 0;
 	for (let i = 0; i < host.length; i++) {
 		const c = host.charCodeAt(i);
 		if (c >= 0x30 && c <= 0x39) {
-			if (++digits > 3)
-				return false;
-		}
-		else if (c === 0x2E && digits > 0 && groups < 4) {
+			if (++digits > 3) return false;
+		} else if (c === 0x2e && digits > 0 && groups < 4) {
 			groups++;
 			digits = 0;
-		}
-		else
-			return false;
+		} else return false;
 	}
 	return groups === 4 && digits > 0;
 }

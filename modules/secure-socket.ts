@@ -11,12 +11,12 @@
  * passes nothing.
  */
 
-import TCP from "embedded:io/socket/tcp";
 import Resource from "Resource";
+import TCP from "embedded:io/socket/tcp";
 import Base64 from "base64";
-import TlsSocket from "modules/tls-socket";
-import TlsServerSocket from "modules/tls-server-socket";
 import type { TlsServerCredentials } from "modules/tls-credentials";
+import TlsServerSocket from "modules/tls-server-socket";
+import TlsSocket from "modules/tls-socket";
 
 export interface TlsOptions {
 	/** SNI and the name the server's certificate must carry (RFC 6066 3, RFC 6125). */
@@ -31,16 +31,19 @@ export interface TlsOptions {
  * the socket as `this`, and the socket carries `target` (ECMA-419): what
  * they reach their owner through.
  */
-export type SocketOptions<Target = unknown> = ({
-	from: TCP;
-	/** Serve TLS on the accepted socket with these credentials. */
-	tls?: TlsServerCredentials;
-} | {
-	address: string;
-	port: number;
-	/** Connect over TLS: SNI and certificate name, and the CA that must vouch for the server. */
-	tls?: TlsOptions;
-}) & {
+export type SocketOptions<Target = unknown> = (
+	| {
+			from: TCP;
+			/** Serve TLS on the accepted socket with these credentials. */
+			tls?: TlsServerCredentials;
+	  }
+	| {
+			address: string;
+			port: number;
+			/** Connect over TLS: SNI and certificate name, and the CA that must vouch for the server. */
+			tls?: TlsOptions;
+	  }
+) & {
 	nodelay?: boolean;
 	target?: Target;
 	onReadable?: (this: TCP & { target: Target }, bytes: number) => void;
@@ -64,11 +67,9 @@ export interface PlatformSocket {
 
 /** An adopted or connecting socket: TLS when options.tls is set, else TCP. */
 export function openSocket<Target>(options: SocketOptions<Target>): PlatformSocket {
-	if (!options.tls)
-		return new TCP(options as ConstructorParameters<typeof TCP>[0]);
+	if (!options.tls) return new TCP(options as ConstructorParameters<typeof TCP>[0]);
 	const { tls, ...rest } = options as SocketOptions & { tls: TlsOptions | TlsServerCredentials };
-	if ("from" in rest)
-		return new TlsServerSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsServerSocket>[0]);
+	if ("from" in rest) return new TlsServerSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsServerSocket>[0]);
 	return new TlsSocket({ ...rest, secure: tls } as ConstructorParameters<typeof TlsSocket>[0]);
 }
 
@@ -80,23 +81,20 @@ export function openSocket<Target>(options: SocketOptions<Target>): PlatformSock
  */
 export function loadCa(value: string): ArrayBuffer {
 	let der: ArrayBuffer;
-	if (value.startsWith("base64:"))
-		der = Base64.decode(value.slice(7).replace(/\s+/g, ""));
+	if (value.startsWith("base64:")) der = Base64.decode(value.slice(7).replace(/\s+/g, ""));
 	else {
-		if (!Resource.exists(value))
-			throw new Error(`no resource "${value}" in the app: add the CA certificate to the manifest's resources`);
+		if (!Resource.exists(value)) throw new Error(`no resource "${value}" in the app: add the CA certificate to the manifest's resources`);
 		const bytes = new Resource(value).slice(0) as ArrayBuffer;
 		const view = new Uint8Array(bytes);
-		if (view[0] === 0x2D) {		// "-": PEM (RFC 7468)
+		if (view[0] === 0x2d) {
+			// "-": PEM (RFC 7468)
 			const match = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(String.fromArrayBuffer(bytes));
-			if (!match)
-				throw new Error(`resource "${value}" is PEM without a CERTIFICATE block`);
+			if (!match) throw new Error(`resource "${value}" is PEM without a CERTIFICATE block`);
 			der = Base64.decode(match[1].replace(/\s+/g, ""));
-		}
-		else
-			der = bytes;
+		} else der = bytes;
 	}
-	if (der.byteLength < 64 || new Uint8Array(der)[0] !== 0x30)		// a DER certificate is a SEQUENCE
+	if (der.byteLength < 64 || new Uint8Array(der)[0] !== 0x30)
+		// a DER certificate is a SEQUENCE
 		throw new Error(`"${value.length > 40 ? value.slice(0, 40) + "…" : value}" is not a DER or PEM certificate`);
 	return der;
 }

@@ -64,7 +64,8 @@ export class HandshakeWire {
 
 	write(packet: ArrayBuffer | Uint8Array): number {
 		let bytes = packet instanceof Uint8Array ? packet : new Uint8Array(packet);
-		if (this.renegotiationInfo && bytes[0] === 22 && bytes[5] === 2) {		// a handshake record holding the ServerHello
+		if (this.renegotiationInfo && bytes[0] === 22 && bytes[5] === 2) {
+			// a handshake record holding the ServerHello
 			this.renegotiationInfo = false;
 			bytes = withRenegotiationInfo(bytes, 5);
 		}
@@ -74,18 +75,16 @@ export class HandshakeWire {
 
 	/** Write what TCP's budget takes now; whether nothing is left. Throws when TCP refused (the connection failed). */
 	flush(): boolean {
-		const tcp = this.tcp, queue = this.queue;
+		const tcp = this.tcp,
+			queue = this.queue;
 		while (queue.length && tcp.writable > 0) {
 			const head = queue[0];
 			const count = Math.min(head.byteLength, tcp.writable);
 			const left = tcp.write(count === head.byteLength ? head : head.subarray(0, count)) as unknown;
-			if (typeof left !== "number")
-				throw new Error("the connection failed while the handshake was written");
+			if (typeof left !== "number") throw new Error("the connection failed while the handshake was written");
 			tcp.writable = left;
-			if (count === head.byteLength)
-				queue.shift();
-			else
-				queue[0] = head.subarray(count);
+			if (count === head.byteLength) queue.shift();
+			else queue[0] = head.subarray(count);
 		}
 		return !queue.length;
 	}

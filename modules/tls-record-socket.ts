@@ -105,8 +105,7 @@ export abstract class TlsRecordSocket {
 	 */
 	read(what?: number | ArrayBuffer | ArrayBufferView): ArrayBuffer | number | undefined {
 		const data = this.data;
-		if (!data)
-			return undefined;
+		if (!data) return undefined;
 		const available = data.byteLength - this.position;
 		let result: ArrayBuffer | number;
 		let count: number;
@@ -115,11 +114,9 @@ export abstract class TlsRecordSocket {
 			count = Math.min(target.byteLength, available);
 			target.set(data.subarray(this.position, this.position + count));
 			result = count;
-		}
-		else {
+		} else {
 			count = what ?? available;
-			if (count > available)
-				throw new RangeError("invalid");
+			if (count > available) throw new RangeError("invalid");
 			result = data.slice(this.position, this.position + count).buffer;
 		}
 		this.position += count;
@@ -128,8 +125,7 @@ export abstract class TlsRecordSocket {
 			if (this.tcp?.readable)
 				this.next ??= Timer.set(() => {
 					this.next = undefined;
-					if (this.tcp?.readable)
-						this.tcpReadable(this.tcp.readable);
+					if (this.tcp?.readable) this.tcpReadable(this.tcp.readable);
 				});
 		}
 		return result;
@@ -142,16 +138,13 @@ export abstract class TlsRecordSocket {
 	 */
 	write(data: ArrayBuffer | Uint8Array): number | undefined {
 		const tcp = this.tcp;
-		if (!tcp || this.failed)
-			return undefined;
+		if (!tcp || this.failed) return undefined;
 		if (!data.byteLength) {
 			const left = tcp.write(nothing) as unknown;
-			if (typeof left !== "number")
-				return undefined;
+			if (typeof left !== "number") return undefined;
 			return this.ready ? Math.max(0, left - recordOverhead) : 0;
 		}
-		if (!this.ready)
-			return undefined;
+		if (!this.ready) return undefined;
 		this.session!.write(tcp, data);
 		const left = tcp.writable as unknown;
 		return typeof left === "number" && !Number.isNaN(left) ? Math.max(0, left - recordOverhead) : undefined;
@@ -160,14 +153,12 @@ export abstract class TlsRecordSocket {
 	/** Close now: a close_notify alert when the session is up (best effort), then TCP. */
 	close(): void {
 		const tcp = this.tcp;
-		if (this.next)
-			Timer.clear(this.next);
+		if (this.next) Timer.clear(this.next);
 		this.next = undefined;
 		if (tcp && this.ready && !this.failed) {
 			try {
 				this.session!.close(tcp);
-			}
-			catch {
+			} catch {
 				// the peer is gone: nothing to tell it
 			}
 		}
@@ -180,17 +171,13 @@ export abstract class TlsRecordSocket {
 	/** @internal The TCP socket's callback (wire*, above). */
 	tcpWritable(bytes: number): void {
 		const tcp = this.tcp;
-		if (!tcp || this.failed)
-			return;
+		if (!tcp || this.failed) return;
 		this.connected = true;
 		tcp.writable = bytes;
 		try {
-			if (!this.ready)
-				this.handshake(false);
-			else if (bytes > recordOverhead)
-				this.callbacks.onWritable?.call(this, bytes - recordOverhead);
-		}
-		catch (e) {
+			if (!this.ready) this.handshake(false);
+			else if (bytes > recordOverhead) this.callbacks.onWritable?.call(this, bytes - recordOverhead);
+		} catch (e) {
 			this.fail(e);
 		}
 	}
@@ -198,32 +185,24 @@ export abstract class TlsRecordSocket {
 	/** @internal The TCP socket's callback (wire*, above). */
 	tcpReadable(bytes: number): void {
 		const tcp = this.tcp;
-		if (!tcp || this.failed)
-			return;
+		if (!tcp || this.failed) return;
 		tcp.readable = bytes;
-		if (this.data)
-			return;		// the app has not read the last record yet
+		if (this.data) return; // the app has not read the last record yet
 		try {
-			if (!this.ready)
-				this.handshake(true);
-			else
-				this.deliver();
-		}
-		catch (e) {
+			if (!this.ready) this.handshake(true);
+			else this.deliver();
+		} catch (e) {
 			this.fail(e);
 		}
 	}
 
 	/** @internal The TCP socket's callback (wire*, above). */
 	tcpError(): void {
-		if (this.failed || !this.tcp)
-			return;
+		if (this.failed || !this.tcp) return;
 		if (this.ready)
-			this.fail(undefined);		// the peer closed or reset: as on TCP, no cause to tell
-		else if (this.connected)
-			this.fail(new Error(this.endedDuringHandshake()));
-		else
-			this.fail(new Error("connection refused or unreachable"));
+			this.fail(undefined); // the peer closed or reset: as on TCP, no cause to tell
+		else if (this.connected) this.fail(new Error(this.endedDuringHandshake()));
+		else this.fail(new Error("connection refused or unreachable"));
 	}
 
 	/**
@@ -234,7 +213,9 @@ export abstract class TlsRecordSocket {
 	protected checkRecord(who: string): void {
 		const record = this.session!.packetBuffer;
 		if (record && record.offset >= 1 && (record[0] < 20 || record[0] > 23))
-			throw new Error(`the ${who} does not speak TLS (${who === "server" ? "its answer" : "its request"} starts with 0x${record[0].toString(16)}, not a TLS record)`);
+			throw new Error(
+				`the ${who} does not speak TLS (${who === "server" ? "its answer" : "its request"} starts with 0x${record[0].toString(16)}, not a TLS record)`,
+			);
 	}
 
 	protected established(): void {
@@ -245,20 +226,18 @@ export abstract class TlsRecordSocket {
 		}
 		this.ready = true;
 		this.tcpWritable(this.tcp!.writable);
-		if (this.tcp?.readable && !this.data && !this.failed)
-			this.deliver();		// a record that came with the peer's Finished
+		if (this.tcp?.readable && !this.data && !this.failed) this.deliver(); // a record that came with the peer's Finished
 	}
 
 	private deliver(): void {
 		const data = this.session!.read(this.tcp!);
-		if (data === undefined)
-			return;		// no whole record yet
-		if (data === null) {		// close_notify or an alert: the session is over
+		if (data === undefined) return; // no whole record yet
+		if (data === null) {
+			// close_notify or an alert: the session is over
 			this.fail(undefined);
 			return;
 		}
-		if (!data.byteLength)
-			return;
+		if (!data.byteLength) return;
 		this.data = data;
 		this.position = 0;
 		this.callbacks.onReadable?.call(this, data.byteLength);
@@ -266,21 +245,21 @@ export abstract class TlsRecordSocket {
 
 	/** Once: close TCP, then onError with the cause (undefined: the peer closed, as on TCP). */
 	protected fail(e: unknown): void {
-		if (this.failed)
-			return;
+		if (this.failed) return;
 		this.failed = true;
 		let error: Error | undefined;
 		if (e !== undefined) {
 			let message = String((e as Error)?.message ?? e);
 			const alert = this.session?.alert;
-			if (alert && message.startsWith("alert: "))		// the engine's words for an alert it read (ssl_alert.js)
+			if (alert && message.startsWith("alert: "))
+				// the engine's words for an alert it read (ssl_alert.js)
 				message = `the ${this.peerRole()} sent TLS alert ${alert.description} (level ${alert.level}): it refused the handshake or failed`;
-			else if (!message)		// the engine's reads of a message too short throw an Error without one (ssl_stream.js)
+			else if (!message)
+				// the engine's reads of a message too short throw an Error without one (ssl_stream.js)
 				message = `the ${this.peerRole()} sent a malformed TLS message`;
 			error = new Error(this.ready ? `TLS error with ${this.peer}: ${message}` : `TLS handshake with ${this.peer} failed: ${message}`);
 		}
-		if (!this.ready)
-			this.close();
+		if (!this.ready) this.close();
 		this.callbacks.onError?.call(this, error);
 	}
 }

@@ -46,13 +46,13 @@
  */
 
 import TCP from "embedded:io/socket/tcp";
+import type { TlsServerCredentials } from "modules/tls-credentials";
+import { HandshakeWire } from "modules/tls-handshake-wire";
+import { type TlsCallbacks, TlsRecordSocket, type Wire, wireError, wireReadable, wireWritable } from "modules/tls-record-socket";
+import { offersSecureRenegotiation, RenegotiationDigest } from "modules/tls-renegotiation-info";
+import PKCS8 from "pkcs8";
 import Session from "ssl/session";
 import SSLStream from "ssl/stream";
-import PKCS8 from "pkcs8";
-import { TlsRecordSocket, wireError, wireReadable, wireWritable, type TlsCallbacks, type Wire } from "modules/tls-record-socket";
-import { HandshakeWire } from "modules/tls-handshake-wire";
-import { RenegotiationDigest, offersSecureRenegotiation } from "modules/tls-renegotiation-info";
-import type { TlsServerCredentials } from "modules/tls-credentials";
 
 /** ssl/constants: the RSA key exchange, the only one the engine serves. */
 const RSA_KEY_EXCHANGE = 0;
@@ -82,8 +82,7 @@ function ownCertificates(this: Manager): ArrayBuffer[] {
 
 /** getKey(): the server's own key (the engine asks with no certificate); a peer's key is never asked for (no client certificates). */
 function ownKey(this: Manager, certificate?: unknown): object | undefined {
-	if (certificate !== undefined)
-		return undefined;
+	if (certificate !== undefined) return undefined;
 	return PKCS8.parse(new Uint8Array(this.credentials.key));
 }
 
@@ -93,10 +92,8 @@ const NO_SUITE = "the client offers no cipher suite the device serves (TLS_RSA_W
 function readClient(session: Session, wire: HandshakeWire): boolean {
 	try {
 		return session.handshake(wire);
-	}
-	catch (e) {
-		if (String((e as Error)?.message).includes("cipher"))
-			throw new Error(NO_SUITE);
+	} catch (e) {
+		if (String((e as Error)?.message).includes("cipher")) throw new Error(NO_SUITE);
 		throw e;
 	}
 }
@@ -114,11 +111,9 @@ function serverFlight(session: Session, wire: HandshakeWire): boolean {
 	wire.renegotiationInfo = true;
 	try {
 		return session.handshake(wire);
-	}
-	finally {
+	} finally {
 		wire.renegotiationInfo = false;
-		for (const name in own)
-			digests[name] = own[name];
+		for (const name in own) digests[name] = own[name];
 	}
 }
 
@@ -168,28 +163,22 @@ export default class TlsServerSocket extends TlsRecordSocket {
 	 * waits for bytes that have not come.
 	 */
 	protected handshake(): void {
-		const session = this.session!, wire = this.wire!;
+		const session = this.session!,
+			wire = this.wire!;
 		for (let step = 0; step < STEPS && !this.finished; step++) {
 			const process = session.handshakeProcess;
-			if (process === WAITING && !(wire.readable > 0))
-				break;
+			if (process === WAITING && !(wire.readable > 0)) break;
 			if (process === CLIENT_HELLO) {
-				if (session.chosenCipher?.keyExchangeAlgorithm !== RSA_KEY_EXCHANGE)
-					throw new Error(NO_SUITE);
-				if (offersSecureRenegotiation(wire.hello()))
-					this.finished = serverFlight(session, wire);
-				else
-					this.finished = session.handshake(wire);
-			}
-			else
-				this.finished = readClient(session, wire);
+				if (session.chosenCipher?.keyExchangeAlgorithm !== RSA_KEY_EXCHANGE) throw new Error(NO_SUITE);
+				if (offersSecureRenegotiation(wire.hello())) this.finished = serverFlight(session, wire);
+				else this.finished = session.handshake(wire);
+			} else this.finished = readClient(session, wire);
 			this.checkRecord("client");
 		}
-		if (!wire.flush() && !session.alert)
-			return;		// the rest as TCP's budget comes (tcpWritable)
+		if (!wire.flush() && !session.alert) return; // the rest as TCP's budget comes (tcpWritable)
 		if (this.finished) {
 			this.wire = undefined;
-			this.established();		// or the alert, as the handshake's failure
+			this.established(); // or the alert, as the handshake's failure
 		}
 	}
 }

@@ -16,10 +16,10 @@
  */
 
 import TCP from "embedded:io/socket/tcp";
-import Session from "ssl/session";
-import { checkServerChain } from "modules/tls-chain";
 import type { TlsOptions } from "modules/secure-socket";
-import { TlsRecordSocket, wireError, wireReadable, wireWritable, type TlsCallbacks, type Wire } from "modules/tls-record-socket";
+import { checkServerChain } from "modules/tls-chain";
+import { type TlsCallbacks, TlsRecordSocket, type Wire, wireError, wireReadable, wireWritable } from "modules/tls-record-socket";
+import Session from "ssl/session";
 
 export interface TlsSocketOptions extends TlsCallbacks<TlsSocket> {
 	address: string;
@@ -66,15 +66,14 @@ export default class TlsSocket extends TlsRecordSocket {
 
 	/** The SDK socket's #messageHandler() before ready: one handshake step, then the records waiting. */
 	protected handshake(read: boolean): void {
-		const session = this.session!, tcp = this.tcp!;
-		if (session.handshake(tcp))
-			this.established();
+		const session = this.session!,
+			tcp = this.tcp!;
+		if (session.handshake(tcp)) this.established();
 		else if (read) {
 			this.checkRecord("server");
-			session.read(tcp);		// handshake records only: the server speaks after us
+			session.read(tcp); // handshake records only: the server speaks after us
 			this.checkRecord("server");
-			if (!this.ready && !this.failed && session.handshake(tcp))
-				this.established();
+			if (!this.ready && !this.failed && session.handshake(tcp)) this.established();
 		}
 	}
 }

@@ -21,12 +21,12 @@
  */
 
 import UDP from "embedded:io/socket/udp";
-import Timer from "timer";
 import { Backoff } from "modules/backoff";
+import { setClock, ticks } from "modules/clock";
 import { Log } from "modules/log";
 import { resolveHost } from "modules/resolve";
-import { setClock, ticks } from "modules/clock";
 import { readAnswer, sntpLength, writeRequest } from "sntp/packet";
+import Timer from "timer";
 
 export interface SntpClientOptions {
 	/** Servers, asked in turn (port 123 when not given). */
@@ -64,7 +64,7 @@ type SocketThis = UDP & { target: SntpClient };
 const defaultAnswerTimeout = 3000;
 const defaultPort = 123;
 /** The timer's period when nothing is due: it is always rescheduled before then. */
-const idle = 0x3FFFFFFF;
+const idle = 0x3fffffff;
 
 export class SntpClient {
 	readonly options: SntpClientOptions;
@@ -83,18 +83,21 @@ export class SntpClient {
 	private running = false;
 
 	constructor(options: SntpClientOptions) {
-		if (!options.servers.length)
-			throw new RangeError("no SNTP server given");
+		if (!options.servers.length) throw new RangeError("no SNTP server given");
 		this.options = options;
 		this.log = options.log ?? new Log(options.logTag ?? "sntp");
-		this.servers = options.servers.map(({ host, port = defaultPort }) => ({ name: port === defaultPort ? host : `${host}:${port}`, host, port, refused: false }));
+		this.servers = options.servers.map(({ host, port = defaultPort }) => ({
+			name: port === defaultPort ? host : `${host}:${port}`,
+			host,
+			port,
+			refused: false,
+		}));
 		this.backoff = new Backoff({ initial: options.retryDelay, max: options.retryMaxDelay });
 	}
 
 	/** Start asking (a client running already is left as it is). */
 	start(): void {
-		if (this.running)
-			return;
+		if (this.running) return;
 		this.running = true;
 		this.backoff.reset();
 		this.socket = <ClosableUDP>new UDP({ target: this, onReadable: socketReadable } as ConstructorParameters<typeof UDP>[0]);
@@ -105,12 +108,10 @@ export class SntpClient {
 	}
 
 	stop(): void {
-		if (!this.running)
-			return;
+		if (!this.running) return;
 		this.running = false;
 		this.asked = undefined;
-		if (this.timer)
-			Timer.clear(this.timer);
+		if (this.timer) Timer.clear(this.timer);
 		this.timer = undefined;
 		this.socket?.close();
 		this.socket = undefined;
@@ -118,15 +119,12 @@ export class SntpClient {
 
 	/** The timer: an answer that did not come, or the time to ask again. */
 	fired(): void {
-		if (!this.running)
-			return;
+		if (!this.running) return;
 		if (this.asked) {
 			const { server } = this.asked;
 			this.asked = undefined;
 			this.failed(server, `no answer from ${server.name} within ${this.options.answerTimeout ?? defaultAnswerTimeout} ms`);
-		}
-		else
-			this.ask();
+		} else this.ask();
 	}
 
 	private schedule(delay: number): void {
@@ -142,25 +140,21 @@ export class SntpClient {
 			return;
 		}
 		resolveHost(server.host, address => {
-			if (!this.running)
-				return;
+			if (!this.running) return;
 			if (!address) {
 				this.failed(server, `cannot resolve ${server.host}`);
 				return;
 			}
-			for (let i = 0; i < 8; i++)
-				this.nonce[i] = (Math.random() * 256) | 0;
+			for (let i = 0; i < 8; i++) this.nonce[i] = (Math.random() * 256) | 0;
 			const request = writeRequest(new Uint8Array(sntpLength), this.nonce);
 			try {
 				this.socket!.write(request.buffer, address, server.port);
-			}
-			catch (e) {
+			} catch (e) {
 				this.failed(server, `cannot send to ${address}:${server.port}: ${(e as Error).message}`);
 				return;
 			}
 			this.asked = { server, address, sentAt: ticks() };
-			if (this.log.debugging)
-				this.log.debug(`asked ${server.name} (${address}:${server.port})`);
+			if (this.log.debugging) this.log.debug(`asked ${server.name} (${address}:${server.port})`);
 			this.schedule(this.options.answerTimeout ?? defaultAnswerTimeout);
 		});
 	}
@@ -188,8 +182,7 @@ export class SntpClient {
 	readable(count: number): void {
 		while (this.socket && count-- > 0) {
 			const datagram = this.socket.read() as (ArrayBuffer & { address: string; port: number }) | undefined;
-			if (!datagram)
-				return;
+			if (!datagram) return;
 			const asked = this.asked;
 			if (!asked || datagram.address !== asked.address || datagram.port !== asked.server.port) {
 				this.log.warn(`ignored a datagram from ${datagram.address}:${datagram.port}: not the server asked`);
@@ -215,10 +208,8 @@ export class SntpClient {
 			this.backoff.reset();
 			this.log.info(`clock set to ${new Date(time).toISOString()} by ${asked.server.name} (stratum ${answer.stratum}, round trip ${roundTrip} ms)`);
 			this.options.onSet?.(time, asked.server.name);
-			if (this.options.interval > 0)
-				this.schedule(this.options.interval);
-			else
-				this.stop();
+			if (this.options.interval > 0) this.schedule(this.options.interval);
+			else this.stop();
 		}
 	}
 }
@@ -226,4 +217,3 @@ export class SntpClient {
 function socketReadable(this: SocketThis, count: number): void {
 	this.target.readable(count);
 }
-

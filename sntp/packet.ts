@@ -26,8 +26,8 @@ const modeBroadcast = 5;
 
 /** What an answer says: the time, a kiss-of-death, or why it is not believed. */
 export type SntpAnswer =
-	| { kind: "time"; /** Transmit Timestamp of the server, ms since 1970. */ time: number; stratum: number }
-	| { kind: "kiss"; /** The kiss code (RFC 4330 8): "DENY", "RSTR", "RATE", … */ code: string }
+	| { kind: "time" /** Transmit Timestamp of the server, ms since 1970. */; time: number; stratum: number }
+	| { kind: "kiss" /** The kiss code (RFC 4330 8): "DENY", "RSTR", "RATE", … */; code: string }
 	| { kind: "invalid"; reason: string };
 
 /**
@@ -47,37 +47,31 @@ export function writeRequest(into: Uint8Array, nonce: Uint8Array): Uint8Array {
 
 /** The checks of RFC 4330 5 on an answer to the request whose Transmit Timestamp was `nonce`. */
 export function readAnswer(bytes: Uint8Array, nonce: Uint8Array): SntpAnswer {
-	if (bytes.length < sntpLength)
-		return { kind: "invalid", reason: `${bytes.length} bytes, not an SNTP message (48 or more)` };
+	if (bytes.length < sntpLength) return { kind: "invalid", reason: `${bytes.length} bytes, not an SNTP message (48 or more)` };
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-	const leap = bytes[0] >> 6, version = (bytes[0] >> 3) & 7, mode = bytes[0] & 7;
+	const leap = bytes[0] >> 6,
+		version = (bytes[0] >> 3) & 7,
+		mode = bytes[0] & 7;
 	const stratum = bytes[1];
-	if (mode !== modeServer && mode !== modeBroadcast)
-		return { kind: "invalid", reason: `mode ${mode}, not a server's answer` };
-	if (version < 3 || version > 4)
-		return { kind: "invalid", reason: `version ${version}` };
+	if (mode !== modeServer && mode !== modeBroadcast) return { kind: "invalid", reason: `mode ${mode}, not a server's answer` };
+	if (version < 3 || version > 4) return { kind: "invalid", reason: `version ${version}` };
 	for (let i = 0; i < 8; i++) {
-		if (bytes[24 + i] !== nonce[i])
-			return { kind: "invalid", reason: "not an answer to our request (Originate Timestamp differs)" };
+		if (bytes[24 + i] !== nonce[i]) return { kind: "invalid", reason: "not an answer to our request (Originate Timestamp differs)" };
 	}
 	// Stratum 0: a kiss-of-death, its code in the Reference ID (RFC 4330 8).
-	if (stratum === 0)
-		return { kind: "kiss", code: kissCode(bytes) };
-	if (stratum > 15)
-		return { kind: "invalid", reason: `stratum ${stratum} (unsynchronized)` };
-	if (leap === 3)
-		return { kind: "invalid", reason: "the server's clock is not synchronized (leap indicator 3)" };
-	const seconds = view.getUint32(40), fraction = view.getUint32(44);
-	if (seconds === 0 && fraction === 0)
-		return { kind: "invalid", reason: "no Transmit Timestamp" };
+	if (stratum === 0) return { kind: "kiss", code: kissCode(bytes) };
+	if (stratum > 15) return { kind: "invalid", reason: `stratum ${stratum} (unsynchronized)` };
+	if (leap === 3) return { kind: "invalid", reason: "the server's clock is not synchronized (leap indicator 3)" };
+	const seconds = view.getUint32(40),
+		fraction = view.getUint32(44);
+	if (seconds === 0 && fraction === 0) return { kind: "invalid", reason: "no Transmit Timestamp" };
 	return { kind: "time", time: unixMilliseconds(seconds, fraction), stratum };
 }
 
 /** The Reference ID as four printable ASCII characters ("?" for any other byte). */
 function kissCode(bytes: Uint8Array): string {
 	let code = "";
-	for (let i = 12; i < 16; i++)
-		code += bytes[i] > 0x20 && bytes[i] < 0x7F ? String.fromCharCode(bytes[i]) : "?";
+	for (let i = 12; i < 16; i++) code += bytes[i] > 0x20 && bytes[i] < 0x7f ? String.fromCharCode(bytes[i]) : "?";
 	return code;
 }
 

@@ -22,14 +22,14 @@
  * delay before the next attempt.
  */
 
-import type { TlsOptions } from "modules/secure-socket";
-import Timer from "timer";
-import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
-import { resolveHost } from "modules/resolve";
 import { clockWait } from "modules/clock";
+import { Log } from "modules/log";
+import { resolveHost } from "modules/resolve";
+import type { TlsOptions } from "modules/secure-socket";
 import { CloseCause } from "tcp/close-cause";
-import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
+import { sweepInterval, type TcpConnection, type TcpConnectionOwner, TcpEndpoint, type TcpService } from "tcp/connection";
+import Timer from "timer";
 
 export interface TcpClientOptions {
 	/** The server: a dotted IPv4 address or a name (resolved with Net.resolve). */
@@ -90,7 +90,7 @@ export class TcpClient {
 
 	constructor(options: TcpClientOptions) {
 		this.log = options.log ?? new Log(options.logTag ?? "tcp-client");
-		const settings = this.options = {
+		const settings = (this.options = {
 			host: options.host,
 			port: options.port,
 			service: options.service,
@@ -102,7 +102,7 @@ export class TcpClient {
 			log: this.log,
 			tls: options.tls,
 			clockWait: options.clockWait ?? 30000,
-		};
+		});
 		this.#backoff = new Backoff({ initial: settings.retryDelay, max: settings.retryMaxDelay, maxAttempts: settings.maxAttempts });
 	}
 
@@ -118,8 +118,7 @@ export class TcpClient {
 
 	/** Connect, and keep connecting (a client running already is left as it is). */
 	start(): void {
-		if (!this.#stopped)
-			return;
+		if (!this.#stopped) return;
 		this.#stopped = false;
 		this.#backoff.reset();
 		this.#clockWaited = 0;
@@ -152,12 +151,9 @@ export class TcpClient {
 			return;
 		}
 		resolveHost(host, address => {
-			if (this.#stopped)
-				return;
-			if (address)
-				this.#open(address);
-			else
-				this.#failed(`cannot resolve ${host}`);
+			if (this.#stopped) return;
+			if (address) this.#open(address);
+			else this.#failed(`cannot resolve ${host}`);
 		});
 	}
 
@@ -168,8 +164,7 @@ export class TcpClient {
 		try {
 			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
-		}
-		catch (e) {
+		} catch (e) {
 			this.#failed(`socket error: ${(e as Error).message}`, `${address}:${port}`);
 			return;
 		}
@@ -177,8 +172,7 @@ export class TcpClient {
 		if (connectTimeout > 0) {
 			this.#timer = Timer.set(() => {
 				this.#timer = undefined;
-				if (connection.state === "connecting")
-					connection.close(CloseCause.CONNECT_FAILED, `connect timed out after ${connectTimeout} ms`);
+				if (connection.state === "connecting") connection.close(CloseCause.CONNECT_FAILED, `connect timed out after ${connectTimeout} ms`);
 			}, connectTimeout);
 		}
 	}
@@ -194,37 +188,29 @@ export class TcpClient {
 
 	/** An idle connection is closed; one that cannot hear its peer is gone is asked (tcp/connection). */
 	#check(connection: TcpEndpoint, idleTimeout: number): void {
-		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout)
-			connection.close(CloseCause.IDLE, `nothing moved for ${idleTimeout} ms`);
-		else
-			connection.check(Date.now());
+		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout) connection.close(CloseCause.IDLE, `nothing moved for ${idleTimeout} ms`);
+		else connection.check(Date.now());
 	}
 
 	/** From the connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
-		if (connection !== this.#connection)
-			return;
+		if (connection !== this.#connection) return;
 		this.#connection = undefined;
 		this.#clearTimer();
-		if (this.#stopped)
-			return;
+		if (this.#stopped) return;
 		if (connection.established) {
 			// Worded as the ESP-IDF example's log says it.
 			const said = cause === CloseCause.PEER_CLOSED ? "connection closed by peer or reset" : reason;
 			const summary = connection.handler?.summary?.(connection);
 			this.log.warn(`Connection to ${connection.peer} ended: ${said}${summary ? `, ${summary}` : ""}`);
-			if (connection.handler?.succeeded?.(connection) ?? connection.bytesRead > 0)
-				this.#backoff.reset();		// only a connection that did its work starts the backoff over
-		}
-		else
-			this.log.warn(`Connection to ${connection.peer} failed: ${reason}`);
+			if (connection.handler?.succeeded?.(connection) ?? connection.bytesRead > 0) this.#backoff.reset(); // only a connection that did its work starts the backoff over
+		} else this.log.warn(`Connection to ${connection.peer} failed: ${reason}`);
 		this.#retry();
 	}
 
 	/** An attempt failed before it had a connection. */
 	#failed(reason: string, peer = this.options.host): void {
-		if (this.#stopped)
-			return;
+		if (this.#stopped) return;
 		this.#connection = undefined;
 		this.#clearTimer();
 		this.log.warn(`Connection to ${peer} failed: ${reason}`);

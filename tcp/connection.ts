@@ -59,9 +59,9 @@
  */
 
 import type TCP from "embedded:io/socket/tcp";
+import { type Log, peerName } from "modules/log";
 import { openSocket, type PlatformSocket, type TlsOptions } from "modules/secure-socket";
 import type { TlsServerCredentials } from "modules/tls-credentials";
-import { peerName, type Log } from "modules/log";
 import { CloseCause } from "tcp/close-cause";
 
 /** A connection the platform owes a callback this long is checked (ms): the simulator polls every 20. */
@@ -240,10 +240,10 @@ export class TcpEndpoint implements TcpConnection {
 		if (options.handler && options.handler === options.owner) {
 			this.handler = options.handler;
 			this.flags |= GUARDED;
-		}
-		else
-			this.ownOwner = options.owner;
-		this.peer = options.peer ?? (from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
+		} else this.ownOwner = options.owner;
+		this.peer =
+			options.peer ??
+			(from ? peerName(from.remoteAddress, from.remotePort) : peerName((options as { address: string }).address, (options as { port: number }).port));
 		const to = options as { address: string; port: number; tls?: TlsOptions };
 		this.socket = openSocket({
 			...(from ? { from, tls: (options as { tls?: TlsServerCredentials }).tls } : { address: to.address, port: to.port, tls: to.tls }),
@@ -263,9 +263,8 @@ export class TcpEndpoint implements TcpConnection {
 		const socket = this.socket;
 		const readable = this.readable;
 		const count = length < readable ? length : readable;
-		if (!count || !socket)
-			return 0;
-		socket.read(count === length ? view : view.subarray(0, count));		// (lwip refuses a buffer longer than what it holds)
+		if (!count || !socket) return 0;
+		socket.read(count === length ? view : view.subarray(0, count)); // (lwip refuses a buffer longer than what it holds)
 		this.readable = readable - count;
 		this.bytesRead += count;
 		this.flags |= ACTIVE;
@@ -279,14 +278,11 @@ export class TcpEndpoint implements TcpConnection {
 	take(count: number): ArrayBuffer | undefined {
 		const socket = this.socket;
 		const readable = this.readable;
-		if (count > readable)
-			count = readable;
-		if (!count || !socket)
-			return undefined;
+		if (count > readable) count = readable;
+		if (!count || !socket) return undefined;
 		const chunk = socket.read(count) as ArrayBuffer | undefined;
 		this.readable = readable - count;
-		if (!chunk)
-			return undefined;
+		if (!chunk) return undefined;
 		this.bytesRead += chunk.byteLength;
 		this.flags |= ACTIVE;
 		return chunk;
@@ -303,16 +299,15 @@ export class TcpEndpoint implements TcpConnection {
 	 * knows (a typed array's byteLength is a native getter's call).
 	 */
 	send(data: Uint8Array | ArrayBuffer, length: number): number {
-		const writable = this.writable;		// (0 once closed)
+		const writable = this.writable; // (0 once closed)
 		if (length > writable || !length)
 			return length && writable ? this.send(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable), writable) : 0;
 		let left: unknown;
 		try {
 			left = this.socket!.write(data);
-		}
-		catch (e) {
+		} catch (e) {
 			if (String((e as Error)?.message).includes("would block")) {
-				this.writable = 0;		// a budget the platform then refused: none now, more with its next onWritable
+				this.writable = 0; // a budget the platform then refused: none now, more with its next onWritable
 				return 0;
 			}
 			this.goneReason = this.refused(e);
@@ -333,14 +328,13 @@ export class TcpEndpoint implements TcpConnection {
 	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
 	write(data: Uint8Array | ArrayBuffer): number {
 		const length = data.byteLength;
-		const writable = this.writable;		// (0 once closed)
+		const writable = this.writable; // (0 once closed)
 		if (length > writable || !length)
 			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable)) : 0;
 		let left: unknown;
 		try {
 			left = this.socket!.write(data);
-		}
-		catch (e) {
+		} catch (e) {
 			throw new ConnectionGone(this.refused(e));
 		}
 		if (typeof left !== "number") {
@@ -372,12 +366,10 @@ export class TcpEndpoint implements TcpConnection {
 		this.flags = flags | IN_EVENT | ACTIVE;
 		try {
 			this.handler?.onReadable(this);
-		}
-		catch (e) {
+		} catch (e) {
 			this.failed(e, "read");
 		}
-		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
-			this.reportLate();
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT) this.reportLate();
 	}
 
 	onWritable(bytes: number): void {
@@ -399,14 +391,11 @@ export class TcpEndpoint implements TcpConnection {
 		this.flags = flags | IN_EVENT | ACTIVE;
 		try {
 			this.handler?.onWritable?.(this);
-			if (flags & PEER_ENDED)
-				this.closeIfWritten();
-		}
-		catch (e) {
+			if (flags & PEER_ENDED) this.closeIfWritten();
+		} catch (e) {
 			this.failed(e, "write");
 		}
-		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT)
-			this.reportLate();
+		if ((this.flags &= ~IN_EVENT) & CLOSED_IN_EVENT) this.reportLate();
 	}
 
 	/** "connecting" (outgoing, not up yet), "open", or "closed". */
@@ -416,7 +405,7 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** The server or client the connection reports to (TcpConnectionOptions.handler: or its handler). */
 	get owner(): TcpConnectionOwner {
-		return this.ownOwner ?? this.handler as TcpHandler & TcpConnectionOwner;
+		return this.ownOwner ?? (this.handler as TcpHandler & TcpConnectionOwner);
 	}
 
 	get log(): Log {
@@ -454,11 +443,9 @@ export class TcpEndpoint implements TcpConnection {
 	 * probe moves nothing (the platform takes no more).
 	 */
 	check(now: number): void {
-		if (!this.quiet(now))
-			return;
+		if (!this.quiet(now)) return;
 		const held = this.handler?.pending ?? 0;
-		if (!this.probe())
-			this.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
+		if (!this.probe()) this.close(CloseCause.PEER_GONE, "peer gone (found by a probe)");
 		else if (this.flags & PEER_ENDED && this.state === "open" && (this.handler?.pending ?? 0) >= held)
 			this.close(CloseCause.PEER_CLOSED, "peer closed or reset");
 	}
@@ -471,16 +458,13 @@ export class TcpEndpoint implements TcpConnection {
 	probe(): boolean {
 		const outer = this.begin();
 		try {
-			if (!this.learnBudget())
-				return false;
+			if (!this.learnBudget()) return false;
 			this.handler?.onWritable?.(this);
 			this.closeIfWritten();
 			return true;
-		}
-		catch {
+		} catch {
 			return false;
-		}
-		finally {
+		} finally {
 			this.end(outer);
 		}
 	}
@@ -488,8 +472,7 @@ export class TcpEndpoint implements TcpConnection {
 	/** The platform's write threw: a budget mistake (ours) is thrown again; otherwise the socket is let go; why, for ConnectionGone. */
 	private refused(e: unknown): string {
 		// lwip after a reset: "not ready". A "would block" is a budget mistake, ours.
-		if (String((e as Error)?.message).includes("would block"))
-			throw e;
+		if (String((e as Error)?.message).includes("would block")) throw e;
 		this.letGoOfSocket();
 		return `write refused: ${(e as Error)?.message}`;
 	}
@@ -501,8 +484,7 @@ export class TcpEndpoint implements TcpConnection {
 		this.writable = 0;
 		try {
 			socket?.close();
-		}
-		catch {
+		} catch {
 			// failed already
 		}
 	}
@@ -514,24 +496,20 @@ export class TcpEndpoint implements TcpConnection {
 	 */
 	close(cause: CloseCause = CloseCause.LOCAL, reason: string = cause, error?: unknown): void {
 		const flags = this.flags;
-		if ((flags & STATE_BITS) === CLOSED)
-			return;
+		if ((flags & STATE_BITS) === CLOSED) return;
 		this.flags = (flags & ~STATE_BITS) | CLOSED | ((flags & STATE_BITS) === CONNECTING ? NEVER_OPEN : 0);
 		this.writable = 0;
 		const socket = this.socket;
 		this.socket = undefined;
 		try {
 			socket?.close();
-		}
-		catch {
+		} catch {
 			// already closed by the platform
 		}
 		if (flags & IN_EVENT) {
 			this.closedWith = [cause, reason, error];
 			this.flags |= CLOSED_IN_EVENT;
-		}
-		else
-			this.report(cause, reason, error);
+		} else this.report(cause, reason, error);
 	}
 
 	/** The close, to the handler and then the owner. */
@@ -539,44 +517,37 @@ export class TcpEndpoint implements TcpConnection {
 		let handlerError: unknown;
 		try {
 			this.handler?.onClose?.(this, cause, reason);
-		}
-		catch (e) {
+		} catch (e) {
 			handlerError = e;
 		}
-		this.owner.closed(this, cause, reason, error ?? handlerError);		// the owner logs an error
+		this.owner.closed(this, cause, reason, error ?? handlerError); // the owner logs an error
 	}
 
 	private learnBudget(): boolean {
 		const left: unknown = this.socket?.write(nothing);
-		if (typeof left !== "number")
-			return false;
+		if (typeof left !== "number") return false;
 		this.writable = left;
 		return true;
 	}
 
 	/** A handler's exception closes this connection only; a failed write is a peer gone. */
 	failed(e: unknown, doing: "read" | "write"): void {
-		if (e instanceof ConnectionGone)
-			this.close(CloseCause.PEER_GONE, `peer gone (${e.message})`);
-		else
-			this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
+		if (e instanceof ConnectionGone) this.close(CloseCause.PEER_GONE, `peer gone (${e.message})`);
+		else this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}
 
 	/** A platform callback begins running the handler; false when one already is (the outer one reports). */
 	private begin(): boolean {
-		if (this.flags & IN_EVENT)
-			return false;
+		if (this.flags & IN_EVENT) return false;
 		this.flags |= IN_EVENT;
 		return true;
 	}
 
 	/** The outer callback is done: a close made inside it is reported now. */
 	private end(outer: boolean): void {
-		if (!outer)
-			return;
-		const flags = this.flags &= ~IN_EVENT;
-		if (flags & CLOSED_IN_EVENT)
-			this.reportLate();
+		if (!outer) return;
+		const flags = (this.flags &= ~IN_EVENT);
+		if (flags & CLOSED_IN_EVENT) this.reportLate();
 	}
 
 	/** A close made inside an event, reported now that the event returned. */
@@ -589,26 +560,22 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** onReadable when closed (nothing), not yet open, or from inside another callback (the outer one reports). */
 	private otherReadable(flags: number, bytes: number): void {
-		if ((flags & STATE_BITS) === CLOSED)
-			return;
+		if ((flags & STATE_BITS) === CLOSED) return;
 		this.flags |= ACTIVE;
 		this.readable = bytes;
 		const outer = this.begin();
 		try {
 			this.handler?.onReadable(this);
-		}
-		catch (e) {
+		} catch (e) {
 			this.failed(e, "read");
-		}
-		finally {
+		} finally {
 			this.end(outer);
 		}
 	}
 
 	/** onWritable when closed (nothing), the first budget of an outgoing connection (it comes up), or from inside another callback. */
 	private otherWritable(flags: number, bytes: number): void {
-		if ((flags & STATE_BITS) === CLOSED)
-			return;
+		if ((flags & STATE_BITS) === CLOSED) return;
 		this.flags |= ACTIVE;
 		this.unconfirmed = 0;
 		this.writable = bytes;
@@ -617,16 +584,13 @@ export class TcpEndpoint implements TcpConnection {
 			if ((flags & STATE_BITS) === CONNECTING) {
 				this.flags = (this.flags & ~STATE_BITS) | OPEN;
 				this.owner.connected?.(this);
-				if ((this.flags & STATE_BITS) !== OPEN)
-					return;		// the owner closed it
+				if ((this.flags & STATE_BITS) !== OPEN) return; // the owner closed it
 			}
 			this.handler?.onWritable?.(this);
 			this.closeIfWritten();
-		}
-		catch (e) {
+		} catch (e) {
 			this.failed(e, "write");
-		}
-		finally {
+		} finally {
 			this.end(outer);
 		}
 	}
@@ -634,17 +598,15 @@ export class TcpEndpoint implements TcpConnection {
 	/** cause: what a TLS socket says failed (a certificate, the handshake; modules/secure-socket); TCP says nothing. */
 	onError(cause?: Error): void {
 		const state = this.flags & STATE_BITS;
-		if (state === CLOSED)
-			return;
+		if (state === CLOSED) return;
 		if (state === CONNECTING) {
 			this.close(CloseCause.CONNECT_FAILED, cause?.message ?? "connection refused or unreachable", cause);
 			return;
 		}
 		const outer = this.begin();
 		if (!(this.flags & PEER_ENDED) && this.writeHeld() && !cause)
-			this.flags |= PEER_ENDED;		// the rest as budget comes back (onWritable), then close
-		else
-			this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause);		// cause: TLS failed
+			this.flags |= PEER_ENDED; // the rest as budget comes back (onWritable), then close
+		else this.close(cause ? CloseCause.PROTOCOL_ERROR : CloseCause.PEER_CLOSED, cause?.message ?? "peer closed or reset", cause); // cause: TLS failed
 		this.end(outer);
 	}
 
@@ -656,30 +618,24 @@ export class TcpEndpoint implements TcpConnection {
 	private writeHeld(): boolean {
 		let writable = true;
 		try {
-			if (!this.learnBudget())
-				writable = false;
+			if (!this.learnBudget()) writable = false;
+		} catch {
+			writable = false; // gone for writing too (a reset)
 		}
-		catch {
-			writable = false;		// gone for writing too (a reset)
-		}
-		if (!writable)
-			this.writable = 0;
+		if (!writable) this.writable = 0;
 		try {
 			// Every peer end, whatever the platform still takes: a FIN's handler writes back what the
 			// peer sent before it, as far as the budget goes (none after a reset).
 			this.handler?.onPeerEnd?.(this);
 			return writable && this.state === "open" && (this.handler?.pending ?? 0) > 0;
-		}
-		catch {
-			return false;		// gone: what is held is lost
+		} catch {
+			return false; // gone: what is held is lost
 		}
 	}
 
-
 	/** After the peer's FIN: close once the handler has written everything it held. */
 	private closeIfWritten(): void {
-		if (this.flags & PEER_ENDED && this.state === "open" && !(this.handler?.pending ?? 0))
-			this.close(CloseCause.PEER_CLOSED, "peer closed or reset");
+		if (this.flags & PEER_ENDED && this.state === "open" && !(this.handler?.pending ?? 0)) this.close(CloseCause.PEER_CLOSED, "peer closed or reset");
 	}
 }
 
@@ -693,9 +649,7 @@ function socketReadable(this: SocketThis, bytes: number): void {
 		connection.readable = bytes;
 		connection.flags = flags | ACTIVE;
 		connection.handler!.onReadable(connection);
-	}
-	else
-		connection.onReadable(bytes);
+	} else connection.onReadable(bytes);
 }
 
 function socketWritable(this: SocketThis, bytes: number): void {
@@ -706,9 +660,7 @@ function socketWritable(this: SocketThis, bytes: number): void {
 		connection.writable = bytes;
 		connection.flags = flags | ACTIVE;
 		connection.handler!.onWritable?.(connection);
-	}
-	else
-		connection.onWritable(bytes);
+	} else connection.onWritable(bytes);
 }
 
 function socketError(this: SocketThis, error?: Error): void {

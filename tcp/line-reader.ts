@@ -23,9 +23,9 @@ import type { TcpConnection, TcpHandler, TcpService } from "tcp/connection";
 /** The application's side of a line service: one object for every connection. */
 export interface LineHandler {
 	/** A complete line, without its line end. Return the reply (its line end is added), or nothing. */
-	onLine(connection: TcpConnection, line: string): string | undefined | void;
+	onLine(connection: TcpConnection, line: string): string | undefined | undefined;
 	/** A connection began: return a greeting line to send first, or nothing. */
-	onOpen?(connection: TcpConnection): string | undefined | void;
+	onOpen?(connection: TcpConnection): string | undefined | undefined;
 	/** The connection closed: the last event, once. */
 	onClose?(connection: TcpConnection, cause: CloseCause, reason: string): void;
 }
@@ -37,8 +37,8 @@ export interface LineServiceOptions {
 	lineEnd?: string;
 }
 
-const LF = 0x0A;
-const CR = 0x0D;
+const LF = 0x0a;
+const CR = 0x0d;
 
 /** A TcpService (for TcpServer or TcpClient) that speaks in lines to handler. */
 export class LineService implements TcpService {
@@ -55,8 +55,7 @@ export class LineService implements TcpService {
 	open(connection: TcpConnection): TcpHandler {
 		const session = new LineSession(this);
 		const greeting = this.handler.onOpen?.(connection);
-		if (typeof greeting === "string")
-			session.queue(this, greeting);
+		if (typeof greeting === "string") session.queue(this, greeting);
 		return session;
 	}
 }
@@ -106,21 +105,18 @@ class LineSession implements TcpHandler {
 	private move(connection: TcpConnection): void {
 		const input = this.input;
 		for (;;) {
-			if (!this.flush(connection))
-				return;		// a reply waits for budget: read nothing more (TCP pushes back)
+			if (!this.flush(connection)) return; // a reply waits for budget: read nothing more (TCP pushes back)
 			const end = input.subarray(0, this.filled).indexOf(LF);
 			if (end >= 0) {
 				this.deliver(connection, end);
-				if (connection.state !== "open")
-					return;
+				if (connection.state !== "open") return;
 				continue;
 			}
 			if (this.filled === input.length) {
 				connection.close(CloseCause.PROTOCOL_ERROR, `line over ${input.length} bytes`);
 				return;
 			}
-			if (!connection.readable)
-				return;
+			if (!connection.readable) return;
 			this.filled += connection.read(input.subarray(this.filled));
 		}
 	}
@@ -128,11 +124,9 @@ class LineSession implements TcpHandler {
 	/** Whether everything held is written. */
 	private flush(connection: TcpConnection): boolean {
 		const output = this.output;
-		if (!output)
-			return true;
+		if (!output) return true;
 		this.written += connection.write(this.written ? output.subarray(this.written) : output);
-		if (this.written < output.length)
-			return false;
+		if (this.written < output.length) return false;
 		this.output = undefined;
 		this.written = 0;
 		return true;
@@ -144,16 +138,14 @@ class LineSession implements TcpHandler {
 		const length = end > 0 && input[end - 1] === CR ? end - 1 : end;
 		let line: string;
 		try {
-			line = String.fromArrayBuffer((input.buffer as ArrayBuffer).slice(0, length));		// input is a whole buffer of its own
-		}
-		catch {
+			line = String.fromArrayBuffer((input.buffer as ArrayBuffer).slice(0, length)); // input is a whole buffer of its own
+		} catch {
 			connection.close(CloseCause.PROTOCOL_ERROR, "a line not UTF-8");
 			return;
 		}
 		input.copyWithin(0, end + 1, this.filled);
 		this.filled -= end + 1;
 		const reply = this.service.handler.onLine(connection, line);
-		if (typeof reply === "string" && connection.state === "open")
-			this.queue(this.service, reply);
+		if (typeof reply === "string" && connection.state === "open") this.queue(this.service, reply);
 	}
 }

@@ -27,12 +27,12 @@
  */
 
 import type TCP from "embedded:io/socket/tcp";
-import Timer from "timer";
-import { Log, peerName } from "modules/log";
 import { enroll } from "modules/census";
-import { TcpListener, closeQuietly, socketAlive, type AcceptTarget } from "modules/listener";
+import { type AcceptTarget, closeQuietly, socketAlive, TcpListener } from "modules/listener";
+import { Log, peerName } from "modules/log";
 import { CloseCause } from "tcp/close-cause";
-import { TcpEndpoint, sweepInterval, type TcpConnection, type TcpConnectionOwner, type TcpService } from "tcp/connection";
+import { sweepInterval, type TcpConnection, type TcpConnectionOwner, TcpEndpoint, type TcpService } from "tcp/connection";
+import Timer from "timer";
 
 export interface TcpServerOptions {
 	/** TCP port; 0 = any free port (read `port` after start()). */
@@ -124,12 +124,13 @@ export class TcpServer {
 	}
 
 	start(): void {
-		if (this.#listener)
-			throw new Error("already started");
+		if (this.#listener) throw new Error("already started");
 		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { maxClients, backlog, idleTimeout } = this.options;
 		this.#sweepTimer = Timer.repeat(() => this.#sweep(), sweepInterval(idleTimeout));
-		this.log.info(`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting${this.options.lruPurge ? ", longest-idle purged when full" : ""}`);
+		this.log.info(
+			`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting${this.options.lruPurge ? ", longest-idle purged when full" : ""}`,
+		);
 	}
 
 	close(): void {
@@ -137,21 +138,17 @@ export class TcpServer {
 		this.#sweepTimer = undefined;
 		this.#listener?.close();
 		this.#listener = undefined;
-		for (const { from } of this.#waiting.splice(0))
-			closeQuietly(from);
+		for (const { from } of this.#waiting.splice(0)) closeQuietly(from);
 		this.#refill = false;
-		for (const connection of [...this.#served])
-			connection.close(CloseCause.LOCAL, "server stopped");
+		for (const connection of [...this.#served]) connection.close(CloseCause.LOCAL, "server stopped");
 		this.#refill = true;
 	}
 
 	/** From the listener: a new connection. */
 	private accept(from: TCP): void {
 		const peer = peerName(from.remoteAddress, from.remotePort);
-		if (this.#served.size < this.options.maxClients)
-			return this.#serve(from, peer);
-		if (this.#waiting.length >= this.options.backlog)
-			this.#pruneWaiting();
+		if (this.#served.size < this.options.maxClients) return this.#serve(from, peer);
+		if (this.#waiting.length >= this.options.backlog) this.#pruneWaiting();
 		if (this.#waiting.length < this.options.backlog) {
 			this.#waiting.push({ from, peer });
 			this.log.info(`Socket accepted ip address: ${peer}, waiting for a free slot (${this.#waiting.length} waiting)`);
@@ -170,14 +167,11 @@ export class TcpServer {
 
 	/** From a served connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
-		if (!this.#served.delete(connection))
-			return;
-		if (error)
-			this.log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
+		if (!this.#served.delete(connection)) return;
+		if (error) this.log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
 		const summary = connection.handler?.summary?.(connection);
 		this.log.info(`Connection closed: ${connection.peer}${summary ? `, ${summary}` : ""} (${reason})`);
-		if (!this.#refill)
-			return;
+		if (!this.#refill) return;
 		this.#pruneWaiting();
 		const waiting = this.#waiting.shift();
 		if (waiting) {
@@ -189,8 +183,7 @@ export class TcpServer {
 	/** Drop waiting connections whose peer is gone. */
 	#pruneWaiting(): void {
 		this.#waiting = this.#waiting.filter(waiting => {
-			if (socketAlive(waiting.from))
-				return true;
+			if (socketAlive(waiting.from)) return true;
 			closeQuietly(waiting.from);
 			this.log.info(`Connection closed: ${waiting.peer}, gone while waiting for a slot`);
 			return false;
@@ -199,9 +192,7 @@ export class TcpServer {
 
 	#idlest(): TcpEndpoint | undefined {
 		let idlest: TcpEndpoint | undefined;
-		for (const connection of this.#served)
-			if (!idlest || connection.lastActivity < idlest.lastActivity)
-				idlest = connection;
+		for (const connection of this.#served) if (!idlest || connection.lastActivity < idlest.lastActivity) idlest = connection;
 		return idlest;
 	}
 
@@ -212,8 +203,7 @@ export class TcpServer {
 			connection.handler = this.options.service.open(connection);
 			this.#served.add(connection);
 			this.log.info(`Socket accepted ip address: ${peer}`);
-		}
-		catch (e) {
+		} catch (e) {
 			if (!connection && !socketAlive(from)) {
 				// lwip: a peer that reset between the accept and now leaves a socket without a connection ("invalid from").
 				closeQuietly(from);
@@ -221,10 +211,8 @@ export class TcpServer {
 				return;
 			}
 			this.log.error(`serving ${peer} failed: ${(e as Error).message}`);
-			if (connection)
-				connection.close(CloseCause.ERROR, "error");
-			else
-				closeQuietly(from);
+			if (connection) connection.close(CloseCause.ERROR, "error");
+			else closeQuietly(from);
 		}
 	}
 
@@ -233,12 +221,9 @@ export class TcpServer {
 		const { idleTimeout } = this.options;
 		const now = Date.now();
 		for (const connection of [...this.#served]) {
-			if (idleTimeout > 0 && now - connection.lastActivity > idleTimeout)
-				connection.close(CloseCause.IDLE, `idle for ${idleTimeout} ms`);
-			else
-				connection.check(now);
+			if (idleTimeout > 0 && now - connection.lastActivity > idleTimeout) connection.close(CloseCause.IDLE, `idle for ${idleTimeout} ms`);
+			else connection.check(now);
 		}
-		if (this.#waiting.length)
-			this.#pruneWaiting();
+		if (this.#waiting.length) this.#pruneWaiting();
 	}
 }

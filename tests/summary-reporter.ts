@@ -8,8 +8,7 @@ export default class SummaryReporter implements Reporter {
 	// vitest's default reporter prints its summary in onFinished, after
 	// onTestRunEnd: keep this line for then, so that it comes last.
 	onFinished(): void {
-		if (this.#line)
-			console.log(this.#line);
+		if (this.#line) console.log(this.#line);
 	}
 
 	onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>): void {
@@ -19,16 +18,12 @@ export default class SummaryReporter implements Reporter {
 		const projects = new Set<string>();
 		for (const module of modules) {
 			projects.add(module.project.name || "tests");
-			if (module.state() === "failed" && ![...module.children.allTests()].some(test => test.result().state === "failed"))
-				failed++;		// a file that failed to load, or whose hook failed (its tests then show as skipped)
+			if (module.state() === "failed" && ![...module.children.allTests()].some(test => test.result().state === "failed")) failed++; // a file that failed to load, or whose hook failed (its tests then show as skipped)
 			for (const test of module.children.allTests()) {
 				const state = test.result().state;
-				if (state === "passed")
-					passed++;
-				else if (state === "failed")
-					failed++;
-				else
-					skipped++;
+				if (state === "passed") passed++;
+				else if (state === "failed") failed++;
+				else skipped++;
 			}
 		}
 		const label = [...projects].join("+") || "tests";

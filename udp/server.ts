@@ -9,9 +9,8 @@
  */
 
 import UDP from "embedded:io/socket/udp";
-import { Log } from "modules/log";
-import { peerName } from "modules/log";
 import { enroll } from "modules/census";
+import { Log, peerName } from "modules/log";
 
 /** A received datagram: its bytes, and who sent it. */
 export type Datagram = ArrayBuffer & { address: string; port: number };
@@ -52,8 +51,7 @@ export class UdpServer {
 	}
 
 	start(): void {
-		if (this.#socket)
-			throw new Error("already started");
+		if (this.#socket) throw new Error("already started");
 		this.#socket = <ClosableUDP>new UDP({
 			port: this.options.port,
 			target: this,
@@ -77,13 +75,11 @@ export class UdpServer {
 		const socket = this.#socket;
 		while (socket && count-- > 0) {
 			const datagram = socket.read() as Datagram | undefined;
-			if (!datagram)
-				return;
+			if (!datagram) return;
 			this.received++;
 			try {
 				this.options.handler.onDatagram(this, datagram);
-			}
-			catch (e) {
+			} catch (e) {
 				this.log.error(`datagram from ${peerName(datagram.address, datagram.port)}: ${(e as Error).message}`);
 			}
 		}

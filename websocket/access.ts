@@ -35,13 +35,11 @@ export interface PresentedKey {
 
 /** Why `key` cannot be an access key, or undefined when it can. */
 export function keyProblem(key: string): string | undefined {
-	if (key.length < 8 || key.length > 64)
-		return "an access key is 8 to 64 characters";
+	if (key.length < 8 || key.length > 64) return "an access key is 8 to 64 characters";
 	for (let i = 0; i < key.length; i++) {
 		const c = key.charCodeAt(i);
 		const letterOrDigit = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-		if (!letterOrDigit && c !== 45 && c !== 46 && c !== 95 && c !== 126)
-			return "an access key is letters, digits and - . _ ~ only";
+		if (!letterOrDigit && c !== 45 && c !== 46 && c !== 95 && c !== 126) return "an access key is letters, digits and - . _ ~ only";
 	}
 	return undefined;
 }
@@ -52,12 +50,9 @@ export function presentedKey(head: RequestHead, protocols: readonly string[], qu
 	if (authorization !== undefined) {
 		// RFC 6750 2.1: "Bearer" is case-insensitive, one or more spaces, then the token.
 		const space = authorization.indexOf(" ");
-		if (space > 0 && authorization.slice(0, space).toLowerCase() === "bearer")
-			return { key: authorization.slice(space + 1).trim() };
+		if (space > 0 && authorization.slice(0, space).toLowerCase() === "bearer") return { key: authorization.slice(space + 1).trim() };
 	}
-	for (const protocol of protocols)
-		if (protocol.startsWith(keyProtocolPrefix))
-			return { key: protocol.slice(keyProtocolPrefix.length), protocol };
+	for (const protocol of protocols) if (protocol.startsWith(keyProtocolPrefix)) return { key: protocol.slice(keyProtocolPrefix.length), protocol };
 	const key = queryParameter(query, "key") ?? queryParameter(query, "token");
 	return key === undefined ? undefined : { key };
 }
@@ -65,8 +60,7 @@ export function presentedKey(head: RequestHead, protocols: readonly string[], qu
 /** Whether `given` is `expected`, in time that depends on their lengths only, not on where they differ. */
 export function sameKey(given: string, expected: string): boolean {
 	let difference = given.length ^ expected.length;
-	for (let i = 0; i < expected.length; i++)
-		difference |= (i < given.length ? given.charCodeAt(i) : 0) ^ expected.charCodeAt(i);
+	for (let i = 0; i < expected.length; i++) difference |= (i < given.length ? given.charCodeAt(i) : 0) ^ expected.charCodeAt(i);
 	return difference === 0;
 }
 
@@ -102,13 +96,10 @@ export class RetryGate {
 	failed(address: string, now: number): void {
 		let at = this.addresses.indexOf(address);
 		if (at < 0) {
-			if (this.addresses.length < this.size)
-				at = this.addresses.push(address) - 1;
+			if (this.addresses.length < this.size) at = this.addresses.push(address) - 1;
 			else {
 				at = 0;
-				for (let i = 1; i < this.size; i++)
-					if (this.until[i] < this.until[at])
-						at = i;
+				for (let i = 1; i < this.size; i++) if (this.until[i] < this.until[at]) at = i;
 				this.addresses[at] = address;
 			}
 			this.tries[at] = 0;
@@ -120,7 +111,6 @@ export class RetryGate {
 	/** `address` presented the right key: its wrong tries are forgotten. */
 	passed(address: string): void {
 		const at = this.addresses.indexOf(address);
-		if (at >= 0)
-			this.tries[at] = this.until[at] = 0;
+		if (at >= 0) this.tries[at] = this.until[at] = 0;
 	}
 }

@@ -21,19 +21,19 @@
  *   backed off like one that refuses connections.
  */
 
-import Timer from "timer";
-import { Log } from "modules/log";
 import { Backoff } from "modules/backoff";
-import { resolveHost } from "modules/resolve";
-import { quietLimit } from "tcp/connection";
-import { OPEN, WebSocketEndpoint, type ConnectionOwner, type SendData, type WebSocketHandler } from "websocket/connection";
-import { CloseCause } from "tcp/close-cause";
-import { CloseCode, Opcode, type MessageType } from "websocket/constants";
-import { ResponseHeadParser, generateKey, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
-import { isValidCloseCode } from "websocket/validation";
-import { parseWebSocketUri, type WebSocketTarget as Target } from "websocket/uri";
-import type { TlsOptions } from "modules/secure-socket";
 import { clockWait } from "modules/clock";
+import { Log } from "modules/log";
+import { resolveHost } from "modules/resolve";
+import type { TlsOptions } from "modules/secure-socket";
+import { CloseCause } from "tcp/close-cause";
+import { quietLimit } from "tcp/connection";
+import Timer from "timer";
+import { type ConnectionOwner, OPEN, type SendData, WebSocketEndpoint, type WebSocketHandler } from "websocket/connection";
+import { CloseCode, type MessageType, Opcode } from "websocket/constants";
+import { generateKey, ResponseHeadParser, upgradeRequest, validateUpgradeResponse } from "websocket/handshake";
+import { parseWebSocketUri, type WebSocketTarget as Target } from "websocket/uri";
+import { isValidCloseCode } from "websocket/validation";
 
 export interface ReconnectOptions {
 	/** First retry delay (ms), doubled after each failed attempt. Default 1000. */
@@ -95,7 +95,6 @@ interface Settings {
 	closeTimeout: number;
 	clockWait: number;
 }
-
 
 export class WebSocketClient {
 	/** The handshake completed: messages may be sent. */
@@ -170,8 +169,7 @@ export class WebSocketClient {
 		this.log = options.log ?? new Log(options.logTag ?? "ws-client");
 		this.target = parseWebSocketUri(options.uri);
 		// TLS is never unverified: wss:// without a CA is refused here, not connected to.
-		if (this.target.secure && !options.ca)
-			throw new Error(`${options.uri}: wss:// needs the CA that issued the server's certificate (ca, wsClientCa)`);
+		if (this.target.secure && !options.ca) throw new Error(`${options.uri}: wss:// needs the CA that issued the server's certificate (ca, wsClientCa)`);
 		this.tls = this.target.secure ? { serverName: this.target.host, ca: options.ca! } : undefined;
 		const reconnect = options.reconnect;
 		this.settings = {
@@ -182,11 +180,14 @@ export class WebSocketClient {
 			pingInterval: options.pingInterval ?? 10000,
 			pongTimeout: options.pongTimeout ?? 120000,
 			networkTimeout: options.networkTimeout ?? 10000,
-			reconnect: reconnect === false ? false : {
-				initialDelay: reconnect?.initialDelay ?? 1000,
-				maxDelay: reconnect?.maxDelay ?? 30000,
-				maxAttempts: reconnect?.maxAttempts ?? 0,
-			},
+			reconnect:
+				reconnect === false
+					? false
+					: {
+							initialDelay: reconnect?.initialDelay ?? 1000,
+							maxDelay: reconnect?.maxDelay ?? 30000,
+							maxAttempts: reconnect?.maxAttempts ?? 0,
+						},
 			closeTimeout: options.closeTimeout ?? 3000,
 			clockWait: options.clockWait ?? 30000,
 		};
@@ -208,8 +209,7 @@ export class WebSocketClient {
 
 	/** Connect (and keep reconnecting until close()). No effect while already running. */
 	connect(): void {
-		if (this.#running)
-			return;
+		if (this.#running) return;
 		this.#running = true;
 		this.#backoff?.reset();
 		this.#clockWaited = 0;
@@ -221,8 +221,7 @@ export class WebSocketClient {
 	 * for the server's Close and TCP close, then close TCP. No reconnection follows.
 	 */
 	close(code: number = CloseCode.NORMAL, reason = ""): void {
-		if (!isValidCloseCode(code))
-			throw new RangeError(`close code ${code} cannot be sent`);
+		if (!isValidCloseCode(code)) throw new RangeError(`close code ${code} cannot be sent`);
 		this.#running = false;
 		this.#clearTimer();
 		this.#connection?.close(code, reason);
@@ -251,13 +250,13 @@ export class WebSocketClient {
 
 	#send(type: MessageType, data: SendData, last: boolean, piece = false): boolean {
 		const connection = this.#connection;
-		if (!connection || connection.state !== OPEN)
-			return false;
-		const sent = piece ? connection.sendPiece(type, data, last)
-			: type === Opcode.TEXT ? connection.sendText(data as string)
-			: connection.sendBinary(data as ArrayBuffer | Uint8Array);
-		if (!sent)
-			this.#refused = true;
+		if (!connection || connection.state !== OPEN) return false;
+		const sent = piece
+			? connection.sendPiece(type, data, last)
+			: type === Opcode.TEXT
+				? connection.sendText(data as string)
+				: connection.sendBinary(data as ArrayBuffer | Uint8Array);
+		if (!sent) this.#refused = true;
 		return sent;
 	}
 
@@ -280,19 +279,14 @@ export class WebSocketClient {
 		try {
 			resolveHost(host, address => {
 				try {
-					if (generation !== this.#generation || !this.#running)
-						return;
-					if (address)
-						this.#open(address);
-					else
-						this.#failedAttempt(`DNS lookup failed for ${host}`);
-				}
-				catch (e) {
+					if (generation !== this.#generation || !this.#running) return;
+					if (address) this.#open(address);
+					else this.#failedAttempt(`DNS lookup failed for ${host}`);
+				} catch (e) {
 					this.log.error(`after resolving ${host}: ${(e as Error).message}`);
 				}
 			});
-		}
-		catch (e) {
+		} catch (e) {
 			this.#failedAttempt(`DNS lookup failed for ${target.host}: ${(e as Error).message}`);
 		}
 	}
@@ -300,8 +294,7 @@ export class WebSocketClient {
 	#open(address: string): void {
 		try {
 			this.#connection = new ClientAttempt(this, this.events, address).connection;
-		}
-		catch (e) {
+		} catch (e) {
 			this.#failedAttempt(`cannot connect to ${address}:${this.target.port}: ${(e as Error).message}`);
 		}
 	}
@@ -314,16 +307,14 @@ export class WebSocketClient {
 		this.log.warn(message);
 		this.#emit("onError", new Error(message));
 		if (connection)
-			connection.destroy(CloseCause.TIMEOUT, "network timeout");		// → closed → reconnect
-		else
-			this.#failedAttempt("network timeout", false);
+			connection.destroy(CloseCause.TIMEOUT, "network timeout"); // → closed → reconnect
+		else this.#failedAttempt("network timeout", false);
 	}
 
 	/** An attempt failed before a connection existed (DNS, invalid address). */
 	#failedAttempt(message: string, report = true): void {
 		this.log.error(message);
-		if (report)
-			this.#emit("onError", new Error(message));
+		if (report) this.#emit("onError", new Error(message));
 		this.#emit("onDisconnected", message);
 		this.#retry();
 	}
@@ -333,8 +324,7 @@ export class WebSocketClient {
 
 	/** The handshake completed. */
 	private opened(connection: WebSocketEndpoint): void {
-		if (connection !== this.#connection)
-			return;
+		if (connection !== this.#connection) return;
 		this.#clearTimer();
 		this.protocol = connection.protocol;
 		const ping = this.settings.pingInterval;
@@ -346,26 +336,21 @@ export class WebSocketClient {
 
 	/** The connection (or an attempt) ended. */
 	private closed(connection: WebSocketEndpoint, reason: string): void {
-		if (connection !== this.#connection)
-			return;
+		if (connection !== this.#connection) return;
 		this.#connection = undefined;
 		this.#refused = false;
 		this.#clearTimer();
-		if (this.#ticker)
-			Timer.clear(this.#ticker);
+		if (this.#ticker) Timer.clear(this.#ticker);
 		this.#ticker = undefined;
-		if (connection.closeSent && connection.closeCode !== undefined)
-			this.#emit("onClosed", connection.closeCode, connection.closeReason);
-		else
-			this.#emit("onDisconnected", reason);
+		if (connection.closeSent && connection.closeCode !== undefined) this.#emit("onClosed", connection.closeCode, connection.closeReason);
+		else this.#emit("onDisconnected", reason);
 		this.#retry();
 	}
 
 	/** Schedule the next attempt with capped exponential backoff, unless stopped. */
 	#retry(): void {
 		const reconnect = this.settings.reconnect;
-		if (!this.#running)
-			return;
+		if (!this.#running) return;
 		if (!reconnect) {
 			this.#running = false;
 			return;
@@ -385,57 +370,50 @@ export class WebSocketClient {
 
 	#setTimer(milliseconds: number, callback: () => void): void {
 		this.#clearTimer();
-		if (!(milliseconds > 0))
-			return;
+		if (!(milliseconds > 0)) return;
 		this.#timer = Timer.set(() => {
 			this.#timer = undefined;
 			try {
-				if (this.#running)
-					callback();
-			}
-			catch (e) {
+				if (this.#running) callback();
+			} catch (e) {
 				this.log.error(`${this.uri}: ${(e as Error).message}`);
 			}
 		}, milliseconds);
 	}
 
 	#clearTimer(): void {
-		if (this.#timer)
-			Timer.clear(this.#timer);
+		if (this.#timer) Timer.clear(this.#timer);
 		this.#timer = undefined;
 	}
 
 	/** Call an app callback; what it throws is logged, never reaches the platform. */
 	#emit<K extends "onConnected" | "onData" | "onDisconnected" | "onError" | "onClosed" | "onDrain">(
-		name: K, ...args: Parameters<NonNullable<WebSocketClient[K]>>): void {
+		name: K,
+		...args: Parameters<NonNullable<WebSocketClient[K]>>
+	): void {
 		const callback = this[name] as ((...a: unknown[]) => void) | undefined;
-		if (!callback)
-			return;
+		if (!callback) return;
 		try {
 			callback.apply(this, args);
-		}
-		catch (e) {
+		} catch (e) {
 			this.log.error(`${name} threw: ${(e as Error)?.message ?? e}`);
 		}
 	}
 
 	/** A Pong: the server works (the backoff starts over). */
 	private healthy(connection: WebSocketEndpoint): void {
-		if (connection === this.#connection)
-			this.#backoff?.reset();
+		if (connection === this.#connection) this.#backoff?.reset();
 	}
 
 	/** A message: the server works too. */
 	private message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void {
-		if (connection !== this.#connection)
-			return;
+		if (connection !== this.#connection) return;
 		this.#backoff?.reset();
 		this.#emit("onData", { opcode, data });
 	}
 
 	private error(connection: WebSocketEndpoint, message: string): void {
-		if (connection === this.#connection)
-			this.#emit("onError", new Error(message));
+		if (connection === this.#connection) this.#emit("onError", new Error(message));
 	}
 
 	private drained(connection: WebSocketEndpoint): void {
@@ -448,12 +426,10 @@ export class WebSocketClient {
 	/** Every quietLimit ms while connected: the connection check, and the pings (pongTimeout). */
 	#tick(): void {
 		const connection = this.#connection;
-		if (!connection)
-			return;
+		if (!connection) return;
 		const now = Date.now();
 		connection.check(now);
-		if (now < this.#nextPing || connection.state !== OPEN)
-			return;
+		if (now < this.#nextPing || connection.state !== OPEN) return;
 		const settings = this.settings;
 		this.#nextPing = now + settings.pingInterval;
 		const since = connection.pingSentAt;
@@ -495,28 +471,43 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 	constructor(client: WebSocketClient, events: AttemptEvents, address: string) {
 		this.#client = client;
 		this.#events = events;
-		this.connection = new WebSocketEndpoint({ address, port: client.target.port, tls: client.tls }, {
-			role: "client", log: client.log, owner: this, closeTimeout: client.settings.closeTimeout,
-			// Whole messages are held anyway; a larger read takes fewer turns.
-			readSize: 4096,
-		});
+		this.connection = new WebSocketEndpoint(
+			{ address, port: client.target.port, tls: client.tls },
+			{
+				role: "client",
+				log: client.log,
+				owner: this,
+				closeTimeout: client.settings.closeTimeout,
+				// Whole messages are held anyway; a larger read takes fewer turns.
+				readSize: 4096,
+			},
+		);
 	}
 
 	connected(connection: WebSocketEndpoint): void {
-		const client = this.#client, target = client.target;
-		connection.sendRaw(ArrayBuffer.fromString(upgradeRequest({
-			host: target.hostHeader, path: target.path, key: this.#key, protocols: client.settings.protocols,
-		})));
+		const client = this.#client,
+			target = client.target;
+		connection.sendRaw(
+			ArrayBuffer.fromString(
+				upgradeRequest({
+					host: target.hostHeader,
+					path: target.path,
+					key: this.#key,
+					protocols: client.settings.protocols,
+				}),
+			),
+		);
 	}
 
 	received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 		const parser = this.#head!;
-		if (!parser.feed(chunk))
-			return;
+		if (!parser.feed(chunk)) return;
 		this.#head = undefined;
-		const client = this.#client, settings = client.settings;
+		const client = this.#client,
+			settings = client.settings;
 		// The parser's error status is what a server would answer; for a client the answer simply is not HTTP.
-		const result = parser.error ? { ok: false as const, message: `the answer is not HTTP (${parser.error.message})` }
+		const result = parser.error
+			? { ok: false as const, message: `the answer is not HTTP (${parser.error.message})` }
 			: validateUpgradeResponse(parser.head!, this.#key, settings.protocols);
 		if (!result.ok) {
 			const message = `handshake with ${connection.peer} failed: ${result.message}`;
@@ -526,19 +517,22 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			return;
 		}
 		connection.open({
-			role: "client", handler: this, streaming: false, maxMessage: settings.maxMessage,
-			sendBuffer: settings.sendBuffer, maxQueue: settings.maxQueue, protocol: result.protocol,
+			role: "client",
+			handler: this,
+			streaming: false,
+			maxMessage: settings.maxMessage,
+			sendBuffer: settings.sendBuffer,
+			maxQueue: settings.maxQueue,
+			protocol: result.protocol,
 		});
 		this.#events.opened(connection);
-		if (parser.rest && connection.state === OPEN)
-			connection.received(parser.rest);
+		if (parser.rest && connection.state === OPEN) connection.received(parser.rest);
 	}
 
 	closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
 		this.#head = undefined;
 		// Refused, unreachable, TLS refused: an attempt that failed, as a failed DNS lookup is (onError, then onDisconnected).
-		if (cause === CloseCause.CONNECT_FAILED)
-			this.#events.error(connection, `no connection to ${connection.peer}: ${reason}`);
+		if (cause === CloseCause.CONNECT_FAILED) this.#events.error(connection, `no connection to ${connection.peer}: ${reason}`);
 		this.#events.closed(connection, this.#failure ?? reason);
 	}
 

@@ -61,16 +61,16 @@
  * owed a callback for quietLimit ms.
  */
 
-import Timer from "timer";
+import type TCP from "embedded:io/socket/tcp";
 import type { Log } from "modules/log";
 import type { TlsOptions } from "modules/secure-socket";
 import type { TlsServerCredentials } from "modules/tls-credentials";
-import type TCP from "embedded:io/socket/tcp";
 import { CloseCause } from "tcp/close-cause";
-import { ConnectionGone, TcpEndpoint, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
-import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
+import { ConnectionGone, type TcpConnectionOwner, TcpEndpoint, type TcpHandler } from "tcp/connection";
+import Timer from "timer";
+import { CloseCode, type MessageType, Opcode, type Role } from "websocket/constants";
 import { FrameWriter, smallPayload } from "websocket/frame-writer";
-import { MessageReader, type MessageHandler } from "websocket/message-reader";
+import { type MessageHandler, MessageReader } from "websocket/message-reader";
 
 /** A lingering connection closes once the peer has been quiet this long (ms)… */
 const lingerQuiet = 100;
@@ -265,15 +265,13 @@ interface Outgoing {
  * walks prototypes: about 70 ns on the bench machine's XS, per message.)
  */
 function asBytes(data: ArrayBuffer | Uint8Array): Uint8Array {
-	return (data as Uint8Array).BYTES_PER_ELEMENT ? data as Uint8Array : new Uint8Array(data);
+	return (data as Uint8Array).BYTES_PER_ELEMENT ? (data as Uint8Array) : new Uint8Array(data);
 }
 
 /** Message bytes of these not framed yet. */
 function unframedBytes(messages: Outgoing[] | undefined): number {
 	let count = 0;
-	if (messages)
-		for (const message of messages)
-			count += message.bytes.byteLength - message.offset;
+	if (messages) for (const message of messages) count += message.bytes.byteLength - message.offset;
 	return count;
 }
 
@@ -397,14 +395,13 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	/** @internal */
 	onWritable(): void {
 		// (budget for an idle connection: nothing to write, nothing to read, no dispatch)
-		if (this.flags & (QUEUED | WAITING | CLOSING_BITS | DRAIN_OWED | GONE) || this.tcp.readable)
-			this.dispatch();
+		if (this.flags & (QUEUED | WAITING | CLOSING_BITS | DRAIN_OWED | GONE) || this.tcp.readable) this.dispatch();
 	}
 
 	/** Send a binary message; false when not open or the queue is full. The bytes must not change until written (bufferedAmount). */
 	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
 		// (sendMessage(Opcode.BINARY, data) without its call: the same lines)
-		const bytes = (data as Uint8Array).BYTES_PER_ELEMENT ? data as Uint8Array : new Uint8Array(data);
+		const bytes = (data as Uint8Array).BYTES_PER_ELEMENT ? (data as Uint8Array) : new Uint8Array(data);
 		const size = bytes.byteLength;
 		const tcp = this.tcp;
 		if ((this.flags & (STATE_BITS | QUEUED | STREAMING)) === OPEN && size <= smallPayload && tcp.writable >= size + maxHeaderSize) {
@@ -414,8 +411,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				const frame = writer.scratchFrame(Opcode.BINARY, bytes, size, true);
 				const length = writer.scratchLength;
 				const written = tcp.send(frame, length);
-				if (written < length)
-					this.heldBack(frame, written);
+				if (written < length) this.heldBack(frame, written);
 				return true;
 			}
 		}
@@ -428,7 +424,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 * False when not open or the queue is full.
 	 */
 	sendMessage(type: MessageType, data: ArrayBuffer | Uint8Array): boolean {
-		const bytes = (data as Uint8Array).BYTES_PER_ELEMENT ? data as Uint8Array : new Uint8Array(data);		// (asBytes(), without its call)
+		const bytes = (data as Uint8Array).BYTES_PER_ELEMENT ? (data as Uint8Array) : new Uint8Array(data); // (asBytes(), without its call)
 		const size = bytes.byteLength;
 		const tcp = this.tcp;
 		// The common case in full, without a call to writeWhole() or enqueue() (each costs
@@ -441,8 +437,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				const frame = writer.scratchFrame(type, bytes, size, true);
 				const length = writer.scratchLength;
 				const written = tcp.send(frame, length);
-				if (written < length)
-					this.heldBack(frame, written);
+				if (written < length) this.heldBack(frame, written);
 				return true;
 			}
 		}
@@ -452,8 +447,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	/** @internal */
 	onMessage(type: MessageType, data: ArrayBuffer): void {
 		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessage)
-			handler.onMessage(this, type, data);
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessage) handler.onMessage(this, type, data);
 	}
 
 	/**
@@ -465,8 +459,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 */
 	private dispatch(): void {
 		let flags = this.flags;
-		if (flags & DISPATCHING)
-			return;
+		if (flags & DISPATCHING) return;
 		this.flags = flags | DISPATCHING;
 		try {
 			const tcp = this.tcp;
@@ -477,30 +470,26 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 					break;
 				}
 				if (flags & (QUEUED | WAITING | CLOSING_BITS)) {
-					this.writeQueued();		// (most read turns have nothing to write: no call)
+					this.writeQueued(); // (most read turns have nothing to write: no call)
 					flags = this.flags;
 				}
 				// Paused: only while open (closing connections read on, to find the Close).
 				if (tcp.readable > 0 && (flags & (PAUSED | STATE_BITS)) !== (PAUSED | OPEN)) {
 					// Whole mode, a message being assembled: its bytes go straight into it (no buffer per read).
 					const reader = this.reader;
-					if (reader && reader.pull(tcp))
-						continue;
-					if (!this.readChunk(tcp))
-						break;
+					if (reader?.pull(tcp)) continue;
+					if (!this.readChunk(tcp)) break;
 					continue;
 				}
 				if (flags & DRAIN_OWED) {
 					this.flags = flags & ~DRAIN_OWED;
 					// (whole messages deferred behind an unfinished streamed one wait for its last piece: the handler's to send)
-					if ((flags & (STATE_BITS | QUEUED)) === OPEN)
-						this.reader!.options.handler.onDrain?.(this);
+					if ((flags & (STATE_BITS | QUEUED)) === OPEN) this.reader!.options.handler.onDrain?.(this);
 					continue;
 				}
 				break;
 			}
-		}
-		catch (e) {
+		} catch (e) {
 			this.crash(e);
 		}
 		this.flags &= ~DISPATCHING;
@@ -510,14 +499,13 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	private readChunk(tcp: TcpEndpoint): boolean {
 		const reader = this.reader;
 		const chunk = tcp.take(reader?.options.readSize || this.options.readSize || 1024);
-		if (!chunk)
-			return false;
+		if (!chunk) return false;
 		if (reader)
-			reader.feed(chunk);		// (a stopped reader ignores it)
-		else if ((this.flags & STATE_BITS) === CONNECTING)
-			this.options.owner.received(this, chunk);
+			reader.feed(chunk); // (a stopped reader ignores it)
+		else if ((this.flags & STATE_BITS) === CONNECTING) this.options.owner.received(this, chunk);
 		// else: refused or failing: input is discarded
-		if ((this.flags & CLOSING_BITS) === LINGER << CLOSING_SHIFT)		// the peer still sends: linger on, up to the deadline
+		if ((this.flags & CLOSING_BITS) === LINGER << CLOSING_SHIFT)
+			// the peer still sends: linger on, up to the deadline
 			this.deadline(Math.max(1, Math.min(lingerQuiet, this.lingerDeadline - Date.now())), this.endCause, this.endReason);
 		return true;
 	}
@@ -525,22 +513,19 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	/** @internal Streaming pieces as ranges of the chunk read: a view each, no copy (the chunk is not reused). */
 	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
 		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageData)
-			handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageData) handler.onMessageData(this, new Uint8Array(chunk, start, end - start), last);
 	}
 
 	/** @internal */
 	onMessageStart(type: MessageType, length: number | undefined): void {
 		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageStart)
-			handler.onMessageStart(this, type, length);
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageStart) handler.onMessageStart(this, type, length);
 	}
 
 	/** @internal */
 	onMessageEnd(): void {
 		const handler = this.reader!.options.handler;
-		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageEnd)
-			handler.onMessageEnd(this);
+		if ((this.flags & STATE_BITS) === OPEN && handler.onMessageEnd) handler.onMessageEnd(this);
 	}
 
 	/** Send a text message; false when not open or the queue is full. */
@@ -563,26 +548,23 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	private enqueue(opcode: number, bytes: Uint8Array, fin: boolean, piece: boolean): boolean {
 		const flags = this.flags;
-		if ((flags & STATE_BITS) !== OPEN)
-			return false;
+		if ((flags & STATE_BITS) !== OPEN) return false;
 		const size = bytes.byteLength;
 		const buffered = this.buffered;
 		if (buffered) {
-			if (buffered + size > this.reader!.options.maxQueue)
-				return false;
+			if (buffered + size > this.reader!.options.maxQueue) return false;
 		}
 		// (a whole message waits for an unfinished streamed one; pieces and messages behind queued bytes wait their turn)
 		else if (!(flags & QUEUED) && (piece || !(flags & STREAMING)) && this.writeWhole(opcode, bytes, size, fin)) {
-			if (piece)
-				this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
+			if (piece) this.flags = fin ? this.flags & ~STREAMING : this.flags | STREAMING;
 			return true;
 		}
 		const message: Outgoing = { opcode, bytes, offset: 0, fin };
 		this.buffered += size;
 		if (!piece && this.flags & STREAMING)
-			(this.deferred ??= []).push(message);		// after the streamed message's last piece (5.4)
+			(this.deferred ??= []).push(message); // after the streamed message's last piece (5.4)
 		else {
-			const outgoing = this.outgoing ??= [];
+			const outgoing = (this.outgoing ??= []);
 			this.flags |= QUEUED;
 			outgoing.push(message);
 			if (piece) {
@@ -611,12 +593,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 */
 	private writeWhole(opcode: number, bytes: Uint8Array, size: number, fin: boolean): boolean {
 		const tcp = this.tcp;
-		const writable = tcp.writable;		// (0 unless open)
-		if (writable < maxHeaderSize)
-			return false;
+		const writable = tcp.writable; // (0 unless open)
+		if (writable < maxHeaderSize) return false;
 		const sendBuffer = this.reader!.options.sendBuffer;
-		if (sendBuffer && size > sendBuffer)
-			return false;		// fragments (produce())
+		if (sendBuffer && size > sendBuffer) return false; // fragments (produce())
 		const options = this.options;
 		const writer = options.writer ?? this.writer;
 		let rest: Uint8Array | undefined;
@@ -625,36 +605,30 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 			const frame = writer.scratchFrame(opcode, bytes, size, fin);
 			const length = writer.scratchLength;
 			const written = tcp.send(frame, length);
-			if (written < length)
-				this.heldBack(frame, written);
+			if (written < length) this.heldBack(frame, written);
 			return true;
-		}
-		else {
+		} else {
 			try {
 				if (options.role === "client") {
 					const frame = new Uint8Array(writer.frame(opcode, bytes, fin));
 					const written = tcp.write(frame);
-					if (written < frame.length)
-						rest = frame.subarray(written);
-				}
-				else {
+					if (written < frame.length) rest = frame.subarray(written);
+				} else {
 					// Both from the writer before any write: it is the server's, shared, and a write may throw (the peer gone).
 					const header = writer.header(opcode, fin, size);
 					const payload = size ? writer.payloadView(bytes) : bytes;
-					if (tcp.write(header) < header.byteLength)
-						throw new Error("the budget did not take a frame header");		// the platform gave a budget it then refused
+					if (tcp.write(header) < header.byteLength) throw new Error("the budget did not take a frame header"); // the platform gave a budget it then refused
 					const written = size ? tcp.write(payload) : 0;
-					if (written < size)
-						rest = bytes.subarray(written);
+					if (written < size) rest = bytes.subarray(written);
 				}
-			}
-			catch (e) {
+			} catch (e) {
 				this.failLater(e);
 				this.later();
 				return true;
 			}
 		}
-		if (rest) {		// what the budget did not take waits, as in writeQueued
+		if (rest) {
+			// what the budget did not take waits, as in writeQueued
 			this.queue = [rest];
 			this.flags |= QUEUED | WAITING;
 			this.countQueued(rest.byteLength);
@@ -666,35 +640,29 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	private writeNow(): void {
 		try {
 			this.writeQueued();
-		}
-		catch (e) {
+		} catch (e) {
 			this.failLater(e);
 		}
-		if (this.flags & (DRAIN_OWED | GONE))
-			this.later();
+		if (this.flags & (DRAIN_OWED | GONE)) this.later();
 	}
 
 	/** Write queued output, as much as the budget allows. Throws ConnectionGone (tcp/connection) when the peer is gone. */
 	private writeQueued(): void {
 		const tcp = this.tcp;
-		if (tcp.state !== "open")
-			return;
+		if (tcp.state !== "open") return;
 		if (!this.queue && !this.outgoing) {
 			// Nothing to write: what the loop below ends with when it has written all.
 			this.flags &= ~QUEUED;
-			if (this.flags & WAITING)
-				this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
-			if (this.closingState === DRAIN)
-				this.linger();
+			if (this.flags & WAITING) this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
+			if (this.closingState === DRAIN) this.linger();
 			return;
 		}
 		while (tcp.writable > 0) {
 			let queue = this.queue;
 			let head: Chunk | undefined = queue?.[0];
 			if (!head) {
-				if (this.closeSent || this.state !== OPEN)
-					break;
-				const frame = this.produce();		// may make the queue
+				if (this.closeSent || this.state !== OPEN) break;
+				const frame = this.produce(); // may make the queue
 				if (frame) {
 					(this.queue ??= []).push(frame);
 					this.flags |= QUEUED;
@@ -702,28 +670,22 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				}
 				queue = this.queue;
 				head = queue?.[0];
-				if (!head)
-					break;
+				if (!head) break;
 			}
-			if (head === this.pongFrame)
-				delete this.pongFrame;		// being written: a newer Ping gets its own Pong
+			if (head === this.pongFrame) delete this.pongFrame; // being written: a newer Ping gets its own Pong
 			const length = head.byteLength;
 			const count = length ? tcp.write(head) : 0;
-			if (count === length)
-				queue!.shift();
-			else
-				queue![0] = (head instanceof ArrayBuffer ? new Uint8Array(head) : head).subarray(count);
+			if (count === length) queue!.shift();
+			else queue![0] = (head instanceof ArrayBuffer ? new Uint8Array(head) : head).subarray(count);
 			this.buffered -= count;
 		}
 		if (this.queue?.length || this.outgoing?.length) {
-			this.flags |= WAITING;		// bytes wait for budget: onDrain once they are written
+			this.flags |= WAITING; // bytes wait for budget: onDrain once they are written
 			return;
 		}
-		this.dropQueues();		// idle: no arrays, no slots for them
-		if (this.flags & WAITING)
-			this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
-		if (this.closingState === DRAIN)
-			this.linger();
+		this.dropQueues(); // idle: no arrays, no slots for them
+		if (this.flags & WAITING) this.flags = (this.flags & ~WAITING) | DRAIN_OWED;
+		if (this.closingState === DRAIN) this.linger();
 	}
 
 	/**
@@ -732,8 +694,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 * whatever their type; `last` ends it. False when not open or the queue is full.
 	 */
 	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
-		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data))
-			: asBytes(data);
+		const bytes = typeof data === "string" ? new Uint8Array(ArrayBuffer.fromString(data)) : asBytes(data);
 		return this.enqueue(this.flags & STREAMING ? Opcode.CONTINUATION : type, bytes, last, true);
 	}
 
@@ -842,14 +803,11 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** The handshake is done (called by the Handshake): messages flow to handler. */
 	open(options: OpenOptions): void {
-		if (this.state !== CONNECTING)
-			return;
+		if (this.state !== CONNECTING) return;
 		this.disarm();
 		this.setState(OPEN);
-		if (options.protocol !== undefined)
-			this.protocol = options.protocol;
-		if (options.role !== this.role)
-			throw new Error(`open(): options for a ${options.role}, on a ${this.role} connection`);
+		if (options.protocol !== undefined) this.protocol = options.protocol;
+		if (options.role !== this.role) throw new Error(`open(): options for a ${options.role}, on a ${this.role} connection`);
 		this.reader = new MessageReader(this, options);
 		options.handler.onOpen?.(this);
 	}
@@ -857,33 +815,28 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	/** @internal Bytes that came with the handshake's head: the first of the messages. */
 	received(rest: ArrayBuffer): void {
 		const reader = this.reader;
-		if (reader && !reader.stopped)
-			reader.feed(rest);
+		if (reader && !reader.stopped) reader.feed(rest);
 	}
 
 	/** @internal Answer a handshake with `response` (an HTTP refusal) and close once it is written. */
 	refuse(response: string, reason: string): void {
-		if (this.state !== CONNECTING)
-			return;
+		if (this.state !== CONNECTING) return;
 		this.sendRaw(ArrayBuffer.fromString(response));
 		this.drainThenClose(CloseCause.REFUSED, reason);
 	}
 
 	/** @internal Answer a plain HTTP request (websocket/http-routes): the head, then the body as given (no copy), then close once written. */
 	respond(head: string, body: Chunk | undefined, reason: string): void {
-		if (this.state !== CONNECTING)
-			return;
+		if (this.state !== CONNECTING) return;
 		this.sendRaw(ArrayBuffer.fromString(head));
-		if (body && body.byteLength)
-			this.sendRaw(body);
+		if (body?.byteLength) this.sendRaw(body);
 		this.drainThenClose(CloseCause.ANSWERED, reason);
 	}
 
 	/** @internal Set the one deadline; when it passes the connection closes with cause and reason. */
 	deadline(milliseconds: number, cause: CloseCause, reason: string): void {
 		this.disarm();
-		if (!(milliseconds > 0))
-			return;
+		if (!(milliseconds > 0)) return;
 		this.timer = Timer.set(() => this.deadlinePassed(cause, reason), milliseconds);
 	}
 
@@ -891,8 +844,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** Send a Ping (payload up to 125 bytes). */
 	ping(payload?: ArrayBuffer | Uint8Array | string): void {
-		if (this.state !== OPEN)
-			return;
+		if (this.state !== OPEN) return;
 		this.pingSent ??= Date.now();
 		this.sendRaw(this.writer.ping(payload));
 	}
@@ -909,8 +861,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** @internal Queue ready bytes (a whole control frame, an HTTP response) ahead of data not yet framed. */
 	sendRaw(chunk: Chunk): void {
-		if (this.state === CLOSED)
-			return;
+		if (this.state === CLOSED) return;
 		(this.queue ??= []).push(chunk);
 		this.flags |= QUEUED;
 		this.countQueued(chunk.byteLength);
@@ -918,49 +869,43 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	}
 
 	private countQueued(bytes: number): void {
-		const total = this.buffered += bytes;
+		const total = (this.buffered += bytes);
 		const stats = this.options.queueStats;
-		if (stats && total > stats.maxQueued)
-			stats.maxQueued = total;
+		if (stats && total > stats.maxQueued) stats.maxQueued = total;
 	}
 
 	/** Next frame: at most sendBuffer bytes of the oldest message (masked by a client, 5.3). */
 	private produce(): Chunk | undefined {
 		const outgoing = this.outgoing;
 		const message = outgoing?.[0];
-		if (!message)
-			return undefined;
-		const length = message.bytes.byteLength, offset = message.offset;
+		if (!message) return undefined;
+		const length = message.bytes.byteLength,
+			offset = message.offset;
 		const sendBuffer = this.reader!.options.sendBuffer;
 		const count = sendBuffer > 0 && sendBuffer < length - offset ? sendBuffer : length - offset;
 		const end = offset + count;
 		const opcode = offset ? Opcode.CONTINUATION : message.opcode;
 		const fin = message.fin && end === length;
 		message.offset = end;
-		this.buffered -= count;		// counted again, with its header, once queued as a frame
-		if (end === length)
-			outgoing!.shift();
+		this.buffered -= count; // counted again, with its header, once queued as a frame
+		if (end === length) outgoing!.shift();
 		const piece = message.bytes.subarray(offset, end);
-		if (this.role === "client")
-			return this.writer.frame(opcode, piece, fin);
+		if (this.role === "client") return this.writer.frame(opcode, piece, fin);
 		// Unmasked: the header, then the payload as the caller's bytes (no copy when they are a whole buffer).
 		const header = this.writer.header(opcode, fin, count);
-		const queue = this.queue ??= [];
+		const queue = (this.queue ??= []);
 		this.flags |= QUEUED;
 		queue.push(header);
 		this.countQueued(header.byteLength + count);
-		if (count)
-			queue.push(this.writer.payloadView(piece));
+		if (count) queue.push(this.writer.payloadView(piece));
 		return undefined;
 	}
 
 	/** No queues: an idle connection holds no arrays, nor slots for them (added again with the next send). */
 	private dropQueues(): void {
 		this.flags &= ~QUEUED;
-		if (this.queue)
-			delete this.queue;
-		if (this.outgoing)
-			delete this.outgoing;
+		if (this.queue) delete this.queue;
+		if (this.outgoing) delete this.outgoing;
 	}
 
 	/* ------------------------------------------------------------------- input */
@@ -972,19 +917,16 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** Read again: what the platform holds is read once this call has returned. */
 	resume(): void {
-		if (!(this.flags & PAUSED))
-			return;
+		if (!(this.flags & PAUSED)) return;
 		this.flags &= ~PAUSED;
-		if (this.tcp.readable > 0)
-			this.later();
+		if (this.tcp.readable > 0) this.later();
 	}
 
 	/* ---------------------------------------------------------------- dispatch */
 
 	/** Run dispatch() once the current call has returned: at once after it when one is running, else on the next turn. */
 	private later(): void {
-		if (this.flags & (DISPATCHING | SCHEDULED) || this.state === CLOSED)
-			return;
+		if (this.flags & (DISPATCHING | SCHEDULED) || this.state === CLOSED) return;
 		this.flags |= SCHEDULED;
 		Timer.set(() => {
 			this.flags &= ~SCHEDULED;
@@ -994,14 +936,11 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** A call of the application's failed to write: the connection closes once the call returned. */
 	private failLater(e: unknown): void {
-		if (this.flags & GONE)
-			return;
+		if (this.flags & GONE) return;
 		this.flags |= GONE;
-		if (this.closingState >= DRAIN)
-			return;		// it closes as it was closing
+		if (this.closingState >= DRAIN) return; // it closes as it was closing
 		const gone = e instanceof ConnectionGone;
-		if (!gone)
-			this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
+		if (!gone) this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
 		this.endCause = gone ? CloseCause.PEER_GONE : CloseCause.ERROR;
 		this.endReason = gone ? `peer gone (${(e as Error).message})` : "internal error";
 	}
@@ -1012,8 +951,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	onPeerEnd(): void {
 		try {
 			this.writeQueued();
-		}
-		catch {
+		} catch {
 			// gone for writing too (a reset)
 		}
 	}
@@ -1030,20 +968,13 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	 * said failed (modules/secure-socket).
 	 */
 	closed(_tcp: unknown, cause: CloseCause, reason: string, error?: unknown): void {
-		if (this.state === CLOSED)
-			return;
-		if (error)
-			this.log.error((error as Error)?.message ?? String(error));
-		if (this.closingState >= DRAIN)
-			this.finish(this.endCause, this.endReason);
-		else if (cause !== CloseCause.PEER_CLOSED)
-			this.finish(cause, reason);
-		else if (this.state === CONNECTING)
-			this.finish(cause, this.role === "client" ? "server closed during the handshake" : reason);
-		else if (this.closeSent && this.closeCode !== undefined)
-			this.finish(CloseCause.CLOSED, `closed ${this.closeCode}`);
-		else
-			this.finish(cause, this.closeSent ? "peer closed without answering our close" : reason);
+		if (this.state === CLOSED) return;
+		if (error) this.log.error((error as Error)?.message ?? String(error));
+		if (this.closingState >= DRAIN) this.finish(this.endCause, this.endReason);
+		else if (cause !== CloseCause.PEER_CLOSED) this.finish(cause, reason);
+		else if (this.state === CONNECTING) this.finish(cause, this.role === "client" ? "server closed during the handshake" : reason);
+		else if (this.closeSent && this.closeCode !== undefined) this.finish(CloseCause.CLOSED, `closed ${this.closeCode}`);
+		else this.finish(cause, this.closeSent ? "peer closed without answering our close" : reason);
 	}
 
 	/** Called by the owner's one timer: a connection the platform has owed a callback for quietLimit ms is probed (tcp/connection). */
@@ -1055,8 +986,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** Start the closing handshake (7.1.2): send Close, wait up to closeTimeout for the peer's. */
 	close(code: number = CloseCode.NORMAL, reason = ""): void {
-		if (this.state === CONNECTING)
-			this.destroy(CloseCause.LOCAL, "closed before the handshake completed");
+		if (this.state === CONNECTING) this.destroy(CloseCause.LOCAL, "closed before the handshake completed");
 		else if (this.state === OPEN) {
 			this.sendClose(code, reason);
 			this.closingState = AWAIT_CLOSE;
@@ -1066,20 +996,16 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** Fail the connection (7.1.7): send Close with code and reason, close TCP once it is written. */
 	fail(code: number, reason: string, cause: CloseCause = CloseCause.LOCAL): void {
-		if (this.state === CLOSED)
-			return;
+		if (this.state === CLOSED) return;
 		this.reader?.stop();
-		if (this.state === OPEN && !this.closeSent)
-			this.sendClose(code, reason);
+		if (this.state === OPEN && !this.closeSent) this.sendClose(code, reason);
 		this.drainThenClose(cause, reason);
 	}
 
 	/** @internal Give up on a peer that stopped answering: a Close if the budget takes it now, then TCP closes at once. */
 	abandon(code: number, reason: string, cause: CloseCause = CloseCause.LOCAL): void {
-		if (this.state === CLOSED)
-			return;
-		if (this.state === OPEN && !this.closeSent)
-			this.sendClose(code, reason);
+		if (this.state === CLOSED) return;
+		if (this.state === OPEN && !this.closeSent) this.sendClose(code, reason);
 		this.destroy(cause, reason);
 	}
 
@@ -1093,11 +1019,10 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 				this.countQueued(frame.byteLength);
 			}
 		}
-		if (this.outgoing)
-			delete this.outgoing;
+		if (this.outgoing) delete this.outgoing;
 		if (this.deferred) {
 			this.buffered -= unframedBytes(this.deferred);
-			this.deferred = undefined;		// (only when a streamed message never got its last piece)
+			this.deferred = undefined; // (only when a streamed message never got its last piece)
 		}
 		this.flags |= CLOSE_SENT;
 		this.setState(CLOSING);
@@ -1112,10 +1037,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.endCause = cause;
 		this.endReason = reason;
 		this.buffered -= unframedBytes(this.outgoing) + unframedBytes(this.deferred);
-		if (this.outgoing)
-			delete this.outgoing;
-		if (this.deferred)
-			this.deferred = undefined;
+		if (this.outgoing) delete this.outgoing;
+		if (this.deferred) this.deferred = undefined;
 		this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");
 		this.writeNow();
 	}
@@ -1128,8 +1051,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** @internal Close TCP now (once); logs `Connection closed: peer (reason)`. reason: for the log; default the cause. */
 	destroy(cause: CloseCause = CloseCause.LOCAL, reason: string = cause): void {
-		if (this.state !== CLOSED)
-			this.finish(cause, reason);
+		if (this.state !== CLOSED) this.finish(cause, reason);
 	}
 
 	/** The end: TCP closes (if it has not), the protocol state goes, the owner and then the handler are told. */
@@ -1141,17 +1063,13 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		reader?.stop();
 		this.dropQueues();
 
-		if (this.deferred)
-			this.deferred = undefined;
+		if (this.deferred) this.deferred = undefined;
 		this.buffered = 0;
-		if (this.pongFrame)
-			delete this.pongFrame;
+		if (this.pongFrame) delete this.pongFrame;
 		const tcp = this.tcp;
 		try {
-			if (tcp.readable)
-				tcp.take(tcp.readable);		// unread input would make the close a reset
-		}
-		catch {
+			if (tcp.readable) tcp.take(tcp.readable); // unread input would make the close a reset
+		} catch {
 			// closing anyway
 		}
 		tcp.close(cause, reason);
@@ -1161,34 +1079,28 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		// connection holds no protocol state, whoever still refers to it.
 		try {
 			this.options.owner.closed(this, cause, reason);
-		}
-		catch (e) {
+		} catch (e) {
 			this.log.error(`after closing ${this.peer}: ${(e as Error).message}`);
 		}
 		try {
-			handler?.onClose?.(this, cause, reason);		// once: the connection is CLOSED, finish() runs no more
-		}
-		catch (e) {
+			handler?.onClose?.(this, cause, reason); // once: the connection is CLOSED, finish() runs no more
+		} catch (e) {
 			this.log.error(`onClose of ${this.peer}: ${(e as Error).message}`);
 		}
-		if (reader)
-			this.reader = undefined;
+		if (reader) this.reader = undefined;
 	}
 
 	/** An unexpected exception, or a failed write, in the dispatch loop: log it and drop the connection (never the app). */
 	private crash(e: unknown): void {
 		if (e instanceof ConnectionGone) {
-			if (this.closingState >= DRAIN)
-				this.destroy(this.endCause, this.endReason);
-			else
-				this.destroy(CloseCause.PEER_GONE, `peer gone (${e.message})`);
+			if (this.closingState >= DRAIN) this.destroy(this.endCause, this.endReason);
+			else this.destroy(CloseCause.PEER_GONE, `peer gone (${e.message})`);
 			return;
 		}
 		this.log.error(`Error on ${this.peer}: ${(e as Error)?.message ?? e}`);
 		try {
 			this.destroy(CloseCause.ERROR, "internal error");
-		}
-		catch {
+		} catch {
 			// nothing more to do
 		}
 	}
@@ -1196,7 +1108,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	private disarm(): void {
 		if (this.timer) {
 			Timer.clear(this.timer);
-			delete this.timer;		// no property left behind on an open connection (a slot)
+			delete this.timer; // no property left behind on an open connection (a slot)
 		}
 	}
 
@@ -1204,11 +1116,9 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	deadlinePassed(cause: CloseCause, reason: string): void {
 		delete this.timer;
 		try {
-			if (this.closingState !== LINGER)
-				this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
+			if (this.closingState !== LINGER) this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
 			this.destroy(cause, reason);
-		}
-		catch (e) {
+		} catch (e) {
 			this.crash(e);
 		}
 	}
@@ -1217,8 +1127,7 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 
 	/** @internal Ping: answer with a Pong carrying the same payload (5.5.2). */
 	onPing(payload: ArrayBuffer): void {
-		if (this.state !== OPEN)
-			return;
+		if (this.state !== OPEN) return;
 		const frame = this.writer.pong(payload);
 		const queue = this.queue;
 		const pending = this.pongFrame && queue ? queue.indexOf(this.pongFrame) : -1;
@@ -1226,18 +1135,14 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		if (pending >= 0) {
 			this.buffered += frame.byteLength - queue![pending].byteLength;
 			queue![pending] = frame;
-		}
-		else
-			this.sendRaw(frame);
+		} else this.sendRaw(frame);
 	}
 
 	/** @internal */
 	onPong(payload: ArrayBuffer): void {
-		if (this.pingSent !== undefined)
-			delete this.pingSent;		// no property left behind on an idle connection (a slot)
+		if (this.pingSent !== undefined) delete this.pingSent; // no property left behind on an idle connection (a slot)
 		const handler = this.openOptions!.handler;
-		if (handler.onPong)
-			handler.onPong(this, payload);
+		if (handler.onPong) handler.onPong(this, payload);
 	}
 
 	/** @internal The peer's Close (5.5.1): answer it with its code, then close TCP (7.1.1). */
@@ -1246,20 +1151,17 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.peerCloseReason = reason;
 		this.log.info(`Received close ${this.closeCode} "${reason}" from ${this.peer}`);
 		const wasOpen = this.state === OPEN;
-		if (!this.closeSent)
-			this.sendClose(code ?? CloseCode.NORMAL, "");
+		if (!this.closeSent) this.sendClose(code ?? CloseCode.NORMAL, "");
 		if (wasOpen || this.closingState === AWAIT_CLOSE) {
 			const handler = this.openOptions!.handler;
-			if (handler.onCloseFrame)
-				handler.onCloseFrame(this, this.closeCode, reason);
+			if (handler.onCloseFrame) handler.onCloseFrame(this, this.closeCode, reason);
 		}
-		if (this.state === CLOSED)
-			return;
+		if (this.state === CLOSED) return;
 		if (this.role === "server")
-			this.drainThenClose(CloseCause.CLOSED, `closed ${this.closeCode}`);		// TCP closes first on the server (7.1.1), after a linger
+			this.drainThenClose(CloseCause.CLOSED, `closed ${this.closeCode}`); // TCP closes first on the server (7.1.1), after a linger
 		else {
 			this.closingState = AWAIT_CLOSE;
-			this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout");		// the server closes TCP first
+			this.deadline(this.options.closeTimeout, CloseCause.TIMEOUT, "close timeout"); // the server closes TCP first
 		}
 	}
 
@@ -1270,11 +1172,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		// The handler hears of it once the connection is failing (7.1.7: no more data from us), as
 		// it hears of a Close once answered: a send inside onProtocolError is refused, never put before the Close.
 		const closing = this.closeSent;
-		if (!closing)
-			this.fail(closeCode, reason, CloseCause.PROTOCOL_ERROR);
-		if (handler.onProtocolError)
-			handler.onProtocolError(this, closeCode, reason);
-		if (closing)
-			this.destroy(CloseCause.PROTOCOL_ERROR, `protocol error: ${reason}`);
+		if (!closing) this.fail(closeCode, reason, CloseCause.PROTOCOL_ERROR);
+		if (handler.onProtocolError) handler.onProtocolError(this, closeCode, reason);
+		if (closing) this.destroy(CloseCause.PROTOCOL_ERROR, `protocol error: ${reason}`);
 	}
 }

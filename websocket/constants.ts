@@ -10,7 +10,7 @@ export const Opcode = Object.freeze({
 	BINARY: 0x2,
 	CLOSE: 0x8,
 	PING: 0x9,
-	PONG: 0xA,
+	PONG: 0xa,
 });
 
 /** A message's type, as handlers receive it and sendMessage() takes it: text (UTF-8) or binary (RFC 6455 5.6). */

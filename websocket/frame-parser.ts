@@ -69,17 +69,17 @@ export interface PayloadSource {
 	read(view: Uint8Array, length: number): number;
 }
 
-const HEADER = 0;		// collecting the 2..14 header bytes
-const DATA = 1;			// streaming a data frame's payload
-const CONTROL = 2;		// buffering a control frame's payload (its opcode: controlOpcode)
-const STOPPED = 3;		// after an error or stop(): input ignored
+const HEADER = 0; // collecting the 2..14 header bytes
+const DATA = 1; // streaming a data frame's payload
+const CONTROL = 2; // buffering a control frame's payload (its opcode: controlOpcode)
+const STOPPED = 3; // after an error or stop(): input ignored
 
 /** 2^53 - 1: larger lengths can't be counted exactly in a Number. */
-const MAX_LENGTH_HIGH = 0x1FFFFF;
+const MAX_LENGTH_HIGH = 0x1fffff;
 
 /** Bytes of a header whose second byte is b1: MASK bit and 7-bit length decide (5.2). */
 function headerSize(b1: number): number {
-	const length7 = b1 & 0x7F;
+	const length7 = b1 & 0x7f;
 	return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
 }
 
@@ -130,58 +130,43 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 					const b1 = bytes[at + 1];
 					const need = headerSize(b1);
 					if (end - at >= need) {
-						if (!this.checkFirstBytes(bytes[at], b1) || !this.startFrame(bytes, at))
-							return;
+						if (!this.checkFirstBytes(bytes[at], b1) || !this.startFrame(bytes, at)) return;
 						at += need;
 						continue;
 					}
 				}
-				const header = this.header ??= new Uint8Array(14);
+				const header = (this.header ??= new Uint8Array(14));
 				let have = this.have;
 				if (have < 2) {
-					while (have < 2 && at < end)
-						header[have++] = bytes[at++];
+					while (have < 2 && at < end) header[have++] = bytes[at++];
 					this.have = have;
-					if (have < 2)
-						return;
-					if (!this.checkFirstBytes(header[0], header[1]))
-						return;
+					if (have < 2) return;
+					if (!this.checkFirstBytes(header[0], header[1])) return;
 				}
 				// Past the second byte the header's size is known from it (no field of its own).
 				const need = headerSize(header[1]);
-				while (have < need && at < end)
-					header[have++] = bytes[at++];
+				while (have < need && at < end) header[have++] = bytes[at++];
 				this.have = have;
-				if (have < need)
-					return;
-				if (!this.startFrame(header, 0))
-					return;
-			}
-			else if (state === DATA) {
+				if (have < need) return;
+				if (!this.startFrame(header, 0)) return;
+			} else if (state === DATA) {
 				const count = Math.min(this.remaining, end - at);
 				// Unmask in place, the piece's range of the chunk (no view, no copy); the key comes
 				// back rotated past it. A zero key (or an unmasked frame, for a client) needs nothing.
-				if (this.mask)
-					this.mask = unmask(chunk, at, at + count, this.mask);
+				if (this.mask) this.mask = unmask(chunk, at, at + count, this.mask);
 				this.remaining -= count;
 				this.framePiece(chunk, at, at + count);
 				at += count;
-				if (this.state !== DATA)
-					return;		// stopped by the handler
-				if (this.remaining === 0)
-					this.endDataFrame();
-			}
-			else if (state === CONTROL) {
+				if (this.state !== DATA) return; // stopped by the handler
+				if (this.remaining === 0) this.endDataFrame();
+			} else if (state === CONTROL) {
 				const count = Math.min(this.remaining, end - at);
 				const control = this.control!;
 				control.set(new Uint8Array(chunk, at, count), control.byteLength - this.remaining);
 				at += count;
 				this.remaining -= count;
-				if (this.remaining === 0)
-					this.endControlFrame();
-			}
-			else
-				return;
+				if (this.remaining === 0) this.endControlFrame();
+			} else return;
 		}
 	}
 
@@ -189,19 +174,17 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	private startFrame(header: Uint8Array, base: number): boolean {
 		const b0 = header[base];
 		const b1 = header[base + 1];
-		const length7 = b1 & 0x7F;
-		let length = length7, at = base + 2;
+		const length7 = b1 & 0x7f;
+		let length = length7,
+			at = base + 2;
 		if (length7 === 126) {
 			length = (header[base + 2] << 8) | header[base + 3];
 			at = base + 4;
-		}
-		else if (length7 === 127) {
+		} else if (length7 === 127) {
 			const high = ((header[base + 2] << 24) | (header[base + 3] << 16) | (header[base + 4] << 8) | header[base + 5]) >>> 0;
 			// The most significant bit of a 64-bit length MUST be 0 (5.2).
-			if (high & 0x80000000)
-				return this.fail(CloseCode.PROTOCOL_ERROR, "64-bit payload length with top bit set");
-			if (high > MAX_LENGTH_HIGH)
-				return this.fail(CloseCode.MESSAGE_TOO_BIG, "payload length over 2^53 - 1");
+			if (high & 0x80000000) return this.fail(CloseCode.PROTOCOL_ERROR, "64-bit payload length with top bit set");
+			if (high > MAX_LENGTH_HIGH) return this.fail(CloseCode.MESSAGE_TOO_BIG, "payload length over 2^53 - 1");
 			length = high * 0x100000000 + (((header[base + 6] << 24) | (header[base + 7] << 16) | (header[base + 8] << 8) | header[base + 9]) >>> 0);
 			at = base + 10;
 		}
@@ -210,44 +193,38 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		this.mask = b1 & 0x80 ? (header[at] << 24) | (header[at + 1] << 16) | (header[at + 2] << 8) | header[at + 3] : 0;
 		this.have = 0;
 		this.remaining = length;
-		const opcode = b0 & 0x0F;
+		const opcode = b0 & 0x0f;
 		if (opcode & 0x8) {
 			this.control = new Uint8Array(length);
 			this.controlOpcode = opcode;
 			this.state = CONTROL;
-			if (length === 0)
-				this.endControlFrame();
-			return this.state < STOPPED;		// (not stopped by a hook: STOPPED is the last state)
+			if (length === 0) this.endControlFrame();
+			return this.state < STOPPED; // (not stopped by a hook: STOPPED is the last state)
 		}
 		this.state = DATA;
 		this.frameStart(opcode, (b0 & 0x80) !== 0, length, b0 & 0x70);
-		if (this.state !== DATA)
-			return false;
-		if (length === 0)
-			this.endDataFrame();
-		return this.state < STOPPED;		// (not stopped by a hook: STOPPED is the last state)
+		if (this.state !== DATA) return false;
+		if (length === 0) this.endDataFrame();
+		return this.state < STOPPED; // (not stopped by a hook: STOPPED is the last state)
 	}
 
 	/** FIN/RSV/opcode/MASK rules decidable from the first two bytes. */
 	private checkFirstBytes(b0: number, b1: number): boolean {
-		const opcode = b0 & 0x0F;
+		const opcode = b0 & 0x0f;
 		// RSV1-3 MUST be 0 unless an extension defines them (5.2).
-		if (b0 & 0x70 && b0 & 0x70 & ~(this.options.allowedRsv ?? 0))		// (no RSV bit, the common case: no lookup)
+		if (b0 & 0x70 && b0 & 0x70 & ~(this.options.allowedRsv ?? 0))
+			// (no RSV bit, the common case: no lookup)
 			return this.fail(CloseCode.PROTOCOL_ERROR, "reserved bits set");
 		// Opcodes 3-7 and 0xB-0xF are reserved (5.2).
-		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG)
-			return this.fail(CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
+		if ((opcode > Opcode.BINARY && opcode < Opcode.CLOSE) || opcode > Opcode.PONG) return this.fail(CloseCode.PROTOCOL_ERROR, `reserved opcode ${opcode}`);
 		if (opcode & 0x8) {
 			// Control frames MUST NOT be fragmented and carry at most 125 bytes (5.5).
-			if (!(b0 & 0x80))
-				return this.fail(CloseCode.PROTOCOL_ERROR, "fragmented control frame");
-			if ((b1 & 0x7F) > MAX_CONTROL_PAYLOAD)
-				return this.fail(CloseCode.PROTOCOL_ERROR, "control frame payload over 125 bytes");
+			if (!(b0 & 0x80)) return this.fail(CloseCode.PROTOCOL_ERROR, "fragmented control frame");
+			if ((b1 & 0x7f) > MAX_CONTROL_PAYLOAD) return this.fail(CloseCode.PROTOCOL_ERROR, "control frame payload over 125 bytes");
 		}
 		// A server MUST close on an unmasked client frame; a client on a masked server frame (5.1).
 		const masked = this.options.role === "server";
-		if (!(b1 & 0x80) === masked)
-			return this.fail(CloseCode.PROTOCOL_ERROR, masked ? "unmasked frame from client" : "masked frame from server");
+		if (!(b1 & 0x80) === masked) return this.fail(CloseCode.PROTOCOL_ERROR, masked ? "unmasked frame from client" : "masked frame from server");
 		return true;
 	}
 
@@ -265,19 +242,15 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	 * frame (endDataFrame) when none remain.
 	 */
 	protected pullPayload(source: PayloadSource, into: ArrayBuffer, at: number): number {
-		if (this.state !== DATA)
-			return 0;
+		if (this.state !== DATA) return 0;
 		const remaining = this.remaining;
 		let count = source.readable;
-		if (count > remaining)
-			count = remaining;
-		if (!count)
-			return 0;
+		if (count > remaining) count = remaining;
+		if (!count) return 0;
 		const target = new Uint8Array(into, at, count);
 		source.read(target, count);
 		const mask = this.mask;
-		if (mask)
-			this.mask = unmask(into, at, at + count, mask);
+		if (mask) this.mask = unmask(into, at, at + count, mask);
 		this.remaining = remaining - count;
 		return count;
 	}
@@ -311,10 +284,8 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 	/** chunk[start, end), unmasked: onDataRange, else onData with the chunk itself when the piece spans it, else a copy. */
 	protected framePiece(chunk: ArrayBuffer, start: number, end: number): void {
 		const handler = this.handler as FrameHandler;
-		if (handler.onDataRange)
-			handler.onDataRange(chunk, start, end);
-		else
-			handler.onData(end - start === chunk.byteLength ? chunk : chunk.slice(start, end));
+		if (handler.onDataRange) handler.onDataRange(chunk, start, end);
+		else handler.onData(end - start === chunk.byteLength ? chunk : chunk.slice(start, end));
 	}
 
 	protected frameEnd(): void {
@@ -334,8 +305,7 @@ export class FrameParser<H = FrameHandler, O extends FrameParserOptions = FrameP
 		const opcode = this.controlOpcode!;
 		delete this.control;
 		delete this.controlOpcode;
-		if (this.mask && payload.byteLength)
-			unmask(payload, 0, payload.byteLength, this.mask);
+		if (this.mask && payload.byteLength) unmask(payload, 0, payload.byteLength, this.mask);
 		this.state = HEADER;
 		this.frameControl(opcode, payload);
 	}

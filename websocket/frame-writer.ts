@@ -71,16 +71,15 @@ export class FrameWriter {
 		this.masking = options.role === "client";
 		this.random = options.random ?? Math.random;
 		if (this.masking) {
-			const mask = this.maskBytes = new Uint8Array(8);
+			const mask = (this.maskBytes = new Uint8Array(8));
 			const buffer = mask.buffer;
 			this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
-		}
-		else {
+		} else {
 			// A server's writer is made once, at its start, and shared: its scratch
 			// is made then too, for every frame of a 7-bit length (it grows at the
 			// first longer one), not at the first frame of whichever connection
 			// sends first. A client's writer makes it at its first.
-			const scratch = this.scratch = this.scratchView = new Uint8Array(127);
+			const scratch = (this.scratch = this.scratchView = new Uint8Array(127));
 			this.scratchSize = this.scratchLength = scratch.length;
 		}
 	}
@@ -107,27 +106,23 @@ export class FrameWriter {
 			scratch = this.scratch = this.scratchView = new Uint8Array(total);
 			this.scratchSize = this.scratchLength = total;
 		}
-		if (masking)
-			this.writeHeader(scratch, opcode, fin, length);
+		if (masking) this.writeHeader(scratch, opcode, fin, length);
 		else {
 			scratch[0] = fin ? 0x80 | opcode : opcode;
-			if (length < 126)
-				scratch[1] = length;
+			if (length < 126) scratch[1] = length;
 			else {
 				scratch[1] = 126;
 				scratch[2] = length >> 8;
-				scratch[3] = length & 0xFF;
+				scratch[3] = length & 0xff;
 			}
 		}
 		if (length) {
 			scratch.set(data, headerLength);
-			if (masking)
-				Logical.xor(scratch.subarray(headerLength, total), this.maskViews![0]);
+			if (masking) Logical.xor(scratch.subarray(headerLength, total), this.maskViews![0]);
 		}
-		if (this.scratchLength === total)
-			return this.scratchView!;
+		if (this.scratchLength === total) return this.scratchView!;
 		this.scratchLength = total;
-		return this.scratchView = scratch.subarray(0, total);
+		return (this.scratchView = scratch.subarray(0, total));
 	}
 
 	/**
@@ -136,8 +131,7 @@ export class FrameWriter {
 	 * totalling exactly `length` bytes.
 	 */
 	header(opcode: number, fin: boolean, length: number): ArrayBuffer {
-		if (this.remaining)
-			throw new Error("previous frame's payload incomplete");
+		if (this.remaining) throw new Error("previous frame's payload incomplete");
 		const headerLength = this.writeHeaderCheck(opcode, fin, length);
 		const out = new Uint8Array(headerLength);
 		this.writeHeader(out, opcode, fin, length);
@@ -152,11 +146,9 @@ export class FrameWriter {
 	 * client role, a masked copy.
 	 */
 	payloadView(piece: Uint8Array): Uint8Array {
-		if (this.masking)
-			return new Uint8Array(this.payload(piece));
+		if (this.masking) return new Uint8Array(this.payload(piece));
 		const length = piece.byteLength;
-		if (length > this.remaining)
-			throw new RangeError("payload longer than the frame header declared");
+		if (length > this.remaining) throw new RangeError("payload longer than the frame header declared");
 		this.remaining -= length;
 		return piece;
 	}
@@ -195,8 +187,7 @@ export class FrameWriter {
 		this.writeHeader(out, opcode, fin, length);
 		if (bytes && length) {
 			out.set(bytes, headerLength);
-			if (this.masking)
-				Logical.xor(out.subarray(headerLength), this.maskViews![0]);
+			if (this.masking) Logical.xor(out.subarray(headerLength), this.maskViews![0]);
 		}
 		return out.buffer as ArrayBuffer;
 	}
@@ -208,16 +199,12 @@ export class FrameWriter {
 	 */
 	payload(piece: ArrayBuffer | Uint8Array): ArrayBuffer {
 		const length = piece.byteLength;
-		if (length > this.remaining)
-			throw new RangeError("payload longer than the frame header declared");
+		if (length > this.remaining) throw new RangeError("payload longer than the frame header declared");
 		this.remaining -= length;
 		let out: ArrayBuffer;
-		if (piece instanceof ArrayBuffer)
-			out = this.masking ? piece.slice(0) : piece;
-		else if (!this.masking && piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength)
-			out = piece.buffer as ArrayBuffer;
-		else
-			out = (piece.buffer as ArrayBuffer).slice(piece.byteOffset, piece.byteOffset + length);
+		if (piece instanceof ArrayBuffer) out = this.masking ? piece.slice(0) : piece;
+		else if (!this.masking && piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength) out = piece.buffer as ArrayBuffer;
+		else out = (piece.buffer as ArrayBuffer).slice(piece.byteOffset, piece.byteOffset + length);
 		if (this.masking && length) {
 			Logical.xor(out, this.maskViews![this.offset & 3]);
 			this.offset += length;
@@ -233,18 +220,12 @@ export class FrameWriter {
 	/** Validate a frame and return its header size. */
 	private writeHeaderCheck(opcode: number, fin: boolean, length: number): number {
 		if (opcode & 0x8) {
-			if (opcode > Opcode.PONG)
-				throw new RangeError(`invalid opcode ${opcode}`);
+			if (opcode > Opcode.PONG) throw new RangeError(`invalid opcode ${opcode}`);
 			// Control frames: FIN set and at most 125 bytes (RFC 6455 5.5).
-			if (!fin)
-				throw new RangeError("control frames cannot be fragmented");
-			if (length > MAX_CONTROL_PAYLOAD)
-				throw new RangeError("control frame payload over 125 bytes");
-		}
-		else if (opcode > Opcode.BINARY || opcode < 0)
-			throw new RangeError(`invalid opcode ${opcode}`);
-		if (!(length >= 0 && length <= Number.MAX_SAFE_INTEGER) || Math.floor(length) !== length)
-			throw new RangeError(`invalid payload length ${length}`);
+			if (!fin) throw new RangeError("control frames cannot be fragmented");
+			if (length > MAX_CONTROL_PAYLOAD) throw new RangeError("control frame payload over 125 bytes");
+		} else if (opcode > Opcode.BINARY || opcode < 0) throw new RangeError(`invalid opcode ${opcode}`);
+		if (!(length >= 0 && length <= Number.MAX_SAFE_INTEGER) || Math.floor(length) !== length) throw new RangeError(`invalid payload length ${length}`);
 		return (length < 126 ? 2 : length < 65536 ? 4 : 10) + (this.masking ? 4 : 0);
 	}
 
@@ -256,35 +237,35 @@ export class FrameWriter {
 		if (length < 126) {
 			out[1] = maskBit | length;
 			at = 2;
-		}
-		else if (length < 65536) {
+		} else if (length < 65536) {
 			out[1] = maskBit | 126;
 			out[2] = length >> 8;
-			out[3] = length & 0xFF;
+			out[3] = length & 0xff;
 			at = 4;
-		}
-		else {
+		} else {
 			out[1] = maskBit | 127;
-			const high = Math.floor(length / 0x100000000), low = length >>> 0;
-			out[2] = 0;		// high < 2^21: the top bit stays 0 (5.2)
-			out[3] = (high >> 16) & 0xFF;
-			out[4] = (high >> 8) & 0xFF;
-			out[5] = high & 0xFF;
+			const high = Math.floor(length / 0x100000000),
+				low = length >>> 0;
+			out[2] = 0; // high < 2^21: the top bit stays 0 (5.2)
+			out[3] = (high >> 16) & 0xff;
+			out[4] = (high >> 8) & 0xff;
+			out[5] = high & 0xff;
 			out[6] = low >>> 24;
-			out[7] = (low >> 16) & 0xFF;
-			out[8] = (low >> 8) & 0xFF;
-			out[9] = low & 0xFF;
+			out[7] = (low >> 16) & 0xff;
+			out[8] = (low >> 8) & 0xff;
+			out[9] = low & 0xff;
 			at = 10;
 		}
 		if (this.masking) {
 			// A new, unpredictable key for every frame (5.3). 16 bits per draw:
 			// XS's Math.random carries only 31 random bits.
-			const a = (this.random() * 0x10000) & 0xFFFF, b = (this.random() * 0x10000) & 0xFFFF;
+			const a = (this.random() * 0x10000) & 0xffff,
+				b = (this.random() * 0x10000) & 0xffff;
 			const mask = this.maskBytes!;
 			out[at] = mask[0] = mask[4] = a >> 8;
-			out[at + 1] = mask[1] = mask[5] = a & 0xFF;
+			out[at + 1] = mask[1] = mask[5] = a & 0xff;
 			out[at + 2] = mask[2] = mask[6] = b >> 8;
-			out[at + 3] = mask[3] = mask[7] = b & 0xFF;
+			out[at + 3] = mask[3] = mask[7] = b & 0xff;
 		}
 	}
 }
@@ -297,33 +278,28 @@ export class FrameWriter {
  */
 export function closePayload(code?: number, reason = ""): ArrayBuffer {
 	if (code === undefined) {
-		if (reason)
-			throw new RangeError("a close reason needs a close code");
+		if (reason) throw new RangeError("a close reason needs a close code");
 		return new ArrayBuffer(0);
 	}
-	if (!isValidCloseCode(code))
-		throw new RangeError(`close code ${code} cannot be sent`);
+	if (!isValidCloseCode(code)) throw new RangeError(`close code ${code} cannot be sent`);
 	const text = reason ? new Uint8Array(ArrayBuffer.fromString(reason)) : undefined;
 	let length = text ? text.byteLength : 0;
 	if (length > MAX_CONTROL_PAYLOAD - 2) {
 		length = MAX_CONTROL_PAYLOAD - 2;
-		while ((text![length] & 0xC0) === 0x80)		// don't split a code point
+		while ((text![length] & 0xc0) === 0x80)
+			// don't split a code point
 			length--;
 	}
 	const out = new Uint8Array(2 + length);
 	out[0] = code >> 8;
-	out[1] = code & 0xFF;
-	if (text && length)
-		out.set(text.subarray(0, length), 2);
+	out[1] = code & 0xff;
+	if (text && length) out.set(text.subarray(0, length), 2);
 	return out.buffer as ArrayBuffer;
 }
 
 function toBytes(data: Payload | undefined): Uint8Array | undefined {
-	if (data === undefined)
-		return undefined;
-	if (typeof data === "string")
-		return data ? new Uint8Array(ArrayBuffer.fromString(data)) : undefined;
-	if (data instanceof ArrayBuffer)
-		return new Uint8Array(data);
+	if (data === undefined) return undefined;
+	if (typeof data === "string") return data ? new Uint8Array(ArrayBuffer.fromString(data)) : undefined;
+	if (data instanceof ArrayBuffer) return new Uint8Array(data);
 	return data;
 }

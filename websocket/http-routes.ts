@@ -30,7 +30,7 @@
  */
 
 import Resource from "Resource";
-import { headerLines, queryParameter, statusTexts, type HeaderList, type RequestHead } from "modules/http";
+import { type HeaderList, headerLines, queryParameter, type RequestHead, statusTexts } from "modules/http";
 
 /** A request as a handler sees it. */
 export interface HttpRequest {
@@ -140,34 +140,27 @@ export class HttpRoutes {
 
 	/** Serve `method` on `path` with `route`; throws when the pair is routed already or a resource is missing. */
 	add(method: HttpMethod, path: string, route: HttpRoute, options: HttpRouteOptions = {}): void {
-		if (method !== "GET" && typeof route !== "function")
-			throw new Error(`HTTP route ${method} ${path}: a static body answers GET only; give a handler`);
+		if (method !== "GET" && typeof route !== "function") throw new Error(`HTTP route ${method} ${path}: a static body answers GET only; give a handler`);
 		const segments = path.includes("/:") ? path.split("/") : undefined;
 		let routes = segments ? this.patterns.find(r => r.path === path) : this.exact.get(path);
 		if (!routes) {
 			routes = { path, segments, methods: new Map() };
-			if (segments)
-				this.patterns.push(routes);
-			else
-				this.exact.set(path, routes);
+			if (segments) this.patterns.push(routes);
+			else this.exact.set(path, routes);
 		}
-		if (routes.methods.has(method))
-			throw new Error(`HTTP ${method} ${path} is already routed`);
+		if (routes.methods.has(method)) throw new Error(`HTTP ${method} ${path} is already routed`);
 		routes.methods.set(method, prepareRoute(path, route, options.maxBody ?? (method === "GET" ? 0 : 1024)));
 	}
 
 	/** The routes of `path` and its parameters, or undefined when no route serves it. */
 	match(path: string): HttpMatch | undefined {
 		const exact = this.exact.get(path);
-		if (exact)
-			return { routes: exact, params: {} };
-		if (!this.patterns.length)
-			return undefined;
+		if (exact) return { routes: exact, params: {} };
+		if (!this.patterns.length) return undefined;
 		const parts = path.split("/");
 		for (const routes of this.patterns) {
 			const params = matchSegments(routes.segments!, parts);
-			if (params)
-				return { routes, params };
+			if (params) return { routes, params };
 		}
 		return undefined;
 	}
@@ -175,21 +168,17 @@ export class HttpRoutes {
 
 /** The parameters of `parts` matched against `segments`, or undefined when they do not match. */
 function matchSegments(segments: string[], parts: string[]): Record<string, string> | undefined {
-	if (segments.length !== parts.length)
-		return undefined;
+	if (segments.length !== parts.length) return undefined;
 	const params: Record<string, string> = {};
 	for (let i = 0; i < segments.length; i++) {
 		const segment = segments[i];
 		if (segment.startsWith(":") && parts[i]) {
 			try {
 				params[segment.slice(1)] = decodeURIComponent(parts[i]);
+			} catch {
+				return undefined; // malformed escapes: no match (404)
 			}
-			catch {
-				return undefined;		// malformed escapes: no match (404)
-			}
-		}
-		else if (segment !== parts[i])
-			return undefined;
+		} else if (segment !== parts[i]) return undefined;
 	}
 	return params;
 }
@@ -199,8 +188,7 @@ export function allowed(routes: PathRoutes): string {
 	const methods: string[] = [];
 	for (const method of routes.methods.keys()) {
 		methods.push(method);
-		if (method === "GET")
-			methods.push("HEAD");
+		if (method === "GET") methods.push("HEAD");
 	}
 	return methods.join(", ");
 }
@@ -219,13 +207,10 @@ export interface HttpAnswer {
 
 /** Check a route and open its resources; throws Error naming what is missing. */
 export function prepareRoute(path: string, route: HttpRoute, maxBody = 0): PreparedRoute {
-	if (!path.startsWith("/"))
-		throw new Error(`HTTP route "${path}": a path starts with "/"`);
-	if (typeof route === "function")
-		return { route, maxBody };
+	if (!path.startsWith("/")) throw new Error(`HTTP route "${path}": a path starts with "/"`);
+	if (typeof route === "function") return { route, maxBody };
 	const open = (name: string) => {
-		if (!Resource.exists(name))
-			throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
+		if (!Resource.exists(name)) throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
 		// A view of the resource (in flash on a board: a HostBuffer, which only a view lets the writer take in parts).
 		return new Uint8Array(new Resource(name));
 	};
@@ -237,31 +222,31 @@ export function prepareRoute(path: string, route: HttpRoute, maxBody = 0): Prepa
  * "x-gzip" or "*" with a weight above 0, and gzip not refused by name.
  */
 export function acceptsGzip(value: string | undefined): boolean {
-	if (!value)
-		return false;
-	let gzip: boolean | undefined, any = false;
+	if (!value) return false;
+	let gzip: boolean | undefined,
+		any = false;
 	for (const item of value.split(",")) {
 		const parts = item.split(";");
 		const coding = parts[0].trim().toLowerCase();
 		let weight = 1;
 		for (let i = 1; i < parts.length; i++) {
 			const parameter = parts[i].trim().toLowerCase();
-			if (parameter.startsWith("q="))
-				weight = Number(parameter.slice(2));
+			if (parameter.startsWith("q=")) weight = Number(parameter.slice(2));
 		}
-		const wanted = weight > 0;		// NaN (a malformed weight) is not > 0
-		if (coding === "gzip" || coding === "x-gzip")
-			gzip = wanted;
-		else if (coding === "*")
-			any = wanted;
+		const wanted = weight > 0; // NaN (a malformed weight) is not > 0
+		if (coding === "gzip" || coding === "x-gzip") gzip = wanted;
+		else if (coding === "*") any = wanted;
 	}
 	return gzip ?? any;
 }
 
 function response(status: number, type: string, length: number, cacheControl: string, headers: HeaderList): string {
-	return `HTTP/1.1 ${status} ${statusTexts[status] ?? "Status"}\r\n` +
+	return (
+		`HTTP/1.1 ${status} ${statusTexts[status] ?? "Status"}\r\n` +
 		`Content-Type: ${type}\r\nContent-Length: ${length}\r\nCache-Control: ${cacheControl}\r\nConnection: close\r\n` +
-		headerLines(headers) + "\r\n";
+		headerLines(headers) +
+		"\r\n"
+	);
 }
 
 /** The request a handler sees, from the parsed head, the route's parameters and the body read. */
@@ -280,8 +265,7 @@ export function httpRequest(head: RequestHead, params: Record<string, string> = 
 		json: () => {
 			try {
 				return JSON.parse(String.fromArrayBuffer(body));
-			}
-			catch {
+			} catch {
 				throw new HttpError(400, "the body is not JSON");
 			}
 		},
@@ -292,16 +276,14 @@ export function httpRequest(head: RequestHead, params: Record<string, string> = 
 /** The fields of an application/x-www-form-urlencoded body (each name's last value); HttpError 400 when malformed. */
 export function formFields(text: string): Record<string, string> {
 	const fields: Record<string, string> = {};
-	if (!text)
-		return fields;
+	if (!text) return fields;
 	for (const part of text.split("&")) {
 		const equals = part.indexOf("=");
 		try {
 			// "+" is a space (WHATWG URL, application/x-www-form-urlencoded); no regular expression on the device.
 			const name = decodeURIComponent((equals < 0 ? part : part.slice(0, equals)).split("+").join(" "));
 			fields[name] = decodeURIComponent((equals < 0 ? "" : part.slice(equals + 1)).split("+").join(" "));
-		}
-		catch {
+		} catch {
 			throw new HttpError(400, "the form is malformed");
 		}
 	}
@@ -324,10 +306,8 @@ export function answer(prepared: PreparedRoute, request: HttpRequest): HttpAnswe
 		let made: HttpResponse;
 		try {
 			made = route(request);
-		}
-		catch (e) {
-			if (e instanceof HttpError)
-				return refusal(e.status, e.message);
+		} catch (e) {
+			if (e instanceof HttpError) return refusal(e.status, e.message);
 			throw e;
 		}
 		status = made.status ?? 200;
@@ -335,15 +315,19 @@ export function answer(prepared: PreparedRoute, request: HttpRequest): HttpAnswe
 		body = typeof made.body === "string" ? ArrayBuffer.fromString(made.body) : made.body;
 		cacheControl = made.cacheControl ?? "no-store";
 		headers = made.headers ?? [];
-	}
-	else {
+	} else {
 		status = 200;
 		type = route.type;
 		cacheControl = route.cacheControl ?? "no-cache";
 		const gzip = prepared.gzipBody && acceptsGzip(request.header("accept-encoding"));
 		body = gzip ? prepared.gzipBody! : prepared.body!;
 		if (prepared.gzipBody)
-			headers = gzip ? [["Content-Encoding", "gzip"], ["Vary", "Accept-Encoding"]] : [["Vary", "Accept-Encoding"]];
+			headers = gzip
+				? [
+						["Content-Encoding", "gzip"],
+						["Vary", "Accept-Encoding"],
+					]
+				: [["Vary", "Accept-Encoding"]];
 	}
 	const head = response(status, type, body.byteLength, cacheControl, headers);
 	return method === "HEAD" ? { status, head } : { status, head, body };

@@ -27,10 +27,10 @@
  * Preload-safe: no module-level mutable state.
  */
 
-import { CloseCode, Opcode, type MessageType, type Role } from "websocket/constants";
+import { CloseCode, type MessageType, Opcode, type Role } from "websocket/constants";
 import { FrameParser, type PayloadSource } from "websocket/frame-parser";
-import { isValidCloseCode, isValidUtf8 } from "websocket/validation";
 import { validate } from "websocket/utf8";
+import { isValidCloseCode, isValidUtf8 } from "websocket/validation";
 
 /** Events of a MessageReader; implement on a long-lived object. Missing optional methods drop the event. */
 export interface MessageHandler {
@@ -111,23 +111,19 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 	 * lengths): a read into it adds nothing to memory.
 	 */
 	pull(source: PayloadSource): number {
-		if (!this.type)
-			return 0;		// (between messages: the common case, one field)
+		if (!this.type) return 0; // (between messages: the common case, one field)
 		const buffer = this.buffer;
-		if (!buffer)
-			return 0;
+		if (!buffer) return 0;
 		const filled = this.filled;
 		const count = this.pullPayload(source, buffer, filled);
-		if (!count)
-			return 0;
+		if (!count) return 0;
 		// Text MUST be valid UTF-8; fail at the first byte that proves otherwise (8.1).
 		if ((this.type & TYPE_BITS) === Opcode.TEXT && (this.utf8 = validate(buffer, filled, filled + count, this.utf8)) < 0) {
 			this.reject(CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in text message");
 			return count;
 		}
 		this.filled = filled + count;
-		if (this.remaining === 0)
-			this.endDataFrame();
+		if (this.remaining === 0) this.endDataFrame();
 		return count;
 	}
 
@@ -135,35 +131,26 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 	protected override frameStart(opcode: number, fin: boolean, length: number, _rsv: number): void {
 		if (opcode === Opcode.CONTINUATION) {
 			// A continuation frame needs a fragmented message in progress (5.4).
-			if (!this.type)
-				return this.reject(CloseCode.PROTOCOL_ERROR, "continuation frame without a message");
-		}
-		else {
+			if (!this.type) return this.reject(CloseCode.PROTOCOL_ERROR, "continuation frame without a message");
+		} else {
 			// A new data message may not start inside a fragmented one (5.4).
-			if (this.type)
-				return this.reject(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented message");
+			if (this.type) return this.reject(CloseCode.PROTOCOL_ERROR, "new message inside a fragmented message");
 			this.type = opcode;
 			this.total = 0;
-			if (!this.options.streaming)
-				this.filled = 0;
-			if (opcode === Opcode.TEXT)
-				this.utf8 = 0;
+			if (!this.options.streaming) this.filled = 0;
+			if (opcode === Opcode.TEXT) this.utf8 = 0;
 		}
 		// Judge the size from the declared length, before receiving or allocating anything (10.4).
 		const total = this.total + length;
-		const maxMessage = this.options.maxMessage ?? 65536;		// (maxMessage, without a getter's call per frame)
-		if (total > maxMessage)
-			return this.reject(CloseCode.MESSAGE_TOO_BIG, `message over ${maxMessage} bytes`);
+		const maxMessage = this.options.maxMessage ?? 65536; // (maxMessage, without a getter's call per frame)
+		if (total > maxMessage) return this.reject(CloseCode.MESSAGE_TOO_BIG, `message over ${maxMessage} bytes`);
 		this.total = total;
 		this.type = (this.type & TYPE_BITS) | (fin ? FIN : 0);
 		if (this.options.streaming) {
-			if (opcode !== Opcode.CONTINUATION)
-				this.handler.onMessageStart?.(opcode as MessageType, fin ? length : undefined);
-		}
-		else if (fin && opcode !== Opcode.CONTINUATION)
-			this.single = length > 0;		// reserve nothing yet: it may come as one piece
-		else if (length)
-			this.reserve(total);
+			if (opcode !== Opcode.CONTINUATION) this.handler.onMessageStart?.(opcode as MessageType, fin ? length : undefined);
+		} else if (fin && opcode !== Opcode.CONTINUATION)
+			this.single = length > 0; // reserve nothing yet: it may come as one piece
+		else if (length) this.reserve(total);
 	}
 
 	/** @internal FrameParser hook: chunk[start, end), unmasked (the frame's bytes still to come are already counted down). */
@@ -176,12 +163,9 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 		if (this.options.streaming) {
 			const last = (this.type & FIN) !== 0 && remaining === 0;
 			const handler = this.handler;
-			if (handler.onMessageRange)
-				handler.onMessageRange(chunk, start, end, last);
-			else
-				handler.onMessageData?.(count === chunk.byteLength ? chunk : chunk.slice(start, end), last);
-		}
-		else if (this.single) {
+			if (handler.onMessageRange) handler.onMessageRange(chunk, start, end, last);
+			else handler.onMessageData?.(count === chunk.byteLength ? chunk : chunk.slice(start, end), last);
+		} else if (this.single) {
 			this.single = false;
 			if (remaining === 0) {
 				// The whole single-frame message in one piece: one slice, no assembly buffer.
@@ -191,8 +175,7 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 			this.reserve(this.total);
 			new Uint8Array(this.buffer!).set(new Uint8Array(chunk, start, count), 0);
 			this.filled = count;
-		}
-		else {
+		} else {
 			new Uint8Array(this.buffer!).set(new Uint8Array(chunk, start, count), this.filled);
 			this.filled += count;
 		}
@@ -200,29 +183,23 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 
 	/** @internal FrameParser hook */
 	protected override frameEnd(): void {
-		if (!(this.type & FIN))
-			return;
+		if (!(this.type & FIN)) return;
 		const type = this.type & TYPE_BITS;
 		// The message is over: a split code point at its end is invalid too.
-		if (type === Opcode.TEXT && this.utf8 !== 0)
-			return this.reject(CloseCode.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
+		if (type === Opcode.TEXT && this.utf8 !== 0) return this.reject(CloseCode.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence");
 		this.type = 0;
-		if (this.options.streaming)
-			this.handler.onMessageEnd?.();
+		if (this.options.streaming) this.handler.onMessageEnd?.();
 		else {
-			const buffer = this.buffer, taken = this.taken;
+			const buffer = this.buffer,
+				taken = this.taken;
 			this.buffer = undefined;
 			this.taken = undefined;
 			this.single = false;
 			let data: ArrayBuffer;
-			if (taken)
-				data = taken;
-			else if (!buffer)
-				data = new ArrayBuffer(0);
-			else if (buffer.byteLength === this.filled)
-				data = buffer;
-			else
-				data = buffer.slice(0, this.filled);
+			if (taken) data = taken;
+			else if (!buffer) data = new ArrayBuffer(0);
+			else if (buffer.byteLength === this.filled) data = buffer;
+			else data = buffer.slice(0, this.filled);
 			this.handler.onMessage?.(type as MessageType, data);
 		}
 	}
@@ -245,18 +222,14 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 	/** Ignore all further input; drops any partial message. */
 	override stop(): void {
 		super.stop();
-		if (this.buffer || this.taken)
-			this.buffer = this.taken = undefined;
+		if (this.buffer || this.taken) this.buffer = this.taken = undefined;
 	}
 
 	/** @internal FrameParser hook */
 	protected override frameControl(opcode: number, payload: ArrayBuffer): void {
-		if (opcode === Opcode.PING)
-			this.handler.onPing?.(payload);
-		else if (opcode === Opcode.PONG)
-			this.handler.onPong?.(payload);
-		else
-			this.close(payload);
+		if (opcode === Opcode.PING) this.handler.onPing?.(payload);
+		else if (opcode === Opcode.PONG) this.handler.onPong?.(payload);
+		else this.close(payload);
 	}
 
 	/** @internal FrameParser hook: a frame rule broken (the parser stopped, which dropped any partial message). */
@@ -272,17 +245,14 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 			this.handler.onCloseFrame?.(undefined, "");
 			return;
 		}
-		if (length === 1)
-			return this.reject(CloseCode.PROTOCOL_ERROR, "close payload of 1 byte");
+		if (length === 1) return this.reject(CloseCode.PROTOCOL_ERROR, "close payload of 1 byte");
 		const bytes = new Uint8Array(payload);
 		const code = (bytes[0] << 8) | bytes[1];
-		if (!isValidCloseCode(code))
-			return this.reject(CloseCode.PROTOCOL_ERROR, `invalid close code ${code}`);
+		if (!isValidCloseCode(code)) return this.reject(CloseCode.PROTOCOL_ERROR, `invalid close code ${code}`);
 		let reason = "";
 		if (length > 2) {
 			const text = bytes.subarray(2);
-			if (!isValidUtf8(text))
-				return this.reject(CloseCode.INVALID_PAYLOAD, "close reason is not UTF-8");
+			if (!isValidUtf8(text)) return this.reject(CloseCode.INVALID_PAYLOAD, "close reason is not UTF-8");
 			reason = String.fromArrayBuffer(payload.slice(2));
 		}
 		this.stop();
@@ -292,14 +262,11 @@ export class MessageReader<O extends MessageReaderOptions = MessageReaderOptions
 	/** Whole mode: make room for `size` bytes. */
 	private reserve(size: number): void {
 		const buffer = this.buffer;
-		if (buffer && buffer.byteLength >= size)
-			return;
+		if (buffer && buffer.byteLength >= size) return;
 		// Grow geometrically (capped at maxMessage) so many small fragments don't copy quadratically.
-		if (buffer)
-			size = Math.max(size, Math.min(buffer.byteLength * 2, this.maxMessage));
+		if (buffer) size = Math.max(size, Math.min(buffer.byteLength * 2, this.maxMessage));
 		const next = new ArrayBuffer(size);
-		if (buffer && this.filled)
-			new Uint8Array(next).set(new Uint8Array(buffer, 0, this.filled));
+		if (buffer && this.filled) new Uint8Array(next).set(new Uint8Array(buffer, 0, this.filled));
 		this.buffer = next;
 	}
 

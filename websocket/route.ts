@@ -27,7 +27,7 @@
  */
 
 import type { Log } from "modules/log";
-import { OPEN, type ConnectionRoute, type OpenOptions, type SendData, type WebSocketConnection } from "websocket/connection";
+import { type ConnectionRoute, OPEN, type OpenOptions, type SendData, type WebSocketConnection } from "websocket/connection";
 import { CloseCode, type MessageType } from "websocket/constants";
 
 /** A client whose queue could not take a broadcast: since when, and how many it missed. */
@@ -83,9 +83,7 @@ export class WebSocketRoute implements ConnectionRoute {
 	 */
 	[Symbol.iterator](): IterableIterator<WebSocketConnection> {
 		const list: WebSocketConnection[] = [];
-		for (const connection of this.connections)
-			if (connection.route === this)
-				list.push(connection);
+		for (const connection of this.connections) if (connection.route === this) list.push(connection);
 		return list[Symbol.iterator]();
 	}
 
@@ -100,13 +98,11 @@ export class WebSocketRoute implements ConnectionRoute {
 		let now = 0;
 		let sent = 0;
 		for (const client of this.connections) {
-			if (client === except || client.route !== this || client.state !== OPEN)
-				continue;
+			if (client === except || client.route !== this || client.state !== OPEN) continue;
 			const lag = this.lags?.get(client);
 			if (client.sendMessage(type, bytes)) {
 				sent++;
-				if (lag)
-					this.caughtUp(client, lag);
+				if (lag) this.caughtUp(client, lag);
 				continue;
 			}
 			this.skipped++;
@@ -144,7 +140,6 @@ export class WebSocketRoute implements ConnectionRoute {
 
 	private forget(connection: WebSocketConnection): void {
 		const lags = this.lags;
-		if (lags?.delete(connection) && !lags.size)
-			delete this.lags;		// none lagging: no map, no slots for it
+		if (lags?.delete(connection) && !lags.size) delete this.lags; // none lagging: no map, no slots for it
 	}
 }

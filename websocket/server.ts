@@ -39,26 +39,44 @@
  */
 
 import type TCP from "embedded:io/socket/tcp";
-import Timer from "timer";
-import { Log, peerName } from "modules/log";
 import { enroll } from "modules/census";
-import { TcpListener, type AcceptTarget } from "modules/listener";
-import {
-	OPEN, WebSocketEndpoint, type ConnectionOptions, type ConnectionOwner, type OpenOptions, type WebSocketHandler,
-} from "websocket/connection";
+import { type AcceptTarget, TcpListener } from "modules/listener";
+import { Log, peerName } from "modules/log";
+import type { TlsServerCredentials } from "modules/tls-credentials";
 import { CloseCause } from "tcp/close-cause";
 import { quietLimit } from "tcp/connection";
+import Timer from "timer";
+import { keyProblem, presentedKey, RetryGate, sameKey } from "websocket/access";
+import { type ConnectionOptions, type ConnectionOwner, OPEN, WebSocketEndpoint, type WebSocketHandler } from "websocket/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
-	RequestHeadParser, acceptResponse, errorResponse, hasToken, rejectionResponse, selectProtocol, splitTarget, validateUpgradeRequest, type RequestHead,
+	acceptResponse,
+	errorResponse,
+	hasToken,
+	type RequestHead,
+	RequestHeadParser,
+	rejectionResponse,
+	selectProtocol,
+	splitTarget,
+	validateUpgradeRequest,
 } from "websocket/handshake";
 import {
-	HttpRoutes, allowed, answer, httpRequest, refusal, routeFor, type HttpAnswer, type HttpHandler, type HttpMethod, type HttpRoute, type HttpRouteOptions, type PathRoutes, type PreparedRoute,
+	allowed,
+	answer,
+	type HttpAnswer,
+	type HttpHandler,
+	type HttpMethod,
+	type HttpRoute,
+	type HttpRouteOptions,
+	HttpRoutes,
+	httpRequest,
+	type PathRoutes,
+	type PreparedRoute,
+	refusal,
+	routeFor,
 } from "websocket/http-routes";
 import { WebSocketRoute } from "websocket/route";
-import { RetryGate, keyProblem, presentedKey, sameKey } from "websocket/access";
-import type { TlsServerCredentials } from "modules/tls-credentials";
 
 /** Read the handshake in pieces this small, so what follows the head is small too. */
 const HANDSHAKE_READ = 1024;
@@ -197,8 +215,13 @@ export class WebSocketServer {
 		};
 		this.log = new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
-			role: "server", log: this.log, owner: this.hooks, closeTimeout: this.options.closeTimeout, readSize: HANDSHAKE_READ,
-			writer: new FrameWriter({ role: "server" }), queueStats: this.#queueStats,
+			role: "server",
+			log: this.log,
+			owner: this.hooks,
+			closeTimeout: this.options.closeTimeout,
+			readSize: HANDSHAKE_READ,
+			writer: new FrameWriter({ role: "server" }),
+			queueStats: this.#queueStats,
 		});
 		enroll(this);
 	}
@@ -211,26 +234,29 @@ export class WebSocketServer {
 	 * Returns the route: its connections (count, iteration) and broadcast().
 	 */
 	route(path: string, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): WebSocketRoute {
-		if (this.#routes.some(route => route.path === path))
-			throw new Error(`path ${path} is already routed`);
+		if (this.#routes.some(route => route.path === path)) throw new Error(`path ${path} is already routed`);
 		const key = options.key ?? this.options.key;
 		const problem = key ? keyProblem(key) : undefined;
-		if (problem)
-			throw new Error(`route ${path}: ${problem}`);
+		if (problem) throw new Error(`route ${path}: ${problem}`);
 		const deaf = deafness(handler, options.streaming ?? false);
-		if (deaf)
-			this.log.warn(`Route ${path}: ${deaf}`);
-		const route = new WebSocketRoute(path, {
-			role: "server", handler,
-			streaming: options.streaming ?? false,
-			maxMessage: options.maxMessage ?? 65536,
-			sendBuffer: options.sendBuffer ?? 0,
-			maxQueue: options.maxQueue ?? 8192,
-			readSize: options.readSize ?? 1024,
-		}, options.slowTimeout ?? 2000, this.#peers, this.log);
+		if (deaf) this.log.warn(`Route ${path}: ${deaf}`);
+		const route = new WebSocketRoute(
+			path,
+			{
+				role: "server",
+				handler,
+				streaming: options.streaming ?? false,
+				maxMessage: options.maxMessage ?? 65536,
+				sendBuffer: options.sendBuffer ?? 0,
+				maxQueue: options.maxQueue ?? 8192,
+				readSize: options.readSize ?? 1024,
+			},
+			options.slowTimeout ?? 2000,
+			this.#peers,
+			this.log,
+		);
 		this.#routes.push(route);
-		if (key)
-			this.#keys.set(route, key);
+		if (key) this.#keys.set(route, key);
 		return route;
 	}
 
@@ -263,8 +289,7 @@ export class WebSocketServer {
 
 	/** Answer `method` on `path` (get(), post(), put(), delete() are this). Before start(). */
 	http(method: HttpMethod, path: string, route: HttpRoute, options?: HttpRouteOptions): this {
-		if (this.#listener)
-			throw new Error("HTTP routes are added before start()");
+		if (this.#listener) throw new Error("HTTP routes are added before start()");
 		this.#httpRoutes.add(method, path, route, options);
 		return this;
 	}
@@ -300,34 +325,31 @@ export class WebSocketServer {
 	}
 
 	start(): void {
-		if (this.#listener)
-			throw new Error("already started");
-		if (!this.#routes.length && !this.#httpRoutes.size)
-			throw new Error("no route: call route(path, handler) or get(path, route) before start()");
+		if (this.#listener) throw new Error("already started");
+		if (!this.#routes.length && !this.#httpRoutes.size) throw new Error("no route: call route(path, handler) or get(path, route) before start()");
 		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { heartbeat, lruPurge, maxClients } = this.options;
 		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
 		this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
-		this.log.info(`WebSocket server listening on port ${this.port}${this.options.tls ? " (TLS)" : ""}, ${this.#routes.map(r => r.path).join(", ")}, ` +
-			`${maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`);
+		this.log.info(
+			`WebSocket server listening on port ${this.port}${this.options.tls ? " (TLS)" : ""}, ${this.#routes.map(r => r.path).join(", ")}, ` +
+				`${maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`,
+		);
 	}
 
 	/** Stop listening; clients get Close 1001 "going away" and closeTimeout to answer it. */
 	close(): void {
 		const listener = this.#listener;
-		if (!listener)
-			return;
+		if (!listener) return;
 		this.#listener = undefined;
-		if (this.#timer)
-			Timer.clear(this.#timer);
+		if (this.#timer) Timer.clear(this.#timer);
 		this.#timer = undefined;
 		listener.close();
 		this.log.info(`WebSocket server closing, ${this.#clientCount} clients`);
 		for (const connection of [...this.#peers]) {
 			try {
 				connection.close(CloseCode.GOING_AWAY, "going away");
-			}
-			catch (e) {
+			} catch (e) {
 				this.log.error(`closing ${connection.peer}: ${(e as Error).message}`);
 			}
 		}
@@ -351,19 +373,16 @@ export class WebSocketServer {
 	/** From a connection (ConnectionOwner): bytes of the request head, or of an HTTP request's body. */
 	private received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 		const pending = this.#bodies?.get(connection);
-		if (pending)
-			return this.#bodyBytes(connection, pending, chunk);
+		if (pending) return this.#bodyBytes(connection, pending, chunk);
 		const parser = this.#heads.get(connection);
-		if (!parser || !parser.feed(chunk))
-			return;
+		if (!parser?.feed(chunk)) return;
 		this.#heads.delete(connection);
 		this.#upgrade(connection, parser);
 	}
 
 	/** The request head is complete: route, check, answer. */
 	#upgrade(connection: WebSocketEndpoint, parser: RequestHeadParser): void {
-		if (parser.error)
-			return this.#refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
+		if (parser.error) return this.#refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
 		const routes = this.#routes;
 		const target = parser.head!.target;
 		const question = target.indexOf("?");
@@ -373,29 +392,30 @@ export class WebSocketServer {
 			// Plain HTTP on a path with an HTTP route; anything else is judged as an upgrade (below): 404 for
 			// another path, 426 without Upgrade on a WebSocket path, 400 for what is malformed.
 			const http = this.#httpRoutes.match(splitTarget(target)?.path ?? path);
-			if (http)
-				return this.#request(connection, http.routes, http.params, parser, path);
+			if (http) return this.#request(connection, http.routes, http.params, parser, path);
 		}
-		if (!routes.length)
-			return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), "no WebSocket route");
+		if (!routes.length) return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), "no WebSocket route");
 		// No route for the path: validate against the first, so a malformed request still gets its 400 before a 404.
 		const route = found ?? routes[0];
 		const request = validateUpgradeRequest(parser.head!, { path: route.path });
-		if (!request.ok)
-			return this.#refuse(connection, request.status, rejectionResponse(request), request.message);
+		if (!request.ok) return this.#refuse(connection, request.status, rejectionResponse(request), request.message);
 		const settings = this.options;
 		let keyProtocol: string | undefined;
 		const key = found && this.#keys.get(found);
 		if (key) {
 			const address = connection.peer.slice(0, connection.peer.lastIndexOf(":"));
-			const gate = this.#retryGate ??= new RetryGate();
+			const gate = (this.#retryGate ??= new RetryGate());
 			const now = Date.now();
 			const wait = gate.wait(address, now);
 			if (wait)
-				return this.#refuse(connection, 429, errorResponse(429, "wrong key: try again later", [["Retry-After", String(Math.ceil(wait / 1000))]]), "wrong key given lately");
+				return this.#refuse(
+					connection,
+					429,
+					errorResponse(429, "wrong key: try again later", [["Retry-After", String(Math.ceil(wait / 1000))]]),
+					"wrong key given lately",
+				);
 			const presented = presentedKey(parser.head!, request.protocols, request.query);
-			if (!presented)
-				return this.#refuse(connection, 401, errorResponse(401, "this route needs a key", [["WWW-Authenticate", "Bearer"]]), "no key");
+			if (!presented) return this.#refuse(connection, 401, errorResponse(401, "this route needs a key", [["WWW-Authenticate", "Bearer"]]), "no key");
 			if (!sameKey(presented.key, key)) {
 				gate.failed(address, now);
 				return this.#refuse(connection, 401, errorResponse(401, "wrong key", [["WWW-Authenticate", "Bearer"]]), "wrong key");
@@ -414,8 +434,7 @@ export class WebSocketServer {
 		// The route's own object, shared; a copy of it only for a connection with a subprotocol.
 		route.opened();
 		connection.open(protocol === undefined ? route.open : { ...route.open, protocol });
-		if (parser.rest && connection.state === OPEN)
-			connection.received(parser.rest);
+		if (parser.rest && connection.state === OPEN) connection.received(parser.rest);
 	}
 
 	/**
@@ -433,8 +452,7 @@ export class WebSocketServer {
 		if (!route)
 			return this.#reply(connection, head, path, refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]]));
 		// A body has a Content-Length here: chunked transfer coding is not read (RFC 9112 6.3: 411 asks for a length).
-		if (head.headers.get("transfer-encoding") !== undefined)
-			return this.#reply(connection, head, path, refusal(411, "send the body with a Content-Length"));
+		if (head.headers.get("transfer-encoding") !== undefined) return this.#reply(connection, head, path, refusal(411, "send the body with a Content-Length"));
 		const declared = head.headers.get("content-length");
 		const length = declared === undefined ? 0 : Number(declared);
 		if (!(length >= 0) || !Number.isInteger(length) || (declared !== undefined && !isDigits(declared)))
@@ -442,11 +460,9 @@ export class WebSocketServer {
 		if (length > route.maxBody)
 			return this.#reply(connection, head, path, refusal(413, `the body is ${length} bytes; this route takes ${route.maxBody} at most`));
 		const pending: PendingBody = { route, head, params, path, body: new Uint8Array(length), filled: 0 };
-		if (!length)
-			return this.#answer(connection, pending);
+		if (!length) return this.#answer(connection, pending);
 		(this.#bodies ??= new Map()).set(connection, pending);
-		if (parser.rest)
-			this.#bodyBytes(connection, pending, parser.rest);
+		if (parser.rest) this.#bodyBytes(connection, pending, parser.rest);
 	}
 
 	/** Bytes of a request's body; answered once it is whole. Bytes beyond it are not read (one request per connection). */
@@ -455,16 +471,14 @@ export class WebSocketServer {
 		const count = Math.min(chunk.byteLength, body.byteLength - pending.filled);
 		body.set(new Uint8Array(chunk, 0, count), pending.filled);
 		pending.filled += count;
-		if (pending.filled < body.byteLength)
-			return;
+		if (pending.filled < body.byteLength) return;
 		this.#forget(connection);
 		this.#answer(connection, pending);
 	}
 
 	#forget(connection: WebSocketEndpoint): void {
 		const bodies = this.#bodies;
-		if (bodies?.delete(connection) && !bodies.size)
-			this.#bodies = undefined;
+		if (bodies?.delete(connection) && !bodies.size) this.#bodies = undefined;
 	}
 
 	/** A whole request: answered by its route. A handler that throws gets 500, logged (HttpError: its own status). */
@@ -473,8 +487,7 @@ export class WebSocketServer {
 		let reply: HttpAnswer;
 		try {
 			reply = answer(pending.route, httpRequest(head, pending.params, pending.body.buffer as ArrayBuffer));
-		}
-		catch (e) {
+		} catch (e) {
 			this.log.error(`HTTP ${head.method} ${path}, peer ${connection.peer}: ${(e as Error).message}`);
 			const text = errorResponse(500, "the route failed");
 			reply = { status: 500, head: text };
@@ -489,15 +502,14 @@ export class WebSocketServer {
 
 	#refuse(connection: WebSocketEndpoint, status: number, response: string, cause: string): void {
 		this.log.warn(`Handshake refused, peer ${connection.peer}: ${status} ${cause}`);
-		connection.refuse(response, `refused ${status}`);		// not open: no Close frame, TCP closes once the response is out
+		connection.refuse(response, `refused ${status}`); // not open: no Close frame, TCP closes once the response is out
 	}
 
 	/** From a connection (ConnectionOwner): TCP closed, before its handler's onClose. */
 	private closed(connection: WebSocketEndpoint): void {
 		// The connection shows its route as a ConnectionRoute: the server's own object for it is among its routes.
 		const opened = connection.route;
-		if (opened)
-			this.#routes.find(route => route === opened)?.closed(connection);
+		if (opened) this.#routes.find(route => route === opened)?.closed(connection);
 		this.#heads.delete(connection);
 		this.#forget(connection);
 		this.#release(connection);
@@ -515,15 +527,12 @@ export class WebSocketServer {
 	#tick(): void {
 		const now = Date.now();
 		const beat = now >= this.#nextBeat;
-		if (beat)
-			this.#nextBeat = now + this.options.heartbeat;
+		if (beat) this.#nextBeat = now + this.options.heartbeat;
 		for (const connection of [...this.#peers]) {
 			try {
 				connection.check(now);
-				if (beat && connection.state === OPEN)
-					this.#heartbeat(connection, now);
-			}
-			catch (e) {
+				if (beat && connection.state === OPEN) this.#heartbeat(connection, now);
+			} catch (e) {
 				this.log.error(`checking ${connection.peer}: ${(e as Error).message}`);
 			}
 		}
@@ -533,8 +542,7 @@ export class WebSocketServer {
 		if (connection.pingOutstanding) {
 			// A Ping sent since the previous beat (the app's own: connection.ping()) may have its Pong on the way:
 			// the peer is judged at the next beat, a whole heartbeat after it.
-			if (now - connection.pingSentAt < this.options.heartbeat)
-				return;
+			if (now - connection.pingSentAt < this.options.heartbeat) return;
 			// A peer that answers no ping will not answer a Close either: say 1001 if
 			// the budget allows, and free the slot now rather than after closeTimeout.
 			this.log.warn(`No pong from ${connection.peer} since the last ping`);
@@ -545,14 +553,11 @@ export class WebSocketServer {
 	}
 
 	#purge(newcomer: string): boolean {
-		if (!this.options.lruPurge)
-			return false;
+		if (!this.options.lruPurge) return false;
 		let idlest: WebSocketEndpoint | undefined;
 		for (const connection of this.#peers)
-			if (connection.marked && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity))
-				idlest = connection;
-		if (!idlest)
-			return false;
+			if (connection.marked && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity)) idlest = connection;
+		if (!idlest) return false;
 		this.log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
 		// Make room: Close 1001, and the slot counts as free at once.
 		this.#release(idlest);
@@ -583,12 +588,10 @@ interface PendingBody {
 
 /** Whether text is one or more ASCII digits (a Content-Length, RFC 9110 8.6): no regular expression on the device. */
 function isDigits(text: string): boolean {
-	if (!text.length)
-		return false;
+	if (!text.length) return false;
 	for (let i = 0; i < text.length; i++) {
 		const c = text.charCodeAt(i);
-		if (c < 48 || c > 57)
-			return false;
+		if (c < 48 || c > 57) return false;
 	}
 	return true;
 }

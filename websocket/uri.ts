@@ -18,16 +18,13 @@ export interface WebSocketTarget {
 /** Split "ws://host:port/path?query" (RFC 6455 3); throws URIError on anything else. */
 export function parseWebSocketUri(uri: string): WebSocketTarget {
 	const match = /^(wss?):\/\/([^/:?#[\]@\s]+)(?::(\d{1,5}))?([/?][^#]*)?(?:#.*)?$/i.exec(uri);
-	if (!match)
-		throw new URIError(`invalid WebSocket URI "${uri}" (ws://host[:port][/path])`);
+	if (!match) throw new URIError(`invalid WebSocket URI "${uri}" (ws://host[:port][/path])`);
 	const secure = match[1].toLowerCase() === "wss";
 	const defaultPort = secure ? 443 : 80;
 	const port = match[3] ? Number(match[3]) : defaultPort;
-	if (port < 1 || port > 65535)
-		throw new URIError(`invalid port ${port} in "${uri}" (1..65535)`);
+	if (port < 1 || port > 65535) throw new URIError(`invalid port ${port} in "${uri}" (1..65535)`);
 	let path = match[4] ?? "/";
-	if (path.startsWith("?"))
-		path = "/" + path;
+	if (path.startsWith("?")) path = "/" + path;
 	const host = match[2];
 	return { secure, host, port, path, hostHeader: port === defaultPort ? host : `${host}:${port}` };
 }

@@ -3,7 +3,7 @@
  * 5.6 and 8.1: text payloads and close reasons MUST be valid UTF-8, RFC 3629).
  */
 
-import { validate, type Utf8Bytes } from "websocket/utf8";
+import { type Utf8Bytes, validate } from "websocket/utf8";
 
 /**
  * Whether a close code may appear in a Close frame on the wire
@@ -14,8 +14,7 @@ import { validate, type Utf8Bytes } from "websocket/utf8";
  * above do not exist.
  */
 export function isValidCloseCode(code: number): boolean {
-	if (code >= 1000 && code <= 1014)
-		return code !== 1004 && code !== 1005 && code !== 1006;
+	if (code >= 1000 && code <= 1014) return code !== 1004 && code !== 1005 && code !== 1006;
 	return code >= 3000 && code <= 4999;
 }
 
@@ -70,8 +69,7 @@ export class Utf8Validator {
 	 */
 	feed(bytes: Utf8Bytes, start = 0, end = bytes.byteLength): boolean {
 		const state = this.state;
-		if (state < 0)
-			return false;
+		if (state < 0) return false;
 		return (this.state = validate(bytes, start, end, state)) >= 0;
 	}
 

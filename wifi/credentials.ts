@@ -37,8 +37,7 @@ export class CredentialStore {
 
 	load(): Credentials | undefined {
 		const ssid = this.#store.get(domain, "ssid");
-		if (typeof ssid !== "string" || !ssid)
-			return undefined;
+		if (typeof ssid !== "string" || !ssid) return undefined;
 		const password = this.#store.get(domain, "password");
 		return { ssid, password: typeof password === "string" ? password : "" };
 	}
@@ -60,10 +59,8 @@ export class CredentialStore {
 /** WPA2 rules: an SSID of 1-32 bytes; a password empty (open network) or 8-63 characters. */
 export function credentialsProblem(credentials: Credentials): string | undefined {
 	const ssidBytes = ArrayBuffer.fromString(credentials.ssid).byteLength;
-	if (ssidBytes < 1 || ssidBytes > 32)
-		return "the network name must be 1 to 32 bytes";
+	if (ssidBytes < 1 || ssidBytes > 32) return "the network name must be 1 to 32 bytes";
 	const length = credentials.password.length;
-	if (length !== 0 && (length < 8 || length > 63))
-		return "the password must be empty (open network) or 8 to 63 characters";
+	if (length !== 0 && (length < 8 || length > 63)) return "the password must be empty (open network) or 8 to 63 characters";
 	return undefined;
 }

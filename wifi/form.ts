@@ -22,14 +22,15 @@ export function formField(body: Uint8Array, length: number, name: string): strin
 	let start = 0;
 	while (start < length) {
 		let end = start;
-		while (end < length && body[end] !== 0x26)		// "&"
+		while (end < length && body[end] !== 0x26)
+			// "&"
 			end++;
 		if (end > start) {
 			let equals = start;
-			while (equals < end && body[equals] !== 0x3D)		// "="
+			while (equals < end && body[equals] !== 0x3d)
+				// "="
 				equals++;
-			if (decodedIs(body, start, equals, name))
-				return decoded(body, equals < end ? equals + 1 : end, end);
+			if (decodedIs(body, start, equals, name)) return decoded(body, equals < end ? equals + 1 : end, end);
 		}
 		start = end + 1;
 	}
@@ -37,35 +38,34 @@ export function formField(body: Uint8Array, length: number, name: string): strin
 }
 
 function hexValue(c: number): number {
-	if (c >= 0x30 && c <= 0x39)
-		return c - 0x30;
-	if (c >= 0x41 && c <= 0x46)
-		return c - 0x41 + 10;
-	if (c >= 0x61 && c <= 0x66)
-		return c - 0x61 + 10;
+	if (c >= 0x30 && c <= 0x39) return c - 0x30;
+	if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+	if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
 	return -1;
 }
 
 /** The byte at body[at] after form decoding, and where the next one starts, packed: byte | (next << 8). */
 function decodeByte(body: Uint8Array, at: number, end: number): number {
 	const c = body[at];
-	if (c === 0x2B)		// "+"
+	if (c === 0x2b)
+		// "+"
 		return 0x20 | ((at + 1) << 8);
-	if (c === 0x25 && at + 2 < end) {		// "%" and two hex digits within the part
-		const high = hexValue(body[at + 1]), low = hexValue(body[at + 2]);
-		if (high >= 0 && low >= 0)
-			return (high << 4 | low) | ((at + 3) << 8);
+	if (c === 0x25 && at + 2 < end) {
+		// "%" and two hex digits within the part
+		const high = hexValue(body[at + 1]),
+			low = hexValue(body[at + 2]);
+		if (high >= 0 && low >= 0) return (high << 4) | low | ((at + 3) << 8);
 	}
 	return c | ((at + 1) << 8);
 }
 
 /** Whether body[start, end) decodes to `name` (ASCII). */
 function decodedIs(body: Uint8Array, start: number, end: number, name: string): boolean {
-	let at = start, i = 0;
+	let at = start,
+		i = 0;
 	while (at < end) {
 		const packed = decodeByte(body, at, end);
-		if (i >= name.length || (packed & 0xFF) !== name.charCodeAt(i))
-			return false;
+		if (i >= name.length || (packed & 0xff) !== name.charCodeAt(i)) return false;
 		at = packed >> 8;
 		i++;
 	}
@@ -76,18 +76,16 @@ function decodedIs(body: Uint8Array, start: number, end: number, name: string): 
 function decoded(body: Uint8Array, start: number, end: number): string | undefined {
 	const bytes = new Uint8Array(end - start);
 	let count = 0;
-	for (let at = start; at < end;) {
+	for (let at = start; at < end; ) {
 		const packed = decodeByte(body, at, end);
-		const byte = packed & 0xFF;
-		if (byte === 0)
-			return undefined;
+		const byte = packed & 0xff;
+		if (byte === 0) return undefined;
 		bytes[count++] = byte;
 		at = packed >> 8;
 	}
 	try {
 		return String.fromArrayBuffer(bytes.buffer.slice(0, count) as ArrayBuffer);
-	}
-	catch {
+	} catch {
 		return undefined;
 	}
 }

@@ -25,9 +25,9 @@
 
 import mcConfig from "mc/config";
 import { Log } from "modules/log";
-import { Station, type StationListener, type StationOptions } from "wifi/station";
-import { ProvisioningPortal, type PortalOptions } from "wifi/provisioning";
 import { CredentialStore, type PreferenceStore } from "wifi/credentials";
+import { type PortalOptions, ProvisioningPortal } from "wifi/provisioning";
+import { Station, type StationListener, type StationOptions } from "wifi/station";
 
 export interface NetworkOptions {
 	/** Runs once, at the first address: start your services here. With `stop`, again at each address after a drop. */
@@ -113,11 +113,10 @@ export class Network implements StationListener {
 	join(): void {
 		const { station, portal, credentials } = this;
 		const forget = this.options.forget ?? String(setting("wifiForget") ?? "false") === "true";
-		if (forget && credentials?.forget())
-			this.#log.info("saved WiFi credentials forgotten (wifiForget)");
+		if (forget && credentials?.forget()) this.#log.info("saved WiFi credentials forgotten (wifiForget)");
 		station.subscribe(this);
 		if (portal) {
-			station.subscribe(portal);		// a network entered on the page that could not be joined: the page takes credentials again
+			station.subscribe(portal); // a network entered on the page that could not be joined: the page takes credentials again
 			portal.onCredentials = entered => station.use(entered);
 		}
 		const configured = station.options.ssid;
@@ -125,23 +124,18 @@ export class Network implements StationListener {
 		if (configured) {
 			this.#log.info(`WiFi credentials from the build configuration: "${configured}"`);
 			station.start();
-		}
-		else if (saved) {
+		} else if (saved) {
 			this.#log.info(`WiFi credentials saved on the device: "${saved.ssid}"`);
 			station.use(saved);
-		}
-		else if (portal)
-			this.#provision("no WiFi credentials known");
-		else
-			station.start();		// logs that no network is configured
+		} else if (portal) this.#provision("no WiFi credentials known");
+		else station.start(); // logs that no network is configured
 		// The access point's passphrase and the page's code, on the console at every boot (never over the
 		// network). After the radio is on: esp32's hardware generator is random only then (ESP-IDF, "Random
 		// Number Generation"), and the SDK's rng takes its seed from it at its first use.
 		if (portal && !portal.running) {
 			try {
 				portal.prepare();
-			}
-			catch (e) {
+			} catch (e) {
 				this.#log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
 			}
 		}
@@ -149,10 +143,8 @@ export class Network implements StationListener {
 
 	/** StationListener: an address. */
 	onGotIP(address: string): void {
-		if (this.portal?.running)
-			this.portal.stop();
-		if (this.online && !this.#stopped)
-			return;		// servers kept listening across the drop
+		if (this.portal?.running) this.portal.stop();
+		if (this.online && !this.#stopped) return; // servers kept listening across the drop
 		this.online = true;
 		this.#stopped = false;
 		this.options.start(address);
@@ -160,26 +152,22 @@ export class Network implements StationListener {
 
 	/** StationListener: the link dropped (only ever after an address). */
 	onLost(reason: string): void {
-		if (!this.options.stop)
-			return;
+		if (!this.options.stop) return;
 		this.#stopped = true;
 		this.options.stop(reason);
 	}
 
 	/** StationListener: the quick retries are used up; before any address, the page asks for another network. */
 	onGiveUp(cause: string): void {
-		if (!this.online)
-			this.#provision(`"${this.station.options.ssid}" failed: ${cause}`);
+		if (!this.online) this.#provision(`"${this.station.options.ssid}" failed: ${cause}`);
 	}
 
 	#provision(why: string): void {
 		const portal = this.portal;
-		if (!portal || portal.running)
-			return;
+		if (!portal || portal.running) return;
 		try {
 			portal.start(why);
-		}
-		catch (e) {
+		} catch (e) {
 			this.#log.error(`the provisioning portal failed to start: ${(e as Error).message}`);
 		}
 	}

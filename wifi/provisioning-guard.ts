@@ -28,8 +28,7 @@ export const codeWrong = -1;
 /** True when `given` is `expected`, compared in time that depends only on `expected`'s length. */
 export function sameCode(given: string, expected: string): boolean {
 	let difference = given.length ^ expected.length;
-	for (let i = 0; i < expected.length; i++)
-		difference |= (given.charCodeAt(i) | 0) ^ expected.charCodeAt(i);		// past given's end charCodeAt is NaN: | 0 makes it 0
+	for (let i = 0; i < expected.length; i++) difference |= (given.charCodeAt(i) | 0) ^ expected.charCodeAt(i); // past given's end charCodeAt is NaN: | 0 makes it 0
 	return difference === 0;
 }
 
@@ -57,10 +56,8 @@ export class CodeGuard {
 	/** codeRight, codeWrong (counted), or the seconds to wait before any code is looked at again. */
 	check(given: string, now: number = Time.ticks): number {
 		const wait = this.retryAfter(now);
-		if (wait > 0)
-			return wait;
-		if (sameCode(given, this.#code))
-			return codeRight;
+		if (wait > 0) return wait;
+		if (sameCode(given, this.#code)) return codeRight;
 		this.#wrong[this.#next] = now;
 		this.#next = (this.#next + 1) % this.#wrong.length;
 		return codeWrong;
@@ -68,7 +65,7 @@ export class CodeGuard {
 
 	/** Seconds until a code is looked at again; 0 when it is now. */
 	retryAfter(now: number = Time.ticks): number {
-		const oldest = this.#wrong[this.#next];		// the limit-th wrong code before the next one
+		const oldest = this.#wrong[this.#next]; // the limit-th wrong code before the next one
 		const left = oldest + this.#window - now;
 		return left > 0 ? Math.ceil(left / 1000) : 0;
 	}

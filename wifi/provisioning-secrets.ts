@@ -20,9 +20,9 @@
  * passphrase "open" asks for an open access point (no WPA2).
  */
 
+import { Digest } from "crypt";
 import RNG from "rng";
 import Time from "time";
-import { Digest } from "crypt";
 import type { PreferenceStore } from "wifi/credentials";
 
 const domain = "provision";
@@ -51,8 +51,7 @@ export function randomSecret(length: number): string {
 	while (out.length < length) {
 		const bytes = new Uint8Array(randomBytes());
 		for (let i = 0; i < bytes.length && out.length < length; i++) {
-			if (bytes[i] < 248)
-				out += secretAlphabet[bytes[i] % 31];
+			if (bytes[i] < 248) out += secretAlphabet[bytes[i] % 31];
 		}
 	}
 	return out;
@@ -78,31 +77,30 @@ function grouped(text: string): string {
  * (made on the device) or the code.
  */
 export function provisioningSecrets(store: PreferenceStore, configured: { passphrase: string; code: string }): ProvisioningSecrets {
-	let passphrase = configured.passphrase, passphraseFrom: ProvisioningSecrets["passphraseFrom"] = "configured";
+	let passphrase = configured.passphrase,
+		passphraseFrom: ProvisioningSecrets["passphraseFrom"] = "configured";
 	if (passphrase === openAccessPoint) {
 		passphrase = "";
 		passphraseFrom = "open";
-	}
-	else if (!passphrase) {
+	} else if (!passphrase) {
 		const kept = store.get(domain, "passphrase");
 		if (typeof kept === "string" && kept.length >= 8 && kept.length <= 63) {
 			passphrase = kept;
 			passphraseFrom = "kept";
-		}
-		else {
+		} else {
 			passphrase = grouped(randomSecret(12));
 			store.set(domain, "passphrase", passphrase);
 			passphraseFrom = "made";
 		}
 	}
-	let code = configured.code, codeFrom: ProvisioningSecrets["codeFrom"] = "configured";
+	let code = configured.code,
+		codeFrom: ProvisioningSecrets["codeFrom"] = "configured";
 	if (!code) {
 		const kept = store.get(domain, "code");
 		if (typeof kept === "string" && kept.length >= 6) {
 			code = kept;
 			codeFrom = "kept";
-		}
-		else {
+		} else {
 			code = randomSecret(8);
 			store.set(domain, "code", code);
 			codeFrom = "made";

@@ -36,19 +36,19 @@
  * followed by a linger (HttpExchange below).
  */
 
-import WiFi from "wifi";
 import type TCP from "embedded:io/socket/tcp";
-import Timer from "timer";
+import { closingResponse, type HeaderList, RequestHeadParser } from "modules/http";
+import { type AcceptTarget, TcpListener } from "modules/listener";
 import { Log } from "modules/log";
-import { TcpListener, type AcceptTarget } from "modules/listener";
-import { RequestHeadParser, closingResponse, type HeaderList } from "modules/http";
 import { CloseCause } from "tcp/close-cause";
-import { TcpEndpoint, type TcpConnection, type TcpConnectionOwner, type TcpHandler } from "tcp/connection";
-import { CredentialStore, Credentials, credentialsProblem, type PreferenceStore } from "wifi/credentials";
-import { provisioningSecrets, type ProvisioningSecrets } from "wifi/provisioning-secrets";
-import type { StationListener, StationState } from "wifi/station";
-import { CodeGuard, codeRight, codeWrong } from "wifi/provisioning-guard";
+import { type TcpConnection, type TcpConnectionOwner, TcpEndpoint, type TcpHandler } from "tcp/connection";
+import Timer from "timer";
+import WiFi from "wifi";
+import { type CredentialStore, type Credentials, credentialsProblem, type PreferenceStore } from "wifi/credentials";
 import { formField } from "wifi/form";
+import { CodeGuard, codeRight, codeWrong } from "wifi/provisioning-guard";
+import { type ProvisioningSecrets, provisioningSecrets } from "wifi/provisioning-secrets";
+import type { StationListener, StationState } from "wifi/station";
 
 const log = new Log("provisioning");
 
@@ -87,7 +87,7 @@ export interface PortalAnswer {
 	body: string;
 	headers?: HeaderList;
 	/** Run once the answer is sent. */
-	then?: () => void;
+	afterward?: () => void;
 }
 
 const page = `<!doctype html><html><head><meta name="viewport" content="width=device-width"><title>xs-netkit WiFi</title></head>
@@ -156,9 +156,15 @@ export class ProvisioningPortal implements StationListener {
 		const secrets = provisioningSecrets(this.options.preferences, { passphrase: this.options.password, code: this.options.code });
 		const { ssid } = this.options;
 		if (secrets.passphraseFrom === "open")
-			log.warn(`provisionPassword=open: the access point "${ssid}" has no password: anyone in range can join it, read the network password entered on its page, and try the code`);
-		const whence = secrets.passphraseFrom === "made" || secrets.codeFrom === "made" ? "made at this boot, kept"
-			: secrets.passphraseFrom === "kept" || secrets.codeFrom === "kept" ? "kept since the first boot" : "configured";
+			log.warn(
+				`provisionPassword=open: the access point "${ssid}" has no password: anyone in range can join it, read the network password entered on its page, and try the code`,
+			);
+		const whence =
+			secrets.passphraseFrom === "made" || secrets.codeFrom === "made"
+				? "made at this boot, kept"
+				: secrets.passphraseFrom === "kept" || secrets.codeFrom === "kept"
+					? "kept since the first boot"
+					: "configured";
 		const join = secrets.passphrase ? `join the access point "${ssid}" with the passphrase "${secrets.passphrase}"` : `join the open access point "${ssid}"`;
 		log.console(`to provision, ${join} and enter the code "${secrets.code}" on its page (${whence}; printed on this console only)`);
 		return secrets;
@@ -166,13 +172,12 @@ export class ProvisioningPortal implements StationListener {
 
 	/** Open the access point and the page; `why` says what brought the device here. */
 	start(why: string): void {
-		if (this.#listener)
-			return;
+		if (this.#listener) return;
 		this.#lastProblem = why;
 		const { ssid } = this.options;
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
-		const { passphrase, code } = this.prepare();		// with the radio on; printed again for a console opened since boot
+		const { passphrase, code } = this.prepare(); // with the radio on; printed again for a console opened since boot
 		WiFi.accessPoint(passphrase ? { ssid, password: passphrase } : { ssid });
 		this.#run = new PortalRun(code);
 		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log });
@@ -189,15 +194,13 @@ export class ProvisioningPortal implements StationListener {
 
 	/** StationListener: a join that fails while the portal waits for one ends the wait (joinFailed). */
 	onStateChange(state: StationState, cause: string): void {
-		if (state === "disconnected")
-			this.joinFailed(cause);
+		if (state === "disconnected") this.joinFailed(cause);
 	}
 
 	/** The network entered on the page could not be joined: the page takes credentials again, and /status says why. */
 	joinFailed(cause: string): void {
 		const run = this.#run;
-		if (run?.joining === undefined)
-			return;
+		if (run?.joining === undefined) return;
 		this.#lastProblem = `"${run.joining}" failed: ${cause}`;
 		run.joining = undefined;
 		log.info(`${this.#lastProblem}; the page takes credentials again`);
@@ -218,11 +221,10 @@ export class ProvisioningPortal implements StationListener {
 
 	/** From a connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
-		if (this.#run)
-			this.#run.exchanges--;
-		if (error)
-			log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
-		if (cause !== CloseCause.LOCAL)		// closed here once answered
+		if (this.#run) this.#run.exchanges--;
+		if (error) log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
+		if (cause !== CloseCause.LOCAL)
+			// closed here once answered
 			log.info(`connection from ${connection.peer} ended: ${reason}`);
 	}
 
@@ -233,21 +235,26 @@ export class ProvisioningPortal implements StationListener {
 	 */
 	answer(method: string, path: string, query: string, body: Uint8Array, length: number): PortalAnswer {
 		const read = path === "/" || path === "/index.html" || path === "/status";
-		if (!read && path !== "/join" && path !== "/forget")
-			return { status: 404, type: text, body: "not found\n" };
-		if (method !== (read ? "GET" : "POST"))
-			return { status: 405, type: text, body: "method not allowed\n", headers: [["Allow", read ? "GET" : "POST"]] };
-		if (path !== "/status" && read)
-			return { status: 200, type: "text/html; charset=utf-8", body: page };
+		if (!read && path !== "/join" && path !== "/forget") return { status: 404, type: text, body: "not found\n" };
+		if (method !== (read ? "GET" : "POST")) return { status: 405, type: text, body: "method not allowed\n", headers: [["Allow", read ? "GET" : "POST"]] };
+		if (path !== "/status" && read) return { status: 200, type: "text/html; charset=utf-8", body: page };
 		const given = method === "GET" ? queryField(query, "code") : formField(body, length, "code");
 		const run = this.#run;
 		const refused = this.#refusal(run, given);
-		if (refused || !run)
-			return refused!;
+		if (refused || !run) return refused!;
 		if (path === "/status")
-			return { status: 200, type: "application/json", body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem, joining: run.joining }) };
+			return {
+				status: 200,
+				type: "application/json",
+				body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem, joining: run.joining }),
+			};
 		if (run.joining !== undefined)
-			return { status: 503, type: text, body: `the device is trying "${run.joining}": ask again if that fails (GET /status says)\n`, headers: [["Retry-After", String(joiningRetryAfter)]] };
+			return {
+				status: 503,
+				type: text,
+				body: `the device is trying "${run.joining}": ask again if that fails (GET /status says)\n`,
+				headers: [["Retry-After", String(joiningRetryAfter)]],
+			};
 		if (path === "/forget") {
 			const had = this.options.credentials.forget();
 			log.info(had ? "saved credentials forgotten" : "no saved credentials to forget");
@@ -255,19 +262,17 @@ export class ProvisioningPortal implements StationListener {
 		}
 		const credentials = { ssid: formField(body, length, "ssid") ?? "", password: formField(body, length, "password") ?? "" };
 		const problem = credentialsProblem(credentials);
-		if (problem)
-			return { status: 400, type: text, body: `${problem}\n` };
+		if (problem) return { status: 400, type: text, body: `${problem}\n` };
 		this.options.credentials.save(credentials);
 		run.joining = credentials.ssid;
 		log.info(`credentials for "${credentials.ssid}" saved; joining`);
-		return { status: 200, type: text, body: `Saved. Joining "${credentials.ssid}"…\n`, then: () => this.onCredentials(credentials) };
+		return { status: 200, type: text, body: `Saved. Joining "${credentials.ssid}"…\n`, afterward: () => this.onCredentials(credentials) };
 	}
 
 	/** Undefined for the right code; else the answer: 403 (wrong or missing, counted) or 429 (too many lately). */
 	#refusal(run: PortalRun | undefined, given: string | undefined): PortalAnswer | undefined {
-		const check = run ? run.guard.check(given ?? "") : codeWrong;		// no run: the portal stopped while this request came
-		if (check === codeRight)
-			return undefined;
+		const check = run ? run.guard.check(given ?? "") : codeWrong; // no run: the portal stopped while this request came
+		if (check === codeRight) return undefined;
 		if (check === codeWrong) {
 			log.warn(given === undefined ? "a request without the code refused" : "a wrong code refused");
 			return { status: 403, type: text, body: given === undefined ? "the code is missing (it is printed on the device's console)\n" : "wrong code\n" };
@@ -293,8 +298,7 @@ class PortalRun {
 
 /** A field of a request target's query ("code=…&…"), decoded as a form's. */
 function queryField(query: string, name: string): string | undefined {
-	if (!query)
-		return undefined;
+	if (!query) return undefined;
 	const bytes = new Uint8Array(ArrayBuffer.fromString(query));
 	return formField(bytes, bytes.length, name);
 }
@@ -349,32 +353,24 @@ class HttpExchange implements TcpHandler {
 			let count: number;
 			if (!this.#method) {
 				count = connection.read(this.#input);
-				if (count && this.#parser.feed(this.#input.subarray(0, count)))
-					this.#headDone(connection);
-			}
-			else {
+				if (count && this.#parser.feed(this.#input.subarray(0, count))) this.#headDone(connection);
+			} else {
 				count = connection.read(this.#input.subarray(this.#bodyBytes, this.#bodyLength));
 				this.#bodyBytes += count;
 			}
-			if (this.#method && !this.#out && this.#bodyBytes >= this.#bodyLength)
-				this.#answer(connection);
-			else if (!count)
-				return;		// nothing could be read: the connection closed meanwhile
+			if (this.#method && !this.#out && this.#bodyBytes >= this.#bodyLength) this.#answer(connection);
+			else if (!count) return; // nothing could be read: the connection closed meanwhile
 		}
 		// One request per connection: anything after it (or after an early answer) is read and discarded.
-		while (this.#out && connection.readable && connection.read(this.#input))
-			this.#discarded = true;
-		if (this.#discarded && this.#lingerEnd)
-			this.#linger(connection);		// the peer still sends: linger on, up to the end
+		while (this.#out && connection.readable && connection.read(this.#input)) this.#discarded = true;
+		if (this.#discarded && this.#lingerEnd) this.#linger(connection); // the peer still sends: linger on, up to the end
 	}
 
 	onWritable(connection: TcpConnection): void {
 		const out = this.#out;
-		if (!out || this.#lingerEnd)
-			return;
+		if (!out || this.#lingerEnd) return;
 		this.#sent += connection.write(out.subarray(this.#sent));
-		if (this.#sent < out.length)
-			return;
+		if (this.#sent < out.length) return;
 		if (!this.#whole || this.#discarded) {
 			this.#lingerEnd = Date.now() + lingerTime;
 			this.#linger(connection);
@@ -392,10 +388,13 @@ class HttpExchange implements TcpHandler {
 			this.#close(connection);
 			return;
 		}
-		this.#timer = Timer.set(() => {
-			this.#timer = undefined;
-			this.#close(connection);
-		}, Math.min(lingerQuiet, left));
+		this.#timer = Timer.set(
+			() => {
+				this.#timer = undefined;
+				this.#close(connection);
+			},
+			Math.min(lingerQuiet, left),
+		);
 	}
 
 	#close(connection: TcpConnection): void {
@@ -411,21 +410,17 @@ class HttpExchange implements TcpHandler {
 
 	#headDone(connection: TcpConnection): void {
 		const { head, error, rest } = this.#parser;
-		if (error || !head)
-			return this.#respond(connection, error?.status ?? 400, "text/plain", `${error?.message ?? "bad request"}\n`);
+		if (error || !head) return this.#respond(connection, error?.status ?? 400, "text/plain", `${error?.message ?? "bad request"}\n`);
 		this.#method = head.method;
 		const question = head.target.indexOf("?");
 		this.#path = question < 0 ? head.target : head.target.slice(0, question);
 		this.#query = question < 0 ? "" : head.target.slice(question + 1);
 		// The body's length: Content-Length digits only (RFC 7230 3.3.2); no transfer coding is taken (411, 3.3.3).
-		if (head.headers.has("transfer-encoding"))
-			return this.#respond(connection, 411, "text/plain", "send the form with a Content-Length\n");
+		if (head.headers.has("transfer-encoding")) return this.#respond(connection, 411, "text/plain", "send the form with a Content-Length\n");
 		const length = head.headers.get("content-length") ?? "0";
 		this.#bodyLength = digitsValue(length);
-		if (this.#bodyLength < 0)
-			return this.#respond(connection, 400, "text/plain", "malformed Content-Length\n");
-		if (this.#bodyLength > bodyLimit)
-			return this.#respond(connection, 413, "text/plain", `the form is limited to ${bodyLimit} bytes\n`);
+		if (this.#bodyLength < 0) return this.#respond(connection, 400, "text/plain", "malformed Content-Length\n");
+		if (this.#bodyLength > bodyLimit) return this.#respond(connection, 413, "text/plain", `the form is limited to ${bodyLimit} bytes\n`);
 		if (rest) {
 			const take = new Uint8Array(rest, 0, Math.min(rest.byteLength, this.#bodyLength));
 			this.#input.set(take);
@@ -437,7 +432,7 @@ class HttpExchange implements TcpHandler {
 		this.#whole = true;
 		const answer = this.#portal.answer(this.#method, this.#path, this.#query, this.#input, this.#bodyLength);
 		log.info(`${this.#method} ${this.#path} from ${connection.peer}: ${answer.status}`);
-		this.#then = answer.then;
+		this.#then = answer.afterward;
 		this.#respond(connection, answer.status, answer.type, answer.body, answer.headers);
 	}
 
@@ -450,13 +445,11 @@ class HttpExchange implements TcpHandler {
 
 /** The value of 1 to 9 ASCII digits; -1 for anything else (empty, signs, spaces, a list). */
 function digitsValue(text: string): number {
-	if (text.length < 1 || text.length > 9)
-		return -1;
+	if (text.length < 1 || text.length > 9) return -1;
 	let value = 0;
 	for (let i = 0; i < text.length; i++) {
 		const c = text.charCodeAt(i);
-		if (c < 0x30 || c > 0x39)
-			return -1;
+		if (c < 0x30 || c > 0x39) return -1;
 		value = value * 10 + c - 0x30;
 	}
 	return value;

@@ -13,11 +13,11 @@
  * of sleeping and hoping. Every state change is logged with its cause.
  */
 
-import WiFi from "wifi";
+import { Backoff } from "modules/backoff";
+import { Log } from "modules/log";
 import Net from "net";
 import Timer from "timer";
-import { Log } from "modules/log";
-import { Backoff } from "modules/backoff";
+import WiFi from "wifi";
 
 const log = new Log("wifi");
 
@@ -112,8 +112,7 @@ export class Station {
 
 	#set(state: StationState, cause: string): void {
 		this.state = state;
-		for (const listener of this.#listeners)
-			listener.onStateChange?.(state, cause);
+		for (const listener of this.#listeners) listener.onStateChange?.(state, cause);
 	}
 
 	#join(cause: string): void {
@@ -121,21 +120,17 @@ export class Station {
 		this.#set("connecting", cause);
 		log.info(`connecting to "${ssid}" (attempt ${this.failures + 1}, ${cause})`);
 		const credentials = password ? { ssid, password } : { ssid };
-		if (this.#wifi)
-			WiFi.connect(credentials);
-		else
-			this.#wifi = new WiFi(credentials, (message: string, reason?: number) => this.#onMessage(message, reason));
+		if (this.#wifi) WiFi.connect(credentials);
+		else this.#wifi = new WiFi(credentials, (message: string, reason?: number) => this.#onMessage(message, reason));
 		Timer.clear(this.#timer);
 		this.#timer = Timer.set(() => {
 			this.#timer = undefined;
-			if (this.state === "connecting" || this.state === "connected")
-				this.#failed(`no address within ${connectTimeout} ms`);
+			if (this.state === "connecting" || this.state === "connected") this.#failed(`no address within ${connectTimeout} ms`);
 		}, connectTimeout);
 	}
 
 	#onMessage(message: string, reason?: number): void {
-		if (this.#stopped)
-			return;
+		if (this.#stopped) return;
 		try {
 			switch (message) {
 				case WiFi.connected:
@@ -149,8 +144,7 @@ export class Station {
 					this.address = String(Net.get("IP") ?? "");
 					this.#set("got-ip", "DHCP");
 					log.info(`got IP: ${this.address}`);
-					for (const listener of this.#listeners)
-						listener.onGotIP?.(this.address);
+					for (const listener of this.#listeners) listener.onGotIP?.(this.address);
 					break;
 				case WiFi.lostIP:
 				case WiFi.disconnected: {
@@ -159,17 +153,13 @@ export class Station {
 						this.address = undefined;
 						this.#set("disconnected", cause);
 						log.warn(`link lost (${cause})`);
-						for (const listener of this.#listeners)
-							listener.onLost?.(cause);
+						for (const listener of this.#listeners) listener.onLost?.(cause);
 						this.#retry(cause);
-					}
-					else if (this.state === "connecting" || this.state === "connected")
-						this.#failed(cause);
+					} else if (this.state === "connecting" || this.state === "connected") this.#failed(cause);
 					break;
 				}
 			}
-		}
-		catch (e) {
+		} catch (e) {
 			log.error(`station: ${(e as Error).message}`);
 		}
 	}
@@ -177,16 +167,14 @@ export class Station {
 	#failed(cause: string): void {
 		Timer.clear(this.#timer);
 		this.#timer = undefined;
-		const delay = this.#backoff.next()!;		// no maxAttempts: always a delay
+		const delay = this.#backoff.next()!; // no maxAttempts: always a delay
 		this.#set("disconnected", cause);
 		log.warn(`join failed: ${cause} (${this.failures} failed)`);
 		if (this.failures === this.options.retries) {
 			log.warn(`giving up quick retries after ${this.failures} attempts; backing off`);
-			for (const listener of this.#listeners)
-				listener.onGiveUp?.(cause);
+			for (const listener of this.#listeners) listener.onGiveUp?.(cause);
 		}
-		if (!this.#stopped)
-			this.#retry(cause, delay);
+		if (!this.#stopped) this.#retry(cause, delay);
 	}
 
 	/** Join again after `delay` (a link lost: after retryDelay); past the quick retries, say so. */
@@ -198,8 +186,7 @@ export class Station {
 		Timer.clear(this.#timer);
 		this.#timer = Timer.set(() => {
 			this.#timer = undefined;
-			if (!this.#stopped)
-				this.#join(`retry after ${cause}`);
+			if (!this.#stopped) this.#join(`retry after ${cause}`);
 		}, delay);
 	}
 }

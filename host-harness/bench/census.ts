@@ -8,8 +8,8 @@
  * nothing is open to a network: it needs the debugger's connection.
  */
 
-import type { XsbugLogServer } from "../xsbug/log-server.js";
 import { compileProgram } from "../xsbug/compile.js";
+import type { XsbugLogServer } from "../xsbug/log-server.js";
 
 /** One WebSocket route: its connections (onOpen to onClose), the clients lagging behind its broadcasts, whether its handler follows the log. */
 export interface RouteCensus {
@@ -88,10 +88,8 @@ export function censusPrograms(): { start: Uint8Array; read: Uint8Array } {
 /** Read the census of a machine whose xsbug server ran censusPrograms().start at its start. */
 export async function readCensus(server: XsbugLogServer, machine?: string): Promise<Census> {
 	const result = await server.evaluate(censusPrograms().read, machine, 20_000);
-	if (!result.ok)
-		throw new Error(`the census program threw: ${result.exception}`);
-	if (!result.value.startsWith("{"))
-		throw new Error(`the census program answered: ${result.value}`);
+	if (!result.ok) throw new Error(`the census program threw: ${result.exception}`);
+	if (!result.value.startsWith("{")) throw new Error(`the census program answered: ${result.value}`);
 	return JSON.parse(result.value) as Census;
 }
 
@@ -102,20 +100,15 @@ export function heldBeyondIdle(census: Census): string[] {
 		const name = `${s.kind} :${s.port}`;
 		for (const key of ["sockets", "handshakes", "clients", "served", "waiting"] as const) {
 			const value = s[key];
-			if (value !== undefined && value !== 0)
-				held.push(`${name} ${key} ${value}`);
+			if (value !== undefined && value !== 0) held.push(`${name} ${key} ${value}`);
 		}
 		for (const route of s.routes ?? []) {
-			if (route.count)
-				held.push(`${name} route ${route.path} count ${route.count}`);
-			if (route.lagging)
-				held.push(`${name} route ${route.path} lagging ${route.lagging}`);
-			if (route.following)
-				held.push(`${name} route ${route.path} still following the log`);
+			if (route.count) held.push(`${name} route ${route.path} count ${route.count}`);
+			if (route.lagging) held.push(`${name} route ${route.path} lagging ${route.lagging}`);
+			if (route.following) held.push(`${name} route ${route.path} still following the log`);
 		}
 	}
-	if (census.logFollowed)
-		held.push("modules/log still has a follower (followLog)");
+	if (census.logFollowed) held.push("modules/log still has a follower (followLog)");
 	return held;
 }
 
@@ -124,8 +117,7 @@ export function formatCensus(census: Census): string {
 	const parts = census.servers.map(s => {
 		if (s.kind === "WebSocketServer")
 			return `WebSocketServer :${s.port} sockets ${s.sockets} handshakes ${s.handshakes} clients ${s.clients}, routes ${(s.routes ?? []).map(r => `${r.path} ${r.count}${r.lagging ? ` (${r.lagging} lagging)` : ""}${r.following ? " following" : ""}`).join(", ")}`;
-		if (s.kind === "TcpServer")
-			return `TcpServer :${s.port} served ${s.served} waiting ${s.waiting}`;
+		if (s.kind === "TcpServer") return `TcpServer :${s.port} served ${s.served} waiting ${s.waiting}`;
 		return `${s.kind} :${s.port}`;
 	});
 	parts.push(census.logFollowed ? "log followed" : "log not followed");

@@ -20,7 +20,22 @@
 import type { ChurnCase, ChurnTarget } from "./churn-case.js";
 import type { Route } from "./churn-clients.js";
 import { pageCases, tcpCases } from "./churn-service-cases.js";
-import { beyondSpareSockets, closeFromClient, closeUnanswered, closeWithoutCode, commandsThenClose, finWithoutClose, handshakeTimeout, heartbeatLoss, refusedAtCapacity, relayed, resetByClient, slowConsumers, tooBig, unmaskedFrame } from "./churn-ws-cases.js";
+import {
+	beyondSpareSockets,
+	closeFromClient,
+	closeUnanswered,
+	closeWithoutCode,
+	commandsThenClose,
+	finWithoutClose,
+	handshakeTimeout,
+	heartbeatLoss,
+	refusedAtCapacity,
+	relayed,
+	resetByClient,
+	slowConsumers,
+	tooBig,
+	unmaskedFrame,
+} from "./churn-ws-cases.js";
 
 /** Every case of the churn: each WebSocket route with each end, the page, the TCP and UDP echo. */
 export function churnCases(target: Pick<ChurnTarget, "tcpMaxClients" | "tcpBacklog" | "slowConsumers">): ChurnCase[] {
@@ -28,16 +43,13 @@ export function churnCases(target: Pick<ChurnTarget, "tcpMaxClients" | "tcpBackl
 	const cases: ChurnCase[] = [];
 	for (const route of routes) {
 		cases.push(closeFromClient(route), closeWithoutCode(route), resetByClient(route), finWithoutClose(route), unmaskedFrame(route));
-		if (route !== "echo")
-			cases.push(tooBig(route, route === "broadcast" ? 2000 : 200));		// the echo streams: no limit
+		if (route !== "echo") cases.push(tooBig(route, route === "broadcast" ? 2000 : 200)); // the echo streams: no limit
 		cases.push(heartbeatLoss(route), closeUnanswered(route));
 	}
 	cases.push(relayed(), commandsThenClose(), handshakeTimeout(), refusedAtCapacity(), beyondSpareSockets());
-	if (target.slowConsumers)
-		cases.push(slowConsumers());
+	if (target.slowConsumers) cases.push(slowConsumers());
 	cases.push(...pageCases(), ...tcpCases());
 	const backlog = cases.find(c => c.end.startsWith("backlog"));
-	if (backlog)
-		backlog.connections = target.tcpMaxClients + target.tcpBacklog + 2;
+	if (backlog) backlog.connections = target.tcpMaxClients + target.tcpBacklog + 2;
 	return cases;
 }

@@ -7,11 +7,11 @@
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import WebSocket from "ws";
+import { newKey, RawConnection, upgradeRequest } from "../conformance/client.js";
+import { frame, Op } from "../conformance/frames.js";
 import type { Endpoint } from "../device/targets.js";
-import { RawConnection, newKey, upgradeRequest } from "../conformance/client.js";
-import { Op, frame } from "../conformance/frames.js";
 import { closed } from "../oracle/ws-echo.js";
-import { ChurnTarget, Service, WAIT, sleep } from "./churn-case.js";
+import { type ChurnTarget, type Service, sleep, WAIT } from "./churn-case.js";
 
 export function wsUrl(target: ChurnTarget, path: string): string {
 	return `ws://${target.host}:${target.wsPort}${path}`;
@@ -19,8 +19,7 @@ export function wsUrl(target: ChurnTarget, path: string): string {
 
 function portOf(socket: net.Socket | undefined): number {
 	const port = socket?.localPort;
-	if (!port)
-		throw new Error("a client socket has no local port");
+	if (!port) throw new Error("a client socket has no local port");
 	return port;
 }
 
@@ -54,12 +53,13 @@ export async function openQuiet(url: string): Promise<WsClient> {
 		ws.once("unexpected-response", (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
 	});
 	return {
-		ws, port: wsPort(ws), messages,
+		ws,
+		port: wsPort(ws),
+		messages,
 		async next() {
 			const deadline = Date.now() + WAIT;
 			while (messages.length <= taken) {
-				if (Date.now() > deadline || ws.readyState > WebSocket.OPEN)
-					throw new Error("no WebSocket message came");
+				if (Date.now() > deadline || ws.readyState > WebSocket.OPEN) throw new Error("no WebSocket message came");
 				await new Promise<void>(resolve => {
 					wake = resolve;
 					setTimeout(resolve, 100);
@@ -74,8 +74,7 @@ export async function closeWith1000({ ws }: WsClient): Promise<void> {
 	const done = closed(ws, WAIT);
 	ws.close(1000, "done");
 	const { code } = await done;
-	if (code !== 1000)
-		throw new Error(`Close 1000 answered with ${code}`);
+	if (code !== 1000) throw new Error(`Close 1000 answered with ${code}`);
 }
 
 /** A raw connection through the handshake on `path`. */
@@ -85,8 +84,7 @@ export async function rawOpen(target: ChurnTarget, path: string): Promise<RawCon
 }
 
 export async function serverClosedTcp(connection: RawConnection, what: string, timeoutMs = WAIT): Promise<void> {
-	if (!await connection.waitFor(() => connection.tcpClosed, timeoutMs))
-		throw new Error(`${what}: the device did not close TCP within ${timeoutMs} ms`);
+	if (!(await connection.waitFor(() => connection.tcpClosed, timeoutMs))) throw new Error(`${what}: the device did not close TCP within ${timeoutMs} ms`);
 }
 
 /**
@@ -137,12 +135,10 @@ export class Watched {
 	}
 
 	until(test: () => boolean, what: string, timeoutMs = WAIT): Promise<void> {
-		if (test())
-			return Promise.resolve();
+		if (test()) return Promise.resolve();
 		return new Promise((resolve, reject) => {
 			const check = () => {
-				if (!test())
-					return;
+				if (!test()) return;
 				clearTimeout(timer);
 				this.#waiters.delete(check);
 				resolve();
@@ -156,8 +152,7 @@ export class Watched {
 	}
 
 	#notify(): void {
-		for (const waiter of [...this.#waiters])
-			waiter();
+		for (const waiter of [...this.#waiters]) waiter();
 	}
 }
 
@@ -167,8 +162,7 @@ export async function silentWs(target: ChurnTarget, path: string): Promise<Watch
 	client.socket.write(upgradeRequest(new URL(wsUrl(target, path)), newKey()));
 	await client.until(() => client.received.includes("\r\n\r\n"), "the 101 answer");
 	const status = client.received.subarray(0, 12).toString("latin1");
-	if (status !== "HTTP/1.1 101")
-		throw new Error(`upgrade answered ${client.received.subarray(0, client.received.indexOf("\r\n")).toString("latin1")}`);
+	if (status !== "HTTP/1.1 101") throw new Error(`upgrade answered ${client.received.subarray(0, client.received.indexOf("\r\n")).toString("latin1")}`);
 	client.received = client.received.subarray(client.received.indexOf("\r\n\r\n") + 4);
 	return client;
 }
@@ -185,9 +179,8 @@ export async function wsSockets(target: ChurnTarget): Promise<number> {
 
 /** Wait until the WebSocket server holds no socket (a run alone on the server). */
 export async function socketsDown(target: ChurnTarget): Promise<void> {
-	for (const deadline = Date.now() + WAIT; await wsSockets(target) > 0;) {
-		if (Date.now() > deadline)
-			throw new Error("the WebSocket server still holds a socket of a client that reset");
+	for (const deadline = Date.now() + WAIT; (await wsSockets(target)) > 0; ) {
+		if (Date.now() > deadline) throw new Error("the WebSocket server still holds a socket of a client that reset");
 		await sleep(100);
 	}
 }
@@ -203,13 +196,9 @@ export async function exercise(route: Route, client: WsClient): Promise<void> {
 	if (route === "echo") {
 		const message = randomBytes(64);
 		client.ws.send(message);
-		if (!(await client.next()).equals(message))
-			throw new Error("the echo came back different");
-	}
-	else if (route === "broadcast")
-		client.ws.send(randomBytes(32));
-	else
-		await client.next();		// the log route sends the line of this follower's own arrival
+		if (!(await client.next()).equals(message)) throw new Error("the echo came back different");
+	} else if (route === "broadcast") client.ws.send(randomBytes(32));
+	else await client.next(); // the log route sends the line of this follower's own arrival
 }
 
 /** The bytes that show a raw client is through, before it ends: a message (the log route ignores it). */

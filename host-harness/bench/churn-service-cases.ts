@@ -6,19 +6,22 @@
 
 import { randomBytes } from "node:crypto";
 import { udpSender } from "../oracle/udp-echo.js";
-import { ChurnCase, WAIT, sleep } from "./churn-case.js";
-import { Watched, socketsDown, statusOf } from "./churn-clients.js";
+import { type ChurnCase, sleep, WAIT } from "./churn-case.js";
+import { socketsDown, statusOf, Watched } from "./churn-clients.js";
 
 function httpRequest(name: string, request: string, check: (answer: Buffer) => string | undefined, weight = 2): ChurnCase {
 	return {
-		service: "page", end: name, server: "ws", connections: 1, weight,
+		service: "page",
+		end: name,
+		server: "ws",
+		connections: 1,
+		weight,
 		async run(target) {
 			const client = await Watched.connect({ host: target.host, port: target.wsPort });
 			client.socket.write(request.replace("{host}", `${target.host}:${target.wsPort}`));
 			await client.until(() => client.closed, `the answer to ${name}`);
 			const problem = check(client.received);
-			if (problem)
-				throw new Error(`${name}: ${problem}`);
+			if (problem) throw new Error(`${name}: ${problem}`);
 			return [client.port];
 		},
 	};
@@ -34,23 +37,41 @@ const expectStatus = (status: number, body?: (b: Buffer) => string | undefined) 
 
 export function pageCases(): ChurnCase[] {
 	return [
-		httpRequest("GET / (200)", "GET / HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: gzip\r\n\r\n", expectStatus(200, b => (b.length ? undefined : "no body")), 4),
-		httpRequest("GET /routes.json (200)", "GET /routes.json HTTP/1.1\r\nHost: {host}\r\n\r\n", expectStatus(200, b => {
-			try {
-				return typeof JSON.parse(b.toString()).echo === "string" ? undefined : "no echo path in it";
-			}
-			catch {
-				return `not JSON: ${b.toString().slice(0, 40)}`;
-			}
-		}), 4),
-		httpRequest("HEAD / (200, no body)", "HEAD / HTTP/1.1\r\nHost: {host}\r\n\r\n", expectStatus(200, b => (b.length ? `${b.length} body bytes` : undefined))),
+		httpRequest(
+			"GET / (200)",
+			"GET / HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: gzip\r\n\r\n",
+			expectStatus(200, b => (b.length ? undefined : "no body")),
+			4,
+		),
+		httpRequest(
+			"GET /routes.json (200)",
+			"GET /routes.json HTTP/1.1\r\nHost: {host}\r\n\r\n",
+			expectStatus(200, b => {
+				try {
+					return typeof JSON.parse(b.toString()).echo === "string" ? undefined : "no echo path in it";
+				} catch {
+					return `not JSON: ${b.toString().slice(0, 40)}`;
+				}
+			}),
+			4,
+		),
+		httpRequest(
+			"HEAD / (200, no body)",
+			"HEAD / HTTP/1.1\r\nHost: {host}\r\n\r\n",
+			expectStatus(200, b => (b.length ? `${b.length} body bytes` : undefined)),
+		),
 		httpRequest("POST / (405)", "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n", expectStatus(405)),
 		httpRequest("GET a path nothing serves (404)", "GET /nothing-here HTTP/1.1\r\nHost: {host}\r\n\r\n", expectStatus(404)),
 		// A reset that may come before the device accepts: the simulator then names the peer wrongly (lin tcp.c's
 		// getpeername on a reset socket), so its log cannot say this port closed; the server's census says when
 		// it holds no socket again, which only a run alone on the server can ask.
 		{
-			service: "page", end: "reset (RST) mid-request", server: "ws", exclusive: true, connections: 1, weight: 1,
+			service: "page",
+			end: "reset (RST) mid-request",
+			server: "ws",
+			exclusive: true,
+			connections: 1,
+			weight: 1,
 			async run(target) {
 				const client = await Watched.connect({ host: target.host, port: target.wsPort });
 				client.socket.write("GET / HTTP/1.1\r\nHo");
@@ -61,7 +82,12 @@ export function pageCases(): ChurnCase[] {
 			},
 		},
 		{
-			service: "page", end: "reset (RST) as soon as the request is sent", server: "ws", exclusive: true, connections: 1, weight: 1,
+			service: "page",
+			end: "reset (RST) as soon as the request is sent",
+			server: "ws",
+			exclusive: true,
+			connections: 1,
+			weight: 1,
 			async run(target) {
 				const client = await Watched.connect({ host: target.host, port: target.wsPort });
 				client.socket.write(`GET / HTTP/1.1\r\nHost: ${target.host}\r\n\r\n`);
@@ -71,7 +97,11 @@ export function pageCases(): ChurnCase[] {
 			},
 		},
 		{
-			service: "page", end: "reset (RST) once the answer begins", server: "ws", connections: 1, weight: 2,
+			service: "page",
+			end: "reset (RST) once the answer begins",
+			server: "ws",
+			connections: 1,
+			weight: 2,
 			async run(target) {
 				const client = await Watched.connect({ host: target.host, port: target.wsPort });
 				client.socket.write(`GET / HTTP/1.1\r\nHost: ${target.host}\r\n\r\n`);
@@ -81,7 +111,11 @@ export function pageCases(): ChurnCase[] {
 			},
 		},
 		{
-			service: "page", end: "FIN mid-request", server: "ws", connections: 1, weight: 2,
+			service: "page",
+			end: "FIN mid-request",
+			server: "ws",
+			connections: 1,
+			weight: 2,
 			async run(target) {
 				const client = await Watched.connect({ host: target.host, port: target.wsPort });
 				client.socket.end("GET /routes.json HTTP/1.1\r\nHost:");
@@ -99,14 +133,17 @@ async function tcpEcho(client: Watched, size: number): Promise<void> {
 	const before = client.received.length;
 	client.socket.write(payload);
 	await client.until(() => client.received.length >= before + size, `the echo of ${size} bytes`);
-	if (!client.received.subarray(before, before + size).equals(payload))
-		throw new Error("the TCP echo came back different");
+	if (!client.received.subarray(before, before + size).equals(payload)) throw new Error("the TCP echo came back different");
 }
 
 export function tcpCases(): ChurnCase[] {
 	return [
 		{
-			service: "TCP echo", end: "FIN from the client", server: "tcp", connections: 1, weight: 6,
+			service: "TCP echo",
+			end: "FIN from the client",
+			server: "tcp",
+			connections: 1,
+			weight: 6,
 			async run(target) {
 				const client = await Watched.connect(target.tcp);
 				await tcpEcho(client, 1024);
@@ -116,7 +153,11 @@ export function tcpCases(): ChurnCase[] {
 			},
 		},
 		{
-			service: "TCP echo", end: "half-close with data in flight", server: "tcp", connections: 1, weight: 3,
+			service: "TCP echo",
+			end: "half-close with data in flight",
+			server: "tcp",
+			connections: 1,
+			weight: 3,
 			async run(target) {
 				const client = await Watched.connect(target.tcp);
 				const payload = randomBytes(4096);
@@ -130,7 +171,11 @@ export function tcpCases(): ChurnCase[] {
 			},
 		},
 		{
-			service: "TCP echo", end: "reset (RST) mid-stream", server: "tcp", connections: 1, weight: 3,
+			service: "TCP echo",
+			end: "reset (RST) mid-stream",
+			server: "tcp",
+			connections: 1,
+			weight: 3,
 			async run(target) {
 				const client = await Watched.connect(target.tcp);
 				client.socket.write(randomBytes(16 * 1024));
@@ -140,7 +185,11 @@ export function tcpCases(): ChurnCase[] {
 			},
 		},
 		{
-			service: "TCP echo", end: "idle timeout", server: "tcp", connections: 1, weight: 0.4,
+			service: "TCP echo",
+			end: "idle timeout",
+			server: "tcp",
+			connections: 1,
+			weight: 0.4,
 			async run(target) {
 				const client = await Watched.connect(target.tcp);
 				await tcpEcho(client, 16);
@@ -151,8 +200,12 @@ export function tcpCases(): ChurnCase[] {
 		{
 			// Every slot served, the backlog's place taken by one that then resets (pruned), taken again,
 			// one more refused; a slot freed serves the one waiting.
-			service: "TCP echo", end: "backlog: gone while waiting, refused beyond, waiting then served", server: "tcp", exclusive: true,
-			connections: 0, weight: 0.5,
+			service: "TCP echo",
+			end: "backlog: gone while waiting, refused beyond, waiting then served",
+			server: "tcp",
+			exclusive: true,
+			connections: 0,
+			weight: 0.5,
 			async run(target) {
 				const served: Watched[] = [];
 				const others: Watched[] = [];
@@ -169,45 +222,40 @@ export function tcpCases(): ChurnCase[] {
 					};
 					const gone = await waits();
 					gone.socket.resetAndDestroy();
-					await target.deviceLetGo(gone.port);		// the sweep finds it gone while waiting
+					await target.deviceLetGo(gone.port); // the sweep finds it gone while waiting
 					const waiting = await waits();
 					waiting.socket.write("waiting");
-					for (let i = 1; i < target.tcpBacklog; i++)
-						await waits();		// (a larger backlog: fill it)
+					for (let i = 1; i < target.tcpBacklog; i++) await waits(); // (a larger backlog: fill it)
 					const refused = await Watched.connect(target.tcp);
 					others.push(refused);
 					await refused.until(() => refused.closed, "a connection beyond the backlog being closed");
-					if (refused.received.length)
-						throw new Error("a connection beyond the backlog got bytes");
+					if (refused.received.length) throw new Error("a connection beyond the backlog got bytes");
 					served[0].socket.end();
 					await waiting.until(() => waiting.received.length >= 7, "the waiting connection served once a slot freed");
-					if (waiting.received.toString() !== "waiting")
-						throw new Error("the waiting connection's bytes came back different");
-					for (const client of [...served, ...others])
-						if (!client.closed && !client.socket.destroyed)
-							client.socket.end();
+					if (waiting.received.toString() !== "waiting") throw new Error("the waiting connection's bytes came back different");
+					for (const client of [...served, ...others]) if (!client.closed && !client.socket.destroyed) client.socket.end();
 					return [...served, ...others].map(c => c.port);
-				}
-				finally {
+				} finally {
 					// An exception above: no client left behind.
 					setTimeout(() => {
-						for (const client of [...served, ...others])
-							client.socket.destroy();
+						for (const client of [...served, ...others]) client.socket.destroy();
 					}, WAIT).unref();
 				}
 			},
 		},
 		{
-			service: "UDP echo", end: "one datagram echoed", server: "udp", connections: 1, weight: 4,
+			service: "UDP echo",
+			end: "one datagram echoed",
+			server: "udp",
+			connections: 1,
+			weight: 4,
 			async run(target) {
 				const sender = await udpSender(target.udp);
 				try {
 					const payload = randomBytes(64);
 					const { data } = await sender.echo(payload, WAIT);
-					if (!data.equals(payload))
-						throw new Error("a UDP echo came back different");
-				}
-				finally {
+					if (!data.equals(payload)) throw new Error("a UDP echo came back different");
+				} finally {
 					sender.close();
 				}
 				return [];

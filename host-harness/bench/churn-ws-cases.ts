@@ -8,13 +8,32 @@
 
 import { randomBytes } from "node:crypto";
 import { newKey, upgradeRequest } from "../conformance/client.js";
-import { Op, frame } from "../conformance/frames.js";
-import { ChurnCase, ChurnTarget, WAIT, sleep } from "./churn-case.js";
-import { Route, Watched, WsClient, closeWith1000, exercise, openQuiet, rawMessage, rawOpen, serverClosedTcp, serviceOf, silentWs, statusOf, wsSockets, wsUrl } from "./churn-clients.js";
+import { frame, Op } from "../conformance/frames.js";
+import { type ChurnCase, type ChurnTarget, sleep, WAIT } from "./churn-case.js";
+import {
+	closeWith1000,
+	exercise,
+	openQuiet,
+	type Route,
+	rawMessage,
+	rawOpen,
+	serverClosedTcp,
+	serviceOf,
+	silentWs,
+	statusOf,
+	Watched,
+	type WsClient,
+	wsSockets,
+	wsUrl,
+} from "./churn-clients.js";
 
 export function closeFromClient(route: Route): ChurnCase {
 	return {
-		service: serviceOf[route], end: "Close 1000 from the client", server: "ws", connections: 1, weight: 6,
+		service: serviceOf[route],
+		end: "Close 1000 from the client",
+		server: "ws",
+		connections: 1,
+		weight: 6,
 		async run(target) {
 			const client = await openQuiet(wsUrl(target, target.paths[route]));
 			await exercise(route, client);
@@ -26,16 +45,18 @@ export function closeFromClient(route: Route): ChurnCase {
 
 export function closeWithoutCode(route: Route): ChurnCase {
 	return {
-		service: serviceOf[route], end: "Close without a code", server: "ws", connections: 1, weight: 3,
+		service: serviceOf[route],
+		end: "Close without a code",
+		server: "ws",
+		connections: 1,
+		weight: 3,
 		async run(target) {
 			const c = await rawOpen(target, target.paths[route]);
 			await c.write(rawMessage());
 			c.sendClose();
 			await serverClosedTcp(c, "after a Close without a code");
-			if (!c.serverClose)
-				throw new Error("the device closed TCP without answering the Close");
-			if (c.serverClose.code !== undefined && c.serverClose.code !== 1000)
-				throw new Error(`a Close without a code answered with ${c.serverClose.code}`);
+			if (!c.serverClose) throw new Error("the device closed TCP without answering the Close");
+			if (c.serverClose.code !== undefined && c.serverClose.code !== 1000) throw new Error(`a Close without a code answered with ${c.serverClose.code}`);
 			return [c.port];
 		},
 	};
@@ -43,7 +64,11 @@ export function closeWithoutCode(route: Route): ChurnCase {
 
 export function resetByClient(route: Route): ChurnCase {
 	return {
-		service: serviceOf[route], end: route === "echo" ? "reset (RST) mid-frame" : "reset (RST)", server: "ws", connections: 1, weight: 3,
+		service: serviceOf[route],
+		end: route === "echo" ? "reset (RST) mid-frame" : "reset (RST)",
+		server: "ws",
+		connections: 1,
+		weight: 3,
 		async run(target) {
 			const c = await rawOpen(target, target.paths[route]);
 			const port = c.port;
@@ -51,12 +76,12 @@ export function resetByClient(route: Route): ChurnCase {
 				// Part of a 16 KiB frame, part of its echo seen, then the reset.
 				const whole = frame(Op.BINARY, randomBytes(16 * 1024));
 				let received = 0;
-				c.socket.on("data", (chunk: Buffer) => { received += chunk.length; });
+				c.socket.on("data", (chunk: Buffer) => {
+					received += chunk.length;
+				});
 				c.socket.write(whole.subarray(0, 8 + 2048));
 				await c.waitFor(() => received > 0, WAIT);
-			}
-			else
-				await c.write(rawMessage());
+			} else await c.write(rawMessage());
 			c.socket.resetAndDestroy();
 			return [port];
 		},
@@ -65,7 +90,11 @@ export function resetByClient(route: Route): ChurnCase {
 
 export function finWithoutClose(route: Route): ChurnCase {
 	return {
-		service: serviceOf[route], end: "FIN without a Close", server: "ws", connections: 1, weight: 3,
+		service: serviceOf[route],
+		end: "FIN without a Close",
+		server: "ws",
+		connections: 1,
+		weight: 3,
 		async run(target) {
 			const c = await rawOpen(target, target.paths[route]);
 			await c.write(rawMessage());
@@ -78,13 +107,16 @@ export function finWithoutClose(route: Route): ChurnCase {
 
 export function unmaskedFrame(route: Route): ChurnCase {
 	return {
-		service: serviceOf[route], end: "unmasked frame (1002)", server: "ws", connections: 1, weight: 3,
+		service: serviceOf[route],
+		end: "unmasked frame (1002)",
+		server: "ws",
+		connections: 1,
+		weight: 3,
 		async run(target) {
 			const c = await rawOpen(target, target.paths[route]);
 			await c.write(frame(Op.TEXT, "unmasked", { mask: false }));
 			await serverClosedTcp(c, "after an unmasked frame");
-			if (c.serverClose?.code !== 1002)
-				throw new Error(`an unmasked frame ended with ${c.serverClose ? `Close ${c.serverClose.code}` : "no Close"}, not 1002`);
+			if (c.serverClose?.code !== 1002) throw new Error(`an unmasked frame ended with ${c.serverClose ? `Close ${c.serverClose.code}` : "no Close"}, not 1002`);
 			return [c.port];
 		},
 	};
@@ -92,7 +124,11 @@ export function unmaskedFrame(route: Route): ChurnCase {
 
 export function tooBig(route: Route, size: number): ChurnCase {
 	return {
-		service: serviceOf[route], end: "message too big (1009)", server: "ws", connections: 1, weight: 3,
+		service: serviceOf[route],
+		end: "message too big (1009)",
+		server: "ws",
+		connections: 1,
+		weight: 3,
 		async run(target) {
 			const c = await rawOpen(target, target.paths[route]);
 			await c.write(frame(Op.BINARY, randomBytes(size)));
@@ -106,7 +142,11 @@ export function tooBig(route: Route, size: number): ChurnCase {
 
 export function heartbeatLoss(route: Route): ChurnCase {
 	return {
-		service: serviceOf[route], end: "heartbeat loss (never pongs)", server: "ws", connections: 1, weight: 0.4,
+		service: serviceOf[route],
+		end: "heartbeat loss (never pongs)",
+		server: "ws",
+		connections: 1,
+		weight: 0.4,
 		async run(target) {
 			const client = await silentWs(target, target.paths[route]);
 			// Dropped at the second beat after the first unanswered ping: at most two heartbeats and a sweep.
@@ -118,15 +158,18 @@ export function heartbeatLoss(route: Route): ChurnCase {
 
 export function closeUnanswered(route: Route): ChurnCase {
 	return {
-		service: serviceOf[route], end: "server-side Close never answered (closeTimeout)", server: "ws", connections: 1, weight: 0.4,
+		service: serviceOf[route],
+		end: "server-side Close never answered (closeTimeout)",
+		server: "ws",
+		connections: 1,
+		weight: 0.4,
 		async run(target) {
 			const client = await silentWs(target, target.paths[route]);
 			client.socket.write(frame(Op.TEXT, "unmasked", { mask: false }));
 			// The device sends Close 1002 and waits closeTimeout for one back that never comes.
 			await client.until(() => client.closed, "the device giving up on an unanswered Close", 2 * target.closeTimeout + WAIT);
 			const close = Buffer.from([0x88]);
-			if (!client.received.includes(close))
-				throw new Error("the device closed TCP without a Close frame first");
+			if (!client.received.includes(close)) throw new Error("the device closed TCP without a Close frame first");
 			return [client.port];
 		},
 	};
@@ -135,7 +178,11 @@ export function closeUnanswered(route: Route): ChurnCase {
 /** The broadcast's own end: two clients, one message relayed from one to the other, both leave. */
 export function relayed(): ChurnCase {
 	return {
-		service: "broadcast route", end: "a message relayed, both Close 1000", server: "ws", connections: 2, weight: 4,
+		service: "broadcast route",
+		end: "a message relayed, both Close 1000",
+		server: "ws",
+		connections: 2,
+		weight: 4,
 		async run(target) {
 			const url = wsUrl(target, target.paths.broadcast);
 			const a = await openQuiet(url);
@@ -147,8 +194,7 @@ export function relayed(): ChurnCase {
 			a.ws.send(message);
 			// Other clients of the route may be broadcasting too: this one among what b gets.
 			for (;;) {
-				if ((await b.next()).equals(message))
-					break;
+				if ((await b.next()).equals(message)) break;
 			}
 			await Promise.all([closeWith1000(a), closeWith1000(b)]);
 			return [a.port, b.port];
@@ -166,7 +212,12 @@ export function relayed(): ChurnCase {
  */
 export function slowConsumers(): ChurnCase {
 	return {
-		service: "broadcast route", end: "stopped reading: dropped 1008 too slow; a log follower stopped reading too, then reset", server: "ws", exclusive: true, connections: 3, weight: 0.3,
+		service: "broadcast route",
+		end: "stopped reading: dropped 1008 too slow; a log follower stopped reading too, then reset",
+		server: "ws",
+		exclusive: true,
+		connections: 3,
+		weight: 0.3,
 		async run(target) {
 			const slow = await silentWs(target, target.paths.broadcast);
 			const follower = await silentWs(target, target.paths.log);
@@ -175,17 +226,16 @@ export function slowConsumers(): ChurnCase {
 			const sender = await openQuiet(wsUrl(target, target.paths.broadcast));
 			const payload = randomBytes(1000);
 			let dropped = false;
-			const drop = target.deviceLogged(new RegExp(`Route ${target.paths.broadcast}: [\\d.]+:${slow.port} took no message for \\d+ ms`), 60_000)
-				.finally(() => { dropped = true; });
+			const drop = target.deviceLogged(new RegExp(`Route ${target.paths.broadcast}: [\\d.]+:${slow.port} took no message for \\d+ ms`), 60_000).finally(() => {
+				dropped = true;
+			});
 			try {
 				while (!dropped) {
-					if (sender.ws.bufferedAmount < 8192)
-						sender.ws.send(payload);
+					if (sender.ws.bufferedAmount < 8192) sender.ws.send(payload);
 					await sleep(5);
 				}
 				await drop;
-			}
-			finally {
+			} finally {
 				slow.socket.destroy();
 				follower.socket.resetAndDestroy();
 				await closeWith1000(sender).catch(() => sender.ws.terminate());
@@ -198,7 +248,11 @@ export function slowConsumers(): ChurnCase {
 /** The echo's commands: "Trigger async" (data from a timer, after the Close may have come) and "Ping". */
 export function commandsThenClose(): ChurnCase {
 	return {
-		service: "echo route", end: "Trigger async and Ping, then Close 1000", server: "ws", connections: 1, weight: 2,
+		service: "echo route",
+		end: "Trigger async and Ping, then Close 1000",
+		server: "ws",
+		connections: 1,
+		weight: 2,
 		async run(target) {
 			const client = await openQuiet(wsUrl(target, target.paths.echo));
 			const pinged = new Promise<void>(resolve => client.ws.once("ping", () => resolve()));
@@ -214,10 +268,14 @@ export function commandsThenClose(): ChurnCase {
 /** A socket that says nothing: the handshake timeout closes it. */
 export function handshakeTimeout(): ChurnCase {
 	return {
-		service: "echo route", end: "handshake timeout", server: "ws", connections: 1, weight: 0.5,
+		service: "echo route",
+		end: "handshake timeout",
+		server: "ws",
+		connections: 1,
+		weight: 0.5,
 		async run(target) {
 			const client = await Watched.connect({ host: target.host, port: target.wsPort });
-			client.socket.write(`GET ${target.paths.echo} HTTP/1.1\r\nHost: device\r\n`);		// a head that never ends
+			client.socket.write(`GET ${target.paths.echo} HTTP/1.1\r\nHost: device\r\n`); // a head that never ends
 			await client.until(() => client.closed, "the handshake timeout", 2 * target.handshakeTimeout + WAIT);
 			return [client.port];
 		},
@@ -227,18 +285,21 @@ export function handshakeTimeout(): ChurnCase {
 /** maxClients clients on the routes, then one more: 503. */
 export function refusedAtCapacity(): ChurnCase {
 	return {
-		service: "echo route", end: "refused at capacity (503)", server: "ws", exclusive: true, connections: 5, weight: 0.5,
+		service: "echo route",
+		end: "refused at capacity (503)",
+		server: "ws",
+		exclusive: true,
+		connections: 5,
+		weight: 0.5,
 		async run(target) {
 			const held = await holdClients(target);
 			try {
 				const extra = await Watched.connect({ host: target.host, port: target.wsPort });
 				extra.socket.write(upgradeRequest(new URL(wsUrl(target, target.paths.echo)), newKey()));
 				await extra.until(() => extra.closed, "the answer to a client beyond maxClients");
-				if (statusOf(extra.received) !== 503)
-					throw new Error(`a client beyond maxClients got ${statusOf(extra.received) || "no answer"}, not 503`);
+				if (statusOf(extra.received) !== 503) throw new Error(`a client beyond maxClients got ${statusOf(extra.received) || "no answer"}, not 503`);
 				return [...held.map(c => c.port), extra.port];
-			}
-			finally {
+			} finally {
 				await Promise.all(held.map(c => closeWith1000(c).catch(() => c.ws.terminate())));
 			}
 		},
@@ -248,37 +309,35 @@ export function refusedAtCapacity(): ChurnCase {
 /** maxClients clients and both spare sockets taken: one more is closed unanswered; the spares are then answered 503. */
 export function beyondSpareSockets(): ChurnCase {
 	return {
-		service: "echo route", end: "beyond the spare sockets (closed unanswered), spares answered 503", server: "ws", exclusive: true, connections: 7, weight: 0.5,
+		service: "echo route",
+		end: "beyond the spare sockets (closed unanswered), spares answered 503",
+		server: "ws",
+		exclusive: true,
+		connections: 7,
+		weight: 0.5,
 		async run(target) {
 			const held = await holdClients(target);
 			const spares: Watched[] = [];
 			try {
 				const endpoint = { host: target.host, port: target.wsPort };
-				for (let i = 0; i < 2; i++)
-					spares.push(await Watched.connect(endpoint));
+				for (let i = 0; i < 2; i++) spares.push(await Watched.connect(endpoint));
 				// Both spares accepted (the server logs no accept: its census says) before the next one arrives.
-				for (let deadline = Date.now() + WAIT; await wsSockets(target) < held.length + spares.length;) {
-					if (Date.now() > deadline)
-						throw new Error("the spare sockets were not accepted");
+				for (let deadline = Date.now() + WAIT; (await wsSockets(target)) < held.length + spares.length; ) {
+					if (Date.now() > deadline) throw new Error("the spare sockets were not accepted");
 					await sleep(50);
 				}
 				const beyond = await Watched.connect(endpoint);
 				await target.deviceLetGo(beyond.port);
 				await beyond.until(() => beyond.closed, "a connection beyond the spare sockets being closed");
-				if (beyond.received.length)
-					throw new Error(`a connection beyond the spare sockets was answered (${beyond.received.length} bytes)`);
-				for (const spare of spares)
-					spare.socket.write(upgradeRequest(new URL(wsUrl(target, target.paths.echo)), newKey()));
+				if (beyond.received.length) throw new Error(`a connection beyond the spare sockets was answered (${beyond.received.length} bytes)`);
+				for (const spare of spares) spare.socket.write(upgradeRequest(new URL(wsUrl(target, target.paths.echo)), newKey()));
 				for (const spare of spares) {
 					await spare.until(() => spare.closed, "the answer to a spare socket");
-					if (statusOf(spare.received) !== 503)
-						throw new Error(`a spare socket got ${statusOf(spare.received) || "no answer"}, not 503`);
+					if (statusOf(spare.received) !== 503) throw new Error(`a spare socket got ${statusOf(spare.received) || "no answer"}, not 503`);
 				}
 				return [...held.map(c => c.port), ...spares.map(s => s.port), beyond.port];
-			}
-			finally {
-				for (const spare of spares)
-					spare.socket.destroy();
+			} finally {
+				for (const spare of spares) spare.socket.destroy();
 				await Promise.all(held.map(c => closeWith1000(c).catch(() => c.ws.terminate())));
 			}
 		},
@@ -294,11 +353,9 @@ async function holdClients(target: ChurnTarget): Promise<WsClient[]> {
 			const route = routes[i % routes.length];
 			const client = await openQuiet(wsUrl(target, target.paths[route]));
 			held.push(client);
-			if (route !== "broadcast")
-				await exercise(route, client);
+			if (route !== "broadcast") await exercise(route, client);
 		}
-	}
-	catch (e) {
+	} catch (e) {
 		// Closed, and logged closed, before the run gives its sockets back.
 		await Promise.all(held.map(c => closeWith1000(c).catch(() => c.ws.terminate())));
 		throw e;

@@ -19,20 +19,20 @@
  * churn; after each round the census and the heaps.
  */
 
-import type { Endpoint } from "../device/targets.js";
-import { freeServicePorts } from "../lib/ports.js";
-import type { XsbugLogServer } from "../xsbug/log-server.js";
-import { closed, nextMessage, openWs } from "../oracle/ws-echo.js";
-import { connect, readBytes } from "../oracle/tcp-echo.js";
-import { udpSender } from "../oracle/udp-echo.js";
-import { churnCases } from "./churn-cases.js";
-import type { ChurnCase, ChurnTarget, Service } from "./churn-case.js";
-import { formatCensus, heldBeyondIdle, readCensus, type Census } from "./census.js";
-import { boardSlotSize, delta, type HeapReading } from "./heap.js";
-import type { MemoryDevice } from "./memory-device.js";
 import { randomBytes } from "node:crypto";
 import type * as net from "node:net";
 import type WebSocket from "ws";
+import type { Endpoint } from "../device/targets.js";
+import { freeServicePorts } from "../lib/ports.js";
+import { connect, readBytes } from "../oracle/tcp-echo.js";
+import { udpSender } from "../oracle/udp-echo.js";
+import { closed, nextMessage, openWs } from "../oracle/ws-echo.js";
+import type { XsbugLogServer } from "../xsbug/log-server.js";
+import { type Census, formatCensus, heldBeyondIdle, readCensus } from "./census.js";
+import type { ChurnCase, ChurnTarget, Service } from "./churn-case.js";
+import { churnCases } from "./churn-cases.js";
+import { boardSlotSize, delta, type HeapReading } from "./heap.js";
+import type { MemoryDevice } from "./memory-device.js";
 
 /** Connections per tier in the suite; `bench memory --churn N` runs more. */
 export const defaultChurnConnections = 1000;
@@ -44,7 +44,7 @@ export const defaultChurnConnections = 1000;
  */
 export async function churnDeviceConfig(extra: Record<string, string> = {}): Promise<Record<string, string>> {
 	return {
-		...await freeServicePorts(),
+		...(await freeServicePorts()),
 		wsBroadcastPath: "/broadcast",
 		wsHandshakeTimeout: "3000",
 		wsHeartbeat: "2000",
@@ -66,13 +66,11 @@ class LetGo {
 	readonly #pattern = /(?:Connection closed: |Connection refused from )[^\s:]+:(\d+)(?!\d)/;
 	readonly #onLog = (log: { seq: number; text: string }) => {
 		const match = this.#pattern.exec(log.text);
-		if (!match)
-			return;
+		if (!match) return;
 		const port = Number(match[1]);
 		this.#seen.set(port, log.seq);
 		const waiters = this.#waiting.get(port);
-		if (!waiters)
-			return;
+		if (!waiters) return;
 		const still = waiters.filter(w => {
 			if (log.seq > w.since) {
 				w.resolve();
@@ -80,10 +78,8 @@ class LetGo {
 			}
 			return true;
 		});
-		if (still.length)
-			this.#waiting.set(port, still);
-		else
-			this.#waiting.delete(port);
+		if (still.length) this.#waiting.set(port, still);
+		else this.#waiting.delete(port);
 	};
 
 	constructor(readonly server: XsbugLogServer) {
@@ -95,8 +91,7 @@ class LetGo {
 	}
 
 	wait(port: number, since: number, timeoutMs: number): Promise<void> {
-		if ((this.#seen.get(port) ?? -1) > since)
-			return Promise.resolve();
+		if ((this.#seen.get(port) ?? -1) > since) return Promise.resolve();
 		return new Promise((resolve, reject) => {
 			const entry = {
 				since,
@@ -147,7 +142,7 @@ class Slots {
 function shuffled<T>(items: T[], seed: number): T[] {
 	let state = seed >>> 0;
 	const random = () => {
-		state = (state + 0x6D2B79F5) >>> 0;
+		state = (state + 0x6d2b79f5) >>> 0;
 		let t = state;
 		t = Math.imul(t ^ (t >>> 15), t | 1);
 		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
@@ -166,7 +161,7 @@ export function planRound(cases: ChurnCase[], connections: number): { churnCase:
 	const total = cases.reduce((sum, c) => sum + c.weight, 0);
 	return cases.map(churnCase => ({
 		churnCase,
-		runs: Math.max(1, Math.round(connections * churnCase.weight / total / churnCase.connections)),
+		runs: Math.max(1, Math.round((connections * churnCase.weight) / total / churnCase.connections)),
 	}));
 }
 
@@ -200,7 +195,10 @@ const letGoMs = 30_000;
 export async function runRound(context: ChurnContext, connections: number, seed: number, progress?: (done: number, of: number) => void): Promise<ChurnRound> {
 	const { server, target } = context;
 	const plan = planRound(context.cases, connections);
-	const queue = shuffled(plan.flatMap(p => Array.from({ length: p.runs }, () => p.churnCase)), seed);
+	const queue = shuffled(
+		plan.flatMap(p => Array.from({ length: p.runs }, () => p.churnCase)),
+		seed,
+	);
 	const slots = { ws: new Slots(target.wsMaxClients), tcp: new Slots(target.tcpMaxClients), udp: new Slots(4) };
 	const letGo = new LetGo(server);
 	const failures: string[] = [];
@@ -219,18 +217,18 @@ export async function runRound(context: ChurnContext, connections: number, seed:
 				const ports = await churnCase.run({
 					...target,
 					deviceLetGo: (port, timeoutMs = letGoMs) => letGo.wait(port, since, timeoutMs),
-					deviceLogged: async (pattern, timeoutMs = letGoMs) => { await server.waitForLog(pattern, timeoutMs, { since }); },
+					deviceLogged: async (pattern, timeoutMs = letGoMs) => {
+						await server.waitForLog(pattern, timeoutMs, { since });
+					},
 					census: () => readCensus(server),
 				});
 				await Promise.all(ports.map(port => letGo.wait(port, since, letGoMs)));
 				made += churnCase.connections;
-			}
-			catch (e) {
+			} catch (e) {
 				failures.push(`${churnCase.service}, ${churnCase.end}: ${(e as Error).message}`);
 				// Its sockets may still be the device's: give them back later, not into the next run's way.
 				await new Promise(resolve => setTimeout(resolve, 3000));
-			}
-			finally {
+			} finally {
 				pool.give(taking);
 				progress?.(++done, queue.length);
 			}
@@ -238,8 +236,7 @@ export async function runRound(context: ChurnContext, connections: number, seed:
 	};
 	try {
 		await Promise.all(Array.from({ length: slots.ws.size + slots.tcp.size + slots.udp.size }, worker));
-	}
-	finally {
+	} finally {
 		letGo.stop();
 	}
 	return {
@@ -291,12 +288,10 @@ export async function closingSequence(server: XsbugLogServer, target: ChurnConte
 		const sender = await udpSender(target.udp);
 		try {
 			await sender.echo(message, 20_000);
-		}
-		finally {
+		} finally {
 			sender.close();
 		}
-	}
-	finally {
+	} finally {
 		letGo.stop();
 	}
 }
@@ -306,8 +301,7 @@ export async function settledCensus(server: XsbugLogServer, timeoutMs = 30_000):
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const census = await readCensus(server);
-		if (!heldBeyondIdle(census).length || Date.now() > deadline)
-			return census;
+		if (!heldBeyondIdle(census).length || Date.now() > deadline) return census;
 		await new Promise(resolve => setTimeout(resolve, 500));
 	}
 }
@@ -329,7 +323,12 @@ export interface ChurnResult {
 }
 
 /** The churn's device settings from its config, as the cases need them. */
-export function churnTarget(host: string, config: Record<string, string>, ports: { ws: number; tcp: number; udp: number }, lwip = false): ChurnContext["target"] {
+export function churnTarget(
+	host: string,
+	config: Record<string, string>,
+	ports: { ws: number; tcp: number; udp: number },
+	lwip = false,
+): ChurnContext["target"] {
 	return {
 		host,
 		writesAfterFin: !lwip,
@@ -374,7 +373,9 @@ export async function measureChurn(memory: MemoryDevice, connections: number, lo
 		await closingSequence(server, target);
 		const census = await settledCensus(server);
 		const heap = await probe.read();
-		log(`${name}: ${round.connections} connections in ${Math.round(round.durationMs / 1000)} s; ${heap.slots} slots, ${heap.chunk} chunk bytes; ${formatCensus(census)}`);
+		log(
+			`${name}: ${round.connections} connections in ${Math.round(round.durationMs / 1000)} s; ${heap.slots} slots, ${heap.chunk} chunk bytes; ${formatCensus(census)}`,
+		);
 		return { round, census, heap };
 	};
 	// Each case once: what the first of each leaves (keys, the page's routes.json, the servers' last connections).
@@ -390,7 +391,8 @@ export function churnProblems(result: ChurnResult): string[] {
 		...[...warmUp.round.failures, ...churn.round.failures].map(f => `failed: ${f}`),
 		...heldBeyondIdle(churn.census).map(h => `held after the churn: ${h}`),
 		...(churn.heap.slots !== warmUp.heap.slots || churn.heap.chunk !== warmUp.heap.chunk
-			? [`heaps after the churn ${churn.heap.slots} slots, ${churn.heap.chunk} chunk bytes; after the warm-up ${warmUp.heap.slots}, ${warmUp.heap.chunk}`] : []),
+			? [`heaps after the churn ${churn.heap.slots} slots, ${churn.heap.chunk} chunk bytes; after the warm-up ${warmUp.heap.slots}, ${warmUp.heap.chunk}`]
+			: []),
 	];
 }
 
@@ -420,8 +422,7 @@ export function renderChurn(result: ChurnResult, tier = "sim"): string {
 		`  ${figure("after the churn - after the warm-up", delta(churn.heap, warmUp.heap), true)}`,
 		`  census after the churn: ${formatCensus(churn.census)}`,
 	];
-	if (churn.round.failures.length)
-		lines.push(`  ${churn.round.failures.length} failed runs, the first: ${churn.round.failures.slice(0, 5).join("; ")}`);
+	if (churn.round.failures.length) lines.push(`  ${churn.round.failures.length} failed runs, the first: ${churn.round.failures.slice(0, 5).join("; ")}`);
 	const problems = churnProblems(result).filter(p => !p.startsWith("failed: "));
 	lines.push(problems.length ? `  NOT BACK: ${problems.join("; ")}` : "  nothing held, heaps back exactly");
 	return `${lines.join("\n")}\n`;

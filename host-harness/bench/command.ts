@@ -11,28 +11,27 @@
  * XS engine itself, from memory (xs.ts).
  */
 
-import { boardEndpoints, Endpoint, Endpoints, HostTarget, RunningDevice, startDevice, TargetName } from "../device/targets.js";
-import { manifestConfig } from "../lib/project.js";
-import { checkedConfig, didYouMean, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
-import { freeServicePorts } from "../lib/ports.js";
 import { readConfig, schema } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
+import { boardEndpoints, type Endpoint, type Endpoints, type HostTarget, type RunningDevice, startDevice, type TargetName } from "../device/targets.js";
+import { checkedConfig, didYouMean, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
 import { argumentsOr, registerCommand } from "../lib/command.js";
-import { Protocol, ReferenceServers, startReference } from "./reference.js";
-import { BenchResult, createContext, ResultBuilder, Side } from "./result.js";
-import { renderTable, writeReport } from "./report.js";
-import { benchTcp, tcpDefaults, TcpSettings } from "./tcp.js";
-import { benchUdp, udpDefaults, UdpSettings } from "./udp.js";
-import { benchWs, wsDefaults, WsSettings } from "./ws.js";
-import { KiB, MiB } from "./stats.js";
-import { openWs } from "./ws.js";
+import { boardAddress } from "../lib/mdns.js";
+import { freeServicePorts } from "../lib/ports.js";
+import { manifestConfig } from "../lib/project.js";
 import { echoOnce } from "../oracle/tcp-echo.js";
 import { udpSender } from "../oracle/udp-echo.js";
-import { memoryUsage, parseMemoryArgs, runMemoryBench } from "./memory.js";
-import { benchXsUsage, parseBenchXsArgs, runBenchXsCommand } from "./xs.js";
+import { memoryUsage, parseMemoryArgs, runMemoryBench } from "./memory-command.js";
+import { type Protocol, type ReferenceServers, startReference } from "./reference.js";
+import { renderTable, writeReport } from "./report.js";
+import { type BenchResult, createContext, ResultBuilder, type Side } from "./result.js";
+import { KiB, MiB } from "./stats.js";
+import { benchTcp, type TcpSettings, tcpDefaults } from "./tcp.js";
 import { parseTlsMemoryArgs, runTlsMemoryBench, tlsMemoryUsage } from "./tls-memory.js";
 import { parseTlsServerArgs, runTlsServerBench, tlsServerUsage } from "./tls-server.js";
-import { boardAddress } from "../lib/mdns.js";
+import { benchUdp, type UdpSettings, udpDefaults } from "./udp.js";
+import { benchWs, openWs, type WsSettings, wsDefaults } from "./ws.js";
+import { benchXsUsage, parseBenchXsArgs, runBenchXsCommand } from "./xs.js";
 
 const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --device <ip>] [options]
        host-harness bench memory --target sim [options]   (bench memory --help)
@@ -96,8 +95,7 @@ export interface BenchOptions {
 
 function parseSize(text: string | undefined): number {
 	const match = /^(\d+(?:\.\d+)?)([kKmM]?)i?[bB]?$/.exec(text ?? "");
-	if (!match)
-		throw new Error(`"${text}" is not a byte count (e.g. 65536, 64k, 16m)`);
+	if (!match) throw new Error(`"${text}" is not a byte count (e.g. 65536, 64k, 16m)`);
 	const unit = match[2].toLowerCase();
 	return Math.round(Number(match[1]) * (unit === "k" ? KiB : unit === "m" ? MiB : 1));
 }
@@ -119,43 +117,60 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 		const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
 		const value = () => inline ?? argv[++i];
 		switch (flag) {
-			case "--help": case "-h": return "help";
-			case "--target": case "-t": target = value(); break;
-			case "--device": options.device = value(); break;
-			case "--json": options.json = true; break;
-			case "--report": options.report = value(); break;
-			case "--duration": case "-d": options.duration = positive("--duration", value(), false); break;
-			case "--bytes": options.bytes = parseSize(value()); break;
-			case "--clients": case "-c": options.clients = positive("--clients", value(), true); break;
-			case "--samples": options.samples = positive("--samples", value(), true); break;
-			case "--rounds": options.rounds = positive("--rounds", value(), true); break;
-			case "--config": configArgs.push(value() ?? ""); break;
+			case "--help":
+			case "-h":
+				return "help";
+			case "--target":
+			case "-t":
+				target = value();
+				break;
+			case "--device":
+				options.device = value();
+				break;
+			case "--json":
+				options.json = true;
+				break;
+			case "--report":
+				options.report = value();
+				break;
+			case "--duration":
+			case "-d":
+				options.duration = positive("--duration", value(), false);
+				break;
+			case "--bytes":
+				options.bytes = parseSize(value());
+				break;
+			case "--clients":
+			case "-c":
+				options.clients = positive("--clients", value(), true);
+				break;
+			case "--samples":
+				options.samples = positive("--samples", value(), true);
+				break;
+			case "--rounds":
+				options.rounds = positive("--rounds", value(), true);
+				break;
+			case "--config":
+				configArgs.push(value() ?? "");
+				break;
 			default:
 				if (arg === "tcp" || arg === "udp" || arg === "ws") {
-					if (protocol)
-						throw new Error(`one protocol at a time (${protocol} and ${arg})`);
+					if (protocol) throw new Error(`one protocol at a time (${protocol} and ${arg})`);
 					protocol = arg;
-				}
-				else if (/^\w+=/.test(arg))
-					configArgs.push(arg);
+				} else if (/^\w+=/.test(arg)) configArgs.push(arg);
 				else if (!arg.startsWith("-"))
-					throw new Error(`unknown workload "${arg}": tcp, udp, ws, memory, tls-memory or xs${didYouMean(arg, ["tcp", "udp", "ws", "memory", "tls-memory", "xs"])}`);
-				else
-					throw new Error(`unknown argument "${arg}"`);
+					throw new Error(
+						`unknown workload "${arg}": tcp, udp, ws, memory, tls-memory or xs${didYouMean(arg, ["tcp", "udp", "ws", "memory", "tls-memory", "xs"])}`,
+					);
+				else throw new Error(`unknown argument "${arg}"`);
 		}
 	}
-	if (!protocol)
-		throw new Error("which protocol: tcp, udp or ws? (or memory)");
-	if (target !== undefined && target !== "node" && target !== "sim")
-		throw new Error(`--target must be node or sim, not "${target}"`);
-	if (target !== undefined && options.device !== undefined)
-		throw new Error("--target and --device exclude each other");
-	if (options.device === "")
-		throw new Error("--device takes the board's IP address");
-	if (options.report && !/\.(md|markdown|html?)$/i.test(options.report))
-		throw new Error(`--report takes a .md or .html file, not "${options.report}"`);
-	if (options.device && configArgs.length === 0 && process.env.DEVICE_CONFIG)
-		configArgs.push(...process.env.DEVICE_CONFIG.split(/\s+/).filter(Boolean));
+	if (!protocol) throw new Error("which protocol: tcp, udp or ws? (or memory)");
+	if (target !== undefined && target !== "node" && target !== "sim") throw new Error(`--target must be node or sim, not "${target}"`);
+	if (target !== undefined && options.device !== undefined) throw new Error("--target and --device exclude each other");
+	if (options.device === "") throw new Error("--device takes the board's IP address");
+	if (options.report && !/\.(md|markdown|html?)$/i.test(options.report)) throw new Error(`--report takes a .md or .html file, not "${options.report}"`);
+	if (options.device && configArgs.length === 0 && process.env.DEVICE_CONFIG) configArgs.push(...process.env.DEVICE_CONFIG.split(/\s+/).filter(Boolean));
 	return { ...options, protocol, target: (target ?? "node") as HostTarget, config: checkedConfig(configArgs, options.device ? "esp32" : "lin") };
 }
 
@@ -190,13 +205,12 @@ export function benchSettings(options: BenchOptions, target: TargetName): Settin
 /** Device config for a host target: free loopback ports, enough client slots for the benchmark, then the user's keys. */
 export async function hostDeviceConfig(options: BenchOptions, settings: Settings): Promise<Record<string, string>> {
 	const config: Record<string, string> = {
-		...await freeServicePorts(),
+		...(await freeServicePorts()),
 	};
 	const clients = "clients" in settings ? settings.clients : 1;
 	// Spare slots beyond the clients: the previous phases' connections may not be seen closed yet (a WebSocket server lingers over a closing one).
 	config.tcpMaxClients = String(clients + 4);
-	if ("wsMaxClients" in schema)
-		config.wsMaxClients = String(clients + 4);
+	if ("wsMaxClients" in schema) config.wsMaxClients = String(clients + 4);
 	return { ...config, ...options.config };
 }
 
@@ -213,21 +227,16 @@ async function reachable(protocol: Protocol, endpoints: Endpoints): Promise<void
 	const where = endpointText(endpoints[protocol]);
 	const probe = Buffer.from("xs-netkit bench probe");
 	try {
-		if (protocol === "tcp" && endpoints.tcp)
-			await echoOnce(endpoints.tcp, probe, 5000);
+		if (protocol === "tcp" && endpoints.tcp) await echoOnce(endpoints.tcp, probe, 5000);
 		else if (protocol === "udp" && endpoints.udp) {
 			const sender = await udpSender(endpoints.udp);
 			try {
 				await sender.echo(probe, 5000);
-			}
-			finally {
+			} finally {
 				sender.close();
 			}
-		}
-		else if (protocol === "ws" && endpoints.ws)
-			(await openWs(endpoints.ws, 5000)).terminate();
-	}
-	catch (e) {
+		} else if (protocol === "ws" && endpoints.ws) (await openWs(endpoints.ws, 5000)).terminate();
+	} catch (e) {
 		throw new Error(`the device's ${protocol} echo at ${where} does not answer: ${(e as Error).message}`);
 	}
 }
@@ -243,7 +252,13 @@ export interface BenchRun {
  * reference servers (started and stopped here). The CLI and the tests both
  * come through here.
  */
-export async function runBench(protocol: Protocol, deviceEndpoints: Endpoints, deviceLabel: string, settings: Settings, options: { progress?: NodeJS.WriteStream; log?: (line: string) => void } = {}): Promise<BenchRun> {
+export async function runBench(
+	protocol: Protocol,
+	deviceEndpoints: Endpoints,
+	deviceLabel: string,
+	settings: Settings,
+	options: { progress?: NodeJS.WriteStream; log?: (line: string) => void } = {},
+): Promise<BenchRun> {
 	await reachable(protocol, deviceEndpoints);
 	const reference: ReferenceServers = await startReference([protocol]);
 	try {
@@ -253,41 +268,32 @@ export async function runBench(protocol: Protocol, deviceEndpoints: Endpoints, d
 		let result: BenchResult;
 		switch (protocol) {
 			case "tcp":
-				if (!deviceEndpoints.tcp)
-					throw new Error("the device reports no TCP echo server (tcpServer=false?)");
+				if (!deviceEndpoints.tcp) throw new Error("the device reports no TCP echo server (tcpServer=false?)");
 				result = await benchTcp({ device: deviceEndpoints.tcp, reference: reference.tcp! }, settings as TcpSettings, ctx, builder);
 				break;
 			case "udp":
-				if (!deviceEndpoints.udp)
-					throw new Error("the device reports no UDP echo server (udpServer=false?)");
+				if (!deviceEndpoints.udp) throw new Error("the device reports no UDP echo server (udpServer=false?)");
 				result = await benchUdp({ device: deviceEndpoints.udp, reference: reference.udp! }, settings as UdpSettings, ctx, builder);
 				break;
 			case "ws":
-				if (!deviceEndpoints.ws)
-					throw new Error("the device reports no WebSocket endpoint (wsServer=false?)");
+				if (!deviceEndpoints.ws) throw new Error("the device reports no WebSocket endpoint (wsServer=false?)");
 				result = await benchWs({ device: deviceEndpoints.ws, reference: reference.ws! }, settings as WsSettings, ctx, builder);
 				break;
 		}
 		const complete = result.metrics.every(m => m.device !== undefined && m.reference !== undefined);
 		return { result, complete };
-	}
-	finally {
+	} finally {
 		await reference.close();
 	}
 }
 
 async function run(argv: string[]): Promise<number> {
-	if (argv[0] === "xs")
-		return runBenchXsCommand(argv, argumentsOr);
-	if (argv.includes("tls-memory"))
-		return runTlsMemoryBench(argv);
-	if (argv.includes("tls-server"))
-		return runTlsServerBench(argv);
-	if (argv.includes("memory"))
-		return runMemoryBench(argv);
+	if (argv[0] === "xs") return runBenchXsCommand(argv, argumentsOr);
+	if (argv.includes("tls-memory")) return runTlsMemoryBench(argv);
+	if (argv.includes("tls-server")) return runTlsServerBench(argv);
+	if (argv.includes("memory")) return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);
-	if (typeof options === "number")
-		return options;
+	if (typeof options === "number") return options;
 	// Progress goes to stderr: a live line on a terminal, else a line per finished phase.
 	const tty = process.stderr.isTTY === true;
 	const status = (text: string) => process.stderr.write(`${text}\n`);
@@ -317,15 +323,13 @@ async function run(argv: string[]): Promise<number> {
 					settings.clients = slots;
 				}
 			}
-		}
-		else {
+		} else {
 			status(`starting the device on ${options.target === "sim" ? "the Moddable simulator (mcconfig build first)" : "Node (host providers)"} …`);
 			device = await startDevice({ target: options.target, config: await hostDeviceConfig(options, settings), progress: status });
 			endpoints = device.endpoints;
 			deviceLabel = `${options.target === "sim" ? "Moddable simulator (mcsim)" : "Node-hosted device (host providers)"}, ${endpointText(endpoints[options.protocol])}`;
 			device.process.once("exit", (code, signal) => {
-				if (!stopping)
-					process.stderr.write(`the device exited during the benchmark (${signal ?? code})\n${device?.process.tail() ?? ""}\n`);
+				if (!stopping) process.stderr.write(`the device exited during the benchmark (${signal ?? code})\n${device?.process.tail() ?? ""}\n`);
 			});
 		}
 		status(`device: ${deviceLabel}`);
@@ -333,19 +337,15 @@ async function run(argv: string[]): Promise<number> {
 			progress: tty ? process.stderr : undefined,
 			log: tty ? undefined : line => process.stderr.write(`bench: ${line}\n`),
 		});
-		if (device?.process.exited)
-			result.notes.push("the device process exited during the run");
-		if (options.json)
-			process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-		else
-			process.stdout.write(renderTable(result));
+		if (device?.process.exited) result.notes.push("the device process exited during the run");
+		if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+		else process.stdout.write(renderTable(result));
 		if (options.report) {
 			const files = writeReport(result, options.report);
 			process.stderr.write(`report: ${files.join(", ")}\n`);
 		}
 		return complete ? 0 : 1;
-	}
-	finally {
+	} finally {
 		stopping = true;
 		process.off("SIGINT", onSignal);
 		process.off("SIGTERM", onSignal);

@@ -7,7 +7,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
+import type { XsbugLogServer, XsbugMachine } from "../xsbug/log-server.js";
 
 /** sizeof(txSlot) on a 32-bit board (ESP32). */
 export const boardSlotSize = 16;
@@ -34,33 +34,41 @@ export interface Creation {
  * CREATION = -c 32768,1024,2048,64,384,32,32,53,3,1024,17,0,main,0
  */
 export const esp32DefaultCreation: Creation = {
-	chunkInitial: 32768, chunkIncremental: 1024, slotsInitial: 2048, slotsIncremental: 64, stackSlots: 384, static: 0,
+	chunkInitial: 32768,
+	chunkIncremental: 1024,
+	slotsInitial: 2048,
+	slotsIncremental: 64,
+	stackSlots: 384,
+	static: 0,
 	source: "SDK defaults (tools/mcconfig.js filterCreation; manifest_base.json sets none for esp32)",
 };
 
 /** The creation line of an mcconfig-generated makefile under dir, if there is one. */
 export function creationFromBuild(dir: string): Creation | undefined {
 	const makefile = findMakefile(dir);
-	if (!makefile)
-		return undefined;
+	if (!makefile) return undefined;
 	const match = /^CREATION = -c ([^\n]+)$/m.exec(fs.readFileSync(makefile, "utf8"));
-	if (!match)
-		return undefined;
+	if (!match) return undefined;
 	const v = match[1].split(",").map(Number);
-	return { chunkInitial: v[0], chunkIncremental: v[1], slotsInitial: v[2], slotsIncremental: v[3], stackSlots: v[4], static: v[11], source: path.relative(process.cwd(), makefile) || makefile };
+	return {
+		chunkInitial: v[0],
+		chunkIncremental: v[1],
+		slotsInitial: v[2],
+		slotsIncremental: v[3],
+		stackSlots: v[4],
+		static: v[11],
+		source: path.relative(process.cwd(), makefile) || makefile,
+	};
 }
 
 function findMakefile(dir: string): string | undefined {
-	if (!fs.existsSync(dir))
-		return undefined;
+	if (!fs.existsSync(dir)) return undefined;
 	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
 		const full = path.join(dir, entry.name);
-		if (entry.isFile() && entry.name === "makefile")
-			return full;
+		if (entry.isFile() && entry.name === "makefile") return full;
 		if (entry.isDirectory()) {
 			const found = findMakefile(full);
-			if (found)
-				return found;
+			if (found) return found;
 		}
 	}
 	return undefined;
@@ -84,8 +92,7 @@ export interface HeapReading {
 /** sizeof(txSlot) from the machine's login: "XS 17.7.0 64-bit LE 16-bit ID" → 32. */
 export function slotSizeOf(version: string): number {
 	const bits = /(\d+)-bit\b/.exec(version);
-	if (!bits)
-		throw new Error(`cannot tell the machine's word size from its login "${version}"`);
+	if (!bits) throw new Error(`cannot tell the machine's word size from its login "${version}"`);
 	return bits[1] === "64" ? 32 : 16;
 }
 
@@ -93,7 +100,10 @@ export function slotSizeOf(version: string): number {
 export class HeapProbe {
 	readonly slotSize: number;
 
-	constructor(readonly server: XsbugLogServer, readonly machine: XsbugMachine) {
+	constructor(
+		readonly server: XsbugLogServer,
+		readonly machine: XsbugMachine,
+	) {
 		this.slotSize = slotSizeOf(machine.version);
 	}
 
@@ -104,8 +114,7 @@ export class HeapProbe {
 		const slotBytes = values["Slot used"];
 		if (chunk === undefined || slotBytes === undefined)
 			throw new Error(`the sample has no "Chunk used" or "Slot used" (instruments: ${Object.keys(values).join(", ")})`);
-		if (slotBytes % this.slotSize)
-			throw new Error(`"Slot used" ${slotBytes} is not a whole number of ${this.slotSize}-byte slots`);
+		if (slotBytes % this.slotSize) throw new Error(`"Slot used" ${slotBytes} is not a whole number of ${this.slotSize}-byte slots`);
 		return { chunk, slots: slotBytes / this.slotSize, keys: values["Keys used"] ?? 0 };
 	}
 
@@ -116,8 +125,7 @@ export class HeapProbe {
 			const r = await this.collect();
 			const previous = taken.at(-1);
 			taken.push(r);
-			if (previous && previous.chunk === r.chunk && previous.slots === r.slots)
-				return { ...r, collections: taken.length, agreed: true };
+			if (previous && previous.chunk === r.chunk && previous.slots === r.slots) return { ...r, collections: taken.length, agreed: true };
 		}
 		return {
 			chunk: Math.min(...taken.map(r => r.chunk)),
@@ -141,4 +149,3 @@ export function delta(after: HeapReading, before: HeapReading, count = 1): HeapD
 }
 
 /* --------------------------------------------------------------- device */
-

@@ -8,23 +8,23 @@
 
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import type * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
-import WebSocket from "ws";
-import { Endpoint, Endpoints, RunningDevice, startDevice } from "../device/targets.js";
-import { freeServicePorts } from "../lib/ports.js";
+import type WebSocket from "ws";
+import { type Endpoint, type Endpoints, type RunningDevice, startDevice } from "../device/targets.js";
+import { reset } from "../faults/tcp.js";
+import { endMidFrame } from "../faults/ws.js";
 import { createLink } from "../lib/netns.js";
-import { SntpServer } from "../peers/sntp.js";
 import { startNetnsRelay } from "../lib/netns-relay.js";
+import { freeServicePorts } from "../lib/ports.js";
 import { connect, readBytes, sha256 } from "../oracle/tcp-echo.js";
 import { closed, nextMessage, openWs } from "../oracle/ws-echo.js";
+import { SntpServer } from "../peers/sntp.js";
 import { XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
-import { KiB } from "./stats.js";
 import { censusPrograms } from "./census.js";
 import { HeapProbe } from "./heap.js";
-import { endMidFrame } from "../faults/ws.js";
-import { reset } from "../faults/tcp.js";
+import { KiB } from "./stats.js";
 
 export interface MemoryDevice {
 	device: RunningDevice;
@@ -42,7 +42,7 @@ export interface MemoryDevice {
  */
 export async function memoryDeviceConfig(clients: number, extra: Record<string, string> = {}, blocked = false): Promise<Record<string, string>> {
 	return {
-		...await freeServicePorts(),
+		...(await freeServicePorts()),
 		tcpMaxClients: String(clients + 2),
 		wsMaxClients: String(clients + 2),
 		...(blocked ? { wsHeartbeat: "0" } : {}),
@@ -72,12 +72,10 @@ export async function startMemoryDevice(config: Record<string, string>, options:
 	const server = new XsbugLogServer({ breakOnExceptions: false, ...(options.census ? { startProgram: censusPrograms().start } : {}) });
 	const undo: (() => Promise<void> | void)[] = [() => server.close()];
 	const stop = async () => {
-		for (const step of undo.splice(0).reverse())
-			await step();
+		for (const step of undo.splice(0).reverse()) await step();
 	};
 	const clock = async (address: string) => {
-		if (!options.clock)
-			return config;
+		if (!options.clock) return config;
 		const sntp = await SntpServer.start(address);
 		undo.push(() => sntp.close());
 		return { ...config, sntpServers: sntp.server };
@@ -93,17 +91,13 @@ export async function startMemoryDevice(config: Record<string, string>, options:
 			const relay = await startNetnsRelay(link, socketPath);
 			undo.push(() => relay.stop());
 			device = await startDevice({ target: "lwip", config: await clock(link.hostAddress), lan: link, xsbugPort: relay.port, readyTimeoutMs: 120_000 });
-		}
-		else
-			device = await startDevice({ target: "sim", config: await clock("127.0.0.1"), xsbugPort: await server.start(0, "127.0.0.1") });
+		} else device = await startDevice({ target: "sim", config: await clock("127.0.0.1"), xsbugPort: await server.start(0, "127.0.0.1") });
 		undo.push(() => device.stop());
 		const machine = await server.waitForMachine(20_000);
 		await server.waitForLog(/app: services up/, 20_000);
-		if (options.clock)
-			await server.waitForLog(/sntp: clock set/, 30_000);
+		if (options.clock) await server.waitForLog(/sntp: clock set/, 30_000);
 		return { device, server, machine, probe: new HeapProbe(server, machine), stop };
-	}
-	catch (e) {
+	} catch (e) {
 		await stop();
 		throw e;
 	}
@@ -118,8 +112,7 @@ export const settleAfterCloseMs = 300;
 
 function localPort(socket: net.Socket | undefined): number {
 	const port = socket?.localPort;
-	if (!port)
-		throw new Error("a client socket has no local port");
+	if (!port) throw new Error("a client socket has no local port");
 	return port;
 }
 
@@ -151,13 +144,10 @@ export async function openIdleWs(url: string, n: number): Promise<WsClients> {
 			const message = randomBytes(16);
 			const back = nextMessage(ws);
 			ws.send(message);
-			if (!(await back).data.equals(message))
-				throw new Error("a WebSocket echo came back different");
+			if (!(await back).data.equals(message)) throw new Error("a WebSocket echo came back different");
 		}
-	}
-	catch (e) {
-		for (const ws of sockets)
-			ws.terminate();
+	} catch (e) {
+		for (const ws of sockets) ws.terminate();
 		throw e;
 	}
 	return { sockets, ports: sockets.map(wsPort) };
@@ -165,11 +155,13 @@ export async function openIdleWs(url: string, n: number): Promise<WsClients> {
 
 /** Close with a Close handshake and wait until the device has logged them closed. */
 export async function closeWs(server: XsbugLogServer, clients: WsClients, since: number): Promise<void> {
-	await Promise.all(clients.sockets.map(ws => {
-		const done = closed(ws);
-		ws.close(1000, "done");
-		return done;
-	}));
+	await Promise.all(
+		clients.sockets.map(ws => {
+			const done = closed(ws);
+			ws.close(1000, "done");
+			return done;
+		}),
+	);
 	await waitClosed(server, clients.ports, since);
 }
 
@@ -189,13 +181,10 @@ export async function openIdleTcp(endpoint: Endpoint, n: number): Promise<TcpCli
 			const message = randomBytes(16);
 			const back = readBytes(socket, message.length);
 			socket.write(message);
-			if (!(await back).equals(message))
-				throw new Error("a TCP echo came back different");
+			if (!(await back).equals(message)) throw new Error("a TCP echo came back different");
 		}
-	}
-	catch (e) {
-		for (const socket of sockets)
-			socket.destroy();
+	} catch (e) {
+		for (const socket of sockets) socket.destroy();
 		throw e;
 	}
 	return { sockets, ports: sockets.map(localPort) };
@@ -208,8 +197,7 @@ export async function closeTcp(server: XsbugLogServer, clients: TcpClients, sinc
 		socket.end();
 	}
 	await waitClosed(server, clients.ports, since);
-	for (const socket of clients.sockets)
-		socket.destroy();
+	for (const socket of clients.sockets) socket.destroy();
 }
 
 /**
@@ -218,7 +206,12 @@ export async function closeTcp(server: XsbugLogServer, clients: TcpClients, sinc
  * received whole, or after settleMs, with how many it did. The echoes then
  * wait in the paused sockets, the device's socket buffers or its queue.
  */
-export async function sendInFlight(server: XsbugLogServer, clients: WsClients, size: number, settleMs = 3000): Promise<{ messages: Buffer[]; receivedWhole: number }> {
+export async function sendInFlight(
+	server: XsbugLogServer,
+	clients: WsClients,
+	size: number,
+	settleMs = 3000,
+): Promise<{ messages: Buffer[]; receivedWhole: number }> {
 	const since = server.mark();
 	const messages = clients.sockets.map(() => randomBytes(size));
 	clients.sockets.forEach((ws, i) => {
@@ -229,10 +222,11 @@ export async function sendInFlight(server: XsbugLogServer, clients: WsClients, s
 	const deadline = Date.now() + settleMs;
 	for (const port of clients.ports) {
 		try {
-			await server.waitForLog(new RegExp(`Received binary message of ${size} bytes from 127\\.0\\.0\\.1:${port}(?!\\d)`), Math.max(1, deadline - Date.now()), { since });
+			await server.waitForLog(new RegExp(`Received binary message of ${size} bytes from 127\\.0\\.0\\.1:${port}(?!\\d)`), Math.max(1, deadline - Date.now()), {
+				since,
+			});
 			receivedWhole++;
-		}
-		catch {
+		} catch {
 			// still in flight towards the device: its echo is blocked
 		}
 	}
@@ -241,13 +235,14 @@ export async function sendInFlight(server: XsbugLogServer, clients: WsClients, s
 
 /** Resume the paused clients and check that each gets its message back whole. */
 export async function drainInFlight(clients: WsClients, messages: Buffer[]): Promise<void> {
-	await Promise.all(clients.sockets.map(async (ws, i) => {
-		const back = nextMessage(ws, 30_000);
-		ws.resume();
-		const { data } = await back;
-		if (sha256(data) !== sha256(messages[i]))
-			throw new Error(`an in-flight ${messages[i].length}-byte message came back different (${data.length} bytes)`);
-	}));
+	await Promise.all(
+		clients.sockets.map(async (ws, i) => {
+			const back = nextMessage(ws, 30_000);
+			ws.resume();
+			const { data } = await back;
+			if (sha256(data) !== sha256(messages[i])) throw new Error(`an in-flight ${messages[i].length}-byte message came back different (${data.length} bytes)`);
+		}),
+	);
 }
 
 /**
@@ -257,7 +252,12 @@ export async function drainInFlight(clients: WsClients, messages: Buffer[]): Pro
  * full and the device's echo is blocked, its write queue held. Resolves with
  * the messages each client sent. Gives up on a client after maxBytes.
  */
-export async function sendUntilBlocked(server: XsbugLogServer, clients: WsClients, size: number, options: { stallMs?: number; maxBytes?: number; timeoutMs?: number } = {}): Promise<{ sent: number[]; blocked: boolean[] }> {
+export async function sendUntilBlocked(
+	server: XsbugLogServer,
+	clients: WsClients,
+	size: number,
+	options: { stallMs?: number; maxBytes?: number; timeoutMs?: number } = {},
+): Promise<{ sent: number[]; blocked: boolean[] }> {
 	const stallMs = options.stallMs ?? 3000;
 	const maxBytes = options.maxBytes ?? 32 * 1024 * KiB;
 	const timeoutMs = options.timeoutMs ?? 240_000;
@@ -276,44 +276,37 @@ export async function sendUntilBlocked(server: XsbugLogServer, clients: WsClient
 			progressAt[i] = Date.now();
 		}
 		const gone = closedPattern.exec(log.text);
-		if (gone && clients.ports.includes(Number(gone[1])))
-			closedLine ??= log.text;
+		if (gone && clients.ports.includes(Number(gone[1]))) closedLine ??= log.text;
 	};
 	server.on("log", onLog);
 	const payload = randomBytes(size);
 	const deadline = Date.now() + timeoutMs;
 	try {
-		for (const ws of clients.sockets)
-			ws.pause();
+		for (const ws of clients.sockets) ws.pause();
 		for (;;) {
 			if (closedLine)
 				throw new Error(`the device closed a client while its echo was being blocked (wsHeartbeat on? a paused client answers no ping): ${closedLine}`);
 			const now = Date.now();
 			const blocked = clients.sockets.map((_, i) => sent[i] > received[i] && now - progressAt[i] >= stallMs);
 			const spent = sent.map(count => count * size >= maxBytes);
-			if (blocked.every((b, i) => b || spent[i]))
-				return { sent, blocked };
-			if (now > deadline)
-				throw new Error(`the device kept reading for ${timeoutMs} ms (messages sent: ${sent.join(", ")})`);
+			if (blocked.every((b, i) => b || spent[i])) return { sent, blocked };
+			if (now > deadline) throw new Error(`the device kept reading for ${timeoutMs} ms (messages sent: ${sent.join(", ")})`);
 			clients.sockets.forEach((ws, i) => {
 				if (!blocked[i] && !spent[i] && sent[i] - received[i] < 2 && ws.bufferedAmount < size) {
 					ws.send(payload, { binary: true });
-					if (sent[i]++ === received[i])
-						progressAt[i] = now;
+					if (sent[i]++ === received[i]) progressAt[i] = now;
 				}
 			});
 			await sleep(20);
 		}
-	}
-	finally {
+	} finally {
 		server.off("log", onLog);
 	}
 }
 
 /** Terminate the clients (no Close; unread echoes make it a reset) and wait until the device has logged them closed. */
 export async function dropWs(server: XsbugLogServer, clients: WsClients, since: number): Promise<void> {
-	for (const ws of clients.sockets)
-		ws.terminate();
+	for (const ws of clients.sockets) ws.terminate();
 	await waitClosed(server, clients.ports, since, 30_000);
 }
 
@@ -326,21 +319,18 @@ export interface FaultCase {
 }
 
 export function wsUrl(endpoints: Endpoints): string {
-	if (!endpoints.ws)
-		throw new Error("the device reports no WebSocket endpoint");
+	if (!endpoints.ws) throw new Error("the device reports no WebSocket endpoint");
 	return endpoints.ws;
 }
 
 export function tcpEndpoint(endpoints: Endpoints): Endpoint {
-	if (!endpoints.tcp)
-		throw new Error("the device reports no TCP echo server");
+	if (!endpoints.tcp) throw new Error("the device reports no TCP echo server");
 	return endpoints.tcp;
 }
 
 /** Ports of clients every one of which was served (a refused one is no fault case: the bench's device must serve them all). */
 function served(ports: (number | undefined)[], what: string): number[] {
-	if (ports.some(port => port === undefined))
-		throw new Error(`${what}: the device refused a client`);
+	if (ports.some(port => port === undefined)) throw new Error(`${what}: the device refused a client`);
 	return ports as number[];
 }
 
@@ -350,7 +340,9 @@ export function wsResetMidFrame(n: number): FaultCase {
 		name: `${n} WS clients reset mid-frame`,
 		async run(endpoints) {
 			// 64-bit length form: 2 + 8 + mask 4, then 4 KiB of the payload.
-			const ports = await Promise.all(Array.from({ length: n }, () => endMidFrame(wsUrl(endpoints), { sendBytes: 14 + 4 * KiB, ending: "reset", untilEchoMs: 5000 })));
+			const ports = await Promise.all(
+				Array.from({ length: n }, () => endMidFrame(wsUrl(endpoints), { sendBytes: 14 + 4 * KiB, ending: "reset", untilEchoMs: 5000 })),
+			);
 			return served(ports, this.name);
 		},
 	};
@@ -362,8 +354,7 @@ export function wsDestroyedWithoutClose(n: number): FaultCase {
 		name: `${n} WS clients destroyed without a Close`,
 		async run(endpoints) {
 			const clients = await openIdleWs(wsUrl(endpoints), n);
-			for (const ws of clients.sockets)
-				ws.terminate();
+			for (const ws of clients.sockets) ws.terminate();
 			return clients.ports;
 		},
 	};
@@ -408,12 +399,10 @@ export async function runFault(memory: MemoryDevice, fault: FaultCase, timeoutMs
 	const ports = await fault.run(memory.device.endpoints);
 	try {
 		await waitClosed(memory.server, ports, since, timeoutMs);
-	}
-	catch (e) {
+	} catch (e) {
 		throw new Error(`${fault.name}: the device did not close every connection: ${(e as Error).message}`);
 	}
 	await sleep(settleAfterCloseMs);
 }
 
 /* -------------------------------------------------------------- the run */
-

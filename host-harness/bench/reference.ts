@@ -39,7 +39,7 @@ export const referenceDescriptions: Record<Protocol, string> = {
 	ws: "ws WebSocketServer echo (no compression), worker thread, loopback",
 };
 
-const workerSource = String.raw`
+const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
 const net = require("node:net");
 const dgram = require("node:dgram");
@@ -109,10 +109,8 @@ export async function startReference(protocols: readonly Protocol[]): Promise<Re
 			const timer = setTimeout(() => reject(new Error("the reference servers did not start within 10 s")), 10_000);
 			worker.once("message", (message: { ports?: Partial<Record<Protocol, number>>; error?: string }) => {
 				clearTimeout(timer);
-				if (message.ports)
-					resolve(message.ports);
-				else
-					reject(new Error(`the reference servers failed to start: ${message.error}`));
+				if (message.ports) resolve(message.ports);
+				else reject(new Error(`the reference servers failed to start: ${message.error}`));
 			});
 			worker.once("error", e => {
 				clearTimeout(timer);
@@ -123,7 +121,7 @@ export async function startReference(protocols: readonly Protocol[]): Promise<Re
 				reject(new Error(`the reference servers' worker exited (${code}) before they were up`));
 			});
 		});
-		worker.unref();		// never the reason the process stays alive
+		worker.unref(); // never the reason the process stays alive
 		return {
 			tcp: ports.tcp === undefined ? undefined : { host, port: ports.tcp },
 			udp: ports.udp === undefined ? undefined : { host, port: ports.udp },
@@ -131,8 +129,7 @@ export async function startReference(protocols: readonly Protocol[]): Promise<Re
 			describe: protocol => referenceDescriptions[protocol],
 			close,
 		};
-	}
-	catch (e) {
+	} catch (e) {
 		await close();
 		throw e;
 	}

@@ -11,15 +11,14 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { formatCount, formatMs, formatRatio, significant } from "./stats.js";
+import { type Chart, charts, esc } from "./charts.js";
 import type { BenchResult, Metric, Unit } from "./result.js";
-import { charts, esc, type Chart } from "./charts.js";
+import { formatCount, formatMs, formatRatio, significant } from "./stats.js";
 
 /* ----------------------------------------------------------------- values */
 
 export function formatValue(value: number | undefined, unit: Unit): string {
-	if (value === undefined)
-		return "—";
+	if (value === undefined) return "—";
 	switch (unit) {
 		case "ms":
 			return formatMs(value);
@@ -41,11 +40,16 @@ export function ratioText(m: Metric): string {
 
 /** The terminal table: metric | device | reference | ratio, with the ratio's meaning below. */
 export function renderTable(result: BenchResult): string {
-	const rows = [["metric", "device", "reference", "ratio"], ...result.metrics.map(m => [
-		m.label, formatValue(m.device, m.unit), formatValue(m.reference, m.unit), m.better ? ratioText(m) : "",
-	])];
+	const rows = [
+		["metric", "device", "reference", "ratio"],
+		...result.metrics.map(m => [m.label, formatValue(m.device, m.unit), formatValue(m.reference, m.unit), m.better ? ratioText(m) : ""]),
+	];
 	const widths = rows[0].map((_, c) => Math.max(...rows.map(r => r[c].length)));
-	const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd();
+	const line = (r: string[]) =>
+		r
+			.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+			.join("  ")
+			.trimEnd();
 	const out = [
 		`${result.protocol.toUpperCase()} echo, device on ${result.target} vs ${result.peers.reference}`,
 		line(rows[0]),
@@ -53,8 +57,7 @@ export function renderTable(result: BenchResult): string {
 		...rows.slice(1).map(line),
 		`ratio: ${result.ratioMeaning}`,
 	];
-	for (const note of result.notes)
-		out.push(`note: ${note}`);
+	for (const note of result.notes) out.push(`note: ${note}`);
 	return `${out.join("\n")}\n`;
 }
 
@@ -64,14 +67,17 @@ export function renderMarkdownTable(result: BenchResult): string {
 	const lines = [
 		"| metric | device | reference | ratio |",
 		"|---|--:|--:|--:|",
-		...result.metrics.map(m => `| ${cell(m.label)} | ${formatValue(m.device, m.unit)} | ${formatValue(m.reference, m.unit)} | ${m.better ? ratioText(m) : ""} |`),
+		...result.metrics.map(
+			m => `| ${cell(m.label)} | ${formatValue(m.device, m.unit)} | ${formatValue(m.reference, m.unit)} | ${m.better ? ratioText(m) : ""} |`,
+		),
 	];
 	return `${lines.join("\n")}\n`;
 }
 
-
 function settingsLine(result: BenchResult): string {
-	return Object.entries(result.settings).map(([k, v]) => `${k}=${v}`).join(", ");
+	return Object.entries(result.settings)
+		.map(([k, v]) => `${k}=${v}`)
+		.join(", ");
 }
 
 function heading(result: BenchResult): string {
@@ -93,24 +99,26 @@ export function renderMarkdown(result: BenchResult, chartFile: (name: Chart["nam
 		`Ratio: ${result.ratioMeaning}.`,
 		"",
 	];
-	for (const chart of charts(result))
-		lines.push(`![${chart.name}](${chartFile(chart.name)})`, "");
+	for (const chart of charts(result)) lines.push(`![${chart.name}](${chartFile(chart.name)})`, "");
 	if (result.notes.length) {
 		lines.push("## Notes", "");
-		for (const note of result.notes)
-			lines.push(`- ${note}`);
+		for (const note of result.notes) lines.push(`- ${note}`);
 		lines.push("");
 	}
 	return lines.join("\n");
 }
 
 export function renderHtml(result: BenchResult): string {
-	const rows = result.metrics.map(m => {
-		// A ratio is a measurement, not a verdict: at or above 1.0 is marked, below is plain (never red, as if it had failed).
-		const cls = m.ratio === undefined ? "" : m.ratio >= 1 ? "good" : "below";
-		return `<tr><td>${esc(m.label)}</td><td>${esc(formatValue(m.device, m.unit))}</td><td>${esc(formatValue(m.reference, m.unit))}</td><td class="${cls}">${m.better ? esc(ratioText(m)) : ""}</td></tr>`;
-	}).join("\n");
-	const figures = charts(result).map(c => `<figure>${c.svg}</figure>`).join("\n");
+	const rows = result.metrics
+		.map(m => {
+			// A ratio is a measurement, not a verdict: at or above 1.0 is marked, below is plain (never red, as if it had failed).
+			const cls = m.ratio === undefined ? "" : m.ratio >= 1 ? "good" : "below";
+			return `<tr><td>${esc(m.label)}</td><td>${esc(formatValue(m.device, m.unit))}</td><td>${esc(formatValue(m.reference, m.unit))}</td><td class="${cls}">${m.better ? esc(ratioText(m)) : ""}</td></tr>`;
+		})
+		.join("\n");
+	const figures = charts(result)
+		.map(c => `<figure>${c.svg}</figure>`)
+		.join("\n");
 	const notes = result.notes.length ? `<h2>Notes</h2><ul>${result.notes.map(n => `<li>${esc(n)}</li>`).join("")}</ul>` : "";
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(heading(result))}</title>
@@ -154,7 +162,10 @@ export function writeReport(result: BenchResult, file: string): string[] {
 			fs.writeFileSync(svgFile, `${chart.svg}\n`);
 			written.push(svgFile);
 		}
-		fs.writeFileSync(file, renderMarkdown(result, name => encodeURI(`${path.basename(base)}.${name}.svg`)));
+		fs.writeFileSync(
+			file,
+			renderMarkdown(result, name => encodeURI(`${path.basename(base)}.${name}.svg`)),
+		);
 		return [file, ...written];
 	}
 	throw new Error(`--report takes a .md or .html file, not "${file}"`);

@@ -10,7 +10,7 @@
 import * as os from "node:os";
 import type { TargetName } from "../device/targets.js";
 import type { Protocol } from "./reference.js";
-import { Better, formatBytes, formatCount, formatMs, mbPerSecond, now, ratio, significant } from "./stats.js";
+import { type Better, formatBytes, formatCount, formatMs, mbPerSecond, now, ratio, significant } from "./stats.js";
 
 export type Side = "device" | "reference";
 export const sides: readonly Side[] = ["device", "reference"];
@@ -68,7 +68,8 @@ export interface BenchResult {
 	notes: string[];
 }
 
-export const ratioMeaning = "device as a fraction of the reference: throughput and rates device/reference, latency reference/device; 1.0 = as good as the reference";
+export const ratioMeaning =
+	"device as a fraction of the reference: throughput and rates device/reference, latency reference/device; 1.0 = as good as the reference";
 
 /** Collects one run's numbers for both sides and computes the ratios at the end. */
 export class ResultBuilder {
@@ -89,17 +90,14 @@ export class ResultBuilder {
 
 	/** Declare a metric (fixes its place in the table) without a value yet. */
 	declare(spec: MetricSpec): void {
-		if (!this.#metrics.has(spec.key))
-			this.#metrics.set(spec.key, { ...spec });
+		if (!this.#metrics.has(spec.key)) this.#metrics.set(spec.key, { ...spec });
 	}
 
 	record(spec: MetricSpec, side: Side, value: number | undefined, detail?: string): void {
 		this.declare(spec);
 		const metric = this.#metrics.get(spec.key)!;
-		if (value !== undefined && Number.isFinite(value))
-			metric[side] = value;
-		if (detail)
-			(metric.detail ??= {})[side] = detail;
+		if (value !== undefined && Number.isFinite(value)) metric[side] = value;
+		if (detail) (metric.detail ??= {})[side] = detail;
 	}
 
 	/** A metric's value in each round (the pooled value is recorded with record()): the report shows the rounds' spread of ratios. */
@@ -111,8 +109,7 @@ export class ResultBuilder {
 
 	size(size: number, side: Side, mbps: number | undefined): void {
 		const point = this.#sizes.get(size) ?? { size };
-		if (mbps !== undefined && Number.isFinite(mbps))
-			point[side] = mbps;
+		if (mbps !== undefined && Number.isFinite(mbps)) point[side] = mbps;
 		this.#sizes.set(size, point);
 	}
 
@@ -121,8 +118,7 @@ export class ResultBuilder {
 	}
 
 	note(text: string): void {
-		if (!this.#notes.includes(text))
-			this.#notes.push(text);
+		if (!this.#notes.includes(text)) this.#notes.push(text);
 	}
 
 	finish(): BenchResult {
@@ -131,8 +127,7 @@ export class ResultBuilder {
 			const rounds = this.#perRound.get(m.key);
 			if (m.better && rounds?.device && rounds.reference && rounds.device.length === rounds.reference.length && rounds.device.length > 1) {
 				const ratios = rounds.device.map((d, i) => ratio(d, rounds.reference![i], m.better!)).filter((r): r is number => r !== undefined);
-				if (ratios.length > 1)
-					out.spread = [Math.min(...ratios), Math.max(...ratios)];
+				if (ratios.length > 1) out.spread = [Math.min(...ratios), Math.max(...ratios)];
 			}
 			return out;
 		});
@@ -189,25 +184,23 @@ export function createContext(options: ContextOptions = {}): BenchContext {
 			const show = () => {
 				const seconds = (now() - t0) / 1000;
 				const parts = [`${side.padEnd(9)} ${label}`, `${seconds.toFixed(1)} s`, `${formatCount(live.count)} ${live.unit}`];
-				if (live.unit === "writes")
-					parts.push(formatBytes(live.bytes), `${significant(mbPerSecond(live.bytes, seconds * 1000))} MB/s`);
-				else if (seconds > 0)
-					parts.push(`${formatCount(live.count / seconds)} ${live.unit}/s`, formatBytes(live.bytes));
+				if (live.unit === "writes") parts.push(formatBytes(live.bytes), `${significant(mbPerSecond(live.bytes, seconds * 1000))} MB/s`);
+				else if (seconds > 0) parts.push(`${formatCount(live.count / seconds)} ${live.unit}/s`, formatBytes(live.bytes));
 				out!.write(`\r\x1b[K${parts.join("  ")}`);
 			};
 			const timer = out ? setInterval(show, 200) : undefined;
 			timer?.unref();
 			try {
 				const result = await work(live);
-				options.log?.(`${side} ${label}: ${formatCount(live.count)} ${live.unit}${live.bytes ? `, ${formatBytes(live.bytes)}` : ""} in ${formatMs(now() - t0)}`);
+				options.log?.(
+					`${side} ${label}: ${formatCount(live.count)} ${live.unit}${live.bytes ? `, ${formatBytes(live.bytes)}` : ""} in ${formatMs(now() - t0)}`,
+				);
 				return result;
-			}
-			catch (e) {
+			} catch (e) {
 				builder.note(`${side}: ${label} failed: ${(e as Error).message}`);
 				options.log?.(`${side} ${label}: failed: ${(e as Error).message}`);
 				return undefined;
-			}
-			finally {
+			} finally {
 				if (timer) {
 					clearInterval(timer);
 					out!.write("\r\x1b[K");
@@ -224,19 +217,23 @@ export function createContext(options: ContextOptions = {}): BenchContext {
  * 1/rounds of the workload's budget. A side whose round fails is noted and
  * not run again: its parts are undefined.
  */
-export async function alternate<T>(ctx: BenchContext, builder: ResultBuilder, label: string, rounds: number, work: (side: Side, live: Live) => Promise<T>, between?: () => Promise<void>): Promise<Record<Side, T[] | undefined>> {
+export async function alternate<T>(
+	ctx: BenchContext,
+	builder: ResultBuilder,
+	label: string,
+	rounds: number,
+	work: (side: Side, live: Live) => Promise<T>,
+	between?: () => Promise<void>,
+): Promise<Record<Side, T[] | undefined>> {
 	const parts: Record<Side, T[] | undefined> = { device: [], reference: [] };
 	for (let round = 0; round < rounds; round++) {
 		const order = round % 2 === 0 ? sides : [...sides].reverse();
 		for (const side of order) {
-			if (!parts[side])
-				continue;
+			if (!parts[side]) continue;
 			const text = rounds > 1 ? `${label} (round ${round + 1}/${rounds})` : label;
 			const result = await ctx.phase(builder, side, text, live => work(side, live));
-			if (result === undefined)
-				parts[side] = undefined;
-			else
-				parts[side]!.push(result);
+			if (result === undefined) parts[side] = undefined;
+			else parts[side]!.push(result);
 			await between?.();
 		}
 	}

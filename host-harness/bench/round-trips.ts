@@ -5,8 +5,8 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { now } from "./stats.js";
 import type { Live } from "./result.js";
+import { now } from "./stats.js";
 
 export interface RoundTripBudget {
 	size: number;
@@ -30,17 +30,14 @@ export async function sampleRoundTrips(o: RoundTripBudget, once: () => Promise<n
 	let lost = 0;
 	const start = now();
 	const deadline = start + o.seconds * 1000;
-	const warmupEnds = start + o.seconds * 200;		// warmup takes at most a fifth of the time
+	const warmupEnds = start + o.seconds * 200; // warmup takes at most a fifth of the time
 	let warmup = o.warmup;
 	for (let i = 0; i < o.warmup + o.samples && samples.length < o.samples && now() < deadline; i++) {
 		const ms = await once();
 		sent++;
-		if (ms === undefined)
-			lost++;
-		else if (warmup > 0 && now() < warmupEnds)
-			warmup--;
-		else
-			samples.push(ms);
+		if (ms === undefined) lost++;
+		else if (warmup > 0 && now() < warmupEnds) warmup--;
+		else samples.push(ms);
 		if (live) {
 			live.count++;
 			live.bytes += ms === undefined ? 0 : o.size;
@@ -60,33 +57,37 @@ export async function pingPongSamples(link: PingPongLink, o: RoundTripBudget & {
 	const payload = randomBytes(o.size);
 	try {
 		const { samples } = await sampleRoundTrips(o, () => link.roundTrip(payload, o.timeoutMs), live);
-		if (!samples.length)
-			throw new Error(`no round trip sample within ${o.seconds} s (warmup ${o.warmup})`);
+		if (!samples.length) throw new Error(`no round trip sample within ${o.seconds} s (warmup ${o.warmup})`);
 		return samples;
-	}
-	finally {
+	} finally {
 		link.close();
 	}
 }
 
 /** Every link doing round trips at once until `messages` in all or `seconds`; the caller closes the links. */
-export async function concurrentRoundTrips(links: readonly PingPongLink[], o: { size: number; messages: number; seconds: number; timeoutMs: number }, live?: Live): Promise<{ messages: number; ms: number; roundTrips: number[] }> {
+export async function concurrentRoundTrips(
+	links: readonly PingPongLink[],
+	o: { size: number; messages: number; seconds: number; timeoutMs: number },
+	live?: Live,
+): Promise<{ messages: number; ms: number; roundTrips: number[] }> {
 	const payload = randomBytes(o.size);
 	let started = 0;
 	let messages = 0;
 	const roundTrips: number[] = [];
 	const t0 = now();
 	const deadline = t0 + o.seconds * 1000;
-	await Promise.all(links.map(async link => {
-		while (started < o.messages && now() < deadline) {
-			started++;
-			roundTrips.push(await link.roundTrip(payload, o.timeoutMs));
-			messages++;
-			if (live) {
-				live.count = messages;
-				live.bytes += o.size;
+	await Promise.all(
+		links.map(async link => {
+			while (started < o.messages && now() < deadline) {
+				started++;
+				roundTrips.push(await link.roundTrip(payload, o.timeoutMs));
+				messages++;
+				if (live) {
+					live.count = messages;
+					live.bytes += o.size;
+				}
 			}
-		}
-	}));
+		}),
+	);
 	return { messages, ms: now() - t0, roundTrips };
 }

@@ -23,10 +23,8 @@ export const MB = 1e6;
 
 /** The p-th percentile (0..100) of values, interpolating between ranks; NaN when there are none. */
 export function percentile(values: readonly number[], p: number, alreadySorted = false): number {
-	if (!(p >= 0 && p <= 100))
-		throw new RangeError(`percentile ${p} is outside 0..100`);
-	if (values.length === 0)
-		return NaN;
+	if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile ${p} is outside 0..100`);
+	if (values.length === 0) return NaN;
 	const sorted = alreadySorted ? values : [...values].sort((a, b) => a - b);
 	const rank = (p / 100) * (sorted.length - 1);
 	const low = Math.floor(rank);
@@ -46,8 +44,7 @@ export interface Summary {
 
 /** Count, min, mean, p50, p90, p99 and max of the values; undefined when there are none. */
 export function summarize(values: readonly number[]): Summary | undefined {
-	if (values.length === 0)
-		return undefined;
+	if (values.length === 0) return undefined;
 	const sorted = [...values].sort((a, b) => a - b);
 	const sum = sorted.reduce((total, v) => total + v, 0);
 	return {
@@ -79,20 +76,16 @@ export type Better = "higher" | "lower";
  * is missing or the division means nothing (a zero where it divides).
  */
 export function ratio(device: number | undefined, reference: number | undefined, better: Better): number | undefined {
-	if (device === undefined || reference === undefined || !Number.isFinite(device) || !Number.isFinite(reference))
-		return undefined;
+	if (device === undefined || reference === undefined || !Number.isFinite(device) || !Number.isFinite(reference)) return undefined;
 	const [top, bottom] = better === "higher" ? [device, reference] : [reference, device];
-	if (bottom <= 0 || top < 0)
-		return undefined;
+	if (bottom <= 0 || top < 0) return undefined;
 	return top / bottom;
 }
 
 /** Three significant digits, without exponent notation for the ranges we meet. */
 export function significant(value: number, digits = 3): string {
-	if (!Number.isFinite(value))
-		return String(value);
-	if (value === 0)
-		return "0";
+	if (!Number.isFinite(value)) return String(value);
+	if (value === 0) return "0";
 	const magnitude = Math.floor(Math.log10(Math.abs(value)));
 	const decimals = Math.max(0, digits - 1 - magnitude);
 	return value.toFixed(Math.min(decimals, 6));
@@ -100,41 +93,31 @@ export function significant(value: number, digits = 3): string {
 
 /** A duration in ms as people read it: 85.2 µs, 1.23 ms, 2.50 s. */
 export function formatMs(ms: number): string {
-	if (!Number.isFinite(ms))
-		return "—";
-	if (ms < 1)
-		return `${significant(ms * 1000)} µs`;
-	if (ms < 1000)
-		return `${significant(ms)} ms`;
+	if (!Number.isFinite(ms)) return "—";
+	if (ms < 1) return `${significant(ms * 1000)} µs`;
+	if (ms < 1000) return `${significant(ms)} ms`;
 	return `${significant(ms / 1000)} s`;
 }
 
 /** A byte count: 64 B, 1.5 KiB, 64 MiB. */
 export function formatBytes(bytes: number): string {
-	if (bytes < KiB)
-		return `${bytes} B`;
-	if (bytes < MiB)
-		return `${significant(bytes / KiB)} KiB`;
-	if (bytes < 1024 * MiB)
-		return `${significant(bytes / MiB)} MiB`;
+	if (bytes < KiB) return `${bytes} B`;
+	if (bytes < MiB) return `${significant(bytes / KiB)} KiB`;
+	if (bytes < 1024 * MiB) return `${significant(bytes / MiB)} MiB`;
 	return `${significant(bytes / (1024 * MiB))} GiB`;
 }
 
 /** A size label for message sizes: 64 B, 1472 B, 1 KiB, 64 KiB, 1 MiB (whole KiB/MiB only, else bytes). */
 export function formatSize(bytes: number): string {
-	if (bytes >= MiB && bytes % MiB === 0)
-		return `${bytes / MiB} MiB`;
-	if (bytes >= KiB && bytes % KiB === 0)
-		return `${bytes / KiB} KiB`;
+	if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
+	if (bytes >= KiB && bytes % KiB === 0) return `${bytes / KiB} KiB`;
 	return `${bytes} B`;
 }
 
 /** A rate with thousands grouped: 12 345/s reads better than 12345.678. */
 export function formatCount(value: number): string {
-	if (!Number.isFinite(value))
-		return "—";
-	if (Math.abs(value) >= 1000)
-		return Math.round(value).toLocaleString("en-US");
+	if (!Number.isFinite(value)) return "—";
+	if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
 	return significant(value);
 }
 
@@ -155,8 +138,7 @@ export interface Histogram {
  * [lo, hi] go to the first or last bin.
  */
 export function histogram(values: readonly number[], bins: number, options: { lo?: number; hi?: number; log?: boolean } = {}): Histogram {
-	if (!(bins >= 1))
-		throw new RangeError("a histogram needs at least one bin");
+	if (!(bins >= 1)) throw new RangeError("a histogram needs at least one bin");
 	const finite = values.filter(Number.isFinite);
 	let lo = options.lo ?? finite.reduce((m, v) => Math.min(m, v), Infinity);
 	let hi = options.hi ?? finite.reduce((m, v) => Math.max(m, v), -Infinity);
@@ -165,8 +147,7 @@ export function histogram(values: readonly number[], bins: number, options: { lo
 		hi = 1;
 	}
 	const log = options.log === true && lo > 0;
-	if (hi <= lo)
-		hi = log ? lo * 2 : lo + 1;
+	if (hi <= lo) hi = log ? lo * 2 : lo + 1;
 	const [a, b] = log ? [Math.log(lo), Math.log(hi)] : [lo, hi];
 	const edges = Array.from({ length: bins + 1 }, (_, i) => {
 		const x = a + ((b - a) * i) / bins;

@@ -20,13 +20,13 @@
  * Echoed bytes are counted (throughput) or compared (round trips).
  */
 
-import { concurrentRoundTrips, pingPongSamples } from "./round-trips.js";
-import * as net from "node:net";
 import { randomBytes } from "node:crypto";
+import type * as net from "node:net";
 import type { Endpoint, TargetName } from "../device/targets.js";
 import { connect } from "../oracle/tcp-echo.js";
-import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./result.js";
-import { KiB, MiB, formatBytes, formatMs, formatSize, mbPerSecond, now, perSecond, summarize } from "./stats.js";
+import { alternate, type BenchContext, type BenchResult, type Live, type MetricSpec, type ResultBuilder, type Side, sides } from "./result.js";
+import { concurrentRoundTrips, pingPongSamples } from "./round-trips.js";
+import { formatBytes, formatMs, formatSize, KiB, MiB, mbPerSecond, now, perSecond, summarize } from "./stats.js";
 
 export interface TcpSettings {
 	/** Time cap of each timed phase, seconds. */
@@ -80,11 +80,14 @@ export interface ThroughputResult {
 }
 
 /** Stream writes of `writeSize` through the echo with at most `window` bytes in flight, until `bytes` are back or `seconds` pass. */
-export async function tcpThroughput(endpoint: Endpoint, o: { bytes: number; seconds: number; writeSize: number; window: number; timeoutMs: number }, live?: Live): Promise<ThroughputResult> {
+export async function tcpThroughput(
+	endpoint: Endpoint,
+	o: { bytes: number; seconds: number; writeSize: number; window: number; timeoutMs: number },
+	live?: Live,
+): Promise<ThroughputResult> {
 	const socket = await open(endpoint, o.timeoutMs);
 	const block = randomBytes(o.writeSize);
-	if (live)
-		live.unit = "writes";
+	if (live) live.unit = "writes";
 	let sent = 0;
 	let received = 0;
 	const t0 = now();
@@ -92,24 +95,20 @@ export async function tcpThroughput(endpoint: Endpoint, o: { bytes: number; seco
 		let done = false;
 		let draining = false;
 		const end = (error: Error | undefined, endedBy: ThroughputResult["endedBy"] = "time") => {
-			if (done)
-				return;
+			if (done) return;
 			done = true;
 			const ms = now() - t0;
 			clearTimeout(timer);
 			socket.destroy();
-			if (error)
-				reject(error);
-			else
-				resolve({ bytes: received, ms, endedBy });
+			if (error) reject(error);
+			else resolve({ bytes: received, ms, endedBy });
 		};
 		const timer = setTimeout(() => end(received > 0 ? undefined : new Error(`no echo within ${o.seconds} s`)), o.seconds * 1000);
 		const pump = () => {
 			while (!done && !draining && sent < o.bytes && sent - received < o.window) {
 				const size = Math.min(o.writeSize, o.bytes - sent);
 				sent += size;
-				if (live)
-					live.count++;
+				if (live) live.count++;
 				if (!socket.write(size === block.length ? block : block.subarray(0, size))) {
 					draining = true;
 					socket.once("drain", () => {
@@ -121,14 +120,10 @@ export async function tcpThroughput(endpoint: Endpoint, o: { bytes: number; seco
 		};
 		socket.on("data", (chunk: Buffer) => {
 			received += chunk.length;
-			if (live)
-				live.bytes = received;
-			if (received > sent)
-				end(new Error(`the echo returned ${received} bytes, more than the ${sent} sent`));
-			else if (received >= o.bytes)
-				end(undefined, "bytes");
-			else
-				pump();
+			if (live) live.bytes = received;
+			if (received > sent) end(new Error(`the echo returned ${received} bytes, more than the ${sent} sent`));
+			else if (received >= o.bytes) end(undefined, "bytes");
+			else pump();
 		});
 		socket.once("close", () => end(new Error(`connection closed after ${formatBytes(received)} of ${formatBytes(sent)} echoed`)));
 		socket.once("error", e => end(e));
@@ -147,10 +142,8 @@ export class PingPong {
 		socket.on("data", (chunk: Buffer) => {
 			this.#chunks.push(chunk);
 			this.#have += chunk.length;
-			if (this.#waiter && this.#have >= this.#want)
-				this.#waiter();
-			else if (!this.#waiter)
-				this.#fail(new Error(`${chunk.length} unexpected bytes from the echo`));
+			if (this.#waiter && this.#have >= this.#want) this.#waiter();
+			else if (!this.#waiter) this.#fail(new Error(`${chunk.length} unexpected bytes from the echo`));
 		});
 		socket.once("close", () => this.#fail(new Error("connection closed")));
 		socket.once("error", e => this.#fail(e));
@@ -169,18 +162,19 @@ export class PingPong {
 
 	/** Round trip of one message, ms; rejects on a wrong echo, a closed connection or after timeoutMs. */
 	roundTrip(payload: Buffer, timeoutMs: number): Promise<number> {
-		if (this.#failed)
-			return Promise.reject(this.#failed);
+		if (this.#failed) return Promise.reject(this.#failed);
 		return new Promise<number>((resolve, reject) => {
-			const timer = setTimeout(() => this.#waiter?.(new Error(`no echo of ${payload.length} bytes within ${formatMs(timeoutMs)} (${this.#have} back)`)), timeoutMs);
+			const timer = setTimeout(
+				() => this.#waiter?.(new Error(`no echo of ${payload.length} bytes within ${formatMs(timeoutMs)} (${this.#have} back)`)),
+				timeoutMs,
+			);
 			this.#want = payload.length;
 			let t0 = 0;
 			this.#waiter = (error?: Error) => {
 				const ms = now() - t0;
 				clearTimeout(timer);
 				this.#waiter = undefined;
-				if (error)
-					return reject(error);
+				if (error) return reject(error);
 				const back = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
 				this.#chunks = [];
 				this.#have = 0;
@@ -200,7 +194,11 @@ export class PingPong {
 }
 
 /** Ping-pong round trips on one connection: warmup, then up to `samples` samples or `seconds`. */
-export async function tcpRoundTrips(endpoint: Endpoint, o: { size: number; samples: number; warmup: number; seconds: number; timeoutMs: number }, live?: Live): Promise<number[]> {
+export async function tcpRoundTrips(
+	endpoint: Endpoint,
+	o: { size: number; samples: number; warmup: number; seconds: number; timeoutMs: number },
+	live?: Live,
+): Promise<number[]> {
 	return pingPongSamples(await PingPong.open(endpoint, o.timeoutMs), o, live);
 }
 
@@ -224,37 +222,46 @@ async function servedPingPong(endpoint: Endpoint, timeoutMs: number): Promise<Pi
 		try {
 			await link.roundTrip(Buffer.from("?"), timeoutMs);
 			return link;
-		}
-		catch (e) {
+		} catch (e) {
 			link.close();
-			if ((e as Error).message !== "connection closed" || Date.now() > deadline)
-				throw e;
+			if ((e as Error).message !== "connection closed" || Date.now() > deadline) throw e;
 			await new Promise(resolve => setTimeout(resolve, 250));
 		}
 	}
 }
 
 /** `clients` connections at once, each doing round trips until `messages` in all or `seconds`. */
-export async function tcpClients(endpoint: Endpoint, o: { clients: number; size: number; messages: number; seconds: number; timeoutMs: number }, live?: Live): Promise<ClientsResult> {
+export async function tcpClients(
+	endpoint: Endpoint,
+	o: { clients: number; size: number; messages: number; seconds: number; timeoutMs: number },
+	live?: Live,
+): Promise<ClientsResult> {
 	const opened = await Promise.allSettled(Array.from({ length: o.clients }, () => servedPingPong(endpoint, o.timeoutMs)));
 	const links = opened.flatMap(r => (r.status === "fulfilled" ? [r.value] : []));
 	try {
 		const refused = opened.find(r => r.status === "rejected");
-		if (refused)
-			throw new Error(`${o.clients - links.length} of ${o.clients} connections failed: ${(refused.reason as Error).message}`);
+		if (refused) throw new Error(`${o.clients - links.length} of ${o.clients} connections failed: ${(refused.reason as Error).message}`);
 		return await concurrentRoundTrips(links, o, live);
-	}
-	finally {
-		for (const link of links)
-			link.close();
+	} finally {
+		for (const link of links) link.close();
 	}
 }
 
 export const tcpMetrics = {
-	throughput: (s: TcpSettings): MetricSpec => ({ key: "tcp.throughput", label: `throughput, ${formatSize(s.writeSize)} writes`, unit: "MB/s", better: "higher" }),
+	throughput: (s: TcpSettings): MetricSpec => ({
+		key: "tcp.throughput",
+		label: `throughput, ${formatSize(s.writeSize)} writes`,
+		unit: "MB/s",
+		better: "higher",
+	}),
 	p50: (s: TcpSettings): MetricSpec => ({ key: "tcp.rtt.p50", label: `round trip p50, ${formatSize(s.messageSize)}`, unit: "ms", better: "lower" }),
 	p99: (s: TcpSettings): MetricSpec => ({ key: "tcp.rtt.p99", label: `round trip p99, ${formatSize(s.messageSize)}`, unit: "ms", better: "lower" }),
-	clients: (s: TcpSettings): MetricSpec => ({ key: "tcp.clients", label: `${s.clients} clients, ${formatSize(s.messageSize)} round trips`, unit: "msg/s", better: "higher" }),
+	clients: (s: TcpSettings): MetricSpec => ({
+		key: "tcp.clients",
+		label: `${s.clients} clients, ${formatSize(s.messageSize)} round trips`,
+		unit: "msg/s",
+		better: "higher",
+	}),
 	clientsP99: (s: TcpSettings): MetricSpec => ({ key: "tcp.clients.p99", label: `round trip p99, ${s.clients} clients`, unit: "ms", better: "lower" }),
 };
 
@@ -268,42 +275,78 @@ export async function benchTcp(endpoints: Record<Side, Endpoint>, settings: TcpS
 	const s = settings;
 	const rounds = Math.max(1, s.rounds);
 	const between = () => settle(builder.target);
-	for (const spec of [tcpMetrics.throughput(s), tcpMetrics.p50(s), tcpMetrics.p99(s), tcpMetrics.clients(s), tcpMetrics.clientsP99(s)])
-		builder.declare(spec);
+	for (const spec of [tcpMetrics.throughput(s), tcpMetrics.p50(s), tcpMetrics.p99(s), tcpMetrics.clients(s), tcpMetrics.clientsP99(s)]) builder.declare(spec);
 
 	const sizes = [...new Set([s.writeSize, ...s.sizes])];
 	for (const size of sizes) {
 		const headline = size === s.writeSize;
 		const bytes = Math.max(size, Math.floor((headline ? s.bytes : s.bytes / 4) / rounds));
 		const seconds = (headline ? s.seconds : s.seconds / 2) / rounds;
-		const parts = await alternate(ctx, builder, `throughput, ${formatSize(size)} writes`, rounds,
-			(side, live) => tcpThroughput(endpoints[side], { bytes, seconds, writeSize: size, window: Math.max(s.window, size), timeoutMs: s.timeoutMs }, live), between);
+		const parts = await alternate(
+			ctx,
+			builder,
+			`throughput, ${formatSize(size)} writes`,
+			rounds,
+			(side, live) => tcpThroughput(endpoints[side], { bytes, seconds, writeSize: size, window: Math.max(s.window, size), timeoutMs: s.timeoutMs }, live),
+			between,
+		);
 		for (const side of sides) {
 			const r = parts[side];
-			const total = r && r.reduce((sum, p) => sum + p.bytes, 0);
-			const ms = r && r.reduce((sum, p) => sum + p.ms, 0);
+			const total = r?.reduce((sum, p) => sum + p.bytes, 0);
+			const ms = r?.reduce((sum, p) => sum + p.ms, 0);
 			const mbps = r ? mbPerSecond(total!, ms!) : undefined;
 			builder.size(size, side, mbps);
 			if (headline && r)
-				builder.record(tcpMetrics.throughput(s), side, mbps, `${formatBytes(total!)} in ${formatMs(ms!)} (${r.map(p => (p.endedBy === "bytes" ? "byte cap" : "time cap")).join(", ")})`);
+				builder.record(
+					tcpMetrics.throughput(s),
+					side,
+					mbps,
+					`${formatBytes(total!)} in ${formatMs(ms!)} (${r.map(p => (p.endedBy === "bytes" ? "byte cap" : "time cap")).join(", ")})`,
+				);
 		}
 	}
 
-	const rtt = await alternate(ctx, builder, `round trips, ${formatSize(s.messageSize)}`, rounds,
-		(side, live) => tcpRoundTrips(endpoints[side], { size: s.messageSize, samples: Math.ceil(s.rttSamples / rounds), warmup: s.rttWarmup, seconds: s.seconds / rounds, timeoutMs: s.timeoutMs }, live), between);
+	const rtt = await alternate(
+		ctx,
+		builder,
+		`round trips, ${formatSize(s.messageSize)}`,
+		rounds,
+		(side, live) =>
+			tcpRoundTrips(
+				endpoints[side],
+				{ size: s.messageSize, samples: Math.ceil(s.rttSamples / rounds), warmup: s.rttWarmup, seconds: s.seconds / rounds, timeoutMs: s.timeoutMs },
+				live,
+			),
+		between,
+	);
 	for (const side of sides) {
 		const samples = rtt[side]?.flat();
 		if (samples) {
 			const summary = summarize(samples)!;
 			builder.record(tcpMetrics.p50(s), side, summary.p50, `n=${summary.count}`);
-			builder.rounds(tcpMetrics.p50(s), side, rtt[side]!.map(round => summarize(round)?.p50 ?? NaN));
+			builder.rounds(
+				tcpMetrics.p50(s),
+				side,
+				rtt[side]!.map(round => summarize(round)?.p50 ?? NaN),
+			);
 			builder.record(tcpMetrics.p99(s), side, summary.p99, `n=${summary.count}`);
 			builder.roundTrips(side, samples);
 		}
 	}
 
-	const clients = await alternate(ctx, builder, `${s.clients} clients`, rounds,
-		(side, live) => tcpClients(endpoints[side], { clients: s.clients, size: s.messageSize, messages: Math.ceil(s.clientMessages / rounds), seconds: s.seconds / rounds, timeoutMs: s.timeoutMs }, live), between);
+	const clients = await alternate(
+		ctx,
+		builder,
+		`${s.clients} clients`,
+		rounds,
+		(side, live) =>
+			tcpClients(
+				endpoints[side],
+				{ clients: s.clients, size: s.messageSize, messages: Math.ceil(s.clientMessages / rounds), seconds: s.seconds / rounds, timeoutMs: s.timeoutMs },
+				live,
+			),
+		between,
+	);
 	for (const side of sides) {
 		const r = clients[side];
 		if (r) {

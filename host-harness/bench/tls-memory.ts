@@ -24,11 +24,11 @@
  */
 
 import { argumentsOr } from "../lib/command.js";
+import { freeTcpPort } from "../lib/ports.js";
+import { makeTestPki, type TestPki } from "../lib/tls-certs.js";
+import { randomPayload } from "../oracle/tcp-echo.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { TlsGate } from "../peers/tls-gate.js";
-import { makeTestPki, type TestPki } from "../lib/tls-certs.js";
-import { freeTcpPort } from "../lib/ports.js";
-import { randomPayload } from "../oracle/tcp-echo.js";
 import { boardSlotSize, delta, type HeapDelta, type HeapReading } from "./heap.js";
 import { memoryDeviceConfig, startMemoryDevice } from "./memory-device.js";
 
@@ -61,17 +61,19 @@ const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, m
 
 async function measure(kind: "plain" | "tls", pki: TestPki, log: (line: string) => void): Promise<ConnectionCost> {
 	const port = await freeTcpPort();
-	const memory = await startMemoryDevice(await memoryDeviceConfig(1, {
-		tcpServer: "false",
-		wsServer: "false",
-		tcpClient: "true",
-		tcpClientHost: "127.0.0.1",
-		tcpClientPort: String(port),
-		tcpClientTls: kind === "tls" ? "true" : "false",
-		tcpClientCa: pki.caConfig,
-		tcpClientRetryDelay: "1500",
-		tcpClientRetryMaxDelay: "1500",
-	}));
+	const memory = await startMemoryDevice(
+		await memoryDeviceConfig(1, {
+			tcpServer: "false",
+			wsServer: "false",
+			tcpClient: "true",
+			tcpClientHost: "127.0.0.1",
+			tcpClientPort: String(port),
+			tcpClientTls: kind === "tls" ? "true" : "false",
+			tcpClientCa: pki.caConfig,
+			tcpClientRetryDelay: "1500",
+			tcpClientRetryMaxDelay: "1500",
+		}),
+	);
 	let peer: TcpPeer | undefined;
 	try {
 		await memory.server.waitForLog(/tcp-client: Connection to .* failed/, 20_000);
@@ -83,8 +85,7 @@ async function measure(kind: "plain" | "tls", pki: TestPki, log: (line: string) 
 		await session.greeting;
 		const payload = randomPayload(1500);
 		const back = await session.echo(payload, 20_000);
-		if (!back.equals(payload))
-			throw new Error(`${kind}: the echo differs`);
+		if (!back.equals(payload)) throw new Error(`${kind}: the echo differs`);
 		await sleep(300);
 		const connected = await memory.probe.read();
 		log(`${kind}: one idle connection: ${connected.slots} slots, ${connected.chunk} chunk bytes`);
@@ -94,8 +95,7 @@ async function measure(kind: "plain" | "tls", pki: TestPki, log: (line: string) 
 		const heaps = { chunk: values["Chunk available"] ?? 0, slots: (values["Slot available"] ?? 0) / memory.probe.slotSize };
 		const cost = delta(connected, without);
 		return { kind, without, connected, cost, boardBytes: cost.slots * boardSlotSize + cost.chunk, heaps };
-	}
-	finally {
+	} finally {
 		await peer?.close();
 		await memory.stop();
 	}
@@ -106,26 +106,19 @@ export function parseTlsMemoryArgs(argv: string[]): { json: boolean } | "help" {
 	let json = false;
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
-		if (arg === "tls-memory")
-			continue;
-		if (arg === "--help" || arg === "-h")
-			return "help";
-		if (arg === "--json")
-			json = true;
+		if (arg === "tls-memory") continue;
+		if (arg === "--help" || arg === "-h") return "help";
+		if (arg === "--json") json = true;
 		else if (arg === "--target" || arg === "-t") {
-			if (argv[++i] !== "sim")
-				throw new Error(`bench tls-memory runs on the simulator only (--target sim), not "${argv[i] ?? ""}"`);
-		}
-		else
-			throw new Error(`unknown argument "${arg}"`);
+			if (argv[++i] !== "sim") throw new Error(`bench tls-memory runs on the simulator only (--target sim), not "${argv[i] ?? ""}"`);
+		} else throw new Error(`unknown argument "${arg}"`);
 	}
 	return { json };
 }
 
 export async function runTlsMemoryBench(argv: string[]): Promise<number> {
 	const options = argumentsOr(parseTlsMemoryArgs, argv, `${tlsMemoryUsage}\n`);
-	if (typeof options === "number")
-		return options;
+	if (typeof options === "number") return options;
 	const json = options.json;
 	const pki = makeTestPki();
 	const log = json ? () => undefined : (line: string) => console.log(line);
@@ -133,8 +126,7 @@ export async function runTlsMemoryBench(argv: string[]): Promise<number> {
 	const tls = await measure("tls", pki, log);
 	const extra = { slots: tls.cost.slots - plain.cost.slots, chunk: tls.cost.chunk - plain.cost.chunk };
 	const result = { plain, tls, tlsOverPlain: { ...extra, boardBytes: extra.slots * boardSlotSize + extra.chunk }, ratio: tls.boardBytes / plain.boardBytes };
-	if (json)
-		console.log(JSON.stringify(result, null, 2));
+	if (json) console.log(JSON.stringify(result, null, 2));
 	else {
 		console.log("");
 		console.log("| one idle connection of the TCP echo client | slots | chunk bytes | board bytes (slots x 16 + chunk) |");
@@ -145,8 +137,7 @@ export async function runTlsMemoryBench(argv: string[]): Promise<number> {
 		console.log("");
 		console.log("| heaps the machine grew to (handshake included) | slots | chunk bytes |");
 		console.log("|---|---:|---:|");
-		for (const c of [plain, tls])
-			console.log(`| ${c.kind === "tls" ? "TLS run" : "plain run"} | ${c.heaps.slots} | ${c.heaps.chunk} |`);
+		for (const c of [plain, tls]) console.log(`| ${c.kind === "tls" ? "TLS run" : "plain run"} | ${c.heaps.slots} | ${c.heaps.chunk} |`);
 		console.log(`\nTLS connection / plain TCP connection: ${result.ratio.toFixed(1)}x (simulator debug build; provisional, one run)`);
 	}
 	return 0;

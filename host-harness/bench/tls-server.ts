@@ -22,14 +22,14 @@
  * RSA 2048 decryption included.
  */
 
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as tls from "node:tls";
-import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { argumentsOr } from "../lib/command.js";
-import { deviceTlsConfig, makeTestPki, type TestPki } from "../lib/tls-certs.js";
 import { startDevice } from "../device/targets.js";
+import { argumentsOr } from "../lib/command.js";
 import { freeServicePorts } from "../lib/ports.js";
+import { deviceTlsConfig, makeTestPki, type TestPki } from "../lib/tls-certs.js";
 import { nextMessage } from "../oracle/ws-echo.js";
 import { boardSlotSize, delta, esp32DefaultCreation, type HeapDelta, type HeapReading } from "./heap.js";
 import { memoryDeviceConfig, startMemoryDevice } from "./memory-device.js";
@@ -85,16 +85,17 @@ async function openEcho(url: string, ca: string): Promise<WebSocket> {
 	const message = randomBytes(16);
 	const back = nextMessage(socket, 20_000);
 	socket.send(message);
-	if (!(await back).data.equals(message))
-		throw new Error("an echo came back different");
+	if (!(await back).data.equals(message)) throw new Error("an echo came back different");
 	return socket;
 }
 
 async function measureMemory(kind: "ws" | "wss", clients: number, pki: TestPki, log: (line: string) => void): Promise<KindResult> {
-	const memory = await startMemoryDevice(await memoryDeviceConfig(clients, {
-		tcpServer: "false",
-		...(kind === "wss" ? deviceTlsConfig(pki.server) : {}),
-	}));
+	const memory = await startMemoryDevice(
+		await memoryDeviceConfig(clients, {
+			tcpServer: "false",
+			...(kind === "wss" ? deviceTlsConfig(pki.server) : {}),
+		}),
+	);
 	const sockets: WebSocket[] = [];
 	try {
 		const url = memory.device.endpoints.ws!;
@@ -107,16 +108,13 @@ async function measureMemory(kind: "ws" | "wss", clients: number, pki: TestPki, 
 		const { values } = await memory.server.collectGarbage(memory.machine.tag, 20_000);
 		const heapsAfterFirst = { chunk: values["Chunk available"] ?? 0, slots: (values["Slot available"] ?? 0) / memory.probe.slotSize };
 		log(`${kind}: one client: ${one.slots} slots, ${one.chunk} chunk bytes; heaps ${heapsAfterFirst.slots} slots, ${heapsAfterFirst.chunk} chunk bytes`);
-		while (sockets.length < clients)
-			sockets.push(await openEcho(url, pki.caPem));
+		while (sockets.length < clients) sockets.push(await openEcho(url, pki.caPem));
 		await sleep(300);
 		const all = await memory.probe.read();
 		log(`${kind}: ${clients} clients: ${all.slots} slots, ${all.chunk} chunk bytes`);
 		return { kind, without, one, all, clients, first: delta(one, without), perClient: delta(all, without, clients), heapsAfterFirst };
-	}
-	finally {
-		for (const socket of sockets)
-			socket.terminate();
+	} finally {
+		for (const socket of sockets) socket.terminate();
 		await memory.stop();
 	}
 }
@@ -124,7 +122,7 @@ async function measureMemory(kind: "ws" | "wss", clients: number, pki: TestPki, 
 function cpuTicks(pid: number): number {
 	const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
 	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-	return Number(fields[11]) + Number(fields[12]);		// utime, stime (fields 14 and 15 of proc(5))
+	return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
 }
 
 function handshake(port: number, ca: string): Promise<number> {
@@ -140,69 +138,62 @@ function handshake(port: number, ca: string): Promise<number> {
 }
 
 async function measureTime(handshakes: number, pki: TestPki, log: (line: string) => void): Promise<TimeResult> {
-	const device = await startDevice({ target: "sim", config: { ...await freeServicePorts(), tcpServer: "false", wsLogPath: "", ...deviceTlsConfig(pki.server) } });
+	const device = await startDevice({
+		target: "sim",
+		config: { ...(await freeServicePorts()), tcpServer: "false", wsLogPath: "", ...deviceTlsConfig(pki.server) },
+	});
 	try {
 		const port = Number(new URL(device.endpoints.ws!).port);
-		await handshake(port, pki.caPem);		// warm-up
+		await handshake(port, pki.caPem); // warm-up
 		await sleep(500);
 		const pid = device.process.pid!;
 		const ticksBefore = cpuTicks(pid);
 		const started = Date.now();
 		const times: number[] = [];
-		for (let i = 0; i < handshakes; i++)
-			times.push(await handshake(port, pki.caPem));
+		for (let i = 0; i < handshakes; i++) times.push(await handshake(port, pki.caPem));
 		const wall = Date.now() - started;
-		await sleep(300);		// the device's close of the last one
+		await sleep(300); // the device's close of the last one
 		const ticks = cpuTicks(pid) - ticksBefore;
 		times.sort((a, b) => a - b);
 		const result = {
 			handshakes,
 			perSecond: handshakes / (wall / 1000),
 			medianMs: times[times.length >> 1],
-			cpuMsPerHandshake: ticks * (1000 / 100) / handshakes,		// USER_HZ 100 (proc(5))
+			cpuMsPerHandshake: (ticks * (1000 / 100)) / handshakes, // USER_HZ 100 (proc(5))
 		};
 		log(`wss: ${handshakes} handshakes in ${wall} ms, ${ticks} CPU ticks`);
 		return result;
-	}
-	finally {
+	} finally {
 		await device.stop();
 	}
 }
 
 export function parseTlsServerArgs(argv: string[]): { clients: number; handshakes: number; json: boolean } | "help" {
-	let clients = 4, handshakes = 40, json = false;
+	let clients = 4,
+		handshakes = 40,
+		json = false;
 	const count = (value: string | undefined, flag: string) => {
 		const n = Number(value);
-		if (!Number.isInteger(n) || n < 1)
-			throw new Error(`${flag} takes a whole number of at least 1, not "${value ?? ""}"`);
+		if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a whole number of at least 1, not "${value ?? ""}"`);
 		return n;
 	};
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
-		if (arg === "tls-server")
-			continue;
-		if (arg === "--help" || arg === "-h")
-			return "help";
-		if (arg === "--json")
-			json = true;
-		else if (arg === "--clients")
-			clients = count(argv[++i], arg);
-		else if (arg === "--handshakes")
-			handshakes = count(argv[++i], arg);
+		if (arg === "tls-server") continue;
+		if (arg === "--help" || arg === "-h") return "help";
+		if (arg === "--json") json = true;
+		else if (arg === "--clients") clients = count(argv[++i], arg);
+		else if (arg === "--handshakes") handshakes = count(argv[++i], arg);
 		else if (arg === "--target" || arg === "-t") {
-			if (argv[++i] !== "sim")
-				throw new Error(`bench tls-server runs on the simulator only (--target sim), not "${argv[i] ?? ""}"`);
-		}
-		else
-			throw new Error(`unknown argument "${arg}"`);
+			if (argv[++i] !== "sim") throw new Error(`bench tls-server runs on the simulator only (--target sim), not "${argv[i] ?? ""}"`);
+		} else throw new Error(`unknown argument "${arg}"`);
 	}
 	return { clients, handshakes, json };
 }
 
 export async function runTlsServerBench(argv: string[]): Promise<number> {
 	const options = argumentsOr(parseTlsServerArgs, argv, `${tlsServerUsage}\n`);
-	if (typeof options === "number")
-		return options;
+	if (typeof options === "number") return options;
 	const { clients, handshakes, json } = options;
 	const pki = makeTestPki();
 	const log = json ? () => undefined : (line: string) => console.log(line);
@@ -215,9 +206,18 @@ export async function runTlsServerBench(argv: string[]): Promise<number> {
 	const idleApp = secure.without.slots * boardSlotSize + secure.without.chunk;
 	const perClient = boardBytes(secure.perClient);
 	// The first handshake's transient, bounded by what the heaps grew to beyond the initial ones (0 when they did not grow).
-	const grown = Math.max(0, secure.heapsAfterFirst.slots - creation.slotsInitial) * boardSlotSize + Math.max(0, secure.heapsAfterFirst.chunk - creation.chunkInitial);
+	const grown =
+		Math.max(0, secure.heapsAfterFirst.slots - creation.slotsInitial) * boardSlotSize + Math.max(0, secure.heapsAfterFirst.chunk - creation.chunkInitial);
 	const fit = Math.max(0, Math.floor((initial - idleApp - grown) / perClient));
-	const result = { plain, secure, tlsOverPlainPerClient: boardBytes(secure.perClient) - boardBytes(plain.perClient), fitInInitialHeaps: fit, initialHeapBytes: initial, idleAppBytes: idleApp, time };
+	const result = {
+		plain,
+		secure,
+		tlsOverPlainPerClient: boardBytes(secure.perClient) - boardBytes(plain.perClient),
+		fitInInitialHeaps: fit,
+		initialHeapBytes: initial,
+		idleAppBytes: idleApp,
+		time,
+	};
 	if (json) {
 		console.log(JSON.stringify(result, null, 2));
 		return 0;
@@ -226,7 +226,9 @@ export async function runTlsServerBench(argv: string[]): Promise<number> {
 	console.log(`| per client (${clients} idle clients, one echo each) | slots | chunk bytes | board bytes (slots x 16 + chunk) |`);
 	console.log("|---|---:|---:|---:|");
 	for (const r of [plain, secure])
-		console.log(`| ${r.kind === "wss" ? "wss:// (TLS 1.2)" : "ws:// (reference)"} | ${r.perClient.slots.toFixed(1)} | ${r.perClient.chunk.toFixed(0)} | ${boardBytes(r.perClient).toFixed(0)} |`);
+		console.log(
+			`| ${r.kind === "wss" ? "wss:// (TLS 1.2)" : "ws:// (reference)"} | ${r.perClient.slots.toFixed(1)} | ${r.perClient.chunk.toFixed(0)} | ${boardBytes(r.perClient).toFixed(0)} |`,
+		);
 	console.log(`| TLS beyond ws:// | | | ${result.tlsOverPlainPerClient.toFixed(0)} |`);
 	console.log("");
 	console.log("| the idle app, and the heaps after the first client's handshake | live slots | live chunk bytes | heap slots | heap chunk bytes |");
@@ -234,7 +236,11 @@ export async function runTlsServerBench(argv: string[]): Promise<number> {
 	for (const r of [plain, secure])
 		console.log(`| ${r.kind} | ${r.without.slots} | ${r.without.chunk} | ${r.heapsAfterFirst.slots} | ${r.heapsAfterFirst.chunk} |`);
 	console.log("");
-	console.log(`wss clients that fit in a board's initial XS heaps (${initial} bytes: ${creation.slotsInitial} slots + ${creation.chunkInitial} chunk bytes) beside the idle app (${idleApp} bytes): ${fit}`);
-	console.log(`handshakes one after another: ${time.perSecond.toFixed(1)}/s (median ${time.medianMs.toFixed(0)} ms as the client sees it), ${time.cpuMsPerHandshake.toFixed(1)} ms of the simulator's CPU each`);
+	console.log(
+		`wss clients that fit in a board's initial XS heaps (${initial} bytes: ${creation.slotsInitial} slots + ${creation.chunkInitial} chunk bytes) beside the idle app (${idleApp} bytes): ${fit}`,
+	);
+	console.log(
+		`handshakes one after another: ${time.perSecond.toFixed(1)}/s (median ${time.medianMs.toFixed(0)} ms as the client sees it), ${time.cpuMsPerHandshake.toFixed(1)} ms of the simulator's CPU each`,
+	);
 	return 0;
 }

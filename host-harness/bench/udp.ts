@@ -15,11 +15,11 @@
  * lost is recognized (and not counted twice).
  */
 
-import { RoundTripSamples, sampleRoundTrips } from "./round-trips.js";
-import * as dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
+import * as dgram from "node:dgram";
 import type { Endpoint, TargetName } from "../device/targets.js";
-import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./result.js";
+import { alternate, type BenchContext, type BenchResult, type Live, type MetricSpec, type ResultBuilder, type Side, sides } from "./result.js";
+import { type RoundTripSamples, sampleRoundTrips } from "./round-trips.js";
 import { formatMs, formatSize, mbPerSecond, now, perSecond, summarize } from "./stats.js";
 
 export interface UdpSettings {
@@ -69,10 +69,8 @@ class Numbered {
 		this.#payload.writeUInt32BE(this.run, 0);
 		this.socket.on("message", (data: Buffer) => {
 			const at = now();
-			if (data.length !== this.#payload.length || data.readUInt32BE(0) !== this.run)
-				this.strays++;
-			else
-				this.onEcho(data.readUInt32BE(4), at);
+			if (data.length !== this.#payload.length || data.readUInt32BE(0) !== this.run) this.strays++;
+			else this.onEcho(data.readUInt32BE(4), at);
 		});
 		this.socket.on("error", () => {});
 	}
@@ -100,8 +98,7 @@ class Numbered {
 	close(): void {
 		try {
 			this.socket.close();
-		}
-		catch {
+		} catch {
 			// already closed
 		}
 	}
@@ -110,31 +107,37 @@ class Numbered {
 export type UdpRoundTrips = RoundTripSamples;
 
 /** One datagram at a time: warmup, then up to `samples` samples or `seconds`; a datagram without echo within lossTimeoutMs is lost. */
-export async function udpRoundTrips(endpoint: Endpoint, o: { size: number; samples: number; warmup: number; seconds: number; lossTimeoutMs: number }, live?: Live): Promise<UdpRoundTrips> {
+export async function udpRoundTrips(
+	endpoint: Endpoint,
+	o: { size: number; samples: number; warmup: number; seconds: number; lossTimeoutMs: number },
+	live?: Live,
+): Promise<UdpRoundTrips> {
 	const link = await Numbered.open(endpoint, o.size);
-	if (live)
-		live.unit = "datagrams";
+	if (live) live.unit = "datagrams";
 	let result: RoundTripSamples;
 	try {
-		result = await sampleRoundTrips(o, () => new Promise<number | undefined>(resolve => {
-			const timer = setTimeout(() => resolve(undefined), o.lossTimeoutMs);
-			let seq = -1;
-			let t0 = 0;
-			link.onEcho = (echoed, at) => {
-				if (echoed === seq) {
-					clearTimeout(timer);
-					resolve(at - t0);
-				}
-			};
-			t0 = now();
-			seq = link.send();
-		}), live);
-	}
-	finally {
+		result = await sampleRoundTrips(
+			o,
+			() =>
+				new Promise<number | undefined>(resolve => {
+					const timer = setTimeout(() => resolve(undefined), o.lossTimeoutMs);
+					let seq = -1;
+					let t0 = 0;
+					link.onEcho = (echoed, at) => {
+						if (echoed === seq) {
+							clearTimeout(timer);
+							resolve(at - t0);
+						}
+					};
+					t0 = now();
+					seq = link.send();
+				}),
+			live,
+		);
+	} finally {
 		link.close();
 	}
-	if (!result.samples.length)
-		throw new Error(`no datagram echoed within ${o.seconds} s (${result.lost} of ${result.sent} lost)`);
+	if (!result.samples.length) throw new Error(`no datagram echoed within ${o.seconds} s (${result.lost} of ${result.sent} lost)`);
 	return result;
 }
 
@@ -149,11 +152,14 @@ export interface UdpRate {
 }
 
 /** Keep `window` datagrams outstanding until `datagrams` are sent or `seconds` pass; count echoes and losses. */
-export async function udpRate(endpoint: Endpoint, o: { size: number; window: number; datagrams: number; seconds: number; lossTimeoutMs: number }, live?: Live): Promise<UdpRate> {
+export async function udpRate(
+	endpoint: Endpoint,
+	o: { size: number; window: number; datagrams: number; seconds: number; lossTimeoutMs: number },
+	live?: Live,
+): Promise<UdpRate> {
 	const link = await Numbered.open(endpoint, o.size);
-	if (live)
-		live.unit = "datagrams";
-	const outstanding = new Map<number, number>();		// seq → sent at, oldest first
+	if (live) live.unit = "datagrams";
+	const outstanding = new Map<number, number>(); // seq → sent at, oldest first
 	let sent = 0;
 	let echoed = 0;
 	let lost = 0;
@@ -168,8 +174,7 @@ export async function udpRate(endpoint: Endpoint, o: { size: number; window: num
 			let deadline: NodeJS.Timeout | undefined;
 			let sweeper: NodeJS.Timeout | undefined;
 			const finish = () => {
-				if (finished)
-					return;
+				if (finished) return;
 				finished = true;
 				clearTimeout(deadline);
 				clearTimeout(grace);
@@ -179,34 +184,32 @@ export async function udpRate(endpoint: Endpoint, o: { size: number; window: num
 				resolve();
 			};
 			const stopSending = () => {
-				if (!sending)
-					return;
+				if (!sending) return;
 				sending = false;
 				ms = now() - t0;
-				if (outstanding.size === 0)
-					finish();
-				else
-					grace = setTimeout(finish, o.lossTimeoutMs);		// only to count what is still to come back
+				if (outstanding.size === 0) finish();
+				else grace = setTimeout(finish, o.lossTimeoutMs); // only to count what is still to come back
 			};
 			const pump = () => {
 				while (sending && outstanding.size < o.window && sent < o.datagrams) {
 					outstanding.set(link.send(), now());
 					sent++;
 				}
-				if (sending && sent >= o.datagrams && outstanding.size === 0)
-					stopSending();
+				if (sending && sent >= o.datagrams && outstanding.size === 0) stopSending();
 			};
 			deadline = setTimeout(stopSending, o.seconds * 1000);
-			sweeper = setInterval(() => {
-				const cutoff = now() - o.lossTimeoutMs;
-				for (const [seq, at] of outstanding) {
-					if (at > cutoff)
-						break;
-					outstanding.delete(seq);
-					lost++;
-				}
-				pump();
-			}, Math.max(10, Math.min(100, o.lossTimeoutMs / 4)));
+			sweeper = setInterval(
+				() => {
+					const cutoff = now() - o.lossTimeoutMs;
+					for (const [seq, at] of outstanding) {
+						if (at > cutoff) break;
+						outstanding.delete(seq);
+						lost++;
+					}
+					pump();
+				},
+				Math.max(10, Math.min(100, o.lossTimeoutMs / 4)),
+			);
 			link.onEcho = seq => {
 				if (!outstanding.delete(seq)) {
 					late++;
@@ -219,25 +222,26 @@ export async function udpRate(endpoint: Endpoint, o: { size: number; window: num
 						live.bytes += o.size;
 					}
 					pump();
-				}
-				else if (outstanding.size === 0)
-					finish();
+				} else if (outstanding.size === 0) finish();
 			};
 			pump();
 		});
-	}
-	finally {
+	} finally {
 		link.close();
 	}
-	if (echoed === 0)
-		throw new Error(`no datagram echoed within ${o.seconds} s (${lost} of ${sent} lost)`);
+	if (echoed === 0) throw new Error(`no datagram echoed within ${o.seconds} s (${lost} of ${sent} lost)`);
 	return { sent, echoed, lost, late, ms };
 }
 
 export const udpMetrics = {
 	p50: (s: UdpSettings): MetricSpec => ({ key: "udp.rtt.p50", label: `round trip p50, ${formatSize(s.size)}`, unit: "ms", better: "lower" }),
 	p99: (s: UdpSettings): MetricSpec => ({ key: "udp.rtt.p99", label: `round trip p99, ${formatSize(s.size)}`, unit: "ms", better: "lower" }),
-	rate: (s: UdpSettings): MetricSpec => ({ key: "udp.rate", label: `${formatSize(s.size)} datagrams, window ${s.window}`, unit: "datagrams/s", better: "higher" }),
+	rate: (s: UdpSettings): MetricSpec => ({
+		key: "udp.rate",
+		label: `${formatSize(s.size)} datagrams, window ${s.window}`,
+		unit: "datagrams/s",
+		better: "higher",
+	}),
 	lost: (): MetricSpec => ({ key: "udp.lost", label: "datagrams lost (all phases)", unit: "datagrams" }),
 };
 
@@ -245,19 +249,27 @@ export const udpMetrics = {
 export async function benchUdp(endpoints: Record<Side, Endpoint>, settings: UdpSettings, ctx: BenchContext, builder: ResultBuilder): Promise<BenchResult> {
 	const s = settings;
 	const rounds = Math.max(1, s.rounds);
-	for (const spec of [udpMetrics.p50(s), udpMetrics.p99(s), udpMetrics.rate(s), udpMetrics.lost()])
-		builder.declare(spec);
+	for (const spec of [udpMetrics.p50(s), udpMetrics.p99(s), udpMetrics.rate(s), udpMetrics.lost()]) builder.declare(spec);
 	const loss: Record<Side, { lost: number; sent: number }> = { device: { lost: 0, sent: 0 }, reference: { lost: 0, sent: 0 } };
 
-	const rtt = await alternate(ctx, builder, `round trips, ${formatSize(s.size)}`, rounds,
-		(side, live) => udpRoundTrips(endpoints[side], { size: s.size, samples: Math.ceil(s.rttSamples / rounds), warmup: s.rttWarmup, seconds: s.seconds / rounds, lossTimeoutMs: s.lossTimeoutMs }, live));
+	const rtt = await alternate(ctx, builder, `round trips, ${formatSize(s.size)}`, rounds, (side, live) =>
+		udpRoundTrips(
+			endpoints[side],
+			{ size: s.size, samples: Math.ceil(s.rttSamples / rounds), warmup: s.rttWarmup, seconds: s.seconds / rounds, lossTimeoutMs: s.lossTimeoutMs },
+			live,
+		),
+	);
 	for (const side of sides) {
 		const r = rtt[side];
 		if (r) {
 			const samples = r.flatMap(p => p.samples);
 			const summary = summarize(samples)!;
 			builder.record(udpMetrics.p50(s), side, summary.p50, `n=${summary.count}`);
-			builder.rounds(udpMetrics.p50(s), side, r.map(p => summarize(p.samples)?.p50 ?? NaN));
+			builder.rounds(
+				udpMetrics.p50(s),
+				side,
+				r.map(p => summarize(p.samples)?.p50 ?? NaN),
+			);
 			builder.record(udpMetrics.p99(s), side, summary.p99, `n=${summary.count}`);
 			builder.roundTrips(side, samples);
 			for (const p of r) {
@@ -271,8 +283,9 @@ export async function benchUdp(endpoints: Record<Side, Endpoint>, settings: UdpS
 		const headline = size === s.size;
 		const datagrams = Math.ceil((headline ? s.datagrams : s.datagrams / 4) / rounds);
 		const seconds = (headline ? s.seconds : s.seconds / 2) / rounds;
-		const parts = await alternate(ctx, builder, `${formatSize(size)} datagrams, window ${s.window}`, rounds,
-			(side, live) => udpRate(endpoints[side], { size, window: s.window, datagrams, seconds, lossTimeoutMs: s.lossTimeoutMs }, live));
+		const parts = await alternate(ctx, builder, `${formatSize(size)} datagrams, window ${s.window}`, rounds, (side, live) =>
+			udpRate(endpoints[side], { size, window: s.window, datagrams, seconds, lossTimeoutMs: s.lossTimeoutMs }, live),
+		);
 		for (const side of sides) {
 			const r = parts[side];
 			if (!r) {
@@ -282,12 +295,16 @@ export async function benchUdp(endpoints: Record<Side, Endpoint>, settings: UdpS
 			const sum = (key: keyof UdpRate) => r.reduce((total, p) => total + p[key], 0);
 			builder.size(size, side, mbPerSecond(sum("echoed") * size, sum("ms")));
 			if (headline)
-				builder.record(udpMetrics.rate(s), side, perSecond(sum("echoed"), sum("ms")), `${sum("echoed")} of ${sum("sent")} echoed in ${formatMs(sum("ms"))}, ${sum("lost")} lost, ${sum("late")} late`);
+				builder.record(
+					udpMetrics.rate(s),
+					side,
+					perSecond(sum("echoed"), sum("ms")),
+					`${sum("echoed")} of ${sum("sent")} echoed in ${formatMs(sum("ms"))}, ${sum("lost")} lost, ${sum("late")} late`,
+				);
 			loss[side].lost += sum("lost");
 			loss[side].sent += sum("sent");
 		}
 	}
-	for (const side of sides)
-		builder.record(udpMetrics.lost(), side, loss[side].sent ? loss[side].lost : undefined, `${loss[side].lost} of ${loss[side].sent}`);
+	for (const side of sides) builder.record(udpMetrics.lost(), side, loss[side].sent ? loss[side].lost : undefined, `${loss[side].lost} of ${loss[side].sent}`);
 	return builder.finish();
 }

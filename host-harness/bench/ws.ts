@@ -21,12 +21,12 @@
  * each phase.
  */
 
-import { concurrentRoundTrips, pingPongSamples } from "./round-trips.js";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { TargetName } from "../device/targets.js";
-import { alternate, BenchContext, BenchResult, Live, MetricSpec, ResultBuilder, Side, sides } from "./result.js";
-import { KiB, MiB, formatBytes, formatMs, formatSize, mbPerSecond, now, perSecond, summarize } from "./stats.js";
+import { alternate, type BenchContext, type BenchResult, type Live, type MetricSpec, type ResultBuilder, type Side, sides } from "./result.js";
+import { concurrentRoundTrips, pingPongSamples } from "./round-trips.js";
+import { formatBytes, formatMs, formatSize, KiB, MiB, mbPerSecond, now, perSecond, summarize } from "./stats.js";
 
 export interface WsSettings {
 	/** Time cap of each timed phase, seconds. */
@@ -55,11 +55,47 @@ export function wsDefaults(target: TargetName): WsSettings {
 	const common = { messageSize: 64, bigSize: 64 * KiB, sizes: [64, KiB, 16 * KiB, 64 * KiB], clients: 8 };
 	switch (target) {
 		case "node":
-			return { ...common, seconds: 6, window: 64, messages: 150_000, bytes: 192 * MiB, windowBytes: 1 * MiB, rttSamples: 3000, rttWarmup: 50, clientMessages: 60_000, timeoutMs: 5000, rounds: 3 };
+			return {
+				...common,
+				seconds: 6,
+				window: 64,
+				messages: 150_000,
+				bytes: 192 * MiB,
+				windowBytes: 1 * MiB,
+				rttSamples: 3000,
+				rttWarmup: 50,
+				clientMessages: 60_000,
+				timeoutMs: 5000,
+				rounds: 3,
+			};
 		case "sim":
-			return { ...common, seconds: 10, window: 8, messages: 2000, bytes: 1 * MiB, windowBytes: 128 * KiB, rttSamples: 100, rttWarmup: 5, clientMessages: 800, timeoutMs: 10_000, rounds: 1 };
+			return {
+				...common,
+				seconds: 10,
+				window: 8,
+				messages: 2000,
+				bytes: 1 * MiB,
+				windowBytes: 128 * KiB,
+				rttSamples: 100,
+				rttWarmup: 5,
+				clientMessages: 800,
+				timeoutMs: 10_000,
+				rounds: 1,
+			};
 		case "board":
-			return { ...common, seconds: 10, window: 16, messages: 10_000, bytes: 8 * MiB, windowBytes: 256 * KiB, rttSamples: 300, rttWarmup: 10, clientMessages: 3000, timeoutMs: 10_000, rounds: 2 };
+			return {
+				...common,
+				seconds: 10,
+				window: 16,
+				messages: 10_000,
+				bytes: 8 * MiB,
+				windowBytes: 256 * KiB,
+				rttSamples: 300,
+				rttWarmup: 10,
+				clientMessages: 3000,
+				timeoutMs: 10_000,
+				rounds: 2,
+			};
 	}
 }
 
@@ -96,7 +132,11 @@ export interface PipelineResult {
 }
 
 /** Messages of `size` with at most `window` outstanding, until `messages` are echoed or `seconds` pass. */
-export async function wsPipelined(url: string, o: { size: number; window: number; messages: number; seconds: number; timeoutMs: number }, live?: Live): Promise<PipelineResult> {
+export async function wsPipelined(
+	url: string,
+	o: { size: number; window: number; messages: number; seconds: number; timeoutMs: number },
+	live?: Live,
+): Promise<PipelineResult> {
 	const ws = await openWs(url, o.timeoutMs);
 	const payload = randomBytes(o.size);
 	let sent = 0;
@@ -107,22 +147,21 @@ export async function wsPipelined(url: string, o: { size: number; window: number
 		return await new Promise<PipelineResult>((resolve, reject) => {
 			let done = false;
 			const end = (error?: Error, endedBy: PipelineResult["endedBy"] = "time") => {
-				if (done)
-					return;
+				if (done) return;
 				done = true;
 				const ms = now() - t0;
 				clearTimeout(deadline);
 				clearInterval(watchdog);
-				if (error)
-					reject(error);
-				else
-					resolve({ messages: echoed, ms, endedBy });
+				if (error) reject(error);
+				else resolve({ messages: echoed, ms, endedBy });
 			};
 			const deadline = setTimeout(() => end(echoed ? undefined : new Error(`no echo within ${o.seconds} s`)), o.seconds * 1000);
-			const watchdog = setInterval(() => {
-				if (now() - lastEcho > o.timeoutMs)
-					end(new Error(`no echo for ${formatMs(o.timeoutMs)} (${echoed} of ${sent} back)`));
-			}, Math.min(1000, o.timeoutMs / 4));
+			const watchdog = setInterval(
+				() => {
+					if (now() - lastEcho > o.timeoutMs) end(new Error(`no echo for ${formatMs(o.timeoutMs)} (${echoed} of ${sent} back)`));
+				},
+				Math.min(1000, o.timeoutMs / 4),
+			);
 			const pump = () => {
 				while (!done && sent < o.messages && sent - echoed < o.window) {
 					ws.send(payload, { binary: true });
@@ -130,25 +169,21 @@ export async function wsPipelined(url: string, o: { size: number; window: number
 				}
 			};
 			ws.on("message", (data: Buffer) => {
-				if (data.length !== o.size)
-					return end(new Error(`a ${o.size}-byte message came back as ${data.length} bytes`));
+				if (data.length !== o.size) return end(new Error(`a ${o.size}-byte message came back as ${data.length} bytes`));
 				echoed++;
 				lastEcho = now();
 				if (live) {
 					live.count = echoed;
 					live.bytes += o.size;
 				}
-				if (echoed >= o.messages)
-					end(undefined, "count");
-				else
-					pump();
+				if (echoed >= o.messages) end(undefined, "count");
+				else pump();
 			});
 			ws.on("close", code => end(new Error(`connection closed (${code}) after ${echoed} of ${sent} messages echoed`)));
 			ws.on("error", e => end(e));
 			pump();
 		});
-	}
-	finally {
+	} finally {
 		close(ws);
 	}
 }
@@ -160,10 +195,8 @@ class WsLink {
 
 	constructor(readonly ws: WebSocket) {
 		ws.on("message", (data: Buffer) => {
-			if (this.#waiter)
-				this.#waiter(data);
-			else
-				this.#fail(new Error("an unexpected message from the echo"));
+			if (this.#waiter) this.#waiter(data);
+			else this.#fail(new Error("an unexpected message from the echo"));
 		});
 		ws.on("close", code => this.#fail(new Error(`connection closed (${code})`)));
 		ws.on("error", e => this.#fail(e));
@@ -175,19 +208,19 @@ class WsLink {
 	}
 
 	roundTrip(payload: Buffer, timeoutMs: number): Promise<number> {
-		if (this.#failed)
-			return Promise.reject(this.#failed);
+		if (this.#failed) return Promise.reject(this.#failed);
 		return new Promise<number>((resolve, reject) => {
-			const timer = setTimeout(() => this.#waiter?.(undefined, new Error(`no echo of a ${payload.length}-byte message within ${formatMs(timeoutMs)}`)), timeoutMs);
+			const timer = setTimeout(
+				() => this.#waiter?.(undefined, new Error(`no echo of a ${payload.length}-byte message within ${formatMs(timeoutMs)}`)),
+				timeoutMs,
+			);
 			let t0 = 0;
 			this.#waiter = (data, error) => {
 				const ms = now() - t0;
 				clearTimeout(timer);
 				this.#waiter = undefined;
-				if (error || !data)
-					return reject(error);
-				if (!data.equals(payload))
-					return reject(new Error(`the echo of a ${payload.length}-byte message came back as ${data.length} different bytes`));
+				if (error || !data) return reject(error);
+				if (!data.equals(payload)) return reject(new Error(`the echo of a ${payload.length}-byte message came back as ${data.length} different bytes`));
 				resolve(ms);
 			};
 			t0 = now();
@@ -201,7 +234,11 @@ class WsLink {
 	}
 }
 
-export async function wsRoundTrips(url: string, o: { size: number; samples: number; warmup: number; seconds: number; timeoutMs: number }, live?: Live): Promise<number[]> {
+export async function wsRoundTrips(
+	url: string,
+	o: { size: number; samples: number; warmup: number; seconds: number; timeoutMs: number },
+	live?: Live,
+): Promise<number[]> {
 	return pingPongSamples(new WsLink(await openWs(url, o.timeoutMs)), o, live);
 }
 
@@ -214,36 +251,53 @@ export interface WsClientsResult {
 	roundTrips: number[];
 }
 
-export async function wsClients(url: string, o: { clients: number; size: number; messages: number; seconds: number; timeoutMs: number }, live?: Live): Promise<WsClientsResult> {
+export async function wsClients(
+	url: string,
+	o: { clients: number; size: number; messages: number; seconds: number; timeoutMs: number },
+	live?: Live,
+): Promise<WsClientsResult> {
 	// A server may still hold the previous phase's connections for a moment (closing): retry refused ones twice, a second apart.
 	let opened = await Promise.allSettled(Array.from({ length: o.clients }, () => openWs(url, o.timeoutMs)));
 	for (let attempt = 0; attempt < 2 && opened.some(r => r.status === "rejected"); attempt++) {
 		await new Promise(resolve => setTimeout(resolve, 1000));
-		opened = await Promise.all(opened.map(r => (r.status === "fulfilled" ? r : openWs(url, o.timeoutMs).then(
-			(value): PromiseSettledResult<WebSocket> => ({ status: "fulfilled", value }),
-			(reason): PromiseSettledResult<WebSocket> => ({ status: "rejected", reason }),
-		))));
+		opened = await Promise.all(
+			opened.map(r =>
+				r.status === "fulfilled"
+					? r
+					: openWs(url, o.timeoutMs).then(
+							(value): PromiseSettledResult<WebSocket> => ({ status: "fulfilled", value }),
+							(reason): PromiseSettledResult<WebSocket> => ({ status: "rejected", reason }),
+						),
+			),
+		);
 	}
 	const links = opened.flatMap(r => (r.status === "fulfilled" ? [new WsLink(r.value)] : []));
 	try {
 		const refusal = opened.find((r): r is PromiseRejectedResult => r.status === "rejected");
-		if (!links.length)
-			throw new Error(`no connection of ${o.clients}: ${(refusal?.reason as Error).message}`);
+		if (!links.length) throw new Error(`no connection of ${o.clients}: ${(refusal?.reason as Error | undefined)?.message}`);
 		const { messages, ms, roundTrips } = await concurrentRoundTrips(links, o, live);
 		return { connected: links.length, refused: refusal ? (refusal.reason as Error).message : undefined, messages, ms, roundTrips };
-	}
-	finally {
-		for (const link of links)
-			link.close();
+	} finally {
+		for (const link of links) link.close();
 	}
 }
 
 export const wsMetrics = {
-	rate: (s: WsSettings): MetricSpec => ({ key: "ws.rate", label: `${formatSize(s.messageSize)} messages, window ${s.window}`, unit: "msg/s", better: "higher" }),
+	rate: (s: WsSettings): MetricSpec => ({
+		key: "ws.rate",
+		label: `${formatSize(s.messageSize)} messages, window ${s.window}`,
+		unit: "msg/s",
+		better: "higher",
+	}),
 	p50: (s: WsSettings): MetricSpec => ({ key: "ws.rtt.p50", label: `round trip p50, ${formatSize(s.messageSize)}`, unit: "ms", better: "lower" }),
 	p99: (s: WsSettings): MetricSpec => ({ key: "ws.rtt.p99", label: `round trip p99, ${formatSize(s.messageSize)}`, unit: "ms", better: "lower" }),
 	throughput: (s: WsSettings): MetricSpec => ({ key: "ws.throughput", label: `throughput, ${formatSize(s.bigSize)} messages`, unit: "MB/s", better: "higher" }),
-	clients: (s: WsSettings): MetricSpec => ({ key: "ws.clients", label: `${s.clients} clients, ${formatSize(s.messageSize)} round trips`, unit: "msg/s", better: "higher" }),
+	clients: (s: WsSettings): MetricSpec => ({
+		key: "ws.clients",
+		label: `${s.clients} clients, ${formatSize(s.messageSize)} round trips`,
+		unit: "msg/s",
+		better: "higher",
+	}),
 	clientsP99: (s: WsSettings): MetricSpec => ({ key: "ws.clients.p99", label: `round trip p99, ${s.clients} clients`, unit: "ms", better: "lower" }),
 };
 
@@ -271,8 +325,14 @@ export async function benchWs(urls: Record<Side, string>, settings: WsSettings, 
 		const window = windowFor(s, size);
 		const messages = Math.max(1, Math.ceil((small ? s.messages : (big ? s.bytes : s.bytes / 4) / size) / rounds));
 		const seconds = (small || big ? s.seconds : s.seconds / 2) / rounds;
-		const parts = await alternate(ctx, builder, `${formatSize(size)} messages, window ${window}`, rounds,
-			(side, live) => wsPipelined(urls[side], { size, window, messages, seconds, timeoutMs: s.timeoutMs }, live), between);
+		const parts = await alternate(
+			ctx,
+			builder,
+			`${formatSize(size)} messages, window ${window}`,
+			rounds,
+			(side, live) => wsPipelined(urls[side], { size, window, messages, seconds, timeoutMs: s.timeoutMs }, live),
+			between,
+		);
 		for (const side of sides) {
 			const r = parts[side];
 			if (!r) {
@@ -284,21 +344,34 @@ export async function benchWs(urls: Record<Side, string>, settings: WsSettings, 
 			const mbps = mbPerSecond(count * size, ms);
 			builder.size(size, side, mbps);
 			const detail = `${count} × ${formatSize(size)} (${formatBytes(count * size)}) in ${formatMs(ms)} (${r.map(p => (p.endedBy === "count" ? "count cap" : "time cap")).join(", ")})`;
-			if (small)
-				builder.record(wsMetrics.rate(s), side, perSecond(count, ms), detail);
-			if (big)
-				builder.record(wsMetrics.throughput(s), side, mbps, detail);
+			if (small) builder.record(wsMetrics.rate(s), side, perSecond(count, ms), detail);
+			if (big) builder.record(wsMetrics.throughput(s), side, mbps, detail);
 		}
 	}
 
-	const rtt = await alternate(ctx, builder, `round trips, ${formatSize(s.messageSize)}`, rounds,
-		(side, live) => wsRoundTrips(urls[side], { size: s.messageSize, samples: Math.ceil(s.rttSamples / rounds), warmup: s.rttWarmup, seconds: s.seconds / rounds, timeoutMs: s.timeoutMs }, live), between);
+	const rtt = await alternate(
+		ctx,
+		builder,
+		`round trips, ${formatSize(s.messageSize)}`,
+		rounds,
+		(side, live) =>
+			wsRoundTrips(
+				urls[side],
+				{ size: s.messageSize, samples: Math.ceil(s.rttSamples / rounds), warmup: s.rttWarmup, seconds: s.seconds / rounds, timeoutMs: s.timeoutMs },
+				live,
+			),
+		between,
+	);
 	for (const side of sides) {
 		const samples = rtt[side]?.flat();
 		if (samples) {
 			const summary = summarize(samples)!;
 			builder.record(wsMetrics.p50(s), side, summary.p50, `n=${summary.count}`);
-			builder.rounds(wsMetrics.p50(s), side, rtt[side]!.map(round => summarize(round)?.p50 ?? NaN));
+			builder.rounds(
+				wsMetrics.p50(s),
+				side,
+				rtt[side]!.map(round => summarize(round)?.p50 ?? NaN),
+			);
 			builder.record(wsMetrics.p99(s), side, summary.p99, `n=${summary.count}`);
 			builder.roundTrips(side, samples);
 		}
@@ -306,15 +379,27 @@ export async function benchWs(urls: Record<Side, string>, settings: WsSettings, 
 
 	// The device goes first in the first round: if it accepts fewer clients than asked, every later round uses as many.
 	let clients = s.clients;
-	const parts = await alternate(ctx, builder, `${s.clients} clients`, rounds, async (side, live) => {
-		const r = await wsClients(urls[side], { clients, size: s.messageSize, messages: Math.ceil(s.clientMessages / rounds), seconds: s.seconds / rounds, timeoutMs: s.timeoutMs }, live);
-		if (r.connected < clients) {
-			builder.note(`${side}: accepted ${r.connected} of ${clients} WebSocket clients (${r.refused}); ${side === "device" ? "the reference ran with as many" : "the ratio compares unequal client counts"}`);
-			if (side === "device")
-				clients = r.connected;
-		}
-		return r;
-	}, between);
+	const parts = await alternate(
+		ctx,
+		builder,
+		`${s.clients} clients`,
+		rounds,
+		async (side, live) => {
+			const r = await wsClients(
+				urls[side],
+				{ clients, size: s.messageSize, messages: Math.ceil(s.clientMessages / rounds), seconds: s.seconds / rounds, timeoutMs: s.timeoutMs },
+				live,
+			);
+			if (r.connected < clients) {
+				builder.note(
+					`${side}: accepted ${r.connected} of ${clients} WebSocket clients (${r.refused}); ${side === "device" ? "the reference ran with as many" : "the ratio compares unequal client counts"}`,
+				);
+				if (side === "device") clients = r.connected;
+			}
+			return r;
+		},
+		between,
+	);
 	for (const side of sides) {
 		const r = parts[side];
 		if (r) {

@@ -26,10 +26,10 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findSdk, Sdk, sdkEnvironment, which } from "../lib/sdk.js";
-import { projectRoot } from "../lib/project.js";
 import { startXvfb } from "../device/sim.js";
 import { trackPid, untrackPid } from "../lib/pids.js";
+import { projectRoot } from "../lib/project.js";
+import { findSdk, type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
 import { boardSlotSize } from "./heap.js";
 
 export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--rounds <n>] [--count <n>] [--only <text>] [--baseline <git ref>] [--json]
@@ -83,30 +83,43 @@ export function parseBenchXsArgs(argv: readonly string[]): BenchXsOptions | "hel
 		const arg = argv[i];
 		const value = () => {
 			const v = argv[++i];
-			if (v === undefined)
-				throw new Error(`${arg} needs a value`);
+			if (v === undefined) throw new Error(`${arg} needs a value`);
 			return v;
 		};
 		const positive = (text: string) => {
 			const n = Number(text);
-			if (!(n > 0) || !Number.isInteger(n))
-				throw new Error(`${arg} takes a positive whole number, not "${text}"`);
+			if (!(n > 0) || !Number.isInteger(n)) throw new Error(`${arg} takes a positive whole number, not "${text}"`);
 			return n;
 		};
 		switch (arg) {
-			case "xs": break;
-			case "--help": case "-h": return "help";
-			case "--json": options.json = true; break;
-			case "--ms": options.ms = positive(value()); break;
-			case "--rounds": options.rounds = positive(value()); break;
-			case "--count": options.count = positive(value()); break;
-			case "--only": options.only = value(); break;
-			case "--baseline": options.baseline = value(); break;
-			default: throw new Error(`unknown argument "${arg}"`);
+			case "xs":
+				break;
+			case "--help":
+			case "-h":
+				return "help";
+			case "--json":
+				options.json = true;
+				break;
+			case "--ms":
+				options.ms = positive(value());
+				break;
+			case "--rounds":
+				options.rounds = positive(value());
+				break;
+			case "--count":
+				options.count = positive(value());
+				break;
+			case "--only":
+				options.only = value();
+				break;
+			case "--baseline":
+				options.baseline = value();
+				break;
+			default:
+				throw new Error(`unknown argument "${arg}"`);
 		}
 	}
-	if (/[\s"'\\]/.test(options.only))
-		throw new Error("--only takes one word (no spaces or quotes): it is passed to mcconfig");
+	if (/[\s"'\\]/.test(options.only)) throw new Error("--only takes one word (no spaces or quotes): it is passed to mcconfig");
 	return options;
 }
 
@@ -156,22 +169,22 @@ export interface BenchXsResult {
 const BOARD_SLOT = boardSlotSize;
 
 export function deriveRows(records: XsRecord[]): XsRow[] {
-	const rows: XsRow[] = records.filter(r => r.section !== "env").map(r => {
-		const row: XsRow = { ...r };
-		if (r.n && r.ns) {
-			const seconds = r.ns / 1e9;
-			row.messagesPerSecond = r.n / seconds;
-			row.megabytesPerSecond = (r.bytes ?? 0) * r.n / seconds / 1e6;
-			row.nsPerMessage = r.ns / r.n;
-		}
-		if (r.slots !== undefined)
-			row.boardSlotBytes = r.slots * BOARD_SLOT;
-		return row;
-	});
+	const rows: XsRow[] = records
+		.filter(r => r.section !== "env")
+		.map(r => {
+			const row: XsRow = { ...r };
+			if (r.n && r.ns) {
+				const seconds = r.ns / 1e9;
+				row.messagesPerSecond = r.n / seconds;
+				row.megabytesPerSecond = ((r.bytes ?? 0) * r.n) / seconds / 1e6;
+				row.nsPerMessage = r.ns / r.n;
+			}
+			if (r.slots !== undefined) row.boardSlotBytes = r.slots * BOARD_SLOT;
+			return row;
+		});
 	for (const row of rows) {
 		const ceiling = rows.find(c => c.section === row.section && c.group === row.group && c.impl === "ceiling");
-		if (ceiling?.messagesPerSecond && row.messagesPerSecond)
-			row.ofCeiling = row.messagesPerSecond / ceiling.messagesPerSecond;
+		if (ceiling?.messagesPerSecond && row.messagesPerSecond) row.ofCeiling = row.messagesPerSecond / ceiling.messagesPerSecond;
 	}
 	return rows;
 }
@@ -185,28 +198,47 @@ export function summarize(rows: XsRow[]): XsSummary[] {
 	const out: XsSummary[] = [];
 	const push = (goal: string, figure: string, value: number | undefined, met: (v: number) => boolean) =>
 		out.push({ goal, figure, value, met: value === undefined ? undefined : met(value) });
-	const ratio = (a: XsRow | undefined, b: XsRow | undefined) => a?.messagesPerSecond && b?.messagesPerSecond ? a.messagesPerSecond / b.messagesPerSecond : undefined;
+	const ratio = (a: XsRow | undefined, b: XsRow | undefined) =>
+		a?.messagesPerSecond && b?.messagesPerSecond ? a.messagesPerSecond / b.messagesPerSecond : undefined;
 	for (const kind of ["binary", "text"])
 		for (const section of ["ws receive", "ws send"])
 			for (const size of [64, 1024, 65536]) {
 				const group = `${size} ${kind}`;
-				push("a connection over a socket ≥ 1.0× Moddable's own client (messages/s, same run)", `${section} ${size} B ${kind}: ours ÷ Moddable client`,
-					ratio(find(rows, section, group, "ours"), find(rows, section, group, "moddable client")), v => v >= 1);
+				push(
+					"a connection over a socket ≥ 1.0× Moddable's own client (messages/s, same run)",
+					`${section} ${size} B ${kind}: ours ÷ Moddable client`,
+					ratio(find(rows, section, group, "ours"), find(rows, section, group, "moddable client")),
+					v => v >= 1,
+				);
 			}
 	for (const size of [64, 65536]) {
 		const group = `${size} B`;
-		push("TCP echo ≥ 0.9× read(buffer) into a kept buffer (messages/s, same run)", `tcp echo ${size} B: ours ÷ read(buffer)`,
-			ratio(find(rows, "tcp echo", group, "ours"), find(rows, "tcp echo", group, "ceiling")), v => v >= 0.9);
+		push(
+			"TCP echo ≥ 0.9× read(buffer) into a kept buffer (messages/s, same run)",
+			`tcp echo ${size} B: ours ÷ read(buffer)`,
+			ratio(find(rows, "tcp echo", group, "ours"), find(rows, "tcp echo", group, "ceiling")),
+			v => v >= 0.9,
+		);
 	}
 	for (const size of [64, 1024, 65536]) {
 		const group = `${size} binary, one frame`;
-		const ours = find(rows, "receive", group, "ours"), read = find(rows, "receive", group, "read");
-		push("binary receive in one read: 0 chunk bytes beyond the read buffer", `${size} B: chunk bytes/msg beyond the read`,
-			ours?.chunkBytes !== undefined && read?.chunkBytes !== undefined ? ours.chunkBytes - read.chunkBytes : undefined, v => v <= 0);
+		const ours = find(rows, "receive", group, "ours"),
+			read = find(rows, "receive", group, "read");
+		push(
+			"binary receive in one read: 0 chunk bytes beyond the read buffer",
+			`${size} B: chunk bytes/msg beyond the read`,
+			ours?.chunkBytes !== undefined && read?.chunkBytes !== undefined ? ours.chunkBytes - read.chunkBytes : undefined,
+			v => v <= 0,
+		);
 	}
 	for (const size of [64, 1024, 65536]) {
 		const client = find(rows, "send client", `${size} binary`, "ours frame");
-		push("send: at most one allocation per message", `${size} B client (frame, masked): chunk bytes/msg (one buffer = ${size} + header)`, client?.chunkBytes, v => v <= size + 14 + 64);
+		push(
+			"send: at most one allocation per message",
+			`${size} B client (frame, masked): chunk bytes/msg (one buffer = ${size} + header)`,
+			client?.chunkBytes,
+			v => v <= size + 14 + 64,
+		);
 	}
 	for (const size of [64, 1024, 65536]) {
 		const ours = find(rows, "validate", `${size} ascii`, "ours");
@@ -215,8 +247,12 @@ export function summarize(rows: XsRow[]): XsSummary[] {
 		push("text validation ≥ 1/3 of the native ceiling", `${size} B mixed UTF-8: validator ÷ ceiling`, mixed?.ofCeiling, v => v >= 1 / 3);
 	}
 	for (const row of rows.filter(r => r.section === "receive" && r.impl === "ours via socket"))
-		push("≥ 1.0× Moddable's own client (messages/s, same run)", `${row.group}: reader via socket ÷ Moddable client`,
-			ratio(row, find(rows, "receive", row.group, "moddable client")), v => v >= 1);
+		push(
+			"≥ 1.0× Moddable's own client (messages/s, same run)",
+			`${row.group}: reader via socket ÷ Moddable client`,
+			ratio(row, find(rows, "receive", row.group, "moddable client")),
+			v => v >= 1,
+		);
 	return out;
 }
 
@@ -231,8 +267,7 @@ const baselineExports = ["FrameWriter:frame-writer", "MessageReader:message-read
 
 function git(args: string[], options: { input?: Buffer } = {}): Buffer {
 	const result = spawnSync("git", args, { cwd: projectRoot, maxBuffer: 64 * 1024 * 1024, input: options.input });
-	if (result.status !== 0)
-		throw new Error(`git ${args.join(" ")} failed: ${result.stderr?.toString().trim() || result.error?.message}`);
+	if (result.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${result.stderr?.toString().trim() || result.error?.message}`);
 	return result.stdout;
 }
 
@@ -249,14 +284,18 @@ export function prepareBaseline(ref: string): { dir: string; commit: string } {
 	if (!ref) {
 		const dir = path.join(baselineRoot, "none");
 		fs.mkdirSync(path.join(dir, "websocket"), { recursive: true });
-		fs.writeFileSync(path.join(dir, "baseline.js"), `export const ref = "";\n${baselineExports.map(e => `export const ${e.split(":")[0]} = undefined;`).join("\n")}\n`);
+		fs.writeFileSync(
+			path.join(dir, "baseline.js"),
+			`export const ref = "";\n${baselineExports.map(e => `export const ${e.split(":")[0]} = undefined;`).join("\n")}\n`,
+		);
 		return { dir, commit: "" };
 	}
 	let commit: string;
 	try {
-		commit = git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).toString().trim();
-	}
-	catch {
+		commit = git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])
+			.toString()
+			.trim();
+	} catch {
 		throw new Error(`--baseline ${ref}: not a commit of this repository`);
 	}
 	const dir = path.join(baselineRoot, commit.slice(0, 12));
@@ -267,40 +306,41 @@ export function prepareBaseline(ref: string): { dir: string; commit: string } {
 		fs.mkdirSync(dir, { recursive: true });
 		const tar = git(["archive", "--format=tar", commit, "websocket"]);
 		const untar = spawnSync("tar", ["-x", "-C", dir], { input: tar });
-		if (untar.status !== 0)
-			throw new Error(`tar -x of git archive ${commit} websocket failed: ${untar.stderr.toString()}`);
-		const names = new Set(fs.readdirSync(folder).filter(f => f.endsWith(".ts") && !f.endsWith(".d.ts")).map(f => f.slice(0, -3)));
-		for (const name of [...names])
-			if (fs.existsSync(path.join(folder, `${name}.c`)))
-				names.delete(name);
+		if (untar.status !== 0) throw new Error(`tar -x of git archive ${commit} websocket failed: ${untar.stderr.toString()}`);
+		const names = new Set(
+			fs
+				.readdirSync(folder)
+				.filter(f => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+				.map(f => f.slice(0, -3)),
+		);
+		for (const name of [...names]) if (fs.existsSync(path.join(folder, `${name}.c`))) names.delete(name);
 		for (const name of names) {
 			const file = path.join(folder, `${name}.ts`);
-			const text = fs.readFileSync(file, "utf8").replace(/from "websocket\/([\w-]+)"/g, (all, module: string) => names.has(module) ? `from "./${module}"` : all);
+			const text = fs
+				.readFileSync(file, "utf8")
+				.replace(/from "websocket\/([\w-]+)"/g, (all, module: string) => (names.has(module) ? `from "./${module}"` : all));
 			fs.writeFileSync(file, text);
 		}
 		// Keep only what the timed modules import among themselves: the manifest takes the folder whole.
 		const kept = new Set<string>();
 		const visit = (name: string) => {
-			if (kept.has(name))
-				return;
-			if (!names.has(name))
-				throw new Error(`${ref} (${commit.slice(0, 12)}) has no websocket/${name}.ts to time`);
+			if (kept.has(name)) return;
+			if (!names.has(name)) throw new Error(`${ref} (${commit.slice(0, 12)}) has no websocket/${name}.ts to time`);
 			kept.add(name);
-			for (const match of fs.readFileSync(path.join(folder, `${name}.ts`), "utf8").matchAll(/from "\.\/([\w-]+)"/g))
-				visit(match[1]);
+			for (const match of fs.readFileSync(path.join(folder, `${name}.ts`), "utf8").matchAll(/from "\.\/([\w-]+)"/g)) visit(match[1]);
 		};
-		for (const entry of baselineExports)
-			visit(entry.split(":")[1]);
+		for (const entry of baselineExports) visit(entry.split(":")[1]);
 		for (const file of fs.readdirSync(folder))
-			if (!kept.has(file.replace(/\.ts$/, "")) || !file.endsWith(".ts"))
-				fs.rmSync(path.join(folder, file), { recursive: true, force: true });
+			if (!kept.has(file.replace(/\.ts$/, "")) || !file.endsWith(".ts")) fs.rmSync(path.join(folder, file), { recursive: true, force: true });
 		fs.writeFileSync(complete, commit);
 	}
 	// Fresh times on every run, so that make rebuilds the baseline's modules after a run with another baseline or none.
 	const now = new Date();
-	for (const file of fs.readdirSync(folder))
-		fs.utimesSync(path.join(folder, file), now, now);
-	fs.writeFileSync(path.join(dir, "baseline.js"), `export const ref = "${commit.slice(0, 7)}";\n${baselineExports.map(e => `export { ${e.split(":")[0]} } from "baseline/${e.split(":")[1]}";`).join("\n")}\n`);
+	for (const file of fs.readdirSync(folder)) fs.utimesSync(path.join(folder, file), now, now);
+	fs.writeFileSync(
+		path.join(dir, "baseline.js"),
+		`export const ref = "${commit.slice(0, 7)}";\n${baselineExports.map(e => `export { ${e.split(":")[0]} } from "baseline/${e.split(":")[1]}";`).join("\n")}\n`,
+	);
 	return { dir, commit };
 }
 
@@ -331,17 +371,12 @@ export function benchDeviceModules(): Record<string, string> {
 		for (const match of fs.readFileSync(source, "utf8").matchAll(/\b(?:from|import)\s+"([^"]+)"/g)) {
 			const specifier = match[1];
 			const base = files.get(specifier);
-			if (!base || own.has(specifier) || found[specifier])
-				continue;
+			if (!base || own.has(specifier) || found[specifier]) continue;
 			found[specifier] = base;
-			for (const extension of [".ts", ".js"])
-				if (fs.existsSync(base + extension))
-					visit(base + extension);
+			for (const extension of [".ts", ".js"]) if (fs.existsSync(base + extension)) visit(base + extension);
 		}
 	};
-	for (const file of fs.readdirSync(benchDir))
-		if (/\.(js|ts)$/.test(file) && !file.endsWith(".d.ts"))
-			visit(path.join(benchDir, file));
+	for (const file of fs.readdirSync(benchDir)) if (/\.(js|ts)$/.test(file) && !file.endsWith(".d.ts")) visit(path.join(benchDir, file));
 	return found;
 }
 
@@ -354,10 +389,26 @@ export function buildBenchXs(sdk: Sdk, options: BenchXsOptions): string {
 	// manifest of a folder named as the bench's ("xs": the app's name, and its library's path).
 	const manifest = path.join(outDir, "manifest", "xs", "manifest.json");
 	fs.mkdirSync(path.dirname(manifest), { recursive: true });
-	const generated = JSON.stringify({ include: [path.join(projectRoot, "host-harness", "bench", "xs", "manifest.json")], modules: benchDeviceModules() }, null, "\t");
-	if (!fs.existsSync(manifest) || fs.readFileSync(manifest, "utf8") !== generated)
-		fs.writeFileSync(manifest, generated);
-	const args = ["-m", "-p", "lin", "-o", outDir, "-t", "build", manifest, `benchMs=${options.ms}`, `benchRounds=${options.rounds}`, `benchCount=${options.count}`, `benchOnly=${options.only}`];
+	const generated = JSON.stringify(
+		{ include: [path.join(projectRoot, "host-harness", "bench", "xs", "manifest.json")], modules: benchDeviceModules() },
+		null,
+		"\t",
+	);
+	if (!fs.existsSync(manifest) || fs.readFileSync(manifest, "utf8") !== generated) fs.writeFileSync(manifest, generated);
+	const args = [
+		"-m",
+		"-p",
+		"lin",
+		"-o",
+		outDir,
+		"-t",
+		"build",
+		manifest,
+		`benchMs=${options.ms}`,
+		`benchRounds=${options.rounds}`,
+		`benchCount=${options.count}`,
+		`benchOnly=${options.only}`,
+	];
 	const env = { ...sdkEnvironment(sdk, projectRoot), BENCH_XS_BASELINE: baseline.dir };
 	const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 	if (result.status !== 0) {
@@ -365,8 +416,7 @@ export function buildBenchXs(sdk: Sdk, options: BenchXsOptions): string {
 		throw new Error(`mcconfig ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
 	}
 	const library = path.join(outDir, "bin", "lin", "mc", "release", "xs", "mc.so");
-	if (!fs.existsSync(library))
-		throw new Error(`mcconfig succeeded but left no ${library}`);
+	if (!fs.existsSync(library)) throw new Error(`mcconfig succeeded but left no ${library}`);
 	const copy = path.join(outDir, `run-${process.pid}.so`);
 	fs.copyFileSync(library, copy);
 	return copy;
@@ -390,12 +440,10 @@ export async function runBenchXsApp(sdk: Sdk, library: string, timeoutMs: number
 					const record = JSON.parse(line.slice(6)) as XsRecord;
 					records.push(record);
 					progress?.(`${record.section} ${record.group ?? ""} ${record.impl ?? ""}`);
-				}
-				else if (line === "BENCH-DONE") {
+				} else if (line === "BENCH-DONE") {
 					clearTimeout(timer);
 					resolve();
-				}
-				else {
+				} else {
 					tail.push(line);
 					tail = tail.slice(-20);
 				}
@@ -415,8 +463,7 @@ export async function runBenchXsApp(sdk: Sdk, library: string, timeoutMs: number
 				reject(new Error(`mcsim exited (${signal ?? code}) before the bench finished; last output:\n${tail.join("\n")}`));
 			});
 		});
-	}
-	finally {
+	} finally {
 		if (child.exitCode === null && child.signalCode === null) {
 			const gone = new Promise<void>(resolve => child.once("exit", () => resolve()));
 			child.kill("SIGTERM");
@@ -432,17 +479,14 @@ export async function runBenchXsApp(sdk: Sdk, library: string, timeoutMs: number
 /** Why bench xs cannot run here, or undefined. */
 export function benchXsUnavailable(): string | undefined {
 	const lookup = findSdk();
-	if ("missing" in lookup)
-		return lookup.missing;
-	if (!which("Xvfb"))
-		return "Xvfb is not installed: mcsim needs a display even headless (apt-get install xvfb)";
+	if ("missing" in lookup) return lookup.missing;
+	if (!which("Xvfb")) return "Xvfb is not installed: mcsim needs a display even headless (apt-get install xvfb)";
 	return undefined;
 }
 
 export async function benchXs(options: BenchXsOptions, progress?: (line: string) => void): Promise<BenchXsResult> {
 	const lookup = findSdk();
-	if ("missing" in lookup)
-		throw new Error(lookup.missing);
+	if ("missing" in lookup) throw new Error(lookup.missing);
 	progress?.("building host-harness/bench/xs with mcconfig -m -p lin …");
 	const library = buildBenchXs(lookup.sdk, options);
 	progress?.("running it with mcsim under Xvfb …");
@@ -463,14 +507,18 @@ export async function benchXs(options: BenchXsOptions, progress?: (line: string)
 	];
 	if (options.baseline)
 		notes.push(`baseline: websocket/ at ${options.baseline} (git archive into build/bench-xs/baseline), its reader, writer and validator timed beside ours.`);
-	for (const row of rows.filter(r => r.section === "check" && !r.error))
-		notes.push(`check: ${row.group}: ${row.count} comparisons agree (${row.ms} ms).`);
-	for (const row of rows.filter(r => r.error))
-		notes.push(`${row.section} ${row.group} ${row.impl}: failed: ${row.error}`);
+	for (const row of rows.filter(r => r.section === "check" && !r.error)) notes.push(`check: ${row.group}: ${row.count} comparisons agree (${row.ms} ms).`);
+	for (const row of rows.filter(r => r.error)) notes.push(`${row.section} ${row.group} ${row.impl}: failed: ${row.error}`);
 	return {
 		command: `host-harness bench xs --ms ${options.ms}${options.rounds !== 3 ? ` --rounds ${options.rounds}` : ""}${options.count ? ` --count ${options.count}` : ""}${options.only ? ` --only ${options.only}` : ""}${options.baseline ? ` --baseline ${options.baseline}` : ""}`,
 		machine: machine(),
-		xs: { slotSize: env?.slotSize ?? 0, budgetMs: env?.budgetMs ?? options.ms, rounds: env?.rounds ?? options.rounds, count: env?.count ?? options.count, tcpChunk: env?.tcpChunk ?? 0 },
+		xs: {
+			slotSize: env?.slotSize ?? 0,
+			budgetMs: env?.budgetMs ?? options.ms,
+			rounds: env?.rounds ?? options.rounds,
+			count: env?.count ?? options.count,
+			tcpChunk: env?.tcpChunk ?? 0,
+		},
 		rows,
 		summary: summarize(rows),
 		notes,
@@ -480,58 +528,82 @@ export async function benchXs(options: BenchXsOptions, progress?: (line: string)
 /* ------------------------------------------------------------------ tables */
 
 function fmt(value: number | undefined, digits = 0): string {
-	if (value === undefined || !Number.isFinite(value))
-		return "–";
-	if (Math.abs(value) >= 1000)
-		return Math.round(value).toLocaleString("en-US");
+	if (value === undefined || !Number.isFinite(value)) return "–";
+	if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
 	return value.toFixed(digits);
 }
 
 function table(header: string[], rows: string[][]): string {
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
-	const line = (cells: string[]) => `| ${cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(" | ")} |`;
-	return [line(header), `|${widths.map((w, i) => i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`).join("|")}|`, ...rows.map(line)].join("\n");
+	const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+	return [line(header), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
 const titles: Record<string, string> = {
 	"ws receive": "A WebSocket connection over a socket: receive (masked message in, to the route's onMessage), per message",
 	"ws send": "A WebSocket connection over a socket: send (connection.sendBinary or sendMessage, framed and written), per message",
-	"receive": "WebSocket receive (parse, unmask, validate text, deliver), per message",
-	"validate": "UTF-8 validation alone",
+	receive: "WebSocket receive (parse, unmask, validate text, deliver), per message",
+	validate: "UTF-8 validation alone",
 	"send server": "WebSocket send, server role (unmasked)",
 	"send client": "WebSocket send, client role (masked)",
 	"tcp echo": "TCP echo over a memory socket pair (write in, echo, read back)",
 };
 
 export function renderBenchXs(result: BenchXsResult): string {
-	const out: string[] = [`bench xs: ${result.machine.cpu}${result.machine.mhz ? ` (${result.machine.mhz} MHz)` : ""}, XS slots ${result.xs.slotSize} B, ${result.xs.count ? `${result.xs.count} messages` : `${result.xs.budgetMs} ms`} per workload`, ""];
+	const out: string[] = [
+		`bench xs: ${result.machine.cpu}${result.machine.mhz ? ` (${result.machine.mhz} MHz)` : ""}, XS slots ${result.xs.slotSize} B, ${result.xs.count ? `${result.xs.count} messages` : `${result.xs.budgetMs} ms`} per workload`,
+		"",
+	];
 	for (const section of Object.keys(titles)) {
 		const rows = result.rows.filter(r => r.section === section);
-		if (!rows.length)
-			continue;
+		if (!rows.length) continue;
 		out.push(`${titles[section]}`, "");
-		out.push(table(["workload", "implementation", "msg/s", "MB/s", "× ceiling", "slots/msg", "board B/msg", "chunk B/msg"],
-			rows.map(r => [r.group, r.impl, r.error ? "error" : fmt(r.messagesPerSecond), fmt(r.megabytesPerSecond, 2), fmt(r.ofCeiling, 2), fmt(r.slots, 1), fmt(r.boardSlotBytes), fmt(r.chunkBytes)])));
+		out.push(
+			table(
+				["workload", "implementation", "msg/s", "MB/s", "× ceiling", "slots/msg", "board B/msg", "chunk B/msg"],
+				rows.map(r => [
+					r.group,
+					r.impl,
+					r.error ? "error" : fmt(r.messagesPerSecond),
+					fmt(r.megabytesPerSecond, 2),
+					fmt(r.ofCeiling, 2),
+					fmt(r.slots, 1),
+					fmt(r.boardSlotBytes),
+					fmt(r.chunkBytes),
+				]),
+			),
+		);
 		out.push("");
 	}
 	const memory = result.rows.filter(r => r.section === "memory");
 	if (memory.length) {
 		out.push("Memory held (live after a forced collection)", "");
-		out.push(table(["what", "implementation", "slots", "board B (16-byte slots)", "chunk B", "board total B"],
-			memory.map(r => [r.group, r.impl, fmt(r.slots, 1), fmt(r.boardSlotBytes), fmt(r.chunkBytes), fmt((r.boardSlotBytes ?? 0) + (r.chunkBytes ?? 0))])));
+		out.push(
+			table(
+				["what", "implementation", "slots", "board B (16-byte slots)", "chunk B", "board total B"],
+				memory.map(r => [r.group, r.impl, fmt(r.slots, 1), fmt(r.boardSlotBytes), fmt(r.chunkBytes), fmt((r.boardSlotBytes ?? 0) + (r.chunkBytes ?? 0))]),
+			),
+		);
 		out.push("");
 	}
 	out.push("Targets (benchmark figures, not assertions)", "");
-	out.push(table(["goal", "figure", "value", "met"], result.summary.filter(s => s.value !== undefined).map(s => [s.goal, s.figure, fmt(s.value, 2), s.met === undefined ? "–" : s.met ? "yes" : "no"])));
+	out.push(
+		table(
+			["goal", "figure", "value", "met"],
+			result.summary.filter(s => s.value !== undefined).map(s => [s.goal, s.figure, fmt(s.value, 2), s.met === undefined ? "–" : s.met ? "yes" : "no"]),
+		),
+	);
 	out.push("", ...result.notes.map(n => `- ${n}`), "");
 	return out.join("\n");
 }
 
 /** The CLI's `bench xs`: exit 0 when every workload ran, 1 when one failed, 2 on bad arguments or when it cannot run here. */
-export async function runBenchXsCommand(argv: string[], argumentsOr: <T>(parse: (argv: string[]) => T | "help", argv: string[], usage: string) => T | number): Promise<number> {
+export async function runBenchXsCommand(
+	argv: string[],
+	argumentsOr: <T>(parse: (argv: string[]) => T | "help", argv: string[], usage: string) => T | number,
+): Promise<number> {
 	const options = argumentsOr(parseBenchXsArgs, argv, benchXsUsage);
-	if (typeof options === "number")
-		return options;
+	if (typeof options === "number") return options;
 	const missing = benchXsUnavailable();
 	if (missing) {
 		process.stderr.write(`bench xs cannot run here: ${missing}\n`);
@@ -539,8 +611,7 @@ export async function runBenchXsCommand(argv: string[], argumentsOr: <T>(parse: 
 	}
 	const tty = process.stderr.isTTY === true;
 	const result = await benchXs(options, tty ? line => process.stderr.write(`\r\x1b[K${line.slice(0, 100)}`) : undefined);
-	if (tty)
-		process.stderr.write("\r\x1b[K");
+	if (tty) process.stderr.write("\r\x1b[K");
 	process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderBenchXs(result));
 	return result.rows.some(r => r.error) ? 1 : 0;
 }

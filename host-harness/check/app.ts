@@ -15,12 +15,12 @@
  * is one such).
  */
 
-import { startDevice, type HostTarget, type RunningDevice } from "../device/targets.js";
 import type { App } from "../device/app.js";
-import { appServices, type AppService } from "../device/services.js";
+import { probeUdp } from "../device/reach.js";
+import { type AppService, appServices } from "../device/services.js";
+import { type HostTarget, type RunningDevice, startDevice } from "../device/targets.js";
 import { connect } from "../oracle/tcp-echo.js";
 import { openWs } from "../oracle/ws-echo.js";
-import { probeUdp } from "../device/reach.js";
 
 /** The datagram a UDP service is sent. */
 export const udpProbePayload = Buffer.from("xs-netkit check\n");
@@ -38,8 +38,7 @@ export async function checkApp(app: App, target: HostTarget, config: Record<stri
 	let device: RunningDevice;
 	try {
 		device = await startDevice({ target, app, config, progress: say });
-	}
-	catch (e) {
+	} catch (e) {
 		return [{ name: `${app.name} boots on ${target} and logs its services up`, state: "failed", error: (e as Error).message }];
 	}
 	try {
@@ -47,20 +46,22 @@ export async function checkApp(app: App, target: HostTarget, config: Record<stri
 		let services: AppService[] = [];
 		try {
 			services = appServices(device.endpoints.services ?? {});
-		}
-		catch (e) {
+		} catch (e) {
 			cases.push({ name: `${app.name} names its services in the documented form`, state: "failed", error: (e as Error).message });
 		}
-		for (const service of services)
-			cases.push(await probeService(service));
+		for (const service of services) cases.push(await probeService(service));
 		const faults = device.process.log.filter(line => line.level === "E" || /# Exception|Error:/.test(line.raw));
 		cases.push({
 			name: `${app.name} logged no error and no exception`,
 			state: faults.length ? "failed" : "passed",
-			error: faults.length ? faults.slice(0, 3).map(line => line.raw).join("\n") : undefined,
+			error: faults.length
+				? faults
+						.slice(0, 3)
+						.map(line => line.raw)
+						.join("\n")
+				: undefined,
 		});
-	}
-	finally {
+	} finally {
 		await device.stop();
 	}
 	return cases;
@@ -73,8 +74,7 @@ export async function probeService(service: AppService): Promise<AppCase> {
 	if (kind === "udp") {
 		const probe = await probeUdp("127.0.0.1", port, udpProbePayload);
 		const label = `${about} takes a datagram`;
-		if ("refused" in probe)
-			return { name: label, state: "failed", error: `port unreachable (${probe.refused}): no socket is bound to UDP port ${port}` };
+		if ("refused" in probe) return { name: label, state: "failed", error: `port unreachable (${probe.refused}): no socket is bound to UDP port ${port}` };
 		return { name: `${label}: ${"answered" in probe ? `answered ${probe.answered.length} bytes` : "no answer, no port unreachable"}`, state: "passed" };
 	}
 	if (kind === "ws" && path) {
@@ -82,8 +82,7 @@ export async function probeService(service: AppService): Promise<AppCase> {
 		try {
 			(await openWs(`ws://127.0.0.1:${port}${path}`)).terminate();
 			return { name: label, state: "passed" };
-		}
-		catch (e) {
+		} catch (e) {
 			return { name: label, state: "failed", error: (e as Error).message };
 		}
 	}
@@ -91,8 +90,7 @@ export async function probeService(service: AppService): Promise<AppCase> {
 	try {
 		(await connect({ host: "127.0.0.1", port })).destroy();
 		return { name: label, state: "passed" };
-	}
-	catch (e) {
+	} catch (e) {
 		return { name: label, state: "failed", error: (e as Error).message };
 	}
 }

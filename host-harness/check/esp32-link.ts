@@ -18,10 +18,10 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { type App, appBuildDir, appModules } from "../device/app.js";
 import { buildEsp32JsSide } from "../device/esp32.js";
-import { appBuildDir, appModules, type App } from "../device/app.js";
-import { findSdk } from "../lib/sdk.js";
 import { CommandFailure } from "../lib/arguments.js";
+import { findSdk } from "../lib/sdk.js";
 import type { AppCase } from "./app.js";
 
 export interface Esp32Image {
@@ -48,15 +48,13 @@ export interface LinkCheck {
 /** Build the app's JS image for esp32 and say what it holds. Throws CommandFailure when the SDK is not here. */
 export function linkForEsp32(app: App, config: Record<string, string>, say: (text: string) => void): LinkCheck {
 	const lookup = findSdk();
-	if ("missing" in lookup)
-		throw new CommandFailure(`the esp32 link check needs the Moddable SDK: ${lookup.missing}`);
+	if ("missing" in lookup) throw new CommandFailure(`the esp32 link check needs the Moddable SDK: ${lookup.missing}`);
 	const name = `${app.name} compiles and links for esp32 (mcconfig -p esp32, xsc, xsl)`;
 	say(`check: building ${app.name}'s JS image for esp32 (release; tens of seconds) …`);
 	let build;
 	try {
 		build = buildEsp32JsSide(lookup.sdk, config, false, { manifestDir: app.dir, outDir: appBuildDir(app, "esp32") });
-	}
-	catch (e) {
+	} catch (e) {
 		return { cases: [{ name, state: "failed", error: (e as Error).message }] };
 	}
 	const flat = JSON.parse(fs.readFileSync(path.join(path.dirname(build.archive), "manifest_flat.json"), "utf8")) as { preload?: string[] };
@@ -75,13 +73,19 @@ export function linkForEsp32(app: App, config: Record<string, string>, say: (tex
 	};
 	const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 	const cases: AppCase[] = [
-		{ name: `${name}: ${image.modules} modules, ${kb(image.bytecode)} of bytecode${image.preloadedHeap ? `, preloaded heap ${image.preloadedHeap.instances} instances and ${image.preloadedHeap.keys} keys` : ""}`, state: "passed" },
+		{
+			name: `${name}: ${image.modules} modules, ${kb(image.bytecode)} of bytecode${image.preloadedHeap ? `, preloaded heap ${image.preloadedHeap.instances} instances and ${image.preloadedHeap.keys} keys` : ""}`,
+			state: "passed",
+		},
 		{
 			name: `${image.preloaded.length} of ${image.modules} modules preloaded (in flash); not preloaded: ${image.notPreloaded.join(", ") || "none"}; the app's own: ${image.own.map(m => `${m.module}${m.preloaded ? " (preloaded)" : ""}`).join(", ")}`,
 			state: "passed",
 		},
 	];
 	if (image.warnings.length)
-		cases.push({ name: `xsl warned ${image.warnings.length} time(s) (an object of a preloaded module it must copy to RAM): ${image.warnings.map(line => line.slice("### warning: ".length)).join("; ")}`, state: "passed" });
+		cases.push({
+			name: `xsl warned ${image.warnings.length} time(s) (an object of a preloaded module it must copy to RAM): ${image.warnings.map(line => line.slice("### warning: ".length)).join("; ")}`,
+			state: "passed",
+		});
 	return { cases, image };
 }

@@ -3,8 +3,9 @@
  * steps (bytes to send, how, and fail-fast gates) and expectations (the
  * messages, pongs and Close the server must answer with).
  */
-import { Op, bytes, closeBody, frame, type Bytes } from "./frames.js";
+
 import type { TlsTrust } from "./client.js";
+import { type Bytes, bytes, closeBody, frame, Op } from "./frames.js";
 
 export type Scale = "full" | "small";
 
@@ -117,12 +118,10 @@ export interface FrameCaseSpec {
 /** Large payloads are made once and shared (never written to): the limits cases reuse them. */
 const made = new Map<string, Buffer>();
 function shared(kind: string, length: number, seed: number, make: () => Buffer): Buffer {
-	if (length < 65536)
-		return make();
+	if (length < 65536) return make();
 	const key = `${kind}:${length}:${seed}`;
 	let out = made.get(key);
-	if (!out)
-		made.set(key, out = make());
+	if (!out) made.set(key, (out = make()));
 	return out;
 }
 
@@ -130,8 +129,7 @@ function shared(kind: string, length: number, seed: number, make: () => Buffer):
 export function ascii(length: number, seed = 0): Buffer {
 	return shared("ascii", length, seed, () => {
 		const out = Buffer.allocUnsafe(length);
-		for (let i = 0; i < length; i++)
-			out[i] = 0x21 + ((i * 7 + seed) % 94);
+		for (let i = 0; i < length; i++) out[i] = 0x21 + ((i * 7 + seed) % 94);
 		return out;
 	});
 }
@@ -140,8 +138,7 @@ export function ascii(length: number, seed = 0): Buffer {
 export function pattern(length: number, seed = 0): Buffer {
 	return shared("pattern", length, seed, () => {
 		const out = Buffer.allocUnsafe(length);
-		for (let i = 0; i < length; i++)
-			out[i] = (i * 31 + seed + (i >> 8)) & 0xFF;
+		for (let i = 0; i < length; i++) out[i] = (i * 31 + seed + (i >> 8)) & 0xff;
 		return out;
 	});
 }
@@ -153,8 +150,7 @@ export function utf8Text(length: number): Buffer {
 	let size = 0;
 	for (let i = 0; size < length; i++) {
 		let unit = units[i % units.length];
-		if (size + unit.length > length)
-			unit = Buffer.from("a");
+		if (size + unit.length > length) unit = Buffer.from("a");
 		parts.push(unit);
 		size += unit.length;
 	}

@@ -14,17 +14,20 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
-import { connect as tlsConnect } from "node:tls";
 import type * as tlsTypes from "node:tls";
-import { FrameReader, FrameViolation, Op, OutgoingFrames, closeBody, frame } from "./frames.js";
+import { connect as tlsConnect } from "node:tls";
+import { closeBody, FrameReader, FrameViolation, frame, Op, OutgoingFrames } from "./frames.js";
+import { type HttpHead, parseHttpHead } from "./http-head.js";
 import { MessageAssembler, type ServerEvent } from "./messages.js";
-import { WireLog, caseWireLogs } from "./wire-log.js";
-import { parseHttpHead, type HttpHead } from "./http-head.js";
+import { caseWireLogs, WireLog } from "./wire-log.js";
 
 /** Appended to Sec-WebSocket-Key before hashing (1.3). */
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-export const acceptFor = (key: string): string => createHash("sha1").update(key + GUID).digest("base64");
+export const acceptFor = (key: string): string =>
+	createHash("sha1")
+		.update(key + GUID)
+		.digest("base64");
 export const newKey = (): string => randomBytes(16).toString("base64");
 export const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 const nextTurn = () => new Promise<void>(resolve => setImmediate(resolve));
@@ -33,26 +36,33 @@ export type { HttpHead } from "./http-head.js";
 
 /** The standard opening handshake request (4.1), with extra header lines. */
 export function upgradeRequest(url: URL, key: string, extra: string[] = [], path = url.pathname + url.search): string {
-	return [`GET ${path || "/"} HTTP/1.1`, `Host: ${url.host}`, "Upgrade: websocket", "Connection: Upgrade",
-		`Sec-WebSocket-Key: ${key}`, "Sec-WebSocket-Version: 13", ...extra, "", ""].join("\r\n");
+	return [
+		`GET ${path || "/"} HTTP/1.1`,
+		`Host: ${url.host}`,
+		"Upgrade: websocket",
+		"Connection: Upgrade",
+		`Sec-WebSocket-Key: ${key}`,
+		"Sec-WebSocket-Version: 13",
+		...extra,
+		"",
+		"",
+	].join("\r\n");
 }
 
 /** Why a 101 answer does not complete the handshake (4.1 client rules), or undefined. */
 export function checkUpgrade(head: Pick<HttpHead, "status" | "headers">, key: string, offered: string[] = []): string | undefined {
-	if (head.status !== 101)
-		return `HTTP ${head.status}`;
-	const token = (name: string, value: string) => (head.headers.get(name) ?? "").toLowerCase().split(",").some(t => t.trim() === value);
-	if (!token("upgrade", "websocket"))
-		return "101 without Upgrade: websocket";
-	if (!token("connection", "upgrade"))
-		return "101 without Connection: Upgrade";
-	if (head.headers.get("sec-websocket-accept") !== acceptFor(key))
-		return "101 with a wrong Sec-WebSocket-Accept";
-	if (head.headers.has("sec-websocket-extensions"))
-		return "101 selects an extension that was not offered";
+	if (head.status !== 101) return `HTTP ${head.status}`;
+	const token = (name: string, value: string) =>
+		(head.headers.get(name) ?? "")
+			.toLowerCase()
+			.split(",")
+			.some(t => t.trim() === value);
+	if (!token("upgrade", "websocket")) return "101 without Upgrade: websocket";
+	if (!token("connection", "upgrade")) return "101 without Connection: Upgrade";
+	if (head.headers.get("sec-websocket-accept") !== acceptFor(key)) return "101 with a wrong Sec-WebSocket-Accept";
+	if (head.headers.has("sec-websocket-extensions")) return "101 selects an extension that was not offered";
 	const protocol = head.headers.get("sec-websocket-protocol");
-	if (protocol !== undefined && !offered.includes(protocol))
-		return `101 selects subprotocol "${protocol}", not offered`;
+	if (protocol !== undefined && !offered.includes(protocol)) return `101 selects subprotocol "${protocol}", not offered`;
 	return undefined;
 }
 
@@ -74,7 +84,7 @@ export interface TlsTrust {
  */
 export function connectSocket(options: net.NetConnectOpts & { host: string; port: number }, timeoutMs: number, tls?: TlsTrust): Promise<net.Socket> {
 	return new Promise((resolve, reject) => {
-		const socket = tls ? tlsConnect({ ...options as tlsTypes.ConnectionOptions, ca: tls.ca }) : net.connect(options);
+		const socket = tls ? tlsConnect({ ...(options as tlsTypes.ConnectionOptions), ca: tls.ca }) : net.connect(options);
 		const timer = setTimeout(() => {
 			socket.destroy();
 			reject(new Error(`TCP connect to ${options.host}:${options.port} timed out after ${timeoutMs} ms`));
@@ -102,12 +112,10 @@ export class SocketWaiters {
 
 	/** Resolve true once test() holds, false after timeoutMs. */
 	waitFor(test: () => boolean, timeoutMs: number, onDrain = false): Promise<boolean> {
-		if (test())
-			return Promise.resolve(true);
+		if (test()) return Promise.resolve(true);
 		return new Promise(resolve => {
 			const check = () => {
-				if (test())
-					finish(true);
+				if (test()) finish(true);
 			};
 			const finish = (result: boolean) => {
 				clearTimeout(timer);
@@ -117,14 +125,12 @@ export class SocketWaiters {
 			};
 			const timer = setTimeout(() => finish(test()), timeoutMs);
 			this.#waiting.add(check);
-			if (onDrain)
-				this.#socket.on("drain", check);
+			if (onDrain) this.#socket.on("drain", check);
 		});
 	}
 
 	notify(): void {
-		for (const waiter of [...this.#waiting])
-			waiter();
+		for (const waiter of [...this.#waiting]) waiter();
 	}
 }
 
@@ -162,8 +168,7 @@ export class RawConnection {
 		socket.setNoDelay(true);
 		socket.on("data", chunk => this.#received(chunk));
 		socket.on("error", e => {
-			if ((e as NodeJS.ErrnoException).code === "ECONNRESET")
-				this.reset = true;
+			if ((e as NodeJS.ErrnoException).code === "ECONNRESET") this.reset = true;
 		});
 		const closed = () => {
 			if (!this.tcpClosed) {
@@ -180,9 +185,10 @@ export class RawConnection {
 	/** A TCP connection to the URL's host and port; for wss://, a TLS connection trusting `tls.ca`. */
 	static async connect(url: URL, timeoutMs: number, tls?: TlsTrust): Promise<RawConnection> {
 		const secure = url.protocol === "wss:";
-		if (secure && !tls)
-			throw new Error(`${url.href}: wss:// needs the CA to trust (tls.ca)`);
-		return new RawConnection(await connectSocket({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || (secure ? 443 : 80)) }, timeoutMs, secure ? tls : undefined));
+		if (secure && !tls) throw new Error(`${url.href}: wss:// needs the CA to trust (tls.ca)`);
+		return new RawConnection(
+			await connectSocket({ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || (secure ? 443 : 80)) }, timeoutMs, secure ? tls : undefined),
+		);
 	}
 
 	/** Connect and complete the standard handshake; throws with the reason it failed. */
@@ -211,27 +217,22 @@ export class RawConnection {
 		const size = Math.max(1, options.chunk ?? data.length);
 		for (let at = 0; at < data.length; at += size) {
 			if (at > 0) {
-				if (options.delayMs)
-					await sleep(options.delayMs);
-				else
-					await nextTurn();
+				if (options.delayMs) await sleep(options.delayMs);
+				else await nextTurn();
 			}
-			if (this.serverClose || this.tcpClosed || this.socket.destroyed)
-				return false;
+			if (this.serverClose || this.tcpClosed || this.socket.destroyed) return false;
 			const piece = data.subarray(at, at + size);
 			this.#outgoing?.push(piece);
 			const flushed = this.socket.write(piece);
 			this.#payOwed();
-			if (!flushed)
-				await this.waitFor(() => this.socket.writableLength === 0 || this.tcpClosed || this.socket.destroyed, 30_000, "drain");
+			if (!flushed) await this.waitFor(() => this.socket.writableLength === 0 || this.tcpClosed || this.socket.destroyed, 30_000, "drain");
 		}
 		return true;
 	}
 
 	/** Send our Close (once). */
 	sendClose(code?: number, reason = ""): void {
-		if (this.closeSent || this.tcpClosed)
-			return;
+		if (this.closeSent || this.tcpClosed) return;
 		this.closeSent = true;
 		const close = frame(Op.CLOSE, closeBody(code, reason));
 		this.wire.sent(close);
@@ -251,8 +252,7 @@ export class RawConnection {
 	}
 
 	#payOwed(): void {
-		while (this.#owed.length && this.#outgoing!.between && !this.closeSent && !this.tcpClosed)
-			this.#sendControl(this.#owed.shift()!);
+		while (this.#owed.length && this.#outgoing!.between && !this.closeSent && !this.tcpClosed) this.#sendControl(this.#owed.shift()!);
 	}
 
 	/** Resolve true once test() holds, false after timeoutMs. */
@@ -267,22 +267,17 @@ export class RawConnection {
 	/* ------------------------------------------------------------------ input */
 
 	#received(chunk: Buffer): void {
-		if (this.head === undefined)
-			chunk = this.#readHeadBytes(chunk);
-		if (this.#body || !chunk.length || this.violation)
-			return this.#notify();
+		if (this.head === undefined) chunk = this.#readHeadBytes(chunk);
+		if (this.#body || !chunk.length || this.violation) return this.#notify();
 		try {
 			for (const f of this.reader.push(chunk)) {
 				this.wire.received(f);
 				this.onFrame?.(f);
 				const event = this.assembler.accept(f);
-				if (event)
-					this.#event(event);
+				if (event) this.#event(event);
 			}
-		}
-		catch (e) {
-			if (!(e instanceof FrameViolation))
-				throw e;
+		} catch (e) {
+			if (!(e instanceof FrameViolation)) throw e;
 			this.violation = e.message;
 			this.wire.add("·", `the server broke a rule: ${e.message}`);
 		}
@@ -291,18 +286,16 @@ export class RawConnection {
 
 	/** Collect the HTTP head; return what follows it (frames after a 101). */
 	#readHeadBytes(chunk: Buffer): Buffer {
-		const all = this.#headBytes = Buffer.concat([this.#headBytes, chunk]);
+		const all = (this.#headBytes = Buffer.concat([this.#headBytes, chunk]));
 		const end = all.indexOf("\r\n\r\n");
 		if (end < 0) {
-			if (all.length > 16384)
-				this.violation = "HTTP head over 16 KiB";
+			if (all.length > 16384) this.violation = "HTTP head over 16 KiB";
 			return Buffer.alloc(0);
 		}
-		const head = this.head = parseHttpHead(all.subarray(0, end).toString("latin1"));
+		const head = (this.head = parseHttpHead(all.subarray(0, end).toString("latin1")));
 		this.wire.add("←", `${head.statusLine}${head.headers.size ? ` (${head.headers.size} headers)` : ""}`);
 		this.#body = this.head.status !== 101;
-		if (!this.#body)
-			this.#outgoing = new OutgoingFrames();
+		if (!this.#body) this.#outgoing = new OutgoingFrames();
 		this.#headBytes = Buffer.alloc(0);
 		return all.subarray(end + 4);
 	}
@@ -311,8 +304,7 @@ export class RawConnection {
 		this.events.push(event);
 		if (event.kind === "ping" && !this.closeSent && !this.serverClose) {
 			this.#sendControl(frame(Op.PONG, event.payload));
-		}
-		else if (event.kind === "close") {
+		} else if (event.kind === "close") {
 			this.serverClose = { code: event.code, reason: event.reason, at: Date.now() };
 			// Answer the server's Close, echoing its code (5.5.1); the server then closes TCP (7.1.1).
 			this.sendClose(event.code);

@@ -6,15 +6,16 @@
  * Runs the WebSocket conformance suite against an echo server, prints the
  * report, exits 0 only when every case passed (1 otherwise, 2 on bad usage).
  */
-import { startDevice } from "../device/targets.js";
-import { freeServicePorts } from "../lib/ports.js";
-import { argumentsOr, registerCommand } from "../lib/command.js";
-import { fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
-import { formatJson, formatText, summarize } from "./report.js";
+
 import * as fs from "node:fs";
+import { startDevice } from "../device/targets.js";
+import { fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { onInterrupt } from "../lib/interrupt.js";
-import { runConformance, selectCases, RunStopped, type CaseResult, type ConformanceOptions } from "./runner.js";
-import { formatComparison, renderConformanceHtml, type ConformanceRun } from "./html-report.js";
+import { freeServicePorts } from "../lib/ports.js";
+import { type ConformanceRun, formatComparison, renderConformanceHtml } from "./html-report.js";
+import { formatJson, formatText, summarize } from "./report.js";
+import { type CaseResult, type ConformanceOptions, RunStopped, runConformance, selectCases } from "./runner.js";
 
 /**
  * Progress on stderr with the total: on a terminal one line rewritten per
@@ -23,7 +24,9 @@ import { formatComparison, renderConformanceHtml, type ConformanceRun } from "./
  */
 export function conformanceProgress(total: number, stream: NodeJS.WriteStream = process.stderr, everyMs = 5000, prefix = "") {
 	const t0 = Date.now();
-	let done = 0, failed = 0, shown = false;
+	let done = 0,
+		failed = 0,
+		shown = false;
 	const line = () => `conformance: ${prefix}${done}/${total} cases, ${failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`;
 	const timer = stream.isTTY ? undefined : setInterval(() => stream.write(`${line()}\n`), everyMs);
 	timer?.unref();
@@ -122,12 +125,15 @@ interface Args {
 	report?: string;
 }
 
-const list = (value: string) => value.split(",").map(s => s.trim()).filter(Boolean);
+const list = (value: string) =>
+	value
+		.split(",")
+		.map(s => s.trim())
+		.filter(Boolean);
 
 function number(name: string, value: string | undefined): number {
 	const n = Number(value);
-	if (value === undefined || !Number.isInteger(n) || n < 0)
-		throw new Error(`${name} needs a whole number, not "${value ?? ""}"`);
+	if (value === undefined || !Number.isInteger(n) || n < 0) throw new Error(`${name} needs a whole number, not "${value ?? ""}"`);
 	return n;
 }
 
@@ -135,8 +141,7 @@ function target(flag: string, value: string | undefined): Target {
 	const text = value ?? "";
 	const eq = text.indexOf("=");
 	const [label, url] = eq > 0 && !text.slice(0, eq).includes("/") ? [text.slice(0, eq), text.slice(eq + 1)] : ["", text];
-	if (!/^ws:\/\/[^/]+/.test(url))
-		throw new Error(url ? `${flag} takes ws://host:port/path, not "${url}"` : `${flag} ws://host:port/path is required`);
+	if (!/^ws:\/\/[^/]+/.test(url)) throw new Error(url ? `${flag} takes ws://host:port/path, not "${url}"` : `${flag} ws://host:port/path is required`);
 	return { label: label || new URL(url).host, url };
 }
 
@@ -144,77 +149,105 @@ export function parseArgs(argv: string[]): Args | "help" {
 	const targets: Target[] = [];
 	let compare = false;
 	const options: ConformanceOptions = {};
-	let json = false, failures = false, strict = false, wire = false, verbose = false;
+	let json = false,
+		failures = false,
+		strict = false,
+		wire = false,
+		verbose = false;
 	let report: string | undefined;
 	let deviceTarget: string | undefined;
 	let impls: string[] | undefined;
 	for (let i = 0; i < argv.length; i++) {
-		const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
+		const [flag, inline] =
+			argv[i].startsWith("--") && argv[i].includes("=")
+				? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)]
+				: [argv[i], undefined];
 		const value = () => inline ?? argv[++i];
 		switch (flag) {
-			case "--help": case "-h": return "help";
-			case "--url": targets.push(target(flag, value())); break;
-			case "--target": deviceTarget = value(); break;
-			case "--impls": impls = list(value() ?? ""); break;
+			case "--help":
+			case "-h":
+				return "help";
+			case "--url":
+				targets.push(target(flag, value()));
+				break;
+			case "--target":
+				deviceTarget = value();
+				break;
+			case "--impls":
+				impls = list(value() ?? "");
+				break;
 			case "--compare":
 				compare = true;
-				if (inline !== undefined)
-					targets.push(target(flag, inline));
-				while (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--"))
-					targets.push(target(flag, argv[++i]));
+				if (inline !== undefined) targets.push(target(flag, inline));
+				while (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) targets.push(target(flag, argv[++i]));
 				break;
 			case "--report": {
 				report = value();
-				if (!report || report.startsWith("--"))
-					throw new Error(`--report takes a file name, e.g. conformance.html, not "${report ?? ""}"`);
+				if (!report || report.startsWith("--")) throw new Error(`--report takes a file name, e.g. conformance.html, not "${report ?? ""}"`);
 				break;
 			}
-			case "--only": options.only = list(value() ?? ""); break;
+			case "--only":
+				options.only = list(value() ?? "");
+				break;
 			case "--scale": {
 				const scale = value();
-				if (scale !== "full" && scale !== "small")
-					throw new Error(`--scale must be full or small, not "${scale ?? ""}"`);
+				if (scale !== "full" && scale !== "small") throw new Error(`--scale must be full or small, not "${scale ?? ""}"`);
 				options.scale = scale;
 				break;
 			}
-			case "--max-message": options.maxMessage = number(flag, value()); break;
-			case "--sizes": options.sizes = list(value() ?? "").map(s => number(flag, s)); break;
-			case "--round-trips": options.roundTrips = number(flag, value()); break;
-			case "--concurrency": options.concurrency = Math.max(1, number(flag, value())); break;
-			case "--timeout": options.caseTimeoutMs = number(flag, value()); break;
-			case "--fail-fast": options.failFastMs = number(flag, value()); break;
-			case "--json": json = true; break;
-			case "--wire": wire = true; break;
-			case "--failures": failures = true; break;
-			case "--verbose": verbose = true; break;
-			case "--strict": strict = true; break;
-			default: throw new Error(`unknown argument "${argv[i]}"`);
+			case "--max-message":
+				options.maxMessage = number(flag, value());
+				break;
+			case "--sizes":
+				options.sizes = list(value() ?? "").map(s => number(flag, s));
+				break;
+			case "--round-trips":
+				options.roundTrips = number(flag, value());
+				break;
+			case "--concurrency":
+				options.concurrency = Math.max(1, number(flag, value()));
+				break;
+			case "--timeout":
+				options.caseTimeoutMs = number(flag, value());
+				break;
+			case "--fail-fast":
+				options.failFastMs = number(flag, value());
+				break;
+			case "--json":
+				json = true;
+				break;
+			case "--wire":
+				wire = true;
+				break;
+			case "--failures":
+				failures = true;
+				break;
+			case "--verbose":
+				verbose = true;
+				break;
+			case "--strict":
+				strict = true;
+				break;
+			default:
+				throw new Error(`unknown argument "${argv[i]}"`);
 		}
 	}
 	if (impls || deviceTarget) {
-		if (deviceTarget !== "node" && deviceTarget !== "sim")
-			throw new Error(`--target must be node or sim (with --impls), not "${deviceTarget ?? ""}"`);
+		if (deviceTarget !== "node" && deviceTarget !== "sim") throw new Error(`--target must be node or sim (with --impls), not "${deviceTarget ?? ""}"`);
 		const known = ["ours", "sdk"];
 		const chosen = impls ?? known;
 		const unknown = chosen.filter(impl => !known.includes(impl));
-		if (unknown.length || !chosen.length)
-			throw new Error(`--impls takes ours, sdk or both (ours,sdk), not "${(impls ?? []).join(",")}"`);
-		if (targets.length)
-			throw new Error("--impls boots its own devices: leave out --url and --compare");
-		if (!options.scale && deviceTarget === "sim")
-			options.scale = "small";
+		if (unknown.length || !chosen.length) throw new Error(`--impls takes ours, sdk or both (ours,sdk), not "${(impls ?? []).join(",")}"`);
+		if (targets.length) throw new Error("--impls boots its own devices: leave out --url and --compare");
+		if (!options.scale && deviceTarget === "sim") options.scale = "small";
 		return { targets, implRun: { target: deviceTarget, impls: chosen }, compare: chosen.length > 1, options, json, wire, failures, verbose, strict, report };
 	}
-	if (!targets.length)
-		throw new Error("--url ws://host:port/path (or --compare URL URL …) is required");
-	if (compare && targets.length < 2)
-		throw new Error("--compare takes two or more servers (URL or label=URL)");
-	if (!compare && targets.length > 1)
-		throw new Error("--url takes one server; for several side by side, --compare URL URL …");
+	if (!targets.length) throw new Error("--url ws://host:port/path (or --compare URL URL …) is required");
+	if (compare && targets.length < 2) throw new Error("--compare takes two or more servers (URL or label=URL)");
+	if (!compare && targets.length > 1) throw new Error("--url takes one server; for several side by side, --compare URL URL …");
 	if (options.only?.length && !selectCases(options).length)
 		throw new Error(`--only ${options.only.join(",")} selects no case (categories 1-7, 9, 10, 12, or id prefixes such as 6.4)`);
-	if (failures && verbose)
-		throw new Error("--failures and --verbose ask for two shapes of report: give one");
+	if (failures && verbose) throw new Error("--failures and --verbose ask for two shapes of report: give one");
 	return { targets, compare, options, json, wire, failures, verbose, strict, report };
 }
 
@@ -223,13 +256,15 @@ async function runOne(targetRun: Target, options: ConformanceOptions, total: num
 	const progress = conformanceProgress(total, process.stderr, 5000, prefix);
 	try {
 		return { ...targetRun, results: await runConformance(targetRun.url, { ...options, onResult: progress.result }) };
-	}
-	catch (e) {
+	} catch (e) {
 		if (e instanceof RunStopped)
-			return { ...targetRun, results: e.results, stopped: `${e.message}; stopped after ${e.results.length} of ${total} cases (${e.results.filter(r => !r.passed).length} failed)` };
+			return {
+				...targetRun,
+				results: e.results,
+				stopped: `${e.message}; stopped after ${e.results.length} of ${total} cases (${e.results.filter(r => !r.passed).length} failed)`,
+			};
 		throw e;
-	}
-	finally {
+	} finally {
 		progress.done();
 	}
 }
@@ -240,8 +275,7 @@ registerCommand("conformance", {
 	summary: "Autobahn-style WebSocket conformance suite against an echo server (--url ws://…), graded; --report, --compare",
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);
-		if (typeof args === "number")
-			return args;
+		if (typeof args === "number") return args;
 		const total = selectCases(args.options).length;
 		const runs: ConformanceRun[] = [];
 		// Ctrl-C: no new case starts, the report covers what was done; a second Ctrl-C ends at once.
@@ -251,30 +285,24 @@ registerCommand("conformance", {
 			// One device per implementation, booted for its run and stopped after it.
 			const { target: deviceTarget, impls } = args.implRun;
 			for (const impl of impls) {
-				if (interrupt.signal.aborted)
-					break;
+				if (interrupt.signal.aborted) break;
 				process.stderr.write(`conformance: booting the ${deviceTarget} device with wsImpl=${impl}\n`);
-				const device = await startDevice({ target: deviceTarget, config: { ...await freeServicePorts(), wsImpl: impl } });
+				const device = await startDevice({ target: deviceTarget, config: { ...(await freeServicePorts()), wsImpl: impl } });
 				try {
-					if (!device.endpoints.ws)
-						throw new Error(`the ${deviceTarget} device with wsImpl=${impl} serves no WebSocket echo (its log says why)`);
+					if (!device.endpoints.ws) throw new Error(`the ${deviceTarget} device with wsImpl=${impl} serves no WebSocket echo (its log says why)`);
 					const run = await runOne({ label: `${deviceTarget} ${impl}`, url: device.endpoints.ws }, args.options, total, `${impl}: `);
 					runs.push(run);
-					if (run.stopped)
-						process.stderr.write(`conformance: ${run.stopped}\n`);
-				}
-				finally {
+					if (run.stopped) process.stderr.write(`conformance: ${run.stopped}\n`);
+				} finally {
 					await device.stop();
 				}
 			}
 		}
 		for (const t of args.targets) {
-			if (interrupt.signal.aborted)
-				break;
+			if (interrupt.signal.aborted) break;
 			const run = await runOne(t, args.options, total, args.compare ? `${t.label}: ` : "");
 			runs.push(run);
-			if (run.stopped)
-				process.stderr.write(`conformance: ${run.stopped}\n`);
+			if (run.stopped) process.stderr.write(`conformance: ${run.stopped}\n`);
 		}
 		if (args.report) {
 			fs.writeFileSync(args.report, renderConformanceHtml(runs));
@@ -284,18 +312,20 @@ registerCommand("conformance", {
 		const interrupted = interrupt.interrupted;
 		if (!args.compare) {
 			const [only] = runs;
-			if (only.stopped && !args.report && !interrupted)
-				return 1;
+			if (only.stopped && !args.report && !interrupted) return 1;
 			// Interrupted: what was done, as a finished run would print it.
 			if (!only.stopped || interrupted)
-				process.stdout.write(args.json ? formatJson(only.results, { wire: args.wire }) : formatText(only.results, { color: process.stdout.isTTY, shape: args.failures ? "failures" : args.verbose ? "verbose" : "summary" }));
-		}
-		else if (args.json)
-			process.stdout.write(`${JSON.stringify({ runs: runs.map(r => ({ label: r.label, url: r.url, stopped: r.stopped, summary: summarize(r.results), results: args.wire ? r.results : r.results.map(({ wire: _, ...rest }) => rest) })) }, null, 2)}\n`);
-		else
-			process.stdout.write(formatComparison(runs));
-		if (interrupted)
-			return 130;
+				process.stdout.write(
+					args.json
+						? formatJson(only.results, { wire: args.wire })
+						: formatText(only.results, { color: process.stdout.isTTY, shape: args.failures ? "failures" : args.verbose ? "verbose" : "summary" }),
+				);
+		} else if (args.json)
+			process.stdout.write(
+				`${JSON.stringify({ runs: runs.map(r => ({ label: r.label, url: r.url, stopped: r.stopped, summary: summarize(r.results), results: args.wire ? r.results : r.results.map(({ wire: _, ...rest }) => rest) })) }, null, 2)}\n`,
+			);
+		else process.stdout.write(formatComparison(runs));
+		if (interrupted) return 130;
 		const bad = runs.some(r => r.stopped || r.results.some(x => x.grade === "FAILED" || (args.strict && x.grade === "NON-STRICT")) || !r.results.length);
 		return bad ? 1 : 0;
 	},

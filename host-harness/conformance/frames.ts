@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 
-export const Op = Object.freeze({ CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xA });
+export const Op = Object.freeze({ CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa });
 
 export type Bytes = Uint8Array | string;
 
@@ -36,33 +36,27 @@ export interface FrameOptions {
 export function frame(opcode: number, payload?: Bytes, options: FrameOptions = {}): Buffer {
 	const data = bytes(payload);
 	const length = options.declared ?? BigInt(data.length);
-	const encoding = options.declared !== undefined ? 64 : options.encoding ?? "minimal";
+	const encoding = options.declared !== undefined ? 64 : (options.encoding ?? "minimal");
 	const key = options.mask === false ? undefined : options.mask === true || options.mask === undefined ? randomBytes(4) : Buffer.from(options.mask);
-	const header: number[] = [((options.fin ?? true) ? 0x80 : 0) | ((options.rsv ?? 0) & 7) << 4 | (opcode & 0xF)];
+	const header: number[] = [((options.fin ?? true) ? 0x80 : 0) | (((options.rsv ?? 0) & 7) << 4) | (opcode & 0xf)];
 	const maskBit = key ? 0x80 : 0;
-	if (encoding === "minimal" && length < 126n)
-		header.push(maskBit | Number(length));
-	else if ((encoding === "minimal" && length < 65536n) || encoding === 16)
-		header.push(maskBit | 126, Number(length >> 8n) & 0xFF, Number(length) & 0xFF);
+	if (encoding === "minimal" && length < 126n) header.push(maskBit | Number(length));
+	else if ((encoding === "minimal" && length < 65536n) || encoding === 16) header.push(maskBit | 126, Number(length >> 8n) & 0xff, Number(length) & 0xff);
 	else {
 		header.push(maskBit | 127);
-		for (let shift = 56n; shift >= 0n; shift -= 8n)
-			header.push(Number((length >> shift) & 0xFFn));
+		for (let shift = 56n; shift >= 0n; shift -= 8n) header.push(Number((length >> shift) & 0xffn));
 	}
-	if (!key)
-		return Buffer.concat([Buffer.from(header), data]);
+	if (!key) return Buffer.concat([Buffer.from(header), data]);
 	const masked = Buffer.allocUnsafe(data.length);
-	for (let i = 0; i < data.length; i++)
-		masked[i] = data[i] ^ key[i & 3];
+	for (let i = 0; i < data.length; i++) masked[i] = data[i] ^ key[i & 3];
 	return Buffer.concat([Buffer.from(header), key, masked]);
 }
 
 /** A Close frame body: nothing, or a 2-byte code and a reason (5.5.1). */
 export function closeBody(code?: number, reason: Bytes = ""): Buffer {
-	if (code === undefined)
-		return Buffer.alloc(0);
+	if (code === undefined) return Buffer.alloc(0);
 	const out = Buffer.alloc(2);
-	out.writeUInt16BE(code & 0xFFFF);
+	out.writeUInt16BE(code & 0xffff);
 	return Buffer.concat([out, bytes(reason)]);
 }
 
@@ -79,8 +73,7 @@ export function fragments(opcode: number, payload: Bytes, cuts: number[], option
 /** Offsets cutting `length` bytes into pieces of `size` (the last may be shorter). */
 export function every(size: number, length: number): number[] {
 	const cuts: number[] = [];
-	for (let at = size; at < length; at += size)
-		cuts.push(at);
+	for (let at = size; at < length; at += size) cuts.push(at);
 	return cuts;
 }
 
@@ -116,12 +109,11 @@ export class OutgoingFrames {
 				continue;
 			}
 			this.#header[this.#have++] = bytes[at++];
-			if (this.#have < 2)
-				continue;
-			const b1 = this.#header[1], length7 = b1 & 0x7F;
+			if (this.#have < 2) continue;
+			const b1 = this.#header[1],
+				length7 = b1 & 0x7f;
 			const size = 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
-			if (this.#have < size)
-				continue;
+			if (this.#have < size) continue;
 			this.#remaining = length7 === 126 ? this.#header.readUInt16BE(2) : length7 === 127 ? Number(this.#header.readBigUInt64BE(2)) : length7;
 			this.#have = 0;
 		}
@@ -152,9 +144,8 @@ export class FrameReader {
 		this.#have += chunk.length;
 		const frames: ServerFrame[] = [];
 		for (;;) {
-			const header = this.#header ??= this.#readHeader();
-			if (!header || this.#have < header.size + header.length)
-				return frames;
+			const header = (this.#header ??= this.#readHeader());
+			if (!header || this.#have < header.size + header.length) return frames;
 			this.#take(header.size);
 			frames.push({ fin: header.fin, opcode: header.opcode, payload: this.#take(header.length) });
 			this.#header = undefined;
@@ -162,37 +153,29 @@ export class FrameReader {
 	}
 
 	#readHeader(): { fin: boolean; opcode: number; length: number; size: number } | undefined {
-		if (this.#have < 2)
-			return undefined;
+		if (this.#have < 2) return undefined;
 		const first = this.#peek(2);
-		const b0 = first[0], b1 = first[1];
-		const fin = (b0 & 0x80) !== 0, opcode = b0 & 0xF, length7 = b1 & 0x7F;
-		if (b0 & 0x70)
-			throw new FrameViolation(`server frame with RSV bits ${(b0 >> 4) & 7} (no extension negotiated)`);
-		if (b1 & 0x80)
-			throw new FrameViolation("masked server frame (5.1: a server MUST NOT mask)");
-		if ((opcode > 2 && opcode < 8) || opcode > 0xA)
-			throw new FrameViolation(`server frame with reserved opcode ${opcode}`);
-		if (opcode & 8 && (!fin || length7 > 125))
-			throw new FrameViolation(`server control frame ${fin ? "over 125 bytes" : "fragmented"}`);
+		const b0 = first[0],
+			b1 = first[1];
+		const fin = (b0 & 0x80) !== 0,
+			opcode = b0 & 0xf,
+			length7 = b1 & 0x7f;
+		if (b0 & 0x70) throw new FrameViolation(`server frame with RSV bits ${(b0 >> 4) & 7} (no extension negotiated)`);
+		if (b1 & 0x80) throw new FrameViolation("masked server frame (5.1: a server MUST NOT mask)");
+		if ((opcode > 2 && opcode < 8) || opcode > 0xa) throw new FrameViolation(`server frame with reserved opcode ${opcode}`);
+		if (opcode & 8 && (!fin || length7 > 125)) throw new FrameViolation(`server control frame ${fin ? "over 125 bytes" : "fragmented"}`);
 		const size = length7 === 126 ? 4 : length7 === 127 ? 10 : 2;
-		if (this.#have < size)
-			return undefined;
+		if (this.#have < size) return undefined;
 		const head = this.#peek(size);
 		let length = length7;
 		if (length7 === 126) {
 			length = head.readUInt16BE(2);
-			if (length < 126)
-				throw new FrameViolation(`server frame length ${length} not minimally encoded`);
-		}
-		else if (length7 === 127) {
+			if (length < 126) throw new FrameViolation(`server frame length ${length} not minimally encoded`);
+		} else if (length7 === 127) {
 			const wide = head.readBigUInt64BE(2);
-			if (wide >> 63n)
-				throw new FrameViolation("server frame 64-bit length with the top bit set");
-			if (wide < 65536n)
-				throw new FrameViolation(`server frame length ${wide} not minimally encoded`);
-			if (wide > BigInt(this.maxPayload))
-				throw new FrameViolation(`server frame of ${wide} bytes, over the client's ${this.maxPayload}`);
+			if (wide >> 63n) throw new FrameViolation("server frame 64-bit length with the top bit set");
+			if (wide < 65536n) throw new FrameViolation(`server frame length ${wide} not minimally encoded`);
+			if (wide > BigInt(this.maxPayload)) throw new FrameViolation(`server frame of ${wide} bytes, over the client's ${this.maxPayload}`);
 			length = Number(wide);
 		}
 		return { fin, opcode, length, size };
@@ -200,8 +183,7 @@ export class FrameReader {
 
 	/** The first n buffered bytes, without consuming them. */
 	#peek(n: number): Buffer {
-		if (this.#chunks[0].length < n)
-			this.#chunks = [Buffer.concat(this.#chunks)];
+		if (this.#chunks[0].length < n) this.#chunks = [Buffer.concat(this.#chunks)];
 		return this.#chunks[0].subarray(0, n);
 	}
 
@@ -215,8 +197,7 @@ export class FrameReader {
 				parts.push(head);
 				this.#chunks.shift();
 				need -= head.length;
-			}
-			else {
+			} else {
 				parts.push(head.subarray(0, need));
 				this.#chunks[0] = head.subarray(need);
 				need = 0;

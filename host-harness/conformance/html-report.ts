@@ -11,9 +11,10 @@
  * identical lines shown once with its count; then how our case ids map to
  * Autobahn's.
  */
-import type { CaseResult } from "./runner.js";
-import { autobahnMapping, gradeRules, type Grade } from "./grades.js";
+
+import { autobahnMapping, type Grade, gradeRules } from "./grades.js";
 import { summarize } from "./report.js";
+import type { CaseResult } from "./runner.js";
 
 export interface ConformanceRun {
 	/** What the column is called: "device (node)", "ws 8.18", a host:port. */
@@ -25,7 +26,7 @@ export interface ConformanceRun {
 }
 
 const esc = (text: string) => text.replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-const gradeClass: Record<Grade, string> = { "OK": "ok", "NON-STRICT": "nonstrict", "INFORMATIONAL": "info", "FAILED": "failed" };
+const gradeClass: Record<Grade, string> = { OK: "ok", "NON-STRICT": "nonstrict", INFORMATIONAL: "info", FAILED: "failed" };
 const grades: Grade[] = ["OK", "NON-STRICT", "INFORMATIONAL", "FAILED"];
 
 /**
@@ -37,10 +38,11 @@ export function collapsedLines(entries: readonly { ms: number; dir: string; text
 	const lines: string[] = [];
 	for (let i = 0; i < entries.length; ) {
 		let j = i + 1;
-		while (j < entries.length && entries[j].dir === entries[i].dir && entries[j].text === entries[i].text)
-			j++;
+		while (j < entries.length && entries[j].dir === entries[i].dir && entries[j].text === entries[i].text) j++;
 		const count = j - i;
-		lines.push(`${String(entries[i].ms).padStart(6)} ms  ${entries[i].dir}  ${esc(entries[i].text)}${count > 1 ? `  (× ${count}, to ${entries[j - 1].ms} ms)` : ""}`);
+		lines.push(
+			`${String(entries[i].ms).padStart(6)} ms  ${entries[i].dir}  ${esc(entries[i].text)}${count > 1 ? `  (× ${count}, to ${entries[j - 1].ms} ms)` : ""}`,
+		);
 		i = j;
 	}
 	return lines;
@@ -48,22 +50,23 @@ export function collapsedLines(entries: readonly { ms: number; dir: string; text
 
 function wireLog(result: CaseResult): string {
 	const connections = result.wire ?? [];
-	if (!connections.length)
-		return "";
-	const body = connections.map((c, i) => {
-		const lines = collapsedLines(c.entries);
-		if (c.dropped)
-			lines.push(`          … ${c.dropped} more entries`);
-		return `${connections.length > 1 ? `connection ${i + 1}\n` : ""}${lines.join("\n")}`;
-	}).join("\n\n");
+	if (!connections.length) return "";
+	const body = connections
+		.map((c, i) => {
+			const lines = collapsedLines(c.entries);
+			if (c.dropped) lines.push(`          … ${c.dropped} more entries`);
+			return `${connections.length > 1 ? `connection ${i + 1}\n` : ""}${lines.join("\n")}`;
+		})
+		.join("\n\n");
 	return `<details><summary>wire log</summary><pre>${body}</pre></details>`;
 }
 
 function cell(result: CaseResult | undefined): string {
-	if (!result)
-		return `<td class="none">not run</td>`;
-	return `<td class="${gradeClass[result.grade]}"><b>${result.grade}</b> <span class="ms">${result.ms} ms</span><div class="obs">${esc(result.observed)}</div>` +
-		`${result.why ? `<div class="why">${esc(result.why)}</div>` : ""}${wireLog(result)}</td>`;
+	if (!result) return `<td class="none">not run</td>`;
+	return (
+		`<td class="${gradeClass[result.grade]}"><b>${result.grade}</b> <span class="ms">${result.ms} ms</span><div class="obs">${esc(result.observed)}</div>` +
+		`${result.why ? `<div class="why">${esc(result.why)}</div>` : ""}${wireLog(result)}</td>`
+	);
 }
 
 export function renderConformanceHtml(runs: ConformanceRun[], when = new Date()): string {
@@ -78,33 +81,47 @@ export function renderConformanceHtml(runs: ConformanceRun[], when = new Date())
 				rows.push(r);
 			}
 	const categories = [...new Set(rows.map(r => r.category))];
-	const summaryRows = runs.map(run => {
-		const s = summarize(run.results);
-		return `<tr><th>${esc(run.label)}<div class="url">${esc(run.url)}</div></th>${grades.map(g => `<td class="${gradeClass[g]}">${s.grades[g]}</td>`).join("")}<td>${s.total}</td>` +
-			`<td>${run.stopped ? esc(run.stopped) : ""}</td></tr>`;
-	}).join("\n");
+	const summaryRows = runs
+		.map(run => {
+			const s = summarize(run.results);
+			return (
+				`<tr><th>${esc(run.label)}<div class="url">${esc(run.url)}</div></th>${grades.map(g => `<td class="${gradeClass[g]}">${s.grades[g]}</td>`).join("")}<td>${s.total}</td>` +
+				`<td>${run.stopped ? esc(run.stopped) : ""}</td></tr>`
+			);
+		})
+		.join("\n");
 	// The grid: a square per case and server, in suite order, grouped by category (Autobahn's index).
 	const allPassed = (r: CaseResult) => byId.every(m => m.get(r.id)?.passed ?? false);
-	const grid = categories.map(category => {
-		const inCategory = rows.filter(r => r.category === category);
-		const squares = inCategory.map(r => byId.map((m, i) => {
-			const result = m.get(r.id);
-			const title = `${r.id} ${runs[i].label}: ${result?.grade ?? "not run"}`;
-			return `<a href="#case-${esc(r.id)}" class="sq ${result ? gradeClass[result.grade] : "none"}${allPassed(r) ? " passed" : ""}" title="${esc(title)}"></a>`;
-		}).join("")).join("");
-		return `<div class="gridrow"><span class="gridlabel">${esc(category)}</span><span class="squares">${squares}</span></div>`;
-	}).join("\n");
-	const sections = categories.map(category => {
-		const inCategory = rows.filter(r => r.category === category);
-		const counts = runs.map((_, i) => {
-			const results = inCategory.map(r => byId[i].get(r.id)).filter((r): r is CaseResult => !!r);
-			return `${results.filter(r => r.passed).length}/${results.length}`;
-		});
-		return `<h2 id="c${esc(category.split(" ")[0])}">${esc(category)} <span class="count">${counts.join(" · ")}</span></h2>
+	const grid = categories
+		.map(category => {
+			const inCategory = rows.filter(r => r.category === category);
+			const squares = inCategory
+				.map(r =>
+					byId
+						.map((m, i) => {
+							const result = m.get(r.id);
+							const title = `${r.id} ${runs[i].label}: ${result?.grade ?? "not run"}`;
+							return `<a href="#case-${esc(r.id)}" class="sq ${result ? gradeClass[result.grade] : "none"}${allPassed(r) ? " passed" : ""}" title="${esc(title)}"></a>`;
+						})
+						.join(""),
+				)
+				.join("");
+			return `<div class="gridrow"><span class="gridlabel">${esc(category)}</span><span class="squares">${squares}</span></div>`;
+		})
+		.join("\n");
+	const sections = categories
+		.map(category => {
+			const inCategory = rows.filter(r => r.category === category);
+			const counts = runs.map((_, i) => {
+				const results = inCategory.map(r => byId[i].get(r.id)).filter((r): r is CaseResult => !!r);
+				return `${results.filter(r => r.passed).length}/${results.length}`;
+			});
+			return `<h2 id="c${esc(category.split(" ")[0])}">${esc(category)} <span class="count">${counts.join(" · ")}</span></h2>
 <table class="cases"><tr><th>id</th><th>case</th><th>expected</th>${runs.map(run => `<th>${esc(run.label)}</th>`).join("")}</tr>
 ${inCategory.map(r => `<tr id="case-${esc(r.id)}"${allPassed(r) ? ` class="passed"` : ""}><td class="id">${esc(r.id)}</td><td>${esc(r.description)}</td><td>${esc(r.expected)}</td>${byId.map(m => cell(m.get(r.id))).join("")}</tr>`).join("\n")}
 </table>`;
-	}).join("\n");
+		})
+		.join("\n");
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>WebSocket conformance: ${esc(runs.map(r => r.label).join(" vs "))}</title>
 <style>
@@ -151,8 +168,7 @@ export function formatComparison(runs: ConformanceRun[]): string {
 	const lines: string[] = [];
 	const width = Math.max(6, ...runs.map(r => r.label.length));
 	lines.push(`${"".padEnd(14)}${runs.map(r => r.label.padEnd(width + 2)).join("")}`);
-	for (const g of grades)
-		lines.push(`${g.padEnd(14)}${runs.map(r => String(summarize(r.results).grades[g]).padEnd(width + 2)).join("")}`);
+	for (const g of grades) lines.push(`${g.padEnd(14)}${runs.map(r => String(summarize(r.results).grades[g]).padEnd(width + 2)).join("")}`);
 	const maps = runs.map(run => new Map(run.results.map(r => [r.id, r])));
 	const ids = [...new Set(runs.flatMap(r => r.results.map(x => x.id)))];
 	const differing = ids.filter(id => new Set(maps.map(m => m.get(id)?.grade ?? "not run")).size > 1);
@@ -161,8 +177,6 @@ export function formatComparison(runs: ConformanceRun[]): string {
 		const any = maps.map(m => m.get(id)).find(Boolean)!;
 		lines.push(`  ${id.padEnd(9)} ${any.description.slice(0, 56).padEnd(57)}${maps.map(m => (m.get(id)?.grade ?? "not run").padEnd(width + 2)).join("")}`);
 	}
-	for (const run of runs)
-		if (run.stopped)
-			lines.push(`${run.label}: ${run.stopped}`);
+	for (const run of runs) if (run.stopped) lines.push(`${run.label}: ${run.stopped}`);
 	return `${lines.join("\n")}\n`;
 }

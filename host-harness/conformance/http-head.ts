@@ -20,9 +20,9 @@ export function parseHttpHead(text: string): HttpHead {
 	const headers = new Map<string, string>();
 	for (const line of lines) {
 		const colon = line.indexOf(":");
-		if (colon <= 0)
-			continue;
-		const name = line.slice(0, colon).trim().toLowerCase(), value = line.slice(colon + 1).trim();
+		if (colon <= 0) continue;
+		const name = line.slice(0, colon).trim().toLowerCase(),
+			value = line.slice(colon + 1).trim();
 		headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
 	}
 	const match = /^HTTP\/(\d\.\d) (\d{3})(?: .*)?$/.exec(statusLine);

@@ -19,8 +19,7 @@ export function isUtf8(data: Uint8Array): boolean {
 	try {
 		utf8.decode(data);
 		return true;
-	}
-	catch {
+	} catch {
 		return false;
 	}
 }
@@ -37,46 +36,34 @@ export class MessageAssembler {
 
 	/** The event a frame completes, if any; throws FrameViolation. */
 	accept(frame: ServerFrame): ServerEvent | undefined {
-		if (this.#closed)
-			throw new FrameViolation(`server frame (opcode ${frame.opcode}) after its Close`);
+		if (this.#closed) throw new FrameViolation(`server frame (opcode ${frame.opcode}) after its Close`);
 		const { opcode, payload } = frame;
-		if (opcode === Op.PING || opcode === Op.PONG)
-			return { kind: opcode === Op.PING ? "ping" : "pong", payload };
-		if (opcode === Op.CLOSE)
-			return this.#close(payload);
+		if (opcode === Op.PING || opcode === Op.PONG) return { kind: opcode === Op.PING ? "ping" : "pong", payload };
+		if (opcode === Op.CLOSE) return this.#close(payload);
 		if (opcode === Op.CONT) {
-			if (!this.partial)
-				throw new FrameViolation("server continuation frame without a message in progress");
-		}
-		else {
-			if (this.partial)
-				throw new FrameViolation("server started a message inside its fragmented message");
+			if (!this.partial) throw new FrameViolation("server continuation frame without a message in progress");
+		} else {
+			if (this.partial) throw new FrameViolation("server started a message inside its fragmented message");
 			this.partial = { type: opcode, pieces: [], length: 0 };
 		}
 		const partial = this.partial;
 		partial.pieces.push(payload);
 		partial.length += payload.length;
-		if (!frame.fin)
-			return undefined;
+		if (!frame.fin) return undefined;
 		this.partial = undefined;
 		const data = partial.pieces.length === 1 ? partial.pieces[0] : Buffer.concat(partial.pieces, partial.length);
-		if (partial.type === Op.TEXT && !isUtf8(data))
-			throw new FrameViolation("server text message is not valid UTF-8");
+		if (partial.type === Op.TEXT && !isUtf8(data)) throw new FrameViolation("server text message is not valid UTF-8");
 		return { kind: "message", type: partial.type, data };
 	}
 
 	#close(payload: Buffer): ServerEvent {
 		this.#closed = true;
-		if (payload.length === 0)
-			return { kind: "close", code: undefined, reason: payload };
-		if (payload.length === 1)
-			throw new FrameViolation("server Close with a 1-byte payload");
+		if (payload.length === 0) return { kind: "close", code: undefined, reason: payload };
+		if (payload.length === 1) throw new FrameViolation("server Close with a 1-byte payload");
 		const code = payload.readUInt16BE(0);
-		if (!isSendableCloseCode(code))
-			throw new FrameViolation(`server Close with code ${code}, which may not be sent`);
+		if (!isSendableCloseCode(code)) throw new FrameViolation(`server Close with code ${code}, which may not be sent`);
 		const reason = payload.subarray(2);
-		if (!isUtf8(reason))
-			throw new FrameViolation("server Close reason is not UTF-8");
+		if (!isUtf8(reason)) throw new FrameViolation("server Close reason is not UTF-8");
 		return { kind: "close", code, reason };
 	}
 }
@@ -87,23 +74,20 @@ export interface EchoedMessage {
 	data: Buffer;
 }
 
-export const typeName = (type: number) => type === Op.TEXT ? "text" : type === Op.BINARY ? "binary" : `opcode ${type}`;
+export const typeName = (type: number) => (type === Op.TEXT ? "text" : type === Op.BINARY ? "binary" : `opcode ${type}`);
 const describeMessage = (m: EchoedMessage) => `${typeName(m.type)} ${m.data.length} B`;
 
 /** The first way the echoes differ from the messages sent, in words; undefined when they match. */
 export function compareMessages(wanted: EchoedMessage[], got: EchoedMessage[]): string | undefined {
 	for (let i = 0; i < Math.max(wanted.length, got.length); i++) {
-		const w = wanted[i], g = got[i];
-		if (!w)
-			return `unexpected message #${i + 1}: ${describeMessage(g)}${got.length - i > 1 ? ` (+${got.length - i - 1} more)` : ""}`;
-		if (!g)
-			return `missing echo #${i + 1} (${describeMessage(w)}), got ${got.length} of ${wanted.length}`;
-		if (w.type !== g.type || w.data.length !== g.data.length)
-			return `echo #${i + 1} is ${describeMessage(g)}, expected ${describeMessage(w)}`;
+		const w = wanted[i],
+			g = got[i];
+		if (!w) return `unexpected message #${i + 1}: ${describeMessage(g)}${got.length - i > 1 ? ` (+${got.length - i - 1} more)` : ""}`;
+		if (!g) return `missing echo #${i + 1} (${describeMessage(w)}), got ${got.length} of ${wanted.length}`;
+		if (w.type !== g.type || w.data.length !== g.data.length) return `echo #${i + 1} is ${describeMessage(g)}, expected ${describeMessage(w)}`;
 		if (!w.data.equals(g.data)) {
 			let at = 0;
-			while (w.data[at] === g.data[at])
-				at++;
+			while (w.data[at] === g.data[at]) at++;
 			return `echo #${i + 1} differs at byte ${at}`;
 		}
 	}

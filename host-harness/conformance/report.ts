@@ -9,8 +9,9 @@
  * Colour only when asked (e.g. on a TTY). JSON too; the HTML report is
  * html-report.ts.
  */
-import type { CaseResult } from "./runner.js";
+
 import type { Grade } from "./grades.js";
+import type { CaseResult } from "./runner.js";
 
 export interface Summary {
 	total: number;
@@ -23,7 +24,7 @@ export interface Summary {
 	categories: { category: string; total: number; passed: number }[];
 }
 
-export const gradeColour: Record<Grade, number> = { "OK": 32, "NON-STRICT": 33, "INFORMATIONAL": 36, "FAILED": 31 };
+export const gradeColour: Record<Grade, number> = { OK: 32, "NON-STRICT": 33, INFORMATIONAL: 36, FAILED: 31 };
 
 export function summarize(results: CaseResult[]): Summary {
 	const categories = new Map<string, { category: string; total: number; passed: number }>();
@@ -34,10 +35,16 @@ export function summarize(results: CaseResult[]): Summary {
 		categories.set(r.category, entry);
 	}
 	const passed = results.filter(r => r.passed).length;
-	const grades: Record<Grade, number> = { "OK": 0, "NON-STRICT": 0, "INFORMATIONAL": 0, "FAILED": 0 };
-	for (const r of results)
-		grades[r.grade]++;
-	return { total: results.length, passed, failed: results.length - passed, grades, ms: results.reduce((n, r) => n + r.ms, 0), categories: [...categories.values()] };
+	const grades: Record<Grade, number> = { OK: 0, "NON-STRICT": 0, INFORMATIONAL: 0, FAILED: 0 };
+	for (const r of results) grades[r.grade]++;
+	return {
+		total: results.length,
+		passed,
+		failed: results.length - passed,
+		grades,
+		ms: results.reduce((n, r) => n + r.ms, 0),
+		categories: [...categories.values()],
+	};
 }
 
 export interface TextOptions {
@@ -49,10 +56,10 @@ export interface TextOptions {
 	width?: number;
 }
 
-const cut = (text: string, width: number) => text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+const cut = (text: string, width: number) => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
 
 export function formatText(results: CaseResult[], options: TextOptions = {}): string {
-	const paint = (code: number, text: string) => options.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+	const paint = (code: number, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
 	const width = options.width ?? 60;
 	const summary = summarize(results);
 	const idWidth = Math.max(4, ...results.map(r => r.id.length));
@@ -74,17 +81,14 @@ export function formatText(results: CaseResult[], options: TextOptions = {}): st
 			lines.push("", paint(category.passed === category.total ? 32 : 31, `${category.category}: ${category.passed}/${category.total} passed`), header);
 			lines.push(...results.filter(r => r.category === category.category).map(row));
 		}
-	}
-	else {
+	} else {
 		if (shape === "summary") {
 			lines.push("");
 			for (const category of summary.categories)
 				lines.push(paint(category.passed === category.total ? 32 : 31, `${category.category}: ${category.passed}/${category.total} passed`));
 		}
-		if (failed.length)
-			lines.push("", "not passed:", header, ...failed.map(row));
-		else if (shape === "failures")
-			lines.push("", "every case passed");
+		if (failed.length) lines.push("", "not passed:", header, ...failed.map(row));
+		else if (shape === "failures") lines.push("", "every case passed");
 	}
 	const g = summary.grades;
 	const total = `${summary.passed}/${summary.total} cases passed, ${summary.failed} failed (OK ${g.OK}, NON-STRICT ${g["NON-STRICT"]}, INFORMATIONAL ${g.INFORMATIONAL}, FAILED ${g.FAILED})`;

@@ -7,11 +7,11 @@
  * client limit: each case holds at most one connection at a time).
  */
 import { unreachable } from "../device/reach.js";
-import { informational, type Grade } from "./grades.js";
-import { caseWireLogs, type WireEntry, type WireLog } from "./wire-log.js";
 import type { Case, CaseContext, Scale, SuiteOptions } from "./case.js";
 import { allCases } from "./cases/index.js";
 import { freshClientProblem } from "./execute.js";
+import { type Grade, informational } from "./grades.js";
+import { caseWireLogs, type WireEntry, type WireLog } from "./wire-log.js";
 
 export interface ConformanceOptions {
 	/** Categories ("6") or id prefixes ("6.4", "7.9.1") to run; default all. */
@@ -39,14 +39,16 @@ export interface ConformanceOptions {
 
 /** The run ended before every case: what was done is in `results`. */
 export class RunStopped extends Error {
-	constructor(message: string, readonly results: CaseResult[]) {
+	constructor(
+		message: string,
+		readonly results: CaseResult[],
+	) {
 		super(message);
 	}
 }
 
 /** The server stopped accepting connections during the run: the run stops rather than fail every case left. */
 export class ServerGone extends RunStopped {}
-
 
 export interface CaseResult {
 	id: string;
@@ -85,17 +87,14 @@ export function suiteOptions(options: ConformanceOptions = {}): SuiteOptions {
 export function selectCases(options: ConformanceOptions = {}): Case[] {
 	const cases = allCases(suiteOptions(options));
 	const only = options.only?.map(o => o.trim()).filter(Boolean);
-	if (!only?.length)
-		return cases;
+	if (!only?.length) return cases;
 	return cases.filter(c => only.some(o => c.id === o || c.id.startsWith(`${o}.`) || c.category.toLowerCase() === o.toLowerCase()));
 }
 
 export async function runConformance(url: string, options: ConformanceOptions = {}): Promise<CaseResult[]> {
 	const target = new URL(url);
-	if (target.protocol !== "ws:" && target.protocol !== "wss:")
-		throw new Error(`expected a ws:// or wss:// URL, got ${url}`);
-	if (target.protocol === "wss:" && !options.ca)
-		throw new Error(`${url}: wss:// needs the CA to trust (ca)`);
+	if (target.protocol !== "ws:" && target.protocol !== "wss:") throw new Error(`expected a ws:// or wss:// URL, got ${url}`);
+	if (target.protocol === "wss:" && !options.ca) throw new Error(`${url}: wss:// needs the CA to trust (ca)`);
 	const small = options.scale === "small";
 	const context: CaseContext = {
 		url: target,
@@ -105,8 +104,7 @@ export async function runConformance(url: string, options: ConformanceOptions = 
 	};
 	const cases = selectCases(options);
 	const before = await unreachable(target);
-	if (before)
-		throw new ServerGone(`no server at ${url}: ${before}`, []);
+	if (before) throw new ServerGone(`no server at ${url}: ${before}`, []);
 	const results: CaseResult[] = new Array(cases.length);
 	let next = 0;
 	let gone: string | undefined;
@@ -127,21 +125,20 @@ export async function runConformance(url: string, options: ConformanceOptions = 
 		}
 	};
 	await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
-	if (gone)
-		throw new ServerGone(gone, results.filter(Boolean));
-	if (options.signal?.aborted)
-		throw new RunStopped("interrupted (Ctrl-C)", results.filter(Boolean));
+	if (gone) throw new ServerGone(gone, results.filter(Boolean));
+	if (options.signal?.aborted) throw new RunStopped("interrupted (Ctrl-C)", results.filter(Boolean));
 	return results;
 }
 
 async function runCase(c: Case, context: CaseContext): Promise<CaseResult> {
 	const started = Date.now();
-	let passed: boolean, observed: string, late = false;
+	let passed: boolean,
+		observed: string,
+		late = false;
 	const wires: WireLog[] = [];
 	try {
 		({ passed, observed, late = false } = await caseWireLogs.run(wires, () => c.run(context)));
-	}
-	catch (e) {
+	} catch (e) {
 		passed = false;
 		observed = `error: ${(e as Error).message}`;
 	}

@@ -9,9 +9,9 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { WebSocketServer, type WebSocket } from "ws";
-import { dashboardPage } from "./page.js";
+import { type WebSocket, WebSocketServer } from "ws";
 import { projectRoot } from "../lib/project.js";
+import { dashboardPage } from "./page.js";
 
 /** What the page shows. */
 export type DashboardEvent =
@@ -26,15 +26,16 @@ export const reportsDir = path.join(projectRoot, "build", "reports");
 
 /** The reports a page links to: the newest HTML file of each kind under build/reports. */
 export function latestReports(dir = reportsDir): { name: string; kind: string; modified: string }[] {
-	if (!fs.existsSync(dir))
-		return [];
-	const files = fs.readdirSync(dir).filter(f => f.endsWith(".html")).map(f => ({ name: f, stat: fs.statSync(path.join(dir, f)) }));
+	if (!fs.existsSync(dir)) return [];
+	const files = fs
+		.readdirSync(dir)
+		.filter(f => f.endsWith(".html"))
+		.map(f => ({ name: f, stat: fs.statSync(path.join(dir, f)) }));
 	const newest = new Map<string, { name: string; stat: fs.Stats }>();
 	for (const f of files) {
 		const kind = /conformance/i.test(f.name) ? "conformance" : /bench/i.test(f.name) ? "bench" : "other";
 		const known = newest.get(kind);
-		if (!known || known.stat.mtimeMs < f.stat.mtimeMs)
-			newest.set(kind, f);
+		if (!known || known.stat.mtimeMs < f.stat.mtimeMs) newest.set(kind, f);
 	}
 	return [...newest.entries()].map(([kind, f]) => ({ name: f.name, kind, modified: f.stat.mtime.toISOString() }));
 }
@@ -58,7 +59,11 @@ export class DashboardServer {
 	/** Listen (port 0: any free port); resolves with the page's URL. */
 	start(port = 8090, host = "127.0.0.1"): Promise<string> {
 		return new Promise((resolve, reject) => {
-			this.#http.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE" ? new Error(`port ${port} for the dashboard is in use: choose another with --dashboard-port`) : e));
+			this.#http.once("error", e =>
+				reject(
+					(e as NodeJS.ErrnoException).code === "EADDRINUSE" ? new Error(`port ${port} for the dashboard is in use: choose another with --dashboard-port`) : e,
+				),
+			);
 			this.#http.listen(port, host, () => resolve(`http://${host}:${(this.#http.address() as { port: number }).port}/`));
 		});
 	}
@@ -66,24 +71,16 @@ export class DashboardServer {
 	publish(event: DashboardEvent): void {
 		if (event.type === "log") {
 			this.#log.push(event);
-			if (this.#log.length > LOG_KEPT)
-				this.#log.splice(0, this.#log.length - LOG_KEPT);
-		}
-		else if (event.type === "counters")
-			this.#counters = event;
-		else if (event.type === "heap")
-			this.#heap = event;
-		else
-			this.#status = event;
+			if (this.#log.length > LOG_KEPT) this.#log.splice(0, this.#log.length - LOG_KEPT);
+		} else if (event.type === "counters") this.#counters = event;
+		else if (event.type === "heap") this.#heap = event;
+		else this.#status = event;
 		const text = JSON.stringify(event);
-		for (const client of this.#wss.clients)
-			if (client.readyState === client.OPEN)
-				client.send(text);
+		for (const client of this.#wss.clients) if (client.readyState === client.OPEN) client.send(text);
 	}
 
 	close(): Promise<void> {
-		for (const client of this.#wss.clients)
-			client.close(1001, "dashboard stopping");
+		for (const client of this.#wss.clients) client.close(1001, "dashboard stopping");
 		this.#wss.close();
 		return new Promise(resolve => {
 			this.#http.close(() => resolve());
@@ -93,9 +90,7 @@ export class DashboardServer {
 
 	#welcome(socket: WebSocket): void {
 		socket.on("error", () => {});
-		for (const event of [this.#status, this.#counters, this.#heap, ...this.#log])
-			if (event)
-				socket.send(JSON.stringify(event));
+		for (const event of [this.#status, this.#counters, this.#heap, ...this.#log]) if (event) socket.send(JSON.stringify(event));
 		socket.send(JSON.stringify({ type: "reports", reports: latestReports() }));
 	}
 

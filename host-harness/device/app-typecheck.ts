@@ -19,12 +19,16 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { deviceFolders } from "../node-host/module-map.js";
 import { projectRoot } from "../lib/project.js";
+import { deviceFolders } from "../node-host/module-map.js";
 
 /** Every .d.ts under dir. */
 function declarations(dir: string): string[] {
-	return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter(name => name.endsWith(".d.ts")).map(name => path.join(dir, name)).sort();
+	return fs
+		.readdirSync(dir, { recursive: true, encoding: "utf8" })
+		.filter(name => name.endsWith(".d.ts"))
+		.map(name => path.join(dir, name))
+		.sort();
 }
 
 /** What the type check needs of an app (host-harness/device/app's App is one). */
@@ -50,31 +54,44 @@ function manifestCompilerOptions(app: AppFiles): Record<string, unknown> {
 export function typeCheckApp(app: AppFiles, modules: ReadonlyMap<string, string>, outDir: string): void {
 	const sources = [...new Set(modules.values())];
 	const checked = sources.filter(file => file.endsWith(".ts"));
-	if (!checked.length)
-		return;
+	if (!checked.length) return;
 	const paths: Record<string, string[]> = {};
-	for (const folder of deviceFolders.filter(name => name !== "app"))
-		paths[`${folder}/*`] = [path.join(projectRoot, folder, "*")];
-	for (const [specifier, file] of modules)
-		paths[specifier] = [file.replace(/\.[jt]s$/, "")];
+	for (const folder of deviceFolders.filter(name => name !== "app")) paths[`${folder}/*`] = [path.join(projectRoot, folder, "*")];
+	for (const [specifier, file] of modules) paths[specifier] = [file.replace(/\.[jt]s$/, "")];
 	const tsconfig = path.join(outDir, "tsconfig.check.json");
-	fs.writeFileSync(tsconfig, JSON.stringify({
-		compilerOptions: {
-			// mcconfig's (tools/mcmanifest.js, TSConfigFile), then the manifest's
-			forceConsistentCasingInFileNames: true, module: "preserve", resolveJsonModule: true, lib: ["es2025"], target: "es2025",
-			...manifestCompilerOptions(app),
-			moduleResolution: "bundler", paths, types: [], skipLibCheck: true, allowJs: true, checkJs: false, noEmit: true,
-		},
-		files: [
-			...declarations(path.join(projectRoot, "node_modules", "@moddable", "typings")),
-			...declarations(path.join(projectRoot, "modules", "typings")),
-			...checked,
-		],
-	}, null, "\t"));
+	fs.writeFileSync(
+		tsconfig,
+		JSON.stringify(
+			{
+				compilerOptions: {
+					// mcconfig's (tools/mcmanifest.js, TSConfigFile), then the manifest's
+					forceConsistentCasingInFileNames: true,
+					module: "preserve",
+					resolveJsonModule: true,
+					lib: ["es2025"],
+					target: "es2025",
+					...manifestCompilerOptions(app),
+					moduleResolution: "bundler",
+					paths,
+					types: [],
+					skipLibCheck: true,
+					allowJs: true,
+					checkJs: false,
+					noEmit: true,
+				},
+				files: [
+					...declarations(path.join(projectRoot, "node_modules", "@moddable", "typings")),
+					...declarations(path.join(projectRoot, "modules", "typings")),
+					...checked,
+				],
+			},
+			null,
+			"\t",
+		),
+	);
 	const tsc = path.join(projectRoot, "node_modules", ".bin", "tsc");
 	const result = spawnSync(tsc, ["-p", tsconfig, "--pretty", "false"], { cwd: app.dir, encoding: "utf8" });
-	if (result.status === 0)
-		return;
+	if (result.status === 0) return;
 	const messages = `${result.stdout}${result.stderr}`.trim() || (result.error?.message ?? `exit ${result.status}`);
 	throw new Error(`${app.dir} does not type-check (the kit's tsc, as the simulator's build checks it; the build stops here too):\n${messages}`);
 }

@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/project.js";
-import { typeCheckApp, type AppFiles } from "./app-typecheck.js";
+import { type AppFiles, typeCheckApp } from "./app-typecheck.js";
 
 export interface App extends AppFiles {
 	/** The folder's name, for build folders and messages. */
@@ -31,8 +31,7 @@ export interface App extends AppFiles {
 export function findApp(dir: string): App {
 	const abs = path.resolve(dir);
 	const manifest = path.join(abs, "manifest.json");
-	if (!fs.existsSync(manifest))
-		throw new Error(`--app ${dir}: no manifest.json in ${abs}`);
+	if (!fs.existsSync(manifest)) throw new Error(`--app ${dir}: no manifest.json in ${abs}`);
 	return { dir: abs, manifest, name: path.basename(abs) };
 }
 
@@ -64,29 +63,24 @@ export function appModules(app: App): Map<string, string> {
 	for (const modules of [manifest.modules ?? {}, manifest.platforms?.lin?.modules ?? {}]) {
 		for (const [key, value] of Object.entries(modules)) {
 			for (const entry of [value].flat()) {
-				if (!entry.startsWith("./") && !entry.startsWith("../"))
-					continue;
+				if (!entry.startsWith("./") && !entry.startsWith("../")) continue;
 				const target = path.resolve(app.dir, entry);
 				if (target.endsWith("*")) {
 					const folder = path.dirname(target);
 					for (const name of fs.existsSync(folder) ? fs.readdirSync(folder) : []) {
 						const ext = path.extname(name);
-						if (!sourceExtensions.includes(ext) || name.endsWith(".d.ts"))
-							continue;
+						if (!sourceExtensions.includes(ext) || name.endsWith(".d.ts")) continue;
 						const base = name.slice(0, -ext.length);
 						found.set(key.replace("*", base), path.join(folder, name));
 					}
-				}
-				else {
+				} else {
 					const file = sourceFile(target);
-					if (file)
-						found.set(key === "*" ? path.basename(target) : key, file);
+					if (file) found.set(key === "*" ? path.basename(target) : key, file);
 				}
 			}
 		}
 	}
-	if (!found.has("main"))
-		throw new Error(`${app.manifest} names no "main" module of the app's own ("modules": { "*": "./main" })`);
+	if (!found.has("main")) throw new Error(`${app.manifest} names no "main" module of the app's own ("modules": { "*": "./main" })`);
 	return found;
 }
 
@@ -103,22 +97,37 @@ export function compileAppForNode(app: App): Map<string, string> {
 	fs.mkdirSync(outDir, { recursive: true });
 	typeCheckApp(app, modules, outDir);
 	const tsconfig = path.join(outDir, "tsconfig.json");
-	fs.writeFileSync(tsconfig, JSON.stringify({
-		compilerOptions: {
-			target: "es2022", module: "preserve", moduleResolution: "bundler", noCheck: true, allowJs: true,
-			skipLibCheck: true, rootDir: app.dir, outDir, types: [],
-		},
-		files: [...new Set(modules.values())],
-	}, null, "\t"));
+	fs.writeFileSync(
+		tsconfig,
+		JSON.stringify(
+			{
+				compilerOptions: {
+					target: "es2022",
+					module: "preserve",
+					moduleResolution: "bundler",
+					noCheck: true,
+					allowJs: true,
+					skipLibCheck: true,
+					rootDir: app.dir,
+					outDir,
+					types: [],
+				},
+				files: [...new Set(modules.values())],
+			},
+			null,
+			"\t",
+		),
+	);
 	const tsc = path.join(projectRoot, "node_modules", ".bin", "tsc");
 	const result = spawnSync(tsc, ["-p", tsconfig], { encoding: "utf8" });
 	if (result.status !== 0)
-		throw new Error(`compiling ${app.dir} for the Node-hosted device failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}${result.stderr}`);
+		throw new Error(
+			`compiling ${app.dir} for the Node-hosted device failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}${result.stderr}`,
+		);
 	const compiled = new Map<string, string>();
 	for (const [specifier, file] of modules) {
 		const out = path.join(outDir, path.relative(app.dir, file)).replace(/\.[jt]s$/, ".js");
-		if (!fs.existsSync(out))
-			throw new Error(`tsc left no ${out} for ${file}`);
+		if (!fs.existsSync(out)) throw new Error(`tsc left no ${out} for ${file}`);
 		compiled.set(specifier, out);
 	}
 	return compiled;

@@ -15,15 +15,15 @@
  * without a board, for check --device, bench --device, serve and logs.
  */
 
-import { DeviceTarget, startDevice, type Endpoints, type RunningDevice } from "./targets.js";
-import { startLanDevice } from "./lan.js";
-import { whyNoNamespaces } from "../lib/netns.js";
-import { whyNoLwip } from "./lwip.js";
-import { findSdk } from "../lib/sdk.js";
-import { badValue, checkedConfig, formatHelp, unknownArgument, UsageError } from "../lib/arguments.js";
+import { badValue, checkedConfig, formatHelp, UsageError, unknownArgument } from "../lib/arguments.js";
 import { usageError } from "../lib/command.js";
-import { findApp, type App } from "./app.js";
+import { whyNoNamespaces } from "../lib/netns.js";
 import { parseConfigArgs } from "../lib/project.js";
+import { findSdk } from "../lib/sdk.js";
+import { type App, findApp } from "./app.js";
+import { startLanDevice } from "./lan.js";
+import { whyNoLwip } from "./lwip.js";
+import { type DeviceTarget, type Endpoints, type RunningDevice, startDevice } from "./targets.js";
 
 export const usage = formatHelp({
 	usage: "npm run -s device -- --target node|sim|lwip [--app <dir>] [--config key=value …] [--netns] [--quiet]",
@@ -35,7 +35,10 @@ every message go to stderr), then serves until Ctrl-C or SIGTERM and exits 0.
 		["--target node", "the device modules in Node over the host providers (always available)"],
 		["--target sim", "the Moddable simulator (needs the SDK: $MODDABLE or ~/Projects/moddable)"],
 		["--target lwip", "the simulator over lwIP configured as an esp32 build's (lwip/install.sh builds it);\nwith --netns only"],
-		["--app <dir>", "a user's app on the kit (a folder with its manifest.json) instead of the kit's own;\nits `app: services up {…}` line is printed as \"services\""],
+		[
+			"--app <dir>",
+			"a user's app on the kit (a folder with its manifest.json) instead of the kit's own;\nits `app: services up {…}` line is printed as \"services\"",
+		],
 		["--config k=v", "a device config value, as mcconfig k=v would set it (repeatable; k=v alone too)"],
 		["--netns", "run it in a network namespace of its own, reached at its own address\n(198.18.x.y) as a board on a LAN is, on a board's ports (root only)"],
 		["--quiet", "do not copy the device log to stderr"],
@@ -68,37 +71,24 @@ export function parseArgs(argv: string[]): DeviceArgs | "help" {
 	let netns = false;
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
-		if (arg === "--target" || arg === "-t")
-			target = argv[++i] ?? "";
-		else if (arg.startsWith("--target="))
-			target = arg.slice(9);
-		else if (arg === "--config" || arg === "-c")
-			config.push(argv[++i] ?? "");
-		else if (arg.startsWith("--config="))
-			config.push(arg.slice(9));
+		if (arg === "--target" || arg === "-t") target = argv[++i] ?? "";
+		else if (arg.startsWith("--target=")) target = arg.slice(9);
+		else if (arg === "--config" || arg === "-c") config.push(argv[++i] ?? "");
+		else if (arg.startsWith("--config=")) config.push(arg.slice(9));
 		else if (arg === "--app" || arg.startsWith("--app=")) {
 			const dir = arg === "--app" ? argv[++i] : arg.slice(6);
-			if (!dir || dir.startsWith("-"))
-				throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
+			if (!dir || dir.startsWith("-")) throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
 			app = appOrUsageError(dir);
-		}
-		else if (arg === "--quiet" || arg === "-q")
-			quiet = true;
-		else if (arg === "--netns")
-			netns = true;
-		else if (arg === "--help" || arg === "-h")
-			return "help";
+		} else if (arg === "--quiet" || arg === "-q") quiet = true;
+		else if (arg === "--netns") netns = true;
+		else if (arg === "--help" || arg === "-h") return "help";
 		else if (/^\w+=/.test(arg))
-			config.push(arg);		// mcconfig's own form: key=value
-		else
-			throw unknownArgument(arg, flags);
+			config.push(arg); // mcconfig's own form: key=value
+		else throw unknownArgument(arg, flags);
 	}
-	if (target === undefined)
-		throw new UsageError("--target node|sim|lwip is required");
-	if (target !== "node" && target !== "sim" && target !== "lwip")
-		throw badValue("--target", target, "must be node, sim or lwip", ["node", "sim", "lwip"]);
-	if (target === "lwip" && !netns)
-		throw new UsageError("--target lwip runs in a network namespace of its own: add --netns");
+	if (target === undefined) throw new UsageError("--target node|sim|lwip is required");
+	if (target !== "node" && target !== "sim" && target !== "lwip") throw badValue("--target", target, "must be node, sim or lwip", ["node", "sim", "lwip"]);
+	if (target === "lwip" && !netns) throw new UsageError("--target lwip runs in a network namespace of its own: add --netns");
 	// The kit's schema checks the kit's own app; a user's app checks its own config.
 	return { target, config: app ? pairsOrUsageError(config) : checkedConfig(config), quiet, netns, app };
 }
@@ -106,8 +96,7 @@ export function parseArgs(argv: string[]): DeviceArgs | "help" {
 function pairsOrUsageError(pairs: string[]): Record<string, string> {
 	try {
 		return parseConfigArgs(pairs);
-	}
-	catch (e) {
+	} catch (e) {
 		throw new UsageError((e as Error).message);
 	}
 }
@@ -115,8 +104,7 @@ function pairsOrUsageError(pairs: string[]): Record<string, string> {
 function appOrUsageError(dir: string): App {
 	try {
 		return findApp(dir);
-	}
-	catch (e) {
+	} catch (e) {
 		throw new UsageError((e as Error).message);
 	}
 }
@@ -126,8 +114,7 @@ export async function main(argv: string[]): Promise<number> {
 	let args;
 	try {
 		args = parseArgs(argv);
-	}
-	catch (e) {
+	} catch (e) {
 		return usageError((e as Error).message, usage);
 	}
 	if (args === "help") {
@@ -141,8 +128,7 @@ export async function main(argv: string[]): Promise<number> {
 			return 1;
 		}
 		process.stderr.write("building the app for the simulator over lwIP …\n");
-	}
-	else if (args.target === "sim") {
+	} else if (args.target === "sim") {
 		const lookup = findSdk();
 		if ("missing" in lookup) {
 			process.stderr.write(`cannot run the simulator: ${lookup.missing}\nUse --target node, or install the Moddable SDK (see README).\n`);
@@ -165,13 +151,21 @@ export async function main(argv: string[]): Promise<number> {
 			const lan = await startLanDevice(args.target, args.config, { app: args.app });
 			if (args.app)
 				process.stderr.write(`the app is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link)\n`);
-			else process.stderr.write(`the device is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link); ` +
-				`try: npm run -s harness -- check --device ${lan.link.deviceAddress}${Object.keys(args.config).length ? ` ${Object.entries(lan.config).map(([k, v]) => `--config ${k}=${v}`).join(" ")}` : ""}\n`);
+			else
+				process.stderr.write(
+					`the device is at ${lan.link.deviceAddress} (namespace ${lan.link.ns}; this PC is ${lan.link.hostAddress} on that link); ` +
+						`try: npm run -s harness -- check --device ${lan.link.deviceAddress}${
+							Object.keys(args.config).length
+								? ` ${Object.entries(lan.config)
+										.map(([k, v]) => `--config ${k}=${v}`)
+										.join(" ")}`
+								: ""
+						}\n`,
+				);
 			device = lan.running;
 			endpoints = lan.endpoints;
 			stopDevice = () => lan.stop();
-		}
-		else {
+		} else {
 			// The boot log as it happens (stderr), and a progress line every few seconds while the simulator builds.
 			device = await startDevice({
 				target: args.target,
@@ -179,21 +173,18 @@ export async function main(argv: string[]): Promise<number> {
 				app: args.app,
 				progress: text => process.stderr.write(`${text}\n`),
 				onProcess: running => {
-					if (!args.quiet)
-						running.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
+					if (!args.quiet) running.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
 				},
 			});
 			endpoints = device.endpoints;
 			stopDevice = () => device.stop();
 		}
-	}
-	catch (e) {
+	} catch (e) {
 		process.stderr.write(`${(e as Error).message}\n`);
 		return 1;
 	}
 	if (!args.quiet && args.netns) {
-		for (const line of device.process.log)
-			process.stderr.write(`[device] ${line.raw}\n`);
+		for (const line of device.process.log) process.stderr.write(`[device] ${line.raw}\n`);
 		device.process.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
 	}
 	// The target it runs on: inside the harness a device in a namespace is reached as a board is, but it is not one.
@@ -201,8 +192,7 @@ export async function main(argv: string[]): Promise<number> {
 
 	let stopping = false;
 	const stop = async (code: number) => {
-		if (stopping)
-			return;
+		if (stopping) return;
 		stopping = true;
 		await stopDevice();
 		process.exit(code);
@@ -217,4 +207,3 @@ export async function main(argv: string[]): Promise<number> {
 	});
 	return new Promise<number>(() => {});
 }
-

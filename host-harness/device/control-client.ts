@@ -16,15 +16,12 @@ export function sendControl(port: number, command: string, timeoutMs = 5000): Pr
 		socket.on("connect", () => socket.write(`${command}\n`));
 		socket.on("data", chunk => {
 			text += chunk.toString();
-			if (!text.includes("\n"))
-				return;
+			if (!text.includes("\n")) return;
 			clearTimeout(timer);
 			socket.destroy();
 			const reply = JSON.parse(text.slice(0, text.indexOf("\n"))) as Record<string, unknown>;
-			if (typeof reply.error === "string")
-				reject(new Error(reply.error));
-			else
-				resolve(reply);
+			if (typeof reply.error === "string") reject(new Error(reply.error));
+			else resolve(reply);
 		});
 		socket.on("error", e => {
 			clearTimeout(timer);

@@ -4,9 +4,9 @@
  * its services up. Every process is tracked by PID and stopped by PID.
  */
 
-import { ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { LogLine, ServicesUp, parseLogLine, servicesUp } from "./log-line.js";
+import { type LogLine, parseLogLine, type ServicesUp, servicesUp } from "./log-line.js";
 
 /** The device ended before its services were up. message: one line when the device said why (its last error line), else with its log's tail. */
 export class DeviceExited extends Error {
@@ -27,7 +27,11 @@ export class DeviceProcess extends EventEmitter<{ log: [LogLine]; exit: [number 
 	#cleanups: (() => Promise<void> | void)[] = [];
 	#partial = "";
 
-	constructor(child: ChildProcess, readonly name: string, readyTimeoutMs: number) {
+	constructor(
+		child: ChildProcess,
+		readonly name: string,
+		readyTimeoutMs: number,
+	) {
 		super();
 		this.#child = child;
 		child.stdout?.setEncoding("utf8");
@@ -53,7 +57,7 @@ export class DeviceProcess extends EventEmitter<{ log: [LogLine]; exit: [number 
 				reject(new DeviceExited(error ? `${said}: ${error.tag}: ${error.message}` : `${said}\n${this.tail()}`, this.tail()));
 			});
 		});
-		this.ready.catch(() => {});		// callers that never await it must not crash the process
+		this.ready.catch(() => {}); // callers that never await it must not crash the process
 		child.once("exit", (code, signal) => {
 			this.exited = true;
 			this.exitCode = code;
@@ -74,36 +78,34 @@ export class DeviceProcess extends EventEmitter<{ log: [LogLine]; exit: [number 
 	#receive(text: string): void {
 		const lines = (this.#partial + text).split("\n");
 		this.#partial = lines.pop() ?? "";
-		for (const raw of lines)
-			this.#line(raw.replace(/\r$/, ""));
+		for (const raw of lines) this.#line(raw.replace(/\r$/, ""));
 	}
 
 	#flush(): void {
-		if (this.#partial)
-			this.#line(this.#partial);
+		if (this.#partial) this.#line(this.#partial);
 		this.#partial = "";
 	}
 
 	#line(raw: string): void {
-		if (!raw)
-			return;
+		if (!raw) return;
 		const line = parseLogLine(raw);
 		this.log.push(line);
-		if (this.log.length > 20_000)
-			this.log.splice(0, 10_000);
+		if (this.log.length > 20_000) this.log.splice(0, 10_000);
 		this.emit("log", line);
 	}
 
 	/** The last lines of the log, for error messages. */
 	tail(count = 15): string {
-		return this.log.slice(-count).map(l => `  | ${l.raw}`).join("\n");
+		return this.log
+			.slice(-count)
+			.map(l => `  | ${l.raw}`)
+			.join("\n");
 	}
 
 	/** Resolves with the first log line (already logged or to come) that matches. */
 	waitForLog(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<LogLine> {
 		const earlier = this.log.slice(from).find(l => pattern.test(l.raw));
-		if (earlier)
-			return Promise.resolve(earlier);
+		if (earlier) return Promise.resolve(earlier);
 		return new Promise((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.off("log", onLog);
@@ -129,7 +131,6 @@ export class DeviceProcess extends EventEmitter<{ log: [LogLine]; exit: [number 
 			await gone;
 			clearTimeout(timer);
 		}
-		for (const cleanup of this.#cleanups.splice(0).reverse())
-			await cleanup();
+		for (const cleanup of this.#cleanups.splice(0).reverse()) await cleanup();
 	}
 }

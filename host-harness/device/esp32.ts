@@ -10,8 +10,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { prepareSdkSockets, Sdk, sdkEnvironment } from "../lib/sdk.js";
 import { projectRoot } from "../lib/project.js";
+import { prepareSdkSockets, type Sdk, sdkEnvironment } from "../lib/sdk.js";
 import type { AppBuild } from "./sim.js";
 
 export const esp32BuildDir = path.join(projectRoot, "build", "esp32");
@@ -28,17 +28,17 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
 	const result = spawnSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 	const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
 	if (result.status !== 0)
-		throw new Error(`${path.basename(command)} ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.trim().split("\n").slice(-25).join("\n")}`);
+		throw new Error(
+			`${path.basename(command)} ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.trim().split("\n").slice(-25).join("\n")}`,
+		);
 	return output;
 }
 
 function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map<string, string> {
 	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
 		const full = path.join(dir, entry.name);
-		if (entry.isDirectory())
-			listXsb(full, base, into);
-		else if (entry.name.endsWith(".xsb"))
-			into.set(path.relative(base, full).slice(0, -4), full);
+		if (entry.isDirectory()) listXsb(full, base, into);
+		else if (entry.name.endsWith(".xsb")) into.set(path.relative(base, full).slice(0, -4), full);
 	}
 	return into;
 }
@@ -47,39 +47,39 @@ function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map
  * Generate the esp32 build (of our app, or of `app`) and compile and link its JS side.
  * `debug` adds -d (as npm run flash does); `env`, the tools' environment (default: sdkEnvironment).
  */
-export function buildEsp32JsSide(sdk: Sdk, config: Record<string, string> = {}, debug = true, app?: AppBuild, env = sdkEnvironment(sdk, projectRoot)): Esp32JsBuild {
+export function buildEsp32JsSide(
+	sdk: Sdk,
+	config: Record<string, string> = {},
+	debug = true,
+	app?: AppBuild,
+	env = sdkEnvironment(sdk, projectRoot),
+): Esp32JsBuild {
 	const outDir = app?.outDir ?? esp32BuildDir;
-	prepareSdkSockets(sdk, projectRoot);		// tcp/manifest.json takes the board's TCP socket from there
+	prepareSdkSockets(sdk, projectRoot); // tcp/manifest.json takes the board's TCP socket from there
 	fs.mkdirSync(outDir, { recursive: true });
 	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", outDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
 	let output = run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);
 	const makefile = findMakefile(path.join(outDir, "tmp", "esp32"));
-	if (!makefile)
-		throw new Error(`mcconfig -p esp32 generated no makefile under ${outDir}/tmp/esp32`);
+	if (!makefile) throw new Error(`mcconfig -p esp32 generated no makefile under ${outDir}/tmp/esp32`);
 	const tmpDir = path.dirname(makefile);
 	// The makefile asks ESP-IDF for its version and sdkconfig.h; neither is needed for mc.xs.c.
 	const noIdf = path.join(outDir, "no-esp-idf");
 	fs.mkdirSync(noIdf, { recursive: true });
 	const archive = path.join(tmpDir, "mc.xs.c");
-	fs.rmSync(archive, { force: true });		// xsl links again, and reports, even when every module is up to date
+	fs.rmSync(archive, { force: true }); // xsl links again, and reports, even when every module is up to date
 	output += run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);
-	if (!fs.existsSync(archive))
-		throw new Error(`xsl produced no ${archive}`);
+	if (!fs.existsSync(archive)) throw new Error(`xsl produced no ${archive}`);
 	return { archive, modules: listXsb(path.join(tmpDir, "modules")), output };
 }
 
 function findMakefile(dir: string): string | undefined {
-	if (!fs.existsSync(dir))
-		return undefined;
+	if (!fs.existsSync(dir)) return undefined;
 	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
 		const full = path.join(dir, entry.name);
 		if (entry.isDirectory()) {
 			const found = findMakefile(full);
-			if (found)
-				return found;
-		}
-		else if (entry.name === "makefile")
-			return full;
+			if (found) return found;
+		} else if (entry.name === "makefile") return full;
 	}
 	return undefined;
 }

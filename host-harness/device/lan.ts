@@ -25,11 +25,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createLink, type LanLink } from "../lib/netns.js";
-import { boardEndpoints, startDevice, type DeviceTarget, type Endpoints, type RunningDevice } from "./targets.js";
-import { LogFile } from "./log-file.js";
 import { projectRoot } from "../lib/project.js";
 import { XsbugLogServer } from "../xsbug/log-server.js";
 import type { App } from "./app.js";
+import { LogFile } from "./log-file.js";
+import { boardEndpoints, type DeviceTarget, type Endpoints, type RunningDevice, startDevice } from "./targets.js";
 
 export interface LanDevice {
 	target: DeviceTarget;
@@ -62,8 +62,7 @@ export async function startLanDevice(target: DeviceTarget, extra: Record<string,
 	const link = options.link ?? createLink();
 	const app = options.app;
 	const removeLink = () => {
-		if (!options.keepLink)
-			link.remove();
+		if (!options.keepLink) link.remove();
 	};
 	const config = app ? { ...extra } : { ...lanPorts, ...extra };
 	const logFile = path.join(projectRoot, "build", "lan", `${link.ns}-${target}.log`);
@@ -77,15 +76,12 @@ export async function startLanDevice(target: DeviceTarget, extra: Record<string,
 			await logServer.start(xsbugPort, link.hostAddress);
 			logServer.on("log", ({ text }: { text: string }) => LogFile.append(logFile, text));
 			running = await startDevice({ target, config, lan: link, xsbugPort, app });
-		}
-		else {
+		} else {
 			running = await startDevice({ target, config, lan: link, app });
-			for (const line of running.process.log)
-				LogFile.append(logFile, line.raw);
+			for (const line of running.process.log) LogFile.append(logFile, line.raw);
 			running.process.on("log", line => LogFile.append(logFile, line.raw));
 		}
-	}
-	catch (e) {
+	} catch (e) {
 		await running?.stop();
 		await logServer?.close();
 		removeLink();

@@ -7,7 +7,7 @@
  */
 
 import * as fs from "node:fs";
-import { LogLine, parseLogLine } from "./log-line.js";
+import { type LogLine, parseLogLine } from "./log-line.js";
 
 /** What the suites read of a device's log, whatever carries it. */
 export interface DeviceLog {
@@ -42,12 +42,10 @@ export class LogFile implements DeviceLog {
 		let size = 0;
 		try {
 			size = fs.statSync(this.#file).size;
-		}
-		catch {
+		} catch {
 			return;
 		}
-		if (size <= this.#offset)
-			return;
+		if (size <= this.#offset) return;
 		const fd = fs.openSync(this.#file, "r");
 		try {
 			const buffer = Buffer.alloc(size - this.#offset);
@@ -55,11 +53,8 @@ export class LogFile implements DeviceLog {
 			this.#offset = size;
 			const lines = (this.#partial + buffer.toString("utf8")).split("\n");
 			this.#partial = lines.pop() ?? "";
-			for (const raw of lines)
-				if (raw)
-					this.#lines.push(parseLogLine(raw));
-		}
-		finally {
+			for (const raw of lines) if (raw) this.#lines.push(parseLogLine(raw));
+		} finally {
 			fs.closeSync(fd);
 		}
 	}
@@ -68,10 +63,14 @@ export class LogFile implements DeviceLog {
 		const end = Date.now() + timeoutMs;
 		for (;;) {
 			const found = this.log.slice(from).find(l => pattern.test(l.raw));
-			if (found)
-				return found;
+			if (found) return found;
 			if (Date.now() > end)
-				throw new Error(`board log (${this.#file}): no line matching ${pattern} within ${timeoutMs} ms\n${this.log.slice(-10).map(l => `  | ${l.raw}`).join("\n")}`);
+				throw new Error(
+					`board log (${this.#file}): no line matching ${pattern} within ${timeoutMs} ms\n${this.log
+						.slice(-10)
+						.map(l => `  | ${l.raw}`)
+						.join("\n")}`,
+				);
 			await new Promise(r => setTimeout(r, 100));
 		}
 	}

@@ -17,15 +17,13 @@ const shape = /^([EWID]) \((\d+)\) ([\w.-]+): (.*)$/;
 
 export function parseLogLine(raw: string): LogLine {
 	const match = shape.exec(raw);
-	if (!match)
-		return { level: "?", tag: "", message: raw, raw };
+	if (!match) return { level: "?", tag: "", message: raw, raw };
 	return { level: match[1] as LogLine["level"], time: Number(match[2]), tag: match[3], message: match[4], raw };
 }
 
 /** The line the app logs once every service is up: `app: services up {json}`. */
 export function servicesUp(line: LogLine): ServicesUp | undefined {
-	if (line.tag !== "app" || !line.message.startsWith("services up "))
-		return undefined;
+	if (line.tag !== "app" || !line.message.startsWith("services up ")) return undefined;
 	return JSON.parse(line.message.slice("services up ".length)) as ServicesUp;
 }
 
@@ -53,8 +51,7 @@ const secretsShape = /^to provision, join the (?:open )?access point "(.*?)"(?: 
 
 /** The secrets from the line `provisioning: to provision, join the access point "…" with the passphrase "…" and enter the code "…" on its page (…)`. */
 export function provisioningSecrets(line: LogLine): ProvisioningSecrets | undefined {
-	if (line.tag !== "provisioning")
-		return undefined;
+	if (line.tag !== "provisioning") return undefined;
 	const match = secretsShape.exec(line.message);
 	return match ? { ap: match[1], passphrase: match[2] ?? "", code: match[3] } : undefined;
 }

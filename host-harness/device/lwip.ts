@@ -22,16 +22,16 @@
  * answers harnessHostName with that address and NXDOMAIN for any other name.
  */
 
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
-import { DeviceProcess } from "./device-process.js";
+import { DnsServer } from "../lib/dns-server.js";
+import { type LanLink, whyNoNamespaces } from "../lib/netns.js";
 import { projectRoot } from "../lib/project.js";
 import { findSdk, which } from "../lib/sdk.js";
+import { type App, appBuildDir } from "./app.js";
+import type { DeviceProcess } from "./device-process.js";
 import { buildForSimulator, runSimulator } from "./sim.js";
-import { whyNoNamespaces, type LanLink } from "../lib/netns.js";
-import { DnsServer } from "../lib/dns-server.js";
-import { appBuildDir, type App } from "./app.js";
 
 export const lwipLibrary = path.join(projectRoot, "build", "lwip", "liblwip.a");
 const lwipManifestDir = path.join(projectRoot, "lwip");
@@ -50,34 +50,27 @@ const bridgeName = "xsnkbr";
 /** Why the lwip target cannot run here, or undefined when it can. */
 export function whyNoLwip(): string | undefined {
 	const sdk = findSdk();
-	if ("missing" in sdk)
-		return sdk.missing;
-	if (!which("Xvfb"))
-		return "Xvfb is not installed (apt-get install xvfb); the simulator needs it to run headless";
-	if (!fs.existsSync("/dev/net/tun"))
-		return "/dev/net/tun is missing: the kernel has no TUN/TAP driver";
-	if (!fs.existsSync(lwipLibrary))
-		return `lwIP is not built (${path.relative(projectRoot, lwipLibrary)}): run lwip/install.sh (CI's .ci/run does)`;
+	if ("missing" in sdk) return sdk.missing;
+	if (!which("Xvfb")) return "Xvfb is not installed (apt-get install xvfb); the simulator needs it to run headless";
+	if (!fs.existsSync("/dev/net/tun")) return "/dev/net/tun is missing: the kernel has no TUN/TAP driver";
+	if (!fs.existsSync(lwipLibrary)) return `lwIP is not built (${path.relative(projectRoot, lwipLibrary)}): run lwip/install.sh (CI's .ci/run does)`;
 	return whyNoNamespaces();
 }
 
 function inside(link: LanLink, args: string[]): void {
 	const result = spawnSync("ip", ["-n", link.ns, ...args], { encoding: "utf8" });
-	if (result.status !== 0)
-		throw new Error(`ip -n ${link.ns} ${args.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
+	if (result.status !== 0) throw new Error(`ip -n ${link.ns} ${args.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
 }
 
 /** Hand the link's device end to lwIP, once per link: the namespace's kernel gives up the address, a bridge joins the veth end and a TAP. */
 function bridgeTap(link: LanLink): void {
-	if (spawnSync("ip", ["-n", link.ns, "link", "show", tapName], { encoding: "utf8" }).status === 0)
-		return;		// done for an earlier device on this link: the TAP outlives the process that used it
+	if (spawnSync("ip", ["-n", link.ns, "link", "show", tapName], { encoding: "utf8" }).status === 0) return; // done for an earlier device on this link: the TAP outlives the process that used it
 	inside(link, ["addr", "flush", "dev", link.deviceIf]);
 	inside(link, ["link", "add", bridgeName, "type", "bridge"]);
 	inside(link, ["tuntap", "add", "dev", tapName, "mode", "tap"]);
 	inside(link, ["link", "set", link.deviceIf, "master", bridgeName]);
 	inside(link, ["link", "set", tapName, "master", bridgeName]);
-	for (const device of [bridgeName, tapName])
-		inside(link, ["link", "set", device, "up"]);
+	for (const device of [bridgeName, tapName]) inside(link, ["link", "set", device, "up"]);
 }
 
 /**
@@ -100,13 +93,18 @@ function lwipAppBuild(app: App, debug: boolean): { manifestDir: string; outDir: 
  * (a relay there: host-harness/lib/netns-relay.ts; the namespace's kernel
  * has no other address).
  */
-export async function startLwipSimulator(config: Record<string, string>, link: LanLink, readyTimeoutMs = 60_000, progress?: (text: string) => void, app?: App, xsbugPort?: number): Promise<DeviceProcess> {
+export async function startLwipSimulator(
+	config: Record<string, string>,
+	link: LanLink,
+	readyTimeoutMs = 60_000,
+	progress?: (text: string) => void,
+	app?: App,
+	xsbugPort?: number,
+): Promise<DeviceProcess> {
 	const why = whyNoLwip();
-	if (why)
-		throw new Error(`cannot run the lwip target: ${why}`);
+	if (why) throw new Error(`cannot run the lwip target: ${why}`);
 	const lookup = findSdk();
-	if ("missing" in lookup)
-		throw new Error(lookup.missing);
+	if ("missing" in lookup) throw new Error(lookup.missing);
 	const debug = xsbugPort !== undefined;
 	const build = app ? lwipAppBuild(app, debug) : { manifestDir: lwipManifestDir, outDir: debug ? `${lwipBuildDir}-debug` : lwipBuildDir };
 	const library = await buildForSimulator(lookup.sdk, config, debug, build, progress);
@@ -125,8 +123,7 @@ export async function startLwipSimulator(config: Record<string, string>, link: L
 		const device = await runSimulator(lookup.sdk, library, "lwip simulator", readyTimeoutMs, env, link.exec);
 		device.onStopped(() => dns.close());
 		return device;
-	}
-	catch (e) {
+	} catch (e) {
 		await dns.close();
 		throw e;
 	}
@@ -135,15 +132,13 @@ export async function startLwipSimulator(config: Record<string, string>, link: L
 /** lwIP's statistics now (SIGUSR2 makes the tcpip thread print them): pool name → used, max, avail, err. */
 export async function lwipStats(device: DeviceProcess): Promise<Record<string, Record<string, number>>> {
 	const start = device.log.length;
-	if (!device.pid || device.exited)
-		throw new Error("the lwip device is not running");
+	if (!device.pid || device.exited) throw new Error("the lwip device is not running");
 	process.kill(device.pid, "SIGUSR2");
 	for (let waited = 0; waited < 3000; waited += 50) {
 		const lines = device.log.slice(start).map(line => line.raw);
 		const end = lines.indexOf("lwip-stats end");
 		const begin = lines.indexOf("lwip-stats begin");
-		if (begin >= 0 && end > begin)
-			return parseStats(lines.slice(begin + 1, end));
+		if (begin >= 0 && end > begin) return parseStats(lines.slice(begin + 1, end));
 		await new Promise(resolve => setTimeout(resolve, 50));
 	}
 	throw new Error("the lwip device printed no statistics within 3 s of SIGUSR2");
@@ -155,10 +150,8 @@ export function parseStats(lines: string[]): Record<string, Record<string, numbe
 	let section: Record<string, number> | undefined;
 	for (const line of lines) {
 		const field = /^\s+(\w+): (\d+)/.exec(line);
-		if (field && section)
-			section[field[1]] = Number(field[2]);
-		else if (line.trim())
-			stats[line.trim()] = section = {};
+		if (field && section) section[field[1]] = Number(field[2]);
+		else if (line.trim()) stats[line.trim()] = section = {};
 	}
 	return stats;
 }

@@ -27,12 +27,10 @@ export function unreachable(target: URL, timeoutMs = 3000): Promise<string | und
 /** "tcp 192.168.1.9:8080: connect ECONNREFUSED" for each TCP endpoint that does not answer; empty when every one does (or there is none to ask). */
 export async function unreachableEndpoints(endpoints: Endpoints, timeoutMs = 3000): Promise<string[]> {
 	const asked: [string, URL][] = [];
-	if (endpoints.tcp)
-		asked.push(["tcp", new URL(`tcp://${endpoints.tcp.host}:${endpoints.tcp.port}`)]);
-	if (endpoints.ws)
-		asked.push(["ws", new URL(endpoints.ws)]);
+	if (endpoints.tcp) asked.push(["tcp", new URL(`tcp://${endpoints.tcp.host}:${endpoints.tcp.port}`)]);
+	if (endpoints.ws) asked.push(["ws", new URL(endpoints.ws)]);
 	const answers = await Promise.all(asked.map(([, url]) => unreachable(url, timeoutMs)));
-	return asked.flatMap(([name, url], i) => answers[i] ? [`${name} ${url.hostname}:${url.port || 80}: ${answers[i]}`] : []);
+	return asked.flatMap(([name, url], i) => (answers[i] ? [`${name} ${url.hostname}:${url.port || 80}: ${answers[i]}`] : []));
 }
 
 /** What one datagram to a UDP port drew: an answer, the port's refusal, or nothing. */

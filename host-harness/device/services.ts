@@ -36,19 +36,25 @@ const isPort = (value: unknown): value is number => typeof value === "number" &&
 export function appServices(line: Record<string, unknown>): AppService[] {
 	const services: AppService[] = [];
 	for (const [name, value] of Object.entries(line)) {
-		if (name === "address")
-			continue;
+		if (name === "address") continue;
 		if (isPort(value)) {
 			const kind = serviceKinds.find(k => k === name);
-			services.push({ name, kind: kind ?? "tcp", port: value, stated: kind !== undefined, ...(kind === "ws" && typeof line.wsPath === "string" ? { path: line.wsPath } : {}) });
+			services.push({
+				name,
+				kind: kind ?? "tcp",
+				port: value,
+				stated: kind !== undefined,
+				...(kind === "ws" && typeof line.wsPath === "string" ? { path: line.wsPath } : {}),
+			});
 			continue;
 		}
-		if (!value || typeof value !== "object" || Array.isArray(value))
-			continue;
+		if (!value || typeof value !== "object" || Array.isArray(value)) continue;
 		const entry = value as Record<string, unknown>;
 		const kinds = serviceKinds.filter(k => k in entry);
 		if (kinds.length !== 1 || !isPort(entry[kinds[0]]))
-			throw new Error(`services up: "${name}" states ${kinds.length ? `${kinds.join(" and ")}, not one kind with a port` : "no kind"}: give it as {"tcp":port}, {"udp":port} or {"ws":port,"path":"/…"}`);
+			throw new Error(
+				`services up: "${name}" states ${kinds.length ? `${kinds.join(" and ")}, not one kind with a port` : "no kind"}: give it as {"tcp":port}, {"udp":port} or {"ws":port,"path":"/…"}`,
+			);
 		const kind = kinds[0];
 		services.push({ name, kind, port: entry[kind] as number, stated: true, ...(kind === "ws" && typeof entry.path === "string" ? { path: entry.path } : {}) });
 	}

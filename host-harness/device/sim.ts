@@ -10,12 +10,12 @@
  * logged.
  */
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sdk, sdkEnvironment, which } from "../lib/sdk.js";
-import { projectRoot } from "../lib/project.js";
 import { trackPid, untrackPid } from "../lib/pids.js";
+import { projectRoot } from "../lib/project.js";
+import { type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
 import { DeviceProcess } from "./device-process.js";
 
 export const simBuildDir = path.join(projectRoot, "build", "sim");
@@ -27,55 +27,45 @@ function sleep(ms: number): Promise<void> {
 /** One mcconfig at a time per build folder, across processes: a lock folder holding its owner's PID. */
 async function withBuildLock<T>(work: () => Promise<T> | T): Promise<T> {
 	const lock = path.join(simBuildDir, ".lock");
-	fs.mkdirSync(simBuildDir, { recursive: true });		// one lock for the release and the debug build folders
+	fs.mkdirSync(simBuildDir, { recursive: true }); // one lock for the release and the debug build folders
 	for (let attempt = 0; ; attempt++) {
 		try {
 			fs.mkdirSync(lock);
 			fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
 			break;
-		}
-		catch {
+		} catch {
 			let owner = NaN;
 			try {
 				owner = Number(fs.readFileSync(path.join(lock, "pid"), "utf8"));
-			}
-			catch {
+			} catch {
 				// being written or removed
 			}
 			let alive = false;
 			try {
 				alive = Number.isInteger(owner) && owner > 0 && process.kill(owner, 0);
-			}
-			catch {
+			} catch {
 				alive = false;
 			}
-			if (!alive && attempt > 2)
-				fs.rmSync(lock, { recursive: true, force: true });
-			else if (attempt > 1200)
-				throw new Error(`the simulator build folder is locked by process ${owner}`);
+			if (!alive && attempt > 2) fs.rmSync(lock, { recursive: true, force: true });
+			else if (attempt > 1200) throw new Error(`the simulator build folder is locked by process ${owner}`);
 			await sleep(250);
 		}
 	}
 	try {
 		return await work();
-	}
-	finally {
+	} finally {
 		fs.rmSync(lock, { recursive: true, force: true });
 	}
 }
 
 function findFile(dir: string, name: string): string | undefined {
-	if (!fs.existsSync(dir))
-		return undefined;
+	if (!fs.existsSync(dir)) return undefined;
 	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
 		const full = path.join(dir, entry.name);
 		if (entry.isDirectory()) {
 			const found = findFile(full, name);
-			if (found)
-				return found;
-		}
-		else if (entry.name === name)
-			return full;
+			if (found) return found;
+		} else if (entry.name === name) return full;
 	}
 	return undefined;
 }
@@ -91,7 +81,13 @@ export interface AppBuild {
  * return a private copy of the resulting mc.so (a later build must not
  * rewrite a library a running simulator has mapped).
  */
-export async function buildForSimulator(sdk: Sdk, config: Record<string, string>, debug = false, app?: AppBuild, progress?: (text: string) => void): Promise<string> {
+export async function buildForSimulator(
+	sdk: Sdk,
+	config: Record<string, string>,
+	debug = false,
+	app?: AppBuild,
+	progress?: (text: string) => void,
+): Promise<string> {
 	const t0 = Date.now();
 	const seconds = () => `${Math.round((Date.now() - t0) / 1000)} s`;
 	// A line every 3 s while waiting for the lock and building, so a piped run is never silent.
@@ -106,9 +102,15 @@ export async function buildForSimulator(sdk: Sdk, config: Record<string, string>
 		const args = [...(debug ? ["-d"] : []), "-m", "-p", "lin", "-o", outDir, "-t", "build", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
 		// Asynchronous, so the progress lines keep coming while it runs.
 		const result = await new Promise<{ status: number | null; output: string; error?: Error }>(resolve => {
-			const child = spawn(sdk.mcconfig, args, { cwd: app?.manifestDir ?? projectRoot, env: sdkEnvironment(sdk, projectRoot), stdio: ["ignore", "pipe", "pipe"] });
+			const child = spawn(sdk.mcconfig, args, {
+				cwd: app?.manifestDir ?? projectRoot,
+				env: sdkEnvironment(sdk, projectRoot),
+				stdio: ["ignore", "pipe", "pipe"],
+			});
 			let output = "";
-			const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-256 * 1024); };
+			const keep = (chunk: Buffer) => {
+				output = (output + chunk.toString()).slice(-256 * 1024);
+			};
 			child.stdout.on("data", keep);
 			child.stderr.on("data", keep);
 			child.once("error", error => resolve({ status: null, output, error }));
@@ -120,8 +122,7 @@ export async function buildForSimulator(sdk: Sdk, config: Record<string, string>
 		}
 		progress?.(`built the app for the simulator in ${seconds()}`);
 		const library = findFile(path.join(outDir, "bin", "lin"), "mc.so");
-		if (!library)
-			throw new Error(`mcconfig succeeded but left no mc.so under ${outDir}`);
+		if (!library) throw new Error(`mcconfig succeeded but left no mc.so under ${outDir}`);
 		const runDir = path.join(simBuildDir, "run");
 		fs.mkdirSync(runDir, { recursive: true });
 		const copy = path.join(runDir, `mc-${process.pid}-${Date.now()}.so`);
@@ -138,15 +139,19 @@ export interface Display {
 /** A private headless X server; Xvfb picks a free display number itself (-displayfd). */
 export async function startXvfb(): Promise<Display> {
 	const xvfb = which("Xvfb");
-	if (!xvfb)
-		throw new Error("Xvfb is not installed: the simulator needs it to run headless (apt-get install xvfb)");
-	const child = spawn(xvfb, ["-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp"], { stdio: ["ignore", "ignore", "pipe", "pipe"], detached: true });
+	if (!xvfb) throw new Error("Xvfb is not installed: the simulator needs it to run headless (apt-get install xvfb)");
+	const child = spawn(xvfb, ["-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp"], {
+		stdio: ["ignore", "ignore", "pipe", "pipe"],
+		detached: true,
+	});
 	trackPid(child.pid);
 	const display = await new Promise<string>((resolve, reject) => {
 		let text = "";
 		let errors = "";
 		const timer = setTimeout(() => reject(new Error(`Xvfb did not start within 10 s: ${errors.trim()}`)), 10_000);
-		child.stderr?.on("data", (chunk: Buffer) => { errors += chunk.toString(); });
+		child.stderr?.on("data", (chunk: Buffer) => {
+			errors += chunk.toString();
+		});
 		child.stdio[3]?.on("data", (chunk: Buffer) => {
 			text += chunk.toString();
 			if (text.includes("\n")) {
@@ -189,21 +194,35 @@ const sigpipeBlocked = ["-MPOSIX", "-e", "sigprocmask(SIG_BLOCK, POSIX::SigSet->
 export function spawnSimulator(sdk: Sdk, library: string, display: string, env: NodeJS.ProcessEnv = {}, prefix: string[] = []) {
 	const stdbuf = which("stdbuf");
 	const perl = env.XSBUG_PORT ? which("perl") : undefined;
-	const [command, ...args] = [...prefix, ...(perl ? [perl, ...sigpipeBlocked] : []), ...(stdbuf ? [stdbuf, "-oL", "-eL", sdk.mcsim, library] : [sdk.mcsim, library])];
+	const [command, ...args] = [
+		...prefix,
+		...(perl ? [perl, ...sigpipeBlocked] : []),
+		...(stdbuf ? [stdbuf, "-oL", "-eL", sdk.mcsim, library] : [sdk.mcsim, library]),
+	];
 	// Its own process group, as the Node-hosted device's (device/targets.ts): a terminal's Ctrl-C reaches the harness alone.
-	const child = spawn(command, args, { env: { ...sdkEnvironment(sdk, projectRoot), ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+	const child = spawn(command, args, {
+		env: { ...sdkEnvironment(sdk, projectRoot), ...env, DISPLAY: display },
+		stdio: ["ignore", "pipe", "pipe"],
+		detached: true,
+	});
 	trackPid(child.pid);
 	child.once("exit", () => untrackPid(child.pid));
 	return child;
 }
 
 /** Run mcsim on a private copy of a library under a private Xvfb (see spawnSimulator); stopping the device stops both and removes the copy. */
-export async function runSimulator(sdk: Sdk, library: string, name: string, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<DeviceProcess> {
+export async function runSimulator(
+	sdk: Sdk,
+	library: string,
+	name: string,
+	readyTimeoutMs: number,
+	env: NodeJS.ProcessEnv = {},
+	prefix: string[] = [],
+): Promise<DeviceProcess> {
 	let xvfb: Display;
 	try {
 		xvfb = await startXvfb();
-	}
-	catch (e) {
+	} catch (e) {
 		fs.rmSync(library, { force: true });
 		throw e;
 	}

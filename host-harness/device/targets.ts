@@ -13,19 +13,19 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DeviceProcess } from "./device-process.js";
-import type { ServicesUp } from "./log-line.js";
-import { appBuildDir, compileAppForNode, type App } from "./app.js";
-import { DeviceConfig, manifestConfig, projectRoot } from "../lib/project.js";
-import { findSdk } from "../lib/sdk.js";
-import { buildForSimulator, runSimulator } from "./sim.js";
-import { startLwipSimulator } from "./lwip.js";
-import { trackPid, untrackPid } from "../lib/pids.js";
 import { readConfig } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
-import { freeTcpPort } from "../lib/ports.js";
-import { sendControl } from "./control-client.js";
 import type { LanLink } from "../lib/netns.js";
+import { trackPid, untrackPid } from "../lib/pids.js";
+import { freeTcpPort } from "../lib/ports.js";
+import { type DeviceConfig, manifestConfig, projectRoot } from "../lib/project.js";
+import { findSdk } from "../lib/sdk.js";
+import { type App, appBuildDir, compileAppForNode } from "./app.js";
+import { sendControl } from "./control-client.js";
+import { DeviceProcess } from "./device-process.js";
+import type { ServicesUp } from "./log-line.js";
+import { startLwipSimulator } from "./lwip.js";
+import { buildForSimulator, runSimulator } from "./sim.js";
 
 export type HostTarget = "node" | "sim";
 /** What startDevice starts: a host target, or the lwip target (in a network namespace only). */
@@ -89,44 +89,37 @@ const loopback = "127.0.0.1";
 
 export function endpointsFrom(target: TargetName, host: string, up: Pick<ServicesUp, "tcp" | "udp" | "ws" | "wsPath" | "wsTls">): Endpoints {
 	const endpoints: Endpoints = { target };
-	if (up.tcp !== undefined)
-		endpoints.tcp = { host, port: up.tcp };
-	if (up.udp !== undefined)
-		endpoints.udp = { host, port: up.udp };
-	if (up.ws !== undefined)
-		endpoints.ws = `${up.wsTls ? "wss" : "ws"}://${host}:${up.ws}${up.wsPath ?? "/"}`;
+	if (up.tcp !== undefined) endpoints.tcp = { host, port: up.tcp };
+	if (up.udp !== undefined) endpoints.udp = { host, port: up.udp };
+	if (up.ws !== undefined) endpoints.ws = `${up.wsTls ? "wss" : "ws"}://${host}:${up.ws}${up.wsPath ?? "/"}`;
 	return endpoints;
 }
 
 export async function startDevice(options: StartOptions): Promise<RunningDevice> {
 	const config = options.config ?? {};
 	const env: NodeJS.ProcessEnv = { ...options.env };
-	if (options.wifiFaults)
-		env.XSNK_HOST_WIFI = JSON.stringify(options.wifiFaults);
+	if (options.wifiFaults) env.XSNK_HOST_WIFI = JSON.stringify(options.wifiFaults);
 	const controlPort = options.control ? await freeTcpPort() : undefined;
-	if (controlPort)
-		env.XSNK_HOST_CONTROL_PORT = String(controlPort);
-	if (options.clock !== undefined)
-		env.XSNK_HOST_CLOCK = String(options.clock);
-	if (options.target === "lwip" && !options.lan)
-		throw new Error("the lwip target runs in a network namespace (--netns)");
+	if (controlPort) env.XSNK_HOST_CONTROL_PORT = String(controlPort);
+	if (options.clock !== undefined) env.XSNK_HOST_CLOCK = String(options.clock);
+	if (options.target === "lwip" && !options.lan) throw new Error("the lwip target runs in a network namespace (--netns)");
 	if (options.target !== "node" && (options.wifiFaults || options.control || options.clock !== undefined))
 		throw new Error("WiFi faults, the boot clock and the control channel exist on the Node-hosted device only");
-	if (options.lan && options.control)
-		throw new Error("a device in a network namespace is reached as a board is: it has no control channel");
-	if (options.target === "node" && options.xsbugPort)
-		throw new Error("the Node-hosted device has no xsbug connection: its log is its stdout");
-	if (options.lan)
-		env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
-	const device = options.target === "lwip" && options.lan
-		? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress, options.app, options.xsbugPort)
-		: options.target === "sim"
-			? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress, options.app)
-			: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan, options.app);
+	if (options.lan && options.control) throw new Error("a device in a network namespace is reached as a board is: it has no control channel");
+	if (options.target === "node" && options.xsbugPort) throw new Error("the Node-hosted device has no xsbug connection: its log is its stdout");
+	if (options.lan) env.XSNK_HOST_ADDRESS = options.lan.deviceAddress;
+	const device =
+		options.target === "lwip" && options.lan
+			? await startLwipSimulator(config, options.lan, options.readyTimeoutMs ?? 60_000, options.progress, options.app, options.xsbugPort)
+			: options.target === "sim"
+				? await startSimulator(config, options.readyTimeoutMs ?? 60_000, options.xsbugPort, options.lan, options.progress, options.app)
+				: startNodeDevice(config, options.readyTimeoutMs ?? 20_000, env, options.lan, options.app);
 	options.onProcess?.(device);
 	try {
 		const up = options.noWait ? { address: "", tcp: undefined } : await device.ready;
-		const endpoints = options.app ? { target: options.target === "lwip" ? "board" as const : options.target, services: { ...up } } : endpointsFrom(options.target === "lwip" ? "board" : options.target, options.lan?.deviceAddress ?? loopback, up);
+		const endpoints = options.app
+			? { target: options.target === "lwip" ? ("board" as const) : options.target, services: { ...up } }
+			: endpointsFrom(options.target === "lwip" ? "board" : options.target, options.lan?.deviceAddress ?? loopback, up);
 		return {
 			target: options.target,
 			endpoints,
@@ -135,8 +128,7 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 			control: controlPort ? command => sendControl(controlPort, command) : undefined,
 			stop: () => device.stop(),
 		};
-	}
-	catch (e) {
+	} catch (e) {
 		await device.stop();
 		throw e;
 	}
@@ -144,13 +136,10 @@ export async function startDevice(options: StartOptions): Promise<RunningDevice>
 
 function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number, env: NodeJS.ProcessEnv = {}, lan?: LanLink, app?: App): DeviceProcess {
 	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
-	if (!fs.existsSync(boot))
-		throw new Error(`${boot} is missing: run "npm run build" first`);
+	if (!fs.existsSync(boot)) throw new Error(`${boot} is missing: run "npm run build" first`);
 	const deviceConfig: DeviceConfig = manifestConfig("lin", config, app?.manifest);
-	if (app)
-		env = { ...env, XSNK_APP_MODULES: JSON.stringify(Object.fromEntries(compileAppForNode(app))) };
-	else if (!env.XSNK_HOST_RESOURCES)
-		env = { ...env, XSNK_HOST_RESOURCES: path.join(projectRoot, "app", "page") };		// the kit app's resources (app/manifest.json: its page)
+	if (app) env = { ...env, XSNK_APP_MODULES: JSON.stringify(Object.fromEntries(compileAppForNode(app))) };
+	else if (!env.XSNK_HOST_RESOURCES) env = { ...env, XSNK_HOST_RESOURCES: path.join(projectRoot, "app", "page") }; // the kit app's resources (app/manifest.json: its page)
 	const [command, ...prefix] = lan ? [...lan.exec, process.execPath] : [process.execPath];
 	// A process group of its own: a terminal's Ctrl-C reaches the harness alone, which stops the device in turn
 	// (after judging it), instead of both at once. trackPid stops it if the harness exits first.
@@ -165,10 +154,16 @@ function startNodeDevice(config: Record<string, string>, readyTimeoutMs: number,
 	return new DeviceProcess(child, "node-hosted device", readyTimeoutMs);
 }
 
-async function startSimulator(config: Record<string, string>, readyTimeoutMs: number, xsbugPort?: number, lan?: LanLink, progress?: (text: string) => void, app?: App): Promise<DeviceProcess> {
+async function startSimulator(
+	config: Record<string, string>,
+	readyTimeoutMs: number,
+	xsbugPort?: number,
+	lan?: LanLink,
+	progress?: (text: string) => void,
+	app?: App,
+): Promise<DeviceProcess> {
 	const lookup = findSdk();
-	if ("missing" in lookup)
-		throw new Error(`cannot run the simulator: ${lookup.missing}`);
+	if ("missing" in lookup) throw new Error(`cannot run the simulator: ${lookup.missing}`);
 	const appBuild = app && { manifestDir: app.dir, outDir: appBuildDir(app, xsbugPort !== undefined ? "sim-debug" : "sim") };
 	const library = await buildForSimulator(lookup.sdk, config, xsbugPort !== undefined, appBuild, progress);
 	const xsbugHost = lan?.hostAddress ?? "127.0.0.1";
@@ -178,8 +173,7 @@ async function startSimulator(config: Record<string, string>, readyTimeoutMs: nu
 /** A real board: its endpoints from its address and the configuration it was flashed with (esp32 defaults). */
 export function boardEndpoints(host: string, overrides: Record<string, string> = {}): Endpoints {
 	const { config, problems } = readConfig(manifestConfig("esp32", overrides), parseWebSocketUri);
-	if (problems.length)
-		throw new Error(problems.map(p => `config key "${p.key}": ${p.message}`).join("\n"));
+	if (problems.length) throw new Error(problems.map(p => `config key "${p.key}": ${p.message}`).join("\n"));
 	return endpointsFrom("board", host, {
 		tcp: config.tcpServer ? config.tcpPort : undefined,
 		udp: config.udpServer ? config.udpPort : undefined,

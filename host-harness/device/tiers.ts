@@ -11,8 +11,8 @@
  * the suites.
  */
 
-import { findSdk, which } from "../lib/sdk.js";
 import { parseConfigArgs } from "../lib/project.js";
+import { findSdk, which } from "../lib/sdk.js";
 import type { TargetName } from "./targets.js";
 
 export interface Tier {
@@ -49,14 +49,13 @@ export interface TierPlan {
 export function planTiers(env: NodeJS.ProcessEnv = process.env): TierPlan {
 	const tiers: Tier[] = [{ target: "node", name: "node", pace: "node" }];
 	const skipped: string[] = [];
-	const only = env.TARGETS?.split(",").map(t => t.trim()).filter(Boolean);
+	const only = env.TARGETS?.split(",")
+		.map(t => t.trim())
+		.filter(Boolean);
 	const sdk = findSdk(env);
-	if (!("sdk" in sdk))
-		skipped.push(`sim tier skipped: ${sdk.missing}`);
-	else if (!which("Xvfb", env))
-		skipped.push("sim tier skipped: Xvfb is not installed (apt-get install xvfb); the simulator needs it to run headless");
-	else
-		tiers.push({ target: "sim", name: "sim", pace: "sim" });
+	if (!("sdk" in sdk)) skipped.push(`sim tier skipped: ${sdk.missing}`);
+	else if (!which("Xvfb", env)) skipped.push("sim tier skipped: Xvfb is not installed (apt-get install xvfb); the simulator needs it to run headless");
+	else tiers.push({ target: "sim", name: "sim", pace: "sim" });
 	if (env.DEVICE)
 		tiers.push({
 			target: "board",
@@ -66,17 +65,15 @@ export function planTiers(env: NodeJS.ProcessEnv = process.env): TierPlan {
 			board: { host: env.DEVICE, config: parseConfigArgs((env.DEVICE_CONFIG ?? "").split(/\s+/).filter(Boolean)) },
 			logFile: env.DEVICE_LOG_FILE || undefined,
 		});
-	else
-		skipped.push("board tier skipped: DEVICE=<ip of a flashed ESP32> is not set");
+	else skipped.push("board tier skipped: DEVICE=<ip of a flashed ESP32> is not set");
 	for (const lan of JSON.parse(env.LAN_TIERS || "[]") as LanTier[])
 		tiers.push({ target: "board", name: lan.name, pace: lan.pace, board: { host: lan.host, config: lan.config }, logFile: lan.logFile, link: lan.link });
-	if (env.LAN_SKIPPED)
-		skipped.push(...env.LAN_SKIPPED.split("\n"));
+	if (env.LAN_SKIPPED) skipped.push(...env.LAN_SKIPPED.split("\n"));
 	if (only) {
 		// Only the tiers asked for, and only their skip lines: `check --target node` says nothing of a board.
-		const asked = (name: string) => only.includes(name) || only.includes("lan") && name.startsWith("lan-");
+		const asked = (name: string) => only.includes(name) || (only.includes("lan") && name.startsWith("lan-"));
 		return {
-			tiers: tiers.filter(t => asked(t.name) || only.includes(t.target) && t.name === t.target),
+			tiers: tiers.filter(t => asked(t.name) || (only.includes(t.target) && t.name === t.target)),
 			skipped: skipped.filter(line => asked(line.slice(0, line.indexOf(" ")))),
 		};
 	}

@@ -8,8 +8,8 @@
  * (--device xs-netkit.local, DEVICE=xs-netkit.local npm test).
  */
 
-import { argumentsOr, registerCommand } from "../lib/command.js";
 import { badValue, formatHelp, secondsValue, unknownArgument } from "../lib/arguments.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { browse } from "../lib/mdns.js";
 
 interface DiscoverArgs {
@@ -31,10 +31,7 @@ answers within the time is listed; none is an empty list and exit 1.`,
 		["--interface <address>", "ask on the interface with this address only (default: every IPv4 interface but loopback)"],
 		["--json", "the list as JSON on stdout"],
 	],
-	examples: [
-		"host-harness discover",
-		"host-harness discover --json --seconds 5",
-	],
+	examples: ["host-harness discover", "host-harness discover --json --seconds 5"],
 });
 
 const flags = ["--type", "--seconds", "--interface", "--json", "--help"];
@@ -45,24 +42,16 @@ export function parseDiscoverArgs(args: string[]): DiscoverArgs | "help" {
 		const arg = args[i];
 		if (arg === "--type") {
 			const type = args[++i] ?? "";
-			if (!/^_[\w-]+\._(tcp|udp)$/.test(type))
-				throw badValue("--type", type, "takes a service type such as _xs-netkit._tcp");
+			if (!/^_[\w-]+\._(tcp|udp)$/.test(type)) throw badValue("--type", type, "takes a service type such as _xs-netkit._tcp");
 			parsed.type = type;
-		}
-		else if (arg === "--seconds")
-			parsed.seconds = secondsValue("--seconds", args[++i]);
+		} else if (arg === "--seconds") parsed.seconds = secondsValue("--seconds", args[++i]);
 		else if (arg === "--interface") {
 			const address = args[++i] ?? "";
-			if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address))
-				throw badValue("--interface", address, "takes an IPv4 address of this PC");
+			if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw badValue("--interface", address, "takes an IPv4 address of this PC");
 			parsed.interfaceAddress = address;
-		}
-		else if (arg === "--json")
-			parsed.json = true;
-		else if (arg === "--help" || arg === "-h")
-			return "help";
-		else
-			throw unknownArgument(arg, flags);
+		} else if (arg === "--json") parsed.json = true;
+		else if (arg === "--help" || arg === "-h") return "help";
+		else throw unknownArgument(arg, flags);
 	}
 	return parsed;
 }
@@ -73,17 +62,25 @@ registerCommand("discover", {
 	parse: parseDiscoverArgs,
 	async run(argv) {
 		const args = argumentsOr(parseDiscoverArgs, argv, usage);
-		if (typeof args === "number")
-			return args;
+		if (typeof args === "number") return args;
 		const devices = await browse(args.type, { interfaceAddress: args.interfaceAddress, timeoutMs: args.seconds * 1000 });
-		if (args.json)
-			process.stdout.write(`${JSON.stringify(devices, null, 2)}\n`);
-		else if (!devices.length)
-			process.stderr.write(`discover: no device answered for ${args.type} within ${args.seconds} s\n`);
+		if (args.json) process.stdout.write(`${JSON.stringify(devices, null, 2)}\n`);
+		else if (!devices.length) process.stderr.write(`discover: no device answered for ${args.type} within ${args.seconds} s\n`);
 		else {
-			const rows = devices.map(d => [d.host, d.address, String(d.port), Object.entries(d.text).map(([k, v]) => `${k}=${v}`).join(" ")]);
+			const rows = devices.map(d => [
+				d.host,
+				d.address,
+				String(d.port),
+				Object.entries(d.text)
+					.map(([k, v]) => `${k}=${v}`)
+					.join(" "),
+			]);
 			const widths = [0, 1, 2].map(c => Math.max(...rows.map(r => r[c].length), ["name", "address", "port"][c].length));
-			const line = (r: string[]) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell)).join("  ").trimEnd();
+			const line = (r: string[]) =>
+				r
+					.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell))
+					.join("  ")
+					.trimEnd();
 			process.stdout.write(`${line(["name", "address", "port", "services"])}\n${rows.map(line).join("\n")}\n`);
 		}
 		return devices.length ? 0 : 1;

@@ -13,8 +13,8 @@
  *   flood      many connections at once, each closed again after a moment
  */
 
-import * as net from "node:net";
 import { randomBytes } from "node:crypto";
+import * as net from "node:net";
 import type { Endpoint } from "../device/targets.js";
 
 function sleep(ms: number): Promise<void> {
@@ -25,10 +25,19 @@ function sleep(ms: number): Promise<void> {
 export function tryConnect(endpoint: Endpoint, timeoutMs = 5000): Promise<net.Socket | undefined> {
 	return new Promise(resolve => {
 		const socket = net.connect({ host: endpoint.host, port: endpoint.port });
-		const timer = setTimeout(() => { socket.destroy(); resolve(undefined); }, timeoutMs);
+		const timer = setTimeout(() => {
+			socket.destroy();
+			resolve(undefined);
+		}, timeoutMs);
 		socket.on("error", () => {});
-		socket.once("connect", () => { clearTimeout(timer); resolve(socket); });
-		socket.once("close", () => { clearTimeout(timer); resolve(undefined); });
+		socket.once("connect", () => {
+			clearTimeout(timer);
+			resolve(socket);
+		});
+		socket.once("close", () => {
+			clearTimeout(timer);
+			resolve(undefined);
+		});
 	});
 }
 
@@ -39,27 +48,25 @@ export function tryConnect(endpoint: Endpoint, timeoutMs = 5000): Promise<net.So
  */
 export async function reset(endpoint: Endpoint, bytes: number, afterMs = 10, untilEcho = 0): Promise<number | undefined> {
 	const socket = await tryConnect(endpoint);
-	if (!socket)
-		return undefined;
+	if (!socket) return undefined;
 	const port = socket.localPort!;
 	socket.on("error", () => {});
 	let echoed = 0;
-	const echoedEnough = untilEcho ? new Promise<void>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`no echo of ${untilEcho} bytes within 5000 ms`)), 5000);
-		socket.on("data", (chunk: Buffer) => {
-			echoed += chunk.length;
-			if (echoed >= untilEcho) {
-				clearTimeout(timer);
-				resolve();
-			}
-		});
-	}) : undefined;
-	if (bytes)
-		socket.write(randomBytes(bytes));
-	if (echoedEnough)
-		await echoedEnough;
-	else
-		await sleep(afterMs);
+	const echoedEnough = untilEcho
+		? new Promise<void>((resolve, reject) => {
+				const timer = setTimeout(() => reject(new Error(`no echo of ${untilEcho} bytes within 5000 ms`)), 5000);
+				socket.on("data", (chunk: Buffer) => {
+					echoed += chunk.length;
+					if (echoed >= untilEcho) {
+						clearTimeout(timer);
+						resolve();
+					}
+				});
+			})
+		: undefined;
+	if (bytes) socket.write(randomBytes(bytes));
+	if (await echoedEnough) await echoedEnough;
+	else await sleep(afterMs);
 	socket.resetAndDestroy();
 	return port;
 }
@@ -67,8 +74,7 @@ export async function reset(endpoint: Endpoint, bytes: number, afterMs = 10, unt
 /** Send `bytes`, never read the echo, close after `afterMs` (unread data: the kernel answers with a reset). */
 export async function vanish(endpoint: Endpoint, bytes: number, afterMs = 10): Promise<void> {
 	const socket = await tryConnect(endpoint);
-	if (!socket)
-		return;
+	if (!socket) return;
 	socket.pause();
 	socket.write(randomBytes(bytes));
 	await sleep(afterMs);
@@ -86,8 +92,7 @@ export interface HalfCloseResult {
 export async function halfClose(endpoint: Endpoint, bytes: number, timeoutMs = 20_000): Promise<HalfCloseResult> {
 	const sent = randomBytes(bytes);
 	const socket = await tryConnect(endpoint);
-	if (!socket)
-		return { sent, received: Buffer.alloc(0), closed: false };
+	if (!socket) return { sent, received: Buffer.alloc(0), closed: false };
 	const chunks: Buffer[] = [];
 	return new Promise(resolve => {
 		const finish = (closed: boolean) => {
@@ -120,8 +125,7 @@ export async function flood(endpoint: Endpoint, count: number, holdMs: number): 
 	const sockets = await Promise.all(Array.from({ length: count }, () => tryConnect(endpoint)));
 	const closedEarly = new Set<net.Socket>();
 	for (const socket of sockets) {
-		if (!socket)
-			continue;
+		if (!socket) continue;
 		socket.on("close", () => closedEarly.add(socket));
 		socket.on("end", () => closedEarly.add(socket));
 		socket.write("flood");
@@ -130,7 +134,6 @@ export async function flood(endpoint: Endpoint, count: number, holdMs: number): 
 	// A socket the server closed before the last connect completed (lwIP drops SYNs while its
 	// control blocks are taken, so the connects take seconds) ended before its handlers were on.
 	const held = sockets.filter(s => s && !closedEarly.has(s) && !s.destroyed && !s.readableEnded).length;
-	for (const socket of sockets)
-		socket?.destroy();
+	for (const socket of sockets) socket?.destroy();
 	return { held, turnedAway: count - held };
 }

@@ -14,9 +14,9 @@
  */
 
 import { randomBytes } from "node:crypto";
-import * as net from "node:net";
-import { RawConnection, newKey, upgradeRequest } from "../conformance/client.js";
-import { Op, frame } from "../conformance/frames.js";
+import type * as net from "node:net";
+import { newKey, RawConnection, upgradeRequest } from "../conformance/client.js";
+import { frame, Op } from "../conformance/frames.js";
 
 function sleep(ms: number): Promise<void> {
 	return new Promise(resolve => setTimeout(resolve, ms));
@@ -43,12 +43,9 @@ export function openRaw(url: string, timeoutMs = 5000): Promise<RawConnection> {
 
 function end(socket: net.Socket, ending: Ending): void {
 	socket.on("error", () => {});
-	if (ending === "reset")
-		socket.resetAndDestroy();
-	else if (ending === "fin")
-		socket.end();
-	else
-		socket.destroy();
+	if (ending === "reset") socket.resetAndDestroy();
+	else if (ending === "fin") socket.end();
+	else socket.destroy();
 }
 
 /**
@@ -62,21 +59,17 @@ export async function endMidFrame(url: string, options: MidFrameOptions): Promis
 	let connection: RawConnection;
 	try {
 		connection = await openRaw(url);
-	}
-	catch {
+	} catch {
 		return undefined;
 	}
 	const port = connection.socket.localPort!;
-	if (options.unread)
-		connection.socket.pause();
+	if (options.unread) connection.socket.pause();
 	const whole = frame(Op.BINARY, randomBytes(65536));
 	connection.socket.write(whole.subarray(0, Math.min(options.sendBytes, whole.length)));
 	if (options.untilEchoMs !== undefined) {
-		if (!await connection.waitFor(() => connection.events.length > 0 || connection.assembler.partial !== undefined, options.untilEchoMs))
+		if (!(await connection.waitFor(() => connection.events.length > 0 || connection.assembler.partial !== undefined, options.untilEchoMs)))
 			throw new Error(`no echo of the first ${options.sendBytes} bytes of a frame within ${options.untilEchoMs} ms`);
-	}
-	else
-		await sleep(options.afterMs ?? 10);
+	} else await sleep(options.afterMs ?? 10);
 	end(connection.socket, options.ending);
 	return port;
 }
@@ -90,8 +83,7 @@ export async function trickleHandshake(url: string, delayMs: number, timeoutMs: 
 		await connection.write(request, { chunk: 1, delayMs });
 		const head = await connection.readHead(timeoutMs);
 		return head?.status ?? 0;
-	}
-	finally {
+	} finally {
 		connection.destroy();
 	}
 }
@@ -100,7 +92,7 @@ export async function trickleHandshake(url: string, delayMs: number, timeoutMs: 
 export async function mute(url: string): Promise<RawConnection> {
 	const connection = await openRaw(url);
 	connection.socket.pause();
-	connection.socket.removeAllListeners("data");		// RawConnection would answer pings
+	connection.socket.removeAllListeners("data"); // RawConnection would answer pings
 	return connection;
 }
 
@@ -108,17 +100,18 @@ export async function mute(url: string): Promise<RawConnection> {
 export function closedByServer(connection: RawConnection, timeoutMs: number): Promise<boolean> {
 	return new Promise(resolve => {
 		const socket = connection.socket;
-		if (socket.destroyed || socket.readableEnded)
-			return resolve(true);
+		if (socket.destroyed || socket.readableEnded) return resolve(true);
 		const timer = setTimeout(() => resolve(false), timeoutMs);
-		const done = () => { clearTimeout(timer); resolve(true); };
+		const done = () => {
+			clearTimeout(timer);
+			resolve(true);
+		};
 		socket.once("end", done);
 		socket.once("close", done);
 		socket.once("error", done);
 		// Paused sockets do not see the FIN: let the bytes flow into the void
 		// (only a mute connection's; a RawConnection's own reader is gone).
-		if (!socket.listenerCount("data"))
-			socket.on("data", () => {});
+		if (!socket.listenerCount("data")) socket.on("data", () => {});
 		socket.resume();
 	});
 }
@@ -138,28 +131,26 @@ export interface UpgradeFloodResult {
 export async function floodUpgrades(url: string, count: number, holdMs: number): Promise<UpgradeFloodResult> {
 	const target = new URL(url);
 	const result: UpgradeFloodResult = { served: 0, busy: 0, dropped: 0, other: [] };
-	const connections = await Promise.all(Array.from({ length: count }, async () => {
-		try {
-			const connection = await RawConnection.connect(target, 5000);
-			connection.socket.write(upgradeRequest(target, newKey()));
-			return connection;
-		}
-		catch {
-			return undefined;
-		}
-	}));
-	await Promise.all(connections.map(async connection => {
-		const head = connection ? await connection.readHead(holdMs) : undefined;
-		if (!head)
-			result.dropped++;
-		else if (head.status === 101)
-			result.served++;
-		else if (head.status === 503)
-			result.busy++;
-		else
-			result.other.push(head.status);
-	}));
-	for (const connection of connections)
-		connection?.destroy();
+	const connections = await Promise.all(
+		Array.from({ length: count }, async () => {
+			try {
+				const connection = await RawConnection.connect(target, 5000);
+				connection.socket.write(upgradeRequest(target, newKey()));
+				return connection;
+			} catch {
+				return undefined;
+			}
+		}),
+	);
+	await Promise.all(
+		connections.map(async connection => {
+			const head = connection ? await connection.readHead(holdMs) : undefined;
+			if (!head) result.dropped++;
+			else if (head.status === 101) result.served++;
+			else if (head.status === 503) result.busy++;
+			else result.other.push(head.status);
+		}),
+	);
+	for (const connection of connections) connection?.destroy();
 	return result;
 }

@@ -10,9 +10,9 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { findSdk, prepareSdkSockets, sdkEnvironment } from "../lib/sdk.js";
-import { projectRoot } from "../lib/project.js";
 import { registerCommand } from "../lib/command.js";
+import { projectRoot } from "../lib/project.js";
+import { findSdk, prepareSdkSockets, sdkEnvironment } from "../lib/sdk.js";
 
 const usage = `usage: npm run flash -- ssid=<network> password=<password> [key=value …] [mcconfig options]
 
@@ -31,8 +31,7 @@ interface FlashArgs {
 }
 
 function parse(argv: string[]): FlashArgs | "help" {
-	if (argv.includes("--help") || argv.includes("-h"))
-		return "help";
+	if (argv.includes("--help") || argv.includes("-h")) return "help";
 	return { dryRun: argv.includes("--dry-run"), mcconfig: argv.filter(arg => arg !== "--dry-run") };
 }
 
@@ -50,14 +49,14 @@ async function run(argv: string[]): Promise<number> {
 		return 2;
 	}
 	if (!process.env.IDF_PATH && !parsed.dryRun) {
-		process.stderr.write("cannot build for esp32: $IDF_PATH is not set. Install ESP-IDF as $MODDABLE/documentation/devices/esp32.md describes, then source its export.sh.\n");
+		process.stderr.write(
+			"cannot build for esp32: $IDF_PATH is not set. Install ESP-IDF as $MODDABLE/documentation/devices/esp32.md describes, then source its export.sh.\n",
+		);
 		return 2;
 	}
 	try {
-		if (!parsed.dryRun)
-			prepareSdkSockets(lookup.sdk, projectRoot);		// the board's TCP socket with the kit's fixes (tcp/manifest.json)
-	}
-	catch (e) {
+		if (!parsed.dryRun) prepareSdkSockets(lookup.sdk, projectRoot); // the board's TCP socket with the kit's fixes (tcp/manifest.json)
+	} catch (e) {
 		process.stderr.write(`cannot build for esp32: ${(e as Error).message}\n`);
 		return 1;
 	}
@@ -67,8 +66,7 @@ async function run(argv: string[]): Promise<number> {
 	const buildId = args.some(a => a.startsWith("buildId=")) || git.status !== 0 ? [] : [`buildId=${git.stdout.trim()}`];
 	const mcconfigArgs = ["-d", "-m", ...platform, ...args, ...buildId];
 	process.stderr.write(`mcconfig ${mcconfigArgs.join(" ")}\n`);
-	if (parsed.dryRun)
-		return 0;
+	if (parsed.dryRun) return 0;
 	const child = spawn(lookup.sdk.mcconfig, mcconfigArgs, { cwd: projectRoot, env: sdkEnvironment(lookup.sdk, projectRoot), stdio: "inherit" });
 	return new Promise<number>(resolve => child.on("exit", code => resolve(code ?? 1)));
 }

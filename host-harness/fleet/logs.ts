@@ -16,9 +16,9 @@
 import WebSocket from "ws";
 import { readConfig } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
-import { manifestConfig } from "../lib/project.js";
-import { deviceAddress, isMdnsName } from "../lib/mdns.js";
 import { unreachable } from "../device/reach.js";
+import { deviceAddress, isMdnsName } from "../lib/mdns.js";
+import { manifestConfig } from "../lib/project.js";
 import { formatTime } from "../xsbug/log-server.js";
 import type { FleetDevice } from "./devices.js";
 
@@ -51,14 +51,10 @@ export interface FollowOptions {
 /** The WebSocket URL of the device's log, from the config it runs; a string saying why it serves none otherwise. */
 export function logUrl(address: string, overrides: Record<string, string>): URL | string {
 	const { config, problems } = readConfig(manifestConfig("esp32", overrides), parseWebSocketUri);
-	if (problems.length)
-		return problems.map(p => `config key "${p.key}": ${p.message}`).join("; ");
-	if (!config.wsServer)
-		return "its config has no WebSocket server (wsServer=false)";
-	if (config.wsImpl !== "ours")
-		return `its WebSocket server is the SDK's (wsImpl=${config.wsImpl}), which has no log route`;
-	if (!config.wsLogPath)
-		return "its log route is off (wsLogPath empty)";
+	if (problems.length) return problems.map(p => `config key "${p.key}": ${p.message}`).join("; ");
+	if (!config.wsServer) return "its config has no WebSocket server (wsServer=false)";
+	if (config.wsImpl !== "ours") return `its WebSocket server is the SDK's (wsImpl=${config.wsImpl}), which has no log route`;
+	if (!config.wsLogPath) return "its log route is off (wsLogPath empty)";
 	return new URL(`ws://${address}:${config.wsPort}${config.wsLogPath}`);
 }
 
@@ -80,15 +76,12 @@ export async function follow(options: FollowOptions): Promise<number> {
 	const emit = (object: Record<string, unknown>) => options.out(JSON.stringify({ time: new Date().toISOString(), ...object }));
 	const leaveOut = (name: string, why: string) => {
 		options.say(`logs: ${name}: unreachable: ${why}`);
-		if (options.json)
-			emit({ type: "unreachable", device: name, why });
+		if (options.json) emit({ type: "unreachable", device: name, why });
 	};
 
 	const line = (name: string, text: string) => {
-		if (!options.shown(text))
-			return;
-		if (options.json)
-			emit({ type: "log", device: name, text });
+		if (!options.shown(text)) return;
+		if (options.json) emit({ type: "log", device: name, text });
 		else {
 			const printed = `${name.padEnd(width)}  ${formatTime(new Date())} ${text}`;
 			options.out(options.colour ? options.colour(printed) : printed);
@@ -96,66 +89,67 @@ export async function follow(options: FollowOptions): Promise<number> {
 	};
 
 	/** Open the device's log (`onOpen` runs before its first line); resolves with undefined once it is open, or why it could not be. */
-	const open = (name: string, url: URL, key: string | undefined, onOpen: () => void): Promise<string | undefined> => new Promise(resolve => {
-		const socket = new WebSocket(url, { handshakeTimeout: 5000, headers: keyHeaders(key) });
-		let opened = false;
-		socket.on("unexpected-response", (_request, response) => {
-			socket.terminate();
-			resolve(response.statusCode === 404 ? `no log at ${url.pathname} (HTTP 404): a build without the log route, or another wsLogPath`
-				: response.statusCode === 401 ? `its log wants ${key ? "another" : "an access"} key (HTTP 401): give it with --key, XSNETKIT_KEY or wsKey=… in a --devices file`
-				: response.statusCode === 429 ? `its log refused a wrong key lately (HTTP 429): wait ${response.headers["retry-after"] ?? "a while"} s`
-				: `its log answered HTTP ${response.statusCode}`);
+	const open = (name: string, url: URL, key: string | undefined, onOpen: () => void): Promise<string | undefined> =>
+		new Promise(resolve => {
+			const socket = new WebSocket(url, { handshakeTimeout: 5000, headers: keyHeaders(key) });
+			let opened = false;
+			socket.on("unexpected-response", (_request, response) => {
+				socket.terminate();
+				resolve(
+					response.statusCode === 404
+						? `no log at ${url.pathname} (HTTP 404): a build without the log route, or another wsLogPath`
+						: response.statusCode === 401
+							? `its log wants ${key ? "another" : "an access"} key (HTTP 401): give it with --key, XSNETKIT_KEY or wsKey=… in a --devices file`
+							: response.statusCode === 429
+								? `its log refused a wrong key lately (HTTP 429): wait ${response.headers["retry-after"] ?? "a while"} s`
+								: `its log answered HTTP ${response.statusCode}`,
+				);
+			});
+			socket.on("error", e => {
+				if (!opened) resolve((e as Error).message);
+			});
+			let quiet = false;
+			let heard = Date.now();
+			const pinger = setInterval(() => {
+				if (Date.now() - heard < 3 * pingMs) {
+					socket.ping();
+					return;
+				}
+				quiet = true;
+				options.say(
+					`logs: ${name}: its log went quiet (no answer to a ping for ${Math.round((Date.now() - heard) / 1000)} s); asking again every ${retryMs / 1000} s`,
+				);
+				if (options.json) emit({ type: "quiet", device: name });
+				socket.terminate();
+			}, pingMs);
+			pinger.unref();
+			socket.on("pong", () => (heard = Date.now()));
+			socket.on("open", () => {
+				opened = true;
+				heard = Date.now();
+				sockets.add(socket);
+				onOpen();
+				resolve(undefined);
+			});
+			socket.on("message", (data, isBinary) => {
+				heard = Date.now();
+				if (!isBinary) line(name, data.toString());
+			});
+			socket.on("close", (code, reason) => {
+				clearInterval(pinger);
+				sockets.delete(socket);
+				if (!opened || options.signal.aborted) return;
+				if (quiet) return void reopen(name, url, key); // said already
+				options.say(`logs: ${name}: its log closed (${code}${reason.length ? ` ${reason}` : ""}); asking again every ${retryMs / 1000} s`);
+				if (options.json) emit({ type: "closed", device: name, code });
+				void reopen(name, url, key);
+			});
 		});
-		socket.on("error", e => {
-			if (!opened)
-				resolve((e as Error).message);
-		});
-		let quiet = false;
-		let heard = Date.now();
-		const pinger = setInterval(() => {
-			if (Date.now() - heard < 3 * pingMs) {
-				socket.ping();
-				return;
-			}
-			quiet = true;
-			options.say(`logs: ${name}: its log went quiet (no answer to a ping for ${Math.round((Date.now() - heard) / 1000)} s); asking again every ${retryMs / 1000} s`);
-			if (options.json)
-				emit({ type: "quiet", device: name });
-			socket.terminate();
-		}, pingMs);
-		pinger.unref();
-		socket.on("pong", () => heard = Date.now());
-		socket.on("open", () => {
-			opened = true;
-			heard = Date.now();
-			sockets.add(socket);
-			onOpen();
-			resolve(undefined);
-		});
-		socket.on("message", (data, isBinary) => {
-			heard = Date.now();
-			if (!isBinary)
-				line(name, data.toString());
-		});
-		socket.on("close", (code, reason) => {
-			clearInterval(pinger);
-			sockets.delete(socket);
-			if (!opened || options.signal.aborted)
-				return;
-			if (quiet)
-				return void reopen(name, url, key);		// said already
-			options.say(`logs: ${name}: its log closed (${code}${reason.length ? ` ${reason}` : ""}); asking again every ${retryMs / 1000} s`);
-			if (options.json)
-				emit({ type: "closed", device: name, code });
-			void reopen(name, url, key);
-		});
-	});
 
 	const reopen = async (name: string, url: URL, key: string | undefined) => {
 		while (!options.signal.aborted) {
 			await new Promise(resolve => setTimeout(resolve, retryMs));
-			if (options.signal.aborted || await open(name, url, key, () => options.say(`logs: ${name}: following its log again`)) === undefined)
-				break;
+			if (options.signal.aborted || (await open(name, url, key, () => options.say(`logs: ${name}: following its log again`))) === undefined) break;
 		}
 	};
 
@@ -163,8 +157,7 @@ export async function follow(options: FollowOptions): Promise<number> {
 		let address: string;
 		try {
 			address = isMdnsName(device.host) ? await deviceAddress(device.host) : device.host;
-		}
-		catch (e) {
+		} catch (e) {
 			leaveOut(name, (e as Error).message);
 			return false;
 		}
@@ -175,10 +168,9 @@ export async function follow(options: FollowOptions): Promise<number> {
 		}
 		const following = () => {
 			options.say(`logs: ${name}: following ${url.origin}${url.pathname}`);
-			if (options.json)
-				emit({ type: "following", device: name, url: `${url.origin}${url.pathname}` });
+			if (options.json) emit({ type: "following", device: name, url: `${url.origin}${url.pathname}` });
 		};
-		const why = await unreachable(url) ?? await open(name, url, device.config.wsKey || options.key, following);
+		const why = (await unreachable(url)) ?? (await open(name, url, device.config.wsKey || options.key, following));
 		if (why) {
 			leaveOut(name, `${url.hostname}:${url.port || 80}: ${why}`);
 			return false;
@@ -187,9 +179,7 @@ export async function follow(options: FollowOptions): Promise<number> {
 	};
 
 	const followed = (await Promise.all(options.devices.map((device, i) => start(device, names[i])))).filter(Boolean).length;
-	if (followed && !options.signal.aborted)
-		await new Promise(resolve => options.signal.addEventListener("abort", resolve, { once: true }));
-	for (const socket of sockets)
-		socket.close(1001, "going away");
+	if (followed && !options.signal.aborted) await new Promise(resolve => options.signal.addEventListener("abort", resolve, { once: true }));
+	for (const socket of sockets) socket.close(1001, "going away");
 	return followed;
 }

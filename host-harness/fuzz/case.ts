@@ -72,16 +72,22 @@ export const concat = (parts: readonly Part[]): Buffer => Buffer.concat(parts.ma
 
 /** "9 B 81 85 …": a short hex preview of bytes for reports. */
 export function hexPreview(data: Uint8Array, max = 24): string {
-	const shown = Buffer.from(data.buffer, data.byteOffset, Math.min(max, data.byteLength)).toString("hex").replace(/(..)(?=.)/g, "$1 ");
+	const shown = Buffer.from(data.buffer, data.byteOffset, Math.min(max, data.byteLength))
+		.toString("hex")
+		.replace(/(..)(?=.)/g, "$1 ");
 	return `${data.byteLength} B${data.byteLength ? ` ${shown}${data.byteLength > max ? " …" : ""}` : ""}`;
 }
 
 /** What a case is, in one line: its kind, index and the labels of its parts. */
 export function describeCase(c: FuzzCase): string {
 	switch (c.kind) {
-		case "ws": return `ws #${c.index}: ${c.parts.map(p => p.label).join(", ") || "nothing"}`;
-		case "handshake": return `handshake #${c.index}: ${c.label}${c.after.length ? ` + ${c.after.map(p => p.label).join(", ")}` : ""}`;
-		case "tcp": return `tcp #${c.index}: ${c.payload.length} B in ${c.writes.cuts.length + 1} writes, FIN ${c.finEarly ? "right after writing" : "after the echo"}`;
-		case "udp": return `udp #${c.index}: datagram of ${c.payload.length} B`;
+		case "ws":
+			return `ws #${c.index}: ${c.parts.map(p => p.label).join(", ") || "nothing"}`;
+		case "handshake":
+			return `handshake #${c.index}: ${c.label}${c.after.length ? ` + ${c.after.map(p => p.label).join(", ")}` : ""}`;
+		case "tcp":
+			return `tcp #${c.index}: ${c.payload.length} B in ${c.writes.cuts.length + 1} writes, FIN ${c.finEarly ? "right after writing" : "after the echo"}`;
+		case "udp":
+			return `udp #${c.index}: datagram of ${c.payload.length} B`;
 	}
 }

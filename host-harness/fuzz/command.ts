@@ -8,14 +8,14 @@
  * usage).
  */
 
-import { argumentsOr, registerCommand } from "../lib/command.js";
+import { boardEndpoints, type Endpoint, type Endpoints, type RunningDevice, startDevice } from "../device/targets.js";
 import { checkedConfig } from "../lib/arguments.js";
-import { boardEndpoints, startDevice, type Endpoint, type Endpoints, type RunningDevice } from "../device/targets.js";
-import { freeServicePorts } from "../lib/ports.js";
-import { caseKinds, type CaseKind } from "./case.js";
-import { randomSeed } from "./prng.js";
-import { formatMismatch, runFuzz, type FuzzOptions } from "./runner.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { boardAddress } from "../lib/mdns.js";
+import { freeServicePorts } from "../lib/ports.js";
+import { type CaseKind, caseKinds } from "./case.js";
+import { randomSeed } from "./prng.js";
+import { type FuzzOptions, formatMismatch, runFuzz } from "./runner.js";
 
 const usage = `usage: host-harness fuzz (--target node|sim | --device <ip> | --url ws://… [--tcp host:port] [--udp host:port]) [options]
 
@@ -81,20 +81,17 @@ interface Args {
 
 function number(name: string, value: string | undefined): number {
 	const n = Number(value);
-	if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(n))
-		throw new Error(`${name} needs a whole number, not "${value ?? ""}"`);
+	if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new Error(`${name} needs a whole number, not "${value ?? ""}"`);
 	return n;
 }
 
 /** "4" (every service) or "ws=6,tcp=4,udp=4". */
 function concurrencyOf(value: string | undefined): number | Partial<Record<"ws" | "tcp" | "udp", number>> {
-	if (/^\d+$/.test(value ?? ""))
-		return Math.max(1, Number(value));
+	if (/^\d+$/.test(value ?? "")) return Math.max(1, Number(value));
 	const out: Partial<Record<"ws" | "tcp" | "udp", number>> = {};
 	for (const item of (value ?? "").split(",")) {
 		const match = /^(ws|tcp|udp)=(\d+)$/.exec(item.trim());
-		if (!match)
-			throw new Error(`--concurrency takes N or ws=N,tcp=N,udp=N, not "${value ?? ""}"`);
+		if (!match) throw new Error(`--concurrency takes N or ws=N,tcp=N,udp=N, not "${value ?? ""}"`);
 		out[match[1] as "ws" | "tcp" | "udp"] = Math.max(1, Number(match[2]));
 	}
 	return out;
@@ -102,63 +99,96 @@ function concurrencyOf(value: string | undefined): number | Partial<Record<"ws" 
 
 function endpoint(name: string, value: string | undefined): Endpoint {
 	const match = /^(.+):(\d+)$/.exec(value ?? "");
-	if (!match)
-		throw new Error(`${name} needs host:port, not "${value ?? ""}"`);
+	if (!match) throw new Error(`${name} needs host:port, not "${value ?? ""}"`);
 	return { host: match[1], port: Number(match[2]) };
 }
 
 export function parseArgs(argv: string[]): Args | "help" {
 	const args: Args = { config: [], seed: randomSeed(), cases: 1000, heartbeat: false, json: false };
 	for (let i = 0; i < argv.length; i++) {
-		const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
+		const [flag, inline] =
+			argv[i].startsWith("--") && argv[i].includes("=")
+				? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)]
+				: [argv[i], undefined];
 		const value = () => inline ?? argv[++i];
 		switch (flag) {
-			case "--help": case "-h": return "help";
+			case "--help":
+			case "-h":
+				return "help";
 			case "--target": {
 				const target = value();
-				if (target !== "node" && target !== "sim")
-					throw new Error(`--target must be node or sim, not "${target ?? ""}"`);
+				if (target !== "node" && target !== "sim") throw new Error(`--target must be node or sim, not "${target ?? ""}"`);
 				args.target = target;
 				break;
 			}
-			case "--device": args.device = value(); break;
-			case "--config": args.config.push(value() ?? ""); break;
-			case "--url": args.url = value(); break;
-			case "--tcp": args.tcp = endpoint(flag, value()); break;
-			case "--udp": args.udp = endpoint(flag, value()); break;
-			case "--seed": args.seed = number(flag, value()); break;
-			case "--cases": args.cases = number(flag, value()); break;
-			case "--case": args.indices = [...args.indices ?? [], ...(value() ?? "").split(",").map(v => number(flag, v.trim()))]; break;
+			case "--device":
+				args.device = value();
+				break;
+			case "--config":
+				args.config.push(value() ?? "");
+				break;
+			case "--url":
+				args.url = value();
+				break;
+			case "--tcp":
+				args.tcp = endpoint(flag, value());
+				break;
+			case "--udp":
+				args.udp = endpoint(flag, value());
+				break;
+			case "--seed":
+				args.seed = number(flag, value());
+				break;
+			case "--cases":
+				args.cases = number(flag, value());
+				break;
+			case "--case":
+				args.indices = [...(args.indices ?? []), ...(value() ?? "").split(",").map(v => number(flag, v.trim()))];
+				break;
 			case "--only": {
-				const kinds = (value() ?? "").split(",").map(s => s.trim()).filter(Boolean);
+				const kinds = (value() ?? "")
+					.split(",")
+					.map(s => s.trim())
+					.filter(Boolean);
 				const bad = kinds.find(k => !caseKinds.includes(k as CaseKind));
-				if (bad || !kinds.length)
-					throw new Error(`--only takes ${caseKinds.join(",")}, not "${bad ?? ""}"`);
+				if (bad || !kinds.length) throw new Error(`--only takes ${caseKinds.join(",")}, not "${bad ?? ""}"`);
 				args.only = kinds as CaseKind[];
 				break;
 			}
-			case "--concurrency": args.concurrency = concurrencyOf(value()); break;
+			case "--concurrency":
+				args.concurrency = concurrencyOf(value());
+				break;
 			case "--scale": {
 				const scale = value();
-				if (scale !== "full" && scale !== "small")
-					throw new Error(`--scale must be full or small, not "${scale ?? ""}"`);
+				if (scale !== "full" && scale !== "small") throw new Error(`--scale must be full or small, not "${scale ?? ""}"`);
 				args.scale = scale;
 				break;
 			}
-			case "--timeout": args.timeoutMs = number(flag, value()); break;
-			case "--handshake-timeout": args.handshakeTimeoutMs = number(flag, value()); break;
-			case "--heartbeat": args.heartbeat = true; break;
-			case "--health-every": args.healthEvery = number(flag, value()); break;
-			case "--max-delay": args.maxDelayMs = number(flag, value()); break;
-			case "--json": args.json = true; break;
-			default: throw new Error(`unknown argument "${argv[i]}"`);
+			case "--timeout":
+				args.timeoutMs = number(flag, value());
+				break;
+			case "--handshake-timeout":
+				args.handshakeTimeoutMs = number(flag, value());
+				break;
+			case "--heartbeat":
+				args.heartbeat = true;
+				break;
+			case "--health-every":
+				args.healthEvery = number(flag, value());
+				break;
+			case "--max-delay":
+				args.maxDelayMs = number(flag, value());
+				break;
+			case "--json":
+				args.json = true;
+				break;
+			default:
+				throw new Error(`unknown argument "${argv[i]}"`);
 		}
 	}
 	const ways = [args.target, args.device, args.url ?? args.tcp ?? args.udp].filter(Boolean).length;
-	if (ways !== 1)
-		throw new Error("give exactly one of --target, --device, or --url/--tcp/--udp");
-	if (args.url && !/^ws:\/\/[^/]+/.test(args.url))
-		throw new Error(`--url must be ws://host:port/path, not "${args.url}"`);
+	if (ways !== 1) throw new Error("give exactly one of --target, --device, or --url/--tcp/--udp");
+	if (args.url && !/^ws:\/\/[^/]+/.test(args.url)) throw new Error(`--url must be ws://host:port/path, not "${args.url}"`);
 	return args;
 }
 
@@ -171,7 +201,7 @@ export const FUZZ_CONFIG: Readonly<Record<string, string>> = { wsHandshakeTimeou
 
 /** FUZZ_CONFIG with free loopback ports. */
 export async function fuzzDeviceConfig(): Promise<Record<string, string>> {
-	return { ...await freeServicePorts(), ...FUZZ_CONFIG };
+	return { ...(await freeServicePorts()), ...FUZZ_CONFIG };
 }
 
 registerCommand("fuzz", {
@@ -180,8 +210,7 @@ registerCommand("fuzz", {
 	parse: parseArgs,
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);
-		if (typeof args === "number")
-			return args;
+		if (typeof args === "number") return args;
 		// First, always: the seed that replays this run.
 		(args.json ? process.stderr : process.stdout).write(`fuzz: seed ${args.seed}\n`);
 		let device: RunningDevice | undefined;
@@ -193,52 +222,58 @@ registerCommand("fuzz", {
 			device = await startDevice({ target: args.target, config });
 			endpoints = device.endpoints;
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout);
-		}
-		else if (args.device) {
+		} else if (args.device) {
 			const config = checkedConfig(args.config, "esp32");
 			endpoints = boardEndpoints(await boardAddress(args.device), config);
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout ?? 5000);
 			heartbeat ||= config.wsHeartbeat !== "0";
-		}
-		else
-			endpoints = { target: "board", ws: args.url, tcp: args.tcp, udp: args.udp };
+		} else endpoints = { target: "board", ws: args.url, tcp: args.tcp, udp: args.udp };
 		const sim = args.target === "sim";
 		const tty = process.stderr.isTTY && !args.json;
 		try {
 			const options: FuzzOptions = {
-				endpoints, seed: args.seed, cases: args.cases, indices: args.indices, only: args.only,
-				concurrency: args.concurrency ?? (args.target ? { ws: 6, tcp: 4, udp: 4 } : undefined), scale: args.scale ?? (sim ? "small" : "full"),
-				timeoutMs: args.timeoutMs ?? (sim ? 15_000 : 5000), handshakeTimeoutMs, heartbeat, healthEvery: args.healthEvery,
+				endpoints,
+				seed: args.seed,
+				cases: args.cases,
+				indices: args.indices,
+				only: args.only,
+				concurrency: args.concurrency ?? (args.target ? { ws: 6, tcp: 4, udp: 4 } : undefined),
+				scale: args.scale ?? (sim ? "small" : "full"),
+				timeoutMs: args.timeoutMs ?? (sim ? 15_000 : 5000),
+				handshakeTimeoutMs,
+				heartbeat,
+				healthEvery: args.healthEvery,
 				maxDelayMs: args.maxDelayMs ?? (sim ? 25 : 3),
-				onProgress: tty ? p => { if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`\r${p.done}/${p.total} cases, ${p.mismatches} mismatches…`); } : undefined,
+				onProgress: tty
+					? p => {
+							if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`\r${p.done}/${p.total} cases, ${p.mismatches} mismatches…`);
+						}
+					: undefined,
 			};
 			const report = await runFuzz(options);
-			if (tty)
-				process.stderr.write("\r\x1b[K");
+			if (tty) process.stderr.write("\r\x1b[K");
 			const deviceProblems: string[] = [];
 			if (device) {
-				if (device.process.exited)
-					deviceProblems.push(`the device exited (${device.process.exitCode})`);
+				if (device.process.exited) deviceProblems.push(`the device exited (${device.process.exitCode})`);
 				const bad = device.process.log.filter(l => /exception|aborted/i.test(l.raw));
-				if (bad.length)
-					deviceProblems.push(`${bad.length} device log lines with an exception, e.g. ${bad[0].raw}`);
+				if (bad.length) deviceProblems.push(`${bad.length} device log lines with an exception, e.g. ${bad[0].raw}`);
 			}
-			if (args.json)
-				process.stdout.write(`${JSON.stringify({ ...report, deviceProblems }, null, 2)}\n`);
+			if (args.json) process.stdout.write(`${JSON.stringify({ ...report, deviceProblems }, null, 2)}\n`);
 			else {
-				for (const m of report.mismatches)
-					process.stdout.write(`${formatMismatch(m)}\n\n`);
-				for (const h of report.healthFailures)
-					process.stdout.write(`health: ${h}\n`);
-				for (const d of deviceProblems)
-					process.stdout.write(`device: ${d}\n`);
-				const counts = Object.entries(report.counts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ");
-				process.stdout.write(`fuzz: seed ${report.seed}, ${report.cases} cases (${counts}) in ${(report.ms / 1000).toFixed(1)} s: ` +
-					`${report.mismatchCount} mismatches, ${report.healthChecks - report.healthFailures.length}/${report.healthChecks} health checks passed\n`);
+				for (const m of report.mismatches) process.stdout.write(`${formatMismatch(m)}\n\n`);
+				for (const h of report.healthFailures) process.stdout.write(`health: ${h}\n`);
+				for (const d of deviceProblems) process.stdout.write(`device: ${d}\n`);
+				const counts = Object.entries(report.counts)
+					.filter(([, n]) => n)
+					.map(([k, n]) => `${n} ${k}`)
+					.join(", ");
+				process.stdout.write(
+					`fuzz: seed ${report.seed}, ${report.cases} cases (${counts}) in ${(report.ms / 1000).toFixed(1)} s: ` +
+						`${report.mismatchCount} mismatches, ${report.healthChecks - report.healthFailures.length}/${report.healthChecks} health checks passed\n`,
+				);
 			}
 			return report.mismatchCount === 0 && report.healthFailures.length === 0 && deviceProblems.length === 0 && report.cases > 0 ? 0 : 1;
-		}
-		finally {
+		} finally {
 			await device?.stop();
 		}
 	},

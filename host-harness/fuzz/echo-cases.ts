@@ -6,7 +6,7 @@
  */
 
 import type { TcpCase, UdpCase } from "./case.js";
-import { Rng } from "./prng.js";
+import type { Rng } from "./prng.js";
 import { writePlan } from "./ws-cases.js";
 
 export interface EchoGenOptions {
@@ -17,22 +17,32 @@ export interface EchoGenOptions {
 
 /** Random bytes, or a pattern a byte-shifting echo would garble visibly. */
 function payload(rng: Rng, size: number): Buffer {
-	if (rng.chance(0.8))
-		return rng.bytes(size);
+	if (rng.chance(0.8)) return rng.bytes(size);
 	const out = Buffer.allocUnsafe(size);
-	for (let i = 0; i < size; i++)
-		out[i] = i & 0xFF;
+	for (let i = 0; i < size; i++) out[i] = i & 0xff;
 	return out;
 }
 
 export function tcpCase(rng: Rng, index: number, seed: number, options: EchoGenOptions): TcpCase {
-	const [low, high] = rng.weighted<[number, number]>([[[0, 0], 5], [[1, 100], 35], [[101, 2000], 35], [[2001, 8000], 20], [[8001, 65536], 5]]);
+	const [low, high] = rng.weighted<[number, number]>([
+		[[0, 0], 5],
+		[[1, 100], 35],
+		[[101, 2000], 35],
+		[[2001, 8000], 20],
+		[[8001, 65536], 5],
+	]);
 	const size = Math.min(options.maxTcp, rng.int(low, high));
 	const data = payload(rng, size);
 	return { kind: "tcp", index, seed, payload: data, writes: writePlan(rng, size, options.maxDelayMs), finEarly: rng.chance(0.4) };
 }
 
 export function udpCase(rng: Rng, index: number, seed: number): UdpCase {
-	const size = rng.weighted<number>([[1, 5], [rng.int(2, 64), 40], [rng.int(65, 1400), 40], [rng.int(1401, 1472), 10], [1472, 5]]);
+	const size = rng.weighted<number>([
+		[1, 5],
+		[rng.int(2, 64), 40],
+		[rng.int(65, 1400), 40],
+		[rng.int(1401, 1472), 10],
+		[1472, 5],
+	]);
 	return { kind: "udp", index, seed, payload: payload(rng, size) };
 }

@@ -25,14 +25,11 @@ export function formDecode(bytes: Uint8Array): Buffer {
 	const out: number[] = [];
 	for (let i = 0; i < bytes.length; i++) {
 		const c = bytes[i];
-		if (c === 0x2B)
-			out.push(0x20);
+		if (c === 0x2b) out.push(0x20);
 		else if (c === 0x25 && i + 2 < bytes.length && hex(bytes[i + 1]) >= 0 && hex(bytes[i + 2]) >= 0) {
 			out.push(hex(bytes[i + 1]) * 16 + hex(bytes[i + 2]));
 			i += 2;
-		}
-		else
-			out.push(c);
+		} else out.push(c);
 	}
 	return Buffer.from(out);
 }
@@ -48,16 +45,13 @@ export function expectedField(body: Uint8Array, name: string): string | undefine
 		}
 	}
 	for (const part of parts) {
-		if (!part.length)
-			continue;
-		const eq = part.indexOf(0x3D);
+		if (!part.length) continue;
+		const eq = part.indexOf(0x3d);
 		const rawName = eq < 0 ? part : part.subarray(0, eq);
 		const rawValue = eq < 0 ? new Uint8Array(0) : part.subarray(eq + 1);
-		if (!formDecode(rawName).equals(Buffer.from(name, "utf8")))
-			continue;
+		if (!formDecode(rawName).equals(Buffer.from(name, "utf8"))) continue;
 		const value = formDecode(rawValue);
-		if (value.includes(0) || !validUtf8(value))
-			return undefined;
+		if (value.includes(0) || !validUtf8(value)) return undefined;
 		return value.toString("utf8");
 	}
 	return undefined;
@@ -71,7 +65,6 @@ export function expectedField(body: Uint8Array, name: string): string | undefine
  */
 export function standardField(body: Uint8Array, name: string): string | undefined {
 	let text = "";
-	for (const b of body)
-		text += b < 0x80 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+	for (const b of body) text += b < 0x80 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
 	return new URLSearchParams(text).get(name) ?? undefined;
 }

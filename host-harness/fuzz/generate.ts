@@ -7,7 +7,7 @@
 import type { CaseKind, FuzzCase } from "./case.js";
 import { tcpCase, udpCase } from "./echo-cases.js";
 import { handshakeCase } from "./handshake-cases.js";
-import { Rng, caseSeed } from "./prng.js";
+import { caseSeed, Rng } from "./prng.js";
 import { wsCase } from "./ws-cases.js";
 
 export interface GenerateOptions {
@@ -28,14 +28,17 @@ export function generateCase(seed: number, index: number, options: GenerateOptio
 	const own = caseSeed(seed, index);
 	const rng = new Rng(own);
 	const kinds = Object.entries(options.weights).filter(([, w]) => (w ?? 0) > 0) as [CaseKind, number][];
-	if (!kinds.length)
-		throw new Error("no case kind to generate");
+	if (!kinds.length) throw new Error("no case kind to generate");
 	const kind = rng.weighted(kinds);
 	const small = options.scale === "small";
 	switch (kind) {
-		case "ws": return wsCase(rng, index, own, { maxPayload: small ? 4096 : 100_000, maxDelayMs: options.maxDelayMs });
-		case "handshake": return handshakeCase(rng, index, own, { host: options.wsHost, path: options.wsPath, maxDelayMs: options.maxDelayMs });
-		case "tcp": return tcpCase(rng, index, own, { maxTcp: small ? 4096 : 65536, maxDelayMs: options.maxDelayMs });
-		case "udp": return udpCase(rng, index, own);
+		case "ws":
+			return wsCase(rng, index, own, { maxPayload: small ? 4096 : 100_000, maxDelayMs: options.maxDelayMs });
+		case "handshake":
+			return handshakeCase(rng, index, own, { host: options.wsHost, path: options.wsPath, maxDelayMs: options.maxDelayMs });
+		case "tcp":
+			return tcpCase(rng, index, own, { maxTcp: small ? 4096 : 65536, maxDelayMs: options.maxDelayMs });
+		case "udp":
+			return udpCase(rng, index, own);
 	}
 }

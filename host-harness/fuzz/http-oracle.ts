@@ -51,19 +51,26 @@ const isToken = (s: string) => TCHAR.test(s);
 const OWS = /^[ \t]+|[ \t]+$/g;
 
 /** Comma-separated list elements, trimmed, empty ones dropped. */
-const listOf = (value: string | undefined) => (value ?? "").split(",").map(s => s.trim()).filter(Boolean);
+const listOf = (value: string | undefined) =>
+	(value ?? "")
+		.split(",")
+		.map(s => s.trim())
+		.filter(Boolean);
 const hasToken = (value: string | undefined, token: string) => listOf(value).some(t => t.toLowerCase() === token);
 
-const result = (outcomes: Iterable<HandshakeOutcome>, why: string): HandshakeExpectation => ({ outcomes: [...new Set(outcomes)].sort((a, b) => String(a).localeCompare(String(b))), why });
+const result = (outcomes: Iterable<HandshakeOutcome>, why: string): HandshakeExpectation => ({
+	outcomes: [...new Set(outcomes)].sort((a, b) => String(a).localeCompare(String(b))),
+	why,
+});
 
 export function expectHandshake(data: Buffer, options: HttpOracleOptions): HandshakeExpectation {
 	const limit = options.limit ?? 2048;
 	// Empty lines before the request line are ignored (RFC 7230 3.5) and do not count.
 	let from = 0;
-	while (from < data.length && (data[from] === 13 || data[from] === 10))
-		from++;
+	while (from < data.length && (data[from] === 13 || data[from] === 10)) from++;
 	// Find the end of the head (an empty line, CRLF or bare LF), or what stops the scan first.
-	let end = -1, control = -1;
+	let end = -1,
+		control = -1;
 	for (let i = from; i < Math.min(data.length, from + limit); i++) {
 		const c = data[i];
 		if (c === 10) {
@@ -71,8 +78,7 @@ export function expectHandshake(data: Buffer, options: HttpOracleOptions): Hands
 				end = i;
 				break;
 			}
-		}
-		else if ((c < 32 && c !== 9 && c !== 13) || c === 127) {
+		} else if ((c < 32 && c !== 9 && c !== 13) || c === 127) {
 			control = i;
 			break;
 		}
@@ -81,112 +87,95 @@ export function expectHandshake(data: Buffer, options: HttpOracleOptions): Hands
 	if (control >= 0) {
 		// A server may also judge the head only once it is whole (or too large).
 		const later: HandshakeOutcome[] = [];
-		if (!containsEnd(data, from, from + limit))
-			later.push(size >= limit ? 431 : "drop");
+		if (!containsEnd(data, from, from + limit)) later.push(size >= limit ? 431 : "drop");
 		return result([400, ...later], `control character 0x${data[control].toString(16)} at byte ${control}`);
 	}
-	if (end < 0)
-		return size >= limit ? result([431], `no end of head within ${limit} B`) : result(["drop"], `head never completes (${size} B)`);
+	if (end < 0) return size >= limit ? result([431], `no end of head within ${limit} B`) : result(["drop"], `head never completes (${size} B)`);
 	return judgeHead(data.subarray(from, end + 1), options);
 }
 
 function containsEnd(data: Buffer, from: number, to: number): boolean {
 	for (let i = from + 1; i < Math.min(data.length, to); i++)
-		if (data[i] === 10 && (data[i - 1] === 10 || (i - 2 >= from && data[i - 1] === 13 && data[i - 2] === 10)))
-			return true;
+		if (data[i] === 10 && (data[i - 1] === 10 || (i - 2 >= from && data[i - 1] === 13 && data[i - 2] === 10))) return true;
 	return false;
 }
 
 /** A whole head: parse it (leniently, noting where a server may refuse instead), then validate. */
 function judgeHead(head: Buffer, options: HttpOracleOptions): HandshakeExpectation {
-	const lenient: string[] = [];		// where a 400 is also a legitimate answer
+	const lenient: string[] = []; // where a 400 is also a legitimate answer
 	const ascii = head.every(b => b < 0x80);
 	const utf8 = ascii || validUtf8(head);
-	if (!utf8)
-		lenient.push("bytes that are not UTF-8");
+	if (!utf8) lenient.push("bytes that are not UTF-8");
 	const text = head.toString(utf8 ? "utf8" : "latin1");
-	const lines = text.split("\n").map(l => l.endsWith("\r") ? l.slice(0, -1) : l);
+	const lines = text.split("\n").map(l => (l.endsWith("\r") ? l.slice(0, -1) : l));
 
 	// Request line: method SP request-target SP HTTP-version (RFC 7230 3.1.1).
 	const parts = lines[0].split(" ");
 	if (parts.length !== 3 || !isToken(parts[0]) || !parts[1] || /[\t\r]/.test(parts[1]) || !/^HTTP\/\d\.\d$/.test(parts[2]))
 		return result([400], `malformed request line "${lines[0].slice(0, 60)}"`);
-	if (/[^\x20-\x7e]/.test(lines[0]))
-		lenient.push("non-ASCII request line");
+	if (/[^\x20-\x7e]/.test(lines[0])) lenient.push("non-ASCII request line");
 	const [method, target, version] = parts;
 
 	// Header lines until the empty one; obs-fold and bare CR may be refused or read leniently.
 	const fields: [string, string][] = [];
 	for (const line of lines.slice(1)) {
-		if (!line)
-			break;
+		if (!line) break;
 		if (line[0] === " " || line[0] === "\t") {
-			if (!fields.length)
-				return result([400], "folded line right after the request line");
+			if (!fields.length) return result([400], "folded line right after the request line");
 			lenient.push("obs-fold line");
 			fields[fields.length - 1][1] = `${fields[fields.length - 1][1]} ${line.replace(OWS, "")}`.replace(OWS, "");
 			continue;
 		}
 		const colon = line.indexOf(":");
 		const name = colon < 0 ? "" : line.slice(0, colon);
-		if (!isToken(name))
-			return result([400], `malformed header line "${line.slice(0, 40)}"`);
+		if (!isToken(name)) return result([400], `malformed header line "${line.slice(0, 40)}"`);
 		let value = line.slice(colon + 1).replace(OWS, "");
 		if (value.includes("\r")) {
 			lenient.push("bare CR in a value");
 			value = value.replace(/\r/g, " ");
 		}
-		if (/[\u2028\u2029]/.test(value))
-			lenient.push("line separator in a value");
+		if (/[\u2028\u2029]/.test(value)) lenient.push("line separator in a value");
 		fields.push([name.toLowerCase(), value]);
 	}
 	const headers = new Map<string, string>();
-	for (const [name, value] of fields)
-		headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+	for (const [name, value] of fields) headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
 	const count = (name: string) => fields.filter(f => f[0] === name).length;
 
 	// Validation: every rule the request breaks; a server may report any one of them.
 	const faults: [number, string][] = [];
-	if (method !== "GET")
-		faults.push([405, `method ${method}`]);
+	if (method !== "GET") faults.push([405, `method ${method}`]);
 	const [major, minor] = version.slice(5).split(".").map(Number);
-	if (major < 1 || (major === 1 && minor < 1))
-		faults.push([400, `${version}`]);
-	if (!headers.get("host"))
-		faults.push([400, "no Host"]);
-	else if (count("host") > 1)
-		faults.push([400, "more than one Host (RFC 7230 5.4)"]);
+	if (major < 1 || (major === 1 && minor < 1)) faults.push([400, `${version}`]);
+	if (!headers.get("host")) faults.push([400, "no Host"]);
+	else if (count("host") > 1) faults.push([400, "more than one Host (RFC 7230 5.4)"]);
 	const path = pathOf(target);
-	if (path === undefined)
-		faults.push([400, `request target "${target}"`]);
+	if (path === undefined) faults.push([400, `request target "${target}"`]);
 	else {
-		if (path !== options.path)
-			faults.push([404, `path ${path}`]);
-		if (target.includes("#"))
-			lenient.push("'#' in the request target");
+		if (path !== options.path) faults.push([404, `path ${path}`]);
+		if (target.includes("#")) lenient.push("'#' in the request target");
 	}
-	if (!headers.has("upgrade"))
-		faults.push([426, "no Upgrade"], [400, "no Upgrade"]);
-	else if (!hasToken(headers.get("upgrade"), "websocket"))
-		faults.push([400, `Upgrade "${headers.get("upgrade")}"`]);
-	if (!hasToken(headers.get("connection"), "upgrade"))
-		faults.push([400, `Connection "${headers.get("connection") ?? ""}"`]);
-	if (headers.get("sec-websocket-version") !== "13")
-		faults.push([426, `Sec-WebSocket-Version "${headers.get("sec-websocket-version") ?? ""}"`]);
+	if (!headers.has("upgrade")) faults.push([426, "no Upgrade"], [400, "no Upgrade"]);
+	else if (!hasToken(headers.get("upgrade"), "websocket")) faults.push([400, `Upgrade "${headers.get("upgrade")}"`]);
+	if (!hasToken(headers.get("connection"), "upgrade")) faults.push([400, `Connection "${headers.get("connection") ?? ""}"`]);
+	if (headers.get("sec-websocket-version") !== "13") faults.push([426, `Sec-WebSocket-Version "${headers.get("sec-websocket-version") ?? ""}"`]);
 	if (!/^[A-Za-z0-9+/]{22}==$/.test(headers.get("sec-websocket-key") ?? ""))
 		faults.push([400, `Sec-WebSocket-Key "${headers.get("sec-websocket-key") ?? ""}"`]);
 	const protocols = listOf(headers.get("sec-websocket-protocol"));
-	if (protocols.some((p, i) => !isToken(p) || protocols.indexOf(p) !== i))
-		lenient.push("invalid Sec-WebSocket-Protocol list");
+	if (protocols.some((p, i) => !isToken(p) || protocols.indexOf(p) !== i)) lenient.push("invalid Sec-WebSocket-Protocol list");
 
 	// Plain HTTP (not an upgrade) on a path with an HTTP route: 200 for a well-formed GET or HEAD.
 	const malformed = faults.some(f => f[0] === 400 && !/^(no Upgrade|Upgrade |Connection |Sec-WebSocket-Key )/.test(f[1]));
-	if (path !== undefined && options.httpPaths?.includes(path) && !hasToken(headers.get("upgrade"), "websocket") && (method === "GET" || method === "HEAD") && !malformed)
+	if (
+		path !== undefined &&
+		options.httpPaths?.includes(path) &&
+		!hasToken(headers.get("upgrade"), "websocket") &&
+		(method === "GET" || method === "HEAD") &&
+		!malformed
+	)
 		faults.push([200, `plain HTTP on ${path}`]);
 	const also = lenient.length ? [400] : [];
 	const note = lenient.length ? ` (400 also allowed: ${lenient.join(", ")})` : "";
-	if (faults.length)
-		return result([...faults.map(f => f[0]), ...also], faults.map(f => `${f[0]} ${f[1]}`).join("; ") + note);
+	if (faults.length) return result([...faults.map(f => f[0]), ...also], faults.map(f => `${f[0]} ${f[1]}`).join("; ") + note);
 	return result([101, ...also], `valid upgrade${note}`);
 }
 
@@ -195,8 +184,7 @@ function pathOf(target: string): string | undefined {
 	let rest = target;
 	if (!rest.startsWith("/")) {
 		const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^#]*)$/.exec(rest);
-		if (!absolute)
-			return undefined;
+		if (!absolute) return undefined;
 		rest = absolute[1].startsWith("/") ? absolute[1] : `/${absolute[1]}`;
 	}
 	const question = rest.indexOf("?");

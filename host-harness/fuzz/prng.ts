@@ -20,7 +20,7 @@ export class Rng {
 
 	/** The next 32-bit unsigned integer (mulberry32). */
 	uint32(): number {
-		let t = (this.#state = (this.#state + 0x6D2B79F5) >>> 0);
+		let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
 		t = Math.imul(t ^ (t >>> 15), t | 1);
 		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
 		return (t ^ (t >>> 14)) >>> 0;
@@ -51,8 +51,7 @@ export class Rng {
 		let at = this.float() * total;
 		for (const [value, weight] of entries) {
 			at -= weight;
-			if (at < 0)
-				return value;
+			if (at < 0) return value;
 		}
 		return entries[entries.length - 1][0];
 	}
@@ -61,28 +60,25 @@ export class Rng {
 		const out = Buffer.allocUnsafe(count);
 		for (let i = 0; i < count; i += 4) {
 			const word = this.uint32();
-			for (let j = 0; j < 4 && i + j < count; j++)
-				out[i + j] = (word >>> (j * 8)) & 0xFF;
+			for (let j = 0; j < 4 && i + j < count; j++) out[i + j] = (word >>> (j * 8)) & 0xff;
 		}
 		return out;
 	}
 
 	/** Sorted distinct offsets in (0, length): where to cut `length` bytes into pieces. */
 	cuts(length: number, count: number): number[] {
-		if (length < 2)
-			return [];
+		if (length < 2) return [];
 		const at = new Set<number>();
-		for (let i = 0; i < count; i++)
-			at.add(this.int(1, length - 1));
+		for (let i = 0; i < count; i++) at.add(this.int(1, length - 1));
 		return [...at].sort((a, b) => a - b);
 	}
 }
 
 /** The seed of case `index` in run `seed` (a splitmix-style mix: nearby indices give unrelated streams). */
 export function caseSeed(seed: number, index: number): number {
-	let z = (seed >>> 0) ^ Math.imul(index + 1, 0x9E3779B9);
-	z = Math.imul(z ^ (z >>> 16), 0x85EBCA6B);
-	z = Math.imul(z ^ (z >>> 13), 0xC2B2AE35);
+	let z = (seed >>> 0) ^ Math.imul(index + 1, 0x9e3779b9);
+	z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+	z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
 	return (z ^ (z >>> 16)) >>> 0;
 }
 

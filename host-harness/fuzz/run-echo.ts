@@ -14,19 +14,15 @@ const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, m
 
 function firstDifference(a: Buffer, b: Buffer): number {
 	let at = 0;
-	while (at < a.length && at < b.length && a[at] === b[at])
-		at++;
+	while (at < a.length && at < b.length && a[at] === b[at]) at++;
 	return at;
 }
 
 /** What came back against what went out: undefined when identical. */
 function compareEcho(sent: Buffer, back: Buffer): string | undefined {
-	if (back.length < sent.length && back.equals(sent.subarray(0, back.length)))
-		return `only ${back.length} of ${sent.length} B came back`;
-	if (back.length > sent.length && back.subarray(0, sent.length).equals(sent))
-		return `${back.length - sent.length} B more than were sent came back`;
-	if (!back.equals(sent))
-		return `echo differs at byte ${firstDifference(sent, back)} (${back.length} B back)`;
+	if (back.length < sent.length && back.equals(sent.subarray(0, back.length))) return `only ${back.length} of ${sent.length} B came back`;
+	if (back.length > sent.length && back.subarray(0, sent.length).equals(sent)) return `${back.length - sent.length} B more than were sent came back`;
+	if (!back.equals(sent)) return `echo differs at byte ${firstDifference(sent, back)} (${back.length} B back)`;
 	return undefined;
 }
 
@@ -34,25 +30,28 @@ export async function runTcpCase(c: TcpCase, endpoint: Endpoint, timeoutMs: numb
 	const sent = hexPreview(c.payload);
 	const expected = `echo of ${c.payload.length} B, then TCP closed by the server after our FIN`;
 	const chunks: Buffer[] = [];
-	let have = 0, closed = false, reset = false, error: string | undefined;
+	let have = 0,
+		closed = false,
+		reset = false,
+		error: string | undefined;
 	const waiters = new Set<() => void>();
 	const notify = () => waiters.forEach(w => w());
-	const waitFor = (test: () => boolean, ms: number) => new Promise<boolean>(resolve => {
-		if (test())
-			return resolve(true);
-		const check = () => {
-			if (test()) {
-				clearTimeout(timer);
+	const waitFor = (test: () => boolean, ms: number) =>
+		new Promise<boolean>(resolve => {
+			if (test()) return resolve(true);
+			const check = () => {
+				if (test()) {
+					clearTimeout(timer);
+					waiters.delete(check);
+					resolve(true);
+				}
+			};
+			const timer = setTimeout(() => {
 				waiters.delete(check);
-				resolve(true);
-			}
-		};
-		const timer = setTimeout(() => {
-			waiters.delete(check);
-			resolve(test());
-		}, ms);
-		waiters.add(check);
-	});
+				resolve(test());
+			}, ms);
+			waiters.add(check);
+		});
 	const socket = net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true });
 	socket.setNoDelay(true);
 	socket.on("data", chunk => {
@@ -80,26 +79,21 @@ export async function runTcpCase(c: TcpCase, endpoint: Endpoint, timeoutMs: numb
 			socket.once("close", () => resolve(false));
 			setTimeout(() => resolve(false), timeoutMs);
 		});
-		if (!connected)
-			return { problem: `connect failed${error ? `: ${error}` : ""}`, sent, expected, observed: error ?? "no connection" };
+		if (!connected) return { problem: `connect failed${error ? `: ${error}` : ""}`, sent, expected, observed: error ?? "no connection" };
 		const bounds = [0, ...c.writes.cuts.filter(x => x > 0 && x < c.payload.length), c.payload.length];
 		for (let i = 0; i + 1 < bounds.length && !closed; i++) {
-			if (i > 0)
-				await (c.writes.delayMs ? sleep(c.writes.delayMs) : nextTurn());
+			if (i > 0) await (c.writes.delayMs ? sleep(c.writes.delayMs) : nextTurn());
 			socket.write(c.payload.subarray(bounds[i], bounds[i + 1]));
 		}
-		if (c.finEarly)
-			socket.end();
+		if (c.finEarly) socket.end();
 		await waitFor(() => have >= c.payload.length || closed, timeoutMs * (1 + c.payload.length / (1 << 20)));
-		if (!c.finEarly)
-			socket.end();
+		if (!c.finEarly) socket.end();
 		await waitFor(() => closed, timeoutMs);
 		const back = Buffer.concat(chunks, have);
 		const observed = `${have} B back${closed ? `, TCP closed${reset ? " (reset)" : ""}` : ", TCP open"}`;
 		const problem = compareEcho(c.payload, back) ?? (reset ? "connection reset" : closed ? undefined : "TCP left open by the server after our FIN");
 		return { problem, sent, expected, observed };
-	}
-	finally {
+	} finally {
 		socket.destroy();
 	}
 }
@@ -131,8 +125,7 @@ export async function runUdpCase(c: UdpCase, endpoint: Endpoint, timeoutMs: numb
 				return { problem: compareEcho(c.payload, back), sent, expected, observed: `${back.length} B back${attempt > 1 ? ` (attempt ${attempt})` : ""}` };
 		}
 		return { problem: `no echo in ${attempts} attempts of ${timeoutMs} ms`, sent, expected, observed: "nothing back" };
-	}
-	finally {
+	} finally {
 		socket.close();
 	}
 }

@@ -7,8 +7,8 @@
  */
 
 import net from "node:net";
+import { type PortalCase, portalCase } from "./portal-cases.js";
 import { caseSeed, Rng } from "./prng.js";
-import { portalCase, type PortalCase } from "./portal-cases.js";
 
 export interface PortalFuzzOptions {
 	host: string;
@@ -50,9 +50,18 @@ async function send(c: PortalCase, host: string, port: number, timeoutMs: number
 	const ended = new Promise<string | undefined>(resolve => {
 		const timer = setTimeout(() => resolve(`no end of the answer within ${timeoutMs} ms`), timeoutMs);
 		socket.on("data", chunk => chunks.push(chunk));
-		socket.on("end", () => { clearTimeout(timer); resolve(undefined); });
-		socket.on("close", () => { clearTimeout(timer); resolve(undefined); });
-		socket.on("error", error => { clearTimeout(timer); resolve(chunks.length ? undefined : `connection failed: ${error.message}`); });
+		socket.on("end", () => {
+			clearTimeout(timer);
+			resolve(undefined);
+		});
+		socket.on("close", () => {
+			clearTimeout(timer);
+			resolve(undefined);
+		});
+		socket.on("error", error => {
+			clearTimeout(timer);
+			resolve(chunks.length ? undefined : `connection failed: ${error.message}`);
+		});
 	});
 	await new Promise<void>((resolve, reject) => {
 		socket.once("connect", resolve);
@@ -60,30 +69,24 @@ async function send(c: PortalCase, host: string, port: number, timeoutMs: number
 	}).catch(() => undefined);
 	let at = 0;
 	for (const cut of [...c.writes.cuts, c.request.length]) {
-		if (socket.destroyed)
-			break;
+		if (socket.destroyed) break;
 		socket.write(c.request.subarray(at, cut));
 		at = cut;
-		if (c.writes.delayMs && cut < c.request.length)
-			await sleep(c.writes.delayMs);
+		if (c.writes.delayMs && cut < c.request.length) await sleep(c.writes.delayMs);
 	}
 	const problem = await ended;
 	socket.destroy();
 	const answer = Buffer.concat(chunks);
-	if (problem && !answer.length)
-		return { problem };
+	if (problem && !answer.length) return { problem };
 	const text = answer.toString("latin1");
 	const status = /^HTTP\/1\.1 (\d{3}) /.exec(text);
-	if (!status)
-		return { problem: `no status line in ${JSON.stringify(text.slice(0, 40))}` };
+	if (!status) return { problem: `no status line in ${JSON.stringify(text.slice(0, 40))}` };
 	const headEnd = text.indexOf("\r\n\r\n");
 	const length = /\r\nContent-Length: (\d+)\r\n/i.exec(text.slice(0, headEnd + 2));
 	if (headEnd < 0 || !length || answer.length - (headEnd + 4) !== Number(length[1]))
 		return { status: Number(status[1]), problem: "answer not whole (head, Content-Length and body disagree)" };
-	if (!/\r\nConnection: close\r\n/i.test(text.slice(0, headEnd + 2)))
-		return { status: Number(status[1]), problem: "answer without Connection: close" };
-	if (problem)
-		return { status: Number(status[1]), problem };
+	if (!/\r\nConnection: close\r\n/i.test(text.slice(0, headEnd + 2))) return { status: Number(status[1]), problem: "answer without Connection: close" };
+	if (problem) return { status: Number(status[1]), problem };
 	return { status: Number(status[1]) };
 }
 
@@ -96,7 +99,12 @@ export async function runPortalFuzz(options: PortalFuzzOptions): Promise<PortalF
 		report.statuses[c.expect.status] = (report.statuses[c.expect.status] ?? 0) + 1;
 		const got = await send(c, options.host, options.port, options.timeoutMs);
 		if (got.problem || got.status !== c.expect.status)
-			report.mismatches.push({ index, label: c.label, expected: `${c.expect.status} (${c.expect.why})`, got: `${got.status ?? "nothing"}${got.problem ? `: ${got.problem}` : ""}` });
+			report.mismatches.push({
+				index,
+				label: c.label,
+				expected: `${c.expect.status} (${c.expect.why})`,
+				got: `${got.status ?? "nothing"}${got.problem ? `: ${got.problem}` : ""}`,
+			});
 	}
 	return report;
 }

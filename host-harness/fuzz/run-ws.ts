@@ -6,12 +6,12 @@
  */
 
 import { upgradeRequest } from "../conformance/client.js";
-import { concat, hexPreview, type HandshakeCase, type WritePlan, type WsCase } from "./case.js";
+import { concat, type HandshakeCase, hexPreview, type WritePlan, type WsCase } from "./case.js";
+import { wsKey } from "./handshake-cases.js";
 import { expectHandshake } from "./http-oracle.js";
 import { judgeAnswer, judgeWs, observedWs } from "./judge.js";
 import { Rng } from "./prng.js";
 import { FuzzConnection } from "./ws-client.js";
-import { wsKey } from "./handshake-cases.js";
 import { describeExpectation, expectWs, type WsExpectation } from "./ws-oracle.js";
 
 export interface WsContext {
@@ -37,34 +37,45 @@ const port = (url: URL) => Number(url.port || 80);
 
 /** Whether the server has given everything an expectation that stays open asks for. */
 function reached(expect: WsExpectation, conn: FuzzConnection): boolean {
-	if (conn.messages.length < expect.messages.length || conn.serverPings < expect.serverPings)
-		return false;
-	if (!expect.pings.length)
-		return true;
+	if (conn.messages.length < expect.messages.length || conn.serverPings < expect.serverPings) return false;
+	if (!expect.pings.length) return true;
 	const last = conn.pongs[conn.pongs.length - 1];
 	return !!last && last.equals(expect.pings[expect.pings.length - 1]);
 }
 
 /** Frames after a 101: write, settle, end, wait for TCP, judge. */
-async function exchange(conn: FuzzConnection, stream: Buffer, plan: WritePlan, alternatives: WsExpectation[], context: WsContext): Promise<Omit<Verdict, "sent">> {
+async function exchange(
+	conn: FuzzConnection,
+	stream: Buffer,
+	plan: WritePlan,
+	alternatives: WsExpectation[],
+	context: WsContext,
+): Promise<Omit<Verdict, "sent">> {
 	const expected = alternatives.map(describeExpectation).join(" | ");
 	// Nothing after a valid Close of ours is read: write it with the Close, in one piece, and do not answer the server's.
 	const closes = alternatives.map(a => a.closeAt).filter((at): at is number => at !== undefined);
 	const closeAt = closes.length ? Math.min(...closes) : undefined;
 	const cuts = closeAt === undefined ? plan.cuts : plan.cuts.filter(c => c <= closeAt);
 	conn.hangUp = !!plan.hangUp;
-	if (closeAt !== undefined)
-		conn.closeSent = true;
+	if (closeAt !== undefined) conn.closeSent = true;
 	await conn.write(stream, { cuts, delayMs: plan.delayMs });
 	const open = alternatives.filter(a => a.end !== "none");
-	const volume = alternatives.reduce((most, a) => Math.max(most, a.messages.reduce((n, m) => n + m.data.length, 0)), 0);
-	await conn.waitFor(() => conn.tcpClosed || !!conn.violation || !!conn.serverClose || open.some(a => reached(a, conn)), context.timeoutMs * (1 + volume / (1 << 20)));
+	const volume = alternatives.reduce(
+		(most, a) =>
+			Math.max(
+				most,
+				a.messages.reduce((n, m) => n + m.data.length, 0),
+			),
+		0,
+	);
+	await conn.waitFor(
+		() => conn.tcpClosed || !!conn.violation || !!conn.serverClose || open.some(a => reached(a, conn)),
+		context.timeoutMs * (1 + volume / (1 << 20)),
+	);
 	if (!conn.tcpClosed && !conn.serverClose && !conn.violation && open.length) {
 		const end = (open.find(a => reached(a, conn)) ?? open[0]).end;
-		if (end === "close")
-			conn.sendClose(1000);
-		else
-			conn.fin();
+		if (end === "close") conn.sendClose(1000);
+		else conn.fin();
 	}
 	await conn.waitFor(() => conn.tcpClosed || !!conn.violation, context.timeoutMs);
 	const problems = alternatives.map(a => judgeWs(a, conn, context));
@@ -74,7 +85,7 @@ async function exchange(conn: FuzzConnection, stream: Buffer, plan: WritePlan, a
 
 async function upgraded(context: WsContext, seed: number): Promise<FuzzConnection> {
 	const conn = await FuzzConnection.connect(host(context.url), port(context.url), context.timeoutMs);
-	const key = wsKey(new Rng(seed ^ 0x5BD1E995));
+	const key = wsKey(new Rng(seed ^ 0x5bd1e995));
 	conn.socket.write(upgradeRequest(context.url, key));
 	await conn.waitFor(() => !!conn.answer || conn.tcpClosed, context.timeoutMs);
 	const problem = judgeAnswer({ outcomes: [101], why: "valid upgrade" }, conn, key);
@@ -92,14 +103,12 @@ export async function runWsCase(c: WsCase, context: WsContext): Promise<Verdict>
 	let conn: FuzzConnection;
 	try {
 		conn = await upgraded(context, c.seed);
-	}
-	catch (e) {
+	} catch (e) {
 		return { problem: (e as Error).message, sent, expected: "101", observed: (e as Error).message };
 	}
 	try {
-		return { sent, ...await exchange(conn, stream, c.writes, alternatives, context) };
-	}
-	finally {
+		return { sent, ...(await exchange(conn, stream, c.writes, alternatives, context)) };
+	} finally {
 		conn.destroy();
 	}
 }
@@ -111,15 +120,19 @@ export async function runHandshakeCase(c: HandshakeCase, context: WsContext): Pr
 	// "/" and "/routes.json": the kit app's page, answered as plain HTTP (httpPage, on by default).
 	const expect = expectHandshake(data, { path: context.url.pathname, httpPaths: ["/", "/routes.json"] });
 	const alternatives = expectWs(after);
-	let expected = expect.outcomes.map(o => o === "drop" ? "dropped" : `HTTP ${o}`).join(" | ") + ` (${expect.why})`;
+	let expected = expect.outcomes.map(o => (o === "drop" ? "dropped" : `HTTP ${o}`)).join(" | ") + ` (${expect.why})`;
 	const key = /sec-websocket-key:[ \t]*([^\r\n]*?)[ \t]*\r?\n/i.exec(c.head.toString("latin1"))?.[1];
 	// A server configured with subprotocols (wsProtocols) may select one the head offers.
-	const offered = [...c.head.toString("latin1").matchAll(/sec-websocket-protocol:([^\r\n]*)/gi)].flatMap(m => m[1].split(",").map(p => p.trim()).filter(Boolean));
+	const offered = [...c.head.toString("latin1").matchAll(/sec-websocket-protocol:([^\r\n]*)/gi)].flatMap(m =>
+		m[1]
+			.split(",")
+			.map(p => p.trim())
+			.filter(Boolean),
+	);
 	let conn: FuzzConnection;
 	try {
 		conn = await FuzzConnection.connect(host(context.url), port(context.url), context.timeoutMs);
-	}
-	catch (e) {
+	} catch (e) {
 		return { problem: `connect: ${(e as Error).message}`, sent, expected, observed: (e as Error).message };
 	}
 	try {
@@ -128,19 +141,26 @@ export async function runHandshakeCase(c: HandshakeCase, context: WsContext): Pr
 		await conn.write(data, c.writes);
 		const wait = expect.outcomes.includes("drop") ? context.handshakeTimeoutMs + context.timeoutMs : context.timeoutMs;
 		await conn.waitFor(() => (!!conn.answer && (conn.answer.status === 101 || conn.tcpClosed)) || conn.tcpClosed || !!conn.violation, wait);
-		if (conn.answer && conn.answer.status !== 101)
-			await conn.waitFor(() => conn.tcpClosed, context.timeoutMs);
+		if (conn.answer && conn.answer.status !== 101) await conn.waitFor(() => conn.tcpClosed, context.timeoutMs);
 		const problem = judgeAnswer(expect, conn, key, offered);
-		const observed = conn.answer ? `HTTP ${conn.answer.status}${conn.tcpClosed ? ", TCP closed" : ""}` : conn.tcpClosed ? `closed without an answer${conn.received ? ` (${conn.received} B)` : ""}` : "no answer";
-		if (problem || conn.answer?.status !== 101)
-			return { problem, sent, expected, observed };
+		const observed = conn.answer
+			? `HTTP ${conn.answer.status}${conn.tcpClosed ? ", TCP closed" : ""}`
+			: conn.tcpClosed
+				? `closed without an answer${conn.received ? ` (${conn.received} B)` : ""}`
+				: "no answer";
+		if (problem || conn.answer?.status !== 101) return { problem, sent, expected, observed };
 		// Accepted: the frames sent with the head are the first frames; then our Close.
 		conn.upgraded();
 		expected += `, then ${alternatives.map(describeExpectation).join(" | ")}`;
-		const rest = await exchange(conn, Buffer.alloc(0), { cuts: [], delayMs: 0 }, alternatives.map(a => ({ ...a, closeAt: undefined })), context);
+		const rest = await exchange(
+			conn,
+			Buffer.alloc(0),
+			{ cuts: [], delayMs: 0 },
+			alternatives.map(a => ({ ...a, closeAt: undefined })),
+			context,
+		);
 		return { problem: rest.problem, sent, expected, observed: `${observed}, then ${rest.observed}` };
-	}
-	finally {
+	} finally {
 		conn.destroy();
 	}
 }

@@ -9,7 +9,7 @@
 
 import type { Endpoints } from "../device/targets.js";
 import { freshClientsServed } from "../oracle/health.js";
-import { caseKinds, describeCase, type CaseKind, type FuzzCase } from "./case.js";
+import { type CaseKind, caseKinds, describeCase, type FuzzCase } from "./case.js";
 import { defaultWeights, generateCase } from "./generate.js";
 import { randomSeed } from "./prng.js";
 import { runTcpCase, runUdpCase } from "./run-echo.js";
@@ -17,7 +17,7 @@ import { runHandshakeCase, runWsCase, type Verdict, type WsContext } from "./run
 
 export type Service = "ws" | "tcp" | "udp";
 
-const serviceOf = (kind: CaseKind): Service => kind === "handshake" ? "ws" : kind;
+const serviceOf = (kind: CaseKind): Service => (kind === "handshake" ? "ws" : kind);
 
 export interface FuzzOptions {
 	endpoints: Endpoints;
@@ -96,8 +96,7 @@ export function kindsFor(endpoints: Endpoints): CaseKind[] {
 async function pool<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
 	let next = 0;
 	const worker = async () => {
-		while (next < items.length)
-			await run(items[next++]);
+		while (next < items.length) await run(items[next++]);
 	};
 	await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
@@ -107,23 +106,39 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 	const seed = options.seed ?? randomSeed();
 	const { endpoints } = options;
 	const only = (options.only ?? kindsFor(endpoints)).filter(k => kindsFor(endpoints).includes(k));
-	if (!only.length)
-		throw new Error(`no case kind to run: the endpoints offer ${kindsFor(endpoints).join(", ") || "nothing"}`);
+	if (!only.length) throw new Error(`no case kind to run: the endpoints offer ${kindsFor(endpoints).join(", ") || "nothing"}`);
 	const weights: Partial<Record<CaseKind, number>> = {};
-	for (const kind of only)
-		weights[kind] = options.weights?.[kind] ?? defaultWeights[kind];
+	for (const kind of only) weights[kind] = options.weights?.[kind] ?? defaultWeights[kind];
 	const c = options.concurrency;
 	const concurrency: Record<Service, number> = typeof c === "number" ? { ws: c, tcp: c, udp: c } : { ws: c?.ws ?? 3, tcp: c?.tcp ?? 2, udp: c?.udp ?? 4 };
 	const scale = options.scale ?? "full";
 	const timeoutMs = options.timeoutMs ?? 5000;
 	const url = endpoints.ws ? new URL(endpoints.ws) : undefined;
-	const context: WsContext | undefined = url && { url, timeoutMs, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000, heartbeat: options.heartbeat ?? false };
-	const generate = (index: number) => generateCase(seed, index, {
-		weights, scale, wsHost: url?.host ?? "", wsPath: url?.pathname ?? "/", maxDelayMs: options.maxDelayMs ?? 3,
-	});
+	const context: WsContext | undefined = url && {
+		url,
+		timeoutMs,
+		handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
+		heartbeat: options.heartbeat ?? false,
+	};
+	const generate = (index: number) =>
+		generateCase(seed, index, {
+			weights,
+			scale,
+			wsHost: url?.host ?? "",
+			wsPath: url?.pathname ?? "/",
+			maxDelayMs: options.maxDelayMs ?? 3,
+		});
 	const indices = options.indices ?? Array.from({ length: options.cases }, (_, i) => i);
 	const report: FuzzReport = {
-		seed, cases: 0, counts: { ws: 0, handshake: 0, tcp: 0, udp: 0 }, busyMs: { ws: 0, handshake: 0, tcp: 0, udp: 0 }, mismatchCount: 0, mismatches: [], healthChecks: 0, healthFailures: [], ms: 0,
+		seed,
+		cases: 0,
+		counts: { ws: 0, handshake: 0, tcp: 0, udp: 0 },
+		busyMs: { ws: 0, handshake: 0, tcp: 0, udp: 0 },
+		mismatchCount: 0,
+		mismatches: [],
+		healthChecks: 0,
+		healthFailures: [],
+		ms: 0,
 		options: { only, scale, concurrency },
 	};
 	const keep = options.keepMismatches ?? 200;
@@ -133,8 +148,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 		const begun = Date.now();
 		try {
 			verdict = await runCase(testCase);
-		}
-		catch (e) {
+		} catch (e) {
 			verdict = { problem: `harness error: ${(e as Error).stack ?? e}`, sent: "", expected: "", observed: "" };
 		}
 		report.cases++;
@@ -144,16 +158,33 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 		if (verdict.problem !== undefined) {
 			report.mismatchCount++;
 			if (report.mismatches.length < keep)
-				report.mismatches.push({ index: testCase.index, kind: testCase.kind, seed, caseSeed: testCase.seed, description: describeCase(testCase), ...verdict, problem: verdict.problem });
+				report.mismatches.push({
+					index: testCase.index,
+					kind: testCase.kind,
+					seed,
+					caseSeed: testCase.seed,
+					description: describeCase(testCase),
+					...verdict,
+					problem: verdict.problem,
+				});
 		}
-		options.onProgress?.({ done: report.cases, total: indices.length, mismatches: report.mismatchCount, last: { index: testCase.index, kind: testCase.kind, ok: verdict.problem === undefined, ms } });
+		options.onProgress?.({
+			done: report.cases,
+			total: indices.length,
+			mismatches: report.mismatchCount,
+			last: { index: testCase.index, kind: testCase.kind, ok: verdict.problem === undefined, ms },
+		});
 	};
 	const runCase = (testCase: FuzzCase): Promise<Verdict> => {
 		switch (testCase.kind) {
-			case "ws": return runWsCase(testCase, context!);
-			case "handshake": return runHandshakeCase(testCase, context!);
-			case "tcp": return runTcpCase(testCase, endpoints.tcp!, timeoutMs);
-			case "udp": return runUdpCase(testCase, endpoints.udp!, Math.min(timeoutMs, 3000));
+			case "ws":
+				return runWsCase(testCase, context!);
+			case "handshake":
+				return runHandshakeCase(testCase, context!);
+			case "tcp":
+				return runTcpCase(testCase, endpoints.tcp!, timeoutMs);
+			case "udp":
+				return runUdpCase(testCase, endpoints.udp!, Math.min(timeoutMs, 3000));
 		}
 	};
 
@@ -161,14 +192,20 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 	const batch = every > 0 ? every : indices.length;
 	for (let from = 0; from < indices.length; from += batch) {
 		const cases = indices.slice(from, from + batch).map(generate);
-		await Promise.all((["ws", "tcp", "udp"] as const).map(service =>
-			pool(cases.filter(k => serviceOf(k.kind) === service), concurrency[service], runOne)));
+		await Promise.all(
+			(["ws", "tcp", "udp"] as const).map(service =>
+				pool(
+					cases.filter(k => serviceOf(k.kind) === service),
+					concurrency[service],
+					runOne,
+				),
+			),
+		);
 		if (every > 0) {
 			report.healthChecks++;
 			try {
 				await freshClientsServed(endpoints, { withinMs: options.healthWithinMs ?? Math.max(10_000, timeoutMs * 2), echoTimeoutMs: timeoutMs });
-			}
-			catch (e) {
+			} catch (e) {
 				report.healthFailures.push(`after case ${indices[Math.min(indices.length, from + batch) - 1]}: ${(e as Error).message}`);
 			}
 		}

@@ -10,38 +10,36 @@
 
 /** Total length of the sequence a lead byte starts, and the range allowed for its second byte. */
 function lead(b: number): { length: number; low: number; high: number } | undefined {
-	if (b <= 0x7F) return { length: 1, low: 0, high: 0 };
-	if (b >= 0xC2 && b <= 0xDF) return { length: 2, low: 0x80, high: 0xBF };
-	if (b === 0xE0) return { length: 3, low: 0xA0, high: 0xBF };
-	if (b === 0xED) return { length: 3, low: 0x80, high: 0x9F };
-	if (b >= 0xE1 && b <= 0xEF) return { length: 3, low: 0x80, high: 0xBF };
-	if (b === 0xF0) return { length: 4, low: 0x90, high: 0xBF };
-	if (b === 0xF4) return { length: 4, low: 0x80, high: 0x8F };
-	if (b >= 0xF1 && b <= 0xF3) return { length: 4, low: 0x80, high: 0xBF };
-	return undefined;		// 80..C1 (continuation or overlong lead), F5..FF
+	if (b <= 0x7f) return { length: 1, low: 0, high: 0 };
+	if (b >= 0xc2 && b <= 0xdf) return { length: 2, low: 0x80, high: 0xbf };
+	if (b === 0xe0) return { length: 3, low: 0xa0, high: 0xbf };
+	if (b === 0xed) return { length: 3, low: 0x80, high: 0x9f };
+	if (b >= 0xe1 && b <= 0xef) return { length: 3, low: 0x80, high: 0xbf };
+	if (b === 0xf0) return { length: 4, low: 0x90, high: 0xbf };
+	if (b === 0xf4) return { length: 4, low: 0x80, high: 0x8f };
+	if (b >= 0xf1 && b <= 0xf3) return { length: 4, low: 0x80, high: 0xbf };
+	return undefined; // 80..C1 (continuation or overlong lead), F5..FF
 }
 
 export class Utf8Judge {
 	/** Continuation bytes still owed by the current sequence. */
 	#owed = 0;
 	#low = 0x80;
-	#high = 0xBF;
+	#high = 0xbf;
 
 	/** Judge more bytes: the offset of the first invalid one within `data`, or -1. */
 	feed(data: Uint8Array): number {
 		for (let i = 0; i < data.length; i++) {
 			const b = data[i];
 			if (this.#owed > 0) {
-				if (b < this.#low || b > this.#high)
-					return i;
+				if (b < this.#low || b > this.#high) return i;
 				this.#owed--;
 				this.#low = 0x80;
-				this.#high = 0xBF;
+				this.#high = 0xbf;
 				continue;
 			}
 			const sequence = lead(b);
-			if (!sequence)
-				return i;
+			if (!sequence) return i;
 			this.#owed = sequence.length - 1;
 			if (this.#owed) {
 				this.#low = sequence.low;

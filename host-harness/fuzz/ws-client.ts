@@ -12,11 +12,11 @@
  * between whole writes of its own.
  */
 
-import net from "node:net";
-import { FrameReader, FrameViolation, Op, closeBody, frame } from "../conformance/frames.js";
-import { MessageAssembler } from "../conformance/messages.js";
-import { SocketWaiters, connectSocket } from "../conformance/client.js";
+import type net from "node:net";
+import { connectSocket, SocketWaiters } from "../conformance/client.js";
+import { closeBody, FrameReader, FrameViolation, frame, Op } from "../conformance/frames.js";
 import { parseHttpHead } from "../conformance/http-head.js";
+import { MessageAssembler } from "../conformance/messages.js";
 import type { WritePlan } from "./case.js";
 import type { Message } from "./ws-oracle.js";
 
@@ -63,8 +63,7 @@ export class FuzzConnection {
 		socket.setNoDelay(true);
 		socket.on("data", chunk => this.#received(chunk));
 		socket.on("error", e => {
-			if ((e as NodeJS.ErrnoException).code === "ECONNRESET")
-				this.reset = true;
+			if ((e as NodeJS.ErrnoException).code === "ECONNRESET") this.reset = true;
 			this.#ended();
 		});
 		socket.on("end", () => this.#ended());
@@ -87,16 +86,13 @@ export class FuzzConnection {
 		this.#writing = true;
 		try {
 			for (let i = 0; i + 1 < bounds.length; i++) {
-				if (i > 0)
-					await (plan.delayMs ? sleep(plan.delayMs) : nextTurn());
-				if (this.serverClose || this.tcpClosed || this.socket.destroyed)
-					return false;
+				if (i > 0) await (plan.delayMs ? sleep(plan.delayMs) : nextTurn());
+				if (this.serverClose || this.tcpClosed || this.socket.destroyed) return false;
 				if (!this.socket.write(data.subarray(bounds[i], bounds[i + 1])))
 					await this.waitFor(() => this.socket.writableLength === 0 || this.tcpClosed || this.socket.destroyed, 30_000, true);
 			}
 			return true;
-		}
-		finally {
+		} finally {
 			this.#writing = false;
 			this.#answerClose();
 		}
@@ -104,8 +100,7 @@ export class FuzzConnection {
 
 	/** Our Close (once), masked as a client's must be. */
 	sendClose(code?: number): void {
-		if (this.closeSent || this.finSent || this.tcpClosed || this.socket.destroyed)
-			return;
+		if (this.closeSent || this.finSent || this.tcpClosed || this.socket.destroyed) return;
 		this.closeSent = true;
 		this.socket.write(frame(Op.CLOSE, closeBody(code)));
 	}
@@ -142,20 +137,17 @@ export class FuzzConnection {
 	#received(chunk: Buffer): void {
 		this.received += chunk.length;
 		if (!this.answer && !this.#upgraded) {
-			const all = this.#headBytes = Buffer.concat([this.#headBytes, chunk]);
+			const all = (this.#headBytes = Buffer.concat([this.#headBytes, chunk]));
 			const end = all.indexOf("\r\n\r\n");
 			if (end < 0) {
-				if (all.length > 16384)
-					this.violation ??= "HTTP answer head over 16 KiB";
+				if (all.length > 16384) this.violation ??= "HTTP answer head over 16 KiB";
 				return this.#notify();
 			}
 			this.answer = parseAnswer(all.subarray(0, end).toString("latin1"));
 			this.#headBytes = Buffer.alloc(0);
 			chunk = all.subarray(end + 4);
-			if (this.answer.status === 101)
-				this.#upgraded = true;
-			else
-				this.#answerClose();
+			if (this.answer.status === 101) this.#upgraded = true;
+			else this.#answerClose();
 		}
 		if (!this.#upgraded) {
 			this.body = Buffer.concat([this.body, chunk]);
@@ -165,23 +157,17 @@ export class FuzzConnection {
 			try {
 				for (const f of this.#reader.push(chunk)) {
 					const event = this.#assembler.accept(f);
-					if (!event)
-						continue;
-					if (event.kind === "message")
-						this.messages.push({ type: event.type, data: event.data });
-					else if (event.kind === "pong")
-						this.pongs.push(event.payload);
-					else if (event.kind === "ping")
-						this.serverPings++;
+					if (!event) continue;
+					if (event.kind === "message") this.messages.push({ type: event.type, data: event.data });
+					else if (event.kind === "pong") this.pongs.push(event.payload);
+					else if (event.kind === "ping") this.serverPings++;
 					else {
 						this.serverClose = { code: event.code, reason: event.reason };
 						this.#answerClose();
 					}
 				}
-			}
-			catch (e) {
-				if (!(e instanceof FrameViolation))
-					throw e;
+			} catch (e) {
+				if (!(e instanceof FrameViolation)) throw e;
 				this.violation = e.message;
 			}
 		}
@@ -193,12 +179,9 @@ export class FuzzConnection {
 	 * to; not while a write of ours is under way (write() calls this when it is done).
 	 */
 	#answerClose(): void {
-		if (this.#writing)
-			return;
-		if (this.serverClose)
-			this.sendClose(this.serverClose.code);
-		if (this.hangUp && (this.serverClose || (this.answer && this.answer.status !== 101)))
-			this.fin();
+		if (this.#writing) return;
+		if (this.serverClose) this.sendClose(this.serverClose.code);
+		if (this.hangUp && (this.serverClose || (this.answer && this.answer.status !== 101))) this.fin();
 	}
 
 	#notify(): void {

@@ -21,8 +21,8 @@
  * returns one expectation per combination of the decisions the case meets.
  */
 
-import { Utf8Judge, validUtf8 } from "./utf8.js";
 import { typeName } from "../conformance/messages.js";
+import { Utf8Judge, validUtf8 } from "./utf8.js";
 
 export const Op = { CONT: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 } as const;
 
@@ -76,19 +76,15 @@ const TWO_53 = 2n ** 53n;
 
 /** Close codes a Close frame may carry (7.4.1, 7.4.2); 1012-1014 are a decision. */
 function closeCodeKind(code: number): "valid" | "registered" | "invalid" {
-	if ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999))
-		return "valid";
-	if (code >= 1012 && code <= 1014)
-		return "registered";
+	if ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999)) return "valid";
+	if (code >= 1012 && code <= 1014) return "registered";
 	return "invalid";
 }
 
 function unmask(data: Buffer, key: Buffer | undefined): Buffer {
-	if (!key)
-		return Buffer.from(data);
+	if (!key) return Buffer.from(data);
 	const out = Buffer.allocUnsafe(data.length);
-	for (let i = 0; i < data.length; i++)
-		out[i] = data[i] ^ key[i & 3];
+	for (let i = 0; i < data.length; i++) out[i] = data[i] ^ key[i & 3];
 	return out;
 }
 
@@ -101,54 +97,56 @@ function simulate(stream: Buffer, decide: (flag: Flag) => boolean): WsExpectatio
 	let pos = 0;
 
 	const partial = (): Message | undefined => message && { type: message.type, data: Buffer.concat(message.pieces) };
-	const result = (close: WsExpectation["close"], end: WsExpectation["end"], why: string, closeAt?: number): WsExpectation =>
-		({ messages, pings, serverPings, partial: partial(), close, end, why, closeAt });
+	const result = (close: WsExpectation["close"], end: WsExpectation["end"], why: string, closeAt?: number): WsExpectation => ({
+		messages,
+		pings,
+		serverPings,
+		partial: partial(),
+		close,
+		end,
+		why,
+		closeAt,
+	});
 	const fail = (code: number, at: number, why: string) => result(code, "none", `${code} at byte ${at}: ${why}`);
 	const waiting = (why: string) => result("none", "fin", why);
 
 	for (;;) {
 		const start = pos;
 		const left = stream.length - pos;
-		if (left === 0)
-			return result(1000, "close", message ? "open inside a fragmented message; our close 1000 answered" : "open; our close 1000 answered");
+		if (left === 0) return result(1000, "close", message ? "open inside a fragmented message; our close 1000 answered" : "open; our close 1000 answered");
 		const b0 = stream[pos];
-		const fin = (b0 & 0x80) !== 0, rsv = (b0 >> 4) & 7, opcode = b0 & 0xF;
+		const fin = (b0 & 0x80) !== 0,
+			rsv = (b0 >> 4) & 7,
+			opcode = b0 & 0xf;
 		const control = opcode >= 8;
 		// What the first byte already shows.
 		const errors: string[] = [];
-		if (rsv)
-			errors.push(`reserved bits ${rsv}`);
-		if ((opcode >= 3 && opcode <= 7) || opcode >= 0xB)
-			errors.push(`reserved opcode ${opcode}`);
-		if (control && opcode <= 0xA && !fin)
-			errors.push("fragmented control frame");
-		if (opcode === Op.CONT && !message)
-			errors.push("continuation without a message");
-		if ((opcode === Op.TEXT || opcode === Op.BINARY) && message)
-			errors.push("new message inside a fragmented one");
+		if (rsv) errors.push(`reserved bits ${rsv}`);
+		if ((opcode >= 3 && opcode <= 7) || opcode >= 0xb) errors.push(`reserved opcode ${opcode}`);
+		if (control && opcode <= 0xa && !fin) errors.push("fragmented control frame");
+		if (opcode === Op.CONT && !message) errors.push("continuation without a message");
+		if ((opcode === Op.TEXT || opcode === Op.BINARY) && message) errors.push("new message inside a fragmented one");
 		if (left < 2)
-			return errors.length && decide("incompleteHeaderError") ? fail(1002, start, `${errors[0]} (header incomplete)`) : waiting("input ends inside a frame header");
+			return errors.length && decide("incompleteHeaderError")
+				? fail(1002, start, `${errors[0]} (header incomplete)`)
+				: waiting("input ends inside a frame header");
 		const b1 = stream[pos + 1];
-		const masked = (b1 & 0x80) !== 0, length7 = b1 & 0x7F;
+		const masked = (b1 & 0x80) !== 0,
+			length7 = b1 & 0x7f;
 		const extra = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
 		const headerSize = 2 + extra + (masked ? 4 : 0);
-		if (!masked)
-			errors.push("unmasked frame from a client");
+		if (!masked) errors.push("unmasked frame from a client");
 		// A control frame's length: over 125, or a non-minimal form of <= 125 (a decision), or not known yet.
 		let nonMinimalControl = false;
 		if (control && length7 > 125) {
-			if (left < 2 + extra)
-				errors.push("control frame length in the 16/64-bit form");
+			if (left < 2 + extra) errors.push("control frame length in the 16/64-bit form");
 			else {
 				const value = extra === 2 ? BigInt(stream.readUInt16BE(pos + 2)) : stream.readBigUInt64BE(pos + 2);
-				if (value > 125n)
-					errors.push(`control frame of ${value} bytes (over 125)`);
-				else
-					nonMinimalControl = true;
+				if (value > 125n) errors.push(`control frame of ${value} bytes (over 125)`);
+				else nonMinimalControl = true;
 			}
 		}
-		if (length7 === 127 && left >= 3 && stream[pos + 2] & 0x80)
-			errors.push("64-bit length with the top bit set");
+		if (length7 === 127 && left >= 3 && stream[pos + 2] & 0x80) errors.push("64-bit length with the top bit set");
 		if (left < headerSize) {
 			if ((errors.length || nonMinimalControl) && decide("incompleteHeaderError"))
 				return fail(1002, start, `${errors[0] ?? "non-minimal control frame length"} (header incomplete)`);
@@ -156,18 +154,16 @@ function simulate(stream: Buffer, decide: (flag: Flag) => boolean): WsExpectatio
 		}
 		// The header is whole: its errors are certain.
 		const first = errors.find(e => e !== "continuation without a message" && e !== "new message inside a fragmented one");
-		if (first)
-			return fail(1002, start, first);
-		let length = length7 === 126 ? BigInt(stream.readUInt16BE(pos + 2)) : length7 === 127 ? stream.readBigUInt64BE(pos + 2) : BigInt(length7);
-		if (nonMinimalControl && !decide("controlNonMinimal"))
-			return fail(1002, start, `control frame length ${length} in the ${extra === 2 ? 16 : 64}-bit form`);
+		if (first) return fail(1002, start, first);
+		const length = length7 === 126 ? BigInt(stream.readUInt16BE(pos + 2)) : length7 === 127 ? stream.readBigUInt64BE(pos + 2) : BigInt(length7);
+		if (nonMinimalControl && !decide("controlNonMinimal")) return fail(1002, start, `control frame length ${length} in the ${extra === 2 ? 16 : 64}-bit form`);
 		let endless = false;
 		if (length >= TWO_53) {
-			if (!decide("hugeLength"))
-				return fail(1009, start, `declared length ${length} (2^53 or more)`);
+			if (!decide("hugeLength")) return fail(1009, start, `declared length ${length} (2^53 or more)`);
 			endless = true;
 		}
-		if (errors.length)		// continuation rules, judged once the header is whole
+		if (errors.length)
+			// continuation rules, judged once the header is whole
 			return fail(1002, start, errors[0]);
 		const key = masked ? stream.subarray(pos + 2 + extra, pos + headerSize) : undefined;
 		pos += headerSize;
@@ -176,33 +172,28 @@ function simulate(stream: Buffer, decide: (flag: Flag) => boolean): WsExpectatio
 		const whole = !endless && BigInt(available) === length;
 
 		if (control) {
-			if (!whole)
-				return waiting(`input ends inside a ${opcode === Op.PING ? "ping" : opcode === Op.PONG ? "pong" : "close"} frame`);
+			if (!whole) return waiting(`input ends inside a ${opcode === Op.PING ? "ping" : opcode === Op.PONG ? "pong" : "close"} frame`);
 			pos += available;
-			if (opcode === Op.PING)
-				pings.push(payload);
+			if (opcode === Op.PING) pings.push(payload);
 			else if (opcode === Op.CLOSE) {
-				if (payload.length === 0)
-					return result([1000, null], "none", "our empty close answered (1000 or empty)", start);
-				if (payload.length === 1)
-					return fail(1002, start, "close payload of 1 byte");
+				if (payload.length === 0) return result([1000, null], "none", "our empty close answered (1000 or empty)", start);
+				if (payload.length === 1) return fail(1002, start, "close payload of 1 byte");
 				const code = payload.readUInt16BE(0);
 				const kind = closeCodeKind(code);
 				const codeBad = kind === "invalid" || (kind === "registered" && decide("closeRegistered"));
 				const reasonBad = !validUtf8(payload.subarray(2));
 				if (codeBad && reasonBad)
-					return decide("closeBothInvalid") ? fail(1007, start, `close ${code} with a reason that is not UTF-8`) : fail(1002, start, `invalid close code ${code} (reason not UTF-8 either)`);
-				if (codeBad)
-					return fail(1002, start, `invalid close code ${code}`);
-				if (reasonBad)
-					return fail(1007, start, "close reason is not UTF-8");
+					return decide("closeBothInvalid")
+						? fail(1007, start, `close ${code} with a reason that is not UTF-8`)
+						: fail(1002, start, `invalid close code ${code} (reason not UTF-8 either)`);
+				if (codeBad) return fail(1002, start, `invalid close code ${code}`);
+				if (reasonBad) return fail(1007, start, "close reason is not UTF-8");
 				return result(code, "none", `our close ${code} answered`, start);
 			}
 			continue;
 		}
 
-		if (opcode !== Op.CONT)
-			message = { type: opcode, pieces: [], utf8: new Utf8Judge() };
+		if (opcode !== Op.CONT) message = { type: opcode, pieces: [], utf8: new Utf8Judge() };
 		const current = message!;
 		if (current.type === Op.TEXT) {
 			const bad = current.utf8.feed(payload);
@@ -215,16 +206,13 @@ function simulate(stream: Buffer, decide: (flag: Flag) => boolean): WsExpectatio
 		pos += available;
 		if (!whole)
 			return waiting(endless ? `declared length ${length}: the server streams and waits` : `input ends inside a data frame (${available} of ${length} bytes)`);
-		if (!fin)
-			continue;
-		if (current.type === Op.TEXT && !current.utf8.complete)
-			return fail(1007, pos, "text message ends inside a UTF-8 sequence");
+		if (!fin) continue;
+		if (current.type === Op.TEXT && !current.utf8.complete) return fail(1007, pos, "text message ends inside a UTF-8 sequence");
 		const data = Buffer.concat(current.pieces);
 		messages.push({ type: current.type, data });
-		if (current.type === Op.TEXT && data.toString("latin1") === "Ping")
-			serverPings++;
+		if (current.type === Op.TEXT && data.toString("latin1") === "Ping") serverPings++;
 		if (current.type === Op.TEXT && data.toString("latin1") === "Trigger async")
-			throw new Error("the oracle does not model \"Trigger async\" (its reply comes from a timer): generators must not send it");
+			throw new Error('the oracle does not model "Trigger async" (its reply comes from a timer): generators must not send it');
 		message = undefined;
 	}
 }
@@ -250,8 +238,7 @@ export function expectWs(stream: Buffer): WsExpectation[] {
 		}
 		fresh.forEach((flag, i) => {
 			const next = new Map(fixed);
-			for (const earlier of fresh.slice(0, i))
-				next.set(earlier, false);
+			for (const earlier of fresh.slice(0, i)) next.set(earlier, false);
 			next.set(flag, true);
 			explore(next);
 		});
@@ -261,8 +248,14 @@ export function expectWs(stream: Buffer): WsExpectation[] {
 }
 
 function expectationKey(e: WsExpectation): string {
-	return JSON.stringify([e.messages.map(m => [m.type, m.data.toString("hex")]), e.pings.map(p => p.toString("hex")), e.serverPings,
-		e.partial && [e.partial.type, e.partial.data.toString("hex")], e.close, e.end]);
+	return JSON.stringify([
+		e.messages.map(m => [m.type, m.data.toString("hex")]),
+		e.pings.map(p => p.toString("hex")),
+		e.serverPings,
+		e.partial && [e.partial.type, e.partial.data.toString("hex")],
+		e.close,
+		e.end,
+	]);
 }
 
 /** One line for an expectation: "2 echoes, 1 pong, close 1002 (1002 at byte 57: unmasked frame)". */
@@ -270,13 +263,10 @@ export function describeExpectation(e: WsExpectation): string {
 	const parts: string[] = [];
 	if (e.messages.length)
 		parts.push(e.messages.length === 1 ? `echo ${typeName(e.messages[0].type)} ${e.messages[0].data.length} B` : `${e.messages.length} echoes`);
-	if (e.pings.length)
-		parts.push(`pong for ping #${e.pings.length}`);
-	if (e.serverPings)
-		parts.push(`${e.serverPings} server ping${e.serverPings > 1 ? "s" : ""}`);
-	if (e.partial)
-		parts.push(`partial ${typeName(e.partial.type)} <= ${e.partial.data.length} B`);
-	const codes = (c: number | null) => c === null ? "empty" : String(c);
+	if (e.pings.length) parts.push(`pong for ping #${e.pings.length}`);
+	if (e.serverPings) parts.push(`${e.serverPings} server ping${e.serverPings > 1 ? "s" : ""}`);
+	if (e.partial) parts.push(`partial ${typeName(e.partial.type)} <= ${e.partial.data.length} B`);
+	const codes = (c: number | null) => (c === null ? "empty" : String(c));
 	parts.push(e.close === "none" ? "no close, TCP closed after our FIN" : `close ${Array.isArray(e.close) ? e.close.map(codes).join("|") : codes(e.close)}`);
 	return `${parts.join(", ")} (${e.why})`;
 }

@@ -16,7 +16,10 @@ export class UsageError extends Error {}
 
 /** A failure the user can act on (a port taken, a tool missing): the CLI prints the message alone on stderr and exits with `code`. */
 export class CommandFailure extends Error {
-	constructor(message: string, readonly code = 1) {
+	constructor(
+		message: string,
+		readonly code = 1,
+	) {
 		super(message);
 	}
 }
@@ -27,8 +30,7 @@ export function editDistance(a: string, b: string): number {
 	for (let i = 1; i <= a.length; i++) {
 		for (let j = 1; j <= b.length; j++) {
 			d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-			if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-				d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+			if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
 		}
 	}
 	return d[a.length][b.length];
@@ -63,24 +65,21 @@ export function unknownArgument(arg: string, flags: Iterable<string>): UsageErro
 
 /** A flag given a value it cannot take: names both, and what it takes. */
 export function badValue(flag: string, value: string | undefined, takes: string, candidates?: Iterable<string>): UsageError {
-	if (value === undefined || value === "")
-		return new UsageError(`${flag} needs a value: it ${takes}`);
+	if (value === undefined || value === "") return new UsageError(`${flag} needs a value: it ${takes}`);
 	return new UsageError(`${flag} ${takes}, not "${value}"${candidates ? didYouMean(value, candidates) : ""}`);
 }
 
 /** A flag's value as a port number, 0..65535. */
 export function portValue(flag: string, value: string | undefined): number {
 	const port = /^\d+$/.test(value ?? "") ? Number(value) : NaN;
-	if (!(port >= 0 && port <= 65535))
-		throw badValue(flag, value, "takes a port number 0..65535");
+	if (!(port >= 0 && port <= 65535)) throw badValue(flag, value, "takes a port number 0..65535");
 	return port;
 }
 
 /** A flag's value as a number of seconds (more than 0). */
 export function secondsValue(flag: string, value: string | undefined): number {
 	const seconds = Number(value);
-	if (value === undefined || !(seconds > 0))
-		throw badValue(flag, value, "takes a number of seconds");
+	if (value === undefined || !(seconds > 0)) throw badValue(flag, value, "takes a number of seconds");
 	return seconds;
 }
 
@@ -100,8 +99,14 @@ export interface Help {
  * that takes them (cli.ts fleetCommands).
  */
 export const fleetOptions: Help["options"] = [
-	["--device a,b,c", "several devices (addresses or mDNS names, comma-separated): each judged in a\nprocess of its own, one table with a row per device (--json: one JSON document);\nexit 1 if any failed"],
-	["--devices FILE", "the devices of a file, one a line: \"host [key=value …]\" (the config it was flashed\nwith); --devices discover: every device that answers host-harness discover"],
+	[
+		"--device a,b,c",
+		"several devices (addresses or mDNS names, comma-separated): each judged in a\nprocess of its own, one table with a row per device (--json: one JSON document);\nexit 1 if any failed",
+	],
+	[
+		"--devices FILE",
+		'the devices of a file, one a line: "host [key=value …]" (the config it was flashed\nwith); --devices discover: every device that answers host-harness discover',
+	],
 	["--parallel N", "with several devices: how many run at once (default 4)"],
 	["--report FILE.html", "with several devices: a page with a row per device, linking each device's own report"],
 ];
@@ -135,21 +140,22 @@ ${help.examples.map(e => `  ${e}`).join("\n")}
  * key it does (the device would ignore it and use a default); a value the
  * schema refuses is an argument error with the schema's own message.
  */
-export function checkedConfig(pairs: readonly string[], platform = "lin", warn: (line: string) => void = line => process.stderr.write(`${line}\n`)): Record<string, string> {
+export function checkedConfig(
+	pairs: readonly string[],
+	platform = "lin",
+	warn: (line: string) => void = line => process.stderr.write(`${line}\n`),
+): Record<string, string> {
 	const config: Record<string, string> = {};
 	for (const pair of pairs) {
 		const eq = pair.indexOf("=");
-		if (eq <= 0)
-			throw badValue("--config", pair, "takes key=value");
+		if (eq <= 0) throw badValue("--config", pair, "takes key=value");
 		config[pair.slice(0, eq)] = pair.slice(eq + 1);
 	}
 	for (const key of Object.keys(config)) {
-		if (!(key in schema))
-			warn(`warning: --config ${key}: no such config key${didYouMean(key, Object.keys(schema))}; the device ignores it`);
+		if (!(key in schema)) warn(`warning: --config ${key}: no such config key${didYouMean(key, Object.keys(schema))}; the device ignores it`);
 	}
 	const { problems } = readConfig(manifestConfig(platform, config), parseWebSocketUri);
 	const problem = problems[0];
-	if (problem)
-		throw new UsageError(`--config ${problem.key}${problem.key in config ? `=${config[problem.key]}` : ""}: ${problem.message}`);
+	if (problem) throw new UsageError(`--config ${problem.key}${problem.key in config ? `=${config[problem.key]}` : ""}: ${problem.message}`);
 	return config;
 }

@@ -22,7 +22,7 @@ export interface Command {
 	parse?: ArgumentParser;
 	/** Workloads or actions with a help and a parser of their own (bench memory, bench xs): the same holds for each. */
 	subcommands?: Readonly<Record<string, { usage: string; parse: ArgumentParser }>>;
-	run(args: string[]): Promise<number | void>;
+	run(args: string[]): Promise<number | undefined>;
 }
 
 const commands: Record<string, Command> = {};
@@ -65,8 +65,7 @@ export function argumentsOr<T>(parse: (argv: string[]) => T | "help", argv: stri
 	let args: T | "help";
 	try {
 		args = parse(argv);
-	}
-	catch (e) {
+	} catch (e) {
 		return usageError((e as Error).message, usage);
 	}
 	if (args === "help") {
@@ -75,4 +74,3 @@ export function argumentsOr<T>(parse: (argv: string[]) => T | "help", argv: stri
 	}
 	return args;
 }
-

@@ -10,7 +10,7 @@
  */
 
 import * as dgram from "node:dgram";
-import { RecordType, addressData, readMessage, writeMessage } from "../../mdns/message.js";
+import { addressData, RecordType, readMessage, writeMessage } from "../../mdns/message.js";
 
 /** RFC 1035 4.1.1: "Name Error", the name does not exist. */
 const nameError = 3;
@@ -48,21 +48,19 @@ export class DnsServer {
 		let query;
 		try {
 			query = readMessage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
-		}
-		catch {
+		} catch {
 			return;
 		}
 		const [question] = query.questions;
-		if (query.response || !question)
-			return;
+		if (query.response || !question) return;
 		const address = this.#names.get(question.name.replace(/\.$/, "").toLowerCase());
-		const answers = address && (question.type === RecordType.A || question.type === RecordType.ANY)
-			? [{ name: question.name, type: RecordType.A, ttl: 60, data: addressData(address) }]
-			: [];
+		const answers =
+			address && (question.type === RecordType.A || question.type === RecordType.ANY)
+				? [{ name: question.name, type: RecordType.A, ttl: 60, data: addressData(address) }]
+				: [];
 		const reply = writeMessage({ id: query.id, response: true, questions: [{ ...question, unicast: false }], answers });
-		reply[2] |= bytes[2] & 0x01;		// RD copied from the query (RFC 1035 4.1.1)
-		if (!address)
-			reply[3] = (reply[3] & 0xf0) | nameError;
+		reply[2] |= bytes[2] & 0x01; // RD copied from the query (RFC 1035 4.1.1)
+		if (!address) reply[3] = (reply[3] & 0xf0) | nameError;
 		this.#socket.send(reply, from.port, from.address);
 	}
 

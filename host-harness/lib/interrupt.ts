@@ -17,8 +17,7 @@ export interface Interrupt {
 export function onInterrupt(command: string, says: string, onFirst?: () => void): Interrupt {
 	const controller = new AbortController();
 	const handler = () => {
-		if (controller.signal.aborted)
-			process.exit(130);
+		if (controller.signal.aborted) process.exit(130);
 		process.stderr.write(`\n${command}: interrupted: ${says} (Ctrl-C again to quit now)\n`);
 		controller.abort();
 		onFirst?.();

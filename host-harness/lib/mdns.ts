@@ -10,8 +10,8 @@
 
 import * as dgram from "node:dgram";
 import * as os from "node:os";
+import { type Message, nameIn, RecordType, type ResourceRecord, readMessage, readText, sameName, writeMessage } from "../../mdns/message.js";
 import { CommandFailure } from "./arguments.js";
-import { RecordType, nameIn, readMessage, readText, sameName, writeMessage, type Message, type ResourceRecord } from "../../mdns/message.js";
 
 const group = "224.0.0.251";
 const port = 5353;
@@ -23,8 +23,7 @@ export function isMdnsName(host: string): boolean {
 
 /** The addresses to ask from: every IPv4 interface that is up and not loopback, or the one given. */
 function interfaceAddresses(only?: string): string[] {
-	if (only)
-		return [only];
+	if (only) return [only];
 	return Object.values(os.networkInterfaces()).flatMap(list => (list ?? []).filter(i => i.family === "IPv4" && !i.internal).map(i => i.address));
 }
 
@@ -48,8 +47,10 @@ export async function query(name: string, type: number, options: QueryOptions = 
 	const answers: { message: Message; bytes: Uint8Array; from: string }[] = [];
 	const sockets: dgram.Socket[] = [];
 	let done: () => void = () => {};
-	const finished = new Promise<void>(resolve => { done = resolve; });
-	const request = writeMessage({ id: (Math.random() * 0xFFFF) | 0, response: false, questions: [{ name, type, unicast: false }] });
+	const finished = new Promise<void>(resolve => {
+		done = resolve;
+	});
+	const request = writeMessage({ id: (Math.random() * 0xffff) | 0, response: false, questions: [{ name, type, unicast: false }] });
 	for (const address of interfaceAddresses(options.interfaceAddress)) {
 		const socket = dgram.createSocket({ type: "udp4" });
 		sockets.push(socket);
@@ -58,13 +59,10 @@ export async function query(name: string, type: number, options: QueryOptions = 
 			const bytes = new Uint8Array(data);
 			try {
 				const message = readMessage(bytes);
-				if (!message.response)
-					return;
+				if (!message.response) return;
 				answers.push({ message, bytes, from: from.address });
-				if (options.enough?.(message, bytes))
-					done();
-			}
-			catch {
+				if (options.enough?.(message, bytes)) done();
+			} catch {
 				// not DNS: ignored, as a resolver does
 			}
 		});
@@ -72,14 +70,12 @@ export async function query(name: string, type: number, options: QueryOptions = 
 		try {
 			socket.setMulticastInterface(address);
 			socket.setMulticastTTL(255);
-		}
-		catch {
+		} catch {
 			// an interface that cannot multicast
 		}
 	}
 	const ask = () => {
-		for (const socket of sockets)
-			socket.send(request, port, group, () => {});		// an interface that cannot send: its error event, ignored
+		for (const socket of sockets) socket.send(request, port, group, () => {}); // an interface that cannot send: its error event, ignored
 	};
 	ask();
 	let interval = 1000;
@@ -94,8 +90,7 @@ export async function query(name: string, type: number, options: QueryOptions = 
 	await finished;
 	clearTimeout(timer);
 	clearTimeout(again);
-	for (const socket of sockets)
-		socket.close();
+	for (const socket of sockets) socket.close();
 	return answers;
 }
 
@@ -114,8 +109,7 @@ export async function resolveMdns(name: string, options: Omit<QueryOptions, "eno
 	const answers = await query(host, RecordType.A, { ...options, timeoutMs: options.timeoutMs ?? 3000, enough: isAnswer });
 	for (const { message } of answers) {
 		const record = records(message).find(r => r.type === RecordType.A && sameName(r.name, host));
-		if (record)
-			return addressOf(record);
+		if (record) return addressOf(record);
 	}
 	return undefined;
 }
@@ -161,24 +155,23 @@ export async function browse(type = "_xs-netkit._tcp", options: Omit<QueryOption
 
 /** A device named by address or by mDNS name: its address. Throws an Error saying what did not answer. */
 export async function deviceAddress(host: string, options: Omit<QueryOptions, "enough"> = {}): Promise<string> {
-	if (!isMdnsName(host))
-		return host;
+	if (!isMdnsName(host)) return host;
 	const address = await resolveMdns(host, options);
 	if (!address)
-		throw new Error(`${host}: no answer to an mDNS query within ${options.timeoutMs ?? 3000} ms on ${interfaceAddresses(options.interfaceAddress).join(", ") || "no interface"} (is the device on this LAN, with mdns on?)`);
+		throw new Error(
+			`${host}: no answer to an mDNS query within ${options.timeoutMs ?? 3000} ms on ${interfaceAddresses(options.interfaceAddress).join(", ") || "no interface"} (is the device on this LAN, with mdns on?)`,
+		);
 	return address;
 }
 
 /** For a command's --device: the address of a board named by address or mDNS name, said on stderr when resolved; a failure is the command's one-line error. */
 export async function boardAddress(device: string): Promise<string> {
-	if (!isMdnsName(device))
-		return device;
+	if (!isMdnsName(device)) return device;
 	try {
 		const address = await deviceAddress(device);
 		process.stderr.write(`${device} is ${address} (mDNS)\n`);
 		return address;
-	}
-	catch (e) {
+	} catch (e) {
 		throw new CommandFailure((e as Error).message);
 	}
 }

@@ -10,8 +10,8 @@
  */
 
 import { spawn } from "node:child_process";
-import { trackPid, untrackPid } from "./pids.js";
 import type { LanLink } from "./netns.js";
+import { trackPid, untrackPid } from "./pids.js";
 
 export interface NetnsRelay {
 	/** The port on the namespace's 127.0.0.1. */
@@ -54,11 +54,12 @@ export function startNetnsRelay(link: LanLink, socketPath: string, timeoutMs = 1
 			void stop();
 			reject(new Error(`the relay in ${link.ns} did not start within ${timeoutMs} ms: ${errors.trim()}`));
 		}, timeoutMs);
-		child.stderr.on("data", (chunk: Buffer) => { errors += chunk.toString(); });
+		child.stderr.on("data", (chunk: Buffer) => {
+			errors += chunk.toString();
+		});
 		child.stdout.on("data", (chunk: Buffer) => {
 			text += chunk.toString();
-			if (!text.includes("\n"))
-				return;
+			if (!text.includes("\n")) return;
 			clearTimeout(timer);
 			resolve({ port: Number(text.trim()), stop });
 		});

@@ -45,29 +45,23 @@ export interface LanLink {
 
 function ip(args: string[], allowFail = false): string {
 	const result = spawnSync("ip", args, { encoding: "utf8" });
-	if (result.status !== 0 && !allowFail)
-		throw new Error(`ip ${args.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
+	if (result.status !== 0 && !allowFail) throw new Error(`ip ${args.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
 	return result.stdout;
 }
 
 function tc(args: string[], allowFail = false): void {
 	const result = spawnSync("tc", args, { encoding: "utf8" });
-	if (result.status !== 0 && !allowFail)
-		throw new Error(`tc ${args.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
+	if (result.status !== 0 && !allowFail) throw new Error(`tc ${args.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
 }
 
 /** Why namespaces cannot be made here, or undefined when they can. */
 export function whyNoNamespaces(): string | undefined {
-	if (process.platform !== "linux")
-		return "network namespaces are a Linux feature";
-	if (process.getuid?.() !== 0)
-		return "making network namespaces needs root (CI runs as root)";
-	if (!which("ip"))
-		return "the ip command is missing (apt-get install iproute2)";
+	if (process.platform !== "linux") return "network namespaces are a Linux feature";
+	if (process.getuid?.() !== 0) return "making network namespaces needs root (CI runs as root)";
+	if (!which("ip")) return "the ip command is missing (apt-get install iproute2)";
 	const probe = `xsnk-probe-${process.pid}`;
 	const made = spawnSync("ip", ["netns", "add", probe], { encoding: "utf8" });
-	if (made.status !== 0)
-		return `ip netns add failed: ${(made.stderr || "").trim()}`;
+	if (made.status !== 0) return `ip netns add failed: ${(made.stderr || "").trim()}`;
 	ip(["netns", "del", probe], true);
 	return undefined;
 }
@@ -92,15 +86,12 @@ let hooked = false;
 const liveSegments = new Set<{ remove(): void }>();
 
 function removeAll(): void {
-	for (const segment of [...liveSegments])
-		segment.remove();
-	for (const link of [...live])
-		link.remove();
+	for (const segment of [...liveSegments]) segment.remove();
+	for (const link of [...live]) link.remove();
 }
 
 function hookExit(): void {
-	if (hooked)
-		return;
+	if (hooked) return;
 	hooked = true;
 	process.once("exit", removeAll);
 	for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -116,8 +107,7 @@ let serial = 0;
 /** Make a namespace and a veth pair with a fresh /30 of 198.18.0.0/15. */
 export function createLink(): LanLink {
 	const why = whyNoNamespaces();
-	if (why)
-		throw new Error(why);
+	if (why) throw new Error(why);
 	hookExit();
 	const id = `${process.pid % 100000}${String.fromCharCode(97 + (serial++ % 26))}`;
 	const ns = `xsnk-${id}`;
@@ -126,14 +116,18 @@ export function createLink(): LanLink {
 	const used = blocksInUse();
 	let block: number;
 	do
-		block = 1 + randomInt((1 << 17) / 4 - 2);		// 198.18.0.0/15 has 32768 /30 blocks; skip the first and last
+		block = 1 + randomInt((1 << 17) / 4 - 2); // 198.18.0.0/15 has 32768 /30 blocks; skip the first and last
 	while (used.has(block));
 	const hostAddress = address(block, 1);
 	const deviceAddress = address(block, 2);
 	const inside = (args: string[]) => ip(["netns", "exec", ns, "ip", ...args]);
 	let removed = false;
 	const link: LanLink = {
-		ns, hostIf, deviceIf, hostAddress, deviceAddress,
+		ns,
+		hostIf,
+		deviceIf,
+		hostAddress,
+		deviceAddress,
 		exec: ["ip", "netns", "exec", ns],
 		down() {
 			ip(["link", "set", hostIf, "down"]);
@@ -151,8 +145,7 @@ export function createLink(): LanLink {
 			tc(["-n", ns, "qdisc", "del", "dev", deviceIf, "root"], true);
 		},
 		remove() {
-			if (removed)
-				return;
+			if (removed) return;
 			removed = true;
 			live.delete(link);
 			ip(["link", "del", hostIf], true);
@@ -162,8 +155,7 @@ export function createLink(): LanLink {
 	live.add(link);
 	try {
 		// Before any link exists: a downed link's /30 route goes, and this keeps its traffic here.
-		if (!/blackhole 198\.18\.0\.0\/15/.test(ip(["route", "show", "type", "blackhole"], true)))
-			ip(["route", "add", "blackhole", "198.18.0.0/15"], true);
+		if (!/blackhole 198\.18\.0\.0\/15/.test(ip(["route", "show", "type", "blackhole"], true))) ip(["route", "add", "blackhole", "198.18.0.0/15"], true);
 		ip(["netns", "add", ns]);
 		ip(["link", "add", hostIf, "type", "veth", "peer", "name", deviceIf]);
 		ip(["link", "set", deviceIf, "netns", ns]);
@@ -172,8 +164,7 @@ export function createLink(): LanLink {
 		inside(["addr", "add", `${deviceAddress}/30`, "dev", deviceIf]);
 		inside(["link", "set", deviceIf, "up"]);
 		inside(["link", "set", "lo", "up"]);
-	}
-	catch (e) {
+	} catch (e) {
 		link.remove();
 		throw e;
 	}
@@ -199,8 +190,7 @@ export function joinSegment(links: readonly LanLink[]): LanSegment {
 	const segment: LanSegment = {
 		bridge,
 		remove() {
-			if (removed)
-				return;
+			if (removed) return;
 			removed = true;
 			liveSegments.delete(segment);
 			ip(["link", "del", bridge], true);
@@ -214,8 +204,7 @@ export function joinSegment(links: readonly LanLink[]): LanSegment {
 			ip(["link", "set", link.hostIf, "master", bridge]);
 			ip(["addr", "add", `${link.hostAddress}/30`, "dev", bridge]);
 		}
-	}
-	catch (e) {
+	} catch (e) {
 		segment.remove();
 		throw e;
 	}

@@ -19,8 +19,7 @@ function live(): Set<number> {
 			for (const pid of all) {
 				try {
 					process.kill(pid, "SIGKILL");
-				}
-				catch {
+				} catch {
 					// already gone
 				}
 			}
@@ -30,11 +29,9 @@ function live(): Set<number> {
 }
 
 export function trackPid(pid: number | undefined): void {
-	if (pid)
-		live().add(pid);
+	if (pid) live().add(pid);
 }
 
 export function untrackPid(pid: number | undefined): void {
-	if (pid)
-		live().delete(pid);
+	if (pid) live().delete(pid);
 }

@@ -10,16 +10,18 @@ export function residentBytes(pid: number): number | undefined {
 		const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
 		const match = /VmRSS:\s+(\d+) kB/.exec(status);
 		return match ? Number(match[1]) * 1024 : undefined;
-	}
-	catch {
+	} catch {
 		return undefined;
 	}
 }
 
 /** Sample a process's resident memory every intervalMs while work runs; resolves with the work's result and the peak growth. */
-export async function measureGrowth<T>(pid: number | undefined, work: () => Promise<T>, intervalMs = 50): Promise<{ result: T; baseline?: number; peak?: number; growth?: number }> {
-	if (!pid)
-		return { result: await work() };
+export async function measureGrowth<T>(
+	pid: number | undefined,
+	work: () => Promise<T>,
+	intervalMs = 50,
+): Promise<{ result: T; baseline?: number; peak?: number; growth?: number }> {
+	if (!pid) return { result: await work() };
 	const baseline = residentBytes(pid);
 	let peak = baseline ?? 0;
 	const timer = setInterval(() => {
@@ -29,8 +31,7 @@ export async function measureGrowth<T>(pid: number | undefined, work: () => Prom
 		const result = await work();
 		peak = Math.max(peak, residentBytes(pid) ?? 0);
 		return { result, baseline, peak, growth: baseline === undefined ? undefined : peak - baseline };
-	}
-	finally {
+	} finally {
 		clearInterval(timer);
 	}
 }

@@ -14,8 +14,7 @@ export const projectRoot = (() => {
 	let dir = path.dirname(fileURLToPath(import.meta.url));
 	while (!fs.existsSync(path.join(dir, "manifest.json")) || !fs.existsSync(path.join(dir, "package.json"))) {
 		const parent = path.dirname(dir);
-		if (parent === dir)
-			throw new Error("cannot find the project root (manifest.json beside package.json)");
+		if (parent === dir) throw new Error("cannot find the project root (manifest.json beside package.json)");
 		dir = parent;
 	}
 	return dir;
@@ -30,18 +29,15 @@ interface Manifest {
 }
 
 function readManifest(file: string, platform: string, into: DeviceConfig, seen: Set<string>): void {
-	if (seen.has(file))
-		return;
+	if (seen.has(file)) return;
 	seen.add(file);
 	const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
 	const section = manifest.platforms?.[platform];
 	const includes = [manifest.include ?? [], section?.include ?? []].flat();
 	for (const include of includes) {
 		// The kit's own manifests, relative or through $(XSNETKIT); the SDK's carry no config of ours.
-		if (include.startsWith("."))
-			readManifest(path.resolve(path.dirname(file), include), platform, into, seen);
-		else if (include.startsWith("$(XSNETKIT)/"))
-			readManifest(path.join(projectRoot, include.slice("$(XSNETKIT)/".length)), platform, into, seen);
+		if (include.startsWith(".")) readManifest(path.resolve(path.dirname(file), include), platform, into, seen);
+		else if (include.startsWith("$(XSNETKIT)/")) readManifest(path.join(projectRoot, include.slice("$(XSNETKIT)/".length)), platform, into, seen);
 	}
 	Object.assign(into, manifest.config ?? {}, section?.config ?? {});
 }
@@ -62,8 +58,7 @@ export function parseConfigArgs(args: readonly string[]): Record<string, string>
 	const out: Record<string, string> = {};
 	for (const arg of args) {
 		const eq = arg.indexOf("=");
-		if (eq <= 0)
-			throw new Error(`config "${arg}" is not key=value`);
+		if (eq <= 0) throw new Error(`config "${arg}" is not key=value`);
 		out[arg.slice(0, eq)] = arg.slice(eq + 1);
 	}
 	return out;

@@ -22,8 +22,7 @@ export type SdkLookup = { sdk: Sdk } | { missing: string };
 export function findSdk(env: NodeJS.ProcessEnv = process.env): SdkLookup {
 	const root = env.MODDABLE || path.join(os.homedir(), "Projects", "moddable");
 	const from = env.MODDABLE ? "$MODDABLE" : "~/Projects/moddable ($MODDABLE is unset)";
-	if (!fs.existsSync(root))
-		return { missing: `no Moddable SDK at ${root} (${from})` };
+	if (!fs.existsSync(root)) return { missing: `no Moddable SDK at ${root} (${from})` };
 	const bin = path.join(root, "build", "bin", "lin", "release");
 	const mcconfig = path.join(bin, "mcconfig");
 	const mcsim = path.join(bin, "mcsim");
@@ -50,8 +49,7 @@ export function which(command: string, env: NodeJS.ProcessEnv = process.env): st
 		try {
 			fs.accessSync(candidate, fs.constants.X_OK);
 			return candidate;
-		}
-		catch {
+		} catch {
 			// not here
 		}
 	}
@@ -65,6 +63,5 @@ export function which(command: string, env: NodeJS.ProcessEnv = process.env): st
  */
 export function prepareSdkSockets(sdk: Sdk, projectRoot: string): void {
 	const result = spawnSync(path.join(projectRoot, "lwip", "sdk-sockets.sh"), [], { env: { ...process.env, MODDABLE: sdk.root }, encoding: "utf8" });
-	if (result.status !== 0)
-		throw new Error((result.stderr || result.error?.message || `lwip/sdk-sockets.sh exited ${result.status}`).trim());
+	if (result.status !== 0) throw new Error((result.stderr || result.error?.message || `lwip/sdk-sockets.sh exited ${result.status}`).trim());
 }

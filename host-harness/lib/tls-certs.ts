@@ -16,10 +16,10 @@
  */
 
 import { execFileSync } from "node:child_process";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { X509Certificate, createPrivateKey } from "node:crypto";
 
 export interface ServerCredentials {
 	/** PEM private key. */
@@ -62,8 +62,7 @@ export function opensslMissing(): string | undefined {
 	try {
 		execFileSync("openssl", ["version"], { stdio: "ignore" });
 		return undefined;
-	}
-	catch {
+	} catch {
 		return "the openssl command is not installed (Debian: apt-get install openssl)";
 	}
 }
@@ -71,8 +70,7 @@ export function opensslMissing(): string | undefined {
 function openssl(dir: string, args: string[]): void {
 	try {
 		execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-	}
-	catch (e) {
+	} catch (e) {
 		const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim() ?? "";
 		throw new Error(`openssl ${args[0]} failed: ${stderr || (e as Error).message}`);
 	}
@@ -99,8 +97,7 @@ commonName = supplied
 
 export function makeTestPki(options: PkiOptions = {}): TestPki {
 	const missing = opensslMissing();
-	if (missing)
-		throw new Error(missing);
+	if (missing) throw new Error(missing);
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-pki-"));
 	try {
 		const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
@@ -109,9 +106,27 @@ export function makeTestPki(options: PkiOptions = {}): TestPki {
 		write("index.txt", "");
 		write("serial.txt", "1000\n");
 
-		const makeCa = (name: string, subject: string) => openssl(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
-			"-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "30", "-subj", subject,
-			"-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+		const makeCa = (name: string, subject: string) =>
+			openssl(dir, [
+				"req",
+				"-x509",
+				"-newkey",
+				"rsa:2048",
+				"-nodes",
+				"-sha256",
+				"-keyout",
+				`${name}.key`,
+				"-out",
+				`${name}.pem`,
+				"-days",
+				"30",
+				"-subj",
+				subject,
+				"-addext",
+				"basicConstraints=critical,CA:TRUE",
+				"-addext",
+				"keyUsage=critical,keyCertSign,cRLSign",
+			]);
 		makeCa("ca", "/CN=xs-netkit test CA");
 		makeCa("other", "/CN=xs-netkit other CA");
 		// One server key for every certificate: what differs is what the certificates say.
@@ -122,9 +137,31 @@ export function makeTestPki(options: PkiOptions = {}): TestPki {
 		const san = [...names.map(n => `DNS:${n}`), ...addresses.map(a => `IP:${a}`)].join(",");
 		const now = Date.now();
 		const issue = (out: string, ca: string, alt: string, from: number, to: number) => {
-			write(`${out}.ext`, `subjectAltName=${alt}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
-			openssl(dir, ["ca", "-batch", "-config", "ca.cnf", "-cert", `${ca}.pem`, "-keyfile", `${ca}.key`, "-in", "server.csr",
-				"-out", `${out}.pem`, "-notext", "-startdate", stamp(from), "-enddate", stamp(to), "-extfile", `${out}.ext`]);
+			write(
+				`${out}.ext`,
+				`subjectAltName=${alt}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
+			);
+			openssl(dir, [
+				"ca",
+				"-batch",
+				"-config",
+				"ca.cnf",
+				"-cert",
+				`${ca}.pem`,
+				"-keyfile",
+				`${ca}.key`,
+				"-in",
+				"server.csr",
+				"-out",
+				`${out}.pem`,
+				"-notext",
+				"-startdate",
+				stamp(from),
+				"-enddate",
+				stamp(to),
+				"-extfile",
+				`${out}.ext`,
+			]);
 			return { key: read("server.key"), cert: read(`${out}.pem`) + read(`${ca}.pem`) };
 		};
 		const hour = 3600_000;
@@ -141,8 +178,7 @@ export function makeTestPki(options: PkiOptions = {}): TestPki {
 		const byServer = issue("by-server", "server", san, now - hour, now + 7 * 24 * hour);
 		const issuedByServer = { key: byServer.key, cert: read("by-server.pem") + read("server.pem") + caPem };
 		return { caPem, caDer, caConfig: `base64:${caDer.toString("base64")}`, server, otherCa, forgedChain, leafOnly, issuedByServer, wrongName, expired };
-	}
-	finally {
+	} finally {
 		fs.rmSync(dir, { recursive: true, force: true });
 	}
 }

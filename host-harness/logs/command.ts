@@ -10,13 +10,14 @@
  * With --device or --devices it reads instead each named device's log
  * route over the network (fleet/logs), in any build.
  */
-import { argumentsOr, registerCommand } from "../lib/command.js";
-import { badValue, unknownArgument } from "../lib/arguments.js";
-import { compactSample, formatTime, XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
-import { findApp, type App } from "../device/app.js";
-import { startDevice, type RunningDevice } from "../device/targets.js";
+
+import { type App, findApp } from "../device/app.js";
+import { type RunningDevice, startDevice } from "../device/targets.js";
 import { devicesDiscovered, devicesFromFile, devicesFromList } from "../fleet/devices.js";
+import { badValue, unknownArgument } from "../lib/arguments.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { onInterrupt } from "../lib/interrupt.js";
+import { compactSample, formatTime, XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
 
 const usage = `usage: host-harness logs [--port 5002] [--json] [options]
        host-harness logs --device <a,b,c> | --devices <FILE|discover> [--json] [--level|--tag|--grep …]
@@ -108,11 +109,11 @@ export interface LogsArgs {
 
 /** Moddable's log levels, most severe first (modules/log: "E (1234) tag: text"). */
 const levels = ["E", "W", "I", "D"] as const;
-type Level = typeof levels[number];
+type Level = (typeof levels)[number];
 
 /** A log line's level and tag: "12:01:02.345 [main] W (2034) tcp-server: …", or a device's own "W (2034) tcp-server: …". */
 export function levelAndTag(line: string): { level?: Level; tag?: string } {
-	const match = /(?:^|\] |  \S+ )([EWID]) \(\d+\) ([\w.-]+):/.exec(line);
+	const match = /(?:^|\] | {2}\S+ )([EWID]) \(\d+\) ([\w.-]+):/.exec(line);
 	return match ? { level: match[1] as Level, tag: match[2] } : {};
 }
 
@@ -120,10 +121,8 @@ export function levelAndTag(line: string): { level?: Level; tag?: string } {
 export function logFilter(args: Pick<LogsArgs, "level" | "tags" | "grep">): (line: string) => boolean {
 	return line => {
 		const { level, tag } = levelAndTag(line);
-		if (args.level && level && levels.indexOf(level) > levels.indexOf(args.level))
-			return false;
-		if (args.tags?.length && (!tag || !args.tags.includes(tag)))
-			return false;
+		if (args.level && level && levels.indexOf(level) > levels.indexOf(args.level)) return false;
+		if (args.tags?.length && (!tag || !args.tags.includes(tag))) return false;
 		return !args.grep || args.grep.test(line);
 	};
 }
@@ -137,7 +136,23 @@ export function colourByLevel(line: string): string {
 
 export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 	const args: LogsArgs = { port: 5002, json: false, samples: false, breakOnExceptions: true };
-	const flags = ["--port", "--host", "--json", "--samples", "--no-exception-stacks", "--app", "--device", "--devices", "--key", "--level", "--tag", "--grep", "--color", "--no-color", "--help"];
+	const flags = [
+		"--port",
+		"--host",
+		"--json",
+		"--samples",
+		"--no-exception-stacks",
+		"--app",
+		"--device",
+		"--devices",
+		"--key",
+		"--level",
+		"--tag",
+		"--grep",
+		"--color",
+		"--no-color",
+		"--help",
+	];
 	/** Flags of the xsbug server, which has no part in following devices. */
 	const serverFlags: string[] = [];
 	for (let i = 0; i < argv.length; i++) {
@@ -146,20 +161,25 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 		const inline = eq > 0 ? argv[i].slice(eq + 1) : undefined;
 		const value = () => inline ?? argv[++i];
 		switch (flag) {
-			case "--help": case "-h": return "help";
-			case "--device": case "--devices": {
+			case "--help":
+			case "-h":
+				return "help";
+			case "--device":
+			case "--devices": {
 				const list = value();
 				if (!list || list.startsWith("--"))
-					throw badValue(flag, list ?? "", flag === "--device" ? "takes addresses or mDNS names, comma-separated" : "takes a file (one device a line) or discover");
-				if (args.device !== undefined || args.devices !== undefined)
-					throw new Error("--device and --devices name devices twice: give one");
-				if (flag === "--device")
-					args.device = list;
-				else
-					args.devices = list;
+					throw badValue(
+						flag,
+						list ?? "",
+						flag === "--device" ? "takes addresses or mDNS names, comma-separated" : "takes a file (one device a line) or discover",
+					);
+				if (args.device !== undefined || args.devices !== undefined) throw new Error("--device and --devices name devices twice: give one");
+				if (flag === "--device") args.device = list;
+				else args.devices = list;
 				break;
 			}
-			case "--port": case "-p": {
+			case "--port":
+			case "-p": {
 				const text = value();
 				const port = Number(text);
 				if (text === undefined || !Number.isInteger(port) || port < 0 || port > 65535)
@@ -169,25 +189,31 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 			}
 			case "--host": {
 				const host = value();
-				if (!host)
-					throw new Error("--host needs an address, e.g. 127.0.0.1");
+				if (!host) throw new Error("--host needs an address, e.g. 127.0.0.1");
 				args.host = host;
 				break;
 			}
-			case "--json": args.json = true; break;
-			case "--samples": args.samples = inline === "all" ? "all" : true; break;
+			case "--json":
+				args.json = true;
+				break;
+			case "--samples":
+				args.samples = inline === "all" ? "all" : true;
+				break;
 			case "--level": {
 				const level = (value() ?? "").toUpperCase();
-				if (!(levels as readonly string[]).includes(level))
-					throw badValue("--level", level, "takes E, W, I or D", levels);
+				if (!(levels as readonly string[]).includes(level)) throw badValue("--level", level, "takes E, W, I or D", levels);
 				args.level = level as Level;
 				break;
 			}
-			case "--tag": args.tags = (value() ?? "").split(",").map(t => t.trim()).filter(Boolean); break;
+			case "--tag":
+				args.tags = (value() ?? "")
+					.split(",")
+					.map(t => t.trim())
+					.filter(Boolean);
+				break;
 			case "--key": {
 				const key = value();
-				if (!key || key.startsWith("-"))
-					throw badValue("--key", key ?? "", "takes the devices' access key (their wsKey)");
+				if (!key || key.startsWith("-")) throw badValue("--key", key ?? "", "takes the devices' access key (their wsKey)");
 				args.key = key;
 				break;
 			}
@@ -195,29 +221,35 @@ export function parseLogsArgs(argv: string[]): LogsArgs | "help" {
 				const pattern = value();
 				try {
 					args.grep = new RegExp(pattern ?? "");
-				}
-				catch (e) {
+				} catch (e) {
 					throw badValue("--grep", pattern, `takes a regular expression (${(e as Error).message})`);
 				}
 				break;
 			}
-			case "--color": args.color = true; break;
-			case "--no-color": args.color = false; break;
-			case "--no-exception-stacks": args.breakOnExceptions = false; break;
+			case "--color":
+				args.color = true;
+				break;
+			case "--no-color":
+				args.color = false;
+				break;
+			case "--no-exception-stacks":
+				args.breakOnExceptions = false;
+				break;
 			case "--app": {
 				const dir = value();
-				if (!dir || dir.startsWith("-"))
-					throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
+				if (!dir || dir.startsWith("-")) throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
 				args.app = findApp(dir);
 				break;
 			}
-			default: throw unknownArgument(argv[i], flags);
+			default:
+				throw unknownArgument(argv[i], flags);
 		}
-		if (["--port", "-p", "--host", "--samples", "--no-exception-stacks", "--app"].includes(flag))
-			serverFlags.push(flag);
+		if (["--port", "-p", "--host", "--samples", "--no-exception-stacks", "--app"].includes(flag)) serverFlags.push(flag);
 	}
 	if ((args.device !== undefined || args.devices !== undefined) && serverFlags.length)
-		throw new Error(`${serverFlags[0]} is for debug builds that connect here: with ${args.device !== undefined ? "--device" : "--devices"} each device's log is read from its log route`);
+		throw new Error(
+			`${serverFlags[0]} is for debug builds that connect here: with ${args.device !== undefined ? "--device" : "--devices"} each device's log is read from its log route`,
+		);
 	return args;
 }
 
@@ -225,7 +257,8 @@ const machineJson = (m: XsbugMachine) => m.tag;
 
 /** --device/--devices: follow each device's log route until Ctrl-C (130); 1 when none can be followed. */
 async function followDevices(args: LogsArgs): Promise<number> {
-	const devices = args.devices === "discover" ? await devicesDiscovered() : args.devices !== undefined ? devicesFromFile(args.devices) : devicesFromList(args.device!);
+	const devices =
+		args.devices === "discover" ? await devicesDiscovered() : args.devices !== undefined ? devicesFromFile(args.devices) : devicesFromList(args.device!);
 	const say = (line: string) => process.stderr.write(`${line}\n`);
 	if (!devices.length) {
 		say("logs: no device answered an mDNS/DNS-SD browse (host-harness discover)");
@@ -254,30 +287,62 @@ async function followDevices(args: LogsArgs): Promise<number> {
 
 async function run(argv: string[]): Promise<number> {
 	const args = argumentsOr(parseLogsArgs, argv, usage);
-	if (typeof args === "number")
-		return args;
-	if (args.device !== undefined || args.devices !== undefined)
-		return followDevices(args);
+	if (typeof args === "number") return args;
+	if (args.device !== undefined || args.devices !== undefined) return followDevices(args);
 	const server = new XsbugLogServer({ breakOnExceptions: args.breakOnExceptions });
 	const out = (line: string) => process.stdout.write(`${line}\n`);
 	if (args.json) {
-		server.on("machine", m => out(JSON.stringify({ type: "machine", time: m.connectedAt.toISOString(), machine: m.tag, name: m.name, version: m.version, remote: m.remote })));
-		server.on("log", l => out(JSON.stringify({ type: "log", time: l.time.toISOString(), machine: machineJson(l.machine), text: l.text, ...(l.path ? { path: l.path, line: l.line } : {}) })));
-		server.on("exception", e => out(JSON.stringify({ type: "exception", time: e.time.toISOString(), machine: machineJson(e.machine), message: e.message, path: e.path, line: e.line, stack: e.stack, source: e.source })));
+		server.on("machine", m =>
+			out(JSON.stringify({ type: "machine", time: m.connectedAt.toISOString(), machine: m.tag, name: m.name, version: m.version, remote: m.remote })),
+		);
+		server.on("log", l =>
+			out(
+				JSON.stringify({
+					type: "log",
+					time: l.time.toISOString(),
+					machine: machineJson(l.machine),
+					text: l.text,
+					...(l.path ? { path: l.path, line: l.line } : {}),
+				}),
+			),
+		);
+		server.on("exception", e =>
+			out(
+				JSON.stringify({
+					type: "exception",
+					time: e.time.toISOString(),
+					machine: machineJson(e.machine),
+					message: e.message,
+					path: e.path,
+					line: e.line,
+					stack: e.stack,
+					source: e.source,
+				}),
+			),
+		);
 		server.on("break", b => {
 			if (b.kind !== "exception")
-				out(JSON.stringify({ type: "break", time: b.time.toISOString(), machine: machineJson(b.machine), kind: b.kind, message: b.message, path: b.path, line: b.line, stack: b.stack }));
+				out(
+					JSON.stringify({
+						type: "break",
+						time: b.time.toISOString(),
+						machine: machineJson(b.machine),
+						kind: b.kind,
+						message: b.message,
+						path: b.path,
+						line: b.line,
+						stack: b.stack,
+					}),
+				);
 		});
 		server.on("disconnect", m => out(JSON.stringify({ type: "disconnect", time: new Date().toISOString(), machine: m.tag })));
 		if (args.samples)
 			server.on("sample", s => out(JSON.stringify({ type: "sample", time: s.time.toISOString(), machine: machineJson(s.machine), values: s.values })));
-	}
-	else {
+	} else {
 		const shown = logFilter(args);
 		const colour = args.color ?? process.stdout.isTTY === true;
 		server.on("line", line => {
-			if (shown(line))
-				out(colour ? colourByLevel(line) : line);
+			if (shown(line)) out(colour ? colourByLevel(line) : line);
 		});
 		if (args.samples)
 			server.on("sample", s => {
@@ -287,8 +352,7 @@ async function run(argv: string[]): Promise<number> {
 	}
 	try {
 		await server.start(args.port, args.host);
-	}
-	catch (e) {
+	} catch (e) {
 		process.stderr.write(`host-harness logs: ${(e as Error).message}\n`);
 		return 1;
 	}
@@ -297,14 +361,15 @@ async function run(argv: string[]): Promise<number> {
 		process.stderr.write(`host-harness logs: building ${args.app.dir} for the simulator (debug) …\n`);
 		try {
 			device = await startDevice({ target: "sim", app: args.app, xsbugPort: server.port, noWait: true, progress: text => process.stderr.write(`${text}\n`) });
-		}
-		catch (e) {
+		} catch (e) {
 			await server.close();
 			process.stderr.write(`host-harness logs: ${(e as Error).message}\n`);
 			return 1;
 		}
 	}
-	process.stderr.write(`host-harness logs: waiting for machines on ${args.host ?? "port"}${args.host ? ":" : " "}${server.port} (Ctrl-C to stop)${server.port !== 5002 ? `; simulator: XSBUG_PORT=${server.port}` : ""}\n`);
+	process.stderr.write(
+		`host-harness logs: waiting for machines on ${args.host ?? "port"}${args.host ? ":" : " "}${server.port} (Ctrl-C to stop)${server.port !== 5002 ? `; simulator: XSBUG_PORT=${server.port}` : ""}\n`,
+	);
 	await new Promise<void>(resolve => {
 		process.once("SIGINT", resolve);
 		process.once("SIGTERM", resolve);
@@ -314,4 +379,9 @@ async function run(argv: string[]): Promise<number> {
 	return 0;
 }
 
-registerCommand("logs", { summary: "the logs of debug builds, live (xsbug protocol, port 5002): simulator or board via serial2xsbug; --level, --tag, --grep, colours", usage, parse: parseLogsArgs, run });
+registerCommand("logs", {
+	summary: "the logs of debug builds, live (xsbug protocol, port 5002): simulator or board via serial2xsbug; --level, --tag, --grep, colours",
+	usage,
+	parse: parseLogsArgs,
+	run,
+});

@@ -11,8 +11,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { badValue, CommandFailure, formatHelp, UsageError, unknownArgument } from "../lib/arguments.js";
 import { argumentsOr, registerCommand } from "../lib/command.js";
-import { badValue, CommandFailure, formatHelp, unknownArgument, UsageError } from "../lib/arguments.js";
 import { projectRoot } from "../lib/project.js";
 import { appFiles, kitPath, packageName } from "./template.js";
 
@@ -26,13 +26,8 @@ that joins WiFi through wifi/network and logs its services up, tsconfig.json
 (the kit's modules and Moddable's typings for an editor), package.json, and
 test/app.test.js, the app's own suite: \`npm test\` in <dir> boots the app on
 node and on the simulator through the kit's harness and runs it.`,
-	options: [
-		["--js", "main.js instead of main.ts (the editor checks it too: checkJs)"],
-	],
-	examples: [
-		"host-harness new ~/my-app && cd ~/my-app && npm test",
-		"npm run -s harness -- new ../sensor-app --js",
-	],
+	options: [["--js", "main.js instead of main.ts (the editor checks it too: checkJs)"]],
+	examples: ["host-harness new ~/my-app && cd ~/my-app && npm test", "npm run -s harness -- new ../sensor-app --js"],
 });
 
 interface NewArgs {
@@ -44,19 +39,13 @@ export function parseNewArgs(args: string[]): NewArgs | "help" {
 	let dir = "";
 	let js = false;
 	for (const arg of args) {
-		if (arg === "--js")
-			js = true;
-		else if (arg === "--help" || arg === "-h")
-			return "help";
-		else if (arg.startsWith("-"))
-			throw unknownArgument(arg, ["--js", "--help"]);
-		else if (dir)
-			throw badValue("<dir>", arg, `takes one folder (${dir} is given already)`);
-		else
-			dir = arg;
+		if (arg === "--js") js = true;
+		else if (arg === "--help" || arg === "-h") return "help";
+		else if (arg.startsWith("-")) throw unknownArgument(arg, ["--js", "--help"]);
+		else if (dir) throw badValue("<dir>", arg, `takes one folder (${dir} is given already)`);
+		else dir = arg;
 	}
-	if (!dir)
-		throw new UsageError("which folder? host-harness new <dir>");
+	if (!dir) throw new UsageError("which folder? host-harness new <dir>");
 	return { dir, js };
 }
 
@@ -79,8 +68,7 @@ registerCommand("new", {
 	parse: parseNewArgs,
 	async run(argv) {
 		const args = argumentsOr(parseNewArgs, argv, usage);
-		if (typeof args === "number")
-			return args;
+		if (typeof args === "number") return args;
 		const written = writeApp(args.dir, args.js);
 		const dir = path.resolve(args.dir);
 		process.stderr.write(`new: ${dir}: ${written.join(", ")}

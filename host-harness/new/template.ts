@@ -26,7 +26,12 @@ export interface AppTemplate {
 
 /** What a package.json name may hold: lower case, digits, - and _ (npm's rule, simplified). */
 export function packageName(folder: string): string {
-	return folder.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+|-+$/g, "") || "my-app";
+	return (
+		folder
+			.toLowerCase()
+			.replace(/[^a-z0-9_-]+/g, "-")
+			.replace(/^[-_]+|-+$/g, "") || "my-app"
+	);
 }
 
 /** The kit's folder as the app's files name it: relative, posix. */
@@ -40,11 +45,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, "\t")}\n`;
 function manifest(t: AppTemplate): string {
 	return json({
 		build: { "XSNETKIT ?=": `./${t.kit}` },
-		include: [
-			"$(MODDABLE)/examples/manifest_base.json",
-			"$(XSNETKIT)/websocket/manifest.json",
-			"$(XSNETKIT)/wifi/manifest.json",
-		],
+		include: ["$(MODDABLE)/examples/manifest_base.json", "$(XSNETKIT)/websocket/manifest.json", "$(XSNETKIT)/wifi/manifest.json"],
 		modules: { "*": "./main" },
 		config: { port: 8080, logLevel: "info" },
 		platforms: {
@@ -161,25 +162,28 @@ joinNetwork({
 
 function tsconfig(t: AppTemplate): string {
 	const paths: Record<string, string[]> = {};
-	for (const folder of deviceFolders.filter(name => name !== "app"))
-		paths[`${folder}/*`] = [`${t.kit}/${folder}/*`];
+	for (const folder of deviceFolders.filter(name => name !== "app")) paths[`${folder}/*`] = [`${t.kit}/${folder}/*`];
 	return `{
 	// For an editor and \`tsc --noEmit -p .\` (npm run typecheck): the kit's modules
 	// (paths into the kit, at ${t.kit}) and Moddable's typings (the kit's
 	// @moddable/typings and modules/typings), with the options mcconfig's build
 	// checks TypeScript with (target and lib es2025).${t.js ? " JavaScript is checked too (checkJs)." : ""}
-	"compilerOptions": ${JSON.stringify({
-		target: "es2025",
-		lib: ["es2025"],
-		module: "preserve",
-		moduleResolution: "bundler",
-		strict: true,
-		noEmit: true,
-		skipLibCheck: true,
-		types: [],
-		...(t.js ? { allowJs: true, checkJs: true } : {}),
-		paths,
-	}, null, "\t").replace(/\n/g, "\n\t")},
+	"compilerOptions": ${JSON.stringify(
+		{
+			target: "es2025",
+			lib: ["es2025"],
+			module: "preserve",
+			moduleResolution: "bundler",
+			strict: true,
+			noEmit: true,
+			skipLibCheck: true,
+			types: [],
+			...(t.js ? { allowJs: true, checkJs: true } : {}),
+			paths,
+		},
+		null,
+		"\t",
+	).replace(/\n/g, "\n\t")},
 	"include": ${JSON.stringify([t.js ? "**/*.js" : "**/*.ts", `${t.kit}/node_modules/@moddable/typings/**/*.d.ts`, `${t.kit}/modules/typings/**/*.d.ts`], null, "\t").replace(/\n/g, "\n\t")},
 	// The suite runs in Node, not on the device.
 	"exclude": ["test", "node_modules"]

@@ -6,19 +6,17 @@
  */
 
 import { register } from "node:module";
-import { installXsGlobals } from "./xs-globals.js";
 import { abort } from "./callbacks.js";
 import { startControl } from "./control.js";
 import { installDeviceClock } from "./time.js";
+import { installXsGlobals } from "./xs-globals.js";
 
 installXsGlobals();
 // A board's clock reads 1970 until SNTP sets it: XSNK_HOST_CLOCK (ms since 1970) starts this device's clock there (time.ts).
-if (process.env.XSNK_HOST_CLOCK)
-	installDeviceClock(Number(process.env.XSNK_HOST_CLOCK));
+if (process.env.XSNK_HOST_CLOCK) installDeviceClock(Number(process.env.XSNK_HOST_CLOCK));
 register("./hooks.js", import.meta.url);
 
-if (process.env.XSNK_HOST_CONTROL_PORT)
-	startControl(Number(process.env.XSNK_HOST_CONTROL_PORT));
+if (process.env.XSNK_HOST_CONTROL_PORT) startControl(Number(process.env.XSNK_HOST_CONTROL_PORT));
 
 process.on("SIGTERM", () => process.exit(0));
 process.on("SIGINT", () => process.exit(0));

@@ -10,12 +10,10 @@
 export const abortStatus = 70;
 
 export function invoke<T extends object>(target: T, callback: ((this: T, ...args: never[]) => unknown) | undefined, ...args: unknown[]): void {
-	if (!callback)
-		return;
+	if (!callback) return;
 	try {
 		(callback as (this: T, ...a: unknown[]) => unknown).apply(target, args);
-	}
-	catch (e) {
+	} catch (e) {
 		abort(e);
 	}
 }

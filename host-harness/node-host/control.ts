@@ -14,12 +14,12 @@
  */
 
 import * as net from "node:net";
-import { currentWiFi, joinAccessPoint, leaveAccessPoint, wifiFaults } from "./wifi.js";
 import { hostNetwork } from "./net.js";
-import { liveSockets } from "./socket-tcp.js";
 import { liveListeners } from "./socket-listener.js";
+import { liveSockets } from "./socket-tcp.js";
 import { liveUdp } from "./socket-udp.js";
 import { liveTimers } from "./timer.js";
+import { currentWiFi, joinAccessPoint, leaveAccessPoint, wifiFaults } from "./wifi.js";
 
 function answer(line: string): unknown {
 	const [word, sub, ...rest] = line.trim().split(/\s+/);
@@ -27,8 +27,7 @@ function answer(line: string): unknown {
 		return { tcp: liveSockets.size, listeners: liveListeners.size, udp: liveUdp.size, timers: liveTimers.size, link: hostNetwork.connected };
 	if (word === "wifi" && sub === "drop") {
 		const wifi = currentWiFi();
-		if (!wifi)
-			throw new Error("the device has no WiFi station");
+		if (!wifi) throw new Error("the device has no WiFi station");
 		wifi.drop();
 		return { ok: true };
 	}
@@ -37,7 +36,7 @@ function answer(line: string): unknown {
 		return { ok: true, faults: wifiFaults };
 	}
 	if (word === "ap" && sub === "join") {
-		const { ssid, password } = JSON.parse(line.slice(line.indexOf("{"))) as { ssid?: string; password?: string };		// as sent: spaces in a passphrase kept
+		const { ssid, password } = JSON.parse(line.slice(line.indexOf("{"))) as { ssid?: string; password?: string }; // as sent: spaces in a passphrase kept
 		const refused = joinAccessPoint(String(ssid ?? ""), String(password ?? ""));
 		return refused ? { refused } : { ok: true };
 	}
@@ -60,8 +59,7 @@ export function startControl(port: number): void {
 				let reply: unknown;
 				try {
 					reply = answer(line);
-				}
-				catch (e) {
+				} catch (e) {
 					reply = { error: (e as Error).message };
 				}
 				socket.write(`${JSON.stringify(reply)}\n`);

@@ -30,22 +30,19 @@ const algorithms: Record<string, { name: string; blockSize: number; outputSize: 
 	SHA512: { name: "sha512", blockSize: 128, outputSize: 64 },
 };
 
-
 export class Digest {
 	readonly #algorithm: { name: string; blockSize: number; outputSize: number };
 	#hash: Hash | undefined;
 
 	constructor(type: string) {
 		const algorithm = algorithms[type];
-		if (!algorithm)
-			throw new Error("crypt: unsupported digest");
+		if (!algorithm) throw new Error("crypt: unsupported digest");
 		this.#algorithm = algorithm;
 		this.#hash = createHash(algorithm.name);
 	}
 
 	write(data: string | ArrayBuffer | ArrayBufferView): void {
-		if (!this.#hash)
-			throw new Error("crypt: digest closed; call reset() first");
+		if (!this.#hash) throw new Error("crypt: digest closed; call reset() first");
 		this.#hash.update(byteBufferOrString(data));
 	}
 
@@ -54,11 +51,9 @@ export class Digest {
 	}
 
 	close(more?: unknown): ArrayBuffer {
-		if (!this.#hash)
-			throw new Error("crypt: digest closed; call reset() first");
+		if (!this.#hash) throw new Error("crypt: digest closed; call reset() first");
 		const hash = more ? this.#hash.copy() : this.#hash;
-		if (!more)
-			this.#hash = undefined;
+		if (!more) this.#hash = undefined;
 		const digest = hash.digest();
 		const out = new ArrayBuffer(digest.length);
 		new Uint8Array(out).set(digest);
@@ -71,8 +66,7 @@ export class Digest {
 
 	process(...data: (string | ArrayBuffer | ArrayBufferView)[]): ArrayBuffer {
 		this.reset();
-		for (const item of data)
-			this.write(item);
+		for (const item of data) this.write(item);
 		return this.close();
 	}
 

@@ -8,10 +8,26 @@
  */
 
 const names = [
-	"Pixels Drawn", "Frames Drawn", "Network Bytes Read", "Network Bytes Written", "Network Sockets",
-	"Timers", "Files", "Poco Display List Used", "Piu Command List Used", "Turns", "CPU 0", "CPU 1",
-	"System Free Memory", "XS Slot Heap Used", "XS Chunk Heap Used", "XS Keys Used", "XS Garbage Collection Count",
-	"XS Modules Loaded", "XS Stack Used", "XS Promises Settled",
+	"Pixels Drawn",
+	"Frames Drawn",
+	"Network Bytes Read",
+	"Network Bytes Written",
+	"Network Sockets",
+	"Timers",
+	"Files",
+	"Poco Display List Used",
+	"Piu Command List Used",
+	"Turns",
+	"CPU 0",
+	"CPU 1",
+	"System Free Memory",
+	"XS Slot Heap Used",
+	"XS Chunk Heap Used",
+	"XS Keys Used",
+	"XS Garbage Collection Count",
+	"XS Modules Loaded",
+	"XS Stack Used",
+	"XS Promises Settled",
 ];
 
 export default class Instrumentation {

@@ -20,12 +20,9 @@ import { byteBuffer, byteBufferOrString } from "./buffers.js";
 type LogicalBuffer = ArrayBuffer | ArrayBufferView;
 type LogicalSource = number | string | LogicalBuffer;
 
-
 function sourceOf(src: LogicalSource): Uint8Array {
-	if (typeof src === "number")
-		return Uint8Array.of(src & 0xFF);
-	if (typeof src === "string" || (typeof src === "object" && src !== null))
-		return byteBufferOrString(src);
+	if (typeof src === "number") return Uint8Array.of(src & 0xff);
+	if (typeof src === "string" || (typeof src === "object" && src !== null)) return byteBufferOrString(src);
 	throw new Error("unsupported source");
 }
 
@@ -36,17 +33,15 @@ function operate(op: Op, dst: LogicalBuffer, src: LogicalSource, count: number |
 	const source = sourceOf(src);
 	if (argc > 2) {
 		const n = Math.trunc(Number(count)) | 0;
-		if (n <= 0 || n > target.length)
-			throw new RangeError("invalid count");
+		if (n <= 0 || n > target.length) throw new RangeError("invalid count");
 		target = target.subarray(0, n);
 	}
-	if (source.length === 0)
-		throw new RangeError("empty source");
-	const length = target.length, period = source.length;
+	if (source.length === 0) throw new RangeError("empty source");
+	const length = target.length,
+		period = source.length;
 	for (let i = 0, j = 0; i < length; i++) {
 		target[i] = op(target[i], source[j]);
-		if (++j === period)
-			j = 0;
+		if (++j === period) j = 0;
 	}
 }
 
@@ -65,9 +60,7 @@ export default class Logical {
 		operate(orOp, dst, src, count, arguments.length);
 	}
 	static not(dst: LogicalBuffer, count?: number): void {
-		if (arguments.length < 2)
-			operate(xorOp, dst, 0xFF, undefined, 2);
-		else
-			operate(xorOp, dst, 0xFF, count, 3);
+		if (arguments.length < 2) operate(xorOp, dst, 0xff, undefined, 2);
+		else operate(xorOp, dst, 0xff, count, 3);
 	}
 }

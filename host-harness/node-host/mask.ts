@@ -17,20 +17,15 @@
 import { byteBuffer } from "./buffers.js";
 
 function index(value: unknown, limit: number, name: string): number {
-	if (typeof value !== "number")
-		throw new TypeError(`${name}: not a number`);
-	if (!(value >= 0 && value <= limit) || !Number.isInteger(value))
-		throw new RangeError(`${name} out of range`);
+	if (typeof value !== "number") throw new TypeError(`${name}: not a number`);
+	if (!(value >= 0 && value <= limit) || !Number.isInteger(value)) throw new RangeError(`${name} out of range`);
 	return value;
 }
 
 export function unmask(bytes: unknown, start: unknown, end: unknown, key: unknown): number {
-	if (arguments.length < 4)
-		throw new TypeError("unmask(bytes, start, end, key)");
-	if (typeof key !== "number")
-		throw new TypeError("key: not a number");
-	if (!Number.isInteger(key) || key < -2147483648 || key > 4294967295)
-		throw new RangeError("invalid key");
+	if (arguments.length < 4) throw new TypeError("unmask(bytes, start, end, key)");
+	if (typeof key !== "number") throw new TypeError("key: not a number");
+	if (!Number.isInteger(key) || key < -2147483648 || key > 4294967295) throw new RangeError("invalid key");
 	const view = byteBuffer(bytes);
 	const last = index(end, view.length, "end");
 	let i = index(start, last, "start");

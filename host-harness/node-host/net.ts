@@ -51,8 +51,7 @@ export const hostNetwork = {
 		const wasUp = this.connected;
 		this.connected = connected;
 		if (wasUp && !connected) {
-			for (const listener of [...this.downListeners])
-				listener();
+			for (const listener of [...this.downListeners]) listener();
 		}
 	},
 };
@@ -76,6 +75,8 @@ export default class Net {
 	}
 
 	static resolve(name: string, callback: (name: string, address: string | undefined) => void): void {
-		dns.lookup(name, { family: 4 }, (error, address) => invoke(Net, callback as (this: typeof Net, ...a: unknown[]) => void, name, error ? undefined : address));
+		dns.lookup(name, { family: 4 }, (error, address) =>
+			invoke(Net, callback as (this: typeof Net, ...a: unknown[]) => void, name, error ? undefined : address),
+		);
 	}
 }

@@ -17,12 +17,10 @@ type Stored = string | boolean | number | { buffer: number[] };
 
 const file = process.env.XSNK_HOST_PREFS;
 let cache: Record<string, Record<string, Stored>> = {};
-if (file && fs.existsSync(file))
-	cache = JSON.parse(fs.readFileSync(file, "utf8"));
+if (file && fs.existsSync(file)) cache = JSON.parse(fs.readFileSync(file, "utf8"));
 
 function save(): void {
-	if (file)
-		fs.writeFileSync(file, JSON.stringify(cache));
+	if (file) fs.writeFileSync(file, JSON.stringify(cache));
 }
 
 export default class Preference {
@@ -33,17 +31,14 @@ export default class Preference {
 
 	static get(domain: string, key: string): Value | undefined {
 		const value = cache[domain]?.[key];
-		if (value && typeof value === "object")
-			return Uint8Array.from(value.buffer).buffer;
+		if (value && typeof value === "object") return Uint8Array.from(value.buffer).buffer;
 		return value;
 	}
 
 	static delete(domain: string, key: string): void {
-		if (cache[domain]?.[key] === undefined)
-			return;
+		if (cache[domain]?.[key] === undefined) return;
 		delete cache[domain][key];
-		if (!Object.keys(cache[domain]).length)
-			delete cache[domain];
+		if (!Object.keys(cache[domain]).length) delete cache[domain];
 		save();
 	}
 

@@ -13,22 +13,23 @@ import * as path from "node:path";
 
 function file(name: string): string | undefined {
 	const dir = process.env.XSNK_HOST_RESOURCES;
-	if (!dir || name.includes("/") || name.includes(".."))
-		return undefined;
+	if (!dir || name.includes("/") || name.includes("..")) return undefined;
 	const full = path.join(dir, name);
 	return fs.existsSync(full) ? full : undefined;
 }
 
 /** What the constructor returns is an ArrayBuffer: typed as one (the platforms' HostBuffer offers a part of it). */
+// biome-ignore lint/correctness/noUnusedVariables: merged with the class below, which it types
 interface Resource extends ArrayBuffer {}
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 class Resource {
 	/** An ArrayBuffer holding the file (the platforms' HostBuffer reads alike: byteLength, slice, and as bytes to write). */
 	constructor(name: string) {
 		const full = file(name);
-		if (!full)
-			throw new Error(`Resource "${name}" not found`);
+		if (!full) throw new Error(`Resource "${name}" not found`);
 		const bytes = fs.readFileSync(full);
+		// biome-ignore lint/correctness/noConstructorReturn: as on the platforms, new Resource() is the file's bytes
 		return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 	}
 

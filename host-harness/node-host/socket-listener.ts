@@ -19,9 +19,9 @@
  */
 
 import * as net from "node:net";
-import TCP, { adopt } from "./socket-tcp.js";
 import { invoke, later } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
+import TCP, { adopt } from "./socket-tcp.js";
 
 /** Open listeners of the device, for the control channel's stats. */
 export const liveListeners = new Set<Listener>();
@@ -43,15 +43,15 @@ export default class Listener {
 
 	constructor(options: ListenerOptions) {
 		const port = options.port ?? 0;
-		if (!Number.isInteger(port) || port < 0 || port > 65535)
-			throw new RangeError("invalid port");
-		if (options.format !== undefined && options.format !== "socket/tcp")
-			throw new RangeError("unimplemented");
+		if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError("invalid port");
+		if (options.format !== undefined && options.format !== "socket/tcp") throw new RangeError("unimplemented");
 		this.target = options.target;
 		this.#onReadable = options.onReadable;
 		const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, socket => this.#arrived(socket));
 		let failure: Error | undefined;
-		server.once("error", e => { failure = e; });
+		server.once("error", e => {
+			failure = e;
+		});
 		// With no host, node:net binds synchronously (only the error event is
 		// deferred), so a failure can be thrown here as the device does.
 		server.listen({ port, exclusive: true });
@@ -66,27 +66,24 @@ export default class Listener {
 
 	#arrived(socket: net.Socket): void {
 		if (!hostNetwork.usable) {
-			socket.destroy();		// no link: nobody could have reached the device
+			socket.destroy(); // no link: nobody could have reached the device
 			return;
 		}
-		socket.on("error", () => {});		// a waiting connection may be reset; TCP({from}) sees it when adopted
+		socket.on("error", () => {}); // a waiting connection may be reset; TCP({from}) sees it when adopted
 		this.#waiting.push(socket);
 		if (!this.#reportPending) {
 			this.#reportPending = true;
 			later(() => {
 				this.#reportPending = false;
-				if (this.#server && this.#waiting.length)
-					invoke(this, this.#onReadable, this.#waiting.length);
+				if (this.#server && this.#waiting.length) invoke(this, this.#onReadable, this.#waiting.length);
 			});
 		}
 	}
 
 	read(): TCP | undefined {
-		if (!this.#server)
-			throw new TypeError("closed listener");
+		if (!this.#server) throw new TypeError("closed listener");
 		const socket = this.#waiting.shift();
-		if (!socket)
-			return undefined;
+		if (!socket) return undefined;
 		const tcp = new TCP();
 		tcp[adopt](socket);
 		return tcp;
@@ -94,13 +91,11 @@ export default class Listener {
 
 	close(): void {
 		const server = this.#server;
-		if (!server)
-			return;
+		if (!server) return;
 		this.#server = undefined;
 		liveListeners.delete(this);
 		server.close();
-		for (const socket of this.#waiting.splice(0))
-			socket.destroy();
+		for (const socket of this.#waiting.splice(0)) socket.destroy();
 	}
 
 	get port(): number | undefined {
@@ -113,7 +108,6 @@ export default class Listener {
 	}
 
 	set format(value: "socket/tcp") {
-		if (value !== "socket/tcp")
-			throw new RangeError("unimplemented");
+		if (value !== "socket/tcp") throw new RangeError("unimplemented");
 	}
 }

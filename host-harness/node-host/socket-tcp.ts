@@ -63,9 +63,9 @@
  */
 
 import * as net from "node:net";
+import { viewBytes } from "./buffers.js";
 import { invoke, later } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
-import { viewBytes } from "./buffers.js";
 
 /** Open TCP sockets of the device, for the control channel's stats. */
 export const liveSockets = new Set<TCP>();
@@ -129,7 +129,7 @@ export default class TCP {
 	#onReadable: TCPOptions["onReadable"];
 	#onWritable: TCPOptions["onWritable"];
 	#onError: TCPOptions["onError"];
-	#pending = 0;		// bit 1: readable, bit 2: writable, bit 4: error, bit 8: the peer's end; reported in one later turn
+	#pending = 0; // bit 1: readable, bit 2: writable, bit 4: error, bit 8: the peer's end; reported in one later turn
 	#secure: SecureConnection | undefined;
 	#connected = false;
 	#cause: Error | undefined;
@@ -139,28 +139,22 @@ export default class TCP {
 	constructor(options?: TCPOptions) {
 		if (!options) {
 			this.#shell = true;
-			return;		// an empty shell, filled by Listener.read()
+			return; // an empty shell, filled by Listener.read()
 		}
 		this.#onReadable = options.onReadable;
 		this.#onWritable = options.onWritable;
 		this.#onError = options.onError;
 		this.target = options.target;
-		if (options.format !== undefined)
-			this.format = options.format;
+		if (options.format !== undefined) this.format = options.format;
 		if (options.from) {
 			this.#secure = options[secureConnection];
-			if (this.#secure?.wrap)
-				this.#wrap(options.from, this.#secure);
-			else
-				this.#take(options.from);
-		}
-		else {
+			if (this.#secure?.wrap) this.#wrap(options.from, this.#secure);
+			else this.#take(options.from);
+		} else {
 			const address = options.address ?? options.host;
 			const port = options.port;
-			if (typeof address !== "string" || !address)
-				throw new Error("invalid address");
-			if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535)
-				throw new RangeError("invalid port");
+			if (typeof address !== "string" || !address) throw new Error("invalid address");
+			if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError("invalid port");
 			if (!hostNetwork.usable) {
 				// No link: the connection cannot be made; the failure comes as onError.
 				this.#socket = new net.Socket();
@@ -175,8 +169,7 @@ export default class TCP {
 			});
 			this.#attach(socket);
 		}
-		if (options.nodelay !== undefined)
-			this.#socket?.setNoDelay(Boolean(options.nodelay));
+		if (options.nodelay !== undefined) this.#socket?.setNoDelay(Boolean(options.nodelay));
 	}
 
 	/**
@@ -192,8 +185,7 @@ export default class TCP {
 
 	#take(from: TCP): void {
 		const socket = from.#socket;
-		if (!socket || from.#closed)
-			throw new Error("invalid from");
+		if (!socket || from.#closed) throw new Error("invalid from");
 		from.#socket = undefined;
 		from.#closed = true;
 		from.#forget();
@@ -202,10 +194,8 @@ export default class TCP {
 		this.#error = from.#error;
 		this.#ended = from.#ended;
 		this.#attach(socket);
-		if (this.#readable)
-			this.#trigger(1);
-		if (this.#error && !this.#readable)
-			this.#trigger(4);
+		if (this.#readable) this.#trigger(1);
+		if (this.#error && !this.#readable) this.#trigger(4);
 		this.#endIfDone();
 		// An accepted socket is connected: its first write budget comes in the next turn.
 		this.#refill();
@@ -215,8 +205,7 @@ export default class TCP {
 	/** Adopt `from` wrapped (a TLS server on it): the wrapper reads what the shell holds first, and is connected once it is `ready`. */
 	#wrap(from: TCP, secure: SecureConnection): void {
 		const raw = from.#socket;
-		if (!raw || from.#closed)
-			throw new Error("invalid from");
+		if (!raw || from.#closed) throw new Error("invalid from");
 		from.#socket = undefined;
 		from.#closed = true;
 		from.#forget();
@@ -233,26 +222,22 @@ export default class TCP {
 		this.#socket = socket;
 		liveSockets.add(this);
 		hostNetwork.downListeners.add(this.#linkDown);
-		for (const event of ["data", "end", "error", "close"])
-			socket.removeAllListeners(event);
+		for (const event of ["data", "end", "error", "close"]) socket.removeAllListeners(event);
 		socket.on("data", (chunk: Buffer) => this.#received(chunk));
 		socket.on("end", () => this.#peerEnded());
 		socket.on("error", (error: Error) => {
 			// Said now, while the TLS socket still holds the peer's certificate.
-			if (this.#secure && !this.#cause)
-				this.#cause = this.#secure.cause(error, this.#connected);
+			if (this.#secure && !this.#cause) this.#cause = this.#secure.cause(error, this.#connected);
 			this.#failed();
 		});
 		socket.on("close", () => this.#failed());
 	}
 
 	#received(chunk: Buffer): void {
-		if (this.#closed)
-			return;
+		if (this.#closed) return;
 		this.#chunks.push(chunk);
 		this.#readable += chunk.length;
-		if (this.#readable >= bufferSize)
-			this.#socket?.pause();
+		if (this.#readable >= bufferSize) this.#socket?.pause();
 		this.#trigger(1);
 	}
 
@@ -268,17 +253,14 @@ export default class TCP {
 	}
 
 	#failed(): void {
-		if (this.#closed || this.#error)
-			return;
+		if (this.#closed || this.#error) return;
 		this.#error = true;
 		this.#ended = false;
-		if (!this.#readable)
-			this.#trigger(4);
+		if (!this.#readable) this.#trigger(4);
 	}
 
 	#peerEnded(): void {
-		if (this.#closed || this.#error)
-			return;
+		if (this.#closed || this.#error) return;
 		this.#ended = true;
 		this.#endIfDone();
 	}
@@ -290,9 +272,9 @@ export default class TCP {
 	 * Plain TCP stays writable (the end of input only); TLS ends.
 	 */
 	#endIfDone(): void {
-		if (!this.#ended || this.#readable || this.#shell)
-			return;
-		if (!this.#secure || this.#connected)		// a TLS handshake cut short has no budget to give
+		if (!this.#ended || this.#readable || this.#shell) return;
+		if (!this.#secure || this.#connected)
+			// a TLS handshake cut short has no budget to give
 			this.#refill(true);
 		this.#ended = false;
 		if (!this.#secure) {
@@ -306,79 +288,60 @@ export default class TCP {
 
 	/** A full budget once what was written has left for the kernel (`atEnd`: once the kernel takes more, as the simulator's last poll does). */
 	#refill(atEnd = false): void {
-		if (this.#closed || this.#error || this.#writable === bufferSize)
-			return;
-		if (this.#inFlight && !(atEnd && this.#socket && !this.#socket.writableNeedDrain))
-			return;
+		if (this.#closed || this.#error || this.#writable === bufferSize) return;
+		if (this.#inFlight && !(atEnd && this.#socket && !this.#socket.writableNeedDrain)) return;
 		this.#writable = bufferSize;
 		this.#trigger(2);
 	}
 
 	#trigger(what: number): void {
-		if (!this.#pending)
-			later(() => this.#report());
+		if (!this.#pending) later(() => this.#report());
 		this.#pending |= what;
 	}
 
 	#report(): void {
 		const what = this.#pending;
 		this.#pending = 0;
-		if (this.#closed)
-			return;
-		if ((what & 2) && this.#writable && (!this.#error || this.#lastBudget))
-			invoke(this, this.#onWritable, this.#writable);
-		if ((what & 1) && this.#readable && !this.#closed)
-			invoke(this, this.#onReadable, this.#readable);
-		if ((what & 8) && !this.#closed && !this.#error)
-			invoke(this, this.#onError);		// the end of input
-		if ((what & 4) && !this.#closed && !this.#errorReported) {
+		if (this.#closed) return;
+		if (what & 2 && this.#writable && (!this.#error || this.#lastBudget)) invoke(this, this.#onWritable, this.#writable);
+		if (what & 1 && this.#readable && !this.#closed) invoke(this, this.#onReadable, this.#readable);
+		if (what & 8 && !this.#closed && !this.#error) invoke(this, this.#onError); // the end of input
+		if (what & 4 && !this.#closed && !this.#errorReported) {
 			this.#errorReported = true;
-			if (this.#secure)
-				invoke(this, this.#onError, this.#cause ?? this.#secure.cause(undefined, this.#connected));
-			else
-				invoke(this, this.#onError);
+			if (this.#secure) invoke(this, this.#onError, this.#cause ?? this.#secure.cause(undefined, this.#connected));
+			else invoke(this, this.#onError);
 		}
 	}
 
 	#live(): net.Socket {
-		if (this.#closed || !this.#socket)
-			throw new TypeError("closed socket");
+		if (this.#closed || !this.#socket) throw new TypeError("closed socket");
 		return this.#socket;
 	}
 
 	read(request?: number | ArrayBufferLike | ArrayBufferView): number | ArrayBuffer | undefined {
 		this.#live();
-		if (!this.#readable)
-			return undefined;
+		if (!this.#readable) return undefined;
 		let out: Uint8Array;
 		let result: number | ArrayBuffer;
 		if (this.#format === "number") {
 			out = new Uint8Array(1);
 			result = 0;
-		}
-		else if (request === undefined) {
+		} else if (request === undefined) {
 			out = new Uint8Array(this.#readable);
 			result = out.buffer as ArrayBuffer;
-		}
-		else if (typeof request === "number") {
-			if (!(request > 0 && request <= this.#readable))
-				throw new Error("invalid");
+		} else if (typeof request === "number") {
+			if (!(request > 0 && request <= this.#readable)) throw new Error("invalid");
 			out = new Uint8Array(request);
 			result = out.buffer as ArrayBuffer;
-		}
-		else {
+		} else {
 			out = viewBytes(request);
-			if (!(out.length > 0 && out.length <= this.#readable))
-				throw new Error("invalid");
+			if (!(out.length > 0 && out.length <= this.#readable)) throw new Error("invalid");
 			result = out.length;
 		}
 		this.#copyOut(out);
-		if (this.#format === "number")
-			result = out[0];
-		if (this.#readable < bufferSize && !this.#error)
-			this.#socket?.resume();
-		if (this.#error && !this.#readable)
-			this.#trigger(4);
+		if (this.#format === "number") result = out[0];
+		if (this.#readable < bufferSize && !this.#error) this.#socket?.resume();
+		if (this.#error && !this.#readable) this.#trigger(4);
 		this.#endIfDone();
 		return result;
 	}
@@ -390,10 +353,8 @@ export default class TCP {
 			const take = Math.min(head.length, out.length - at);
 			out.set(head.subarray(0, take), at);
 			at += take;
-			if (take === head.length)
-				this.#chunks.shift();
-			else
-				this.#chunks[0] = head.subarray(take);
+			if (take === head.length) this.#chunks.shift();
+			else this.#chunks[0] = head.subarray(take);
 		}
 		this.#readable -= out.length;
 	}
@@ -402,18 +363,14 @@ export default class TCP {
 		const socket = this.#live();
 		let bytes: Buffer;
 		if (this.#format === "number") {
-			if (typeof data !== "number")
-				throw new TypeError("number expected");
+			if (typeof data !== "number") throw new TypeError("number expected");
 			bytes = Buffer.from([data & 0xff]);
-		}
-		else {
-			if (typeof data === "number")
-				throw new TypeError("buffer expected");
+		} else {
+			if (typeof data === "number") throw new TypeError("buffer expected");
 			const view = viewBytes(data);
-			bytes = Buffer.from(view);		// a copy: the app may reuse its buffer
+			bytes = Buffer.from(view); // a copy: the app may reuse its buffer
 		}
-		if (bytes.length > this.#writable)
-			throw new Error("would block");
+		if (bytes.length > this.#writable) throw new Error("would block");
 		this.#writable -= bytes.length;
 		if (socket.destroyed || !socket.writable) {
 			// As on esp32 and the simulator: a failed socket's write returns nothing.
@@ -436,10 +393,8 @@ export default class TCP {
 		this.#chunks = [];
 		this.#readable = 0;
 		this.#forget();
-		if (socket.writableLength)
-			socket.end(() => socket.destroy());
-		else
-			socket.destroy();
+		if (socket.writableLength) socket.end(() => socket.destroy());
+		else socket.destroy();
 	}
 
 	get remoteAddress(): string | undefined {
@@ -456,8 +411,7 @@ export default class TCP {
 	}
 
 	set format(value: Format) {
-		if (value !== "buffer" && value !== "number")
-			throw new RangeError("unimplemented");
+		if (value !== "buffer" && value !== "number") throw new RangeError("unimplemented");
 		this.#format = value;
 	}
 }

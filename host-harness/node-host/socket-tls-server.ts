@@ -38,10 +38,10 @@
  *   words them.
  */
 
-import * as tls from "node:tls";
-import * as net from "node:net";
-import { Duplex } from "node:stream";
 import { createPrivateKey, X509Certificate } from "node:crypto";
+import type * as net from "node:net";
+import { Duplex } from "node:stream";
+import * as tls from "node:tls";
 import TCP, { secureConnection } from "./socket-tcp.js";
 
 interface TlsServerSocketOptions {
@@ -78,19 +78,15 @@ function replaying(socket: net.Socket, received: Buffer[], ended: boolean): Dupl
 			done(error);
 		},
 	});
-	for (const chunk of received)
-		stream.push(chunk);
-	for (const event of ["data", "end", "error", "close"])
-		socket.removeAllListeners(event);
+	for (const chunk of received) stream.push(chunk);
+	for (const event of ["data", "end", "error", "close"]) socket.removeAllListeners(event);
 	socket.on("data", (chunk: Buffer) => {
-		if (!stream.push(chunk))
-			socket.pause();
+		if (!stream.push(chunk)) socket.pause();
 	});
 	socket.on("end", () => stream.push(null));
 	socket.on("error", () => stream.destroy());
 	socket.on("close", () => stream.destroy());
-	if (ended)
-		stream.push(null);
+	if (ended) stream.push(null);
 	return stream;
 }
 
@@ -136,21 +132,23 @@ export default class TlsServerSocket extends TCP {
 			[secureConnection]: {
 				ready: "secure",
 				wrap(socket, received, ended) {
-					return new tls.TLSSocket(replaying(socket, received, ended) as unknown as net.Socket, {
-						isServer: true,
-						key: privateKey,
-						cert,
-						minVersion: "TLSv1.2",
-						maxVersion: "TLSv1.2",
-						ciphers,
-						honorCipherOrder: true,
-						// No session resumption, as the device (cache: false).
-						secureOptions: 0x4000,		// SSL_OP_NO_TICKET
-					} as tls.TLSSocketOptions);
+					return new tls.TLSSocket(
+						replaying(socket, received, ended) as unknown as net.Socket,
+						{
+							isServer: true,
+							key: privateKey,
+							cert,
+							minVersion: "TLSv1.2",
+							maxVersion: "TLSv1.2",
+							ciphers,
+							honorCipherOrder: true,
+							// No session resumption, as the device (cache: false).
+							secureOptions: 0x4000, // SSL_OP_NO_TICKET
+						} as tls.TLSSocketOptions,
+					);
 				},
 				cause(error, connected) {
-					if (connected)
-						return undefined;		// as TCP: the peer closed or reset
+					if (connected) return undefined; // as TCP: the peer closed or reset
 					return new Error(`TLS handshake with ${peer} failed: ${describe(error)}`);
 				},
 			},

@@ -42,11 +42,11 @@
  *   session is up, as the device module does, best effort.
  */
 
-import * as tls from "node:tls";
-import * as net from "node:net";
 import { X509Certificate } from "node:crypto";
-import TCP, { secureConnection } from "./socket-tcp.js";
+import * as net from "node:net";
+import * as tls from "node:tls";
 import { clockSetAfter } from "../../modules/clock.js";
+import TCP, { secureConnection } from "./socket-tcp.js";
 
 interface TlsSocketOptions {
 	address: string;
@@ -73,7 +73,10 @@ function describe(error: Error & { code?: string; cert?: tls.PeerCertificate }, 
 		case "CERT_NOT_YET_VALID":
 			return `the server's certificate is not valid before ${certificate ? day(certificate.validFrom) : "a later date"}`;
 		case "ERR_TLS_CERT_ALTNAME_INVALID": {
-			const names = (error.cert?.subjectaltname ?? certificate?.subjectAltName ?? "").split(/,\s*/).filter(Boolean).map(name => name.replace(/^(DNS|IP Address):/, ""));
+			const names = (error.cert?.subjectaltname ?? certificate?.subjectAltName ?? "")
+				.split(/,\s*/)
+				.filter(Boolean)
+				.map(name => name.replace(/^(DNS|IP Address):/, ""));
 			return `the server's certificate is for ${names.length ? names.join(", ") : "no host name (no subjectAltName)"}, not ${serverName} (name mismatch)`;
 		}
 		case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
@@ -94,8 +97,7 @@ function describe(error: Error & { code?: string; cert?: tls.PeerCertificate }, 
 		case "ECONNRESET":
 			return connected ? error.message : "the server closed the connection during the TLS handshake";
 		default:
-			if (/socket disconnected before secure TLS connection/i.test(error.message))
-				return "the server closed the connection during the TLS handshake";
+			if (/socket disconnected before secure TLS connection/i.test(error.message)) return "the server closed the connection during the TLS handshake";
 			return error.message;
 	}
 }
@@ -107,8 +109,7 @@ function byDeviceClock(certificate: tls.PeerCertificate): Error | undefined {
 		const unset = now < clockSetAfter ? ` and the device's clock says ${day(new Date(now).toISOString())}: set the clock (SNTP) before connecting` : "";
 		return new Error(`the server's certificate is not valid before ${day(certificate.valid_from)}${unset}`);
 	}
-	if (now > Date.parse(certificate.valid_to))
-		return new Error(`the server's certificate has expired (valid until ${day(certificate.valid_to)})`);
+	if (now > Date.parse(certificate.valid_to)) return new Error(`the server's certificate has expired (valid until ${day(certificate.valid_to)})`);
 	return undefined;
 }
 
@@ -142,15 +143,15 @@ export default class TlsSocket extends TCP {
 						minVersion: "TLSv1.2",
 						maxVersion: "TLSv1.2",
 						rejectUnauthorized: true,
-						checkServerIdentity: (_host: string, certificate: tls.PeerCertificate) => byDeviceClock(certificate) ?? tls.checkServerIdentity(serverName, certificate),
+						checkServerIdentity: (_host: string, certificate: tls.PeerCertificate) =>
+							byDeviceClock(certificate) ?? tls.checkServerIdentity(serverName, certificate),
 						// TLS ends with close_notify; a FIN mid-handshake must fail it, not wait.
 						allowHalfOpen: false,
 					} as tls.ConnectionOptions);
 					return connection;
 				},
 				cause(error, connected) {
-					if (connected)
-						return undefined;		// as TCP: the peer closed or reset
+					if (connected) return undefined; // as TCP: the peer closed or reset
 					const cause = error ? describe(error, connection, serverName, connected) : "the server closed the connection during the TLS handshake";
 					return new Error(`TLS handshake with ${peer} failed: ${cause}`);
 				},

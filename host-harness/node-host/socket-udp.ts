@@ -32,10 +32,10 @@
  */
 
 import * as dgram from "node:dgram";
+import { viewBytes } from "./buffers.js";
 import { abort, invoke, later } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
 import { holdTrace } from "./xs-globals.js";
-import { viewBytes } from "./buffers.js";
 
 const maxPackets = 100;
 
@@ -65,13 +65,10 @@ export default class UDP {
 
 	constructor(options: UDPOptions) {
 		const port = options.port ?? 0;
-		if (!Number.isInteger(port) || port < 0 || port > 65535)
-			throw new RangeError("invalid port");
-		if (options.format !== undefined && options.format !== "buffer")
-			throw new RangeError("unimplemented");
+		if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError("invalid port");
+		if (options.format !== undefined && options.format !== "buffer") throw new RangeError("unimplemented");
 		const ttl = options.timeToLive;
-		if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0 && ttl <= 255))
-			throw new RangeError("invalid timeToLive");
+		if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0 && ttl <= 255)) throw new RangeError("invalid timeToLive");
 		this.target = options.target;
 		this.#onReadable = options.onReadable;
 		const socket = dgram.createSocket({ type: "udp4" });
@@ -81,46 +78,40 @@ export default class UDP {
 		socket.bind(port, options.address ?? "0.0.0.0", () => {
 			release();
 			socket.removeAllListeners("error");
-			socket.on("error", () => {});		// send failures are dropped datagrams, as UDP is
+			socket.on("error", () => {}); // send failures are dropped datagrams, as UDP is
 			if (ttl !== undefined) {
 				socket.setTTL(ttl);
 				socket.setMulticastTTL(ttl);
 			}
-			if (hostNetwork.address !== "127.0.0.1")
-				socket.setMulticastInterface(hostNetwork.address);
+			if (hostNetwork.address !== "127.0.0.1") socket.setMulticastInterface(hostNetwork.address);
 			const waiting = this.#whenBound ?? [];
 			this.#whenBound = undefined;
-			for (const work of waiting)
-				work();
+			for (const work of waiting) work();
 		});
 		this.#socket = socket;
 		liveUdp.add(this);
 	}
 
 	#received(message: Buffer, remote: dgram.RemoteInfo): void {
-		if (!hostNetwork.usable)
-			return;		// no link: the datagram never reached the device
+		if (!hostNetwork.usable) return; // no link: the datagram never reached the device
 		const copy = new Uint8Array(message.length);
 		copy.set(message);
 		const datagram = copy.buffer as Datagram;
 		datagram.address = remote.address;
 		datagram.port = remote.port;
 		this.#packets.push(datagram);
-		if (this.#packets.length > maxPackets)
-			this.#packets.shift();
+		if (this.#packets.length > maxPackets) this.#packets.shift();
 		if (!this.#reportPending) {
 			this.#reportPending = true;
 			later(() => {
 				this.#reportPending = false;
-				if (this.#socket && this.#packets.length)
-					invoke(this, this.#onReadable, this.#packets.length);
+				if (this.#socket && this.#packets.length) invoke(this, this.#onReadable, this.#packets.length);
 			});
 		}
 	}
 
 	#live(): dgram.Socket {
-		if (!this.#socket)
-			throw new TypeError("closed socket");
+		if (!this.#socket) throw new TypeError("closed socket");
 		return this.#socket;
 	}
 
@@ -132,10 +123,8 @@ export default class UDP {
 	write(data: ArrayBufferLike | ArrayBufferView, address: string, port: number): void {
 		const socket = this.#live();
 		const view = viewBytes(data);
-		if (typeof address !== "string" || !Number.isInteger(port) || port <= 0 || port > 65535)
-			throw new Error("sendto failed: bad address");
-		if (hostNetwork.usable)
-			socket.send(Buffer.from(view), port, address, () => {});
+		if (typeof address !== "string" || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error("sendto failed: bad address");
+		if (hostNetwork.usable) socket.send(Buffer.from(view), port, address, () => {});
 	}
 
 	/** Join a multicast group on the device's interface. */
@@ -152,31 +141,23 @@ export default class UDP {
 
 	#membership(group: string, join: boolean): void {
 		const parts = group.split(".").map(Number);
-		if (parts.length !== 4 || parts.some(p => !(p >= 0 && p <= 255)))
-			throw new Error("invalid IP address");
-		if (group === "255.255.255.255")
-			throw new Error("broadcast is not multicast");
+		if (parts.length !== 4 || parts.some(p => !(p >= 0 && p <= 255))) throw new Error("invalid IP address");
+		if (group === "255.255.255.255") throw new Error("broadcast is not multicast");
 		const work = () => {
 			try {
-				if (join)
-					this.#socket?.addMembership(group, hostNetwork.address);
-				else
-					this.#socket?.dropMembership(group, hostNetwork.address);
-			}
-			catch {
+				if (join) this.#socket?.addMembership(group, hostNetwork.address);
+				else this.#socket?.dropMembership(group, hostNetwork.address);
+			} catch {
 				// lwIP's igmp_joingroup result is not checked either
 			}
 		};
-		if (this.#whenBound)
-			this.#whenBound.push(work);
-		else
-			work();
+		if (this.#whenBound) this.#whenBound.push(work);
+		else work();
 	}
 
 	close(): void {
 		const socket = this.#socket;
-		if (!socket)
-			return;
+		if (!socket) return;
 		this.#socket = undefined;
 		this.#packets = [];
 		liveUdp.delete(this);
@@ -186,8 +167,7 @@ export default class UDP {
 	get port(): number | undefined {
 		try {
 			return this.#socket?.address().port;
-		}
-		catch {
+		} catch {
 			return undefined;
 		}
 	}
@@ -197,7 +177,6 @@ export default class UDP {
 	}
 
 	set format(value: "buffer") {
-		if (value !== "buffer")
-			throw new RangeError("unimplemented");
+		if (value !== "buffer") throw new RangeError("unimplemented");
 	}
 }

@@ -21,17 +21,13 @@ let installed = false;
 
 /** Replace the global Date with the device clock (real time + offset). Idempotent. */
 export function installDeviceClock(startMs?: number): void {
-	if (startMs !== undefined)
-		offset = startMs - RealDate.now();
-	if (installed)
-		return;
+	if (startMs !== undefined) offset = startMs - RealDate.now();
+	if (installed) return;
 	installed = true;
 	class DeviceDate extends RealDate {
 		constructor(...args: unknown[]) {
-			if (args.length === 0)
-				super(RealDate.now() + offset);
-			else
-				super(...(args as [number]));
+			if (args.length === 0) super(RealDate.now() + offset);
+			else super(...(args as [number]));
 		}
 		static override now(): number {
 			return RealDate.now() + offset;

@@ -34,8 +34,7 @@ class Timer {
 	}
 
 	#disarm(): void {
-		if (this.#handle)
-			clearTimeout(this.#handle);
+		if (this.#handle) clearTimeout(this.#handle);
 		this.#handle = undefined;
 		liveTimers.delete(this);
 	}
@@ -43,8 +42,7 @@ class Timer {
 	#fire(): void {
 		this.#handle = undefined;
 		liveTimers.delete(this);
-		if (this.#repeat !== undefined)
-			this.#arm(this.#repeat, this.#repeat);
+		if (this.#repeat !== undefined) this.#arm(this.#repeat, this.#repeat);
 		invoke(this, this.#callback as (this: Timer, t: Timer) => void, this);
 	}
 
@@ -61,15 +59,12 @@ class Timer {
 	}
 
 	static schedule(timer: Timer, interval?: number, repeat?: number): void {
-		if (interval === undefined)
-			timer.#disarm();
-		else
-			timer.#arm(interval, repeat);
+		if (interval === undefined) timer.#disarm();
+		else timer.#arm(interval, repeat);
 	}
 
 	static clear(timer: Timer | undefined | null): void {
-		if (timer)
-			timer.#disarm();
+		if (timer) timer.#disarm();
 	}
 
 	static delay(milliseconds: number): void {

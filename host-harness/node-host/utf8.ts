@@ -31,31 +31,26 @@ import { byteBuffer } from "./buffers.js";
 export type Utf8Bytes = ArrayBuffer | Uint8Array | Int8Array | Uint8ClampedArray | DataView;
 
 function index(value: unknown, limit: number, name: string): number {
-	if (typeof value !== "number")
-		throw new TypeError(`${name}: not a number`);
-	if (!(value >= 0 && value <= limit) || !Number.isInteger(value))
-		throw new RangeError(`${name} out of range`);
+	if (typeof value !== "number") throw new TypeError(`${name}: not a number`);
+	if (!(value >= 0 && value <= limit) || !Number.isInteger(value)) throw new RangeError(`${name} out of range`);
 	return value;
 }
 
 export function validate(bytes: unknown, start: unknown, end: unknown, state: unknown): number {
-	if (arguments.length < 4)
-		throw new TypeError("validate(bytes, start, end, state)");
-	if (typeof state !== "number")
-		throw new TypeError("state: not a number");
-	if (!Number.isInteger(state) || state < -2147483648 || state > 2147483647)
-		throw new RangeError("invalid state");
-	if (state < 0)		// invalid stays invalid (any negative state)
+	if (arguments.length < 4) throw new TypeError("validate(bytes, start, end, state)");
+	if (typeof state !== "number") throw new TypeError("state: not a number");
+	if (!Number.isInteger(state) || state < -2147483648 || state > 2147483647) throw new RangeError("invalid state");
+	if (state < 0)
+		// invalid stays invalid (any negative state)
 		return -1;
-	let need = state & 0xFF, lower = 0x80, upper = 0xBF;
+	let need = state & 0xff,
+		lower = 0x80,
+		upper = 0xbf;
 	if (need) {
-		lower = (state >> 8) & 0xFF;
-		upper = (state >> 16) & 0xFF;
-		if (need > 3 || (state >> 24) || lower < 0x80 || upper > 0xBF || lower > upper)
-			throw new RangeError("invalid state");
-	}
-	else if (state)
-		throw new RangeError("invalid state");
+		lower = (state >> 8) & 0xff;
+		upper = (state >> 16) & 0xff;
+		if (need > 3 || state >> 24 || lower < 0x80 || upper > 0xbf || lower > upper) throw new RangeError("invalid state");
+	} else if (state) throw new RangeError("invalid state");
 
 	const view = byteBuffer(bytes);
 	const last = index(end, view.length, "end");
@@ -64,34 +59,33 @@ export function validate(bytes: unknown, start: unknown, end: unknown, state: un
 	while (i < last) {
 		const b = view[i++];
 		if (need) {
-			if (b < lower || b > upper)
-				return -1;
+			if (b < lower || b > upper) return -1;
 			need--;
 			lower = 0x80;
-			upper = 0xBF;
-		}
-		else if (b < 0x80)
-			continue;
-		else if (b < 0xC2)		// a stray continuation byte, or C0/C1 (an overlong 2-byte form)
+			upper = 0xbf;
+		} else if (b < 0x80) continue;
+		else if (b < 0xc2)
+			// a stray continuation byte, or C0/C1 (an overlong 2-byte form)
 			return -1;
-		else if (b < 0xE0)
-			need = 1;
-		else if (b < 0xF0) {
+		else if (b < 0xe0) need = 1;
+		else if (b < 0xf0) {
 			need = 2;
-			if (b === 0xE0)			// E0 80..9F would be overlong
-				lower = 0xA0;
-			else if (b === 0xED)	// ED A0..BF would be a surrogate, U+D800..DFFF
-				upper = 0x9F;
-		}
-		else if (b < 0xF5) {
+			if (b === 0xe0)
+				// E0 80..9F would be overlong
+				lower = 0xa0;
+			else if (b === 0xed)
+				// ED A0..BF would be a surrogate, U+D800..DFFF
+				upper = 0x9f;
+		} else if (b < 0xf5) {
 			need = 3;
-			if (b === 0xF0)			// F0 80..8F would be overlong
+			if (b === 0xf0)
+				// F0 80..8F would be overlong
 				lower = 0x90;
-			else if (b === 0xF4)	// F4 90.. would be above U+10FFFF
-				upper = 0x8F;
-		}
-		else					// F5..FF never appear
-			return -1;
+			else if (b === 0xf4)
+				// F4 90.. would be above U+10FFFF
+				upper = 0x8f;
+		} // F5..FF never appear
+		else return -1;
 	}
-	return need ? need | lower << 8 | upper << 16 : 0;
+	return need ? need | (lower << 8) | (upper << 16) : 0;
 }

@@ -38,9 +38,9 @@
  * (`ap leave`) or the access point closes.
  */
 
-import Timer from "./timer.js";
 import { invoke } from "./callbacks.js";
 import { hostNetwork } from "./net.js";
+import Timer from "./timer.js";
 
 type Message = "connect" | "gotIP" | "lostIP" | "disconnect";
 type Notify = (message: Message, reason?: number) => void;
@@ -75,13 +75,11 @@ export default class WiFi {
 	#timer: ReturnType<typeof Timer.set> | undefined;
 
 	constructor(options?: { ssid: string; password?: string }, onNotify?: Notify) {
-		if (instance)
-			throw new Error("only one instance in simulator");
+		if (instance) throw new Error("only one instance in simulator");
 		instance = this;
 		hostNetwork.managed = true;
 		this.#onNotify = onNotify ?? (() => {});
-		if (options)
-			WiFi.connect(options);
+		if (options) WiFi.connect(options);
 	}
 
 	set onNotify(value: Notify | undefined) {
@@ -91,8 +89,7 @@ export default class WiFi {
 	close(): void {
 		Timer.clear(this.#timer);
 		this.#timer = undefined;
-		if (instance === this)
-			instance = undefined;
+		if (instance === this) instance = undefined;
 	}
 
 	#notify(message: Message, reason?: number): void {
@@ -108,8 +105,7 @@ export default class WiFi {
 	}
 
 	#join(options: { ssid: string; password?: string }): void {
-		if (hostNetwork.connected)
-			this.#lose();
+		if (hostNetwork.connected) this.#lose();
 		const { step } = wifiFaults;
 		const rejected = options.password === "invalid!" || (wifiFaults.password !== undefined && options.password !== wifiFaults.password);
 		if (rejected) {
@@ -117,8 +113,7 @@ export default class WiFi {
 			return;
 		}
 		if (wifiFaults.apDown || wifiFaults.joinFailures > 0) {
-			if (!wifiFaults.apDown)
-				wifiFaults.joinFailures--;
+			if (!wifiFaults.apDown) wifiFaults.joinFailures--;
 			this.#after(step, () => this.#notify("disconnect", 0));
 			return;
 		}
@@ -149,8 +144,7 @@ export default class WiFi {
 	}
 
 	static set mode(value: number) {
-		if (![WiFi.Mode.off, WiFi.Mode.station, WiFi.Mode.accessPoint, 3].includes(value as never))
-			throw new Error("invalid wi-fi mode");
+		if (![WiFi.Mode.off, WiFi.Mode.station, WiFi.Mode.accessPoint, 3].includes(value as never)) throw new Error("invalid wi-fi mode");
 		mode = value;
 		if (!(mode & 2)) {
 			hostNetwork.accessPoint = "";
@@ -159,36 +153,27 @@ export default class WiFi {
 	}
 
 	static accessPoint(options: { ssid: string; password?: string }): void {
-		if (mode === 0)
-			mode = 2;
-		else if (mode !== 2 && mode !== 3)
-			throw new Error("Wi-Fi access point disabled");
-		if (!options?.ssid)
-			throw new Error("ssid required");
-		if (Buffer.byteLength(options.ssid) > 32)
-			throw new Error("ssid too long - 32 bytes max");
+		if (mode === 0) mode = 2;
+		else if (mode !== 2 && mode !== 3) throw new Error("Wi-Fi access point disabled");
+		if (!options?.ssid) throw new Error("ssid required");
+		if (Buffer.byteLength(options.ssid) > 32) throw new Error("ssid too long - 32 bytes max");
 		let password = "";
 		if (options.password !== undefined) {
 			password = String(options.password);
-			if (Buffer.byteLength(password) > 64)
-				throw new Error("password too long - 64 bytes max");
-			if (Buffer.byteLength(password) < 8)
-				throw new Error("password too short - 8 bytes min");
+			if (Buffer.byteLength(password) > 64) throw new Error("password too long - 64 bytes max");
+			if (Buffer.byteLength(password) < 8) throw new Error("password too short - 8 bytes min");
 		}
-		hostNetwork.managed = true;		// from now on only a joined client (or a station link) reaches the device
+		hostNetwork.managed = true; // from now on only a joined client (or a station link) reaches the device
 		hostNetwork.accessPoint = options.ssid;
 		hostNetwork.accessPointPassword = password;
 		hostNetwork.accessPointClients = 0;
 	}
 
 	static connect(options?: { ssid: string; password?: string }): void {
-		if (mode === 0)
-			mode = 1;
-		else if (mode !== 1 && mode !== 3)
-			throw new Error("Wi-Fi station disabled");
+		if (mode === 0) mode = 1;
+		else if (mode !== 1 && mode !== 3) throw new Error("Wi-Fi station disabled");
 		const wifi = instance;
-		if (!wifi)
-			return;
+		if (!wifi) return;
 		if (!options) {
 			wifi.#lose();
 			wifi.#after(wifiFaults.step, () => wifi.#notify("disconnect", 0));
@@ -213,23 +198,17 @@ export function currentWiFi(): WiFi | undefined {
  */
 export function joinAccessPoint(ssid: string, password: string): string | undefined {
 	const open = hostNetwork.accessPoint;
-	if (!open)
-		return "no access point is open";
-	if (ssid !== open)
-		return `no network named "${ssid}" (the access point is "${open}")`;
+	if (!open) return "no access point is open";
+	if (ssid !== open) return `no network named "${ssid}" (the access point is "${open}")`;
 	const expected = hostNetwork.accessPointPassword;
-	if (!expected && password)
-		return `"${open}" is an open network: a passphrase does not match its security`;
-	if (expected && !password)
-		return `"${open}" is WPA2: it asks for a passphrase`;
-	if (expected && password !== expected)
-		return "4-way handshake failed: wrong passphrase";
+	if (!expected && password) return `"${open}" is an open network: a passphrase does not match its security`;
+	if (expected && !password) return `"${open}" is WPA2: it asks for a passphrase`;
+	if (expected && password !== expected) return "4-way handshake failed: wrong passphrase";
 	hostNetwork.accessPointClients++;
 	return undefined;
 }
 
 /** A client leaves the access point. */
 export function leaveAccessPoint(): void {
-	if (hostNetwork.accessPointClients > 0)
-		hostNetwork.accessPointClients--;
+	if (hostNetwork.accessPointClients > 0) hostNetwork.accessPointClients--;
 }

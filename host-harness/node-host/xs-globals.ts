@@ -30,23 +30,19 @@ export function holdTrace(): () => void {
 	holds++;
 	let released = false;
 	return () => {
-		if (released)
-			return;
+		if (released) return;
 		released = true;
 		if (--holds === 0) {
 			const out = held;
 			held = [];
-			for (const text of out)
-				sink(text);
+			for (const text of out) sink(text);
 		}
 	};
 }
 
 function emit(text: string): void {
-	if (holds)
-		held.push(text);
-	else
-		sink(text);
+	if (holds) held.push(text);
+	else sink(text);
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -54,8 +50,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 export function installXsGlobals(): void {
 	const g = globalThis as Record<string, unknown>;
 	g.trace = (...values: unknown[]) => {
-		for (const value of values)
-			emit(String(value));
+		for (const value of values) emit(String(value));
 	};
 	const ab = ArrayBuffer as unknown as Record<string, unknown>;
 	ab.fromString = (text: string): ArrayBuffer => {

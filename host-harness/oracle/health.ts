@@ -35,8 +35,7 @@ export async function deviceResources(source: ResourceSource): Promise<Resources
 		const stats = await source.control("stats");
 		return { tcp: Number(stats.tcp), listeners: Number(stats.listeners), udp: Number(stats.udp), timers: Number(stats.timers) };
 	}
-	if (source.target === "sim" && source.pid)
-		return { sockets: openSockets(source.pid) };
+	if (source.target === "sim" && source.pid) return { sockets: openSockets(source.pid) };
 	return undefined;
 }
 
@@ -45,10 +44,8 @@ export function openSockets(pid: number): number {
 	let count = 0;
 	for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
 		try {
-			if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:"))
-				count++;
-		}
-		catch {
+			if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) count++;
+		} catch {
 			// closed while we looked
 		}
 	}
@@ -69,13 +66,11 @@ function same(a: Resources, b: Resources): boolean {
  * assertion to show). undefined where resources cannot be read.
  */
 export async function resourcesSettled(source: ResourceSource, baseline: Resources | undefined, timeoutMs = 10_000): Promise<Resources | undefined> {
-	if (!baseline)
-		return undefined;
+	if (!baseline) return undefined;
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const now = await deviceResources(source);
-		if (!now || same(now, baseline) || Date.now() > deadline)
-			return now;
+		if (!now || same(now, baseline) || Date.now() > deadline) return now;
 		await sleep(50);
 	}
 }
@@ -95,15 +90,12 @@ export async function freshTcpClientServed(endpoints: Endpoints, options: FreshC
 	for (;;) {
 		try {
 			const back = await echoOnce(endpoints.tcp!, payload, Math.max(500, Math.min(options.echoTimeoutMs ?? 5000, start + options.withinMs - Date.now())));
-			if (sha256(back) === sha256(payload))
-				return Date.now() - start;
+			if (sha256(back) === sha256(payload)) return Date.now() - start;
 			last = new Error(`echo differs: ${back.length} bytes back for ${payload.length}`);
-		}
-		catch (e) {
+		} catch (e) {
 			last = e;
 		}
-		if (Date.now() - start > options.withinMs)
-			throw new Error(`no fresh TCP client served within ${options.withinMs} ms: ${(last as Error)?.message ?? last}`);
+		if (Date.now() - start > options.withinMs) throw new Error(`no fresh TCP client served within ${options.withinMs} ms: ${(last as Error)?.message ?? last}`);
 		await sleep(25);
 	}
 }
@@ -120,10 +112,8 @@ export function wsEchoOnce(url: string, timeoutMs: number): Promise<void> {
 			socket.removeAllListeners();
 			socket.on("error", () => {});
 			socket.terminate();
-			if (error)
-				reject(error);
-			else
-				resolve();
+			if (error) reject(error);
+			else resolve();
 		};
 		socket.once("unexpected-response", (_request, response) => finish(new Error(`HTTP ${response.statusCode}`)));
 		socket.once("error", e => finish(e));
@@ -132,15 +122,11 @@ export function wsEchoOnce(url: string, timeoutMs: number): Promise<void> {
 		socket.on("message", (data, isBinary) => {
 			const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
 			if (stage === 0) {
-				if (isBinary || bytes.toString() !== "fresh client")
-					return finish(new Error(`text echo differs: ${bytes.toString().slice(0, 40)}`));
+				if (isBinary || bytes.toString() !== "fresh client") return finish(new Error(`text echo differs: ${bytes.toString().slice(0, 40)}`));
 				stage = 1;
 				socket.send(binary);
-			}
-			else if (!isBinary || sha256(bytes) !== sha256(binary))
-				finish(new Error("binary echo differs"));
-			else
-				finish();
+			} else if (!isBinary || sha256(bytes) !== sha256(binary)) finish(new Error("binary echo differs"));
+			else finish();
 		});
 	});
 }
@@ -153,8 +139,7 @@ export async function freshWsClientServed(endpoints: Endpoints, options: FreshCl
 		try {
 			await wsEchoOnce(endpoints.ws!, Math.max(500, Math.min(options.echoTimeoutMs ?? 5000, start + options.withinMs - Date.now())));
 			return Date.now() - start;
-		}
-		catch (e) {
+		} catch (e) {
 			last = e;
 		}
 		if (Date.now() - start > options.withinMs)
@@ -178,10 +163,8 @@ export async function openServedWs(url: string, withinMs: number): Promise<WebSo
 					reject(new Error(`HTTP ${response.statusCode}`));
 				});
 			});
-		}
-		catch (e) {
-			if (Date.now() - start > withinMs)
-				throw new Error(`no WebSocket connection served within ${withinMs} ms: ${(e as Error).message}`);
+		} catch (e) {
+			if (Date.now() - start > withinMs) throw new Error(`no WebSocket connection served within ${withinMs} ms: ${(e as Error).message}`);
 			await sleep(25);
 		}
 	}
@@ -196,27 +179,20 @@ export async function freshUdpSenderServed(endpoints: Endpoints, options: FreshC
 		for (;;) {
 			try {
 				const { data } = await sender.echo(payload, 1000);
-				if (sha256(data) === sha256(payload))
-					return Date.now() - start;
-			}
-			catch {
+				if (sha256(data) === sha256(payload)) return Date.now() - start;
+			} catch {
 				// lost or late: try again
 			}
-			if (Date.now() - start > options.withinMs)
-				throw new Error(`no UDP echo within ${options.withinMs} ms`);
+			if (Date.now() - start > options.withinMs) throw new Error(`no UDP echo within ${options.withinMs} ms`);
 		}
-	}
-	finally {
+	} finally {
 		sender.close();
 	}
 }
 
 /** Every service the device runs serves a fresh client within the deadline. */
 export async function freshClientsServed(endpoints: Endpoints, options: FreshClientOptions): Promise<void> {
-	if (endpoints.tcp)
-		await freshTcpClientServed(endpoints, options);
-	if (endpoints.ws)
-		await freshWsClientServed(endpoints, options);
-	if (endpoints.udp)
-		await freshUdpSenderServed(endpoints, options);
+	if (endpoints.tcp) await freshTcpClientServed(endpoints, options);
+	if (endpoints.ws) await freshWsClientServed(endpoints, options);
+	if (endpoints.udp) await freshUdpSenderServed(endpoints, options);
 }

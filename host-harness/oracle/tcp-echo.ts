@@ -3,8 +3,8 @@
  * server and collect exactly as many back, with a deadline.
  */
 
-import * as net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
+import * as net from "node:net";
 import type { Endpoint } from "../device/targets.js";
 
 export function sha256(data: Uint8Array): string {
@@ -43,10 +43,8 @@ export function readBytes(socket: net.Socket, count: number, timeoutMs = 10_000)
 			socket.off("data", onData);
 			socket.off("close", onClose);
 			socket.off("error", onError);
-			if (error)
-				reject(error);
-			else
-				resolve(Buffer.concat(chunks, count));
+			if (error) reject(error);
+			else resolve(Buffer.concat(chunks, count));
 		};
 		const onData = (chunk: Buffer) => {
 			chunks.push(chunk);
@@ -68,8 +66,7 @@ export function readBytes(socket: net.Socket, count: number, timeoutMs = 10_000)
 		socket.on("data", onData);
 		socket.once("close", onClose);
 		socket.once("error", onError);
-		if (count === 0)
-			done();
+		if (count === 0) done();
 	});
 }
 
@@ -80,8 +77,7 @@ export async function echoOnce(endpoint: Endpoint, payload: Uint8Array, timeoutM
 		const back = readBytes(socket, payload.length, timeoutMs);
 		socket.write(payload);
 		return await back;
-	}
-	finally {
+	} finally {
 		socket.destroy();
 	}
 }
@@ -122,7 +118,7 @@ export interface StreamResult {
  */
 export async function streamThroughEcho(endpoint: Endpoint, total: number, options: StreamOptions): Promise<StreamResult> {
 	const socket = await connect(endpoint);
-	const block = randomBytes(1024 * 1024 + 7);		// an odd size, so block edges never line up with socket reads
+	const block = randomBytes(1024 * 1024 + 7); // an odd size, so block edges never line up with socket reads
 	const sentHash = createHash("sha256");
 	const receivedHash = createHash("sha256");
 	let sent = 0;
@@ -132,7 +128,10 @@ export async function streamThroughEcho(endpoint: Endpoint, total: number, optio
 	const progress = options.onProgress ? setInterval(() => options.onProgress!(sent, received), 100) : undefined;
 	try {
 		await new Promise<void>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`stream: ${received} of ${total} bytes back (${sent} sent) within ${options.timeoutMs} ms`)), options.timeoutMs);
+			const timer = setTimeout(
+				() => reject(new Error(`stream: ${received} of ${total} bytes back (${sent} sent) within ${options.timeoutMs} ms`)),
+				options.timeoutMs,
+			);
 			socket.on("data", (chunk: Buffer) => {
 				receivedHash.update(chunk);
 				received += chunk.length;
@@ -140,12 +139,10 @@ export async function streamThroughEcho(endpoint: Endpoint, total: number, optio
 				if (received > total) {
 					clearTimeout(timer);
 					reject(new Error(`the echo returned more bytes (${received}) than were sent (${total})`));
-				}
-				else if (received === total) {
+				} else if (received === total) {
 					clearTimeout(timer);
 					resolve();
-				}
-				else if (sinceP >= options.pauseEvery) {
+				} else if (sinceP >= options.pauseEvery) {
 					sinceP = 0;
 					socket.pause();
 					setTimeout(() => socket.resume(), options.pauseMs);
@@ -175,10 +172,8 @@ export async function streamThroughEcho(endpoint: Endpoint, total: number, optio
 			};
 			write();
 		});
-	}
-	finally {
-		if (progress)
-			clearInterval(progress);
+	} finally {
+		if (progress) clearInterval(progress);
 		socket.destroy();
 	}
 	return { sent, received, sentHash: sentHash.digest("hex"), receivedHash: receivedHash.digest("hex"), seconds: (Date.now() - start) / 1000 };

@@ -3,8 +3,8 @@
  * connection to the device's echo server, send, and collect the echo.
  */
 
-import WebSocket from "ws";
 import * as net from "node:net";
+import WebSocket from "ws";
 
 /** The TCP endpoint of a ws:// URL (a URL elides port 80, its default). */
 export function wsEndpoint(url: string): { host: string; port: number } {
@@ -37,8 +37,7 @@ export function nextMessage(socket: WebSocket, timeoutMs = 10_000): Promise<{ da
 
 export function closed(socket: WebSocket, timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
 	return new Promise((resolve, reject) => {
-		if (socket.readyState === WebSocket.CLOSED)
-			return resolve({ code: 1006, reason: "" });
+		if (socket.readyState === WebSocket.CLOSED) return resolve({ code: 1006, reason: "" });
 		const timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
 		socket.once("close", (code, reason) => {
 			clearTimeout(timer);
@@ -48,7 +47,12 @@ export function closed(socket: WebSocket, timeoutMs = 10_000): Promise<{ code: n
 }
 
 /** Send a raw HTTP request head and return the response's status line and headers. */
-export function rawHttp(host: string, port: number, head: string, timeoutMs = 10_000): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+export function rawHttp(
+	host: string,
+	port: number,
+	head: string,
+	timeoutMs = 10_000,
+): Promise<{ status: number; headers: Record<string, string>; text: string }> {
 	return new Promise((resolve, reject) => {
 		const socket = net.connect({ host, port });
 		let text = "";
@@ -57,7 +61,9 @@ export function rawHttp(host: string, port: number, head: string, timeoutMs = 10
 			reject(new Error(`no HTTP answer within ${timeoutMs} ms`));
 		}, timeoutMs);
 		socket.on("connect", () => socket.write(head));
-		socket.on("data", chunk => { text += chunk.toString("latin1"); });
+		socket.on("data", chunk => {
+			text += chunk.toString("latin1");
+		});
 		socket.on("error", () => {});
 		socket.on("close", () => {
 			clearTimeout(timer);
@@ -65,8 +71,7 @@ export function rawHttp(host: string, port: number, head: string, timeoutMs = 10
 			const headers: Record<string, string> = {};
 			for (const line of lines) {
 				const colon = line.indexOf(":");
-				if (colon > 0)
-					headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+				if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
 			}
 			resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? "")?.[1] ?? 0), headers, text });
 		});

@@ -7,11 +7,11 @@
  * echo), so a test can show that the client recovers on the same port.
  */
 
-import * as net from "node:net";
 import { EventEmitter } from "node:events";
-import { nthSession } from "./sessions.js";
-import { TcpPeerSession, greeting } from "./tcp-peer.js";
+import * as net from "node:net";
 import { readBytes } from "../oracle/tcp-echo.js";
+import { nthSession } from "./sessions.js";
+import { greeting, TcpPeerSession } from "./tcp-peer.js";
 
 export type HostileTcpBehaviour =
 	/**
@@ -41,29 +41,33 @@ export class HostileTcpConnection {
 	/** The client closed its end (FIN) or the socket closed. */
 	readonly ended: Promise<void>;
 
-	constructor(readonly index: number, readonly behaviour: HostileTcpBehaviour, readonly socket: net.Socket) {
+	constructor(
+		readonly index: number,
+		readonly behaviour: HostileTcpBehaviour,
+		readonly socket: net.Socket,
+	) {
 		socket.on("error", () => {});
 		this.ended = new Promise(resolve => {
 			socket.once("end", () => resolve());
 			socket.once("close", () => resolve());
 		});
 		switch (behaviour.kind) {
-		case "echo":
-			this.session = new TcpPeerSession(socket);
-			socket.once("end", () => socket.end());		// the client closed: so do we
-			break;
-		case "stall":
-			socket.pause();		// read nothing: the client's greeting stays in our receive buffer
-			break;
-		case "reset":
-		case "halfClose":
-			this.greeting = readBytes(socket, greeting.length, 10_000).then(bytes => {
-				socket.on("data", chunk => this.received = Buffer.concat([this.received, chunk]));
-				this.#act();
-				return bytes.toString("latin1");
-			});
-			this.greeting.catch(() => {});
-			break;
+			case "echo":
+				this.session = new TcpPeerSession(socket);
+				socket.once("end", () => socket.end()); // the client closed: so do we
+				break;
+			case "stall":
+				socket.pause(); // read nothing: the client's greeting stays in our receive buffer
+				break;
+			case "reset":
+			case "halfClose":
+				this.greeting = readBytes(socket, greeting.length, 10_000).then(bytes => {
+					socket.on("data", chunk => (this.received = Buffer.concat([this.received, chunk])));
+					this.#act();
+					return bytes.toString("latin1");
+				});
+				this.greeting.catch(() => {});
+				break;
 		}
 	}
 
@@ -71,8 +75,7 @@ export class HostileTcpConnection {
 	async echoed(count: number, timeoutMs = 10_000): Promise<Buffer> {
 		const end = Date.now() + timeoutMs;
 		while (this.received.length < count) {
-			if (Date.now() > end)
-				throw new Error(`only ${this.received.length} of ${count} bytes came back on connection #${this.index + 1}`);
+			if (Date.now() > end) throw new Error(`only ${this.received.length} of ${count} bytes came back on connection #${this.index + 1}`);
 			await new Promise(r => setTimeout(r, 20));
 		}
 		return this.received.subarray(0, count);
@@ -85,13 +88,12 @@ export class HostileTcpConnection {
 			socket.end(behaviour.payload);
 			return;
 		}
-		if (behaviour.kind !== "reset")
-			return;
+		if (behaviour.kind !== "reset") return;
 		if (!behaviour.payload) {
 			socket.resetAndDestroy();
 			return;
 		}
-		socket.write(Buffer.alloc(behaviour.payload, 0x5A));
+		socket.write(Buffer.alloc(behaviour.payload, 0x5a));
 		const after = behaviour.afterEcho ?? 1;
 		const check = () => {
 			if (this.received.length >= after) {
@@ -140,8 +142,7 @@ export class HostileTcpServer extends EventEmitter<{ session: [HostileTcpConnect
 
 	/** Stop listening and drop every connection. */
 	close(): Promise<void> {
-		for (const connection of this.connections)
-			connection.socket.destroy();
+		for (const connection of this.connections) connection.socket.destroy();
 		return new Promise(resolve => this.#server.close(() => resolve()));
 	}
 }

@@ -13,10 +13,10 @@
  * the Close frame the client sends back: its code, whether it came at all.
  */
 
-import * as http from "node:http";
-import * as net from "node:net";
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import * as http from "node:http";
+import * as net from "node:net";
 import { WebSocketServer } from "ws";
 import { nthSession } from "./sessions.js";
 import { WsPeerSession } from "./ws-peer.js";
@@ -24,7 +24,9 @@ import { WsPeerSession } from "./ws-peer.js";
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 export function acceptFor(key: string): string {
-	return createHash("sha1").update(key + GUID).digest("base64");
+	return createHash("sha1")
+		.update(key + GUID)
+		.digest("base64");
 }
 
 /** What the server does once the client's upgrade request has arrived. */
@@ -101,8 +103,12 @@ export class HostileWsConnection {
 	#sawClose = false;
 	#input = Buffer.alloc(0);
 
-	constructor(readonly index: number, readonly behaviour: HostileWsBehaviour, readonly socket: net.Socket) {
-		this.close = new Promise(resolve => this.#resolveClose = resolve);
+	constructor(
+		readonly index: number,
+		readonly behaviour: HostileWsBehaviour,
+		readonly socket: net.Socket,
+	) {
+		this.close = new Promise(resolve => (this.#resolveClose = resolve));
 		this.close.catch(() => {});
 		this.ended = new Promise(resolve => socket.once("close", () => resolve()));
 	}
@@ -121,8 +127,7 @@ export class HostileWsConnection {
 		this.#input = Buffer.concat([this.#input, chunk]);
 		for (;;) {
 			const frame = parseFrame(this.#input);
-			if (!frame)
-				return;
+			if (!frame) return;
 			if (frame === "malformed") {
 				this.malformed = true;
 				this.#input = Buffer.alloc(0);
@@ -150,8 +155,7 @@ export class HostileWsConnection {
 	/** The first frame with this opcode from the client, now or once it arrives. */
 	frame(opcode: number, timeoutMs = 10_000): Promise<ClientFrame> {
 		const found = this.frames.find(f => f.opcode === opcode);
-		if (found)
-			return Promise.resolve(found);
+		if (found) return Promise.resolve(found);
 		return new Promise((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.emitter.off("frame", onFrame);
@@ -171,37 +175,29 @@ export class HostileWsConnection {
 
 /** One frame from the start of `data`: undefined when incomplete. */
 function parseFrame(data: Buffer): { frame: ClientFrame; size: number } | "malformed" | undefined {
-	if (data.length < 2)
-		return undefined;
+	if (data.length < 2) return undefined;
 	const fin = (data[0] & 0x80) !== 0;
 	const rsv = (data[0] >> 4) & 0x7;
-	const opcode = data[0] & 0x0F;
+	const opcode = data[0] & 0x0f;
 	const masked = (data[1] & 0x80) !== 0;
-	let length = data[1] & 0x7F;
+	let length = data[1] & 0x7f;
 	let at = 2;
 	if (length === 126) {
-		if (data.length < 4)
-			return undefined;
+		if (data.length < 4) return undefined;
 		length = data.readUInt16BE(2);
 		at = 4;
-	}
-	else if (length === 127) {
-		if (data.length < 10)
-			return undefined;
+	} else if (length === 127) {
+		if (data.length < 10) return undefined;
 		const big = data.readBigUInt64BE(2);
-		if (big > BigInt(64 << 20))
-			return "malformed";		// nothing the device sends is this large
+		if (big > BigInt(64 << 20)) return "malformed"; // nothing the device sends is this large
 		length = Number(big);
 		at = 10;
 	}
-	if (!masked)
-		return "malformed";
-	if (data.length < at + 4 + length)
-		return undefined;
+	if (!masked) return "malformed";
+	if (data.length < at + 4 + length) return undefined;
 	const key = data.subarray(at, at + 4);
 	const payload = Buffer.from(data.subarray(at + 4, at + 4 + length));
-	for (let i = 0; i < payload.length; i++)
-		payload[i] ^= key[i & 3];
+	for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3];
 	return { frame: { fin, rsv, opcode, masked, payload }, size: at + 4 + length };
 }
 
@@ -212,14 +208,12 @@ export function serverFrame(options: { fin?: boolean; rsv?: number; opcode: numb
 	const head: number[] = [((options.fin ?? true) ? 0x80 : 0) | ((options.rsv ?? 0) << 4) | options.opcode];
 	const maskBit = options.mask ? 0x80 : 0;
 	let lengthBytes: Buffer;
-	if (length < 126)
-		lengthBytes = Buffer.from([maskBit | length]);
+	if (length < 126) lengthBytes = Buffer.from([maskBit | length]);
 	else if (length < 65536) {
 		lengthBytes = Buffer.alloc(3);
 		lengthBytes[0] = maskBit | 126;
 		lengthBytes.writeUInt16BE(length, 1);
-	}
-	else {
+	} else {
 		lengthBytes = Buffer.alloc(9);
 		lengthBytes[0] = maskBit | 127;
 		lengthBytes.writeBigUInt64BE(BigInt(length), 1);
@@ -229,8 +223,7 @@ export function serverFrame(options: { fin?: boolean; rsv?: number; opcode: numb
 	if (options.mask) {
 		key = randomBytes(4);
 		body = Buffer.from(payload);
-		for (let i = 0; i < body.length; i++)
-			body[i] ^= key[i & 3];
+		for (let i = 0; i < body.length; i++) body[i] ^= key[i & 3];
 	}
 	return Buffer.concat([Buffer.from(head), lengthBytes, key, body]);
 }
@@ -238,31 +231,31 @@ export function serverFrame(options: { fin?: boolean; rsv?: number; opcode: numb
 /** The bytes of the one bad frame a protocol behaviour sends. */
 function badFrame(behaviour: HostileWsBehaviour): Buffer {
 	switch (behaviour.kind) {
-	case "maskedFrame":
-		return serverFrame({ opcode: 0x1, payload: Buffer.from("masked by the server"), mask: true });
-	case "invalidUtf8":
-		// "κόσμε" then ED A0 80 (U+D800, a surrogate: not UTF-8), then more text.
-		return serverFrame({ opcode: 0x1, payload: Buffer.concat([Buffer.from("κόσμε", "utf8"), Buffer.from([0xED, 0xA0, 0x80]), Buffer.from("edited")]) });
-	case "badCloseCode": {
-		const body = Buffer.alloc(2);
-		body.writeUInt16BE(behaviour.code);
-		return serverFrame({ opcode: 0x8, payload: Buffer.concat([body, Buffer.from("bad code")]) });
-	}
-	case "closeOneByte":
-		return serverFrame({ opcode: 0x8, payload: Buffer.from([0x03]) });
-	case "oversized": {
-		const sent = Buffer.alloc(Math.min(behaviour.sent ?? 0, behaviour.length), 0x61);
-		const frame = serverFrame({ opcode: 0x1, declaredLength: behaviour.length });
-		return Buffer.concat([frame, sent]);
-	}
-	case "fragmentedControl":
-		return serverFrame({ opcode: 0x9, fin: false, payload: Buffer.from("part") });
-	case "reservedBits":
-		return serverFrame({ opcode: 0x1, rsv: 0x4, payload: Buffer.from("rsv1 set") });
-	case "unknownOpcode":
-		return serverFrame({ opcode: behaviour.opcode, payload: Buffer.from("what is this") });
-	default:
-		throw new Error(`${behaviour.kind} sends no bad frame`);
+		case "maskedFrame":
+			return serverFrame({ opcode: 0x1, payload: Buffer.from("masked by the server"), mask: true });
+		case "invalidUtf8":
+			// "κόσμε" then ED A0 80 (U+D800, a surrogate: not UTF-8), then more text.
+			return serverFrame({ opcode: 0x1, payload: Buffer.concat([Buffer.from("κόσμε", "utf8"), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from("edited")]) });
+		case "badCloseCode": {
+			const body = Buffer.alloc(2);
+			body.writeUInt16BE(behaviour.code);
+			return serverFrame({ opcode: 0x8, payload: Buffer.concat([body, Buffer.from("bad code")]) });
+		}
+		case "closeOneByte":
+			return serverFrame({ opcode: 0x8, payload: Buffer.from([0x03]) });
+		case "oversized": {
+			const sent = Buffer.alloc(Math.min(behaviour.sent ?? 0, behaviour.length), 0x61);
+			const frame = serverFrame({ opcode: 0x1, declaredLength: behaviour.length });
+			return Buffer.concat([frame, sent]);
+		}
+		case "fragmentedControl":
+			return serverFrame({ opcode: 0x9, fin: false, payload: Buffer.from("part") });
+		case "reservedBits":
+			return serverFrame({ opcode: 0x1, rsv: 0x4, payload: Buffer.from("rsv1 set") });
+		case "unknownOpcode":
+			return serverFrame({ opcode: behaviour.opcode, payload: Buffer.from("what is this") });
+		default:
+			throw new Error(`${behaviour.kind} sends no bad frame`);
 	}
 }
 
@@ -289,8 +282,7 @@ export class HostileWsServer extends EventEmitter<{ session: [HostileWsConnectio
 			const connection = this.connections.find(c => c.socket === socket);
 			this.#wss.handleUpgrade(request, socket, head, ws => {
 				const session = new WsPeerSession(ws, `${socket.remoteAddress?.replace(/^::ffff:/, "")}:${socket.remotePort}`);
-				if (!connection)
-					return;
+				if (!connection) return;
 				connection.session = session;
 				this.#ready[connection.index] = connection;
 				this.emit("session", connection);
@@ -337,14 +329,12 @@ export class HostileWsServer extends EventEmitter<{ session: [HostileWsConnectio
 			}
 			head = Buffer.concat([head, chunk]);
 			const end = head.indexOf("\r\n\r\n");
-			if (end < 0)
-				return;
+			if (end < 0) return;
 			connection.request = head.subarray(0, end).toString("latin1");
 			const rest = head.subarray(end + 4);
 			const key = /^sec-websocket-key:\s*(\S+)\s*$/im.exec(connection.request)?.[1] ?? "";
 			this.#answer(connection, key);
-			if (rest.length)
-				connection.feed(rest);
+			if (rest.length) connection.feed(rest);
 		};
 		socket.on("data", onData);
 		// The client closing its end: close ours (the client fails, the server need not answer).
@@ -355,50 +345,54 @@ export class HostileWsServer extends EventEmitter<{ session: [HostileWsConnectio
 		const socket = connection.socket;
 		const behaviour = connection.behaviour;
 		switch (behaviour.kind) {
-		case "wrongAccept":
-			socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(randomBytes(16).toString("base64"))}\r\n\r\n`);
-			return;
-		case "missingUpgrade":
-			socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
-			return;
-		case "status": {
-			const body = `${behaviour.status} from the hostile server\n`;
-			socket.end(`HTTP/1.1 ${behaviour.status} ${statusText[behaviour.status] ?? "Whatever"}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-			return;
-		}
-		case "garbage":
-			// A TLS alert record (what a TLS server answers to plain text), then more noise; the server waits.
-			socket.write(Buffer.concat([Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]), randomBytes(64)]));
-			return;
-		case "hangUp":
-			socket.end();
-			return;
-		case "silent":
-			return;
-		case "echo":
-			return;
-		default: {
-			const frame = badFrame(behaviour);
-			if (behaviour.withHandshake)
-				socket.write(Buffer.concat([Buffer.from(accept(key), "latin1"), frame]));		// in one segment: the client finds it after the head
-			else {
-				socket.write(accept(key));
-				// After the client's first message, mid-session.
-				connection.frame(0x1, 10_000).then(() => {
-					if (!socket.destroyed)
-						socket.write(frame);
-				}, () => {});
+			case "wrongAccept":
+				socket.write(
+					`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(randomBytes(16).toString("base64"))}\r\n\r\n`,
+				);
+				return;
+			case "missingUpgrade":
+				socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+				return;
+			case "status": {
+				const body = `${behaviour.status} from the hostile server\n`;
+				socket.end(
+					`HTTP/1.1 ${behaviour.status} ${statusText[behaviour.status] ?? "Whatever"}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+				);
+				return;
 			}
-		}
+			case "garbage":
+				// A TLS alert record (what a TLS server answers to plain text), then more noise; the server waits.
+				socket.write(Buffer.concat([Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]), randomBytes(64)]));
+				return;
+			case "hangUp":
+				socket.end();
+				return;
+			case "silent":
+				return;
+			case "echo":
+				return;
+			default: {
+				const frame = badFrame(behaviour);
+				if (behaviour.withHandshake)
+					socket.write(Buffer.concat([Buffer.from(accept(key), "latin1"), frame])); // in one segment: the client finds it after the head
+				else {
+					socket.write(accept(key));
+					// After the client's first message, mid-session.
+					connection.frame(0x1, 10_000).then(
+						() => {
+							if (!socket.destroyed) socket.write(frame);
+						},
+						() => {},
+					);
+				}
+			}
 		}
 	}
 
 	/** Stop listening and drop every connection. */
 	close(): Promise<void> {
-		for (const connection of this.connections)
-			connection.socket.destroy();
-		for (const client of this.#wss.clients)
-			client.terminate();
+		for (const connection of this.connections) connection.socket.destroy();
+		for (const client of this.#wss.clients) client.terminate();
 		return new Promise(resolve => this.#server.close(() => resolve()));
 	}
 }

@@ -9,8 +9,7 @@ interface SessionSource {
 
 /** Resolves with sessions[index] once it exists; `what` names the wait in the timeout error. */
 export function nthSession<T>(source: SessionSource, sessions: readonly T[], index: number, timeoutMs: number, what: () => string): Promise<T> {
-	if (sessions[index])
-		return Promise.resolve(sessions[index]);
+	if (sessions[index]) return Promise.resolve(sessions[index]);
 	return new Promise((resolve, reject) => {
 		const timer = setTimeout(() => {
 			source.off("session", onSession);

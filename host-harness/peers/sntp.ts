@@ -57,34 +57,29 @@ export class SntpServer {
 
 	#answer(request: Buffer, from: dgram.RemoteInfo): void {
 		this.requests++;
-		if (this.mode === "silent" || request.length < 48)
-			return;
+		if (this.mode === "silent" || request.length < 48) return;
 		if (this.mode === "garbage") {
 			this.#socket.send(Buffer.from("not a packet!"), from.port, from.address);
 			return;
 		}
 		const answer = Buffer.alloc(48);
 		const leap = this.mode === "unsynchronized" ? 3 : 0;
-		answer[0] = (leap << 6) | (4 << 3) | 4;		// LI, VN 4, mode 4 (server)
+		answer[0] = (leap << 6) | (4 << 3) | 4; // LI, VN 4, mode 4 (server)
 		const kiss = this.mode.startsWith("kiss-") ? this.mode.slice(5) : undefined;
 		answer[1] = kiss ? 0 : 2;
 		answer[2] = 6;
-		answer[3] = 0xEC;		// precision 2^-20
-		if (kiss)
-			answer.write(kiss, 12, "ascii");
-		else
-			answer.write("LOCL", 12, "ascii");
-		if (this.mode === "wrong-origin")
-			answer.writeUInt32BE(0x12345678, 24);
-		else
-			request.copy(answer, 24, 40, 48);		// Originate = the request's Transmit (RFC 4330 5)
+		answer[3] = 0xec; // precision 2^-20
+		if (kiss) answer.write(kiss, 12, "ascii");
+		else answer.write("LOCL", 12, "ascii");
+		if (this.mode === "wrong-origin") answer.writeUInt32BE(0x12345678, 24);
+		else request.copy(answer, 24, 40, 48); // Originate = the request's Transmit (RFC 4330 5)
 		const now = Date.now();
 		const seconds = Math.floor(now / 1000) + ntpToUnix;
 		const fraction = Math.floor(((now % 1000) / 1000) * 2 ** 32);
-		answer.writeUInt32BE(seconds >>> 0, 16);		// Reference
-		answer.writeUInt32BE(seconds >>> 0, 32);		// Receive
+		answer.writeUInt32BE(seconds >>> 0, 16); // Reference
+		answer.writeUInt32BE(seconds >>> 0, 32); // Receive
 		answer.writeUInt32BE(fraction >>> 0, 36);
-		answer.writeUInt32BE(seconds >>> 0, 40);		// Transmit
+		answer.writeUInt32BE(seconds >>> 0, 40); // Transmit
 		answer.writeUInt32BE(fraction >>> 0, 44);
 		this.#socket.send(answer, from.port, from.address);
 	}

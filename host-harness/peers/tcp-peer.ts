@@ -4,10 +4,10 @@
  * then sends payloads and checks that each comes back byte for byte.
  */
 
-import * as net from "node:net";
 import { EventEmitter } from "node:events";
-import { nthSession } from "./sessions.js";
+import * as net from "node:net";
 import { readBytes } from "../oracle/tcp-echo.js";
+import { nthSession } from "./sessions.js";
 import type { TlsGate } from "./tls-gate.js";
 
 export const greeting = "Hello World!";
@@ -18,7 +18,10 @@ export class TcpPeerSession {
 	readonly closed: Promise<void>;
 	bytesEchoed = 0;
 
-	constructor(readonly socket: net.Socket, greetingTimeoutMs = 10_000) {
+	constructor(
+		readonly socket: net.Socket,
+		greetingTimeoutMs = 10_000,
+	) {
 		this.remote = `${socket.remoteAddress?.replace(/^::ffff:/, "")}:${socket.remotePort}`;
 		this.greeting = readBytes(socket, greeting.length, greetingTimeoutMs).then(b => b.toString("latin1"));
 		this.greeting.catch(() => {});
@@ -59,8 +62,7 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 			this.emit("session", session);
 		};
 		server.on("connection", socket => {
-			if (!gate)
-				return open(socket);
+			if (!gate) return open(socket);
 			// A client the gate refused may never close its end: close() ends it.
 			this.#raw.add(socket);
 			socket.once("close", () => this.#raw.delete(socket));
@@ -72,9 +74,9 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 	static start(port = 8080, host = "0.0.0.0", gate?: TlsGate): Promise<TcpPeer> {
 		return new Promise((resolve, reject) => {
 			const server = net.createServer();
-			server.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
-				? new Error(`port ${port} is in use: stop what holds it or choose another port`)
-				: e));
+			server.once("error", e =>
+				reject((e as NodeJS.ErrnoException).code === "EADDRINUSE" ? new Error(`port ${port} is in use: stop what holds it or choose another port`) : e),
+			);
 			server.listen({ port, host }, () => resolve(new TcpPeer(server, gate)));
 		});
 	}
@@ -90,11 +92,9 @@ export class TcpPeer extends EventEmitter<{ session: [TcpPeerSession] }> {
 
 	/** Stop listening and drop every session. */
 	close(): Promise<void> {
-		for (const session of this.sessions)
-			session.close();
+		for (const session of this.sessions) session.close();
 		const closed = new Promise<void>(resolve => this.#server.close(() => resolve()));
-		for (const socket of this.#raw)
-			socket.destroy();
+		for (const socket of this.#raw) socket.destroy();
 		return closed;
 	}
 }

@@ -68,12 +68,12 @@ export class TlsGate {
 	#relay: Promise<tls.Server> | undefined;
 
 	#relayServer(): Promise<tls.Server> {
-		return this.#relay ??= new Promise(resolve => {
+		return (this.#relay ??= new Promise(resolve => {
 			const server = tls.createServer(this.#credentials);
 			server.on("tlsClientError", () => {});
 			server.on("secureConnection", s => s.destroy());
 			server.listen(0, "127.0.0.1", () => resolve(server));
-			server.unref();		// never holds the harness up
-		});
+			server.unref(); // never holds the harness up
+		}));
 	}
 }

@@ -8,8 +8,8 @@
 import { EventEmitter } from "node:events";
 import * as http from "node:http";
 import * as net from "node:net";
+import { type WebSocket, WebSocketServer } from "ws";
 import { nthSession } from "./sessions.js";
-import { WebSocketServer, WebSocket } from "ws";
 import type { TlsGate } from "./tls-gate.js";
 
 export interface PeerMessage {
@@ -22,7 +22,10 @@ export class WsPeerSession {
 	readonly closed: Promise<{ code: number; reason: string }>;
 	readonly emitter = new EventEmitter<{ message: [PeerMessage] }>();
 
-	constructor(readonly socket: WebSocket, readonly remote: string) {
+	constructor(
+		readonly socket: WebSocket,
+		readonly remote: string,
+	) {
 		this.closed = new Promise(resolve => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
 		socket.on("message", (data, isBinary) => {
 			const message = { binary: isBinary, data: Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]) };
@@ -35,8 +38,7 @@ export class WsPeerSession {
 
 	/** Resolves once `count` messages have arrived. */
 	received(count: number, timeoutMs = 20_000): Promise<PeerMessage[]> {
-		if (this.messages.length >= count)
-			return Promise.resolve(this.messages.slice(0, count));
+		if (this.messages.length >= count) return Promise.resolve(this.messages.slice(0, count));
 		return new Promise((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.emitter.off("message", onMessage);
@@ -88,17 +90,17 @@ export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
 				gate.accept(socket, s => web.emit("connection", s));
 			});
 			return new Promise((resolve, reject) => {
-				listener.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
-					? new Error(`port ${port} is in use: stop what holds it or choose another port`)
-					: e));
+				listener.once("error", e =>
+					reject((e as NodeJS.ErrnoException).code === "EADDRINUSE" ? new Error(`port ${port} is in use: stop what holds it or choose another port`) : e),
+				);
 				listener.listen({ port, host }, () => resolve(new WsPeer(server, gate, listener)));
 			});
 		}
 		return new Promise((resolve, reject) => {
 			const server = new WebSocketServer({ port, host, path });
-			server.once("error", e => reject((e as NodeJS.ErrnoException).code === "EADDRINUSE"
-				? new Error(`port ${port} is in use: stop what holds it or choose another port`)
-				: e));
+			server.once("error", e =>
+				reject((e as NodeJS.ErrnoException).code === "EADDRINUSE" ? new Error(`port ${port} is in use: stop what holds it or choose another port`) : e),
+			);
 			server.once("listening", () => resolve(new WsPeer(server)));
 		});
 	}
@@ -113,14 +115,11 @@ export class WsPeer extends EventEmitter<{ session: [WsPeerSession] }> {
 	}
 
 	close(): Promise<void> {
-		for (const client of this.#server.clients)
-			client.terminate();
+		for (const client of this.#server.clients) client.terminate();
 		const listener = this.#listener;
 		if (listener) {
 			const closed = new Promise<void>(resolve => this.#server.close(() => listener.close(() => resolve())));
-			for (const socket of WsPeer.#raw)
-				if ((socket.address() as net.AddressInfo).port === this.port)
-					socket.destroy();
+			for (const socket of WsPeer.#raw) if ((socket.address() as net.AddressInfo).port === this.port) socket.destroy();
 			return closed;
 		}
 		return new Promise(resolve => this.#server.close(() => resolve()));

@@ -10,14 +10,14 @@
  * run (serve/tls.ts), whose certificate it prints for the device's config.
  */
 
-import * as os from "node:os";
 import { randomBytes } from "node:crypto";
-import { registerCommand } from "../lib/command.js";
+import * as os from "node:os";
 import { badValue, CommandFailure, portValue, secondsValue, unknownArgument } from "../lib/arguments.js";
+import { registerCommand } from "../lib/command.js";
+import { type UdpSender, udpSender } from "../oracle/udp-echo.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { WsPeer } from "../peers/ws-peer.js";
-import { udpSender, UdpSender } from "../oracle/udp-echo.js";
-import { serveTls, tlsInstructions, type ServeTls } from "./tls.js";
+import { type ServeTls, serveTls, tlsInstructions } from "./tls.js";
 
 const usage = `usage: host-harness serve [--tcp-port 8080] [--ws-port 5000] [--ws-path /] [--udp <device-host:port>] [--tls [--ca-out <dir>]] [--duration <s>]
 
@@ -43,7 +43,8 @@ examples:
   then flash:  npm run flash -- ssid=… password=… tcpClient=true tcpClientHost=<this PC> wsClient=true wsClientUri=ws://<this PC>:5000/`;
 
 export function lanAddresses(): string[] {
-	return Object.values(os.networkInterfaces()).flat()
+	return Object.values(os.networkInterfaces())
+		.flat()
 		.filter((i): i is os.NetworkInterfaceInfo => !!i && i.family === "IPv4" && !i.internal)
 		.map(i => i.address);
 }
@@ -64,37 +65,26 @@ export function parseServeArgs(args: string[]): ServeArgs | "help" {
 	const parsed: ServeArgs = { tcpPort: 8080, wsPort: 5000, wsPath: "/", udp: "", duration: 0, secure: false };
 	for (let i = 0; i < args.length; i++) {
 		const arg = args[i];
-		if (arg === "--help" || arg === "-h")
-			return "help";
+		if (arg === "--help" || arg === "-h") return "help";
 		if (arg === "--tls") {
 			parsed.secure = true;
 			continue;
 		}
 		const value = args[++i];
-		if (arg === "--tcp-port")
-			parsed.tcpPort = portValue(arg, value);
-		else if (arg === "--ws-port")
-			parsed.wsPort = portValue(arg, value);
+		if (arg === "--tcp-port") parsed.tcpPort = portValue(arg, value);
+		else if (arg === "--ws-port") parsed.wsPort = portValue(arg, value);
 		else if (arg === "--ws-path") {
-			if (!value?.startsWith("/"))
-				throw badValue(arg, value, "takes a path starting with /");
+			if (!value?.startsWith("/")) throw badValue(arg, value, "takes a path starting with /");
 			parsed.wsPath = value;
-		}
-		else if (arg === "--udp") {
-			if (!/^[^:]+:\d+$/.test(value ?? ""))
-				throw badValue(arg, value, "takes the device's host:port");
+		} else if (arg === "--udp") {
+			if (!/^[^:]+:\d+$/.test(value ?? "")) throw badValue(arg, value, "takes the device's host:port");
 			portValue(arg, value!.split(":")[1]);
 			parsed.udp = value!;
-		}
-		else if (arg === "--duration")
-			parsed.duration = secondsValue(arg, value);
+		} else if (arg === "--duration") parsed.duration = secondsValue(arg, value);
 		else if (arg === "--ca-out") {
-			if (!value)
-				throw badValue(arg, value, "takes a directory");
+			if (!value) throw badValue(arg, value, "takes a directory");
 			parsed.caOut = value;
-		}
-		else
-			throw unknownArgument(arg, ["--tcp-port", "--ws-port", "--ws-path", "--udp", "--duration", "--tls", "--ca-out", "--help"]);
+		} else throw unknownArgument(arg, ["--tcp-port", "--ws-port", "--ws-path", "--udp", "--duration", "--tls", "--ca-out", "--help"]);
 	}
 	return parsed;
 }
@@ -125,39 +115,41 @@ registerCommand("serve", {
 		console.log(`this PC: ${lan.length ? lan.join(", ") : "no LAN address (loopback only)"}`);
 		const here = lan[0] ?? "127.0.0.1";
 		if (tls) {
-			for (const line of tlsInstructions(tls, here, tcp.port, ws.port, wsPath, caOut))
-				console.log(line);
-		}
-		else
+			for (const line of tlsInstructions(tls, here, tcp.port, ws.port, wsPath, caOut)) console.log(line);
+		} else
 			console.log(`device config: tcpClient=true tcpClientHost=${here} tcpClientPort=${tcp.port} wsClient=true wsClientUri=ws://${here}:${ws.port}${wsPath}`);
 
 		const timers: NodeJS.Timeout[] = [];
 		tcp.on("session", session => {
 			console.log(`[tcp] device connected from ${session.remote}`);
-			session.greeting.then(text => {
-				console.log(`[tcp] ${session.remote} greeted: "${text}"`);
-				let n = 0;
-				const timer = setInterval(async () => {
-					const payload = randomBytes(64 + (n++ % 16) * 64);
-					try {
-						const back = await session.echo(payload, 5000);
-						console.log(`[tcp] ${session.remote}: ${payload.length} bytes, echo ${back.equals(payload) ? "matches" : "DIFFERS"}`);
-					}
-					catch (e) {
-						console.log(`[tcp] ${session.remote}: ${(e as Error).message}`);
+			session.greeting.then(
+				text => {
+					console.log(`[tcp] ${session.remote} greeted: "${text}"`);
+					let n = 0;
+					const timer = setInterval(async () => {
+						const payload = randomBytes(64 + (n++ % 16) * 64);
+						try {
+							const back = await session.echo(payload, 5000);
+							console.log(`[tcp] ${session.remote}: ${payload.length} bytes, echo ${back.equals(payload) ? "matches" : "DIFFERS"}`);
+						} catch (e) {
+							console.log(`[tcp] ${session.remote}: ${(e as Error).message}`);
+							clearInterval(timer);
+						}
+					}, 1000);
+					timers.push(timer);
+					session.closed.then(() => {
 						clearInterval(timer);
-					}
-				}, 1000);
-				timers.push(timer);
-				session.closed.then(() => {
-					clearInterval(timer);
-					console.log(`[tcp] ${session.remote} closed`);
-				});
-			}, e => console.log(`[tcp] ${session.remote}: no greeting (${(e as Error).message})`));
+						console.log(`[tcp] ${session.remote} closed`);
+					});
+				},
+				e => console.log(`[tcp] ${session.remote}: no greeting (${(e as Error).message})`),
+			);
 		});
 		ws.on("session", session => {
 			console.log(`[ws] device connected from ${session.remote}`);
-			session.emitter.on("message", m => console.log(`[ws] ${session.remote}: ${m.binary ? `${m.data.length} bytes binary` : `"${m.data.toString().slice(0, 60)}"`} echoed`));
+			session.emitter.on("message", m =>
+				console.log(`[ws] ${session.remote}: ${m.binary ? `${m.data.length} bytes binary` : `"${m.data.toString().slice(0, 60)}"`} echoed`),
+			);
 			session.closed.then(({ code, reason }) => console.log(`[ws] ${session.remote} closed ${code}${reason ? ` "${reason}"` : ""}`));
 		});
 		let sender: UdpSender | undefined;
@@ -165,25 +157,24 @@ registerCommand("serve", {
 			const [host, port] = udp.split(":");
 			sender = await udpSender({ host, port: Number(port) });
 			let n = 0;
-			timers.push(setInterval(async () => {
-				const text = Buffer.from(`datagram ${++n}`);
-				try {
-					const { data } = await sender!.echo(text, 900);
-					console.log(`[udp] ${udp}: ${text.length} bytes, echo ${data.equals(text) ? "matches" : "DIFFERS"}`);
-				}
-				catch (e) {
-					console.log(`[udp] ${udp}: ${(e as Error).message}`);
-				}
-			}, 1000));
+			timers.push(
+				setInterval(async () => {
+					const text = Buffer.from(`datagram ${++n}`);
+					try {
+						const { data } = await sender!.echo(text, 900);
+						console.log(`[udp] ${udp}: ${text.length} bytes, echo ${data.equals(text) ? "matches" : "DIFFERS"}`);
+					} catch (e) {
+						console.log(`[udp] ${udp}: ${(e as Error).message}`);
+					}
+				}, 1000),
+			);
 		}
 		await new Promise<void>(resolve => {
 			process.once("SIGINT", () => resolve());
 			process.once("SIGTERM", () => resolve());
-			if (duration > 0)
-				setTimeout(resolve, duration * 1000);
+			if (duration > 0) setTimeout(resolve, duration * 1000);
 		});
-		for (const timer of timers)
-			clearInterval(timer);
+		for (const timer of timers) clearInterval(timer);
 		sender?.close();
 		await tcp.close();
 		await ws.close();

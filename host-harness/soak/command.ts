@@ -7,14 +7,14 @@
  * client, and its resident memory stayed flat (1 otherwise, 2 on bad usage).
  */
 
-import { argumentsOr, registerCommand } from "../lib/command.js";
-import { checkedConfig, CommandFailure, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
-import { boardEndpoints, startDevice, type Endpoints, type RunningDevice } from "../device/targets.js";
-import { freeServicePorts } from "../lib/ports.js";
-import { runSoak, soakPassed, type SoakInterval, type SoakResult } from "./soak.js";
-import { boardAddress } from "../lib/mdns.js";
 import { unreachableEndpoints } from "../device/reach.js";
+import { boardEndpoints, type Endpoints, type RunningDevice, startDevice } from "../device/targets.js";
+import { CommandFailure, checkedConfig, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 import { onInterrupt } from "../lib/interrupt.js";
+import { boardAddress } from "../lib/mdns.js";
+import { freeServicePorts } from "../lib/ports.js";
+import { runSoak, type SoakInterval, type SoakResult, soakPassed } from "./soak.js";
 
 const usage = `usage: host-harness soak (--target node|sim | --device <ip> [--config key=value …]) [options]
 
@@ -60,8 +60,7 @@ interface Args {
 
 function positive(name: string, value: string | undefined): number {
 	const n = Number(value);
-	if (value === undefined || !Number.isFinite(n) || n <= 0)
-		throw new Error(`${name} needs a positive number, not "${value ?? ""}"`);
+	if (value === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number, not "${value ?? ""}"`);
 	return n;
 }
 
@@ -69,43 +68,37 @@ export function parseArgs(argv: string[]): Args | "help" {
 	const args: Args = { config: [], minutes: 5, intervalS: 60, good: 1, faulty: 2, json: false };
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
-		if (arg === "--help" || arg === "-h")
-			return "help";
+		if (arg === "--help" || arg === "-h") return "help";
 		else if (arg === "--target") {
 			const target = argv[++i];
-			if (target !== "node" && target !== "sim")
-				throw new Error(`--target is node or sim, not "${target ?? ""}"`);
+			if (target !== "node" && target !== "sim") throw new Error(`--target is node or sim, not "${target ?? ""}"`);
 			args.target = target;
-		}
-		else if (arg === "--device")
-			args.device = argv[++i];
-		else if (arg === "--config")
-			args.config.push(argv[++i] ?? "");
-		else if (arg === "--minutes")
-			args.minutes = positive(arg, argv[++i]);
-		else if (arg === "--interval")
-			args.intervalS = positive(arg, argv[++i]);
-		else if (arg === "--good")
-			args.good = Math.round(positive(arg, argv[++i]));
-		else if (arg === "--faulty")
-			args.faulty = Math.round(positive(arg, argv[++i]));
-		else if (arg === "--json")
-			args.json = true;
-		else
-			throw new Error(`unknown argument "${arg}"`);
+		} else if (arg === "--device") args.device = argv[++i];
+		else if (arg === "--config") args.config.push(argv[++i] ?? "");
+		else if (arg === "--minutes") args.minutes = positive(arg, argv[++i]);
+		else if (arg === "--interval") args.intervalS = positive(arg, argv[++i]);
+		else if (arg === "--good") args.good = Math.round(positive(arg, argv[++i]));
+		else if (arg === "--faulty") args.faulty = Math.round(positive(arg, argv[++i]));
+		else if (arg === "--json") args.json = true;
+		else throw new Error(`unknown argument "${arg}"`);
 	}
-	if (!args.target === !args.device)
-		throw new Error("say where the device is: --target node|sim or --device <ip>");
+	if (!args.target === !args.device) throw new Error("say where the device is: --target node|sim or --device <ip>");
 	return args;
 }
 
-const mb = (bytes: number | undefined) => bytes === undefined ? "-" : `${(bytes / 1048576).toFixed(1)} MB`;
+const mb = (bytes: number | undefined) => (bytes === undefined ? "-" : `${(bytes / 1048576).toFixed(1)} MB`);
 
 export function formatInterval(figures: SoakInterval, minutes?: number): string {
-	const held = figures.resources ? ` holds ${Object.entries(figures.resources).map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
-	return `minute ${figures.minute.toFixed(1).padStart(5)}${minutes ? `/${minutes}` : ""}: ${figures.connections} connections, ${figures.messages} messages, ` +
+	const held = figures.resources
+		? ` holds ${Object.entries(figures.resources)
+				.map(([k, v]) => `${k} ${v}`)
+				.join(", ")}`
+		: "";
+	return (
+		`minute ${figures.minute.toFixed(1).padStart(5)}${minutes ? `/${minutes}` : ""}: ${figures.connections} connections, ${figures.messages} messages, ` +
 		`${(figures.bytes / 1048576).toFixed(2)} MB, ${figures.errors} errors, ${figures.refusals} refusals, ${figures.faults} faults, ` +
-		`rss ${mb(figures.rss)}${held}`;
+		`rss ${mb(figures.rss)}${held}`
+	);
 }
 
 function rssFlat(result: SoakResult): boolean {
@@ -130,26 +123,25 @@ registerCommand("soak", {
 	parse: parseArgs,
 	async run(argv) {
 		const args = argumentsOr(parseArgs, argv, usage);
-		if (typeof args === "number")
-			return args;
+		if (typeof args === "number") return args;
 		let running: RunningDevice | undefined;
 		let endpoints: Endpoints;
 		try {
-			if (args.device)
-				endpoints = boardEndpoints(await boardAddress(args.device), checkedConfig(args.config, "esp32"));
+			if (args.device) endpoints = boardEndpoints(await boardAddress(args.device), checkedConfig(args.config, "esp32"));
 			else {
-				const config = { ...await freeServicePorts(), ...checkedConfig(args.config) };
+				const config = { ...(await freeServicePorts()), ...checkedConfig(args.config) };
 				running = await startDevice({ target: args.target!, config, control: args.target === "node", progress: text => process.stderr.write(`${text}\n`) });
 				endpoints = running.endpoints;
 			}
 			const say = (text: string) => (args.json ? process.stderr : process.stdout).write(`${text}\n`);
 			// Fail fast: a device that does not answer is said in one line, not found by minutes of errors.
 			const unanswered = await unreachableEndpoints(endpoints);
-			if (unanswered.length)
-				throw new CommandFailure(`cannot reach ${args.device ?? args.target}: ${unanswered.join("; ")}`);
+			if (unanswered.length) throw new CommandFailure(`cannot reach ${args.device ?? args.target}: ${unanswered.join("; ")}`);
 			// Ctrl-C: the load ends, the device is judged on what was done, exit 130; a second Ctrl-C quits at once.
 			const interrupt = onInterrupt("soak", "ending the load and judging the device");
-			say(`soak: ${args.minutes} minute${args.minutes === 1 ? "" : "s"} against ${args.device ?? args.target} (${[endpoints.tcp && "tcp", endpoints.ws && "ws", endpoints.udp && "udp"].filter(Boolean).join(", ")})`);
+			say(
+				`soak: ${args.minutes} minute${args.minutes === 1 ? "" : "s"} against ${args.device ?? args.target} (${[endpoints.tcp && "tcp", endpoints.ws && "ws", endpoints.udp && "udp"].filter(Boolean).join(", ")})`,
+			);
 			const result = await runSoak({
 				endpoints,
 				resources: { target: args.device ? "board" : args.target!, pid: running?.process.pid, control: running?.control },
@@ -164,13 +156,13 @@ registerCommand("soak", {
 			interrupt.release();
 			const aborted = running?.process.exited ?? false;
 			const passed = soakPassed(result) && rssFlat(result) && !aborted;
-			if (args.json)
-				process.stdout.write(`${JSON.stringify({ passed, ...result }, null, 2)}\n`);
+			if (args.json) process.stdout.write(`${JSON.stringify({ passed, ...result }, null, 2)}\n`);
 			else
-				say(`${formatSummary(result)}${aborted ? "\nthe device exited during the soak" : ""}\n${interrupt.signal.aborted ? `INTERRUPTED (${passed ? "passing" : "failing"} so far)` : passed ? "PASSED" : "FAILED"}`);
+				say(
+					`${formatSummary(result)}${aborted ? "\nthe device exited during the soak" : ""}\n${interrupt.signal.aborted ? `INTERRUPTED (${passed ? "passing" : "failing"} so far)` : passed ? "PASSED" : "FAILED"}`,
+				);
 			return interrupt.signal.aborted ? 130 : passed ? 0 : 1;
-		}
-		finally {
+		} finally {
 			await running?.stop();
 		}
 	},

@@ -15,10 +15,10 @@ import { randomBytes } from "node:crypto";
 import type { Endpoints } from "../device/targets.js";
 import { flood, halfClose, reset, silent, vanish } from "../faults/tcp.js";
 import { endMidFrame } from "../faults/ws.js";
-import { deviceResources, freshClientsServed, resourcesSettled, wsEchoOnce, type ResourceSource, type Resources } from "../oracle/health.js";
+import { residentBytes } from "../lib/process-memory.js";
+import { deviceResources, freshClientsServed, type ResourceSource, type Resources, resourcesSettled, wsEchoOnce } from "../oracle/health.js";
 import { echoOnce, sha256 } from "../oracle/tcp-echo.js";
 import { udpSender } from "../oracle/udp-echo.js";
-import { residentBytes } from "../lib/process-memory.js";
 
 export interface SoakOptions {
 	endpoints: Endpoints;
@@ -99,7 +99,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 	const intervals: SoakInterval[] = [];
 	const start = Date.now();
 	let end = start + options.durationMs;
-	options.signal?.addEventListener("abort", () => { end = Math.min(end, Date.now()); }, { once: true });
+	options.signal?.addEventListener(
+		"abort",
+		() => {
+			end = Math.min(end, Date.now());
+		},
+		{ once: true },
+	);
 	const baseline = await deviceResources(options.resources);
 
 	const count = (key: keyof SoakCounters, n = 1) => {
@@ -108,8 +114,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 	};
 	const error = (what: string) => {
 		count("errors");
-		if (errorSamples.length < 10)
-			errorSamples.push(`${((Date.now() - start) / 1000).toFixed(1)} s: ${what}`);
+		if (errorSamples.length < 10) errorSamples.push(`${((Date.now() - start) / 1000).toFixed(1)} s: ${what}`);
 	};
 
 	/** Keep trying until served or out of time: a refusal is counted, then retried. */
@@ -118,8 +123,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 		for (;;) {
 			try {
 				return await attempt();
-			}
-			catch (e) {
+			} catch (e) {
 				if (/differs|more bytes/.test((e as Error).message)) {
 					error(`${what}: ${(e as Error).message}`);
 					return undefined;
@@ -138,8 +142,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 		const payload = randomBytes(1 + Math.floor(Math.random() * maxMessage));
 		const back = await served("TCP echo", async () => {
 			const echoed = await echoOnce(endpoints.tcp!, payload, 10_000);
-			if (sha256(echoed) !== sha256(payload))
-				throw new Error(`TCP echo differs (${echoed.length} bytes for ${payload.length})`);
+			if (sha256(echoed) !== sha256(payload)) throw new Error(`TCP echo differs (${echoed.length} bytes for ${payload.length})`);
 			return echoed;
 		});
 		if (back) {
@@ -165,39 +168,38 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 				if (sha256(data) === sha256(payload)) {
 					count("messages");
 					count("bytes", data.length);
-				}
-				else
-					error(`UDP echo differs (${data.length} bytes for ${payload.length})`);
+				} else error(`UDP echo differs (${data.length} bytes for ${payload.length})`);
+			} catch {
+				count("refusals"); // a datagram lost under load: UDP promises nothing
 			}
-			catch {
-				count("refusals");		// a datagram lost under load: UDP promises nothing
-			}
-		}
-		finally {
+		} finally {
 			sender.close();
 		}
 	};
 
-	const tcpFaults = endpoints.tcp ? [
-		() => reset(endpoints.tcp!, 3000, 5),
-		() => vanish(endpoints.tcp!, 100_000, 20),
-		() => halfClose(endpoints.tcp!, 5000, 10_000).then(() => undefined),
-		async () => (await silent(endpoints.tcp!))?.destroy(),
-		() => flood(endpoints.tcp!, 10, 100).then(() => undefined),
-	] : [];
-	const wsFaults = endpoints.ws ? [
-		() => endMidFrame(endpoints.ws!, { sendBytes: 6, ending: "reset" }).then(() => undefined),
-		() => endMidFrame(endpoints.ws!, { sendBytes: 20_000, ending: "fin", afterMs: 20 }).then(() => undefined),
-		() => endMidFrame(endpoints.ws!, { sendBytes: 60_000, ending: "destroy", unread: true, afterMs: 50 }).then(() => undefined),
-	] : [];
+	const tcpFaults = endpoints.tcp
+		? [
+				() => reset(endpoints.tcp!, 3000, 5),
+				() => vanish(endpoints.tcp!, 100_000, 20),
+				() => halfClose(endpoints.tcp!, 5000, 10_000).then(() => undefined),
+				async () => (await silent(endpoints.tcp!))?.destroy(),
+				() => flood(endpoints.tcp!, 10, 100).then(() => undefined),
+			]
+		: [];
+	const wsFaults = endpoints.ws
+		? [
+				() => endMidFrame(endpoints.ws!, { sendBytes: 6, ending: "reset" }).then(() => undefined),
+				() => endMidFrame(endpoints.ws!, { sendBytes: 20_000, ending: "fin", afterMs: 20 }).then(() => undefined),
+				() => endMidFrame(endpoints.ws!, { sendBytes: 60_000, ending: "destroy", unread: true, afterMs: 50 }).then(() => undefined),
+			]
+		: [];
 	const faults = [...tcpFaults, ...wsFaults];
 
 	const worker = async (job: () => Promise<void>, pause: number) => {
 		while (Date.now() < end) {
 			try {
 				await job();
-			}
-			catch (e) {
+			} catch (e) {
 				error(`worker: ${(e as Error).message}`);
 			}
 			await sleep(pause);
@@ -208,8 +210,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 		let next = start + intervalMs;
 		while (Date.now() < end) {
 			// In short steps, so an early end (Ctrl-C) is seen at once.
-			while (Date.now() < Math.min(next, end))
-				await sleep(Math.max(0, Math.min(250, Math.min(next, end) - Date.now())));
+			while (Date.now() < Math.min(next, end)) await sleep(Math.max(0, Math.min(250, Math.min(next, end) - Date.now())));
 			const figures: SoakInterval = {
 				...current,
 				minute: (Date.now() - start) / 60_000,
@@ -226,15 +227,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 	const goods = options.goodWorkers ?? 1;
 	const workers: Promise<void>[] = [];
 	for (let i = 0; i < goods; i++) {
-		if (endpoints.tcp)
-			workers.push(worker(goodTcp, 0));
-		if (endpoints.ws)
-			workers.push(worker(goodWs, 0));
-		if (endpoints.udp)
-			workers.push(worker(goodUdp, 10));
+		if (endpoints.tcp) workers.push(worker(goodTcp, 0));
+		if (endpoints.ws) workers.push(worker(goodWs, 0));
+		if (endpoints.udp) workers.push(worker(goodUdp, 10));
 	}
 	for (let i = 0; i < (options.faultWorkers ?? 2) && faults.length; i++)
-		workers.push(worker(async () => { await pick(faults)(); count("faults"); }, 20));
+		workers.push(
+			worker(async () => {
+				await pick(faults)();
+				count("faults");
+			}, 20),
+		);
 	await Promise.all(workers);
 	await reporter;
 
@@ -242,8 +245,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 	let servedAfter = true;
 	try {
 		await freshClientsServed(endpoints, { withinMs: 5000 });
-	}
-	catch (e) {
+	} catch (e) {
 		servedAfter = false;
 		errorSamples.push(`after the load: ${(e as Error).message}`);
 	}

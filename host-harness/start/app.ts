@@ -4,28 +4,31 @@
  * dialogue speaks to the kit's own services).
  */
 
-import { startDevice, type HostTarget, type RunningDevice } from "../device/targets.js";
-import { planTiers } from "../device/tiers.js";
 import type { App } from "../device/app.js";
+import { type HostTarget, type RunningDevice, startDevice } from "../device/targets.js";
+import { planTiers } from "../device/tiers.js";
 import type { Narrator } from "./narrator.js";
 import type { Options } from "./options.js";
 
 export async function runApp(options: Options, app: App, say: Narrator): Promise<number> {
 	const target: HostTarget = options.target ?? (planTiers().tiers.some(t => t.target === "sim") ? "sim" : "node");
 	let stop = () => {};
-	const stopped = new Promise<void>(resolve => { stop = resolve; });
+	const stopped = new Promise<void>(resolve => {
+		stop = resolve;
+	});
 	process.once("SIGINT", stop);
 	process.once("SIGTERM", stop);
 	say.harness(`booting ${app.dir} on ${target}`);
 	let device: RunningDevice;
 	try {
 		device = await startDevice({
-			target, app, config: options.config,
+			target,
+			app,
+			config: options.config,
 			progress: text => say.harness(text),
 			onProcess: running => running.on("log", line => say.device(line.raw)),
 		});
-	}
-	catch (e) {
+	} catch (e) {
 		say.report((e as Error).message);
 		return 1;
 	}
@@ -34,8 +37,7 @@ export async function runApp(options: Options, app: App, say: Narrator): Promise
 		say.report(`${app.name} exited (${code})`);
 		stop();
 	});
-	if (options.duration)
-		setTimeout(stop, options.duration * 1000).unref();
+	if (options.duration) setTimeout(stop, options.duration * 1000).unref();
 	await stopped;
 	await device.stop();
 	say.report(`stopped ${app.name}`);

@@ -13,7 +13,7 @@ import { usageError } from "../lib/command.js";
 import { runApp } from "./app.js";
 import { LiveSystem } from "./live.js";
 import { Narrator } from "./narrator.js";
-import { parseArgs, usage, type Options } from "./options.js";
+import { type Options, parseArgs, usage } from "./options.js";
 
 export { parseArgs, startOptions, usage } from "./options.js";
 
@@ -21,8 +21,7 @@ export async function main(argv: string[]): Promise<number> {
 	let options: Options | "help";
 	try {
 		options = parseArgs(argv);
-	}
-	catch (e) {
+	} catch (e) {
 		return usageError((e as Error).message, usage);
 	}
 	if (options === "help") {
@@ -30,7 +29,6 @@ export async function main(argv: string[]): Promise<number> {
 		return 0;
 	}
 	const say = new Narrator(options.quiet);
-	if (options.app)
-		return runApp(options, options.app, say);
+	if (options.app) return runApp(options, options.app, say);
 	return new LiveSystem(options, say).run();
 }

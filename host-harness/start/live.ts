@@ -10,18 +10,18 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { startDevice, type HostTarget, type RunningDevice } from "../device/targets.js";
+import { DashboardServer } from "../dashboard/server.js";
+import { type HostTarget, type RunningDevice, startDevice } from "../device/targets.js";
 import { planTiers } from "../device/tiers.js";
+import { CommandFailure } from "../lib/arguments.js";
 import { freeServicePorts, freeTcpPort } from "../lib/ports.js";
+import { echoOnce, sha256 } from "../oracle/tcp-echo.js";
+import { type UdpSender, udpSender } from "../oracle/udp-echo.js";
+import { nextMessage, openWs } from "../oracle/ws-echo.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { WsPeer } from "../peers/ws-peer.js";
-import { echoOnce, sha256 } from "../oracle/tcp-echo.js";
-import { udpSender, type UdpSender } from "../oracle/udp-echo.js";
-import { nextMessage, openWs } from "../oracle/ws-echo.js";
-import { CommandFailure } from "../lib/arguments.js";
-import { DashboardServer } from "../dashboard/server.js";
 import { compactSample, XsbugLogServer } from "../xsbug/log-server.js";
-import { paint, type Narrator } from "./narrator.js";
+import { type Narrator, paint } from "./narrator.js";
 import type { Options, Service } from "./options.js";
 
 class Counter {
@@ -50,7 +50,11 @@ export class LiveSystem {
 	readonly #say: Narrator;
 	readonly #target: HostTarget;
 	readonly #counters: Record<CounterName, Counter> = {
-		"tcp-server": new Counter(), "udp-server": new Counter(), "ws-server": new Counter(), "tcp-client": new Counter(), "ws-client": new Counter(),
+		"tcp-server": new Counter(),
+		"udp-server": new Counter(),
+		"ws-server": new Counter(),
+		"tcp-client": new Counter(),
+		"ws-client": new Counter(),
 	};
 	#stopping = false;
 	#wake = () => {};
@@ -89,8 +93,7 @@ export class LiveSystem {
 		await this.#startXsbug();
 		try {
 			await this.#startDevice();
-		}
-		catch (e) {
+		} catch (e) {
 			await this.#closeHarness();
 			throw e;
 		}
@@ -103,9 +106,8 @@ export class LiveSystem {
 	}
 
 	async #startDashboard(): Promise<void> {
-		if (this.#options.dashboardPort === undefined)
-			return;
-		const dashboard = this.#say.dashboard = new DashboardServer(`xs-netkit on ${this.#options.target ?? "this PC"}`);
+		if (this.#options.dashboardPort === undefined) return;
+		const dashboard = (this.#say.dashboard = new DashboardServer(`xs-netkit on ${this.#options.target ?? "this PC"}`));
 		const url = await dashboard.start(this.#options.dashboardPort).catch(e => {
 			throw new CommandFailure((e as Error).message);
 		});
@@ -115,9 +117,9 @@ export class LiveSystem {
 	/** The peers, before the device starts: its clients may connect before it reports its services up. */
 	async #startPeers(): Promise<void> {
 		const say = this.#say;
-		const tcpPeer = this.#tcpPeer = await TcpPeer.start(0, "127.0.0.1");
+		const tcpPeer = (this.#tcpPeer = await TcpPeer.start(0, "127.0.0.1"));
 		say.harness(`TCP echo peer listening on 127.0.0.1:${tcpPeer.port} for the device's TCP client`);
-		const wsPeer = this.#wsPeer = await WsPeer.start(0, "127.0.0.1");
+		const wsPeer = (this.#wsPeer = await WsPeer.start(0, "127.0.0.1"));
 		say.harness(`WebSocket echo peer listening on ws://127.0.0.1:${wsPeer.port}/ for the device's WebSocket client`);
 		const wsClient = this.#counters["ws-client"];
 		wsPeer.on("session", session => {
@@ -125,36 +127,54 @@ export class LiveSystem {
 			session.emitter.on("message", message => {
 				wsClient.ok++;
 				wsClient.bytes += message.data.length;
-				const shown = message.binary ? `${message.data.length} bytes binary` : `"${message.data.toString().slice(0, 40)}${message.data.length > 40 ? "…" : ""}" (${message.data.length} bytes)`;
+				const shown = message.binary
+					? `${message.data.length} bytes binary`
+					: `"${message.data.toString().slice(0, 40)}${message.data.length > 40 ? "…" : ""}" (${message.data.length} bytes)`;
 				say.harness(`device's WebSocket client sent ${shown}; echoed back`);
 			});
-			session.closed.then(({ code }) => say.harness(this.#stopping
-				? `the harness closed the device's WebSocket client session with ${code} (stopping)`
-				: `device's WebSocket client closed the session with ${code}${code === 1000 ? " (its example session ends after 5 s without data; it reconnects)" : ""}`), () => {});
+			session.closed.then(
+				({ code }) =>
+					say.harness(
+						this.#stopping
+							? `the harness closed the device's WebSocket client session with ${code} (stopping)`
+							: `device's WebSocket client closed the session with ${code}${code === 1000 ? " (its example session ends after 5 s without data; it reconnects)" : ""}`,
+					),
+				() => {},
+			);
 		});
 		tcpPeer.on("session", session => {
 			say.harness(`device's TCP client connected from ${session.remote}`);
-			session.greeting.then(text => say.harness(`device's TCP client greeted: "${text}"`), () => {});
+			session.greeting.then(
+				text => say.harness(`device's TCP client greeted: "${text}"`),
+				() => {},
+			);
 		});
 	}
 
 	/** --heap: the simulator's debug build reports its XS heap through the xsbug protocol. */
 	async #startXsbug(): Promise<void> {
-		if (!this.#options.heap)
-			return;
-		const xsbug = this.#xsbug = new XsbugLogServer({ breakOnExceptions: false });
+		if (!this.#options.heap) return;
+		const xsbug = (this.#xsbug = new XsbugLogServer({ breakOnExceptions: false }));
 		await xsbug.start(await freeTcpPort(), "127.0.0.1");
-		xsbug.on("sample", sample => this.#say.publish({ type: "heap", time: Date.now(), text: compactSample(xsbug.formatSample(sample.machine)), values: sample.values as unknown as Record<string, number> }));
+		xsbug.on("sample", sample =>
+			this.#say.publish({
+				type: "heap",
+				time: Date.now(),
+				text: compactSample(xsbug.formatSample(sample.machine)),
+				values: sample.values as unknown as Record<string, number>,
+			}),
+		);
 	}
 
 	async #startDevice(): Promise<void> {
-		const say = this.#say, target = this.#target;
+		const say = this.#say,
+			target = this.#target;
 		say.harness(`starting the device on ${target === "sim" ? "the Moddable simulator (building with mcconfig first)" : "Node (host providers)"} …`);
 		say.publish({ type: "status", time: Date.now(), text: `starting the device on ${target}` });
-		const device = this.#device = await startDevice({
+		const device = (this.#device = await startDevice({
 			target,
 			config: {
-				...await freeServicePorts(),
+				...(await freeServicePorts()),
 				tcpClient: "true",
 				tcpClientHost: "127.0.0.1",
 				tcpClientPort: String(this.#tcpPeer!.port),
@@ -166,29 +186,30 @@ export class LiveSystem {
 			xsbugPort: this.#xsbug?.port,
 			// The boot log as it happens, not all at once when the services are up.
 			onProcess: running => running.on("log", line => say.device(line.raw)),
-		});
+		}));
 		say.harness(`device up: ${JSON.stringify(device.endpoints)}`);
 		say.publish({ type: "status", time: Date.now(), text: `device up on ${target}: ${JSON.stringify(device.endpoints)}` });
 		const only = this.#options.only;
-		say.harness(`each round (1 s): ${[
-			only.has("tcp") && "a text line to the device's TCP echo server",
-			only.has("udp") && "a datagram to its UDP echo server",
-			only.has("ws") && "a text message to its WebSocket echo server on a new connection",
-			only.has("clients") && "64 + 100 × (round mod 8) random bytes (64 … 764 B) from the TCP peer to the device's TCP client",
-		].filter(Boolean).join("; ")}`);
+		say.harness(
+			`each round (1 s): ${[
+				only.has("tcp") && "a text line to the device's TCP echo server",
+				only.has("udp") && "a datagram to its UDP echo server",
+				only.has("ws") && "a text message to its WebSocket echo server on a new connection",
+				only.has("clients") && "64 + 100 × (round mod 8) random bytes (64 … 764 B) from the TCP peer to the device's TCP client",
+			]
+				.filter(Boolean)
+				.join("; ")}`,
+		);
 	}
 
 	/** One round a second until stopped. */
 	async #dialogue(): Promise<void> {
 		const done = new Promise<void>(resolve => {
 			this.#wake = resolve;
-			if (this.#stopping)
-				resolve();
-			if (this.#options.duration)
-				setTimeout(this.stop, this.#options.duration * 1000);
+			if (this.#stopping) resolve();
+			if (this.#options.duration) setTimeout(this.stop, this.#options.duration * 1000);
 			this.#device!.process.on("exit", (code, signal) => {
-				if (!this.#stopping)
-					this.#say.harness(`the device stopped by itself (${signal ?? code})`);
+				if (!this.#stopping) this.#say.harness(`the device stopped by itself (${signal ?? code})`);
 				this.stop();
 			});
 		});
@@ -205,14 +226,10 @@ export class LiveSystem {
 	async #exchange(): Promise<void> {
 		const round = ++this.#round;
 		const only = this.#options.only;
-		if (only.has("tcp"))
-			await this.#judge("tcp-server", "tcp → device", () => this.#tcpRound(round));
-		if (only.has("udp"))
-			await this.#judge("udp-server", "udp → device", () => this.#udpRound(round));
-		if (only.has("ws"))
-			await this.#judge("ws-server", "ws → device", () => this.#wsRound(round));
-		if (only.has("clients") && this.#tcpPeer!.sessions.length)
-			await this.#judge("tcp-client", "peer → device's TCP client", () => this.#clientRound(round));
+		if (only.has("tcp")) await this.#judge("tcp-server", "tcp → device", () => this.#tcpRound(round));
+		if (only.has("udp")) await this.#judge("udp-server", "udp → device", () => this.#udpRound(round));
+		if (only.has("ws")) await this.#judge("ws-server", "ws → device", () => this.#wsRound(round));
+		if (only.has("clients") && this.#tcpPeer!.sessions.length) await this.#judge("tcp-client", "peer → device's TCP client", () => this.#clientRound(round));
 		this.#reportRound(round);
 	}
 
@@ -220,8 +237,7 @@ export class LiveSystem {
 	async #judge(name: CounterName, what: string, exchange: () => Promise<void>): Promise<void> {
 		try {
 			await exchange();
-		}
-		catch (e) {
+		} catch (e) {
 			this.#counters[name].failed++;
 			this.#say.harness(`${what} failed: ${(e as Error).message}`);
 		}
@@ -270,10 +286,13 @@ export class LiveSystem {
 	}
 
 	#reportRound(round: number): void {
-		this.#say.publish({ type: "counters", time: Date.now(), round, services: Object.fromEntries(this.#shownCounters()
-			.map(([name, c]) => [name, { ok: c.ok, failed: c.failed, bytes: c.bytes, rttMs: c.rttMs }])) });
-		if (!this.#say.quiet)
-			this.#say.harness(`counters: ${this.#countersLine()}`);
+		this.#say.publish({
+			type: "counters",
+			time: Date.now(),
+			round,
+			services: Object.fromEntries(this.#shownCounters().map(([name, c]) => [name, { ok: c.ok, failed: c.failed, bytes: c.bytes, rttMs: c.rttMs }])),
+		});
+		if (!this.#say.quiet) this.#say.harness(`counters: ${this.#countersLine()}`);
 		else if (Date.now() - this.#lastReport >= 5000) {
 			this.#lastReport = Date.now();
 			this.#say.report(`counters: ${this.#countersLine()}`);
@@ -283,21 +302,24 @@ export class LiveSystem {
 	/** The counters of the services --only names. */
 	#shownCounters(): [string, Counter][] {
 		const only = this.#options.only;
-		return Object.entries(this.#counters).filter(([name]) => only.has(name.endsWith("-client") ? "clients" : name.slice(0, name.indexOf("-")) as Service));
+		return Object.entries(this.#counters).filter(([name]) => only.has(name.endsWith("-client") ? "clients" : (name.slice(0, name.indexOf("-")) as Service)));
 	}
 
 	#countersLine(): string {
-		return this.#shownCounters().map(([name, c]) => `${name} ${c}`).join(" | ");
+		return this.#shownCounters()
+			.map(([name, c]) => `${name} ${c}`)
+			.join(" | ");
 	}
 
 	async #shutdown(): Promise<void> {
 		this.#udp?.close();
 		// End the device's WebSocket client session with a closing handshake (1000), not by killing the device under it (1006).
-		await Promise.all(this.#wsPeer!.sessions.map(session => {
-			if (session.socket.readyState === session.socket.OPEN)
-				session.socket.close(1000, "harness stopping");
-			return Promise.race([session.closed, new Promise(r => setTimeout(r, 2000))]);
-		}));
+		await Promise.all(
+			this.#wsPeer!.sessions.map(session => {
+				if (session.socket.readyState === session.socket.OPEN) session.socket.close(1000, "harness stopping");
+				return Promise.race([session.closed, new Promise(r => setTimeout(r, 2000))]);
+			}),
+		);
 		await this.#device?.stop();
 		await this.#closeHarness();
 	}

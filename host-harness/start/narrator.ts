@@ -24,14 +24,12 @@ export class Narrator {
 
 	harness(text: string): void {
 		this.publish({ type: "log", time: Date.now(), source: "harness", text });
-		if (!this.quiet)
-			console.log(`${paint(36, "[harness]")} ${text}`);
+		if (!this.quiet) console.log(`${paint(36, "[harness]")} ${text}`);
 	}
 
 	device(text: string): void {
 		this.publish({ type: "log", time: Date.now(), source: "device", text });
-		if (!this.quiet)
-			console.log(`${paint(33, "[device] ")} ${text}`);
+		if (!this.quiet) console.log(`${paint(33, "[device] ")} ${text}`);
 	}
 
 	/** Said even with --quiet. */

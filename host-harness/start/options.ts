@@ -4,14 +4,14 @@
  * for npm start and for host-harness dashboard (start/dashboard.ts).
  */
 
-import { type HostTarget } from "../device/targets.js";
-import { badValue, checkedConfig, formatHelp, portValue, secondsValue, unknownArgument, UsageError, type Help } from "../lib/arguments.js";
-import { findApp, type App } from "../device/app.js";
+import { type App, findApp } from "../device/app.js";
+import type { HostTarget } from "../device/targets.js";
+import { badValue, checkedConfig, formatHelp, type Help, portValue, secondsValue, UsageError, unknownArgument } from "../lib/arguments.js";
 import { parseConfigArgs } from "../lib/project.js";
 
 /** What the dialogue exercises; --only picks some. */
 export const services = ["tcp", "udp", "ws", "clients"] as const;
-export type Service = typeof services[number];
+export type Service = (typeof services)[number];
 
 export interface Options {
 	target?: HostTarget;
@@ -34,14 +34,21 @@ export const startOptions: Help["options"] = [
 	["--only <service>", "tcp, udp, ws (the device's servers) or clients (its TCP and WebSocket\nclients); repeatable or comma-separated"],
 	["--config k=v", "a device config value, as mcconfig k=v (repeatable)"],
 	["--quiet", "no dialogue: one counters line every 5 s, and the summary"],
-	["--dashboard", "also serve the live dashboard (counters, round trips, the device log with filters,\nthe latest reports) at http://127.0.0.1:8090/; host-harness dashboard is the same, quiet"],
+	[
+		"--dashboard",
+		"also serve the live dashboard (counters, round trips, the device log with filters,\nthe latest reports) at http://127.0.0.1:8090/; host-harness dashboard is the same, quiet",
+	],
 	["--dashboard-port N", "the dashboard's port (default 8090; 0: any free port)"],
 	["--heap", "with --target sim: a debug build, whose XS heap figures the dashboard shows"],
-	["--app <dir>", "a user's app on the kit (a folder with its manifest.json): booted, its services\nline and its log shown until Ctrl-C or --duration, with no dialogue"],
+	[
+		"--app <dir>",
+		"a user's app on the kit (a folder with its manifest.json): booted, its services\nline and its log shown until Ctrl-C or --duration, with no dialogue",
+	],
 ];
 
 export const usage = formatHelp({
-	usage: "npm start [-- --target node|sim] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--quiet] [--dashboard [--dashboard-port N] [--heap]]",
+	usage:
+		"npm start [-- --target node|sim] [--duration <s>] [--only tcp|udp|ws|clients] [--config key=value …] [--quiet] [--dashboard [--dashboard-port N] [--heap]]",
 	about: `The whole system live on this PC: the device app (on the simulator when the Moddable
 SDK is installed, else Node-hosted), the harness's peers for the device's clients, and a
 dialogue between them, one round a second, until Ctrl-C or --duration. Every line is tagged
@@ -75,49 +82,32 @@ export function parseArgs(argv: string[]): Options | "help" {
 		const value = () => inline ?? argv[++i];
 		if (flag === "--target" || flag === "-t") {
 			const target = value();
-			if (target !== "node" && target !== "sim")
-				throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
+			if (target !== "node" && target !== "sim") throw badValue("--target", target, "must be node or sim", ["node", "sim"]);
 			options.target = target;
-		}
-		else if (flag === "--duration" || flag === "-d")
-			options.duration = secondsValue("--duration", value());
+		} else if (flag === "--duration" || flag === "-d") options.duration = secondsValue("--duration", value());
 		else if (flag === "--only") {
 			for (const name of (value() ?? "").split(",")) {
-				if (!(services as readonly string[]).includes(name))
-					throw badValue("--only", name, `takes ${services.join(", ")}`, services);
+				if (!(services as readonly string[]).includes(name)) throw badValue("--only", name, `takes ${services.join(", ")}`, services);
 				options.only.add(name as Service);
 			}
-		}
-		else if (flag === "--config" || flag === "-c")
-			config.push(value() ?? "");
-		else if (flag === "--quiet" || flag === "-q")
-			options.quiet = true;
-		else if (flag === "--dashboard")
-			options.dashboardPort ??= 8090;
-		else if (flag === "--dashboard-port")
-			options.dashboardPort = portValue("--dashboard-port", value());
-		else if (flag === "--heap")
-			options.heap = true;
+		} else if (flag === "--config" || flag === "-c") config.push(value() ?? "");
+		else if (flag === "--quiet" || flag === "-q") options.quiet = true;
+		else if (flag === "--dashboard") options.dashboardPort ??= 8090;
+		else if (flag === "--dashboard-port") options.dashboardPort = portValue("--dashboard-port", value());
+		else if (flag === "--heap") options.heap = true;
 		else if (flag === "--app") {
 			const dir = value();
-			if (!dir || dir.startsWith("-"))
-				throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
+			if (!dir || dir.startsWith("-")) throw badValue("--app", dir ?? "", "takes the folder of an app's manifest.json");
 			try {
 				options.app = findApp(dir);
-			}
-			catch (e) {
+			} catch (e) {
 				throw new UsageError((e as Error).message);
 			}
-		}
-		else if (flag === "--help" || flag === "-h")
-			return "help";
-		else
-			throw unknownArgument(arg, flags);
+		} else if (flag === "--help" || flag === "-h") return "help";
+		else throw unknownArgument(arg, flags);
 	}
-	if (!options.only.size)
-		options.only = new Set(services);
-	if (options.heap && options.target !== "sim")
-		throw new UsageError("--heap needs --target sim: the XS heap figures come from the simulator's debug build");
+	if (!options.only.size) options.only = new Set(services);
+	if (options.heap && options.target !== "sim") throw new UsageError("--heap needs --target sim: the XS heap figures come from the simulator's debug build");
 	if (options.app && (options.dashboardPort !== undefined || options.heap))
 		throw new UsageError("--app shows a user's app's log only: no --dashboard or --heap");
 	// The kit's schema checks the kit's own app's config; a user's app checks its own.

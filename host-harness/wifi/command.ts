@@ -8,8 +8,8 @@
  * with wifiForget=true.
  */
 
+import { badValue, portValue, UsageError, unknownArgument } from "../lib/arguments.js";
 import { registerCommand } from "../lib/command.js";
-import { badValue, portValue, unknownArgument, UsageError } from "../lib/arguments.js";
 
 const usage = `usage: host-harness wifi status|forget --device <host> --code <code> [--port <provisioning port>]
 
@@ -33,28 +33,23 @@ examples:
   host-harness wifi forget --device 127.0.0.1 --port 8082 --code h4tr9kzm`;
 
 export function parseWifiArgs(args: string[]): { action: "status" | "forget"; device: string; port: number; code: string } | "help" {
-	if (args.includes("--help") || args.includes("-h"))
-		return "help";
+	if (args.includes("--help") || args.includes("-h")) return "help";
 	const [action, ...rest] = args;
 	let device = "";
 	let code = "";
 	let port = 80;
 	if (action !== "status" && action !== "forget")
-		throw action === undefined || action.startsWith("-") ? new UsageError("status or forget is needed") : badValue("wifi", action, "takes status or forget", ["status", "forget"]);
+		throw action === undefined || action.startsWith("-")
+			? new UsageError("status or forget is needed")
+			: badValue("wifi", action, "takes status or forget", ["status", "forget"]);
 	for (let i = 0; i < rest.length; i++) {
-		if (rest[i] === "--device")
-			device = rest[++i] ?? "";
-		else if (rest[i] === "--code")
-			code = rest[++i] ?? "";
-		else if (rest[i] === "--port")
-			port = portValue("--port", rest[++i]);
-		else
-			throw unknownArgument(rest[i], ["--device", "--code", "--port", "--help"]);
+		if (rest[i] === "--device") device = rest[++i] ?? "";
+		else if (rest[i] === "--code") code = rest[++i] ?? "";
+		else if (rest[i] === "--port") port = portValue("--port", rest[++i]);
+		else throw unknownArgument(rest[i], ["--device", "--code", "--port", "--help"]);
 	}
-	if (!device)
-		throw new UsageError("--device <host> is required");
-	if (!code)
-		throw new UsageError("--code <code> is required: the device prints it on its console at boot");
+	if (!device) throw new UsageError("--device <host> is required");
+	if (!code) throw new UsageError("--code <code> is required: the device prints it on its console at boot");
 	return { action, device, port, code };
 }
 
@@ -72,17 +67,18 @@ registerCommand("wifi", {
 		const form = new URLSearchParams({ code }).toString();
 		const url = `http://${device}:${port}/${action === "forget" ? "forget" : `status?${form}`}`;
 		try {
-			const response = await fetch(url, action === "forget"
-				? { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" }, signal: AbortSignal.timeout(5000) }
-				: { signal: AbortSignal.timeout(5000) });
+			const response = await fetch(
+				url,
+				action === "forget"
+					? { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" }, signal: AbortSignal.timeout(5000) }
+					: { signal: AbortSignal.timeout(5000) },
+			);
 			const answer = (await response.text()).trim();
-			if (response.ok)
-				console.log(answer);
+			if (response.ok) console.log(answer);
 			else
 				console.error(`${response.status}: ${answer}${response.headers.get("retry-after") ? ` (retry after ${response.headers.get("retry-after")} s)` : ""}`);
 			return response.ok ? 0 : 1;
-		}
-		catch (e) {
+		} catch (e) {
 			console.error(`no answer from ${url}: ${(e as Error).message}. Is the device provisioning (its access point up), and is this the right port?`);
 			return 1;
 		}

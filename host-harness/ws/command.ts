@@ -20,11 +20,11 @@
  * what came.
  */
 import * as readline from "node:readline";
-import { argumentsOr, registerCommand } from "../lib/command.js";
 import { RawConnection } from "../conformance/client.js";
-import { Op, frame } from "../conformance/frames.js";
+import { frame, Op } from "../conformance/frames.js";
 import { opcodeName } from "../conformance/wire-log.js";
-import { badValue, CommandFailure, formatHelp, unknownArgument, UsageError } from "../lib/arguments.js";
+import { badValue, CommandFailure, formatHelp, UsageError, unknownArgument } from "../lib/arguments.js";
+import { argumentsOr, registerCommand } from "../lib/command.js";
 
 const usage = formatHelp({
 	usage: "host-harness ws <ws://host:port/path> [--binary] [--ping [text]] [--send TEXT … --expect TEXT|/REGEX/ …] [--timeout ms]",
@@ -67,46 +67,32 @@ export function parseWsArgs(argv: string[]): WsArgs | "help" {
 	const out: Omit<WsArgs, "url"> = { binary: false, send: [], expect: [], timeoutMs: 5000 };
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
-		if (arg === "--help" || arg === "-h")
-			return "help";
-		else if (arg === "--binary")
-			out.binary = true;
-		else if (arg === "--ping")
-			out.ping = argv[i + 1] !== undefined && !argv[i + 1].startsWith("--") && !/^wss?:\/\//.test(argv[i + 1]) ? argv[++i] : "";
+		if (arg === "--help" || arg === "-h") return "help";
+		else if (arg === "--binary") out.binary = true;
+		else if (arg === "--ping") out.ping = argv[i + 1] !== undefined && !argv[i + 1].startsWith("--") && !/^wss?:\/\//.test(argv[i + 1]) ? argv[++i] : "";
 		else if (arg === "--send" || arg === "--expect") {
 			const value = argv[++i];
-			if (value === undefined)
-				throw badValue(arg, value, "takes a message");
+			if (value === undefined) throw badValue(arg, value, "takes a message");
 			(arg === "--send" ? out.send : out.expect).push(value);
-		}
-		else if (arg === "--timeout") {
+		} else if (arg === "--timeout") {
 			const value = argv[++i];
-			if (!/^\d+$/.test(value ?? "") || Number(value) === 0)
-				throw badValue(arg, value, "takes milliseconds (a whole number above 0)");
+			if (!/^\d+$/.test(value ?? "") || Number(value) === 0) throw badValue(arg, value, "takes milliseconds (a whole number above 0)");
 			out.timeoutMs = Number(value);
-		}
-		else if (arg.startsWith("-"))
-			throw unknownArgument(arg, flags);
-		else if (url)
-			throw new UsageError(`one URL only, not also "${arg}"`);
+		} else if (arg.startsWith("-")) throw unknownArgument(arg, flags);
+		else if (url) throw new UsageError(`one URL only, not also "${arg}"`);
 		else {
-			if (/^wss:\/\//.test(arg))
-				throw badValue("<url>", arg, "must be ws:// (this client speaks plain WebSocket; wss:// is not supported)");
-			if (!/^ws:\/\/[^/]+/.test(arg))
-				throw badValue("<url>", arg, "must be ws://host:port/path");
+			if (/^wss:\/\//.test(arg)) throw badValue("<url>", arg, "must be ws:// (this client speaks plain WebSocket; wss:// is not supported)");
+			if (!/^ws:\/\/[^/]+/.test(arg)) throw badValue("<url>", arg, "must be ws://host:port/path");
 			const port = /^ws:\/\/[^/?#]*:(\d*)(?:[/?#]|$)/.exec(arg)?.[1];
-			if (port !== undefined && !(port.length && Number(port) >= 1 && Number(port) <= 65535))
-				throw badValue("<url>", arg, "has a port outside 1..65535");
+			if (port !== undefined && !(port.length && Number(port) >= 1 && Number(port) <= 65535)) throw badValue("<url>", arg, "has a port outside 1..65535");
 			try {
 				url = new URL(arg);
-			}
-			catch {
+			} catch {
 				throw badValue("<url>", arg, "must be ws://host:port/path");
 			}
 		}
 	}
-	if (!url)
-		throw new UsageError("a ws://host:port/path URL is required");
+	if (!url) throw new UsageError("a ws://host:port/path URL is required");
 	return { url, ...out };
 }
 
@@ -117,7 +103,9 @@ const hex = (data: Buffer, max = 64) => `${[...data.subarray(0, max)].map(b => b
 export function describeServerFrame(f: { fin: boolean; opcode: number; payload: Buffer }): string {
 	const head = `< ${opcodeName(f.opcode)}${f.fin ? "" : " (FIN 0)"}`;
 	if (f.opcode === Op.CLOSE)
-		return f.payload.length >= 2 ? `${head} ${f.payload.readUInt16BE(0)}${f.payload.length > 2 ? ` ${printable(f.payload.subarray(2))}` : ""}` : `${head} (no code)`;
+		return f.payload.length >= 2
+			? `${head} ${f.payload.readUInt16BE(0)}${f.payload.length > 2 ? ` ${printable(f.payload.subarray(2))}` : ""}`
+			: `${head} (no code)`;
 	const body = f.opcode === Op.BINARY || (f.opcode === Op.CONT && !isText(f.payload)) ? hex(f.payload) : printable(f.payload);
 	return `${head} ${f.payload.length} B${f.payload.length ? ` ${body}` : ""}`;
 }
@@ -135,13 +123,11 @@ registerCommand("ws", {
 	parse: parseWsArgs,
 	async run(argv) {
 		const args = argumentsOr(parseWsArgs, argv, usage);
-		if (typeof args === "number")
-			return args;
+		if (typeof args === "number") return args;
 		let connection: RawConnection;
 		try {
 			connection = await RawConnection.open(args.url, args.timeoutMs);
-		}
-		catch (e) {
+		} catch (e) {
 			throw new CommandFailure(`cannot connect to ${args.url.href}: ${(e as Error).message}`);
 		}
 		const say = (text: string) => process.stderr.write(`${text}\n`);
@@ -164,25 +150,27 @@ registerCommand("ws", {
 			await connection.waitFor(() => connection.tcpClosed, args.timeoutMs);
 			connection.destroy();
 		};
-		const closedLine = () => say(`closed: ${connection.serverClose ? `the server's Close ${connection.serverClose.code ?? "(no code)"}` : "no Close from the server"}${connection.tcpClosed ? ", TCP closed" : ""}${connection.violation ? `; the server broke a rule: ${connection.violation}` : ""}`);
+		const closedLine = () =>
+			say(
+				`closed: ${connection.serverClose ? `the server's Close ${connection.serverClose.code ?? "(no code)"}` : "no Close from the server"}${connection.tcpClosed ? ", TCP closed" : ""}${connection.violation ? `; the server broke a rule: ${connection.violation}` : ""}`,
+			);
 
-		if (args.ping !== undefined)
-			ping(args.ping);
+		if (args.ping !== undefined) ping(args.ping);
 		if (args.send.length || args.expect.length) {
 			// One-shot: messages (text, or binary as text) compared in order.
 			const messages = () => connection.events.filter(e => e.kind === "message").map(e => (e as { data: Buffer }).data.toString("utf8"));
-			for (const text of args.send)
-				sendMessage(text);
+			for (const text of args.send) sendMessage(text);
 			for (let i = 0; i < args.expect.length; i++) {
 				await connection.waitFor(() => messages().length > i || connection.tcpClosed, args.timeoutMs);
 				const got = messages()[i];
 				if (got === undefined || !matches(args.expect[i], got)) {
 					await closeAndWait();
-					throw new CommandFailure(`--expect ${JSON.stringify(args.expect[i])}: ${got === undefined ? `no message ${i + 1} within ${args.timeoutMs} ms${connection.tcpClosed ? " (the connection closed)" : ""}` : `got ${JSON.stringify(got.slice(0, 200))}`}`);
+					throw new CommandFailure(
+						`--expect ${JSON.stringify(args.expect[i])}: ${got === undefined ? `no message ${i + 1} within ${args.timeoutMs} ms${connection.tcpClosed ? " (the connection closed)" : ""}` : `got ${JSON.stringify(got.slice(0, 200))}`}`,
+					);
 				}
 			}
-			if (args.ping !== undefined)
-				await connection.waitFor(() => connection.events.some(e => e.kind === "pong") || connection.tcpClosed, args.timeoutMs);
+			if (args.ping !== undefined) await connection.waitFor(() => connection.events.some(e => e.kind === "pong") || connection.tcpClosed, args.timeoutMs);
 			await closeAndWait();
 			closedLine();
 			return connection.serverClose?.code === 1000 ? 0 : 1;
@@ -204,31 +192,24 @@ registerCommand("ws", {
 				void closeAndWait(1001).then(resolve);
 			});
 			lines.on("line", line => {
-				if (connection.tcpClosed || connection.closeSent)
-					return;
+				if (connection.tcpClosed || connection.closeSent) return;
 				const [command, ...rest] = line.split(" ");
-				if (line.startsWith("//"))
-					sendMessage(line.slice(1));
-				else if (command === "/quit")
-					void closeAndWait().then(resolve);
-				else if (command === "/ping")
-					ping(rest.join(" "));
+				if (line.startsWith("//")) sendMessage(line.slice(1));
+				else if (command === "/quit") void closeAndWait().then(resolve);
+				else if (command === "/ping") ping(rest.join(" "));
 				else if (command === "/close") {
 					const code = rest[0] && /^\d+$/.test(rest[0]) ? Number(rest[0]) : 1000;
 					void closeAndWait(code, rest.slice(rest[0] && /^\d+$/.test(rest[0]) ? 1 : 0).join(" ")).then(resolve);
-				}
-				else if (command.startsWith("/") && command.length > 1)
+				} else if (command.startsWith("/") && command.length > 1)
 					say(`unknown command ${command}: /ping [text], /close [code [reason]], /quit; //text sends /text`);
-				else
-					sendMessage(line);
+				else sendMessage(line);
 			});
 			lines.on("close", () => void closeAndWait().then(resolve));
 		});
 		await done;
 		lines.close();
 		closedLine();
-		if (interrupted)
-			return 130;
+		if (interrupted) return 130;
 		return connection.serverClose ? 0 : 1;
 	},
 });

@@ -16,8 +16,7 @@ import { findSdk } from "../lib/sdk.js";
 /** A program's compiled form, for commands.evaluate. Its value is that of its last expression statement. */
 export function compileProgram(source: string, env: NodeJS.ProcessEnv = process.env): Uint8Array {
 	const lookup = findSdk(env);
-	if (!("sdk" in lookup))
-		throw new Error(`cannot compile a program for the machine: ${lookup.missing}`);
+	if (!("sdk" in lookup)) throw new Error(`cannot compile a program for the machine: ${lookup.missing}`);
 	const xsc = path.join(lookup.sdk.bin, "xsc");
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-eval-"));
 	try {
@@ -29,8 +28,7 @@ export function compileProgram(source: string, env: NodeJS.ProcessEnv = process.
 		if (result.status !== 0 || !fs.existsSync(output))
 			throw new Error(`xsc could not compile the program (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr || result.stdout).trim()}`);
 		return new Uint8Array(fs.readFileSync(output));
-	}
-	finally {
+	} finally {
 		fs.rmSync(dir, { recursive: true, force: true });
 	}
 }

@@ -34,8 +34,18 @@
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import {
-	breakOf, commands, formatSamples, instrumentsOf, resultOf, samplesOf, XsbugParser,
-	type BreakInfo, type EvalResult, type InstrumentDescription, type StackFrame, type XsbugElement,
+	type BreakInfo,
+	breakOf,
+	commands,
+	type EvalResult,
+	formatSamples,
+	type InstrumentDescription,
+	instrumentsOf,
+	resultOf,
+	type StackFrame,
+	samplesOf,
+	type XsbugElement,
+	XsbugParser,
 } from "./protocol.js";
 
 export interface XsbugMachine {
@@ -170,7 +180,9 @@ export function formatTime(time: Date): string {
 }
 
 export function formatFrame(frame: StackFrame): string {
-	return frame.path ? `at ${frame.name || "(anonymous)"} (${frame.path}${frame.line !== undefined ? `:${frame.line}` : ""})` : `at ${frame.name || "(anonymous)"}`;
+	return frame.path
+		? `at ${frame.name || "(anonymous)"} (${frame.path}${frame.line !== undefined ? `:${frame.line}` : ""})`
+		: `at ${frame.name || "(anonymous)"}`;
 }
 
 export class XsbugLogServer extends EventEmitter<XsbugEvents> {
@@ -204,21 +216,21 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 
 	/** Listen for machines; resolves with the port (pass 0 for any free one). host: all interfaces unless given, as xsbug. */
 	start(port = 5002, host?: string): Promise<number> {
-		if (this.#server)
-			return Promise.reject(new Error("the xsbug log server is already started"));
+		if (this.#server) return Promise.reject(new Error("the xsbug log server is already started"));
 		const server = net.createServer(socket => this.#accept(socket));
 		this.#server = server;
 		return new Promise((resolve, reject) => {
 			server.once("error", (error: NodeJS.ErrnoException) => {
 				this.#server = undefined;
 				if (error.code === "EADDRINUSE")
-					reject(new Error(`port ${port} is in use: is xsbug (or xsbug-log, or another host-harness logs) already running? quit it or use --port (then XSBUG_PORT=<port> for the simulator, serial2xsbug reads XSBUG_PORT too)`));
-				else if (error.code === "EACCES")
-					reject(new Error(`not allowed to listen on port ${port}: use --port with a number above 1023`));
-				else if (error.code === "EADDRNOTAVAIL")
-					reject(new Error(`cannot listen on ${host}: not an address of this machine (--host)`));
-				else
-					reject(error);
+					reject(
+						new Error(
+							`port ${port} is in use: is xsbug (or xsbug-log, or another host-harness logs) already running? quit it or use --port (then XSBUG_PORT=<port> for the simulator, serial2xsbug reads XSBUG_PORT too)`,
+						),
+					);
+				else if (error.code === "EACCES") reject(new Error(`not allowed to listen on port ${port}: use --port with a number above 1023`));
+				else if (error.code === "EADDRNOTAVAIL") reject(new Error(`cannot listen on ${host}: not an address of this machine (--host)`));
+				else reject(error);
 			});
 			server.listen(port, host, () => {
 				this.#port = (server.address() as net.AddressInfo).port;
@@ -229,8 +241,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 
 	/** Listen for machines on a Unix socket instead (a relay brings them: host-harness/lib/netns-relay.ts). */
 	startOnPath(socketPath: string): Promise<void> {
-		if (this.#server)
-			return Promise.reject(new Error("the xsbug log server is already started"));
+		if (this.#server) return Promise.reject(new Error("the xsbug log server is already started"));
 		const server = net.createServer(socket => this.#accept(socket));
 		this.#server = server;
 		return new Promise((resolve, reject) => {
@@ -285,8 +296,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	async #collectOnce(name: string | undefined, timeoutMs: number): Promise<XsbugCollection> {
 		const machine = this.#findMachine(name);
 		const connection = machine && [...this.#connections].find(c => c.machine === machine);
-		if (!machine || !connection || !machine.connected)
-			throw new Error(`no connected machine${name ? ` "${name}"` : ""} to collect garbage on`);
+		if (!machine || !connection || !machine.connected) throw new Error(`no connected machine${name ? ` "${name}"` : ""} to collect garbage on`);
 		const deadline = Date.now() + timeoutMs;
 		const seen: string[] = [];
 		while (Date.now() < deadline) {
@@ -294,22 +304,20 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			// read inside that break, where it only marks the break's frames, and
 			// is lost: let the go arrive first.
 			const settle = connection.resumedAt + resumeSettleMs - Date.now();
-			if (settle > 0)
-				await new Promise(resolve => setTimeout(resolve, settle));
+			if (settle > 0) await new Promise(resolve => setTimeout(resolve, settle));
 			const outcome = await this.#stepOnce(connection, Math.min(stepRetryMs, Math.max(1, deadline - Date.now())));
-			if (outcome === undefined)
-				continue;		// the step was lost (read while JavaScript ran, which ended before another line): again
-			if (!outcome.sample)
-				throw new Error(`the machine broke (${outcome.message}) without sending a sample first: is it an instrumented debug build?`);
+			if (outcome === undefined) continue; // the step was lost (read while JavaScript ran, which ended before another line): again
+			if (!outcome.sample) throw new Error(`the machine broke (${outcome.message}) without sending a sample first: is it an instrumented debug build?`);
 			// "C: xsDebugger": the step was read while the machine was idle, the
 			// collection saw only what the app keeps. "step": it was read while
 			// JavaScript ran (xsRun.c reads the debugger at each line) and the
 			// collection also kept that code's temporaries: again.
-			if (outcome.message === idleBreak)
-				return { ...outcome.sample, values: { ...outcome.sample.values }, breakMessage: outcome.message };
+			if (outcome.message === idleBreak) return { ...outcome.sample, values: { ...outcome.sample.values }, breakMessage: outcome.message };
 			seen.push(outcome.message);
 		}
-		throw new Error(`no idle break within ${timeoutMs} ms of <step/>${seen.length ? ` (breaks seen: ${seen.join(", ")})` : ""}: the machine is busy, or does not break on a step while idle`);
+		throw new Error(
+			`no idle break within ${timeoutMs} ms of <step/>${seen.length ? ` (breaks seen: ${seen.join(", ")})` : ""}: the machine is busy, or does not break on a step while idle`,
+		);
 	}
 
 	/** Send <step/> and wait for the next break (not an exception) of that machine, with the sample before it; undefined after waitMs. */
@@ -318,18 +326,15 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		return new Promise((resolve, reject) => {
 			let last: XsbugSample | undefined;
 			const onSample = (sample: XsbugSample) => {
-				if (sample.machine === machine)
-					last = sample;
+				if (sample.machine === machine) last = sample;
 			};
 			const onBreak = (info: XsbugBreak) => {
-				if (info.machine !== machine || info.kind === "exception")
-					return;
+				if (info.machine !== machine || info.kind === "exception") return;
 				done();
 				resolve({ message: info.message, sample: last });
 			};
 			const onDisconnect = (gone: XsbugMachine) => {
-				if (gone !== machine)
-					return;
+				if (gone !== machine) return;
 				done();
 				reject(new Error("the machine disconnected before collecting garbage"));
 			};
@@ -370,11 +375,9 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	async #evaluateOnce(name: string | undefined, code: Uint8Array, timeoutMs: number): Promise<EvalResult> {
 		const machine = this.#findMachine(name);
 		const connection = machine && [...this.#connections].find(c => c.machine === machine);
-		if (!machine || !connection || !machine.connected)
-			throw new Error(`no connected machine${name ? ` "${name}"` : ""} to evaluate on`);
+		if (!machine || !connection || !machine.connected) throw new Error(`no connected machine${name ? ` "${name}"` : ""} to evaluate on`);
 		const settle = connection.resumedAt + resumeSettleMs - Date.now();
-		if (settle > 0)
-			await new Promise(resolve => setTimeout(resolve, settle));
+		if (settle > 0) await new Promise(resolve => setTimeout(resolve, settle));
 		return new Promise<EvalResult>((resolve, reject) => {
 			let retry: NodeJS.Timeout | undefined;
 			const finish = () => {
@@ -384,17 +387,21 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			};
 			const job: Evaluation = {
 				code,
-				resolve: result => { finish(); resolve(result); },
-				reject: error => { finish(); reject(error); },
+				resolve: result => {
+					finish();
+					resolve(result);
+				},
+				reject: error => {
+					finish();
+					reject(error);
+				},
 			};
 			const onDisconnect = (gone: XsbugMachine) => {
-				if (gone === machine)
-					job.reject(new Error("the machine disconnected before the program ran"));
+				if (gone === machine) job.reject(new Error("the machine disconnected before the program ran"));
 			};
 			const timer = setTimeout(() => {
 				const queued = connection.evaluations.indexOf(job);
-				if (queued >= 0)
-					connection.evaluations.splice(queued, 1);
+				if (queued >= 0) connection.evaluations.splice(queued, 1);
 				else if (connection.evaluating === job) {
 					connection.evaluating = undefined;
 					this.#resume(connection);
@@ -406,8 +413,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			this.#send(connection, commands.step());
 			// A step read while a break ended is lost (see collectGarbage): again until the program is sent.
 			retry = setInterval(() => {
-				if (connection.evaluations.includes(job))
-					this.#send(connection, commands.step());
+				if (connection.evaluations.includes(job)) this.#send(connection, commands.step());
 			}, stepRetryMs);
 		});
 	}
@@ -417,8 +423,9 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	 * (all of them by default) and those to come; rejects after timeoutMs.
 	 */
 	waitForLog(pattern: RegExp | string, timeoutMs = 10_000, options: { since?: number; machine?: string } = {}): Promise<XsbugLog> {
-		const test = (log: XsbugLog) => (typeof pattern === "string" ? log.text.includes(pattern) : pattern.test(log.text))
-			&& (!options.machine || log.machine.tag === options.machine || log.machine.name === options.machine);
+		const test = (log: XsbugLog) =>
+			(typeof pattern === "string" ? log.text.includes(pattern) : pattern.test(log.text)) &&
+			(!options.machine || log.machine.tag === options.machine || log.machine.name === options.machine);
 		return this.#waitFor("log", this.logs, test, options.since, timeoutMs, `log matching ${String(pattern)}`);
 	}
 
@@ -431,8 +438,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	/** The first machine to log in (or one already connected). */
 	waitForMachine(timeoutMs = 10_000): Promise<XsbugMachine> {
 		const connected = this.machines.find(m => m.connected);
-		if (connected)
-			return Promise.resolve(connected);
+		if (connected) return Promise.resolve(connected);
 		return new Promise((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.off("machine", listener);
@@ -448,29 +454,35 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 
 	/** Disconnect every machine (they run on without a debugger) and stop listening. */
 	async close(): Promise<void> {
-		for (const connection of this.#connections)
-			connection.socket.destroy();
+		for (const connection of this.#connections) connection.socket.destroy();
 		const server = this.#server;
 		this.#server = undefined;
-		if (server)
-			await new Promise<void>(resolve => server.close(() => resolve()));
+		if (server) await new Promise<void>(resolve => server.close(() => resolve()));
 	}
 
-	#waitFor<T extends { seq: number }>(event: "log" | "exception", kept: T[], test: (item: T) => boolean, since = -1, timeoutMs: number, what: string): Promise<T> {
+	#waitFor<T extends { seq: number }>(
+		event: "log" | "exception",
+		kept: T[],
+		test: (item: T) => boolean,
+		since = -1,
+		timeoutMs: number,
+		what: string,
+	): Promise<T> {
 		const found = kept.find(item => item.seq > since && test(item));
-		if (found)
-			return Promise.resolve(found);
+		if (found) return Promise.resolve(found);
 		return new Promise((resolve, reject) => {
 			const listener = (item: T) => {
-				if (!test(item))
-					return;
+				if (!test(item)) return;
 				clearTimeout(timer);
 				this.off(event, listener as never);
 				resolve(item);
 			};
 			const timer = setTimeout(() => {
 				this.off(event, listener as never);
-				const recent = this.lines.slice(-10).map(l => `  ${l}`).join("\n");
+				const recent = this.lines
+					.slice(-10)
+					.map(l => `  ${l}`)
+					.join("\n");
 				reject(new Error(`no ${what} within ${timeoutMs} ms${recent ? `; the last lines:\n${recent}` : " (nothing logged)"}`));
 			}, timeoutMs);
 			this.on(event, listener as never);
@@ -478,8 +490,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	}
 
 	#findMachine(name?: string): XsbugMachine | undefined {
-		if (!name)
-			return this.machines.at(-1);
+		if (!name) return this.machines.at(-1);
 		return [...this.machines].reverse().find(m => m.tag === name || m.name === name);
 	}
 
@@ -500,8 +511,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		const connection: Connection = { machine, socket, parser: new XsbugParser(), loggedIn: false, resumedAt: Date.now(), evaluations: [] };
 		this.#connections.add(connection);
 		socket.on("data", chunk => {
-			for (const message of connection.parser.feed(chunk))
-				this.#message(connection, message);
+			for (const message of connection.parser.feed(chunk)) this.#message(connection, message);
 		});
 		socket.on("error", () => {
 			// A machine reset or unplugged: "close" follows.
@@ -512,8 +522,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 				job.reject(new Error("the machine disconnected before the program ran"));
 			connection.evaluating = undefined;
 			this.#flushPartial(connection);
-			if (!machine.connected)
-				return;
+			if (!machine.connected) return;
 			machine.connected = false;
 			if (connection.loggedIn) {
 				this.#line(`${formatTime(new Date())} [${machine.tag}] # disconnected`);
@@ -523,13 +532,11 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 	}
 
 	#send(connection: Connection, text: string): void {
-		if (!connection.socket.destroyed && connection.socket.writable)
-			connection.socket.write(text);
+		if (!connection.socket.destroyed && connection.socket.writable) connection.socket.write(text);
 	}
 
 	#message(connection: Connection, message: XsbugElement): void {
-		if (message.name !== "xsbug")
-			return;
+		if (message.name !== "xsbug") return;
 		const now = new Date();
 		for (const element of message.children) {
 			switch (element.name) {
@@ -558,12 +565,10 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			connection.evaluating = undefined;
 			job.resolve(result);
 			// The next program at the same break, or go.
-			if (!this.#evaluateNext(connection))
-				this.#resume(connection);
+			if (!this.#evaluateNext(connection)) this.#resume(connection);
 		}
 		const info = breakOf(message);
-		if (info)
-			this.#break(connection, info, now);
+		if (info) this.#break(connection, info, now);
 	}
 
 	#login(connection: Connection, element: XsbugElement, now: Date): void {
@@ -573,16 +578,16 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		const exceptions = this.breakOnExceptions ? "" : commands.clearBreakpoint({ path: "exceptions", line: 0 });
 		if (this.breakOnExceptions || start)
 			this.#send(connection, exceptions + commands.setAllBreakpoints({ exceptions: this.breakOnExceptions, start }) + commands.go());
-		else
-			this.#send(connection, exceptions + commands.go());
+		else this.#send(connection, exceptions + commands.go());
 		connection.resumedAt = Date.now();
-		if (connection.loggedIn)
-			return;
+		if (connection.loggedIn) return;
 		if (start) {
 			// Run at the break on start (the machine's first line of JavaScript).
 			connection.evaluations.push({
 				code: this.startProgram!,
-				resolve: result => { machine.startResult = result; },
+				resolve: result => {
+					machine.startResult = result;
+				},
 				reject: () => undefined,
 			});
 		}
@@ -603,12 +608,19 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		const line = element.attributes.line !== undefined ? Number(element.attributes.line) : undefined;
 		if (text.startsWith("# Exception: ")) {
 			this.#flushPartial(connection);
-			const message = text.slice(13).replace(/\r?\n$/, "").replace(/!$/, "");
-			const exception: Omit<XsbugException, "seq"> = { machine: connection.machine, time: now, message, stack: path ? [{ name: "", path, ...(line !== undefined ? { line } : {}) }] : [], source: "log" };
-			if (path)
-				exception.path = path;
-			if (line !== undefined)
-				exception.line = line;
+			const message = text
+				.slice(13)
+				.replace(/\r?\n$/, "")
+				.replace(/!$/, "");
+			const exception: Omit<XsbugException, "seq"> = {
+				machine: connection.machine,
+				time: now,
+				message,
+				stack: path ? [{ name: "", path, ...(line !== undefined ? { line } : {}) }] : [],
+				source: "log",
+			};
+			if (path) exception.path = path;
+			if (line !== undefined) exception.line = line;
 			this.#exception(exception);
 			return;
 		}
@@ -619,8 +631,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		let rest = text;
 		for (;;) {
 			const newline = rest.indexOf("\n");
-			if (newline < 0)
-				break;
+			if (newline < 0) break;
 			const piece = rest.slice(0, newline);
 			rest = rest.slice(newline + 1);
 			const partial = connection.partial;
@@ -629,10 +640,8 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 			this.#emitLog(connection, (partial?.text ?? "") + piece, partial?.time ?? now, partial?.path ?? path, partial?.line ?? line);
 		}
 		if (rest) {
-			if (connection.partial)
-				connection.partial.text += rest;
-			else
-				connection.partial = { text: rest, time: now, ...(path ? { path } : {}), ...(line !== undefined ? { line } : {}) };
+			if (connection.partial) connection.partial.text += rest;
+			else connection.partial = { text: rest, time: now, ...(path ? { path } : {}), ...(line !== undefined ? { line } : {}) };
 			clearTimeout(connection.partialTimer);
 			connection.partialTimer = setTimeout(() => this.#flushPartial(connection), this.partialLineMs);
 			connection.partialTimer.unref();
@@ -643,19 +652,15 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		clearTimeout(connection.partialTimer);
 		const partial = connection.partial;
 		connection.partial = undefined;
-		if (partial)
-			this.#emitLog(connection, partial.text, partial.time, partial.path, partial.line);
+		if (partial) this.#emitLog(connection, partial.text, partial.time, partial.path, partial.line);
 	}
 
 	#emitLog(connection: Connection, raw: string, time: Date, path?: string, line?: number): void {
 		const text = raw.replace(/\r$/, "");
 		const log: XsbugLog = { seq: ++this.#seq, machine: connection.machine, time, text };
-		if (path)
-			log.path = path;
-		if (line !== undefined && Number.isFinite(line))
-			log.line = line;
-		if (text.startsWith("XS abort:"))
-			connection.abort = text;
+		if (path) log.path = path;
+		if (line !== undefined && Number.isFinite(line)) log.line = line;
+		if (text.startsWith("XS abort:")) connection.abort = text;
 		this.#keep(this.logs, log);
 		this.#line(`${formatTime(time)} [${connection.machine.tag}] ${text}${path ? ` (${path}${log.line !== undefined ? `:${log.line}` : ""})` : ""}`);
 		this.emit("log", log);
@@ -667,21 +672,22 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		connection.abort = undefined;
 		// Resume first, the machine waits; or run the programs waiting for a break, then resume. Then report.
 		const held = !abort && this.#evaluateNext(connection, info.stack[0]?.id);
-		if (!held)
-			this.#resume(connection);
+		if (!held) this.#resume(connection);
 		this.#flushPartial(connection);
 		machine.breaks++;
 		const where = info.path ? ` at ${info.path}${info.line !== undefined ? `:${info.line}` : ""}` : "";
 		if (info.kind === "exception" || (abort && info.message === "C: xsDebugger")) {
-			const exception: Omit<XsbugException, "seq"> = { machine, time: now, message: info.kind === "exception" ? info.message : abort!, stack: info.stack, source: info.kind === "exception" ? "break" : "abort" };
-			if (info.path)
-				exception.path = info.path;
-			if (info.line !== undefined)
-				exception.line = info.line;
+			const exception: Omit<XsbugException, "seq"> = {
+				machine,
+				time: now,
+				message: info.kind === "exception" ? info.message : abort!,
+				stack: info.stack,
+				source: info.kind === "exception" ? "break" : "abort",
+			};
+			if (info.path) exception.path = info.path;
+			if (info.line !== undefined) exception.line = info.line;
 			this.#exception(exception);
-		}
-		else
-			this.#line(`${formatTime(now)} [${machine.tag}] # Break: ${info.message}${where} (${held ? "evaluating, then resumed" : "resumed"})`);
+		} else this.#line(`${formatTime(now)} [${machine.tag}] # Break: ${info.message}${where} (${held ? "evaluating, then resumed" : "resumed"})`);
 		this.emit("break", { ...info, machine, time: now });
 	}
 
@@ -693,11 +699,9 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 
 	/** At a break (in frame `frameId`, the innermost; kept for the next program at the same break): send the next waiting program. */
 	#evaluateNext(connection: Connection, frameId?: string): boolean {
-		if (frameId !== undefined)
-			connection.breakFrame = frameId;
+		if (frameId !== undefined) connection.breakFrame = frameId;
 		const job = connection.evaluations.shift();
-		if (!job)
-			return false;
+		if (!job) return false;
 		const frame = connection.breakFrame;
 		if (!frame) {
 			job.reject(new Error("the break named no frame to evaluate in"));
@@ -714,8 +718,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		const prefix = `${formatTime(exception.time)} [${exception.machine.tag}]`;
 		const where = exception.stack.length === 0 && exception.path ? ` (${exception.path}${exception.line !== undefined ? `:${exception.line}` : ""})` : "";
 		this.#line(`${prefix} # Exception: ${exception.message}${where}`);
-		for (const frame of exception.stack)
-			this.#line(`${prefix}     ${formatFrame(frame)}`);
+		for (const frame of exception.stack) this.#line(`${prefix}     ${formatFrame(frame)}`);
 		this.emit("exception", exception);
 	}
 
@@ -730,8 +733,7 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 		const values = samplesOf(element);
 		const named: Record<string, number> = {};
 		machine.instruments.forEach((instrument, i) => {
-			if (i < values.length)
-				named[instrument.name] = values[i];
+			if (i < values.length) named[instrument.name] = values[i];
 		});
 		machine.samples = named;
 		machine.sampledAt = now;
@@ -740,13 +742,15 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 
 	/** One sample as a line: "Chunk used: 4960 / 32768 bytes, …". */
 	formatSample(machine: XsbugMachine): string {
-		return formatSamples(machine.instruments, machine.instruments.map(i => machine.samples[i.name]));
+		return formatSamples(
+			machine.instruments,
+			machine.instruments.map(i => machine.samples[i.name]),
+		);
 	}
 
 	#keep<T>(list: T[], item: T): void {
 		list.push(item);
-		if (list.length > this.maxLines + 1000)
-			list.splice(0, list.length - this.maxLines);
+		if (list.length > this.maxLines + 1000) list.splice(0, list.length - this.maxLines);
 	}
 
 	#line(line: string): void {
@@ -757,5 +761,10 @@ export class XsbugLogServer extends EventEmitter<XsbugEvents> {
 
 /** The XS heap figures of a sample in one short line: chunks, slots, stack, collections. */
 export function compactSample(text: string): string {
-	return text.split(", ").filter(part => /chunk|slot|stack|garbage/i.test(part)).join(", ") || text;
+	return (
+		text
+			.split(", ")
+			.filter(part => /chunk|slot|stack|garbage/i.test(part))
+			.join(", ") || text
+	);
 }

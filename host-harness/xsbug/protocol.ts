@@ -42,12 +42,11 @@ export interface XsbugElement {
 	text: string;
 }
 
-const named: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: "\"", apos: "'" };
+const named: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 
 /** Decode XML character references: &#10; &#x3C; &lt; &gt; &amp; &quot; &apos;. Unknown ones stay as they are. */
 export function decodeEntities(text: string): string {
-	if (!text.includes("&"))
-		return text;
+	if (!text.includes("&")) return text;
 	return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (whole, body: string) => {
 		if (body[0] === "#") {
 			const code = body[1] === "x" || body[1] === "X" ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
@@ -90,8 +89,7 @@ export class XsbugParser {
 		const s = this.#buffer;
 		let pos = 0;
 		for (;;) {
-			if (pos >= s.length)
-				break;
+			if (pos >= s.length) break;
 			if (s[pos] !== "<") {
 				const lt = s.indexOf("<", pos);
 				const end = lt < 0 ? s.length : lt;
@@ -99,40 +97,34 @@ export class XsbugParser {
 				if (lt < 0) {
 					// Keep a possibly cut entity ("&#6") for the next chunk.
 					const amp = s.lastIndexOf("&", end - 1);
-					if (amp >= pos && !s.slice(amp, end).includes(";") && end - amp < 16)
-						take = amp;
+					if (amp >= pos && !s.slice(amp, end).includes(";") && end - amp < 16) take = amp;
 				}
 				this.#text(s.slice(pos, take));
 				pos = take;
-				if (lt < 0)
-					break;
+				if (lt < 0) break;
 				continue;
 			}
 			// A markup token: wait until it is complete.
 			if (s.startsWith("<![CDATA[", pos)) {
 				const close = s.indexOf("]]>", pos + 9);
-				if (close < 0)
-					break;
+				if (close < 0) break;
 				this.#cdata(s.slice(pos + 9, close));
 				pos = close + 3;
 				continue;
 			}
 			if (s.startsWith("<!--", pos)) {
 				const close = s.indexOf("-->", pos + 4);
-				if (close < 0)
-					break;
+				if (close < 0) break;
 				pos = close + 3;
 				continue;
 			}
 			if (s.startsWith("<?", pos)) {
 				const close = s.indexOf("?>", pos + 2);
-				if (close < 0)
-					break;
+				if (close < 0) break;
 				pos = close + 2;
 				continue;
 			}
-			if (pos + 1 >= s.length)
-				break;
+			if (pos + 1 >= s.length) break;
 			const closing = s[pos + 1] === "/";
 			if (!nameStart.test(s[pos + (closing ? 2 : 1)] ?? "a")) {
 				// Not markup after all ("< " or "<3"): keep it as text.
@@ -141,8 +133,7 @@ export class XsbugParser {
 				continue;
 			}
 			const close = findTagEnd(s, pos + 1);
-			if (close === -1)
-				break;
+			if (close === -1) break;
 			if (close < -1) {
 				// Another "<" before this tag ended: the first was text.
 				this.#text("<");
@@ -151,10 +142,8 @@ export class XsbugParser {
 			}
 			const body = s.slice(pos + 1, close);
 			pos = close + 1;
-			if (closing)
-				this.#close(body.slice(1).trim(), done);
-			else
-				this.#open(body, done);
+			if (closing) this.#close(body.slice(1).trim(), done);
+			else this.#open(body, done);
 		}
 		this.#buffer = s.slice(pos);
 		if (this.#buffer.length > this.maxPending) {
@@ -167,14 +156,12 @@ export class XsbugParser {
 
 	#text(raw: string): void {
 		const top = this.#stack.at(-1);
-		if (top && raw)
-			top.text += decodeEntities(raw);
+		if (top && raw) top.text += decodeEntities(raw);
 	}
 
 	#cdata(raw: string): void {
 		const top = this.#stack.at(-1);
-		if (top)
-			top.text += raw;
+		if (top) top.text += raw;
 	}
 
 	#open(body: string, done: XsbugElement[]): void {
@@ -183,29 +170,22 @@ export class XsbugParser {
 		const match = /^[A-Za-z_:][\w.:-]*/.exec(inner);
 		const name = match ? match[0] : inner;
 		const attributes: Record<string, string> = {};
-		for (const m of inner.slice(name.length).matchAll(attributePattern))
-			attributes[m[1]] = decodeEntities(m[2] ?? m[3] ?? "");
+		for (const m of inner.slice(name.length).matchAll(attributePattern)) attributes[m[1]] = decodeEntities(m[2] ?? m[3] ?? "");
 		const element: XsbugElement = { name, attributes, children: [], text: "" };
-		if (name === "xsbug" && this.#stack.length)
-			this.#stack = [];
+		if (name === "xsbug" && this.#stack.length) this.#stack = [];
 		const parent = this.#stack.at(-1);
-		if (parent)
-			parent.children.push(element);
-		if (!selfClosing)
-			this.#stack.push(element);
-		else if (!parent)
-			done.push(element);
+		if (parent) parent.children.push(element);
+		if (!selfClosing) this.#stack.push(element);
+		else if (!parent) done.push(element);
 	}
 
 	#close(name: string, done: XsbugElement[]): void {
 		// Close up to the matching element; a stray end tag is ignored.
 		const index = this.#stack.map(e => e.name).lastIndexOf(name);
-		if (index < 0)
-			return;
+		if (index < 0) return;
 		const element = this.#stack[index];
 		this.#stack.length = index;
-		if (index === 0)
-			done.push(element);
+		if (index === 0) done.push(element);
 	}
 }
 
@@ -215,15 +195,10 @@ function findTagEnd(s: string, from: number): number {
 	for (let i = from; i < s.length; i++) {
 		const c = s[i];
 		if (quote) {
-			if (c === quote)
-				quote = "";
-		}
-		else if (c === "\"" || c === "'")
-			quote = c;
-		else if (c === ">")
-			return i;
-		else if (c === "<")
-			return -2;
+			if (c === quote) quote = "";
+		} else if (c === '"' || c === "'") quote = c;
+		else if (c === ">") return i;
+		else if (c === "<") return -2;
 	}
 	return -1;
 }
@@ -232,13 +207,14 @@ function findTagEnd(s: string, from: number): number {
 
 function attribute(name: string, value: string | number): string {
 	const text = String(value);
-	if (/["\r\n]/.test(text))
-		throw new Error(`xsbug ${name} cannot contain quotes or line breaks: ${JSON.stringify(text)}`);
+	if (/["\r\n]/.test(text)) throw new Error(`xsbug ${name} cannot contain quotes or line breaks: ${JSON.stringify(text)}`);
 	return ` ${name}="${text}"`;
 }
 
 export function command(name: string, attributes: Record<string, string | number> = {}): string {
-	return `\r\n<${name}${Object.entries(attributes).map(([k, v]) => attribute(k, v)).join("")}/>\r\n`;
+	return `\r\n<${name}${Object.entries(attributes)
+		.map(([k, v]) => attribute(k, v))
+		.join("")}/>\r\n`;
 }
 
 export interface Breakpoint {
@@ -262,12 +238,9 @@ export const commands = {
 	/** The special paths "exceptions" and "start" (line 0) switch break-on-exceptions and break-on-start. */
 	setAllBreakpoints(options: { exceptions?: boolean; start?: boolean; breakpoints?: Breakpoint[] } = {}): string {
 		let body = "";
-		if (options.start)
-			body += `<breakpoint${attribute("path", "start")} line="0"/>`;
-		if (options.exceptions)
-			body += `<breakpoint${attribute("path", "exceptions")} line="0"/>`;
-		for (const b of options.breakpoints ?? [])
-			body += `<breakpoint${attribute("path", b.path)}${attribute("line", b.line)}/>`;
+		if (options.start) body += `<breakpoint${attribute("path", "start")} line="0"/>`;
+		if (options.exceptions) body += `<breakpoint${attribute("path", "exceptions")} line="0"/>`;
+		for (const b of options.breakpoints ?? []) body += `<breakpoint${attribute("path", b.path)}${attribute("line", b.line)}/>`;
 		return `\r\n<set-all-breakpoints>${body}</set-all-breakpoints>\r\n`;
 	},
 	select: (id: string) => command("select", { id }),
@@ -310,13 +283,10 @@ function lineOf(attributes: Record<string, string>): number | undefined {
 
 export function frameOf(element: XsbugElement): StackFrame {
 	const frame: StackFrame = { name: element.attributes.name ?? "" };
-	if (element.attributes.value)
-		frame.id = element.attributes.value;
-	if (element.attributes.path)
-		frame.path = element.attributes.path;
+	if (element.attributes.value) frame.id = element.attributes.value;
+	if (element.attributes.path) frame.path = element.attributes.path;
 	const line = lineOf(element.attributes);
-	if (line !== undefined)
-		frame.line = line;
+	if (line !== undefined) frame.line = line;
 	return frame;
 }
 
@@ -325,18 +295,15 @@ const nonExceptionBreaks = new Set(["debugger", "breakpoint", "step", "C: xsDebu
 /** The break in a message (its <frames> sibling gives the stack), or undefined. */
 export function breakOf(message: XsbugElement): BreakInfo | undefined {
 	const element = message.children.find(c => c.name === "break");
-	if (!element)
-		return undefined;
+	if (!element) return undefined;
 	const text = element.text.replace(/\r?\n$/, "");
 	const reason = (text.startsWith("# Break: ") ? text.slice(9) : text).replace(/!$/, "");
 	const kind: BreakKind = reason === "breakpoint" ? "breakpoint" : reason === "step" ? "step" : nonExceptionBreaks.has(reason) ? "debugger" : "exception";
 	const frames = message.children.find(c => c.name === "frames");
 	const info: BreakInfo = { kind, message: reason, stack: (frames?.children ?? []).filter(c => c.name === "frame").map(frameOf) };
-	if (element.attributes.path)
-		info.path = element.attributes.path;
+	if (element.attributes.path) info.path = element.attributes.path;
 	const line = lineOf(element.attributes);
-	if (line !== undefined)
-		info.line = line;
+	if (line !== undefined) info.line = line;
 	return info;
 }
 
@@ -346,11 +313,9 @@ export type EvalResult = { ok: true; value: string } | { ok: false; exception: s
 /** The <result> in a message, or undefined. */
 export function resultOf(message: XsbugElement): EvalResult | undefined {
 	const element = message.children.find(c => c.name === "result");
-	if (!element)
-		return undefined;
+	if (!element) return undefined;
 	const text = element.text.trim();
-	if (text.startsWith("# "))
-		return { ok: false, exception: text.slice(2).replace(/!$/, "") };
+	if (text.startsWith("# ")) return { ok: false, exception: text.slice(2).replace(/!$/, "") };
 	const property = element.children.find(c => c.name === "property" || c.name === "node");
 	const value = property?.attributes.value ?? "";
 	return { ok: true, value: value.length >= 2 && value.startsWith("'") && value.endsWith("'") ? value.slice(1, -1) : value };

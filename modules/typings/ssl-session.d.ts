@@ -42,7 +42,7 @@ declare module "ssl/session" {
 		handshakeDigests?: Record<string, { write(data: ArrayBuffer | Uint8Array): void; close(keep?: boolean): ArrayBuffer }>;
 		chosenCipher?: { keyExchangeAlgorithm: number; value: number[] };
 		/** The record being read: its first byte is the record's content type (20..23 in TLS). */
-		packetBuffer?: Uint8Array & { offset: number } | null;
+		packetBuffer?: (Uint8Array & { offset: number }) | null;
 		initiateHandshake(): void;
 		handshake(socket: object): boolean;
 		read(socket: object): Uint8Array | null | undefined;

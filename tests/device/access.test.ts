@@ -5,19 +5,22 @@
 // with whether it needs a key.
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { hasLog, tiers, useDevice } from "./device-under-test.js";
 import { closed, nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
+import { hasLog, tiers, useDevice } from "./device-under-test.js";
 
 const KEY = "s3cret-key.42";
 const BROADCAST = "/broadcast";
 
 // The lwip tier runs the suite on a device of its own; a board only when flashed with a key.
-const covered = (t: typeof tiers[number]) => t.target !== "board" || t.name === "lwip" || !!t.board?.config.wsKey;
-for (const tier of tiers.filter(t => !covered(t)))
-	console.log(`access suite on ${tier.name} skipped: its config has no wsKey`);
+const covered = (t: (typeof tiers)[number]) => t.target !== "board" || t.name === "lwip" || !!t.board?.config.wsKey;
+for (const tier of tiers.filter(t => !covered(t))) console.log(`access suite on ${tier.name} skipped: its config has no wsKey`);
 
 /** The HTTP status an upgrade is refused with, and its headers; 101 when it opened. */
-function attempt(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; protocol?: string }> {
+function attempt(
+	url: string,
+	options: WebSocket.ClientOptions = {},
+	protocols: string[] = [],
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; protocol?: string }> {
 	return new Promise((resolve, reject) => {
 		const socket = new WebSocket(url, protocols, { handshakeTimeout: 10_000, ...options });
 		socket.on("unexpected-response", (_request, response) => {
@@ -36,7 +39,7 @@ function attempt(url: string, options: WebSocket.ClientOptions = {}, protocols: 
 describe.each(tiers.filter(covered))("access keys on $name", tier => {
 	const device = useDevice(tier, { wsKey: KEY, wsBroadcastPath: BROADCAST }, { ownLwip: true });
 	const url = (path: string) => device.endpoints.ws!.replace(/\/[^/]*$/, path);
-	const logPath = () => "/log";		// the default wsLogPath
+	const logPath = () => "/log"; // the default wsLogPath
 
 	it.runIf(hasLog(tier))("says at boot what listens, and that the log and broadcast need a key", async () => {
 		const lines = device.process!.log.map(line => line.raw);
@@ -45,7 +48,10 @@ describe.each(tiers.filter(covered))("access keys on $name", tier => {
 		expect(listening.some(line => new RegExp(`WebSocket log ${logPath()}, port \\d+, key needed, no TLS$`).test(line))).toBe(true);
 		expect(listening.some(line => /WebSocket broadcast \/broadcast, port \d+, key needed, no TLS$/.test(line))).toBe(true);
 		expect(lines.some(line => /W \(\d+\) app: WebSocket (log|broadcast) .* open to anyone/.test(line))).toBe(false);
-		expect(lines.some(line => line.includes(KEY)), "the key is never logged").toBe(false);
+		expect(
+			lines.some(line => line.includes(KEY)),
+			"the key is never logged",
+		).toBe(false);
 	});
 
 	it("refuses the keyed routes without a key (401, WWW-Authenticate: Bearer); the echo stays open", async () => {
@@ -69,7 +75,7 @@ describe.each(tiers.filter(covered))("access keys on $name", tier => {
 		// The log follows: a line logged after the follower opened reaches it.
 		const follower = await openWs(url(logPath()), { headers: { Authorization: `Bearer ${KEY}` } });
 		const line = nextMessage(follower);
-		const echo = await openWs(device.endpoints.ws!);		// its handshake is logged
+		const echo = await openWs(device.endpoints.ws!); // its handshake is logged
 		expect(String((await line).data)).toMatch(/ws-server: /);
 		echo.terminate();
 		follower.close(1000);

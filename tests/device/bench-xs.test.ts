@@ -5,21 +5,22 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { type BenchXsResult, benchXs, prepareBaseline, type XsRow } from "../../host-harness/bench/xs.js";
 import { planTiers } from "../../host-harness/device/tiers.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
-import { benchXs, prepareBaseline, type BenchXsResult, type XsRow } from "../../host-harness/bench/xs.js";
 
 const plan = planTiers();
 const runs = plan.tiers.some(t => t.target === "sim");
 if (!runs)
-	console.log(`bench xs suite skipped: ${plan.skipped.find(line => line.startsWith("sim tier"))?.replace(/^sim tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves out the simulator`}`);
+	console.log(
+		`bench xs suite skipped: ${plan.skipped.find(line => line.startsWith("sim tier"))?.replace(/^sim tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves out the simulator`}`,
+	);
 
 describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 	let result: BenchXsResult;
 	const row = (section: string, group: string, impl: string): XsRow => {
 		const found = result.rows.find(r => r.section === section && r.group === group && r.impl === impl);
-		if (!found)
-			throw new Error(`no row ${section} / ${group} / ${impl}`);
+		if (!found) throw new Error(`no row ${section} / ${group} / ${impl}`);
 		return found;
 	};
 
@@ -29,7 +30,9 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 	}, 600_000);
 
 	it("measures every section, every workload without an error", () => {
-		expect(new Set(result.rows.map(r => r.section))).toEqual(new Set(["ws receive", "ws send", "receive", "validate", "send server", "send client", "tcp echo", "memory", "check"]));
+		expect(new Set(result.rows.map(r => r.section))).toEqual(
+			new Set(["ws receive", "ws send", "receive", "validate", "send server", "send client", "tcp echo", "memory", "check"]),
+		);
 		expect(result.rows.filter(r => r.error).map(r => `${r.section} ${r.group} ${r.impl}: ${r.error}`)).toEqual([]);
 		expect(result.xs.slotSize).toBeGreaterThanOrEqual(16);
 		for (const r of result.rows.filter(r => r.section !== "memory" && r.section !== "check")) {
@@ -49,8 +52,11 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 				for (const size of [64, 1024, 65536])
 					for (const impl of ["ours", "moddable client"])
 						expect(row(section, `${size} ${kind}`, impl).messagesPerSecond, `${section} ${size} ${kind} ${impl}`).toBeGreaterThan(0);
-		expect(result.summary.slice(0, 12).map(s => s.figure)).toEqual(["binary", "text"].flatMap(kind => ["ws receive", "ws send"].flatMap(section =>
-			[64, 1024, 65536].map(size => `${section} ${size} B ${kind}: ours ÷ Moddable client`))));
+		expect(result.summary.slice(0, 12).map(s => s.figure)).toEqual(
+			["binary", "text"].flatMap(kind =>
+				["ws receive", "ws send"].flatMap(section => [64, 1024, 65536].map(size => `${section} ${size} B ${kind}: ours ÷ Moddable client`)),
+			),
+		);
 	});
 
 	it("receives a binary message that fits in one read with no chunk beyond the read", () => {
@@ -91,8 +97,11 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 	});
 
 	it("prints JSON from the command line", () => {
-		const out = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "bench", "xs", "--count", "1", "--only", "memory", "--json"],
-			{ cwd: projectRoot, encoding: "utf8", timeout: 300_000 });
+		const out = spawnSync(
+			process.execPath,
+			[path.join(projectRoot, "build/node/host-harness/cli.js"), "bench", "xs", "--count", "1", "--only", "memory", "--json"],
+			{ cwd: projectRoot, encoding: "utf8", timeout: 300_000 },
+		);
 		expect(out.status, out.stderr).toBe(0);
 		const parsed = JSON.parse(out.stdout) as BenchXsResult;
 		expect(parsed.rows.length).toBeGreaterThan(0);

@@ -24,16 +24,18 @@
 // and chunk bytes (idle 747 slots with the census list, the broadcast route
 // and the clock; 1000 connections in 57 s on the simulator, 56 s on lwip).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planTiers } from "../../host-harness/device/tiers.js";
-import { startMemoryDevice, type MemoryDevice } from "../../host-harness/bench/memory-device.js";
-import { churnDeviceConfig, defaultChurnConnections, measureChurn, renderChurn, type ChurnResult } from "../../host-harness/bench/churn.js";
 import { heldBeyondIdle } from "../../host-harness/bench/census.js";
+import { type ChurnResult, churnDeviceConfig, defaultChurnConnections, measureChurn, renderChurn } from "../../host-harness/bench/churn.js";
+import { type MemoryDevice, startMemoryDevice } from "../../host-harness/bench/memory-device.js";
+import { planTiers } from "../../host-harness/device/tiers.js";
 
 const plan = planTiers();
 const tiers = (["sim", "lwip"] as const).filter(name => plan.tiers.some(t => t.name === name));
 for (const name of ["sim", "lwip"] as const) {
 	if (!tiers.includes(name))
-		console.log(`churn on ${name} skipped: ${plan.skipped.find(line => line.startsWith(`${name} tier`))?.replace(/^\w+ tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves it out`}`);
+		console.log(
+			`churn on ${name} skipped: ${plan.skipped.find(line => line.startsWith(`${name} tier`))?.replace(/^\w+ tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves it out`}`,
+		);
 }
 
 // 500 in npm test (half the command's default): the heaps end on the warm-up's slots from 200 on.

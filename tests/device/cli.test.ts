@@ -1,21 +1,26 @@
 // host-harness as people use it: --help everywhere, and `check` running the
 // oracle suites against a device with one line per case and a JSON form.
-import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { spawn } from "node:child_process";
-import * as net from "node:net";
-import * as fs from "node:fs";
-import * as os from "node:os";
+
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { startDevice } from "../../host-harness/device/targets.js";
-import { freeTcpPort, freeUdpPort, freeServicePorts } from "../../host-harness/lib/ports.js";
+import { freeServicePorts, freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args],
-	{ cwd: projectRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, TARGETS: undefined } });
+const cli = (...args: string[]) =>
+	spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], {
+		cwd: projectRoot,
+		encoding: "utf8",
+		timeout: 120_000,
+		env: { ...process.env, TARGETS: undefined },
+	});
 
 describe("host-harness CLI", () => {
 	it("lists its commands and answers --help for each in one format: usage, options, examples", () => {
@@ -23,7 +28,19 @@ describe("host-harness CLI", () => {
 		expect(help.status).toBe(0);
 		for (const command of ["device", "start", "check", "serve", "bench", "conformance", "logs", "wifi", "fuzz", "soak"])
 			expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
-		for (const command of [["device"], ["start"], ["check"], ["wifi"], ["serve"], ["bench"], ["bench", "memory"], ["conformance"], ["logs"], ["fuzz"], ["soak"]]) {
+		for (const command of [
+			["device"],
+			["start"],
+			["check"],
+			["wifi"],
+			["serve"],
+			["bench"],
+			["bench", "memory"],
+			["conformance"],
+			["logs"],
+			["fuzz"],
+			["soak"],
+		]) {
 			const out = cli(...command, "--help");
 			expect(out.status, out.stderr).toBe(0);
 			expect(out.stderr).toBe("");
@@ -72,21 +89,37 @@ describe("host-harness CLI", () => {
 			// Three lines: the error, the usage line, where the rest is (the error stays on screen).
 			expect(out.stderr.split("\n").filter(Boolean), args.join(" ")).toHaveLength(3);
 			expect(out.stderr, args.join(" ")).toMatch(/\nusage: .*\nsee: (host-harness( \S+)?|npm start --|npm run -s device --) --help\n$/);
-			expect(out.stderr, args.join(" ")).not.toMatch(/^\s+at /m);		// no stack
+			expect(out.stderr, args.join(" ")).not.toMatch(/^\s+at /m); // no stack
 		}
 	});
 
 	it("an unknown config key is warned about with the nearest known key, and the device still boots", async () => {
 		const ports = await freeServicePorts();
-		const device = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "device", "--target", "node", "--quiet",
-			...Object.entries(ports).map(([k, v]) => `--config=${k}=${v}`), "--config", "tcpMaxClient=3"], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-		let stdout = "", stderr = "";
-		device.stdout.on("data", (d: Buffer) => { stdout += d; });
-		device.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const device = spawn(
+			process.execPath,
+			[
+				path.join(projectRoot, "build/node/host-harness/cli.js"),
+				"device",
+				"--target",
+				"node",
+				"--quiet",
+				...Object.entries(ports).map(([k, v]) => `--config=${k}=${v}`),
+				"--config",
+				"tcpMaxClient=3",
+			],
+			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] },
+		);
+		let stdout = "",
+			stderr = "";
+		device.stdout.on("data", (d: Buffer) => {
+			stdout += d;
+		});
+		device.stderr.on("data", (d: Buffer) => {
+			stderr += d;
+		});
 		const exited = new Promise<number | null>(resolve => device.once("exit", code => resolve(code)));
 		const end = Date.now() + 60_000;
-		while (!stdout.includes("\n") && Date.now() < end && device.exitCode === null)
-			await new Promise(r => setTimeout(r, 50));
+		while (!stdout.includes("\n") && Date.now() < end && device.exitCode === null) await new Promise(r => setTimeout(r, 50));
 		device.kill("SIGTERM");
 		expect(await exited, stderr).toBe(0);
 		expect(stderr).toMatch(/^warning: --config tcpMaxClient: no such config key \(did you mean "tcpMaxClients"\?\); the device ignores it$/m);
@@ -105,7 +138,9 @@ describe("host-harness CLI", () => {
 			// A device whose port is taken says which port, not only that it exited.
 			const device = cli("device", "--target", "node", "--config", `tcpPort=${port}`);
 			expect(device.status).not.toBe(0);
-			expect(device.stderr).toMatch(new RegExp(`exited \\(0\\) before its services were up: app: TCP echo server failed to start: cannot listen on port ${port}: `));
+			expect(device.stderr).toMatch(
+				new RegExp(`exited \\(0\\) before its services were up: app: TCP echo server failed to start: cannot listen on port ${port}: `),
+			);
 			// …in one line after the device's own log, which it does not repeat.
 			const after = device.stderr.split("\n").filter(line => line && !line.startsWith("[device] "));
 			expect(after, device.stderr).toHaveLength(1);
@@ -113,20 +148,25 @@ describe("host-harness CLI", () => {
 			const dashboard = cli("dashboard", "--target", "node", "--dashboard-port", String(port));
 			expect(dashboard.status).toBe(1);
 			expect(dashboard.stderr).toBe(`dashboard: port ${port} for the dashboard is in use: choose another with --dashboard-port\n`);
-		}
-		finally {
+		} finally {
 			taken.close();
 		}
 		// A board that answers on none of its ports: one line, before any case.
 		const nobody = await freeTcpPort();
 		const unreachable = cli("check", "--device", "127.0.0.1", "--config", `tcpPort=${nobody}`, "--config", `wsPort=${nobody}`);
 		expect(unreachable.status).toBe(1);
-		expect(unreachable.stderr).toBe(`check: cannot reach 127.0.0.1: tcp 127.0.0.1:${nobody}: connect ECONNREFUSED; ws 127.0.0.1:${nobody}: connect ECONNREFUSED\n`);
+		expect(unreachable.stderr).toBe(
+			`check: cannot reach 127.0.0.1: tcp 127.0.0.1:${nobody}: connect ECONNREFUSED; ws 127.0.0.1:${nobody}: connect ECONNREFUSED\n`,
+		);
 		// --target node says nothing of the tiers it was not asked for.
 		const node = cli("check", "--target", "node", "--only", "udp");
 		expect(node.stderr).not.toMatch(/board tier skipped/);
-		const sim = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--target", "sim"],
-			{ cwd: projectRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, TARGETS: undefined, MODDABLE: "/nonexistent" } });
+		const sim = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--target", "sim"], {
+			cwd: projectRoot,
+			encoding: "utf8",
+			timeout: 60_000,
+			env: { ...process.env, TARGETS: undefined, MODDABLE: "/nonexistent" },
+		});
 		expect(sim.status).toBe(1);
 		expect(sim.stdout).toBe("");
 		expect(sim.stderr).toBe("check: the simulator is unavailable here: no Moddable SDK at /nonexistent ($MODDABLE); use --target node\n");
@@ -137,22 +177,27 @@ describe("host-harness CLI", () => {
 		expect(out.status, out.stderr).toBe(0);
 		const report = JSON.parse(out.stdout);
 		expect(report.cases.filter((c: { state: string }) => c.state === "failed")).toEqual([]);
-		expect(report.passed).toBeGreaterThanOrEqual(8);		// smoke and UDP cases
+		expect(report.passed).toBeGreaterThanOrEqual(8); // smoke and UDP cases
 		expect(report.cases.map((c: { name: string }) => c.name)).toContain("UDP echo server on 'node' > echoes a 1472-byte datagram to its sender unchanged");
-		expect(out.stderr).toMatch(/^device tiers running: node$/m);		// the suites' notes, on stderr
+		expect(out.stderr).toMatch(/^device tiers running: node$/m); // the suites' notes, on stderr
 	}, 120_000);
 
 	it("serve runs the peers a device's clients use, and its UDP sender drives the device's server", async () => {
 		const udpPort = await freeUdpPort();
-		const serve = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "serve", "--tcp-port", "0", "--ws-port", "0", "--udp", `127.0.0.1:${udpPort}`], { cwd: projectRoot });
+		const serve = spawn(
+			process.execPath,
+			[path.join(projectRoot, "build/node/host-harness/cli.js"), "serve", "--tcp-port", "0", "--ws-port", "0", "--udp", `127.0.0.1:${udpPort}`],
+			{ cwd: projectRoot },
+		);
 		let out = "";
-		serve.stdout.on("data", (d: Buffer) => { out += d; });
+		serve.stdout.on("data", (d: Buffer) => {
+			out += d;
+		});
 		const exited = new Promise<number | null>(resolve => serve.once("exit", code => resolve(code)));
 		const until = async (pattern: RegExp, ms = 20_000) => {
 			const end = Date.now() + ms;
 			while (!pattern.test(out)) {
-				if (Date.now() > end)
-					throw new Error(`serve never printed ${pattern}:\n${out}`);
+				if (Date.now() > end) throw new Error(`serve never printed ${pattern}:\n${out}`);
 				await new Promise(r => setTimeout(r, 50));
 			}
 			return pattern.exec(out)!;
@@ -162,9 +207,15 @@ describe("host-harness CLI", () => {
 		const device = await startDevice({
 			target: "node",
 			config: {
-				tcpPort: String(await freeTcpPort()), udpPort: String(udpPort), wsPort: String(await freeTcpPort()),
-				tcpClient: "true", tcpClientHost: "127.0.0.1", tcpClientPort: String(tcpPort),
-				wsClient: "true", wsClientUri: `ws://127.0.0.1:${wsPort}/`, wsClientHelloInterval: "100",
+				tcpPort: String(await freeTcpPort()),
+				udpPort: String(udpPort),
+				wsPort: String(await freeTcpPort()),
+				tcpClient: "true",
+				tcpClientHost: "127.0.0.1",
+				tcpClientPort: String(tcpPort),
+				wsClient: "true",
+				wsClientUri: `ws://127.0.0.1:${wsPort}/`,
+				wsClientHelloInterval: "100",
 			},
 		});
 		try {
@@ -173,8 +224,7 @@ describe("host-harness CLI", () => {
 			await until(/\[ws\] 127\.0\.0\.1:\d+: "hello 0000" echoed/);
 			await until(/\[udp\] 127\.0\.0\.1:\d+: \d+ bytes, echo matches/);
 			expect(out).not.toMatch(/DIFFERS/);
-		}
-		finally {
+		} finally {
 			await device.stop();
 			serve.kill("SIGTERM");
 		}
@@ -184,8 +234,8 @@ describe("host-harness CLI", () => {
 	it("bench measures the device against the reference in the same run and gives ratios", () => {
 		const out = cli("bench", "udp", "--target", "node", "--duration", "1", "--samples", "200", "--json");
 		expect(out.status, out.stderr).toBe(0);
-		const report = JSON.parse(out.stdout);		// alone on stdout
-		expect(out.stderr).toMatch(/^bench: device +.+: \d+/m);		// progress, a line per phase when piped
+		const report = JSON.parse(out.stdout); // alone on stdout
+		expect(out.stderr).toMatch(/^bench: device +.+: \d+/m); // progress, a line per phase when piped
 		const text = JSON.stringify(report);
 		expect(text).toMatch(/"ratio"/);
 		expect(text).toMatch(/reference/);
@@ -194,15 +244,17 @@ describe("host-harness CLI", () => {
 	it("conformance runs the WebSocket set against a device's server", async () => {
 		const device = await startDevice({ target: "node", config: await freeServicePorts() });
 		try {
-			const out = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--only", "1,2,7"],
-				{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 });
+			const out = spawnSync(
+				process.execPath,
+				[path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--only", "1,2,7"],
+				{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
+			);
 			expect(out.status, out.stdout.slice(-2000)).toBe(0);
 			// A passing run: a line per category and the total, no row.
 			expect(out.stdout).toMatch(/^1 Framing: 53\/53 passed$/m);
 			expect(out.stdout).toMatch(/^\d+\/\d+ cases passed, 0 failed/m);
 			expect(out.stdout).not.toMatch(/ (OK|FAILED|NON-STRICT) +\d+ ms$/m);
-		}
-		finally {
+		} finally {
 			await device.stop();
 		}
 	}, 120_000);
@@ -211,26 +263,34 @@ describe("host-harness CLI", () => {
 describe("host-harness conformance progress", () => {
 	it("reports n/501 on stderr every few seconds when piped, and stops with one line when the server goes away", async () => {
 		const device = await startDevice({ target: "node", config: await freeServicePorts() });
-		const run = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--json"],
-			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-		let stdout = "", stderr = "";
-		run.stdout.on("data", (d: Buffer) => { stdout += d; });
-		run.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const run = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--json"], {
+			cwd: projectRoot,
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		let stdout = "",
+			stderr = "";
+		run.stdout.on("data", (d: Buffer) => {
+			stdout += d;
+		});
+		run.stderr.on("data", (d: Buffer) => {
+			stderr += d;
+		});
 		const exited = new Promise<number | null>(resolve => run.once("exit", code => resolve(code)));
 		try {
 			const end = Date.now() + 60_000;
 			while (!/^conformance: \d+\/501 cases, \d+ failed, \d+ s$/m.test(stderr) && Date.now() < end && run.exitCode === null)
 				await new Promise(r => setTimeout(r, 100));
 			expect(stderr).toMatch(/^conformance: \d+\/501 cases, 0 failed, \d+ s$/m);
-		}
-		finally {
-			await device.stop();		// the server goes away mid-run
+		} finally {
+			await device.stop(); // the server goes away mid-run
 		}
 		expect(await exited).toBe(1);
 		expect(stdout).toBe("");
 		const lines = stderr.trim().split("\n");
 		expect(lines.filter(line => !line.startsWith("conformance: "))).toEqual([]);
-		expect(lines.at(-1)).toMatch(/^conformance: the server at ws:\/\/127\.0\.0\.1:\d+\/ws went away during case [\d.]+ \(\d+\/501\): connect ECONNREFUSED; stopped after \d+ of 501 cases \(\d+ failed\)$/);
+		expect(lines.at(-1)).toMatch(
+			/^conformance: the server at ws:\/\/127\.0\.0\.1:\d+\/ws went away during case [\d.]+ \(\d+\/501\): connect ECONNREFUSED; stopped after \d+ of 501 cases \(\d+ failed\)$/,
+		);
 	}, 120_000);
 
 	it("says at once when no server answers at the URL", async () => {
@@ -255,15 +315,32 @@ describe("host-harness conformance report and comparison", () => {
 		try {
 			const wsUrl = `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}/`;
 			// Not spawnSync: the ws server runs in this process and must answer meanwhile.
-			const cliAsync = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
-				const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], { cwd: projectRoot });
-				let stdout = "", stderr = "";
-				child.stdout.on("data", (d: Buffer) => { stdout += d; });
-				child.stderr.on("data", (d: Buffer) => { stderr += d; });
-				child.once("exit", status => resolve({ status, stdout, stderr }));
-			});
-			const out = await cliAsync("conformance", "--compare", `ours=${device.endpoints.ws}`, `ws=${wsUrl}`, "--only", "1.1,6.4,7.9", "--fail-fast", "300", "--report", report);
-			expect(out.status, out.stderr).toBe(0);		// NON-STRICT does not fail the run without --strict
+			const cliAsync = (...args: string[]) =>
+				new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
+					const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], { cwd: projectRoot });
+					let stdout = "",
+						stderr = "";
+					child.stdout.on("data", (d: Buffer) => {
+						stdout += d;
+					});
+					child.stderr.on("data", (d: Buffer) => {
+						stderr += d;
+					});
+					child.once("exit", status => resolve({ status, stdout, stderr }));
+				});
+			const out = await cliAsync(
+				"conformance",
+				"--compare",
+				`ours=${device.endpoints.ws}`,
+				`ws=${wsUrl}`,
+				"--only",
+				"1.1,6.4,7.9",
+				"--fail-fast",
+				"300",
+				"--report",
+				report,
+			);
+			expect(out.status, out.stderr).toBe(0); // NON-STRICT does not fail the run without --strict
 			expect(out.stdout).toMatch(/^ +ours +ws +$/m);
 			expect(out.stdout).toMatch(/^OK +22 +18 +$/m);
 			expect(out.stdout).toMatch(/^NON-STRICT +0 +4 +$/m);
@@ -273,16 +350,14 @@ describe("host-harness conformance report and comparison", () => {
 			expect(out.stderr).toMatch(new RegExp(`^conformance: report written to ${report.replace(/[.]/g, "\\.")}$`, "m"));
 			const html = fs.readFileSync(report, "utf8");
 			expect(html).toContain("<th>ours</th><th>ws</th>");
-			for (const grade of ["OK", "NON-STRICT", "INFORMATIONAL", "FAILED"])
-				expect(html).toMatch(new RegExp(`<dt class="\\w+">${grade}</dt><dd>.{40,}</dd>`));
+			for (const grade of ["OK", "NON-STRICT", "INFORMATIONAL", "FAILED"]) expect(html).toMatch(new RegExp(`<dt class="\\w+">${grade}</dt><dd>.{40,}</dd>`));
 			expect(html).toMatch(/<tr id="case-6\.4\.1">(?:(?!<\/tr>)[\s\S])*<td class="ok"><b>OK<\/b>(?:(?!<\/tr>)[\s\S])*<td class="nonstrict"><b>NON-STRICT<\/b>/);
-			expect(html).toMatch(/<details><summary>wire log<\/summary><pre>[^<]*→  TEXT \(FIN 0\) \d+ B/);
+			expect(html).toMatch(/<details><summary>wire log<\/summary><pre>[^<]*→ {2}TEXT \(FIN 0\) \d+ B/);
 			expect(html).toMatch(/<td>7\.9\.11, 7\.9\.12<\/td><td>7\.13\.1, 7\.13\.2<\/td>/);
 			const strict = await cliAsync("conformance", "--url", wsUrl, "--only", "6.4", "--fail-fast", "300", "--strict");
 			expect(strict.status).toBe(1);
 			expect(strict.stdout).toMatch(/0\/4 cases passed, 4 failed \(OK 0, NON-STRICT 4, INFORMATIONAL 0, FAILED 0\)/);
-		}
-		finally {
+		} finally {
 			wss.close();
 			await device.stop();
 			fs.rmSync(path.dirname(report), { recursive: true, force: true });
@@ -292,14 +367,20 @@ describe("host-harness conformance report and comparison", () => {
 
 describe("host-harness ws", () => {
 	/** The CLI with this stdin, asynchronously (the device answers from another process, but keep the event loop free anyway). */
-	const ws = (args: string[], input = "") => new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
-		const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "ws", ...args], { cwd: projectRoot });
-		let stdout = "", stderr = "";
-		child.stdout.on("data", (d: Buffer) => { stdout += d; });
-		child.stderr.on("data", (d: Buffer) => { stderr += d; });
-		child.once("exit", status => resolve({ status, stdout, stderr }));
-		child.stdin.end(input);
-	});
+	const ws = (args: string[], input = "") =>
+		new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
+			const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "ws", ...args], { cwd: projectRoot });
+			let stdout = "",
+				stderr = "";
+			child.stdout.on("data", (d: Buffer) => {
+				stdout += d;
+			});
+			child.stderr.on("data", (d: Buffer) => {
+				stderr += d;
+			});
+			child.once("exit", status => resolve({ status, stdout, stderr }));
+			child.stdin.end(input);
+		});
 
 	it("one-shot --send/--expect for scripts: exit 0 when every message matched, 1 naming what came instead", async () => {
 		const device = await startDevice({ target: "node", config: await freeServicePorts() });
@@ -316,8 +397,7 @@ describe("host-harness ws", () => {
 			const binary = await ws([url, "--binary", "--send", "AB", "--expect", "AB"]);
 			expect(binary.status, binary.stderr).toBe(0);
 			expect(binary.stdout).toMatch(/^< BINARY 2 B 41 42$/m);
-		}
-		finally {
+		} finally {
 			await device.stop();
 		}
 	}, 60_000);
@@ -329,8 +409,7 @@ describe("host-harness ws", () => {
 			expect(out.status, out.stderr).toBe(0);
 			expect(out.stdout.split("\n").filter(Boolean)).toEqual(["< TEXT 10 B first line", "< PONG 13 B are you there", "< CLOSE 1001"]);
 			expect(out.stderr).toMatch(/^> CLOSE 1001 going away$/m);
-		}
-		finally {
+		} finally {
 			await device.stop();
 		}
 	}, 60_000);
@@ -352,19 +431,19 @@ describe("host-harness ws", () => {
 		const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
 		await once(server, "listening");
 		const received: string[] = [];
-		server.on("connection", socket => socket.on("message", data => {
-			received.push(data.toString());
-			if (received.length === 2)
-				socket.terminate();		// vanish: no Close frame
-		}));
+		server.on("connection", socket =>
+			socket.on("message", data => {
+				received.push(data.toString());
+				if (received.length === 2) socket.terminate(); // vanish: no Close frame
+			}),
+		);
 		try {
 			const out = await ws([`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`], "/foo\n//foo\nlast\n");
 			expect(received).toEqual(["/foo", "last"]);
 			expect(out.stderr).toMatch(/^unknown command \/foo: \/ping \[text\], \/close \[code \[reason\]\], \/quit; \/\/text sends \/text$/m);
 			expect(out.stderr).toMatch(/^closed: no Close from the server, TCP closed$/m);
 			expect(out.status).toBe(1);
-		}
-		finally {
+		} finally {
 			server.close();
 		}
 	}, 30_000);
@@ -375,18 +454,22 @@ describe("host-harness ws", () => {
 		const codes: number[] = [];
 		server.on("connection", socket => socket.on("close", code => codes.push(code)));
 		try {
-			const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "ws", `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`], { cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+			const child = spawn(
+				process.execPath,
+				[path.join(projectRoot, "build/node/host-harness/cli.js"), "ws", `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`],
+				{ cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] },
+			);
 			let stderr = "";
-			child.stderr.on("data", (d: Buffer) => { stderr += d; });
+			child.stderr.on("data", (d: Buffer) => {
+				stderr += d;
+			});
 			const exited = new Promise<number | null>(resolve => child.once("exit", status => resolve(status)));
-			while (!/^connected to /m.test(stderr))
-				await new Promise(r => setTimeout(r, 50));
+			while (!/^connected to /m.test(stderr)) await new Promise(r => setTimeout(r, 50));
 			child.kill("SIGINT");
 			expect(await exited, stderr).toBe(130);
 			expect(stderr).toMatch(/^> CLOSE 1001$/m);
 			expect(codes).toEqual([1001]);
-		}
-		finally {
+		} finally {
 			server.close();
 		}
 	}, 30_000);
@@ -395,22 +478,26 @@ describe("host-harness ws", () => {
 describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the simulator", () => {
 	it("prints a debug build's log lines with time and tag, and stops cleanly", async () => {
 		const port = await freeTcpPort();
-		const logs = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "logs", "--port", String(port), "--host", "127.0.0.1", "--tag", "app,wifi"], { cwd: projectRoot });
+		const logs = spawn(
+			process.execPath,
+			[path.join(projectRoot, "build/node/host-harness/cli.js"), "logs", "--port", String(port), "--host", "127.0.0.1", "--tag", "app,wifi"],
+			{ cwd: projectRoot },
+		);
 		let out = "";
-		logs.stdout.on("data", (d: Buffer) => { out += d; });
+		logs.stdout.on("data", (d: Buffer) => {
+			out += d;
+		});
 		const exited = new Promise<number | null>(resolve => logs.once("exit", code => resolve(code)));
 		await new Promise(r => setTimeout(r, 500));
 		const device = await startDevice({ target: "sim", config: await freeServicePorts(), xsbugPort: port });
 		try {
 			const end = Date.now() + 20_000;
-			while (!/app: services up/.test(out) && Date.now() < end)
-				await new Promise(r => setTimeout(r, 100));
+			while (!/app: services up/.test(out) && Date.now() < end) await new Promise(r => setTimeout(r, 100));
 			expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \[[\w.-]+\] I \(\d+\) app: services up \{/m);
 			expect(out).toMatch(/\[[\w.-]+\] I \(\d+\) wifi: got IP/);
-			expect(out).not.toMatch(/ (tcp-server|udp-server|ws-server): /);		// --tag app,wifi
-			expect(out).not.toMatch(/\x1b\[/);		// no colours when piped
-		}
-		finally {
+			expect(out).not.toMatch(/ (tcp-server|udp-server|ws-server): /); // --tag app,wifi
+			expect(out).not.toMatch(/\x1b\[/); // no colours when piped
+		} finally {
 			await device.stop();
 			logs.kill("SIGTERM");
 		}
@@ -420,20 +507,34 @@ describe.runIf(tiers.some(t => t.target === "sim"))("host-harness logs on the si
 	it("check --device --logs judges a board by its log too: here the simulator's debug build stands in for the board", async () => {
 		const logsPort = await freeTcpPort();
 		const config = await freeServicePorts();
-		const check = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--device", "127.0.0.1",
-			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]), "--logs", String(logsPort), "--only", "udp"],
-			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined, DEVICE_KNOBS: "sim" } });
+		const check = spawn(
+			process.execPath,
+			[
+				path.join(projectRoot, "build/node/host-harness/cli.js"),
+				"check",
+				"--device",
+				"127.0.0.1",
+				...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
+				"--logs",
+				String(logsPort),
+				"--only",
+				"udp",
+			],
+			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined, DEVICE_KNOBS: "sim" } },
+		);
 		let out = "";
-		check.stdout.on("data", (d: Buffer) => { out += d; });
-		check.stderr.on("data", (d: Buffer) => { out += d; });
+		check.stdout.on("data", (d: Buffer) => {
+			out += d;
+		});
+		check.stderr.on("data", (d: Buffer) => {
+			out += d;
+		});
 		const exited = new Promise<number | null>(resolve => check.once("exit", code => resolve(code)));
-		while (!/waiting for the board's debug build/.test(out))
-			await new Promise(r => setTimeout(r, 100));
+		while (!/waiting for the board's debug build/.test(out)) await new Promise(r => setTimeout(r, 100));
 		const board = await startDevice({ target: "sim", config, xsbugPort: logsPort });
 		try {
 			expect(await exited, out).toBe(0);
-		}
-		finally {
+		} finally {
 			await board.stop();
 		}
 		expect(out).toMatch(/PASS smoke on 'board' > logs each accepted peer/);

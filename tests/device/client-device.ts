@@ -7,11 +7,12 @@
 //   device's clients reach them through lwIP, as a board's reach a PC on
 //   its LAN, by address or by the name the harness's DNS server gives it.
 // A board's clients must be flashed pointing at this PC: no board here.
-import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
+
 import { startLanDevice } from "../../host-harness/device/lan.js";
 import { harnessHostName } from "../../host-harness/device/lwip.js";
-import { createLink, type LanLink } from "../../host-harness/lib/netns.js";
+import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import type { Tier } from "../../host-harness/device/tiers.js";
+import { createLink, type LanLink } from "../../host-harness/lib/netns.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { tiers } from "./device-under-test.js";
 
@@ -24,8 +25,7 @@ export class ClientDevice {
 
 	/** The address the device's clients reach the peers at: the peers listen on it. */
 	get host(): string {
-		if (this.tier.name !== "lwip")
-			return "127.0.0.1";
+		if (this.tier.name !== "lwip") return "127.0.0.1";
 		this.#link ??= createLink();
 		return this.#link.hostAddress;
 	}
@@ -42,9 +42,8 @@ export class ClientDevice {
 
 	/** Start the device with this mcconfig-style config; stop() stops it (the link stays for the next one). */
 	async start(config: Record<string, string>): Promise<RunningDevice> {
-		if (this.tier.name !== "lwip")
-			return startDevice({ target: this.tier.target as "node" | "sim", config });
-		const link = this.#link ??= createLink();
+		if (this.tier.name !== "lwip") return startDevice({ target: this.tier.target as "node" | "sim", config });
+		const link = (this.#link ??= createLink());
 		const lan = await startLanDevice("lwip", config, { link, keepLink: true });
 		return { ...lan.running, stop: () => lan.stop() };
 	}

@@ -12,14 +12,14 @@
 // the same port is well-behaved, and the ESP-IDF example session completes
 // (WebSocket) or the echo is byte-exact (TCP).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostConfig } from "./device-under-test.js";
-import { ClientDevice, clientTiers } from "./client-device.js";
-import { knobs } from "./knobs.js";
-import type { RunningDevice } from "../../host-harness/device/targets.js";
 import type { LogLine } from "../../host-harness/device/log-line.js";
-import { HostileWsServer, type HostileWsBehaviour } from "../../host-harness/peers/hostile-ws.js";
-import { HostileTcpServer, type HostileTcpBehaviour } from "../../host-harness/peers/hostile-tcp.js";
+import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { type HostileTcpBehaviour, HostileTcpServer } from "../../host-harness/peers/hostile-tcp.js";
+import { type HostileWsBehaviour, HostileWsServer } from "../../host-harness/peers/hostile-ws.js";
+import { ClientDevice, clientTiers } from "./client-device.js";
+import { hostConfig } from "./device-under-test.js";
+import { knobs } from "./knobs.js";
 
 const retryDelay = 100;
 const retryMaxDelay = 400;
@@ -43,27 +43,65 @@ const protocolError = (reason: string, code: number) => `Protocol error from ${p
 const handshakeFailed = (reason: string) => `handshake with ${peerAddress} failed: ${reason}`;
 
 const wsCases: WsCase[] = [
-	{ name: "a masked frame from the server (mid-session)", behaviour: { kind: "maskedFrame" }, log: protocolError("masked frame from server", 1002), close: 1002 },
-	{ name: "a masked frame again, right behind the 101", behaviour: { kind: "maskedFrame", withHandshake: true }, log: protocolError("masked frame from server", 1002), close: 1002 },
+	{
+		name: "a masked frame from the server (mid-session)",
+		behaviour: { kind: "maskedFrame" },
+		log: protocolError("masked frame from server", 1002),
+		close: 1002,
+	},
+	{
+		name: "a masked frame again, right behind the 101",
+		behaviour: { kind: "maskedFrame", withHandshake: true },
+		log: protocolError("masked frame from server", 1002),
+		close: 1002,
+	},
 	{ name: "invalid UTF-8 in a text message", behaviour: { kind: "invalidUtf8" }, log: protocolError("invalid UTF-8 in text message", 1007), close: 1007 },
-	{ name: "a Close with code 1005", behaviour: { kind: "badCloseCode", code: 1005, withHandshake: true }, log: protocolError("invalid close code 1005", 1002), close: 1002 },
+	{
+		name: "a Close with code 1005",
+		behaviour: { kind: "badCloseCode", code: 1005, withHandshake: true },
+		log: protocolError("invalid close code 1005", 1002),
+		close: 1002,
+	},
 	{ name: "a Close with code 999", behaviour: { kind: "badCloseCode", code: 999 }, log: protocolError("invalid close code 999", 1002), close: 1002 },
 	{ name: "a Close with code 1016", behaviour: { kind: "badCloseCode", code: 1016 }, log: protocolError("invalid close code 1016", 1002), close: 1002 },
 	{ name: "a Close with a one-byte payload", behaviour: { kind: "closeOneByte" }, log: protocolError("close payload of 1 byte", 1002), close: 1002 },
-	{ name: `a message declared one byte over wsClientMaxMessage, payload never sent`, behaviour: { kind: "oversized", length: maxMessage + 1 }, log: protocolError(`message over ${maxMessage} bytes`, 1009), close: 1009 },
-	{ name: "a message declared 4 GiB long (64-bit length), 10 bytes sent", behaviour: { kind: "oversized", length: 2 ** 32, sent: 10, withHandshake: true }, log: protocolError(`message over ${maxMessage} bytes`, 1009), close: 1009 },
+	{
+		name: `a message declared one byte over wsClientMaxMessage, payload never sent`,
+		behaviour: { kind: "oversized", length: maxMessage + 1 },
+		log: protocolError(`message over ${maxMessage} bytes`, 1009),
+		close: 1009,
+	},
+	{
+		name: "a message declared 4 GiB long (64-bit length), 10 bytes sent",
+		behaviour: { kind: "oversized", length: 2 ** 32, sent: 10, withHandshake: true },
+		log: protocolError(`message over ${maxMessage} bytes`, 1009),
+		close: 1009,
+	},
 	{ name: "a fragmented Ping", behaviour: { kind: "fragmentedControl" }, log: protocolError("fragmented control frame", 1002), close: 1002 },
 	{ name: "RSV1 set with no extension", behaviour: { kind: "reservedBits" }, log: protocolError("reserved bits set", 1002), close: 1002 },
 	{ name: "reserved opcode 0x3", behaviour: { kind: "unknownOpcode", opcode: 0x3 }, log: protocolError("reserved opcode 3", 1002), close: 1002 },
-	{ name: "reserved control opcode 0xB", behaviour: { kind: "unknownOpcode", opcode: 0xB, withHandshake: true }, log: protocolError("reserved opcode 11", 1002), close: 1002 },
+	{
+		name: "reserved control opcode 0xB",
+		behaviour: { kind: "unknownOpcode", opcode: 0xb, withHandshake: true },
+		log: protocolError("reserved opcode 11", 1002),
+		close: 1002,
+	},
 	{ name: "a wrong Sec-WebSocket-Accept", behaviour: { kind: "wrongAccept" }, log: handshakeFailed("Sec-WebSocket-Accept mismatch") },
 	{ name: "a 101 without Upgrade", behaviour: { kind: "missingUpgrade" }, log: handshakeFailed("Upgrade header must be websocket") },
 	{ name: "status 200", behaviour: { kind: "status", status: 200 }, log: handshakeFailed("unexpected status 200 OK") },
 	{ name: "status 404", behaviour: { kind: "status", status: 404 }, log: handshakeFailed("unexpected status 404 Not Found") },
 	{ name: "status 503", behaviour: { kind: "status", status: 503 }, log: handshakeFailed("unexpected status 503 Service Unavailable") },
 	{ name: "binary garbage instead of HTTP", behaviour: { kind: "garbage" }, log: handshakeFailed("the answer is not HTTP \\(control character in head\\)") },
-	{ name: "a server that hangs up without answering", behaviour: { kind: "hangUp" }, log: `Connection closed: ${peerAddress} \\(server closed during the handshake\\)` },
-	{ name: "a server that accepts TCP and never answers", behaviour: { kind: "silent" }, log: `no answer to the handshake from ws://${peerAddress}/ within ${networkTimeout} ms` },
+	{
+		name: "a server that hangs up without answering",
+		behaviour: { kind: "hangUp" },
+		log: `Connection closed: ${peerAddress} \\(server closed during the handshake\\)`,
+	},
+	{
+		name: "a server that accepts TCP and never answers",
+		behaviour: { kind: "silent" },
+		log: `no answer to the handshake from ws://${peerAddress}/ within ${networkTimeout} ms`,
+	},
 ];
 
 interface TcpCase {
@@ -76,11 +114,36 @@ interface TcpCase {
 }
 
 const tcpCases: TcpCase[] = [
-	{ name: "a reset right after the greeting", behaviour: { kind: "reset" }, log: `Connection to ${peerAddress} ended: connection closed by peer or reset, 0 bytes echoed`, echoes: false },
-	{ name: "a reset right after the greeting, again", behaviour: { kind: "reset" }, log: `Connection to ${peerAddress} ended: connection closed by peer or reset, 0 bytes echoed`, echoes: false },
-	{ name: "a reset in the middle of a 16 KiB echo", behaviour: { kind: "reset", payload: 16384, afterEcho: 1 }, log: `Connection to ${peerAddress} ended: .*, [1-9]\\d* bytes echoed`, echoes: true },
-	{ name: "a half-close (FIN) after the greeting and 7 bytes", behaviour: { kind: "halfClose", payload: "bye now" }, log: `Connection to ${peerAddress} ended: connection closed by peer or reset, 7 bytes echoed`, echoes: true },
-	{ name: "a peer that accepts and then never reads nor answers", behaviour: { kind: "stall" }, log: `Connection to ${peerAddress} ended: nothing moved for ${idleTimeout} ms, 0 bytes echoed`, echoes: false },
+	{
+		name: "a reset right after the greeting",
+		behaviour: { kind: "reset" },
+		log: `Connection to ${peerAddress} ended: connection closed by peer or reset, 0 bytes echoed`,
+		echoes: false,
+	},
+	{
+		name: "a reset right after the greeting, again",
+		behaviour: { kind: "reset" },
+		log: `Connection to ${peerAddress} ended: connection closed by peer or reset, 0 bytes echoed`,
+		echoes: false,
+	},
+	{
+		name: "a reset in the middle of a 16 KiB echo",
+		behaviour: { kind: "reset", payload: 16384, afterEcho: 1 },
+		log: `Connection to ${peerAddress} ended: .*, [1-9]\\d* bytes echoed`,
+		echoes: true,
+	},
+	{
+		name: "a half-close (FIN) after the greeting and 7 bytes",
+		behaviour: { kind: "halfClose", payload: "bye now" },
+		log: `Connection to ${peerAddress} ended: connection closed by peer or reset, 7 bytes echoed`,
+		echoes: true,
+	},
+	{
+		name: "a peer that accepts and then never reads nor answers",
+		behaviour: { kind: "stall" },
+		log: `Connection to ${peerAddress} ended: nothing moved for ${idleTimeout} ms, 0 bytes echoed`,
+		echoes: false,
+	},
 ];
 
 /** The delay the client announces after each failed connection: doubling from retryDelay, capped, starting over after a connection that did its work. */
@@ -96,7 +159,7 @@ function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promis
 	let timer: NodeJS.Timeout;
 	return Promise.race([
 		promise.finally(() => clearTimeout(timer)),
-		new Promise<T>((_, reject) => timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs)),
+		new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs))),
 	]);
 }
 
@@ -110,27 +173,37 @@ describe.each(clientTiers)("device clients against hostile servers on $name", ti
 	const cursor = { ws: 0, tcp: 0 };
 
 	beforeAll(async () => {
-		ws = await HostileWsServer.start(wsCases.map(c => c.behaviour), 0, side.host);
-		tcp = await HostileTcpServer.start(tcpCases.map(c => c.behaviour), 0, side.host);
-		device = await side.start(await hostConfig({
-			tcpServer: "false",
-			wsServer: "false",
-			wsClient: "true",
-			wsClientUri: `ws://${side.host}:${ws.port}/`,
-			wsClientHelloInterval: "100",
-			wsClientNoDataTimeout: "1000",
-			wsClientMaxMessage: String(maxMessage),
-			wsClientNetworkTimeout: String(networkTimeout),
-			wsClientRetryDelay: String(retryDelay),
-			wsClientRetryMaxDelay: String(retryMaxDelay),
-			tcpClient: "true",
-			tcpClientHost: side.host,
-			tcpClientPort: String(tcp.port),
-			tcpClientConnectTimeout: "2000",
-			tcpClientRetryDelay: String(retryDelay),
-			tcpClientRetryMaxDelay: String(retryMaxDelay),
-			tcpIdleTimeout: String(idleTimeout),
-		}));
+		ws = await HostileWsServer.start(
+			wsCases.map(c => c.behaviour),
+			0,
+			side.host,
+		);
+		tcp = await HostileTcpServer.start(
+			tcpCases.map(c => c.behaviour),
+			0,
+			side.host,
+		);
+		device = await side.start(
+			await hostConfig({
+				tcpServer: "false",
+				wsServer: "false",
+				wsClient: "true",
+				wsClientUri: `ws://${side.host}:${ws.port}/`,
+				wsClientHelloInterval: "100",
+				wsClientNoDataTimeout: "1000",
+				wsClientMaxMessage: String(maxMessage),
+				wsClientNetworkTimeout: String(networkTimeout),
+				wsClientRetryDelay: String(retryDelay),
+				wsClientRetryMaxDelay: String(retryMaxDelay),
+				tcpClient: "true",
+				tcpClientHost: side.host,
+				tcpClientPort: String(tcp.port),
+				tcpClientConnectTimeout: "2000",
+				tcpClientRetryDelay: String(retryDelay),
+				tcpClientRetryMaxDelay: String(retryMaxDelay),
+				tcpIdleTimeout: String(idleTimeout),
+			}),
+		);
 	});
 
 	afterAll(async () => {
@@ -165,8 +238,7 @@ describe.each(clientTiers)("device clients against hostile servers on $name", ti
 				expect(connection.allMasked).toBe(true);
 				expect(connection.bytesAfterClose).toBe(0);
 				await next("ws", new RegExp(`ws-client: WebSocket disconnected: protocol error: .* \\(close ${c.close}\\)`));
-			}
-			else {
+			} else {
 				// No WebSocket connection was established: no frame, the client just closes TCP.
 				await within(connection.ended, 10_000, `the client closing connection #${c.index + 1}`);
 				expect(connection.frames).toEqual([]);
@@ -204,8 +276,7 @@ describe.each(clientTiers)("device clients against hostile servers on $name", ti
 
 		it.each(tcpCases.map((c, index) => ({ ...c, index })))("#$index $name", async c => {
 			const connection = await tcp.connection(c.index);
-			if (connection.greeting)
-				expect(await connection.greeting).toBe("Hello World!");
+			if (connection.greeting) expect(await connection.greeting).toBe("Hello World!");
 			if (c.behaviour.kind === "halfClose") {
 				// A half-closed peer still reads: what it sent before its FIN comes back before the client closes.
 				expect((await connection.echoed(c.behaviour.payload.length)).toString()).toBe(c.behaviour.payload);
@@ -227,7 +298,11 @@ describe.each(clientTiers)("device clients against hostile servers on $name", ti
 			const payload = randomPayload(5000);
 			expect(sha256(await session.echo(payload, k.echoTimeoutMs))).toBe(sha256(payload));
 			// Then quiet: closed as idle, and the connection that did its work resets the backoff.
-			const ended = await device.process.waitForLog(new RegExp(`tcp-client: Connection to ${peerAddress} ended: nothing moved for ${idleTimeout} ms, 5000 bytes echoed`), 10_000, cursor.tcp);
+			const ended = await device.process.waitForLog(
+				new RegExp(`tcp-client: Connection to ${peerAddress} ended: nothing moved for ${idleTimeout} ms, 5000 bytes echoed`),
+				10_000,
+				cursor.tcp,
+			);
 			const retry = await device.process.waitForLog(/tcp-client: Reconnecting in \d+ ms/, 10_000, device.process.log.indexOf(ended));
 			expect(retry.raw).toMatch(new RegExp(`Reconnecting in ${retryDelay} ms`));
 			expectAlive();

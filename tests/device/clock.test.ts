@@ -20,23 +20,21 @@
 // server sits on the link's host end and the device sets its clock across
 // the link, as a board asks a server on its LAN.
 import { afterEach, describe, expect, it } from "vitest";
-import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
-import { SntpServer, type SntpMode } from "../../host-harness/peers/sntp.js";
-import { WsPeer } from "../../host-harness/peers/ws-peer.js";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
+import { LogFile } from "../../host-harness/device/log-file.js";
+import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { makeTestPki, opensslMissing } from "../../host-harness/lib/tls-certs.js";
+import { type SntpMode, SntpServer } from "../../host-harness/peers/sntp.js";
 import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { TlsGate } from "../../host-harness/peers/tls-gate.js";
-import { makeTestPki, opensslMissing } from "../../host-harness/lib/tls-certs.js";
+import { WsPeer } from "../../host-harness/peers/ws-peer.js";
 import { hostConfig, tiers } from "./device-under-test.js";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
-import { LogFile } from "../../host-harness/device/log-file.js";
-import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 
 const hostTiers = tiers.filter(t => t.target === "node" || t.target === "sim");
 const missing = opensslMissing();
-if (missing)
-	console.log(`clock suite, TLS cases skipped: ${missing}`);
-if (!tiers.some(t => t.target === "node"))
-	console.log("clock suite, boot-at-1970 cases skipped: they need the Node-hosted device (TARGETS includes node)");
+if (missing) console.log(`clock suite, TLS cases skipped: ${missing}`);
+if (!tiers.some(t => t.target === "node")) console.log("clock suite, boot-at-1970 cases skipped: they need the Node-hosted device (TARGETS includes node)");
 
 /** The SNTP client's retries kept short, so a case sees several. */
 const quickSntp = { sntpRetryDelay: "200", sntpRetryMaxDelay: "500" };
@@ -48,8 +46,7 @@ describe.each(hostTiers)("the clock from SNTP on $target", tier => {
 	afterEach(async () => {
 		await device?.stop();
 		device = undefined;
-		for (const server of servers.splice(0))
-			await server.close();
+		for (const server of servers.splice(0)) await server.close();
 	});
 
 	const serve = async (mode: SntpMode = "time") => {
@@ -71,11 +68,14 @@ describe.each(hostTiers)("the clock from SNTP on $target", tier => {
 
 	it("ignores answers it must not believe, survives a kiss-of-death RATE, and sets the clock once a real answer comes", async () => {
 		const server = await serve("garbage");
-		device = await startDevice({ target: tier.target as "node" | "sim", config: await hostConfig({ sntpServers: server.server, ...quickSntp, wsClient: "false" }) });
+		device = await startDevice({
+			target: tier.target as "node" | "sim",
+			config: await hostConfig({ sntpServers: server.server, ...quickSntp, wsClient: "false" }),
+		});
 		const why: Record<Exclude<SntpMode, "time" | "silent" | "kiss-DENY">, RegExp> = {
-			"garbage": /sntp: ignored an answer from 127\.0\.0\.1:\d+: 13 bytes, not an SNTP message/,
+			garbage: /sntp: ignored an answer from 127\.0\.0\.1:\d+: 13 bytes, not an SNTP message/,
 			"wrong-origin": /sntp: ignored an answer from 127\.0\.0\.1:\d+: not an answer to our request/,
-			"unsynchronized": /sntp: ignored an answer from 127\.0\.0\.1:\d+: the server's clock is not synchronized/,
+			unsynchronized: /sntp: ignored an answer from 127\.0\.0\.1:\d+: the server's clock is not synchronized/,
 			"kiss-RATE": /sntp: clock not set: 127\.0\.0\.1:\d+ sent a kiss-of-death \(RATE\); TLS clients wait for the clock; asking again in \d+ ms/,
 		};
 		for (const [mode, line] of Object.entries(why)) {
@@ -93,7 +93,10 @@ describe.each(hostTiers)("the clock from SNTP on $target", tier => {
 	it("drops a server that sends a kiss-of-death DENY and asks the next", async () => {
 		const deny = await serve("kiss-DENY");
 		const good = await serve("time");
-		device = await startDevice({ target: tier.target as "node" | "sim", config: await hostConfig({ sntpServers: `${deny.server},${good.server}`, ...quickSntp, sntpInterval: "300" }) });
+		device = await startDevice({
+			target: tier.target as "node" | "sim",
+			config: await hostConfig({ sntpServers: `${deny.server},${good.server}`, ...quickSntp, sntpInterval: "300" }),
+		});
 		await device.process.waitForLog(new RegExp(String.raw`sntp: clock not set: ${deny.server} sent a kiss-of-death \(DENY\), it is not asked again`), 20_000);
 		await device.process.waitForLog(new RegExp(String.raw`sntp: clock set to \S+ by ${good.server}`), 20_000);
 		// Syncs go on every sntpInterval, to the good server only.
@@ -142,8 +145,11 @@ describe.skipIf(Boolean(missing) || !tiers.some(t => t.target === "node"))("a de
 
 	it("completes wss:// and TCP-over-TLS sessions once SNTP has set the clock", async () => {
 		sntp = await SntpServer.start();
-		device = await startDevice({ target: "node", clock: 0, config: await hostConfig({ ...await peers(), sntpServers: sntp.server, ...quickSntp }) });
-		await device.process.waitForLog(/ws-client: waiting up to 30000 ms for the clock \(SNTP\) before TLS to wss:\/\/localhost:\d+\/: it reads 1970-01-01/, 20_000);
+		device = await startDevice({ target: "node", clock: 0, config: await hostConfig({ ...(await peers()), sntpServers: sntp.server, ...quickSntp }) });
+		await device.process.waitForLog(
+			/ws-client: waiting up to 30000 ms for the clock \(SNTP\) before TLS to wss:\/\/localhost:\d+\/: it reads 1970-01-01/,
+			20_000,
+		);
 		await device.process.waitForLog(/sntp: clock set to \S+ by 127\.0\.0\.1:\d+/, 20_000);
 		const session = await ws!.session(0, 30_000);
 		expect((await session.received(1))[0].data.toString()).toBe("hello 0000");
@@ -153,11 +159,15 @@ describe.skipIf(Boolean(missing) || !tiers.some(t => t.target === "node"))("a de
 	it("names the clock while SNTP gets no answer, keeps asking, and connects once the server answers", async () => {
 		sntp = await SntpServer.start();
 		sntp.mode = "silent";
-		device = await startDevice({ target: "node", clock: 0, config: await hostConfig({ ...await peers(), tcpClient: "false", sntpServers: sntp.server, ...quickSntp, tlsClockWait: "120000" }) });
+		device = await startDevice({
+			target: "node",
+			clock: 0,
+			config: await hostConfig({ ...(await peers()), tcpClient: "false", sntpServers: sntp.server, ...quickSntp, tlsClockWait: "120000" }),
+		});
 		const noAnswer = /sntp: clock not set: no answer from 127\.0\.0\.1:\d+ within 3000 ms; TLS clients wait for the clock; asking again in \d+ ms/;
 		const first = await device.process.waitForLog(noAnswer, 20_000);
 		await device.process.waitForLog(noAnswer, 20_000, device.process.log.indexOf(first) + 1);
-		expect(ws!.sessions.length).toBe(0);		// nothing tried TLS with a clock at 1970
+		expect(ws!.sessions.length).toBe(0); // nothing tried TLS with a clock at 1970
 		sntp.mode = "time";
 		await device.process.waitForLog(/sntp: clock set to \S+/, 20_000);
 		const session = await ws!.session(0, 30_000);
@@ -165,15 +175,17 @@ describe.skipIf(Boolean(missing) || !tiers.some(t => t.target === "node"))("a de
 	}, 90_000);
 
 	it("a TLS client that waited tlsClockWait out fails on the certificate's dates, naming the clock", async () => {
-		device = await startDevice({ target: "node", clock: 0, config: await hostConfig({ ...await peers(), wsClient: "false", tlsClockWait: "1000" }) });
+		device = await startDevice({ target: "node", clock: 0, config: await hostConfig({ ...(await peers()), wsClient: "false", tlsClockWait: "1000" }) });
 		await device.process.waitForLog(/tcp-client: the clock is still not set after 1000 ms: connecting to 127\.0\.0\.1:\d+ anyway/, 20_000);
-		await device.process.waitForLog(/tcp-client: Connection to 127\.0\.0\.1:\d+ failed: TLS handshake with 127\.0\.0\.1:\d+ failed: the server's certificate is not valid before \d{4}-\d\d-\d\d and the device's clock says 1970-01-01: set the clock \(SNTP\) before connecting/, 20_000);
+		await device.process.waitForLog(
+			/tcp-client: Connection to 127\.0\.0\.1:\d+ failed: TLS handshake with 127\.0\.0\.1:\d+ failed: the server's certificate is not valid before \d{4}-\d\d-\d\d and the device's clock says 1970-01-01: set the clock \(SNTP\) before connecting/,
+			20_000,
+		);
 	}, 60_000);
 });
 
 const noNamespaces = whyNoNamespaces();
-if (noNamespaces)
-	console.log(`clock suite, LAN cases skipped: ${noNamespaces}`);
+if (noNamespaces) console.log(`clock suite, LAN cases skipped: ${noNamespaces}`);
 
 describe.each(noNamespaces ? [] : hostTiers)("the clock from SNTP across a LAN stand-in, $target device", tier => {
 	let device: LanDevice | undefined;

@@ -51,12 +51,10 @@ export function getJson<T>(host: string, port: number, path: string, timeoutMs =
 			response.on("data", chunk => chunks.push(chunk));
 			response.on("end", () => {
 				const text = Buffer.concat(chunks).toString("utf8");
-				if (response.statusCode !== 200)
-					return reject(new Error(`GET ${path}: ${response.statusCode} ${text}`));
+				if (response.statusCode !== 200) return reject(new Error(`GET ${path}: ${response.statusCode} ${text}`));
 				try {
 					resolve(JSON.parse(text) as T);
-				}
-				catch (e) {
+				} catch (e) {
 					reject(new Error(`GET ${path}: not JSON (${(e as Error).message}): ${text.slice(0, 200)}`));
 				}
 			});
@@ -73,7 +71,10 @@ export class ContractEvents {
 	latest: Snapshot | undefined;
 	dropped = 0;
 
-	constructor(readonly host: string, readonly port: number) {}
+	constructor(
+		readonly host: string,
+		readonly port: number,
+	) {}
 
 	/** Read what was recorded since the last read. */
 	async read(): Promise<Snapshot> {
@@ -94,10 +95,8 @@ export class ContractEvents {
 		const end = Date.now() + timeoutMs;
 		for (;;) {
 			await this.read();
-			if (test())
-				return;
-			if (Date.now() > end)
-				throw new Error(`timed out waiting for ${what}; recorded so far: ${JSON.stringify(this.all.slice(-20))}`);
+			if (test()) return;
+			if (Date.now() > end) throw new Error(`timed out waiting for ${what}; recorded so far: ${JSON.stringify(this.all.slice(-20))}`);
 			await sleep(150);
 		}
 	}
@@ -109,6 +108,8 @@ export class ContractEvents {
 	 */
 	async sequence(service: string, which: { port: number } | { id: number }, options: { pongs?: boolean } = {}): Promise<string[]> {
 		await this.until(() => this.of(service, which).some(isEnd), `the end of ${service} ${JSON.stringify(which)}`);
-		return this.of(service, which).filter(e => options.pongs || e.event !== "pong").map(describeEntry);
+		return this.of(service, which)
+			.filter(e => options.pongs || e.event !== "pong")
+			.map(describeEntry);
 	}
 }

@@ -9,20 +9,21 @@
 // One device per tier: node and sim on this PC, lwip in a network namespace
 // of its own (reached at its address; its clients reach the harness's peers
 // at the link's host end).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
+import { newKey, RawConnection, upgradeRequest } from "../../host-harness/conformance/client.js";
+import { frame, Op } from "../../host-harness/conformance/frames.js";
 import { findApp } from "../../host-harness/device/app.js";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { startDevice } from "../../host-harness/device/targets.js";
 import { startLanDevice } from "../../host-harness/device/lan.js";
+import { startDevice } from "../../host-harness/device/targets.js";
+import { closedByServer, mute } from "../../host-harness/faults/ws.js";
 import { createLink } from "../../host-harness/lib/netns.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
-import { RawConnection, upgradeRequest, newKey } from "../../host-harness/conformance/client.js";
-import { Op, frame } from "../../host-harness/conformance/frames.js";
-import { closedByServer, mute } from "../../host-harness/faults/ws.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { connect, readBytes } from "../../host-harness/oracle/tcp-echo.js";
 import { closed, nextMessage } from "../../host-harness/oracle/ws-echo.js";
 import { ContractEvents, getJson, isEnd } from "./contract-events.js";
@@ -59,15 +60,18 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			host = link.deviceAddress;
 			peerHost = link.hostAddress;
 			services = lan.endpoints.services as unknown as Services;
-		}
-		else {
+		} else {
 			const ports = { wsPort: await freeTcpPort(), wsStopPort: await freeTcpPort(), tcpPort: await freeTcpPort(), udpPort: await freeUdpPort() };
-			const running = await startDevice({ target: tier.target as "node" | "sim", app, config: { ...limits, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) } });
+			const running = await startDevice({
+				target: tier.target as "node" | "sim",
+				app,
+				config: { ...limits, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) },
+			});
 			stop = () => running.stop();
 			services = running.endpoints.services as unknown as Services;
 		}
 		events = new ContractEvents(host, services.ws);
-	}, 300_000);		// the first build of the app for a target takes minutes on a busy machine; later ones seconds
+	}, 300_000); // the first build of the app for a target takes minutes on a busy machine; later ones seconds
 
 	afterAll(async () => {
 		await stop?.();
@@ -79,7 +83,9 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 	async function open(route: string, server: "ws" | "wsStop" = "ws"): Promise<{ socket: WebSocket; port: number }> {
 		const socket = new WebSocket(url(route, server));
 		let port = 0;
-		socket.once("upgrade", response => { port = response.socket.localPort ?? 0; });
+		socket.once("upgrade", response => {
+			port = response.socket.localPort ?? 0;
+		});
 		await new Promise<void>((resolve, reject) => {
 			socket.once("open", () => resolve());
 			socket.once("error", reject);
@@ -157,8 +163,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			try {
 				expect(await events.sequence("ws", { port }, { pongs: true })).toEqual(["open", "close:timeout/send=false"]);
 				expect(await closedByServer(connection, 5000)).toBe(true);
-			}
-			finally {
+			} finally {
 				connection.destroy();
 			}
 		});
@@ -171,8 +176,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 				await connection.waitFor(() => !!connection.serverClose, 5000);
 				expect(connection.serverClose?.code).toBe(1002);
 				expect(connection.events.filter(e => e.kind === "message")).toEqual([]);
-			}
-			finally {
+			} finally {
 				connection.destroy();
 			}
 		});
@@ -184,8 +188,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 				expect(await events.sequence("ws", { port })).toEqual(["open", "protocolError:1009/send=false", "close:protocol-error/send=false"]);
 				await connection.waitFor(() => !!connection.serverClose, 5000);
 				expect(connection.serverClose?.code).toBe(1009);
-			}
-			finally {
+			} finally {
 				connection.destroy();
 			}
 		});
@@ -198,14 +201,11 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 				await beyond.write(Buffer.from(upgradeRequest(new URL(url("/echo")), newKey())));
 				expect((await beyond.readHead(5000))?.status).toBe(503);
 				expect(await closedByServer(beyond, 5000)).toBe(true);
-			}
-			finally {
+			} finally {
 				beyond.destroy();
 			}
-			for (const { socket } of clients)
-				socket.close(1000);
-			for (const { port } of clients)
-				expect(await events.sequence("ws", { port })).toEqual(["open", "closeFrame:1000/send=false", "close:closed/send=false"]);
+			for (const { socket } of clients) socket.close(1000);
+			for (const { port } of clients) expect(await events.sequence("ws", { port })).toEqual(["open", "closeFrame:1000/send=false", "close:closed/send=false"]);
 			expect(events.of("ws", { port: beyondPort })).toEqual([]);
 		});
 
@@ -214,8 +214,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			const port = connection.socket.localPort!;
 			try {
 				expect(await closedByServer(connection, 10_000)).toBe(true);
-			}
-			finally {
+			} finally {
 				connection.destroy();
 			}
 			await events.read();
@@ -280,8 +279,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			const port = socket.address().port;
 			await events.until(() => events.of("udp", { port }).length > 0, "the datagram's event");
 			expect(events.of("udp", { port }).map(e => `${e.event}:${e.detail}`)).toEqual(["datagram:4"]);
-		}
-		finally {
+		} finally {
 			socket.close();
 		}
 	});
@@ -298,18 +296,20 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			return { port: (server.address() as net.AddressInfo).port, close: () => new Promise(resolve => server.close(() => resolve())) };
 		}
 
-		const connectClient = async (port: number) => (await getJson<{ id: number }>(host, services.ws, `/ws-client?uri=${encodeURIComponent(`ws://${peerHost}:${port}/`)}`)).id;
+		const connectClient = async (port: number) =>
+			(await getJson<{ id: number }>(host, services.ws, `/ws-client?uri=${encodeURIComponent(`ws://${peerHost}:${port}/`)}`)).id;
 
 		it("the server closes (1000): onConnected, onData, onClosed 1000", async () => {
-			const server = await peer(socket => socket.once("message", data => {
-				socket.send(data);
-				socket.close(1000, "bye");
-			}));
+			const server = await peer(socket =>
+				socket.once("message", data => {
+					socket.send(data);
+					socket.close(1000, "bye");
+				}),
+			);
 			try {
 				const id = await connectClient(server.port);
 				expect(await events.sequence("ws-client", { id })).toEqual(["connected", "data:5", "closed:1000"]);
-			}
-			finally {
+			} finally {
 				await server.close();
 			}
 		});
@@ -320,8 +320,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 				const id = await connectClient(server.port);
 				const sequence = await events.sequence("ws-client", { id });
 				expect(sequence.map(e => e.split(":")[0])).toEqual(["connected", "disconnected"]);
-			}
-			finally {
+			} finally {
 				await server.close();
 			}
 		});
@@ -339,7 +338,10 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			const server = net.createServer(socket => {
 				socket.on("error", () => {});
 				socket.write("hi");
-				readBytes(socket, 2).then(() => end(socket), () => socket.destroy());
+				readBytes(socket, 2).then(
+					() => end(socket),
+					() => socket.destroy(),
+				);
 			});
 			await new Promise<void>(resolve => server.listen(0, peerHost, () => resolve()));
 			return { port: (server.address() as net.AddressInfo).port, close: () => new Promise(resolve => server.close(() => resolve())) };
@@ -352,8 +354,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			try {
 				const id = await connectClient(server.port);
 				expect(await events.sequence("tcp-client", { id })).toEqual(["open:connecting", "up", "peerEnd", "close:peer-closed/send=0"]);
-			}
-			finally {
+			} finally {
 				await server.close();
 			}
 		});
@@ -363,8 +364,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 			try {
 				const id = await connectClient(server.port);
 				expect(await events.sequence("tcp-client", { id })).toEqual(["open:connecting", "up", "peerEnd", "close:peer-closed/send=0"]);
-			}
-			finally {
+			} finally {
 				await server.close();
 			}
 		});
@@ -384,7 +384,7 @@ describe.each(contractTiers)("the libraries' event contract on $name", tier => {
 		const connections = new Map<string, string[]>();
 		for (const entry of events.all.filter(e => e.service !== "udp")) {
 			const key = `${entry.service} ${entry.id}`;
-			connections.set(key, [...connections.get(key) ?? [], isEnd(entry) ? "end" : "event"]);
+			connections.set(key, [...(connections.get(key) ?? []), isEnd(entry) ? "end" : "event"]);
 		}
 		const broken = [...connections].filter(([, kinds]) => kinds.indexOf("end") !== kinds.length - 1 || kinds.filter(k => k === "end").length !== 1);
 		expect(broken).toEqual([]);

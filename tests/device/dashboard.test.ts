@@ -3,33 +3,45 @@
 // dashboard` serves, and the test reads the page as a person would: the
 // counters move, the device's log lines arrive and the filter hides the
 // others. Without Chromium it prints one line saying so.
-import { describe, expect, it } from "vitest";
+
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { freeServicePorts } from "../../host-harness/lib/ports.js";
+import { describe, expect, it } from "vitest";
 import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
+import { freeServicePorts } from "../../host-harness/lib/ports.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
 
 const chromium = findChromium();
-if (!chromium)
-	console.log("dashboard browser test skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
+if (!chromium) console.log("dashboard browser test skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 describe.runIf(!!chromium && tiers.some(t => t.target === "node"))("host-harness dashboard in headless Chromium", () => {
 	it("shows live counters that move, the device's log as it comes, and filters it", async () => {
 		const config = await freeServicePorts();
-		const dashboard = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "dashboard", "--target", "node", "--dashboard-port", "0",
-			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		const dashboard = spawn(
+			process.execPath,
+			[
+				path.join(projectRoot, "build/node/host-harness/cli.js"),
+				"dashboard",
+				"--target",
+				"node",
+				"--dashboard-port",
+				"0",
+				...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
+			],
+			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] },
+		);
 		let stderr = "";
-		dashboard.stderr.on("data", (d: Buffer) => { stderr += d; });
+		dashboard.stderr.on("data", (d: Buffer) => {
+			stderr += d;
+		});
 		const exited = new Promise<number | null>(resolve => dashboard.once("exit", code => resolve(code)));
 		let page: HeadlessPage | undefined;
 		try {
 			const end = Date.now() + 30_000;
-			while (!/^dashboard: (http:\/\/\S+)$/m.test(stderr) && Date.now() < end && dashboard.exitCode === null)
-				await sleep(50);
+			while (!/^dashboard: (http:\/\/\S+)$/m.test(stderr) && Date.now() < end && dashboard.exitCode === null) await sleep(50);
 			const url = /^dashboard: (http:\/\/\S+)$/m.exec(stderr)?.[1];
 			expect(url, stderr).toBeDefined();
 			page = await HeadlessPage.open(chromium!, url!);
@@ -37,15 +49,14 @@ describe.runIf(!!chromium && tiers.some(t => t.target === "node"))("host-harness
 			const waitFor = async (expression: string, ms = 20_000) => {
 				const until = Date.now() + ms;
 				// The page may still be loading: an expression that throws counts as not yet.
-				while (!await page!.evaluate<boolean>(`(() => { try { return !!(${expression}); } catch { return false; } })()`)) {
-					if (Date.now() > until)
-						throw new Error(`the page never showed ${expression}:\n${await page!.evaluate<string>("document.body.innerText")}`);
+				while (!(await page!.evaluate<boolean>(`(() => { try { return !!(${expression}); } catch { return false; } })()`))) {
+					if (Date.now() > until) throw new Error(`the page never showed ${expression}:\n${await page!.evaluate<string>("document.body.innerText")}`);
 					await sleep(200);
 				}
 			};
 			await waitFor(`document.getElementById("connection").textContent === "live" && !!document.querySelector("#service-tcp-server")`);
 			const first = await count();
-			await waitFor(`Number(document.querySelector("#service-tcp-server .ok").textContent) > ${first}`);		// live numbers move
+			await waitFor(`Number(document.querySelector("#service-tcp-server .ok").textContent) > ${first}`); // live numbers move
 			expect(await page.evaluate<string>(`document.querySelector("#service-tcp-server .rtt").textContent`)).toMatch(/^\d+\.\d ms$/);
 			for (const service of ["udp-server", "ws-server", "tcp-client"])
 				expect(Number(await page.evaluate<string>(`document.querySelector("#service-${service} .ok").textContent`))).toBeGreaterThan(0);
@@ -65,12 +76,13 @@ describe.runIf(!!chromium && tiers.some(t => t.target === "node"))("host-harness
 			// The overall status, the failed column as numbers, throughput and round trip over time.
 			expect(await page.evaluate<string>(`document.getElementById("overall").textContent`)).toMatch(/^passing: every service answered in round \d+$/);
 			expect(await page.evaluate<string>(`document.querySelector("#service-tcp-server .failed").textContent`)).toBe("0");
-			await waitFor(`document.querySelectorAll("#chart-throughput polyline").length >= 3 && document.querySelector("#chart-rtt polyline[data-service=tcp-server]")?.getAttribute("points").split(" ").length >= 2`);
+			await waitFor(
+				`document.querySelectorAll("#chart-throughput polyline").length >= 3 && document.querySelector("#chart-rtt polyline[data-service=tcp-server]")?.getAttribute("points").split(" ").length >= 2`,
+			);
 			// Stopped: the page says so instead of "live" or retrying.
 			dashboard.kill("SIGTERM");
 			await waitFor(`document.getElementById("connection").textContent === "stopped" && document.getElementById("overall").textContent === "stopped"`);
-		}
-		finally {
+		} finally {
 			await page?.close();
 			dashboard.kill("SIGTERM");
 		}
@@ -81,16 +93,29 @@ describe.runIf(!!chromium && tiers.some(t => t.target === "node"))("host-harness
 describe.runIf(!!chromium && tiers.some(t => t.target === "sim"))("host-harness dashboard --heap on the simulator, in headless Chromium", () => {
 	it("shows the XS heap figures its debug build reports", async () => {
 		const config = await freeServicePorts();
-		const dashboard = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "dashboard", "--target", "sim", "--heap", "--dashboard-port", "0",
-			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+		const dashboard = spawn(
+			process.execPath,
+			[
+				path.join(projectRoot, "build/node/host-harness/cli.js"),
+				"dashboard",
+				"--target",
+				"sim",
+				"--heap",
+				"--dashboard-port",
+				"0",
+				...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
+			],
+			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] },
+		);
 		let stderr = "";
-		dashboard.stderr.on("data", (d: Buffer) => { stderr += d; });
+		dashboard.stderr.on("data", (d: Buffer) => {
+			stderr += d;
+		});
 		const exited = new Promise<number | null>(resolve => dashboard.once("exit", code => resolve(code)));
 		let page: HeadlessPage | undefined;
 		try {
 			const end = Date.now() + 30_000;
-			while (!/^dashboard: (http:\/\/\S+)$/m.test(stderr) && Date.now() < end && dashboard.exitCode === null)
-				await sleep(50);
+			while (!/^dashboard: (http:\/\/\S+)$/m.test(stderr) && Date.now() < end && dashboard.exitCode === null) await sleep(50);
 			page = await HeadlessPage.open(chromium!, /^dashboard: (http:\/\/\S+)$/m.exec(stderr)![1]);
 			const until = Date.now() + 120_000;
 			let heap = "";
@@ -99,8 +124,7 @@ describe.runIf(!!chromium && tiers.some(t => t.target === "sim"))("host-harness 
 				heap = await page.evaluate<string>(`document.getElementById("heap")?.textContent ?? ""`);
 			}
 			expect(heap).toMatch(/Chunk used: \d+ \/ \d+ bytes, Slot used: \d+ \/ \d+ bytes, Stack used: \d+ \/ \d+ bytes, Garbage collections: \d+/);
-		}
-		finally {
+		} finally {
 			await page?.close();
 			dashboard.kill("SIGTERM");
 		}

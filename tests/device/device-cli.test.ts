@@ -1,28 +1,27 @@
 // The contract outside tools use: `npm run device -- --target node|sim`
 // prints exactly one line of JSON with the endpoints once the services are
 // up, and on SIGTERM stops everything it started and exits 0.
-import { describe, expect, it } from "vitest";
-import * as net from "node:net";
+
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { hostConfig, tiers } from "./device-under-test.js";
-import { echoOnce } from "../../host-harness/oracle/tcp-echo.js";
+import { describe, expect, it } from "vitest";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
+import { echoOnce } from "../../host-harness/oracle/tcp-echo.js";
+import { hostConfig, tiers } from "./device-under-test.js";
 
 /** PIDs of every descendant of a process (from /proc). */
 function descendants(pid: number): number[] {
 	const children = new Map<number, number[]>();
 	for (const entry of fs.readdirSync("/proc")) {
-		if (!/^\d+$/.test(entry))
-			continue;
+		if (!/^\d+$/.test(entry)) continue;
 		try {
 			const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
 			const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 			children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-		}
-		catch {
+		} catch {
 			// gone meanwhile
 		}
 	}
@@ -40,8 +39,12 @@ function descendants(pid: number): number[] {
 /** Everything a child prints, as it arrives. */
 function watchOutput(child: ReturnType<typeof spawn>) {
 	const output = { stdout: "", stderr: "" };
-	child.stdout?.on("data", (d: Buffer) => { output.stdout += d; });
-	child.stderr?.on("data", (d: Buffer) => { output.stderr += d; });
+	child.stdout?.on("data", (d: Buffer) => {
+		output.stdout += d;
+	});
+	child.stderr?.on("data", (d: Buffer) => {
+		output.stderr += d;
+	});
 	return output;
 }
 
@@ -63,8 +66,7 @@ function alive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;
-	}
-	catch {
+	} catch {
 		return false;
 	}
 }
@@ -74,8 +76,14 @@ const hostTiers = tiers.filter(t => t.target !== "board");
 describe.each(hostTiers)("npm run device -- --target $target", tier => {
 	it("prints one JSON line with its endpoints, serves, and stops cleanly on SIGTERM", async () => {
 		const config = await hostConfig();
-		const args = [path.join(projectRoot, "build/node/host-harness/cli.js"), "device", "--target", tier.target, "--quiet",
-			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`])];
+		const args = [
+			path.join(projectRoot, "build/node/host-harness/cli.js"),
+			"device",
+			"--target",
+			tier.target,
+			"--quiet",
+			...Object.entries(config).flatMap(([k, v]) => ["--config", `${k}=${v}`]),
+		];
 		const cli = spawn(process.execPath, args, { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
 		const output = watchOutput(cli);
 		const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));
@@ -89,7 +97,8 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 			udp: { host: "127.0.0.1", port: Number(config.udpPort) },
 		});
 		expect((await echoOnce(endpoints.tcp, Buffer.from("through the CLI"))).toString()).toBe("through the CLI");
-		if (tier.target === "sim")		// the build's progress, on stderr even when piped
+		if (tier.target === "sim")
+			// the build's progress, on stderr even when piped
 			expect(output.stderr).toMatch(/^built the app for the simulator in \d+ s$/m);
 
 		const started = descendants(cli.pid!);
@@ -104,8 +113,11 @@ describe.each(hostTiers)("npm run device -- --target $target", tier => {
 describe.runIf(hostTiers.some(t => t.target === "node"))("npm run -s device -- --target node", () => {
 	it("through npm, stdout holds the JSON line alone: the device log and npm's own lines stay off it; SIGINT to npm's PID alone (a script's kill -INT) stops it all", async () => {
 		const config = await hostConfig();
-		const npm = spawn("npm", ["run", "-s", "device", "--", "--target", "node", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)],
-			{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
+		const npm = spawn("npm", ["run", "-s", "device", "--", "--target", "node", ...Object.entries(config).map(([k, v]) => `${k}=${v}`)], {
+			cwd: projectRoot,
+			stdio: ["ignore", "pipe", "pipe"],
+			detached: true,
+		});
 		const output = watchOutput(npm);
 		const exited = new Promise<number | null>(resolve => npm.once("exit", code => resolve(code)));
 		try {
@@ -113,17 +125,19 @@ describe.runIf(hostTiers.some(t => t.target === "node"))("npm run -s device -- -
 			expect(output.stdout.trim().split("\n")).toHaveLength(1);
 			expect(JSON.parse(output.stdout)).toMatchObject({ target: "node", tcp: { port: Number(config.tcpPort) } });
 			expect(output.stderr).toMatch(/^\[device\] I \(\d+\) app: services up/m);
-		}
-		catch (e) {
-			process.kill(-npm.pid!, "SIGTERM");		// npm and the harness under it: their own process group
+		} catch (e) {
+			process.kill(-npm.pid!, "SIGTERM"); // npm and the harness under it: their own process group
 			throw e;
 		}
-		process.kill(npm.pid!, "SIGINT");		// npm alone, as a script that started it would: npm hands it on
+		process.kill(npm.pid!, "SIGINT"); // npm alone, as a script that started it would: npm hands it on
 		expect(await exited, "npm ended").not.toBeNull();
 		expect(output.stdout.trim().split("\n")).toHaveLength(1);
 		const refused = await new Promise<boolean>(resolve => {
 			const socket = net.connect(Number(config.tcpPort), "127.0.0.1");
-			socket.once("connect", () => { socket.destroy(); resolve(false); });
+			socket.once("connect", () => {
+				socket.destroy();
+				resolve(false);
+			});
 			socket.once("error", () => resolve(true));
 		});
 		expect(refused, "the device stopped with it").toBe(true);
@@ -131,14 +145,15 @@ describe.runIf(hostTiers.some(t => t.target === "node"))("npm run -s device -- -
 });
 
 const noNamespaces = whyNoNamespaces();
-if (noNamespaces)
-	console.log(`device --netns case skipped: ${noNamespaces}`);
+if (noNamespaces) console.log(`device --netns case skipped: ${noNamespaces}`);
 
 describe.runIf(!noNamespaces && tiers.some(t => t.target === "node"))("npm run device -- --target node --netns", () => {
 	for (const signal of ["SIGTERM", "SIGINT"] as const) {
 		it(`runs the device at its own address in a namespace of its own, and on ${signal} removes the namespace and its link`, async () => {
-			const cli = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "device", "--target", "node", "--netns", "--quiet"],
-				{ cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+			const cli = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "device", "--target", "node", "--netns", "--quiet"], {
+				cwd: projectRoot,
+				stdio: ["ignore", "pipe", "pipe"],
+			});
 			const output = watchOutput(cli);
 			const exited = new Promise<number | null>(resolve => cli.once("exit", code => resolve(code)));
 			await firstLine(cli, output, 60_000);

@@ -6,12 +6,12 @@
  */
 
 import { afterAll, beforeAll } from "vitest";
-import { boardEndpoints, Endpoints, RunningDevice, startDevice } from "../../host-harness/device/targets.js";
-import { DeviceLog, LogFile } from "../../host-harness/device/log-file.js";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
+import { type DeviceLog, LogFile } from "../../host-harness/device/log-file.js";
+import { boardEndpoints, type Endpoints, type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
+import { planTiers, type Tier } from "../../host-harness/device/tiers.js";
 import { freeServicePorts } from "../../host-harness/lib/ports.js";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
-import { planTiers, Tier } from "../../host-harness/device/tiers.js";
-import { ResourceSource } from "../../host-harness/oracle/health.js";
+import type { ResourceSource } from "../../host-harness/oracle/health.js";
 
 export const tiers: Tier[] = planTiers().tiers;
 
@@ -33,7 +33,7 @@ export interface DeviceUnderTest {
 /** Host-target config with fresh loopback ports; `extra` adds or overrides keys. */
 export async function hostConfig(extra: Record<string, string> = {}): Promise<Record<string, string>> {
 	return {
-		...await freeServicePorts(),
+		...(await freeServicePorts()),
 		...extra,
 	};
 }
@@ -61,8 +61,7 @@ export function useDevice(tier: Tier, extra: Record<string, string> = {}, option
 		}
 		if (tier.target === "board") {
 			dut.endpoints = boardEndpoints(tier.board!.host, tier.board!.config);
-			if (tier.logFile)
-				dut.process = new LogFile(tier.logFile);
+			if (tier.logFile) dut.process = new LogFile(tier.logFile);
 			return;
 		}
 		const running = await startDevice({ target: tier.target, config: await hostConfig(extra), control: tier.target === "node" });

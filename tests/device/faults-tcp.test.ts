@@ -5,12 +5,12 @@
 // 20 ms polling) and that the device holds no more sockets or timers than
 // before the case.
 import { describe, expect, it } from "vitest";
-import { hasLog, tiers, useDevice } from "./device-under-test.js";
-import { judgedCases, keepEchoing, servedWithin } from "./judge.js";
-import { knobs } from "./knobs.js";
 import { flood, halfClose, reset, silent, tryConnect, vanish } from "../../host-harness/faults/tcp.js";
 import { freshTcpClientServed } from "../../host-harness/oracle/health.js";
 import { echoOnce, randomPayload, readBytes, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { hasLog, tiers, useDevice } from "./device-under-test.js";
+import { judgedCases, keepEchoing, servedWithin } from "./judge.js";
+import { knobs } from "./knobs.js";
 
 const MiB = 1024 * 1024;
 
@@ -40,13 +40,17 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 	});
 
 	// The echo's tail is written after the peer's FIN: on lwIP only with the kit's patched tcp.c (docs/platform-lwip.md).
-	it.each(v.halfCloseSizes)("a peer that half-closes after %i bytes gets every byte back, then the server closes", async size => {
-		const { sent, received, closed } = await halfClose(tcp(), size, k.echoTimeoutMs * 2);
-		expect(received.length).toBe(sent.length);
-		expect(sha256(received)).toBe(sha256(sent));
-		expect(closed).toBe(true);
-		await judge.recovered();
-	}, 60_000);
+	it.each(v.halfCloseSizes)(
+		"a peer that half-closes after %i bytes gets every byte back, then the server closes",
+		async size => {
+			const { sent, received, closed } = await halfClose(tcp(), size, k.echoTimeoutMs * 2);
+			expect(received.length).toBe(sent.length);
+			expect(sha256(received)).toBe(sha256(sent));
+			expect(closed).toBe(true);
+			await judge.recovered();
+		},
+		60_000,
+	);
 
 	it(`${v.endsInARow} abrupt ends in a row (reset, vanish, half-close, mid-stream), then a fresh client is served`, async () => {
 		const endings = [
@@ -55,7 +59,11 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 			() => halfClose(tcp(), 700, 5000).then(() => undefined),
 			() => reset(tcp(), 0, 0),
 		];
-		for (let i = 0; i < v.endsInARow; i += 2)		// two at a time: both slots busy with faults
+		for (
+			let i = 0;
+			i < v.endsInARow;
+			i += 2 // two at a time: both slots busy with faults
+		)
 			await Promise.all([endings[i % 4](), endings[(i + 1) % 4]()]);
 		await judge.recovered();
 	}, 240_000);
@@ -67,8 +75,7 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 			() => halfClose(tcp(), 700, 5000).then(() => undefined),
 			() => echoOnce(tcp(), randomPayload(300), k.echoTimeoutMs).then(() => undefined),
 		];
-		for (let i = 0; i < 50; i++)
-			await endings[i % 4]();
+		for (let i = 0; i < 50; i++) await endings[i % 4]();
 		// 2 served, 1 waiting, 5 closed by the device; every one gone with its echo unread (the kernel resets).
 		await Promise.all(Array.from({ length: 8 }, () => vanish(tcp(), 20_000, 0)));
 		// Asked again (refused, reset, or no echo) for up to 2 s: then it must have been served.
@@ -87,13 +94,15 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 				expect((await back).toString()).toBe("live");
 			}
 			const dead = await tryConnect(tcp());
-			await new Promise(r => setTimeout(r, tier.pace === "sim" ? 200 : 50));		// accepted into the backlog
+			await new Promise(r => setTimeout(r, tier.pace === "sim" ? 200 : 50)); // accepted into the backlog
 			dead!.resetAndDestroy();
 			await new Promise(r => setTimeout(r, tier.pace === "sim" ? 200 : 50));
 			// A newcomer takes the dead one's place in the backlog instead of being refused…
 			const newcomer = await tryConnect(tcp());
 			let refused = false;
-			newcomer!.once("close", () => { refused = true; });
+			newcomer!.once("close", () => {
+				refused = true;
+			});
 			newcomer!.write("waited");
 			const echoed = readBytes(newcomer!, 6, within * 4);
 			await new Promise(r => setTimeout(r, tier.pace === "sim" ? 500 : 200));
@@ -102,10 +111,8 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 			live[0]!.destroy();
 			expect((await echoed).toString()).toBe("waited");
 			newcomer!.destroy();
-		}
-		finally {
-			for (const socket of live)
-				socket?.destroy();
+		} finally {
+			for (const socket of live) socket?.destroy();
 		}
 		await judge.recovered();
 	});
@@ -128,11 +135,9 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 			// None of the flood is served while both slots are busy: one waits (the backlog), the rest are closed.
 			expect(result.held).toBeLessThanOrEqual(1);
 			expect(result.turnedAway).toBeGreaterThanOrEqual(51);
-		}
-		finally {
+		} finally {
 			await echoing.stop();
-			for (const socket of served)
-				socket?.destroy();
+			for (const socket of served) socket?.destroy();
 		}
 		await judge.recovered();
 	}, 60_000);
@@ -144,8 +149,7 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 			const block = randomPayload(64 * 1024);
 			const write = () => {
 				while (!stuck!.destroyed && stuck!.write(block)) {}
-				if (!stuck!.destroyed)
-					stuck!.once("drain", write);
+				if (!stuck!.destroyed) stuck!.once("drain", write);
 				resolve();
 			};
 			write();
@@ -157,8 +161,7 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 				const payload = randomPayload(3000);
 				expect(sha256(await echoOnce(tcp(), payload, k.echoTimeoutMs))).toBe(sha256(payload));
 			}
-		}
-		finally {
+		} finally {
 			stuck!.destroy();
 		}
 		await judge.recovered();
@@ -169,8 +172,7 @@ describe.each(tiers)("TCP echo server under faults on $name", tier => {
 		expect(quiet).toBeDefined();
 		try {
 			await freshTcpClientServed(device.endpoints, { withinMs: within });
-		}
-		finally {
+		} finally {
 			quiet?.destroy();
 		}
 		await judge.recovered();
@@ -190,10 +192,18 @@ describe.each(tiers.filter(t => t.target !== "board"))("TCP echo server dead and
 
 		it("closes a silent connection at tcpIdleTimeout and frees its slot", async () => {
 			const quiet = [await silent(device.endpoints.tcp!), await silent(device.endpoints.tcp!)];
-			const closedAt = await Promise.all(quiet.map(socket => new Promise<boolean>(resolve => {
-				const timer = setTimeout(() => resolve(false), 10_000);
-				socket!.once("close", () => { clearTimeout(timer); resolve(true); });
-			})));
+			const closedAt = await Promise.all(
+				quiet.map(
+					socket =>
+						new Promise<boolean>(resolve => {
+							const timer = setTimeout(() => resolve(false), 10_000);
+							socket!.once("close", () => {
+								clearTimeout(timer);
+								resolve(true);
+							});
+						}),
+				),
+			);
 			expect(closedAt).toEqual([true, true]);
 			await device.process!.waitForLog(/tcp-server: Connection closed: .*idle for 800 ms/);
 			await judge.recovered();
@@ -215,7 +225,10 @@ describe.each(tiers.filter(t => t.target !== "board"))("TCP echo server dead and
 			await readBytes(busy!, 1, 5000);
 			const idleClosed = new Promise<boolean>(resolve => {
 				const timer = setTimeout(() => resolve(false), 5000);
-				idle!.once("close", () => { clearTimeout(timer); resolve(true); });
+				idle!.once("close", () => {
+					clearTimeout(timer);
+					resolve(true);
+				});
 			});
 			const payload = randomPayload(1000);
 			expect(sha256(await echoOnce(tcp, payload, 5000))).toBe(sha256(payload));

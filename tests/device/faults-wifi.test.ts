@@ -6,11 +6,11 @@
 // the clients pause and resume with a fresh session each time, and the
 // device holds no more sockets or timers afterwards than before.
 import { afterEach, describe, expect, it } from "vitest";
-import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
+import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
+import { deviceResources, freshClientsServed, resourcesSettled, wsEchoOnce } from "../../host-harness/oracle/health.js";
+import { echoOnce, randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { WsPeer } from "../../host-harness/peers/ws-peer.js";
-import { echoOnce, randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
-import { deviceResources, freshClientsServed, resourcesSettled, wsEchoOnce } from "../../host-harness/oracle/health.js";
 import { hostConfig, tiers } from "./device-under-test.js";
 
 const drops = 5;
@@ -29,10 +29,19 @@ describe.runIf(tiers.some(t => t.target === "node"))("WiFi drops during traffic 
 		tcpPeer = await TcpPeer.start(0, "127.0.0.1");
 		wsPeer = await WsPeer.start(0, "127.0.0.1");
 		const config = await hostConfig({
-			wifiRetryDelay: "100", wifiBackoffMax: "400", wifiConnectTimeout: "3000",
-			tcpClient: "true", tcpClientHost: "127.0.0.1", tcpClientPort: String(tcpPeer.port), tcpClientRetryDelay: "100",
-			wsClient: "true", wsClientUri: `ws://127.0.0.1:${wsPeer.port}/`, wsClientHelloCount: "100000", wsClientHelloInterval: "50",
-			wsClientRetryDelay: "100", wsClientRetryMaxDelay: "400",
+			wifiRetryDelay: "100",
+			wifiBackoffMax: "400",
+			wifiConnectTimeout: "3000",
+			tcpClient: "true",
+			tcpClientHost: "127.0.0.1",
+			tcpClientPort: String(tcpPeer.port),
+			tcpClientRetryDelay: "100",
+			wsClient: "true",
+			wsClientUri: `ws://127.0.0.1:${wsPeer.port}/`,
+			wsClientHelloCount: "100000",
+			wsClientHelloInterval: "50",
+			wsClientRetryDelay: "100",
+			wsClientRetryMaxDelay: "400",
 		});
 		device = await startDevice({ target: "node", config, wifiFaults: { step: 10 }, control: true });
 		const tcp = device.endpoints.tcp!;
@@ -43,8 +52,14 @@ describe.runIf(tiers.some(t => t.target === "node"))("WiFi drops during traffic 
 		for (let drop = 1; drop <= drops; drop++) {
 			// Traffic in flight through every server when the link goes.
 			const inFlight = [
-				echoOnce(tcp, randomPayload(2 << 20), 10_000).then(() => "completed", () => "cut"),
-				wsEchoOnce(device.endpoints.ws!, 10_000).then(() => "completed", () => "cut"),
+				echoOnce(tcp, randomPayload(2 << 20), 10_000).then(
+					() => "completed",
+					() => "cut",
+				),
+				wsEchoOnce(device.endpoints.ws!, 10_000).then(
+					() => "completed",
+					() => "cut",
+				),
 			];
 			await new Promise(r => setTimeout(r, 10));
 			await device.control!("wifi drop");

@@ -7,13 +7,13 @@
 // the device holds no more sockets or timers than before.
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { hasLog, tiers, useDevice } from "./device-under-test.js";
-import { judgedCases, keepEchoing, servedWithin } from "./judge.js";
-import { closedByServer, endMidFrame, floodUpgrades, mute, trickleHandshake, type Ending } from "../../host-harness/faults/ws.js";
-import { openWs, nextMessage, closed, wsEndpoint } from "../../host-harness/oracle/ws-echo.js";
 import { silent } from "../../host-harness/faults/tcp.js";
+import { closedByServer, type Ending, endMidFrame, floodUpgrades, mute, trickleHandshake } from "../../host-harness/faults/ws.js";
 import { freshWsClientServed, openServedWs, wsEchoOnce } from "../../host-harness/oracle/health.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { closed, nextMessage, openWs, wsEndpoint } from "../../host-harness/oracle/ws-echo.js";
+import { hasLog, tiers, useDevice } from "./device-under-test.js";
+import { judgedCases, keepEchoing, servedWithin } from "./judge.js";
 
 const volume = {
 	node: { endsInARow: 1000 },
@@ -49,19 +49,22 @@ describe.each(tiers)("WebSocket echo server under faults on $name", tier => {
 	it("8 clients at once (maxClients served, the rest 503), then all destroyed without a Close", async () => {
 		const opened = await Promise.all(Array.from({ length: 8 }, () => openWs(url()).catch(() => undefined)));
 		expect(opened.filter(Boolean)).toHaveLength(4);
-		for (const socket of opened)
-			socket?.terminate();
+		for (const socket of opened) socket?.terminate();
 		await judge.recovered();
 	});
 
 	it(`${v.endsInARow} abrupt ends in a row, then a fresh client is served`, async () => {
 		for (let i = 0; i < v.endsInARow; i += 4) {
-			await Promise.all([0, 1, 2, 3].map(j => endMidFrame(url(), {
-				sendBytes: [6, 300, 5000, 40_000][(i + j) % 4],
-				ending: endings[(i + j) % 3],
-				unread: (i + j) % 2 === 0,
-				afterMs: 0,
-			})));
+			await Promise.all(
+				[0, 1, 2, 3].map(j =>
+					endMidFrame(url(), {
+						sendBytes: [6, 300, 5000, 40_000][(i + j) % 4],
+						ending: endings[(i + j) % 3],
+						unread: (i + j) % 2 === 0,
+						afterMs: 0,
+					}),
+				),
+			);
 		}
 		await judge.recovered();
 	}, 300_000);
@@ -83,14 +86,12 @@ describe.each(tiers)("WebSocket echo server under faults on $name", tier => {
 			expect(failures).toBe(0);
 			expect(during).toBeGreaterThan(0);
 			expect(result.other).toEqual([]);
-			expect(result.served).toBeLessThanOrEqual(2);		// 4 slots, 2 taken by the echoing clients
+			expect(result.served).toBeLessThanOrEqual(2); // 4 slots, 2 taken by the echoing clients
 			expect(result.served + result.busy + result.dropped).toBe(54);
 			expect(result.busy).toBeGreaterThan(0);
-		}
-		finally {
+		} finally {
 			await echoing.stop();
-			for (const socket of served)
-				socket.terminate();
+			for (const socket of served) socket.terminate();
 		}
 		await judge.recovered();
 	}, 60_000);
@@ -100,13 +101,10 @@ describe.each(tiers)("WebSocket echo server under faults on $name", tier => {
 		const raw = (stuck as unknown as { _socket: import("node:net").Socket })._socket;
 		raw.pause();
 		const block = randomPayload(64 * 1024);
-		for (let i = 0; i < 16; i++)
-			stuck.send(block);
+		for (let i = 0; i < 16; i++) stuck.send(block);
 		try {
-			for (let i = 0; i < 5; i++)
-				await wsEchoOnce(url(), tier.pace === "sim" ? 10_000 : 5000);
-		}
-		finally {
+			for (let i = 0; i < 5; i++) await wsEchoOnce(url(), tier.pace === "sim" ? 10_000 : 5000);
+		} finally {
 			stuck.terminate();
 		}
 		await judge.recovered();
@@ -117,8 +115,7 @@ describe.each(tiers)("WebSocket echo server under faults on $name", tier => {
 		expect(quiet).toBeDefined();
 		try {
 			await freshWsClientServed(device.endpoints, { withinMs: servedWithin[tier.pace] });
-		}
-		finally {
+		} finally {
 			quiet?.destroy();
 		}
 		await judge.recovered();
@@ -139,7 +136,7 @@ describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server sl
 	const judge = judgedCases(device, tier.pace);
 
 	it("a handshake trickled a byte at a time slower than wsHandshakeTimeout is dropped, while others are served", async () => {
-		const trickled = trickleHandshake(url(), 40, 10_000);		// ~130 bytes × 40 ms: beyond the timeout
+		const trickled = trickleHandshake(url(), 40, 10_000); // ~130 bytes × 40 ms: beyond the timeout
 		await wsEchoOnce(url(), 5000);
 		expect(await trickled).toBe(0);
 		await device.process!.waitForLog(/ws-server: .*handshake timeout/);
@@ -157,10 +154,8 @@ describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server sl
 			// All four slots are held by mute clients; the heartbeat must free them.
 			const freed = await Promise.all(muted.map(connection => closedByServer(connection, heartbeat * 3 + 4000)));
 			expect(freed).toEqual([true, true, true, true]);
-		}
-		finally {
-			for (const connection of muted)
-				connection.destroy();
+		} finally {
+			for (const connection of muted) connection.destroy();
 		}
 		await device.process!.waitForLog(/ws-server: No pong from .* since the last ping/);
 		await judge.recovered();
@@ -173,8 +168,7 @@ describe.each(tiers.filter(t => t.target !== "board"))("WebSocket echo server sl
 			expect(socket.readyState).toBe(WebSocket.OPEN);
 			socket.send("still here");
 			expect((await nextMessage(socket)).data.toString()).toBe("still here");
-		}
-		finally {
+		} finally {
 			socket.close();
 			await closed(socket).catch(() => undefined);
 		}

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
 import { createLink, type LanLink } from "../../host-harness/lib/netns.js";
 
 export interface Fleet {
@@ -21,20 +21,16 @@ export interface Fleet {
 export function useFleet(nodeConfigs: Record<string, string>[], withSim: boolean, dirPrefix: string): Fleet {
 	const fleet = { devices: [] as LanDevice[] } as Fleet;
 	beforeAll(async () => {
-		for (const config of nodeConfigs)
-			fleet.devices.push(await startLanDevice("node", config));
-		if (withSim)
-			fleet.devices.push(await startLanDevice("sim"));
+		for (const config of nodeConfigs) fleet.devices.push(await startLanDevice("node", config));
+		if (withSim) fleet.devices.push(await startLanDevice("sim"));
 		fleet.silent = createLink();
 		fleet.silent.down();
 		fleet.dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
 	}, 240_000);
 	afterAll(async () => {
-		for (const device of fleet.devices)
-			await device.stop();
+		for (const device of fleet.devices) await device.stop();
 		fleet.silent?.remove();
-		if (fleet.dir)
-			fs.rmSync(fleet.dir, { recursive: true, force: true });
+		if (fleet.dir) fs.rmSync(fleet.dir, { recursive: true, force: true });
 	});
 	return fleet;
 }

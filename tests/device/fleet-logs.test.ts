@@ -10,27 +10,40 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
 import { createLink, whyNoNamespaces } from "../../host-harness/lib/netns.js";
-import { useFleet } from "./fleet-fixture.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
+import { useFleet } from "./fleet-fixture.js";
 
 const why = whyNoNamespaces();
-if (why)
-	console.log(`fleet logs suite skipped: ${why}`);
+if (why) console.log(`fleet logs suite skipped: ${why}`);
 const hasNode = tiers.some(t => t.target === "node");
 const hasSim = tiers.some(t => t.target === "sim");
 
 /** host-harness logs, running: its output so far, a wait for a pattern in it, Ctrl-C. */
 function logs(args: string[]) {
-	const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "logs", ...args], { cwd: projectRoot, env: { ...process.env, TARGETS: undefined } });
+	const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "logs", ...args], {
+		cwd: projectRoot,
+		env: { ...process.env, TARGETS: undefined },
+	});
 	const output = { stdout: "", stderr: "" };
 	const waiters: (() => void)[] = [];
 	const changed = () => waiters.splice(0).forEach(w => w());
-	child.stdout.on("data", (d: Buffer) => { output.stdout += d; changed(); });
-	child.stderr.on("data", (d: Buffer) => { output.stderr += d; changed(); });
-	const exited = new Promise<number | null>(resolve => child.once("exit", code => { changed(); resolve(code); }));
+	child.stdout.on("data", (d: Buffer) => {
+		output.stdout += d;
+		changed();
+	});
+	child.stderr.on("data", (d: Buffer) => {
+		output.stderr += d;
+		changed();
+	});
+	const exited = new Promise<number | null>(resolve =>
+		child.once("exit", code => {
+			changed();
+			resolve(code);
+		}),
+	);
 	return {
 		output,
 		/** Until `pattern` is in stdout ("out") or stderr ("err"); fails with the output at the deadline. */
@@ -38,14 +51,19 @@ function logs(args: string[]) {
 			const deadline = Date.now() + timeoutMs;
 			while (!pattern.test(stream === "out" ? output.stdout : output.stderr)) {
 				if (Date.now() > deadline || child.exitCode !== null)
-					throw new Error(`no ${pattern} on ${stream === "out" ? "stdout" : "stderr"}\n--- stdout\n${output.stdout.slice(-3000)}\n--- stderr\n${output.stderr.slice(-2000)}`);
+					throw new Error(
+						`no ${pattern} on ${stream === "out" ? "stdout" : "stderr"}\n--- stdout\n${output.stdout.slice(-3000)}\n--- stderr\n${output.stderr.slice(-2000)}`,
+					);
 				await new Promise<void>(resolve => {
 					waiters.push(resolve);
 					setTimeout(resolve, 500);
 				});
 			}
 		},
-		interrupt: () => { child.kill("SIGINT"); return exited; },
+		interrupt: () => {
+			child.kill("SIGINT");
+			return exited;
+		},
 		exited,
 	};
 }
@@ -60,7 +78,7 @@ function touch(device: LanDevice, text: string): Promise<void> {
 	});
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 	const fleet = useFleet([{}, {}], hasSim, "xsnk-fleet-logs-");
@@ -70,16 +88,24 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 		const names = [...devices.map(d => d.link.deviceAddress), fleet.silent.deviceAddress];
 		const width = Math.max(...names.map(n => n.length));
 		const run = logs(["--device", names.join(","), "--no-color"]);
-		await run.waitFor("err", new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable: ${escape(fleet.silent.deviceAddress)}:80: `, "m"));
+		await run.waitFor(
+			"err",
+			new RegExp(`^logs: ${escapeRegExp(fleet.silent.deviceAddress)}: unreachable: ${escapeRegExp(fleet.silent.deviceAddress)}:80: `, "m"),
+		);
 		for (const device of devices)
-			await run.waitFor("err", new RegExp(`^logs: ${escape(device.link.deviceAddress)}: following ws://${escape(device.link.deviceAddress)}/log$`, "m"));
-		for (const [i, device] of devices.entries())
-			await touch(device, `hello from ${i}`);
+			await run.waitFor(
+				"err",
+				new RegExp(`^logs: ${escapeRegExp(device.link.deviceAddress)}: following ws://${escapeRegExp(device.link.deviceAddress)}/log$`, "m"),
+			);
+		for (const [i, device] of devices.entries()) await touch(device, `hello from ${i}`);
 		for (const device of devices) {
 			// The device's own line, as it logged it, after its name padded to the widest name.
-			const prefix = `^${escape(device.link.deviceAddress.padEnd(width))}  \\d\\d:\\d\\d:\\d\\d\\.\\d{3} `;
-			await run.waitFor("out", new RegExp(`${prefix}I \\(\\d+\\) ws-server: Log: ${escape(device.link.hostAddress)}:\\d+ follows the log, 1 following$`, "m"));
-			await run.waitFor("out", new RegExp(`${prefix}I \\(\\d+\\) tcp-server: Socket accepted ip address: ${escape(device.link.hostAddress)}:\\d+$`, "m"));
+			const prefix = `^${escapeRegExp(device.link.deviceAddress.padEnd(width))}  \\d\\d:\\d\\d:\\d\\d\\.\\d{3} `;
+			await run.waitFor(
+				"out",
+				new RegExp(`${prefix}I \\(\\d+\\) ws-server: Log: ${escapeRegExp(device.link.hostAddress)}:\\d+ follows the log, 1 following$`, "m"),
+			);
+			await run.waitFor("out", new RegExp(`${prefix}I \\(\\d+\\) tcp-server: Socket accepted ip address: ${escapeRegExp(device.link.hostAddress)}:\\d+$`, "m"));
 		}
 		expect(run.output.stdout).not.toContain(fleet.silent.deviceAddress);
 		expect(run.output.stderr.match(/unreachable/g)).toHaveLength(1);
@@ -91,15 +117,21 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 		const file = path.join(fleet.dir, "jig.txt");
 		fs.writeFileSync(file, `# the jig's boards\n${a.link.deviceAddress} wsPort=80\n${b.link.deviceAddress}\n${fleet.silent.deviceAddress}\n`);
 		const run = logs(["--devices", file, "--tag", "tcp-server", "--json"]);
-		await run.waitFor("err", new RegExp(`^logs: ${escape(b.link.deviceAddress)}: following`, "m"));
-		await run.waitFor("err", new RegExp(`^logs: ${escape(a.link.deviceAddress)}: following`, "m"));
+		await run.waitFor("err", new RegExp(`^logs: ${escapeRegExp(b.link.deviceAddress)}: following`, "m"));
+		await run.waitFor("err", new RegExp(`^logs: ${escapeRegExp(a.link.deviceAddress)}: following`, "m"));
 		await touch(a, "to a");
 		await touch(b, "to b");
 		for (const device of [a, b])
-			await run.waitFor("out", new RegExp(`"type":"log","device":"${escape(device.link.deviceAddress)}","text":"I \\(\\d+\\) tcp-server: Connection closed`));
-		await run.waitFor("err", new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable`, "m"));
+			await run.waitFor(
+				"out",
+				new RegExp(`"type":"log","device":"${escapeRegExp(device.link.deviceAddress)}","text":"I \\(\\d+\\) tcp-server: Connection closed`),
+			);
+		await run.waitFor("err", new RegExp(`^logs: ${escapeRegExp(fleet.silent.deviceAddress)}: unreachable`, "m"));
 		expect(await run.interrupt()).toBe(130);
-		const objects = run.output.stdout.trim().split("\n").map(line => JSON.parse(line) as { type: string; device: string; text?: string });
+		const objects = run.output.stdout
+			.trim()
+			.split("\n")
+			.map(line => JSON.parse(line) as { type: string; device: string; text?: string });
 		const lines = objects.filter(o => o.type === "log");
 		expect(new Set(lines.map(l => l.device))).toEqual(new Set([a.link.deviceAddress, b.link.deviceAddress]));
 		// --tag tcp-server: the route's own "follows the log" line (ws-server) is left out on both.
@@ -115,14 +147,13 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 			const run = logs(["--device", address]);
 			await run.waitFor("out", /ws-server: Log: \S+ follows the log, 1 following$/m);
 			await device.stop();
-			await run.waitFor("err", new RegExp(`^logs: ${escape(address)}: its log closed \\(\\d+\\); asking again every 2 s$`, "m"));
+			await run.waitFor("err", new RegExp(`^logs: ${escapeRegExp(address)}: its log closed \\(\\d+\\); asking again every 2 s$`, "m"));
 			device = await startLanDevice("node", {}, { link, keepLink: true });
-			await run.waitFor("err", new RegExp(`^logs: ${escape(address)}: following its log again$`, "m"));
+			await run.waitFor("err", new RegExp(`^logs: ${escapeRegExp(address)}: following its log again$`, "m"));
 			await touch(device, "again");
 			await run.waitFor("out", /tcp-server: Socket accepted ip address: /);
 			expect(await run.interrupt()).toBe(130);
-		}
-		finally {
+		} finally {
 			await device.stop();
 			link.remove();
 		}
@@ -137,13 +168,16 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 			await run.waitFor("out", /ws-server: Log: \S+ follows the log, 1 following$/m);
 			link.down();
 			// Pinged every 5 s, quiet after 3 unanswered: well within this wait.
-			await run.waitFor("err", new RegExp(`^logs: ${escape(address)}: its log went quiet \\(no answer to a ping for \\d+ s\\); asking again every 2 s$`, "m"), 40_000);
+			await run.waitFor(
+				"err",
+				new RegExp(`^logs: ${escapeRegExp(address)}: its log went quiet \\(no answer to a ping for \\d+ s\\); asking again every 2 s$`, "m"),
+				40_000,
+			);
 			link.up();
-			await run.waitFor("err", new RegExp(`^logs: ${escape(address)}: following its log again$`, "m"), 40_000);
+			await run.waitFor("err", new RegExp(`^logs: ${escapeRegExp(address)}: following its log again$`, "m"), 40_000);
 			expect(run.output.stderr.match(/went quiet/g)).toHaveLength(1);
 			expect(await run.interrupt()).toBe(130);
-		}
-		finally {
+		} finally {
 			await device.stop();
 			link.remove();
 		}
@@ -152,6 +186,8 @@ describe.runIf(!why && hasNode)("host-harness logs on a fleet", () => {
 	it("says in one line when no device can be followed, and exits 1", async () => {
 		const run = logs(["--device", fleet.silent.deviceAddress]);
 		expect(await run.exited).toBe(1);
-		expect(run.output.stderr).toMatch(new RegExp(`^logs: ${escape(fleet.silent.deviceAddress)}: unreachable: .*\nlogs: the device could not be followed\n$`));
+		expect(run.output.stderr).toMatch(
+			new RegExp(`^logs: ${escapeRegExp(fleet.silent.deviceAddress)}: unreachable: .*\nlogs: the device could not be followed\n$`),
+		);
 	}, 60_000);
 });

@@ -9,22 +9,27 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { projectRoot } from "../../host-harness/lib/project.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
-import { useFleet } from "./fleet-fixture.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
+import { useFleet } from "./fleet-fixture.js";
 
 const why = whyNoNamespaces();
-if (why)
-	console.log(`fleet suite skipped: ${why}`);
+if (why) console.log(`fleet suite skipped: ${why}`);
 const hasNode = tiers.some(t => t.target === "node");
 const hasSim = tiers.some(t => t.target === "sim");
 
 function cli(args: string[], onOutput?: (stderr: string, kill: () => void) => void) {
 	return new Promise<{ status: number | null; stdout: string; stderr: string }>(resolve => {
-		const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], { cwd: projectRoot, env: { ...process.env, TARGETS: undefined } });
-		let stdout = "", stderr = "";
-		child.stdout.on("data", (d: Buffer) => { stdout += d; });
+		const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], {
+			cwd: projectRoot,
+			env: { ...process.env, TARGETS: undefined },
+		});
+		let stdout = "",
+			stderr = "";
+		child.stdout.on("data", (d: Buffer) => {
+			stdout += d;
+		});
 		child.stderr.on("data", (d: Buffer) => {
 			stderr += d;
 			onOutput?.(stderr, () => child.kill("SIGINT"));
@@ -34,7 +39,7 @@ function cli(args: string[], onOutput?: (stderr: string, kill: () => void) => vo
 }
 
 describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
-	const fleet = useFleet([{}, { tcpServer: "false" }], hasSim, "xsnk-fleet-");		// the second broken on purpose: its TCP echo server off
+	const fleet = useFleet([{}, { tcpServer: "false" }], hasSim, "xsnk-fleet-"); // the second broken on purpose: its TCP echo server off
 	const devices = fleet.devices;
 
 	it("judges every device at once: one table, the broken device named by its failures, the silent one unreachable, exit 1", async () => {
@@ -42,7 +47,13 @@ describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
 		const list = [...devices.map(d => d.link.deviceAddress), fleet.silent.deviceAddress];
 		// The simulator stands in for a board: judged at its pace (pace=sim), as the lan-sim tier is.
 		const file = path.join(fleet.dir, "jig.txt");
-		fs.writeFileSync(file, devices.map(d => `${d.link.deviceAddress}${d.target === "sim" ? " pace=sim" : ""}`).concat(fleet.silent.deviceAddress).join("\n"));
+		fs.writeFileSync(
+			file,
+			devices
+				.map(d => `${d.link.deviceAddress}${d.target === "sim" ? " pace=sim" : ""}`)
+				.concat(fleet.silent.deviceAddress)
+				.join("\n"),
+		);
 		const out = await cli(["check", "--devices", file, "--only", "tcp,udp", "--parallel", "4"]);
 		expect(out.status, out.stderr.slice(-3000)).toBe(1);
 		const row = (address: string) => out.stdout.split("\n").find(line => line.startsWith(address + " "));
@@ -50,8 +61,7 @@ describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
 		// Named by address, each row also says what the device reports about itself (its /routes.json): its name and MAC.
 		const mac = ["02", "00", ...good.link.deviceAddress.split(".").map(n => Number(n).toString(16).toUpperCase().padStart(2, "0"))].join(":");
 		expect(row(good.link.deviceAddress)).toContain(`xs-netkit, mac ${mac}`);
-		if (hasSim)
-			expect(row(devices[2].link.deviceAddress)).toMatch(/ PASSED +\d+ passed, 0 failed/);
+		if (hasSim) expect(row(devices[2].link.deviceAddress)).toMatch(/ PASSED +\d+ passed, 0 failed/);
 		expect(row(broken.link.deviceAddress)).toMatch(/ FAILED +\d+ passed, [1-9]\d* failed/);
 		expect(out.stdout).toMatch(new RegExp(`^  ${broken.link.deviceAddress.replace(/\./g, "\\.")}: TCP echo server`, "m"));
 		expect(row(fleet.silent.deviceAddress)).toMatch(/ UNREACHABLE +does not answer/);
@@ -65,7 +75,13 @@ describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
 		const out = await cli(["check", "--devices", file, "--only", "udp", "--json", "--report", path.join(fleet.dir, "fleet.html")]);
 		expect(out.status).toBe(1);
 		const report = JSON.parse(out.stdout);
-		expect(report.devices.map((d: { device: string; state: string }) => [d.device, d.state]), out.stdout).toEqual([[good.link.deviceAddress, "passed"], [fleet.silent.deviceAddress, "unreachable"]]);
+		expect(
+			report.devices.map((d: { device: string; state: string }) => [d.device, d.state]),
+			out.stdout,
+		).toEqual([
+			[good.link.deviceAddress, "passed"],
+			[fleet.silent.deviceAddress, "unreachable"],
+		]);
 		expect(fs.readFileSync(path.join(fleet.dir, "fleet.html"), "utf8")).toContain(`<td>${good.link.deviceAddress}</td>`);
 	}, 300_000);
 
@@ -83,7 +99,6 @@ describe.runIf(!why && hasNode)("host-harness check on a fleet", () => {
 		// The run under way keeps its counts so far; one not begun says so.
 		const interruptedRows = out.stdout.split("\n").filter(line => / INTERRUPTED /.test(line));
 		expect(interruptedRows.length).toBeGreaterThan(0);
-		for (const row of interruptedRows)
-			expect(row).toMatch(/INTERRUPTED +(\d+ passed, \d+ failed so far|not started)/);
+		for (const row of interruptedRows) expect(row).toMatch(/INTERRUPTED +(\d+ passed, \d+ failed so far|not started)/);
 	}, 300_000);
 });

@@ -6,23 +6,24 @@
 // After them: stop the lan devices and remove their namespaces.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { planTiers, type LanTier } from "../../host-harness/device/tiers.js";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
-import { deviceAddress, isMdnsName } from "../../host-harness/lib/mdns.js";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
 import { whyNoLwip } from "../../host-harness/device/lwip.js";
+import { type LanTier, planTiers } from "../../host-harness/device/tiers.js";
+import { deviceAddress, isMdnsName } from "../../host-harness/lib/mdns.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 
 /** Whether TARGETS (when set) asks for this lan tier. */
 function wanted(name: string): boolean {
-	const only = process.env.TARGETS?.split(",").map(t => t.trim()).filter(Boolean);
+	const only = process.env.TARGETS?.split(",")
+		.map(t => t.trim())
+		.filter(Boolean);
 	return !only || only.includes(name) || only.includes("lan");
 }
 
 export default async function setup(): Promise<() => Promise<void>> {
 	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
-	if (!fs.existsSync(boot))
-		throw new Error(`${boot} is missing: npm test builds it first ("npm run build")`);
+	if (!fs.existsSync(boot)) throw new Error(`${boot} is missing: npm test builds it first ("npm run build")`);
 	// DEVICE=xs-netkit.local: the board by its mDNS name, resolved once here for every suite.
 	if (process.env.DEVICE && isMdnsName(process.env.DEVICE)) {
 		const name = process.env.DEVICE;
@@ -33,35 +34,32 @@ export default async function setup(): Promise<() => Promise<void>> {
 	const hostTiers = planTiers({ ...process.env, TARGETS: undefined }).tiers.map(t => t.name);
 	const candidates = (["node", "sim"] as const).filter(target => hostTiers.includes(target) && wanted(`lan-${target}`));
 	const why = candidates.length ? whyNoNamespaces() : undefined;
-	if (why)
-		process.env.LAN_SKIPPED = `lan tiers skipped: ${why}`;
+	if (why) process.env.LAN_SKIPPED = `lan tiers skipped: ${why}`;
 	else {
 		for (const target of candidates) {
 			try {
 				lanDevices.push(await startLanDevice(target));
-			}
-			catch (e) {
+			} catch (e) {
 				process.env.LAN_SKIPPED = `lan-${target} tier skipped: its device did not start: ${(e as Error).message.split("\n")[0]}`;
 			}
 		}
 	}
 	const skipped: string[] = process.env.LAN_SKIPPED ? [process.env.LAN_SKIPPED] : [];
-	const only = process.env.TARGETS?.split(",").map(t => t.trim()).filter(Boolean);
+	const only = process.env.TARGETS?.split(",")
+		.map(t => t.trim())
+		.filter(Boolean);
 	if (!only || only.includes("lwip")) {
 		const whyNot = whyNoLwip();
-		if (whyNot)
-			skipped.push(`lwip tier skipped: ${whyNot}`);
+		if (whyNot) skipped.push(`lwip tier skipped: ${whyNot}`);
 		else {
 			try {
 				lanDevices.push(await startLanDevice("lwip"));
-			}
-			catch (e) {
+			} catch (e) {
 				skipped.push(`lwip tier skipped: its device did not start: ${(e as Error).message.split("\n")[0]}`);
 			}
 		}
 	}
-	if (skipped.length)
-		process.env.LAN_SKIPPED = skipped.join("\n");
+	if (skipped.length) process.env.LAN_SKIPPED = skipped.join("\n");
 	const lanTiers: LanTier[] = lanDevices.map(device => ({
 		name: device.target === "lwip" ? "lwip" : `lan-${device.target}`,
 		pace: device.target === "lwip" ? "sim" : device.target,
@@ -72,11 +70,11 @@ export default async function setup(): Promise<() => Promise<void>> {
 	}));
 	process.env.LAN_TIERS = JSON.stringify(lanTiers);
 	const plan = planTiers();
-	for (const line of plan.skipped)
-		console.log(line);
-	console.log(`device tiers running: ${plan.tiers.map(t => t.name).join(", ")}${lanTiers.length ? ` (${lanTiers.map(t => `${t.name} at ${t.host}`).join(", ")})` : ""}`);
+	for (const line of plan.skipped) console.log(line);
+	console.log(
+		`device tiers running: ${plan.tiers.map(t => t.name).join(", ")}${lanTiers.length ? ` (${lanTiers.map(t => `${t.name} at ${t.host}`).join(", ")})` : ""}`,
+	);
 	return async () => {
-		for (const device of lanDevices)
-			await device.stop();
+		for (const device of lanDevices) await device.stop();
 	};
 }

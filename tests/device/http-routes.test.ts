@@ -12,18 +12,17 @@ import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
-import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
+import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { hostConfig, tiers, useDevice } from "./device-under-test.js";
 import { knobs } from "./knobs.js";
 
 const page = fs.readFileSync(path.join(projectRoot, "app/page/index.html"));
 const chromium = findChromium();
-if (!chromium)
-	console.log("device page browser cases skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
+if (!chromium) console.log("device page browser cases skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
 
 interface Reply {
 	status: number;
@@ -51,14 +50,21 @@ function request(host: string, port: number, text: string, readDelayMs = 0): Pro
 			const all = Buffer.concat(chunks);
 			const split = all.indexOf("\r\n\r\n");
 			const head = all.subarray(0, split).toString("latin1");
-			const headers = new Map(head.split("\r\n").slice(1).map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]));
+			const headers = new Map(
+				head
+					.split("\r\n")
+					.slice(1)
+					.map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]),
+			);
 			resolve({ status: Number(head.slice(9, 12)), head, headers, body: all.subarray(split + 4) });
 		});
 	});
 }
 
 const get = (target: string, headers: Record<string, string> = {}, method = "GET") =>
-	`${method} ${target} HTTP/1.1\r\nHost: device\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`;
+	`${method} ${target} HTTP/1.1\r\nHost: device\r\n${Object.entries(headers)
+		.map(([k, v]) => `${k}: ${v}\r\n`)
+		.join("")}\r\n`;
 
 describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 	const dut = useDevice(tier, { wsBroadcastPath: "/bc" });
@@ -104,10 +110,8 @@ describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 			expect(said.broadcast).toBe("/bc");
 			expect(said.log).toBe("/log");
 			// What it says about itself: a MAC where the platform gives one (the Node host's is made up; the simulator has none).
-			if (tier.target === "node")
-				expect(said.mac).toMatch(/^02:00(:[0-9A-F]{2}){4}$/);
-			else
-				expect(said.mac).toBeUndefined();
+			if (tier.target === "node") expect(said.mac).toMatch(/^02:00(:[0-9A-F]{2}){4}$/);
+			else expect(said.mac).toBeUndefined();
 		}
 		expect((await request(host, port, get("/nothing-here"))).status).toBe(404);
 		const post = await request(host, port, get("/", {}, "POST"));
@@ -124,19 +128,24 @@ describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 
 	it("survives clients that reset mid-body, and serves the page and the echo afterwards", async () => {
 		const { host, port } = where();
-		await Promise.all(Array.from({ length: 6 }, () => new Promise<void>(resolve => {
-			const socket = net.connect({ host, port }, () => socket.write(get("/")));
-			socket.once("data", () => socket.resetAndDestroy());
-			socket.on("error", () => resolve());
-			socket.on("close", () => resolve());
-		})));
+		await Promise.all(
+			Array.from(
+				{ length: 6 },
+				() =>
+					new Promise<void>(resolve => {
+						const socket = net.connect({ host, port }, () => socket.write(get("/")));
+						socket.once("data", () => socket.resetAndDestroy());
+						socket.on("error", () => resolve());
+						socket.on("close", () => resolve());
+					}),
+			),
+		);
 		// The sockets the resets held are freed as the device notices them (the simulator polls every 20 ms):
 		// a fresh client may be turned away meanwhile (beyond capacity, closed), and is served within a few tries.
 		let reply: Reply | undefined;
 		for (let attempt = 0; attempt < 20 && !reply; attempt++) {
 			reply = await request(host, port, get("/")).catch(() => undefined);
-			if (!reply)
-				await new Promise(r => setTimeout(r, 250));
+			if (!reply) await new Promise(r => setTimeout(r, 250));
 		}
 		expect(reply?.body.equals(page)).toBe(true);
 		const ws = new WebSocket(dut.endpoints.ws!);
@@ -154,8 +163,7 @@ describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 describe.runIf(!!chromium)("the device's page in headless Chromium", () => {
 	const running: (RunningDevice | LanDevice)[] = [];
 	afterAll(async () => {
-		for (const device of running)
-			await device.stop();
+		for (const device of running) await device.stop();
 	});
 
 	/** Open the page, wait for its WebSocket, send on the broadcast route from another client, find the message in the page. */
@@ -164,37 +172,45 @@ describe.runIf(!!chromium)("the device's page in headless Chromium", () => {
 		try {
 			const until = Date.now() + 30_000;
 			while (!/^connected to \/bc$/.test(await browser.evaluate<string>(`document.getElementById("status")?.textContent ?? ""`))) {
-				if (Date.now() > until)
-					throw new Error(`the page never connected: ${await browser.evaluate<string>("document.body.innerText")}`);
+				if (Date.now() > until) throw new Error(`the page never connected: ${await browser.evaluate<string>("document.body.innerText")}`);
 				await new Promise(r => setTimeout(r, 200));
 			}
 			const sender = new WebSocket(wsUrl);
-			await new Promise((resolve, reject) => { sender.once("open", resolve); sender.once("error", reject); });
+			await new Promise((resolve, reject) => {
+				sender.once("open", resolve);
+				sender.once("error", reject);
+			});
 			const text = `from the test ${Date.now()}`;
 			sender.send(text);
 			const seen = Date.now() + 20_000;
 			while (!(await browser.evaluate<string[]>(`[...document.querySelectorAll("#messages li")].map(li => li.textContent)`)).includes(text)) {
-				if (Date.now() > seen)
-					throw new Error("the broadcast message never appeared in the page");
+				if (Date.now() > seen) throw new Error("the broadcast message never appeared in the page");
 				await new Promise(r => setTimeout(r, 200));
 			}
 			sender.close();
-		}
-		finally {
+		} finally {
 			await browser.close();
 		}
 	}
 
-	it.runIf(tiers.some(t => t.target === "sim"))("on the simulator: the page connects to the broadcast route and shows what another client sends there", async () => {
-		const device = await startDevice({ target: "sim", config: await hostConfig({ wsBroadcastPath: "/bc" }) });
-		running.push(device);
-		const url = new URL(device.endpoints.ws!);
-		await judge(`http://${url.host}/`, `ws://${url.host}/bc`);
-	}, 180_000);
+	it.runIf(tiers.some(t => t.target === "sim"))(
+		"on the simulator: the page connects to the broadcast route and shows what another client sends there",
+		async () => {
+			const device = await startDevice({ target: "sim", config: await hostConfig({ wsBroadcastPath: "/bc" }) });
+			running.push(device);
+			const url = new URL(device.endpoints.ws!);
+			await judge(`http://${url.host}/`, `ws://${url.host}/bc`);
+		},
+		180_000,
+	);
 
-	it.runIf(!whyNoNamespaces() && tiers.some(t => t.target === "node"))("on a LAN stand-in (node device in a namespace), the same", async () => {
-		const device = await startLanDevice("node", { wsBroadcastPath: "/bc" });
-		running.push(device);
-		await judge(`http://${device.link.deviceAddress}/`, `ws://${device.link.deviceAddress}/bc`);
-	}, 180_000);
+	it.runIf(!whyNoNamespaces() && tiers.some(t => t.target === "node"))(
+		"on a LAN stand-in (node device in a namespace), the same",
+		async () => {
+			const device = await startLanDevice("node", { wsBroadcastPath: "/bc" });
+			running.push(device);
+			await judge(`http://${device.link.deviceAddress}/`, `ws://${device.link.deviceAddress}/bc`);
+		},
+		180_000,
+	);
 });

@@ -7,16 +7,15 @@
  */
 
 import { beforeEach, expect } from "vitest";
+import { deviceResources, freshClientsServed, type Resources, resourcesSettled } from "../../host-harness/oracle/health.js";
 import type { DeviceUnderTest } from "./device-under-test.js";
-import { deviceResources, freshClientsServed, resourcesSettled, type Resources } from "../../host-harness/oracle/health.js";
 
 /** Dead-peer deadline: a fresh client is served within this after a fault (ms). */
 export const servedWithin = { node: 1000, sim: 2000, board: 5000 } as const;
 
 /** The device's log has no exception or abort, and the device still runs. */
 export function expectDeviceWhole(device: DeviceUnderTest): void {
-	if (!device.process)
-		return;
+	if (!device.process) return;
 	expect(device.process.log.filter(l => /exception|aborted/i.test(l.raw)).map(l => l.raw)).toEqual([]);
 	expect(device.process.exited).toBe(false);
 }
@@ -37,7 +36,6 @@ export function judgedCases(device: DeviceUnderTest, target: keyof typeof served
 	};
 }
 
-
 /** Clients that keep echoing until stopped (the served clients of a flood): how many echoes matched, and how many failed. */
 export function keepEchoing<T>(clients: T[], echoOne: (client: T) => Promise<boolean>) {
 	const tally = { echoes: 0, failures: 0 };
@@ -45,12 +43,9 @@ export function keepEchoing<T>(clients: T[], echoOne: (client: T) => Promise<boo
 	const loops = clients.map(async client => {
 		while (running) {
 			try {
-				if (await echoOne(client))
-					tally.echoes++;
-				else
-					tally.failures++;
-			}
-			catch {
+				if (await echoOne(client)) tally.echoes++;
+				else tally.failures++;
+			} catch {
 				tally.failures++;
 				return;
 			}

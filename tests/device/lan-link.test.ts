@@ -7,15 +7,16 @@
 //   timeout, WebSocket heartbeat) and new clients are served;
 // - the device's own TCP and WebSocket clients recover after a drop.
 // Where namespaces cannot be made here, one line says why.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomBytes } from "node:crypto";
+
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
 import { LogFile } from "../../host-harness/device/log-file.js";
-import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { tryConnect } from "../../host-harness/faults/tcp.js";
+import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { freshClientsServed } from "../../host-harness/oracle/health.js";
 import { readBytes, sha256, streamThroughEcho } from "../../host-harness/oracle/tcp-echo.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
@@ -25,8 +26,7 @@ import { tiers } from "./device-under-test.js";
 import { servedWithin } from "./judge.js";
 
 const why = whyNoNamespaces();
-if (why)
-	console.log(`lan link-fault suite skipped: ${why}`);
+if (why) console.log(`lan link-fault suite skipped: ${why}`);
 const hostTiers = why ? [] : tiers.filter(t => t.target === "node" || t.target === "sim" || t.name === "lwip");
 
 function sleep(ms: number): Promise<void> {
@@ -34,7 +34,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => {
-	const target = tier.name === "lwip" ? "lwip" : tier.target as "node" | "sim";
+	const target = tier.name === "lwip" ? "lwip" : (tier.target as "node" | "sim");
 	const slow = tier.pace === "sim";
 	/** Dead-peer times: TCP idle timeout, WebSocket heartbeat. */
 	const idleTimeout = slow ? 3000 : 1500;
@@ -49,14 +49,29 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 		const link = createLink();
 		tcpPeer = await TcpPeer.start(0, link.hostAddress);
 		wsPeer = await WsPeer.start(0, link.hostAddress);
-		device = await startLanDevice(target, {
-			tcpIdleTimeout: String(idleTimeout),
-			wsHeartbeat: String(heartbeat),
-			wsMaxClients: "2",
-			tcpClient: "true", tcpClientHost: link.hostAddress, tcpClientPort: String(tcpPeer.port), tcpClientRetryDelay: "200", tcpClientRetryMaxDelay: "1000",
-			wsClient: "true", wsClientUri: `ws://${link.hostAddress}:${wsPeer.port}/`, wsClientHelloCount: "100000", wsClientHelloInterval: "200",
-			wsClientPingInterval: "300", wsClientPongTimeout: "1500", wsClientRetryDelay: "200", wsClientRetryMaxDelay: "1000", wsClientNetworkTimeout: "2000",
-		}, { link });
+		device = await startLanDevice(
+			target,
+			{
+				tcpIdleTimeout: String(idleTimeout),
+				wsHeartbeat: String(heartbeat),
+				wsMaxClients: "2",
+				tcpClient: "true",
+				tcpClientHost: link.hostAddress,
+				tcpClientPort: String(tcpPeer.port),
+				tcpClientRetryDelay: "200",
+				tcpClientRetryMaxDelay: "1000",
+				wsClient: "true",
+				wsClientUri: `ws://${link.hostAddress}:${wsPeer.port}/`,
+				wsClientHelloCount: "100000",
+				wsClientHelloInterval: "200",
+				wsClientPingInterval: "300",
+				wsClientPongTimeout: "1500",
+				wsClientRetryDelay: "200",
+				wsClientRetryMaxDelay: "1000",
+				wsClientNetworkTimeout: "2000",
+			},
+			{ link },
+		);
 		log = new LogFile(device.logFile);
 	}, 180_000);
 
@@ -96,10 +111,8 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 		const ws = [await openWs(device.endpoints.ws!), await openWs(device.endpoints.ws!)];
 		device.link.down();
 		// They vanish: reset on this side while the link is down, so nothing ever reaches the device.
-		for (const socket of tcp)
-			socket!.resetAndDestroy();
-		for (const socket of ws)
-			socket.terminate();
+		for (const socket of tcp) socket!.resetAndDestroy();
+		for (const socket of ws) socket.terminate();
 		await sleep(idleTimeout + 2 * heartbeat + (slow ? 2000 : 1000));
 		device.link.up();
 		const since = log.log.slice(mark).map(l => l.raw);
@@ -114,7 +127,7 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 		expect(wsSessions).toBeGreaterThan(0);
 		expect(tcpSessions).toBeGreaterThan(0);
 		device.link.down();
-		await sleep(3000);		// beyond the WebSocket client's pong timeout
+		await sleep(3000); // beyond the WebSocket client's pong timeout
 		device.link.up();
 		// The WebSocket client found its connection dead and starts a new session. An attempt the
 		// device gave up on as its 101 arrived (its networkTimeout, on a loaded machine) is a session
@@ -122,7 +135,10 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 		let hello: { data: Buffer } | undefined;
 		for (let index = wsSessions; !hello && index < wsSessions + 5; index++) {
 			const session = await wsPeer.session(index, 30_000);
-			hello = await session.received(1, 10_000).then(([first]) => first, () => undefined);
+			hello = await session.received(1, 10_000).then(
+				([first]) => first,
+				() => undefined,
+			);
 		}
 		expect(hello?.data.toString()).toBe("hello 0000");
 		await log.waitForLog(/ws-client: .*(pong|timed out|timeout)/i, 5000);
@@ -133,9 +149,11 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 		let echoed = false;
 		for (let attempt = 0; attempt < 5 && !echoed; attempt++) {
 			const latest = await tcpPeer.session(tcpPeer.sessions.length - 1);
-			echoed = await latest.echo(payload, 10_000).then(back => sha256(back) === sha256(payload), () => false);
-			if (!echoed)
-				await sleep(1000);
+			echoed = await latest.echo(payload, 10_000).then(
+				back => sha256(back) === sha256(payload),
+				() => false,
+			);
+			if (!echoed) await sleep(1000);
 		}
 		expect(echoed).toBe(true);
 	}, 90_000);
@@ -146,22 +164,41 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 			const total = slow ? 128 * 1024 : 4 * 1024 * 1024;
 			const result = await streamThroughEcho(device.endpoints.tcp!, total, { pauseEvery: total, pauseMs: 0, timeoutMs: 120_000 });
 			expect(result.receivedHash).toBe(result.sentHash);
-			const bench = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "bench", "tcp", "--device", device.link.deviceAddress,
-				...Object.entries(device.config).map(([k, v]) => `${k}=${v}`), "--duration", "2", "--bytes", slow ? "128k" : "4m", "--samples", "50", "--rounds", "1", "--json"],
-			{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 });
+			const bench = spawnSync(
+				process.execPath,
+				[
+					path.join(projectRoot, "build/node/host-harness/cli.js"),
+					"bench",
+					"tcp",
+					"--device",
+					device.link.deviceAddress,
+					...Object.entries(device.config).map(([k, v]) => `${k}=${v}`),
+					"--duration",
+					"2",
+					"--bytes",
+					slow ? "128k" : "4m",
+					"--samples",
+					"50",
+					"--rounds",
+					"1",
+					"--json",
+				],
+				{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
+			);
 			expect(bench.status, bench.stderr).toBe(0);
-			const throughput = (JSON.parse(bench.stdout) as { metrics: { key: string; device: number; reference: number }[] }).metrics.find(m => m.key === "tcp.throughput")!;
+			const throughput = (JSON.parse(bench.stdout) as { metrics: { key: string; device: number; reference: number }[] }).metrics.find(
+				m => m.key === "tcp.throughput",
+			)!;
 			expect(throughput.device).toBeGreaterThan(0);
 			// tbf is a hard cap: the echo crossed the link at most at about the shaped rate, while the
 			// reference on loopback is not held back (the simulator's own 0.1 MB/s is far below
 			// the cap, so only the node device can show it).
 			if (!slow) {
-				expect(total * 8 / 1e6 / result.seconds).toBeLessThan(20 * 1.5);
+				expect((total * 8) / 1e6 / result.seconds).toBeLessThan(20 * 1.5);
 				expect(throughput.device * 8).toBeLessThan(20 * 1.5);
 				expect(throughput.reference * 8).toBeGreaterThan(20 * 1.5);
 			}
-		}
-		finally {
+		} finally {
 			device.link.unshape();
 		}
 	}, 180_000);

@@ -16,16 +16,15 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startLanDevice, type LanDevice } from "../../host-harness/device/lan.js";
+import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
 import { LogFile } from "../../host-harness/device/log-file.js";
-import { projectRoot } from "../../host-harness/lib/project.js";
-import { createLink, joinSegment, whyNoNamespaces, type LanLink, type LanSegment } from "../../host-harness/lib/netns.js";
 import { browse, resolveMdns } from "../../host-harness/lib/mdns.js";
+import { createLink, joinSegment, type LanLink, type LanSegment, whyNoNamespaces } from "../../host-harness/lib/netns.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
 
 const why = whyNoNamespaces();
-if (why)
-	console.log(`mDNS suite skipped: ${why}`);
+if (why) console.log(`mDNS suite skipped: ${why}`);
 const hasNode = tiers.some(t => t.target === "node");
 const hasSim = tiers.some(t => t.target === "sim");
 const hasLwip = tiers.some(t => t.name === "lwip");
@@ -44,8 +43,7 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 	afterEach(async () => {
 		segment?.remove();
 		segment = undefined;
-		for (const device of devices.splice(0))
-			await device.stop();
+		for (const device of devices.splice(0)) await device.stop();
 	});
 
 	const boot = async (hostname: string, link: LanLink = createLink(), extra: Record<string, string> = {}) => {
@@ -60,19 +58,28 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 		const mac = madeUpMac(device.link.deviceAddress);
 		await log.waitForLog(/app: xs-netkit device app starting, build b0a7$/);
 		await log.waitForLog(new RegExp(`app: services up \\{"address":"[\\d.]+","mac":"${mac}"`));
-		await log.waitForLog(/mdns: xsnk-name\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80, _http\._tcp:80, _echo\._tcp:8080, _echo\._udp:9000/, 20_000);
+		await log.waitForLog(
+			/mdns: xsnk-name\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80, _http\._tcp:80, _echo\._tcp:8080, _echo\._udp:9000/,
+			20_000,
+		);
 		expect(await resolveMdns("xsnk-name.local", { interfaceAddress: device.link.hostAddress })).toBe(device.link.deviceAddress);
 		expect(await resolveMdns("no-such-device.local", { interfaceAddress: device.link.hostAddress, timeoutMs: 1000 })).toBeUndefined();
 		const found = await browse("_xs-netkit._tcp", { interfaceAddress: device.link.hostAddress });
-		expect(found).toEqual([{
-			instance: "xsnk-name._xs-netkit._tcp.local",
-			host: "xsnk-name.local",
-			address: device.link.deviceAddress,
-			port: 80,
-			text: { ws: "/ws", log: "/log", tcp: "8080", udp: "9000", build: "b0a7", mac },
-		}]);
+		expect(found).toEqual([
+			{
+				instance: "xsnk-name._xs-netkit._tcp.local",
+				host: "xsnk-name.local",
+				address: device.link.deviceAddress,
+				port: 80,
+				text: { ws: "/ws", log: "/log", tcp: "8080", udp: "9000", build: "b0a7", mac },
+			},
+		]);
 		// The harness's discover command prints the same.
-		const cli = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "discover", "--json", "--interface", device.link.hostAddress], { encoding: "utf8", timeout: 30_000 });
+		const cli = spawnSync(
+			process.execPath,
+			[path.join(projectRoot, "build/node/host-harness/cli.js"), "discover", "--json", "--interface", device.link.hostAddress],
+			{ encoding: "utf8", timeout: 30_000 },
+		);
 		expect(cli.status, cli.stderr).toBe(0);
 		expect(JSON.parse(cli.stdout)).toEqual(JSON.parse(JSON.stringify(found)));
 	}, 120_000);
@@ -88,18 +95,28 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 	it("check --device <name>.local passes", async () => {
 		const { log } = await boot("xsnk-check");
 		await log.waitForLog(/mdns: xsnk-check\.local is ours/, 20_000);
-		const cli = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--device", "xsnk-check.local", "--only", "tcp"], { encoding: "utf8", timeout: 120_000 });
+		const cli = spawnSync(
+			process.execPath,
+			[path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--device", "xsnk-check.local", "--only", "tcp"],
+			{ encoding: "utf8", timeout: 120_000 },
+		);
 		expect(cli.status, `${cli.stdout}\n${cli.stderr}`).toBe(0);
 		expect(cli.stderr + cli.stdout).toMatch(/xsnk-check\.local/);
 	}, 180_000);
 
 	it("gives a second device with the same hostname another name (RFC 6762 9), and both resolve", async () => {
-		const first = createLink(), second = createLink();
+		const first = createLink(),
+			second = createLink();
 		segment = joinSegment([first, second]);
 		const a = await boot("xsnk-twin", first);
 		await a.log.waitForLog(/mdns: xsnk-twin\.local is ours/, 20_000);
 		const b = await boot("xsnk-twin", second);
-		await b.log.waitForLog(new RegExp(String.raw`mdns: xsnk-twin\.local is taken: another device answers for it \(${first.deviceAddress.replace(/\./g, "\\.")}\); trying xsnk-twin-2\.local`), 20_000);
+		await b.log.waitForLog(
+			new RegExp(
+				String.raw`mdns: xsnk-twin\.local is taken: another device answers for it \(${first.deviceAddress.replace(/\./g, "\\.")}\); trying xsnk-twin-2\.local`,
+			),
+			20_000,
+		);
 		await b.log.waitForLog(/mdns: xsnk-twin-2\.local is ours/, 20_000);
 		expect(await resolveMdns("xsnk-twin.local", { interfaceAddress: first.hostAddress })).toBe(first.deviceAddress);
 		expect(await resolveMdns("xsnk-twin-2.local", { interfaceAddress: second.hostAddress })).toBe(second.deviceAddress);
@@ -141,7 +158,9 @@ describe.runIf(!why && hasLwip)("mDNS on the lwip tier (the SDK's lwip UDP socke
 		await log.waitForLog(/mdns: xsnk-lwip\.local is ours: announcing it at [\d.]+ with _xs-netkit\._tcp:80/, 30_000);
 		expect(await resolveMdns("xsnk-lwip.local", { interfaceAddress: device.link.hostAddress })).toBe(device.link.deviceAddress);
 		const found = await browse("_xs-netkit._tcp", { interfaceAddress: device.link.hostAddress });
-		expect(found.map(f => [f.instance, f.address, f.text.mac])).toEqual([["xsnk-lwip._xs-netkit._tcp.local", device.link.deviceAddress, madeUpMac(device.link.deviceAddress)]]);
+		expect(found.map(f => [f.instance, f.address, f.text.mac])).toEqual([
+			["xsnk-lwip._xs-netkit._tcp.local", device.link.deviceAddress, madeUpMac(device.link.deviceAddress)],
+		]);
 		// Joining the group (the call that crashed the stock non-ESP32 branch) left it running.
 		expect(device.running.process.exited).toBeFalsy();
 	}, 240_000);

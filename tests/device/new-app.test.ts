@@ -10,30 +10,41 @@
 // sim. The simulator boots the TypeScript app only: the JavaScript one
 // builds the same way (app-cli.test.ts boots a JavaScript app there), and a
 // second simulator build would double this suite's time.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
 
 const harness = path.join(projectRoot, "host-harness", "bin.mjs");
 const tsc = path.join(projectRoot, "node_modules", ".bin", "tsc");
 const hostTargets = tiers.map(t => t.name).filter(name => name === "node" || name === "sim");
-if (!hostTargets.includes("sim"))
-	console.log("new app on the simulator skipped: the sim tier is not running (TARGETS, the SDK, Xvfb)");
+if (!hostTargets.includes("sim")) console.log("new app on the simulator skipped: the sim tier is not running (TARGETS, the SDK, Xvfb)");
 
 /** A command's exit status and output; never blocking the test's process (vitest talks to it meanwhile). */
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function run(
+	command: string,
+	args: string[],
+	options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
 		let stdout = "";
 		let stderr = "";
-		child.stdout.on("data", (d: Buffer) => { stdout += d; });
-		child.stderr.on("data", (d: Buffer) => { stderr += d; });
+		child.stdout.on("data", (d: Buffer) => {
+			stdout += d;
+		});
+		child.stderr.on("data", (d: Buffer) => {
+			stderr += d;
+		});
 		const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs ?? 60_000);
 		child.once("error", reject);
-		child.once("close", status => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+		child.once("close", status => {
+			clearTimeout(timer);
+			resolve({ status, stdout, stderr });
+		});
 	});
 }
 
@@ -86,10 +97,9 @@ for (const js of [false, true]) {
 				fs.writeFileSync(file, `${source}server.get("/wrong", 42);\njoinNetwork({ strat() {} });\n`);
 				const wrong = await run(tsc, ["--noEmit", "-p", dir]);
 				expect(wrong.status).not.toBe(0);
-				expect(wrong.stdout).toMatch(new RegExp(`${main.replace(".", "\\.")}\\(\\d+,\\d+\\): error TS2345`));		// 42 is no route
+				expect(wrong.stdout).toMatch(new RegExp(`${main.replace(".", "\\.")}\\(\\d+,\\d+\\): error TS2345`)); // 42 is no route
 				expect(wrong.stdout).toMatch(/'strat' does not exist in type 'NetworkOptions'/);
-			}
-			finally {
+			} finally {
 				fs.writeFileSync(file, source);
 			}
 		});

@@ -6,19 +6,24 @@
 // refuses a wrong passphrase (the Node-hosted device's model of it), the
 // page a wrong code (403, nothing saved), too many wrong codes (429), and
 // one provisioning at a time (503 while the device tries a network).
-import { afterEach, describe, expect, it } from "vitest";
+
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startDevice, RunningDevice, HostTarget } from "../../host-harness/device/targets.js";
-import { provisioningSecrets, type ProvisioningSecrets } from "../../host-harness/device/log-line.js";
-import { freeTcpPort } from "../../host-harness/lib/ports.js";
-import { hostConfig, tiers } from "./device-under-test.js";
-import { spawnSync } from "node:child_process";
-import { projectRoot } from "../../host-harness/lib/project.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ProvisioningSecrets, provisioningSecrets } from "../../host-harness/device/log-line.js";
+import { type HostTarget, type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import { runPortalFuzz } from "../../host-harness/fuzz/run-portal.js";
+import { freeTcpPort } from "../../host-harness/lib/ports.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
+import { hostConfig, tiers } from "./device-under-test.js";
 
-interface Answer { status: number; body: string; retryAfter: string | null }
+interface Answer {
+	status: number;
+	body: string;
+	retryAfter: string | null;
+}
 
 async function http(port: number, method: string, target: string, form?: Record<string, string>): Promise<Answer> {
 	const response = await fetch(`http://127.0.0.1:${port}${target}`, {
@@ -41,11 +46,10 @@ async function secretsOf(device: RunningDevice, from = 0): Promise<ProvisioningS
 
 /** On the Node-hosted device, a phone joins the access point first (its model refuses a wrong passphrase); the simulator has no access point to join. */
 async function joinAp(device: RunningDevice, secrets: ProvisioningSecrets): Promise<void> {
-	if (device.control)
-		expect(await device.control(`ap join ${JSON.stringify({ ssid: secrets.ap, password: secrets.passphrase })}`)).toEqual({ ok: true });
+	if (device.control) expect(await device.control(`ap join ${JSON.stringify({ ssid: secrets.ap, password: secrets.passphrase })}`)).toEqual({ ok: true });
 }
 
-const savedNetwork = (prefs: string) => fs.existsSync(prefs) ? JSON.parse(fs.readFileSync(prefs, "utf8")).wifi : undefined;
+const savedNetwork = (prefs: string) => (fs.existsSync(prefs) ? JSON.parse(fs.readFileSync(prefs, "utf8")).wifi : undefined);
 
 describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("provisioning on $target", tier => {
 	const target = tier.target as HostTarget;
@@ -55,14 +59,15 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		await device?.stop();
 		device = undefined;
 	});
-	const boot = async (extra: Record<string, string>) => startDevice({
-		target,
-		config: await hostConfig({ ssid: "", provisionPort: String(await freeTcpPort()), wifiRetryDelay: "100", wifiBackoffMax: "400", ...extra }),
-		env: { XSNK_HOST_PREFS: prefs },
-		wifiFaults: target === "node" ? { step: 10 } : undefined,
-		control: target === "node",
-		noWait: true,
-	});
+	const boot = async (extra: Record<string, string>) =>
+		startDevice({
+			target,
+			config: await hostConfig({ ssid: "", provisionPort: String(await freeTcpPort()), wifiRetryDelay: "100", wifiBackoffMax: "400", ...extra }),
+			env: { XSNK_HOST_PREFS: prefs },
+			wifiFaults: target === "node" ? { step: 10 } : undefined,
+			control: target === "node",
+			noWait: true,
+		});
 	let first: ProvisioningSecrets | undefined;
 
 	it("with no credentials known, serves the page; a wrong code saves nothing; the right one saves and joins", async () => {
@@ -91,8 +96,7 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		expect((await http(port, "POST", "/join", { ssid: "simulated-wifi", password: "correct horse", code: "wrongcode" })).status).toBe(403);
 		expect((await http(port, "POST", "/join", { ssid: "simulated-wifi", password: "correct horse" })).status).toBe(403);
 		expect(device.process.log.filter(l => /credentials for .* saved/.test(l.raw))).toEqual([]);
-		if (target === "node")
-			expect(savedNetwork(prefs)).toBeUndefined();
+		if (target === "node") expect(savedNetwork(prefs)).toBeUndefined();
 		// The right code, credentials WPA2 refuses.
 		expect((await http(port, "POST", "/join", { ssid: "", password: "", code: first.code })).status).toBe(400);
 		expect((await http(port, "POST", "/join", { ssid: "home", password: "short", code: first.code })).status).toBe(400);
@@ -103,8 +107,7 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		expect(joined.body).toMatch(/Joining "simulated-wifi"/);
 		await device.process.waitForLog(/app: services up/, 20_000);
 		await device.process.waitForLog(/provisioning: provisioning portal closed/, 1000);
-		if (target === "node")
-			expect(savedNetwork(prefs)).toEqual({ ssid: "simulated-wifi", password: "correct horse" });
+		if (target === "node") expect(savedNetwork(prefs)).toEqual({ ssid: "simulated-wifi", password: "correct horse" });
 	}, 120_000);
 
 	it("after a reboot, joins with the saved credentials and no portal; the passphrase and code are the same (kept)", async () => {
@@ -148,14 +151,22 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 	// Seeded and bounded: mutated requests to the page (method, path, query, version, headers, Content-Length,
 	// form bodies, right and wrong codes, written in pieces), each answered as the reference oracle says
 	// (host-harness/fuzz/portal-oracle.ts); no /join the device would take, at most 4 wrong codes.
-	const fuzzSeed = 0x9047A1;
+	const fuzzSeed = 0x9047a1;
 	const fuzzCases = target === "node" ? 200 : 60;
 	it(`the page's HTTP and form decoding, fuzzed: ${fuzzCases} seeded requests (seed ${fuzzSeed}) answered as the oracle says`, async () => {
 		device = await boot({ wifiForget: "true" });
 		const { port } = await portalUp(device);
 		const secrets = await secretsOf(device);
 		await joinAp(device, secrets);
-		const report = await runPortalFuzz({ host: "127.0.0.1", port, code: secrets.code, seed: fuzzSeed, cases: fuzzCases, timeoutMs: target === "sim" ? 15_000 : 5000, maxDelayMs: target === "sim" ? 25 : 3 });
+		const report = await runPortalFuzz({
+			host: "127.0.0.1",
+			port,
+			code: secrets.code,
+			seed: fuzzSeed,
+			cases: fuzzCases,
+			timeoutMs: target === "sim" ? 15_000 : 5000,
+			maxDelayMs: target === "sim" ? 25 : 3,
+		});
 		expect(report.mismatches).toEqual([]);
 		// The run reached every kind of answer.
 		expect(Object.keys(report.statuses).map(Number).sort()).toEqual(expect.arrayContaining([200, 400, 403, 404, 405, 411, 413, 431]));
@@ -177,14 +188,15 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 		device = undefined;
 		fs.rmSync(prefs, { force: true });
 	});
-	const boot = async (extra: Record<string, string>, wifiFaults?: Record<string, unknown>) => startDevice({
-		target: "node",
-		config: await hostConfig({ ssid: "", provisionPort: String(await freeTcpPort()), wifiRetryDelay: "100", wifiBackoffMax: "400", ...extra }),
-		env: { XSNK_HOST_PREFS: prefs },
-		wifiFaults: { step: 10, ...wifiFaults },
-		control: true,
-		noWait: true,
-	});
+	const boot = async (extra: Record<string, string>, wifiFaults?: Record<string, unknown>) =>
+		startDevice({
+			target: "node",
+			config: await hostConfig({ ssid: "", provisionPort: String(await freeTcpPort()), wifiRetryDelay: "100", wifiBackoffMax: "400", ...extra }),
+			env: { XSNK_HOST_PREFS: prefs },
+			wifiFaults: { step: 10, ...wifiFaults },
+			control: true,
+			noWait: true,
+		});
 
 	it("the access point refuses a wrong passphrase, and the page is out of reach until a phone has joined", async () => {
 		device = await boot({ provisionPassword: "a passphrase of our own", provisionCode: "our-code-42" });
@@ -193,7 +205,9 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 		expect(secrets).toEqual({ ap: "xs-netkit", passphrase: "a passphrase of our own", code: "our-code-42" });
 		await device.process.waitForLog(/provisioning: to provision, .*\(configured; printed on this console only\)/, 1000);
 		await expect(http(port, "GET", "/")).rejects.toThrow();
-		expect(await device.control!(`ap join ${JSON.stringify({ ssid: "xs-netkit", password: "a wrong passphrase" })}`)).toEqual({ refused: "4-way handshake failed: wrong passphrase" });
+		expect(await device.control!(`ap join ${JSON.stringify({ ssid: "xs-netkit", password: "a wrong passphrase" })}`)).toEqual({
+			refused: "4-way handshake failed: wrong passphrase",
+		});
 		expect(await device.control!(`ap join ${JSON.stringify({ ssid: "xs-netkit" })}`)).toHaveProperty("refused");
 		expect(await device.control!(`ap join ${JSON.stringify({ ssid: "another", password: "a passphrase of our own" })}`)).toHaveProperty("refused");
 		await expect(http(port, "GET", "/")).rejects.toThrow();
@@ -220,7 +234,10 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 		expect((await http(port, "POST", "/forget", { code: secrets.code })).status).toBe(503);
 		expect(JSON.parse((await http(port, "GET", `/status?code=${secrets.code}`)).body)).toMatchObject({ joining: "simulated-wifi" });
 		await device.process.waitForLog(/provisioning: "simulated-wifi" failed: no address within 5000 ms; the page takes credentials again/, 10_000, from);
-		expect(JSON.parse((await http(port, "GET", `/status?code=${secrets.code}`)).body)).toMatchObject({ state: "provisioning", why: "\"simulated-wifi\" failed: no address within 5000 ms" });
+		expect(JSON.parse((await http(port, "GET", `/status?code=${secrets.code}`)).body)).toMatchObject({
+			state: "provisioning",
+			why: '"simulated-wifi" failed: no address within 5000 ms',
+		});
 		await device.control!(`wifi set ${JSON.stringify({ dhcpDelay: 0 })}`);
 		expect((await http(port, "POST", "/join", { ssid: "simulated-wifi", password: "the right one", code: secrets.code })).status).toBe(200);
 		await device.process.waitForLog(/app: services up/, 10_000);
@@ -232,8 +249,13 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 		const { port } = await portalUp(device);
 		const secrets = await secretsOf(device);
 		await joinAp(device, secrets);
-		const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "wifi", ...args, "--device", "127.0.0.1", "--port", String(port)], { encoding: "utf8" });
-		expect(cli("forget").status).toBe(2);		// --code is required
+		const cli = (...args: string[]) =>
+			spawnSync(
+				process.execPath,
+				[path.join(projectRoot, "build/node/host-harness/cli.js"), "wifi", ...args, "--device", "127.0.0.1", "--port", String(port)],
+				{ encoding: "utf8" },
+			);
+		expect(cli("forget").status).toBe(2); // --code is required
 		const wrong = cli("forget", "--code", "not-the-code");
 		expect(wrong.status).toBe(1);
 		expect(wrong.stderr).toMatch(/403: wrong code/);

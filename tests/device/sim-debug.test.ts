@@ -7,11 +7,11 @@
 // TCP stream: the chunk heap never grows past its initial 32 KB, and a
 // second round of the same load grows neither heap (nothing leaks).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
-import { XsbugLogServer } from "../../host-harness/xsbug/log-server.js";
-import { hostConfig, tiers } from "./device-under-test.js";
+import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import { echoOnce, randomPayload, sha256, streamThroughEcho } from "../../host-harness/oracle/tcp-echo.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
+import { XsbugLogServer } from "../../host-harness/xsbug/log-server.js";
+import { hostConfig, tiers } from "./device-under-test.js";
 
 describe.runIf(tiers.some(t => t.target === "sim"))("simulator debug build, through host-harness logs", () => {
 	const server = new XsbugLogServer({ breakOnExceptions: false });
@@ -21,8 +21,7 @@ describe.runIf(tiers.some(t => t.target === "sim"))("simulator debug build, thro
 	beforeAll(async () => {
 		const port = await server.start(0, "127.0.0.1");
 		server.on("sample", ({ values }: { values: Record<string, number> }) => {
-			for (const [name, value] of Object.entries(values))
-				peaks[name] = Math.max(peaks[name] ?? 0, value);
+			for (const [name, value] of Object.entries(values)) peaks[name] = Math.max(peaks[name] ?? 0, value);
 		});
 		device = await startDevice({ target: "sim", config: await hostConfig(), xsbugPort: port });
 	}, 180_000);
@@ -50,7 +49,7 @@ describe.runIf(tiers.some(t => t.target === "sim"))("simulator debug build, thro
 		socket.close();
 		const stream = await streamThroughEcho(device.endpoints.tcp!, 256 * 1024, { pauseEvery: 64 * 1024, pauseMs: 200, timeoutMs: 60_000 });
 		expect(stream.receivedHash).toBe(stream.sentHash);
-		await new Promise(r => setTimeout(r, 2500));		// the simulator samples once a second
+		await new Promise(r => setTimeout(r, 2500)); // the simulator samples once a second
 	}
 
 	it("echoes a 256 KiB WebSocket message and a 256 KiB TCP stream within a 32 KB chunk heap, and leaks nothing", async () => {
@@ -59,7 +58,9 @@ describe.runIf(tiers.some(t => t.target === "sim"))("simulator debug build, thro
 		await load();
 		const afterFirst = { chunks: peaks["Chunk available"], slots: peaks["Slot available"] };
 		await load();
-		console.log(`XS heaps on the simulator under load: chunk ${peaks["Chunk used"]} used of ${peaks["Chunk available"]}, slots ${peaks["Slot used"]} of ${peaks["Slot available"]}, stack ${peaks["Stack used"]} of ${peaks["Stack available"]}`);
+		console.log(
+			`XS heaps on the simulator under load: chunk ${peaks["Chunk used"]} used of ${peaks["Chunk available"]}, slots ${peaks["Slot used"]} of ${peaks["Slot available"]}, stack ${peaks["Stack used"]} of ${peaks["Stack available"]}`,
+		);
 		expect(initialChunks).toBe(32768);
 		expect(peaks["Chunk available"]).toBe(initialChunks);
 		expect({ chunks: peaks["Chunk available"], slots: peaks["Slot available"] }).toEqual(afterFirst);

@@ -28,17 +28,28 @@
 // chunk bytes. A connection left behind by a case costs 41 to 198 slots,
 // far above the zero tolerance.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { planTiers } from "../../host-harness/device/tiers.js";
 import { boardSlotSize, delta, type HeapReading } from "../../host-harness/bench/heap.js";
 import {
-	closeTcp, closeWs, drainInFlight, faultRound, memoryDeviceConfig, openIdleTcp, openIdleWs,
-	runFault, sendInFlight, startMemoryDevice, type MemoryDevice,
+	closeTcp,
+	closeWs,
+	drainInFlight,
+	faultRound,
+	type MemoryDevice,
+	memoryDeviceConfig,
+	openIdleTcp,
+	openIdleWs,
+	runFault,
+	sendInFlight,
+	startMemoryDevice,
 } from "../../host-harness/bench/memory-device.js";
+import { planTiers } from "../../host-harness/device/tiers.js";
 
 const plan = planTiers();
 const runs = plan.tiers.some(t => t.target === "sim");
 if (!runs)
-	console.log(`sim memory suite skipped: ${plan.skipped.find(line => line.startsWith("sim tier"))?.replace(/^sim tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves out the simulator`}`);
+	console.log(
+		`sim memory suite skipped: ${plan.skipped.find(line => line.startsWith("sim tier"))?.replace(/^sim tier skipped: /, "") ?? `TARGETS=${process.env.TARGETS ?? ""} leaves out the simulator`}`,
+	);
 
 const clients = 4;
 
@@ -74,12 +85,14 @@ describe.skipIf(!runs)("XS heaps on the simulator's debug build, after forced fu
 
 	it("forces a full collection on the idle machine and reads its live heaps", async () => {
 		const forced = await memory.server.collectGarbage();
-		expect(forced.breakMessage).toBe("C: xsDebugger");		// broke from idle, not in the middle of a callback
+		expect(forced.breakMessage).toBe("C: xsDebugger"); // broke from idle, not in the middle of a callback
 		idle = await memory.probe.read();
 		expect(idle.agreed).toBe(true);
 		expect(idle.slots).toBeGreaterThan(0);
 		expect(idle.chunk).toBeGreaterThan(0);
-		console.log(`XS heaps on the simulator (${memory.machine.version}): ${figure("idle app with its default services (echoes, page, log route, clock)", idle)}`);
+		console.log(
+			`XS heaps on the simulator (${memory.machine.version}): ${figure("idle app with its default services (echoes, page, log route, clock)", idle)}`,
+		);
 	});
 
 	it("sees idle WebSocket and TCP connections in the heaps, and an in-flight 64 KiB message", async () => {
@@ -105,11 +118,13 @@ describe.skipIf(!runs)("XS heaps on the simulator's debug build, after forced fu
 		const perWs = delta(withWs, idle, clients);
 		const perTcp = delta(withTcp, afterWs, clients);
 		const perMessage = delta(inFlight, withWs, clients);
-		console.log([
-			figure(`per idle WS connection (of ${clients})`, perWs),
-			figure(`per idle TCP connection (of ${clients})`, perTcp),
-			`${figure(`per in-flight 64 KiB WS message (of ${clients})`, perMessage)}; the device read ${receivedWhole} of ${clients} whole while their clients read nothing`,
-		].join("\n"));
+		console.log(
+			[
+				figure(`per idle WS connection (of ${clients})`, perWs),
+				figure(`per idle TCP connection (of ${clients})`, perTcp),
+				`${figure(`per in-flight 64 KiB WS message (of ${clients})`, perMessage)}; the device read ${receivedWhole} of ${clients} whole while their clients read nothing`,
+			].join("\n"),
+		);
 		expect(perWs.slots).toBeGreaterThan(0);
 		expect(perTcp.slots).toBeGreaterThan(0);
 		expect(perWs.slots, "live slots per idle WebSocket connection").toBeLessThanOrEqual(WS_SLOT_BUDGET);
@@ -119,8 +134,7 @@ describe.skipIf(!runs)("XS heaps on the simulator's debug build, after forced fu
 	}, 60_000);
 
 	it("returns to the heaps it had before each fault case, once the device has closed its connections", async () => {
-		for (const fault of faultRound())
-			await runFault(memory, fault);
+		for (const fault of faultRound()) await runFault(memory, fault);
 		const warm = await memory.probe.read();
 		const outcomes: { name: string; slots: number; chunk: number }[] = [];
 		let before = warm;
@@ -131,11 +145,13 @@ describe.skipIf(!runs)("XS heaps on the simulator's debug build, after forced fu
 			outcomes.push({ name: fault.name, slots: d.slots, chunk: d.chunk });
 			before = after;
 		}
-		console.log([
-			figure("after the warm-up fault round - idle", delta(warm, idle)),
-			...outcomes.map(o => figure(`round 2, ${o.name}: after - before`, o)),
-			figure("after round 2 - after the warm-up round", delta(before, warm)),
-		].join("\n"));
+		console.log(
+			[
+				figure("after the warm-up fault round - idle", delta(warm, idle)),
+				...outcomes.map(o => figure(`round 2, ${o.name}: after - before`, o)),
+				figure("after round 2 - after the warm-up round", delta(before, warm)),
+			].join("\n"),
+		);
 		const higher = outcomes.filter(o => o.slots > 0 || o.chunk > 0);
 		expect(higher, "fault cases that left the heaps higher than before them").toEqual([]);
 		expect(before.slots).toBeLessThanOrEqual(warm.slots);

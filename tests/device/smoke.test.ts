@@ -1,9 +1,9 @@
 // Smoke: the plumbing works on every tier: the app boots, reports its
 // endpoints, and a first TCP and UDP echo round-trip.
 import { describe, expect, it } from "vitest";
-import { hasLog, tiers, useDevice } from "./device-under-test.js";
 import { echoOnce, randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 import { udpSender } from "../../host-harness/oracle/udp-echo.js";
+import { hasLog, tiers, useDevice } from "./device-under-test.js";
 
 describe.each(tiers)("smoke on $name", tier => {
 	const device = useDevice(tier);
@@ -25,15 +25,15 @@ describe.each(tiers)("smoke on $name", tier => {
 		try {
 			const { data } = await sender.echo(Buffer.from("ping"));
 			expect(data.toString()).toBe("ping");
-		}
-		finally {
+		} finally {
 			sender.close();
 		}
 	});
 
 	it.runIf(tier.target !== "board")("logs the boot sequence in order", () => {
-		const order = ["wifi: station started", "wifi: got IP", "tcp-server: Socket listening", "app: services up"]
-			.map(text => device.process!.log.findIndex(l => l.raw.includes(text)));
+		const order = ["wifi: station started", "wifi: got IP", "tcp-server: Socket listening", "app: services up"].map(text =>
+			device.process!.log.findIndex(l => l.raw.includes(text)),
+		);
 		expect(order.every(i => i >= 0)).toBe(true);
 		expect([...order].sort((a, b) => a - b)).toEqual(order);
 	});

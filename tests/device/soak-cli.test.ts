@@ -2,14 +2,20 @@
 // minutes). A short run against the Node-hosted device proves it mixes good
 // clients with faulty peers, judges them, reports each interval and the
 // device's state after the load; bad arguments are refused.
-import { describe, expect, it } from "vitest";
+
 import { spawn, spawnSync } from "node:child_process";
-import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args],
-	{ cwd: projectRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, TARGETS: undefined } });
+const cli = (...args: string[]) =>
+	spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], {
+		cwd: projectRoot,
+		encoding: "utf8",
+		timeout: 120_000,
+		env: { ...process.env, TARGETS: undefined },
+	});
 
 describe("host-harness soak", () => {
 	it("runs good clients and faulty peers against the node device, judges every echo, and finds it whole afterwards", () => {
@@ -23,7 +29,7 @@ describe("host-harness soak", () => {
 		expect(report.intervals.length).toBeGreaterThanOrEqual(2);
 		expect(report.after).toEqual(report.baseline);
 		expect(report.servedAfter).toBe(true);
-		expect(out.stderr).toMatch(/minute +0\.0\/0\.1: \d+ connections, \d+ messages/);		// elapsed of the total
+		expect(out.stderr).toMatch(/minute +0\.0\/0\.1: \d+ connections, \d+ messages/); // elapsed of the total
 	}, 120_000);
 
 	it("refuses bad arguments with the reason and exit code 2", () => {
@@ -45,15 +51,22 @@ describe("host-harness soak", () => {
 	it("Ctrl-C ends the load, judges the device on what was done, and exits 130", async () => {
 		// detached: the soak leads a process group of its own, as a terminal's foreground job does, and
 		// Ctrl-C goes to that whole group: the device the soak started must not be in it.
-		const child = spawn(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "soak", "--target", "node", "--minutes", "5", "--interval", "1"],
-			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined }, detached: true });
-		let stdout = "", stderr = "";
-		child.stdout.on("data", (d: Buffer) => { stdout += d; });
-		child.stderr.on("data", (d: Buffer) => { stderr += d; });
+		const child = spawn(
+			process.execPath,
+			[path.join(projectRoot, "build/node/host-harness/cli.js"), "soak", "--target", "node", "--minutes", "5", "--interval", "1"],
+			{ cwd: projectRoot, env: { ...process.env, TARGETS: undefined }, detached: true },
+		);
+		let stdout = "",
+			stderr = "";
+		child.stdout.on("data", (d: Buffer) => {
+			stdout += d;
+		});
+		child.stderr.on("data", (d: Buffer) => {
+			stderr += d;
+		});
 		const exited = new Promise<number | null>(resolve => child.once("exit", code => resolve(code)));
-		while (!/minute +0\.0\/5: \d+ connections/.test(stdout) && child.exitCode === null)
-			await new Promise(r => setTimeout(r, 100));
-		process.kill(-child.pid!, "SIGINT");		// the terminal's Ctrl-C: to the foreground process group
+		while (!/minute +0\.0\/5: \d+ connections/.test(stdout) && child.exitCode === null) await new Promise(r => setTimeout(r, 100));
+		process.kill(-child.pid!, "SIGINT"); // the terminal's Ctrl-C: to the foreground process group
 		expect(await exited, stderr).toBe(130);
 		expect(stdout).toMatch(/^soak: \d+ connections, \d+ messages/m);
 		expect(stdout).toMatch(/^INTERRUPTED \(passing so far\)$/m);

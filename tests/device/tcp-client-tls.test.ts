@@ -8,17 +8,16 @@
 // (127.0.0.1, the link's host end on the lwip tier): the certificate names
 // it in an iPAddress subjectAltName.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientDevice, clientTiers } from "./client-device.js";
-import { knobs } from "./knobs.js";
 import type { RunningDevice } from "../../host-harness/device/targets.js";
-import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
-import { TlsGate } from "../../host-harness/peers/tls-gate.js";
 import { makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
+import { TlsGate } from "../../host-harness/peers/tls-gate.js";
+import { ClientDevice, clientTiers } from "./client-device.js";
+import { knobs } from "./knobs.js";
 
 const missing = opensslMissing();
-if (missing)
-	console.log(`TCP TLS suite skipped: ${missing}`);
+if (missing) console.log(`TCP TLS suite skipped: ${missing}`);
 
 describe.skipIf(Boolean(missing)).each(clientTiers)("TCP echo client over TLS on $name", tier => {
 	const k = knobs[tier.pace];
@@ -47,17 +46,27 @@ describe.skipIf(Boolean(missing)).each(clientTiers)("TCP echo client over TLS on
 		await device.process.waitForLog(new RegExp(`tcp-client: Successfully connected to ${side.hostPattern}:\\d+`));
 	});
 
-	it.each([1, 1500, 65536])("echoes %i random bytes back to the peer over TLS", async size => {
-		const session = await peer.session(0);
-		const payload = randomPayload(size);
-		expect(sha256(await session.echo(payload, k.echoTimeoutMs))).toBe(sha256(payload));
-	}, 60_000);
+	it.each([1, 1500, 65536])(
+		"echoes %i random bytes back to the peer over TLS",
+		async size => {
+			const session = await peer.session(0);
+			const payload = randomPayload(size);
+			expect(sha256(await session.echo(payload, k.echoTimeoutMs))).toBe(sha256(payload));
+		},
+		60_000,
+	);
 
 	it("refuses a certificate from another CA, says why, retries, and greets once the peer is fixed", async () => {
 		gate.setCredentials(pki.otherCa);
 		const mark = device.process.log.length;
 		peer.sessions[0].close();
-		await device.process.waitForLog(new RegExp(`tcp-client: Connection to ${side.hostPattern}:\\d+ failed: TLS handshake with ${side.hostPattern}:\\d+ failed: the server's certificate is not issued by the configured CA \\(unknown CA\\)`), 20_000, mark);
+		await device.process.waitForLog(
+			new RegExp(
+				`tcp-client: Connection to ${side.hostPattern}:\\d+ failed: TLS handshake with ${side.hostPattern}:\\d+ failed: the server's certificate is not issued by the configured CA \\(unknown CA\\)`,
+			),
+			20_000,
+			mark,
+		);
 		const retry = device.process.log.length;
 		await device.process.waitForLog(/tcp-client: Reconnecting in \d+ ms/, 10_000, mark);
 		gate.setCredentials(pki.server);
@@ -65,7 +74,11 @@ describe.skipIf(Boolean(missing)).each(clientTiers)("TCP echo client over TLS on
 		// after its handshake, socket-tls.ts): the session to greet is the last one.
 		await device.process.waitForLog(new RegExp(`tcp-client: Successfully connected to ${side.hostPattern}:\\d+`), 30_000, retry);
 		const session = peer.sessions[peer.sessions.length - 1];
-		expect(await session.greeting.catch((e: Error) => { throw new Error(`${e.message}\n${device.process.tail(20)}`); })).toBe("Hello World!");
+		expect(
+			await session.greeting.catch((e: Error) => {
+				throw new Error(`${e.message}\n${device.process.tail(20)}`);
+			}),
+		).toBe("Hello World!");
 		const payload = randomPayload(5000);
 		expect(sha256(await session.echo(payload, k.echoTimeoutMs))).toBe(sha256(payload));
 	}, 60_000);

@@ -4,11 +4,11 @@
 // host targets and the lwip tier, where the harness configures the device
 // itself (tests/device/client-device.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningDevice } from "../../host-harness/device/targets.js";
+import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { ClientDevice, clientTiers } from "./client-device.js";
 import { knobs } from "./knobs.js";
-import type { RunningDevice } from "../../host-harness/device/targets.js";
-import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
-import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
 describe.each(clientTiers)("TCP echo client on $name", tier => {
 	const k = knobs[tier.pace];

@@ -1,19 +1,22 @@
 // The device's TCP echo server, judged from the harness: exactness at every
 // size, flow control under a slow reader with bounded device memory,
 // maxClients and the backlog, peers that vanish, and an idle timeout.
+
+import type * as net from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as net from "node:net";
+import { measureGrowth } from "../../host-harness/lib/process-memory.js";
+import { connect, echoOnce, randomPayload, readBytes, sha256, streamThroughEcho } from "../../host-harness/oracle/tcp-echo.js";
 import { hasLog, tiers, useDevice } from "./device-under-test.js";
 import { knobs } from "./knobs.js";
-import { connect, echoOnce, randomPayload, readBytes, sha256, streamThroughEcho } from "../../host-harness/oracle/tcp-echo.js";
-import { measureGrowth } from "../../host-harness/lib/process-memory.js";
 
 function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
-	if (socket.destroyed || socket.readableEnded)
-		return Promise.resolve(true);
+	if (socket.destroyed || socket.readableEnded) return Promise.resolve(true);
 	return new Promise(resolve => {
 		const timer = setTimeout(() => resolve(false), ms);
-		const done = () => { clearTimeout(timer); resolve(true); };
+		const done = () => {
+			clearTimeout(timer);
+			resolve(true);
+		};
 		socket.once("close", done);
 		socket.once("end", done);
 	});
@@ -21,8 +24,14 @@ function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
 
 function silentFor(socket: net.Socket, ms: number): Promise<boolean> {
 	return new Promise(resolve => {
-		const onData = () => { clearTimeout(timer); resolve(false); };
-		const timer = setTimeout(() => { socket.off("data", onData); resolve(true); }, ms);
+		const onData = () => {
+			clearTimeout(timer);
+			resolve(false);
+		};
+		const timer = setTimeout(() => {
+			socket.off("data", onData);
+			resolve(true);
+		}, ms);
 		socket.once("data", onData);
 	});
 }
@@ -54,11 +63,9 @@ describe.each(tiers)("TCP echo server on $name", tier => {
 				const parts = Array.from({ length: 200 }, (_, i) => Buffer.from(`line ${i}\n`));
 				const all = Buffer.concat(parts);
 				const back = readBytes(socket, all.length, k.echoTimeoutMs);
-				for (const part of parts)
-					socket.write(part);
+				for (const part of parts) socket.write(part);
 				expect((await back).toString()).toBe(all.toString());
-			}
-			finally {
+			} finally {
 				socket.destroy();
 			}
 		});
@@ -66,12 +73,10 @@ describe.each(tiers)("TCP echo server on $name", tier => {
 
 	it(`streams ${k.streamBytes} bytes to a slow reader with no loss and bounded device memory`, async () => {
 		const slow = tier.pace === "sim" ? { pauseEvery: 64 * 1024, pauseMs: 300 } : { pauseEvery: 8 * 1024 * 1024, pauseMs: 50 };
-		const { result, growth } = await measureGrowth(device.process?.pid, () =>
-			streamThroughEcho(tcp(), k.streamBytes, { ...slow, timeoutMs: 240_000 }));
+		const { result, growth } = await measureGrowth(device.process?.pid, () => streamThroughEcho(tcp(), k.streamBytes, { ...slow, timeoutMs: 240_000 }));
 		expect(result.received).toBe(k.streamBytes);
 		expect(result.receivedHash).toBe(result.sentHash);
-		if (k.streamRssGrowth !== undefined && growth !== undefined)
-			expect(growth).toBeLessThan(k.streamRssGrowth);
+		if (k.streamRssGrowth !== undefined && growth !== undefined) expect(growth).toBeLessThan(k.streamRssGrowth);
 	}, 300_000);
 
 	it("serves maxClients at once, keeps the backlog's client with its early data, closes the one beyond", async () => {
@@ -79,7 +84,10 @@ describe.each(tiers)("TCP echo server on $name", tier => {
 		const [a, b] = [await connect(tcp()), await connect(tcp())];
 		const sockets = [a, b];
 		try {
-			for (const [socket, text] of [[a, "first"], [b, "second"]] as const) {
+			for (const [socket, text] of [
+				[a, "first"],
+				[b, "second"],
+			] as const) {
 				const back = readBytes(socket, text.length, k.echoTimeoutMs);
 				socket.write(text);
 				expect((await back).toString()).toBe(text);
@@ -105,10 +113,8 @@ describe.each(tiers)("TCP echo server on $name", tier => {
 				await device.process.waitForLog(/tcp-server: Connection refused from [\d.]+:\d+/);
 				await device.process.waitForLog(/tcp-server: Slot free: serving waiting [\d.]+:\d+/);
 			}
-		}
-		finally {
-			for (const socket of sockets)
-				socket.destroy();
+		} finally {
+			for (const socket of sockets) socket.destroy();
 		}
 	}, 60_000);
 

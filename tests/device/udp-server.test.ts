@@ -1,10 +1,10 @@
 // The device's UDP echo server: each datagram back to its sender unchanged,
 // at the classic sizes, and to many senders at once.
 import { describe, expect, it } from "vitest";
+import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { udpSender } from "../../host-harness/oracle/udp-echo.js";
 import { hasLog, tiers, useDevice } from "./device-under-test.js";
 import { knobs } from "./knobs.js";
-import { udpSender } from "../../host-harness/oracle/udp-echo.js";
-import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
 
 describe.each(tiers)("UDP echo server on $name", tier => {
 	const device = useDevice(tier);
@@ -18,8 +18,7 @@ describe.each(tiers)("UDP echo server on $name", tier => {
 			expect(from.port).toBe(device.endpoints.udp!.port);
 			expect(data.length).toBe(size);
 			expect(sha256(data)).toBe(sha256(payload));
-		}
-		finally {
+		} finally {
 			sender.close();
 		}
 	});
@@ -27,17 +26,17 @@ describe.each(tiers)("UDP echo server on $name", tier => {
 	it(`answers ${k.udpSenders} senders at once, each with its own datagrams`, async () => {
 		const senders = await Promise.all(Array.from({ length: k.udpSenders }, () => udpSender(device.endpoints.udp!)));
 		try {
-			await Promise.all(senders.map(async (sender, s) => {
-				for (let i = 0; i < k.udpDatagramsEach; i++) {
-					const text = `sender ${s} datagram ${i}`;
-					const { data } = await sender.echo(Buffer.from(text), 10_000);
-					expect(data.toString()).toBe(text);
-				}
-			}));
-		}
-		finally {
-			for (const sender of senders)
-				sender.close();
+			await Promise.all(
+				senders.map(async (sender, s) => {
+					for (let i = 0; i < k.udpDatagramsEach; i++) {
+						const text = `sender ${s} datagram ${i}`;
+						const { data } = await sender.echo(Buffer.from(text), 10_000);
+						expect(data.toString()).toBe(text);
+					}
+				}),
+			);
+		} finally {
+			for (const sender of senders) sender.close();
 		}
 	}, 60_000);
 
@@ -46,8 +45,7 @@ describe.each(tiers)("UDP echo server on $name", tier => {
 		try {
 			await sender.echo(Buffer.from("hello udp"));
 			await device.process!.waitForLog(new RegExp(`udp-server: Received 9 bytes from [\\d.]+:${sender.port}: hello udp`));
-		}
-		finally {
+		} finally {
 			sender.close();
 		}
 	});

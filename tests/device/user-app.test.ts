@@ -5,25 +5,24 @@
 // judged through real sockets; and JS-linked for esp32 (xsc, xsl), as
 // far as this machine can go without ESP-IDF, through the harness's
 // `check --app --target esp32-link`.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findSdk, sdkEnvironment, which, type Sdk } from "../../host-harness/lib/sdk.js";
-import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
-import { buildForSimulator, spawnSimulator, startXvfb, type AppBuild } from "../../host-harness/device/sim.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeviceProcess } from "../../host-harness/device/device-process.js";
+import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
+import { type AppBuild, buildForSimulator, spawnSimulator, startXvfb } from "../../host-harness/device/sim.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { findSdk, type Sdk, sdkEnvironment, which } from "../../host-harness/lib/sdk.js";
 import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
-import { tiers } from "./device-under-test.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
+import { tiers } from "./device-under-test.js";
 
 const lookup = findSdk();
 const runsOnSim = tiers.some(t => t.target === "sim");
-if ("missing" in lookup)
-	console.log(`user-app fixture skipped: ${lookup.missing}`);
-else if (!runsOnSim)
-	console.log("user-app fixture on the simulator skipped: the sim tier is not running (TARGETS, Xvfb)");
+if ("missing" in lookup) console.log(`user-app fixture skipped: ${lookup.missing}`);
+else if (!runsOnSim) console.log("user-app fixture on the simulator skipped: the sim tier is not running (TARGETS, Xvfb)");
 
 const fixture = path.join(projectRoot, "tests", "fixtures", "user-app");
 const build = (target: string): AppBuild => ({ manifestDir: fixture, outDir: path.join(projectRoot, "build", "user-app", target) });
@@ -43,7 +42,7 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 		device.onStopped(() => xvfb.stop());
 		device.onStopped(() => fs.rmSync(library, { force: true }));
 		// Each service's kind and port (docs/own-app.md, the services up line).
-		const up = await device.ready as unknown as { upper: { tcp: number }; shout: { ws: number; path: string } };
+		const up = (await device.ready) as unknown as { upper: { tcp: number }; shout: { ws: number; path: string } };
 		expect(up.shout.path).toBe("/shout");
 		port = up.upper.tcp;
 		shoutPort = up.shout.ws;
@@ -78,8 +77,7 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 			const closed = new Promise<number>(resolve => socket.once("close", code => resolve(code)));
 			socket.send("x".repeat(1025));
 			expect(await closed).toBe(1009);
-		}
-		finally {
+		} finally {
 			socket.terminate();
 		}
 		await expect(openWs(`ws://127.0.0.1:${shoutPort}/elsewhere`)).rejects.toThrow(/404/);
@@ -104,24 +102,58 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side: check --app --target esp32-link (mcconfig -p esp32, xsc, xsl)", () => {
 	it("compiles and links with our library modules and without our app's, and says what the image holds", async () => {
 		// Not spawnSync: vitest talks to this process while the build runs.
-		const child = spawn(process.execPath, [path.join(projectRoot, "host-harness", "bin.mjs"), "check", "--app", fixture, "--target", "esp32-link", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+		const child = spawn(process.execPath, [path.join(projectRoot, "host-harness", "bin.mjs"), "check", "--app", fixture, "--target", "esp32-link", "--json"], {
+			stdio: ["ignore", "pipe", "pipe"],
+		});
 		const run = { stdout: "", stderr: "", status: null as number | null };
-		child.stdout.on("data", (d: Buffer) => { run.stdout += d; });
-		child.stderr.on("data", (d: Buffer) => { run.stderr += d; });
+		child.stdout.on("data", (d: Buffer) => {
+			run.stdout += d;
+		});
+		child.stderr.on("data", (d: Buffer) => {
+			run.stderr += d;
+		});
 		run.status = await new Promise<number | null>(resolve => child.once("close", resolve));
 		expect(run.status, run.stderr).toBe(0);
-		const report = JSON.parse(run.stdout) as { target: string; failed: number; image: { modules: number; bytecode: number; preloadedHeap: { instances: number }; preloaded: string[]; notPreloaded: string[]; own: { module: string; preloaded: boolean }[] } };
+		const report = JSON.parse(run.stdout) as {
+			target: string;
+			failed: number;
+			image: {
+				modules: number;
+				bytecode: number;
+				preloadedHeap: { instances: number };
+				preloaded: string[];
+				notPreloaded: string[];
+				own: { module: string; preloaded: boolean }[];
+			};
+		};
 		expect([report.target, report.failed]).toEqual(["esp32-link", 0]);
 		const { image } = report;
 		const modules = new Set([...image.preloaded, ...image.notPreloaded]);
 		expect(modules.size).toBe(image.modules);
-		for (const module of ["main", "user-app/upper-case", "user-app/shout", "websocket/server", "websocket/connection", "tcp/server", "tcp/connection", "modules/listener", "modules/backoff", "modules/log", "wifi/station", "wifi/network"])
+		for (const module of [
+			"main",
+			"user-app/upper-case",
+			"user-app/shout",
+			"websocket/server",
+			"websocket/connection",
+			"tcp/server",
+			"tcp/connection",
+			"modules/listener",
+			"modules/backoff",
+			"modules/log",
+			"wifi/station",
+			"wifi/network",
+		])
 			expect(modules.has(module), `${module} compiled for esp32`).toBe(true);
 		for (const module of ["app/app", "app/config", "app/tcp-echo-server", "app/ws-client-session", "app/sdk-echo-server"])
 			expect(modules.has(module), `${module} left out`).toBe(false);
 		// The kit's modules preloaded (in flash); the app's own are not, as its manifest preloads none.
 		expect(image.preloaded).toEqual(expect.arrayContaining(["websocket/server", "tcp/server", "wifi/network", "modules/log"]));
-		expect(image.own).toEqual([{ module: "main", preloaded: false }, { module: "user-app/shout", preloaded: false }, { module: "user-app/upper-case", preloaded: false }]);
+		expect(image.own).toEqual([
+			{ module: "main", preloaded: false },
+			{ module: "user-app/shout", preloaded: false },
+			{ module: "user-app/upper-case", preloaded: false },
+		]);
 		expect(image.bytecode).toBeGreaterThan(50_000);
 		expect(image.preloadedHeap.instances).toBeGreaterThan(100);
 	}, 240_000);
@@ -134,9 +166,24 @@ describe.runIf("sdk" in lookup)("a JavaScript app on the libraries, esp32 JS sid
 		const env = { ...sdkEnvironment(sdk, projectRoot), PATH: [sdk.bin, "/usr/bin", "/bin"].join(path.delimiter), XSNETKIT: undefined };
 		expect(which("tsc", env)).toBeUndefined();
 		const app = path.join(projectRoot, "tests", "fixtures", "user-app-js");
-		const result = buildEsp32JsSide(sdk, { ssid: "example", password: "example-pass" }, true, { manifestDir: app, outDir: path.join(projectRoot, "build", "user-app-js", "esp32") }, env);
+		const result = buildEsp32JsSide(
+			sdk,
+			{ ssid: "example", password: "example-pass" },
+			true,
+			{ manifestDir: app, outDir: path.join(projectRoot, "build", "user-app-js", "esp32") },
+			env,
+		);
 		expect(fs.statSync(result.archive).size).toBeGreaterThan(10_000);
-		for (const module of ["main", "lines-app/reverse-lines", "lines-app/count", "websocket/server", "tcp/server", "tcp/line-reader", "modules/log", "wifi/station"])
+		for (const module of [
+			"main",
+			"lines-app/reverse-lines",
+			"lines-app/count",
+			"websocket/server",
+			"tcp/server",
+			"tcp/line-reader",
+			"modules/log",
+			"wifi/station",
+		])
 			expect(result.modules.has(module), `${module} compiled for esp32`).toBe(true);
 		expect(result.modules.has("app/app"), "the kit's own app left out").toBe(false);
 	}, 240_000);

@@ -6,25 +6,28 @@
 // after each rejoin. The stop/start pair is the kit's app's (wifi.test.ts,
 // faults-wifi.test.ts: its clients pause and resume through it). The
 // simulator's WiFi fake cannot drop a link: node only.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import * as net from "node:net";
 import * as path from "node:path";
-import { startDevice, type RunningDevice } from "../../host-harness/device/targets.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findApp } from "../../host-harness/device/app.js";
-import { projectRoot } from "../../host-harness/lib/project.js";
+import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import { freeUdpPort } from "../../host-harness/lib/ports.js";
+import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
 
 const runsOnNode = tiers.some(t => t.target === "node");
-if (tiers.some(t => t.target !== "node"))
-	console.log("wifi-network drops: node only (the simulator's WiFi fake and a board's link cannot drop on demand)");
+if (tiers.some(t => t.target !== "node")) console.log("wifi-network drops: node only (the simulator's WiFi fake and a board's link cannot drop on demand)");
 
 /** One line to the fixture's reverse-lines service, its answer. */
 function reversed(port: number, text: string): Promise<string> {
 	return new Promise((resolve, reject) => {
 		const socket = net.connect(port, "127.0.0.1");
 		let got = "";
-		const timer = setTimeout(() => { socket.destroy(); reject(new Error(`only "${got}" within 5 s`)); }, 5000);
+		const timer = setTimeout(() => {
+			socket.destroy();
+			reject(new Error(`only "${got}" within 5 s`));
+		}, 5000);
 		socket.on("connect", () => socket.write(`${text}\n`));
 		socket.on("data", d => {
 			got += d.toString("latin1");
@@ -34,7 +37,10 @@ function reversed(port: number, text: string): Promise<string> {
 				resolve(got.trim());
 			}
 		});
-		socket.on("error", e => { clearTimeout(timer); reject(e); });
+		socket.on("error", e => {
+			clearTimeout(timer);
+			reject(e);
+		});
 	});
 }
 

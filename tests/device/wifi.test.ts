@@ -2,12 +2,13 @@
 // point fails on demand (a test double: node-host/wifi.ts and control.ts);
 // on the simulator, its own timer-driven WiFi fake shows the boot sequence
 // and a rejected password as far as it models them.
-import { afterEach, describe, expect, it } from "vitest";
+
 import * as net from "node:net";
-import { startDevice, RunningDevice } from "../../host-harness/device/targets.js";
-import { LogLine } from "../../host-harness/device/log-line.js";
-import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
+import { afterEach, describe, expect, it } from "vitest";
+import type { LogLine } from "../../host-harness/device/log-line.js";
+import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import { echoOnce, randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { hostConfig, tiers } from "./device-under-test.js";
 
 const fast = { wifiRetryDelay: "100", wifiBackoffMax: "400", wifiConnectTimeout: "3000" };
@@ -19,7 +20,10 @@ function lines(device: RunningDevice, pattern: RegExp): LogLine[] {
 function refused(port: number): Promise<boolean> {
 	return new Promise(resolve => {
 		const socket = net.connect({ host: "127.0.0.1", port });
-		socket.once("connect", () => { socket.destroy(); resolve(false); });
+		socket.once("connect", () => {
+			socket.destroy();
+			resolve(false);
+		});
 		socket.once("error", () => resolve(true));
 	});
 }
@@ -42,8 +46,7 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 		expect(lines(device, /wifi: giving up quick retries after 5 attempts; backing off/)).toHaveLength(1);
 		expect(lines(device, /wifi: next join in \d+ ms/).map(l => Number(/in (\d+) ms/.exec(l.raw)![1]))).toEqual([200, 400, 400]);
 		// never sooner than scheduled: the quick retries 100 ms apart, then the backoff
-		for (let i = 1; i < attempts.length; i++)
-			expect(attempts[i].time! - attempts[i - 1].time!).toBeGreaterThanOrEqual(i < 5 ? 100 : 200);
+		for (let i = 1; i < attempts.length; i++) expect(attempts[i].time! - attempts[i - 1].time!).toBeGreaterThanOrEqual(i < 5 ? 100 : 200);
 		const gotIP = device.process.log.findIndex(l => /wifi: got IP: 127\.0\.0\.1/.test(l.raw));
 		const up = device.process.log.findIndex(l => /app: services up/.test(l.raw));
 		expect(gotIP).toBeGreaterThan(0);
@@ -51,12 +54,18 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 	});
 
 	it("a rejected password is retried with backoff, never in a busy loop, and the device joins once the network accepts it", async () => {
-		device = await startDevice({ target: "node", config: await hostConfig({ ...fast, password: "wrong" }), wifiFaults: { step: 10, password: "right" }, control: true, noWait: true });
+		device = await startDevice({
+			target: "node",
+			config: await hostConfig({ ...fast, password: "wrong" }),
+			wifiFaults: { step: 10, password: "right" },
+			control: true,
+			noWait: true,
+		});
 		await device.process.waitForLog(/wifi: next join in 400 ms/, 10_000);
 		await new Promise(r => setTimeout(r, 1000));
 		const failures = lines(device, /wifi: join failed: password rejected/).length;
 		expect(failures).toBeGreaterThanOrEqual(6);
-		expect(failures).toBeLessThanOrEqual(12);		// ~2.4 s of 100 ms retries then 400 ms backoff: a busy loop would be thousands
+		expect(failures).toBeLessThanOrEqual(12); // ~2.4 s of 100 ms retries then 400 ms backoff: a busy loop would be thousands
 		expect(lines(device, /app: services up/)).toEqual([]);
 		await device.control!(`wifi set {"password":"wrong"}`);
 		await device.process.waitForLog(/app: services up/, 5000);
@@ -84,11 +93,14 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 		const before = await device.control!("stats");
 
 		for (let drop = 1; drop <= 3; drop++) {
-			const streaming = echoOnce(tcp, randomPayload(4 << 20), 10_000).then(() => "completed", () => "cut");
+			const streaming = echoOnce(tcp, randomPayload(4 << 20), 10_000).then(
+				() => "completed",
+				() => "cut",
+			);
 			await new Promise(r => setTimeout(r, 20));
 			await device.control!("wifi drop");
-			await device.process.waitForLog(new RegExp(`app: link is down \\(disconnected\\): pausing TCP echo client`), 5000, 0);
-			expect(await streaming).toMatch(/completed|cut/);		// the link took the connection with it, or it was done already
+			await device.process.waitForLog(/app: link is down \(disconnected\): pausing TCP echo client/, 5000, 0);
+			expect(await streaming).toMatch(/completed|cut/); // the link took the connection with it, or it was done already
 			const session = await peer.session(drop, 10_000);
 			expect(await session.greeting).toBe("Hello World!");
 			const payload = randomPayload(20_000);
@@ -108,7 +120,10 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 		await device.control!("wifi drop");
 		await device.process.waitForLog(/wifi: link lost \(disconnected\)/, 5000, mark);
 		await new Promise(r => setTimeout(r, 2000));
-		const delays = device.process.log.slice(mark).filter(l => /next join in/.test(l.raw)).map(l => Number(/in (\d+) ms/.exec(l.raw)![1]));
+		const delays = device.process.log
+			.slice(mark)
+			.filter(l => /next join in/.test(l.raw))
+			.map(l => Number(/in (\d+) ms/.exec(l.raw)![1]));
 		expect(delays.length).toBeGreaterThanOrEqual(1);
 		expect(Math.max(...delays)).toBe(400);
 		await device.control!(`wifi set {"apDown":false}`);
@@ -124,13 +139,18 @@ describe.each(tiers.filter(t => t.target === "sim"))("WiFi station on the simula
 
 	it("logs the boot sequence in order: started, connecting, connected, got IP, services up", async () => {
 		device = await startDevice({ target: "sim", config: await hostConfig() });
-		const order = [/wifi: station started/, /wifi: connecting to "simulated-wifi" \(attempt 1, start\)/, /wifi: connected to "simulated-wifi"/, /wifi: got IP: /, /app: services up/]
-			.map(p => device!.process.log.findIndex(l => p.test(l.raw)));
+		const order = [
+			/wifi: station started/,
+			/wifi: connecting to "simulated-wifi" \(attempt 1, start\)/,
+			/wifi: connected to "simulated-wifi"/,
+			/wifi: got IP: /,
+			/app: services up/,
+		].map(p => device!.process.log.findIndex(l => p.test(l.raw)));
 		expect(order.every(i => i >= 0)).toBe(true);
 		expect([...order].sort((a, b) => a - b)).toEqual(order);
 	});
 
-	it("a rejected password (the fake's \"invalid!\") is retried, and nothing starts", async () => {
+	it('a rejected password (the fake\'s "invalid!") is retried, and nothing starts', async () => {
 		device = await startDevice({ target: "sim", config: await hostConfig({ password: "invalid!", wifiRetryDelay: "200" }), noWait: true });
 		await device.process.waitForLog(/wifi: join failed: disconnected \(2 failed\)/, 20_000);
 		expect(lines(device, /app: services up/)).toEqual([]);

@@ -15,15 +15,14 @@
 //    a session (the peer hears "hello 0000").
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunningDevice } from "../../host-harness/device/targets.js";
-import { WsPeer } from "../../host-harness/peers/ws-peer.js";
-import { TlsGate, type GateMode } from "../../host-harness/peers/tls-gate.js";
-import { makeTestPki, opensslMissing, type ServerCredentials, type TestPki } from "../../host-harness/lib/tls-certs.js";
 import { freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
+import { makeTestPki, opensslMissing, type ServerCredentials, type TestPki } from "../../host-harness/lib/tls-certs.js";
+import { type GateMode, TlsGate } from "../../host-harness/peers/tls-gate.js";
+import { WsPeer } from "../../host-harness/peers/ws-peer.js";
 import { ClientDevice, clientTiers } from "./client-device.js";
 
 const missing = opensslMissing();
-if (missing)
-	console.log(`TLS suites skipped: ${missing}`);
+if (missing) console.log(`TLS suites skipped: ${missing}`);
 
 const failed = (peerPattern: string, cause: string) => new RegExp(String.raw`ws-client: TLS handshake with ${peerPattern}:\d+ failed: ${cause}`);
 
@@ -36,15 +35,35 @@ interface Fault {
 }
 
 const faults: Fault[] = [
-	{ name: "a certificate from another CA", mode: "tls", credentials: pki => pki.otherCa, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA\)` },
+	{
+		name: "a certificate from another CA",
+		mode: "tls",
+		credentials: pki => pki.otherCa,
+		cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA\)`,
+	},
 	// What the SDK's own check accepted: a certificate signed by another key, our CA's certificate after it.
-	{ name: "a certificate from another CA followed by our CA's certificate", mode: "tls", credentials: pki => pki.forgedChain, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA` },
+	{
+		name: "a certificate from another CA followed by our CA's certificate",
+		mode: "tls",
+		credentials: pki => pki.forgedChain,
+		cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA`,
+	},
 	// A server's certificate from our CA (not a CA itself) cannot vouch for another.
-	{ name: "a certificate signed by a server's certificate from our CA", mode: "tls", credentials: pki => pki.issuedByServer, cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA` },
-	{ name: "a certificate for another host name", mode: "tls", credentials: pki => pki.wrongName, cause: String.raw`the server's certificate is for wrong\.invalid, not NAME \(name mismatch\)` },
-	{ name: "an expired certificate", mode: "tls", credentials: pki => pki.expired, cause: String.raw`the server's certificate has expired` },
-	{ name: "a server that speaks plain TCP (HTTP)", mode: "plain", cause: String.raw`the server does not speak TLS` },
-	{ name: "a server that closes mid-handshake", mode: "drop-handshake", cause: String.raw`the server closed the connection during the TLS handshake` },
+	{
+		name: "a certificate signed by a server's certificate from our CA",
+		mode: "tls",
+		credentials: pki => pki.issuedByServer,
+		cause: String.raw`the server's certificate is not issued by the configured CA \(unknown CA`,
+	},
+	{
+		name: "a certificate for another host name",
+		mode: "tls",
+		credentials: pki => pki.wrongName,
+		cause: String.raw`the server's certificate is for wrong\.invalid, not NAME \(name mismatch\)`,
+	},
+	{ name: "an expired certificate", mode: "tls", credentials: pki => pki.expired, cause: "the server's certificate has expired" },
+	{ name: "a server that speaks plain TCP (HTTP)", mode: "plain", cause: "the server does not speak TLS" },
+	{ name: "a server that closes mid-handshake", mode: "drop-handshake", cause: "the server closed the connection during the TLS handshake" },
 ];
 
 describe.skipIf(Boolean(missing)).each(clientTiers)("WebSocket client over TLS (wss://) on $name", tier => {
@@ -67,25 +86,27 @@ describe.skipIf(Boolean(missing)).each(clientTiers)("WebSocket client over TLS (
 	});
 
 	/** The peer's session `index`, or an error carrying the device's log (why it did not come). */
-	const sessionOf = (index: number) => peer!.session(index, 30_000).catch((e: Error) => {
-		throw new Error(`${e.message}\n${device?.process.tail(25) ?? ""}`);
-	});
+	const sessionOf = (index: number) =>
+		peer!.session(index, 30_000).catch((e: Error) => {
+			throw new Error(`${e.message}\n${device?.process.tail(25) ?? ""}`);
+		});
 
-	const boot = async (port: number, extra: Record<string, string> = {}) => side.start({
-		tcpServer: "false",
-		tcpPort: String(await freeTcpPort()),
-		udpPort: String(await freeUdpPort()),
-		wsPort: String(await freeTcpPort()),
-		wsClient: "true",
-		// A name, not the address: SNI and the certificate check use it.
-		wsClientUri: `wss://${side.hostName}:${port}/`,
-		wsClientCa: pki.caConfig,
-		wsClientHelloInterval: "100",
-		wsClientNoDataTimeout: "1000",
-		wsClientRetryDelay: "200",
-		wsClientRetryMaxDelay: "800",
-		...extra,
-	});
+	const boot = async (port: number, extra: Record<string, string> = {}) =>
+		side.start({
+			tcpServer: "false",
+			tcpPort: String(await freeTcpPort()),
+			udpPort: String(await freeUdpPort()),
+			wsPort: String(await freeTcpPort()),
+			wsClient: "true",
+			// A name, not the address: SNI and the certificate check use it.
+			wsClientUri: `wss://${side.hostName}:${port}/`,
+			wsClientCa: pki.caConfig,
+			wsClientHelloInterval: "100",
+			wsClientNoDataTimeout: "1000",
+			wsClientRetryDelay: "200",
+			wsClientRetryMaxDelay: "800",
+			...extra,
+		});
 
 	it("runs the example session over wss and closes cleanly with 1000", async () => {
 		gate = new TlsGate(pki.server);
@@ -113,8 +134,7 @@ describe.skipIf(Boolean(missing)).each(clientTiers)("WebSocket client over TLS (
 		await first.received(1);
 		for (const fault of faults) {
 			gate.mode = fault.mode;
-			if (fault.credentials)
-				gate.setCredentials(fault.credentials(pki));
+			if (fault.credentials) gate.setCredentials(fault.credentials(pki));
 			const mark = device.process.log.length;
 			peer.sessions[sessions - 1].socket.terminate();
 			const line = await device.process.waitForLog(failed(side.hostPattern, cause(fault)), 20_000, mark);
@@ -131,4 +151,3 @@ describe.skipIf(Boolean(missing)).each(clientTiers)("WebSocket client over TLS (
 		expect(device.process.exited).toBeFalsy();
 	}, 240_000);
 });
-

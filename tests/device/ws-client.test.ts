@@ -7,8 +7,8 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { RunningDevice } from "../../host-harness/device/targets.js";
 import { WsPeer } from "../../host-harness/peers/ws-peer.js";
-import { hostConfig } from "./device-under-test.js";
 import { ClientDevice, clientTiers } from "./client-device.js";
+import { hostConfig } from "./device-under-test.js";
 
 describe.each(clientTiers)("WebSocket client session on $name", tier => {
 	const side = new ClientDevice(tier);
@@ -22,16 +22,19 @@ describe.each(clientTiers)("WebSocket client session on $name", tier => {
 	});
 	afterAll(() => side.close());
 
-	const boot = async (port: number, extra: Record<string, string> = {}) => side.start(await hostConfig({
-		tcpServer: "false",
-		wsClient: "true",
-		wsClientUri: `ws://${side.host}:${port}/`,
-		wsClientHelloInterval: "100",
-		wsClientNoDataTimeout: "1000",
-		wsClientRetryDelay: "200",
-		wsClientRetryMaxDelay: "800",
-		...extra,
-	}));
+	const boot = async (port: number, extra: Record<string, string> = {}) =>
+		side.start(
+			await hostConfig({
+				tcpServer: "false",
+				wsClient: "true",
+				wsClientUri: `ws://${side.host}:${port}/`,
+				wsClientHelloInterval: "100",
+				wsClientNoDataTimeout: "1000",
+				wsClientRetryDelay: "200",
+				wsClientRetryMaxDelay: "800",
+				...extra,
+			}),
+		);
 
 	it("runs the example session and closes cleanly with 1000", async () => {
 		peer = await WsPeer.start(0, side.host);

@@ -2,13 +2,14 @@
 // against the device's server on every tier: every case must pass, and after
 // each case a fresh client must be served. The grouped table is printed and
 // written to build/reports/ws-conformance-<target>.txt.
-import { describe, expect, it } from "vitest";
+
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { tiers, useDevice } from "./device-under-test.js";
-import { runConformance } from "../../host-harness/conformance/runner.js";
+import { describe, expect, it } from "vitest";
 import { formatText, summarize } from "../../host-harness/conformance/report.js";
+import { runConformance } from "../../host-harness/conformance/runner.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { tiers, useDevice } from "./device-under-test.js";
 
 // Not on the lan tiers: they run node's and the simulator's device over a kernel link, which
 // the lwip tier's run (the board's stack over a link) and the lan tiers' own suites already cover.

@@ -6,12 +6,14 @@
 // wsImpl=sdk must leave the service out with its reason, never abort.
 import { describe, expect, it } from "vitest";
 import type WebSocket from "ws";
-import { tiers, useDevice } from "./device-under-test.js";
-import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
+import { tiers, useDevice } from "./device-under-test.js";
 
 const hostTiers = tiers.filter(t => t.target !== "board");
-const impls = hostTiers.flatMap(tier => ["ours", "sdk"].filter(impl => impl === "ours" || tier.target === "sim").map(impl => ({ tier, impl, name: `${tier.name}, wsImpl=${impl}` })));
+const impls = hostTiers.flatMap(tier =>
+	["ours", "sdk"].filter(impl => impl === "ours" || tier.target === "sim").map(impl => ({ tier, impl, name: `${tier.name}, wsImpl=${impl}` })),
+);
 
 // wsImpl picks the app's WebSocket server at build time: only devices this PC builds can switch it.
 if (!hostTiers.length) {
@@ -35,13 +37,12 @@ describe.each(impls)("WebSocket echo smoke on $name", ({ tier, impl }) => {
 			const binary = await nextMessage(socket, timeout);
 			expect(binary.binary).toBe(true);
 			expect(sha256(binary.data)).toBe(sha256(payload));
-		}
-		finally {
+		} finally {
 			socket.terminate();
 		}
 	});
 
-	it("answers \"Trigger async\" with its echo, then \"Async data\"", async () => {
+	it('answers "Trigger async" with its echo, then "Async data"', async () => {
 		const socket: WebSocket = await openWs(device.endpoints.ws!);
 		try {
 			// Both may arrive in one TCP segment: collect from the start rather than wait for each.
@@ -49,11 +50,9 @@ describe.each(impls)("WebSocket echo smoke on $name", ({ tier, impl }) => {
 			socket.on("message", data => messages.push(data.toString()));
 			socket.send("Trigger async");
 			const deadline = Date.now() + timeout;
-			while (messages.length < 2 && Date.now() < deadline)
-				await new Promise(resolve => setTimeout(resolve, 20));
+			while (messages.length < 2 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20));
 			expect(messages).toEqual(["Trigger async", "Async data"]);
-		}
-		finally {
+		} finally {
 			socket.terminate();
 		}
 	});

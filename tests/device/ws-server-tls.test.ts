@@ -13,23 +13,22 @@
 // 3. Headless Chromium loads the device's own page over HTTPS and the page
 //    opens wss:// to the device: a secure context, no mixed content, and a
 //    message sent to the broadcast route by another client shows in it.
-import { afterAll, describe, expect, it } from "vitest";
+
+import { createHash, X509Certificate } from "node:crypto";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { createHash, X509Certificate } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { runConformance } from "../../host-harness/conformance/runner.js";
+import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
+import { deviceTlsConfig, makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
 import { tiers, useDevice } from "./device-under-test.js";
 import { expectDeviceWhole } from "./judge.js";
-import { runConformance } from "../../host-harness/conformance/runner.js";
-import { deviceTlsConfig, makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
-import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
 
 const missing = opensslMissing();
-if (missing)
-	console.log(`TLS server suite skipped: ${missing}`);
+if (missing) console.log(`TLS server suite skipped: ${missing}`);
 const chromium = findChromium();
-if (!missing && !chromium)
-	console.log("TLS server browser case skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
+if (!missing && !chromium) console.log("TLS server browser case skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
 
 // Made at collection, as the device's config needs it before it boots.
 const pki: TestPki | undefined = missing ? undefined : makeTestPki();
@@ -60,7 +59,7 @@ function ended(socket: net.Socket, timeoutMs = 15_000): Promise<void> {
 	return new Promise((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error(`the device kept the connection open for ${timeoutMs} ms`)), timeoutMs);
 		socket.on("error", () => undefined);
-		socket.resume();		// read to the end: a paused socket never sees the device's FIN
+		socket.resume(); // read to the end: a paused socket never sees the device's FIN
 		socket.once("close", () => {
 			clearTimeout(timer);
 			resolve();
@@ -112,7 +111,7 @@ const faults: Fault[] = [
 		async run(port) {
 			const socket = await tcpConnect(port);
 			// A handshake record of 64 bytes whose message is no ClientHello the engine can read.
-			socket.write(Buffer.concat([Buffer.from([22, 3, 1, 0, 64]), Buffer.alloc(64, 0xA5)]));
+			socket.write(Buffer.concat([Buffer.from([22, 3, 1, 0, 64]), Buffer.alloc(64, 0xa5)]));
 			await ended(socket);
 		},
 		// The device's engine: a malformed message; node: OpenSSL's reason for it.
@@ -133,7 +132,7 @@ const faults: Fault[] = [
 		name: "a client that leaves mid-handshake",
 		async run(port) {
 			const socket = await tcpConnect(port);
-			socket.write(Buffer.from([22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3]));		// the first bytes of a ClientHello
+			socket.write(Buffer.from([22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3])); // the first bytes of a ClientHello
 			await new Promise(r => setTimeout(r, 300));
 			socket.end();
 			await ended(socket);
@@ -144,15 +143,18 @@ const faults: Fault[] = [
 
 describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket server over TLS (wss://) on $name", tier => {
 	const device = useDevice(tier, { ...deviceTlsConfig(pki!.server), wsMaxClients: "8", wsBroadcastPath: "/bc" });
-	const tail = (count: number) => device.process?.log.slice(-count).map(l => `  | ${l.raw}`).join("\n") ?? "";
+	const tail = (count: number) =>
+		device.process?.log
+			.slice(-count)
+			.map(l => `  | ${l.raw}`)
+			.join("\n") ?? "";
 
 	it("says TLS for every service on the WebSocket port in its boot lines", async () => {
 		const url = new URL(device.endpoints.ws!);
 		expect(url.protocol).toBe("wss:");
 		const lines = device.process!.log.filter(l => l.message.startsWith("listening: ") && l.message.includes(`port ${url.port},`)).map(l => l.message);
 		expect(lines.length).toBeGreaterThanOrEqual(3);
-		for (const line of lines)
-			expect(line).toMatch(/, TLS$/);
+		for (const line of lines) expect(line).toMatch(/, TLS$/);
 	});
 
 	it("passes every case of the conformance set over wss://", async () => {
@@ -178,7 +180,8 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket server over TLS (ws
 			for (const fault of faults) {
 				const mark = device.process!.log.length;
 				await fault.run(port);
-				const line = await device.process!.waitForLog(new RegExp(`TLS handshake with 127\\.0\\.0\\.1:\\d+ failed: (${fault.cause.source})`), 15_000, mark)
+				const line = await device
+					.process!.waitForLog(new RegExp(`TLS handshake with 127\\.0\\.0\\.1:\\d+ failed: (${fault.cause.source})`), 15_000, mark)
 					.catch((e: Error) => {
 						throw new Error(`${fault.name}: ${e.message}\n${tail(6)}`);
 					});
@@ -188,8 +191,7 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket server over TLS (ws
 			const fresh = await openClient(device.endpoints.ws!, pki!.caPem);
 			expect(await echo(fresh, "fresh")).toBe("fresh");
 			fresh.close();
-		}
-		finally {
+		} finally {
 			bystander.close();
 		}
 		expectDeviceWhole(device);
@@ -198,21 +200,21 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket server over TLS (ws
 	describe.runIf(!!chromium)("in headless Chromium", () => {
 		const pages: HeadlessPage[] = [];
 		afterAll(async () => {
-			for (const page of pages)
-				await page.close();
+			for (const page of pages) await page.close();
 		});
 
 		it("loads the device's page over HTTPS, which opens wss:// to it and shows a broadcast", async () => {
 			const url = new URL(device.endpoints.ws!);
 			// Chromium trusts the device's certificate by its key (the test CA is in no store of its).
 			const leaf = new X509Certificate(pki!.server.cert);
-			const spki = createHash("sha256").update(leaf.publicKey.export({ type: "spki", format: "der" })).digest("base64");
+			const spki = createHash("sha256")
+				.update(leaf.publicKey.export({ type: "spki", format: "der" }))
+				.digest("base64");
 			const page = await HeadlessPage.open(chromium!, `https://${url.host}/`, undefined, [`--ignore-certificate-errors-spki-list=${spki}`]);
 			pages.push(page);
 			const until = Date.now() + 60_000;
 			while (!/^connected to \/bc$/.test(await page.evaluate<string>(`document.getElementById("status")?.textContent ?? ""`))) {
-				if (Date.now() > until)
-					throw new Error(`the page never connected: ${await page.evaluate<string>("document.body?.innerText ?? location.href")}`);
+				if (Date.now() > until) throw new Error(`the page never connected: ${await page.evaluate<string>("document.body?.innerText ?? location.href")}`);
 				await new Promise(r => setTimeout(r, 200));
 			}
 			expect(await page.evaluate<string>("location.protocol")).toBe("https:");
@@ -222,8 +224,7 @@ describe.skipIf(Boolean(missing)).each(hostTiers)("WebSocket server over TLS (ws
 			sender.send(text);
 			const seen = Date.now() + 20_000;
 			while (!(await page.evaluate<string[]>(`[...document.querySelectorAll("#messages li")].map(li => li.textContent)`)).includes(text)) {
-				if (Date.now() > seen)
-					throw new Error("the broadcast message never appeared in the page");
+				if (Date.now() > seen) throw new Error("the broadcast message never appeared in the page");
 				await new Promise(r => setTimeout(r, 200));
 			}
 			sender.close();

@@ -3,10 +3,10 @@
 // closing directions, Trigger async and Ping, maxClients and 503, and the
 // HTTP answers to bad upgrades.
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { tiers, useDevice } from "./device-under-test.js";
-import { closed, nextMessage, openWs, rawHttp, wsEndpoint } from "../../host-harness/oracle/ws-echo.js";
+import type WebSocket from "ws";
 import { randomPayload, sha256 } from "../../host-harness/oracle/tcp-echo.js";
+import { closed, nextMessage, openWs, rawHttp, wsEndpoint } from "../../host-harness/oracle/ws-echo.js";
+import { tiers, useDevice } from "./device-under-test.js";
 
 const MiB = 1024 * 1024;
 const sizes = { node: [0, 125, 126, 65535, 65536, MiB], sim: [0, 125, 126, 65535, 65536], board: [0, 125, 126, 65535, 65536, MiB] };
@@ -21,33 +21,39 @@ describe.each(tiers)("WebSocket echo server on $name", tier => {
 		return socket;
 	};
 	afterEach(() => {
-		for (const socket of open.splice(0))
-			socket.terminate();
+		for (const socket of open.splice(0)) socket.terminate();
 	});
 	const timeout = tier.pace === "sim" ? 60_000 : 20_000;
 
-	it.each(sizes[tier.pace])("echoes a %i-byte text and binary message with its type", async size => {
-		const socket = await connect();
-		const text = "x".repeat(size);
-		socket.send(text);
-		const textBack = await nextMessage(socket, timeout);
-		expect(textBack.binary).toBe(false);
-		expect(textBack.data.toString()).toBe(text);
-		const binary = randomPayload(size);
-		socket.send(binary);
-		const binaryBack = await nextMessage(socket, timeout);
-		expect(binaryBack.binary).toBe(true);
-		expect(sha256(binaryBack.data)).toBe(sha256(binary));
-	}, 120_000);
+	it.each(sizes[tier.pace])(
+		"echoes a %i-byte text and binary message with its type",
+		async size => {
+			const socket = await connect();
+			const text = "x".repeat(size);
+			socket.send(text);
+			const textBack = await nextMessage(socket, timeout);
+			expect(textBack.binary).toBe(false);
+			expect(textBack.data.toString()).toBe(text);
+			const binary = randomPayload(size);
+			socket.send(binary);
+			const binaryBack = await nextMessage(socket, timeout);
+			expect(binaryBack.binary).toBe(true);
+			expect(sha256(binaryBack.data)).toBe(sha256(binary));
+		},
+		120_000,
+	);
 
 	it("reassembles fragmented messages in several shapes, with pings between fragments", async () => {
 		const socket = await connect();
-		const shapes = [["Hel", "lo ", "World!"], ["", "a", ""], ["€", "\u{1F600}", "ü"]];
+		const shapes = [
+			["Hel", "lo ", "World!"],
+			["", "a", ""],
+			["€", "\u{1F600}", "ü"],
+		];
 		for (const parts of shapes) {
 			parts.forEach((part, i) => {
 				socket.send(part, { fin: i === parts.length - 1 });
-				if (i === 0)
-					socket.ping("between");
+				if (i === 0) socket.ping("between");
 			});
 			expect((await nextMessage(socket)).data.toString()).toBe(parts.join(""));
 		}
@@ -72,7 +78,7 @@ describe.each(tiers)("WebSocket echo server on $name", tier => {
 		expect((await done).code).toBe(4000);
 	});
 
-	it("\"Trigger async\" makes the server send \"Async data\" by itself; \"Ping\" makes it ping", async () => {
+	it('"Trigger async" makes the server send "Async data" by itself; "Ping" makes it ping', async () => {
 		const socket = await connect();
 		const messages: string[] = [];
 		socket.on("message", data => messages.push(data.toString()));
@@ -85,8 +91,7 @@ describe.each(tiers)("WebSocket echo server on $name", tier => {
 
 	it.runIf(tier.target !== "board")("serves wsMaxClients at once and answers 503 beyond", async () => {
 		const max = 4;
-		for (let i = 0; i < max; i++)
-			await connect();
+		for (let i = 0; i < max; i++) await connect();
 		await expect(openWs(url())).rejects.toThrow(/HTTP 503/);
 		open[0].close(1000);
 		await closed(open[0]);

@@ -4,23 +4,34 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
-import { RetryGate, keyProblem, presentedKey, sameKey } from "websocket/access";
-import { queryParameter } from "modules/http";
 import { exposure } from "app/exposure";
-import { readConfig } from "../../app/config-schema.js";
-import { parseWebSocketUri } from "websocket/uri";
 import type { RequestHead } from "modules/http";
+import { queryParameter } from "modules/http";
+import { describe, expect, it } from "vitest";
+import { keyProblem, presentedKey, RetryGate, sameKey } from "websocket/access";
+import { parseWebSocketUri } from "websocket/uri";
+import { readConfig } from "../../app/config-schema.js";
 
 const head = (headers: [string, string][]): RequestHead =>
 	({ method: "GET", target: "/", version: "1.1", headers: new Map(headers) }) as unknown as RequestHead;
 
 describe("an access key", () => {
 	it("is 8 to 64 letters, digits and -._~, in the library and in the app's config alike", () => {
-		for (const [key, fits] of [["abcdefgh", true], ["A1-._~zz", true], ["short", false], ["x".repeat(65), false], ["has space", false], ["comma,key", false], ["slash/key", false]] as const) {
+		for (const [key, fits] of [
+			["abcdefgh", true],
+			["A1-._~zz", true],
+			["short", false],
+			["x".repeat(65), false],
+			["has space", false],
+			["comma,key", false],
+			["slash/key", false],
+		] as const) {
 			expect(keyProblem(key) === undefined, key).toBe(fits);
 			const { problems } = readConfig({ wsKey: key }, parseWebSocketUri);
-			expect(problems.some(p => p.key === "wsKey"), key).toBe(!fits);
+			expect(
+				problems.some(p => p.key === "wsKey"),
+				key,
+			).toBe(!fits);
 		}
 	});
 
@@ -36,8 +47,7 @@ describe("an access key", () => {
 
 	it("is compared whole: a prefix, an extension or one character off is not the key", () => {
 		expect(sameKey("s3cret-key", "s3cret-key")).toBe(true);
-		for (const wrong of ["", "s3cret-ke", "s3cret-key!", "S3cret-key", "s3cret-kez"])
-			expect(sameKey(wrong, "s3cret-key"), wrong).toBe(false);
+		for (const wrong of ["", "s3cret-ke", "s3cret-key!", "S3cret-key", "s3cret-kez"]) expect(sameKey(wrong, "s3cret-key"), wrong).toBe(false);
 	});
 });
 
@@ -50,8 +60,7 @@ describe("wrong keys make their address wait", () => {
 		expect(gate.wait("10.0.0.2", 0)).toBe(0);
 		gate.failed("10.0.0.1", 1000);
 		expect(gate.wait("10.0.0.1", 1000)).toBe(2000);
-		for (let i = 0; i < 20; i++)
-			gate.failed("10.0.0.1", 5000);
+		for (let i = 0; i < 20; i++) gate.failed("10.0.0.1", 5000);
 		expect(gate.wait("10.0.0.1", 5000)).toBe(60_000);
 		gate.passed("10.0.0.1");
 		expect(gate.wait("10.0.0.1", 5000)).toBe(0);
@@ -59,11 +68,10 @@ describe("wrong keys make their address wait", () => {
 
 	it("keeps a fixed table: a ninth address takes the place whose wait ended first", () => {
 		const gate = new RetryGate(8);
-		for (let i = 0; i < 8; i++)
-			gate.failed(`10.0.0.${i}`, i * 10);
+		for (let i = 0; i < 8; i++) gate.failed(`10.0.0.${i}`, i * 10);
 		gate.failed("10.0.1.1", 100);
 		expect(gate.wait("10.0.1.1", 100)).toBe(1000);
-		expect(gate.wait("10.0.0.0", 100)).toBe(0);		// its place was taken: the oldest wait
+		expect(gate.wait("10.0.0.0", 100)).toBe(0); // its place was taken: the oldest wait
 		expect(gate.wait("10.0.0.7", 100)).toBeGreaterThan(0);
 		expect((gate as unknown as { addresses: string[] }).addresses).toHaveLength(8);
 	});
@@ -71,7 +79,17 @@ describe("wrong keys make their address wait", () => {
 
 describe("what the app says at boot it exposes", () => {
 	const config = (raw: Record<string, unknown>) => readConfig(raw, parseWebSocketUri).config;
-	const endpoints = { address: "192.168.1.20", tcp: 8080, udp: 8081, ws: 80, wsPath: "/ws", wsBroadcastPath: "/broadcast", wsLogPath: "/log", page: "/", mdns: "xs-netkit.local" };
+	const endpoints = {
+		address: "192.168.1.20",
+		tcp: 8080,
+		udp: 8081,
+		ws: 80,
+		wsPath: "/ws",
+		wsBroadcastPath: "/broadcast",
+		wsLogPath: "/log",
+		page: "/",
+		mdns: "xs-netkit.local",
+	};
 
 	it("a line per listening service, and a warning for each open one beyond the echoes", () => {
 		const open = exposure(endpoints, config({}));

@@ -1,19 +1,19 @@
 // The `services up` line of an app, each service with its kind
 // (host-harness/device/services.ts, docs/own-app.md), and how check --app
 // probes each kind (host-harness/check/app.ts), against real sockets.
-import { describe, expect, it } from "vitest";
+
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { appServices } from "../../host-harness/device/services.js";
+import { describe, expect, it } from "vitest";
 import { probeService, udpProbePayload } from "../../host-harness/check/app.js";
 import { probeUdp } from "../../host-harness/device/reach.js";
+import { appServices } from "../../host-harness/device/services.js";
 import { freeUdpPort } from "../../host-harness/lib/ports.js";
 
 /** A UDP socket on loopback; answering: each datagram's size back as text. */
 async function udpService(answering: boolean): Promise<{ port: number; close(): void }> {
 	const socket = dgram.createSocket("udp4");
-	if (answering)
-		socket.on("message", (message, from) => socket.send(String(message.length), from.port, from.address));
+	if (answering) socket.on("message", (message, from) => socket.send(String(message.length), from.port, from.address));
 	await new Promise<void>(resolve => socket.bind(0, "127.0.0.1", resolve));
 	return { port: socket.address().port, close: () => socket.close() };
 }
@@ -57,17 +57,19 @@ describe("check --app probes each service as its kind says", () => {
 			const answered = await probeUdp("127.0.0.1", answering.port, udpProbePayload);
 			expect("answered" in answered && answered.answered.toString()).toBe(String(udpProbePayload.length));
 			expect(await probeUdp("127.0.0.1", silent.port, udpProbePayload, 300)).toEqual({ silent: true });
-			expect(await probeService({ name: "sizes", kind: "udp", port: answering.port, stated: true }))
-				.toEqual({ name: `service sizes (UDP, port ${answering.port}) takes a datagram: answered 2 bytes`, state: "passed" });
-		}
-		finally {
+			expect(await probeService({ name: "sizes", kind: "udp", port: answering.port, stated: true })).toEqual({
+				name: `service sizes (UDP, port ${answering.port}) takes a datagram: answered 2 bytes`,
+				state: "passed",
+			});
+		} finally {
 			answering.close();
 			silent.close();
 		}
 		const nothing = await freeUdpPort();
 		expect(await probeUdp("127.0.0.1", nothing, udpProbePayload)).toEqual({ refused: "ECONNREFUSED" });
 		expect(await probeService({ name: "sizes", kind: "udp", port: nothing, stated: true })).toEqual({
-			name: `service sizes (UDP, port ${nothing}) takes a datagram`, state: "failed",
+			name: `service sizes (UDP, port ${nothing}) takes a datagram`,
+			state: "failed",
 			error: `port unreachable (ECONNREFUSED): no socket is bound to UDP port ${nothing}`,
 		});
 	});
@@ -77,10 +79,11 @@ describe("check --app probes each service as its kind says", () => {
 		await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
 		const port = (server.address() as net.AddressInfo).port;
 		try {
-			expect(await probeService({ name: "lines", kind: "tcp", port, stated: false }))
-				.toEqual({ name: `service lines (TCP, its kind not stated, port ${port}) accepts a TCP connection`, state: "passed" });
-		}
-		finally {
+			expect(await probeService({ name: "lines", kind: "tcp", port, stated: false })).toEqual({
+				name: `service lines (TCP, its kind not stated, port ${port}) accepts a TCP connection`,
+				state: "passed",
+			});
+		} finally {
 			await new Promise(resolve => server.close(resolve));
 		}
 		const refused = await probeService({ name: "upper", kind: "tcp", port, stated: true });

@@ -2,12 +2,12 @@
 // build checks it (host-harness/device/app-typecheck.ts): an app with a type
 // error is refused with the compiler's message, where it used to boot and
 // serve on node while mcconfig refused to build it.
-import { afterAll, describe, expect, it } from "vitest";
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { appBuildDir, compileAppForNode, findApp } from "../../host-harness/device/app.js";
-import { projectRoot } from "../../host-harness/lib/project.js";
 
 const made: string[] = [];
 
@@ -15,13 +15,15 @@ const made: string[] = [];
 function app(files: Record<string, string>): string {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-app-"));
 	made.push(dir);
-	fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({
-		include: ["$(XSNETKIT)/websocket/manifest.json"],
-		modules: { "*": "./main", "my-app/*": "./services/*" },
-	}));
+	fs.writeFileSync(
+		path.join(dir, "manifest.json"),
+		JSON.stringify({
+			include: ["$(XSNETKIT)/websocket/manifest.json"],
+			modules: { "*": "./main", "my-app/*": "./services/*" },
+		}),
+	);
 	fs.mkdirSync(path.join(dir, "services"));
-	for (const [name, text] of Object.entries(files))
-		fs.writeFileSync(path.join(dir, name), text);
+	for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
 	return dir;
 }
 
@@ -67,12 +69,13 @@ describe("an app for the Node-hosted device is type-checked first, as mcconfig c
 		let error: Error | undefined;
 		try {
 			compileAppForNode(findApp(dir));
-		}
-		catch (e) {
+		} catch (e) {
 			error = e as Error;
 		}
 		expect(error?.message).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} does not type-check`));
-		expect(error?.message).toMatch(/^services\/echo\.ts\(6,14\): error TS2551: Property 'sendTxt' does not exist on type 'WebSocketConnection'\. Did you mean 'sendText'\?$/m);
+		expect(error?.message).toMatch(
+			/^services\/echo\.ts\(6,14\): error TS2551: Property 'sendTxt' does not exist on type 'WebSocketConnection'\. Did you mean 'sendText'\?$/m,
+		);
 		expect(fs.existsSync(path.join(appBuildDir(findApp(dir), "node"), "services", "echo.js")), "nothing compiled").toBe(false);
 	});
 

@@ -1,15 +1,16 @@
 // A user's app on the harness (host-harness/device/app.ts): its own modules
 // found from its manifest, its folder checked, and --app taken by device,
 // start and check with the app's own config keys.
-import { describe, expect, it } from "vitest";
+
 import * as path from "node:path";
-import { appBuildDir, appModules, findApp } from "../../host-harness/device/app.js";
-import { manifestConfig, projectRoot } from "../../host-harness/lib/project.js";
-import { parseArgs as parseDeviceArgs } from "../../host-harness/device/command.js";
-import { parseArgs as parseStartArgs } from "../../host-harness/start/command.js";
+import { describe, expect, it } from "vitest";
 import { parseCheckArgs } from "../../host-harness/check/command.js";
+import { appBuildDir, appModules, findApp } from "../../host-harness/device/app.js";
+import { parseArgs as parseDeviceArgs } from "../../host-harness/device/command.js";
+import { manifestConfig, projectRoot } from "../../host-harness/lib/project.js";
 import { parseNewArgs } from "../../host-harness/new/command.js";
 import { appFiles, kitPath, packageName } from "../../host-harness/new/template.js";
+import { parseArgs as parseStartArgs } from "../../host-harness/start/command.js";
 
 const fixture = (name: string) => path.join(projectRoot, "tests", "fixtures", name);
 
@@ -19,7 +20,7 @@ describe("a user's app", () => {
 		expect(() => findApp(path.join(projectRoot, "tests"))).toThrow(/no manifest\.json/);
 	});
 
-	it("has the modules its manifest names: \"*\" keeps the file's name, a folder's \"/*\" each file", () => {
+	it('has the modules its manifest names: "*" keeps the file\'s name, a folder\'s "/*" each file', () => {
 		const js = appModules(findApp(fixture("user-app-js")));
 		expect([...js.keys()].sort()).toEqual(["lines-app/count", "lines-app/reverse-lines", "lines-app/sizes", "main"]);
 		expect(js.get("main")).toBe(path.join(fixture("user-app-js"), "main.js"));
@@ -55,7 +56,11 @@ describe("--app on the commands", () => {
 	});
 
 	it("check: takes the app with a target, and nothing that describes a board", () => {
-		expect(parseCheckArgs(["--app", fixture("user-app-js"), "--target", "sim", "--json"])).toMatchObject({ target: "sim", json: true, app: { name: "user-app-js" } });
+		expect(parseCheckArgs(["--app", fixture("user-app-js"), "--target", "sim", "--json"])).toMatchObject({
+			target: "sim",
+			json: true,
+			app: { name: "user-app-js" },
+		});
 		expect(() => parseCheckArgs(["--app", fixture("user-app-js")])).toThrow(/--target/);
 		expect(() => parseCheckArgs(["--app", fixture("user-app-js"), "--device", "192.0.2.1"])).toThrow(/--target/);
 	});

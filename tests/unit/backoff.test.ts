@@ -1,7 +1,8 @@
 // modules/backoff: the one capped backoff of the WiFi station, the TCP
 // client and the WebSocket client.
-import { describe, expect, it } from "vitest";
+
 import { Backoff } from "modules/backoff";
+import { describe, expect, it } from "vitest";
 
 function delays(backoff: Backoff, count: number): (number | undefined)[] {
 	return Array.from({ length: count }, () => backoff.next());

@@ -2,7 +2,7 @@
 // records shaped as the XS app reports them; the run itself is in
 // tests/device/bench-xs.test.ts.
 import { describe, expect, it } from "vitest";
-import { deriveRows, parseBenchXsArgs, renderBenchXs, summarize, type BenchXsResult, type XsRecord } from "../../host-harness/bench/xs.js";
+import { type BenchXsResult, deriveRows, parseBenchXsArgs, renderBenchXs, summarize, type XsRecord } from "../../host-harness/bench/xs.js";
 
 const records: XsRecord[] = [
 	{ section: "env", group: "", impl: "" },
@@ -45,7 +45,14 @@ describe("bench xs figures", () => {
 	});
 
 	it("renders tables with every section present", () => {
-		const result: BenchXsResult = { command: "x", machine: { cpu: "cpu", mhz: 1000, cores: 2 }, xs: { slotSize: 32, budgetMs: 300, rounds: 3, count: 0, tcpChunk: 1536 }, rows, summary: summarize(rows), notes: ["a note"] };
+		const result: BenchXsResult = {
+			command: "x",
+			machine: { cpu: "cpu", mhz: 1000, cores: 2 },
+			xs: { slotSize: 32, budgetMs: 300, rounds: 3, count: 0, tcpChunk: 1536 },
+			rows,
+			summary: summarize(rows),
+			notes: ["a note"],
+		};
 		const text = renderBenchXs(result);
 		expect(text).toMatch(/WebSocket receive/);
 		expect(text).toMatch(/UTF-8 validation alone/);
@@ -58,7 +65,14 @@ describe("bench xs figures", () => {
 describe("bench xs arguments", () => {
 	it("takes --ms, --rounds, --count, --only and --json", () => {
 		expect(parseBenchXsArgs(["xs"])).toEqual({ ms: 300, rounds: 3, count: 0, only: "", json: false, baseline: "" });
-		expect(parseBenchXsArgs(["xs", "--ms", "50", "--rounds", "5", "--count", "3", "--only", "receive_64_", "--json", "--baseline", "51e55cb"])).toEqual({ ms: 50, rounds: 5, count: 3, only: "receive_64_", json: true, baseline: "51e55cb" });
+		expect(parseBenchXsArgs(["xs", "--ms", "50", "--rounds", "5", "--count", "3", "--only", "receive_64_", "--json", "--baseline", "51e55cb"])).toEqual({
+			ms: 50,
+			rounds: 5,
+			count: 3,
+			only: "receive_64_",
+			json: true,
+			baseline: "51e55cb",
+		});
 		expect(parseBenchXsArgs(["xs", "--help"])).toBe("help");
 	});
 

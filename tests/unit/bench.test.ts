@@ -8,21 +8,21 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { histogram, formatMs, formatSize, mbPerSecond, percentile, perSecond, ratio, summarize } from "../../host-harness/bench/stats.js";
-import { ReferenceServers, startReference } from "../../host-harness/bench/reference.js";
-import { alternate, createContext, ResultBuilder, type BenchResult } from "../../host-harness/bench/result.js";
+import { type BenchOptions, benchSettings, hostDeviceConfig, parseBenchArgs, runBench } from "../../host-harness/bench/command.js";
+import { type ReferenceServers, startReference } from "../../host-harness/bench/reference.js";
 import { renderHtml, renderMarkdown, renderTable, writeReport } from "../../host-harness/bench/report.js";
-import { benchSettings, hostDeviceConfig, parseBenchArgs, runBench, type BenchOptions } from "../../host-harness/bench/command.js";
+import { alternate, type BenchResult, createContext, ResultBuilder } from "../../host-harness/bench/result.js";
+import { formatMs, formatSize, histogram, mbPerSecond, percentile, perSecond, ratio, summarize } from "../../host-harness/bench/stats.js";
 import type { TcpSettings } from "../../host-harness/bench/tcp.js";
 import type { UdpSettings } from "../../host-harness/bench/udp.js";
 import type { WsSettings } from "../../host-harness/bench/ws.js";
+import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import { connect, readBytes } from "../../host-harness/oracle/tcp-echo.js";
 import { udpSender } from "../../host-harness/oracle/udp-echo.js";
-import { freeTcpPort } from "../../host-harness/lib/ports.js";
 
 describe("bench stats", () => {
 	it("interpolates percentiles between ranks", () => {
-		const values = Array.from({ length: 100 }, (_, i) => 100 - i);		// 100..1, unsorted
+		const values = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
 		expect(percentile(values, 0)).toBe(1);
 		expect(percentile(values, 100)).toBe(100);
 		expect(percentile(values, 50)).toBeCloseTo(50.5, 10);
@@ -43,8 +43,8 @@ describe("bench stats", () => {
 		expect(mbPerSecond(2_000_000, 500)).toBe(4);
 		expect(perSecond(300, 1500)).toBe(200);
 		expect(mbPerSecond(1, 0)).toBe(0);
-		expect(ratio(50, 200, "higher")).toBe(0.25);		// throughput: device/reference
-		expect(ratio(4, 1, "lower")).toBe(0.25);		// latency: reference/device
+		expect(ratio(50, 200, "higher")).toBe(0.25); // throughput: device/reference
+		expect(ratio(4, 1, "lower")).toBe(0.25); // latency: reference/device
 		expect(ratio(1, 4, "lower")).toBe(4);
 		expect(ratio(undefined, 1, "higher")).toBeUndefined();
 		expect(ratio(1, 0, "higher")).toBeUndefined();
@@ -57,7 +57,7 @@ describe("bench stats", () => {
 		expect(lin.counts).toEqual([2, 2, 2, 2, 3]);
 		const log = histogram([1, 10, 100, 1000, 5000], 3, { lo: 1, hi: 1000, log: true });
 		expect(log.edges.map(e => Math.round(e))).toEqual([1, 10, 100, 1000]);
-		expect(log.counts).toEqual([1, 1, 3]);		// 5000 is clamped into the last bin
+		expect(log.counts).toEqual([1, 1, 3]); // 5000 is clamped into the last bin
 		expect(histogram([], 4).counts).toEqual([0, 0, 0, 0]);
 	});
 
@@ -135,8 +135,32 @@ describe("bench result and report", () => {
 
 describe("bench command line", () => {
 	it("parses protocol, target, options and config", () => {
-		const o = parseBenchArgs(["tcp", "--target", "sim", "--json", "--report=r.html", "--duration", "2.5", "--clients", "4", "--bytes", "16m", "tcpChunk=512", "--config", "udpPort=9"]) as BenchOptions;
-		expect(o).toMatchObject({ protocol: "tcp", target: "sim", json: true, report: "r.html", duration: 2.5, clients: 4, bytes: 16 * 1024 * 1024, config: { tcpChunk: "512", udpPort: "9" } });
+		const o = parseBenchArgs([
+			"tcp",
+			"--target",
+			"sim",
+			"--json",
+			"--report=r.html",
+			"--duration",
+			"2.5",
+			"--clients",
+			"4",
+			"--bytes",
+			"16m",
+			"tcpChunk=512",
+			"--config",
+			"udpPort=9",
+		]) as BenchOptions;
+		expect(o).toMatchObject({
+			protocol: "tcp",
+			target: "sim",
+			json: true,
+			report: "r.html",
+			duration: 2.5,
+			clients: 4,
+			bytes: 16 * 1024 * 1024,
+			config: { tcpChunk: "512", udpPort: "9" },
+		});
 		expect(parseBenchArgs(["udp"])).toMatchObject({ protocol: "udp", target: "node", json: false });
 		expect(parseBenchArgs(["ws", "--device", "192.168.1.9"])).toMatchObject({ protocol: "ws", device: "192.168.1.9" });
 		expect(parseBenchArgs(["--help"])).toBe("help");
@@ -152,7 +176,10 @@ describe("bench command line", () => {
 		const sim = benchSettings(parseBenchArgs(["tcp"]) as BenchOptions, "sim") as TcpSettings;
 		expect(sim.bytes).toBeLessThan(node.bytes);
 		expect(sim.rttSamples).toBeLessThan(node.rttSamples);
-		const custom = benchSettings(parseBenchArgs(["ws", "--duration", "1", "--clients", "3", "--samples", "7", "--rounds", "1"]) as BenchOptions, "node") as WsSettings;
+		const custom = benchSettings(
+			parseBenchArgs(["ws", "--duration", "1", "--clients", "3", "--samples", "7", "--rounds", "1"]) as BenchOptions,
+			"node",
+		) as WsSettings;
 		expect(custom).toMatchObject({ seconds: 1, clients: 3, rttSamples: 7, rounds: 1 });
 	});
 
@@ -168,7 +195,7 @@ describe("bench command line", () => {
 });
 
 describe("bench against the reference servers", () => {
-	let standIn: ReferenceServers;		// a second set of reference servers, as the "device"
+	let standIn: ReferenceServers; // a second set of reference servers, as the "device"
 	let dir: string;
 
 	beforeAll(async () => {
@@ -186,15 +213,13 @@ describe("bench against the reference servers", () => {
 			const back = readBytes(socket, 5);
 			socket.write("hello");
 			expect((await back).toString()).toBe("hello");
-		}
-		finally {
+		} finally {
 			socket.destroy();
 		}
 		const sender = await udpSender(standIn.udp!);
 		try {
 			expect((await sender.echo(Buffer.from("dgram"))).data.toString()).toBe("dgram");
-		}
-		finally {
+		} finally {
 			sender.close();
 		}
 		const ws = new WebSocket(standIn.ws!);
@@ -206,15 +231,42 @@ describe("bench against the reference servers", () => {
 			const message = new Promise<[Buffer, boolean]>(resolve => ws.once("message", (data: Buffer, binary) => resolve([data, binary])));
 			ws.send(Buffer.from([1, 2, 3]));
 			expect(await message).toEqual([Buffer.from([1, 2, 3]), true]);
-		}
-		finally {
+		} finally {
 			ws.terminate();
 		}
 	});
 
-	const tcp: TcpSettings = { seconds: 3, bytes: 256 * 1024, writeSize: 64 * 1024, window: 128 * 1024, sizes: [1024], messageSize: 64, rttSamples: 20, rttWarmup: 2, clients: 3, clientMessages: 60, timeoutMs: 3000, rounds: 2 };
+	const tcp: TcpSettings = {
+		seconds: 3,
+		bytes: 256 * 1024,
+		writeSize: 64 * 1024,
+		window: 128 * 1024,
+		sizes: [1024],
+		messageSize: 64,
+		rttSamples: 20,
+		rttWarmup: 2,
+		clients: 3,
+		clientMessages: 60,
+		timeoutMs: 3000,
+		rounds: 2,
+	};
 	const udp: UdpSettings = { seconds: 3, size: 64, sizes: [512], rttSamples: 20, rttWarmup: 2, window: 4, datagrams: 100, lossTimeoutMs: 1000, rounds: 1 };
-	const ws: WsSettings = { seconds: 3, messageSize: 64, window: 4, messages: 100, bigSize: 64 * 1024, bytes: 512 * 1024, windowBytes: 128 * 1024, sizes: [1024], rttSamples: 20, rttWarmup: 2, clients: 3, clientMessages: 60, timeoutMs: 3000, rounds: 2 };
+	const ws: WsSettings = {
+		seconds: 3,
+		messageSize: 64,
+		window: 4,
+		messages: 100,
+		bigSize: 64 * 1024,
+		bytes: 512 * 1024,
+		windowBytes: 128 * 1024,
+		sizes: [1024],
+		rttSamples: 20,
+		rttWarmup: 2,
+		clients: 3,
+		clientMessages: 60,
+		timeoutMs: 3000,
+		rounds: 2,
+	};
 
 	function wellFormed(result: BenchResult, keys: string[]): void {
 		expect(result).toMatchObject({ kind: "xs-netkit-bench", version: 1, target: "node" });
@@ -222,8 +274,7 @@ describe("bench against the reference servers", () => {
 		for (const m of result.metrics) {
 			expect(m.device, m.key).toBeGreaterThanOrEqual(0);
 			expect(m.reference, m.key).toBeGreaterThanOrEqual(0);
-			if (m.better)
-				expect(m.ratio, m.key).toBeCloseTo(m.better === "higher" ? m.device! / m.reference! : m.reference! / m.device!, 10);
+			if (m.better) expect(m.ratio, m.key).toBeCloseTo(m.better === "higher" ? m.device! / m.reference! : m.reference! / m.device!, 10);
 		}
 		expect(result.roundTrips.device!.length).toBeGreaterThan(0);
 		expect(result.roundTrips.reference!.length).toBeGreaterThan(0);
@@ -274,21 +325,26 @@ describe("bench against the reference servers", () => {
 		const closed = dgram.createSocket("udp4");
 		let answered = 0;
 		closed.on("message", (data, from) => {
-			if (answered++ === 0)
-				closed.send(data, from.port, from.address);
+			if (answered++ === 0) closed.send(data, from.port, from.address);
 		});
 		await new Promise<void>(resolve => closed.bind(0, "127.0.0.1", () => resolve()));
 		const port = closed.address().port;
 		try {
-			const { result, complete } = await runBench("udp", { target: "node", udp: { host: "127.0.0.1", port } }, "silent", { ...udp, rttSamples: 2, rttWarmup: 0, datagrams: 4, seconds: 0.5, lossTimeoutMs: 100 });
+			const { result, complete } = await runBench("udp", { target: "node", udp: { host: "127.0.0.1", port } }, "silent", {
+				...udp,
+				rttSamples: 2,
+				rttWarmup: 0,
+				datagrams: 4,
+				seconds: 0.5,
+				lossTimeoutMs: 100,
+			});
 			expect(complete).toBe(false);
 			expect(result.notes.some(n => /^device: round trips, 64 B failed: no datagram echoed/.test(n))).toBe(true);
 			const p50 = result.metrics.find(m => m.key === "udp.rtt.p50")!;
 			expect(p50.device).toBeUndefined();
 			expect(p50.reference).toBeGreaterThan(0);
 			expect(p50.ratio).toBeUndefined();
-		}
-		finally {
+		} finally {
 			closed.close();
 		}
 	}, 30_000);
@@ -305,8 +361,7 @@ describe("bench against the reference servers", () => {
 		const order: string[] = [];
 		const parts = await alternate(ctx, builder, "w", 4, async side => {
 			order.push(side);
-			if (side === "reference" && order.length > 4)
-				throw new Error("gone");
+			if (side === "reference" && order.length > 4) throw new Error("gone");
 			return order.length;
 		});
 		expect(order).toEqual(["device", "reference", "reference", "device", "device", "reference", "device"]);
@@ -317,13 +372,17 @@ describe("bench against the reference servers", () => {
 	it("shows no progress unless given a stream", async () => {
 		const ctx = createContext();
 		const builder = new ResultBuilder("tcp", "node", { device: "d", reference: "r" }, {});
-		expect(await ctx.phase(builder, "device", "x", async live => {
-			live.count = 3;
-			return 42;
-		})).toBe(42);
-		expect(await ctx.phase(builder, "reference", "y", async () => {
-			throw new Error("boom");
-		})).toBeUndefined();
+		expect(
+			await ctx.phase(builder, "device", "x", async live => {
+				live.count = 3;
+				return 42;
+			}),
+		).toBe(42);
+		expect(
+			await ctx.phase(builder, "reference", "y", async () => {
+				throw new Error("boom");
+			}),
+		).toBeUndefined();
 		expect(builder.finish().notes).toEqual(["reference: y failed: boom"]);
 	});
 });

@@ -3,9 +3,9 @@
 // connections as asked with each case at least once, and `bench memory
 // --churn N [--target sim|lwip]`. The churn itself: tests/device/churn.test.ts.
 import { describe, expect, it } from "vitest";
-import { churnCases } from "../../host-harness/bench/churn-cases.js";
 import { planRound } from "../../host-harness/bench/churn.js";
-import { parseMemoryArgs } from "../../host-harness/bench/memory.js";
+import { churnCases } from "../../host-harness/bench/churn-cases.js";
+import { parseMemoryArgs } from "../../host-harness/bench/memory-command.js";
 
 const limits = { tcpMaxClients: 2, tcpBacklog: 1 };
 
@@ -14,10 +14,16 @@ describe("the churn's cases and plan", () => {
 		const cases = churnCases({ ...limits, slowConsumers: false });
 		expect(new Set(cases.map(c => c.service))).toEqual(new Set(["echo route", "broadcast route", "log route", "page", "TCP echo", "UDP echo"]));
 		for (const service of ["echo route", "broadcast route", "log route"])
-			expect(cases.filter(c => c.service === service).map(c => c.end)).toEqual(expect.arrayContaining([
-				"Close 1000 from the client", "Close without a code", "FIN without a Close", "unmasked frame (1002)",
-				"heartbeat loss (never pongs)", "server-side Close never answered (closeTimeout)",
-			]));
+			expect(cases.filter(c => c.service === service).map(c => c.end)).toEqual(
+				expect.arrayContaining([
+					"Close 1000 from the client",
+					"Close without a code",
+					"FIN without a Close",
+					"unmasked frame (1002)",
+					"heartbeat loss (never pongs)",
+					"server-side Close never answered (closeTimeout)",
+				]),
+			);
 		expect(cases.filter(c => c.end === "message too big (1009)").map(c => c.service)).toEqual(["broadcast route", "log route"]);
 		expect(cases.find(c => c.end.startsWith("backlog"))?.connections).toBe(5);
 		expect(churnCases({ ...limits, slowConsumers: true }).length).toBe(cases.length + 1);
@@ -29,10 +35,8 @@ describe("the churn's cases and plan", () => {
 			const plan = planRound(cases, asked);
 			expect(plan.every(p => p.runs >= 1)).toBe(true);
 			const connections = plan.reduce((sum, p) => sum + p.runs * p.churnCase.connections, 0);
-			if (asked)
-				expect(Math.abs(connections - asked) / asked).toBeLessThan(0.1);
-			else
-				expect(plan.map(p => p.runs)).toEqual(cases.map(() => 1));
+			if (asked) expect(Math.abs(connections - asked) / asked).toBeLessThan(0.1);
+			else expect(plan.map(p => p.runs)).toEqual(cases.map(() => 1));
 		}
 	});
 

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { readConfig as readWith, schema } from "app/config-schema";
+import { describe, expect, it } from "vitest";
 import { parseWebSocketUri } from "websocket/uri";
 
 const readConfig = (raw: Record<string, unknown>) => readWith(raw, parseWebSocketUri);
@@ -8,8 +8,7 @@ describe("app/config", () => {
 	it("gives every key its default when nothing is set", () => {
 		const { config, problems } = readConfig({});
 		expect(problems).toEqual([]);
-		for (const [key, spec] of Object.entries(schema))
-			expect(config[key as keyof typeof schema]).toBe(spec.default);
+		for (const [key, spec] of Object.entries(schema)) expect(config[key as keyof typeof schema]).toBe(spec.default);
 	});
 
 	it("parses mcconfig strings into the key's kind", () => {
@@ -52,8 +51,17 @@ describe("app/config", () => {
 		expect(bad.map(p => p.key)).toEqual(["wsClientUri"]);
 		expect(bad[0].message).toMatch(/invalid port 70000/);
 		for (const uri of ["ws://127.0.0.1:0/", "ws://host:port/", "ws://a b/", "ws://[::1]/"])
-			expect(readConfig({ wsClient: "true", wsClientUri: uri }).problems.map(p => p.key), uri).toEqual(["wsClientUri"]);
-		expect(parseWebSocketUri("ws://example.com:8080/chat?x=1")).toEqual({ secure: false, host: "example.com", port: 8080, path: "/chat?x=1", hostHeader: "example.com:8080" });
+			expect(
+				readConfig({ wsClient: "true", wsClientUri: uri }).problems.map(p => p.key),
+				uri,
+			).toEqual(["wsClientUri"]);
+		expect(parseWebSocketUri("ws://example.com:8080/chat?x=1")).toEqual({
+			secure: false,
+			host: "example.com",
+			port: 8080,
+			path: "/chat?x=1",
+			hostHeader: "example.com:8080",
+		});
 		expect(parseWebSocketUri("wss://example.com")).toEqual({ secure: true, host: "example.com", port: 443, path: "/", hostHeader: "example.com" });
 	});
 

@@ -2,16 +2,16 @@
 // frame tools, and full runs against the real `ws` server and our device
 // WebSocketEchoServer (in-process, over the Node host providers).
 import { once } from "node:events";
+import * as net from "node:net";
+import { WebSocketEchoServer } from "app/ws-echo-server";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { WebSocketEchoServer } from "app/ws-echo-server";
-import * as net from "node:net";
-import { FrameReader, FrameViolation, Op, OutgoingFrames, frame } from "../../host-harness/conformance/frames.js";
-import { RawConnection, acceptFor } from "../../host-harness/conformance/client.js";
-import { isUtf8 } from "../../host-harness/conformance/messages.js";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
+import { acceptFor, RawConnection } from "../../host-harness/conformance/client.js";
+import { FrameReader, FrameViolation, frame, Op, OutgoingFrames } from "../../host-harness/conformance/frames.js";
+import { isUtf8 } from "../../host-harness/conformance/messages.js";
 import { formatJson, formatText, summarize } from "../../host-harness/conformance/report.js";
-import { runConformance, selectCases, type CaseResult } from "../../host-harness/conformance/runner.js";
+import { type CaseResult, runConformance, selectCases } from "../../host-harness/conformance/runner.js";
 
 const failures = (results: CaseResult[]) => results.filter(r => !r.passed).map(r => `${r.id}: expected ${r.expected}; observed ${r.observed}`);
 
@@ -22,8 +22,7 @@ describe("conformance suite: cases", () => {
 		expect(new Set(cases.map(c => c.id)).size).toBe(cases.length);
 		const categories = new Set(cases.map(c => c.id.split(".")[0]));
 		expect([...categories]).toEqual(["1", "2", "3", "4", "5", "6", "7", "9", "10", "12"]);
-		for (const c of cases)
-			expect(c.category.startsWith(`${c.id.split(".")[0]} `), c.id).toBe(true);
+		for (const c of cases) expect(c.category.startsWith(`${c.id.split(".")[0]} `), c.id).toBe(true);
 	});
 
 	it("selects by category and id prefix; limits follow maxMessage and sizes", () => {
@@ -33,12 +32,17 @@ describe("conformance suite: cases", () => {
 		expect(unlimited.map(c => c.expected)).toEqual(["echo, open", "echo, open"]);
 		const limited = selectCases({ only: ["9.1", "9.9.8"], sizes: [1000, 70000], maxMessage: 65536 });
 		expect(limited.map(c => c.expected)).toEqual(["echo, open", "close 1009 (fail-fast)", "close 1009 (fail-fast)"]);
-		expect(Math.max(...selectCases({ scale: "small" }).filter(c => c.id.startsWith("9.1.")).map(c => Number(/(\d+) KiB/.exec(c.description)?.[1])))).toBe(64);
+		expect(
+			Math.max(
+				...selectCases({ scale: "small" })
+					.filter(c => c.id.startsWith("9.1."))
+					.map(c => Number(/(\d+) KiB/.exec(c.description)?.[1])),
+			),
+		).toBe(64);
 	});
 
 	it("marks each UTF-8 vector valid exactly when a strict decoder accepts it", () => {
-		for (const vector of utf8Vectors)
-			expect(isUtf8(Buffer.from(vector.hex, "hex")), `${vector.id} ${vector.hex}`).toBe(vector.valid);
+		for (const vector of utf8Vectors) expect(isUtf8(Buffer.from(vector.hex, "hex")), `${vector.id} ${vector.hex}`).toBe(vector.valid);
 	});
 });
 
@@ -57,9 +61,17 @@ describe("conformance suite: frames", () => {
 		const reader = new FrameReader();
 		const wire = Buffer.concat([frame(Op.TEXT, "hello", { mask: false }), frame(Op.BINARY, Buffer.alloc(300, 7), { mask: false })]);
 		const frames = [...wire].flatMap(b => reader.push(Buffer.of(b)));
-		expect(frames.map(f => [f.opcode, f.payload.length])).toEqual([[Op.TEXT, 5], [Op.BINARY, 300]]);
-		for (const bad of [frame(Op.TEXT, "x"), frame(Op.TEXT, "x", { mask: false, rsv: 4 }), frame(3, "", { mask: false }),
-			frame(Op.TEXT, "x", { mask: false, encoding: 16 }), frame(Op.PING, "x", { mask: false, fin: false })])
+		expect(frames.map(f => [f.opcode, f.payload.length])).toEqual([
+			[Op.TEXT, 5],
+			[Op.BINARY, 300],
+		]);
+		for (const bad of [
+			frame(Op.TEXT, "x"),
+			frame(Op.TEXT, "x", { mask: false, rsv: 4 }),
+			frame(3, "", { mask: false }),
+			frame(Op.TEXT, "x", { mask: false, encoding: 16 }),
+			frame(Op.PING, "x", { mask: false, fin: false }),
+		])
 			expect(() => new FrameReader().push(bad)).toThrow(FrameViolation);
 	});
 
@@ -69,8 +81,7 @@ describe("conformance suite: frames", () => {
 		const boundaries: number[] = [];
 		for (let i = 0; i < wire.length; i++) {
 			outgoing.push(wire.subarray(i, i + 1));
-			if (outgoing.between)
-				boundaries.push(i + 1);
+			if (outgoing.between) boundaries.push(i + 1);
 		}
 		expect(boundaries).toEqual([8, 8 + 308, wire.length]);
 		const lying = new OutgoingFrames();
@@ -81,11 +92,12 @@ describe("conformance suite: frames", () => {
 	it("answers a Ping that comes while it writes a frame in pieces only after the frame's last byte", async () => {
 		// A real server socket that pings the client as soon as the client's frame begins, and records what it receives.
 		let received = Buffer.alloc(0);
-		const wanted = 4 + 4 + 2000 + 2 + 4 + 4;		// the message's frame, then the Pong's
+		const wanted = 4 + 4 + 2000 + 2 + 4 + 4; // the message's frame, then the Pong's
 		let all: () => void;
-		const allReceived = new Promise<void>(resolve => all = resolve);
+		const allReceived = new Promise<void>(resolve => (all = resolve));
 		const server = net.createServer(socket => {
-			let upgraded = false, pinged = false;
+			let upgraded = false,
+				pinged = false;
 			socket.on("data", chunk => {
 				received = Buffer.concat([received, chunk]);
 				const end = received.indexOf("\r\n\r\n");
@@ -94,13 +106,11 @@ describe("conformance suite: frames", () => {
 					const key = /Sec-WebSocket-Key: (\S+)/.exec(received.toString("latin1"))![1];
 					socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
 					received = received.subarray(end + 4);
-				}
-				else if (upgraded && !pinged) {
+				} else if (upgraded && !pinged) {
 					pinged = true;
 					socket.write(frame(Op.PING, "beat", { mask: false }));
 				}
-				if (upgraded && received.length >= wanted)
-					all();
+				if (upgraded && received.length >= wanted) all();
 			});
 		});
 		server.listen(0, "127.0.0.1");
@@ -115,9 +125,11 @@ describe("conformance suite: frames", () => {
 			connection.destroy();
 			// What the server read is two whole client frames: the message, then the Pong.
 			const frames = new ServerSideReader().push(received);
-			expect(frames).toEqual([{ opcode: Op.BINARY, payload: payload.toString("latin1") }, { opcode: Op.PONG, payload: "beat" }]);
-		}
-		finally {
+			expect(frames).toEqual([
+				{ opcode: Op.BINARY, payload: payload.toString("latin1") },
+				{ opcode: Op.PONG, payload: "beat" },
+			]);
+		} finally {
 			server.close();
 		}
 	});
@@ -130,14 +142,15 @@ class ServerSideReader {
 		let at = 0;
 		while (at < wire.length) {
 			const b1 = wire[at + 1];
-			let length = b1 & 0x7F, size = 2;
+			let length = b1 & 0x7f,
+				size = 2;
 			if (length === 126) {
 				length = wire.readUInt16BE(at + 2);
 				size = 4;
 			}
 			const key = wire.subarray(at + size, at + size + 4);
 			const payload = Buffer.from(wire.subarray(at + size + 4, at + size + 4 + length).map((b, i) => b ^ key[i & 3]));
-			frames.push({ opcode: wire[at] & 0xF, payload: payload.toString("latin1") });
+			frames.push({ opcode: wire[at] & 0xf, payload: payload.toString("latin1") });
 			at += size + 4 + length;
 		}
 		return frames;
@@ -162,12 +175,27 @@ describe("conformance suite: report", () => {
 /** Where `ws` 8 departs from the strict RFC reading the suite takes. */
 const WS_EXCEPTIONS = [
 	// 5.2: a 64-bit length's top bit MUST be 0 (a protocol error, 1002); ws checks lengths over 2^53 - 1 first and answers 1009.
-	"1.7.1", "1.7.2",
+	"1.7.1",
+	"1.7.2",
 	// ws validates UTF-8 once a frame/message is complete, not as bytes arrive: it closes 1007 only after the rest is sent.
-	"6.4.1", "6.4.2", "6.4.3", "6.4.4", "6.25.1", "6.25.2", "6.25.3", "6.25.4", "6.25.5", "6.25.6", "6.25.9", "6.25.10",
+	"6.4.1",
+	"6.4.2",
+	"6.4.3",
+	"6.4.4",
+	"6.25.1",
+	"6.25.2",
+	"6.25.3",
+	"6.25.4",
+	"6.25.5",
+	"6.25.6",
+	"6.25.9",
+	"6.25.10",
 	// ws's 405 has no Allow header (RFC 7231 6.5.5); it accepts HTTP/1.0 and requests without Host (RFC 6455 4.1 asks for
 	// HTTP/1.1 and Host); it answers 400, not 404, to a path it does not serve.
-	"12.2.1", "12.2.2", "12.2.3", "12.2.4",
+	"12.2.1",
+	"12.2.2",
+	"12.2.3",
+	"12.2.4",
 ];
 
 // The two runs share nothing (each its own server and port): run them side by side.
@@ -182,7 +210,11 @@ describe.concurrent("conformance suite: runs", () => {
 			});
 			const port = (wss.address() as { port: number }).port;
 			const results = await runConformance(`ws://127.0.0.1:${port}/ws`, {
-				maxMessage: 65536, sizes: [65536, 262144, 1 << 20], roundTrips: 50, concurrency: 2, failFastMs: 300,
+				maxMessage: 65536,
+				sizes: [65536, 262144, 1 << 20],
+				roundTrips: 50,
+				concurrency: 2,
+				failFastMs: 300,
 			});
 			expect(results.length).toBe(500);
 			expect(results.filter(r => !r.passed).map(r => r.id)).toEqual(WS_EXCEPTIONS);
@@ -203,8 +235,7 @@ describe.concurrent("conformance suite: runs", () => {
 			expect(observed["1.7.1"]).toBe("close 1009");
 			expect(observed["6.4.1"]).toBe("close 1007, not fail-fast: no close within 300 ms of the invalid byte");
 			expect(observed["12.2.4"]).toBe("HTTP 400");
-		}
-		finally {
+		} finally {
 			wss.close();
 		}
 	}, 60_000);
@@ -214,12 +245,13 @@ describe.concurrent("conformance suite: runs", () => {
 		server.start();
 		try {
 			const results = await runConformance(`ws://127.0.0.1:${server.port}/ws`, {
-				sizes: [65536, 1 << 20], roundTrips: 5, concurrency: 2,
+				sizes: [65536, 1 << 20],
+				roundTrips: 5,
+				concurrency: 2,
 			});
 			expect(results.length).toBeGreaterThanOrEqual(250);
 			expect(failures(results)).toEqual([]);
-		}
-		finally {
+		} finally {
 			server.close();
 		}
 	}, 90_000);
@@ -228,7 +260,11 @@ describe.concurrent("conformance suite: runs", () => {
 describe("conformance command: --target --impls", () => {
 	it("boots one device per WebSocket implementation and compares them; sim defaults to the small scale", async () => {
 		const { parseArgs } = await import("../../host-harness/conformance/command.js");
-		expect(parseArgs(["--target", "sim", "--impls", "ours,sdk"])).toMatchObject({ implRun: { target: "sim", impls: ["ours", "sdk"] }, compare: true, options: { scale: "small" } });
+		expect(parseArgs(["--target", "sim", "--impls", "ours,sdk"])).toMatchObject({
+			implRun: { target: "sim", impls: ["ours", "sdk"] },
+			compare: true,
+			options: { scale: "small" },
+		});
 		expect(parseArgs(["--target", "node", "--impls", "ours"])).toMatchObject({ implRun: { target: "node", impls: ["ours"] }, compare: false });
 		expect(() => parseArgs(["--target", "sim", "--impls", "ours,theirs"])).toThrow(/--impls takes ours, sdk or both/);
 		expect(() => parseArgs(["--target", "board", "--impls", "ours"])).toThrow(/--target must be node or sim/);

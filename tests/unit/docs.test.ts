@@ -3,15 +3,22 @@
 // link they name exists (with its heading, for a #anchor); every TypeScript
 // sample compiles against the device typings; no work-log wording; the
 // README stays short.
-import { describe, expect, it } from "vitest";
+
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { schema } from "app/config-schema";
+import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const docFiles = ["README.md", ...fs.readdirSync(path.join(root, "docs")).filter(f => f.endsWith(".md")).map(f => `docs/${f}`)];
+const docFiles = [
+	"README.md",
+	...fs
+		.readdirSync(path.join(root, "docs"))
+		.filter(f => f.endsWith(".md"))
+		.map(f => `docs/${f}`),
+];
 const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
 
 /** Pages another part of the kit adds, linked before they land: the test fails once one exists, to be taken off this list. */
@@ -24,7 +31,11 @@ function prose(text: string): string {
 
 /** GitHub's anchor for a heading. */
 function slug(heading: string): string {
-	return heading.trim().toLowerCase().replace(/[^\w\- ]/g, "").replace(/ /g, "-");
+	return heading
+		.trim()
+		.toLowerCase()
+		.replace(/[^\w\- ]/g, "")
+		.replace(/ /g, "-");
 }
 
 function anchors(file: string): Set<string> {
@@ -32,7 +43,8 @@ function anchors(file: string): Set<string> {
 }
 
 /** A repository path named in backticks: top-level folders and files of the kit. */
-const repoPath = /^(?:modules|tcp|udp|websocket|wifi|sntp|mdns|lwip|app|host-harness|tests|docs|\.ci)\/[\w./-]*$|^(?:main\.ts|manifest\.json|package\.json|package-lock\.json|README\.md|tsconfig[\w.]*\.json)$/;
+const repoPath =
+	/^(?:modules|tcp|udp|websocket|wifi|sntp|mdns|lwip|app|host-harness|tests|docs|\.ci)\/[\w./-]*$|^(?:main\.ts|manifest\.json|package\.json|package-lock\.json|README\.md|tsconfig[\w.]*\.json)$/;
 
 function exists(file: string): boolean {
 	return [file, `${file}.ts`, `${file}.js`].some(candidate => fs.existsSync(path.join(root, candidate)));
@@ -61,16 +73,12 @@ describe("files and links the docs name", () => {
 	it.each(docFiles)("%s links only to pages and headings that exist", file => {
 		const broken: string[] = [];
 		for (const [, target] of prose(read(file)).matchAll(/\]\(([^)\s]+)\)/g)) {
-			if (/^[a-z]+:/.test(target))
-				continue;
+			if (/^[a-z]+:/.test(target)) continue;
 			const [page, anchor] = target.split("#");
 			const linked = page ? path.posix.normalize(path.posix.join(path.posix.dirname(file), page)) : file;
-			if (pendingPages.has(linked))
-				continue;
-			if (!fs.existsSync(path.join(root, linked)))
-				broken.push(target);
-			else if (anchor && linked.endsWith(".md") && !anchors(linked).has(anchor))
-				broken.push(`${target} (no such heading)`);
+			if (pendingPages.has(linked)) continue;
+			if (!fs.existsSync(path.join(root, linked))) broken.push(target);
+			else if (anchor && linked.endsWith(".md") && !anchors(linked).has(anchor)) broken.push(`${target} (no such heading)`);
 		}
 		expect(broken).toEqual([]);
 	});
@@ -106,10 +114,16 @@ describe("the docs' TypeScript samples", () => {
 			}
 		}
 		expect(origin.size).toBeGreaterThanOrEqual(8);
-		fs.writeFileSync(path.join(out, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.device.json", include: ["*.ts", "../../modules/typings/**/*"] }));
+		fs.writeFileSync(
+			path.join(out, "tsconfig.json"),
+			JSON.stringify({ extends: "../../tsconfig.device.json", include: ["*.ts", "../../modules/typings/**/*"] }),
+		);
 		const tsc = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), ["-p", path.join(out, "tsconfig.json")], { encoding: "utf8" });
 		// Errors name the sample's file; say which doc and line it came from.
-		const errors = `${tsc.stdout}${tsc.stderr}`.replace(/([\w]+_md_\d+\.ts)\((\d+),\d+\)/g, (all, name: string, line: string) => `${origin.get(name) ?? name} +${Number(line) - 1}`);
+		const errors = `${tsc.stdout}${tsc.stderr}`.replace(
+			/([\w]+_md_\d+\.ts)\((\d+),\d+\)/g,
+			(all, name: string, line: string) => `${origin.get(name) ?? name} +${Number(line) - 1}`,
+		);
 		expect(errors.trim()).toBe("");
 		expect(tsc.status).toBe(0);
 	}, 60_000);

@@ -10,7 +10,8 @@ const limit = 450;
 
 function sources(folder: string): string[] {
 	return (fs.readdirSync(path.join(root, folder), { recursive: true, encoding: "utf8" }) as string[])
-		.filter(name => /\.(ts|js|mjs)$/.test(name) && !name.endsWith(".d.ts")).map(name => path.join(folder, name));
+		.filter(name => /\.(ts|js|mjs)$/.test(name) && !name.endsWith(".d.ts"))
+		.map(name => path.join(folder, name));
 }
 
 describe("file sizes", () => {
@@ -19,8 +20,7 @@ describe("file sizes", () => {
 		expect(files.length).toBeGreaterThan(150);
 		const unexplained = files.filter(file => {
 			const text = fs.readFileSync(path.join(root, file), "utf8");
-			if (text.split("\n").length <= limit)
-				return false;
+			if (text.split("\n").length <= limit) return false;
 			const opening = /^\s*\/\*[\s\S]*?\*\//.exec(text)?.[0] ?? "";
 			return !/Long because/.test(opening);
 		});

@@ -1,15 +1,16 @@
 // What a fleet run says of each device: the identity its DNS-SD records
 // announce (name, build, MAC) in the table, the JSON and the page; and
 // where `logs --device` finds each device's log, from the config it runs.
-import { describe, expect, it } from "vitest";
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { deviceAnnounced, devicesFromFile } from "../../host-harness/fleet/devices.js";
+import { describe, expect, it } from "vitest";
 import { runFleetCommand } from "../../host-harness/cli.js";
 import { unreachableEndpoints } from "../../host-harness/device/reach.js";
-import { fleetHtml, formatFleet, summarize, type FleetRow } from "../../host-harness/fleet/run.js";
+import { deviceAnnounced, devicesFromFile } from "../../host-harness/fleet/devices.js";
 import { keyHeaders, logUrl } from "../../host-harness/fleet/logs.js";
+import { type FleetRow, fleetHtml, formatFleet, summarize } from "../../host-harness/fleet/run.js";
 
 const announced = deviceAnnounced({
 	instance: "jig-01._xs-netkit._tcp.local",
@@ -34,7 +35,17 @@ describe("a fleet's devices", () => {
 
 	it("names each device by address and by what it says of itself, MAC included, where it said it", () => {
 		const rows: FleetRow[] = [
-			{ device: "192.168.1.20", address: "192.168.1.20", name: "jig-01.local", build: "1a2b3c4", mac: "24:6f:28:aa:bb:cc", state: "passed", summary: "12 passed, 0 failed", problems: [], seconds: 3.1 },
+			{
+				device: "192.168.1.20",
+				address: "192.168.1.20",
+				name: "jig-01.local",
+				build: "1a2b3c4",
+				mac: "24:6f:28:aa:bb:cc",
+				state: "passed",
+				summary: "12 passed, 0 failed",
+				problems: [],
+				seconds: 3.1,
+			},
 			{ device: "192.168.1.21", state: "unreachable", summary: "does not answer", problems: ["ws 192.168.1.21:80: connect ECONNREFUSED"], seconds: 3 },
 		];
 		const table = formatFleet("check", rows, false);
@@ -46,12 +57,24 @@ describe("a fleet's devices", () => {
 
 describe("a failing device's row says why", () => {
 	it("names each failed check case with the first line of its assertion", () => {
-		const row = summarize("check", { passed: 2, cases: [{ name: "TCP echo > echoes", state: "passed" }, { name: "UDP echo > answers", state: "failed", error: "expected 'b' to be 'a'\n- Expected\n+ Received" }] });
+		const row = summarize("check", {
+			passed: 2,
+			cases: [
+				{ name: "TCP echo > echoes", state: "passed" },
+				{ name: "UDP echo > answers", state: "failed", error: "expected 'b' to be 'a'\n- Expected\n+ Received" },
+			],
+		});
 		expect(row).toEqual({ state: "failed", summary: "2 passed, 1 failed", problems: ["UDP echo > answers: expected 'b' to be 'a'"] });
 	});
 
 	it("names each failed conformance case with what was expected and observed", () => {
-		const row = summarize("conformance", { summary: { passed: 1, total: 2 }, results: [{ id: "1.1.1", grade: "OK" }, { id: "5.1", grade: "FAILED", expected: "close 1002", observed: "echo ok" }] });
+		const row = summarize("conformance", {
+			summary: { passed: 1, total: 2 },
+			results: [
+				{ id: "1.1.1", grade: "OK" },
+				{ id: "5.1", grade: "FAILED", expected: "close 1002", observed: "echo ok" },
+			],
+		});
 		expect(row.problems).toEqual(["5.1: expected close 1002, observed echo ok"]);
 	});
 });
@@ -63,8 +86,7 @@ describe("a batch that judges nothing, or is told wrong", () => {
 		process.stderr.write = ((line: string) => said.push(line) > 0) as typeof process.stderr.write;
 		try {
 			expect(await runFleetCommand("check", [], [])).toBe(1);
-		}
-		finally {
+		} finally {
 			process.stderr.write = write;
 		}
 		expect(said.join("")).toMatch(/^fleet check: no device to judge: none answered/);

@@ -1,22 +1,23 @@
 // The fuzzer (host-harness/fuzz): its PRNG and generators replay from a seed,
 // its reference oracles get hand-written cases right, and its runner finds
 // deliberately wrong echo servers wrong (and right ones right).
-import { once } from "node:events";
+
 import * as dgram from "node:dgram";
+import { once } from "node:events";
 import net from "node:net";
+import { WebSocketEchoServer } from "app/ws-echo-server";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { WebSocketEchoServer } from "app/ws-echo-server";
-import { Op, closeBody, frame, type FrameOptions } from "../../host-harness/conformance/frames.js";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
-import { Rng, caseSeed } from "../../host-harness/fuzz/prng.js";
-import { generateCase, type GenerateOptions } from "../../host-harness/fuzz/generate.js";
+import { closeBody, type FrameOptions, frame, Op } from "../../host-harness/conformance/frames.js";
+import { parseArgs } from "../../host-harness/fuzz/command.js";
+import { type GenerateOptions, generateCase } from "../../host-harness/fuzz/generate.js";
+import { expectHandshake } from "../../host-harness/fuzz/http-oracle.js";
+import { caseSeed, Rng } from "../../host-harness/fuzz/prng.js";
+import { runFuzz } from "../../host-harness/fuzz/runner.js";
+import { Utf8Judge, validUtf8 } from "../../host-harness/fuzz/utf8.js";
 import { payloadSize } from "../../host-harness/fuzz/ws-cases.js";
 import { expectWs, type WsExpectation } from "../../host-harness/fuzz/ws-oracle.js";
-import { expectHandshake } from "../../host-harness/fuzz/http-oracle.js";
-import { Utf8Judge, validUtf8 } from "../../host-harness/fuzz/utf8.js";
-import { runFuzz } from "../../host-harness/fuzz/runner.js";
-import { parseArgs } from "../../host-harness/fuzz/command.js";
 
 const KEY = Uint8Array.of(0x11, 0x22, 0x33, 0x44);
 /** A client frame, masked unless said otherwise. */
@@ -37,15 +38,15 @@ describe("fuzz PRNG", () => {
 
 	it("is mulberry32: the same floats as the reference implementation (Tommy Ettinger's, as commonly published)", () => {
 		const reference = (a: number) => () => {
-			let t = a += 0x6D2B79F5;
-			t = Math.imul(t ^ t >>> 15, t | 1);
-			t ^= t + Math.imul(t ^ t >>> 7, t | 61);
-			return ((t ^ t >>> 14) >>> 0) / 4294967296;
+			let t = (a += 0x6d2b79f5);
+			t = Math.imul(t ^ (t >>> 15), t | 1);
+			t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+			return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 		};
-		for (const seed of [0, 1, 123456789, 0xFFFFFFFF]) {
-			const ours = new Rng(seed), theirs = reference(seed);
-			for (let i = 0; i < 100; i++)
-				expect(ours.float()).toBe(theirs());
+		for (const seed of [0, 1, 123456789, 0xffffffff]) {
+			const ours = new Rng(seed),
+				theirs = reference(seed);
+			for (let i = 0; i < 100; i++) expect(ours.float()).toBe(theirs());
 		}
 	});
 
@@ -58,7 +59,14 @@ describe("fuzz PRNG", () => {
 			seen.add(n);
 		}
 		expect([...seen].sort()).toEqual([3, 4, 5, 6, 7, 8, 9]);
-		const picks = new Set(Array.from({ length: 500 }, () => rng.weighted([["rare", 1], ["common", 20]] as const)));
+		const picks = new Set(
+			Array.from({ length: 500 }, () =>
+				rng.weighted([
+					["rare", 1],
+					["common", 20],
+				] as const),
+			),
+		);
 		expect(picks).toEqual(new Set(["rare", "common"]));
 		const seeds = new Set(Array.from({ length: 1000 }, (_, i) => caseSeed(99, i)));
 		expect(seeds.size).toBe(1000);
@@ -69,7 +77,8 @@ describe("fuzz PRNG", () => {
 
 describe("fuzz generators", () => {
 	const options: GenerateOptions = { weights: { ws: 5, handshake: 2, tcp: 2, udp: 1 }, scale: "full", wsHost: "127.0.0.1:8081", wsPath: "/ws", maxDelayMs: 3 };
-	const bytesOf = (seed: number, index: number) => JSON.stringify(generateCase(seed, index, options), (_k, v) => v?.type === "Buffer" ? Buffer.from(v.data).toString("hex") : v);
+	const bytesOf = (seed: number, index: number) =>
+		JSON.stringify(generateCase(seed, index, options), (_k, v) => (v?.type === "Buffer" ? Buffer.from(v.data).toString("hex") : v));
 
 	it("make the same cases, byte for byte, from the same seed; any case regenerates alone", () => {
 		const first = Array.from({ length: 300 }, (_, i) => bytesOf(2024, i));
@@ -86,13 +95,10 @@ describe("fuzz generators", () => {
 		for (let i = 0; i < 1500; i++) {
 			const c = generateCase(5, i, options);
 			kinds.add(c.kind);
-			if (c.kind === "ws")
-				for (const e of expectWs(Buffer.concat(c.parts.map(p => p.bytes))))
-					closes.add(`${JSON.stringify(e.close)}/${e.end}`);
+			if (c.kind === "ws") for (const e of expectWs(Buffer.concat(c.parts.map(p => p.bytes)))) closes.add(`${JSON.stringify(e.close)}/${e.end}`);
 		}
 		expect(kinds).toEqual(new Set(["ws", "handshake", "tcp", "udp"]));
-		for (const wanted of ["1002/none", "1007/none", "1009/none", "1000/close", "\"none\"/fin", "[1000,null]/none"])
-			expect(closes, wanted).toContain(wanted);
+		for (const wanted of ["1002/none", "1007/none", "1009/none", "1000/close", '"none"/fin', "[1000,null]/none"]) expect(closes, wanted).toContain(wanted);
 	});
 
 	it("keep UDP datagrams within 1..1472 bytes and the simulator's payloads within 4 KiB", () => {
@@ -102,9 +108,7 @@ describe("fuzz generators", () => {
 			if (c.kind === "udp") {
 				expect(c.payload.length >= 1 && c.payload.length <= 1472).toBe(true);
 				sizes.add(c.payload.length);
-			}
-			else if (c.kind === "tcp")
-				expect(c.payload.length).toBeLessThanOrEqual(4096);
+			} else if (c.kind === "tcp") expect(c.payload.length).toBeLessThanOrEqual(4096);
 		}
 		expect(sizes.has(1)).toBe(true);
 		const rng = new Rng(3);
@@ -114,12 +118,11 @@ describe("fuzz generators", () => {
 
 describe("fuzz oracle: UTF-8", () => {
 	it("agrees with a strict decoder on every conformance vector, and names the first bad byte", () => {
-		for (const vector of utf8Vectors)
-			expect(validUtf8(Buffer.from(vector.hex, "hex")), `${vector.id} ${vector.hex}`).toBe(vector.valid);
-		expect(new Utf8Judge().feed(Buffer.from("ab\xe0\x80", "latin1"))).toBe(3);		// E0 80: overlong, bad at its second byte
-		expect(new Utf8Judge().feed(Buffer.from("\xed\xa0\x80", "latin1"))).toBe(1);		// a surrogate
+		for (const vector of utf8Vectors) expect(validUtf8(Buffer.from(vector.hex, "hex")), `${vector.id} ${vector.hex}`).toBe(vector.valid);
+		expect(new Utf8Judge().feed(Buffer.from("ab\xe0\x80", "latin1"))).toBe(3); // E0 80: overlong, bad at its second byte
+		expect(new Utf8Judge().feed(Buffer.from("\xed\xa0\x80", "latin1"))).toBe(1); // a surrogate
 		const split = new Utf8Judge();
-		expect(split.feed(Buffer.from([0xF0, 0x9F]))).toBe(-1);
+		expect(split.feed(Buffer.from([0xf0, 0x9f]))).toBe(-1);
 		expect(split.complete).toBe(false);
 		expect(split.feed(Buffer.from([0x98, 0x80]))).toBe(-1);
 		expect(split.complete).toBe(true);
@@ -130,13 +133,16 @@ describe("fuzz oracle: WebSocket", () => {
 	it("echoes valid messages, whole or fragmented, then answers our close 1000", () => {
 		const [e, ...rest] = expectWs(stream(f(Op.TEXT, "hi"), f(Op.BINARY, "ab", { fin: false }), f(Op.PING, "p"), f(Op.CONT, "cd", { encoding: 16 })));
 		expect(rest).toEqual([]);
-		expect(e.messages.map(m => [m.type, m.data.toString()])).toEqual([[Op.TEXT, "hi"], [Op.BINARY, "abcd"]]);
+		expect(e.messages.map(m => [m.type, m.data.toString()])).toEqual([
+			[Op.TEXT, "hi"],
+			[Op.BINARY, "abcd"],
+		]);
 		expect(e.pings.map(p => p.toString())).toEqual(["p"]);
 		expect([e.close, e.end]).toEqual([1000, "close"]);
 	});
 
 	it("closes 1002 for an unmasked client frame, RSV bits, a reserved opcode, a continuation with no message, a message inside one", () => {
-		for (const bad of [f(Op.TEXT, "x", { mask: false }), f(Op.TEXT, "x", { rsv: 4 }), f(3, "x"), f(0xB, ""), f(Op.CONT, "x")])
+		for (const bad of [f(Op.TEXT, "x", { mask: false }), f(Op.TEXT, "x", { rsv: 4 }), f(3, "x"), f(0xb, ""), f(Op.CONT, "x")])
 			expect(outcomes(expectWs(stream(f(Op.TEXT, "ok"), bad, f(Op.TEXT, "ignored")))), bad.toString("hex")).toEqual([{ close: 1002, end: "none" }]);
 		const inside = expectWs(stream(f(Op.TEXT, "ab", { fin: false }), f(Op.BINARY, "x")));
 		expect(outcomes(inside)).toEqual([{ close: 1002, end: "none" }]);
@@ -148,19 +154,22 @@ describe("fuzz oracle: WebSocket", () => {
 		expect(outcomes(expectWs(f(Op.PING, Buffer.alloc(126))))).toEqual([{ close: 1002, end: "none" }]);
 		expect(outcomes(expectWs(f(Op.CLOSE, closeBody(1000, "x".repeat(124)))))).toEqual([{ close: 1002, end: "none" }]);
 		const nonMinimal = expectWs(f(Op.PING, "abc", { encoding: 16 }));
-		expect(outcomes(nonMinimal)).toEqual([{ close: 1002, end: "none" }, { close: 1000, end: "close" }]);
+		expect(outcomes(nonMinimal)).toEqual([
+			{ close: 1002, end: "none" },
+			{ close: 1000, end: "close" },
+		]);
 		expect(nonMinimal[1].pings.map(p => p.toString())).toEqual(["abc"]);
 	});
 
 	it("closes 1007 at the first bad UTF-8 byte, even split across fragments or in a frame that never completes", () => {
-		expect(outcomes(expectWs(f(Op.TEXT, Buffer.from([0x61, 0xC0, 0xAF]))))).toEqual([{ close: 1007, end: "none" }]);
-		const split = expectWs(stream(f(Op.TEXT, Buffer.from([0x61, 0xE2]), { fin: false }), f(Op.CONT, Buffer.from([0x28, 0x62]))));
+		expect(outcomes(expectWs(f(Op.TEXT, Buffer.from([0x61, 0xc0, 0xaf]))))).toEqual([{ close: 1007, end: "none" }]);
+		const split = expectWs(stream(f(Op.TEXT, Buffer.from([0x61, 0xe2]), { fin: false }), f(Op.CONT, Buffer.from([0x28, 0x62]))));
 		expect(outcomes(split)).toEqual([{ close: 1007, end: "none" }]);
-		expect(split[0].partial?.data).toEqual(Buffer.from([0x61, 0xE2]));
-		expect(outcomes(expectWs(f(Op.TEXT, Buffer.from([0x61, 0xE2, 0x82]))))).toEqual([{ close: 1007, end: "none" }]);		// ends inside
+		expect(split[0].partial?.data).toEqual(Buffer.from([0x61, 0xe2]));
+		expect(outcomes(expectWs(f(Op.TEXT, Buffer.from([0x61, 0xe2, 0x82]))))).toEqual([{ close: 1007, end: "none" }]); // ends inside
 		const unfinished = f(Op.TEXT, Buffer.from("ab\xff", "latin1"), { declared: 1000n });
 		expect(outcomes(expectWs(unfinished))).toEqual([{ close: 1007, end: "none" }]);
-		expect(outcomes(expectWs(f(Op.CLOSE, Buffer.concat([closeBody(1000), Buffer.from([0xFF])]))))).toEqual([{ close: 1007, end: "none" }]);
+		expect(outcomes(expectWs(f(Op.CLOSE, Buffer.concat([closeBody(1000), Buffer.from([0xff])]))))).toEqual([{ close: 1007, end: "none" }]);
 	});
 
 	it("checks close frames: 1-byte and invalid codes 1002, valid ones echoed, an empty one 1000 or empty, 1012-1014 either", () => {
@@ -168,9 +177,14 @@ describe("fuzz oracle: WebSocket", () => {
 		for (const code of [0, 999, 1004, 1005, 1006, 1015, 2999, 5000])
 			expect(outcomes(expectWs(f(Op.CLOSE, closeBody(code)))), String(code)).toEqual([{ close: 1002, end: "none" }]);
 		for (const code of [1000, 1001, 1003, 1011, 3000, 4999])
-			expect(outcomes(expectWs(stream(f(Op.CLOSE, closeBody(code, "bye")), f(Op.TEXT, "x", { mask: false })))), String(code)).toEqual([{ close: code, end: "none" }]);
+			expect(outcomes(expectWs(stream(f(Op.CLOSE, closeBody(code, "bye")), f(Op.TEXT, "x", { mask: false })))), String(code)).toEqual([
+				{ close: code, end: "none" },
+			]);
 		expect(outcomes(expectWs(f(Op.CLOSE)))).toEqual([{ close: [1000, null], end: "none" }]);
-		expect(outcomes(expectWs(f(Op.CLOSE, closeBody(1013))))).toEqual([{ close: 1013, end: "none" }, { close: 1002, end: "none" }]);
+		expect(outcomes(expectWs(f(Op.CLOSE, closeBody(1013))))).toEqual([
+			{ close: 1013, end: "none" },
+			{ close: 1002, end: "none" },
+		]);
 	});
 
 	it("streams legal lengths however large (the server waits), 1002 for the 64-bit top bit, 1009 or waiting from 2^53", () => {
@@ -178,12 +192,18 @@ describe("fuzz oracle: WebSocket", () => {
 		expect(outcomes(waits)).toEqual([{ close: "none", end: "fin" }]);
 		expect(waits[0].partial?.data.toString()).toBe("0123456789");
 		expect(outcomes(expectWs(f(Op.BINARY, "", { declared: (1n << 63n) + 5n })))).toEqual([{ close: 1002, end: "none" }]);
-		expect(outcomes(expectWs(f(Op.BINARY, "x", { declared: 1n << 60n })))).toEqual([{ close: 1009, end: "none" }, { close: "none", end: "fin" }]);
+		expect(outcomes(expectWs(f(Op.BINARY, "x", { declared: 1n << 60n })))).toEqual([
+			{ close: 1009, end: "none" },
+			{ close: "none", end: "fin" },
+		]);
 	});
 
-	it("knows a header cut short waits, or may already fail when what arrived shows an error; the \"Ping\" command pings", () => {
+	it('knows a header cut short waits, or may already fail when what arrived shows an error; the "Ping" command pings', () => {
 		expect(outcomes(expectWs(f(Op.TEXT, "hello").subarray(0, 3)))).toEqual([{ close: "none", end: "fin" }]);
-		expect(outcomes(expectWs(Buffer.from([0xC1])))).toEqual([{ close: "none", end: "fin" }, { close: 1002, end: "none" }]);
+		expect(outcomes(expectWs(Buffer.from([0xc1])))).toEqual([
+			{ close: "none", end: "fin" },
+			{ close: 1002, end: "none" },
+		]);
 		expect(expectWs(stream(f(Op.TEXT, "Pi", { fin: false }), f(Op.CONT, "ng")))[0].serverPings).toBe(1);
 		expect(expectWs(f(Op.TEXT, "Ping!"))[0].serverPings).toBe(0);
 	});
@@ -191,7 +211,14 @@ describe("fuzz oracle: WebSocket", () => {
 
 describe("fuzz oracle: handshake", () => {
 	const request = (lines: string[], eol = "\r\n") => Buffer.from([...lines, "", ""].join(eol), "latin1");
-	const good = ["GET /ws HTTP/1.1", "Host: d:8081", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"];
+	const good = [
+		"GET /ws HTTP/1.1",
+		"Host: d:8081",
+		"Upgrade: websocket",
+		"Connection: Upgrade",
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+		"Sec-WebSocket-Version: 13",
+	];
 	const answer = (lines: string[]) => expectHandshake(request(lines), { path: "/ws" }).outcomes;
 	const without = (name: string) => good.filter(l => !l.startsWith(`${name}:`));
 
@@ -224,7 +251,9 @@ describe("fuzz oracle: handshake", () => {
 		expect(expectHandshake(request(good).subarray(0, 50), { path: "/ws" }).outcomes).toEqual(["drop"]);
 		expect(expectHandshake(Buffer.from("GET /ws\u0000"), { path: "/ws" }).outcomes).toEqual([400, "drop"]);
 		expect(answer([...good, "X-Folded: a", " b"])).toEqual([101, 400]);
-		expect(expectHandshake(Buffer.concat([request(good).subarray(0, -2), Buffer.from("X: \xff\r\n\r\n", "latin1")]), { path: "/ws" }).outcomes).toEqual([101, 400]);
+		expect(expectHandshake(Buffer.concat([request(good).subarray(0, -2), Buffer.from("X: \xff\r\n\r\n", "latin1")]), { path: "/ws" }).outcomes).toEqual([
+			101, 400,
+		]);
 		expect(answer([...good, "Sec-WebSocket-Protocol: a b"])).toEqual([101, 400]);
 	});
 });
@@ -252,32 +281,48 @@ async function udpServer(echo: (data: Buffer) => Buffer): Promise<dgram.Socket> 
 
 describe("fuzz runner", () => {
 	it("finds nothing wrong with correct TCP and UDP echo servers", async () => {
-		const tcp = await tcpServer(d => d), udp = await udpServer(d => d);
+		const tcp = await tcpServer(d => d),
+			udp = await udpServer(d => d);
 		try {
 			const report = await runFuzz({
-				endpoints: { target: "board", tcp: { host: "127.0.0.1", port: (tcp.address() as net.AddressInfo).port }, udp: { host: "127.0.0.1", port: udp.address().port } },
-				seed: 12, cases: 120, healthEvery: 60, timeoutMs: 2000,
+				endpoints: {
+					target: "board",
+					tcp: { host: "127.0.0.1", port: (tcp.address() as net.AddressInfo).port },
+					udp: { host: "127.0.0.1", port: udp.address().port },
+				},
+				seed: 12,
+				cases: 120,
+				healthEvery: 60,
+				timeoutMs: 2000,
 			});
 			expect(report.counts.tcp + report.counts.udp).toBe(120);
 			expect(report.counts.tcp).toBeGreaterThan(0);
 			expect(report.mismatches).toEqual([]);
 			expect(report.healthFailures).toEqual([]);
 			expect(report.healthChecks).toBe(2);
-		}
-		finally {
+		} finally {
 			tcp.close();
 			udp.close();
 		}
 	}, 60_000);
 
 	it("reports mismatches, with what replays them, against a TCP echo that drops a byte and a UDP echo that reverses", async () => {
-		const tcp = await tcpServer(d => d.length > 3 ? d.subarray(1) : d), udp = await udpServer(d => Buffer.from(d).reverse());
+		const tcp = await tcpServer(d => (d.length > 3 ? d.subarray(1) : d)),
+			udp = await udpServer(d => Buffer.from(d).reverse());
 		try {
 			const report = await runFuzz({
-				endpoints: { target: "board", tcp: { host: "127.0.0.1", port: (tcp.address() as net.AddressInfo).port }, udp: { host: "127.0.0.1", port: udp.address().port } },
-				seed: 13, cases: 30, healthEvery: 0, timeoutMs: 500,
+				endpoints: {
+					target: "board",
+					tcp: { host: "127.0.0.1", port: (tcp.address() as net.AddressInfo).port },
+					udp: { host: "127.0.0.1", port: udp.address().port },
+				},
+				seed: 13,
+				cases: 30,
+				healthEvery: 0,
+				timeoutMs: 500,
 			});
-			const tcpMisses = report.mismatches.filter(m => m.kind === "tcp"), udpMisses = report.mismatches.filter(m => m.kind === "udp");
+			const tcpMisses = report.mismatches.filter(m => m.kind === "tcp"),
+				udpMisses = report.mismatches.filter(m => m.kind === "udp");
 			expect(tcpMisses.length).toBeGreaterThan(0);
 			expect(udpMisses.length).toBeGreaterThan(0);
 			expect(tcpMisses[0].problem).toMatch(/came back|differs/);
@@ -287,11 +332,18 @@ describe("fuzz runner", () => {
 			expect(m.seed).toBe(13);
 			expect(m.caseSeed).toBe(caseSeed(13, m.index));
 			// Replaying that one case reproduces it.
-			const replay = await runFuzz({ endpoints: { target: "board", tcp: { host: "127.0.0.1", port: (tcp.address() as net.AddressInfo).port } }, seed: 13, cases: 0, indices: [m.index], healthEvery: 0, timeoutMs: 500, only: ["tcp"] });
+			const replay = await runFuzz({
+				endpoints: { target: "board", tcp: { host: "127.0.0.1", port: (tcp.address() as net.AddressInfo).port } },
+				seed: 13,
+				cases: 0,
+				indices: [m.index],
+				healthEvery: 0,
+				timeoutMs: 500,
+				only: ["tcp"],
+			});
 			expect(replay.cases).toBe(1);
 			expect(replay.mismatches.map(r => [r.index, r.sent, r.problem])).toEqual([[m.index, m.sent, m.problem]]);
-		}
-		finally {
+		} finally {
 			tcp.close();
 			udp.close();
 		}
@@ -306,13 +358,20 @@ describe("fuzz runner", () => {
 		});
 		try {
 			const url = `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}/ws`;
-			const report = await runFuzz({ endpoints: { target: "board", ws: url }, seed: 21, cases: 40, only: ["ws"], healthEvery: 20, healthWithinMs: 300, timeoutMs: 1500 });
+			const report = await runFuzz({
+				endpoints: { target: "board", ws: url },
+				seed: 21,
+				cases: 40,
+				only: ["ws"],
+				healthEvery: 20,
+				healthWithinMs: 300,
+				timeoutMs: 1500,
+			});
 			expect(report.counts.ws).toBe(40);
 			expect(report.mismatches.some(m => /echo #\d+ is binary .*, expected text/.test(m.problem))).toBe(true);
 			expect(report.healthFailures.length).toBe(2);
 			expect(report.healthFailures[0]).toMatch(/no fresh WebSocket client served/);
-		}
-		finally {
+		} finally {
 			wss.close();
 		}
 	}, 60_000);
@@ -321,12 +380,18 @@ describe("fuzz runner", () => {
 		const server = new WebSocketEchoServer({ port: 0, path: "/ws", maxClients: 8, heartbeat: 0 });
 		server.start();
 		try {
-			const report = await runFuzz({ endpoints: { target: "node", ws: `ws://127.0.0.1:${server.port}/ws` }, seed: 31, cases: 300, only: ["ws"], concurrency: 4, healthEvery: 150 });
+			const report = await runFuzz({
+				endpoints: { target: "node", ws: `ws://127.0.0.1:${server.port}/ws` },
+				seed: 31,
+				cases: 300,
+				only: ["ws"],
+				concurrency: 4,
+				healthEvery: 150,
+			});
 			expect(report.counts.ws).toBe(300);
 			expect(report.mismatches.map(m => `${m.description}: ${m.problem}`)).toEqual([]);
 			expect(report.healthFailures).toEqual([]);
-		}
-		finally {
+		} finally {
 			server.close();
 		}
 	}, 90_000);

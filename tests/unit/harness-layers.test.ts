@@ -53,8 +53,7 @@ function harnessImports(file: string): string[] {
 	const found: string[] = [];
 	for (const match of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)"(\.{1,2}\/[^"]+)"/gm)) {
 		const target = path.relative(harness, path.resolve(path.dirname(file), match[1]));
-		if (!target.startsWith(".."))
-			found.push(target);		// (imports of the device's own modules leave the harness)
+		if (!target.startsWith("..")) found.push(target); // (imports of the device's own modules leave the harness)
 	}
 	return found;
 }
@@ -66,18 +65,16 @@ function roomOf(relative: string): string {
 }
 
 function problem(from: string, to: string): string | undefined {
-	if (from === to)
-		return undefined;
-	if (!(from in layers) || !(to in layers))
-		return `${!(from in layers) ? from : to} has no layer`;
-	if (layers[to] < layers[from])
-		return undefined;
+	if (from === to) return undefined;
+	if (!(from in layers) || !(to in layers)) return `${!(from in layers) ? from : to} has no layer`;
+	if (layers[to] < layers[from]) return undefined;
 	return `${from} (layer ${layers[from]}) imports ${to} (layer ${layers[to]}): ${layers[to] === layers[from] ? "sideways" : "up"}`;
 }
 
 function harnessSources(): string[] {
 	return (fs.readdirSync(harness, { recursive: true, encoding: "utf8" }) as string[])
-		.filter(name => name.endsWith(".ts") && !name.endsWith(".d.ts")).map(name => path.join(harness, name));
+		.filter(name => name.endsWith(".ts") && !name.endsWith(".d.ts"))
+		.map(name => path.join(harness, name));
 }
 
 describe("harness folders are layers: imports only point down", () => {

@@ -33,29 +33,34 @@ export const layers: Readonly<Record<string, number>> = {
 /** The module specifiers a source imports (static imports, `export … from`, `import "x"`). */
 export function importsOf(text: string): string[] {
 	const found: string[] = [];
-	for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gm))
-		found.push(match[1] ?? match[2]);
+	for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gm)) found.push(match[1] ?? match[2]);
 	return found;
 }
 
 /** What is wrong with `file` (in folder `from`) importing `specifier`, or undefined. */
 export function layerProblem(from: string, specifier: string): string | undefined {
 	const to = specifier === "main" ? "main" : specifier.split("/")[0];
-	if (!(to in layers) || to === from)
-		return undefined;		// a Moddable module, or the same folder
-	if (layers[to] < layers[from])
-		return undefined;
+	if (!(to in layers) || to === from) return undefined; // a Moddable module, or the same folder
+	if (layers[to] < layers[from]) return undefined;
 	return `${from}/ (layer ${layers[from]}) imports ${specifier} (${to}/, layer ${layers[to]}): ${layers[to] === layers[from] ? "sideways" : "up"}`;
 }
 
 function deviceSources(): { file: string; folder: string }[] {
-	return [{ file: "main.ts", folder: "main" }, ...deviceFolders.flatMap(folder =>
-		fs.readdirSync(path.join(root, folder)).filter(name => name.endsWith(".ts") && !name.endsWith(".d.ts")).map(name => ({ file: `${folder}/${name}`, folder })))];
+	return [
+		{ file: "main.ts", folder: "main" },
+		...deviceFolders.flatMap(folder =>
+			fs
+				.readdirSync(path.join(root, folder))
+				.filter(name => name.endsWith(".ts") && !name.endsWith(".d.ts"))
+				.map(name => ({ file: `${folder}/${name}`, folder })),
+		),
+	];
 }
 
 describe("device folders are layers: imports only point down", () => {
 	it("the check refuses an import up or sideways, and allows one down", () => {
-		const source = 'import { App } from "app/app";\nimport type { Log } from "modules/log";\nexport { UdpServer } from "udp/server";\nimport Timer from "timer";\n';
+		const source =
+			'import { App } from "app/app";\nimport type { Log } from "modules/log";\nexport { UdpServer } from "udp/server";\nimport Timer from "timer";\n';
 		expect(importsOf(source)).toEqual(["app/app", "modules/log", "udp/server", "timer"]);
 		expect(layerProblem("tcp", "app/app")).toMatch(/up/);
 		expect(layerProblem("tcp", "udp/server")).toMatch(/sideways/);
@@ -79,7 +84,8 @@ describe("device folders are layers: imports only point down", () => {
 			importsOf(fs.readFileSync(path.join(root, file), "utf8")).flatMap(specifier => {
 				const problem = layerProblem(folder, specifier);
 				return problem ? [`${file}: ${problem}`] : [];
-			}));
+			}),
+		);
 		expect(problems).toEqual([]);
 	});
 });

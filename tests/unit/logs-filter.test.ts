@@ -1,6 +1,6 @@
 // host-harness logs as a monitor: which lines --level, --tag and --grep keep, colours by level, the compact heap line.
 import { describe, expect, it } from "vitest";
-import { colourByLevel, levelAndTag, logFilter, parseLogsArgs, type LogsArgs } from "../../host-harness/logs/command.js";
+import { colourByLevel, type LogsArgs, levelAndTag, logFilter, parseLogsArgs } from "../../host-harness/logs/command.js";
 import { compactSample } from "../../host-harness/xsbug/log-server.js";
 
 const lines = [
@@ -39,19 +39,29 @@ describe("logs filters", () => {
 	});
 
 	it("--samples shows the heap in one compact line", () => {
-		expect(compactSample("Chunk used: 12 / 64 K, Slot used: 30 / 64 K, Stack used: 1 / 4 K, Garbage collections: 12, Timers: 3, Sockets: 2"))
-			.toBe("Chunk used: 12 / 64 K, Slot used: 30 / 64 K, Stack used: 1 / 4 K, Garbage collections: 12");
+		expect(compactSample("Chunk used: 12 / 64 K, Slot used: 30 / 64 K, Stack used: 1 / 4 K, Garbage collections: 12, Timers: 3, Sockets: 2")).toBe(
+			"Chunk used: 12 / 64 K, Slot used: 30 / 64 K, Stack used: 1 / 4 K, Garbage collections: 12",
+		);
 	});
 
 	it("parses the flags, naming a wrong value", () => {
-		expect(parseLogsArgs(["--level", "w", "--tag", "app,wifi", "--grep", "up", "--no-color"])).toMatchObject({ level: "W", tags: ["app", "wifi"], color: false } satisfies Partial<LogsArgs>);
+		expect(parseLogsArgs(["--level", "w", "--tag", "app,wifi", "--grep", "up", "--no-color"])).toMatchObject({
+			level: "W",
+			tags: ["app", "wifi"],
+			color: false,
+		} satisfies Partial<LogsArgs>);
 		expect(() => parseLogsArgs(["--level", "X"])).toThrow(/^--level takes E, W, I or D, not "X"$/);
 		expect(() => parseLogsArgs(["--levle", "W"])).toThrow(/^unknown argument "--levle" \(did you mean "--level"\?\)$/);
 		expect(() => parseLogsArgs(["--grep", "("])).toThrow(/^--grep takes a regular expression/);
-		expect(parseLogsArgs(["--device", "192.168.1.20,jig-02.local", "--level", "W"])).toMatchObject({ device: "192.168.1.20,jig-02.local", level: "W" } satisfies Partial<LogsArgs>);
+		expect(parseLogsArgs(["--device", "192.168.1.20,jig-02.local", "--level", "W"])).toMatchObject({
+			device: "192.168.1.20,jig-02.local",
+			level: "W",
+		} satisfies Partial<LogsArgs>);
 		expect(parseLogsArgs(["--devices", "discover"])).toMatchObject({ devices: "discover" } satisfies Partial<LogsArgs>);
 		expect(() => parseLogsArgs(["--device", "a", "--devices", "jig.txt"])).toThrow(/^--device and --devices name devices twice: give one$/);
-		expect(() => parseLogsArgs(["--device", "192.168.1.20", "--port", "5010"])).toThrow(/^--port is for debug builds that connect here: with --device each device's log is read from its log route$/);
+		expect(() => parseLogsArgs(["--device", "192.168.1.20", "--port", "5010"])).toThrow(
+			/^--port is for debug builds that connect here: with --device each device's log is read from its log route$/,
+		);
 		expect(() => parseLogsArgs(["--devices"])).toThrow(/^--devices needs a value: it takes a file \(one device a line\) or discover$/);
 	});
 });

@@ -2,16 +2,22 @@
 // sdkconfig fragment (lwip/sdkconfig/sdkconfig.defaults); the app's config
 // check reads the same counts from mc/config: both manifests must say what
 // the fragment says. And the check itself.
-import { describe, expect, it } from "vitest";
+
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { controlBlockWarnings, readConfig } from "app/config-schema";
+import { describe, expect, it } from "vitest";
 import { parseWebSocketUri } from "websocket/uri";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const fragment = Object.fromEntries(fs.readFileSync(path.join(root, "lwip/sdkconfig/sdkconfig.defaults"), "utf8")
-	.split("\n").filter(line => /^CONFIG_\w+=/.test(line)).map(line => line.split("=") as [string, string]));
+const fragment = Object.fromEntries(
+	fs
+		.readFileSync(path.join(root, "lwip/sdkconfig/sdkconfig.defaults"), "utf8")
+		.split("\n")
+		.filter(line => /^CONFIG_\w+=/.test(line))
+		.map(line => line.split("=") as [string, string]),
+);
 
 describe("lwIP control blocks", () => {
 	it("the esp32 and lwip manifests give the app the fragment's counts", () => {
@@ -27,10 +33,15 @@ describe("lwIP control blocks", () => {
 		const { config } = readConfig({}, parseWebSocketUri);
 		// Defaults: 2 served + 1 waiting + 1 to refuse, 4 WebSocket + 1 to answer 503.
 		expect(controlBlockWarnings(config, { lwipMaxActiveTcp: 9, lwipMaxListeningTcp: 4 })).toEqual([]);
-		expect(controlBlockWarnings(config, { lwipMaxActiveTcp: 8, lwipMaxListeningTcp: 4 })).toEqual([expect.stringMatching(/need 9 active TCP control blocks .* the build has 8/)]);
+		expect(controlBlockWarnings(config, { lwipMaxActiveTcp: 8, lwipMaxListeningTcp: 4 })).toEqual([
+			expect.stringMatching(/need 9 active TCP control blocks .* the build has 8/),
+		]);
 		// wsMaxClients 2 fits 8 with one block to spare (a TIME_WAIT); the device's two clients then do not.
 		expect(controlBlockWarnings(readConfig({ wsMaxClients: "2" }, parseWebSocketUri).config, { lwipMaxActiveTcp: 8 })).toEqual([]);
-		const withClients = readConfig({ wsMaxClients: "2", tcpClient: "true", tcpClientHost: "192.0.2.1", wsClient: "true", wsClientUri: "ws://192.0.2.1/" }, parseWebSocketUri).config;
+		const withClients = readConfig(
+			{ wsMaxClients: "2", tcpClient: "true", tcpClientHost: "192.0.2.1", wsClient: "true", wsClientUri: "ws://192.0.2.1/" },
+			parseWebSocketUri,
+		).config;
 		expect(controlBlockWarnings(withClients, { lwipMaxActiveTcp: 8 })).toEqual([expect.stringMatching(/need 9 active .* 2 clients/)]);
 	});
 

@@ -2,12 +2,13 @@
 // same way for the type checker (tsconfig.json paths), vitest (aliases) and
 // the Node-hosted device (the loader hook), and device code cannot reach a
 // Node API through it.
-import { describe, expect, it } from "vitest";
+
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { platformModules, deviceFolders } from "../../host-harness/node-host/module-map.js";
+import { describe, expect, it } from "vitest";
 import { resolve } from "../../host-harness/node-host/hooks.js";
+import { deviceFolders, platformModules } from "../../host-harness/node-host/module-map.js";
 
 const root = path.resolve(__dirname, "../..");
 // The hook finds the device build two folders above itself: build/node when
@@ -22,8 +23,7 @@ describe("node host module routing", () => {
 			expect(paths[specifier], specifier).toEqual([`./host-harness/node-host/${file}.ts`]);
 			expect(fs.existsSync(path.join(root, "host-harness/node-host", `${file}.ts`)), file).toBe(true);
 		}
-		for (const folder of deviceFolders)
-			expect(paths[`${folder}/*`]).toEqual([`./${folder}/*`]);
+		for (const folder of deviceFolders) expect(paths[`${folder}/*`]).toEqual([`./${folder}/*`]);
 	});
 
 	it("the loader hook routes Moddable modules to providers and device modules to their build", async () => {

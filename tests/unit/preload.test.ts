@@ -10,18 +10,23 @@ import { describe, expect, it } from "vitest";
 import { deviceFolders } from "../../host-harness/node-host/module-map.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const sources = ["main.ts", ...deviceFolders.flatMap(dir =>
-	fs.readdirSync(path.join(root, dir)).filter(name => name.endsWith(".ts")).map(name => `${dir}/${name}`))];
+const sources = [
+	"main.ts",
+	...deviceFolders.flatMap(dir =>
+		fs
+			.readdirSync(path.join(root, dir))
+			.filter(name => name.endsWith(".ts"))
+			.map(name => `${dir}/${name}`),
+	),
+];
 
 /** Lines that make a RegExp when the module is loaded. */
 export function moduleLevelRegExps(text: string): string[] {
 	const found: string[] = [];
 	const makesRegExp = /=\s*(\/(?![/*])|new RegExp\b|RegExp\()/;
 	for (const line of text.split("\n")) {
-		if (/^(export\s+)?(const|let|var)\s/.test(line) && makesRegExp.test(line))
-			found.push(line.trim());
-		else if (/^\s+(private\s+|public\s+|readonly\s+)*static\s/.test(line) && makesRegExp.test(line))
-			found.push(line.trim());
+		if (/^(export\s+)?(const|let|var)\s/.test(line) && makesRegExp.test(line)) found.push(line.trim());
+		else if (/^\s+(private\s+|public\s+|readonly\s+)*static\s/.test(line) && makesRegExp.test(line)) found.push(line.trim());
 	}
 	return found;
 }

@@ -24,9 +24,12 @@ export function doubleCasts(text: string): number[] {
 
 /** Every .ts source of the device libraries and the kit's app (not declarations), and main.ts. */
 function deviceSources(): string[] {
-	const walk = (dir: string): string[] => fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap(entry =>
-		entry.isDirectory() ? walk(`${dir}/${entry.name}`)
-			: entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [`${dir}/${entry.name}`] : []);
+	const walk = (dir: string): string[] =>
+		fs
+			.readdirSync(path.join(root, dir), { withFileTypes: true })
+			.flatMap(entry =>
+				entry.isDirectory() ? walk(`${dir}/${entry.name}`) : entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [`${dir}/${entry.name}`] : [],
+			);
 	return ["main.ts", ...deviceFolders.flatMap(walk)];
 }
 
@@ -40,7 +43,10 @@ describe("the seams between device layers are typed: no double casts", () => {
 	it("covers every device folder and the kit's app", () => {
 		const sources = deviceSources();
 		for (const folder of ["tcp", "udp", "websocket", "wifi", "sntp", "mdns", "modules", "app"])
-			expect(sources.some(file => file.startsWith(`${folder}/`)), folder).toBe(true);
+			expect(
+				sources.some(file => file.startsWith(`${folder}/`)),
+				folder,
+			).toBe(true);
 		expect(sources).toContain("tcp/server.ts");
 		expect(sources).toContain("main.ts");
 	});

@@ -3,11 +3,12 @@
 // XSNK_HOST_RESOURCES stand for the app's resources), and a clear error for
 // anything else. The TLS connections themselves are judged by the device
 // suites (tests/device/*-tls.test.ts).
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadCa } from "modules/secure-socket";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
 
 const missing = opensslMissing();

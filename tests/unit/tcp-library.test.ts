@@ -3,21 +3,20 @@
 // and real sockets: what a user's app gets, apart from our echo apps.
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
-import { afterEach, describe, expect, it } from "vitest";
 import { Log } from "modules/log";
-import { TcpServer } from "tcp/server";
 import { TcpClient } from "tcp/client";
-import { UdpServer, type Datagram } from "udp/server";
-import type { TcpConnection, TcpHandler } from "tcp/connection";
 import { CloseCause } from "tcp/close-cause";
+import type { TcpConnection, TcpHandler } from "tcp/connection";
 import { LineService, type LineServiceOptions } from "tcp/line-reader";
+import { TcpServer } from "tcp/server";
+import { type Datagram, UdpServer } from "udp/server";
+import { afterEach, describe, expect, it } from "vitest";
+import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
 
 const log = new Log("test");
 const stops: (() => void)[] = [];
 afterEach(() => {
-	for (const stop of stops.splice(0))
-		stop();
+	for (const stop of stops.splice(0)) stop();
 });
 
 /** Upper-cases into one kept buffer; counts its reads to show the buffer is reused. */
@@ -26,18 +25,26 @@ class Shout implements TcpHandler {
 	buffer = new Uint8Array(64);
 	#start = 0;
 	#end = 0;
-	get pending() { return this.#end - this.#start; }
-	onReadable(c: TcpConnection) { this.#move(c); }
-	onWritable(c: TcpConnection) { this.#move(c); }
-	onPeerEnd(c: TcpConnection) { this.#move(c); }
-	onClose(_c: TcpConnection, cause: CloseCause) { Shout.closed.push(cause); }
+	get pending() {
+		return this.#end - this.#start;
+	}
+	onReadable(c: TcpConnection) {
+		this.#move(c);
+	}
+	onWritable(c: TcpConnection) {
+		this.#move(c);
+	}
+	onPeerEnd(c: TcpConnection) {
+		this.#move(c);
+	}
+	onClose(_c: TcpConnection, cause: CloseCause) {
+		Shout.closed.push(cause);
+	}
 	#move(c: TcpConnection) {
 		while ((this.#start += c.write(this.buffer.subarray(this.#start, this.#end))) === this.#end) {
 			this.#start = 0;
-			if (!(this.#end = c.read(this.buffer)))
-				return;
-			for (let i = 0; i < this.#end; i++)
-				if (this.buffer[i] >= 0x61 && this.buffer[i] <= 0x7A) this.buffer[i] -= 0x20;
+			if (!(this.#end = c.read(this.buffer))) return;
+			for (let i = 0; i < this.#end; i++) if (this.buffer[i] >= 0x61 && this.buffer[i] <= 0x7a) this.buffer[i] -= 0x20;
 		}
 	}
 }
@@ -67,14 +74,24 @@ describe("tcp/server with a service of its own", () => {
 		const closes: CloseCause[] = [];
 		class AnswerAtEnd implements TcpHandler {
 			written = -1;
-			get pending() { return this.written < 0 ? 0 : answer.length - this.written; }
-			onReadable(c: TcpConnection) { c.read(new Uint8Array(c.readable)); }
-			onWritable(c: TcpConnection) { this.#write(c); }
-			onPeerEnd(c: TcpConnection) { this.written = 0; this.#write(c); }
-			onClose(_c: TcpConnection, cause: CloseCause) { closes.push(cause); }
+			get pending() {
+				return this.written < 0 ? 0 : answer.length - this.written;
+			}
+			onReadable(c: TcpConnection) {
+				c.read(new Uint8Array(c.readable));
+			}
+			onWritable(c: TcpConnection) {
+				this.#write(c);
+			}
+			onPeerEnd(c: TcpConnection) {
+				this.written = 0;
+				this.#write(c);
+			}
+			onClose(_c: TcpConnection, cause: CloseCause) {
+				closes.push(cause);
+			}
 			#write(c: TcpConnection) {
-				if (this.written >= 0)
-					this.written += c.write(answer.subarray(this.written));
+				if (this.written >= 0) this.written += c.write(answer.subarray(this.written));
 			}
 		}
 		const server = serve({ service: { open: () => new AnswerAtEnd() } });
@@ -93,7 +110,9 @@ describe("tcp/server with a service of its own", () => {
 					const shout = new Shout();
 					if (first) {
 						first = false;
-						shout.onReadable = () => { throw new Error("handler bug"); };
+						shout.onReadable = () => {
+							throw new Error("handler bug");
+						};
 					}
 					return shout;
 				},
@@ -105,22 +124,27 @@ describe("tcp/server with a service of its own", () => {
 
 	it("lastActivity: the time of the last byte moved, as of when it is read; unchanged while nothing moves", async () => {
 		let connection: TcpConnection | undefined;
-		const server = serve({ service: { open: c => { connection = c; return new Shout(); } } });
+		const server = serve({
+			service: {
+				open: c => {
+					connection = c;
+					return new Shout();
+				},
+			},
+		});
 		const socket = net.connect(server.port, "127.0.0.1");
 		socket.on("error", () => {});
 		stops.push(() => socket.destroy());
 		const echoed: Buffer[] = [];
 		socket.on("data", data => echoed.push(data));
 		const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
-		while (!connection)
-			await sleep(5);
-		await sleep(50);		// the first budget's callback
+		while (!connection) await sleep(5);
+		await sleep(50); // the first budget's callback
 		const settled = connection.lastActivity;
 		await sleep(50);
-		expect(connection.lastActivity).toBe(settled);		// nothing moved
+		expect(connection.lastActivity).toBe(settled); // nothing moved
 		socket.write("x");
-		while (!echoed.length)
-			await sleep(5);
+		while (!echoed.length) await sleep(5);
 		expect(connection.lastActivity).toBeGreaterThan(settled);
 	});
 });
@@ -173,10 +197,8 @@ describe("tcp/server: how a peer's end reaches the handler", () => {
 			await new Promise(resolve => socket.once("connect", resolve));
 			socket.write("hi");
 			await new Promise(resolve => setTimeout(resolve, 50));
-			if (ending === "fin")
-				socket.end();
-			else
-				socket.resetAndDestroy();
+			if (ending === "fin") socket.end();
+			else socket.resetAndDestroy();
 			await until(() => events.length === (ending === "fin" ? 2 : 4));
 		}
 		expect(events).toEqual(["peerEnd budget", "close peer-closed", "peerEnd none", "close peer-closed"]);
@@ -194,9 +216,20 @@ describe("tcp/client with a service of its own", () => {
 		stops.push(() => peer.close());
 		let connections = 0;
 		const client = new TcpClient({
-			host: "127.0.0.1", port: (peer.address() as net.AddressInfo).port, connectTimeout: 2000, idleTimeout: 0,
-			retryDelay: 20, retryMaxDelay: 100, maxAttempts: 0,
-			service: { open: () => { connections++; return new Shout(); } }, log,
+			host: "127.0.0.1",
+			port: (peer.address() as net.AddressInfo).port,
+			connectTimeout: 2000,
+			idleTimeout: 0,
+			retryDelay: 20,
+			retryMaxDelay: 100,
+			maxAttempts: 0,
+			service: {
+				open: () => {
+					connections++;
+					return new Shout();
+				},
+			},
+			log,
 		});
 		client.start();
 		stops.push(() => client.stop());
@@ -218,7 +251,10 @@ describe("udp/server with a handler of its own", () => {
 	it("hands each datagram to the handler, which answers through send()", async () => {
 		const port = await new Promise<number>(resolve => {
 			const probe = dgram.createSocket("udp4");
-			probe.bind(0, "127.0.0.1", () => { const p = probe.address().port; probe.close(() => resolve(p)); });
+			probe.bind(0, "127.0.0.1", () => {
+				const p = probe.address().port;
+				probe.close(() => resolve(p));
+			});
 		});
 		const server = new UdpServer({
 			port,
@@ -242,11 +278,16 @@ describe("tcp/line-reader: a line service", () => {
 			port: 0,
 			idleTimeout: 0,
 			log,
-			service: new LineService({
-				onOpen: () => "ready",
-				onLine: (_connection, line) => line === "quiet" ? undefined : `> ${line.toUpperCase()}`,
-				onClose: (_connection, cause) => { closes.push(cause); },
-			}, options),
+			service: new LineService(
+				{
+					onOpen: () => "ready",
+					onLine: (_connection, line) => (line === "quiet" ? undefined : `> ${line.toUpperCase()}`),
+					onClose: (_connection, cause) => {
+						closes.push(cause);
+					},
+				},
+				options,
+			),
 		});
 		server.start();
 		stops.push(() => server.close());
@@ -257,7 +298,7 @@ describe("tcp/line-reader: a line service", () => {
 		const server = lineServer();
 		const socket = net.connect(server.port, "127.0.0.1");
 		let received = "";
-		socket.on("data", data => received += data.toString());
+		socket.on("data", data => (received += data.toString()));
 		socket.write("hello\r\nwor");
 		await new Promise(resolve => setTimeout(resolve, 50));
 		socket.write("ld\nquiet\nä\n");
@@ -286,8 +327,7 @@ describe("tcp/line-reader: a line service", () => {
 async function until(condition: () => boolean, timeout = 5000): Promise<void> {
 	const start = Date.now();
 	while (!condition()) {
-		if (Date.now() - start > timeout)
-			throw new Error("timed out");
+		if (Date.now() - start > timeout) throw new Error("timed out");
 		await new Promise(resolve => setTimeout(resolve, 10));
 	}
 }

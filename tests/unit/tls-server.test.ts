@@ -5,15 +5,16 @@
 // (modules/tls-renegotiation-info.ts), against a ClientHello node:tls
 // really sends. The handshakes themselves are judged by the device suite
 // (tests/device/ws-server-tls.test.ts), on Moddable's engine and on node.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { loadServerCredentials } from "modules/tls-credentials";
-import { offersSecureRenegotiation, withRenegotiationInfo, RenegotiationDigest } from "modules/tls-renegotiation-info";
+import { offersSecureRenegotiation, RenegotiationDigest, withRenegotiationInfo } from "modules/tls-renegotiation-info";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { deviceTlsConfig, makeTestPki, opensslMissing, type TestPki } from "../../host-harness/lib/tls-certs.js";
 
 const missing = opensslMissing();
@@ -63,29 +64,30 @@ async function clientHello(options: tls.ConnectionOptions = {}): Promise<Uint8Ar
 	const server = net.createServer();
 	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
 	try {
-		const first = new Promise<Buffer>(resolve => server.once("connection", socket => {
-			let bytes = Buffer.alloc(0);
-			socket.on("data", chunk => {
-				bytes = Buffer.concat([bytes, chunk]);
-				if (bytes.length >= 5 && bytes.length >= 5 + bytes.readUInt16BE(3)) {
-					socket.destroy();
-					resolve(bytes.subarray(0, 5 + bytes.readUInt16BE(3)));
-				}
-			});
-		}));
+		const first = new Promise<Buffer>(resolve =>
+			server.once("connection", socket => {
+				let bytes = Buffer.alloc(0);
+				socket.on("data", chunk => {
+					bytes = Buffer.concat([bytes, chunk]);
+					if (bytes.length >= 5 && bytes.length >= 5 + bytes.readUInt16BE(3)) {
+						socket.destroy();
+						resolve(bytes.subarray(0, 5 + bytes.readUInt16BE(3)));
+					}
+				});
+			}),
+		);
 		const client = tls.connect({ host: "127.0.0.1", port: (server.address() as net.AddressInfo).port, ...options });
 		client.on("error", () => undefined);
 		return new Uint8Array(await first);
-	}
-	finally {
+	} finally {
 		server.close();
 	}
 }
 
 /** A ServerHello message (no record header) with no extensions: version, random, a session id of `id` bytes, a suite, compression. */
 function serverHello(id: number): Uint8Array {
-	const body = [3, 3, ...new Array(32).fill(7), id, ...new Array(id).fill(9), 0x00, 0x2F, 0];
-	return new Uint8Array([2, 0, body.length >> 8, body.length & 0xFF, ...body]);
+	const body = [3, 3, ...new Array(32).fill(7), id, ...new Array(id).fill(9), 0x00, 0x2f, 0];
+	return new Uint8Array([2, 0, body.length >> 8, body.length & 0xff, ...body]);
 }
 
 describe("renegotiation_info (RFC 5746) in the server's ServerHello", () => {
@@ -97,11 +99,11 @@ describe("renegotiation_info (RFC 5746) in the server's ServerHello", () => {
 	it("finds the signaling suite, and nothing in a ClientHello that offers neither or is not one", () => {
 		// version, random, no session id, suites (0x002f and, or not, 0x00ff), null compression, no extensions.
 		const hello = (suites: number[]) => {
-			const body = [3, 3, ...new Array(32).fill(1), 0, 0, suites.length * 2, ...suites.flatMap(s => [s >> 8, s & 0xFF]), 1, 0];
+			const body = [3, 3, ...new Array(32).fill(1), 0, 0, suites.length * 2, ...suites.flatMap(s => [s >> 8, s & 0xff]), 1, 0];
 			return new Uint8Array([22, 3, 1, 0, body.length + 4, 1, 0, 0, body.length, ...body]);
 		};
-		expect(offersSecureRenegotiation(hello([0x2F, 0xFF]))).toBe(true);
-		expect(offersSecureRenegotiation(hello([0x2F]))).toBe(false);
+		expect(offersSecureRenegotiation(hello([0x2f, 0xff]))).toBe(true);
+		expect(offersSecureRenegotiation(hello([0x2f]))).toBe(false);
 		expect(offersSecureRenegotiation(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"))).toBe(false);
 		expect(offersSecureRenegotiation(new Uint8Array(0))).toBe(false);
 	});
@@ -109,7 +111,7 @@ describe("renegotiation_info (RFC 5746) in the server's ServerHello", () => {
 	it("appends the empty extension to a ServerHello, lengths grown: the message alone and in its record", () => {
 		const message = serverHello(8);
 		const grown = withRenegotiationInfo(message, 0);
-		expect([...grown.subarray(message.length)]).toEqual([0x00, 0x05, 0xFF, 0x01, 0x00, 0x01, 0x00]);
+		expect([...grown.subarray(message.length)]).toEqual([0x00, 0x05, 0xff, 0x01, 0x00, 0x01, 0x00]);
 		expect((grown[2] << 8) | grown[3]).toBe(message.length - 4 + 7);
 		const record = new Uint8Array([22, 3, 3, 0, message.length, ...message]);
 		const grownRecord = withRenegotiationInfo(record, 5);
@@ -126,7 +128,10 @@ describe("renegotiation_info (RFC 5746) in the server's ServerHello", () => {
 
 	it("hashes the ServerHello as it is sent, and every other message as it is", () => {
 		const written: number[][] = [];
-		const digest = new RenegotiationDigest({ write: data => written.push([...new Uint8Array(data instanceof Uint8Array ? data : new Uint8Array(data))]), close: () => new ArrayBuffer(32) });
+		const digest = new RenegotiationDigest({
+			write: data => written.push([...new Uint8Array(data instanceof Uint8Array ? data : new Uint8Array(data))]),
+			close: () => new ArrayBuffer(32),
+		});
 		digest.write(serverHello(0));
 		digest.write(new Uint8Array([14, 0, 0, 0]));
 		expect(written[0]).toEqual([...withRenegotiationInfo(serverHello(0), 0)]);

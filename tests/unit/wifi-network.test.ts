@@ -5,9 +5,9 @@
 // credentials are joined; with none, or after the quick retries before any
 // address, the provisioning page opens, and closes at the address.
 import { afterEach, describe, expect, it } from "vitest";
+import type { PreferenceStore } from "wifi/credentials";
 import { joinNetwork, type Network, type NetworkOptions } from "wifi/network";
 import { currentWiFi, wifiFaults } from "../../host-harness/node-host/wifi.js";
-import type { PreferenceStore } from "wifi/credentials";
 
 const station = { ssid: "unit-net", password: "", retries: 2, retryDelay: 10, backoffMax: 40, connectTimeout: 1000 };
 
@@ -17,22 +17,33 @@ function memoryPreferences(): PreferenceStore & { values: Map<string, unknown> }
 	return {
 		values,
 		get: (domain, key) => values.get(`${domain}/${key}`),
-		set: (domain, key, value) => { values.set(`${domain}/${key}`, value); },
-		delete: (domain, key) => { values.delete(`${domain}/${key}`); },
+		set: (domain, key, value) => {
+			values.set(`${domain}/${key}`, value);
+		},
+		delete: (domain, key) => {
+			values.delete(`${domain}/${key}`);
+		},
 	};
 }
 
 /** What the app's start and stop were called with, in order. */
 function recorder() {
 	const calls: string[] = [];
-	return { calls, start: (address: string) => { calls.push(`start ${address}`); }, stop: (reason: string) => { calls.push(`stop ${reason}`); } };
+	return {
+		calls,
+		start: (address: string) => {
+			calls.push(`start ${address}`);
+		},
+		stop: (reason: string) => {
+			calls.push(`stop ${reason}`);
+		},
+	};
 }
 
 async function until(what: string, test: () => boolean, ms = 3000): Promise<void> {
 	const end = Date.now() + ms;
 	while (!test()) {
-		if (Date.now() > end)
-			throw new Error(`not within ${ms} ms: ${what}`);
+		if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
 		await new Promise(r => setTimeout(r, 5));
 	}
 }
@@ -79,7 +90,7 @@ describe("joinNetwork (wifi/network)", () => {
 		const app = recorder();
 		join({ station, start: app.start });
 		await until("start", () => app.calls.length === 1);
-		expect(network!.station.failures).toBe(0);		// reset by the address
+		expect(network!.station.failures).toBe(0); // reset by the address
 		expect(app.calls).toEqual(["start 127.0.0.1"]);
 	});
 
@@ -102,7 +113,7 @@ describe("joinNetwork (wifi/network)", () => {
 		join({ station: { ...station, ssid: "" }, portal: { port: 0, ssid: "unit-ap" }, preferences, start: app.start });
 		expect(network!.portal!.running).toBe(true);
 		expect(app.calls).toEqual([]);
-		network!.portal!.onCredentials({ ssid: "entered-net", password: "entered-pass" });		// what the page does once it saved them
+		network!.portal!.onCredentials({ ssid: "entered-net", password: "entered-pass" }); // what the page does once it saved them
 		await until("start", () => app.calls.length === 1);
 		expect(network!.portal!.running).toBe(false);
 		expect(network!.station.options.ssid).toBe("entered-net");

@@ -9,13 +9,16 @@
 
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { XsbugLogServer } from "../../host-harness/xsbug/log-server.js";
 import { slotSizeOf } from "../../host-harness/bench/heap.js";
+import { XsbugLogServer } from "../../host-harness/xsbug/log-server.js";
 
 const message = (body: string) => `\r\n<xsbug>${body}</xsbug>\r\n`;
-const instruments = message(["Chunk used", "Chunk available", "Slot used", "Slot available"]
-	.map((name, i) => `<instrument name="${name}" value="${i % 2 ? " bytes" : " / "}"/>`).join("")
-	.replace(/^/, "<instruments>") + "</instruments>");
+const instruments = message(
+	["Chunk used", "Chunk available", "Slot used", "Slot available"]
+		.map((name, i) => `<instrument name="${name}" value="${i % 2 ? " bytes" : " / "}"/>`)
+		.join("")
+		.replace(/^/, "<instruments>") + "</instruments>",
+);
 const samples = (chunk: number, slots: number) => message(`<samples>${chunk},32768,${slots * 32},65536</samples>`);
 const breakMessage = (reason: string) => message(`<frames><frame name="(host)" value="@1"/></frames><break># Break: ${reason}!\n</break>`);
 
@@ -40,8 +43,7 @@ function fakeMachine(port: number, answers: string[][]): Promise<FakeMachine> {
 				commands.push(name);
 				if (name === "step") {
 					const answer = answers.shift();
-					if (answer)
-						socket.write(answer.join(""));
+					if (answer) socket.write(answer.join(""));
 				}
 			}
 		});
@@ -92,6 +94,6 @@ describe("forcing a garbage collection through xsbug", () => {
 		machine = await fakeMachine(port, []);
 		await server.waitForMachine(5000);
 		await expect(server.collectGarbage(undefined, 2000)).rejects.toThrow(/no idle break within 2000 ms/);
-		expect(machine.commands.filter(c => c === "step").length).toBeGreaterThanOrEqual(2);		// stepped again
+		expect(machine.commands.filter(c => c === "step").length).toBeGreaterThanOrEqual(2); // stepped again
 	});
 });

@@ -9,14 +9,15 @@
 
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Census, formatCensus, heldBeyondIdle } from "../../host-harness/bench/census.js";
+import { findSdk } from "../../host-harness/lib/sdk.js";
+import { compileProgram } from "../../host-harness/xsbug/compile.js";
 import { XsbugLogServer } from "../../host-harness/xsbug/log-server.js";
 import { commands, resultOf, XsbugParser } from "../../host-harness/xsbug/protocol.js";
-import { compileProgram } from "../../host-harness/xsbug/compile.js";
-import { findSdk } from "../../host-harness/lib/sdk.js";
-import { formatCensus, heldBeyondIdle, type Census } from "../../host-harness/bench/census.js";
 
 const message = (body: string) => `\r\n<xsbug>${body}</xsbug>\r\n`;
-const breakMessage = (reason: string) => message(`<frames><frame name="(host)" value="@5A0"/><frame name="main" value="@5C0"/></frames><break># Break: ${reason}!\n</break>`);
+const breakMessage = (reason: string) =>
+	message(`<frames><frame name="(host)" value="@5A0"/><frame name="main" value="@5C0"/></frames><break># Break: ${reason}!\n</break>`);
 
 interface Command {
 	name: string;
@@ -36,12 +37,10 @@ function fakeMachine(port: number, answer: (hex: string) => string): Promise<{ c
 				const text = pending.slice(0, end + 1).trim();
 				pending = pending.slice(end + 3);
 				const tag = /^<([\w-]+)/.exec(text);
-				if (!tag)
-					continue;
+				if (!tag) continue;
 				const attributes = Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map(m => [m[1], m[2]]));
 				received.push({ name: tag[1], attributes });
-				if (tag[1] === "step")
-					socket.write(breakMessage("C: xsDebugger"));
+				if (tag[1] === "step") socket.write(breakMessage("C: xsDebugger"));
 				else if (tag[1] === "eval")
 					socket.write(message(`<result line="${attributes.line}">${answer(attributes.path)}</result><local name="(host)" value="@5A0"></local>`));
 			}
@@ -68,8 +67,8 @@ describe("evaluating a program at a break through xsbug", () => {
 		const port = await server.start(0, "127.0.0.1");
 		machine = await fakeMachine(port, () => `<property name="(return)" value="'{&#34;servers&#34;:[]}'"/>`);
 		await server.waitForMachine(5000);
-		const result = await server.evaluate(new Uint8Array([0x00, 0xAB, 0x10]), undefined, 5000);
-		expect(result).toEqual({ ok: true, value: "{\"servers\":[]}" });
+		const result = await server.evaluate(new Uint8Array([0x00, 0xab, 0x10]), undefined, 5000);
+		expect(result).toEqual({ ok: true, value: '{"servers":[]}' });
 		const fake = machine;
 		await expect.poll(() => fake.commands.map(c => c.name), { timeout: 2000 }).toEqual(["clear-breakpoint", "go", "step", "eval", "go"]);
 		expect(fake.commands[3].attributes).toEqual({ id: "@5A0", path: "00AB10", line: "0" });
@@ -80,13 +79,16 @@ describe("evaluating a program at a break through xsbug", () => {
 		const port = await server.start(0, "127.0.0.1");
 		machine = await fakeMachine(port, () => "# ReferenceError: get xsNetkitCensus: undefined variable!");
 		await server.waitForMachine(5000);
-		expect(await server.evaluate(new Uint8Array([1]), undefined, 5000)).toEqual({ ok: false, exception: "ReferenceError: get xsNetkitCensus: undefined variable" });
+		expect(await server.evaluate(new Uint8Array([1]), undefined, 5000)).toEqual({
+			ok: false,
+			exception: "ReferenceError: get xsNetkitCensus: undefined variable",
+		});
 		const fake = machine;
 		await expect.poll(() => fake.commands.at(-1)?.name, { timeout: 2000 }).toBe("go");
 	});
 
 	it("runs the start program at the break on start, before anything else", async () => {
-		server = new XsbugLogServer({ breakOnExceptions: false, startProgram: new Uint8Array([0xCA, 0xFE]) });
+		server = new XsbugLogServer({ breakOnExceptions: false, startProgram: new Uint8Array([0xca, 0xfe]) });
 		const port = await server.start(0, "127.0.0.1");
 		machine = await fakeMachine(port, () => `<property name="(return)" value="0"/>`);
 		const found = await server.waitForMachine(5000);
@@ -119,13 +121,22 @@ describe("evaluating a program at a break through xsbug", () => {
 });
 
 describe("the census of what the servers hold", () => {
-	const census = (changes: Partial<{ sockets: number; count: number; lagging: number; following: boolean; served: number; logFollowed: boolean }> = {}): Census => ({
+	const census = (
+		changes: Partial<{ sockets: number; count: number; lagging: number; following: boolean; served: number; logFollowed: boolean }> = {},
+	): Census => ({
 		servers: [
 			{ kind: "TcpServer", port: 8080, served: changes.served ?? 0, waiting: 0 },
 			{ kind: "UdpServer", port: 9000 },
 			{
-				kind: "WebSocketServer", port: 80, sockets: changes.sockets ?? 0, handshakes: 0, clients: 0,
-				routes: [{ path: "/ws", count: changes.count ?? 0, lagging: changes.lagging ?? 0 }, { path: "/log", count: 0, lagging: 0, following: changes.following ?? false }],
+				kind: "WebSocketServer",
+				port: 80,
+				sockets: changes.sockets ?? 0,
+				handshakes: 0,
+				clients: 0,
+				routes: [
+					{ path: "/ws", count: changes.count ?? 0, lagging: changes.lagging ?? 0 },
+					{ path: "/log", count: 0, lagging: 0, following: changes.following ?? false },
+				],
 			},
 		],
 		logFollowed: changes.logFollowed ?? false,
@@ -141,6 +152,8 @@ describe("the census of what the servers hold", () => {
 			"WebSocketServer :80 route /log still following the log",
 			"modules/log still has a follower (followLog)",
 		]);
-		expect(formatCensus(census())).toBe("TcpServer :8080 served 0 waiting 0; UdpServer :9000; WebSocketServer :80 sockets 0 handshakes 0 clients 0, routes /ws 0, /log 0; log not followed");
+		expect(formatCensus(census())).toBe(
+			"TcpServer :8080 served 0 waiting 0; UdpServer :9000; WebSocketServer :80 sockets 0 handshakes 0 clients 0, routes /ws 0, /log 0; log not followed",
+		);
 	});
 });

@@ -7,9 +7,9 @@
  * to the memory doubles, so a "client" is the other end of a memory pair.
  */
 
-import { echoServer } from "app/tcp-echo-server";
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
+import { echoServer } from "app/tcp-echo-server";
 
 /** Start the echo server; `chunk` is tcpChunk (bytes held per connection). */
 export function startEchoServer(chunk, maxClients = 16) {
@@ -23,7 +23,7 @@ export function startEchoServer(chunk, maxClients = 16) {
 			const client = new TCP({ from: clientEnd, onReadable });
 			listener.connect(serverEnd);
 			const serverSocket = serverEnd.endpoint.socket;
-			serverSocket.refill();		// the platform's first onWritable
+			serverSocket.refill(); // the platform's first onWritable
 			return { client, serverSocket };
 		},
 		close() {

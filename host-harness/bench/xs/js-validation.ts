@@ -43,7 +43,7 @@ export class Utf8Validator {
 	private need = 0;
 	/** Allowed range for the next continuation byte. */
 	private lower = 0x80;
-	private upper = 0xBF;
+	private upper = 0xbf;
 	private bad = false;
 
 	/** True once an invalid sequence was seen (until reset). */
@@ -53,12 +53,15 @@ export class Utf8Validator {
 
 	/** Validate bytes[start, end) (default: all of it); false as soon as the input is certainly invalid. */
 	feed(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
-		if (this.bad)
-			return false;
-		let need = this.need, lower = this.lower, upper = this.upper;
+		if (this.bad) return false;
+		let need = this.need,
+			lower = this.lower,
+			upper = this.upper;
 		let i = start;
 		// Words over the 4-aligned middle of the range, indexed from `first` (a bytes index).
-		let words: Uint32Array | undefined, first = 0, last = 0;
+		let words: Uint32Array | undefined,
+			first = 0,
+			last = 0;
 		if (end - start >= WORDS_FROM) {
 			const offset = bytes.byteOffset;
 			first = ((offset + start + 3) & ~3) - offset;
@@ -75,47 +78,36 @@ export class Utf8Validator {
 						const count = (last - first) >> 2;
 						const ws = words!;
 						// Four words per turn while they are all ASCII, then one at a time.
-						while (w + 4 <= count && ((ws[w] | ws[w + 1] | ws[w + 2] | ws[w + 3]) & 0x80808080) === 0)
-							w += 4;
-						while (w < count && (ws[w] & 0x80808080) === 0)
-							w++;
+						while (w + 4 <= count && ((ws[w] | ws[w + 1] | ws[w + 2] | ws[w + 3]) & 0x80808080) === 0) w += 4;
+						while (w < count && (ws[w] & 0x80808080) === 0) w++;
 						i = first + (w << 2);
 					}
 					if (i === end) {
-						this.need = 0;		// lower and upper are at rest when need is 0
+						this.need = 0; // lower and upper are at rest when need is 0
 						this.lower = 0x80;
-						this.upper = 0xBF;
+						this.upper = 0xbf;
 						return true;
 					}
 					b = bytes[i++];
 				}
-				if (b < 0xC2)		// stray continuation byte, or C0/C1 (overlong 2-byte)
+				if (b < 0xc2)
+					// stray continuation byte, or C0/C1 (overlong 2-byte)
 					return this.fail();
-				if (b < 0xE0)
-					need = 1;
-				else if (b < 0xF0) {
+				if (b < 0xe0) need = 1;
+				else if (b < 0xf0) {
 					need = 2;
-					if (b === 0xE0)
-						lower = 0xA0;
-					else if (b === 0xED)
-						upper = 0x9F;
-				}
-				else if (b < 0xF5) {
+					if (b === 0xe0) lower = 0xa0;
+					else if (b === 0xed) upper = 0x9f;
+				} else if (b < 0xf5) {
 					need = 3;
-					if (b === 0xF0)
-						lower = 0x90;
-					else if (b === 0xF4)
-						upper = 0x8F;
-				}
-				else
-					return this.fail();
-			}
-			else {
-				if (b < lower || b > upper)
-					return this.fail();
+					if (b === 0xf0) lower = 0x90;
+					else if (b === 0xf4) upper = 0x8f;
+				} else return this.fail();
+			} else {
+				if (b < lower || b > upper) return this.fail();
 				need--;
 				lower = 0x80;
-				upper = 0xBF;
+				upper = 0xbf;
 			}
 		}
 		this.need = need;
@@ -133,7 +125,7 @@ export class Utf8Validator {
 	reset(): void {
 		this.need = 0;
 		this.lower = 0x80;
-		this.upper = 0xBF;
+		this.upper = 0xbf;
 		this.bad = false;
 	}
 

@@ -27,19 +27,21 @@ function reference(bytes: Uint8Array, start: number, end: number, key: number): 
 export function checkMask(unmask: Unmask): { checked: number; mismatches: string[] } {
 	const mismatches: string[] = [];
 	let checked = 0;
-	const keys = [0x01020304, 0x8899AABB | 0, 0x7F00FF80, -1, 0x12345678];
+	const keys = [0x01020304, 0x8899aabb | 0, 0x7f00ff80, -1, 0x12345678];
 	const lengths: number[] = [];
-	for (let length = 0; length <= 40; length++)
-		lengths.push(length);
+	for (let length = 0; length <= 40; length++) lengths.push(length);
 	lengths.push(1459, 1460, 4096 + 3);
 	for (const key of keys)
-		for (let offset = 0; offset < 4; offset++)		// the view's own offset into its buffer
+		for (
+			let offset = 0;
+			offset < 4;
+			offset++ // the view's own offset into its buffer
+		)
 			for (let start = 0; start < 16; start++)
 				for (const length of lengths) {
 					const size = offset + start + length + 9;
 					const original = new Uint8Array(size);
-					for (let i = 0; i < size; i++)
-						original[i] = (i * 131 + 7) & 0xFF;
+					for (let i = 0; i < size; i++) original[i] = (i * 131 + 7) & 0xff;
 					const ours = original.slice();
 					const theirs = original.slice();
 					const view = new Uint8Array(ours.buffer, offset, size - offset);
@@ -47,11 +49,9 @@ export function checkMask(unmask: Unmask): { checked: number; mismatches: string
 					const got = unmask(offset ? view : ours.buffer, start, start + length, key);
 					checked++;
 					let same = got === expected;
-					for (let i = 0; same && i < size; i++)
-						same = ours[i] === theirs[i];
+					for (let i = 0; same && i < size; i++) same = ours[i] === theirs[i];
 					if (same && unmask(offset ? view : ours.buffer, start, start + length, key) === expected) {
-						for (let i = 0; same && i < size; i++)
-							same = ours[i] === original[i];		// masking twice undoes it
+						for (let i = 0; same && i < size; i++) same = ours[i] === original[i]; // masking twice undoes it
 					}
 					if (!same && mismatches.length < 8)
 						mismatches.push(`key ${key}, view offset ${offset}, start ${start}, length ${length}: key ${got} (expected ${expected})`);
@@ -68,8 +68,7 @@ export function checkMask(unmask: Unmask): { checked: number; mismatches: string
 		try {
 			call();
 			mismatches.push(`${what}: not refused`);
-		}
-		catch {
+		} catch {
 			// refused
 		}
 	}

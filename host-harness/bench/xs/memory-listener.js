@@ -14,8 +14,7 @@ export default class Listener {
 	constructor(options) {
 		this.#options = options;
 		this.port = options.port || 8080;
-		if (options.target !== undefined)
-			this.target = options.target;		// ECMA-419: callbacks reach their owner as this.target
+		if (options.target !== undefined) this.target = options.target; // ECMA-419: callbacks reach their owner as this.target
 		listeners.push(this);
 	}
 
@@ -25,8 +24,7 @@ export default class Listener {
 
 	close() {
 		const at = listeners.indexOf(this);
-		if (at >= 0)
-			listeners.splice(at, 1);
+		if (at >= 0) listeners.splice(at, 1);
 	}
 
 	/** Driver: the most recent listener (the echo server's). */

@@ -21,7 +21,7 @@
  * the double allocates nothing per message beyond read(n)'s buffer.
  */
 
-const capacity = 0x30000;	// 192 KiB: three 64 KiB messages in flight
+const capacity = 0x30000; // 192 KiB: three 64 KiB messages in flight
 
 class Store {
 	constructor() {
@@ -39,8 +39,7 @@ class Store {
 		const source = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 		const count = source.byteLength;
 		if (this.end + count > capacity) {
-			if (this.available + count > capacity)
-				throw new Error("would block");
+			if (this.available + count > capacity) throw new Error("would block");
 			this.bytes.copyWithin(0, this.start, this.end);
 			this.end -= this.start;
 			this.start = 0;
@@ -50,8 +49,7 @@ class Store {
 	}
 	consumed(count) {
 		this.start += count;
-		if (this.start === this.end)
-			this.start = this.end = 0;
+		if (this.start === this.end) this.start = this.end = 0;
 	}
 }
 
@@ -71,18 +69,17 @@ export default class TCP {
 
 	constructor(options) {
 		const from = options.from;
-		if (!from || !from.endpoint)
-			throw new Error("memory TCP: only sockets adopted from a pair or the memory listener");
+		if (!from?.endpoint) throw new Error("memory TCP: only sockets adopted from a pair or the memory listener");
 		this.#end = from.endpoint;
 		this.#end.socket = this;
 		this.#options = options;
-		if (options.target !== undefined)
-			this.target = options.target;
+		if (options.target !== undefined) this.target = options.target;
 	}
 
 	/** Two connected raw endpoints (not yet adopted), as `{endpoint}` holders a constructor takes as `from`. */
 	static pair() {
-		const a = new Endpoint(), b = new Endpoint();
+		const a = new Endpoint(),
+			b = new Endpoint();
 		a.peer = b;
 		b.peer = a;
 		return [{ endpoint: a }, { endpoint: b }];
@@ -99,18 +96,15 @@ export default class TCP {
 		const inbox = this.#end.inbox;
 		const available = inbox.available;
 		if ("number" === this.format) {
-			if (!available)
-				return undefined;
+			if (!available) return undefined;
 			const value = inbox.bytes[inbox.start];
 			inbox.consumed(1);
 			return value;
 		}
-		if (what === undefined)
-			what = available;
+		if (what === undefined) what = available;
 		if (typeof what === "number") {
 			const count = Math.min(what, available);
-			if (!count)
-				return undefined;
+			if (!count) return undefined;
 			const out = inbox.bytes.buffer.slice(inbox.start, inbox.start + count);
 			inbox.consumed(count);
 			return out;
@@ -124,8 +118,7 @@ export default class TCP {
 
 	write(data) {
 		const peer = this.#end.peer.inbox;
-		if (data.byteLength)
-			peer.put(data);
+		if (data.byteLength) peer.put(data);
 		return peer.space;
 	}
 
@@ -136,8 +129,7 @@ export default class TCP {
 	/** Driver: tell this socket's owner its inbox holds bytes. */
 	deliver() {
 		const count = this.#end.inbox.available;
-		if (count)
-			this.#options.onReadable?.call(this, count);
+		if (count) this.#options.onReadable?.call(this, count);
 	}
 
 	/** Driver: tell this socket's owner how much it may write now (as after ACKs). */

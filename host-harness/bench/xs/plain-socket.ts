@@ -20,8 +20,7 @@ export interface PlatformSocket {
 }
 
 export function openSocket(options: Record<string, unknown> & { tls?: TlsOptions }): PlatformSocket {
-	if (options.tls)
-		throw new Error("bench xs measures plain TCP: no TLS here");
+	if (options.tls) throw new Error("bench xs measures plain TCP: no TLS here");
 	return new TCP(options as unknown as ConstructorParameters<typeof TCP>[0]);
 }
 

@@ -11,12 +11,14 @@
  * writes within the socket's budget.
  */
 
-import { WebSocketServer } from "websocket/server";
 import Listener from "embedded:io/socket/listener";
 import TCP from "embedded:io/socket/tcp";
+import { WebSocketServer } from "websocket/server";
 
-const request = ArrayBuffer.fromString("GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+const request = ArrayBuffer.fromString(
+	"GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+);
 
 /** Counts what the route delivers; keeps the last connection opened, to send on. */
 class Counter {
@@ -52,10 +54,8 @@ export function startWebSocketServer(maxMessage) {
 			serverSocket.deliver();
 			serverSocket.refill();
 			const response = String.fromArrayBuffer(client.read() ?? new ArrayBuffer(0));
-			if (!response.startsWith("HTTP/1.1 101"))
-				throw new Error(`upgrade refused: ${response.split("\r\n")[0]}`);
-			if (!handler.connection)
-				throw new Error("the route's handler was not opened");
+			if (!response.startsWith("HTTP/1.1 101")) throw new Error(`upgrade refused: ${response.split("\r\n")[0]}`);
+			if (!handler.connection) throw new Error("the route's handler was not opened");
 			return { client, serverSocket, connection: handler.connection };
 		},
 		close() {

@@ -4,9 +4,9 @@
  * Sec-WebSocket-Accept, then an echo) and to broken ones (the HTTP error
  * the RFCs name). Requests are raw bytes, written as the case says.
  */
-import { categoryOf, type Case, type CaseContext, type Outcome } from "../case.js";
-import { RawConnection, checkUpgrade, newKey, upgradeRequest, type WriteOptions } from "../client.js";
-import { Op, frame } from "../frames.js";
+import { type Case, type CaseContext, categoryOf, type Outcome } from "../case.js";
+import { checkUpgrade, newKey, RawConnection, upgradeRequest, type WriteOptions } from "../client.js";
+import { frame, Op } from "../frames.js";
 
 type Accepts = { upgrade: true; offered?: string[]; pipelined?: boolean };
 /** header: [name, pattern its value must match, what the report shows]. */
@@ -26,8 +26,8 @@ const VERSION: [string, RegExp, string] = ["Sec-WebSocket-Version", /(^|[ ,])13(
 
 function handshakeCase(spec: HandshakeSpec): Case {
 	const expect = spec.expect;
-	const expected = "upgrade" in expect ? "101, echo" :
-		`HTTP ${expect.status.join("|")}${expect.header ? ` with ${expect.header[0]}: ${expect.header[2]}` : ""}`;
+	const expected =
+		"upgrade" in expect ? "101, echo" : `HTTP ${expect.status.join("|")}${expect.header ? ` with ${expect.header[0]}: ${expect.header[2]}` : ""}`;
 	return { id: spec.id, category: categoryOf(spec.id), description: spec.description, expected, run: context => runHandshake(spec, context) };
 }
 
@@ -40,8 +40,7 @@ async function runHandshake(spec: HandshakeSpec, context: CaseContext): Promise<
 		const request = Buffer.from(spec.request(context.url, key), "latin1");
 		await connection.write(pipelined ? Buffer.concat([request, frame(Op.TEXT, ECHO)]) : request, spec.write);
 		const head = await connection.readHead(context.timeoutMs);
-		if (!head)
-			return { passed: false, observed: connection.tcpClosed ? "closed without an HTTP answer" : "no HTTP answer" };
+		if (!head) return { passed: false, observed: connection.tcpClosed ? "closed without an HTTP answer" : "no HTTP answer" };
 		if (!("upgrade" in expect)) {
 			const header = expect.header;
 			const value = header && head.headers.get(header[0].toLowerCase());
@@ -49,10 +48,8 @@ async function runHandshake(spec: HandshakeSpec, context: CaseContext): Promise<
 			return { passed: expect.status.includes(head.status) && (!header || (value !== undefined && header[1].test(value))), observed };
 		}
 		const problem = checkUpgrade(head, key, expect.offered ?? []);
-		if (problem)
-			return { passed: false, observed: problem };
-		if (!pipelined)
-			await connection.write(frame(Op.TEXT, ECHO));
+		if (problem) return { passed: false, observed: problem };
+		if (!pipelined) await connection.write(frame(Op.TEXT, ECHO));
 		await connection.waitFor(() => connection.events.some(e => e.kind === "message") || connection.tcpClosed || !!connection.violation, context.timeoutMs);
 		const message = connection.events.find(e => e.kind === "message");
 		if (connection.violation || !message || message.type !== Op.TEXT || message.data.toString() !== ECHO)
@@ -62,8 +59,7 @@ async function runHandshake(spec: HandshakeSpec, context: CaseContext): Promise<
 		await connection.waitFor(() => connection.tcpClosed, context.timeoutMs);
 		const closed = connection.serverClose?.code === 1000 && connection.tcpClosed;
 		return { passed: closed, observed: `101${protocol ? ` (protocol ${protocol})` : ""}, echo ok${closed ? "" : ", no clean close"}` };
-	}
-	finally {
+	} finally {
 		connection.destroy();
 	}
 }
@@ -74,10 +70,8 @@ function variant(changes: Record<string, string | undefined>, options: { method?
 		const lines = upgradeRequest(url, key, [], options.path).split("\r\n").slice(0, -2);
 		for (const [name, value] of Object.entries(changes)) {
 			const at = lines.findIndex(l => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-			if (at >= 0)
-				lines.splice(at, 1);
-			if (value !== undefined)
-				lines.push(`${name}: ${value}`);
+			if (at >= 0) lines.splice(at, 1);
+			if (value !== undefined) lines.push(`${name}: ${value}`);
 		}
 		lines[0] = lines[0].replace(/^GET/, options.method ?? "GET").replace(/HTTP\/1\.1$/, `HTTP/${options.version ?? "1.1"}`);
 		return [...lines, "", ""].join("\r\n");
@@ -114,7 +108,7 @@ export function handshakeCases(): Case[] {
 		// 4.2.2 / 4.1: a resource the server does not serve: 404.
 		refused("12.2.4", "a path the server does not serve", (url, key) => upgradeRequest(url, key, [], `${url.pathname.replace(/\/$/, "")}/not-served`), [404]),
 		// RFC 7231 6.5.15: a plain request to an upgrade-only resource: 426.
-		refused("12.2.5", "a plain GET, no Upgrade headers", (url) => `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`, [426]),
+		refused("12.2.5", "a plain GET, no Upgrade headers", url => `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`, [426]),
 		refused("12.2.6", "Upgrade: h2c", variant({ Upgrade: "h2c" }), [400]),
 		// Without "Upgrade" in Connection the request is not an upgrade request at all (RFC 7230 6.7): 400 or 426.
 		refused("12.2.7", "Connection: keep-alive (no Upgrade token)", variant({ Connection: "keep-alive" }), [400, 426]),

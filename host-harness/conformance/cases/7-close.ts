@@ -7,9 +7,9 @@
  * 7.4.2: 0-999, 1016-2999, 5000+) fails with 1002, a reason that is not
  * UTF-8 with 1007 (8.1).
  */
-import { ascii, binary, pattern, send, sendClose, text, type Case, type SuiteOptions } from "../case.js";
-import { Op, closeBody, frame } from "../frames.js";
-import { INVALID_PAYLOAD, PROTOCOL_ERROR, binaryFrame, collect, cont, fails, ping, textFrame } from "./common.js";
+import { ascii, binary, type Case, pattern, type SuiteOptions, send, sendClose, text } from "../case.js";
+import { closeBody, frame, Op } from "../frames.js";
+import { binaryFrame, collect, cont, fails, INVALID_PAYLOAD, PROTOCOL_ERROR, ping, textFrame } from "./common.js";
 
 export const VALID_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999];
 export const INVALID_CODES = [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535];
@@ -18,14 +18,21 @@ export function closeCases(options: SuiteOptions): Case[] {
 	const { cases, add } = collect();
 	const close = (code?: number, reason: string | Buffer = "") => frame(Op.CLOSE, closeBody(code, reason));
 
-	add("7.1.1", "text, then close 1000: echo, then close 1000", [send(textFrame("Hello World!")), sendClose(1000)], { messages: [text("Hello World!")], close: 1000 });
+	add("7.1.1", "text, then close 1000: echo, then close 1000", [send(textFrame("Hello World!")), sendClose(1000)], {
+		messages: [text("Hello World!")],
+		close: 1000,
+	});
 	add("7.1.2", "two closes in one write: one answer", [{ send: [close(1000), close(1000)], closes: true }], { close: 1000 });
 	add("7.1.3", "close, then ping: no pong", [{ send: [close(1000), ping("too late")], closes: true }], { close: 1000 });
 	add("7.1.4", "close, then text: no echo", [{ send: [close(1000), textFrame("too late")], closes: true }], { close: 1000 });
-	add("7.1.5", "text fragment, close, continuation: no echo", [{ send: [textFrame("frag", { fin: false }), close(1000), cont("ment")], closes: true }], { close: 1000 });
+	add("7.1.5", "text fragment, close, continuation: no echo", [{ send: [textFrame("frag", { fin: false }), close(1000), cont("ment")], closes: true }], {
+		close: 1000,
+	});
 	const big = pattern(Math.min(options.scale === "small" ? 16384 : 262144, options.maxMessage ?? Infinity));
-	add("7.1.6", `binary ${big.length} B, close, ping: echo, close, no pong`, [{ send: [binaryFrame(big), close(1000), ping("too late")], closes: true }],
-		{ messages: [binary(big)], close: 1000 });
+	add("7.1.6", `binary ${big.length} B, close, ping: echo, close, no pong`, [{ send: [binaryFrame(big), close(1000), ping("too late")], closes: true }], {
+		messages: [binary(big)],
+		close: 1000,
+	});
 
 	// 7.3: Close bodies.
 	add("7.3.1", "close without a body: answered with 1000 or an empty close", [sendClose()], { close: [1000, null] });
@@ -47,10 +54,16 @@ export function closeCases(options: SuiteOptions): Case[] {
 
 	add("7.10.1", "close 1000 with a 123 B multi-byte reason (41 × €)", [sendClose(1000, "€".repeat(41))], { close: 1000 });
 	add("7.10.2", "close 1000, written byte by byte", [{ send: close(1000, "bye"), chunk: 1, closes: true }], { close: 1000 });
-	add("7.10.3", "close 1000 masked with the all-zero key", [{ send: frame(Op.CLOSE, closeBody(1000), { mask: new Uint8Array(4) }), closes: true }], { close: 1000 });
+	add("7.10.3", "close 1000 masked with the all-zero key", [{ send: frame(Op.CLOSE, closeBody(1000), { mask: new Uint8Array(4) }), closes: true }], {
+		close: 1000,
+	});
 	add("7.10.4", "close 1000 with a reason holding a NUL (valid UTF-8)", [sendClose(1000, "a\u0000b")], { close: 1000 });
-	add("7.10.5", "close, then 100 binary frames of 1 KiB in the same write: ignored",
-		[{ send: [close(1000), ...Array.from({ length: 100 }, () => binaryFrame(pattern(1024)))], closes: true }], { close: 1000 });
+	add(
+		"7.10.5",
+		"close, then 100 binary frames of 1 KiB in the same write: ignored",
+		[{ send: [close(1000), ...Array.from({ length: 100 }, () => binaryFrame(pattern(1024)))], closes: true }],
+		{ close: 1000 },
+	);
 	add("7.10.6", "close 1001 going away", [sendClose(1001, "going away")], { close: 1001 });
 	return cases;
 }

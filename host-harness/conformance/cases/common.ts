@@ -1,7 +1,7 @@
 /* Shorthands the case files share. */
 import type { Case, Expect, Message, Step, SuiteOptions } from "../case.js";
 import { frameCase } from "../execute.js";
-import { Op, frame, type Bytes, type FrameOptions } from "../frames.js";
+import { type Bytes, type FrameOptions, frame, Op } from "../frames.js";
 
 /** A list of frame cases and the function adding one. */
 export function collect(): { cases: Case[]; add(id: string, description: string, steps: Step[], expect: Expect | Expect[]): void } {
@@ -32,9 +32,7 @@ export const cont = (payload?: Bytes, options?: FrameOptions) => frame(Op.CONT, 
 
 /** Human size: 65536 -> "64 KiB". */
 export function size(n: number): string {
-	if (n >= 1 << 20 && n % (1 << 20) === 0)
-		return `${n >> 20} MiB`;
-	if (n >= 1024 && n % 1024 === 0)
-		return `${n >> 10} KiB`;
+	if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n >> 20} MiB`;
+	if (n >= 1024 && n % 1024 === 0) return `${n >> 10} KiB`;
 	return `${n} B`;
 }

@@ -13,10 +13,9 @@ import { handshakeCases } from "./12-handshake.js";
 
 /** "6.10.2" after "6.9.4": ids compare number by number. */
 function byId(a: Case, b: Case): number {
-	const x = a.id.split(".").map(Number), y = b.id.split(".").map(Number);
-	for (let i = 0; i < Math.max(x.length, y.length); i++)
-		if ((x[i] ?? -1) !== (y[i] ?? -1))
-			return (x[i] ?? -1) - (y[i] ?? -1);
+	const x = a.id.split(".").map(Number),
+		y = b.id.split(".").map(Number);
+	for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? -1) !== (y[i] ?? -1)) return (x[i] ?? -1) - (y[i] ?? -1);
 	return 0;
 }
 

@@ -3,7 +3,20 @@
 // or in loops (RFC 1035 4.1.4); malformed input is a MalformedMessage,
 // never another exception.
 import { describe, expect, it } from "vitest";
-import { MalformedMessage, RecordType, addressData, nameBytes, nameIn, readMessage, readName, readText, sameName, serviceData, textData, writeMessage } from "../../../mdns/message.js";
+import {
+	addressData,
+	MalformedMessage,
+	nameBytes,
+	nameIn,
+	RecordType,
+	readMessage,
+	readName,
+	readText,
+	sameName,
+	serviceData,
+	textData,
+	writeMessage,
+} from "../../../mdns/message.js";
 import { isHostLabel } from "../../../mdns/responder.js";
 
 describe("mDNS messages", () => {
@@ -29,7 +42,7 @@ describe("mDNS messages", () => {
 
 	it("writes SRV data as priority, weight, port, target (RFC 2782) and reads its target", () => {
 		const data = serviceData(8080, "xs-netkit.local");
-		expect([...data.subarray(0, 6)]).toEqual([0, 0, 0, 0, 0x1F, 0x90]);
+		expect([...data.subarray(0, 6)]).toEqual([0, 0, 0, 0, 0x1f, 0x90]);
 		const bytes = writeMessage({ response: true, answers: [{ name: "a._b._tcp.local", type: RecordType.SRV, ttl: 120, data }] });
 		const message = readMessage(bytes);
 		expect(nameIn(bytes, message.answers[0].data, 6)).toBe("xs-netkit.local");
@@ -37,13 +50,13 @@ describe("mDNS messages", () => {
 
 	it("follows a compression pointer back to an earlier name", () => {
 		// "local" at 12, then "dev" + pointer to 12.
-		const bytes = Uint8Array.from([...new Array(12).fill(0), 5, ...Buffer.from("local"), 0, 3, ...Buffer.from("dev"), 0xC0, 12]);
+		const bytes = Uint8Array.from([...new Array(12).fill(0), 5, ...Buffer.from("local"), 0, 3, ...Buffer.from("dev"), 0xc0, 12]);
 		expect(readName(bytes, 19)).toEqual({ name: "dev.local", next: 25 });
 	});
 
 	it.each([
-		["a pointer to itself", Uint8Array.from([...new Array(12).fill(0), 0xC0, 12])],
-		["a pointer forward", Uint8Array.from([...new Array(12).fill(0), 0xC0, 14, 0])],
+		["a pointer to itself", Uint8Array.from([...new Array(12).fill(0), 0xc0, 12])],
+		["a pointer forward", Uint8Array.from([...new Array(12).fill(0), 0xc0, 14, 0])],
 		["a label past the end", Uint8Array.from([...new Array(12).fill(0), 9, 65])],
 		["reserved label bits", Uint8Array.from([...new Array(12).fill(0), 0x80, 0])],
 	])("refuses a name with %s", (_why, bytes) => {
@@ -58,12 +71,15 @@ describe("mDNS messages", () => {
 	});
 
 	it("throws only MalformedMessage for any truncation of a real message", () => {
-		const bytes = writeMessage({ response: true, questions: [{ name: "x.local", type: RecordType.PTR, unicast: false }], answers: [{ name: "_x._tcp.local", type: RecordType.PTR, ttl: 1, data: nameBytes("i._x._tcp.local") }] });
+		const bytes = writeMessage({
+			response: true,
+			questions: [{ name: "x.local", type: RecordType.PTR, unicast: false }],
+			answers: [{ name: "_x._tcp.local", type: RecordType.PTR, ttl: 1, data: nameBytes("i._x._tcp.local") }],
+		});
 		for (let length = 0; length < bytes.length; length++) {
 			try {
 				readMessage(bytes.subarray(0, length));
-			}
-			catch (e) {
+			} catch (e) {
 				expect(e).toBeInstanceOf(MalformedMessage);
 			}
 		}
@@ -75,9 +91,7 @@ describe("mDNS messages", () => {
 	});
 
 	it("takes host labels by RFC 1123: letters, digits, inner hyphens, 1 to 63", () => {
-		for (const good of ["xs-netkit", "a", "esp32-01", "A1"])
-			expect(isHostLabel(good), good).toBe(true);
-		for (const bad of ["", "-a", "a-", "a.b", "a_b", "a b", "x".repeat(64), "é"])
-			expect(isHostLabel(bad), bad).toBe(false);
+		for (const good of ["xs-netkit", "a", "esp32-01", "A1"]) expect(isHostLabel(good), good).toBe(true);
+		for (const bad of ["", "-a", "a-", "a.b", "a_b", "a b", "x".repeat(64), "é"]) expect(isHostLabel(bad), bad).toBe(false);
 	});
 });

@@ -1,8 +1,8 @@
 // SNTP messages (sntp/packet.ts) against RFC 4330's rules, and the server
 // list the config takes (modules/config-schema.ts parseServerList).
 import { describe, expect, it } from "vitest";
-import { readAnswer, unixMilliseconds, writeRequest } from "../../../sntp/packet.js";
 import { parseServerList, readConfig } from "../../../app/config-schema.js";
+import { readAnswer, unixMilliseconds, writeRequest } from "../../../sntp/packet.js";
 import { parseWebSocketUri } from "../../../websocket/uri.js";
 
 const nonce = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
@@ -15,7 +15,10 @@ function answer(ms: number, fields: { leap?: number; version?: number; mode?: nu
 	bytes[0] = ((fields.leap ?? 0) << 6) | ((fields.version ?? 4) << 3) | (fields.mode ?? 4);
 	bytes[1] = fields.stratum ?? 2;
 	if (fields.kiss)
-		bytes.set(Array.from(fields.kiss, c => c.charCodeAt(0)), 12);
+		bytes.set(
+			Array.from(fields.kiss, c => c.charCodeAt(0)),
+			12,
+		);
 	bytes.set(fields.origin ?? nonce, 24);
 	view.setUint32(40, (Math.floor(ms / 1000) + ntpToUnix) >>> 0);
 	view.setUint32(44, Math.floor(((ms % 1000) / 1000) * 2 ** 32) >>> 0);
@@ -24,7 +27,7 @@ function answer(ms: number, fields: { leap?: number; version?: number; mode?: nu
 
 describe("SNTP request (RFC 4330 4)", () => {
 	it("is 48 bytes: LI 0, VN 4, mode 3 (client), the nonce as Transmit Timestamp, the rest zero", () => {
-		const request = writeRequest(new Uint8Array(64).fill(0xFF), nonce);
+		const request = writeRequest(new Uint8Array(64).fill(0xff), nonce);
 		expect(request.length).toBe(48);
 		expect(request[0]).toBe(0b00_100_011);
 		expect([...request.subarray(40, 48)]).toEqual([...nonce]);
@@ -51,12 +54,19 @@ describe("SNTP answer (RFC 4330 5)", () => {
 		["another request's Originate Timestamp", answer(now, { origin: Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9) }), /Originate Timestamp differs/],
 		["stratum 16 (unsynchronized)", answer(now, { stratum: 16 }), /stratum 16/],
 		["leap indicator 3 (clock not set)", answer(now, { leap: 3 }), /not synchronized/],
-		["no Transmit Timestamp", (() => { const a = answer(now); a.fill(0, 40, 48); return a; })(), /no Transmit Timestamp/],
+		[
+			"no Transmit Timestamp",
+			(() => {
+				const a = answer(now);
+				a.fill(0, 40, 48);
+				return a;
+			})(),
+			/no Transmit Timestamp/,
+		],
 	])("refuses %s", (_name, bytes, reason) => {
 		const read = readAnswer(bytes, nonce);
 		expect(read.kind).toBe("invalid");
-		if (read.kind === "invalid")
-			expect(read.reason).toMatch(reason);
+		if (read.kind === "invalid") expect(read.reason).toMatch(reason);
 	});
 
 	it("reads stratum 0 as a kiss-of-death with its code (RFC 4330 8)", () => {
@@ -74,7 +84,10 @@ describe("SNTP answer (RFC 4330 5)", () => {
 
 describe("sntpServers", () => {
 	it("takes host and host:port entries, comma-separated, with the default port", () => {
-		expect(parseServerList("pool.ntp.org, 10.0.0.1:1123,,", 123)).toEqual([{ host: "pool.ntp.org", port: 123 }, { host: "10.0.0.1", port: 1123 }]);
+		expect(parseServerList("pool.ntp.org, 10.0.0.1:1123,,", 123)).toEqual([
+			{ host: "pool.ntp.org", port: 123 },
+			{ host: "10.0.0.1", port: 1123 },
+		]);
 		expect(parseServerList("", 123)).toEqual([]);
 	});
 

@@ -1,27 +1,29 @@
 // WebSocketClient and WebSocketClientSession (device modules) over the Node
 // host providers, against the real `ws` server and raw TCP servers.
 import { once } from "node:events";
-import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { WebSocketServer, type WebSocket as WsSocket } from "ws";
-import { Opcode } from "websocket/constants";
-import { WebSocketClient, type WebSocketClientOptions, type WebSocketDataEvent } from "websocket/client";
+import net from "node:net";
 import { WebSocketClientSession } from "app/ws-client-session";
+import { isDottedQuad } from "modules/resolve";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocketClient, type WebSocketClientOptions, type WebSocketDataEvent } from "websocket/client";
+import { Opcode } from "websocket/constants";
 import { FrameParser } from "websocket/frame-parser";
 import { acceptResponse } from "websocket/handshake";
-import { isDottedQuad } from "modules/resolve";
+import { WebSocketServer, type WebSocket as WsSocket } from "ws";
 import Net from "../../../host-harness/node-host/net.js";
 import { FrameRecorder } from "./helpers.js";
 import { captureLogs, patterned, rawServer, sleep, toArrayBuffer, until } from "./peers.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
-	while (cleanups.length)
-		cleanups.pop()!();
+	while (cleanups.length) cleanups.pop()!();
 });
 
-interface Received { data: Buffer; isBinary: boolean }
+interface Received {
+	data: Buffer;
+	isBinary: boolean;
+}
 
 /** A ws echo server recording what it receives. */
 async function echoServer(options: { port?: number; autoPong?: boolean; greeting?: string } = {}) {
@@ -37,8 +39,7 @@ async function echoServer(options: { port?: number; autoPong?: boolean; greeting
 	};
 	wss.on("connection", ws => {
 		state.sockets.push(ws);
-		if (options.greeting)
-			ws.send(options.greeting);
+		if (options.greeting) ws.send(options.greeting);
 		ws.on("ping", () => state.pings++);
 		ws.on("message", (data, isBinary) => {
 			state.received.push({ data: data as Buffer, isBinary });
@@ -47,12 +48,23 @@ async function echoServer(options: { port?: number; autoPong?: boolean; greeting
 		ws.on("close", (code, reason) => state.closes.push({ code, reason: reason.toString() }));
 	});
 	const close = () => {
-		for (const ws of wss.clients)
-			ws.terminate();
+		for (const ws of wss.clients) ws.terminate();
 		wss.close();
 	};
 	cleanups.push(close);
-	return { ...state, close, get received() { return state.received; }, get closes() { return state.closes; }, get pings() { return state.pings; } };
+	return {
+		...state,
+		close,
+		get received() {
+			return state.received;
+		},
+		get closes() {
+			return state.closes;
+		},
+		get pings() {
+			return state.pings;
+		},
+	};
 }
 
 /** A client with its events recorded. */
@@ -81,20 +93,32 @@ describe("WebSocketClientSession against a ws echo server", () => {
 	it("runs the ESP-IDF example session and closes cleanly with 1000", async () => {
 		const logs = captureLogs();
 		cleanups.push(() => logs.stop());
-		const server = await echoServer({ greeting: JSON.stringify([{ id: 1, name: "alpha" }, { id: 2, name: "beta" }]) });
+		const server = await echoServer({
+			greeting: JSON.stringify([
+				{ id: 1, name: "alpha" },
+				{ id: 2, name: "beta" },
+			]),
+		});
 		const session = new WebSocketClientSession({
-			uri: `ws://127.0.0.1:${server.port}/`, helloInterval: 20, noDataTimeout: 250, pingInterval: 0,
+			uri: `ws://127.0.0.1:${server.port}/`,
+			helloInterval: 20,
+			noDataTimeout: 250,
+			pingInterval: 0,
 		});
 		let closed: [number, string] | undefined;
-		session.onClosed = (code, reason) => closed = [code, reason];
+		session.onClosed = (code, reason) => (closed = [code, reason]);
 		cleanups.push(() => session.stop());
 		session.start();
 		await until(() => closed !== undefined, "session end", 5000);
 		expect(closed).toEqual([1000, ""]);
 
-		const got = server.received.map(r => r.isBinary ? r.data.toString("hex") : r.data.toString());
+		const got = server.received.map(r => (r.isBinary ? r.data.toString("hex") : r.data.toString()));
 		expect(got).toEqual([
-			"hello 0000", "hello 0001", "hello 0002", "hello 0003", "hello 0004",
+			"hello 0000",
+			"hello 0001",
+			"hello 0002",
+			"hello 0003",
+			"hello 0004",
 			"a".repeat(32) + "b".repeat(32),
 			"00000000000101010101",
 			"a".repeat(2000),
@@ -104,16 +128,18 @@ describe("WebSocketClientSession against a ws echo server", () => {
 		expect(server.closes[0].code).toBe(1000);
 
 		const lines = logs.lines.filter(l => l.includes("ws-client:")).map(l => l.replace(/^\w \(\d+\) ws-client: /, ""));
-		expect(lines).toEqual(expect.arrayContaining([
-			"Received opcode=1 len=10: hello 0000",
-			"Received opcode=1 len=10: hello 0004",
-			"Json={'id': '1', 'name': 'alpha'}",
-			"Json={'id': '2', 'name': 'beta'}",
-			`Received opcode=1 len=64: ${"a".repeat(32)}${"b".repeat(32)}`,
-			"Received opcode=2 len=10 (binary)",
-			`Received opcode=1 len=2000: ${"a".repeat(64)}…`,
-			"WebSocket closed cleanly (1000)",
-		]));
+		expect(lines).toEqual(
+			expect.arrayContaining([
+				"Received opcode=1 len=10: hello 0000",
+				"Received opcode=1 len=10: hello 0004",
+				"Json={'id': '1', 'name': 'alpha'}",
+				"Json={'id': '2', 'name': 'beta'}",
+				`Received opcode=1 len=64: ${"a".repeat(32)}${"b".repeat(32)}`,
+				"Received opcode=2 len=10 (binary)",
+				`Received opcode=1 len=2000: ${"a".repeat(64)}…`,
+				"WebSocket closed cleanly (1000)",
+			]),
+		);
 	});
 });
 
@@ -126,8 +152,7 @@ describe("WebSocketClient", () => {
 			const key = /Sec-WebSocket-Key: (\S+)/i.exec(request)![1];
 			socket.write(acceptResponse(key));
 			const head = request.indexOf("\r\n\r\n") + 4;
-			if (head < request.length)
-				parser.feed(toArrayBuffer(Buffer.from(request.slice(head), "latin1")));
+			if (head < request.length) parser.feed(toArrayBuffer(Buffer.from(request.slice(head), "latin1")));
 			socket.on("data", (data: Buffer) => parser.feed(toArrayBuffer(data)));
 		});
 		cleanups.push(() => server.close());
@@ -145,7 +170,7 @@ describe("WebSocketClient", () => {
 			{ start: Opcode.TEXT, fin: true, length: 5, rsv: 0 },
 		]);
 		const payload = recorder.events.filter(e => (e as { data?: string }).data !== undefined).map(e => (e as { data: string }).data);
-		expect(payload.slice(0, 3).join("")).toBe(big.toString("hex"));		// unmasked correctly by the server-role parser
+		expect(payload.slice(0, 3).join("")).toBe(big.toString("hex")); // unmasked correctly by the server-role parser
 		expect(events.client.bufferedAmount).toBe(0);
 	});
 
@@ -157,13 +182,13 @@ describe("WebSocketClient", () => {
 		const big = patterned(300000);
 		events.client.sendText("héllo 𝄞");
 		events.client.sendBinary(big);
-		events.client.sendPiece(Opcode.TEXT, Buffer.from("€").subarray(0, 1), false);		// UTF-8 split across frames
+		events.client.sendPiece(Opcode.TEXT, Buffer.from("€").subarray(0, 1), false); // UTF-8 split across frames
 		events.client.sendPiece(Opcode.TEXT, Buffer.from("€").subarray(1), false);
 		events.client.sendPiece(Opcode.TEXT, "!", true);
 		events.client.sendPiece(Opcode.BINARY, "x", false);
 		// A whole message sent while a message goes in pieces waits for its last piece (5.4), as on a server's connection.
 		expect(events.client.sendText("after the pieces")).toBe(true);
-		events.client.sendPiece(Opcode.TEXT, "y", true);		// continues the binary message, whatever its type
+		events.client.sendPiece(Opcode.TEXT, "y", true); // continues the binary message, whatever its type
 		await until(() => events.data.length === 5, "echoes");
 		expect(events.data.map(e => e.opcode)).toEqual([Opcode.TEXT, Opcode.BINARY, Opcode.TEXT, Opcode.BINARY, Opcode.TEXT]);
 		expect(text(events.data[0])).toBe("héllo 𝄞");
@@ -175,7 +200,7 @@ describe("WebSocketClient", () => {
 		events.client.close(1000, "bye");
 		await until(() => events.closed.length === 1, "closed");
 		expect(events.closed).toEqual([[1000, "bye"]]);
-		await until(() => server.closes.length === 1, "server saw the close");		// its close event follows our FIN
+		await until(() => server.closes.length === 1, "server saw the close"); // its close event follows our FIN
 		expect(server.closes).toEqual([{ code: 1000, reason: "bye" }]);
 		expect(events.disconnected).toEqual([]);
 		expect(events.client.isConnected).toBe(false);
@@ -199,9 +224,11 @@ describe("WebSocketClient", () => {
 	});
 
 	it("fails the handshake on a Sec-WebSocket-Accept mismatch", async () => {
-		const { port, server } = await rawServer(socket => socket.write(
-			"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"));
+		const { port, server } = await rawServer(socket =>
+			socket.write(
+				"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n",
+			),
+		);
 		cleanups.push(() => server.close());
 		const events = recordedClient({ uri: `ws://127.0.0.1:${port}/`, reconnect: false });
 		events.client.connect();
@@ -226,8 +253,9 @@ describe("WebSocketClient", () => {
 
 	it("resolves host names with Net.resolve (localhost directly), reports a failed lookup", async () => {
 		const server = await echoServer();
-		const resolve = vi.spyOn(Net, "resolve").mockImplementation((name, callback) =>
-			setTimeout(() => callback(name, name === "echo.test" ? "127.0.0.1" : undefined), 1));
+		const resolve = vi
+			.spyOn(Net, "resolve")
+			.mockImplementation((name, callback) => setTimeout(() => callback(name, name === "echo.test" ? "127.0.0.1" : undefined), 1));
 		cleanups.push(() => resolve.mockRestore());
 		for (const host of ["echo.test", "localhost"]) {
 			const events = recordedClient({ uri: `ws://${host}:${server.port}/`, reconnect: false });
@@ -250,7 +278,7 @@ describe("WebSocketClient", () => {
 		const events = recordedClient({ uri: `ws://127.0.0.1:${port}/`, reconnect: { initialDelay: 30, maxDelay: 120 } });
 		events.client.connect();
 		await until(() => events.connected === 1, "connected");
-		first.close();		// terminate: no closing handshake
+		first.close(); // terminate: no closing handshake
 		await until(() => events.disconnected.length >= 2, "failed attempts while the server is down");
 		const second = await echoServer({ port });
 		await until(() => events.connected === 2, "reconnected", 3000);
@@ -281,8 +309,7 @@ describe("WebSocketClient", () => {
 		expect(events.errors).toEqual([expect.stringMatching(/within 80 ms/)]);
 
 		// Accepts the handshake, then ignores every frame.
-		const deaf = await rawServer((socket, request) =>
-			socket.write(acceptResponse(/Sec-WebSocket-Key: (\S+)/i.exec(request)![1])));
+		const deaf = await rawServer((socket, request) => socket.write(acceptResponse(/Sec-WebSocket-Key: (\S+)/i.exec(request)![1])));
 		cleanups.push(() => deaf.server.close());
 		const closing = recordedClient({ uri: `ws://127.0.0.1:${deaf.port}/`, closeTimeout: 80, reconnect: false });
 		closing.client.connect();
@@ -364,13 +391,27 @@ describe("WebSocketClient", () => {
 describe("isDottedQuad (parsed by hand: no module-level RegExp in a preloaded module)", () => {
 	it("agrees with the regular expression it replaced", () => {
 		const dottedQuad = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
-		const cases = ["127.0.0.1", "198.18.0.1", "1.2.3", "1.2.3.4.5", "1234.1.1.1", "1..1.1", ".1.1.1", "1.1.1.", "a.b.c.d", "", "1.1.1.1a", "localhost", "0.0.0.0", "999.999.999.999"];
+		const cases = [
+			"127.0.0.1",
+			"198.18.0.1",
+			"1.2.3",
+			"1.2.3.4.5",
+			"1234.1.1.1",
+			"1..1.1",
+			".1.1.1",
+			"1.1.1.",
+			"a.b.c.d",
+			"",
+			"1.1.1.1a",
+			"localhost",
+			"0.0.0.0",
+			"999.999.999.999",
+		];
 		for (let i = 0; i < 2000; i++) {
 			let s = "";
 			for (let n = Math.floor(Math.random() * 12); n > 0; n--) s += "0123456789.x"[Math.floor(Math.random() * 12)];
 			cases.push(s);
 		}
-		for (const c of cases)
-			expect(isDottedQuad(c), c).toBe(dottedQuad.test(c));
+		for (const c of cases) expect(isDottedQuad(c), c).toBe(dottedQuad.test(c));
 	});
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FrameParser } from "websocket/frame-parser";
-import { FrameRecorder, MASK, chunk, concat, encode, feedSplit, hex } from "./helpers.js";
+import { chunk, concat, encode, FrameRecorder, feedSplit, hex, MASK } from "./helpers.js";
 
 function parse(data: Uint8Array, role: "server" | "client", splits: number[] = [], allowedRsv?: number): FrameRecorder {
 	const recorder = new FrameRecorder();
@@ -11,12 +11,11 @@ function parse(data: Uint8Array, role: "server" | "client", splits: number[] = [
 
 function patterned(length: number, seed = 1): Uint8Array {
 	const out = new Uint8Array(length);
-	for (let i = 0; i < length; i++)
-		out[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xFF;
+	for (let i = 0; i < length; i++) out[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xff;
 	return out;
 }
 
-const mask2 = Uint8Array.of(0x01, 0x80, 0xFE, 0x7F);
+const mask2 = Uint8Array.of(0x01, 0x80, 0xfe, 0x7f);
 
 /** Several frames of all kinds, masked as a client sends them. */
 const stream = concat(
@@ -27,17 +26,22 @@ const stream = concat(
 	encode({ opcode: 0, fin: false, payload: "", mask: mask2 }),
 	encode({ opcode: 0, payload: patterned(9, 3), mask: mask2, lengthBits: 64 }),
 	encode({ opcode: 1, payload: "", mask: MASK }),
-	encode({ opcode: 8, payload: Uint8Array.of(0x03, 0xE8, 0x62, 0x79, 0x65), mask: MASK }),
+	encode({ opcode: 8, payload: Uint8Array.of(0x03, 0xe8, 0x62, 0x79, 0x65), mask: MASK }),
 );
 
 const expected = [
-	{ start: 1, fin: true, length: 5, rsv: 0 }, { data: Buffer.from("Hello").toString("hex") },
+	{ start: 1, fin: true, length: 5, rsv: 0 },
+	{ data: Buffer.from("Hello").toString("hex") },
 	{ control: 9, payload: Buffer.from("ping!").toString("hex") },
-	{ start: 2, fin: false, length: 130, rsv: 0 }, { data: hex(patterned(130)) },
+	{ start: 2, fin: false, length: 130, rsv: 0 },
+	{ data: hex(patterned(130)) },
 	{ control: 10, payload: "" },
-	{ start: 0, fin: false, length: 0, rsv: 0 }, { data: "" },
-	{ start: 0, fin: true, length: 9, rsv: 0 }, { data: hex(patterned(9, 3)) },
-	{ start: 1, fin: true, length: 0, rsv: 0 }, { data: "" },
+	{ start: 0, fin: false, length: 0, rsv: 0 },
+	{ data: "" },
+	{ start: 0, fin: true, length: 9, rsv: 0 },
+	{ data: hex(patterned(9, 3)) },
+	{ start: 1, fin: true, length: 0, rsv: 0 },
+	{ data: "" },
 	{ control: 8, payload: "03e8627965" },
 ];
 
@@ -47,17 +51,14 @@ describe("FrameParser: streaming input", () => {
 	});
 
 	it("gives the same events for every single split position", () => {
-		for (let i = 1; i < stream.length; i++)
-			expect(parse(stream, "server", [i]).events, `split at ${i}`).toEqual(expected);
+		for (let i = 1; i < stream.length; i++) expect(parse(stream, "server", [i]).events, `split at ${i}`).toEqual(expected);
 	});
 
 	it("gives the same events for every pair of split positions", () => {
 		let failures = 0;
 		const want = JSON.stringify(expected);
 		for (let i = 1; i < stream.length; i++)
-			for (let j = i + 1; j < stream.length; j++)
-				if (JSON.stringify(parse(stream, "server", [i, j]).events) !== want)
-					failures++;
+			for (let j = i + 1; j < stream.length; j++) if (JSON.stringify(parse(stream, "server", [i, j]).events) !== want) failures++;
 		expect(failures).toBe(0);
 	});
 
@@ -69,18 +70,15 @@ describe("FrameParser: streaming input", () => {
 	});
 
 	it("parses unmasked frames in the client role", () => {
-		const plain = concat(
-			encode({ opcode: 1, payload: "Hi" }),
-			encode({ opcode: 9, payload: "p" }),
-			encode({ opcode: 2, payload: patterned(300) }),
-		);
+		const plain = concat(encode({ opcode: 1, payload: "Hi" }), encode({ opcode: 9, payload: "p" }), encode({ opcode: 2, payload: patterned(300) }));
 		const want = [
-			{ start: 1, fin: true, length: 2, rsv: 0 }, { data: "4869" },
+			{ start: 1, fin: true, length: 2, rsv: 0 },
+			{ data: "4869" },
 			{ control: 9, payload: "70" },
-			{ start: 2, fin: true, length: 300, rsv: 0 }, { data: hex(patterned(300)) },
+			{ start: 2, fin: true, length: 300, rsv: 0 },
+			{ data: hex(patterned(300)) },
 		];
-		for (let i = 0; i < plain.length; i++)
-			expect(parse(plain, "client", [i]).events).toEqual(want);
+		for (let i = 0; i < plain.length; i++) expect(parse(plain, "client", [i]).events).toEqual(want);
 	});
 });
 
@@ -91,8 +89,7 @@ describe("FrameParser: lengths and masking", () => {
 			const frame = encode({ opcode: 2, payload, mask: MASK });
 			const sizes = [1, 2, 3, 5, 7, 1460, 4096];
 			const splits: number[] = [];
-			for (let at = 0, k = 0; at < frame.length; at += sizes[k++ % sizes.length])
-				splits.push(at);
+			for (let at = 0, k = 0; at < frame.length; at += sizes[k++ % sizes.length]) splits.push(at);
 			const recorder = parse(frame, "server", splits);
 			expect(recorder.events[0]).toEqual({ start: 2, fin: true, length, rsv: 0 });
 			expect((recorder.events[1] as { data: string }).data === hex(payload)).toBe(true);
@@ -114,8 +111,7 @@ describe("FrameParser: lengths and masking", () => {
 		const payload = patterned(1 << 20);
 		const frame = encode({ opcode: 2, payload, mask: MASK });
 		const splits: number[] = [];
-		for (let at = 1460; at < frame.length; at += 1460)
-			splits.push(at);
+		for (let at = 1460; at < frame.length; at += 1460) splits.push(at);
 		const recorder = parse(frame, "server", splits);
 		expect(Math.max(...recorder.pieces)).toBeLessThanOrEqual(1460);
 		expect(recorder.pieces.reduce((a, b) => a + b, 0)).toBe(1 << 20);
@@ -126,8 +122,16 @@ describe("FrameParser: lengths and masking", () => {
 		const payload = patterned(64);
 		const frame = encode({ opcode: 2, payload, mask: MASK });
 		const pieces: ArrayBuffer[] = [];
-		const handler = { ...new FrameRecorder(), onFrameStart() {}, onFrameEnd() {}, onControl() {}, onProtocolError() {},
-			onData(piece: ArrayBuffer) { pieces.push(piece); } };
+		const handler = {
+			...new FrameRecorder(),
+			onFrameStart() {},
+			onFrameEnd() {},
+			onControl() {},
+			onProtocolError() {},
+			onData(piece: ArrayBuffer) {
+				pieces.push(piece);
+			},
+		};
 		const parser = new FrameParser(handler, { role: "server" });
 		parser.feed(chunk(frame, 0, 6));
 		const body = chunk(frame, 6);
@@ -151,7 +155,7 @@ describe("FrameParser: header rules", () => {
 	});
 
 	it("rejects reserved opcodes 3-7 and 0xB-0xF", () => {
-		for (const opcode of [3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF]) {
+		for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
 			const events = parse(encode({ opcode, payload: "x", mask: MASK }), "server").events;
 			expect(events).toEqual([{ error: 1002, reason: `reserved opcode ${opcode}` }]);
 		}
@@ -159,20 +163,17 @@ describe("FrameParser: header rules", () => {
 
 	it("rejects fragmented control frames and control payloads over 125 bytes", () => {
 		for (const opcode of [8, 9, 10]) {
-			expect(parse(encode({ opcode, fin: false, payload: "", mask: MASK }), "server").events)
-				.toEqual([{ error: 1002, reason: "fragmented control frame" }]);
-			expect(parse(encode({ opcode, payload: patterned(126), mask: MASK }), "server").events)
-				.toEqual([{ error: 1002, reason: "control frame payload over 125 bytes" }]);
-			expect(parse(encode({ opcode, payload: patterned(125), mask: MASK }), "server").events)
-				.toEqual([{ control: opcode, payload: hex(patterned(125)) }]);
+			expect(parse(encode({ opcode, fin: false, payload: "", mask: MASK }), "server").events).toEqual([{ error: 1002, reason: "fragmented control frame" }]);
+			expect(parse(encode({ opcode, payload: patterned(126), mask: MASK }), "server").events).toEqual([
+				{ error: 1002, reason: "control frame payload over 125 bytes" },
+			]);
+			expect(parse(encode({ opcode, payload: patterned(125), mask: MASK }), "server").events).toEqual([{ control: opcode, payload: hex(patterned(125)) }]);
 		}
 	});
 
 	it("enforces masking by role", () => {
-		expect(parse(encode({ opcode: 1, payload: "x" }), "server").events)
-			.toEqual([{ error: 1002, reason: "unmasked frame from client" }]);
-		expect(parse(encode({ opcode: 1, payload: "x", mask: MASK }), "client").events)
-			.toEqual([{ error: 1002, reason: "masked frame from server" }]);
+		expect(parse(encode({ opcode: 1, payload: "x" }), "server").events).toEqual([{ error: 1002, reason: "unmasked frame from client" }]);
+		expect(parse(encode({ opcode: 1, payload: "x", mask: MASK }), "client").events).toEqual([{ error: 1002, reason: "masked frame from server" }]);
 	});
 
 	it("rejects a 64-bit length with the top bit set (1002) or beyond 2^53 - 1 (1009)", () => {
@@ -193,13 +194,19 @@ describe("FrameParser: header rules", () => {
 
 	it("stops when a handler calls stop()", () => {
 		const recorder = new FrameRecorder();
-		const parser = new FrameParser({
-			onFrameStart: (...a) => recorder.onFrameStart(...a),
-			onData: p => recorder.onData(p),
-			onFrameEnd: () => recorder.onFrameEnd(),
-			onControl: (o, p) => { recorder.onControl(o, p); parser.stop(); },
-			onProtocolError: (c, r) => recorder.onProtocolError(c, r),
-		}, { role: "server" });
+		const parser = new FrameParser(
+			{
+				onFrameStart: (...a) => recorder.onFrameStart(...a),
+				onData: p => recorder.onData(p),
+				onFrameEnd: () => recorder.onFrameEnd(),
+				onControl: (o, p) => {
+					recorder.onControl(o, p);
+					parser.stop();
+				},
+				onProtocolError: (c, r) => recorder.onProtocolError(c, r),
+			},
+			{ role: "server" },
+		);
 		parser.feed(chunk(concat(encode({ opcode: 8, mask: MASK }), encode({ opcode: 1, payload: "after", mask: MASK }))));
 		expect(recorder.events).toEqual([{ control: 8, payload: "" }]);
 	});
@@ -223,10 +230,8 @@ describe("FrameParser: pieces as ranges (onDataRange)", () => {
 			throw new Error("onData called although onDataRange exists");
 		}
 		onDataRange(chunk: ArrayBuffer, start: number, end: number): void {
-			if (!(end > start) || start < 0 || end > chunk.byteLength)
-				throw new Error("bad range");
-			if (start === 0 && end === chunk.byteLength)
-				this.whole++;
+			if (!(end > start) || start < 0 || end > chunk.byteLength) throw new Error("bad range");
+			if (start === 0 && end === chunk.byteLength) this.whole++;
 			super.onData(chunk.slice(start, end));
 		}
 	}
@@ -245,11 +250,21 @@ describe("FrameParser: pieces as ranges (onDataRange)", () => {
 		const data = encode({ opcode: 2, payload, mask: MASK });
 		const fed = chunk(data);
 		let seen: { chunk: ArrayBuffer; start: number; end: number } | undefined;
-		const parser = new FrameParser({
-			onFrameStart() {}, onFrameEnd() {}, onControl() {}, onProtocolError() {},
-			onData() { throw new Error("not expected"); },
-			onDataRange(c: ArrayBuffer, start: number, end: number) { seen = { chunk: c, start, end }; },
-		}, { role: "server" });
+		const parser = new FrameParser(
+			{
+				onFrameStart() {},
+				onFrameEnd() {},
+				onControl() {},
+				onProtocolError() {},
+				onData() {
+					throw new Error("not expected");
+				},
+				onDataRange(c: ArrayBuffer, start: number, end: number) {
+					seen = { chunk: c, start, end };
+				},
+			},
+			{ role: "server" },
+		);
 		parser.feed(fed);
 		expect(seen?.chunk).toBe(fed);
 		expect(seen?.start).toBe(data.length - 100);

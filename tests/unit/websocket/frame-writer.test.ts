@@ -1,16 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { FrameParser } from "websocket/frame-parser";
-import { FrameWriter, closePayload, smallPayload } from "websocket/frame-writer";
+import { closePayload, FrameWriter, smallPayload } from "websocket/frame-writer";
 import { MessageReader } from "websocket/message-reader";
-import { FrameRecorder, MessageRecorder, hex } from "./helpers.js";
+import { FrameRecorder, hex, MessageRecorder } from "./helpers.js";
 
 const sizes = [0, 1, 125, 126, 65535, 65536];
-const roles = [["client", "server"], ["server", "client"]] as const;
+const roles = [
+	["client", "server"],
+	["server", "client"],
+] as const;
 
 function patterned(length: number): Uint8Array {
 	const out = new Uint8Array(length);
-	for (let i = 0; i < length; i++)
-		out[i] = (i * 13 + 5) & 0xFF;
+	for (let i = 0; i < length; i++) out[i] = (i * 13 + 5) & 0xff;
 	return out;
 }
 
@@ -18,8 +20,7 @@ function patterned(length: number): Uint8Array {
 function parseFrames(parserRole: "server" | "client", ...frames: ArrayBuffer[]): FrameRecorder {
 	const recorder = new FrameRecorder();
 	const parser = new FrameParser(recorder, { role: parserRole });
-	for (const frame of frames)
-		parser.feed(frame.slice(0));
+	for (const frame of frames) parser.feed(frame.slice(0));
 	return recorder;
 }
 
@@ -75,7 +76,7 @@ describe("FrameWriter round trips through FrameParser", () => {
 				const piece = payload.subarray(cuts[i], cuts[i + 1]);
 				const copy = piece.slice();
 				parts.push(w.payload(piece));
-				expect(hex(piece)).toBe(hex(copy));		// caller's data untouched
+				expect(hex(piece)).toBe(hex(copy)); // caller's data untouched
 			}
 			expect(w.pending).toBe(0);
 			const events = parseFrames(parserRole, ...parts).events;
@@ -101,7 +102,7 @@ describe("FrameWriter header bits and masking", () => {
 		expect(new Uint8Array(w.binary(new Uint8Array(0)))[0]).toBe(0x82);
 		expect(new Uint8Array(w.continuation("", true))[0]).toBe(0x80);
 		expect(new Uint8Array(w.ping())[0]).toBe(0x89);
-		expect(new Uint8Array(w.pong())[0]).toBe(0x8A);
+		expect(new Uint8Array(w.pong())[0]).toBe(0x8a);
 		expect(new Uint8Array(w.close())[0]).toBe(0x88);
 		expect(hex(w.ping())).toBe("8900");
 	});
@@ -121,12 +122,12 @@ describe("FrameWriter header bits and masking", () => {
 
 	it("masks client frames with a fresh key from the random source", () => {
 		let n = 0;
-		const draws = [0x1234 / 65536, 0xABCD / 65536, 0.5, 0.25];
+		const draws = [0x1234 / 65536, 0xabcd / 65536, 0.5, 0.25];
 		const w = new FrameWriter({ role: "client", random: () => draws[n++ % draws.length] });
 		const a = new Uint8Array(w.text("abcd"));
 		expect(hex(a.subarray(0, 6))).toBe("8184" + "1234abcd");
 		expect(a[6]).toBe(0x61 ^ 0x12);
-		expect(a[9]).toBe(0x64 ^ 0xCD);
+		expect(a[9]).toBe(0x64 ^ 0xcd);
 		const b = new Uint8Array(w.text("abcd"));
 		expect(hex(b.subarray(2, 6))).toBe("80004000");
 		// Default Math.random: keys differ between frames (with overwhelming probability).
@@ -140,7 +141,7 @@ describe("FrameWriter header bits and masking", () => {
 		expect(() => w.ping(new Uint8Array(126))).toThrow(RangeError);
 		expect(() => w.frame(9, "", false)).toThrow(RangeError);
 		expect(() => w.frame(3, "")).toThrow(RangeError);
-		expect(() => w.frame(0xB, "")).toThrow(RangeError);
+		expect(() => w.frame(0xb, "")).toThrow(RangeError);
 		expect(() => w.header(2, true, -1)).toThrow(RangeError);
 		w.header(2, true, 2);
 		expect(() => w.header(2, true, 2)).toThrow();
@@ -151,7 +152,11 @@ describe("FrameWriter.scratchFrame: a small frame in the writer's own buffer", (
 	it("builds the bytes frame() builds (server role), for every header form it takes", () => {
 		const w = new FrameWriter({ role: "server" });
 		for (const size of [0, 1, 125, 126, 1000, smallPayload])
-			for (const [opcode, fin] of [[1, true], [2, false], [0, true]] as const) {
+			for (const [opcode, fin] of [
+				[1, true],
+				[2, false],
+				[0, true],
+			] as const) {
 				const data = patterned(size);
 				const frame = w.scratchFrame(opcode, data, size, fin);
 				expect(hex(frame), `${size} ${opcode} ${fin}`).toBe(hex(w.frame(opcode, data, fin)));
@@ -169,8 +174,11 @@ describe("FrameWriter.scratchFrame: a small frame in the writer's own buffer", (
 		const reader = new MessageReader(recorder, { role: "server" });
 		reader.feed(a.buffer);
 		reader.feed(b.buffer);
-		expect(recorder.events).toEqual([{ message: 2, data: hex(data) }, { message: 2, data: hex(data) }]);
-		expect(hex(data)).toBe(hex(patterned(300)));		// the caller's bytes are not masked in place
+		expect(recorder.events).toEqual([
+			{ message: 2, data: hex(data) },
+			{ message: 2, data: hex(data) },
+		]);
+		expect(hex(data)).toBe(hex(patterned(300))); // the caller's bytes are not masked in place
 	});
 
 	it("reuses its buffer (and the view, for a frame as long as the one before); refuses what it does not build", () => {
@@ -181,8 +189,7 @@ describe("FrameWriter.scratchFrame: a small frame in the writer's own buffer", (
 		expect(shorter.buffer).toBe(first.buffer);
 		expect(shorter.length).toBe(12);
 		expect(() => w.scratchFrame(2, patterned(smallPayload + 1), smallPayload + 1, true)).toThrow(RangeError);
-		for (const opcode of [3, 8, 9, -1, 1.5])
-			expect(() => w.scratchFrame(opcode, patterned(1), 1, true), `opcode ${opcode}`).toThrow(/invalid opcode/);
+		for (const opcode of [3, 8, 9, -1, 1.5]) expect(() => w.scratchFrame(opcode, patterned(1), 1, true), `opcode ${opcode}`).toThrow(/invalid opcode/);
 	});
 });
 
@@ -204,8 +211,7 @@ describe("closePayload", () => {
 	});
 
 	it("refuses codes that may not be sent, and a reason without a code", () => {
-		for (const code of [999, 1004, 1005, 1006, 1015, 2000, 5000])
-			expect(() => closePayload(code), String(code)).toThrow(RangeError);
+		for (const code of [999, 1004, 1005, 1006, 1015, 2000, 5000]) expect(() => closePayload(code), String(code)).toThrow(RangeError);
 		expect(() => closePayload(undefined, "why")).toThrow(RangeError);
 	});
 });

@@ -1,9 +1,21 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-	RequestHeadParser, ResponseHeadParser, acceptKey, acceptResponse, errorResponse, generateKey, hasToken,
-	isValidKey, rejectionResponse, selectProtocol, upgradeRequest, validateUpgradeRequest, validateUpgradeResponse,
-	type RequestHead, type ResponseHead,
+	acceptKey,
+	acceptResponse,
+	errorResponse,
+	generateKey,
+	hasToken,
+	isValidKey,
+	type RequestHead,
+	RequestHeadParser,
+	type ResponseHead,
+	ResponseHeadParser,
+	rejectionResponse,
+	selectProtocol,
+	upgradeRequest,
+	validateUpgradeRequest,
+	validateUpgradeResponse,
 } from "websocket/handshake";
 
 const ab = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
@@ -35,12 +47,24 @@ describe("acceptKey", () => {
 			const key = generateKey();
 			expect(isValidKey(key)).toBe(true);
 			expect(Buffer.from(key, "base64")).toHaveLength(16);
-			expect(acceptKey(key)).toBe(createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64"));
+			expect(acceptKey(key)).toBe(
+				createHash("sha1")
+					.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+					.digest("base64"),
+			);
 		}
 	});
 	it("validates key syntax", () => {
 		expect(isValidKey(KEY)).toBe(true);
-		for (const bad of [undefined, "", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZ!==", "AAAAAAAAAAAAAAAAAAAAAAAA"])
+		for (const bad of [
+			undefined,
+			"",
+			"dGhlIHNhbXBsZSBub25jZQ=",
+			"dGhlIHNhbXBsZSBub25jZQ===",
+			"dGhlIHNhbXBsZSBub25jZQ",
+			"dGhlIHNhbXBsZSBub25jZ!==",
+			"AAAAAAAAAAAAAAAAAAAAAAAA",
+		])
 			expect(isValidKey(bad), String(bad)).toBe(false);
 	});
 });
@@ -61,8 +85,7 @@ describe("RequestHeadParser", () => {
 		}
 		const p = new RequestHeadParser();
 		let done = false;
-		for (let i = 0; i < text.length && !done; i++)
-			done = p.feed(bytes.slice(i, i + 1).buffer);
+		for (let i = 0; i < text.length && !done; i++) done = p.feed(bytes.slice(i, i + 1).buffer);
 		expect(done).toBe(true);
 		expect(p.rest).toBeUndefined();
 		expect(p.head!.method).toBe("GET");
@@ -100,7 +123,12 @@ describe("validateUpgradeRequest", () => {
 	it("accepts the RFC example and reports path, query, protocols, origin", () => {
 		const head = request([...good, "Origin: http://example.com", "Sec-WebSocket-Protocol: chat, superchat"], "GET /chat?x=1&y HTTP/1.1");
 		expect(validateUpgradeRequest(head, { path: "/chat" })).toEqual({
-			ok: true, key: KEY, path: "/chat", query: "x=1&y", protocols: ["chat", "superchat"], origin: "http://example.com",
+			ok: true,
+			key: KEY,
+			path: "/chat",
+			query: "x=1&y",
+			protocols: ["chat", "superchat"],
+			origin: "http://example.com",
 		});
 		expect(selectProtocol(["chat", "superchat"], ["superchat"])).toBe("superchat");
 		expect(selectProtocol(["chat"], ["other"])).toBeUndefined();
@@ -122,7 +150,15 @@ describe("validateUpgradeRequest", () => {
 		["no Host", request(without("Host")), 400],
 		["other path", request(good, "GET /other HTTP/1.1"), 404],
 		["bad target", request(good, "GET chat HTTP/1.1"), 400],
-		["no Upgrade (plain HTTP)", request(without("Upgrade")), 426, [["Upgrade", "websocket"], ["Sec-WebSocket-Version", "13"]]],
+		[
+			"no Upgrade (plain HTTP)",
+			request(without("Upgrade")),
+			426,
+			[
+				["Upgrade", "websocket"],
+				["Sec-WebSocket-Version", "13"],
+			],
+		],
 		["Upgrade: h2c", request(withHeader("Upgrade: h2c")), 400],
 		["Connection: keep-alive", request(withHeader("Connection: keep-alive")), 400],
 		["no Connection", request(without("Connection")), 400],
@@ -143,8 +179,7 @@ describe("validateUpgradeRequest", () => {
 				expect(result.headers).toEqual(headers ?? []);
 				const response = rejectionResponse(result);
 				expect(response.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
-				if (status === 426)
-					expect(response).toContain("\r\nSec-WebSocket-Version: 13\r\n");
+				if (status === 426) expect(response).toContain("\r\nSec-WebSocket-Version: 13\r\n");
 			}
 		});
 	}
@@ -152,8 +187,9 @@ describe("validateUpgradeRequest", () => {
 
 describe("response builders", () => {
 	it("builds the 101 response", () => {
-		expect(acceptResponse(KEY)).toBe("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+		expect(acceptResponse(KEY)).toBe(
+			"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		);
 		expect(acceptResponse(KEY, "chat")).toContain("\r\nSec-WebSocket-Protocol: chat\r\n\r\n");
 	});
 
@@ -161,7 +197,11 @@ describe("response builders", () => {
 		const text = errorResponse(426, "unsupported WebSocket version", [["Sec-WebSocket-Version", "13"]]);
 		const [head, body] = text.split("\r\n\r\n");
 		expect(head.split("\r\n")).toEqual([
-			"HTTP/1.1 426 Upgrade Required", "Content-Type: text/plain; charset=utf-8", "Content-Length: 30", "Connection: close", "Sec-WebSocket-Version: 13",
+			"HTTP/1.1 426 Upgrade Required",
+			"Content-Type: text/plain; charset=utf-8",
+			"Content-Length: 30",
+			"Connection: close",
+			"Sec-WebSocket-Version: 13",
 		]);
 		expect(body).toBe("unsupported WebSocket version\n");
 		expect(errorResponse(400, "né")).toContain("Content-Length: 4\r\n");
@@ -193,7 +233,9 @@ describe("client side: upgradeRequest and validateUpgradeResponse", () => {
 		expect(p.feed(withFrame.buffer)).toBe(true);
 		expect(validateUpgradeResponse(p.head!, KEY, ["a", "b"])).toEqual({ ok: true, protocol: "b" });
 		expect(new Uint8Array(p.rest!)).toEqual(Uint8Array.of(0x81, 2, 0x68, 0x69));
-		expect(response("HTTP/1.1 101\r\nupgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").status).toBe(101);
+		expect(response("HTTP/1.1 101\r\nupgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").status).toBe(
+			101,
+		);
 	});
 
 	it("refuses a wrong status, Upgrade, Connection, accept value, extension or subprotocol", () => {
@@ -208,8 +250,7 @@ describe("client side: upgradeRequest and validateUpgradeResponse", () => {
 			["HTTP/1.1 101 Switching Protocols", [...ok, "Sec-WebSocket-Extensions: permessage-deflate"]],
 			["HTTP/1.1 101 Switching Protocols", [...ok, "Sec-WebSocket-Protocol: chat"]],
 		];
-		for (const [status, lines] of bad)
-			expect(validateUpgradeResponse(make(status, lines), KEY).ok).toBe(false);
+		for (const [status, lines] of bad) expect(validateUpgradeResponse(make(status, lines), KEY).ok).toBe(false);
 	});
 });
 
@@ -224,23 +265,66 @@ describe("hand-written start and header lines agree with the regular expressions
 	const requestLine = new RegExp(`^(${TOKEN}) (\\S+) HTTP/(\\d)\\.(\\d)$`);
 	const statusLine = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/;
 	const headerLine = new RegExp(`^(${TOKEN}):[ \\t]*(.*?)[ \\t]*$`);
-	const pieces = ["GET", "POST", "HTTP/", "HTTP/1.1", "HTTP/1.", "1", "10", "101", "1011", ".", "/", "/a?b=c", " ", "  ", "\t", ":", "x", "X-Y", "@", "(", "é", "\"", "~", "OK"];
+	const pieces = [
+		"GET",
+		"POST",
+		"HTTP/",
+		"HTTP/1.1",
+		"HTTP/1.",
+		"1",
+		"10",
+		"101",
+		"1011",
+		".",
+		"/",
+		"/a?b=c",
+		" ",
+		"  ",
+		"\t",
+		":",
+		"x",
+		"X-Y",
+		"@",
+		"(",
+		"é",
+		'"',
+		"~",
+		"OK",
+	];
 	let seed = 12;
-	const random = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7FFFFFFF; return (seed >>> 8) % n; };
-	const line = () => { let s = ""; for (let n = 1 + random(6); n > 0; n--) s += pieces[random(pieces.length)]; return s; };
+	const random = (n: number) => {
+		seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+		return (seed >>> 8) % n;
+	};
+	const line = () => {
+		let s = "";
+		for (let n = 1 + random(6); n > 0; n--) s += pieces[random(pieces.length)];
+		return s;
+	};
 	const pick = (list: string[]) => list[random(list.length)];
 	const token = () => pick(["GET", "POST", "X-Y", "x", "~", "1", "a.b", "Sec-WebSocket-Key"]);
 	// A well-formed line, then in one case of two a random piece inserted somewhere.
 	const mutated = (good: string) => {
-		if (random(2))
-			return good;
+		if (random(2)) return good;
 		const at = random(good.length + 1);
 		return good.slice(0, at) + pick(pieces) + good.slice(at);
 	};
 
 	it("request lines (3,000 random and the edge cases)", () => {
-		const lines = ["GET / HTTP/1.1", "GET /a HTTP/1.0", "GET  / HTTP/1.1", "GET / HTTP/1.1 ", "GET /\t HTTP/1.1", "G@T / HTTP/1.1", " GET / HTTP/1.1", "GET / HTTP/11", "GET / http/1.1", "GET /é HTTP/1.1"];
-		for (let i = 0; i < 3000; i++) lines.push(random(4) ? mutated(`${token()} ${pick(["/", "/a?b=c", "x", "/é", "*", "ws://h/p"])} HTTP/${random(10)}.${random(10)}`) : line());
+		const lines = [
+			"GET / HTTP/1.1",
+			"GET /a HTTP/1.0",
+			"GET  / HTTP/1.1",
+			"GET / HTTP/1.1 ",
+			"GET /\t HTTP/1.1",
+			"G@T / HTTP/1.1",
+			" GET / HTTP/1.1",
+			"GET / HTTP/11",
+			"GET / http/1.1",
+			"GET /é HTTP/1.1",
+		];
+		for (let i = 0; i < 3000; i++)
+			lines.push(random(4) ? mutated(`${token()} ${pick(["/", "/a?b=c", "x", "/é", "*", "ws://h/p"])} HTTP/${random(10)}.${random(10)}`) : line());
 		let accepted = 0;
 		for (const l of lines) {
 			const match = requestLine.exec(l);
@@ -255,8 +339,20 @@ describe("hand-written start and header lines agree with the regular expressions
 	});
 
 	it("status lines (3,000 random and the edge cases)", () => {
-		const lines = ["HTTP/1.1 101 Switching Protocols", "HTTP/1.1 101", "HTTP/1.1 101 ", "HTTP/1.1 1011", "HTTP/1.1 10", "HTTP/1.1  101", "http/1.1 101", "HTTP/1.1 101\tx"];
-		for (let i = 0; i < 3000; i++) lines.push(random(4) ? mutated(`HTTP/${random(10)}.${random(10)} ${100 + random(900)}${pick(["", " ", " OK", " Switching Protocols", " a\tb "])}`) : line());
+		const lines = [
+			"HTTP/1.1 101 Switching Protocols",
+			"HTTP/1.1 101",
+			"HTTP/1.1 101 ",
+			"HTTP/1.1 1011",
+			"HTTP/1.1 10",
+			"HTTP/1.1  101",
+			"http/1.1 101",
+			"HTTP/1.1 101\tx",
+		];
+		for (let i = 0; i < 3000; i++)
+			lines.push(
+				random(4) ? mutated(`HTTP/${random(10)}.${random(10)} ${100 + random(900)}${pick(["", " ", " OK", " Switching Protocols", " a\tb "])}`) : line(),
+			);
 		let accepted = 0;
 		for (const l of lines) {
 			const match = statusLine.exec(l);
@@ -273,11 +369,11 @@ describe("hand-written start and header lines agree with the regular expressions
 
 	it("header lines (3,000 random and the edge cases)", () => {
 		const lines = ["Host: h", "Host:h", "Host:", "Host: \t h \t ", "Host : h", ": h", "X-Y: a: b", "H@st: h", "Host: a\tb"];
-		for (let i = 0; i < 3000; i++) lines.push(random(4) ? mutated(`${token()}:${pick(["", " ", "\t", " v"])}${pick(["v", "a b", "", "a: b", "x\t"])}${pick(["", " ", " \t"])}`) : line());
+		for (let i = 0; i < 3000; i++)
+			lines.push(random(4) ? mutated(`${token()}:${pick(["", " ", "\t", " v"])}${pick(["v", "a b", "", "a: b", "x\t"])}${pick(["", " ", " \t"])}`) : line());
 		let accepted = 0;
 		for (const l of lines) {
-			if (l === "")
-				continue;		// an empty line ends the head
+			if (l === "") continue; // an empty line ends the head
 			const match = headerLine.exec(l);
 			const p = parseRequest(`GET / HTTP/1.1\r\n${l}\r\n\r\n`);
 			expect(p.head === undefined, JSON.stringify(l)).toBe(match === null);

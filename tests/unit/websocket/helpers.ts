@@ -7,10 +7,10 @@ import type { MessageHandler } from "websocket/message-reader";
 
 export interface RawFrame {
 	fin?: boolean;
-	rsv?: number;			// header bits 0x70
+	rsv?: number; // header bits 0x70
 	opcode: number;
 	payload?: Uint8Array | string;
-	mask?: Uint8Array | false;	// 4 bytes; false/undefined: unmasked
+	mask?: Uint8Array | false; // 4 bytes; false/undefined: unmasked
 	/** Force a length encoding: 7, 16 or 64 bits (default minimal). */
 	lengthBits?: 7 | 16 | 64;
 	/** Override the 64-bit length's high 32 bits (to test the top bit). */
@@ -18,8 +18,7 @@ export interface RawFrame {
 }
 
 export function bytes(data: Uint8Array | string | undefined): Uint8Array {
-	if (data === undefined)
-		return new Uint8Array(0);
+	if (data === undefined) return new Uint8Array(0);
 	return typeof data === "string" ? new TextEncoder().encode(data) : data;
 }
 
@@ -30,22 +29,27 @@ export function encode(frame: RawFrame): Uint8Array {
 	const mask = frame.mask || undefined;
 	const header: number[] = [((frame.fin ?? true) ? 0x80 : 0) | (frame.rsv ?? 0) | frame.opcode];
 	const maskBit = mask ? 0x80 : 0;
-	if (bits === 7)
-		header.push(maskBit | length);
-	else if (bits === 16)
-		header.push(maskBit | 126, length >> 8, length & 0xFF);
+	if (bits === 7) header.push(maskBit | length);
+	else if (bits === 16) header.push(maskBit | 126, length >> 8, length & 0xff);
 	else {
 		const high = frame.high ?? Math.floor(length / 2 ** 32);
 		const low = length >>> 0;
-		header.push(maskBit | 127, high >>> 24, (high >> 16) & 0xFF, (high >> 8) & 0xFF, high & 0xFF,
-			low >>> 24, (low >> 16) & 0xFF, (low >> 8) & 0xFF, low & 0xFF);
+		header.push(
+			maskBit | 127,
+			high >>> 24,
+			(high >> 16) & 0xff,
+			(high >> 8) & 0xff,
+			high & 0xff,
+			low >>> 24,
+			(low >> 16) & 0xff,
+			(low >> 8) & 0xff,
+			low & 0xff,
+		);
 	}
-	if (mask)
-		header.push(...mask);
+	if (mask) header.push(...mask);
 	const out = new Uint8Array(header.length + length);
 	out.set(header);
-	for (let i = 0; i < length; i++)
-		out[header.length + i] = mask ? payload[i] ^ mask[i & 3] : payload[i];
+	for (let i = 0; i < length; i++) out[header.length + i] = mask ? payload[i] ^ mask[i & 3] : payload[i];
 	return out;
 }
 
@@ -68,8 +72,7 @@ export function chunk(data: Uint8Array, from = 0, to = data.length): ArrayBuffer
 export function feedSplit(feed: (chunk: ArrayBuffer) => void, data: Uint8Array, splits: number[]): void {
 	let from = 0;
 	for (const at of [...splits, data.length]) {
-		if (at > from)
-			feed(chunk(data, from, at));
+		if (at > from) feed(chunk(data, from, at));
 		from = Math.max(from, at);
 	}
 }
@@ -78,7 +81,7 @@ export function hex(buffer: ArrayBuffer | Uint8Array): string {
 	return Buffer.from(buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : buffer).toString("hex");
 }
 
-export const MASK = Uint8Array.of(0x37, 0xFA, 0x21, 0x3D);
+export const MASK = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
 
 /** Records FrameParser events, merging consecutive data pieces of a frame. */
 export class FrameRecorder implements FrameHandler {
@@ -91,8 +94,7 @@ export class FrameRecorder implements FrameHandler {
 		this.data = [];
 	}
 	onData(piece: ArrayBuffer): void {
-		if (!(piece instanceof ArrayBuffer) || piece.byteLength === 0)
-			throw new Error("bad piece");
+		if (!(piece instanceof ArrayBuffer) || piece.byteLength === 0) throw new Error("bad piece");
 		this.pieces.push(piece.byteLength);
 		this.data!.push(...new Uint8Array(piece));
 	}
@@ -110,6 +112,7 @@ export class FrameRecorder implements FrameHandler {
 
 /** Records MessageReader events. Data as hex; text messages also decoded. */
 export class MessageRecorder implements MessageHandler {
+	// biome-ignore lint/suspicious/noExplicitAny: events of every shape, compared with toEqual
 	events: any[] = [];
 	private streamed: number[] = [];
 
@@ -119,8 +122,7 @@ export class MessageRecorder implements MessageHandler {
 	}
 	onMessageData(piece: ArrayBuffer, last: boolean): void {
 		this.streamed.push(...new Uint8Array(piece));
-		if (last)
-			this.events.push({ last: true });
+		if (last) this.events.push({ last: true });
 	}
 	onMessageEnd(): void {
 		this.events.push({ end: Buffer.from(this.streamed).toString("hex") });
@@ -150,8 +152,7 @@ export class MessageRecorder implements MessageHandler {
 export class RangeMessageRecorder extends MessageRecorder {
 	readonly pieces: { whole: boolean; length: number }[] = [];
 	onMessageRange(chunk: ArrayBuffer, start: number, end: number, last: boolean): void {
-		if (!(chunk instanceof ArrayBuffer) || !(end > start) || start < 0 || end > chunk.byteLength)
-			throw new Error("bad range");
+		if (!(chunk instanceof ArrayBuffer) || !(end > start) || start < 0 || end > chunk.byteLength) throw new Error("bad range");
 		this.pieces.push({ whole: start === 0 && end === chunk.byteLength, length: end - start });
 		this.onMessageData(chunk.slice(start, end), last);
 	}

@@ -1,20 +1,20 @@
 // The Node host providers the WebSocket core runs on under vitest, checked
 // against the semantics of Moddable's modules (logical, base64, crypt).
 import { createHash, randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
-import Logical from "logical";
 import Base64 from "base64";
 import { Digest } from "crypt";
+import Logical from "logical";
+import { describe, expect, it } from "vitest";
 
 describe("logical (host)", () => {
 	it("xors dst in place with src repeated, honoring a view's offset", () => {
 		const buffer = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8).buffer;
-		Logical.xor(new Uint8Array(buffer, 2, 4), Uint8Array.of(0xF0, 0x0F));
-		expect([...new Uint8Array(buffer)]).toEqual([1, 2, 0xF3, 0x0B, 0xF5, 0x09, 7, 8]);
-		Logical.xor(buffer, 0xFF, 1);
-		expect(new Uint8Array(buffer)[0]).toBe(0xFE);
+		Logical.xor(new Uint8Array(buffer, 2, 4), Uint8Array.of(0xf0, 0x0f));
+		expect([...new Uint8Array(buffer)]).toEqual([1, 2, 0xf3, 0x0b, 0xf5, 0x09, 7, 8]);
+		Logical.xor(buffer, 0xff, 1);
+		expect(new Uint8Array(buffer)[0]).toBe(0xfe);
 		Logical.xor(buffer, new Uint8Array(Uint8Array.of(9, 1, 2, 3, 9).buffer, 1, 3));
-		expect([...new Uint8Array(buffer)]).toEqual([0xFF, 0, 0xF0, 0x0A, 0xF7, 0x0A, 6, 0x0A]);
+		expect([...new Uint8Array(buffer)]).toEqual([0xff, 0, 0xf0, 0x0a, 0xf7, 0x0a, 6, 0x0a]);
 		const s = Uint8Array.of(0, 0, 0);
 		Logical.xor(s, "AB\0C");
 		expect([...s]).toEqual([0x41, 0x42, 0x41]);
@@ -27,9 +27,9 @@ describe("logical (host)", () => {
 		expect(() => Logical.xor(new Uint16Array(2) as unknown as Uint8Array, 1)).toThrow(TypeError);
 		Logical.not(b, 2);
 		expect([...new Uint8Array(b)]).toEqual([255, 255, 0, 0]);
-		Logical.and(b, 0x0F);
+		Logical.and(b, 0x0f);
 		Logical.or(b, Uint8Array.of(0x10, 0x20));
-		expect([...new Uint8Array(b)]).toEqual([0x1F, 0x2F, 0x10, 0x20]);
+		expect([...new Uint8Array(b)]).toEqual([0x1f, 0x2f, 0x10, 0x20]);
 	});
 });
 
@@ -54,7 +54,11 @@ describe("base64 (host)", () => {
 
 describe("crypt Digest (host)", () => {
 	it("computes digests like node:crypto, close(true) keeping state", () => {
-		for (const [type, name, size] of [["SHA1", "sha1", 20], ["SHA256", "sha256", 32], ["MD5", "md5", 16]] as const) {
+		for (const [type, name, size] of [
+			["SHA1", "sha1", 20],
+			["SHA256", "sha256", 32],
+			["MD5", "md5", 16],
+		] as const) {
 			const d = new Digest(type);
 			expect(d.outputSize).toBe(size);
 			d.write("abc");

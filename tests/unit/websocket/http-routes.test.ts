@@ -6,12 +6,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gzipSync, gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HttpError, HttpRoutes, acceptsGzip, allowed, answer, formFields, httpRequest, json, prepareRoute, refusal, routeFor } from "websocket/http-routes";
+import { acceptsGzip, allowed, answer, formFields, HttpError, HttpRoutes, httpRequest, json, prepareRoute, refusal, routeFor } from "websocket/http-routes";
 
-const requestHead = (method: string, target: string, headers: Record<string, string> = {}) =>
-	({ method, target, version: "1.1", headers: new Map(Object.entries(headers)) });
+const requestHead = (method: string, target: string, headers: Record<string, string> = {}) => ({
+	method,
+	target,
+	version: "1.1",
+	headers: new Map(Object.entries(headers)),
+});
 const head = (method: string, target: string, headers: Record<string, string> = {}) => httpRequest(requestHead(method, target, headers));
 const text = (bytes?: ArrayBuffer | Uint8Array) => Buffer.from(new Uint8Array(bytes ?? new ArrayBuffer(0))).toString("utf8");
 
@@ -51,7 +55,9 @@ describe("HTTP routes", () => {
 		const route = prepareRoute("/", { resource: "index.html", type: "text/html; charset=utf-8" });
 		const got = answer(route, head("GET", "/?x=1"));
 		expect(got.status).toBe(200);
-		expect(got.head).toBe(`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${page.length}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n`);
+		expect(got.head).toBe(
+			`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${page.length}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n`,
+		);
 		expect(text(got.body)).toBe(page);
 		const headOnly = answer(route, head("HEAD", "/"));
 		expect(headOnly.head).toBe(got.head);
@@ -93,8 +99,7 @@ describe("HTTP routes", () => {
 		expect(routes.match("/led/7")!.params).toEqual({ id: "7" });
 		expect(routes.match("/led/a%20b")!.params).toEqual({ id: "a b" });
 		expect(routes.match("/room/k/led/3")!.params).toEqual({ room: "k", id: "3" });
-		for (const miss of ["/led", "/led/", "/led/1/2", "/led/%E0%A4%A"])
-			expect(routes.match(miss), miss).toBeUndefined();
+		for (const miss of ["/led", "/led/", "/led/1/2", "/led/%E0%A4%A"]) expect(routes.match(miss), miss).toBeUndefined();
 		expect(() => routes.add("PUT", "/led/:id", () => json(1))).toThrow(/already routed/);
 		expect(() => routes.add("POST", "/page", { resource: "index.html", type: "text/html" })).toThrow(/answers GET only/);
 	});
@@ -126,7 +131,10 @@ describe("HTTP routes", () => {
 	});
 
 	it("calls a handler with path, query and headers; its status, type and body are sent, never cached by default", () => {
-		const route = prepareRoute("/info", request => ({ type: "application/json", body: JSON.stringify({ path: request.path, query: request.query, agent: request.header("user-agent") }) }));
+		const route = prepareRoute("/info", request => ({
+			type: "application/json",
+			body: JSON.stringify({ path: request.path, query: request.query, agent: request.header("user-agent") }),
+		}));
 		const got = answer(route, head("GET", "/info?a=1", { "user-agent": "test" }));
 		expect(JSON.parse(text(got.body))).toEqual({ path: "/info", query: "a=1", agent: "test" });
 		expect(got.head).toMatch(/\r\nCache-Control: no-store\r\n/);

@@ -6,14 +6,13 @@
 import { once } from "node:events";
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { WebSocketServer } from "websocket/server";
 import { HttpError, json } from "websocket/http-routes";
+import { WebSocketServer } from "websocket/server";
+import WebSocket from "ws";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
-	while (cleanups.length)
-		cleanups.pop()!();
+	while (cleanups.length) cleanups.pop()!();
 });
 
 /** A device's settings, as an app keeps them. */
@@ -22,21 +21,30 @@ function serve(): WebSocketServer {
 	const leds = new Map<string, boolean>();
 	const server = new WebSocketServer({ port: 0, logTag: "http-test" });
 	server.get("/settings", () => json(settings));
-	server.post("/settings", request => {
-		const changes = request.json();
-		if (typeof changes !== "object" || changes === null || Array.isArray(changes))
-			throw new HttpError(422, "settings are a JSON object");
-		Object.assign(settings, changes);
-		return json(settings);
-	}, { maxBody: 256 });
+	server.post(
+		"/settings",
+		request => {
+			const changes = request.json();
+			if (typeof changes !== "object" || changes === null || Array.isArray(changes)) throw new HttpError(422, "settings are a JSON object");
+			Object.assign(settings, changes);
+			return json(settings);
+		},
+		{ maxBody: 256 },
+	);
 	server.put("/led/:id", request => {
 		const on = request.form().on === "1";
 		leds.set(request.params.id, on);
 		return json({ id: request.params.id, on }, 201);
 	});
-	server.get("/led/:id", request => leds.has(request.params.id) ? json({ on: leds.get(request.params.id) }) : { status: 404, type: "text/plain", body: "no such led\n" });
+	server.get("/led/:id", request =>
+		leds.has(request.params.id) ? json({ on: leds.get(request.params.id) }) : { status: 404, type: "text/plain", body: "no such led\n" },
+	);
 	server.delete("/led/:id", request => ({ status: leds.delete(request.params.id) ? 204 : 404, type: "text/plain", body: "" }));
-	server.route("/settings", { onMessage(connection) { connection.sendText("ws too"); } });
+	server.route("/settings", {
+		onMessage(connection) {
+			connection.sendText("ws too");
+		},
+	});
 	server.start();
 	cleanups.push(() => server.close());
 	return server;
@@ -48,7 +56,7 @@ async function raw(port: number, request: string): Promise<number> {
 	cleanups.push(() => socket.destroy());
 	await once(socket, "connect");
 	socket.write(request);
-	const [chunk] = await once(socket, "data") as [Buffer];
+	const [chunk] = (await once(socket, "data")) as [Buffer];
 	return Number(chunk.toString("latin1").split(" ")[1]);
 }
 
@@ -57,7 +65,11 @@ describe("HTTP routes over sockets, asked by fetch", () => {
 		const server = serve();
 		const base = `http://127.0.0.1:${server.port}`;
 		expect(await (await fetch(`${base}/settings`)).json()).toEqual({ level: 3 });
-		const posted = await fetch(`${base}/settings`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ level: 5, name: "kitchen" }) });
+		const posted = await fetch(`${base}/settings`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify({ level: 5, name: "kitchen" }),
+		});
 		expect(posted.status).toBe(200);
 		expect(posted.headers.get("content-type")).toBe("application/json");
 		expect(await (await fetch(`${base}/settings`)).json()).toEqual({ level: 5, name: "kitchen" });
@@ -73,7 +85,7 @@ describe("HTTP routes over sockets, asked by fetch", () => {
 		expect(await (await fetch(`${base}/led/7`)).json()).toEqual({ on: true });
 		expect((await fetch(`${base}/led/7`, { method: "DELETE" })).status).toBe(204);
 		expect((await fetch(`${base}/led/7`)).status).toBe(404);
-		expect((await fetch(`${base}/led`)).status).toBe(404);		// no route: the upgrade's 404
+		expect((await fetch(`${base}/led`)).status).toBe(404); // no route: the upgrade's 404
 	});
 
 	it("refuses a body over the route's maxBody with 413 before reading it, a chunked one with 411, another method with 405 and Allow", async () => {
@@ -99,7 +111,7 @@ describe("HTTP routes over sockets, asked by fetch", () => {
 		socket.write(`POST /settings HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
 		await new Promise(resolve => setTimeout(resolve, 50));
 		socket.write(body.slice(5));
-		const [chunk] = await once(socket, "data") as [Buffer];
+		const [chunk] = (await once(socket, "data")) as [Buffer];
 		expect(chunk.toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"level":9/);
 		const ws = new WebSocket(`ws://127.0.0.1:${server.port}/settings`);
 		cleanups.push(() => ws.terminate());

@@ -4,8 +4,8 @@
 // against the C code (host-harness/bench/xs/mask-check.ts).
 import { describe, expect, it } from "vitest";
 import { unmask } from "websocket/mask";
-import { unmask as twin } from "../../../host-harness/node-host/mask.js";
 import { checkMask } from "../../../host-harness/bench/xs/mask-check.js";
+import { unmask as twin } from "../../../host-harness/node-host/mask.js";
 
 describe("websocket/mask on the Node host (the twin of mask.c)", () => {
 	it("is the twin under vitest, not a file of websocket/", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MessageReader } from "websocket/message-reader";
-import { MASK, MessageRecorder, RangeMessageRecorder, RawFrame, chunk, concat, encode, feedSplit, hex } from "./helpers.js";
+import { chunk, concat, encode, feedSplit, hex, MASK, MessageRecorder, RangeMessageRecorder, type RawFrame } from "./helpers.js";
 
 type Options = { streaming?: boolean; maxMessage?: number; role?: "server" | "client" };
 
@@ -17,7 +17,7 @@ function read(frames: RawFrame[], options: Options = {}, splits: number[] = []):
 const text = (s: string) => hex(new TextEncoder().encode(s));
 const u8 = (...b: number[]) => Uint8Array.from(b);
 const closeBody = (code: number, reason: Uint8Array | string = "") =>
-	concat(u8(code >> 8, code & 0xFF), typeof reason === "string" ? new TextEncoder().encode(reason) : reason);
+	concat(u8(code >> 8, code & 0xff), typeof reason === "string" ? new TextEncoder().encode(reason) : reason);
 
 describe("MessageReader: delivery", () => {
 	it("assembles whole messages, with control frames between fragments", () => {
@@ -51,21 +51,29 @@ describe("MessageReader: delivery", () => {
 			{ opcode: 0, fin: true, payload: "" },
 		];
 		const want = [
-			{ start: 2, length: 4 }, { last: true }, { end: "01020304" },
-			{ start: 1, length: undefined }, { ping: "" }, { last: true }, { end: text("abcd") },
-			{ start: 1, length: undefined }, { end: text("x") },
+			{ start: 2, length: 4 },
+			{ last: true },
+			{ end: "01020304" },
+			{ start: 1, length: undefined },
+			{ ping: "" },
+			{ last: true },
+			{ end: text("abcd") },
+			{ start: 1, length: undefined },
+			{ end: text("x") },
 		];
 		expect(read(frames, { streaming: true }).events).toEqual(want);
 		const all = concat(...frames.map(f => encode({ ...f, mask: MASK })));
-		for (let i = 1; i < all.length; i++)
-			expect(read(frames, { streaming: true }, [i]).events).toEqual(want);
+		for (let i = 1; i < all.length; i++) expect(read(frames, { streaming: true }, [i]).events).toEqual(want);
 		const splits = Array.from({ length: all.length }, (_, i) => i);
 		expect(read(frames, { streaming: true }, splits).events).toEqual(want);
 	});
 
 	it("reports ping, pong and close payloads", () => {
-		expect(read([{ opcode: 9, payload: "hi" }, { opcode: 10, payload: u8(0, 255) }, { opcode: 8 }]).events)
-			.toEqual([{ ping: text("hi") }, { pong: "00ff" }, { close: undefined, reason: "" }]);
+		expect(read([{ opcode: 9, payload: "hi" }, { opcode: 10, payload: u8(0, 255) }, { opcode: 8 }]).events).toEqual([
+			{ ping: text("hi") },
+			{ pong: "00ff" },
+			{ close: undefined, reason: "" },
+		]);
 	});
 
 	it("accepts every valid close code and decodes the UTF-8 reason", () => {
@@ -90,30 +98,74 @@ describe("MessageReader: protocol errors and their close codes", () => {
 		["RSV3 on a ping", [{ opcode: 9, rsv: 0x10 }], 1002],
 		["opcode 3", [{ opcode: 3 }], 1002],
 		["opcode 7", [{ opcode: 7 }], 1002],
-		["opcode 0xB", [{ opcode: 0xB }], 1002],
-		["opcode 0xF", [{ opcode: 0xF }], 1002],
+		["opcode 0xB", [{ opcode: 0xb }], 1002],
+		["opcode 0xF", [{ opcode: 0xf }], 1002],
 		["fragmented ping", [{ opcode: 9, fin: false }], 1002],
 		["fragmented close", [{ opcode: 8, fin: false }], 1002],
 		["ping of 126 bytes", [{ opcode: 9, payload: new Uint8Array(126) }], 1002],
 		["close of 126 bytes (16-bit length form)", [{ opcode: 8, payload: new Uint8Array(126) }], 1002],
 		["continuation without a message", [{ opcode: 0, payload: "x" }], 1002],
-		["continuation after a finished message", [{ opcode: 1, payload: "a" }, { opcode: 0, payload: "b" }], 1002],
-		["text inside a fragmented message", [{ opcode: 1, fin: false, payload: "a" }, { opcode: 1, payload: "b" }], 1002],
+		[
+			"continuation after a finished message",
+			[
+				{ opcode: 1, payload: "a" },
+				{ opcode: 0, payload: "b" },
+			],
+			1002,
+		],
+		[
+			"text inside a fragmented message",
+			[
+				{ opcode: 1, fin: false, payload: "a" },
+				{ opcode: 1, payload: "b" },
+			],
+			1002,
+		],
 		["binary inside a fragmented message", [{ opcode: 2, fin: false }, { opcode: 9 }, { opcode: 2 }], 1002],
 		["unmasked frame to a server", [{ opcode: 1, payload: "x", mask: false }], 1002],
 		["masked frame to a client", [{ opcode: 1, payload: "x", mask: MASK }], 1002, { role: "client" }],
 		["64-bit length with top bit", [{ opcode: 2, payload: "x", lengthBits: 64, high: 0x80000000 }], 1002],
-		["invalid UTF-8 text", [{ opcode: 1, payload: u8(0x41, 0xC0, 0x80) }], 1007],
-		["surrogate in text", [{ opcode: 1, payload: u8(0xED, 0xA0, 0x80) }], 1007],
-		["invalid UTF-8 across fragments", [{ opcode: 1, fin: false, payload: u8(0xF4) }, { opcode: 0, payload: u8(0x90, 0x80, 0x80) }], 1007],
-		["text ending inside a code point", [{ opcode: 1, fin: false, payload: u8(0xE2, 0x82) }, { opcode: 0, payload: "" }], 1007],
-		["text ending inside a code point (single frame)", [{ opcode: 1, payload: u8(0x41, 0xF0, 0x9D) }], 1007],
+		["invalid UTF-8 text", [{ opcode: 1, payload: u8(0x41, 0xc0, 0x80) }], 1007],
+		["surrogate in text", [{ opcode: 1, payload: u8(0xed, 0xa0, 0x80) }], 1007],
+		[
+			"invalid UTF-8 across fragments",
+			[
+				{ opcode: 1, fin: false, payload: u8(0xf4) },
+				{ opcode: 0, payload: u8(0x90, 0x80, 0x80) },
+			],
+			1007,
+		],
+		[
+			"text ending inside a code point",
+			[
+				{ opcode: 1, fin: false, payload: u8(0xe2, 0x82) },
+				{ opcode: 0, payload: "" },
+			],
+			1007,
+		],
+		["text ending inside a code point (single frame)", [{ opcode: 1, payload: u8(0x41, 0xf0, 0x9d) }], 1007],
 		["frame over maxMessage", [{ opcode: 2, payload: new Uint8Array(101) }], 1009, { maxMessage: 100 }],
-		["fragments over maxMessage", [{ opcode: 2, fin: false, payload: new Uint8Array(60) }, { opcode: 0, payload: new Uint8Array(41) }], 1009, { maxMessage: 100 }],
-		["streamed fragments over maxMessage", [{ opcode: 1, fin: false, payload: "a".repeat(60) }, { opcode: 0, payload: "b".repeat(41) }], 1009, { maxMessage: 100, streaming: true }],
+		[
+			"fragments over maxMessage",
+			[
+				{ opcode: 2, fin: false, payload: new Uint8Array(60) },
+				{ opcode: 0, payload: new Uint8Array(41) },
+			],
+			1009,
+			{ maxMessage: 100 },
+		],
+		[
+			"streamed fragments over maxMessage",
+			[
+				{ opcode: 1, fin: false, payload: "a".repeat(60) },
+				{ opcode: 0, payload: "b".repeat(41) },
+			],
+			1009,
+			{ maxMessage: 100, streaming: true },
+		],
 		["close payload of 1 byte", [{ opcode: 8, payload: u8(3) }], 1002],
-		["close reason not UTF-8", [{ opcode: 8, payload: closeBody(1000, u8(0xFF)) }], 1007],
-		["close reason with a truncated code point", [{ opcode: 8, payload: closeBody(1000, u8(0xE2, 0x82)) }], 1007],
+		["close reason not UTF-8", [{ opcode: 8, payload: closeBody(1000, u8(0xff)) }], 1007],
+		["close reason with a truncated code point", [{ opcode: 8, payload: closeBody(1000, u8(0xe2, 0x82)) }], 1007],
 	];
 	for (const code of [0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535])
 		cases.push([`close code ${code}`, [{ opcode: 8, payload: closeBody(code) }], 1002]);
@@ -130,14 +182,24 @@ describe("MessageReader: protocol errors and their close codes", () => {
 
 	it("accepts exactly maxMessage bytes, fragmented or not", () => {
 		expect(read([{ opcode: 2, payload: new Uint8Array(100) }], { maxMessage: 100 }).errors).toEqual([]);
-		expect(read([{ opcode: 2, fin: false, payload: new Uint8Array(50) }, { opcode: 0, payload: new Uint8Array(50) }], { maxMessage: 100, streaming: true }).errors).toEqual([]);
+		expect(
+			read(
+				[
+					{ opcode: 2, fin: false, payload: new Uint8Array(50) },
+					{ opcode: 0, payload: new Uint8Array(50) },
+				],
+				{ maxMessage: 100, streaming: true },
+			).errors,
+		).toEqual([]);
 	});
 
 	it("judges size from the declared length, before any payload arrives", () => {
 		const recorder = new MessageRecorder();
 		const reader = new MessageReader(recorder, { role: "server", maxMessage: 1 << 20 });
 		const header = encode({ opcode: 2, payload: new Uint8Array(0), mask: MASK, lengthBits: 64 });
-		header[9] = 0; header[8] = 0; header[7] = 0x20;	// declare 2 MiB; send no payload
+		header[9] = 0;
+		header[8] = 0;
+		header[7] = 0x20; // declare 2 MiB; send no payload
 		reader.feed(chunk(header));
 		expect(recorder.errors).toEqual([1009]);
 		expect(reader.stopped).toBe(true);
@@ -147,12 +209,11 @@ describe("MessageReader: protocol errors and their close codes", () => {
 		const recorder = new MessageRecorder();
 		const reader = new MessageReader(recorder, { role: "server", streaming: true });
 		const kosme = new TextEncoder().encode("κόσμε");
-		const payload = concat(kosme, u8(0xF4, 0x90, 0x80, 0x80), new TextEncoder().encode("-edited"));
+		const payload = concat(kosme, u8(0xf4, 0x90, 0x80, 0x80), new TextEncoder().encode("-edited"));
 		const frame = encode({ opcode: 1, payload, mask: MASK });
 		const headerLength = 6;
-		const badAt = headerLength + kosme.length + 1;		// the 0x90
-		for (let i = 0; i < badAt; i++)
-			reader.feed(chunk(frame, i, i + 1));
+		const badAt = headerLength + kosme.length + 1; // the 0x90
+		for (let i = 0; i < badAt; i++) reader.feed(chunk(frame, i, i + 1));
 		expect(recorder.errors).toEqual([]);
 		reader.feed(chunk(frame, badAt, badAt + 1));
 		expect(recorder.errors).toEqual([1007]);
@@ -185,7 +246,10 @@ describe("MessageReader: ranges (onMessageRange) and one-slice whole messages", 
 	});
 
 	it("detects invalid UTF-8 split across reads and across fragments with ranges", () => {
-		const bad = [{ opcode: 1, fin: false, payload: u8(0x61, 0xE2, 0x82) }, { opcode: 0, payload: u8(0x41) }];
+		const bad = [
+			{ opcode: 1, fin: false, payload: u8(0x61, 0xe2, 0x82) },
+			{ opcode: 0, payload: u8(0x41) },
+		];
 		const data = concat(...bad.map(f => encode({ ...f, mask: MASK })));
 		for (let i = 0; i <= data.length; i++) {
 			const recorder = new RangeMessageRecorder();
@@ -202,7 +266,10 @@ describe("MessageReader: ranges (onMessageRange) and one-slice whole messages", 
 			const got: ArrayBuffer[] = [];
 			const reader = new MessageReader({ onMessage: (_type, d) => got.push(d) }, { role: "server" });
 			feedSplit(c => reader.feed(c), data, [i]);
-			expect(got.map(d => d.byteLength), `split at ${i}`).toEqual([200, 1]);
+			expect(
+				got.map(d => d.byteLength),
+				`split at ${i}`,
+			).toEqual([200, 1]);
 			expect(hex(got[0])).toBe(hex(payload));
 			expect(hex(got[1])).toBe("09");
 		}
@@ -220,7 +287,7 @@ describe("MessageReader: pull (whole mode, the rest of a message read straight i
 		}
 		read(view: Uint8Array): number {
 			expect(view.length).toBeGreaterThan(0);
-			expect(view.length).toBeLessThanOrEqual(this.readable);		// as lwip: never more than it holds
+			expect(view.length).toBeLessThanOrEqual(this.readable); // as lwip: never more than it holds
 			view.set(this.data.subarray(this.at, this.at + view.length));
 			this.at += view.length;
 			this.reads++;
@@ -251,13 +318,13 @@ describe("MessageReader: pull (whole mode, the rest of a message read straight i
 		return { recorder, pulled };
 	}
 
-	const big = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7 + 3) & 0xFF);
+	const big = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7 + 3) & 0xff);
 	const utf8 = new TextEncoder().encode("Grüße, €5 — 温度 😀 ok. ".repeat(40));
 
 	it("delivers what feeding alone delivers, the message's bytes after its first read pulled into it", () => {
 		const frames: RawFrame[] = [
 			{ opcode: 2, payload: big },
-			{ opcode: 1, fin: false, payload: utf8.subarray(0, 501) },		// (a split sequence at the fragment's end)
+			{ opcode: 1, fin: false, payload: utf8.subarray(0, 501) }, // (a split sequence at the fragment's end)
 			{ opcode: 9, payload: "p" },
 			{ opcode: 0, payload: utf8.subarray(501) },
 			{ opcode: 2, payload: u8(1, 2, 3) },
@@ -272,8 +339,14 @@ describe("MessageReader: pull (whole mode, the rest of a message read straight i
 
 	it("finds invalid UTF-8 in pulled bytes at once (1007), and delivers nothing of the message", () => {
 		const bad = utf8.slice();
-		bad[700] = 0xFF;
-		const { recorder, pulled } = readPulling([{ opcode: 1, payload: bad }, { opcode: 2, payload: u8(1) }], { readSize: 100 });
+		bad[700] = 0xff;
+		const { recorder, pulled } = readPulling(
+			[
+				{ opcode: 1, payload: bad },
+				{ opcode: 2, payload: u8(1) },
+			],
+			{ readSize: 100 },
+		);
 		expect(pulled).toBeGreaterThan(0);
 		expect(recorder.events).toEqual([{ error: 1007, reason: "invalid UTF-8 in text message" }]);
 	});

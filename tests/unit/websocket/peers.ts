@@ -5,11 +5,11 @@
  * handshake failures, log capture and small waiting helpers.
  */
 import { once } from "node:events";
-import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { setTraceSink } from "../../../host-harness/node-host/xs-globals.js";
+import net from "node:net";
 import { generateKey, upgradeRequest } from "websocket/handshake";
-import { MessageReader, type MessageHandler } from "websocket/message-reader";
+import { type MessageHandler, MessageReader } from "websocket/message-reader";
+import { setTraceSink } from "../../../host-harness/node-host/xs-globals.js";
 
 export const toArrayBuffer = (b: Uint8Array): ArrayBuffer => {
 	const out = new ArrayBuffer(b.length);
@@ -19,8 +19,7 @@ export const toArrayBuffer = (b: Uint8Array): ArrayBuffer => {
 
 export function patterned(length: number, seed = 3): Buffer {
 	const out = Buffer.alloc(length);
-	for (let i = 0; i < length; i++)
-		out[i] = (i * 7 + seed) & 0xFF;
+	for (let i = 0; i < length; i++) out[i] = (i * 7 + seed) & 0xff;
 	return out;
 }
 
@@ -28,8 +27,7 @@ export function patterned(length: number, seed = 3): Buffer {
 export function textOf(length: number): string {
 	let out = "";
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-	while (out.length < length)
-		out += alphabet;
+	while (out.length < length) out += alphabet;
 	return out.slice(0, length);
 }
 
@@ -39,8 +37,7 @@ export const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, 
 export async function until(test: () => boolean, what = "condition", timeout = 3000): Promise<void> {
 	const end = Date.now() + timeout;
 	while (!test()) {
-		if (Date.now() > end)
-			throw new Error(`timed out waiting for ${what}`);
+		if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
 		await sleep(5);
 	}
 }
@@ -79,25 +76,24 @@ export class RawClient implements MessageHandler {
 	private constructor(socket: net.Socket) {
 		this.socket = socket;
 		socket.on("error", () => {});
-		this.closed = new Promise(resolve => socket.on("close", () => {
-			this.ended = true;
-			resolve();
-		}));
+		this.closed = new Promise(resolve =>
+			socket.on("close", () => {
+				this.ended = true;
+				resolve();
+			}),
+		);
 		socket.on("data", (data: Buffer) => {
 			this.received = Buffer.concat([this.received, data]);
 			if (this.head === undefined) {
 				const end = this.received.indexOf("\r\n\r\n");
-				if (end < 0)
-					return;
+				if (end < 0) return;
 				this.head = this.received.subarray(0, end).toString("latin1");
 				this.status = Number(/^HTTP\/1\.1 (\d{3})/.exec(this.head)?.[1]);
 				const rest = this.received.subarray(end + 4);
-				if (this.status === 101 && rest.length)
-					this.#reader.feed(toArrayBuffer(rest));
+				if (this.status === 101 && rest.length) this.#reader.feed(toArrayBuffer(rest));
 				return;
 			}
-			if (this.status === 101)
-				this.#reader.feed(toArrayBuffer(data));
+			if (this.status === 101) this.#reader.feed(toArrayBuffer(data));
 		});
 	}
 
@@ -129,11 +125,21 @@ export class RawClient implements MessageHandler {
 		this.socket.destroy();
 	}
 
-	onMessage(type: number, data: ArrayBuffer) { this.messages.push({ type, data: Buffer.from(data) }); }
-	onPing(payload: ArrayBuffer) { this.pings.push(Buffer.from(payload).toString()); }
-	onPong(payload: ArrayBuffer) { this.pongs.push(Buffer.from(payload).toString()); }
-	onCloseFrame(code: number | undefined, reason: string) { this.closes.push({ code, reason }); }
-	onProtocolError(code: number) { this.errors.push(code); }
+	onMessage(type: number, data: ArrayBuffer) {
+		this.messages.push({ type, data: Buffer.from(data) });
+	}
+	onPing(payload: ArrayBuffer) {
+		this.pings.push(Buffer.from(payload).toString());
+	}
+	onPong(payload: ArrayBuffer) {
+		this.pongs.push(Buffer.from(payload).toString());
+	}
+	onCloseFrame(code: number | undefined, reason: string) {
+		this.closes.push({ code, reason });
+	}
+	onProtocolError(code: number) {
+		this.errors.push(code);
+	}
 }
 
 /** A TCP server answering each connection with `respond` (raw bytes), for client handshake tests. */
@@ -142,11 +148,9 @@ export async function rawServer(respond: (socket: net.Socket, request: string) =
 		socket.on("error", () => {});
 		let text = "";
 		socket.on("data", (data: Buffer) => {
-			if (text.includes("\r\n\r\n"))
-				return;
+			if (text.includes("\r\n\r\n")) return;
 			text += data.toString("latin1");
-			if (text.includes("\r\n\r\n"))
-				respond(socket, text);
+			if (text.includes("\r\n\r\n")) respond(socket, text);
 		});
 	});
 	server.listen(0, "127.0.0.1");

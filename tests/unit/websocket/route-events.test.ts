@@ -3,17 +3,16 @@
 // suites hold the same contract on every tier (tests/device/contract).
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { WebSocketServer } from "websocket/server";
 import { CLOSING, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
 import { MessageType, Opcode } from "websocket/constants";
-import { MASK, encode } from "./helpers.js";
+import { WebSocketServer } from "websocket/server";
+import WebSocket from "ws";
+import { encode, MASK } from "./helpers.js";
 import { RawClient, until } from "./peers.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
-	while (cleanups.length)
-		cleanups.pop()!();
+	while (cleanups.length) cleanups.pop()!();
 });
 
 /** Every event the handler got, as "name" or "name:detail", in order. */
@@ -156,20 +155,22 @@ describe("a route keeps its connections: count, iteration, broadcast", () => {
 		});
 		server.start();
 		cleanups.push(() => server.close());
-		const clients = await Promise.all([0, 1, 2, 3].map(async () => {
-			const ws = new WebSocket(`ws://127.0.0.1:${server.port}/r`);
-			ws.on("error", () => {});
-			cleanups.push(() => ws.terminate());
-			await once(ws, "open");
-			return ws;
-		}));
+		const clients = await Promise.all(
+			[0, 1, 2, 3].map(async () => {
+				const ws = new WebSocket(`ws://127.0.0.1:${server.port}/r`);
+				ws.on("error", () => {});
+				cleanups.push(() => ws.terminate());
+				await once(ws, "open");
+				return ws;
+			}),
+		);
 		await until(() => route.count === 4, "four open");
 		expect([...route].map(c => c.route)).toEqual([route, route, route, route]);
 		clients[0].close(1000);
 		clients[1].close();
 		clients[2].terminate();
 		const raw = clients[3];
-		(raw as unknown as { _socket: import("node:net").Socket })._socket.end();		// FIN without a Close
+		(raw as unknown as { _socket: import("node:net").Socket })._socket.end(); // FIN without a Close
 		await until(() => seen.filter(e => e.startsWith("close")).length === 4, "four onClose", 5000);
 		expect(route.count).toBe(0);
 		expect([...route]).toEqual([]);

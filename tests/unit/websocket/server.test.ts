@@ -1,18 +1,17 @@
 // WebSocketEchoServer (device module) over the Node host providers, against
 // the real `ws` client and raw TCP clients sending crafted frames.
 import { once } from "node:events";
-import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { Opcode } from "websocket/constants";
 import { WebSocketEchoServer, type WebSocketEchoServerOptions } from "app/ws-echo-server";
-import { WebSocketServer, deafness } from "websocket/server";
-import { MASK, concat, encode } from "./helpers.js";
-import { RawClient, captureLogs, patterned, sleep, textOf, until } from "./peers.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { Opcode } from "websocket/constants";
+import { deafness, WebSocketServer } from "websocket/server";
+import WebSocket from "ws";
+import { concat, encode, MASK } from "./helpers.js";
+import { captureLogs, patterned, RawClient, sleep, textOf, until } from "./peers.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
-	while (cleanups.length)
-		cleanups.pop()!();
+	while (cleanups.length) cleanups.pop()!();
 });
 
 function startServer(options: Partial<WebSocketEchoServerOptions> = {}): WebSocketEchoServer {
@@ -41,8 +40,7 @@ async function echo(ws: WebSocket, messages: (string | Buffer)[]): Promise<{ dat
 	const received: { data: Buffer; isBinary: boolean }[] = [];
 	const onMessage = (data: Buffer, isBinary: boolean) => received.push({ data, isBinary });
 	ws.on("message", onMessage);
-	for (const message of messages)
-		ws.send(message);
+	for (const message of messages) ws.send(message);
 	await until(() => received.length >= messages.length, "echoes", 8000);
 	ws.off("message", onMessage);
 	return received;
@@ -73,15 +71,17 @@ describe("WebSocketEchoServer: echo", () => {
 	it("echoes multi-byte UTF-8 split across fragments, and empty fragments", async () => {
 		const server = startServer();
 		const raw = await rawClient(server.port);
-		const euro = Buffer.from("€𝄞");		// e2 82 ac f0 9d 84 9e
-		raw.write(concat(
-			frame(Opcode.TEXT, euro.subarray(0, 2), false),
-			frame(Opcode.CONTINUATION, "", false),
-			frame(Opcode.CONTINUATION, euro.subarray(2, 5), false),
-			frame(Opcode.CONTINUATION, euro.subarray(5), true),
-			frame(Opcode.BINARY, "", false),
-			frame(Opcode.CONTINUATION, "", true),
-		));
+		const euro = Buffer.from("€𝄞"); // e2 82 ac f0 9d 84 9e
+		raw.write(
+			concat(
+				frame(Opcode.TEXT, euro.subarray(0, 2), false),
+				frame(Opcode.CONTINUATION, "", false),
+				frame(Opcode.CONTINUATION, euro.subarray(2, 5), false),
+				frame(Opcode.CONTINUATION, euro.subarray(5), true),
+				frame(Opcode.BINARY, "", false),
+				frame(Opcode.CONTINUATION, "", true),
+			),
+		);
 		await until(() => raw.messages.length === 2, "echoes");
 		expect(raw.messages[0]).toEqual({ type: Opcode.TEXT, data: euro });
 		expect(raw.messages[1]).toEqual({ type: Opcode.BINARY, data: Buffer.alloc(0) });
@@ -91,17 +91,19 @@ describe("WebSocketEchoServer: echo", () => {
 	it("answers pings between fragments, ignores unsolicited pongs, reassembles the echo", async () => {
 		const server = startServer();
 		const raw = await rawClient(server.port);
-		raw.write(concat(
-			frame(Opcode.TEXT, "frag", false),
-			frame(Opcode.PING, "p1"),
-			frame(Opcode.CONTINUATION, "men", false),
-			frame(Opcode.PONG, "unsolicited"),
-			frame(Opcode.PING, ""),
-			frame(Opcode.CONTINUATION, "ted", true),
-			frame(Opcode.BINARY, patterned(3000).subarray(0, 1000), false),
-			frame(Opcode.PING, "p2"),
-			frame(Opcode.CONTINUATION, patterned(3000).subarray(1000), true),
-		));
+		raw.write(
+			concat(
+				frame(Opcode.TEXT, "frag", false),
+				frame(Opcode.PING, "p1"),
+				frame(Opcode.CONTINUATION, "men", false),
+				frame(Opcode.PONG, "unsolicited"),
+				frame(Opcode.PING, ""),
+				frame(Opcode.CONTINUATION, "ted", true),
+				frame(Opcode.BINARY, patterned(3000).subarray(0, 1000), false),
+				frame(Opcode.PING, "p2"),
+				frame(Opcode.CONTINUATION, patterned(3000).subarray(1000), true),
+			),
+		);
 		await until(() => raw.messages.length === 2 && raw.pongs.length === 3, "echoes and pongs");
 		expect(raw.messages[0]).toEqual({ type: Opcode.TEXT, data: Buffer.from("fragmented") });
 		expect(raw.messages[1].data.equals(patterned(3000))).toBe(true);
@@ -125,13 +127,12 @@ describe("WebSocketEchoServer: echo", () => {
 		expect(received[0].toString()).toBe("fragment");
 	});
 
-	it("\"Trigger async\" gets its echo then \"Async data\"; \"Ping\" gets its echo and a ping", async () => {
+	it('"Trigger async" gets its echo then "Async data"; "Ping" gets its echo and a ping', async () => {
 		const server = startServer();
 		const ws = await wsClient(server.port);
 		const pinged = once(ws, "ping");
 		const received = await echo(ws, ["Trigger async", "Ping"]);
-		while (received.length < 3)
-			received.push({ data: (await once(ws, "message"))[0] as Buffer, isBinary: false });
+		while (received.length < 3) received.push({ data: (await once(ws, "message"))[0] as Buffer, isBinary: false });
 		expect(received.map(r => r.data.toString()).sort()).toEqual(["Async data", "Ping", "Trigger async"]);
 		expect(received[0].data.toString()).toBe("Trigger async");
 		await pinged;
@@ -149,14 +150,16 @@ describe("WebSocketEchoServer: echo", () => {
 		await until(() => server.clients === 0, "server side closed");
 		const lines = logs.lines.filter(l => l.includes("ws-server:")).map(l => l.replace(/^(\w) \(\d+\) /, "$1 "));
 		const peer = /peer (\d+\.\d+\.\d+\.\d+:\d+)/.exec(lines.find(l => l.includes("Handshake done"))!)![1];
-		expect(lines).toEqual(expect.arrayContaining([
-			`I ws-server: Handshake done, peer ${peer}, path /ws`,
-			`D ws-server: Received text message of 10 bytes from ${peer}: hello 0000`,
-			`D ws-server: Received binary message of 7 bytes from ${peer}`,
-			`I ws-server: Received close 1000 "done" from ${peer}`,
-			`I ws-server: Sent close 1000 "" to ${peer}`,
-			`I ws-server: Connection closed: ${peer} (closed 1000)`,
-		]));
+		expect(lines).toEqual(
+			expect.arrayContaining([
+				`I ws-server: Handshake done, peer ${peer}, path /ws`,
+				`D ws-server: Received text message of 10 bytes from ${peer}: hello 0000`,
+				`D ws-server: Received binary message of 7 bytes from ${peer}`,
+				`I ws-server: Received close 1000 "done" from ${peer}`,
+				`I ws-server: Sent close 1000 "" to ${peer}`,
+				`I ws-server: Connection closed: ${peer} (closed 1000)`,
+			]),
+		);
 	});
 });
 
@@ -207,15 +210,15 @@ describe("WebSocketEchoServer: closing", () => {
 describe("WebSocketEchoServer: protocol errors", () => {
 	const cases: [string, Uint8Array, number][] = [
 		["unmasked client frame", encode({ opcode: Opcode.TEXT, payload: "hi" }), 1002],
-		["invalid UTF-8", frame(Opcode.TEXT, Uint8Array.of(0x41, 0xED, 0xA0, 0x80)), 1007],
-		["text ending inside a UTF-8 sequence", frame(Opcode.TEXT, Uint8Array.of(0x41, 0x42, 0xE2, 0x82)), 1007],
+		["invalid UTF-8", frame(Opcode.TEXT, Uint8Array.of(0x41, 0xed, 0xa0, 0x80)), 1007],
+		["text ending inside a UTF-8 sequence", frame(Opcode.TEXT, Uint8Array.of(0x41, 0x42, 0xe2, 0x82)), 1007],
 		["reserved opcode", frame(3, "x"), 1002],
 		["RSV1 without extension", encode({ opcode: Opcode.TEXT, payload: "x", rsv: 0x40, mask: MASK }), 1002],
 		["continuation without a message", frame(Opcode.CONTINUATION, "x"), 1002],
 		["new message inside a fragmented one", concat(frame(Opcode.TEXT, "a", false), frame(Opcode.TEXT, "b")), 1002],
 		["fragmented ping", frame(Opcode.PING, "x", false), 1002],
-		["close code 1005 on the wire", frame(Opcode.CLOSE, Uint8Array.of(0x03, 0xED)), 1002],
-		["close reason not UTF-8", frame(Opcode.CLOSE, Uint8Array.of(0x03, 0xE8, 0xFF)), 1007],
+		["close code 1005 on the wire", frame(Opcode.CLOSE, Uint8Array.of(0x03, 0xed)), 1002],
+		["close reason not UTF-8", frame(Opcode.CLOSE, Uint8Array.of(0x03, 0xe8, 0xff)), 1007],
 	];
 
 	it("closes with the exact code for each violation, and serves a fresh client after each", async () => {
@@ -225,9 +228,15 @@ describe("WebSocketEchoServer: protocol errors", () => {
 			expect(raw.status, name).toBe(101);
 			raw.write(bytes);
 			await raw.closed;
-			expect(raw.closes.map(c => c.code), name).toEqual([code]);
+			expect(
+				raw.closes.map(c => c.code),
+				name,
+			).toEqual([code]);
 			// No text message was completed with the bad bytes.
-			expect(raw.messages.filter(m => m.type === Opcode.TEXT && m.data.length >= 2), name).toEqual([]);
+			expect(
+				raw.messages.filter(m => m.type === Opcode.TEXT && m.data.length >= 2),
+				name,
+			).toEqual([]);
 			const ws = await wsClient(server.port);
 			expect((await echo(ws, [`after ${name}`]))[0].data.toString()).toBe(`after ${name}`);
 			ws.close();
@@ -243,7 +252,7 @@ describe("WebSocketEchoServer: handshake", () => {
 		cleanups.push(() => ws.terminate());
 		const [, response] = await once(ws, "unexpected-response");
 		let body = "";
-		response.on("data", (d: Buffer) => body += d);
+		response.on("data", (d: Buffer) => (body += d));
 		await once(response, "end");
 		return { status: response.statusCode as number, version: response.headers["sec-websocket-version"], body };
 	}
@@ -255,7 +264,7 @@ describe("WebSocketEchoServer: handshake", () => {
 		expect((await refused(server.port, "/ws", { protocolVersion: 8 })).version).toBe("13");
 
 		const badKey = await rawClient(server.port);
-		expect(badKey.status).toBe(101);		// the helper sends a valid request; now craft bad ones
+		expect(badKey.status).toBe(101); // the helper sends a valid request; now craft bad ones
 		const send = async (request: string) => {
 			const raw = await RawClient.connect(server.port);
 			cleanups.push(() => raw.destroy());
@@ -263,8 +272,9 @@ describe("WebSocketEchoServer: handshake", () => {
 			await raw.closed;
 			return { status: raw.status, head: raw.head!, body: raw.body };
 		};
-		const bad = await send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n");
+		const bad = await send(
+			"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		);
 		expect(bad.status).toBe(400);
 		expect(bad.body).toBe("invalid Sec-WebSocket-Key\n");
 		const post = await send("POST /ws HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -300,7 +310,10 @@ describe("WebSocketEchoServer: handshake", () => {
 		const server = startServer({ handshakeTimeout: 100 });
 		const silent = await RawClient.connect(server.port);
 		const partial = await RawClient.connect(server.port);
-		cleanups.push(() => silent.destroy(), () => partial.destroy());
+		cleanups.push(
+			() => silent.destroy(),
+			() => partial.destroy(),
+		);
 		partial.write("GET /ws HTTP/1.1\r\nHost: x\r\n");
 		const started = Date.now();
 		await Promise.all([silent.closed, partial.closed]);
@@ -333,12 +346,14 @@ describe("WebSocketEchoServer: heartbeat and the app's own pings", () => {
 		const client = await wsClient(server.port, "/ws", { autoPong: false });
 		// The echo pings on the text "Ping" (the app's own Ping, not the heartbeat's); this client answers 40 ms later.
 		let pongs = 0;
-		client.on("ping", data => setTimeout(() => {
-			if (client.readyState === WebSocket.OPEN) {
-				client.pong(data);
-				pongs++;
-			}
-		}, 40));
+		client.on("ping", data =>
+			setTimeout(() => {
+				if (client.readyState === WebSocket.OPEN) {
+					client.pong(data);
+					pongs++;
+				}
+			}, 40),
+		);
 		const closed = new Promise<number>(resolve => client.once("close", code => resolve(code)));
 		const started = Date.now();
 		while (Date.now() - started < 1000 && client.readyState === WebSocket.OPEN) {
@@ -361,13 +376,17 @@ describe("WebSocketServer: a handler that resumes reading from inside a delivery
 	it("delivers 300 messages sent in one write in order, byte-exact, with pause()/resume() on each", async () => {
 		const { WebSocketServer } = await import("websocket/server");
 		const server = new WebSocketServer({ port: 0, logTag: "resume-test" });
-		server.route("/ws", {
-			onMessage(connection, _type, data) {
-				connection.pause();
-				connection.sendBinary(data);
-				connection.resume();
+		server.route(
+			"/ws",
+			{
+				onMessage(connection, _type, data) {
+					connection.pause();
+					connection.sendBinary(data);
+					connection.resume();
+				},
 			},
-		}, { readSize: 64 });
+			{ readSize: 64 },
+		);
 		server.start();
 		cleanups.push(() => server.close());
 		const ws = await wsClient(server.port);

@@ -2,17 +2,17 @@
 // 1536-byte read buffer and write budget (XSNK_HOST_SOCKET_BUFFER, read when
 // the host provider loads, so the device modules are imported afterwards).
 import { once } from "node:events";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import WebSocket from "ws";
-import { Opcode } from "websocket/constants";
-import type { WebSocketEchoServer as ServerClass } from "app/ws-echo-server";
-import type { WebSocketClient as ClientClass, WebSocketDataEvent } from "websocket/client";
 import type { WebSocketClientSession as SessionClass } from "app/ws-client-session";
-import type { WebSocketServer as ServerOnly } from "websocket/server";
+import type { WebSocketEchoServer as ServerClass } from "app/ws-echo-server";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { WebSocketClient as ClientClass, WebSocketDataEvent } from "websocket/client";
 import type { WebSocketConnection, WebSocketHandler } from "websocket/connection";
-import { MASK, concat, encode } from "./helpers.js";
-import { RawClient, captureLogs, patterned, textOf, until } from "./peers.js";
+import { Opcode } from "websocket/constants";
+import type { WebSocketServer as ServerOnly } from "websocket/server";
+import WebSocket from "ws";
 import { FrameReader, type ServerFrame } from "../../../host-harness/conformance/frames.js";
+import { concat, encode, MASK } from "./helpers.js";
+import { captureLogs, patterned, RawClient, textOf, until } from "./peers.js";
 
 let WebSocketEchoServer: typeof ServerClass;
 let WebSocketClient: typeof ClientClass;
@@ -24,7 +24,7 @@ const previous = process.env.XSNK_HOST_SOCKET_BUFFER;
 beforeAll(async () => {
 	process.env.XSNK_HOST_SOCKET_BUFFER = "1536";
 	vi.resetModules();
-	({ bufferSize: budget } = await import("embedded:io/socket/tcp") as unknown as { bufferSize: number });
+	({ bufferSize: budget } = (await import("embedded:io/socket/tcp")) as unknown as { bufferSize: number });
 	({ WebSocketEchoServer } = await import("app/ws-echo-server"));
 	({ WebSocketClient } = await import("websocket/client"));
 	({ WebSocketClientSession } = await import("app/ws-client-session"));
@@ -32,16 +32,13 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-	if (previous === undefined)
-		delete process.env.XSNK_HOST_SOCKET_BUFFER;
-	else
-		process.env.XSNK_HOST_SOCKET_BUFFER = previous;
+	if (previous === undefined) delete process.env.XSNK_HOST_SOCKET_BUFFER;
+	else process.env.XSNK_HOST_SOCKET_BUFFER = previous;
 });
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
-	while (cleanups.length)
-		cleanups.pop()!();
+	while (cleanups.length) cleanups.pop()!();
 });
 
 function startServer(): ServerClass {
@@ -71,8 +68,7 @@ describe("with a 1536-byte socket budget", () => {
 		const sent = [...sizes.map(n => textOf(n)), ...sizes.map(n => patterned(n))];
 		const received: { data: Buffer; isBinary: boolean }[] = [];
 		ws.on("message", (data, isBinary) => received.push({ data: data as Buffer, isBinary }));
-		for (const message of sent)
-			ws.send(message);
+		for (const message of sent) ws.send(message);
 		await until(() => received.length === sent.length, "echoes", 10000);
 		sent.forEach((message, i) => {
 			expect(received[i].isBinary).toBe(typeof message !== "string");
@@ -81,12 +77,12 @@ describe("with a 1536-byte socket budget", () => {
 		expect(server.maxQueued).toBeLessThan(4096);
 	});
 
-	it("never interleaves \"Async data\" or pongs inside a half-echoed message", async () => {
+	it('never interleaves "Async data" or pongs inside a half-echoed message', async () => {
 		const server = startServer();
 		const ws = await wsClient(server.port);
 		const received: string[] = [];
 		let closed = false;
-		ws.on("close", () => closed = true);
+		ws.on("close", () => (closed = true));
 		ws.on("message", (data, isBinary) => received.push(isBinary ? `binary ${(data as Buffer).length}` : String(data).slice(0, 20)));
 		const pongs: string[] = [];
 		ws.on("pong", data => pongs.push(String(data)));
@@ -106,14 +102,16 @@ describe("with a 1536-byte socket budget", () => {
 		cleanups.push(() => raw.destroy());
 		const big = patterned(10000);
 		const frame = (opcode: number, payload?: Uint8Array | string, fin = true) => encode({ opcode, payload, fin, mask: MASK });
-		raw.write(concat(
-			frame(Opcode.BINARY, big.subarray(0, 4000), false),
-			frame(Opcode.PING, "a"),
-			frame(Opcode.CONTINUATION, big.subarray(4000, 4000), false),
-			frame(Opcode.PING, "b"),
-			frame(Opcode.CONTINUATION, big.subarray(4000), true),
-			frame(Opcode.CLOSE, Uint8Array.of(0x0F, 0xA0)),		// 4000
-		));
+		raw.write(
+			concat(
+				frame(Opcode.BINARY, big.subarray(0, 4000), false),
+				frame(Opcode.PING, "a"),
+				frame(Opcode.CONTINUATION, big.subarray(4000, 4000), false),
+				frame(Opcode.PING, "b"),
+				frame(Opcode.CONTINUATION, big.subarray(4000), true),
+				frame(Opcode.CLOSE, Uint8Array.of(0x0f, 0xa0)), // 4000
+			),
+		);
 		await raw.closed;
 		expect(raw.messages).toHaveLength(1);
 		expect(raw.messages[0].data.equals(big)).toBe(true);
@@ -127,10 +125,13 @@ describe("with a 1536-byte socket budget", () => {
 		cleanups.push(() => logs.stop());
 		const server = startServer();
 		const session = new WebSocketClientSession({
-			uri: `ws://127.0.0.1:${server.port}/ws`, helloInterval: 15, noDataTimeout: 200, pingInterval: 0,
+			uri: `ws://127.0.0.1:${server.port}/ws`,
+			helloInterval: 15,
+			noDataTimeout: 200,
+			pingInterval: 0,
 		});
 		let closed: number | undefined;
-		session.onClosed = code => closed = code;
+		session.onClosed = code => (closed = code);
 		cleanups.push(() => session.stop());
 		session.start();
 
@@ -145,12 +146,14 @@ describe("with a 1536-byte socket budget", () => {
 		expect(closed).toBe(1000);
 		expect(Buffer.from(data[0].data).equals(patterned(200000))).toBe(true);
 		const lines = logs.lines.map(l => l.replace(/^\w \(\d+\) /, ""));
-		expect(lines).toEqual(expect.arrayContaining([
-			"ws-server: " + lines.find(l => l.startsWith("ws-server: Received text message of 64 bytes"))!.slice(11),
-			"ws-client: Received opcode=1 len=64: " + "a".repeat(32) + "b".repeat(32),
-			"ws-client: Received opcode=2 len=10 (binary)",
-			"ws-client: WebSocket closed cleanly (1000)",
-		]));
+		expect(lines).toEqual(
+			expect.arrayContaining([
+				"ws-server: " + lines.find(l => l.startsWith("ws-server: Received text message of 64 bytes"))!.slice(11),
+				"ws-client: Received opcode=1 len=64: " + "a".repeat(32) + "b".repeat(32),
+				"ws-client: Received opcode=2 len=10 (binary)",
+				"ws-client: WebSocket closed cleanly (1000)",
+			]),
+		);
 		expect(lines.some(l => /^ws-server: Received text message of 2000 bytes from /.test(l))).toBe(true);
 		expect(server.maxQueued).toBeLessThan(4096);
 	});
@@ -177,32 +180,49 @@ describe("sending through a 1536-byte budget: frames as the route asks", () => {
 		const drains: number[] = [];
 		const route = {
 			connection: undefined as WebSocketConnection | undefined,
-			onOpen(c: WebSocketConnection) { this.connection = c; },
-			onDrain(c: WebSocketConnection) { drains.push(c.bufferedAmount); },
+			onOpen(c: WebSocketConnection) {
+				this.connection = c;
+			},
+			onDrain(c: WebSocketConnection) {
+				drains.push(c.bufferedAmount);
+			},
 		};
 		const raw = await open(route, { maxQueue: 1 << 20 });
-		const big = patterned(100000), small = patterned(600, 5);
+		const big = patterned(100000),
+			small = patterned(600, 5);
 		const connection = route.connection!;
 		expect(connection.sendBinary(big)).toBe(true);
-		expect(connection.bufferedAmount).toBeGreaterThan(big.length - budget);		// the budget took a part: the rest of the frame waits
+		expect(connection.bufferedAmount).toBeGreaterThan(big.length - budget); // the budget took a part: the rest of the frame waits
 		expect(connection.sendBinary(small)).toBe(true);
 		expect(connection.sendText("hi")).toBe(true);
 		await until(() => raw.messages.length === 3, "three messages", 8000);
-		expect(framesOf(raw).map(f => [f.opcode, f.fin, f.payload.length])).toEqual([[Opcode.BINARY, true, big.length], [Opcode.BINARY, true, small.length], [Opcode.TEXT, true, 2]]);
+		expect(framesOf(raw).map(f => [f.opcode, f.fin, f.payload.length])).toEqual([
+			[Opcode.BINARY, true, big.length],
+			[Opcode.BINARY, true, small.length],
+			[Opcode.TEXT, true, 2],
+		]);
 		expect(raw.messages[0].data.equals(big) && raw.messages[1].data.equals(small)).toBe(true);
 		await until(() => drains.length === 1, "onDrain");
 		expect(drains).toEqual([0]);
 	});
 
 	it("fragments at the route's sendBuffer when it sets one (5.4)", async () => {
-		const route = { connection: undefined as WebSocketConnection | undefined, onOpen(c: WebSocketConnection) { this.connection = c; } };
+		const route = {
+			connection: undefined as WebSocketConnection | undefined,
+			onOpen(c: WebSocketConnection) {
+				this.connection = c;
+			},
+		};
 		const raw = await open(route, { sendBuffer: 1000 });
 		const message = patterned(2500);
 		expect(route.connection!.sendBinary(message)).toBe(true);
 		expect(route.connection!.sendBinary(patterned(1000))).toBe(true);
 		await until(() => raw.messages.length === 2, "two messages");
 		expect(framesOf(raw).map(f => [f.opcode, f.fin, f.payload.length])).toEqual([
-			[Opcode.BINARY, false, 1000], [Opcode.CONTINUATION, false, 1000], [Opcode.CONTINUATION, true, 500], [Opcode.BINARY, true, 1000],
+			[Opcode.BINARY, false, 1000],
+			[Opcode.CONTINUATION, false, 1000],
+			[Opcode.CONTINUATION, true, 500],
+			[Opcode.BINARY, true, 1000],
 		]);
 		expect(raw.messages[0].data.equals(message)).toBe(true);
 	});
@@ -226,8 +246,7 @@ describe("no handler event from inside a call the handler made", () => {
 						connection.resume();
 						inside = "";
 					}, 200);
-				}
-				else {
+				} else {
 					// written at once: nothing waited, so no onDrain (and never one from inside the call)
 					inside = "sendText";
 					connection.sendText("ok");
@@ -247,10 +266,10 @@ describe("no handler event from inside a call the handler made", () => {
 		cleanups.push(() => ws.terminate());
 		await once(ws, "open");
 		let received = 0;
-		ws.on("message", (data: Buffer) => received += data.length);
+		ws.on("message", (data: Buffer) => (received += data.length));
 		ws.send(Buffer.alloc(1));
 		await until(() => events.length >= 1, "the first message");
-		ws.send(Buffer.alloc(2));		// read only once resumed
+		ws.send(Buffer.alloc(2)); // read only once resumed
 		ws.send(Buffer.alloc(3));
 		await until(() => events.length >= 4 && received === 64 * 1024 + 4, "events", 5000);
 		await new Promise(resolve => setTimeout(resolve, 50));

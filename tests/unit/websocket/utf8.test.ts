@@ -5,10 +5,10 @@
 // against the last JS validator, and every argument validate() must refuse.
 import { describe, expect, it } from "vitest";
 import { validate } from "websocket/utf8";
-import { validate as twin } from "../../../host-harness/node-host/utf8.js";
 import { Utf8Validator } from "websocket/validation";
 import { Utf8Validator as LastJsValidator } from "../../../host-harness/bench/xs/js-validation.js";
 import { checkUtf8, type ValidatorLike } from "../../../host-harness/bench/xs/utf8-check.js";
+import { validate as twin } from "../../../host-harness/node-host/utf8.js";
 
 const detach = (buffer: ArrayBuffer) => void structuredClone(buffer, { transfer: [buffer] });
 

@@ -1,37 +1,40 @@
 // Interoperability with the `ws` library over real loopback sockets: our
 // client core against a ws server, and a ws client against our server core.
 import { once } from "node:events";
-import net from "node:net";
 import type { AddressInfo } from "node:net";
+import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket, WebSocketServer } from "ws";
 import { CloseCode, Opcode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
-	RequestHeadParser, ResponseHeadParser, acceptResponse, generateKey, rejectionResponse, upgradeRequest,
-	validateUpgradeRequest, validateUpgradeResponse,
+	acceptResponse,
+	generateKey,
+	RequestHeadParser,
+	ResponseHeadParser,
+	rejectionResponse,
+	upgradeRequest,
+	validateUpgradeRequest,
+	validateUpgradeResponse,
 } from "websocket/handshake";
-import { MessageReader, type MessageHandler } from "websocket/message-reader";
+import { type MessageHandler, MessageReader } from "websocket/message-reader";
+import { WebSocket, WebSocketServer } from "ws";
 
 const toArrayBuffer = (b: Buffer): ArrayBuffer => {
 	const out = new ArrayBuffer(b.length);
 	new Uint8Array(out).set(b);
 	return out;
 };
-const send = (socket: net.Socket, data: ArrayBuffer | string) =>
-	socket.write(typeof data === "string" ? data : Buffer.from(data));
+const send = (socket: net.Socket, data: ArrayBuffer | string) => socket.write(typeof data === "string" ? data : Buffer.from(data));
 
 function patterned(length: number): Buffer {
 	const out = Buffer.alloc(length);
-	for (let i = 0; i < length; i++)
-		out[i] = (i * 7 + 3) & 0xFF;
+	for (let i = 0; i < length; i++) out[i] = (i * 7 + 3) & 0xff;
 	return out;
 }
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
-	while (cleanups.length)
-		cleanups.pop()!();
+	while (cleanups.length) cleanups.pop()!();
 });
 
 /** Collects whole messages and control events from a MessageReader. */
@@ -41,14 +44,27 @@ class Inbox implements MessageHandler {
 	closes: { code: number | undefined; reason: string }[] = [];
 	errors: number[] = [];
 	waiters: (() => void)[] = [];
-	onMessage(type: number, data: ArrayBuffer) { this.messages.push({ type, data: Buffer.from(data) }); this.wake(); }
-	onPong(payload: ArrayBuffer) { this.pongs.push(Buffer.from(payload).toString()); this.wake(); }
-	onCloseFrame(code: number | undefined, reason: string) { this.closes.push({ code, reason }); this.wake(); }
-	onProtocolError(code: number) { this.errors.push(code); this.wake(); }
-	private wake() { for (const w of this.waiters.splice(0)) w(); }
+	onMessage(type: number, data: ArrayBuffer) {
+		this.messages.push({ type, data: Buffer.from(data) });
+		this.wake();
+	}
+	onPong(payload: ArrayBuffer) {
+		this.pongs.push(Buffer.from(payload).toString());
+		this.wake();
+	}
+	onCloseFrame(code: number | undefined, reason: string) {
+		this.closes.push({ code, reason });
+		this.wake();
+	}
+	onProtocolError(code: number) {
+		this.errors.push(code);
+		this.wake();
+	}
+	private wake() {
+		for (const w of this.waiters.splice(0)) w();
+	}
 	async until(test: () => boolean): Promise<void> {
-		while (!test())
-			await new Promise<void>(resolve => this.waiters.push(resolve));
+		while (!test()) await new Promise<void>(resolve => this.waiters.push(resolve));
 	}
 }
 
@@ -76,13 +92,11 @@ describe("our client core ↔ ws server", () => {
 		let upgraded = false;
 		socket.on("data", (data: Buffer) => {
 			if (!upgraded) {
-				if (!head.feed(toArrayBuffer(data)))
-					return;
+				if (!head.feed(toArrayBuffer(data))) return;
 				expect(head.error).toBeUndefined();
 				expect(validateUpgradeResponse(head.head!, key)).toEqual({ ok: true, protocol: undefined });
 				upgraded = true;
-				if (head.rest)
-					reader.feed(head.rest);
+				if (head.rest) reader.feed(head.rest);
 				return;
 			}
 			reader.feed(toArrayBuffer(data));
@@ -98,8 +112,7 @@ describe("our client core ↔ ws server", () => {
 		// 1 MiB streamed as one frame: header, then masked pieces.
 		const big = patterned(1 << 20);
 		send(socket, writer.header(Opcode.BINARY, true, big.length));
-		for (let at = 0; at < big.length; at += 1000)
-			send(socket, writer.payload(big.subarray(at, at + 1000)));
+		for (let at = 0; at < big.length; at += 1000) send(socket, writer.payload(big.subarray(at, at + 1000)));
 		await inbox.until(() => inbox.messages.length === 4);
 
 		expect(inbox.messages[0]).toEqual({ type: Opcode.TEXT, data: Buffer.from("héllo 𝄞") });
@@ -133,20 +146,17 @@ describe("ws client ↔ our server core", () => {
 					type = t;
 					length = t === Opcode.BINARY ? l : undefined;
 					pieces = [];
-					if (length !== undefined)
-						send(socket, writer.header(type, true, length));
+					if (length !== undefined) send(socket, writer.header(type, true, length));
 				},
 				onMessageData(piece) {
-					if (length !== undefined)
-						send(socket, writer.payload(piece));
+					if (length !== undefined) send(socket, writer.payload(piece));
 					else {
 						send(socket, writer.frame(pieces.length ? Opcode.CONTINUATION : type, piece, false));
 						pieces.push(piece);
 					}
 				},
 				onMessageEnd() {
-					if (length === undefined)
-						send(socket, writer.frame(pieces.length ? Opcode.CONTINUATION : type, new ArrayBuffer(0), true));
+					if (length === undefined) send(socket, writer.frame(pieces.length ? Opcode.CONTINUATION : type, new ArrayBuffer(0), true));
 				},
 				onMessage(t, data) {
 					send(socket, writer.frame(t, data));
@@ -155,10 +165,8 @@ describe("ws client ↔ our server core", () => {
 					send(socket, writer.pong(payload));
 				},
 				onCloseFrame(code, reason) {
-					if (reason === "close me")
-						send(socket, writer.close(4000, "as you wish"));
-					else
-						send(socket, writer.close(code, code === undefined ? undefined : reason));
+					if (reason === "close me") send(socket, writer.close(4000, "as you wish"));
+					else send(socket, writer.close(code, code === undefined ? undefined : reason));
 					socket.end();
 				},
 				onProtocolError(code, reason) {
@@ -171,8 +179,7 @@ describe("ws client ↔ our server core", () => {
 					reader.feed(toArrayBuffer(data));
 					return;
 				}
-				if (!head.feed(toArrayBuffer(data)))
-					return;
+				if (!head.feed(toArrayBuffer(data))) return;
 				const result = head.error ?? validateUpgradeRequest(head.head!, { path: "/ws" });
 				if (!("ok" in result) || !result.ok) {
 					send(socket, rejectionResponse(result as never));
@@ -181,8 +188,7 @@ describe("ws client ↔ our server core", () => {
 				}
 				send(socket, acceptResponse(result.key));
 				reader = new MessageReader(handler, { role: "server", streaming, maxMessage: 1 << 21 });
-				if (head.rest)
-					reader.feed(head.rest);
+				if (head.rest) reader.feed(head.rest);
 			});
 			socket.on("error", () => {});
 		});
@@ -210,8 +216,7 @@ describe("ws client ↔ our server core", () => {
 			ws.send("ment", { fin: true });
 			ws.ping("are you there");
 			expect(String((await pong)[0])).toBe("are you there");
-			while (received.length < 5)
-				await once(ws, "message");
+			while (received.length < 5) await once(ws, "message");
 			expect(received[0]).toEqual({ data: Buffer.from("hello from ws"), isBinary: false });
 			expect(received[1].isBinary).toBe(true);
 			expect(received[1].data.equals(patterned(70000))).toBe(true);
@@ -237,7 +242,7 @@ describe("ws client ↔ our server core", () => {
 		const chunks: Buffer[] = [];
 		raw.on("data", (d: Buffer) => chunks.push(d));
 		const w = new FrameWriter({ role: "client" });
-		send(raw, w.frame(Opcode.TEXT, Uint8Array.of(0x41, 0xED, 0xA0, 0x80)));
+		send(raw, w.frame(Opcode.TEXT, Uint8Array.of(0x41, 0xed, 0xa0, 0x80)));
 		await once(raw, "end");
 		const all = Buffer.concat(chunks);
 		const headEnd = all.indexOf("\r\n\r\n") + 4;
