@@ -1,8 +1,8 @@
 /*
  * The WebSocket echo service, in the spirit of ESP-IDF's ws_echo_server
  * example: WebSocketEcho, the handler of a streaming route of a
- * WebSocketServer (websocket/server), and WebSocketEchoServer, a server
- * with that one route.
+ * WebSocketServer (websocket/server). (The unit tests serve it on a server
+ * of its own: tests/unit/websocket/echo-server.ts.)
  *
  * - Each piece the connection delivers goes straight back as one frame of
  *   the same message (sendPiece), so a message of any size echoes through a
@@ -21,7 +21,7 @@ import type { Log } from "modules/log";
 import Timer from "timer";
 import { OPEN, type WebSocketConnection, type WebSocketHandler } from "websocket/connection";
 import { CloseCode, type MessageType, Opcode } from "websocket/constants";
-import { type WebSocketRouteOptions, WebSocketServer, type WebSocketServerOptions } from "websocket/server";
+import type { WebSocketRouteOptions } from "websocket/server";
 
 /** Pause reading while this many bytes wait to be written. */
 const READ_CAP = 2048;
@@ -37,11 +37,6 @@ const COMMANDS: readonly string[] = Object.freeze([TRIGGER_ASYNC, PING]);
 const LONGEST = Math.max(TRIGGER_ASYNC.length, PING.length);
 const ASYNC_DATA = "Async data";
 const EMPTY = new Uint8Array(0);
-
-export interface WebSocketEchoServerOptions extends Omit<WebSocketServerOptions, "logTag"> {
-	/** Path served; other paths get 404. Default "/ws". */
-	path?: string;
-}
 
 /*
  * The message being echoed on one connection is one number, its
@@ -244,38 +239,4 @@ function triggerAsync(connection: WebSocketConnection, log: Log): void {
 			log.error(`async data to ${connection.peer}: ${(e as Error).message}`);
 		}
 	}, 0);
-}
-
-export class WebSocketEchoServer {
-	readonly #server: WebSocketServer;
-
-	constructor(options: WebSocketEchoServerOptions) {
-		const { path = "/ws", ...serverOptions } = options;
-		this.#server = new WebSocketServer(serverOptions);
-		this.#server.route(path, new WebSocketEcho(this.#server.log), WebSocketEcho.routeOptions);
-	}
-
-	/** The port actually listened on (differs from the option when it was 0). */
-	get port(): number {
-		return this.#server.port;
-	}
-
-	/** WebSocket clients connected (past the handshake, not yet closed). */
-	get clients(): number {
-		return this.#server.clients;
-	}
-
-	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
-	get maxQueued(): number {
-		return this.#server.maxQueued;
-	}
-
-	start(): void {
-		this.#server.start();
-	}
-
-	/** Stop listening; clients get Close 1001 "going away" and closeTimeout to answer it. */
-	close(): void {
-		this.#server.close();
-	}
 }

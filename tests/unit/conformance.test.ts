@@ -3,7 +3,6 @@
 // WebSocketEchoServer (in-process, over the Node host providers).
 import { once } from "node:events";
 import * as net from "node:net";
-import { WebSocketEchoServer } from "app/ws-echo-server";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
@@ -12,6 +11,7 @@ import { FrameReader, FrameViolation, frame, Op, OutgoingFrames } from "../../ho
 import { isUtf8 } from "../../host-harness/conformance/messages.js";
 import { formatJson, formatText, summarize } from "../../host-harness/conformance/report.js";
 import { type CaseResult, runConformance, selectCases } from "../../host-harness/conformance/runner.js";
+import { WebSocketEchoServer } from "./websocket/echo-server.js";
 
 const failures = (results: CaseResult[]) => results.filter(r => !r.passed).map(r => `${r.id}: expected ${r.expected}; observed ${r.observed}`);
 

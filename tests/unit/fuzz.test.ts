@@ -5,7 +5,6 @@
 import * as dgram from "node:dgram";
 import { once } from "node:events";
 import net from "node:net";
-import { WebSocketEchoServer } from "app/ws-echo-server";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
@@ -18,6 +17,7 @@ import { runFuzz } from "../../host-harness/fuzz/runner.js";
 import { Utf8Judge, validUtf8 } from "../../host-harness/fuzz/utf8.js";
 import { payloadSize } from "../../host-harness/fuzz/ws-cases.js";
 import { expectWs, type WsExpectation } from "../../host-harness/fuzz/ws-oracle.js";
+import { WebSocketEchoServer } from "./websocket/echo-server.js";
 
 const KEY = Uint8Array.of(0x11, 0x22, 0x33, 0x44);
 /** A client frame, masked unless said otherwise. */

@@ -1,11 +1,11 @@
 // WebSocketEchoServer (device module) over the Node host providers, against
 // the real `ws` client and raw TCP clients sending crafted frames.
 import { once } from "node:events";
-import { WebSocketEchoServer, type WebSocketEchoServerOptions } from "app/ws-echo-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { Opcode } from "websocket/constants";
 import { deafness, WebSocketServer } from "websocket/server";
 import WebSocket from "ws";
+import { WebSocketEchoServer, type WebSocketEchoServerOptions } from "./echo-server.js";
 import { concat, encode, MASK } from "./helpers.js";
 import { captureLogs, patterned, RawClient, sleep, textOf, until } from "./peers.js";
 

@@ -3,7 +3,6 @@
 // the host provider loads, so the device modules are imported afterwards).
 import { once } from "node:events";
 import type { WebSocketClientSession as SessionClass } from "app/ws-client-session";
-import type { WebSocketEchoServer as ServerClass } from "app/ws-echo-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { WebSocketClient as ClientClass, WebSocketDataEvent } from "websocket/client";
 import type { WebSocketConnection, WebSocketHandler } from "websocket/connection";
@@ -11,6 +10,7 @@ import { Opcode } from "websocket/constants";
 import type { WebSocketServer as ServerOnly } from "websocket/server";
 import WebSocket from "ws";
 import { FrameReader, type ServerFrame } from "../../../host-harness/conformance/frames.js";
+import type { WebSocketEchoServer as ServerClass } from "./echo-server.js";
 import { concat, encode, MASK } from "./helpers.js";
 import { captureLogs, patterned, RawClient, textOf, until } from "./peers.js";
 
@@ -25,7 +25,7 @@ beforeAll(async () => {
 	process.env.XSNK_HOST_SOCKET_BUFFER = "1536";
 	vi.resetModules();
 	({ bufferSize: budget } = (await import("embedded:io/socket/tcp")) as unknown as { bufferSize: number });
-	({ WebSocketEchoServer } = await import("app/ws-echo-server"));
+	({ WebSocketEchoServer } = await import("./echo-server.js"));
 	({ WebSocketClient } = await import("websocket/client"));
 	({ WebSocketClientSession } = await import("app/ws-client-session"));
 	({ WebSocketServer } = await import("websocket/server"));
