@@ -64,7 +64,8 @@ argument; Ctrl-C stops after the cases under way, prints (and writes, with --rep
 what was done, and exits 130. Progress (n/501) goes to stderr, a line every 5 s when piped.
 
 options:
-  --url URL            the echo server
+  --url URL            the echo server (ws://, or wss:// with --ca)
+  --ca FILE            wss://: the CA (PEM) the server's certificate must chain to
   --target node|sim --impls ours,sdk
                        boot the device once per WebSocket implementation (config wsImpl)
                        and compare them side by side (sim: --scale small by default)
@@ -141,7 +142,8 @@ function target(flag: string, value: string | undefined): Target {
 	const text = value ?? "";
 	const eq = text.indexOf("=");
 	const [label, url] = eq > 0 && !text.slice(0, eq).includes("/") ? [text.slice(0, eq), text.slice(eq + 1)] : ["", text];
-	if (!/^ws:\/\/[^/]+/.test(url)) throw new Error(url ? `${flag} takes ws://host:port/path, not "${url}"` : `${flag} ws://host:port/path is required`);
+	if (!/^wss?:\/\/[^/]+/.test(url))
+		throw new Error(url ? `${flag} takes ws://host:port/path (or wss://), not "${url}"` : `${flag} ws://host:port/path is required`);
 	return { label: label || new URL(url).host, url };
 }
 
@@ -170,6 +172,16 @@ export function parseArgs(argv: string[]): Args | "help" {
 			case "--url":
 				targets.push(target(flag, value()));
 				break;
+			case "--ca": {
+				const file = value();
+				if (!file || file.startsWith("--")) throw new Error(`--ca takes a PEM file, not "${file ?? ""}"`);
+				try {
+					options.ca = fs.readFileSync(file);
+				} catch (e) {
+					throw new Error(`--ca ${file}: ${(e as Error).message}`);
+				}
+				break;
+			}
 			case "--target":
 				deviceTarget = value();
 				break;
@@ -245,6 +257,8 @@ export function parseArgs(argv: string[]): Args | "help" {
 	if (!targets.length) throw new Error("--url ws://host:port/path (or --compare URL URL …) is required");
 	if (compare && targets.length < 2) throw new Error("--compare takes two or more servers (URL or label=URL)");
 	if (!compare && targets.length > 1) throw new Error("--url takes one server; for several side by side, --compare URL URL …");
+	const secure = targets.find(t => t.url.startsWith("wss:"));
+	if (secure && !options.ca) throw new Error(`${secure.url}: wss:// needs --ca, the CA (PEM) its certificate chains to`);
 	if (options.only?.length && !selectCases(options).length)
 		throw new Error(`--only ${options.only.join(",")} selects no case (categories 1-7, 9, 10, 12, or id prefixes such as 6.4)`);
 	if (failures && verbose) throw new Error("--failures and --verbose ask for two shapes of report: give one");

@@ -2,7 +2,10 @@
 // frame tools, and full runs against the real `ws` server and our device
 // WebSocketEchoServer (in-process, over the Node host providers).
 import { once } from "node:events";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
@@ -269,5 +272,23 @@ describe("conformance command: --target --impls", () => {
 		expect(() => parseArgs(["--target", "sim", "--impls", "ours,theirs"])).toThrow(/--impls takes ours, sdk or both/);
 		expect(() => parseArgs(["--target", "board", "--impls", "ours"])).toThrow(/--target must be node or sim/);
 		expect(() => parseArgs(["--target", "sim", "--impls", "ours", "--url", "ws://h:1/ws"])).toThrow(/leave out --url/);
+	});
+});
+
+describe("conformance command: wss://", () => {
+	it("takes a wss:// URL with the CA to trust (--ca), and refuses one without it", async () => {
+		const { parseArgs } = await import("../../host-harness/conformance/command.js");
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-ca-"));
+		const ca = path.join(dir, "ca.pem");
+		fs.writeFileSync(ca, "-----BEGIN CERTIFICATE-----\n");
+		try {
+			const parsed = parseArgs(["--url", "wss://127.0.0.1:8443/ws", "--ca", ca]);
+			expect(parsed).toMatchObject({ targets: [{ url: "wss://127.0.0.1:8443/ws" }] });
+			expect(String((parsed as { options: { ca?: Buffer } }).options.ca)).toMatch(/BEGIN CERTIFICATE/);
+			expect(() => parseArgs(["--url", "wss://127.0.0.1:8443/ws"])).toThrow(/wss:\/\/ needs --ca/);
+			expect(() => parseArgs(["--url", "wss://127.0.0.1:8443/ws", "--ca", path.join(dir, "missing.pem")])).toThrow(/--ca .*missing\.pem/);
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
