@@ -561,7 +561,7 @@ export class WebSocketServer {
 		this.log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
 		// Make room: Close 1001, and the slot counts as free at once.
 		this.#release(idlest);
-		idlest.close(CloseCode.GOING_AWAY, "server full");
+		idlest.fail(CloseCode.GOING_AWAY, "server full", CloseCause.PURGED); // Close 1001, then TCP closes once it is written: its slot is free now
 		return true;
 	}
 }

@@ -75,6 +75,22 @@ describe("a WebSocket route's handler gets onClose, last and once, however the c
 		expect(server.clients).toBe(0);
 	});
 
+	it("a newcomer purges it (lruPurge): the peer sees Close 1001, the handler onClose with cause purged", async () => {
+		const recorder = new Recorder();
+		const server = new WebSocketServer({ port: 0, logTag: "route-events", maxClients: 1, lruPurge: true });
+		server.route("/r", recorder, { maxMessage: 64 });
+		server.start();
+		cleanups.push(() => server.close());
+		const idle = await client(server);
+		const closed = once(idle, "close");
+		await client(server);
+		const [code] = await closed;
+		expect(code).toBe(1001);
+		await until(() => recorder.events.includes("close:purged"), "onClose of the purged one", 5000);
+		// (One recorder for both: the newcomer opened; the purged one's onClose came once, with its cause.)
+		expect(recorder.events.filter(e => e === "open" || e.startsWith("close:"))).toEqual(["open", "open", "close:purged"]);
+	});
+
 	it("the peer closes with no code (1005)", async () => {
 		const recorder = new Recorder();
 		const server = serve(recorder);
