@@ -28,7 +28,7 @@ function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshake
 		return tier.pace === "node"
 			? { cases: 4000, concurrency: { ws: 6, tcp: 4, udp: 4 }, scale: "full", timeoutMs: 5000, handshakeTimeoutMs: 500, maxDelayMs: 3 }
 			: // The simulator reads its sockets every 20 ms: pauses up to 25 ms between writes split a case across its polls.
-				{ cases: 800, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25 };
+				{ cases: 500, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25 };
 	const config = tier.board!.config;
 	return {
 		// The lan tiers: node's and the simulator's device again, over a link (a few hundred cases judge the link);

@@ -19,7 +19,8 @@ export interface PlatformSocket {
 	close(): void;
 }
 
-export function openSocket(options: Record<string, unknown> & { tls?: TlsOptions }): PlatformSocket {
+/** As modules/secure-socket's, for every target it takes (a client's TlsOptions, a server's credentials): TLS refused here. */
+export function openSocket(options: Record<string, unknown> & { tls?: unknown }): PlatformSocket {
 	if (options.tls) throw new Error("bench xs measures plain TCP: no TLS here");
 	return new TCP(options as unknown as ConstructorParameters<typeof TCP>[0]);
 }
