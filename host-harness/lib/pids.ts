@@ -1,7 +1,8 @@
 /*
  * Every process the harness starts for a device is recorded here by PID, so
  * that if the harness itself is stopped mid-run nothing it started outlives
- * it: on exit it kills exactly those PIDs, never anything by name.
+ * it: on exit, or on a signal nothing else handles (SIGTERM from a timeout,
+ * SIGINT, SIGHUP), it kills exactly those PIDs, never anything by name.
  *
  * The record lives on `process`, not in this module: test runners load a
  * fresh copy of the module per test file, and one exit hook is enough.
@@ -15,7 +16,7 @@ function live(): Set<number> {
 	if (!pids) {
 		pids = holder[key] = new Set<number>();
 		const all = pids;
-		process.once("exit", () => {
+		const killAll = () => {
 			for (const pid of all) {
 				try {
 					process.kill(pid, "SIGKILL");
@@ -23,7 +24,19 @@ function live(): Set<number> {
 					// already gone
 				}
 			}
-		});
+		};
+		process.once("exit", killAll);
+		// A signal's default action ends Node without its exit event: where nothing else handles
+		// the signal (a command that stops cleanly does, then exits), kill them, then die of it.
+		for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+			const onSignal = () => {
+				if (process.listenerCount(signal) > 1) return;
+				killAll();
+				process.off(signal, onSignal);
+				process.kill(process.pid, signal);
+			};
+			process.on(signal, onSignal);
+		}
 	}
 	return pids;
 }
