@@ -7,6 +7,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { MessageReader } from "websocket/message-reader";
 import { WebSocketServer } from "ws";
 import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.js";
 import { acceptFor, RawConnection } from "../../host-harness/conformance/client.js";
@@ -127,7 +128,7 @@ describe("conformance suite: frames", () => {
 			expect(connection.events.some(e => e.kind === "ping")).toBe(true);
 			connection.destroy();
 			// What the server read is two whole client frames: the message, then the Pong.
-			const frames = new ServerSideReader().push(received);
+			const frames = readAsServer(received);
 			expect(frames).toEqual([
 				{ opcode: Op.BINARY, payload: payload.toString("latin1") },
 				{ opcode: Op.PONG, payload: "beat" },
@@ -138,26 +139,20 @@ describe("conformance suite: frames", () => {
 	});
 });
 
-/** Client frames as a server reads them (masked), for the test above. */
-class ServerSideReader {
-	push(wire: Buffer): { opcode: number; payload: string }[] {
-		const frames: { opcode: number; payload: string }[] = [];
-		let at = 0;
-		while (at < wire.length) {
-			const b1 = wire[at + 1];
-			let length = b1 & 0x7f,
-				size = 2;
-			if (length === 126) {
-				length = wire.readUInt16BE(at + 2);
-				size = 4;
-			}
-			const key = wire.subarray(at + size, at + size + 4);
-			const payload = Buffer.from(wire.subarray(at + size + 4, at + size + 4 + length).map((b, i) => b ^ key[i & 3]));
-			frames.push({ opcode: wire[at] & 0xf, payload: payload.toString("latin1") });
-			at += size + 4 + length;
-		}
-		return frames;
-	}
+/** Client frames as the device's server reads them (websocket/message-reader, role server), for the test above. */
+function readAsServer(wire: Buffer): { opcode: number; payload: string }[] {
+	const frames: { opcode: number; payload: string }[] = [];
+	const text = (data: ArrayBuffer) => Buffer.from(data).toString("latin1");
+	const reader = new MessageReader(
+		{
+			onMessage: (type, data) => frames.push({ opcode: type, payload: text(data) }),
+			onPong: payload => frames.push({ opcode: Op.PONG, payload: text(payload) }),
+			onProtocolError: (code, reason) => frames.push({ opcode: -1, payload: `${code} ${reason}` }),
+		},
+		{ role: "server" },
+	);
+	reader.feed(wire.buffer.slice(wire.byteOffset, wire.byteOffset + wire.byteLength) as ArrayBuffer);
+	return frames;
 }
 
 describe("conformance suite: report", () => {
