@@ -65,7 +65,7 @@ export async function reset(endpoint: Endpoint, bytes: number, afterMs = 10, unt
 			})
 		: undefined;
 	if (bytes) socket.write(randomBytes(bytes));
-	if (await echoedEnough) await echoedEnough;
+	if (untilEcho) await echoedEnough;
 	else await sleep(afterMs);
 	socket.resetAndDestroy();
 	return port;
