@@ -55,7 +55,7 @@ export class FrameWriter {
 	private readonly maskBytes: Uint8Array | undefined;
 	private readonly maskViews: readonly Uint8Array[] | undefined;
 	private readonly random: () => number;
-	/** scratchFrame()'s buffer, grown to the largest frame it built (at most smallPayload + 8 bytes), its size, and its last frame (a view) and that frame's length. */
+	/** scratchFrame()'s buffer (a server's: made at its largest; a client's: grown to the largest frame it built, at most smallPayload + 8 bytes), its size, and its last frame (a view) and that frame's length. */
 	declare private scratch: Uint8Array | undefined;
 	declare private scratchSize: number;
 	declare private scratchView: Uint8Array | undefined;
@@ -76,10 +76,13 @@ export class FrameWriter {
 			this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
 		} else {
 			// A server's writer is made once, at its start, and shared: its scratch
-			// is made then too, for every frame of a 7-bit length (it grows at the
-			// first longer one), not at the first frame of whichever connection
-			// sends first. A client's writer makes it at its first.
-			const scratch = (this.scratch = this.scratchView = new Uint8Array(127));
+			// is made then too, at its largest (a 4-byte header and smallPayload),
+			// so it never grows. Grown to the largest piece sent so far, it would
+			// hold a few bytes more or less after each burst of traffic, as the
+			// pieces an echo streams follow TCP's segments: the heaps after churn
+			// would not return to the same figure. A client's writer makes its
+			// own at its first frame and grows it (it goes with its connection).
+			const scratch = (this.scratch = this.scratchView = new Uint8Array(4 + smallPayload));
 			this.scratchSize = this.scratchLength = scratch.length;
 		}
 	}
