@@ -14,15 +14,16 @@ import { tiers, useDevice } from "./device-under-test.js";
 // Not on the lan tiers: they run node's and the simulator's device over a kernel link, which
 // the lwip tier's run (the board's stack over a link) and the lan tiers' own suites already cover.
 describe.each(tiers.filter(tier => !tier.name.startsWith("lan-")))("WebSocket conformance on $name", tier => {
-	const device = useDevice(tier, { wsMaxClients: "6" });
+	const device = useDevice(tier, { wsMaxClients: "10" });
 
 	it("passes every case, with the close code each rule demands", async () => {
 		const results = await runConformance(device.endpoints.ws!, {
 			// Full scale where the device is fastest (node).
 			scale: tier.pace === "node" ? "full" : "small",
 			// Cases are latency-bound (the simulator polls every 20 ms): run several at once, within the
-			// client limit (6 where this run configures the device, a board's default 4 otherwise).
-			concurrency: tier.target === "board" ? 3 : 4,
+			// client limit (10 where this run configures the device; a board, lwip's shared device
+			// included, keeps its default 4).
+			concurrency: tier.target === "board" ? 3 : 8,
 			roundTrips: tier.pace === "node" ? 50 : 10,
 		});
 		const table = formatText(results);
