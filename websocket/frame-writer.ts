@@ -55,7 +55,7 @@ export class FrameWriter {
 	private readonly maskBytes: Uint8Array | undefined;
 	private readonly maskViews: readonly Uint8Array[] | undefined;
 	private readonly random: () => number;
-	/** scratchFrame()'s buffer (a server's: made at its largest; a client's: grown to the largest frame it built, at most smallPayload + 8 bytes), its size, and its last frame (a view) and that frame's length. */
+	/** scratchFrame()'s buffer (a server's: 127 bytes, then its largest; a client's: grown to the largest frame it built, at most smallPayload + 8 bytes), its size, and its last frame (a view) and that frame's length. */
 	declare private scratch: Uint8Array | undefined;
 	declare private scratchSize: number;
 	declare private scratchView: Uint8Array | undefined;
@@ -76,13 +76,14 @@ export class FrameWriter {
 			this.maskViews = [0, 1, 2, 3].map(rotation => new Uint8Array(buffer, rotation, 4));
 		} else {
 			// A server's writer is made once, at its start, and shared: its scratch
-			// is made then too, at its largest (a 4-byte header and smallPayload),
-			// so it never grows. Grown to the largest piece sent so far, it would
-			// hold a few bytes more or less after each burst of traffic, as the
-			// pieces an echo streams follow TCP's segments: the heaps after churn
-			// would not return to the same figure. A client's writer makes its
-			// own at its first frame and grows it (it goes with its connection).
-			const scratch = (this.scratch = this.scratchView = new Uint8Array(4 + smallPayload));
+			// is made then too, for every frame of a 7-bit length, and at the first
+			// longer one it grows to its largest (a 4-byte header and smallPayload)
+			// at once. Grown to each larger piece in turn, it would end a few bytes
+			// apart after each burst of traffic, as the pieces an echo streams
+			// follow TCP's segments: the heaps after churn would not come back to
+			// one figure. A client's writer makes its own at its first frame and
+			// grows it to fit (it goes with its connection).
+			const scratch = (this.scratch = this.scratchView = new Uint8Array(127));
 			this.scratchSize = this.scratchLength = scratch.length;
 		}
 	}
@@ -106,8 +107,9 @@ export class FrameWriter {
 		const total = headerLength + length;
 		let scratch = this.scratch;
 		if (!scratch || this.scratchSize < total) {
-			scratch = this.scratch = this.scratchView = new Uint8Array(total);
-			this.scratchSize = this.scratchLength = total;
+			const size = masking ? total : 4 + smallPayload;
+			scratch = this.scratch = this.scratchView = new Uint8Array(size);
+			this.scratchSize = this.scratchLength = size;
 		}
 		if (masking) this.writeHeader(scratch, opcode, fin, length);
 		else {
