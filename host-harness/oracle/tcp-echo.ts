@@ -33,7 +33,10 @@ export function connect(endpoint: Endpoint, timeoutMs = 5000): Promise<net.Socke
 	});
 }
 
-/** Read exactly `count` bytes (or fail on close, error or deadline). */
+/** Sockets paused by readBytes with bytes beyond its count put back: the next readBytes resumes them. */
+const surplusHeld = new WeakSet<net.Socket>();
+
+/** Read exactly `count` bytes (or fail on close, error or deadline); bytes beyond them wait for the next read. */
 export function readBytes(socket: net.Socket, count: number, timeoutMs = 10_000): Promise<Buffer> {
 	return new Promise((resolve, reject) => {
 		const chunks: Buffer[] = [];
@@ -51,13 +54,16 @@ export function readBytes(socket: net.Socket, count: number, timeoutMs = 10_000)
 			have += chunk.length;
 			if (have >= count) {
 				if (have > count) {
-					// keep the surplus for the next read
+					// Keep the surplus for the next read: this listener goes first (unshift on a flowing socket
+					// emits again at once, to it), and the socket pauses so the bytes wait in its buffer.
 					const all = Buffer.concat(chunks);
 					chunks.length = 0;
 					chunks.push(all.subarray(0, count));
+					done();
+					socket.pause();
+					surplusHeld.add(socket);
 					socket.unshift(all.subarray(count));
-				}
-				done();
+				} else done();
 			}
 		};
 		const onClose = () => done(new Error(`connection closed after ${have} of ${count} bytes`));
@@ -67,6 +73,7 @@ export function readBytes(socket: net.Socket, count: number, timeoutMs = 10_000)
 		socket.once("close", onClose);
 		socket.once("error", onError);
 		if (count === 0) done();
+		else if (surplusHeld.delete(socket)) socket.resume();
 	});
 }
 
