@@ -29,7 +29,7 @@ import * as path from "node:path";
 import { startXvfb } from "../device/sim.js";
 import { trackPid, untrackPid } from "../lib/pids.js";
 import { projectRoot } from "../lib/project.js";
-import { findSdk, type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
+import { findSdk, linBuildEnvironment, type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
 import { boardSlotSize } from "./heap.js";
 
 export const benchXsUsage = `usage: host-harness bench xs [--ms <n>] [--rounds <n>] [--count <n>] [--only <text>] [--baseline <git ref>] [--json]
@@ -409,7 +409,7 @@ export function buildBenchXs(sdk: Sdk, options: BenchXsOptions): string {
 		`benchCount=${options.count}`,
 		`benchOnly=${options.only}`,
 	];
-	const env = { ...sdkEnvironment(sdk, projectRoot), BENCH_XS_BASELINE: baseline.dir };
+	const env = { ...linBuildEnvironment(sdk, projectRoot), BENCH_XS_BASELINE: baseline.dir };
 	const result = spawnSync(sdk.mcconfig, args, { cwd: projectRoot, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 	if (result.status !== 0) {
 		const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-25).join("\n");

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { trackPid, untrackPid } from "../lib/pids.js";
 import { projectRoot } from "../lib/project.js";
-import { type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
+import { linBuildEnvironment, type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
 import { DeviceProcess } from "./device-process.js";
 
 export const simBuildDir = path.join(projectRoot, "build", "sim");
@@ -104,7 +104,7 @@ export async function buildForSimulator(
 		const result = await new Promise<{ status: number | null; output: string; error?: Error }>(resolve => {
 			const child = spawn(sdk.mcconfig, args, {
 				cwd: app?.manifestDir ?? projectRoot,
-				env: sdkEnvironment(sdk, projectRoot),
+				env: linBuildEnvironment(sdk, projectRoot),
 				stdio: ["ignore", "pipe", "pipe"],
 			});
 			let output = "";

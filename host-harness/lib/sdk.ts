@@ -43,6 +43,25 @@ export function sdkEnvironment(sdk: Sdk, projectRoot: string, env: NodeJS.Proces
 	return { ...env, MODDABLE: sdk.root, XSNETKIT: projectRoot, PATH: [projectBin, sdk.bin, env.PATH ?? ""].join(path.delimiter) };
 }
 
+/**
+ * sdkEnvironment for a Linux (simulator) build: a make job per core unless
+ * the caller set MAKEFLAGS (mcconfig runs `make` with no -j), and the C
+ * compiler through ccache where it is installed and CC is not set (the lin
+ * makefile takes CC from the environment). A build folder's first build
+ * compiles the XS engine and the SDK's modules, about 80 files that are the
+ * same in every folder (the simulator's, its debug build's, lwip's, each
+ * app's); ccache compiles each once (tests/prepare.sh installs it).
+ * CCACHE_NOHASHDIR: a debug build's objects are shared across folders too.
+ */
+export function linBuildEnvironment(sdk: Sdk, projectRoot: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	const ccache = env.CC ? undefined : which("ccache", env);
+	return {
+		...sdkEnvironment(sdk, projectRoot, env),
+		MAKEFLAGS: env.MAKEFLAGS ?? `-j${os.availableParallelism()}`,
+		...(ccache ? { CC: `${ccache} cc`, CCACHE_NOHASHDIR: env.CCACHE_NOHASHDIR ?? "true" } : {}),
+	};
+}
+
 export function which(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
 	for (const dir of (env.PATH ?? "").split(path.delimiter)) {
 		const candidate = path.join(dir, command);
