@@ -82,7 +82,11 @@ export const schema = freezeSchema({
 		default: 4,
 		doc: "WebSocket clients served at once; 2 more are answered 503 while they wait, and a connection beyond those is closed without an answer",
 	},
-	wsHandshakeTimeout: { kind: "milliseconds", default: 5000, doc: "drop a WebSocket upgrade that has not completed after this long" },
+	wsHandshakeTimeout: {
+		kind: "milliseconds",
+		default: 5000,
+		doc: "drop a WebSocket upgrade that has not completed after this long; also how long a kept HTTP connection waits for its next request",
+	},
 	wsHeartbeat: {
 		kind: "milliseconds",
 		default: 20000,

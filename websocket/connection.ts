@@ -79,7 +79,7 @@ const maxHeaderSize = 14;
 /** …or after this long at most (ms). */
 const lingerTime = 1000;
 
-/** TCP connecting, or the HTTP handshake in progress. */
+/** TCP connecting, or the HTTP handshake in progress (on a server, also a kept HTTP connection awaiting its next request). */
 export const CONNECTING = 0;
 /** Handshake done: messages flow. */
 export const OPEN = 1;
@@ -825,12 +825,18 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 		this.drainThenClose(CloseCause.REFUSED, reason);
 	}
 
-	/** @internal Answer a plain HTTP request (websocket/http-routes): the head, then the body as given (no copy), then close once written. */
-	respond(head: string, body: Chunk | undefined, reason: string): void {
+	/**
+	 * @internal Answer a plain HTTP request (websocket/http-routes): the head,
+	 * then the body as given (no copy), then close once written; or, when
+	 * `keep` (a persistent connection, RFC 9112 9.3), stay CONNECTING, what
+	 * is unwritten written as the budget frees, for the owner to read the
+	 * next request head.
+	 */
+	respond(head: string, body: Chunk | undefined, reason: string, keep = false): void {
 		if (this.state !== CONNECTING) return;
 		this.sendRaw(ArrayBuffer.fromString(head));
 		if (body?.byteLength) this.sendRaw(body);
-		this.drainThenClose(CloseCause.ANSWERED, reason);
+		if (!keep) this.drainThenClose(CloseCause.ANSWERED, reason);
 	}
 
 	/** @internal Set the one deadline; when it passes the connection closes with cause and reason. */
@@ -1116,7 +1122,8 @@ export class WebSocketEndpoint implements WebSocketConnection, MessageHandler, T
 	deadlinePassed(cause: CloseCause, reason: string): void {
 		delete this.timer;
 		try {
-			if (this.closingState !== LINGER) this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
+			// (an idle limit passing is an ordinary end: closed is logged, without a warning)
+			if (this.closingState !== LINGER && cause !== CloseCause.IDLE) this.log.warn(`${reason[0].toUpperCase()}${reason.slice(1)}, dropping ${this.peer}`);
 			this.destroy(cause, reason);
 		} catch (e) {
 			this.crash(e);

@@ -18,15 +18,17 @@
  *   beyond; a body in chunked transfer coding gets 411: Content-Length is
  *   required, 9.3.3 allows it).
  * Another method on a routed path gets 405 with `Allow` (15.5.6). Every
- * response has Content-Type, Content-Length, Cache-Control and
- * `Connection: close`: one request per connection, so a request costs one
- * socket for as long as its response takes, within the server's socket
- * limit.
+ * response has Content-Type, Content-Length (so a reply's end is known
+ * without closing, RFC 9112 6.3), Cache-Control and the Connection lines
+ * the server chose: `Connection: close` (the default), or
+ * `Connection: keep-alive` with `Keep-Alive: timeout=<s>` when the server
+ * keeps the connection for the next request (websocket/server:
+ * httpKeepAlive).
  *
  * What is here is pure (the answer to a request as bytes to send); the
  * WebSocket server (websocket/server) reads the request head and body,
  * applies its limits (431, 413, its sockets, the handshake timeout, dead
- * peers) and writes.
+ * peers), decides whether the connection stays, and writes.
  */
 
 import Resource from "Resource";
@@ -240,10 +242,23 @@ export function acceptsGzip(value: string | undefined): boolean {
 	return gzip ?? any;
 }
 
-function response(status: number, type: string, length: number, cacheControl: string, headers: HeaderList): string {
+/** The Connection line of a reply after which the connection closes (RFC 9112 9.6). */
+export const CLOSE = "Connection: close\r\n";
+
+/**
+ * The Connection lines of a reply after which the connection stays open for
+ * the next request (RFC 9112 9.3), with the idle limit it may wait for it
+ * (Keep-Alive, RFC 2068 19.7.1.1, as browsers and undici read it: a client
+ * does not send on a connection past it).
+ */
+export function keepAliveLines(idleSeconds: number): string {
+	return `Connection: keep-alive\r\nKeep-Alive: timeout=${idleSeconds}\r\n`;
+}
+
+function response(status: number, type: string, length: number, cacheControl: string, headers: HeaderList, connection: string): string {
 	return (
 		`HTTP/1.1 ${status} ${statusTexts[status] ?? "Status"}\r\n` +
-		`Content-Type: ${type}\r\nContent-Length: ${length}\r\nCache-Control: ${cacheControl}\r\nConnection: close\r\n` +
+		`Content-Type: ${type}\r\nContent-Length: ${length}\r\nCache-Control: ${cacheControl}\r\n${connection}` +
 		headerLines(headers) +
 		"\r\n"
 	);
@@ -290,14 +305,17 @@ export function formFields(text: string): Record<string, string> {
 	return fields;
 }
 
-/** A refusal of the routes' own: 405 with Allow, or an HttpError's status and message. */
-export function refusal(status: number, message: string, headers: HeaderList = []): HttpAnswer {
+/** A refusal of the routes' own: 405 with Allow, or an HttpError's status and message. connection: its Connection lines (CLOSE or keepAliveLines()). */
+export function refusal(status: number, message: string, headers: HeaderList = [], connection = CLOSE): HttpAnswer {
 	const text = ArrayBuffer.fromString(`${message}\n`);
-	return { status, head: response(status, "text/plain; charset=utf-8", text.byteLength, "no-store", headers), body: text };
+	return { status, head: response(status, "text/plain; charset=utf-8", text.byteLength, "no-store", headers, connection), body: text };
 }
 
-/** The answer to `request` on `prepared` (the method is the route's). A handler that throws HttpError answers its status; another error is the caller's to log (500). */
-export function answer(prepared: PreparedRoute, request: HttpRequest): HttpAnswer {
+/**
+ * The answer to `request` on `prepared` (the method is the route's). A handler that throws HttpError answers its status; another error is the caller's to log (500).
+ * connection: the reply's Connection lines (CLOSE or keepAliveLines()).
+ */
+export function answer(prepared: PreparedRoute, request: HttpRequest, connection = CLOSE): HttpAnswer {
 	const method = request.method;
 	const route = prepared.route;
 	let status: number, type: string, body: ArrayBuffer | Uint8Array, cacheControl: string;
@@ -307,7 +325,7 @@ export function answer(prepared: PreparedRoute, request: HttpRequest): HttpAnswe
 		try {
 			made = route(request);
 		} catch (e) {
-			if (e instanceof HttpError) return refusal(e.status, e.message);
+			if (e instanceof HttpError) return refusal(e.status, e.message, [], connection);
 			throw e;
 		}
 		status = made.status ?? 200;
@@ -329,6 +347,6 @@ export function answer(prepared: PreparedRoute, request: HttpRequest): HttpAnswe
 					]
 				: [["Vary", "Accept-Encoding"]];
 	}
-	const head = response(status, type, body.byteLength, cacheControl, headers);
+	const head = response(status, type, body.byteLength, cacheControl, headers, connection);
 	return method === "HEAD" ? { status, head } : { status, head, body };
 }

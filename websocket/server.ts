@@ -36,6 +36,19 @@
  *   426 without Upgrade on a WebSocket path, 400 when malformed). Such a request is read within the same limits as a handshake (431,
  *   the sockets beyond maxClients, handshakeTimeout for the whole answer,
  *   dead peers) and holds no client slot.
+ * - Persistent connections (RFC 9112 9.3; httpKeepAlive): a reply stays on
+ *   an open connection only when the request asked for it (HTTP/1.1 with a
+ *   `Connection: keep-alive` token and no `close`, 9.6), its body was read
+ *   whole (none left unread), the route made its reply (not a 500) and no
+ *   earlier reply is still being written. The connection then goes back to
+ *   waiting for a request head as a fresh one does: the same 431, the
+ *   handshakeTimeout as its idle limit (said in `Keep-Alive: timeout=<s>`;
+ *   a timeout under 1 s keeps none), a socket among the server's and no
+ *   client slot; an upgrade on it opens a WebSocket. Bytes after the
+ *   request (pipelined, 9.3.2) are read as the next request, answered in
+ *   order; one whose reply is made while an earlier reply is still being
+ *   written gets `Connection: close`, so at most two replies wait per
+ *   connection.
  */
 
 import type TCP from "embedded:io/socket/tcp";
@@ -47,7 +60,7 @@ import { CloseCause } from "tcp/close-cause";
 import { quietLimit } from "tcp/connection";
 import Timer from "timer";
 import { keyProblem, presentedKey, RetryGate, sameKey } from "websocket/access";
-import { type ConnectionOptions, type ConnectionOwner, OPEN, WebSocketEndpoint, type WebSocketHandler } from "websocket/connection";
+import { CONNECTING, type ConnectionOptions, type ConnectionOwner, OPEN, WebSocketEndpoint, type WebSocketHandler } from "websocket/connection";
 import { CloseCode } from "websocket/constants";
 import { FrameWriter } from "websocket/frame-writer";
 import {
@@ -71,6 +84,7 @@ import {
 	type HttpRouteOptions,
 	HttpRoutes,
 	httpRequest,
+	keepAliveLines,
 	type PathRoutes,
 	type PreparedRoute,
 	refusal,
@@ -139,6 +153,13 @@ export interface WebSocketServerOptions {
 	 * closed and logged, as any connection that fails. Default none: ws://.
 	 */
 	tls?: TlsServerCredentials;
+	/**
+	 * Keep a plain HTTP request's connection open for the next request when
+	 * it asks for it (HTTP/1.1, `Connection: keep-alive`; RFC 9112 9.3), for
+	 * handshakeTimeout at most between a reply and the next request head.
+	 * Default true.
+	 */
+	httpKeepAlive?: boolean;
 }
 
 type Settings = Required<Omit<WebSocketServerOptions, "tls">> & { tls: TlsServerCredentials | undefined };
@@ -199,6 +220,10 @@ export class WebSocketServer {
 	readonly #keys = new Map<WebSocketRoute, string>();
 	/** Peers that gave a wrong key, and how long they wait: made at the first wrong key. */
 	#retryGate: RetryGate | undefined;
+	/** The Connection lines of a reply that keeps its connection (one string for all), or undefined when none is kept. */
+	readonly #keepAlive: string | undefined;
+	/** Bytes read after a request whose connection was kept: the next request's, read by received()'s loop. */
+	#pipelined: ArrayBuffer | undefined;
 
 	constructor(options: WebSocketServerOptions) {
 		this.options = {
@@ -212,7 +237,11 @@ export class WebSocketServer {
 			lruPurge: options.lruPurge ?? false,
 			logTag: options.logTag ?? "ws-server",
 			tls: options.tls,
+			httpKeepAlive: options.httpKeepAlive ?? true,
 		};
+		// Keep-Alive says the idle limit in whole seconds, rounded down: a client stops using the connection before the server closes it.
+		const idleSeconds = Math.floor(this.options.handshakeTimeout / 1000);
+		this.#keepAlive = this.options.httpKeepAlive && idleSeconds >= 1 ? keepAliveLines(idleSeconds) : undefined;
 		this.log = new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
 			role: "server",
@@ -370,8 +399,21 @@ export class WebSocketServer {
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
 	}
 
-	/** From a connection (ConnectionOwner): bytes of the request head, or of an HTTP request's body. */
+	/**
+	 * From a connection (ConnectionOwner): bytes of the request head, or of an
+	 * HTTP request's body. Bytes after a request whose connection was kept are
+	 * the next request's (pipelined, RFC 9112 9.3.2): read in this loop, one
+	 * request after the other, not by a call per request.
+	 */
 	private received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
+		for (let bytes: ArrayBuffer | undefined = chunk; bytes; ) {
+			this.#read(connection, bytes);
+			bytes = this.#pipelined;
+			this.#pipelined = undefined;
+		}
+	}
+
+	#read(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 		const pending = this.#bodies?.get(connection);
 		if (pending) return this.#bodyBytes(connection, pending, chunk);
 		const parser = this.#heads.get(connection);
@@ -449,23 +491,27 @@ export class WebSocketServer {
 		if (Number(head.version) >= 1.1 && (!host || host.includes(",")))
 			return this.#refuse(connection, 400, errorResponse(400, host ? "more than one Host header" : "missing Host header"), "bad Host");
 		const route = routeFor(routes, head.method);
-		if (!route)
-			return this.#reply(connection, head, path, refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]]));
+		const declared = head.headers.get("content-length");
+		if (!route) {
+			// Kept only when there is no body to leave unread (RFC 9112 9.3: the next request starts where this one ends).
+			const keep = (declared === undefined || declared === "0") && head.headers.get("transfer-encoding") === undefined && this.#keeps(connection, head);
+			const answer = refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]], keep ? this.#keepAlive : undefined);
+			return this.#reply(connection, head, path, answer, keep, parser.rest);
+		}
 		// A body has a Content-Length here: chunked transfer coding is not read (RFC 9112 6.3: 411 asks for a length).
 		if (head.headers.get("transfer-encoding") !== undefined) return this.#reply(connection, head, path, refusal(411, "send the body with a Content-Length"));
-		const declared = head.headers.get("content-length");
 		const length = declared === undefined ? 0 : Number(declared);
 		if (!(length >= 0) || !Number.isInteger(length) || (declared !== undefined && !isDigits(declared)))
 			return this.#reply(connection, head, path, refusal(400, "malformed Content-Length"));
 		if (length > route.maxBody)
 			return this.#reply(connection, head, path, refusal(413, `the body is ${length} bytes; this route takes ${route.maxBody} at most`));
 		const pending: PendingBody = { route, head, params, path, body: new Uint8Array(length), filled: 0 };
-		if (!length) return this.#answer(connection, pending);
+		if (!length) return this.#answer(connection, pending, parser.rest);
 		(this.#bodies ??= new Map()).set(connection, pending);
 		if (parser.rest) this.#bodyBytes(connection, pending, parser.rest);
 	}
 
-	/** Bytes of a request's body; answered once it is whole. Bytes beyond it are not read (one request per connection). */
+	/** Bytes of a request's body; answered once it is whole. Bytes beyond it are the next request's (read when the connection is kept). */
 	#bodyBytes(connection: WebSocketEndpoint, pending: PendingBody, chunk: ArrayBuffer): void {
 		const body = pending.body;
 		const count = Math.min(chunk.byteLength, body.byteLength - pending.filled);
@@ -473,7 +519,7 @@ export class WebSocketServer {
 		pending.filled += count;
 		if (pending.filled < body.byteLength) return;
 		this.#forget(connection);
-		this.#answer(connection, pending);
+		this.#answer(connection, pending, count < chunk.byteLength ? chunk.slice(count) : undefined);
 	}
 
 	#forget(connection: WebSocketEndpoint): void {
@@ -481,23 +527,54 @@ export class WebSocketServer {
 		if (bodies?.delete(connection) && !bodies.size) this.#bodies = undefined;
 	}
 
-	/** A whole request: answered by its route. A handler that throws gets 500, logged (HttpError: its own status). */
-	#answer(connection: WebSocketEndpoint, pending: PendingBody): void {
+	/**
+	 * A whole request (its body read): answered by its route. A handler that throws gets 500, logged, and
+	 * the connection closes (HttpError: its own status). rest: bytes read after the request.
+	 */
+	#answer(connection: WebSocketEndpoint, pending: PendingBody, rest: ArrayBuffer | undefined): void {
 		const { head, path } = pending;
+		let keep = this.#keeps(connection, head);
 		let reply: HttpAnswer;
 		try {
-			reply = answer(pending.route, httpRequest(head, pending.params, pending.body.buffer as ArrayBuffer));
+			reply = answer(pending.route, httpRequest(head, pending.params, pending.body.buffer as ArrayBuffer), keep ? this.#keepAlive : undefined);
 		} catch (e) {
 			this.log.error(`HTTP ${head.method} ${path}, peer ${connection.peer}: ${(e as Error).message}`);
 			const text = errorResponse(500, "the route failed");
 			reply = { status: 500, head: text };
+			keep = false;
 		}
-		this.#reply(connection, head, path, reply);
+		this.#reply(connection, head, path, reply, keep, rest);
 	}
 
-	#reply(connection: WebSocketEndpoint, head: RequestHead, path: string, reply: HttpAnswer): void {
-		this.log.info(`HTTP ${head.method} ${path} ${reply.status}, peer ${connection.peer}${reply.body ? `, ${reply.body.byteLength} bytes` : ""}`);
-		connection.respond(reply.head, reply.body, `answered ${reply.status}`);
+	/**
+	 * Whether the reply to `head` keeps its connection (RFC 9112 9.3): the
+	 * server keeps connections, is not closing, the request is HTTP/1.1 and
+	 * asked for it with a `keep-alive` token in Connection and no `close`
+	 * (9.6), and no earlier reply is still being written (so at most two
+	 * wait per connection: this one, which closes it, and that one). The
+	 * caller knows whether a body is left unread.
+	 */
+	#keeps(connection: WebSocketEndpoint, head: RequestHead): boolean {
+		if (!this.#keepAlive || !this.#listener || head.version !== "1.1" || connection.bufferedAmount) return false;
+		const tokens = head.headers.get("connection");
+		return hasToken(tokens, "keep-alive") && !hasToken(tokens, "close");
+	}
+
+	/**
+	 * Send the reply; then TCP closes once it is written, or, kept, the
+	 * connection waits for its next request head as a fresh one does (the
+	 * same head limit, handshakeTimeout its idle limit), and `rest`, bytes
+	 * read after this request, begin it.
+	 */
+	#reply(connection: WebSocketEndpoint, head: RequestHead, path: string, reply: HttpAnswer, keep = false, rest?: ArrayBuffer): void {
+		this.log.info(
+			`HTTP ${head.method} ${path} ${reply.status}, peer ${connection.peer}${reply.body ? `, ${reply.body.byteLength} bytes` : ""}${keep ? ", kept" : ""}`,
+		);
+		connection.respond(reply.head, reply.body, `answered ${reply.status}`, keep);
+		if (!keep || connection.state !== CONNECTING) return; // (a write that found the peer gone closes it)
+		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
+		connection.deadline(this.options.handshakeTimeout, CloseCause.IDLE, "idle after an answer (keep-alive)");
+		this.#pipelined = rest;
 	}
 
 	#refuse(connection: WebSocketEndpoint, status: number, response: string, cause: string): void {

@@ -3,7 +3,9 @@
 // on every tier: GET and HEAD with the exact body and its length, gzip
 // negotiated by Accept-Encoding, 404 and 405, 431 for a head too large, a
 // reader that takes its time, clients that reset mid-body; and the
-// WebSocket echo on the same port meanwhile. Then the page in headless
+// WebSocket echo on the same port meanwhile; persistent connections
+// (RFC 9112 9.3): fetch's requests one after the other through one
+// connection, two requests in a row on a raw socket. Then the page in headless
 // Chromium: it opens the broadcast route, and a message sent there by
 // another client appears in it.
 import * as fs from "node:fs";
@@ -17,7 +19,7 @@ import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js
 import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
-import { hostConfig, tiers, useDevice } from "./device-under-test.js";
+import { hasLog, hostConfig, tiers, useDevice } from "./device-under-test.js";
 import { knobs } from "./knobs.js";
 
 const page = fs.readFileSync(path.join(projectRoot, "app/page/index.html"));
@@ -58,6 +60,40 @@ function request(host: string, port: number, text: string, readDelayMs = 0): Pro
 			);
 			resolve({ status: Number(head.slice(9, 12)), head, headers, body: all.subarray(split + 4) });
 		});
+	});
+}
+
+/** Send `text` (requests in a row) and read `count` replies, each ended by its Content-Length; fewer when the server closes first. */
+function replies(host: string, port: number, text: string, count: number): Promise<Reply[]> {
+	return new Promise((resolve, reject) => {
+		const socket = net.connect({ host, port });
+		const got: Reply[] = [];
+		let buffer = Buffer.alloc(0);
+		const done = () => {
+			socket.destroy();
+			resolve(got);
+		};
+		socket.setTimeout(20_000, () => socket.destroy(new Error(`${got.length} of ${count} replies within 20 s`)));
+		socket.on("connect", () => socket.write(text));
+		socket.on("data", chunk => {
+			buffer = Buffer.concat([buffer, chunk]);
+			for (let split = buffer.indexOf("\r\n\r\n"); split >= 0; split = buffer.indexOf("\r\n\r\n")) {
+				const head = buffer.subarray(0, split).toString("latin1");
+				const headers = new Map(
+					head
+						.split("\r\n")
+						.slice(1)
+						.map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]),
+				);
+				const end = split + 4 + Number(headers.get("content-length") ?? 0);
+				if (buffer.length < end) break;
+				got.push({ status: Number(head.slice(9, 12)), head, headers, body: buffer.subarray(split + 4, end) });
+				buffer = buffer.subarray(end);
+			}
+			if (got.length >= count) done();
+		});
+		socket.on("error", reject);
+		socket.on("end", done);
 	});
 }
 
@@ -118,6 +154,47 @@ describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 		expect(post.status).toBe(405);
 		expect(post.headers.get("allow")).toBe("GET, HEAD");
 		expect((await request(host, port, get("/", { "X-Filler": "x".repeat(4000) }))).status).toBe(431);
+	}, 60_000);
+
+	it("keeps the connection for fetch's next requests: several answered through one connection, each Connection: keep-alive", async () => {
+		const { host, port } = where();
+		const base = `http://${host}:${port}`;
+		const from = dut.process?.log.length ?? 0;
+		// Node's fetch (undici) asks for keep-alive and sends each request on the connection the one before left idle.
+		const answers: [number, string | null, string | null][] = [];
+		for (const target of ["/", "/routes.json", "/"]) {
+			const reply = await fetch(`${base}${target}`);
+			const body = Buffer.from(await reply.arrayBuffer());
+			if (target === "/") expect(body.equals(page)).toBe(true);
+			answers.push([reply.status, reply.headers.get("connection"), reply.headers.get("keep-alive")]);
+		}
+		expect(answers.map(([status, connection]) => [status, connection])).toEqual([
+			[200, "keep-alive"],
+			[200, "keep-alive"],
+			[200, "keep-alive"],
+		]);
+		// The idle limit, in seconds: the app's wsHandshakeTimeout (default 5000 ms: 5 on the host tiers).
+		expect(answers[0][2]).toMatch(tier.target === "board" ? /^timeout=[1-9]\d*$/ : /^timeout=5$/);
+		if (!hasLog(tier)) return;
+		// The device's log names each request's peer: one connection, one peer (address and port) for all three.
+		const shape = /^HTTP GET \S+ 200, peer (\S+?),/;
+		let peers: string[] = [];
+		for (let wait = 0; wait < 50 && peers.length < 3; wait++) {
+			peers = dut.process!.log.slice(from).flatMap(line => shape.exec(line.message)?.[1] ?? []);
+			if (peers.length < 3) await new Promise(r => setTimeout(r, 100));
+		}
+		expect(peers.length).toBe(3);
+		expect(new Set(peers).size).toBe(1);
+	}, 60_000);
+
+	it("answers two keep-alive requests in a row on one raw socket, in order", async () => {
+		const { host, port } = where();
+		const keep = { Connection: "keep-alive" };
+		const [first, second] = await replies(host, port, get("/routes.json", keep) + get("/", keep), 2);
+		expect([first?.status, first?.headers.get("connection"), first?.headers.get("content-type")]).toEqual([200, "keep-alive", "application/json"]);
+		expect(JSON.parse(first.body.toString()).echo).toBeDefined();
+		expect(second?.status).toBe(200);
+		expect(second?.body.equals(page)).toBe(true);
 	}, 60_000);
 
 	it("gives a slow reader the whole page", async () => {

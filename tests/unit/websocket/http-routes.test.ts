@@ -8,7 +8,20 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acceptsGzip, allowed, answer, formFields, HttpError, HttpRoutes, httpRequest, json, prepareRoute, refusal, routeFor } from "websocket/http-routes";
+import {
+	acceptsGzip,
+	allowed,
+	answer,
+	formFields,
+	HttpError,
+	HttpRoutes,
+	httpRequest,
+	json,
+	keepAliveLines,
+	prepareRoute,
+	refusal,
+	routeFor,
+} from "websocket/http-routes";
 
 const requestHead = (method: string, target: string, headers: Record<string, string> = {}) => ({
 	method,
@@ -62,6 +75,25 @@ describe("HTTP routes", () => {
 		const headOnly = answer(route, head("HEAD", "/"));
 		expect(headOnly.head).toBe(got.head);
 		expect(headOnly.body).toBeUndefined();
+	});
+
+	it("says keep-alive and the idle limit in place of Connection: close when the server keeps the connection, for a handler's answer and a refusal", () => {
+		const lines = keepAliveLines(5);
+		expect(lines).toBe("Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n");
+		const route = prepareRoute("/", { resource: "index.html", type: "text/html; charset=utf-8" });
+		const kept = answer(route, head("GET", "/"), lines);
+		expect(kept.head).toBe(
+			`HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${page.length}\r\nCache-Control: no-cache\r\n${lines}\r\n`,
+		);
+		const thrown = answer(
+			prepareRoute("/x", () => {
+				throw new HttpError(409, "busy");
+			}),
+			head("POST", "/x"),
+			lines,
+		);
+		expect([thrown.status, thrown.head.includes(lines), thrown.head.includes("close")]).toEqual([409, true, false]);
+		expect(refusal(405, "no", [["Allow", "GET"]], lines).head).toMatch(/\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nAllow: GET\r\n\r\n$/);
 	});
 
 	it("sends the gzip twin with Content-Encoding: gzip to a client that takes it, the plain one otherwise, Vary on both", () => {

@@ -3,11 +3,15 @@
 // read back by GET, path parameters, JSON and form bodies, the body limit
 // (413, judged before the body is read), a chunked body (411), 405 with
 // Allow, DELETE, and a WebSocket route on the same path beside them.
+// Persistent connections (RFC 9112 9.3): requests one after the other and
+// pipelined on one raw socket, kept only when asked, closed at the idle
+// limit, an upgrade on a kept connection, and a kept connection counted
+// among the server's sockets.
 import { once } from "node:events";
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpError, json } from "websocket/http-routes";
-import { WebSocketServer } from "websocket/server";
+import { WebSocketServer, type WebSocketServerOptions } from "websocket/server";
 import WebSocket from "ws";
 
 const cleanups: (() => void)[] = [];
@@ -16,10 +20,10 @@ afterEach(() => {
 });
 
 /** A device's settings, as an app keeps them. */
-function serve(): WebSocketServer {
+function serve(options: Partial<WebSocketServerOptions> = {}): WebSocketServer {
 	const settings: Record<string, unknown> = { level: 3 };
 	const leds = new Map<string, boolean>();
-	const server = new WebSocketServer({ port: 0, logTag: "http-test" });
+	const server = new WebSocketServer({ port: 0, logTag: "http-test", ...options });
 	server.get("/settings", () => json(settings));
 	server.post(
 		"/settings",
@@ -118,5 +122,176 @@ describe("HTTP routes over sockets, asked by fetch", () => {
 		await once(ws, "open");
 		ws.send("hi");
 		expect(String((await once(ws, "message"))[0])).toBe("ws too");
+	});
+});
+
+interface Reply {
+	status: number;
+	headers: Map<string, string>;
+	body: string;
+}
+
+/** A raw socket that reads replies one after the other, each ended by its Content-Length (none: a head alone, as 101). */
+class RawClient {
+	readonly socket: net.Socket;
+	/** The peer ended or closed the connection. */
+	readonly closed: Promise<void>;
+	private buffer = Buffer.alloc(0);
+	private ended = false;
+	private wake: (() => void) | undefined;
+
+	constructor(port: number) {
+		this.socket = net.connect(port, "127.0.0.1");
+		cleanups.push(() => this.socket.destroy());
+		this.socket.on("data", chunk => {
+			this.buffer = Buffer.concat([this.buffer, chunk]);
+			this.wake?.();
+		});
+		this.socket.on("error", () => {});
+		this.closed = new Promise(resolve =>
+			this.socket.on("close", () => {
+				this.ended = true;
+				this.wake?.();
+				resolve();
+			}),
+		);
+	}
+
+	async connected(): Promise<this> {
+		await once(this.socket, "connect");
+		return this;
+	}
+
+	/** The next whole reply; rejects when the connection ends first. */
+	async reply(): Promise<Reply> {
+		for (;;) {
+			const end = this.buffer.indexOf("\r\n\r\n");
+			if (end >= 0) {
+				const lines = this.buffer.subarray(0, end).toString("latin1").split("\r\n");
+				const headers = new Map(lines.slice(1).map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+				const length = Number(headers.get("content-length") ?? 0);
+				if (this.buffer.length >= end + 4 + length) {
+					const body = this.buffer.subarray(end + 4, end + 4 + length).toString();
+					this.buffer = this.buffer.subarray(end + 4 + length);
+					return { status: Number(lines[0].split(" ")[1]), headers, body };
+				}
+			}
+			if (this.ended) throw new Error(`the connection ended before a whole reply (${this.buffer.length} bytes unread)`);
+			await new Promise<void>(resolve => {
+				this.wake = resolve;
+			});
+		}
+	}
+
+	/** The next `count` bytes as they came (frames after a 101). */
+	async bytes(count: number): Promise<Buffer> {
+		while (this.buffer.length < count) {
+			if (this.ended) throw new Error("the connection ended");
+			await new Promise<void>(resolve => {
+				this.wake = resolve;
+			});
+		}
+		const out = this.buffer.subarray(0, count);
+		this.buffer = this.buffer.subarray(count);
+		return out;
+	}
+}
+
+const keepAlive = "Connection: keep-alive\r\n";
+const getSettings = `GET /settings HTTP/1.1\r\nHost: x\r\n${keepAlive}\r\n`;
+const postSettings = (body: string) =>
+	`POST /settings HTTP/1.1\r\nHost: x\r\n${keepAlive}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+
+describe("persistent connections (keep-alive)", () => {
+	it("answers three requests one after the other on one socket, each kept, and closes it at the idle limit", async () => {
+		const server = serve({ handshakeTimeout: 1000 });
+		const client = await new RawClient(server.port).connected();
+		client.socket.write(getSettings);
+		const first = await client.reply();
+		expect([first.status, first.body]).toEqual([200, '{"level":3}']);
+		expect(first.headers.get("connection")).toBe("keep-alive");
+		expect(first.headers.get("keep-alive")).toBe("timeout=1");
+		client.socket.write(postSettings('{"level":4}'));
+		const second = await client.reply();
+		expect([second.status, second.body, second.headers.get("connection")]).toEqual([200, '{"level":4}', "keep-alive"]);
+		client.socket.write(`PUT /led/2 HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\nContent-Length: 4\r\n\r\non=1`);
+		const third = await client.reply();
+		expect([third.status, third.body, third.headers.get("connection")]).toEqual([201, '{"id":"2","on":true}', "keep-alive"]);
+		expect(server.sockets).toBe(1);
+		await client.closed; // the idle limit (handshakeTimeout) passed with no next request
+		expect(server.sockets).toBe(0);
+	});
+
+	it("answers pipelined requests in order, the last one not kept as it did not ask", async () => {
+		const server = serve();
+		const client = await new RawClient(server.port).connected();
+		client.socket.write(postSettings('{"level":6}') + getSettings + "GET /led/9 HTTP/1.1\r\nHost: x\r\n\r\n");
+		const replies = [await client.reply(), await client.reply(), await client.reply()];
+		expect(replies.map(r => [r.status, r.body, r.headers.get("connection")])).toEqual([
+			[200, '{"level":6}', "keep-alive"],
+			[200, '{"level":6}', "keep-alive"],
+			[404, "no such led\n", "close"], // asked for no keep-alive: the server closes after it
+		]);
+		await client.closed;
+	});
+
+	it("keeps no connection that did not ask, nor one whose body was left unread, nor HTTP/1.0, nor with httpKeepAlive: false", async () => {
+		const server = serve();
+		const ask = async (request: string, port = server.port) => {
+			const client = await new RawClient(port).connected();
+			client.socket.write(request);
+			const reply = await client.reply();
+			if (reply.headers.get("connection") === "close") await client.closed; // the server closes after the reply
+			return [reply.status, reply.headers.get("connection")];
+		};
+		expect(await ask("GET /settings HTTP/1.1\r\nHost: x\r\n\r\n")).toEqual([200, "close"]);
+		expect(await ask("GET /settings HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n")).toEqual([200, "close"]);
+		expect(await ask(`GET /settings HTTP/1.0\r\n${keepAlive}\r\n`)).toEqual([200, "close"]);
+		// Refused before its body was read: what follows on the connection is not a request head.
+		expect(await ask(`POST /settings HTTP/1.1\r\nHost: x\r\n${keepAlive}Content-Length: 100000\r\n\r\n`)).toEqual([413, "close"]);
+		expect(await ask(`PATCH /settings HTTP/1.1\r\nHost: x\r\n${keepAlive}Content-Length: 2\r\n\r\n{}`)).toEqual([405, "close"]);
+		expect(await ask(`PATCH /settings HTTP/1.1\r\nHost: x\r\n${keepAlive}\r\n`)).toEqual([405, "keep-alive"]); // no body: kept
+		const off = serve({ httpKeepAlive: false });
+		expect(await ask(getSettings, off.port)).toEqual([200, "close"]);
+	});
+
+	it("opens a WebSocket by an upgrade on a kept connection", async () => {
+		const server = serve();
+		const client = await new RawClient(server.port).connected();
+		client.socket.write(getSettings);
+		expect((await client.reply()).headers.get("connection")).toBe("keep-alive");
+		client.socket.write(
+			"GET /settings HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		);
+		const upgraded = await client.reply();
+		expect([upgraded.status, upgraded.headers.get("sec-websocket-accept")]).toEqual([101, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="]);
+		expect(server.clients).toBe(1);
+		// A masked text frame "hi" (RFC 6455 5.2, 5.3); the route answers "ws too", unmasked.
+		const mask = [1, 2, 3, 4];
+		client.socket.write(Buffer.from([0x81, 0x82, ...mask, "h".charCodeAt(0) ^ mask[0], "i".charCodeAt(0) ^ mask[1]]));
+		const frame = await client.bytes(2 + "ws too".length);
+		expect([frame[0], frame[1], frame.subarray(2).toString()]).toEqual([0x81, 6, "ws too"]);
+	});
+
+	it("counts a kept connection among the server's sockets: beyond them a newcomer is closed unanswered", async () => {
+		const server = serve({ maxClients: 1 }); // 1 client and 2 spare sockets
+		const kept: RawClient[] = [];
+		for (let i = 0; i < 3; i++) {
+			const client = await new RawClient(server.port).connected();
+			client.socket.write(getSettings);
+			expect((await client.reply()).headers.get("connection")).toBe("keep-alive");
+			kept.push(client);
+		}
+		expect([server.sockets, server.clients, server.handshakes]).toEqual([3, 0, 3]);
+		const newcomer = await new RawClient(server.port).connected();
+		newcomer.socket.write(getSettings);
+		await expect(newcomer.reply()).rejects.toThrow(/ended before a whole reply \(0 bytes/);
+		// One kept connection ends: its socket serves the next newcomer.
+		kept[0].socket.end();
+		await kept[0].closed;
+		const served = await new RawClient(server.port).connected();
+		served.socket.write(getSettings);
+		expect((await served.reply()).status).toBe(200);
 	});
 });
