@@ -495,8 +495,8 @@ export class WebSocketServer {
 		if (!route) {
 			// Kept only when there is no body to leave unread (RFC 9112 9.3: the next request starts where this one ends).
 			const keep = (declared === undefined || declared === "0") && head.headers.get("transfer-encoding") === undefined && this.#keeps(connection, head);
-			const answer = refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]], keep ? this.#keepAlive : undefined);
-			return this.#reply(connection, head, path, answer, keep, parser.rest);
+			const refused = refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]], keep ? this.#keepAlive : undefined);
+			return this.#reply(connection, head, path, refused, keep, parser.rest);
 		}
 		// A body has a Content-Length here: chunked transfer coding is not read (RFC 9112 6.3: 411 asks for a length).
 		if (head.headers.get("transfer-encoding") !== undefined) return this.#reply(connection, head, path, refusal(411, "send the body with a Content-Length"));
@@ -573,7 +573,7 @@ export class WebSocketServer {
 		connection.respond(reply.head, reply.body, `answered ${reply.status}`, keep);
 		if (!keep || connection.state !== CONNECTING) return; // (a write that found the peer gone closes it)
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
-		connection.deadline(this.options.handshakeTimeout, CloseCause.IDLE, "idle after an answer (keep-alive)");
+		connection.deadline(this.options.handshakeTimeout, CloseCause.IDLE, "keep-alive idle limit");
 		this.#pipelined = rest;
 	}
 
