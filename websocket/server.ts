@@ -48,7 +48,8 @@
  *   request (pipelined, 9.3.2) are read as the next request, answered in
  *   order; one whose reply is made while an earlier reply is still being
  *   written gets `Connection: close`, so at most two replies wait per
- *   connection.
+ *   connection. A newcomer that finds every socket taken closes the kept
+ *   connection idle the longest, if one is (9.5), instead of being closed.
  */
 
 import type TCP from "embedded:io/socket/tcp";
@@ -224,6 +225,8 @@ export class WebSocketServer {
 	readonly #keepAlive: string | undefined;
 	/** Bytes read after a request whose connection was kept: the next request's, read by received()'s loop. */
 	#pipelined: ArrayBuffer | undefined;
+	/** Kept connections no byte of whose next request has come, oldest first: made at the first, dropped when empty. */
+	#idle: Set<WebSocketEndpoint> | undefined;
 
 	constructor(options: WebSocketServerOptions) {
 		this.options = {
@@ -386,7 +389,7 @@ export class WebSocketServer {
 
 	/** From the listener: a new socket. */
 	private accept(from: TCP): void {
-		if (this.#peers.size >= this.options.maxClients + SPARE_SOCKETS) {
+		if (this.#peers.size >= this.options.maxClients + SPARE_SOCKETS && !this.#closeIdle()) {
 			const peer = peerName(from.remoteAddress, from.remotePort);
 			from.close();
 			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
@@ -406,6 +409,7 @@ export class WebSocketServer {
 	 * request after the other, not by a call per request.
 	 */
 	private received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
+		if (this.#idle) this.#busy(connection);
 		for (let bytes: ArrayBuffer | undefined = chunk; bytes; ) {
 			this.#read(connection, bytes);
 			bytes = this.#pipelined;
@@ -574,7 +578,33 @@ export class WebSocketServer {
 		if (!keep || connection.state !== CONNECTING) return; // (a write that found the peer gone closes it)
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, CloseCause.IDLE, "keep-alive idle limit");
-		this.#pipelined = rest;
+		if (rest) this.#pipelined = rest;
+		else (this.#idle ??= new Set()).add(connection);
+	}
+
+	/** The connection is no longer an idle kept one (bytes came, or it closed). */
+	#busy(connection: WebSocketEndpoint): void {
+		const idle = this.#idle;
+		if (idle?.delete(connection) && !idle.size) this.#idle = undefined;
+	}
+
+	/**
+	 * Every socket is taken: close the kept connection idle the longest, if
+	 * one is (its reply written, no byte of a next request come), so that a
+	 * newcomer is served rather than closed unanswered. A server may close
+	 * an idle connection at any time (RFC 9112 9.5); the client opens
+	 * another for its next request.
+	 */
+	#closeIdle(): boolean {
+		const idle = this.#idle;
+		if (!idle) return false;
+		for (const connection of idle) {
+			if (connection.bufferedAmount) continue; // its reply is still being written
+			this.log.info(`Closing ${connection.peer}, a kept HTTP connection waiting idle, to serve a newcomer`);
+			connection.destroy(CloseCause.PURGED, "idle kept connection closed for a newcomer");
+			return true;
+		}
+		return false;
 	}
 
 	#refuse(connection: WebSocketEndpoint, status: number, response: string, cause: string): void {
@@ -589,6 +619,7 @@ export class WebSocketServer {
 		if (opened) this.#routes.find(route => route === opened)?.closed(connection);
 		this.#heads.delete(connection);
 		this.#forget(connection);
+		this.#busy(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);
 	}

@@ -274,24 +274,27 @@ describe("persistent connections (keep-alive)", () => {
 		expect([frame[0], frame[1], frame.subarray(2).toString()]).toEqual([0x81, 6, "ws too"]);
 	});
 
-	it("counts a kept connection among the server's sockets: beyond them a newcomer is closed unanswered", async () => {
+	it("counts a kept connection among the server's sockets: a newcomer beyond them is closed unanswered, unless a kept one waits idle, which closes for it", async () => {
 		const server = serve({ maxClients: 1 }); // 1 client and 2 spare sockets
 		const kept: RawClient[] = [];
 		for (let i = 0; i < 3; i++) {
 			const client = await new RawClient(server.port).connected();
-			client.socket.write(getSettings);
+			// A request and, in the same write, the start of the next one: once the reply is here, the connection is not idle.
+			client.socket.write(`${getSettings}GET /settings HTTP/1.1\r\n`);
 			expect((await client.reply()).headers.get("connection")).toBe("keep-alive");
 			kept.push(client);
 		}
 		expect([server.sockets, server.clients, server.handshakes]).toEqual([3, 0, 3]);
-		const newcomer = await new RawClient(server.port).connected();
-		newcomer.socket.write(getSettings);
-		await expect(newcomer.reply()).rejects.toThrow(/ended before a whole reply \(0 bytes/);
-		// One kept connection ends: its socket serves the next newcomer.
-		kept[0].socket.end();
-		await kept[0].closed;
+		const refused = await new RawClient(server.port).connected();
+		refused.socket.write(getSettings);
+		await expect(refused.reply()).rejects.toThrow(/ended before a whole reply \(0 bytes/);
+		// One finishes its next request: answered, it waits idle; a newcomer closes it and is served.
+		kept[1].socket.write(`Host: x\r\n${keepAlive}\r\n`);
+		expect((await kept[1].reply()).status).toBe(200);
 		const served = await new RawClient(server.port).connected();
 		served.socket.write(getSettings);
 		expect((await served.reply()).status).toBe(200);
+		await kept[1].closed;
+		expect(server.sockets).toBe(3);
 	});
 });
