@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
+import type { Agent } from "undici-types";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
@@ -97,6 +98,21 @@ function replies(host: string, port: number, text: string, count: number): Promi
 	});
 }
 
+/**
+ * An undici Agent of one connection, for Node's fetch (`dispatcher`): each
+ * request then goes on the connection the one before left idle, or on a new
+ * one when the server closed it. Its class is that of the global dispatcher,
+ * which Node's fetch keeps under undici's interop key once it has run.
+ */
+async function oneConnection(): Promise<Agent> {
+	await fetch("data:,").catch(() => undefined);
+	const global = (globalThis as Record<symbol, unknown>)[Symbol.for("undici.globalDispatcher.1")] as
+		| { constructor: new (options: Agent.Options) => Agent }
+		| undefined;
+	if (typeof global?.constructor !== "function") throw new Error("Node's fetch has no undici Agent to make a dispatcher of one connection from");
+	return new global.constructor({ connections: 1 });
+}
+
 const get = (target: string, headers: Record<string, string> = {}, method = "GET") =>
 	`${method} ${target} HTTP/1.1\r\nHost: device\r\n${Object.entries(headers)
 		.map(([k, v]) => `${k}: ${v}\r\n`)
@@ -160,13 +176,18 @@ describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 		const { host, port } = where();
 		const base = `http://${host}:${port}`;
 		const from = dut.process?.log.length ?? 0;
-		// Node's fetch (undici) asks for keep-alive and sends each request on the connection the one before left idle.
+		// Node's fetch (undici) asks for keep-alive; with one connection, it sends each request on the connection the one before left.
+		const dispatcher = await oneConnection();
 		const answers: [number, string | null, string | null][] = [];
-		for (const target of ["/", "/routes.json", "/"]) {
-			const reply = await fetch(`${base}${target}`);
-			const body = Buffer.from(await reply.arrayBuffer());
-			if (target === "/") expect(body.equals(page)).toBe(true);
-			answers.push([reply.status, reply.headers.get("connection"), reply.headers.get("keep-alive")]);
+		try {
+			for (const target of ["/", "/routes.json", "/"]) {
+				const reply = await fetch(`${base}${target}`, { dispatcher } as RequestInit);
+				const body = Buffer.from(await reply.arrayBuffer());
+				if (target === "/") expect(body.equals(page)).toBe(true);
+				answers.push([reply.status, reply.headers.get("connection"), reply.headers.get("keep-alive")]);
+			}
+		} finally {
+			await dispatcher.close();
 		}
 		expect(answers.map(([status, connection]) => [status, connection])).toEqual([
 			[200, "keep-alive"],
