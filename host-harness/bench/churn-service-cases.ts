@@ -27,6 +27,48 @@ function httpRequest(name: string, request: string, check: (answer: Buffer) => s
 	};
 }
 
+/** The whole replies in `bytes` (each head and its Content-Length of body), and each one's Connection header. */
+function wholeReplies(bytes: Buffer): { status: number; connection: string }[] {
+	const replies: { status: number; connection: string }[] = [];
+	for (let at = 0; ; ) {
+		const end = bytes.indexOf("\r\n\r\n", at);
+		if (end < 0) return replies;
+		const head = bytes.subarray(at, end).toString("latin1");
+		const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+		if (bytes.length < end + 4 + length) return replies;
+		replies.push({ status: statusOf(bytes.subarray(at)), connection: /\r\nconnection:\s*([^\r]*)/i.exec(head)?.[1].toLowerCase() ?? "" });
+		at = end + 4 + length;
+	}
+}
+
+/**
+ * Requests that ask to keep the connection (RFC 9112 9.3): `count` GETs one
+ * after the other on one connection, each answered and kept; then the
+ * client ends it (FIN), or leaves it to the server's idle limit.
+ */
+function keptRequests(name: string, count: number, ending: "client" | "idle"): ChurnCase {
+	return {
+		service: "page",
+		end: name,
+		server: "ws",
+		connections: 1,
+		weight: 2,
+		async run(target) {
+			const client = await Watched.connect({ host: target.host, port: target.wsPort });
+			for (let i = 1; i <= count; i++) {
+				client.socket.write(`GET /routes.json HTTP/1.1\r\nHost: ${target.host}:${target.wsPort}\r\nConnection: keep-alive\r\n\r\n`);
+				await client.until(() => wholeReplies(client.received).length >= i || client.closed, `reply ${i} of ${count} on a kept connection`);
+				const reply = wholeReplies(client.received)[i - 1];
+				if (reply?.status !== 200 || reply.connection !== "keep-alive")
+					throw new Error(`${name}: reply ${i} ${reply ? `${reply.status}, Connection: ${reply.connection}` : "missing (closed)"}`);
+			}
+			if (ending === "client") client.socket.end();
+			await client.until(() => client.closed, ending === "client" ? "the close after our FIN" : "the server's close at its idle limit");
+			return [client.port];
+		},
+	};
+}
+
 function bodyOf(answer: Buffer): Buffer {
 	const end = answer.indexOf("\r\n\r\n");
 	return end < 0 ? Buffer.alloc(0) : answer.subarray(end + 4);
@@ -62,6 +104,8 @@ export function pageCases(): ChurnCase[] {
 		),
 		httpRequest("POST / (405)", "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n", expectStatus(405)),
 		httpRequest("GET a path nothing serves (404)", "GET /nothing-here HTTP/1.1\r\nHost: {host}\r\n\r\n", expectStatus(404)),
+		keptRequests("3 requests kept on one connection, then FIN", 3, "client"),
+		keptRequests("a kept connection closed at the idle limit", 1, "idle"),
 		// A reset that may come before the device accepts: the simulator then names the peer wrongly (lin tcp.c's
 		// getpeername on a reset socket), so its log cannot say this port closed; the server's census says when
 		// it holds no socket again, which only a run alone on the server can ask.

@@ -35,6 +35,12 @@ export interface HandshakeExpectation {
 	/** The answers allowed; 101 means the upgrade is accepted. */
 	outcomes: HandshakeOutcome[];
 	why: string;
+	/**
+	 * A plain HTTP answer may leave the connection open (RFC 9112 9.3): the
+	 * request is HTTP/1.1 and asked with a `keep-alive` token in Connection
+	 * and no `close` (9.6). The answer must then say `Connection: keep-alive`.
+	 */
+	mayKeep?: boolean;
 }
 
 export interface HttpOracleOptions {
@@ -175,7 +181,9 @@ function judgeHead(head: Buffer, options: HttpOracleOptions): HandshakeExpectati
 		faults.push([200, `plain HTTP on ${path}`]);
 	const also = lenient.length ? [400] : [];
 	const note = lenient.length ? ` (400 also allowed: ${lenient.join(", ")})` : "";
-	if (faults.length) return result([...faults.map(f => f[0]), ...also], faults.map(f => `${f[0]} ${f[1]}`).join("; ") + note);
+	const connection = headers.get("connection");
+	const mayKeep = version === "HTTP/1.1" && hasToken(connection, "keep-alive") && !hasToken(connection, "close");
+	if (faults.length) return { ...result([...faults.map(f => f[0]), ...also], faults.map(f => `${f[0]} ${f[1]}`).join("; ") + note), mayKeep };
 	return result([101, ...also], `valid upgrade${note}`);
 }
 

@@ -141,10 +141,16 @@ export async function runHandshakeCase(c: HandshakeCase, context: WsContext): Pr
 		await conn.write(data, c.writes);
 		const wait = expect.outcomes.includes("drop") ? context.handshakeTimeoutMs + context.timeoutMs : context.timeoutMs;
 		await conn.waitFor(() => (!!conn.answer && (conn.answer.status === 101 || conn.tcpClosed)) || conn.tcpClosed || !!conn.violation, wait);
-		if (conn.answer && conn.answer.status !== 101) await conn.waitFor(() => conn.tcpClosed, context.timeoutMs);
+		// A refusal closes; a kept plain HTTP answer (Connection: keep-alive) stays open once its body is whole.
+		const answered = conn.answer;
+		if (answered && answered.status !== 101) {
+			const length = Number(answered.headers.get("content-length") ?? 0);
+			const kept = answered.headers.get("connection")?.toLowerCase() === "keep-alive";
+			await conn.waitFor(() => conn.tcpClosed || (kept && conn.body.length >= length), context.timeoutMs);
+		}
 		const problem = judgeAnswer(expect, conn, key, offered);
 		const observed = conn.answer
-			? `HTTP ${conn.answer.status}${conn.tcpClosed ? ", TCP closed" : ""}`
+			? `HTTP ${conn.answer.status}${conn.tcpClosed ? ", TCP closed" : conn.answer.headers.get("connection")?.toLowerCase() === "keep-alive" ? ", kept" : ""}`
 			: conn.tcpClosed
 				? `closed without an answer${conn.received ? ` (${conn.received} B)` : ""}`
 				: "no answer";

@@ -410,3 +410,19 @@ describe("host-harness fuzz arguments", () => {
 		expect(() => parseArgs(["--target", "node", "--seed", "x"])).toThrow(/whole number/);
 	});
 });
+
+describe("the HTTP oracle on persistent connections", () => {
+	const plain = (connection: string, version = "HTTP/1.1") =>
+		expectHandshake(Buffer.from(`GET / ${version}\r\nHost: device\r\n${connection ? `Connection: ${connection}\r\n` : ""}\r\n`), {
+			path: "/ws",
+			httpPaths: ["/"],
+		});
+
+	it("lets a plain answer keep the connection only when an HTTP/1.1 request asked (RFC 9112 9.3, 9.6)", () => {
+		expect(plain("keep-alive")).toMatchObject({ outcomes: expect.arrayContaining([200]), mayKeep: true });
+		expect(plain("Keep-Alive, foo").mayKeep).toBe(true);
+		expect(plain("").mayKeep).toBe(false);
+		expect(plain("keep-alive, close").mayKeep).toBe(false);
+		expect(plain("keep-alive", "HTTP/1.0").mayKeep).toBe(false);
+	});
+});
