@@ -34,6 +34,16 @@ interface Reply {
 	body: Buffer;
 }
 
+/** A reply head's header lines, by lower-cased name. */
+function headersOf(head: string): Map<string, string> {
+	return new Map(
+		head
+			.split("\r\n")
+			.slice(1)
+			.map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]),
+	);
+}
+
 /** One request as raw bytes; the whole reply until the server closes. `readDelayMs`: pause reading between chunks (a slow reader). */
 function request(host: string, port: number, text: string, readDelayMs = 0): Promise<Reply> {
 	return new Promise((resolve, reject) => {
@@ -53,13 +63,7 @@ function request(host: string, port: number, text: string, readDelayMs = 0): Pro
 			const all = Buffer.concat(chunks);
 			const split = all.indexOf("\r\n\r\n");
 			const head = all.subarray(0, split).toString("latin1");
-			const headers = new Map(
-				head
-					.split("\r\n")
-					.slice(1)
-					.map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]),
-			);
-			resolve({ status: Number(head.slice(9, 12)), head, headers, body: all.subarray(split + 4) });
+			resolve({ status: Number(head.slice(9, 12)), head, headers: headersOf(head), body: all.subarray(split + 4) });
 		});
 	});
 }
@@ -80,12 +84,7 @@ function replies(host: string, port: number, text: string, count: number): Promi
 			buffer = Buffer.concat([buffer, chunk]);
 			for (let split = buffer.indexOf("\r\n\r\n"); split >= 0; split = buffer.indexOf("\r\n\r\n")) {
 				const head = buffer.subarray(0, split).toString("latin1");
-				const headers = new Map(
-					head
-						.split("\r\n")
-						.slice(1)
-						.map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]),
-				);
+				const headers = headersOf(head);
 				const end = split + 4 + Number(headers.get("content-length") ?? 0);
 				if (buffer.length < end) break;
 				got.push({ status: Number(head.slice(9, 12)), head, headers, body: buffer.subarray(split + 4, end) });
