@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { keepsConnection, wholeReplies } from "../conformance/http-head.js";
 import { udpSender } from "../oracle/udp-echo.js";
 import { type ChurnCase, sleep, WAIT } from "./churn-case.js";
 import { socketsDown, statusOf, Watched } from "./churn-clients.js";
@@ -27,20 +28,6 @@ function httpRequest(name: string, request: string, check: (answer: Buffer) => s
 	};
 }
 
-/** The whole replies in `bytes` (each head and its Content-Length of body), and each one's Connection header. */
-function wholeReplies(bytes: Buffer): { status: number; connection: string }[] {
-	const replies: { status: number; connection: string }[] = [];
-	for (let at = 0; ; ) {
-		const end = bytes.indexOf("\r\n\r\n", at);
-		if (end < 0) return replies;
-		const head = bytes.subarray(at, end).toString("latin1");
-		const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-		if (bytes.length < end + 4 + length) return replies;
-		replies.push({ status: statusOf(bytes.subarray(at)), connection: /\r\nconnection:\s*([^\r]*)/i.exec(head)?.[1].toLowerCase() ?? "" });
-		at = end + 4 + length;
-	}
-}
-
 /**
  * Requests that ask to keep the connection (RFC 9112 9.3): `count` GETs one
  * after the other on one connection, each answered and kept; then the
@@ -59,8 +46,8 @@ function keptRequests(name: string, count: number, ending: "client" | "idle"): C
 				client.socket.write(`GET /routes.json HTTP/1.1\r\nHost: ${target.host}:${target.wsPort}\r\nConnection: keep-alive\r\n\r\n`);
 				await client.until(() => wholeReplies(client.received).length >= i || client.closed, `reply ${i} of ${count} on a kept connection`);
 				const reply = wholeReplies(client.received)[i - 1];
-				if (reply?.status !== 200 || reply.connection !== "keep-alive")
-					throw new Error(`${name}: reply ${i} ${reply ? `${reply.status}, Connection: ${reply.connection}` : "missing (closed)"}`);
+				if (reply?.status !== 200 || !keepsConnection(reply))
+					throw new Error(`${name}: reply ${i} ${reply ? `${reply.status}, Connection: ${reply.headers.get("connection")}` : "missing (closed)"}`);
 			}
 			if (ending === "client") client.socket.end();
 			await client.until(() => client.closed, ending === "client" ? "the close after our FIN" : "the server's close at its idle limit");

@@ -6,6 +6,7 @@
  */
 
 import { checkUpgrade } from "../conformance/client.js";
+import { keepsConnection } from "../conformance/http-head.js";
 import { compareMessages } from "../conformance/messages.js";
 import type { HandshakeExpectation } from "./http-oracle.js";
 import type { FuzzConnection } from "./ws-client.js";
@@ -92,7 +93,7 @@ export function judgeAnswer(expect: HandshakeExpectation, conn: FuzzConnection, 
 	if (answer.status === 101) return key === undefined ? "101 without a key to check" : checkUpgrade({ status: 101, headers: answer.headers }, key, offered);
 	if (answer.status === 405 && !/\bGET\b/.test(answer.headers.get("allow") ?? "")) return "405 without Allow: GET";
 	if (answer.status === 426 && answer.headers.get("sec-websocket-version") !== "13") return "426 without Sec-WebSocket-Version: 13";
-	const kept = answer.headers.get("connection")?.toLowerCase() === "keep-alive";
+	const kept = keepsConnection(answer);
 	if (kept && !expect.mayKeep) return `Connection: keep-alive for a request that did not ask for it`;
 	if (!conn.tcpClosed && !kept) return `TCP left open after ${answer.status}`;
 	const length = answer.headers.get("content-length");

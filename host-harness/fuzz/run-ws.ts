@@ -6,6 +6,7 @@
  */
 
 import { upgradeRequest } from "../conformance/client.js";
+import { keepsConnection } from "../conformance/http-head.js";
 import { concat, type HandshakeCase, hexPreview, type WritePlan, type WsCase } from "./case.js";
 import { wsKey } from "./handshake-cases.js";
 import { expectHandshake } from "./http-oracle.js";
@@ -145,12 +146,12 @@ export async function runHandshakeCase(c: HandshakeCase, context: WsContext): Pr
 		const answered = conn.answer;
 		if (answered && answered.status !== 101) {
 			const length = Number(answered.headers.get("content-length") ?? 0);
-			const kept = answered.headers.get("connection")?.toLowerCase() === "keep-alive";
+			const kept = keepsConnection(answered);
 			await conn.waitFor(() => conn.tcpClosed || (kept && conn.body.length >= length), context.timeoutMs);
 		}
 		const problem = judgeAnswer(expect, conn, key, offered);
 		const observed = conn.answer
-			? `HTTP ${conn.answer.status}${conn.tcpClosed ? ", TCP closed" : conn.answer.headers.get("connection")?.toLowerCase() === "keep-alive" ? ", kept" : ""}`
+			? `HTTP ${conn.answer.status}${conn.tcpClosed ? ", TCP closed" : keepsConnection(conn.answer) ? ", kept" : ""}`
 			: conn.tcpClosed
 				? `closed without an answer${conn.received ? ` (${conn.received} B)` : ""}`
 				: "no answer";

@@ -15,6 +15,7 @@ import { gunzipSync } from "node:zlib";
 import type { Agent } from "undici-types";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { parseHttpHead, type HttpReply as Reply, wholeReplies } from "../../host-harness/conformance/http-head.js";
 import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
 import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
 import { type RunningDevice, startDevice } from "../../host-harness/device/targets.js";
@@ -26,23 +27,6 @@ import { knobs } from "./knobs.js";
 const page = fs.readFileSync(path.join(projectRoot, "app/page/index.html"));
 const chromium = findChromium();
 if (!chromium) console.log("device page browser cases skipped: no Chromium on PATH (apt-get install chromium-headless-shell)");
-
-interface Reply {
-	status: number;
-	head: string;
-	headers: Map<string, string>;
-	body: Buffer;
-}
-
-/** A reply head's header lines, by lower-cased name. */
-function headersOf(head: string): Map<string, string> {
-	return new Map(
-		head
-			.split("\r\n")
-			.slice(1)
-			.map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]),
-	);
-}
 
 /** One request as raw bytes; the whole reply until the server closes. `readDelayMs`: pause reading between chunks (a slow reader). */
 function request(host: string, port: number, text: string, readDelayMs = 0): Promise<Reply> {
@@ -63,7 +47,7 @@ function request(host: string, port: number, text: string, readDelayMs = 0): Pro
 			const all = Buffer.concat(chunks);
 			const split = all.indexOf("\r\n\r\n");
 			const head = all.subarray(0, split).toString("latin1");
-			resolve({ status: Number(head.slice(9, 12)), head, headers: headersOf(head), body: all.subarray(split + 4) });
+			resolve({ ...parseHttpHead(head), head, body: all.subarray(split + 4) });
 		});
 	});
 }
@@ -72,8 +56,8 @@ function request(host: string, port: number, text: string, readDelayMs = 0): Pro
 function replies(host: string, port: number, text: string, count: number): Promise<Reply[]> {
 	return new Promise((resolve, reject) => {
 		const socket = net.connect({ host, port });
-		const got: Reply[] = [];
 		let buffer = Buffer.alloc(0);
+		let got: Reply[] = [];
 		const done = () => {
 			socket.destroy();
 			resolve(got);
@@ -82,14 +66,7 @@ function replies(host: string, port: number, text: string, count: number): Promi
 		socket.on("connect", () => socket.write(text));
 		socket.on("data", chunk => {
 			buffer = Buffer.concat([buffer, chunk]);
-			for (let split = buffer.indexOf("\r\n\r\n"); split >= 0; split = buffer.indexOf("\r\n\r\n")) {
-				const head = buffer.subarray(0, split).toString("latin1");
-				const headers = headersOf(head);
-				const end = split + 4 + Number(headers.get("content-length") ?? 0);
-				if (buffer.length < end) break;
-				got.push({ status: Number(head.slice(9, 12)), head, headers, body: buffer.subarray(split + 4, end) });
-				buffer = buffer.subarray(end);
-			}
+			got = wholeReplies(buffer);
 			if (got.length >= count) done();
 		});
 		socket.on("error", reject);
