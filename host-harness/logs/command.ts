@@ -76,7 +76,7 @@ examples:
   # or by hand: a debug build connects to localhost:5002 by itself (mcconfig needs its -o folder)
   host-harness logs --port 5002
   mkdir -p build/sim-debug && mcconfig -d -m -p lin -o build/sim-debug -t build
-  mcsim build/sim-debug/bin/lin/mc/debug/main/mc.so   # needs a display; XSBUG_PORT=5010 for --port 5010
+  mcsim build/sim-debug/bin/lin/mc/debug/$(basename "$PWD")/mc.so   # needs a display; XSBUG_PORT=5010 for --port 5010
 
   # other ports: XSBUG_PORT is read by the simulator and by serial2xsbug
   host-harness logs --port 5010 --json > session.jsonl
