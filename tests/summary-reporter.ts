@@ -1,5 +1,10 @@
 // A last plain line per run, "unit: N passed, N failed[, N skipped]", that
-// any CI reads, after vitest's own report.
+// any CI reads, after vitest's own report. With VITEST_RUN_REPORT set (by
+// tests/device-suites.mjs, which runs the device suites in several vitest
+// runs at once), the same counts and each file's duration in seconds are
+// written there as JSON too.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 
 export default class SummaryReporter implements Reporter {
@@ -27,6 +32,13 @@ export default class SummaryReporter implements Reporter {
 			}
 		}
 		const label = [...projects].join("+") || "tests";
+		const report = process.env.VITEST_RUN_REPORT;
+		if (report) {
+			const durations: Record<string, number> = {};
+			for (const module of modules) durations[path.relative(process.cwd(), module.moduleId)] = Math.round(module.diagnostic().duration / 1000);
+			fs.mkdirSync(path.dirname(report), { recursive: true });
+			fs.writeFileSync(report, JSON.stringify({ passed, failed, skipped, durations }));
+		}
 		this.#line = `\n${label}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
 	}
 }

@@ -17,7 +17,7 @@ describe("README", () => {
 			.filter(line => line && !line.startsWith("#") && !line.startsWith("set ") && !line.startsWith("cd "));
 		expect(commands).toEqual([".ci/install", "npm test"]);
 		expect(JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")).scripts.test).toMatch(
-			/tests\/prepare\.sh && vitest run --project device$/,
+			/tests\/prepare\.sh && tests\/device-suites\.mjs$/,
 		);
 		expect(fs.readFileSync(new URL("../../.ci/install", import.meta.url), "utf8")).toMatch(/^if ! npm ci /m);
 	});
