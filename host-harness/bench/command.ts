@@ -25,6 +25,7 @@ import { memoryUsage, parseMemoryArgs, runMemoryBench } from "./memory-command.j
 import { type Protocol, type ReferenceServers, startReference } from "./reference.js";
 import { renderTable, writeReport } from "./report.js";
 import { type BenchResult, createContext, ResultBuilder, type Side } from "./result.js";
+import { parseRoutesArgs, routesUsage, runRoutesBench } from "./routes.js";
 import { KiB, MiB } from "./stats.js";
 import { benchTcp, type TcpSettings, tcpDefaults } from "./tcp.js";
 import { parseTlsMemoryArgs, runTlsMemoryBench, tlsMemoryUsage } from "./tls-memory.js";
@@ -38,6 +39,7 @@ const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --devic
        host-harness bench xs [options]                     (bench xs --help)
        host-harness bench tls-memory --target sim         (one TLS connection's heap cost, against plain TCP)
        host-harness bench tls-server --target sim         (the wss:// server: heap per client, fit, handshakes/s)
+       host-harness bench routes --target sim             (HTTP routes: bytecode, heap per route and per request)
 
 Measures the device's echo server and a reference echo server (plain Node
 net / dgram / ws, on loopback in this process) with the same workloads in
@@ -160,7 +162,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 				} else if (/^\w+=/.test(arg)) configArgs.push(arg);
 				else if (!arg.startsWith("-"))
 					throw new Error(
-						`unknown workload "${arg}": tcp, udp, ws, memory, tls-memory or xs${didYouMean(arg, ["tcp", "udp", "ws", "memory", "tls-memory", "xs"])}`,
+						`unknown workload "${arg}": tcp, udp, ws, memory, tls-memory, routes or xs${didYouMean(arg, ["tcp", "udp", "ws", "memory", "tls-memory", "routes", "xs"])}`,
 					);
 				else throw new Error(`unknown argument "${arg}"`);
 		}
@@ -290,6 +292,7 @@ export async function runBench(
 async function run(argv: string[]): Promise<number> {
 	if (argv[0] === "xs") return runBenchXsCommand(argv, argumentsOr);
 	if (argv.includes("tls-memory")) return runTlsMemoryBench(argv);
+	if (argv[0] === "routes") return runRoutesBench(argv);
 	if (argv.includes("tls-server")) return runTlsServerBench(argv);
 	if (argv.includes("memory")) return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);
@@ -361,6 +364,7 @@ registerCommand("bench", {
 		memory: { usage: memoryUsage, parse: parseMemoryArgs },
 		xs: { usage: benchXsUsage, parse: parseBenchXsArgs },
 		"tls-memory": { usage: tlsMemoryUsage, parse: parseTlsMemoryArgs },
+		routes: { usage: routesUsage, parse: parseRoutesArgs },
 		"tls-server": { usage: tlsServerUsage, parse: parseTlsServerArgs },
 	},
 	run,

@@ -12,6 +12,7 @@ import type * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type WebSocket from "ws";
+import type { App } from "../device/app.js";
 import { type Endpoint, type Endpoints, type RunningDevice, startDevice } from "../device/targets.js";
 import { reset } from "../faults/tcp.js";
 import { endMidFrame } from "../faults/ws.js";
@@ -61,6 +62,8 @@ export interface MemoryDeviceOptions {
 	 * until it has set the clock, then idle until its next sync (sntpInterval).
 	 */
 	clock?: boolean;
+	/** A user's app on the kit instead of the kit's own (device/app.ts), on the simulator: it logs its own `services up` line. */
+	app?: App;
 }
 
 /**
@@ -90,8 +93,15 @@ export async function startMemoryDevice(config: Record<string, string>, options:
 			await server.startOnPath(socketPath);
 			const relay = await startNetnsRelay(link, socketPath);
 			undo.push(() => relay.stop());
-			device = await startDevice({ target: "lwip", config: await clock(link.hostAddress), lan: link, xsbugPort: relay.port, readyTimeoutMs: 120_000 });
-		} else device = await startDevice({ target: "sim", config: await clock("127.0.0.1"), xsbugPort: await server.start(0, "127.0.0.1") });
+			device = await startDevice({
+				target: "lwip",
+				config: await clock(link.hostAddress),
+				lan: link,
+				xsbugPort: relay.port,
+				readyTimeoutMs: 120_000,
+				app: options.app,
+			});
+		} else device = await startDevice({ target: "sim", config: await clock("127.0.0.1"), xsbugPort: await server.start(0, "127.0.0.1"), app: options.app });
 		undo.push(() => device.stop());
 		const machine = await server.waitForMachine(20_000);
 		await server.waitForLog(/app: services up/, 20_000);

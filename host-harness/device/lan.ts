@@ -56,6 +56,10 @@ export interface LanDeviceOptions {
 	app?: App;
 	/** stop() leaves the link in place, for the caller's next device on it (the caller removes it). */
 	keepLink?: boolean;
+	/** How long its services may take to come up once it runs (ms; startDevice's default otherwise). */
+	readyTimeoutMs?: number;
+	/** Progress of the simulator's build, a line every few seconds. */
+	progress?: (text: string) => void;
 }
 
 export async function startLanDevice(target: DeviceTarget, extra: Record<string, string> = {}, options: LanDeviceOptions = {}): Promise<LanDevice> {
@@ -77,7 +81,7 @@ export async function startLanDevice(target: DeviceTarget, extra: Record<string,
 			logServer.on("log", ({ text }: { text: string }) => LogFile.append(logFile, text));
 			running = await startDevice({ target, config, lan: link, xsbugPort, app });
 		} else {
-			running = await startDevice({ target, config, lan: link, app });
+			running = await startDevice({ target, config, lan: link, app, readyTimeoutMs: options.readyTimeoutMs, progress: options.progress });
 			for (const line of running.process.log) LogFile.append(logFile, line.raw);
 			running.process.on("log", line => LogFile.append(logFile, line.raw));
 		}

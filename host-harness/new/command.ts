@@ -25,7 +25,8 @@ with one WebSocket route and one HTTP setting (POST changes it, GET reads it)
 that joins WiFi through wifi/network and logs its services up, tsconfig.json
 (the kit's modules and Moddable's typings for an editor), package.json, and
 test/app.test.js, the app's own suite: \`npm test\` in <dir> boots the app on
-node and on the simulator through the kit's harness and runs it.`,
+node, on the simulator and on lwip (the simulator over lwIP in a network
+namespace: root, lwip/install.sh) through the kit's harness and runs it.`,
 	options: [["--js", "main.js instead of main.ts (the editor checks it too: checkJs)"]],
 	examples: ["host-harness new ~/my-app && cd ~/my-app && npm test", "npm run -s harness -- new ../sensor-app --js"],
 });
@@ -74,7 +75,7 @@ registerCommand("new", {
 		process.stderr.write(`new: ${dir}: ${written.join(", ")}
 next:
   cd ${dir}
-  npm test                  # its suite, on node and on the simulator
+  npm test                  # its suite, on node, the simulator and lwip (where it can run)
   npm start                 # boot it on the simulator and print its services
   npm run typecheck         # as an editor checks it
 `);

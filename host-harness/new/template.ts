@@ -8,7 +8,7 @@
  *   main.ts|main.js one WebSocket route, an HTTP setting (POST changes it, GET reads it),
  *                   WiFi through wifi/network, the `services up` line
  *   tsconfig.json   for an editor and `tsc --noEmit -p .`: the kit's modules and Moddable's typings
- *   package.json    npm test: the app's own suite on node and sim, through the kit's harness
+ *   package.json    npm test: the app's own suite on node, sim and lwip, through the kit's harness
  *   test/app.test.js  that suite (node:test), on host-harness/testing
  */
 
@@ -211,9 +211,12 @@ function packageJson(t: AppTemplate): string {
 
 function suite(t: AppTemplate): string {
 	return `// ${t.name}'s own suite: boots the app on every target this PC runs (the
-// Node-hosted device; the Moddable simulator where the SDK is), through the
-// xs-netkit harness (its host-harness/testing), and talks to it as a client
-// would. \`npm test\`; \`TARGETS=node npm test\` for the quick one.
+// Node-hosted device; the Moddable simulator where the SDK is; lwip, the
+// simulator over lwIP, a board's network stack, in a network namespace of
+// its own, where the user is root and the kit's lwip/install.sh has built
+// lwIP), through the xs-netkit harness (its host-harness/testing), and talks
+// to it as a client would, at the address it has there. \`npm test\`;
+// \`TARGETS=node npm test\` for the quick one.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";

@@ -1,17 +1,20 @@
 // A user's app on our libraries (tests/fixtures/user-app): its manifest
 // includes our library manifests only, never our app, and it builds its own
 // service, an upper-casing TCP server on tcp/server. Built for lin with
-// mcconfig into build/user-app (git-ignored) and run on the simulator,
-// judged through real sockets; and JS-linked for esp32 (xsc, xsl), as
-// far as this machine can go without ESP-IDF, through the harness's
-// `check --app --target esp32-link`.
+// mcconfig into build/user-app (git-ignored) and run on the simulator, and
+// on lwip (the simulator over lwIP in a namespace of its own, reached at its
+// address: host-harness/device/lan.ts), judged through real sockets; and
+// JS-linked for esp32 (xsc, xsl), as far as this machine can go without
+// ESP-IDF, through the harness's `check --app --target esp32-link`.
 
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findApp } from "../../host-harness/device/app.js";
 import { DeviceProcess } from "../../host-harness/device/device-process.js";
 import { buildEsp32JsSide } from "../../host-harness/device/esp32.js";
+import { startLanDevice } from "../../host-harness/device/lan.js";
 import { type AppBuild, buildForSimulator, spawnSimulator, startXvfb } from "../../host-harness/device/sim.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { findSdk, type Sdk, sdkEnvironment, which } from "../../host-harness/lib/sdk.js";
@@ -20,54 +23,87 @@ import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
 import { tiers } from "./device-under-test.js";
 
 const lookup = findSdk();
-const runsOnSim = tiers.some(t => t.target === "sim");
+const appTiers = tiers.map(t => t.name).filter(name => name === "sim" || name === "lwip");
 if ("missing" in lookup) console.log(`user-app fixture skipped: ${lookup.missing}`);
-else if (!runsOnSim) console.log("user-app fixture on the simulator skipped: the sim tier is not running (TARGETS, Xvfb)");
+else {
+	if (!appTiers.includes("sim")) console.log("user-app fixture on the simulator skipped: the sim tier is not running (TARGETS, Xvfb)");
+	if (!appTiers.includes("lwip")) console.log("user-app fixture on lwip skipped: the lwip tier is not running (TARGETS, root, lwip/install.sh)");
+}
 
 const fixture = path.join(projectRoot, "tests", "fixtures", "user-app");
 const build = (target: string): AppBuild => ({ manifestDir: fixture, outDir: path.join(projectRoot, "build", "user-app", target) });
 
-const exchange = async (port: number, text: string) => (await sendAndCollect({ host: "127.0.0.1", port }, text)).toString("latin1");
+/** Each service's kind and port (docs/own-app.md, the services up line). */
+interface Services {
+	upper: { tcp: number };
+	shout: { ws: number; path: string };
+}
 
-describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on the simulator", () => {
-	let device: DeviceProcess | undefined;
+/** The fixture booted: where it is reached, where its log sees the harness's clients from, its log, and its stop. */
+interface Booted {
+	host: string;
+	peer: string;
+	device: DeviceProcess;
+	up: Services;
+	stop(): Promise<void>;
+}
+
+/** On the simulator: built by mcconfig by hand, into a folder of the test's own, and run by mcsim. */
+async function bootOnSim(): Promise<Booted> {
+	const sdk = (lookup as { sdk: Sdk }).sdk;
+	const library = await buildForSimulator(sdk, { upperPort: "0", shoutPort: "0" }, false, build("sim"));
+	const xvfb = await startXvfb();
+	const device = new DeviceProcess(spawnSimulator(sdk, library, xvfb.display), "user-app simulator", 60_000);
+	device.onStopped(() => xvfb.stop());
+	device.onStopped(() => fs.rmSync(library, { force: true }));
+	const up = (await device.ready) as unknown as Services;
+	return { host: "127.0.0.1", peer: "127.0.0.1", device, up, stop: () => device.stop() };
+}
+
+/** On lwip: its manifest with the lwIP sockets', in a namespace of its own (its own ports, as a board's). */
+async function bootOnLwip(): Promise<Booted> {
+	const lan = await startLanDevice("lwip", {}, { app: findApp(fixture) });
+	const up = lan.endpoints.services as unknown as Services;
+	return { host: lan.link.deviceAddress, peer: lan.link.hostAddress, device: lan.running.process, up, stop: () => lan.stop() };
+}
+
+describe.runIf("sdk" in lookup).each(appTiers)("a user's app on the libraries, on %s", tier => {
+	let booted: Booted | undefined;
 	let port = 0;
 	let shoutPort = 0;
+	let host = "127.0.0.1";
+	let peer = "";
+	const exchange = async (text: string) => (await sendAndCollect({ host, port }, text)).toString("latin1");
 
 	beforeAll(async () => {
-		const sdk = (lookup as { sdk: Parameters<typeof buildForSimulator>[0] }).sdk;
-		const library = await buildForSimulator(sdk, { upperPort: "0", shoutPort: "0" }, false, build("sim"));
-		const xvfb = await startXvfb();
-		device = new DeviceProcess(spawnSimulator(sdk, library, xvfb.display), "user-app simulator", 60_000);
-		device.onStopped(() => xvfb.stop());
-		device.onStopped(() => fs.rmSync(library, { force: true }));
-		// Each service's kind and port (docs/own-app.md, the services up line).
-		const up = (await device.ready) as unknown as { upper: { tcp: number }; shout: { ws: number; path: string } };
-		expect(up.shout.path).toBe("/shout");
-		port = up.upper.tcp;
-		shoutPort = up.shout.ws;
+		booted = tier === "lwip" ? await bootOnLwip() : await bootOnSim();
+		expect(booted.up.shout.path).toBe("/shout");
+		({ host } = booted);
+		peer = booted.peer.replaceAll(".", "\\.");
+		port = booted.up.upper.tcp;
+		shoutPort = booted.up.shout.ws;
 	}, 240_000);
 
 	afterAll(async () => {
-		await device?.stop();
+		await booted?.stop();
 	});
 
 	it("serves its own service: upper-cases what each connection sends, through the library's server", async () => {
 		expect(port).toBeGreaterThan(0);
-		const [one, two] = await Promise.all([exchange(port, "hello, kit 1"), exchange(port, "Mixed Case & digits 42")]);
+		const [one, two] = await Promise.all([exchange("hello, kit 1"), exchange("Mixed Case & digits 42")]);
 		expect(one).toBe("HELLO, KIT 1");
 		expect(two).toBe("MIXED CASE & DIGITS 42");
-		await device!.waitForLog(/upper-case: Socket accepted ip address: 127\.0\.0\.1:\d+/);
-		await device!.waitForLog(/upper-case: Connection closed: 127\.0\.0\.1:\d+ \(peer closed or reset\)/);
+		await booted!.device.waitForLog(new RegExp(`upper-case: Socket accepted ip address: ${peer}:\\d+`));
+		await booted!.device.waitForLog(new RegExp(`upper-case: Connection closed: ${peer}:\\d+ \\(peer closed or reset\\)`));
 	});
 
 	it("streams more than its 256-byte buffer back whole (backpressure through the budget)", async () => {
 		const text = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(200);
-		expect(await exchange(port, text)).toBe(text.toUpperCase());
+		expect(await exchange(text)).toBe(text.toUpperCase());
 	}, 30_000);
 
 	it("serves its own WebSocket route on the library's server: text upper-cased, binary as is, 1009 beyond its 1 KiB, 404 elsewhere", async () => {
-		const socket = await openWs(`ws://127.0.0.1:${shoutPort}/shout`);
+		const socket = await openWs(`ws://${host}:${shoutPort}/shout`);
 		try {
 			socket.send("hello, kit");
 			expect((await nextMessage(socket)).data.toString()).toBe("HELLO, KIT");
@@ -80,11 +116,11 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 		} finally {
 			socket.terminate();
 		}
-		await expect(openWs(`ws://127.0.0.1:${shoutPort}/elsewhere`)).rejects.toThrow(/404/);
+		await expect(openWs(`ws://${host}:${shoutPort}/elsewhere`)).rejects.toThrow(/404/);
 	}, 30_000);
 
 	it("changes its setting by POST and reads it back by GET, on the WebSocket port (fetch)", async () => {
-		const base = `http://127.0.0.1:${shoutPort}/level`;
+		const base = `http://${host}:${shoutPort}/level`;
 		expect(await (await fetch(base)).json()).toEqual({ level: 3 });
 		const posted = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ level: 7 }) });
 		expect([posted.status, await posted.json()]).toEqual([200, { level: 7 }]);
@@ -95,7 +131,7 @@ describe.runIf("sdk" in lookup && runsOnSim)("a user's app on the libraries, on 
 	}, 30_000);
 
 	it("holds none of our app: no echo service, no configuration schema of ours", () => {
-		expect(device!.log.some(l => /tcp-server|udp-server|ws-server|ws-client/.test(l.raw))).toBe(false);
+		expect(booted!.device.log.some(l => /tcp-server|udp-server|ws-server|ws-client/.test(l.raw))).toBe(false);
 	});
 });
 
