@@ -61,6 +61,9 @@ type ClosableUDP = UDP & { close(): void };
 
 type SocketThis = UDP & { target: SntpClient };
 
+/** The default log: preloaded (a Log is frozen), no slot at run time. */
+const sntpLog = new Log("sntp");
+
 const defaultAnswerTimeout = 3000;
 const defaultPort = 123;
 /** The timer's period when nothing is due: it is always rescheduled before then. */
@@ -77,15 +80,14 @@ export class SntpClient {
 	private timer: Timer | undefined;
 	/** Index of the server asked now (or next). */
 	private current = 0;
-	/** Waiting for an answer from this address and port, to the request carrying this nonce. */
-	private asked: { server: Server; address: string; sentAt: number } | undefined;
-	private nonce = new Uint8Array(8);
+	/** Waiting for an answer from this address and port, to the request carrying this nonce (none held between syncs). */
+	private asked: { server: Server; address: string; sentAt: number; nonce: Uint8Array } | undefined;
 	private running = false;
 
 	constructor(options: SntpClientOptions) {
 		if (!options.servers.length) throw new RangeError("no SNTP server given");
 		this.options = options;
-		this.log = options.log ?? new Log(options.logTag ?? "sntp");
+		this.log = options.log ?? (options.logTag && options.logTag !== sntpLog.tag ? new Log(options.logTag) : sntpLog);
 		this.servers = options.servers.map(({ host, port = defaultPort }) => ({
 			name: port === defaultPort ? host : `${host}:${port}`,
 			host,
@@ -145,15 +147,16 @@ export class SntpClient {
 				this.failed(server, `cannot resolve ${server.host}`);
 				return;
 			}
-			for (let i = 0; i < 8; i++) this.nonce[i] = (Math.random() * 256) | 0;
-			const request = writeRequest(new Uint8Array(sntpLength), this.nonce);
+			const nonce = new Uint8Array(8);
+			for (let i = 0; i < 8; i++) nonce[i] = (Math.random() * 256) | 0;
+			const request = writeRequest(new Uint8Array(sntpLength), nonce);
 			try {
 				this.socket!.write(request.buffer, address, server.port);
 			} catch (e) {
 				this.failed(server, `cannot send to ${address}:${server.port}: ${(e as Error).message}`);
 				return;
 			}
-			this.asked = { server, address, sentAt: ticks() };
+			this.asked = { server, address, sentAt: ticks(), nonce };
 			if (this.log.debugging) this.log.debug(`asked ${server.name} (${address}:${server.port})`);
 			this.schedule(this.options.answerTimeout ?? defaultAnswerTimeout);
 		});
@@ -188,7 +191,7 @@ export class SntpClient {
 				this.log.warn(`ignored a datagram from ${datagram.address}:${datagram.port}: not the server asked`);
 				continue;
 			}
-			const answer = readAnswer(new Uint8Array(datagram), this.nonce);
+			const answer = readAnswer(new Uint8Array(datagram), asked.nonce);
 			if (answer.kind === "invalid") {
 				this.log.warn(`ignored an answer from ${asked.server.name}: ${answer.reason}`);
 				continue;
