@@ -25,6 +25,7 @@ import { Backoff } from "modules/backoff";
 import { setClock, ticks } from "modules/clock";
 import { Log } from "modules/log";
 import { resolveHost } from "modules/resolve";
+import { repeatFor } from "modules/timer-target";
 import { readAnswer, sntpLength, writeRequest } from "sntp/packet";
 import Timer from "timer";
 
@@ -104,7 +105,7 @@ export class SntpClient {
 		this.backoff.reset();
 		this.socket = <ClosableUDP>new UDP({ target: this, onReadable: socketReadable } as ConstructorParameters<typeof UDP>[0]);
 		// One timer for the life of the run, rescheduled: answer timeouts, retries and resyncs.
-		this.timer = Timer.repeat(() => this.fired(), idle);
+		this.timer = repeatFor(this, idle);
 		Timer.schedule(this.timer);
 		this.ask();
 	}

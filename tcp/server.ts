@@ -31,6 +31,7 @@ import type TCP from "embedded:io/socket/tcp";
 import { enroll } from "modules/census";
 import { type AcceptTarget, closeQuietly, socketAlive, TcpListener } from "modules/listener";
 import { Log, peerName } from "modules/log";
+import { repeatFor } from "modules/timer-target";
 import { CloseCause } from "tcp/close-cause";
 import { sweepInterval, type TcpConnection, type TcpConnectionOwner, TcpEndpoint, type TcpService } from "tcp/connection";
 import Timer from "timer";
@@ -83,6 +84,10 @@ export class TcpServer {
 		}
 		closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
 			this.server.closed(connection, cause, reason, error);
+		}
+		/** The sweep timer (modules/timer-target). */
+		fired(): void {
+			this.server.#sweep();
 		}
 	};
 	readonly options: Settings;
@@ -210,7 +215,7 @@ export class TcpServer {
 			connection = new TcpEndpoint({ from, peer, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
 			this.#served.add(connection);
-			this.#sweepTimer ??= Timer.repeat(() => this.#sweep(), sweepInterval(this.options.idleTimeout));
+			this.#sweepTimer ??= repeatFor(this.hooks, sweepInterval(this.options.idleTimeout));
 			this.log.info(`Socket accepted ip address: ${peer}`);
 		} catch (e) {
 			if (!connection && !socketAlive(from)) {

@@ -56,6 +56,7 @@ import type TCP from "embedded:io/socket/tcp";
 import { enroll } from "modules/census";
 import { type AcceptTarget, TcpListener } from "modules/listener";
 import { Log, peerName } from "modules/log";
+import { repeatFor } from "modules/timer-target";
 import type { TlsServerCredentials } from "modules/tls-credentials";
 import { CloseCause } from "tcp/close-cause";
 import { quietLimit } from "tcp/connection";
@@ -193,6 +194,10 @@ export class WebSocketServer {
 		}
 		closed(connection: WebSocketEndpoint): void {
 			this.server.closed(connection);
+		}
+		/** The server's timer (modules/timer-target). */
+		fired(): void {
+			this.server.#tick();
 		}
 	};
 	readonly options: Settings;
@@ -402,7 +407,7 @@ export class WebSocketServer {
 			// The first socket: the checks and the heartbeat start (none run while the server holds none).
 			const heartbeat = this.options.heartbeat;
 			this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
-			this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
+			this.#timer = repeatFor(this.hooks, heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
 		}
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
