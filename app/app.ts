@@ -118,7 +118,6 @@ export class App {
 				interval: config.sntpInterval,
 				retryDelay: config.sntpRetryDelay,
 				retryMaxDelay: config.sntpRetryMaxDelay,
-				logTag: "sntp",
 			});
 			return new ClockService(client);
 		});
