@@ -24,7 +24,7 @@
 // connection reachable until its next accept (measured once: WS 157 slots +
 // 504 chunk bytes, TCP 48 slots + 1584, its echo buffer); the warm-up round
 // pays for that. Measured with every default service on (the clock too):
-// idle 595 slots and 1912 chunk bytes; the warm-up round ends 4 slots and
+// idle 565 slots and 1744 chunk bytes; the warm-up round ends 4 slots and
 // 904 chunk bytes above them (the WebSocket server's frame scratch grown
 // once to its 1 KiB: websocket/frame-writer) and stays there. A connection
 // left behind by a case costs 41 to 198 slots, far above the zero tolerance.
@@ -58,7 +58,7 @@ const clients = 4;
  * The idle app, in live slots: what its services cost before their first
  * client (docs/measurements.md has them one by one). A server holds no
  * timer, closure or buffer that only its clients need: those come with its
- * first client and go with its last. Measured at 595 when it was set.
+ * first client and go with its last. Measured at 565 when it was set.
  */
 const IDLE_SLOT_BUDGET = 600;
 
