@@ -17,8 +17,8 @@
 // once, then the closing sequence every round ends with, so that a server's
 // last closed connection, should it stay reachable until its next accept,
 // is the same one after every round). What the warm-up leaves above the
-// idle app is constant, not growing: measured +6 slots and +880 chunk bytes
-// on the lwip tier, most of it the WebSocket server's frame scratch, grown
+// idle app is constant, not growing: measured +6 slots and 880 to 904 chunk
+// bytes on the lwip tier, most of it the WebSocket server's frame scratch, grown
 // to its largest at the first frame over 123 bytes (the page's answers are
 // made per request: nothing of them is kept). Measured over churns of 200
 // and 1000 connections on both tiers: the heaps end on exactly the
