@@ -32,6 +32,17 @@ import type { ServiceEndpoints } from "app/endpoints";
 import { exposure } from "app/exposure";
 import { macAddress } from "app/mac-address";
 import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
+import {
+	ClockService,
+	MdnsAnnouncer,
+	SdkWebSocketService,
+	type Service,
+	TcpEchoClientService,
+	TcpEchoService,
+	UdpEchoService,
+	WebSocketClientService,
+	WebSocketService,
+} from "app/services";
 import { echoClient } from "app/tcp-echo-client";
 import { echoServer } from "app/tcp-echo-server";
 import { udpEchoServer } from "app/udp-echo-server";
@@ -39,28 +50,55 @@ import { WebSocketBroadcast } from "app/ws-broadcast";
 import { WebSocketClientSession } from "app/ws-client-session";
 import { WebSocketEcho } from "app/ws-echo-server";
 import { WebSocketLog } from "app/ws-log";
-import { MdnsResponder, type MdnsService } from "mdns/responder";
 import { Log } from "modules/log";
 import { loadCa } from "modules/secure-socket";
 import { loadServerCredentials } from "modules/tls-credentials";
 import { SntpClient } from "sntp/client";
+import type { HttpResponse } from "websocket/http-routes";
 import { WebSocketServer } from "websocket/server";
 import type { PreferenceStore } from "wifi/credentials";
-import { Network } from "wifi/network";
+import { Network, type NetworkOptions } from "wifi/network";
+import type { StationOptions } from "wifi/station";
 
 const log = new Log("app");
 
-interface Service {
-	name: string;
-	start(endpoints: ServiceEndpoints): void;
-	stop(): void;
-	/** Clients only: the link is down / back. */
-	pause?(): void;
-	/** The station's address, which may have changed. */
-	resume?(address: string): void;
-}
-
 export class App {
+	/**
+	 * What the network calls (NetworkOptions): the app's link up and down, and
+	 * the station's and the portal's settings, read from the configuration
+	 * when the network asks. Prototype methods and two fields, no closures.
+	 */
+	private static readonly Link = class implements NetworkOptions {
+		constructor(
+			readonly app: App,
+			readonly preferences: PreferenceStore,
+		) {}
+		get station(): Partial<StationOptions> {
+			return {
+				ssid: config.ssid,
+				password: config.password,
+				retries: config.wifiRetries,
+				retryDelay: config.wifiRetryDelay,
+				backoffMax: config.wifiBackoffMax,
+				connectTimeout: config.wifiConnectTimeout,
+			};
+		}
+		get portal(): NetworkOptions["portal"] {
+			return { ssid: config.provisionSsid, password: config.provisionPassword, code: config.provisionCode, port: config.provisionPort };
+		}
+		get forget(): boolean {
+			return config.wifiForget;
+		}
+		get log(): Log {
+			return log;
+		}
+		start(address: string): void {
+			this.app.linkUp(address);
+		}
+		stop(reason: string): void {
+			this.app.linkDown(reason);
+		}
+	};
 	readonly network: Network;
 	readonly services: Service[] = [];
 	/** The device's MAC address, where the platform gives one (app/mac-address): read when the services start. */
@@ -69,22 +107,7 @@ export class App {
 
 	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
 	constructor(preferences: PreferenceStore) {
-		this.network = new Network({
-			preferences,
-			station: {
-				ssid: config.ssid,
-				password: config.password,
-				retries: config.wifiRetries,
-				retryDelay: config.wifiRetryDelay,
-				backoffMax: config.wifiBackoffMax,
-				connectTimeout: config.wifiConnectTimeout,
-			},
-			portal: { ssid: config.provisionSsid, password: config.provisionPassword, code: config.provisionCode, port: config.provisionPort },
-			forget: config.wifiForget,
-			log,
-			start: address => this.#linkUp(address),
-			stop: reason => this.#linkDown(reason),
-		});
+		this.network = new Network(new App.Link(this, preferences));
 		if (configProblems.length) return; // start() says what is wrong; nothing is built on an invalid configuration
 		// Each service is built inside a guard of its own: one whose options its
 		// constructor refuses is logged and left out, and never aborts the app.
@@ -95,24 +118,8 @@ export class App {
 				interval: config.sntpInterval,
 				retryDelay: config.sntpRetryDelay,
 				retryMaxDelay: config.sntpRetryMaxDelay,
-				log: new Log("sntp"),
 			});
-			return {
-				name: "SNTP client",
-				start(endpoints) {
-					client.start();
-					endpoints.sntp = config.sntpServers;
-				},
-				stop() {
-					client.stop();
-				},
-				pause() {
-					client.stop();
-				},
-				resume() {
-					client.start();
-				},
-			};
+			return new ClockService(client);
 		});
 		this.#build("TCP echo server", config.tcpServer, () => {
 			const server = echoServer({
@@ -123,43 +130,11 @@ export class App {
 				chunk: config.tcpChunk,
 				lruPurge: config.tcpLruPurge,
 			});
-			return {
-				name: "TCP echo server",
-				start(endpoints) {
-					server.start();
-					endpoints.tcp = server.port;
-				},
-				stop() {
-					server.close();
-				},
-			};
+			return new TcpEchoService(server);
 		});
-		this.#build("UDP echo server", config.udpServer, () => {
-			const server = udpEchoServer({ port: config.udpPort });
-			return {
-				name: "UDP echo server",
-				start(endpoints) {
-					server.start();
-					endpoints.udp = config.udpPort;
-				},
-				stop() {
-					server.close();
-				},
-			};
-		});
+		this.#build("UDP echo server", config.udpServer, () => new UdpEchoService(udpEchoServer({ port: config.udpPort })));
 		this.#build("WebSocket echo server (SDK websocket module)", config.wsServer && config.wsImpl === "sdk", () => {
-			const server = new SdkWebSocketEchoServer({ port: config.wsPort, path: config.wsPath, maxClients: config.wsMaxClients });
-			return {
-				name: "WebSocket echo server",
-				start(endpoints) {
-					server.start();
-					endpoints.ws = server.port;
-					endpoints.wsPath = config.wsPath;
-				},
-				stop() {
-					server.close();
-				},
-			};
+			return new SdkWebSocketService(new SdkWebSocketEchoServer({ port: config.wsPort, path: config.wsPath, maxClients: config.wsMaxClients }));
 		});
 		this.#build("WebSocket echo server", config.wsServer && config.wsImpl === "ours", () => {
 			// One server, one port: the echo on wsPath and, when configured, the broadcast on wsBroadcastPath.
@@ -194,38 +169,9 @@ export class App {
 			if (config.httpPage) {
 				// The device's own page (app/page): it opens the broadcast route, else the echo, and shows what comes.
 				server.get("/", { resource: "index.html", gzip: "index.html.gz", type: "text/html; charset=utf-8" });
-				// What the page opens, and what the device says about itself (the harness's fleet rows read it too);
-				// made at the first request, once the services are up (the MAC is read then).
-				const app = this;
-				let routes: string | undefined;
-				server.get("/routes.json", () => ({
-					type: "application/json",
-					body: (routes ??= JSON.stringify({
-						name: config.mdns ? `${config.hostname}.local` : config.hostname,
-						echo: config.wsPath,
-						broadcast: config.wsBroadcastPath || undefined,
-						log: config.wsLogPath || undefined,
-						keyed: config.wsKey ? [config.wsBroadcastPath, config.wsLogPath].filter(Boolean) : undefined,
-						build: config.buildId || undefined,
-						mac: app.mac,
-					})),
-				}));
+				server.get("/routes.json", routesJson);
 			}
-			return {
-				name: "WebSocket echo server",
-				start(endpoints) {
-					server.start();
-					endpoints.ws = server.port;
-					endpoints.wsPath = config.wsPath;
-					if (config.wsTls) endpoints.wsTls = true;
-					if (config.wsBroadcastPath) endpoints.wsBroadcastPath = config.wsBroadcastPath;
-					if (config.wsLogPath) endpoints.wsLogPath = config.wsLogPath;
-					if (config.httpPage) endpoints.page = "/";
-				},
-				stop() {
-					server.close();
-				},
-			};
+			return new WebSocketService(server);
 		});
 		this.#build("WebSocket client", config.wsClient, () => {
 			const session = new WebSocketClientSession({
@@ -242,22 +188,7 @@ export class App {
 				ca: config.wsClientCa ? loadCa(config.wsClientCa) : undefined,
 				clockWait: config.tlsClockWait,
 			});
-			return {
-				name: "WebSocket client",
-				start(endpoints) {
-					session.start();
-					endpoints.wsClient = config.wsClientUri;
-				},
-				stop() {
-					session.stop();
-				},
-				pause() {
-					session.stop();
-				},
-				resume() {
-					session.start();
-				},
-			};
+			return new WebSocketClientService(session);
 		});
 		this.#build("TCP echo client", config.tcpClient, () => {
 			const client = echoClient({
@@ -272,46 +203,10 @@ export class App {
 				tls: config.tcpClientTls ? { serverName: config.tcpClientHost, ca: loadCa(config.tcpClientCa) } : undefined,
 				clockWait: config.tlsClockWait,
 			});
-			return {
-				name: "TCP echo client",
-				start(endpoints) {
-					client.start();
-					endpoints.tcpClient = `${config.tcpClientHost}:${config.tcpClientPort}`;
-				},
-				stop() {
-					client.stop();
-				},
-				pause() {
-					client.stop();
-				},
-				resume() {
-					client.start();
-				},
-			};
+			return new TcpEchoClientService(client);
 		});
 		// Last: it announces what the others serve, once they are up.
-		this.#build("mDNS responder", config.mdns, () => {
-			const log = new Log("mdns");
-			const app = this;
-			let responder: MdnsResponder | undefined;
-			return {
-				name: "mDNS responder",
-				start(endpoints) {
-					responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints, app.mac), log });
-					responder.start(endpoints.address);
-					endpoints.mdns = responder.name;
-				},
-				stop() {
-					responder?.stop();
-				},
-				pause() {
-					responder?.stop();
-				},
-				resume(address) {
-					responder?.start(address);
-				},
-			};
-		});
+		this.#build("mDNS responder", config.mdns, () => new MdnsAnnouncer());
 	}
 
 	/** Build one service inside its own guard: a constructor that throws leaves that service out, logged, and never aborts the app. */
@@ -335,7 +230,7 @@ export class App {
 		this.network.join();
 	}
 
-	#linkUp(address: string): void {
+	private linkUp(address: string): void {
 		if (!this.#started) {
 			this.#startServices(address);
 			return;
@@ -348,7 +243,7 @@ export class App {
 		}
 	}
 
-	#linkDown(reason: string): void {
+	private linkDown(reason: string): void {
 		for (const service of this.services) {
 			if (service.pause) {
 				log.info(`link is down (${reason}): pausing ${service.name}`);
@@ -386,23 +281,21 @@ export class App {
 }
 
 /**
- * What the device announces by DNS-SD: the kit's own type, which the
- * harness's `discover` browses, with every endpoint in its TXT record; and
- * the echo services under their registered name (RFC 862's echo).
+ * GET /routes.json: what the page opens, and what the device says about
+ * itself (the harness's fleet rows read it too). Made at each request, so
+ * nothing of it is held while nobody asks.
  */
-function announced(endpoints: ServiceEndpoints, mac: string | undefined): MdnsService[] {
-	const services: MdnsService[] = [];
-	const text: string[] = [];
-	if (endpoints.ws !== undefined) text.push(`ws=${endpoints.wsPath ?? "/"}`);
-	if (endpoints.wsBroadcastPath) text.push(`broadcast=${endpoints.wsBroadcastPath}`);
-	if (endpoints.wsLogPath) text.push(`log=${endpoints.wsLogPath}`);
-	if (endpoints.tcp !== undefined) text.push(`tcp=${endpoints.tcp}`);
-	if (endpoints.udp !== undefined) text.push(`udp=${endpoints.udp}`);
-	if (config.buildId) text.push(`build=${config.buildId}`);
-	if (mac) text.push(`mac=${mac}`);
-	services.push({ type: "_xs-netkit._tcp", port: endpoints.ws ?? endpoints.tcp ?? 0, text });
-	if (endpoints.page && endpoints.ws !== undefined) services.push({ type: "_http._tcp", port: endpoints.ws, text: [`path=${endpoints.page}`] });
-	if (endpoints.tcp !== undefined) services.push({ type: "_echo._tcp", port: endpoints.tcp });
-	if (endpoints.udp !== undefined) services.push({ type: "_echo._udp", port: endpoints.udp });
-	return services;
+function routesJson(): HttpResponse {
+	return {
+		type: "application/json",
+		body: JSON.stringify({
+			name: config.mdns ? `${config.hostname}.local` : config.hostname,
+			echo: config.wsPath,
+			broadcast: config.wsBroadcastPath || undefined,
+			log: config.wsLogPath || undefined,
+			keyed: config.wsKey ? [config.wsBroadcastPath, config.wsLogPath].filter(Boolean) : undefined,
+			build: config.buildId || undefined,
+			mac: macAddress(),
+		}),
+	};
 }

@@ -19,8 +19,9 @@ export interface EchoServerOptions {
 	lruPurge?: boolean;
 }
 
+const log = new Log("tcp-server");
+
 export function echoServer(options: EchoServerOptions): TcpServer {
-	const log = new Log("tcp-server");
 	const { port, maxClients, backlog, idleTimeout, lruPurge, chunk } = options;
 	return new TcpServer({ port, maxClients, backlog, idleTimeout, lruPurge, service: new EchoService(chunk), log });
 }

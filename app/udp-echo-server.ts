@@ -24,7 +24,8 @@ class UdpEcho implements DatagramHandler {
 	}
 }
 
+const log = new Log("udp-server");
+
 export function udpEchoServer(options: UdpEchoServerOptions): UdpServer {
-	const log = new Log("udp-server");
 	return new UdpServer({ port: options.port, handler: new UdpEcho(log), log });
 }

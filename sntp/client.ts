@@ -16,8 +16,10 @@
  * drops that server for good; RATE and other codes count as a failure
  * (backoff), as the RFC asks.
  *
- * ECMA-419 style: one UDP socket while running, its callback reaching this
- * object as `this.target`; one timer, rescheduled.
+ * ECMA-419 style: one UDP socket while a request waits for its answer, its
+ * callback reaching this object as `this.target`; one timer, rescheduled,
+ * reaching it as its target (modules/timer-target). Between syncs the
+ * client holds its timer and no socket, backoff or request.
  */
 
 import UDP from "embedded:io/socket/udp";
@@ -25,6 +27,7 @@ import { Backoff } from "modules/backoff";
 import { setClock, ticks } from "modules/clock";
 import { Log } from "modules/log";
 import { resolveHost } from "modules/resolve";
+import { repeatFor } from "modules/timer-target";
 import { readAnswer, sntpLength, writeRequest } from "sntp/packet";
 import Timer from "timer";
 
@@ -47,19 +50,25 @@ export interface SntpClientOptions {
 	onSet?: (time: number, server: string) => void;
 }
 
-/** A server of the list: its name as configured, and where it is asked. */
+/** A server of the list: where it is asked (port 123 when not given). */
 interface Server {
-	name: string;
 	host: string;
-	port: number;
-	/** A kiss-of-death DENY or RSTR: never asked again. */
-	refused: boolean;
+	port?: number;
+}
+
+/** A server's name in the log: its host, with its port when not 123. */
+function serverName(server: Server): string {
+	const port = server.port ?? defaultPort;
+	return port === defaultPort ? server.host : `${server.host}:${port}`;
 }
 
 /** ECMA-419 UDP sockets have close(); Moddable's typings leave it out. */
 type ClosableUDP = UDP & { close(): void };
 
 type SocketThis = UDP & { target: SntpClient };
+
+/** The default log: preloaded (a Log is frozen), no slot at run time. */
+const sntpLog = new Log("sntp");
 
 const defaultAnswerTimeout = 3000;
 const defaultPort = 123;
@@ -71,38 +80,32 @@ export class SntpClient {
 	readonly log: Log;
 	/** Times the clock was set. */
 	syncs = 0;
-	private servers: Server[];
-	private backoff: Backoff;
+	/** Servers that sent a kiss-of-death DENY or RSTR, never asked again: bit i for options.servers[i]. */
+	private refused = 0;
+	/** Made at a failure, dropped at a success: the delays after failures in a row. */
+	private backoff: Backoff | undefined;
 	private socket: ClosableUDP | undefined;
 	private timer: Timer | undefined;
 	/** Index of the server asked now (or next). */
 	private current = 0;
-	/** Waiting for an answer from this address and port, to the request carrying this nonce. */
-	private asked: { server: Server; address: string; sentAt: number } | undefined;
-	private nonce = new Uint8Array(8);
+	/** Waiting for an answer from this address and port, to the request carrying this nonce (none held between syncs). */
+	private asked: { index: number; address: string; port: number; sentAt: number; nonce: Uint8Array } | undefined;
 	private running = false;
 
 	constructor(options: SntpClientOptions) {
 		if (!options.servers.length) throw new RangeError("no SNTP server given");
+		if (options.servers.length > 32) throw new RangeError("at most 32 SNTP servers");
 		this.options = options;
-		this.log = options.log ?? new Log(options.logTag ?? "sntp");
-		this.servers = options.servers.map(({ host, port = defaultPort }) => ({
-			name: port === defaultPort ? host : `${host}:${port}`,
-			host,
-			port,
-			refused: false,
-		}));
-		this.backoff = new Backoff({ initial: options.retryDelay, max: options.retryMaxDelay });
+		this.log = options.log ?? (options.logTag && options.logTag !== sntpLog.tag ? new Log(options.logTag) : sntpLog);
 	}
 
 	/** Start asking (a client running already is left as it is). */
 	start(): void {
 		if (this.running) return;
 		this.running = true;
-		this.backoff.reset();
-		this.socket = <ClosableUDP>new UDP({ target: this, onReadable: socketReadable } as ConstructorParameters<typeof UDP>[0]);
+		this.backoff = undefined;
 		// One timer for the life of the run, rescheduled: answer timeouts, retries and resyncs.
-		this.timer = Timer.repeat(() => this.fired(), idle);
+		this.timer = repeatFor(this, idle);
 		Timer.schedule(this.timer);
 		this.ask();
 	}
@@ -113,6 +116,10 @@ export class SntpClient {
 		this.asked = undefined;
 		if (this.timer) Timer.clear(this.timer);
 		this.timer = undefined;
+		this.closeSocket();
+	}
+
+	private closeSocket(): void {
 		this.socket?.close();
 		this.socket = undefined;
 	}
@@ -121,9 +128,9 @@ export class SntpClient {
 	fired(): void {
 		if (!this.running) return;
 		if (this.asked) {
-			const { server } = this.asked;
+			const { index } = this.asked;
 			this.asked = undefined;
-			this.failed(server, `no answer from ${server.name} within ${this.options.answerTimeout ?? defaultAnswerTimeout} ms`);
+			this.failed(index, `no answer from ${serverName(this.options.servers[index])} within ${this.options.answerTimeout ?? defaultAnswerTimeout} ms`);
 		} else this.ask();
 	}
 
@@ -133,47 +140,55 @@ export class SntpClient {
 	}
 
 	private ask(): void {
-		const server = this.nextServer();
-		if (!server) {
+		const index = this.nextServer();
+		if (index < 0) {
 			this.log.error("clock not set: every SNTP server refused us (kiss-of-death); TLS clients will fail on certificate dates");
 			this.stop();
 			return;
 		}
+		const server = this.options.servers[index];
+		const port = server.port ?? defaultPort;
 		resolveHost(server.host, address => {
 			if (!this.running) return;
 			if (!address) {
-				this.failed(server, `cannot resolve ${server.host}`);
+				this.failed(index, `cannot resolve ${server.host}`);
 				return;
 			}
-			for (let i = 0; i < 8; i++) this.nonce[i] = (Math.random() * 256) | 0;
-			const request = writeRequest(new Uint8Array(sntpLength), this.nonce);
+			const nonce = new Uint8Array(8);
+			for (let i = 0; i < 8; i++) nonce[i] = (Math.random() * 256) | 0;
+			const request = writeRequest(new Uint8Array(sntpLength), nonce);
 			try {
-				this.socket!.write(request.buffer, address, server.port);
+				this.socket ??= <ClosableUDP>new UDP({ target: this, onReadable: socketReadable } as ConstructorParameters<typeof UDP>[0]);
+				this.socket.write(request.buffer, address, port);
 			} catch (e) {
-				this.failed(server, `cannot send to ${address}:${server.port}: ${(e as Error).message}`);
+				this.failed(index, `cannot send to ${address}:${port}: ${(e as Error).message}`);
 				return;
 			}
-			this.asked = { server, address, sentAt: ticks() };
-			if (this.log.debugging) this.log.debug(`asked ${server.name} (${address}:${server.port})`);
+			this.asked = { index, address, port, sentAt: ticks(), nonce };
+			if (this.log.debugging) this.log.debug(`asked ${serverName(server)} (${address}:${port})`);
 			this.schedule(this.options.answerTimeout ?? defaultAnswerTimeout);
 		});
 	}
 
-	/** The server to ask: the current one unless refused, else the next one that is not; none when all are. */
-	private nextServer(): Server | undefined {
-		for (let i = 0; i < this.servers.length; i++) {
-			const server = this.servers[(this.current + i) % this.servers.length];
-			if (!server.refused) {
-				this.current = (this.current + i) % this.servers.length;
-				return server;
+	/** The index of the server to ask: the current one unless refused, else the next one that is not; -1 when all are. */
+	private nextServer(): number {
+		const count = this.options.servers.length;
+		for (let i = 0; i < count; i++) {
+			const index = (this.current + i) % count;
+			if (!(this.refused & (1 << index))) {
+				this.current = index;
+				return index;
 			}
 		}
-		return undefined;
+		return -1;
 	}
 
-	private failed(server: Server, reason: string): void {
-		this.current = (this.servers.indexOf(server) + 1) % this.servers.length;
-		const delay = this.backoff.next()!;
+	/** Server `index` gave no time: the next one is asked after the backoff's delay; no socket is held meanwhile. */
+	private failed(index: number, reason: string): void {
+		this.current = (index + 1) % this.options.servers.length;
+		this.closeSocket();
+		const backoff = (this.backoff ??= new Backoff({ initial: this.options.retryDelay, max: this.options.retryMaxDelay }));
+		const delay = backoff.next()!;
 		this.log.warn(`clock not set: ${reason}; TLS clients wait for the clock; asking again in ${delay} ms`);
 		this.schedule(delay);
 	}
@@ -184,20 +199,21 @@ export class SntpClient {
 			const datagram = this.socket.read() as (ArrayBuffer & { address: string; port: number }) | undefined;
 			if (!datagram) return;
 			const asked = this.asked;
-			if (!asked || datagram.address !== asked.address || datagram.port !== asked.server.port) {
+			if (!asked || datagram.address !== asked.address || datagram.port !== asked.port) {
 				this.log.warn(`ignored a datagram from ${datagram.address}:${datagram.port}: not the server asked`);
 				continue;
 			}
-			const answer = readAnswer(new Uint8Array(datagram), this.nonce);
+			const answer = readAnswer(new Uint8Array(datagram), asked.nonce);
+			const name = serverName(this.options.servers[asked.index]);
 			if (answer.kind === "invalid") {
-				this.log.warn(`ignored an answer from ${asked.server.name}: ${answer.reason}`);
+				this.log.warn(`ignored an answer from ${name}: ${answer.reason}`);
 				continue;
 			}
 			this.asked = undefined;
 			if (answer.kind === "kiss") {
 				const refused = answer.code === "DENY" || answer.code === "RSTR";
-				asked.server.refused = refused;
-				this.failed(asked.server, `${asked.server.name} sent a kiss-of-death (${answer.code})${refused ? ", it is not asked again" : ""}`);
+				if (refused) this.refused |= 1 << asked.index;
+				this.failed(asked.index, `${name} sent a kiss-of-death (${answer.code})${refused ? ", it is not asked again" : ""}`);
 				continue;
 			}
 			// The server's time when it answered, plus half the round trip (RFC 4330 5 without the server's own delays).
@@ -205,9 +221,10 @@ export class SntpClient {
 			const time = answer.time + (roundTrip >> 1);
 			setClock(time);
 			this.syncs++;
-			this.backoff.reset();
-			this.log.info(`clock set to ${new Date(time).toISOString()} by ${asked.server.name} (stratum ${answer.stratum}, round trip ${roundTrip} ms)`);
-			this.options.onSet?.(time, asked.server.name);
+			this.backoff = undefined;
+			this.closeSocket(); // until the next sync
+			this.log.info(`clock set to ${new Date(time).toISOString()} by ${name} (stratum ${answer.stratum}, round trip ${roundTrip} ms)`);
+			this.options.onSet?.(time, name);
 			if (this.options.interval > 0) this.schedule(this.options.interval);
 			else this.stop();
 		}

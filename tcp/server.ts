@@ -23,13 +23,15 @@
  * expose TCP keepalive on esp32 or the simulator, so a connection that moves
  * no byte for `idleTimeout` ms is closed instead.
  *
- * One timer per server (the sweep); connections report here as their owner.
+ * One timer per server (the sweep), while it has connections; they report
+ * here as their owner.
  */
 
 import type TCP from "embedded:io/socket/tcp";
 import { enroll } from "modules/census";
 import { type AcceptTarget, closeQuietly, socketAlive, TcpListener } from "modules/listener";
 import { Log, peerName } from "modules/log";
+import { repeatFor } from "modules/timer-target";
 import { CloseCause } from "tcp/close-cause";
 import { sweepInterval, type TcpConnection, type TcpConnectionOwner, TcpEndpoint, type TcpService } from "tcp/connection";
 import Timer from "timer";
@@ -52,6 +54,9 @@ export interface TcpServerOptions {
 	/** Tag of the server's log lines, when no log is given. Default "tcp-server". */
 	logTag?: string;
 }
+
+/** The default log: preloaded (a Log is frozen), no slot at run time. */
+const serverLog = new Log("tcp-server");
 
 type Settings = Required<Omit<TcpServerOptions, "logTag">>;
 
@@ -80,6 +85,10 @@ export class TcpServer {
 		closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
 			this.server.closed(connection, cause, reason, error);
 		}
+		/** The sweep timer (modules/timer-target). */
+		fired(): void {
+			this.server.#sweep();
+		}
 	};
 	readonly options: Settings;
 	readonly log: Log;
@@ -92,7 +101,7 @@ export class TcpServer {
 	#refill = true;
 
 	constructor(options: TcpServerOptions) {
-		this.log = options.log ?? new Log(options.logTag ?? "tcp-server");
+		this.log = options.log ?? (options.logTag && options.logTag !== serverLog.tag ? new Log(options.logTag) : serverLog);
 		this.options = {
 			port: options.port,
 			service: options.service,
@@ -126,16 +135,14 @@ export class TcpServer {
 	start(): void {
 		if (this.#listener) throw new Error("already started");
 		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
-		const { maxClients, backlog, idleTimeout } = this.options;
-		this.#sweepTimer = Timer.repeat(() => this.#sweep(), sweepInterval(idleTimeout));
+		const { maxClients, backlog } = this.options;
 		this.log.info(
 			`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting${this.options.lruPurge ? ", longest-idle purged when full" : ""}`,
 		);
 	}
 
 	close(): void {
-		Timer.clear(this.#sweepTimer);
-		this.#sweepTimer = undefined;
+		this.#stopSweep();
 		this.#listener?.close();
 		this.#listener = undefined;
 		for (const { from } of this.#waiting.splice(0)) closeQuietly(from);
@@ -178,6 +185,12 @@ export class TcpServer {
 			this.log.info(`Slot free: serving waiting ${waiting.peer}`);
 			this.#serve(waiting.from, waiting.peer);
 		}
+		if (!this.#served.size) this.#stopSweep(); // nothing to sweep: no timer while idle
+	}
+
+	#stopSweep(): void {
+		Timer.clear(this.#sweepTimer);
+		this.#sweepTimer = undefined;
 	}
 
 	/** Drop waiting connections whose peer is gone. */
@@ -202,6 +215,7 @@ export class TcpServer {
 			connection = new TcpEndpoint({ from, peer, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
 			this.#served.add(connection);
+			this.#sweepTimer ??= repeatFor(this.hooks, sweepInterval(this.options.idleTimeout));
 			this.log.info(`Socket accepted ip address: ${peer}`);
 		} catch (e) {
 			if (!connection && !socketAlive(from)) {

@@ -33,6 +33,9 @@ type ClosableUDP = UDP & { close(): void };
 
 type SocketThis = UDP & { target: UdpServer };
 
+/** The default log: preloaded (a Log is frozen), no slot at run time. */
+const serverLog = new Log("udp-server");
+
 export class UdpServer {
 	readonly options: UdpServerOptions;
 	readonly log: Log;
@@ -42,7 +45,7 @@ export class UdpServer {
 
 	constructor(options: UdpServerOptions) {
 		this.options = options;
-		this.log = options.log ?? new Log(options.logTag ?? "udp-server");
+		this.log = options.log ?? (options.logTag && options.logTag !== serverLog.tag ? new Log(options.logTag) : serverLog);
 		enroll(this);
 	}
 

@@ -108,11 +108,9 @@ export interface HttpRouteOptions {
 	maxBody?: number;
 }
 
-/** A route made ready: its resources opened once, at registration. */
+/** A route made ready: its resources checked at registration, opened at each request (a route nobody asks holds nothing of them). */
 export interface PreparedRoute {
 	route: HttpRoute;
-	body?: Uint8Array;
-	gzipBody?: Uint8Array;
 	/** Largest body accepted. */
 	maxBody: number;
 }
@@ -210,13 +208,15 @@ export interface HttpAnswer {
 /** Check a route and open its resources; throws Error naming what is missing. */
 export function prepareRoute(path: string, route: HttpRoute, maxBody = 0): PreparedRoute {
 	if (!path.startsWith("/")) throw new Error(`HTTP route "${path}": a path starts with "/"`);
-	if (typeof route === "function") return { route, maxBody };
-	const open = (name: string) => {
-		if (!Resource.exists(name)) throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
-		// A view of the resource (in flash on a board: a HostBuffer, which only a view lets the writer take in parts).
-		return new Uint8Array(new Resource(name));
-	};
-	return { route, body: open(route.resource), gzipBody: route.gzip ? open(route.gzip) : undefined, maxBody };
+	if (typeof route !== "function")
+		for (const name of route.gzip ? [route.resource, route.gzip] : [route.resource])
+			if (!Resource.exists(name)) throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
+	return { route, maxBody };
+}
+
+/** A view of a resource (in flash on a board: a HostBuffer, which only a view lets the writer take in parts; no copy). */
+function resourceView(name: string): Uint8Array {
+	return new Uint8Array(new Resource(name));
 }
 
 /**
@@ -337,9 +337,9 @@ export function answer(prepared: PreparedRoute, request: HttpRequest, connection
 		status = 200;
 		type = route.type;
 		cacheControl = route.cacheControl ?? "no-cache";
-		const gzip = prepared.gzipBody && acceptsGzip(request.header("accept-encoding"));
-		body = gzip ? prepared.gzipBody! : prepared.body!;
-		if (prepared.gzipBody)
+		const gzip = route.gzip !== undefined && acceptsGzip(request.header("accept-encoding"));
+		body = resourceView(gzip ? route.gzip! : route.resource);
+		if (route.gzip !== undefined)
 			headers = gzip
 				? [
 						["Content-Encoding", "gzip"],

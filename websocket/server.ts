@@ -21,8 +21,8 @@
  *   live client answers pings by itself (5.5.2; browsers do), however quiet
  *   it is, so unlike an idle timeout it never drops a page that is merely
  *   waiting.
- * - Dead peers: one timer per server checks every connection each
- *   quietLimit ms (check(): the TCP connection's probe, tcp/connection), so
+ * - Dead peers: one timer per server, while it holds a socket, checks
+ *   every connection each quietLimit ms (check(): the TCP connection's probe, tcp/connection), so
  *   a connection the platform went silent on (the simulator after an error
  *   it never reports) is found and frees its slot.
  * - lruPurge (ESP-IDF httpd's lru_purge_enable): a client beyond maxClients
@@ -56,6 +56,7 @@ import type TCP from "embedded:io/socket/tcp";
 import { enroll } from "modules/census";
 import { type AcceptTarget, TcpListener } from "modules/listener";
 import { Log, peerName } from "modules/log";
+import { repeatFor } from "modules/timer-target";
 import type { TlsServerCredentials } from "modules/tls-credentials";
 import { CloseCause } from "tcp/close-cause";
 import { quietLimit } from "tcp/connection";
@@ -99,6 +100,8 @@ const HANDSHAKE_READ = 1024;
 const MAX_HEAD = 2048;
 /** Sockets kept beyond maxClients just to answer a handshake (503 when full); more are closed at once. */
 const SPARE_SOCKETS = 2;
+/** The default log: preloaded (a Log is frozen), no slot at run time. */
+const serverLog = new Log("ws-server");
 
 export interface WebSocketRouteOptions {
 	/** Deliver messages in pieces (onMessageStart/Data/End) rather than whole (onMessage). Default false. */
@@ -192,6 +195,10 @@ export class WebSocketServer {
 		closed(connection: WebSocketEndpoint): void {
 			this.server.closed(connection);
 		}
+		/** The server's timer (modules/timer-target). */
+		fired(): void {
+			this.server.#tick();
+		}
 	};
 	readonly options: Settings;
 	readonly log: Log;
@@ -202,7 +209,7 @@ export class WebSocketServer {
 	/** Requests whose body is being read: made at the first, never more entries than sockets. */
 	#bodies: Map<WebSocketEndpoint, PendingBody> | undefined;
 	#listener: TcpListener | undefined;
-	/** One timer: connection checks every quietLimit ms, and the heartbeat. */
+	/** One timer, while the server holds a socket: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
 	#nextBeat = 0;
 	readonly #peers = new Set<WebSocketEndpoint>();
@@ -217,8 +224,8 @@ export class WebSocketServer {
 	 * one call at a time.
 	 */
 	readonly #connectionOptions: ConnectionOptions;
-	/** The access key of each route that needs one. */
-	readonly #keys = new Map<WebSocketRoute, string>();
+	/** The access key of each route that needs one: made at the first. */
+	#keys: Map<WebSocketRoute, string> | undefined;
 	/** Peers that gave a wrong key, and how long they wait: made at the first wrong key. */
 	#retryGate: RetryGate | undefined;
 	/** The Connection lines of a reply that keeps its connection (one string for all), or undefined when none is kept. */
@@ -245,7 +252,7 @@ export class WebSocketServer {
 		// Keep-Alive says the idle limit in whole seconds, rounded down: a client stops using the connection before the server closes it.
 		const idleSeconds = Math.floor(this.options.handshakeTimeout / 1000);
 		this.#keepAlive = this.options.httpKeepAlive && idleSeconds >= 1 ? keepAliveLines(idleSeconds) : undefined;
-		this.log = new Log(this.options.logTag);
+		this.log = this.options.logTag === serverLog.tag ? serverLog : new Log(this.options.logTag);
 		this.#connectionOptions = Object.freeze({
 			role: "server",
 			log: this.log,
@@ -288,7 +295,7 @@ export class WebSocketServer {
 			this.log,
 		);
 		this.#routes.push(route);
-		if (key) this.#keys.set(route, key);
+		if (key) (this.#keys ??= new Map()).set(route, key);
 		return route;
 	}
 
@@ -361,8 +368,6 @@ export class WebSocketServer {
 		if (!this.#routes.length && !this.#httpRoutes.size) throw new Error("no route: call route(path, handler) or get(path, route) before start()");
 		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { heartbeat, lruPurge, maxClients } = this.options;
-		this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
-		this.#timer = Timer.repeat(() => this.#tick(), heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
 		this.log.info(
 			`WebSocket server listening on port ${this.port}${this.options.tls ? " (TLS)" : ""}, ${this.#routes.map(r => r.path).join(", ")}, ` +
 				`${maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`,
@@ -398,6 +403,12 @@ export class WebSocketServer {
 		const tls = this.options.tls;
 		const connection = new WebSocketEndpoint(tls ? { from, tls } : { from }, this.#connectionOptions);
 		this.#peers.add(connection);
+		if (!this.#timer) {
+			// The first socket: the checks and the heartbeat start (none run while the server holds none).
+			const heartbeat = this.options.heartbeat;
+			this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
+			this.#timer = repeatFor(this.hooks, heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
+		}
 		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
 	}
@@ -447,7 +458,7 @@ export class WebSocketServer {
 		if (!request.ok) return this.#refuse(connection, request.status, rejectionResponse(request), request.message);
 		const settings = this.options;
 		let keyProtocol: string | undefined;
-		const key = found && this.#keys.get(found);
+		const key = found && this.#keys?.get(found);
 		if (key) {
 			const address = connection.peer.slice(0, connection.peer.lastIndexOf(":"));
 			const gate = (this.#retryGate ??= new RetryGate());
@@ -622,6 +633,10 @@ export class WebSocketServer {
 		this.#busy(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);
+		if (!this.#peers.size && this.#timer) {
+			Timer.clear(this.#timer);
+			this.#timer = undefined;
+		}
 	}
 
 	/** The connection no longer holds a client slot. */

@@ -78,47 +78,68 @@ export function configuredStation(): StationOptions {
 	};
 }
 
-/** The station, the page and the saved credentials of one app; `joinNetwork` makes one and joins. */
+const wifiLog = new Log("wifi");
+
+/**
+ * The station, the page and the saved credentials of one app; `joinNetwork`
+ * makes one and joins. The page (its portal) is made the first time it is
+ * needed: a device that joins without it never holds one.
+ */
 export class Network implements StationListener {
 	readonly station: Station;
-	readonly credentials: CredentialStore | undefined;
-	readonly portal: ProvisioningPortal | undefined;
 	readonly options: NetworkOptions;
 	/** An address has arrived at least once (start has run). */
 	online = false;
 	/** The link dropped since the last start, and stop ran. */
 	#stopped = false;
-	readonly #log: Log;
+	#portal: ProvisioningPortal | undefined;
 
 	constructor(options: NetworkOptions) {
 		this.options = options;
-		this.#log = options.log ?? new Log("wifi");
 		this.station = new Station({ ...configuredStation(), ...options.station });
-		const preferences = options.preferences;
-		if (preferences) {
-			this.credentials = new CredentialStore(preferences);
-			this.portal = new ProvisioningPortal({
-				ssid: text("provisionSsid", "xs-netkit"),
-				password: text("provisionPassword", ""),
-				code: text("provisionCode", ""),
-				port: number("provisionPort", 80),
-				...options.portal,
-				credentials: this.credentials,
-				preferences,
-			});
+	}
+
+	/** The credentials saved on the device (with `preferences`). */
+	get credentials(): CredentialStore | undefined {
+		const preferences = this.options.preferences;
+		return preferences ? new CredentialStore(preferences) : undefined;
+	}
+
+	/** The provisioning portal, once the page has been opened (with `preferences`); undefined before. */
+	get portal(): ProvisioningPortal | undefined {
+		return this.#portal;
+	}
+
+	get #log(): Log {
+		return this.options.log ?? wifiLog;
+	}
+
+	/** A portal with the configured settings; `kept`: the network's own, which listens to the station. */
+	#makePortal(preferences: PreferenceStore, kept: boolean): ProvisioningPortal {
+		const portal = new ProvisioningPortal({
+			ssid: text("provisionSsid", "xs-netkit"),
+			password: text("provisionPassword", ""),
+			code: text("provisionCode", ""),
+			port: number("provisionPort", 80),
+			...this.options.portal,
+			credentials: new CredentialStore(preferences),
+			preferences,
+		});
+		if (kept) {
+			const station = this.station;
+			station.subscribe(portal); // a network entered on the page that could not be joined: the page takes credentials again
+			portal.onCredentials = entered => station.use(entered);
 		}
+		return portal;
 	}
 
 	/** Join: the configured network, else the saved one, else the page asks for one. */
 	join(): void {
-		const { station, portal, credentials } = this;
+		const { station, credentials } = this;
+		const preferences = this.options.preferences;
 		const forget = this.options.forget ?? String(setting("wifiForget") ?? "false") === "true";
 		if (forget && credentials?.forget()) this.#log.info("saved WiFi credentials forgotten (wifiForget)");
 		station.subscribe(this);
-		if (portal) {
-			station.subscribe(portal); // a network entered on the page that could not be joined: the page takes credentials again
-			portal.onCredentials = entered => station.use(entered);
-		}
 		const configured = station.options.ssid;
 		const saved = configured ? undefined : credentials?.load();
 		if (configured) {
@@ -127,14 +148,15 @@ export class Network implements StationListener {
 		} else if (saved) {
 			this.#log.info(`WiFi credentials saved on the device: "${saved.ssid}"`);
 			station.use(saved);
-		} else if (portal) this.#provision("no WiFi credentials known");
+		} else if (preferences) this.#provision("no WiFi credentials known");
 		else station.start(); // logs that no network is configured
 		// The access point's passphrase and the page's code, on the console at every boot (never over the
 		// network). After the radio is on: esp32's hardware generator is random only then (ESP-IDF, "Random
-		// Number Generation"), and the SDK's rng takes its seed from it at its first use.
-		if (portal && !portal.running) {
+		// Number Generation"), and the SDK's rng takes its seed from it at its first use. A portal that is
+		// not open prints them and is not kept.
+		if (preferences && !this.#portal?.running) {
 			try {
-				portal.prepare();
+				(this.#portal ?? this.#makePortal(preferences, false)).prepare();
 			} catch (e) {
 				this.#log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
 			}
@@ -143,7 +165,7 @@ export class Network implements StationListener {
 
 	/** StationListener: an address. */
 	onGotIP(address: string): void {
-		if (this.portal?.running) this.portal.stop();
+		if (this.#portal?.running) this.#portal.stop();
 		if (this.online && !this.#stopped) return; // servers kept listening across the drop
 		this.online = true;
 		this.#stopped = false;
@@ -163,8 +185,9 @@ export class Network implements StationListener {
 	}
 
 	#provision(why: string): void {
-		const portal = this.portal;
-		if (!portal || portal.running) return;
+		const preferences = this.options.preferences;
+		if (!preferences || this.#portal?.running) return;
+		const portal = (this.#portal ??= this.#makePortal(preferences, true));
 		try {
 			portal.start(why);
 		} catch (e) {

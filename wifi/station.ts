@@ -48,7 +48,8 @@ export class Station {
 	readonly options: StationOptions;
 	state: StationState = "idle";
 	address: string | undefined;
-	#backoff: Backoff;
+	/** Made at a failed join, dropped at an address: the delays after failures in a row. */
+	#backoff: Backoff | undefined;
 	#wifi: WiFi | undefined;
 	#listeners: StationListener[] = [];
 	#timer: Timer | undefined;
@@ -56,13 +57,11 @@ export class Station {
 
 	constructor(options: StationOptions) {
 		this.options = options;
-		// `retries` joins in all at retryDelay, so retries - 1 waits before the doubling starts (2×, 4×, …).
-		this.#backoff = new Backoff({ initial: options.retryDelay, max: options.backoffMax, quick: options.retries - 1 });
 	}
 
 	/** Failed joins since the last address. */
 	get failures(): number {
-		return this.#backoff.attempts;
+		return this.#backoff?.attempts ?? 0;
 	}
 
 	subscribe(listener: StationListener): void {
@@ -84,7 +83,7 @@ export class Station {
 	use(credentials: { ssid: string; password: string }): void {
 		this.options.ssid = credentials.ssid;
 		this.options.password = credentials.password;
-		this.#backoff.reset();
+		this.#backoff = undefined;
 		if (this.#stopped) {
 			this.start();
 			return;
@@ -140,7 +139,7 @@ export class Station {
 				case WiFi.gotIP:
 					Timer.clear(this.#timer);
 					this.#timer = undefined;
-					this.#backoff.reset();
+					this.#backoff = undefined;
 					this.address = String(Net.get("IP") ?? "");
 					this.#set("got-ip", "DHCP");
 					log.info(`got IP: ${this.address}`);
@@ -167,6 +166,9 @@ export class Station {
 	#failed(cause: string): void {
 		Timer.clear(this.#timer);
 		this.#timer = undefined;
+		// `retries` joins in all at retryDelay, so retries - 1 waits before the doubling starts (2×, 4×, …).
+		const { retryDelay, backoffMax, retries } = this.options;
+		this.#backoff ??= new Backoff({ initial: retryDelay, max: backoffMax, quick: retries - 1 });
 		const delay = this.#backoff.next()!; // no maxAttempts: always a delay
 		this.#set("disconnected", cause);
 		log.warn(`join failed: ${cause} (${this.failures} failed)`);

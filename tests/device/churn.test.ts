@@ -17,13 +17,14 @@
 // once, then the closing sequence every round ends with, so that a server's
 // last closed connection, should it stay reachable until its next accept,
 // is the same one after every round). What the warm-up leaves above the
-// idle app is constant, not growing: measured +2 slots and +88 chunk bytes
-// on the simulator (+120 on the lwip tier), the page's routes.json, made at
-// its first request and kept, and +904 chunk bytes, the WebSocket server's
-// frame scratch, grown to its largest at the first frame over 123 bytes. Measured over churns of 200 and 1000
-// connections on both tiers: the heaps end on exactly the warm-up's slots
-// and chunk bytes (idle 747 slots with the census list, the broadcast route
-// and the clock; 1000 connections in 57 s on the simulator, 56 s on lwip).
+// idle app is constant, not growing: measured +6 slots and 880 to 904 chunk
+// bytes on the lwip tier, most of it the WebSocket server's frame scratch, grown
+// to its largest at the first frame over 123 bytes (the page's answers are
+// made per request: nothing of them is kept). Measured over churns of 200
+// and 1000 connections on both tiers: the heaps end on exactly the
+// warm-up's slots and chunk bytes (1000 connections in 57 s on the
+// simulator, 56 s on lwip; idle 592 slots on the lwip tier with the census
+// list, the broadcast route and the clock).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { heldBeyondIdle } from "../../host-harness/bench/census.js";
 import { type ChurnResult, churnDeviceConfig, defaultChurnConnections, measureChurn, renderChurn } from "../../host-harness/bench/churn.js";
