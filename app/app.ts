@@ -30,6 +30,7 @@ import { config, configProblems, configWarnings } from "app/config";
 import { parseServerList } from "app/config-schema";
 import type { ServiceEndpoints } from "app/endpoints";
 import { exposure } from "app/exposure";
+import { HttpUpload, MAX_PIECES_BODY } from "app/http-upload";
 import { macAddress } from "app/mac-address";
 import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
 import { echoClient } from "app/tcp-echo-client";
@@ -44,6 +45,7 @@ import { Log } from "modules/log";
 import { loadCa } from "modules/secure-socket";
 import { loadServerCredentials } from "modules/tls-credentials";
 import { SntpClient } from "sntp/client";
+import { json } from "websocket/http-routes";
 import { WebSocketServer } from "websocket/server";
 import type { PreferenceStore } from "wifi/credentials";
 import { Network } from "wifi/network";
@@ -210,6 +212,20 @@ export class App {
 						mac: app.mac,
 					})),
 				}));
+			}
+			if (config.httpUpload) {
+				// Routes that take a body (app/http-upload): made only when asked for, nothing held until a body comes.
+				const upload = new HttpUpload(server.log);
+				server.post("/upload", upload, { maxBody: MAX_PIECES_BODY });
+				server.put("/upload", request => upload.whole(request));
+				server.delete("/upload", () => json({ deleted: true }));
+			}
+			if (config.httpUpload) {
+				// Routes that take a body (app/http-upload): made only when asked for, nothing held until a body comes.
+				const upload = new HttpUpload(server.log);
+				server.post("/upload", upload, { maxBody: MAX_PIECES_BODY });
+				server.put("/upload", request => upload.whole(request));
+				server.delete("/upload", () => json({ deleted: true }));
 			}
 			return {
 				name: "WebSocket echo server",
