@@ -220,13 +220,6 @@ export class App {
 				server.put("/upload", request => upload.whole(request));
 				server.delete("/upload", () => json({ deleted: true }));
 			}
-			if (config.httpUpload) {
-				// Routes that take a body (app/http-upload): made only when asked for, nothing held until a body comes.
-				const upload = new HttpUpload(server.log);
-				server.post("/upload", upload, { maxBody: MAX_PIECES_BODY });
-				server.put("/upload", request => upload.whole(request));
-				server.delete("/upload", () => json({ deleted: true }));
-			}
 			return {
 				name: "WebSocket echo server",
 				start(endpoints) {
