@@ -5,12 +5,19 @@
  * complete. Heads the server should accept sometimes carry WebSocket frames
  * in the same write (the server must take them as the first frames).
  *
+ * Beside them, plain HTTP requests on the server's HTTP routes (httpRoutes):
+ * POST, PUT, DELETE (and GET, HEAD where no GET is routed) with and without
+ * a body, its Content-Length right, short of the body, beyond it, over the
+ * route's limit or malformed, or a chunked body; asking to keep the
+ * connection or not.
+ *
  * As with the WebSocket cases, the status the server must answer is not
  * decided here but by http-oracle.ts from the bytes produced.
  */
 
 import { Op } from "../conformance/frames.js";
 import type { HandshakeCase, Part } from "./case.js";
+import type { HttpRouteTable } from "./http-oracle.js";
 import type { Rng } from "./prng.js";
 import { clientFrame, textPayload, writePlan } from "./ws-cases.js";
 
@@ -20,6 +27,10 @@ export interface HandshakeGenOptions {
 	/** The path the server serves ("/ws"). */
 	path: string;
 	maxDelayMs: number;
+	/** The server's plain HTTP routes: a share of the cases are requests on them. Default none. */
+	httpRoutes?: HttpRouteTable;
+	/** Largest body sent with a plain HTTP request. Default 4096. */
+	maxBody?: number;
 }
 
 type Value = string | Buffer;
@@ -310,8 +321,118 @@ function garbage(rng: Rng): { head: Buffer; label: string } {
 	}
 }
 
+/** A plain HTTP request on one of the routed paths, with or without a body, its framing right or wrong. */
+function routedRequest(rng: Rng, options: HandshakeGenOptions, routes: HttpRouteTable): { head: Buffer; label: string } {
+	const paths = Object.keys(routes);
+	// Mostly the paths that take bodies.
+	const path = rng.weighted(paths.map(p => [p, "GET" in routes[p] ? 1 : 6] as const));
+	const method = rng.weighted([
+		["POST", 4],
+		["PUT", 3],
+		["DELETE", 2],
+		["GET", 1],
+		["HEAD", 1],
+	] as const);
+	const request: Request = {
+		leading: "",
+		method,
+		target: rng.weighted([
+			[path, 6],
+			[`${path}?a=1&b=x+y`, 1],
+			[`http://${options.host}${path}`, 1],
+		] as const),
+		version: rng.weighted([
+			["HTTP/1.1", 8],
+			["HTTP/1.0", 1],
+		] as const),
+		headers: [["Host", options.host]],
+		eol: "\r\n",
+	};
+	const labels = [`${method} ${request.target} ${request.version}`];
+	const connection = rng.weighted([
+		[undefined, 2],
+		["keep-alive", 4],
+		["Keep-Alive", 1],
+		["close", 1],
+		["keep-alive, close", 1],
+	] as const);
+	if (connection !== undefined) {
+		request.headers.push(["Connection", connection]);
+		labels.push(`Connection: ${connection}`);
+	}
+	if (rng.chance(0.3)) request.headers.push(["Content-Type", rng.pick(["application/octet-stream", "application/json", "text/plain"])]);
+	const limit = routes[path][method === "HEAD" ? "GET" : method] ?? 1024;
+	const sizes = [0, 1, 10, 200, 1024, 1025, 3000, options.maxBody ?? 4096].filter(n => n <= (options.maxBody ?? 4096));
+	let size = rng.pick(sizes);
+	let body = rng.bytes(size);
+	const framing = rng.weighted([
+		["none", 2],
+		["right", 8],
+		["short", 1],
+		["beyond", 1],
+		["over", 2],
+		["malformed", 2],
+		["chunked", 2],
+	] as const);
+	switch (framing) {
+		case "none":
+			body = Buffer.alloc(0);
+			labels.push("no body");
+			break;
+		case "right":
+			request.headers.push(["Content-Length", String(size)]);
+			labels.push(`a body of ${size} B`);
+			break;
+		case "short":
+			size = Math.max(1, size);
+			request.headers.push(["Content-Length", String(size)]);
+			body = body.subarray(0, rng.int(0, size - 1));
+			labels.push(`Content-Length ${size}, ${body.length} B sent`);
+			break;
+		case "beyond":
+			request.headers.push(["Content-Length", String(Math.floor(size / 2))]);
+			labels.push(`Content-Length ${Math.floor(size / 2)}, ${size} B sent`);
+			break;
+		case "over": {
+			const declared = rng.pick([String(limit + 1), "99999999999"]);
+			request.headers.push(["Content-Length", declared]);
+			body = body.subarray(0, rng.int(0, Math.min(size, 100)));
+			labels.push(`Content-Length ${declared} (over the route's ${limit})`);
+			break;
+		}
+		case "malformed": {
+			const declared = rng.pick(["12a", "-1", "", "1 2", "0x10", "+5", "5, 5"]);
+			if (declared === "5, 5") request.headers.push(["Content-Length", "5"], ["Content-Length", "5"]);
+			else request.headers.push(["Content-Length", declared]);
+			labels.push(`Content-Length "${declared}"`);
+			break;
+		}
+		case "chunked":
+			request.headers.push(["Transfer-Encoding", "chunked"]);
+			body = Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]);
+			labels.push(`a chunked body of ${size} B`);
+			break;
+	}
+	// Now and then, what any request may have: names in another case, bare LF line ends, more headers.
+	if (rng.chance(0.3)) {
+		const twist = rng.pick([0, 1, 2]);
+		if (twist === 0) {
+			for (const h of request.headers) if (Array.isArray(h)) h[0] = h[0].toLowerCase();
+		} else if (twist === 1) request.eol = "\n";
+		else request.headers.splice(1, 0, junkHeader(rng, rng.int(0, 40)));
+		labels.push(["lower-case names", "bare LF line ends", "an extra header"][twist]);
+	}
+	return { head: Buffer.concat([render(request), body]), label: labels.join("; ") };
+}
+
 export function handshakeCase(rng: Rng, index: number, seed: number, options: HandshakeGenOptions): HandshakeCase {
 	let head: Buffer, label: string;
+	const routes = options.httpRoutes;
+	if (routes && Object.keys(routes).length && rng.chance(0.3)) {
+		// A plain HTTP request: its bytes whole (head and body), cut into writes as any case's.
+		({ head, label } = routedRequest(rng, options, routes));
+		return { kind: "handshake", index, seed, label, head, after: [], writes: writePlan(rng, head.length, options.maxDelayMs) };
+	}
 	if (rng.chance(0.08)) ({ head, label } = garbage(rng));
 	else {
 		const request = base(rng, options);

@@ -13,6 +13,7 @@ import { frame, Op } from "../../host-harness/conformance/frames.js";
 import type { LogLine } from "../../host-harness/device/log-line.js";
 import type { Tier } from "../../host-harness/device/tiers.js";
 import { FUZZ_CONFIG } from "../../host-harness/fuzz/command.js";
+import { appHttpRoutes } from "../../host-harness/fuzz/http-oracle.js";
 import { randomSeed } from "../../host-harness/fuzz/prng.js";
 import { runHandshakeCase, runWsCase, type WsContext } from "../../host-harness/fuzz/run-ws.js";
 import { type FuzzOptions, formatMismatch, runFuzz } from "../../host-harness/fuzz/runner.js";
@@ -24,11 +25,13 @@ if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`FUZZ_SEED must be 
 
 /** How a tier is fuzzed: owned devices (node, sim) get FUZZ_CONFIG; a board (or a lan tier) runs whatever it was started with. */
 function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshakeTimeoutMs: number } {
+	// The HTTP routes the oracle judges requests on: the app's for the config the device runs.
+	const httpRoutes = appHttpRoutes(tier.target === "board" ? tier.board!.config : FUZZ_CONFIG);
 	if (tier.target !== "board")
 		return tier.pace === "node"
-			? { cases: 4000, concurrency: { ws: 6, tcp: 4, udp: 4 }, scale: "full", timeoutMs: 5000, handshakeTimeoutMs: 500, maxDelayMs: 3 }
+			? { cases: 4000, concurrency: { ws: 6, tcp: 4, udp: 4 }, scale: "full", timeoutMs: 5000, handshakeTimeoutMs: 500, maxDelayMs: 3, httpRoutes }
 			: // The simulator reads its sockets every 20 ms: pauses up to 25 ms between writes split a case across its polls.
-				{ cases: 500, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25 };
+				{ cases: 500, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25, httpRoutes };
 	const config = tier.board!.config;
 	return {
 		// The lan tiers: node's and the simulator's device again, over a link (a few hundred cases judge the link);
@@ -40,6 +43,7 @@ function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshake
 		timeoutMs: 15_000,
 		handshakeTimeoutMs: Number(config.wsHandshakeTimeout ?? 5000),
 		heartbeat: config.wsHeartbeat !== "0",
+		httpRoutes: appHttpRoutes(config),
 	};
 }
 
@@ -102,6 +106,7 @@ describe.each(tiers)("fuzzing the device's servers on $name", tier => {
 		timeoutMs: settings.timeoutMs ?? 5000,
 		handshakeTimeoutMs: settings.handshakeTimeoutMs,
 		heartbeat: !!settings.heartbeat,
+		httpRoutes: settings.httpRoutes,
 	});
 
 	it("refuses an upgrade with two Host headers with 400 (RFC 7230 5.4; found by the fuzzer, seed 1 case 99)", async () => {
