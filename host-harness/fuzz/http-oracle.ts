@@ -76,7 +76,10 @@ export type HttpRouteTable = Readonly<Record<string, Readonly<Record<string, num
  */
 export function appHttpRoutes(config: Readonly<Record<string, string | undefined>>): HttpRouteTable {
 	const routes: Record<string, Record<string, number>> = {};
-	if (config.httpPage !== "false") routes["/"] = routes["/routes.json"] = { GET: 0 };
+	if (config.httpPage !== "false") {
+		routes["/"] = { GET: 0 };
+		routes["/routes.json"] = { GET: 0 };
+	}
 	if (config.httpUpload === "true") routes["/upload"] = { POST: 1048576, PUT: 1024, DELETE: 1024 };
 	return routes;
 }
