@@ -1,6 +1,8 @@
 // Seeded fuzzing of the device's servers (host-harness/fuzz) on every tier:
-// mutated WebSocket traffic, mutated upgrade requests, TCP and UDP echo
-// payloads, each judged by the harness's reference oracle; every 250 cases a
+// mutated WebSocket traffic, mutated upgrade requests, plain HTTP requests
+// on the device's HTTP routes (POST, PUT, DELETE on /upload with httpUpload,
+// their bodies framed right and wrong), TCP and UDP echo payloads, each
+// judged by the harness's reference oracle; every 250 cases a
 // fresh client must still be served. Afterwards: no exception in the
 // device's log, the device still running, a fresh client served, and the
 // device's sockets and timers back where they were before the run.
