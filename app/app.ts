@@ -30,6 +30,7 @@ import { config, configProblems, configWarnings } from "app/config";
 import { parseServerList } from "app/config-schema";
 import type { ServiceEndpoints } from "app/endpoints";
 import { exposure } from "app/exposure";
+import { HttpUpload, MAX_PIECES_BODY } from "app/http-upload";
 import { macAddress } from "app/mac-address";
 import { SdkWebSocketEchoServer } from "app/sdk-echo-server";
 import {
@@ -54,7 +55,7 @@ import { Log } from "modules/log";
 import { loadCa } from "modules/secure-socket";
 import { loadServerCredentials } from "modules/tls-credentials";
 import { SntpClient } from "sntp/client";
-import type { HttpResponse } from "websocket/http-routes";
+import { type HttpResponse, json } from "websocket/http-routes";
 import { WebSocketServer } from "websocket/server";
 import type { PreferenceStore } from "wifi/credentials";
 import { Network, type NetworkOptions } from "wifi/network";
@@ -170,6 +171,13 @@ export class App {
 				// The device's own page (app/page): it opens the broadcast route, else the echo, and shows what comes.
 				server.get("/", { resource: "index.html", gzip: "index.html.gz", type: "text/html; charset=utf-8" });
 				server.get("/routes.json", routesJson);
+			}
+			if (config.httpUpload) {
+				// Routes that take a body (app/http-upload): made only when asked for, nothing held until a body comes.
+				const upload = new HttpUpload(server.log);
+				server.post("/upload", upload, { maxBody: MAX_PIECES_BODY });
+				server.put("/upload", request => upload.whole(request));
+				server.delete("/upload", () => json({ deleted: true }));
 			}
 			return new WebSocketService(server);
 		});

@@ -120,6 +120,11 @@ export const schema = freezeSchema({
 		default: true,
 		doc: "serve the device's own page at / on the WebSocket server's port: it opens the broadcast route (else the echo) and shows messages as they come",
 	},
+	httpUpload: {
+		kind: "flag",
+		default: false,
+		doc: 'serve /upload on the WebSocket server\'s port: POST takes a body in pieces (up to 1 MiB) and answers its length and CRC-32, PUT the same for a body read whole (up to 1024 bytes), DELETE answers {"deleted": true}',
+	},
 
 	wsImpl: {
 		kind: "choice",

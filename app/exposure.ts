@@ -44,6 +44,12 @@ export function exposure(endpoints: ServiceEndpoints, config: Config): Exposure 
 				`the page ${endpoints.page} on port ${endpoints.ws} (and /routes.json: name, build, MAC) is open to anyone on the network: httpPage=false turns it off`,
 			);
 		}
+		if (config.httpUpload && config.wsImpl === "ours") {
+			line(`${tls ? "HTTPS" : "HTTP"} /upload (POST, PUT, DELETE)`, endpoints.ws, false, tls);
+			warnings.push(
+				`/upload on port ${endpoints.ws} takes bodies from anyone on the network (it answers their length and CRC-32): httpUpload=false turns it off`,
+			);
+		}
 	}
 	if (endpoints.mdns) listening.push(`listening: mDNS responder (${endpoints.mdns}), UDP port 5353, open to anyone, no TLS`);
 	return { listening, warnings };

@@ -13,10 +13,12 @@
  *   Content-Encoding: gzip to a client whose Accept-Encoding takes gzip
  *   (12.5.3, 8.4.1) and `Vary: Accept-Encoding` (12.5.5), or a handler;
  * - POST, PUT, DELETE (9.3.3-9.3.5) with a handler. A request body comes
- *   whole (request.body, text(), json(), form()), bounded per route by
- *   maxBody and judged from its Content-Length before a byte is read (413
- *   beyond; a body in chunked transfer coding gets 411: Content-Length is
- *   required, 9.3.3 allows it).
+ *   whole (an HttpHandler: request.body, text(), json(), form()) or in
+ *   pieces as they are read (an HttpBodyHandler: onBodyData, for a body
+ *   larger than memory allows: an upload written to flash as it comes),
+ *   bounded per route by maxBody and judged from its Content-Length before
+ *   a byte is read (413 beyond; a body in chunked transfer coding gets 411:
+ *   Content-Length is required, 9.3.3 allows it).
  * Another method on a routed path gets 405 with `Allow` (15.5.6). Every
  * response has Content-Type, Content-Length (so a reply's end is known
  * without closing, RFC 9112 6.3), Cache-Control and the Connection lines
@@ -33,22 +35,27 @@
 
 import Resource from "Resource";
 import { type HeaderList, headerLines, queryParameter, type RequestHead, statusTexts } from "modules/http";
+import type { CloseCause } from "tcp/close-cause";
 
-/** A request as a handler sees it. */
-export interface HttpRequest {
-	method: string;
+/** What every request shows its handler: its head. */
+export interface HttpRequestHead {
+	readonly method: string;
 	/** The path, without the query. */
-	path: string;
+	readonly path: string;
 	/** The query, without "?" ("" when none). */
-	query: string;
+	readonly query: string;
 	/** The values of the route's `:name` segments, URI-decoded ({} when it has none). */
-	params: Readonly<Record<string, string>>;
-	/** The body as received (empty when none), at most the route's maxBody bytes. */
-	body: ArrayBuffer;
+	readonly params: Readonly<Record<string, string>>;
 	/** A header's value (lower-case name), repeated headers joined with ", ". */
 	header(name: string): string | undefined;
 	/** A parameter of the query, URI-decoded ("+" a space); undefined when absent or malformed. */
 	queryParameter(name: string): string | undefined;
+}
+
+/** A request as an HttpHandler sees it: its body read whole. */
+export interface HttpRequest extends HttpRequestHead {
+	/** The body as received (empty when none), at most the route's maxBody bytes. */
+	readonly body: ArrayBuffer;
 	/** The body as UTF-8 text. */
 	text(): string;
 	/** The body as JSON; a body that is not JSON is answered 400 (HttpError). */
@@ -98,7 +105,57 @@ export interface StaticRoute {
 /** A handler: called with the request (its body read whole), returns the answer; one that throws HttpError answers its status, another error 500. */
 export type HttpHandler = (request: HttpRequest) => HttpResponse;
 
-export type HttpRoute = StaticRoute | HttpHandler;
+/** A request as an HttpBodyHandler sees it: its head, and its body as far as it has come. */
+export interface HttpBodyRequest extends HttpRequestHead {
+	/** The body's length, bytes, from its Content-Length (0 when none). */
+	readonly length: number;
+	/** Bytes of the body handed to onBodyData so far, the piece being handed included. */
+	readonly received: number;
+	/** The handler's own value for this request (a running checksum, an open file); undefined at first. */
+	context: unknown;
+}
+
+/**
+ * A route that takes its body in pieces as they are read, instead of whole:
+ * memory per request is one read (about 1 KB) whatever the body's length,
+ * so a body larger than the heap (a firmware image, a file) can be written
+ * where it goes as it comes. One object serves every request of the route
+ * (its methods are called with the request; per-request state goes in
+ * request.context), as a WebSocketHandler serves every connection.
+ *
+ * Calls, in order: onBodyStart once, onBodyData for each piece, then either
+ * onBodyEnd (the body is whole: it returns the answer) or onAbort (the
+ * request ended first: no answer is sent). A method that throws HttpError
+ * answers its status; another error answers 500 and is logged. When
+ * onBodyStart or onBodyData throws, the rest of the body is not read and the
+ * connection closes once the answer is written; onAbort is not called.
+ */
+export interface HttpBodyHandler {
+	/** The head is read and its Content-Length accepted (at most maxBody): prepare, or refuse by throwing HttpError (before a byte of the body is read). */
+	onBodyStart?(request: HttpBodyRequest): void;
+	/**
+	 * The next piece of the body, in order (byteLength > 0); last when it
+	 * completes the body. A view valid only during this call: copy what must
+	 * outlive it.
+	 */
+	onBodyData(request: HttpBodyRequest, piece: Uint8Array, last: boolean): void;
+	/** The body is whole (at once for a body of 0 bytes): return the answer. The connection may then be kept for the next request. */
+	onBodyEnd(request: HttpBodyRequest): HttpResponse;
+	/**
+	 * The request ended before its body was whole: the peer closed or reset
+	 * the connection (cause "peer-closed", "peer-gone"), it stalled for the
+	 * server's handshakeTimeout ("timeout"), the server closed ("local"). No
+	 * answer is sent. reason: a few words for a log.
+	 */
+	onAbort?(request: HttpBodyRequest, cause: CloseCause, reason: string): void;
+}
+
+export type HttpRoute = StaticRoute | HttpHandler | HttpBodyHandler;
+
+/** Whether a route takes its body in pieces (an HttpBodyHandler). */
+export function takesPieces(route: HttpRoute): route is HttpBodyHandler {
+	return typeof (route as HttpBodyHandler).onBodyData === "function";
+}
 
 /** The methods a route may serve (HEAD is answered from GET). */
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -140,7 +197,10 @@ export class HttpRoutes {
 
 	/** Serve `method` on `path` with `route`; throws when the pair is routed already or a resource is missing. */
 	add(method: HttpMethod, path: string, route: HttpRoute, options: HttpRouteOptions = {}): void {
-		if (method !== "GET" && typeof route !== "function") throw new Error(`HTTP route ${method} ${path}: a static body answers GET only; give a handler`);
+		const pieces = takesPieces(route);
+		if (method !== "GET" && typeof route !== "function" && !pieces)
+			throw new Error(`HTTP route ${method} ${path}: a static body answers GET only; give a handler`);
+		if (method === "GET" && pieces) throw new Error(`HTTP route GET ${path}: a GET request has no body to take in pieces; give a handler`);
 		const segments = path.includes("/:") ? path.split("/") : undefined;
 		let routes = segments ? this.patterns.find(r => r.path === path) : this.exact.get(path);
 		if (!routes) {
@@ -208,7 +268,7 @@ export interface HttpAnswer {
 /** Check a route and open its resources; throws Error naming what is missing. */
 export function prepareRoute(path: string, route: HttpRoute, maxBody = 0): PreparedRoute {
 	if (!path.startsWith("/")) throw new Error(`HTTP route "${path}": a path starts with "/"`);
-	if (typeof route !== "function")
+	if (typeof route !== "function" && !takesPieces(route))
 		for (const name of route.gzip ? [route.resource, route.gzip] : [route.resource])
 			if (!Resource.exists(name)) throw new Error(`HTTP route ${path}: no resource "${name}" in the app (add it to the manifest's resources)`);
 	return { route, maxBody };
@@ -318,8 +378,6 @@ export function refusal(status: number, message: string, headers: HeaderList = [
 export function answer(prepared: PreparedRoute, request: HttpRequest, connection = CLOSE): HttpAnswer {
 	const method = request.method;
 	const route = prepared.route;
-	let status: number, type: string, body: ArrayBuffer | Uint8Array, cacheControl: string;
-	let headers: HeaderList = [];
 	if (typeof route === "function") {
 		let made: HttpResponse;
 		try {
@@ -328,25 +386,73 @@ export function answer(prepared: PreparedRoute, request: HttpRequest, connection
 			if (e instanceof HttpError) return refusal(e.status, e.message, [], connection);
 			throw e;
 		}
-		status = made.status ?? 200;
-		type = made.type;
-		body = typeof made.body === "string" ? ArrayBuffer.fromString(made.body) : made.body;
-		cacheControl = made.cacheControl ?? "no-store";
-		headers = made.headers ?? [];
-	} else {
-		status = 200;
-		type = route.type;
-		cacheControl = route.cacheControl ?? "no-cache";
-		const gzip = route.gzip !== undefined && acceptsGzip(request.header("accept-encoding"));
-		body = resourceView(gzip ? route.gzip! : route.resource);
-		if (route.gzip !== undefined)
-			headers = gzip
-				? [
-						["Content-Encoding", "gzip"],
-						["Vary", "Accept-Encoding"],
-					]
-				: [["Vary", "Accept-Encoding"]];
+		return handlerAnswer(made, method, connection);
 	}
-	const head = response(status, type, body.byteLength, cacheControl, headers, connection);
+	if (takesPieces(route)) throw new Error("a route taking its body in pieces is answered by its onBodyEnd");
+	const gzip = route.gzip !== undefined && acceptsGzip(request.header("accept-encoding"));
+	const body = resourceView(gzip ? route.gzip! : route.resource);
+	let headers: HeaderList = [];
+	if (route.gzip !== undefined)
+		headers = gzip
+			? [
+					["Content-Encoding", "gzip"],
+					["Vary", "Accept-Encoding"],
+				]
+			: [["Vary", "Accept-Encoding"]];
+	const head = response(200, route.type, body.byteLength, route.cacheControl ?? "no-cache", headers, connection);
+	return method === "HEAD" ? { status: 200, head } : { status: 200, head, body };
+}
+
+/** The answer a handler made (an HttpResponse) as bytes to send. connection: its Connection lines. */
+export function handlerAnswer(made: HttpResponse, method: string, connection = CLOSE): HttpAnswer {
+	const status = made.status ?? 200;
+	const body = typeof made.body === "string" ? ArrayBuffer.fromString(made.body) : made.body;
+	const head = response(status, made.type, body.byteLength, made.cacheControl ?? "no-store", made.headers ?? [], connection);
 	return method === "HEAD" ? { status, head } : { status, head, body };
+}
+
+/**
+ * A request whose body an HttpBodyHandler takes in pieces: what the handler
+ * sees (HttpBodyRequest), and what the server keeps while the body comes.
+ * Prototype methods, no closures: one object per request being read.
+ */
+export class BodyRequest implements HttpBodyRequest {
+	readonly method: string;
+	readonly path: string;
+	readonly query: string;
+	readonly params: Readonly<Record<string, string>>;
+	readonly length: number;
+	received = 0;
+	context: unknown = undefined;
+	/** @internal The route (its handler, maxBody). */
+	readonly route: PreparedRoute;
+	/** @internal The request head. */
+	readonly head: RequestHead;
+	/** @internal When the server last armed the idle limit for the body (ms). */
+	armed = 0;
+
+	constructor(head: RequestHead, route: PreparedRoute, params: Record<string, string>, length: number) {
+		const target = head.target;
+		const question = target.indexOf("?");
+		this.method = head.method;
+		this.path = question < 0 ? target : target.slice(0, question);
+		this.query = question < 0 ? "" : target.slice(question + 1);
+		this.params = params;
+		this.length = length;
+		this.route = route;
+		this.head = head;
+	}
+
+	header(name: string): string | undefined {
+		return this.head.headers.get(name);
+	}
+
+	queryParameter(name: string): string | undefined {
+		return queryParameter(this.query, name);
+	}
+
+	/** @internal The route's handler. */
+	get handler(): HttpBodyHandler {
+		return this.route.route as HttpBodyHandler;
+	}
 }

@@ -30,12 +30,15 @@
  *   instead of being answered 503.
  * - Plain HTTP (get, post, put, delete; websocket/http-routes): a request
  *   that is not an upgrade, on a path with an HTTP route, is answered there
- *   (its body read within the route's maxBody; 405 for a method the path has
- *   no route for) and TCP closes once the response is written; any
+ *   (its body read within the route's maxBody, whole or handed over in
+ *   pieces as read; 405 for a method the path has no route for) and TCP
+ *   closes once the response is written; any
  *   other request is judged as an upgrade (404 for a path with no route,
  *   426 without Upgrade on a WebSocket path, 400 when malformed). Such a request is read within the same limits as a handshake (431,
  *   the sockets beyond maxClients, handshakeTimeout for the whole answer,
- *   dead peers) and holds no client slot.
+ *   dead peers) and holds no client slot; a body taken in pieces may take
+ *   any time, but not handshakeTimeout without a byte, and its handler is
+ *   told (onAbort) when the connection ends before the body is whole.
  * - Persistent connections (RFC 9112 9.3; httpKeepAlive): a reply stays on
  *   an open connection only when the request asked for it (HTTP/1.1 with a
  *   `Connection: keep-alive` token and no `close`, 9.6), its body was read
@@ -79,18 +82,23 @@ import {
 import {
 	allowed,
 	answer,
+	BodyRequest,
 	type HttpAnswer,
+	type HttpBodyHandler,
+	HttpError,
 	type HttpHandler,
 	type HttpMethod,
 	type HttpRoute,
 	type HttpRouteOptions,
 	HttpRoutes,
+	handlerAnswer,
 	httpRequest,
 	keepAliveLines,
 	type PathRoutes,
 	type PreparedRoute,
 	refusal,
 	routeFor,
+	takesPieces,
 } from "websocket/http-routes";
 import { WebSocketRoute } from "websocket/route";
 
@@ -192,8 +200,8 @@ export class WebSocketServer {
 		received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 			this.server.received(connection, chunk);
 		}
-		closed(connection: WebSocketEndpoint): void {
-			this.server.closed(connection);
+		closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
+			this.server.closed(connection, cause, reason);
 		}
 		/** The server's timer (modules/timer-target). */
 		fired(): void {
@@ -206,8 +214,8 @@ export class WebSocketServer {
 	readonly #routes: WebSocketRoute[] = [];
 	/** Plain HTTP routes (get(), post(), put(), delete()). */
 	readonly #httpRoutes = new HttpRoutes();
-	/** Requests whose body is being read: made at the first, never more entries than sockets. */
-	#bodies: Map<WebSocketEndpoint, PendingBody> | undefined;
+	/** Requests whose body is being read (whole, or in pieces: BodyRequest): made at the first, never more entries than sockets. */
+	#bodies: Map<WebSocketEndpoint, PendingBody | BodyRequest> | undefined;
 	#listener: TcpListener | undefined;
 	/** One timer, while the server holds a socket: connection checks every quietLimit ms, and the heartbeat. */
 	#timer: Timer | undefined;
@@ -311,18 +319,22 @@ export class WebSocketServer {
 		return this.http("GET", path, route);
 	}
 
-	/** Answer POST on `path` with handler, the body read whole up to options.maxBody (default 1024; 413 beyond). */
-	post(path: string, handler: HttpHandler, options?: HttpRouteOptions): this {
+	/**
+	 * Answer POST on `path` with handler: a function given the body read whole,
+	 * or an HttpBodyHandler given it in pieces as they are read; either way up
+	 * to options.maxBody (default 1024; 413 beyond, judged from Content-Length).
+	 */
+	post(path: string, handler: HttpHandler | HttpBodyHandler, options?: HttpRouteOptions): this {
 		return this.http("POST", path, handler, options);
 	}
 
 	/** Answer PUT on `path`, as post(). */
-	put(path: string, handler: HttpHandler, options?: HttpRouteOptions): this {
+	put(path: string, handler: HttpHandler | HttpBodyHandler, options?: HttpRouteOptions): this {
 		return this.http("PUT", path, handler, options);
 	}
 
 	/** Answer DELETE on `path`, as post(). */
-	delete(path: string, handler: HttpHandler, options?: HttpRouteOptions): this {
+	delete(path: string, handler: HttpHandler | HttpBodyHandler, options?: HttpRouteOptions): this {
 		return this.http("DELETE", path, handler, options);
 	}
 
@@ -430,6 +442,7 @@ export class WebSocketServer {
 
 	#read(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
 		const pending = this.#bodies?.get(connection);
+		if (pending instanceof BodyRequest) return this.#bodyPiece(connection, pending, chunk);
 		if (pending) return this.#bodyBytes(connection, pending, chunk);
 		const parser = this.#heads.get(connection);
 		if (!parser?.feed(chunk)) return;
@@ -520,6 +533,7 @@ export class WebSocketServer {
 			return this.#reply(connection, head, path, refusal(400, "malformed Content-Length"));
 		if (length > route.maxBody)
 			return this.#reply(connection, head, path, refusal(413, `the body is ${length} bytes; this route takes ${route.maxBody} at most`));
+		if (takesPieces(route.route)) return this.#startBody(connection, new BodyRequest(head, route, params, length), parser.rest);
 		const pending: PendingBody = { route, head, params, path, body: new Uint8Array(length), filled: 0 };
 		if (!length) return this.#answer(connection, pending, parser.rest);
 		(this.#bodies ??= new Map()).set(connection, pending);
@@ -535,6 +549,75 @@ export class WebSocketServer {
 		if (pending.filled < body.byteLength) return;
 		this.#forget(connection);
 		this.#answer(connection, pending, count < chunk.byteLength ? chunk.slice(count) : undefined);
+	}
+
+	/**
+	 * A body taken in pieces (an HttpBodyHandler's): onBodyStart, then the
+	 * pieces as they come. Its whole-answer deadline becomes an idle limit:
+	 * a body may take any time, but not handshakeTimeout without a byte.
+	 */
+	#startBody(connection: WebSocketEndpoint, request: BodyRequest, rest: ArrayBuffer | undefined): void {
+		try {
+			request.handler.onBodyStart?.(request);
+		} catch (e) {
+			return this.#failed(connection, request, e);
+		}
+		if (!request.length) return this.#endBody(connection, request, rest);
+		(this.#bodies ??= new Map()).set(connection, request);
+		this.#stalled(connection, request, Date.now());
+		if (rest) this.#bodyPiece(connection, request, rest);
+	}
+
+	/** Bytes of a body taken in pieces: the body's part of them handed on, as a view; the rest, the next request's. */
+	#bodyPiece(connection: WebSocketEndpoint, request: BodyRequest, chunk: ArrayBuffer): void {
+		const count = Math.min(chunk.byteLength, request.length - request.received);
+		request.received += count;
+		const last = request.received === request.length;
+		try {
+			request.handler.onBodyData(request, new Uint8Array(chunk, 0, count), last);
+		} catch (e) {
+			this.#forget(connection);
+			return this.#failed(connection, request, e);
+		}
+		if (!last) {
+			const now = Date.now();
+			// Re-armed once half the limit has passed, not at every piece: a stall is found within one to one and a half limits.
+			if (now - request.armed >= this.options.handshakeTimeout / 2) this.#stalled(connection, request, now);
+			return;
+		}
+		this.#forget(connection);
+		this.#endBody(connection, request, count < chunk.byteLength ? chunk.slice(count) : undefined);
+	}
+
+	#stalled(connection: WebSocketEndpoint, request: BodyRequest, now: number): void {
+		request.armed = now;
+		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "request body stalled");
+	}
+
+	/** The body taken in pieces is whole: onBodyEnd's answer (HttpError: its status; another error: 500, closed). */
+	#endBody(connection: WebSocketEndpoint, request: BodyRequest, rest: ArrayBuffer | undefined): void {
+		const head = request.head;
+		const keep = this.#keeps(connection, head);
+		let reply: HttpAnswer;
+		try {
+			reply = handlerAnswer(request.handler.onBodyEnd(request), head.method, keep ? this.#keepAlive : undefined);
+		} catch (e) {
+			if (!(e instanceof HttpError)) return this.#failed(connection, request, e);
+			reply = refusal(e.status, e.message, [], keep ? this.#keepAlive : undefined);
+		}
+		// (#reply arms the next deadline: the idle limit when kept, closeTimeout otherwise)
+		this.#reply(connection, head, request.path, reply, keep, rest);
+	}
+
+	/** A body handler threw: its HttpError's status, or 500 (logged); the connection closes, the rest of the body unread. */
+	#failed(connection: WebSocketEndpoint, request: BodyRequest, e: unknown): void {
+		let reply: HttpAnswer;
+		if (e instanceof HttpError) reply = refusal(e.status, e.message);
+		else {
+			this.log.error(`HTTP ${request.method} ${request.path}, peer ${connection.peer}: ${(e as Error).message}`);
+			reply = { status: 500, head: errorResponse(500, "the route failed") };
+		}
+		this.#reply(connection, request.head, request.path, reply);
 	}
 
 	#forget(connection: WebSocketEndpoint): void {
@@ -624,18 +707,32 @@ export class WebSocketServer {
 	}
 
 	/** From a connection (ConnectionOwner): TCP closed, before its handler's onClose. */
-	private closed(connection: WebSocketEndpoint): void {
+	private closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
 		// The connection shows its route as a ConnectionRoute: the server's own object for it is among its routes.
 		const opened = connection.route;
 		if (opened) this.#routes.find(route => route === opened)?.closed(connection);
 		this.#heads.delete(connection);
+		const pending = this.#bodies?.get(connection);
 		this.#forget(connection);
+		if (pending instanceof BodyRequest) this.#aborted(connection, pending, cause, reason);
 		this.#busy(connection);
 		this.#release(connection);
 		this.#peers.delete(connection);
 		if (!this.#peers.size && this.#timer) {
 			Timer.clear(this.#timer);
 			this.#timer = undefined;
+		}
+	}
+
+	/** A body taken in pieces ended unfinished: its handler is told (no answer goes). */
+	#aborted(connection: WebSocketEndpoint, request: BodyRequest, cause: CloseCause, reason: string): void {
+		this.log.warn(
+			`HTTP ${request.method} ${request.path}, peer ${connection.peer}: body ended after ${request.received} of ${request.length} bytes (${reason})`,
+		);
+		try {
+			request.handler.onAbort?.(request, cause, reason);
+		} catch (e) {
+			this.log.error(`onAbort of HTTP ${request.method} ${request.path}: ${(e as Error).message}`);
 		}
 	}
 

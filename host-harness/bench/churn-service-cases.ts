@@ -1,10 +1,12 @@
 /*
  * The churn's cases for the other services: the page on the WebSocket
- * server's port (GET, HEAD, 405, 404), the TCP echo (ended by the client,
+ * server's port (GET, HEAD, 405, 404), the routes that take a body
+ * (httpUpload: a body in pieces, whole, ended mid-body), the TCP echo (ended by the client,
  * reset, idle timeout, the backlog) and the UDP echo.
  */
 
 import { randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { keepsConnection, wholeReplies } from "../conformance/http-head.js";
 import { udpSender } from "../oracle/udp-echo.js";
 import { type ChurnCase, sleep, WAIT } from "./churn-case.js";
@@ -56,6 +58,29 @@ function keptRequests(name: string, count: number, ending: "client" | "idle"): C
 	};
 }
 
+/** A body sent to /upload (POST: in pieces as they come; PUT: whole), answered with its length and CRC-32 (app/http-upload). */
+function uploadRequest(name: string, method: "POST" | "PUT", size: number): ChurnCase {
+	return {
+		service: "page",
+		end: name,
+		server: "ws",
+		connections: 1,
+		weight: 2,
+		async run(target) {
+			const client = await Watched.connect({ host: target.host, port: target.wsPort });
+			const body = randomBytes(size);
+			client.socket.write(`${method} /upload HTTP/1.1\r\nHost: ${target.host}:${target.wsPort}\r\nContent-Length: ${size}\r\n\r\n`);
+			for (let at = 0; at < size; at += 4096) client.socket.write(body.subarray(at, at + 4096));
+			await client.until(() => client.closed, `the answer to ${name}`);
+			const [reply] = wholeReplies(client.received);
+			const expected = JSON.stringify({ bytes: size, crc32: crc32(body) });
+			if (reply?.status !== 200 || reply.body.toString() !== expected)
+				throw new Error(`${name}: ${reply ? `${reply.status} ${reply.body.toString().slice(0, 80)}` : "no answer"}, expected 200 ${expected}`);
+			return [client.port];
+		},
+	};
+}
+
 function bodyOf(answer: Buffer): Buffer {
 	const end = answer.indexOf("\r\n\r\n");
 	return end < 0 ? Buffer.alloc(0) : answer.subarray(end + 4);
@@ -91,6 +116,26 @@ export function pageCases(): ChurnCase[] {
 		),
 		httpRequest("POST / (405)", "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n", expectStatus(405)),
 		httpRequest("GET a path nothing serves (404)", "GET /nothing-here HTTP/1.1\r\nHost: {host}\r\n\r\n", expectStatus(404)),
+		uploadRequest("POST /upload, 16 KiB in pieces (200, its CRC-32)", "POST", 16 * 1024),
+		uploadRequest("PUT /upload, 1000 B whole (200, its CRC-32)", "PUT", 1000),
+		// The route is told (onAbort) and nothing is answered; the census says when the server holds no socket again.
+		{
+			service: "page",
+			end: "reset (RST) mid-body of POST /upload",
+			server: "ws",
+			exclusive: true,
+			connections: 1,
+			weight: 1,
+			async run(target) {
+				const client = await Watched.connect({ host: target.host, port: target.wsPort });
+				client.socket.write(`POST /upload HTTP/1.1\r\nHost: ${target.host}\r\nContent-Length: 100000\r\n\r\n`);
+				client.socket.write(randomBytes(4096));
+				await sleep(30);
+				client.socket.resetAndDestroy();
+				await socketsDown(target);
+				return [];
+			},
+		},
 		keptRequests("3 requests kept on one connection, then FIN", 3, "client"),
 		keptRequests("a kept connection closed at the idle limit", 1, "idle"),
 		// A reset that may come before the device accepts: the simulator then names the peer wrongly (lin tcp.c's

@@ -39,13 +39,14 @@ export const defaultChurnConnections = 1000;
 
 /**
  * The device for a churn: the app's default services and limits, the
- * broadcast route on (it is off by default), and the timeouts the ends
+ * broadcast route and the upload routes on (both off by default), and the timeouts the ends
  * wait for made short: handshake 3 s, heartbeat 2 s, TCP idle 3 s.
  */
 export async function churnDeviceConfig(extra: Record<string, string> = {}): Promise<Record<string, string>> {
 	return {
 		...(await freeServicePorts()),
 		wsBroadcastPath: "/broadcast",
+		httpUpload: "true",
 		wsHandshakeTimeout: "3000",
 		wsHeartbeat: "2000",
 		tcpIdleTimeout: "3000",

@@ -14,6 +14,7 @@ import { argumentsOr, registerCommand } from "../lib/command.js";
 import { boardAddress } from "../lib/mdns.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { type CaseKind, caseKinds } from "./case.js";
+import { appHttpRoutes, type HttpRouteTable } from "./http-oracle.js";
 import { randomSeed } from "./prng.js";
 import { type FuzzOptions, formatMismatch, runFuzz } from "./runner.js";
 
@@ -197,7 +198,14 @@ export function parseArgs(argv: string[]): Args | "help" {
  * fuzzer's concurrency, a short handshake timeout (every head that never completes costs it), and
  * no heartbeat (its pings would be extra frames in a case).
  */
-export const FUZZ_CONFIG: Readonly<Record<string, string>> = { wsHandshakeTimeout: "500", wsMaxClients: "8", tcpMaxClients: "4", wsHeartbeat: "0" };
+/** The device a run starts: short handshake timeout, room for concurrent cases, no heartbeat, and the routes that take a body (httpUpload). */
+export const FUZZ_CONFIG: Readonly<Record<string, string>> = {
+	wsHandshakeTimeout: "500",
+	wsMaxClients: "8",
+	tcpMaxClients: "4",
+	wsHeartbeat: "0",
+	httpUpload: "true",
+};
 
 /** FUZZ_CONFIG with free loopback ports. */
 export async function fuzzDeviceConfig(): Promise<Record<string, string>> {
@@ -217,16 +225,19 @@ registerCommand("fuzz", {
 		let endpoints: Endpoints;
 		let handshakeTimeoutMs = args.handshakeTimeoutMs;
 		let heartbeat = args.heartbeat;
+		let httpRoutes: HttpRouteTable | undefined;
 		if (args.target) {
 			const config = await fuzzDeviceConfig();
 			device = await startDevice({ target: args.target, config });
 			endpoints = device.endpoints;
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout);
+			httpRoutes = appHttpRoutes(config);
 		} else if (args.device) {
 			const config = checkedConfig(args.config, "esp32");
 			endpoints = boardEndpoints(await boardAddress(args.device), config);
 			handshakeTimeoutMs ??= Number(config.wsHandshakeTimeout ?? 5000);
 			heartbeat ||= config.wsHeartbeat !== "0";
+			httpRoutes = appHttpRoutes(config);
 		} else endpoints = { target: "board", ws: args.url, tcp: args.tcp, udp: args.udp };
 		const sim = args.target === "sim";
 		const tty = process.stderr.isTTY && !args.json;
@@ -242,6 +253,7 @@ registerCommand("fuzz", {
 				timeoutMs: args.timeoutMs ?? (sim ? 15_000 : 5000),
 				handshakeTimeoutMs,
 				heartbeat,
+				httpRoutes,
 				healthEvery: args.healthEvery,
 				maxDelayMs: args.maxDelayMs ?? (sim ? 25 : 3),
 				onProgress: tty

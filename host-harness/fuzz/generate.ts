@@ -7,6 +7,7 @@
 import type { CaseKind, FuzzCase } from "./case.js";
 import { tcpCase, udpCase } from "./echo-cases.js";
 import { handshakeCase } from "./handshake-cases.js";
+import type { HttpRouteTable } from "./http-oracle.js";
 import { caseSeed, Rng } from "./prng.js";
 import { wsCase } from "./ws-cases.js";
 
@@ -20,6 +21,8 @@ export interface GenerateOptions {
 	wsPath: string;
 	/** Longest pause between two writes of a case (ms). */
 	maxDelayMs: number;
+	/** The server's plain HTTP routes (http-oracle appHttpRoutes()): some handshake cases are requests on them. */
+	httpRoutes?: HttpRouteTable;
 }
 
 export const defaultWeights: Record<CaseKind, number> = { ws: 5, handshake: 2, tcp: 2, udp: 1 };
@@ -35,7 +38,13 @@ export function generateCase(seed: number, index: number, options: GenerateOptio
 		case "ws":
 			return wsCase(rng, index, own, { maxPayload: small ? 4096 : 100_000, maxDelayMs: options.maxDelayMs });
 		case "handshake":
-			return handshakeCase(rng, index, own, { host: options.wsHost, path: options.wsPath, maxDelayMs: options.maxDelayMs });
+			return handshakeCase(rng, index, own, {
+				host: options.wsHost,
+				path: options.wsPath,
+				maxDelayMs: options.maxDelayMs,
+				httpRoutes: options.httpRoutes,
+				maxBody: small ? 4096 : 20_000,
+			});
 		case "tcp":
 			return tcpCase(rng, index, own, { maxTcp: small ? 4096 : 65536, maxDelayMs: options.maxDelayMs });
 		case "udp":

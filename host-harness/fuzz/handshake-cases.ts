@@ -5,12 +5,20 @@
  * complete. Heads the server should accept sometimes carry WebSocket frames
  * in the same write (the server must take them as the first frames).
  *
+ * Beside them, plain HTTP requests on the server's HTTP routes (httpRoutes):
+ * POST, PUT, DELETE (and GET, HEAD where no GET is routed) with and without
+ * a body, its Content-Length right, short of the body, beyond it, over the
+ * route's limit or malformed, or a chunked body; asking to keep the
+ * connection or not.
+ *
  * As with the WebSocket cases, the status the server must answer is not
  * decided here but by http-oracle.ts from the bytes produced.
  */
 
 import { Op } from "../conformance/frames.js";
 import type { HandshakeCase, Part } from "./case.js";
+import type { HttpRouteTable } from "./http-oracle.js";
+import { routedRequest } from "./http-request-cases.js";
 import type { Rng } from "./prng.js";
 import { clientFrame, textPayload, writePlan } from "./ws-cases.js";
 
@@ -20,6 +28,10 @@ export interface HandshakeGenOptions {
 	/** The path the server serves ("/ws"). */
 	path: string;
 	maxDelayMs: number;
+	/** The server's plain HTTP routes: a share of the cases are requests on them. Default none. */
+	httpRoutes?: HttpRouteTable;
+	/** Largest body sent with a plain HTTP request. Default 4096. */
+	maxBody?: number;
 }
 
 type Value = string | Buffer;
@@ -312,6 +324,12 @@ function garbage(rng: Rng): { head: Buffer; label: string } {
 
 export function handshakeCase(rng: Rng, index: number, seed: number, options: HandshakeGenOptions): HandshakeCase {
 	let head: Buffer, label: string;
+	const routes = options.httpRoutes;
+	if (routes && Object.keys(routes).length && rng.chance(0.3)) {
+		// A plain HTTP request: its bytes whole (head and body), cut into writes as any case's.
+		({ head, label } = routedRequest(rng, options, routes));
+		return { kind: "handshake", index, seed, label, head, after: [], writes: writePlan(rng, head.length, options.maxDelayMs) };
+	}
 	if (rng.chance(0.08)) ({ head, label } = garbage(rng));
 	else {
 		const request = base(rng, options);

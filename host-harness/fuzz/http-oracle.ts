@@ -19,6 +19,20 @@
  *   drop a head that never completes: no answer, TCP closed once the
  *        handshake timeout passes
  *
+ * Plain HTTP (not an upgrade) on a path of the device's HTTP routes
+ * (routes: by path and method, with the largest body each takes) is
+ * judged exactly as websocket/server and
+ * docs/api-websocket.md say a routed request is answered: 400 without a
+ * Host (HTTP/1.1 and later) or with two; 405 with the path's Allow for a
+ * method it has no route for; 411 for a chunked body; 400 for a
+ * Content-Length that is not digits; 413 for one over the route's maxBody;
+ * no answer (dropped at the handshake timeout) while the body has not all
+ * come; else the route's answer (the kit app's /upload: the body's length
+ * and CRC-32). And whether the connection stays: it must when the request
+ * asked (HTTP/1.1, Connection: keep-alive and not close) and the answer
+ * read the body whole (a 405 with no body, a route's answer); it must not
+ * otherwise.
+ *
  * Written from those rules, not from the device's parser. Where a server
  * may legitimately do either, both answers are named: a request with two
  * faults may be refused for either; no Upgrade header at all is 400 or 426;
@@ -27,6 +41,7 @@
  * list may be refused or ignored; a '#' in the target may be refused.
  */
 
+import { crc32 } from "node:zlib";
 import { validUtf8 } from "./utf8.js";
 
 export type HandshakeOutcome = number | "drop";
@@ -41,6 +56,37 @@ export interface HandshakeExpectation {
 	 * and no `close` (9.6). The answer must then say `Connection: keep-alive`.
 	 */
 	mayKeep?: boolean;
+	/** The answer must keep the connection (a plain HTTP request that asked, its body read whole). */
+	mustKeep?: boolean;
+	/** A 405 must carry exactly this Allow (a routed path's methods); without it, Allow must name GET (an upgrade's). */
+	allow?: string;
+	/** The answer's body, when it is known (a route's JSON). */
+	body?: string;
+	/** The answer to a HEAD request: its Content-Length is the GET answer's, and no body follows (RFC 9110 9.3.2). */
+	bodiless?: boolean;
+}
+
+/** A path's plain HTTP routes: method → largest body it takes (bytes). */
+export type HttpRouteTable = Readonly<Record<string, Readonly<Record<string, number>>>>;
+
+/**
+ * The kit app's HTTP routes for a device config (app/app.ts): the page
+ * (httpPage, on by default) and, with httpUpload, /upload (app/http-upload:
+ * POST in pieces up to 1 MiB, PUT whole up to the default 1024, DELETE).
+ */
+export function appHttpRoutes(config: Readonly<Record<string, string | undefined>>): HttpRouteTable {
+	const routes: Record<string, Record<string, number>> = {};
+	if (config.httpPage !== "false") {
+		routes["/"] = { GET: 0 };
+		routes["/routes.json"] = { GET: 0 };
+	}
+	if (config.httpUpload === "true") routes["/upload"] = { POST: 1048576, PUT: 1024, DELETE: 1024 };
+	return routes;
+}
+
+/** The answer of the app's /upload routes to a body (app/http-upload): its length and CRC-32, or DELETE's. */
+function uploadAnswer(method: string, body: Buffer): string {
+	return method === "DELETE" ? JSON.stringify({ deleted: true }) : JSON.stringify({ bytes: body.length, crc32: crc32(body) });
 }
 
 export interface HttpOracleOptions {
@@ -50,6 +96,10 @@ export interface HttpOracleOptions {
 	limit?: number;
 	/** Paths the server may also answer as plain HTTP GET/HEAD (websocket/http-routes). */
 	httpPaths?: readonly string[];
+	/** The server's plain HTTP routes (appHttpRoutes()): requests on their paths other than GET/HEAD of a page are judged exactly. */
+	routes?: HttpRouteTable;
+	/** The server keeps a plain HTTP connection that asks (httpKeepAlive on, a handshake timeout of 1 s or more). Default false: none must be kept. */
+	keepAlive?: boolean;
 }
 
 const TCHAR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -97,7 +147,7 @@ export function expectHandshake(data: Buffer, options: HttpOracleOptions): Hands
 		return result([400, ...later], `control character 0x${data[control].toString(16)} at byte ${control}`);
 	}
 	if (end < 0) return size >= limit ? result([431], `no end of head within ${limit} B`) : result(["drop"], `head never completes (${size} B)`);
-	return judgeHead(data.subarray(from, end + 1), options);
+	return judgeHead(data.subarray(from, end + 1), options, data.subarray(end + 1));
 }
 
 function containsEnd(data: Buffer, from: number, to: number): boolean {
@@ -107,7 +157,7 @@ function containsEnd(data: Buffer, from: number, to: number): boolean {
 }
 
 /** A whole head: parse it (leniently, noting where a server may refuse instead), then validate. */
-function judgeHead(head: Buffer, options: HttpOracleOptions): HandshakeExpectation {
+function judgeHead(head: Buffer, options: HttpOracleOptions, rest: Buffer): HandshakeExpectation {
 	const lenient: string[] = []; // where a 400 is also a legitimate answer
 	const ascii = head.every(b => b < 0x80);
 	const utf8 = ascii || validUtf8(head);
@@ -169,6 +219,11 @@ function judgeHead(head: Buffer, options: HttpOracleOptions): HandshakeExpectati
 	const protocols = listOf(headers.get("sec-websocket-protocol"));
 	if (protocols.some((p, i) => !isToken(p) || protocols.indexOf(p) !== i)) lenient.push("invalid Sec-WebSocket-Protocol list");
 
+	// Plain HTTP on a routed path, but for GET and HEAD of a page (judged below, beside the upgrade's refusals): judged exactly.
+	const methods = path === undefined ? undefined : options.routes?.[path];
+	if (methods && !hasToken(headers.get("upgrade"), "websocket"))
+		return judgeRouted({ method, version, headers, methods, rest, lenient, keepAlive: !!options.keepAlive });
+
 	// Plain HTTP (not an upgrade) on a path with an HTTP route: 200 for a well-formed GET or HEAD.
 	const malformed = faults.some(f => f[0] === 400 && !/^(no Upgrade|Upgrade |Connection |Sec-WebSocket-Key )/.test(f[1]));
 	if (
@@ -185,6 +240,53 @@ function judgeHead(head: Buffer, options: HttpOracleOptions): HandshakeExpectati
 	const mayKeep = version === "HTTP/1.1" && hasToken(connection, "keep-alive") && !hasToken(connection, "close");
 	if (faults.length) return { ...result([...faults.map(f => f[0]), ...also], faults.map(f => `${f[0]} ${f[1]}`).join("; ") + note), mayKeep };
 	return result([101, ...also], `valid upgrade${note}`);
+}
+
+interface Routed {
+	method: string;
+	version: string;
+	headers: Map<string, string>;
+	methods: Readonly<Record<string, number>>;
+	/** The bytes after the head: the body, and whatever follows it. */
+	rest: Buffer;
+	lenient: string[];
+	keepAlive: boolean;
+}
+
+/** A plain HTTP request on a routed path (websocket/server #request), in the order the server checks. */
+function judgeRouted({ method, version, headers, methods, rest, lenient, keepAlive }: Routed): HandshakeExpectation {
+	const also = lenient.length ? [400] : [];
+	const note = lenient.length ? ` (400 also allowed: ${lenient.join(", ")})` : "";
+	const closes = (status: number | "drop", why: string): HandshakeExpectation => result([status, ...also], why + note);
+	const host = headers.get("host");
+	if (Number(version.slice(5)) >= 1.1 && (!host || host.includes(","))) return closes(400, host ? "more than one Host" : "no Host");
+	const connection = headers.get("connection");
+	const asked = version === "HTTP/1.1" && hasToken(connection, "keep-alive") && !hasToken(connection, "close");
+	const declared = headers.get("content-length");
+	const chunked = headers.get("transfer-encoding");
+	const maxBody = methods[method === "HEAD" ? "GET" : method];
+	if (maxBody === undefined) {
+		const allow = Object.keys(methods)
+			.flatMap(m => (m === "GET" ? ["GET", "HEAD"] : [m]))
+			.join(", ");
+		// Kept only with no body to leave unread.
+		const keep = asked && (declared === undefined || declared === "0") && chunked === undefined;
+		return { ...result([405, ...also], `${method} on a path routed for ${allow}${note}`), allow, mayKeep: keep, mustKeep: keep && keepAlive && !also.length };
+	}
+	if (chunked !== undefined) return closes(411, "a chunked body (Content-Length required)");
+	if (declared !== undefined && !/^[0-9]+$/.test(declared)) return closes(400, `Content-Length "${declared}"`);
+	const length = declared === undefined ? 0 : Number(declared);
+	if (length > maxBody) return closes(413, `a body of ${length} B on a route taking ${maxBody}`);
+	if (rest.length < length) return closes("drop", `a body of ${length} B of which ${rest.length} came (never completes)`);
+	// The body of the app's /upload answers (GET routes' bodies are the page's, judged by their length only).
+	const body = method === "GET" || method === "HEAD" ? undefined : uploadAnswer(method, rest.subarray(0, length));
+	return {
+		...result([200, ...also], `${method} with a body of ${length} B${rest.length > length ? ` and ${rest.length - length} B after it` : ""}${note}`),
+		body,
+		bodiless: method === "HEAD",
+		mayKeep: asked,
+		mustKeep: asked && keepAlive && !also.length,
+	};
 }
 
 /** The path of an origin-form ("/p?q") or absolute-form ("ws://host/p?q") target; undefined when neither. */

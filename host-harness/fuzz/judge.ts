@@ -91,12 +91,21 @@ export function judgeAnswer(expect: HandshakeExpectation, conn: FuzzConnection, 
 	}
 	if (!expect.outcomes.includes(answer.status)) return `HTTP ${answer.status || `"${answer.statusLine.slice(0, 40)}"`}`;
 	if (answer.status === 101) return key === undefined ? "101 without a key to check" : checkUpgrade({ status: 101, headers: answer.headers }, key, offered);
-	if (answer.status === 405 && !/\bGET\b/.test(answer.headers.get("allow") ?? "")) return "405 without Allow: GET";
+	if (answer.status === 405 && expect.allow !== undefined && answer.headers.get("allow") !== expect.allow)
+		return `405 with Allow "${answer.headers.get("allow") ?? ""}", expected "${expect.allow}"`;
+	if (answer.status === 405 && expect.allow === undefined && !/\bGET\b/.test(answer.headers.get("allow") ?? "")) return "405 without Allow: GET";
 	if (answer.status === 426 && answer.headers.get("sec-websocket-version") !== "13") return "426 without Sec-WebSocket-Version: 13";
 	const kept = keepsConnection(answer);
-	if (kept && !expect.mayKeep) return `Connection: keep-alive for a request that did not ask for it`;
+	if (kept && !expect.mayKeep) return `Connection: keep-alive for a request that did not ask for it, or whose body was left unread`;
+	if (!kept && expect.mustKeep) return `Connection: close for a request that asked to keep it, its body read whole`;
 	if (!conn.tcpClosed && !kept) return `TCP left open after ${answer.status}`;
 	const length = answer.headers.get("content-length");
-	if (length !== undefined && Number(length) !== conn.body.length) return `Content-Length ${length}, body of ${conn.body.length} B`;
+	// A kept connection may carry the answers to bytes sent after the request (pipelined) after this one's body.
+	const body = kept ? conn.body.subarray(0, Number(length ?? 0)) : conn.body;
+	if (length !== undefined && !expect.bodiless && (kept ? conn.body.length < Number(length) : Number(length) !== conn.body.length))
+		return `Content-Length ${length}, body of ${conn.body.length} B`;
+	if (expect.bodiless && conn.body.length) return `${conn.body.length} B of body after the answer to a HEAD request`;
+	if (answer.status === 200 && expect.body !== undefined && body.toString() !== expect.body)
+		return `body ${JSON.stringify(body.toString().slice(0, 80))}, expected ${JSON.stringify(expect.body)}`;
 	return undefined;
 }

@@ -9,7 +9,7 @@ import { upgradeRequest } from "../conformance/client.js";
 import { keepsConnection } from "../conformance/http-head.js";
 import { concat, type HandshakeCase, hexPreview, type WritePlan, type WsCase } from "./case.js";
 import { wsKey } from "./handshake-cases.js";
-import { expectHandshake } from "./http-oracle.js";
+import { expectHandshake, type HttpRouteTable } from "./http-oracle.js";
 import { judgeAnswer, judgeWs, observedWs } from "./judge.js";
 import { Rng } from "./prng.js";
 import { FuzzConnection } from "./ws-client.js";
@@ -22,6 +22,8 @@ export interface WsContext {
 	/** The server's handshake timeout (ms): a head that never completes is dropped after it. */
 	handshakeTimeoutMs: number;
 	heartbeat: boolean;
+	/** The server's plain HTTP routes (http-oracle appHttpRoutes()). Default: the kit app's page only. */
+	httpRoutes?: HttpRouteTable;
 }
 
 /** The verdict on one case. */
@@ -119,7 +121,13 @@ export async function runHandshakeCase(c: HandshakeCase, context: WsContext): Pr
 	const data = Buffer.concat([c.head, after]);
 	const sent = `${hexPreview(c.head, 16)} "${c.head.toString("latin1").slice(0, 80).replace(/\r/g, "\\r").replace(/\n/g, "\\n")}"`;
 	// "/" and "/routes.json": the kit app's page, answered as plain HTTP (httpPage, on by default).
-	const expect = expectHandshake(data, { path: context.url.pathname, httpPaths: ["/", "/routes.json"] });
+	const expect = expectHandshake(data, {
+		path: context.url.pathname,
+		httpPaths: ["/", "/routes.json"],
+		routes: context.httpRoutes,
+		// A server keeps connections that ask when its idle limit (the handshake timeout, in whole seconds) is 1 s or more.
+		keepAlive: context.handshakeTimeoutMs >= 1000,
+	});
 	const alternatives = expectWs(after);
 	let expected = expect.outcomes.map(o => (o === "drop" ? "dropped" : `HTTP ${o}`)).join(" | ") + ` (${expect.why})`;
 	const key = /sec-websocket-key:[ \t]*([^\r\n]*?)[ \t]*\r?\n/i.exec(c.head.toString("latin1"))?.[1];
@@ -141,13 +149,19 @@ export async function runHandshakeCase(c: HandshakeCase, context: WsContext): Pr
 		// A server that refuses may close before our last write: write() then stops.
 		await conn.write(data, c.writes);
 		const wait = expect.outcomes.includes("drop") ? context.handshakeTimeoutMs + context.timeoutMs : context.timeoutMs;
-		await conn.waitFor(() => (!!conn.answer && (conn.answer.status === 101 || conn.tcpClosed)) || conn.tcpClosed || !!conn.violation, wait);
+		// Done once TCP closes, or at a 101, or at a kept answer whose body is whole (the server then waits for the next request).
+		const whole = (answer: NonNullable<typeof conn.answer>) =>
+			keepsConnection(answer) && (expect.bodiless || conn.body.length >= Number(answer.headers.get("content-length") ?? 0));
+		await conn.waitFor(
+			() => (!!conn.answer && (conn.answer.status === 101 || conn.tcpClosed || whole(conn.answer))) || conn.tcpClosed || !!conn.violation,
+			wait,
+		);
 		// A refusal closes; a kept plain HTTP answer (Connection: keep-alive) stays open once its body is whole.
 		const answered = conn.answer;
 		if (answered && answered.status !== 101) {
 			const length = Number(answered.headers.get("content-length") ?? 0);
 			const kept = keepsConnection(answered);
-			await conn.waitFor(() => conn.tcpClosed || (kept && conn.body.length >= length), context.timeoutMs);
+			await conn.waitFor(() => conn.tcpClosed || (kept && (expect.bodiless || conn.body.length >= length)), context.timeoutMs);
 		}
 		const problem = judgeAnswer(expect, conn, key, offered);
 		const observed = conn.answer

@@ -11,6 +11,7 @@ import type { Endpoints } from "../device/targets.js";
 import { freshClientsServed } from "../oracle/health.js";
 import { type CaseKind, caseKinds, describeCase, type FuzzCase } from "./case.js";
 import { defaultWeights, generateCase } from "./generate.js";
+import type { HttpRouteTable } from "./http-oracle.js";
 import { randomSeed } from "./prng.js";
 import { runTcpCase, runUdpCase } from "./run-echo.js";
 import { runHandshakeCase, runWsCase, type Verdict, type WsContext } from "./run-ws.js";
@@ -41,6 +42,8 @@ export interface FuzzOptions {
 	handshakeTimeoutMs?: number;
 	/** The device pings its WebSocket clients on its own (wsHeartbeat on). Default false. */
 	heartbeat?: boolean;
+	/** The device's plain HTTP routes (http-oracle appHttpRoutes(its config)): requests on them are generated and judged. Default: the page only, not generated. */
+	httpRoutes?: HttpRouteTable;
 	/** A fresh client must be served every this many cases (0: never). Default 250. */
 	healthEvery?: number;
 	/** How long a health check keeps trying (refused, reset, 503) before it fails (ms). Default max(10 s, 2 × timeoutMs). */
@@ -119,6 +122,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 		timeoutMs,
 		handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
 		heartbeat: options.heartbeat ?? false,
+		httpRoutes: options.httpRoutes,
 	};
 	const generate = (index: number) =>
 		generateCase(seed, index, {
@@ -127,6 +131,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 			wsHost: url?.host ?? "",
 			wsPath: url?.pathname ?? "/",
 			maxDelayMs: options.maxDelayMs ?? 3,
+			httpRoutes: options.httpRoutes,
 		});
 	const indices = options.indices ?? Array.from({ length: options.cases }, (_, i) => i);
 	const report: FuzzReport = {

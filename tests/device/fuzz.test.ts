@@ -1,6 +1,8 @@
 // Seeded fuzzing of the device's servers (host-harness/fuzz) on every tier:
-// mutated WebSocket traffic, mutated upgrade requests, TCP and UDP echo
-// payloads, each judged by the harness's reference oracle; every 250 cases a
+// mutated WebSocket traffic, mutated upgrade requests, plain HTTP requests
+// on the device's HTTP routes (POST, PUT, DELETE on /upload with httpUpload,
+// their bodies framed right and wrong), TCP and UDP echo payloads, each
+// judged by the harness's reference oracle; every 250 cases a
 // fresh client must still be served. Afterwards: no exception in the
 // device's log, the device still running, a fresh client served, and the
 // device's sockets and timers back where they were before the run.
@@ -13,6 +15,7 @@ import { frame, Op } from "../../host-harness/conformance/frames.js";
 import type { LogLine } from "../../host-harness/device/log-line.js";
 import type { Tier } from "../../host-harness/device/tiers.js";
 import { FUZZ_CONFIG } from "../../host-harness/fuzz/command.js";
+import { appHttpRoutes } from "../../host-harness/fuzz/http-oracle.js";
 import { randomSeed } from "../../host-harness/fuzz/prng.js";
 import { runHandshakeCase, runWsCase, type WsContext } from "../../host-harness/fuzz/run-ws.js";
 import { type FuzzOptions, formatMismatch, runFuzz } from "../../host-harness/fuzz/runner.js";
@@ -24,11 +27,13 @@ if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`FUZZ_SEED must be 
 
 /** How a tier is fuzzed: owned devices (node, sim) get FUZZ_CONFIG; a board (or a lan tier) runs whatever it was started with. */
 function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshakeTimeoutMs: number } {
+	// The HTTP routes the oracle judges requests on: the app's for the config the device runs.
+	const httpRoutes = appHttpRoutes(tier.target === "board" ? tier.board!.config : FUZZ_CONFIG);
 	if (tier.target !== "board")
 		return tier.pace === "node"
-			? { cases: 4000, concurrency: { ws: 6, tcp: 4, udp: 4 }, scale: "full", timeoutMs: 5000, handshakeTimeoutMs: 500, maxDelayMs: 3 }
+			? { cases: 4000, concurrency: { ws: 6, tcp: 4, udp: 4 }, scale: "full", timeoutMs: 5000, handshakeTimeoutMs: 500, maxDelayMs: 3, httpRoutes }
 			: // The simulator reads its sockets every 20 ms: pauses up to 25 ms between writes split a case across its polls.
-				{ cases: 500, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25 };
+				{ cases: 500, concurrency: { ws: 6, tcp: 4, udp: 2 }, scale: "small", timeoutMs: 15_000, handshakeTimeoutMs: 500, maxDelayMs: 25, httpRoutes };
 	const config = tier.board!.config;
 	return {
 		// The lan tiers: node's and the simulator's device again, over a link (a few hundred cases judge the link);
@@ -40,6 +45,7 @@ function plan(tier: Tier): Omit<FuzzOptions, "endpoints" | "seed"> & { handshake
 		timeoutMs: 15_000,
 		handshakeTimeoutMs: Number(config.wsHandshakeTimeout ?? 5000),
 		heartbeat: config.wsHeartbeat !== "0",
+		httpRoutes: appHttpRoutes(config),
 	};
 }
 
@@ -102,6 +108,7 @@ describe.each(tiers)("fuzzing the device's servers on $name", tier => {
 		timeoutMs: settings.timeoutMs ?? 5000,
 		handshakeTimeoutMs: settings.handshakeTimeoutMs,
 		heartbeat: !!settings.heartbeat,
+		httpRoutes: settings.httpRoutes,
 	});
 
 	it("refuses an upgrade with two Host headers with 400 (RFC 7230 5.4; found by the fuzzer, seed 1 case 99)", async () => {

@@ -21,6 +21,13 @@ function wanted(name: string): boolean {
 	return !only || only.includes(name) || only.includes("lan");
 }
 
+/**
+ * What the shared lan and lwip devices run beside the app's defaults: the
+ * routes that take a body (httpUpload), which the HTTP routes suite and the
+ * fuzzer's HTTP oracle drive on every tier.
+ */
+const LAN_CONFIG: Readonly<Record<string, string>> = { httpUpload: "true" };
+
 export default async function setup(): Promise<() => Promise<void>> {
 	const boot = path.join(projectRoot, "build", "node", "host-harness", "node-host", "boot.js");
 	if (!fs.existsSync(boot)) throw new Error(`${boot} is missing: npm test builds it first ("npm run build")`);
@@ -38,7 +45,7 @@ export default async function setup(): Promise<() => Promise<void>> {
 	else {
 		for (const target of candidates) {
 			try {
-				lanDevices.push(await startLanDevice(target));
+				lanDevices.push(await startLanDevice(target, LAN_CONFIG));
 			} catch (e) {
 				process.env.LAN_SKIPPED = `lan-${target} tier skipped: its device did not start: ${(e as Error).message.split("\n")[0]}`;
 			}
@@ -53,7 +60,7 @@ export default async function setup(): Promise<() => Promise<void>> {
 		if (whyNot) skipped.push(`lwip tier skipped: ${whyNot}`);
 		else {
 			try {
-				lanDevices.push(await startLanDevice("lwip"));
+				lanDevices.push(await startLanDevice("lwip", LAN_CONFIG));
 			} catch (e) {
 				skipped.push(`lwip tier skipped: its device did not start: ${(e as Error).message.split("\n")[0]}`);
 			}

@@ -3,7 +3,10 @@
 // on every tier: GET and HEAD with the exact body and its length, gzip
 // negotiated by Accept-Encoding, 404 and 405, 431 for a head too large, a
 // reader that takes its time, clients that reset mid-body; and the
-// WebSocket echo on the same port meanwhile; persistent connections
+// WebSocket echo on the same port meanwhile; routes that take a body
+// (app/http-upload, httpUpload): a body in many pieces answered with its
+// length and CRC-32, 413 over maxBody, clients that reset or end mid-body
+// (the route told, nothing answered, others served); persistent connections
 // (RFC 9112 9.3): fetch's requests one after the other through one
 // connection, two requests in a row on a raw socket. Then the page in headless
 // Chromium: it opens the broadcast route, and a message sent there by
@@ -11,7 +14,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { gunzipSync } from "node:zlib";
+import { crc32, gunzipSync } from "node:zlib";
 import type { Agent } from "undici-types";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -94,8 +97,91 @@ const get = (target: string, headers: Record<string, string> = {}, method = "GET
 		.map(([k, v]) => `${k}: ${v}\r\n`)
 		.join("")}\r\n`;
 
+/** A raw connection: bytes written as asked, the replies read as they come (each ended by its Content-Length). */
+class RawConnection {
+	readonly socket: net.Socket;
+	readonly closed: Promise<void>;
+	received = Buffer.alloc(0);
+	#wake: (() => void) | undefined;
+	#ended = false;
+
+	constructor(host: string, port: number) {
+		this.socket = net.connect({ host, port });
+		this.socket.on("data", chunk => {
+			this.received = Buffer.concat([this.received, chunk]);
+			this.#wake?.();
+		});
+		this.socket.on("error", () => {});
+		this.closed = new Promise(resolve =>
+			this.socket.on("close", () => {
+				this.#ended = true;
+				this.#wake?.();
+				resolve();
+			}),
+		);
+	}
+
+	async connected(): Promise<this> {
+		if (this.socket.connecting) await new Promise(resolve => this.socket.once("connect", resolve));
+		return this;
+	}
+
+	write(data: string | Buffer): Promise<void> {
+		return new Promise((resolve, reject) => this.socket.write(data, e => (e ? reject(e) : resolve())));
+	}
+
+	/** The replies once `count` are whole (fewer when the connection ends first), within timeoutMs. */
+	async replies(count: number, timeoutMs = 20_000): Promise<Reply[]> {
+		const until = Date.now() + timeoutMs;
+		while (wholeReplies(this.received).length < count && !this.#ended && Date.now() < until)
+			await new Promise<void>(resolve => {
+				this.#wake = resolve;
+				setTimeout(resolve, 200);
+			});
+		return wholeReplies(this.received);
+	}
+
+	destroy(): void {
+		this.socket.destroy();
+	}
+}
+
+/** A request head with a body of `length` to follow (the connection asked to be kept). */
+const withBody = (method: string, target: string, length: number) =>
+	`${method} ${target} HTTP/1.1\r\nHost: device\r\nConnection: keep-alive\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`;
+
+/** `size` bytes that no wrong offset or lost piece would leave with the same CRC. */
+function bodyOf(size: number, seed = 1): Buffer {
+	const body = Buffer.alloc(size);
+	let x = seed;
+	for (let i = 0; i < size; i++) {
+		x = (x * 1103515245 + 12345) >>> 0;
+		body[i] = x >>> 24;
+	}
+	return body;
+}
+
+/** Upload `body` by POST /upload in `pieces` writes, a pause between them; the reply. */
+async function upload(host: string, port: number, body: Buffer, pieces: number, pauseMs: number): Promise<Reply | undefined> {
+	const connection = await new RawConnection(host, port).connected();
+	try {
+		await connection.write(withBody("POST", "/upload", body.length));
+		const size = Math.ceil(body.length / pieces);
+		for (let at = 0; at < body.length; at += size) {
+			await connection.write(body.subarray(at, at + size));
+			await new Promise(r => setTimeout(r, pauseMs));
+		}
+		return (await connection.replies(1))[0];
+	} finally {
+		connection.destroy();
+	}
+}
+
 describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
-	const dut = useDevice(tier, { wsBroadcastPath: "/bc" });
+	// The routes that take a body: the app's httpUpload, on in the devices the suites start (the lan tiers' too); a board as flashed.
+	const uploads = tier.target !== "board" || tier.board?.config.httpUpload === "true";
+	if (!uploads) console.log(`HTTP routes' upload cases on ${tier.name} skipped: its config has no httpUpload=true`);
+	const dut = useDevice(tier, { wsBroadcastPath: "/bc", httpUpload: "true" });
 	const k = knobs[tier.pace];
 	const where = () => {
 		const url = new URL(dut.endpoints.ws!);
@@ -199,6 +285,99 @@ describe.each(tiers)("HTTP routes on the WebSocket port, $name", tier => {
 		const reply = await request(host, port, get("/"), tier.pace === "node" ? 50 : 20);
 		expect(reply.body.equals(page)).toBe(true);
 	}, 60_000);
+
+	it.runIf(uploads)(
+		"takes a body in many pieces (POST /upload) and answers its length and CRC-32, the connection kept; PUT the same body whole; DELETE",
+		async () => {
+			const { host, port } = where();
+			const body = bodyOf(64 * 1024);
+			const connection = await new RawConnection(host, port).connected();
+			try {
+				await connection.write(withBody("POST", "/upload", body.length));
+				for (let at = 0; at < body.length; at += 2048) {
+					await connection.write(body.subarray(at, at + 2048));
+					await new Promise(r => setTimeout(r, tier.pace === "node" ? 1 : 5));
+				}
+				const [posted] = await connection.replies(1);
+				expect(posted?.status).toBe(200);
+				expect(JSON.parse(posted!.body.toString())).toEqual({ bytes: body.length, crc32: crc32(body) });
+				expect(posted!.headers.get("connection")).toBe("keep-alive");
+				// On the same connection: the whole-body route (PUT, up to 1024 bytes) and DELETE.
+				const small = bodyOf(1000, 7);
+				await connection.write(Buffer.concat([Buffer.from(withBody("PUT", "/upload", small.length)), small, Buffer.from(withBody("DELETE", "/upload", 0))]));
+				const [, put, deleted] = await connection.replies(3);
+				expect(put?.status).toBe(200);
+				expect(JSON.parse(put!.body.toString())).toEqual({ bytes: 1000, crc32: crc32(small) });
+				expect(deleted?.status).toBe(200);
+				expect(JSON.parse(deleted!.body.toString())).toEqual({ deleted: true });
+			} finally {
+				connection.destroy();
+			}
+		},
+		60_000,
+	);
+
+	it.runIf(uploads)(
+		"answers 413 to a Content-Length over the route's maxBody before a byte is read (the route not called), 411 to a chunked body",
+		async () => {
+			const { host, port } = where();
+			const from = dut.process?.log.length ?? 0;
+			for (const [method, length] of [
+				["POST", 1048577],
+				["PUT", 1025],
+			] as const) {
+				// The head alone: an answer that waited for the body would never come.
+				const connection = await new RawConnection(host, port).connected();
+				await connection.write(withBody(method, "/upload", length));
+				const [reply] = await connection.replies(1);
+				expect(reply?.status).toBe(413);
+				expect(reply!.headers.get("connection")).toBe("close");
+				await connection.closed;
+			}
+			const chunked = await request(host, port, `POST /upload HTTP/1.1\r\nHost: device\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+			expect(chunked.status).toBe(411);
+			// Not begun, so not aborted either: the route never heard of them.
+			if (hasLog(tier) && dut.process) expect(dut.process.log.slice(from).filter(l => /upload ended/.test(l.message))).toEqual([]);
+		},
+		60_000,
+	);
+
+	it.runIf(uploads)(
+		"tells the route when a client resets or ends mid-body (nothing answered), and serves an upload and the echo meanwhile and afterwards",
+		async () => {
+			const { host, port } = where();
+			for (const end of ["reset", "FIN"] as const) {
+				const from = dut.process?.log.length ?? 0;
+				const leaving = await new RawConnection(host, port).connected();
+				await leaving.write(withBody("POST", "/upload", 100_000));
+				await leaving.write(bodyOf(20_000));
+				// Another upload is served whole while that one is mid-body.
+				const other = bodyOf(8 * 1024, 3);
+				const reply = await upload(host, port, other, 4, 5);
+				expect(JSON.parse(reply?.body.toString() ?? "{}")).toEqual({ bytes: other.length, crc32: crc32(other) });
+				if (end === "reset") leaving.socket.resetAndDestroy();
+				else leaving.socket.end();
+				await leaving.closed;
+				expect(leaving.received.length, "nothing answered to a body left unfinished").toBe(0);
+				if (hasLog(tier) && dut.process) {
+					const told = await dut.process.waitForLog(/upload ended after \d+ of 100000 bytes: (peer-closed|peer-gone)/, 20_000, from);
+					expect(Number(/after (\d+) of/.exec(told.message)![1])).toBeLessThanOrEqual(20_000);
+				}
+			}
+			const after = bodyOf(4096, 5);
+			expect(JSON.parse((await upload(host, port, after, 2, 5))?.body.toString() ?? "{}")).toEqual({ bytes: 4096, crc32: crc32(after) });
+			const ws = new WebSocket(dut.endpoints.ws!);
+			const echoed = await new Promise<string>((resolve, reject) => {
+				ws.once("open", () => ws.send("after the uploads"));
+				ws.once("message", data => resolve(data.toString()));
+				ws.once("error", reject);
+				setTimeout(() => reject(new Error("no echo")), k.echoTimeoutMs ?? 10_000);
+			});
+			ws.close();
+			expect(echoed).toBe("after the uploads");
+		},
+		90_000,
+	);
 
 	it("survives clients that reset mid-body, and serves the page and the echo afterwards", async () => {
 		const { host, port } = where();

@@ -1,3 +1,4 @@
+import { crc32 } from "node:zlib";
 // The fuzzer (host-harness/fuzz): its PRNG and generators replay from a seed,
 // its reference oracles get hand-written cases right, and its runner finds
 // deliberately wrong echo servers wrong (and right ones right).
@@ -11,7 +12,7 @@ import { utf8Vectors } from "../../host-harness/conformance/cases/utf8-vectors.j
 import { closeBody, type FrameOptions, frame, Op } from "../../host-harness/conformance/frames.js";
 import { parseArgs } from "../../host-harness/fuzz/command.js";
 import { type GenerateOptions, generateCase } from "../../host-harness/fuzz/generate.js";
-import { expectHandshake } from "../../host-harness/fuzz/http-oracle.js";
+import { appHttpRoutes, expectHandshake } from "../../host-harness/fuzz/http-oracle.js";
 import { caseSeed, Rng } from "../../host-harness/fuzz/prng.js";
 import { runFuzz } from "../../host-harness/fuzz/runner.js";
 import { Utf8Judge, validUtf8 } from "../../host-harness/fuzz/utf8.js";
@@ -424,5 +425,47 @@ describe("the HTTP oracle on persistent connections", () => {
 		expect(plain("").mayKeep).toBe(false);
 		expect(plain("keep-alive, close").mayKeep).toBe(false);
 		expect(plain("keep-alive", "HTTP/1.0").mayKeep).toBe(false);
+	});
+});
+
+describe("the HTTP oracle on the device's routes (POST, PUT, DELETE)", () => {
+	const routes = appHttpRoutes({ httpUpload: "true" });
+	const judge = (head: string, body = "", keepAlive = true) =>
+		expectHandshake(Buffer.concat([Buffer.from(head.split("|").join("\r\n")), Buffer.from(body)]), { path: "/ws", routes, keepAlive });
+	const post = (headers: string, method = "POST", target = "/upload") => `${method} ${target} HTTP/1.1|Host: d|${headers}||`;
+
+	it("knows the app's routes from its config", () => {
+		expect(Object.keys(appHttpRoutes({}))).toEqual(["/", "/routes.json"]);
+		expect(appHttpRoutes({ httpPage: "false", httpUpload: "true" })).toEqual({ "/upload": { POST: 1048576, PUT: 1024, DELETE: 1024 } });
+	});
+
+	it("expects the route's answer to a whole body (its length and CRC-32), kept when asked and the server keeps connections", () => {
+		const whole = judge(post("Connection: keep-alive|Content-Length: 5"), "hello");
+		expect(whole).toMatchObject({ outcomes: [200], mustKeep: true, body: JSON.stringify({ bytes: 5, crc32: crc32(Buffer.from("hello")) }) });
+		expect(judge(post("Connection: keep-alive|Content-Length: 5"), "hello", false)).toMatchObject({ mayKeep: true, mustKeep: false });
+		expect(judge(post("Content-Length: 0", "DELETE")).body).toBe('{"deleted":true}');
+		expect(judge(post("Connection: close|Content-Length: 5", "PUT"), "hello")).toMatchObject({ outcomes: [200], mayKeep: false });
+	});
+
+	it("judges the framing in the server's order: 400 Host, 405 with Allow, 411, 400 length, 413, then dropped while the body has not come", () => {
+		expect(judge(`POST /upload HTTP/1.1|Content-Length: 1||`).outcomes).toEqual([400]);
+		expect(judge(post("Connection: keep-alive", "GET"))).toMatchObject({ outcomes: [405], allow: "POST, PUT, DELETE", mustKeep: true });
+		expect(judge(post("Connection: keep-alive|Content-Length: 3", "PUT", "/"), "abc")).toMatchObject({ outcomes: [405], allow: "GET, HEAD", mayKeep: false });
+		expect(judge(post("Transfer-Encoding: chunked|Content-Length: 99999999"), "0\r\n\r\n").outcomes).toEqual([411]);
+		expect(judge(post("Content-Length: 1 2")).outcomes).toEqual([400]);
+		expect(judge(post("Content-Length: 5|Content-Length: 5"), "hello").outcomes).toEqual([400]);
+		expect(judge(post("Content-Length: 1025", "PUT")).outcomes).toEqual([413]);
+		expect(judge(post("Content-Length: 1025"), "x".repeat(1025)).outcomes).toEqual([200]);
+		expect(judge(post("Content-Length: 10"), "short").outcomes).toEqual(["drop"]);
+	});
+
+	it("generates such requests, each kind of framing, when the device has routes", () => {
+		const labels = new Set<string>();
+		for (let i = 0; i < 3000; i++) {
+			const c = generateCase(9, i, { weights: { handshake: 1 }, scale: "small", wsHost: "d:1", wsPath: "/ws", maxDelayMs: 0, httpRoutes: routes });
+			if (c.kind === "handshake" && /^(POST|PUT|DELETE|GET|HEAD) /.test(c.label))
+				for (const kind of ["no body", "a body of", "B sent", "over the route", 'Content-Length "', "chunked"]) if (c.label.includes(kind)) labels.add(kind);
+		}
+		expect(labels.size).toBe(6);
 	});
 });
