@@ -159,10 +159,10 @@ export interface TcpConnection {
 	readonly lastActivity: number;
 	/** The log of the server or client that owns the connection. */
 	readonly log: Log;
-	/** Read up to view.byteLength waiting bytes into view (a buffer the handler keeps); how many. */
-	read(view: Uint8Array): number;
-	/** Write as much of data as the budget allows; how much. onWritable says when there is budget again. */
-	write(data: Uint8Array | ArrayBuffer): number;
+	/** Read up to view.byteLength waiting bytes into view (a buffer the handler keeps); how many. length: view.length, when the caller knows it. */
+	read(view: Uint8Array, length?: number): number;
+	/** Write as much of data as the budget allows; how much. onWritable says when there is budget again. length: data.byteLength, when the caller knows it (a typed array's byteLength is a native getter's call). */
+	write(data: Uint8Array | ArrayBuffer, length?: number): number;
 	/** Close now (once); cause default CloseCause.LOCAL, reason: words for the log. */
 	close(cause?: CloseCause, reason?: string): void;
 }
@@ -325,12 +325,11 @@ export class TcpEndpoint implements TcpConnection {
 		return length;
 	}
 
-	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
-	write(data: Uint8Array | ArrayBuffer): number {
-		const length = data.byteLength;
+	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. length: data.byteLength, when the caller knows it (see send). */
+	write(data: Uint8Array | ArrayBuffer, length: number = data.byteLength): number {
 		const writable = this.writable; // (0 once closed)
 		if (length > writable || !length)
-			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable)) : 0;
+			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable), writable) : 0;
 		let left: unknown;
 		try {
 			left = this.socket!.write(data);
@@ -550,8 +549,8 @@ export class TcpEndpoint implements TcpConnection {
 		if (flags & CLOSED_IN_EVENT) this.reportLate();
 	}
 
-	/** A close made inside an event, reported now that the event returned. */
-	private reportLate(): void {
+	/** @internal A close made inside an event, reported now that the event returned. */
+	reportLate(): void {
 		this.flags &= ~CLOSED_IN_EVENT;
 		const closed = this.closedWith!;
 		delete this.closedWith;
@@ -639,27 +638,49 @@ export class TcpEndpoint implements TcpConnection {
 	}
 }
 
-// A protocol's connection (GUARDED) in its common state is served here, without
-// the call to the connection's method: these run for every read and every budget.
+// The common states are served here, without the call to the connection's method:
+// these run for every read and every budget. A protocol's connection (GUARDED) is
+// called unguarded; any other handler in one try per platform callback.
 
 function socketReadable(this: SocketThis, bytes: number): void {
 	const connection = this.target;
 	const flags = connection.flags;
-	if ((flags & (STATE_BITS | IN_EVENT | GUARDED)) === (OPEN | GUARDED)) {
+	const state = flags & (STATE_BITS | IN_EVENT | GUARDED);
+	if (state === (OPEN | GUARDED)) {
 		connection.readable = bytes;
 		connection.flags = flags | ACTIVE;
 		connection.handler!.onReadable(connection);
+	} else if (state === OPEN) {
+		connection.readable = bytes;
+		connection.flags = flags | IN_EVENT | ACTIVE;
+		try {
+			connection.handler?.onReadable(connection);
+		} catch (e) {
+			connection.failed(e, "read");
+		}
+		if ((connection.flags &= ~IN_EVENT) & CLOSED_IN_EVENT) connection.reportLate();
 	} else connection.onReadable(bytes);
 }
 
 function socketWritable(this: SocketThis, bytes: number): void {
 	const connection = this.target;
 	const flags = connection.flags;
-	if ((flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED)) === (OPEN | GUARDED)) {
+	const state = flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED);
+	if (state === (OPEN | GUARDED)) {
 		connection.unconfirmed = 0;
 		connection.writable = bytes;
 		connection.flags = flags | ACTIVE;
 		connection.handler!.onWritable?.(connection);
+	} else if (state === OPEN) {
+		connection.unconfirmed = 0;
+		connection.writable = bytes;
+		connection.flags = flags | IN_EVENT | ACTIVE;
+		try {
+			connection.handler?.onWritable?.(connection);
+		} catch (e) {
+			connection.failed(e, "write");
+		}
+		if ((connection.flags &= ~IN_EVENT) & CLOSED_IN_EVENT) connection.reportLate();
 	} else connection.onWritable(bytes);
 }
 
