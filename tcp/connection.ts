@@ -191,6 +191,8 @@ const PEER_ENDED = 0x40;
  * callback).
  */
 const GUARDED = 0x80;
+/** The platform's write() runs with no try of write()'s own (inside an event of the connection's, which has one): an exception now is its refusal. */
+const WRITING = 0x100;
 const stateNames: readonly TcpConnectionState[] = Object.freeze(["connecting", "open", "closed"]);
 
 export class TcpEndpoint implements TcpConnection {
@@ -330,12 +332,22 @@ export class TcpEndpoint implements TcpConnection {
 		const writable = this.writable; // (0 once closed)
 		if (length > writable || !length)
 			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable), writable) : 0;
+		const flags = this.flags;
 		let left: unknown;
-		try {
+		if ((flags & (IN_EVENT | GUARDED)) === IN_EVENT) {
+			// Inside one of the connection's own events, which has its try around the
+			// handler: no try here (a malloc and a setjmp in XS, per write). A write the
+			// platform refuses (lwip after a reset) reaches that try, and WRITING tells
+			// failed() that it was the platform's write.
+			this.flags = flags | WRITING;
 			left = this.socket!.write(data);
-		} catch (e) {
-			throw new ConnectionGone(this.refused(e));
-		}
+			this.flags = flags;
+		} else
+			try {
+				left = this.socket!.write(data);
+			} catch (e) {
+				throw new ConnectionGone(this.refused(e));
+			}
 		if (typeof left !== "number") {
 			this.letGoOfSocket();
 			throw new ConnectionGone("write failed");
@@ -343,7 +355,7 @@ export class TcpEndpoint implements TcpConnection {
 		const rest = writable - length;
 		this.writable = rest < left ? rest : left;
 		this.unconfirmed += length;
-		this.flags |= ACTIVE;
+		this.flags = flags | ACTIVE;
 		return length;
 	}
 
@@ -531,6 +543,12 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** A handler's exception closes this connection only; a failed write is a peer gone. */
 	failed(e: unknown, doing: "read" | "write"): void {
+		const flags = this.flags;
+		if (flags & WRITING) {
+			// the platform refused a write() made without a try of its own (write)
+			this.flags = flags & ~WRITING;
+			if (!String((e as Error)?.message).includes("would block")) e = new ConnectionGone(this.refused(e));
+		}
 		if (e instanceof ConnectionGone) this.close(CloseCause.PEER_GONE, `peer gone (${e.message})`);
 		else this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}
