@@ -193,6 +193,8 @@ const PEER_ENDED = 0x40;
 const GUARDED = 0x80;
 /** The platform's write() runs with no try of write()'s own (inside an event of the connection's, which has one): an exception now is its refusal. */
 const WRITING = 0x100;
+/** Bytes were written since the platform last reported a budget (it owes one: quiet()). A mark, not a count: set with ACTIVE in the same store. */
+const UNCONFIRMED = 0x200;
 const stateNames: readonly TcpConnectionState[] = Object.freeze(["connecting", "open", "closed"]);
 
 export class TcpEndpoint implements TcpConnection {
@@ -212,9 +214,6 @@ export class TcpEndpoint implements TcpConnection {
 	writable = 0;
 	private socket: PlatformSocket | undefined;
 	handler: TcpHandler | undefined;
-	/** Bytes written since the platform last reported a budget. */
-	/** @internal (the socket callbacks below) */
-	unconfirmed = 0;
 	/**
 	 * lastActivity: the time of the last byte moved either way or platform
 	 * callback, for idle timeouts and for quiet() (a platform that owes a
@@ -269,7 +268,8 @@ export class TcpEndpoint implements TcpConnection {
 		socket.read(count === length ? view : view.subarray(0, count)); // (lwip refuses a buffer longer than what it holds)
 		this.readable = readable - count;
 		this.bytesRead += count;
-		this.flags |= ACTIVE;
+		const flags = this.flags;
+		if (!(flags & ACTIVE)) this.flags = flags | ACTIVE; // (set already inside the platform's callback: a store less per read)
 		return count;
 	}
 
@@ -322,8 +322,7 @@ export class TcpEndpoint implements TcpConnection {
 		}
 		const rest = writable - length;
 		this.writable = rest < left ? rest : left;
-		this.unconfirmed += length;
-		this.flags |= ACTIVE;
+		this.flags |= ACTIVE | UNCONFIRMED;
 		return length;
 	}
 
@@ -339,9 +338,8 @@ export class TcpEndpoint implements TcpConnection {
 			// handler: no try here (a malloc and a setjmp in XS, per write). A write the
 			// platform refuses (lwip after a reset) reaches that try, and WRITING tells
 			// failed() that it was the platform's write.
-			this.flags = flags | WRITING;
+			this.flags = flags | WRITING; // (cleared below, in the same store as ACTIVE)
 			left = this.socket!.write(data);
-			this.flags = flags;
 		} else
 			try {
 				left = this.socket!.write(data);
@@ -349,13 +347,13 @@ export class TcpEndpoint implements TcpConnection {
 				throw new ConnectionGone(this.refused(e));
 			}
 		if (typeof left !== "number") {
+			this.flags = flags;
 			this.letGoOfSocket();
 			throw new ConnectionGone("write failed");
 		}
 		const rest = writable - length;
 		this.writable = rest < left ? rest : left;
-		this.unconfirmed += length;
-		this.flags = flags | ACTIVE;
+		this.flags = flags | ACTIVE | UNCONFIRMED;
 		return length;
 	}
 
@@ -387,9 +385,8 @@ export class TcpEndpoint implements TcpConnection {
 		const flags = this.flags;
 		if ((flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED)) === (OPEN | GUARDED)) {
 			// A protocol's connection (as onReadable)
-			this.unconfirmed = 0;
 			this.writable = bytes;
-			this.flags = flags | ACTIVE;
+			this.flags = (flags & ~UNCONFIRMED) | ACTIVE;
 			this.handler!.onWritable?.(this);
 			return;
 		}
@@ -397,9 +394,8 @@ export class TcpEndpoint implements TcpConnection {
 			this.otherWritable(flags, bytes);
 			return;
 		}
-		this.unconfirmed = 0;
 		this.writable = bytes;
-		this.flags = flags | IN_EVENT | ACTIVE;
+		this.flags = (flags & ~UNCONFIRMED) | IN_EVENT | ACTIVE;
 		try {
 			this.handler?.onWritable?.(this);
 			if (flags & PEER_ENDED) this.closeIfWritten();
@@ -436,7 +432,7 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
-		return (this.flags & STATE_BITS) === OPEN && (this.stalled || this.unconfirmed > 0 || !this.socket) && now - this.lastActivity >= quietLimit;
+		return (this.flags & STATE_BITS) === OPEN && (this.stalled || (this.flags & UNCONFIRMED) !== 0 || !this.socket) && now - this.lastActivity >= quietLimit;
 	}
 
 	/** Time of the last byte moved either way or platform callback, as of now (see activity). */
@@ -593,8 +589,7 @@ export class TcpEndpoint implements TcpConnection {
 	/** onWritable when closed (nothing), the first budget of an outgoing connection (it comes up), or from inside another callback. */
 	private otherWritable(flags: number, bytes: number): void {
 		if ((flags & STATE_BITS) === CLOSED) return;
-		this.flags |= ACTIVE;
-		this.unconfirmed = 0;
+		this.flags = (this.flags & ~UNCONFIRMED) | ACTIVE;
 		this.writable = bytes;
 		const outer = this.begin();
 		try {
@@ -685,14 +680,12 @@ function socketWritable(this: SocketThis, bytes: number): void {
 	const flags = connection.flags;
 	const state = flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED);
 	if (state === (OPEN | GUARDED)) {
-		connection.unconfirmed = 0;
 		connection.writable = bytes;
-		connection.flags = flags | ACTIVE;
+		connection.flags = (flags & ~UNCONFIRMED) | ACTIVE;
 		connection.handler!.onWritable?.(connection);
 	} else if (state === OPEN) {
-		connection.unconfirmed = 0;
 		connection.writable = bytes;
-		connection.flags = flags | IN_EVENT | ACTIVE;
+		connection.flags = (flags & ~UNCONFIRMED) | IN_EVENT | ACTIVE;
 		try {
 			connection.handler?.onWritable?.(connection);
 		} catch (e) {
