@@ -346,14 +346,15 @@ export class TcpEndpoint implements TcpConnection {
 			} catch (e) {
 				throw new ConnectionGone(this.refused(e));
 			}
+		// (flags read again: a platform that called back from inside its write may have changed them)
 		if (typeof left !== "number") {
-			this.flags = flags;
+			this.flags &= ~WRITING;
 			this.letGoOfSocket();
 			throw new ConnectionGone("write failed");
 		}
 		const rest = writable - length;
 		this.writable = rest < left ? rest : left;
-		this.flags = flags | ACTIVE | UNCONFIRMED;
+		this.flags = (this.flags & ~WRITING) | ACTIVE | UNCONFIRMED;
 		return length;
 	}
 
