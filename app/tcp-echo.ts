@@ -27,22 +27,83 @@ export class Echo implements TcpHandler {
 	// added when first set (`declare`).
 	// Nor a field for what the connection knows: its owner's log, and the
 	// bytes echoed, which are the bytes read less those still held.
+	// Hot fields and methods first: XS finds a member by walking them in
+	// declaration order.
 	private readonly buffer: Uint8Array;
+	/** What is held and not yet written: buffer[start, end); both 0 when nothing is held. */
 	private start = 0;
 	private end = 0;
 	/** Reads logged so far (only while debugging). */
 	declare private reads: number | undefined;
-	/** A greeting still to send (only an echo given one). */
-	declare private greeting: string | undefined;
 
-	constructor(chunk: number, greeting?: string) {
+	constructor(chunk: number) {
 		this.buffer = new Uint8Array(chunk);
-		if (greeting !== undefined) this.greeting = greeting;
+	}
+
+	/**
+	 * Move what can be moved now: what is held first, then read as far as
+	 * the buffer has room, and what was read goes straight back, as far as
+	 * the budget takes it. Every event comes here (budget back, the peer's
+	 * end). The common turn, nothing held: one view for the bytes read,
+	 * read into and written from (a view of the kept buffer, made with its
+	 * offset and length: less than subarray() on XS; none when the read
+	 * fills the buffer).
+	 */
+	onReadable(connection: TcpConnection): void {
+		if (this.start !== this.end) this.flush(connection);
+		const buffer = this.buffer;
+		const size = buffer.length;
+		for (let readable = connection.readable; readable; readable = connection.readable) {
+			let end = this.end;
+			if (end === size) {
+				const start = this.start;
+				if (!start) return; // full: wait for budget
+				buffer.copyWithin(0, start, end);
+				this.end = end -= start;
+				this.start = 0;
+			}
+			const room = size - end;
+			const count = readable < room ? readable : room;
+			const view = count === size ? buffer : new Uint8Array(buffer.buffer, end, count);
+			connection.read(view, count);
+			if (debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
+				connection.log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(view.slice().buffer)}`);
+			if (end) {
+				// bytes were held already: these wait behind them
+				this.end = end + count;
+				this.flush(connection);
+			} else {
+				this.end = count; // (held until written: the summary counts them if write() throws)
+				const written = connection.write(view, count);
+				if (written === count) this.end = 0;
+				else this.start = written; // the rest as the budget comes back
+			}
+		}
+	}
+
+	onWritable(connection: TcpConnection): void {
+		if (this.start !== this.end || connection.readable) this.onReadable(connection);
 	}
 
 	/** Bytes read but not yet written back. */
 	get pending(): number {
 		return this.end - this.start;
+	}
+
+	onPeerEnd(connection: TcpConnection): void {
+		this.onReadable(connection);
+	}
+
+	/** Write what is held, as far as the budget takes it. */
+	private flush(connection: TcpConnection): void {
+		const start = this.start;
+		const end = this.end;
+		if (start === end || !connection.writable) return;
+		const buffer = this.buffer;
+		const count = end - start;
+		const written = connection.write(count === buffer.length ? buffer : new Uint8Array(buffer.buffer, start, count), count);
+		if (written === count) this.start = this.end = 0;
+		else this.start = start + written;
 	}
 
 	/** Bytes echoed (written back) so far: everything read is echoed or held (the greeting is written, not read). */
@@ -57,55 +118,27 @@ export class Echo implements TcpHandler {
 	summary(connection: TcpConnection): string {
 		return `${this.echoed(connection)} bytes echoed${this.pending ? `, ${this.pending} left unsent` : ""}`;
 	}
+}
 
-	onReadable(connection: TcpConnection): void {
-		this.pump(connection);
+/** The echo that greets first (the echo client): the greeting is written once, whole, with the first budget that takes it, when nothing is held. */
+export class GreetingEcho extends Echo {
+	/** The greeting, until it is sent. */
+	declare private greeting: string | undefined;
+
+	constructor(chunk: number, greeting: string) {
+		super(chunk);
+		this.greeting = greeting;
 	}
 
-	onWritable(connection: TcpConnection): void {
-		this.pump(connection);
-		if (this.greeting !== undefined && !this.pending) this.greet(connection, this.greeting);
-	}
-
-	private greet(connection: TcpConnection, greeting: string): void {
+	override onWritable(connection: TcpConnection): void {
+		super.onWritable(connection);
+		const greeting = this.greeting;
+		if (greeting === undefined || this.pending) return;
 		const hello = ArrayBuffer.fromString(greeting);
 		if (hello.byteLength > connection.writable) return; // the whole greeting at once, with a later budget
 		connection.write(hello);
 		this.greeting = undefined;
 		connection.log.info(`Sent "${greeting}" to ${connection.peer}`);
-	}
-
-	onPeerEnd(connection: TcpConnection): void {
-		this.pump(connection);
-	}
-
-	/** Move what can be moved now. */
-	pump(connection: TcpConnection): void {
-		const buffer = this.buffer;
-		const size = buffer.length;
-		for (;;) {
-			if (this.start !== this.end)
-				// (the test before the call: most turns have nothing held)
-				this.flush(connection);
-			if (!connection.readable) return;
-			if (this.end === size) {
-				if (!this.start) return; // full: wait for budget
-				buffer.copyWithin(0, this.start, this.end);
-				this.end -= this.start;
-				this.start = 0;
-			}
-			const count = connection.read(this.end ? buffer.subarray(this.end) : buffer);
-			if (debugging && (this.reads = (this.reads ?? 0) + 1) <= loggedReads)
-				connection.log.debug(`Received ${count} bytes from ${connection.peer}: ${preview(buffer.slice(this.end, this.end + count).buffer)}`);
-			this.end += count;
-		}
-	}
-
-	private flush(connection: TcpConnection): void {
-		if (this.start === this.end || !connection.writable) return;
-		const count = connection.write(this.start || this.end !== this.buffer.length ? this.buffer.subarray(this.start, this.end) : this.buffer);
-		this.start += count;
-		if (this.start === this.end) this.start = this.end = 0;
 	}
 }
 
@@ -120,6 +153,6 @@ export class EchoService implements TcpService {
 	}
 
 	open(_connection: TcpConnection): TcpHandler {
-		return new Echo(this.chunk, this.greeting);
+		return this.greeting === undefined ? new Echo(this.chunk) : new GreetingEcho(this.chunk, this.greeting);
 	}
 }

@@ -159,10 +159,10 @@ export interface TcpConnection {
 	readonly lastActivity: number;
 	/** The log of the server or client that owns the connection. */
 	readonly log: Log;
-	/** Read up to view.byteLength waiting bytes into view (a buffer the handler keeps); how many. */
-	read(view: Uint8Array): number;
-	/** Write as much of data as the budget allows; how much. onWritable says when there is budget again. */
-	write(data: Uint8Array | ArrayBuffer): number;
+	/** Read up to view.byteLength waiting bytes into view (a buffer the handler keeps); how many. length: view.length, when the caller knows it. */
+	read(view: Uint8Array, length?: number): number;
+	/** Write as much of data as the budget allows; how much. onWritable says when there is budget again. length: data.byteLength, when the caller knows it (a typed array's byteLength is a native getter's call). */
+	write(data: Uint8Array | ArrayBuffer, length?: number): number;
 	/** Close now (once); cause default CloseCause.LOCAL, reason: words for the log. */
 	close(cause?: CloseCause, reason?: string): void;
 }
@@ -191,6 +191,10 @@ const PEER_ENDED = 0x40;
  * callback).
  */
 const GUARDED = 0x80;
+/** The platform's write() runs with no try of write()'s own (inside an event of the connection's, which has one): an exception now is its refusal. */
+const WRITING = 0x100;
+/** Bytes were written since the platform last reported a budget (it owes one: quiet()). A mark, not a count: set with ACTIVE in the same store. */
+const UNCONFIRMED = 0x200;
 const stateNames: readonly TcpConnectionState[] = Object.freeze(["connecting", "open", "closed"]);
 
 export class TcpEndpoint implements TcpConnection {
@@ -210,9 +214,6 @@ export class TcpEndpoint implements TcpConnection {
 	writable = 0;
 	private socket: PlatformSocket | undefined;
 	handler: TcpHandler | undefined;
-	/** Bytes written since the platform last reported a budget. */
-	/** @internal (the socket callbacks below) */
-	unconfirmed = 0;
 	/**
 	 * lastActivity: the time of the last byte moved either way or platform
 	 * callback, for idle timeouts and for quiet() (a platform that owes a
@@ -267,7 +268,8 @@ export class TcpEndpoint implements TcpConnection {
 		socket.read(count === length ? view : view.subarray(0, count)); // (lwip refuses a buffer longer than what it holds)
 		this.readable = readable - count;
 		this.bytesRead += count;
-		this.flags |= ACTIVE;
+		const flags = this.flags;
+		if (!(flags & ACTIVE)) this.flags = flags | ACTIVE; // (set already inside the platform's callback: a store less per read)
 		return count;
 	}
 
@@ -320,31 +322,39 @@ export class TcpEndpoint implements TcpConnection {
 		}
 		const rest = writable - length;
 		this.writable = rest < left ? rest : left;
-		this.unconfirmed += length;
-		this.flags |= ACTIVE;
+		this.flags |= ACTIVE | UNCONFIRMED;
 		return length;
 	}
 
-	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. */
-	write(data: Uint8Array | ArrayBuffer): number {
-		const length = data.byteLength;
+	/** Write as much of data as the budget allows; how much. Throws ConnectionGone when the socket failed. length: data.byteLength, when the caller knows it (see send). */
+	write(data: Uint8Array | ArrayBuffer, length: number = data.byteLength): number {
 		const writable = this.writable; // (0 once closed)
 		if (length > writable || !length)
-			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable)) : 0;
+			return length && writable ? this.write(data instanceof ArrayBuffer ? new Uint8Array(data, 0, writable) : data.subarray(0, writable), writable) : 0;
+		const flags = this.flags;
 		let left: unknown;
-		try {
+		if ((flags & (IN_EVENT | GUARDED)) === IN_EVENT) {
+			// Inside one of the connection's own events, which has its try around the
+			// handler: no try here (a malloc and a setjmp in XS, per write). A write the
+			// platform refuses (lwip after a reset) reaches that try, and WRITING tells
+			// failed() that it was the platform's write.
+			this.flags = flags | WRITING; // (cleared below, in the same store as ACTIVE)
 			left = this.socket!.write(data);
-		} catch (e) {
-			throw new ConnectionGone(this.refused(e));
-		}
+		} else
+			try {
+				left = this.socket!.write(data);
+			} catch (e) {
+				throw new ConnectionGone(this.refused(e));
+			}
+		// (flags read again: a platform that called back from inside its write may have changed them)
 		if (typeof left !== "number") {
+			this.flags &= ~WRITING;
 			this.letGoOfSocket();
 			throw new ConnectionGone("write failed");
 		}
 		const rest = writable - length;
 		this.writable = rest < left ? rest : left;
-		this.unconfirmed += length;
-		this.flags |= ACTIVE;
+		this.flags = (this.flags & ~WRITING) | ACTIVE | UNCONFIRMED;
 		return length;
 	}
 
@@ -376,9 +386,8 @@ export class TcpEndpoint implements TcpConnection {
 		const flags = this.flags;
 		if ((flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED)) === (OPEN | GUARDED)) {
 			// A protocol's connection (as onReadable)
-			this.unconfirmed = 0;
 			this.writable = bytes;
-			this.flags = flags | ACTIVE;
+			this.flags = (flags & ~UNCONFIRMED) | ACTIVE;
 			this.handler!.onWritable?.(this);
 			return;
 		}
@@ -386,9 +395,8 @@ export class TcpEndpoint implements TcpConnection {
 			this.otherWritable(flags, bytes);
 			return;
 		}
-		this.unconfirmed = 0;
 		this.writable = bytes;
-		this.flags = flags | IN_EVENT | ACTIVE;
+		this.flags = (flags & ~UNCONFIRMED) | IN_EVENT | ACTIVE;
 		try {
 			this.handler?.onWritable?.(this);
 			if (flags & PEER_ENDED) this.closeIfWritten();
@@ -425,7 +433,7 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** Whether the platform owes a callback and has been quiet for quietLimit ms. */
 	quiet(now: number): boolean {
-		return (this.flags & STATE_BITS) === OPEN && (this.stalled || this.unconfirmed > 0 || !this.socket) && now - this.lastActivity >= quietLimit;
+		return (this.flags & STATE_BITS) === OPEN && (this.stalled || (this.flags & UNCONFIRMED) !== 0 || !this.socket) && now - this.lastActivity >= quietLimit;
 	}
 
 	/** Time of the last byte moved either way or platform callback, as of now (see activity). */
@@ -532,6 +540,12 @@ export class TcpEndpoint implements TcpConnection {
 
 	/** A handler's exception closes this connection only; a failed write is a peer gone. */
 	failed(e: unknown, doing: "read" | "write"): void {
+		const flags = this.flags;
+		if (flags & WRITING) {
+			// the platform refused a write() made without a try of its own (write)
+			this.flags = flags & ~WRITING;
+			if (!String((e as Error)?.message).includes("would block")) e = new ConnectionGone(this.refused(e));
+		}
 		if (e instanceof ConnectionGone) this.close(CloseCause.PEER_GONE, `peer gone (${e.message})`);
 		else this.close(CloseCause.ERROR, `${doing} failed: ${(e as Error)?.message ?? e}`, e);
 	}
@@ -550,8 +564,8 @@ export class TcpEndpoint implements TcpConnection {
 		if (flags & CLOSED_IN_EVENT) this.reportLate();
 	}
 
-	/** A close made inside an event, reported now that the event returned. */
-	private reportLate(): void {
+	/** @internal A close made inside an event, reported now that the event returned. */
+	reportLate(): void {
 		this.flags &= ~CLOSED_IN_EVENT;
 		const closed = this.closedWith!;
 		delete this.closedWith;
@@ -576,8 +590,7 @@ export class TcpEndpoint implements TcpConnection {
 	/** onWritable when closed (nothing), the first budget of an outgoing connection (it comes up), or from inside another callback. */
 	private otherWritable(flags: number, bytes: number): void {
 		if ((flags & STATE_BITS) === CLOSED) return;
-		this.flags |= ACTIVE;
-		this.unconfirmed = 0;
+		this.flags = (this.flags & ~UNCONFIRMED) | ACTIVE;
 		this.writable = bytes;
 		const outer = this.begin();
 		try {
@@ -639,27 +652,47 @@ export class TcpEndpoint implements TcpConnection {
 	}
 }
 
-// A protocol's connection (GUARDED) in its common state is served here, without
-// the call to the connection's method: these run for every read and every budget.
+// The common states are served here, without the call to the connection's method:
+// these run for every read and every budget. A protocol's connection (GUARDED) is
+// called unguarded; any other handler in one try per platform callback.
 
 function socketReadable(this: SocketThis, bytes: number): void {
 	const connection = this.target;
 	const flags = connection.flags;
-	if ((flags & (STATE_BITS | IN_EVENT | GUARDED)) === (OPEN | GUARDED)) {
+	const state = flags & (STATE_BITS | IN_EVENT | GUARDED);
+	if (state === (OPEN | GUARDED)) {
 		connection.readable = bytes;
 		connection.flags = flags | ACTIVE;
 		connection.handler!.onReadable(connection);
+	} else if (state === OPEN) {
+		connection.readable = bytes;
+		connection.flags = flags | IN_EVENT | ACTIVE;
+		try {
+			connection.handler?.onReadable(connection);
+		} catch (e) {
+			connection.failed(e, "read");
+		}
+		if ((connection.flags &= ~IN_EVENT) & CLOSED_IN_EVENT) connection.reportLate();
 	} else connection.onReadable(bytes);
 }
 
 function socketWritable(this: SocketThis, bytes: number): void {
 	const connection = this.target;
 	const flags = connection.flags;
-	if ((flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED)) === (OPEN | GUARDED)) {
-		connection.unconfirmed = 0;
+	const state = flags & (STATE_BITS | IN_EVENT | GUARDED | PEER_ENDED);
+	if (state === (OPEN | GUARDED)) {
 		connection.writable = bytes;
-		connection.flags = flags | ACTIVE;
+		connection.flags = (flags & ~UNCONFIRMED) | ACTIVE;
 		connection.handler!.onWritable?.(connection);
+	} else if (state === OPEN) {
+		connection.writable = bytes;
+		connection.flags = (flags & ~UNCONFIRMED) | IN_EVENT | ACTIVE;
+		try {
+			connection.handler?.onWritable?.(connection);
+		} catch (e) {
+			connection.failed(e, "write");
+		}
+		if ((connection.flags &= ~IN_EVENT) & CLOSED_IN_EVENT) connection.reportLate();
 	} else connection.onWritable(bytes);
 }
 
