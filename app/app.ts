@@ -104,7 +104,7 @@ export class App {
 	readonly services: Service[] = [];
 	/** The device's MAC address, where the platform gives one (app/mac-address): read when the services start. */
 	mac: string | undefined;
-	#started = false;
+	private started = false;
 
 	/** `preferences`: Moddable's `preference` module, imported by main (see wifi/credentials for why not here). */
 	constructor(preferences: PreferenceStore) {
@@ -113,7 +113,7 @@ export class App {
 		// Each service is built inside a guard of its own: one whose options its
 		// constructor refuses is logged and left out, and never aborts the app.
 		// The clock first: the TLS clients judge certificate dates against it.
-		this.#build("SNTP client", config.sntpServers.trim() !== "", () => {
+		this.build("SNTP client", config.sntpServers.trim() !== "", () => {
 			const client = new SntpClient({
 				servers: parseServerList(config.sntpServers, 123),
 				interval: config.sntpInterval,
@@ -122,7 +122,7 @@ export class App {
 			});
 			return new ClockService(client);
 		});
-		this.#build("TCP echo server", config.tcpServer, () => {
+		this.build("TCP echo server", config.tcpServer, () => {
 			const server = echoServer({
 				port: config.tcpPort,
 				maxClients: config.tcpMaxClients,
@@ -133,11 +133,11 @@ export class App {
 			});
 			return new TcpEchoService(server);
 		});
-		this.#build("UDP echo server", config.udpServer, () => new UdpEchoService(udpEchoServer({ port: config.udpPort })));
-		this.#build("WebSocket echo server (SDK websocket module)", config.wsServer && config.wsImpl === "sdk", () => {
+		this.build("UDP echo server", config.udpServer, () => new UdpEchoService(udpEchoServer({ port: config.udpPort })));
+		this.build("WebSocket echo server (SDK websocket module)", config.wsServer && config.wsImpl === "sdk", () => {
 			return new SdkWebSocketService(new SdkWebSocketEchoServer({ port: config.wsPort, path: config.wsPath, maxClients: config.wsMaxClients }));
 		});
-		this.#build("WebSocket echo server", config.wsServer && config.wsImpl === "ours", () => {
+		this.build("WebSocket echo server", config.wsServer && config.wsImpl === "ours", () => {
 			// One server, one port: the echo on wsPath and, when configured, the broadcast on wsBroadcastPath.
 			const server = new WebSocketServer({
 				port: config.wsPort,
@@ -181,7 +181,7 @@ export class App {
 			}
 			return new WebSocketService(server);
 		});
-		this.#build("WebSocket client", config.wsClient, () => {
+		this.build("WebSocket client", config.wsClient, () => {
 			const session = new WebSocketClientSession({
 				uri: config.wsClientUri,
 				helloCount: config.wsClientHelloCount,
@@ -198,7 +198,7 @@ export class App {
 			});
 			return new WebSocketClientService(session);
 		});
-		this.#build("TCP echo client", config.tcpClient, () => {
+		this.build("TCP echo client", config.tcpClient, () => {
 			const client = echoClient({
 				host: config.tcpClientHost,
 				port: config.tcpClientPort,
@@ -214,11 +214,11 @@ export class App {
 			return new TcpEchoClientService(client);
 		});
 		// Last: it announces what the others serve, once they are up.
-		this.#build("mDNS responder", config.mdns, () => new MdnsAnnouncer());
+		this.build("mDNS responder", config.mdns, () => new MdnsAnnouncer());
 	}
 
 	/** Build one service inside its own guard: a constructor that throws leaves that service out, logged, and never aborts the app. */
-	#build(name: string, enabled: boolean, build: () => Service): void {
+	private build(name: string, enabled: boolean, build: () => Service): void {
 		if (!enabled) return;
 		try {
 			this.services.push(build());
@@ -239,8 +239,8 @@ export class App {
 	}
 
 	private linkUp(address: string): void {
-		if (!this.#started) {
-			this.#startServices(address);
+		if (!this.started) {
+			this.startServices(address);
 			return;
 		}
 		for (const service of this.services) {
@@ -260,7 +260,7 @@ export class App {
 		}
 	}
 
-	#startServices(address: string): void {
+	private startServices(address: string): void {
 		this.mac ??= macAddress(); // once the station is up: on esp32 its interface exists only then
 		const endpoints: ServiceEndpoints = this.mac ? { address, mac: this.mac } : { address };
 		const started: Service[] = [];
@@ -280,7 +280,7 @@ export class App {
 				return;
 			}
 		}
-		this.#started = true;
+		this.started = true;
 		const exposed = exposure(endpoints, config);
 		for (const line of exposed.listening) log.info(line);
 		for (const warning of exposed.warnings) log.warn(warning);

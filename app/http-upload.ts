@@ -25,12 +25,12 @@ import { type HttpBodyHandler, type HttpBodyRequest, type HttpRequest, type Http
 export const MAX_PIECES_BODY = 1048576;
 
 export class HttpUpload implements HttpBodyHandler {
-	readonly #log: Log;
+	private readonly log: Log;
 	/** The CRC-32 table, made at the first body. */
-	#table: Uint32Array | undefined;
+	private table: Uint32Array | undefined;
 
 	constructor(log: Log) {
-		this.#log = log;
+		this.log = log;
 	}
 
 	onBodyStart(request: HttpBodyRequest): void {
@@ -38,7 +38,7 @@ export class HttpUpload implements HttpBodyHandler {
 	}
 
 	onBodyData(request: HttpBodyRequest, piece: Uint8Array): void {
-		request.context = this.#crc(request.context as number, piece);
+		request.context = this.crc(request.context as number, piece);
 	}
 
 	onBodyEnd(request: HttpBodyRequest): HttpResponse {
@@ -46,18 +46,18 @@ export class HttpUpload implements HttpBodyHandler {
 	}
 
 	onAbort(request: HttpBodyRequest, cause: CloseCause, reason: string): void {
-		this.#log.warn(`upload ended after ${request.received} of ${request.length} bytes: ${cause} (${reason})`);
+		this.log.warn(`upload ended after ${request.received} of ${request.length} bytes: ${cause} (${reason})`);
 	}
 
 	/** PUT: the same answer for a body read whole. */
 	whole(request: HttpRequest): HttpResponse {
 		const body = new Uint8Array(request.body);
-		return json({ bytes: body.byteLength, crc32: (this.#crc(0xffffffff, body) ^ 0xffffffff) >>> 0 });
+		return json({ bytes: body.byteLength, crc32: (this.crc(0xffffffff, body) ^ 0xffffffff) >>> 0 });
 	}
 
 	/** The CRC-32 register after `bytes` (reflected, polynomial 0xEDB88320). */
-	#crc(crc: number, bytes: Uint8Array): number {
-		const table = (this.#table ??= crcTable());
+	private crc(crc: number, bytes: Uint8Array): number {
+		const table = (this.table ??= crcTable());
 		for (let i = 0; i < bytes.length; i++) crc = table[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
 		return crc >>> 0;
 	}

@@ -40,8 +40,8 @@ interface SdkConnection {
 
 export class SdkWebSocketEchoServer {
 	readonly options: SdkWebSocketEchoServerOptions;
-	#server: Server | undefined;
-	#clients = 0;
+	private server: Server | undefined;
+	private clientCount = 0;
 
 	constructor(options: SdkWebSocketEchoServerOptions) {
 		// Only the Node host's stand-in has it (host-harness/node-host/sdk-websocket): why it cannot serve.
@@ -54,17 +54,17 @@ export class SdkWebSocketEchoServer {
 	}
 
 	get clients(): number {
-		return this.#clients;
+		return this.clientCount;
 	}
 
 	start(): void {
 		const server = new Server({ port: this.options.port });
-		this.#server = server;
+		this.server = server;
 		const owner = this;
 		// The SDK calls this with `this` = the connection; one function for the server, none per connection.
 		server.callback = function (this: SdkConnection, message: number, value?: unknown) {
 			try {
-				owner.#event(this, message, value);
+				owner.event(this, message, value);
 			} catch (e) {
 				log.error(`SDK websocket event ${message}: ${(e as Error).message}`);
 			}
@@ -73,22 +73,22 @@ export class SdkWebSocketEchoServer {
 	}
 
 	close(): void {
-		this.#server?.close();
-		this.#server = undefined;
-		log.info(`WebSocket echo server (SDK websocket module) closing, ${this.#clients} clients`);
+		this.server?.close();
+		this.server = undefined;
+		log.info(`WebSocket echo server (SDK websocket module) closing, ${this.clientCount} clients`);
 	}
 
-	#event(connection: SdkConnection, message: number, value: unknown): void {
+	private event(connection: SdkConnection, message: number, value: unknown): void {
 		switch (message) {
 			case Server.handshake:
-				if (this.#clients >= this.options.maxClients) {
+				if (this.clientCount >= this.options.maxClients) {
 					log.warn(`Connection refused after its handshake: ${this.options.maxClients} clients already connected`);
 					connection.close();
 					return;
 				}
 				connection.counted = true;
-				this.#clients++;
-				log.info(`Handshake done (SDK websocket module), ${this.#clients} clients`);
+				this.clientCount++;
+				log.info(`Handshake done (SDK websocket module), ${this.clientCount} clients`);
 				break;
 			case Server.receive: {
 				const text = typeof value === "string";
@@ -109,7 +109,7 @@ export class SdkWebSocketEchoServer {
 			case Server.disconnect:
 				if (connection.counted) {
 					connection.counted = false;
-					this.#clients--;
+					this.clientCount--;
 				}
 				log.info("Connection closed (SDK websocket module)");
 				break;

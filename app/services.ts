@@ -148,23 +148,23 @@ export class SdkWebSocketService implements Service {
 
 /** mDNS: the responder is made at start, when what the others serve is known. */
 export class MdnsAnnouncer implements Service {
-	#responder: MdnsResponder | undefined;
+	private responder: MdnsResponder | undefined;
 	get name(): string {
 		return "mDNS responder";
 	}
 	start(endpoints: ServiceEndpoints): void {
-		this.#responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints), log: new Log("mdns") });
-		this.#responder.start(endpoints.address);
-		endpoints.mdns = this.#responder.name;
+		this.responder = new MdnsResponder({ hostname: config.hostname, services: announced(endpoints), log: new Log("mdns") });
+		this.responder.start(endpoints.address);
+		endpoints.mdns = this.responder.name;
 	}
 	stop(): void {
-		this.#responder?.stop();
+		this.responder?.stop();
 	}
 	pause(): void {
-		this.#responder?.stop();
+		this.responder?.stop();
 	}
 	resume(address: string): void {
-		this.#responder?.start(address);
+		this.responder?.start(address);
 	}
 }
 

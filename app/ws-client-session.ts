@@ -38,26 +38,26 @@ export class WebSocketClientSession {
 	/** The session ended with a completed closing handshake (code from the server's Close). */
 	onClosed?: (code: number, reason: string) => void;
 
-	readonly #helloCount: number;
-	readonly #helloInterval: number;
-	readonly #noDataTimeout: number;
-	#step = 0;
-	#stepTimer: Timer | undefined;
-	#noDataTimer: Timer | undefined;
+	private readonly helloCount: number;
+	private readonly helloInterval: number;
+	private readonly noDataTimeout: number;
+	private step = 0;
+	private stepTimer: Timer | undefined;
+	private noDataTimer: Timer | undefined;
 
 	constructor(options: WebSocketClientSessionOptions) {
-		this.#helloCount = options.helloCount ?? 5;
-		this.#helloInterval = options.helloInterval ?? 1000;
-		this.#noDataTimeout = options.noDataTimeout ?? 5000;
+		this.helloCount = options.helloCount ?? 5;
+		this.helloInterval = options.helloInterval ?? 1000;
+		this.noDataTimeout = options.noDataTimeout ?? 5000;
 		const client = (this.client = new WebSocketClient(options));
-		client.onConnected = () => this.#begin();
-		client.onData = event => this.#received(event);
+		client.onConnected = () => this.begin();
+		client.onData = event => this.received(event);
 		client.onDisconnected = reason => {
 			log.warn(`WebSocket disconnected: ${reason}`);
-			this.#stop();
+			this.stopTimers();
 		};
 		client.onClosed = (code, reason) => {
-			this.#stop();
+			this.stopTimers();
 			log.info(code === 1000 ? `WebSocket closed cleanly (${code})` : `WebSocket closed (${code}${reason ? ` "${reason}"` : ""})`);
 			try {
 				this.onClosed?.(code, reason);
@@ -74,29 +74,29 @@ export class WebSocketClientSession {
 
 	/** Close now (1000) and stop reconnecting. */
 	stop(): void {
-		this.#stop();
+		this.stopTimers();
 		this.client.close();
 	}
 
-	#begin(): void {
-		this.#stop();
-		this.#step = 0;
-		this.#armNoData();
-		this.#stepTimer = Timer.repeat(() => this.#next(), this.#helloInterval);
+	private begin(): void {
+		this.stopTimers();
+		this.step = 0;
+		this.armNoData();
+		this.stepTimer = Timer.repeat(() => this.next(), this.helloInterval);
 	}
 
-	#stop(): void {
-		if (this.#stepTimer) Timer.clear(this.#stepTimer);
-		if (this.#noDataTimer) Timer.clear(this.#noDataTimer);
-		this.#stepTimer = this.#noDataTimer = undefined;
+	private stopTimers(): void {
+		if (this.stepTimer) Timer.clear(this.stepTimer);
+		if (this.noDataTimer) Timer.clear(this.noDataTimer);
+		this.stepTimer = this.noDataTimer = undefined;
 	}
 
 	/** One step of the session per interval. */
-	#next(): void {
+	private next(): void {
 		try {
 			const client = this.client;
-			const step = this.#step++;
-			const hellos = this.#helloCount;
+			const step = this.step++;
+			const hellos = this.helloCount;
 			if (step < hellos) {
 				const text = `hello ${String(step).padStart(4, "0")}`;
 				log.info(`Sending ${text}`);
@@ -114,30 +114,30 @@ export class WebSocketClientSession {
 				log.info("Sending text data longer than the send buffer");
 				client.sendText("a".repeat(2000));
 			} else {
-				Timer.clear(this.#stepTimer);
-				this.#stepTimer = undefined;
+				Timer.clear(this.stepTimer);
+				this.stepTimer = undefined;
 			}
 		} catch (e) {
 			log.error(`session step failed: ${(e as Error).message}`);
 		}
 	}
 
-	#armNoData(): void {
-		if (this.#noDataTimer) Timer.clear(this.#noDataTimer);
-		this.#noDataTimer = Timer.set(() => {
-			this.#noDataTimer = undefined;
+	private armNoData(): void {
+		if (this.noDataTimer) Timer.clear(this.noDataTimer);
+		this.noDataTimer = Timer.set(() => {
+			this.noDataTimer = undefined;
 			try {
-				log.info(`No data received for ${this.#noDataTimeout} ms, closing`);
-				this.#stop();
+				log.info(`No data received for ${this.noDataTimeout} ms, closing`);
+				this.stopTimers();
 				this.client.close(1000);
 			} catch (e) {
 				log.error(`closing failed: ${(e as Error).message}`);
 			}
-		}, this.#noDataTimeout);
+		}, this.noDataTimeout);
 	}
 
-	#received(event: WebSocketDataEvent): void {
-		this.#armNoData();
+	private received(event: WebSocketDataEvent): void {
+		this.armNoData();
 		const { opcode, data } = event;
 		if (opcode !== Opcode.TEXT) {
 			log.info(`Received opcode=${opcode} len=${data.byteLength} (binary)`);

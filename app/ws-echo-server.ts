@@ -92,17 +92,17 @@ function withLow(state: number, low: number): number {
 
 /** The echo, as the handler of every connection on its route. */
 export class WebSocketEcho implements WebSocketHandler {
-	readonly #log: Log;
+	private readonly log: Log;
 	/*
 	 * Text: the last piece of a message, sent once the message is complete.
 	 * Held here, not per connection: the last piece and the message's end
 	 * (or its failure) are delivered within one read, one connection at a time.
 	 */
-	#held: Uint8Array | undefined;
-	#heldBy: WebSocketConnection | undefined;
+	private held: Uint8Array | undefined;
+	private heldBy: WebSocketConnection | undefined;
 
 	constructor(log: Log) {
-		this.#log = log;
+		this.log = log;
 	}
 
 	/** The route options the echo needs: streaming, with no size limit (10.4 is met by streaming: nothing is held whole). */
@@ -118,7 +118,7 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	onMessageStart(connection: WebSocketConnection, type: MessageType): void {
-		this.#drop(); // (a piece held for a message that then failed)
+		this.drop(); // (a piece held for a message that then failed)
 		setEchoState(connection, (type & TYPE_BITS) | (type === Opcode.TEXT ? MATCHES_BITS : 0));
 	}
 
@@ -130,7 +130,7 @@ export class WebSocketEcho implements WebSocketHandler {
 			const low = state % LENGTH_UNIT;
 			state = withLow(state, (low & ~MATCHES_BITS) | (narrow((low & MATCHES_BITS) >> MATCHES_SHIFT, piece, length) << MATCHES_SHIFT));
 		}
-		if (text && length < PROBE && this.#log.debugging) {
+		if (text && length < PROBE && this.log.debugging) {
 			let context = connection.context as number | EchoProbe;
 			if (typeof context === "number") {
 				context = new EchoProbe(); // the state is set below
@@ -141,20 +141,20 @@ export class WebSocketEcho implements WebSocketHandler {
 		state = withLength(state % LENGTH_UNIT, length + piece.byteLength);
 		setEchoState(connection, state);
 		if (last && text) {
-			this.#held = piece; // its UTF-8 is judged complete only at the end (8.1)
-			this.#heldBy = connection;
-		} else this.#echo(connection, piece, last);
+			this.held = piece; // its UTF-8 is judged complete only at the end (8.1)
+			this.heldBy = connection;
+		} else this.echo(connection, piece, last);
 	}
 
 	onMessageEnd(connection: WebSocketConnection): void {
-		const held = this.#heldBy === connection ? this.#held : undefined;
-		this.#drop();
-		if (held) this.#echo(connection, held, true);
-		else if (!(echoState(connection) & FINISHED)) this.#echo(connection, EMPTY, true); // an empty message, or one whose last frame was empty
+		const held = this.heldBy === connection ? this.held : undefined;
+		this.drop();
+		if (held) this.echo(connection, held, true);
+		else if (!(echoState(connection) & FINISHED)) this.echo(connection, EMPTY, true); // an empty message, or one whose last frame was empty
 		const state = echoState(connection);
 		const text = (state & TYPE_BITS) === Opcode.TEXT;
 		const length = lengthOf(state);
-		const log = this.#log;
+		const log = this.log;
 		const context = connection.context;
 		if (log.debugging)
 			log.debug(
@@ -169,11 +169,11 @@ export class WebSocketEcho implements WebSocketHandler {
 
 	/** The message failed (e.g. its text ends inside a UTF-8 sequence): nothing more of it is sent. */
 	onProtocolError(connection: WebSocketConnection): void {
-		if (this.#heldBy === connection) this.#drop();
+		if (this.heldBy === connection) this.drop();
 	}
 
-	#drop(): void {
-		if (this.#heldBy) this.#held = this.#heldBy = undefined;
+	private drop(): void {
+		if (this.heldBy) this.held = this.heldBy = undefined;
 	}
 
 	onDrain(connection: WebSocketConnection): void {
@@ -181,12 +181,12 @@ export class WebSocketEcho implements WebSocketHandler {
 	}
 
 	onClose(connection: WebSocketConnection): void {
-		if (this.#heldBy === connection) this.#drop();
+		if (this.heldBy === connection) this.drop();
 		connection.context = undefined; // a spent connection holds no echo state, whoever still refers to it
 	}
 
 	/** One piece of the echoed message, as one frame. */
-	#echo(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void {
+	private echo(connection: WebSocketConnection, piece: Uint8Array, last: boolean): void {
 		const state = echoState(connection);
 		const low = state % LENGTH_UNIT;
 		setEchoState(connection, withLow(state, last ? low | FINISHED : low & ~FINISHED));

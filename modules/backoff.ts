@@ -28,7 +28,7 @@ export interface BackoffOptions {
 
 export class Backoff {
 	readonly options: BackoffOptions;
-	#attempts = 0;
+	private attemptCount = 0;
 
 	constructor(options: BackoffOptions) {
 		this.options = options;
@@ -36,13 +36,13 @@ export class Backoff {
 
 	/** Failed attempts since the last reset(). */
 	get attempts(): number {
-		return this.#attempts;
+		return this.attemptCount;
 	}
 
 	/** Records a failed attempt: the delay before the next one, or undefined once maxAttempts are used up. */
 	next(): number | undefined {
 		const { initial, max, maxAttempts = 0, quick = 1 } = this.options;
-		const attempts = ++this.#attempts;
+		const attempts = ++this.attemptCount;
 		if (maxAttempts > 0 && attempts >= maxAttempts) return undefined;
 		const exponent = Math.min(maxExponent, Math.max(0, attempts - quick));
 		return Math.min(max, initial * 2 ** exponent);
@@ -50,6 +50,6 @@ export class Backoff {
 
 	/** A success: the next failure starts over at `initial`. */
 	reset(): void {
-		this.#attempts = 0;
+		this.attemptCount = 0;
 	}
 }

@@ -38,15 +38,15 @@ export interface TcpListenerOptions {
 export class TcpListener {
 	readonly target: AcceptTarget;
 	readonly log: Log;
-	#listener: ClosableListener | undefined;
-	#port: number;
+	private listener: ClosableListener | undefined;
+	private boundPort: number;
 
 	constructor(options: TcpListenerOptions) {
 		this.target = options.target;
 		this.log = options.log;
-		this.#port = options.port;
+		this.boundPort = options.port;
 		try {
-			this.#listener = <ClosableListener>new Listener({
+			this.listener = <ClosableListener>new Listener({
 				port: options.port,
 				target: this,
 				onReadable: accepted,
@@ -55,22 +55,22 @@ export class TcpListener {
 			// The platform says only "bind socket failed" (lin) or "bind failed" (lwip): name the port.
 			throw new Error(`cannot listen on port ${options.port}: ${(e as Error).message} (is another program using it?)`);
 		}
-		this.#port = this.#listener.port ?? options.port;
+		this.boundPort = this.listener.port ?? options.port;
 	}
 
 	/** The port listened on (the one chosen when the option was 0). */
 	get port(): number {
-		return this.#port;
+		return this.boundPort;
 	}
 
 	get listening(): boolean {
-		return this.#listener !== undefined;
+		return this.listener !== undefined;
 	}
 
 	/** Stop accepting; connections already handed over are the target's. Idempotent. */
 	close(): void {
-		const listener = this.#listener;
-		this.#listener = undefined;
+		const listener = this.listener;
+		this.listener = undefined;
 		listener?.close();
 	}
 

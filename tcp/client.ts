@@ -81,12 +81,12 @@ export class TcpClient {
 	private readonly hooks = new TcpClient.Hooks(this);
 	/** Connections established so far. */
 	sessions = 0;
-	#backoff: Backoff;
-	#connection: TcpEndpoint | undefined;
-	#timer: Timer | undefined;
-	#stopped = true;
+	private backoff: Backoff;
+	private endpoint: TcpEndpoint | undefined;
+	private timer: Timer | undefined;
+	private stopped = true;
 	/** With tls: ms waited so far for the clock since start() (modules/clock). */
-	#clockWaited = 0;
+	private clockWaited = 0;
 
 	constructor(options: TcpClientOptions) {
 		this.log = options.log ?? new Log(options.logTag ?? "tcp-client");
@@ -103,75 +103,75 @@ export class TcpClient {
 			tls: options.tls,
 			clockWait: options.clockWait ?? 30000,
 		});
-		this.#backoff = new Backoff({ initial: settings.retryDelay, max: settings.retryMaxDelay, maxAttempts: settings.maxAttempts });
+		this.backoff = new Backoff({ initial: settings.retryDelay, max: settings.retryMaxDelay, maxAttempts: settings.maxAttempts });
 	}
 
 	/** Whether a connection is open now. */
 	get isConnected(): boolean {
-		return this.#connection?.state === "open";
+		return this.endpoint?.state === "open";
 	}
 
 	/** The connection now, if one is open or coming up. */
 	get connection(): TcpConnection | undefined {
-		return this.#connection;
+		return this.endpoint;
 	}
 
 	/** Connect, and keep connecting (a client running already is left as it is). */
 	start(): void {
-		if (!this.#stopped) return;
-		this.#stopped = false;
-		this.#backoff.reset();
-		this.#clockWaited = 0;
-		this.#attempt();
+		if (!this.stopped) return;
+		this.stopped = false;
+		this.backoff.reset();
+		this.clockWaited = 0;
+		this.attempt();
 	}
 
 	stop(): void {
-		this.#stopped = true;
-		this.#clearTimer();
-		const connection = this.#connection;
-		this.#connection = undefined;
+		this.stopped = true;
+		this.clearTimer();
+		const connection = this.endpoint;
+		this.endpoint = undefined;
 		connection?.close(CloseCause.LOCAL, "stopped");
 	}
 
-	#clearTimer(): void {
-		Timer.clear(this.#timer);
-		this.#timer = undefined;
+	private clearTimer(): void {
+		Timer.clear(this.timer);
+		this.timer = undefined;
 	}
 
-	#attempt(): void {
+	private attempt(): void {
 		const { host } = this.options;
 		// Certificate dates are judged by the device's clock: a board's reads 1970 until SNTP sets it.
-		const wait = this.options.tls ? clockWait(this.#clockWaited, this.options.clockWait, this.log, `${host}:${this.options.port}`) : 0;
+		const wait = this.options.tls ? clockWait(this.clockWaited, this.options.clockWait, this.log, `${host}:${this.options.port}`) : 0;
 		if (wait > 0) {
-			this.#clockWaited += wait;
-			this.#timer = Timer.set(() => {
-				this.#timer = undefined;
-				this.#attempt();
+			this.clockWaited += wait;
+			this.timer = Timer.set(() => {
+				this.timer = undefined;
+				this.attempt();
 			}, wait);
 			return;
 		}
 		resolveHost(host, address => {
-			if (this.#stopped) return;
-			if (address) this.#open(address);
-			else this.#failed(`cannot resolve ${host}`);
+			if (this.stopped) return;
+			if (address) this.open(address);
+			else this.failed(`cannot resolve ${host}`);
 		});
 	}
 
-	#open(address: string): void {
+	private open(address: string): void {
 		const { port, connectTimeout } = this.options;
-		this.log.info(`Connecting to ${address}:${port} (attempt ${this.#backoff.attempts + 1})`);
+		this.log.info(`Connecting to ${address}:${port} (attempt ${this.backoff.attempts + 1})`);
 		let connection: TcpEndpoint;
 		try {
 			connection = new TcpEndpoint({ address, port, tls: this.options.tls, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
 		} catch (e) {
-			this.#failed(`socket error: ${(e as Error).message}`, `${address}:${port}`);
+			this.failed(`socket error: ${(e as Error).message}`, `${address}:${port}`);
 			return;
 		}
-		this.#connection = connection;
+		this.endpoint = connection;
 		if (connectTimeout > 0) {
-			this.#timer = Timer.set(() => {
-				this.#timer = undefined;
+			this.timer = Timer.set(() => {
+				this.timer = undefined;
 				if (connection.state === "connecting") connection.close(CloseCause.CONNECT_FAILED, `connect timed out after ${connectTimeout} ms`);
 			}, connectTimeout);
 		}
@@ -179,54 +179,54 @@ export class TcpClient {
 
 	/** From the connection: it is up. */
 	private connected(connection: TcpEndpoint): void {
-		this.#clearTimer();
+		this.clearTimer();
 		this.sessions++;
 		this.log.info(`Successfully connected to ${connection.peer}`);
 		const { idleTimeout } = this.options;
-		this.#timer = Timer.repeat(() => this.#check(connection, idleTimeout), sweepInterval(idleTimeout));
+		this.timer = Timer.repeat(() => this.check(connection, idleTimeout), sweepInterval(idleTimeout));
 	}
 
 	/** An idle connection is closed; one that cannot hear its peer is gone is asked (tcp/connection). */
-	#check(connection: TcpEndpoint, idleTimeout: number): void {
+	private check(connection: TcpEndpoint, idleTimeout: number): void {
 		if (idleTimeout > 0 && Date.now() - connection.lastActivity >= idleTimeout) connection.close(CloseCause.IDLE, `nothing moved for ${idleTimeout} ms`);
 		else connection.check(Date.now());
 	}
 
 	/** From the connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string): void {
-		if (connection !== this.#connection) return;
-		this.#connection = undefined;
-		this.#clearTimer();
-		if (this.#stopped) return;
+		if (connection !== this.endpoint) return;
+		this.endpoint = undefined;
+		this.clearTimer();
+		if (this.stopped) return;
 		if (connection.established) {
 			// Worded as the ESP-IDF example's log says it.
 			const said = cause === CloseCause.PEER_CLOSED ? "connection closed by peer or reset" : reason;
 			const summary = connection.handler?.summary?.(connection);
 			this.log.warn(`Connection to ${connection.peer} ended: ${said}${summary ? `, ${summary}` : ""}`);
-			if (connection.handler?.succeeded?.(connection) ?? connection.bytesRead > 0) this.#backoff.reset(); // only a connection that did its work starts the backoff over
+			if (connection.handler?.succeeded?.(connection) ?? connection.bytesRead > 0) this.backoff.reset(); // only a connection that did its work starts the backoff over
 		} else this.log.warn(`Connection to ${connection.peer} failed: ${reason}`);
-		this.#retry();
+		this.retry();
 	}
 
 	/** An attempt failed before it had a connection. */
-	#failed(reason: string, peer = this.options.host): void {
-		if (this.#stopped) return;
-		this.#connection = undefined;
-		this.#clearTimer();
+	private failed(reason: string, peer = this.options.host): void {
+		if (this.stopped) return;
+		this.endpoint = undefined;
+		this.clearTimer();
 		this.log.warn(`Connection to ${peer} failed: ${reason}`);
-		this.#retry();
+		this.retry();
 	}
 
-	#retry(): void {
-		const delay = this.#backoff.next();
+	private retry(): void {
+		const delay = this.backoff.next();
 		if (delay === undefined) {
-			this.log.error(`giving up after ${this.#backoff.attempts} failed attempts`);
+			this.log.error(`giving up after ${this.backoff.attempts} failed attempts`);
 			return;
 		}
 		this.log.info(`Reconnecting in ${delay} ms`);
-		this.#timer = Timer.set(() => {
-			this.#timer = undefined;
-			this.#attempt();
+		this.timer = Timer.set(() => {
+			this.timer = undefined;
+			this.attempt();
 		}, delay);
 	}
 }

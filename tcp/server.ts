@@ -87,18 +87,18 @@ export class TcpServer {
 		}
 		/** The sweep timer (modules/timer-target). */
 		fired(): void {
-			this.server.#sweep();
+			this.server.sweep();
 		}
 	};
 	readonly options: Settings;
 	readonly log: Log;
 	private readonly hooks = new TcpServer.Hooks(this);
-	#listener: TcpListener | undefined;
-	#served = new Set<TcpEndpoint>();
-	#waiting: Waiting[] = [];
-	#sweepTimer: Timer | undefined;
+	private listener: TcpListener | undefined;
+	private servedEndpoints = new Set<TcpEndpoint>();
+	private waitingQueue: Waiting[] = [];
+	private sweepTimer: Timer | undefined;
 	/** Whether a slot freed now goes to a waiting connection (not while purging for a newcomer). */
-	#refill = true;
+	private refill = true;
 
 	constructor(options: TcpServerOptions) {
 		this.log = options.log ?? (options.logTag && options.logTag !== serverLog.tag ? new Log(options.logTag) : serverLog);
@@ -116,25 +116,25 @@ export class TcpServer {
 
 	/** The port actually listened on (differs from the option when it was 0). */
 	get port(): number {
-		return this.#listener?.port ?? this.options.port;
+		return this.listener?.port ?? this.options.port;
 	}
 
 	get served(): number {
-		return this.#served.size;
+		return this.servedEndpoints.size;
 	}
 
 	get waiting(): number {
-		return this.#waiting.length;
+		return this.waitingQueue.length;
 	}
 
 	/** The connections served now. */
 	connections(): IterableIterator<TcpConnection> {
-		return this.#served.values();
+		return this.servedEndpoints.values();
 	}
 
 	start(): void {
-		if (this.#listener) throw new Error("already started");
-		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
+		if (this.listener) throw new Error("already started");
+		this.listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { maxClients, backlog } = this.options;
 		this.log.info(
 			`Socket listening on port ${this.port}, serving ${maxClients} clients at once, ${backlog} waiting${this.options.lruPurge ? ", longest-idle purged when full" : ""}`,
@@ -142,60 +142,60 @@ export class TcpServer {
 	}
 
 	close(): void {
-		this.#stopSweep();
-		this.#listener?.close();
-		this.#listener = undefined;
-		for (const { from } of this.#waiting.splice(0)) closeQuietly(from);
-		this.#refill = false;
-		for (const connection of [...this.#served]) connection.close(CloseCause.LOCAL, "server stopped");
-		this.#refill = true;
+		this.stopSweep();
+		this.listener?.close();
+		this.listener = undefined;
+		for (const { from } of this.waitingQueue.splice(0)) closeQuietly(from);
+		this.refill = false;
+		for (const connection of [...this.servedEndpoints]) connection.close(CloseCause.LOCAL, "server stopped");
+		this.refill = true;
 	}
 
 	/** From the listener: a new connection. */
 	private accept(from: TCP): void {
 		const peer = peerName(from.remoteAddress, from.remotePort);
-		if (this.#served.size < this.options.maxClients) return this.#serve(from, peer);
-		if (this.#waiting.length >= this.options.backlog) this.#pruneWaiting();
-		if (this.#waiting.length < this.options.backlog) {
-			this.#waiting.push({ from, peer });
-			this.log.info(`Socket accepted ip address: ${peer}, waiting for a free slot (${this.#waiting.length} waiting)`);
+		if (this.servedEndpoints.size < this.options.maxClients) return this.serve(from, peer);
+		if (this.waitingQueue.length >= this.options.backlog) this.pruneWaiting();
+		if (this.waitingQueue.length < this.options.backlog) {
+			this.waitingQueue.push({ from, peer });
+			this.log.info(`Socket accepted ip address: ${peer}, waiting for a free slot (${this.waitingQueue.length} waiting)`);
 			return;
 		}
-		const idlest = this.options.lruPurge ? this.#idlest() : undefined;
+		const idlest = this.options.lruPurge ? this.idlest() : undefined;
 		if (idlest) {
-			this.#refill = false;
+			this.refill = false;
 			idlest.close(CloseCause.PURGED, `purged, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${peer}`);
-			this.#refill = true;
-			return this.#serve(from, peer);
+			this.refill = true;
+			return this.serve(from, peer);
 		}
 		closeQuietly(from);
-		this.log.warn(`Connection refused from ${peer}: ${this.#served.size} clients served and ${this.#waiting.length} waiting`);
+		this.log.warn(`Connection refused from ${peer}: ${this.servedEndpoints.size} clients served and ${this.waitingQueue.length} waiting`);
 	}
 
 	/** From a served connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
-		if (!this.#served.delete(connection)) return;
+		if (!this.servedEndpoints.delete(connection)) return;
 		if (error) this.log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
 		const summary = connection.handler?.summary?.(connection);
 		this.log.info(`Connection closed: ${connection.peer}${summary ? `, ${summary}` : ""} (${reason})`);
-		if (!this.#refill) return;
-		this.#pruneWaiting();
-		const waiting = this.#waiting.shift();
+		if (!this.refill) return;
+		this.pruneWaiting();
+		const waiting = this.waitingQueue.shift();
 		if (waiting) {
 			this.log.info(`Slot free: serving waiting ${waiting.peer}`);
-			this.#serve(waiting.from, waiting.peer);
+			this.serve(waiting.from, waiting.peer);
 		}
-		if (!this.#served.size) this.#stopSweep(); // nothing to sweep: no timer while idle
+		if (!this.servedEndpoints.size) this.stopSweep(); // nothing to sweep: no timer while idle
 	}
 
-	#stopSweep(): void {
-		Timer.clear(this.#sweepTimer);
-		this.#sweepTimer = undefined;
+	private stopSweep(): void {
+		Timer.clear(this.sweepTimer);
+		this.sweepTimer = undefined;
 	}
 
 	/** Drop waiting connections whose peer is gone. */
-	#pruneWaiting(): void {
-		this.#waiting = this.#waiting.filter(waiting => {
+	private pruneWaiting(): void {
+		this.waitingQueue = this.waitingQueue.filter(waiting => {
 			if (socketAlive(waiting.from)) return true;
 			closeQuietly(waiting.from);
 			this.log.info(`Connection closed: ${waiting.peer}, gone while waiting for a slot`);
@@ -203,19 +203,19 @@ export class TcpServer {
 		});
 	}
 
-	#idlest(): TcpEndpoint | undefined {
+	private idlest(): TcpEndpoint | undefined {
 		let idlest: TcpEndpoint | undefined;
-		for (const connection of this.#served) if (!idlest || connection.lastActivity < idlest.lastActivity) idlest = connection;
+		for (const connection of this.servedEndpoints) if (!idlest || connection.lastActivity < idlest.lastActivity) idlest = connection;
 		return idlest;
 	}
 
-	#serve(from: TCP, peer: string): void {
+	private serve(from: TCP, peer: string): void {
 		let connection: TcpEndpoint | undefined;
 		try {
 			connection = new TcpEndpoint({ from, peer, owner: this.hooks });
 			connection.handler = this.options.service.open(connection);
-			this.#served.add(connection);
-			this.#sweepTimer ??= repeatFor(this.hooks, sweepInterval(this.options.idleTimeout));
+			this.servedEndpoints.add(connection);
+			this.sweepTimer ??= repeatFor(this.hooks, sweepInterval(this.options.idleTimeout));
 			this.log.info(`Socket accepted ip address: ${peer}`);
 		} catch (e) {
 			if (!connection && !socketAlive(from)) {
@@ -231,13 +231,13 @@ export class TcpServer {
 	}
 
 	/** Close connections idle past the timeout, and those the platform went quiet on whose peer is gone. */
-	#sweep(): void {
+	private sweep(): void {
 		const { idleTimeout } = this.options;
 		const now = Date.now();
-		for (const connection of [...this.#served]) {
+		for (const connection of [...this.servedEndpoints]) {
 			if (idleTimeout > 0 && now - connection.lastActivity > idleTimeout) connection.close(CloseCause.IDLE, `idle for ${idleTimeout} ms`);
 			else connection.check(now);
 		}
-		if (this.#waiting.length) this.#pruneWaiting();
+		if (this.waitingQueue.length) this.pruneWaiting();
 	}
 }

@@ -41,7 +41,7 @@ export class UdpServer {
 	readonly log: Log;
 	/** Datagrams received so far. */
 	received = 0;
-	#socket: ClosableUDP | undefined;
+	private socket: ClosableUDP | undefined;
 
 	constructor(options: UdpServerOptions) {
 		this.options = options;
@@ -54,8 +54,8 @@ export class UdpServer {
 	}
 
 	start(): void {
-		if (this.#socket) throw new Error("already started");
-		this.#socket = <ClosableUDP>new UDP({
+		if (this.socket) throw new Error("already started");
+		this.socket = <ClosableUDP>new UDP({
 			port: this.options.port,
 			target: this,
 			onReadable: socketReadable,
@@ -64,18 +64,18 @@ export class UdpServer {
 	}
 
 	close(): void {
-		this.#socket?.close();
-		this.#socket = undefined;
+		this.socket?.close();
+		this.socket = undefined;
 	}
 
 	/** Send a datagram (an answer); throws when the platform refuses it. */
 	send(data: ArrayBuffer | Uint8Array, address: string, port: number): void {
-		this.#socket?.write(data, address, port);
+		this.socket?.write(data, address, port);
 	}
 
 	/** From the socket: `count` datagrams wait. */
 	readable(count: number): void {
-		const socket = this.#socket;
+		const socket = this.socket;
 		while (socket && count-- > 0) {
 			const datagram = socket.read() as Datagram | undefined;
 			if (!datagram) return;

@@ -119,21 +119,21 @@ export class WebSocketClient {
 	readonly target: Target;
 	/** wss://: SNI name and CA for the socket (modules/secure-socket). */
 	readonly tls: TlsOptions | undefined;
-	#connection: WebSocketEndpoint | undefined;
+	private connection: WebSocketEndpoint | undefined;
 	/** While connected: the connection check every quietLimit ms, and the pings. */
-	#ticker: Timer | undefined;
-	#nextPing = Infinity;
+	private ticker: Timer | undefined;
+	private nextPing = Infinity;
 	/** Network timeout during an attempt, backoff between attempts. */
-	#timer: Timer | undefined;
-	#running = false;
+	private timer: Timer | undefined;
+	private running = false;
 	/** Between attempts; reset once a connection has shown a working server. */
-	readonly #backoff: Backoff | undefined;
+	private readonly backoff: Backoff | undefined;
 	/** Counts attempts, so a late DNS answer for an abandoned one is ignored. */
-	#generation = 0;
+	private generation = 0;
 	/** A send was refused: onDrain follows when the queue empties. */
-	#refused = false;
+	private refused = false;
 	/** wss://: ms waited so far for the clock since connect() (modules/clock). */
-	#clockWaited = 0;
+	private clockWaited = 0;
 	/**
 	 * What an attempt reports, handed to each one instead of the client: one
 	 * object per client, of a class that implements AttemptEvents (so a hook
@@ -194,26 +194,26 @@ export class WebSocketClient {
 		const retry = this.settings.reconnect;
 		if (retry)
 			// maxAttempts counts reconnections: the first attempt is not one of them.
-			this.#backoff = new Backoff({ initial: retry.initialDelay, max: retry.maxDelay, maxAttempts: retry.maxAttempts ? retry.maxAttempts + 1 : 0 });
+			this.backoff = new Backoff({ initial: retry.initialDelay, max: retry.maxDelay, maxAttempts: retry.maxAttempts ? retry.maxAttempts + 1 : 0 });
 	}
 
 	/** Whether the handshake completed and no Close was sent or received yet. */
 	get isConnected(): boolean {
-		return this.#connection?.state === OPEN;
+		return this.connection?.state === OPEN;
 	}
 
 	/** Bytes accepted by send*() and not yet written to the socket. */
 	get bufferedAmount(): number {
-		return this.#connection?.bufferedAmount ?? 0;
+		return this.connection?.bufferedAmount ?? 0;
 	}
 
 	/** Connect (and keep reconnecting until close()). No effect while already running. */
 	connect(): void {
-		if (this.#running) return;
-		this.#running = true;
-		this.#backoff?.reset();
-		this.#clockWaited = 0;
-		this.#attempt();
+		if (this.running) return;
+		this.running = true;
+		this.backoff?.reset();
+		this.clockWaited = 0;
+		this.attempt();
 	}
 
 	/**
@@ -222,19 +222,19 @@ export class WebSocketClient {
 	 */
 	close(code: number = CloseCode.NORMAL, reason = ""): void {
 		if (!isValidCloseCode(code)) throw new RangeError(`close code ${code} cannot be sent`);
-		this.#running = false;
-		this.#clearTimer();
-		this.#connection?.close(code, reason);
+		this.running = false;
+		this.clearTimer();
+		this.connection?.close(code, reason);
 	}
 
 	/** Send a text message; false when not connected or the queue is full. */
 	sendText(text: string): boolean {
-		return this.#send(Opcode.TEXT, text, true);
+		return this.send(Opcode.TEXT, text, true);
 	}
 
 	/** Send a binary message; false when not connected or the queue is full. The buffer must not change until sent (bufferedAmount). */
 	sendBinary(data: ArrayBuffer | Uint8Array): boolean {
-		return this.#send(Opcode.BINARY, data, true);
+		return this.send(Opcode.BINARY, data, true);
 	}
 
 	/**
@@ -245,78 +245,78 @@ export class WebSocketClient {
 	 * False when not connected or the queue is full.
 	 */
 	sendPiece(type: MessageType, data: SendData, last: boolean): boolean {
-		return this.#send(type, data, last, true);
+		return this.send(type, data, last, true);
 	}
 
-	#send(type: MessageType, data: SendData, last: boolean, piece = false): boolean {
-		const connection = this.#connection;
+	private send(type: MessageType, data: SendData, last: boolean, piece = false): boolean {
+		const connection = this.connection;
 		if (!connection || connection.state !== OPEN) return false;
 		const sent = piece
 			? connection.sendPiece(type, data, last)
 			: type === Opcode.TEXT
 				? connection.sendText(data as string)
 				: connection.sendBinary(data as ArrayBuffer | Uint8Array);
-		if (!sent) this.#refused = true;
+		if (!sent) this.refused = true;
 		return sent;
 	}
 
 	/* ------------------------------------------------------------ connecting */
 
-	#attempt(): void {
+	private attempt(): void {
 		// Certificate dates are judged by the device's clock: a board's reads 1970 until SNTP sets it.
-		const wait = this.tls ? clockWait(this.#clockWaited, this.settings.clockWait, this.log, this.uri) : 0;
+		const wait = this.tls ? clockWait(this.clockWaited, this.settings.clockWait, this.log, this.uri) : 0;
 		if (wait > 0) {
-			this.#clockWaited += wait;
-			this.#setTimer(wait, () => this.#attempt());
+			this.clockWaited += wait;
+			this.setTimer(wait, () => this.attempt());
 			return;
 		}
-		const generation = ++this.#generation;
+		const generation = ++this.generation;
 		const target = this.target;
-		this.#setTimer(this.settings.networkTimeout, () => this.#timedOut());
+		this.setTimer(this.settings.networkTimeout, () => this.timedOut());
 		this.log.info(`Connecting to ${this.uri}`);
 		// "localhost" is the loopback (RFC 6761 6.3); the simulator's resolver may answer ::1 only.
 		const host = target.host === "localhost" ? "127.0.0.1" : target.host;
 		try {
 			resolveHost(host, address => {
 				try {
-					if (generation !== this.#generation || !this.#running) return;
-					if (address) this.#open(address);
-					else this.#failedAttempt(`DNS lookup failed for ${host}`);
+					if (generation !== this.generation || !this.running) return;
+					if (address) this.open(address);
+					else this.failedAttempt(`DNS lookup failed for ${host}`);
 				} catch (e) {
 					this.log.error(`after resolving ${host}: ${(e as Error).message}`);
 				}
 			});
 		} catch (e) {
-			this.#failedAttempt(`DNS lookup failed for ${target.host}: ${(e as Error).message}`);
+			this.failedAttempt(`DNS lookup failed for ${target.host}: ${(e as Error).message}`);
 		}
 	}
 
-	#open(address: string): void {
+	private open(address: string): void {
 		try {
-			this.#connection = new ClientAttempt(this, this.events, address).connection;
+			this.connection = new ClientAttempt(this, this.events, address).connection;
 		} catch (e) {
-			this.#failedAttempt(`cannot connect to ${address}:${this.target.port}: ${(e as Error).message}`);
+			this.failedAttempt(`cannot connect to ${address}:${this.target.port}: ${(e as Error).message}`);
 		}
 	}
 
-	#timedOut(): void {
-		const connection = this.#connection;
+	private timedOut(): void {
+		const connection = this.connection;
 		const message = connection?.established
 			? `no answer to the handshake from ${this.uri} within ${this.settings.networkTimeout} ms`
 			: `no connection to ${this.uri} within ${this.settings.networkTimeout} ms`;
 		this.log.warn(message);
-		this.#emit("onError", new Error(message));
+		this.emit("onError", new Error(message));
 		if (connection)
 			connection.destroy(CloseCause.TIMEOUT, "network timeout"); // → closed → reconnect
-		else this.#failedAttempt("network timeout", false);
+		else this.failedAttempt("network timeout", false);
 	}
 
 	/** An attempt failed before a connection existed (DNS, invalid address). */
-	#failedAttempt(message: string, report = true): void {
+	private failedAttempt(message: string, report = true): void {
 		this.log.error(message);
-		if (report) this.#emit("onError", new Error(message));
-		this.#emit("onDisconnected", message);
-		this.#retry();
+		if (report) this.emit("onError", new Error(message));
+		this.emit("onDisconnected", message);
+		this.retry();
 	}
 
 	// What an attempt reports (AttemptEvents, through `events`): TypeScript
@@ -324,70 +324,70 @@ export class WebSocketClient {
 
 	/** The handshake completed. */
 	private opened(connection: WebSocketEndpoint): void {
-		if (connection !== this.#connection) return;
-		this.#clearTimer();
+		if (connection !== this.connection) return;
+		this.clearTimer();
 		this.protocol = connection.protocol;
 		const ping = this.settings.pingInterval;
-		this.#nextPing = ping > 0 ? Date.now() + ping : Infinity;
-		this.#ticker = Timer.repeat(() => this.#tick(), ping > 0 ? Math.min(quietLimit, ping) : quietLimit);
+		this.nextPing = ping > 0 ? Date.now() + ping : Infinity;
+		this.ticker = Timer.repeat(() => this.tick(), ping > 0 ? Math.min(quietLimit, ping) : quietLimit);
 		this.log.info(`Connected to ${this.uri}${this.protocol ? `, protocol ${this.protocol}` : ""}`);
-		this.#emit("onConnected");
+		this.emit("onConnected");
 	}
 
 	/** The connection (or an attempt) ended. */
 	private closed(connection: WebSocketEndpoint, reason: string): void {
-		if (connection !== this.#connection) return;
-		this.#connection = undefined;
-		this.#refused = false;
-		this.#clearTimer();
-		if (this.#ticker) Timer.clear(this.#ticker);
-		this.#ticker = undefined;
-		if (connection.closeSent && connection.closeCode !== undefined) this.#emit("onClosed", connection.closeCode, connection.closeReason);
-		else this.#emit("onDisconnected", reason);
-		this.#retry();
+		if (connection !== this.connection) return;
+		this.connection = undefined;
+		this.refused = false;
+		this.clearTimer();
+		if (this.ticker) Timer.clear(this.ticker);
+		this.ticker = undefined;
+		if (connection.closeSent && connection.closeCode !== undefined) this.emit("onClosed", connection.closeCode, connection.closeReason);
+		else this.emit("onDisconnected", reason);
+		this.retry();
 	}
 
 	/** Schedule the next attempt with capped exponential backoff, unless stopped. */
-	#retry(): void {
+	private retry(): void {
 		const reconnect = this.settings.reconnect;
-		if (!this.#running) return;
+		if (!this.running) return;
 		if (!reconnect) {
-			this.#running = false;
+			this.running = false;
 			return;
 		}
-		const backoff = this.#backoff!;
+		const backoff = this.backoff!;
 		const delay = backoff.next();
 		if (delay === undefined) {
-			this.#running = false;
+			this.running = false;
 			const message = `giving up on ${this.uri} after ${reconnect.maxAttempts} attempts`;
 			this.log.error(message);
-			this.#emit("onError", new Error(message));
+			this.emit("onError", new Error(message));
 			return;
 		}
 		this.log.info(`Reconnecting in ${delay} ms (attempt ${backoff.attempts})`);
-		this.#setTimer(delay, () => this.#attempt());
+		this.setTimer(delay, () => this.attempt());
 	}
 
-	#setTimer(milliseconds: number, callback: () => void): void {
-		this.#clearTimer();
+	private setTimer(milliseconds: number, callback: () => void): void {
+		this.clearTimer();
 		if (!(milliseconds > 0)) return;
-		this.#timer = Timer.set(() => {
-			this.#timer = undefined;
+		this.timer = Timer.set(() => {
+			this.timer = undefined;
 			try {
-				if (this.#running) callback();
+				if (this.running) callback();
 			} catch (e) {
 				this.log.error(`${this.uri}: ${(e as Error).message}`);
 			}
 		}, milliseconds);
 	}
 
-	#clearTimer(): void {
-		if (this.#timer) Timer.clear(this.#timer);
-		this.#timer = undefined;
+	private clearTimer(): void {
+		if (this.timer) Timer.clear(this.timer);
+		this.timer = undefined;
 	}
 
 	/** Call an app callback; what it throws is logged, never reaches the platform. */
-	#emit<K extends "onConnected" | "onData" | "onDisconnected" | "onError" | "onClosed" | "onDrain">(
+	private emit<K extends "onConnected" | "onData" | "onDisconnected" | "onError" | "onClosed" | "onDrain">(
 		name: K,
 		...args: Parameters<NonNullable<WebSocketClient[K]>>
 	): void {
@@ -402,41 +402,41 @@ export class WebSocketClient {
 
 	/** A Pong: the server works (the backoff starts over). */
 	private healthy(connection: WebSocketEndpoint): void {
-		if (connection === this.#connection) this.#backoff?.reset();
+		if (connection === this.connection) this.backoff?.reset();
 	}
 
 	/** A message: the server works too. */
 	private message(connection: WebSocketEndpoint, opcode: number, data: ArrayBuffer): void {
-		if (connection !== this.#connection) return;
-		this.#backoff?.reset();
-		this.#emit("onData", { opcode, data });
+		if (connection !== this.connection) return;
+		this.backoff?.reset();
+		this.emit("onData", { opcode, data });
 	}
 
 	private error(connection: WebSocketEndpoint, message: string): void {
-		if (connection === this.#connection) this.#emit("onError", new Error(message));
+		if (connection === this.connection) this.emit("onError", new Error(message));
 	}
 
 	private drained(connection: WebSocketEndpoint): void {
-		if (connection === this.#connection && this.#refused) {
-			this.#refused = false;
-			this.#emit("onDrain");
+		if (connection === this.connection && this.refused) {
+			this.refused = false;
+			this.emit("onDrain");
 		}
 	}
 
 	/** Every quietLimit ms while connected: the connection check, and the pings (pongTimeout). */
-	#tick(): void {
-		const connection = this.#connection;
+	private tick(): void {
+		const connection = this.connection;
 		if (!connection) return;
 		const now = Date.now();
 		connection.check(now);
-		if (now < this.#nextPing || connection.state !== OPEN) return;
+		if (now < this.nextPing || connection.state !== OPEN) return;
 		const settings = this.settings;
-		this.#nextPing = now + settings.pingInterval;
+		this.nextPing = now + settings.pingInterval;
 		const since = connection.pingSentAt;
 		if (since && now - since >= settings.pongTimeout) {
 			const message = `no pong from ${connection.peer} for ${now - since} ms`;
 			this.log.warn(message);
-			this.#emit("onError", new Error(message));
+			this.emit("onError", new Error(message));
 			connection.destroy(CloseCause.TIMEOUT, "pong timeout");
 			return;
 		}
@@ -460,17 +460,17 @@ interface AttemptEvents {
  */
 class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 	readonly connection: WebSocketEndpoint;
-	readonly #client: WebSocketClient;
+	private readonly client: WebSocketClient;
 	/** What the client is told (WebSocketClient.events). */
-	readonly #events: AttemptEvents;
-	readonly #key = generateKey();
-	#head: ResponseHeadParser | undefined = new ResponseHeadParser();
+	private readonly events: AttemptEvents;
+	private readonly key = generateKey();
+	private head: ResponseHeadParser | undefined = new ResponseHeadParser();
 	/** Why we failed the connection, if we did: what onDisconnected reports. */
-	#failure: string | undefined;
+	private failure: string | undefined;
 
 	constructor(client: WebSocketClient, events: AttemptEvents, address: string) {
-		this.#client = client;
-		this.#events = events;
+		this.client = client;
+		this.events = events;
 		this.connection = new WebSocketEndpoint(
 			{ address, port: client.target.port, tls: client.tls },
 			{
@@ -485,14 +485,14 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 	}
 
 	connected(connection: WebSocketEndpoint): void {
-		const client = this.#client,
+		const client = this.client,
 			target = client.target;
 		connection.sendRaw(
 			ArrayBuffer.fromString(
 				upgradeRequest({
 					host: target.hostHeader,
 					path: target.path,
-					key: this.#key,
+					key: this.key,
 					protocols: client.settings.protocols,
 				}),
 			),
@@ -500,19 +500,19 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 	}
 
 	received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
-		const parser = this.#head!;
+		const parser = this.head!;
 		if (!parser.feed(chunk)) return;
-		this.#head = undefined;
-		const client = this.#client,
+		this.head = undefined;
+		const client = this.client,
 			settings = client.settings;
 		// The parser's error status is what a server would answer; for a client the answer simply is not HTTP.
 		const result = parser.error
 			? { ok: false as const, message: `the answer is not HTTP (${parser.error.message})` }
-			: validateUpgradeResponse(parser.head!, this.#key, settings.protocols);
+			: validateUpgradeResponse(parser.head!, this.key, settings.protocols);
 		if (!result.ok) {
 			const message = `handshake with ${connection.peer} failed: ${result.message}`;
 			client.log.error(message);
-			this.#events.error(connection, message);
+			this.events.error(connection, message);
 			connection.destroy(CloseCause.REFUSED, "handshake failed");
 			return;
 		}
@@ -525,31 +525,31 @@ class ClientAttempt implements ConnectionOwner, WebSocketHandler {
 			maxQueue: settings.maxQueue,
 			protocol: result.protocol,
 		});
-		this.#events.opened(connection);
+		this.events.opened(connection);
 		if (parser.rest && connection.state === OPEN) connection.received(parser.rest);
 	}
 
 	closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
-		this.#head = undefined;
+		this.head = undefined;
 		// Refused, unreachable, TLS refused: an attempt that failed, as a failed DNS lookup is (onError, then onDisconnected).
-		if (cause === CloseCause.CONNECT_FAILED) this.#events.error(connection, `no connection to ${connection.peer}: ${reason}`);
-		this.#events.closed(connection, this.#failure ?? reason);
+		if (cause === CloseCause.CONNECT_FAILED) this.events.error(connection, `no connection to ${connection.peer}: ${reason}`);
+		this.events.closed(connection, this.failure ?? reason);
 	}
 
 	onMessage(connection: WebSocketEndpoint, type: number, data: ArrayBuffer): void {
-		this.#events.message(connection, type, data);
+		this.events.message(connection, type, data);
 	}
 
 	onPong(connection: WebSocketEndpoint): void {
-		this.#events.healthy(connection);
+		this.events.healthy(connection);
 	}
 
 	onDrain(connection: WebSocketEndpoint): void {
-		this.#events.drained(connection);
+		this.events.drained(connection);
 	}
 
 	onProtocolError(connection: WebSocketEndpoint, closeCode: number, reason: string): void {
-		this.#failure = `protocol error: ${reason} (close ${closeCode})`;
-		this.#events.error(connection, `protocol error from ${connection.peer}: ${reason} (close ${closeCode})`);
+		this.failure = `protocol error: ${reason} (close ${closeCode})`;
+		this.events.error(connection, `protocol error from ${connection.peer}: ${reason} (close ${closeCode})`);
 	}
 }

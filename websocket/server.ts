@@ -205,43 +205,43 @@ export class WebSocketServer {
 		}
 		/** The server's timer (modules/timer-target). */
 		fired(): void {
-			this.server.#tick();
+			this.server.tick();
 		}
 	};
 	readonly options: Settings;
 	readonly log: Log;
 	private readonly hooks = new WebSocketServer.Hooks(this);
-	readonly #routes: WebSocketRoute[] = [];
+	private readonly webSocketRoutes: WebSocketRoute[] = [];
 	/** Plain HTTP routes (get(), post(), put(), delete()). */
-	readonly #httpRoutes = new HttpRoutes();
+	private readonly httpRoutes = new HttpRoutes();
 	/** Requests whose body is being read (whole, or in pieces: BodyRequest): made at the first, never more entries than sockets. */
-	#bodies: Map<WebSocketEndpoint, PendingBody | BodyRequest> | undefined;
-	#listener: TcpListener | undefined;
+	private bodies: Map<WebSocketEndpoint, PendingBody | BodyRequest> | undefined;
+	private listener: TcpListener | undefined;
 	/** One timer, while the server holds a socket: connection checks every quietLimit ms, and the heartbeat. */
-	#timer: Timer | undefined;
-	#nextBeat = 0;
-	readonly #peers = new Set<WebSocketEndpoint>();
-	#clientCount = 0;
-	readonly #heads = new Map<WebSocketEndpoint, RequestHeadParser>();
+	private timer: Timer | undefined;
+	private nextBeat = 0;
+	private readonly peers = new Set<WebSocketEndpoint>();
+	private clientCount = 0;
+	private readonly heads = new Map<WebSocketEndpoint, RequestHeadParser>();
 	/** The largest send queue of any connection (ConnectionOptions.queueStats). */
-	readonly #queueStats = { maxQueued: 0 };
+	private readonly queueStats = { maxQueued: 0 };
 	/**
 	 * What every connection is made with: one object, which each keeps
 	 * (ConnectionOptions), with one frame writer for them all, not one each:
 	 * frames are built synchronously within one call, and the machine runs
 	 * one call at a time.
 	 */
-	readonly #connectionOptions: ConnectionOptions;
+	private readonly connectionOptions: ConnectionOptions;
 	/** The access key of each route that needs one: made at the first. */
-	#keys: Map<WebSocketRoute, string> | undefined;
+	private keys: Map<WebSocketRoute, string> | undefined;
 	/** Peers that gave a wrong key, and how long they wait: made at the first wrong key. */
-	#retryGate: RetryGate | undefined;
+	private retryGate: RetryGate | undefined;
 	/** The Connection lines of a reply that keeps its connection (one string for all), or undefined when none is kept. */
-	readonly #keepAlive: string | undefined;
+	private readonly keepAlive: string | undefined;
 	/** Bytes read after a request whose connection was kept: the next request's, read by received()'s loop. */
-	#pipelined: ArrayBuffer | undefined;
+	private pipelined: ArrayBuffer | undefined;
 	/** Kept connections no byte of whose next request has come, oldest first: made at the first, dropped when empty. */
-	#idle: Set<WebSocketEndpoint> | undefined;
+	private idle: Set<WebSocketEndpoint> | undefined;
 
 	constructor(options: WebSocketServerOptions) {
 		this.options = {
@@ -259,16 +259,16 @@ export class WebSocketServer {
 		};
 		// Keep-Alive says the idle limit in whole seconds, rounded down: a client stops using the connection before the server closes it.
 		const idleSeconds = Math.floor(this.options.handshakeTimeout / 1000);
-		this.#keepAlive = this.options.httpKeepAlive && idleSeconds >= 1 ? keepAliveLines(idleSeconds) : undefined;
+		this.keepAlive = this.options.httpKeepAlive && idleSeconds >= 1 ? keepAliveLines(idleSeconds) : undefined;
 		this.log = this.options.logTag === serverLog.tag ? serverLog : new Log(this.options.logTag);
-		this.#connectionOptions = Object.freeze({
+		this.connectionOptions = Object.freeze({
 			role: "server",
 			log: this.log,
 			owner: this.hooks,
 			closeTimeout: this.options.closeTimeout,
 			readSize: HANDSHAKE_READ,
 			writer: new FrameWriter({ role: "server" }),
-			queueStats: this.#queueStats,
+			queueStats: this.queueStats,
 		});
 		enroll(this);
 	}
@@ -281,7 +281,7 @@ export class WebSocketServer {
 	 * Returns the route: its connections (count, iteration) and broadcast().
 	 */
 	route(path: string, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): WebSocketRoute {
-		if (this.#routes.some(route => route.path === path)) throw new Error(`path ${path} is already routed`);
+		if (this.webSocketRoutes.some(route => route.path === path)) throw new Error(`path ${path} is already routed`);
 		const key = options.key ?? this.options.key;
 		const problem = key ? keyProblem(key) : undefined;
 		if (problem) throw new Error(`route ${path}: ${problem}`);
@@ -299,11 +299,11 @@ export class WebSocketServer {
 				readSize: options.readSize ?? 1024,
 			},
 			options.slowTimeout ?? 2000,
-			this.#peers,
+			this.peers,
 			this.log,
 		);
-		this.#routes.push(route);
-		if (key) (this.#keys ??= new Map()).set(route, key);
+		this.webSocketRoutes.push(route);
+		if (key) (this.keys ??= new Map()).set(route, key);
 		return route;
 	}
 
@@ -340,62 +340,62 @@ export class WebSocketServer {
 
 	/** Answer `method` on `path` (get(), post(), put(), delete() are this). Before start(). */
 	http(method: HttpMethod, path: string, route: HttpRoute, options?: HttpRouteOptions): this {
-		if (this.#listener) throw new Error("HTTP routes are added before start()");
-		this.#httpRoutes.add(method, path, route, options);
+		if (this.listener) throw new Error("HTTP routes are added before start()");
+		this.httpRoutes.add(method, path, route, options);
 		return this;
 	}
 
 	/** The port actually listened on (differs from the option when it was 0). */
 	get port(): number {
-		return this.#listener?.port ?? this.options.port;
+		return this.listener?.port ?? this.options.port;
 	}
 
 	/** WebSocket clients connected (past the handshake, not yet closed). */
 	get clients(): number {
-		return this.#clientCount;
+		return this.clientCount;
 	}
 
 	/** Sockets the server holds: clients, handshakes and plain HTTP requests being read or answered, connections closing. */
 	get sockets(): number {
-		return this.#peers.size;
+		return this.peers.size;
 	}
 
 	/** Request heads being read (a socket before its handshake is answered). */
 	get handshakes(): number {
-		return this.#heads.size;
+		return this.heads.size;
 	}
 
 	/** The WebSocket routes, in the order they were made. */
 	get routes(): readonly WebSocketRoute[] {
-		return this.#routes;
+		return this.webSocketRoutes;
 	}
 
 	/** Largest send queue any connection held, in bytes (diagnostics: memory stays bounded). */
 	get maxQueued(): number {
-		return this.#queueStats.maxQueued;
+		return this.queueStats.maxQueued;
 	}
 
 	start(): void {
-		if (this.#listener) throw new Error("already started");
-		if (!this.#routes.length && !this.#httpRoutes.size) throw new Error("no route: call route(path, handler) or get(path, route) before start()");
-		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
+		if (this.listener) throw new Error("already started");
+		if (!this.webSocketRoutes.length && !this.httpRoutes.size) throw new Error("no route: call route(path, handler) or get(path, route) before start()");
+		this.listener = new TcpListener({ port: this.options.port, target: this.hooks, log: this.log });
 		const { heartbeat, lruPurge, maxClients } = this.options;
 		this.log.info(
-			`WebSocket server listening on port ${this.port}${this.options.tls ? " (TLS)" : ""}, ${this.#routes.map(r => r.path).join(", ")}, ` +
+			`WebSocket server listening on port ${this.port}${this.options.tls ? " (TLS)" : ""}, ${this.webSocketRoutes.map(r => r.path).join(", ")}, ` +
 				`${maxClients} clients at once${heartbeat > 0 ? `, heartbeat ${heartbeat} ms` : ""}${lruPurge ? ", longest-idle purged when full" : ""}`,
 		);
 	}
 
 	/** Stop listening; clients get Close 1001 "going away" and closeTimeout to answer it. */
 	close(): void {
-		const listener = this.#listener;
+		const listener = this.listener;
 		if (!listener) return;
-		this.#listener = undefined;
-		if (this.#timer) Timer.clear(this.#timer);
-		this.#timer = undefined;
+		this.listener = undefined;
+		if (this.timer) Timer.clear(this.timer);
+		this.timer = undefined;
 		listener.close();
-		this.log.info(`WebSocket server closing, ${this.#clientCount} clients`);
-		for (const connection of [...this.#peers]) {
+		this.log.info(`WebSocket server closing, ${this.clientCount} clients`);
+		for (const connection of [...this.peers]) {
 			try {
 				connection.close(CloseCode.GOING_AWAY, "going away");
 			} catch (e) {
@@ -406,22 +406,22 @@ export class WebSocketServer {
 
 	/** From the listener: a new socket. */
 	private accept(from: TCP): void {
-		if (this.#peers.size >= this.options.maxClients + SPARE_SOCKETS && !this.#closeIdle()) {
+		if (this.peers.size >= this.options.maxClients + SPARE_SOCKETS && !this.closeIdle()) {
 			const peer = peerName(from.remoteAddress, from.remotePort);
 			from.close();
-			this.log.warn(`Connection refused from ${peer}: ${this.#peers.size} connections open`);
+			this.log.warn(`Connection refused from ${peer}: ${this.peers.size} connections open`);
 			return;
 		}
 		const tls = this.options.tls;
-		const connection = new WebSocketEndpoint(tls ? { from, tls } : { from }, this.#connectionOptions);
-		this.#peers.add(connection);
-		if (!this.#timer) {
+		const connection = new WebSocketEndpoint(tls ? { from, tls } : { from }, this.connectionOptions);
+		this.peers.add(connection);
+		if (!this.timer) {
 			// The first socket: the checks and the heartbeat start (none run while the server holds none).
 			const heartbeat = this.options.heartbeat;
-			this.#nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
-			this.#timer = repeatFor(this.hooks, heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
+			this.nextBeat = heartbeat > 0 ? Date.now() + heartbeat : Infinity;
+			this.timer = repeatFor(this.hooks, heartbeat > 0 ? Math.min(quietLimit, heartbeat) : quietLimit);
 		}
-		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
+		this.heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "handshake timeout");
 	}
 
@@ -432,28 +432,28 @@ export class WebSocketServer {
 	 * request after the other, not by a call per request.
 	 */
 	private received(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
-		if (this.#idle) this.#busy(connection);
+		if (this.idle) this.busy(connection);
 		for (let bytes: ArrayBuffer | undefined = chunk; bytes; ) {
-			this.#read(connection, bytes);
-			bytes = this.#pipelined;
-			this.#pipelined = undefined;
+			this.read(connection, bytes);
+			bytes = this.pipelined;
+			this.pipelined = undefined;
 		}
 	}
 
-	#read(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
-		const pending = this.#bodies?.get(connection);
-		if (pending instanceof BodyRequest) return this.#bodyPiece(connection, pending, chunk);
-		if (pending) return this.#bodyBytes(connection, pending, chunk);
-		const parser = this.#heads.get(connection);
+	private read(connection: WebSocketEndpoint, chunk: ArrayBuffer): void {
+		const pending = this.bodies?.get(connection);
+		if (pending instanceof BodyRequest) return this.bodyPiece(connection, pending, chunk);
+		if (pending) return this.bodyBytes(connection, pending, chunk);
+		const parser = this.heads.get(connection);
 		if (!parser?.feed(chunk)) return;
-		this.#heads.delete(connection);
-		this.#upgrade(connection, parser);
+		this.heads.delete(connection);
+		this.upgrade(connection, parser);
 	}
 
 	/** The request head is complete: route, check, answer. */
-	#upgrade(connection: WebSocketEndpoint, parser: RequestHeadParser): void {
-		if (parser.error) return this.#refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
-		const routes = this.#routes;
+	private upgrade(connection: WebSocketEndpoint, parser: RequestHeadParser): void {
+		if (parser.error) return this.refuse(connection, parser.error.status, rejectionResponse(parser.error), parser.error.message);
+		const routes = this.webSocketRoutes;
 		const target = parser.head!.target;
 		const question = target.indexOf("?");
 		const path = question < 0 ? target : target.slice(0, question);
@@ -461,45 +461,45 @@ export class WebSocketServer {
 		if (!hasToken(parser.head!.headers.get("upgrade"), "websocket")) {
 			// Plain HTTP on a path with an HTTP route; anything else is judged as an upgrade (below): 404 for
 			// another path, 426 without Upgrade on a WebSocket path, 400 for what is malformed.
-			const http = this.#httpRoutes.match(splitTarget(target)?.path ?? path);
-			if (http) return this.#request(connection, http.routes, http.params, parser, path);
+			const http = this.httpRoutes.match(splitTarget(target)?.path ?? path);
+			if (http) return this.request(connection, http.routes, http.params, parser, path);
 		}
-		if (!routes.length) return this.#refuse(connection, 404, errorResponse(404, `nothing at ${path}`), "no WebSocket route");
+		if (!routes.length) return this.refuse(connection, 404, errorResponse(404, `nothing at ${path}`), "no WebSocket route");
 		// No route for the path: validate against the first, so a malformed request still gets its 400 before a 404.
 		const route = found ?? routes[0];
 		const request = validateUpgradeRequest(parser.head!, { path: route.path });
-		if (!request.ok) return this.#refuse(connection, request.status, rejectionResponse(request), request.message);
+		if (!request.ok) return this.refuse(connection, request.status, rejectionResponse(request), request.message);
 		const settings = this.options;
 		let keyProtocol: string | undefined;
-		const key = found && this.#keys?.get(found);
+		const key = found && this.keys?.get(found);
 		if (key) {
 			const address = connection.peer.slice(0, connection.peer.lastIndexOf(":"));
-			const gate = (this.#retryGate ??= new RetryGate());
+			const gate = (this.retryGate ??= new RetryGate());
 			const now = Date.now();
 			const wait = gate.wait(address, now);
 			if (wait)
-				return this.#refuse(
+				return this.refuse(
 					connection,
 					429,
 					errorResponse(429, "wrong key: try again later", [["Retry-After", String(Math.ceil(wait / 1000))]]),
 					"wrong key given lately",
 				);
 			const presented = presentedKey(parser.head!, request.protocols, request.query);
-			if (!presented) return this.#refuse(connection, 401, errorResponse(401, "this route needs a key", [["WWW-Authenticate", "Bearer"]]), "no key");
+			if (!presented) return this.refuse(connection, 401, errorResponse(401, "this route needs a key", [["WWW-Authenticate", "Bearer"]]), "no key");
 			if (!sameKey(presented.key, key)) {
 				gate.failed(address, now);
-				return this.#refuse(connection, 401, errorResponse(401, "wrong key", [["WWW-Authenticate", "Bearer"]]), "wrong key");
+				return this.refuse(connection, 401, errorResponse(401, "wrong key", [["WWW-Authenticate", "Bearer"]]), "wrong key");
 			}
 			gate.passed(address);
 			keyProtocol = presented.protocol;
 		}
-		if (this.#clientCount >= settings.maxClients && !this.#purge(connection.peer))
-			return this.#refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
+		if (this.clientCount >= settings.maxClients && !this.purge(connection.peer))
+			return this.refuse(connection, 503, errorResponse(503, "too many clients"), `${settings.maxClients} clients already connected`);
 		const protocol = selectProtocol(request.protocols, settings.protocols);
 		// A browser fails a handshake whose offered protocols got no answer: a key offered as one is answered when no other is chosen.
 		connection.sendRaw(ArrayBuffer.fromString(acceptResponse(request.key, protocol ?? keyProtocol)));
 		connection.marked = true;
-		this.#clientCount++;
+		this.clientCount++;
 		this.log.info(`Handshake done, peer ${connection.peer}, path ${request.path}${protocol ? `, protocol ${protocol}` : ""}`);
 		// The route's own object, shared; a copy of it only for a connection with a subprotocol.
 		route.opened();
@@ -512,43 +512,43 @@ export class WebSocketServer {
 	 * within the route's maxBody (judged from Content-Length first), then
 	 * answered; TCP closes once the response is written.
 	 */
-	#request(connection: WebSocketEndpoint, routes: PathRoutes, params: Record<string, string>, parser: RequestHeadParser, path: string): void {
+	private request(connection: WebSocketEndpoint, routes: PathRoutes, params: Record<string, string>, parser: RequestHeadParser, path: string): void {
 		const head = parser.head!;
 		// HTTP/1.1 needs one Host (RFC 7230 5.4); repeated headers arrive joined with ", ".
 		const host = head.headers.get("host");
 		if (Number(head.version) >= 1.1 && (!host || host.includes(",")))
-			return this.#refuse(connection, 400, errorResponse(400, host ? "more than one Host header" : "missing Host header"), "bad Host");
+			return this.refuse(connection, 400, errorResponse(400, host ? "more than one Host header" : "missing Host header"), "bad Host");
 		const route = routeFor(routes, head.method);
 		const declared = head.headers.get("content-length");
 		if (!route) {
 			// Kept only when there is no body to leave unread (RFC 9112 9.3: the next request starts where this one ends).
-			const keep = (declared === undefined || declared === "0") && head.headers.get("transfer-encoding") === undefined && this.#keeps(connection, head);
-			const refused = refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]], keep ? this.#keepAlive : undefined);
-			return this.#reply(connection, head, path, refused, keep, parser.rest);
+			const keep = (declared === undefined || declared === "0") && head.headers.get("transfer-encoding") === undefined && this.keeps(connection, head);
+			const refused = refusal(405, `${head.method} is not allowed here: ${allowed(routes)}`, [["Allow", allowed(routes)]], keep ? this.keepAlive : undefined);
+			return this.reply(connection, head, path, refused, keep, parser.rest);
 		}
 		// A body has a Content-Length here: chunked transfer coding is not read (RFC 9112 6.3: 411 asks for a length).
-		if (head.headers.get("transfer-encoding") !== undefined) return this.#reply(connection, head, path, refusal(411, "send the body with a Content-Length"));
+		if (head.headers.get("transfer-encoding") !== undefined) return this.reply(connection, head, path, refusal(411, "send the body with a Content-Length"));
 		const length = declared === undefined ? 0 : Number(declared);
 		if (!(length >= 0) || !Number.isInteger(length) || (declared !== undefined && !isDigits(declared)))
-			return this.#reply(connection, head, path, refusal(400, "malformed Content-Length"));
+			return this.reply(connection, head, path, refusal(400, "malformed Content-Length"));
 		if (length > route.maxBody)
-			return this.#reply(connection, head, path, refusal(413, `the body is ${length} bytes; this route takes ${route.maxBody} at most`));
-		if (takesPieces(route.route)) return this.#startBody(connection, new BodyRequest(head, route, params, length), parser.rest);
+			return this.reply(connection, head, path, refusal(413, `the body is ${length} bytes; this route takes ${route.maxBody} at most`));
+		if (takesPieces(route.route)) return this.startBody(connection, new BodyRequest(head, route, params, length), parser.rest);
 		const pending: PendingBody = { route, head, params, path, body: new Uint8Array(length), filled: 0 };
-		if (!length) return this.#answer(connection, pending, parser.rest);
-		(this.#bodies ??= new Map()).set(connection, pending);
-		if (parser.rest) this.#bodyBytes(connection, pending, parser.rest);
+		if (!length) return this.answer(connection, pending, parser.rest);
+		(this.bodies ??= new Map()).set(connection, pending);
+		if (parser.rest) this.bodyBytes(connection, pending, parser.rest);
 	}
 
 	/** Bytes of a request's body; answered once it is whole. Bytes beyond it are the next request's (read when the connection is kept). */
-	#bodyBytes(connection: WebSocketEndpoint, pending: PendingBody, chunk: ArrayBuffer): void {
+	private bodyBytes(connection: WebSocketEndpoint, pending: PendingBody, chunk: ArrayBuffer): void {
 		const body = pending.body;
 		const count = Math.min(chunk.byteLength, body.byteLength - pending.filled);
 		body.set(new Uint8Array(chunk, 0, count), pending.filled);
 		pending.filled += count;
 		if (pending.filled < body.byteLength) return;
-		this.#forget(connection);
-		this.#answer(connection, pending, count < chunk.byteLength ? chunk.slice(count) : undefined);
+		this.forget(connection);
+		this.answer(connection, pending, count < chunk.byteLength ? chunk.slice(count) : undefined);
 	}
 
 	/**
@@ -556,92 +556,92 @@ export class WebSocketServer {
 	 * pieces as they come. Its whole-answer deadline becomes an idle limit:
 	 * a body may take any time, but not handshakeTimeout without a byte.
 	 */
-	#startBody(connection: WebSocketEndpoint, request: BodyRequest, rest: ArrayBuffer | undefined): void {
+	private startBody(connection: WebSocketEndpoint, request: BodyRequest, rest: ArrayBuffer | undefined): void {
 		try {
 			request.handler.onBodyStart?.(request);
 		} catch (e) {
-			return this.#failed(connection, request, e);
+			return this.failed(connection, request, e);
 		}
-		if (!request.length) return this.#endBody(connection, request, rest);
-		(this.#bodies ??= new Map()).set(connection, request);
-		this.#stalled(connection, request, Date.now());
-		if (rest) this.#bodyPiece(connection, request, rest);
+		if (!request.length) return this.endBody(connection, request, rest);
+		(this.bodies ??= new Map()).set(connection, request);
+		this.stalled(connection, request, Date.now());
+		if (rest) this.bodyPiece(connection, request, rest);
 	}
 
 	/** Bytes of a body taken in pieces: the body's part of them handed on, as a view; the rest, the next request's. */
-	#bodyPiece(connection: WebSocketEndpoint, request: BodyRequest, chunk: ArrayBuffer): void {
+	private bodyPiece(connection: WebSocketEndpoint, request: BodyRequest, chunk: ArrayBuffer): void {
 		const count = Math.min(chunk.byteLength, request.length - request.received);
 		request.received += count;
 		const last = request.received === request.length;
 		try {
 			request.handler.onBodyData(request, new Uint8Array(chunk, 0, count), last);
 		} catch (e) {
-			this.#forget(connection);
-			return this.#failed(connection, request, e);
+			this.forget(connection);
+			return this.failed(connection, request, e);
 		}
 		if (!last) {
 			const now = Date.now();
 			// Re-armed once half the limit has passed, not at every piece: a stall is found within one to one and a half limits.
-			if (now - request.armed >= this.options.handshakeTimeout / 2) this.#stalled(connection, request, now);
+			if (now - request.armed >= this.options.handshakeTimeout / 2) this.stalled(connection, request, now);
 			return;
 		}
-		this.#forget(connection);
-		this.#endBody(connection, request, count < chunk.byteLength ? chunk.slice(count) : undefined);
+		this.forget(connection);
+		this.endBody(connection, request, count < chunk.byteLength ? chunk.slice(count) : undefined);
 	}
 
-	#stalled(connection: WebSocketEndpoint, request: BodyRequest, now: number): void {
+	private stalled(connection: WebSocketEndpoint, request: BodyRequest, now: number): void {
 		request.armed = now;
 		connection.deadline(this.options.handshakeTimeout, CloseCause.TIMEOUT, "request body stalled");
 	}
 
 	/** The body taken in pieces is whole: onBodyEnd's answer (HttpError: its status; another error: 500, closed). */
-	#endBody(connection: WebSocketEndpoint, request: BodyRequest, rest: ArrayBuffer | undefined): void {
+	private endBody(connection: WebSocketEndpoint, request: BodyRequest, rest: ArrayBuffer | undefined): void {
 		const head = request.head;
-		const keep = this.#keeps(connection, head);
+		const keep = this.keeps(connection, head);
 		let reply: HttpAnswer;
 		try {
-			reply = handlerAnswer(request.handler.onBodyEnd(request), head.method, keep ? this.#keepAlive : undefined);
+			reply = handlerAnswer(request.handler.onBodyEnd(request), head.method, keep ? this.keepAlive : undefined);
 		} catch (e) {
-			if (!(e instanceof HttpError)) return this.#failed(connection, request, e);
-			reply = refusal(e.status, e.message, [], keep ? this.#keepAlive : undefined);
+			if (!(e instanceof HttpError)) return this.failed(connection, request, e);
+			reply = refusal(e.status, e.message, [], keep ? this.keepAlive : undefined);
 		}
 		// (#reply arms the next deadline: the idle limit when kept, closeTimeout otherwise)
-		this.#reply(connection, head, request.path, reply, keep, rest);
+		this.reply(connection, head, request.path, reply, keep, rest);
 	}
 
 	/** A body handler threw: its HttpError's status, or 500 (logged); the connection closes, the rest of the body unread. */
-	#failed(connection: WebSocketEndpoint, request: BodyRequest, e: unknown): void {
+	private failed(connection: WebSocketEndpoint, request: BodyRequest, e: unknown): void {
 		let reply: HttpAnswer;
 		if (e instanceof HttpError) reply = refusal(e.status, e.message);
 		else {
 			this.log.error(`HTTP ${request.method} ${request.path}, peer ${connection.peer}: ${(e as Error).message}`);
 			reply = { status: 500, head: errorResponse(500, "the route failed") };
 		}
-		this.#reply(connection, request.head, request.path, reply);
+		this.reply(connection, request.head, request.path, reply);
 	}
 
-	#forget(connection: WebSocketEndpoint): void {
-		const bodies = this.#bodies;
-		if (bodies?.delete(connection) && !bodies.size) this.#bodies = undefined;
+	private forget(connection: WebSocketEndpoint): void {
+		const bodies = this.bodies;
+		if (bodies?.delete(connection) && !bodies.size) this.bodies = undefined;
 	}
 
 	/**
 	 * A whole request (its body read): answered by its route. A handler that throws gets 500, logged, and
 	 * the connection closes (HttpError: its own status). rest: bytes read after the request.
 	 */
-	#answer(connection: WebSocketEndpoint, pending: PendingBody, rest: ArrayBuffer | undefined): void {
+	private answer(connection: WebSocketEndpoint, pending: PendingBody, rest: ArrayBuffer | undefined): void {
 		const { head, path } = pending;
-		let keep = this.#keeps(connection, head);
+		let keep = this.keeps(connection, head);
 		let reply: HttpAnswer;
 		try {
-			reply = answer(pending.route, httpRequest(head, pending.params, pending.body.buffer as ArrayBuffer), keep ? this.#keepAlive : undefined);
+			reply = answer(pending.route, httpRequest(head, pending.params, pending.body.buffer as ArrayBuffer), keep ? this.keepAlive : undefined);
 		} catch (e) {
 			this.log.error(`HTTP ${head.method} ${path}, peer ${connection.peer}: ${(e as Error).message}`);
 			const text = errorResponse(500, "the route failed");
 			reply = { status: 500, head: text };
 			keep = false;
 		}
-		this.#reply(connection, head, path, reply, keep, rest);
+		this.reply(connection, head, path, reply, keep, rest);
 	}
 
 	/**
@@ -652,8 +652,8 @@ export class WebSocketServer {
 	 * wait per connection: this one, which closes it, and that one). The
 	 * caller knows whether a body is left unread.
 	 */
-	#keeps(connection: WebSocketEndpoint, head: RequestHead): boolean {
-		if (!this.#keepAlive || !this.#listener || head.version !== "1.1" || connection.bufferedAmount) return false;
+	private keeps(connection: WebSocketEndpoint, head: RequestHead): boolean {
+		if (!this.keepAlive || !this.listener || head.version !== "1.1" || connection.bufferedAmount) return false;
 		const tokens = head.headers.get("connection");
 		return hasToken(tokens, "keep-alive") && !hasToken(tokens, "close");
 	}
@@ -664,22 +664,22 @@ export class WebSocketServer {
 	 * same head limit, handshakeTimeout its idle limit), and `rest`, bytes
 	 * read after this request, begin it.
 	 */
-	#reply(connection: WebSocketEndpoint, head: RequestHead, path: string, reply: HttpAnswer, keep = false, rest?: ArrayBuffer): void {
+	private reply(connection: WebSocketEndpoint, head: RequestHead, path: string, reply: HttpAnswer, keep = false, rest?: ArrayBuffer): void {
 		this.log.info(
 			`HTTP ${head.method} ${path} ${reply.status}, peer ${connection.peer}${reply.body ? `, ${reply.body.byteLength} bytes` : ""}${keep ? ", kept" : ""}`,
 		);
 		connection.respond(reply.head, reply.body, `answered ${reply.status}`, keep);
 		if (!keep || connection.state !== CONNECTING) return; // (a write that found the peer gone closes it)
-		this.#heads.set(connection, new RequestHeadParser(MAX_HEAD));
+		this.heads.set(connection, new RequestHeadParser(MAX_HEAD));
 		connection.deadline(this.options.handshakeTimeout, CloseCause.IDLE, "keep-alive idle limit");
-		if (rest) this.#pipelined = rest;
-		else (this.#idle ??= new Set()).add(connection);
+		if (rest) this.pipelined = rest;
+		else (this.idle ??= new Set()).add(connection);
 	}
 
 	/** The connection is no longer an idle kept one (bytes came, or it closed). */
-	#busy(connection: WebSocketEndpoint): void {
-		const idle = this.#idle;
-		if (idle?.delete(connection) && !idle.size) this.#idle = undefined;
+	private busy(connection: WebSocketEndpoint): void {
+		const idle = this.idle;
+		if (idle?.delete(connection) && !idle.size) this.idle = undefined;
 	}
 
 	/**
@@ -689,8 +689,8 @@ export class WebSocketServer {
 	 * an idle connection at any time (RFC 9112 9.5); the client opens
 	 * another for its next request.
 	 */
-	#closeIdle(): boolean {
-		const idle = this.#idle;
+	private closeIdle(): boolean {
+		const idle = this.idle;
 		if (!idle) return false;
 		for (const connection of idle) {
 			if (connection.bufferedAmount) continue; // its reply is still being written
@@ -701,7 +701,7 @@ export class WebSocketServer {
 		return false;
 	}
 
-	#refuse(connection: WebSocketEndpoint, status: number, response: string, cause: string): void {
+	private refuse(connection: WebSocketEndpoint, status: number, response: string, cause: string): void {
 		this.log.warn(`Handshake refused, peer ${connection.peer}: ${status} ${cause}`);
 		connection.refuse(response, `refused ${status}`); // not open: no Close frame, TCP closes once the response is out
 	}
@@ -710,22 +710,22 @@ export class WebSocketServer {
 	private closed(connection: WebSocketEndpoint, cause: CloseCause, reason: string): void {
 		// The connection shows its route as a ConnectionRoute: the server's own object for it is among its routes.
 		const opened = connection.route;
-		if (opened) this.#routes.find(route => route === opened)?.closed(connection);
-		this.#heads.delete(connection);
-		const pending = this.#bodies?.get(connection);
-		this.#forget(connection);
-		if (pending instanceof BodyRequest) this.#aborted(connection, pending, cause, reason);
-		this.#busy(connection);
-		this.#release(connection);
-		this.#peers.delete(connection);
-		if (!this.#peers.size && this.#timer) {
-			Timer.clear(this.#timer);
-			this.#timer = undefined;
+		if (opened) this.webSocketRoutes.find(route => route === opened)?.closed(connection);
+		this.heads.delete(connection);
+		const pending = this.bodies?.get(connection);
+		this.forget(connection);
+		if (pending instanceof BodyRequest) this.aborted(connection, pending, cause, reason);
+		this.busy(connection);
+		this.release(connection);
+		this.peers.delete(connection);
+		if (!this.peers.size && this.timer) {
+			Timer.clear(this.timer);
+			this.timer = undefined;
 		}
 	}
 
 	/** A body taken in pieces ended unfinished: its handler is told (no answer goes). */
-	#aborted(connection: WebSocketEndpoint, request: BodyRequest, cause: CloseCause, reason: string): void {
+	private aborted(connection: WebSocketEndpoint, request: BodyRequest, cause: CloseCause, reason: string): void {
 		this.log.warn(
 			`HTTP ${request.method} ${request.path}, peer ${connection.peer}: body ended after ${request.received} of ${request.length} bytes (${reason})`,
 		);
@@ -737,28 +737,28 @@ export class WebSocketServer {
 	}
 
 	/** The connection no longer holds a client slot. */
-	#release(connection: WebSocketEndpoint): void {
+	private release(connection: WebSocketEndpoint): void {
 		if (connection.marked) {
 			connection.marked = false;
-			this.#clientCount--;
+			this.clientCount--;
 		}
 	}
 
-	#tick(): void {
+	private tick(): void {
 		const now = Date.now();
-		const beat = now >= this.#nextBeat;
-		if (beat) this.#nextBeat = now + this.options.heartbeat;
-		for (const connection of [...this.#peers]) {
+		const beat = now >= this.nextBeat;
+		if (beat) this.nextBeat = now + this.options.heartbeat;
+		for (const connection of [...this.peers]) {
 			try {
 				connection.check(now);
-				if (beat && connection.state === OPEN) this.#heartbeat(connection, now);
+				if (beat && connection.state === OPEN) this.heartbeat(connection, now);
 			} catch (e) {
 				this.log.error(`checking ${connection.peer}: ${(e as Error).message}`);
 			}
 		}
 	}
 
-	#heartbeat(connection: WebSocketEndpoint, now: number): void {
+	private heartbeat(connection: WebSocketEndpoint, now: number): void {
 		if (connection.pingOutstanding) {
 			// A Ping sent since the previous beat (the app's own: connection.ping()) may have its Pong on the way:
 			// the peer is judged at the next beat, a whole heartbeat after it.
@@ -772,15 +772,15 @@ export class WebSocketServer {
 		connection.ping();
 	}
 
-	#purge(newcomer: string): boolean {
+	private purge(newcomer: string): boolean {
 		if (!this.options.lruPurge) return false;
 		let idlest: WebSocketEndpoint | undefined;
-		for (const connection of this.#peers)
+		for (const connection of this.peers)
 			if (connection.marked && connection.state === OPEN && (!idlest || connection.lastActivity < idlest.lastActivity)) idlest = connection;
 		if (!idlest) return false;
 		this.log.info(`Purging ${idlest.peer}, idle for ${Date.now() - idlest.lastActivity} ms, to serve ${newcomer}`);
 		// Make room: Close 1001, and the slot counts as free at once.
-		this.#release(idlest);
+		this.release(idlest);
 		idlest.fail(CloseCode.GOING_AWAY, "server full", CloseCause.PURGED); // Close 1001, then TCP closes once it is written: its slot is free now
 		return true;
 	}

@@ -29,29 +29,29 @@ export interface Credentials {
 
 /** The network to join, saved in the device's preferences under the "wifi" domain. */
 export class CredentialStore {
-	readonly #store: PreferenceStore;
+	private readonly store: PreferenceStore;
 
 	constructor(store: PreferenceStore) {
-		this.#store = store;
+		this.store = store;
 	}
 
 	load(): Credentials | undefined {
-		const ssid = this.#store.get(domain, "ssid");
+		const ssid = this.store.get(domain, "ssid");
 		if (typeof ssid !== "string" || !ssid) return undefined;
-		const password = this.#store.get(domain, "password");
+		const password = this.store.get(domain, "password");
 		return { ssid, password: typeof password === "string" ? password : "" };
 	}
 
 	save(credentials: Credentials): void {
-		this.#store.set(domain, "ssid", credentials.ssid);
-		this.#store.set(domain, "password", credentials.password);
+		this.store.set(domain, "ssid", credentials.ssid);
+		this.store.set(domain, "password", credentials.password);
 	}
 
 	/** Erase them; true when there were some. */
 	forget(): boolean {
 		const had = this.load() !== undefined;
-		this.#store.delete(domain, "ssid");
-		this.#store.delete(domain, "password");
+		this.store.delete(domain, "ssid");
+		this.store.delete(domain, "password");
 		return had;
 	}
 }

@@ -91,8 +91,8 @@ export class Network implements StationListener {
 	/** An address has arrived at least once (start has run). */
 	online = false;
 	/** The link dropped since the last start, and stop ran. */
-	#stopped = false;
-	#portal: ProvisioningPortal | undefined;
+	private stopped = false;
+	private openedPortal: ProvisioningPortal | undefined;
 
 	constructor(options: NetworkOptions) {
 		this.options = options;
@@ -107,15 +107,15 @@ export class Network implements StationListener {
 
 	/** The provisioning portal, once the page has been opened (with `preferences`); undefined before. */
 	get portal(): ProvisioningPortal | undefined {
-		return this.#portal;
+		return this.openedPortal;
 	}
 
-	get #log(): Log {
+	private get log(): Log {
 		return this.options.log ?? wifiLog;
 	}
 
 	/** A portal with the configured settings; `kept`: the network's own, which listens to the station. */
-	#makePortal(preferences: PreferenceStore, kept: boolean): ProvisioningPortal {
+	private makePortal(preferences: PreferenceStore, kept: boolean): ProvisioningPortal {
 		const portal = new ProvisioningPortal({
 			ssid: text("provisionSsid", "xs-netkit"),
 			password: text("provisionPassword", ""),
@@ -138,60 +138,60 @@ export class Network implements StationListener {
 		const { station, credentials } = this;
 		const preferences = this.options.preferences;
 		const forget = this.options.forget ?? String(setting("wifiForget") ?? "false") === "true";
-		if (forget && credentials?.forget()) this.#log.info("saved WiFi credentials forgotten (wifiForget)");
+		if (forget && credentials?.forget()) this.log.info("saved WiFi credentials forgotten (wifiForget)");
 		station.subscribe(this);
 		const configured = station.options.ssid;
 		const saved = configured ? undefined : credentials?.load();
 		if (configured) {
-			this.#log.info(`WiFi credentials from the build configuration: "${configured}"`);
+			this.log.info(`WiFi credentials from the build configuration: "${configured}"`);
 			station.start();
 		} else if (saved) {
-			this.#log.info(`WiFi credentials saved on the device: "${saved.ssid}"`);
+			this.log.info(`WiFi credentials saved on the device: "${saved.ssid}"`);
 			station.use(saved);
-		} else if (preferences) this.#provision("no WiFi credentials known");
+		} else if (preferences) this.provision("no WiFi credentials known");
 		else station.start(); // logs that no network is configured
 		// The access point's passphrase and the page's code, on the console at every boot (never over the
 		// network). After the radio is on: esp32's hardware generator is random only then (ESP-IDF, "Random
 		// Number Generation"), and the SDK's rng takes its seed from it at its first use. A portal that is
 		// not open prints them and is not kept.
-		if (preferences && !this.#portal?.running) {
+		if (preferences && !this.openedPortal?.running) {
 			try {
-				(this.#portal ?? this.#makePortal(preferences, false)).prepare();
+				(this.openedPortal ?? this.makePortal(preferences, false)).prepare();
 			} catch (e) {
-				this.#log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
+				this.log.error(`the provisioning secrets could not be read or made: ${(e as Error).message}`);
 			}
 		}
 	}
 
 	/** StationListener: an address. */
 	onGotIP(address: string): void {
-		if (this.#portal?.running) this.#portal.stop();
-		if (this.online && !this.#stopped) return; // servers kept listening across the drop
+		if (this.openedPortal?.running) this.openedPortal.stop();
+		if (this.online && !this.stopped) return; // servers kept listening across the drop
 		this.online = true;
-		this.#stopped = false;
+		this.stopped = false;
 		this.options.start(address);
 	}
 
 	/** StationListener: the link dropped (only ever after an address). */
 	onLost(reason: string): void {
 		if (!this.options.stop) return;
-		this.#stopped = true;
+		this.stopped = true;
 		this.options.stop(reason);
 	}
 
 	/** StationListener: the quick retries are used up; before any address, the page asks for another network. */
 	onGiveUp(cause: string): void {
-		if (!this.online) this.#provision(`"${this.station.options.ssid}" failed: ${cause}`);
+		if (!this.online) this.provision(`"${this.station.options.ssid}" failed: ${cause}`);
 	}
 
-	#provision(why: string): void {
+	private provision(why: string): void {
 		const preferences = this.options.preferences;
-		if (!preferences || this.#portal?.running) return;
-		const portal = (this.#portal ??= this.#makePortal(preferences, true));
+		if (!preferences || this.openedPortal?.running) return;
+		const portal = (this.openedPortal ??= this.makePortal(preferences, true));
 		try {
 			portal.start(why);
 		} catch (e) {
-			this.#log.error(`the provisioning portal failed to start: ${(e as Error).message}`);
+			this.log.error(`the provisioning portal failed to start: ${(e as Error).message}`);
 		}
 	}
 }

@@ -41,32 +41,32 @@ export interface CodeGuardOptions {
 }
 
 export class CodeGuard {
-	readonly #code: string;
-	readonly #window: number;
+	private readonly code: string;
+	private readonly window: number;
 	/** The times (Time.ticks) of the last `limit` wrong codes, oldest at #next once the ring is full. */
-	readonly #wrong: number[];
-	#next = 0;
+	private readonly wrong: number[];
+	private next = 0;
 
 	constructor(options: CodeGuardOptions) {
-		this.#code = options.code;
-		this.#window = options.window ?? 60_000;
-		this.#wrong = new Array<number>(options.limit ?? 5).fill(-Infinity);
+		this.code = options.code;
+		this.window = options.window ?? 60_000;
+		this.wrong = new Array<number>(options.limit ?? 5).fill(-Infinity);
 	}
 
 	/** codeRight, codeWrong (counted), or the seconds to wait before any code is looked at again. */
 	check(given: string, now: number = Time.ticks): number {
 		const wait = this.retryAfter(now);
 		if (wait > 0) return wait;
-		if (sameCode(given, this.#code)) return codeRight;
-		this.#wrong[this.#next] = now;
-		this.#next = (this.#next + 1) % this.#wrong.length;
+		if (sameCode(given, this.code)) return codeRight;
+		this.wrong[this.next] = now;
+		this.next = (this.next + 1) % this.wrong.length;
 		return codeWrong;
 	}
 
 	/** Seconds until a code is looked at again; 0 when it is now. */
 	retryAfter(now: number = Time.ticks): number {
-		const oldest = this.#wrong[this.#next]; // the limit-th wrong code before the next one
-		const left = oldest + this.#window - now;
+		const oldest = this.wrong[this.next]; // the limit-th wrong code before the next one
+		const left = oldest + this.window - now;
 		return left > 0 ? Math.ceil(left / 1000) : 0;
 	}
 }

@@ -125,22 +125,22 @@ export class ProvisioningPortal implements StationListener {
 	readonly options: PortalOptions;
 	/** Called with credentials entered on the page, already saved. */
 	onCredentials: (credentials: Credentials) => void = () => {};
-	#listener: TcpListener | undefined;
-	#lastProblem = "";
+	private listener: TcpListener | undefined;
+	private lastProblem = "";
 	private readonly hooks = new ProvisioningPortal.Hooks(this);
 	/** What the portal holds only while it runs. */
-	#run: PortalRun | undefined;
+	private run: PortalRun | undefined;
 
 	constructor(options: PortalOptions) {
 		this.options = options;
 	}
 
 	get running(): boolean {
-		return this.#listener !== undefined;
+		return this.listener !== undefined;
 	}
 
 	get port(): number {
-		return this.#listener?.port ?? this.options.port;
+		return this.listener?.port ?? this.options.port;
 	}
 
 	/**
@@ -172,22 +172,22 @@ export class ProvisioningPortal implements StationListener {
 
 	/** Open the access point and the page; `why` says what brought the device here. */
 	start(why: string): void {
-		if (this.#listener) return;
-		this.#lastProblem = why;
+		if (this.listener) return;
+		this.lastProblem = why;
 		const { ssid } = this.options;
 		// Station and access point together: the station keeps trying the known network meanwhile.
 		WiFi.mode = (WiFi.Mode.station | WiFi.Mode.accessPoint) as typeof WiFi.mode;
 		const { passphrase, code } = this.prepare(); // with the radio on; printed again for a console opened since boot
 		WiFi.accessPoint(passphrase ? { ssid, password: passphrase } : { ssid });
-		this.#run = new PortalRun(code);
-		this.#listener = new TcpListener({ port: this.options.port, target: this.hooks, log });
+		this.run = new PortalRun(code);
+		this.listener = new TcpListener({ port: this.options.port, target: this.hooks, log });
 		log.info(`provisioning portal up {"ap":${JSON.stringify(ssid)},"security":"${passphrase ? "wpa2" : "open"}","port":${this.port}} (${why})`);
 	}
 
 	stop(): void {
-		this.#listener?.close();
-		this.#listener = undefined;
-		this.#run = undefined;
+		this.listener?.close();
+		this.listener = undefined;
+		this.run = undefined;
 		WiFi.mode = WiFi.Mode.station;
 		log.info("provisioning portal closed");
 	}
@@ -199,16 +199,16 @@ export class ProvisioningPortal implements StationListener {
 
 	/** The network entered on the page could not be joined: the page takes credentials again, and /status says why. */
 	joinFailed(cause: string): void {
-		const run = this.#run;
+		const run = this.run;
 		if (run?.joining === undefined) return;
-		this.#lastProblem = `"${run.joining}" failed: ${cause}`;
+		this.lastProblem = `"${run.joining}" failed: ${cause}`;
 		run.joining = undefined;
-		log.info(`${this.#lastProblem}; the page takes credentials again`);
+		log.info(`${this.lastProblem}; the page takes credentials again`);
 	}
 
 	/** From the listener: one request per connection, at most maxExchanges at once. */
 	private accept(from: TCP): void {
-		const run = this.#run;
+		const run = this.run;
 		if (!run || run.exchanges >= maxExchanges) {
 			log.warn(`${maxExchanges} connections already served: one more closed`);
 			from.close();
@@ -221,7 +221,7 @@ export class ProvisioningPortal implements StationListener {
 
 	/** From a connection: it closed. */
 	private closed(connection: TcpEndpoint, cause: CloseCause, reason: string, error?: unknown): void {
-		if (this.#run) this.#run.exchanges--;
+		if (this.run) this.run.exchanges--;
 		if (error) log.error(`serving ${connection.peer} failed: ${(error as Error)?.message ?? error}`);
 		if (cause !== CloseCause.LOCAL)
 			// closed here once answered
@@ -239,14 +239,14 @@ export class ProvisioningPortal implements StationListener {
 		if (method !== (read ? "GET" : "POST")) return { status: 405, type: text, body: "method not allowed\n", headers: [["Allow", read ? "GET" : "POST"]] };
 		if (path !== "/status" && read) return { status: 200, type: "text/html; charset=utf-8", body: page };
 		const given = method === "GET" ? queryField(query, "code") : formField(body, length, "code");
-		const run = this.#run;
-		const refused = this.#refusal(run, given);
+		const run = this.run;
+		const refused = this.refusal(run, given);
 		if (refused || !run) return refused!;
 		if (path === "/status")
 			return {
 				status: 200,
 				type: "application/json",
-				body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.#lastProblem, joining: run.joining }),
+				body: JSON.stringify({ state: "provisioning", ap: this.options.ssid, why: this.lastProblem, joining: run.joining }),
 			};
 		if (run.joining !== undefined)
 			return {
@@ -270,7 +270,7 @@ export class ProvisioningPortal implements StationListener {
 	}
 
 	/** Undefined for the right code; else the answer: 403 (wrong or missing, counted) or 429 (too many lately). */
-	#refusal(run: PortalRun | undefined, given: string | undefined): PortalAnswer | undefined {
+	private refusal(run: PortalRun | undefined, given: string | undefined): PortalAnswer | undefined {
 		const check = run ? run.guard.check(given ?? "") : codeWrong; // no run: the portal stopped while this request came
 		if (check === codeRight) return undefined;
 		if (check === codeWrong) {
@@ -316,129 +316,129 @@ function queryField(query: string, name: string): string | undefined {
  * the answer in the peer's buffers before it reads it.
  */
 class HttpExchange implements TcpHandler {
-	#portal: ProvisioningPortal;
-	#parser = new RequestHeadParser(headLimit);
+	private portal: ProvisioningPortal;
+	private parser = new RequestHeadParser(headLimit);
 	/** What was read last (the head arrives through it), then the body. */
-	#input = new Uint8Array(bodyLimit);
-	#method = "";
-	#path = "";
-	#query = "";
-	#bodyBytes = 0;
-	#bodyLength = -1;
-	#out: Uint8Array | undefined;
-	#sent = 0;
-	#then: (() => void) | undefined;
-	#timer: Timer | undefined;
+	private input = new Uint8Array(bodyLimit);
+	private method = "";
+	private path = "";
+	private query = "";
+	private bodyBytes = 0;
+	private bodyLength = -1;
+	private out: Uint8Array | undefined;
+	private sent = 0;
+	private afterward: (() => void) | undefined;
+	private timer: Timer | undefined;
 	/** The request was read whole (the answer came after its last byte). */
-	#whole = false;
+	private whole = false;
 	/** Bytes came after the request (or after an early answer) and were discarded. */
-	#discarded = false;
+	private discarded = false;
 	/** While lingering: when it ends at the latest (Date.now()), else 0. */
-	#lingerEnd = 0;
+	private lingerEnd = 0;
 
 	constructor(portal: ProvisioningPortal, connection: TcpConnection) {
-		this.#portal = portal;
-		this.#timer = Timer.set(() => {
-			this.#timer = undefined;
+		this.portal = portal;
+		this.timer = Timer.set(() => {
+			this.timer = undefined;
 			connection.close(CloseCause.TIMEOUT, "request timed out");
 		}, requestTimeout);
 	}
 
 	get pending(): number {
-		return this.#out ? this.#out.length - this.#sent : 0;
+		return this.out ? this.out.length - this.sent : 0;
 	}
 
 	onReadable(connection: TcpConnection): void {
-		while (connection.readable && !this.#out) {
+		while (connection.readable && !this.out) {
 			let count: number;
-			if (!this.#method) {
-				count = connection.read(this.#input);
-				if (count && this.#parser.feed(this.#input.subarray(0, count))) this.#headDone(connection);
+			if (!this.method) {
+				count = connection.read(this.input);
+				if (count && this.parser.feed(this.input.subarray(0, count))) this.headDone(connection);
 			} else {
-				count = connection.read(this.#input.subarray(this.#bodyBytes, this.#bodyLength));
-				this.#bodyBytes += count;
+				count = connection.read(this.input.subarray(this.bodyBytes, this.bodyLength));
+				this.bodyBytes += count;
 			}
-			if (this.#method && !this.#out && this.#bodyBytes >= this.#bodyLength) this.#answer(connection);
+			if (this.method && !this.out && this.bodyBytes >= this.bodyLength) this.answer(connection);
 			else if (!count) return; // nothing could be read: the connection closed meanwhile
 		}
 		// One request per connection: anything after it (or after an early answer) is read and discarded.
-		while (this.#out && connection.readable && connection.read(this.#input)) this.#discarded = true;
-		if (this.#discarded && this.#lingerEnd) this.#linger(connection); // the peer still sends: linger on, up to the end
+		while (this.out && connection.readable && connection.read(this.input)) this.discarded = true;
+		if (this.discarded && this.lingerEnd) this.linger(connection); // the peer still sends: linger on, up to the end
 	}
 
 	onWritable(connection: TcpConnection): void {
-		const out = this.#out;
-		if (!out || this.#lingerEnd) return;
-		this.#sent += connection.write(out.subarray(this.#sent));
-		if (this.#sent < out.length) return;
-		if (!this.#whole || this.#discarded) {
-			this.#lingerEnd = Date.now() + lingerTime;
-			this.#linger(connection);
+		const out = this.out;
+		if (!out || this.lingerEnd) return;
+		this.sent += connection.write(out.subarray(this.sent));
+		if (this.sent < out.length) return;
+		if (!this.whole || this.discarded) {
+			this.lingerEnd = Date.now() + lingerTime;
+			this.linger(connection);
 			return;
 		}
-		this.#close(connection);
+		this.close(connection);
 	}
 
 	/** Close once the peer has been quiet lingerQuiet ms, or at the linger's end. */
-	#linger(connection: TcpConnection): void {
-		Timer.clear(this.#timer);
-		const left = this.#lingerEnd - Date.now();
+	private linger(connection: TcpConnection): void {
+		Timer.clear(this.timer);
+		const left = this.lingerEnd - Date.now();
 		if (left <= 0) {
-			this.#timer = undefined;
-			this.#close(connection);
+			this.timer = undefined;
+			this.close(connection);
 			return;
 		}
-		this.#timer = Timer.set(
+		this.timer = Timer.set(
 			() => {
-				this.#timer = undefined;
-				this.#close(connection);
+				this.timer = undefined;
+				this.close(connection);
 			},
 			Math.min(lingerQuiet, left),
 		);
 	}
 
-	#close(connection: TcpConnection): void {
-		const then = this.#then;
+	private close(connection: TcpConnection): void {
+		const afterward = this.afterward;
 		connection.close(CloseCause.LOCAL, "answered");
-		then?.();
+		afterward?.();
 	}
 
 	onClose(): void {
-		Timer.clear(this.#timer);
-		this.#timer = undefined;
+		Timer.clear(this.timer);
+		this.timer = undefined;
 	}
 
-	#headDone(connection: TcpConnection): void {
-		const { head, error, rest } = this.#parser;
-		if (error || !head) return this.#respond(connection, error?.status ?? 400, "text/plain", `${error?.message ?? "bad request"}\n`);
-		this.#method = head.method;
+	private headDone(connection: TcpConnection): void {
+		const { head, error, rest } = this.parser;
+		if (error || !head) return this.respond(connection, error?.status ?? 400, "text/plain", `${error?.message ?? "bad request"}\n`);
+		this.method = head.method;
 		const question = head.target.indexOf("?");
-		this.#path = question < 0 ? head.target : head.target.slice(0, question);
-		this.#query = question < 0 ? "" : head.target.slice(question + 1);
+		this.path = question < 0 ? head.target : head.target.slice(0, question);
+		this.query = question < 0 ? "" : head.target.slice(question + 1);
 		// The body's length: Content-Length digits only (RFC 7230 3.3.2); no transfer coding is taken (411, 3.3.3).
-		if (head.headers.has("transfer-encoding")) return this.#respond(connection, 411, "text/plain", "send the form with a Content-Length\n");
+		if (head.headers.has("transfer-encoding")) return this.respond(connection, 411, "text/plain", "send the form with a Content-Length\n");
 		const length = head.headers.get("content-length") ?? "0";
-		this.#bodyLength = digitsValue(length);
-		if (this.#bodyLength < 0) return this.#respond(connection, 400, "text/plain", "malformed Content-Length\n");
-		if (this.#bodyLength > bodyLimit) return this.#respond(connection, 413, "text/plain", `the form is limited to ${bodyLimit} bytes\n`);
+		this.bodyLength = digitsValue(length);
+		if (this.bodyLength < 0) return this.respond(connection, 400, "text/plain", "malformed Content-Length\n");
+		if (this.bodyLength > bodyLimit) return this.respond(connection, 413, "text/plain", `the form is limited to ${bodyLimit} bytes\n`);
 		if (rest) {
-			const take = new Uint8Array(rest, 0, Math.min(rest.byteLength, this.#bodyLength));
-			this.#input.set(take);
-			this.#bodyBytes = take.length;
+			const take = new Uint8Array(rest, 0, Math.min(rest.byteLength, this.bodyLength));
+			this.input.set(take);
+			this.bodyBytes = take.length;
 		}
 	}
 
-	#answer(connection: TcpConnection): void {
-		this.#whole = true;
-		const answer = this.#portal.answer(this.#method, this.#path, this.#query, this.#input, this.#bodyLength);
-		log.info(`${this.#method} ${this.#path} from ${connection.peer}: ${answer.status}`);
-		this.#then = answer.afterward;
-		this.#respond(connection, answer.status, answer.type, answer.body, answer.headers);
+	private answer(connection: TcpConnection): void {
+		this.whole = true;
+		const answer = this.portal.answer(this.method, this.path, this.query, this.input, this.bodyLength);
+		log.info(`${this.method} ${this.path} from ${connection.peer}: ${answer.status}`);
+		this.afterward = answer.afterward;
+		this.respond(connection, answer.status, answer.type, answer.body, answer.headers);
 	}
 
-	#respond(connection: TcpConnection, status: number, type: string, body: string, headers?: HeaderList): void {
+	private respond(connection: TcpConnection, status: number, type: string, body: string, headers?: HeaderList): void {
 		const all: HeaderList = headers ? [["Cache-Control", "no-store"], ...headers] : [["Cache-Control", "no-store"]];
-		this.#out = new Uint8Array(ArrayBuffer.fromString(closingResponse(status, type, body, all)));
+		this.out = new Uint8Array(ArrayBuffer.fromString(closingResponse(status, type, body, all)));
 		this.onWritable(connection);
 	}
 }

@@ -49,11 +49,11 @@ export class Station {
 	state: StationState = "idle";
 	address: string | undefined;
 	/** Made at a failed join, dropped at an address: the delays after failures in a row. */
-	#backoff: Backoff | undefined;
-	#wifi: WiFi | undefined;
-	#listeners: StationListener[] = [];
-	#timer: Timer | undefined;
-	#stopped = true;
+	private backoff: Backoff | undefined;
+	private wifi: WiFi | undefined;
+	private listeners: StationListener[] = [];
+	private timer: Timer | undefined;
+	private stopped = true;
 
 	constructor(options: StationOptions) {
 		this.options = options;
@@ -61,11 +61,11 @@ export class Station {
 
 	/** Failed joins since the last address. */
 	get failures(): number {
-		return this.#backoff?.attempts ?? 0;
+		return this.backoff?.attempts ?? 0;
 	}
 
 	subscribe(listener: StationListener): void {
-		this.#listeners.push(listener);
+		this.listeners.push(listener);
 	}
 
 	start(): void {
@@ -74,87 +74,87 @@ export class Station {
 			log.error("no SSID configured: pass ssid=… password=… to mcconfig");
 			return;
 		}
-		this.#stopped = false;
+		this.stopped = false;
 		log.info(`station started, network "${ssid}"`);
-		this.#join("start");
+		this.join("start");
 	}
 
 	/** Join another network from now on (credentials entered while provisioning). */
 	use(credentials: { ssid: string; password: string }): void {
 		this.options.ssid = credentials.ssid;
 		this.options.password = credentials.password;
-		this.#backoff = undefined;
-		if (this.#stopped) {
+		this.backoff = undefined;
+		if (this.stopped) {
 			this.start();
 			return;
 		}
-		Timer.clear(this.#timer);
-		this.#timer = undefined;
-		this.#join("new credentials");
+		Timer.clear(this.timer);
+		this.timer = undefined;
+		this.join("new credentials");
 	}
 
 	get running(): boolean {
-		return !this.#stopped;
+		return !this.stopped;
 	}
 
 	stop(): void {
-		this.#stopped = true;
-		Timer.clear(this.#timer);
-		this.#timer = undefined;
-		if (this.#wifi) {
+		this.stopped = true;
+		Timer.clear(this.timer);
+		this.timer = undefined;
+		if (this.wifi) {
 			WiFi.disconnect();
-			this.#wifi.close();
-			this.#wifi = undefined;
+			this.wifi.close();
+			this.wifi = undefined;
 		}
-		this.#set("idle", "stopped");
+		this.set("idle", "stopped");
 	}
 
-	#set(state: StationState, cause: string): void {
+	private set(state: StationState, cause: string): void {
 		this.state = state;
-		for (const listener of this.#listeners) listener.onStateChange?.(state, cause);
+		for (const listener of this.listeners) listener.onStateChange?.(state, cause);
 	}
 
-	#join(cause: string): void {
+	private join(cause: string): void {
 		const { ssid, password, connectTimeout } = this.options;
-		this.#set("connecting", cause);
+		this.set("connecting", cause);
 		log.info(`connecting to "${ssid}" (attempt ${this.failures + 1}, ${cause})`);
 		const credentials = password ? { ssid, password } : { ssid };
-		if (this.#wifi) WiFi.connect(credentials);
-		else this.#wifi = new WiFi(credentials, (message: string, reason?: number) => this.#onMessage(message, reason));
-		Timer.clear(this.#timer);
-		this.#timer = Timer.set(() => {
-			this.#timer = undefined;
-			if (this.state === "connecting" || this.state === "connected") this.#failed(`no address within ${connectTimeout} ms`);
+		if (this.wifi) WiFi.connect(credentials);
+		else this.wifi = new WiFi(credentials, (message: string, reason?: number) => this.onMessage(message, reason));
+		Timer.clear(this.timer);
+		this.timer = Timer.set(() => {
+			this.timer = undefined;
+			if (this.state === "connecting" || this.state === "connected") this.failed(`no address within ${connectTimeout} ms`);
 		}, connectTimeout);
 	}
 
-	#onMessage(message: string, reason?: number): void {
-		if (this.#stopped) return;
+	private onMessage(message: string, reason?: number): void {
+		if (this.stopped) return;
 		try {
 			switch (message) {
 				case WiFi.connected:
-					this.#set("connected", "associated");
+					this.set("connected", "associated");
 					log.info(`connected to "${this.options.ssid}", waiting for an address`);
 					break;
 				case WiFi.gotIP:
-					Timer.clear(this.#timer);
-					this.#timer = undefined;
-					this.#backoff = undefined;
+					Timer.clear(this.timer);
+					this.timer = undefined;
+					this.backoff = undefined;
 					this.address = String(Net.get("IP") ?? "");
-					this.#set("got-ip", "DHCP");
+					this.set("got-ip", "DHCP");
 					log.info(`got IP: ${this.address}`);
-					for (const listener of this.#listeners) listener.onGotIP?.(this.address);
+					for (const listener of this.listeners) listener.onGotIP?.(this.address);
 					break;
 				case WiFi.lostIP:
 				case WiFi.disconnected: {
 					const cause = reason === passwordRejected ? "password rejected" : message === WiFi.lostIP ? "address lost" : "disconnected";
 					if (this.state === "got-ip") {
 						this.address = undefined;
-						this.#set("disconnected", cause);
+						this.set("disconnected", cause);
 						log.warn(`link lost (${cause})`);
-						for (const listener of this.#listeners) listener.onLost?.(cause);
-						this.#retry(cause);
-					} else if (this.state === "connecting" || this.state === "connected") this.#failed(cause);
+						for (const listener of this.listeners) listener.onLost?.(cause);
+						this.retry(cause);
+					} else if (this.state === "connecting" || this.state === "connected") this.failed(cause);
 					break;
 				}
 			}
@@ -163,32 +163,32 @@ export class Station {
 		}
 	}
 
-	#failed(cause: string): void {
-		Timer.clear(this.#timer);
-		this.#timer = undefined;
+	private failed(cause: string): void {
+		Timer.clear(this.timer);
+		this.timer = undefined;
 		// `retries` joins in all at retryDelay, so retries - 1 waits before the doubling starts (2×, 4×, …).
 		const { retryDelay, backoffMax, retries } = this.options;
-		this.#backoff ??= new Backoff({ initial: retryDelay, max: backoffMax, quick: retries - 1 });
-		const delay = this.#backoff.next()!; // no maxAttempts: always a delay
-		this.#set("disconnected", cause);
+		this.backoff ??= new Backoff({ initial: retryDelay, max: backoffMax, quick: retries - 1 });
+		const delay = this.backoff.next()!; // no maxAttempts: always a delay
+		this.set("disconnected", cause);
 		log.warn(`join failed: ${cause} (${this.failures} failed)`);
 		if (this.failures === this.options.retries) {
 			log.warn(`giving up quick retries after ${this.failures} attempts; backing off`);
-			for (const listener of this.#listeners) listener.onGiveUp?.(cause);
+			for (const listener of this.listeners) listener.onGiveUp?.(cause);
 		}
-		if (!this.#stopped) this.#retry(cause, delay);
+		if (!this.stopped) this.retry(cause, delay);
 	}
 
 	/** Join again after `delay` (a link lost: after retryDelay); past the quick retries, say so. */
-	#retry(cause: string, delay = this.options.retryDelay): void {
+	private retry(cause: string, delay = this.options.retryDelay): void {
 		if (this.failures >= this.options.retries) {
-			this.#set("backing-off", cause);
+			this.set("backing-off", cause);
 			log.info(`next join in ${delay} ms`);
 		}
-		Timer.clear(this.#timer);
-		this.#timer = Timer.set(() => {
-			this.#timer = undefined;
-			if (!this.#stopped) this.#join(`retry after ${cause}`);
+		Timer.clear(this.timer);
+		this.timer = Timer.set(() => {
+			this.timer = undefined;
+			if (!this.stopped) this.join(`retry after ${cause}`);
 		}, delay);
 	}
 }

@@ -7,18 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { deviceFolders } from "../../host-harness/node-host/module-map.js";
+import { deviceSources, projectRoot } from "./device-sources.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
-const sources = [
-	"main.ts",
-	...deviceFolders.flatMap(dir =>
-		fs
-			.readdirSync(path.join(root, dir))
-			.filter(name => name.endsWith(".ts"))
-			.map(name => `${dir}/${name}`),
-	),
-];
+const sources = deviceSources;
+const root = projectRoot;
 
 /** Lines that make a RegExp when the module is loaded. */
 export function moduleLevelRegExps(text: string): string[] {
