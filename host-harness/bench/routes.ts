@@ -245,12 +245,12 @@ async function measureHeap(memory: MemoryDevice, port: number, options: RoutesOp
 }
 
 /** The fixture's esp32 image as check --app --target esp32-link builds it (release; the same build folder), each module's .xsb. */
-function measureBytecode(say: (text: string) => void): RoutesResult["bytecode"] {
+async function measureBytecode(say: (text: string) => void): Promise<RoutesResult["bytecode"]> {
 	const lookup = findSdk();
 	if ("missing" in lookup) throw new Error(`the esp32 bytecode needs the Moddable SDK: ${lookup.missing} (--no-bytecode skips it)`);
 	const app = findApp(routesFixture);
 	say("building the routes fixture's JS image for esp32 (mcconfig -p esp32, xsc, xsl; tens of seconds) …");
-	const build = buildEsp32JsSide(lookup.sdk, {}, false, { manifestDir: app.dir, outDir: appBuildDir(app, "esp32") });
+	const build = await buildEsp32JsSide(lookup.sdk, {}, false, { manifestDir: app.dir, outDir: appBuildDir(app, "esp32") });
 	const of = (module: string) => {
 		const file = build.modules.get(module);
 		if (!file) throw new Error(`no module ${module} in the fixture's esp32 image`);
@@ -267,7 +267,7 @@ export async function runRoutesBench(argv: string[]): Promise<number> {
 	const options = argumentsOr(parseRoutesArgs, argv, `${routesUsage}\n`);
 	if (typeof options === "number") return options;
 	const say = options.json ? () => undefined : (text: string) => process.stderr.write(`${text}\n`);
-	const bytecode = options.bytecode ? measureBytecode(say) : undefined;
+	const bytecode = options.bytecode ? await measureBytecode(say) : undefined;
 	const port = await freeTcpPort();
 	say("starting the routes fixture's debug build on the simulator (mcconfig -d first) …");
 	const memory = await startMemoryDevice({ port: String(port) }, { app: findApp(routesFixture) });

@@ -151,7 +151,7 @@ registerCommand("check", {
 		const { device, target, json, only, config, logsPort, app } = args;
 		if (app && target) {
 			const say = (text: string) => process.stderr.write(`${text}\n`);
-			if (target === "esp32-link") return reportLinkCheck(linkForEsp32(app, config, say), json);
+			if (target === "esp32-link") return reportLinkCheck(await linkForEsp32(app, config, say), json);
 			return reportAppCheck(await checkApp(app, target, config, say), target, json);
 		}
 		if (target === "esp32-link") throw new UsageError("--target esp32-link takes --app <dir>");

@@ -46,14 +46,14 @@ export interface LinkCheck {
 }
 
 /** Build the app's JS image for esp32 and say what it holds. Throws CommandFailure when the SDK is not here. */
-export function linkForEsp32(app: App, config: Record<string, string>, say: (text: string) => void): LinkCheck {
+export async function linkForEsp32(app: App, config: Record<string, string>, say: (text: string) => void): Promise<LinkCheck> {
 	const lookup = findSdk();
 	if ("missing" in lookup) throw new CommandFailure(`the esp32 link check needs the Moddable SDK: ${lookup.missing}`);
 	const name = `${app.name} compiles and links for esp32 (mcconfig -p esp32, xsc, xsl)`;
 	say(`check: building ${app.name}'s JS image for esp32 (release; tens of seconds) …`);
 	let build;
 	try {
-		build = buildEsp32JsSide(lookup.sdk, config, false, { manifestDir: app.dir, outDir: appBuildDir(app, "esp32") });
+		build = await buildEsp32JsSide(lookup.sdk, config, false, { manifestDir: app.dir, outDir: appBuildDir(app, "esp32") });
 	} catch (e) {
 		return { cases: [{ name, state: "failed", error: (e as Error).message }] };
 	}

@@ -7,7 +7,7 @@
  * with ESP-IDF.
  */
 
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/project.js";
@@ -24,14 +24,22 @@ export interface Esp32JsBuild {
 	output: string;
 }
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): string {
-	const result = spawnSync(command, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-	const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
-	if (result.status !== 0)
-		throw new Error(
-			`${path.basename(command)} ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output.trim().split("\n").slice(-25).join("\n")}`,
-		);
-	return output;
+/** A tool run to its end, its output returned; without blocking this process (a suite's worker must keep answering vitest while it runs). */
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+		let output = "";
+		const keep = (text: string) => {
+			output = (output + text).slice(-64 * 1024 * 1024);
+		};
+		child.stdout.setEncoding("utf8").on("data", keep);
+		child.stderr.setEncoding("utf8").on("data", keep);
+		child.once("error", error => reject(new Error(`${path.basename(command)} ${args.join(" ")} failed (${error.message})`)));
+		child.once("close", status => {
+			if (status === 0) resolve(output);
+			else reject(new Error(`${path.basename(command)} ${args.join(" ")} failed (exit ${status}):\n${output.trim().split("\n").slice(-25).join("\n")}`));
+		});
+	});
 }
 
 function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map<string, string> {
@@ -47,18 +55,18 @@ function listXsb(dir: string, base = dir, into = new Map<string, string>()): Map
  * Generate the esp32 build (of our app, or of `app`) and compile and link its JS side.
  * `debug` adds -d (as npm run flash does); `env`, the tools' environment (default: sdkEnvironment).
  */
-export function buildEsp32JsSide(
+export async function buildEsp32JsSide(
 	sdk: Sdk,
 	config: Record<string, string> = {},
 	debug = true,
 	app?: AppBuild,
 	env = sdkEnvironment(sdk, projectRoot),
-): Esp32JsBuild {
+): Promise<Esp32JsBuild> {
 	const outDir = app?.outDir ?? esp32BuildDir;
 	prepareSdkSockets(sdk, projectRoot); // tcp/manifest.json takes the board's TCP socket from there
 	fs.mkdirSync(outDir, { recursive: true });
 	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", outDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
-	let output = run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);
+	let output = await run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);
 	const makefile = findMakefile(path.join(outDir, "tmp", "esp32"));
 	if (!makefile) throw new Error(`mcconfig -p esp32 generated no makefile under ${outDir}/tmp/esp32`);
 	const tmpDir = path.dirname(makefile);
@@ -67,7 +75,7 @@ export function buildEsp32JsSide(
 	fs.mkdirSync(noIdf, { recursive: true });
 	const archive = path.join(tmpDir, "mc.xs.c");
 	fs.rmSync(archive, { force: true }); // xsl links again, and reports, even when every module is up to date
-	output += run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);
+	output += await run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);
 	if (!fs.existsSync(archive)) throw new Error(`xsl produced no ${archive}`);
 	return { archive, modules: listXsb(path.join(tmpDir, "modules")), output };
 }

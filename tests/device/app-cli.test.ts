@@ -7,7 +7,7 @@
 // its log through the xsbug protocol; and on the lan tiers (a network
 // namespace) the app is reached at its own address.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -20,6 +20,7 @@ import { freeUdpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
 import { tiers } from "./device-under-test.js";
+import { runCommand } from "./run-command.js";
 
 const fixture = path.join(projectRoot, "tests", "fixtures", "user-app-js");
 const cli = path.join(projectRoot, "build", "node", "host-harness", "cli.js");
@@ -193,7 +194,7 @@ for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim"))
 	describe(`check --app on ${tier.target}`, () => {
 		it("passes the JavaScript app, each service probed as its kind (TCP, WebSocket, UDP), and refuses a folder without a manifest", async () => {
 			const sizesPort = await freeUdpPort();
-			const ok = spawnSync(
+			const ok = await runCommand(
 				process.execPath,
 				[
 					harness,
@@ -222,7 +223,7 @@ for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim"))
 				"passed user-app-js logged no error and no exception",
 			]);
 			expect(ok.status).toBe(0);
-			const missing = spawnSync(process.execPath, [harness, "check", "--app", path.join(projectRoot, "tests"), "--target", tier.target], {
+			const missing = await runCommand(process.execPath, [harness, "check", "--app", path.join(projectRoot, "tests"), "--target", tier.target], {
 				cwd: projectRoot,
 				encoding: "utf8",
 			});
@@ -233,7 +234,7 @@ for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim"))
 }
 
 describe.runIf(tiers.some(t => t.target === "node"))("device --target node --app: an app that does not type-check", () => {
-	it("is refused with the compiler's message and exit 1, as the simulator's build refuses it, and never boots", () => {
+	it("is refused with the compiler's message and exit 1, as the simulator's build refuses it, and never boots", async () => {
 		// The TypeScript fixture with one call misspelt.
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xsnk-typo-"));
 		try {
@@ -245,7 +246,7 @@ describe.runIf(tiers.some(t => t.target === "node"))("device --target node --app
 			const lines = misspelt.split("\n");
 			const line = lines.findIndex(text => text.includes("sendTxt"));
 			const at = `${line + 1},${lines[line].indexOf("sendTxt") + 1}`;
-			const run = spawnSync(process.execPath, [cli, "device", "--target", "node", "--app", dir, "--quiet"], {
+			const run = await runCommand(process.execPath, [cli, "device", "--target", "node", "--app", dir, "--quiet"], {
 				cwd: projectRoot,
 				encoding: "utf8",
 				timeout: 60_000,
@@ -266,7 +267,7 @@ describe.runIf(tiers.some(t => t.target === "node"))("device --target node --app
 for (const tier of tiers.filter(t => t.target === "node" || t.target === "sim")) {
 	describe(`npm start --app on ${tier.target}`, () => {
 		it("boots the app, shows its log and its services line, and stops after --duration", async () => {
-			const run = spawnSync(
+			const run = await runCommand(
 				process.execPath,
 				[
 					cli,

@@ -2,12 +2,12 @@
 // count: the JSON has every section, every workload ran, and the exact
 // figures (allocations: the collector is off while they are counted) are
 // what the hot paths promise. Nothing here asserts on speed.
-import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type BenchXsResult, benchXs, prepareBaseline, type XsRow } from "../../host-harness/bench/xs.js";
 import { planTiers } from "../../host-harness/device/tiers.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { runCommand } from "./run-command.js";
 
 const plan = planTiers();
 const runs = plan.tiers.some(t => t.target === "sim");
@@ -96,8 +96,8 @@ describe.skipIf(!runs)("bench xs (XS engine, simulator build)", () => {
 		expect(() => prepareBaseline("no-such-ref-anywhere")).toThrow(/not a commit/);
 	});
 
-	it("prints JSON from the command line", () => {
-		const out = spawnSync(
+	it("prints JSON from the command line", async () => {
+		const out = await runCommand(
 			process.execPath,
 			[path.join(projectRoot, "build/node/host-harness/cli.js"), "bench", "xs", "--count", "1", "--only", "memory", "--json"],
 			{ cwd: projectRoot, encoding: "utf8", timeout: 300_000 },

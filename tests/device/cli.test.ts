@@ -1,7 +1,7 @@
 // host-harness as people use it: --help everywhere, and `check` running the
 // oracle suites against a device with one line per case and a JSON form.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -13,9 +13,10 @@ import { startDevice } from "../../host-harness/device/targets.js";
 import { freeServicePorts, freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
+import { runCommand } from "./run-command.js";
 
 const cli = (...args: string[]) =>
-	spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], {
+	runCommand(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], {
 		cwd: projectRoot,
 		encoding: "utf8",
 		timeout: 120_000,
@@ -23,8 +24,8 @@ const cli = (...args: string[]) =>
 	});
 
 describe("host-harness CLI", () => {
-	it("lists its commands and answers --help for each in one format: usage, options, examples", () => {
-		const help = cli("--help");
+	it("lists its commands and answers --help for each in one format: usage, options, examples", async () => {
+		const help = await cli("--help");
 		expect(help.status).toBe(0);
 		for (const command of ["device", "start", "check", "serve", "bench", "conformance", "logs", "wifi", "fuzz", "soak"])
 			expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
@@ -41,23 +42,23 @@ describe("host-harness CLI", () => {
 			["fuzz"],
 			["soak"],
 		]) {
-			const out = cli(...command, "--help");
+			const out = await cli(...command, "--help");
 			expect(out.status, out.stderr).toBe(0);
 			expect(out.stderr).toBe("");
 			expect(out.stdout, command.join(" ")).toMatch(/^usage: /);
 			expect(out.stdout, command.join(" ")).toMatch(/^options:$/m);
 			expect(out.stdout, command.join(" ")).toMatch(/^examples:$/m);
 		}
-		const version = cli("--version");
+		const version = await cli("--version");
 		expect(version.status).toBe(0);
 		expect(version.stdout).toMatch(/^host-harness \d+\.\d+\.\d+\n$/);
 		// Every command answers --version too, and the dashboard has its own --help.
-		expect(cli("check", "--version").stdout).toBe(version.stdout);
-		const dashboard = cli("dashboard", "--help");
+		expect((await cli("check", "--version")).stdout).toBe(version.stdout);
+		const dashboard = await cli("dashboard", "--help");
 		expect(dashboard.stdout).toMatch(/^usage: host-harness dashboard /);
 	});
 
-	it("an argument error names the flag and its value, suggests the nearest word, and exits 2 with the usage on stderr only", () => {
+	it("an argument error names the flag and its value, suggests the nearest word, and exits 2 with the usage on stderr only", async () => {
 		const cases: Array<[string[], RegExp]> = [
 			[["nonsense"], /^unknown command "nonsense"\n/],
 			[["chek"], /^unknown command "chek" \(did you mean "check"\?\)/],
@@ -82,7 +83,7 @@ describe("host-harness CLI", () => {
 			[["ws", "ws://127.0.0.1:99999/"], /^<url> has a port outside 1\.\.65535/],
 		];
 		for (const [args, message] of cases) {
-			const out = cli(...args);
+			const out = await cli(...args);
 			expect(out.status, `${args.join(" ")}\n${out.stderr}`).toBe(2);
 			expect(out.stdout, args.join(" ")).toBe("");
 			expect(out.stderr, args.join(" ")).toMatch(message);
@@ -131,12 +132,12 @@ describe("host-harness CLI", () => {
 		await new Promise<void>(resolve => taken.listen(0, "0.0.0.0", () => resolve()));
 		try {
 			const port = (taken.address() as net.AddressInfo).port;
-			const out = cli("serve", "--tcp-port", String(port), "--ws-port", "0");
+			const out = await cli("serve", "--tcp-port", String(port), "--ws-port", "0");
 			expect(out.status).toBe(1);
 			expect(out.stdout).toBe("");
 			expect(out.stderr).toBe(`serve: TCP echo peer: port ${port} is in use: stop what holds it or choose another port (--tcp-port)\n`);
 			// A device whose port is taken says which port, not only that it exited.
-			const device = cli("device", "--target", "node", "--config", `tcpPort=${port}`);
+			const device = await cli("device", "--target", "node", "--config", `tcpPort=${port}`);
 			expect(device.status).not.toBe(0);
 			expect(device.stderr).toMatch(
 				new RegExp(`exited \\(0\\) before its services were up: app: TCP echo server failed to start: cannot listen on port ${port}: `),
@@ -145,7 +146,7 @@ describe("host-harness CLI", () => {
 			const after = device.stderr.split("\n").filter(line => line && !line.startsWith("[device] "));
 			expect(after, device.stderr).toHaveLength(1);
 			// The dashboard's port too: one line, no "Unhandled 'error' event" stack.
-			const dashboard = cli("dashboard", "--target", "node", "--dashboard-port", String(port));
+			const dashboard = await cli("dashboard", "--target", "node", "--dashboard-port", String(port));
 			expect(dashboard.status).toBe(1);
 			expect(dashboard.stderr).toBe(`dashboard: port ${port} for the dashboard is in use: choose another with --dashboard-port\n`);
 		} finally {
@@ -153,15 +154,15 @@ describe("host-harness CLI", () => {
 		}
 		// A board that answers on none of its ports: one line, before any case.
 		const nobody = await freeTcpPort();
-		const unreachable = cli("check", "--device", "127.0.0.1", "--config", `tcpPort=${nobody}`, "--config", `wsPort=${nobody}`);
+		const unreachable = await cli("check", "--device", "127.0.0.1", "--config", `tcpPort=${nobody}`, "--config", `wsPort=${nobody}`);
 		expect(unreachable.status).toBe(1);
 		expect(unreachable.stderr).toBe(
 			`check: cannot reach 127.0.0.1: tcp 127.0.0.1:${nobody}: connect ECONNREFUSED; ws 127.0.0.1:${nobody}: connect ECONNREFUSED\n`,
 		);
 		// --target node says nothing of the tiers it was not asked for.
-		const node = cli("check", "--target", "node", "--only", "udp");
+		const node = await cli("check", "--target", "node", "--only", "udp");
 		expect(node.stderr).not.toMatch(/board tier skipped/);
-		const sim = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--target", "sim"], {
+		const sim = await runCommand(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--target", "sim"], {
 			cwd: projectRoot,
 			encoding: "utf8",
 			timeout: 60_000,
@@ -172,8 +173,8 @@ describe("host-harness CLI", () => {
 		expect(sim.stderr).toBe("check: the simulator is unavailable here: no Moddable SDK at /nonexistent ($MODDABLE); use --target node\n");
 	});
 
-	it("check runs the suites against a device and reports every case; with --json stdout holds the JSON alone", () => {
-		const out = cli("check", "--target", "node", "--only", "udp", "--json");
+	it("check runs the suites against a device and reports every case; with --json stdout holds the JSON alone", async () => {
+		const out = await cli("check", "--target", "node", "--only", "udp", "--json");
 		expect(out.status, out.stderr).toBe(0);
 		const report = JSON.parse(out.stdout);
 		expect(report.cases.filter((c: { state: string }) => c.state === "failed")).toEqual([]);
@@ -231,8 +232,8 @@ describe("host-harness CLI", () => {
 		expect(await exited).toBe(0);
 	}, 60_000);
 
-	it("bench measures the device against the reference in the same run and gives ratios", () => {
-		const out = cli("bench", "udp", "--target", "node", "--duration", "1", "--samples", "200", "--json");
+	it("bench measures the device against the reference in the same run and gives ratios", async () => {
+		const out = await cli("bench", "udp", "--target", "node", "--duration", "1", "--samples", "200", "--json");
 		expect(out.status, out.stderr).toBe(0);
 		const report = JSON.parse(out.stdout); // alone on stdout
 		expect(out.stderr).toMatch(/^bench: device +.+: \d+/m); // progress, a line per phase when piped
@@ -244,7 +245,7 @@ describe("host-harness CLI", () => {
 	it("conformance runs the WebSocket set against a device's server", async () => {
 		const device = await startDevice({ target: "node", config: await freeServicePorts() });
 		try {
-			const out = spawnSync(
+			const out = await runCommand(
 				process.execPath,
 				[path.join(projectRoot, "build/node/host-harness/cli.js"), "conformance", "--url", device.endpoints.ws!, "--only", "1"],
 				{ cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
@@ -295,7 +296,7 @@ describe("host-harness conformance progress", () => {
 
 	it("says at once when no server answers at the URL", async () => {
 		const port = await freeTcpPort();
-		const out = cli("conformance", "--url", `ws://127.0.0.1:${port}/ws`);
+		const out = await cli("conformance", "--url", `ws://127.0.0.1:${port}/ws`);
 		expect(out.status).toBe(1);
 		expect(out.stdout).toBe("");
 		expect(out.stderr).toBe(`conformance: no server at ws://127.0.0.1:${port}/ws: connect ECONNREFUSED; stopped after 0 of 501 cases (0 failed)\n`);

@@ -13,8 +13,8 @@ const lookup = findSdk();
 if ("missing" in lookup) console.log(`esp32 build check skipped: ${lookup.missing}`);
 
 describe.runIf("sdk" in lookup)("esp32 image, JS side (mcconfig -d -p esp32, xsc, xsl)", () => {
-	it("compiles and links every device module, TLS included, with the app's own network setup in place of the SDK's", () => {
-		const build = buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
+	it("compiles and links every device module, TLS included, with the app's own network setup in place of the SDK's", async () => {
+		const build = await buildEsp32JsSide((lookup as { sdk: Parameters<typeof buildEsp32JsSide>[0] }).sdk, { ssid: "example", password: "example-pass" });
 		expect(fs.statSync(build.archive).size).toBeGreaterThan(100_000);
 		for (const module of [
 			"main",

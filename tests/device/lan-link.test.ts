@@ -8,7 +8,6 @@
 // - the device's own TCP and WebSocket clients recover after a drop.
 // Where namespaces cannot be made here, one line says why.
 
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +23,7 @@ import { TcpPeer } from "../../host-harness/peers/tcp-peer.js";
 import { WsPeer } from "../../host-harness/peers/ws-peer.js";
 import { tiers } from "./device-under-test.js";
 import { servedWithin } from "./judge.js";
+import { runCommand } from "./run-command.js";
 
 const why = whyNoNamespaces();
 if (why) console.log(`lan link-fault suite skipped: ${why}`);
@@ -164,7 +164,7 @@ describe.each(hostTiers)("link faults on a LAN stand-in, $name device", tier => 
 			const total = slow ? 128 * 1024 : 4 * 1024 * 1024;
 			const result = await streamThroughEcho(device.endpoints.tcp!, total, { pauseEvery: total, pauseMs: 0, timeoutMs: 120_000 });
 			expect(result.receivedHash).toBe(result.sentHash);
-			const bench = spawnSync(
+			const bench = await runCommand(
 				process.execPath,
 				[
 					path.join(projectRoot, "build/node/host-harness/cli.js"),

@@ -13,7 +13,6 @@
 // group: there the device logs one error line and announces nothing, which
 // its case checks. The records carry the device's build and MAC where it
 // has them, as its boot line does; the simulator has no MAC.
-import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
@@ -22,6 +21,7 @@ import { browse, resolveMdns } from "../../host-harness/lib/mdns.js";
 import { createLink, joinSegment, type LanLink, type LanSegment, whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
+import { runCommand } from "./run-command.js";
 
 const why = whyNoNamespaces();
 if (why) console.log(`mDNS suite skipped: ${why}`);
@@ -75,7 +75,7 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 			},
 		]);
 		// The harness's discover command prints the same.
-		const cli = spawnSync(
+		const cli = await runCommand(
 			process.execPath,
 			[path.join(projectRoot, "build/node/host-harness/cli.js"), "discover", "--json", "--interface", device.link.hostAddress],
 			{ encoding: "utf8", timeout: 30_000 },
@@ -95,7 +95,7 @@ describe.runIf(!why && hasNode)("mDNS on a LAN stand-in, node device", () => {
 	it("check --device <name>.local passes", async () => {
 		const { log } = await boot("xsnk-check");
 		await log.waitForLog(/mdns: xsnk-check\.local is ours/, 20_000);
-		const cli = spawnSync(
+		const cli = await runCommand(
 			process.execPath,
 			[path.join(projectRoot, "build/node/host-harness/cli.js"), "check", "--device", "xsnk-check.local", "--only", "tcp"],
 			{ encoding: "utf8", timeout: 120_000 },

@@ -7,7 +7,6 @@
 // page a wrong code (403, nothing saved), too many wrong codes (429), and
 // one provisioning at a time (503 while the device tries a network).
 
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,6 +17,7 @@ import { runPortalFuzz } from "../../host-harness/fuzz/run-portal.js";
 import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { hostConfig, tiers } from "./device-under-test.js";
+import { runCommand } from "./run-command.js";
 
 interface Answer {
 	status: number;
@@ -250,20 +250,20 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 		const secrets = await secretsOf(device);
 		await joinAp(device, secrets);
 		const cli = (...args: string[]) =>
-			spawnSync(
+			runCommand(
 				process.execPath,
 				[path.join(projectRoot, "build/node/host-harness/cli.js"), "wifi", ...args, "--device", "127.0.0.1", "--port", String(port)],
 				{ encoding: "utf8" },
 			);
-		expect(cli("forget").status).toBe(2); // --code is required
-		const wrong = cli("forget", "--code", "not-the-code");
+		expect((await cli("forget")).status).toBe(2); // --code is required
+		const wrong = await cli("forget", "--code", "not-the-code");
 		expect(wrong.status).toBe(1);
 		expect(wrong.stderr).toMatch(/403: wrong code/);
 		expect(savedNetwork(prefs)).toEqual({ ssid: "simulated-wifi", password: "an old password" });
-		const status = cli("status", "--code", secrets.code);
+		const status = await cli("status", "--code", secrets.code);
 		expect(status.status).toBe(0);
 		expect(JSON.parse(status.stdout)).toMatchObject({ state: "provisioning", ap: "xs-netkit" });
-		const forget = cli("forget", "--code", secrets.code);
+		const forget = await cli("forget", "--code", secrets.code);
 		expect(forget.stdout.trim()).toBe("forgotten");
 		// The network is forgotten; the device's own secrets are kept.
 		const left = JSON.parse(fs.readFileSync(prefs, "utf8"));

@@ -3,14 +3,15 @@
 // clients with faulty peers, judges them, reports each interval and the
 // device's state after the load; bad arguments are refused.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { runCommand } from "./run-command.js";
 
 const cli = (...args: string[]) =>
-	spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], {
+	runCommand(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), ...args], {
 		cwd: projectRoot,
 		encoding: "utf8",
 		timeout: 120_000,
@@ -18,8 +19,8 @@ const cli = (...args: string[]) =>
 	});
 
 describe("host-harness soak", () => {
-	it("runs good clients and faulty peers against the node device, judges every echo, and finds it whole afterwards", () => {
-		const out = cli("soak", "--target", "node", "--minutes", "0.1", "--interval", "2", "--json");
+	it("runs good clients and faulty peers against the node device, judges every echo, and finds it whole afterwards", async () => {
+		const out = await cli("soak", "--target", "node", "--minutes", "0.1", "--interval", "2", "--json");
 		expect(out.status, out.stderr.slice(-2000)).toBe(0);
 		const report = JSON.parse(out.stdout);
 		expect(report.passed).toBe(true);
@@ -32,18 +33,18 @@ describe("host-harness soak", () => {
 		expect(out.stderr).toMatch(/minute +0\.0\/0\.1: \d+ connections, \d+ messages/); // elapsed of the total
 	}, 120_000);
 
-	it("refuses bad arguments with the reason and exit code 2", () => {
-		const none = cli("soak");
+	it("refuses bad arguments with the reason and exit code 2", async () => {
+		const none = await cli("soak");
 		expect(none.status).toBe(2);
 		expect(none.stderr).toMatch(/--target node\|sim or --device/);
-		const bad = cli("soak", "--target", "node", "--minutes", "soon");
+		const bad = await cli("soak", "--target", "node", "--minutes", "soon");
 		expect(bad.status).toBe(2);
 		expect(bad.stderr).toMatch(/--minutes needs a positive number, not "soon"/);
 	});
 
 	it("says in one line, before any load, that a device it cannot reach does not answer", async () => {
 		const port = await freeTcpPort();
-		const out = cli("soak", "--device", "127.0.0.1", "--config", `tcpPort=${port}`, "--config", `wsPort=${port}`, "--minutes", "1");
+		const out = await cli("soak", "--device", "127.0.0.1", "--config", `tcpPort=${port}`, "--config", `wsPort=${port}`, "--minutes", "1");
 		expect(out.status).toBe(1);
 		expect(out.stderr).toBe(`soak: cannot reach 127.0.0.1: tcp 127.0.0.1:${port}: connect ECONNREFUSED; ws 127.0.0.1:${port}: connect ECONNREFUSED\n`);
 	});

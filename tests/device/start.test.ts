@@ -1,19 +1,23 @@
 // npm start: the whole system live on this PC, judged by its transcript:
 // device and harness lines, every exchange matching, a clean stop.
 
-import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { tiers } from "./device-under-test.js";
+import { runCommand } from "./run-command.js";
 
 describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", tier => {
-	it("runs the device, the peers and the dialogue, then stops cleanly after --duration", () => {
-		const run = spawnSync(process.execPath, [path.join(projectRoot, "build/node/host-harness/cli.js"), "start", "--target", tier.target, "--duration", "4"], {
-			cwd: projectRoot,
-			encoding: "utf8",
-			timeout: 90_000,
-		});
+	it("runs the device, the peers and the dialogue, then stops cleanly after --duration", async () => {
+		const run = await runCommand(
+			process.execPath,
+			[path.join(projectRoot, "build/node/host-harness/cli.js"), "start", "--target", tier.target, "--duration", "4"],
+			{
+				cwd: projectRoot,
+				encoding: "utf8",
+				timeout: 90_000,
+			},
+		);
 		const out = run.stdout;
 		expect(run.status, `${out}\n${run.stderr}`).toBe(0);
 		// the boot sequence: WiFi, then an address, then the services
@@ -43,8 +47,8 @@ describe.each(tiers.filter(t => t.target !== "board"))("npm start on $target", t
 });
 
 describe.runIf(tiers.some(t => t.target === "node"))("npm start --quiet --only --config", () => {
-	it("prints only the counters of the services asked for, and takes device config", () => {
-		const run = spawnSync(
+	it("prints only the counters of the services asked for, and takes device config", async () => {
+		const run = await runCommand(
 			process.execPath,
 			[
 				path.join(projectRoot, "build/node/host-harness/cli.js"),

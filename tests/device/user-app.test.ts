@@ -196,13 +196,13 @@ describe.runIf("sdk" in lookup)("a user's app on the libraries, esp32 JS side: c
 });
 
 describe.runIf("sdk" in lookup)("a JavaScript app on the libraries, esp32 JS side, with no TypeScript on PATH", () => {
-	it("compiles the kit's .ts with the compiler the kit's manifest names, and links", () => {
+	it("compiles the kit's .ts with the compiler the kit's manifest names, and links", async () => {
 		const sdk = (lookup as { sdk: Sdk }).sdk;
 		// Only the SDK's tools and the system's: no tsc of any kind on PATH, and XSNETKIT unset (the manifest's default).
 		const env = { ...sdkEnvironment(sdk, projectRoot), PATH: [sdk.bin, "/usr/bin", "/bin"].join(path.delimiter), XSNETKIT: undefined };
 		expect(which("tsc", env)).toBeUndefined();
 		const app = path.join(projectRoot, "tests", "fixtures", "user-app-js");
-		const result = buildEsp32JsSide(
+		const result = await buildEsp32JsSide(
 			sdk,
 			{ ssid: "example", password: "example-pass" },
 			true,
