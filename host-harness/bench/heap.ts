@@ -7,6 +7,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { builtFile } from "../device/built-file.js";
+import { projectRoot } from "../lib/project.js";
 import type { XsbugLogServer, XsbugMachine } from "../xsbug/log-server.js";
 
 /** sizeof(txSlot) on a 32-bit board (ESP32). */
@@ -44,8 +46,8 @@ export const esp32DefaultCreation: Creation = {
 };
 
 /** The creation line of an mcconfig-generated makefile under dir, if there is one. */
-export function creationFromBuild(dir: string): Creation | undefined {
-	const makefile = findMakefile(dir);
+export function creationFromBuild(dir: string, manifestDir = projectRoot): Creation | undefined {
+	const makefile = builtFile(dir, "makefile", manifestDir);
 	if (!makefile) return undefined;
 	const match = /^CREATION = -c ([^\n]+)$/m.exec(fs.readFileSync(makefile, "utf8"));
 	if (!match) return undefined;
@@ -59,19 +61,6 @@ export function creationFromBuild(dir: string): Creation | undefined {
 		static: v[11],
 		source: path.relative(process.cwd(), makefile) || makefile,
 	};
-}
-
-function findMakefile(dir: string): string | undefined {
-	if (!fs.existsSync(dir)) return undefined;
-	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-		const full = path.join(dir, entry.name);
-		if (entry.isFile() && entry.name === "makefile") return full;
-		if (entry.isDirectory()) {
-			const found = findMakefile(full);
-			if (found) return found;
-		}
-	}
-	return undefined;
 }
 
 /* ------------------------------------------------------------- readings */

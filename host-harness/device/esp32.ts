@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/project.js";
 import { prepareSdkSockets, type Sdk, sdkEnvironment } from "../lib/sdk.js";
+import { builtFile } from "./built-file.js";
 import type { AppBuild } from "./sim.js";
 
 export const esp32BuildDir = path.join(projectRoot, "build", "esp32");
@@ -67,7 +68,7 @@ export async function buildEsp32JsSide(
 	fs.mkdirSync(outDir, { recursive: true });
 	const args = [...(debug ? ["-d"] : []), "-p", "esp32", "-o", outDir, ...Object.entries(config).map(([k, v]) => `${k}=${v}`)];
 	let output = await run(sdk.mcconfig, args, app?.manifestDir ?? projectRoot, env);
-	const makefile = findMakefile(path.join(outDir, "tmp", "esp32"));
+	const makefile = builtFile(path.join(outDir, "tmp", "esp32"), "makefile", app?.manifestDir ?? projectRoot);
 	if (!makefile) throw new Error(`mcconfig -p esp32 generated no makefile under ${outDir}/tmp/esp32`);
 	const tmpDir = path.dirname(makefile);
 	// The makefile asks ESP-IDF for its version and sdkconfig.h; neither is needed for mc.xs.c.
@@ -78,16 +79,4 @@ export async function buildEsp32JsSide(
 	output += await run("make", ["-f", makefile, `IDF_PATH=${noIdf}`, "IDF_VERSION=v5.4", "SDKCONFIG_H=", archive], tmpDir, env);
 	if (!fs.existsSync(archive)) throw new Error(`xsl produced no ${archive}`);
 	return { archive, modules: listXsb(path.join(tmpDir, "modules")), output };
-}
-
-function findMakefile(dir: string): string | undefined {
-	if (!fs.existsSync(dir)) return undefined;
-	for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-		const full = path.join(dir, entry.name);
-		if (entry.isDirectory()) {
-			const found = findMakefile(full);
-			if (found) return found;
-		} else if (entry.name === "makefile") return full;
-	}
-	return undefined;
 }

@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { trackPid, untrackPid } from "../lib/pids.js";
 import { projectRoot } from "../lib/project.js";
 import { linBuildEnvironment, type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
+import { builtFile } from "./built-file.js";
 import { DeviceProcess } from "./device-process.js";
 
 export const simBuildDir = path.join(projectRoot, "build", "sim");
@@ -56,24 +57,6 @@ async function withBuildLock<T>(work: () => Promise<T> | T): Promise<T> {
 	} finally {
 		fs.rmSync(lock, { recursive: true, force: true });
 	}
-}
-
-/**
- * The library mcconfig built for the app in `manifestDir`. A build folder
- * holds one app folder per manifest folder name (mcconfig names them after
- * it), so a build folder copied from another checkout, or a checkout
- * renamed, leaves another app's mc.so beside this one: take the one named
- * after this app, else the newest.
- */
-export function builtLibrary(binDir: string, manifestDir: string): string | undefined {
-	if (!fs.existsSync(binDir)) return undefined;
-	const libraries = fs
-		.readdirSync(binDir, { withFileTypes: true, recursive: true })
-		.filter(entry => entry.isFile() && entry.name === "mc.so")
-		.map(entry => path.join(entry.parentPath, entry.name));
-	const named = libraries.filter(file => path.basename(path.dirname(file)) === path.basename(manifestDir));
-	const candidates = named.length ? named : libraries;
-	return candidates.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
 }
 
 /** Another app than ours (a user's app on our libraries): the folder of its manifest, and a git-ignored build folder. */
@@ -127,7 +110,7 @@ export async function buildForSimulator(
 			throw new Error(`mcconfig ${args.join(" ")} failed after ${seconds()} (${result.error?.message ?? `exit ${result.status}`}); its last lines:\n${output}`);
 		}
 		progress?.(`built the app for the simulator in ${seconds()}`);
-		const library = builtLibrary(path.join(outDir, "bin", "lin"), app?.manifestDir ?? projectRoot);
+		const library = builtFile(path.join(outDir, "bin", "lin"), "mc.so", app?.manifestDir ?? projectRoot);
 		if (!library) throw new Error(`mcconfig succeeded but left no mc.so under ${outDir}`);
 		const runDir = path.join(simBuildDir, "run");
 		fs.mkdirSync(runDir, { recursive: true });

@@ -1,10 +1,10 @@
-// builtLibrary (host-harness/device/sim.ts): which mc.so a simulator build folder hands the
-// simulator, read from a bin folder this test makes as mcconfig lays one out.
+// builtFile (host-harness/device/built-file.ts): which mc.so a simulator build folder hands the
+// simulator (and which makefile an esp32 build runs), read from a folder this test makes as mcconfig lays one out.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { builtLibrary } from "../../host-harness/device/sim.js";
+import { builtFile } from "../../host-harness/device/built-file.js";
 
 const bin = fs.mkdtempSync(path.join(os.tmpdir(), "sim-bin-"));
 function library(app: string, age: number): string {
@@ -18,18 +18,18 @@ function library(app: string, age: number): string {
 
 afterAll(() => fs.rmSync(bin, { recursive: true, force: true }));
 
-describe("builtLibrary", () => {
+describe("builtFile", () => {
 	it("takes the library named after the app's folder, even when another checkout's is newer", () => {
 		const ours = library("kit", 60);
 		library("other-checkout", 0);
-		expect(builtLibrary(bin, "/work/kit")).toBe(ours);
+		expect(builtFile(bin, "mc.so", "/work/kit")).toBe(ours);
 	});
 
 	it("takes the newest when none is named after the app", () => {
-		expect(builtLibrary(bin, "/work/renamed")).toBe(path.join(bin, "mc", "release", "other-checkout", "mc.so"));
+		expect(builtFile(bin, "mc.so", "/work/renamed")).toBe(path.join(bin, "mc", "release", "other-checkout", "mc.so"));
 	});
 
 	it("finds nothing in a folder that has no build", () => {
-		expect(builtLibrary(path.join(bin, "absent"), "/work/kit")).toBeUndefined();
+		expect(builtFile(path.join(bin, "absent"), "mc.so", "/work/kit")).toBeUndefined();
 	});
 });
