@@ -6,8 +6,6 @@
 // HttpError's status, the connection closed, no onAbort); a client that
 // resets or ends mid-body, and one that stalls: the route told, with a
 // cause, no answer sent, and the server serving others afterwards.
-import { once } from "node:events";
-import * as net from "node:net";
 import { crc32 } from "node:zlib";
 import { HttpUpload } from "app/http-upload";
 import { Log } from "modules/log";
@@ -15,6 +13,7 @@ import type { CloseCause } from "tcp/close-cause";
 import { afterEach, describe, expect, it } from "vitest";
 import { type HttpBodyHandler, type HttpBodyRequest, HttpError, json } from "websocket/http-routes";
 import { WebSocketServer, type WebSocketServerOptions } from "websocket/server";
+import { RawClient } from "./raw-http-client.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -62,68 +61,6 @@ function serve(options: Partial<WebSocketServerOptions> = {}) {
 	return { server, recorder };
 }
 
-interface Reply {
-	status: number;
-	headers: Map<string, string>;
-	body: string;
-}
-
-/** A raw socket: what it sent, the replies it read (each ended by its Content-Length), and whether the server ended it. */
-class RawClient {
-	readonly socket: net.Socket;
-	readonly closed: Promise<void>;
-	buffer = Buffer.alloc(0);
-	private ended = false;
-	private wake: (() => void) | undefined;
-
-	constructor(port: number) {
-		this.socket = net.connect(port, "127.0.0.1");
-		cleanups.push(() => this.socket.destroy());
-		this.socket.on("data", chunk => {
-			this.buffer = Buffer.concat([this.buffer, chunk]);
-			this.wake?.();
-		});
-		this.socket.on("error", () => {});
-		this.closed = new Promise(resolve =>
-			this.socket.on("close", () => {
-				this.ended = true;
-				this.wake?.();
-				resolve();
-			}),
-		);
-	}
-
-	async connected(): Promise<this> {
-		await once(this.socket, "connect");
-		return this;
-	}
-
-	async write(data: string | Buffer): Promise<void> {
-		await new Promise<void>((resolve, reject) => this.socket.write(data, e => (e ? reject(e) : resolve())));
-	}
-
-	/** The next whole reply; rejects when the connection ends first. */
-	async reply(): Promise<Reply> {
-		for (;;) {
-			const end = this.buffer.indexOf("\r\n\r\n");
-			if (end >= 0) {
-				const lines = this.buffer.subarray(0, end).toString("latin1").split("\r\n");
-				const headers = new Map(lines.slice(1).map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
-				const length = Number(headers.get("content-length") ?? 0);
-				if (this.buffer.length >= end + 4 + length) {
-					const body = this.buffer.subarray(end + 4, end + 4 + length).toString();
-					this.buffer = this.buffer.subarray(end + 4 + length);
-					return { status: Number(lines[0].split(" ")[1]), headers, body };
-				}
-			}
-			if (this.ended) throw new Error(`the connection ended before a whole reply (${this.buffer.length} bytes unread)`);
-			await new Promise<void>(resolve => {
-				this.wake = resolve;
-			});
-		}
-	}
-}
-
 const head = (method: string, target: string, length: number, extra = "") =>
 	`${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nContent-Length: ${length}\r\n${extra}\r\n`;
 const pause = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
@@ -143,7 +80,7 @@ describe("HTTP routes taking their body in pieces", () => {
 	it("hands a body sent in many writes over in pieces, answers its length and CRC-32, and keeps the connection", async () => {
 		const { server } = serve();
 		const body = bodyOf(200_000);
-		const client = await new RawClient(server.port).connected();
+		const client = await new RawClient(server.port, cleanups).connected();
 		await client.write(head("POST", "/upload", body.length));
 		for (let at = 0; at < body.length; at += 10_000) {
 			await client.write(body.subarray(at, at + 10_000));
@@ -161,7 +98,7 @@ describe("HTTP routes taking their body in pieces", () => {
 	it("hands the pieces in order, the last one marked, with the request's head; a body of 0 bytes goes straight to onBodyEnd", async () => {
 		const { server, recorder } = serve();
 		const body = bodyOf(3000);
-		const client = await new RawClient(server.port).connected();
+		const client = await new RawClient(server.port, cleanups).connected();
 		// The head and the body's start in one write, the rest in two more.
 		await client.write(Buffer.concat([Buffer.from(head("PUT", "/record/7?q=a+b", body.length)), body.subarray(0, 100)]));
 		await pause(20);
@@ -189,11 +126,11 @@ describe("HTTP routes taking their body in pieces", () => {
 
 	it("answers 413 to a Content-Length over maxBody, 411 to a chunked body, without calling the route", async () => {
 		const { server, recorder } = serve();
-		const over = await new RawClient(server.port).connected();
+		const over = await new RawClient(server.port, cleanups).connected();
 		await over.write(head("PUT", "/record/1", 4097));
 		expect((await over.reply()).status).toBe(413);
 		await over.closed;
-		const chunked = await new RawClient(server.port).connected();
+		const chunked = await new RawClient(server.port, cleanups).connected();
 		await chunked.write(`PUT /record/1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
 		expect((await chunked.reply()).status).toBe(411);
 		await chunked.closed;
@@ -203,7 +140,7 @@ describe("HTTP routes taking their body in pieces", () => {
 	it("answers an HttpError from onBodyStart before a byte is read, and 500 or an HttpError's status for a throw mid-body, closing the connection, without onAbort", async () => {
 		const { server, recorder } = serve();
 		recorder.fail = { at: "start", error: new HttpError(415, "not that type") };
-		const refused = await new RawClient(server.port).connected();
+		const refused = await new RawClient(server.port, cleanups).connected();
 		await refused.write(head("PUT", "/record/1", 2000));
 		const first = await refused.reply();
 		expect([first.status, first.headers.get("connection")]).toEqual([415, "close"]);
@@ -216,7 +153,7 @@ describe("HTTP routes taking their body in pieces", () => {
 		] as const) {
 			recorder.calls.length = 0;
 			recorder.fail = { at: "data", error };
-			const client = await new RawClient(server.port).connected();
+			const client = await new RawClient(server.port, cleanups).connected();
 			await client.write(head("PUT", "/record/2", 3000));
 			await client.write(bodyOf(1000));
 			const reply = await client.reply();
@@ -233,7 +170,7 @@ describe("HTTP routes taking their body in pieces", () => {
 			const told = new Promise<void>(resolve => {
 				recorder.aborted = resolve;
 			});
-			const client = await new RawClient(server.port).connected();
+			const client = await new RawClient(server.port, cleanups).connected();
 			await client.write(head("PUT", "/record/3", 4000));
 			await client.write(bodyOf(1500));
 			while (!recorder.calls.some(c => c[0] === "data")) await pause(5);
@@ -245,7 +182,7 @@ describe("HTTP routes taking their body in pieces", () => {
 			await client.closed;
 			expect(client.buffer.length).toBe(0); // no answer
 		}
-		const other = await new RawClient(server.port).connected();
+		const other = await new RawClient(server.port, cleanups).connected();
 		await other.write(head("PUT", "/record/4", 10));
 		await other.write("0123456789");
 		expect(JSON.parse((await other.reply()).body).bytes).toBe(10);
@@ -257,7 +194,7 @@ describe("HTTP routes taking their body in pieces", () => {
 		const told = new Promise<void>(resolve => {
 			recorder.aborted = resolve;
 		});
-		const client = await new RawClient(server.port).connected();
+		const client = await new RawClient(server.port, cleanups).connected();
 		await client.write(head("PUT", "/record/5", 100));
 		await client.write("abc");
 		await told;

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HttpError, json } from "websocket/http-routes";
 import { WebSocketServer, type WebSocketServerOptions } from "websocket/server";
 import WebSocket from "ws";
+import { RawClient } from "./raw-http-client.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -125,78 +126,6 @@ describe("HTTP routes over sockets, asked by fetch", () => {
 	});
 });
 
-interface Reply {
-	status: number;
-	headers: Map<string, string>;
-	body: string;
-}
-
-/** A raw socket that reads replies one after the other, each ended by its Content-Length (none: a head alone, as 101). */
-class RawClient {
-	readonly socket: net.Socket;
-	/** The peer ended or closed the connection. */
-	readonly closed: Promise<void>;
-	private buffer = Buffer.alloc(0);
-	private ended = false;
-	private wake: (() => void) | undefined;
-
-	constructor(port: number) {
-		this.socket = net.connect(port, "127.0.0.1");
-		cleanups.push(() => this.socket.destroy());
-		this.socket.on("data", chunk => {
-			this.buffer = Buffer.concat([this.buffer, chunk]);
-			this.wake?.();
-		});
-		this.socket.on("error", () => {});
-		this.closed = new Promise(resolve =>
-			this.socket.on("close", () => {
-				this.ended = true;
-				this.wake?.();
-				resolve();
-			}),
-		);
-	}
-
-	async connected(): Promise<this> {
-		await once(this.socket, "connect");
-		return this;
-	}
-
-	/** The next whole reply; rejects when the connection ends first. */
-	async reply(): Promise<Reply> {
-		for (;;) {
-			const end = this.buffer.indexOf("\r\n\r\n");
-			if (end >= 0) {
-				const lines = this.buffer.subarray(0, end).toString("latin1").split("\r\n");
-				const headers = new Map(lines.slice(1).map(line => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
-				const length = Number(headers.get("content-length") ?? 0);
-				if (this.buffer.length >= end + 4 + length) {
-					const body = this.buffer.subarray(end + 4, end + 4 + length).toString();
-					this.buffer = this.buffer.subarray(end + 4 + length);
-					return { status: Number(lines[0].split(" ")[1]), headers, body };
-				}
-			}
-			if (this.ended) throw new Error(`the connection ended before a whole reply (${this.buffer.length} bytes unread)`);
-			await new Promise<void>(resolve => {
-				this.wake = resolve;
-			});
-		}
-	}
-
-	/** The next `count` bytes as they came (frames after a 101). */
-	async bytes(count: number): Promise<Buffer> {
-		while (this.buffer.length < count) {
-			if (this.ended) throw new Error("the connection ended");
-			await new Promise<void>(resolve => {
-				this.wake = resolve;
-			});
-		}
-		const out = this.buffer.subarray(0, count);
-		this.buffer = this.buffer.subarray(count);
-		return out;
-	}
-}
-
 const keepAlive = "Connection: keep-alive\r\n";
 const getSettings = `GET /settings HTTP/1.1\r\nHost: x\r\n${keepAlive}\r\n`;
 const postSettings = (body: string) =>
@@ -205,7 +134,7 @@ const postSettings = (body: string) =>
 describe("persistent connections (keep-alive)", () => {
 	it("answers three requests one after the other on one socket, each kept, and closes it at the idle limit", async () => {
 		const server = serve({ handshakeTimeout: 1000 });
-		const client = await new RawClient(server.port).connected();
+		const client = await new RawClient(server.port, cleanups).connected();
 		client.socket.write(getSettings);
 		const first = await client.reply();
 		expect([first.status, first.body]).toEqual([200, '{"level":3}']);
@@ -224,7 +153,7 @@ describe("persistent connections (keep-alive)", () => {
 
 	it("answers pipelined requests in order, the last one not kept as it did not ask", async () => {
 		const server = serve();
-		const client = await new RawClient(server.port).connected();
+		const client = await new RawClient(server.port, cleanups).connected();
 		client.socket.write(postSettings('{"level":6}') + getSettings + "GET /led/9 HTTP/1.1\r\nHost: x\r\n\r\n");
 		const replies = [await client.reply(), await client.reply(), await client.reply()];
 		expect(replies.map(r => [r.status, r.body, r.headers.get("connection")])).toEqual([
@@ -238,7 +167,7 @@ describe("persistent connections (keep-alive)", () => {
 	it("keeps no connection that did not ask, nor one whose body was left unread, nor HTTP/1.0, nor with httpKeepAlive: false", async () => {
 		const server = serve();
 		const ask = async (request: string, port = server.port) => {
-			const client = await new RawClient(port).connected();
+			const client = await new RawClient(port, cleanups).connected();
 			client.socket.write(request);
 			const reply = await client.reply();
 			if (reply.headers.get("connection") === "close") await client.closed; // the server closes after the reply
@@ -257,7 +186,7 @@ describe("persistent connections (keep-alive)", () => {
 
 	it("opens a WebSocket by an upgrade on a kept connection", async () => {
 		const server = serve();
-		const client = await new RawClient(server.port).connected();
+		const client = await new RawClient(server.port, cleanups).connected();
 		client.socket.write(getSettings);
 		expect((await client.reply()).headers.get("connection")).toBe("keep-alive");
 		client.socket.write(
@@ -278,20 +207,20 @@ describe("persistent connections (keep-alive)", () => {
 		const server = serve({ maxClients: 1 }); // 1 client and 2 spare sockets
 		const kept: RawClient[] = [];
 		for (let i = 0; i < 3; i++) {
-			const client = await new RawClient(server.port).connected();
+			const client = await new RawClient(server.port, cleanups).connected();
 			// A request and, in the same write, the start of the next one: once the reply is here, the connection is not idle.
 			client.socket.write(`${getSettings}GET /settings HTTP/1.1\r\n`);
 			expect((await client.reply()).headers.get("connection")).toBe("keep-alive");
 			kept.push(client);
 		}
 		expect([server.sockets, server.clients, server.handshakes]).toEqual([3, 0, 3]);
-		const refused = await new RawClient(server.port).connected();
+		const refused = await new RawClient(server.port, cleanups).connected();
 		refused.socket.write(getSettings);
 		await expect(refused.reply()).rejects.toThrow(/ended before a whole reply \(0 bytes/);
 		// One finishes its next request: answered, it waits idle; a newcomer closes it and is served.
 		kept[1].socket.write(`Host: x\r\n${keepAlive}\r\n`);
 		expect((await kept[1].reply()).status).toBe(200);
-		const served = await new RawClient(server.port).connected();
+		const served = await new RawClient(server.port, cleanups).connected();
 		served.socket.write(getSettings);
 		expect((await served.reply()).status).toBe(200);
 		await kept[1].closed;
