@@ -25,7 +25,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const seedFile = path.join(root, "tests", "device", "durations.json");
 const lastFile = path.join(root, "build", "device-durations.json");
 
-function readDurations(file) {
+/** A JSON file (durations, or a run's report), or {} when it is absent or unreadable. */
+function readJson(file) {
 	try {
 		return JSON.parse(fs.readFileSync(file, "utf8"));
 	} catch {
@@ -99,16 +100,16 @@ function run(files, index, count) {
 async function main() {
 	const asked = process.argv.slice(2);
 	const files = asked.length ? suiteFiles().filter(f => asked.some(a => f.includes(a))) : suiteFiles();
-	const durations = { ...readDurations(seedFile), ...readDurations(lastFile) };
+	const durations = { ...readJson(seedFile), ...readJson(lastFile) };
 	const shares = shareOut(files, durations, runCount());
 	if (shares.length > 1) {
 		for (const [i, share] of shares.entries())
 			console.log(`device suites, run ${i + 1} of ${shares.length}: ${share.files.length} files, about ${Math.round(share.seconds)} s by their last durations`);
 	}
 	const results = await Promise.all(shares.map((share, i) => run(share.files, i, shares.length)));
-	const reports = results.map(r => readDurations(r.out));
+	const reports = results.map(r => readJson(r.out));
 	// Keep what each run measured, for the next share-out.
-	const measured = readDurations(lastFile);
+	const measured = readJson(lastFile);
 	for (const report of reports) Object.assign(measured, report.durations);
 	fs.mkdirSync(path.dirname(lastFile), { recursive: true });
 	fs.writeFileSync(lastFile, `${JSON.stringify(measured, null, "\t")}\n`);
