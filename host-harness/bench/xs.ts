@@ -501,7 +501,7 @@ export async function benchXs(options: BenchXsOptions, progress?: (line: string)
 		"Moddable client: $MODDABLE/examples/io/tcp/websocketclient attached to a memory socket (attach: its server side, which accepts masked frames); it does not validate UTF-8.",
 		"send client: Moddable's client masks only when it connected itself (DNS and handshake), so it has no client-role row.",
 		"ws receive, ws send: one connection of websocket/server over a memory socket (the upgrade done, heartbeat off, the route's defaults); receive: a masked message written into the socket and delivered to the route's onMessage (text: validated as UTF-8; Moddable's client does not); send: connection.sendBinary() (text: sendMessage(TEXT, bytes)), one frame, written within the socket's budget; Moddable's write() gets one options object for all messages.",
-		"tcp echo: the driver gives both rows the same socket calls per message (the bytes, a budget back, a second look); the reference reads into a kept buffer and writes a view of it, ignoring the budget.",
+		"tcp echo: the driver gives both rows the same socket calls per message (the bytes, a budget back, a second look); the reference reads into a kept buffer, through a view of the length waiting where that is shorter (lin and lwip refuse a longer buffer, and so does the memory socket), and writes the same view, ignoring the budget.",
 		"Times are the thread's CPU time (the loops do no I/O): on a shared machine, wall time would count other processes' turns.",
 		"validate: 'ours' is Utf8Validator on the C loop (websocket/utf8.c); 'last JS' the JS validator it replaced (ASCII a word at a time).",
 	];

@@ -687,7 +687,8 @@ for (const size of [64, 1024, 65536]) {
 					serverSocket.deliver();
 					serverSocket.refill();
 					serverSocket.deliver(); // what a short budget held back
-					if (client.read(back) !== size) throw new Error("echo short");
+					if (client.waiting !== size) throw new Error("echo short");
+					client.read(back);
 				}
 			};
 		},
@@ -702,11 +703,20 @@ for (const size of [64, 1024, 65536]) {
 			const [a, b] = TCP.pair();
 			const client = new TCP({ from: a });
 			const kept = new Uint8Array(tcpChunk);
+			const keptBuffer = kept.buffer;
 			const server = new TCP({
 				from: b,
-				onReadable() {
-					let count;
-					while ((count = this.read(kept))) this.write(kept.subarray(0, count));
+				// The cheapest loop the platforms take: they refuse a buffer longer than what waits
+				// (lin and lwip tcp.c: "invalid"), so a read shorter than the kept buffer reads into a
+				// view of it, made with its offset and length (cheaper than subarray() on XS).
+				onReadable(count) {
+					while (count) {
+						const n = count < tcpChunk ? count : tcpChunk;
+						const view = n === tcpChunk ? kept : new Uint8Array(keptBuffer, 0, n);
+						this.read(view);
+						this.write(view);
+						count -= n;
+					}
 				},
 			});
 			const back = new Uint8Array(size);
@@ -716,11 +726,12 @@ for (const size of [64, 1024, 65536]) {
 					server.deliver();
 					server.refill(); // the same platform calls as "ours" gets (it ignores the budget: no onWritable)
 					server.deliver();
-					if (client.read(back) !== size) throw new Error("echo short");
+					if (client.waiting !== size) throw new Error("echo short");
+					client.read(back);
 				}
 			};
 		},
-		`read(buffer) into a kept ${tcpChunk}-byte buffer, write a view of it; the same socket calls as ours (budget back, a second look)`,
+		`read(buffer) into a kept ${tcpChunk}-byte buffer (a view of it of the length waiting), write the same; the same socket calls as ours (budget back, a second look)`,
 	);
 }
 

@@ -9,8 +9,10 @@
  * - `new TCP({from, target, onReadable, onWritable, onError})` adopts an
  *   accepted endpoint (made by `pair()` or handed out by the memory listener).
  * - format "buffer" (default) or "number"; read() one byte (number), read(n)
- *   a new ArrayBuffer of up to n bytes (the platform's allocation per read),
- *   read(buffer) copies into the caller's buffer and returns the count.
+ *   a new ArrayBuffer of n bytes (the platform's allocation per read),
+ *   read(buffer) fills the caller's buffer and returns its length. As lin
+ *   and lwip tcp.c, a count or buffer longer than what is waiting (or
+ *   empty) is refused ("invalid").
  * - write(bytes) copies into the peer's receive store (like lwip copying into
  *   its send buffer) and returns the bytes still writable; it throws when
  *   the data does not fit.
@@ -103,14 +105,15 @@ export default class TCP {
 		}
 		if (what === undefined) what = available;
 		if (typeof what === "number") {
-			const count = Math.min(what, available);
-			if (!count) return undefined;
+			if (what <= 0 || what > available) throw new Error("invalid"); // (lin and lwip tcp.c: no more than is waiting)
+			const count = what;
 			const out = inbox.bytes.buffer.slice(inbox.start, inbox.start + count);
 			inbox.consumed(count);
 			return out;
 		}
 		const target = what instanceof ArrayBuffer ? new Uint8Array(what) : what;
-		const count = Math.min(target.byteLength, available);
+		const count = target.byteLength;
+		if (count <= 0 || count > available) throw new Error("invalid"); // (lin and lwip: a buffer no longer than what is waiting)
 		target.set(inbox.bytes.subarray(inbox.start, inbox.start + count));
 		inbox.consumed(count);
 		return count;
