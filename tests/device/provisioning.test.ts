@@ -75,7 +75,7 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		device = await boot({ wifiForget: "true" });
 		const { port, security } = await portalUp(device);
 		expect(security).toBe("wpa2");
-		await device.process.waitForLog(/no WiFi credentials known/, 1000);
+		await device.process.waitForLog(/no WiFi credentials known/, 10_000);
 		first = await secretsOf(device);
 		expect(first.ap).toBe("xs-netkit");
 		expect(first.passphrase).toMatch(/^[2-9a-hjkmnp-z]{4}-[2-9a-hjkmnp-z]{4}-[2-9a-hjkmnp-z]{4}$/);
@@ -106,7 +106,7 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		expect(joined.status).toBe(200);
 		expect(joined.body).toMatch(/Joining "simulated-wifi"/);
 		await device.process.waitForLog(/app: services up/, 20_000);
-		await device.process.waitForLog(/provisioning: provisioning portal closed/, 1000);
+		await device.process.waitForLog(/provisioning: provisioning portal closed/, 10_000);
 		if (target === "node") expect(savedNetwork(prefs)).toEqual({ ssid: "simulated-wifi", password: "correct horse" });
 	}, 120_000);
 
@@ -117,7 +117,7 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		expect(device.process.log.filter(l => /portal up/.test(l.raw))).toEqual([]);
 		const again = await secretsOf(device);
 		expect(again).toEqual(first);
-		await device.process.waitForLog(/provisioning: to provision, .*kept since the first boot/, 1000);
+		await device.process.waitForLog(/provisioning: to provision, .*kept since the first boot/, 10_000);
 	}, 120_000);
 
 	it("an open portal only when asked (provisionPassword=open), warned at boot; /forget takes the code; 5 wrong codes a minute, then 429", async () => {
@@ -145,7 +145,7 @@ describe.each(tiers.filter(t => t.target === "node" || t.target === "sim"))("pro
 		expect(Number(limited.retryAfter)).toBeLessThanOrEqual(60);
 		expect((await http(port, "GET", `/status?code=${secrets.code}`)).status).toBe(429);
 		expect(device.process.log.filter(l => /credentials for .* saved/.test(l.raw))).toEqual([]);
-		await device.process.waitForLog(/provisioning: too many wrong codes/, 1000);
+		await device.process.waitForLog(/provisioning: too many wrong codes/, 10_000);
 	}, 120_000);
 
 	// Seeded and bounded: mutated requests to the page (method, path, query, version, headers, Content-Length,
@@ -222,7 +222,7 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 		const { port } = await portalUp(device);
 		const secrets = await secretsOf(device);
 		expect(device.process.log.filter(l => /wifi: join failed: password rejected/.test(l.raw)).length).toBeGreaterThanOrEqual(5);
-		await device.process.waitForLog(/"simulated-wifi" failed: password rejected/, 1000);
+		await device.process.waitForLog(/"simulated-wifi" failed: password rejected/, 10_000);
 		await joinAp(device, secrets);
 		// The network accepts the password but gives no address: the device waits wifiConnectTimeout.
 		await device.control!(`wifi set ${JSON.stringify({ dhcpDelay: 600_000 })}`);
@@ -269,6 +269,6 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 		const left = JSON.parse(fs.readFileSync(prefs, "utf8"));
 		expect(left.wifi).toBeUndefined();
 		expect(left.provision).toEqual({ passphrase: secrets.passphrase, code: secrets.code });
-		await device.process.waitForLog(/provisioning: saved credentials forgotten/, 2000);
+		await device.process.waitForLog(/provisioning: saved credentials forgotten/, 10_000);
 	}, 60_000);
 });

@@ -66,7 +66,7 @@ describe.runIf(runsOnNode)("joinNetwork in a user's app, across WiFi drops on no
 			const mark = device!.process.log.length;
 			await device!.control!("wifi drop");
 			await device!.process.waitForLog(/wifi: link lost \(disconnected\)/, 5000, mark);
-			await device!.process.waitForLog(/wifi: got IP/, 5000, mark);
+			await device!.process.waitForLog(/wifi: got IP/, 15_000, mark);
 			expect(await reversed(port, `after drop ${drop}`)).toBe([...`after drop ${drop}`].reverse().join(""));
 		}
 		expect(device!.process.log.filter(l => /app: services up/.test(l.raw))).toHaveLength(1);

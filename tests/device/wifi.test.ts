@@ -68,15 +68,15 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 		expect(failures).toBeLessThanOrEqual(12); // ~2.4 s of 100 ms retries then 400 ms backoff: a busy loop would be thousands
 		expect(lines(device, /app: services up/)).toEqual([]);
 		await device.control!(`wifi set {"password":"wrong"}`);
-		await device.process.waitForLog(/app: services up/, 5000);
+		await device.process.waitForLog(/app: services up/, 15_000);
 	});
 
 	it("slow DHCP: services come up only after the address", async () => {
 		const config = await hostConfig(fast);
 		device = await startDevice({ target: "node", config, wifiFaults: { step: 10, dhcpDelay: 1500 }, noWait: true });
-		await device.process.waitForLog(/wifi: connected to "simulated-wifi", waiting for an address/, 5000);
+		await device.process.waitForLog(/wifi: connected to "simulated-wifi", waiting for an address/, 15_000);
 		expect(await refused(Number(config.tcpPort))).toBe(true);
-		await device.process.waitForLog(/app: services up/, 5000);
+		await device.process.waitForLog(/app: services up/, 15_000);
 		const connected = lines(device, /wifi: connected to/)[0].time!;
 		const gotIP = lines(device, /wifi: got IP/)[0].time!;
 		expect(gotIP - connected).toBeGreaterThanOrEqual(1500);
@@ -99,7 +99,7 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 			);
 			await new Promise(r => setTimeout(r, 20));
 			await device.control!("wifi drop");
-			await device.process.waitForLog(/app: link is down \(disconnected\): pausing TCP echo client/, 5000, 0);
+			await device.process.waitForLog(/app: link is down \(disconnected\): pausing TCP echo client/, 15_000, 0);
 			expect(await streaming).toMatch(/completed|cut/); // the link took the connection with it, or it was done already
 			const session = await peer.session(drop, 10_000);
 			expect(await session.greeting).toBe("Hello World!");
@@ -109,7 +109,7 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 			expect((await echoOnce(tcp, text)).toString()).toBe(text.toString());
 		}
 		expect(lines(device, /app: link is back \(127\.0\.0\.1\): resuming TCP echo client/)).toHaveLength(3);
-		await expect.poll(() => device!.control!("stats"), { timeout: 5000 }).toEqual(before);
+		await expect.poll(() => device!.control!("stats"), { timeout: 15_000 }).toEqual(before);
 		expect(device.process.log.filter(l => /exception|aborted/i.test(l.raw))).toEqual([]);
 	}, 60_000);
 
@@ -118,7 +118,7 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 		const mark = device.process.log.length;
 		await device.control!(`wifi set {"apDown":true}`);
 		await device.control!("wifi drop");
-		await device.process.waitForLog(/wifi: link lost \(disconnected\)/, 5000, mark);
+		await device.process.waitForLog(/wifi: link lost \(disconnected\)/, 15_000, mark);
 		await new Promise(r => setTimeout(r, 2000));
 		const delays = device.process.log
 			.slice(mark)
@@ -127,7 +127,7 @@ describe("WiFi station on node (simulated access point with faults)", () => {
 		expect(delays.length).toBeGreaterThanOrEqual(1);
 		expect(Math.max(...delays)).toBe(400);
 		await device.control!(`wifi set {"apDown":false}`);
-		await device.process.waitForLog(/wifi: got IP/, 5000, mark);
+		await device.process.waitForLog(/wifi: got IP/, 15_000, mark);
 	}, 30_000);
 });
 
