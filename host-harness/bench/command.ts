@@ -21,6 +21,7 @@ import { freeServicePorts } from "../lib/ports.js";
 import { manifestConfig } from "../lib/project.js";
 import { echoOnce } from "../oracle/tcp-echo.js";
 import { udpSender } from "../oracle/udp-echo.js";
+import { cpuUsage, parseCpuArgs, runCpuBench } from "./cpu.js";
 import { memoryUsage, parseMemoryArgs, runMemoryBench } from "./memory-command.js";
 import { type Protocol, type ReferenceServers, startReference } from "./reference.js";
 import { renderTable, writeReport } from "./report.js";
@@ -40,6 +41,7 @@ const usage = `usage: host-harness bench tcp|udp|ws [--target node|sim | --devic
        host-harness bench tls-memory --target sim         (one TLS connection's heap cost, against plain TCP)
        host-harness bench tls-server --target sim         (the wss:// server: heap per client, fit, handshakes/s)
        host-harness bench routes --target sim             (HTTP routes: bytecode, heap per route and per request)
+       host-harness bench cpu --target lwip|sim|node      (the device process's CPU time per message echoed)
 
 Measures the device's echo server and a reference echo server (plain Node
 net / dgram / ws, on loopback in this process) with the same workloads in
@@ -162,7 +164,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 				} else if (/^\w+=/.test(arg)) configArgs.push(arg);
 				else if (!arg.startsWith("-"))
 					throw new Error(
-						`unknown workload "${arg}": tcp, udp, ws, memory, tls-memory, routes or xs${didYouMean(arg, ["tcp", "udp", "ws", "memory", "tls-memory", "routes", "xs"])}`,
+						`unknown workload "${arg}": tcp, udp, ws, memory, tls-memory, tls-server, routes, cpu or xs${didYouMean(arg, ["tcp", "udp", "ws", "memory", "tls-memory", "tls-server", "routes", "cpu", "xs"])}`,
 					);
 				else throw new Error(`unknown argument "${arg}"`);
 		}
@@ -293,6 +295,7 @@ async function run(argv: string[]): Promise<number> {
 	if (argv[0] === "xs") return runBenchXsCommand(argv, argumentsOr);
 	if (argv.includes("tls-memory")) return runTlsMemoryBench(argv);
 	if (argv[0] === "routes") return runRoutesBench(argv);
+	if (argv[0] === "cpu") return runCpuBench(argv);
 	if (argv.includes("tls-server")) return runTlsServerBench(argv);
 	if (argv.includes("memory")) return runMemoryBench(argv);
 	const options = argumentsOr(parseBenchArgs, argv, usage);
@@ -357,7 +360,8 @@ async function run(argv: string[]): Promise<number> {
 }
 
 registerCommand("bench", {
-	summary: "benchmark the device's tcp|udp|ws echo against a Node reference in the same run; memory: its XS heaps (sim); xs: its code on the XS engine",
+	summary:
+		"benchmark the device's tcp|udp|ws echo against a Node reference in the same run; memory: its XS heaps (sim); xs: its code on the XS engine; cpu: its process's CPU per message",
 	usage,
 	parse: parseBenchArgs,
 	subcommands: {
@@ -366,6 +370,7 @@ registerCommand("bench", {
 		"tls-memory": { usage: tlsMemoryUsage, parse: parseTlsMemoryArgs },
 		routes: { usage: routesUsage, parse: parseRoutesArgs },
 		"tls-server": { usage: tlsServerUsage, parse: parseTlsServerArgs },
+		cpu: { usage: cpuUsage, parse: parseCpuArgs },
 	},
 	run,
 });

@@ -23,12 +23,12 @@
  */
 
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
 import * as tls from "node:tls";
 import WebSocket from "ws";
 import { startDevice } from "../device/targets.js";
 import { argumentsOr } from "../lib/command.js";
 import { freeServicePorts } from "../lib/ports.js";
+import { cpuTicks, programPid, ticksPerSecond } from "../lib/process-cpu.js";
 import { deviceTlsConfig, makeTestPki, type TestPki } from "../lib/tls-certs.js";
 import { nextMessage } from "../oracle/ws-echo.js";
 import { boardSlotSize, delta, esp32DefaultCreation, type HeapDelta, type HeapReading } from "./heap.js";
@@ -119,12 +119,6 @@ async function measureMemory(kind: "ws" | "wss", clients: number, pki: TestPki, 
 	}
 }
 
-function cpuTicks(pid: number): number {
-	const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-	return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
-}
-
 function handshake(port: number, ca: string): Promise<number> {
 	const started = process.hrtime.bigint();
 	return new Promise((resolve, reject) => {
@@ -146,7 +140,7 @@ async function measureTime(handshakes: number, pki: TestPki, log: (line: string)
 		const port = Number(new URL(device.endpoints.ws!).port);
 		await handshake(port, pki.caPem); // warm-up
 		await sleep(500);
-		const pid = device.process.pid!;
+		const pid = programPid(device.process.pid!, ["mcsim"]);
 		const ticksBefore = cpuTicks(pid);
 		const started = Date.now();
 		const times: number[] = [];
@@ -159,7 +153,7 @@ async function measureTime(handshakes: number, pki: TestPki, log: (line: string)
 			handshakes,
 			perSecond: handshakes / (wall / 1000),
 			medianMs: times[times.length >> 1],
-			cpuMsPerHandshake: (ticks * (1000 / 100)) / handshakes, // USER_HZ 100 (proc(5))
+			cpuMsPerHandshake: (ticks * (1000 / ticksPerSecond)) / handshakes,
 		};
 		log(`wss: ${handshakes} handshakes in ${wall} ms, ${ticks} CPU ticks`);
 		return result;

@@ -78,7 +78,7 @@ describe("host-harness CLI", () => {
 			[["bench", "udp", "--target", "node", "--config", "udpPort=abc"], /^--config udpPort=abc: expected a whole number, got "abc"/],
 			[["start", "--config", "wsMaxClients=0"], /^--config wsMaxClients=0: must be at least 1, got 0/],
 			[["wifi", "stauts", "--device", "127.0.0.1"], /^wifi takes status or forget, not "stauts" \(did you mean "status"\?\)/],
-			[["bench", "tpc"], /^unknown workload "tpc": tcp, udp, ws, memory, tls-memory, routes or xs \(did you mean "tcp"\?\)/],
+			[["bench", "tpc"], /^unknown workload "tpc": tcp, udp, ws, memory, tls-memory, tls-server, routes, cpu or xs \(did you mean "tcp"\?\)/],
 			[["check", "--device"], /^--device needs a value: it takes the board's address or mDNS name/],
 			[["ws", "ws://127.0.0.1:99999/"], /^<url> has a port outside 1\.\.65535/],
 		];

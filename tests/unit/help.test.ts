@@ -98,7 +98,7 @@ describe("help texts list every option", () => {
 	it("covers every command of the CLI, and bench's workloads", () => {
 		const names = cases().map(c => c.name);
 		for (const name of Object.keys(registeredCommands())) expect(names, `${name}: register its parser (Command.parse)`).toContain(name);
-		expect(names).toEqual(expect.arrayContaining(["bench memory", "bench xs", "bench tls-memory"]));
+		expect(names).toEqual(expect.arrayContaining(["bench memory", "bench xs", "bench tls-memory", "bench cpu"]));
 	});
 
 	for (const { name, usage, parsers, unlisted = {} } of cases()) {
