@@ -37,31 +37,34 @@ describe.skipIf(Boolean(missing))("host-harness serve --tls", () => {
 			}
 			return pattern.exec(out)!;
 		};
-		const lines = [(await until(/device config: (tcpClient=true .*)\n/))[1], (await until(/device config: (wsClient=true .*)\n/))[1]];
-		// The certificate's lines follow the config lines, maybe in a later read of the pipe.
-		await until(/the CA changes every run/);
-		expect(out).toMatch(/-----BEGIN CERTIFICATE-----/);
-		expect(out).not.toMatch(/PRIVATE KEY/);
-		const printed = Object.fromEntries(
-			lines
-				.join(" ")
-				.split(" ")
-				.map(pair => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
-		);
-		expect(printed.wsClientUri).toMatch(/^wss:\/\//);
-		expect(printed.tcpClientTls).toBe("true");
-		const device = await startDevice({
-			target: "node",
-			config: { ...(await freeServicePorts()), ...printed, wsClientHelloInterval: "100" },
-		});
 		try {
-			await until(/\[tcp\] [\d.]+:\d+ greeted: "Hello World!"/);
-			await until(/\[tcp\] [\d.]+:\d+: \d+ bytes, echo matches/);
-			await until(/\[ws\] [\d.]+:\d+: "hello 0000" echoed/);
-			expect(out).not.toMatch(/DIFFERS/);
+			const lines = [(await until(/device config: (tcpClient=true .*)\n/))[1], (await until(/device config: (wsClient=true .*)\n/))[1]];
+			// The certificate's lines follow the config lines, maybe in a later read of the pipe.
+			await until(/the CA changes every run/);
+			expect(out).toMatch(/-----BEGIN CERTIFICATE-----/);
+			expect(out).not.toMatch(/PRIVATE KEY/);
+			const printed = Object.fromEntries(
+				lines
+					.join(" ")
+					.split(" ")
+					.map(pair => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+			);
+			expect(printed.wsClientUri).toMatch(/^wss:\/\//);
+			expect(printed.tcpClientTls).toBe("true");
+			const device = await startDevice({
+				target: "node",
+				config: { ...(await freeServicePorts()), ...printed, wsClientHelloInterval: "100" },
+			});
+			try {
+				await until(/\[tcp\] [\d.]+:\d+ greeted: "Hello World!"/);
+				await until(/\[tcp\] [\d.]+:\d+: \d+ bytes, echo matches/);
+				await until(/\[ws\] [\d.]+:\d+: "hello 0000" echoed/);
+				expect(out).not.toMatch(/DIFFERS/);
+			} finally {
+				await device.stop();
+			}
 		} finally {
-			await device.stop();
-			serve.kill("SIGTERM");
+			serve.kill("SIGTERM"); // also when a step above failed: no serve left running after the suite
 		}
 		expect(await exited).toBe(0);
 	}, 60_000);
