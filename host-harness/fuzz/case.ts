@@ -22,7 +22,7 @@ export interface WritePlan {
 	cuts: number[];
 	delayMs: number;
 	/**
-	 * Once the server has ended the exchange (its Close, answered; an HTTP refusal), half-close at
+	 * Once the server has ended the exchange (its Close, answered; an HTTP answer, once its body is whole), half-close at
 	 * once (true) or wait for the server to close TCP first, as RFC 6455 7.1.1 prefers (false). Both
 	 * must end with the server closing its side; hanging up spares the server's linger time.
 	 */

@@ -147,10 +147,10 @@ export class FuzzConnection {
 			this.#headBytes = Buffer.alloc(0);
 			chunk = all.subarray(end + 4);
 			if (this.answer.status === 101) this.#upgraded = true;
-			else this.#answerClose();
 		}
 		if (!this.#upgraded) {
 			this.body = Buffer.concat([this.body, chunk]);
+			this.#answerClose();
 			return this.#notify();
 		}
 		if (chunk.length && !this.violation) {
@@ -181,7 +181,18 @@ export class FuzzConnection {
 	#answerClose(): void {
 		if (this.#writing) return;
 		if (this.serverClose) this.sendClose(this.serverClose.code);
-		if (this.hangUp && (this.serverClose || (this.answer && this.answer.status !== 101))) this.fin();
+		if (this.hangUp && (this.serverClose || (this.answer && this.answer.status !== 101 && this.#answerWhole()))) this.fin();
+	}
+
+	/**
+	 * An HTTP answer has ended the exchange once its body is whole (Content-Length; a HEAD's
+	 * answer never is, and is then waited out as without hangUp). Not before: a half-close
+	 * during the body is a test of its own (the half-close suites), and the simulator gives no
+	 * write budget after a FIN, so the rest of a long body would be lost there.
+	 */
+	#answerWhole(): boolean {
+		const length = this.answer?.headers.get("content-length");
+		return length === undefined || this.body.length >= Number(length);
 	}
 
 	#notify(): void {
