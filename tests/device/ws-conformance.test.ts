@@ -14,16 +14,17 @@ import { tiers, useDevice } from "./device-under-test.js";
 // Not on the lan tiers: they run node's and the simulator's device over a kernel link, which
 // the lwip tier's run (the board's stack over a link) and the lan tiers' own suites already cover.
 describe.each(tiers.filter(tier => !tier.name.startsWith("lan-")))("WebSocket conformance on $name", tier => {
-	const device = useDevice(tier, { wsMaxClients: "10" });
+	const device = useDevice(tier, { wsMaxClients: "16" });
 
 	it("passes every case, with the close code each rule demands", async () => {
 		const results = await runConformance(device.endpoints.ws!, {
 			// Full scale where the device is fastest (node).
 			scale: tier.pace === "node" ? "full" : "small",
 			// Cases are latency-bound (the simulator polls every 20 ms): run several at once, within the
-			// client limit (10 where this run configures the device; a board, lwip's shared device
-			// included, keeps its default 4).
-			concurrency: tier.target === "board" ? 3 : 8,
+			// client limit (16 where this run configures the device; a board, lwip's shared device
+			// included, keeps its default 4). A case may hold two of the device's clients at once: its
+			// connection, which the device may still be closing, and the fresh client that follows it.
+			concurrency: tier.target === "board" ? 2 : 8,
 			roundTrips: tier.pace === "node" ? 50 : 10,
 			// Every wait in a case is for an answer, so a long budget costs only a failing case; the
 			// device shares two cores with the other device run and its cases' large echoes.
