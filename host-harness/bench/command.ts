@@ -14,7 +14,7 @@
 import { readConfig, schema } from "../../app/config-schema.js";
 import { parseWebSocketUri } from "../../websocket/uri.js";
 import { boardEndpoints, type Endpoint, type Endpoints, type HostTarget, type RunningDevice, startDevice, type TargetName } from "../device/targets.js";
-import { checkedConfig, didYouMean, fleetHeading, fleetOptions, optionLines } from "../lib/arguments.js";
+import { checkedConfig, didYouMean, fleetHeading, fleetOptions, optionLines, positiveValue } from "../lib/arguments.js";
 import { argumentsOr, registerCommand } from "../lib/command.js";
 import { boardAddress } from "../lib/mdns.js";
 import { freeServicePorts } from "../lib/ports.js";
@@ -104,13 +104,6 @@ function parseSize(text: string | undefined): number {
 	return Math.round(Number(match[1]) * (unit === "k" ? KiB : unit === "m" ? MiB : 1));
 }
 
-function positive(name: string, text: string | undefined, integer: boolean): number {
-	const value = Number(text);
-	if (!(value > 0) || (integer && !Number.isInteger(value)))
-		throw new Error(`${name} takes a positive ${integer ? "whole number" : "number"}, not "${text ?? ""}"`);
-	return value;
-}
-
 export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 	let protocol: Protocol | undefined;
 	let target: string | undefined;
@@ -139,20 +132,20 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | "help" {
 				break;
 			case "--duration":
 			case "-d":
-				options.duration = positive("--duration", value(), false);
+				options.duration = positiveValue("--duration", value(), false);
 				break;
 			case "--bytes":
 				options.bytes = parseSize(value());
 				break;
 			case "--clients":
 			case "-c":
-				options.clients = positive("--clients", value(), true);
+				options.clients = positiveValue("--clients", value(), true);
 				break;
 			case "--samples":
-				options.samples = positive("--samples", value(), true);
+				options.samples = positiveValue("--samples", value(), true);
 				break;
 			case "--rounds":
-				options.rounds = positive("--rounds", value(), true);
+				options.rounds = positiveValue("--rounds", value(), true);
 				break;
 			case "--config":
 				configArgs.push(value() ?? "");

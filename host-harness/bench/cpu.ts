@@ -26,7 +26,7 @@
 
 import { type LanDevice, startLanDevice } from "../device/lan.js";
 import { type DeviceTarget, type Endpoints, type RunningDevice, startDevice } from "../device/targets.js";
-import { checkedConfig } from "../lib/arguments.js";
+import { checkedConfig, positiveValue } from "../lib/arguments.js";
 import { argumentsOr } from "../lib/command.js";
 import { freeServicePorts } from "../lib/ports.js";
 import { cpuTicks, programPid, ticksPerSecond } from "../lib/process-cpu.js";
@@ -73,12 +73,6 @@ const targets: readonly DeviceTarget[] = ["lwip", "sim", "node"];
 export function parseCpuArgs(argv: readonly string[]): CpuOptions | "help" {
 	const options: CpuOptions = { target: "lwip", seconds: 10, window: 1, rounds: 2, config: {}, json: false };
 	const configArgs: string[] = [];
-	const positive = (flag: string, text: string | undefined, integer: boolean) => {
-		const value = Number(text);
-		if (!(value > 0) || (integer && !Number.isInteger(value)))
-			throw new Error(`${flag} takes a positive ${integer ? "whole number" : "number"}, not "${text ?? ""}"`);
-		return value;
-	};
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
 		if (arg === "cpu" && i === 0) continue;
@@ -88,10 +82,10 @@ export function parseCpuArgs(argv: readonly string[]): CpuOptions | "help" {
 			const target = argv[++i] as DeviceTarget;
 			if (!targets.includes(target)) throw new Error(`--target must be lwip, sim or node, not "${argv[i] ?? ""}"`);
 			options.target = target;
-		} else if (arg === "--seconds") options.seconds = positive(arg, argv[++i], false);
-		else if (arg === "--messages") options.messages = positive(arg, argv[++i], true);
-		else if (arg === "--window") options.window = positive(arg, argv[++i], true);
-		else if (arg === "--rounds") options.rounds = positive(arg, argv[++i], true);
+		} else if (arg === "--seconds") options.seconds = positiveValue(arg, argv[++i], false);
+		else if (arg === "--messages") options.messages = positiveValue(arg, argv[++i], true);
+		else if (arg === "--window") options.window = positiveValue(arg, argv[++i], true);
+		else if (arg === "--rounds") options.rounds = positiveValue(arg, argv[++i], true);
 		else if (arg === "--config") configArgs.push(argv[++i] ?? "");
 		else throw new Error(`unknown argument "${arg}"`);
 	}

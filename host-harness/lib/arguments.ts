@@ -159,3 +159,11 @@ export function checkedConfig(
 	if (problem) throw new UsageError(`--config ${problem.key}${problem.key in config ? `=${config[problem.key]}` : ""}: ${problem.message}`);
 	return config;
 }
+
+/** A flag's value as a positive number (a whole one when `integer`); throws saying what the flag takes. */
+export function positiveValue(flag: string, text: string | undefined, integer: boolean): number {
+	const value = Number(text);
+	if (!(value > 0) || (integer && !Number.isInteger(value)))
+		throw new Error(`${flag} takes a positive ${integer ? "whole number" : "number"}, not "${text ?? ""}"`);
+	return value;
+}
