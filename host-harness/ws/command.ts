@@ -131,6 +131,18 @@ registerCommand("ws", {
 			throw new CommandFailure(`cannot connect to ${args.url.href}: ${(e as Error).message}`);
 		}
 		const say = (text: string) => process.stderr.write(`${text}\n`);
+		const interactive = !args.send.length && !args.expect.length;
+		// Ctrl-C in a session is caught before "connected to" is printed: until a
+		// listener exists, SIGINT is the default kill, however soon it follows the line.
+		let interrupted = false;
+		const interrupt = interactive
+			? new Promise<void>(resolve =>
+					process.once("SIGINT", () => {
+						interrupted = true;
+						resolve();
+					}),
+				)
+			: undefined;
 		say(`connected to ${args.url.href} (/ping, /close [code [reason]], /quit; Ctrl-D closes)`);
 		connection.onFrame = f => process.stdout.write(`${describeServerFrame(f)}\n`);
 		const sendMessage = (text: string) => {
@@ -156,7 +168,7 @@ registerCommand("ws", {
 			);
 
 		if (args.ping !== undefined) ping(args.ping);
-		if (args.send.length || args.expect.length) {
+		if (!interrupt) {
 			// One-shot: messages (text, or binary as text) compared in order.
 			const messages = () => connection.events.filter(e => e.kind === "message").map(e => (e as { data: Buffer }).data.toString("utf8"));
 			for (const text of args.send) sendMessage(text);
@@ -177,7 +189,6 @@ registerCommand("ws", {
 		}
 		// Interactive: stdin lines until EOF, /quit or Ctrl-C, or until the server closes.
 		const lines = readline.createInterface({ input: process.stdin, terminal: false });
-		let interrupted = false;
 		const done = new Promise<void>(resolve => {
 			const closed = () => {
 				if (connection.tcpClosed) {
@@ -187,10 +198,7 @@ registerCommand("ws", {
 			};
 			const watch = setInterval(closed, 100);
 			// Ctrl-C: a Close the server hears (1001, going away, RFC 6455 7.4.1), not a bare FIN.
-			process.once("SIGINT", () => {
-				interrupted = true;
-				void closeAndWait(1001).then(resolve);
-			});
+			void interrupt.then(() => closeAndWait(1001)).then(resolve);
 			lines.on("line", line => {
 				if (connection.tcpClosed || connection.closeSent) return;
 				const [command, ...rest] = line.split(" ");

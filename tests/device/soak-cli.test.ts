@@ -21,7 +21,8 @@ const cli = (...args: string[]) =>
 describe("host-harness soak", () => {
 	it("runs good clients and faulty peers against the node device, judges every echo, and finds it whole afterwards", async () => {
 		const out = await cli("soak", "--target", "node", "--minutes", "0.1", "--interval", "2", "--json");
-		expect(out.status, out.stderr.slice(-2000)).toBe(0);
+		// With --json the judgement is on stdout: show both when it fails.
+		expect(out.status, `${out.stderr.slice(-2000)}\n${out.stdout.slice(-3000)}`).toBe(0);
 		const report = JSON.parse(out.stdout);
 		expect(report.passed).toBe(true);
 		expect(report.total.errors).toBe(0);
