@@ -148,11 +148,11 @@ describe.each(tiers.filter(t => t.target === "sim"))("WiFi station on the simula
 		].map(p => device!.process.log.findIndex(l => p.test(l.raw)));
 		expect(order.every(i => i >= 0)).toBe(true);
 		expect([...order].sort((a, b) => a - b)).toEqual(order);
-	});
+	}, 240_000); // a build of the simulator for this configuration first: a minute on a busy machine
 
 	it('a rejected password (the fake\'s "invalid!") is retried, and nothing starts', async () => {
 		device = await startDevice({ target: "sim", config: await hostConfig({ password: "invalid!", wifiRetryDelay: "200" }), noWait: true });
 		await device.process.waitForLog(/wifi: join failed: disconnected \(2 failed\)/, 20_000);
 		expect(lines(device, /app: services up/)).toEqual([]);
-	}, 40_000);
+	}, 240_000);
 });

@@ -49,7 +49,7 @@ describe.each(clientTiers)("WebSocket client session on $name", tier => {
 		expect((await session.closed).code).toBe(1000);
 		await device.process.waitForLog(/ws-client: Received opcode=1 len=10: hello 0004/);
 		await device.process.waitForLog(/ws-client: WebSocket closed cleanly \(1000\)/);
-	}, 60_000);
+	}, 240_000); // a build for this configuration first on the simulator and lwip
 
 	it("reconnects after the peer restarts, and starts the session over", async () => {
 		peer = await WsPeer.start(0, side.host);
@@ -63,5 +63,5 @@ describe.each(clientTiers)("WebSocket client session on $name", tier => {
 		const second = await peer.session(0, 20_000);
 		const [hello] = await second.received(1);
 		expect(hello.data.toString()).toBe("hello 0000");
-	}, 60_000);
+	}, 240_000); // a build for this configuration first on the simulator and lwip
 });
