@@ -44,6 +44,11 @@ export class UdpServer {
 	private socket: ClosableUDP | undefined;
 
 	constructor(options: UdpServerOptions) {
+		const port = options.port;
+		// 0 would bind no port of its own (lin binds none until a first send; none of the SDK's UDP
+		// sockets says which port it took), so a server on it could never be reached or reported.
+		if (!(port >= 1 && port <= 65535 && port === Math.trunc(port)))
+			throw new RangeError(`UdpServer: port must be a whole number 1 to 65535, not ${port} (the SDK's UDP sockets do not say which port 0 took)`);
 		this.options = options;
 		this.log = options.log ?? (options.logTag && options.logTag !== serverLog.tag ? new Log(options.logTag) : serverLog);
 		enroll(this);

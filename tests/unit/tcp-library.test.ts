@@ -248,6 +248,12 @@ describe("tcp/client with a service of its own", () => {
 });
 
 describe("udp/server with a handler of its own", () => {
+	it("refuses a port it could not bind and report (0, beyond 65535, not whole) with a RangeError naming it", () => {
+		const handler = { onDatagram: () => {} };
+		for (const port of [0, -1, 65536, 9000.5, Number.NaN])
+			expect(() => new UdpServer({ port, handler, log })).toThrow(new RegExp(`^UdpServer: port must be a whole number 1 to 65535, not ${port}`));
+	});
+
 	it("hands each datagram to the handler, which answers through send()", async () => {
 		const port = await new Promise<number>(resolve => {
 			const probe = dgram.createSocket("udp4");
