@@ -726,11 +726,13 @@ export class WebSocketServer {
 
 	/** A body taken in pieces ended unfinished: its handler is told (no answer goes). */
 	private aborted(connection: WebSocketEndpoint, request: BodyRequest, cause: CloseCause, reason: string): void {
-		this.log.warn(
-			`HTTP ${request.method} ${request.path}, peer ${connection.peer}: body ended after ${request.received} of ${request.length} bytes (${reason})`,
-		);
+		const handler = request.handler;
+		const line = `HTTP ${request.method} ${request.path}, peer ${connection.peer}: body ended after ${request.received} of ${request.length} bytes (${reason})`;
+		// One warning per abort: the route's onAbort, where it has one, is the one to say it.
+		if (handler.onAbort) this.log.debug(line);
+		else this.log.warn(line);
 		try {
-			request.handler.onAbort?.(request, cause, reason);
+			handler.onAbort?.(request, cause, reason);
 		} catch (e) {
 			this.log.error(`onAbort of HTTP ${request.method} ${request.path}: ${(e as Error).message}`);
 		}

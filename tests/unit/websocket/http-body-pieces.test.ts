@@ -13,6 +13,7 @@ import type { CloseCause } from "tcp/close-cause";
 import { afterEach, describe, expect, it } from "vitest";
 import { type HttpBodyHandler, type HttpBodyRequest, HttpError, json } from "websocket/http-routes";
 import { WebSocketServer, type WebSocketServerOptions } from "websocket/server";
+import { captureLogs } from "./peers.js";
 import { RawClient } from "./raw-http-client.js";
 
 const cleanups: (() => void)[] = [];
@@ -164,6 +165,8 @@ describe("HTTP routes taking their body in pieces", () => {
 	});
 
 	it("tells the route when the client resets or ends mid-body (no answer sent), and serves others afterwards", async () => {
+		const { lines, stop } = captureLogs();
+		cleanups.push(stop);
 		const { server, recorder } = serve();
 		for (const how of ["reset", "end"] as const) {
 			recorder.calls.length = 0;
@@ -182,6 +185,9 @@ describe("HTTP routes taking their body in pieces", () => {
 			await client.closed;
 			expect(client.buffer.length).toBe(0); // no answer
 		}
+		// Logged once at warn by whoever says it: the route has onAbort, so the server's line is debug.
+		expect(lines.filter(l => /^W .*http-pieces: HTTP PUT \/record\/3.*body ended after 1500 of 4000 bytes/.test(l))).toEqual([]);
+		expect(lines.filter(l => /^D .*http-pieces: HTTP PUT \/record\/3, peer .*: body ended after 1500 of 4000 bytes/.test(l))).toHaveLength(2);
 		const other = await new RawClient(server.port, cleanups).connected();
 		await other.write(head("PUT", "/record/4", 10));
 		await other.write("0123456789");
