@@ -5,7 +5,7 @@
  * churn instead (churn.ts).
  */
 
-import { checkedConfig } from "../lib/arguments.js";
+import { checkedConfig, positiveValue } from "../lib/arguments.js";
 import { argumentsOr } from "../lib/command.js";
 import { churnDeviceConfig, churnProblems, measureChurn, renderChurn } from "./churn.js";
 import { type MemorySettings, measureMemory, memoryDefaults } from "./memory.js";
@@ -72,12 +72,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryOptions | "help"
 		const arg = argv[i];
 		const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
 		const value = () => inline ?? argv[++i];
-		const count = (name: string) => {
-			const text = value();
-			const n = Number(text);
-			if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive whole number, not "${text ?? ""}"`);
-			return n;
-		};
+		const count = (name: string) => positiveValue(name, value(), true);
 		switch (flag) {
 			case "--help":
 			case "-h":

@@ -28,6 +28,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { appBuildDir, findApp } from "../device/app.js";
 import { buildEsp32JsSide } from "../device/esp32.js";
+import { positiveValue } from "../lib/arguments.js";
 import { argumentsOr } from "../lib/command.js";
 import { freeTcpPort } from "../lib/ports.js";
 import { projectRoot } from "../lib/project.js";
@@ -66,11 +67,7 @@ export interface RoutesOptions {
 
 export function parseRoutesArgs(argv: readonly string[]): RoutesOptions | "help" {
 	const options: RoutesOptions = { routes: 16, clients: 4, bytecode: true, json: false };
-	const count = (name: string, text: string | undefined) => {
-		const n = Number(text);
-		if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive whole number, not "${text ?? ""}"`);
-		return n;
-	};
+	const count = (name: string, text: string | undefined) => positiveValue(name, text, true);
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i];
 		if (arg === "routes") continue;

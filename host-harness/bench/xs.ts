@@ -27,6 +27,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startXvfb } from "../device/sim.js";
+import { positiveValue } from "../lib/arguments.js";
 import { trackPid, untrackPid } from "../lib/pids.js";
 import { projectRoot } from "../lib/project.js";
 import { findSdk, linBuildEnvironment, type Sdk, sdkEnvironment, which } from "../lib/sdk.js";
@@ -86,11 +87,7 @@ export function parseBenchXsArgs(argv: readonly string[]): BenchXsOptions | "hel
 			if (v === undefined) throw new Error(`${arg} needs a value`);
 			return v;
 		};
-		const positive = (text: string) => {
-			const n = Number(text);
-			if (!(n > 0) || !Number.isInteger(n)) throw new Error(`${arg} takes a positive whole number, not "${text}"`);
-			return n;
-		};
+		const positive = (text: string) => positiveValue(arg, text, true);
 		switch (arg) {
 			case "xs":
 				break;
