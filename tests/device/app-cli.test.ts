@@ -7,7 +7,6 @@
 // its log through the xsbug protocol; and on the lan tiers (a network
 // namespace) the app is reached at its own address.
 
-import { spawn } from "node:child_process";
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -19,6 +18,7 @@ import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { freeUdpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 import { runCommand } from "./run-command.js";
 

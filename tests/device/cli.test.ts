@@ -1,7 +1,6 @@
 // host-harness as people use it: --help everywhere, and `check` running the
 // oracle suites against a device with one line per case and a JSON form.
 
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -12,6 +11,7 @@ import { WebSocketServer } from "ws";
 import { startDevice } from "../../host-harness/device/targets.js";
 import { freeServicePorts, freeTcpPort, freeUdpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 import { runCommand } from "./run-command.js";
 

@@ -6,7 +6,7 @@
 // far, exit 130). The server is `ws` (it departs from the strict reading
 // in 12.2, tests/unit/conformance.test.ts lists why), so there is
 // something to show.
-import { spawn } from "node:child_process";
+
 import { once } from "node:events";
 import * as fs from "node:fs";
 import type * as net from "node:net";
@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 
 const chromium = findChromium();

@@ -4,12 +4,12 @@
 // counters move, the device's log lines arrive and the filter hides the
 // others. Without Chromium it prints one line saying so.
 
-import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { findChromium, HeadlessPage } from "../../host-harness/dashboard/browser.js";
 import { freeServicePorts } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 
 const chromium = findChromium();

@@ -2,7 +2,7 @@
 // prints exactly one line of JSON with the endpoints once the services are
 // up, and on SIGTERM stops everything it started and exits 0.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { echoOnce } from "../../host-harness/oracle/tcp-echo.js";
+import { spawn } from "./child-processes.js";
 import { hostConfig, tiers } from "./device-under-test.js";
 
 /** PIDs of every descendant of a process (from /proc). */

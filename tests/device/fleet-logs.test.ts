@@ -5,7 +5,7 @@
 // come prefixed by its name in one column, the silent one is named as
 // unreachable in one line, the filters apply to every device, and Ctrl-C
 // ends it with 130.
-import { spawn } from "node:child_process";
+
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { type LanDevice, startLanDevice } from "../../host-harness/device/lan.js";
 import { createLink, whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 import { useFleet } from "./fleet-fixture.js";
 

@@ -5,12 +5,13 @@
 // broken one by its failing cases and the silent one as unreachable, the
 // others pass, and the exit is 1; --json says the same; Ctrl-C keeps the
 // rows so far.
-import { spawn } from "node:child_process";
+
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { whyNoNamespaces } from "../../host-harness/lib/netns.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 import { useFleet } from "./fleet-fixture.js";
 

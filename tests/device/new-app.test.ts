@@ -11,11 +11,11 @@
 // makes), for the TypeScript and the JavaScript app alike (each has its own
 // build folders: a first run builds them, a minute or so each).
 
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 
 const harness = path.join(projectRoot, "host-harness", "bin.mjs");

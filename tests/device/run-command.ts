@@ -4,7 +4,7 @@
 // vitest's 60 s RPC timeout (a simulator build, a bench) ends the whole run
 // with "Timeout calling onTaskUpdate", which a machine running two device
 // runs at once makes likely.
-import { spawn } from "node:child_process";
+import { spawn } from "./child-processes.js";
 
 export interface CommandResult {
 	status: number | null;

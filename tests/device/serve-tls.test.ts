@@ -5,13 +5,13 @@
 // session's hellos. On the Node-hosted device (the simulator's TLS is
 // judged by tests/device/*-tls.test.ts).
 
-import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { startDevice } from "../../host-harness/device/targets.js";
 import { freeServicePorts } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
 import { opensslMissing } from "../../host-harness/lib/tls-certs.js";
+import { spawn } from "./child-processes.js";
 
 const missing = opensslMissing();
 if (missing) console.log(`serve --tls case skipped: ${missing}`);

@@ -3,11 +3,11 @@
 // clients with faulty peers, judges them, reports each interval and the
 // device's state after the load; bad arguments are refused.
 
-import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { freeTcpPort } from "../../host-harness/lib/ports.js";
 import { projectRoot } from "../../host-harness/lib/project.js";
+import { spawn } from "./child-processes.js";
 import { runCommand } from "./run-command.js";
 
 const cli = (...args: string[]) =>

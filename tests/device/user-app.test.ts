@@ -7,7 +7,6 @@
 // JS-linked for esp32 (xsc, xsl), as far as this machine can go without
 // ESP-IDF, through the harness's `check --app --target esp32-link`.
 
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import { projectRoot } from "../../host-harness/lib/project.js";
 import { findSdk, type Sdk, sdkEnvironment, which } from "../../host-harness/lib/sdk.js";
 import { sendAndCollect } from "../../host-harness/oracle/tcp-echo.js";
 import { nextMessage, openWs } from "../../host-harness/oracle/ws-echo.js";
+import { spawn } from "./child-processes.js";
 import { tiers } from "./device-under-test.js";
 
 const lookup = findSdk();
