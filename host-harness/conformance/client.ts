@@ -197,7 +197,11 @@ export class RawConnection {
 		const key = newKey();
 		await connection.write(Buffer.from(upgradeRequest(url, key)));
 		const head = await connection.readHead(timeoutMs);
-		const problem = head ? checkUpgrade(head, key) : "no HTTP answer";
+		const problem = head
+			? checkUpgrade(head, key)
+			: connection.tcpClosed
+				? `closed without an HTTP answer${connection.reset ? " (reset)" : ""}`
+				: `no HTTP answer within ${timeoutMs} ms`;
 		if (problem) {
 			connection.destroy();
 			throw new Error(`handshake failed: ${problem}`);
