@@ -187,9 +187,6 @@ export async function main(argv: string[]): Promise<number> {
 		for (const line of device.process.log) process.stderr.write(`[device] ${line.raw}\n`);
 		device.process.on("log", line => process.stderr.write(`[device] ${line.raw}\n`));
 	}
-	// The target it runs on: inside the harness a device in a namespace is reached as a board is, but it is not one.
-	process.stdout.write(`${JSON.stringify({ ...endpoints, target: args.target })}\n`);
-
 	let stopping = false;
 	const stop = async (code: number) => {
 		if (stopping) return;
@@ -205,5 +202,9 @@ export async function main(argv: string[]): Promise<number> {
 			void stop(1);
 		}
 	});
+	// The line a script waits for comes once SIGINT and SIGTERM stop the device cleanly: a signal
+	// sent the moment it is read must not find the default action.
+	// The target it runs on: inside the harness a device in a namespace is reached as a board is, but it is not one.
+	process.stdout.write(`${JSON.stringify({ ...endpoints, target: args.target })}\n`);
 	return new Promise<number>(() => {});
 }
