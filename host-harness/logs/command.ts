@@ -367,13 +367,15 @@ async function run(argv: string[]): Promise<number> {
 			return 1;
 		}
 	}
-	process.stderr.write(
-		`host-harness logs: waiting for machines on ${args.host ?? "port"}${args.host ? ":" : " "}${server.port} (Ctrl-C to stop)${server.port !== 5002 ? `; simulator: XSBUG_PORT=${server.port}` : ""}\n`,
-	);
-	await new Promise<void>(resolve => {
+	// Ctrl-C and SIGTERM stop cleanly from before the line that says so.
+	const stopped = new Promise<void>(resolve => {
 		process.once("SIGINT", resolve);
 		process.once("SIGTERM", resolve);
 	});
+	process.stderr.write(
+		`host-harness logs: waiting for machines on ${args.host ?? "port"}${args.host ? ":" : " "}${server.port} (Ctrl-C to stop)${server.port !== 5002 ? `; simulator: XSBUG_PORT=${server.port}` : ""}\n`,
+	);
+	await stopped;
 	await device?.stop();
 	await server.close();
 	return 0;

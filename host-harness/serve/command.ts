@@ -110,6 +110,13 @@ registerCommand("serve", {
 			await tcp.close();
 			throw new CommandFailure(`WebSocket echo peer: ${(e as Error).message} (--ws-port)`);
 		});
+		// Ctrl-C and SIGTERM stop the peers cleanly from before the first line a script may wait for.
+		let stop = () => {};
+		const stopped = new Promise<void>(resolve => {
+			stop = resolve;
+		});
+		process.once("SIGINT", stop);
+		process.once("SIGTERM", stop);
 		console.log(`TCP echo peer       on port ${tcp.port}`);
 		console.log(`WebSocket echo peer on port ${ws.port}, path ${wsPath}${tls ? " (wss://)" : ""}`);
 		console.log(`this PC: ${lan.length ? lan.join(", ") : "no LAN address (loopback only)"}`);
@@ -169,11 +176,8 @@ registerCommand("serve", {
 				}, 1000),
 			);
 		}
-		await new Promise<void>(resolve => {
-			process.once("SIGINT", () => resolve());
-			process.once("SIGTERM", () => resolve());
-			if (duration > 0) setTimeout(resolve, duration * 1000);
-		});
+		if (duration > 0) setTimeout(stop, duration * 1000);
+		await stopped;
 		for (const timer of timers) clearInterval(timer);
 		sender?.close();
 		await tcp.close();
