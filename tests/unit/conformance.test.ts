@@ -43,7 +43,7 @@ describe("conformance suite: cases", () => {
 					.map(c => Number(/(\d+) KiB/.exec(c.description)?.[1])),
 			),
 		).toBe(64);
-	});
+	}, 30_000); // selecting builds every case and its payloads: seconds on a loaded machine
 
 	it("marks each UTF-8 vector valid exactly when a strict decoder accepts it", () => {
 		for (const vector of utf8Vectors) expect(isUtf8(Buffer.from(vector.hex, "hex")), `${vector.id} ${vector.hex}`).toBe(vector.valid);
@@ -252,7 +252,7 @@ describe.concurrent("conformance suite: runs", () => {
 		} finally {
 			server.close();
 		}
-	}, 90_000);
+	}, 300_000); // about 60 s on an idle machine here: a cap for a slower one, not a measure
 });
 
 describe("conformance command: --target --impls", () => {
