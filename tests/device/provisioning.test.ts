@@ -184,14 +184,17 @@ describe.runIf(tiers.some(t => t.target === "node"))("provisioning on node: the 
 	const prefs = path.join(os.tmpdir(), `xsnk-prefs-${process.pid}-rejected.json`);
 	let device: RunningDevice | undefined;
 	afterEach(async ({ task }) => {
-		// A failure shows what the device said (the page's requests and answers, the station's tries).
-		if (task.result?.state === "fail" && device)
+		// A failure shows what the device said: its errors, then its last lines (the page's requests and answers, the station's tries).
+		if (task.result?.state === "fail" && device) {
+			const log = device.process.log;
+			const errors = log.filter(l => l.level === "E").map(l => l.raw);
 			console.log(
-				`the device's log, last 60 lines:\n${device.process.log
-					.slice(-60)
+				`the device's errors:\n${errors.join("\n") || "(none)"}\nits last 40 lines:\n${log
+					.slice(-40)
 					.map(l => l.raw)
 					.join("\n")}`,
 			);
+		}
 		await device?.stop();
 		device = undefined;
 		fs.rmSync(prefs, { force: true });
