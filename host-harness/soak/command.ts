@@ -14,6 +14,7 @@ import { argumentsOr, registerCommand } from "../lib/command.js";
 import { onInterrupt } from "../lib/interrupt.js";
 import { boardAddress } from "../lib/mdns.js";
 import { freeServicePorts } from "../lib/ports.js";
+import { deviceResources, type ResourceSource } from "../oracle/health.js";
 import { runSoak, type SoakInterval, type SoakResult, soakPassed } from "./soak.js";
 
 const usage = `usage: host-harness soak (--target node|sim | --device <ip> [--config key=value …]) [options]
@@ -134,6 +135,9 @@ registerCommand("soak", {
 				endpoints = running.endpoints;
 			}
 			const say = (text: string) => (args.json ? process.stderr : process.stdout).write(`${text}\n`);
+			const resources: ResourceSource = { target: args.device ? "board" : args.target!, pid: running?.process.pid, control: running?.control };
+			// At rest, before the probe below: its connections may still be closing on the device when the load starts.
+			const baseline = await deviceResources(resources);
 			// Fail fast: a device that does not answer is said in one line, not found by minutes of errors.
 			const unanswered = await unreachableEndpoints(endpoints);
 			if (unanswered.length) throw new CommandFailure(`cannot reach ${args.device ?? args.target}: ${unanswered.join("; ")}`);
@@ -144,7 +148,8 @@ registerCommand("soak", {
 			);
 			const result = await runSoak({
 				endpoints,
-				resources: { target: args.device ? "board" : args.target!, pid: running?.process.pid, control: running?.control },
+				resources,
+				baseline,
 				durationMs: args.minutes * 60_000,
 				intervalMs: args.intervalS * 1000,
 				goodWorkers: args.good,

@@ -38,6 +38,12 @@ export interface SoakOptions {
 	onInterval?: (figures: SoakInterval) => void;
 	/** Ctrl-C: the load ends early; the device is still judged (settled, fresh client served). */
 	signal?: AbortSignal;
+	/**
+	 * What the device holds at rest, read before anyone connected (a caller that probes the
+	 * device first reads it before its probes: their connections may still be closing on the
+	 * device when the load starts). Read at the start when not given.
+	 */
+	baseline?: Resources;
 }
 
 export interface SoakCounters {
@@ -106,7 +112,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 		},
 		{ once: true },
 	);
-	const baseline = await deviceResources(options.resources);
+	const baseline = options.baseline ?? (await deviceResources(options.resources));
 
 	const count = (key: keyof SoakCounters, n = 1) => {
 		current[key] += n;
