@@ -33,3 +33,25 @@ export function onInterrupt(command: string, says: string, onFirst?: () => void)
 		},
 	};
 }
+
+export interface StopSignal {
+	/** Resolves at the first SIGINT or SIGTERM, or at stop(). */
+	readonly stopped: Promise<void>;
+	/** Stop now, as a signal would (a --duration's end, a device gone). */
+	stop(): void;
+}
+
+/**
+ * Ctrl-C and SIGTERM for a command that runs until stopped (serve, logs, an app) and then
+ * stops cleanly. The listeners are in place from this call: make it before the first line a
+ * script may wait for, or a signal sent the moment it reads that line finds the default action.
+ */
+export function untilStopped(): StopSignal {
+	let stop = () => {};
+	const stopped = new Promise<void>(resolve => {
+		stop = resolve;
+	});
+	process.once("SIGINT", stop);
+	process.once("SIGTERM", stop);
+	return { stopped, stop };
+}

@@ -31,9 +31,8 @@ export function ephemeralStart(): number {
 	}
 }
 
-/** A port to try: at random below the ephemeral range, or 0 (the kernel's pick) where there is no room. */
-function candidate(attempt: number): number {
-	const end = ephemeralStart();
+/** A port to try: at random in [lowest, end), or 0 (the kernel's pick) where there is no room. */
+function candidate(attempt: number, end: number): number {
 	return attempt < attempts && end - lowest >= 1000 ? lowest + Math.floor(Math.random() * (end - lowest)) : 0;
 }
 
@@ -64,8 +63,9 @@ function tryUdp(port: number): Promise<number | undefined> {
 }
 
 async function freePort(attempt: (port: number) => Promise<number | undefined>): Promise<number> {
+	const end = ephemeralStart(); // (read once per port, not once per pick)
 	for (let i = 0; ; i++) {
-		const port = await attempt(candidate(i));
+		const port = await attempt(candidate(i, end));
 		if (port !== undefined) return port;
 		if (i >= attempts) throw new Error("no free port found");
 	}

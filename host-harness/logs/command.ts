@@ -16,7 +16,7 @@ import { type RunningDevice, startDevice } from "../device/targets.js";
 import { devicesDiscovered, devicesFromFile, devicesFromList } from "../fleet/devices.js";
 import { badValue, unknownArgument } from "../lib/arguments.js";
 import { argumentsOr, registerCommand } from "../lib/command.js";
-import { onInterrupt } from "../lib/interrupt.js";
+import { onInterrupt, untilStopped } from "../lib/interrupt.js";
 import { compactSample, formatTime, XsbugLogServer, type XsbugMachine } from "../xsbug/log-server.js";
 
 const usage = `usage: host-harness logs [--port 5002] [--json] [options]
@@ -368,10 +368,7 @@ async function run(argv: string[]): Promise<number> {
 		}
 	}
 	// Ctrl-C and SIGTERM stop cleanly from before the line that says so.
-	const stopped = new Promise<void>(resolve => {
-		process.once("SIGINT", resolve);
-		process.once("SIGTERM", resolve);
-	});
+	const { stopped } = untilStopped();
 	process.stderr.write(
 		`host-harness logs: waiting for machines on ${args.host ?? "port"}${args.host ? ":" : " "}${server.port} (Ctrl-C to stop)${server.port !== 5002 ? `; simulator: XSBUG_PORT=${server.port}` : ""}\n`,
 	);

@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import { badValue, CommandFailure, portValue, secondsValue, unknownArgument } from "../lib/arguments.js";
 import { registerCommand } from "../lib/command.js";
+import { untilStopped } from "../lib/interrupt.js";
 import { type UdpSender, udpSender } from "../oracle/udp-echo.js";
 import { TcpPeer } from "../peers/tcp-peer.js";
 import { WsPeer } from "../peers/ws-peer.js";
@@ -111,12 +112,7 @@ registerCommand("serve", {
 			throw new CommandFailure(`WebSocket echo peer: ${(e as Error).message} (--ws-port)`);
 		});
 		// Ctrl-C and SIGTERM stop the peers cleanly from before the first line a script may wait for.
-		let stop = () => {};
-		const stopped = new Promise<void>(resolve => {
-			stop = resolve;
-		});
-		process.once("SIGINT", stop);
-		process.once("SIGTERM", stop);
+		const { stopped, stop } = untilStopped();
 		console.log(`TCP echo peer       on port ${tcp.port}`);
 		console.log(`WebSocket echo peer on port ${ws.port}, path ${wsPath}${tls ? " (wss://)" : ""}`);
 		console.log(`this PC: ${lan.length ? lan.join(", ") : "no LAN address (loopback only)"}`);

@@ -7,17 +7,13 @@
 import type { App } from "../device/app.js";
 import { type HostTarget, type RunningDevice, startDevice } from "../device/targets.js";
 import { planTiers } from "../device/tiers.js";
+import { untilStopped } from "../lib/interrupt.js";
 import type { Narrator } from "./narrator.js";
 import type { Options } from "./options.js";
 
 export async function runApp(options: Options, app: App, say: Narrator): Promise<number> {
 	const target: HostTarget = options.target ?? (planTiers().tiers.some(t => t.target === "sim") ? "sim" : "node");
-	let stop = () => {};
-	const stopped = new Promise<void>(resolve => {
-		stop = resolve;
-	});
-	process.once("SIGINT", stop);
-	process.once("SIGTERM", stop);
+	const { stopped, stop } = untilStopped();
 	say.harness(`booting ${app.dir} on ${target}`);
 	let device: RunningDevice;
 	try {
