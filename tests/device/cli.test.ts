@@ -461,12 +461,14 @@ describe("host-harness ws", () => {
 				{ cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] },
 			);
 			let stderr = "";
+			// Ctrl-C the moment "connected to" is read, as a script (or a quick hand) would: the command
+			// must already catch it then, not die of the signal's default action.
 			child.stderr.on("data", (d: Buffer) => {
+				const before = /^connected to /m.test(stderr);
 				stderr += d;
+				if (!before && /^connected to /m.test(stderr)) child.kill("SIGINT");
 			});
 			const exited = new Promise<number | null>(resolve => child.once("exit", status => resolve(status)));
-			while (!/^connected to /m.test(stderr)) await new Promise(r => setTimeout(r, 50));
-			child.kill("SIGINT");
 			expect(await exited, stderr).toBe(130);
 			expect(stderr).toMatch(/^> CLOSE 1001$/m);
 			expect(codes).toEqual([1001]);
